@@ -1,0 +1,26 @@
+/** npm run compose [-- --out supergraph.graphql]: writes the composed supergraph Apollo Router can serve. */
+import 'reflect-metadata';
+import fs from 'node:fs';
+import { loadConfig } from '../config/hub.config';
+import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
+import { buildPolicy } from '../server/bootstrap';
+import { SUBGRAPHS } from '../subgraphs';
+import { parseArgs } from './args';
+
+async function main() {
+  const { flags } = parseArgs(process.argv.slice(2), ['out']);
+  const config = loadConfig();
+  const policy = buildPolicy();
+  const subgraphs = await Promise.all(SUBGRAPHS.map((s) => buildSubgraph(s, policy)));
+  const urls = Object.fromEntries(
+    SUBGRAPHS.map((s, i) => [s.name, config.subgraphUrls[s.name] ?? `http://localhost:${4001 + i}/graphql`]),
+  );
+  const out = flags.out ?? 'supergraph.graphql';
+  fs.writeFileSync(out, composeSupergraph(subgraphs, urls));
+  console.log(`wrote ${out} (${SUBGRAPHS.length} subgraphs: ${Object.entries(urls).map(([n, u]) => `${n}=${u}`).join(', ')})`);
+}
+
+main().catch((e) => {
+  console.error(`compose: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});

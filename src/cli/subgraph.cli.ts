@@ -1,0 +1,25 @@
+/** npm run subgraph -- <name> --port N: serves one subgraph alone for distributed mode. */
+import 'reflect-metadata';
+import { loadConfig } from '../config/hub.config';
+import { startSubgraphServer } from '../server/subgraph.server';
+import { parseArgs } from './args';
+
+async function main() {
+  const { flags, positional } = parseArgs(process.argv.slice(2), ['port']);
+  const [name] = positional;
+  if (!name) throw new Error('usage: npm run subgraph -- <name> --port N');
+  const port = Number(flags.port ?? 4001);
+  const server = await startSubgraphServer(name, loadConfig(), port);
+  console.log(`Subgraph ${name} at ${server.url} — accepts only requests signed by the gateway`);
+  const stop = async () => {
+    await server.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((e) => {
+  console.error(`subgraph: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});

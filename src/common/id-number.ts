@@ -1,0 +1,39 @@
+/**
+ * 公民身份号码 (GB 11643-1999): 6-digit address code, 8-digit birth date, 3-digit sequence
+ * (odd for men), and a check character computed by ISO 7064 MOD 11-2.
+ */
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const CHECK_CHARS = '10X98765432';
+
+export function idNumberCheckChar(first17: string): string {
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * WEIGHTS[i];
+  return CHECK_CHARS[sum % 11];
+}
+
+export type IdNumberProblem = 'FORMAT' | 'CHECK_DIGIT' | 'BIRTH_DATE';
+
+/** Returns what is wrong with an ID number, or null when it is well-formed. */
+export function idNumberProblem(id: string): IdNumberProblem | null {
+  if (!/^\d{17}[\dX]$/.test(id)) return 'FORMAT';
+  if (idNumberCheckChar(id.slice(0, 17)) !== id[17]) return 'CHECK_DIGIT';
+  const birth = idNumberBirthDate(id);
+  const d = new Date(`${birth}T00:00:00Z`);
+  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== birth) return 'BIRTH_DATE';
+  return null;
+}
+
+/** Birth date encoded in an ID number, as YYYY-MM-DD. */
+export function idNumberBirthDate(id: string): string {
+  return `${id.slice(6, 10)}-${id.slice(10, 12)}-${id.slice(12, 14)}`;
+}
+
+/** The sequence digit's parity encodes gender: odd male, even female. */
+export function idNumberGender(id: string): 'MALE' | 'FEMALE' {
+  return Number(id[16]) % 2 === 1 ? 'MALE' : 'FEMALE';
+}
+
+export function buildIdNumber(addressCode: string, birthDate: string, sequence: number): string {
+  const first17 = `${addressCode}${birthDate.replace(/-/g, '')}${String(sequence).padStart(3, '0')}`;
+  return first17 + idNumberCheckChar(first17);
+}

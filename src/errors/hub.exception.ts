@@ -1,0 +1,62 @@
+import { GraphQLError, GraphQLFormattedError } from 'graphql';
+
+/** Domain error codes; each maps to the GraphQL `extensions.code` clients branch on. */
+export enum HubErrorCode {
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  NOT_FOUND = 'NOT_FOUND',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+const HTTP_STATUS: Partial<Record<HubErrorCode, number>> = {
+  [HubErrorCode.UNAUTHENTICATED]: 401,
+};
+
+/**
+ * The only error type resolvers throw on purpose. It is a GraphQLError so that graphql-shield
+ * (`allowExternalErrors`) and the gateway pass code and message through untouched; anything else
+ * that escapes a resolver is an unexpected failure and is masked by `maskUnexpectedError`.
+ */
+export class HubException extends GraphQLError {
+  constructor(code: HubErrorCode, message: string, details: Record<string, unknown> = {}) {
+    const status = HTTP_STATUS[code];
+    super(message, { extensions: { code, ...details, ...(status ? { http: { status } } : {}) } });
+  }
+}
+
+export const badInput = (field: string, message: string) =>
+  new HubException(HubErrorCode.BAD_USER_INPUT, `${field}: ${message}`, { field });
+export const forbidden = (message: string, details: Record<string, unknown> = {}) =>
+  new HubException(HubErrorCode.FORBIDDEN, message, details);
+export const unauthenticated = (message: string) => new HubException(HubErrorCode.UNAUTHENTICATED, message);
+
+const KNOWN_CODES = new Set<string>([
+  ...Object.values(HubErrorCode),
+  // Codes Apollo Server and the gateway produce for malformed requests; they carry no internals.
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/**
+ * Errors we did not raise deliberately (driver errors with SQL text, TypeErrors, …) must never
+ * reach a client: they are logged and replaced by a generic INTERNAL_SERVER_ERROR.
+ */
+export function maskUnexpectedError(formatted: GraphQLFormattedError, original?: unknown): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && KNOWN_CODES.has(code)) {
+    // Drop stack traces and gateway internals that may accompany a known code.
+    const { stacktrace: _s, exception: _e, http: _h, ...extensions } = formatted.extensions ?? {};
+    return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions };
+  }
+  if (original !== undefined) console.error('[hub] unexpected error', original);
+  return {
+    message: 'Internal server error',
+    path: formatted.path,
+    extensions: { code: HubErrorCode.INTERNAL_SERVER_ERROR },
+  };
+}

@@ -1,0 +1,47 @@
+import { jwtVerify, SignJWT } from 'jose';
+import { isDepartment, isRole, Principal } from '../auth/principal';
+import { unauthenticated } from '../errors/hub.exception';
+
+/** Header carrying the gateway's signed statement of who is asking (distributed mode). */
+export const ASSERTION_HEADER = 'x-hub-gateway-assertion';
+const ISSUER = 'hub-gateway';
+
+export interface GatewayAssertion {
+  principal: Principal;
+  requestId: string;
+}
+
+/**
+ * A subgraph in distributed mode trusts nothing a client sends: only a short-lived token signed
+ * with the gateway secret and addressed to that very subgraph.
+ */
+export async function signAssertion(secret: Uint8Array, subgraph: string, a: GatewayAssertion): Promise<string> {
+  const { userId, department, role, region } = a.principal;
+  return new SignJWT({ department, role, region, rid: a.requestId })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setIssuer(ISSUER)
+    .setAudience(`subgraph:${subgraph}`)
+    .setIssuedAt()
+    .setExpirationTime('60s')
+    .sign(secret);
+}
+
+export async function verifyAssertion(secret: Uint8Array, subgraph: string, token: string | undefined): Promise<GatewayAssertion> {
+  if (!token) throw unauthenticated('Subgraphs accept only requests signed by the gateway');
+  try {
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience: `subgraph:${subgraph}`,
+      requiredClaims: ['sub', 'exp', 'rid'],
+    });
+    const { sub, department, role, region, rid } = payload as Record<string, unknown>;
+    if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || typeof rid !== 'string') {
+      throw new Error('claims');
+    }
+    return { principal: { userId: sub, department, role, region }, requestId: rid };
+  } catch {
+    throw unauthenticated('Invalid gateway signature');
+  }
+}

@@ -1,0 +1,52 @@
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { DocumentNode, execute, GraphQLError, GraphQLSchema, parse, validate } from 'graphql';
+import type { DataSource } from 'typeorm';
+import { maskUnexpectedError } from '../errors/hub.exception';
+import type { Policy } from '../policy/policy';
+import { createHubContext } from '../server/hub.context';
+import type { GatewayContext } from './gateway.context';
+
+/**
+ * Executes a subgraph fetch in the gateway's process: no HTTP hop, but the same boundary as a
+ * remote subgraph — a fresh subgraph context built from the gateway's principal, and errors
+ * masked before they leave the subgraph. Query plans repeat the same few documents, so parsed and
+ * validated documents are cached by text.
+ */
+export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
+  private readonly documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly policy: Policy,
+    private readonly db: DataSource,
+  ) {}
+
+  private document(query: string): DocumentNode | readonly GraphQLError[] {
+    let doc = this.documents.get(query);
+    if (!doc) {
+      const parsed = parse(query);
+      const errors = validate(this.schema, parsed);
+      doc = errors.length ? errors : parsed;
+      if (this.documents.size > 1000) this.documents.clear();
+      this.documents.set(query, doc);
+    }
+    return doc;
+  }
+
+  async process({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    const doc = this.document(request.query!);
+    if (!('kind' in doc)) return { errors: doc.map((e) => maskUnexpectedError(e.toJSON(), e)) };
+    const result = await execute({
+      schema: this.schema,
+      document: doc,
+      variableValues: request.variables,
+      operationName: request.operationName,
+      contextValue: createHubContext(context.principal, this.policy, this.db, context.requestId),
+    });
+    return {
+      data: result.data as Record<string, unknown> | null | undefined,
+      errors: result.errors?.map((e) => maskUnexpectedError(e.toJSON(), e.originalError ?? e)),
+    };
+  }
+}

@@ -1,0 +1,61 @@
+import { Department, PolicySubject, POLICY_SUBJECTS, Role } from '../auth/principal';
+
+/** What a subject gets for one `Type.field`. Not listed = DENY. */
+export enum Access {
+  ALLOW = 'ALLOW',
+  MASK = 'MASK',
+  DENY = 'DENY',
+}
+
+/** How a masked value is shown; each kind keeps just enough to recognise, not to identify. */
+export enum MaskKind {
+  /** 110105********1234: address code and the last four, never the birth date in the middle. */
+  ID_NUMBER = 'ID_NUMBER',
+  /** 138****5678 */
+  PHONE = 'PHONE',
+  /** 张* — the surname only. */
+  NAME = 'NAME',
+  /** Administrative part up to the district (区/县), the rest starred. */
+  ADDRESS = 'ADDRESS',
+  /** A sensitive difficulty category (crime victim, domestic violence, incarcerated parent) shows as NEEDS_SUPPORT. */
+  SENSITIVE_CATEGORY = 'SENSITIVE_CATEGORY',
+}
+
+export interface PolicyRow {
+  type: string;
+  field: string;
+  access: Partial<Record<PolicySubject, Access>>;
+  mask?: MaskKind;
+  /** Why these departments get this — rendered into docs/permissions.md. */
+  reason: string;
+}
+
+export const ALL_DEPARTMENTS: readonly Department[] = Object.values(Department);
+
+/**
+ * Builds a row from lists of subjects; what is not listed stays DENY. Keeps slice policy files
+ * readable as a table.
+ */
+export function policyRow(
+  type: string,
+  field: string,
+  grants: { allow?: readonly PolicySubject[]; mask?: readonly PolicySubject[]; as?: MaskKind },
+  reason: string,
+): PolicyRow {
+  const access: Partial<Record<PolicySubject, Access>> = {};
+  for (const s of grants.allow ?? []) access[s] = Access.ALLOW;
+  for (const s of grants.mask ?? []) {
+    if (access[s]) throw new Error(`policy ${type}.${field}: ${s} is both ALLOW and MASK`);
+    access[s] = Access.MASK;
+  }
+  if (grants.mask?.length && !grants.as) throw new Error(`policy ${type}.${field}: MASK needs a mask kind`);
+  return { type, field, access, mask: grants.as, reason };
+}
+
+/** Rows for structural types (connections, page info) that carry no personal data of their own. */
+export function structuralRows(type: string, fields: string[], subjects: readonly PolicySubject[], reason: string): PolicyRow[] {
+  return fields.map((field) => policyRow(type, field, { allow: subjects }, reason));
+}
+
+export const ALL_SUBJECTS = POLICY_SUBJECTS;
+export const NON_OFFICER_ROLES = [Role.AUDITOR, Role.DASHBOARD] as const;

@@ -1,0 +1,25 @@
+import type { IResolvers } from '@graphql-tools/utils';
+import type { NonEmptyArray } from 'type-graphql';
+import type { DataSource, MigrationInterface } from 'typeorm';
+import type { Department } from '../auth/principal';
+import type { PolicyRow } from '../policy/policy.types';
+
+/**
+ * One department's slice of the hub. Adding a department is a new folder exporting one of these
+ * and one line in `src/subgraphs/index.ts`.
+ */
+export interface SubgraphSlice {
+  /** Also the name of the slice's Postgres schema and of the subgraph in the supergraph. */
+  name: string;
+  owner: Department;
+  entities: Function[];
+  migrations: (new () => MigrationInterface)[];
+  resolvers: NonEmptyArray<Function>;
+  /** Entity stubs and types only reached through other types (see the federation traps in DEVELOPERS.md). */
+  orphanedTypes?: Function[];
+  /** `__resolveReference` implementations, keyed by type name. */
+  referenceResolvers?: IResolvers;
+  policy: PolicyRow[];
+  /** Demo data, written when the slice's tables are empty. Deterministic. */
+  seedDemo?: (ds: DataSource, anchor: Date) => Promise<void>;
+}

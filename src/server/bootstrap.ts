@@ -1,0 +1,43 @@
+import type { DataSource } from 'typeorm';
+import type { HubConfig } from '../config/hub.config';
+import { openDataSource } from '../db/data-source';
+import { startEmbeddedPostgres } from '../db/embedded-postgres';
+import { StatementCounter } from '../db/statement-counter';
+import { Policy } from '../policy/policy';
+import { SUBGRAPHS } from '../subgraphs';
+
+export interface Database {
+  ds: DataSource;
+  statements: StatementCounter;
+  close(): Promise<void>;
+}
+
+/** `DATABASE_URL`, or an embedded Postgres under the data directory; migrated and, if empty, seeded. */
+export async function openDatabase(config: HubConfig, log: (m: string) => void = () => undefined): Promise<Database> {
+  let embedded: { url: string; stop(): Promise<void> } | undefined;
+  if (!config.databaseUrl) {
+    log(`Starting embedded Postgres in ${config.dataDir}/pg (port ${config.embeddedPgPort}) …`);
+    embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
+  }
+  const statements = new StatementCounter();
+  try {
+    const ds = await openDataSource(config.databaseUrl ?? embedded!.url, statements);
+    if (config.seedDemo) {
+      const anchor = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
+      for (const slice of SUBGRAPHS) await slice.seedDemo?.(ds, anchor);
+    }
+    return {
+      ds,
+      statements,
+      close: async () => {
+        await ds.destroy();
+        await embedded?.stop();
+      },
+    };
+  } catch (e) {
+    await embedded?.stop();
+    throw e;
+  }
+}
+
+export const buildPolicy = () => new Policy(SUBGRAPHS.flatMap((s) => s.policy));

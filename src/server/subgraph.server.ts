@@ -1,0 +1,71 @@
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HubConfig } from '../config/hub.config';
+import { maskUnexpectedError } from '../errors/hub.exception';
+import { ASSERTION_HEADER, verifyAssertion } from '../gateway/gateway-assertion';
+import { buildSubgraph } from '../gateway/supergraph';
+import { findSubgraph } from '../subgraphs';
+import { buildPolicy, openDatabase } from './bootstrap';
+import { createHubContext, HubContext } from './hub.context';
+import { gatewaySecret } from './hub.server';
+
+export interface SubgraphServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * One subgraph served alone (distributed mode). It answers only requests carrying the gateway's
+ * signed assertion addressed to it; a client calling it directly gets UNAUTHENTICATED.
+ */
+export async function startSubgraphServer(name: string, config: HubConfig, port: number): Promise<SubgraphServer> {
+  const slice = findSubgraph(name);
+  const db = await openDatabase(config);
+  try {
+    const policy = buildPolicy();
+    const { schema } = await buildSubgraph(slice, policy);
+    const secret = gatewaySecret(config);
+    const server = new ApolloServer<HubContext>({
+      schema,
+      introspection: false,
+      includeStacktraceInErrorResponses: false,
+      formatError: (formatted, error) => maskUnexpectedError(formatted, error),
+    });
+    await server.start();
+    const app = express();
+    app.disable('x-powered-by');
+    app.get('/health', (_req, res) => {
+      res.json({ status: 'ok', subgraph: name });
+    });
+    app.use(
+      '/graphql',
+      express.json({ limit: '1mb' }),
+      expressMiddleware(server, {
+        context: async ({ req }) => {
+          const { principal, requestId } = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER));
+          return createHubContext(principal, policy, db.ds, requestId);
+        },
+      }),
+    );
+    const httpServer = http.createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(port, resolve);
+    });
+    return {
+      url: `http://localhost:${(httpServer.address() as AddressInfo).port}/graphql`,
+      stop: async () => {
+        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        httpServer.closeAllConnections();
+        await server.stop();
+        await db.close();
+      },
+    };
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,27 @@
+import { Department } from '../../auth/principal';
+import type { SubgraphSlice } from '../../schema/subgraph.types';
+import { RegistryInit1795400000000 } from '../../../migrations/1795400000000-registry-init';
+import { Guardian } from './entities/guardian.entity';
+import { MinorCategory } from './entities/minor-category.entity';
+import { Minor } from './entities/minor.entity';
+import { Region } from './entities/region.entity';
+import { RiskAssessment } from './entities/risk-assessment.entity';
+import { Visit } from './entities/visit.entity';
+import { resolveMinorReference } from './minor.reference';
+import { registryPolicy } from './registry.policy';
+import { seedRegistryIfEmpty } from './registry.seed';
+import { MinorMutationResolver } from './resolvers/minor-mutation.resolver';
+import { MinorResolver } from './resolvers/minor.resolver';
+import { RegionResolver } from './resolvers/region.resolver';
+
+/** 民政 — the minor registry (基本信息档案) the other departments' records attach to. */
+export const registrySubgraph: SubgraphSlice = {
+  name: 'registry',
+  owner: Department.CIVIL_AFFAIRS,
+  entities: [Region, Minor, Guardian, MinorCategory, RiskAssessment, Visit],
+  migrations: [RegistryInit1795400000000],
+  resolvers: [MinorResolver, MinorMutationResolver, RegionResolver],
+  referenceResolvers: { Minor: { __resolveReference: resolveMinorReference } },
+  policy: registryPolicy,
+  seedDemo: seedRegistryIfEmpty,
+};

@@ -1,0 +1,60 @@
+import { ageOn } from '../../common/dates';
+import { idNumberBirthDate, idNumberGender, idNumberProblem } from '../../common/id-number';
+import { badInput } from '../../errors/hub.exception';
+import { Gender } from './registry.enums';
+
+const ID_PROBLEMS = {
+  FORMAT: 'must be 17 digits followed by a digit or X',
+  CHECK_DIGIT: 'check digit does not match (ISO 7064 MOD 11-2)',
+  BIRTH_DATE: 'encodes an impossible birth date',
+};
+
+/** Trimmed text of 1..max characters, else BAD_USER_INPUT naming the field. */
+export function requireText(field: string, value: string | undefined | null, max: number): string {
+  const v = (value ?? '').trim();
+  if (!v) throw badInput(field, 'must not be empty');
+  if (Array.from(v).length > max) throw badInput(field, `must be at most ${max} characters`);
+  return v;
+}
+
+export function optionalText(field: string, value: string | undefined | null, max: number): string | null {
+  return value === undefined || value === null || value.trim() === '' ? null : requireText(field, value, max);
+}
+
+export function requirePhone(field: string, value: string | undefined | null): string | null {
+  const v = optionalText(field, value, 20);
+  if (v !== null && !/^\+?\d[\d-]{6,18}$/.test(v)) throw badInput(field, 'must be a phone number');
+  return v;
+}
+
+export function requireNotFuture(field: string, value: Date | undefined, now: Date): Date {
+  if (!value) return now;
+  if (Number.isNaN(value.getTime())) throw badInput(field, 'must be a valid time');
+  if (value.getTime() > now.getTime() + 60_000) throw badInput(field, 'must not be in the future');
+  return value;
+}
+
+/**
+ * The ID number must be valid, agree with the given birth date and gender, and belong to a
+ * minor (under 18 today).
+ */
+export function validateMinorIdentity(
+  input: { idNumber: string; birthDate?: string; gender?: Gender },
+  now: Date,
+): { idNumber: string; birthDate: string; gender: Gender } {
+  const idNumber = (input.idNumber ?? '').trim().toUpperCase();
+  const problem = idNumberProblem(idNumber);
+  if (problem) throw badInput('idNumber', ID_PROBLEMS[problem]);
+  const birthDate = idNumberBirthDate(idNumber);
+  if (input.birthDate !== undefined && input.birthDate !== null && input.birthDate !== birthDate) {
+    throw badInput('birthDate', `does not match the ID number (${birthDate})`);
+  }
+  const gender = idNumberGender(idNumber) as Gender;
+  if (input.gender !== undefined && input.gender !== null && input.gender !== gender) {
+    throw badInput('gender', 'does not match the ID number');
+  }
+  const age = ageOn(birthDate, now);
+  if (age < 0) throw badInput('idNumber', 'encodes a birth date in the future');
+  if (age >= 18) throw badInput('idNumber', 'belongs to an adult: the registry holds minors (under 18) only');
+  return { idNumber, birthDate, gender };
+}

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import { EntityManager } from 'typeorm';
+import { addDays, addMonths, toIsoDate } from '../../../common/dates';
+import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
+import type { HubContext } from '../../../server/hub.context';
+import { Guardian } from '../entities/guardian.entity';
+import { MinorCategory } from '../entities/minor-category.entity';
+import { Minor } from '../entities/minor.entity';
+import { Region } from '../entities/region.entity';
+import { RiskAssessment } from '../entities/risk-assessment.entity';
+import { Visit } from '../entities/visit.entity';
+import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
+import { isUuid, jurisdictionPattern } from '../registry.loaders';
+import { optionalText, requireNotFuture, requirePhone, requireText, validateMinorIdentity } from '../registry.validation';
+import { AssessmentInput, CreateMinorInput, GuardianInput, UpdateMinorInput, VisitInput } from './types/minor.input';
+
+/** 分级保护: RED act now, ORANGE weekly, YELLOW monthly, BLUE quarterly. */
+export function nextVisitDue(level: RiskLevel, assessedAt: Date): Date {
+  switch (level) {
+    case RiskLevel.RED:
+      return assessedAt;
+    case RiskLevel.ORANGE:
+      return addDays(assessedAt, 7);
+    case RiskLevel.YELLOW:
+      return addMonths(assessedAt, 1);
+    case RiskLevel.BLUE:
+      return addMonths(assessedAt, 3);
+  }
+}
+
+const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
+
+/** Locks the minor row for the rest of the transaction; outside the jurisdiction reads as missing. */
+async function lockMinor(em: EntityManager, ctx: HubContext, id: string): Promise<Minor> {
+  if (!isUuid(id)) throw notFound('Minor');
+  const minor = await em
+    .getRepository(Minor)
+    .createQueryBuilder('m')
+    .setLock('pessimistic_write')
+    .where('m.id = :id', { id })
+    .andWhere('m.grid_code LIKE :jurisdiction', { jurisdiction: jurisdictionPattern(ctx) })
+    .getOne();
+  if (!minor) throw notFound('Minor');
+  return minor;
+}
+
+async function requireGrid(em: EntityManager, ctx: HubContext, code: string): Promise<string> {
+  const grid = await em.getRepository(Region).findOne({ where: { code: String(code) } });
+  if (!grid || grid.level !== RegionLevel.GRID || !grid.code.startsWith(ctx.principal.region)) {
+    throw badInput('gridCode', 'must be a grid (网格) inside your jurisdiction');
+  }
+  return grid.code;
+}
+
+/** Registry writes, for CIVIL_AFFAIRS officers (the policy table says who). Each is one transaction. */
+@Resolver()
+export class MinorMutationResolver {
+  @Mutation(() => Minor, { nullable: true, description: '建档 — register a minor' })
+  createMinor(@Arg('input', () => CreateMinorInput) input: CreateMinorInput, @Ctx() ctx: HubContext): Promise<Minor> {
+    const identity = validateMinorIdentity(input, ctx.now);
+    const fields = {
+      name: requireText('name', input.name, 50),
+      householdRegistration: requireText('householdRegistration', input.householdRegistration, 200),
+      currentAddress: requireText('currentAddress', input.currentAddress, 200),
+      school: optionalText('school', input.school, 100),
+    };
+    return ctx.db.transaction(async (em) => {
+      const gridCode = await requireGrid(em, ctx, input.gridCode);
+      // The unique index would reject a duplicate too, but its error carries SQL; say it plainly.
+      if (await em.getRepository(Minor).exists({ where: { idNumber: identity.idNumber } })) {
+        throw badInput('idNumber', 'is already registered');
+      }
+      const minor = em.getRepository(Minor).create({
+        id: randomUUID(),
+        ...identity,
+        ...fields,
+        gridCode,
+        riskLevel: null,
+        nextVisitDue: null,
+        createdAt: ctx.now,
+        updatedAt: ctx.now,
+      });
+      return em.getRepository(Minor).save(minor);
+    });
+  }
+
+  @Mutation(() => Minor, { nullable: true })
+  updateMinor(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateMinorInput) input: UpdateMinorInput,
+    @Ctx() ctx: HubContext,
+  ): Promise<Minor> {
+    return ctx.db.transaction(async (em) => {
+      const minor = await lockMinor(em, ctx, id);
+      if (input.name != null) minor.name = requireText('name', input.name, 50);
+      if (input.currentAddress != null) minor.currentAddress = requireText('currentAddress', input.currentAddress, 200);
+      if (input.householdRegistration != null) {
+        minor.householdRegistration = requireText('householdRegistration', input.householdRegistration, 200);
+      }
+      if (input.school !== undefined) minor.school = optionalText('school', input.school, 100);
+      if (input.gridCode != null) minor.gridCode = await requireGrid(em, ctx, input.gridCode);
+      minor.updatedAt = ctx.now;
+      return em.getRepository(Minor).save(minor);
+    });
+  }
+
+  @Mutation(() => Guardian, { nullable: true })
+  addGuardian(
+    @Arg('minorId', () => ID) minorId: string,
+    @Arg('input', () => GuardianInput) input: GuardianInput,
+    @Ctx() ctx: HubContext,
+  ): Promise<Guardian> {
+    const fields = {
+      relationship: input.relationship,
+      name: requireText('name', input.name, 50),
+      phone: requirePhone('phone', input.phone),
+      address: optionalText('address', input.address, 200),
+      situation: input.situation!,
+      situationNote: optionalText('situationNote', input.situationNote, 500),
+    };
+    return ctx.db.transaction(async (em) => {
+      const minor = await lockMinor(em, ctx, minorId);
+      const guardian = await em.getRepository(Guardian).save(em.getRepository(Guardian).create({ id: randomUUID(), minorId: minor.id, ...fields }));
+      await em.getRepository(Minor).update(minor.id, { updatedAt: ctx.now });
+      return guardian;
+    });
+  }
+
+  @Mutation(() => ID, { nullable: true, description: 'Returns the removed guardian’s id' })
+  removeGuardian(@Arg('guardianId', () => ID) guardianId: string, @Ctx() ctx: HubContext): Promise<string> {
+    return ctx.db.transaction(async (em) => {
+      const guardian = isUuid(guardianId) ? await em.getRepository(Guardian).findOne({ where: { id: guardianId } }) : null;
+      if (!guardian) throw notFound('Guardian');
+      await lockMinor(em, ctx, guardian.minorId).catch(() => {
+        throw notFound('Guardian');
+      });
+      await em.getRepository(Guardian).delete(guardian.id);
+      await em.getRepository(Minor).update(guardian.minorId, { updatedAt: ctx.now });
+      return guardian.id;
+    });
+  }
+
+  @Mutation(() => Minor, { nullable: true })
+  addCategory(
+    @Arg('minorId', () => ID) minorId: string,
+    @Arg('category', () => DifficultyCategory) category: DifficultyCategory,
+    @Ctx() ctx: HubContext,
+    @Arg('identifiedAt', () => String, { nullable: true, description: 'YYYY-MM-DD, defaults to today' }) identifiedAt?: string,
+  ): Promise<Minor> {
+    if (category === DifficultyCategory.NEEDS_SUPPORT) throw badInput('category', 'NEEDS_SUPPORT is not a category');
+    if (identifiedAt != null && (!/^\d{4}-\d{2}-\d{2}$/.test(identifiedAt) || Number.isNaN(Date.parse(identifiedAt)))) {
+      throw badInput('identifiedAt', 'must be a date YYYY-MM-DD');
+    }
+    return ctx.db.transaction(async (em) => {
+      const minor = await lockMinor(em, ctx, minorId);
+      await em
+        .createQueryBuilder()
+        .insert()
+        .into(MinorCategory)
+        .values({ minorId: minor.id, category, identifiedAt: identifiedAt ?? toIsoDate(ctx.now) })
+        .orIgnore()
+        .execute();
+      minor.updatedAt = ctx.now;
+      return em.getRepository(Minor).save(minor);
+    });
+  }
+
+  @Mutation(() => Minor, { nullable: true })
+  removeCategory(
+    @Arg('minorId', () => ID) minorId: string,
+    @Arg('category', () => DifficultyCategory) category: DifficultyCategory,
+    @Ctx() ctx: HubContext,
+  ): Promise<Minor> {
+    return ctx.db.transaction(async (em) => {
+      const minor = await lockMinor(em, ctx, minorId);
+      const { affected } = await em.getRepository(MinorCategory).delete({ minorId: minor.id, category });
+      if (!affected) throw badInput('category', 'the minor does not have this category');
+      minor.updatedAt = ctx.now;
+      return em.getRepository(Minor).save(minor);
+    });
+  }
+
+  @Mutation(() => RiskAssessment, { nullable: true, description: 'Records an assessment; the next visit falls due by its level' })
+  recordAssessment(
+    @Arg('minorId', () => ID) minorId: string,
+    @Arg('input', () => AssessmentInput) input: AssessmentInput,
+    @Ctx() ctx: HubContext,
+  ): Promise<RiskAssessment> {
+    const reasons = requireText('reasons', input.reasons, 2000);
+    const assessedAt = requireNotFuture('assessedAt', input.assessedAt, ctx.now);
+    return ctx.db.transaction(async (em) => {
+      const minor = await lockMinor(em, ctx, minorId);
+      const assessment = em.getRepository(RiskAssessment).create({
+        id: randomUUID(),
+        minorId: minor.id,
+        level: input.level,
+        reasons,
+        assessor: ctx.principal.userId,
+        assessedAt,
+        nextVisitDue: nextVisitDue(input.level, assessedAt),
+      });
+      await em.getRepository(RiskAssessment).save(assessment);
+      // The row keeps the latest assessment's level for filtering; a back-dated one changes nothing.
+      const latest = await em
+        .getRepository(RiskAssessment)
+        .findOne({ where: { minorId: minor.id }, order: { assessedAt: 'DESC', id: 'ASC' } });
+      await em.getRepository(Minor).update(minor.id, {
+        riskLevel: latest!.level,
+        nextVisitDue: latest!.nextVisitDue,
+        updatedAt: ctx.now,
+      });
+      return assessment;
+    });
+  }
+
+  @Mutation(() => Visit, { nullable: true, description: 'Records a visit; the next one falls due by the current risk level' })
+  recordVisit(
+    @Arg('minorId', () => ID) minorId: string,
+    @Arg('input', () => VisitInput) input: VisitInput,
+    @Ctx() ctx: HubContext,
+  ): Promise<Visit> {
+    const notes = requireText('notes', input.notes, 2000);
+    const visitedAt = requireNotFuture('visitedAt', input.visitedAt, ctx.now);
+    return ctx.db.transaction(async (em) => {
+      const minor = await lockMinor(em, ctx, minorId);
+      const visit = await em
+        .getRepository(Visit)
+        .save(em.getRepository(Visit).create({ id: randomUUID(), minorId: minor.id, visitedAt, visitor: ctx.principal.userId, notes }));
+      const due = minor.riskLevel ? nextVisitDue(minor.riskLevel, visitedAt) : null;
+      // A visit moves the due date forward, never back (a late-entered old visit changes nothing).
+      if (due && (!minor.nextVisitDue || due > minor.nextVisitDue)) minor.nextVisitDue = due;
+      minor.updatedAt = ctx.now;
+      await em.getRepository(Minor).save(minor);
+      return visit;
+    });
+  }
+}

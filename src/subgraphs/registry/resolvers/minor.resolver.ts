@@ -1,0 +1,141 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { ageOn, toIsoDate } from '../../../common/dates';
+import { badInput } from '../../../errors/hub.exception';
+import type { HubContext } from '../../../server/hub.context';
+import { Guardian } from '../entities/guardian.entity';
+import { MinorCategory } from '../entities/minor-category.entity';
+import { Minor } from '../entities/minor.entity';
+import { Region } from '../entities/region.entity';
+import { RiskAssessment } from '../entities/risk-assessment.entity';
+import { Visit } from '../entities/visit.entity';
+import { isUuid, jurisdictionPattern, registryLoaders } from '../registry.loaders';
+import { MinorConnection } from './types/minor-connection.type';
+import { MinorFilter } from './types/minor-filter.input';
+
+export const MAX_PAGE_SIZE = 1000;
+
+const encodeCursor = (id: string) => Buffer.from(`minor:${id}`).toString('base64url');
+function decodeCursor(cursor: string): string {
+  const raw = Buffer.from(cursor, 'base64url').toString();
+  const id = raw.startsWith('minor:') ? raw.slice(6) : '';
+  if (!isUuid(id)) throw badInput('after', 'not a cursor returned by this API');
+  return id;
+}
+
+function yearsBefore(at: Date, years: number): string {
+  const d = new Date(at.getTime());
+  d.setUTCFullYear(d.getUTCFullYear() - years);
+  return toIsoDate(d);
+}
+
+@Resolver(() => Minor)
+export class MinorResolver {
+  @Query(() => Minor, { nullable: true, description: 'A minor in the caller’s jurisdiction; null when there is none with this id' })
+  minor(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Minor | null> {
+    return registryLoaders(ctx).minorById.load(id);
+  }
+
+  @Query(() => Minor, { nullable: true, description: 'Look-up by 公民身份号码; needs read access to the full ID number' })
+  async minorByIdNumber(@Arg('idNumber') idNumber: string, @Ctx() ctx: HubContext): Promise<Minor | null> {
+    ctx.policy.assertFilterable(ctx.subject, 'Minor.idNumber', 'idNumber');
+    const found = await ctx.db
+      .getRepository(Minor)
+      .createQueryBuilder('m')
+      .where('m.id_number = :idNumber', { idNumber: idNumber.toUpperCase() })
+      .andWhere('m.grid_code LIKE :jurisdiction', { jurisdiction: jurisdictionPattern(ctx) })
+      .getOne();
+    return found ?? null;
+  }
+
+  @Query(() => MinorConnection, { nullable: true, description: 'Minors in the caller’s jurisdiction, ordered by id' })
+  async minors(
+    @Ctx() ctx: HubContext,
+    @Arg('filter', () => MinorFilter, { nullable: true }) filter?: MinorFilter,
+    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<MinorConnection> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
+    const { policy, subject } = ctx;
+    const qb = ctx.db
+      .getRepository(Minor)
+      .createQueryBuilder('m')
+      .where('m.grid_code LIKE :jurisdiction', { jurisdiction: jurisdictionPattern(ctx) });
+    if (filter?.regionCode !== undefined && filter.regionCode !== null) {
+      policy.assertFilterable(subject, 'Minor.grid', 'filter.regionCode');
+      if (!/^\d{6,15}$/.test(filter.regionCode)) throw badInput('filter.regionCode', 'a region code is 6 to 15 digits');
+      qb.andWhere('m.grid_code LIKE :region', { region: `${filter.regionCode}%` });
+    }
+    if (filter?.riskLevels?.length) {
+      policy.assertFilterable(subject, 'Minor.riskLevel', 'filter.riskLevels');
+      qb.andWhere('m.risk_level = ANY(:levels)', { levels: filter.riskLevels });
+    }
+    if (filter?.categories?.length) {
+      policy.assertFilterable(subject, 'MinorCategory.category', 'filter.categories', filter.categories);
+      if (filter.categories.includes('NEEDS_SUPPORT' as never)) {
+        throw badInput('filter.categories', 'NEEDS_SUPPORT is how a sensitive category is shown, not a category');
+      }
+      qb.andWhere(
+        'EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = m.id AND c.category = ANY(:categories))',
+        { categories: filter.categories },
+      );
+    }
+    for (const [arg, value] of [['ageMin', filter?.ageMin], ['ageMax', filter?.ageMax]] as const) {
+      if (value === undefined || value === null) continue;
+      policy.assertFilterable(subject, 'Minor.age', `filter.${arg}`);
+      if (!Number.isInteger(value) || value < 0 || value > 17) throw badInput(`filter.${arg}`, 'must be between 0 and 17');
+    }
+    if (filter?.ageMin != null) qb.andWhere('m.birth_date <= :bornBy', { bornBy: yearsBefore(ctx.now, filter.ageMin) });
+    if (filter?.ageMax != null) qb.andWhere('m.birth_date > :bornAfter', { bornAfter: yearsBefore(ctx.now, filter.ageMax + 1) });
+    if (filter?.nextVisitDueBefore) {
+      policy.assertFilterable(subject, 'Minor.nextVisitDue', 'filter.nextVisitDueBefore');
+      qb.andWhere('m.next_visit_due < :due', { due: filter.nextVisitDueBefore });
+    }
+
+    const totalCount = await qb.clone().getCount();
+    if (after) qb.andWhere('m.id > :after', { after: decodeCursor(after) });
+    const rows = await qb.orderBy('m.id', 'ASC').limit(first + 1).getMany();
+    const page = rows.slice(0, first);
+    const loaders = registryLoaders(ctx);
+    for (const m of page) loaders.minorById.prime(m.id, m);
+    return {
+      edges: page.map((node) => ({ cursor: encodeCursor(node.id), node })),
+      pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? encodeCursor(page[page.length - 1].id) : null },
+      totalCount,
+    };
+  }
+
+  @FieldResolver(() => Int, { nullable: true, description: 'Age in whole years today' })
+  age(@Root() minor: Minor, @Ctx() ctx: HubContext): number {
+    return ageOn(minor.birthDate, ctx.now);
+  }
+
+  @FieldResolver(() => Region, { nullable: true, description: 'The grid (网格) the child lives in' })
+  grid(@Root() minor: Minor, @Ctx() ctx: HubContext): Promise<Region | null> {
+    return registryLoaders(ctx).regionByCode.load(minor.gridCode);
+  }
+
+  @FieldResolver(() => [MinorCategory], { nullable: true, description: '困境类型' })
+  categories(@Root() minor: Minor, @Ctx() ctx: HubContext): Promise<MinorCategory[]> {
+    return registryLoaders(ctx).categoriesByMinor.load(minor.id);
+  }
+
+  @FieldResolver(() => [Guardian], { nullable: true })
+  guardians(@Root() minor: Minor, @Ctx() ctx: HubContext): Promise<Guardian[]> {
+    return registryLoaders(ctx).guardiansByMinor.load(minor.id);
+  }
+
+  @FieldResolver(() => RiskAssessment, { nullable: true })
+  latestAssessment(@Root() minor: Minor, @Ctx() ctx: HubContext): Promise<RiskAssessment | null> {
+    return registryLoaders(ctx).latestAssessmentByMinor.load(minor.id);
+  }
+
+  @FieldResolver(() => [RiskAssessment], { nullable: true, description: 'Newest first' })
+  assessments(@Root() minor: Minor, @Ctx() ctx: HubContext): Promise<RiskAssessment[]> {
+    return registryLoaders(ctx).assessmentsByMinor.load(minor.id);
+  }
+
+  @FieldResolver(() => [Visit], { nullable: true, description: 'Newest first' })
+  visits(@Root() minor: Minor, @Ctx() ctx: HubContext): Promise<Visit[]> {
+    return registryLoaders(ctx).visitsByMinor.load(minor.id);
+  }
+}

@@ -1,0 +1,32 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+import { Minor } from '../../entities/minor.entity';
+
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor: string | null;
+}
+
+@ObjectType()
+export class MinorEdge {
+  @Field()
+  cursor: string;
+
+  @Field(() => Minor)
+  node: Minor;
+}
+
+@ObjectType({ description: 'Relay-style page of minors, ordered by id' })
+export class MinorConnection {
+  @Field(() => [MinorEdge])
+  edges: MinorEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
+
+  @Field(() => Int, { description: 'Minors matching the filter in the caller’s jurisdiction' })
+  totalCount: number;
+}

@@ -1,0 +1,89 @@
+import { Field, ID, InputType } from 'type-graphql';
+import { Gender, GuardianRelationship, GuardianSituation, RiskLevel } from '../../registry.enums';
+
+@InputType()
+export class CreateMinorInput {
+  @Field()
+  name: string;
+
+  @Field(() => String, { description: '18 characters, ISO 7064 MOD 11-2 check digit' })
+  idNumber: string;
+
+  @Field(() => Gender, { nullable: true, description: 'Defaults to the gender encoded in the ID number; must agree with it' })
+  gender?: Gender;
+
+  @Field(() => String, { nullable: true, description: 'YYYY-MM-DD; must agree with the ID number' })
+  birthDate?: string;
+
+  @Field()
+  householdRegistration: string;
+
+  @Field()
+  currentAddress: string;
+
+  @Field(() => ID, { description: 'The grid (网格) the child lives in, inside the caller’s jurisdiction' })
+  gridCode: string;
+
+  @Field(() => String, { nullable: true })
+  school?: string;
+}
+
+@InputType()
+export class UpdateMinorInput {
+  @Field(() => String, { nullable: true })
+  name?: string;
+
+  @Field(() => String, { nullable: true })
+  currentAddress?: string;
+
+  @Field(() => String, { nullable: true })
+  householdRegistration?: string;
+
+  @Field(() => ID, { nullable: true })
+  gridCode?: string;
+
+  @Field(() => String, { nullable: true })
+  school?: string;
+}
+
+@InputType()
+export class GuardianInput {
+  @Field(() => GuardianRelationship)
+  relationship: GuardianRelationship;
+
+  @Field()
+  name: string;
+
+  @Field(() => String, { nullable: true })
+  phone?: string;
+
+  @Field(() => String, { nullable: true })
+  address?: string;
+
+  @Field(() => GuardianSituation, { nullable: true, defaultValue: GuardianSituation.NORMAL })
+  situation?: GuardianSituation;
+
+  @Field(() => String, { nullable: true })
+  situationNote?: string;
+}
+
+@InputType()
+export class AssessmentInput {
+  @Field(() => RiskLevel)
+  level: RiskLevel;
+
+  @Field()
+  reasons: string;
+
+  @Field(() => Date, { nullable: true, description: 'Defaults to now; not in the future' })
+  assessedAt?: Date;
+}
+
+@InputType()
+export class VisitInput {
+  @Field(() => Date, { nullable: true, description: 'Defaults to now; not in the future' })
+  visitedAt?: Date;
+
+  @Field()
+  notes: string;
+}
