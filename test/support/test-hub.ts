@@ -1,0 +1,97 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { Department, Role } from '../../src/auth/principal';
+import { signDevToken } from '../../src/auth/token.service';
+import { HubConfig, loadConfig } from '../../src/config/hub.config';
+import { Hub, startHub } from '../../src/server/hub.server';
+import { DEMO_ROOT_REGION } from '../../src/subgraphs/registry/registry.constants';
+import { TEMPLATE_DB } from './test-env';
+
+export interface GqlResult<T = any> {
+  status: number;
+  data?: T;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+}
+
+export interface TokenOptions {
+  role?: Role;
+  region?: string;
+  user?: string;
+  expiresIn?: number;
+}
+
+export interface TestHub {
+  hub: Hub;
+  config: HubConfig;
+  /** A database of this test file's own, cloned from the seeded template. */
+  databaseUrl: string;
+  token(department: Department, opts?: TokenOptions): Promise<string>;
+  gql<T = any>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
+  sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+/** Creates a fresh database from the template; returns its URL. */
+export async function cloneTemplateDatabase(): Promise<string> {
+  const base = process.env.HUB_TEST_PG_URL;
+  if (!base) throw new Error('HUB_TEST_PG_URL missing: run the tests through jest (global setup)');
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new Client({ connectionString: base.replace(/\/[^/]+$/, '/postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  } finally {
+    await admin.end();
+  }
+  return base.replace(/\/[^/]+$/, `/${name}`);
+}
+
+export function testConfig(overrides: Partial<HubConfig> & { env?: Record<string, string> } = {}): HubConfig {
+  const { env = {}, ...rest } = overrides;
+  return {
+    ...loadConfig({ HUB_DATA_DIR: process.env.HUB_TEST_DATA_DIR, PORT: '0', HUB_SEED_DEMO: 'false', ...env }),
+    ...rest,
+  };
+}
+
+/** Starts the whole hub (gateway + subgraphs in-process) on its own database and a free port. */
+export async function startTestHub(overrides: Partial<HubConfig> & { env?: Record<string, string> } = {}): Promise<TestHub> {
+  const databaseUrl = overrides.databaseUrl ?? (await cloneTemplateDatabase());
+  const config = testConfig({ ...overrides, databaseUrl });
+  const hub = await startHub(config);
+  return {
+    hub,
+    config,
+    databaseUrl,
+    token: (department, opts = {}) =>
+      signDevToken(config, {
+        department,
+        role: opts.role ?? Role.OFFICER,
+        region: opts.region ?? DEMO_ROOT_REGION,
+        userId: opts.user ?? `${department.toLowerCase()}-test`,
+        expiresIn: opts.expiresIn,
+      }),
+    gql: (token, query, variables) => postGraphQL(hub.url, token, query, variables),
+    sql: (text, params) => hub.db.ds.query(text, params),
+    stop: () => hub.stop(),
+  };
+}
+
+export async function postGraphQL<T = any>(
+  url: string,
+  token: string | null,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GqlResult<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as Omit<GqlResult<T>, 'status'>;
+  return { status: res.status, ...body };
+}
+
+export const errorCodes = (r: GqlResult) => (r.errors ?? []).map((e) => e.extensions?.code);
