@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import http from 'node:http';
@@ -32,6 +33,8 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       schema,
       introspection: false,
       includeStacktraceInErrorResponses: false,
+      // Traces would tell the caller how long each resolver took: not for this data.
+      plugins: [ApolloServerPluginInlineTraceDisabled()],
       formatError: (formatted, error) => maskUnexpectedError(formatted, error),
     });
     await server.start();

@@ -1,0 +1,89 @@
+import { Department, Role } from '../src/auth/principal';
+import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
+import { gatewaySecret } from '../src/server/hub.server';
+import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
+import { cloneTemplateDatabase, errorCodes, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
+
+/**
+ * Distributed mode: the registry subgraph served alone over HTTP, the gateway given its URL. The
+ * subgraph answers only the gateway's signed requests.
+ */
+describe('distributed mode', () => {
+  let subgraph: SubgraphServer;
+  let t: TestHub;
+  const secret = 'test-gateway-secret-of-sufficient-length';
+
+  beforeAll(async () => {
+    const databaseUrl = await cloneTemplateDatabase();
+    const config = testConfig({ databaseUrl, gatewaySecret: secret });
+    subgraph = await startSubgraphServer('registry', config, 0);
+    t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url } });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await subgraph.stop();
+  });
+
+  it('serves the same policy through the gateway over HTTP', async () => {
+    const r = await t.gql(await t.token(Department.EDUCATION), `{ minors(first: 1, filter: { riskLevels: [RED] }) { edges { node { idNumber birthDate } } } }`);
+    expect(r.data.minors.edges[0].node.idNumber).toMatch(/^\d{6}\*{8}[\dX]{4}$/);
+    expect(r.data.minors.edges[0].node.birthDate).toBeNull();
+    expect(errorCodes(r)).toEqual(['FORBIDDEN']);
+    expect(r.errors![0].path).toEqual(['minors', 'edges', 0, 'node', 'birthDate']);
+  });
+
+  it('refuses a client calling the subgraph directly, with or without a client token', async () => {
+    const clientToken = await t.token(Department.CIVIL_AFFAIRS);
+    for (const token of [null, clientToken]) {
+      const r = await postGraphQL(subgraph.url, token, `{ minors(first: 1) { totalCount } }`);
+      expect(r.status).toBe(401);
+      expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
+      expect(r.data).toBeUndefined();
+    }
+    // A client token passed off as the gateway's assertion is not one.
+    const r = await postGraphQL(subgraph.url, null, `{ minors(first: 1) { totalCount } }`, undefined, { [ASSERTION_HEADER]: clientToken });
+    expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('refuses an assertion signed with another secret or addressed to another subgraph', async () => {
+    const principal = { userId: 'u', department: Department.POLICE, role: Role.OFFICER, region: '330102' };
+    const wrongKey = await signAssertion(new TextEncoder().encode('some-other-secret-some-other-secret'), 'registry', { principal, requestId: 'r1' });
+    const wrongAudience = await signAssertion(gatewaySecret(t.config), 'education', { principal, requestId: 'r2' });
+    for (const assertion of [wrongKey, wrongAudience]) {
+      const r = await postGraphQL(subgraph.url, null, `{ regions { code } }`, undefined, { [ASSERTION_HEADER]: assertion });
+      expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
+    }
+  });
+
+  it('limits `_entities` to the jurisdiction in the gateway’s assertion', async () => {
+    const [inside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
+    const [outside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code NOT LIKE '330102001%' ORDER BY id LIMIT 1`);
+    const assertion = await signAssertion(gatewaySecret(t.config), 'registry', {
+      principal: { userId: 'u', department: Department.POLICE, role: Role.OFFICER, region: '330102001' },
+      requestId: 'r3',
+    });
+    const r = await postGraphQL(
+      subgraph.url,
+      null,
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id name } } }`,
+      { r: [{ __typename: 'Minor', id: inside.id }, { __typename: 'Minor', id: outside.id }, { __typename: 'Minor', id: '00000000-0000-4000-8000-000000000000' }] },
+      { [ASSERTION_HEADER]: assertion },
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data._entities).toEqual([{ id: inside.id, name: expect.any(String) }, null, null]);
+  });
+
+  it('applies field policy to entities too', async () => {
+    const [m] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    const assertion = await signAssertion(gatewaySecret(t.config), 'registry', {
+      principal: { userId: 'u', department: Department.YOUTH_LEAGUE, role: Role.OFFICER, region: '330102' },
+      requestId: 'r4',
+    });
+    const r = await postGraphQL(subgraph.url, null, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { idNumber birthDate } } }`, { r: [{ __typename: 'Minor', id: m.id }] }, {
+      [ASSERTION_HEADER]: assertion,
+    });
+    expect(r.data._entities[0].idNumber).toMatch(/\*{8}/);
+    expect(r.data._entities[0].birthDate).toBeNull();
+    expect(errorCodes(r)).toEqual(['FORBIDDEN']);
+  });
+});
