@@ -20,6 +20,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`subgraph: ${e instanceof Error ? e.message : e}`);
+  console.error(`subgraph: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });

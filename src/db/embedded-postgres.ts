@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Client } from 'pg';
 import { devSecret } from '../config/secrets';
 
 export interface EmbeddedDatabase {
@@ -15,6 +16,10 @@ export interface EmbeddedDatabase {
 export async function startEmbeddedPostgres(dataDir: string, port: number, database = 'hub'): Promise<EmbeddedDatabase> {
   const databaseDir = path.join(dataDir, 'pg');
   const password = devSecret(dataDir, 'pg-password');
+  const url = `postgres://hub:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  // In distributed mode the gateway and each subgraph process share one data directory: the
+  // first process starts the cluster, the others attach to it and leave stopping to its owner.
+  if (await accepts(url)) return { url, stop: async () => undefined };
   // As root the server runs as the `postgres` user, which must be able to enter the directory
   // (the secrets in it stay 0600).
   if (process.getuid?.() === 0) fs.chmodSync(dataDir, 0o755);
@@ -40,8 +45,17 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
   } finally {
     await client.end();
   }
-  return {
-    url: `postgres://hub:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
-    stop: () => pg.stop(),
-  };
+  return { url, stop: () => pg.stop() };
+}
+
+async function accepts(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
