@@ -3,8 +3,6 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
 import { devSecret } from '../config/secrets';
@@ -14,6 +12,7 @@ import { InProcessDataSource } from '../gateway/in-process.data-source';
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { SUBGRAPHS } from '../subgraphs';
+import { listen } from './http-listener';
 import { buildPolicy, Database, openDatabase } from './bootstrap';
 import { RegionDirectory } from './region-directory';
 
@@ -77,23 +76,13 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
         },
       }),
     );
-    const httpServer = http.createServer(app);
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(config.port, resolve);
-    });
-    const port = (httpServer.address() as AddressInfo).port;
+    const listening = await listen(app, config.port, server, db);
     return {
-      url: `http://localhost:${port}/graphql`,
-      port,
+      url: `http://localhost:${listening.port}/graphql`,
+      port: listening.port,
       db,
       supergraphSdl,
-      stop: async () => {
-        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        httpServer.closeAllConnections();
-        await server.stop();
-        await db.close();
-      },
+      stop: listening.stop,
     };
   } catch (e) {
     await db.close();

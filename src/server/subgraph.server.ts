@@ -2,14 +2,13 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
 import { ASSERTION_HEADER, verifyAssertion } from '../gateway/gateway-assertion';
 import { buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, openDatabase } from './bootstrap';
+import { listen } from './http-listener';
 import { createHubContext, HubContext } from './hub.context';
 import { gatewaySecret } from './hub.server';
 
@@ -53,20 +52,8 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
         },
       }),
     );
-    const httpServer = http.createServer(app);
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(port, resolve);
-    });
-    return {
-      url: `http://localhost:${(httpServer.address() as AddressInfo).port}/graphql`,
-      stop: async () => {
-        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        httpServer.closeAllConnections();
-        await server.stop();
-        await db.close();
-      },
-    };
+    const listening = await listen(app, port, server, db);
+    return { url: `http://localhost:${listening.port}/graphql`, stop: listening.stop };
   } catch (e) {
     await db.close();
     throw e;

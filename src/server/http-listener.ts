@@ -1,0 +1,29 @@
+import type { ApolloServer } from '@apollo/server';
+import type { Express } from 'express';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Database } from './bootstrap';
+
+export interface Listening {
+  port: number;
+  /** Stops accepting, drops idle keep-alive connections, then stops Apollo and the database. */
+  stop(): Promise<void>;
+}
+
+export async function listen(app: Express, port: number, server: ApolloServer<any>, db: Database): Promise<Listening> {
+  const httpServer = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, resolve);
+  });
+  return {
+    port: (httpServer.address() as AddressInfo).port,
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeAllConnections();
+      await closed;
+      await server.stop();
+      await db.close();
+    },
+  };
+}
