@@ -2,11 +2,12 @@ import { Department, Role } from '../src/auth/principal';
 import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
 import { gatewaySecret } from '../src/server/hub.server';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
+import { eventOf, post } from './support/audit-helpers';
 import { cloneTemplateDatabase, errorCodes, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**
- * Distributed mode: the registry subgraph served alone over HTTP, the gateway given its URL. The
- * subgraph answers only the gateway's signed requests.
+ * Distributed mode: the registry subgraph served alone over HTTP, the gateway given its URL (the
+ * others stay in-process). The subgraph answers only the gateway's signed requests.
  */
 describe('distributed mode', () => {
   let subgraph: SubgraphServer;
@@ -20,8 +21,8 @@ describe('distributed mode', () => {
     t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url } });
   });
   afterAll(async () => {
-    await t.stop();
-    await subgraph.stop();
+    await t?.stop();
+    await subgraph?.stop();
   });
 
   it('serves the same policy through the gateway over HTTP', async () => {
@@ -30,6 +31,14 @@ describe('distributed mode', () => {
     expect(r.data.minors.edges[0].node.birthDate).toBeNull();
     expect(errorCodes(r)).toEqual(['FORBIDDEN']);
     expect(r.errors![0].path).toEqual(['minors', 'edges', 0, 'node', 'birthDate']);
+  });
+
+  it('brings back what the remote subgraph read into the gateway’s audit event, and only there', async () => {
+    const r = await post(t, await t.token(Department.EDUCATION, { user: 'remote-reader' }), { query: `{ minors(first: 2) { edges { node { id idNumber } } } }` });
+    expect(r.json.extensions?.hubAccess).toBeUndefined();
+    const ids = r.json.data.minors.edges.map((e: any) => e.node.id).sort();
+    const e = await eventOf(t, r.requestId);
+    expect(e.reads).toEqual(ids.map((minorId: string) => ({ minorId, fields: { 'Minor.id': 'ALLOW', 'Minor.idNumber': 'MASK' } })));
   });
 
   it('refuses a client calling the subgraph directly, with or without a client token', async () => {

@@ -44,6 +44,9 @@ describe('field-level policy, exhaustive', () => {
   let visit: Record<string, any>;
   let regionIndex: number;
   let region: Record<string, any>;
+  let auditSeq: number;
+  let auditRow: Record<string, any>;
+  let audited: Record<string, any>;
 
   beforeAll(async () => {
     t = await startTestHub();
@@ -55,6 +58,18 @@ describe('field-level policy, exhaustive', () => {
         AND EXISTS (SELECT 1 FROM registry.visit v WHERE v.minor_id = m.id)
       ORDER BY m.id LIMIT 1`, [[...SENSITIVE_CATEGORIES]]);
     expect(minor).toBeDefined();
+    // An audited request with a purpose reference, reads and a change, and a run of refusals
+    // (an anomaly), so that every audit type has something to show.
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    await t.gql(civil, `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "audit probe" }) { id } }`, { id: minor.id }, { 'x-purpose': encodeURIComponent('CASE_HANDLING; 2026-民-0042') });
+    [minor] = await t.sql(`SELECT m.*, to_char(m.birth_date, 'YYYY-MM-DD') AS birth_date FROM registry.minor m WHERE id = $1`, [minor.id]);
+    const [target] = await t.sql(`SELECT max(seq)::int AS seq FROM audit.event`);
+    auditSeq = target.seq;
+    [auditRow] = await t.sql(`SELECT seq, hash, prev_hash, body FROM audit.event WHERE seq = $1`, [auditSeq]);
+    audited = JSON.parse(auditRow.body);
+    const prober = await t.token(Department.EDUCATION, { user: 'prober' });
+    for (let i = 0; i < 5; i++) await t.gql(prober, `query($n: String!) { minorByIdNumber(idNumber: $n) { id } }`, { n: minor.id_number });
+
     const guardians = await t.sql(`SELECT * FROM registry.guardian WHERE minor_id = $1 ORDER BY id`, [minor.id]);
     guardianIndex = guardians.findIndex((g) => g.phone && g.address && g.situation !== 'NORMAL');
     guardian = guardians[guardianIndex];
@@ -119,6 +134,10 @@ describe('field-level policy, exhaustive', () => {
             truth: minor.id,
           },
           minors: { query: `{ minors(first: 1) { __typename } }`, path: ['minors'] },
+          auditEvents: { query: `{ auditEvents(first: 1) { __typename } }`, path: ['auditEvents'] },
+          minorAccessHistory: { query: `query($id: ID!) { minorAccessHistory(minorId: $id) { __typename } }`, variables: { id: minor.id }, path: ['minorAccessHistory'] },
+          auditVerify: { query: `{ auditVerify { ok } }`, path: ['auditVerify', 'ok'], truth: true },
+          auditAnomalies: { query: `{ auditAnomalies { __typename } }`, path: ['auditAnomalies'] },
           regions: { query: `{ regions { code } }`, path: ['regions', 0, 'code'], truth: minor.grid_code.slice(0, 6) },
         }[f]!;
       case 'Mutation': {
@@ -153,6 +172,55 @@ describe('field-level policy, exhaustive', () => {
         return minorProbe(`latestAssessment { ${f} }`, ['latestAssessment', f], column(assessment));
       case 'Visit':
         return minorProbe(`visits { ${f} }`, ['visits', 0, f], column(visit));
+      case 'AuditEventConnection':
+        return { query: `{ auditEvents(first: 1) { ${sel(key, f)} } }`, path: ['auditEvents', f] };
+      case 'AuditEventEdge':
+        return { query: `{ auditEvents(first: 1) { edges { ${sel(key, f)} } } }`, path: ['auditEvents', 'edges', 0, f] };
+      case 'AuditPageInfo':
+        return { query: `{ auditEvents(first: 1) { pageInfo { ${f} } } }`, path: ['auditEvents', 'pageInfo', f] };
+      case 'AuditEvent': {
+        const truth: Record<string, unknown> = {
+          seq: String(auditRow.seq),
+          hash: auditRow.hash,
+          prevHash: auditRow.prev_hash,
+          variableNames: Object.keys(audited.variables),
+          time: undefined,
+        };
+        const value = f in truth ? truth[f] : audited[f];
+        return {
+          query: `{ auditEvents(first: 1, after: "${auditSeq + 1}") { edges { node { ${sel(key, f)} } } } }`,
+          path: ['auditEvents', 'edges', 0, 'node', f],
+          truth: objectFields.has(key) || (value !== null && typeof value === 'object' && !Array.isArray(value)) ? undefined : value,
+        };
+      }
+      case 'PurposeRecord':
+      case 'ChildReadRecord':
+      case 'ChangeRecord': {
+        const parent = { PurposeRecord: 'purpose', ChildReadRecord: 'reads', ChangeRecord: 'changes' }[row.type]!;
+        const list = parent !== 'purpose';
+        return {
+          query: `{ auditEvents(first: 1, after: "${auditSeq + 1}") { edges { node { ${parent} { ${sel(key, f)} } } } } }`,
+          path: ['auditEvents', 'edges', 0, 'node', parent, ...(list ? [0] : []), f],
+          truth: objectFields.has(key) || f === 'fields' ? undefined : list ? audited[parent][0][f] : audited[parent][f],
+        };
+      }
+      case 'FieldRead':
+        return {
+          query: `{ auditEvents(first: 1, after: "${auditSeq + 1}") { edges { node { reads { fields { ${f} } } } } } }`,
+          path: ['auditEvents', 'edges', 0, 'node', 'reads', 0, 'fields', 0, f],
+        };
+      case 'MinorAccess':
+        return {
+          query: `query($id: ID!) { minorAccessHistory(minorId: $id) { ${sel(key, f)} } }`,
+          variables: { id: minor.id },
+          path: ['minorAccessHistory', 0, f],
+        };
+      case 'AuditChainStatus':
+        return { query: `{ auditVerify { ${sel(key, f)} } }`, path: ['auditVerify', f], truth: f === 'ok' ? true : undefined };
+      case 'ChainBreakRecord':
+        return { query: `{ auditVerify { firstBreak { ${f} } } }`, path: ['auditVerify', 'firstBreak', f] };
+      case 'AuditAnomaly':
+        return { query: `{ auditAnomalies { ${f} } }`, path: ['auditAnomalies', 0, f] };
       case 'Region':
         return {
           query: `{ regions { ${sel(key, f)} } }`,
@@ -163,7 +231,7 @@ describe('field-level policy, exhaustive', () => {
     throw new Error(`no probe for ${key}: add one when adding a type to the policy table`);
   }
 
-  const timeFields = new Set(['nextVisitDue', 'updatedAt', 'assessedAt', 'visitedAt']);
+  const timeFields = new Set(['nextVisitDue', 'updatedAt', 'assessedAt', 'visitedAt', 'time']);
 
   for (const subject of POLICY_SUBJECTS) {
     it(`${subject} gets exactly what the table says`, async () => {
@@ -188,7 +256,9 @@ describe('field-level policy, exhaustive', () => {
         if (forbiddenOn.length) fail('refused');
         if (row.type === 'Mutation') continue; // probes use missing ids / bad input: reaching the resolver is the point
         if (p.truth === undefined) {
-          if (value === undefined || (value === null && !['endCursor', 'parent', 'school'].includes(row.field))) fail('missing');
+          // Nullable by nature here: the chain is intact (no break), the root region has no parent …
+          const mayBeNull = ['endCursor', 'parent', 'school', 'firstBreak', 'reference', 'clientAddress'].includes(row.field) || row.type === 'ChainBreakRecord';
+          if (value === undefined ? !mayBeNull : value === null && !mayBeNull) fail('missing');
           continue;
         }
         const expected = access === Access.MASK ? applyMask(row.mask!, truth) : truth;

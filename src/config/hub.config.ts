@@ -26,6 +26,26 @@ export interface HubConfig {
   subgraphUrls: Record<string, string>;
   /** Secret the gateway signs subgraph requests with (distributed mode); dev default lives in `dataDir`. */
   gatewaySecret?: string;
+  audit: {
+    /** Key of the HMAC over variable values in audit events; dev default lives in `dataDir`. */
+    key?: string;
+    anomalies: AnomalyThresholds;
+  };
+}
+
+export interface AnomalyThresholds {
+  /** A user reading at least this many distinct children … */
+  distinctMinors: number;
+  /** … within this many minutes is flagged. */
+  windowMinutes: number;
+  /** At least this many refused (FORBIDDEN) requests by one user within the window. */
+  forbiddenAttempts: number;
+  /** Working hours in the hub's time zone, [start, end) in hours; reads outside are flagged. */
+  workingHours: [number, number];
+  /** UTC offset of working hours, in hours (China Standard Time: 8). */
+  utcOffsetHours: number;
+  /** A purpose making up less than this share of a user's reads (with at least 20 reads) is unusual. */
+  unusualPurposeShare: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -43,6 +63,20 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
   if (!['true', 'false', '1', '0'].includes(raw)) throw new Error(`${name} must be true or false, got "${raw}"`);
   return raw === 'true' || raw === '1';
+}
+
+function positive(env: Env, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > max) throw new Error(`${name} must be a number in (0, ${max}], got "${raw}"`);
+  return n;
+}
+
+function hours(raw: string | undefined): [number, number] {
+  const m = /^(\d{1,2})-(\d{1,2})$/.exec(raw ?? '8-20');
+  if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) > 24) throw new Error(`HUB_ANOMALY_WORKING_HOURS must look like 8-20, got "${raw}"`);
+  return [Number(m[1]), Number(m[2])];
 }
 
 function parseSubgraphUrls(raw: string | undefined): Record<string, string> {
@@ -71,6 +105,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     throw new Error('NODE_ENV=production needs HUB_JWT_PUBLIC_KEY or HUB_JWKS_URL: the dev HS256 secret is not for production');
   }
   const subgraphUrls = parseSubgraphUrls(env.HUB_SUBGRAPH_URLS);
+  if (production && !env.HUB_AUDIT_KEY) throw new Error('NODE_ENV=production needs HUB_AUDIT_KEY (HMAC key for audited variable values)');
   if (production && Object.keys(subgraphUrls).length > 0 && !env.HUB_GATEWAY_SECRET) {
     throw new Error('Distributed mode in production needs HUB_GATEWAY_SECRET');
   }
@@ -84,5 +119,16 @@ export function loadConfig(env: Env = process.env): HubConfig {
     jwt,
     subgraphUrls,
     gatewaySecret: env.HUB_GATEWAY_SECRET || undefined,
+    audit: {
+      key: env.HUB_AUDIT_KEY || undefined,
+      anomalies: {
+        distinctMinors: positive(env, 'HUB_ANOMALY_DISTINCT_MINORS', 50),
+        windowMinutes: positive(env, 'HUB_ANOMALY_WINDOW_MINUTES', 10),
+        forbiddenAttempts: positive(env, 'HUB_ANOMALY_FORBIDDEN_ATTEMPTS', 5),
+        workingHours: hours(env.HUB_ANOMALY_WORKING_HOURS),
+        utcOffsetHours: Number(env.HUB_ANOMALY_UTC_OFFSET ?? 8),
+        unusualPurposeShare: positive(env, 'HUB_ANOMALY_UNUSUAL_PURPOSE_SHARE', 0.05, 1),
+      },
+    },
   };
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
  * Development secrets are generated on first use into the data directory (never committed), so
  * that `npm run token` and the running hub agree without anyone handling a secret.
  */
-export function devSecret(dataDir: string, name: 'jwt-secret' | 'gateway-secret' | 'pg-password'): string {
+export function devSecret(dataDir: string, name: 'jwt-secret' | 'gateway-secret' | 'pg-password' | 'audit-key'): string {
   const file = path.join(dataDir, name);
   try {
     return fs.readFileSync(file, 'utf8').trim();

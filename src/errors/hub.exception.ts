@@ -6,11 +6,17 @@ export enum HubErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   FORBIDDEN = 'FORBIDDEN',
   NOT_FOUND = 'NOT_FOUND',
+  /** The request is larger or deeper than the hub serves. */
+  LIMIT_EXCEEDED = 'LIMIT_EXCEEDED',
+  /** The request could not be audited, so nothing is released. */
+  AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
 const HTTP_STATUS: Partial<Record<HubErrorCode, number>> = {
   [HubErrorCode.UNAUTHENTICATED]: 401,
+  [HubErrorCode.LIMIT_EXCEEDED]: 413,
+  [HubErrorCode.AUDIT_UNAVAILABLE]: 503,
 };
 
 /**

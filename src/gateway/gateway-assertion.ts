@@ -5,6 +5,8 @@ import { unauthenticated } from '../errors/hub.exception';
 /** Header carrying the gateway's signed statement of who is asking (distributed mode). */
 export const ASSERTION_HEADER = 'x-hub-gateway-assertion';
 const ISSUER = 'hub-gateway';
+/** Response extension in which a subgraph returns what it read and wrote (see AccessLog). */
+export const ACCESS_EXTENSION = 'hubAccess';
 
 export interface GatewayAssertion {
   principal: Principal;

@@ -1,7 +1,18 @@
+import type { AccessLog } from '../audit/access-log';
 import type { Principal } from '../auth/principal';
 
-/** What the gateway knows of a request: the verified caller and an id for the audit trail. */
+/** What the gateway knows of a request, built fresh for each one. */
 export interface GatewayContext {
   requestId: string;
   principal: Principal;
+  /** Raw `x-purpose` header; parsed (and refused if malformed) once the operation is known. */
+  purposeHeader: string | undefined;
+  clientAddress: string | null;
+  /** Filled by the subgraphs' fetches: what was read of which child, and what was written. */
+  access: AccessLog;
+  /**
+   * Set once the request's audit event is written (or the response withheld). An object, not a
+   * flag: Apollo Server hands plugins a shallow copy of the context.
+   */
+  audit: { written: boolean };
 }

@@ -2,6 +2,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { DocumentNode, execute, GraphQLError, GraphQLSchema, parse, validate } from 'graphql';
 import type { DataSource } from 'typeorm';
+import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
 import type { Policy } from '../policy/policy';
 import { createHubContext } from '../server/hub.context';
@@ -17,6 +18,7 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
 
   constructor(
+    private readonly config: HubConfig,
     private readonly schema: GraphQLSchema,
     private readonly policy: Policy,
     private readonly db: DataSource,
@@ -42,7 +44,7 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
       document: doc,
       variableValues: request.variables,
       operationName: request.operationName,
-      contextValue: createHubContext(context.principal, this.policy, this.db, context.requestId),
+      contextValue: createHubContext(this.config, context.principal, this.policy, this.db, context.requestId, context.access),
     });
     return {
       data: result.data as Record<string, unknown> | null | undefined,

@@ -1,8 +1,15 @@
 import { GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type { AccessRecord } from '../audit/audit.types';
 import type { GatewayContext } from './gateway.context';
-import { ASSERTION_HEADER, signAssertion } from './gateway-assertion';
 
-/** Distributed mode: every fetch carries the gateway's signed statement of the caller. */
+type ReceiveOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0];
+import { ACCESS_EXTENSION, ASSERTION_HEADER, signAssertion } from './gateway-assertion';
+
+/**
+ * Distributed mode: every fetch carries the gateway's signed statement of the caller, and every
+ * answer brings back what the subgraph read and wrote, for the gateway's audit event.
+ */
 export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     url: string,
@@ -18,5 +25,12 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
       ASSERTION_HEADER,
       await signAssertion(this.secret, this.subgraph, { principal: context.principal, requestId: context.requestId }),
     );
+  }
+
+  override async didReceiveResponse({ response, context }: ReceiveOptions): Promise<GatewayGraphQLResponse> {
+    const record = response.extensions?.[ACCESS_EXTENSION] as AccessRecord | undefined;
+    if (record && 'access' in context) context.access.merge(record);
+    if (response.extensions) delete response.extensions[ACCESS_EXTENSION];
+    return response;
   }
 }

@@ -1,10 +1,11 @@
 import { composeServices } from '@apollo/composition';
+import { printSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLSchema, parse } from 'graphql';
 import { buildFederatedSchema } from '../schema/build-federated-schema';
 import type { SubgraphSlice } from '../schema/subgraph.types';
 import { applyPolicy } from '../policy/policy.middleware';
 import type { Policy } from '../policy/policy';
-import { printSubgraphSchema } from '@apollo/subgraph';
+import { CHILD_RECORD_TYPES } from '../subgraphs';
 
 export interface BuiltSubgraph {
   slice: SubgraphSlice;
@@ -15,7 +16,7 @@ export interface BuiltSubgraph {
 
 export async function buildSubgraph(slice: SubgraphSlice, policy: Policy): Promise<BuiltSubgraph> {
   const raw = await buildFederatedSchema(slice);
-  return { slice, schema: applyPolicy(raw, policy, slice.name), sdl: printSubgraphSchema(raw) };
+  return { slice, schema: applyPolicy(raw, policy, slice.name, CHILD_RECORD_TYPES), sdl: printSubgraphSchema(raw) };
 }
 
 /** Composes the subgraphs' SDL into a supergraph (also what `npm run compose` writes). */

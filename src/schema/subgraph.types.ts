@@ -20,6 +20,12 @@ export interface SubgraphSlice {
   /** `__resolveReference` implementations, keyed by type name. */
   referenceResolvers?: IResolvers;
   policy: PolicyRow[];
+  /**
+   * Types whose objects are part of a child's record: `Minor`, or objects carrying `minorId`.
+   * Every field read on them is audited per child, and an operation selecting them needs a
+   * declared purpose.
+   */
+  childRecordTypes?: string[];
   /** Demo data, written when the slice's tables are empty. Deterministic. */
   seedDemo?: (ds: DataSource, anchor: Date) => Promise<void>;
 }

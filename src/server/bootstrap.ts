@@ -7,6 +7,7 @@ import { Policy } from '../policy/policy';
 import { SUBGRAPHS } from '../subgraphs';
 
 export interface Database {
+  url: string;
   ds: DataSource;
   statements: StatementCounter;
   close(): Promise<void>;
@@ -20,13 +21,15 @@ export async function openDatabase(config: HubConfig, log: (m: string) => void =
     embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
   }
   const statements = new StatementCounter();
+  const url = config.databaseUrl ?? embedded!.url;
   try {
-    const ds = await openDataSource(config.databaseUrl ?? embedded!.url, statements);
+    const ds = await openDataSource(url, statements);
     if (config.seedDemo) {
       const anchor = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
       for (const slice of SUBGRAPHS) await slice.seedDemo?.(ds, anchor);
     }
     return {
+      url,
       ds,
       statements,
       close: async () => {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { AccessLog } from '../audit/access-log';
 import { Principal, policySubject, PolicySubject } from '../auth/principal';
+import type { HubConfig } from '../config/hub.config';
 import type { Policy } from '../policy/policy';
 
 /**
@@ -8,6 +10,7 @@ import type { Policy } from '../policy/policy';
  * subgraph side of a gateway fetch from the gateway's signed assertion.
  */
 export interface HubContext {
+  config: HubConfig;
   requestId: string;
   principal: Principal;
   subject: PolicySubject;
@@ -17,10 +20,19 @@ export interface HubContext {
   now: Date;
   /** Per-request DataLoader sets, one entry per slice, created on first use. */
   loaders: Map<string, unknown>;
+  /** What this request read of children's records and what it wrote, for the audit trail. */
+  access: AccessLog;
 }
 
-export function createHubContext(principal: Principal, policy: Policy, db: DataSource, requestId: string = randomUUID()): HubContext {
-  return { requestId, principal, subject: policySubject(principal), policy, db, now: new Date(), loaders: new Map() };
+export function createHubContext(
+  config: HubConfig,
+  principal: Principal,
+  policy: Policy,
+  db: DataSource,
+  requestId: string = randomUUID(),
+  access = new AccessLog(),
+): HubContext {
+  return { config, requestId, principal, subject: policySubject(principal), policy, db, now: new Date(), loaders: new Map(), access };
 }
 
 /** The slice's loader set for this request, created once per request. */

@@ -2,24 +2,28 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { HttpAudit, gatewayContextOf } from '../audit/audit.http';
+import { auditPlugin } from '../audit/audit.plugin';
+import { AuditWriter } from '../audit/audit.writer';
 import { TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
 import { devSecret } from '../config/secrets';
-import { maskUnexpectedError, unauthenticated } from '../errors/hub.exception';
+import { maskUnexpectedError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { InProcessDataSource } from '../gateway/in-process.data-source';
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
-import { SUBGRAPHS } from '../subgraphs';
-import { listen } from './http-listener';
+import { CHILD_RECORD_TYPES, SUBGRAPHS } from '../subgraphs';
 import { buildPolicy, Database, openDatabase } from './bootstrap';
+import { listen } from './http-listener';
 import { RegionDirectory } from './region-directory';
 
 export interface Hub {
   url: string;
   port: number;
   db: Database;
+  audit: AuditWriter;
   supergraphSdl: string;
   stop(): Promise<void>;
 }
@@ -28,38 +32,49 @@ export function gatewaySecret(config: HubConfig): Uint8Array {
   return new TextEncoder().encode(config.gatewaySecret ?? devSecret(config.dataDir, 'gateway-secret'));
 }
 
+export function auditKey(config: HubConfig): Uint8Array {
+  return new TextEncoder().encode(config.audit.key ?? devSecret(config.dataDir, 'audit-key'));
+}
+
 /**
- * The hub: the gateway composing every subgraph, in-process by default or over signed HTTP when
- * `HUB_SUBGRAPH_URLS` names them, behind bearer-token authentication.
+ * The hub: the gateway composing every subgraph, in-process by default or over signed HTTP for
+ * those `HUB_SUBGRAPH_URLS` names, behind bearer-token authentication, every request audited.
  */
 export async function startHub(config: HubConfig, log: (m: string) => void = () => undefined): Promise<Hub> {
   const db = await openDatabase(config, log);
+  // Audit writes have their own small pool: a burst of queries cannot starve the trail.
+  const auditPool = new Pool({ connectionString: db.url, max: 2 });
+  const closeAll = async () => {
+    await auditPool.end();
+    await db.close();
+  };
   try {
     const policy = buildPolicy();
     const subgraphs = await Promise.all(SUBGRAPHS.map((s) => buildSubgraph(s, policy)));
-    const distributed = Object.keys(config.subgraphUrls).length > 0;
-    for (const s of subgraphs) {
-      if (distributed && !config.subgraphUrls[s.slice.name]) throw new Error(`HUB_SUBGRAPH_URLS has no URL for ${s.slice.name}`);
+    for (const name of Object.keys(config.subgraphUrls)) {
+      if (!subgraphs.some((s) => s.slice.name === name)) throw new Error(`HUB_SUBGRAPH_URLS names an unknown subgraph "${name}"`);
     }
     const supergraphSdl = composeSupergraph(subgraphs, config.subgraphUrls);
     const secret = gatewaySecret(config);
+    // Subgraphs given a URL are called over signed HTTP; the others run in this process.
     const gateway = new ApolloGateway({
       supergraphSdl,
-      buildService: ({ name, url }) =>
-        distributed
-          ? new SignedRemoteDataSource(url!, name, secret)
-          : new InProcessDataSource(subgraphs.find((s) => s.slice.name === name)!.schema, policy, db.ds),
+      buildService: ({ name }) =>
+        config.subgraphUrls[name]
+          ? new SignedRemoteDataSource(config.subgraphUrls[name], name, secret)
+          : new InProcessDataSource(config, subgraphs.find((s) => s.slice.name === name)!.schema, policy, db.ds),
     });
+    const writer = new AuditWriter(auditPool);
     const server = new ApolloServer<GatewayContext>({
       gateway,
       introspection: !config.production,
       includeStacktraceInErrorResponses: false,
       formatError: (formatted, error) => maskUnexpectedError(formatted, error),
+      plugins: [auditPlugin({ writer, variableKey: auditKey(config), childTypes: CHILD_RECORD_TYPES })],
     });
     await server.start();
 
-    const tokens = await TokenService.create(config);
-    const regions = new RegionDirectory(db.ds);
+    const httpAudit = new HttpAudit(writer, await TokenService.create(config), new RegionDirectory(db.ds));
     const app = express();
     app.disable('x-powered-by');
     app.get('/health', (_req, res) => {
@@ -67,25 +82,28 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     });
     app.use(
       '/graphql',
+      httpAudit.authenticate,
       express.json({ limit: '1mb' }),
-      expressMiddleware(server, {
-        context: async ({ req }) => {
-          const principal = await tokens.verify(req.headers.authorization);
-          if (!(await regions.has(principal.region))) throw unauthenticated('Token names an unknown jurisdiction');
-          return { requestId: randomUUID(), principal };
-        },
-      }),
+      httpAudit.bodyErrors,
+      expressMiddleware(server, { context: async ({ res }) => gatewayContextOf(res) }),
     );
-    const listening = await listen(app, config.port, server, db);
+    const listening = await listen(app, config.port, server, {
+      ...db,
+      close: async () => {
+        await writer.drain();
+        await closeAll();
+      },
+    });
     return {
       url: `http://localhost:${listening.port}/graphql`,
       port: listening.port,
       db,
+      audit: writer,
       supergraphSdl,
       stop: listening.stop,
     };
   } catch (e) {
-    await db.close();
+    await closeAll();
     throw e;
   }
 }

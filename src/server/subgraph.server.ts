@@ -4,7 +4,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
-import { ASSERTION_HEADER, verifyAssertion } from '../gateway/gateway-assertion';
+import { ACCESS_EXTENSION, ASSERTION_HEADER, verifyAssertion } from '../gateway/gateway-assertion';
 import { buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, openDatabase } from './bootstrap';
@@ -33,7 +33,21 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       introspection: false,
       includeStacktraceInErrorResponses: false,
       // Traces would tell the caller how long each resolver took: not for this data.
-      plugins: [ApolloServerPluginInlineTraceDisabled()],
+      plugins: [
+        ApolloServerPluginInlineTraceDisabled(),
+        {
+          // The gateway writes the audit event; it learns what this subgraph read and wrote here.
+          async requestDidStart() {
+            return {
+              async willSendResponse({ response, contextValue }) {
+                if (response.body.kind !== 'single') return;
+                const result = response.body.singleResult;
+                result.extensions = { ...result.extensions, [ACCESS_EXTENSION]: contextValue.access.toJSON() };
+              },
+            };
+          },
+        },
+      ],
       formatError: (formatted, error) => maskUnexpectedError(formatted, error),
     });
     await server.start();
@@ -48,7 +62,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       expressMiddleware(server, {
         context: async ({ req }) => {
           const { principal, requestId } = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER));
-          return createHubContext(principal, policy, db.ds, requestId);
+          return createHubContext(config, principal, policy, db.ds, requestId);
         },
       }),
     );

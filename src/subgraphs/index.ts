@@ -1,11 +1,18 @@
 import type { SubgraphSlice } from '../schema/subgraph.types';
+import { auditSubgraph } from './audit';
 import { registrySubgraph } from './registry';
 
 /** Every subgraph of the hub, in composition order. A new department is one more line. */
-export const SUBGRAPHS: readonly SubgraphSlice[] = [registrySubgraph];
+export const SUBGRAPHS: readonly SubgraphSlice[] = [
+  registrySubgraph,
+  auditSubgraph,
+];
 
 export function findSubgraph(name: string): SubgraphSlice {
   const slice = SUBGRAPHS.find((s) => s.name === name);
   if (!slice) throw new Error(`Unknown subgraph "${name}"; known: ${SUBGRAPHS.map((s) => s.name).join(', ')}`);
   return slice;
 }
+
+/** Every type that is part of a child's record, across subgraphs (see SubgraphSlice.childRecordTypes). */
+export const CHILD_RECORD_TYPES: ReadonlySet<string> = new Set(SUBGRAPHS.flatMap((s) => s.childRecordTypes ?? []));

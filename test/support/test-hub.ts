@@ -8,6 +8,8 @@ import { Hub, startHub } from '../../src/server/hub.server';
 import { DEMO_ROOT_REGION } from '../../src/subgraphs/registry/registry.constants';
 import { TEMPLATE_DB } from './test-env';
 
+export const DEFAULT_PURPOSE = { 'x-purpose': 'CASE_HANDLING; test' };
+
 export interface GqlResult<T = any> {
   status: number;
   data?: T;
@@ -27,7 +29,8 @@ export interface TestHub {
   /** A database of this test file's own, cloned from the seeded template. */
   databaseUrl: string;
   token(department: Department, opts?: TokenOptions): Promise<string>;
-  gql<T = any>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>>;
+  /** POST /graphql with a default purpose (`x-purpose: CASE_HANDLING`); pass headers to override. */
+  gql<T = any>(token: string | null, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult<T>>;
   sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
   stop(): Promise<void>;
 }
@@ -72,7 +75,7 @@ export async function startTestHub(overrides: Partial<HubConfig> & { env?: Recor
         userId: opts.user ?? `${department.toLowerCase()}-test`,
         expiresIn: opts.expiresIn,
       }),
-    gql: (token, query, variables) => postGraphQL(hub.url, token, query, variables),
+    gql: (token, query, variables, headers = DEFAULT_PURPOSE) => postGraphQL(hub.url, token, query, variables, headers),
     sql: (text, params) => hub.db.ds.query(text, params),
     stop: () => hub.stop(),
   };

@@ -23,5 +23,6 @@ export const registrySubgraph: SubgraphSlice = {
   resolvers: [MinorResolver, MinorMutationResolver, RegionResolver],
   referenceResolvers: { Minor: { __resolveReference: resolveMinorReference } },
   policy: registryPolicy,
+  childRecordTypes: ['Minor', 'Guardian', 'MinorCategory', 'RiskAssessment', 'Visit'],
   seedDemo: seedRegistryIfEmpty,
 };

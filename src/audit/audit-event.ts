@@ -1,0 +1,55 @@
+import type { Principal } from '../auth/principal';
+import type { AccessRecord, AuditEventBody, Purpose } from './audit.types';
+import { AuditOutcome } from './audit.types';
+
+const INVALID_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']);
+
+/** How a request ended, from its error codes and whether any root field was served. */
+export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | null | undefined): AuditOutcome {
+  if (!errorCodes.length) return AuditOutcome.SUCCESS;
+  const served = !!data && Object.values(data).some((v) => v !== null && v !== undefined);
+  if (errorCodes.includes('UNAUTHENTICATED')) return AuditOutcome.UNAUTHENTICATED;
+  if (errorCodes.includes('LIMIT_EXCEEDED')) return AuditOutcome.LIMIT_EXCEEDED;
+  if (errorCodes.some((c) => c === 'INTERNAL_SERVER_ERROR' || c === 'AUDIT_UNAVAILABLE')) return AuditOutcome.ERROR;
+  if (errorCodes.includes('FORBIDDEN')) return served ? AuditOutcome.PARTIAL : AuditOutcome.DENIED;
+  if (errorCodes.some((c) => INVALID_CODES.has(c))) return served ? AuditOutcome.PARTIAL : AuditOutcome.INVALID;
+  return served ? AuditOutcome.PARTIAL : AuditOutcome.ERROR;
+}
+
+export interface EventInput {
+  requestId: string;
+  startedAt: number;
+  principal: Principal | null;
+  clientAddress: string | null;
+  outcome: AuditOutcome;
+  errorCodes: string[];
+  operationName?: string | null;
+  operationType?: string | null;
+  document?: { text: string; hash: string } | null;
+  variables?: Record<string, string>;
+  purpose?: Purpose | null;
+  access?: AccessRecord;
+}
+
+export function auditEvent(e: EventInput): AuditEventBody {
+  return {
+    requestId: e.requestId,
+    time: new Date().toISOString(),
+    userId: e.principal?.userId ?? null,
+    department: e.principal?.department ?? null,
+    role: e.principal?.role ?? null,
+    region: e.principal?.region ?? null,
+    clientAddress: e.clientAddress,
+    operationName: e.operationName ?? null,
+    operationType: e.operationType ?? null,
+    documentHash: e.document?.hash ?? null,
+    document: e.document?.text ?? null,
+    variables: e.variables ?? {},
+    purpose: e.purpose ?? null,
+    outcome: e.outcome,
+    errorCodes: [...new Set(e.errorCodes)].sort(),
+    durationMs: Math.round((performance.now() - e.startedAt) * 10) / 10,
+    reads: e.access?.reads ?? [],
+    changes: e.access?.changes ?? [],
+  };
+}

@@ -1,0 +1,121 @@
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import type { TokenService } from '../auth/token.service';
+import { HubErrorCode, HubException, unauthenticated } from '../errors/hub.exception';
+import type { GatewayContext } from '../gateway/gateway.context';
+import type { RegionDirectory } from '../server/region-directory';
+import { AccessLog } from './access-log';
+import { auditEvent, EventInput } from './audit-event';
+import { AuditOutcome } from './audit.types';
+import type { AuditWriter } from './audit.writer';
+import { PURPOSE_HEADER } from './purpose';
+
+/** Response header naming the request's audit event, so a client can cite it. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+interface Locals {
+  requestId?: string;
+  hubContext?: GatewayContext;
+  audited?: boolean;
+  startedAt?: number;
+}
+
+const locals = (res: Response) => res.locals as Locals;
+export const gatewayContextOf = (res: Response): GatewayContext => locals(res).hubContext!;
+
+/**
+ * The audit trail's HTTP side: requests refused before GraphQL runs (no or bad token, body too
+ * large or not JSON) get their event here; anything Apollo answers without running its request
+ * pipeline is caught by the `finish` fallback. Every request to /graphql thus leaves one event.
+ */
+export class HttpAudit {
+  constructor(
+    private readonly writer: AuditWriter,
+    private readonly tokens: TokenService,
+    private readonly regions: RegionDirectory,
+  ) {}
+
+  private async refuse(req: Request, res: Response, error: HubException, input: Partial<EventInput>): Promise<void> {
+    const code = String(error.extensions.code);
+    const outcome =
+      code === HubErrorCode.UNAUTHENTICATED ? AuditOutcome.UNAUTHENTICATED : code === HubErrorCode.LIMIT_EXCEEDED ? AuditOutcome.LIMIT_EXCEEDED : AuditOutcome.INVALID;
+    const l = locals(res);
+    l.audited = true;
+    try {
+      await this.writer.append(
+        auditEvent({
+          requestId: l.requestId ?? randomUUID(),
+          startedAt: l.startedAt ?? performance.now(),
+          principal: l.hubContext?.principal ?? null,
+          clientAddress: req.socket.remoteAddress ?? null,
+          outcome,
+          errorCodes: [code],
+          ...input,
+        }),
+      );
+    } catch (e) {
+      console.error('[hub] audit write failed', e);
+      res.status(503).json({ errors: [{ message: 'The request could not be audited', extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }] });
+      return;
+    }
+    const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
+    res.status(status).json({ errors: [{ message: error.message, extensions: { code } }] });
+  }
+
+  /** Verifies the bearer token and builds this request's context; refusals are audited. */
+  authenticate: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+    const l = locals(res);
+    l.startedAt = performance.now();
+    l.requestId = randomUUID();
+    res.setHeader(REQUEST_ID_HEADER, l.requestId);
+    res.on('finish', () => this.fallback(req, res));
+    try {
+      const principal = await this.tokens.verify(req.headers.authorization);
+      if (!(await this.regions.has(principal.region))) throw unauthenticated('Token names an unknown jurisdiction');
+      l.hubContext = {
+        requestId: l.requestId,
+        principal,
+        purposeHeader: req.header(PURPOSE_HEADER),
+        clientAddress: req.socket.remoteAddress ?? null,
+        access: new AccessLog(),
+        audit: { written: false },
+      };
+      next();
+    } catch (e) {
+      if (!(e instanceof HubException)) return next(e);
+      await this.refuse(req, res, e, {});
+    }
+  };
+
+  /** express.json() failures: too large (LIMIT_EXCEEDED) or not JSON (INVALID). */
+  bodyErrors: ErrorRequestHandler = async (err, req, res, next) => {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      await this.refuse(req, res, new HubException(HubErrorCode.LIMIT_EXCEEDED, 'Request body too large'), {});
+    } else if (type === 'entity.parse.failed' || err instanceof SyntaxError) {
+      await this.refuse(req, res, new HubException(HubErrorCode.BAD_USER_INPUT, 'Request body is not valid JSON'), {});
+    } else {
+      next(err);
+    }
+  };
+
+  /** Apollo answered without running its pipeline (e.g. no query at all): still one event. */
+  private fallback(req: Request, res: Response): void {
+    const l = locals(res);
+    if (l.audited || l.hubContext?.audit.written) return;
+    l.audited = true;
+    this.writer
+      .append(
+        auditEvent({
+          requestId: l.requestId ?? randomUUID(),
+          startedAt: l.startedAt ?? performance.now(),
+          principal: l.hubContext?.principal ?? null,
+          clientAddress: req.socket.remoteAddress ?? null,
+          outcome: res.statusCode < 400 ? AuditOutcome.SUCCESS : AuditOutcome.INVALID,
+          errorCodes: res.statusCode < 400 ? [] : ['BAD_REQUEST'],
+        }),
+      )
+      // No data went out with these answers; a failed write is logged for the operators.
+      .catch((e) => console.error('[hub] audit write failed for a request answered without GraphQL', e));
+  }
+}

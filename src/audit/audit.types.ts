@@ -1,0 +1,81 @@
+import type { Access } from '../policy/policy.types';
+
+export enum AuditOutcome {
+  /** Everything asked for was served. */
+  SUCCESS = 'SUCCESS',
+  /** Served, with some fields refused (FORBIDDEN on their paths). */
+  PARTIAL = 'PARTIAL',
+  /** Nothing served: every root field refused. */
+  DENIED = 'DENIED',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  /** Parse or validation error, bad input, missing purpose. */
+  INVALID = 'INVALID',
+  /** Request too large or too deep. */
+  LIMIT_EXCEEDED = 'LIMIT_EXCEEDED',
+  /** An unexpected failure inside the hub. */
+  ERROR = 'ERROR',
+}
+
+/** 用途 — why a child's data is asked for (the `x-purpose` header). */
+export enum PurposeCode {
+  CASE_HANDLING = 'CASE_HANDLING',
+  REFERRAL = 'REFERRAL',
+  MANDATORY_REPORT = 'MANDATORY_REPORT',
+  SCREENING = 'SCREENING',
+  EMPLOYMENT_CHECK = 'EMPLOYMENT_CHECK',
+  ASSISTANCE = 'ASSISTANCE',
+  SUPERVISION = 'SUPERVISION',
+}
+
+export interface Purpose {
+  code: PurposeCode;
+  /** Free text such as a case number; at most 200 characters. */
+  reference?: string;
+}
+
+/** What one request read of one child: `Type.field` → how it was served. */
+export interface ChildRead {
+  minorId: string;
+  fields: Record<string, Access>;
+}
+
+/** What one mutation changed. */
+export interface Change {
+  mutation: string;
+  /** The record written (created, updated or removed). */
+  id: string | null;
+  /** The child the record belongs to. */
+  minorId: string | null;
+  /** Names of the arguments and input fields given (never their values). */
+  fields: string[];
+}
+
+/** What the subgraphs resolved for one request; travels to the gateway with each fetch. */
+export interface AccessRecord {
+  reads: ChildRead[];
+  changes: Change[];
+}
+
+/** The event as hashed and stored. Field names are part of the chain's canonical form: do not rename. */
+export interface AuditEventBody {
+  requestId: string;
+  time: string;
+  userId: string | null;
+  department: string | null;
+  role: string | null;
+  region: string | null;
+  clientAddress: string | null;
+  operationName: string | null;
+  operationType: string | null;
+  /** SHA-256 of the document with literals stripped and ignored characters removed. */
+  documentHash: string | null;
+  document: string | null;
+  /** Variable name → keyed hash (HMAC-SHA256) of its JSON value; values are never stored. */
+  variables: Record<string, string>;
+  purpose: Purpose | null;
+  outcome: AuditOutcome;
+  errorCodes: string[];
+  durationMs: number;
+  reads: ChildRead[];
+  changes: Change[];
+}

@@ -1,0 +1,25 @@
+import { createHash, createHmac } from 'node:crypto';
+import { DocumentNode, Kind, print, stripIgnoredCharacters, visit } from 'graphql';
+
+/**
+ * The document as audited: literal values replaced (a child's name or ID number typed inline
+ * must not end up in the trail in clear) and ignored characters removed, plus its SHA-256.
+ */
+export function auditDocument(doc: DocumentNode): { text: string; hash: string } {
+  const stripped = visit(doc, {
+    StringValue: () => ({ kind: Kind.STRING, value: '' }),
+    IntValue: () => ({ kind: Kind.INT, value: '0' }),
+    FloatValue: () => ({ kind: Kind.FLOAT, value: '0' }),
+  });
+  const text = stripIgnoredCharacters(print(stripped));
+  return { text, hash: createHash('sha256').update(text).digest('hex') };
+}
+
+/** Keyed hashes of variable values: comparable between events, not reversible by guessing. */
+export function hashVariables(key: Uint8Array, variables: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(variables ?? {})) {
+    out[name] = createHmac('sha256', key).update(JSON.stringify(value ?? null)).digest('hex');
+  }
+  return out;
+}

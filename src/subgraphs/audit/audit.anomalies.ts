@@ -1,0 +1,134 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { AnomalyThresholds } from '../../config/hub.config';
+import type { Query } from '../../audit/audit.verify';
+
+export enum AnomalyKind {
+  /** Many distinct children read by one user within a short window (browsing, bulk export). */
+  MANY_CHILDREN = 'MANY_CHILDREN',
+  /** Children's records read outside working hours or at the weekend. */
+  OFF_HOURS = 'OFF_HOURS',
+  /** Repeated refusals (FORBIDDEN) for one user within a short window (probing). */
+  REPEATED_FORBIDDEN = 'REPEATED_FORBIDDEN',
+  /** Reads under a purpose the user rarely declares. */
+  UNUSUAL_PURPOSE = 'UNUSUAL_PURPOSE',
+}
+registerEnumType(AnomalyKind, { name: 'AnomalyKind' });
+
+@ObjectType({ description: 'A pattern in the trail worth a data officer’s look, with the events behind it' })
+export class AuditAnomaly {
+  @Field(() => AnomalyKind)
+  kind: AnomalyKind;
+
+  @Field(() => String)
+  userId: string;
+
+  @Field(() => String, { nullable: true })
+  department: string | null;
+
+  @Field(() => Int, { description: 'Children, refusals or events counted' })
+  count: number;
+
+  @Field()
+  description: string;
+
+  @Field(() => [ID], { description: 'Request ids of the events behind the flag (at most 200)' })
+  requestIds: string[];
+}
+
+const LIMIT = 200;
+
+/**
+ * Flags computed in SQL over the caller's slice of the trail (`jurisdiction` is a region LIKE
+ * pattern) between `from` and `to`.
+ */
+export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdiction: string, from: Date, to: Date): Promise<AuditAnomaly[]> {
+  const scope = `occurred_at >= $1 AND occurred_at < $2 AND region LIKE $3 AND user_id IS NOT NULL`;
+  const base = [from, to, jurisdiction];
+  const window = `${t.windowMinutes} minutes`;
+  const out: AuditAnomaly[] = [];
+
+  // Sliding windows: for each event of a user, the distinct children read from then to then + window.
+  const many = await query(
+    `WITH r AS (SELECT seq, request_id, user_id, department, occurred_at, unnest(minor_ids) AS minor_id
+                FROM audit.event WHERE ${scope} AND body::jsonb ->> 'operationType' IS DISTINCT FROM 'mutation'),
+          w AS (SELECT s.user_id, s.department, s.seq, count(DISTINCT r.minor_id) AS n, array_agg(DISTINCT r.request_id::text) AS requests
+                FROM (SELECT DISTINCT seq, user_id, department, occurred_at FROM r) s
+                JOIN r ON r.user_id = s.user_id AND r.occurred_at >= s.occurred_at AND r.occurred_at < s.occurred_at + $4::interval
+                GROUP BY s.user_id, s.department, s.seq)
+     SELECT DISTINCT ON (user_id) user_id, department, n, requests FROM w WHERE n >= $5 ORDER BY user_id, n DESC`,
+    [...base, window, t.distinctMinors],
+  );
+  for (const m of many) {
+    out.push({
+      kind: AnomalyKind.MANY_CHILDREN,
+      userId: m.user_id,
+      department: m.department,
+      count: Number(m.n),
+      description: `${m.n} distinct children read within ${t.windowMinutes} minutes (threshold ${t.distinctMinors})`,
+      requestIds: m.requests.slice(0, LIMIT),
+    });
+  }
+
+  const [start, end] = t.workingHours;
+  const offHours = await query(
+    `SELECT user_id, min(department) AS department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests
+     FROM audit.event
+     WHERE ${scope} AND cardinality(minor_ids) > 0
+       AND (extract(hour FROM occurred_at AT TIME ZONE 'UTC' + make_interval(hours => $4)) NOT BETWEEN $5 AND $6 - 1
+            OR extract(isodow FROM occurred_at AT TIME ZONE 'UTC' + make_interval(hours => $4)) IN (6, 7))
+     GROUP BY user_id ORDER BY user_id`,
+    [...base, t.utcOffsetHours, start, end],
+  );
+  for (const o of offHours) {
+    out.push({
+      kind: AnomalyKind.OFF_HOURS,
+      userId: o.user_id,
+      department: o.department,
+      count: Number(o.n),
+      description: `${o.n} requests reading children's records outside ${start}:00–${end}:00 on working days`,
+      requestIds: o.requests,
+    });
+  }
+
+  const forbidden = await query(
+    `WITH f AS (SELECT seq, request_id, user_id, department, occurred_at FROM audit.event
+                WHERE ${scope} AND body::jsonb -> 'errorCodes' ? 'FORBIDDEN'),
+          w AS (SELECT s.user_id, s.department, s.seq, count(*) AS n, array_agg(f.request_id::text ORDER BY f.seq) AS requests
+                FROM f s JOIN f ON f.user_id = s.user_id AND f.occurred_at >= s.occurred_at AND f.occurred_at < s.occurred_at + $4::interval
+                GROUP BY s.user_id, s.department, s.seq)
+     SELECT DISTINCT ON (user_id) user_id, department, n, requests FROM w WHERE n >= $5 ORDER BY user_id, n DESC`,
+    [...base, window, t.forbiddenAttempts],
+  );
+  for (const f of forbidden) {
+    out.push({
+      kind: AnomalyKind.REPEATED_FORBIDDEN,
+      userId: f.user_id,
+      department: f.department,
+      count: Number(f.n),
+      description: `${f.n} refused requests within ${t.windowMinutes} minutes (threshold ${t.forbiddenAttempts})`,
+      requestIds: f.requests.slice(0, LIMIT),
+    });
+  }
+
+  const unusual = await query(
+    `WITH p AS (SELECT user_id, department, purpose, request_id, seq FROM audit.event WHERE ${scope} AND cardinality(minor_ids) > 0 AND purpose IS NOT NULL),
+          totals AS (SELECT user_id, count(*) AS total FROM p GROUP BY user_id HAVING count(*) >= 20)
+     SELECT p.user_id, min(p.department) AS department, p.purpose, count(*) AS n, t.total,
+            (array_agg(p.request_id::text ORDER BY p.seq))[1:${LIMIT}] AS requests
+     FROM p JOIN totals t USING (user_id)
+     GROUP BY p.user_id, p.purpose, t.total HAVING count(*)::float / t.total < $4
+     ORDER BY p.user_id, p.purpose`,
+    [...base, t.unusualPurposeShare],
+  );
+  for (const u of unusual) {
+    out.push({
+      kind: AnomalyKind.UNUSUAL_PURPOSE,
+      userId: u.user_id,
+      department: u.department,
+      count: Number(u.n),
+      description: `${u.n} of ${u.total} reads declared ${u.purpose}, a purpose this user rarely gives`,
+      requestIds: u.requests,
+    });
+  }
+  return out;
+}

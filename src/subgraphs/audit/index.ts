@@ -1,0 +1,18 @@
+import { Department } from '../../auth/principal';
+import type { SubgraphSlice } from '../../schema/subgraph.types';
+import { AuditInit1795400200000 } from '../../../migrations/1795400200000-audit-init';
+import { auditPolicy } from './audit.policy';
+import { AuditResolver } from './resolvers/audit.resolver';
+
+/**
+ * The data officer's view of the audit trail. The trail itself is written by the gateway
+ * (src/audit); this subgraph is its only reader.
+ */
+export const auditSubgraph: SubgraphSlice = {
+  name: 'audit',
+  owner: Department.CIVIL_AFFAIRS,
+  entities: [],
+  migrations: [AuditInit1795400200000],
+  resolvers: [AuditResolver],
+  policy: auditPolicy,
+};

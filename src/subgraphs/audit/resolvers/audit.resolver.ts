@@ -1,0 +1,133 @@
+import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import type { EntityManager } from 'typeorm';
+import type { AuditEventBody } from '../../../audit/audit.types';
+import { verifyChain } from '../../../audit/audit.verify';
+import { badInput } from '../../../errors/hub.exception';
+import type { HubContext } from '../../../server/hub.context';
+import { AuditAnomaly, findAnomalies } from '../audit.anomalies';
+import {
+  AuditChainStatus,
+  AuditEvent,
+  AuditEventConnection,
+  AuditEventFilter,
+  ChildReadRecord,
+  MinorAccess,
+} from './types/audit-event.type';
+
+const MAX_PAGE = 500;
+
+/**
+ * The audit subgraph reads the trail as `hub_audit_reader` (SELECT only), inside a read-only
+ * transaction, so nothing reachable from here can alter it.
+ */
+function asReader<T>(ctx: HubContext, work: (em: EntityManager) => Promise<T>): Promise<T> {
+  return ctx.db.transaction('REPEATABLE READ', async (em) => {
+    await em.query('SET TRANSACTION READ ONLY');
+    await em.query('SET LOCAL ROLE hub_audit_reader');
+    return work(em);
+  });
+}
+
+/** An auditor sees the events of callers in their jurisdiction, and refusals of unknown callers. */
+const scope = (ctx: HubContext, param: number) => `(region LIKE $${param} OR region IS NULL)`;
+const jurisdiction = (ctx: HubContext) => `${ctx.principal.region}%`;
+
+function toEvent(row: { seq: string; hash: string; prev_hash: string; body: string }): AuditEvent {
+  const b = JSON.parse(row.body) as AuditEventBody;
+  return {
+    ...b,
+    seq: String(row.seq),
+    time: new Date(b.time),
+    variableNames: Object.keys(b.variables),
+    reads: b.reads.map(toRead),
+    hash: row.hash,
+    prevHash: row.prev_hash,
+  };
+}
+
+const toRead = (r: AuditEventBody['reads'][number]): ChildReadRecord => ({
+  minorId: r.minorId,
+  fields: Object.entries(r.fields).map(([field, access]) => ({ field, access })),
+});
+
+@Resolver()
+export class AuditResolver {
+  @Query(() => AuditEventConnection, { nullable: true, description: 'The trail, newest first, in the auditor’s jurisdiction' })
+  auditEvents(
+    @Ctx() ctx: HubContext,
+    @Arg('filter', () => AuditEventFilter, { nullable: true }) filter?: AuditEventFilter,
+    @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<AuditEventConnection> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput('first', `must be between 1 and ${MAX_PAGE}`);
+    if (after !== undefined && after !== null && !/^\d{1,18}$/.test(after)) throw badInput('after', 'not a cursor returned by this API');
+    const where = [scope(ctx, 1)];
+    const params: unknown[] = [jurisdiction(ctx)];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter?.userId) add('user_id = ?', filter.userId);
+    if (filter?.department) add('department = ?', filter.department);
+    if (filter?.minorId) add('minor_ids @> ARRAY[?]::text[]', filter.minorId);
+    if (filter?.outcome) add('outcome = ?', filter.outcome);
+    if (filter?.purpose) add('purpose = ?', filter.purpose);
+    if (filter?.from) add('occurred_at >= ?', filter.from);
+    if (filter?.to) add('occurred_at < ?', filter.to);
+    if (after) add('seq < ?', after);
+    params.push(first + 1);
+    return asReader(ctx, async (em) => {
+      const rows = await em.query(
+        `SELECT seq, hash, prev_hash, body FROM audit.event WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`,
+        params,
+      );
+      const page = rows.slice(0, first).map(toEvent);
+      return {
+        edges: page.map((node: AuditEvent) => ({ cursor: node.seq, node })),
+        pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? page[page.length - 1].seq : null },
+      };
+    });
+  }
+
+  @Query(() => [MinorAccess], { nullable: true, description: '“Who looked at this child”: every read or change of the child’s record, newest first' })
+  minorAccessHistory(@Arg('minorId', () => ID) minorId: string, @Ctx() ctx: HubContext): Promise<MinorAccess[]> {
+    return asReader(ctx, async (em) => {
+      const rows = await em.query(
+        `SELECT seq, hash, prev_hash, body FROM audit.event WHERE minor_ids @> ARRAY[$2]::text[] AND ${scope(ctx, 1)} ORDER BY seq DESC LIMIT 1000`,
+        [jurisdiction(ctx), minorId],
+      );
+      return rows.map((row: { seq: string; hash: string; prev_hash: string; body: string }) => {
+        const e = toEvent(row);
+        return {
+          requestId: e.requestId,
+          time: e.time,
+          userId: e.userId,
+          department: e.department,
+          role: e.role,
+          purpose: e.purpose,
+          outcome: e.outcome,
+          fields: e.reads.find((r) => r.minorId === minorId)?.fields ?? [],
+          changes: e.changes.filter((c) => c.minorId === minorId),
+        };
+      });
+    });
+  }
+
+  @Query(() => AuditChainStatus, { nullable: true, description: 'Re-walks the hash chain and reports the first broken link' })
+  async auditVerify(@Ctx() ctx: HubContext): Promise<AuditChainStatus> {
+    const status = await asReader(ctx, (em) => verifyChain((text, params) => em.query(text, params)));
+    return { ...status, firstBreak: status.firstBreak && { ...status.firstBreak, seq: String(status.firstBreak.seq) } };
+  }
+
+  @Query(() => [AuditAnomaly], { nullable: true, description: 'Anomaly flags over the trail (default: the last 7 days)' })
+  auditAnomalies(
+    @Ctx() ctx: HubContext,
+    @Arg('from', () => Date, { nullable: true }) from?: Date,
+    @Arg('to', () => Date, { nullable: true }) to?: Date,
+  ): Promise<AuditAnomaly[]> {
+    const until = to ?? ctx.now;
+    const since = from ?? new Date(until.getTime() - 7 * 86_400_000);
+    if (since >= until) throw badInput('from', 'must be before to');
+    return asReader(ctx, (em) => findAnomalies((text, params) => em.query(text, params), ctx.config.audit.anomalies, jurisdiction(ctx), since, until));
+  }
+}

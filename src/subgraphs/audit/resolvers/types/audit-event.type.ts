@@ -1,0 +1,226 @@
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { AuditOutcome, PurposeCode } from '../../../../audit/audit.types';
+import { Access } from '../../../../policy/policy.types';
+
+registerEnumType(AuditOutcome, { name: 'AuditOutcome' });
+registerEnumType(PurposeCode, { name: 'PurposeCode', description: '用途 — the declared purpose of use (x-purpose header)' });
+registerEnumType(Access, { name: 'FieldAccess', description: 'How a field was served: the value, a masked value, or refused' });
+
+@ObjectType()
+export class PurposeRecord {
+  @Field(() => PurposeCode)
+  code: PurposeCode;
+
+  @Field(() => String, { nullable: true })
+  reference?: string;
+}
+
+@ObjectType({ description: 'One field of a child’s record as served to the caller' })
+export class FieldRead {
+  @Field({ description: 'Type.field, e.g. Guardian.phone' })
+  field: string;
+
+  @Field(() => Access)
+  access: Access;
+}
+
+@ObjectType({ description: 'What one request read of one child' })
+export class ChildReadRecord {
+  @Field(() => ID)
+  minorId: string;
+
+  @Field(() => [FieldRead])
+  fields: FieldRead[];
+}
+
+@ObjectType({ description: 'What one mutation wrote (argument names, never values)' })
+export class ChangeRecord {
+  @Field()
+  mutation: string;
+
+  @Field(() => ID, { nullable: true })
+  id: string | null;
+
+  @Field(() => ID, { nullable: true })
+  minorId: string | null;
+
+  @Field(() => [String])
+  fields: string[];
+}
+
+@ObjectType({ description: 'One request to the hub, as recorded in the hash chain' })
+export class AuditEvent {
+  @Field(() => String, { description: 'Position in the chain' })
+  seq: string;
+
+  @Field(() => ID)
+  requestId: string;
+
+  @Field()
+  time: Date;
+
+  @Field(() => String, { nullable: true })
+  userId: string | null;
+
+  @Field(() => String, { nullable: true })
+  department: string | null;
+
+  @Field(() => String, { nullable: true })
+  role: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The caller’s jurisdiction' })
+  region: string | null;
+
+  @Field(() => String, { nullable: true })
+  clientAddress: string | null;
+
+  @Field(() => String, { nullable: true })
+  operationName: string | null;
+
+  @Field(() => String, { nullable: true })
+  operationType: string | null;
+
+  @Field(() => String, { nullable: true, description: 'SHA-256 of the normalised document' })
+  documentHash: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The document with literal values stripped' })
+  document: string | null;
+
+  @Field(() => [String], { description: 'Names of the variables sent (their values are kept only as keyed hashes)' })
+  variableNames: string[];
+
+  @Field(() => PurposeRecord, { nullable: true })
+  purpose: PurposeRecord | null;
+
+  @Field(() => AuditOutcome)
+  outcome: AuditOutcome;
+
+  @Field(() => [String])
+  errorCodes: string[];
+
+  @Field(() => Float)
+  durationMs: number;
+
+  @Field(() => [ChildReadRecord])
+  reads: ChildReadRecord[];
+
+  @Field(() => [ChangeRecord])
+  changes: ChangeRecord[];
+
+  @Field()
+  hash: string;
+
+  @Field()
+  prevHash: string;
+}
+
+@ObjectType()
+export class AuditEventEdge {
+  @Field()
+  cursor: string;
+
+  @Field(() => AuditEvent)
+  node: AuditEvent;
+}
+
+@ObjectType()
+export class AuditPageInfo {
+  @Field()
+  hasNextPage: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor: string | null;
+}
+
+@ObjectType({ description: 'Audit events, newest first' })
+export class AuditEventConnection {
+  @Field(() => [AuditEventEdge])
+  edges: AuditEventEdge[];
+
+  @Field(() => AuditPageInfo)
+  pageInfo: AuditPageInfo;
+}
+
+@InputType()
+export class AuditEventFilter {
+  @Field(() => String, { nullable: true })
+  userId?: string;
+
+  @Field(() => String, { nullable: true })
+  department?: string;
+
+  @Field(() => ID, { nullable: true, description: 'Events that read or changed this child' })
+  minorId?: string;
+
+  @Field(() => AuditOutcome, { nullable: true })
+  outcome?: AuditOutcome;
+
+  @Field(() => PurposeCode, { nullable: true })
+  purpose?: PurposeCode;
+
+  @Field(() => Date, { nullable: true })
+  from?: Date;
+
+  @Field(() => Date, { nullable: true })
+  to?: Date;
+}
+
+@ObjectType({ description: '“Who looked at this child”: one request that read or changed the child’s record' })
+export class MinorAccess {
+  @Field(() => ID)
+  requestId: string;
+
+  @Field()
+  time: Date;
+
+  @Field(() => String, { nullable: true })
+  userId: string | null;
+
+  @Field(() => String, { nullable: true })
+  department: string | null;
+
+  @Field(() => String, { nullable: true })
+  role: string | null;
+
+  @Field(() => PurposeRecord, { nullable: true })
+  purpose: PurposeRecord | null;
+
+  @Field(() => AuditOutcome)
+  outcome: AuditOutcome;
+
+  @Field(() => [FieldRead], { description: 'Fields of this child’s record read in the request' })
+  fields: FieldRead[];
+
+  @Field(() => [ChangeRecord], { description: 'Writes to this child’s record in the request' })
+  changes: ChangeRecord[];
+}
+
+@ObjectType()
+export class ChainBreakRecord {
+  @Field(() => String)
+  seq: string;
+
+  @Field(() => ID, { nullable: true })
+  requestId: string | null;
+
+  @Field({ description: 'MODIFIED, LINK (inserted or reordered) or MISSING (deleted)' })
+  reason: string;
+
+  @Field()
+  detail: string;
+}
+
+@ObjectType({ description: 'Result of re-walking the hash chain' })
+export class AuditChainStatus {
+  @Field()
+  ok: boolean;
+
+  @Field(() => Int)
+  events: number;
+
+  @Field({ description: 'Hash of the last verified event; anchor it outside the database' })
+  headHash: string;
+
+  @Field(() => ChainBreakRecord, { nullable: true })
+  firstBreak: ChainBreakRecord | null;
+}

@@ -1,0 +1,205 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { chainHash } from '../src/audit/canonical';
+import { verifyChain } from '../src/audit/audit.verify';
+import { Department, Role } from '../src/auth/principal';
+import { eventCount, post } from './support/audit-helpers';
+import { startTestHub, TestHub } from './support/test-hub';
+
+const run = promisify(execFile);
+
+/** The trail's guarantees: fail closed, tamper-evident, complete under concurrency, append-only. */
+describe('audit chain', () => {
+  let t: TestHub;
+  let police: string;
+  let auditor: string;
+  let minorId: string;
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    police = await t.token(Department.POLICE);
+    auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
+    [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    for (let i = 0; i < 5; i++) await post(t, police, { query: `{ regions { code } }` });
+  });
+  afterAll(() => t?.stop());
+
+  const verifyApi = async () => (await t.gql(auditor, `{ auditVerify { ok events headHash firstBreak { seq reason requestId } } }`, undefined, {})).data.auditVerify;
+  /** Verifies without going through the API: an API call is itself audited and would extend the chain mid-tamper. */
+  const verify = async () => {
+    await t.hub.audit.drain();
+    const s = await verifyChain((text, params) => t.sql(text, params));
+    return { ...s, firstBreak: s.firstBreak && { ...s.firstBreak, seq: String(s.firstBreak.seq) } };
+  };
+
+  /** Tampering needs what the application lacks: a superuser session with triggers off. */
+  async function asDba<T>(work: (c: Client) => Promise<T>): Promise<T> {
+    const c = new Client({ connectionString: t.databaseUrl });
+    await c.connect();
+    try {
+      await c.query(`SET session_replication_role = replica`);
+      return await work(c);
+    } finally {
+      await c.end();
+    }
+  }
+
+  it('keeps the chain unbroken under 200 concurrent requests and loses none', async () => {
+    const before = await eventCount(t);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        i % 2 ? post(t, police, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: minorId } }) : post(t, police, { query: `{ regions { code } }` }),
+      ),
+    );
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(await eventCount(t)).toBe(before + 200);
+    const ids = await t.sql(`SELECT request_id FROM audit.event WHERE request_id = ANY($1)`, [results.map((r) => r.requestId)]);
+    expect(ids).toHaveLength(200);
+    const status = await verifyApi();
+    expect(status.ok).toBe(true);
+    expect(status.firstBreak).toBeNull();
+    // Group commit: fewer transactions than requests is the point; the chain must not care.
+    const [{ n }] = await t.sql(`SELECT count(DISTINCT prev_hash)::int AS n FROM audit.event`);
+    expect(n).toBe(await eventCount(t));
+  });
+
+  it('fails closed: when the trail cannot be written the client gets an error and no data', async () => {
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await t.sql(`REVOKE INSERT ON audit.event FROM hub_audit_writer`);
+      const before = await eventCount(t);
+      const r = await post(t, police, { query: `query($id: ID!) { minor(id: $id) { name idNumber } }`, variables: { id: minorId } });
+      expect(r.status).toBe(503);
+      expect(r.json.data).toBeUndefined();
+      expect(r.json.errors).toEqual([{ message: expect.any(String), extensions: { code: 'AUDIT_UNAVAILABLE' } }]);
+      expect(JSON.stringify(r.json)).not.toContain(minorId);
+      const unauth = await post(t, null, { query: `{ regions { code } }` });
+      expect(unauth.status).toBe(503);
+      expect(await eventCount(t)).toBe(before);
+    } finally {
+      await t.sql(`GRANT INSERT ON audit.event TO hub_audit_writer`);
+      log.mockRestore();
+    }
+    const after = await post(t, police, { query: `{ regions { code } }` });
+    expect(after.status).toBe(200);
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('is append-only for the application: the writer role cannot update or delete, and triggers refuse even the owner', async () => {
+    const c = new Client({ connectionString: t.databaseUrl });
+    await c.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('SET LOCAL ROLE hub_audit_writer');
+      await expect(c.query(`UPDATE audit.event SET body = body WHERE seq = 1`)).rejects.toThrow(/permission denied/);
+      await c.query('ROLLBACK');
+      await c.query('BEGIN');
+      await c.query('SET LOCAL ROLE hub_audit_writer');
+      await expect(c.query(`DELETE FROM audit.event WHERE seq = 1`)).rejects.toThrow(/permission denied/);
+      await c.query('ROLLBACK');
+      await expect(c.query(`UPDATE audit.event SET body = body WHERE seq = 1`)).rejects.toThrow(/append-only/);
+      await expect(c.query(`DELETE FROM audit.event WHERE seq = 1`)).rejects.toThrow(/append-only/);
+      await expect(c.query(`TRUNCATE audit.event`)).rejects.toThrow(/append-only/);
+      await c.query('BEGIN');
+      await c.query('SET LOCAL ROLE hub_audit_reader');
+      await expect(c.query(`INSERT INTO audit.event (seq, prev_hash, hash, body) VALUES (999999, '', '', '{}')`)).rejects.toThrow(/permission denied/);
+      await c.query('ROLLBACK');
+    } finally {
+      await c.end();
+    }
+  });
+
+  describe('tamper detection', () => {
+    const seqOf = async (offset: number) => Number((await t.sql(`SELECT seq FROM audit.event ORDER BY seq LIMIT 1 OFFSET $1`, [offset]))[0].seq);
+
+    it('finds a modified event', async () => {
+      const seq = await seqOf(2);
+      const [original] = await t.sql(`SELECT body FROM audit.event WHERE seq = $1`, [seq]);
+      await asDba((c) => c.query(`UPDATE audit.event SET body = replace(body, '"POLICE"', '"EDUCATION"') WHERE seq = $1`, [seq]));
+      try {
+        expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: String(seq), reason: 'MODIFIED' } });
+        // The data officer's query reports the same break (its own event lands at the end).
+        expect(await verifyApi()).toMatchObject({ ok: false, firstBreak: { seq: String(seq), reason: 'MODIFIED' } });
+      } finally {
+        await asDba((c) => c.query(`UPDATE audit.event SET body = $2 WHERE seq = $1`, [seq, original.body]));
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('finds a deleted event', async () => {
+      const seq = await seqOf(3);
+      const [row] = await t.sql(`SELECT seq, prev_hash, hash, body FROM audit.event WHERE seq = $1`, [seq]);
+      await asDba((c) => c.query(`DELETE FROM audit.event WHERE seq = $1`, [seq]));
+      try {
+        expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: String(seq + 1), reason: 'MISSING' } });
+      } finally {
+        await asDba((c) => c.query(`INSERT INTO audit.event (seq, prev_hash, hash, body) VALUES ($1, $2, $3, $4)`, [row.seq, row.prev_hash, row.hash, row.body]));
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('finds an inserted event, even with a recomputed own hash', async () => {
+      const seq = await seqOf(1);
+      const rows = await t.sql(`SELECT seq, prev_hash, hash, body FROM audit.event WHERE seq >= $1 ORDER BY seq DESC`, [seq]);
+      // Shift everything from `seq` up by one and slip a forged event in at `seq`.
+      await asDba(async (c) => {
+        for (const r of rows) await c.query(`UPDATE audit.event SET seq = seq + 1 WHERE seq = $1`, [r.seq]);
+        const forged = rows[rows.length - 1].body.replace(/"userId":"[^"]*"/, '"userId":"nobody"');
+        await c.query(`INSERT INTO audit.event (seq, prev_hash, hash, body) VALUES ($1, $2, $3, $4)`, [seq, rows[rows.length - 1].prev_hash, chainHash(rows[rows.length - 1].prev_hash, seq, forged), forged.replace(/"requestId":"[^"]*"/, '"requestId":"00000000-0000-4000-8000-000000000001"')]);
+      });
+      try {
+        const status = await verify();
+        expect(status.ok).toBe(false);
+        expect(Number(status.firstBreak!.seq)).toBe(seq);
+      } finally {
+        await asDba(async (c) => {
+          await c.query(`DELETE FROM audit.event WHERE seq = $1`, [seq]);
+          for (const r of [...rows].reverse()) await c.query(`UPDATE audit.event SET seq = seq - 1 WHERE seq = $1`, [Number(r.seq) + 1]);
+        });
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('finds reordered events', async () => {
+      const a = await seqOf(1);
+      const b = a + 1;
+      // Swap two neighbours through a free number (seq must stay positive).
+      const swap = () =>
+        asDba(async (c) => {
+          await c.query(`UPDATE audit.event SET seq = 900000000 WHERE seq = $1`, [a]);
+          await c.query(`UPDATE audit.event SET seq = $1 WHERE seq = $2`, [a, b]);
+          await c.query(`UPDATE audit.event SET seq = $1 WHERE seq = 900000000`, [b]);
+        });
+      await swap();
+      try {
+        expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: String(a), reason: 'LINK' } });
+      } finally {
+        await swap();
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('is reported by `npm run audit:verify` too, with a failing exit code', async () => {
+      const cli = path.join(__dirname, '..', 'src', 'cli', 'audit-verify.cli.ts');
+      const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
+      const env = { ...process.env, DATABASE_URL: t.databaseUrl };
+      const ok = await run(tsx, [cli], { env });
+      expect(ok.stdout).toMatch(/audit chain OK: \d+ events/);
+      const seq = await seqOf(4);
+      const [original] = await t.sql(`SELECT body FROM audit.event WHERE seq = $1`, [seq]);
+      await asDba((c) => c.query(`UPDATE audit.event SET body = replace(body, 'OFFICER', 'AUDITOR') WHERE seq = $1`, [seq]));
+      try {
+        const broken = await run(tsx, [cli], { env }).then(
+          () => null,
+          (e) => e,
+        );
+        expect(broken.code).toBe(1);
+        expect(broken.stdout).toContain(`BROKEN at event ${seq}`);
+      } finally {
+        await asDba((c) => c.query(`UPDATE audit.event SET body = $2 WHERE seq = $1`, [seq, original.body]));
+      }
+    });
+  });
+});

@@ -1,0 +1,231 @@
+import { Department, Role } from '../src/auth/principal';
+import { eventCount, eventOf, post } from './support/audit-helpers';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+/** Every request leaves exactly one event, with what was served, to whom, and why. */
+describe('audit events', () => {
+  let t: TestHub;
+  let minor: { id: string; id_number: string };
+  let police: string;
+  let education: string;
+
+  beforeAll(async () => {
+    const hour = new Date().getUTCHours();
+    t = await startTestHub({
+      env: {
+        HUB_ANOMALY_DISTINCT_MINORS: '5',
+        HUB_ANOMALY_FORBIDDEN_ATTEMPTS: '3',
+        HUB_ANOMALY_UNUSUAL_PURPOSE_SHARE: '0.1',
+        HUB_ANOMALY_UTC_OFFSET: '0',
+        // Working hours that exclude the current hour, so every read now is "off hours".
+        HUB_ANOMALY_WORKING_HOURS: hour < 12 ? '13-14' : '1-2',
+      },
+    });
+    [minor] = await t.sql(`SELECT id, id_number FROM registry.minor ORDER BY id LIMIT 1`);
+    police = await t.token(Department.POLICE, { user: 'officer-li' });
+    education = await t.token(Department.EDUCATION, { user: 'teacher-wang' });
+  });
+  afterAll(() => t.stop());
+
+  async function exactlyOne<T>(action: () => Promise<T>): Promise<T> {
+    const before = await eventCount(t);
+    const result = await action();
+    expect(await eventCount(t)).toBe(before + 1);
+    return result;
+  }
+
+  it('records a successful read with caller, operation, purpose and the fields served per child', async () => {
+    const r = await exactlyOne(() =>
+      post(t, police, { query: `query Lookup($id: ID!) { minor(id: $id) { name idNumber guardians { phone } } }`, variables: { id: minor.id }, operationName: 'Lookup' }, { 'x-purpose': 'CASE_HANDLING; 2026-0042' }),
+    );
+    expect(r.status).toBe(200);
+    const e = await eventOf(t, r.requestId);
+    expect(e).toMatchObject({
+      userId: 'officer-li',
+      department: 'POLICE',
+      role: 'OFFICER',
+      region: '330102',
+      operationName: 'Lookup',
+      operationType: 'query',
+      outcome: 'SUCCESS',
+      errorCodes: [],
+      purpose: { code: 'CASE_HANDLING', reference: '2026-0042' },
+      changes: [],
+    });
+    expect(e.clientAddress).toMatch(/127\.0\.0\.1|::1/);
+    expect(e.documentHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(e.durationMs).toBeGreaterThan(0);
+    expect(e.reads).toEqual([{ minorId: minor.id, fields: { 'Minor.name': 'ALLOW', 'Minor.idNumber': 'ALLOW', 'Minor.guardians': 'ALLOW', 'Guardian.phone': 'ALLOW' } }]);
+  });
+
+  it('marks masked and denied fields as such (PARTIAL) for each child actually returned', async () => {
+    const r = await exactlyOne(() => post(t, education, { query: `{ minors(first: 3) { edges { node { id idNumber birthDate age } } } }` }));
+    expect(r.json.data.minors.edges).toHaveLength(3);
+    const e = await eventOf(t, r.requestId);
+    expect(e.outcome).toBe('PARTIAL');
+    expect(e.errorCodes).toEqual(['FORBIDDEN']);
+    const ids = r.json.data.minors.edges.map((x: any) => x.node.id).sort();
+    expect(e.reads.map((x: any) => x.minorId)).toEqual(ids);
+    for (const read of e.reads) {
+      expect(read.fields).toEqual({ 'Minor.id': 'ALLOW', 'Minor.idNumber': 'MASK', 'Minor.birthDate': 'DENY', 'Minor.age': 'ALLOW' });
+    }
+  });
+
+  it('records a fully refused request as DENIED', async () => {
+    const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
+    const r = await exactlyOne(() => post(t, auditor, { query: `{ minors(first: 1) { totalCount } }` }));
+    expect(errorCodes({ status: r.status, ...r.json })).toEqual(['FORBIDDEN']);
+    expect((await eventOf(t, r.requestId)).outcome).toBe('DENIED');
+  });
+
+  it('records an unauthenticated request', async () => {
+    const r = await exactlyOne(() => post(t, null, { query: `{ regions { code } }` }));
+    expect(r.status).toBe(401);
+    const e = await eventOf(t, r.requestId);
+    expect(e).toMatchObject({ outcome: 'UNAUTHENTICATED', userId: null, errorCodes: ['UNAUTHENTICATED'] });
+  });
+
+  it('records parse and validation errors as INVALID', async () => {
+    for (const query of ['{ minors(first: 1) { totalCount }', '{ minors(first: 1) { nope } }']) {
+      const r = await exactlyOne(() => post(t, police, { query }));
+      const e = await eventOf(t, r.requestId);
+      expect(e.outcome).toBe('INVALID');
+      expect(e.userId).toBe('officer-li');
+    }
+  });
+
+  it('records requests over a limit: body too large, selection too deep', async () => {
+    const big = await exactlyOne(() => post(t, police, JSON.stringify({ query: `{ regions { code } }`, variables: { pad: 'x'.repeat(1_100_000) } })));
+    expect(big.status).toBe(413);
+    expect((await eventOf(t, big.requestId)).outcome).toBe('LIMIT_EXCEEDED');
+    const deep = `{ regions { children { children { children { children { children { children { children { children { children { children { children { children { code } } } } } } } } } } } } } }`;
+    const r = await exactlyOne(() => post(t, police, { query: deep }));
+    expect(r.json.errors[0].extensions.code).toBe('LIMIT_EXCEEDED');
+    expect((await eventOf(t, r.requestId)).outcome).toBe('LIMIT_EXCEEDED');
+  });
+
+  it('records a request Apollo refuses before running it', async () => {
+    const r = await exactlyOne(() => post(t, police, { variables: {} }));
+    expect(r.status).toBe(400);
+    expect((await eventOf(t, r.requestId)).outcome).toBe('INVALID');
+  });
+
+  it('requires a purpose for children’s data, audits the refusal, and serves counts without one', async () => {
+    const missing = await exactlyOne(() => post(t, police, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: minor.id } }, {}));
+    expect(missing.json.data).toBeUndefined();
+    expect(missing.json.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'x-purpose' });
+    const e = await eventOf(t, missing.requestId);
+    expect(e).toMatchObject({ outcome: 'INVALID', purpose: null, reads: [] });
+
+    const bad = await post(t, police, { query: `{ minors(first: 1) { edges { node { id } } } }` }, { 'x-purpose': 'CURIOSITY' });
+    expect(bad.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+
+    const count = await post(t, police, { query: `{ minors(first: 1) { totalCount } regions { code } }` }, {});
+    expect(count.json.errors).toBeUndefined();
+    expect((await eventOf(t, count.requestId)).outcome).toBe('SUCCESS');
+  });
+
+  it('keeps variable values and inline literals out of the trail', async () => {
+    const r = await post(t, police, { query: `query($n: String!) { minorByIdNumber(idNumber: $n) { name } a: minorByIdNumber(idNumber: "${minor.id_number.trim()}") { id } }`, variables: { n: minor.id_number.trim() } });
+    expect(r.json.errors).toBeUndefined();
+    const [{ body }] = await t.sql(`SELECT body FROM audit.event WHERE request_id = $1`, [r.requestId]);
+    expect(body).not.toContain(minor.id_number.trim());
+    const e = JSON.parse(body);
+    expect(Object.keys(e.variables)).toEqual(['n']);
+    expect(e.variables.n).toMatch(/^[0-9a-f]{64}$/);
+    expect(e.document).toContain('minorByIdNumber(idNumber:"")');
+  });
+
+  it('records what a mutation changed: ids and field names, not values', async () => {
+    const civil = await t.token(Department.CIVIL_AFFAIRS, { user: 'director-zhao' });
+    const r = await post(t, civil, { query: `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "secret family detail" }) { visitedAt } }`, variables: { id: minor.id } });
+    expect(r.json.errors).toBeUndefined();
+    const [{ id: visitId }] = await t.sql(`SELECT id FROM registry.visit WHERE minor_id = $1 AND notes = 'secret family detail'`, [minor.id]);
+    const e = await eventOf(t, r.requestId);
+    expect(e.operationType).toBe('mutation');
+    expect(e.changes).toEqual([{ mutation: 'recordVisit', id: visitId, minorId: minor.id, fields: ['input.notes', 'minorId'] }]);
+    expect(JSON.stringify(e)).not.toContain('secret family detail');
+  });
+
+  describe('the data officer’s view', () => {
+    let auditor: string;
+    beforeAll(async () => {
+      auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, user: 'auditor-1' });
+    });
+
+    it('shows who looked at a child, with fields and purpose', async () => {
+      await post(t, education, { query: `query($id: ID!) { minor(id: $id) { name idNumber } }`, variables: { id: minor.id } }, { 'x-purpose': 'SCREENING' });
+      const r = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { userId department purpose { code } fields { field access } changes { mutation } } }`, { id: minor.id }, {});
+      expect(r.errors).toBeUndefined();
+      const teacher = r.data.minorAccessHistory.find((h: any) => h.userId === 'teacher-wang' && h.purpose?.code === 'SCREENING');
+      expect(teacher).toEqual({ userId: 'teacher-wang', department: 'EDUCATION', purpose: { code: 'SCREENING' }, fields: [{ field: 'Minor.idNumber', access: 'MASK' }, { field: 'Minor.name', access: 'ALLOW' }], changes: [] });
+      expect(r.data.minorAccessHistory.some((h: any) => h.changes.some((c: any) => c.mutation === 'recordVisit'))).toBe(true);
+    });
+
+    it('filters the trail and pages through it', async () => {
+      const r = await t.gql(auditor, `{ auditEvents(filter: { userId: "officer-li", outcome: SUCCESS }, first: 2) { edges { cursor node { userId outcome } } pageInfo { hasNextPage endCursor } } }`, undefined, {});
+      expect(r.errors).toBeUndefined();
+      expect(r.data.auditEvents.edges.length).toBeGreaterThan(0);
+      for (const e of r.data.auditEvents.edges) expect(e.node).toEqual({ userId: 'officer-li', outcome: 'SUCCESS' });
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM audit.event WHERE user_id = 'officer-li' AND outcome = 'SUCCESS'`);
+      let seen = r.data.auditEvents.edges.length;
+      let after = r.data.auditEvents.pageInfo.endCursor;
+      while (after && seen < n) {
+        const next = await t.gql(auditor, `query($a: String) { auditEvents(filter: { userId: "officer-li", outcome: SUCCESS }, first: 2, after: $a) { edges { node { seq } } pageInfo { endCursor hasNextPage } } }`, { a: after }, {});
+        seen += next.data.auditEvents.edges.length;
+        after = next.data.auditEvents.pageInfo.hasNextPage ? next.data.auditEvents.pageInfo.endCursor : null;
+      }
+      expect(seen).toBe(n);
+    });
+
+    it('audits the auditor, and keeps departments out of the trail and auditors out of children’s files', async () => {
+      const r = await post(t, auditor, { query: `{ auditVerify { ok events } }` }, {});
+      expect(r.json.data.auditVerify.ok).toBe(true);
+      expect((await eventOf(t, r.requestId)).userId).toBe('auditor-1');
+      for (const d of Object.values(Department)) {
+        const refused = await t.gql(await t.token(d), `{ auditEvents(first: 1) { edges { node { seq } } } }`);
+        expect(errorCodes(refused)).toEqual(['FORBIDDEN']);
+      }
+      expect(errorCodes(await t.gql(auditor, `query($id: ID!) { minor(id: $id) { name } }`, { id: minor.id }))).toEqual(['FORBIDDEN']);
+    });
+
+    it('limits an auditor to events of callers in their jurisdiction', async () => {
+      await post(t, await t.token(Department.POLICE, { region: '330102002', user: 'street-2-officer' }), { query: `{ regions { code } }` });
+      const streetAuditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, region: '330102001' });
+      const r = await t.gql(streetAuditor, `{ auditEvents(first: 500) { edges { node { region userId } } } }`, undefined, {});
+      expect(r.errors).toBeUndefined();
+      for (const e of r.data.auditEvents.edges) expect(e.node.region === null || e.node.region.startsWith('330102001')).toBe(true);
+      const district = await t.gql(auditor, `{ auditEvents(filter: { userId: "street-2-officer" }) { edges { node { userId } } } }`, undefined, {});
+      expect(district.data.auditEvents.edges.length).toBe(1);
+    });
+
+    it('flags anomalies with the events behind them', async () => {
+      const browser = await t.token(Department.POLICE, { user: 'browser' });
+      const ids: string[] = (await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 6`)).map((m) => m.id);
+      const browsing: string[] = [];
+      for (const id of ids) browsing.push((await post(t, browser, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id } })).requestId);
+      const prober = await t.token(Department.EDUCATION, { user: 'prober' });
+      const probing: string[] = [];
+      for (let i = 0; i < 3; i++) probing.push((await post(t, prober, { query: `{ minors(first: 1, filter: { categories: [CRIME_VICTIM] }) { totalCount } }` })).requestId);
+      const habitual = await t.token(Department.POLICE, { user: 'habitual' });
+      let odd = '';
+      for (let i = 0; i < 20; i++) {
+        const r = await post(t, habitual, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: ids[0] } }, { 'x-purpose': i === 7 ? 'EMPLOYMENT_CHECK' : 'CASE_HANDLING' });
+        if (i === 7) odd = r.requestId;
+      }
+
+      const r = await t.gql(auditor, `{ auditAnomalies { kind userId count requestIds description } }`, undefined, {});
+      expect(r.errors).toBeUndefined();
+      const flags = r.data.auditAnomalies;
+      const many = flags.find((f: any) => f.kind === 'MANY_CHILDREN' && f.userId === 'browser');
+      expect(many.count).toBe(6);
+      expect([...many.requestIds].sort()).toEqual([...browsing].sort());
+      const forb = flags.find((f: any) => f.kind === 'REPEATED_FORBIDDEN' && f.userId === 'prober');
+      expect([...forb.requestIds].sort()).toEqual([...probing].sort());
+      const purpose = flags.find((f: any) => f.kind === 'UNUSUAL_PURPOSE' && f.userId === 'habitual');
+      expect(purpose.requestIds).toEqual([odd]);
+      expect(flags.some((f: any) => f.kind === 'OFF_HOURS' && f.userId === 'browser' && f.count === 6)).toBe(true);
+      expect(flags.some((f: any) => f.kind === 'MANY_CHILDREN' && f.userId === 'habitual')).toBe(false);
+    });
+  });
+});
