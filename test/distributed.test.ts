@@ -1,6 +1,6 @@
 import { Department, Role } from '../src/auth/principal';
 import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
-import { gatewaySecret } from '../src/server/hub.server';
+import { gatewaySecret } from '../src/config/secrets';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { eventOf, post } from './support/audit-helpers';
 import { cloneTemplateDatabase, errorCodes, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';

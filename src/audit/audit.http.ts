@@ -7,7 +7,7 @@ import type { RegionDirectory } from '../server/region-directory';
 import { AccessLog } from './access-log';
 import { auditEvent, EventInput } from './audit-event';
 import { AuditOutcome } from './audit.types';
-import type { AuditWriter } from './audit.writer';
+import type { AuditSink } from './audit.writer';
 import { PURPOSE_HEADER } from './purpose';
 
 /** Response header naming the request's audit event, so a client can cite it. */
@@ -30,7 +30,7 @@ export const gatewayContextOf = (res: Response): GatewayContext => locals(res).h
  */
 export class HttpAudit {
   constructor(
-    private readonly writer: AuditWriter,
+    private readonly writer: AuditSink,
     private readonly tokens: TokenService,
     private readonly regions: RegionDirectory,
   ) {}

@@ -4,7 +4,7 @@ import { badInput, HubErrorCode, HubException } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { auditEvent, outcomeOf } from './audit-event';
 import type { Purpose } from './audit.types';
-import type { AuditWriter } from './audit.writer';
+import type { AuditSink } from './audit.writer';
 import { auditDocument, hashVariables } from './document-signature';
 import { parsePurpose, PURPOSE_HEADER, touchesChildRecords } from './purpose';
 
@@ -32,8 +32,27 @@ function operationDepth(doc: DocumentNode, op: OperationDefinitionNode): number 
   return depth(op.selectionSet, fragments, new Set());
 }
 
+/**
+ * What the audit needs of a document depends only on the document, and Apollo hands the same
+ * parsed DocumentNode to every request with the same text: compute it once per document.
+ */
+interface DocumentFacts {
+  audited: { text: string; hash: string };
+  depth: Map<OperationDefinitionNode, number>;
+  touchesChild: Map<OperationDefinitionNode, boolean>;
+}
+const facts = new WeakMap<DocumentNode, DocumentFacts>();
+function factsOf(doc: DocumentNode): DocumentFacts {
+  let f = facts.get(doc);
+  if (!f) {
+    f = { audited: auditDocument(doc), depth: new Map(), touchesChild: new Map() };
+    facts.set(doc, f);
+  }
+  return f;
+}
+
 export interface AuditPluginOptions {
-  writer: AuditWriter;
+  writer: AuditSink;
   variableKey: Uint8Array;
   childTypes: ReadonlySet<string>;
 }
@@ -51,11 +70,16 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
       return {
         async didResolveOperation({ document, operation, schema, contextValue }) {
           if (!operation) return; // Apollo refuses an unresolvable operation itself
-          if (operationDepth(document, operation) > MAX_DEPTH) {
+          const f = factsOf(document);
+          let depth = f.depth.get(operation);
+          if (depth === undefined) f.depth.set(operation, (depth = operationDepth(document, operation)));
+          if (depth > MAX_DEPTH) {
             throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `Selections deeper than ${MAX_DEPTH} levels are not served`);
           }
           purpose = parsePurpose(contextValue.purposeHeader) ?? null;
-          if (!purpose && touchesChildRecords(schema, document, operation, opts.childTypes)) {
+          let touches = f.touchesChild.get(operation);
+          if (touches === undefined) f.touchesChild.set(operation, (touches = touchesChildRecords(schema, document, operation, opts.childTypes)));
+          if (!purpose && touches) {
             throw badInput(PURPOSE_HEADER, `an operation that returns a child's data must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
           }
         },
@@ -73,7 +97,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             errorCodes,
             operationName: rc.operation?.name?.value ?? rc.request.operationName ?? null,
             operationType: rc.operation?.operation ?? null,
-            document: rc.document ? auditDocument(rc.document) : null,
+            document: rc.document ? factsOf(rc.document).audited : null,
             variables: hashVariables(opts.variableKey, rc.request.variables),
             purpose,
             access: ctx.access.toJSON(),

@@ -2,25 +2,42 @@ import type { Pool } from 'pg';
 import type { AuditEventBody } from './audit.types';
 import { canonicalJson, chainHash, GENESIS_HASH } from './canonical';
 
-/** Serialises chain extension across every process writing to the same database. */
-const CHAIN_LOCK = 0x41554454; // "AUDT"
-
 interface Pending {
   body: AuditEventBody;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
 
+/** Where audit events go. */
+export interface AuditSink {
+  /** Settles once the event is durable; the caller releases no data before that. */
+  append(body: AuditEventBody): Promise<void>;
+  /** Resolves once everything appended so far is written (or failed). */
+  drain(): Promise<void>;
+}
+
+/** Benchmarks only (HUB_BENCH_DISABLE=audit): measures what the trail costs by dropping it. */
+export class DiscardingAuditSink implements AuditSink {
+  async append(): Promise<void> {}
+  async drain(): Promise<void> {}
+}
+
 /**
  * Appends events to the hash chain with group commit: requests that finish while a batch is
- * being committed wait for the next batch, which carries all of them in one transaction. A
- * request's promise settles only once its event is durable (COMMIT with synchronous_commit on);
- * the caller releases no data before that.
+ * being committed wait for the next batch, which carries all of them in a single INSERT (one
+ * round trip, one fsync). A request's promise settles only once its event is durable; the
+ * caller releases no data before that.
+ *
+ * The chain head is kept in memory. Another process appending to the same trail (several hub
+ * instances) makes our next INSERT collide on `seq`; we then re-read the head and retry, so the
+ * chain never forks.
  */
-export class AuditWriter {
+export class AuditWriter implements AuditSink {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
+  private head: { seq: number; hash: string } | null = null;
 
+  /** `pool` must connect as (or `SET ROLE` to) hub_audit_writer: INSERT and SELECT only. */
   constructor(private readonly pool: Pool, private readonly maxBatch = 500) {}
 
   append(body: AuditEventBody): Promise<void> {
@@ -30,7 +47,6 @@ export class AuditWriter {
     });
   }
 
-  /** Resolves once everything appended so far is written (or failed). */
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;
   }
@@ -40,7 +56,7 @@ export class AuditWriter {
       while (this.queue.length) {
         const batch = this.queue.splice(0, this.maxBatch);
         try {
-          await this.write(batch.map((p) => p.body));
+          await this.write(batch.map((p) => canonicalJson(p.body)));
           for (const p of batch) p.resolve();
         } catch (e) {
           for (const p of batch) p.reject(e);
@@ -51,40 +67,35 @@ export class AuditWriter {
     }
   }
 
-  private async write(bodies: AuditEventBody[]): Promise<void> {
-    const client = await this.pool.connect();
+  private async readHead(): Promise<{ seq: number; hash: string }> {
+    const { rows } = await this.pool.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit.event ORDER BY seq DESC LIMIT 1');
+    return rows.length ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  private async write(texts: string[], attempt = 0): Promise<void> {
+    const head = (this.head ??= await this.readHead());
+    let { seq, hash: prev } = head;
+    const seqs: number[] = [];
+    const prevs: string[] = [];
+    const hashes: string[] = [];
+    for (const text of texts) {
+      seq += 1;
+      const hash = chainHash(prev, seq, text);
+      seqs.push(seq);
+      prevs.push(prev);
+      hashes.push(hash);
+      prev = hash;
+    }
     try {
-      await client.query('BEGIN');
-      // The application appends as a role that cannot UPDATE or DELETE the trail.
-      await client.query('SET LOCAL ROLE hub_audit_writer');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-      const { rows } = await client.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit.event ORDER BY seq DESC LIMIT 1');
-      let seq = rows.length ? Number(rows[0].seq) : 0;
-      let prev = rows.length ? rows[0].hash : GENESIS_HASH;
-      const seqs: number[] = [];
-      const prevs: string[] = [];
-      const hashes: string[] = [];
-      const texts: string[] = [];
-      for (const body of bodies) {
-        const text = canonicalJson(body);
-        seq += 1;
-        const hash = chainHash(prev, seq, text);
-        seqs.push(seq);
-        prevs.push(prev);
-        hashes.push(hash);
-        texts.push(text);
-        prev = hash;
-      }
-      await client.query(
+      await this.pool.query(
         'INSERT INTO audit.event (seq, prev_hash, hash, body) SELECT * FROM unnest($1::bigint[], $2::char(64)[], $3::char(64)[], $4::text[])',
         [seqs, prevs, hashes, texts],
       );
-      await client.query('COMMIT');
+      this.head = { seq, hash: prev };
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      this.head = null; // whatever happened, trust only the database next time
+      if ((e as { code?: string }).code === '23505' && attempt < 5) return this.write(texts, attempt + 1);
       throw e;
-    } finally {
-      client.release();
     }
   }
 }

@@ -26,6 +26,11 @@ export interface HubConfig {
   subgraphUrls: Record<string, string>;
   /** Secret the gateway signs subgraph requests with (distributed mode); dev default lives in `dataDir`. */
   gatewaySecret?: string;
+  /**
+   * Benchmark-only switches (HUB_BENCH_DISABLE=policy,audit) to measure what each protection
+   * costs. Refused in production; the hub prints a warning when one is set.
+   */
+  benchDisable: { policy: boolean; audit: boolean };
   audit: {
     /** Key of the HMAC over variable values in audit events; dev default lives in `dataDir`. */
     key?: string;
@@ -79,6 +84,13 @@ function hours(raw: string | undefined): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
+function benchDisable(raw: string | undefined, production: boolean): HubConfig['benchDisable'] {
+  const parts = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of parts) if (p !== 'policy' && p !== 'audit') throw new Error(`HUB_BENCH_DISABLE takes policy and/or audit, got "${p}"`);
+  if (parts.length && production) throw new Error('HUB_BENCH_DISABLE is for benchmarks only and refused with NODE_ENV=production');
+  return { policy: parts.includes('policy'), audit: parts.includes('audit') };
+}
+
 function parseSubgraphUrls(raw: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!raw) return out;
@@ -119,6 +131,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     jwt,
     subgraphUrls,
     gatewaySecret: env.HUB_GATEWAY_SECRET || undefined,
+    benchDisable: benchDisable(env.HUB_BENCH_DISABLE, production),
     audit: {
       key: env.HUB_AUDIT_KEY || undefined,
       anomalies: {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { HubConfig } from './hub.config';
 
 /**
  * Development secrets are generated on first use into the data directory (never committed), so
@@ -21,4 +22,14 @@ export function devSecret(dataDir: string, name: 'jwt-secret' | 'gateway-secret'
     }
     return secret;
   }
+}
+
+/** Key the gateway signs subgraph requests with (distributed mode). */
+export function gatewaySecret(config: HubConfig): Uint8Array {
+  return new TextEncoder().encode(config.gatewaySecret ?? devSecret(config.dataDir, 'gateway-secret'));
+}
+
+/** Key of the HMAC over variable values in audit events. */
+export function auditKey(config: HubConfig): Uint8Array {
+  return new TextEncoder().encode(config.audit.key ?? devSecret(config.dataDir, 'audit-key'));
 }

@@ -13,7 +13,7 @@ export interface EmbeddedDatabase {
  * `<dataDir>/pg`. As root it runs the server as a dedicated `postgres` user, which is why the
  * data directory is handed over to that user.
  */
-export async function startEmbeddedPostgres(dataDir: string, port: number, database = 'hub'): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(dataDir: string, port: number, database = 'hub', postgresFlags: string[] = []): Promise<EmbeddedDatabase> {
   const databaseDir = path.join(dataDir, 'pg');
   const password = devSecret(dataDir, 'pg-password');
   const url = `postgres://hub:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
@@ -32,6 +32,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
     password,
     persistent: true,
     createPostgresUser: true,
+    postgresFlags,
     onLog: () => undefined,
     onError: (e: unknown) => console.error('[postgres]', String(e).trim()),
   });

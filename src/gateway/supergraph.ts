@@ -14,9 +14,10 @@ export interface BuiltSubgraph {
   sdl: string;
 }
 
-export async function buildSubgraph(slice: SubgraphSlice, policy: Policy): Promise<BuiltSubgraph> {
+export async function buildSubgraph(slice: SubgraphSlice, policy: Policy, withPolicy = true): Promise<BuiltSubgraph> {
   const raw = await buildFederatedSchema(slice);
-  return { slice, schema: applyPolicy(raw, policy, slice.name, CHILD_RECORD_TYPES), sdl: printSubgraphSchema(raw) };
+  const schema = withPolicy ? applyPolicy(raw, policy, slice.name, CHILD_RECORD_TYPES) : raw;
+  return { slice, schema, sdl: printSubgraphSchema(raw) };
 }
 
 /** Composes the subgraphs' SDL into a supergraph (also what `npm run compose` writes). */

@@ -5,10 +5,10 @@ import express from 'express';
 import { Pool } from 'pg';
 import { HttpAudit, gatewayContextOf } from '../audit/audit.http';
 import { auditPlugin } from '../audit/audit.plugin';
-import { AuditWriter } from '../audit/audit.writer';
+import { AuditSink, AuditWriter, DiscardingAuditSink } from '../audit/audit.writer';
 import { TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
-import { devSecret } from '../config/secrets';
+import { auditKey, gatewaySecret } from '../config/secrets';
 import { maskUnexpectedError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { InProcessDataSource } from '../gateway/in-process.data-source';
@@ -23,17 +23,9 @@ export interface Hub {
   url: string;
   port: number;
   db: Database;
-  audit: AuditWriter;
+  audit: AuditSink;
   supergraphSdl: string;
   stop(): Promise<void>;
-}
-
-export function gatewaySecret(config: HubConfig): Uint8Array {
-  return new TextEncoder().encode(config.gatewaySecret ?? devSecret(config.dataDir, 'gateway-secret'));
-}
-
-export function auditKey(config: HubConfig): Uint8Array {
-  return new TextEncoder().encode(config.audit.key ?? devSecret(config.dataDir, 'audit-key'));
 }
 
 /**
@@ -42,15 +34,20 @@ export function auditKey(config: HubConfig): Uint8Array {
  */
 export async function startHub(config: HubConfig, log: (m: string) => void = () => undefined): Promise<Hub> {
   const db = await openDatabase(config, log);
-  // Audit writes have their own small pool: a burst of queries cannot starve the trail.
-  const auditPool = new Pool({ connectionString: db.url, max: 2 });
+  // Audit writes have their own small pool, connected as the append-only writer role: a burst of
+  // queries cannot starve the trail, and the application cannot UPDATE or DELETE it.
+  const auditPool = new Pool({ connectionString: db.url, max: 2, options: '-c role=hub_audit_writer' });
   const closeAll = async () => {
     await auditPool.end();
     await db.close();
   };
   try {
     const policy = buildPolicy();
-    const subgraphs = await Promise.all(SUBGRAPHS.map((s) => buildSubgraph(s, policy)));
+    const { benchDisable } = config;
+    if (benchDisable.policy || benchDisable.audit) {
+      log(`WARNING: benchmark mode, ${[benchDisable.policy && 'field policy', benchDisable.audit && 'audit'].filter(Boolean).join(' and ')} OFF`);
+    }
+    const subgraphs = await Promise.all(SUBGRAPHS.map((s) => buildSubgraph(s, policy, !benchDisable.policy)));
     for (const name of Object.keys(config.subgraphUrls)) {
       if (!subgraphs.some((s) => s.slice.name === name)) throw new Error(`HUB_SUBGRAPH_URLS names an unknown subgraph "${name}"`);
     }
@@ -64,13 +61,13 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
           ? new SignedRemoteDataSource(config.subgraphUrls[name], name, secret)
           : new InProcessDataSource(config, subgraphs.find((s) => s.slice.name === name)!.schema, policy, db.ds),
     });
-    const writer = new AuditWriter(auditPool);
+    const writer: AuditSink = benchDisable.audit ? new DiscardingAuditSink() : new AuditWriter(auditPool);
     const server = new ApolloServer<GatewayContext>({
       gateway,
       introspection: !config.production,
       includeStacktraceInErrorResponses: false,
       formatError: (formatted, error) => maskUnexpectedError(formatted, error),
-      plugins: [auditPlugin({ writer, variableKey: auditKey(config), childTypes: CHILD_RECORD_TYPES })],
+      plugins: benchDisable.audit ? [] : [auditPlugin({ writer, variableKey: auditKey(config), childTypes: CHILD_RECORD_TYPES })],
     });
     await server.start();
 

@@ -1,0 +1,313 @@
+/**
+ * npm run bench [-- --minors 1000000 --duration 10 --runs 3 --connections 10 --soak 60]
+ *
+ * One run, one machine, one data set: the hub against PostGraphile (peer) and plain pg (floor),
+ * plus the hub's own toggles (policy, audit, gateway). Writes bench/RESULTS.md.
+ */
+import autocannon from 'autocannon';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Pool } from 'pg';
+import { Department, Role } from '../src/auth/principal';
+import { signDevToken } from '../src/auth/token.service';
+import { parseArgs } from '../src/cli/args';
+import { loadConfig } from '../src/config/hub.config';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
+import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
+import { gatewaySecret } from '../src/config/secrets';
+import { Call, FLOOR, HUB, POSTGRAPHILE, Sample } from './scenarios';
+
+const ROOT = path.join(__dirname, '..');
+const BENCH_DIR = path.join(ROOT, '.bench');
+const HUB_DATA = path.join(BENCH_DIR, 'hub');
+const REGION = '330102';
+
+const { flags } = parseArgs(process.argv.slice(2), ['minors', 'duration', 'runs', 'connections', 'soak', 'only']);
+const MINORS = Number(flags.minors ?? 1_000_000);
+const DURATION = Number(flags.duration ?? 10);
+const RUNS = Number(flags.runs ?? 3);
+const CONNECTIONS = Number(flags.connections ?? 10);
+const SOAK = Number(flags.soak ?? 60);
+
+interface Server {
+  name: string;
+  url: string;
+  proc: ChildProcess;
+}
+
+interface Measurement {
+  scenario: string;
+  server: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  noise: number;
+  statements: number | null;
+  rssMb: number;
+  runs: number[];
+}
+
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function waitReady(url: string, probe: () => Promise<Response>, proc: ChildProcess): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    if (proc.exitCode !== null) throw new Error(`${url}: process exited with ${proc.exitCode}`);
+    try {
+      if ((await probe()).ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(250);
+  }
+  throw new Error(`${url} did not become ready`);
+}
+
+let nextPort = 4700;
+async function start(name: string, cmd: string, args: string[], env: Record<string, string>, probePath: string, probeBody?: unknown): Promise<Server> {
+  const port = nextPort++;
+  const proc = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  await waitReady(base, () => fetch(base + probePath, probeBody ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(probeBody) } : {}), proc);
+  return { name, url: base, proc };
+}
+
+async function stop(s: Server): Promise<void> {
+  s.proc.kill('SIGTERM');
+  await new Promise((r) => (s.proc.exitCode !== null ? r(null) : s.proc.once('exit', r)));
+}
+
+async function load(server: Server, call: Call, sample: Sample, headers: () => Promise<Record<string, string>>, seconds: number): Promise<autocannon.Result> {
+  let i = 0;
+  const h = { 'content-type': 'application/json', ...(await headers()) };
+  return autocannon({
+    url: server.url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [{ method: 'POST', path: call.path, headers: h, setupRequest: (req) => ({ ...req, body: JSON.stringify(call.body(sample, i++)) }) }],
+  });
+}
+
+async function check(server: Server, call: Call, sample: Sample, headers: Record<string, string>): Promise<void> {
+  const res = await fetch(server.url + call.path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(call.body(sample, 0)) });
+  const body = (await res.json()) as { data?: unknown; errors?: unknown };
+  if (!res.ok || body.errors || !body.data) throw new Error(`${server.name} ${call.path}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+}
+
+async function statementsPerRequest(pool: Pool, server: Server, call: Call, sample: Sample, headers: Record<string, string>): Promise<number | null> {
+  const n = 20;
+  await pool.query('SELECT pg_stat_statements_reset()');
+  for (let i = 0; i < n; i++) {
+    await fetch(server.url + call.path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(call.body(sample, i)) });
+  }
+  await sleep(200); // audit group commits land after the response
+  const [{ calls }] = (await pool.query(`SELECT coalesce(sum(calls), 0)::int AS calls FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'`)).rows;
+  return Math.round((calls / n) * 10) / 10;
+}
+
+async function measure(scenario: string, server: Server, call: Call, sample: Sample, pool: Pool, headers: () => Promise<Record<string, string>>): Promise<Measurement> {
+  await check(server, call, sample, await headers());
+  const statements = await statementsPerRequest(pool, server, call, sample, await headers());
+  await load(server, call, sample, headers, 2); // warm-up: JIT, plan caches, pools
+  let maxRss = 0;
+  const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMb(server.proc.pid!))), 250);
+  const runs: autocannon.Result[] = [];
+  try {
+    for (let r = 0; r < RUNS; r++) runs.push(await load(server, call, sample, headers, DURATION));
+  } finally {
+    clearInterval(sampler);
+  }
+  const bad = runs.reduce((s, r) => s + r.non2xx + r.errors, 0);
+  if (bad) log(`  ! ${server.name}/${scenario}: ${bad} failed requests`);
+  const rps = runs.map((r) => r.requests.average);
+  const m: Measurement = {
+    scenario,
+    server: server.name,
+    rps: median(rps),
+    p50: median(runs.map((r) => r.latency.p50)),
+    p99: median(runs.map((r) => r.latency.p99)),
+    noise: rps.length > 1 ? (Math.max(...rps) - Math.min(...rps)) / median(rps) : 0,
+    statements,
+    rssMb: Math.round(maxRss),
+    runs: rps,
+  };
+  log(`  ${scenario.padEnd(22)} ${server.name.padEnd(22)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms  ${m.statements ?? '-'} SQL/req  ${m.rssMb} MB`);
+  return m;
+}
+
+async function main() {
+  fs.mkdirSync(BENCH_DIR, { recursive: true });
+  log(`bench: ${MINORS} minors, ${RUNS} × ${DURATION}s runs, ${CONNECTIONS} connections`);
+  const pg = await startEmbeddedPostgres(path.join(BENCH_DIR, 'db'), 54700, 'hub', ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'max_connections=200']);
+  const pool = new Pool({ connectionString: pg.url, max: 2 });
+  const servers: Server[] = [];
+  try {
+    await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    const count = await pool.query(`SELECT count(*)::int AS n FROM registry.minor`).catch(() => ({ rows: [{ n: 0 }] }));
+    if (count.rows[0].n !== MINORS) {
+      log(`loading ${MINORS} minors …`);
+      // About 100,000 minors per district, so grids hold ~200 children whatever the size.
+      const districts = String(Math.max(1, Math.round(MINORS / 100_000)));
+      execFileSync('node', ['dist/src/cli/seed-scale.cli.js', '--minors', String(MINORS), '--districts', districts, '--reset', 'true'], {
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: pg.url, HUB_DATA_DIR: HUB_DATA },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+    }
+    if (!fs.existsSync(path.join(ROOT, 'bench/peer/node_modules'))) {
+      log('installing the PostGraphile peer …');
+      execFileSync('npm', ['ci', '--prefix', 'bench/peer', '--loglevel=warn'], { cwd: ROOT, stdio: 'inherit' });
+    }
+    const sample: Sample = {
+      ids: (await pool.query(`SELECT id FROM registry.minor WHERE grid_code LIKE '${REGION}%' ORDER BY md5(id::text) LIMIT 2000`)).rows.map((r) => r.id),
+      grids: (await pool.query(`SELECT grid_code FROM registry.minor WHERE grid_code LIKE '${REGION}%' GROUP BY grid_code HAVING count(*) >= 100 ORDER BY grid_code LIMIT 50`)).rows.map((r) => r.grid_code),
+      streets: (await pool.query(`SELECT code FROM registry.region WHERE level = 'STREET' AND code LIKE '${REGION}%' ORDER BY code`)).rows.map((r) => r.code),
+    };
+    if (!sample.grids.length) throw new Error('no grid with 100 minors: load more minors');
+
+    const config = loadConfig({ HUB_DATA_DIR: HUB_DATA });
+    const token = (department: Department) => signDevToken(config, { department, role: Role.OFFICER, region: REGION, userId: `bench-${department.toLowerCase()}`, expiresIn: 24 * 3600 });
+    const police = `Bearer ${await token(Department.POLICE)}`;
+    const civil = `Bearer ${await token(Department.CIVIL_AFFAIRS)}`;
+    const asPolice = async () => ({ authorization: police, 'x-purpose': 'CASE_HANDLING' });
+    const asCivil = async () => ({ authorization: civil, 'x-purpose': 'CASE_HANDLING' });
+    const none = async () => ({});
+
+    const hubEnv = (disable = '') => ({ DATABASE_URL: pg.url, HUB_DATA_DIR: HUB_DATA, HUB_SEED_DEMO: 'false', HUB_BENCH_DISABLE: disable });
+    const startHub = async (name: string, disable = '') => {
+      const s = await start(name, 'node', ['dist/src/main.js'], hubEnv(disable), '/health');
+      servers.push(s);
+      return s;
+    };
+    const results: Measurement[] = [];
+    const only = flags.only?.split(',');
+    const want = (s: string) => !only || only.includes(s);
+
+    // The hub with every protection on: all five scenarios, and the page-size series.
+    const hub = await startHub('hub');
+    if (want('s1')) results.push(await measure('1 single child', hub, HUB.single, sample, pool, asPolice));
+    if (want('s2')) results.push(await measure('2 page of 100', hub, HUB.page(100), sample, pool, asCivil));
+    if (want('s3')) results.push(await measure('3 cross-department', hub, HUB.crossDepartment, sample, pool, asCivil));
+    if (want('s4')) results.push(await measure('4 federated page', hub, HUB.federatedPage, sample, pool, asCivil));
+    if (want('s5')) results.push(await measure('5 aggregate', hub, HUB.aggregate, sample, pool, asCivil));
+    const pageStatements: Record<number, number | null> = {};
+    for (const first of [10, 100, 1000]) pageStatements[first] = await statementsPerRequest(pool, hub, HUB.page(first), sample, await asCivil());
+    let soakRss = 0;
+    if (SOAK > 0 && want('soak')) {
+      const sampler = setInterval(() => (soakRss = Math.max(soakRss, rssMb(hub.proc.pid!))), 250);
+      await load(hub, HUB.page(100), sample, asCivil, SOAK);
+      clearInterval(sampler);
+      log(`  soak ${SOAK}s: max RSS ${soakRss.toFixed(0)} MB`);
+    }
+    await stop(servers.pop()!);
+
+    for (const [name, disable] of [['hub, policy OFF', 'policy'], ['hub, audit OFF', 'audit']] as const) {
+      const s = await startHub(name, disable);
+      if (want('s1')) results.push(await measure('1 single child', s, HUB.single, sample, pool, asPolice));
+      if (want('s2')) results.push(await measure('2 page of 100', s, HUB.page(100), sample, pool, asCivil));
+      await stop(servers.pop()!);
+    }
+
+    if (want('s1')) {
+      const sub = await start('registry subgraph direct', 'node', ['dist/src/cli/subgraph.cli.js', 'registry', '--port', String(nextPort)], hubEnv(), '/health');
+      nextPort++;
+      servers.push(sub);
+      const secret = gatewaySecret(config);
+      const assertion = async () => ({
+        [ASSERTION_HEADER]: await signAssertion(secret, 'registry', { principal: { userId: 'bench', department: Department.POLICE, role: Role.OFFICER, region: REGION }, requestId: 'bench' }),
+      });
+      results.push(await measure('1 single child', sub, HUB.single, sample, pool, assertion));
+      await stop(servers.pop()!);
+    }
+
+    const pgl = await start('PostGraphile 4.14', 'node', ['bench/peer/postgraphile.server.js'], { DATABASE_URL: pg.url }, '/graphql', { query: '{ __typename }' });
+    servers.push(pgl);
+    if (want('s1')) results.push(await measure('1 single child', pgl, POSTGRAPHILE.single, sample, pool, none));
+    if (want('s2')) results.push(await measure('2 page of 100', pgl, POSTGRAPHILE.page, sample, pool, none));
+    await stop(servers.pop()!);
+
+    const floor = await start('floor (pg + http)', path.join(ROOT, 'node_modules/.bin/tsx'), ['bench/servers/floor.server.ts'], { DATABASE_URL: pg.url }, '/minor', { id: sample.ids[0] });
+    servers.push(floor);
+    if (want('s1')) results.push(await measure('1 single child', floor, FLOOR.single, sample, pool, none));
+    if (want('s2')) results.push(await measure('2 page of 100', floor, FLOOR.page, sample, pool, none));
+    await stop(servers.pop()!);
+
+    const version = (await pool.query('SHOW server_version')).rows[0].server_version;
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), report(results, pageStatements, soakRss, version));
+    log('wrote bench/RESULTS.md');
+  } finally {
+    for (const s of servers) await stop(s).catch(() => undefined);
+    await pool.end();
+    await pg.stop();
+  }
+}
+
+function report(results: Measurement[], pageStatements: Record<number, number | null>, soakRss: number, pgVersion: string): string {
+  const get = (scenario: string, server: string) => results.find((r) => r.scenario.startsWith(scenario) && r.server === server);
+  const ratio = (a?: Measurement, b?: Measurement) => (a && b ? a.rps / b.rps : null);
+  const fmt = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(2)}×`);
+  const verdict = (x: number | null, target: number) => (x === null ? 'not measured' : x >= target ? 'met' : 'MISSED');
+  const cpu = os.cpus();
+  const rows: [string, number | null, number | null][] = [
+    ['1 single child: hub / PostGraphile', ratio(get('1', 'hub'), get('1', 'PostGraphile 4.14')), 1.0],
+    ['2 page of 100: hub / PostGraphile', ratio(get('2', 'hub'), get('2', 'PostGraphile 4.14')), null],
+    ['1 single child: hub / floor', ratio(get('1', 'hub'), get('1', 'floor (pg + http)')), null],
+    ['2 page of 100: hub / floor', ratio(get('2', 'hub'), get('2', 'floor (pg + http)')), null],
+    ['1 single child: policy ON / OFF', ratio(get('1', 'hub'), get('1', 'hub, policy OFF')), 0.9],
+    ['2 page of 100: policy ON / OFF', ratio(get('2', 'hub'), get('2', 'hub, policy OFF')), 0.9],
+    ['1 single child: audit ON / OFF', ratio(get('1', 'hub'), get('1', 'hub, audit OFF')), 0.85],
+    ['2 page of 100: audit ON / OFF', ratio(get('2', 'hub'), get('2', 'hub, audit OFF')), 0.85],
+    ['1 single child: gateway / subgraph direct', ratio(get('1', 'hub, audit OFF'), get('1', 'registry subgraph direct')), null],
+  ];
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Generated by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Do not edit by hand: edit bench/optimisations.md, which is included below.`,
+    '',
+    '## Machine and run',
+    '',
+    `- CPU: ${cpu[0]?.model ?? 'unknown'} × ${cpu.length}; memory ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${os.type()} ${os.release()}`,
+    `- Node ${process.version}; PostgreSQL ${pgVersion} (embedded); load generator autocannon, ${CONNECTIONS} connections, same machine`,
+    `- Data: ${MINORS.toLocaleString('en')} minors (\`npm run seed:scale\`), hub requests as district officers with purpose declared`,
+    `- Each figure is the median of ${RUNS} runs of ${DURATION} s after a 2 s warm-up; "noise" is (max − min) / median of req/s over the runs.`,
+    '',
+    '## Scenarios',
+    '',
+    '| scenario | server | req/s | p50 ms | p99 ms | SQL / request | max RSS MB | noise |',
+    '|---|---|--:|--:|--:|--:|--:|--:|',
+    ...results.map((r) => `| ${r.scenario} | ${r.server} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.statements ?? 'n/a'} | ${r.rssMb} | ${(r.noise * 100).toFixed(0)}% |`),
+    '',
+    'SQL / request counts every statement the database saw (pg_stat_statements), audit writes and transaction control included.',
+    '',
+    '## Ratios and targets',
+    '',
+    '| ratio (req/s) | value | target | verdict |',
+    '|---|--:|--:|---|',
+    ...rows.map(([name, value, target]) => `| ${name} | ${fmt(value)} | ${target === null ? '—' : `≥ ${target.toFixed(2)}×`} | ${target === null ? '' : verdict(value, target)} |`),
+    `| SQL statements per page of 10 / 100 / 1000 | ${pageStatements[10]} / ${pageStatements[100]} / ${pageStatements[1000]} | identical | ${pageStatements[10] === pageStatements[100] && pageStatements[100] === pageStatements[1000] ? 'met' : 'MISSED'} |`,
+    `| hub RSS under ${SOAK} s of load | ${soakRss ? `${soakRss.toFixed(0)} MB` : 'n/a'} | ≤ 300 MB | ${soakRss ? (soakRss <= 300 ? 'met' : 'MISSED') : 'not measured'} |`,
+    '',
+    'Scenarios 3–5 use the nearest registry-only equivalents until the department subgraphs and aggregated views exist (see bench/scenarios.ts).',
+    '',
+  ];
+  const notes = path.join(__dirname, 'optimisations.md');
+  if (fs.existsSync(notes)) lines.push(fs.readFileSync(notes, 'utf8'));
+  return lines.join('\n');
+}
+
+main().catch((e) => {
+  log(`bench: ${e instanceof Error ? e.stack : String(e)}`);
+  process.exit(1);
+});

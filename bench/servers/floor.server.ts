@@ -1,0 +1,59 @@
+/**
+ * The floor: the same rows as the hub's scenarios fetched with plain `pg` prepared statements
+ * behind a bare HTTP handler. No GraphQL, no permissions, no audit — the physical limit for an
+ * HTTP API over this database on this machine.
+ */
+import http from 'node:http';
+import { Pool } from 'pg';
+
+const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+
+const MINOR = 'SELECT id, name, id_number, gender, birth_date, risk_level, next_visit_due FROM registry.minor WHERE id = $1';
+const PAGE = `SELECT id, name FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT $2`;
+const GUARDIANS = 'SELECT minor_id, name, phone, relationship FROM registry.guardian WHERE minor_id = ANY($1)';
+const CATEGORIES = 'SELECT minor_id, category FROM registry.minor_category WHERE minor_id = ANY($1)';
+const LATEST = `SELECT DISTINCT ON (minor_id) minor_id, level, assessed_at FROM registry.risk_assessment WHERE minor_id = ANY($1) ORDER BY minor_id, assessed_at DESC`;
+
+async function page(grid: string, first: number) {
+  const minors = (await pool.query({ name: 'page', text: PAGE, values: [`${grid}%`, first] })).rows;
+  const ids = minors.map((m) => m.id);
+  const [g, c, a] = await Promise.all([
+    pool.query({ name: 'guardians', text: GUARDIANS, values: [ids] }),
+    pool.query({ name: 'categories', text: CATEGORIES, values: [ids] }),
+    pool.query({ name: 'latest', text: LATEST, values: [ids] }),
+  ]);
+  const by = (rows: { minor_id: string }[]) => {
+    const m = new Map<string, unknown[]>();
+    for (const r of rows) (m.get(r.minor_id) ?? m.set(r.minor_id, []).get(r.minor_id)!).push(r);
+    return m;
+  };
+  const gs = by(g.rows);
+  const cs = by(c.rows);
+  const as = new Map(a.rows.map((r) => [r.minor_id, r]));
+  return minors.map((m) => ({ ...m, guardians: gs.get(m.id) ?? [], categories: cs.get(m.id) ?? [], latestAssessment: as.get(m.id) ?? null }));
+}
+
+http
+  .createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', async () => {
+      try {
+        const input = body ? JSON.parse(body) : {};
+        const data =
+          req.url === '/minor'
+            ? (await pool.query({ name: 'minor', text: MINOR, values: [input.id] })).rows[0] ?? null
+            : req.url === '/page'
+              ? await page(input.grid, input.first ?? 100)
+              : undefined;
+        if (data === undefined) {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data }));
+      } catch (e) {
+        res.writeHead(500).end(String(e));
+      }
+    });
+  })
+  .listen(Number(process.env.PORT), () => console.log(`floor on ${process.env.PORT}`));
