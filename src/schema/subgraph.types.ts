@@ -15,7 +15,7 @@ export interface SubgraphSlice {
   entities: Function[];
   migrations: (new () => MigrationInterface)[];
   resolvers: NonEmptyArray<Function>;
-  /** Entity stubs and types only reached through other types (see the federation traps in DEVELOPERS.md). */
+  /** Entity stubs and types reached only through other types: buildSubgraphSchema drops them otherwise. */
   orphanedTypes?: Function[];
   /** `__resolveReference` implementations, keyed by type name. */
   referenceResolvers?: IResolvers;
