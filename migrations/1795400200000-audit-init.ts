@@ -10,34 +10,22 @@ export class AuditInit1795400200000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE SCHEMA audit`);
-    // Immutable helpers so that the columns below can be generated from the body.
-    await q.query(`
-      CREATE FUNCTION audit.to_timestamptz(text) RETURNS timestamptz
-        LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT $1::timestamp AT TIME ZONE 'UTC' $$`);
-    await q.query(`
-      CREATE FUNCTION audit.minor_ids(body jsonb) RETURNS text[]
-        LANGUAGE sql IMMUTABLE STRICT AS $$
-          SELECT coalesce(array_agg(DISTINCT x), '{}') FROM (
-            SELECT jsonb_array_elements(body -> 'reads') ->> 'minorId' AS x
-            UNION ALL
-            SELECT jsonb_array_elements(body -> 'changes') ->> 'minorId'
-          ) ids WHERE x IS NOT NULL $$`);
     await q.query(`
       CREATE TABLE audit.event (
         seq         bigint PRIMARY KEY CHECK (seq > 0),
         prev_hash   char(64) NOT NULL,
         hash        char(64) NOT NULL UNIQUE,
-        -- The exact canonical JSON the hash covers; the columns below are generated from it, so
-        -- none of them can change without changing what the chain vouches for.
+        -- The exact canonical JSON the hash covers. The columns below are copies of some of its
+        -- fields for searching; verification checks that they still agree with it.
         body        text NOT NULL,
-        request_id  uuid GENERATED ALWAYS AS ((body::jsonb ->> 'requestId')::uuid) STORED,
-        occurred_at timestamptz GENERATED ALWAYS AS (audit.to_timestamptz(body::jsonb ->> 'time')) STORED,
-        user_id     text GENERATED ALWAYS AS (body::jsonb ->> 'userId') STORED,
-        department  text GENERATED ALWAYS AS (body::jsonb ->> 'department') STORED,
-        region      text GENERATED ALWAYS AS (body::jsonb ->> 'region') STORED,
-        outcome     text GENERATED ALWAYS AS (body::jsonb ->> 'outcome') STORED,
-        purpose     text GENERATED ALWAYS AS (body::jsonb #>> '{purpose,code}') STORED,
-        minor_ids   text[] GENERATED ALWAYS AS (audit.minor_ids(body::jsonb)) STORED
+        request_id  uuid NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        user_id     text,
+        department  text,
+        region      text,
+        outcome     text NOT NULL,
+        purpose     text,
+        minor_ids   text[] NOT NULL
       )`);
     await q.query(`CREATE INDEX event_time_idx ON audit.event (occurred_at, seq)`);
     await q.query(`CREATE INDEX event_user_idx ON audit.event (user_id, occurred_at)`);
@@ -63,8 +51,6 @@ export class AuditInit1795400200000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE audit.event`);
     await q.query(`DROP FUNCTION audit.refuse_change()`);
-    await q.query(`DROP FUNCTION audit.minor_ids(jsonb)`);
-    await q.query(`DROP FUNCTION audit.to_timestamptz(text)`);
     await q.query(`DROP SCHEMA audit`);
     // Roles are cluster-wide and may serve other databases of the cluster; revoke what this granted.
     await q.query(`REVOKE hub_audit_writer, hub_audit_reader FROM CURRENT_USER`);

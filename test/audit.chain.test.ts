@@ -112,6 +112,17 @@ describe('audit chain', () => {
   });
 
   describe('tamper detection', () => {
+    it('finds a search column changed to hide an event from a search', async () => {
+      const seq = await seqOf(2);
+      await asDba((c) => c.query(`UPDATE audit.event SET user_id = 'someone-else' WHERE seq = $1`, [seq]));
+      try {
+        expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: String(seq), reason: 'MODIFIED' } });
+      } finally {
+        await asDba((c) => c.query(`UPDATE audit.event SET user_id = body::jsonb ->> 'userId' WHERE seq = $1`, [seq]));
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
     const seqOf = async (offset: number) => Number((await t.sql(`SELECT seq FROM audit.event ORDER BY seq LIMIT 1 OFFSET $1`, [offset]))[0].seq);
 
     it('finds a modified event', async () => {
@@ -130,13 +141,15 @@ describe('audit chain', () => {
 
     it('finds a deleted event', async () => {
       const seq = await seqOf(3);
-      const [row] = await t.sql(`SELECT seq, prev_hash, hash, body FROM audit.event WHERE seq = $1`, [seq]);
-      await asDba((c) => c.query(`DELETE FROM audit.event WHERE seq = $1`, [seq]));
-      try {
-        expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: String(seq + 1), reason: 'MISSING' } });
-      } finally {
-        await asDba((c) => c.query(`INSERT INTO audit.event (seq, prev_hash, hash, body) VALUES ($1, $2, $3, $4)`, [row.seq, row.prev_hash, row.hash, row.body]));
-      }
+      await asDba(async (c) => {
+        await c.query(`CREATE TEMP TABLE deleted AS SELECT * FROM audit.event WHERE seq = $1`, [seq]);
+        await c.query(`DELETE FROM audit.event WHERE seq = $1`, [seq]);
+        try {
+          expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: String(seq + 1), reason: 'MISSING' } });
+        } finally {
+          await c.query(`INSERT INTO audit.event SELECT * FROM deleted`);
+        }
+      });
       expect((await verify()).ok).toBe(true);
     });
 
@@ -146,13 +159,18 @@ describe('audit chain', () => {
       // Shift everything from `seq` up by one and slip a forged event in at `seq`.
       await asDba(async (c) => {
         for (const r of rows) await c.query(`UPDATE audit.event SET seq = seq + 1 WHERE seq = $1`, [r.seq]);
-        const forged = rows[rows.length - 1].body.replace(/"userId":"[^"]*"/, '"userId":"nobody"');
-        await c.query(`INSERT INTO audit.event (seq, prev_hash, hash, body) VALUES ($1, $2, $3, $4)`, [seq, rows[rows.length - 1].prev_hash, chainHash(rows[rows.length - 1].prev_hash, seq, forged), forged.replace(/"requestId":"[^"]*"/, '"requestId":"00000000-0000-4000-8000-000000000001"')]);
+        // A forged copy of the original event at `seq`, its own hash recomputed.
+        const original = rows[rows.length - 1];
+        const forged = original.body.replace(/"requestId":"[^"]*"/, '"requestId":"00000000-0000-4000-8000-000000000001"');
+        await c.query(
+          `INSERT INTO audit.event SELECT $1, $2, $3, $4, '00000000-0000-4000-8000-000000000001', occurred_at, user_id, department, region, outcome, purpose, minor_ids
+           FROM audit.event WHERE seq = $5`,
+          [seq, original.prev_hash, chainHash(original.prev_hash, seq, forged), forged, seq + 1],
+        );
       });
       try {
-        const status = await verify();
-        expect(status.ok).toBe(false);
-        expect(Number(status.firstBreak!.seq)).toBe(seq);
+        // The forgery is self-consistent; the chain breaks where the genuine successor no longer links to it.
+        expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: String(seq + 1), reason: 'LINK' } });
       } finally {
         await asDba(async (c) => {
           await c.query(`DELETE FROM audit.event WHERE seq = $1`, [seq]);

@@ -1,4 +1,5 @@
-import { chainHash, GENESIS_HASH } from './canonical';
+import type { AuditEventBody } from './audit.types';
+import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
 
 export interface ChainBreak {
   seq: number;
@@ -16,6 +17,36 @@ export interface ChainStatus {
   firstBreak: ChainBreak | null;
 }
 
+interface Row {
+  seq: string;
+  prev_hash: string;
+  hash: string;
+  body: string;
+  request_id: string | null;
+  occurred_at: string;
+  user_id: string | null;
+  department: string | null;
+  region: string | null;
+  outcome: string;
+  purpose: string | null;
+  minor_ids: string[];
+}
+
+/** The searchable copies must say what the body says, or a search could hide an event. */
+function columnsAgree(row: Row): boolean {
+  let body: AuditEventBody;
+  try {
+    body = JSON.parse(row.body);
+  } catch {
+    return false;
+  }
+  const [requestId, time, userId, department, region, outcome, purpose, minorIds] = indexColumns(body);
+  return (
+    canonicalJson([requestId, new Date(time).getTime(), userId, department, region, outcome, purpose, minorIds]) ===
+    canonicalJson([row.request_id, new Date(row.occurred_at).getTime(), row.user_id, row.department, row.region, row.outcome, row.purpose, [...row.minor_ids].sort()])
+  );
+}
+
 export type Query = (text: string, params: unknown[]) => Promise<any[]>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Re-walks the whole chain in order and reports the first broken link. */
@@ -25,8 +56,9 @@ export async function verifyChain(query: Query, pageSize = 5000): Promise<ChainS
   let events = 0;
   let after = 0;
   for (;;) {
-    const rows: { seq: string; prev_hash: string; hash: string; body: string; request_id: string | null }[] = await query(
-      'SELECT seq, prev_hash, hash, body, request_id FROM audit.event WHERE seq > $1 ORDER BY seq LIMIT $2',
+    const rows: Row[] = await query(
+      `SELECT seq, prev_hash, hash, body, request_id, to_json(occurred_at) #>> '{}' AS occurred_at, user_id, department, region, outcome, purpose, minor_ids
+       FROM audit.event WHERE seq > $1 ORDER BY seq LIMIT $2`,
       [after, pageSize],
     );
     for (const row of rows) {
@@ -40,6 +72,7 @@ export async function verifyChain(query: Query, pageSize = 5000): Promise<ChainS
       if (seq !== expectedSeq) return brk('MISSING', `expected event ${expectedSeq}, found ${seq}`);
       if (row.prev_hash !== prev) return brk('LINK', 'prev_hash does not match the preceding event');
       if (chainHash(row.prev_hash, seq, row.body) !== row.hash) return brk('MODIFIED', 'body does not match its hash');
+      if (!columnsAgree(row)) return brk('MODIFIED', 'search columns disagree with the hashed body');
       prev = row.hash;
       expectedSeq += 1;
       events += 1;

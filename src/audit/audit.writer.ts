@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { AuditEventBody } from './audit.types';
-import { canonicalJson, chainHash, GENESIS_HASH } from './canonical';
+import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
 
 interface Pending {
   body: AuditEventBody;
@@ -56,7 +56,7 @@ export class AuditWriter implements AuditSink {
       while (this.queue.length) {
         const batch = this.queue.splice(0, this.maxBatch);
         try {
-          await this.write(batch.map((p) => canonicalJson(p.body)));
+          await this.write(batch.map((p) => p.body));
           for (const p of batch) p.resolve();
         } catch (e) {
           for (const p of batch) p.reject(e);
@@ -72,29 +72,32 @@ export class AuditWriter implements AuditSink {
     return rows.length ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
-  private async write(texts: string[], attempt = 0): Promise<void> {
+  private async write(bodies: AuditEventBody[], attempt = 0): Promise<void> {
     const head = (this.head ??= await this.readHead());
     let { seq, hash: prev } = head;
-    const seqs: number[] = [];
-    const prevs: string[] = [];
-    const hashes: string[] = [];
-    for (const text of texts) {
+    // Column-wise arrays for one INSERT … SELECT unnest(…): seq, prev_hash, hash, body, then the index columns.
+    const columns: unknown[][] = Array.from({ length: 12 }, () => []);
+    for (const body of bodies) {
+      const text = canonicalJson(body);
       seq += 1;
       const hash = chainHash(prev, seq, text);
-      seqs.push(seq);
-      prevs.push(prev);
-      hashes.push(hash);
+      const row = [seq, prev, hash, text, ...indexColumns(body)];
+      // text[] cannot be a column of unnest's 2-D input; minor ids travel as one '{…}' literal each.
+      row[11] = `{${(row[11] as string[]).join(',')}}`;
+      row.forEach((v, i) => columns[i].push(v));
       prev = hash;
     }
     try {
       await this.pool.query(
-        'INSERT INTO audit.event (seq, prev_hash, hash, body) SELECT * FROM unnest($1::bigint[], $2::char(64)[], $3::char(64)[], $4::text[])',
-        [seqs, prevs, hashes, texts],
+        `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids)
+         SELECT s, p, h, b, r, t, u, d, g, o, pu, m::text[] FROM unnest($1::bigint[], $2::char(64)[], $3::char(64)[], $4::text[], $5::uuid[],
+           $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) AS x(s, p, h, b, r, t, u, d, g, o, pu, m)`,
+        columns,
       );
       this.head = { seq, hash: prev };
     } catch (e) {
       this.head = null; // whatever happened, trust only the database next time
-      if ((e as { code?: string }).code === '23505' && attempt < 5) return this.write(texts, attempt + 1);
+      if ((e as { code?: string }).code === '23505' && attempt < 5) return this.write(bodies, attempt + 1);
       throw e;
     }
   }

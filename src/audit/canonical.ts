@@ -20,3 +20,21 @@ export function canonicalJson(value: unknown): string {
 export function chainHash(prevHash: string, seq: number, body: string): string {
   return createHash('sha256').update(`${prevHash}\n${seq}\n${body}`).digest('hex');
 }
+
+/** The searchable columns stored beside an event's body; verification re-derives and compares them. */
+export function indexColumns(body: {
+  requestId: string;
+  time: string;
+  userId: string | null;
+  department: string | null;
+  region: string | null;
+  outcome: string;
+  purpose: { code: string } | null;
+  reads: { minorId: string }[];
+  changes: { minorId: string | null }[];
+}): [string, string, string | null, string | null, string | null, string, string | null, string[]] {
+  const minors = new Set<string>();
+  for (const r of body.reads) minors.add(r.minorId);
+  for (const c of body.changes) if (c.minorId) minors.add(c.minorId);
+  return [body.requestId, body.time, body.userId, body.department, body.region, body.outcome, body.purpose?.code ?? null, [...minors].sort()];
+}
