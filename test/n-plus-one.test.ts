@@ -31,3 +31,50 @@ describe('N+1', () => {
     expect(ten).toBeLessThanOrEqual(9);
   });
 });
+
+/** The same across subgraphs: the gateway batches entity fetches, each department loads a relation in one statement. */
+describe('N+1 across the department subgraphs', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(() => t.stop());
+
+  const PAGE = `query($first: Int!) { minors(first: $first) { edges { node {
+    id name guardians { situation }
+    schoolEnrollments { status } dropoutReports { status persuasionActions { method } } bullyingCases { role } educationAid { kind }
+    policeIncidents { type } policeProtectionCase { hasOpenCase } guardianAdmonishments { admonishedOn } identityVerifications { result }
+    incarceratedParents { kind } communityCorrections { status } legalAidCases { matter }
+    preventionCases { kind followUps { followedUpOn } } idleSupports { kind } volunteerVisits { visitedOn }
+    carePlans { kind visits { visitedOn } } familyEducationSessions { topic } domesticViolenceSupports { kind } childrenHomeAttendances { home } } } } }`;
+  const LIST = `query($first: Int!) { policeIncidents(first: $first) { nodes { type minor { name guardians { situation } carePlans { caregiver } } } } }`;
+
+  async function statementsFor(query: string, first: number, count: (data: any) => number): Promise<number> {
+    const token = await t.token(Department.CIVIL_AFFAIRS);
+    const before = t.hub.db.statements.count;
+    const r = await t.gql(token, query, { first });
+    expect(r.errors).toBeUndefined();
+    expect(count(r.data)).toBe(first);
+    return t.hub.db.statements.count - before;
+  }
+
+  it('lists 10, 100 and 1000 children with every department’s records in a bounded, size-independent number of statements', async () => {
+    const rows = (d: any) => d.minors.edges.length;
+    await statementsFor(PAGE, 10, rows); // warm-up
+    // A page of 10 may hold no dropout report, prevention case or care plan, so their sub-records
+    // (persuasion actions, follow-ups, visits) cost no statement at all; 100 and 1000 hold every kind.
+    const ten = await statementsFor(PAGE, 10, rows);
+    const hundred = await statementsFor(PAGE, 100, rows);
+    expect(await statementsFor(PAGE, 1000, rows)).toBe(hundred);
+    expect(ten).toBeLessThanOrEqual(hundred);
+    // registry: count + page + guardians; per department: the reference (jurisdiction) check + one per
+    // relation (education 5, police 4, justice 3, youth league 4, women's federation 5).
+    expect(hundred).toBe(3 + 5 * 1 + 21);
+  });
+
+  it('lists 10 and 100 police incidents with their children from the registry and the women’s federation alike', async () => {
+    const rows = (d: any) => d.policeIncidents.nodes.length;
+    const ten = await statementsFor(LIST, 10, rows);
+    expect(await statementsFor(LIST, 100, rows)).toBe(ten);
+  });
+});

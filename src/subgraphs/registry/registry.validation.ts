@@ -3,36 +3,15 @@ import { idNumberBirthDate, idNumberGender, idNumberProblem } from '../../common
 import { badInput } from '../../errors/hub.exception';
 import { Gender } from './registry.enums';
 
+// The text and time checks moved to src/common/validation.ts for every slice; re-exported for the
+// slices that still import them from here.
+export { optionalText, requireNotFuture, requirePhone, requireText } from '../../common/validation';
+
 const ID_PROBLEMS = {
   FORMAT: 'must be 17 digits followed by a digit or X',
   CHECK_DIGIT: 'check digit does not match (ISO 7064 MOD 11-2)',
   BIRTH_DATE: 'encodes an impossible birth date',
 };
-
-/** Trimmed text of 1..max characters, else BAD_USER_INPUT naming the field. */
-export function requireText(field: string, value: string | undefined | null, max: number): string {
-  const v = (value ?? '').trim();
-  if (!v) throw badInput(field, 'must not be empty');
-  if (Array.from(v).length > max) throw badInput(field, `must be at most ${max} characters`);
-  return v;
-}
-
-export function optionalText(field: string, value: string | undefined | null, max: number): string | null {
-  return value === undefined || value === null || value.trim() === '' ? null : requireText(field, value, max);
-}
-
-export function requirePhone(field: string, value: string | undefined | null): string | null {
-  const v = optionalText(field, value, 20);
-  if (v !== null && !/^\+?\d[\d-]{6,18}$/.test(v)) throw badInput(field, 'must be a phone number');
-  return v;
-}
-
-export function requireNotFuture(field: string, value: Date | undefined, now: Date): Date {
-  if (!value) return now;
-  if (Number.isNaN(value.getTime())) throw badInput(field, 'must be a valid time');
-  if (value.getTime() > now.getTime() + 60_000) throw badInput(field, 'must not be in the future');
-  return value;
-}
 
 /**
  * The ID number must be valid, agree with the given birth date and gender, and belong to a

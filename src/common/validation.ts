@@ -1,0 +1,55 @@
+import { badInput } from '../errors/hub.exception';
+
+/**
+ * Input checks shared by every slice's writes. Each failure is BAD_USER_INPUT naming the field,
+ * raised before anything is written.
+ */
+
+/** Trimmed text of 1..max characters, else BAD_USER_INPUT naming the field. */
+export function requireText(field: string, value: string | undefined | null, max: number): string {
+  const v = (value ?? '').trim();
+  if (!v) throw badInput(field, 'must not be empty');
+  if (Array.from(v).length > max) throw badInput(field, `must be at most ${max} characters`);
+  return v;
+}
+
+export function optionalText(field: string, value: string | undefined | null, max: number): string | null {
+  return value === undefined || value === null || value.trim() === '' ? null : requireText(field, value, max);
+}
+
+export function requirePhone(field: string, value: string | undefined | null): string | null {
+  const v = optionalText(field, value, 20);
+  if (v !== null && !/^\+?\d[\d-]{6,18}$/.test(v)) throw badInput(field, 'must be a phone number');
+  return v;
+}
+
+export function requireNotFuture(field: string, value: Date | undefined, now: Date): Date {
+  if (!value) return now;
+  if (Number.isNaN(value.getTime())) throw badInput(field, 'must be a valid time');
+  if (value.getTime() > now.getTime() + 60_000) throw badInput(field, 'must not be in the future');
+  return value;
+}
+
+/** A calendar date YYYY-MM-DD that exists; with `notAfter`, not later than that day (UTC). */
+export function requireDate(field: string, value: string | undefined | null, notAfter?: Date): string {
+  const v = (value ?? '').trim();
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+  if (!m || !d || d.toISOString().slice(0, 10) !== v) throw badInput(field, 'must be a date YYYY-MM-DD');
+  if (notAfter && v > notAfter.toISOString().slice(0, 10)) throw badInput(field, 'must not be in the future');
+  return v;
+}
+
+export function optionalDate(field: string, value: string | undefined | null, notAfter?: Date): string | null {
+  return value === undefined || value === null || value.trim() === '' ? null : requireDate(field, value, notAfter);
+}
+
+/** `later` (when given) must not fall before `earlier`; both YYYY-MM-DD, so text order is date order. */
+export function requireNotBefore(field: string, later: string | null, earlierField: string, earlier: string): void {
+  if (later !== null && later < earlier) throw badInput(field, `must not be before ${earlierField}`);
+}
+
+export function requireInt(field: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw badInput(field, `must be a whole number from ${min} to ${max}`);
+  return value;
+}

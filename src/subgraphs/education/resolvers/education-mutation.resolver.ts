@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import { badInput } from '../../../errors/hub.exception';
+import type { HubContext } from '../../../server/hub.context';
+import { lockRecord, createRecord, updateRecord } from '../../shared/record-writes';
+import { BullyingCase } from '../entities/bullying-case.entity';
+import { DropoutReport } from '../entities/dropout-report.entity';
+import { EducationAid } from '../entities/education-aid.entity';
+import { PersuasionAction } from '../entities/persuasion-action.entity';
+import { SchoolEnrollment } from '../entities/school-enrollment.entity';
+import { DropoutStatus } from '../education.enums';
+import { validBullyingCase, validDropoutReport, validEducationAid, validEnrollment, validPersuasionAction } from '../education.validation';
+import { BullyingCaseInput, DropoutReportInput, EducationAidInput, PersuasionActionInput, SchoolEnrollmentInput } from './types/education.input';
+
+/**
+ * Education's writes, for EDUCATION officers (the policy table says who). Input is validated
+ * before anything is written; each write is one transaction; a child or record outside the
+ * caller's jurisdiction is NOT_FOUND.
+ */
+@Resolver()
+export class EducationMutationResolver {
+  @Mutation(() => SchoolEnrollment, { nullable: true })
+  createSchoolEnrollment(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => SchoolEnrollmentInput) input: SchoolEnrollmentInput, @Ctx() ctx: HubContext) {
+    return createRecord(ctx, SchoolEnrollment, minorId, validEnrollment(input, ctx.now));
+  }
+
+  @Mutation(() => SchoolEnrollment, { nullable: true })
+  updateSchoolEnrollment(@Arg('id', () => ID) id: string, @Arg('input', () => SchoolEnrollmentInput) input: SchoolEnrollmentInput, @Ctx() ctx: HubContext) {
+    return updateRecord(ctx, SchoolEnrollment, id, 'SchoolEnrollment', validEnrollment(input, ctx.now));
+  }
+
+  @Mutation(() => DropoutReport, { nullable: true, description: 'Opens a 控辍保学 case' })
+  createDropoutReport(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => DropoutReportInput) input: DropoutReportInput, @Ctx() ctx: HubContext) {
+    return createRecord(ctx, DropoutReport, minorId, { ...validDropoutReport(input, ctx.now), status: DropoutStatus.OPEN, outcome: null, closedOn: null });
+  }
+
+  @Mutation(() => DropoutReport, { nullable: true, description: 'Corrects the facts of a report; a closed report must not predate its closing' })
+  updateDropoutReport(@Arg('id', () => ID) id: string, @Arg('input', () => DropoutReportInput) input: DropoutReportInput, @Ctx() ctx: HubContext) {
+    const fields = validDropoutReport(input, ctx.now);
+    return ctx.db.transaction(async (em) => {
+      const report = await lockRecord(em, ctx, DropoutReport, id, 'DropoutReport');
+      if (report.closedOn && fields.reportedOn > report.closedOn) throw badInput('reportedOn', 'must not be after the report was closed');
+      Object.assign(report, fields);
+      return em.getRepository(DropoutReport).save(report);
+    });
+  }
+
+  @Mutation(() => PersuasionAction, { nullable: true, description: '劝返: records an action; with an outcome it also closes the report' })
+  recordPersuasionAction(@Arg('reportId', () => ID) reportId: string, @Arg('input', () => PersuasionActionInput) input: PersuasionActionInput, @Ctx() ctx: HubContext) {
+    const fields = validPersuasionAction(input, ctx.now);
+    return ctx.db.transaction(async (em) => {
+      const report = await lockRecord(em, ctx, DropoutReport, reportId, 'DropoutReport');
+      if (report.status === DropoutStatus.CLOSED) throw badInput('reportId', 'the report is closed');
+      if (fields.actedOn < report.reportedOn) throw badInput('actedOn', 'must not be before the report');
+      const action = em.getRepository(PersuasionAction).create({ ...fields, id: randomUUID(), reportId: report.id, minorId: report.minorId });
+      await em.getRepository(PersuasionAction).insert(action);
+      if (input.outcome) {
+        await em.getRepository(DropoutReport).update(report.id, { status: DropoutStatus.CLOSED, outcome: input.outcome, closedOn: fields.actedOn });
+      }
+      return action;
+    });
+  }
+
+  @Mutation(() => BullyingCase, { nullable: true })
+  createBullyingCase(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => BullyingCaseInput) input: BullyingCaseInput, @Ctx() ctx: HubContext) {
+    return createRecord(ctx, BullyingCase, minorId, validBullyingCase(input, ctx.now));
+  }
+
+  @Mutation(() => BullyingCase, { nullable: true })
+  updateBullyingCase(@Arg('id', () => ID) id: string, @Arg('input', () => BullyingCaseInput) input: BullyingCaseInput, @Ctx() ctx: HubContext) {
+    return updateRecord(ctx, BullyingCase, id, 'BullyingCase', validBullyingCase(input, ctx.now));
+  }
+
+  @Mutation(() => EducationAid, { nullable: true })
+  createEducationAid(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => EducationAidInput) input: EducationAidInput, @Ctx() ctx: HubContext) {
+    return createRecord(ctx, EducationAid, minorId, validEducationAid(input, ctx.now));
+  }
+
+  @Mutation(() => EducationAid, { nullable: true })
+  updateEducationAid(@Arg('id', () => ID) id: string, @Arg('input', () => EducationAidInput) input: EducationAidInput, @Ctx() ctx: HubContext) {
+    return updateRecord(ctx, EducationAid, id, 'EducationAid', validEducationAid(input, ctx.now));
+  }
+}

@@ -1,0 +1,36 @@
+import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { requireText } from '../../../common/validation';
+import type { HubContext } from '../../../server/hub.context';
+import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
+import { Page, paginate, RecordPage } from '../../shared/record-page';
+import { DropoutReport } from '../entities/dropout-report.entity';
+import { DropoutReportFilter } from './types/education.input';
+
+export const DropoutReportPage = RecordPage('DropoutReportPage', DropoutReport);
+
+@Resolver()
+export class EducationQueryResolver {
+  /**
+   * 控辍保学 list of the caller's jurisdiction, e.g. the open reports of one school. Children at
+   * risk ≥ ORANGE come from the registry's `minors(filter: {riskLevels})` in the same request
+   * (docs/departments.md shows the combined query).
+   */
+  @Query(() => DropoutReportPage, { nullable: true, description: 'Dropout reports in the caller’s jurisdiction, ordered by id' })
+  dropoutReports(
+    @Ctx() ctx: HubContext,
+    @Arg('filter', () => DropoutReportFilter, { nullable: true }) filter?: DropoutReportFilter,
+    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<Page<DropoutReport>> {
+    const qb = ctx.db.getRepository(DropoutReport).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    if (filter?.school !== undefined && filter.school !== null) {
+      ctx.policy.assertFilterable(ctx.subject, 'DropoutReport.school', 'filter.school');
+      qb.andWhere('r.school = :school', { school: requireText('filter.school', filter.school, 100) });
+    }
+    if (filter?.statuses?.length) {
+      ctx.policy.assertFilterable(ctx.subject, 'DropoutReport.status', 'filter.statuses');
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: filter.statuses });
+    }
+    return paginate(qb, 'dropout-report', first, after);
+  }
+}

@@ -1,0 +1,9 @@
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+
+/** The registry's Minor, extended here with police records (a class of this slice's own: see education's stub). */
+@Directive('@key(fields: "id")')
+@ObjectType('Minor')
+export class PoliceMinor {
+  @Field(() => ID)
+  id: string;
+}

@@ -1,0 +1,42 @@
+import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { addDays, toIsoDate } from '../../../common/dates';
+import { requireInt } from '../../../common/validation';
+import type { HubContext } from '../../../server/hub.context';
+import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
+import { Page, paginate, RecordPage } from '../../shared/record-page';
+import { PoliceIncident } from '../entities/police-incident.entity';
+import { PoliceIncidentFilter } from './types/police.input';
+
+export const PoliceIncidentPage = RecordPage('PoliceIncidentPage', PoliceIncident);
+
+@Resolver()
+export class PoliceQueryResolver {
+  /**
+   * E.g. "children with an incident in the last 30 days and their guardians' situation": filter
+   * `occurredWithinDays: 30` and select `minor { guardians { situation } }`, which the gateway
+   * fetches from the registry under its own policy.
+   */
+  @Query(() => PoliceIncidentPage, { nullable: true, description: 'Incidents in the caller’s jurisdiction, ordered by id' })
+  policeIncidents(
+    @Ctx() ctx: HubContext,
+    @Arg('filter', () => PoliceIncidentFilter, { nullable: true }) filter?: PoliceIncidentFilter,
+    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<Page<PoliceIncident>> {
+    const qb = ctx.db.getRepository(PoliceIncident).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    if (filter?.occurredWithinDays !== undefined && filter.occurredWithinDays !== null) {
+      ctx.policy.assertFilterable(ctx.subject, 'PoliceIncident.occurredOn', 'filter.occurredWithinDays');
+      const days = requireInt('filter.occurredWithinDays', filter.occurredWithinDays, 1, 366);
+      qb.andWhere('r.occurred_on > :since', { since: toIsoDate(addDays(ctx.now, -days)) });
+    }
+    if (filter?.types?.length) {
+      ctx.policy.assertFilterable(ctx.subject, 'PoliceIncident.type', 'filter.types');
+      qb.andWhere('r.type = ANY(:types)', { types: filter.types });
+    }
+    if (filter?.statuses?.length) {
+      ctx.policy.assertFilterable(ctx.subject, 'PoliceIncident.status', 'filter.statuses');
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: filter.statuses });
+    }
+    return paginate(qb, 'police-incident', first, after);
+  }
+}

@@ -1,0 +1,51 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from 'typeorm';
+import { HubErrorCode, HubException } from '../../errors/hub.exception';
+import { HubContext, sliceLoaders } from '../../server/hub.context';
+import { isUuid, jurisdictionPattern } from '../registry/registry.loaders';
+
+/**
+ * The row rule of every department record: visible only when its child's grid lies in the
+ * caller's subtree. The grid lives in the registry; departments read it through the view
+ * `registry.minor_jurisdiction` (migration 1795400050000) and nothing else of the registry.
+ */
+export function inJurisdiction(alias: string): string {
+  return `EXISTS (SELECT 1 FROM registry.minor_jurisdiction j WHERE j.minor_id = ${alias}.minor_id AND j.grid_code LIKE :jurisdiction)`;
+}
+
+export const jurisdictionParams = (ctx: HubContext) => ({ jurisdiction: jurisdictionPattern(ctx) });
+
+export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
+
+/** A department writes only about a child in its jurisdiction; any other id reads as missing. */
+export async function requireMinor(em: EntityManager, ctx: HubContext, minorId: string): Promise<void> {
+  if (!isUuid(minorId)) throw notFound('Minor');
+  const found = await em.query(`SELECT 1 FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`, [minorId, jurisdictionPattern(ctx)]);
+  if (!found.length) throw notFound('Minor');
+}
+
+export interface MinorReference {
+  id: string;
+}
+
+/**
+ * `_entities` resolution of `Minor` in a department subgraph, batched: a child outside the
+ * caller's jurisdiction (or unknown) resolves to null, so none of the department's fields on it
+ * are ever resolved — the same answer as for a child without records.
+ */
+export function minorReferenceResolvers(slice: string) {
+  const create = (ctx: HubContext) =>
+    new DataLoader<string, MinorReference | null>(async (ids) => {
+      const valid = ids.filter(isUuid);
+      const rows: { minor_id: string }[] = valid.length
+        ? await ctx.db.query(`SELECT minor_id FROM registry.minor_jurisdiction WHERE minor_id = ANY($1) AND grid_code LIKE $2`, [valid, jurisdictionPattern(ctx)])
+        : [];
+      const found = new Set(rows.map((r) => r.minor_id));
+      return ids.map((id) => (found.has(id) ? { id } : null));
+    });
+  return {
+    Minor: {
+      __resolveReference: (reference: MinorReference, ctx: HubContext) => sliceLoaders(ctx, `${slice}:minor-reference`, create).load(reference.id),
+    },
+  };
+}

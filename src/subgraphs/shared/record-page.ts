@@ -1,0 +1,49 @@
+import { ClassType, Field, Int, ObjectType } from 'type-graphql';
+import type { SelectQueryBuilder } from 'typeorm';
+import { badInput } from '../../errors/hub.exception';
+import { isUuid } from '../registry/registry.loaders';
+import { MAX_PAGE_SIZE } from '../registry/resolvers/minor.resolver';
+
+export interface Page<T> {
+  nodes: T[];
+  totalCount: number;
+  nextCursor: string | null;
+}
+
+/** A page type of one record type (`<Type>Page`): the records, how many match, where to go on. */
+export function RecordPage<T extends object>(name: string, node: ClassType<T>): ClassType<Page<T>> {
+  @ObjectType(name, { description: 'A page of records in the caller’s jurisdiction, ordered by id' })
+  class RecordPageType implements Page<T> {
+    @Field(() => [node])
+    nodes: T[];
+
+    @Field(() => Int, { description: 'Records matching the filter in the caller’s jurisdiction' })
+    totalCount: number;
+
+    @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page; null on the last page' })
+    nextCursor: string | null;
+  }
+  return RecordPageType;
+}
+
+/** The `Type.field` rows of a page type: structure only, readable by whoever may run its query. */
+export const PAGE_FIELDS = ['nodes', 'totalCount', 'nextCursor'];
+
+/**
+ * Keyset pagination by id of a jurisdiction-bound query (alias `r`). `first` is 1..MAX_PAGE_SIZE;
+ * a cursor names the record kind so that one list's cursor is refused by another.
+ */
+export async function paginate<T extends { id: string }>(qb: SelectQueryBuilder<T>, kind: string, first: number, after?: string | null): Promise<Page<T>> {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
+  const totalCount = await qb.clone().getCount();
+  if (after) {
+    const raw = Buffer.from(after, 'base64url').toString();
+    const id = raw.startsWith(`${kind}:`) ? raw.slice(kind.length + 1) : '';
+    if (!isUuid(id)) throw badInput('after', 'not a cursor returned by this list');
+    qb.andWhere('r.id > :after', { after: id });
+  }
+  const rows = await qb.orderBy('r.id', 'ASC').limit(first + 1).getMany();
+  const nodes = rows.slice(0, first);
+  const last = nodes[nodes.length - 1];
+  return { nodes, totalCount, nextCursor: rows.length > first && last ? Buffer.from(`${kind}:${last.id}`).toString('base64url') : null };
+}

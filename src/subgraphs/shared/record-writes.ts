@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import type { DeepPartial, EntityManager } from 'typeorm';
+import type { HubContext } from '../../server/hub.context';
+import { isUuid } from '../registry/registry.loaders';
+import type { ChildRecord } from './child-record';
+import { inJurisdiction, jurisdictionParams, notFound, requireMinor } from './jurisdiction';
+
+/** The record's own fields, as a validated input gives them. */
+export type RecordFields<T extends ChildRecord> = Omit<DeepPartial<T>, 'id' | 'minorId' | 'minor'>;
+
+/**
+ * Loads one of the slice's records for update (row locked to the end of the transaction). A
+ * record of a child outside the jurisdiction reads as missing, like an unknown id.
+ */
+export async function lockRecord<T extends ChildRecord>(em: EntityManager, ctx: HubContext, entity: new () => T, id: string, what: string): Promise<T> {
+  if (!isUuid(id)) throw notFound(what);
+  const found = await em
+    .getRepository(entity)
+    .createQueryBuilder('r')
+    .setLock('pessimistic_write')
+    .where('r.id = :id', { id })
+    .andWhere(inJurisdiction('r'), jurisdictionParams(ctx))
+    .getOne();
+  if (!found) throw notFound(what);
+  return found;
+}
+
+/** Creates a record about a child of the caller's jurisdiction (else NOT_FOUND), in one transaction. */
+export function createRecord<T extends ChildRecord>(ctx: HubContext, entity: new () => T, minorId: string, fields: RecordFields<T>): Promise<T> {
+  return ctx.db.transaction(async (em) => {
+    await requireMinor(em, ctx, minorId);
+    const repo = em.getRepository(entity);
+    const record = repo.create({ ...fields, id: randomUUID(), minorId } as DeepPartial<T>);
+    await repo.insert(record as never);
+    return record;
+  });
+}
+
+/**
+ * Replaces a record's fields (the input carries all of them; the child cannot change), in one
+ * transaction. Only records the caller's jurisdiction covers can be found.
+ */
+export function updateRecord<T extends ChildRecord>(ctx: HubContext, entity: new () => T, id: string, what: string, fields: RecordFields<T>): Promise<T> {
+  return ctx.db.transaction(async (em) => {
+    const record = await lockRecord(em, ctx, entity, id, what);
+    Object.assign(record, fields);
+    await em.getRepository(entity).save(record as never);
+    return record;
+  });
+}

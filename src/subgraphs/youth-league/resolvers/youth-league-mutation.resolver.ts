@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import { badInput } from '../../../errors/hub.exception';
+import type { HubContext } from '../../../server/hub.context';
+import { createRecord, lockRecord, updateRecord } from '../../shared/record-writes';
+import { IdleSupport } from '../entities/idle-support.entity';
+import { MisbehaviourFollowUp } from '../entities/misbehaviour-follow-up.entity';
+import { PreventionCase } from '../entities/prevention-case.entity';
+import { VolunteerVisit } from '../entities/volunteer-visit.entity';
+import { PreventionCaseStatus } from '../youth-league.enums';
+import { validFollowUp, validIdleSupport, validPreventionCase, validVolunteerVisit } from '../youth-league.validation';
+import { IdleSupportInput, MisbehaviourFollowUpInput, PreventionCaseInput, VolunteerVisitInput } from './types/youth-league.input';
+
+/** Youth League writes, for YOUTH_LEAGUE officers; validated first, one transaction each, NOT_FOUND outside the jurisdiction. */
+@Resolver()
+export class YouthLeagueMutationResolver {
+  @Mutation(() => PreventionCase, { nullable: true })
+  createPreventionCase(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => PreventionCaseInput) input: PreventionCaseInput, @Ctx() ctx: HubContext) {
+    return createRecord(ctx, PreventionCase, minorId, { ...validPreventionCase(input, ctx.now), lastFollowUpOn: null });
+  }
+
+  @Mutation(() => PreventionCase, { nullable: true, description: 'Replaces the case’s fields; follow-ups stay' })
+  updatePreventionCase(@Arg('id', () => ID) id: string, @Arg('input', () => PreventionCaseInput) input: PreventionCaseInput, @Ctx() ctx: HubContext) {
+    const fields = validPreventionCase(input, ctx.now);
+    return ctx.db.transaction(async (em) => {
+      const found = await lockRecord(em, ctx, PreventionCase, id, 'PreventionCase');
+      if (found.lastFollowUpOn && fields.openedOn > found.lastFollowUpOn) throw badInput('openedOn', 'must not be after the case’s follow-ups');
+      Object.assign(found, fields);
+      return em.getRepository(PreventionCase).save(found);
+    });
+  }
+
+  @Mutation(() => MisbehaviourFollowUp, { nullable: true, description: '跟踪帮教: records a follow-up on an open case' })
+  recordMisbehaviourFollowUp(@Arg('caseId', () => ID) caseId: string, @Arg('input', () => MisbehaviourFollowUpInput) input: MisbehaviourFollowUpInput, @Ctx() ctx: HubContext) {
+    const fields = validFollowUp(input, ctx.now);
+    return ctx.db.transaction(async (em) => {
+      const found = await lockRecord(em, ctx, PreventionCase, caseId, 'PreventionCase');
+      if (found.status === PreventionCaseStatus.CLOSED) throw badInput('caseId', 'the case is closed');
+      if (fields.followedUpOn < found.openedOn) throw badInput('followedUpOn', 'must not be before the case opened');
+      const followUp = em.getRepository(MisbehaviourFollowUp).create({ ...fields, id: randomUUID(), caseId: found.id, minorId: found.minorId });
+      await em.getRepository(MisbehaviourFollowUp).insert(followUp);
+      // The case keeps its latest follow-up for overdue lists; a late-entered older one changes nothing.
+      if (!found.lastFollowUpOn || fields.followedUpOn > found.lastFollowUpOn) {
+        await em.getRepository(PreventionCase).update(found.id, { lastFollowUpOn: fields.followedUpOn });
+      }
+      return followUp;
+    });
+  }
+
+  @Mutation(() => IdleSupport, { nullable: true })
+  createIdleSupport(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => IdleSupportInput) input: IdleSupportInput, @Ctx() ctx: HubContext) {
+    return createRecord(ctx, IdleSupport, minorId, validIdleSupport(input, ctx.now));
+  }
+
+  @Mutation(() => IdleSupport, { nullable: true })
+  updateIdleSupport(@Arg('id', () => ID) id: string, @Arg('input', () => IdleSupportInput) input: IdleSupportInput, @Ctx() ctx: HubContext) {
+    return updateRecord(ctx, IdleSupport, id, 'IdleSupport', validIdleSupport(input, ctx.now));
+  }
+
+  @Mutation(() => VolunteerVisit, { nullable: true })
+  createVolunteerVisit(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => VolunteerVisitInput) input: VolunteerVisitInput, @Ctx() ctx: HubContext) {
+    return createRecord(ctx, VolunteerVisit, minorId, validVolunteerVisit(input, ctx.now));
+  }
+
+  @Mutation(() => VolunteerVisit, { nullable: true })
+  updateVolunteerVisit(@Arg('id', () => ID) id: string, @Arg('input', () => VolunteerVisitInput) input: VolunteerVisitInput, @Ctx() ctx: HubContext) {
+    return updateRecord(ctx, VolunteerVisit, id, 'VolunteerVisit', validVolunteerVisit(input, ctx.now));
+  }
+}

@@ -1,0 +1,31 @@
+import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import type { HubContext } from '../../../server/hub.context';
+import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
+import { Page, paginate, RecordPage } from '../../shared/record-page';
+import { PreventionCase } from '../entities/prevention-case.entity';
+import { PreventionCaseFilter } from './types/youth-league.input';
+
+export const PreventionCasePage = RecordPage('PreventionCasePage', PreventionCase);
+
+@Resolver()
+export class YouthLeagueQueryResolver {
+  /** E.g. the open serious-misbehaviour cases of the jurisdiction, with `lastFollowUpOn` to spot overdue follow-ups. */
+  @Query(() => PreventionCasePage, { nullable: true, description: 'Prevention cases in the caller’s jurisdiction, ordered by id' })
+  preventionCases(
+    @Ctx() ctx: HubContext,
+    @Arg('filter', () => PreventionCaseFilter, { nullable: true }) filter?: PreventionCaseFilter,
+    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<Page<PreventionCase>> {
+    const qb = ctx.db.getRepository(PreventionCase).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    if (filter?.kinds?.length) {
+      ctx.policy.assertFilterable(ctx.subject, 'PreventionCase.kind', 'filter.kinds');
+      qb.andWhere('r.kind = ANY(:kinds)', { kinds: filter.kinds });
+    }
+    if (filter?.statuses?.length) {
+      ctx.policy.assertFilterable(ctx.subject, 'PreventionCase.status', 'filter.statuses');
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: filter.statuses });
+    }
+    return paginate(qb, 'prevention-case', first, after);
+  }
+}

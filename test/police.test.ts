@@ -1,0 +1,154 @@
+import { Department } from '../src/auth/principal';
+import { applyMask } from '../src/policy/masks';
+import { MaskKind } from '../src/policy/policy.types';
+import { daysAgo, expectMaskedFailure, recordSuite, withFailingTrigger } from './support/department-records';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+/** 公安: incidents, admonishments, identity verification — writes, visibility, lists. */
+describe('police subgraph', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(() => t.stop());
+  const hub = () => t;
+  const PO = Department.POLICE;
+
+  recordSuite(hub, {
+    owner: PO,
+    type: 'PoliceIncident',
+    table: 'police.incident',
+    create: 'createPoliceIncident',
+    update: 'updatePoliceIncident',
+    input: { type: 'RUNAWAY', occurredOn: daysAgo(2), status: 'REPORTED', handlingUnit: '清波派出所', narrative: '离家出走, 已找回' },
+    updated: { type: 'RUNAWAY', occurredOn: daysAgo(2), status: 'CLOSED', handlingUnit: '清波派出所', narrative: '已送返监护人' },
+    invalid: [
+      ['an empty narrative', { narrative: '' }, 'narrative'],
+      ['a date in the future', { occurredOn: daysAgo(-1) }, 'occurredOn'],
+      ['a malformed date', { occurredOn: '2026/01/01' }, 'occurredOn'],
+    ],
+  });
+  recordSuite(hub, {
+    owner: PO,
+    type: 'GuardianAdmonishment',
+    table: 'police.guardian_admonishment',
+    create: 'createGuardianAdmonishment',
+    update: 'updateGuardianAdmonishment',
+    input: { guardian: 'FATHER', admonishedOn: daysAgo(1), issuingUnit: '湖滨派出所', reason: '酒后殴打子女' },
+    updated: { guardian: 'MOTHER', admonishedOn: daysAgo(1), issuingUnit: '湖滨派出所', reason: '长期疏于照料' },
+    invalid: [['an empty issuing unit', { issuingUnit: '' }, 'issuingUnit']],
+  });
+  recordSuite(hub, {
+    owner: PO,
+    type: 'IdentityVerification',
+    table: 'police.identity_verification',
+    create: 'createIdentityVerification',
+    update: 'updateIdentityVerification',
+    input: { verifiedOn: daysAgo(3), result: 'MATCHED', householdStatus: 'REGISTERED', householdPlace: '浙江省杭州市上城区清波街道', note: null },
+    updated: { verifiedOn: daysAgo(3), result: 'NO_RECORD', householdStatus: 'UNREGISTERED', householdPlace: null, note: '无户籍' },
+    invalid: [
+      ['a place for an unregistered child', { householdStatus: 'UNREGISTERED' }, 'householdPlace'],
+      ['no place for a registered child', { householdPlace: null }, 'householdPlace'],
+    ],
+  });
+
+  it('writes nothing when the insert fails in the database, and masks the error', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    const before = await t.sql(`SELECT count(*)::int AS n FROM police.incident`);
+    await withFailingTrigger(t, 'police.incident', 'INSERT', async () => {
+      const r = await t.gql(await t.token(PO), `mutation($m: ID!) { createPoliceIncident(minorId: $m, input: { type: MISSING, occurredOn: "${daysAgo(1)}", status: REPORTED, handlingUnit: "x", narrative: "x" }) { id } }`, { m: id });
+      expectMaskedFailure(r);
+    });
+    expect(await t.sql(`SELECT count(*)::int AS n FROM police.incident`)).toEqual(before);
+  });
+
+  describe('visibility across departments', () => {
+    const READ = `query($id: ID!) { minor(id: $id) {
+      policeProtectionCase { hasOpenCase contactUnit openSince }
+      policeIncidents { type status handlingUnit narrative }
+      guardianAdmonishments { admonishedOn reason }
+      identityVerifications { householdStatus householdPlace result } } }`;
+    let child: Record<string, any>;
+    let expectedCase: Record<string, any>;
+    beforeAll(async () => {
+      [child] = await t.sql(`
+        SELECT i.minor_id, v.household_place, v.household_status, v.result FROM police.incident i
+        JOIN police.identity_verification v ON v.minor_id = i.minor_id AND v.household_place IS NOT NULL
+        WHERE i.status <> 'CLOSED' AND (SELECT count(*) FROM police.identity_verification x WHERE x.minor_id = i.minor_id) = 1
+        ORDER BY i.minor_id LIMIT 1`);
+      if (!child) {
+        // No seeded child has both: give one an open incident.
+        [child] = await t.sql(`SELECT minor_id, household_place, household_status, result FROM police.identity_verification WHERE household_place IS NOT NULL ORDER BY minor_id LIMIT 1`);
+        await t.sql(`INSERT INTO police.incident VALUES (gen_random_uuid(), $1, 'ABUSE', current_date - 3, 'INVESTIGATING', '紫阳派出所', '测试')`, [child.minor_id]);
+      }
+      [expectedCase] = await t.sql(
+        `SELECT to_char(min(occurred_on), 'YYYY-MM-DD') AS since, (array_agg(handling_unit ORDER BY occurred_on DESC, id))[1] AS unit
+         FROM police.incident WHERE minor_id = $1 AND status <> 'CLOSED'`,
+        [child.minor_id],
+      );
+    });
+    const deniedFields = (r: any) => [...new Set((r.errors ?? []).map((e: any) => e.extensions.field))].sort();
+
+    it('EDUCATION learns only that a protection case is open and whom to call, and the district of the 户籍', async () => {
+      const r = await t.gql(await t.token(Department.EDUCATION), READ, { id: child.minor_id });
+      expect(r.data.minor.policeProtectionCase).toEqual({ hasOpenCase: true, contactUnit: expectedCase.unit, openSince: expectedCase.since });
+      expect(r.data.minor.policeIncidents).toBeNull();
+      expect(r.data.minor.guardianAdmonishments).toBeNull();
+      expect(r.data.minor.identityVerifications).toEqual([
+        { householdStatus: child.household_status, householdPlace: applyMask(MaskKind.ADDRESS, child.household_place), result: null },
+      ]);
+      expect(deniedFields(r)).toEqual(['IdentityVerification.result', 'Minor.guardianAdmonishments', 'Minor.policeIncidents']);
+    });
+
+    it('CIVIL_AFFAIRS sees incident summaries, not narratives; POLICE see everything', async () => {
+      const ca = await t.gql(await t.token(Department.CIVIL_AFFAIRS), READ, { id: child.minor_id });
+      const incidents = await t.sql(`SELECT type, status, handling_unit, narrative FROM police.incident WHERE minor_id = $1 ORDER BY occurred_on DESC, id`, [child.minor_id]);
+      expect(ca.data.minor.policeIncidents).toEqual(incidents.map((i: any) => ({ type: i.type, status: i.status, handlingUnit: i.handling_unit, narrative: null })));
+      expect(deniedFields(ca).every((f) => f === 'PoliceIncident.narrative' || f === 'GuardianAdmonishment.reason')).toBe(true);
+      const po = await t.gql(await t.token(PO), READ, { id: child.minor_id });
+      expect(po.errors).toBeUndefined();
+      expect(po.data.minor.policeIncidents.map((i: any) => i.narrative)).toEqual(incidents.map((i: any) => i.narrative));
+    });
+
+    it('the YOUTH_LEAGUE sees the protection status only', async () => {
+      const r = await t.gql(await t.token(Department.YOUTH_LEAGUE), READ, { id: child.minor_id });
+      expect(r.data.minor.policeProtectionCase.hasOpenCase).toBe(true);
+      expect(deniedFields(r)).toEqual(['Minor.guardianAdmonishments', 'Minor.identityVerifications', 'Minor.policeIncidents']);
+    });
+
+    it('shows no open case for a child without open incidents', async () => {
+      const [{ id }] = await t.sql(`SELECT id FROM registry.minor m WHERE NOT EXISTS (SELECT 1 FROM police.incident i WHERE i.minor_id = m.id AND i.status <> 'CLOSED') ORDER BY id LIMIT 1`);
+      const r = await t.gql(await t.token(Department.EDUCATION), `query($id: ID!) { minor(id: $id) { policeProtectionCase { hasOpenCase contactUnit openSince } } }`, { id });
+      expect(r.data.minor.policeProtectionCase).toEqual({ hasOpenCase: false, contactUnit: null, openSince: null });
+    });
+  });
+
+  describe('policeIncidents list', () => {
+    const LIST = `query($f: PoliceIncidentFilter) { policeIncidents(filter: $f, first: 1000) {
+      totalCount nodes { id occurredOn minor { id guardians { relationship situation } } } } }`;
+
+    it('answers "children with an incident in the last 30 days and their guardians’ situation"', async () => {
+      const expected = await t.sql(`SELECT i.id, i.minor_id FROM police.incident i WHERE i.occurred_on > current_date - 30 ORDER BY i.id`);
+      expect(expected.length).toBeGreaterThan(0);
+      const r = await t.gql(await t.token(PO), LIST, { f: { occurredWithinDays: 30 } });
+      expect(r.errors).toBeUndefined();
+      expect(r.data.policeIncidents.totalCount).toBe(expected.length);
+      expect(r.data.policeIncidents.nodes.map((n: any) => n.id)).toEqual(expected.map((e: any) => e.id));
+      const node = r.data.policeIncidents.nodes[0];
+      const guardians = await t.sql(`SELECT relationship, situation FROM registry.guardian WHERE minor_id = $1 ORDER BY id`, [node.minor.id]);
+      expect(node.minor.guardians).toEqual(guardians);
+    });
+
+    it('filters by type; refuses a bad window and departments that may not read incidents', async () => {
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM police.incident WHERE type = 'DOMESTIC_VIOLENCE' AND status <> 'CLOSED'`);
+      const r = await t.gql(await t.token(Department.CIVIL_AFFAIRS), LIST, { f: { types: ['DOMESTIC_VIOLENCE'], statuses: ['REPORTED', 'INVESTIGATING'] } });
+      expect(r.data.policeIncidents.totalCount).toBe(n);
+      const bad = await t.gql(await t.token(PO), LIST, { f: { occurredWithinDays: 0 } });
+      expect(errorCodes(bad)).toEqual(['BAD_USER_INPUT']);
+      expect(bad.errors![0].extensions!.field).toBe('filter.occurredWithinDays');
+      for (const d of [Department.EDUCATION, Department.JUSTICE, Department.YOUTH_LEAGUE, Department.WOMENS_FEDERATION]) {
+        expect(errorCodes(await t.gql(await t.token(d), LIST, {}))).toEqual(['FORBIDDEN']);
+      }
+    });
+  });
+});

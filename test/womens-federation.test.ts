@@ -1,0 +1,106 @@
+import { Department } from '../src/auth/principal';
+import { daysAgo, expectMaskedFailure, recordSuite, withFailingTrigger } from './support/department-records';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+/** 妇联: care plans and visits, family-education guidance, support after domestic violence, 儿童之家. */
+describe('womens federation subgraph', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(() => t.stop());
+  const hub = () => t;
+  const WF = Department.WOMENS_FEDERATION;
+  const ACTIVE_PLAN = `SELECT r.id FROM womens_federation.care_plan r JOIN registry.minor m ON m.id = r.minor_id
+                       WHERE r.status = 'ACTIVE' AND r.started_on < current_date - 2 AND m.grid_code {{jurisdiction}} ORDER BY r.id LIMIT 1`;
+
+  recordSuite(hub, {
+    owner: WF,
+    type: 'CarePlan',
+    table: 'womens_federation.care_plan',
+    create: 'createCarePlan',
+    update: 'updateCarePlan',
+    input: { kind: 'LEFT_BEHIND', startedOn: daysAgo(60), status: 'ACTIVE', caregiver: '祖母', measures: '每月走访' },
+    updated: { kind: 'LEFT_BEHIND', startedOn: daysAgo(60), status: 'ENDED', caregiver: '母亲', measures: '母亲返乡, 结束' },
+    invalid: [['an empty caregiver', { caregiver: '' }, 'caregiver']],
+  });
+  recordSuite(hub, {
+    owner: WF,
+    type: 'CareVisit',
+    table: 'womens_federation.care_visit',
+    create: 'recordCareVisit',
+    parentArg: 'planId',
+    parentSql: ACTIVE_PLAN,
+    input: { visitedOn: daysAgo(1), visitor: '妇联执委-3号', notes: '生活正常' },
+    invalid: [['a visit before the plan started', { visitedOn: '2000-01-01' }, 'visitedOn']],
+  });
+  recordSuite(hub, {
+    owner: WF,
+    type: 'FamilyEducationSession',
+    table: 'womens_federation.family_education_session',
+    create: 'createFamilyEducationSession',
+    update: 'updateFamilyEducationSession',
+    input: { heldOn: daysAgo(4), topic: '亲子沟通', attendee: '母亲', instructor: '王老师', notes: null },
+    updated: { heldOn: daysAgo(4), topic: '亲子沟通', attendee: '父亲', instructor: '王老师', notes: '父亲首次参加' },
+    invalid: [['an empty topic', { topic: '' }, 'topic']],
+  });
+  recordSuite(hub, {
+    owner: WF,
+    type: 'DomesticViolenceSupport',
+    table: 'womens_federation.violence_support',
+    create: 'createDomesticViolenceSupport',
+    update: 'updateDomesticViolenceSupport',
+    input: { kind: 'COUNSELLING', startedOn: daysAgo(9), status: 'ACTIVE', notes: '心理疏导' },
+    updated: { kind: 'COUNSELLING', startedOn: daysAgo(9), status: 'CLOSED', notes: '疏导结束' },
+    invalid: [['a start in the future', { startedOn: daysAgo(-5) }, 'startedOn']],
+  });
+  recordSuite(hub, {
+    owner: WF,
+    type: 'ChildrenHomeAttendance',
+    table: 'womens_federation.children_home_attendance',
+    create: 'createChildrenHomeAttendance',
+    update: 'updateChildrenHomeAttendance',
+    input: { home: '清波儿童之家', attendedOn: daysAgo(2), activity: '绘本阅读' },
+    updated: { home: '清波儿童之家', attendedOn: daysAgo(2), activity: '手工课' },
+    invalid: [['an empty activity', { activity: '' }, 'activity']],
+  });
+
+  it('a care visit moves the plan’s last visit forward, atomically', async () => {
+    const [plan] = await t.sql(`SELECT id FROM womens_federation.care_plan WHERE status = 'ACTIVE' AND last_visit_on < current_date - 40 ORDER BY id LIMIT 1`);
+    const VISIT = `mutation($p: ID!, $on: String!) { recordCareVisit(planId: $p, input: { visitedOn: $on, visitor: "x", notes: "x" }) { id } }`;
+    const token = await t.token(WF);
+    await withFailingTrigger(t, 'womens_federation.care_plan', 'UPDATE', async () => {
+      expectMaskedFailure(await t.gql(token, VISIT, { p: plan.id, on: daysAgo(1) }));
+    });
+    expect(await t.sql(`SELECT id FROM womens_federation.care_visit WHERE plan_id = $1 AND visited_on = current_date - 1`, [plan.id])).toEqual([]);
+    expect((await t.gql(token, VISIT, { p: plan.id, on: daysAgo(1) })).errors).toBeUndefined();
+    expect((await t.sql(`SELECT to_char(last_visit_on, 'YYYY-MM-DD') AS d FROM womens_federation.care_plan WHERE id = $1`, [plan.id]))[0].d).toBe(daysAgo(1));
+  });
+
+  it('answers "left-behind children without a visit in 30 days"', async () => {
+    const LIST = `{ carePlans(filter: { kinds: [LEFT_BEHIND], statuses: [ACTIVE], notVisitedWithinDays: 30 }, first: 1000) {
+      totalCount nodes { id lastVisitOn minor { id name } } } }`;
+    const expected = await t.sql(`
+      SELECT id FROM womens_federation.care_plan
+      WHERE kind = 'LEFT_BEHIND' AND status = 'ACTIVE' AND (last_visit_on IS NULL OR last_visit_on <= current_date - 30) ORDER BY id`);
+    expect(expected.length).toBeGreaterThan(0);
+    const r = await t.gql(await t.token(WF), LIST);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.carePlans.nodes.map((n: any) => n.id)).toEqual(expected.map((e: any) => e.id));
+    expect(r.data.carePlans.nodes.every((n: any) => n.lastVisitOn === null || n.lastVisitOn <= daysAgo(30))).toBe(true);
+    expect(errorCodes(await t.gql(await t.token(Department.EDUCATION), LIST))).toEqual(['FORBIDDEN']);
+  });
+
+  it('shows schools the caregiver, not the care measures, visits or violence support', async () => {
+    const [c] = await t.sql(`
+      SELECT p.minor_id, p.caregiver FROM womens_federation.care_plan p
+      WHERE (SELECT count(*) FROM womens_federation.care_plan x WHERE x.minor_id = p.minor_id) = 1 ORDER BY p.minor_id LIMIT 1`);
+    const q = `query($id: ID!) { minor(id: $id) { carePlans { caregiver measures lastVisitOn } domesticViolenceSupports { kind } } }`;
+    const ed = await t.gql(await t.token(Department.EDUCATION), q, { id: c.minor_id });
+    expect(ed.data.minor).toEqual({ carePlans: [{ caregiver: c.caregiver, measures: null, lastVisitOn: null }], domesticViolenceSupports: null });
+    expect([...new Set(ed.errors!.map((e) => e.extensions!.field))].sort()).toEqual(['CarePlan.lastVisitOn', 'CarePlan.measures', 'Minor.domesticViolenceSupports']);
+    const ca = await t.gql(await t.token(Department.CIVIL_AFFAIRS), q, { id: c.minor_id });
+    expect(ca.data.minor.carePlans[0].measures).toBeNull();
+    expect(Array.isArray(ca.data.minor.domesticViolenceSupports)).toBe(true);
+  });
+});
