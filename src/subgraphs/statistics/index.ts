@@ -1,0 +1,27 @@
+import { Department } from '../../auth/principal';
+import type { SubgraphSlice } from '../../schema/subgraph.types';
+import { StatisticsInit1795400500000 } from '../../../migrations/1795400500000-statistics-init';
+import { StatisticsResolver } from './resolvers/statistics.resolver';
+import { statisticsPolicy } from './statistics.policy';
+import { refreshStatistics } from './statistics.refresh';
+
+export { mountDashboard } from './statistics.dashboard';
+export { refreshStatistics } from './statistics.refresh';
+
+/**
+ * 统计分析 — aggregated views over the registry for dashboards and officers, with small-cell
+ * suppression (docs/statistics.md). It has no records of its own: only summaries.
+ */
+export const statisticsSubgraph: SubgraphSlice = {
+  name: 'statistics',
+  owner: Department.CIVIL_AFFAIRS,
+  entities: [],
+  migrations: [StatisticsInit1795400500000],
+  resolvers: [StatisticsResolver],
+  policy: statisticsPolicy,
+  // Runs after the registry's demo seed: the summaries are recomputed over the new rows, so a
+  // demo hub shows figures at once instead of after the first refresh.
+  seedDemo: async (ds) => {
+    await refreshStatistics(ds);
+  },
+};

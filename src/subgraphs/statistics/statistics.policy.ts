@@ -1,0 +1,51 @@
+import { PolicySubject, Role } from '../../auth/principal';
+import { ALL_DEPARTMENTS, policyRow, PolicyRow } from '../../policy/policy.types';
+
+/** Dashboards and every department's officers; AUDITOR reads the audit trail, not statistics. */
+const READERS: PolicySubject[] = [...ALL_DEPARTMENTS, Role.DASHBOARD];
+const STRUCTURE = 'Parts of a suppressed aggregate; no child can be singled out from them (docs/statistics.md).';
+
+const structural: Record<string, string[]> = {
+  CountCell: ['value', 'suppressed', 'display'],
+  StatisticsCell: ['regionCode', 'regionName', 'riskLevel', 'ageBand', 'gender', 'count'],
+  StatisticsTable: ['level', 'measure', 'dimensions', 'categoriesFolded', 'refreshedAt', 'cells', 'total'],
+  StatisticsRate: ['numerator', 'denominator', 'percent', 'suppressed', 'display'],
+  RiskLevelRate: ['riskLevel', 'rate'],
+  RegionRates: ['regionCode', 'regionName', 'screening', 'intervention', 'assistance', 'visitsOnTime'],
+  StatisticsRates: ['level', 'refreshedAt', 'regions', 'total'],
+  TrendPoint: ['month', 'series', 'count'],
+  MonthlyTrend: ['refreshedAt', 'points'],
+  StatisticsFreshness: ['refreshedAt', 'refreshIntervalSeconds'],
+  StatisticsScope: ['regionCode', 'regionName', 'level', 'finestLevel', 'suppressionK'],
+};
+
+/**
+ * Who reads the aggregated views (统计分析报告制度). Every answer is already cut to the caller's
+ * jurisdiction, limited to the caller's finest level and small-cell suppressed, so the rows
+ * differ only in which geography and categories they reach; those rules are in
+ * statistics.config.ts and repeated here as reasons.
+ */
+export const statisticsPolicy: PolicyRow[] = [
+  policyRow(
+    'Query',
+    'minorCounts',
+    { allow: READERS },
+    'Counts by region, risk level, category, age band and gender for the seeds’ statistics. Within the jurisdiction; DASHBOARD no finer than STREET, officers down to GRID; counts below k suppressed with complementary suppression.',
+  ),
+  policyRow(
+    'Query',
+    'statisticsRates',
+    { allow: READERS },
+    '排查分类率、干预率、救助率 and visits on time, the indicators the plans set targets for; same geography limits and suppression as minorCounts.',
+  ),
+  policyRow('Query', 'monthlyTrend', { allow: READERS }, 'Monthly new cases, assessments and visits over the whole jurisdiction; months below k suppressed.'),
+  policyRow('Query', 'statisticsFreshness', { allow: READERS }, 'When the summaries were refreshed, so a reader knows how current the figures are.'),
+  policyRow('Query', 'statisticsScope', { allow: READERS }, 'The caller’s own jurisdiction node, finest level and k: what a dashboard needs to ask valid questions.'),
+  policyRow(
+    'StatisticsCell',
+    'category',
+    { allow: READERS },
+    'Sensitive categories (crime victim, domestic violence, incarcerated parent) are counted exactly only at STREET level or coarser, except for CIVIL_AFFAIRS, POLICE and JUSTICE (down to GRID, as they read them on a record); finer, they are counted together as NEEDS_SUPPORT.',
+  ),
+  ...Object.entries(structural).flatMap(([type, fields]) => fields.map((field) => policyRow(type, field, { allow: READERS }, STRUCTURE))),
+];

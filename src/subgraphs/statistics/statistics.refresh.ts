@@ -1,0 +1,44 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { REFRESH_INTERVAL_SECONDS } from './statistics.config';
+
+const VIEWS = ['statistics.minor_cube', 'statistics.category_cube', 'statistics.monthly_event'];
+/** Advisory lock key: one refresh at a time across every hub process on this database. */
+const REFRESH_LOCK = 0x5747_4154; // "STAT"
+
+/**
+ * Recomputes the summaries from the registry. CONCURRENTLY keeps them readable meanwhile; one
+ * transaction makes the three views and `refreshed_at` agree on one "now". Returns false when
+ * another process is refreshing already.
+ */
+export async function refreshStatistics(ds: DataSource): Promise<boolean> {
+  return ds.transaction(async (em) => {
+    const [{ locked }] = await em.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [REFRESH_LOCK]);
+    if (!locked) return false;
+    for (const view of VIEWS) await em.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`);
+    await em.query(`UPDATE statistics.refresh SET refreshed_at = now()`);
+    return true;
+  });
+}
+
+const running = new WeakMap<DataSource, Promise<unknown>>();
+
+/**
+ * Freshness on demand: an answer is computed from the summaries as they are (read through `em`,
+ * in the answer's snapshot), and when they are older than the interval a refresh starts in the
+ * background (one per process), so no reader waits for it. The first read after start-up
+ * therefore starts one too if the last is old.
+ */
+export async function refreshedAt(em: EntityManager, ds: DataSource): Promise<Date> {
+  const [{ refreshed_at: at }] = await em.query(`SELECT refreshed_at FROM statistics.refresh`);
+  const refreshed = new Date(at);
+  if (Date.now() - refreshed.getTime() > REFRESH_INTERVAL_SECONDS * 1000 && !running.has(ds)) {
+    const job = refreshStatistics(ds)
+      .catch((e) => {
+        // A failed refresh leaves the previous summaries and their honest refreshedAt.
+        if (ds.isInitialized) console.error('[hub] statistics refresh failed', e);
+      })
+      .finally(() => running.delete(ds));
+    running.set(ds, job);
+  }
+  return refreshed;
+}

@@ -1,0 +1,57 @@
+import type { EntityManager } from 'typeorm';
+import { badInput, forbidden } from '../../errors/hub.exception';
+import { SENSITIVE_CATEGORIES } from '../../policy/masks';
+import type { HubContext } from '../../server/hub.context';
+import { DifficultyCategory, RegionLevel } from '../registry/registry.enums';
+import { districtNodes, RegionNode } from './statistics.cube';
+import { depth, FINEST_LEVEL, SENSITIVE_EXACT_FINEST_LEVEL } from './statistics.config';
+
+/** Where a caller's statistics come from: their node, its district, and the district's tree. */
+export interface StatisticsScope {
+  node: RegionNode;
+  /** The district the jurisdiction lies in: every table is computed over it (see statistics.cube.ts). */
+  anchor: string;
+  nodes: Map<RegionLevel, RegionNode[]>;
+  finest: RegionLevel;
+}
+
+export async function statisticsScope(em: EntityManager, ctx: HubContext): Promise<StatisticsScope> {
+  const finest = FINEST_LEVEL[ctx.subject];
+  if (!finest) throw forbidden(`${ctx.subject} has no access to statistics`);
+  const [own]: { code: string }[] = await em.query(
+    `SELECT code FROM registry.region WHERE level = 'DISTRICT' AND $1 LIKE code || '%'`,
+    [ctx.principal.region],
+  );
+  if (!own) throw forbidden('Statistics need a jurisdiction inside a district of the region tree');
+  const nodes = await districtNodes(em, own.code);
+  const node = [...nodes.values()].flat().find((n) => n.code === ctx.principal.region);
+  if (!node) throw forbidden('Statistics need a jurisdiction that is a node of the region tree');
+  return { node, anchor: own.code, nodes, finest };
+}
+
+/** The level must lie between the caller's own node and the finest level their role may see. */
+export function checkLevel(ctx: HubContext, scope: StatisticsScope, level: RegionLevel): void {
+  if (depth(level) > depth(scope.finest)) {
+    throw forbidden(`${ctx.subject} may break statistics down to ${scope.finest} at the finest, not ${level}`, {
+      level,
+      finestLevel: scope.finest,
+    });
+  }
+  if (depth(level) < depth(scope.node.level)) {
+    throw badInput('level', `your jurisdiction is a ${scope.node.level}: ask for ${scope.node.level} or a finer level`);
+  }
+}
+
+/** Below the subject's level for exact sensitive categories, they are counted as NEEDS_SUPPORT. */
+export function foldsCategories(ctx: HubContext, level: RegionLevel): boolean {
+  const exact = SENSITIVE_EXACT_FINEST_LEVEL[ctx.subject];
+  return !exact || depth(level) > depth(exact);
+}
+
+export function categoryValues(folded: boolean): string[] {
+  const all = Object.values(DifficultyCategory).filter((c) => c !== DifficultyCategory.NEEDS_SUPPORT);
+  return folded ? [...all.filter((c) => !SENSITIVE_CATEGORIES.has(c)), DifficultyCategory.NEEDS_SUPPORT] : all;
+}
+
+/** Nodes of the level inside the caller's jurisdiction (the computation covers the whole district). */
+export const inJurisdiction = (ctx: HubContext, code: string) => code.startsWith(ctx.principal.region);

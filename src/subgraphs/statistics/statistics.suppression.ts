@@ -1,0 +1,94 @@
+/**
+ * Small-cell suppression for additive tables.
+ *
+ * A table's cells are related by lines: a set of member cells whose sum is a known total (a row
+ * or column of a cross-tab and its margin, or the sub-regions of a region and the region). A
+ * reader who sees the total and all members but the hidden ones learns the hidden ones' sum, so
+ * after primary suppression (value is small) every line must satisfy, until nothing changes:
+ *
+ *  - total published: either nothing hidden, or at least two hidden members whose sum is at
+ *    least k. One hidden member would be recovered exactly; a hidden sum below k would publish
+ *    a small group by difference (the "street minus the other grids" attack).
+ *  - total hidden: at least one member hidden too, or the total is recovered as the sum.
+ *
+ * A violated line gets its smallest published non-zero member (ties by `order`) suppressed as well.
+ * Totals come from coarser tables that were protected before (`fixed`): their status is never
+ * changed here, so that every table shows the same status for the same cell.
+ */
+
+export interface Cell {
+  value: number;
+  suppressed: boolean;
+  /** Status decided by an earlier table; never changed here. */
+  fixed: boolean;
+  /** Deterministic tie-break: equal data gives equal choices in every request. */
+  order: number;
+}
+
+export interface Line {
+  members: Cell[];
+  total: Cell;
+}
+
+export class SuppressionError extends Error {}
+
+/**
+ * Complement order: the smallest non-zero cell first. A hidden zero adds nothing to the hidden
+ * sum, so it is taken only when nothing else is left.
+ */
+const before = (a: Cell, b: Cell) =>
+  (a.value === 0) !== (b.value === 0) ? b.value === 0 : a.value < b.value || (a.value === b.value && a.order < b.order);
+
+/** Primary suppression of the free cells. */
+export function suppressSmall(cells: Iterable<Cell>, k: number, zeroIsSmall: boolean): void {
+  for (const c of cells) if (!c.fixed) c.suppressed = c.value < k && (zeroIsSmall || c.value > 0);
+}
+
+function violated(line: Line, k: number): boolean {
+  let hidden = 0;
+  let hiddenSum = 0;
+  for (const m of line.members) {
+    if (m.suppressed) {
+      hidden++;
+      hiddenSum += m.value;
+    }
+  }
+  if (line.total.suppressed) return hidden === 0 && line.members.length > 0;
+  // A published total of zero (rates publish zeros) says every member is zero: nothing to protect.
+  return hidden > 0 && line.total.value > 0 && (hidden < 2 || hiddenSum < k);
+}
+
+/**
+ * Complementary suppression; mutates `suppressed` of the free cells. A cell that is the only
+ * member of a line with a published total equals that total and can never be hidden.
+ */
+export function protectLines(lines: Line[], k: number): void {
+  const locked = new Set<Cell>();
+  for (const line of lines) if (line.members.length === 1 && !line.total.suppressed) locked.add(line.members[0]);
+  const byMember = new Map<Cell, Line[]>();
+  for (const line of lines) for (const m of line.members) (byMember.get(m) ?? byMember.set(m, []).get(m)!).push(line);
+
+  // Work list of lines to check; suppressing a cell re-checks every line it belongs to.
+  const queue = [...lines];
+  const queued = new Set(queue);
+  for (let head = 0; head < queue.length; head++) {
+    const line = queue[head];
+    queued.delete(line);
+    while (violated(line, k)) {
+      let pick: Cell | undefined;
+      for (const m of line.members) {
+        if (m.suppressed || m.fixed || locked.has(m)) continue;
+        if (!pick || before(m, pick)) pick = m;
+      }
+      // Fail closed: a table that cannot be protected is not published at all.
+      if (!pick) throw new SuppressionError('no cell left to suppress in a line');
+      pick.suppressed = true;
+      for (const other of byMember.get(pick) ?? []) {
+        if (other !== line && !queued.has(other)) {
+          queued.add(other);
+          queue.push(other);
+        }
+      }
+    }
+  }
+}

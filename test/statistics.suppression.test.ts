@@ -1,0 +1,65 @@
+import { Cell, Line, protectLines, suppressSmall, SuppressionError } from '../src/subgraphs/statistics/statistics.suppression';
+
+/** The suppression rules on hand-made lines (the database-backed tables are in statistics.test.ts). */
+const K = 5;
+let order = 0;
+const cell = (value: number, fixed = false, suppressed = false): Cell => ({ value, fixed, suppressed, order: order++ });
+const total = (members: Cell[], suppressed = false) => cell(members.reduce((s, m) => s + m.value, 0), true, suppressed);
+const hidden = (cells: Cell[]) => cells.filter((c) => c.suppressed).map((c) => c.value);
+
+describe('small-cell suppression', () => {
+  it('hides a small cell and, as its complement, the next-smallest cell of the row', () => {
+    const row = [cell(40), cell(3), cell(12), cell(9)];
+    suppressSmall(row, K, true);
+    protectLines([{ members: row, total: total(row) }], K);
+    expect(hidden(row)).toEqual([3, 9]);
+  });
+
+  it('keeps hiding until the hidden part of a line is at least k (two small cells are not enough)', () => {
+    const row = [cell(1), cell(2), cell(50), cell(7), cell(30)];
+    suppressSmall(row, K, true);
+    protectLines([{ members: row, total: total(row) }], K);
+    // 1 + 2 = 3 would be published by difference; 7 makes the hidden part 10.
+    expect(hidden(row)).toEqual([1, 2, 7]);
+  });
+
+  it('hides a member when the total is hidden but every member is shown', () => {
+    const row = [cell(20), cell(8), cell(30)];
+    suppressSmall(row, K, true);
+    protectLines([{ members: row, total: total(row, true) }], K);
+    expect(hidden(row)).toEqual([8]);
+  });
+
+  it('propagates across crossing lines until every row and column holds', () => {
+    // 2×2 table with margins: a small cell forces a complement in its row and in its column,
+    // and those force the diagonal cell.
+    const [a, b, c, d] = [cell(2), cell(10), cell(20), cell(30)];
+    const lines: Line[] = [
+      { members: [a, b], total: total([a, b]) },
+      { members: [c, d], total: total([c, d]) },
+      { members: [a, c], total: total([a, c]) },
+      { members: [b, d], total: total([b, d]) },
+    ];
+    suppressSmall([a, b, c, d], K, true);
+    protectLines(lines, K);
+    expect([a, b, c, d].map((x) => x.suppressed)).toEqual([true, true, true, true]);
+  });
+
+  it('never hides a cell that equals a published total, and fails closed when nothing else is left', () => {
+    const only = cell(12);
+    const small = cell(2);
+    const lines = [
+      { members: [only], total: total([only]) },
+      { members: [small, only], total: total([small, only]) },
+    ];
+    suppressSmall([only, small], K, true);
+    expect(() => protectLines(lines, K)).toThrow(SuppressionError);
+  });
+
+  it('publishes zeros where asked to (rates), and a zero total needs no protection', () => {
+    const row = [cell(0), cell(0)];
+    suppressSmall(row, K, false);
+    protectLines([{ members: row, total: total(row) }], K);
+    expect(hidden(row)).toEqual([]);
+  });
+});

@@ -1,0 +1,373 @@
+import { Department, Role } from '../src/auth/principal';
+import { SENSITIVE_CATEGORIES } from '../src/policy/masks';
+import { refreshStatistics } from '../src/subgraphs/statistics';
+import { eventOf, post } from './support/audit-helpers';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+/**
+ * Aggregated views: counts against raw GROUP BYs on the registry, suppression, the differencing
+ * guard, geography and jurisdiction limits, category folding, freshness and audit.
+ */
+const K = 5;
+const DISTRICT = '330102';
+/** Added by this test: a community of 53 children in three grids (3 + 20 + 30) in street 1 … */
+const STREET1 = '330102001';
+const COMMUNITY4 = '330102001004';
+const GRIDS4 = { [`${COMMUNITY4}001`]: 3, [`${COMMUNITY4}002`]: 20, [`${COMMUNITY4}003`]: 30 };
+/** … and a street of 3 children. */
+const STREET6 = '330102006';
+const GRID6 = '330102006001001';
+
+/** Age on the refresh date, as the summaries compute it. */
+const AGE = `date_part('year', age((now() AT TIME ZONE 'UTC')::date, m.birth_date))`;
+const AGE_BAND = `CASE WHEN ${AGE} < 3 THEN 'AGE_0_2' WHEN ${AGE} < 6 THEN 'AGE_3_5' WHEN ${AGE} < 12 THEN 'AGE_6_11' WHEN ${AGE} < 15 THEN 'AGE_12_14' ELSE 'AGE_15_17' END`;
+const UNDER_18 = `${AGE} BETWEEN 0 AND 17`;
+
+const CELL = 'value suppressed display';
+type Cell = { value: number | null; suppressed: boolean; display: string };
+
+describe('statistics', () => {
+  let t: TestHub;
+  let dashboard: string;
+
+  async function addRegion(code: string, parent: string, level: string) {
+    await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4)`, [code, parent, level, `测试${code.slice(-3)}`]);
+  }
+  async function addMinors(grid: string, n: number) {
+    await t.sql(
+      `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
+       SELECT gen_random_uuid(), '测试', CASE WHEN i % 2 = 0 THEN 'MALE' ELSE 'FEMALE' END, DATE '2016-03-01',
+              upper(substr(md5(gen_random_uuid()::text), 1, 18)), '浙江省杭州市上城区', '浙江省杭州市上城区测试路1号', $1
+       FROM generate_series(1, $2::int) i`,
+      [grid, n],
+    );
+  }
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    await addRegion(COMMUNITY4, STREET1, 'COMMUNITY');
+    for (const [grid, n] of Object.entries(GRIDS4)) {
+      await addRegion(grid, COMMUNITY4, 'GRID');
+      await addMinors(grid, n);
+    }
+    await addRegion(STREET6, DISTRICT, 'STREET');
+    await addRegion(GRID6.slice(0, 12), STREET6, 'COMMUNITY');
+    await addRegion(GRID6, GRID6.slice(0, 12), 'GRID');
+    await addMinors(GRID6, 3);
+    await refreshStatistics(t.hub.db.ds);
+    dashboard = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD });
+  });
+  afterAll(() => t.stop());
+
+  async function counts(token: string, args: string, fields = 'regionCode riskLevel category ageBand gender'): Promise<{ cells: any[]; total: Cell; categoriesFolded: boolean }> {
+    const r = await t.gql(token, `{ minorCounts(${args}) { categoriesFolded total { ${CELL} } cells { ${fields} count { ${CELL} } } } }`);
+    expect(r.errors).toBeUndefined();
+    return r.data.minorCounts;
+  }
+
+  /** Published values are the truth; small true values are never published. */
+  function expectMatches(cells: any[], truth: Map<string, number>, key: (c: any) => string) {
+    expect(cells.length).toBeGreaterThan(0);
+    for (const c of cells) {
+      const real = truth.get(key(c)) ?? 0;
+      if (c.count.suppressed) expect([c.count.value, c.count.display]).toEqual([null, real < K ? `<${K}` : 'x']);
+      else expect(c.count.value).toBe(real);
+      if (real < K) expect(c.count.suppressed).toBe(true);
+    }
+  }
+
+  const truthOf = async (sql: string, params: unknown[] = []) =>
+    new Map((await t.sql(sql, params)).map((r: any) => [r.k as string, Number(r.n)]));
+
+  it('counts by street and risk level match a raw GROUP BY on the registry', async () => {
+    const table = await counts(dashboard, 'level: STREET, by: [RISK_LEVEL]');
+    const truth = await truthOf(
+      `SELECT left(grid_code, 9) || '|' || coalesce(risk_level, 'UNASSESSED') AS k, count(*) AS n FROM registry.minor m WHERE ${UNDER_18} GROUP BY 1`,
+    );
+    expect(table.cells).toHaveLength(5 * 5);
+    expectMatches(table.cells, truth, (c) => `${c.regionCode}|${c.riskLevel}`);
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor m WHERE ${UNDER_18}`);
+    expect(table.total).toEqual({ value: n, suppressed: false, display: String(n) });
+  });
+
+  it('counts by age band × gender and by category match raw GROUP BYs', async () => {
+    const byAge = await counts(dashboard, 'level: STREET, by: [AGE_BAND, GENDER]');
+    const ageTruth = await truthOf(
+      `SELECT left(grid_code, 9) || '|' || ${AGE_BAND} || '|' || gender AS k, count(*) AS n FROM registry.minor m WHERE ${UNDER_18} GROUP BY 1`,
+    );
+    expectMatches(byAge.cells, ageTruth, (c) => `${c.regionCode}|${c.ageBand}|${c.gender}`);
+    expect(byAge.cells.some((c) => !c.count.suppressed)).toBe(true);
+
+    const byCategory = await counts(dashboard, 'level: DISTRICT, by: [CATEGORY]');
+    const categoryTruth = await truthOf(
+      `SELECT c.category AS k, count(*) AS n FROM registry.minor_category c JOIN registry.minor m ON m.id = c.minor_id WHERE ${UNDER_18} GROUP BY 1`,
+    );
+    expect(byCategory.categoriesFolded).toBe(false);
+    expect(byCategory.cells).toHaveLength(17);
+    expectMatches(byCategory.cells, categoryTruth, (c) => c.category);
+  });
+
+  it('overdue visits by street and risk level match the registry’s due dates', async () => {
+    const table = await counts(dashboard, 'level: STREET, by: [RISK_LEVEL], measure: OVERDUE_VISITS');
+    const [{ at }] = await t.sql(`SELECT refreshed_at AS at FROM statistics.refresh`);
+    const truth = await truthOf(
+      `SELECT left(grid_code, 9) || '|' || risk_level AS k, count(*) AS n FROM registry.minor m WHERE ${UNDER_18} AND next_visit_due < $1 GROUP BY 1`,
+      [at],
+    );
+    expect(new Set(table.cells.map((c) => c.riskLevel))).toEqual(new Set(['RED', 'ORANGE', 'YELLOW', 'BLUE']));
+    expectMatches(table.cells, truth, (c) => `${c.regionCode}|${c.riskLevel}`);
+  });
+
+  describe('suppression', () => {
+    /** The district's children by street and gender, from the registry. */
+    async function streetGenderTruth() {
+      return truthOf(
+        `SELECT k, n FROM (
+           SELECT left(grid_code, 9) || '|' || gender AS k, count(*) AS n FROM registry.minor m WHERE ${UNDER_18} GROUP BY 1
+           UNION ALL SELECT left(grid_code, 9) || '|*', count(*) FROM registry.minor m WHERE ${UNDER_18} GROUP BY 1
+           UNION ALL SELECT 'D|' || gender, count(*) FROM registry.minor m WHERE ${UNDER_18} GROUP BY 1
+           UNION ALL SELECT 'D|*', count(*) FROM registry.minor m WHERE ${UNDER_18}) x`,
+      );
+    }
+
+    it('hides a small street together with a complement, so the district total does not reveal it', async () => {
+      const streets = await counts(dashboard, 'level: STREET');
+      const hidden = streets.cells.filter((c) => c.count.suppressed);
+      // Street 6 (3 children) is below k; hiding it alone, district − visible streets would be 3.
+      expect(hidden.map((c) => c.regionCode)).toContain(STREET6);
+      expect(hidden.length).toBeGreaterThanOrEqual(2);
+      const visibleSum = streets.cells.reduce((s, c) => s + (c.count.value ?? 0), 0);
+      const difference = streets.total.value! - visibleSum;
+      expect(difference).toBeGreaterThanOrEqual(K);
+      expect(difference).not.toBe(3);
+      // One complement: the next-smallest street.
+      const smallestOther = streets.cells.filter((c) => c.regionCode !== STREET6).sort((a, b) => (a.count.value ?? Infinity) - (b.count.value ?? Infinity));
+      expect(hidden).toHaveLength(2);
+      expect(hidden.find((c) => c.regionCode !== STREET6)!.regionCode).toBe(smallestOther[smallestOther.length - 1].regionCode);
+    });
+
+    it('no published row or column total recovers a hidden cell (street × gender with both margins)', async () => {
+      const truth = await streetGenderTruth();
+      const cells = (await counts(dashboard, 'level: STREET, by: [GENDER]')).cells;
+      const rowTotals = (await counts(dashboard, 'level: STREET')).cells;
+      const district = await counts(dashboard, 'level: DISTRICT, by: [GENDER]');
+      const published = new Map<string, Cell>();
+      for (const c of cells) published.set(`${c.regionCode}|${c.gender}`, c.count);
+      for (const c of rowTotals) published.set(`${c.regionCode}|*`, c.count);
+      for (const c of district.cells) published.set(`D|${c.gender}`, c.count);
+      published.set('D|*', district.total);
+      expect(published.get(`${STREET6}|MALE`)!.suppressed).toBe(true);
+
+      const streetCodes = [...new Set(cells.map((c) => c.regionCode))];
+      const lines: { total: string; members: string[] }[] = [
+        ...streetCodes.map((s) => ({ total: `${s}|*`, members: [`${s}|MALE`, `${s}|FEMALE`] })),
+        ...['MALE', 'FEMALE', '*'].map((g) => ({ total: `D|${g}`, members: streetCodes.map((s) => `${s}|${g}`) })),
+        { total: 'D|*', members: ['D|MALE', 'D|FEMALE'] },
+      ];
+      for (const line of lines) {
+        const hidden = line.members.filter((m) => published.get(m)!.suppressed);
+        if (published.get(line.total)!.suppressed) continue;
+        // Published total: nothing hidden, or at least two hidden cells adding up to k or more.
+        const hiddenSum = hidden.reduce((s, m) => s + truth.get(m)!, 0);
+        expect({ line: line.total, ok: hidden.length === 0 || (hidden.length >= 2 && hiddenSum >= K) }).toEqual({ line: line.total, ok: true });
+      }
+      for (const [key, cell] of published) if (!cell.suppressed) expect(cell.value).toBe(truth.get(key) ?? 0);
+    });
+
+    it('a differencing attack on grids fails: community minus the published grids is not the small grid', async () => {
+      const officer = await t.token(Department.CIVIL_AFFAIRS);
+      const grids = (await counts(officer, 'level: GRID')).cells.filter((c) => c.regionCode.startsWith(COMMUNITY4));
+      const community = (await counts(officer, 'level: COMMUNITY')).cells.find((c) => c.regionCode === COMMUNITY4)!;
+      expect(community.count.value).toBe(53);
+      const small = grids.find((g) => g.regionCode === `${COMMUNITY4}001`)!;
+      expect(small.count.suppressed).toBe(true);
+      // The attacker's best: the community's count minus every grid it can see.
+      const attack = community.count.value! - grids.reduce((s, g) => s + (g.count.value ?? 0), 0);
+      expect(attack).not.toBe(3);
+      expect(grids.filter((g) => g.count.suppressed).length).toBeGreaterThanOrEqual(2);
+      // "The street without grid 1" cannot even be asked: geography is whole nodes of one level.
+      const r = await t.gql(officer, `{ minorCounts(level: STREET, excludeRegions: ["${COMMUNITY4}001"]) { total { value } } }`);
+      expect(errorCodes(r)).toContain('GRAPHQL_VALIDATION_FAILED');
+    });
+
+    it('shows a cell with the same status to the district and to a street officer of that district', async () => {
+      const district = (await counts(await t.token(Department.CIVIL_AFFAIRS), 'level: GRID, by: [GENDER]')).cells;
+      const street = (await counts(await t.token(Department.CIVIL_AFFAIRS, { region: STREET1 }), 'level: GRID, by: [GENDER]')).cells;
+      expect(street.length).toBe(12 * 2);
+      expect(street.some((c) => c.count.suppressed)).toBe(true);
+      for (const c of street) {
+        expect(district.find((d) => d.regionCode === c.regionCode && d.gender === c.gender)!.count).toEqual(c.count);
+      }
+    });
+  });
+
+  describe('geography and jurisdiction', () => {
+    it('refuses a dashboard anything finer than a street, and any AUDITOR', async () => {
+      for (const level of ['COMMUNITY', 'GRID']) {
+        const r = await t.gql(dashboard, `{ minorCounts(level: ${level}) { total { value } } }`);
+        expect(errorCodes(r)).toEqual(['FORBIDDEN']);
+        expect(r.errors![0].message).toMatch(/DASHBOARD may break statistics down to STREET/);
+      }
+      const rates = await t.gql(dashboard, `{ statisticsRates(level: GRID) { level } }`);
+      expect(errorCodes(rates)).toEqual(['FORBIDDEN']);
+      const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
+      const r = await t.gql(auditor, `{ minorCounts(level: DISTRICT) { total { value } } }`);
+      expect(errorCodes(r)).toEqual(['FORBIDDEN']);
+      expect(r.data?.minorCounts ?? null).toBeNull();
+    });
+
+    it('gives a street officer their street only: cells, totals, rates and trend', async () => {
+      // The largest untouched street: the smallest is the district line's complement for street 6.
+      const [{ street }] = await t.sql(
+        `SELECT left(grid_code, 9) AS street FROM registry.minor WHERE grid_code NOT LIKE $1 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`,
+        [`${STREET1}%`],
+      );
+      const officer = await t.token(Department.POLICE, { region: street });
+      const table = await counts(officer, 'level: GRID, by: [RISK_LEVEL]');
+      expect(table.cells.length).toBe(9 * 5);
+      expect(table.cells.every((c) => c.regionCode.startsWith(street))).toBe(true);
+      const truth = await truthOf(
+        `SELECT grid_code || '|' || coalesce(risk_level, 'UNASSESSED') AS k, count(*) AS n FROM registry.minor m WHERE ${UNDER_18} AND grid_code LIKE $1 GROUP BY 1`,
+        [`${street}%`],
+      );
+      expectMatches(table.cells, truth, (c) => `${c.regionCode}|${c.riskLevel}`);
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor m WHERE ${UNDER_18} AND grid_code LIKE $1`, [`${street}%`]);
+      expect(table.total.value).toBe(n);
+
+      const rates = await t.gql(officer, `{ statisticsRates(level: STREET) { regions { regionCode } total { regionCode screening { denominator { value } } } } }`);
+      expect(rates.data.statisticsRates.regions).toEqual([{ regionCode: street }]);
+      expect(rates.data.statisticsRates.total).toEqual({ regionCode: street, screening: { denominator: { value: n } } });
+
+      const trend = await t.gql(officer, `{ monthlyTrend(months: 3) { points { month series count { value } } } }`);
+      const newCases = trend.data.monthlyTrend.points.filter((p: any) => p.series === 'NEW_CASES' && p.count.value !== null);
+      const [{ created }] = await t.sql(`SELECT count(*)::int AS created FROM registry.minor WHERE grid_code LIKE $1`, [`${street}%`]);
+      expect(newCases.reduce((s: number, p: any) => s + p.count.value, 0)).toBe(created);
+
+      const coarser = await t.gql(officer, `{ minorCounts(level: DISTRICT) { total { value } } }`);
+      expect(errorCodes(coarser)).toEqual(['BAD_USER_INPUT']);
+    });
+  });
+
+  describe('sensitive categories', () => {
+    const communityTruth = (folded: boolean) =>
+      truthOf(
+        folded
+          ? `SELECT left(m.grid_code, 12) || '|' || CASE WHEN c.category = ANY($1) THEN 'NEEDS_SUPPORT' ELSE c.category END AS k, count(DISTINCT m.id) AS n
+             FROM registry.minor_category c JOIN registry.minor m ON m.id = c.minor_id WHERE ${UNDER_18} GROUP BY 1`
+          : `SELECT left(m.grid_code, 12) || '|' || c.category AS k, count(*) AS n
+             FROM registry.minor_category c JOIN registry.minor m ON m.id = c.minor_id WHERE ${UNDER_18} AND $1::text[] IS NOT NULL GROUP BY 1`,
+        [[...SENSITIVE_CATEGORIES]],
+      );
+
+    it('folds them into NEEDS_SUPPORT below the street for departments that read them masked', async () => {
+      const education = await t.token(Department.EDUCATION);
+      const table = await counts(education, 'level: COMMUNITY, by: [CATEGORY]');
+      expect(table.categoriesFolded).toBe(true);
+      const seen = new Set(table.cells.map((c) => c.category));
+      for (const s of SENSITIVE_CATEGORIES) expect(seen.has(s)).toBe(false);
+      expect(seen.has('NEEDS_SUPPORT')).toBe(true);
+      expectMatches(table.cells, await communityTruth(true), (c) => `${c.regionCode}|${c.category}`);
+      expect(table.cells.some((c) => c.category === 'NEEDS_SUPPORT' && !c.count.suppressed)).toBe(true);
+
+      const atStreet = await counts(education, 'level: STREET, by: [CATEGORY]');
+      expect(atStreet.categoriesFolded).toBe(false);
+      expect(atStreet.cells.some((c) => c.category === 'CRIME_VICTIM')).toBe(true);
+    });
+
+    it('counts them exactly down to the grid for civil affairs, police and justice', async () => {
+      const police = await t.token(Department.POLICE);
+      const table = await counts(police, 'level: COMMUNITY, by: [CATEGORY]');
+      expect(table.categoriesFolded).toBe(false);
+      expect(table.cells.some((c) => c.category === 'NEEDS_SUPPORT')).toBe(false);
+      expectMatches(table.cells, await communityTruth(false), (c) => `${c.regionCode}|${c.category}`);
+      const grid = await counts(await t.token(Department.JUSTICE), 'level: GRID, by: [CATEGORY]');
+      expect(grid.categoriesFolded).toBe(false);
+    });
+  });
+
+  it('computes the rates from the registry as docs/statistics.md defines them', async () => {
+    const r = await t.gql(
+      dashboard,
+      `{ statisticsRates(level: STREET) { regions { regionCode
+          screening { numerator { ${CELL} } denominator { ${CELL} } percent suppressed display }
+          intervention { numerator { ${CELL} } denominator { ${CELL} } percent suppressed }
+          assistance { numerator { ${CELL} } denominator { ${CELL} } percent suppressed }
+          visitsOnTime { riskLevel rate { numerator { ${CELL} } denominator { ${CELL} } percent suppressed } } } } }`,
+    );
+    expect(r.errors).toBeUndefined();
+    const [{ at }] = await t.sql(`SELECT refreshed_at AS at FROM statistics.refresh`);
+    const facts = `
+      WITH f AS (
+        SELECT left(m.grid_code, 9) AS street, m.risk_level, m.next_visit_due,
+               EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = m.id) AS has_category,
+               (SELECT max(assessed_at) FROM registry.risk_assessment a WHERE a.minor_id = m.id) AS assessed_at,
+               (SELECT max(visited_at) FROM registry.visit v WHERE v.minor_id = m.id) AS visited_at
+        FROM registry.minor m WHERE ${UNDER_18})
+      SELECT street,
+        count(*) AS minors,
+        count(*) FILTER (WHERE has_category OR assessed_at IS NOT NULL) AS screened,
+        count(*) FILTER (WHERE risk_level IN ('RED', 'ORANGE')) AS high,
+        count(*) FILTER (WHERE risk_level IN ('RED', 'ORANGE') AND visited_at >= assessed_at) AS intervened,
+        count(*) FILTER (WHERE has_category) AS categorised,
+        count(*) FILTER (WHERE has_category AND assessed_at IS NOT NULL AND visited_at IS NOT NULL) AS assisted,
+        count(*) FILTER (WHERE risk_level = 'YELLOW') AS yellow,
+        count(*) FILTER (WHERE risk_level = 'YELLOW' AND next_visit_due >= $1) AS yellow_on_time
+      FROM f GROUP BY street`;
+    const truth = new Map((await t.sql(facts, [at])).map((row: any) => [row.street, row]));
+    let published = 0;
+    const check = (rate: any, num: number, den: number) => {
+      if (!rate.numerator.suppressed) expect(rate.numerator.value).toBe(num);
+      if (!rate.denominator.suppressed) expect(rate.denominator.value).toBe(den);
+      if (!rate.suppressed) {
+        published++;
+        expect(rate.percent).toBe(Math.round((num / den) * 1000) / 10);
+        expect(num === 0 || num >= K).toBe(true);
+        expect(den - num === 0 || den - num >= K).toBe(true);
+      }
+    };
+    for (const region of r.data.statisticsRates.regions) {
+      const x = truth.get(region.regionCode);
+      check(region.screening, Number(x.screened), Number(x.minors));
+      check(region.intervention, Number(x.intervened), Number(x.high));
+      check(region.assistance, Number(x.assisted), Number(x.categorised));
+      check(region.visitsOnTime.find((v: any) => v.riskLevel === 'YELLOW').rate, Number(x.yellow_on_time), Number(x.yellow));
+    }
+    expect(published).toBeGreaterThanOrEqual(12);
+    // Street 6 (3 children) has no rate to show.
+    expect(r.data.statisticsRates.regions.find((x: any) => x.regionCode === STREET6).screening.suppressed).toBe(true);
+  });
+
+  it('monthly trend matches raw monthly counts, small months suppressed', async () => {
+    const r = await t.gql(dashboard, `{ monthlyTrend(months: 12) { points { month series count { ${CELL} } } } }`);
+    expect(r.errors).toBeUndefined();
+    const truth = await truthOf(`
+      SELECT to_char(a.assessed_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|ASSESSMENTS' AS k, count(*) AS n FROM registry.risk_assessment a GROUP BY 1
+      UNION ALL SELECT to_char(v.visited_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|VISITS', count(*) FROM registry.visit v GROUP BY 1
+      UNION ALL SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|NEW_CASES', count(*) FROM registry.minor m GROUP BY 1`);
+    expect(r.data.monthlyTrend.points).toHaveLength(36);
+    expectMatches(
+      r.data.monthlyTrend.points.map((p: any) => ({ ...p, regionCode: p.month })),
+      truth,
+      (p) => `${p.month}|${p.series}`,
+    );
+  });
+
+  it('answers from the summaries until they are refreshed, and says when that was', async () => {
+    const before = await t.gql(dashboard, `{ statisticsFreshness { refreshedAt refreshIntervalSeconds } minorCounts(level: DISTRICT) { total { value } } }`);
+    await addMinors(`${COMMUNITY4}003`, 1);
+    const stale = await t.gql(dashboard, `{ minorCounts(level: DISTRICT) { total { value } } }`);
+    expect(stale.data.minorCounts.total.value).toBe(before.data.minorCounts.total.value);
+    await refreshStatistics(t.hub.db.ds);
+    const after = await t.gql(dashboard, `{ statisticsFreshness { refreshedAt } minorCounts(level: DISTRICT) { total { value } } }`);
+    expect(after.data.minorCounts.total.value).toBe(before.data.minorCounts.total.value + 1);
+    expect(Date.parse(after.data.statisticsFreshness.refreshedAt)).toBeGreaterThan(Date.parse(before.data.statisticsFreshness.refreshedAt));
+    expect(before.data.statisticsFreshness.refreshIntervalSeconds).toBe(300);
+  });
+
+  it('audits an aggregate query like any other request', async () => {
+    const res = await post(t, dashboard, { query: `query StreetRisk { minorCounts(level: STREET, by: [RISK_LEVEL]) { total { value } } }` }, {});
+    expect(res.status).toBe(200);
+    const event = await eventOf(t, res.requestId);
+    expect(event).toMatchObject({ operationName: 'StreetRisk', role: 'DASHBOARD', outcome: 'SUCCESS', reads: [] });
+  });
+});
