@@ -1,0 +1,53 @@
+import { PURPOSE_HEADER } from '../audit/purpose';
+import type { PurposeCode } from '../audit/audit.types';
+import { isDepartment } from '../auth/principal';
+import { badInput } from '../errors/hub.exception';
+import type { HubContext } from '../server/hub.context';
+import { referralGrantSource } from '../subgraphs/workflow/workflow.grants';
+
+/**
+ * A field grant: fields of one child's record opened to a department beyond its policy row, for
+ * as long as the granting record (an open referral) lasts. Grants are data, not policy rows: the
+ * table says which fields a kind of grant may open, the records say to whom and for which child.
+ */
+export interface FieldGrant {
+  /** Id of the granting record; the request must name it as its purpose reference. */
+  reference: string;
+  fields: ReadonlySet<string>;
+}
+
+export interface GrantSource {
+  /** The purpose a request must declare, with the granting record's id as reference, to use a grant. */
+  purpose: PurposeCode;
+  /** Every `Type.field` a grant of this source may open; fixed at start-up. */
+  fields: ReadonlySet<string>;
+  /** Open grants to the caller's department for one child (batched per request). */
+  grantsFor(ctx: HubContext, minorId: string): Promise<FieldGrant[]>;
+  /** Whether `reference` names an open granting record addressed to the caller's department. */
+  isOpenReference(ctx: HubContext, reference: string): Promise<boolean>;
+}
+
+/** Every kind of field grant the hub knows. Only departments' officers ever hold one. */
+const GRANT_SOURCES: readonly GrantSource[] = [referralGrantSource];
+
+export const GRANTABLE_FIELDS: ReadonlySet<string> = new Set(GRANT_SOURCES.flatMap((s) => [...s.fields]));
+
+/**
+ * Whether a grant opens `key` of this child to the caller in this request. A grant is used only
+ * under its purpose naming it; a purpose that names no open record of the caller's department is
+ * refused (BAD_USER_INPUT), so that every read under a grant is audited with a reference that
+ * leads back to the referral.
+ */
+export async function isGranted(ctx: HubContext, key: string, minorId: string): Promise<boolean> {
+  if (!isDepartment(ctx.subject)) return false;
+  for (const source of GRANT_SOURCES) {
+    if (!source.fields.has(key) || ctx.purpose?.code !== source.purpose) continue;
+    const reference = ctx.purpose.reference;
+    if (!reference || !(await source.isOpenReference(ctx, reference))) {
+      throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference`);
+    }
+    const grants = await source.grantsFor(ctx, minorId);
+    if (grants.some((g) => g.reference === reference && g.fields.has(key))) return true;
+  }
+  return false;
+}

@@ -1,0 +1,43 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { BarringOffence } from '../workflow.enums';
+
+/**
+ * 从业限制 — a person barred from work with minors. The ID number is kept only as a keyed hash
+ * (HMAC with the audit key), so that the table answers "is this person listed" and nothing lists
+ * who is.
+ */
+@ObjectType({ description: '从业限制 — a person barred from work with minors (POLICE and JUSTICE only)' })
+@Entity({ schema: 'workflow', name: 'barred_person' })
+export class BarredPerson {
+  @Field(() => ID)
+  @PrimaryColumn({ type: 'uuid' })
+  id: string;
+
+  @Column({ type: 'char', length: 64, name: 'id_number_hash' })
+  idNumberHash: string;
+
+  @Field(() => String, { nullable: true })
+  @Column({ type: 'text' })
+  name: string;
+
+  @Field(() => BarringOffence, { nullable: true })
+  @Column({ type: 'text' })
+  offence: BarringOffence;
+
+  @Field(() => String, { nullable: true, description: 'Judgement or decision the bar rests on' })
+  @Column({ type: 'text', name: 'judgement_reference' })
+  judgementReference: string;
+
+  @Field(() => String, { nullable: true, description: 'YYYY-MM-DD; null: for life (终身)' })
+  @Column({ type: 'date', name: 'restricted_until', nullable: true })
+  restrictedUntil: string | null;
+
+  @Field(() => String, { nullable: true })
+  @Column({ type: 'text', name: 'created_by' })
+  createdBy: string;
+
+  @Field(() => Date, { nullable: true })
+  @Column({ type: 'timestamptz', name: 'created_at' })
+  createdAt: Date;
+}

@@ -1,0 +1,37 @@
+import { Department } from '../../auth/principal';
+import type { SubgraphSlice } from '../../schema/subgraph.types';
+import { WorkflowInit1795400400000 } from '../../../migrations/1795400400000-workflow-init';
+import { BarredPerson } from './entities/barred-person.entity';
+import { EmploymentCheck } from './entities/employment-check.entity';
+import { MandatoryReport } from './entities/mandatory-report.entity';
+import { MinorStub } from './entities/minor.stub';
+import { Notification } from './entities/notification.entity';
+import { Referral } from './entities/referral.entity';
+import { ReportTransition } from './entities/report-transition.entity';
+import { Webhook, WebhookDelivery } from './entities/webhook.entity';
+import { EmploymentResolver } from './resolvers/employment.resolver';
+import { MinorWorkflowResolver } from './resolvers/minor.resolver';
+import { NotificationResolver, WebhookResolver } from './resolvers/notification.resolver';
+import { ReferralResolver } from './resolvers/referral.resolver';
+import { ReportResolver } from './resolvers/report.resolver';
+import { VisitSlaResolver } from './resolvers/visit-sla.resolver';
+import { workflowPolicy } from './workflow.policy';
+import { seedWorkflowIfEmpty } from './workflow.seed';
+
+/**
+ * 监测、预防、报告、转介、处置、帮扶 as working features: mandatory reports, referrals (with their
+ * field grants), notifications (inbox and signed webhooks), the pre-employment check and the
+ * visit SLA. See docs/workflows.md.
+ */
+export const workflowSubgraph: SubgraphSlice = {
+  name: 'workflow',
+  owner: Department.CIVIL_AFFAIRS,
+  entities: [MandatoryReport, ReportTransition, Referral, Notification, Webhook, WebhookDelivery, BarredPerson, EmploymentCheck],
+  migrations: [WorkflowInit1795400400000],
+  resolvers: [ReportResolver, ReferralResolver, NotificationResolver, WebhookResolver, EmploymentResolver, VisitSlaResolver, MinorWorkflowResolver],
+  orphanedTypes: [MinorStub],
+  referenceResolvers: { Minor: { __resolveReference: (ref: { id: string }) => ({ id: ref.id }) } },
+  policy: workflowPolicy,
+  childRecordTypes: ['MandatoryReport', 'ReportTransition', 'Referral', 'Notification', 'OverdueVisit'],
+  seedDemo: seedWorkflowIfEmpty,
+};

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { EntityManager } from 'typeorm';
+import { toIsoDate } from '../../../common/dates';
+import { idNumberProblem } from '../../../common/id-number';
+import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
+import type { HubContext } from '../../../server/hub.context';
+import { requireText } from '../../../common/validation';
+import { BarredPerson } from '../entities/barred-person.entity';
+import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
+import { EmploymentAnswer } from '../workflow.enums';
+import { personHash, withFixedDuration } from '../workflow.employment';
+import { isUuid } from '../workflow.loaders';
+import { notFound, pageSize } from './report.resolver';
+import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from './types/employment.input';
+
+export const MAX_RESCREEN = 1000;
+
+function requireIdNumber(field: string, value: string): string {
+  const v = (value ?? '').trim().toUpperCase();
+  if (idNumberProblem(v)) throw badInput(field, 'is not a valid 公民身份号码');
+  return v;
+}
+
+/** Serialises one employer's checks so that concurrent requests cannot overrun the limit. */
+async function lockEmployer(em: EntityManager, employerId: string): Promise<void> {
+  await em.query(`SELECT pg_advisory_xact_lock(hashtext('employment-check:' || $1))`, [employerId]);
+}
+
+/** Listed and still restricted on `today` (a bar with no end date is for life). */
+const RESTRICTED_SQL = `(restricted_until IS NULL OR restricted_until >= $2::date)`;
+
+@Resolver()
+export class EmploymentResolver {
+  @Mutation(() => EmploymentCheckResult, {
+    nullable: true,
+    description: '入职查询: CLEAR or RESTRICTED, never why. Rate-limited per employer; every answer takes the same time.',
+  })
+  employmentCheck(@Arg('input', () => EmploymentCheckInput) input: EmploymentCheckInput, @Ctx() ctx: HubContext): Promise<EmploymentCheckResult> {
+    const startedAt = performance.now();
+    const idNumber = requireIdNumber('input.idNumber', input.idNumber);
+    requireText('input.name', input.name, 50);
+    const authorizationReference = requireText('input.authorizationReference', input.authorizationReference, 100);
+    const { workflow } = ctx.config;
+    return withFixedDuration(startedAt, workflow.employmentCheckMinMs, () =>
+      ctx.db.transaction(async (em) => {
+        await lockEmployer(em, ctx.principal.userId);
+        const [{ n }] = await em.query(
+          `SELECT count(*)::int AS n FROM workflow.employment_check WHERE employer_id = $1 AND batch_id IS NULL AND checked_at > $2`,
+          [ctx.principal.userId, new Date(ctx.now.getTime() - 3_600_000)],
+        );
+        if (n >= workflow.employmentChecksPerHour) {
+          throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `At most ${workflow.employmentChecksPerHour} checks per hour`);
+        }
+        const hash = personHash(ctx.config, idNumber);
+        // The same single indexed look-up for every candidate, listed or not.
+        const listed = await em.query(`SELECT 1 FROM workflow.barred_person WHERE id_number_hash = $1 AND ${RESTRICTED_SQL}`, [hash, toIsoDate(ctx.now)]);
+        const result = { checkId: randomUUID(), answer: listed.length ? EmploymentAnswer.RESTRICTED : EmploymentAnswer.CLEAR, checkedAt: ctx.now };
+        await em.query(
+          `INSERT INTO workflow.employment_check (id, employer_id, employer_department, employer_region, candidate_hash, authorization_reference, answer, checked_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [result.checkId, ctx.principal.userId, ctx.principal.department, ctx.principal.region, hash, authorizationReference, result.answer, ctx.now],
+        );
+        return result;
+      }),
+    );
+  }
+
+  @Mutation(() => RescreenResult, {
+    nullable: true,
+    description: `Annual re-screening of current staff (at most ${MAX_RESCREEN}) in one operation; limited per employer per year`,
+  })
+  employmentRescreen(
+    @Arg('candidates', () => [RescreenCandidateInput]) candidates: RescreenCandidateInput[],
+    @Arg('authorizationReference') authorizationReference: string,
+    @Ctx() ctx: HubContext,
+  ): Promise<RescreenResult> {
+    const startedAt = performance.now();
+    if (!candidates.length || candidates.length > MAX_RESCREEN) throw badInput('candidates', `must list 1 to ${MAX_RESCREEN} people`);
+    const reference = requireText('authorizationReference', authorizationReference, 100);
+    const hashes = candidates.map((c, i) => {
+      requireText(`candidates[${i}].name`, c.name, 50);
+      return personHash(ctx.config, requireIdNumber(`candidates[${i}].idNumber`, c.idNumber));
+    });
+    const { workflow } = ctx.config;
+    return withFixedDuration(startedAt, workflow.employmentCheckMinMs, () =>
+      ctx.db.transaction(async (em) => {
+        await lockEmployer(em, ctx.principal.userId);
+        const [{ n }] = await em.query(
+          `SELECT count(DISTINCT batch_id)::int AS n FROM workflow.employment_check WHERE employer_id = $1 AND batch_id IS NOT NULL AND checked_at > $2`,
+          [ctx.principal.userId, new Date(ctx.now.getTime() - 365 * 86_400_000)],
+        );
+        if (n >= workflow.rescreensPerYear) throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `At most ${workflow.rescreensPerYear} re-screenings per year`);
+        const listed: { h: string }[] = await em.query(
+          `SELECT id_number_hash AS h FROM workflow.barred_person WHERE id_number_hash = ANY($1::bpchar[]) AND ${RESTRICTED_SQL}`,
+          [hashes, toIsoDate(ctx.now)],
+        );
+        const restricted = new Set(listed.map((r) => r.h));
+        const answers = hashes.map((h, index) => ({ index, answer: restricted.has(h) ? EmploymentAnswer.RESTRICTED : EmploymentAnswer.CLEAR }));
+        const batchId = randomUUID();
+        await em.query(
+          `INSERT INTO workflow.employment_check (id, employer_id, employer_department, employer_region, candidate_hash, authorization_reference, answer, batch_id, checked_at)
+           SELECT gen_random_uuid(), $1, $2, $3, h, $4, a, $5, $6 FROM unnest($7::text[], $8::text[]) AS c(h, a)`,
+          [ctx.principal.userId, ctx.principal.department, ctx.principal.region, reference, batchId, ctx.now, hashes, answers.map((a) => a.answer)],
+        );
+        return { batchId, checkedAt: ctx.now, answers };
+      }),
+    );
+  }
+
+  @Query(() => [BarredPerson], { nullable: true, description: '从业限制 registry, newest first' })
+  barredPersons(@Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: 100 }) first = 100): Promise<BarredPerson[]> {
+    return ctx.db.getRepository(BarredPerson).find({ order: { createdAt: 'DESC', id: 'ASC' }, take: pageSize(first) });
+  }
+
+  @Mutation(() => BarredPerson, { nullable: true, description: 'Lists a person barred from work with minors' })
+  addBarredPerson(@Arg('input', () => BarredPersonInput) input: BarredPersonInput, @Ctx() ctx: HubContext): Promise<BarredPerson> {
+    const idNumber = requireIdNumber('input.idNumber', input.idNumber);
+    const until = input.restrictedUntil ?? null;
+    if (until !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(until) || Number.isNaN(Date.parse(until)))) {
+      throw badInput('input.restrictedUntil', 'must be a date YYYY-MM-DD');
+    }
+    const person: BarredPerson = {
+      id: randomUUID(),
+      idNumberHash: personHash(ctx.config, idNumber),
+      name: requireText('input.name', input.name, 50),
+      offence: input.offence,
+      judgementReference: requireText('input.judgementReference', input.judgementReference, 200),
+      restrictedUntil: until,
+      createdBy: ctx.principal.userId,
+      createdAt: ctx.now,
+    };
+    return ctx.db.transaction(async (em) => {
+      if (await em.getRepository(BarredPerson).exists({ where: { idNumberHash: person.idNumberHash } })) {
+        throw badInput('input.idNumber', 'is already listed');
+      }
+      await em.getRepository(BarredPerson).insert(person);
+      return person;
+    });
+  }
+
+  @Mutation(() => ID, { nullable: true, description: 'Removes a listing (e.g. a judgement overturned); returns its id' })
+  async removeBarredPerson(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<string> {
+    const { affected } = isUuid(id) ? await ctx.db.getRepository(BarredPerson).delete(id) : { affected: 0 };
+    if (!affected) throw notFound('BarredPerson');
+    return id;
+  }
+}

@@ -1,0 +1,113 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { EntityManager } from 'typeorm';
+import { badInput } from '../../../errors/hub.exception';
+import type { HubContext } from '../../../server/hub.context';
+import { MinorStub } from '../entities/minor.stub';
+import { Notification, NotificationField } from '../entities/notification.entity';
+import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
+import { isUuid, jurisdiction } from '../workflow.loaders';
+import { notFound, pageSize } from './report.resolver';
+
+/** The caller's inbox: its department's notifications for regions in its jurisdiction. */
+const inbox = (ctx: HubContext, em: EntityManager = ctx.db.manager) =>
+  em
+    .getRepository(Notification)
+    .createQueryBuilder('n')
+    .where('n.department = :dept', { dept: ctx.principal.department })
+    .andWhere('n.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) });
+
+@Resolver(() => Notification)
+export class NotificationResolver {
+  @Query(() => [Notification], { nullable: true, description: '信息通报 inbox of the caller’s department, newest first' })
+  notifications(
+    @Ctx() ctx: HubContext,
+    @Arg('unacknowledged', () => Boolean, { nullable: true }) unacknowledged?: boolean,
+    @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+  ): Promise<Notification[]> {
+    const qb = inbox(ctx);
+    if (unacknowledged === true) qb.andWhere('n.acknowledged_at IS NULL');
+    if (unacknowledged === false) qb.andWhere('n.acknowledged_at IS NOT NULL');
+    return qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id').limit(pageSize(first)).getMany();
+  }
+
+  @Mutation(() => Notification, { nullable: true, description: 'Acknowledges for the department; acknowledging again changes nothing' })
+  async acknowledge(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Notification> {
+    if (!isUuid(id)) throw notFound('Notification');
+    return ctx.db.transaction(async (em) => {
+      const n = await inbox(ctx, em).setLock('pessimistic_write').andWhere('n.id = :id', { id }).getOne();
+      if (!n) throw notFound('Notification');
+      if (!n.acknowledgedAt) {
+        n.acknowledgedAt = ctx.now;
+        n.acknowledgedBy = ctx.principal.userId;
+        await em.getRepository(Notification).update(n.id, { acknowledgedAt: n.acknowledgedAt, acknowledgedBy: n.acknowledgedBy });
+      }
+      return n;
+    });
+  }
+
+  @FieldResolver(() => MinorStub, { nullable: true })
+  minor(@Root() n: Notification): MinorStub | null {
+    return n.minorId ? { id: n.minorId } : null;
+  }
+
+  @FieldResolver(() => [NotificationField], { nullable: true, description: 'What the department may read of the event, masked as its policy masks' })
+  payload(@Root() n: Notification): NotificationField[] {
+    return Object.entries(n.payload)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([field, value]) => ({ field, value }));
+  }
+}
+
+@Resolver(() => Webhook)
+export class WebhookResolver {
+  @Query(() => [Webhook], { nullable: true, description: 'The department’s webhooks registered in the caller’s jurisdiction' })
+  webhooks(@Ctx() ctx: HubContext): Promise<Webhook[]> {
+    return ctx.db
+      .getRepository(Webhook)
+      .createQueryBuilder('w')
+      .where('w.department = :dept', { dept: ctx.principal.department })
+      .andWhere('w.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) })
+      .orderBy('w.created_at')
+      .addOrderBy('w.id')
+      .getMany();
+  }
+
+  @Mutation(() => WebhookRegistration, {
+    nullable: true,
+    description: 'Registers a department system for the department’s notifications in the caller’s jurisdiction; the secret is shown once',
+  })
+  async registerWebhook(@Arg('url') url: string, @Ctx() ctx: HubContext): Promise<WebhookRegistration> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw badInput('url', 'is not a URL');
+    }
+    if (url.length > 500) throw badInput('url', 'must be at most 500 characters');
+    // Payloads carry children's data: in production only over TLS.
+    const allowed = ctx.config.production ? ['https:'] : ['https:', 'http:'];
+    if (!allowed.includes(parsed.protocol)) throw badInput('url', `must use ${allowed.join(' or ')}`);
+    const webhook: Webhook = {
+      id: randomUUID(),
+      department: ctx.principal.department,
+      regionCode: ctx.principal.region,
+      url: parsed.toString(),
+      secret: randomBytes(32).toString('base64url'),
+      active: true,
+      createdBy: ctx.principal.userId,
+      createdAt: ctx.now,
+    };
+    await ctx.db.getRepository(Webhook).insert(webhook);
+    return { webhook, secret: webhook.secret, maxAttempts: ctx.config.workflow.webhook.maxAttempts };
+  }
+
+  @Mutation(() => Webhook, { nullable: true, description: 'Stops deliveries to a webhook of the department' })
+  async deactivateWebhook(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Webhook> {
+    const hooks = isUuid(id) ? await this.webhooks(ctx) : [];
+    const hook = hooks.find((w) => w.id === id);
+    if (!hook) throw notFound('Webhook');
+    await ctx.db.getRepository(Webhook).update(hook.id, { active: false });
+    return { ...hook, active: false };
+  }
+}

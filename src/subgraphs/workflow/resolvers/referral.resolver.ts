@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { EntityManager } from 'typeorm';
+import { isDepartment } from '../../../auth/principal';
+import { badInput, forbidden } from '../../../errors/hub.exception';
+import type { HubContext } from '../../../server/hub.context';
+import { optionalText, requireText } from '../../../common/validation';
+import { MinorStub } from '../entities/minor.stub';
+import { Referral } from '../entities/referral.entity';
+import { NotificationKind, ReferralDirection, ReferralStatus } from '../workflow.enums';
+import { isUuid, jurisdiction, referralVisibility } from '../workflow.loaders';
+import { emitNotification } from '../workflow.notify';
+import { referralGrants } from '../workflow.policy';
+import { notFound, pageSize } from './report.resolver';
+import { CreateReferralInput } from './types/referral.input';
+
+const hours = (at: Date, n: number) => new Date(at.getTime() + n * 3_600_000);
+
+/** Unanswered past its answer deadline, or accepted and not completed by its completion deadline. */
+export const isReferralOverdue = (r: Referral, now: Date) =>
+  (r.status === ReferralStatus.PENDING && r.answerDueAt < now) ||
+  (r.status === ReferralStatus.ACCEPTED && r.completeDueAt !== null && r.completeDueAt < now);
+
+async function childName(em: EntityManager, minorId: string): Promise<string | undefined> {
+  const [child]: { name: string }[] = await em.query(`SELECT name FROM registry.minor WHERE id = $1`, [minorId]);
+  return child?.name;
+}
+
+@Resolver(() => Referral)
+export class ReferralResolver {
+  @Query(() => [Referral], { nullable: true, description: 'Referrals the caller’s department sent or received (civil affairs: all), newest first' })
+  referrals(
+    @Ctx() ctx: HubContext,
+    @Arg('direction', () => ReferralDirection, { defaultValue: ReferralDirection.ALL }) direction: ReferralDirection,
+    @Arg('status', () => [ReferralStatus], { nullable: true }) status?: ReferralStatus[],
+    @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+  ): Promise<Referral[]> {
+    const v = referralVisibility(ctx);
+    const qb = ctx.db.getRepository(Referral).createQueryBuilder('r').where(v.sql, v.params);
+    if (direction === ReferralDirection.SENT) qb.andWhere('r.from_department = :me', { me: ctx.principal.department });
+    if (direction === ReferralDirection.RECEIVED) qb.andWhere('r.to_department = :me', { me: ctx.principal.department });
+    if (status?.length) qb.andWhere('r.status = ANY(:status)', { status });
+    return qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id').limit(pageSize(first)).getMany();
+  }
+
+  @Query(() => Referral, { nullable: true })
+  async referral(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Referral | null> {
+    if (!isUuid(id)) return null;
+    const v = referralVisibility(ctx);
+    return ctx.db.getRepository(Referral).createQueryBuilder('r').where('r.id = :id', { id }).andWhere(v.sql, v.params).getOne();
+  }
+
+  @Mutation(() => Referral, { nullable: true, description: 'Refers a child’s need to another department, addressed to the referrer’s region' })
+  createReferral(@Arg('input', () => CreateReferralInput) input: CreateReferralInput, @Ctx() ctx: HubContext): Promise<Referral> {
+    const need = requireText('need', input.need, 2000);
+    const toDepartment = input.toDepartment;
+    if (!isDepartment(toDepartment)) throw badInput('toDepartment', 'is not a department');
+    if (toDepartment === ctx.principal.department) throw badInput('toDepartment', 'must be another department');
+    if (!isUuid(input.minorId)) throw notFound('Minor');
+    return ctx.db.transaction(async (em) => {
+      const [child]: { id: string; name: string }[] = await em.query(
+        `SELECT id, name FROM registry.minor WHERE id = $1 AND grid_code LIKE $2`,
+        [input.minorId, jurisdiction(ctx)],
+      );
+      if (!child) throw notFound('Minor');
+      const referral = em.getRepository(Referral).create({
+        id: randomUUID(),
+        minorId: child.id,
+        type: input.type,
+        need,
+        fromDepartment: ctx.principal.department,
+        fromUser: ctx.principal.userId,
+        toDepartment,
+        regionCode: ctx.principal.region,
+        status: ReferralStatus.PENDING,
+        createdAt: ctx.now,
+        answerDueAt: hours(ctx.now, ctx.config.workflow.referralAnswerHours),
+        completeDueAt: null,
+        answeredAt: null,
+        answeredBy: null,
+        answerReason: null,
+        completedAt: null,
+        completedBy: null,
+        outcome: null,
+        closedAt: null,
+        escalatedAt: null,
+        escalationRegion: null,
+      });
+      await em.getRepository(Referral).insert(referral);
+      await emitNotification(em, ctx, {
+        kind: NotificationKind.REFERRAL_RECEIVED,
+        regionCode: referral.regionCode,
+        minorId: referral.minorId,
+        subjectId: referral.id,
+        to: [referral.toDepartment],
+        fields: {
+          'Referral.type': referral.type,
+          'Referral.need': referral.need,
+          'Referral.fromDepartment': referral.fromDepartment,
+          'Referral.answerDueAt': referral.answerDueAt,
+          'Minor.name': child.name,
+        },
+        dedupeKey: `REFERRAL_RECEIVED:${referral.id}`,
+      });
+      return referral;
+    });
+  }
+
+  @Mutation(() => Referral, { nullable: true, description: 'The receiving department takes the need on; the completion deadline starts' })
+  acceptReferral(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: HubContext,
+    @Arg('note', () => String, { nullable: true }) note?: string,
+  ): Promise<Referral> {
+    const text = optionalText('note', note, 2000);
+    return this.answer(ctx, id, ReferralStatus.PENDING, (r) => {
+      r.status = ReferralStatus.ACCEPTED;
+      r.answeredAt = ctx.now;
+      r.answeredBy = ctx.principal.userId;
+      r.answerReason = text;
+      r.completeDueAt = new Date(ctx.now.getTime() + ctx.config.workflow.referralCompleteDays * 86_400_000);
+    });
+  }
+
+  @Mutation(() => Referral, { nullable: true, description: 'The receiving department declines, with a reason; the grant ends' })
+  declineReferral(@Arg('id', () => ID) id: string, @Arg('reason') reason: string, @Ctx() ctx: HubContext): Promise<Referral> {
+    const text = requireText('reason', reason, 2000);
+    return this.answer(ctx, id, ReferralStatus.PENDING, (r) => {
+      r.status = ReferralStatus.DECLINED;
+      r.answeredAt = ctx.now;
+      r.answeredBy = ctx.principal.userId;
+      r.answerReason = text;
+      r.closedAt = ctx.now;
+    });
+  }
+
+  @Mutation(() => Referral, { nullable: true, description: 'The need was met: the outcome flows back to the referrer; the grant ends' })
+  completeReferral(@Arg('id', () => ID) id: string, @Arg('outcome') outcome: string, @Ctx() ctx: HubContext): Promise<Referral> {
+    const text = requireText('outcome', outcome, 4000);
+    return this.answer(ctx, id, ReferralStatus.ACCEPTED, (r) => {
+      r.status = ReferralStatus.COMPLETED;
+      r.completedAt = ctx.now;
+      r.completedBy = ctx.principal.userId;
+      r.outcome = text;
+      r.closedAt = ctx.now;
+    });
+  }
+
+  /** A step by the receiving department, from the one status it may be taken in; tells the referrer. */
+  private answer(ctx: HubContext, id: string, from: ReferralStatus, apply: (r: Referral) => void): Promise<Referral> {
+    return ctx.db.transaction(async (em) => {
+      const v = referralVisibility(ctx);
+      const referral = isUuid(id)
+        ? await em.getRepository(Referral).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).andWhere(v.sql, v.params).getOne()
+        : null;
+      if (!referral) throw notFound('Referral');
+      if (referral.toDepartment !== ctx.principal.department) throw forbidden('Only the receiving department answers a referral');
+      if (referral.status !== from) throw badInput('id', `the referral is ${referral.status}, not ${from}`);
+      apply(referral);
+      await em.getRepository(Referral).save(referral);
+      await emitNotification(em, ctx, {
+        kind: NotificationKind.REFERRAL_OUTCOME,
+        regionCode: referral.regionCode,
+        minorId: referral.minorId,
+        subjectId: referral.id,
+        to: [referral.fromDepartment],
+        fields: {
+          'Referral.type': referral.type,
+          'Referral.toDepartment': referral.toDepartment,
+          'Referral.status': referral.status,
+          'Referral.answerReason': referral.answerReason,
+          'Referral.outcome': referral.outcome,
+          'Minor.name': await childName(em, referral.minorId),
+        },
+        dedupeKey: `REFERRAL_OUTCOME:${referral.id}:${referral.status}`,
+      });
+      return referral;
+    });
+  }
+
+  @FieldResolver(() => MinorStub, { nullable: true })
+  minor(@Root() referral: Referral): MinorStub {
+    return { id: referral.minorId };
+  }
+
+  @FieldResolver(() => [String], { nullable: true, description: '`Type.field`s the receiving department may read of the child while the referral is open' })
+  grantedFields(@Root() referral: Referral): readonly string[] {
+    return referralGrants[referral.type];
+  }
+
+  @FieldResolver(() => Boolean, { nullable: true, description: 'Past its answer or completion deadline' })
+  overdue(@Root() referral: Referral, @Ctx() ctx: HubContext): boolean {
+    return isReferralOverdue(referral, ctx.now);
+  }
+}

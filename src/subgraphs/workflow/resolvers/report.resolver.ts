@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Department } from '../../../auth/principal';
+import { idNumberProblem } from '../../../common/id-number';
+import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
+import type { HubContext } from '../../../server/hub.context';
+import { optionalText, requireNotFuture, requireText } from '../../../common/validation';
+import { MandatoryReport } from '../entities/mandatory-report.entity';
+import { MinorStub } from '../entities/minor.stub';
+import { ReportTransition } from '../entities/report-transition.entity';
+import { NotificationKind, ReportStatus } from '../workflow.enums';
+import { isUuid, jurisdiction, workflowLoaders } from '../workflow.loaders';
+import { emitNotification } from '../workflow.notify';
+import { FileReportInput } from './types/report.input';
+import { ReportReceipt } from './types/report-receipt.type';
+
+const { CIVIL_AFFAIRS: CA, POLICE: PO } = Department;
+const S = ReportStatus;
+
+/**
+ * The state machine and who may take each step: verification (核查) is started by police or civil
+ * affairs; only police declare a report unfounded after verifying; civil affairs, which follows
+ * up with assistance, closes a handled case.
+ */
+export const REPORT_TRANSITIONS: readonly { from: ReportStatus; to: ReportStatus; by: readonly Department[] }[] = [
+  { from: S.RECEIVED, to: S.VERIFYING, by: [PO, CA] },
+  { from: S.VERIFYING, to: S.HANDLED, by: [PO, CA] },
+  { from: S.VERIFYING, to: S.UNFOUNDED, by: [PO] },
+  { from: S.HANDLED, to: S.CLOSED, by: [CA] },
+];
+
+const MAX_PAGE = 500;
+const minutes = (at: Date, n: number) => new Date(at.getTime() + n * 60_000);
+export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
+
+export function pageSize(first: number): number {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput('first', `must be between 1 and ${MAX_PAGE}`);
+  return first;
+}
+
+/** Overdue: verification not started by its deadline, or not handled by its deadline. */
+export const isReportOverdue = (r: MandatoryReport, now: Date) =>
+  (r.status === S.RECEIVED && r.verifyDueAt < now) || (r.status === S.VERIFYING && r.handleDueAt < now);
+
+@Resolver(() => MandatoryReport)
+export class ReportResolver {
+  @Mutation(() => ReportReceipt, { nullable: true, description: '强制报告: file a report; police and civil affairs are told at once' })
+  async fileMandatoryReport(@Arg('input', () => FileReportInput) input: FileReportInput, @Ctx() ctx: HubContext): Promise<ReportReceipt> {
+    const fields = {
+      observation: requireText('observation', input.observation, 4000),
+      location: requireText('location', input.location, 200),
+      reporterUnit: optionalText('reporterUnit', input.reporterUnit, 100),
+      childDescription: optionalText('childDescription', input.childDescription, 500),
+      observedAt: requireNotFuture('observedAt', input.observedAt, ctx.now),
+    };
+    const childIdNumber = optionalText('childIdNumber', input.childIdNumber, 18)?.toUpperCase() ?? null;
+    if (childIdNumber && idNumberProblem(childIdNumber)) throw badInput('childIdNumber', 'is not a valid 公民身份号码');
+    if (input.childId != null && !isUuid(input.childId)) throw badInput('childId', 'is not a registry id');
+    const regionCode = String(input.regionCode ?? '');
+    const deadlines = ctx.config.workflow.reportDeadlines[input.urgency];
+    return ctx.db.transaction(async (em) => {
+      const [region] = await em.query(`SELECT code FROM registry.region WHERE code = $1`, [regionCode]);
+      if (!region) throw badInput('regionCode', 'is not a region of the hub');
+      // The child is linked when the registry knows it; the reporter is never told whether it did
+      // (that would make the report form an oracle on the registry).
+      const [child]: { id: string; name: string; grid_code: string }[] = input.childId || childIdNumber
+        ? await em.query(
+            `SELECT id, name, grid_code FROM registry.minor WHERE id = $1 OR id_number = $2 ORDER BY (id = $1) DESC LIMIT 1`,
+            [input.childId ?? null, childIdNumber],
+          )
+        : [];
+      const report = em.getRepository(MandatoryReport).create({
+        id: randomUUID(),
+        reporterId: ctx.principal.userId,
+        reporterDepartment: ctx.principal.department,
+        ...fields,
+        harmType: input.harmType,
+        regionCode,
+        minorId: child?.id ?? null,
+        childIdNumber,
+        urgency: input.urgency,
+        status: S.RECEIVED,
+        receivedAt: ctx.now,
+        verifyDueAt: minutes(ctx.now, deadlines.verifyMinutes),
+        handleDueAt: minutes(ctx.now, deadlines.handleMinutes),
+        updatedAt: ctx.now,
+      });
+      await em.getRepository(MandatoryReport).insert(report);
+      await emitNotification(em, ctx, {
+        kind: NotificationKind.MANDATORY_REPORT,
+        regionCode,
+        minorId: report.minorId,
+        subjectId: report.id,
+        fields: {
+          'MandatoryReport.harmType': report.harmType,
+          'MandatoryReport.urgency': report.urgency,
+          'MandatoryReport.location': report.location,
+          'MandatoryReport.observedAt': report.observedAt,
+          'MandatoryReport.verifyDueAt': report.verifyDueAt,
+          'Minor.name': child?.name,
+        },
+        dedupeKey: `MANDATORY_REPORT:${report.id}`,
+      });
+      return { id: report.id, status: report.status, receivedAt: report.receivedAt };
+    });
+  }
+
+  @Query(() => [ReportReceipt], { nullable: true, description: 'The caller’s own reports, newest first: status only' })
+  async myReports(@Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: 50 }) first = 50): Promise<ReportReceipt[]> {
+    const rows = await ctx.db.getRepository(MandatoryReport).find({
+      select: { id: true, status: true, receivedAt: true },
+      where: { reporterId: ctx.principal.userId },
+      order: { receivedAt: 'DESC', id: 'ASC' },
+      take: pageSize(first),
+    });
+    return rows.map((r) => ({ id: r.id, status: r.status, receivedAt: r.receivedAt }));
+  }
+
+  @Query(() => [MandatoryReport], { nullable: true, description: 'Reports about places in the caller’s jurisdiction, newest first' })
+  mandatoryReports(
+    @Ctx() ctx: HubContext,
+    @Arg('status', () => [ReportStatus], { nullable: true }) status?: ReportStatus[],
+    @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+  ): Promise<MandatoryReport[]> {
+    const qb = ctx.db
+      .getRepository(MandatoryReport)
+      .createQueryBuilder('m')
+      .where('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) });
+    if (status?.length) qb.andWhere('m.status = ANY(:status)', { status });
+    return qb.orderBy('m.received_at', 'DESC').addOrderBy('m.id').limit(pageSize(first)).getMany();
+  }
+
+  @Query(() => MandatoryReport, { nullable: true })
+  async mandatoryReport(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<MandatoryReport | null> {
+    if (!isUuid(id)) return null;
+    return ctx.db
+      .getRepository(MandatoryReport)
+      .createQueryBuilder('m')
+      .where('m.id = :id', { id })
+      .andWhere('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) })
+      .getOne();
+  }
+
+  @Query(() => [MandatoryReport], { nullable: true, description: 'Reports past their verification or handling deadline, most overdue first' })
+  overdueReports(@Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: 100 }) first = 100): Promise<MandatoryReport[]> {
+    return ctx.db
+      .getRepository(MandatoryReport)
+      .createQueryBuilder('m')
+      .where('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) })
+      .andWhere(`((m.status = 'RECEIVED' AND m.verify_due_at < :now) OR (m.status = 'VERIFYING' AND m.handle_due_at < :now))`, { now: ctx.now })
+      .orderBy(`CASE m.status WHEN 'RECEIVED' THEN m.verify_due_at ELSE m.handle_due_at END`, 'ASC')
+      .addOrderBy('m.id')
+      .limit(pageSize(first))
+      .getMany();
+  }
+
+  @Mutation(() => MandatoryReport, { nullable: true, description: 'One step of the state machine, with a note; the time is now' })
+  transitionReport(
+    @Arg('id', () => ID) id: string,
+    @Arg('to', () => ReportStatus) to: ReportStatus,
+    @Arg('note') note: string,
+    @Ctx() ctx: HubContext,
+  ): Promise<MandatoryReport> {
+    const text = requireText('note', note, 2000);
+    return ctx.db.transaction(async (em) => {
+      const report = isUuid(id)
+        ? await em
+            .getRepository(MandatoryReport)
+            .createQueryBuilder('m')
+            .setLock('pessimistic_write')
+            .where('m.id = :id', { id })
+            .andWhere('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) })
+            .getOne()
+        : null;
+      if (!report) throw notFound('MandatoryReport');
+      const step = REPORT_TRANSITIONS.find((t) => t.from === report.status && t.to === to);
+      if (!step) throw badInput('to', `a ${report.status} report cannot become ${to}`);
+      if (!step.by.includes(ctx.principal.department)) throw forbidden(`${report.status} → ${to} is taken by ${step.by.join(' or ')}`);
+      await em.getRepository(ReportTransition).insert({
+        id: randomUUID(),
+        reportId: report.id,
+        minorId: report.minorId,
+        fromStatus: report.status,
+        toStatus: to,
+        officerId: ctx.principal.userId,
+        department: ctx.principal.department,
+        note: text,
+        at: ctx.now,
+      });
+      report.status = to;
+      report.updatedAt = ctx.now;
+      await em.getRepository(MandatoryReport).update(report.id, { status: to, updatedAt: ctx.now });
+      if (to === S.HANDLED && report.minorId) {
+        // A handled report about a registered child asks civil affairs, who assess, to reassess.
+        const [child]: { name: string; grid_code: string }[] = await em.query(`SELECT name, grid_code FROM registry.minor WHERE id = $1`, [report.minorId]);
+        if (child) {
+          await emitNotification(em, ctx, {
+            kind: NotificationKind.REASSESSMENT_REQUESTED,
+            regionCode: child.grid_code,
+            minorId: report.minorId,
+            subjectId: report.id,
+            fields: { 'Minor.name': child.name, 'MandatoryReport.harmType': report.harmType, 'ReportTransition.note': text },
+            dedupeKey: `REASSESSMENT_REQUESTED:${report.id}`,
+          });
+        }
+      }
+      return report;
+    });
+  }
+
+  @FieldResolver(() => MinorStub, { nullable: true, description: 'The registered child, when the report could be linked' })
+  minor(@Root() report: MandatoryReport): MinorStub | null {
+    return report.minorId ? { id: report.minorId } : null;
+  }
+
+  @FieldResolver(() => Boolean, { nullable: true, description: 'Past its verification or handling deadline' })
+  overdue(@Root() report: MandatoryReport, @Ctx() ctx: HubContext): boolean {
+    return isReportOverdue(report, ctx.now);
+  }
+
+  @FieldResolver(() => [ReportTransition], { nullable: true, description: 'Every step, oldest first' })
+  transitions(@Root() report: MandatoryReport, @Ctx() ctx: HubContext): Promise<ReportTransition[]> {
+    return workflowLoaders(ctx).transitionsByReport.load(report.id);
+  }
+}

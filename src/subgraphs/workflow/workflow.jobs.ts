@@ -1,0 +1,145 @@
+import type { DataSource } from 'typeorm';
+import { Department } from '../../auth/principal';
+import type { HubConfig } from '../../config/hub.config';
+import type { Policy } from '../../policy/policy';
+import { RiskLevel } from '../registry/registry.enums';
+import { overdueVisitRows } from './resolvers/visit-sla.resolver';
+import { NotificationKind, ReferralStatus } from './workflow.enums';
+import { emitNotification, Emitter } from './workflow.notify';
+import { deliverWebhooks } from './workflow.webhooks';
+
+export interface EscalationSummary {
+  referrals: number;
+  redNotifications: number;
+  overdueVisits: number;
+}
+
+const BATCH = 500;
+
+/** The next region level up (区县 ← 街道 ← 社区 ← 网格); the root escalates to itself. */
+async function parentRegion(ds: DataSource, code: string): Promise<string> {
+  const [row] = await ds.query(`SELECT parent_code FROM registry.region WHERE code = $1`, [code]);
+  return row?.parent_code ?? code;
+}
+
+/**
+ * The deadline jobs, for any `now` (the server's timer passes the clock, tests any time):
+ * overdue referrals (unanswered, or accepted and not completed) escalate to CIVIL_AFFAIRS one
+ * region level up; RED notifications unacknowledged for `redAckMinutes` escalate the same way;
+ * RED and ORANGE children whose visit is overdue raise a notification. Each step is its own
+ * transaction and idempotent (dedupe keys), so a crash or a second instance repeats nothing.
+ */
+export async function runEscalations(ds: DataSource, config: HubConfig, policy: Policy, now: Date): Promise<EscalationSummary> {
+  const emitter: Emitter = { policy, now };
+  const summary: EscalationSummary = { referrals: 0, redNotifications: 0, overdueVisits: 0 };
+
+  const referrals: { id: string; minor_id: string; type: string; status: string; to_department: string; region_code: string; stage: string }[] = await ds.query(
+    `SELECT id, minor_id, type, status, to_department, region_code,
+            CASE status WHEN 'PENDING' THEN 'ANSWER' ELSE 'COMPLETION' END AS stage
+       FROM workflow.referral
+      WHERE (status = 'PENDING' AND answer_due_at < $1 AND escalated_at IS NULL)
+         OR (status = 'ACCEPTED' AND complete_due_at < $1 AND (escalated_at IS NULL OR escalated_at < complete_due_at))
+      ORDER BY answer_due_at LIMIT $2`,
+    [now, BATCH],
+  );
+  for (const r of referrals) {
+    const target = await parentRegion(ds, r.region_code);
+    await ds.transaction(async (em) => {
+      const { 1: changed } = (await em.query(
+        `UPDATE workflow.referral SET escalated_at = $2, escalation_region = $3 WHERE id = $1 AND status = $4`,
+        [r.id, now, target, r.status],
+      )) as [unknown, number];
+      if (!changed) return; // answered meanwhile
+      summary.referrals += await emitNotification(em, emitter, {
+        kind: NotificationKind.ESCALATION,
+        regionCode: target,
+        minorId: r.minor_id,
+        subjectId: r.id,
+        to: [Department.CIVIL_AFFAIRS],
+        fields: {
+          'Referral.type': r.type,
+          'Referral.status': r.status as ReferralStatus,
+          'Referral.toDepartment': r.to_department,
+          'Referral.overdue': true,
+        },
+        dedupeKey: `ESCALATION:referral:${r.id}:${r.stage}`,
+      });
+    });
+  }
+
+  const cutoff = new Date(now.getTime() - config.workflow.redAckMinutes * 60_000);
+  const reds: { id: string; department: string; region_code: string; minor_id: string | null; created_at: Date }[] = await ds.query(
+    `SELECT id, department, region_code, minor_id, created_at FROM workflow.notification
+      WHERE kind = 'CHILD_RED' AND acknowledged_at IS NULL AND escalated_at IS NULL AND created_at < $1
+      ORDER BY created_at LIMIT $2`,
+    [cutoff, BATCH],
+  );
+  for (const n of reds) {
+    const target = await parentRegion(ds, n.region_code);
+    await ds.transaction(async (em) => {
+      const { 1: changed } = (await em.query(
+        `UPDATE workflow.notification SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL`,
+        [n.id, now],
+      )) as [unknown, number];
+      if (!changed) return;
+      summary.redNotifications += await emitNotification(em, emitter, {
+        kind: NotificationKind.ESCALATION,
+        regionCode: target,
+        minorId: n.minor_id,
+        subjectId: n.id,
+        to: [Department.CIVIL_AFFAIRS],
+        fields: { 'Notification.kind': NotificationKind.CHILD_RED, 'Notification.department': n.department, 'Notification.createdAt': n.created_at },
+        dedupeKey: `ESCALATION:notification:${n.id}`,
+      });
+    });
+  }
+
+  const overdue = await overdueVisitRows((sql, p) => ds.query(sql, p), '%', now, [RiskLevel.RED, RiskLevel.ORANGE], BATCH);
+  for (const v of overdue) {
+    await ds.transaction(async (em) => {
+      summary.overdueVisits += await emitNotification(em, emitter, {
+        kind: NotificationKind.VISIT_OVERDUE,
+        regionCode: v.grid_code,
+        minorId: v.minor_id,
+        fields: { 'Minor.riskLevel': v.risk_level, 'Minor.nextVisitDue': v.next_visit_due, 'OverdueVisit.responsibleWorker': v.responsible_worker },
+        // Once per due date: a visit moves the date, and a new lapse is told again.
+        dedupeKey: `VISIT_OVERDUE:${v.minor_id}:${new Date(v.next_visit_due).toISOString()}`,
+      });
+    });
+  }
+  return summary;
+}
+
+export interface WorkflowJobs {
+  stop(): Promise<void>;
+}
+
+/**
+ * The server's timer for `runEscalations` and webhook delivery, on the hub's clock. Runs never
+ * overlap; a failed run is logged and the next one tries again.
+ */
+export function startWorkflowJobs(ds: DataSource, config: HubConfig, policy: Policy, log: (m: string) => void = console.error): WorkflowJobs {
+  const { jobIntervalMs } = config.workflow;
+  if (jobIntervalMs === 0) return { stop: async () => undefined };
+  let running: Promise<void> | null = null;
+  const tick = () => {
+    if (running) return;
+    const now = new Date(Date.now() + config.workflow.clockOffsetMs);
+    running = (async () => {
+      await runEscalations(ds, config, policy, now);
+      await deliverWebhooks(ds, config.workflow.webhook, now);
+    })()
+      .catch((e) => log(`[hub] workflow jobs failed: ${e instanceof Error ? e.message : e}`))
+      .finally(() => {
+        running = null;
+      });
+  };
+  const timer = setInterval(tick, jobIntervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

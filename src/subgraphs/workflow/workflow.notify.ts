@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { Department } from '../../auth/principal';
+import { applyMask } from '../../policy/masks';
+import type { Policy } from '../../policy/policy';
+import { Access } from '../../policy/policy.types';
+import type { Minor } from '../registry/entities/minor.entity';
+import type { RiskAssessment } from '../registry/entities/risk-assessment.entity';
+import { DifficultyCategory } from '../registry/registry.enums';
+import { NotificationKind } from './workflow.enums';
+import { notificationRecipients } from './workflow.policy';
+
+/** What an emitter needs of its surroundings: a request context satisfies it, so does a job. */
+export interface Emitter {
+  policy: Policy;
+  now: Date;
+}
+
+export interface NotificationEvent {
+  kind: NotificationKind;
+  /** Region of the event: each recipient department's officers whose jurisdiction covers it get it. */
+  regionCode: string;
+  minorId?: string | null;
+  /** The report, referral, assessment … the event is about. */
+  subjectId?: string | null;
+  /** `Type.field` of the policy table → value. Each recipient gets only what its row lets it read. */
+  fields: Record<string, unknown>;
+  /** Recipients other than the policy's for this kind (the parties of a referral). */
+  to?: readonly Department[];
+  /** The same key is told once per department, however often it is emitted. */
+  dedupeKey: string;
+}
+
+const asText = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
+
+/**
+ * The payload one department may see: denied fields are left out (never copied and hidden),
+ * masked fields are masked here, with the same masks as a read through the API.
+ */
+export function payloadFor(policy: Policy, department: Department, fields: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === null || value === undefined) continue;
+    const access = policy.access(department, key);
+    if (access === Access.DENY) continue;
+    out[key] = access === Access.MASK ? String(applyMask(policy.row(key)!.mask!, asText(value))) : asText(value);
+  }
+  return out;
+}
+
+/**
+ * Tells an event to every department that must know, inside the caller's transaction (so that
+ * the event and what caused it commit together), and queues a delivery to each matching webhook.
+ * Returns how many notifications were new.
+ */
+export async function emitNotification(em: EntityManager, emitter: Emitter, event: NotificationEvent): Promise<number> {
+  const recipients = event.to ?? notificationRecipients[event.kind];
+  let created = 0;
+  for (const department of new Set(recipients)) {
+    const id = randomUUID();
+    const inserted: { id: string }[] = await em.query(
+      `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, dedupe_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+      [id, event.kind, department, event.regionCode, event.minorId ?? null, event.subjectId ?? null,
+        JSON.stringify(payloadFor(emitter.policy, department, event.fields)), emitter.now, `${event.dedupeKey}:${department}`],
+    );
+    if (!inserted.length) continue;
+    created++;
+    // Outbox: the delivery rows commit with the notification; the job posts them.
+    await em.query(
+      `INSERT INTO workflow.webhook_delivery (id, webhook_id, notification_id, status, attempts, next_attempt_at)
+       SELECT gen_random_uuid(), w.id, $1, 'PENDING', 0, $2 FROM workflow.webhook w
+       WHERE w.active AND w.department = $3 AND $4 LIKE w.region_code || '%'`,
+      [id, emitter.now, department, event.regionCode],
+    );
+  }
+  return created;
+}
+
+type ChildFacts = Pick<Minor, 'id' | 'name' | 'idNumber' | 'gridCode' | 'currentAddress'>;
+
+/** 监护失当: categories that mean the guardians fail the child. */
+export const GUARDIANSHIP_FAILURE_CATEGORIES: ReadonlySet<DifficultyCategory> = new Set([
+  DifficultyCategory.LACK_OF_GUARDIANSHIP,
+  DifficultyCategory.DOMESTIC_VIOLENCE,
+]);
+
+/** A child newly assessed RED (registry `recordAssessment`). */
+export function childRedEvent(minor: ChildFacts, assessment: Pick<RiskAssessment, 'id' | 'level' | 'reasons' | 'assessedAt'>): NotificationEvent {
+  return {
+    kind: NotificationKind.CHILD_RED,
+    regionCode: minor.gridCode,
+    minorId: minor.id,
+    subjectId: assessment.id,
+    fields: {
+      'Minor.name': minor.name,
+      'Minor.idNumber': minor.idNumber,
+      'Minor.currentAddress': minor.currentAddress,
+      'RiskAssessment.level': assessment.level,
+      'RiskAssessment.assessedAt': assessment.assessedAt,
+      'RiskAssessment.reasons': assessment.reasons,
+    },
+    dedupeKey: `CHILD_RED:${assessment.id}`,
+  };
+}
+
+/** A guardianship-failure case (监护失当): the child was given such a category (registry `addCategory`). */
+export function guardianshipFailureEvent(minor: ChildFacts, category: DifficultyCategory, identifiedAt: string): NotificationEvent {
+  return {
+    kind: NotificationKind.GUARDIANSHIP_FAILURE,
+    regionCode: minor.gridCode,
+    minorId: minor.id,
+    fields: {
+      'Minor.name': minor.name,
+      'Minor.idNumber': minor.idNumber,
+      'Minor.currentAddress': minor.currentAddress,
+      'MinorCategory.category': category,
+      'MinorCategory.identifiedAt': identifiedAt,
+    },
+    dedupeKey: `GUARDIANSHIP_FAILURE:${minor.id}:${category}:${identifiedAt}`,
+  };
+}
+
+/**
+ * A dropout report (控辍保学), for the education slice to emit inside its own transaction:
+ *   await emitNotification(em, ctx, dropoutEvent({ reportId, minorId, gridCode, fields: { 'Minor.name': …, 'DropoutReport.reason': … } }))
+ * `fields` are `Type.field` keys of the policy table; recipients (EDUCATION, CIVIL_AFFAIRS,
+ * YOUTH_LEAGUE) get only those their rows allow.
+ */
+export function dropoutEvent(e: { reportId: string; minorId: string; gridCode: string; fields: Record<string, unknown> }): NotificationEvent {
+  return {
+    kind: NotificationKind.DROPOUT,
+    regionCode: e.gridCode,
+    minorId: e.minorId,
+    subjectId: e.reportId,
+    fields: e.fields,
+    dedupeKey: `DROPOUT:${e.reportId}`,
+  };
+}

@@ -1,0 +1,57 @@
+import type { DataSource } from 'typeorm';
+import { Rng } from '../../common/rng';
+
+const HOUR = 3_600_000;
+const at = (anchor: Date, hours: number) => new Date(anchor.getTime() + hours * HOUR);
+
+/**
+ * A few demo reports and referrals around the demo district's first children, so that the
+ * inboxes and overdue lists are not empty: an urgent report past its verification deadline, one
+ * being verified, one closed; a pending referral to education, an accepted one to the women's
+ * federation and a completed one to justice. Deterministic; dates relative to `anchor`.
+ */
+export async function seedWorkflowIfEmpty(ds: DataSource, anchor: Date): Promise<void> {
+  const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM workflow.mandatory_report`);
+  if (n > 0) return;
+  const children: { id: string; grid_code: string }[] = await ds.query(
+    `SELECT id, grid_code FROM registry.minor WHERE risk_level IN ('RED','ORANGE') ORDER BY id LIMIT 6`,
+  );
+  if (children.length < 6) return; // no registry demo data to attach to
+  const rng = new Rng(20261123);
+  const reports: [string, string, string, string, number, string][] = [
+    // harm, urgency, status, observation, hours before anchor, location
+    ['PHYSICAL_ABUSE', 'URGENT', 'RECEIVED', '学生手臂多处淤青，自述被家长殴打', 3, '清波小学'],
+    ['NEGLECT', 'HIGH', 'VERIFYING', '儿童长期独自在家，无人照料', 30, '社区走访'],
+    ['MISSING', 'URGENT', 'CLOSED', '酒店发现未成年人独自入住，与家人失联', 200, '湖滨某酒店'],
+  ];
+  for (const [i, [harm, urgency, status, observation, ago, location]] of reports.entries()) {
+    const child = children[i];
+    const received = at(anchor, -ago);
+    await ds.query(
+      `INSERT INTO workflow.mandatory_report (id, reporter_id, reporter_department, reporter_unit, harm_type, observation, observed_at, location,
+         region_code, minor_id, urgency, status, received_at, verify_due_at, handle_due_at, updated_at)
+       VALUES ($1, 'reporter-demo', 'EDUCATION', $2, $3, $4, $5, $2, $6, $7, $8, $9, $5, $10, $11, $5)`,
+      [rng.uuid(), location, harm, observation, received, child.grid_code, child.id, urgency, status,
+        at(received, urgency === 'URGENT' ? 1 : 4), at(received, urgency === 'URGENT' ? 24 : 72)],
+    );
+  }
+  const referrals: [string, string, string, string][] = [
+    ['EDUCATION_AID', 'EDUCATION', 'PENDING', '家庭困难，申请教育资助'],
+    ['FAMILY_EDUCATION_GUIDANCE', 'WOMENS_FEDERATION', 'ACCEPTED', '监护人需家庭教育指导'],
+    ['LEGAL_AID', 'JUSTICE', 'COMPLETED', '父亲服刑，需法律援助办理监护事宜'],
+  ];
+  for (const [i, [type, to, status, need]] of referrals.entries()) {
+    const child = children[3 + i];
+    const created = at(anchor, -48 * (i + 1));
+    const answered = status === 'PENDING' ? null : at(created, 20);
+    const completed = status === 'COMPLETED' ? at(created, 100) : null;
+    await ds.query(
+      `INSERT INTO workflow.referral (id, minor_id, type, need, from_department, from_user, to_department, region_code, status, created_at,
+         answer_due_at, complete_due_at, answered_at, answered_by, completed_at, completed_by, outcome, closed_at)
+       VALUES ($1, $2, $3, $4, 'CIVIL_AFFAIRS', 'civil-affairs-demo', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $13)`,
+      [rng.uuid(), child.id, type, need, to, child.grid_code.slice(0, 9), status, created, at(created, 72),
+        answered && at(answered, 30 * 24), answered, answered && `${to.toLowerCase()}-demo`, completed, completed && `${to.toLowerCase()}-demo`,
+        completed && '已安排法律援助律师，监护变更完成'],
+    );
+  }
+}

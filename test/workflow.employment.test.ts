@@ -1,0 +1,103 @@
+import { Department, Role } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
+import { eventOf, post } from './support/audit-helpers';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+const CHECK = `mutation($input: EmploymentCheckInput!) { employmentCheck(input: $input) { checkId answer checkedAt } }`;
+const ADD = `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id name offence } }`;
+const RESCREEN = `mutation($c: [RescreenCandidateInput!]!) { employmentRescreen(candidates: $c, authorizationReference: "2026-年度复查") { batchId answers { index answer } } }`;
+const MIN_MS = 150;
+
+/** 入职查询: only CLEAR or RESTRICTED, recorded, rate-limited, same timing either way. */
+describe('workflow: pre-employment check', () => {
+  let t: TestHub;
+  let police: string;
+  let employer: string;
+  const barred = buildIdNumber('330102', '1980-05-04', 123);
+  const expired = buildIdNumber('330102', '1975-01-02', 457);
+  const clear = buildIdNumber('330102', '1990-07-08', 789);
+
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_EMPLOYMENT_CHECK_MIN_MS: String(MIN_MS), HUB_EMPLOYMENT_CHECKS_PER_HOUR: '8', HUB_RESCREENS_PER_YEAR: '1' } });
+    police = await t.token(Department.POLICE, { user: 'officer-li' });
+    employer = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'kindergarten-7' });
+    const add = (idNumber: string, restrictedUntil?: string) =>
+      t.gql(police, ADD, { input: { idNumber, name: '张某', offence: 'SEXUAL_HARM', judgementReference: '(2024)浙0102刑初123号', restrictedUntil } });
+    expect((await add(barred)).errors).toBeUndefined();
+    expect((await add(expired, '2020-01-01')).errors).toBeUndefined();
+  });
+  afterAll(() => t.stop());
+
+  const check = (idNumber: string, token = employer) => post(t, token, { query: CHECK, variables: { input: { idNumber, name: '候选人', authorizationReference: 'AUTH-001' } } }, {});
+
+  it('keeps only a keyed hash of the ID number, and the offence for police and justice only', async () => {
+    const rows = await t.sql(`SELECT * FROM workflow.barred_person`);
+    expect(JSON.stringify(rows)).not.toContain(barred);
+    expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.id_number_hash))).toBe(true);
+    expect((await t.gql(await t.token(Department.JUSTICE), `{ barredPersons { offence } }`)).data.barredPersons).toHaveLength(2);
+    for (const token of [employer, await t.token(Department.CIVIL_AFFAIRS), await t.token(Department.EDUCATION)]) {
+      expect(errorCodes(await t.gql(token, `{ barredPersons { offence } }`))).toEqual(['FORBIDDEN']);
+    }
+    expect(errorCodes(await t.gql(police, ADD, { input: { idNumber: barred, name: '张某', offence: 'ABUSE', judgementReference: 'x' } }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('answers RESTRICTED or CLEAR and nothing else, records every check, and audits it', async () => {
+    const r = await check(barred);
+    expect(r.json.errors).toBeUndefined();
+    expect(Object.keys(r.json.data.employmentCheck).sort()).toEqual(['answer', 'checkId', 'checkedAt']);
+    expect(r.json.data.employmentCheck.answer).toBe('RESTRICTED');
+    expect(JSON.stringify(r.json)).not.toMatch(/SEXUAL|浙0102|张某/);
+    expect((await check(clear)).json.data.employmentCheck.answer).toBe('CLEAR');
+    expect((await check(expired)).json.data.employmentCheck.answer).toBe('CLEAR');
+    const [row] = await t.sql(`SELECT employer_id, candidate_hash, answer, authorization_reference, checked_at FROM workflow.employment_check WHERE id = $1`, [r.json.data.employmentCheck.checkId]);
+    expect(row).toMatchObject({ employer_id: 'kindergarten-7', answer: 'RESTRICTED', authorization_reference: 'AUTH-001' });
+    expect(row.candidate_hash).toMatch(/^[0-9a-f]{64}$/);
+    const e = await eventOf(t, r.requestId);
+    expect(e).toMatchObject({ role: 'EMPLOYER', outcome: 'SUCCESS' });
+    expect(e.changes[0]).toMatchObject({ mutation: 'employmentCheck', fields: ['input.authorizationReference', 'input.idNumber', 'input.name'] });
+    expect(JSON.stringify(e)).not.toContain(barred);
+  });
+
+  it('takes at least the fixed minimum time for either answer', async () => {
+    for (const id of [barred, clear]) {
+      const started = performance.now();
+      await check(id, await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: `timing-${id}` }));
+      expect(performance.now() - started).toBeGreaterThanOrEqual(MIN_MS - 5);
+    }
+  });
+
+  it('is for employers only', async () => {
+    for (const token of [police, await t.token(Department.CIVIL_AFFAIRS), await t.token(Department.EDUCATION, { role: Role.REPORTER })]) {
+      expect((await check(clear, token)).json.errors[0].extensions.code).toBe('FORBIDDEN');
+    }
+    expect((await check('12345')).json.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.idNumber' });
+  });
+
+  it('limits each employer per hour (LIMIT_EXCEEDED), without affecting other employers', async () => {
+    const busy = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'training-centre-9' });
+    for (let i = 0; i < 8; i++) expect((await check(clear, busy)).json.errors).toBeUndefined();
+    const refused = await check(clear, busy);
+    expect(refused.json.errors[0].extensions.code).toBe('LIMIT_EXCEEDED');
+    expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.employment_check WHERE employer_id = 'training-centre-9'`))[0].n).toBe(8);
+    expect((await check(clear, await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'school-3' }))).json.errors).toBeUndefined();
+  });
+
+  it('re-screens current staff in one operation, answers in order, once per year', async () => {
+    const school = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'school-rescreen' });
+    const staff = [clear, barred, expired, buildIdNumber('330102', '1988-02-03', 321)].map((idNumber) => ({ idNumber, name: '教职工' }));
+    const r = await t.gql(school, RESCREEN, { c: staff }, {});
+    expect(r.errors).toBeUndefined();
+    expect(r.data.employmentRescreen.answers).toEqual([
+      { index: 0, answer: 'CLEAR' },
+      { index: 1, answer: 'RESTRICTED' },
+      { index: 2, answer: 'CLEAR' },
+      { index: 3, answer: 'CLEAR' },
+    ]);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.employment_check WHERE batch_id = $1`, [r.data.employmentRescreen.batchId]))[0].n).toBe(4);
+    expect(errorCodes(await t.gql(school, RESCREEN, { c: staff }, {}))).toEqual(['LIMIT_EXCEEDED']);
+    const tooMany = Array.from({ length: 1001 }, () => ({ idNumber: clear, name: 'x' }));
+    const big = await t.gql(await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'big' }), RESCREEN, { c: tooMany }, {});
+    expect(errorCodes(big)).toEqual(['BAD_USER_INPUT']);
+    expect(big.errors![0].extensions!.field).toBe('candidates');
+  });
+});

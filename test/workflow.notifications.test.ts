@@ -1,0 +1,213 @@
+import { createServer, IncomingMessage, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Department } from '../src/auth/principal';
+import { buildPolicy } from '../src/server/bootstrap';
+import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
+import { deliverWebhooks, signWebhook } from '../src/subgraphs/workflow/workflow.webhooks';
+import { eventOf, post } from './support/audit-helpers';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
+const MIN = 60_000;
+
+const ASSESS = `mutation($id: ID!, $level: RiskLevel!) { recordAssessment(minorId: $id, input: { level: $level, reasons: "家暴致伤，需立即干预" }) { id } }`;
+const CATEGORY = `mutation($id: ID!, $c: DifficultyCategory!) { addCategory(minorId: $id, category: $c) { id } }`;
+const INBOX = `query($u: Boolean) { notifications(unacknowledged: $u, first: 500) { id kind subjectId regionCode minor { id } payload { field value } acknowledgedAt acknowledgedBy } }`;
+
+/** 信息通报: who is told, what they are told, acknowledgement, escalation, and webhook delivery. */
+describe('workflow: notifications', () => {
+  let t: TestHub;
+  let civil: string;
+  const policy = buildPolicy();
+  const pickChild = async (where: string) =>
+    (await t.sql(`SELECT m.id, m.name, trim(m.id_number) AS id_number, m.current_address, m.grid_code, m.risk_level FROM registry.minor m WHERE ${where} ORDER BY m.id LIMIT 1`))[0];
+
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_RED_ACK_MINUTES: '30', HUB_WEBHOOK_MAX_ATTEMPTS: '3', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '2000' } });
+    civil = await t.token(CA, { user: 'director-zhao' });
+  });
+  afterAll(() => t.stop());
+
+  const told = (minorId: string, kind: string) =>
+    t.sql(`SELECT department, region_code, payload FROM workflow.notification WHERE minor_id = $1 AND kind = $2 ORDER BY department`, [minorId, kind]);
+
+  it('tells a child newly at RED to exactly the departments the policy names, each with only the fields it may read', async () => {
+    const c = await pickChild(`m.risk_level = 'YELLOW' AND m.grid_code LIKE '330102001%'`);
+    expect((await t.gql(civil, ASSESS, { id: c.id, level: 'RED' })).errors).toBeUndefined();
+    const rows = await told(c.id, 'CHILD_RED');
+    expect(rows.map((r) => r.department)).toEqual([CA, ED, PO, WF].sort());
+    const byDept = Object.fromEntries(rows.map((r) => [r.department, r.payload]));
+    for (const r of rows) expect(r.region_code).toBe(c.grid_code);
+    // Civil affairs and police read everything of the event.
+    expect(byDept[CA]).toMatchObject({ 'Minor.name': c.name, 'Minor.idNumber': c.id_number, 'Minor.currentAddress': c.current_address, 'RiskAssessment.reasons': '家暴致伤，需立即干预', 'RiskAssessment.level': 'RED' });
+    expect(byDept[PO]['RiskAssessment.reasons']).toBe('家暴致伤，需立即干预');
+    // Education: masked ID number and address, no reasons.
+    expect(byDept[ED]['Minor.idNumber']).toMatch(/^\d{6}\*+[\dX]{4}$/);
+    expect(byDept[ED]['Minor.idNumber']).not.toBe(c.id_number);
+    expect(byDept[ED]['Minor.currentAddress']).not.toBe(c.current_address);
+    expect(byDept[ED]).not.toHaveProperty('RiskAssessment.reasons');
+    expect(byDept[ED]).not.toHaveProperty('RiskAssessment.assessor');
+    // Women's federation: full address (home visits), masked ID number, no reasons.
+    expect(byDept[WF]['Minor.currentAddress']).toBe(c.current_address);
+    expect(byDept[WF]).not.toHaveProperty('RiskAssessment.reasons');
+    // Every payload field is one the recipient may read, shown as its policy shows it.
+    for (const r of rows) {
+      for (const key of Object.keys(r.payload)) expect(policy.access(r.department, key)).not.toBe('DENY');
+    }
+    // A second RED assessment is not "newly RED".
+    await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });
+    expect(await told(c.id, 'CHILD_RED')).toHaveLength(4);
+  });
+
+  it('tells a guardianship-failure case to civil affairs, police and the women’s federation, masking the sensitive category', async () => {
+    const c = await pickChild(`m.grid_code LIKE '330102001%' AND NOT EXISTS (SELECT 1 FROM registry.minor_category x WHERE x.minor_id = m.id AND x.category = 'DOMESTIC_VIOLENCE')`);
+    expect((await t.gql(civil, CATEGORY, { id: c.id, c: 'DOMESTIC_VIOLENCE' })).errors).toBeUndefined();
+    const rows = await told(c.id, 'GUARDIANSHIP_FAILURE');
+    expect(rows.map((r) => r.department)).toEqual([CA, PO, WF]);
+    const byDept = Object.fromEntries(rows.map((r) => [r.department, r.payload]));
+    expect(byDept[CA]['MinorCategory.category']).toBe('DOMESTIC_VIOLENCE');
+    expect(byDept[WF]['MinorCategory.category']).toBe('NEEDS_SUPPORT');
+    // Other categories tell nobody.
+    const count = async () => (await t.sql(`SELECT count(*)::int AS n FROM workflow.notification WHERE minor_id = $1`, [c.id]))[0].n;
+    const before = await count();
+    expect((await t.gql(civil, CATEGORY, { id: c.id, c: 'POVERTY' })).errors).toBeUndefined();
+    expect(await count()).toBe(before);
+  });
+
+  it('serves each department its own inbox in its jurisdiction, and acknowledges for the department, audited', async () => {
+    const c = await pickChild(`m.risk_level = 'BLUE' AND m.grid_code LIKE '330102001%'`);
+    await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });
+    const inbox = async (token: string, u?: boolean) => ((await t.gql(token, INBOX, { u })).data.notifications as any[]).filter((n) => n.minor?.id === c.id);
+    const edu = await t.token(ED, { user: 'edu-1' });
+    const [mine] = await inbox(edu, true);
+    expect(mine).toMatchObject({ kind: 'CHILD_RED', regionCode: c.grid_code, acknowledgedAt: null });
+    expect(mine.payload.map((f: any) => f.field)).not.toContain('RiskAssessment.reasons');
+    expect(await inbox(await t.token(ED, { region: '330102002' }), true)).toEqual([]);
+    expect(await inbox(await t.token(JU))).toEqual([]);
+    expect(await inbox(await t.token(YL))).toEqual([]);
+
+    const r = await post(t, edu, { query: `mutation($id: ID!) { acknowledge(id: $id) { acknowledgedAt acknowledgedBy } }`, variables: { id: mine.id } });
+    expect(r.json.data.acknowledge.acknowledgedBy).toBe('edu-1');
+    expect(await inbox(edu, true)).toEqual([]);
+    expect(await inbox(await t.token(ED, { user: 'edu-2' }), false)).toHaveLength(1);
+    const again = await t.gql(await t.token(ED, { user: 'edu-2' }), `mutation($id: ID!) { acknowledge(id: $id) { acknowledgedBy } }`, { id: mine.id });
+    expect(again.data.acknowledge.acknowledgedBy).toBe('edu-1');
+    const e = await eventOf(t, r.requestId);
+    expect(e.changes).toEqual([{ mutation: 'acknowledge', id: mine.id, minorId: c.id, fields: ['id'] }]);
+    // Another department's notification reads as missing.
+    const [police] = await t.sql(`SELECT id FROM workflow.notification WHERE minor_id = $1 AND department = 'POLICE'`, [c.id]);
+    expect(errorCodes(await t.gql(edu, `mutation($id: ID!) { acknowledge(id: $id) { id } }`, { id: police.id }))).toEqual(['NOT_FOUND']);
+  });
+
+  it('escalates a RED notification left unacknowledged, once, to civil affairs one level up', async () => {
+    const c = await pickChild(`m.risk_level = 'ORANGE' AND m.grid_code LIKE '330102001%'`);
+    await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });
+    const reds = await t.sql(`SELECT id, department, created_at FROM workflow.notification WHERE minor_id = $1 AND kind = 'CHILD_RED'`, [c.id]);
+    const acked = reds.find((n) => n.department === PO);
+    await t.gql(await t.token(PO), `mutation($id: ID!) { acknowledge(id: $id) { id } }`, { id: acked.id });
+    const createdAt = reds[0].created_at.getTime();
+    const escalated = () => t.sql(`SELECT subject_id, department, region_code FROM workflow.notification WHERE kind = 'ESCALATION' AND subject_id = ANY($1)`, [reds.map((n) => n.id)]);
+    await runEscalations(t.hub.db.ds, t.config, policy, new Date(createdAt + 29 * MIN));
+    expect(await escalated()).toEqual([]);
+    await runEscalations(t.hub.db.ds, t.config, policy, new Date(createdAt + 31 * MIN));
+    const parent = (await t.sql(`SELECT parent_code FROM registry.region WHERE code = $1`, [c.grid_code]))[0].parent_code;
+    const rows = await escalated();
+    expect(rows.map((r) => r.subject_id).sort()).toEqual(reds.filter((n) => n.department !== PO).map((n) => n.id).sort());
+    for (const r of rows) expect(r).toMatchObject({ department: CA, region_code: parent });
+    await runEscalations(t.hub.db.ds, t.config, policy, new Date(createdAt + 90 * MIN));
+    expect(await escalated()).toHaveLength(3);
+  });
+
+  describe('webhooks', () => {
+    let server: Server;
+    let url: string;
+    let received: { headers: IncomingMessage['headers']; body: string }[];
+    let failNext = 0;
+
+    beforeAll(async () => {
+      received = [];
+      server = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          received.push({ headers: req.headers, body });
+          if (failNext > 0) {
+            failNext--;
+            res.writeHead(503).end();
+          } else res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub-events`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('registers a department system, signs every delivery with its secret, and retries with back-off until delivered', async () => {
+      const edu = await t.token(ED, { user: 'edu-system-admin', region: '330102001' });
+      const reg = await t.gql(edu, `mutation($url: String!) { registerWebhook(url: $url) { secret maxAttempts webhook { id department regionCode url active } } }`, { url });
+      expect(reg.errors).toBeUndefined();
+      const { secret, webhook } = reg.data.registerWebhook;
+      expect(webhook).toMatchObject({ department: ED, regionCode: '330102001', url, active: true });
+      expect((await t.gql(edu, `{ webhooks { id } }`)).data.webhooks).toEqual([{ id: webhook.id }]);
+      expect((await t.gql(await t.token(PO), `{ webhooks { id } }`)).data.webhooks).toEqual([]);
+
+      const c = await pickChild(`m.risk_level = 'YELLOW' AND m.grid_code LIKE '330102001%' ORDER BY m.id DESC --`);
+      await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });
+      const [n] = await t.sql(`SELECT id FROM workflow.notification WHERE minor_id = $1 AND kind = 'CHILD_RED' AND department = 'EDUCATION'`, [c.id]);
+      const deliveries = await t.sql(`SELECT id FROM workflow.webhook_delivery WHERE notification_id = $1`, [n.id]);
+      expect(deliveries).toHaveLength(1);
+      // Only the education notification goes to the education webhook.
+      expect((await t.sql(`SELECT count(*)::int AS k FROM workflow.webhook_delivery d JOIN workflow.notification x ON x.id = d.notification_id WHERE x.minor_id = $1`, [c.id]))[0].k).toBe(1);
+
+      failNext = 1;
+      const now = Date.now();
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now))).toEqual({ delivered: 0, failed: 0 });
+      const [pending] = await t.sql(`SELECT status, attempts, next_attempt_at, last_error FROM workflow.webhook_delivery WHERE id = $1`, [deliveries[0].id]);
+      expect(pending).toMatchObject({ status: 'PENDING', attempts: 1, last_error: 'HTTP 503' });
+      expect(pending.next_attempt_at.getTime()).toBe(now + 1000);
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 500))).toEqual({ delivered: 0, failed: 0 });
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 1000))).toEqual({ delivered: 1, failed: 0 });
+      expect((await t.sql(`SELECT status, attempts FROM workflow.webhook_delivery WHERE id = $1`, [deliveries[0].id]))[0]).toEqual({ status: 'DELIVERED', attempts: 2 });
+
+      expect(received).toHaveLength(2);
+      const last = received[1];
+      const ts = String(last.headers['x-hub-timestamp']);
+      expect(last.headers['x-hub-signature']).toBe(signWebhook(secret, ts, last.body));
+      expect(last.headers['x-hub-signature']).not.toBe(signWebhook('wrong-secret', ts, last.body));
+      const body = JSON.parse(last.body);
+      expect(body).toMatchObject({ id: n.id, kind: 'CHILD_RED', department: ED, minorId: c.id });
+      expect(body.payload).not.toHaveProperty('RiskAssessment.reasons');
+      expect(body.payload['Minor.idNumber']).not.toBe(c.id_number);
+      expect(last.body).not.toContain(c.id_number);
+    });
+
+    it('gives up after the bounded number of attempts, and stops delivering to a deactivated webhook', async () => {
+      const wf = await t.token(WF, { user: 'wf-admin' });
+      const reg = await t.gql(wf, `mutation($url: String!) { registerWebhook(url: $url) { webhook { id } } }`, { url });
+      const c = await pickChild(`m.risk_level = 'BLUE' AND m.grid_code LIKE '330102002%'`);
+      await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });
+      const [d] = await t.sql(
+        `SELECT d.id FROM workflow.webhook_delivery d JOIN workflow.notification n ON n.id = d.notification_id WHERE n.minor_id = $1 AND d.webhook_id = $2`,
+        [c.id, reg.data.registerWebhook.webhook.id],
+      );
+      failNext = 3;
+      let now = Date.now();
+      for (let i = 0; i < 3; i++) {
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now));
+        now += 10_000;
+      }
+      expect((await t.sql(`SELECT status, attempts FROM workflow.webhook_delivery WHERE id = $1`, [d.id]))[0]).toEqual({ status: 'FAILED', attempts: 3 });
+
+      expect((await t.gql(wf, `mutation($id: ID!) { deactivateWebhook(id: $id) { active } }`, { id: reg.data.registerWebhook.webhook.id })).data.deactivateWebhook.active).toBe(false);
+      const c2 = await pickChild(`m.risk_level = 'YELLOW' AND m.grid_code LIKE '330102002%'`);
+      await t.gql(civil, ASSESS, { id: c2.id, level: 'RED' });
+      expect(await t.sql(`SELECT 1 FROM workflow.webhook_delivery d JOIN workflow.notification n ON n.id = d.notification_id WHERE n.minor_id = $1`, [c2.id])).toEqual([]);
+    });
+
+    it('refuses a URL that is not http(s)', async () => {
+      const r = await t.gql(await t.token(ED), `mutation { registerWebhook(url: "file:///etc/passwd") { secret } }`);
+      expect(errorCodes(r)).toEqual(['BAD_USER_INPUT']);
+      expect(r.errors![0].extensions!.field).toBe('url');
+    });
+  });
+});

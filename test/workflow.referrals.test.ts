@@ -1,0 +1,265 @@
+import { Department } from '../src/auth/principal';
+import { applyMask } from '../src/policy/masks';
+import { MaskKind } from '../src/policy/policy.types';
+import { buildPolicy } from '../src/server/bootstrap';
+import { CHILD_RECORD_TYPES } from '../src/subgraphs';
+import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
+import { referralGrants } from '../src/subgraphs/workflow/workflow.policy';
+import { eventOf, post } from './support/audit-helpers';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
+const HOUR = 3_600_000;
+
+const CREATE = `mutation($input: CreateReferralInput!) { createReferral(input: $input) { id status regionCode answerDueAt grantedFields } }`;
+const ACCEPT = `mutation($id: ID!) { acceptReferral(id: $id, note: "受理") { id status completeDueAt } }`;
+const DECLINE = `mutation($id: ID!, $reason: String!) { declineReferral(id: $id, reason: $reason) { id status closedAt } }`;
+const COMPLETE = `mutation($id: ID!, $outcome: String!) { completeReferral(id: $id, outcome: $outcome) { id status outcome closedAt } }`;
+const READ = `query($id: ID!) { minor(id: $id) { currentAddress birthDate guardians { name phone } } }`;
+
+/** 转介: the answer and completion steps, SLA escalation, and the time-bound field grant. */
+describe('workflow: referrals', () => {
+  let t: TestHub;
+  let civil: string;
+  let education: string;
+  let child: Record<string, any>;
+  let other: Record<string, any>;
+  const policy = buildPolicy();
+
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_REFERRAL_ANSWER_HOURS: '48', HUB_REFERRAL_COMPLETE_DAYS: '10' } });
+    civil = await t.token(CA, { user: 'director-zhao', region: '330102001' });
+    education = await t.token(ED, { user: 'teacher-office' });
+    const pick = (offset: number) =>
+      t.sql(
+        `SELECT m.id, m.current_address, to_char(m.birth_date, 'YYYY-MM-DD') AS birth_date FROM registry.minor m
+          WHERE m.grid_code LIKE '330102001%' AND (SELECT count(*) FROM registry.guardian g WHERE g.minor_id = m.id AND g.phone IS NOT NULL) = 1
+          ORDER BY m.id OFFSET $1 LIMIT 1`,
+        [offset],
+      );
+    [child] = await pick(0);
+    [other] = await pick(1);
+    child.guardian = (await t.sql(`SELECT name, phone FROM registry.guardian WHERE minor_id = $1`, [child.id]))[0];
+  });
+  afterAll(() => t.stop());
+  afterEach(() => {
+    t.config.workflow.clockOffsetMs = 0;
+  });
+
+  async function refer(type = 'EDUCATION_AID', to: Department = ED, minorId = child.id): Promise<string> {
+    const r = await t.gql(civil, CREATE, { input: { minorId, type, toDepartment: to, need: '家庭困难，需要帮扶' } });
+    expect(r.errors).toBeUndefined();
+    return r.data.createReferral.id;
+  }
+  const status = async (id: string) => (await t.sql(`SELECT status FROM workflow.referral WHERE id = $1`, [id]))[0].status;
+
+  it('declares only fields of children’s records that exist in the policy table', () => {
+    for (const keys of Object.values(referralGrants)) {
+      for (const key of keys) {
+        expect(policy.row(key)).toBeDefined();
+        expect(CHILD_RECORD_TYPES.has(key.split('.')[0])).toBe(true);
+      }
+    }
+  });
+
+  it('addresses the referral to the referrer’s region, with an answer deadline, and tells the receiving department', async () => {
+    const r = await t.gql(civil, CREATE, { input: { minorId: child.id, type: 'EDUCATION_AID', toDepartment: ED, need: '申请教育资助' } });
+    expect(r.errors).toBeUndefined();
+    const ref = r.data.createReferral;
+    expect(ref).toMatchObject({ status: 'PENDING', regionCode: '330102001', grantedFields: referralGrants.EDUCATION_AID });
+    const told = await t.sql(`SELECT department, kind, payload FROM workflow.notification WHERE subject_id = $1`, [ref.id]);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ department: ED, kind: 'REFERRAL_RECEIVED' });
+    expect(told[0].payload['Referral.need']).toBe('申请教育资助');
+  });
+
+  it.each([
+    ['its own department', { toDepartment: CA }, 'toDepartment', 'BAD_USER_INPUT'],
+    ['no department', { toDepartment: 'HOSPITAL' }, 'toDepartment', 'BAD_USER_INPUT'],
+    ['an empty need', { need: '  ' }, 'need', 'BAD_USER_INPUT'],
+  ])('refuses a referral to %s', async (_what, over, field, code) => {
+    const r = await t.gql(civil, CREATE, { input: { minorId: child.id, type: 'EDUCATION_AID', toDepartment: ED, need: 'x', ...over } });
+    expect(errorCodes(r)).toEqual([code]);
+    expect(r.errors![0].extensions!.field).toBe(field);
+  });
+
+  it('refuses a child outside the referrer’s jurisdiction as missing', async () => {
+    const [far] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102002%' LIMIT 1`);
+    const r = await t.gql(civil, CREATE, { input: { minorId: far.id, type: 'EDUCATION_AID', toDepartment: ED, need: 'x' } });
+    expect(errorCodes(r)).toEqual(['NOT_FOUND']);
+  });
+
+  it('shows a referral to the departments on it and to civil affairs only', async () => {
+    const id = await refer();
+    const visible = async (token: string) => ((await t.gql(token, `{ referrals(first: 500) { id } }`)).data.referrals as any[]).some((r) => r.id === id);
+    expect(await visible(education)).toBe(true);
+    expect(await visible(civil)).toBe(true);
+    expect(await visible(await t.token(CA))).toBe(true);
+    expect(await visible(await t.token(YL))).toBe(false);
+    expect(await visible(await t.token(PO))).toBe(false);
+    expect(await visible(await t.token(ED, { region: '330102002' }))).toBe(false);
+  });
+
+  describe('answer and completion', () => {
+    it('accepts, completes, and sends the outcome back to the referrer', async () => {
+      const id = await refer();
+      const accepted = await t.gql(education, ACCEPT, { id });
+      expect(accepted.errors).toBeUndefined();
+      expect(accepted.data.acceptReferral.status).toBe('ACCEPTED');
+      const done = await t.gql(education, COMPLETE, { id, outcome: '已发放教育资助 2000 元' });
+      expect(done.data.completeReferral).toMatchObject({ status: 'COMPLETED', outcome: '已发放教育资助 2000 元' });
+      const back = await t.gql(civil, `query($id: ID!) { referral(id: $id) { status outcome completedBy } }`, { id });
+      expect(back.data.referral).toEqual({ status: 'COMPLETED', outcome: '已发放教育资助 2000 元', completedBy: 'teacher-office' });
+      const told = await t.sql(`SELECT department, payload FROM workflow.notification WHERE subject_id = $1 AND kind = 'REFERRAL_OUTCOME' ORDER BY created_at, dedupe_key`, [id]);
+      expect(told.map((n) => n.department)).toEqual([CA, CA]);
+      expect(told.map((n) => n.payload['Referral.status']).sort()).toEqual(['ACCEPTED', 'COMPLETED']);
+    });
+
+    it('declines only with a reason', async () => {
+      const id = await refer();
+      const r = await t.gql(education, DECLINE, { id, reason: ' ' });
+      expect(errorCodes(r)).toEqual(['BAD_USER_INPUT']);
+      expect(r.errors![0].extensions!.field).toBe('reason');
+      expect(await status(id)).toBe('PENDING');
+      expect((await t.gql(education, DECLINE, { id, reason: '不属本部门职责' })).data.declineReferral.status).toBe('DECLINED');
+    });
+
+    it('lets only the receiving department answer, and each step only from its status', async () => {
+      const id = await refer();
+      expect(errorCodes(await t.gql(civil, ACCEPT, { id }))).toEqual(['FORBIDDEN']);
+      expect(errorCodes(await t.gql(await t.token(YL), ACCEPT, { id }))).toEqual(['NOT_FOUND']);
+      expect(errorCodes(await t.gql(education, COMPLETE, { id, outcome: 'x' }))).toEqual(['BAD_USER_INPUT']);
+      expect((await t.gql(education, ACCEPT, { id })).errors).toBeUndefined();
+      const again = await t.gql(education, DECLINE, { id, reason: 'x' });
+      expect(errorCodes(again)).toEqual(['BAD_USER_INPUT']);
+      expect(again.errors![0].extensions!.field).toBe('id');
+      expect(errorCodes(await t.gql(civil, COMPLETE, { id, outcome: 'x' }))).toEqual(['FORBIDDEN']);
+      expect(await status(id)).toBe('ACCEPTED');
+    });
+  });
+
+  describe('SLA and escalation', () => {
+    it('escalates an unanswered referral once to civil affairs one region level up, and an accepted one that is late again', async () => {
+      const id = await refer();
+      const [{ created_at }] = await t.sql(`SELECT created_at FROM workflow.referral WHERE id = $1`, [id]);
+      const escalations = () => t.sql(`SELECT department, region_code, dedupe_key FROM workflow.notification WHERE subject_id = $1 AND kind = 'ESCALATION' ORDER BY created_at`, [id]);
+      await runEscalations(t.hub.db.ds, t.config, policy, new Date(created_at.getTime() + 47 * HOUR));
+      expect(await escalations()).toEqual([]);
+      await runEscalations(t.hub.db.ds, t.config, policy, new Date(created_at.getTime() + 49 * HOUR));
+      expect(await escalations()).toEqual([{ department: CA, region_code: '330102', dedupe_key: `ESCALATION:referral:${id}:ANSWER:${CA}` }]);
+      const [row] = await t.sql(`SELECT escalation_region, escalated_at FROM workflow.referral WHERE id = $1`, [id]);
+      expect(row.escalation_region).toBe('330102');
+      const overdue = await t.gql(civil, `query($id: ID!) { referral(id: $id) { overdue escalationRegion } }`, { id });
+      expect(overdue.data.referral.escalationRegion).toBe('330102');
+      await runEscalations(t.hub.db.ds, t.config, policy, new Date(created_at.getTime() + 60 * HOUR));
+      expect(await escalations()).toHaveLength(1);
+      // The district civil-affairs officer sees it in the inbox.
+      const inbox = await t.gql(await t.token(CA), `{ notifications(unacknowledged: true, first: 500) { kind subjectId regionCode } }`);
+      expect(inbox.data.notifications).toContainEqual({ kind: 'ESCALATION', subjectId: id, regionCode: '330102' });
+
+      // Accepted late; 10 days to complete.
+      t.config.workflow.clockOffsetMs = 50 * HOUR;
+      expect((await t.gql(education, ACCEPT, { id })).errors).toBeUndefined();
+      const [{ complete_due_at }] = await t.sql(`SELECT complete_due_at FROM workflow.referral WHERE id = $1`, [id]);
+      await runEscalations(t.hub.db.ds, t.config, policy, new Date(complete_due_at.getTime() - HOUR));
+      expect(await escalations()).toHaveLength(1);
+      await runEscalations(t.hub.db.ds, t.config, policy, new Date(complete_due_at.getTime() + HOUR));
+      expect((await escalations()).map((e) => e.dedupe_key)).toEqual([`ESCALATION:referral:${id}:ANSWER:${CA}`, `ESCALATION:referral:${id}:COMPLETION:${CA}`]);
+    });
+
+    it('does not escalate a referral answered in time', async () => {
+      const id = await refer();
+      await t.gql(education, DECLINE, { id, reason: '不属本部门职责' });
+      await runEscalations(t.hub.db.ds, t.config, policy, new Date(Date.now() + 100 * HOUR));
+      expect(await t.sql(`SELECT 1 FROM workflow.notification WHERE subject_id = $1 AND kind = 'ESCALATION'`, [id])).toEqual([]);
+    });
+  });
+
+  describe('field grants', () => {
+    const read = (token: string, purpose: string, id = child.id) => post(t, token, { query: READ, variables: { id } }, { 'x-purpose': purpose });
+    const masked = () => ({
+      currentAddress: applyMask(MaskKind.ADDRESS, child.current_address),
+      birthDate: null,
+      guardians: [{ name: applyMask(MaskKind.NAME, child.guardian.name), phone: applyMask(MaskKind.PHONE, child.guardian.phone) }],
+    });
+
+    it('opens the granted fields of that child to the receiving department under purpose REFERRAL naming it, audited', async () => {
+      const id = await refer('EDUCATION_AID');
+      const before = await read(education, 'CASE_HANDLING');
+      expect(before.json.data.minor).toEqual(masked());
+      const r = await read(education, `REFERRAL; ${id}`);
+      expect(r.json.data.minor).toEqual({
+        currentAddress: child.current_address,
+        birthDate: null, // not granted by EDUCATION_AID: still denied
+        guardians: [{ name: child.guardian.name, phone: child.guardian.phone }],
+      });
+      expect(errorCodes({ status: r.status, ...r.json })).toEqual(['FORBIDDEN']);
+      const e = await eventOf(t, r.requestId);
+      expect(e.purpose).toEqual({ code: 'REFERRAL', reference: id });
+      expect(e.reads).toEqual([
+        {
+          minorId: child.id,
+          fields: { 'Guardian.name': 'ALLOW', 'Guardian.phone': 'ALLOW', 'Minor.birthDate': 'DENY', 'Minor.currentAddress': 'ALLOW', 'Minor.guardians': 'ALLOW' },
+        },
+      ]);
+      await t.gql(education, DECLINE, { id, reason: '已由学校资助' });
+    });
+
+    it('lifts a DENY too (MEDICAL_AID opens the birth date), for the referred child only', async () => {
+      const id = await refer('MEDICAL_AID');
+      const r = await post(
+        t,
+        education,
+        { query: `query($a: ID!, $b: ID!) { a: minor(id: $a) { birthDate } b: minor(id: $b) { birthDate } }`, variables: { a: child.id, b: other.id } },
+        { 'x-purpose': `REFERRAL; ${id}` },
+      );
+      expect(r.json.data).toEqual({ a: { birthDate: child.birth_date }, b: { birthDate: null } });
+      expect(r.json.errors.map((x: any) => x.path)).toEqual([['b', 'birthDate']]);
+      await t.gql(education, DECLINE, { id, reason: '转卫健' });
+    });
+
+    it('refuses a REFERRAL purpose that names no open referral to the caller’s department', async () => {
+      const id = await refer('EDUCATION_AID');
+      for (const [token, purpose] of [
+        [education, 'REFERRAL'],
+        [education, 'REFERRAL; 00000000-0000-4000-8000-000000000000'],
+        [await t.token(YL), `REFERRAL; ${id}`],
+      ] as const) {
+        const r = await read(token, purpose);
+        expect(r.json.errors.map((x: any) => x.extensions.code)).toContain('BAD_USER_INPUT');
+        expect(r.json.errors.find((x: any) => x.extensions.code === 'BAD_USER_INPUT').extensions.field).toBe('x-purpose');
+        expect(JSON.stringify(r.json.data)).not.toContain(child.guardian.phone);
+      }
+      await t.gql(education, DECLINE, { id, reason: 'x' });
+    });
+
+    it('keeps the grant while accepted and loses it when the referral closes', async () => {
+      const declined = await refer('EDUCATION_AID');
+      expect((await read(education, `REFERRAL; ${declined}`)).json.data.minor.currentAddress).toBe(child.current_address);
+      await t.gql(education, DECLINE, { id: declined, reason: '不属本部门职责' });
+      const after = await read(education, `REFERRAL; ${declined}`);
+      expect(after.json.errors.map((x: any) => x.extensions.code)).toContain('BAD_USER_INPUT');
+      expect((await read(education, 'CASE_HANDLING')).json.data.minor).toEqual(masked());
+
+      const completed = await refer('EDUCATION_AID');
+      await t.gql(education, ACCEPT, { id: completed });
+      expect((await read(education, `REFERRAL; ${completed}`)).json.data.minor.guardians[0].phone).toBe(child.guardian.phone);
+      await t.gql(education, COMPLETE, { id: completed, outcome: '已资助' });
+      const closed = await read(education, `REFERRAL; ${completed}`);
+      expect(JSON.stringify(closed.json.data)).not.toContain(child.guardian.phone);
+    });
+
+    it('grants nothing to a department that is not the receiver, nor beyond the receiver’s jurisdiction', async () => {
+      const id = await refer('COUNSELLING', WF);
+      const reasons = `query($id: ID!) { minor(id: $id) { latestAssessment { reasons } } }`;
+      const wf = await post(t, await t.token(WF), { query: reasons, variables: { id: child.id } }, { 'x-purpose': `REFERRAL; ${id}` });
+      expect(wf.json.errors).toBeUndefined();
+      expect(wf.json.data.minor.latestAssessment.reasons).toEqual(expect.any(String));
+      const streetTwo = await post(t, await t.token(WF, { region: '330102002' }), { query: reasons, variables: { id: child.id } }, { 'x-purpose': `REFERRAL; ${id}` });
+      expect(streetTwo.json.data?.minor ?? null).toBeNull();
+      const ed = await post(t, education, { query: reasons, variables: { id: child.id } }, { 'x-purpose': `REFERRAL; ${id}` });
+      expect(ed.json.data.minor.latestAssessment.reasons).toBeNull();
+      await t.gql(await t.token(WF), DECLINE, { id, reason: 'x' });
+    });
+  });
+});

@@ -1,0 +1,220 @@
+import { Department, Role } from '../src/auth/principal';
+import { eventOf, post } from './support/audit-helpers';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU } = Department;
+const MIN = 60_000;
+
+const FILE = `mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id status receivedAt } }`;
+const STEP = `mutation($id: ID!, $to: ReportStatus!, $note: String!) { transitionReport(id: $id, to: $to, note: $note) { id status transitions { fromStatus toStatus officerId department note at } } }`;
+const OVERDUE = `{ overdueReports { id status overdue } }`;
+
+/** 强制报告: filing, routing, the state machine and who may take each step, deadlines. */
+describe('workflow: mandatory reports', () => {
+  let t: TestHub;
+  let child: { id: string; id_number: string; grid_code: string; name: string };
+  let reporter: string;
+  let police: string;
+  let civil: string;
+
+  beforeAll(async () => {
+    // Deadlines: URGENT verify within 60 min, handle within 1 day; NORMAL 1 day / 7 days (the defaults, set here to be explicit).
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_REPORT_DEADLINES: 'URGENT=60/1440,HIGH=240/4320,NORMAL=1440/10080' } });
+    [child] = await t.sql(`SELECT id, trim(id_number) AS id_number, grid_code, name FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
+    reporter = await t.token(ED, { role: Role.REPORTER, user: 'teacher-wang' });
+    police = await t.token(PO, { user: 'officer-li' });
+    civil = await t.token(CA, { user: 'director-zhao' });
+  });
+  afterAll(() => t.stop());
+  afterEach(() => {
+    t.config.workflow.clockOffsetMs = 0;
+  });
+
+  const input = (over: Record<string, unknown> = {}) => ({
+    harmType: 'PHYSICAL_ABUSE',
+    observation: '手臂多处淤青，自述被家长殴打',
+    location: '清波小学三年级教室',
+    regionCode: child.grid_code,
+    urgency: 'URGENT',
+    reporterUnit: '清波小学',
+    childIdNumber: child.id_number,
+    ...over,
+  });
+
+  async function file(over: Record<string, unknown> = {}, token = reporter): Promise<string> {
+    const r = await t.gql(token, FILE, { input: input(over) }, {});
+    expect(r.errors).toBeUndefined();
+    return r.data.fileMandatoryReport.id;
+  }
+
+  it('files a report without a purpose, links the known child, sets deadlines by urgency and tells police and civil affairs at once', async () => {
+    const r = await post(t, reporter, { query: FILE, variables: { input: input() } }, {});
+    expect(r.json.errors).toBeUndefined();
+    const { id, status } = r.json.data.fileMandatoryReport;
+    expect(status).toBe('RECEIVED');
+    const [row] = await t.sql(`SELECT minor_id, reporter_id, received_at, verify_due_at, handle_due_at FROM workflow.mandatory_report WHERE id = $1`, [id]);
+    expect(row.minor_id).toBe(child.id);
+    expect(row.reporter_id).toBe('teacher-wang');
+    expect(row.verify_due_at.getTime() - row.received_at.getTime()).toBe(60 * MIN);
+    expect(row.handle_due_at.getTime() - row.received_at.getTime()).toBe(1440 * MIN);
+    const told = await t.sql(`SELECT department, region_code, payload FROM workflow.notification WHERE subject_id = $1 ORDER BY department`, [id]);
+    expect(told.map((n) => n.department)).toEqual([CA, PO]);
+    for (const n of told) {
+      expect(n.region_code).toBe(child.grid_code);
+      expect(n.payload).toMatchObject({ 'MandatoryReport.harmType': 'PHYSICAL_ABUSE', 'MandatoryReport.urgency': 'URGENT', 'Minor.name': child.name });
+    }
+    const e = await eventOf(t, r.requestId);
+    expect(e).toMatchObject({ userId: 'teacher-wang', role: 'REPORTER', outcome: 'SUCCESS' });
+    expect(e.changes).toEqual([expect.objectContaining({ mutation: 'fileMandatoryReport', id })]);
+    expect(JSON.stringify(e)).not.toContain(child.id_number);
+  });
+
+  it('tells the reporter nothing about whether the child was found, and keeps unknown children by description', async () => {
+    const unknown = await t.gql(reporter, FILE, { input: input({ childIdNumber: null, childId: '00000000-0000-4000-8000-000000000000', childDescription: '约10岁男孩' }) }, {});
+    expect(unknown.errors).toBeUndefined();
+    expect(Object.keys(unknown.data.fileMandatoryReport).sort()).toEqual(['id', 'receivedAt', 'status']);
+    const [row] = await t.sql(`SELECT minor_id, child_description FROM workflow.mandatory_report WHERE id = $1`, [unknown.data.fileMandatoryReport.id]);
+    expect(row).toEqual({ minor_id: null, child_description: '约10岁男孩' });
+  });
+
+  it.each([
+    ['an empty observation', { observation: ' ' }, 'observation'],
+    ['an unknown region', { regionCode: '999999' }, 'regionCode'],
+    ['a malformed ID number', { childIdNumber: '12345' }, 'childIdNumber'],
+    ['a time in the future', { observedAt: new Date(Date.now() + 3_600_000).toISOString() }, 'observedAt'],
+  ])('refuses %s with BAD_USER_INPUT naming the field, writing nothing', async (_what, over, field) => {
+    const [{ n: before }] = await t.sql(`SELECT count(*)::int AS n FROM workflow.mandatory_report`);
+    const r = await t.gql(reporter, FILE, { input: input(over) }, {});
+    expect(errorCodes(r)).toEqual(['BAD_USER_INPUT']);
+    expect(r.errors![0].extensions!.field).toBe(field);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.mandatory_report`))[0].n).toBe(before);
+  });
+
+  it('lets a reporter read back only the status of their own reports, and nothing else', async () => {
+    const mine = await file();
+    const other = await t.token(ED, { role: Role.REPORTER, user: 'doctor-chen' });
+    await file({}, other);
+    const r = await t.gql(reporter, `{ myReports { id status } }`, {}, {});
+    expect(r.data.myReports.map((x: any) => x.id)).toContain(mine);
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM workflow.mandatory_report WHERE reporter_id = 'teacher-wang'`);
+    expect(r.data.myReports).toHaveLength(n);
+    for (const q of [
+      `{ mandatoryReports { id } }`,
+      `{ overdueReports { id } }`,
+      `query($id: ID!) { mandatoryReport(id: $id) { id } }`,
+      `query($id: ID!) { minor(id: $id) { name } }`,
+      `{ notifications { id } }`,
+      `{ referrals { id } }`,
+    ]) {
+      const denied = await t.gql(reporter, q, { id: mine });
+      expect(errorCodes(denied)).toEqual(['FORBIDDEN']);
+    }
+    const step = await t.gql(reporter, STEP, { id: mine, to: 'VERIFYING', note: 'x' });
+    expect(errorCodes(step)).toEqual(['FORBIDDEN']);
+  });
+
+  it('routes reports to police and civil affairs with jurisdiction over the place only', async () => {
+    const id = await file();
+    const seen = async (token: string) => (await t.gql(token, `{ mandatoryReports(first: 500) { id } }`)).data?.mandatoryReports?.map((r: any) => r.id) ?? [];
+    expect(await seen(police)).toContain(id);
+    expect(await seen(civil)).toContain(id);
+    expect(await seen(await t.token(PO, { region: '330102002' }))).not.toContain(id);
+    expect(errorCodes(await t.gql(await t.token(ED), `{ mandatoryReports { id } }`))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await t.gql(await t.token(JU), `{ mandatoryReports { id } }`))).toEqual(['FORBIDDEN']);
+  });
+
+  describe('state machine', () => {
+    const step = (token: string, id: string, to: string, note = `step to ${to}`) => t.gql(token, STEP, { id, to, note });
+
+    it('records each step with officer, department, note and time', async () => {
+      const id = await file();
+      t.config.workflow.clockOffsetMs = 10 * MIN;
+      const r = await step(police, id, 'VERIFYING', '已出警核查');
+      expect(r.errors).toBeUndefined();
+      expect(r.data.transitionReport.status).toBe('VERIFYING');
+      const [tr] = r.data.transitionReport.transitions;
+      expect(tr).toMatchObject({ fromStatus: 'RECEIVED', toStatus: 'VERIFYING', officerId: 'officer-li', department: PO, note: '已出警核查' });
+      expect(Math.abs(new Date(tr.at).getTime() - (Date.now() + 10 * MIN))).toBeLessThan(30_000);
+    });
+
+    // [from-path, to, who, expected]
+    const cases: [string[], string, Department, 'ok' | 'FORBIDDEN' | 'BAD_USER_INPUT'][] = [
+      [[], 'VERIFYING', PO, 'ok'],
+      [[], 'VERIFYING', CA, 'ok'],
+      [[], 'VERIFYING', ED, 'FORBIDDEN'],
+      [[], 'HANDLED', PO, 'BAD_USER_INPUT'],
+      [[], 'CLOSED', CA, 'BAD_USER_INPUT'],
+      [[], 'UNFOUNDED', PO, 'BAD_USER_INPUT'],
+      [['VERIFYING'], 'HANDLED', PO, 'ok'],
+      [['VERIFYING'], 'HANDLED', CA, 'ok'],
+      [['VERIFYING'], 'UNFOUNDED', PO, 'ok'],
+      [['VERIFYING'], 'UNFOUNDED', CA, 'FORBIDDEN'],
+      [['VERIFYING'], 'CLOSED', CA, 'BAD_USER_INPUT'],
+      [['VERIFYING', 'HANDLED'], 'CLOSED', CA, 'ok'],
+      [['VERIFYING', 'HANDLED'], 'CLOSED', PO, 'FORBIDDEN'],
+      [['VERIFYING', 'HANDLED', 'CLOSED'], 'VERIFYING', PO, 'BAD_USER_INPUT'],
+      [['VERIFYING', 'UNFOUNDED'], 'HANDLED', PO, 'BAD_USER_INPUT'],
+    ];
+    it.each(cases)('from %j: → %s by %s is %s', async (path, to, who, expected) => {
+      const id = await file();
+      for (const s of path) expect((await step(s === 'CLOSED' ? civil : police, id, s)).errors).toBeUndefined();
+      const r = await step(await t.token(who), id, to);
+      const [{ status }] = await t.sql(`SELECT status FROM workflow.mandatory_report WHERE id = $1`, [id]);
+      if (expected === 'ok') {
+        expect(r.errors).toBeUndefined();
+        expect(status).toBe(to);
+      } else {
+        expect(errorCodes(r)).toEqual([expected]);
+        if (expected === 'BAD_USER_INPUT') expect(r.errors![0].extensions!.field).toBe('to');
+        expect(status).toBe(path.length ? path[path.length - 1] : 'RECEIVED');
+      }
+    });
+
+    it('refuses a step without a note, and a report outside the officer’s jurisdiction reads as missing', async () => {
+      const id = await file();
+      const r = await step(police, id, 'VERIFYING', '  ');
+      expect(errorCodes(r)).toEqual(['BAD_USER_INPUT']);
+      expect(r.errors![0].extensions!.field).toBe('note');
+      expect(errorCodes(await step(await t.token(PO, { region: '330102002' }), id, 'VERIFYING'))).toEqual(['NOT_FOUND']);
+      expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.report_transition WHERE report_id = $1`, [id]))[0].n).toBe(0);
+    });
+
+    it('asks civil affairs to reassess a registered child once the report is handled', async () => {
+      const id = await file();
+      await step(police, id, 'VERIFYING');
+      await step(police, id, 'HANDLED', '已固定证据，对监护人训诫');
+      const told = await t.sql(`SELECT department, minor_id, region_code FROM workflow.notification WHERE subject_id = $1 AND kind = 'REASSESSMENT_REQUESTED'`, [id]);
+      expect(told).toEqual([{ department: CA, minor_id: child.id, region_code: child.grid_code }]);
+    });
+
+    it('audits each step as a change of the child’s record', async () => {
+      const id = await file();
+      const r = await post(t, police, { query: STEP, variables: { id, to: 'VERIFYING', note: '核查' } }, { 'x-purpose': `MANDATORY_REPORT; ${id}` });
+      expect(r.json.errors).toBeUndefined();
+      const e = await eventOf(t, r.requestId);
+      expect(e.purpose).toEqual({ code: 'MANDATORY_REPORT', reference: id });
+      expect(e.changes).toEqual([{ mutation: 'transitionReport', id, minorId: child.id, fields: ['id', 'note', 'to'] }]);
+      expect(e.reads).toEqual([{ minorId: child.id, fields: expect.objectContaining({ 'MandatoryReport.status': 'ALLOW', 'ReportTransition.note': 'ALLOW' }) }]);
+    });
+  });
+
+  describe('deadlines', () => {
+    it('lists a report as overdue once verification has not started in time, and again once handling is late', async () => {
+      const urgent = await file({ urgency: 'URGENT' });
+      const normal = await file({ urgency: 'NORMAL' });
+      const overdue = async () => (await t.gql(police, OVERDUE)).data.overdueReports.map((r: any) => r.id);
+      expect(await overdue()).not.toContain(urgent);
+      t.config.workflow.clockOffsetMs = 61 * MIN;
+      expect(await overdue()).toContain(urgent);
+      expect(await overdue()).not.toContain(normal);
+      const r = await t.gql(police, `query($id: ID!) { mandatoryReport(id: $id) { overdue } }`, { id: urgent });
+      expect(r.data.mandatoryReport.overdue).toBe(true);
+      // Verification started (late): no longer overdue until the handling deadline passes.
+      expect((await t.gql(police, STEP, { id: urgent, to: 'VERIFYING', note: '迟到的核查' })).errors).toBeUndefined();
+      expect(await overdue()).not.toContain(urgent);
+      t.config.workflow.clockOffsetMs = 1441 * MIN;
+      expect(await overdue()).toContain(urgent);
+      expect(await overdue()).toContain(normal);
+    });
+  });
+});

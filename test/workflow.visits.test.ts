@@ -1,0 +1,62 @@
+import { Department, Role } from '../src/auth/principal';
+import { buildPolicy } from '../src/server/bootstrap';
+import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+const OVERDUE = `query($r: ID, $l: [RiskLevel!]) { overdueVisits(regionCode: $r, riskLevels: $l, first: 500) { minor { id } riskLevel gridCode nextVisitDue lastVisitAt daysOverdue responsibleWorker } }`;
+
+/** 分级保护: the overdue-visit list per region and worker, and notifications for RED/ORANGE. */
+describe('workflow: visit SLA', () => {
+  let t: TestHub;
+  const policy = buildPolicy();
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+  });
+  afterAll(() => t.stop());
+
+  it('lists exactly the children overdue in the region, most urgent level first, with the responsible worker', async () => {
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const r = await t.gql(civil, OVERDUE, { r: '330102001' });
+    expect(r.errors).toBeUndefined();
+    const truth = await t.sql(
+      `SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND next_visit_due < now() AND risk_level IS NOT NULL`,
+    );
+    const list = r.data.overdueVisits;
+    expect(list.map((v: any) => v.minor.id).sort()).toEqual(truth.map((x) => x.id).sort());
+    const order = ['RED', 'ORANGE', 'YELLOW', 'BLUE'];
+    for (let i = 1; i < list.length; i++) expect(order.indexOf(list[i].riskLevel)).toBeGreaterThanOrEqual(order.indexOf(list[i - 1].riskLevel));
+    for (const v of list) {
+      expect(v.gridCode.startsWith('330102001')).toBe(true);
+      expect(v.daysOverdue).toBeGreaterThanOrEqual(0);
+      expect(v.responsibleWorker).toEqual(expect.any(String));
+    }
+  });
+
+  it('keeps the list inside the caller’s jurisdiction and the responsible worker to those who visit', async () => {
+    const street = await t.token(Department.EDUCATION, { region: '330102001' });
+    const r = await t.gql(street, OVERDUE, { l: ['RED'] });
+    expect(r.data.overdueVisits.every((v: any) => v.gridCode.startsWith('330102001') && v.riskLevel === 'RED')).toBe(true);
+    expect(r.data.overdueVisits.every((v: any) => v.responsibleWorker === null)).toBe(true);
+    expect(errorCodes(r).every((c) => c === 'FORBIDDEN')).toBe(true);
+    const outside = await t.gql(street, OVERDUE, { r: '330102002' });
+    expect(errorCodes(outside)).toEqual(['BAD_USER_INPUT']);
+    expect(outside.errors![0].extensions!.field).toBe('regionCode');
+    expect(errorCodes(await t.gql(await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD }), OVERDUE, {}))).toEqual(['FORBIDDEN']);
+  });
+
+  it('raises one notification to civil affairs per overdue RED or ORANGE child and due date', async () => {
+    const now = new Date();
+    await runEscalations(t.hub.db.ds, t.config, policy, now);
+    const expected = await t.sql(`SELECT id, grid_code FROM registry.minor WHERE risk_level IN ('RED','ORANGE') AND next_visit_due < $1`, [now]);
+    const told = await t.sql(`SELECT minor_id, department, region_code, payload FROM workflow.notification WHERE kind = 'VISIT_OVERDUE'`);
+    expect(told.map((n) => n.minor_id).sort()).toEqual(expected.map((m) => m.id).sort());
+    expect(told.every((n) => n.department === 'CIVIL_AFFAIRS')).toBe(true);
+    const grid = Object.fromEntries(expected.map((m) => [m.id, m.grid_code]));
+    for (const n of told) {
+      expect(n.region_code).toBe(grid[n.minor_id]);
+      expect(['RED', 'ORANGE']).toContain(n.payload['Minor.riskLevel']);
+    }
+    await runEscalations(t.hub.db.ds, t.config, policy, new Date(now.getTime() + 60_000));
+    expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.notification WHERE kind = 'VISIT_OVERDUE'`))[0].n).toBe(told.length);
+  });
+});
