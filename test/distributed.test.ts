@@ -1,5 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
-import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
+import { ASSERTION_HEADER, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
 import { gatewaySecret } from '../src/config/secrets';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { eventOf, post } from './support/audit-helpers';
@@ -62,6 +62,13 @@ describe('distributed mode', () => {
       const r = await postGraphQL(subgraph.url, null, `{ regions { code } }`, undefined, { [ASSERTION_HEADER]: assertion });
       expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
     }
+  });
+
+  it('carries the declared purpose to the subgraph inside the signed assertion (field grants depend on it)', async () => {
+    const principal = { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' };
+    const purpose = { code: 'REFERRAL', reference: '转介-0042' } as const;
+    const token = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'r5', purpose: purpose as never });
+    expect(await verifyAssertion(gatewaySecret(t.config), 'registry', token)).toEqual({ principal, requestId: 'r5', purpose });
   });
 
   it('limits `_entities` to the jurisdiction in the gateway’s assertion', async () => {

@@ -1,9 +1,12 @@
 import { Department, POLICY_SUBJECTS, PolicySubject, Role } from '../src/auth/principal';
 import { ageOn } from '../src/common/dates';
+import { buildIdNumber } from '../src/common/id-number';
 import { applyMask, SENSITIVE_CATEGORIES } from '../src/policy/masks';
 import { FEDERATION_FIELDS } from '../src/policy/policy';
 import { Access, PolicyRow } from '../src/policy/policy.types';
 import { buildPolicy } from '../src/server/bootstrap';
+import { referralGrants } from '../src/subgraphs/workflow/workflow.policy';
+import { DEPARTMENT_MUTATION_CALLS, DEPARTMENT_QUERY_PROBES, departmentProbe, DepartmentRecords, loadDepartmentRecords } from './support/department-probes';
 import { GqlResult, startTestHub, TestHub } from './support/test-hub';
 
 /**
@@ -24,7 +27,14 @@ interface Probe {
 }
 
 const tokenFor = (t: TestHub, s: PolicySubject) =>
-  s === Role.AUDITOR || s === Role.DASHBOARD ? t.token(Department.CIVIL_AFFAIRS, { role: s }) : t.token(s as Department);
+  s === Role.AUDITOR || s === Role.DASHBOARD
+    ? t.token(Department.CIVIL_AFFAIRS, { role: s })
+    : s === Role.REPORTER || s === Role.EMPLOYER
+      ? t.token(Department.EDUCATION, { role: s, user: userOf(s) })
+      : t.token(s as Department);
+/** The user id each subject's probe token carries (officers: the test hub's default). */
+const userOf = (s: PolicySubject) => (s === Role.REPORTER || s === Role.EMPLOYER ? `${s.toLowerCase()}-probe` : `${s.toLowerCase()}-test`);
+const isDept = (s: PolicySubject): s is Department => (Object.values(Department) as string[]).includes(s);
 
 const valueAt = (data: unknown, path: Path) => path.reduce<any>((v, k) => (v == null ? v : v[k]), data);
 const isPrefix = (prefix: Path, path: Path) => prefix.length <= path.length && prefix.every((k, i) => path[i] === k);
@@ -47,9 +57,17 @@ describe('field-level policy, exhaustive', () => {
   let auditSeq: number;
   let auditRow: Record<string, any>;
   let audited: Record<string, any>;
+  let minorsUnder18: number;
+  let departmentRecords: DepartmentRecords;
+  let report: Record<string, any>;
+  let transition: Record<string, any>;
+  /** Per department: a referral it receives (civil affairs, which sent them all: the one to education). */
+  const referralOf = new Map<PolicySubject, Record<string, any>>();
 
   beforeAll(async () => {
-    t = await startTestHub();
+    // Workflow jobs off (no notification may appear between a probe's ground truth and its query);
+    // the employer probes re-screen more often than a real employer may.
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_RESCREENS_PER_YEAR: '100' } });
     // A child whose record exercises every mask: a sensitive category, a guardian with phone and address, visits.
     [minor] = await t.sql(`
       SELECT m.*, to_char(m.birth_date, 'YYYY-MM-DD') AS birth_date FROM registry.minor m
@@ -81,9 +99,36 @@ describe('field-level policy, exhaustive', () => {
     category = categories[categoryIndex];
     [assessment] = await t.sql(`SELECT * FROM registry.risk_assessment WHERE minor_id = $1 ORDER BY assessed_at DESC, id LIMIT 1`, [minor.id]);
     [visit] = await t.sql(`SELECT * FROM registry.visit WHERE minor_id = $1 ORDER BY visited_at DESC, id LIMIT 1`, [minor.id]);
+    [{ n: minorsUnder18 }] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor WHERE date_part('year', age(birth_date)) < 18`);
     const regions = await t.sql(`SELECT * FROM registry.region ORDER BY code`);
     regionIndex = regions.findIndex((r) => r.code === minor.grid_code);
     region = regions[regionIndex];
+    departmentRecords = await loadDepartmentRecords(t);
+
+    // Workflow records about the probe child: a report (filed by a reporter, verified by police)
+    // and one by each department, a referral from civil affairs to every other department, a
+    // webhook per department and a barred person.
+    const reporter = await tokenFor(t, Role.REPORTER);
+    const file = `mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id } }`;
+    const reportInput = { harmType: 'NEGLECT', observation: 'probe', location: 'probe', regionCode: minor.grid_code, urgency: 'NORMAL', childId: minor.id };
+    const filed = await t.gql(reporter, file, { input: reportInput }, {});
+    await t.gql(await t.token(Department.POLICE), `mutation($id: ID!) { transitionReport(id: $id, to: VERIFYING, note: "probe") { id } }`, { id: filed.data.fileMandatoryReport.id });
+    [report] = await t.sql(`SELECT * FROM workflow.mandatory_report WHERE id = $1`, [filed.data.fileMandatoryReport.id]);
+    [transition] = await t.sql(`SELECT * FROM workflow.report_transition WHERE report_id = $1`, [report.id]);
+    for (const d of Object.values(Department)) {
+      const token = await t.token(d);
+      await t.gql(token, file, { input: reportInput }, {});
+      await t.gql(token, `mutation { registerWebhook(url: "http://127.0.0.1:9/${d}") { secret } }`);
+      if (d === Department.CIVIL_AFFAIRS) continue;
+      const r = await t.gql(civil, `mutation($input: CreateReferralInput!) { createReferral(input: $input) { id } }`, {
+        input: { minorId: minor.id, type: 'EDUCATION_AID', toDepartment: d, need: 'probe' },
+      });
+      referralOf.set(d, (await t.sql(`SELECT * FROM workflow.referral WHERE id = $1`, [r.data.createReferral.id]))[0]);
+    }
+    referralOf.set(Department.CIVIL_AFFAIRS, referralOf.get(Department.EDUCATION)!);
+    await t.gql(await t.token(Department.POLICE), `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id } }`, {
+      input: { idNumber: buildIdNumber('330102', '1980-01-01', 11), name: '某甲', offence: 'ABUSE', judgementReference: 'probe' },
+    });
 
     const intro = await t.gql(
       await t.token(Department.CIVIL_AFFAIRS),
@@ -116,7 +161,11 @@ describe('field-level policy, exhaustive', () => {
     truth,
   });
 
-  function probe(row: PolicyRow): Probe {
+  const CHECK_INPUT = `{ idNumber: "${buildIdNumber('330102', '1990-01-01', 21)}", name: "x", authorizationReference: "probe" }`;
+  const RESCREEN = `employmentRescreen(candidates: [{ idNumber: "${buildIdNumber('330102', '1990-01-01', 21)}", name: "x" }], authorizationReference: "probe")`;
+  const newest = async (sql: string, params: unknown[]) => (await t.sql(sql, params))[0] ?? {};
+
+  async function probe(row: PolicyRow, subject: PolicySubject): Promise<Probe> {
     const key = `${row.type}.${row.field}`;
     const f = row.field;
     const column = (rec: Record<string, any>) => {
@@ -139,6 +188,22 @@ describe('field-level policy, exhaustive', () => {
           auditVerify: { query: `{ auditVerify { ok } }`, path: ['auditVerify', 'ok'], truth: true },
           auditAnomalies: { query: `{ auditAnomalies { __typename } }`, path: ['auditAnomalies'] },
           regions: { query: `{ regions { code } }`, path: ['regions', 0, 'code'], truth: minor.grid_code.slice(0, 6) },
+          minorCounts: { query: `{ minorCounts(level: DISTRICT) { total { value } } }`, path: ['minorCounts', 'total', 'value'], truth: minorsUnder18 },
+          statisticsRates: { query: `{ statisticsRates(level: STREET) { __typename } }`, path: ['statisticsRates'] },
+          monthlyTrend: { query: `{ monthlyTrend { __typename } }`, path: ['monthlyTrend'] },
+          statisticsFreshness: { query: `{ statisticsFreshness { __typename } }`, path: ['statisticsFreshness'] },
+          mandatoryReports: { query: `{ mandatoryReports(first: 1) { __typename } }`, path: ['mandatoryReports'] },
+          mandatoryReport: { query: `query($id: ID!) { mandatoryReport(id: $id) { id } }`, variables: { id: report.id }, path: ['mandatoryReport', 'id'], truth: report.id },
+          overdueReports: { query: `{ overdueReports { __typename } }`, path: ['overdueReports'] },
+          myReports: { query: `{ myReports { __typename } }`, path: ['myReports'] },
+          referrals: { query: `{ referrals(first: 1) { __typename } }`, path: ['referrals'] },
+          referral: { query: `query($id: ID!) { referral(id: $id) { id } }`, variables: { id: referralOf.get(subject)?.id ?? ZERO }, path: ['referral', 'id'], truth: referralOf.get(subject)?.id },
+          notifications: { query: `{ notifications(first: 1) { __typename } }`, path: ['notifications'] },
+          webhooks: { query: `{ webhooks { __typename } }`, path: ['webhooks'] },
+          barredPersons: { query: `{ barredPersons(first: 1) { __typename } }`, path: ['barredPersons'] },
+          overdueVisits: { query: `{ overdueVisits(first: 1) { __typename } }`, path: ['overdueVisits'] },
+          ...DEPARTMENT_QUERY_PROBES,
+          statisticsScope: { query: `{ statisticsScope { regionCode } }`, path: ['statisticsScope', 'regionCode'], truth: minor.grid_code.slice(0, 6) },
         }[f]!;
       case 'Mutation': {
         const calls: Record<string, string> = {
@@ -151,6 +216,22 @@ describe('field-level policy, exhaustive', () => {
           recordAssessment: `recordAssessment(minorId: "${ZERO}", input: { level: RED, reasons: "x" }) { __typename }`,
           recordVisit: `recordVisit(minorId: "${ZERO}", input: { notes: "x" }) { __typename }`,
         };
+        Object.assign(calls, {
+          fileMandatoryReport: `fileMandatoryReport(input: { harmType: OTHER, observation: " ", location: "x", regionCode: "x", urgency: NORMAL }) { __typename }`,
+          transitionReport: `transitionReport(id: "${ZERO}", to: VERIFYING, note: "x") { __typename }`,
+          createReferral: `createReferral(input: { minorId: "${ZERO}", type: EDUCATION_AID, toDepartment: "NONE", need: "x" }) { __typename }`,
+          acceptReferral: `acceptReferral(id: "${ZERO}") { __typename }`,
+          declineReferral: `declineReferral(id: "${ZERO}", reason: "x") { __typename }`,
+          completeReferral: `completeReferral(id: "${ZERO}", outcome: "x") { __typename }`,
+          acknowledge: `acknowledge(id: "${ZERO}") { __typename }`,
+          registerWebhook: `registerWebhook(url: "not a url") { __typename }`,
+          deactivateWebhook: `deactivateWebhook(id: "${ZERO}") { __typename }`,
+          addBarredPerson: `addBarredPerson(input: { idNumber: "1", name: "x", offence: OTHER, judgementReference: "x" }) { __typename }`,
+          removeBarredPerson: `removeBarredPerson(id: "${ZERO}")`,
+          employmentCheck: `employmentCheck(input: { idNumber: "1", name: "x", authorizationReference: "x" }) { __typename }`,
+          employmentRescreen: `employmentRescreen(candidates: [], authorizationReference: "x") { __typename }`,
+        });
+        Object.assign(calls, DEPARTMENT_MUTATION_CALLS);
         if (!calls[f]) throw new Error(`no probe for ${key}`);
         return { query: `mutation { ${calls[f]} }`, path: [f] };
       }
@@ -221,6 +302,116 @@ describe('field-level policy, exhaustive', () => {
         return { query: `{ auditVerify { firstBreak { ${f} } } }`, path: ['auditVerify', 'firstBreak', f] };
       case 'AuditAnomaly':
         return { query: `{ auditAnomalies { ${f} } }`, path: ['auditAnomalies', 0, f] };
+      case 'StatisticsTable':
+        return { query: `{ minorCounts(level: DISTRICT, by: [RISK_LEVEL]) { ${sel(key, f)} } }`, path: ['minorCounts', f] };
+      case 'StatisticsCell': {
+        const by = { riskLevel: 'RISK_LEVEL', category: 'CATEGORY', ageBand: 'AGE_BAND', gender: 'GENDER' }[f] ?? 'GENDER';
+        return {
+          query: `{ minorCounts(level: DISTRICT, by: [${by}]) { cells { ${sel(key, f)} } } }`,
+          path: ['minorCounts', 'cells', 0, f],
+          truth: f === 'regionCode' ? minor.grid_code.slice(0, 6) : undefined,
+        };
+      }
+      case 'CountCell':
+        return {
+          query: `{ minorCounts(level: DISTRICT) { total { ${f} } } }`,
+          path: ['minorCounts', 'total', f],
+          truth: { value: minorsUnder18, suppressed: false, display: String(minorsUnder18) }[f],
+        };
+      case 'StatisticsRates':
+        return { query: `{ statisticsRates(level: STREET) { ${sel(key, f)} } }`, path: ['statisticsRates', f] };
+      case 'RegionRates':
+        return { query: `{ statisticsRates(level: STREET) { total { ${sel(key, f)} } } }`, path: ['statisticsRates', 'total', f] };
+      case 'StatisticsRate':
+        return { query: `{ statisticsRates(level: STREET) { total { screening { ${sel(key, f)} } } } }`, path: ['statisticsRates', 'total', 'screening', f] };
+      case 'RiskLevelRate':
+        return { query: `{ statisticsRates(level: STREET) { total { visitsOnTime { ${sel(key, f)} } } } }`, path: ['statisticsRates', 'total', 'visitsOnTime', 0, f] };
+      case 'MonthlyTrend':
+        return { query: `{ monthlyTrend { ${sel(key, f)} } }`, path: ['monthlyTrend', f] };
+      case 'TrendPoint':
+        return { query: `{ monthlyTrend { points { ${sel(key, f)} } } }`, path: ['monthlyTrend', 'points', 0, f] };
+      case 'StatisticsFreshness':
+        return { query: `{ statisticsFreshness { ${f} } }`, path: ['statisticsFreshness', f] };
+      case 'StatisticsScope':
+        return { query: `{ statisticsScope { ${f} } }`, path: ['statisticsScope', f], truth: f === 'regionCode' ? minor.grid_code.slice(0, 6) : undefined };
+      case 'MandatoryReport':
+        return {
+          query: `query($id: ID!) { mandatoryReport(id: $id) { ${sel(key, f)} } }`,
+          variables: { id: report.id },
+          path: ['mandatoryReport', f],
+          truth: objectFields.has(key) ? undefined : f === 'overdue' ? false : column(report),
+        };
+      case 'ReportTransition':
+        return {
+          query: `query($id: ID!) { mandatoryReport(id: $id) { transitions { ${f} } } }`,
+          variables: { id: report.id },
+          path: ['mandatoryReport', 'transitions', 0, f],
+          truth: column(transition),
+        };
+      case 'ReportReceipt': {
+        const mine = await newest(`SELECT * FROM workflow.mandatory_report WHERE reporter_id = $1 ORDER BY received_at DESC, id LIMIT 1`, [userOf(subject)]);
+        return { query: `{ myReports { ${f} } }`, path: ['myReports', 0, f], truth: column(mine) };
+      }
+      case 'Referral': {
+        const referral = referralOf.get(subject) ?? referralOf.get(Department.EDUCATION)!;
+        const truth: Record<string, unknown> = { grantedFields: referralGrants.EDUCATION_AID, overdue: false };
+        return {
+          query: `query($id: ID!) { referral(id: $id) { ${sel(key, f)} } }`,
+          variables: { id: referral.id },
+          path: ['referral', f],
+          truth: objectFields.has(key) ? undefined : f in truth ? truth[f] : column(referral),
+        };
+      }
+      case 'Notification':
+      case 'NotificationField': {
+        const n = await newest(
+          `SELECT * FROM workflow.notification WHERE department = $1 AND region_code LIKE '330102%' ORDER BY created_at DESC, id LIMIT 1`,
+          [isDept(subject) ? subject : ''],
+        );
+        if (row.type === 'Notification') {
+          return { query: `{ notifications(first: 1) { ${sel(key, f)} } }`, path: ['notifications', 0, f], truth: objectFields.has(key) ? undefined : column(n) };
+        }
+        const [first] = Object.entries(n.payload ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+        return { query: `{ notifications(first: 1) { payload { ${f} } } }`, path: ['notifications', 0, 'payload', 0, f], truth: first?.[f === 'field' ? 0 : 1] };
+      }
+      case 'Webhook': {
+        const hook = await newest(`SELECT * FROM workflow.webhook WHERE department = $1 ORDER BY created_at, id LIMIT 1`, [isDept(subject) ? subject : '']);
+        return { query: `{ webhooks { ${f} } }`, path: ['webhooks', 0, f], truth: column(hook) };
+      }
+      case 'WebhookRegistration':
+        return {
+          query: `mutation { registerWebhook(url: "http://127.0.0.1:9/probe") { ${sel(key, f)} } }`,
+          path: ['registerWebhook', f],
+          truth: f === 'maxAttempts' ? t.config.workflow.webhook.maxAttempts : undefined,
+        };
+      case 'BarredPerson': {
+        const p = await newest(`SELECT *, to_char(restricted_until, 'YYYY-MM-DD') AS restricted_until FROM workflow.barred_person ORDER BY created_at DESC, id LIMIT 1`, []);
+        return { query: `{ barredPersons(first: 1) { ${f} } }`, path: ['barredPersons', 0, f], truth: column(p) };
+      }
+      case 'EmploymentCheckResult':
+        return { query: `mutation { employmentCheck(input: ${CHECK_INPUT}) { ${f} } }`, path: ['employmentCheck', f], truth: f === 'answer' ? 'CLEAR' : undefined };
+      case 'RescreenResult':
+        return { query: `mutation { ${RESCREEN} { ${sel(key, f)} } }`, path: ['employmentRescreen', f] };
+      case 'RescreenAnswer':
+        return { query: `mutation { ${RESCREEN} { answers { ${f} } } }`, path: ['employmentRescreen', 'answers', 0, f], truth: { index: 0, answer: 'CLEAR' }[f] };
+      case 'OverdueVisit': {
+        // Ground truth: the most urgent level first, then the longest overdue (分级保护).
+        const v = await newest(
+          `SELECT m.id, m.risk_level, m.grid_code, m.next_visit_due,
+                  (SELECT max(visited_at) FROM registry.visit WHERE minor_id = m.id) AS last_visit_at,
+                  coalesce((SELECT visitor FROM registry.visit WHERE minor_id = m.id ORDER BY visited_at DESC, id LIMIT 1),
+                           (SELECT assessor FROM registry.risk_assessment WHERE minor_id = m.id ORDER BY assessed_at DESC, id LIMIT 1)) AS responsible_worker
+             FROM registry.minor m WHERE m.next_visit_due < now() AND m.risk_level IS NOT NULL
+            ORDER BY array_position(ARRAY['RED','ORANGE','YELLOW','BLUE'], m.risk_level), m.next_visit_due, m.id LIMIT 1`,
+          [],
+        );
+        const truth: Record<string, unknown> = { daysOverdue: Math.floor((Date.now() - new Date(v.next_visit_due).getTime()) / 86_400_000) };
+        return {
+          query: `{ overdueVisits(first: 1) { ${sel(key, f)} } }`,
+          path: ['overdueVisits', 0, f],
+          truth: objectFields.has(key) ? undefined : f in truth ? truth[f] : column(v),
+        };
+      }
       case 'Region':
         return {
           query: `{ regions { ${sel(key, f)} } }`,
@@ -228,10 +419,16 @@ describe('field-level policy, exhaustive', () => {
           truth: objectFields.has(key) || f === 'children' ? undefined : column(region),
         };
     }
+    const department = departmentProbe(row, departmentRecords, objectFields);
+    if (department) return department;
     throw new Error(`no probe for ${key}: add one when adding a type to the policy table`);
   }
 
-  const timeFields = new Set(['nextVisitDue', 'updatedAt', 'assessedAt', 'visitedAt', 'time']);
+  const timeFields = new Set([
+    'nextVisitDue', 'updatedAt', 'assessedAt', 'visitedAt', 'time',
+    'at', 'createdAt', 'receivedAt', 'observedAt', 'verifyDueAt', 'handleDueAt', 'answerDueAt', 'completeDueAt', 'answeredAt',
+    'completedAt', 'closedAt', 'escalatedAt', 'acknowledgedAt', 'lastVisitAt',
+  ]);
 
   for (const subject of POLICY_SUBJECTS) {
     it(`${subject} gets exactly what the table says`, async () => {
@@ -239,7 +436,7 @@ describe('field-level policy, exhaustive', () => {
       const failures: string[] = [];
       for (const row of policy.all()) {
         const key = `${row.type}.${row.field}`;
-        const p = probe(row);
+        const p = await probe(row, subject);
         const r: GqlResult = await t.gql(token, p.query, p.variables);
         const access = row.access[subject] ?? Access.DENY;
         const forbiddenOn = (r.errors ?? []).filter((e) => e.extensions?.code === 'FORBIDDEN' && e.path && isPrefix(e.path, p.path));

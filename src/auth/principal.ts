@@ -15,15 +15,25 @@ export enum Role {
   AUDITOR = 'AUDITOR',
   /** Service account of a dashboard: aggregates only. */
   DASHBOARD = 'DASHBOARD',
+  /** 强制报告 duty holder (teacher, doctor, community worker, hotel staff): files reports, reads only their status. */
+  REPORTER = 'REPORTER',
+  /** A unit that must run the pre-employment check (入职查询): sees only CLEAR or RESTRICTED. */
+  EMPLOYER = 'EMPLOYER',
 }
 
 /**
  * Who the policy table is written for. Officers are told apart by department; the non-officer
  * roles have the same rights whatever department issued their token.
  */
-export type PolicySubject = Department | Role.AUDITOR | Role.DASHBOARD;
+export type PolicySubject = Department | Role.AUDITOR | Role.DASHBOARD | Role.REPORTER | Role.EMPLOYER;
 
-export const POLICY_SUBJECTS: readonly PolicySubject[] = [...Object.values(Department), Role.AUDITOR, Role.DASHBOARD];
+export const POLICY_SUBJECTS: readonly PolicySubject[] = [
+  ...Object.values(Department),
+  Role.AUDITOR,
+  Role.DASHBOARD,
+  Role.REPORTER,
+  Role.EMPLOYER,
+];
 
 export interface Principal {
   userId: string;

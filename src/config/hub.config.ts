@@ -36,6 +36,36 @@ export interface HubConfig {
     key?: string;
     anomalies: AnomalyThresholds;
   };
+  workflow: WorkflowConfig;
+}
+
+/** Urgency of a mandatory report (强制报告), which sets its deadlines. */
+export type ReportUrgency = 'URGENT' | 'HIGH' | 'NORMAL';
+
+/** Deadlines, SLAs and limits of the workflow subgraph (docs/workflows.md). */
+export interface WorkflowConfig {
+  /**
+   * Shifts every request's `now` (and the escalation timer's) by this much. For tests and
+   * rehearsals of deadlines only: refused in production.
+   */
+  clockOffsetMs: number;
+  /** How often the escalation and webhook-delivery jobs run; 0 turns the timer off (tests run them by hand). */
+  jobIntervalMs: number;
+  /** Per urgency: minutes until verification must have started, and until the report must be handled. */
+  reportDeadlines: Record<ReportUrgency, { verifyMinutes: number; handleMinutes: number }>;
+  /** Hours the receiving department has to accept or decline a referral. */
+  referralAnswerHours: number;
+  /** Days an accepted referral has until it is completed. */
+  referralCompleteDays: number;
+  /** Minutes a RED notification may stay unacknowledged before it escalates. */
+  redAckMinutes: number;
+  /** Employment checks one employer may run per rolling hour. */
+  employmentChecksPerHour: number;
+  /** Every employment check answers after at least this long, whatever the answer. */
+  employmentCheckMinMs: number;
+  /** Bulk re-screenings one employer may run per rolling 365 days. */
+  rescreensPerYear: number;
+  webhook: { maxAttempts: number; retryBaseMs: number; timeoutMs: number };
 }
 
 export interface AnomalyThresholds {
@@ -78,6 +108,12 @@ function positive(env: Env, name: string, fallback: number, max = Number.MAX_SAF
   return n;
 }
 
+function utcOffset(raw: string | undefined): number {
+  const n = Number(raw ?? 8);
+  if (!Number.isInteger(n) || n < -12 || n > 14) throw new Error(`HUB_ANOMALY_UTC_OFFSET must be an integer between -12 and 14, got "${raw}"`);
+  return n;
+}
+
 function hours(raw: string | undefined): [number, number] {
   const m = /^(\d{1,2})-(\d{1,2})$/.exec(raw ?? '8-20');
   if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) > 24) throw new Error(`HUB_ANOMALY_WORKING_HOURS must look like 8-20, got "${raw}"`);
@@ -89,6 +125,59 @@ function benchDisable(raw: string | undefined, production: boolean): HubConfig['
   for (const p of parts) if (p !== 'policy' && p !== 'audit') throw new Error(`HUB_BENCH_DISABLE takes policy and/or audit, got "${p}"`);
   if (parts.length && production) throw new Error('HUB_BENCH_DISABLE is for benchmarks only and refused with NODE_ENV=production');
   return { policy: parts.includes('policy'), audit: parts.includes('audit') };
+}
+
+const URGENCIES: readonly ReportUrgency[] = ['URGENT', 'HIGH', 'NORMAL'];
+
+/** `URGENT=60/1440,HIGH=240/4320,NORMAL=1440/10080`: verify-within/handle-within minutes per urgency. */
+function reportDeadlines(raw: string | undefined): WorkflowConfig['reportDeadlines'] {
+  const out: WorkflowConfig['reportDeadlines'] = {
+    URGENT: { verifyMinutes: 60, handleMinutes: 24 * 60 },
+    HIGH: { verifyMinutes: 4 * 60, handleMinutes: 3 * 24 * 60 },
+    NORMAL: { verifyMinutes: 24 * 60, handleMinutes: 7 * 24 * 60 },
+  };
+  for (const part of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(URGENT|HIGH|NORMAL)=(\d+)\/(\d+)$/.exec(part);
+    if (!m || Number(m[2]) <= 0 || Number(m[3]) < Number(m[2])) {
+      throw new Error(`HUB_REPORT_DEADLINES entries look like URGENT=60/1440 (verify/handle minutes, handle ≥ verify), got "${part}"`);
+    }
+    out[m[1] as ReportUrgency] = { verifyMinutes: Number(m[2]), handleMinutes: Number(m[3]) };
+  }
+  if (out.URGENT.verifyMinutes > out.HIGH.verifyMinutes || out.HIGH.verifyMinutes > out.NORMAL.verifyMinutes) {
+    throw new Error(`HUB_REPORT_DEADLINES: a more urgent report cannot have a later verification deadline (${URGENCIES.join(' ≤ ')})`);
+  }
+  return out;
+}
+
+function workflow(env: Env, production: boolean): WorkflowConfig {
+  const offset = env.HUB_CLOCK_OFFSET_MS;
+  if (offset && production) throw new Error('HUB_CLOCK_OFFSET_MS is for tests and rehearsals only and refused with NODE_ENV=production');
+  if (offset && !Number.isSafeInteger(Number(offset))) throw new Error(`HUB_CLOCK_OFFSET_MS must be an integer, got "${offset}"`);
+  const interval = env.HUB_WORKFLOW_JOB_INTERVAL_MS;
+  if (interval && (!Number.isInteger(Number(interval)) || Number(interval) < 0)) {
+    throw new Error(`HUB_WORKFLOW_JOB_INTERVAL_MS must be a whole number of milliseconds (0: off), got "${interval}"`);
+  }
+  const whole = (name: string, fallback: number, max?: number) => {
+    const n = positive(env, name, fallback, max);
+    if (!Number.isInteger(n)) throw new Error(`${name} must be a whole number, got "${env[name]}"`);
+    return n;
+  };
+  return {
+    clockOffsetMs: offset ? Number(offset) : 0,
+    jobIntervalMs: interval ? Number(interval) : 60_000,
+    reportDeadlines: reportDeadlines(env.HUB_REPORT_DEADLINES),
+    referralAnswerHours: positive(env, 'HUB_REFERRAL_ANSWER_HOURS', 72),
+    referralCompleteDays: positive(env, 'HUB_REFERRAL_COMPLETE_DAYS', 30),
+    redAckMinutes: positive(env, 'HUB_RED_ACK_MINUTES', 120),
+    employmentChecksPerHour: whole('HUB_EMPLOYMENT_CHECKS_PER_HOUR', 100),
+    employmentCheckMinMs: whole('HUB_EMPLOYMENT_CHECK_MIN_MS', 300, 10_000),
+    rescreensPerYear: whole('HUB_RESCREENS_PER_YEAR', 2),
+    webhook: {
+      maxAttempts: whole('HUB_WEBHOOK_MAX_ATTEMPTS', 6, 20),
+      retryBaseMs: whole('HUB_WEBHOOK_RETRY_BASE_MS', 30_000),
+      timeoutMs: whole('HUB_WEBHOOK_TIMEOUT_MS', 5_000, 60_000),
+    },
+  };
 }
 
 function parseSubgraphUrls(raw: string | undefined): Record<string, string> {
@@ -139,9 +228,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
         windowMinutes: positive(env, 'HUB_ANOMALY_WINDOW_MINUTES', 10),
         forbiddenAttempts: positive(env, 'HUB_ANOMALY_FORBIDDEN_ATTEMPTS', 5),
         workingHours: hours(env.HUB_ANOMALY_WORKING_HOURS),
-        utcOffsetHours: Number(env.HUB_ANOMALY_UTC_OFFSET ?? 8),
+        utcOffsetHours: utcOffset(env.HUB_ANOMALY_UTC_OFFSET),
         unusualPurposeShare: positive(env, 'HUB_ANOMALY_UNUSUAL_PURPOSE_SHARE', 0.05, 1),
       },
     },
+    workflow: workflow(env, production),
   };
 }

@@ -1,4 +1,6 @@
 import { jwtVerify, SignJWT } from 'jose';
+import type { Purpose } from '../audit/audit.types';
+import { parsePurpose } from '../audit/purpose';
 import { isDepartment, isRole, Principal } from '../auth/principal';
 import { unauthenticated } from '../errors/hub.exception';
 
@@ -11,6 +13,8 @@ export const ACCESS_EXTENSION = 'hubAccess';
 export interface GatewayAssertion {
   principal: Principal;
   requestId: string;
+  /** The request's declared purpose, already validated by the gateway (field grants depend on it). */
+  purpose?: Purpose;
 }
 
 /**
@@ -19,7 +23,7 @@ export interface GatewayAssertion {
  */
 export async function signAssertion(secret: Uint8Array, subgraph: string, a: GatewayAssertion): Promise<string> {
   const { userId, department, role, region } = a.principal;
-  return new SignJWT({ department, role, region, rid: a.requestId })
+  return new SignJWT({ department, role, region, rid: a.requestId, ...(a.purpose ? { pur: a.purpose } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)
     .setIssuer(ISSUER)
@@ -38,11 +42,13 @@ export async function verifyAssertion(secret: Uint8Array, subgraph: string, toke
       audience: `subgraph:${subgraph}`,
       requiredClaims: ['sub', 'exp', 'rid'],
     });
-    const { sub, department, role, region, rid } = payload as Record<string, unknown>;
+    const { sub, department, role, region, rid, pur } = payload as Record<string, unknown>;
     if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || typeof rid !== 'string') {
       throw new Error('claims');
     }
-    return { principal: { userId: sub, department, role, region }, requestId: rid };
+    const p = pur as Purpose | undefined;
+    const purpose = p ? parsePurpose(p.reference ? `${p.code}; ${encodeURIComponent(p.reference)}` : p.code) : undefined;
+    return { principal: { userId: sub, department, role, region }, requestId: rid, purpose };
   } catch {
     throw unauthenticated('Invalid gateway signature');
   }

@@ -2,6 +2,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { DocumentNode, execute, GraphQLError, GraphQLSchema, parse, validate } from 'graphql';
 import type { DataSource } from 'typeorm';
+import { parsePurpose } from '../audit/purpose';
 import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
 import type { Policy } from '../policy/policy';
@@ -44,7 +45,8 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
       document: doc,
       variableValues: request.variables,
       operationName: request.operationName,
-      contextValue: createHubContext(this.config, context.principal, this.policy, this.db, context.requestId, context.access),
+      // The purpose travels on so that a subgraph can hold a field grant to it (validated already by the audit plugin).
+      contextValue: createHubContext(this.config, context.principal, this.policy, this.db, context.requestId, context.access, parsePurpose(context.purposeHeader)),
     });
     return {
       data: result.data as Record<string, unknown> | null | undefined,

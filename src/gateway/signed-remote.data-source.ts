@@ -1,6 +1,7 @@
 import { GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { AccessRecord } from '../audit/audit.types';
+import { parsePurpose } from '../audit/purpose';
 import type { GatewayContext } from './gateway.context';
 
 type ReceiveOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0];
@@ -23,7 +24,11 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
     if (!('principal' in context)) return; // health checks and composition carry no caller
     request.http?.headers.set(
       ASSERTION_HEADER,
-      await signAssertion(this.secret, this.subgraph, { principal: context.principal, requestId: context.requestId }),
+      await signAssertion(this.secret, this.subgraph, {
+        principal: context.principal,
+        requestId: context.requestId,
+        purpose: parsePurpose(context.purposeHeader),
+      }),
     );
   }
 

@@ -7,10 +7,12 @@ const SHORT: Record<PolicySubject, string> = {
   EDUCATION: '教育',
   POLICE: '公安',
   JUSTICE: '司法',
-  YOUTH_LEAGUE: '团委',
+  YOUTH_LEAGUE: '共青团',
   WOMENS_FEDERATION: '妇联',
   AUDITOR: 'AUDITOR',
   DASHBOARD: 'DASHBOARD',
+  REPORTER: 'REPORTER',
+  EMPLOYER: 'EMPLOYER',
 };
 const CELL: Record<Access, string> = { ALLOW: '✅ ALLOW', MASK: '🟡 MASK', DENY: '⛔' };
 

@@ -3,6 +3,7 @@ import { applyMiddleware, IMiddlewareFunction } from 'graphql-middleware';
 import { allow, deny, IRules, rule, shield } from 'graphql-shield';
 import { forbidden } from '../errors/hub.exception';
 import type { HubContext } from '../server/hub.context';
+import { GRANTABLE_FIELDS, isGranted } from './grants';
 import { applyMask } from './masks';
 import { FEDERATION_FIELDS, Policy } from './policy';
 import { Access, PolicyRow } from './policy.types';
@@ -62,9 +63,23 @@ function accessMiddleware(key: string, row: PolicyRow, policy: Policy, childType
   const child = childTypes.has(type);
   if (!child && !row.mask) return null;
   const kind = row.mask;
+  const grantable = child && GRANTABLE_FIELDS.has(key);
   return async (resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
-    const access = policy.access(ctx.subject, key);
+    let access = policy.access(ctx.subject, key);
     const minorId = child ? childOf(type, parent) : null;
+    // A field grant (open referral) lifts DENY or MASK for this one child; shield let the field
+    // through so that the refusal of an ungranted read is made here, per parent object.
+    if (grantable && access !== Access.ALLOW && minorId) {
+      const granted = await isGranted(ctx, key, minorId).catch((e) => {
+        ctx.access.read(minorId, key, Access.DENY);
+        throw e;
+      });
+      if (granted) access = Access.ALLOW;
+    }
+    if (grantable && access === Access.DENY) {
+      if (minorId) ctx.access.read(minorId, key, Access.DENY);
+      throw forbidden(`Not permitted to read ${key}`, { field: key });
+    }
     let value: unknown;
     try {
       value = await resolve(parent, args, ctx, info);
@@ -79,7 +94,8 @@ function accessMiddleware(key: string, row: PolicyRow, policy: Policy, childType
 
 /**
  * Applies the policy table to one subgraph schema: a graphql-shield rule per field (ALLOW and
- * MASK pass, DENY answers FORBIDDEN on that path) with `fallbackRule: deny`, around it the
+ * MASK pass, DENY answers FORBIDDEN on that path; for fields a grant may open, the access
+ * middleware decides per child) with `fallbackRule: deny`, around it the
  * access middleware (audit of reads and writes, masking). Refuses to build when a field of the
  * schema has no row in the table.
  */
@@ -97,8 +113,11 @@ export function applyPolicy(schema: GraphQLSchema, policy: Policy, subgraph: str
       rules[type][field] = allow;
       continue;
     }
+    // Grantable fields of a child's record are decided per child in the access middleware: a
+    // contextual (per-request) shield rule cannot see which child a grant covers.
+    const perChild = childTypes.has(type) && GRANTABLE_FIELDS.has(key);
     rules[type][field] = rule(`policy:${key}`, { cache: 'contextual' })((_parent, _args, ctx: HubContext) =>
-      policy.access(ctx.subject, key) === Access.DENY ? forbidden(`Not permitted to read ${key}`, { field: key }) : true,
+      policy.access(ctx.subject, key) === Access.DENY && !perChild ? forbidden(`Not permitted to read ${key}`, { field: key }) : true,
     );
     const mw = accessMiddleware(key, policy.row(key)!, policy, childTypes);
     if (mw) (access[type] ??= {})[field] = mw;

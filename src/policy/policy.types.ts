@@ -58,4 +58,4 @@ export function structuralRows(type: string, fields: string[], subjects: readonl
 }
 
 export const ALL_SUBJECTS = POLICY_SUBJECTS;
-export const NON_OFFICER_ROLES = [Role.AUDITOR, Role.DASHBOARD] as const;
+export const NON_OFFICER_ROLES = [Role.AUDITOR, Role.DASHBOARD, Role.REPORTER, Role.EMPLOYER] as const;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AccessLog } from '../audit/access-log';
+import type { Purpose } from '../audit/audit.types';
 import { Principal, policySubject, PolicySubject } from '../auth/principal';
 import type { HubConfig } from '../config/hub.config';
 import type { Policy } from '../policy/policy';
@@ -16,8 +17,13 @@ export interface HubContext {
   subject: PolicySubject;
   policy: Policy;
   db: DataSource;
-  /** Request time, so that one request sees one "now" (ages, due dates). */
+  /** Request time, so that one request sees one "now" (ages, due dates); shifted by `workflow.clockOffsetMs` in tests. */
   now: Date;
+  /**
+   * The declared purpose (`x-purpose`), where the gateway passed it on. Field grants (an open
+   * referral) apply only under purpose REFERRAL naming the referral; without it they never apply.
+   */
+  purpose?: Purpose;
   /** Per-request DataLoader sets, one entry per slice, created on first use. */
   loaders: Map<string, unknown>;
   /** What this request read of children's records and what it wrote, for the audit trail. */
@@ -31,8 +37,10 @@ export function createHubContext(
   db: DataSource,
   requestId: string = randomUUID(),
   access = new AccessLog(),
+  purpose?: Purpose,
 ): HubContext {
-  return { config, requestId, principal, subject: policySubject(principal), policy, db, now: new Date(), loaders: new Map(), access };
+  const now = new Date(Date.now() + config.workflow.clockOffsetMs);
+  return { config, requestId, principal, subject: policySubject(principal), policy, db, now, loaders: new Map(), access, purpose };
 }
 
 /** The slice's loader set for this request, created once per request. */

@@ -15,6 +15,8 @@ import { InProcessDataSource } from '../gateway/in-process.data-source';
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { CHILD_RECORD_TYPES, SUBGRAPHS } from '../subgraphs';
+import { mountDashboard } from '../subgraphs/statistics';
+import { startWorkflowJobs, WorkflowJobs } from '../subgraphs/workflow/workflow.jobs';
 import { buildPolicy, Database, openDatabase } from './bootstrap';
 import { listen } from './http-listener';
 import { RegionDirectory } from './region-directory';
@@ -77,6 +79,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     app.get('/health', (_req, res) => {
       res.json({ status: 'ok' });
     });
+    mountDashboard(app);
     app.use(
       '/graphql',
       httpAudit.authenticate,
@@ -84,13 +87,17 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       httpAudit.bodyErrors,
       expressMiddleware(server, { context: async ({ res }) => gatewayContextOf(res) }),
     );
+    let jobs: WorkflowJobs | undefined;
     const listening = await listen(app, config.port, server, {
       ...db,
       close: async () => {
+        await jobs?.stop();
         await writer.drain();
         await closeAll();
       },
     });
+    // Workflow deadlines (escalations) and webhook deliveries run on the hub's timer.
+    jobs = startWorkflowJobs(db.ds, config, policy);
     return {
       url: `http://localhost:${listening.port}/graphql`,
       port: listening.port,

@@ -61,8 +61,8 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       express.json({ limit: '1mb' }),
       expressMiddleware(server, {
         context: async ({ req }) => {
-          const { principal, requestId } = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER));
-          return createHubContext(config, principal, policy, db.ds, requestId);
+          const { principal, requestId, purpose } = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER));
+          return createHubContext(config, principal, policy, db.ds, requestId, undefined, purpose);
         },
       }),
     );

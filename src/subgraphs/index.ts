@@ -1,11 +1,25 @@
 import type { SubgraphSlice } from '../schema/subgraph.types';
 import { auditSubgraph } from './audit';
+import { educationSubgraph } from './education';
+import { justiceSubgraph } from './justice';
+import { policeSubgraph } from './police';
 import { registrySubgraph } from './registry';
+import { workflowSubgraph } from './workflow';
+import { statisticsSubgraph } from './statistics';
+import { womensFederationSubgraph } from './womens-federation';
+import { youthLeagueSubgraph } from './youth-league';
 
 /** Every subgraph of the hub, in composition order. A new department is one more line. */
 export const SUBGRAPHS: readonly SubgraphSlice[] = [
   registrySubgraph,
+  statisticsSubgraph,
   auditSubgraph,
+  educationSubgraph,
+  policeSubgraph,
+  justiceSubgraph,
+  youthLeagueSubgraph,
+  womensFederationSubgraph,
+  workflowSubgraph,
 ];
 
 export function findSubgraph(name: string): SubgraphSlice {

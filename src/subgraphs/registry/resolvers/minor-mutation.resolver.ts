@@ -12,8 +12,10 @@ import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid, jurisdictionPattern } from '../registry.loaders';
-import { optionalText, requireNotFuture, requirePhone, requireText, validateMinorIdentity } from '../registry.validation';
+import { optionalText, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
+import { validateMinorIdentity } from '../registry.validation';
 import { AssessmentInput, CreateMinorInput, GuardianInput, UpdateMinorInput, VisitInput } from './types/minor.input';
+import { childRedEvent, emitNotification, GUARDIANSHIP_FAILURE_CATEGORIES, guardianshipFailureEvent } from '../../workflow/workflow.notify';
 
 /** 分级保护: RED act now, ORANGE weekly, YELLOW monthly, BLUE quarterly. */
 export function nextVisitDue(level: RiskLevel, assessedAt: Date): Date {
@@ -161,6 +163,8 @@ export class MinorMutationResolver {
         .values({ minorId: minor.id, category, identifiedAt: identifiedAt ?? toIsoDate(ctx.now) })
         .orIgnore()
         .execute();
+      // 信息通报 (workflow): a guardianship-failure case is told to the departments with jurisdiction.
+      if (GUARDIANSHIP_FAILURE_CATEGORIES.has(category)) await emitNotification(em, ctx, guardianshipFailureEvent(minor, category, identifiedAt ?? toIsoDate(ctx.now)));
       minor.updatedAt = ctx.now;
       return em.getRepository(Minor).save(minor);
     });
@@ -210,6 +214,8 @@ export class MinorMutationResolver {
         nextVisitDue: latest!.nextVisitDue,
         updatedAt: ctx.now,
       });
+      // 信息通报 (workflow): a child newly at RED is told to the departments with jurisdiction.
+      if (latest!.level === RiskLevel.RED && minor.riskLevel !== RiskLevel.RED) await emitNotification(em, ctx, childRedEvent(minor, latest!));
       return assessment;
     });
   }
