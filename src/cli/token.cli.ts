@@ -1,5 +1,5 @@
 /**
- * npm run token -- --department POLICE [--region <code>] [--role OFFICER|AUDITOR|DASHBOARD] [--user u1] [--expires-in 3600]
+ * npm run token -- --department POLICE [--region <code>] [--role OFFICER|AUDITOR|DASHBOARD|REPORTER|EMPLOYER] [--user u1] [--expires-in 3600]
  * Prints one dev token alone on stdout, signed with the secret in HUB_DATA_DIR.
  */
 import { Department, isDepartment, isRole, Role } from '../auth/principal';
