@@ -51,6 +51,8 @@ export class StatisticsInit1795400500000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE SCHEMA statistics`);
+    // Populating the views on an existing registry: see statistics.refresh.ts for why.
+    await q.query(`SET LOCAL enable_nestloop = off`);
     await q.query(`CREATE VIEW statistics.grid_ancestry AS ${GRID_ANCESTRY}`);
     await q.query(`CREATE VIEW statistics.minor_facts AS ${MINOR_FACTS}`);
 

@@ -129,8 +129,9 @@ export async function protectedTable(
     for (const mask of masks) {
       // This table's own cells, in canonical order (node code, then dimension values).
       const run: TableCell[] = [];
+      const combos = combinations(dims, mask);
       for (const node of opts.nodes.get(level) ?? []) {
-        for (const values of combinations(dims, mask)) {
+        for (const values of combos) {
           const key = keyOf(node.code, values);
           const cell: TableCell = { node, values, value: counts.get(key) ?? 0, suppressed: false, fixed: false, order: order++ };
           cells.set(key, cell);

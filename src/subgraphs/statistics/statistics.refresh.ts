@@ -14,6 +14,11 @@ export async function refreshStatistics(ds: DataSource): Promise<boolean> {
   return ds.transaction(async (em) => {
     const [{ locked }] = await em.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [REFRESH_LOCK]);
     if (!locked) return false;
+    // The planner cannot estimate the region chain (grid → community → street → district joins
+    // come out as one row) and picks nested loops over the million minors: minutes instead of
+    // seconds at city scale. Hash and merge joins over all rows are what a full recompute needs.
+    await em.query(`SET LOCAL enable_nestloop = off`);
+    await em.query(`SET LOCAL work_mem = '64MB'`);
     for (const view of VIEWS) await em.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`);
     await em.query(`UPDATE statistics.refresh SET refreshed_at = now()`);
     return true;

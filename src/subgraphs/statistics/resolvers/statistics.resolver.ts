@@ -27,7 +27,7 @@ import {
 
 const K = SUPPRESSION_K;
 const MAX_TREND_MONTHS = 36;
-export const COMPLEMENT_DISPLAY = 'x';
+const COMPLEMENT_DISPLAY = 'x';
 const ASSESSED_LEVELS = [RiskLevel.RED, RiskLevel.ORANGE, RiskLevel.YELLOW, RiskLevel.BLUE];
 
 /**
