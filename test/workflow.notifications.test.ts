@@ -59,6 +59,26 @@ describe('workflow: notifications', () => {
     expect(await told(c.id, 'CHILD_RED')).toHaveLength(4);
   });
 
+  it('tells a dropout report to education, civil affairs and the Youth League, with what each may read, or not at all if the write fails', async () => {
+    const c = await pickChild(`m.grid_code LIKE '330102002%' AND NOT EXISTS (SELECT 1 FROM education.dropout_report d WHERE d.minor_id = m.id)`);
+    const school = await t.token(ED, { user: 'teacher-li' });
+    const create = `mutation($id: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $id, input: $i) { id } }`;
+    const input = { school: '湖滨小学', reportedOn: new Date().toISOString().slice(0, 10), daysAbsent: 21 };
+    const bad = await t.gql(school, create, { id: c.id, i: { ...input, daysAbsent: -1 } });
+    expect(errorCodes(bad)).toEqual(['BAD_USER_INPUT']);
+    expect(await told(c.id, 'DROPOUT')).toHaveLength(0);
+    const r = await t.gql(school, create, { id: c.id, i: input });
+    expect(r.errors).toBeUndefined();
+    const rows = await told(c.id, 'DROPOUT');
+    expect(rows.map((x) => x.department)).toEqual([CA, ED, YL].sort());
+    for (const x of rows) {
+      expect(x.region_code).toBe(c.grid_code);
+      expect(x.payload['DropoutReport.school']).toBe('湖滨小学');
+      expect(x.payload['DropoutReport.daysAbsent']).toBe('21'); // payload values are stored as text
+      for (const key of Object.keys(x.payload)) expect(policy.access(x.department, key)).not.toBe('DENY');
+    }
+  });
+
   it('tells a guardianship-failure case to civil affairs, police and the women’s federation, masking the sensitive category', async () => {
     const c = await pickChild(`m.grid_code LIKE '330102001%' AND NOT EXISTS (SELECT 1 FROM registry.minor_category x WHERE x.minor_id = m.id AND x.category = 'DOMESTIC_VIOLENCE')`);
     expect((await t.gql(civil, CATEGORY, { id: c.id, c: 'DOMESTIC_VIOLENCE' })).errors).toBeUndefined();

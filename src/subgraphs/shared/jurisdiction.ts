@@ -18,10 +18,12 @@ export const jurisdictionParams = (ctx: HubContext) => ({ jurisdiction: jurisdic
 export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
 
 /** A department writes only about a child in its jurisdiction; any other id reads as missing. */
-export async function requireMinor(em: EntityManager, ctx: HubContext, minorId: string): Promise<void> {
+/** The child's grid, if the child is in the caller's jurisdiction; NOT_FOUND otherwise. */
+export async function requireMinor(em: EntityManager, ctx: HubContext, minorId: string): Promise<string> {
   if (!isUuid(minorId)) throw notFound('Minor');
-  const found = await em.query(`SELECT 1 FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`, [minorId, jurisdictionPattern(ctx)]);
+  const found = await em.query(`SELECT grid_code FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`, [minorId, jurisdictionPattern(ctx)]);
   if (!found.length) throw notFound('Minor');
+  return found[0].grid_code;
 }
 
 export interface MinorReference {

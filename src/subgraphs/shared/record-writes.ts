@@ -25,13 +25,23 @@ export async function lockRecord<T extends ChildRecord>(em: EntityManager, ctx: 
   return found;
 }
 
-/** Creates a record about a child of the caller's jurisdiction (else NOT_FOUND), in one transaction. */
-export function createRecord<T extends ChildRecord>(ctx: HubContext, entity: new () => T, minorId: string, fields: RecordFields<T>): Promise<T> {
+/**
+ * Creates a record about a child of the caller's jurisdiction (else NOT_FOUND), in one
+ * transaction; `then` runs inside it (e.g. a notification that must exist iff the record does).
+ */
+export function createRecord<T extends ChildRecord>(
+  ctx: HubContext,
+  entity: new () => T,
+  minorId: string,
+  fields: RecordFields<T>,
+  then?: (em: EntityManager, record: T, gridCode: string) => Promise<unknown>,
+): Promise<T> {
   return ctx.db.transaction(async (em) => {
-    await requireMinor(em, ctx, minorId);
+    const gridCode = await requireMinor(em, ctx, minorId);
     const repo = em.getRepository(entity);
     const record = repo.create({ ...fields, id: randomUUID(), minorId } as DeepPartial<T>);
     await repo.insert(record as never);
+    await then?.(em, record, gridCode);
     return record;
   });
 }

@@ -4,6 +4,7 @@ import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { lockRecord, createRecord, updateRecord } from '../../shared/record-writes';
 import { BullyingCase } from '../entities/bullying-case.entity';
+import { dropoutEvent, emitNotification } from '../../workflow/workflow.notify';
 import { DropoutReport } from '../entities/dropout-report.entity';
 import { EducationAid } from '../entities/education-aid.entity';
 import { PersuasionAction } from '../entities/persuasion-action.entity';
@@ -31,7 +32,20 @@ export class EducationMutationResolver {
 
   @Mutation(() => DropoutReport, { nullable: true, description: 'Opens a 控辍保学 case' })
   createDropoutReport(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => DropoutReportInput) input: DropoutReportInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, DropoutReport, minorId, { ...validDropoutReport(input, ctx.now), status: DropoutStatus.OPEN, outcome: null, closedOn: null });
+    const fields = { ...validDropoutReport(input, ctx.now), status: DropoutStatus.OPEN, outcome: null, closedOn: null };
+    // 信息通报: a dropout is told to the departments with jurisdiction, in the same transaction.
+    return createRecord(ctx, DropoutReport, minorId, fields, (em, report, gridCode) =>
+      emitNotification(
+        em,
+        ctx,
+        dropoutEvent({
+          reportId: report.id,
+          minorId,
+          gridCode,
+          fields: { 'DropoutReport.school': report.school, 'DropoutReport.reportedOn': report.reportedOn, 'DropoutReport.daysAbsent': report.daysAbsent },
+        }),
+      ),
+    );
   }
 
   @Mutation(() => DropoutReport, { nullable: true, description: 'Corrects the facts of a report; a closed report must not predate its closing' })
