@@ -39,6 +39,9 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
   // Audit writes have their own small pool, connected as the append-only writer role: a burst of
   // queries cannot starve the trail, and the application cannot UPDATE or DELETE it.
   const auditPool = new Pool({ connectionString: db.url, max: 2, options: '-c role=hub_audit_writer' });
+  // An idle connection dropped by the server (e.g. Postgres stopping first on SIGTERM) is not a
+  // failed write: the next append reconnects, and a write that fails still fails closed.
+  auditPool.on('error', (e) => console.error('[hub] audit pool connection lost:', e.message));
   const closeAll = async () => {
     await auditPool.end();
     await db.close();
