@@ -87,6 +87,25 @@ describe('audit chain', () => {
     expect((await verify()).ok).toBe(true);
   });
 
+  it('survives the database dropping an idle audit connection, and audits the next request', async () => {
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await post(t, police, { query: `{ regions { code } }` }); // leaves an idle writer connection
+      const [{ n }] = await t.sql(
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE usename = current_user AND state = 'idle' AND query LIKE 'INSERT INTO audit.event%'`,
+      );
+      expect(n).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 200)); // the pool sees the loss as an 'error' event
+      const before = await eventCount(t);
+      const r = await post(t, police, { query: `{ regions { code } }` });
+      expect(r.status).toBe(200);
+      expect(await eventCount(t)).toBe(before + 1);
+      expect(log).toHaveBeenCalledWith('[hub] audit pool connection lost:', expect.any(String));
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   it('is append-only for the application: the writer role cannot update or delete, and triggers refuse even the owner', async () => {
     const c = new Client({ connectionString: t.databaseUrl });
     await c.connect();
