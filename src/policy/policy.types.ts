@@ -1,4 +1,4 @@
-import { Department, PolicySubject, POLICY_SUBJECTS, Role } from '../auth/principal';
+import { Department, PolicySubject } from '../auth/principal';
 
 /** What a subject gets for one `Type.field`. Not listed = DENY. */
 export enum Access {
@@ -56,6 +56,3 @@ export function policyRow(
 export function structuralRows(type: string, fields: string[], subjects: readonly PolicySubject[], reason: string): PolicyRow[] {
   return fields.map((field) => policyRow(type, field, { allow: subjects }, reason));
 }
-
-export const ALL_SUBJECTS = POLICY_SUBJECTS;
-export const NON_OFFICER_ROLES = [Role.AUDITOR, Role.DASHBOARD, Role.REPORTER, Role.EMPLOYER] as const;

@@ -3,10 +3,6 @@ import { idNumberBirthDate, idNumberGender, idNumberProblem } from '../../common
 import { badInput } from '../../errors/hub.exception';
 import { Gender } from './registry.enums';
 
-// The text and time checks moved to src/common/validation.ts for every slice; re-exported for the
-// slices that still import them from here.
-export { optionalText, requireNotFuture, requirePhone, requireText } from '../../common/validation';
-
 const ID_PROBLEMS = {
   FORMAT: 'must be 17 digits followed by a digit or X',
   CHECK_DIGIT: 'check digit does not match (ISO 7064 MOD 11-2)',
