@@ -3,21 +3,24 @@ import { printSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLSchema, parse } from 'graphql';
 import { buildFederatedSchema } from '../schema/build-federated-schema';
 import type { SubgraphSlice } from '../schema/subgraph.types';
-import { applyPolicy } from '../policy/policy.middleware';
+import type { PolicySubject } from '../auth/principal';
+import { PolicySchemas } from '../policy/policy.middleware';
 import type { Policy } from '../policy/policy';
 import { CHILD_RECORD_TYPES } from '../subgraphs';
 
 export interface BuiltSubgraph {
   slice: SubgraphSlice;
-  /** Executable schema with the policy applied: what a subgraph serves. */
-  schema: GraphQLSchema;
+  /** The schema without the policy: what operations are validated against (same types and fields). */
+  raw: GraphQLSchema;
+  /** Executable schema with the policy applied for the caller's subject: what a subgraph serves. */
+  schemaFor(subject: PolicySubject): GraphQLSchema;
   sdl: string;
 }
 
 export async function buildSubgraph(slice: SubgraphSlice, policy: Policy, withPolicy = true): Promise<BuiltSubgraph> {
   const raw = await buildFederatedSchema(slice);
-  const schema = withPolicy ? applyPolicy(raw, policy, slice.name, CHILD_RECORD_TYPES) : raw;
-  return { slice, schema, sdl: printSubgraphSchema(raw) };
+  const schemas = withPolicy ? new PolicySchemas(raw, policy, slice.name, CHILD_RECORD_TYPES) : null;
+  return { slice, raw, schemaFor: (subject) => (schemas ? schemas.for(subject) : raw), sdl: printSubgraphSchema(raw) };
 }
 
 /** Composes the subgraphs' SDL into a supergraph (also what `npm run compose` writes). */

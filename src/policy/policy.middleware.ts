@@ -1,6 +1,7 @@
 import { GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, isObjectType } from 'graphql';
 import { applyMiddleware, IMiddlewareFunction } from 'graphql-middleware';
-import { allow, deny, IRules, rule, shield } from 'graphql-shield';
+import { IRule, IRules, rule, shield } from 'graphql-shield';
+import { PolicySubject, POLICY_SUBJECTS } from '../auth/principal';
 import { forbidden } from '../errors/hub.exception';
 import type { HubContext } from '../server/hub.context';
 import { GRANTABLE_FIELDS, isGranted } from './grants';
@@ -8,11 +9,11 @@ import { applyMask } from './masks';
 import { FEDERATION_FIELDS, Policy } from './policy';
 import { Access, PolicyRow } from './policy.types';
 
-type Resolve = (parent: any, args: any, ctx: any, info: any) => Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Resolve = (parent: any, args: any, ctx: any, info: any) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Parent = { id?: unknown; minorId?: unknown } | null | undefined;
 
 /** Every `Type.field` of the schema's object types, without introspection types. */
-export function schemaFieldKeys(schema: GraphQLSchema): string[] {
+function schemaFieldKeys(schema: GraphQLSchema): string[] {
   const keys: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
@@ -37,10 +38,13 @@ function argumentNames(args: Record<string, unknown>): string[] {
     .sort();
 }
 
+const isPromise = (v: unknown): v is Promise<unknown> => typeof (v as Promise<unknown> | null)?.then === 'function';
+
 /**
  * Reads of a child's record are logged field by field with how they were served, masked values
  * are masked here, and mutations log what they wrote. Runs outside shield, so it also sees
- * the fields shield refused.
+ * the fields shield refused. Synchronous unless the field's resolver or a grant look-up is not:
+ * a promise per scalar field of every child in a page would cost more than the rest of the read.
  */
 function accessMiddleware(key: string, row: PolicyRow, policy: Policy, childTypes: ReadonlySet<string>): IMiddlewareFunction | null {
   const [type, field] = key.split('.');
@@ -64,69 +68,117 @@ function accessMiddleware(key: string, row: PolicyRow, policy: Policy, childType
   if (!child && !row.mask) return null;
   const kind = row.mask;
   const grantable = child && GRANTABLE_FIELDS.has(key);
-  return async (resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
-    let access = policy.access(ctx.subject, key);
-    const minorId = child ? childOf(type, parent) : null;
-    // A field grant (open referral) lifts DENY or MASK for this one child; shield let the field
-    // through so that the refusal of an ungranted read is made here, per parent object.
-    if (grantable && access !== Access.ALLOW && minorId) {
-      const granted = await isGranted(ctx, key, minorId).catch((e) => {
-        ctx.access.read(minorId, key, Access.DENY);
-        throw e;
-      });
-      if (granted) access = Access.ALLOW;
-    }
-    if (grantable && access === Access.DENY) {
-      if (minorId) ctx.access.read(minorId, key, Access.DENY);
-      throw forbidden(`Not permitted to read ${key}`, { field: key });
-    }
-    let value: unknown;
-    try {
-      value = await resolve(parent, args, ctx, info);
-    } catch (e) {
+
+  const serve = (access: Access, minorId: string | null, resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown): unknown => {
+    const served = (value: unknown) => {
+      if (minorId) ctx.access.read(minorId, key, value instanceof Error ? Access.DENY : access);
+      return kind && access === Access.MASK && !(value instanceof Error) ? applyMask(kind, value) : value;
+    };
+    const refused = (e: unknown) => {
       if (minorId) ctx.access.read(minorId, key, Access.DENY);
       throw e;
+    };
+    let value: unknown;
+    try {
+      value = resolve(parent, args, ctx, info);
+    } catch (e) {
+      return refused(e);
     }
-    if (minorId) ctx.access.read(minorId, key, value instanceof Error ? Access.DENY : access);
-    return kind && access === Access.MASK && !(value instanceof Error) ? applyMask(kind, value) : value;
+    return isPromise(value) ? value.then(served, refused) : served(value);
   };
+
+  // A field grant (open referral) lifts DENY or MASK for this one child; shield let the field
+  // through so that the refusal of an ungranted read is made here, per parent object.
+  const servePerChild = async (access: Access, minorId: string, resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
+    const granted = await isGranted(ctx, key, minorId).catch((e) => {
+      ctx.access.read(minorId, key, Access.DENY);
+      throw e;
+    });
+    if (granted) access = Access.ALLOW;
+    if (access === Access.DENY) {
+      ctx.access.read(minorId, key, Access.DENY);
+      throw forbidden(`Not permitted to read ${key}`, { field: key });
+    }
+    return serve(access, minorId, resolve, parent, args, ctx, info);
+  };
+
+  const middleware = (resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
+    const access = policy.access(ctx.subject, key);
+    const minorId = child ? childOf(type, parent) : null;
+    if (grantable && access !== Access.ALLOW) {
+      if (minorId) return servePerChild(access, minorId, resolve, parent, args, ctx, info);
+      if (access === Access.DENY) throw forbidden(`Not permitted to read ${key}`, { field: key });
+    }
+    return serve(access, minorId, resolve, parent, args, ctx, info);
+  };
+  // graphql-middleware types a middleware as returning a promise, but passes on whatever it returns.
+  return middleware as unknown as IMiddlewareFunction;
 }
 
 /**
- * Applies the policy table to one subgraph schema: a graphql-shield rule per field (ALLOW and
- * MASK pass, DENY answers FORBIDDEN on that path; for fields a grant may open, the access
- * middleware decides per child) with `fallbackRule: deny`, around it the
- * access middleware (audit of reads and writes, masking). Refuses to build when a field of the
- * schema has no row in the table.
+ * Applies the policy table to one subgraph schema for one subject: a graphql-shield rule on each
+ * field the subject is refused (FORBIDDEN on that path), and around every field of a child's
+ * record and every masked field the access middleware (audit of reads and writes, masking; for
+ * fields a grant may open it decides per child). Fields the subject may read carry no shield
+ * rule: the table's completeness is checked when the schema is built (PolicySchemas), not by a
+ * runtime fallback wrapper on every field.
  */
-export function applyPolicy(schema: GraphQLSchema, policy: Policy, subgraph: string, childTypes: ReadonlySet<string>): GraphQLSchema {
-  const keys = schemaFieldKeys(schema);
-  const missing = policy.uncovered(keys);
-  if (missing.length) throw new Error(`Subgraph ${subgraph}: no policy row for ${missing.join(', ')}`);
-
-  const rules: Record<string, Record<string, unknown>> = {};
+function applyPolicy(schema: GraphQLSchema, keys: string[], policy: Policy, subject: PolicySubject, childTypes: ReadonlySet<string>): GraphQLSchema {
+  const rules: Record<string, Record<string, IRule>> = {};
   const access: Record<string, Record<string, IMiddlewareFunction>> = {};
   for (const key of keys) {
+    if (FEDERATION_FIELDS.has(key)) continue;
     const [type, field] = key.split('.');
-    rules[type] ??= {};
-    if (FEDERATION_FIELDS.has(key)) {
-      rules[type][field] = allow;
-      continue;
-    }
     // Grantable fields of a child's record are decided per child in the access middleware: a
-    // contextual (per-request) shield rule cannot see which child a grant covers.
+    // rule per subject cannot see which child a grant covers.
     const perChild = childTypes.has(type) && GRANTABLE_FIELDS.has(key);
-    rules[type][field] = rule(`policy:${key}`, { cache: 'contextual' })((_parent, _args, ctx: HubContext) =>
-      policy.access(ctx.subject, key) === Access.DENY && !perChild ? forbidden(`Not permitted to read ${key}`, { field: key }) : true,
-    );
+    if (policy.access(subject, key) === Access.DENY && !perChild) {
+      (rules[type] ??= {})[field] = rule(`policy:${key}`, { cache: 'no_cache' })(() => forbidden(`Not permitted to read ${key}`, { field: key }));
+    }
     const mw = accessMiddleware(key, policy.row(key)!, policy, childTypes);
     if (mw) (access[type] ??= {})[field] = mw;
   }
-  const permissions = shield(rules as IRules, {
-    fallbackRule: deny,
+  const generated = shield(rules as IRules, {
     // Our resolvers throw typed HubExceptions; shield must pass them through, not mask them.
     allowExternalErrors: true,
     fallbackError: () => forbidden('Not permitted'),
-  });
-  return applyMiddleware(schema, access, permissions);
+  }).generate(schema) as Record<string, Record<string, IMiddlewareFunction>>;
+  // shield generates a wrapper for every field (the fallback rule where none is given); keep
+  // only the refusals, so that a field the subject may read runs without one.
+  const refusals: Record<string, Record<string, IMiddlewareFunction>> = {};
+  for (const [type, fields] of Object.entries(rules)) {
+    for (const field of Object.keys(fields)) (refusals[type] ??= {})[field] = generated[type][field];
+  }
+  return applyMiddleware(schema, access, refusals);
+}
+
+/**
+ * One subgraph's schema with the policy applied, compiled once per subject on first use. Refuses
+ * to build when a field of the schema has no row in the table, so that no field is ever served
+ * without a decision; a subject the table does not know gets no schema at all.
+ */
+export class PolicySchemas {
+  private readonly keys: string[];
+  private readonly bySubject = new Map<PolicySubject, GraphQLSchema>();
+
+  constructor(
+    private readonly raw: GraphQLSchema,
+    private readonly policy: Policy,
+    subgraph: string,
+    private readonly childTypes: ReadonlySet<string>,
+  ) {
+    this.keys = schemaFieldKeys(raw);
+    const missing = policy.uncovered(this.keys);
+    if (missing.length) throw new Error(`Subgraph ${subgraph}: no policy row for ${missing.join(', ')}`);
+  }
+
+  for(subject: PolicySubject): GraphQLSchema {
+    let schema = this.bySubject.get(subject);
+    if (!schema) {
+      if (!POLICY_SUBJECTS.includes(subject)) throw forbidden('Not permitted');
+      schema = applyPolicy(this.raw, this.keys, this.policy, subject, this.childTypes);
+      this.bySubject.set(subject, schema);
+    }
+    return schema;
+  }
 }

@@ -64,7 +64,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       buildService: ({ name }) =>
         config.subgraphUrls[name]
           ? new SignedRemoteDataSource(config.subgraphUrls[name], name, secret)
-          : new InProcessDataSource(config, subgraphs.find((s) => s.slice.name === name)!.schema, policy, db.ds),
+          : new InProcessDataSource(config, subgraphs.find((s) => s.slice.name === name)!, policy, db.ds),
     });
     const writer: AuditSink = benchDisable.audit ? new DiscardingAuditSink() : new AuditWriter(auditPool);
     const server = new ApolloServer<GatewayContext>({

@@ -1,16 +1,46 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
+import type { GatewayGraphQLRequestContext, GatewayInterface, GatewaySchemaLoadOrUpdateCallback } from '@apollo/server-gateway-interface';
 import express from 'express';
+import { execute } from 'graphql';
 import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
 import { ACCESS_EXTENSION, ASSERTION_HEADER, verifyAssertion } from '../gateway/gateway-assertion';
-import { buildSubgraph } from '../gateway/supergraph';
+import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, openDatabase } from './bootstrap';
 import { listen } from './http-listener';
 import { createHubContext, HubContext } from './hub.context';
 import { gatewaySecret } from '../config/secrets';
+
+/**
+ * Apollo Server parses and validates against the subgraph's schema and hands execution over here:
+ * the policy is compiled per subject, so each operation runs on the caller's subject's schema.
+ */
+function perSubjectExecution(built: BuiltSubgraph): GatewayInterface {
+  let onLoad: GatewaySchemaLoadOrUpdateCallback = () => undefined;
+  return {
+    onSchemaLoadOrUpdate(callback) {
+      onLoad = callback;
+      return () => undefined;
+    },
+    async load() {
+      onLoad({ apiSchema: built.raw, coreSupergraphSdl: built.sdl });
+      return {
+        executor: async (rc: GatewayGraphQLRequestContext) =>
+          execute({
+            schema: built.schemaFor((rc.context as HubContext).subject),
+            document: rc.document,
+            variableValues: rc.request.variables,
+            operationName: rc.operationName,
+            contextValue: rc.context,
+          }),
+      };
+    },
+    async stop() {},
+  };
+}
 
 export interface SubgraphServer {
   url: string;
@@ -26,10 +56,10 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
   const db = await openDatabase(config);
   try {
     const policy = buildPolicy();
-    const { schema } = await buildSubgraph(slice, policy, !config.benchDisable.policy);
+    const built = await buildSubgraph(slice, policy, !config.benchDisable.policy);
     const secret = gatewaySecret(config);
     const server = new ApolloServer<HubContext>({
-      schema,
+      gateway: perSubjectExecution(built),
       introspection: false,
       includeStacktraceInErrorResponses: false,
       // Traces would tell the caller how long each resolver took: not for this data.
