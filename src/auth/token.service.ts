@@ -5,6 +5,8 @@ import { devSecret } from '../config/secrets';
 import { unauthenticated } from '../errors/hub.exception';
 import { Department, isDepartment, isRole, Principal, Role } from './principal';
 
+const MAX_VERIFIED = 10_000;
+
 type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<typeof importSPKI>>;
 
 /**
@@ -13,6 +15,13 @@ type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<t
  * are refused by jose itself.
  */
 export class TokenService {
+  /**
+   * Tokens already verified, until their expiry (at most a minute): a machine client sends the
+   * same token with every request, and signature checks were a measurable share of a look-up.
+   * Keyed by the exact token text, so only a token that passed verification is ever found here.
+   */
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
+
   private constructor(
     private readonly key: VerifyKey,
     private readonly algorithms: string[],
@@ -35,9 +44,12 @@ export class TokenService {
     if (!authorization) throw unauthenticated('Missing bearer token');
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match) throw unauthenticated('Authorization header must be "Bearer <token>"');
+    const token = match[1];
+    const hit = this.verified.get(token);
+    if (hit && hit.until > Date.now()) return hit.principal;
     let payload;
     try {
-      ({ payload } = await jwtVerify(match[1], this.key as never, {
+      ({ payload } = await jwtVerify(token, this.key as never, {
         algorithms: this.algorithms,
         issuer: this.config.jwt.issuer,
         audience: this.config.jwt.audience,
@@ -51,7 +63,11 @@ export class TokenService {
     if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || !/^\d{6,15}$/.test(region)) {
       throw unauthenticated('Token claims must carry sub, department, role and region');
     }
-    return { userId: sub, department, role, region };
+    // Frozen: the same object now serves every request bearing this token.
+    const principal: Principal = Object.freeze({ userId: sub, department, role, region });
+    if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
+    this.verified.set(token, { principal, until: Math.min((payload.exp as number) * 1000, Date.now() + 60_000) });
+    return principal;
   }
 }
 
