@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import { In } from 'typeorm';
+import type { ObjectLiteral } from 'typeorm';
+import { entityReader } from '../../db/entity-reader';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { Guardian } from './entities/guardian.entity';
 import { MinorCategory } from './entities/minor-category.entity';
@@ -32,62 +33,38 @@ function groupBy<T, K>(rows: T[], key: (r: T) => K): Map<K, T[]> {
  */
 function createRegistryLoaders(ctx: HubContext) {
   const db = ctx.db;
-  const byMinor = <T extends { minorId: string }>(load: (ids: string[]) => Promise<T[]>) =>
+  const read = <T extends ObjectLiteral>(entity: new () => T, rest: string, params: unknown[], distinctOn?: string) =>
+    entityReader(db, entity, 'x').read(db, rest, params, distinctOn);
+  const byMinor = <T extends { minorId: string }>(entity: new () => T, orderBy: string) =>
     new DataLoader<string, T[]>(async (ids) => {
-      const grouped = groupBy(await load([...ids]), (r) => r.minorId);
+      const grouped = groupBy(await read(entity, `WHERE x.minor_id = ANY($1) ORDER BY ${orderBy}`, [ids]), (r) => r.minorId);
       return ids.map((id) => grouped.get(id) ?? []);
     });
 
   return {
     minorById: new DataLoader<string, Minor | null>(async (ids) => {
       const valid = ids.filter(isUuid);
-      const rows = valid.length
-        ? await db
-            .getRepository(Minor)
-            .createQueryBuilder('m')
-            .where('m.id = ANY(:ids)', { ids: valid })
-            .andWhere('m.grid_code LIKE :jurisdiction', { jurisdiction: jurisdictionPattern(ctx) })
-            .getMany()
-        : [];
+      const rows = valid.length ? await read(Minor, 'WHERE x.id = ANY($1) AND x.grid_code LIKE $2', [valid, jurisdictionPattern(ctx)]) : [];
       const byId = new Map(rows.map((m) => [m.id, m]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
-    guardiansByMinor: byMinor((ids) => db.getRepository(Guardian).find({ where: { minorId: In(ids) }, order: { id: 'ASC' } })),
-    categoriesByMinor: byMinor((ids) =>
-      db.getRepository(MinorCategory).find({ where: { minorId: In(ids) }, order: { category: 'ASC' } }),
-    ),
-    assessmentsByMinor: byMinor((ids) =>
-      db.getRepository(RiskAssessment).find({ where: { minorId: In(ids) }, order: { assessedAt: 'DESC', id: 'ASC' } }),
-    ),
+    guardiansByMinor: byMinor(Guardian, 'x.id'),
+    categoriesByMinor: byMinor(MinorCategory, 'x.category'),
+    assessmentsByMinor: byMinor(RiskAssessment, 'x.assessed_at DESC, x.id'),
     latestAssessmentByMinor: new DataLoader<string, RiskAssessment | null>(async (ids) => {
-      const rows = await db
-        .getRepository(RiskAssessment)
-        .createQueryBuilder('a')
-        .distinctOn(['a.minor_id'])
-        .where('a.minor_id = ANY(:ids)', { ids: [...ids] })
-        .orderBy('a.minorId')
-        .addOrderBy('a.assessedAt', 'DESC')
-        .addOrderBy('a.id', 'ASC')
-        .getMany();
+      const rows = await read(RiskAssessment, 'WHERE x.minor_id = ANY($1) ORDER BY x.minor_id, x.assessed_at DESC, x.id', [ids], 'x.minor_id');
       const byMinorId = new Map(rows.map((a) => [a.minorId, a]));
       return ids.map((id) => byMinorId.get(id) ?? null);
     }),
-    visitsByMinor: byMinor((ids) =>
-      db.getRepository(Visit).find({ where: { minorId: In(ids) }, order: { visitedAt: 'DESC', id: 'ASC' } }),
-    ),
+    visitsByMinor: byMinor(Visit, 'x.visited_at DESC, x.id'),
     /** Regions inside the caller's jurisdiction only; the tree above it is not theirs to walk. */
     regionByCode: new DataLoader<string, Region | null>(async (codes) => {
-      const rows = await db
-        .getRepository(Region)
-        .createQueryBuilder('r')
-        .where('r.code = ANY(:codes)', { codes: [...codes] })
-        .andWhere('r.code LIKE :jurisdiction', { jurisdiction: jurisdictionPattern(ctx) })
-        .getMany();
+      const rows = await read(Region, 'WHERE x.code = ANY($1) AND x.code LIKE $2', [codes, jurisdictionPattern(ctx)]);
       const byCode = new Map(rows.map((r) => [r.code, r]));
       return codes.map((c) => byCode.get(c) ?? null);
     }),
     regionChildren: new DataLoader<string, Region[]>(async (codes) => {
-      const rows = await db.getRepository(Region).find({ where: { parentCode: In([...codes]) }, order: { code: 'ASC' } });
+      const rows = await read(Region, 'WHERE x.parent_code = ANY($1) ORDER BY x.code', [codes]);
       const grouped = groupBy(rows, (r) => r.parentCode!);
       return codes.map((c) => grouped.get(c) ?? []);
     }),

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { ageOn, toIsoDate } from '../../../common/dates';
+import { entityReader } from '../../../db/entity-reader';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { Guardian } from '../entities/guardian.entity';
@@ -38,12 +39,10 @@ export class MinorResolver {
   @Query(() => Minor, { nullable: true, description: 'Look-up by 公民身份号码; needs read access to the full ID number' })
   async minorByIdNumber(@Arg('idNumber') idNumber: string, @Ctx() ctx: HubContext): Promise<Minor | null> {
     ctx.policy.assertFilterable(ctx.subject, 'Minor.idNumber', 'idNumber');
-    const found = await ctx.db
-      .getRepository(Minor)
-      .createQueryBuilder('m')
-      .where('m.id_number = :idNumber', { idNumber: idNumber.toUpperCase() })
-      .andWhere('m.grid_code LIKE :jurisdiction', { jurisdiction: jurisdictionPattern(ctx) })
-      .getOne();
+    const [found] = await entityReader(ctx.db, Minor, 'x').read(ctx.db, 'WHERE x.id_number = $1 AND x.grid_code LIKE $2', [
+      idNumber.toUpperCase(),
+      jurisdictionPattern(ctx),
+    ]);
     return found ?? null;
   }
 
@@ -56,51 +55,52 @@ export class MinorResolver {
   ): Promise<MinorConnection> {
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
     const { policy, subject } = ctx;
-    const qb = ctx.db
-      .getRepository(Minor)
-      .createQueryBuilder('m')
-      .where('m.grid_code LIKE :jurisdiction', { jurisdiction: jurisdictionPattern(ctx) });
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const bind = (condition: (p: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(condition(`$${params.length}`));
+    };
+    bind((p) => `x.grid_code LIKE ${p}`, jurisdictionPattern(ctx));
     if (filter?.regionCode !== undefined && filter.regionCode !== null) {
       policy.assertFilterable(subject, 'Minor.grid', 'filter.regionCode');
       if (!/^\d{6,15}$/.test(filter.regionCode)) throw badInput('filter.regionCode', 'a region code is 6 to 15 digits');
-      qb.andWhere('m.grid_code LIKE :region', { region: `${filter.regionCode}%` });
+      bind((p) => `x.grid_code LIKE ${p}`, `${filter.regionCode}%`);
     }
     if (filter?.riskLevels?.length) {
       policy.assertFilterable(subject, 'Minor.riskLevel', 'filter.riskLevels');
-      qb.andWhere('m.risk_level = ANY(:levels)', { levels: filter.riskLevels });
+      bind((p) => `x.risk_level = ANY(${p})`, filter.riskLevels);
     }
     if (filter?.categories?.length) {
       policy.assertFilterable(subject, 'MinorCategory.category', 'filter.categories', filter.categories);
       if (filter.categories.includes('NEEDS_SUPPORT' as never)) {
         throw badInput('filter.categories', 'NEEDS_SUPPORT is how a sensitive category is shown, not a category');
       }
-      qb.andWhere(
-        'EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = m.id AND c.category = ANY(:categories))',
-        { categories: filter.categories },
-      );
+      bind((p) => `EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = x.id AND c.category = ANY(${p}))`, filter.categories);
     }
     for (const [arg, value] of [['ageMin', filter?.ageMin], ['ageMax', filter?.ageMax]] as const) {
       if (value === undefined || value === null) continue;
       policy.assertFilterable(subject, 'Minor.age', `filter.${arg}`);
       if (!Number.isInteger(value) || value < 0 || value > 17) throw badInput(`filter.${arg}`, 'must be between 0 and 17');
     }
-    if (filter?.ageMin != null) qb.andWhere('m.birth_date <= :bornBy', { bornBy: yearsBefore(ctx.now, filter.ageMin) });
-    if (filter?.ageMax != null) qb.andWhere('m.birth_date > :bornAfter', { bornAfter: yearsBefore(ctx.now, filter.ageMax + 1) });
+    if (filter?.ageMin != null) bind((p) => `x.birth_date <= ${p}`, yearsBefore(ctx.now, filter.ageMin));
+    if (filter?.ageMax != null) bind((p) => `x.birth_date > ${p}`, yearsBefore(ctx.now, filter.ageMax + 1));
     if (filter?.nextVisitDueBefore) {
       policy.assertFilterable(subject, 'Minor.nextVisitDue', 'filter.nextVisitDueBefore');
-      qb.andWhere('m.next_visit_due < :due', { due: filter.nextVisitDueBefore });
+      bind((p) => `x.next_visit_due < ${p}`, filter.nextVisitDueBefore);
     }
 
-    const totalCount = await qb.clone().getCount();
-    if (after) qb.andWhere('m.id > :after', { after: decodeCursor(after) });
-    const rows = await qb.orderBy('m.id', 'ASC').limit(first + 1).getMany();
+    const [{ count }] = await ctx.db.query(`SELECT count(*)::int AS count FROM registry.minor x WHERE ${where.join(' AND ')}`, params);
+    if (after) bind((p) => `x.id > ${p}`, decodeCursor(after));
+    params.push(first + 1);
+    const rows = await entityReader(ctx.db, Minor, 'x').read(ctx.db, `WHERE ${where.join(' AND ')} ORDER BY x.id LIMIT $${params.length}`, params);
     const page = rows.slice(0, first);
     const loaders = registryLoaders(ctx);
     for (const m of page) loaders.minorById.prime(m.id, m);
     return {
       edges: page.map((node) => ({ cursor: encodeCursor(node.id), node })),
       pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? encodeCursor(page[page.length - 1].id) : null },
-      totalCount,
+      totalCount: count,
     };
   }
 

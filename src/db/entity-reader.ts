@@ -1,0 +1,46 @@
+import type { DataSource, ObjectLiteral } from 'typeorm';
+
+/** Column types whose driver value is already what TypeORM would hand out. */
+const AS_IS = new Set(['uuid', 'text', 'varchar', 'char', 'timestamptz', 'integer', 'int', 'smallint', 'boolean', 'jsonb']);
+/** pg parses `date` into a local-time Date; TypeORM hands out 'YYYY-MM-DD', and so do we. */
+const AS_TEXT = new Set(['date']);
+
+/**
+ * Reads an entity's rows with plain SQL, mapped to the same property names and values as
+ * TypeORM's entities. For the hot read paths (look-ups, pages and their relations): TypeORM's
+ * query builder and hydration cost more CPU than Postgres spends answering them (bench/RESULTS.md).
+ * Column types it does not know how to map are refused when the reader is built, so a new
+ * column cannot silently come back in another shape.
+ */
+export class EntityReader<T extends ObjectLiteral> {
+  private readonly columns: string;
+  private readonly from: string;
+
+  constructor(ds: DataSource, entity: new () => T, alias: string) {
+    const meta = ds.getMetadata(entity);
+    const columns = meta.columns.map((c) => {
+      const type = String(c.type);
+      if (!AS_IS.has(type) && !AS_TEXT.has(type)) throw new Error(`EntityReader: ${meta.name}.${c.propertyName} has column type ${type}, which it does not map`);
+      return `${alias}.${c.databaseName}${AS_TEXT.has(type) ? '::text' : ''} AS "${c.propertyName}"`;
+    });
+    this.columns = columns.join(', ');
+    this.from = ` FROM ${meta.tablePath} ${alias} `;
+  }
+
+  /** `rest` continues the statement after `FROM table alias` (WHERE, ORDER BY, LIMIT …). */
+  async read(db: DataSource, rest: string, params: unknown[], distinctOn?: string): Promise<T[]> {
+    return db.query(`SELECT ${distinctOn ? `DISTINCT ON (${distinctOn}) ` : ''}${this.columns}${this.from}${rest}`, params);
+  }
+}
+
+const readers = new WeakMap<DataSource, Map<string, EntityReader<ObjectLiteral>>>();
+
+/** One reader per data source, entity and alias, built on first use. */
+export function entityReader<T extends ObjectLiteral>(ds: DataSource, entity: new () => T, alias: string): EntityReader<T> {
+  let byEntity = readers.get(ds);
+  if (!byEntity) readers.set(ds, (byEntity = new Map()));
+  const key = `${entity.name} ${alias}`;
+  let reader = byEntity.get(key);
+  if (!reader) byEntity.set(key, (reader = new EntityReader(ds, entity, alias)));
+  return reader as EntityReader<T>;
+}
