@@ -30,11 +30,12 @@ export class AccessLog {
   }
 
   toJSON(): AccessRecord {
-    return {
-      reads: [...this.byMinor.entries()]
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([minorId, fields]) => ({ minorId, fields: Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1))) })),
-      changes: this.changes,
-    };
+    const reads = [...this.byMinor.keys()].sort().map((minorId) => {
+      const read = this.byMinor.get(minorId)!;
+      const fields: Record<string, Access> = {};
+      for (const field of Object.keys(read).sort()) fields[field] = read[field];
+      return { minorId, fields };
+    });
+    return { reads, changes: this.changes };
   }
 }
