@@ -45,8 +45,9 @@ const isPromise = (v: unknown): v is Promise<unknown> => typeof (v as Promise<un
  * are masked here, and mutations log what they wrote. Runs outside shield, so it also sees
  * the fields shield refused. Synchronous unless the field's resolver or a grant look-up is not:
  * a promise per scalar field of every child in a page would cost more than the rest of the read.
+ * Built per subject: `access` is what the table gives this subject for the field.
  */
-function accessMiddleware(key: string, row: PolicyRow, policy: Policy, childTypes: ReadonlySet<string>): IMiddlewareFunction | null {
+function accessMiddleware(key: string, row: PolicyRow, access: Access, childTypes: ReadonlySet<string>): IMiddlewareFunction | null {
   const [type, field] = key.split('.');
   if (type === 'Mutation') {
     return async (resolve: Resolve, parent: unknown, args: Record<string, unknown>, ctx: HubContext, info: GraphQLResolveInfo) => {
@@ -65,7 +66,7 @@ function accessMiddleware(key: string, row: PolicyRow, policy: Policy, childType
     };
   }
   const child = childTypes.has(type);
-  if (!child && !row.mask) return null;
+  if (!child && !(row.mask && access === Access.MASK)) return null;
   const kind = row.mask;
   const grantable = child && GRANTABLE_FIELDS.has(key);
 
@@ -103,7 +104,6 @@ function accessMiddleware(key: string, row: PolicyRow, policy: Policy, childType
   };
 
   const middleware = (resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
-    const access = policy.access(ctx.subject, key);
     const minorId = child ? childOf(type, parent) : null;
     if (grantable && access !== Access.ALLOW) {
       if (minorId) return servePerChild(access, minorId, resolve, parent, args, ctx, info);
@@ -135,7 +135,7 @@ function applyPolicy(schema: GraphQLSchema, keys: string[], policy: Policy, subj
     if (policy.access(subject, key) === Access.DENY && !perChild) {
       (rules[type] ??= {})[field] = rule(`policy:${key}`, { cache: 'no_cache' })(() => forbidden(`Not permitted to read ${key}`, { field: key }));
     }
-    const mw = accessMiddleware(key, policy.row(key)!, policy, childTypes);
+    const mw = accessMiddleware(key, policy.row(key)!, policy.access(subject, key), childTypes);
     if (mw) (access[type] ??= {})[field] = mw;
   }
   const generated = shield(rules as IRules, {
