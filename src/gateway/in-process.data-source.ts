@@ -1,12 +1,12 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { DocumentNode, execute, GraphQLError, parse, validate } from 'graphql';
+import type { GatewayExecutionResult, GatewayGraphQLRequestContext, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { DocumentNode, execute, GraphQLError, Kind, parse, validate } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { parsePurpose } from '../audit/purpose';
 import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
 import type { Policy } from '../policy/policy';
-import { createHubContext } from '../server/hub.context';
+import { createHubContext, HubContext } from '../server/hub.context';
 import type { GatewayContext } from './gateway.context';
 import type { BuiltSubgraph } from './supergraph';
 
@@ -38,11 +38,15 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
     return doc;
   }
 
+  private contextOf(context: GatewayContext): HubContext {
+    // The purpose travels on so that a subgraph can hold a field grant to it (validated already by the audit plugin).
+    return createHubContext(this.config, context.principal, this.policy, this.db, context.requestId, context.access, parsePurpose(context.purposeHeader));
+  }
+
   async process({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const doc = this.document(request.query!);
     if (!('kind' in doc)) return { errors: doc.map((e) => maskUnexpectedError(e.toJSON(), e)) };
-    // The purpose travels on so that a subgraph can hold a field grant to it (validated already by the audit plugin).
-    const ctx = createHubContext(this.config, context.principal, this.policy, this.db, context.requestId, context.access, parsePurpose(context.purposeHeader));
+    const ctx = this.contextOf(context as GatewayContext);
     const result = await execute({
       schema: this.subgraph.schemaFor(ctx.subject),
       document: doc,
@@ -53,6 +57,45 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
     return {
       data: result.data as Record<string, unknown> | null | undefined,
       errors: result.errors?.map((e) => maskUnexpectedError(e.toJSON(), e.originalError ?? e)),
+    };
+  }
+
+  /**
+   * Whether this subgraph defines every type, field and argument the client's document uses:
+   * then the query plan is a single fetch here, and the document can run here as it is.
+   */
+  answersAlone(document: DocumentNode): boolean {
+    const schema = this.subgraph.raw;
+    // validate() skips the fields of an operation type the schema lacks (a mutation sent to a
+    // subgraph without mutations is refused only when executed), so check the roots first.
+    const rootsKnown = document.definitions.every((d) => d.kind !== Kind.OPERATION_DEFINITION || schema.getRootType(d.operation));
+    return rootsKnown && validate(schema, document).length === 0;
+  }
+
+  /**
+   * Runs a client operation that this subgraph answers alone (see FastPathGateway), with the same
+   * context, policy schema and error masking as a planned fetch.
+   */
+  async executeWhole(rc: GatewayGraphQLRequestContext<GatewayContext>): Promise<GatewayExecutionResult> {
+    const ctx = this.contextOf(rc.context);
+    const result = await execute({
+      schema: this.subgraph.schemaFor(ctx.subject),
+      document: rc.document,
+      variableValues: rc.request.variables,
+      operationName: rc.operationName,
+      contextValue: ctx,
+    });
+    if (!result.errors) return result;
+    // Masked at the subgraph's boundary as in process(), and named as the gateway names a
+    // subgraph's errors. Apollo Server would label an unmasked driver error INTERNAL_SERVER_ERROR
+    // and pass its message on.
+    const serviceName = this.subgraph.slice.name;
+    return {
+      ...result,
+      errors: result.errors.map((e) => {
+        const masked = maskUnexpectedError(e.toJSON(), e.originalError ?? e);
+        return new GraphQLError(masked.message, { nodes: e.nodes, path: masked.path, extensions: { ...masked.extensions, serviceName } });
+      }),
     };
   }
 }

@@ -11,6 +11,7 @@ import type { HubConfig } from '../config/hub.config';
 import { auditKey, gatewaySecret } from '../config/secrets';
 import { maskUnexpectedError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
+import { FastPathGateway } from '../gateway/fast-path.gateway';
 import { InProcessDataSource } from '../gateway/in-process.data-source';
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
@@ -58,14 +59,19 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     }
     const supergraphSdl = composeSupergraph(subgraphs, config.subgraphUrls);
     const secret = gatewaySecret(config);
-    // Subgraphs given a URL are called over signed HTTP; the others run in this process.
-    const gateway = new ApolloGateway({
-      supergraphSdl,
-      buildService: ({ name }) =>
-        config.subgraphUrls[name]
-          ? new SignedRemoteDataSource(config.subgraphUrls[name], name, secret)
-          : new InProcessDataSource(config, subgraphs.find((s) => s.slice.name === name)!, policy, db.ds),
-    });
+    // Subgraphs given a URL are called over signed HTTP; the others run in this process, and
+    // answer alone what only they define (FastPathGateway).
+    const local = subgraphs
+      .filter((s) => !config.subgraphUrls[s.slice.name])
+      .map((s) => [s.slice.name, new InProcessDataSource(config, s, policy, db.ds)] as const);
+    const gateway = new FastPathGateway(
+      new ApolloGateway({
+        supergraphSdl,
+        buildService: ({ name }) =>
+          config.subgraphUrls[name] ? new SignedRemoteDataSource(config.subgraphUrls[name], name, secret) : local.find(([n]) => n === name)![1],
+      }),
+      local.map(([, source]) => source),
+    );
     const writer: AuditSink = benchDisable.audit ? new DiscardingAuditSink() : new AuditWriter(auditPool);
     const server = new ApolloServer<GatewayContext>({
       gateway,

@@ -1,0 +1,48 @@
+import { Department } from '../src/auth/principal';
+import { eventOf, post } from './support/audit-helpers';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+/**
+ * An operation one subgraph answers alone skips the query planner (FastPathGateway). Adding a
+ * root field of another subgraph to the same operation forces the planned path, so each case is
+ * asked both ways and must give the same answer, errors and audit record.
+ */
+describe('fast path for single-subgraph operations', () => {
+  let t: TestHub;
+  let minorId: string;
+  const CHILD = `minor(id: $id) { id name idNumber birthDate currentAddress guardians { name phone } categories { category } }`;
+  const alone = `query Alone($id: ID!) { ${CHILD} }`;
+  const planned = `query Planned($id: ID!) { ${CHILD} statisticsScope { level } }`;
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    [{ id: minorId }] = await t.sql(`SELECT m.id FROM registry.minor m WHERE EXISTS (SELECT 1 FROM registry.guardian g WHERE g.minor_id = m.id) ORDER BY m.id LIMIT 1`);
+  });
+  afterAll(() => t.stop());
+
+  it.each([Department.CIVIL_AFFAIRS, Department.EDUCATION, Department.JUSTICE])('serves %s the same data, refusals, masks and audit either way', async (department) => {
+    const token = await t.token(department);
+    const a = await post(t, token, { query: alone, variables: { id: minorId } });
+    const b = await post(t, token, { query: planned, variables: { id: minorId } });
+    expect(b.json.data.statisticsScope).toBeTruthy();
+    expect(a.json.data.minor).toEqual(b.json.data.minor);
+    type Error = { path?: unknown[]; extensions?: Record<string, unknown> };
+    const refusals = (errors: Error[] = []) => errors.map((e) => ({ path: e.path, code: e.extensions?.code, serviceName: e.extensions?.serviceName }));
+    expect(refusals(a.json.errors)).toEqual(refusals(b.json.errors).filter((e) => e.path?.[0] === 'minor'));
+    expect((await eventOf(t, a.requestId)).reads).toEqual((await eventOf(t, b.requestId)).reads);
+  });
+
+  it('refuses what the policy refuses on the fast path too', async () => {
+    const r = await t.gql(await t.token(Department.EDUCATION), alone, { id: minorId });
+    expect(errorCodes(r)).toContain('FORBIDDEN');
+    expect(r.data.minor.birthDate).toBeNull(); // EDUCATION: DENY
+    expect(r.data.minor.idNumber).toMatch(/^\d{6}\*+\w{4}$/); // EDUCATION: MASK
+  });
+
+  it('answers introspection from the supergraph, not from the subgraph that owns the root field', async () => {
+    const r = await t.gql(await t.token(Department.CIVIL_AFFAIRS), `{ __schema { queryType { fields { name } } } }`);
+    const names = r.data.__schema.queryType.fields.map((f: { name: string }) => f.name);
+    expect(names).toEqual(expect.arrayContaining(['minor', 'minorCounts', 'auditEvents']));
+    expect(errorCodes(r)).toEqual([]);
+  });
+});
