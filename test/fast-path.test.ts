@@ -1,4 +1,9 @@
+import { parse } from 'graphql';
 import { Department } from '../src/auth/principal';
+import { InProcessDataSource } from '../src/gateway/in-process.data-source';
+import { buildSubgraph } from '../src/gateway/supergraph';
+import { buildPolicy } from '../src/server/bootstrap';
+import { registrySubgraph } from '../src/subgraphs/registry';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -44,5 +49,15 @@ describe('fast path for single-subgraph operations', () => {
     const names = r.data.__schema.queryType.fields.map((f: { name: string }) => f.name);
     expect(names).toEqual(expect.arrayContaining(['minor', 'minorCounts', 'auditEvents']));
     expect(errorCodes(r)).toEqual([]);
+  });
+
+  it('plans every operation of a subgraph that declares a field resolved with another subgraph', async () => {
+    const policy = buildPolicy();
+    const registry = await buildSubgraph(registrySubgraph, policy);
+    const document = parse(`{ minor(id: "00000000-0000-0000-0000-000000000000") { id name } }`);
+    const source = (sdl: string) => new InProcessDataSource(t.config, { ...registry, sdl }, policy, t.hub.db.ds);
+    expect(source(registry.sdl).answersAlone(document)).toBe(true);
+    const requiring = `${registry.sdl}\nextend type Minor @key(fields: "id") { schoolName: String @requires(fields: "name") }`;
+    expect(source(requiring).answersAlone(document)).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayExecutionResult, GatewayGraphQLRequestContext, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { DocumentNode, execute, GraphQLError, Kind, parse, validate } from 'graphql';
+import { BREAK, DocumentNode, execute, GraphQLError, Kind, parse, validate, visit } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { parsePurpose } from '../audit/purpose';
 import type { HubConfig } from '../config/hub.config';
@@ -16,15 +16,38 @@ import type { BuiltSubgraph } from './supergraph';
  * masked before they leave the subgraph. Query plans repeat the same few documents, so parsed and
  * validated documents are cached by text.
  */
+/**
+ * Federation directives under which a field a subgraph declares may still be resolved, or need
+ * inputs, from another subgraph: validating a document against such a subgraph alone does not
+ * make its plan a single fetch.
+ */
+const CROSS_SUBGRAPH_DIRECTIVES = new Set(['external', 'requires', 'provides', 'override', 'interfaceObject']);
+
+function usesCrossSubgraphDirectives(sdl: string): boolean {
+  let found = false;
+  visit(parse(sdl), {
+    Directive(node) {
+      if (!CROSS_SUBGRAPH_DIRECTIVES.has(node.name.value)) return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+}
+
 export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
+  /** Whether a document valid against this subgraph is one fetch here (see answersAlone). */
+  private readonly standsAlone: boolean;
 
   constructor(
     private readonly config: HubConfig,
     private readonly subgraph: BuiltSubgraph,
     private readonly policy: Policy,
     private readonly db: DataSource,
-  ) {}
+  ) {
+    this.standsAlone = !usesCrossSubgraphDirectives(subgraph.sdl);
+  }
 
   private document(query: string): DocumentNode | readonly GraphQLError[] {
     let doc = this.documents.get(query);
@@ -65,6 +88,7 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
    * then the query plan is a single fetch here, and the document can run here as it is.
    */
   answersAlone(document: DocumentNode): boolean {
+    if (!this.standsAlone) return false;
     const schema = this.subgraph.raw;
     // validate() skips the fields of an operation type the schema lacks (a mutation sent to a
     // subgraph without mutations is refused only when executed), so check the roots first.
