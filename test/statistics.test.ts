@@ -343,8 +343,10 @@ describe('statistics', () => {
     const truth = await truthOf(`
       SELECT to_char(a.assessed_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|ASSESSMENTS' AS k, count(*) AS n FROM registry.risk_assessment a GROUP BY 1
       UNION ALL SELECT to_char(v.visited_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|VISITS', count(*) FROM registry.visit v GROUP BY 1
-      UNION ALL SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|NEW_CASES', count(*) FROM registry.minor m GROUP BY 1`);
-    expect(r.data.monthlyTrend.points).toHaveLength(36);
+      UNION ALL SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|NEW_CASES', count(*) FROM registry.minor m GROUP BY 1
+      UNION ALL SELECT to_char(w.received_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|REPORTS', count(*) FROM workflow.mandatory_report w GROUP BY 1
+      UNION ALL SELECT to_char(w.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|REFERRALS', count(*) FROM workflow.referral w GROUP BY 1`);
+    expect(r.data.monthlyTrend.points).toHaveLength(12 * 5);
     expectMatches(
       r.data.monthlyTrend.points.map((p: any) => ({ ...p, regionCode: p.month })),
       truth,

@@ -1,13 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { REFRESH_INTERVAL_SECONDS } from './statistics.config';
 
-const VIEWS = ['statistics.minor_cube', 'statistics.category_cube', 'statistics.monthly_event'];
+const VIEWS = ['statistics.minor_cube', 'statistics.category_cube', 'statistics.monthly_event', 'statistics.workflow_cube'];
 /** Advisory lock key: one refresh at a time across every hub process on this database. */
 const REFRESH_LOCK = 0x5747_4154; // "STAT"
 
 /**
  * Recomputes the summaries from the registry. CONCURRENTLY keeps them readable meanwhile; one
- * transaction makes the three views and `refreshed_at` agree on one "now". Returns false when
+ * transaction makes the views and `refreshed_at` agree on one "now". Returns false when
  * another process is refreshing already.
  */
 export async function refreshStatistics(ds: DataSource): Promise<boolean> {

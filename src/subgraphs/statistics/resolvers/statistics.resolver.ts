@@ -169,6 +169,10 @@ export class StatisticsResolver {
         dims: [{ column: 'risk_level', values: ASSESSED_LEVELS, additive: true }, OUTCOME()],
         source: { table: 'statistics.minor_cube', value: { met: 'minors - overdue', notMet: 'overdue' }, where: { sql: 'c.risk_level = ANY($2)', params: [ASSESSED_LEVELS] } },
       });
+      const workflowRate = (met: string, notMet: string) =>
+        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet } } });
+      const reports = await workflowRate('reports_met', 'reports_not_met');
+      const referrals = await workflowRate('referrals_met', 'referrals_not_met');
       const ratesOf = (node: RegionNode): RegionRates => {
         const simple = (t: Awaited<ReturnType<typeof rateTable>>) =>
           rateOf(t.cell(node.code, [null])!, t.cell(node.code, ['MET'])!, t.cell(node.code, ['NOT_MET'])!);
@@ -182,6 +186,8 @@ export class StatisticsResolver {
             riskLevel,
             rate: rateOf(onTime.cell(node.code, [riskLevel, null])!, onTime.cell(node.code, [riskLevel, 'MET'])!, onTime.cell(node.code, [riskLevel, 'NOT_MET'])!),
           })),
+          reportsHandledInTime: simple(reports),
+          referralsHandledInTime: simple(referrals),
         };
       };
       return {
