@@ -1,5 +1,6 @@
 import { Department, Role } from '../src/auth/principal';
 import { SENSITIVE_CATEGORIES } from '../src/policy/masks';
+import { RegionLevel } from '../src/subgraphs/registry/registry.enums';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
@@ -214,6 +215,20 @@ describe('statistics', () => {
       const r = await t.gql(auditor, `{ minorCounts(level: DISTRICT) { total { value } } }`);
       expect(errorCodes(r)).toEqual(['FORBIDDEN']);
       expect(r.data?.minorCounts ?? null).toBeNull();
+    });
+
+    it('applies a coarser finest level from HUB_STATISTICS_FINEST_LEVELS', async () => {
+      const { finestLevels } = t.config.statistics;
+      const builtIn = finestLevels.DASHBOARD;
+      finestLevels.DASHBOARD = RegionLevel.DISTRICT;
+      try {
+        const r = await t.gql(dashboard, `{ minorCounts(level: STREET) { total { value } } statisticsScope { finestLevel } }`);
+        expect(errorCodes(r)).toEqual(['FORBIDDEN']);
+        expect(r.errors![0].message).toMatch(/DASHBOARD may break statistics down to DISTRICT at the finest, not STREET/);
+        expect((await t.gql(dashboard, `{ statisticsScope { finestLevel } }`)).data.statisticsScope.finestLevel).toBe('DISTRICT');
+      } finally {
+        finestLevels.DASHBOARD = builtIn;
+      }
     });
 
     it('gives a street officer their street only: cells, totals, rates and trend', async () => {

@@ -1,5 +1,4 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { REFRESH_INTERVAL_SECONDS } from './statistics.config';
 
 const VIEWS = ['statistics.minor_cube', 'statistics.category_cube', 'statistics.monthly_event', 'statistics.workflow_cube'];
 /** Advisory lock key: one refresh at a time across every hub process on this database. */
@@ -33,10 +32,10 @@ const running = new WeakMap<DataSource, Promise<unknown>>();
  * background (one per process), so no reader waits for it. The first read after start-up
  * therefore starts one too if the last is old.
  */
-export async function refreshedAt(em: EntityManager, ds: DataSource): Promise<Date> {
+export async function refreshedAt(em: EntityManager, ds: DataSource, intervalSeconds: number): Promise<Date> {
   const [{ refreshed_at: at }] = await em.query(`SELECT refreshed_at FROM statistics.refresh`);
   const refreshed = new Date(at);
-  if (Date.now() - refreshed.getTime() > REFRESH_INTERVAL_SECONDS * 1000 && !running.has(ds)) {
+  if (Date.now() - refreshed.getTime() > intervalSeconds * 1000 && !running.has(ds)) {
     const job = refreshStatistics(ds)
       .catch((e) => {
         // A failed refresh leaves the previous summaries and their honest refreshedAt.
