@@ -1,7 +1,8 @@
 import { Department, Role } from '../src/auth/principal';
 import { SENSITIVE_CATEGORIES } from '../src/policy/masks';
 import { RegionLevel } from '../src/subgraphs/registry/registry.enums';
-import { refreshStatistics } from '../src/subgraphs/statistics';
+import { buildPolicy } from '../src/server/bootstrap';
+import { refreshStatistics, statisticsSubgraph } from '../src/subgraphs/statistics';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -378,7 +379,25 @@ describe('statistics', () => {
     const after = await t.gql(dashboard, `{ statisticsFreshness { refreshedAt } minorCounts(level: DISTRICT) { total { value } } }`);
     expect(after.data.minorCounts.total.value).toBe(before.data.minorCounts.total.value + 1);
     expect(Date.parse(after.data.statisticsFreshness.refreshedAt)).toBeGreaterThan(Date.parse(before.data.statisticsFreshness.refreshedAt));
-    expect(before.data.statisticsFreshness.refreshIntervalSeconds).toBe(300);
+    // Test hubs run no refresh timer.
+    expect(before.data.statisticsFreshness.refreshIntervalSeconds).toBe(0);
+  });
+
+  it('refreshes on the slice’s timer: at start when the summaries are old, not again while they are fresh', async () => {
+    const refreshed = async () => (await t.sql(`SELECT refreshed_at AS at FROM statistics.refresh`))[0].at.getTime();
+    const total = async () => (await t.gql(dashboard, `{ minorCounts(level: DISTRICT) { total { value } } }`)).data.minorCounts.total.value;
+    await t.sql(`UPDATE statistics.refresh SET refreshed_at = now() - interval '1 hour'`);
+    const before = await total();
+    await addMinors(`${COMMUNITY4}003`, 1);
+    const runtime = { ds: t.hub.db.ds, config: { ...t.config, statistics: { ...t.config.statistics, refreshSeconds: 600 } }, policy: buildPolicy() };
+    // stop() waits for the refresh the start began.
+    await statisticsSubgraph.start!(runtime).stop();
+    const first = await refreshed();
+    expect(Date.now() - first).toBeLessThan(60_000);
+    expect(await total()).toBe(before + 1);
+    // Refreshed less than half an interval ago: a second process's start leaves it alone.
+    await statisticsSubgraph.start!(runtime).stop();
+    expect(await refreshed()).toBe(first);
   });
 
   it('audits an aggregate query like any other request', async () => {

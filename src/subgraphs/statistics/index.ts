@@ -4,7 +4,7 @@ import { StatisticsInit1795400500000 } from '../../../migrations/1795400500000-s
 import { StatisticsWorkflow1795400600000 } from '../../../migrations/1795400600000-statistics-workflow';
 import { StatisticsResolver } from './resolvers/statistics.resolver';
 import { statisticsPolicy } from './statistics.policy';
-import { refreshStatistics } from './statistics.refresh';
+import { refreshStatistics, startStatisticsRefresh } from './statistics.refresh';
 
 export { mountDashboard } from './statistics.dashboard';
 export { refreshStatistics } from './statistics.refresh';
@@ -25,4 +25,5 @@ export const statisticsSubgraph: SubgraphSlice = {
   seedDemo: async (ds) => {
     await refreshStatistics(ds);
   },
+  start: ({ ds, config }) => startStatisticsRefresh(ds, config.statistics.refreshSeconds),
 };

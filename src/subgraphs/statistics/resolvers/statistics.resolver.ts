@@ -113,7 +113,7 @@ export class StatisticsResolver {
       const source: CubeSource = byCategory
         ? { table: 'statistics.category_cube', value, where: { sql: 'c.category = ANY($2)', params: [categoryValues(folded)] } }
         : { table: 'statistics.minor_cube', value };
-      const at = await refreshedAt(em, ctx.db, ctx.config.statistics.refreshSeconds);
+      const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
       const common = { anchor: scope.anchor, nodes: scope.nodes, k, zeroIsSmall: true };
       const table = await protectedTable(em, { ...common, level, dims, source });
@@ -152,7 +152,7 @@ export class StatisticsResolver {
     return inSnapshot(ctx, async (em) => {
       const scope = await statisticsScope(em, ctx);
       checkLevel(ctx, scope, level);
-      const at = await refreshedAt(em, ctx.db, ctx.config.statistics.refreshSeconds);
+      const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
       // Rates publish zeros (0% and 100% are the indicator itself); small non-zero parts are suppressed.
       const common = { anchor: scope.anchor, nodes: scope.nodes, level, k, zeroIsSmall: false };
@@ -204,7 +204,7 @@ export class StatisticsResolver {
     if (!Number.isInteger(months) || months < 1 || months > MAX_TREND_MONTHS) throw badInput('months', `must be between 1 and ${MAX_TREND_MONTHS}`);
     return inSnapshot(ctx, async (em) => {
       const scope = await statisticsScope(em, ctx);
-      const at = await refreshedAt(em, ctx.db, ctx.config.statistics.refreshSeconds);
+      const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
       const window: string[] = [];
       for (let i = months - 1; i >= 0; i--) {
@@ -230,8 +230,7 @@ export class StatisticsResolver {
 
   @Query(() => StatisticsFreshness, { nullable: true, description: 'When the statistics were last recomputed' })
   statisticsFreshness(@Ctx() ctx: HubContext): Promise<StatisticsFreshness> {
-    const { refreshSeconds } = ctx.config.statistics;
-    return inSnapshot(ctx, async (em) => ({ refreshedAt: await refreshedAt(em, ctx.db, refreshSeconds), refreshIntervalSeconds: refreshSeconds }));
+    return inSnapshot(ctx, async (em) => ({ refreshedAt: await refreshedAt(em), refreshIntervalSeconds: ctx.config.statistics.refreshSeconds }));
   }
 
   @Query(() => StatisticsScope, { nullable: true, description: 'The caller’s jurisdiction node, finest level and k' })

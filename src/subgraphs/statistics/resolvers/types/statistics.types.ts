@@ -210,7 +210,7 @@ export class StatisticsFreshness {
   @Field({ description: 'When the summaries were last recomputed from the registry' })
   refreshedAt: Date;
 
-  @Field(() => Int, { description: 'Summaries older than this are recomputed when next read' })
+  @Field(() => Int, { description: 'How often the serving process recomputes the summaries; 0: it does not (another process may)' })
   refreshIntervalSeconds: number;
 }
 
