@@ -104,12 +104,9 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
         await closeAll();
       },
     });
-    // Timers of the slices served here (workflow deadlines and webhooks, statistics refresh); a
-    // remote slice's run in its own process.
-    background = startSlices(
-      SUBGRAPHS.filter((s) => !config.subgraphUrls[s.name]),
-      { ds: db.ds, config, policy },
-    );
+    // Timers of the slices served here (workflow deadlines and webhooks, statistics refresh);
+    // a slice served remotely runs its own in its process, so no timer runs twice.
+    background = startSlices(SUBGRAPHS.filter((s) => !config.subgraphUrls[s.name]), { ds: db.ds, config, policy });
     return {
       url: `http://localhost:${listening.port}/graphql`,
       port: listening.port,
