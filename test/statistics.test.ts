@@ -1,6 +1,8 @@
 import { Department, Role } from '../src/auth/principal';
 import { SENSITIVE_CATEGORIES } from '../src/policy/masks';
-import { refreshStatistics } from '../src/subgraphs/statistics';
+import { RegionLevel } from '../src/subgraphs/registry/registry.enums';
+import { buildPolicy } from '../src/server/bootstrap';
+import { refreshStatistics, statisticsSubgraph } from '../src/subgraphs/statistics';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -216,6 +218,20 @@ describe('statistics', () => {
       expect(r.data?.minorCounts ?? null).toBeNull();
     });
 
+    it('applies a coarser finest level from HUB_STATISTICS_FINEST_LEVELS', async () => {
+      const { finestLevels } = t.config.statistics;
+      const builtIn = finestLevels.DASHBOARD;
+      finestLevels.DASHBOARD = RegionLevel.DISTRICT;
+      try {
+        const r = await t.gql(dashboard, `{ minorCounts(level: STREET) { total { value } } statisticsScope { finestLevel } }`);
+        expect(errorCodes(r)).toEqual(['FORBIDDEN']);
+        expect(r.errors![0].message).toMatch(/DASHBOARD may break statistics down to DISTRICT at the finest, not STREET/);
+        expect((await t.gql(dashboard, `{ statisticsScope { finestLevel } }`)).data.statisticsScope.finestLevel).toBe('DISTRICT');
+      } finally {
+        finestLevels.DASHBOARD = builtIn;
+      }
+    });
+
     it('gives a street officer their street only: cells, totals, rates and trend', async () => {
       // The largest untouched street: the smallest is the district line's complement for street 6.
       const [{ street }] = await t.sql(
@@ -343,8 +359,10 @@ describe('statistics', () => {
     const truth = await truthOf(`
       SELECT to_char(a.assessed_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|ASSESSMENTS' AS k, count(*) AS n FROM registry.risk_assessment a GROUP BY 1
       UNION ALL SELECT to_char(v.visited_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|VISITS', count(*) FROM registry.visit v GROUP BY 1
-      UNION ALL SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|NEW_CASES', count(*) FROM registry.minor m GROUP BY 1`);
-    expect(r.data.monthlyTrend.points).toHaveLength(36);
+      UNION ALL SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|NEW_CASES', count(*) FROM registry.minor m GROUP BY 1
+      UNION ALL SELECT to_char(w.received_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|REPORTS', count(*) FROM workflow.mandatory_report w GROUP BY 1
+      UNION ALL SELECT to_char(w.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|REFERRALS', count(*) FROM workflow.referral w GROUP BY 1`);
+    expect(r.data.monthlyTrend.points).toHaveLength(12 * 5);
     expectMatches(
       r.data.monthlyTrend.points.map((p: any) => ({ ...p, regionCode: p.month })),
       truth,
@@ -361,7 +379,25 @@ describe('statistics', () => {
     const after = await t.gql(dashboard, `{ statisticsFreshness { refreshedAt } minorCounts(level: DISTRICT) { total { value } } }`);
     expect(after.data.minorCounts.total.value).toBe(before.data.minorCounts.total.value + 1);
     expect(Date.parse(after.data.statisticsFreshness.refreshedAt)).toBeGreaterThan(Date.parse(before.data.statisticsFreshness.refreshedAt));
-    expect(before.data.statisticsFreshness.refreshIntervalSeconds).toBe(300);
+    // Test hubs run no refresh timer.
+    expect(before.data.statisticsFreshness.refreshIntervalSeconds).toBe(0);
+  });
+
+  it('refreshes on the slice’s timer: at start when the summaries are old, not again while they are fresh', async () => {
+    const refreshed = async () => (await t.sql(`SELECT refreshed_at AS at FROM statistics.refresh`))[0].at.getTime();
+    const total = async () => (await t.gql(dashboard, `{ minorCounts(level: DISTRICT) { total { value } } }`)).data.minorCounts.total.value;
+    await t.sql(`UPDATE statistics.refresh SET refreshed_at = now() - interval '1 hour'`);
+    const before = await total();
+    await addMinors(`${COMMUNITY4}003`, 1);
+    const runtime = { ds: t.hub.db.ds, config: { ...t.config, statistics: { ...t.config.statistics, refreshSeconds: 600 } }, policy: buildPolicy() };
+    // stop() waits for the refresh the start began.
+    await statisticsSubgraph.start!(runtime).stop();
+    const first = await refreshed();
+    expect(Date.now() - first).toBeLessThan(60_000);
+    expect(await total()).toBe(before + 1);
+    // Refreshed less than half an interval ago: a second process's start leaves it alone.
+    await statisticsSubgraph.start!(runtime).stop();
+    expect(await refreshed()).toBe(first);
   });
 
   it('audits an aggregate query like any other request', async () => {

@@ -1,4 +1,7 @@
 import path from 'node:path';
+import type { PolicySubject } from '../auth/principal';
+import { RegionLevel } from '../subgraphs/registry/registry.enums';
+import { BUILT_IN_FINEST_LEVEL, depth, LEVELS } from '../subgraphs/statistics/statistics.config';
 
 /**
  * The hub's configuration, read from the environment once at start-up and validated there, so
@@ -37,6 +40,17 @@ export interface HubConfig {
     anomalies: AnomalyThresholds;
   };
   workflow: WorkflowConfig;
+  statistics: StatisticsConfig;
+}
+
+/** Settings of the statistics subgraph (docs/statistics.md). */
+export interface StatisticsConfig {
+  /** Small-cell threshold: a count below k is published as suppressed ("<k"). */
+  suppressionK: number;
+  /** How often the hub's timer refreshes the summaries; 0: no timer in this process. */
+  refreshSeconds: number;
+  /** Finest region level each subject may break counts down to; subjects not listed get no statistics. */
+  finestLevels: Partial<Record<PolicySubject, RegionLevel>>;
 }
 
 /** Urgency of a mandatory report (强制报告), which sets its deadlines. */
@@ -180,6 +194,48 @@ function workflow(env: Env, production: boolean): WorkflowConfig {
   };
 }
 
+function wholeInRange(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
+  return n;
+}
+
+/**
+ * `DASHBOARD=DISTRICT,EDUCATION=STREET`: a deployment may keep a subject further from single grids
+ * than the built-in table does, never bring it closer; subjects without statistics stay without.
+ */
+function finestLevels(raw: string | undefined): StatisticsConfig['finestLevels'] {
+  const out = { ...BUILT_IN_FINEST_LEVEL };
+  for (const part of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [subject, level] = part.split('=').map((s) => s.trim());
+    const builtIn = BUILT_IN_FINEST_LEVEL[subject as PolicySubject];
+    if (!builtIn) {
+      throw new Error(`HUB_STATISTICS_FINEST_LEVELS: "${subject}" is not a subject with statistics (${Object.keys(BUILT_IN_FINEST_LEVEL).join(', ')})`);
+    }
+    if (!LEVELS.includes(level as RegionLevel)) {
+      throw new Error(`HUB_STATISTICS_FINEST_LEVELS entries look like DASHBOARD=DISTRICT (one of ${LEVELS.join(', ')}), got "${part}"`);
+    }
+    if (depth(level as RegionLevel) > depth(builtIn)) {
+      throw new Error(`HUB_STATISTICS_FINEST_LEVELS may only make a level coarser: ${subject} stops at ${builtIn} at the finest, not ${level}`);
+    }
+    out[subject as PolicySubject] = level as RegionLevel;
+  }
+  return out;
+}
+
+function statistics(env: Env): StatisticsConfig {
+  const refreshSeconds = wholeInRange(env, 'HUB_STATISTICS_REFRESH_SECONDS', 300, 0, 86_400);
+  // Below 10 s a refresh at city scale (about 30 s) would always be running.
+  if (refreshSeconds > 0 && refreshSeconds < 10) throw new Error(`HUB_STATISTICS_REFRESH_SECONDS must be 0 (no timer) or at least 10, got "${refreshSeconds}"`);
+  return {
+    suppressionK: wholeInRange(env, 'HUB_SUPPRESSION_K', 5, 2, 1000),
+    refreshSeconds,
+    finestLevels: finestLevels(env.HUB_STATISTICS_FINEST_LEVELS),
+  };
+}
+
 function parseSubgraphUrls(raw: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!raw) return out;
@@ -233,5 +289,6 @@ export function loadConfig(env: Env = process.env): HubConfig {
       },
     },
     workflow: workflow(env, production),
+    statistics: statistics(env),
   };
 }

@@ -2,7 +2,16 @@ import type { IResolvers } from '@graphql-tools/utils';
 import type { NonEmptyArray } from 'type-graphql';
 import type { DataSource, MigrationInterface } from 'typeorm';
 import type { Department } from '../auth/principal';
+import type { HubConfig } from '../config/hub.config';
+import type { Policy } from '../policy/policy';
 import type { PolicyRow } from '../policy/policy.types';
+
+/** What a slice's background work gets from the server that runs it. */
+export interface SliceRuntime {
+  ds: DataSource;
+  config: HubConfig;
+  policy: Policy;
+}
 
 /**
  * One department's slice of the hub. Adding a department is a new folder exporting one of these
@@ -28,4 +37,10 @@ export interface SubgraphSlice {
   childRecordTypes?: string[];
   /** Demo data, written when the slice's tables are empty. Deterministic. */
   seedDemo?: (ds: DataSource, anchor: Date) => Promise<void>;
+  /**
+   * Background work (timers, jobs), started once by the process that serves the slice — the hub
+   * for in-process slices, `npm run subgraph` in distributed mode — and stopped on shutdown
+   * before the database closes.
+   */
+  start?: (runtime: SliceRuntime) => { stop(): Promise<void> };
 }

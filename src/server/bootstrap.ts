@@ -4,6 +4,7 @@ import { openDataSource } from '../db/data-source';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { StatementCounter } from '../db/statement-counter';
 import { Policy } from '../policy/policy';
+import type { SliceRuntime, SubgraphSlice } from '../schema/subgraph.types';
 import { SUBGRAPHS } from '../subgraphs';
 
 export interface Database {
@@ -44,3 +45,13 @@ export async function openDatabase(config: HubConfig, log: (m: string) => void =
 }
 
 export const buildPolicy = () => new Policy(SUBGRAPHS.flatMap((s) => s.policy));
+
+/** Starts the slices' background work; `stop` ends all of it, waiting for what is running. */
+export function startSlices(slices: readonly SubgraphSlice[], runtime: SliceRuntime): { stop(): Promise<void> } {
+  const started = slices.flatMap((s) => (s.start ? [s.start(runtime)] : []));
+  return {
+    stop: async () => {
+      await Promise.all(started.map((s) => s.stop()));
+    },
+  };
+}

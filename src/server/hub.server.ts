@@ -17,8 +17,7 @@ import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { CHILD_RECORD_TYPES, SUBGRAPHS } from '../subgraphs';
 import { mountDashboard } from '../subgraphs/statistics';
-import { startWorkflowJobs, WorkflowJobs } from '../subgraphs/workflow/workflow.jobs';
-import { buildPolicy, Database, openDatabase } from './bootstrap';
+import { buildPolicy, Database, openDatabase, startSlices } from './bootstrap';
 import { listen } from './http-listener';
 import { RegionDirectory } from './region-directory';
 
@@ -96,17 +95,18 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       httpAudit.bodyErrors,
       expressMiddleware(server, { context: async ({ res }) => gatewayContextOf(res) }),
     );
-    let jobs: WorkflowJobs | undefined;
+    let background: { stop(): Promise<void> } | undefined;
     const listening = await listen(app, config.port, server, {
       ...db,
       close: async () => {
-        await jobs?.stop();
+        await background?.stop();
         await writer.drain();
         await closeAll();
       },
     });
-    // Workflow deadlines (escalations) and webhook deliveries run on the hub's timer.
-    jobs = startWorkflowJobs(db.ds, config, policy);
+    // Timers of the slices served here (workflow deadlines and webhooks, statistics refresh);
+    // a slice served remotely runs its own in its process, so no timer runs twice.
+    background = startSlices(SUBGRAPHS.filter((s) => !config.subgraphUrls[s.name]), { ds: db.ds, config, policy });
     return {
       url: `http://localhost:${listening.port}/graphql`,
       port: listening.port,

@@ -9,7 +9,7 @@ import { maskUnexpectedError } from '../errors/hub.exception';
 import { ACCESS_EXTENSION, ASSERTION_HEADER, verifyAssertion } from '../gateway/gateway-assertion';
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
-import { buildPolicy, openDatabase } from './bootstrap';
+import { buildPolicy, openDatabase, startSlices } from './bootstrap';
 import { listen } from './http-listener';
 import { createHubContext, HubContext } from './hub.context';
 import { gatewaySecret } from '../config/secrets';
@@ -96,7 +96,15 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
         },
       }),
     );
-    const listening = await listen(app, port, server, db);
+    let background: { stop(): Promise<void> } | undefined;
+    const listening = await listen(app, port, server, {
+      ...db,
+      close: async () => {
+        await background?.stop();
+        await db.close();
+      },
+    });
+    background = startSlices([slice], { ds: db.ds, config, policy });
     return { url: `http://localhost:${listening.port}/graphql`, stop: listening.stop };
   } catch (e) {
     await db.close();

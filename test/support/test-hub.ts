@@ -53,7 +53,8 @@ export async function cloneTemplateDatabase(): Promise<string> {
 export function testConfig(overrides: Partial<HubConfig> & { env?: Record<string, string> } = {}): HubConfig {
   const { env = {}, ...rest } = overrides;
   return {
-    ...loadConfig({ HUB_DATA_DIR: process.env.HUB_TEST_DATA_DIR, PORT: '0', HUB_SEED_DEMO: 'false', ...env }),
+    // No statistics refresh timer: tests refresh when they mean to (refreshStatistics).
+    ...loadConfig({ HUB_DATA_DIR: process.env.HUB_TEST_DATA_DIR, PORT: '0', HUB_SEED_DEMO: 'false', HUB_STATISTICS_REFRESH_SECONDS: '0', ...env }),
     ...rest,
   };
 }

@@ -1,9 +1,10 @@
 import { Department } from '../../auth/principal';
 import type { SubgraphSlice } from '../../schema/subgraph.types';
 import { StatisticsInit1795400500000 } from '../../../migrations/1795400500000-statistics-init';
+import { StatisticsWorkflow1795400600000 } from '../../../migrations/1795400600000-statistics-workflow';
 import { StatisticsResolver } from './resolvers/statistics.resolver';
 import { statisticsPolicy } from './statistics.policy';
-import { refreshStatistics } from './statistics.refresh';
+import { refreshStatistics, startStatisticsRefresh } from './statistics.refresh';
 
 export { mountDashboard } from './statistics.dashboard';
 export { refreshStatistics } from './statistics.refresh';
@@ -16,7 +17,7 @@ export const statisticsSubgraph: SubgraphSlice = {
   name: 'statistics',
   owner: Department.CIVIL_AFFAIRS,
   entities: [],
-  migrations: [StatisticsInit1795400500000],
+  migrations: [StatisticsInit1795400500000, StatisticsWorkflow1795400600000],
   resolvers: [StatisticsResolver],
   policy: statisticsPolicy,
   // Runs after the registry's demo seed: the summaries are recomputed over the new rows, so a
@@ -24,4 +25,5 @@ export const statisticsSubgraph: SubgraphSlice = {
   seedDemo: async (ds) => {
     await refreshStatistics(ds);
   },
+  start: ({ ds, config }) => startStatisticsRefresh(ds, config.statistics.refreshSeconds),
 };

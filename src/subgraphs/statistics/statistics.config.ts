@@ -1,25 +1,6 @@
 import { Department, PolicySubject, Role } from '../../auth/principal';
 import { RegionLevel } from '../registry/registry.enums';
 
-/*
- * Settings of the statistics slice. They are read here, once at module load, rather than in
- * src/config/hub.config.ts, which this slice does not own; they belong there eventually.
- */
-
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  return n;
-}
-
-/** Small-cell threshold: a count below k is published as suppressed ("<k"). */
-export const SUPPRESSION_K = intFromEnv('HUB_SUPPRESSION_K', 5, 2, 1000);
-
-/** Summaries older than this are refreshed (in the background) when next read. */
-export const REFRESH_INTERVAL_SECONDS = intFromEnv('HUB_STATISTICS_REFRESH_SECONDS', 300, 10, 86_400);
-
 /** Coarse to fine; a level's index is its depth below the district. */
 export const LEVELS: readonly RegionLevel[] = [RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY, RegionLevel.GRID];
 export const depth = (level: RegionLevel) => LEVELS.indexOf(level);
@@ -29,8 +10,10 @@ const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU, YOUTH_LEAGUE:
 /**
  * Finest geography each subject may break counts down to. Officers work grids (网格化管理);
  * a dashboard is shown broadly, so it stops at the street. Subjects not listed get nothing.
+ * HUB_STATISTICS_FINEST_LEVELS may make these coarser (src/config/hub.config.ts); read the
+ * effective table from the config.
  */
-export const FINEST_LEVEL: Partial<Record<PolicySubject, RegionLevel>> = {
+export const BUILT_IN_FINEST_LEVEL: Partial<Record<PolicySubject, RegionLevel>> = {
   [CA]: RegionLevel.GRID,
   [ED]: RegionLevel.GRID,
   [PO]: RegionLevel.GRID,

@@ -26,7 +26,7 @@ export interface DimSpec {
 }
 
 export interface CubeSource {
-  table: 'statistics.minor_cube' | 'statistics.category_cube';
+  table: 'statistics.minor_cube' | 'statistics.category_cube' | 'statistics.workflow_cube';
   /** What a cell counts: a column of the table, or MET/NOT_MET counts unpivoted as `outcome`. */
   value: string | { met: string; notMet: string };
   /** Population restriction, as SQL on the table (alias c) with $2, $3 … parameters. */

@@ -1,19 +1,23 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { REFRESH_INTERVAL_SECONDS } from './statistics.config';
 
-const VIEWS = ['statistics.minor_cube', 'statistics.category_cube', 'statistics.monthly_event'];
+const VIEWS = ['statistics.minor_cube', 'statistics.category_cube', 'statistics.monthly_event', 'statistics.workflow_cube'];
 /** Advisory lock key: one refresh at a time across every hub process on this database. */
 const REFRESH_LOCK = 0x5747_4154; // "STAT"
 
 /**
- * Recomputes the summaries from the registry. CONCURRENTLY keeps them readable meanwhile; one
- * transaction makes the three views and `refreshed_at` agree on one "now". Returns false when
- * another process is refreshing already.
+ * Recomputes the summaries from the registry and the workflow. CONCURRENTLY keeps them readable
+ * meanwhile; one transaction makes the views and `refreshed_at` agree on one "now". Returns false
+ * when another process is refreshing already, or, given `unlessNewerThanSeconds`, refreshed
+ * within that many seconds (checked under the lock, so two timers never refresh back to back).
  */
-export async function refreshStatistics(ds: DataSource): Promise<boolean> {
+export async function refreshStatistics(ds: DataSource, unlessNewerThanSeconds?: number): Promise<boolean> {
   return ds.transaction(async (em) => {
     const [{ locked }] = await em.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [REFRESH_LOCK]);
     if (!locked) return false;
+    if (unlessNewerThanSeconds !== undefined) {
+      const [{ fresh }] = await em.query(`SELECT refreshed_at > now() - make_interval(secs => $1::double precision) AS fresh FROM statistics.refresh`, [unlessNewerThanSeconds]);
+      if (fresh) return false;
+    }
     // The planner cannot estimate the region chain (grid → community → street → district joins
     // come out as one row) and picks nested loops over the million minors: minutes instead of
     // seconds at city scale. Hash and merge joins over all rows are what a full recompute needs.
@@ -25,25 +29,36 @@ export async function refreshStatistics(ds: DataSource): Promise<boolean> {
   });
 }
 
-const running = new WeakMap<DataSource, Promise<unknown>>();
-
 /**
- * Freshness on demand: an answer is computed from the summaries as they are (read through `em`,
- * in the answer's snapshot), and when they are older than the interval a refresh starts in the
- * background (one per process), so no reader waits for it. The first read after start-up
- * therefore starts one too if the last is old.
+ * The serving process's refresh timer: at start (the summaries may be old after downtime) and then
+ * every `intervalSeconds`. A tick skips when any process refreshed in the last half interval, so
+ * several hub processes share the work instead of repeating it. Readers never wait for a refresh.
  */
-export async function refreshedAt(em: EntityManager, ds: DataSource): Promise<Date> {
+export function startStatisticsRefresh(ds: DataSource, intervalSeconds: number, log: (m: string) => void = console.error): { stop(): Promise<void> } {
+  if (intervalSeconds === 0) return { stop: async () => undefined };
+  let running: Promise<unknown> | null = null;
+  const tick = () => {
+    if (running) return;
+    running = refreshStatistics(ds, intervalSeconds / 2)
+      // A failed refresh leaves the previous summaries and their honest refreshedAt.
+      .catch((e) => log(`[hub] statistics refresh failed: ${e instanceof Error ? e.message : e}`))
+      .finally(() => {
+        running = null;
+      });
+  };
+  const timer = setInterval(tick, intervalSeconds * 1000);
+  timer.unref();
+  tick();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/** When the summaries an answer reads (in its snapshot, through `em`) were computed. */
+export async function refreshedAt(em: EntityManager): Promise<Date> {
   const [{ refreshed_at: at }] = await em.query(`SELECT refreshed_at FROM statistics.refresh`);
-  const refreshed = new Date(at);
-  if (Date.now() - refreshed.getTime() > REFRESH_INTERVAL_SECONDS * 1000 && !running.has(ds)) {
-    const job = refreshStatistics(ds)
-      .catch((e) => {
-        // A failed refresh leaves the previous summaries and their honest refreshedAt.
-        if (ds.isInitialized) console.error('[hub] statistics refresh failed', e);
-      })
-      .finally(() => running.delete(ds));
-    running.set(ds, job);
-  }
-  return refreshed;
+  return new Date(at);
 }

@@ -4,7 +4,7 @@ import { SENSITIVE_CATEGORIES } from '../../policy/masks';
 import type { HubContext } from '../../server/hub.context';
 import { DifficultyCategory, RegionLevel } from '../registry/registry.enums';
 import { districtNodes, RegionNode } from './statistics.cube';
-import { depth, FINEST_LEVEL, SENSITIVE_EXACT_FINEST_LEVEL } from './statistics.config';
+import { depth, SENSITIVE_EXACT_FINEST_LEVEL } from './statistics.config';
 
 /** Where a caller's statistics come from: their node, its district, and the district's tree. */
 export interface StatisticsScope {
@@ -16,7 +16,7 @@ export interface StatisticsScope {
 }
 
 export async function statisticsScope(em: EntityManager, ctx: HubContext): Promise<StatisticsScope> {
-  const finest = FINEST_LEVEL[ctx.subject];
+  const finest = ctx.config.statistics.finestLevels[ctx.subject];
   if (!finest) throw forbidden(`${ctx.subject} has no access to statistics`);
   const [own]: { code: string }[] = await em.query(
     `SELECT code FROM registry.region WHERE level = 'DISTRICT' AND $1 LIKE code || '%'`,

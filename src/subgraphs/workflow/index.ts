@@ -15,6 +15,7 @@ import { NotificationResolver, WebhookResolver } from './resolvers/notification.
 import { ReferralResolver } from './resolvers/referral.resolver';
 import { ReportResolver } from './resolvers/report.resolver';
 import { VisitSlaResolver } from './resolvers/visit-sla.resolver';
+import { startWorkflowJobs } from './workflow.jobs';
 import { workflowPolicy } from './workflow.policy';
 import { seedWorkflowIfEmpty } from './workflow.seed';
 
@@ -34,4 +35,6 @@ export const workflowSubgraph: SubgraphSlice = {
   policy: workflowPolicy,
   childRecordTypes: ['MandatoryReport', 'ReportTransition', 'Referral', 'Notification', 'OverdueVisit'],
   seedDemo: seedWorkflowIfEmpty,
+  // Deadlines (escalations) and webhook deliveries run on the serving process's timer.
+  start: ({ ds, config, policy }) => startWorkflowJobs(ds, config, policy),
 };

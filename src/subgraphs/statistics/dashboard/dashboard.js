@@ -6,7 +6,7 @@
   const TOKEN_KEY = 'hub.dashboard.token';
   const RISK_LEVELS = ['RED', 'ORANGE', 'YELLOW', 'BLUE', 'UNASSESSED'];
   const RISK_COLOURS = { RED: '#d62728', ORANGE: '#ff7f0e', YELLOW: '#e6c200', BLUE: '#1f77b4', UNASSESSED: '#9e9e9e' };
-  const SERIES_COLOURS = { NEW_CASES: '#6a3d9a', ASSESSMENTS: '#e31a1c', VISITS: '#33a02c' };
+  const SERIES_COLOURS = { NEW_CASES: '#6a3d9a', ASSESSMENTS: '#e31a1c', VISITS: '#33a02c', REPORTS: '#ff7f00', REFERRALS: '#1f78b4' };
   const LEVEL_DEPTH = { DISTRICT: 0, STREET: 1, COMMUNITY: 2, GRID: 3 };
 
   const $ = (id) => document.getElementById(id);
@@ -39,8 +39,8 @@
       categories: minorCounts(level: $own, by: [CATEGORY]) { categoriesFolded cells { category count { ${CELL} } } }
       overdue: minorCounts(level: $breakdown, by: [RISK_LEVEL], measure: OVERDUE_VISITS) { cells { regionCode regionName riskLevel count { ${CELL} } } }
       rates: statisticsRates(level: $breakdown) {
-        regions { regionCode regionName screening { display } intervention { display } assistance { display } }
-        total { regionName screening { display } intervention { display } assistance { display } }
+        regions { regionCode regionName screening { display } intervention { display } assistance { display } reportsHandledInTime { display } referralsHandledInTime { display } }
+        total { regionName screening { display } intervention { display } assistance { display } reportsHandledInTime { display } referralsHandledInTime { display } }
       }
       trend: monthlyTrend(months: 12) { points { month series count { ${CELL} } } }
     }`;
@@ -160,7 +160,7 @@
     const rows = [...rates.regions, rates.total].map((r, i, all) => {
       const tr = document.createElement('tr');
       tr.appendChild(text('th', i === all.length - 1 ? `${r.regionName} (total)` : r.regionName));
-      for (const rate of [r.screening, r.intervention, r.assistance]) tr.appendChild(text('td', rate.display));
+      for (const rate of [r.screening, r.intervention, r.assistance, r.reportsHandledInTime, r.referralsHandledInTime]) tr.appendChild(text('td', rate.display));
       return tr;
     });
     $('rates-table').tBodies[0].replaceChildren(...rows);

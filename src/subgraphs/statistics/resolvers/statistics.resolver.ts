@@ -3,7 +3,6 @@ import type { EntityManager } from 'typeorm';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { DifficultyCategory, Gender, RegionLevel, RiskLevel } from '../../registry/registry.enums';
-import { REFRESH_INTERVAL_SECONDS, SUPPRESSION_K } from '../statistics.config';
 import { CubeSource, DimSpec, protectedTable, RegionNode, TableCell } from '../statistics.cube';
 import { refreshedAt } from '../statistics.refresh';
 import { categoryValues, checkLevel, foldsCategories, inJurisdiction, statisticsScope } from '../statistics.scope';
@@ -25,7 +24,6 @@ import {
   TrendSeries,
 } from './types/statistics.types';
 
-const K = SUPPRESSION_K;
 const MAX_TREND_MONTHS = 36;
 const COMPLEMENT_DISPLAY = 'x';
 const ASSESSED_LEVELS = [RiskLevel.RED, RiskLevel.ORANGE, RiskLevel.YELLOW, RiskLevel.BLUE];
@@ -34,9 +32,9 @@ const ASSESSED_LEVELS = [RiskLevel.RED, RiskLevel.ORANGE, RiskLevel.YELLOW, Risk
  * A hidden cell shows "<k" when it is small, and "x" when it is hidden only to protect another
  * (a complement): a street of 452 children must not be published as "<5".
  */
-const countCell = (c: { value: number; suppressed: boolean }): CountCell =>
+const countCell = (c: { value: number; suppressed: boolean }, k: number): CountCell =>
   c.suppressed
-    ? { value: null, suppressed: true, display: c.value < K ? `<${K}` : COMPLEMENT_DISPLAY }
+    ? { value: null, suppressed: true, display: c.value < k ? `<${k}` : COMPLEMENT_DISPLAY }
     : { value: c.value, suppressed: false, display: String(c.value) };
 
 const MEASURE_COLUMN: Record<StatisticsMeasure, string> = {
@@ -78,12 +76,12 @@ function dimSpec(dim: StatisticsDimension, measure: StatisticsMeasure, folded: b
  * A rate from three protected cells of one table: the population and its MET / NOT_MET parts.
  * Those three are one line, so either all are published or at least two are hidden.
  */
-function rateOf(denominator: TableCell, met: TableCell, notMet: TableCell): StatisticsRate {
+function rateOf(k: number, denominator: TableCell, met: TableCell, notMet: TableCell): StatisticsRate {
   const suppressed = denominator.suppressed || met.suppressed || notMet.suppressed || denominator.value === 0;
   const percent = suppressed ? null : Math.round((met.value / denominator.value) * 1000) / 10;
   return {
-    numerator: countCell(met),
-    denominator: countCell(denominator),
+    numerator: countCell(met, k),
+    denominator: countCell(denominator, k),
     percent,
     suppressed,
     display: percent === null ? 'suppressed' : `${percent}%`,
@@ -115,8 +113,9 @@ export class StatisticsResolver {
       const source: CubeSource = byCategory
         ? { table: 'statistics.category_cube', value, where: { sql: 'c.category = ANY($2)', params: [categoryValues(folded)] } }
         : { table: 'statistics.minor_cube', value };
-      const at = await refreshedAt(em, ctx.db);
-      const common = { anchor: scope.anchor, nodes: scope.nodes, k: K, zeroIsSmall: true };
+      const at = await refreshedAt(em);
+      const k = ctx.config.statistics.suppressionK;
+      const common = { anchor: scope.anchor, nodes: scope.nodes, k, zeroIsSmall: true };
       const table = await protectedTable(em, { ...common, level, dims, source });
       // Children with several categories count once per category, so a category table's cells
       // do not sum to its total; the total is the plain table's, protected like any other.
@@ -140,10 +139,10 @@ export class StatisticsResolver {
               category: dimValue(c, StatisticsDimension.CATEGORY) as DifficultyCategory | null,
               ageBand: dimValue(c, StatisticsDimension.AGE_BAND) as AgeBand | null,
               gender: dimValue(c, StatisticsDimension.GENDER) as Gender | null,
-              count: countCell(c),
+              count: countCell(c, k),
             }),
           ),
-        total: countCell(totalCell!),
+        total: countCell(totalCell!, k),
       };
     });
   }
@@ -153,9 +152,10 @@ export class StatisticsResolver {
     return inSnapshot(ctx, async (em) => {
       const scope = await statisticsScope(em, ctx);
       checkLevel(ctx, scope, level);
-      const at = await refreshedAt(em, ctx.db);
+      const at = await refreshedAt(em);
+      const k = ctx.config.statistics.suppressionK;
       // Rates publish zeros (0% and 100% are the indicator itself); small non-zero parts are suppressed.
-      const common = { anchor: scope.anchor, nodes: scope.nodes, level, k: K, zeroIsSmall: false };
+      const common = { anchor: scope.anchor, nodes: scope.nodes, level, k, zeroIsSmall: false };
       const rateTable = (met: string, notMet: string, where?: CubeSource['where']) =>
         protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where } });
       const screening = await rateTable('screened', 'minors - screened');
@@ -169,9 +169,13 @@ export class StatisticsResolver {
         dims: [{ column: 'risk_level', values: ASSESSED_LEVELS, additive: true }, OUTCOME()],
         source: { table: 'statistics.minor_cube', value: { met: 'minors - overdue', notMet: 'overdue' }, where: { sql: 'c.risk_level = ANY($2)', params: [ASSESSED_LEVELS] } },
       });
+      const workflowRate = (met: string, notMet: string) =>
+        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet } } });
+      const reports = await workflowRate('reports_met', 'reports_not_met');
+      const referrals = await workflowRate('referrals_met', 'referrals_not_met');
       const ratesOf = (node: RegionNode): RegionRates => {
         const simple = (t: Awaited<ReturnType<typeof rateTable>>) =>
-          rateOf(t.cell(node.code, [null])!, t.cell(node.code, ['MET'])!, t.cell(node.code, ['NOT_MET'])!);
+          rateOf(k, t.cell(node.code, [null])!, t.cell(node.code, ['MET'])!, t.cell(node.code, ['NOT_MET'])!);
         return {
           regionCode: node.code,
           regionName: node.name,
@@ -180,8 +184,10 @@ export class StatisticsResolver {
           assistance: simple(assistance),
           visitsOnTime: ASSESSED_LEVELS.map((riskLevel) => ({
             riskLevel,
-            rate: rateOf(onTime.cell(node.code, [riskLevel, null])!, onTime.cell(node.code, [riskLevel, 'MET'])!, onTime.cell(node.code, [riskLevel, 'NOT_MET'])!),
+            rate: rateOf(k, onTime.cell(node.code, [riskLevel, null])!, onTime.cell(node.code, [riskLevel, 'MET'])!, onTime.cell(node.code, [riskLevel, 'NOT_MET'])!),
           })),
+          reportsHandledInTime: simple(reports),
+          referralsHandledInTime: simple(referrals),
         };
       };
       return {
@@ -198,7 +204,8 @@ export class StatisticsResolver {
     if (!Number.isInteger(months) || months < 1 || months > MAX_TREND_MONTHS) throw badInput('months', `must be between 1 and ${MAX_TREND_MONTHS}`);
     return inSnapshot(ctx, async (em) => {
       const scope = await statisticsScope(em, ctx);
-      const at = await refreshedAt(em, ctx.db);
+      const at = await refreshedAt(em);
+      const k = ctx.config.statistics.suppressionK;
       const window: string[] = [];
       for (let i = months - 1; i >= 0; i--) {
         window.push(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - i, 1)).toISOString().slice(0, 7));
@@ -216,21 +223,21 @@ export class StatisticsResolver {
       const points = window.flatMap((month) =>
         Object.values(TrendSeries).map((series) => ({ month, series, cell: { value: counts.get(`${month}|${series}`) ?? 0, suppressed: false, fixed: false, order: 0 } })),
       );
-      suppressSmall(points.map((p) => p.cell), K, true);
-      return { refreshedAt: at, points: points.map((p) => ({ month: p.month, series: p.series, count: countCell(p.cell) })) };
+      suppressSmall(points.map((p) => p.cell), k, true);
+      return { refreshedAt: at, points: points.map((p) => ({ month: p.month, series: p.series, count: countCell(p.cell, k) })) };
     });
   }
 
   @Query(() => StatisticsFreshness, { nullable: true, description: 'When the statistics were last recomputed' })
   statisticsFreshness(@Ctx() ctx: HubContext): Promise<StatisticsFreshness> {
-    return inSnapshot(ctx, async (em) => ({ refreshedAt: await refreshedAt(em, ctx.db), refreshIntervalSeconds: REFRESH_INTERVAL_SECONDS }));
+    return inSnapshot(ctx, async (em) => ({ refreshedAt: await refreshedAt(em), refreshIntervalSeconds: ctx.config.statistics.refreshSeconds }));
   }
 
   @Query(() => StatisticsScope, { nullable: true, description: 'The caller’s jurisdiction node, finest level and k' })
   statisticsScope(@Ctx() ctx: HubContext): Promise<StatisticsScope> {
     return inSnapshot(ctx, async (em) => {
       const scope = await statisticsScope(em, ctx);
-      return { regionCode: scope.node.code, regionName: scope.node.name, level: scope.node.level, finestLevel: scope.finest, suppressionK: K };
+      return { regionCode: scope.node.code, regionName: scope.node.name, level: scope.node.level, finestLevel: scope.finest, suppressionK: ctx.config.statistics.suppressionK };
     });
   }
 }

@@ -34,11 +34,15 @@ export enum AgeBand {
   AGE_15_17 = 'AGE_15_17',
 }
 
-/** Monthly event counts. Mandatory reports and referrals join as series when those workflows exist. */
+/** Monthly event counts. */
 export enum TrendSeries {
   NEW_CASES = 'NEW_CASES',
   ASSESSMENTS = 'ASSESSMENTS',
   VISITS = 'VISITS',
+  /** 强制报告, in the month they were received. */
+  REPORTS = 'REPORTS',
+  /** 转介, in the month they were created. */
+  REFERRALS = 'REFERRALS',
 }
 
 registerEnumType(StatisticsDimension, { name: 'StatisticsDimension' });
@@ -134,7 +138,7 @@ export class RiskLevelRate {
   rate: StatisticsRate;
 }
 
-@ObjectType({ description: 'The plans’ indicators (排查分类率、干预率、救助率, visits on time) for one region' })
+@ObjectType({ description: 'The plans’ indicators (排查分类率、干预率、救助率, visits, reports and referrals on time) for one region' })
 export class RegionRates {
   @Field()
   regionCode: string;
@@ -153,6 +157,16 @@ export class RegionRates {
 
   @Field(() => [RiskLevelRate], { description: 'Per risk level: minors whose next visit is not overdue, among minors at that level' })
   visitsOnTime: RiskLevelRate[];
+
+  @Field(() => StatisticsRate, {
+    description: '强制报告: reports verified and concluded by their deadlines, among reports concluded or past a deadline',
+  })
+  reportsHandledInTime: StatisticsRate;
+
+  @Field(() => StatisticsRate, {
+    description: '转介: referrals answered (and, if accepted, completed) by their deadlines, among referrals closed or past a deadline',
+  })
+  referralsHandledInTime: StatisticsRate;
 }
 
 @ObjectType()
@@ -196,7 +210,7 @@ export class StatisticsFreshness {
   @Field({ description: 'When the summaries were last recomputed from the registry' })
   refreshedAt: Date;
 
-  @Field(() => Int, { description: 'Summaries older than this are recomputed when next read' })
+  @Field(() => Int, { description: 'How often the serving process recomputes the summaries; 0: it does not (another process may)' })
   refreshIntervalSeconds: number;
 }
 

@@ -1,0 +1,220 @@
+import { Department, Role } from '../src/auth/principal';
+import { refreshStatistics } from '../src/subgraphs/statistics';
+import { startTestHub, TestHub } from './support/test-hub';
+
+/**
+ * Mandatory reports and referrals in the statistics: the "handled in time" rates with late and
+ * not-yet-due cases, their suppression, and the REPORTS / REFERRALS trend series. Everything
+ * happens in a district of its own, so that the demo data takes no part in the suppression.
+ */
+const K = 5;
+const DAY = 86_400_000;
+const DISTRICT = '330199';
+const STREET1 = `${DISTRICT}001`;
+const COMMUNITY1 = `${STREET1}001`;
+const [GRID1, GRID2] = [`${COMMUNITY1}001`, `${COMMUNITY1}002`];
+const STREET2 = `${DISTRICT}002`;
+const GRID4 = `${STREET2}001001`;
+
+const FILE = `mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id } }`;
+const STEP = `mutation($id: ID!, $to: ReportStatus!) { transitionReport(id: $id, to: $to, note: "核查处置") { id } }`;
+const REFER = `mutation($input: CreateReferralInput!) { createReferral(input: $input) { id } }`;
+const ACCEPT = `mutation($id: ID!) { acceptReferral(id: $id) { id } }`;
+const DECLINE = `mutation($id: ID!) { declineReferral(id: $id, reason: "不属本部门职责") { id } }`;
+const COMPLETE = `mutation($id: ID!) { completeReferral(id: $id, outcome: "已落实") { id } }`;
+
+const CELL = 'value suppressed display';
+const RATE = `numerator { ${CELL} } denominator { ${CELL} } percent suppressed display`;
+
+describe('statistics: mandatory reports and referrals', () => {
+  let t: TestHub;
+  let reporter: string;
+  let police: string;
+  let civil: string;
+  let education: string;
+  const children: Record<string, string[]> = {};
+
+  async function gql(token: string, query: string, variables: Record<string, unknown>): Promise<string> {
+    const r = await t.gql(token, query, variables);
+    expect(r.errors).toBeUndefined();
+    return Object.values(r.data as Record<string, { id: string }>)[0].id;
+  }
+  /** Runs `work` with the hub's clock shifted by `days`, as if it had happened then. */
+  async function daysAgo<T>(days: number, work: () => Promise<T>): Promise<T> {
+    t.config.workflow.clockOffsetMs = -days * DAY;
+    try {
+      return await work();
+    } finally {
+      t.config.workflow.clockOffsetMs = 0;
+    }
+  }
+
+  const file = (grid: string, child?: string) =>
+    gql(reporter, FILE, {
+      input: {
+        harmType: 'NEGLECT',
+        observation: '儿童长期独自在家',
+        location: '社区走访',
+        regionCode: grid,
+        urgency: 'URGENT',
+        ...(child ? { childId: child } : { childDescription: '约8岁女孩' }),
+      },
+    });
+  const step = (id: string, ...to: string[]) => to.reduce((p, s) => p.then(() => gql(police, STEP, { id, to: s })), Promise.resolve(''));
+  const refer = (child: string) => gql(civil, REFER, { input: { minorId: child, type: 'EDUCATION_AID', toDepartment: 'EDUCATION', need: '家庭困难，申请教育资助' } });
+
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    const regions: [string, string | null, string][] = [
+      [DISTRICT, null, 'DISTRICT'],
+      [STREET1, DISTRICT, 'STREET'],
+      [COMMUNITY1, STREET1, 'COMMUNITY'],
+      [GRID1, COMMUNITY1, 'GRID'],
+      [GRID2, COMMUNITY1, 'GRID'],
+      [STREET2, DISTRICT, 'STREET'],
+      [GRID4.slice(0, 12), STREET2, 'COMMUNITY'],
+      [GRID4, GRID4.slice(0, 12), 'GRID'],
+    ];
+    for (const [code, parent, level] of regions) {
+      await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4)`, [code, parent, level, `测试${code.slice(-3)}`]);
+    }
+    for (const [grid, n] of [[GRID1, 20], [GRID4, 2]] as const) {
+      const rows = await t.sql(
+        `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
+         SELECT gen_random_uuid(), '测试', 'FEMALE', DATE '2015-05-01', upper(substr(md5(gen_random_uuid()::text), 1, 18)),
+                '浙江省杭州市', '浙江省杭州市测试路1号', $1
+         FROM generate_series(1, $2::int) RETURNING id`,
+        [grid, n],
+      );
+      children[grid] = rows.map((r) => r.id);
+    }
+    reporter = await t.token(Department.EDUCATION, { role: Role.REPORTER, region: DISTRICT });
+    police = await t.token(Department.POLICE, { region: DISTRICT });
+    civil = await t.token(Department.CIVIL_AFFAIRS, { region: DISTRICT });
+    education = await t.token(Department.EDUCATION, { region: DISTRICT });
+    const kids = children[GRID1];
+
+    // Reports (URGENT: verify within 60 minutes, handle within a day). Grid 1: 6 handled in time …
+    for (let i = 0; i < 6; i++) await step(await file(GRID1, kids[i]), 'VERIFYING', 'HANDLED');
+    // … 2 filed two days ago and handled only now, 3 filed two days ago and never verified (5 late) …
+    for (let i = 6; i < 11; i++) {
+      const id = await daysAgo(2, () => file(GRID1, kids[i]));
+      if (i < 8) await step(id, 'VERIFYING', 'HANDLED');
+    }
+    // … one just received and one being verified, neither yet due: no outcome yet.
+    await file(GRID1, kids[11]);
+    await step(await file(GRID1, kids[12]), 'VERIFYING');
+    // Grid 2: one report in time about a child the registry does not know, placed by the grid it was filed for.
+    await step(await file(GRID2), 'VERIFYING', 'UNFOUNDED');
+
+    // Referrals (answer within 72 hours, complete within 30 days). Grid 1: 3 completed and 2 declined in time …
+    for (let i = 0; i < 5; i++) {
+      const id = await refer(kids[i]);
+      if (i < 3) {
+        await gql(education, ACCEPT, { id });
+        await gql(education, COMPLETE, { id });
+      } else await gql(education, DECLINE, { id });
+    }
+    // … 2 created four days ago and accepted only now, 3 created then and never answered (5 late) …
+    for (let i = 5; i < 10; i++) {
+      const id = await daysAgo(4, () => refer(kids[i]));
+      if (i < 7) await gql(education, ACCEPT, { id });
+    }
+    // … one pending and one accepted, neither yet due.
+    await refer(kids[10]);
+    await gql(education, ACCEPT, { id: await refer(kids[11]) });
+    // Street 2: 2 declined in time, a count below k.
+    for (const kid of children[GRID4]) await gql(education, DECLINE, { id: await refer(kid) });
+
+    await refreshStatistics(t.hub.db.ds);
+  });
+  afterAll(() => t.stop());
+
+  const rates = async (token: string, level: string) => {
+    const r = await t.gql(
+      token,
+      `{ statisticsRates(level: ${level}) {
+          regions { regionCode reportsHandledInTime { ${RATE} } referralsHandledInTime { ${RATE} } }
+          total { regionCode reportsHandledInTime { ${RATE} } referralsHandledInTime { ${RATE} } } } }`,
+    );
+    expect(r.errors).toBeUndefined();
+    return r.data.statisticsRates;
+  };
+  const shown = (value: number) => ({ value, suppressed: false, display: String(value) });
+
+  it('counts reports handled within both deadlines as MET, late or overdue ones as NOT_MET, not-yet-due ones not at all', async () => {
+    const { total } = await rates(civil, 'DISTRICT');
+    // 6 + 1 in time; 2 handled late + 3 overdue; 2 open and not yet due left out.
+    expect(total.reportsHandledInTime).toEqual({
+      numerator: shown(7),
+      denominator: shown(12),
+      percent: 58.3,
+      suppressed: false,
+      display: '58.3%',
+    });
+  });
+
+  it('counts referrals answered (and completed) by their deadlines as MET, late or unanswered ones as NOT_MET', async () => {
+    const { total } = await rates(civil, 'DISTRICT');
+    // 3 completed + 2 declined + 2 declined in street 2; 2 answered late + 3 unanswered; 2 not yet due left out.
+    expect(total.referralsHandledInTime).toEqual({
+      numerator: shown(7),
+      denominator: shown(12),
+      percent: 58.3,
+      suppressed: false,
+      display: '58.3%',
+    });
+  });
+
+  it('suppresses small parts of the rates, with a complement, like every other rate', async () => {
+    const grids = await rates(civil, 'GRID');
+    const grid = (code: string) => grids.regions.find((r: any) => r.regionCode === code);
+    // Grid 2's single report is below k; grid 1 is hidden with it, else community − grid 1 = grid 2.
+    expect(grid(GRID2).reportsHandledInTime).toMatchObject({ numerator: { value: null, display: `<${K}` }, percent: null, suppressed: true, display: 'suppressed' });
+    expect(grid(GRID1).reportsHandledInTime).toMatchObject({ numerator: { value: null, display: 'x' }, suppressed: true });
+    const streets = await rates(await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: DISTRICT }), 'STREET');
+    const street = (code: string) => streets.regions.find((r: any) => r.regionCode === code);
+    // Street 1 holds every report, street 2 none: zeros are published, and so is street 1.
+    expect(street(STREET1).reportsHandledInTime).toMatchObject({ numerator: shown(7), denominator: shown(12), percent: 58.3 });
+    expect(street(STREET2).reportsHandledInTime).toMatchObject({ numerator: shown(0), denominator: shown(0), suppressed: true });
+    // Street 2's two referrals are below k; street 1's MET cell is hidden to protect them.
+    expect(street(STREET2).referralsHandledInTime).toMatchObject({ numerator: { value: null, display: `<${K}` }, suppressed: true });
+    expect(street(STREET1).referralsHandledInTime).toMatchObject({ numerator: { value: null, display: 'x' }, suppressed: true });
+    expect(streets.total.referralsHandledInTime).toMatchObject({ numerator: shown(7), denominator: shown(12) });
+  });
+
+  it('counts reports by the month received and referrals by the month created, placed by the child’s grid', async () => {
+    const trend = async (token: string) => {
+      const r = await t.gql(token, `{ monthlyTrend(months: 2) { points { month series count { ${CELL} } } } }`);
+      expect(r.errors).toBeUndefined();
+      return r.data.monthlyTrend.points as { month: string; series: string; count: { value: number | null; suppressed: boolean; display: string } }[];
+    };
+    const truth = new Map(
+      (
+        await t.sql(
+          `SELECT to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|REPORTS' AS k, count(*)::int AS n FROM workflow.mandatory_report WHERE region_code LIKE $1 GROUP BY 1
+           UNION ALL
+           SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|REFERRALS', count(*)::int FROM workflow.referral r
+             JOIN registry.minor m ON m.id = r.minor_id WHERE m.grid_code LIKE $1 GROUP BY 1`,
+          [`${DISTRICT}%`],
+        )
+      ).map((r) => [r.k as string, r.n as number]),
+    );
+    const points = await trend(civil);
+    expect(new Set(points.map((p) => p.series))).toEqual(new Set(['NEW_CASES', 'ASSESSMENTS', 'VISITS', 'REPORTS', 'REFERRALS']));
+    for (const p of points.filter((x) => x.series === 'REPORTS' || x.series === 'REFERRALS')) {
+      const real = truth.get(`${p.month}|${p.series}`) ?? 0;
+      if (real < K) expect(p.count).toEqual({ value: null, suppressed: true, display: `<${K}` });
+      else expect(p.count).toEqual(shown(real));
+    }
+    const all = (series: string) => points.filter((p) => p.series === series).reduce((s, p) => s + (p.count.value ?? 0), 0);
+    // 14 of each, unless the clock shift split them across a month boundary into small months.
+    expect(all('REPORTS')).toBeLessThanOrEqual(14);
+    expect(all('REFERRALS')).toBeLessThanOrEqual(14);
+    expect(all('REPORTS') + all('REFERRALS')).toBeGreaterThanOrEqual(2 * K);
+    // A street-2 officer's trend holds only its own two referrals: below k.
+    const street2 = await trend(await t.token(Department.CIVIL_AFFAIRS, { region: STREET2 }));
+    const current = street2.find((p) => p.series === 'REFERRALS' && p.month === new Date().toISOString().slice(0, 7))!;
+    expect(current.count).toEqual({ value: null, suppressed: true, display: `<${K}` });
+  });
+});
