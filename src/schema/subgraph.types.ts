@@ -3,6 +3,7 @@ import type { NonEmptyArray } from 'type-graphql';
 import type { DataSource, MigrationInterface } from 'typeorm';
 import type { Department } from '../auth/principal';
 import type { PolicyRow } from '../policy/policy.types';
+import type { ChildRecords } from '../subgraphs/shared/seed';
 
 /**
  * One department's slice of the hub. Adding a department is a new folder exporting one of these
@@ -20,6 +21,8 @@ export interface SubgraphSlice {
   /** `__resolveReference` implementations, keyed by type name. */
   referenceResolvers?: IResolvers;
   policy: PolicyRow[];
+  /** The slice's records of one registry child, for `npm run seed:scale` (which loads the registry itself). */
+  scaleRecords?: ChildRecords;
   /**
    * Types whose objects are part of a child's record: `Minor`, or objects carrying `minorId`.
    * Every field read on them is audited per child, and an operation selecting them needs a

@@ -16,6 +16,7 @@ import { ReferralResolver } from './resolvers/referral.resolver';
 import { ReportResolver } from './resolvers/report.resolver';
 import { VisitSlaResolver } from './resolvers/visit-sla.resolver';
 import { workflowPolicy } from './workflow.policy';
+import { workflowRecords } from './workflow.scale';
 import { seedWorkflowIfEmpty } from './workflow.seed';
 
 /**
@@ -32,6 +33,7 @@ export const workflowSubgraph: SubgraphSlice = {
   orphanedTypes: [MinorStub],
   referenceResolvers: { Minor: { __resolveReference: (ref: { id: string }) => ({ id: ref.id }) } },
   policy: workflowPolicy,
+  scaleRecords: workflowRecords,
   childRecordTypes: ['MandatoryReport', 'ReportTransition', 'Referral', 'Notification', 'OverdueVisit'],
   seedDemo: seedWorkflowIfEmpty,
 };
