@@ -2,8 +2,11 @@
 
 export interface Sample {
   ids: string[];
+  /** Children with records in several departments (a mandatory report, so police, workflow and more). */
+  cases: string[];
   grids: string[];
-  streets: string[];
+  /** The district every caller's jurisdiction is. */
+  region: string;
 }
 
 export interface Call {
@@ -29,32 +32,40 @@ export const HUB = {
       variables: { grid: pick(s.grids, i), first },
     }),
   }),
-  /** Until the department subgraphs exist: one child's whole registry record. */
+  /** One child with every department's records a civil-affairs officer (the lead) may read. */
   crossDepartment: {
     path: '/graphql',
     body: (s: Sample, i: number) => ({
-      query: `query Whole($id: ID!) { minor(id: $id) { id name idNumber age currentAddress grid { name } categories { category identifiedAt }
-        guardians { name phone situation } assessments { level assessedAt reasons } visits { visitedAt notes } riskLevel nextVisitDue } }`,
-      variables: { id: pick(s.ids, i) },
+      query: `query Whole($id: ID!) { minor(id: $id) { id name riskLevel categories { category }
+        schoolEnrollments { school grade status enrolledOn } dropoutReports { reportedOn status persuasionActions { actedOn method } }
+        bullyingCases { occurredOn role status } educationAid { kind amountYuan grantedOn }
+        policeIncidents { type occurredOn status handlingUnit } policeProtectionCase { hasOpenCase contactUnit openSince }
+        guardianAdmonishments { guardian admonishedOn issuingUnit } identityVerifications { verifiedOn result householdStatus householdPlace }
+        incarceratedParents { parent kind institution since expectedRelease status } communityCorrections { startedOn endsOn status supervisingOffice }
+        legalAidCases { openedOn matter status provider }
+        preventionCases { kind behaviour openedOn status caseWorker followUps { followedUpOn } } idleSupports { kind startedOn provider status }
+        volunteerVisits { visitedOn volunteer }
+        carePlans { kind startedOn status caregiver lastVisitOn visits { visitedOn visitor } } familyEducationSessions { heldOn topic }
+        domesticViolenceSupports { kind startedOn status } childrenHomeAttendances { home attendedOn activity }
+        referrals { type status toDepartment createdAt } mandatoryReports { harmType urgency status receivedAt } } }`,
+      variables: { id: pick(s.cases, i) },
     }),
   },
-  /** Until department records exist: a page of 100 with each child's visits and assessments. */
+  /** A page of 100 children of a grid, each with its education records: the gateway batches them into one `_entities` call. */
   federatedPage: {
     path: '/graphql',
     body: (s: Sample, i: number) => ({
-      query: `query Fed($grid: String!) { minors(first: 100, filter: { regionCode: $grid }) { edges { node { id name visits { visitedAt } assessments { level } } } } }`,
+      query: `query Fed($grid: String!) { minors(first: 100, filter: { regionCode: $grid }) { edges { node {
+        id name schoolEnrollments { school grade status enrolledOn } } } } }`,
       variables: { grid: pick(s.grids, i) },
     }),
   },
-  /** Until the statistics views exist: counts by risk level and category in a street. */
+  /** Counts by street × risk level × category over the caller's whole district, from the statistics summaries. */
   aggregate: {
     path: '/graphql',
-    body: (s: Sample, i: number) => ({
-      query: `query Agg($street: String!) {
-        red: minors(first: 1, filter: { regionCode: $street, riskLevels: [RED] }) { totalCount }
-        orange: minors(first: 1, filter: { regionCode: $street, riskLevels: [ORANGE], categories: [LEFT_BEHIND] }) { totalCount }
-        dropout: minors(first: 1, filter: { regionCode: $street, categories: [DROPOUT] }) { totalCount } }`,
-      variables: { street: pick(s.streets, i) },
+    body: () => ({
+      query: `{ minorCounts(level: STREET, by: [RISK_LEVEL, CATEGORY]) { refreshedAt total { value }
+        cells { regionCode riskLevel category count { value display } } } }`,
     }),
   },
 };
@@ -76,9 +87,19 @@ export const POSTGRAPHILE = {
       variables: { grid: pick(s.grids, i) },
     }),
   },
+  federatedPage: {
+    path: '/graphql',
+    body: (s: Sample, i: number) => ({
+      query: `query Fed($grid: String!) { allMinors(first: 100, condition: { gridCode: $grid }, orderBy: ID_ASC) { nodes {
+        id name schoolEnrollmentsByMinorId { nodes { school grade status enrolledOn } } } } }`,
+      variables: { grid: pick(s.grids, i) },
+    }),
+  },
 };
 
 export const FLOOR = {
   single: { path: '/minor', body: (s: Sample, i: number) => ({ id: pick(s.ids, i) }) },
   page: { path: '/page', body: (s: Sample, i: number) => ({ grid: pick(s.grids, i), first: 100 }) },
+  /** The raw GROUP BY over the registry tables that scenario 5's summaries stand in for. */
+  aggregate: { path: '/aggregate', body: (s: Sample) => ({ region: s.region }) },
 };

@@ -1,8 +1,8 @@
-// The benchmark peer: PostGraphile v4 on the hub's own registry tables, no permissions, no audit.
+// The benchmark peer: PostGraphile v4 on the hub's own registry and education tables, no permissions, no audit.
 const http = require('node:http');
 const { postgraphile } = require('postgraphile');
 
-const middleware = postgraphile(process.env.DATABASE_URL, 'registry', {
+const middleware = postgraphile(process.env.DATABASE_URL, ['registry', 'education'], {
   disableDefaultMutations: true,
   graphiql: false,
   disableQueryLog: true,

@@ -14,6 +14,9 @@ const GUARDIANS = 'SELECT minor_id, name, phone, relationship FROM registry.guar
 const CATEGORIES = 'SELECT minor_id, category FROM registry.minor_category WHERE minor_id = ANY($1)';
 const LATEST = `SELECT DISTINCT ON (minor_id) minor_id, level, assessed_at FROM registry.risk_assessment WHERE minor_id = ANY($1) ORDER BY minor_id, assessed_at DESC`;
 
+const AGGREGATE = `SELECT substr(m.grid_code, 1, 9) AS street, coalesce(m.risk_level, 'UNASSESSED') AS risk_level, c.category, count(*)::int AS minors
+  FROM registry.minor m JOIN registry.minor_category c ON c.minor_id = m.id WHERE m.grid_code LIKE $1 GROUP BY 1, 2, 3`;
+
 async function page(grid: string, first: number) {
   const minors = (await pool.query({ name: 'page', text: PAGE, values: [`${grid}%`, first] })).rows;
   const ids = minors.map((m) => m.id);
@@ -45,7 +48,9 @@ http
             ? (await pool.query({ name: 'minor', text: MINOR, values: [input.id] })).rows[0] ?? null
             : req.url === '/page'
               ? await page(input.grid, input.first ?? 100)
-              : undefined;
+              : req.url === '/aggregate'
+                ? (await pool.query({ name: 'aggregate', text: AGGREGATE, values: [`${input.region}%`] })).rows
+                : undefined;
         if (data === undefined) {
           res.writeHead(404).end();
           return;

@@ -1,18 +1,26 @@
 /**
- * npm run seed:scale -- --minors 1000000 [--districts 10] [--reset]
- * Loads a deterministic city-scale registry into the configured Postgres (DATABASE_URL, or the
- * embedded one under HUB_DATA_DIR) with COPY, showing progress on stderr.
+ * npm run seed:scale -- --minors 1000000 [--districts 10] [--reset true]
+ * Loads a deterministic city-scale data set into the configured Postgres (DATABASE_URL, or the
+ * embedded one under HUB_DATA_DIR) with COPY, showing progress on stderr: the registry, then every
+ * slice's `scaleRecords` for each child, in one transaction; then ANALYZE and the statistics
+ * summaries.
  */
 import 'reflect-metadata';
 import { Pool } from 'pg';
+import { ageOn } from '../common/dates';
 import { Rng } from '../common/rng';
 import { loadConfig } from '../config/hub.config';
 import { copyRows } from '../db/copy-loader';
 import { openDatabase } from '../server/bootstrap';
-import { generateFamily, Grid, REGISTRY_COLUMNS, RegistryTable, regionTree, Row } from '../subgraphs/registry/registry.seed';
+import { SUBGRAPHS } from '../subgraphs';
+import { generateFamily, REGISTRY_COLUMNS, RegistryTable, regionTree, Row } from '../subgraphs/registry/registry.seed';
+import type { SeedChild } from '../subgraphs/shared/seed';
+import { refreshStatistics } from '../subgraphs/statistics/statistics.refresh';
 import { parseArgs } from './args';
 
-const TABLES: RegistryTable[] = ['minor', 'guardian', 'minor_category', 'risk_assessment', 'visit'];
+/** Children generated, then copied, per round: bounds memory, and a million children take 20 rounds of one COPY per table. */
+const CHUNK = 50_000;
+const REGISTRY: RegistryTable[] = ['minor', 'guardian', 'minor_category', 'risk_assessment', 'visit'];
 
 function progress(label: string, done: number, total: number, started: number) {
   const width = 30;
@@ -22,34 +30,28 @@ function progress(label: string, done: number, total: number, started: number) {
   if (done === total) process.stderr.write('\n');
 }
 
-/** Every family regenerated from the same seed, yielding only `table`'s rows (keeps FK order). */
-function* rowsOf(table: RegistryTable, minors: number, grids: Grid[], anchor: Date, onFamily: (i: number) => void): Generator<Row> {
-  const rng = new Rng(19491001);
-  const usedIds = new Set<string>();
-  const pending: Row[] = [];
-  for (let i = 0; i < minors; i++) {
-    generateFamily(rng, grids[i % grids.length], anchor, usedIds, (t, row) => {
-      if (t === table) pending.push(row);
-    });
-    while (pending.length) yield pending.shift()!;
-    if (i % 5000 === 0 || i === minors - 1) onFamily(i + 1);
-  }
-}
-
 async function main() {
   const { flags } = parseArgs(process.argv.slice(2), ['minors', 'districts', 'reset']);
   const minors = Number(flags.minors ?? 1_000_000);
   const districts = Number(flags.districts ?? 10);
   if (!Number.isInteger(minors) || minors < 1) throw new Error('--minors must be a positive integer');
+  const slices = SUBGRAPHS.flatMap((s) => (s.scaleRecords ? [s.scaleRecords] : []));
+  // Parents before children: the registry's tables, then each slice's in its own order.
+  const tables = [
+    ...REGISTRY.map((t) => ({ name: `registry.${t}`, columns: REGISTRY_COLUMNS[t].map(([c]) => c) })),
+    ...slices.flatMap((r) => r.tables.map((t) => ({ name: t.name, columns: t.columns.map(([c]) => c) }))),
+  ];
   const config = { ...loadConfig(), seedDemo: false };
   const db = await openDatabase(config, (m) => console.error(m));
   const pool = new Pool({ connectionString: db.url, max: 1 });
   const client = await pool.connect();
   try {
-    const [{ n }] = (await client.query(`SELECT count(*)::int AS n FROM registry.region`)).rows;
-    if (n > 0) {
-      if (flags.reset !== 'true') throw new Error('the registry is not empty; pass --reset true to replace it');
-      await client.query(`TRUNCATE registry.visit, registry.risk_assessment, registry.minor_category, registry.guardian, registry.minor, registry.region`);
+    const loaded = ['registry.region', ...tables.map((t) => t.name)];
+    const [{ any }] = (await client.query(`SELECT ${loaded.map((t) => `EXISTS (SELECT 1 FROM ${t})`).join(' OR ')} AS any`)).rows;
+    if (any) {
+      if (flags.reset !== 'true') throw new Error('the registry or department tables are not empty; pass --reset true to replace them');
+      // CASCADE: what references these rows (webhook deliveries of the notifications) means nothing without them.
+      await client.query(`TRUNCATE ${loaded.join(', ')} CASCADE`);
     }
     // Hangzhou-like districts 330102 … (codes are what makes jurisdiction a prefix match).
     const { regions, grids } = regionTree(
@@ -60,14 +62,51 @@ async function main() {
     );
     const anchor = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
     const started = Date.now();
+    // One generator per slice, as in the demo seed, so a slice's records do not depend on which other slices exist.
+    const registryRng = new Rng(19491001);
+    const sliceRngs = slices.map((r) => new Rng(r.seed));
+    const usedIds = new Set<string>();
+    const counts = new Map(tables.map((t) => [t.name, 0]));
     await client.query('BEGIN');
     await copyRows(client, 'registry.region', REGISTRY_COLUMNS.region.map(([c]) => c), regions);
-    for (const table of TABLES) {
-      await copyRows(client, `registry.${table}`, REGISTRY_COLUMNS[table].map(([c]) => c), rowsOf(table, minors, grids, anchor, (i) => progress(table, i, minors, started)));
+    for (let from = 0; from < minors; from += CHUNK) {
+      const rows = new Map(tables.map((t) => [t.name, [] as Row[]]));
+      const emit = (table: string, row: Row) => rows.get(table)!.push(row);
+      for (let i = from; i < Math.min(minors, from + CHUNK); i++) {
+        let minor: Row = [];
+        const categories = new Set<string>();
+        const guardians: string[] = [];
+        generateFamily(registryRng, grids[i % grids.length], anchor, usedIds, (table, row) => {
+          emit(`registry.${table}`, row);
+          if (table === 'minor') minor = row;
+          else if (table === 'guardian') guardians.push(`${row[2]}:${row[6]}`);
+          else if (table === 'minor_category') categories.add(row[1] as string);
+        });
+        const [id, , , birthDate, , , , gridCode, school, riskLevel] = minor as [string, unknown, unknown, string, unknown, unknown, unknown, string, string | null, string | null];
+        const child: SeedChild = { id, gridCode, age: ageOn(birthDate, anchor), riskLevel, school, categories, guardians };
+        slices.forEach((records, s) => records.generate(child, sliceRngs[s], anchor, emit));
+      }
+      for (const t of tables) {
+        const batch = rows.get(t.name)!;
+        await copyRows(client, t.name, t.columns, batch);
+        counts.set(t.name, counts.get(t.name)! + batch.length);
+      }
+      progress('minors + records', Math.min(minors, from + CHUNK), minors, started);
     }
     await client.query('COMMIT');
+    const copied = Date.now();
+    // Statistics first, so that the summaries' refresh plans over the real row counts.
     await client.query('ANALYZE');
-    console.error(`loaded ${minors} minors in ${grids.length} grids of ${districts} districts in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    const analysed = Date.now();
+    await refreshStatistics(db.ds);
+    const summaries = (await client.query(`SELECT format('%I.%I', schemaname, matviewname) AS name FROM pg_matviews WHERE schemaname = 'statistics'`)).rows;
+    if (summaries.length) await client.query(`ANALYZE ${summaries.map((r) => r.name).join(', ')}`);
+    const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(1);
+    for (const [table, n] of counts) console.error(`  ${table.padEnd(42)} ${n.toLocaleString('en').padStart(11)}`);
+    console.error(
+      `loaded ${minors} minors in ${grids.length} grids of ${districts} districts: COPY ${secs(started, copied)}s, ANALYZE ${secs(copied, analysed)}s, ` +
+        `statistics ${secs(analysed, Date.now())}s, total ${secs(started, Date.now())}s`,
+    );
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;

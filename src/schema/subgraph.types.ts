@@ -5,6 +5,7 @@ import type { Department } from '../auth/principal';
 import type { HubConfig } from '../config/hub.config';
 import type { Policy } from '../policy/policy';
 import type { PolicyRow } from '../policy/policy.types';
+import type { ChildRecords } from '../subgraphs/shared/seed';
 
 /** What a slice's background work gets from the server that runs it. */
 export interface SliceRuntime {
@@ -29,6 +30,8 @@ export interface SubgraphSlice {
   /** `__resolveReference` implementations, keyed by type name. */
   referenceResolvers?: IResolvers;
   policy: PolicyRow[];
+  /** The slice's records of one registry child, for `npm run seed:scale` (which loads the registry itself). */
+  scaleRecords?: ChildRecords;
   /**
    * Types whose objects are part of a child's record: `Minor`, or objects carrying `minorId`.
    * Every field read on them is audited per child, and an operation selecting them needs a

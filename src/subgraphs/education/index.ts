@@ -9,7 +9,7 @@ import { EducationMinor } from './entities/minor.stub';
 import { PersuasionAction } from './entities/persuasion-action.entity';
 import { SchoolEnrollment } from './entities/school-enrollment.entity';
 import { educationPolicy } from './education.policy';
-import { seedEducationIfEmpty } from './education.seed';
+import { educationRecords, seedEducationIfEmpty } from './education.seed';
 import { DropoutReportResolver, EducationMinorResolver } from './resolvers/education-minor.resolver';
 import { EducationMutationResolver } from './resolvers/education-mutation.resolver';
 import { EducationQueryResolver } from './resolvers/education-query.resolver';
@@ -24,6 +24,7 @@ export const educationSubgraph: SubgraphSlice = {
   orphanedTypes: [EducationMinor],
   referenceResolvers: minorReferenceResolvers('education'),
   policy: educationPolicy,
+  scaleRecords: educationRecords,
   childRecordTypes: ['SchoolEnrollment', 'DropoutReport', 'PersuasionAction', 'BullyingCase', 'EducationAid'],
   seedDemo: seedEducationIfEmpty,
 };

@@ -7,7 +7,7 @@ import { IncarceratedParent } from './entities/incarcerated-parent.entity';
 import { LegalAidCase } from './entities/legal-aid-case.entity';
 import { JusticeMinor } from './entities/minor.stub';
 import { justicePolicy } from './justice.policy';
-import { seedJusticeIfEmpty } from './justice.seed';
+import { justiceRecords, seedJusticeIfEmpty } from './justice.seed';
 import { JusticeMinorResolver } from './resolvers/justice-minor.resolver';
 import { JusticeMutationResolver } from './resolvers/justice-mutation.resolver';
 import { JusticeQueryResolver } from './resolvers/justice-query.resolver';
@@ -22,6 +22,7 @@ export const justiceSubgraph: SubgraphSlice = {
   orphanedTypes: [JusticeMinor],
   referenceResolvers: minorReferenceResolvers('justice'),
   policy: justicePolicy,
+  scaleRecords: justiceRecords,
   childRecordTypes: ['IncarceratedParent', 'CommunityCorrection', 'LegalAidCase'],
   seedDemo: seedJusticeIfEmpty,
 };

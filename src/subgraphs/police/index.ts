@@ -7,7 +7,7 @@ import { IdentityVerification } from './entities/identity-verification.entity';
 import { PoliceMinor } from './entities/minor.stub';
 import { PoliceIncident } from './entities/police-incident.entity';
 import { policePolicy } from './police.policy';
-import { seedPoliceIfEmpty } from './police.seed';
+import { policeRecords, seedPoliceIfEmpty } from './police.seed';
 import { PoliceMinorResolver } from './resolvers/police-minor.resolver';
 import { PoliceMutationResolver } from './resolvers/police-mutation.resolver';
 import { PoliceQueryResolver } from './resolvers/police-query.resolver';
@@ -22,6 +22,7 @@ export const policeSubgraph: SubgraphSlice = {
   orphanedTypes: [PoliceMinor],
   referenceResolvers: minorReferenceResolvers('police'),
   policy: policePolicy,
+  scaleRecords: policeRecords,
   childRecordTypes: ['PoliceIncident', 'GuardianAdmonishment', 'IdentityVerification', 'ProtectionCaseStatus'],
   seedDemo: seedPoliceIfEmpty,
 };

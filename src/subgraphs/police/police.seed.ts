@@ -1,6 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { Rng } from '../../common/rng';
-import { daysAgo, insertRows, seedChildren, tablesEmpty } from '../shared/seed';
+import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
 
 const UNITS = ['清波派出所', '湖滨派出所', '小营派出所', '紫阳派出所'];
 const NARRATIVE: Record<string, string> = {
@@ -12,18 +11,26 @@ const NARRATIVE: Record<string, string> = {
   SEXUAL_HARM: '强制报告线索, 一站式询问, 已立案',
 };
 
+const T = {
+  incidents: 'police.incident',
+  admonishments: 'police.guardian_admonishment',
+  verifications: 'police.identity_verification',
+};
+
 /**
  * Police records consistent with the registry: incidents for domestic-violence, crime-victim and
  * runaway/unguarded children (about a third within the last 30 days, those still open),
  * admonishments of guardians after half the domestic-violence incidents, and identity
  * verifications for children whose identity or 户籍 is in question (some runaways unregistered).
  */
-export async function seedPolice(ds: DataSource, anchor: Date): Promise<void> {
-  const rng = new Rng(20261202);
-  const incidents: unknown[][] = [];
-  const admonishments: unknown[][] = [];
-  const verifications: unknown[][] = [];
-  for (const child of await seedChildren(ds, anchor)) {
+export const policeRecords: ChildRecords = {
+  seed: 20261202,
+  tables: [
+    { name: T.incidents, columns: [['id', 'uuid'], ['minor_id', 'uuid'], ['type', 'text'], ['occurred_on', 'date'], ['status', 'text'], ['handling_unit', 'text'], ['narrative', 'text']] },
+    { name: T.admonishments, columns: [['id', 'uuid'], ['minor_id', 'uuid'], ['guardian', 'text'], ['admonished_on', 'date'], ['issuing_unit', 'text'], ['reason', 'text']] },
+    { name: T.verifications, columns: [['id', 'uuid'], ['minor_id', 'uuid'], ['verified_on', 'date'], ['result', 'text'], ['household_status', 'text'], ['household_place', 'text'], ['note', 'text']] },
+  ],
+  generate(child, rng, anchor, emit) {
     const has = (c: string) => child.categories.has(c);
     const types: string[] = [];
     if (has('DOMESTIC_VIOLENCE')) types.push(rng.chance(0.7) ? 'DOMESTIC_VIOLENCE' : 'ABUSE');
@@ -35,16 +42,16 @@ export async function seedPolice(ds: DataSource, anchor: Date): Promise<void> {
       const ago = rng.chance(0.35) ? rng.int(0, 29) : rng.int(30, 500);
       const status = ago < 30 ? rng.pick(['REPORTED', 'INVESTIGATING']) : rng.chance(0.7) ? 'CLOSED' : 'INVESTIGATING';
       const unit = rng.pick(UNITS);
-      incidents.push([rng.uuid(), child.id, type, daysAgo(anchor, ago), status, unit, NARRATIVE[type]]);
+      emit(T.incidents, [rng.uuid(), child.id, type, daysAgo(anchor, ago), status, unit, NARRATIVE[type]]);
       if (type === 'DOMESTIC_VIOLENCE' && rng.chance(0.5)) {
-        admonishments.push([rng.uuid(), child.id, rng.weighted([['FATHER', 7], ['MOTHER', 2], ['OTHER_GUARDIAN', 1]] as const), daysAgo(anchor, Math.max(0, ago - rng.int(0, 5))), unit, '对监护人予以训诫, 责令接受家庭教育指导']);
+        emit(T.admonishments, [rng.uuid(), child.id, rng.weighted([['FATHER', 7], ['MOTHER', 2], ['OTHER_GUARDIAN', 1]] as const), daysAgo(anchor, Math.max(0, ago - rng.int(0, 5))), unit, '对监护人予以训诫, 责令接受家庭教育指导']);
       }
     }
     const uncertain = has('UNSUPPORTED') || has('ORPHAN') || has('STREET_RUNAWAY') || has('LACK_OF_GUARDIANSHIP') || (has('MIGRANT') && rng.chance(0.5));
     if (uncertain) {
       const unregistered = has('STREET_RUNAWAY') && rng.chance(0.3);
       const status = unregistered ? 'UNREGISTERED' : has('MIGRANT') ? rng.pick(['REGISTERED', 'MOVED_OUT']) : 'REGISTERED';
-      verifications.push([
+      emit(T.verifications, [
         rng.uuid(),
         child.id,
         daysAgo(anchor, rng.int(1, 400)),
@@ -54,27 +61,7 @@ export async function seedPolice(ds: DataSource, anchor: Date): Promise<void> {
         unregistered ? '无户籍, 已协调办理登记' : null,
       ]);
     }
-  }
-  await insertRows(
-    ds,
-    'police.incident',
-    [['id', 'uuid'], ['minor_id', 'uuid'], ['type', 'text'], ['occurred_on', 'date'], ['status', 'text'], ['handling_unit', 'text'], ['narrative', 'text']],
-    incidents,
-  );
-  await insertRows(
-    ds,
-    'police.guardian_admonishment',
-    [['id', 'uuid'], ['minor_id', 'uuid'], ['guardian', 'text'], ['admonished_on', 'date'], ['issuing_unit', 'text'], ['reason', 'text']],
-    admonishments,
-  );
-  await insertRows(
-    ds,
-    'police.identity_verification',
-    [['id', 'uuid'], ['minor_id', 'uuid'], ['verified_on', 'date'], ['result', 'text'], ['household_status', 'text'], ['household_place', 'text'], ['note', 'text']],
-    verifications,
-  );
-}
+  },
+};
 
-export async function seedPoliceIfEmpty(ds: DataSource, anchor: Date): Promise<void> {
-  if (await tablesEmpty(ds, ['police.incident', 'police.guardian_admonishment', 'police.identity_verification'])) await seedPolice(ds, anchor);
-}
+export const seedPoliceIfEmpty = (ds: DataSource, anchor: Date) => seedRecordsIfEmpty(ds, anchor, policeRecords);

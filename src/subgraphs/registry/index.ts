@@ -2,6 +2,7 @@ import { Department } from '../../auth/principal';
 import type { SubgraphSlice } from '../../schema/subgraph.types';
 import { RegistryInit1795400000000 } from '../../../migrations/1795400000000-registry-init';
 import { RegistryMinorJurisdiction1795400050000 } from '../../../migrations/1795400050000-registry-minor-jurisdiction';
+import { MinorJurisdictionPlainView1795400610000 } from '../../../migrations/1795400610000-minor-jurisdiction-plain-view';
 import { Guardian } from './entities/guardian.entity';
 import { MinorCategory } from './entities/minor-category.entity';
 import { Minor } from './entities/minor.entity';
@@ -20,7 +21,7 @@ export const registrySubgraph: SubgraphSlice = {
   name: 'registry',
   owner: Department.CIVIL_AFFAIRS,
   entities: [Region, Minor, Guardian, MinorCategory, RiskAssessment, Visit],
-  migrations: [RegistryInit1795400000000, RegistryMinorJurisdiction1795400050000],
+  migrations: [RegistryInit1795400000000, RegistryMinorJurisdiction1795400050000, MinorJurisdictionPlainView1795400610000],
   resolvers: [MinorResolver, MinorMutationResolver, RegionResolver],
   referenceResolvers: { Minor: { __resolveReference: resolveMinorReference } },
   policy: registryPolicy,

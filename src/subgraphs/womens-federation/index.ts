@@ -12,7 +12,7 @@ import { CarePlanResolver, WomensFederationMinorResolver } from './resolvers/wom
 import { WomensFederationMutationResolver } from './resolvers/womens-federation-mutation.resolver';
 import { WomensFederationQueryResolver } from './resolvers/womens-federation-query.resolver';
 import { womensFederationPolicy } from './womens-federation.policy';
-import { seedWomensFederationIfEmpty } from './womens-federation.seed';
+import { womensFederationRecords, seedWomensFederationIfEmpty } from './womens-federation.seed';
 
 /** 妇联 — left-behind / migrant care (留守流动), family-education guidance, support after domestic violence, 儿童之家; extends Minor. */
 export const womensFederationSubgraph: SubgraphSlice = {
@@ -24,6 +24,7 @@ export const womensFederationSubgraph: SubgraphSlice = {
   orphanedTypes: [WomensFederationMinor],
   referenceResolvers: minorReferenceResolvers('womens_federation'),
   policy: womensFederationPolicy,
+  scaleRecords: womensFederationRecords,
   childRecordTypes: ['CarePlan', 'CareVisit', 'FamilyEducationSession', 'DomesticViolenceSupport', 'ChildrenHomeAttendance'],
   seedDemo: seedWomensFederationIfEmpty,
 };

@@ -17,6 +17,7 @@ import { ReportResolver } from './resolvers/report.resolver';
 import { VisitSlaResolver } from './resolvers/visit-sla.resolver';
 import { startWorkflowJobs } from './workflow.jobs';
 import { workflowPolicy } from './workflow.policy';
+import { workflowRecords } from './workflow.scale';
 import { seedWorkflowIfEmpty } from './workflow.seed';
 
 /**
@@ -33,6 +34,7 @@ export const workflowSubgraph: SubgraphSlice = {
   orphanedTypes: [MinorStub],
   referenceResolvers: { Minor: { __resolveReference: (ref: { id: string }) => ({ id: ref.id }) } },
   policy: workflowPolicy,
+  scaleRecords: workflowRecords,
   childRecordTypes: ['MandatoryReport', 'ReportTransition', 'Referral', 'Notification', 'OverdueVisit'],
   seedDemo: seedWorkflowIfEmpty,
   // Deadlines (escalations) and webhook deliveries run on the serving process's timer.

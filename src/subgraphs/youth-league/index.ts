@@ -11,7 +11,7 @@ import { PreventionCaseResolver, YouthLeagueMinorResolver } from './resolvers/yo
 import { YouthLeagueMutationResolver } from './resolvers/youth-league-mutation.resolver';
 import { YouthLeagueQueryResolver } from './resolvers/youth-league-query.resolver';
 import { youthLeaguePolicy } from './youth-league.policy';
-import { seedYouthLeagueIfEmpty } from './youth-league.seed';
+import { youthLeagueRecords, seedYouthLeagueIfEmpty } from './youth-league.seed';
 
 /** 共青团 — delinquency prevention, serious-misbehaviour follow-up, idle-minor support, volunteer visits; extends Minor. */
 export const youthLeagueSubgraph: SubgraphSlice = {
@@ -23,6 +23,7 @@ export const youthLeagueSubgraph: SubgraphSlice = {
   orphanedTypes: [YouthLeagueMinor],
   referenceResolvers: minorReferenceResolvers('youth_league'),
   policy: youthLeaguePolicy,
+  scaleRecords: youthLeagueRecords,
   childRecordTypes: ['PreventionCase', 'MisbehaviourFollowUp', 'IdleSupport', 'VolunteerVisit'],
   seedDemo: seedYouthLeagueIfEmpty,
 };

@@ -1,9 +1,15 @@
 import type { DataSource } from 'typeorm';
-import { Rng } from '../../common/rng';
-import { daysAgo, insertRows, seedChildren, tablesEmpty } from '../shared/seed';
+import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
 
 const BEHAVIOURS = ['GANG_FIGHTING', 'CARRYING_WEAPON', 'REPEATED_THEFT', 'DRUG_USE', 'GAMBLING'] as const;
 const WORKERS = ['团委社工 陈老师', '团委社工 林老师', '青少年事务社工 赵老师'];
+
+const T = {
+  cases: 'youth_league.prevention_case',
+  followUps: 'youth_league.follow_up',
+  support: 'youth_league.idle_support',
+  visits: 'youth_league.volunteer_visit',
+};
 
 /**
  * Youth League records consistent with the registry: a serious-misbehaviour case with follow-ups
@@ -11,13 +17,15 @@ const WORKERS = ['团委社工 陈老师', '团委社工 林老师', '青少年�
  * work support for idle and runaway children (work only from 16), volunteer visits to
  * left-behind, orphaned and unsupported children.
  */
-export async function seedYouthLeague(ds: DataSource, anchor: Date): Promise<void> {
-  const rng = new Rng(20261204);
-  const cases: unknown[][] = [];
-  const followUps: unknown[][] = [];
-  const support: unknown[][] = [];
-  const visits: unknown[][] = [];
-  for (const child of await seedChildren(ds, anchor)) {
+export const youthLeagueRecords: ChildRecords = {
+  seed: 20261204,
+  tables: [
+    { name: T.cases, columns: [['id', 'uuid'], ['minor_id', 'uuid'], ['kind', 'text'], ['behaviour', 'text'], ['opened_on', 'date'], ['status', 'text'], ['case_worker', 'text'], ['measures', 'text'], ['last_follow_up_on', 'date']] },
+    { name: T.followUps, columns: [['id', 'uuid'], ['case_id', 'uuid'], ['minor_id', 'uuid'], ['followed_up_on', 'date'], ['note', 'text']] },
+    { name: T.support, columns: [['id', 'uuid'], ['minor_id', 'uuid'], ['kind', 'text'], ['started_on', 'date'], ['provider', 'text'], ['status', 'text'], ['note', 'text']] },
+    { name: T.visits, columns: [['id', 'uuid'], ['minor_id', 'uuid'], ['visited_on', 'date'], ['volunteer', 'text'], ['notes', 'text']] },
+  ],
+  generate(child, rng, anchor, emit) {
     const has = (c: string) => child.categories.has(c);
     const serious = has('SERIOUS_MISBEHAVIOUR') && rng.chance(0.8);
     if (serious || ((has('IDLE') || has('STREET_RUNAWAY')) && child.age >= 10 && rng.chance(0.4))) {
@@ -25,8 +33,8 @@ export async function seedYouthLeague(ds: DataSource, anchor: Date): Promise<voi
       const openedAgo = rng.int(20, 400);
       const closed = openedAgo > 200 && rng.chance(0.3);
       const ups = Array.from({ length: rng.int(0, 3) }, () => rng.int(0, openedAgo)).sort((a, b) => b - a);
-      for (const ago of ups) followUps.push([rng.uuid(), id, child.id, daysAgo(anchor, ago), '跟踪帮教: 在校/在家表现, 与监护人沟通']);
-      cases.push([
+      for (const ago of ups) emit(T.followUps, [rng.uuid(), id, child.id, daysAgo(anchor, ago), '跟踪帮教: 在校/在家表现, 与监护人沟通']);
+      emit(T.cases, [
         id,
         child.id,
         serious ? 'SERIOUS_MISBEHAVIOUR' : 'GENERAL_PREVENTION',
@@ -42,29 +50,12 @@ export async function seedYouthLeague(ds: DataSource, anchor: Date): Promise<voi
       const kind = child.age >= 16 ? rng.pick(['VOCATIONAL_TRAINING', 'EMPLOYMENT', 'RETURN_TO_SCHOOL']) : rng.pick(['RETURN_TO_SCHOOL', 'VOCATIONAL_TRAINING']);
       const ago = rng.int(10, 300);
       const provider = { RETURN_TO_SCHOOL: child.school ?? '杭州第十中学', VOCATIONAL_TRAINING: '上城区职业高级中学', EMPLOYMENT: '青年就业见习基地' }[kind]!;
-      support.push([rng.uuid(), child.id, kind, daysAgo(anchor, ago), provider, ago > 180 ? rng.pick(['COMPLETED', 'ABANDONED']) : 'IN_PROGRESS', null]);
+      emit(T.support, [rng.uuid(), child.id, kind, daysAgo(anchor, ago), provider, ago > 180 ? rng.pick(['COMPLETED', 'ABANDONED']) : 'IN_PROGRESS', null]);
     }
     if ((has('LEFT_BEHIND') || has('ORPHAN') || has('UNSUPPORTED')) && rng.chance(0.4)) {
-      for (let n = rng.int(1, 3); n > 0; n--) visits.push([rng.uuid(), child.id, daysAgo(anchor, rng.int(1, 200)), `青年志愿者-${rng.int(1, 40)}号`, '陪伴学习, 送学习用品']);
+      for (let n = rng.int(1, 3); n > 0; n--) emit(T.visits, [rng.uuid(), child.id, daysAgo(anchor, rng.int(1, 200)), `青年志愿者-${rng.int(1, 40)}号`, '陪伴学习, 送学习用品']);
     }
-  }
-  await insertRows(
-    ds,
-    'youth_league.prevention_case',
-    [['id', 'uuid'], ['minor_id', 'uuid'], ['kind', 'text'], ['behaviour', 'text'], ['opened_on', 'date'], ['status', 'text'], ['case_worker', 'text'], ['measures', 'text'], ['last_follow_up_on', 'date']],
-    cases,
-  );
-  await insertRows(ds, 'youth_league.follow_up', [['id', 'uuid'], ['case_id', 'uuid'], ['minor_id', 'uuid'], ['followed_up_on', 'date'], ['note', 'text']], followUps);
-  await insertRows(
-    ds,
-    'youth_league.idle_support',
-    [['id', 'uuid'], ['minor_id', 'uuid'], ['kind', 'text'], ['started_on', 'date'], ['provider', 'text'], ['status', 'text'], ['note', 'text']],
-    support,
-  );
-  await insertRows(ds, 'youth_league.volunteer_visit', [['id', 'uuid'], ['minor_id', 'uuid'], ['visited_on', 'date'], ['volunteer', 'text'], ['notes', 'text']], visits);
-}
+  },
+};
 
-export async function seedYouthLeagueIfEmpty(ds: DataSource, anchor: Date): Promise<void> {
-  const tables = ['prevention_case', 'follow_up', 'idle_support', 'volunteer_visit'].map((t) => `youth_league.${t}`);
-  if (await tablesEmpty(ds, tables)) await seedYouthLeague(ds, anchor);
-}
+export const seedYouthLeagueIfEmpty = (ds: DataSource, anchor: Date) => seedRecordsIfEmpty(ds, anchor, youthLeagueRecords);
