@@ -162,8 +162,9 @@ async function computeTable(em: EntityManager, opts: TableOptions): Promise<Prot
   const summed = typeof value === 'string' ? `c.${value}` : 'o.n';
   const dimExprs = dims.map((d) => (d.column === 'outcome' ? 'o.outcome' : `c.${d.column}`));
   const groupBy = [...REGION_COLUMNS.slice(0, levels.length).map((r) => `c.${r}`), ...dimExprs];
+  const aliases = groupBy.map((_, i) => `g${i}`);
   const rows: Record<string, string | null>[] = await em.query(
-    `SELECT ${groupBy.map((e, i) => `${e} AS g${i}`).join(', ')}, sum(${summed})::bigint AS n
+    `SELECT ${groupBy.map((e, i) => `${e} AS ${aliases[i]}`).join(', ')}, sum(${summed})::bigint AS n
      FROM ${from}
      WHERE c.district_code = $1 ${opts.source.where ? `AND (${opts.source.where.sql})` : ''}
      GROUP BY ${groupBy.join(', ')}`,
@@ -174,8 +175,8 @@ async function computeTable(em: EntityManager, opts: TableOptions): Promise<Prot
   const coords = dims.map(() => -1);
   for (const r of rows) {
     const n = Number(r.n);
-    for (let li = 0; li < levels.length; li++) rowNodes[li] = nodeIndex.get(r[`g${li}`] as string) ?? -1;
-    for (let i = 0; i < dims.length; i++) coords[i] = valueIndex[i].get(r[`g${levels.length + i}`] as string) ?? -1;
+    for (let li = 0; li < levels.length; li++) rowNodes[li] = nodeIndex.get(r[aliases[li]] as string) ?? -1;
+    for (let i = 0; i < dims.length; i++) coords[i] = valueIndex[i].get(r[aliases[levels.length + i]] as string) ?? -1;
     for (const mask of masks) {
       // A value outside the dimension's list counts only where that dimension is summed over,
       // as a grouping set would have it.
