@@ -8,7 +8,7 @@ import type { ProtectedTable } from './statistics.cube';
  * the caller's jurisdiction, which every request still does itself.
  */
 
-/** Lattice cells kept per database, summed over the cached tables (about 40 MB; docs/statistics.md). */
+/** Lattice cells kept per database, summed over the cached tables: about 20 MB (docs/statistics.md). */
 export const CACHE_CELLS = 250_000;
 
 type CachedTable = ProtectedTable & { size: number };

@@ -11,8 +11,8 @@ import { Cell, Line, protectLines, suppressSmall } from './statistics.suppressio
  * suppression depends on the coarser tables whose cells are its lines' totals: the same
  * dimensions one level up (a region is the sum of its sub-regions) and one dimension fewer (a
  * row's margin). Those are computed and protected first, down from the district, with the same
- * rules, so a cell has the same status in every answer that shows it. One SQL statement with
- * GROUPING SETS aggregates all of them on the summary tables.
+ * rules, so a cell has the same status in every answer that shows it. One SQL statement reads the
+ * finest rows from the summary tables, and all of them are sums of those.
  *
  * Everything is computed over the whole district the caller's jurisdiction lies in and then cut
  * to the jurisdiction: officers of one street and of the district see the same suppression
@@ -178,8 +178,8 @@ async function computeTable(em: EntityManager, opts: TableOptions): Promise<Prot
     for (let li = 0; li < levels.length; li++) rowNodes[li] = nodeIndex.get(r[aliases[li]] as string) ?? -1;
     for (let i = 0; i < dims.length; i++) coords[i] = valueIndex[i].get(r[aliases[levels.length + i]] as string) ?? -1;
     for (const mask of masks) {
-      // A value outside the dimension's list counts only where that dimension is summed over,
-      // as a grouping set would have it.
+      // A value outside the dimension's list is still in the population: it counts where that
+      // dimension is summed over, and nowhere else.
       let offset = 0;
       let i = 0;
       for (; i < dims.length; i++) {
