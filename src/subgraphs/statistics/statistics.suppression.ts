@@ -65,8 +65,17 @@ function violated(line: Line, k: number): boolean {
 export function protectLines(lines: Line[], k: number): void {
   const locked = new Set<Cell>();
   for (const line of lines) if (line.members.length === 1 && !line.total.suppressed) locked.add(line.members[0]);
+  // Only a cell that can still be picked ever needs its lines: most members are fixed or hidden
+  // already, and indexing them all dominated the cost of a large table.
   const byMember = new Map<Cell, Line[]>();
-  for (const line of lines) for (const m of line.members) (byMember.get(m) ?? byMember.set(m, []).get(m)!).push(line);
+  for (const line of lines) {
+    for (const m of line.members) {
+      if (m.suppressed || m.fixed || locked.has(m)) continue;
+      const of = byMember.get(m);
+      if (of) of.push(line);
+      else byMember.set(m, [line]);
+    }
+  }
 
   // Work list of lines to check; suppressing a cell re-checks every line it belongs to.
   const queue = [...lines];
