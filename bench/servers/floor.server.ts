@@ -6,7 +6,10 @@
 import http from 'node:http';
 import { Pool } from 'pg';
 
-const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+// After five executions Postgres may switch a prepared statement to its generic plan, which for
+// `grid_code LIKE $1` cannot use the prefix index and walks the primary key instead (seconds at
+// city scale). The hub's queries are planned with their values; the floor's must be too.
+const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10, options: '-c plan_cache_mode=force_custom_plan' });
 
 const MINOR = 'SELECT id, name, id_number, gender, birth_date, risk_level, next_visit_due FROM registry.minor WHERE id = $1';
 const PAGE = `SELECT id, name FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT $2`;
