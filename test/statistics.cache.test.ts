@@ -1,6 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { startTestHub, TestHub } from './support/test-hub';
+import { addMinors } from './support/statistics-fixtures';
 
 /**
  * Cached protected tables (statistics.cache.ts): one question asked again gets the same answer,
@@ -18,15 +19,6 @@ describe('statistics cache', () => {
   let t: TestHub;
   let officer: string;
 
-  async function addMinors(grid: string, n: number) {
-    await t.sql(
-      `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
-       SELECT gen_random_uuid(), '测试', CASE WHEN i % 2 = 0 THEN 'MALE' ELSE 'FEMALE' END, DATE '2016-03-01',
-              upper(substr(md5(gen_random_uuid()::text), 1, 18)), '浙江省杭州市上城区', '浙江省杭州市上城区测试路1号', $1
-       FROM generate_series(1, $2::int) i`,
-      [grid, n],
-    );
-  }
   const ask = async (token: string, query = GRID_BY_GENDER) => {
     const r = await t.gql(token, query);
     expect(r.errors).toBeUndefined();
@@ -45,7 +37,7 @@ describe('statistics cache', () => {
         `别区${i}`,
       ]);
     }
-    await addMinors(OTHER_GRID, 7);
+    await addMinors(t, OTHER_GRID, 7);
     await refreshStatistics(t.hub.db.ds);
     officer = await t.token(Department.CIVIL_AFFAIRS);
   });
@@ -63,7 +55,7 @@ describe('statistics cache', () => {
     const count = async () => (await ask(officer)).minorCounts.cells.filter((c: any) => c.regionCode === grid).reduce((s: number, c: any) => s + (c.count.value ?? 0), 0);
     const before = await ask(officer);
     const was = await count();
-    await addMinors(grid, 20);
+    await addMinors(t, grid, 20);
     // Summaries recomputed without a new stamp are not the refresh the cache is keyed on …
     await t.sql(`REFRESH MATERIALIZED VIEW statistics.minor_cube`);
     expect(await ask(officer)).toEqual(before);

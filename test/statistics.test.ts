@@ -5,6 +5,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { refreshStatistics, statisticsSubgraph } from '../src/subgraphs/statistics';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { addMinors } from './support/statistics-fixtures';
 
 /**
  * Aggregated views: counts against raw GROUP BYs on the registry, suppression, the differencing
@@ -35,27 +36,18 @@ describe('statistics', () => {
   async function addRegion(code: string, parent: string, level: string) {
     await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4)`, [code, parent, level, `测试${code.slice(-3)}`]);
   }
-  async function addMinors(grid: string, n: number) {
-    await t.sql(
-      `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
-       SELECT gen_random_uuid(), '测试', CASE WHEN i % 2 = 0 THEN 'MALE' ELSE 'FEMALE' END, DATE '2016-03-01',
-              upper(substr(md5(gen_random_uuid()::text), 1, 18)), '浙江省杭州市上城区', '浙江省杭州市上城区测试路1号', $1
-       FROM generate_series(1, $2::int) i`,
-      [grid, n],
-    );
-  }
 
   beforeAll(async () => {
     t = await startTestHub();
     await addRegion(COMMUNITY4, STREET1, 'COMMUNITY');
     for (const [grid, n] of Object.entries(GRIDS4)) {
       await addRegion(grid, COMMUNITY4, 'GRID');
-      await addMinors(grid, n);
+      await addMinors(t, grid, n);
     }
     await addRegion(STREET6, DISTRICT, 'STREET');
     await addRegion(GRID6.slice(0, 12), STREET6, 'COMMUNITY');
     await addRegion(GRID6, GRID6.slice(0, 12), 'GRID');
-    await addMinors(GRID6, 3);
+    await addMinors(t, GRID6, 3);
     await refreshStatistics(t.hub.db.ds);
     dashboard = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD });
   });
@@ -372,7 +364,7 @@ describe('statistics', () => {
 
   it('answers from the summaries until they are refreshed, and says when that was', async () => {
     const before = await t.gql(dashboard, `{ statisticsFreshness { refreshedAt refreshIntervalSeconds } minorCounts(level: DISTRICT) { total { value } } }`);
-    await addMinors(`${COMMUNITY4}003`, 1);
+    await addMinors(t, `${COMMUNITY4}003`, 1);
     const stale = await t.gql(dashboard, `{ minorCounts(level: DISTRICT) { total { value } } }`);
     expect(stale.data.minorCounts.total.value).toBe(before.data.minorCounts.total.value);
     await refreshStatistics(t.hub.db.ds);
@@ -388,7 +380,7 @@ describe('statistics', () => {
     const total = async () => (await t.gql(dashboard, `{ minorCounts(level: DISTRICT) { total { value } } }`)).data.minorCounts.total.value;
     await t.sql(`UPDATE statistics.refresh SET refreshed_at = now() - interval '1 hour'`);
     const before = await total();
-    await addMinors(`${COMMUNITY4}003`, 1);
+    await addMinors(t, `${COMMUNITY4}003`, 1);
     const runtime = { ds: t.hub.db.ds, config: { ...t.config, statistics: { ...t.config.statistics, refreshSeconds: 600 } }, policy: buildPolicy() };
     // stop() waits for the refresh the start began.
     await statisticsSubgraph.start!(runtime).stop();
