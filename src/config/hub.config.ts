@@ -99,13 +99,15 @@ export interface AnomalyThresholds {
 
 type Env = Record<string, string | undefined>;
 
-function int(env: Env, name: string, fallback: number): number {
+function wholeInRange(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
   return n;
 }
+
+const port = (env: Env, name: string, fallback: number) => wholeInRange(env, name, fallback, 0, 65535);
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
@@ -194,14 +196,6 @@ function workflow(env: Env, production: boolean): WorkflowConfig {
   };
 }
 
-function wholeInRange(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
-  return n;
-}
-
 /**
  * `DASHBOARD=DISTRICT,EDUCATION=STREET`: a deployment may keep a subject further from single grids
  * than the built-in table does, never bring it closer; subjects without statistics stay without.
@@ -268,10 +262,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
   }
   return {
     production,
-    port: int(env, 'PORT', 4000),
+    port: port(env, 'PORT', 4000),
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.HUB_DATA_DIR || '.hub'),
-    embeddedPgPort: int(env, 'HUB_EMBEDDED_PG_PORT', 54329),
+    embeddedPgPort: port(env, 'HUB_EMBEDDED_PG_PORT', 54329),
     seedDemo: bool(env, 'HUB_SEED_DEMO', true),
     jwt,
     subgraphUrls,

@@ -11,12 +11,6 @@ import type { GatewayContext } from './gateway.context';
 import type { BuiltSubgraph } from './supergraph';
 
 /**
- * Executes a subgraph fetch in the gateway's process: no HTTP hop, but the same boundary as a
- * remote subgraph — a fresh subgraph context built from the gateway's principal, and errors
- * masked before they leave the subgraph. Query plans repeat the same few documents, so parsed and
- * validated documents are cached by text.
- */
-/**
  * Federation directives under which a field a subgraph declares may still be resolved, or need
  * inputs, from another subgraph: validating a document against such a subgraph alone does not
  * make its plan a single fetch.
@@ -35,6 +29,12 @@ function usesCrossSubgraphDirectives(sdl: string): boolean {
   return found;
 }
 
+/**
+ * Executes a subgraph fetch in the gateway's process: no HTTP hop, but the same boundary as a
+ * remote subgraph — a fresh subgraph context built from the gateway's principal, and errors
+ * masked before they leave the subgraph. Query plans repeat the same few documents, so parsed and
+ * validated documents are cached by text.
+ */
 export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
   /** Whether a document valid against this subgraph is one fetch here (see answersAlone). */

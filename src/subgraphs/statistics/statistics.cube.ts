@@ -68,15 +68,13 @@ export interface TableOptions {
 
 /**
  * The protected table for `opts`, from the cache when the same table was computed on the same
- * summaries (statistics.cache.ts). `em` must be the answer's snapshot: the refresh stamp read
- * through it is part of the key, so a cached table is never one of other summaries. The result
- * is shared between requests and must not be changed; the caller's jurisdiction cut comes after.
+ * summaries (statistics.cache.ts). `em` must be the answer's snapshot and `refreshedAt` the
+ * refresh stamp read through it (statistics.refresh.ts `refreshedAt`): it is part of the key, so a
+ * cached table is never one of other summaries. The result is shared between requests and must
+ * not be changed; the caller's jurisdiction cut comes after.
  */
-export async function protectedTable(em: EntityManager, opts: TableOptions): Promise<ProtectedTable> {
-  const [{ at }]: { at: string }[] = await em.query(
-    `SELECT (extract(epoch FROM refreshed_at) * 1000000)::bigint::text AS at FROM statistics.refresh`,
-  );
-  return tableCache(em.connection).get(Number(at), tableKey(opts), () => computeTable(em, opts));
+export async function protectedTable(em: EntityManager, opts: TableOptions, refreshedAt: Date): Promise<ProtectedTable> {
+  return tableCache(em.connection).get(refreshedAt.getTime(), tableKey(opts), () => computeTable(em, opts));
 }
 
 /**

@@ -116,11 +116,11 @@ export class StatisticsResolver {
       const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
       const common = { anchor: scope.anchor, nodes: scope.nodes, k, zeroIsSmall: true };
-      const table = await protectedTable(em, { ...common, level, dims, source });
+      const table = await protectedTable(em, { ...common, level, dims, source }, at);
       // Children with several categories count once per category, so a category table's cells
       // do not sum to its total; the total is the plain table's, protected like any other.
       const totalCell = byCategory
-        ? (await protectedTable(em, { ...common, level: scope.node.level, dims: [], source: { table: 'statistics.minor_cube', value } })).cell(scope.node.code, [])
+        ? (await protectedTable(em, { ...common, level: scope.node.level, dims: [], source: { table: 'statistics.minor_cube', value } }, at)).cell(scope.node.code, [])
         : table.cell(scope.node.code, by.map(() => null));
       const dimValue = (cell: TableCell, d: StatisticsDimension) => (by.includes(d) ? cell.values[by.indexOf(d)] : null);
       return {
@@ -157,7 +157,7 @@ export class StatisticsResolver {
       // Rates publish zeros (0% and 100% are the indicator itself); small non-zero parts are suppressed.
       const common = { anchor: scope.anchor, nodes: scope.nodes, level, k, zeroIsSmall: false };
       const rateTable = (met: string, notMet: string, where?: CubeSource['where']) =>
-        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where } });
+        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where } }, at);
       const screening = await rateTable('screened', 'minors - screened');
       const intervention = await rateTable('visited_since_assessment', 'minors - visited_since_assessment', {
         sql: `c.risk_level IN ('RED', 'ORANGE')`,
@@ -168,9 +168,9 @@ export class StatisticsResolver {
         ...common,
         dims: [{ column: 'risk_level', values: ASSESSED_LEVELS, additive: true }, OUTCOME()],
         source: { table: 'statistics.minor_cube', value: { met: 'minors - overdue', notMet: 'overdue' }, where: { sql: 'c.risk_level = ANY($2)', params: [ASSESSED_LEVELS] } },
-      });
+      }, at);
       const workflowRate = (met: string, notMet: string) =>
-        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet } } });
+        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet } } }, at);
       const reports = await workflowRate('reports_met', 'reports_not_met');
       const referrals = await workflowRate('referrals_met', 'referrals_not_met');
       const ratesOf = (node: RegionNode): RegionRates => {
