@@ -22,6 +22,12 @@ import { parseArgs } from './args';
 const CHUNK = 50_000;
 const REGISTRY: RegistryTable[] = ['minor', 'guardian', 'minor_category', 'risk_assessment', 'visit'];
 
+/** Where each column sits in a generated registry row, by name. */
+const positions = (table: RegistryTable): Record<string, number> => Object.fromEntries(REGISTRY_COLUMNS[table].map(([c], i) => [c, i]));
+const MINOR = positions('minor');
+const GUARDIAN = positions('guardian');
+const CATEGORY = positions('minor_category');
+
 function progress(label: string, done: number, total: number, started: number) {
   const width = 30;
   const filled = Math.round((done / total) * width);
@@ -79,11 +85,18 @@ async function main() {
         generateFamily(registryRng, grids[i % grids.length], anchor, usedIds, (table, row) => {
           emit(`registry.${table}`, row);
           if (table === 'minor') minor = row;
-          else if (table === 'guardian') guardians.push(`${row[2]}:${row[6]}`);
-          else if (table === 'minor_category') categories.add(row[1] as string);
+          else if (table === 'guardian') guardians.push(`${row[GUARDIAN.relationship]}:${row[GUARDIAN.situation]}`);
+          else if (table === 'minor_category') categories.add(row[CATEGORY.category] as string);
         });
-        const [id, , , birthDate, , , , gridCode, school, riskLevel] = minor as [string, unknown, unknown, string, unknown, unknown, unknown, string, string | null, string | null];
-        const child: SeedChild = { id, gridCode, age: ageOn(birthDate, anchor), riskLevel, school, categories, guardians };
+        const child: SeedChild = {
+          id: minor[MINOR.id] as string,
+          gridCode: minor[MINOR.grid_code] as string,
+          age: ageOn(minor[MINOR.birth_date] as string, anchor),
+          riskLevel: minor[MINOR.risk_level] as string | null,
+          school: minor[MINOR.school] as string | null,
+          categories,
+          guardians,
+        };
         slices.forEach((records, s) => records.generate(child, sliceRngs[s], anchor, emit));
       }
       for (const t of tables) {
