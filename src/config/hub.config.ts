@@ -145,13 +145,18 @@ function benchDisable(raw: string | undefined, production: boolean): HubConfig['
 
 const URGENCIES: readonly ReportUrgency[] = ['URGENT', 'HIGH', 'NORMAL'];
 
+/** Deadlines of a mandatory report unless HUB_REPORT_DEADLINES says otherwise (also what seed:scale generates against). */
+export const DEFAULT_REPORT_DEADLINES: Readonly<WorkflowConfig['reportDeadlines']> = {
+  URGENT: { verifyMinutes: 60, handleMinutes: 24 * 60 },
+  HIGH: { verifyMinutes: 4 * 60, handleMinutes: 3 * 24 * 60 },
+  NORMAL: { verifyMinutes: 24 * 60, handleMinutes: 7 * 24 * 60 },
+};
+export const DEFAULT_REFERRAL_ANSWER_HOURS = 72;
+export const DEFAULT_REFERRAL_COMPLETE_DAYS = 30;
+
 /** `URGENT=60/1440,HIGH=240/4320,NORMAL=1440/10080`: verify-within/handle-within minutes per urgency. */
 function reportDeadlines(raw: string | undefined): WorkflowConfig['reportDeadlines'] {
-  const out: WorkflowConfig['reportDeadlines'] = {
-    URGENT: { verifyMinutes: 60, handleMinutes: 24 * 60 },
-    HIGH: { verifyMinutes: 4 * 60, handleMinutes: 3 * 24 * 60 },
-    NORMAL: { verifyMinutes: 24 * 60, handleMinutes: 7 * 24 * 60 },
-  };
+  const out: WorkflowConfig['reportDeadlines'] = { ...DEFAULT_REPORT_DEADLINES };
   for (const part of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^(URGENT|HIGH|NORMAL)=(\d+)\/(\d+)$/.exec(part);
     if (!m || Number(m[2]) <= 0 || Number(m[3]) < Number(m[2])) {
@@ -173,17 +178,13 @@ function workflow(env: Env, production: boolean): WorkflowConfig {
   if (interval && (!Number.isInteger(Number(interval)) || Number(interval) < 0)) {
     throw new Error(`HUB_WORKFLOW_JOB_INTERVAL_MS must be a whole number of milliseconds (0: off), got "${interval}"`);
   }
-  const whole = (name: string, fallback: number, max?: number) => {
-    const n = positive(env, name, fallback, max);
-    if (!Number.isInteger(n)) throw new Error(`${name} must be a whole number, got "${env[name]}"`);
-    return n;
-  };
+  const whole = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) => wholeInRange(env, name, fallback, 1, max);
   return {
     clockOffsetMs: offset ? Number(offset) : 0,
     jobIntervalMs: interval ? Number(interval) : 60_000,
     reportDeadlines: reportDeadlines(env.HUB_REPORT_DEADLINES),
-    referralAnswerHours: positive(env, 'HUB_REFERRAL_ANSWER_HOURS', 72),
-    referralCompleteDays: positive(env, 'HUB_REFERRAL_COMPLETE_DAYS', 30),
+    referralAnswerHours: positive(env, 'HUB_REFERRAL_ANSWER_HOURS', DEFAULT_REFERRAL_ANSWER_HOURS),
+    referralCompleteDays: positive(env, 'HUB_REFERRAL_COMPLETE_DAYS', DEFAULT_REFERRAL_COMPLETE_DAYS),
     redAckMinutes: positive(env, 'HUB_RED_ACK_MINUTES', 120),
     employmentChecksPerHour: whole('HUB_EMPLOYMENT_CHECKS_PER_HOUR', 100),
     employmentCheckMinMs: whole('HUB_EMPLOYMENT_CHECK_MIN_MS', 300, 10_000),

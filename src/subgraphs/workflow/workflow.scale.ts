@@ -1,11 +1,10 @@
 import type { Rng } from '../../common/rng';
+import { DEFAULT_REFERRAL_ANSWER_HOURS, DEFAULT_REFERRAL_COMPLETE_DAYS, DEFAULT_REPORT_DEADLINES } from '../../config/hub.config';
 import type { ChildRecords, SeedChild } from '../shared/seed';
 import { HarmType as H, NotificationKind, ReferralStatus as RS, ReferralType as RT, ReportStatus as S, ReportUrgency as U } from './workflow.enums';
 
 const HOUR = 3_600_000;
 const hoursFrom = (at: Date, hours: number) => new Date(at.getTime() + hours * HOUR);
-/** Verification and handling deadlines in hours, as the default workflow config sets them. */
-const DEADLINES: Record<U, [number, number]> = { [U.URGENT]: [1, 24], [U.HIGH]: [4, 72], [U.NORMAL]: [24, 168] };
 
 /** Which harm a report about a child of a category describes, who usually reports it, and how urgent it is. */
 const REPORTED: readonly (readonly [category: string, harms: H[], reporter: string, urgency: U, chance: number])[] = [
@@ -58,7 +57,9 @@ function report(child: SeedChild, rng: Rng, anchor: Date, emit: Emit, harms: H[]
   const id = rng.uuid();
   const harm = rng.pick(harms);
   const received = hoursFrom(anchor, -rng.int(1, 400 * 24));
-  const [verifyHours, handleHours] = DEADLINES[urgency];
+  // Generated against the default deadlines (a deployment's own apply to its real reports).
+  const verifyHours = DEFAULT_REPORT_DEADLINES[urgency].verifyMinutes / 60;
+  const handleHours = DEFAULT_REPORT_DEADLINES[urgency].handleMinutes / 60;
   const ageHours = (anchor.getTime() - received.getTime()) / HOUR;
   // Old reports have run their course; recent ones may still be open.
   const path = ageHours > handleHours ? rng.weighted([[PATHS[3], 6], [PATHS[4], 2], [PATHS[2], 1], [PATHS[1], 1]] as const) : rng.pick(PATHS.slice(0, 3));
@@ -80,16 +81,16 @@ function referral(child: SeedChild, rng: Rng, anchor: Date, emit: Emit, type: RT
   const id = rng.uuid();
   const region = child.gridCode.slice(0, 9);
   const created = hoursFrom(anchor, -rng.int(1, 300 * 24));
-  const answerDue = hoursFrom(created, 72);
+  const answerDue = hoursFrom(created, DEFAULT_REFERRAL_ANSWER_HOURS);
   const ageHours = (anchor.getTime() - created.getTime()) / HOUR;
-  const status = ageHours < 72 && rng.chance(0.6) ? RS.PENDING : rng.weighted([[RS.ACCEPTED, 3], [RS.COMPLETED, 6], [RS.DECLINED, 1]] as const);
-  const answered = status === RS.PENDING ? null : hoursFrom(created, rng.int(1, Math.min(72, Math.max(1, Math.floor(ageHours)))));
-  const completed = status === RS.COMPLETED ? hoursFrom(answered!, Math.min(rng.int(24, 30 * 24), (anchor.getTime() - answered!.getTime()) / HOUR)) : null;
+  const status = ageHours < DEFAULT_REFERRAL_ANSWER_HOURS && rng.chance(0.6) ? RS.PENDING : rng.weighted([[RS.ACCEPTED, 3], [RS.COMPLETED, 6], [RS.DECLINED, 1]] as const);
+  const answered = status === RS.PENDING ? null : hoursFrom(created, rng.int(1, Math.min(DEFAULT_REFERRAL_ANSWER_HOURS, Math.max(1, Math.floor(ageHours)))));
+  const completed = status === RS.COMPLETED ? hoursFrom(answered!, Math.min(rng.int(24, DEFAULT_REFERRAL_COMPLETE_DAYS * 24), (anchor.getTime() - answered!.getTime()) / HOUR)) : null;
   const closed = status === RS.DECLINED ? answered : completed;
   const by = `${to.toLowerCase()}-officer`;
   emit(T.referral, [
     id, child.id, type, need, 'CIVIL_AFFAIRS', 'civil-affairs-officer', to, region, status, created, answerDue,
-    answered && status !== RS.DECLINED ? hoursFrom(answered, 30 * 24) : null, answered, answered && by, status === RS.DECLINED ? '不属本部门职责, 建议转民政' : null,
+    answered && status !== RS.DECLINED ? hoursFrom(answered, DEFAULT_REFERRAL_COMPLETE_DAYS * 24) : null, answered, answered && by, status === RS.DECLINED ? '不属本部门职责, 建议转民政' : null,
     completed, completed && by, completed && '已落实帮扶措施', closed, null, null,
   ]);
   notify(rng, emit, NotificationKind.REFERRAL_RECEIVED, to, child, region, id, { 'Referral.type': type, 'Referral.fromDepartment': 'CIVIL_AFFAIRS' }, created, anchor);
