@@ -5,13 +5,13 @@ import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 describe('jurisdiction (row level)', () => {
   let t: TestHub;
   const STREET = '330102001';
-  let inside: { id: string; id_number: string };
-  let outside: { id: string; id_number: string };
+  let inside: { id: string; id_number: string; grid_code: string };
+  let outside: { id: string; id_number: string; grid_code: string };
 
   beforeAll(async () => {
     t = await startTestHub();
-    [inside] = await t.sql(`SELECT id, id_number FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${STREET}%`]);
-    [outside] = await t.sql(`SELECT id, id_number FROM registry.minor WHERE grid_code NOT LIKE $1 ORDER BY id LIMIT 1`, [`${STREET}%`]);
+    [inside] = await t.sql(`SELECT id, id_number, grid_code FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${STREET}%`]);
+    [outside] = await t.sql(`SELECT id, id_number, grid_code FROM registry.minor WHERE grid_code NOT LIKE $1 ORDER BY id LIMIT 1`, [`${STREET}%`]);
   });
   afterAll(() => t.stop());
 
@@ -66,6 +66,26 @@ describe('jurisdiction (row level)', () => {
     const r = await t.gql(token, `{ minors(first: 5, filter: { regionCode: "330102002" }) { totalCount edges { node { id } } } }`);
     expect(r.errors).toBeUndefined();
     expect(r.data.minors).toEqual({ totalCount: 0, edges: [] });
+  });
+
+  it('filters by a grid: its children in id order, pages included; a grid outside gives nothing', async () => {
+    const token = await streetOfficer();
+    const q = `query($g: String!, $after: String) { minors(first: 3, after: $after, filter: { regionCode: $g }) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }`;
+    const expected = (await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 ORDER BY id`, [inside.grid_code])).map((r: { id: string }) => r.id);
+    expect(expected.length).toBeGreaterThan(3);
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const r: any = await t.gql(token, q, { g: inside.grid_code, after });
+      expect(r.errors).toBeUndefined();
+      expect(r.data.minors.totalCount).toBe(expected.length);
+      seen.push(...r.data.minors.edges.map((e: { node: { id: string } }) => e.node.id));
+      after = r.data.minors.pageInfo.hasNextPage ? r.data.minors.pageInfo.endCursor : null;
+    } while (after);
+    expect(seen).toEqual(expected);
+    const other = await t.gql(token, q, { g: outside.grid_code, after: null });
+    expect(other.errors).toBeUndefined();
+    expect(other.data.minors).toEqual({ totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
   });
 
   it('shows only the jurisdiction’s part of the region tree', async () => {

@@ -15,6 +15,9 @@ export const isUuid = (s: string) => UUID.test(s);
 /** LIKE pattern for the caller's jurisdiction subtree (codes are digits only, nothing to escape). */
 export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}%`;
 
+/** Region codes: district 6 digits, street 9, community 12, grid (网格, the finest) 15. */
+export const GRID_CODE_LENGTH = 15;
+
 function groupBy<T, K>(rows: T[], key: (r: T) => K): Map<K, T[]> {
   const map = new Map<K, T[]>();
   for (const r of rows) {
