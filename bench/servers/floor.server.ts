@@ -12,7 +12,7 @@ import { Pool } from 'pg';
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10, options: '-c plan_cache_mode=force_custom_plan' });
 
 const MINOR = 'SELECT id, name, id_number, gender, birth_date, risk_level, next_visit_due FROM registry.minor WHERE id = $1';
-const PAGE = `SELECT id, name FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT $2`;
+const PAGE = `SELECT id, name FROM registry.minor WHERE grid_code = $1 ORDER BY id LIMIT $2`;
 const GUARDIANS = 'SELECT minor_id, name, phone, relationship FROM registry.guardian WHERE minor_id = ANY($1)';
 const CATEGORIES = 'SELECT minor_id, category FROM registry.minor_category WHERE minor_id = ANY($1)';
 const LATEST = `SELECT DISTINCT ON (minor_id) minor_id, level, assessed_at FROM registry.risk_assessment WHERE minor_id = ANY($1) ORDER BY minor_id, assessed_at DESC`;
@@ -21,7 +21,7 @@ const AGGREGATE = `SELECT substr(m.grid_code, 1, 9) AS street, coalesce(m.risk_l
   FROM registry.minor m JOIN registry.minor_category c ON c.minor_id = m.id WHERE m.grid_code LIKE $1 GROUP BY 1, 2, 3`;
 
 async function page(grid: string, first: number) {
-  const minors = (await pool.query({ name: 'page', text: PAGE, values: [`${grid}%`, first] })).rows;
+  const minors = (await pool.query({ name: 'page', text: PAGE, values: [grid, first] })).rows;
   const ids = minors.map((m) => m.id);
   const [g, c, a] = await Promise.all([
     pool.query({ name: 'guardians', text: GUARDIANS, values: [ids] }),
