@@ -228,8 +228,9 @@ async function main() {
       HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
       HUB_STATISTICS_REFRESH_SECONDS: '0',
     });
-    // The heap limit `npm start` and `npm run subgraph` run with.
-    const NODE_FLAGS = ['--max-old-space-size=512'];
+    // The heap limit `npm start` and `npm run subgraph` run with, and graphql-js without its
+    // development checks, as in production (bench/servers/graphql-production.js).
+    const NODE_FLAGS = ['--max-old-space-size=512', '-r', './bench/servers/graphql-production.js'];
     const startHub = async (name: string, disable = '') => {
       const s = await start(name, 'node', [...NODE_FLAGS, 'dist/src/main.js'], hubEnv(disable), '/health');
       servers.push(s);
@@ -276,14 +277,14 @@ async function main() {
       await stop(servers.pop()!);
     }
 
-    const pgl = await start('PostGraphile 4.14', 'node', ['bench/peer/postgraphile.server.js'], { DATABASE_URL: pg.url }, '/graphql', { query: '{ __typename }' });
+    const pgl = await start('PostGraphile 4.14', 'node', ['bench/peer/postgraphile.server.js'], { DATABASE_URL: pg.url, NODE_ENV: 'production' }, '/graphql', { query: '{ __typename }' });
     servers.push(pgl);
     if (want('s1')) results.push(await measure('1 single child', pgl, POSTGRAPHILE.single, sample, pool, none));
     if (want('s2')) results.push(await measure('2 page of 100', pgl, POSTGRAPHILE.page, sample, pool, none));
     if (want('s4')) results.push(await measure('4 federated page', pgl, POSTGRAPHILE.federatedPage, sample, pool, none));
     await stop(servers.pop()!);
 
-    const floor = await start('floor (pg + http)', path.join(ROOT, 'node_modules/.bin/tsx'), ['bench/servers/floor.server.ts'], { DATABASE_URL: pg.url }, '/minor', { id: sample.ids[0] });
+    const floor = await start('floor (pg + http)', path.join(ROOT, 'node_modules/.bin/tsx'), ['bench/servers/floor.server.ts'], { DATABASE_URL: pg.url, NODE_ENV: 'production' }, '/minor', { id: sample.ids[0] });
     servers.push(floor);
     if (want('s1')) results.push(await measure('1 single child', floor, FLOOR.single, sample, pool, none));
     if (want('s2')) results.push(await measure('2 page of 100', floor, FLOOR.page, sample, pool, none));
