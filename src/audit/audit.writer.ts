@@ -22,6 +22,11 @@ export class DiscardingAuditSink implements AuditSink {
   async drain(): Promise<void> {}
 }
 
+// Named, so each connection parses and plans it once: the text is the same for any batch size.
+const APPEND = `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids)
+  SELECT s, p, h, b, r, t, u, d, g, o, pu, m::text[] FROM unnest($1::bigint[], $2::char(64)[], $3::char(64)[], $4::text[], $5::uuid[],
+    $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) AS x(s, p, h, b, r, t, u, d, g, o, pu, m)`;
+
 /**
  * Appends events to the hash chain with group commit: requests that finish while a batch is
  * being committed wait for the next batch, which carries all of them in a single INSERT (one
@@ -88,12 +93,7 @@ export class AuditWriter implements AuditSink {
       prev = hash;
     }
     try {
-      await this.pool.query(
-        `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids)
-         SELECT s, p, h, b, r, t, u, d, g, o, pu, m::text[] FROM unnest($1::bigint[], $2::char(64)[], $3::char(64)[], $4::text[], $5::uuid[],
-           $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) AS x(s, p, h, b, r, t, u, d, g, o, pu, m)`,
-        columns,
-      );
+      await this.pool.query({ name: 'audit-append', text: APPEND, values: columns });
       this.head = { seq, hash: prev };
     } catch (e) {
       this.head = null; // whatever happened, trust only the database next time
