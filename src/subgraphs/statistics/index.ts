@@ -3,11 +3,13 @@ import type { SubgraphSlice } from '../../schema/subgraph.types';
 import { StatisticsInit1795400500000 } from '../../../migrations/1795400500000-statistics-init';
 import { StatisticsWorkflow1795400600000 } from '../../../migrations/1795400600000-statistics-workflow';
 import { StatisticsResolver } from './resolvers/statistics.resolver';
+import { warmTables } from './statistics.cube';
 import { statisticsPolicy } from './statistics.policy';
 import { refreshStatistics, startStatisticsRefresh } from './statistics.refresh';
 
 export { mountDashboard } from './statistics.dashboard';
 export { refreshStatistics } from './statistics.refresh';
+export { warmTables } from './statistics.cube';
 
 /**
  * 统计分析 — aggregated views over the registry for dashboards and officers, with small-cell
@@ -25,5 +27,5 @@ export const statisticsSubgraph: SubgraphSlice = {
   seedDemo: async (ds) => {
     await refreshStatistics(ds);
   },
-  start: ({ ds, config }) => startStatisticsRefresh(ds, config.statistics.refreshSeconds),
+  start: ({ ds, config }) => startStatisticsRefresh(ds, config.statistics.refreshSeconds, () => warmTables(ds)),
 };

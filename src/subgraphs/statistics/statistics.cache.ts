@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { ProtectedTable } from './statistics.cube';
+import type { ProtectedTable, TableOptions } from './statistics.cube';
 
 /*
  * Protected tables are deterministic between two refreshes: the same question on the same
@@ -18,33 +18,47 @@ class TableCache {
   private refreshedAt = -Infinity;
   private cells = 0;
   /** In use order, least recently used first. */
-  private readonly tables = new Map<string, CachedTable>();
+  private readonly tables = new Map<string, { table: CachedTable; opts: TableOptions }>();
+  /** The questions cached for the summaries before the current ones, most recently used first. */
+  private previous: TableOptions[] = [];
 
-  async get(refreshedAt: number, key: string, compute: () => Promise<CachedTable>): Promise<ProtectedTable> {
-    if (refreshedAt > this.refreshedAt) {
-      this.tables.clear();
-      this.cells = 0;
-      this.refreshedAt = refreshedAt;
-    }
+  async get(refreshedAt: number, key: string, opts: TableOptions, compute: () => Promise<CachedTable>): Promise<ProtectedTable> {
+    this.see(refreshedAt);
     // A snapshot taken before the last refresh seen: its tables are answered, never kept.
     if (refreshedAt < this.refreshedAt) return compute();
     const hit = this.tables.get(key);
     if (hit) {
       this.tables.delete(key);
       this.tables.set(key, hit);
-      return hit;
+      return hit.table;
     }
     const table = await compute();
     // A newer refresh may have been seen while this one was computed.
     if (refreshedAt !== this.refreshedAt || table.size > CACHE_CELLS || this.tables.has(key)) return table;
-    this.tables.set(key, table);
+    this.tables.set(key, { table, opts });
     this.cells += table.size;
     for (const [old, t] of this.tables) {
       if (this.cells <= CACHE_CELLS) break;
       this.tables.delete(old);
-      this.cells -= t.size;
+      this.cells -= t.table.size;
     }
     return table;
+  }
+
+  /** Drops the tables of older summaries once newer ones are seen, remembering what was asked. */
+  see(refreshedAt: number): void {
+    if (refreshedAt <= this.refreshedAt) return;
+    this.previous = [...this.tables.values()].reverse().map((e) => e.opts);
+    this.tables.clear();
+    this.cells = 0;
+    this.refreshedAt = refreshedAt;
+  }
+
+  /** The questions of the previous summaries, handed out once (to the warm-up after a refresh). */
+  takePrevious(): TableOptions[] {
+    const previous = this.previous;
+    this.previous = [];
+    return previous;
   }
 }
 

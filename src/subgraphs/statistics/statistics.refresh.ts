@@ -31,17 +31,25 @@ export async function refreshStatistics(ds: DataSource, unlessNewerThanSeconds?:
 
 /**
  * The serving process's refresh timer: at start (the summaries may be old after downtime) and then
- * every `intervalSeconds`. A tick skips when any process refreshed in the last half interval, so
+ * every `intervalSeconds`; `afterRefresh` runs after each refresh this process made. A tick skips when any process refreshed in the last half interval, so
  * several hub processes share the work instead of repeating it. Readers never wait for a refresh.
  */
-export function startStatisticsRefresh(ds: DataSource, intervalSeconds: number, log: (m: string) => void = console.error): { stop(): Promise<void> } {
+export function startStatisticsRefresh(
+  ds: DataSource,
+  intervalSeconds: number,
+  afterRefresh: () => Promise<unknown> = async () => undefined,
+  log: (m: string) => void = console.error,
+): { stop(): Promise<void> } {
   if (intervalSeconds === 0) return { stop: async () => undefined };
   let running: Promise<unknown> | null = null;
   const tick = () => {
     if (running) return;
     running = refreshStatistics(ds, intervalSeconds / 2)
-      // A failed refresh leaves the previous summaries and their honest refreshedAt.
-      .catch((e) => log(`[hub] statistics refresh failed: ${e instanceof Error ? e.message : e}`))
+      .then(
+        (refreshed) => refreshed && afterRefresh().catch((e) => log(`[hub] after the statistics refresh: ${e instanceof Error ? e.message : e}`)),
+        // A failed refresh leaves the previous summaries and their honest refreshedAt.
+        (e) => log(`[hub] statistics refresh failed: ${e instanceof Error ? e.message : e}`),
+      )
       .finally(() => {
         running = null;
       });
