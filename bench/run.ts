@@ -228,9 +228,9 @@ async function main() {
       HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
       HUB_STATISTICS_REFRESH_SECONDS: '0',
     });
-    // The heap limit `npm start` and `npm run subgraph` run with, and graphql-js without its
+    // The heap sizes `npm start` and `npm run subgraph` run with, and graphql-js without its
     // development checks, as in production (bench/servers/graphql-production.js).
-    const NODE_FLAGS = ['--max-old-space-size=512', '-r', './bench/servers/graphql-production.js'];
+    const NODE_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=32', '-r', './bench/servers/graphql-production.js'];
     const startHub = async (name: string, disable = '') => {
       const s = await start(name, 'node', [...NODE_FLAGS, 'dist/src/main.js'], hubEnv(disable), '/health');
       servers.push(s);
