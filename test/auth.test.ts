@@ -79,6 +79,21 @@ describe('bearer tokens', () => {
     await expectUnauthenticated(`Bearer ${await sign({ department: 'POLICE', role: 'OFFICER' })}`);
   });
 
+  it('refuses a subject the audit trail could not store, and serves any other', async () => {
+    const secret = new TextEncoder().encode(require('node:fs').readFileSync(`${t.config.dataDir}/jwt-secret`, 'utf8').trim());
+    const sign = (sub: string) =>
+      new SignJWT({ department: 'POLICE', role: 'OFFICER', region: '330102' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(sub)
+        .setIssuer(t.config.jwt.issuer)
+        .setAudience(t.config.jwt.audience)
+        .setExpirationTime('1h')
+        .sign(secret);
+    for (const sub of ['', 'a\u0000b', 'line\nbreak', 'a\ud800b', 'x'.repeat(201)]) await expectUnauthenticated(`Bearer ${await sign(sub)}`);
+    const ok = await t.gql(await sign('民警-张三 😀'), '{ __typename }');
+    expect(ok.errors).toBeUndefined();
+  });
+
   it('answers a parse error with a typed error, not a stack trace', async () => {
     const r = await postGraphQL(t.hub.url, await t.token(Department.POLICE, { role: Role.OFFICER }), '{ regions { code }');
     expect(errorCodes(r)).toEqual(['GRAPHQL_PARSE_FAILED']);

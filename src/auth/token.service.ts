@@ -14,6 +14,14 @@ type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<t
  * department identity provider's public key or JWKS. `alg: none` and every algorithm not listed
  * are refused by jose itself.
  */
+/**
+ * A subject the audit trail can store as it is: 1–200 characters, no control characters, no
+ * unpaired surrogate (Postgres refuses both, and one event that cannot be written fails its
+ * whole group commit).
+ */
+const isUserId = (sub: unknown): sub is string =>
+  typeof sub === 'string' && /^[^\u0000-\u001f\u007f]{1,200}$/.test(sub) && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(sub);
+
 export class TokenService {
   /**
    * Tokens already verified, until their expiry (at most a minute): a machine client sends the
@@ -60,7 +68,7 @@ export class TokenService {
       throw unauthenticated(expired ? 'Token expired' : 'Invalid token');
     }
     const { sub, department, role, region } = payload as Record<string, unknown>;
-    if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || !/^\d{6,15}$/.test(region)) {
+    if (!isUserId(sub) || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || !/^\d{6,15}$/.test(region)) {
       throw unauthenticated('Token claims must carry sub, department, role and region');
     }
     // Frozen: the same object now serves every request bearing this token.
