@@ -34,7 +34,7 @@ export class AccessLog {
       const read = this.byMinor.get(minorId)!;
       const fields: Record<string, Access> = {};
       for (const field of Object.keys(read).sort()) fields[field] = read[field];
-      return { minorId, fields };
+      return { fields, minorId }; // keys in canonical order (canonical.ts)
     });
     return { reads, changes: this.changes };
   }

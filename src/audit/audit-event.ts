@@ -32,24 +32,25 @@ export interface EventInput {
 }
 
 export function auditEvent(e: EventInput): AuditEventBody {
+  // Keys in canonical (sorted) order, so that canonicalJson writes the event in one native call.
   return {
-    requestId: e.requestId,
-    time: new Date().toISOString(),
-    userId: e.principal?.userId ?? null,
-    department: e.principal?.department ?? null,
-    role: e.principal?.role ?? null,
-    region: e.principal?.region ?? null,
+    changes: e.access?.changes ?? [],
     clientAddress: e.clientAddress,
+    department: e.principal?.department ?? null,
+    document: e.document?.text ?? null,
+    documentHash: e.document?.hash ?? null,
+    durationMs: Math.round((performance.now() - e.startedAt) * 10) / 10,
+    errorCodes: [...new Set(e.errorCodes)].sort(),
     operationName: e.operationName ?? null,
     operationType: e.operationType ?? null,
-    documentHash: e.document?.hash ?? null,
-    document: e.document?.text ?? null,
-    variables: e.variables ?? {},
-    purpose: e.purpose ?? null,
     outcome: e.outcome,
-    errorCodes: [...new Set(e.errorCodes)].sort(),
-    durationMs: Math.round((performance.now() - e.startedAt) * 10) / 10,
+    purpose: e.purpose ?? null,
     reads: e.access?.reads ?? [],
-    changes: e.access?.changes ?? [],
+    region: e.principal?.region ?? null,
+    requestId: e.requestId,
+    role: e.principal?.role ?? null,
+    time: new Date().toISOString(),
+    userId: e.principal?.userId ?? null,
+    variables: e.variables ?? {},
   };
 }

@@ -8,35 +8,52 @@ export const GENESIS_HASH = '0'.repeat(64);
  * serialises to the same bytes, so its hash can be recomputed from the stored body.
  */
 export function canonicalJson(value: unknown): string {
+  // Events are built with their keys in order (audit-event.ts, access-log.ts): checking that is
+  // far cheaper than building the text piece by piece, and then one native call writes it.
+  if (isCanonical(value)) return JSON.stringify(value) ?? 'null';
+  return assembled(value);
+}
+
+/** Whether JSON.stringify already writes `value` canonically: plain objects with keys in order. */
+function isCanonical(value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  const type = typeof value;
+  if (type === 'string' || type === 'number' || type === 'boolean') return true;
+  if (type !== 'object') return false; // functions, symbols, bigints: left to the general case
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isCanonical(value[i])) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false; // Date and others have toJSON
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object);
+  for (let i = 0; i < keys.length; i++) {
+    if (i && keys[i - 1] >= keys[i]) return false;
+    if (!isCanonical(object[keys[i]])) return false;
+  }
+  return true;
+}
+
+function assembled(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  // Loops and string concatenation rather than entries/map/join: a page of 100 children makes
-  // an event of thousands of small objects, serialised once per request.
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return canonicalJson(toJSON.call(value)); // a Date, as JSON.stringify writes it
+  // Loops and string concatenation rather than entries/map/join; the parts in order already take
+  // canonicalJson's native path.
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
     return out + ']';
   }
   const object = value as Record<string, unknown>;
-  const keys = Object.keys(object);
-  // Most of an event is flat objects already in key order (the fields read of each child):
-  // for those, JSON.stringify (which enumerates keys as Object.keys does) gives the same bytes.
-  if (isFlatAndSorted(object, keys)) return JSON.stringify(object);
   let out = '{';
-  for (const key of keys.sort()) {
+  for (const key of Object.keys(object).sort()) {
     const v = object[key];
-    if (v === undefined) continue;
+    if (v === undefined || typeof v === 'function') continue;
     out += (out.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + canonicalJson(v);
   }
   return out + '}';
-}
-
-function isFlatAndSorted(object: Record<string, unknown>, keys: string[]): boolean {
-  for (let i = 0; i < keys.length; i++) {
-    if (i && keys[i - 1] >= keys[i]) return false;
-    const v = object[keys[i]];
-    if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && typeof v !== 'number') return false;
-  }
-  return true;
 }
 
 /** hash(n) = SHA-256(hash(n-1) ‖ "\n" ‖ seq ‖ "\n" ‖ body(n)), hex. */

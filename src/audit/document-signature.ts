@@ -18,8 +18,10 @@ export function auditDocument(doc: DocumentNode): { text: string; hash: string }
 /** Keyed hashes of variable values: comparable between events, not reversible by guessing. */
 export function hashVariables(key: Uint8Array, variables: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(variables ?? {})) {
-    out[name] = createHmac('sha256', key).update(JSON.stringify(value ?? null)).digest('hex');
+  const given = variables ?? {};
+  // In name order: the event's canonical order (canonical.ts).
+  for (const name of Object.keys(given).sort()) {
+    out[name] = createHmac('sha256', key).update(JSON.stringify(given[name] ?? null)).digest('hex');
   }
   return out;
 }

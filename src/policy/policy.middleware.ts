@@ -55,11 +55,12 @@ function accessMiddleware(key: string, row: PolicyRow, access: Access, childType
       if (result !== null && result !== undefined && !(result instanceof Error)) {
         const record = result as Parent & object;
         const resultType = (info.returnType.toString().replace(/[![\]]/g, ''));
+        // Keys in canonical order (src/audit/canonical.ts).
         ctx.access.changed({
-          mutation: field,
+          fields: argumentNames(args),
           id: typeof result === 'string' ? result : str(record.id),
           minorId: childOf(resultType, record) ?? str(args.minorId),
-          fields: argumentNames(args),
+          mutation: field,
         });
       }
       return result;
