@@ -4,7 +4,7 @@ import { GraphQLSchema, parse } from 'graphql';
 import { buildFederatedSchema } from '../schema/build-federated-schema';
 import type { SubgraphSlice } from '../schema/subgraph.types';
 import type { PolicySubject } from '../auth/principal';
-import { PolicySchemas } from '../policy/policy.middleware';
+import { FULL_POLICY, PolicyMode, PolicySchemas } from '../policy/policy.middleware';
 import type { Policy } from '../policy/policy';
 import { CHILD_RECORD_TYPES } from '../subgraphs';
 
@@ -17,10 +17,10 @@ export interface BuiltSubgraph {
   sdl: string;
 }
 
-export async function buildSubgraph(slice: SubgraphSlice, policy: Policy, withPolicy = true): Promise<BuiltSubgraph> {
+export async function buildSubgraph(slice: SubgraphSlice, policy: Policy, mode: PolicyMode = FULL_POLICY): Promise<BuiltSubgraph> {
   const raw = await buildFederatedSchema(slice);
-  const schemas = withPolicy ? new PolicySchemas(raw, policy, slice.name, CHILD_RECORD_TYPES) : null;
-  return { slice, raw, schemaFor: (subject) => (schemas ? schemas.for(subject) : raw), sdl: printSubgraphSchema(raw) };
+  const schemas = new PolicySchemas(raw, policy, slice.name, CHILD_RECORD_TYPES, mode);
+  return { slice, raw, schemaFor: (subject) => schemas.for(subject), sdl: printSubgraphSchema(raw) };
 }
 
 /** Composes the subgraphs' SDL into a supergraph (also what `npm run compose` writes). */

@@ -47,9 +47,10 @@ const isPromise = (v: unknown): v is Promise<unknown> => typeof (v as Promise<un
  * a promise per scalar field of every child in a page would cost more than the rest of the read.
  * Built per subject: `access` is what the table gives this subject for the field.
  */
-function accessMiddleware(key: string, row: PolicyRow, access: Access, childTypes: ReadonlySet<string>): IMiddlewareFunction | null {
+function accessMiddleware(key: string, row: PolicyRow, access: Access, childTypes: ReadonlySet<string>, log: boolean): IMiddlewareFunction | null {
   const [type, field] = key.split('.');
   if (type === 'Mutation') {
+    if (!log) return null;
     return async (resolve: Resolve, parent: unknown, args: Record<string, unknown>, ctx: HubContext, info: GraphQLResolveInfo) => {
       const result = await resolve(parent, args, ctx, info);
       if (result !== null && result !== undefined && !(result instanceof Error)) {
@@ -67,17 +68,18 @@ function accessMiddleware(key: string, row: PolicyRow, access: Access, childType
     };
   }
   const child = childTypes.has(type);
-  if (!child && !(row.mask && access === Access.MASK)) return null;
   const kind = row.mask;
   const grantable = child && GRANTABLE_FIELDS.has(key);
+  if (!(child && log) && !(kind && access === Access.MASK) && !(grantable && access !== Access.ALLOW)) return null;
+  const note = log ? (ctx: HubContext, minorId: string, served: Access) => ctx.access.read(minorId, key, served) : () => undefined;
 
   const serve = (access: Access, minorId: string | null, resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown): unknown => {
     const served = (value: unknown) => {
-      if (minorId) ctx.access.read(minorId, key, value instanceof Error ? Access.DENY : access);
+      if (minorId) note(ctx, minorId, value instanceof Error ? Access.DENY : access);
       return kind && access === Access.MASK && !(value instanceof Error) ? applyMask(kind, value) : value;
     };
     const refused = (e: unknown) => {
-      if (minorId) ctx.access.read(minorId, key, Access.DENY);
+      if (minorId) note(ctx, minorId, Access.DENY);
       throw e;
     };
     let value: unknown;
@@ -93,12 +95,12 @@ function accessMiddleware(key: string, row: PolicyRow, access: Access, childType
   // through so that the refusal of an ungranted read is made here, per parent object.
   const servePerChild = async (access: Access, minorId: string, resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
     const granted = await isGranted(ctx, key, minorId).catch((e) => {
-      ctx.access.read(minorId, key, Access.DENY);
+      note(ctx, minorId, Access.DENY);
       throw e;
     });
     if (granted) access = Access.ALLOW;
     if (access === Access.DENY) {
-      ctx.access.read(minorId, key, Access.DENY);
+      note(ctx, minorId, Access.DENY);
       throw forbidden(`Not permitted to read ${key}`, { field: key });
     }
     return serve(access, minorId, resolve, parent, args, ctx, info);
@@ -124,19 +126,20 @@ function accessMiddleware(key: string, row: PolicyRow, access: Access, childType
  * rule: the table's completeness is checked when the schema is built (PolicySchemas), not by a
  * runtime fallback wrapper on every field.
  */
-function applyPolicy(schema: GraphQLSchema, keys: string[], policy: Policy, subject: PolicySubject, childTypes: ReadonlySet<string>): GraphQLSchema {
+function applyPolicy(schema: GraphQLSchema, keys: string[], policy: Policy, subject: PolicySubject, childTypes: ReadonlySet<string>, mode: PolicyMode): GraphQLSchema {
   const rules: Record<string, Record<string, IRule>> = {};
   const access: Record<string, Record<string, IMiddlewareFunction>> = {};
   for (const key of keys) {
     if (FEDERATION_FIELDS.has(key)) continue;
     const [type, field] = key.split('.');
+    const decided = mode.enforce ? policy.access(subject, key) : Access.ALLOW;
     // Grantable fields of a child's record are decided per child in the access middleware: a
     // rule per subject cannot see which child a grant covers.
     const perChild = childTypes.has(type) && GRANTABLE_FIELDS.has(key);
-    if (policy.access(subject, key) === Access.DENY && !perChild) {
+    if (decided === Access.DENY && !perChild) {
       (rules[type] ??= {})[field] = rule(`policy:${key}`, { cache: 'no_cache' })(() => forbidden(`Not permitted to read ${key}`, { field: key }));
     }
-    const mw = accessMiddleware(key, policy.row(key)!, policy.access(subject, key), childTypes);
+    const mw = accessMiddleware(key, policy.row(key)!, decided, childTypes, mode.log);
     if (mw) (access[type] ??= {})[field] = mw;
   }
   const generated = shield(rules as IRules, {
@@ -154,6 +157,20 @@ function applyPolicy(schema: GraphQLSchema, keys: string[], policy: Policy, subj
 }
 
 /**
+ * What the compiled schemas do. Both are on outside benchmarks: HUB_BENCH_DISABLE=policy serves
+ * every field as ALLOW (no refusal, mask or grant decision) while still logging reads for the
+ * audit; HUB_BENCH_DISABLE=audit keeps the policy and drops the field-level log with the event.
+ */
+export interface PolicyMode {
+  /** Refuse, mask and decide grants as the table says. */
+  enforce: boolean;
+  /** Record each field read of a child's record, and each write, for the request's audit event. */
+  log: boolean;
+}
+
+export const FULL_POLICY: PolicyMode = { enforce: true, log: true };
+
+/**
  * One subgraph's schema with the policy applied, compiled once per subject on first use. Refuses
  * to build when a field of the schema has no row in the table, so that no field is ever served
  * without a decision; a subject the table does not know gets no schema at all.
@@ -167,6 +184,7 @@ export class PolicySchemas {
     private readonly policy: Policy,
     subgraph: string,
     private readonly childTypes: ReadonlySet<string>,
+    private readonly mode: PolicyMode = FULL_POLICY,
   ) {
     this.keys = schemaFieldKeys(raw);
     const missing = policy.uncovered(this.keys);
@@ -177,7 +195,7 @@ export class PolicySchemas {
     let schema = this.bySubject.get(subject);
     if (!schema) {
       if (!POLICY_SUBJECTS.includes(subject)) throw forbidden('Not permitted');
-      schema = applyPolicy(this.raw, this.keys, this.policy, subject, this.childTypes);
+      schema = applyPolicy(this.raw, this.keys, this.policy, subject, this.childTypes, this.mode);
       this.bySubject.set(subject, schema);
     }
     return schema;

@@ -52,7 +52,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     if (benchDisable.policy || benchDisable.audit) {
       log(`WARNING: benchmark mode, ${[benchDisable.policy && 'field policy', benchDisable.audit && 'audit'].filter(Boolean).join(' and ')} OFF`);
     }
-    const subgraphs = await Promise.all(SUBGRAPHS.map((s) => buildSubgraph(s, policy, !benchDisable.policy)));
+    const subgraphs = await Promise.all(SUBGRAPHS.map((s) => buildSubgraph(s, policy, { enforce: !benchDisable.policy, log: !benchDisable.audit })));
     for (const name of Object.keys(config.subgraphUrls)) {
       if (!subgraphs.some((s) => s.slice.name === name)) throw new Error(`HUB_SUBGRAPH_URLS names an unknown subgraph "${name}"`);
     }

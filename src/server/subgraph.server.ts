@@ -56,7 +56,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
   const db = await openDatabase(config);
   try {
     const policy = buildPolicy();
-    const built = await buildSubgraph(slice, policy, !config.benchDisable.policy);
+    const built = await buildSubgraph(slice, policy, { enforce: !config.benchDisable.policy, log: !config.benchDisable.audit });
     const secret = gatewaySecret(config);
     const server = new ApolloServer<HubContext>({
       gateway: perSubjectExecution(built),
