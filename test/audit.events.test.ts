@@ -1,5 +1,8 @@
 import { Department, Role } from '../src/auth/principal';
-import { eventCount, eventOf, post } from './support/audit-helpers';
+import { auditEvent } from '../src/audit/audit-event';
+import { AuditOutcome } from '../src/audit/audit.types';
+import { Access } from '../src/policy/policy.types';
+import { eventCount, eventOf, post, storedEventOf } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 /** Every request leaves exactly one event, with what was served, to whom, and why. */
@@ -69,6 +72,16 @@ describe('audit events', () => {
     for (const read of e.reads) {
       expect(read.fields).toEqual({ 'Minor.id': 'ALLOW', 'Minor.idNumber': 'MASK', 'Minor.birthDate': 'DENY', 'Minor.age': 'ALLOW' });
     }
+  });
+
+  it('stores the children a request read alike in one entry, and indexes every one of them', async () => {
+    const r = await post(t, education, { query: `{ minors(first: 4) { edges { node { id idNumber } } } }` });
+    const ids = r.json.data.minors.edges.map((x: any) => x.node.id).sort();
+    expect(ids).toHaveLength(4);
+    const stored = await storedEventOf(t, r.requestId);
+    expect(stored.reads).toEqual([{ fields: { 'Minor.id': 'ALLOW', 'Minor.idNumber': 'MASK' }, minorIds: ids }]);
+    const [row] = await t.sql(`SELECT minor_ids FROM audit.event WHERE request_id = $1`, [r.requestId]);
+    expect([...row.minor_ids].sort()).toEqual(ids);
   });
 
   it('records a fully refused request as DENIED', async () => {
@@ -160,6 +173,24 @@ describe('audit events', () => {
       const teacher = r.data.minorAccessHistory.find((h: any) => h.userId === 'teacher-wang' && h.purpose?.code === 'SCREENING');
       expect(teacher).toEqual({ userId: 'teacher-wang', department: 'EDUCATION', purpose: { code: 'SCREENING' }, fields: [{ field: 'Minor.idNumber', access: 'MASK' }, { field: 'Minor.name', access: 'ALLOW' }], changes: [] });
       expect(r.data.minorAccessHistory.some((h: any) => h.changes.some((c: any) => c.mutation === 'recordVisit'))).toBe(true);
+    });
+
+    it('reads events stored one entry per child, as before 2026-12: history, search and verification', async () => {
+      const body = auditEvent({
+        requestId: '00000000-0000-4000-8000-000000000001',
+        startedAt: performance.now(),
+        principal: { userId: 'legacy-reader', department: Department.POLICE, role: Role.OFFICER, region: '330102' },
+        clientAddress: null,
+        outcome: AuditOutcome.SUCCESS,
+        errorCodes: [],
+      });
+      body.reads = [{ minorId: minor.id, fields: { 'Minor.name': Access.ALLOW } }];
+      await t.hub.audit.append(body);
+      const r = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { userId fields { field access } } }`, { id: minor.id }, {});
+      expect(r.data.minorAccessHistory.find((h: any) => h.userId === 'legacy-reader')).toEqual({ userId: 'legacy-reader', fields: [{ field: 'Minor.name', access: 'ALLOW' }] });
+      const search = await t.gql(auditor, `query($id: ID!) { auditEvents(filter: { minorId: $id, userId: "legacy-reader" }) { edges { node { reads { minorId fields { field } } } } } }`, { id: minor.id }, {});
+      expect(search.data.auditEvents.edges).toEqual([{ node: { reads: [{ minorId: minor.id, fields: [{ field: 'Minor.name' }] }] } }]);
+      expect((await t.gql(auditor, `{ auditVerify { ok } }`, undefined, {})).data.auditVerify.ok).toBe(true);
     });
 
     it('filters the trail and pages through it', async () => {

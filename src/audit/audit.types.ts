@@ -39,6 +39,16 @@ export interface ChildRead {
   fields: Record<string, Access>;
 }
 
+/**
+ * The children one request read with the same fields served the same way, in one entry of the
+ * stored event: a page of 100 children is a few entries instead of 100 copies of its field list.
+ * Events written before 2026-12 hold one `ChildRead` per child instead (`childReads` reads both).
+ */
+export interface ReadGroup {
+  fields: Record<string, Access>;
+  minorIds: string[];
+}
+
 /** What one mutation changed. */
 export interface Change {
   mutation: string;
@@ -76,6 +86,6 @@ export interface AuditEventBody {
   outcome: AuditOutcome;
   errorCodes: string[];
   durationMs: number;
-  reads: ChildRead[];
+  reads: (ReadGroup | ChildRead)[];
   changes: Change[];
 }

@@ -70,11 +70,11 @@ export function indexColumns(body: {
   region: string | null;
   outcome: string;
   purpose: { code: string } | null;
-  reads: { minorId: string }[];
+  reads: ({ minorId: string } | { minorIds: string[] })[];
   changes: { minorId: string | null }[];
 }): [string, string, string | null, string | null, string | null, string, string | null, string[]] {
   const minors = new Set<string>();
-  for (const r of body.reads) minors.add(r.minorId);
+  for (const r of body.reads) for (const id of 'minorIds' in r ? r.minorIds : [r.minorId]) minors.add(id);
   for (const c of body.changes) if (c.minorId) minors.add(c.minorId);
   return [body.requestId, body.time, body.userId, body.department, body.region, body.outcome, body.purpose?.code ?? null, [...minors].sort()];
 }

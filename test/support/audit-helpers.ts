@@ -1,11 +1,19 @@
+import { childReads } from '../../src/audit/audit-event';
+import type { AuditEventBody } from '../../src/audit/audit.types';
 import type { TestHub } from './test-hub';
 
 /** The stored body of the audit event of one request (by the x-request-id the hub returned). */
-export async function eventOf(t: TestHub, requestId: string): Promise<Record<string, any>> {
+export async function storedEventOf(t: TestHub, requestId: string): Promise<Record<string, any>> {
   await t.hub.audit.drain();
   const rows = await t.sql(`SELECT body FROM audit.event WHERE request_id = $1`, [requestId]);
   if (rows.length !== 1) throw new Error(`expected one audit event for ${requestId}, found ${rows.length}`);
   return JSON.parse(rows[0].body);
+}
+
+/** The same, with `reads` one entry per child as the auditor's API shows them (childReads). */
+export async function eventOf(t: TestHub, requestId: string): Promise<Record<string, any>> {
+  const body = await storedEventOf(t, requestId);
+  return { ...body, reads: childReads(body as AuditEventBody) };
 }
 
 export async function eventCount(t: TestHub): Promise<number> {

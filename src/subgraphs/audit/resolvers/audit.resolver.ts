@@ -1,6 +1,7 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
-import type { AuditEventBody } from '../../../audit/audit.types';
+import { childReads } from '../../../audit/audit-event';
+import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import { verifyChain } from '../../../audit/audit.verify';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
@@ -39,13 +40,13 @@ function toEvent(row: { seq: string; hash: string; prev_hash: string; body: stri
     seq: String(row.seq),
     time: new Date(b.time),
     variableNames: Object.keys(b.variables),
-    reads: b.reads.map(toRead),
+    reads: childReads(b).map(toRead),
     hash: row.hash,
     prevHash: row.prev_hash,
   };
 }
 
-const toRead = (r: AuditEventBody['reads'][number]): ChildReadRecord => ({
+const toRead = (r: ChildRead): ChildReadRecord => ({
   minorId: r.minorId,
   fields: Object.entries(r.fields).map(([field, access]) => ({ field, access })),
 });
