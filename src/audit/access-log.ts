@@ -1,5 +1,5 @@
 import type { Access } from '../policy/policy.types';
-import type { AccessRecord, Change } from './audit.types';
+import type { AccessRecord, Change, ReadGroup } from './audit.types';
 
 /**
  * What the subgraphs actually resolved for one request, child by child, and what mutations
@@ -27,6 +27,37 @@ export class AccessLog {
   merge(record: AccessRecord): void {
     for (const r of record.reads) for (const [field, access] of Object.entries(r.fields)) this.read(r.minorId, field, access);
     for (const c of record.changes) this.changed(c);
+  }
+
+  /**
+   * The reads as the event stores them: children read alike in one group, groups in the order of
+   * their first child, children and fields in order. Each child's map is only walked in insertion
+   * order: children resolved alike (a page) share that order, and sorting is done once per shape.
+   */
+  forEvent(): { reads: ReadGroup[]; changes: Change[] } {
+    return { reads: this.readGroups(), changes: this.changes };
+  }
+
+  private readGroups(): ReadGroup[] {
+    const byShape = new Map<string, ReadGroup>();
+    const byFields = new Map<string, ReadGroup>();
+    for (const minorId of [...this.byMinor.keys()].sort()) {
+      const read = this.byMinor.get(minorId)!;
+      let shape = '';
+      for (const field in read) shape += `${field}\u0000${read[field]}\u0000`;
+      let group = byShape.get(shape);
+      if (!group) {
+        const fields: Record<string, Access> = {};
+        for (const field of Object.keys(read).sort()) fields[field] = read[field];
+        // Another insertion order of the same reads is the same group.
+        const text = JSON.stringify(fields);
+        group = byFields.get(text) ?? { fields, minorIds: [] };
+        byFields.set(text, group);
+        byShape.set(shape, group);
+      }
+      group.minorIds.push(minorId);
+    }
+    return [...byFields.values()];
   }
 
   toJSON(): AccessRecord {

@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/principal';
-import type { AccessRecord, AuditEventBody, ChildRead, Purpose, ReadGroup } from './audit.types';
+import type { AuditEventBody, Change, ChildRead, Purpose, ReadGroup } from './audit.types';
 import { AuditOutcome } from './audit.types';
 
 const INVALID_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']);
@@ -28,7 +28,7 @@ export interface EventInput {
   document?: { text: string; hash: string } | null;
   variables?: Record<string, string>;
   purpose?: Purpose | null;
-  access?: AccessRecord;
+  access?: { reads: ReadGroup[]; changes: Change[] };
 }
 
 export function auditEvent(e: EventInput): AuditEventBody {
@@ -45,7 +45,7 @@ export function auditEvent(e: EventInput): AuditEventBody {
     operationType: e.operationType ?? null,
     outcome: e.outcome,
     purpose: e.purpose ?? null,
-    reads: groupReads(e.access?.reads ?? []),
+    reads: e.access?.reads ?? [],
     region: e.principal?.region ?? null,
     requestId: e.requestId,
     role: e.principal?.role ?? null,
@@ -53,19 +53,6 @@ export function auditEvent(e: EventInput): AuditEventBody {
     userId: e.principal?.userId ?? null,
     variables: e.variables ?? {},
   };
-}
-
-/** Children read alike share one entry, in the order of their first child (reads come sorted). */
-export function groupReads(reads: readonly ChildRead[]): ReadGroup[] {
-  const groups = new Map<string, ReadGroup>();
-  for (const { minorId, fields } of reads) {
-    // A child's fields come in key order (AccessLog.toJSON), so equal maps have equal text.
-    const key = JSON.stringify(fields);
-    const group = groups.get(key);
-    if (group) group.minorIds.push(minorId);
-    else groups.set(key, { fields, minorIds: [minorId] });
-  }
-  return [...groups.values()];
 }
 
 /** One entry per child read, from an event of either form (ReadGroup, or ChildRead before 2026-12). */

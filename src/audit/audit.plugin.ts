@@ -100,7 +100,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             document: rc.document ? factsOf(rc.document).audited : null,
             variables: hashVariables(opts.variableKey, rc.request.variables),
             purpose,
-            access: ctx.access.toJSON(),
+            access: ctx.access.forEvent(),
           });
           try {
             await opts.writer.append(event);
