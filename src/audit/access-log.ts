@@ -65,7 +65,7 @@ export class AccessLog {
       const read = this.byMinor.get(minorId)!;
       const fields: Record<string, Access> = {};
       for (const field of Object.keys(read).sort()) fields[field] = read[field];
-      return { fields, minorId }; // keys in canonical order (canonical.ts)
+      return { minorId, fields };
     });
     return { reads, changes: this.changes };
   }

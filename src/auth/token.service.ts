@@ -10,11 +10,6 @@ const MAX_VERIFIED = 10_000;
 type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<typeof importSPKI>>;
 
 /**
- * Verifies client bearer tokens. Dev: HS256 with the generated secret. Production: the
- * department identity provider's public key or JWKS. `alg: none` and every algorithm not listed
- * are refused by jose itself.
- */
-/**
  * A subject the audit trail can store as it is: 1–200 characters, no control characters, no
  * unpaired surrogate (Postgres refuses both, and one event that cannot be written fails its
  * whole group commit).
@@ -22,6 +17,11 @@ type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<t
 const isUserId = (sub: unknown): sub is string =>
   typeof sub === 'string' && /^[^\u0000-\u001f\u007f]{1,200}$/.test(sub) && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(sub);
 
+/**
+ * Verifies client bearer tokens. Dev: HS256 with the generated secret. Production: the
+ * department identity provider's public key or JWKS. `alg: none` and every algorithm not listed
+ * are refused by jose itself.
+ */
 export class TokenService {
   /**
    * Tokens already verified, until their expiry (at most a minute): a machine client sends the

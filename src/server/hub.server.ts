@@ -18,7 +18,7 @@ import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { CHILD_RECORD_TYPES, SUBGRAPHS } from '../subgraphs';
 import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, Database, openDatabase, startSlices } from './bootstrap';
-import { listen } from './http-listener';
+import { expressApp, listen } from './http-listener';
 import { RegionDirectory } from './region-directory';
 
 export interface Hub {
@@ -82,11 +82,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     await server.start();
 
     const httpAudit = new HttpAudit(writer, await TokenService.create(config), new RegionDirectory(db.ds));
-    const app = express();
-    app.disable('x-powered-by');
-    // Express would hash every response body into an ETag: no use for POSTed GraphQL answers, and
-    // a SHA-1 over each page of children (7 ms for the largest statistics table).
-    app.set('etag', false);
+    const app = expressApp();
     app.get('/health', (_req, res) => {
       res.json({ status: 'ok' });
     });

@@ -10,7 +10,7 @@ import { ACCESS_EXTENSION, ASSERTION_HEADER, verifyAssertion } from '../gateway/
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, openDatabase, startSlices } from './bootstrap';
-import { listen } from './http-listener';
+import { expressApp, listen } from './http-listener';
 import { createHubContext, HubContext } from './hub.context';
 import { gatewaySecret } from '../config/secrets';
 
@@ -81,11 +81,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       formatError: (formatted, error) => maskUnexpectedError(formatted, error),
     });
     await server.start();
-    const app = express();
-    app.disable('x-powered-by');
-    // Express would hash every response body into an ETag: no use for POSTed GraphQL answers, and
-    // a SHA-1 over each page of children (7 ms for the largest statistics table).
-    app.set('etag', false);
+    const app = expressApp();
     app.get('/health', (_req, res) => {
       res.json({ status: 'ok', subgraph: name });
     });

@@ -31,8 +31,9 @@ export async function refreshStatistics(ds: DataSource, unlessNewerThanSeconds?:
 
 /**
  * The serving process's refresh timer: at start (the summaries may be old after downtime) and then
- * every `intervalSeconds`; `afterRefresh` runs after each refresh this process made. A tick skips when any process refreshed in the last half interval, so
+ * every `intervalSeconds`. A tick skips when any process refreshed in the last half interval, so
  * several hub processes share the work instead of repeating it. Readers never wait for a refresh.
+ * `afterRefresh` runs after each refresh this process made.
  */
 export function startStatisticsRefresh(
   ds: DataSource,
