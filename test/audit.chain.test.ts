@@ -91,8 +91,9 @@ describe('audit chain', () => {
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       await post(t, police, { query: `{ regions { code } }` }); // leaves an idle writer connection
+      // Test files share one server: only this file's database, or another file's request loses its audit.
       const [{ n }] = await t.sql(
-        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE usename = current_user AND state = 'idle' AND query LIKE 'INSERT INTO audit.event%'`,
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND usename = current_user AND state = 'idle' AND query LIKE 'INSERT INTO audit.event%'`,
       );
       expect(n).toBeGreaterThan(0);
       await new Promise((r) => setTimeout(r, 200)); // the pool sees the loss as an 'error' event
