@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Previous hash of the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -58,7 +58,7 @@ function assembled(value: unknown): string {
 
 /** hash(n) = SHA-256(hash(n-1) ‖ "\n" ‖ seq ‖ "\n" ‖ body(n)), hex. */
 export function chainHash(prevHash: string, seq: number, body: string): string {
-  return createHash('sha256').update(`${prevHash}\n${seq}\n${body}`).digest('hex');
+  return hash('sha256', `${prevHash}\n${seq}\n${body}`, 'hex');
 }
 
 /** The searchable columns stored beside an event's body; verification re-derives and compares them. */
