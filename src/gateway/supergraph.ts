@@ -6,7 +6,7 @@ import type { SubgraphSlice } from '../schema/subgraph.types';
 import type { PolicySubject } from '../auth/principal';
 import { FULL_POLICY, PolicyMode, PolicySchemas } from '../policy/policy.middleware';
 import type { Policy } from '../policy/policy';
-import { CHILD_RECORD_TYPES } from '../subgraphs';
+import { CHILD_RECORD_TYPES, FIELD_GRANTS } from '../subgraphs';
 
 export interface BuiltSubgraph {
   slice: SubgraphSlice;
@@ -19,7 +19,7 @@ export interface BuiltSubgraph {
 
 export async function buildSubgraph(slice: SubgraphSlice, policy: Policy, mode: PolicyMode = FULL_POLICY): Promise<BuiltSubgraph> {
   const raw = await buildFederatedSchema(slice);
-  const schemas = new PolicySchemas(raw, policy, slice.name, CHILD_RECORD_TYPES, mode);
+  const schemas = new PolicySchemas(raw, policy, slice.name, CHILD_RECORD_TYPES, FIELD_GRANTS, mode);
   return { slice, raw, schemaFor: (subject) => schemas.for(subject), sdl: printSubgraphSchema(raw) };
 }
 

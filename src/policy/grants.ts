@@ -3,7 +3,6 @@ import type { PurposeCode } from '../audit/audit.types';
 import { isDepartment } from '../auth/principal';
 import { badInput } from '../errors/hub.exception';
 import type { HubContext } from '../server/hub.context';
-import { referralGrantSource } from '../subgraphs/workflow/workflow.grants';
 
 /**
  * A field grant: fields of one child's record opened to a department beyond its policy row, for
@@ -27,27 +26,35 @@ export interface GrantSource {
   isOpenReference(ctx: HubContext, reference: string): Promise<boolean>;
 }
 
-/** Every kind of field grant the hub knows. Only departments' officers ever hold one. */
-const GRANT_SOURCES: readonly GrantSource[] = [referralGrantSource];
-
-export const GRANTABLE_FIELDS: ReadonlySet<string> = new Set(GRANT_SOURCES.flatMap((s) => [...s.fields]));
-
 /**
- * Whether a grant opens `key` of this child to the caller in this request. A grant is used only
- * under its purpose naming it; a purpose that names no open record of the caller's department is
- * refused (BAD_USER_INPUT), so that every read under a grant is audited with a reference that
- * leads back to the referral.
+ * Every kind of field grant the hub knows, gathered from the slices (`SubgraphSlice.grantSources`).
+ * Only departments' officers ever hold one.
  */
-export async function isGranted(ctx: HubContext, key: string, minorId: string): Promise<boolean> {
-  if (!isDepartment(ctx.subject)) return false;
-  for (const source of GRANT_SOURCES) {
-    if (!source.fields.has(key) || ctx.purpose?.code !== source.purpose) continue;
-    const reference = ctx.purpose.reference;
-    if (!reference || !(await source.isOpenReference(ctx, reference))) {
-      throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference`);
-    }
-    const grants = await source.grantsFor(ctx, minorId);
-    if (grants.some((g) => g.reference === reference && g.fields.has(key))) return true;
+export class FieldGrants {
+  /** Every `Type.field` some grant may open: the access middleware decides these per child. */
+  readonly fields: ReadonlySet<string>;
+
+  constructor(private readonly sources: readonly GrantSource[]) {
+    this.fields = new Set(sources.flatMap((s) => [...s.fields]));
   }
-  return false;
+
+  /**
+   * Whether a grant opens `key` of this child to the caller in this request. A grant is used only
+   * under its purpose naming it; a purpose that names no open record of the caller's department is
+   * refused (BAD_USER_INPUT), so that every read under a grant is audited with a reference that
+   * leads back to the granting record.
+   */
+  async isGranted(ctx: HubContext, key: string, minorId: string): Promise<boolean> {
+    if (!isDepartment(ctx.subject)) return false;
+    for (const source of this.sources) {
+      if (!source.fields.has(key) || ctx.purpose?.code !== source.purpose) continue;
+      const reference = ctx.purpose.reference;
+      if (!reference || !(await source.isOpenReference(ctx, reference))) {
+        throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference`);
+      }
+      const grants = await source.grantsFor(ctx, minorId);
+      if (grants.some((g) => g.reference === reference && g.fields.has(key))) return true;
+    }
+    return false;
+  }
 }

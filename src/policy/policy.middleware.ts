@@ -4,7 +4,7 @@ import { IRule, IRules, rule, shield } from 'graphql-shield';
 import { PolicySubject, POLICY_SUBJECTS } from '../auth/principal';
 import { forbidden } from '../errors/hub.exception';
 import type { HubContext } from '../server/hub.context';
-import { GRANTABLE_FIELDS, isGranted } from './grants';
+import type { FieldGrants } from './grants';
 import { applyMask } from './masks';
 import { FEDERATION_FIELDS, Policy } from './policy';
 import { Access, PolicyRow } from './policy.types';
@@ -47,7 +47,14 @@ const isPromise = (v: unknown): v is Promise<unknown> => typeof (v as Promise<un
  * a promise per scalar field of every child in a page would cost more than the rest of the read.
  * Built per subject: `access` is what the table gives this subject for the field.
  */
-function accessMiddleware(key: string, row: PolicyRow, access: Access, childTypes: ReadonlySet<string>, log: boolean): IMiddlewareFunction | null {
+function accessMiddleware(
+  key: string,
+  row: PolicyRow,
+  access: Access,
+  childTypes: ReadonlySet<string>,
+  grants: FieldGrants,
+  log: boolean,
+): IMiddlewareFunction | null {
   const [type, field] = key.split('.');
   if (type === 'Mutation') {
     if (!log) return null;
@@ -69,7 +76,7 @@ function accessMiddleware(key: string, row: PolicyRow, access: Access, childType
   }
   const child = childTypes.has(type);
   const kind = row.mask;
-  const grantable = child && GRANTABLE_FIELDS.has(key);
+  const grantable = child && grants.fields.has(key);
   if (!(child && log) && !(kind && access === Access.MASK) && !(grantable && access !== Access.ALLOW)) return null;
   const note = log ? (ctx: HubContext, minorId: string, served: Access) => ctx.access.read(minorId, key, served) : () => undefined;
 
@@ -94,7 +101,7 @@ function accessMiddleware(key: string, row: PolicyRow, access: Access, childType
   // A field grant (open referral) lifts DENY or MASK for this one child; shield let the field
   // through so that the refusal of an ungranted read is made here, per parent object.
   const servePerChild = async (access: Access, minorId: string, resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
-    const granted = await isGranted(ctx, key, minorId).catch((e) => {
+    const granted = await grants.isGranted(ctx, key, minorId).catch((e) => {
       note(ctx, minorId, Access.DENY);
       throw e;
     });
@@ -126,7 +133,15 @@ function accessMiddleware(key: string, row: PolicyRow, access: Access, childType
  * rule: the table's completeness is checked when the schema is built (PolicySchemas), not by a
  * runtime fallback wrapper on every field.
  */
-function applyPolicy(schema: GraphQLSchema, keys: string[], policy: Policy, subject: PolicySubject, childTypes: ReadonlySet<string>, mode: PolicyMode): GraphQLSchema {
+function applyPolicy(
+  schema: GraphQLSchema,
+  keys: string[],
+  policy: Policy,
+  subject: PolicySubject,
+  childTypes: ReadonlySet<string>,
+  grants: FieldGrants,
+  mode: PolicyMode,
+): GraphQLSchema {
   const rules: Record<string, Record<string, IRule>> = {};
   const access: Record<string, Record<string, IMiddlewareFunction>> = {};
   for (const key of keys) {
@@ -135,11 +150,11 @@ function applyPolicy(schema: GraphQLSchema, keys: string[], policy: Policy, subj
     const decided = mode.enforce ? policy.access(subject, key) : Access.ALLOW;
     // Grantable fields of a child's record are decided per child in the access middleware: a
     // rule per subject cannot see which child a grant covers.
-    const perChild = childTypes.has(type) && GRANTABLE_FIELDS.has(key);
+    const perChild = childTypes.has(type) && grants.fields.has(key);
     if (decided === Access.DENY && !perChild) {
       (rules[type] ??= {})[field] = rule(`policy:${key}`, { cache: 'no_cache' })(() => forbidden(`Not permitted to read ${key}`, { field: key }));
     }
-    const mw = accessMiddleware(key, policy.row(key)!, decided, childTypes, mode.log);
+    const mw = accessMiddleware(key, policy.row(key)!, decided, childTypes, grants, mode.log);
     if (mw) (access[type] ??= {})[field] = mw;
   }
   const generated = shield(rules as IRules, {
@@ -184,6 +199,7 @@ export class PolicySchemas {
     private readonly policy: Policy,
     subgraph: string,
     private readonly childTypes: ReadonlySet<string>,
+    private readonly grants: FieldGrants,
     private readonly mode: PolicyMode = FULL_POLICY,
   ) {
     this.keys = schemaFieldKeys(raw);
@@ -195,7 +211,7 @@ export class PolicySchemas {
     let schema = this.bySubject.get(subject);
     if (!schema) {
       if (!POLICY_SUBJECTS.includes(subject)) throw forbidden('Not permitted');
-      schema = applyPolicy(this.raw, this.keys, this.policy, subject, this.childTypes, this.mode);
+      schema = applyPolicy(this.raw, this.keys, this.policy, subject, this.childTypes, this.grants, this.mode);
       this.bySubject.set(subject, schema);
     }
     return schema;

@@ -3,6 +3,7 @@ import type { NonEmptyArray } from 'type-graphql';
 import type { DataSource, MigrationInterface } from 'typeorm';
 import type { Department } from '../auth/principal';
 import type { HubConfig } from '../config/hub.config';
+import type { GrantSource } from '../policy/grants';
 import type { Policy } from '../policy/policy';
 import type { PolicyRow } from '../policy/policy.types';
 import type { ChildRecords } from '../subgraphs/shared/seed';
@@ -38,6 +39,8 @@ export interface SubgraphSlice {
    * declared purpose.
    */
   childRecordTypes?: string[];
+  /** Records of this slice that open fields of a child's record to another department (an open referral). */
+  grantSources?: GrantSource[];
   /** Demo data, written when the slice's tables are empty. Deterministic. */
   seedDemo?: (ds: DataSource, anchor: Date) => Promise<void>;
   /**

@@ -1,3 +1,4 @@
+import { FieldGrants } from '../policy/grants';
 import type { SubgraphSlice } from '../schema/subgraph.types';
 import { auditSubgraph } from './audit';
 import { educationSubgraph } from './education';
@@ -30,3 +31,6 @@ export function findSubgraph(name: string): SubgraphSlice {
 
 /** Every type that is part of a child's record, across subgraphs (see SubgraphSlice.childRecordTypes). */
 export const CHILD_RECORD_TYPES: ReadonlySet<string> = new Set(SUBGRAPHS.flatMap((s) => s.childRecordTypes ?? []));
+
+/** Every kind of field grant, across subgraphs (see SubgraphSlice.grantSources). */
+export const FIELD_GRANTS = new FieldGrants(SUBGRAPHS.flatMap((s) => s.grantSources ?? []));

@@ -16,6 +16,7 @@ import { ReferralResolver } from './resolvers/referral.resolver';
 import { ReportResolver } from './resolvers/report.resolver';
 import { VisitSlaResolver } from './resolvers/visit-sla.resolver';
 import { startWorkflowJobs } from './workflow.jobs';
+import { referralGrantSource } from './workflow.grants';
 import { workflowPolicy } from './workflow.policy';
 import { workflowRecords } from './workflow.scale';
 import { seedWorkflowIfEmpty } from './workflow.seed';
@@ -36,6 +37,7 @@ export const workflowSubgraph: SubgraphSlice = {
   policy: workflowPolicy,
   scaleRecords: workflowRecords,
   childRecordTypes: ['MandatoryReport', 'ReportTransition', 'Referral', 'Notification', 'OverdueVisit'],
+  grantSources: [referralGrantSource],
   seedDemo: seedWorkflowIfEmpty,
   // Deadlines (escalations) and webhook deliveries run on the serving process's timer.
   start: ({ ds, config, policy }) => startWorkflowJobs(ds, config, policy),
