@@ -14,11 +14,18 @@ export function devSecret(dataDir: string, name: 'jwt-secret' | 'gateway-secret'
   } catch {
     fs.mkdirSync(dataDir, { recursive: true });
     const secret = randomBytes(32).toString('base64url');
+    // Written aside, then linked into place: the file appears with its content or not at all. Created
+    // in place, another process starting at the same moment could read it empty, and sign or verify
+    // with an empty key.
+    const draft = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
+    fs.writeFileSync(draft, secret, { mode: 0o600 });
     try {
-      fs.writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
-    } catch {
-      // Another process created it first; use theirs.
-      return fs.readFileSync(file, 'utf8').trim();
+      fs.linkSync(draft, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      return fs.readFileSync(file, 'utf8').trim(); // another process created it first; use theirs
+    } finally {
+      fs.unlinkSync(draft);
     }
     return secret;
   }
