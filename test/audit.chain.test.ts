@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
+import { randomUUID } from 'node:crypto';
+import { Client, Pool } from 'pg';
+import { AuditWriter } from '../src/audit/audit.writer';
 import { chainHash } from '../src/audit/canonical';
 import { verifyChain } from '../src/audit/audit.verify';
 import { Department, Role } from '../src/auth/principal';
@@ -105,6 +107,64 @@ describe('audit chain', () => {
     } finally {
       log.mockRestore();
     }
+  });
+
+  it('writes a batch whose connection is lost mid-write again on a fresh one, exactly once', async () => {
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const lock = new Client({ connectionString: t.databaseUrl });
+    await lock.connect();
+    try {
+      const before = await eventCount(t);
+      // Hold the writer's INSERT on a lock, end its session there, then let the retry through.
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE audit.event IN ACCESS EXCLUSIVE MODE');
+      const pending = post(t, police, { query: `{ regions { code } }` });
+      let pid: number | undefined;
+      for (let i = 0; i < 100 && !pid; i++) {
+        const { rows } = await lock.query(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO audit.event%'`,
+        );
+        pid = rows[0]?.pid;
+        if (!pid) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(pid).toBeDefined();
+      await lock.query('SELECT pg_terminate_backend($1)', [pid]);
+      await lock.query('COMMIT');
+      const r = await pending;
+      expect(r.status).toBe(200);
+      expect(await eventCount(t)).toBe(before + 1);
+      expect(await t.sql(`SELECT seq FROM audit.event WHERE request_id = $1`, [r.requestId])).toHaveLength(1);
+      expect(log).not.toHaveBeenCalledWith('[hub] audit write failed; the response is withheld', expect.anything());
+    } finally {
+      await lock.end();
+      log.mockRestore();
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('does not write a batch twice when only the reply to its commit was lost', async () => {
+    const real = new Pool({ connectionString: t.databaseUrl, max: 1, options: '-c role=hub_audit_writer' });
+    let appends = 0;
+    // The append commits; the caller then sees the connection fail, as when it drops before the reply.
+    const pool = {
+      query: async (q: unknown, values?: unknown[]) => {
+        const result = await real.query(q as string, values);
+        if ((q as { name?: string }).name === 'audit-append' && ++appends === 1) throw new Error('Connection terminated unexpectedly');
+        return result;
+      },
+    } as unknown as Pool;
+    try {
+      const [{ body }] = await t.sql(`SELECT body FROM audit.event ORDER BY seq DESC LIMIT 1`);
+      const event = { ...JSON.parse(body), requestId: randomUUID() };
+      const before = await eventCount(t);
+      await new AuditWriter(pool).append(event);
+      expect(appends).toBe(1); // found stored, not sent again
+      expect(await eventCount(t)).toBe(before + 1);
+      expect(await t.sql(`SELECT seq FROM audit.event WHERE request_id = $1`, [event.requestId])).toHaveLength(1);
+    } finally {
+      await real.end();
+    }
+    expect((await verify()).ok).toBe(true);
   });
 
   it('is append-only for the application: the writer role cannot update or delete, and triggers refuse even the owner', async () => {

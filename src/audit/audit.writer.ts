@@ -37,7 +37,9 @@ const APPEND = `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id,
  *
  * The chain head is kept in memory. Another process appending to the same trail (several hub
  * instances) makes our next INSERT collide on `seq`; we then re-read the head and retry, so the
- * chain never forks.
+ * chain never forks. A batch whose connection is lost (Postgres restarted or terminated it) is
+ * tried once more on a fresh connection, unless its last row is found already stored: a commit
+ * whose reply was lost must not be written twice.
  */
 export class AuditWriter implements AuditSink {
   private queue: Pending[] = [];
@@ -79,7 +81,7 @@ export class AuditWriter implements AuditSink {
     return rows.length ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
-  private async write(bodies: AuditEventBody[], attempt = 0): Promise<void> {
+  private async write(bodies: AuditEventBody[], attempt = 0, lostConnection = false): Promise<void> {
     const head = (this.head ??= await this.readHead());
     let { seq, hash: prev } = head;
     const rows = [];
@@ -97,7 +99,27 @@ export class AuditWriter implements AuditSink {
     } catch (e) {
       this.head = null; // whatever happened, trust only the database next time
       if ((e as { code?: string }).code === '23505' && attempt < 5) return this.write(bodies, attempt + 1);
+      if (isConnectionLoss(e) && !lostConnection) {
+        if (await this.stored(seq, prev)) return; // it committed; only the reply was lost
+        return this.write(bodies, attempt, true);
+      }
       throw e;
     }
   }
+
+  /** Whether the event `seq` is in the trail with this hash (one primary-key probe). */
+  private async stored(seq: number, hash: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ hash: string }>('SELECT hash FROM audit.event WHERE seq = $1', [seq]);
+    return rows[0]?.hash === hash;
+  }
+}
+
+/**
+ * The server ended the session (administrator command, crash, shutdown: SQLSTATE class 57P and
+ * 08) or the socket closed under the query. Errors about the statement itself are not retried.
+ */
+function isConnectionLoss(e: unknown): boolean {
+  const { code, message } = e as { code?: string; message?: string };
+  if (code && /^(57P0[1-3]|08\d{3}|ECONNRESET|EPIPE)$/.test(code)) return true;
+  return !code && /^Connection terminated|connection error/i.test(message ?? '');
 }
