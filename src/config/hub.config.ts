@@ -174,14 +174,10 @@ function workflow(env: Env, production: boolean): WorkflowConfig {
   const offset = env.HUB_CLOCK_OFFSET_MS;
   if (offset && production) throw new Error('HUB_CLOCK_OFFSET_MS is for tests and rehearsals only and refused with NODE_ENV=production');
   if (offset && !Number.isSafeInteger(Number(offset))) throw new Error(`HUB_CLOCK_OFFSET_MS must be an integer, got "${offset}"`);
-  const interval = env.HUB_WORKFLOW_JOB_INTERVAL_MS;
-  if (interval && (!Number.isInteger(Number(interval)) || Number(interval) < 0)) {
-    throw new Error(`HUB_WORKFLOW_JOB_INTERVAL_MS must be a whole number of milliseconds (0: off), got "${interval}"`);
-  }
   const whole = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) => wholeInRange(env, name, fallback, 1, max);
   return {
     clockOffsetMs: offset ? Number(offset) : 0,
-    jobIntervalMs: interval ? Number(interval) : 60_000,
+    jobIntervalMs: wholeInRange(env, 'HUB_WORKFLOW_JOB_INTERVAL_MS', 60_000, 0, Number.MAX_SAFE_INTEGER), // 0: off
     reportDeadlines: reportDeadlines(env.HUB_REPORT_DEADLINES),
     referralAnswerHours: positive(env, 'HUB_REFERRAL_ANSWER_HOURS', DEFAULT_REFERRAL_ANSWER_HOURS),
     referralCompleteDays: positive(env, 'HUB_REFERRAL_COMPLETE_DAYS', DEFAULT_REFERRAL_COMPLETE_DAYS),
