@@ -2,7 +2,8 @@
  * npm run bench [-- --minors 1000000 --duration 10 --runs 3 --connections 10 --soak 60]
  *
  * One run, one machine, one data set: the hub against PostGraphile (peer) and plain pg (floor),
- * plus the hub's own toggles (policy, audit, gateway). Writes bench/RESULTS.md.
+ * plus the hub's own toggles (policy, audit, gateway) and, in front of the same remote subgraphs,
+ * @apollo/gateway against Hive Gateway (`--only gateways`). Writes bench/RESULTS.md.
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
@@ -277,6 +278,37 @@ async function main() {
       await stop(servers.pop()!);
     }
 
+    // The gateway alone — @apollo/gateway against Hive Gateway — in front of the same two remote
+    // subgraphs (distributed mode). Neither runs the hub's audit, purpose rule or fast path; the
+    // subgraphs still authenticate the gateway and apply the policy.
+    if (want('gateways')) {
+      if (!fs.existsSync(path.join(ROOT, 'bench/gateways/node_modules'))) {
+        log('installing Hive Gateway …');
+        execFileSync('npm', ['ci', '--prefix', 'bench/gateways', '--loglevel=error'], { cwd: ROOT, stdio: 'inherit' });
+      }
+      const subgraphs: Record<string, string> = {};
+      for (const name of ['registry', 'education']) {
+        const sub = await start(`${name} subgraph`, 'node', [...NODE_FLAGS, 'dist/src/cli/subgraph.cli.js', name, '--port', String(nextPort)], hubEnv(), '/health');
+        servers.push(sub);
+        subgraphs[name] = `${sub.url}/graphql`;
+      }
+      const supergraph = path.join(BENCH_DIR, 'supergraph.graphql');
+      execFileSync('node', ['dist/src/cli/compose.cli.js', '--out', supergraph], {
+        cwd: ROOT,
+        env: { ...process.env, HUB_DATA_DIR: HUB_DATA, HUB_SUBGRAPH_URLS: Object.entries(subgraphs).map(([n, u]) => `${n}=${u}`).join(',') },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      const gatewayEnv = { HUB_DATA_DIR: HUB_DATA, BENCH_SUPERGRAPH: supergraph, BENCH_SUBGRAPHS: JSON.stringify(subgraphs), BENCH_REGION: REGION };
+      for (const [name, script] of [['Apollo Gateway 2.14 alone', 'apollo'], ['Hive Gateway 2.12 alone', 'hive']]) {
+        const gw = await start(name, 'node', [...NODE_FLAGS, `bench/gateways/${script}.server.js`], gatewayEnv, '/graphql', { query: '{ __typename }' });
+        servers.push(gw);
+        if (want('s1')) results.push(await measure('1 single child', gw, HUB.single, sample, pool, none));
+        if (want('s4')) results.push(await measure('4 federated page', gw, HUB.federatedPage, sample, pool, none));
+        await stop(servers.pop()!);
+      }
+      while (servers.length) await stop(servers.pop()!); // the two subgraphs
+    }
+
     const pgl = await start('PostGraphile 4.14', 'node', ['bench/peer/postgraphile.server.js'], { DATABASE_URL: pg.url, NODE_ENV: 'production' }, '/graphql', { query: '{ __typename }' });
     servers.push(pgl);
     if (want('s1')) results.push(await measure('1 single child', pgl, POSTGRAPHILE.single, sample, pool, none));
@@ -327,6 +359,8 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     ['1 single child: audit ON / OFF', ratio(get('1', 'hub'), get('1', 'hub, audit OFF')), 0.85],
     ['2 page of 100: audit ON / OFF', ratio(get('2', 'hub'), get('2', 'hub, audit OFF')), 0.85],
     ['1 single child: gateway / subgraph direct', ratio(get('1', 'hub, audit OFF'), get('1', 'registry subgraph direct')), null],
+    ['1 single child: Hive Gateway / Apollo Gateway, alone', ratio(get('1', 'Hive Gateway 2.12 alone'), get('1', 'Apollo Gateway 2.14 alone')), null],
+    ['4 federated page: Hive Gateway / Apollo Gateway, alone', ratio(get('4', 'Hive Gateway 2.12 alone'), get('4', 'Apollo Gateway 2.14 alone')), null],
   ];
   const lines = [
     '# Benchmark results',
@@ -356,7 +390,7 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     `| SQL statements per page of 10 / 100 / 1000 | ${pageStatements[10]} / ${pageStatements[100]} / ${pageStatements[1000]} | identical | ${pageStatements[10] === pageStatements[100] && pageStatements[100] === pageStatements[1000] ? 'met' : 'MISSED'} |`,
     `| hub RSS under ${SOAK} s of load | ${soakRss ? `${soakRss.toFixed(0)} MB` : 'n/a'} | ≤ 300 MB | ${soakRss ? (soakRss <= 300 ? 'met' : 'MISSED') : 'not measured'} |`,
     '',
-    'Scenario 3 is one child with a mandatory report (so records in several departments) and every department record civil affairs may read; 4 a page of 100 children of a grid with their school enrollments (one `_entities` batch; PostGraphile on the registry and education schemas); 5 `minorCounts(level: STREET, by: [RISK_LEVEL, CATEGORY])` over the district, against the floor running the raw `GROUP BY` over registry.minor × minor_category (target: within 1.2× of it, i.e. ≥ 0.83× its req/s).',
+    'Scenario 3 is one child with a mandatory report (so records in several departments) and every department record civil affairs may read; 4 a page of 100 children of a grid with their school enrollments (one `_entities` batch; PostGraphile on the registry and education schemas); 5 `minorCounts(level: STREET, by: [RISK_LEVEL, CATEGORY])` over the district, against the floor running the raw `GROUP BY` over registry.minor × minor_category (target: within 1.2× of it, i.e. ≥ 0.83× its req/s). "Alone" rows: the gateway by itself (no audit, purpose rule or fast path; `bench/gateways`) in front of the registry and education subgraphs served by `npm run subgraph`, which still check its signed assertion and apply the policy; the subgraphs run on the same two cores.',
     '',
   ];
   const notes = path.join(__dirname, 'optimisations.md');
