@@ -18,7 +18,6 @@ async function sign() {
 }
 
 module.exports = {
-  SUBGRAPHS,
   ready: sign().then(() => setInterval(sign, 20_000).unref()),
   /** The assertion for the subgraph served at this URL. */
   forUrl: (url) => current[Object.keys(SUBGRAPHS).find((n) => SUBGRAPHS[n] === String(url))],
