@@ -47,8 +47,7 @@ export class AccessLog {
       for (const field in read) shape += `${field}\u0000${read[field]}\u0000`;
       let group = byShape.get(shape);
       if (!group) {
-        const fields: Record<string, Access> = {};
-        for (const field of Object.keys(read).sort()) fields[field] = read[field];
+        const fields = inKeyOrder(read);
         // Another insertion order of the same reads is the same group.
         const text = JSON.stringify(fields);
         group = byFields.get(text) ?? { fields, minorIds: [] };
@@ -61,12 +60,14 @@ export class AccessLog {
   }
 
   toJSON(): AccessRecord {
-    const reads = [...this.byMinor.keys()].sort().map((minorId) => {
-      const read = this.byMinor.get(minorId)!;
-      const fields: Record<string, Access> = {};
-      for (const field of Object.keys(read).sort()) fields[field] = read[field];
-      return { minorId, fields };
-    });
+    const reads = [...this.byMinor.keys()].sort().map((minorId) => ({ minorId, fields: inKeyOrder(this.byMinor.get(minorId)!) }));
     return { reads, changes: this.changes };
   }
+}
+
+/** A child's reads with its fields in key order (the canonical form hashes keys as they come). */
+function inKeyOrder(read: Record<string, Access>): Record<string, Access> {
+  const fields: Record<string, Access> = {};
+  for (const field of Object.keys(read).sort()) fields[field] = read[field];
+  return fields;
 }
