@@ -1,4 +1,6 @@
+import type { Pool } from 'pg';
 import type { DataSource, ObjectLiteral } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /** Column types whose driver value is already what TypeORM would hand out. */
 const AS_IS = new Set(['uuid', 'text', 'varchar', 'char', 'timestamptz', 'integer', 'int', 'smallint', 'boolean', 'jsonb']);
@@ -27,10 +29,28 @@ export class EntityReader<T extends ObjectLiteral> {
     this.from = ` FROM ${meta.tablePath} ${alias} `;
   }
 
-  /** `rest` continues the statement after `FROM table alias` (WHERE, ORDER BY, LIMIT …). */
-  async read(db: DataSource, rest: string, params: unknown[], distinctOn?: string): Promise<T[]> {
-    return db.query(`SELECT ${distinctOn ? `DISTINCT ON (${distinctOn}) ` : ''}${this.columns}${this.from}${rest}`, params);
+  /**
+   * `rest` continues the statement after `FROM table alias` (WHERE, ORDER BY, LIMIT …).
+   * `byKeys`: the statement selects rows by keys (`column = ANY($1)` on an indexed column), so one
+   * plan serves every value: it is prepared once per connection instead of parsed and planned on
+   * each call — planning a primary-key look-up costs Postgres several times its execution.
+   * Statements whose best plan depends on their values (prefix patterns, pages) are planned with them.
+   */
+  async read(db: DataSource, rest: string, params: unknown[], opts: { distinctOn?: string; byKeys?: boolean } = {}): Promise<T[]> {
+    const text = `SELECT ${opts.distinctOn ? `DISTINCT ON (${opts.distinctOn}) ` : ''}${this.columns}${this.from}${rest}`;
+    if (!opts.byKeys) return db.query(text, params);
+    db.logger.logQuery(text, params); // counted and logged like the statements TypeORM sends
+    const pool = (db.driver as PostgresDriver).master as Pool;
+    return (await pool.query<T>({ name: statementName(text), text, values: params })).rows;
   }
+}
+
+// node-postgres prepares a named statement once per connection and refuses one name for two texts.
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) statementNames.set(text, (name = `entity-reader-${statementNames.size + 1}`));
+  return name;
 }
 
 const readers = new WeakMap<DataSource, Map<string, EntityReader<ObjectLiteral>>>();

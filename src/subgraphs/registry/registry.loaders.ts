@@ -36,8 +36,9 @@ function groupBy<T, K>(rows: T[], key: (r: T) => K): Map<K, T[]> {
  */
 function createRegistryLoaders(ctx: HubContext) {
   const db = ctx.db;
+  // Every statement here selects by keys: prepared once per connection (EntityReader.read).
   const read = <T extends ObjectLiteral>(entity: new () => T, rest: string, params: unknown[], distinctOn?: string) =>
-    entityReader(db, entity, 'x').read(db, rest, params, distinctOn);
+    entityReader(db, entity, 'x').read(db, rest, params, { distinctOn, byKeys: true });
   const byMinor = <T extends { minorId: string }>(entity: new () => T, orderBy: string) =>
     new DataLoader<string, T[]>(async (ids) => {
       const grouped = groupBy(await read(entity, `WHERE x.minor_id = ANY($1) ORDER BY ${orderBy}`, [ids]), (r) => r.minorId);

@@ -39,10 +39,9 @@ export class MinorResolver {
   @Query(() => Minor, { nullable: true, description: 'Look-up by 公民身份号码; needs read access to the full ID number' })
   async minorByIdNumber(@Arg('idNumber') idNumber: string, @Ctx() ctx: HubContext): Promise<Minor | null> {
     ctx.policy.assertFilterable(ctx.subject, 'Minor.idNumber', 'idNumber');
-    const [found] = await entityReader(ctx.db, Minor, 'x').read(ctx.db, 'WHERE x.id_number = $1 AND x.grid_code LIKE $2', [
-      idNumber.toUpperCase(),
-      jurisdictionPattern(ctx),
-    ]);
+    const [found] = await entityReader(ctx.db, Minor, 'x').read(ctx.db, 'WHERE x.id_number = $1 AND x.grid_code LIKE $2', [idNumber.toUpperCase(), jurisdictionPattern(ctx)], {
+      byKeys: true,
+    });
     return found ?? null;
   }
 
