@@ -244,6 +244,7 @@ async function main() {
     await pool.query('CREATE EXTENSION IF NOT EXISTS pg_prewarm');
     await pool.query(`SELECT count(pg_prewarm(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'i', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'audit', 'bench_floor')`);
+    const trail = Number((await pool.query('SELECT coalesce(max(seq), 0) AS n FROM audit.event')).rows[0].n);
     if (!fs.existsSync(path.join(ROOT, 'bench/peer/node_modules'))) {
       log('installing the PostGraphile peer …');
       execFileSync('npm', ['ci', '--prefix', 'bench/peer', '--loglevel=warn'], { cwd: ROOT, stdio: 'inherit' });
@@ -390,7 +391,7 @@ async function main() {
     await retire(floor);
 
     const version = (await pool.query('SHOW server_version')).rows[0].server_version;
-    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), report(results, pageStatements, soakRss, version));
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), report(results, pageStatements, soakRss, { pgVersion: version, trail }));
     log('wrote bench/RESULTS.md');
   } finally {
     for (const s of servers) await stop(s).catch(() => undefined);
@@ -402,7 +403,7 @@ async function main() {
   }
 }
 
-function report(results: Measurement[], pageStatements: Record<number, number | null>, soakRss: number, pgVersion: string): string {
+function report(results: Measurement[], pageStatements: Record<number, number | null>, soakRss: number, run: { pgVersion: string; trail: number }): string {
   const get = (scenario: string, server: string) => results.find((r) => r.scenario.startsWith(scenario) && r.server === server);
   // Servers measured together are compared round by round: the median of the rounds' ratios, and
   // their range. Others, measured minutes apart, by their medians.
@@ -447,8 +448,8 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     '## Machine and run',
     '',
     `- CPU: ${cpu[0]?.model ?? 'unknown'} × ${cpu.length}; memory ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${os.type()} ${os.release()}`,
-    `- Node ${process.version}; PostgreSQL ${pgVersion} (embedded, shared_buffers ${SHARED_BUFFERS}, the data set read into them first); load generator autocannon, ${CONNECTIONS} connections, same machine`,
-    `- Data: ${MINORS.toLocaleString('en')} minors (\`npm run seed:scale\`), hub requests as district officers with purpose declared`,
+    `- Node ${process.version}; PostgreSQL ${run.pgVersion} (embedded, shared_buffers ${SHARED_BUFFERS}, the data set read into them first); load generator autocannon, ${CONNECTIONS} connections, same machine`,
+    `- Data: ${MINORS.toLocaleString('en')} minors (\`npm run seed:scale\`), hub requests as district officers with purpose declared; the audit trail held ${run.trail.toLocaleString('en')} events when the run began (every run adds to it; it is not read into shared buffers)`,
     `- Each figure is the median of ${RUNS} runs of ${DURATION} s after a 2 s warm-up; "noise" is (max − min) / median of req/s over the runs.`,
     '- The hub and its bench switches (policy OFF, audit OFF; scenarios 1 and 2), and the floor with and without a durable event (scenario 1), are measured together: all up at once, their runs interleaved round by round in a rotating order, so that the machine slowing down during the benchmark slows each alike. Their ratios are the median of the rounds\' ratios, with the lowest and highest in brackets.',
     '',
