@@ -31,6 +31,7 @@ const RECORD = `INSERT INTO bench_floor.event (seq, prev_hash, hash, body, reque
   SELECT s, p, h, b, r, t, 'bench', 'POLICE', '330102', 'SUCCESS', 'CASE_HANDLING', ARRAY[m] FROM json_to_recordset($1::json)
     AS x(s bigint, p char(64), h char(64), b text, r uuid, t timestamptz, m text)`;
 
+const MINOR_HASH = hash('sha256', MINOR, 'hex');
 let head = { seq: 0, hash: '0'.repeat(64) };
 let queue: { minorId: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
 let flushing = false;
@@ -53,7 +54,7 @@ async function flush() {
       const r = randomUUID();
       const t = new Date().toISOString();
       // The fields and size (about 860 bytes) of the hub's event for scenario 1.
-      const b = JSON.stringify({ changes: [], clientAddress: '::ffff:127.0.0.1', department: 'POLICE', document: MINOR, documentHash: prev, durationMs: 1,
+      const b = JSON.stringify({ changes: [], clientAddress: '::ffff:127.0.0.1', department: 'POLICE', document: MINOR, documentHash: MINOR_HASH, durationMs: 1,
         errorCodes: [], operationName: 'Child', operationType: 'query', outcome: 'SUCCESS', purpose: { code: 'CASE_HANDLING' },
         reads: [{ fields: { id: 'ALLOW', name: 'ALLOW', id_number: 'ALLOW', gender: 'ALLOW', birth_date: 'ALLOW', risk_level: 'ALLOW', next_visit_due: 'ALLOW' }, minorIds: [minorId] }],
         region: '330102', requestId: r, role: 'OFFICER', time: t, userId: 'bench', variables: { id: hash('sha256', minorId, 'hex') } });
