@@ -1,0 +1,51 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { entityReader } from '../src/db/entity-reader';
+import { StatementCounter } from '../src/db/statement-counter';
+import { SUBGRAPHS } from '../src/subgraphs';
+import { Minor } from '../src/subgraphs/registry/entities/minor.entity';
+import { cloneTemplateDatabase } from './support/test-hub';
+
+/** Reads by keys are prepared once per connection; everything else is planned with its values. */
+describe('EntityReader', () => {
+  let ds: DataSource;
+  const statements = new StatementCounter();
+  beforeAll(async () => {
+    // One connection, so that pg_prepared_statements (per session) shows what the reads prepared.
+    ds = new DataSource({
+      type: 'postgres',
+      url: await cloneTemplateDatabase(),
+      entities: SUBGRAPHS.flatMap((s) => s.entities),
+      logging: ['query'],
+      logger: statements,
+      extra: { max: 1 },
+    });
+    await ds.initialize();
+  });
+  afterAll(() => ds.destroy());
+
+  const prepared = () => ds.query(`SELECT statement FROM pg_prepared_statements WHERE name LIKE 'entity-reader-%'`);
+
+  it('prepares a read by keys once and reuses it for other values, with the rows the planned path returns', async () => {
+    const reader = entityReader(ds, Minor, 'x');
+    const [a, b] = (await ds.query('SELECT id FROM registry.minor ORDER BY id LIMIT 2')) as { id: string }[];
+    const before = statements.count;
+    const first = await reader.read(ds, 'WHERE x.id = ANY($1)', [[a.id]], { byKeys: true });
+    const second = await reader.read(ds, 'WHERE x.id = ANY($1)', [[b.id]], { byKeys: true });
+    expect(statements.count - before).toBe(2); // counted like every other statement
+    expect(first.map((m) => m.id)).toEqual([a.id]);
+    expect(second).toEqual(await reader.read(ds, 'WHERE x.id = ANY($1)', [[b.id]]));
+    expect(second[0]).toMatchObject({ id: b.id, birthDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+
+    const statementsPrepared = (await prepared()) as { statement: string }[];
+    expect(statementsPrepared).toHaveLength(1);
+    expect(statementsPrepared[0].statement).toContain('WHERE x.id = ANY($1)');
+  });
+
+  it('does not prepare a read whose plan depends on its values', async () => {
+    const before = ((await prepared()) as unknown[]).length;
+    const rows = await entityReader(ds, Minor, 'x').read(ds, 'WHERE x.grid_code LIKE $1 ORDER BY x.id LIMIT 3', ['3301%']);
+    expect(rows).toHaveLength(3);
+    expect(await prepared()).toHaveLength(before);
+  });
+});
