@@ -46,6 +46,8 @@ interface Measurement {
   rps: number;
   p50: number;
   p99: number;
+  /** Machine CPU per request, µs (median over the runs). */
+  cpu: number;
   noise: number;
   statements: number | null;
   rssMb: number;
@@ -100,15 +102,30 @@ async function stop(s: Server): Promise<void> {
   await new Promise((r) => (s.proc.exitCode !== null ? r(null) : s.proc.once('exit', r)));
 }
 
-async function load(server: Server, call: Call, sample: Sample, headers: () => Promise<Record<string, string>>, seconds: number): Promise<autocannon.Result> {
+/** A load's autocannon result and the machine's busy CPU time per request during it, in µs. */
+type Run = autocannon.Result & { cpuPerRequest: number };
+
+/**
+ * Busy CPU time of the whole machine so far, in µs: user, nice, system, irq, softirq and steal of
+ * /proc/stat's first line, in USER_HZ (100 per second on Linux). Every process counts — the server,
+ * Postgres, the load generator — which is what a request costs on a machine they share.
+ */
+function machineBusyMicros(): number {
+  const [user, nice, system, , , irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + steal) * 10_000;
+}
+
+async function load(server: Server, call: Call, sample: Sample, headers: () => Promise<Record<string, string>>, seconds: number): Promise<Run> {
   let i = 0;
   const h = { 'content-type': 'application/json', ...(await headers()) };
-  return autocannon({
+  const busy = machineBusyMicros();
+  const result = await autocannon({
     url: server.url,
     connections: CONNECTIONS,
     duration: seconds,
     requests: [{ method: 'POST', path: call.path, headers: h, setupRequest: (req) => ({ ...req, body: JSON.stringify(call.body(sample, i++)) }) }],
   });
+  return Object.assign(result, { cpuPerRequest: (machineBusyMicros() - busy) / Math.max(1, result.requests.total) });
 }
 
 async function check(server: Server, call: Call, sample: Sample, headers: Record<string, string>): Promise<void> {
@@ -145,7 +162,7 @@ function watchRss(server: Server): { max: () => number; stop: () => void } {
   return { max: () => max, stop: () => clearInterval(sampler) };
 }
 
-function summarise(scenario: string, server: Server, runs: autocannon.Result[], statements: number | null, rss: number, paired?: string): Measurement {
+function summarise(scenario: string, server: Server, runs: Run[], statements: number | null, rss: number, paired?: string): Measurement {
   const bad = runs.reduce((s, r) => s + r.non2xx + r.errors, 0);
   if (bad) log(`  ! ${server.name}/${scenario}: ${bad} failed requests`);
   const rps = runs.map((r) => r.requests.average);
@@ -155,20 +172,21 @@ function summarise(scenario: string, server: Server, runs: autocannon.Result[], 
     rps: median(rps),
     p50: median(runs.map((r) => r.latency.p50)),
     p99: median(runs.map((r) => r.latency.p99)),
+    cpu: median(runs.map((r) => r.cpuPerRequest)),
     noise: rps.length > 1 ? (Math.max(...rps) - Math.min(...rps)) / median(rps) : 0,
     statements,
     rssMb: Math.round(rss),
     runs: rps,
     paired,
   };
-  log(`  ${scenario.padEnd(22)} ${server.name.padEnd(22)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms  ${m.statements ?? '-'} SQL/req  ${m.rssMb} MB`);
+  log(`  ${scenario.padEnd(22)} ${server.name.padEnd(22)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms  ${m.cpu.toFixed(0)} µs CPU/req  ${m.statements ?? '-'} SQL/req  ${m.rssMb} MB`);
   return m;
 }
 
 async function measure(scenario: string, server: Server, call: Call, sample: Sample, pool: Pool, headers: () => Promise<Record<string, string>>): Promise<Measurement> {
   const statements = await prepare(server, call, sample, pool, headers);
   const rss = watchRss(server);
-  const runs: autocannon.Result[] = [];
+  const runs: Run[] = [];
   try {
     for (let r = 0; r < RUNS; r++) runs.push(await load(server, call, sample, headers, DURATION));
   } finally {
@@ -187,7 +205,7 @@ async function measureTogether(scenario: string, group: Server[], call: Call, sa
   const statements: (number | null)[] = [];
   for (const server of group) statements.push(await prepare(server, call, sample, pool, headers));
   const rss = group.map(watchRss);
-  const runs: autocannon.Result[][] = group.map(() => []);
+  const runs: Run[][] = group.map(() => []);
   try {
     for (let r = 0; r < RUNS; r++) {
       for (let k = 0; k < group.length; k++) {
@@ -421,6 +439,12 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     return r.range ? `${times(r.value, target)} (${r.range.map((x) => x.toFixed(2)).join('–')})` : times(r.value, target);
   };
   const verdict = (r: Ratio | null, target: number) => (r === null ? 'not measured' : r.value >= target ? 'met' : 'MISSED');
+  // What the audit ratio would be if the hub's audit cost no more than the floor's bare durable
+  // event: machine CPU per request with the audit OFF, against that plus the event.
+  const floorEvent = get('1', 'floor + durable event');
+  const floorPlain = get('1', 'floor (pg + http)');
+  const auditOff = get('1', 'hub, audit OFF');
+  const auditBound = floorEvent && floorPlain && auditOff ? { value: auditOff.cpu / (auditOff.cpu + floorEvent.cpu - floorPlain.cpu) } : null;
   const cpu = os.cpus();
   const rows: [string, Ratio | null, number | null][] = [
     ['1 single child: hub / PostGraphile', ratio(get('1', 'hub'), get('1', 'PostGraphile 4.14')), 1.0],
@@ -436,6 +460,7 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     ['2 page of 100: policy ON / OFF', ratio(get('2', 'hub'), get('2', 'hub, policy OFF')), 0.9],
     ['1 single child: audit ON / OFF', ratio(get('1', 'hub'), get('1', 'hub, audit OFF')), 0.85],
     ['2 page of 100: audit ON / OFF', ratio(get('2', 'hub'), get('2', 'hub, audit OFF')), 0.85],
+    ["1 single child: audit ON / OFF if the audit cost only the floor's durable event (CPU / request: OFF ÷ (OFF + event))", auditBound, null],
     ['1 single child: gateway / subgraph direct', ratio(get('1', 'hub, audit OFF'), get('1', 'registry subgraph direct')), null],
     ['1 single child: Hive Gateway / Apollo Gateway, alone', ratio(get('1', 'Hive Gateway 2.12 alone'), get('1', 'Apollo Gateway 2.14 alone')), null],
     ['4 federated page: Hive Gateway / Apollo Gateway, alone', ratio(get('4', 'Hive Gateway 2.12 alone'), get('4', 'Apollo Gateway 2.14 alone')), null],
@@ -455,15 +480,15 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     '',
     '## Scenarios',
     '',
-    '| scenario | server | req/s | p50 ms | p99 ms | SQL / request | max RSS MB | noise |',
-    '|---|---|--:|--:|--:|--:|--:|--:|',
-    ...results.map((r) => `| ${r.scenario} | ${r.server} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.statements ?? 'n/a'} | ${r.rssMb} | ${(r.noise * 100).toFixed(0)}% |`),
+    '| scenario | server | req/s | p50 ms | p99 ms | CPU µs / request | SQL / request | max RSS MB | noise |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+    ...results.map((r) => `| ${r.scenario} | ${r.server} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpu.toFixed(0)} | ${r.statements ?? 'n/a'} | ${r.rssMb} | ${(r.noise * 100).toFixed(0)}% |`),
     '',
-    'SQL / request counts every statement the database saw (pg_stat_statements), audit writes and transaction control included.',
+    'CPU µs / request is the busy CPU time of the whole machine (server, Postgres and load generator; /proc/stat) over the requests served. SQL / request counts every statement the database saw (pg_stat_statements), audit writes and transaction control included.',
     '',
     '## Ratios and targets',
     '',
-    '| ratio (req/s) | value | target | verdict |',
+    '| ratio (req/s unless said) | value | target | verdict |',
     '|---|--:|--:|---|',
     ...rows.map(([name, value, target]) => `| ${name} | ${fmt(value, target)} | ${target === null ? '—' : `≥ ${target.toFixed(2)}×`} | ${target === null ? '' : verdict(value, target)} |`),
     `| SQL statements per page of 10 / 100 / 1000 | ${pageStatements[10]} / ${pageStatements[100]} / ${pageStatements[1000]} | identical | ${pageStatements[10] === pageStatements[100] && pageStatements[100] === pageStatements[1000] ? 'met' : 'MISSED'} |`,
