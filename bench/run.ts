@@ -89,17 +89,27 @@ async function waitReady(url: string, probe: () => Promise<Response>, proc: Chil
 }
 
 let nextPort = 4700;
+/** Servers running, stopped by `retire` or, whatever happens, when the run ends. */
+const servers: Server[] = [];
+
 async function start(name: string, cmd: string, args: string[], env: Record<string, string>, probePath: string, probeBody?: unknown): Promise<Server> {
   const port = nextPort++;
   const proc = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
+  const server = { name, url: base, proc };
+  servers.push(server);
   await waitReady(base, () => fetch(base + probePath, probeBody ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(probeBody) } : {}), proc);
-  return { name, url: base, proc };
+  return server;
 }
 
 async function stop(s: Server): Promise<void> {
   s.proc.kill('SIGTERM');
   await new Promise((r) => (s.proc.exitCode !== null ? r(null) : s.proc.once('exit', r)));
+}
+
+async function retire(s: Server): Promise<void> {
+  servers.splice(servers.indexOf(s), 1);
+  await stop(s);
 }
 
 /** A load's autocannon result and the machine's busy CPU time per request during it, in µs. */
@@ -235,7 +245,6 @@ async function main() {
     `shared_buffers=${SHARED_BUFFERS}`,
   ]);
   const pool = new Pool({ connectionString: pg.url, max: 2 });
-  const servers: Server[] = [];
   try {
     await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     // A data set of another size, or one loaded before seed:scale wrote department records, is reloaded.
@@ -255,13 +264,12 @@ async function main() {
         stdio: ['ignore', 'inherit', 'inherit'],
       });
     }
-    // Not the audit trails (the hub's, the floor's): the scenarios only append to them, and they
-    // grow with every run — at 2.5 million events the trail filled the buffers and pushed the
-    // registry out of them.
+    // Not the audit trail: the scenarios only append to it, and it grows with every run — at 2.5
+    // million events it filled the buffers and pushed the registry out of them.
     log('reading the data set into shared buffers …');
     await pool.query('CREATE EXTENSION IF NOT EXISTS pg_prewarm');
     await pool.query(`SELECT count(pg_prewarm(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'i', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'audit', 'bench_floor')`);
+      WHERE c.relkind IN ('r', 'i', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'audit')`);
     const trail = Number((await pool.query('SELECT coalesce(max(seq), 0) AS n FROM audit.event')).rows[0].n);
     if (!fs.existsSync(path.join(ROOT, 'bench/peer/node_modules'))) {
       log('installing the PostGraphile peer …');
@@ -303,19 +311,10 @@ async function main() {
     // The heap sizes `npm start` and `npm run subgraph` run with, and graphql-js without its
     // development checks, as in production (bench/servers/graphql-production.js).
     const NODE_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=32', '-r', './bench/servers/graphql-production.js'];
-    const startHub = async (name: string, disable = '') => {
-      const s = await start(name, 'node', [...NODE_FLAGS, 'dist/src/main.js'], hubEnv(disable), '/health');
-      servers.push(s);
-      return s;
-    };
+    const startHub = (name: string, disable = '') => start(name, 'node', [...NODE_FLAGS, 'dist/src/main.js'], hubEnv(disable), '/health');
     const results: Measurement[] = [];
     const only = flags.only?.split(',');
     const want = (s: string) => !only || only.includes(s);
-
-    const retire = async (s: Server) => {
-      servers.splice(servers.indexOf(s), 1);
-      await stop(s);
-    };
 
     // The hub with every protection on, and beside it the hub with one protection switched off
     // (bench-only), measured together on scenarios 1 and 2; then the hub alone on 3–5 and the
@@ -343,13 +342,12 @@ async function main() {
     if (want('s1')) {
       const sub = await start('registry subgraph direct', 'node', [...NODE_FLAGS, 'dist/src/cli/subgraph.cli.js', 'registry', '--port', String(nextPort)], hubEnv(), '/health');
       nextPort++;
-      servers.push(sub);
       const secret = gatewaySecret(config);
       const assertion = async () => ({
         [ASSERTION_HEADER]: await signAssertion(secret, 'registry', { principal: { userId: 'bench', department: Department.POLICE, role: Role.OFFICER, region: REGION }, requestId: 'bench' }),
       });
       results.push(await measure('1 single child', sub, HUB.single, sample, pool, assertion));
-      await stop(servers.pop()!);
+      await retire(sub);
     }
 
     // The gateway alone — @apollo/gateway against Hive Gateway — in front of the same two remote
@@ -363,7 +361,6 @@ async function main() {
       const subgraphs: Record<string, string> = {};
       for (const name of ['registry', 'education']) {
         const sub = await start(`${name} subgraph`, 'node', [...NODE_FLAGS, 'dist/src/cli/subgraph.cli.js', name, '--port', String(nextPort)], hubEnv(), '/health');
-        servers.push(sub);
         subgraphs[name] = `${sub.url}/graphql`;
       }
       const supergraph = path.join(BENCH_DIR, 'supergraph.graphql');
@@ -375,27 +372,23 @@ async function main() {
       const gatewayEnv = { HUB_DATA_DIR: HUB_DATA, BENCH_SUPERGRAPH: supergraph, BENCH_SUBGRAPHS: JSON.stringify(subgraphs), BENCH_REGION: REGION };
       for (const [name, script] of [['Apollo Gateway 2.14 alone', 'apollo'], ['Hive Gateway 2.12 alone', 'hive']]) {
         const gw = await start(name, 'node', [...NODE_FLAGS, `bench/gateways/${script}.server.js`], gatewayEnv, '/graphql', { query: '{ __typename }' });
-        servers.push(gw);
         if (want('s1')) results.push(await measure('1 single child', gw, HUB.single, sample, pool, none));
         if (want('s4')) results.push(await measure('4 federated page', gw, HUB.federatedPage, sample, pool, none));
-        await stop(servers.pop()!);
+        await retire(gw);
       }
-      while (servers.length) await stop(servers.pop()!); // the two subgraphs
+      for (const sub of [...servers]) await retire(sub); // the two subgraphs
     }
 
     const pgl = await start('PostGraphile 4.14', 'node', ['bench/peer/postgraphile.server.js'], { DATABASE_URL: pg.url, NODE_ENV: 'production' }, '/graphql', { query: '{ __typename }' });
-    servers.push(pgl);
     if (want('s1')) results.push(await measure('1 single child', pgl, POSTGRAPHILE.single, sample, pool, none));
     if (want('s2')) results.push(await measure('2 page of 100', pgl, POSTGRAPHILE.page, sample, pool, none));
     if (want('s4')) results.push(await measure('4 federated page', pgl, POSTGRAPHILE.federatedPage, sample, pool, none));
-    await stop(servers.pop()!);
+    await retire(pgl);
 
-    const startFloor = async (name: string, recording: boolean) => {
-      const env = { DATABASE_URL: pg.url, NODE_ENV: 'production', FLOOR_RECORDING: recording ? '1' : '0' };
-      const s = await start(name, path.join(ROOT, 'node_modules/.bin/tsx'), ['bench/servers/floor.server.ts'], env, '/minor', { id: sample.ids[0] });
-      servers.push(s);
-      return s;
-    };
+    const startFloor = (name: string, recording: boolean) =>
+      start(name, path.join(ROOT, 'node_modules/.bin/tsx'), ['bench/servers/floor.server.ts'], { DATABASE_URL: pg.url, NODE_ENV: 'production', FLOOR_RECORDING: recording ? '1' : '0' }, '/minor', {
+        id: sample.ids[0],
+      });
     const floor = await startFloor('floor (pg + http)', false);
     if (want('s1')) {
       // Beside it, the floor that records each read durably before answering (the least any API
@@ -494,7 +487,7 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     `| SQL statements per page of 10 / 100 / 1000 | ${pageStatements[10]} / ${pageStatements[100]} / ${pageStatements[1000]} | identical | ${pageStatements[10] === pageStatements[100] && pageStatements[100] === pageStatements[1000] ? 'met' : 'MISSED'} |`,
     `| hub RSS under ${SOAK} s of load | ${soakRss ? `${soakRss.toFixed(0)} MB` : 'n/a'} | ≤ 300 MB | ${soakRss ? (soakRss <= 300 ? 'met' : 'MISSED') : 'not measured'} |`,
     '',
-    'Scenario 3 is one child with a mandatory report (so records in several departments) and every department record civil affairs may read; 4 a page of 100 children of a grid with their school enrollments (one `_entities` batch; PostGraphile on the registry and education schemas); 5 `minorCounts(level: STREET, by: [RISK_LEVEL, CATEGORY])` over the district, against the floor running the raw `GROUP BY` over registry.minor × minor_category (target: within 1.2× of it, i.e. ≥ 0.83× its req/s). "Alone" rows: the gateway by itself (no audit, purpose rule or fast path; `bench/gateways`) in front of the registry and education subgraphs served by `npm run subgraph`, which still check its signed assertion and apply the policy; the subgraphs run on the same two cores. "Floor + durable event": the floor answering scenario 1 only once an event recording the read is committed durably — hash-chained, the size of the hub\'s event, in a table of `audit.event`\'s shape and indexes, written by group commit like the hub\'s audit writer — the least any API keeping the hub\'s fail-closed audit pays per request on this machine; PostGraphile writes nothing.',
+    'Scenario 3 is one child with a mandatory report (so records in several departments) and every department record civil affairs may read; 4 a page of 100 children of a grid with their school enrollments (one `_entities` batch; PostGraphile on the registry and education schemas); 5 `minorCounts(level: STREET, by: [RISK_LEVEL, CATEGORY])` over the district, against the floor running the raw `GROUP BY` over registry.minor × minor_category (target: within 1.2× of it, i.e. ≥ 0.83× its req/s). "Alone" rows: the gateway by itself (no audit, purpose rule or fast path; `bench/gateways`) in front of the registry and education subgraphs served by `npm run subgraph`, which still check its signed assertion and apply the policy; the subgraphs run on the same two cores. "Floor + durable event": the floor answering scenario 1 only once an event recording the read, of the shape and size of the hub\'s, is durable in the hub\'s audit trail, appended by the hub\'s own audit writer (group commit, hash chain) — the least any API keeping the hub\'s fail-closed audit pays per request on this machine; PostGraphile writes nothing.',
     '',
   ];
   const notes = path.join(__dirname, 'optimisations.md');

@@ -4,13 +4,16 @@
  * HTTP API over this database on this machine.
  *
  * With FLOOR_RECORDING=1 it is that limit for an API that records every read before answering, as
- * the hub's audit must (fail closed): `/minor` answers once a hash-chained event of the size of the
- * hub's is durable in a table of `audit.event`'s shape and indexes, written by group commit like the
- * hub's audit writer — without the hub's GraphQL, policy, access log or event building.
+ * the hub's audit must (fail closed): `/minor` answers once an event of the shape and size of the
+ * hub's is durable in the hub's audit trail, appended by the hub's own writer (group commit, hash
+ * chain) — without the hub's GraphQL, policy, access log or event building.
  */
 import { hash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { Pool } from 'pg';
+import { AuditOutcome, PurposeCode, type AuditEventBody } from '../../src/audit/audit.types';
+import { AuditWriter } from '../../src/audit/audit.writer';
+import { Access } from '../../src/policy/policy.types';
 
 // After five executions Postgres may switch a prepared statement to its generic plan, which for
 // `grid_code LIKE $1` cannot use the prefix index and walks the primary key instead (seconds at
@@ -27,52 +30,32 @@ const AGGREGATE = `SELECT substr(m.grid_code, 1, 9) AS street, coalesce(m.risk_l
   FROM registry.minor m JOIN registry.minor_category c ON c.minor_id = m.id WHERE m.grid_code LIKE $1 GROUP BY 1, 2, 3`;
 
 const RECORDING = process.env.FLOOR_RECORDING === '1';
-const RECORD = `INSERT INTO bench_floor.event (seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids)
-  SELECT s, p, h, b, r, t, 'bench', 'POLICE', '330102', 'SUCCESS', 'CASE_HANDLING', ARRAY[m] FROM json_to_recordset($1::json)
-    AS x(s bigint, p char(64), h char(64), b text, r uuid, t timestamptz, m text)`;
-
+const trail = new AuditWriter(pool);
 const MINOR_HASH = hash('sha256', MINOR, 'hex');
-let head = { seq: 0, hash: '0'.repeat(64) };
-let queue: { minorId: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
-let flushing = false;
+const READ_FIELDS = Object.fromEntries(['birth_date', 'gender', 'id', 'id_number', 'name', 'next_visit_due', 'risk_level'].map((f) => [f, Access.ALLOW]));
 
-/** Settles once an event recording this read is durable: one INSERT and one commit per batch. */
-function record(minorId: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    queue.push({ minorId, resolve, reject });
-    if (!flushing) void flush();
-  });
-}
-
-async function flush() {
-  flushing = true;
-  while (queue.length) {
-    const batch = queue;
-    queue = [];
-    let { seq, hash: prev } = head;
-    const rows = batch.map(({ minorId }) => {
-      const r = randomUUID();
-      const t = new Date().toISOString();
-      // The fields and size (about 860 bytes) of the hub's event for scenario 1.
-      const b = JSON.stringify({ changes: [], clientAddress: '::ffff:127.0.0.1', department: 'POLICE', document: MINOR, documentHash: MINOR_HASH, durationMs: 1,
-        errorCodes: [], operationName: 'Child', operationType: 'query', outcome: 'SUCCESS', purpose: { code: 'CASE_HANDLING' },
-        reads: [{ fields: { id: 'ALLOW', name: 'ALLOW', id_number: 'ALLOW', gender: 'ALLOW', birth_date: 'ALLOW', risk_level: 'ALLOW', next_visit_due: 'ALLOW' }, minorIds: [minorId] }],
-        region: '330102', requestId: r, role: 'OFFICER', time: t, userId: 'bench', variables: { id: hash('sha256', minorId, 'hex') } });
-      seq += 1;
-      const h = hash('sha256', `${prev}\n${seq}\n${b}`, 'hex');
-      const row = { s: seq, p: prev, h, b, r, t, m: minorId };
-      prev = h;
-      return row;
-    });
-    try {
-      await pool.query({ name: 'record', text: RECORD, values: [JSON.stringify(rows)] });
-      head = { seq, hash: prev };
-      for (const p of batch) p.resolve();
-    } catch (e) {
-      for (const p of batch) p.reject(e);
-    }
-  }
-  flushing = false;
+/** An event of the hub's shape and size (about 860 bytes) for scenario 1, keys in canonical order. */
+function readEvent(minorId: string): AuditEventBody {
+  return {
+    changes: [],
+    clientAddress: '::ffff:127.0.0.1',
+    department: 'POLICE',
+    document: MINOR,
+    documentHash: MINOR_HASH,
+    durationMs: 1,
+    errorCodes: [],
+    operationName: 'Child',
+    operationType: 'query',
+    outcome: AuditOutcome.SUCCESS,
+    purpose: { code: PurposeCode.CASE_HANDLING },
+    reads: [{ fields: READ_FIELDS, minorIds: [minorId] }],
+    region: '330102',
+    requestId: randomUUID(),
+    role: 'OFFICER',
+    time: new Date().toISOString(),
+    userId: 'bench-floor',
+    variables: { id: hash('sha256', minorId, 'hex') },
+  };
 }
 
 async function page(grid: string, first: number) {
@@ -97,42 +80,29 @@ async function page(grid: string, first: number) {
 const ROUTES: Record<string, (input: { id: string; grid: string; first?: number; region: string }) => Promise<unknown>> = {
   '/minor': async (input) => {
     const row = (await pool.query({ name: 'minor', text: MINOR, values: [input.id] })).rows[0] ?? null;
-    if (RECORDING) await record(input.id);
+    if (RECORDING) await trail.append(readEvent(input.id));
     return row;
   },
   '/page': (input) => page(input.grid, input.first ?? 100),
   '/aggregate': async (input) => (await pool.query({ name: 'aggregate', text: AGGREGATE, values: [`${input.region}%`] })).rows,
 };
 
-async function main() {
-  if (RECORDING) {
-    await pool.query('CREATE SCHEMA IF NOT EXISTS bench_floor');
-    await pool.query('CREATE TABLE IF NOT EXISTS bench_floor.event (LIKE audit.event INCLUDING ALL)');
-    const last = (await pool.query('SELECT seq, hash FROM bench_floor.event ORDER BY seq DESC LIMIT 1')).rows[0];
-    if (last) head = { seq: Number(last.seq), hash: last.hash };
-  }
-  http
-    .createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', async () => {
-        try {
-          const route = ROUTES[req.url ?? ''];
-          if (!route) {
-            res.writeHead(404).end();
-            return;
-          }
-          const data = await route(body ? JSON.parse(body) : {});
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data }));
-        } catch (e) {
-          res.writeHead(500).end(String(e));
+http
+  .createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', async () => {
+      try {
+        const route = ROUTES[req.url ?? ''];
+        if (!route) {
+          res.writeHead(404).end();
+          return;
         }
-      });
-    })
-    .listen(Number(process.env.PORT), () => console.log(`floor on ${process.env.PORT}`));
-}
-
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+        const data = await route(body ? JSON.parse(body) : {});
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data }));
+      } catch (e) {
+        res.writeHead(500).end(String(e));
+      }
+    });
+  })
+  .listen(Number(process.env.PORT), () => console.log(`floor on ${process.env.PORT}`));
