@@ -193,18 +193,6 @@ function summarise(scenario: string, server: Server, runs: Run[], statements: nu
   return m;
 }
 
-async function measure(scenario: string, server: Server, call: Call, sample: Sample, pool: Pool, headers: () => Promise<Record<string, string>>): Promise<Measurement> {
-  const statements = await prepare(server, call, sample, pool, headers);
-  const rss = watchRss(server);
-  const runs: Run[] = [];
-  try {
-    for (let r = 0; r < RUNS; r++) runs.push(await load(server, call, sample, headers, DURATION));
-  } finally {
-    rss.stop();
-  }
-  return summarise(scenario, server, runs, statements, rss.max());
-}
-
 /**
  * Servers compared with each other (a protection ON and OFF), measured together: all of them up at
  * once and their runs interleaved, each server once per round in an order rotated every round. A
@@ -226,8 +214,13 @@ async function measureTogether(scenario: string, group: Server[], call: Call, sa
   } finally {
     for (const w of rss) w.stop();
   }
-  const key = `${scenario}: ${group.map((s) => s.name).join(' | ')}`;
+  const key = group.length > 1 ? `${scenario}: ${group.map((s) => s.name).join(' | ')}` : undefined;
   return group.map((server, j) => summarise(scenario, server, runs[j], statements[j], rss[j].max(), key));
+}
+
+async function measure(scenario: string, server: Server, call: Call, sample: Sample, pool: Pool, headers: () => Promise<Record<string, string>>): Promise<Measurement> {
+  const [m] = await measureTogether(scenario, [server], call, sample, pool, headers);
+  return m;
 }
 
 async function main() {
