@@ -34,6 +34,7 @@ const CONNECTIONS = Number(flags.connections ?? 10);
 // Scenario 1 is measured a second time with more clients (0: not): a group commit carries the events
 // of the requests waiting on it, so what a durable event costs per request depends on how many wait.
 const HIGH_LOAD = Number(flags['high-load'] ?? 50);
+const S1_LOADS = HIGH_LOAD ? [CONNECTIONS, HIGH_LOAD] : [CONNECTIONS];
 const SOAK = Number(flags.soak ?? 60);
 const SHARED_BUFFERS = '3GB';
 
@@ -358,8 +359,7 @@ async function main() {
     // page-size series.
     const hub = await startHub('hub');
     const toggles = [hub, await startHub('hub, policy OFF', 'policy'), await startHub('hub, audit OFF', 'audit')];
-    if (want('s1')) results.push(...(await measureTogether('1 single child', toggles, HUB.single, sample, pool, asPolice)));
-    if (want('s1') && HIGH_LOAD) results.push(...(await measureTogether('1 single child', toggles, HUB.single, sample, pool, asPolice, HIGH_LOAD)));
+    if (want('s1')) for (const c of S1_LOADS) results.push(...(await measureTogether('1 single child', toggles, HUB.single, sample, pool, asPolice, c)));
     if (want('s2')) results.push(...(await measureTogether('2 page of 100', toggles, HUB.page(100), sample, pool, asCivil)));
     for (const s of toggles.slice(1)) await retire(s);
     if (want('s3')) results.push(await measure('3 cross-department', hub, HUB.crossDepartment, sample, pool, asCivil));
@@ -418,8 +418,7 @@ async function main() {
     }
 
     const pgl = await start('PostGraphile 4.14', 'node', ['bench/peer/postgraphile.server.js'], { DATABASE_URL: pg.url, NODE_ENV: 'production' }, '/graphql', { query: '{ __typename }' });
-    if (want('s1')) results.push(await measure('1 single child', pgl, POSTGRAPHILE.single, sample, pool, none));
-    if (want('s1') && HIGH_LOAD) results.push(await measure('1 single child', pgl, POSTGRAPHILE.single, sample, pool, none, HIGH_LOAD));
+    if (want('s1')) for (const c of S1_LOADS) results.push(await measure('1 single child', pgl, POSTGRAPHILE.single, sample, pool, none, c));
     if (want('s2')) results.push(await measure('2 page of 100', pgl, POSTGRAPHILE.page, sample, pool, none));
     if (want('s4')) results.push(await measure('4 federated page', pgl, POSTGRAPHILE.federatedPage, sample, pool, none));
     await retire(pgl);
@@ -433,8 +432,7 @@ async function main() {
       // Beside it, the floor that records each read durably before answering (the least any API
       // keeping the hub's audit guarantee pays), measured together.
       const recording = await startFloor('floor + durable event', true);
-      results.push(...(await measureTogether('1 single child', [floor, recording], FLOOR.single, sample, pool, none)));
-      if (HIGH_LOAD) results.push(...(await measureTogether('1 single child', [floor, recording], FLOOR.single, sample, pool, none, HIGH_LOAD)));
+      for (const c of S1_LOADS) results.push(...(await measureTogether('1 single child', [floor, recording], FLOOR.single, sample, pool, none, c)));
       await retire(recording);
     }
     if (want('s2')) results.push(await measure('2 page of 100', floor, FLOOR.page, sample, pool, none));
@@ -494,8 +492,7 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
   };
   const cpu = os.cpus();
   const rows: [string, Ratio | null, number | null][] = [
-    ...singleChild(CONNECTIONS),
-    ...(HIGH_LOAD ? singleChild(HIGH_LOAD) : []),
+    ...S1_LOADS.flatMap(singleChild),
     ['2 page of 100: hub / PostGraphile', ratio(get('2', 'hub'), get('2', 'PostGraphile 4.14')), null],
     ['4 federated page: hub / PostGraphile', ratio(get('4', 'hub'), get('4', 'PostGraphile 4.14')), null],
     ['5 aggregate: hub (summaries) / floor (raw GROUP BY)', ratio(get('5', 'hub'), get('5', 'floor (pg + http)')), 1 / 1.2],
