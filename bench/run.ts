@@ -379,7 +379,6 @@ async function main() {
 
     if (want('s1')) {
       const sub = await start('registry subgraph direct', 'node', [...NODE_FLAGS, 'dist/src/cli/subgraph.cli.js', 'registry', '--port', String(nextPort)], hubEnv(), '/health');
-      nextPort++;
       const secret = gatewaySecret(config);
       const assertion = async () => ({
         [ASSERTION_HEADER]: await signAssertion(secret, 'registry', { principal: { userId: 'bench', department: Department.POLICE, role: Role.OFFICER, region: REGION }, requestId: 'bench' }),
