@@ -37,6 +37,18 @@ describe('fast path for single-subgraph operations', () => {
     expect((await eventOf(t, a.requestId)).reads).toEqual((await eventOf(t, b.requestId)).reads);
   });
 
+  it('refuses a missing or mistyped variable as bad input either way, not as an internal error', async () => {
+    const token = await t.token(Department.CIVIL_AFFAIRS);
+    for (const variables of [undefined, { id: { not: 'an id' } }]) {
+      const a = await post(t, token, { query: alone, variables });
+      const b = await post(t, token, { query: planned, variables });
+      expect([a.status, a.json.errors.map((e: any) => e.extensions.code)]).toEqual([400, ['BAD_USER_INPUT']]);
+      const summary = (r: typeof a) => [r.status, r.json.data, r.json.errors.map((e: any) => [e.message, e.extensions])];
+      expect(summary(a)).toEqual(summary(b));
+      expect((await eventOf(t, a.requestId)).outcome).toBe('INVALID');
+    }
+  });
+
   it('refuses what the policy refuses on the fast path too', async () => {
     const r = await t.gql(await t.token(Department.EDUCATION), alone, { id: minorId });
     expect(errorCodes(r)).toContain('FORBIDDEN');
