@@ -30,10 +30,11 @@ export interface HubConfig {
   /** Secret the gateway signs subgraph requests with (distributed mode); dev default lives in `dataDir`. */
   gatewaySecret?: string;
   /**
-   * Benchmark-only switches (HUB_BENCH_DISABLE=policy,audit) to measure what each protection
-   * costs. Refused in production; the hub prints a warning when one is set.
+   * Benchmark-only switches (HUB_BENCH_DISABLE=policy,audit,compiled) to measure what each
+   * protection costs, and what compiled reads (src/compiled-read) save. Refused in production; the
+   * hub prints a warning when one is set.
    */
-  benchDisable: { policy: boolean; audit: boolean };
+  benchDisable: { policy: boolean; audit: boolean; compiled: boolean };
   audit: {
     /** Key of the HMAC over variable values in audit events; dev default lives in `dataDir`. */
     key?: string;
@@ -138,9 +139,10 @@ function hours(raw: string | undefined): [number, number] {
 
 function benchDisable(raw: string | undefined, production: boolean): HubConfig['benchDisable'] {
   const parts = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const p of parts) if (p !== 'policy' && p !== 'audit') throw new Error(`HUB_BENCH_DISABLE takes policy and/or audit, got "${p}"`);
+  const known = ['policy', 'audit', 'compiled'];
+  for (const p of parts) if (!known.includes(p)) throw new Error(`HUB_BENCH_DISABLE takes ${known.join(', ')}, got "${p}"`);
   if (parts.length && production) throw new Error('HUB_BENCH_DISABLE is for benchmarks only and refused with NODE_ENV=production');
-  return { policy: parts.includes('policy'), audit: parts.includes('audit') };
+  return { policy: parts.includes('policy'), audit: parts.includes('audit'), compiled: parts.includes('compiled') };
 }
 
 const URGENCIES: readonly ReportUrgency[] = ['URGENT', 'HIGH', 'NORMAL'];

@@ -20,8 +20,9 @@ export interface Listening {
   stop(): Promise<void>;
 }
 
-export async function listen(app: Express, port: number, server: ApolloServer<any>, db: Database): Promise<Listening> {
-  const httpServer = http.createServer(app);
+/** `handler`: the Express app, or a listener in front of it (the hub's compiled reads). */
+export async function listen(handler: http.RequestListener, port: number, server: ApolloServer<any>, db: Database): Promise<Listening> {
+  const httpServer = http.createServer(handler);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(port, resolve);

@@ -8,6 +8,7 @@ import { auditPlugin } from '../audit/audit.plugin';
 import { AuditSink, AuditWriter, DiscardingAuditSink } from '../audit/audit.writer';
 import { TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
+import { CompiledReads } from '../compiled-read/compiled-read.handler';
 import { auditKey, gatewaySecret } from '../config/secrets';
 import { maskUnexpectedError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
@@ -16,6 +17,7 @@ import { InProcessDataSource } from '../gateway/in-process.data-source';
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { CHILD_RECORD_TYPES, SUBGRAPHS } from '../subgraphs';
+import { registrySubgraph } from '../subgraphs/registry';
 import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, Database, openDatabase, startSlices } from './bootstrap';
 import { expressApp, listen } from './http-listener';
@@ -27,6 +29,8 @@ export interface Hub {
   db: Database;
   audit: AuditSink;
   supergraphSdl: string;
+  /** Requests answered by compiled reads (src/compiled-read); null when they are off. */
+  compiledReadsServed(): number | null;
   stop(): Promise<void>;
 }
 
@@ -49,8 +53,9 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
   try {
     const policy = buildPolicy();
     const { benchDisable } = config;
-    if (benchDisable.policy || benchDisable.audit) {
-      log(`WARNING: benchmark mode, ${[benchDisable.policy && 'field policy', benchDisable.audit && 'audit'].filter(Boolean).join(' and ')} OFF`);
+    if (benchDisable.policy || benchDisable.audit || benchDisable.compiled) {
+      const off = [benchDisable.policy && 'field policy', benchDisable.audit && 'audit', benchDisable.compiled && 'compiled reads'].filter(Boolean);
+      log(`WARNING: benchmark mode, ${off.join(' and ')} OFF`);
     }
     const subgraphs = await Promise.all(SUBGRAPHS.map((s) => buildSubgraph(s, policy, { enforce: !benchDisable.policy, log: !benchDisable.audit })));
     for (const name of Object.keys(config.subgraphUrls)) {
@@ -81,7 +86,26 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     });
     await server.start();
 
-    const httpAudit = new HttpAudit(writer, await TokenService.create(config), new RegionDirectory(db.ds));
+    const tokens = await TokenService.create(config);
+    const regions = new RegionDirectory(db.ds);
+    const httpAudit = new HttpAudit(writer, tokens, regions);
+    // Compiled reads need the registry in this process: they call its resolvers directly.
+    const registry = local.find(([name]) => name === registrySubgraph.name)?.[1];
+    const compiled =
+      registry && !benchDisable.compiled
+        ? new CompiledReads({
+            config,
+            registry: subgraphs.find((s) => s.slice === registrySubgraph)!,
+            standsAlone: (document) => registry.answersAlone(document),
+            policy,
+            enforce: !benchDisable.policy,
+            db: db.ds,
+            tokens,
+            regions,
+            audit: benchDisable.audit ? null : { writer, variableKey: auditKey(config) },
+          })
+        : null;
+    const json = express.json({ limit: '1mb' });
     const app = expressApp();
     app.get('/health', (_req, res) => {
       res.json({ status: 'ok' });
@@ -90,12 +114,12 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     app.use(
       '/graphql',
       httpAudit.authenticate,
-      express.json({ limit: '1mb' }),
+      compiled ? compiled.jsonBody(json) : json,
       httpAudit.bodyErrors,
       expressMiddleware(server, { context: async ({ res }) => gatewayContextOf(res) }),
     );
     let background: { stop(): Promise<void> } | undefined;
-    const listening = await listen(app, config.port, server, {
+    const listening = await listen(compiled ? compiled.listener(app) : app, config.port, server, {
       ...db,
       close: async () => {
         await background?.stop();
@@ -112,6 +136,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       db,
       audit: writer,
       supergraphSdl,
+      compiledReadsServed: () => compiled?.served ?? null,
       stop: listening.stop,
     };
   } catch (e) {

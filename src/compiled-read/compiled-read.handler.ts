@@ -1,0 +1,220 @@
+import type { RequestHandler } from 'express';
+import type { GraphQLResolveInfo } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { DataSource } from 'typeorm';
+import { AccessLog } from '../audit/access-log';
+import { auditEvent } from '../audit/audit-event';
+import { REQUEST_ID_HEADER } from '../audit/audit.http';
+import { AuditOutcome } from '../audit/audit.types';
+import type { AuditSink } from '../audit/audit.writer';
+import { hashVariables } from '../audit/document-signature';
+import { parsePurpose, PURPOSE_HEADER } from '../audit/purpose';
+import { policySubject, POLICY_SUBJECTS } from '../auth/principal';
+import type { TokenService } from '../auth/token.service';
+import type { HubConfig } from '../config/hub.config';
+import type { BuiltSubgraph } from '../gateway/supergraph';
+import type { Policy } from '../policy/policy';
+import { Access } from '../policy/policy.types';
+import { createHubContext } from '../server/hub.context';
+import type { RegionDirectory } from '../server/region-directory';
+import { compileRead, ReadPlan } from './compiled-read.plan';
+
+/** Bodies larger than this are left to Express (its limit, 1 MB, and its refusal). */
+const MAX_BODY = 64 * 1024;
+const MAX_PLANS = 1000;
+const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8']);
+/** Accept headers under which Apollo Server answers `application/json` (its content negotiation). */
+const JSON_ACCEPTS = new Set([undefined, '*/*', 'application/json']);
+const BODY_KEYS = new Set(['query', 'variables', 'operationName']);
+
+/** A body the compiled path read and did not serve: Express takes it from here. */
+type Preread = { body: object } | { error: Error };
+
+export interface CompiledReadsOptions {
+  config: HubConfig;
+  registry: BuiltSubgraph;
+  /** The registry's test that a document is valid there and a single fetch (InProcessDataSource.answersAlone). */
+  standsAlone: Parameters<typeof compileRead>[4];
+  policy: Policy;
+  enforce: boolean;
+  db: DataSource;
+  tokens: TokenService;
+  regions: RegionDirectory;
+  /** Null when the audit is switched off (benchmarks only): then no event and no field log, as on the general path. */
+  audit: { writer: AuditSink; variableKey: Uint8Array } | null;
+}
+
+/**
+ * Compiled reads: a client looking up one child by id with scalar fields that its role may read
+ * exactly (all ALLOW: nothing refused, masked or opened by a grant) is answered here, ahead of
+ * Express and Apollo Server, by the registry subgraph's own resolvers — same statement, same
+ * values, same audit event, written before the answer leaves, same bytes out. Anything else, and
+ * any doubt on the way (token, jurisdiction, purpose, no such child in the caller's subtree, an
+ * error, an audit write that fails), falls back to the general path, which answers it and
+ * audits it as always. See README.md in this folder.
+ */
+export class CompiledReads {
+  private readonly plans = new Map<string, ReadPlan | null>();
+  private readonly prereads = new WeakMap<IncomingMessage, Preread>();
+  /** Requests answered here (tests check the path was taken; it is invisible to clients). */
+  served = 0;
+
+  constructor(private readonly o: CompiledReadsOptions) {}
+
+  /** The hub's request listener: compiled reads first, then `app` (Express) for the rest. */
+  listener(app: RequestListener): RequestListener {
+    return (req, res) => {
+      if (!this.mayServe(req)) return app(req, res);
+      const startedAt = performance.now();
+      readBody(req, (error, raw) => {
+        const fallback = (pre: Preread) => {
+          this.prereads.set(req, pre);
+          app(req, res);
+        };
+        if (error) return fallback({ error });
+        let text = raw!.toString('utf8');
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // as body-parser's decoder does
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch (e) {
+          return fallback({ error: parseFailure(e as Error) });
+        }
+        // body-parser's strict mode: an object or an array, nothing else.
+        if (body === null || typeof body !== 'object') return fallback({ error: parseFailure(new SyntaxError('JSON body must be an object or an array')) });
+        this.serve(req, res, body, startedAt).then(
+          (served) => {
+            if (!served) fallback({ body });
+          },
+          (e) => {
+            console.error('[hub] compiled read failed; answered by the general path', e);
+            fallback({ body });
+          },
+        );
+      });
+    };
+  }
+
+  /** Where `express.json()` ran on /graphql: a body the listener has read already is handed on as parsed, or as the same error. */
+  jsonBody(json: RequestHandler): RequestHandler {
+    return (req, res, next) => {
+      const pre = this.prereads.get(req);
+      if (!pre) return json(req, res, next);
+      this.prereads.delete(req);
+      if ('error' in pre) return next(pre.error);
+      req.body = pre.body;
+      next();
+    };
+  }
+
+  /** From the headers alone: could this be a compiled read? Nothing is consumed when not. */
+  private mayServe(req: IncomingMessage): boolean {
+    const h = req.headers;
+    if (req.method !== 'POST' || req.url !== '/graphql' || !h.authorization || h[PURPOSE_HEADER] === undefined) return false;
+    if (!JSON_TYPES.has(h['content-type']?.toLowerCase() ?? '') || !JSON_ACCEPTS.has(h.accept)) return false;
+    if (h['content-encoding'] !== undefined || h['transfer-encoding'] !== undefined) return false;
+    const length = Number(h['content-length']);
+    return Number.isInteger(length) && length > 0 && length <= MAX_BODY;
+  }
+
+  private plan(query: string): ReadPlan | null {
+    let plan = this.plans.get(query);
+    if (plan === undefined) {
+      const { registry, policy, enforce, standsAlone } = this.o;
+      plan = compileRead(query, registry.raw, policy, enforce, standsAlone);
+      if (this.plans.size >= MAX_PLANS) this.plans.clear();
+      this.plans.set(query, plan);
+    }
+    return plan;
+  }
+
+  /** Answers the request and resolves true, or resolves false having sent nothing and written nothing. */
+  private async serve(req: IncomingMessage, res: ServerResponse, body: object, startedAt: number): Promise<boolean> {
+    if (Array.isArray(body) || Object.keys(body).some((k) => !BODY_KEYS.has(k))) return false;
+    const { query, variables, operationName } = body as Record<string, unknown>;
+    if (typeof query !== 'string') return false;
+    const plan = this.plan(query);
+    if (!plan || (operationName != null && operationName !== plan.operationName)) return false;
+    if (!variables || typeof variables !== 'object' || Array.isArray(variables)) return false;
+    const names = Object.keys(variables);
+    const id = (variables as Record<string, unknown>)[plan.variable];
+    if (names.length !== 1 || typeof id !== 'string') return false;
+
+    const principal = await this.o.tokens.verify(req.headers.authorization).catch(() => null);
+    if (!principal || !(await this.o.regions.has(principal.region))) return false;
+    const subject = policySubject(principal);
+    if (!POLICY_SUBJECTS.includes(subject) || !plan.allowed(subject)) return false;
+    let purpose;
+    try {
+      purpose = parsePurpose(req.headers[PURPOSE_HEADER] as string);
+    } catch {
+      return false;
+    }
+    if (!purpose) return false;
+
+    const requestId = randomUUID();
+    const ctx = createHubContext(this.o.config, principal, this.o.policy, this.o.db, requestId, new AccessLog(), purpose);
+    const info = undefined as unknown as GraphQLResolveInfo; // a resolver that needs it throws, and the general path answers
+    const record = (await plan.resolveRecord(undefined, { id }, ctx, info)) as { id?: unknown } | null;
+    if (!record || typeof record.id !== 'string') return false;
+    const minor: Record<string, unknown> = {};
+    for (const f of plan.fields) {
+      const value = f.resolve(record, {}, ctx, info);
+      if (value instanceof Error || typeof (value as Promise<unknown> | null)?.then === 'function') return false;
+      const out = value === null || value === undefined ? null : f.type.serialize(value);
+      if (out === null || out === undefined) {
+        if (f.nonNull || (value !== null && value !== undefined)) return false;
+      }
+      minor[f.name] = out ?? null;
+    }
+
+    if (this.o.audit) {
+      for (const f of plan.fields) ctx.access.read(record.id, f.key, Access.ALLOW);
+      const event = auditEvent({
+        requestId,
+        startedAt,
+        principal,
+        clientAddress: req.socket.remoteAddress ?? null,
+        outcome: AuditOutcome.SUCCESS,
+        errorCodes: [],
+        operationName: plan.operationName,
+        operationType: 'query',
+        document: plan.audited,
+        variables: hashVariables(this.o.audit.variableKey, variables as Record<string, unknown>),
+        purpose,
+        access: ctx.access.forEvent(),
+      });
+      // Not durable, nothing sent: the general path answers, and withholds the data if its own event fails too.
+      if (!(await this.o.audit.writer.append(event).then(() => true, () => false))) return false;
+    }
+    const text = `${JSON.stringify({ data: { minor } })}\n`;
+    res.writeHead(200, {
+      [REQUEST_ID_HEADER]: requestId,
+      'cache-control': 'no-store',
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+    this.served++;
+    return true;
+  }
+}
+
+/** What body-parser reports for a body that is not JSON (HttpAudit.bodyErrors refuses it). */
+function parseFailure(e: Error): Error {
+  return Object.assign(e, { type: 'entity.parse.failed', status: 400 });
+}
+
+function readBody(req: IncomingMessage, done: (error: Error | null, body?: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let settled = false;
+  const settle = (error: Error | null, body?: Buffer) => {
+    if (settled) return;
+    settled = true;
+    done(error, body);
+  };
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.once('end', () => settle(null, Buffer.concat(chunks)));
+  req.once('error', (e) => settle(e));
+}
