@@ -359,7 +359,12 @@ async function main() {
     // page-size series.
     const hub = await startHub('hub');
     const toggles = [hub, await startHub('hub, policy OFF', 'policy'), await startHub('hub, audit OFF', 'audit')];
-    if (want('s1')) for (const c of S1_LOADS) results.push(...(await measureTogether('1 single child', toggles, HUB.single, sample, pool, asPolice, c)));
+    if (want('s1')) {
+      // Scenario 1 is what compiled reads answer: the hub without them beside the others.
+      const general = await startHub('hub, compiled reads OFF', 'compiled');
+      for (const c of S1_LOADS) results.push(...(await measureTogether('1 single child', [...toggles, general], HUB.single, sample, pool, asPolice, c)));
+      await retire(general);
+    }
     if (want('s2')) results.push(...(await measureTogether('2 page of 100', toggles, HUB.page(100), sample, pool, asCivil)));
     for (const s of toggles.slice(1)) await retire(s);
     if (want('s3')) results.push(await measure('3 cross-department', hub, HUB.crossDepartment, sample, pool, asCivil));
@@ -486,6 +491,8 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
       [name('hub / (floor + durable event)'), ratio(s1('hub'), floorEvent), null],
       [name('policy ON / OFF'), ratio(s1('hub'), s1('hub, policy OFF')), 0.9],
       [name('audit ON / OFF'), ratio(s1('hub'), auditOff), 0.85],
+      [name('compiled reads ON / OFF'), ratio(s1('hub'), s1('hub, compiled reads OFF')), null],
+      [name('hub, compiled reads OFF / PostGraphile'), ratio(s1('hub, compiled reads OFF'), s1('PostGraphile 4.14')), null],
       [name("audit ON / OFF if the audit cost only the floor's durable event (CPU / request: OFF ÷ (OFF + event))"), auditBound, null],
     ];
   };
@@ -498,7 +505,7 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     ['2 page of 100: hub / floor', ratio(get('2', 'hub'), get('2', 'floor (pg + http)')), null],
     ['2 page of 100: policy ON / OFF', ratio(get('2', 'hub'), get('2', 'hub, policy OFF')), 0.9],
     ['2 page of 100: audit ON / OFF', ratio(get('2', 'hub'), get('2', 'hub, audit OFF')), 0.85],
-    ['1 single child: gateway / subgraph direct', ratio(get('1', 'hub, audit OFF'), get('1', 'registry subgraph direct')), null],
+    ['1 single child: hub, audit OFF (a compiled read) / registry subgraph direct', ratio(get('1', 'hub, audit OFF'), get('1', 'registry subgraph direct')), null],
     ['1 single child: Hive Gateway / Apollo Gateway, alone', ratio(get('1', 'Hive Gateway 2.12 alone'), get('1', 'Apollo Gateway 2.14 alone')), null],
     ['4 federated page: Hive Gateway / Apollo Gateway, alone', ratio(get('4', 'Hive Gateway 2.12 alone'), get('4', 'Apollo Gateway 2.14 alone')), null],
   ];
@@ -513,7 +520,7 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     `- Node ${process.version}; PostgreSQL ${run.pgVersion} (embedded, shared_buffers ${SHARED_BUFFERS}, the data set read into them first); load generator autocannon on the same machine, ${CONNECTIONS} connections (concurrent clients)${HIGH_LOAD ? `; scenario 1 also at ${HIGH_LOAD}` : ''}`,
     `- Data: ${MINORS.toLocaleString('en')} minors (\`npm run seed:scale\`), hub requests as district officers with purpose declared; the audit trail held ${run.trail.toLocaleString('en')} events when the run began (every run adds to it; it is not read into shared buffers)`,
     `- Each figure is the median of ${RUNS} runs of ${DURATION} s after a 2 s warm-up; "noise" is (max − min) / median of req/s over the runs.`,
-    '- The hub and its bench switches (policy OFF, audit OFF; scenarios 1 and 2), and the floor with and without a durable event (scenario 1), are measured together: all up at once, their runs interleaved round by round in a rotating order, so that the machine slowing down during the benchmark slows each alike. Their ratios are the median of the rounds\' ratios, with the lowest and highest in brackets.',
+    '- The hub and its bench switches (policy OFF, audit OFF: scenarios 1 and 2; compiled reads OFF: scenario 1), and the floor with and without a durable event (scenario 1), are measured together: all up at once, their runs interleaved round by round in a rotating order, so that the machine slowing down during the benchmark slows each alike. Their ratios are the median of the rounds\' ratios, with the lowest and highest in brackets.',
     '',
     '## Scenarios',
     '',
