@@ -28,18 +28,29 @@ describe('EntityReader', () => {
 
   it('prepares a read by keys once and reuses it for other values, with the rows the planned path returns', async () => {
     const reader = entityReader(ds, Minor, 'x');
-    const [a, b] = (await ds.query('SELECT id FROM registry.minor ORDER BY id LIMIT 2')) as { id: string }[];
+    const [a, b, c, d] = (await ds.query('SELECT id FROM registry.minor ORDER BY id LIMIT 4')) as { id: string }[];
     const before = statements.count;
-    const first = await reader.read(ds, 'WHERE x.id = ANY($1)', [[a.id]], { byKeys: true });
-    const second = await reader.read(ds, 'WHERE x.id = ANY($1)', [[b.id]], { byKeys: true });
+    const first = await reader.read(ds, 'WHERE x.id = ANY($1) ORDER BY x.id', [[a.id, b.id]], { byKeys: true });
+    const second = await reader.read(ds, 'WHERE x.id = ANY($1) ORDER BY x.id', [[c.id, d.id]], { byKeys: true });
     expect(statements.count - before).toBe(2); // counted like every other statement
-    expect(first.map((m) => m.id)).toEqual([a.id]);
-    expect(second).toEqual(await reader.read(ds, 'WHERE x.id = ANY($1)', [[b.id]]));
-    expect(second[0]).toMatchObject({ id: b.id, birthDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+    expect(first.map((m) => m.id)).toEqual([a.id, b.id]);
+    expect(second).toEqual(await reader.read(ds, 'WHERE x.id = ANY($1) ORDER BY x.id', [[c.id, d.id]]));
+    expect(second[0]).toMatchObject({ id: c.id, birthDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
 
     const statementsPrepared = (await prepared()) as { statement: string }[];
     expect(statementsPrepared).toHaveLength(1);
     expect(statementsPrepared[0].statement).toContain('WHERE x.id = ANY($1)');
+  });
+
+  it('reads one key with `= $1`, which Postgres keeps a generic plan of instead of planning every execution', async () => {
+    const reader = entityReader(ds, Minor, 'x');
+    const ids = ((await ds.query('SELECT id FROM registry.minor ORDER BY id LIMIT 8')) as { id: string }[]).map((r) => r.id);
+    for (const id of ids) {
+      const rows = await reader.read(ds, 'WHERE x.id = ANY($1) AND x.grid_code LIKE $2', [[id], '3301%'], { byKeys: true });
+      expect(rows).toEqual(await reader.read(ds, 'WHERE x.id = ANY($1) AND x.grid_code LIKE $2', [[id], '3301%']));
+    }
+    const [single] = await ds.query(`SELECT statement, generic_plans FROM pg_prepared_statements WHERE statement LIKE '%WHERE x.id = $1 AND x.grid_code LIKE $2'`);
+    expect(Number(single.generic_plans)).toBeGreaterThan(0);
   });
 
   it('does not prepare a read whose plan depends on its values', async () => {
