@@ -135,6 +135,7 @@ describe('compiled reads', () => {
       ['an id that is not a UUID', { query: BENCH, variables: { id: 'not-a-uuid' } }, false],
       ['an unknown child', { query: BENCH, variables: { id: '00000000-0000-4000-8000-000000000000' } }, false],
       ['extensions', { ...ok, extensions: { persistedQuery: { version: 1, sha256Hash: 'x' } } }, false],
+      ['a text longer than any compiled one', { ...ok, query: `${BENCH} #${'x'.repeat(2100)}` }, false],
       ['a batch', [ok], false],
       ['a JSON string', '"query"', false],
       ['invalid JSON', '{"query": ', false],

@@ -23,6 +23,8 @@ import { compileRead, ReadPlan } from './compiled-read.plan';
 /** Bodies larger than this are left to Express (its limit, 1 MB, and its refusal). */
 const MAX_BODY = 64 * 1024;
 const MAX_PLANS = 1000;
+/** The compiled shape is a few hundred characters; longer texts are not parsed or kept here. */
+const MAX_QUERY = 2048;
 const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8']);
 /** Accept headers under which Apollo Server answers `application/json` (its content negotiation). */
 const JSON_ACCEPTS = new Set([undefined, '*/*', 'application/json']);
@@ -57,10 +59,14 @@ export interface CompiledReadsOptions {
 export class CompiledReads {
   private readonly plans = new Map<string, ReadPlan | null>();
   private readonly prereads = new WeakMap<IncomingMessage, Preread>();
-  /** Requests answered here (tests check the path was taken; it is invisible to clients). */
-  served = 0;
+  private count = 0;
 
   constructor(private readonly o: CompiledReadsOptions) {}
+
+  /** Requests answered here (tests check the path was taken; it is invisible to clients). */
+  get served(): number {
+    return this.count;
+  }
 
   /** The hub's request listener: compiled reads first, then `app` (Express) for the rest. */
   listener(app: RequestListener): RequestListener {
@@ -88,8 +94,9 @@ export class CompiledReads {
             if (!served) fallback({ body });
           },
           (e) => {
-            console.error('[hub] compiled read failed; answered by the general path', e);
-            fallback({ body });
+            console.error('[hub] compiled read failed', e);
+            // Nothing sent yet (the answer is the last step): the general path answers.
+            if (!res.headersSent) fallback({ body });
           },
         );
       });
@@ -133,16 +140,16 @@ export class CompiledReads {
   private async serve(req: IncomingMessage, res: ServerResponse, body: object, startedAt: number): Promise<boolean> {
     if (Array.isArray(body) || Object.keys(body).some((k) => !BODY_KEYS.has(k))) return false;
     const { query, variables, operationName } = body as Record<string, unknown>;
-    if (typeof query !== 'string') return false;
+    if (typeof query !== 'string' || query.length > MAX_QUERY) return false;
+    // Callers are known before their texts are compiled and kept.
+    const principal = await this.o.tokens.verify(req.headers.authorization).catch(() => null);
+    if (!principal || !(await this.o.regions.has(principal.region))) return false;
     const plan = this.plan(query);
     if (!plan || (operationName != null && operationName !== plan.operationName)) return false;
     if (!variables || typeof variables !== 'object' || Array.isArray(variables)) return false;
     const names = Object.keys(variables);
     const id = (variables as Record<string, unknown>)[plan.variable];
     if (names.length !== 1 || typeof id !== 'string') return false;
-
-    const principal = await this.o.tokens.verify(req.headers.authorization).catch(() => null);
-    if (!principal || !(await this.o.regions.has(principal.region))) return false;
     const subject = policySubject(principal);
     if (!POLICY_SUBJECTS.includes(subject) || !plan.allowed(subject)) return false;
     let purpose;
@@ -196,7 +203,7 @@ export class CompiledReads {
       'content-length': Buffer.byteLength(text),
     });
     res.end(text);
-    this.served++;
+    this.count++;
     return true;
   }
 }
