@@ -39,6 +39,7 @@ export interface CompiledReadsOptions {
   /** The registry's test that a document is valid there and a single fetch (InProcessDataSource.answersAlone). */
   standsAlone: Parameters<typeof compileRead>[4];
   policy: Policy;
+  /** False only with HUB_BENCH_DISABLE=policy: every field ALLOW, as in the general path's schemas then. */
   enforce: boolean;
   db: DataSource;
   tokens: TokenService;
