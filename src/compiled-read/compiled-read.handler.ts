@@ -13,7 +13,7 @@ import { parsePurpose, PURPOSE_HEADER } from '../audit/purpose';
 import { policySubject, POLICY_SUBJECTS } from '../auth/principal';
 import type { TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
-import type { BuiltSubgraph } from '../gateway/supergraph';
+import type { InProcessDataSource } from '../gateway/in-process.data-source';
 import type { Policy } from '../policy/policy';
 import { Access } from '../policy/policy.types';
 import { createHubContext } from '../server/hub.context';
@@ -35,9 +35,8 @@ type Preread = { body: object } | { error: Error };
 
 export interface CompiledReadsOptions {
   config: HubConfig;
-  registry: BuiltSubgraph;
-  /** The registry's test that a document is valid there and a single fetch (InProcessDataSource.answersAlone). */
-  standsAlone: Parameters<typeof compileRead>[4];
+  /** The registry subgraph served in this process: its schema, resolvers and single-fetch test. */
+  registry: InProcessDataSource;
   policy: Policy;
   /** False only with HUB_BENCH_DISABLE=policy: every field ALLOW, as in the general path's schemas then. */
   enforce: boolean;
@@ -129,8 +128,8 @@ export class CompiledReads {
   private plan(query: string): ReadPlan | null {
     let plan = this.plans.get(query);
     if (plan === undefined) {
-      const { registry, policy, enforce, standsAlone } = this.o;
-      plan = compileRead(query, registry.raw, policy, enforce, standsAlone);
+      const { registry, policy, enforce } = this.o;
+      plan = compileRead(query, registry, policy, enforce);
       if (this.plans.size >= MAX_PLANS) this.plans.clear();
       this.plans.set(query, plan);
     }

@@ -5,7 +5,6 @@ import {
   GraphQLFieldResolver,
   GraphQLLeafType,
   GraphQLObjectType,
-  GraphQLSchema,
   isLeafType,
   isNonNullType,
   Kind,
@@ -14,6 +13,7 @@ import {
 } from 'graphql';
 import { auditDocument } from '../audit/document-signature';
 import type { PolicySubject } from '../auth/principal';
+import type { InProcessDataSource } from '../gateway/in-process.data-source';
 import type { Policy } from '../policy/policy';
 import { Access } from '../policy/policy.types';
 
@@ -68,17 +68,11 @@ function idVariable(op: OperationDefinitionNode, root: FieldNode): string | null
 /**
  * Compiles a client's query text into a read plan, or null for anything but the one shape above
  * with every field a scalar or enum of Minor, each selected once, without alias, argument,
- * directive or fragment. `standsAlone` is the registry subgraph's own test that the document is
- * valid there and one fetch (InProcessDataSource.answersAlone): the plan never answers what the
- * gateway would have planned across subgraphs.
+ * directive or fragment, and only a document the registry answers alone (valid there and one fetch,
+ * as FastPathGateway decides): the plan never answers what the gateway would have planned across
+ * subgraphs.
  */
-export function compileRead(
-  query: string,
-  schema: GraphQLSchema,
-  policy: Policy,
-  enforce: boolean,
-  standsAlone: (document: DocumentNode) => boolean,
-): ReadPlan | null {
+export function compileRead(query: string, registry: Pick<InProcessDataSource, 'schema' | 'answersAlone'>, policy: Policy, enforce: boolean): ReadPlan | null {
   let document: DocumentNode;
   try {
     document = parse(query);
@@ -91,8 +85,8 @@ export function compileRead(
   if (root.kind !== Kind.FIELD || root.name.value !== ROOT_FIELD || root.alias || !plain(root) || !root.selectionSet) return null;
   const variable = idVariable(op, root);
   if (!variable) return null;
-  const queryType = schema.getQueryType();
-  const recordType = schema.getType(RECORD_TYPE);
+  const queryType = registry.schema.getQueryType();
+  const recordType = registry.schema.getType(RECORD_TYPE);
   if (queryType?.name !== ROOT_TYPE || !(recordType instanceof GraphQLObjectType)) return null;
   const recordFields = recordType.getFields();
   const fields: CompiledField[] = [];
@@ -105,7 +99,7 @@ export function compileRead(
     if (!isLeafType(named)) return null;
     fields.push({ name, key: `${RECORD_TYPE}.${name}`, type: named, nonNull: isNonNullType(field.type), resolve: field.resolve ?? defaultFieldResolver });
   }
-  if (!standsAlone(document)) return null;
+  if (!registry.answersAlone(document)) return null;
   const keys = [`${ROOT_TYPE}.${ROOT_FIELD}`, ...fields.map((f) => f.key)];
   const decided = new Map<PolicySubject, boolean>();
   return {

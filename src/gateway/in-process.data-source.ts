@@ -1,6 +1,6 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayExecutionResult, GatewayGraphQLRequestContext, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { BREAK, DocumentNode, execute, GraphQLError, Kind, parse, validate, visit } from 'graphql';
+import { BREAK, DocumentNode, execute, GraphQLError, GraphQLSchema, Kind, parse, validate, visit } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { parsePurpose } from '../audit/purpose';
 import type { HubConfig } from '../config/hub.config';
@@ -47,6 +47,11 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
     private readonly db: DataSource,
   ) {
     this.standsAlone = !usesCrossSubgraphDirectives(subgraph.sdl);
+  }
+
+  /** The subgraph's schema without the policy: what documents sent to it are validated against. */
+  get schema(): GraphQLSchema {
+    return this.subgraph.raw;
   }
 
   private document(query: string): DocumentNode | readonly GraphQLError[] {

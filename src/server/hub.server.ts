@@ -95,8 +95,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       registry && !benchDisable.compiled
         ? new CompiledReads({
             config,
-            registry: subgraphs.find((s) => s.slice === registrySubgraph)!,
-            standsAlone: (document) => registry.answersAlone(document),
+            registry,
             policy,
             enforce: !benchDisable.policy,
             db: db.ds,
