@@ -1,5 +1,5 @@
 import { Department, POLICY_SUBJECTS, PolicySubject, Role } from '../src/auth/principal';
-import { storedEventOf } from './support/audit-helpers';
+import { post, storedEventOf } from './support/audit-helpers';
 import { startTestHub, TestHub, TokenOptions } from './support/test-hub';
 
 /**
@@ -175,13 +175,9 @@ describe('compiled reads', () => {
     const before = fast.hub.compiledReadsServed();
     try {
       await fast.sql(`REVOKE INSERT ON audit.event FROM hub_audit_writer`);
-      const res = await fetch(fast.hub.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${await fast.token(Department.POLICE)}`, 'x-purpose': 'CASE_HANDLING' },
-        body: JSON.stringify({ query: BENCH, variables: { id: minorId } }),
-      });
+      const res = await post(fast, await fast.token(Department.POLICE), { query: BENCH, variables: { id: minorId } });
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'AUDIT_UNAVAILABLE' } }] });
+      expect(res.json).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'AUDIT_UNAVAILABLE' } }] });
     } finally {
       await fast.sql(`GRANT INSERT ON audit.event TO hub_audit_writer`);
       log.mockRestore();
