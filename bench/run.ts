@@ -222,37 +222,38 @@ function summarise(scenario: string, connections: number, server: Server, runs: 
   return m;
 }
 
+/** A server with the request it answers in a scenario and the headers it is sent. */
+interface Contender {
+  server: Server;
+  call: Call;
+  headers: () => Promise<Record<string, string>>;
+}
+
 /**
- * Servers compared with each other (a protection ON and OFF), measured together: all of them up at
- * once and their runs interleaved, each server once per round in an order rotated every round. A
- * machine that slows down during the benchmark — shared, as this one is — then slows each of them
- * alike, and their ratios are taken round by round (see `ratio` in `report`).
+ * Servers compared with each other (a protection ON and OFF, the hub and its peer), measured
+ * together: all of them up at once and their runs interleaved, each server once per round in an
+ * order rotated every round. A machine that slows down during the benchmark — shared, as this one
+ * is — then slows each of them alike, and their ratios are taken round by round (see `ratio` in
+ * `report`).
  */
-async function measureTogether(
-  scenario: string,
-  group: Server[],
-  call: Call,
-  sample: Sample,
-  pool: Pool,
-  headers: () => Promise<Record<string, string>>,
-  connections = CONNECTIONS,
-): Promise<Measurement[]> {
+async function measureTogether(scenario: string, group: Contender[], sample: Sample, pool: Pool, connections = CONNECTIONS): Promise<Measurement[]> {
   const statements: (number | null)[] = [];
-  for (const server of group) statements.push(await prepare(server, call, sample, pool, headers, connections));
-  const rss = group.map(watchRss);
+  for (const c of group) statements.push(await prepare(c.server, c.call, sample, pool, c.headers, connections));
+  const rss = group.map((c) => watchRss(c.server));
   const runs: Run[][] = group.map(() => []);
   try {
     for (let r = 0; r < RUNS; r++) {
       for (let k = 0; k < group.length; k++) {
         const j = (r + k) % group.length;
-        runs[j].push(await load(group[j], call, sample, pool, headers, DURATION, connections));
+        const { server, call, headers } = group[j];
+        runs[j].push(await load(server, call, sample, pool, headers, DURATION, connections));
       }
     }
   } finally {
     for (const w of rss) w.stop();
   }
-  const key = group.length > 1 ? `${scenario} (${connections}): ${group.map((s) => s.name).join(' | ')}` : undefined;
-  return group.map((server, j) => summarise(scenario, connections, server, runs[j], statements[j], rss[j].max(), key));
+  const key = group.length > 1 ? `${scenario} (${connections}): ${group.map((c) => c.server.name).join(' | ')}` : undefined;
+  return group.map((c, j) => summarise(scenario, connections, c.server, runs[j], statements[j], rss[j].max(), key));
 }
 
 async function measure(
@@ -264,7 +265,7 @@ async function measure(
   headers: () => Promise<Record<string, string>>,
   connections = CONNECTIONS,
 ): Promise<Measurement> {
-  const [m] = await measureTogether(scenario, [server], call, sample, pool, headers, connections);
+  const [m] = await measureTogether(scenario, [{ server, call, headers }], sample, pool, connections);
   return m;
 }
 
@@ -354,18 +355,35 @@ async function main() {
     const only = flags.only?.split(',');
     const want = (s: string) => !only || only.includes(s);
 
+    const startFloor = (name: string, recording: boolean) =>
+      start(name, path.join(ROOT, 'node_modules/.bin/tsx'), ['bench/servers/floor.server.ts'], { DATABASE_URL: pg.url, NODE_ENV: 'production', FLOOR_RECORDING: recording ? '1' : '0' }, '/minor', {
+        id: sample.ids[0],
+      });
+
     // The hub with every protection on, and beside it the hub with one protection switched off
-    // (bench-only), measured together on scenarios 1 and 2; then the hub alone on 3–5 and the
-    // page-size series.
+    // (bench-only); PostGraphile and the floor, idle until their turn.
     const hub = await startHub('hub');
     const toggles = [hub, await startHub('hub, policy OFF', 'policy'), await startHub('hub, audit OFF', 'audit')];
+    const pgl = await start('PostGraphile 4.14', 'node', ['bench/peer/postgraphile.server.js'], { DATABASE_URL: pg.url, NODE_ENV: 'production' }, '/graphql', { query: '{ __typename }' });
+    const floor = await startFloor('floor (pg + http)', false);
     if (want('s1')) {
-      // Scenario 1 is what compiled reads answer: the hub without them beside the others.
+      // Every server scenario 1 compares, measured together: the hub, its switches and the hub
+      // without compiled reads (what they answer is scenario 1), PostGraphile, and the floor
+      // without and with a durable event (the least any API recording each read pays). Measured
+      // one after the other, their ratio moved with whatever the shared machine did in between.
       const general = await startHub('hub, compiled reads OFF', 'compiled');
-      for (const c of S1_LOADS) results.push(...(await measureTogether('1 single child', [...toggles, general], HUB.single, sample, pool, asPolice, c)));
+      const recording = await startFloor('floor + durable event', true);
+      const group: Contender[] = [
+        ...[...toggles, general].map((server) => ({ server, call: HUB.single, headers: asPolice })),
+        { server: pgl, call: POSTGRAPHILE.single, headers: none },
+        ...[floor, recording].map((server) => ({ server, call: FLOOR.single, headers: none })),
+      ];
+      for (const c of S1_LOADS) results.push(...(await measureTogether('1 single child', group, sample, pool, c)));
       await retire(general);
+      await retire(recording);
     }
-    if (want('s2')) results.push(...(await measureTogether('2 page of 100', toggles, HUB.page(100), sample, pool, asCivil)));
+    // Scenario 2: the hub and its switches together; then the hub alone on 3–5 and the page-size series.
+    if (want('s2')) results.push(...(await measureTogether('2 page of 100', toggles.map((server) => ({ server, call: HUB.page(100), headers: asCivil })), sample, pool)));
     for (const s of toggles.slice(1)) await retire(s);
     if (want('s3')) results.push(await measure('3 cross-department', hub, HUB.crossDepartment, sample, pool, asCivil));
     if (want('s4')) results.push(await measure('4 federated page', hub, HUB.federatedPage, sample, pool, asCivil));
@@ -401,9 +419,11 @@ async function main() {
         execFileSync('npm', ['ci', '--prefix', 'bench/gateways', '--loglevel=error'], { cwd: ROOT, stdio: 'inherit' });
       }
       const subgraphs: Record<string, string> = {};
+      const subs: Server[] = [];
       for (const name of ['registry', 'education']) {
         const sub = await start(`${name} subgraph`, 'node', [...NODE_FLAGS, 'dist/src/cli/subgraph.cli.js', name, '--port', String(nextPort)], hubEnv(), '/health');
         subgraphs[name] = `${sub.url}/graphql`;
+        subs.push(sub);
       }
       const supergraph = path.join(BENCH_DIR, 'supergraph.graphql');
       execFileSync('node', ['dist/src/cli/compose.cli.js', '--out', supergraph], {
@@ -418,27 +438,13 @@ async function main() {
         if (want('s4')) results.push(await measure('4 federated page', gw, HUB.federatedPage, sample, pool, none));
         await retire(gw);
       }
-      for (const sub of [...servers]) await retire(sub); // the two subgraphs
+      for (const sub of subs) await retire(sub);
     }
 
-    const pgl = await start('PostGraphile 4.14', 'node', ['bench/peer/postgraphile.server.js'], { DATABASE_URL: pg.url, NODE_ENV: 'production' }, '/graphql', { query: '{ __typename }' });
-    if (want('s1')) for (const c of S1_LOADS) results.push(await measure('1 single child', pgl, POSTGRAPHILE.single, sample, pool, none, c));
     if (want('s2')) results.push(await measure('2 page of 100', pgl, POSTGRAPHILE.page, sample, pool, none));
     if (want('s4')) results.push(await measure('4 federated page', pgl, POSTGRAPHILE.federatedPage, sample, pool, none));
     await retire(pgl);
 
-    const startFloor = (name: string, recording: boolean) =>
-      start(name, path.join(ROOT, 'node_modules/.bin/tsx'), ['bench/servers/floor.server.ts'], { DATABASE_URL: pg.url, NODE_ENV: 'production', FLOOR_RECORDING: recording ? '1' : '0' }, '/minor', {
-        id: sample.ids[0],
-      });
-    const floor = await startFloor('floor (pg + http)', false);
-    if (want('s1')) {
-      // Beside it, the floor that records each read durably before answering (the least any API
-      // keeping the hub's audit guarantee pays), measured together.
-      const recording = await startFloor('floor + durable event', true);
-      for (const c of S1_LOADS) results.push(...(await measureTogether('1 single child', [floor, recording], FLOOR.single, sample, pool, none, c)));
-      await retire(recording);
-    }
     if (want('s2')) results.push(await measure('2 page of 100', floor, FLOOR.page, sample, pool, none));
     if (want('s5')) results.push(await measure('5 aggregate', floor, FLOOR.aggregate, sample, pool, none));
     await retire(floor);
@@ -520,7 +526,7 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     `- Node ${process.version}; PostgreSQL ${run.pgVersion} (embedded, shared_buffers ${SHARED_BUFFERS}, the data set read into them first); load generator autocannon on the same machine, ${CONNECTIONS} connections (concurrent clients)${HIGH_LOAD ? `; scenario 1 also at ${HIGH_LOAD}` : ''}`,
     `- Data: ${MINORS.toLocaleString('en')} minors (\`npm run seed:scale\`), hub requests as district officers with purpose declared; the audit trail held ${run.trail.toLocaleString('en')} events when the run began (every run adds to it; it is not read into shared buffers)`,
     `- Each figure is the median of ${RUNS} runs of ${DURATION} s after a 2 s warm-up; "noise" is (max − min) / median of req/s over the runs.`,
-    '- The hub and its bench switches (policy OFF, audit OFF: scenarios 1 and 2; compiled reads OFF: scenario 1), and the floor with and without a durable event (scenario 1), are measured together: all up at once, their runs interleaved round by round in a rotating order, so that the machine slowing down during the benchmark slows each alike. Their ratios are the median of the rounds\' ratios, with the lowest and highest in brackets.',
+    '- Measured together: every server of scenario 1 at each load (the hub, its bench switches policy OFF, audit OFF and compiled reads OFF, PostGraphile, the floor with and without a durable event), and the hub with its switches in scenario 2: all up at once, their runs interleaved round by round in a rotating order, so that the machine slowing down during the benchmark slows each alike. Their ratios are the median of the rounds\' ratios, with the lowest and highest in brackets; other ratios are of medians measured minutes apart.',
     '',
     '## Scenarios',
     '',
