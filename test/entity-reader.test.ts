@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { DataSource } from 'typeorm';
+import { DataSource, ObjectLiteral } from 'typeorm';
 import { entityReader } from '../src/db/entity-reader';
 import { StatementCounter } from '../src/db/statement-counter';
 import { SUBGRAPHS } from '../src/subgraphs';
@@ -51,6 +51,19 @@ describe('EntityReader', () => {
     }
     const [single] = await ds.query(`SELECT statement, generic_plans FROM pg_prepared_statements WHERE statement LIKE '%WHERE x.id = $1 AND x.grid_code LIKE $2'`);
     expect(Number(single.generic_plans)).toBeGreaterThan(0);
+  });
+
+  // The department record loaders read every department's entities this way (shared/record-loaders.ts).
+  it.each(['education', 'police', 'justice', 'youth_league', 'womens_federation'])("reads %s's records as TypeORM loads them, as instances of their entities", async (name) => {
+    const slice = SUBGRAPHS.find((s) => s.name === name)!;
+    for (const entity of slice.entities as (new () => ObjectLiteral)[]) {
+      const expected = await ds.getRepository(entity).find({ order: { id: 'ASC' }, take: 5 });
+      expect(expected.length).toBeGreaterThan(0); // the demo data has some of each
+      const rows = await entityReader(ds, entity, 'r').read(ds, 'WHERE r.id = ANY($1) ORDER BY r.id', [expected.map((e) => e.id)], { byKeys: true });
+      expect(rows).toStrictEqual(expected); // same properties, values and classes
+      // A department record's `minor` is often a getter of its class: a plain row would have none.
+      if (Object.getOwnPropertyDescriptor(entity.prototype, 'minor')?.get) expect(rows.map((r) => r.minor)).toEqual(expected.map((e) => ({ id: e.minorId })));
+    }
   });
 
   it('does not prepare a read whose plan depends on its values', async () => {

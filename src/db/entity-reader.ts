@@ -8,7 +8,7 @@ const AS_IS = new Set(['uuid', 'text', 'varchar', 'char', 'timestamptz', 'intege
 const AS_TEXT = new Set(['date']);
 
 /**
- * Reads an entity's rows with plain SQL, mapped to the same property names and values as
+ * Reads an entity's rows with plain SQL, mapped to the same property names, values and class as
  * TypeORM's entities. For the hot read paths (look-ups, pages and their relations): TypeORM's
  * query builder and hydration cost more CPU than Postgres spends answering them (bench/RESULTS.md).
  * Column types it does not know how to map are refused when the reader is built, so a new
@@ -17,6 +17,8 @@ const AS_TEXT = new Set(['date']);
 export class EntityReader<T extends ObjectLiteral> {
   private readonly columns: string;
   private readonly from: string;
+  /** Rows are instances of the entity, as TypeORM's are: a department record's `minor` is a getter of its class. */
+  private readonly proto: object;
 
   constructor(ds: DataSource, entity: new () => T, alias: string) {
     const meta = ds.getMetadata(entity);
@@ -27,6 +29,7 @@ export class EntityReader<T extends ObjectLiteral> {
     });
     this.columns = columns.join(', ');
     this.from = ` FROM ${meta.tablePath} ${alias} `;
+    this.proto = entity.prototype;
   }
 
   /**
@@ -40,20 +43,30 @@ export class EntityReader<T extends ObjectLiteral> {
    * Statements whose best plan depends on their values (prefix patterns, pages) are planned with them.
    */
   async read(db: DataSource, rest: string, params: unknown[], opts: { distinctOn?: string; byKeys?: boolean } = {}): Promise<T[]> {
-    let text = `SELECT ${opts.distinctOn ? `DISTINCT ON (${opts.distinctOn}) ` : ''}${this.columns}${this.from}${rest}`;
-    if (!opts.byKeys) return db.query(text, params);
-    const [keys, ...others] = params;
-    if (Array.isArray(keys) && keys.length === 1 && text.includes(ANY_KEYS)) {
-      text = text.replace(ANY_KEYS, '= $1');
-      params = [keys[0], ...others];
-    }
-    db.logger.logQuery(text, params); // counted and logged like the statements TypeORM sends
-    const pool = (db.driver as PostgresDriver).master as Pool;
-    return (await pool.query<T>({ name: statementName(text), text, values: params })).rows;
+    const text = `SELECT ${opts.distinctOn ? `DISTINCT ON (${opts.distinctOn}) ` : ''}${this.columns}${this.from}${rest}`;
+    const rows: T[] = opts.byKeys ? await queryByKeys(db, text, params) : await db.query(text, params);
+    for (const row of rows) Object.setPrototypeOf(row, this.proto);
+    return rows;
   }
 }
 
 const ANY_KEYS = '= ANY($1)';
+
+/**
+ * A statement selecting rows by keys, its first parameter the array of keys (`column = ANY($1)`
+ * on an indexed column): prepared once per connection, and sent as `column = $1` for one key —
+ * see `EntityReader.read`.
+ */
+export async function queryByKeys<R>(db: DataSource, text: string, params: unknown[]): Promise<R[]> {
+  const [keys, ...others] = params;
+  if (Array.isArray(keys) && keys.length === 1 && text.includes(ANY_KEYS)) {
+    text = text.replace(ANY_KEYS, '= $1');
+    params = [keys[0], ...others];
+  }
+  db.logger.logQuery(text, params); // counted and logged like the statements TypeORM sends
+  const pool = (db.driver as PostgresDriver).master as Pool;
+  return (await pool.query({ name: statementName(text), text, values: params })).rows;
+}
 
 // node-postgres prepares a named statement once per connection and refuses one name for two texts.
 const statementNames = new Map<string, string>();

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from 'typeorm';
+import { queryByKeys } from '../../db/entity-reader';
 import { HubErrorCode, HubException } from '../../errors/hub.exception';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { isUuid, jurisdictionPattern } from '../registry/registry.loaders';
@@ -9,8 +10,8 @@ import { isUuid, jurisdictionPattern } from '../registry/registry.loaders';
  * caller's subtree. The grid lives in the registry; departments read it through the view
  * `registry.minor_jurisdiction` (migration 1795400050000) and nothing else of the registry.
  */
-export function inJurisdiction(alias: string): string {
-  return `EXISTS (SELECT 1 FROM registry.minor_jurisdiction j WHERE j.minor_id = ${alias}.minor_id AND j.grid_code LIKE :jurisdiction)`;
+export function inJurisdiction(alias: string, pattern = ':jurisdiction'): string {
+  return `EXISTS (SELECT 1 FROM registry.minor_jurisdiction j WHERE j.minor_id = ${alias}.minor_id AND j.grid_code LIKE ${pattern})`;
 }
 
 export const jurisdictionParams = (ctx: HubContext) => ({ jurisdiction: jurisdictionPattern(ctx) });
@@ -40,7 +41,7 @@ export function minorReferenceResolvers(slice: string) {
     new DataLoader<string, MinorReference | null>(async (ids) => {
       const valid = ids.filter(isUuid);
       const rows: { minor_id: string }[] = valid.length
-        ? await ctx.db.query(`SELECT minor_id FROM registry.minor_jurisdiction WHERE minor_id = ANY($1) AND grid_code LIKE $2`, [valid, jurisdictionPattern(ctx)])
+        ? await queryByKeys(ctx.db, `SELECT minor_id FROM registry.minor_jurisdiction WHERE minor_id = ANY($1) AND grid_code LIKE $2`, [valid, jurisdictionPattern(ctx)])
         : [];
       const found = new Set(rows.map((r) => r.minor_id));
       return ids.map((id) => (found.has(id) ? { id } : null));
