@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { queryByKeys } from '../../db/entity-reader';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { isUuid, jurisdictionPattern } from '../registry/registry.loaders';
 import { recordsByMinor } from '../shared/record-loaders';
@@ -17,7 +18,8 @@ function createPoliceLoaders(ctx: HubContext) {
     protectionCaseByMinor: new DataLoader<string, ProtectionCaseStatus>(async (ids) => {
       const valid = ids.filter(isUuid);
       const rows: { minor_id: string; open_since: string; contact_unit: string }[] = valid.length
-        ? await ctx.db.query(
+        ? await queryByKeys(
+            ctx.db,
             `SELECT i.minor_id, to_char(min(i.occurred_on), 'YYYY-MM-DD') AS open_since,
                     (array_agg(i.handling_unit ORDER BY i.occurred_on DESC, i.id))[1] AS contact_unit
              FROM police.incident i JOIN registry.minor_jurisdiction j ON j.minor_id = i.minor_id AND j.grid_code LIKE $2
