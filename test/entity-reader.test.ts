@@ -4,6 +4,9 @@ import { entityReader } from '../src/db/entity-reader';
 import { StatementCounter } from '../src/db/statement-counter';
 import { SUBGRAPHS } from '../src/subgraphs';
 import { Minor } from '../src/subgraphs/registry/entities/minor.entity';
+import { MandatoryReport } from '../src/subgraphs/workflow/entities/mandatory-report.entity';
+import { Referral } from '../src/subgraphs/workflow/entities/referral.entity';
+import { ReportTransition } from '../src/subgraphs/workflow/entities/report-transition.entity';
 import { cloneTemplateDatabase } from './support/test-hub';
 
 /** Reads by keys are prepared once per connection; everything else is planned with its values. */
@@ -53,10 +56,9 @@ describe('EntityReader', () => {
     expect(Number(single.generic_plans)).toBeGreaterThan(0);
   });
 
-  // The department record loaders read every department's entities this way (shared/record-loaders.ts).
-  it.each(['education', 'police', 'justice', 'youth_league', 'womens_federation'])("reads %s's records as TypeORM loads them, as instances of their entities", async (name) => {
-    const slice = SUBGRAPHS.find((s) => s.name === name)!;
-    for (const entity of slice.entities as (new () => ObjectLiteral)[]) {
+  /** Up to five rows of each entity, read by keys and by TypeORM: the same objects, classes included. */
+  async function readsAsTypeOrm(entities: (new () => ObjectLiteral)[]): Promise<void> {
+    for (const entity of entities) {
       const expected = await ds.getRepository(entity).find({ order: { id: 'ASC' }, take: 5 });
       expect(expected.length).toBeGreaterThan(0); // the demo data has some of each
       const rows = await entityReader(ds, entity, 'r').read(ds, 'WHERE r.id = ANY($1) ORDER BY r.id', [expected.map((e) => e.id)], { byKeys: true });
@@ -64,6 +66,19 @@ describe('EntityReader', () => {
       // A department record's `minor` is often a getter of its class: a plain row would have none.
       if (Object.getOwnPropertyDescriptor(entity.prototype, 'minor')?.get) expect(rows.map((r) => r.minor)).toEqual(expected.map((e) => ({ id: e.minorId })));
     }
+  }
+
+  // The department record loaders read every department's entities this way (shared/record-loaders.ts) …
+  it.each(['education', 'police', 'justice', 'youth_league', 'womens_federation'])("reads %s's records as TypeORM loads them, as instances of their entities", (name) =>
+    readsAsTypeOrm(SUBGRAPHS.find((s) => s.name === name)!.entities as (new () => ObjectLiteral)[]),
+  );
+
+  // … and the workflow's loaders a child's reports, their transitions and its referrals (workflow.loaders.ts).
+  it("reads the workflow's reports, transitions and referrals as TypeORM loads them", async () => {
+    // The demo data has reports and referrals but no transitions yet: one, as a verification records it.
+    await ds.query(`INSERT INTO workflow.report_transition (id, report_id, minor_id, from_status, to_status, officer_id, department, note, at)
+      SELECT gen_random_uuid(), id, minor_id, 'RECEIVED', 'VERIFYING', 'officer-1', 'POLICE', '已到场核实', now() FROM workflow.mandatory_report ORDER BY id LIMIT 1`);
+    await readsAsTypeOrm([MandatoryReport, ReportTransition, Referral]);
   });
 
   it('does not prepare a read whose plan depends on its values', async () => {

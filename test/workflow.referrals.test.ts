@@ -89,15 +89,22 @@ describe('workflow: referrals', () => {
     expect(errorCodes(r)).toEqual(['NOT_FOUND']);
   });
 
-  it('shows a referral to the departments on it and to civil affairs only', async () => {
+  it('shows a referral to the departments on it and to civil affairs only, in the list and on the child', async () => {
     const id = await refer();
-    const visible = async (token: string) => ((await t.gql(token, `{ referrals(first: 500) { id } }`)).data.referrals as any[]).some((r) => r.id === id);
-    expect(await visible(education)).toBe(true);
-    expect(await visible(civil)).toBe(true);
-    expect(await visible(await t.token(CA))).toBe(true);
-    expect(await visible(await t.token(YL))).toBe(false);
-    expect(await visible(await t.token(PO))).toBe(false);
-    expect(await visible(await t.token(ED, { region: '330102002' }))).toBe(false);
+    const listed = async (token: string) => ((await t.gql(token, `{ referrals(first: 500) { id } }`)).data.referrals as any[]).some((r) => r.id === id);
+    const onChild = async (token: string) => {
+      const r = await t.gql(token, `query($id: ID!) { minor(id: $id) { referrals { id } } }`, { id: child.id });
+      expect(r.errors).toBeUndefined();
+      return ((r.data.minor?.referrals ?? []) as any[]).some((x) => x.id === id);
+    };
+    for (const visible of [listed, onChild]) {
+      expect(await visible(education)).toBe(true);
+      expect(await visible(civil)).toBe(true);
+      expect(await visible(await t.token(CA))).toBe(true);
+      expect(await visible(await t.token(YL))).toBe(false);
+      expect(await visible(await t.token(PO))).toBe(false);
+      expect(await visible(await t.token(ED, { region: '330102002' }))).toBe(false);
+    }
   });
 
   describe('answer and completion', () => {

@@ -123,6 +123,25 @@ describe('workflow: mandatory reports', () => {
     expect(errorCodes(await t.gql(await t.token(JU), `{ mandatoryReports { id } }`))).toEqual(['FORBIDDEN']);
   });
 
+  it('lists on the child the reports about it that were made in the caller’s jurisdiction, newest first', async () => {
+    const older = await file();
+    const newer = await file({ urgency: 'NORMAL' });
+    // About the same child, observed in the next street: outside a street officer's jurisdiction.
+    const [elsewhere] = await t.sql(`SELECT grid_code FROM registry.minor WHERE grid_code LIKE '330102002%' LIMIT 1`);
+    const away = await file({ regionCode: elsewhere.grid_code });
+    const onChild = async (token: string) => {
+      const r = await t.gql(token, `query($id: ID!) { minor(id: $id) { mandatoryReports { id } } }`, { id: child.id });
+      expect(r.errors).toBeUndefined();
+      return (r.data.minor.mandatoryReports as { id: string }[]).map((x) => x.id);
+    };
+    const district = await onChild(police);
+    expect(district.filter((id) => [older, newer, away].includes(id))).toEqual([away, newer, older]);
+    expect(await onChild(civil)).toEqual(district);
+    const street = await onChild(await t.token(PO, { region: '330102001' }));
+    expect(street).toEqual(expect.arrayContaining([older, newer]));
+    expect(street).not.toContain(away);
+  });
+
   describe('state machine', () => {
     const step = (token: string, id: string, to: string, note = `step to ${to}`) => t.gql(token, STEP, { id, to, note });
 

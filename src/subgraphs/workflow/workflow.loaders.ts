@@ -1,4 +1,6 @@
 import DataLoader from 'dataloader';
+import type { ObjectLiteral } from 'typeorm';
+import { entityReader } from '../../db/entity-reader';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { MandatoryReport } from './entities/mandatory-report.entity';
 import { Referral } from './entities/referral.entity';
@@ -22,6 +24,23 @@ export function referralVisibility(ctx: HubContext, alias = 'r'): { sql: string;
   return { sql: `${party} AND ${alias}.region_code LIKE :jurisdiction`, params: { dept, jurisdiction: jurisdiction(ctx) } };
 }
 
+/**
+ * A condition written with TypeORM's named parameters (`:name`) for a statement with positional ones,
+ * numbered from `first`; parameters it does not mention are left out, as Postgres requires of a
+ * prepared statement. (`::` casts are not parameters.)
+ */
+function positional(sql: string, params: Record<string, unknown>, first: number): { sql: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const numbers = new Map<string, number>();
+  const out = sql.replace(/(?<![:\w]):([A-Za-z_]\w*)/g, (_, name: string) => {
+    if (!(name in params)) throw new Error(`no value for parameter :${name}`);
+    let n = numbers.get(name);
+    if (n === undefined) numbers.set(name, (n = first + values.push(params[name]) - 1));
+    return `$${n}`;
+  });
+  return { sql: out, values };
+}
+
 function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
   const map = new Map<string, T[]>();
   for (const r of rows) map.set(key(r), [...(map.get(key(r)) ?? []), r]);
@@ -31,6 +50,9 @@ function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
 /** One statement per batch whatever the page size; every loader applies the row rules. */
 function createWorkflowLoaders(ctx: HubContext) {
   const db = ctx.db;
+  // A child's reports, referrals and transitions: prepared by keys (EntityReader), not planned per call.
+  const read = <T extends ObjectLiteral>(entity: new () => T, alias: string, rest: string, params: unknown[]) =>
+    entityReader(db, entity, alias).read(db, rest, params, { byKeys: true });
   const byMinor = <T extends { minorId: string | null }>(load: (ids: string[]) => Promise<T[]>) =>
     new DataLoader<string, T[]>(async (ids) => {
       const grouped = groupBy(await load(ids.filter(isUuid)), (r) => r.minorId!);
@@ -55,34 +77,15 @@ function createWorkflowLoaders(ctx: HubContext) {
     }),
     referralsByMinor: byMinor((ids) => {
       const v = referralVisibility(ctx);
-      return db
-        .getRepository(Referral)
-        .createQueryBuilder('r')
-        .where(v.sql, v.params)
-        .andWhere('r.minor_id = ANY(:ids)', { ids })
-        .orderBy('r.created_at', 'DESC')
-        .addOrderBy('r.id')
-        .getMany();
+      const rule = positional(v.sql, v.params, 2);
+      return read(Referral, 'r', `WHERE r.minor_id = ANY($1) AND ${rule.sql} ORDER BY r.created_at DESC, r.id`, [ids, ...rule.values]);
     }),
     reportsByMinor: byMinor((ids) =>
-      db
-        .getRepository(MandatoryReport)
-        .createQueryBuilder('m')
-        .where('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) })
-        .andWhere('m.minor_id = ANY(:ids)', { ids })
-        .orderBy('m.received_at', 'DESC')
-        .addOrderBy('m.id')
-        .getMany(),
+      read(MandatoryReport, 'm', 'WHERE m.minor_id = ANY($1) AND m.region_code LIKE $2 ORDER BY m.received_at DESC, m.id', [ids, jurisdiction(ctx)]),
     ),
     /** Keyed by reports already loaded under the jurisdiction rule. */
     transitionsByReport: new DataLoader<string, ReportTransition[]>(async (ids) => {
-      const rows = await db
-        .getRepository(ReportTransition)
-        .createQueryBuilder('t')
-        .where('t.report_id = ANY(:ids)', { ids: [...ids] })
-        .orderBy('t.at')
-        .addOrderBy('t.id')
-        .getMany();
+      const rows = await read(ReportTransition, 't', 'WHERE t.report_id = ANY($1) ORDER BY t.at, t.id', [[...ids]]);
       const grouped = groupBy(rows, (t) => t.reportId);
       return ids.map((id) => grouped.get(id) ?? []);
     }),
