@@ -143,7 +143,14 @@ async function trailPosition(pool: Pool): Promise<{ events: number; commits: num
   return { events: Number(rows[0].events), commits: Number(rows[0].commits) };
 }
 
-async function load(server: Server, call: Call, sample: Sample, pool: Pool, headers: () => Promise<Record<string, string>>, seconds: number, connections: number): Promise<Run> {
+/** A server with the request it answers in a scenario and the headers it is sent. */
+interface Contender {
+  server: Server;
+  call: Call;
+  headers: () => Promise<Record<string, string>>;
+}
+
+async function load({ server, call, headers }: Contender, sample: Sample, pool: Pool, seconds: number, connections: number): Promise<Run> {
   let i = 0;
   const h = { 'content-type': 'application/json', ...(await headers()) };
   const trail = await trailPosition(pool);
@@ -184,10 +191,11 @@ async function statementsPerRequest(pool: Pool, server: Server, call: Call, samp
 }
 
 /** Checks the server answers, counts its statements per request and warms it up (JIT, plan caches, pools). */
-async function prepare(server: Server, call: Call, sample: Sample, pool: Pool, headers: () => Promise<Record<string, string>>, connections: number): Promise<number | null> {
+async function prepare(contender: Contender, sample: Sample, pool: Pool, connections: number): Promise<number | null> {
+  const { server, call, headers } = contender;
   await check(server, call, sample, await headers());
   const statements = await statementsPerRequest(pool, server, call, sample, await headers());
-  await load(server, call, sample, pool, headers, 2, connections);
+  await load(contender, sample, pool, 2, connections);
   return statements;
 }
 
@@ -222,13 +230,6 @@ function summarise(scenario: string, connections: number, server: Server, runs: 
   return m;
 }
 
-/** A server with the request it answers in a scenario and the headers it is sent. */
-interface Contender {
-  server: Server;
-  call: Call;
-  headers: () => Promise<Record<string, string>>;
-}
-
 /**
  * Servers compared with each other (a protection ON and OFF, the hub and its peer), measured
  * together: all of them up at once and their runs interleaved, each server once per round in an
@@ -238,15 +239,14 @@ interface Contender {
  */
 async function measureTogether(scenario: string, group: Contender[], sample: Sample, pool: Pool, connections = CONNECTIONS): Promise<Measurement[]> {
   const statements: (number | null)[] = [];
-  for (const c of group) statements.push(await prepare(c.server, c.call, sample, pool, c.headers, connections));
+  for (const c of group) statements.push(await prepare(c, sample, pool, connections));
   const rss = group.map((c) => watchRss(c.server));
   const runs: Run[][] = group.map(() => []);
   try {
     for (let r = 0; r < RUNS; r++) {
       for (let k = 0; k < group.length; k++) {
         const j = (r + k) % group.length;
-        const { server, call, headers } = group[j];
-        runs[j].push(await load(server, call, sample, pool, headers, DURATION, connections));
+        runs[j].push(await load(group[j], sample, pool, DURATION, connections));
       }
     }
   } finally {
@@ -393,7 +393,7 @@ async function main() {
     let soakRss = 0;
     if (SOAK > 0 && want('soak')) {
       const rss = watchRss(hub);
-      await load(hub, HUB.page(100), sample, pool, asCivil, SOAK, CONNECTIONS);
+      await load({ server: hub, call: HUB.page(100), headers: asCivil }, sample, pool, SOAK, CONNECTIONS);
       rss.stop();
       soakRss = rss.max();
       log(`  soak ${SOAK}s: max RSS ${soakRss.toFixed(0)} MB`);
