@@ -1,4 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -75,6 +76,42 @@ describe('workflow: mandatory reports', () => {
     expect(Object.keys(unknown.data.fileMandatoryReport).sort()).toEqual(['id', 'receivedAt', 'status']);
     const [row] = await t.sql(`SELECT minor_id, child_description FROM workflow.mandatory_report WHERE id = $1`, [unknown.data.fileMandatoryReport.id]);
     expect(row).toEqual({ minor_id: null, child_description: '约10岁男孩' });
+  });
+
+  it('gives the child’s link only to readers whose jurisdiction covers the child: naming a child of another street teaches the filer nothing', async () => {
+    // An officer of the next street files about a place there, naming this street's child: the
+    // report, its notification and the officer's inbox read exactly as for an unregistered child.
+    const NEXT = '330102002';
+    const officer = await t.token(PO, { region: NEXT, user: 'officer-next-street' });
+    const [place] = await t.sql(`SELECT grid_code FROM registry.minor WHERE grid_code LIKE '${NEXT}%' LIMIT 1`);
+    const probe = async (naming: Record<string, unknown>) => {
+      const filed = await t.gql(officer, FILE, { input: input({ regionCode: place.grid_code, childIdNumber: null, ...naming }) });
+      expect(filed.errors).toBeUndefined();
+      const id = filed.data.fileMandatoryReport.id;
+      const report = await t.gql(officer, `query($id: ID!) { mandatoryReport(id: $id) { minor { id } } }`, { id });
+      const inbox = await t.gql(officer, `{ notifications(first: 500) { subjectId minor { id } payload { field value } } }`);
+      expect([report.errors, inbox.errors]).toEqual([undefined, undefined]);
+      const told = inbox.data.notifications.find((n: { subjectId: string }) => n.subjectId === id);
+      return { id, seen: { report: report.data.mandatoryReport, minor: told.minor, fields: told.payload.map((p: { field: string }) => p.field) } };
+    };
+    const unregistered = await probe({ childIdNumber: buildIdNumber('110105', '2015-01-01', 1) });
+    expect(await t.sql(`SELECT 1 FROM registry.minor WHERE id_number = $1`, [buildIdNumber('110105', '2015-01-01', 1)])).toEqual([]);
+    expect(unregistered.seen).toEqual({ report: { minor: null }, minor: null, fields: expect.not.arrayContaining(['Minor.name']) });
+    const byIdNumber = await probe({ childIdNumber: child.id_number });
+    const byId = await probe({ childId: child.id });
+    expect(byIdNumber.seen).toEqual(unregistered.seen);
+    expect(byId.seen).toEqual(unregistered.seen);
+    const webhookBodies = await t.sql(`SELECT minor_id, payload FROM workflow.notification WHERE subject_id = ANY($1)`, [[byIdNumber.id, byId.id]]);
+    expect(webhookBodies.map((n) => [n.minor_id, JSON.stringify(n.payload).includes(child.name)])).toEqual(webhookBodies.map(() => [null, false]));
+    // The link itself is kept, and a reader covering both streets (the district) sees it.
+    const links = await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = ANY($1)`, [[byIdNumber.id, byId.id]]);
+    expect(links.map((r) => r.minor_id)).toEqual([child.id, child.id]);
+    const district = await t.gql(police, `query($id: ID!) { mandatoryReport(id: $id) { minor { id } } }`, { id: byId.id });
+    expect(district.data.mandatoryReport.minor).toEqual({ id: child.id });
+    // A report made in the child's own grid links the child on the notification too.
+    const home = await file();
+    const inbox = await t.gql(police, `{ notifications(first: 500) { subjectId minor { id } } }`);
+    expect(inbox.data.notifications.find((n: { subjectId: string }) => n.subjectId === home).minor).toEqual({ id: child.id });
   });
 
   it.each([

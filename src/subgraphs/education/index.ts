@@ -22,7 +22,7 @@ export const educationSubgraph: SubgraphSlice = {
   migrations: [EducationInit1795400100000],
   resolvers: [EducationMinorResolver, DropoutReportResolver, EducationQueryResolver, EducationMutationResolver],
   orphanedTypes: [EducationMinor],
-  referenceResolvers: minorReferenceResolvers('education'),
+  referenceResolvers: minorReferenceResolvers(),
   policy: educationPolicy,
   scaleRecords: educationRecords,
   childRecordTypes: ['SchoolEnrollment', 'DropoutReport', 'PersuasionAction', 'BullyingCase', 'EducationAid'],

@@ -20,7 +20,7 @@ export const justiceSubgraph: SubgraphSlice = {
   migrations: [JusticeInit1795400120000],
   resolvers: [JusticeMinorResolver, JusticeQueryResolver, JusticeMutationResolver],
   orphanedTypes: [JusticeMinor],
-  referenceResolvers: minorReferenceResolvers('justice'),
+  referenceResolvers: minorReferenceResolvers(),
   policy: justicePolicy,
   scaleRecords: justiceRecords,
   childRecordTypes: ['IncarceratedParent', 'CommunityCorrection', 'LegalAidCase'],

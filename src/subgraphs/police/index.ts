@@ -20,7 +20,7 @@ export const policeSubgraph: SubgraphSlice = {
   migrations: [PoliceInit1795400110000],
   resolvers: [PoliceMinorResolver, PoliceQueryResolver, PoliceMutationResolver],
   orphanedTypes: [PoliceMinor],
-  referenceResolvers: minorReferenceResolvers('police'),
+  referenceResolvers: minorReferenceResolvers(),
   policy: policePolicy,
   scaleRecords: policeRecords,
   childRecordTypes: ['PoliceIncident', 'GuardianAdmonishment', 'IdentityVerification', 'ProtectionCaseStatus'],

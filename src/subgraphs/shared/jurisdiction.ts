@@ -31,24 +31,35 @@ export interface MinorReference {
   id: string;
 }
 
+/** Children of the caller's jurisdiction among the ids asked, batched per request; null for any other id. */
+const minorsInJurisdiction = (ctx: HubContext) =>
+  new DataLoader<string, MinorReference | null>(async (ids) => {
+    const valid = ids.filter(isUuid);
+    const rows: { minor_id: string }[] = valid.length
+      ? await queryByKeys(ctx.db, `SELECT minor_id FROM registry.minor_jurisdiction WHERE minor_id = ANY($1) AND grid_code LIKE $2`, [valid, jurisdictionPattern(ctx)])
+      : [];
+    const found = new Set(rows.map((r) => r.minor_id));
+    return ids.map((id) => (found.has(id) ? { id } : null));
+  });
+
+/**
+ * The reference to a child, when the child is in the caller's jurisdiction; null for a child
+ * outside it or unknown, alike. Every field that hands out a reference to a child held by
+ * something other than the child's own record (a report's or a notification's child) goes
+ * through it, so that the reference is not a way to learn that a child exists elsewhere.
+ */
+export const minorInJurisdiction = (ctx: HubContext, id: string): Promise<MinorReference | null> =>
+  sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).load(id);
+
 /**
  * `_entities` resolution of `Minor` in a department subgraph, batched: a child outside the
  * caller's jurisdiction (or unknown) resolves to null, so none of the department's fields on it
  * are ever resolved — the same answer as for a child without records.
  */
-export function minorReferenceResolvers(slice: string) {
-  const create = (ctx: HubContext) =>
-    new DataLoader<string, MinorReference | null>(async (ids) => {
-      const valid = ids.filter(isUuid);
-      const rows: { minor_id: string }[] = valid.length
-        ? await queryByKeys(ctx.db, `SELECT minor_id FROM registry.minor_jurisdiction WHERE minor_id = ANY($1) AND grid_code LIKE $2`, [valid, jurisdictionPattern(ctx)])
-        : [];
-      const found = new Set(rows.map((r) => r.minor_id));
-      return ids.map((id) => (found.has(id) ? { id } : null));
-    });
+export function minorReferenceResolvers() {
   return {
     Minor: {
-      __resolveReference: (reference: MinorReference, ctx: HubContext) => sliceLoaders(ctx, `${slice}:minor-reference`, create).load(reference.id),
+      __resolveReference: (reference: MinorReference, ctx: HubContext) => minorInJurisdiction(ctx, reference.id),
     },
   };
 }

@@ -22,7 +22,7 @@ export const womensFederationSubgraph: SubgraphSlice = {
   migrations: [WomensFederationInit1795400140000],
   resolvers: [WomensFederationMinorResolver, CarePlanResolver, WomensFederationQueryResolver, WomensFederationMutationResolver],
   orphanedTypes: [WomensFederationMinor],
-  referenceResolvers: minorReferenceResolvers('womens_federation'),
+  referenceResolvers: minorReferenceResolvers(),
   policy: womensFederationPolicy,
   scaleRecords: womensFederationRecords,
   childRecordTypes: ['CarePlan', 'CareVisit', 'FamilyEducationSession', 'DomesticViolenceSupport', 'ChildrenHomeAttendance'],

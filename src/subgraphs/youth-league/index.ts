@@ -21,7 +21,7 @@ export const youthLeagueSubgraph: SubgraphSlice = {
   migrations: [YouthLeagueInit1795400130000],
   resolvers: [YouthLeagueMinorResolver, PreventionCaseResolver, YouthLeagueQueryResolver, YouthLeagueMutationResolver],
   orphanedTypes: [YouthLeagueMinor],
-  referenceResolvers: minorReferenceResolvers('youth_league'),
+  referenceResolvers: minorReferenceResolvers(),
   policy: youthLeaguePolicy,
   scaleRecords: youthLeagueRecords,
   childRecordTypes: ['PreventionCase', 'MisbehaviourFollowUp', 'IdleSupport', 'VolunteerVisit'],

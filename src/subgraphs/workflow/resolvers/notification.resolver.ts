@@ -3,6 +3,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import type { EntityManager } from 'typeorm';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
+import { minorInJurisdiction } from '../../shared/jurisdiction';
 import { MinorStub } from '../entities/minor.stub';
 import { Notification, NotificationField } from '../entities/notification.entity';
 import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
@@ -46,9 +47,9 @@ export class NotificationResolver {
     });
   }
 
-  @FieldResolver(() => MinorStub, { nullable: true })
-  minor(@Root() n: Notification): MinorStub | null {
-    return n.minorId ? { id: n.minorId } : null;
+  @FieldResolver(() => MinorStub, { nullable: true, description: 'The child the event is about, when the child is in the caller’s jurisdiction' })
+  async minor(@Root() n: Notification, @Ctx() ctx: HubContext): Promise<MinorStub | null> {
+    return n.minorId ? minorInJurisdiction(ctx, n.minorId) : null;
   }
 
   @FieldResolver(() => [NotificationField], { nullable: true, description: 'What the department may read of the event, masked as its policy masks' })

@@ -9,6 +9,7 @@ import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
 import { NotificationKind, ReportStatus } from '../workflow.enums';
+import { minorInJurisdiction } from '../../shared/jurisdiction';
 import { isUuid, jurisdiction, workflowLoaders } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { FileReportInput } from './types/report.input';
@@ -62,7 +63,9 @@ export class ReportResolver {
       const [region] = await em.query(`SELECT code FROM registry.region WHERE code = $1`, [regionCode]);
       if (!region) throw badInput('regionCode', 'is not a region of the hub');
       // The child is linked when the registry knows it; the reporter is never told whether it did
-      // (that would make the report form an oracle on the registry).
+      // (that would make the report form an oracle on the registry). The link reaches only readers
+      // whose jurisdiction covers the child: `minor` below, and the notification only when the
+      // child lives in the report's region, whose officers are the ones told.
       const [child]: { id: string; name: string; grid_code: string }[] = input.childId || childIdNumber
         ? await em.query(
             `SELECT id, name, grid_code FROM registry.minor WHERE id = $1 OR id_number = $2 ORDER BY (id = $1) DESC LIMIT 1`,
@@ -86,10 +89,11 @@ export class ReportResolver {
         updatedAt: ctx.now,
       });
       await em.getRepository(MandatoryReport).insert(report);
+      const told = child?.grid_code.startsWith(regionCode) ? child : undefined;
       await emitNotification(em, ctx, {
         kind: NotificationKind.MANDATORY_REPORT,
         regionCode,
-        minorId: report.minorId,
+        minorId: told?.id ?? null,
         subjectId: report.id,
         fields: {
           'MandatoryReport.harmType': report.harmType,
@@ -97,7 +101,7 @@ export class ReportResolver {
           'MandatoryReport.location': report.location,
           'MandatoryReport.observedAt': report.observedAt,
           'MandatoryReport.verifyDueAt': report.verifyDueAt,
-          'Minor.name': child?.name,
+          'Minor.name': told?.name,
         },
         dedupeKey: `MANDATORY_REPORT:${report.id}`,
       });
@@ -208,9 +212,9 @@ export class ReportResolver {
     });
   }
 
-  @FieldResolver(() => MinorStub, { nullable: true, description: 'The registered child, when the report could be linked' })
-  minor(@Root() report: MandatoryReport): MinorStub | null {
-    return report.minorId ? { id: report.minorId } : null;
+  @FieldResolver(() => MinorStub, { nullable: true, description: 'The registered child, when the report could be linked and the child is in the caller’s jurisdiction' })
+  async minor(@Root() report: MandatoryReport, @Ctx() ctx: HubContext): Promise<MinorStub | null> {
+    return report.minorId ? minorInJurisdiction(ctx, report.minorId) : null;
   }
 
   @FieldResolver(() => Boolean, { nullable: true, description: 'Past its verification or handling deadline' })
