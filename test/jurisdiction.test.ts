@@ -96,6 +96,22 @@ describe('jurisdiction (row level)', () => {
     expect(r.data.regions[0].parent).toBeNull(); // the district above is not theirs
   });
 
+  // The row rule is a code prefix; the region tree keeps that equal to the subtree.
+  it.each([
+    ['a root whose code extends the district’s', `('3301029', NULL, 'DISTRICT')`],
+    ['a grid hung directly under the district', `('330102009001001', '330102', 'GRID')`],
+    ['a street two levels wide', `('330102009001', '330102', 'STREET')`],
+    ['a street whose code does not extend its parent’s', `('330103009', '330102', 'STREET')`],
+  ])('the region tree refuses %s, so a subtree stays a code prefix', async (_what, row) => {
+    await expect(t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ${row.slice(0, -1)}, 'x')`)).rejects.toThrow(/region_code_by_level|region_check/);
+  });
+
+  it('keeps every child in a grid', async () => {
+    await expect(t.sql(`UPDATE registry.minor SET grid_code = $1 WHERE id = $2`, [STREET, inside.id])).rejects.toThrow(/minor_in_grid/);
+    const district = await t.gql(await t.token(Department.POLICE, { region: '330102' }), `query($id: ID!) { minor(id: $id) { grid { code } } }`, { id: inside.id });
+    expect(district.data.minor.grid.code).toBe(inside.grid_code);
+  });
+
   it('refuses writes outside the subtree as not found, and writes nothing', async () => {
     const token = await t.token(Department.CIVIL_AFFAIRS, { region: STREET });
     const before = await t.sql(`SELECT count(*)::int AS n FROM registry.visit`);
