@@ -102,4 +102,22 @@ describe('distributed mode', () => {
     expect(r.data._entities[0].birthDate).toBeNull();
     expect(errorCodes(r)).toEqual(['FORBIDDEN']);
   });
+
+  it('masks a database error of the remote subgraph as in process, logged once, where it happened', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      // A NUL character passes the input checks and is refused by Postgres ('invalid byte sequence for encoding "UTF8": 0x00').
+      const r = await t.gql(await t.token(Department.CIVIL_AFFAIRS), `mutation($id: ID!, $reasons: String!) { recordAssessment(minorId: $id, input: { level: RED, reasons: $reasons }) { id } }`, {
+        id,
+        reasons: 'a\u0000b',
+      });
+      expect(r.errors).toEqual([{ message: 'Internal server error', path: ['recordAssessment'], extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName: 'registry' } }]);
+      const logged = log.mock.calls.filter(([m]) => m === '[hub] unexpected error');
+      expect(logged).toHaveLength(1);
+      expect(String(logged[0][1])).toContain('invalid byte sequence');
+    } finally {
+      log.mockRestore();
+    }
+  });
 });

@@ -37,8 +37,15 @@ export const forbidden = (message: string, details: Record<string, unknown> = {}
   new HubException(HubErrorCode.FORBIDDEN, message, details);
 export const unauthenticated = (message: string) => new HubException(HubErrorCode.UNAUTHENTICATED, message);
 
+/** All a client is told of a failure nobody raised on purpose. */
+export const MASKED_MESSAGE = 'Internal server error';
+
+/**
+ * Codes passed on with their message. Not INTERNAL_SERVER_ERROR: Apollo Server gives that code to
+ * every error that has none before `formatError` sees it, so its message is whatever failed.
+ */
 const KNOWN_CODES = new Set<string>([
-  ...Object.values(HubErrorCode),
+  ...Object.values(HubErrorCode).filter((code) => code !== HubErrorCode.INTERNAL_SERVER_ERROR),
   // Codes Apollo Server and the gateway produce for malformed requests; they carry no internals.
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
@@ -50,7 +57,9 @@ const KNOWN_CODES = new Set<string>([
 
 /**
  * Errors we did not raise deliberately (driver errors with SQL text, TypeErrors, …) must never
- * reach a client: they are logged and replaced by a generic INTERNAL_SERVER_ERROR.
+ * reach a client: they are logged and replaced by a generic INTERNAL_SERVER_ERROR. A subgraph
+ * masks its own (in process or over HTTP) and logs them; the gateway recognises such an error by
+ * its masked message and passes it on with the subgraph's name, without logging it again.
  */
 export function maskUnexpectedError(formatted: GraphQLFormattedError, original?: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
@@ -59,9 +68,18 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
     const { stacktrace: _s, exception: _e, http: _h, ...extensions } = formatted.extensions ?? {};
     return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions };
   }
+  if (code === HubErrorCode.INTERNAL_SERVER_ERROR && formatted.message === MASKED_MESSAGE) {
+    const serviceName = formatted.extensions?.serviceName;
+    return {
+      message: MASKED_MESSAGE,
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code, ...(typeof serviceName === 'string' ? { serviceName } : {}) },
+    };
+  }
   if (original !== undefined) console.error('[hub] unexpected error', original);
   return {
-    message: 'Internal server error',
+    message: MASKED_MESSAGE,
     path: formatted.path,
     extensions: { code: HubErrorCode.INTERNAL_SERVER_ERROR },
   };
