@@ -120,4 +120,52 @@ describe('distributed mode', () => {
       log.mockRestore();
     }
   });
+
+  it('passes on a remote subgraph’s refusal of a variable as the BAD_USER_INPUT it is, without its URL or raw answer', async () => {
+    // The supergraph does not know the rules of the DateTimeISO scalar: the registry refuses the value itself (HTTP 400).
+    const before = '-005000-01-01T00:00:00.000Z';
+    const r = await post(t, await t.token(Department.CIVIL_AFFAIRS), {
+      query: `query($before: DateTimeISO) { minors(first: 1, filter: { nextVisitDueBefore: $before }) { totalCount } }`,
+      variables: { before },
+    });
+    // What an in-process hub answers too (there with HTTP 400 and no data).
+    const message = `Variable "$before" got invalid value "${before}"; DateTime cannot represent an invalid date-time-string ${before}.`;
+    expect(r.json.errors).toEqual([{ message, extensions: { code: 'BAD_USER_INPUT', serviceName: 'registry' } }]);
+    expect(JSON.stringify(r.json)).not.toContain(subgraph.url);
+    expect((await eventOf(t, r.requestId)).outcome).toBe('INVALID');
+  });
+
+  describe('a gateway whose subgraphs fail it', () => {
+    let wrong: TestHub;
+    const down = 'http://127.0.0.1:1/graphql';
+
+    beforeAll(async () => {
+      // Signs with another secret (the registry answers HTTP 401), and police is not listening.
+      wrong = await startTestHub({
+        databaseUrl: t.databaseUrl,
+        gatewaySecret: 'another-gateway-secret-of-sufficient-length',
+        env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' },
+        subgraphUrls: { registry: subgraph.url, police: down },
+      });
+    });
+    afterAll(async () => {
+      await wrong?.stop();
+    });
+
+    it.each([
+      ['refuses the gateway’s assertion (HTTP 401)', 'registry', `{ regions { code } }`],
+      ['cannot be reached', 'police', `{ policeIncidents(first: 1) { totalCount } }`],
+    ])('a subgraph that %s: the client gets "Internal server error", nothing of the subgraph’s URL or answer', async (_what, serviceName, query) => {
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const r = await wrong.gql(await wrong.token(Department.POLICE), query);
+        // Not UNAUTHENTICATED: the client's token is good, the fault is the hub's.
+        expect(r.errors).toEqual([{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName } }]);
+        expect(JSON.stringify(r)).not.toMatch(/127\.0\.0\.1|localhost|ECONNREFUSED|401/);
+        expect(log).toHaveBeenCalledTimes(1); // the cause, on the hub's side
+      } finally {
+        log.mockRestore();
+      }
+    });
+  });
 });

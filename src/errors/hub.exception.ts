@@ -64,8 +64,9 @@ const KNOWN_CODES = new Set<string>([
 export function maskUnexpectedError(formatted: GraphQLFormattedError, original?: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && KNOWN_CODES.has(code)) {
-    // Drop stack traces and gateway internals that may accompany a known code.
-    const { stacktrace: _s, exception: _e, http: _h, ...extensions } = formatted.extensions ?? {};
+    // Drop stack traces and gateway internals that may accompany a known code (`response`: the
+    // URL, status and body of a subgraph's refusal, as RemoteGraphQLDataSource reports one).
+    const { stacktrace: _s, exception: _e, http: _h, response: _r, ...extensions } = formatted.extensions ?? {};
     return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions };
   }
   if (code === HubErrorCode.INTERNAL_SERVER_ERROR && formatted.message === MASKED_MESSAGE) {

@@ -1,11 +1,37 @@
 import { GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { AccessRecord } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
+import { HubErrorCode, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { GatewayContext } from './gateway.context';
+import { ACCESS_EXTENSION, ASSERTION_HEADER, signAssertion } from './gateway-assertion';
 
 type ReceiveOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0];
-import { ACCESS_EXTENSION, ASSERTION_HEADER, signAssertion } from './gateway-assertion';
+type FetchResponse = Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0];
+
+/**
+ * Codes of a subgraph's refusal (a non-2xx answer) that are about the client's request and are
+ * passed on: a variable the subgraph's scalars refuse, which the supergraph cannot check (an
+ * in-process hub answers it with the same error). Any other refusal — the gateway's assertion
+ * refused (401), a fetch the subgraph cannot parse or validate — is the hub's fault, not the client's.
+ */
+const CLIENT_CODES = new Set<string>([HubErrorCode.BAD_USER_INPUT]);
+
+/** A subgraph's non-2xx answer, kept whole until process() decides what of it the client may see. */
+class SubgraphRefusal extends GraphQLError {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`subgraph answered HTTP ${status}`);
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const isClientError = (e: unknown): e is GraphQLFormattedError =>
+  isRecord(e) && typeof e.message === 'string' && isRecord(e.extensions) && CLIENT_CODES.has(e.extensions.code as string);
 
 /**
  * Distributed mode: every fetch carries the gateway's signed statement of the caller, and every
@@ -18,6 +44,31 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
     private readonly secret: Uint8Array,
   ) {
     super({ url });
+  }
+
+  /**
+   * A fetch that fails (a non-2xx answer, the subgraph unreachable, a body that is not JSON) is
+   * answered as a GraphQL response of this subgraph, never with the error RemoteGraphQLDataSource
+   * makes of it, whose `extensions.response` holds the subgraph's URL, status and raw body: the
+   * client's errors of a refusal are passed on; anything else is logged here and masked.
+   */
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    try {
+      return await super.process(options);
+    } catch (e) {
+      const refusal = e instanceof SubgraphRefusal ? e : null;
+      const body = isRecord(refusal?.body) ? refusal.body : {};
+      this.takeAccess(body.extensions, options.context);
+      const errors: unknown[] = Array.isArray(body.errors) ? body.errors : [];
+      const passed = errors.filter(isClientError).map(({ message, path, extensions }) => ({ message, path, extensions }));
+      if (passed.length && passed.length === errors.length) return { errors: passed };
+      console.error(`[hub] unexpected failure of subgraph ${this.subgraph}:`, refusal ? `HTTP ${refusal.status} ${JSON.stringify(refusal.body)}` : e);
+      return { errors: [...passed, { message: MASKED_MESSAGE, extensions: { code: HubErrorCode.INTERNAL_SERVER_ERROR } }] };
+    }
+  }
+
+  override async errorFromResponse(response: FetchResponse): Promise<GraphQLError> {
+    return new SubgraphRefusal(response.status, await this.parseBody(response).catch(() => undefined));
   }
 
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
@@ -33,9 +84,14 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
   }
 
   override async didReceiveResponse({ response, context }: ReceiveOptions): Promise<GatewayGraphQLResponse> {
-    const record = response.extensions?.[ACCESS_EXTENSION] as AccessRecord | undefined;
-    if (record && 'access' in context) context.access.merge(record);
+    this.takeAccess(response.extensions, context);
     if (response.extensions) delete response.extensions[ACCESS_EXTENSION];
     return response;
+  }
+
+  /** What the subgraph read and wrote, into the gateway's access log. */
+  private takeAccess(extensions: unknown, context: GatewayContext | Record<string, unknown>): void {
+    const record = isRecord(extensions) ? (extensions[ACCESS_EXTENSION] as AccessRecord | undefined) : undefined;
+    if (record && 'access' in context) (context as GatewayContext).access.merge(record);
   }
 }
