@@ -11,18 +11,22 @@ import { cloneTemplateDatabase, errorCodes, postGraphQL, startTestHub, TestHub, 
  */
 describe('distributed mode', () => {
   let subgraph: SubgraphServer;
+  /** Served alone for their `_entities` only; the hub runs them in-process. */
+  const alone: Record<string, SubgraphServer> = {};
   let t: TestHub;
   const secret = 'test-gateway-secret-of-sufficient-length';
 
   beforeAll(async () => {
     const databaseUrl = await cloneTemplateDatabase();
-    const config = testConfig({ databaseUrl, gatewaySecret: secret });
+    const config = testConfig({ databaseUrl, gatewaySecret: secret, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
     subgraph = await startSubgraphServer('registry', config, 0);
+    for (const name of ['police', 'workflow']) alone[name] = await startSubgraphServer(name, config, 0);
     t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url } });
   });
   afterAll(async () => {
     await t?.stop();
     await subgraph?.stop();
+    for (const s of Object.values(alone)) await s.stop();
   });
 
   it('serves the same policy through the gateway over HTTP', async () => {
@@ -167,5 +171,36 @@ describe('distributed mode', () => {
         log.mockRestore();
       }
     });
+  });
+
+  // A representation is the gateway's to write, but a subgraph does not trust its key: an id that
+  // is not the text of a UUID (an array would print as one) is no child, and nothing is loaded for it.
+  it.each([
+    ['registry', 'name'],
+    ['police', 'policeIncidents { id }'],
+    ['workflow', 'referrals { id }'],
+  ])('%s `_entities`: a key that is not a string UUID resolves to null, beside the others of its batch', async (name, selection) => {
+    const [inside] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    const assertion = await signAssertion(gatewaySecret(t.config), name, {
+      principal: { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: '330102' },
+      requestId: `bad-keys-${name}`,
+    });
+    const url = name === 'registry' ? subgraph.url : alone[name].url;
+    const ids = [inside.id, [inside.id], null, 42, { id: inside.id }, `{${inside.id}}`, inside.id];
+    const rejections: unknown[] = [];
+    const onRejection = (e: unknown) => rejections.push(e);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const r = await postGraphQL(url, null, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id ${selection} } } }`, {
+        r: ids.map((id) => ({ __typename: 'Minor', id })),
+      }, { [ASSERTION_HEADER]: assertion });
+      expect(r.errors).toBeUndefined();
+      const entities = r.data._entities;
+      expect(entities.map((e: { id: string } | null) => e?.id ?? null)).toEqual([inside.id, null, null, null, null, null, inside.id]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+    expect(rejections).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ObjectLiteral } from 'typeorm';
+import { isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { Guardian } from './entities/guardian.entity';
@@ -9,8 +10,8 @@ import { Region } from './entities/region.entity';
 import { RiskAssessment } from './entities/risk-assessment.entity';
 import { Visit } from './entities/visit.entity';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (s: string) => UUID.test(s);
+/** The hub's one UUID check (src/common/uuid.ts), where this slice's modules import it from. */
+export { isUuid };
 
 /** LIKE pattern for the caller's jurisdiction subtree (codes are digits only, nothing to escape). */
 export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}%`;

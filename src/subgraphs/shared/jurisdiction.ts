@@ -59,7 +59,7 @@ export const minorInJurisdiction = (ctx: HubContext, id: string): Promise<MinorR
 export function minorReferenceResolvers() {
   return {
     Minor: {
-      __resolveReference: (reference: MinorReference, ctx: HubContext) => minorInJurisdiction(ctx, reference.id),
+      __resolveReference: (reference: MinorReference, ctx: HubContext) => (isUuid(reference.id) ? minorInJurisdiction(ctx, reference.id) : null),
     },
   };
 }

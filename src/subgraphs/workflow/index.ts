@@ -1,4 +1,5 @@
 import { Department } from '../../auth/principal';
+import { isUuid } from '../../common/uuid';
 import type { SubgraphSlice } from '../../schema/subgraph.types';
 import { WorkflowInit1795400400000 } from '../../../migrations/1795400400000-workflow-init';
 import { BarredPerson } from './entities/barred-person.entity';
@@ -33,7 +34,8 @@ export const workflowSubgraph: SubgraphSlice = {
   migrations: [WorkflowInit1795400400000],
   resolvers: [ReportResolver, ReferralResolver, NotificationResolver, WebhookResolver, EmploymentResolver, VisitSlaResolver, MinorWorkflowResolver],
   orphanedTypes: [MinorStub],
-  referenceResolvers: { Minor: { __resolveReference: (ref: { id: string }) => ({ id: ref.id }) } },
+  // The child the gateway names (what is read of it here is filtered by jurisdiction); an id that is not a UUID's text names none.
+  referenceResolvers: { Minor: { __resolveReference: (ref: { id: unknown }) => (isUuid(ref.id) ? { id: ref.id } : null) } },
   policy: workflowPolicy,
   scaleRecords: workflowRecords,
   childRecordTypes: ['MandatoryReport', 'ReportTransition', 'Referral', 'Notification', 'OverdueVisit'],

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ObjectLiteral } from 'typeorm';
+import { isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { MandatoryReport } from './entities/mandatory-report.entity';
@@ -8,8 +9,8 @@ import { ReportTransition } from './entities/report-transition.entity';
 import { Department } from '../../auth/principal';
 import { OPEN_REFERRAL } from './workflow.enums';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID.test(s);
+/** The hub's one UUID check (src/common/uuid.ts), where this slice's modules import it from. */
+export { isUuid };
 
 /** LIKE pattern of the caller's jurisdiction subtree (codes are digits only). */
 export const jurisdiction = (ctx: HubContext) => `${ctx.principal.region}%`;
