@@ -49,6 +49,28 @@ describe('fast path for single-subgraph operations', () => {
     }
   });
 
+  it('refuses a value only the subgraph’s scalar can check as bad input either way, not as an internal error', async () => {
+    // The supergraph does not know the rules of DateTimeISO: on the planned path the registry's fetch meets the refusal.
+    const before = '-005000-01-01T00:00:00.000Z';
+    const field = `minors(first: 1, filter: { nextVisitDueBefore: $before }) { totalCount }`;
+    const token = await t.token(Department.CIVIL_AFFAIRS);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const a = await post(t, token, { query: `query($before: DateTimeISO) { ${field} }`, variables: { before } });
+      const b = await post(t, token, { query: `query($before: DateTimeISO) { ${field} statisticsScope { level } }`, variables: { before } });
+      const message = `Variable "$before" got invalid value "${before}"; DateTime cannot represent an invalid date-time-string ${before}.`;
+      expect([a.status, a.json.errors.map((e: any) => [e.message, e.extensions])]).toEqual([400, [[message, { code: 'BAD_USER_INPUT' }]]]);
+      // Planned: the other root field is still served; the refusal is the registry's fetch's.
+      expect(b.json.errors).toEqual([{ message, extensions: { code: 'BAD_USER_INPUT', serviceName: 'registry' } }]);
+      expect(b.json.data).toEqual({ minors: null, statisticsScope: expect.any(Object) });
+      expect((await eventOf(t, a.requestId)).outcome).toBe('INVALID');
+      expect((await eventOf(t, b.requestId)).outcome).toBe('PARTIAL');
+      expect(log).not.toHaveBeenCalled(); // nothing unexpected happened
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   it('refuses what the policy refuses on the fast path too', async () => {
     const r = await t.gql(await t.token(Department.EDUCATION), alone, { id: minorId });
     expect(errorCodes(r)).toContain('FORBIDDEN');

@@ -4,7 +4,7 @@ import { BREAK, DocumentNode, execute, GraphQLError, GraphQLSchema, Kind, parse,
 import type { DataSource } from 'typeorm';
 import { parsePurpose } from '../audit/purpose';
 import type { HubConfig } from '../config/hub.config';
-import { maskUnexpectedError } from '../errors/hub.exception';
+import { HubErrorCode, maskUnexpectedError } from '../errors/hub.exception';
 import type { Policy } from '../policy/policy';
 import { createHubContext, HubContext } from '../server/hub.context';
 import type { GatewayContext } from './gateway.context';
@@ -27,6 +27,16 @@ function usesCrossSubgraphDirectives(sdl: string): boolean {
     },
   });
   return found;
+}
+
+/**
+ * graphql-js's refusal of a variable's value, before anything ran: in a fetch, a value that the
+ * subgraph's own scalar refuses and the supergraph could not check (e.g. a DateTimeISO out of
+ * range). Apollo Server's own test for the errors it labels BAD_USER_INPUT.
+ */
+function isVariableRefusal(e: GraphQLError): boolean {
+  const node = e.nodes?.length === 1 ? e.nodes[0] : undefined;
+  return node?.kind === Kind.VARIABLE_DEFINITION && e.message.startsWith(`Variable "$${node.variable.name.value}" `) && e.extensions?.code == null;
 }
 
 /**
@@ -84,7 +94,10 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
     });
     return {
       data: result.data as Record<string, unknown> | null | undefined,
-      errors: result.errors?.map((e) => maskUnexpectedError(e.toJSON(), e.originalError ?? e)),
+      // A refused variable is the client's input, as a remote subgraph and the fast path answer it.
+      errors: result.errors?.map((e) =>
+        isVariableRefusal(e) ? { message: e.message, extensions: { code: HubErrorCode.BAD_USER_INPUT } } : maskUnexpectedError(e.toJSON(), e.originalError ?? e),
+      ),
     };
   }
 
