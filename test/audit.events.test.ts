@@ -117,6 +117,18 @@ describe('audit events', () => {
     expect((await eventOf(t, r.requestId)).outcome).toBe('LIMIT_EXCEEDED');
   });
 
+  it('refuses a body it cannot read (unsupported charset or encoding) as JSON with its status, and records it', async () => {
+    for (const [headers, status] of [
+      [{ 'x-purpose': 'CASE_HANDLING', 'content-type': 'application/json; charset=latin1' }, 415],
+      [{ 'x-purpose': 'CASE_HANDLING', 'content-encoding': 'br2' }, 415],
+    ] as const) {
+      const r = await exactlyOne(() => post(t, police, { query: `{ regions { code } }` }, headers));
+      expect([r.status, r.json?.errors?.[0]?.extensions]).toEqual([status, { code: 'BAD_USER_INPUT' }]);
+      expect(r.json.errors[0].message).toMatch(/^Request body cannot be read: unsupported (charset|content encoding)/);
+      expect((await eventOf(t, r.requestId)).outcome).toBe('INVALID');
+    }
+  });
+
   it('records a request Apollo refuses before running it', async () => {
     const r = await exactlyOne(() => post(t, police, { variables: {} }));
     expect(r.status).toBe(400);

@@ -87,13 +87,19 @@ export class HttpAudit {
     }
   };
 
-  /** express.json() failures: too large (LIMIT_EXCEEDED) or not JSON (INVALID). */
+  /**
+   * express.json() failures: too large (LIMIT_EXCEEDED), not JSON, or a body it cannot read — an
+   * unsupported charset or content encoding, a length that does not match (INVALID, with
+   * body-parser's status and its message, which it marks safe to show).
+   */
   bodyErrors: ErrorRequestHandler = async (err, req, res, next) => {
-    const type = (err as { type?: string }).type;
+    const { type, status, expose, message } = err as { type?: string; status?: number; expose?: boolean; message?: string };
     if (type === 'entity.too.large') {
       await this.refuse(req, res, new HubException(HubErrorCode.LIMIT_EXCEEDED, 'Request body too large'), {});
     } else if (type === 'entity.parse.failed' || err instanceof SyntaxError) {
       await this.refuse(req, res, new HubException(HubErrorCode.BAD_USER_INPUT, 'Request body is not valid JSON'), {});
+    } else if (typeof type === 'string' && expose && status && status >= 400 && status < 500) {
+      await this.refuse(req, res, new HubException(HubErrorCode.BAD_USER_INPUT, `Request body cannot be read: ${message}`, { http: { status } }), {});
     } else {
       next(err);
     }

@@ -1,5 +1,5 @@
 import type { ApolloServer } from '@apollo/server';
-import express, { type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Database } from './bootstrap';
@@ -13,6 +13,21 @@ export function expressApp(): Express {
   app.set('etag', false);
   return app;
 }
+
+/**
+ * The last error handler of every app: whatever reached it is answered as JSON, a client error
+ * with its own status and safe message, anything else as a logged, masked 500 — never Express's
+ * HTML page with a stack trace.
+ */
+export const jsonErrors: ErrorRequestHandler = (err, _req, res, next) => {
+  if (res.headersSent) return next(err);
+  const { status, expose, message } = err as { status?: number; expose?: boolean; message?: string };
+  const client = !!expose && !!status && status >= 400 && status < 500;
+  if (!client) console.error('[hub] unexpected error outside GraphQL', err);
+  res.status(client ? status! : 500).json({
+    errors: [{ message: client ? message : 'Internal server error', extensions: { code: client ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }],
+  });
+};
 
 export interface Listening {
   port: number;

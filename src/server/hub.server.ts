@@ -20,7 +20,7 @@ import { CHILD_RECORD_TYPES, SUBGRAPHS } from '../subgraphs';
 import { registrySubgraph } from '../subgraphs/registry';
 import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, Database, openDatabase, startSlices } from './bootstrap';
-import { expressApp, listen } from './http-listener';
+import { expressApp, jsonErrors, listen } from './http-listener';
 import { RegionDirectory } from './region-directory';
 
 export interface Hub {
@@ -117,6 +117,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       httpAudit.bodyErrors,
       expressMiddleware(server, { context: async ({ res }) => gatewayContextOf(res) }),
     );
+    app.use(jsonErrors);
     let background: { stop(): Promise<void> } | undefined;
     const listening = await listen(compiled ? compiled.listener(app) : app, config.port, server, {
       ...db,

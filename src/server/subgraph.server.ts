@@ -10,7 +10,7 @@ import { ACCESS_EXTENSION, ASSERTION_HEADER, verifyAssertion } from '../gateway/
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, openDatabase, startSlices } from './bootstrap';
-import { expressApp, listen } from './http-listener';
+import { expressApp, jsonErrors, listen } from './http-listener';
 import { createHubContext, HubContext } from './hub.context';
 import { gatewaySecret } from '../config/secrets';
 
@@ -95,6 +95,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
         },
       }),
     );
+    app.use(jsonErrors);
     let background: { stop(): Promise<void> } | undefined;
     const listening = await listen(app, port, server, {
       ...db,
