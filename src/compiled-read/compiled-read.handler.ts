@@ -10,7 +10,7 @@ import { AuditOutcome } from '../audit/audit.types';
 import type { AuditSink } from '../audit/audit.writer';
 import { hashVariables } from '../audit/document-signature';
 import { parsePurpose, PURPOSE_HEADER } from '../audit/purpose';
-import { policySubject, POLICY_SUBJECTS } from '../auth/principal';
+import { policySubject, POLICY_SUBJECTS, type Principal } from '../auth/principal';
 import type { TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
 import type { InProcessDataSource } from '../gateway/in-process.data-source';
@@ -72,35 +72,53 @@ export class CompiledReads {
   listener(app: RequestListener): RequestListener {
     return (req, res) => {
       if (!this.mayServe(req)) return app(req, res);
+      // Taken as the general path takes them, when the headers arrive: the socket may be gone by the time the event is built.
       const startedAt = performance.now();
-      readBody(req, (error, raw) => {
-        const fallback = (pre: Preread) => {
-          this.prereads.set(req, pre);
-          app(req, res);
-        };
-        if (error) return fallback({ error });
-        let text = raw!.toString('utf8');
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // as body-parser's decoder does
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch (e) {
-          return fallback({ error: parseFailure(e as Error) });
-        }
-        // body-parser's strict mode: an object or an array, nothing else.
-        if (body === null || typeof body !== 'object') return fallback({ error: parseFailure(new SyntaxError('JSON body must be an object or an array')) });
-        this.serve(req, res, body, startedAt).then(
-          (served) => {
-            if (!served) fallback({ body });
-          },
-          (e) => {
-            console.error('[hub] compiled read failed', e);
-            // Nothing sent yet (the answer is the last step): the general path answers.
-            if (!res.headersSent) fallback({ body });
-          },
-        );
-      });
+      const clientAddress = req.socket.remoteAddress ?? null;
+      // A caller the general path would refuse is handed to it before its body is read, as the
+      // general path refuses at the headers; one it accepts is served as the one it accepted.
+      this.caller(req).then(
+        (principal) => (principal ? this.readAndServe(req, res, app, principal, startedAt, clientAddress) : app(req, res)),
+        () => app(req, res),
+      );
     };
+  }
+
+  /** Reads the body, then serves it here or hands it, read, to Express. */
+  private readAndServe(req: IncomingMessage, res: ServerResponse, app: RequestListener, principal: Principal, startedAt: number, clientAddress: string | null): void {
+    readBody(req, (error, raw) => {
+      const fallback = (pre: Preread) => {
+        this.prereads.set(req, pre);
+        app(req, res);
+      };
+      if (error) return fallback({ error });
+      let text = raw!.toString('utf8');
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // as body-parser's decoder does
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (e) {
+        return fallback({ error: parseFailure(e as Error) });
+      }
+      // body-parser's strict mode: an object or an array, nothing else.
+      if (body === null || typeof body !== 'object') return fallback({ error: parseFailure(new SyntaxError('JSON body must be an object or an array')) });
+      this.serve(req, res, body, principal, startedAt, clientAddress).then(
+        (served) => {
+          if (!served) fallback({ body });
+        },
+        (e) => {
+          console.error('[hub] compiled read failed', e);
+          // Nothing sent yet (the answer is the last step): the general path answers.
+          if (!res.headersSent) fallback({ body });
+        },
+      );
+    });
+  }
+
+  /** The caller as the general path's authentication sees it, or null where it refuses. */
+  private async caller(req: IncomingMessage): Promise<Principal | null> {
+    const principal = await this.o.tokens.verify(req.headers.authorization).catch(() => null);
+    return principal && (await this.o.regions.has(principal.region)) ? principal : null;
   }
 
   /** Where `express.json()` ran on /graphql: a body the listener has read already is handed on as parsed, or as the same error. */
@@ -137,14 +155,11 @@ export class CompiledReads {
   }
 
   /** Answers the request and resolves true, or resolves false having sent nothing and written nothing. */
-  private async serve(req: IncomingMessage, res: ServerResponse, body: object, startedAt: number): Promise<boolean> {
+  private async serve(req: IncomingMessage, res: ServerResponse, body: object, principal: Principal, startedAt: number, clientAddress: string | null): Promise<boolean> {
     if (Array.isArray(body) || Object.keys(body).some((k) => !BODY_KEYS.has(k))) return false;
     const { query, variables, operationName } = body as Record<string, unknown>;
-    // A text known not to compile goes straight on: Express authenticates it, once.
-    if (typeof query !== 'string' || query.length > MAX_QUERY || this.plans.get(query) === null) return false;
-    // Callers are known before their texts are compiled and kept.
-    const principal = await this.o.tokens.verify(req.headers.authorization).catch(() => null);
-    if (!principal || !(await this.o.regions.has(principal.region))) return false;
+    if (typeof query !== 'string' || query.length > MAX_QUERY) return false;
+    // Only authenticated callers' texts are compiled and kept.
     const plan = this.plan(query);
     if (!plan || (operationName != null && operationName !== plan.operationName)) return false;
     if (!variables || typeof variables !== 'object' || Array.isArray(variables)) return false;
@@ -183,7 +198,7 @@ export class CompiledReads {
         requestId,
         startedAt,
         principal,
-        clientAddress: req.socket.remoteAddress ?? null,
+        clientAddress,
         outcome: AuditOutcome.SUCCESS,
         errorCodes: [],
         operationName: plan.operationName,
@@ -197,11 +212,12 @@ export class CompiledReads {
       if (!(await this.o.audit.writer.append(event).then(() => true, () => false))) return false;
     }
     const text = `${JSON.stringify({ data: { minor } })}\n`;
+    // Names, case and order as the general path sends them (HttpAudit, Apollo Server, Express's res.send).
     res.writeHead(200, {
       [REQUEST_ID_HEADER]: requestId,
       'cache-control': 'no-store',
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(text),
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
     });
     res.end(text);
     this.count++;
@@ -224,5 +240,7 @@ function readBody(req: IncomingMessage, done: (error: Error | null, body?: Buffe
   };
   req.on('data', (c: Buffer) => chunks.push(c));
   req.once('end', () => settle(null, Buffer.concat(chunks)));
+  // A client gone mid-body, reported as body-parser (raw-body) reports it to the general path.
+  req.once('aborted', () => settle(Object.assign(new Error('request aborted'), { type: 'request.aborted', status: 400, statusCode: 400, expose: true })));
   req.once('error', (e) => settle(e));
 }
