@@ -1,5 +1,6 @@
 import { Department } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
+import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 const CREATE = `mutation($input: CreateMinorInput!) { createMinor(input: $input) { id name idNumber gender birthDate grid { code } riskLevel } }`;
@@ -139,8 +140,10 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(g.errors).toBeUndefined();
     expect(g.data.addGuardian).toMatchObject({ name: '王芳', phone: '13900001111', situation: 'WORKING_AWAY' });
     expect(errorCodes(await t.gql(civil, `mutation($id: ID!) { addGuardian(minorId: $id, input: { relationship: MOTHER, name: "x", phone: "call me" }) { id } }`, { id }))).toEqual(['BAD_USER_INPUT']);
-    const removed = await t.gql(civil, `mutation($g: ID!) { removeGuardian(guardianId: $g) }`, { g: g.data.addGuardian.id });
-    expect(removed.data.removeGuardian).toBe(g.data.addGuardian.id);
+    const removed = await post(t, civil, { query: `mutation($g: ID!) { removeGuardian(guardianId: $g) }`, variables: { g: g.data.addGuardian.id } });
+    expect(removed.json.data.removeGuardian).toBe(g.data.addGuardian.id);
+    // The answer is the guardian's id alone; the audit still names the child whose record changed.
+    expect((await eventOf(t, removed.requestId)).changes).toEqual([{ fields: ['guardianId'], id: g.data.addGuardian.id, minorId: id, mutation: 'removeGuardian' }]);
     expect(await t.sql(`SELECT 1 FROM registry.guardian WHERE id = $1`, [g.data.addGuardian.id])).toEqual([]);
 
     await t.sql(`DELETE FROM registry.minor_category WHERE minor_id = $1 AND category = 'ORPHAN'`, [id]);

@@ -66,7 +66,7 @@ describe('workflow: mandatory reports', () => {
     }
     const e = await eventOf(t, r.requestId);
     expect(e).toMatchObject({ userId: 'teacher-wang', role: 'REPORTER', outcome: 'SUCCESS' });
-    expect(e.changes).toEqual([expect.objectContaining({ mutation: 'fileMandatoryReport', id })]);
+    expect(e.changes).toEqual([expect.objectContaining({ mutation: 'fileMandatoryReport', id, minorId: child.id })]);
     expect(JSON.stringify(e)).not.toContain(child.id_number);
   });
 

@@ -9,6 +9,8 @@ import type { AccessRecord, Change, ReadGroup } from './audit.types';
 export class AccessLog {
   private readonly byMinor = new Map<string, Record<string, Access>>();
   private readonly changes: Change[] = [];
+  /** Children of records a mutation wrote whose answer does not name the child (an id, a receipt). */
+  private readonly children = new Map<string, string>();
 
   read(minorId: string, field: string, access: Access): void {
     let fields = this.byMinor.get(minorId);
@@ -18,6 +20,15 @@ export class AccessLog {
     }
     // A field denied on one path and served on another was, in the end, served.
     if (fields[field] === undefined || fields[field] === 'DENY') fields[field] = access;
+  }
+
+  /** Said by a mutation's resolver: the record it wrote belongs to this child (for its change's `minorId`). */
+  belongsTo(recordId: string, minorId: string): void {
+    this.children.set(recordId, minorId);
+  }
+
+  childOf(recordId: string | null): string | null {
+    return (recordId && this.children.get(recordId)) ?? null;
   }
 
   changed(change: Change): void {

@@ -64,10 +64,11 @@ function accessMiddleware(
         const record = result as Parent & object;
         const resultType = (info.returnType.toString().replace(/[![\]]/g, ''));
         // Keys in canonical order (src/audit/canonical.ts).
+        const id = typeof result === 'string' ? result : str(record.id);
         ctx.access.changed({
           fields: argumentNames(args),
-          id: typeof result === 'string' ? result : str(record.id),
-          minorId: childOf(resultType, record) ?? str(args.minorId),
+          id,
+          minorId: childOf(resultType, record) ?? str(args.minorId) ?? ctx.access.childOf(id),
           mutation: field,
         });
       }

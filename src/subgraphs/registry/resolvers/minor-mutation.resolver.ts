@@ -139,6 +139,7 @@ export class MinorMutationResolver {
       });
       await em.getRepository(Guardian).delete(guardian.id);
       await em.getRepository(Minor).update(guardian.minorId, { updatedAt: ctx.now });
+      ctx.access.belongsTo(guardian.id, guardian.minorId);
       return guardian.id;
     });
   }

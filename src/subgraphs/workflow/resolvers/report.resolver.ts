@@ -105,6 +105,8 @@ export class ReportResolver {
         },
         dedupeKey: `MANDATORY_REPORT:${report.id}`,
       });
+      // The audit names the linked child on the change (the reporter is still told nothing).
+      if (report.minorId) ctx.access.belongsTo(report.id, report.minorId);
       return { id: report.id, status: report.status, receivedAt: report.receivedAt };
     });
   }
