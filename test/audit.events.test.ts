@@ -1,11 +1,12 @@
+import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { auditEvent } from '../src/audit/audit-event';
 import { AuditOutcome } from '../src/audit/audit.types';
 import { Access } from '../src/policy/policy.types';
-import { eventCount, eventOf, post, storedEventOf } from './support/audit-helpers';
+import { eventCount, eventOf, eventsOf, post, storedEventOf } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
-/** Every request leaves exactly one event, with what was served, to whom, and why. */
+/** Every request leaves one event with what was served, to whom, and why; a mutation a STARTED event before it. */
 describe('audit events', () => {
   let t: TestHub;
   let minor: { id: string; id_number: string };
@@ -170,6 +171,151 @@ describe('audit events', () => {
     expect(e.operationType).toBe('mutation');
     expect(e.changes).toEqual([{ mutation: 'recordVisit', id: visitId, minorId: minor.id, fields: ['input.notes', 'minorId'] }]);
     expect(JSON.stringify(e)).not.toContain('secret family detail');
+  });
+
+  describe('a mutation is recorded as started before it runs', () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let civil: string;
+    let startedMutation = '';
+    beforeAll(async () => {
+      civil = await t.token(Department.CIVIL_AFFAIRS, { user: 'director-qian' });
+    });
+
+    it('refuses a mutation when its STARTED event cannot be written: 503, nothing changed, nobody notified, no webhook queued', async () => {
+      const [child] = await t.sql(`SELECT id, risk_level FROM registry.minor WHERE risk_level IS DISTINCT FROM 'RED' AND grid_code LIKE '330102%' ORDER BY id LIMIT 1`);
+      // A police system listening for notifications, so that a RED assessment would queue a delivery.
+      const hook = await t.gql(await t.token(Department.POLICE), `mutation { registerWebhook(url: "http://127.0.0.1:9/started-test") { webhook { id } } }`);
+      expect(hook.errors).toBeUndefined();
+      const counts = async () =>
+        (
+          await t.sql(
+            `SELECT (SELECT count(*) FROM registry.visit WHERE minor_id = $1)::int AS visits,
+                    (SELECT count(*) FROM registry.guardian WHERE minor_id = $1)::int AS guardians,
+                    (SELECT count(*) FROM registry.risk_assessment WHERE minor_id = $1)::int AS assessments,
+                    (SELECT risk_level FROM registry.minor WHERE id = $1) AS risk_level,
+                    (SELECT count(*) FROM workflow.notification WHERE minor_id = $1)::int AS notifications,
+                    (SELECT count(*) FROM workflow.webhook_delivery)::int AS deliveries,
+                    (SELECT count(*) FROM workflow.webhook)::int AS webhooks,
+                    (SELECT count(*) FROM audit.event)::int AS events`,
+            [child.id],
+          )
+        )[0];
+      const mutation = {
+        query: `mutation($id: ID!) {
+          recordVisit(minorId: $id, input: { notes: "unaudited visit" }) { visitedAt }
+          addGuardian(minorId: $id, input: { relationship: OTHER_RELATIVE, name: "审计测试", phone: "13900001111", situation: NORMAL }) { id }
+          recordAssessment(minorId: $id, input: { level: RED, reasons: "audit down" }) { id level }
+        }`,
+        variables: { id: child.id },
+      };
+      // The registry alone answers `mutation` (fast path); with a workflow field beside it the gateway plans it.
+      const planned = {
+        query: `mutation($id: ID!) {
+          recordVisit(minorId: $id, input: { notes: "unaudited planned visit" }) { visitedAt }
+          registerWebhook(url: "http://127.0.0.1:9/unaudited") { secret }
+        }`,
+        variables: { id: child.id },
+      };
+      await t.hub.audit.drain();
+      const before = await counts();
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      const refused: Awaited<ReturnType<typeof post>>[] = [];
+      try {
+        await t.sql(`REVOKE INSERT ON audit.event FROM hub_audit_writer`);
+        refused.push(await post(t, civil, mutation), await post(t, civil, planned));
+        await t.hub.audit.drain();
+      } finally {
+        await t.sql(`GRANT INSERT ON audit.event TO hub_audit_writer`);
+        log.mockRestore();
+      }
+      for (const r of refused) {
+        expect(r.status).toBe(503);
+        expect(r.json).toEqual({ errors: [{ message: 'The request could not be audited; no data is released', extensions: { code: 'AUDIT_UNAVAILABLE' } }] });
+      }
+      expect(await counts()).toEqual(before);
+
+      // The same mutation with the trail up changes, notifies and queues (so the refusal above was a real probe).
+      const up = await post(t, civil, mutation);
+      expect(up.status).toBe(200);
+      expect(up.json.errors).toBeUndefined();
+      const after = await counts();
+      expect(after).toMatchObject({ visits: before.visits + 1, guardians: before.guardians + 1, assessments: before.assessments + 1, risk_level: 'RED' });
+      expect(after.notifications).toBeGreaterThan(before.notifications);
+      expect(after.deliveries).toBeGreaterThan(before.deliveries);
+      const upPlanned = await post(t, civil, planned);
+      expect(upPlanned.json.errors).toBeUndefined();
+      expect((await counts()).webhooks).toBe(before.webhooks + 1);
+    });
+
+    it('writes the STARTED event, durable, before the mutation changes anything; then its final event with the same requestId', async () => {
+      const name = `VisitStarted${Date.now()}`;
+      const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [minor.id]))[0].n;
+      const before = await visits();
+      // Hold the visit table so that the mutation's INSERT waits; the trail must already hold its STARTED event.
+      const lock = new Client({ connectionString: t.databaseUrl });
+      await lock.connect();
+      let pending: ReturnType<typeof post> | null = null;
+      try {
+        await lock.query('BEGIN');
+        await lock.query('LOCK TABLE registry.visit IN SHARE MODE');
+        pending = post(t, civil, { query: `mutation ${name}($id: ID!) { recordVisit(minorId: $id, input: { notes: "started first" }) { visitedAt } }`, variables: { id: minor.id } });
+        let waiting = 0;
+        for (let i = 0; i < 300 && !waiting; i++) {
+          [{ n: waiting }] = await t.sql(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO%visit%'`,
+          );
+          if (!waiting) await sleep(10);
+        }
+        expect(waiting).toBe(1); // the mutation is executing, its change not yet made
+        const stored = await t.sql(`SELECT outcome, body FROM audit.event WHERE body::jsonb ->> 'operationName' = $1`, [name]);
+        expect(stored.map((e) => e.outcome)).toEqual(['STARTED']);
+        expect(await visits()).toBe(before);
+      } finally {
+        await lock.query('COMMIT').catch(() => undefined);
+        await lock.end();
+        await pending?.catch(() => undefined); // answered before the next test, whatever failed here
+      }
+      const r = await pending!;
+      expect(r.status).toBe(200);
+      expect(r.json.errors).toBeUndefined();
+      expect(await visits()).toBe(before + 1);
+
+      const events = await eventsOf(t, r.requestId);
+      expect(events.map((e) => e.outcome)).toEqual(['STARTED', 'SUCCESS']);
+      const [started, final] = events;
+      expect(started.seq).toBeLessThan(final.seq);
+      // The same request as the final event describes, with nothing read or changed yet.
+      const same = ({ requestId, userId, department, role, region, clientAddress, operationName, operationType, documentHash, document, variables, purpose }: Record<string, any>) =>
+        ({ requestId, userId, department, role, region, clientAddress, operationName, operationType, documentHash, document, variables, purpose });
+      expect(same(started.body)).toEqual(same(final.body));
+      expect(started.body).toMatchObject({ requestId: r.requestId, operationName: name, operationType: 'mutation', outcome: 'STARTED', errorCodes: [], reads: [], changes: [] });
+      expect(final.body.changes).toEqual([expect.objectContaining({ mutation: 'recordVisit', minorId: minor.id })]);
+      // The helpers' "event of a request" is the final one.
+      expect((await storedEventOf(t, r.requestId)).outcome).toBe('SUCCESS');
+      expect((await t.sql(`SELECT minor_ids FROM audit.event WHERE seq = $1`, [started.seq]))[0].minor_ids).toEqual([]);
+      startedMutation = r.requestId;
+    });
+
+    it('leaves one event for a query and for a mutation refused before it runs; the auditor finds STARTED events of mutations only', async () => {
+      const query = await exactlyOne(() => post(t, police, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: minor.id } }));
+      expect(query.status).toBe(200);
+      const invalid = await exactlyOne(() => post(t, civil, { query: `mutation($id: ID!) { recordVisit(minorId: $id, input: { nope: 1 }) { visitedAt } }`, variables: { id: minor.id } }));
+      expect(invalid.json.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect((await eventsOf(t, query.requestId)).map((e) => e.outcome)).toEqual(['SUCCESS']);
+      expect((await eventsOf(t, invalid.requestId)).map((e) => e.outcome)).toEqual(['INVALID']);
+
+      const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, user: 'auditor-started' });
+      const r = await t.gql(auditor, `{ auditEvents(filter: { outcome: STARTED }, first: 500) { edges { node { requestId operationType outcome reads { minorId } changes { mutation } } } } }`, undefined, {});
+      expect(r.errors).toBeUndefined();
+      const nodes = r.data.auditEvents.edges.map((e: any) => e.node);
+      expect(nodes.map((n: any) => n.requestId)).toEqual(expect.arrayContaining([startedMutation]));
+      for (const n of nodes) expect(n).toMatchObject({ operationType: 'mutation', outcome: 'STARTED', reads: [], changes: [] });
+      expect(nodes.map((n: any) => n.requestId)).not.toEqual(expect.arrayContaining([query.requestId]));
+      expect(nodes.map((n: any) => n.requestId)).not.toEqual(expect.arrayContaining([invalid.requestId]));
+      // Who looked at the child: the mutation once, by its final event.
+      const history = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { requestId outcome } }`, { id: minor.id }, {});
+      expect(history.data.minorAccessHistory.filter((h: any) => h.requestId === startedMutation)).toEqual([{ requestId: startedMutation, outcome: 'SUCCESS' }]);
+    });
   });
 
   describe('the data officer’s view', () => {

@@ -3,7 +3,7 @@ import { DocumentNode, FieldNode, FragmentDefinitionNode, Kind, OperationDefinit
 import { badInput, HubErrorCode, HubException } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { auditEvent, outcomeOf } from './audit-event';
-import type { Purpose } from './audit.types';
+import { AuditOutcome, Purpose } from './audit.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, hashVariables } from './document-signature';
 import { parsePurpose, PURPOSE_HEADER, touchesChildRecords } from './purpose';
@@ -51,6 +51,9 @@ function factsOf(doc: DocumentNode): DocumentFacts {
   return f;
 }
 
+/** What a client is told when the trail cannot be written: the data is withheld, the mutation refused. */
+export const WITHHELD_MESSAGE = 'The request could not be audited; no data is released';
+
 export interface AuditPluginOptions {
   writer: AuditSink;
   variableKey: Uint8Array;
@@ -59,8 +62,12 @@ export interface AuditPluginOptions {
 
 /**
  * One audit event per GraphQL request, written before the response leaves: if the write fails
- * the client gets AUDIT_UNAVAILABLE and no data (fail closed). Also where the purpose rule and
- * the depth limit are enforced, so that refusals are audited like everything else.
+ * the client gets AUDIT_UNAVAILABLE and no data (fail closed). A mutation leaves two: before it
+ * executes anything (the fast path and the planned path alike), a STARTED event with no reads and
+ * no changes must be durable, or the mutation is refused (AUDIT_UNAVAILABLE, HTTP 503) with
+ * nothing changed and nobody notified; its final event, with the same requestId, follows as for
+ * any request. Also where the purpose rule and the depth limit are enforced, so that refusals are
+ * audited like everything else.
  */
 export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GatewayContext> {
   return {
@@ -68,7 +75,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
       const startedAt = performance.now();
       let purpose: Purpose | null = null;
       return {
-        async didResolveOperation({ document, operation, schema, contextValue }) {
+        async didResolveOperation({ document, operation, schema, contextValue, request }) {
           if (!operation) return; // Apollo refuses an unresolvable operation itself
           const f = factsOf(document);
           let depth = f.depth.get(operation);
@@ -81,6 +88,31 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           if (touches === undefined) f.touchesChild.set(operation, (touches = touchesChildRecords(schema, document, operation, opts.childTypes)));
           if (!purpose && touches) {
             throw badInput(PURPOSE_HEADER, `an operation that returns a child's data must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
+          }
+          // Last of the checks, so that only a mutation about to execute is recorded as started. A
+          // mutation's resolvers commit their own transactions before the response is written:
+          // without this event a failed final write would leave a change (and its notifications)
+          // the trail knows nothing of. Thrown here, the error stops Apollo before execution.
+          if (operation.operation === 'mutation') {
+            const started = auditEvent({
+              requestId: contextValue.requestId,
+              startedAt,
+              principal: contextValue.principal,
+              clientAddress: contextValue.clientAddress,
+              outcome: AuditOutcome.STARTED,
+              errorCodes: [],
+              operationName: operation.name?.value ?? request.operationName ?? null,
+              operationType: operation.operation,
+              document: f.audited,
+              variables: hashVariables(opts.variableKey, request.variables),
+              purpose,
+            });
+            try {
+              await opts.writer.append(started);
+            } catch (e) {
+              console.error('[hub] audit write failed; the mutation is refused before it runs', e);
+              throw new HubException(HubErrorCode.AUDIT_UNAVAILABLE, WITHHELD_MESSAGE);
+            }
           }
         },
         async willSendResponse(rc) {
@@ -108,7 +140,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           } catch (e) {
             console.error('[hub] audit write failed; the response is withheld', e);
             response.body.singleResult = {
-              errors: [{ message: 'The request could not be audited; no data is released', extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }],
+              errors: [{ message: WITHHELD_MESSAGE, extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }],
             };
             response.http.status = 503;
             ctx.audit.written = true; // nothing left to audit: no data went out, and the store is down

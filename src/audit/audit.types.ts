@@ -1,6 +1,14 @@
 import type { Access } from '../policy/policy.types';
 
 export enum AuditOutcome {
+  /**
+   * Not an outcome yet: a mutation is about to run. Written (and durable) before the mutation's
+   * resolvers execute anything, with no reads and no changes; the request's final event, with the
+   * same requestId, follows. A STARTED event without a final one is an anomaly (the hub stopped
+   * mid-request, or the final write failed): what the mutation did is then in the department's
+   * records, not in the trail.
+   */
+  STARTED = 'STARTED',
   /** Everything asked for was served. */
   SUCCESS = 'SUCCESS',
   /** Served, with some fields refused (FORBIDDEN on their paths). */

@@ -2,12 +2,23 @@ import { childReads } from '../../src/audit/audit-event';
 import type { AuditEventBody } from '../../src/audit/audit.types';
 import type { TestHub } from './test-hub';
 
-/** The stored body of the audit event of one request (by the x-request-id the hub returned). */
+/**
+ * The stored body of the final audit event of one request (by the x-request-id the hub returned):
+ * the one with its outcome. A mutation also has a STARTED event before it, which this skips
+ * (`eventsOf` returns both).
+ */
 export async function storedEventOf(t: TestHub, requestId: string): Promise<Record<string, any>> {
   await t.hub.audit.drain();
-  const rows = await t.sql(`SELECT body FROM audit.event WHERE request_id = $1`, [requestId]);
-  if (rows.length !== 1) throw new Error(`expected one audit event for ${requestId}, found ${rows.length}`);
+  const rows = await t.sql(`SELECT body FROM audit.event WHERE request_id = $1 AND outcome <> 'STARTED'`, [requestId]);
+  if (rows.length !== 1) throw new Error(`expected one final audit event for ${requestId}, found ${rows.length}`);
   return JSON.parse(rows[0].body);
+}
+
+/** Every stored event of one request, in chain order (`seq`), each with its stored body. */
+export async function eventsOf(t: TestHub, requestId: string): Promise<{ seq: number; outcome: string; body: Record<string, any> }[]> {
+  await t.hub.audit.drain();
+  const rows = await t.sql(`SELECT seq, outcome, body FROM audit.event WHERE request_id = $1 ORDER BY seq`, [requestId]);
+  return rows.map((r) => ({ seq: Number(r.seq), outcome: r.outcome, body: JSON.parse(r.body) }));
 }
 
 /** The same, with `reads` one entry per child as the auditor's API shows them (childReads). */

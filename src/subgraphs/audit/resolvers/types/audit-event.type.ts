@@ -2,7 +2,15 @@ import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '
 import { AuditOutcome, PurposeCode } from '../../../../audit/audit.types';
 import { Access } from '../../../../policy/policy.types';
 
-registerEnumType(AuditOutcome, { name: 'AuditOutcome' });
+registerEnumType(AuditOutcome, {
+  name: 'AuditOutcome',
+  description: 'How a request ended; a mutation has a STARTED event first',
+  valuesConfig: {
+    STARTED: {
+      description: 'A mutation about to run, recorded before it changed anything; its final event (same requestId) follows. One without a final event is an anomaly.',
+    },
+  },
+});
 registerEnumType(PurposeCode, { name: 'PurposeCode', description: '用途 — the declared purpose of use (x-purpose header)' });
 registerEnumType(Access, { name: 'FieldAccess', description: 'How a field was served: the value, a masked value, or refused' });
 
