@@ -26,7 +26,8 @@ export const gatewayContextOf = (res: Response): GatewayContext => locals(res).h
 /**
  * The audit trail's HTTP side: requests refused before GraphQL runs (no or bad token, body too
  * large or not JSON) get their event here; anything Apollo answers without running its request
- * pipeline is caught by the `finish` fallback. Every request to /graphql thus leaves one event.
+ * pipeline is caught by the `finish` fallback. Every request to /graphql thus leaves one event (a
+ * mutation two: the audit plugin's STARTED event before it runs, then its final one).
  */
 export class HttpAudit {
   constructor(
