@@ -29,6 +29,9 @@ const APPEND = `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id,
   SELECT s, p, h, b, r, t, u, d, g, o, pu, m FROM json_to_recordset($1::json)
     AS x(s bigint, p char(64), h char(64), b text, r uuid, t timestamptz, u text, d text, g text, o text, pu text, m text[])`;
 
+/** How long a batch keeps retrying `seq` conflicts with other writers before it is refused. */
+const CONFLICT_WINDOW_MS = 2000;
+
 /**
  * Appends events to the hash chain with group commit: requests that finish while a batch is
  * being committed wait for the next batch, which carries all of them in a single INSERT (one
@@ -37,9 +40,11 @@ const APPEND = `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id,
  *
  * The chain head is kept in memory. Another process appending to the same trail (several hub
  * instances) makes our next INSERT collide on `seq`; we then re-read the head and retry, so the
- * chain never forks. A batch whose connection is lost (Postgres restarted or terminated it) is
- * tried once more on a fresh connection, unless its last row is found already stored: a commit
- * whose reply was lost must not be written twice.
+ * chain never forks: at once the first time, then after a short random pause (so that writers
+ * colliding again do not keep colliding), for up to 2 s before the batch is refused. A batch
+ * whose connection is lost (Postgres restarted or terminated it) is tried once more on a fresh
+ * connection, unless its last row is found already stored: a commit whose reply was lost must not
+ * be written twice.
  */
 export class AuditWriter implements AuditSink {
   private queue: Pending[] = [];
@@ -81,7 +86,7 @@ export class AuditWriter implements AuditSink {
     return rows.length ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
-  private async write(bodies: AuditEventBody[], attempt = 0, lostConnection = false): Promise<void> {
+  private async write(bodies: AuditEventBody[], deadline = Date.now() + CONFLICT_WINDOW_MS, conflicts = 0, lostConnection = false): Promise<void> {
     const head = (this.head ??= await this.readHead());
     let { seq, hash: prev } = head;
     const rows = [];
@@ -98,10 +103,13 @@ export class AuditWriter implements AuditSink {
       this.head = { seq, hash: prev };
     } catch (e) {
       this.head = null; // whatever happened, trust only the database next time
-      if ((e as { code?: string }).code === '23505' && attempt < 5) return this.write(bodies, attempt + 1);
+      if ((e as { code?: string }).code === '23505' && Date.now() < deadline) {
+        if (conflicts) await sleep(Math.random() * Math.min(2 ** conflicts, 50));
+        return this.write(bodies, deadline, conflicts + 1, lostConnection);
+      }
       if (isConnectionLoss(e) && !lostConnection) {
         if (await this.stored(seq, prev)) return; // it committed; only the reply was lost
-        return this.write(bodies, attempt, true);
+        return this.write(bodies, deadline, conflicts, true);
       }
       throw e;
     }
@@ -113,6 +121,8 @@ export class AuditWriter implements AuditSink {
     return rows[0]?.hash === hash;
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The server ended the session (administrator command, crash, shutdown: SQLSTATE class 57P and
