@@ -1,15 +1,16 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { Client, Pool } from 'pg';
 import { auditEvent } from '../src/audit/audit-event';
 import { AuditOutcome } from '../src/audit/audit.types';
 import { verifyChain } from '../src/audit/audit.verify';
-import { AuditWriter } from '../src/audit/audit.writer';
+import { AuditInDoubtError, AuditWriter } from '../src/audit/audit.writer';
 import { Department, Role } from '../src/auth/principal';
 import { cloneTemplateDatabase } from './support/test-hub';
 
 /**
  * The writer against what happens between a hub and its database: other hub instances appending
- * to the same trail.
+ * to the same trail, and connections lost while Postgres still runs the batch's INSERT.
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,10 +45,97 @@ async function connected(url: string): Promise<Client> {
   return c;
 }
 
+async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, ms = 5000): Promise<T> {
+  for (const end = Date.now() + ms; ; ) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/**
+ * A TCP proxy standing for the network between a pool and Postgres. `cut()` drops the hub's side
+ * of every open connection: the hub sees "Connection terminated unexpectedly", while Postgres, as
+ * across a partition or a dropped NAT entry, does not notice and keeps running what it was sent.
+ */
+class Network {
+  private server!: net.Server;
+  private readonly links: { client: net.Socket; upstream: net.Socket }[] = [];
+  private readonly held: (() => void)[] = [];
+  /** Connections opened from now on hold the batch INSERT (and what follows it) until `release()`. */
+  holdInserts = false;
+  /** New connections are dropped at once. */
+  down = false;
+  /** The reply to the next batch INSERT is lost: the connection is cut instead. */
+  loseInsertReply = false;
+  port = 0;
+
+  constructor(private readonly target: URL) {}
+
+  async start(): Promise<void> {
+    this.server = net.createServer((client) => {
+      if (this.down) return void client.destroy();
+      const upstream = net.connect(Number(this.target.port), this.target.hostname);
+      this.links.push({ client, upstream });
+      const hold = this.holdInserts;
+      let insertSent = false;
+      client.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+      client.on('data', (chunk: Buffer) => {
+        const insert = chunk.includes('INSERT INTO audit.event');
+        insertSent ||= insert;
+        if (hold && (insert || this.held.length)) this.held.push(() => upstream.write(chunk));
+        else upstream.write(chunk);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        if (insertSent && this.loseInsertReply) {
+          this.loseInsertReply = false;
+          return void client.destroy();
+        }
+        if (!client.destroyed) client.write(chunk);
+      });
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** A URL like `url` (same user, password and database) that goes through this network. */
+  via(url: string): string {
+    const u = new URL(url);
+    u.hostname = '127.0.0.1';
+    u.port = String(this.port);
+    return u.toString();
+  }
+
+  cut(): void {
+    for (const { client } of this.links) client.destroy();
+  }
+
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  release(): void {
+    this.holdInserts = false;
+    for (const send of this.held.splice(0)) send();
+  }
+
+  async stop(): Promise<void> {
+    this.release();
+    for (const { client, upstream } of this.links) {
+      client.destroy();
+      upstream.destroy();
+    }
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
 describe('audit writer', () => {
   let url: string;
   let db: Client;
   const verify = () => verifyChain(async (text, params) => (await db.query(text, params)).rows);
+  const storedSeqs = async (requestId: string) => (await db.query(`SELECT seq FROM audit.event WHERE request_id = $1 ORDER BY seq`, [requestId])).rows.map((r) => Number(r.seq));
 
   beforeAll(async () => {
     url = await cloneTemplateDatabase();
@@ -85,5 +173,102 @@ describe('audit writer', () => {
     expect(rows).toHaveLength(ids.length);
     expect(rows.every((r) => r.n === 1)).toBe(true);
     expect(await verify()).toEqual(expect.objectContaining({ ok: true, firstBreak: null }));
+  });
+
+  describe.each([
+    ['the test cluster’s login (a superuser)', false],
+    ['an ordinary login role that is a member of hub_audit_writer', true],
+  ])('a connection lost on the hub’s side while Postgres still runs the INSERT, logged in as %s', (_, ordinary) => {
+    let login: string;
+    let role: string | undefined;
+    let network: Network;
+    let pool: Pool;
+    let writer: AuditWriter;
+    let lock: Client;
+    const app = `writer-lost-${randomBytes(3).toString('hex')}`;
+
+    beforeAll(async () => {
+      login = url;
+      if (ordinary) {
+        role = `audit_login_${randomBytes(4).toString('hex')}`;
+        await db.query(`CREATE ROLE ${role} LOGIN PASSWORD 'x' IN ROLE hub_audit_writer`);
+        const u = new URL(url);
+        u.username = role;
+        u.password = 'x';
+        login = u.toString();
+      }
+    });
+    afterAll(async () => {
+      if (role) await db.query(`DROP ROLE ${role}`);
+    });
+
+    beforeEach(async () => {
+      network = new Network(new URL(url));
+      await network.start();
+      pool = writerPool(network.via(login), app);
+      writer = new AuditWriter(pool);
+      await writer.append(event('warm-up')); // head known, connection in use
+      lock = await connected(url);
+    });
+    afterEach(async () => {
+      await lock.end();
+      await network.stop();
+      await pool.end();
+    });
+
+    /** Makes the batch's INSERT wait (a SHARE lock: INSERTs wait, SELECTs do not); returns its backend's pid. */
+    async function insertWaiting(): Promise<number> {
+      return until('the INSERT to wait on the lock', async () => {
+        const { rows } = await db.query(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO audit.event%'`,
+          [app],
+        );
+        return rows[0]?.pid as number | undefined;
+      });
+    }
+    const alive = async (pid: number) => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid])).rows.length > 0;
+
+    it('ends that session before sending the batch again, so the event is stored once', async () => {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE audit.event IN SHARE MODE');
+      const e = event('lost');
+      const appended = writer.append(e);
+      const first = await insertWaiting();
+      network.holdInserts = true; // the batch sent again waits on the way until the first INSERT is over
+      network.cut();
+      await until('the batch to be sent again', async () => network.heldCount > 0);
+      const firstEndedBeforeResend = !(await alive(first));
+      await lock.query('COMMIT'); // had it not been ended, the first INSERT would commit now
+      await until('the first INSERT to be over', async () => !(await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active'`, [first])).rows.length);
+      network.release();
+      await appended;
+      expect(await storedSeqs(e.requestId)).toHaveLength(1);
+      expect(firstEndedBeforeResend).toBe(true);
+      expect(await verify()).toEqual(expect.objectContaining({ ok: true, firstBreak: null }));
+    });
+
+    it('does not send a batch again whose commit only lost its reply', async () => {
+      const e = event('reply-lost');
+      network.loseInsertReply = true;
+      network.holdInserts = true; // a second INSERT would wait here
+      await writer.append(e);
+      expect(network.heldCount).toBe(0);
+      expect(await storedSeqs(e.requestId)).toHaveLength(1);
+      expect(await verify()).toEqual(expect.objectContaining({ ok: true, firstBreak: null }));
+    });
+
+    it('refuses the batch as in doubt, naming its events, when the database cannot be reached to make sure', async () => {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE audit.event IN SHARE MODE');
+      const [{ seq: head }] = (await db.query(`SELECT max(seq)::int AS seq FROM audit.event`)).rows;
+      const appended = writer.append(event('in-doubt'));
+      await insertWaiting();
+      network.down = true;
+      network.cut();
+      const error = await appended.then(() => null, (err: unknown) => err);
+      await lock.query('ROLLBACK');
+      expect(error).toBeInstanceOf(AuditInDoubtError);
+      expect((error as Error).message).toContain(`events ${head + 1}–${head + 1} may be stored`);
+    });
   });
 });

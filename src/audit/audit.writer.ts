@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { AuditEventBody } from './audit.types';
 import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
 
@@ -29,8 +29,34 @@ const APPEND = `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id,
   SELECT s, p, h, b, r, t, u, d, g, o, pu, m FROM json_to_recordset($1::json)
     AS x(s bigint, p char(64), h char(64), b text, r uuid, t timestamptz, u text, d text, g text, o text, pu text, m text[])`;
 
-/** How long a batch keeps retrying `seq` conflicts with other writers before it is refused. */
-const CONFLICT_WINDOW_MS = 2000;
+/** How long a batch keeps retrying `seq` conflicts with other writers, and lost connections, before it is refused. */
+const RETRY_WINDOW_MS = 2000;
+/** How long to wait for the server process of a lost connection to end. */
+const SETTLE_WAIT_MS = 2000;
+
+/** The server process behind a connection: its pid and its start (pids are reused). */
+interface Backend {
+  pid: number;
+  started: string;
+}
+
+// Read as the login role (`SET ROLE NONE`): with the writer role taken by `SET ROLE`, the login's
+// own sessions are hidden in pg_stat_activity and may not be signalled.
+const WHO_AM_I = `SET ROLE NONE; SELECT pid, extract(epoch FROM backend_start)::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid(); RESET ROLE`;
+// Ends that process if it still runs, waiting (up to 500 ms) until it has gone. No row: it has gone.
+const END_BACKEND = `SELECT pg_terminate_backend(pid, 500) FROM pg_stat_activity WHERE pid = $1 AND extract(epoch FROM backend_start) = $2::numeric`;
+
+/**
+ * A batch whose outcome the writer could not establish: its connection was lost after the INSERT
+ * was sent, and the database could not then be reached to end that session and look. Its events
+ * may be stored (or be stored by the lost session) although the append was refused.
+ */
+export class AuditInDoubtError extends Error {
+  constructor(first: number, last: number, cause: unknown) {
+    super(`audit batch in doubt: events ${first}–${last} may be stored although the append is refused (${(cause as Error)?.message ?? cause})`, { cause });
+    this.name = 'AuditInDoubtError';
+  }
+}
 
 /**
  * Appends events to the hash chain with group commit: requests that finish while a batch is
@@ -41,18 +67,38 @@ const CONFLICT_WINDOW_MS = 2000;
  * The chain head is kept in memory. Another process appending to the same trail (several hub
  * instances) makes our next INSERT collide on `seq`; we then re-read the head and retry, so the
  * chain never forks: at once the first time, then after a short random pause (so that writers
- * colliding again do not keep colliding), for up to 2 s before the batch is refused. A batch
- * whose connection is lost (Postgres restarted or terminated it) is tried once more on a fresh
- * connection, unless its last row is found already stored: a commit whose reply was lost must not
- * be written twice.
+ * colliding again do not keep colliding), for up to 2 s before the batch is refused.
+ *
+ * A batch whose connection is lost after its INSERT was sent is in doubt: the reply may have been
+ * lost after the commit, or the server may not even know yet and still be running the INSERT
+ * (waiting on a lock, say) and commit it later. So before deciding, the writer ends that session
+ * on a fresh connection (`pg_terminate_backend` of the pid and start time it read, once, when it
+ * first used the connection) and waits until the process has gone: its transaction is then over,
+ * committed or rolled back, for good. Only then does it look for the batch's last row (one
+ * primary-key probe): found, the batch is done (only the reply was lost); not found, it is sent again
+ * (at least once, then until 2 s after its first attempt). Seeing and signalling the login role's own
+ * sessions needs that role, which every role may do to its own: the writer takes it back
+ * (`SET ROLE NONE`) for those statements only. Postgres 14 or later (`pg_terminate_backend`'s wait).
+ * The normal path costs nothing for this but one statement per new connection.
+ *
+ * One case stays open: if the database cannot be reached to make sure (for 2 s: the network stays
+ * down), the append is refused with an `AuditInDoubtError`, yet the lost INSERT may have committed,
+ * or may still commit once the server notices nothing more. The trail can then hold an event for a
+ * request whose client got `AUDIT_UNAVAILABLE` and no data: it over-records, never under-records.
+ * The error (logged by the caller) names the events' sequence numbers.
  */
 export class AuditWriter implements AuditSink {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
-  private head: { seq: number; hash: string } | null = null;
+  private head: Head | null = null;
+  private readonly backends = new WeakMap<PoolClient, Backend>();
+  private readonly listened = new WeakSet<PoolClient>();
 
   /** `pool` must connect as (or `SET ROLE` to) hub_audit_writer: INSERT and SELECT only. */
-  constructor(private readonly pool: Pool, private readonly maxBatch = 500) {}
+  constructor(private readonly pool: Pool, private readonly maxBatch = 500) {
+    // A new connection's loss can arrive with its first reply, before `connect()` below sees it.
+    pool.on('connect', (client) => this.listen(client));
+  }
 
   append(body: AuditEventBody): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -81,45 +127,119 @@ export class AuditWriter implements AuditSink {
     }
   }
 
-  private async readHead(): Promise<{ seq: number; hash: string }> {
+  private async readHead(): Promise<Head> {
     const { rows } = await this.pool.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit.event ORDER BY seq DESC LIMIT 1');
     return rows.length ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
-  private async write(bodies: AuditEventBody[], deadline = Date.now() + CONFLICT_WINDOW_MS, conflicts = 0, lostConnection = false): Promise<void> {
-    const head = (this.head ??= await this.readHead());
-    let { seq, hash: prev } = head;
-    const rows = [];
-    for (const body of bodies) {
-      const text = canonicalJson(body);
-      seq += 1;
-      const hash = chainHash(prev, seq, text);
-      const [r, t, u, d, g, o, pu, m] = indexColumns(body);
-      rows.push({ s: seq, p: prev, h: hash, b: text, r, t, u, d, g, o, pu, m });
-      prev = hash;
-    }
-    try {
-      await this.pool.query({ name: 'audit-append', text: APPEND, values: [JSON.stringify(rows)] });
-      this.head = { seq, hash: prev };
-    } catch (e) {
-      this.head = null; // whatever happened, trust only the database next time
-      if ((e as { code?: string }).code === '23505' && Date.now() < deadline) {
-        if (conflicts) await sleep(Math.random() * Math.min(2 ** conflicts, 50));
-        return this.write(bodies, deadline, conflicts + 1, lostConnection);
+  private async write(bodies: AuditEventBody[]): Promise<void> {
+    const deadline = Date.now() + RETRY_WINDOW_MS;
+    for (let conflicts = 0, losses = 0; ; ) {
+      let client: PoolClient | undefined;
+      let sent: { backend: Backend; first: number; last: Head } | undefined;
+      try {
+        const head = (this.head ??= await this.readHead());
+        let { seq, hash: prev } = head;
+        const rows = [];
+        for (const body of bodies) {
+          const text = canonicalJson(body);
+          seq += 1;
+          const hash = chainHash(prev, seq, text);
+          const [r, t, u, d, g, o, pu, m] = indexColumns(body);
+          rows.push({ s: seq, p: prev, h: hash, b: text, r, t, u, d, g, o, pu, m });
+          prev = hash;
+        }
+        client = await this.connect();
+        sent = { backend: await this.backendOf(client), first: head.seq + 1, last: { seq, hash: prev } };
+        await client.query({ name: 'audit-append', text: APPEND, values: [JSON.stringify(rows)] });
+        client.release();
+        this.head = sent.last;
+        return;
+      } catch (e) {
+        this.head = null; // whatever happened, trust only the database next time
+        const lost = isConnectionLoss(e);
+        client?.release(lost ? (e as Error) : undefined);
+        if (lost) {
+          // Lost before the INSERT was sent: nothing to settle.
+          if (sent && (await this.settle(sent.backend, sent.first, sent.last))) return; // it committed; only the reply was lost
+          if (!losses++ || Date.now() < deadline) continue;
+        } else if ((e as { code?: string }).code === '23505' && Date.now() < deadline) {
+          if (conflicts++) await sleep(Math.random() * Math.min(2 ** conflicts, 50));
+          continue;
+        }
+        throw e;
       }
-      if (isConnectionLoss(e) && !lostConnection) {
-        if (await this.stored(seq, prev)) return; // it committed; only the reply was lost
-        return this.write(bodies, deadline, conflicts, true);
-      }
-      throw e;
     }
   }
 
-  /** Whether the event `seq` is in the trail with this hash (one primary-key probe). */
-  private async stored(seq: number, hash: string): Promise<boolean> {
-    const { rows } = await this.pool.query<{ hash: string }>('SELECT hash FROM audit.event WHERE seq = $1', [seq]);
-    return rows[0]?.hash === hash;
+  /**
+   * A pooled connection. While checked out, its loss also reaches the query in flight; it is
+   * emitted as an 'error' too, which must not go unhandled (the pool listens only while it idles).
+   */
+  private async connect(): Promise<PoolClient> {
+    const client = await this.pool.connect();
+    this.listen(client);
+    return client;
   }
+
+  private listen(client: PoolClient): void {
+    if (this.listened.has(client)) return;
+    this.listened.add(client);
+    client.on('error', () => undefined);
+  }
+
+  /** The server process of `client`, read once per connection. */
+  private async backendOf(client: PoolClient): Promise<Backend> {
+    let backend = this.backends.get(client);
+    if (!backend) {
+      const results = (await client.query(WHO_AM_I)) as unknown as QueryResult<{ pid: number; started: string }>[];
+      const row = results[1].rows[0];
+      backend = { pid: row.pid, started: row.started };
+      this.backends.set(client, backend);
+    }
+    return backend;
+  }
+
+  /**
+   * Whether the batch whose INSERT was sent on the lost connection of `backend` is stored, its
+   * events being `first`…`last`. That session is ended first, so that it cannot commit afterwards.
+   * A fresh connection that fails too is tried again (the database restarting, the network
+   * recovering) for up to SETTLE_WAIT_MS; then the batch is in doubt (`AuditInDoubtError`).
+   */
+  private async settle(backend: Backend, first: number, last: Head): Promise<boolean> {
+    const until = Date.now() + SETTLE_WAIT_MS;
+    for (;;) {
+      try {
+        return await this.endAndLook(backend, last, until);
+      } catch (e) {
+        if (Date.now() >= until || !(isConnectionLoss(e) || isUnreachable(e))) throw new AuditInDoubtError(first, last.seq, e);
+        await sleep(50);
+      }
+    }
+  }
+
+  private async endAndLook(backend: Backend, last: Head, until: number): Promise<boolean> {
+    const client = await this.connect();
+    let roleReset = false;
+    try {
+      await client.query('SET ROLE NONE');
+      // Each statement its own transaction: a fresh view of pg_stat_activity.
+      while ((await client.query(END_BACKEND, [backend.pid, backend.started])).rowCount) {
+        if (Date.now() >= until) throw new Error(`the lost session (pid ${backend.pid}) has not ended`);
+      }
+      await client.query('RESET ROLE');
+      roleReset = true;
+      const { rows } = await client.query<{ hash: string }>('SELECT hash FROM audit.event WHERE seq = $1', [last.seq]);
+      return rows[0]?.hash === last.hash;
+    } finally {
+      client.release(!roleReset); // a connection left with the login role is closed, not reused
+    }
+  }
+}
+
+interface Head {
+  seq: number;
+  hash: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -132,4 +252,9 @@ function isConnectionLoss(e: unknown): boolean {
   const { code, message } = e as { code?: string; message?: string };
   if (code && /^(57P0[1-3]|08\d{3}|ECONNRESET|EPIPE)$/.test(code)) return true;
   return !code && /^Connection terminated|connection error/i.test(message ?? '');
+}
+
+/** Postgres could not be reached at all (nothing was sent). */
+function isUnreachable(e: unknown): boolean {
+  return /^(ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test((e as { code?: string }).code ?? '');
 }
