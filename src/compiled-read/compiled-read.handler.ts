@@ -32,6 +32,7 @@ const BODY_KEYS = new Set(['query', 'variables', 'operationName']);
 
 /** A body the compiled path read and did not serve: Express takes it from here. */
 type Preread = { body: object } | { error: Error };
+type Body = { error: Error | null; raw?: Buffer };
 
 export interface CompiledReadsOptions {
   config: HubConfig;
@@ -75,44 +76,45 @@ export class CompiledReads {
       // Taken as the general path takes them, when the headers arrive: the socket may be gone by the time the event is built.
       const startedAt = performance.now();
       const clientAddress = req.socket.remoteAddress ?? null;
-      // A caller the general path would refuse is handed to it before its body is read, as the
-      // general path refuses at the headers; one it accepts is served as the one it accepted.
+      // The body is read as it arrives while the caller is authenticated, as the general path does
+      // at the headers: a caller it refuses is handed to it at once (it answers without the body,
+      // which is read and dropped here); one it accepts is served as that caller once the body is in.
+      const body = new Promise<Body>((resolve) => readBody(req, (error, raw) => resolve({ error, raw })));
       this.caller(req).then(
-        (principal) => (principal ? this.readAndServe(req, res, app, principal, startedAt, clientAddress) : app(req, res)),
-        () => app(req, res),
+        (principal) => (principal ? body.then((b) => this.answer(req, res, app, principal, startedAt, clientAddress, b)) : app(req, res)),
+        () => body.then((b) => this.answer(req, res, app, null, startedAt, clientAddress, b)),
       );
     };
   }
 
-  /** Reads the body, then serves it here or hands it, read, to Express. */
-  private readAndServe(req: IncomingMessage, res: ServerResponse, app: RequestListener, principal: Principal, startedAt: number, clientAddress: string | null): void {
-    readBody(req, (error, raw) => {
-      const fallback = (pre: Preread) => {
-        this.prereads.set(req, pre);
-        app(req, res);
-      };
-      if (error) return fallback({ error });
-      let text = raw!.toString('utf8');
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // as body-parser's decoder does
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (e) {
-        return fallback({ error: parseFailure(e as Error) });
-      }
-      // body-parser's strict mode: an object or an array, nothing else.
-      if (body === null || typeof body !== 'object') return fallback({ error: parseFailure(new SyntaxError('JSON body must be an object or an array')) });
-      this.serve(req, res, body, principal, startedAt, clientAddress).then(
-        (served) => {
-          if (!served) fallback({ body });
-        },
-        (e) => {
-          console.error('[hub] compiled read failed', e);
-          // Nothing sent yet (the answer is the last step): the general path answers.
-          if (!res.headersSent) fallback({ body });
-        },
-      );
-    });
+  /** Serves the body here, or hands it, read, to Express (always, without a caller). */
+  private answer(req: IncomingMessage, res: ServerResponse, app: RequestListener, principal: Principal | null, startedAt: number, clientAddress: string | null, { error, raw }: Body): void {
+    const fallback = (pre: Preread) => {
+      this.prereads.set(req, pre);
+      app(req, res);
+    };
+    if (error) return fallback({ error });
+    let text = raw!.toString('utf8');
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // as body-parser's decoder does
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (e) {
+      return fallback({ error: parseFailure(e as Error) });
+    }
+    // body-parser's strict mode: an object or an array, nothing else.
+    if (body === null || typeof body !== 'object') return fallback({ error: parseFailure(new SyntaxError('JSON body must be an object or an array')) });
+    if (!principal) return fallback({ body });
+    this.serve(req, res, body, principal, startedAt, clientAddress).then(
+      (served) => {
+        if (!served) fallback({ body });
+      },
+      (e) => {
+        console.error('[hub] compiled read failed', e);
+        // Nothing sent yet (the answer is the last step): the general path answers.
+        if (!res.headersSent) fallback({ body });
+      },
+    );
   }
 
   /** The caller as the general path's authentication sees it, or null where it refuses. */
