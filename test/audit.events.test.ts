@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { auditEvent } from '../src/audit/audit-event';
-import { AuditOutcome } from '../src/audit/audit.types';
+import { AuditOutcome, type AuditEventBody } from '../src/audit/audit.types';
 import { Access } from '../src/policy/policy.types';
 import { eventCount, eventOf, eventsOf, post, storedEventOf } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
@@ -415,6 +416,25 @@ describe('audit events', () => {
       expect(purpose.requestIds).toEqual([odd]);
       expect(flags.some((f: any) => f.kind === 'OFF_HOURS' && f.userId === 'browser' && f.count === 6)).toBe(true);
       expect(flags.some((f: any) => f.kind === 'MANY_CHILDREN' && f.userId === 'habitual')).toBe(false);
+    });
+
+    it('flags a mutation recorded as started with no final event, once it is no longer running', async () => {
+      const writer = await t.token(Department.CIVIL_AFFAIRS, { user: 'unfinished-writer' });
+      const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+      const done = await post(t, writer, { query: `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "家访" }) { visitedAt } }`, variables: { id } });
+      expect((await eventsOf(t, done.requestId)).map((e) => e.outcome)).toEqual(['STARTED', 'SUCCESS']);
+      // As the hub leaves it when it stops between the two: a STARTED event alone, ten minutes old,
+      // and one alone that may still be running (a minute old).
+      const [{ body: started }] = await eventsOf(t, done.requestId);
+      const alone = (minutes: number) => ({ ...started, requestId: randomUUID(), time: new Date(Date.now() - minutes * 60_000).toISOString() });
+      const old = alone(10);
+      await t.hub.audit.append(old as AuditEventBody);
+      await t.hub.audit.append(alone(1) as AuditEventBody);
+      const r = await t.gql(auditor, `{ auditAnomalies { kind userId count requestIds } }`, undefined, {});
+      expect(r.errors).toBeUndefined();
+      expect(r.data.auditAnomalies.filter((f: any) => f.kind === 'UNFINISHED_MUTATION')).toEqual([
+        { kind: 'UNFINISHED_MUTATION', userId: 'unfinished-writer', count: 1, requestIds: [old.requestId] },
+      ]);
     });
   });
 });

@@ -11,6 +11,11 @@ export enum AnomalyKind {
   REPEATED_FORBIDDEN = 'REPEATED_FORBIDDEN',
   /** Reads under a purpose the user rarely declares. */
   UNUSUAL_PURPOSE = 'UNUSUAL_PURPOSE',
+  /**
+   * A mutation recorded as STARTED with no final event: the hub stopped mid-request, or the final
+   * write failed after the mutation's own transaction had committed. What it changed is not in the trail.
+   */
+  UNFINISHED_MUTATION = 'UNFINISHED_MUTATION',
 }
 registerEnumType(AnomalyKind, { name: 'AnomalyKind' });
 
@@ -36,6 +41,8 @@ export class AuditAnomaly {
 }
 
 const LIMIT = 200;
+/** A mutation still running is not unfinished: its final event is looked for this long after it started. */
+const UNFINISHED_AFTER = '5 minutes';
 
 /**
  * Flags computed in SQL over the caller's slice of the trail (`jurisdiction` is a region LIKE
@@ -127,6 +134,26 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
       department: u.department,
       count: Number(u.n),
       description: `${u.n} of ${u.total} reads declared ${u.purpose}, a purpose this user rarely gives`,
+      requestIds: u.requests,
+    });
+  }
+  // The final event shares the STARTED one's request id and is written after it, so it is looked
+  // for from the window's start on, also past its end.
+  const unfinished = await query(
+    `SELECT user_id, min(department) AS department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests
+     FROM audit.event
+     WHERE ${scope} AND outcome = 'STARTED' AND occurred_at < now() - $4::interval
+       AND request_id NOT IN (SELECT request_id FROM audit.event WHERE occurred_at >= $1 AND outcome <> 'STARTED')
+     GROUP BY user_id ORDER BY user_id`,
+    [...base, UNFINISHED_AFTER],
+  );
+  for (const u of unfinished) {
+    out.push({
+      kind: AnomalyKind.UNFINISHED_MUTATION,
+      userId: u.user_id,
+      department: u.department,
+      count: Number(u.n),
+      description: `${u.n} mutations started with no final event: what they changed is not in the trail`,
       requestIds: u.requests,
     });
   }
