@@ -141,9 +141,9 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
   // for from the window's start on, also past its end.
   const unfinished = await query(
     `SELECT user_id, min(department) AS department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests
-     FROM audit.event
+     FROM audit.event s
      WHERE ${scope} AND outcome = 'STARTED' AND occurred_at < now() - $4::interval
-       AND request_id NOT IN (SELECT request_id FROM audit.event WHERE occurred_at >= $1 AND outcome <> 'STARTED')
+       AND NOT EXISTS (SELECT 1 FROM audit.event f WHERE f.request_id = s.request_id AND f.occurred_at >= $1 AND f.outcome <> 'STARTED')
      GROUP BY user_id ORDER BY user_id`,
     [...base, UNFINISHED_AFTER],
   );
