@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import { queryByKeys } from '../../db/entity-reader';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
-import { isUuid, jurisdictionPattern } from '../registry/registry.loaders';
+import { isUuid } from '../../common/uuid';
+import { jurisdictionPattern } from '../registry/registry.loaders';
 import { recordsByMinor } from '../shared/record-loaders';
 import { GuardianAdmonishment } from './entities/guardian-admonishment.entity';
 import { IdentityVerification } from './entities/identity-verification.entity';

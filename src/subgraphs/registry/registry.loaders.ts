@@ -10,9 +10,6 @@ import { Region } from './entities/region.entity';
 import { RiskAssessment } from './entities/risk-assessment.entity';
 import { Visit } from './entities/visit.entity';
 
-/** The hub's one UUID check (src/common/uuid.ts), where this slice's modules import it from. */
-export { isUuid };
-
 /** LIKE pattern for the caller's jurisdiction subtree (codes are digits only, nothing to escape). */
 export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}%`;
 

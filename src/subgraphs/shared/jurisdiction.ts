@@ -3,7 +3,8 @@ import type { EntityManager } from 'typeorm';
 import { queryByKeys } from '../../db/entity-reader';
 import { HubErrorCode, HubException } from '../../errors/hub.exception';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
-import { isUuid, jurisdictionPattern } from '../registry/registry.loaders';
+import { isUuid } from '../../common/uuid';
+import { jurisdictionPattern } from '../registry/registry.loaders';
 
 /**
  * The row rule of every department record: visible only when its child's grid lies in the

@@ -2,7 +2,8 @@ import DataLoader from 'dataloader';
 import type { DataSource, ObjectLiteral } from 'typeorm';
 import { entityReader } from '../../db/entity-reader';
 import type { HubContext } from '../../server/hub.context';
-import { isUuid, jurisdictionPattern } from '../registry/registry.loaders';
+import { isUuid } from '../../common/uuid';
+import { jurisdictionPattern } from '../registry/registry.loaders';
 import type { ChildRecord } from './child-record';
 import { inJurisdiction } from './jurisdiction';
 

@@ -1,7 +1,7 @@
 import { ClassType, Field, Int, ObjectType } from 'type-graphql';
 import type { SelectQueryBuilder } from 'typeorm';
 import { badInput } from '../../errors/hub.exception';
-import { isUuid } from '../registry/registry.loaders';
+import { isUuid } from '../../common/uuid';
 import { MAX_PAGE_SIZE } from '../registry/resolvers/minor.resolver';
 
 export interface Page<T> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DeepPartial, EntityManager } from 'typeorm';
 import type { HubContext } from '../../server/hub.context';
-import { isUuid } from '../registry/registry.loaders';
+import { isUuid } from '../../common/uuid';
 import type { ChildRecord } from './child-record';
 import { inJurisdiction, jurisdictionParams, notFound, requireMinor } from './jurisdiction';
 

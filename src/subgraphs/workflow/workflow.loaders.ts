@@ -9,9 +9,6 @@ import { ReportTransition } from './entities/report-transition.entity';
 import { Department } from '../../auth/principal';
 import { OPEN_REFERRAL } from './workflow.enums';
 
-/** The hub's one UUID check (src/common/uuid.ts), where this slice's modules import it from. */
-export { isUuid };
-
 /** LIKE pattern of the caller's jurisdiction subtree (codes are digits only). */
 export const jurisdiction = (ctx: HubContext) => `${ctx.principal.region}%`;
 

@@ -9,7 +9,8 @@ import { Minor } from '../entities/minor.entity';
 import { Region } from '../entities/region.entity';
 import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
-import { GRID_CODE_LENGTH, isUuid, jurisdictionPattern, registryLoaders } from '../registry.loaders';
+import { isUuid } from '../../../common/uuid';
+import { GRID_CODE_LENGTH, jurisdictionPattern, registryLoaders } from '../registry.loaders';
 import { MinorConnection } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
 

@@ -10,7 +10,7 @@ import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
 import { EmploymentAnswer } from '../workflow.enums';
 import { personHash, withFixedDuration } from '../workflow.employment';
-import { isUuid } from '../workflow.loaders';
+import { isUuid } from '../../../common/uuid';
 import { notFound, pageSize } from './report.resolver';
 import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from './types/employment.input';
 

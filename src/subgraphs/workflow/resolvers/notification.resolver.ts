@@ -7,7 +7,8 @@ import { minorInJurisdiction } from '../../shared/jurisdiction';
 import { MinorStub } from '../entities/minor.stub';
 import { Notification, NotificationField } from '../entities/notification.entity';
 import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
-import { isUuid, jurisdiction } from '../workflow.loaders';
+import { isUuid } from '../../../common/uuid';
+import { jurisdiction } from '../workflow.loaders';
 import { notFound, pageSize } from './report.resolver';
 
 /** The caller's inbox: its department's notifications for regions in its jurisdiction. */
