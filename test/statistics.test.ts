@@ -204,6 +204,14 @@ describe('statistics', () => {
       }
       const rates = await t.gql(dashboard, `{ statisticsRates(level: GRID) { level } }`);
       expect(errorCodes(rates)).toEqual(['FORBIDDEN']);
+      // Nor the monthly trend of a node finer than a street (the trend is of the caller's own node).
+      for (const region of [`${COMMUNITY4}002`, COMMUNITY4]) {
+        const fine = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region });
+        const trend = await t.gql(fine, `{ monthlyTrend(months: 1) { points { count { value } } } }`);
+        expect(errorCodes(trend)).toEqual(['FORBIDDEN']);
+        expect(trend.data?.monthlyTrend ?? null).toBeNull();
+      }
+      expect((await t.gql(await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: STREET1 }), `{ monthlyTrend(months: 1) { points { month } } }`)).errors).toBeUndefined();
       const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
       const r = await t.gql(auditor, `{ minorCounts(level: DISTRICT) { total { value } } }`);
       expect(errorCodes(r)).toEqual(['FORBIDDEN']);

@@ -204,6 +204,8 @@ export class StatisticsResolver {
     if (!Number.isInteger(months) || months < 1 || months > MAX_TREND_MONTHS) throw badInput('months', `must be between 1 and ${MAX_TREND_MONTHS}`);
     return inSnapshot(ctx, async (em) => {
       const scope = await statisticsScope(em, ctx);
+      // The trend is of the caller's own node: one finer than their finest level is refused like a table at it.
+      checkLevel(ctx, scope, scope.node.level);
       const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
       const window: string[] = [];
