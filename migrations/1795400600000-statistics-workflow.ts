@@ -16,7 +16,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * its recorded steps. A report loaded without its history (the demo seed) falls back to
  * `updated_at`, the time of its last step: never earlier than the step, so never flattering.
  */
-const REPORT_FACTS = `
+export const REPORT_FACTS = `
   WITH steps AS (
     SELECT report_id,
            min(at) FILTER (WHERE to_status = 'VERIFYING') AS verifying_at,

@@ -183,7 +183,7 @@ describe('statistics: mandatory reports and referrals', () => {
     expect(streets.total.referralsHandledInTime).toMatchObject({ numerator: shown(7), denominator: shown(12) });
   });
 
-  it('counts reports by the month received and referrals by the month created, placed by the child’s grid', async () => {
+  it('counts reports by the month received and referrals by the month created, in the grid filed for and the child’s grid', async () => {
     const trend = async (token: string) => {
       const r = await t.gql(token, `{ monthlyTrend(months: 2) { points { month series count { ${CELL} } } } }`);
       expect(r.errors).toBeUndefined();
@@ -216,5 +216,27 @@ describe('statistics: mandatory reports and referrals', () => {
     const street2 = await trend(await t.token(Department.CIVIL_AFFAIRS, { region: STREET2 }));
     const current = street2.find((p) => p.series === 'REFERRALS' && p.month === new Date().toISOString().slice(0, 7))!;
     expect(current.count).toEqual({ value: null, suppressed: true, display: `<${K}` });
+  });
+
+  // Last: it adds reports to the summaries the tests above count.
+  it('places a report in the grid it was filed for, whoever it names: the trend is no oracle on the registry', async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    const reports = async () =>
+      new Map(
+        (await t.sql(`SELECT grid_code, sum(events)::int AS n FROM statistics.monthly_event WHERE series = 'REPORTS' AND to_char(month, 'YYYY-MM') = $1 AND district_code = $2 GROUP BY grid_code`, [month, DISTRICT])).map(
+          (r) => [r.grid_code as string, r.n as number],
+        ),
+      );
+    const before = await reports();
+    // Filed for a grid of street 2: naming a registered child of street 1, and naming nobody.
+    await file(GRID4, children[GRID1][15]);
+    await file(GRID4);
+    // Filed for a street: in the named child's grid when the child lives in that street, else nowhere.
+    await file(STREET1, children[GRID1][16]);
+    await file(STREET2, children[GRID1][17]);
+    await refreshStatistics(t.hub.db.ds);
+    const after = await reports();
+    const delta = (grid: string) => (after.get(grid) ?? 0) - (before.get(grid) ?? 0);
+    expect([delta(GRID4), delta(GRID1), delta(GRID2)]).toEqual([2, 1, 0]);
   });
 });

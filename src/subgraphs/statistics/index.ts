@@ -2,6 +2,7 @@ import { Department } from '../../auth/principal';
 import type { SubgraphSlice } from '../../schema/subgraph.types';
 import { StatisticsInit1795400500000 } from '../../../migrations/1795400500000-statistics-init';
 import { StatisticsWorkflow1795400600000 } from '../../../migrations/1795400600000-statistics-workflow';
+import { StatisticsReportPlacedWhereFiled1795400900000 } from '../../../migrations/1795400900000-statistics-report-placed-where-filed';
 import { StatisticsResolver } from './resolvers/statistics.resolver';
 import { warmTables } from './statistics.cube';
 import { statisticsPolicy } from './statistics.policy';
@@ -19,7 +20,7 @@ export const statisticsSubgraph: SubgraphSlice = {
   name: 'statistics',
   owner: Department.CIVIL_AFFAIRS,
   entities: [],
-  migrations: [StatisticsInit1795400500000, StatisticsWorkflow1795400600000],
+  migrations: [StatisticsInit1795400500000, StatisticsWorkflow1795400600000, StatisticsReportPlacedWhereFiled1795400900000],
   resolvers: [StatisticsResolver],
   policy: statisticsPolicy,
   // Runs after the registry's demo seed: the summaries are recomputed over the new rows, so a
