@@ -80,7 +80,15 @@ export interface WorkflowConfig {
   employmentCheckMinMs: number;
   /** Bulk re-screenings one employer may run per rolling 365 days. */
   rescreensPerYear: number;
-  webhook: { maxAttempts: number; retryBaseMs: number; timeoutMs: number };
+  webhook: {
+    maxAttempts: number;
+    retryBaseMs: number;
+    timeoutMs: number;
+    /** Production: webhooks may not reach loopback, nor private ranges unless allow-listed (webhook.destination.ts). */
+    strictDestinations: boolean;
+    /** HUB_WEBHOOK_ALLOWED_HOSTS, lower-case: hosts whose private addresses production accepts. */
+    allowedHosts: string[];
+  };
 }
 
 export interface AnomalyThresholds {
@@ -172,6 +180,17 @@ function reportDeadlines(raw: string | undefined): WorkflowConfig['reportDeadlin
   return out;
 }
 
+/** `hooks.edu.gov.internal,10.20.30.40`: exact host names or IPv4 addresses, matched case-insensitively. */
+function allowedHosts(raw: string | undefined): string[] {
+  const hosts = (raw ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const h of hosts) {
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(h)) {
+      throw new Error(`HUB_WEBHOOK_ALLOWED_HOSTS entries are exact host names or IPv4 addresses (no scheme, port, path or wildcard), got "${h}"`);
+    }
+  }
+  return hosts;
+}
+
 function workflow(env: Env, production: boolean): WorkflowConfig {
   const offset = env.HUB_CLOCK_OFFSET_MS;
   if (offset && production) throw new Error('HUB_CLOCK_OFFSET_MS is for tests and rehearsals only and refused with NODE_ENV=production');
@@ -191,6 +210,8 @@ function workflow(env: Env, production: boolean): WorkflowConfig {
       maxAttempts: whole('HUB_WEBHOOK_MAX_ATTEMPTS', 6, 20),
       retryBaseMs: whole('HUB_WEBHOOK_RETRY_BASE_MS', 30_000),
       timeoutMs: whole('HUB_WEBHOOK_TIMEOUT_MS', 5_000, 60_000),
+      strictDestinations: production,
+      allowedHosts: allowedHosts(env.HUB_WEBHOOK_ALLOWED_HOSTS),
     },
   };
 }

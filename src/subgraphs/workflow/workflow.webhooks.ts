@@ -1,6 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { DataSource } from 'typeorm';
 import type { WorkflowConfig } from '../../config/hub.config';
+import { checkDestination, DestinationRefused, ResolvedDestination } from './webhook.destination';
 
 export const SIGNATURE_HEADER = 'x-hub-signature';
 export const TIMESTAMP_HEADER = 'x-hub-timestamp';
@@ -14,6 +18,33 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
+/**
+ * POSTs `body` to `url`, connecting only to `to` — the address the destination policy checked —
+ * whatever the host resolves to by the time the socket opens (no second look-up: DNS rebinding).
+ * TLS still verifies the certificate against the URL's host name. Redirects are not followed.
+ * Answers the HTTP status.
+ */
+function post(url: URL, to: ResolvedDestination, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+  const pinned: LookupFunction = (_host, opts, cb) => {
+    if (opts.all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: to.address, family: to.family }]);
+    else cb(null, to.address, to.family);
+  };
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup: pinned, signal: AbortSignal.timeout(timeoutMs), agent: false },
+      (res) => {
+        res.resume(); // the body is not read
+        res.on('error', () => undefined);
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 interface Due {
   id: string;
   attempts: number;
@@ -23,9 +54,11 @@ interface Due {
 }
 
 /**
- * Posts due deliveries (the outbox rows written with each notification). A delivery is leased
- * before the POST so that two hub instances never send it twice at once; a 2xx marks it
- * delivered, anything else retries after base · 2^(attempts−1), until `maxAttempts`.
+ * Posts due deliveries (the outbox rows written with each notification). A
+ * delivery is leased before the POST so that two hub instances never send it twice at once; the
+ * destination is resolved and checked against the policy (webhook.destination.ts) before each
+ * attempt, and a refused one is not contacted; a 2xx marks it delivered, anything else (a refusal
+ * too) retries after base · 2^(attempts−1), until `maxAttempts`.
  */
 export async function deliverWebhooks(ds: DataSource, cfg: WorkflowConfig['webhook'], now: Date, batch = 50): Promise<{ delivered: number; failed: number }> {
   const lease = new Date(now.getTime() + cfg.timeoutMs * 2);
@@ -33,8 +66,9 @@ export async function deliverWebhooks(ds: DataSource, cfg: WorkflowConfig['webho
   const [rows] = (await ds.query(
     `UPDATE workflow.webhook_delivery d SET next_attempt_at = $2
        FROM workflow.webhook w, workflow.notification n
-      WHERE d.id IN (SELECT id FROM workflow.webhook_delivery WHERE status = 'PENDING' AND next_attempt_at <= $1
-                     ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+      WHERE d.id IN (SELECT dd.id FROM workflow.webhook_delivery dd JOIN workflow.webhook ww ON ww.id = dd.webhook_id
+                      WHERE dd.status = 'PENDING' AND dd.next_attempt_at <= $1
+                      ORDER BY dd.next_attempt_at LIMIT $3 FOR UPDATE OF dd SKIP LOCKED)
         AND w.id = d.webhook_id AND n.id = d.notification_id
     RETURNING d.id, d.attempts, w.url, w.secret,
       jsonb_build_object('id', n.id, 'kind', n.kind, 'department', n.department, 'regionCode', n.region_code,
@@ -49,22 +83,19 @@ export async function deliverWebhooks(ds: DataSource, cfg: WorkflowConfig['webho
       const timestamp = String(Math.floor(now.getTime() / 1000));
       let error: string | null = null;
       try {
-        const res = await fetch(d.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            [SIGNATURE_HEADER]: signWebhook(d.secret, timestamp, body),
-            [TIMESTAMP_HEADER]: timestamp,
-            [DELIVERY_HEADER]: d.id,
-          },
-          body,
-          redirect: 'error',
-          signal: AbortSignal.timeout(cfg.timeoutMs),
-        });
-        if (!res.ok) error = `HTTP ${res.status}`;
-        await res.body?.cancel();
+        const url = new URL(d.url);
+        const to = await checkDestination(cfg, url);
+        const headers = {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signWebhook(d.secret, timestamp, body),
+          [TIMESTAMP_HEADER]: timestamp,
+          [DELIVERY_HEADER]: d.id,
+        };
+        const status = await post(url, to, headers, body, cfg.timeoutMs);
+        if (status < 200 || status > 299) error = `HTTP ${status}`;
       } catch (e) {
-        error = e instanceof Error ? e.name : 'network error';
+        if (e instanceof DestinationRefused) error = `refused by the destination policy: ${e.message}`;
+        else error = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.name) : 'network error';
       }
       const attempts = d.attempts + 1;
       if (!error) {

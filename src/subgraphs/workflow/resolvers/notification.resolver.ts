@@ -8,6 +8,7 @@ import { MinorStub } from '../entities/minor.stub';
 import { Notification, NotificationField } from '../entities/notification.entity';
 import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
 import { isUuid } from '../../../common/uuid';
+import { checkDestination, DestinationRefused } from '../webhook.destination';
 import { jurisdiction } from '../workflow.loaders';
 import { notFound, pageSize } from './report.resolver';
 
@@ -90,6 +91,14 @@ export class WebhookResolver {
     // Payloads carry children's data: in production only over TLS.
     const allowed = ctx.config.production ? ['https:'] : ['https:', 'http:'];
     if (!allowed.includes(parsed.protocol)) throw badInput('url', `must use ${allowed.join(' or ')}`);
+    // SSRF: no loopback, link-local (cloud metadata), multicast…; in production no private network
+    // unless allow-listed. Checked again at every delivery.
+    try {
+      await checkDestination(ctx.config.workflow.webhook, parsed);
+    } catch (e) {
+      if (e instanceof DestinationRefused) throw badInput('url', `is not an allowed destination: ${e.message}`);
+      throw e;
+    }
     const webhook: Webhook = {
       id: randomUUID(),
       department: ctx.principal.department,

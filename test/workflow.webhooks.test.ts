@@ -1,0 +1,201 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Department } from '../src/auth/principal';
+import { HubConfig, loadConfig } from '../src/config/hub.config';
+import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
+import { errorCodes, startTestHub, TestHub, testConfig } from './support/test-hub';
+
+const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU } = Department;
+const REGISTER = `mutation($url: String!) { registerWebhook(url: $url) { webhook { id url } } }`;
+const DEACTIVATE = `mutation($id: ID!) { deactivateWebhook(id: $id) { active } }`;
+const ASSESS = `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: RED, reasons: "webhook destination test" }) { id } }`;
+const ENV = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_WEBHOOK_MAX_ATTEMPTS: '2', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '1500' };
+
+interface Receiver {
+  server: Server;
+  url: string;
+  received: string[];
+}
+async function receiver(status = 204): Promise<Receiver> {
+  const received: string[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push(body);
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received };
+}
+const close = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
+
+/** Registration outcome per URL: 'ok', or the error code and field. */
+async function outcomes(t: TestHub, token: string, urls: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const url of urls) {
+    const r = await t.gql(token, REGISTER, { url });
+    out[url] = r.errors ? `${errorCodes(r).join()} ${r.errors[0].extensions?.field}` : 'ok';
+  }
+  return out;
+}
+const all = (urls: string[], outcome: string) => Object.fromEntries(urls.map((u) => [u, outcome]));
+
+/** A production-mode webhook configuration (what NODE_ENV=production sets), with an allow-list. */
+function strict(base: HubConfig, allowedHosts: string[]): HubConfig['workflow'] {
+  return { ...base.workflow, webhook: { ...base.workflow.webhook, strictDestinations: true, allowedHosts } };
+}
+
+describe('webhooks: destination policy (SSRF)', () => {
+  describe('outside production', () => {
+    let t: TestHub;
+    let justice: string;
+    beforeAll(async () => {
+      t = await startTestHub({ env: ENV });
+      justice = await t.token(JU, { user: 'ju-dest' });
+    });
+    afterAll(() => t.stop());
+
+    it('refuses link-local (cloud metadata), unspecified, multicast, broadcast and their IPv4-mapped forms, and hosts that do not resolve', async () => {
+      const refused = [
+        'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+        'http://2852039166/', // 169.254.169.254 as an integer
+        'http://[fe80::1]/',
+        'http://0.0.0.0/',
+        'http://0/',
+        'http://[::]/',
+        'http://224.0.0.1/',
+        'http://[ff02::1]/',
+        'http://255.255.255.255/',
+        'http://[::ffff:169.254.169.254]/',
+        'http://[::ffff:a9fe:a9fe]/',
+        'http://[::ffff:0.0.0.0]/',
+        'http://[::ffff:224.0.0.1]/',
+        'https://no-such-host.invalid/hook',
+      ];
+      expect(await outcomes(t, justice, refused)).toEqual(all(refused, 'BAD_USER_INPUT url'));
+      expect(await t.sql(`SELECT url FROM workflow.webhook WHERE created_by = 'ju-dest'`)).toEqual([]);
+    });
+
+    it('allows loopback and private networks (development)', async () => {
+      const allowed = ['http://127.0.0.1:9/hook', 'http://localhost:9/hook', 'http://10.1.2.3/hook', 'https://192.168.10.20/hook', 'http://[fd00::5]/hook'];
+      try {
+        expect(await outcomes(t, justice, allowed)).toEqual(all(allowed, 'ok'));
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE created_by = 'ju-dest'`);
+      }
+    });
+  });
+
+  describe('in production', () => {
+    let t: TestHub;
+    let justice: string;
+    beforeAll(async () => {
+      const base = testConfig({ env: ENV });
+      // The dev identity stays (tokens are signed as in the other tests); everything else is production's.
+      t = await startTestHub({ env: ENV, production: true, workflow: strict(base, ['10.20.30.40', 'localhost', '127.0.0.1']) });
+      justice = await t.token(JU, { user: 'ju-prod' });
+    });
+    afterAll(() => t.stop());
+
+    it('refuses loopback always and private networks unless the host is allow-listed', async () => {
+      const refused = [
+        'https://localhost/hook', // allow-listed, but loopback
+        'https://127.0.0.1/hook', // likewise
+        'https://127.1.2.3/hook',
+        'https://[::1]/hook',
+        'https://2130706433/hook',
+        'https://[::ffff:127.0.0.1]/hook',
+        'https://10.0.0.1/hook',
+        'https://172.16.5.5/hook',
+        'https://192.168.1.1/hook',
+        'https://100.64.0.1/hook',
+        'https://[fd00::1]/hook',
+        'https://[::ffff:10.0.0.1]/hook',
+        'https://169.254.169.254/hook',
+        'http://10.20.30.40/hook', // allow-listed, but not TLS
+      ];
+      expect(await outcomes(t, justice, refused)).toEqual(all(refused, 'BAD_USER_INPUT url'));
+      expect(await outcomes(t, justice, ['https://10.20.30.40/hook'])).toEqual({ 'https://10.20.30.40/hook': 'ok' });
+      expect((await t.sql(`SELECT url FROM workflow.webhook WHERE created_by = 'ju-prod'`)).map((r) => r.url)).toEqual(['https://10.20.30.40/hook']);
+    });
+  });
+
+  describe('at delivery', () => {
+    let t: TestHub;
+    let civil: string;
+    beforeAll(async () => {
+      t = await startTestHub({ env: ENV });
+      civil = await t.token(CA, { user: 'ca-dest' });
+    });
+    afterAll(() => t.stop());
+
+    const makeRed = async (gridPrefix: string) => {
+      const [c] = await t.sql(`SELECT id FROM registry.minor WHERE risk_level <> 'RED' AND grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${gridPrefix}%`]);
+      expect((await t.gql(civil, ASSESS, { id: c.id })).errors).toBeUndefined();
+    };
+    /** A webhook written straight into the table, as if registered before the policy or re-pointed by DNS. */
+    const insertHook = async (department: string, region: string, url: string) => {
+      const id = randomUUID();
+      await t.sql(`INSERT INTO workflow.webhook (id, department, region_code, url, secret, active, created_by, created_at) VALUES ($1, $2, $3, $4, $5, true, 'direct', now())`, [
+        id,
+        department,
+        region,
+        url,
+        randomBytes(32).toString('base64url'),
+      ]);
+      return id;
+    };
+    const deliveries = (webhookId: string) => t.sql(`SELECT status, attempts, last_error FROM workflow.webhook_delivery WHERE webhook_id = $1`, [webhookId]);
+
+    it('does not contact a loopback or link-local destination under the production policy, and records the refusal', async () => {
+      const rx = await receiver();
+      try {
+        const loopback = await insertHook(ED, '330102003', rx.url);
+        const named = await insertHook(ED, '330102003', rx.url.replace('127.0.0.1', 'localhost'));
+        const metadata = await insertHook(ED, '330102003', 'http://169.254.169.254/latest/meta-data/');
+        await makeRed('330102003');
+        const cfg = strict(t.config, ['localhost', '127.0.0.1']).webhook;
+        const now = Date.now() + 60_000;
+        expect(await deliverWebhooks(t.hub.db.ds, cfg, new Date(now))).toEqual({ delivered: 0, failed: 0 });
+        expect(rx.received).toEqual([]);
+        for (const id of [loopback, named]) expect(await deliveries(id)).toEqual([{ status: 'PENDING', attempts: 1, last_error: expect.stringMatching(/^refused by the destination policy: .*loopback/) }]);
+        expect(await deliveries(metadata)).toEqual([{ status: 'PENDING', attempts: 1, last_error: expect.stringMatching(/^refused by the destination policy: .*link-local/) }]);
+        // Retried and given up on like any other failure.
+        expect(await deliverWebhooks(t.hub.db.ds, cfg, new Date(now + 1000))).toEqual({ delivered: 0, failed: 3 });
+        expect(rx.received).toEqual([]);
+        for (const id of [loopback, named, metadata]) expect((await deliveries(id))[0]).toMatchObject({ status: 'FAILED', attempts: 2 });
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE created_by = 'direct'`);
+        await close(rx.server);
+      }
+    });
+
+    it('refuses a link-local destination at delivery outside production too', async () => {
+      const hook = await insertHook(PO, '330102004', 'http://[::ffff:169.254.169.254]/latest/meta-data/');
+      try {
+        await makeRed('330102004');
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000));
+        expect(await deliveries(hook)).toEqual([{ status: 'PENDING', attempts: 1, last_error: expect.stringMatching(/^refused by the destination policy: .*link-local/) }]);
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE id = $1`, [hook]);
+      }
+    });
+  });
+});
+
+describe('webhooks: HUB_WEBHOOK_ALLOWED_HOSTS', () => {
+  const env = { HUB_DATA_DIR: process.env.HUB_TEST_DATA_DIR };
+  it('is read as a case-insensitive list of host names or addresses; anything else stops the boot', () => {
+    expect(loadConfig({ ...env, HUB_WEBHOOK_ALLOWED_HOSTS: ' Hooks.Edu.Gov.Internal, 10.20.30.40 ,' }).workflow.webhook).toMatchObject({
+      allowedHosts: ['hooks.edu.gov.internal', '10.20.30.40'],
+      strictDestinations: false,
+    });
+    expect(loadConfig(env).workflow.webhook.allowedHosts).toEqual([]);
+    for (const bad of ['https://hooks.example', 'hooks.example:8443', '*.example', 'hooks.example/path', 'a b']) {
+      expect(() => loadConfig({ ...env, HUB_WEBHOOK_ALLOWED_HOSTS: bad })).toThrow(/HUB_WEBHOOK_ALLOWED_HOSTS/);
+    }
+  });
+});
