@@ -183,6 +183,42 @@ describe('webhooks: destination policy (SSRF)', () => {
         await t.sql(`UPDATE workflow.webhook SET active = false WHERE id = $1`, [hook]);
       }
     });
+
+    it('sends nothing more to a deactivated webhook and cancels its pending deliveries', async () => {
+      const rx = await receiver(503);
+      try {
+        const edu = await t.token(ED, { user: 'ed-deact', region: '330102001' });
+        const reg = await t.gql(edu, REGISTER, { url: rx.url });
+        expect(reg.errors).toBeUndefined();
+        const id = reg.data.registerWebhook.webhook.id;
+        await makeRed('330102001');
+        const now = Date.now() + 60_000;
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now)); // 503: stays PENDING for a retry
+        expect(rx.received).toHaveLength(1);
+        expect(await deliveries(id)).toEqual([{ status: 'PENDING', attempts: 1, last_error: 'HTTP 503' }]);
+        expect((await t.gql(edu, DEACTIVATE, { id })).data.deactivateWebhook.active).toBe(false);
+        expect(await deliveries(id)).toEqual([{ status: 'FAILED', attempts: 1, last_error: 'webhook deactivated' }]);
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 3_600_000));
+        expect(rx.received).toHaveLength(1);
+      } finally {
+        await close(rx.server);
+      }
+    });
+
+    it('does not lease a pending delivery of an inactive webhook', async () => {
+      const rx = await receiver();
+      try {
+        const hook = await insertHook(ED, '330102002', rx.url);
+        await makeRed('330102002');
+        // Deactivated behind the mutation's back: the delivery is still PENDING.
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE id = $1`, [hook]);
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000));
+        expect(rx.received).toEqual([]);
+        expect(await deliveries(hook)).toEqual([{ status: 'PENDING', attempts: 0, last_error: null }]);
+      } finally {
+        await close(rx.server);
+      }
+    });
   });
 });
 

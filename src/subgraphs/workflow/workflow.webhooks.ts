@@ -54,7 +54,7 @@ interface Due {
 }
 
 /**
- * Posts due deliveries (the outbox rows written with each notification). A
+ * Posts due deliveries (the outbox rows written with each notification) of active webhooks. A
  * delivery is leased before the POST so that two hub instances never send it twice at once; the
  * destination is resolved and checked against the policy (webhook.destination.ts) before each
  * attempt, and a refused one is not contacted; a 2xx marks it delivered, anything else (a refusal
@@ -67,9 +67,9 @@ export async function deliverWebhooks(ds: DataSource, cfg: WorkflowConfig['webho
     `UPDATE workflow.webhook_delivery d SET next_attempt_at = $2
        FROM workflow.webhook w, workflow.notification n
       WHERE d.id IN (SELECT dd.id FROM workflow.webhook_delivery dd JOIN workflow.webhook ww ON ww.id = dd.webhook_id
-                      WHERE dd.status = 'PENDING' AND dd.next_attempt_at <= $1
+                      WHERE dd.status = 'PENDING' AND dd.next_attempt_at <= $1 AND ww.active
                       ORDER BY dd.next_attempt_at LIMIT $3 FOR UPDATE OF dd SKIP LOCKED)
-        AND w.id = d.webhook_id AND n.id = d.notification_id
+        AND w.id = d.webhook_id AND w.active AND n.id = d.notification_id
     RETURNING d.id, d.attempts, w.url, w.secret,
       jsonb_build_object('id', n.id, 'kind', n.kind, 'department', n.department, 'regionCode', n.region_code,
         'minorId', n.minor_id, 'subjectId', n.subject_id, 'createdAt', n.created_at, 'payload', n.payload) AS notification`,
@@ -105,7 +105,8 @@ export async function deliverWebhooks(ds: DataSource, cfg: WorkflowConfig['webho
         const giveUp = attempts >= cfg.maxAttempts;
         if (giveUp) failed++;
         const next = new Date(now.getTime() + cfg.retryBaseMs * 2 ** (attempts - 1));
-        await ds.query(`UPDATE workflow.webhook_delivery SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 WHERE id = $1`, [
+        // A delivery cancelled while in flight (deactivateWebhook) stays cancelled.
+        await ds.query(`UPDATE workflow.webhook_delivery SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 WHERE id = $1 AND status = 'PENDING'`, [
           d.id,
           giveUp ? 'FAILED' : 'PENDING',
           attempts,

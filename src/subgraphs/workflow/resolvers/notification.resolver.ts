@@ -118,7 +118,11 @@ export class WebhookResolver {
     const hooks = isUuid(id) ? await this.webhooks(ctx) : [];
     const hook = hooks.find((w) => w.id === id);
     if (!hook) throw notFound('Webhook');
-    await ctx.db.getRepository(Webhook).update(hook.id, { active: false });
+    await ctx.db.transaction(async (em) => {
+      await em.getRepository(Webhook).update(hook.id, { active: false });
+      // What was queued for it is not sent either (a delivery in flight completes).
+      await em.query(`UPDATE workflow.webhook_delivery SET status = 'FAILED', last_error = 'webhook deactivated' WHERE webhook_id = $1 AND status = 'PENDING'`, [hook.id]);
+    });
     return { ...hook, active: false };
   }
 }
