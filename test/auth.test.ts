@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
-import { errorCodes, postGraphQL, startTestHub, TestHub } from './support/test-hub';
+import { TokenService } from '../src/auth/token.service';
+import { errorCodes, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 const QUERY = '{ regions { code } }';
 
@@ -71,6 +73,7 @@ describe('bearer tokens', () => {
         .setSubject('u1')
         .setIssuer(t.config.jwt.issuer)
         .setAudience(t.config.jwt.audience)
+        .setIssuedAt()
         .setExpirationTime('1h')
         .sign(secret);
     await expectUnauthenticated(`Bearer ${await sign({ department: 'COURTS', role: 'OFFICER', region: '330102' })}`);
@@ -87,11 +90,67 @@ describe('bearer tokens', () => {
         .setSubject(sub)
         .setIssuer(t.config.jwt.issuer)
         .setAudience(t.config.jwt.audience)
+        .setIssuedAt()
         .setExpirationTime('1h')
         .sign(secret);
     for (const sub of ['', 'a\u0000b', 'line\nbreak', 'a\ud800b', 'x'.repeat(201)]) await expectUnauthenticated(`Bearer ${await sign(sub)}`);
     const ok = await t.gql(await sign('民警-张三 😀'), '{ __typename }');
     expect(ok.errors).toBeUndefined();
+  });
+
+  describe('lifetime', () => {
+    const HOUR = 3600;
+    const sign = (times: { iat: number | null; exp: number; nbf?: number }) => {
+      const secret = new TextEncoder().encode(fs.readFileSync(`${t.config.dataDir}/jwt-secret`, 'utf8').trim());
+      let jwt = new SignJWT({ department: 'POLICE', role: 'OFFICER', region: '330102' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('u-lifetime')
+        .setIssuer(t.config.jwt.issuer)
+        .setAudience(t.config.jwt.audience)
+        .setExpirationTime(times.exp);
+      if (times.iat !== null) jwt = jwt.setIssuedAt(times.iat);
+      if (times.nbf !== undefined) jwt = jwt.setNotBefore(times.nbf);
+      return jwt.sign(secret);
+    };
+    const serves = async (token: string) => {
+      const r = await t.gql(token, QUERY);
+      expect(r.errors).toBeUndefined();
+    };
+
+    it('refuses a token without iat, even one expiring in 50 years', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      await expectUnauthenticated(`Bearer ${await sign({ iat: null, exp: now + 50 * 365 * 24 * HOUR })}`);
+      await expectUnauthenticated(`Bearer ${await sign({ iat: null, exp: now + 600 })}`);
+    });
+
+    it('refuses a token issued more than HUB_TOKEN_MAX_AGE_SECONDS (12 h) ago, whatever its exp', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      expect(t.config.jwt.maxTokenAgeSeconds).toBe(12 * HOUR);
+      await expectUnauthenticated(`Bearer ${await sign({ iat: now - 12 * HOUR - 1, exp: now + 600 })}`);
+      await expectUnauthenticated(`Bearer ${await sign({ iat: now - 40 * 365 * 24 * HOUR, exp: now + 50 * 365 * 24 * HOUR })}`);
+      await serves(await sign({ iat: now - 12 * HOUR + 60, exp: now + 600 }));
+    });
+
+    it('tolerates 30 s of clock skew for iat and nbf in the future, none for exp', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      await serves(await sign({ iat: now + 20, nbf: now + 20, exp: now + 600 }));
+      await expectUnauthenticated(`Bearer ${await sign({ iat: now + 60, exp: now + 600 })}`);
+      await expectUnauthenticated(`Bearer ${await sign({ iat: now, nbf: now + 60, exp: now + 600 })}`);
+      await expectUnauthenticated(`Bearer ${await sign({ iat: now - 60, exp: now - 1 })}`);
+    });
+
+    it('serves dev tokens (npm run token) for their default 8 h', async () => {
+      await serves(await t.token(Department.POLICE));
+    });
+
+    it('does not serve a token from its verification cache once it is older than the maximum age', async () => {
+      const tokens = await TokenService.create(testConfig({ env: { HUB_TOKEN_MAX_AGE_SECONDS: '60' } }));
+      const now = Math.floor(Date.now() / 1000);
+      const token = await sign({ iat: now - 58, exp: now + 600 });
+      await expect(tokens.verify(`Bearer ${token}`)).resolves.toMatchObject({ userId: 'u-lifetime' });
+      await new Promise((r) => setTimeout(r, 3100));
+      await expect(tokens.verify(`Bearer ${token}`)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    });
   });
 
   it('answers a parse error with a typed error, not a stack trace', async () => {
@@ -105,3 +164,4 @@ describe('bearer tokens', () => {
     expect(res.status).toBe(200);
   });
 });
+

@@ -472,6 +472,7 @@ describe('compiled reads on the wire', () => {
       .setIssuer(fast.config.jwt.issuer)
       .setAudience(fast.config.jwt.audience)
       .setSubject('\ud800x')
+      .setIssuedAt(now)
       .setExpirationTime(now + 600)
       .sign(secret);
     const r = await rawBoth((host) => [post(host, okBody(), std(token))]);

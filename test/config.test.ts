@@ -48,3 +48,14 @@ describe('config: statistics', () => {
     expect(() => loadConfig({ HUB_STATISTICS_FINEST_LEVELS: value })).toThrow(message);
   });
 });
+
+/** Client tokens: how old they may be. */
+describe('config: tokens', () => {
+  it('has a maximum token age of 12 h unless HUB_TOKEN_MAX_AGE_SECONDS says otherwise', () => {
+    expect(loadConfig({}).jwt.maxTokenAgeSeconds).toBe(43_200);
+    expect(loadConfig({ HUB_TOKEN_MAX_AGE_SECONDS: '3600' }).jwt.maxTokenAgeSeconds).toBe(3600);
+    for (const bad of ['0', '59', '604801', '1.5', 'forever']) {
+      expect(() => loadConfig({ HUB_TOKEN_MAX_AGE_SECONDS: bad })).toThrow(/HUB_TOKEN_MAX_AGE_SECONDS must be a whole number between 60 and 604800/);
+    }
+  });
+});

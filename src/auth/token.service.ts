@@ -6,6 +6,11 @@ import { unauthenticated } from '../errors/hub.exception';
 import { Department, isDepartment, isRole, Principal, Role } from './principal';
 
 const MAX_VERIFIED = 10_000;
+/**
+ * Seconds an issuer's clock may run ahead of ours: a token whose `nbf` or `iat` lies at most this
+ * far in the future is accepted. `exp` and the maximum token age get no tolerance.
+ */
+export const CLOCK_TOLERANCE_SECONDS = 30;
 
 type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<typeof importSPKI>>;
 
@@ -20,7 +25,8 @@ const isUserId = (sub: unknown): sub is string =>
 /**
  * Verifies client bearer tokens. Dev: HS256 with the generated secret. Production: the
  * department identity provider's public key or JWKS. `alg: none` and every algorithm not listed
- * are refused by jose itself.
+ * are refused by jose itself. Every token must say when it was issued (`iat`), and is refused
+ * once older than HUB_TOKEN_MAX_AGE_SECONDS, whatever its `exp`.
  */
 export class TokenService {
   /**
@@ -61,12 +67,18 @@ export class TokenService {
         algorithms: this.algorithms,
         issuer: this.config.jwt.issuer,
         audience: this.config.jwt.audience,
-        requiredClaims: ['sub', 'exp'],
+        requiredClaims: ['sub', 'exp', 'iat'],
+        maxTokenAge: this.config.jwt.maxTokenAgeSeconds,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
       }));
     } catch (e) {
       const expired = (e as { code?: string }).code === 'ERR_JWT_EXPIRED';
       throw unauthenticated(expired ? 'Token expired' : 'Invalid token');
     }
+    // jose applies its tolerance to every check; expiry and age get none.
+    const now = Math.floor(Date.now() / 1000);
+    const expiresAt = Math.min(payload.exp as number, (payload.iat as number) + this.config.jwt.maxTokenAgeSeconds);
+    if (expiresAt <= now) throw unauthenticated('Token expired');
     const { sub, department, role, region } = payload as Record<string, unknown>;
     if (!isUserId(sub) || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || !/^\d{6,15}$/.test(region)) {
       throw unauthenticated('Token claims must carry sub, department, role and region');
@@ -74,7 +86,7 @@ export class TokenService {
     // Frozen: the same object now serves every request bearing this token.
     const principal: Principal = Object.freeze({ userId: sub, department, role, region });
     if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
-    this.verified.set(token, { principal, until: Math.min((payload.exp as number) * 1000, Date.now() + 60_000) });
+    this.verified.set(token, { principal, until: Math.min(expiresAt * 1000, Date.now() + 60_000) });
     return principal;
   }
 }

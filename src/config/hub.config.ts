@@ -24,6 +24,8 @@ export interface HubConfig {
     /** … or a JWKS endpoint. Neither set (dev): HS256 with a secret generated into `dataDir`. */
     jwksUrl?: string;
     algorithms: string[];
+    /** A client token issued (`iat`) longer ago than this is refused, whatever its `exp`. */
+    maxTokenAgeSeconds: number;
   };
   /** Distributed mode: subgraph name → URL. Empty: every subgraph runs in-process. */
   subgraphUrls: Record<string, string>;
@@ -271,6 +273,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     publicKeyPem: env.HUB_JWT_PUBLIC_KEY || undefined,
     jwksUrl: env.HUB_JWKS_URL || undefined,
     algorithms: (env.HUB_JWT_ALGORITHMS || 'RS256,ES256').split(',').map((s) => s.trim()),
+    maxTokenAgeSeconds: wholeInRange(env, 'HUB_TOKEN_MAX_AGE_SECONDS', 43_200, 60, 604_800),
   };
   if (production && !jwt.publicKeyPem && !jwt.jwksUrl) {
     throw new Error('NODE_ENV=production needs HUB_JWT_PUBLIC_KEY or HUB_JWKS_URL: the dev HS256 secret is not for production');
