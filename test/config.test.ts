@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { Department, Role } from '../src/auth/principal';
 import { loadConfig } from '../src/config/hub.config';
 import { RegionLevel } from '../src/subgraphs/registry/registry.enums';
@@ -57,5 +58,50 @@ describe('config: tokens', () => {
     for (const bad of ['0', '59', '604801', '1.5', 'forever']) {
       expect(() => loadConfig({ HUB_TOKEN_MAX_AGE_SECONDS: bad })).toThrow(/HUB_TOKEN_MAX_AGE_SECONDS must be a whole number between 60 and 604800/);
     }
+  });
+});
+
+/** What production refuses at start-up, so that a weak deployment fails the boot instead of serving. */
+describe('config: production security', () => {
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const KEY = 'k'.repeat(32);
+  const prod = (env: Record<string, string> = {}) => loadConfig({ NODE_ENV: 'production', HUB_JWT_PUBLIC_KEY: pem, HUB_AUDIT_KEY: KEY, ...env });
+
+  it('refuses a plain-http JWKS URL in production, accepts https (and http in development)', () => {
+    expect(() => prod({ HUB_JWKS_URL: 'http://idp.internal/jwks.json' })).toThrow(/HUB_JWKS_URL must be an https: URL in production/);
+    expect(() => prod({ HUB_JWKS_URL: 'not a url' })).toThrow(/HUB_JWKS_URL must be an https: URL in production/);
+    expect(prod({ HUB_JWKS_URL: 'https://idp.internal/jwks.json' }).jwt.jwksUrl).toBe('https://idp.internal/jwks.json');
+    expect(loadConfig({ HUB_JWKS_URL: 'http://localhost:8080/jwks.json' }).jwt.jwksUrl).toBe('http://localhost:8080/jwks.json');
+  });
+
+  it.each(['RS256,HS256', 'HS512', 'none', 'ES256,RS257', 'RS256,'])('refuses HUB_JWT_ALGORITHMS=%s in production', (algs) => {
+    expect(() => prod({ HUB_JWT_ALGORITHMS: algs })).toThrow(/HUB_JWT_ALGORITHMS takes only asymmetric algorithms in production/);
+  });
+
+  it('accepts every asymmetric algorithm in production', () => {
+    const all = 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA';
+    expect(prod({ HUB_JWT_ALGORITHMS: all }).jwt.algorithms).toEqual(all.split(','));
+  });
+
+  it('refuses a HUB_GATEWAY_SECRET or HUB_AUDIT_KEY shorter than 32 bytes in production', () => {
+    const urls = { HUB_SUBGRAPH_URLS: 'registry=https://registry.internal/graphql' };
+    expect(() => prod({ ...urls, HUB_GATEWAY_SECRET: 'a' })).toThrow(/HUB_GATEWAY_SECRET must be at least 32 bytes in production/);
+    expect(() => prod({ HUB_GATEWAY_SECRET: 'g'.repeat(31) })).toThrow(/HUB_GATEWAY_SECRET must be at least 32 bytes/);
+    expect(() => prod({ HUB_AUDIT_KEY: 'a' })).toThrow(/HUB_AUDIT_KEY must be at least 32 bytes in production/);
+    // Bytes of the UTF-8 text the key is used as, not characters: 10 × 3 = 30 bytes is too short.
+    expect(() => prod({ HUB_AUDIT_KEY: '密'.repeat(10) })).toThrow(/HUB_AUDIT_KEY must be at least 32 bytes/);
+    expect(prod({ HUB_AUDIT_KEY: '密'.repeat(11) }).audit.key).toBe('密'.repeat(11));
+    expect(prod({ ...urls, HUB_GATEWAY_SECRET: 'g'.repeat(32) }).gatewaySecret).toBe('g'.repeat(32));
+    // Development keeps accepting short test secrets.
+    expect(loadConfig({ HUB_AUDIT_KEY: 'a', HUB_GATEWAY_SECRET: 'b' }).gatewaySecret).toBe('b');
+  });
+
+  it('refuses plain-http subgraph URLs in production (the gateway assertion would travel in clear)', () => {
+    const secret = { HUB_GATEWAY_SECRET: 'g'.repeat(43) };
+    expect(() => prod({ ...secret, HUB_SUBGRAPH_URLS: 'registry=https://r.internal/graphql,police=http://10.0.0.5:4001/graphql' })).toThrow(
+      /HUB_SUBGRAPH_URLS must use https: in production, got "police=http:\/\/10.0.0.5:4001\/graphql"/,
+    );
+    expect(Object.keys(prod({ ...secret, HUB_SUBGRAPH_URLS: 'registry=https://r.internal/graphql,police=https://p.internal/graphql' }).subgraphUrls)).toEqual(['registry', 'police']);
+    expect(loadConfig({ HUB_SUBGRAPH_URLS: 'registry=http://localhost:4001/graphql' }).subgraphUrls).toEqual({ registry: 'http://localhost:4001/graphql' });
   });
 });

@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { loadConfig } from '../src/config/hub.config';
+import { gatewaySecret } from '../src/config/secrets';
 
 const run = promisify(execFile);
 const TSX = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
@@ -41,4 +44,37 @@ describe('development secrets', () => {
       fs.rmSync(root, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+/**
+ * Production never falls back to a generated secret file: a subgraph process (`npm run subgraph`)
+ * reads its gateway secret through gatewaySecret(), and config alone cannot tell it is one.
+ */
+describe('secrets in production', () => {
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+  it('refuses to sign or verify gateway assertions without HUB_GATEWAY_SECRET, and creates no secret file', () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-secrets-prod-'));
+    try {
+      const config = loadConfig({ NODE_ENV: 'production', HUB_JWT_PUBLIC_KEY: pem, HUB_AUDIT_KEY: 'k'.repeat(32), HUB_DATA_DIR: dataDir });
+      expect(() => gatewaySecret(config)).toThrow(/NODE_ENV=production needs HUB_GATEWAY_SECRET/);
+      expect(fs.readdirSync(dataDir)).toEqual([]);
+      // Given, it is used as it is.
+      const given = loadConfig({ NODE_ENV: 'production', HUB_JWT_PUBLIC_KEY: pem, HUB_AUDIT_KEY: 'k'.repeat(32), HUB_GATEWAY_SECRET: 'g'.repeat(32), HUB_DATA_DIR: dataDir });
+      expect(Buffer.from(gatewaySecret(given)).toString()).toBe('g'.repeat(32));
+      expect(fs.readdirSync(dataDir)).toEqual([]);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('still generates the development secret outside production', () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-secrets-dev-'));
+    try {
+      expect(gatewaySecret(loadConfig({ HUB_DATA_DIR: dataDir })).length).toBe(43);
+      expect(fs.readdirSync(dataDir)).toEqual(['gateway-secret']);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -252,7 +252,20 @@ function statistics(env: Env): StatisticsConfig {
   };
 }
 
-function parseSubgraphUrls(raw: string | undefined): Record<string, string> {
+/** What production accepts in HUB_JWT_ALGORITHMS: a public key or JWKS verifies these, never a shared secret. */
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+/** Shortest HUB_GATEWAY_SECRET / HUB_AUDIT_KEY production accepts (HS256 and HMAC-SHA256 keys). */
+const MIN_SECRET_BYTES = 32;
+
+function isHttpsUrl(raw: string): boolean {
+  try {
+    return new URL(raw).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function parseSubgraphUrls(raw: string | undefined, production: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   if (!raw) return out;
   for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
@@ -260,6 +273,8 @@ function parseSubgraphUrls(raw: string | undefined): Record<string, string> {
     if (!name || !url || !/^https?:\/\//.test(url)) {
       throw new Error(`HUB_SUBGRAPH_URLS entries look like registry=http://host:port/graphql, got "${pair}"`);
     }
+    // The gateway's assertion (who is asking, and why) and the records travel on these requests.
+    if (production && !url.startsWith('https://')) throw new Error(`HUB_SUBGRAPH_URLS must use https: in production, got "${pair}"`);
     out[name] = url;
   }
   return out;
@@ -278,8 +293,24 @@ export function loadConfig(env: Env = process.env): HubConfig {
   if (production && !jwt.publicKeyPem && !jwt.jwksUrl) {
     throw new Error('NODE_ENV=production needs HUB_JWT_PUBLIC_KEY or HUB_JWKS_URL: the dev HS256 secret is not for production');
   }
-  const subgraphUrls = parseSubgraphUrls(env.HUB_SUBGRAPH_URLS);
+  if (production && jwt.jwksUrl && !isHttpsUrl(jwt.jwksUrl)) {
+    throw new Error(`HUB_JWKS_URL must be an https: URL in production (the key set decides whose tokens are accepted), got "${jwt.jwksUrl}"`);
+  }
+  const symmetricOrUnknown = jwt.algorithms.filter((a) => !ASYMMETRIC_ALGORITHMS.includes(a));
+  if (production && symmetricOrUnknown.length) {
+    throw new Error(
+      `HUB_JWT_ALGORITHMS takes only asymmetric algorithms in production (${ASYMMETRIC_ALGORITHMS.join(', ')}), got ${symmetricOrUnknown.map((a) => `"${a}"`).join(', ')}`,
+    );
+  }
+  const subgraphUrls = parseSubgraphUrls(env.HUB_SUBGRAPH_URLS, production);
   if (production && !env.HUB_AUDIT_KEY) throw new Error('NODE_ENV=production needs HUB_AUDIT_KEY (HMAC key for audited variable values)');
+  for (const name of ['HUB_AUDIT_KEY', 'HUB_GATEWAY_SECRET']) {
+    const value = env[name];
+    // Both are used as the UTF-8 bytes of the text given (src/config/secrets.ts).
+    if (production && value && Buffer.byteLength(value, 'utf8') < MIN_SECRET_BYTES) {
+      throw new Error(`${name} must be at least ${MIN_SECRET_BYTES} bytes in production, e.g. \`openssl rand -base64 32\``);
+    }
+  }
   if (production && Object.keys(subgraphUrls).length > 0 && !env.HUB_GATEWAY_SECRET) {
     throw new Error('Distributed mode in production needs HUB_GATEWAY_SECRET');
   }

@@ -31,8 +31,13 @@ export function devSecret(dataDir: string, name: 'jwt-secret' | 'gateway-secret'
   }
 }
 
-/** Key the gateway signs subgraph requests with (distributed mode). */
+/**
+ * Key the gateway signs subgraph requests with (distributed mode). Production never falls back to
+ * the generated file: a subgraph process (`npm run subgraph`) reads its key here at start-up, so
+ * it refuses to start without HUB_GATEWAY_SECRET (config alone cannot tell it is a subgraph).
+ */
 export function gatewaySecret(config: HubConfig): Uint8Array {
+  if (config.production && !config.gatewaySecret) throw new Error('NODE_ENV=production needs HUB_GATEWAY_SECRET (no generated development secret)');
   return new TextEncoder().encode(config.gatewaySecret ?? devSecret(config.dataDir, 'gateway-secret'));
 }
 

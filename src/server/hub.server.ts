@@ -62,7 +62,8 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       if (!subgraphs.some((s) => s.slice.name === name)) throw new Error(`HUB_SUBGRAPH_URLS names an unknown subgraph "${name}"`);
     }
     const supergraphSdl = composeSupergraph(subgraphs, config.subgraphUrls);
-    const secret = gatewaySecret(config);
+    // Only a gateway with remote subgraphs signs assertions (production: HUB_GATEWAY_SECRET, required then).
+    const secret = Object.keys(config.subgraphUrls).length ? gatewaySecret(config) : null;
     // Subgraphs given a URL are called over signed HTTP; the others run in this process, and
     // answer alone what only they define (FastPathGateway).
     const local = subgraphs
@@ -72,7 +73,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       new ApolloGateway({
         supergraphSdl,
         buildService: ({ name }) =>
-          config.subgraphUrls[name] ? new SignedRemoteDataSource(config.subgraphUrls[name], name, secret) : local.find(([n]) => n === name)![1],
+          config.subgraphUrls[name] ? new SignedRemoteDataSource(config.subgraphUrls[name], name, secret!) : local.find(([n]) => n === name)![1],
       }),
       local.map(([, source]) => source),
     );
