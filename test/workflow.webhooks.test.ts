@@ -94,11 +94,16 @@ describe('webhooks: destination policy (SSRF)', () => {
     let justice: string;
     beforeAll(async () => {
       const base = testConfig({ env: ENV });
-      // The dev identity stays (tokens are signed as in the other tests); everything else is production's.
-      t = await startTestHub({ env: ENV, production: true, workflow: strict(base, ['10.20.30.40', 'localhost', '127.0.0.1']) });
+      // The dev identity stays (tokens are signed as in the other tests); production mode, its audit key and its webhook policy.
+      t = await startTestHub({
+        env: ENV,
+        production: true,
+        audit: { ...base.audit, key: randomBytes(32).toString('base64') },
+        workflow: strict(base, ['10.20.30.40', 'localhost', '127.0.0.1']),
+      });
       justice = await t.token(JU, { user: 'ju-prod' });
     });
-    afterAll(() => t.stop());
+    afterAll(() => t?.stop());
 
     it('refuses loopback always and private networks unless the host is allow-listed', async () => {
       const refused = [
