@@ -1,7 +1,10 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
 import { TokenService } from '../src/auth/token.service';
+import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
+import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { errorCodes, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 const QUERY = '{ regions { code } }';
@@ -165,3 +168,55 @@ describe('bearer tokens', () => {
   });
 });
 
+/** Production: validation errors name no field, type or argument the caller did not write. */
+describe('production: no schema details in client errors', () => {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const env = {
+    NODE_ENV: 'production',
+    HUB_JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    HUB_JWT_ALGORITHMS: 'ES256',
+    HUB_AUDIT_KEY: 'production-test-audit-key-0123456789',
+    HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
+  };
+  const gatewaySecret = 'production-test-gateway-secret-0123456789';
+  const TYPO = '{ regionz { code } regions { cod } }';
+  let t: TestHub;
+  let registry: SubgraphServer;
+  beforeAll(async () => {
+    t = await startTestHub({ env });
+    registry = await startSubgraphServer('registry', testConfig({ databaseUrl: t.databaseUrl, gatewaySecret, env }), 0);
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    await t?.stop();
+  });
+
+  const messages = (r: { errors?: { message: string }[] }) => (r.errors ?? []).map((e) => e.message).join('\n');
+
+  it('the hub refuses a misspelt query without suggesting names ("Did you mean")', async () => {
+    expect(t.config.production).toBe(true);
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ department: 'POLICE', role: 'OFFICER', region: '330102' })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setSubject('prod-officer')
+      .setIssuer(t.config.jwt.issuer)
+      .setAudience(t.config.jwt.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(privateKey);
+    expect((await t.gql(token, QUERY)).errors).toBeUndefined();
+    const r = await t.gql(token, TYPO);
+    expect(errorCodes(r)).toEqual(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
+    expect(messages(r)).toMatch(/Cannot query field "regionz"/);
+    expect(messages(r)).not.toMatch(/Did you mean|"regions"|"code"/);
+  });
+
+  it('a subgraph refuses it likewise', async () => {
+    const principal = { userId: 'prod-officer', department: Department.POLICE, role: Role.OFFICER, region: '330102' };
+    const assertion = await signAssertion(new TextEncoder().encode(gatewaySecret), 'registry', { principal, requestId: 'prod-typo' });
+    const r = await postGraphQL(registry.url, null, TYPO, undefined, { [ASSERTION_HEADER]: assertion });
+    expect(errorCodes(r)).toEqual(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
+    expect(messages(r)).toMatch(/Cannot query field "regionz"/);
+    expect(messages(r)).not.toMatch(/Did you mean|"regions"|"code"/);
+  });
+});

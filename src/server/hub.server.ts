@@ -81,6 +81,8 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     const server = new ApolloServer<GatewayContext>({
       gateway,
       introspection: !config.production,
+      // With introspection off, "Did you mean …" in validation errors would still spell out the schema.
+      hideSchemaDetailsFromClientErrors: config.production,
       includeStacktraceInErrorResponses: false,
       formatError: (formatted, error) => maskUnexpectedError(formatted, error),
       plugins: benchDisable.audit ? [] : [auditPlugin({ writer, variableKey: auditKey(config), childTypes: CHILD_RECORD_TYPES })],

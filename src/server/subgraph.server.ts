@@ -61,6 +61,8 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
     const server = new ApolloServer<HubContext>({
       gateway: perSubjectExecution(built),
       introspection: false,
+      // No "Did you mean …" in production validation errors: they would spell out the schema.
+      hideSchemaDetailsFromClientErrors: config.production,
       includeStacktraceInErrorResponses: false,
       // Traces would tell the caller how long each resolver took: not for this data.
       plugins: [
