@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import { Department, Role } from '../src/auth/principal';
 import { ASSERTION_HEADER, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
 import { gatewaySecret } from '../src/config/secrets';
@@ -73,6 +74,12 @@ describe('distributed mode', () => {
     const purpose = { code: 'REFERRAL', reference: '转介-0042' } as const;
     const token = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'r5', purpose: purpose as never });
     expect(await verifyAssertion(gatewaySecret(t.config), 'registry', token)).toEqual({ principal, requestId: 'r5', purpose });
+  });
+
+  it('signs assertions valid for 15 s: a captured one is soon useless', async () => {
+    const principal = { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' };
+    const { iat, exp } = decodeJwt(await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'r-life' }));
+    expect(exp! - iat!).toBe(15);
   });
 
   it('limits `_entities` to the jurisdiction in the gateway’s assertion', async () => {

@@ -29,7 +29,7 @@ export async function signAssertion(secret: Uint8Array, subgraph: string, a: Gat
     .setIssuer(ISSUER)
     .setAudience(`subgraph:${subgraph}`)
     .setIssuedAt()
-    .setExpirationTime('60s')
+    .setExpirationTime('15s')
     .sign(secret);
 }
 
