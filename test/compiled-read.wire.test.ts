@@ -126,7 +126,10 @@ describe('compiled reads on the wire', () => {
 
   interface Observed {
     responses: Omit<RawResponse, 'requestId'>[];
-    /** Events the request(s) left, in order, without request id, time and duration. */
+    /**
+     * Events the request(s) left, without request id, time and duration, in a canonical order:
+     * pipelined requests run concurrently, so their events may reach the chain in either order.
+     */
     events: Record<string, unknown>[];
     /** Whether each response's x-request-id names one of those events. */
     named: boolean[];
@@ -143,7 +146,7 @@ describe('compiled reads on the wire', () => {
     const responses = parseResponses(raw);
     return {
       responses: responses.map(({ requestId, ...r }) => r), // eslint-disable-line @typescript-eslint/no-unused-vars
-      events: bodies.map(strip),
+      events: bodies.map(strip).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)),
       named: responses.filter((r) => !r.statusLine.includes(' 100 ')).map((r) => !!r.requestId && bodies.some((b) => b.requestId === r.requestId)),
     };
   }
