@@ -213,7 +213,7 @@ describe('production: no schema details in client errors', () => {
 
   it('a subgraph refuses it likewise', async () => {
     const principal = { userId: 'prod-officer', department: Department.POLICE, role: Role.OFFICER, region: '330102' };
-    const assertion = await signAssertion(new TextEncoder().encode(gatewaySecret), 'registry', { principal, requestId: 'prod-typo' });
+    const assertion = await signAssertion(new TextEncoder().encode(gatewaySecret), 'registry', { principal, requestId: 'prod-typo' }, { query: TYPO });
     const r = await postGraphQL(registry.url, null, TYPO, undefined, { [ASSERTION_HEADER]: assertion });
     expect(errorCodes(r)).toEqual(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
     expect(messages(r)).toMatch(/Cannot query field "regionz"/);

@@ -67,17 +67,15 @@ describe('department subgraphs, federated', () => {
     const [inside] = await t.sql(`SELECT r.minor_id AS id FROM ${table} r JOIN registry.minor m ON m.id = r.minor_id WHERE m.grid_code LIKE $1 ORDER BY 1 LIMIT 1`, [`${INSIDE_STREET}%`]);
     const [outside] = await t.sql(`SELECT r.minor_id AS id FROM ${table} r JOIN registry.minor m ON m.id = r.minor_id WHERE m.grid_code NOT LIKE $1 ORDER BY 1 LIMIT 1`, [`${INSIDE_STREET}%`]);
     const expected = await t.sql(`SELECT id FROM ${table} WHERE minor_id = $1`, [inside.id]);
-    const assertion = await signAssertion(gatewaySecret(t.config), name, {
-      principal: { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: INSIDE_STREET },
-      requestId: `entities-${name}`,
-    });
-    const r = await postGraphQL(
-      servers[name].url,
-      null,
-      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id ${field} { id } } } }`,
-      { r: [inside, outside, { id: '00000000-0000-4000-8000-000000000000' }].map((m) => ({ __typename: 'Minor', id: m.id })) },
-      { [ASSERTION_HEADER]: assertion },
+    const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id ${field} { id } } } }`;
+    const variables = { r: [inside, outside, { id: '00000000-0000-4000-8000-000000000000' }].map((m) => ({ __typename: 'Minor', id: m.id })) };
+    const assertion = await signAssertion(
+      gatewaySecret(t.config),
+      name,
+      { principal: { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: INSIDE_STREET }, requestId: `entities-${name}` },
+      { query, variables },
     );
+    const r = await postGraphQL(servers[name].url, null, query, variables, { [ASSERTION_HEADER]: assertion });
     expect(r.errors).toBeUndefined();
     expect(r.data._entities[0].id).toBe(inside.id);
     expect(r.data._entities[0][field].map((x: any) => x.id).sort()).toEqual(expected.map((x: any) => x.id).sort());
@@ -87,17 +85,15 @@ describe('department subgraphs, federated', () => {
 
   it('applies the field policy at `_entities` too', async () => {
     const [p] = await t.sql(`SELECT minor_id FROM police.incident ORDER BY minor_id LIMIT 1`);
-    const assertion = await signAssertion(gatewaySecret(t.config), 'police', {
-      principal: { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' },
-      requestId: 'entities-policy',
-    });
-    const r = await postGraphQL(
-      servers.police.url,
-      null,
-      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { policeIncidents { narrative } policeProtectionCase { hasOpenCase } } } }`,
-      { r: [{ __typename: 'Minor', id: p.minor_id }] },
-      { [ASSERTION_HEADER]: assertion },
+    const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { policeIncidents { narrative } policeProtectionCase { hasOpenCase } } } }`;
+    const variables = { r: [{ __typename: 'Minor', id: p.minor_id }] };
+    const assertion = await signAssertion(
+      gatewaySecret(t.config),
+      'police',
+      { principal: { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' }, requestId: 'entities-policy' },
+      { query, variables },
     );
+    const r = await postGraphQL(servers.police.url, null, query, variables, { [ASSERTION_HEADER]: assertion });
     expect(r.data._entities[0].policeIncidents).toBeNull();
     expect(typeof r.data._entities[0].policeProtectionCase.hasOpenCase).toBe('boolean');
     expect(errorCodes(r)).toEqual(['FORBIDDEN']);

@@ -1,7 +1,8 @@
-import { decodeJwt } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
 import { ASSERTION_HEADER, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
 import { gatewaySecret } from '../src/config/secrets';
+import { SignedRemoteDataSource } from '../src/gateway/signed-remote.data-source';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { eventOf, post } from './support/audit-helpers';
 import { cloneTemplateDatabase, errorCodes, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
@@ -61,10 +62,11 @@ describe('distributed mode', () => {
 
   it('refuses an assertion signed with another secret or addressed to another subgraph', async () => {
     const principal = { userId: 'u', department: Department.POLICE, role: Role.OFFICER, region: '330102' };
-    const wrongKey = await signAssertion(new TextEncoder().encode('some-other-secret-some-other-secret'), 'registry', { principal, requestId: 'r1' });
-    const wrongAudience = await signAssertion(gatewaySecret(t.config), 'education', { principal, requestId: 'r2' });
+    const query = `{ regions { code } }`;
+    const wrongKey = await signAssertion(new TextEncoder().encode('some-other-secret-some-other-secret'), 'registry', { principal, requestId: 'r1' }, { query });
+    const wrongAudience = await signAssertion(gatewaySecret(t.config), 'education', { principal, requestId: 'r2' }, { query });
     for (const assertion of [wrongKey, wrongAudience]) {
-      const r = await postGraphQL(subgraph.url, null, `{ regions { code } }`, undefined, { [ASSERTION_HEADER]: assertion });
+      const r = await postGraphQL(subgraph.url, null, query, undefined, { [ASSERTION_HEADER]: assertion });
       expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
     }
   });
@@ -72,43 +74,145 @@ describe('distributed mode', () => {
   it('carries the declared purpose to the subgraph inside the signed assertion (field grants depend on it)', async () => {
     const principal = { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' };
     const purpose = { code: 'REFERRAL', reference: '转介-0042' } as const;
-    const token = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'r5', purpose: purpose as never });
-    expect(await verifyAssertion(gatewaySecret(t.config), 'registry', token)).toEqual({ principal, requestId: 'r5', purpose });
+    const request = { query: `{ regions { code } }` };
+    const token = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'r5', purpose: purpose as never }, request);
+    expect(await verifyAssertion(gatewaySecret(t.config), 'registry', token, request)).toEqual({ principal, requestId: 'r5', purpose });
   });
 
   it('signs assertions valid for 15 s: a captured one is soon useless', async () => {
     const principal = { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' };
-    const { iat, exp } = decodeJwt(await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'r-life' }));
+    const { iat, exp } = decodeJwt(await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'r-life' }, { query: '{ regions { code } }' }));
     expect(exp! - iat!).toBe(15);
+  });
+
+  describe('an assertion bound to the request it accompanies', () => {
+    interface Captured {
+      assertion: string;
+      query: string;
+      operationName?: string;
+      variables?: Record<string, unknown>;
+    }
+
+    /** The gateway's fetches to the remote registry while `ask` runs, with the assertion each carried. */
+    async function capture(ask: () => Promise<unknown>): Promise<Captured[]> {
+      const spy = jest.spyOn(SignedRemoteDataSource.prototype, 'willSendRequest');
+      try {
+        await ask();
+        return spy.mock.calls.map(([{ request }]) => ({
+          assertion: request.http!.headers.get(ASSERTION_HEADER)!,
+          query: request.query!,
+          operationName: request.operationName,
+          variables: request.variables,
+        }));
+      } finally {
+        spy.mockRestore();
+      }
+    }
+
+    /** What someone holding a captured assertion would send to the subgraph. */
+    async function replay(assertion: string, body: Record<string, unknown>) {
+      const res = await fetch(subgraph.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [ASSERTION_HEADER]: assertion },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, ...((await res.json()) as { data?: any; errors?: any[] }) };
+    }
+
+    it('refuses a captured assertion sent with another query: 401, UNAUTHENTICATED, no data', async () => {
+      const [sent] = await capture(async () => t.gql(await t.token(Department.EDUCATION), `query Codes { regions { code } }`, undefined));
+      expect(sent.assertion).toBeTruthy();
+      const r = await replay(sent.assertion, { query: `{ minors(first: 3) { edges { node { name idNumber } } } }` });
+      expect(r.status).toBe(401);
+      expect(r.errors!.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+      expect(r.errors![0].message).toBe('Invalid gateway signature');
+      expect(r.data).toBeUndefined();
+      // Nor with the query it was signed for under another operation name.
+      const renamed = await replay(sent.assertion, { query: sent.query, operationName: 'Other', variables: sent.variables });
+      expect(renamed.status).toBe(401);
+      expect(renamed.data).toBeUndefined();
+    });
+
+    it('refuses a captured assertion sent with other variables', async () => {
+      const query = `query($first: Int) { minors(first: $first) { edges { node { id idNumber } } } }`;
+      const [sent] = await capture(async () => t.gql(await t.token(Department.CIVIL_AFFAIRS), query, { first: 1 }));
+      expect(sent.variables).toEqual({ first: 1 });
+      for (const variables of [{ first: 3 }, {}, null]) {
+        const r = await replay(sent.assertion, { query: sent.query, operationName: sent.operationName, variables });
+        expect(r.status).toBe(401);
+        expect(r.errors!.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+        expect(r.data).toBeUndefined();
+      }
+    });
+
+    const principal = { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: '330102' };
+
+    it('refuses an assertion signed for one query and sent with another, or signed with other variables', async () => {
+      const minors = `query($first: Int) { minors(first: $first) { edges { node { name idNumber } } } }`;
+      for (const [signed, sent] of [
+        [{ query: `{ regions { code } }` }, { query: minors, variables: { first: 3 } }],
+        [{ query: minors, variables: { first: 1 } }, { query: minors, variables: { first: 3 } }],
+      ]) {
+        const assertion = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'bound' }, signed);
+        const r = await postGraphQL(subgraph.url, null, sent.query, sent.variables, { [ASSERTION_HEADER]: assertion });
+        expect(r.status).toBe(401);
+        expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
+        expect(r.data).toBeUndefined();
+      }
+    });
+
+    it('refuses an assertion without the request binding, and a request without a query', async () => {
+      const query = `{ regions { code } }`;
+      const unbound = await new SignJWT({ department: principal.department, role: principal.role, region: principal.region, rid: 'unbound' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(principal.userId)
+        .setIssuer('hub-gateway')
+        .setAudience('subgraph:registry')
+        .setIssuedAt()
+        .setExpirationTime('15s')
+        .sign(gatewaySecret(t.config));
+      expect(errorCodes(await postGraphQL(subgraph.url, null, query, undefined, { [ASSERTION_HEADER]: unbound }))).toEqual(['UNAUTHENTICATED']);
+      // Signed for "no query": nothing for the subgraph to run, and refused before it tries.
+      const forNothing = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'empty' }, {});
+      const r = await fetch(subgraph.url, { method: 'POST', headers: { 'content-type': 'application/json', [ASSERTION_HEADER]: forNothing }, body: '{}' });
+      expect(r.status).toBe(401);
+    });
+
+    it('accepts the assertion with exactly the request it was signed for', async () => {
+      const [sent] = await capture(async () => t.gql(await t.token(Department.CIVIL_AFFAIRS), `query Few($first: Int) { minors(first: $first) { totalCount } }`, { first: 1 }));
+      const r = await replay(sent.assertion, { query: sent.query, operationName: sent.operationName, variables: sent.variables });
+      expect(r.errors).toBeUndefined();
+      expect(r.data.minors.totalCount).toEqual(expect.any(Number));
+    });
   });
 
   it('limits `_entities` to the jurisdiction in the gateway’s assertion', async () => {
     const [inside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
     const [outside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code NOT LIKE '330102001%' ORDER BY id LIMIT 1`);
-    const assertion = await signAssertion(gatewaySecret(t.config), 'registry', {
-      principal: { userId: 'u', department: Department.POLICE, role: Role.OFFICER, region: '330102001' },
-      requestId: 'r3',
-    });
-    const r = await postGraphQL(
-      subgraph.url,
-      null,
-      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id name } } }`,
-      { r: [{ __typename: 'Minor', id: inside.id }, { __typename: 'Minor', id: outside.id }, { __typename: 'Minor', id: '00000000-0000-4000-8000-000000000000' }] },
-      { [ASSERTION_HEADER]: assertion },
+    const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id name } } }`;
+    const variables = { r: [{ __typename: 'Minor', id: inside.id }, { __typename: 'Minor', id: outside.id }, { __typename: 'Minor', id: '00000000-0000-4000-8000-000000000000' }] };
+    const assertion = await signAssertion(
+      gatewaySecret(t.config),
+      'registry',
+      { principal: { userId: 'u', department: Department.POLICE, role: Role.OFFICER, region: '330102001' }, requestId: 'r3' },
+      { query, variables },
     );
+    const r = await postGraphQL(subgraph.url, null, query, variables, { [ASSERTION_HEADER]: assertion });
     expect(r.errors).toBeUndefined();
     expect(r.data._entities).toEqual([{ id: inside.id, name: expect.any(String) }, null, null]);
   });
 
   it('applies field policy to entities too', async () => {
     const [m] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
-    const assertion = await signAssertion(gatewaySecret(t.config), 'registry', {
-      principal: { userId: 'u', department: Department.YOUTH_LEAGUE, role: Role.OFFICER, region: '330102' },
-      requestId: 'r4',
-    });
-    const r = await postGraphQL(subgraph.url, null, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { idNumber birthDate } } }`, { r: [{ __typename: 'Minor', id: m.id }] }, {
-      [ASSERTION_HEADER]: assertion,
-    });
+    const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { idNumber birthDate } } }`;
+    const variables = { r: [{ __typename: 'Minor', id: m.id }] };
+    const assertion = await signAssertion(
+      gatewaySecret(t.config),
+      'registry',
+      { principal: { userId: 'u', department: Department.YOUTH_LEAGUE, role: Role.OFFICER, region: '330102' }, requestId: 'r4' },
+      { query, variables },
+    );
+    const r = await postGraphQL(subgraph.url, null, query, variables, { [ASSERTION_HEADER]: assertion });
     expect(r.data._entities[0].idNumber).toMatch(/\*{8}/);
     expect(r.data._entities[0].birthDate).toBeNull();
     expect(errorCodes(r)).toEqual(['FORBIDDEN']);
@@ -188,19 +292,21 @@ describe('distributed mode', () => {
     ['workflow', 'referrals { id }'],
   ])('%s `_entities`: a key that is not a string UUID resolves to null, beside the others of its batch', async (name, selection) => {
     const [inside] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
-    const assertion = await signAssertion(gatewaySecret(t.config), name, {
-      principal: { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: '330102' },
-      requestId: `bad-keys-${name}`,
-    });
     const url = name === 'registry' ? subgraph.url : alone[name].url;
     const ids = [inside.id, [inside.id], null, 42, { id: inside.id }, `{${inside.id}}`, inside.id];
+    const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id ${selection} } } }`;
+    const variables = { r: ids.map((id) => ({ __typename: 'Minor', id })) };
+    const assertion = await signAssertion(
+      gatewaySecret(t.config),
+      name,
+      { principal: { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: '330102' }, requestId: `bad-keys-${name}` },
+      { query, variables },
+    );
     const rejections: unknown[] = [];
     const onRejection = (e: unknown) => rejections.push(e);
     process.on('unhandledRejection', onRejection);
     try {
-      const r = await postGraphQL(url, null, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id ${selection} } } }`, {
-        r: ids.map((id) => ({ __typename: 'Minor', id })),
-      }, { [ASSERTION_HEADER]: assertion });
+      const r = await postGraphQL(url, null, query, variables, { [ASSERTION_HEADER]: assertion });
       expect(r.errors).toBeUndefined();
       const entities = r.data._entities;
       expect(entities.map((e: { id: string } | null) => e?.id ?? null)).toEqual([inside.id, null, null, null, null, null, inside.id]);

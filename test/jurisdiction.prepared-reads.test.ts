@@ -354,11 +354,14 @@ describe('jurisdiction of the prepared read paths', () => {
   // 6. `_entities` on a subgraph served alone, as the gateway would call it: mixed batches.
   // ---------------------------------------------------------------------------------------------
   async function entities(name: string, principal: { department: Department; region: string }, reps: unknown[], selection: string) {
-    const assertion = await signAssertion(gatewaySecret(t.config), name, {
-      principal: { userId: 'probe', role: Role.OFFICER, ...principal },
-      requestId: `probe-${name}-${Math.random()}`,
-    });
-    return postGraphQL(servers[name].url, null, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id ${selection} } } }`, { r: reps }, { [ASSERTION_HEADER]: assertion });
+    const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id ${selection} } } }`;
+    const assertion = await signAssertion(
+      gatewaySecret(t.config),
+      name,
+      { principal: { userId: 'probe', role: Role.OFFICER, ...principal }, requestId: `probe-${name}-${Math.random()}` },
+      { query, variables: { r: reps } },
+    );
+    return postGraphQL(servers[name].url, null, query, { r: reps }, { [ASSERTION_HEADER]: assertion });
   }
   const rep = (id: unknown) => ({ __typename: 'Minor', id });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Purpose } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
@@ -17,13 +18,31 @@ export interface GatewayAssertion {
   purpose?: Purpose;
 }
 
+/** The GraphQL request a fetch sends: as the gateway builds it, or as the subgraph parsed it from the body. */
+export interface BoundRequest {
+  query?: unknown;
+  operationName?: unknown;
+  variables?: unknown;
+}
+
+/**
+ * Base64url SHA-256 of `{query, operationName, variables}`, absent or undefined members as null.
+ * The gateway's body is JSON.stringify of the request and the subgraph's is JSON.parse of that
+ * body, which keeps key order: both sides stringify the same values to the same text.
+ */
+export function requestDigest(r: BoundRequest): string {
+  const canonical = JSON.stringify({ query: r.query ?? null, operationName: r.operationName ?? null, variables: r.variables ?? null });
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
 /**
  * A subgraph in distributed mode trusts nothing a client sends: only a short-lived token signed
- * with the gateway secret and addressed to that very subgraph.
+ * with the gateway secret, addressed to that very subgraph and bound (claim `req`) to the one
+ * GraphQL request it accompanies: a captured assertion cannot carry another query or variables.
  */
-export async function signAssertion(secret: Uint8Array, subgraph: string, a: GatewayAssertion): Promise<string> {
+export async function signAssertion(secret: Uint8Array, subgraph: string, a: GatewayAssertion, request: BoundRequest): Promise<string> {
   const { userId, department, role, region } = a.principal;
-  return new SignJWT({ department, role, region, rid: a.requestId, ...(a.purpose ? { pur: a.purpose } : {}) })
+  return new SignJWT({ department, role, region, rid: a.requestId, req: requestDigest(request), ...(a.purpose ? { pur: a.purpose } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)
     .setIssuer(ISSUER)
@@ -33,19 +52,22 @@ export async function signAssertion(secret: Uint8Array, subgraph: string, a: Gat
     .sign(secret);
 }
 
-export async function verifyAssertion(secret: Uint8Array, subgraph: string, token: string | undefined): Promise<GatewayAssertion> {
+/** `request` is the body the subgraph received; an assertion signed for another request is refused. */
+export async function verifyAssertion(secret: Uint8Array, subgraph: string, token: string | undefined, request: BoundRequest): Promise<GatewayAssertion> {
   if (!token) throw unauthenticated('Subgraphs accept only requests signed by the gateway');
   try {
     const { payload } = await jwtVerify(token, secret, {
       algorithms: ['HS256'],
       issuer: ISSUER,
       audience: `subgraph:${subgraph}`,
-      requiredClaims: ['sub', 'exp', 'rid'],
+      requiredClaims: ['sub', 'exp', 'rid', 'req'],
     });
-    const { sub, department, role, region, rid, pur } = payload as Record<string, unknown>;
+    const { sub, department, role, region, rid, req, pur } = payload as Record<string, unknown>;
     if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || typeof rid !== 'string') {
       throw new Error('claims');
     }
+    // Only a POSTed JSON request with a query is bound; anything else (GET, batch, no query) is refused.
+    if (typeof request.query !== 'string' || typeof req !== 'string' || req !== requestDigest(request)) throw new Error('request');
     const p = pur as Purpose | undefined;
     const purpose = p ? parsePurpose(p.reference ? `${p.code}; ${encodeURIComponent(p.reference)}` : p.code) : undefined;
     return { principal: { userId: sub, department, role, region }, requestId: rid, purpose };

@@ -75,11 +75,13 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
     if (!('principal' in context)) return; // health checks and composition carry no caller
     request.http?.headers.set(
       ASSERTION_HEADER,
-      await signAssertion(this.secret, this.subgraph, {
-        principal: context.principal,
-        requestId: context.requestId,
-        purpose: parsePurpose(context.purposeHeader),
-      }),
+      // Bound to exactly this fetch's query, operation name and variables (the body process() sends).
+      await signAssertion(
+        this.secret,
+        this.subgraph,
+        { principal: context.principal, requestId: context.requestId, purpose: parsePurpose(context.purposeHeader) },
+        { query: request.query, operationName: request.operationName, variables: request.variables },
+      ),
     );
   }
 

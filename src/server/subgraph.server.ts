@@ -42,6 +42,9 @@ function perSubjectExecution(built: BuiltSubgraph): GatewayInterface {
   };
 }
 
+/** A parsed JSON body that is one request (not a batch, not a scalar). */
+const isBody = (b: unknown): b is Record<string, unknown> => typeof b === 'object' && b !== null && !Array.isArray(b);
+
 export interface SubgraphServer {
   url: string;
   stop(): Promise<void>;
@@ -92,7 +95,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       express.json({ limit: '1mb' }),
       expressMiddleware(server, {
         context: async ({ req }) => {
-          const { principal, requestId, purpose } = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER));
+          const { principal, requestId, purpose } = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER), isBody(req.body) ? req.body : {});
           return createHubContext(config, principal, policy, db.ds, requestId, undefined, purpose);
         },
       }),
