@@ -147,19 +147,43 @@ async function trailPosition(pool: Pool): Promise<{ events: number; commits: num
 interface Contender {
   server: Server;
   call: Call;
-  headers: () => Promise<Record<string, string>>;
+  /** Given the body, for a server whose headers depend on it (a subgraph's assertion is bound to its request). */
+  headers: (body?: unknown) => Promise<Record<string, string>>;
+  /** The headers depend on the body: `load` makes them per body in advance. */
+  perBody?: boolean;
 }
 
-async function load({ server, call, headers }: Contender, sample: Sample, pool: Pool, seconds: number, connections: number): Promise<Run> {
+/** How many calls' bodies `load` signs in advance for a contender whose headers depend on the body (the sample's ids, at most 2000, repeat). */
+const BOUND_BODIES = 2000;
+
+async function load({ server, call, headers, perBody: bound }: Contender, sample: Sample, pool: Pool, seconds: number, connections: number): Promise<Run> {
   let i = 0;
   const h = { 'content-type': 'application/json', ...(await headers()) };
+  // Headers per body, made before the load (autocannon's setupRequest cannot wait); none for a server whose headers are fixed.
+  const perBody = new Map<string, Record<string, string>>();
+  if (bound) {
+    for (let k = 0; k < BOUND_BODIES; k++) {
+      const body = call.body(sample, k);
+      perBody.set(JSON.stringify(body), { ...h, ...(await headers(body)) });
+    }
+  }
   const trail = await trailPosition(pool);
   const busy = machineBusyMicros();
   const result = await autocannon({
     url: server.url,
     connections,
     duration: seconds,
-    requests: [{ method: 'POST', path: call.path, headers: h, setupRequest: (req) => ({ ...req, body: JSON.stringify(call.body(sample, i++)) }) }],
+    requests: [
+      {
+        method: 'POST',
+        path: call.path,
+        headers: h,
+        setupRequest: (req) => {
+          const body = JSON.stringify(call.body(sample, i++));
+          return { ...req, body, headers: perBody.get(body) ?? req.headers };
+        },
+      },
+    ],
   });
   const cpuPerRequest = (machineBusyMicros() - busy) / Math.max(1, result.requests.total);
   await sleep(250); // the group commits of the last requests land after autocannon stops: count them here, not in the next run
@@ -168,16 +192,19 @@ async function load({ server, call, headers }: Contender, sample: Sample, pool: 
   return Object.assign(result, { cpuPerRequest, eventsPerCommit: commits > 0 ? (after.events - trail.events) / commits : null });
 }
 
-async function check(server: Server, call: Call, sample: Sample, headers: Record<string, string>): Promise<void> {
-  const res = await fetch(server.url + call.path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(call.body(sample, 0)) });
+async function check(server: Server, call: Call, sample: Sample, headers: Contender['headers']): Promise<void> {
+  const sent = call.body(sample, 0);
+  const res = await fetch(server.url + call.path, { method: 'POST', headers: { 'content-type': 'application/json', ...(await headers(sent)) }, body: JSON.stringify(sent) });
   const body = (await res.json()) as { data?: unknown; errors?: unknown };
   if (!res.ok || body.errors || !body.data) throw new Error(`${server.name} ${call.path}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
 }
 
-async function statementsPerRequest(pool: Pool, server: Server, call: Call, sample: Sample, headers: Record<string, string>): Promise<number | null> {
+async function statementsPerRequest(pool: Pool, server: Server, call: Call, sample: Sample, headers: Contender['headers']): Promise<number | null> {
   const n = 20;
-  const send = (i: number) =>
-    fetch(server.url + call.path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(call.body(sample, i)) });
+  const send = async (i: number) => {
+    const body = call.body(sample, i);
+    return fetch(server.url + call.path, { method: 'POST', headers: { 'content-type': 'application/json', ...(await headers(body)) }, body: JSON.stringify(body) });
+  };
   // One request first: a connection the server's pools open again after a pause (and its set-up
   // statements) belongs to no request. Then the previous load's last audit group commits, which
   // land after its last response, are let through before counting.
@@ -193,8 +220,8 @@ async function statementsPerRequest(pool: Pool, server: Server, call: Call, samp
 /** Checks the server answers, counts its statements per request and warms it up (JIT, plan caches, pools). */
 async function prepare(contender: Contender, sample: Sample, pool: Pool, connections: number): Promise<number | null> {
   const { server, call, headers } = contender;
-  await check(server, call, sample, await headers());
-  const statements = await statementsPerRequest(pool, server, call, sample, await headers());
+  await check(server, call, sample, headers);
+  const statements = await statementsPerRequest(pool, server, call, sample, headers);
   await load(contender, sample, pool, 2, connections);
   return statements;
 }
@@ -262,10 +289,11 @@ async function measure(
   call: Call,
   sample: Sample,
   pool: Pool,
-  headers: () => Promise<Record<string, string>>,
+  headers: Contender['headers'],
   connections = CONNECTIONS,
+  perBody = false,
 ): Promise<Measurement> {
-  const [m] = await measureTogether(scenario, [{ server, call, headers }], sample, pool, connections);
+  const [m] = await measureTogether(scenario, [{ server, call, headers, perBody }], sample, pool, connections);
   return m;
 }
 
@@ -389,7 +417,7 @@ async function main() {
     if (want('s4')) results.push(await measure('4 federated page', hub, HUB.federatedPage, sample, pool, asCivil));
     if (want('s5')) results.push(await measure('5 aggregate', hub, HUB.aggregate, sample, pool, asCivil));
     const pageStatements: Record<number, number | null> = {};
-    for (const first of [10, 100, 1000]) pageStatements[first] = await statementsPerRequest(pool, hub, HUB.page(first), sample, await asCivil());
+    for (const first of [10, 100, 1000]) pageStatements[first] = await statementsPerRequest(pool, hub, HUB.page(first), sample, asCivil);
     let soakRss = 0;
     if (SOAK > 0 && want('soak')) {
       const rss = watchRss(hub);
@@ -403,10 +431,19 @@ async function main() {
     if (want('s1')) {
       const sub = await start('registry subgraph direct', 'node', [...NODE_FLAGS, 'dist/src/cli/subgraph.cli.js', 'registry', '--port', String(nextPort)], hubEnv(), '/health');
       const secret = gatewaySecret(config);
-      const assertion = async () => ({
-        [ASSERTION_HEADER]: await signAssertion(secret, 'registry', { principal: { userId: 'bench', department: Department.POLICE, role: Role.OFFICER, region: REGION }, requestId: 'bench' }),
-      });
-      results.push(await measure('1 single child', sub, HUB.single, sample, pool, assertion));
+      // Each assertion is bound to the request it accompanies: one per body.
+      const assertion = async (body?: unknown): Promise<Record<string, string>> =>
+        body
+          ? {
+              [ASSERTION_HEADER]: await signAssertion(
+                secret,
+                'registry',
+                { principal: { userId: 'bench', department: Department.POLICE, role: Role.OFFICER, region: REGION }, requestId: 'bench' },
+                body as { query: string; variables?: Record<string, unknown> },
+              ),
+            }
+          : {};
+      results.push(await measure('1 single child', sub, HUB.single, sample, pool, assertion, CONNECTIONS, true));
       await retire(sub);
     }
 

@@ -7,11 +7,10 @@ const { ASSERTION_HEADER } = require('../../dist/src/gateway/gateway-assertion')
 const assertions = require('./assertions');
 
 (async () => {
-  await assertions.ready;
   const gateway = new ApolloGateway({
     supergraphSdl: fs.readFileSync(process.env.BENCH_SUPERGRAPH, 'utf8'),
     buildService: ({ name, url }) =>
-      new RemoteGraphQLDataSource({ url, willSendRequest: ({ request }) => request.http.headers.set(ASSERTION_HEADER, assertions.forName(name)) }),
+      new RemoteGraphQLDataSource({ url, willSendRequest: async ({ request }) => request.http.headers.set(ASSERTION_HEADER, await assertions.sign(name, request)) }),
   });
   await startStandaloneServer(new ApolloServer({ gateway }), { listen: { port: Number(process.env.PORT) } });
 })();

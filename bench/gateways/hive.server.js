@@ -7,13 +7,16 @@ const { ASSERTION_HEADER } = require('../../dist/src/gateway/gateway-assertion')
 const assertions = require('./assertions');
 
 (async () => {
-  await assertions.ready;
   const gateway = createGatewayRuntime({
     supergraph: fs.readFileSync(process.env.BENCH_SUPERGRAPH, 'utf8'),
     logging: false,
     plugins: () => [
       useJIT(),
-      { onFetch: ({ url, options, setOptions }) => setOptions({ ...options, headers: { ...options.headers, [ASSERTION_HEADER]: assertions.forUrl(url) } }) },
+      {
+        // The subgraph fetch's JSON body: the assertion is bound to its query, operation name and variables.
+        onFetch: async ({ url, options, setOptions }) =>
+          setOptions({ ...options, headers: { ...options.headers, [ASSERTION_HEADER]: await assertions.sign(assertions.nameOf(url), JSON.parse(options.body)) } }),
+      },
     ],
   });
   createServer(gateway).listen(Number(process.env.PORT));
