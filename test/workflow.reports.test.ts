@@ -103,6 +103,14 @@ describe('workflow: mandatory reports', () => {
     expect(byId.seen).toEqual(unregistered.seen);
     const webhookBodies = await t.sql(`SELECT minor_id, payload FROM workflow.notification WHERE subject_id = ANY($1)`, [[byIdNumber.id, byId.id]]);
     expect(webhookBodies.map((n) => [n.minor_id, JSON.stringify(n.payload).includes(child.name)])).toEqual(webhookBodies.map(() => [null, false]));
+    // Nor do the auditors of the filer's street learn it from the filing: its event names no child of
+    // another street (a reporter of the next street files; its street's auditor looks for the child).
+    const nextReporter = await t.token(ED, { role: Role.REPORTER, region: NEXT, user: 'teacher-next-street' });
+    await file({ regionCode: place.grid_code }, nextReporter);
+    const auditor = await t.token(CA, { role: Role.AUDITOR, region: NEXT });
+    const history = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { userId } }`, { id: child.id }, {});
+    expect(history.errors).toBeUndefined();
+    expect(history.data.minorAccessHistory.filter((h: { userId: string }) => h.userId === 'teacher-next-street')).toEqual([]);
     // The link itself is kept, and a reader covering both streets (the district) sees it.
     const links = await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = ANY($1)`, [[byIdNumber.id, byId.id]]);
     expect(links.map((r) => r.minor_id)).toEqual([child.id, child.id]);

@@ -106,8 +106,10 @@ export class ReportResolver {
         },
         dedupeKey: `MANDATORY_REPORT:${report.id}`,
       });
-      // The audit names the linked child on the change (the reporter is still told nothing).
-      if (report.minorId) ctx.access.belongsTo(report.id, report.minorId);
+      // The audit names the linked child on the change when the child is in the filer's own
+      // jurisdiction: the filer's event is read by the auditors of that jurisdiction, to whom the
+      // name of a child elsewhere would answer the question the filer is never answered.
+      if (child && child.grid_code.startsWith(ctx.principal.region)) ctx.access.belongsTo(report.id, child.id);
       return { id: report.id, status: report.status, receivedAt: report.receivedAt };
     });
   }
