@@ -368,6 +368,14 @@ describe('audit events', () => {
       expect(seen).toBe(n);
     });
 
+    it('lets only an auditor at a district verify the chain, which is the whole hub’s', async () => {
+      const street = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, region: '330102001' });
+      const r = await t.gql(street, `{ auditVerify { ok events headHash } }`, undefined, {});
+      expect(errorCodes(r)).toEqual(['FORBIDDEN']);
+      expect(r.data?.auditVerify ?? null).toBeNull();
+      expect((await t.gql(auditor, `{ auditVerify { ok } }`, undefined, {})).data.auditVerify.ok).toBe(true);
+    });
+
     it('audits the auditor, and keeps departments out of the trail and auditors out of children’s files', async () => {
       const r = await post(t, auditor, { query: `{ auditVerify { ok events } }` }, {});
       expect(r.json.data.auditVerify.ok).toBe(true);

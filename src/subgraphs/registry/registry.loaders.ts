@@ -15,6 +15,7 @@ export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}
 
 /** Region codes: district 6 digits, street 9, community 12, grid (网格, the finest) 15. */
 export const GRID_CODE_LENGTH = 15;
+export const DISTRICT_CODE_LENGTH = 6;
 
 function groupBy<T, K>(rows: T[], key: (r: T) => K): Map<K, T[]> {
   const map = new Map<K, T[]>();

@@ -3,8 +3,10 @@ import type { EntityManager } from 'typeorm';
 import { childReads } from '../../../audit/audit-event';
 import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import { verifyChain } from '../../../audit/audit.verify';
-import { badInput } from '../../../errors/hub.exception';
+import { badInput, forbidden } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
+import { DISTRICT_CODE_LENGTH } from '../../registry/registry.loaders';
+
 import { AuditAnomaly, findAnomalies } from '../audit.anomalies';
 import {
   AuditChainStatus,
@@ -114,8 +116,10 @@ export class AuditResolver {
     });
   }
 
-  @Query(() => AuditChainStatus, { nullable: true, description: 'Re-walks the hash chain and reports the first broken link' })
+  @Query(() => AuditChainStatus, { nullable: true, description: 'Re-walks the hash chain and reports the first broken link (auditors at a district)' })
   async auditVerify(@Ctx() ctx: HubContext): Promise<AuditChainStatus> {
+    // The chain is one for the whole hub: its length, head and first break are not a street's to see.
+    if (ctx.principal.region.length !== DISTRICT_CODE_LENGTH) throw forbidden('The whole audit chain is verified by auditors at a district');
     const status = await asReader(ctx, (em) => verifyChain((text, params) => em.query(text, params)));
     return { ...status, firstBreak: status.firstBreak && { ...status.firstBreak, seq: String(status.firstBreak.seq) } };
   }
