@@ -1,9 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
-import { gatewaySecret } from '../src/config/secrets';
-import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { INSIDE_STREET } from './support/department-records';
-import { cloneTemplateDatabase, errorCodes, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
+import { cloneTemplateDatabase, errorCodes, postAsGateway, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /** The five department subgraphs together: one request across all six, and jurisdiction at `_entities`. */
 describe('department subgraphs, federated', () => {
@@ -69,13 +67,7 @@ describe('department subgraphs, federated', () => {
     const expected = await t.sql(`SELECT id FROM ${table} WHERE minor_id = $1`, [inside.id]);
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id ${field} { id } } } }`;
     const variables = { r: [inside, outside, { id: '00000000-0000-4000-8000-000000000000' }].map((m) => ({ __typename: 'Minor', id: m.id })) };
-    const assertion = await signAssertion(
-      gatewaySecret(t.config),
-      name,
-      { principal: { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: INSIDE_STREET }, requestId: `entities-${name}` },
-      { query, variables },
-    );
-    const r = await postGraphQL(servers[name].url, null, query, variables, { [ASSERTION_HEADER]: assertion });
+    const r = await postAsGateway(t.config, servers[name].url, name, { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: INSIDE_STREET }, query, variables);
     expect(r.errors).toBeUndefined();
     expect(r.data._entities[0].id).toBe(inside.id);
     expect(r.data._entities[0][field].map((x: any) => x.id).sort()).toEqual(expected.map((x: any) => x.id).sort());
@@ -87,13 +79,7 @@ describe('department subgraphs, federated', () => {
     const [p] = await t.sql(`SELECT minor_id FROM police.incident ORDER BY minor_id LIMIT 1`);
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { policeIncidents { narrative } policeProtectionCase { hasOpenCase } } } }`;
     const variables = { r: [{ __typename: 'Minor', id: p.minor_id }] };
-    const assertion = await signAssertion(
-      gatewaySecret(t.config),
-      'police',
-      { principal: { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' }, requestId: 'entities-policy' },
-      { query, variables },
-    );
-    const r = await postGraphQL(servers.police.url, null, query, variables, { [ASSERTION_HEADER]: assertion });
+    const r = await postAsGateway(t.config, servers.police.url, 'police', { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' }, query, variables);
     expect(r.data._entities[0].policeIncidents).toBeNull();
     expect(typeof r.data._entities[0].policeProtectionCase.hasOpenCase).toBe('boolean');
     expect(errorCodes(r)).toEqual(['FORBIDDEN']);

@@ -5,7 +5,7 @@ import { gatewaySecret } from '../src/config/secrets';
 import { SignedRemoteDataSource } from '../src/gateway/signed-remote.data-source';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { eventOf, post } from './support/audit-helpers';
-import { cloneTemplateDatabase, errorCodes, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
+import { cloneTemplateDatabase, errorCodes, postAsGateway, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**
  * Distributed mode: the registry subgraph served alone over HTTP, the gateway given its URL (the
@@ -191,13 +191,7 @@ describe('distributed mode', () => {
     const [outside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code NOT LIKE '330102001%' ORDER BY id LIMIT 1`);
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id name } } }`;
     const variables = { r: [{ __typename: 'Minor', id: inside.id }, { __typename: 'Minor', id: outside.id }, { __typename: 'Minor', id: '00000000-0000-4000-8000-000000000000' }] };
-    const assertion = await signAssertion(
-      gatewaySecret(t.config),
-      'registry',
-      { principal: { userId: 'u', department: Department.POLICE, role: Role.OFFICER, region: '330102001' }, requestId: 'r3' },
-      { query, variables },
-    );
-    const r = await postGraphQL(subgraph.url, null, query, variables, { [ASSERTION_HEADER]: assertion });
+    const r = await postAsGateway(t.config, subgraph.url, 'registry', { userId: 'u', department: Department.POLICE, role: Role.OFFICER, region: '330102001' }, query, variables);
     expect(r.errors).toBeUndefined();
     expect(r.data._entities).toEqual([{ id: inside.id, name: expect.any(String) }, null, null]);
   });
@@ -206,13 +200,7 @@ describe('distributed mode', () => {
     const [m] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { idNumber birthDate } } }`;
     const variables = { r: [{ __typename: 'Minor', id: m.id }] };
-    const assertion = await signAssertion(
-      gatewaySecret(t.config),
-      'registry',
-      { principal: { userId: 'u', department: Department.YOUTH_LEAGUE, role: Role.OFFICER, region: '330102' }, requestId: 'r4' },
-      { query, variables },
-    );
-    const r = await postGraphQL(subgraph.url, null, query, variables, { [ASSERTION_HEADER]: assertion });
+    const r = await postAsGateway(t.config, subgraph.url, 'registry', { userId: 'u', department: Department.YOUTH_LEAGUE, role: Role.OFFICER, region: '330102' }, query, variables);
     expect(r.data._entities[0].idNumber).toMatch(/\*{8}/);
     expect(r.data._entities[0].birthDate).toBeNull();
     expect(errorCodes(r)).toEqual(['FORBIDDEN']);
@@ -296,17 +284,11 @@ describe('distributed mode', () => {
     const ids = [inside.id, [inside.id], null, 42, { id: inside.id }, `{${inside.id}}`, inside.id];
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id ${selection} } } }`;
     const variables = { r: ids.map((id) => ({ __typename: 'Minor', id })) };
-    const assertion = await signAssertion(
-      gatewaySecret(t.config),
-      name,
-      { principal: { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: '330102' }, requestId: `bad-keys-${name}` },
-      { query, variables },
-    );
     const rejections: unknown[] = [];
     const onRejection = (e: unknown) => rejections.push(e);
     process.on('unhandledRejection', onRejection);
     try {
-      const r = await postGraphQL(url, null, query, variables, { [ASSERTION_HEADER]: assertion });
+      const r = await postAsGateway(t.config, url, name, { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: '330102' }, query, variables);
       expect(r.errors).toBeUndefined();
       const entities = r.data._entities;
       expect(entities.map((e: { id: string } | null) => e?.id ?? null)).toEqual([inside.id, null, null, null, null, null, inside.id]);

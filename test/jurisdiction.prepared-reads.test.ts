@@ -1,8 +1,6 @@
 import { Department, Role } from '../src/auth/principal';
-import { gatewaySecret } from '../src/config/secrets';
-import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
-import { cloneTemplateDatabase, errorCodes, GqlResult, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
+import { cloneTemplateDatabase, errorCodes, GqlResult, postAsGateway, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**
  * The prepared-statement read paths (EntityReader / queryByKeys, recordsByMinor, recordsByParent,
@@ -355,13 +353,7 @@ describe('jurisdiction of the prepared read paths', () => {
   // ---------------------------------------------------------------------------------------------
   async function entities(name: string, principal: { department: Department; region: string }, reps: unknown[], selection: string) {
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id ${selection} } } }`;
-    const assertion = await signAssertion(
-      gatewaySecret(t.config),
-      name,
-      { principal: { userId: 'probe', role: Role.OFFICER, ...principal }, requestId: `probe-${name}-${Math.random()}` },
-      { query, variables: { r: reps } },
-    );
-    return postGraphQL(servers[name].url, null, query, { r: reps }, { [ASSERTION_HEADER]: assertion });
+    return postAsGateway(t.config, servers[name].url, name, { userId: 'probe', role: Role.OFFICER, ...principal }, query, { r: reps });
   }
   const rep = (id: unknown) => ({ __typename: 'Minor', id });
 

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { Department, Role } from '../../src/auth/principal';
+import { Department, Principal, Role } from '../../src/auth/principal';
 import { signDevToken } from '../../src/auth/token.service';
 import { HubConfig, loadConfig } from '../../src/config/hub.config';
+import { gatewaySecret } from '../../src/config/secrets';
+import { ASSERTION_HEADER, signAssertion } from '../../src/gateway/gateway-assertion';
 import { Hub, startHub } from '../../src/server/hub.server';
 import { DEMO_ROOT_REGION } from '../../src/subgraphs/registry/registry.constants';
 import { TEMPLATE_DB } from './test-env';
@@ -96,6 +98,22 @@ export async function postGraphQL<T = any>(
   });
   const body = (await res.json()) as Omit<GqlResult<T>, 'status'>;
   return { status: res.status, ...body };
+}
+
+/**
+ * A subgraph served alone (distributed mode), asked as the gateway asks it: the request with the
+ * gateway's assertion for `principal`, bound to that very request.
+ */
+export async function postAsGateway<T = any>(
+  config: HubConfig,
+  url: string,
+  subgraph: string,
+  principal: Principal,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<GqlResult<T>> {
+  const assertion = await signAssertion(gatewaySecret(config), subgraph, { principal, requestId: randomUUID() }, { query, variables });
+  return postGraphQL(url, null, query, variables, { [ASSERTION_HEADER]: assertion });
 }
 
 export const errorCodes = (r: GqlResult) => (r.errors ?? []).map((e) => e.extensions?.code);
