@@ -311,9 +311,6 @@ export function loadConfig(env: Env = process.env): HubConfig {
       throw new Error(`${name} must be at least ${MIN_SECRET_BYTES} bytes in production, e.g. \`openssl rand -base64 32\``);
     }
   }
-  if (production && Object.keys(subgraphUrls).length > 0 && !env.HUB_GATEWAY_SECRET) {
-    throw new Error('Distributed mode in production needs HUB_GATEWAY_SECRET');
-  }
   return {
     production,
     port: port(env, 'PORT', 4000),

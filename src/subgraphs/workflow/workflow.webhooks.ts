@@ -69,7 +69,7 @@ export async function deliverWebhooks(ds: DataSource, cfg: WorkflowConfig['webho
       WHERE d.id IN (SELECT dd.id FROM workflow.webhook_delivery dd JOIN workflow.webhook ww ON ww.id = dd.webhook_id
                       WHERE dd.status = 'PENDING' AND dd.next_attempt_at <= $1 AND ww.active
                       ORDER BY dd.next_attempt_at LIMIT $3 FOR UPDATE OF dd SKIP LOCKED)
-        AND w.id = d.webhook_id AND w.active AND n.id = d.notification_id
+        AND w.id = d.webhook_id AND n.id = d.notification_id
     RETURNING d.id, d.attempts, w.url, w.secret,
       jsonb_build_object('id', n.id, 'kind', n.kind, 'department', n.department, 'regionCode', n.region_code,
         'minorId', n.minor_id, 'subjectId', n.subject_id, 'createdAt', n.created_at, 'payload', n.payload) AS notification`,
