@@ -1,7 +1,8 @@
-import { Department } from '../src/auth/principal';
+import { Department, Role } from '../src/auth/principal';
 import { applyMask } from '../src/policy/masks';
 import { MaskKind } from '../src/policy/policy.types';
-import { daysAgo, expectMaskedFailure, recordSuite, withFailingTrigger } from './support/department-records';
+import { eventsOf, post } from './support/audit-helpers';
+import { daysAgo, expectMaskedFailure, INSIDE_STREET, recordSuite, withFailingTrigger } from './support/department-records';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 /** 公安: incidents, admonishments, identity verification — writes, visibility, lists. */
@@ -150,5 +151,23 @@ describe('police subgraph', () => {
         expect(errorCodes(await t.gql(await t.token(d), LIST, {}))).toEqual(['FORBIDDEN']);
       }
     });
+  });
+  it('a child id written in capitals: the record, the answer and the audit name the child as the registry does', async () => {
+    const [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' ORDER BY id LIMIT 1`);
+    const r = await post(t, await t.token(PO, { user: 'po-capitals' }), {
+      query: `mutation($m: ID!) { createPoliceIncident(minorId: $m, input: { type: SEXUAL_HARM, occurredOn: "${daysAgo(1)}", status: REPORTED, handlingUnit: "清波派出所", narrative: "大写" }) { id minor { id } } }`,
+      variables: { m: minorId.toUpperCase() },
+    });
+    expect(r.json.errors).toBeUndefined();
+    expect(r.json.data.createPoliceIncident.minor).toEqual({ id: minorId });
+    const [final] = (await eventsOf(t, r.requestId)).slice(-1);
+    expect(final.body.changes.map((c: { minorId: string }) => c.minorId)).toEqual([minorId]);
+    expect((await t.sql(`SELECT minor_ids FROM audit.event WHERE request_id = $1 AND outcome = 'SUCCESS'`, [r.requestId]))[0].minor_ids).toEqual([minorId]);
+    // The auditor finds the write under the child's id, however they spell it.
+    const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, user: 'auditor-capitals' });
+    for (const id of [minorId, minorId.toUpperCase()]) {
+      const h = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { requestId } }`, { id }, {});
+      expect(h.data.minorAccessHistory.map((a: { requestId: string }) => a.requestId)).toContain(r.requestId);
+    }
   });
 });

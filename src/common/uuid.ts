@@ -6,3 +6,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * Postgres would read it as an array literal.
  */
 export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID.test(s);
+
+/** A UUID as Postgres prints it and the hub records it (lower case); anything else unchanged. */
+export const canonicalId = (s: string): string => (isUuid(s) ? s.toLowerCase() : s);

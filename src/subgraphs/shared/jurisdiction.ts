@@ -19,13 +19,20 @@ export const jurisdictionParams = (ctx: HubContext) => ({ jurisdiction: jurisdic
 
 export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
 
-/** A department writes only about a child in its jurisdiction; any other id reads as missing. */
-/** The child's grid, if the child is in the caller's jurisdiction; NOT_FOUND otherwise. */
-export async function requireMinor(em: EntityManager, ctx: HubContext, minorId: string): Promise<string> {
+/**
+ * A department writes only about a child in its jurisdiction; any other id reads as missing.
+ * Returns the child's id as the database spells it — a client may write a UUID in capitals, and a
+ * record or audit event holding that spelling would not match the child's id anywhere else (the
+ * audit's "who touched this child" compares text) — and the child's grid.
+ */
+export async function requireMinor(em: EntityManager, ctx: HubContext, minorId: string): Promise<{ minorId: string; gridCode: string }> {
   if (!isUuid(minorId)) throw notFound('Minor');
-  const found = await em.query(`SELECT grid_code FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`, [minorId, jurisdictionPattern(ctx)]);
+  const found: { minor_id: string; grid_code: string }[] = await em.query(
+    `SELECT minor_id, grid_code FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`,
+    [minorId, jurisdictionPattern(ctx)],
+  );
   if (!found.length) throw notFound('Minor');
-  return found[0].grid_code;
+  return { minorId: found[0].minor_id, gridCode: found[0].grid_code };
 }
 
 export interface MinorReference {

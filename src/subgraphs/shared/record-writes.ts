@@ -37,11 +37,11 @@ export function createRecord<T extends ChildRecord>(
   then?: (em: EntityManager, record: T, gridCode: string) => Promise<unknown>,
 ): Promise<T> {
   return ctx.db.transaction(async (em) => {
-    const gridCode = await requireMinor(em, ctx, minorId);
+    const child = await requireMinor(em, ctx, minorId);
     const repo = em.getRepository(entity);
-    const record = repo.create({ ...fields, id: randomUUID(), minorId } as DeepPartial<T>);
+    const record = repo.create({ ...fields, id: randomUUID(), minorId: child.minorId } as DeepPartial<T>);
     await repo.insert(record as never);
-    await then?.(em, record, gridCode);
+    await then?.(em, record, child.gridCode);
     return record;
   });
 }

@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { childReads } from '../../../audit/audit-event';
 import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import { verifyChain } from '../../../audit/audit.verify';
+import { canonicalId } from '../../../common/uuid';
 import { badInput, forbidden } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { DISTRICT_CODE_LENGTH } from '../../registry/registry.loaders';
@@ -72,7 +73,7 @@ export class AuditResolver {
     };
     if (filter?.userId) add('user_id = ?', filter.userId);
     if (filter?.department) add('department = ?', filter.department);
-    if (filter?.minorId) add('minor_ids @> ARRAY[?]::text[]', filter.minorId);
+    if (filter?.minorId) add('minor_ids @> ARRAY[?]::text[]', canonicalId(filter.minorId));
     if (filter?.outcome) add('outcome = ?', filter.outcome);
     if (filter?.purpose) add('purpose = ?', filter.purpose);
     if (filter?.from) add('occurred_at >= ?', filter.from);
@@ -93,7 +94,9 @@ export class AuditResolver {
   }
 
   @Query(() => [MinorAccess], { nullable: true, description: '“Who looked at this child”: every read or change of the child’s record, newest first' })
-  minorAccessHistory(@Arg('minorId', () => ID) minorId: string, @Ctx() ctx: HubContext): Promise<MinorAccess[]> {
+  minorAccessHistory(@Arg('minorId', () => ID) asked: string, @Ctx() ctx: HubContext): Promise<MinorAccess[]> {
+    // Events name a child as Postgres spells its id; an auditor may paste it in capitals.
+    const minorId = canonicalId(asked);
     return asReader(ctx, async (em) => {
       const rows = await em.query(
         `SELECT seq, hash, prev_hash, body FROM audit.event WHERE minor_ids @> ARRAY[$2]::text[] AND ${scope(ctx, 1)} ORDER BY seq DESC LIMIT 1000`,

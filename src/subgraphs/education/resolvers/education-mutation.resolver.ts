@@ -40,7 +40,7 @@ export class EducationMutationResolver {
         ctx,
         dropoutEvent({
           reportId: report.id,
-          minorId,
+          minorId: report.minorId,
           gridCode,
           fields: { 'DropoutReport.school': report.school, 'DropoutReport.reportedOn': report.reportedOn, 'DropoutReport.daysAbsent': report.daysAbsent },
         }),
