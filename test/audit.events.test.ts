@@ -163,6 +163,18 @@ describe('audit events', () => {
     expect(e.document).toContain('minorByIdNumber(idNumber:"")');
   });
 
+  it('keeps inline enum and boolean literals out of the trail: the auditor may not read what they say of the children named', async () => {
+    const r = await post(t, police, { query: `{ minors(first: 5, filter: { riskLevels: [RED, ORANGE], categories: [CRIME_VICTIM] }) { edges { node { id } } } }` });
+    expect(r.json.errors).toBeUndefined();
+    const [{ body }] = await t.sql(`SELECT body FROM audit.event WHERE request_id = $1`, [r.requestId]);
+    const e = JSON.parse(body);
+    for (const literal of ['RED', 'ORANGE', 'CRIME_VICTIM']) expect(e.document).not.toContain(literal);
+    expect(e.document).toContain('riskLevels:[_ _]');
+    const flag = await post(t, police, { query: `{ minor(id: "${minor.id}") { id name @include(if: true) } }` });
+    expect(flag.json.errors).toBeUndefined();
+    expect((await eventOf(t, flag.requestId)).document).toContain('@include(if:false)');
+  });
+
   it('records what a mutation changed: ids and field names, not values', async () => {
     const civil = await t.token(Department.CIVIL_AFFAIRS, { user: 'director-zhao' });
     const r = await post(t, civil, { query: `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "secret family detail" }) { visitedAt } }`, variables: { id: minor.id } });

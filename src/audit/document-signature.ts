@@ -3,13 +3,17 @@ import { DocumentNode, Kind, print, stripIgnoredCharacters, visit } from 'graphq
 
 /**
  * The document as audited: literal values replaced (a child's name or ID number typed inline
- * must not end up in the trail in clear) and ignored characters removed, plus its SHA-256.
+ * must not end up in the trail in clear, nor an enum such as `level: RED` or `harmType:
+ * SEXUAL_ABUSE` next to the children the request named — the auditor may not read those fields)
+ * and ignored characters removed, plus its SHA-256.
  */
 export function auditDocument(doc: DocumentNode): { text: string; hash: string } {
   const stripped = visit(doc, {
     StringValue: () => ({ kind: Kind.STRING, value: '' }),
     IntValue: () => ({ kind: Kind.INT, value: '0' }),
     FloatValue: () => ({ kind: Kind.FLOAT, value: '0' }),
+    EnumValue: () => ({ kind: Kind.ENUM, value: '_' }),
+    BooleanValue: () => ({ kind: Kind.BOOLEAN, value: false }),
   });
   const text = stripIgnoredCharacters(print(stripped));
   return { text, hash: createHash('sha256').update(text).digest('hex') };
