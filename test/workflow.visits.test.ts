@@ -59,4 +59,28 @@ describe('workflow: visit SLA', () => {
     await runEscalations(t.hub.db.ds, t.config, policy, new Date(now.getTime() + 60_000));
     expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.notification WHERE kind = 'VISIT_OVERDUE'`))[0].n).toBe(told.length);
   });
+  it('tells every overdue RED/ORANGE child in one run, however many there are, and none twice', async () => {
+    // More than the job's batch (500) overdue and not yet told: it used to read the same first 500 every run.
+    await t.sql(
+      `UPDATE registry.minor SET risk_level = 'RED', next_visit_due = now() - interval '3 days'
+        WHERE id IN (SELECT id FROM registry.minor ORDER BY id LIMIT 1200)`,
+    );
+    const now = new Date();
+    const untold = async () =>
+      (await t.sql(
+        `SELECT count(*)::int AS n FROM registry.minor m WHERE m.risk_level IN ('RED','ORANGE') AND m.next_visit_due < $1
+           AND NOT EXISTS (SELECT 1 FROM workflow.notification n WHERE n.kind = 'VISIT_OVERDUE' AND n.minor_id = m.id AND n.payload->>'Minor.nextVisitDue' = to_char(m.next_visit_due AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`,
+        [now],
+      ))[0].n;
+    expect(await untold()).toBeGreaterThan(1000);
+    const first = await runEscalations(t.hub.db.ds, t.config, policy, now);
+    expect(await untold()).toBe(0);
+    expect(first.overdueVisits).toBeGreaterThan(1000);
+    const count = async () => (await t.sql(`SELECT count(*)::int AS n, count(DISTINCT dedupe_key)::int AS k FROM workflow.notification WHERE kind = 'VISIT_OVERDUE'`))[0];
+    const after = await count();
+    expect(after.n).toBe(after.k);
+    const again = await runEscalations(t.hub.db.ds, t.config, policy, new Date(now.getTime() + 60_000));
+    expect(again.overdueVisits).toBe(0);
+    expect(await count()).toEqual(after);
+  });
 });

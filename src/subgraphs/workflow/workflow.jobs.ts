@@ -3,9 +3,10 @@ import { Department } from '../../auth/principal';
 import type { HubConfig } from '../../config/hub.config';
 import type { Policy } from '../../policy/policy';
 import { RiskLevel } from '../registry/registry.enums';
-import { overdueVisitRows } from './resolvers/visit-sla.resolver';
+import { overdueVisitRows, visitOverdueKey } from './resolvers/visit-sla.resolver';
 import { NotificationKind, ReferralStatus } from './workflow.enums';
 import { emitNotification, Emitter } from './workflow.notify';
+import { notificationRecipients } from './workflow.policy';
 import { deliverWebhooks } from './workflow.webhooks';
 
 export interface EscalationSummary {
@@ -94,18 +95,28 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
     });
   }
 
-  const overdue = await overdueVisitRows((sql, p) => ds.query(sql, p), '%', now, [RiskLevel.RED, RiskLevel.ORANGE], BATCH);
-  for (const v of overdue) {
-    await ds.transaction(async (em) => {
-      summary.overdueVisits += await emitNotification(em, emitter, {
-        kind: NotificationKind.VISIT_OVERDUE,
-        regionCode: v.grid_code,
-        minorId: v.minor_id,
-        fields: { 'Minor.riskLevel': v.risk_level, 'Minor.nextVisitDue': v.next_visit_due, 'OverdueVisit.responsibleWorker': v.responsible_worker },
-        // Once per due date: a visit moves the date, and a new lapse is told again.
-        dedupeKey: `VISIT_OVERDUE:${v.minor_id}:${new Date(v.next_visit_due).toISOString()}`,
+  // Batch after batch of children not yet told, until none is left: the query leaves out those
+  // told (their dedupe key exists), so each batch is new ones and one run tells every overdue child.
+  const recipients = [...new Set(notificationRecipients[NotificationKind.VISIT_OVERDUE])];
+  for (;;) {
+    const overdue = await overdueVisitRows((sql, p) => ds.query(sql, p), '%', now, [RiskLevel.RED, RiskLevel.ORANGE], BATCH, recipients);
+    let told = 0;
+    for (const v of overdue) {
+      await ds.transaction(async (em) => {
+        told += await emitNotification(em, emitter, {
+          kind: NotificationKind.VISIT_OVERDUE,
+          regionCode: v.grid_code,
+          minorId: v.minor_id,
+          fields: { 'Minor.riskLevel': v.risk_level, 'Minor.nextVisitDue': v.next_visit_due, 'OverdueVisit.responsibleWorker': v.responsible_worker },
+          // Once per due date: a visit moves the date, and a new lapse is told again.
+          dedupeKey: visitOverdueKey(v.minor_id, v.next_visit_due),
+        });
       });
-    });
+    }
+    summary.overdueVisits += told;
+    // The last batch; or nothing new in a full one (another instance told them meanwhile): stop
+    // rather than read the same rows again — the next run picks up whatever is left.
+    if (overdue.length < BATCH || told === 0) break;
   }
   return summary;
 }

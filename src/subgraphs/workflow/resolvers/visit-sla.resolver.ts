@@ -16,9 +16,24 @@ interface OverdueRow {
 }
 
 /**
+ * The `VISIT_OVERDUE` dedupe key of a child and due date, `VISIT_OVERDUE:<minor id>:<due date as
+ * Date#toISOString()>` (the job appends `:<department>` per recipient). Kept in one place because
+ * the job's query rebuilds it in SQL (`visitOverdueKeySql`) to leave out children already told.
+ */
+export const visitOverdueKey = (minorId: string, due: Date) => `VISIT_OVERDUE:${minorId}:${new Date(due).toISOString()}`;
+/**
+ * The same key in SQL: `to_char(… AT TIME ZONE 'UTC', …MS"Z")` truncates to the millisecond exactly
+ * as node-pg's parse of a `timestamptz` does, so both spell one due date alike.
+ */
+const visitOverdueKeySql = `'VISIT_OVERDUE:' || m.id || ':' || to_char(m.next_visit_due AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
  * Children whose visit is overdue for their level, read from the registry's ledger (the due date
  * is kept there by each assessment and visit: RED now, ORANGE weekly, YELLOW monthly, BLUE
- * quarterly). Read-only: the workflow never writes registry tables.
+ * quarterly). Read-only: the workflow never writes registry tables. `untoldTo` (the job): only
+ * children some of these departments have not yet been told about for their current due date
+ * (no `VISIT_OVERDUE` notification with that dedupe key), so that a job taking them a batch at a
+ * time reaches every one instead of the same first batch again.
  */
 export async function overdueVisitRows(
   query: (sql: string, params: unknown[]) => Promise<OverdueRow[]>,
@@ -26,17 +41,22 @@ export async function overdueVisitRows(
   now: Date,
   levels: readonly RiskLevel[],
   limit: number,
+  untoldTo?: readonly string[],
 ): Promise<OverdueRow[]> {
+  const untold = untoldTo
+    ? `AND EXISTS (SELECT 1 FROM unnest($5::text[]) d(department) WHERE NOT EXISTS (
+              SELECT 1 FROM workflow.notification n WHERE n.dedupe_key = ${visitOverdueKeySql} || ':' || d.department))`
+    : '';
   return query(
     `SELECT m.id AS minor_id, m.risk_level, m.grid_code, m.next_visit_due, v.visited_at AS last_visit_at,
             coalesce(v.visitor, a.assessor) AS responsible_worker
        FROM registry.minor m
        LEFT JOIN LATERAL (SELECT visited_at, visitor FROM registry.visit WHERE minor_id = m.id ORDER BY visited_at DESC, id LIMIT 1) v ON TRUE
        LEFT JOIN LATERAL (SELECT assessor FROM registry.risk_assessment WHERE minor_id = m.id ORDER BY assessed_at DESC, id LIMIT 1) a ON TRUE
-      WHERE m.grid_code LIKE $1 AND m.next_visit_due < $2 AND m.risk_level = ANY($3)
+      WHERE m.grid_code LIKE $1 AND m.next_visit_due < $2 AND m.risk_level = ANY($3) ${untold}
       ORDER BY array_position(ARRAY['RED','ORANGE','YELLOW','BLUE'], m.risk_level), m.next_visit_due, m.id
       LIMIT $4`,
-    [regionPattern, now, levels, limit],
+    untoldTo ? [regionPattern, now, levels, limit, untoldTo] : [regionPattern, now, levels, limit],
   );
 }
 
