@@ -346,6 +346,33 @@ describe('audit events', () => {
       expect(r.data.minorAccessHistory.some((h: any) => h.changes.some((c: any) => c.mutation === 'recordVisit'))).toBe(true);
     });
 
+    it('records which child an auditor looked into: their look-ups are in the child’s history', async () => {
+      const auditor2 = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, user: 'auditor-2' });
+      const look = await post(t, auditor2, { query: `query($id: ID!) { minorAccessHistory(minorId: $id) { requestId } }`, variables: { id: minor.id } }, {});
+      expect(look.json.errors).toBeUndefined();
+      const search = await post(t, auditor2, { query: `query($id: ID!) { auditEvents(filter: { minorId: $id }, first: 1) { edges { cursor } } }`, variables: { id: minor.id.toUpperCase() } }, {});
+      expect(search.json.errors).toBeUndefined();
+      for (const r of [look, search]) expect((await t.sql(`SELECT minor_ids FROM audit.event WHERE request_id = $1`, [r.requestId]))[0].minor_ids).toEqual([minor.id]);
+      const h = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { requestId userId role fields { field } } }`, { id: minor.id }, {});
+      expect(h.data.minorAccessHistory.filter((a: any) => a.userId === 'auditor-2')).toEqual([
+        { requestId: search.requestId, userId: 'auditor-2', role: 'AUDITOR', fields: [{ field: 'Query.auditEvents' }] },
+        { requestId: look.requestId, userId: 'auditor-2', role: 'AUDITOR', fields: [{ field: 'Query.minorAccessHistory' }] },
+      ]);
+    });
+
+    it('refuses a child id or a user id the trail cannot hold, as bad input', async () => {
+      for (const [query, variables, field] of [
+        [`query($id: ID!) { minorAccessHistory(minorId: $id) { requestId } }`, { id: 'a\u0000b' }, 'minorId'],
+        [`query($id: ID!) { minorAccessHistory(minorId: $id) { requestId } }`, { id: '330102201901304569' }, 'minorId'],
+        [`query($id: ID!) { auditEvents(filter: { minorId: $id }) { edges { cursor } } }`, { id: 'x' }, 'filter.minorId'],
+        [`query($u: String!) { auditEvents(filter: { userId: $u }) { edges { cursor } } }`, { u: 'officer\u0000li' }, 'filter.userId'],
+      ] as const) {
+        const r = await t.gql(auditor, query, variables, {});
+        expect(errorCodes(r)).toEqual(['BAD_USER_INPUT']);
+        expect(r.errors![0].extensions!.field).toBe(field);
+      }
+    });
+
     it('reads events stored one entry per child, as before 2026-12: history, search and verification', async () => {
       const body = auditEvent({
         requestId: '00000000-0000-4000-8000-000000000001',

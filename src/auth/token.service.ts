@@ -19,7 +19,7 @@ type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<t
  * unpaired surrogate (Postgres refuses both, and one event that cannot be written fails its
  * whole group commit).
  */
-const isUserId = (sub: unknown): sub is string =>
+export const isUserId = (sub: unknown): sub is string =>
   typeof sub === 'string' && /^[^\u0000-\u001f\u007f]{1,200}$/.test(sub) && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(sub);
 
 /**

@@ -3,7 +3,9 @@ import type { EntityManager } from 'typeorm';
 import { childReads } from '../../../audit/audit-event';
 import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import { verifyChain } from '../../../audit/audit.verify';
-import { canonicalId } from '../../../common/uuid';
+import { isUserId } from '../../../auth/token.service';
+import { canonicalId, isUuid } from '../../../common/uuid';
+import { Access } from '../../../policy/policy.types';
 import { badInput, forbidden } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { DISTRICT_CODE_LENGTH } from '../../registry/registry.loaders';
@@ -54,6 +56,19 @@ const toRead = (r: ChildRead): ChildReadRecord => ({
   fields: Object.entries(r.fields).map(([field, access]) => ({ field, access })),
 });
 
+/**
+ * The child an auditor looks into, as events name it (Postgres spells ids in lower case; an
+ * auditor may paste one in capitals). The look-up is itself a read of the child's history: the
+ * auditor's event names the child, so "who looked at this child" includes data officers, and
+ * looking into many children is flagged like reading them.
+ */
+function lookedUp(ctx: HubContext, asked: string, argument: string, field: string): string {
+  if (!isUuid(asked)) throw badInput(argument, 'is not a child id');
+  const minorId = canonicalId(asked);
+  ctx.access.read(minorId, field, Access.ALLOW);
+  return minorId;
+}
+
 @Resolver()
 export class AuditResolver {
   @Query(() => AuditEventConnection, { nullable: true, description: 'The trail, newest first, in the auditor’s jurisdiction' })
@@ -71,9 +86,12 @@ export class AuditResolver {
       params.push(value);
       where.push(sql.replace('?', `$${params.length}`));
     };
-    if (filter?.userId) add('user_id = ?', filter.userId);
+    if (filter?.userId) {
+      if (!isUserId(filter.userId)) throw badInput('filter.userId', 'is not a user id a token can carry');
+      add('user_id = ?', filter.userId);
+    }
     if (filter?.department) add('department = ?', filter.department);
-    if (filter?.minorId) add('minor_ids @> ARRAY[?]::text[]', canonicalId(filter.minorId));
+    if (filter?.minorId) add('minor_ids @> ARRAY[?]::text[]', lookedUp(ctx, filter.minorId, 'filter.minorId', 'Query.auditEvents'));
     if (filter?.outcome) add('outcome = ?', filter.outcome);
     if (filter?.purpose) add('purpose = ?', filter.purpose);
     if (filter?.from) add('occurred_at >= ?', filter.from);
@@ -95,8 +113,7 @@ export class AuditResolver {
 
   @Query(() => [MinorAccess], { nullable: true, description: '“Who looked at this child”: every read or change of the child’s record, newest first' })
   minorAccessHistory(@Arg('minorId', () => ID) asked: string, @Ctx() ctx: HubContext): Promise<MinorAccess[]> {
-    // Events name a child as Postgres spells its id; an auditor may paste it in capitals.
-    const minorId = canonicalId(asked);
+    const minorId = lookedUp(ctx, asked, 'minorId', 'Query.minorAccessHistory');
     return asReader(ctx, async (em) => {
       const rows = await em.query(
         `SELECT seq, hash, prev_hash, body FROM audit.event WHERE minor_ids @> ARRAY[$2]::text[] AND ${scope(ctx, 1)} ORDER BY seq DESC LIMIT 1000`,
