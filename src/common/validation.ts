@@ -5,9 +5,30 @@ import { badInput } from '../errors/hub.exception';
  * raised before anything is written.
  */
 
+/**
+ * Control characters no text of the hub holds: C0 except tab, line feed and carriage return
+ * (notes, narratives and observations are multi-line), and DEL. U+0000 in particular is refused by
+ * Postgres (22021) and would surface as an internal error.
+ */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+/** In a `u` regex a surrogate pair is one code point, so this matches a lone surrogate only. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text a client sent that the hub can store and pass on: well-formed UTF-16 (a lone surrogate is
+ * silently replaced when stored as UTF-8, and refused by Postgres inside a JSON payload) and no
+ * control character. Used by every text input and text filter, before anything is written or read.
+ */
+export function requireCleanText(field: string, value: string): string {
+  if (typeof value !== 'string') throw badInput(field, 'must be text');
+  if (LONE_SURROGATE.test(value)) throw badInput(field, 'must be well-formed Unicode (a lone surrogate is not a character)');
+  if (CONTROL_CHARACTERS.test(value)) throw badInput(field, 'must not contain control characters (only tab and line breaks are allowed)');
+  return value;
+}
+
 /** Trimmed text of 1..max characters, else BAD_USER_INPUT naming the field. */
 export function requireText(field: string, value: string | undefined | null, max: number): string {
-  const v = (value ?? '').trim();
+  const v = requireCleanText(field, value ?? '').trim();
   if (!v) throw badInput(field, 'must not be empty');
   if (Array.from(v).length > max) throw badInput(field, `must be at most ${max} characters`);
   return v;

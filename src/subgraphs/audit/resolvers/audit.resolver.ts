@@ -5,6 +5,7 @@ import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import { verifyChain } from '../../../audit/audit.verify';
 import { isUserId } from '../../../auth/token.service';
 import { canonicalId, isUuid } from '../../../common/uuid';
+import { requireCleanText } from '../../../common/validation';
 import { Access } from '../../../policy/policy.types';
 import { badInput, forbidden } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
@@ -90,7 +91,7 @@ export class AuditResolver {
       if (!isUserId(filter.userId)) throw badInput('filter.userId', 'is not a user id a token can carry');
       add('user_id = ?', filter.userId);
     }
-    if (filter?.department) add('department = ?', filter.department);
+    if (filter?.department) add('department = ?', requireCleanText('filter.department', filter.department));
     if (filter?.minorId) add('minor_ids @> ARRAY[?]::text[]', lookedUp(ctx, filter.minorId, 'filter.minorId', 'Query.auditEvents'));
     if (filter?.outcome) add('outcome = ?', filter.outcome);
     if (filter?.purpose) add('purpose = ?', filter.purpose);

@@ -10,6 +10,7 @@ import { Region } from '../entities/region.entity';
 import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { isUuid } from '../../../common/uuid';
+import { requireCleanText } from '../../../common/validation';
 import { GRID_CODE_LENGTH, jurisdictionPattern, registryLoaders } from '../registry.loaders';
 import { MinorConnection } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
@@ -40,7 +41,8 @@ export class MinorResolver {
   @Query(() => Minor, { nullable: true, description: 'Look-up by 公民身份号码; needs read access to the full ID number' })
   async minorByIdNumber(@Arg('idNumber') idNumber: string, @Ctx() ctx: HubContext): Promise<Minor | null> {
     ctx.policy.assertFilterable(ctx.subject, 'Minor.idNumber', 'idNumber');
-    const [found] = await entityReader(ctx.db, Minor, 'x').read(ctx.db, 'WHERE x.id_number = $1 AND x.grid_code LIKE $2', [idNumber.toUpperCase(), jurisdictionPattern(ctx)], {
+    const wanted = requireCleanText('idNumber', idNumber).toUpperCase();
+    const [found] = await entityReader(ctx.db, Minor, 'x').read(ctx.db, 'WHERE x.id_number = $1 AND x.grid_code LIKE $2', [wanted, jurisdictionPattern(ctx)], {
       byKeys: true,
     });
     return found ?? null;
