@@ -158,6 +158,21 @@ describe('workflow: mandatory reports', () => {
     expect(errorCodes(step)).toEqual(['FORBIDDEN']);
   });
 
+  it('myReports are the filer’s within their department: the same user id in another department’s token sees none of them', async () => {
+    const mine = await file();
+    for (const stranger of [
+      await t.token(Department.WOMENS_FEDERATION, { role: Role.REPORTER, user: 'teacher-wang', region: '330102002' }),
+      await t.token(Department.YOUTH_LEAGUE, { user: 'teacher-wang' }),
+      await t.token(PO, { role: Role.REPORTER, user: 'teacher-wang' }),
+    ]) {
+      const r = await t.gql(stranger, `{ myReports(first: 500) { id status } }`, {}, {});
+      expect(r.errors).toBeUndefined();
+      expect(r.data.myReports).toEqual([]);
+    }
+    const own = await t.gql(reporter, `{ myReports(first: 500) { id } }`, {}, {});
+    expect(own.data.myReports.map((x: any) => x.id)).toContain(mine);
+  });
+
   it('routes reports to police and civil affairs with jurisdiction over the place only', async () => {
     const id = await file();
     const seen = async (token: string) => (await t.gql(token, `{ mandatoryReports(first: 500) { id } }`)).data?.mandatoryReports?.map((r: any) => r.id) ?? [];

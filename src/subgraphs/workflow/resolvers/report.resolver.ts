@@ -116,9 +116,11 @@ export class ReportResolver {
 
   @Query(() => [ReportReceipt], { nullable: true, description: 'The caller’s own reports, newest first: status only' })
   async myReports(@Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: 50 }) first = 50): Promise<ReportReceipt[]> {
+    // A user id is only unique inside the department that issued it: the same `sub` in another
+    // department's token is someone else, and must not follow the filer's reports.
     const rows = await ctx.db.getRepository(MandatoryReport).find({
       select: { id: true, status: true, receivedAt: true },
-      where: { reporterId: ctx.principal.userId },
+      where: { reporterId: ctx.principal.userId, reporterDepartment: ctx.principal.department },
       order: { receivedAt: 'DESC', id: 'ASC' },
       take: pageSize(first),
     });
