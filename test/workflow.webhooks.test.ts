@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { Department } from '../src/auth/principal';
 import { HubConfig, loadConfig } from '../src/config/hub.config';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
+import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU } = Department;
@@ -85,6 +86,17 @@ describe('webhooks: destination policy (SSRF)', () => {
         expect(await outcomes(t, justice, allowed)).toEqual(all(allowed, 'ok'));
       } finally {
         await t.sql(`UPDATE workflow.webhook SET active = false WHERE created_by = 'ju-dest'`);
+      }
+    });
+
+    it('audits a registration as a change naming the new webhook’s id', async () => {
+      const reg = await post(t, justice, { query: REGISTER, variables: { url: 'http://127.0.0.1:9/audited' } });
+      expect(reg.json.errors).toBeUndefined();
+      const id = reg.json.data.registerWebhook.webhook.id;
+      try {
+        expect((await eventOf(t, reg.requestId)).changes).toEqual([{ mutation: 'registerWebhook', id, minorId: null, fields: ['url'] }]);
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE id = $1`, [id]);
       }
     });
   });

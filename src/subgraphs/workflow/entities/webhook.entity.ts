@@ -75,6 +75,13 @@ export class WebhookDelivery {
 
 @ObjectType({ description: 'A new webhook and its signing secret, shown this once' })
 export class WebhookRegistration {
+  /**
+   * The new webhook's id, not a GraphQL field (clients read `webhook { id }`): the audit takes the
+   * record id of a mutation's change from the result's `id` (policy.middleware.ts), so without it
+   * the registration was audited with `id: null`.
+   */
+  id: string;
+
   @Field(() => Webhook)
   webhook: Webhook;
 

@@ -110,7 +110,7 @@ export class WebhookResolver {
       createdAt: ctx.now,
     };
     await ctx.db.getRepository(Webhook).insert(webhook);
-    return { webhook, secret: webhook.secret, maxAttempts: ctx.config.workflow.webhook.maxAttempts };
+    return { id: webhook.id, webhook, secret: webhook.secret, maxAttempts: ctx.config.workflow.webhook.maxAttempts };
   }
 
   @Mutation(() => Webhook, { nullable: true, description: 'Stops deliveries to a webhook of the department' })
