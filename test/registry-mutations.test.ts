@@ -153,4 +153,19 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(rm.data.removeCategory.categories.map((c: any) => c.category)).not.toContain('ORPHAN');
     expect(errorCodes(await t.gql(civil, `mutation($id: ID!) { removeCategory(minorId: $id, category: ORPHAN) { id } }`, { id }))).toEqual(['BAD_USER_INPUT']);
   });
+
+  it('refuses a category identified on a day that does not exist or in the future, writing nothing', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 6 LIMIT 1`);
+    await t.sql(`DELETE FROM registry.minor_category WHERE minor_id = $1 AND category IN ('POVERTY', 'ORPHAN')`, [id]);
+    for (const [category, identifiedAt] of [['POVERTY', '2025-02-30'], ['ORPHAN', '2099-01-01'], ['ORPHAN', 'soon']]) {
+      const r = await t.gql(civil, `mutation($id: ID!, $c: DifficultyCategory!, $d: String) { addCategory(minorId: $id, category: $c, identifiedAt: $d) { id } }`, {
+        id,
+        c: category,
+        d: identifiedAt,
+      });
+      expect(errorCodes(r)).toEqual(['BAD_USER_INPUT']);
+      expect(r.errors![0].extensions!.field).toBe('identifiedAt');
+    }
+    expect(await t.sql(`SELECT category FROM registry.minor_category WHERE minor_id = $1 AND category IN ('POVERTY', 'ORPHAN')`, [id])).toEqual([]);
+  });
 });

@@ -13,7 +13,7 @@ import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
 import { jurisdictionPattern } from '../registry.loaders';
-import { optionalText, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
+import { optionalText, requireDate, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
 import { validateMinorIdentity } from '../registry.validation';
 import { AssessmentInput, CreateMinorInput, GuardianInput, UpdateMinorInput, VisitInput } from './types/minor.input';
 import { childRedEvent, emitNotification, GUARDIANSHIP_FAILURE_CATEGORIES, guardianshipFailureEvent } from '../../workflow/workflow.notify';
@@ -153,20 +153,19 @@ export class MinorMutationResolver {
     @Arg('identifiedAt', () => String, { nullable: true, description: 'YYYY-MM-DD, defaults to today' }) identifiedAt?: string,
   ): Promise<Minor> {
     if (category === DifficultyCategory.NEEDS_SUPPORT) throw badInput('category', 'NEEDS_SUPPORT is not a category');
-    if (identifiedAt != null && (!/^\d{4}-\d{2}-\d{2}$/.test(identifiedAt) || Number.isNaN(Date.parse(identifiedAt)))) {
-      throw badInput('identifiedAt', 'must be a date YYYY-MM-DD');
-    }
+    // A date that exists (2025-02-30 does not) and is not in the future; omitted: today.
+    const identified = identifiedAt == null ? toIsoDate(ctx.now) : requireDate('identifiedAt', identifiedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
       await em
         .createQueryBuilder()
         .insert()
         .into(MinorCategory)
-        .values({ minorId: minor.id, category, identifiedAt: identifiedAt ?? toIsoDate(ctx.now) })
+        .values({ minorId: minor.id, category, identifiedAt: identified })
         .orIgnore()
         .execute();
       // 信息通报 (workflow): a guardianship-failure case is told to the departments with jurisdiction.
-      if (GUARDIANSHIP_FAILURE_CATEGORIES.has(category)) await emitNotification(em, ctx, guardianshipFailureEvent(minor, category, identifiedAt ?? toIsoDate(ctx.now)));
+      if (GUARDIANSHIP_FAILURE_CATEGORIES.has(category)) await emitNotification(em, ctx, guardianshipFailureEvent(minor, category, identified));
       minor.updatedAt = ctx.now;
       return em.getRepository(Minor).save(minor);
     });
