@@ -465,6 +465,38 @@ describe('audit events', () => {
       expect(flags.some((f: any) => f.kind === 'MANY_CHILDREN' && f.userId === 'habitual')).toBe(false);
     });
 
+    it('counts the most distinct children a user read in any window as a sliding window over every read would', async () => {
+      // Synthetic reads (seeded, so the same on every run) by users of their own, over one hour
+      // two days ago, each compared with a brute force over windows starting at each read.
+      let seed = 7;
+      const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+      const children = (await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 40`)).map((m) => m.id as string);
+      const base = Date.now() - 2 * 86_400_000;
+      const windowMs = 10 * 60_000;
+      const expected = new Map<string, number>();
+      for (let u = 0; u < 6; u++) {
+        const userId = `window-reader-${u}`;
+        const reads: { at: number; ids: string[] }[] = [];
+        for (let e = 0; e < 40; e++) {
+          const at = base + Math.floor(random() * 3_600_000 * (u < 3 ? 1 : 0.2));
+          const ids = [...new Set(Array.from({ length: 1 + Math.floor(random() * 3) }, () => children[Math.floor(random() * (u % 2 ? 12 : 40))]))];
+          reads.push({ at, ids });
+          const body = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: { userId, department: Department.POLICE, role: Role.OFFICER, region: '330102' }, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });
+          body.time = new Date(at).toISOString();
+          body.reads = [{ fields: { 'Minor.name': Access.ALLOW }, minorIds: ids }];
+          await t.hub.audit.append(body);
+        }
+        let most = 0;
+        for (const { at: s } of reads) most = Math.max(most, new Set(reads.filter((r) => r.at >= s && r.at < s + windowMs).flatMap((r) => r.ids)).size);
+        expected.set(userId, most);
+      }
+      const r = await t.gql(auditor, `query($from: DateTimeISO) { auditAnomalies(from: $from) { kind userId count } }`, { from: new Date(base - 60_000).toISOString() }, {});
+      expect(r.errors).toBeUndefined();
+      const flagged = new Map(r.data.auditAnomalies.filter((f: any) => f.kind === 'MANY_CHILDREN' && f.userId.startsWith('window-reader-')).map((f: any) => [f.userId, f.count]));
+      expect([...expected.values()].some((n) => n < 5)).toBe(false);
+      expect(Object.fromEntries(flagged)).toEqual(Object.fromEntries(expected));
+    });
+
     it('flags a mutation recorded as started with no final event, once it is no longer running', async () => {
       const writer = await t.token(Department.CIVIL_AFFAIRS, { user: 'unfinished-writer' });
       const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
