@@ -112,13 +112,19 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
     });
   }
 
+  // Refusals within `window` of each refusal, counted by a window frame (the same square as above
+  // when joined: a prober can send thousands).
   const forbidden = await query(
-    `WITH f AS (SELECT seq, request_id, user_id, department, occurred_at FROM audit.event
-                WHERE ${scope} AND body::jsonb -> 'errorCodes' ? 'FORBIDDEN'),
-          w AS (SELECT s.user_id, s.department, s.seq, count(*) AS n, array_agg(f.request_id::text ORDER BY f.seq) AS requests
-                FROM f s JOIN f ON f.user_id = s.user_id AND f.occurred_at >= s.occurred_at AND f.occurred_at < s.occurred_at + $4::interval
-                GROUP BY s.user_id, s.department, s.seq)
-     SELECT DISTINCT ON (user_id) user_id, department, n, requests FROM w WHERE n >= $5 ORDER BY user_id, n DESC`,
+    `WITH f AS (SELECT user_id, department, occurred_at,
+                       count(*) OVER (PARTITION BY user_id ORDER BY occurred_at RANGE BETWEEN CURRENT ROW AND $4::interval - interval '1 microsecond' FOLLOWING) AS n
+                FROM audit.event WHERE ${scope} AND body::jsonb -> 'errorCodes' ? 'FORBIDDEN'),
+          best AS (SELECT DISTINCT ON (user_id) user_id, department, occurred_at, n FROM f WHERE n >= $5 ORDER BY user_id, n DESC, occurred_at)
+     SELECT b.user_id, b.department, b.n, w.requests FROM best b
+     CROSS JOIN LATERAL (
+       SELECT array_agg(request_id::text ORDER BY seq) AS requests FROM audit.event
+        WHERE ${scope} AND user_id = b.user_id AND occurred_at >= b.occurred_at AND occurred_at < b.occurred_at + $4::interval
+          AND body::jsonb -> 'errorCodes' ? 'FORBIDDEN') w
+     ORDER BY b.user_id`,
     [...base, window, t.forbiddenAttempts],
   );
   for (const f of forbidden) {
