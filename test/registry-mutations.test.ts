@@ -154,6 +154,28 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(errorCodes(await t.gql(civil, `mutation($id: ID!) { removeCategory(minorId: $id, category: ORPHAN) { id } }`, { id }))).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('tells a guardianship-failure category once, when it is recorded, not again when it is added a second time', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 7 LIMIT 1`);
+    await t.sql(`DELETE FROM registry.minor_category WHERE minor_id = $1 AND category = 'LACK_OF_GUARDIANSHIP'`, [id]);
+    const told = () =>
+      t.sql(`SELECT DISTINCT payload->>'MinorCategory.identifiedAt' AS identified_at FROM workflow.notification WHERE minor_id = $1 AND kind = 'GUARDIANSHIP_FAILURE'`, [id]);
+    const notifications = async () => (await t.sql(`SELECT count(*)::int AS n FROM workflow.notification WHERE minor_id = $1`, [id]))[0].n as number;
+    const deliveries = async () => (await t.sql(`SELECT count(*)::int AS n FROM workflow.webhook_delivery`))[0].n as number;
+    const ADD = `mutation($id: ID!, $d: String) { addCategory(minorId: $id, category: LACK_OF_GUARDIANSHIP, identifiedAt: $d) { categories { category identifiedAt } } }`;
+    const first = await t.gql(civil, ADD, { id, d: '2025-03-01' });
+    expect(first.errors).toBeUndefined();
+    expect(await told()).toEqual([{ identified_at: '2025-03-01' }]);
+    const [n, d] = [await notifications(), await deliveries()];
+    for (const again of ['2025-03-02', '2025-03-03']) {
+      const r = await t.gql(civil, ADD, { id, d: again });
+      expect(r.errors).toBeUndefined();
+      expect(r.data.addCategory.categories).toContainEqual({ category: 'LACK_OF_GUARDIANSHIP', identifiedAt: '2025-03-01' });
+    }
+    expect(await notifications()).toBe(n);
+    expect(await deliveries()).toBe(d);
+    expect(await told()).toEqual([{ identified_at: '2025-03-01' }]);
+  });
+
   it('refuses a category identified on a day that does not exist or in the future, writing nothing', async () => {
     const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 6 LIMIT 1`);
     await t.sql(`DELETE FROM registry.minor_category WHERE minor_id = $1 AND category IN ('POVERTY', 'ORPHAN')`, [id]);

@@ -157,15 +157,21 @@ export class MinorMutationResolver {
     const identified = identifiedAt == null ? toIsoDate(ctx.now) : requireDate('identifiedAt', identifiedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
-      await em
+      // A category the child already has is kept as it was identified (ON CONFLICT DO NOTHING):
+      // RETURNING gives a row only when this call stored one.
+      const inserted = await em
         .createQueryBuilder()
         .insert()
         .into(MinorCategory)
         .values({ minorId: minor.id, category, identifiedAt: identified })
         .orIgnore()
+        .returning(['category'])
         .execute();
-      // 信息通报 (workflow): a guardianship-failure case is told to the departments with jurisdiction.
-      if (GUARDIANSHIP_FAILURE_CATEGORIES.has(category)) await emitNotification(em, ctx, guardianshipFailureEvent(minor, category, identified));
+      // 信息通报 (workflow): a guardianship-failure case is told to the departments with jurisdiction,
+      // once, when it is recorded; the stored row's date is the one given here.
+      if (inserted.raw.length > 0 && GUARDIANSHIP_FAILURE_CATEGORIES.has(category)) {
+        await emitNotification(em, ctx, guardianshipFailureEvent(minor, category, identified));
+      }
       minor.updatedAt = ctx.now;
       return em.getRepository(Minor).save(minor);
     });
