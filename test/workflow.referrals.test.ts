@@ -1,8 +1,12 @@
+import { buildSchema } from 'graphql';
+import { PurposeCode } from '../src/audit/audit.types';
 import { Department } from '../src/auth/principal';
+import { FieldGrants, GrantSource } from '../src/policy/grants';
 import { applyMask } from '../src/policy/masks';
+import { PolicySchemas } from '../src/policy/policy.middleware';
 import { MaskKind } from '../src/policy/policy.types';
 import { buildPolicy } from '../src/server/bootstrap';
-import { CHILD_RECORD_TYPES } from '../src/subgraphs';
+import { CHILD_RECORD_TYPES, FIELD_GRANTS } from '../src/subgraphs';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { referralGrants } from '../src/subgraphs/workflow/workflow.policy';
 import { eventOf, post } from './support/audit-helpers';
@@ -212,17 +216,57 @@ describe('workflow: referrals', () => {
       await t.gql(education, DECLINE, { id, reason: '已由学校资助' });
     });
 
-    it('lifts a DENY too (MEDICAL_AID opens the birth date), for the referred child only', async () => {
+    it('lifts a DENY too (MEDICAL_AID opens the guardian’s situation), for the referred child only', async () => {
       const id = await refer('MEDICAL_AID');
       const r = await post(
         t,
         education,
-        { query: `query($a: ID!, $b: ID!) { a: minor(id: $a) { birthDate } b: minor(id: $b) { birthDate } }`, variables: { a: child.id, b: other.id } },
+        {
+          query: `query($a: ID!, $b: ID!) { a: minor(id: $a) { guardians { situation } } b: minor(id: $b) { guardians { situation } } }`,
+          variables: { a: child.id, b: other.id },
+        },
         { 'x-purpose': `REFERRAL; ${id}` },
       );
-      expect(r.json.data).toEqual({ a: { birthDate: child.birth_date }, b: { birthDate: null } });
-      expect(r.json.errors.map((x: any) => x.path)).toEqual([['b', 'birthDate']]);
+      const [truth] = await t.sql(`SELECT situation FROM registry.guardian WHERE minor_id = $1`, [child.id]);
+      expect(r.json.data).toEqual({ a: { guardians: [{ situation: truth.situation }] }, b: { guardians: [{ situation: null }] } });
+      expect(r.json.errors.map((x: any) => x.path)).toEqual([['b', 'guardians', 0, 'situation']]);
       await t.gql(education, DECLINE, { id, reason: '转卫健' });
+    });
+
+    it('never opens the birth date to a department that sees the ID number masked (the two rebuild the full number)', async () => {
+      const id = await refer('MEDICAL_AID');
+      const r = await post(t, education, { query: `query($id: ID!) { minor(id: $id) { idNumber birthDate age } }`, variables: { id: child.id } }, {
+        'x-purpose': `REFERRAL; ${id}`,
+      });
+      const [stored] = await t.sql(`SELECT trim(id_number) AS id_number FROM registry.minor WHERE id = $1`, [child.id]);
+      expect(r.json.data.minor).toEqual({ idNumber: applyMask(MaskKind.ID_NUMBER, stored.id_number), birthDate: null, age: expect.any(Number) });
+      expect(r.json.errors.map((x: any) => [x.path, x.extensions.code])).toEqual([[['minor', 'birthDate'], 'FORBIDDEN']]);
+      const e = await eventOf(t, r.requestId);
+      expect(e.reads).toEqual([{ minorId: child.id, fields: { 'Minor.idNumber': 'MASK', 'Minor.birthDate': 'DENY', 'Minor.age': 'ALLOW' } }]);
+      await t.gql(education, DECLINE, { id, reason: '转卫健' });
+    });
+
+    it('refuses to start with a grant that would open the birth date beside a masked ID number', () => {
+      const source = (kinds: Record<string, string[]>): GrantSource => ({
+        purpose: PurposeCode.REFERRAL,
+        fields: new Set(Object.values(kinds).flat()),
+        kinds,
+        grantsFor: async () => [],
+        isOpenReference: async () => false,
+      });
+      expect(policy.rebuildLeaks(FIELD_GRANTS)).toEqual([]);
+      const leaky = new FieldGrants([source({ MEDICAL_AID: ['Minor.birthDate', 'Guardian.phone'] })]);
+      const leaks = policy.rebuildLeaks(leaky);
+      for (const d of [ED, Department.JUSTICE, YL, WF]) {
+        expect(leaks).toContain(`${d} reads Minor.birthDate but Minor.idNumber is MASK under grant REFERRAL MEDICAL_AID: the two rebuild Minor.idNumber`);
+      }
+      expect(leaks.some((l) => l.startsWith(CA) || l.startsWith(PO))).toBe(false);
+      // Opening the whole number with it is no rebuild (whether such a grant is wise is the table's business).
+      expect(policy.rebuildLeaks(new FieldGrants([source({ X: ['Minor.birthDate', 'Minor.idNumber'] })]))).toEqual([]);
+      // The check runs where start-up checks the table's completeness.
+      const schema = buildSchema('type Query { regions: Int }');
+      expect(() => new PolicySchemas(schema, policy, 'registry', CHILD_RECORD_TYPES, FIELD_GRANTS)).not.toThrow();
+      expect(() => new PolicySchemas(schema, policy, 'registry', CHILD_RECORD_TYPES, leaky)).toThrow(/EDUCATION reads Minor\.birthDate but Minor\.idNumber is MASK/);
     });
 
     it('refuses a REFERRAL purpose that names no open referral to the caller’s department', async () => {

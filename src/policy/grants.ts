@@ -20,6 +20,11 @@ export interface GrantSource {
   purpose: PurposeCode;
   /** Every `Type.field` a grant of this source may open; fixed at start-up. */
   fields: ReadonlySet<string>;
+  /**
+   * Each kind of grant this source issues, with the fields one grant of that kind opens together
+   * (a request uses one grant at a time); fixed at start-up and checked then (Policy.rebuildLeaks).
+   */
+  kinds: Readonly<Record<string, readonly string[]>>;
   /** Open grants to the caller's department for one child (batched per request). */
   grantsFor(ctx: HubContext, minorId: string): Promise<FieldGrant[]>;
   /** Whether `reference` names an open granting record addressed to the caller's department. */
@@ -36,6 +41,11 @@ export class FieldGrants {
 
   constructor(private readonly sources: readonly GrantSource[]) {
     this.fields = new Set(sources.flatMap((s) => [...s.fields]));
+  }
+
+  /** Every kind of grant, named `<purpose> <kind>`, with the fields one grant of it opens. */
+  kinds(): { name: string; fields: ReadonlySet<string> }[] {
+    return this.sources.flatMap((s) => Object.entries(s.kinds).map(([kind, fields]) => ({ name: `${s.purpose} ${kind}`, fields: new Set(fields) })));
   }
 
   /**

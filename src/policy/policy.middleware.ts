@@ -206,6 +206,8 @@ export class PolicySchemas {
     this.keys = schemaFieldKeys(raw);
     const missing = policy.uncovered(this.keys);
     if (missing.length) throw new Error(`Subgraph ${subgraph}: no policy row for ${missing.join(', ')}`);
+    const leaks = policy.rebuildLeaks(grants);
+    if (leaks.length) throw new Error(`Policy and field grants: ${leaks.join('; ')}`);
   }
 
   for(subject: PolicySubject): GraphQLSchema {

@@ -1,10 +1,18 @@
-import { PolicySubject, POLICY_SUBJECTS } from '../auth/principal';
+import { isDepartment, PolicySubject, POLICY_SUBJECTS } from '../auth/principal';
 import { forbidden } from '../errors/hub.exception';
+import type { FieldGrants } from './grants';
 import { SENSITIVE_CATEGORIES } from './masks';
 import { Access, MaskKind, PolicyRow } from './policy.types';
 
 /** Federation plumbing present in every subgraph; reachable only through the gateway. */
 export const FEDERATION_FIELDS = new Set(['Query._service', 'Query._entities', '_Service.sdl']);
+
+/**
+ * Fields whose exact value is a part of another field's: `[part, whole]`. Whoever reads the part
+ * must read the whole exactly too, or the part fills in what the whole's mask hides — the birth
+ * date is the 8 digits the ID_NUMBER mask stars.
+ */
+export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [['Minor.birthDate', 'Minor.idNumber']];
 
 /**
  * The compiled policy table: one lookup per `Type.field` and subject. Built once at start-up
@@ -52,6 +60,29 @@ export class Policy {
       return;
     }
     throw forbidden(`Filtering by ${argument} needs read access to ${key}`, { field: key, argument });
+  }
+
+  /**
+   * Subjects who could read a part of a field (PARTS_OF) without reading the whole exactly, by the
+   * table alone or under one grant (a grant opens its fields as ALLOW, to any department): start-up
+   * refuses to serve them, beside the completeness check.
+   */
+  rebuildLeaks(grants: FieldGrants): string[] {
+    const leaks: string[] = [];
+    const check = (subject: PolicySubject, opened: ReadonlySet<string>, under: string) => {
+      const access = (key: string) => (opened.has(key) ? Access.ALLOW : this.access(subject, key));
+      for (const [part, whole] of PARTS_OF) {
+        if (access(part) !== Access.DENY && access(whole) !== Access.ALLOW) {
+          leaks.push(`${subject} reads ${part} but ${whole} is ${access(whole)}${under}: the two rebuild ${whole}`);
+        }
+      }
+    };
+    for (const subject of POLICY_SUBJECTS) {
+      check(subject, new Set(), '');
+      if (!isDepartment(subject)) continue;
+      for (const kind of grants.kinds()) check(subject, kind.fields, ` under grant ${kind.name}`);
+    }
+    return leaks;
   }
 
   /** Fields of a schema the table does not cover: start-up refuses to serve them. */

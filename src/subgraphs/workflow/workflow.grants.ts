@@ -13,6 +13,7 @@ import { referralGrants } from './workflow.policy';
 export const referralGrantSource: GrantSource = {
   purpose: PurposeCode.REFERRAL,
   fields: new Set(Object.values(referralGrants).flat()),
+  kinds: referralGrants,
   async grantsFor(ctx: HubContext, minorId: string): Promise<FieldGrant[]> {
     const open = await workflowLoaders(ctx).openReferralsByMinor.load(minorId);
     return open.map((r) => ({ reference: r.id, fields: new Set(referralGrants[r.type]) }));

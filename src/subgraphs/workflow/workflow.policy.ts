@@ -17,10 +17,14 @@ const rows = (type: string, fields: string[], allow: readonly PolicySubject[], r
  * work the need and does not otherwise read. Every key is a field of a child's record in the
  * registry; the grant lifts DENY or MASK to ALLOW for that one child while the referral is open
  * (PENDING or ACCEPTED), under purpose `REFERRAL; <referral id>`.
+ *
+ * A grant must not open `Minor.birthDate` to a department that sees `Minor.idNumber` masked: the
+ * masked digits are the birth date, so the two together are the full number (refused at start-up,
+ * Policy.rebuildLeaks). MEDICAL_AID needs the age, which every department reads.
  */
 export const referralGrants: Readonly<Record<ReferralType, readonly string[]>> = {
   [ReferralType.EDUCATION_AID]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone'],
-  [ReferralType.MEDICAL_AID]: ['Minor.birthDate', 'Guardian.phone', 'Guardian.situation'],
+  [ReferralType.MEDICAL_AID]: ['Guardian.phone', 'Guardian.situation'],
   [ReferralType.LEGAL_AID]: ['MinorCategory.category', 'Guardian.situation', 'Guardian.situationNote'],
   [ReferralType.LIVING_ASSISTANCE]: ['Minor.currentAddress', 'Guardian.phone', 'Guardian.address', 'Guardian.situation'],
   [ReferralType.COUNSELLING]: ['MinorCategory.category', 'RiskAssessment.reasons'],
