@@ -114,6 +114,27 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(r.errors![0].extensions!.field).toBe('assessedAt');
   });
 
+  it('refuses an assessment or a visit dated before the child was born, writing nothing', async () => {
+    const [m] = await t.sql(`SELECT id, birth_date::text AS birth_date, risk_level, next_visit_due FROM registry.minor WHERE birth_date > '2010-01-01' ORDER BY id LIMIT 1`);
+    const before = { assessments: await count('risk_assessment'), visits: await count('visit') };
+    const dayBefore = new Date(Date.parse(`${m.birth_date}T00:00:00+08:00`) - 60_000).toISOString();
+    for (const at of ['1900-01-01T00:00:00Z', dayBefore]) {
+      const a = await t.gql(civil, `mutation($id: ID!, $at: DateTimeISO) { recordAssessment(minorId: $id, input: { level: RED, reasons: "x", assessedAt: $at }) { id nextVisitDue } }`, { id: m.id, at });
+      expect(errorCodes(a)).toEqual(['BAD_USER_INPUT']);
+      expect(a.errors![0].extensions!.field).toBe('assessedAt');
+      const v = await t.gql(civil, `mutation($id: ID!, $at: DateTimeISO) { recordVisit(minorId: $id, input: { notes: "x", visitedAt: $at }) { id } }`, { id: m.id, at });
+      expect(errorCodes(v)).toEqual(['BAD_USER_INPUT']);
+      expect(v.errors![0].extensions!.field).toBe('visitedAt');
+    }
+    expect({ assessments: await count('risk_assessment'), visits: await count('visit') }).toEqual(before);
+    const [after] = await t.sql(`SELECT risk_level, next_visit_due FROM registry.minor WHERE id = $1`, [m.id]);
+    expect(after).toEqual({ risk_level: m.risk_level, next_visit_due: m.next_visit_due });
+    // On the day of birth (China time) it is accepted.
+    const onBirthDay = new Date(Date.parse(`${m.birth_date}T00:00:00+08:00`)).toISOString();
+    const ok = await t.gql(civil, `mutation($id: ID!, $at: DateTimeISO) { recordVisit(minorId: $id, input: { notes: "出生当日", visitedAt: $at }) { id } }`, { id: m.id, at: onBirthDay });
+    expect(ok.errors).toBeUndefined();
+  });
+
   it('rolls back a write that fails half-way and masks the database error', async () => {
     const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE risk_level IS NOT NULL ORDER BY id LIMIT 1`);
     // Make the second statement of recordAssessment (the update of the child) fail.

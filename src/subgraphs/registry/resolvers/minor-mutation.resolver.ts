@@ -48,6 +48,15 @@ async function lockMinor(em: EntityManager, ctx: HubContext, id: string): Promis
   return minor;
 }
 
+/**
+ * An assessment or visit of a child is not dated before the child was born. The birth date is a
+ * day in China (UTC+8), so its first instant there is the bound: a newborn assessed on the day of
+ * birth is accepted whatever hour UTC says.
+ */
+function requireNotBeforeBirth(field: string, at: Date, minor: Minor): void {
+  if (at.getTime() < Date.parse(`${minor.birthDate}T00:00:00+08:00`)) throw badInput(field, 'must not be before the child was born');
+}
+
 async function requireGrid(em: EntityManager, ctx: HubContext, code: string): Promise<string> {
   const grid = await em.getRepository(Region).findOne({ where: { code: String(code) } });
   if (!grid || grid.level !== RegionLevel.GRID || !grid.code.startsWith(ctx.principal.region)) {
@@ -202,6 +211,7 @@ export class MinorMutationResolver {
     const assessedAt = requireNotFuture('assessedAt', input.assessedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
+      requireNotBeforeBirth('assessedAt', assessedAt, minor);
       const assessment = em.getRepository(RiskAssessment).create({
         id: randomUUID(),
         minorId: minor.id,
@@ -237,6 +247,7 @@ export class MinorMutationResolver {
     const visitedAt = requireNotFuture('visitedAt', input.visitedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
+      requireNotBeforeBirth('visitedAt', visitedAt, minor);
       const visit = await em
         .getRepository(Visit)
         .save(em.getRepository(Visit).create({ id: randomUUID(), minorId: minor.id, visitedAt, visitor: ctx.principal.userId, notes }));
