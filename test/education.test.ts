@@ -94,6 +94,47 @@ describe('education subgraph', () => {
     expect(again.errors![0].extensions!.field).toBe('reportId');
   });
 
+  describe('dates of a report and its persuasion actions', () => {
+    const REPORT = `mutation($m: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $m, input: $i) { id } }`;
+    const UPDATE = `mutation($id: ID!, $i: DropoutReportInput!) { updateDropoutReport(id: $id, input: $i) { id reportedOn } }`;
+    const newReport = async (token: string, reportedOn: string) => {
+      const [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' ORDER BY id LIMIT 1`);
+      const c = await t.gql(token, REPORT, { m: minorId, i: { school: '清波小学', reportedOn, daysAbsent: 12 } });
+      expect(c.errors).toBeUndefined();
+      return c.data.createDropoutReport.id as string;
+    };
+    const row = async (id: string) =>
+      (await t.sql(`SELECT to_char(reported_on, 'YYYY-MM-DD') AS reported_on, status, to_char(closed_on, 'YYYY-MM-DD') AS closed_on FROM education.dropout_report WHERE id = $1`, [id]))[0];
+
+    it('refuses moving the report after its first persuasion action, and accepts a date up to it', async () => {
+      const token = await t.token(ED);
+      const id = await newReport(token, daysAgo(20));
+      expect((await t.gql(token, ACTION, { r: id, i: { actedOn: daysAgo(15), method: 'HOME_VISIT', actor: '班主任', note: '家访' } })).errors).toBeUndefined();
+      const u = await t.gql(token, UPDATE, { id, i: { school: '清波小学', reportedOn: daysAgo(5), daysAbsent: 12 } });
+      expect(errorCodes(u)).toEqual(['BAD_USER_INPUT']);
+      expect(u.errors![0].extensions!.field).toBe('reportedOn');
+      expect((await row(id)).reported_on).toBe(daysAgo(20));
+      const ok = await t.gql(token, UPDATE, { id, i: { school: '清波小学', reportedOn: daysAgo(15), daysAbsent: 12 } });
+      expect(ok.errors).toBeUndefined();
+      expect((await row(id)).reported_on).toBe(daysAgo(15));
+    });
+
+    it('refuses closing a report with an action before its latest one, leaving it open; an earlier action without an outcome is recorded', async () => {
+      const token = await t.token(ED);
+      const id = await newReport(token, daysAgo(30));
+      expect((await t.gql(token, ACTION, { r: id, i: { actedOn: daysAgo(5), method: 'HOME_VISIT', actor: 'a', note: 'n' } })).errors).toBeUndefined();
+      expect((await t.gql(token, ACTION, { r: id, i: { actedOn: daysAgo(20), method: 'PHONE_CALL', actor: 'a', note: '补录' } })).errors).toBeUndefined();
+      const close = await t.gql(token, ACTION, { r: id, i: { actedOn: daysAgo(25), method: 'PHONE_CALL', actor: 'a', note: 'n', outcome: 'RETURNED_TO_SCHOOL' } });
+      expect(errorCodes(close)).toEqual(['BAD_USER_INPUT']);
+      expect(close.errors![0].extensions!.field).toBe('actedOn');
+      expect(await row(id)).toEqual({ reported_on: daysAgo(30), status: 'OPEN', closed_on: null });
+      expect((await t.sql(`SELECT count(*)::int AS n FROM education.persuasion_action WHERE report_id = $1`, [id]))[0].n).toBe(2);
+      const closed = await t.gql(token, ACTION, { r: id, i: { actedOn: daysAgo(5), method: 'JOINT_VISIT', actor: 'a', note: 'n', outcome: 'RETURNED_TO_SCHOOL' } });
+      expect(closed.errors).toBeUndefined();
+      expect(await row(id)).toEqual({ reported_on: daysAgo(30), status: 'CLOSED', closed_on: daysAgo(5) });
+    });
+  });
+
   it('rolls back a persuasion action whose closing of the report fails, masking the database error', async () => {
     const report = await openReport();
     const before = await t.sql(`SELECT count(*)::int AS n FROM education.persuasion_action WHERE report_id = $1`, [report.id]);

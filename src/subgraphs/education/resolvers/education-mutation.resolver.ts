@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import type { EntityManager } from 'typeorm';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { lockRecord, createRecord, updateRecord } from '../../shared/record-writes';
@@ -12,6 +13,18 @@ import { SchoolEnrollment } from '../entities/school-enrollment.entity';
 import { DropoutStatus } from '../education.enums';
 import { validBullyingCase, validDropoutReport, validEducationAid, validEnrollment, validPersuasionAction } from '../education.validation';
 import { BullyingCaseInput, DropoutReportInput, EducationAidInput, PersuasionActionInput, SchoolEnrollmentInput } from './types/education.input';
+
+/** The first and latest day a persuasion action was recorded on the report (null without any). */
+async function actionDates(em: EntityManager, reportId: string): Promise<{ first: string | null; last: string | null }> {
+  const row = await em
+    .getRepository(PersuasionAction)
+    .createQueryBuilder('a')
+    .select('min(a.acted_on)::text', 'first')
+    .addSelect('max(a.acted_on)::text', 'last')
+    .where('a.report_id = :reportId', { reportId })
+    .getRawOne<{ first: string | null; last: string | null }>();
+  return { first: row?.first ?? null, last: row?.last ?? null };
+}
 
 /**
  * Education's writes, for EDUCATION officers (the policy table says who). Input is validated
@@ -54,6 +67,10 @@ export class EducationMutationResolver {
     return ctx.db.transaction(async (em) => {
       const report = await lockRecord(em, ctx, DropoutReport, id, 'DropoutReport');
       if (report.closedOn && fields.reportedOn > report.closedOn) throw badInput('reportedOn', 'must not be after the report was closed');
+      // recordPersuasionAction refuses an action before the report; a correction may not move the
+      // report after an action already recorded either.
+      const { first } = await actionDates(em, report.id);
+      if (first && fields.reportedOn > first) throw badInput('reportedOn', `must not be after its first persuasion action (${first})`);
       Object.assign(report, fields);
       return em.getRepository(DropoutReport).save(report);
     });
@@ -66,6 +83,11 @@ export class EducationMutationResolver {
       const report = await lockRecord(em, ctx, DropoutReport, reportId, 'DropoutReport');
       if (report.status === DropoutStatus.CLOSED) throw badInput('reportId', 'the report is closed');
       if (fields.actedOn < report.reportedOn) throw badInput('actedOn', 'must not be before the report');
+      // The closing action is the last one: the report's closedOn must not predate an action on it.
+      if (input.outcome) {
+        const { last } = await actionDates(em, report.id);
+        if (last && fields.actedOn < last) throw badInput('actedOn', `an action with an outcome closes the report and must not be before its latest action (${last})`);
+      }
       const action = em.getRepository(PersuasionAction).create({ ...fields, id: randomUUID(), reportId: report.id, minorId: report.minorId });
       await em.getRepository(PersuasionAction).insert(action);
       if (input.outcome) {
