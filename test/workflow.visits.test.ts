@@ -44,6 +44,26 @@ describe('workflow: visit SLA', () => {
     expect(errorCodes(await t.gql(await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD }), OVERDUE, {}))).toEqual(['FORBIDDEN']);
   });
 
+  it('tells the last visit date only to those who read the visit history (Visit.visitedAt)', async () => {
+    const q = `{ overdueVisits(first: 500) { minor { id } lastVisitAt } }`;
+    const visited = await t.sql(
+      `SELECT m.id, max(v.visited_at) AS at FROM registry.minor m JOIN registry.visit v ON v.minor_id = m.id
+        WHERE m.next_visit_due < now() AND m.risk_level IS NOT NULL GROUP BY m.id`,
+    );
+    const last = new Map(visited.map((v) => [v.id, v.at.toISOString()]));
+    const civil = await t.gql(await t.token(Department.CIVIL_AFFAIRS), q);
+    expect(civil.errors).toBeUndefined();
+    expect(civil.data.overdueVisits.filter((v: any) => last.has(v.minor.id)).length).toBeGreaterThan(0);
+    for (const v of civil.data.overdueVisits) expect(v.lastVisitAt).toBe(last.get(v.minor.id) ?? null);
+    for (const d of [Department.EDUCATION, Department.YOUTH_LEAGUE]) {
+      const r = await t.gql(await t.token(d), q);
+      expect(r.data.overdueVisits.length).toBeGreaterThan(0);
+      expect(r.data.overdueVisits.every((v: any) => v.lastVisitAt === null)).toBe(true);
+      expect(r.errors!.length).toBe(r.data.overdueVisits.length);
+      expect(r.errors!.every((e) => e.extensions!.code === 'FORBIDDEN' && e.path![2] === 'lastVisitAt')).toBe(true);
+    }
+  });
+
   it('raises one notification to civil affairs per overdue RED or ORANGE child and due date', async () => {
     const now = new Date();
     await runEscalations(t.hub.db.ds, t.config, policy, now);

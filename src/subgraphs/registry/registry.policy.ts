@@ -4,6 +4,11 @@ import { ALL_DEPARTMENTS, MaskKind, policyRow, PolicyRow, structuralRows } from 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
 const ALL = ALL_DEPARTMENTS;
 const OFFICIAL_REGIONS: PolicySubject[] = [...ALL, Role.DASHBOARD, Role.AUDITOR];
+/**
+ * Who reads the visit history (dates and visitors): those who visit. Any other field that tells a
+ * visit's date (the workflow's `OverdueVisit.lastVisitAt`) takes this list, so the two cannot drift.
+ */
+export const VISIT_READERS: readonly PolicySubject[] = [CA, PO, JU, WF];
 
 /**
  * Who reads what of the registry. Departments are officers of that department; AUDITOR and
@@ -61,7 +66,7 @@ export const registryPolicy: PolicyRow[] = [
   policyRow('Minor', 'nextVisitDue', { allow: ALL }, 'Overdue visits are everyone’s concern.'),
   policyRow('Minor', 'latestAssessment', { allow: ALL }, 'Level and dates; reasons have their own row.'),
   policyRow('Minor', 'assessments', { allow: ALL }, 'History of levels; reasons have their own row.'),
-  policyRow('Minor', 'visits', { allow: [CA, PO, JU, WF] }, 'Visit history is casework of those who visit.'),
+  policyRow('Minor', 'visits', { allow: VISIT_READERS }, 'Visit history is casework of those who visit.'),
   policyRow('Minor', 'updatedAt', { allow: ALL }, 'Freshness of the record.'),
 
   // 困境类型
@@ -111,9 +116,9 @@ export const registryPolicy: PolicyRow[] = [
   policyRow('RiskAssessment', 'reasons', { allow: [CA, PO, JU] }, 'Reasons may reveal sensitive categories.'),
 
   // 走访
-  policyRow('Visit', 'id', { allow: [CA, PO, JU, WF] }, 'Opaque key.'),
-  policyRow('Visit', 'visitedAt', { allow: [CA, PO, JU, WF] }, 'Visit history.'),
-  policyRow('Visit', 'visitor', { allow: [CA, PO, JU, WF] }, 'Who visited.'),
+  policyRow('Visit', 'id', { allow: VISIT_READERS }, 'Opaque key.'),
+  policyRow('Visit', 'visitedAt', { allow: VISIT_READERS }, 'Visit history.'),
+  policyRow('Visit', 'visitor', { allow: VISIT_READERS }, 'Who visited.'),
   policyRow('Visit', 'notes', { allow: [CA, PO] }, 'Notes from the home describe the family in detail.'),
 
   // 辖区

@@ -1,5 +1,6 @@
 import { Department, PolicySubject, Role } from '../../auth/principal';
 import { ALL_DEPARTMENTS, policyRow, PolicyRow } from '../../policy/policy.types';
+import { VISIT_READERS } from '../registry/registry.policy';
 import { NotificationKind, ReferralType } from './workflow.enums';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
@@ -114,6 +115,7 @@ export const workflowPolicy: PolicyRow[] = [
 
   // 分级保护
   policyRow('Query', 'overdueVisits', { allow: ALL }, VISITS),
-  ...rows('OverdueVisit', ['minor', 'riskLevel', 'gridCode', 'nextVisitDue', 'lastVisitAt', 'daysOverdue'], ALL, VISITS),
+  ...rows('OverdueVisit', ['minor', 'riskLevel', 'gridCode', 'nextVisitDue', 'daysOverdue'], ALL, VISITS),
+  policyRow('OverdueVisit', 'lastVisitAt', { allow: VISIT_READERS }, 'The date of a visit is visit history (`Visit.visitedAt`): the same departments read it, from the same list.'),
   policyRow('OverdueVisit', 'responsibleWorker', { allow: [CA, PO, JU, WF] }, VISITS),
 ];
