@@ -125,6 +125,7 @@ describe('workflow: mandatory reports', () => {
   it.each([
     ['an empty observation', { observation: ' ' }, 'observation'],
     ['an unknown region', { regionCode: '999999' }, 'regionCode'],
+    ['a region code that is not digits', { regionCode: '3301\u0000' }, 'regionCode'],
     ['a malformed ID number', { childIdNumber: '12345' }, 'childIdNumber'],
     ['a time in the future', { observedAt: new Date(Date.now() + 3_600_000).toISOString() }, 'observedAt'],
   ])('refuses %s with BAD_USER_INPUT naming the field, writing nothing', async (_what, over, field) => {

@@ -59,6 +59,7 @@ export class ReportResolver {
     if (childIdNumber && idNumberProblem(childIdNumber)) throw badInput('childIdNumber', 'is not a valid 公民身份号码');
     if (input.childId != null && !isUuid(input.childId)) throw badInput('childId', 'is not a registry id');
     const regionCode = String(input.regionCode ?? '');
+    if (!/^\d{6,15}$/.test(regionCode)) throw badInput('regionCode', 'a region code is 6 to 15 digits');
     const deadlines = ctx.config.workflow.reportDeadlines[input.urgency];
     return ctx.db.transaction(async (em) => {
       const [region] = await em.query(`SELECT code FROM registry.region WHERE code = $1`, [regionCode]);
