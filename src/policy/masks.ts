@@ -6,11 +6,38 @@ export const NEEDS_SUPPORT = 'NEEDS_SUPPORT';
 
 const star = (n: number) => '*'.repeat(Math.max(n, 0));
 
+/**
+ * Characters that mark a street, estate, building or place rather than the name of a province,
+ * city, district or county (街道, 社区, 小区, 园区, 校区, 景区, 8号, 3幢, 一区 …), and the level
+ * suffixes themselves. A name containing one is never taken for an administrative unit: the few
+ * genuine names that contain one (镇海区, 小店区, 石景山区 …) are starred whole, safety over
+ * readability.
+ */
+const NOT_ADMINISTRATIVE =
+  '区县市省旗盟' +
+  '街道路巷弄胡同镇乡村组社小园苑校景号幢栋楼层室单元座期院庭府邸寓宅舍厦馆店场站厂超贸铺坊里桥旁边侧心片营病学所' +
+  '〇零一二三四五六七八九十百千第';
+/** One character of an administrative unit's name. */
+const N = `(?:(?![${NOT_ADMINISTRATIVE}])[\u4e00-\u9fff])`;
+const PROVINCE = `(?:${N}{2,3}省|(?:北京|天津|上海|重庆)市|内蒙古自治区|广西壮族自治区|西藏自治区|宁夏回族自治区|新疆维吾尔自治区)`;
+const CITY = `(?:${N}{2,4}市|${N}{2,10}自治州)`;
+const DISTRICT = `(?:${N}{2,4}?(?:新区|自治县|自治旗|区|县|旗))`;
+const COUNTY_CITY = `(?:${N}{2,4}市)`;
+/**
+ * A leading administrative prefix that ends at the district or county: [province] city
+ * district-or-county-level-city (浙江省杭州市上城区, 杭州市建德市), province district (上海市浦东新区),
+ * or a district or county alone (上城区). A bare `…市` at the start is not taken for a county-level
+ * city, and nothing short of the district level is kept.
+ */
+const ADMINISTRATIVE_PREFIX = new RegExp(
+  `^(?:${PROVINCE}?${CITY}(?:${DISTRICT}|${COUNTY_CITY})|${PROVINCE}(?:${DISTRICT}|${COUNTY_CITY})|${DISTRICT})`,
+);
+
 function maskAddress(address: string): string {
-  // Keep the administrative prefix through the district/county, which the caller's jurisdiction
-  // already implies; star the street, house and room.
-  const m = /^(.*?(?:区|县|市辖区))/.exec(address);
-  const keep = m ? m[1] : address.slice(0, Math.min(6, address.length));
+  // Keep only a genuine administrative prefix through the district/county, which the caller's
+  // jurisdiction already implies; star the street, community, estate, house and room. An address
+  // that does not start with one is starred whole. At most 8 stars, so the length is not told.
+  const keep = ADMINISTRATIVE_PREFIX.exec(address)?.[0] ?? '';
   return keep + star(Math.min(address.length - keep.length, 8) || 4);
 }
 

@@ -15,7 +15,7 @@ export enum MaskKind {
   PHONE = 'PHONE',
   /** 张* — the surname only. */
   NAME = 'NAME',
-  /** Administrative part up to the district (区/县), the rest starred. */
+  /** A leading administrative prefix (province, city, district/county: 浙江省杭州市上城区) only, the rest starred; an address that does not start with one is starred whole. */
   ADDRESS = 'ADDRESS',
   /** A sensitive difficulty category (crime victim, domestic violence, incarcerated parent) shows as NEEDS_SUPPORT. */
   SENSITIVE_CATEGORY = 'SENSITIVE_CATEGORY',

@@ -1,0 +1,77 @@
+import { Department } from '../src/auth/principal';
+import { applyMask } from '../src/policy/masks';
+import { MaskKind } from '../src/policy/policy.types';
+import { startTestHub, TestHub } from './support/test-hub';
+
+const address = (v: string) => applyMask(MaskKind.ADDRESS, v);
+
+/**
+ * The ADDRESS mask keeps only a genuine administrative prefix (province / city / district or
+ * county); a street, community (社区), estate (小区), park (园区), campus (校区), scenic area (景区),
+ * house or room never shows, and an address that does not start with a district is starred whole.
+ */
+describe('ADDRESS mask', () => {
+  it.each([
+    // The reviewer's examples: no 区 of a district before the community or estate.
+    ['清波街道劳动路社区12幢301室', '********'],
+    ['清波街道劳动路社区3幢', '********'],
+    ['劳动路5号', '*****'],
+    ['杭州市清波街道金色小区5幢301', '********'],
+    ['浙江省杭州市上城区清波街道劳动路8号', '浙江省杭州市上城区********'],
+    // The demo seed: addresses and 户籍地 start with the district.
+    ['浙江省杭州市上城区清波街道清波东社区12号101室', '浙江省杭州市上城区********'],
+    ['浙江省杭州市上城区', '浙江省杭州市上城区****'],
+    ['杭州市上城区清波街道', '杭州市上城区****'],
+    ['上城区清波街道', '上城区****'],
+    ['上城区', '上城区****'],
+    // 园区, 校区, 景区, 小区, numbered 区 are not districts.
+    ['紫金港园区5幢', '*******'],
+    ['杭州市紫金园区5幢', '********'],
+    ['下沙校区3号楼', '*******'],
+    ['杭州市下沙校区3号楼', '********'],
+    ['西湖景区', '****'],
+    ['金色小区5幢', '******'],
+    ['翠苑一区3幢', '******'],
+    ['A区3幢', '****'],
+    ['上城区金色小区5幢', '上城区******'],
+    ['浙江省杭州市钱塘区下沙校区3号楼', '浙江省杭州市钱塘区*******'],
+    // A county-level city (…市…市) and a county.
+    ['浙江省杭州市建德市新安江街道', '浙江省杭州市建德市*****'],
+    ['杭州市建德市洋溪街道', '杭州市建德市****'],
+    ['建德市新安江街道', '********'], // a bare …市 is not taken for a county-level city
+    ['浙江省杭州市淳安县千岛湖镇', '浙江省杭州市淳安县****'],
+    ['上海市浦东新区张江镇', '上海市浦东新区***'],
+    // Not an administrative name: starred whole.
+    ['华联超市旁', '*****'],
+    ['浙江省 杭州市上城区', '********'],
+  ])('%s → %s', (value, masked) => {
+    expect(address(value)).toBe(masked);
+  });
+
+  it('shows nothing of an address without a district beyond a run of stars, and at most 8 of them', () => {
+    for (const v of ['劳动路5号', '清波街道劳动路社区12幢301室甲', '某某']) expect(address(v)).toMatch(/^\*{1,8}$/);
+  });
+});
+
+describe('ADDRESS mask through the endpoint', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(() => t.stop());
+
+  it('stars the whole address of a child whose address does not start with a district, for EDUCATION', async () => {
+    const [child] = await t.sql(`SELECT id, current_address FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
+    const [seeded] = await t.sql(`SELECT id, current_address FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id OFFSET 1 LIMIT 1`);
+    await t.sql(`UPDATE registry.minor SET current_address = '清波街道劳动路社区3幢' WHERE id = $1`, [child.id]);
+    const read = `query($a: ID!, $b: ID!) { a: minor(id: $a) { currentAddress } b: minor(id: $b) { currentAddress } }`;
+    const ed = await t.gql(await t.token(Department.EDUCATION), read, { a: child.id, b: seeded.id });
+    expect(ed.errors).toBeUndefined();
+    expect(ed.data.a.currentAddress).toBe('********');
+    // The seed's addresses start with the district, which a school still sees.
+    expect(seeded.current_address.startsWith('浙江省杭州市上城区')).toBe(true);
+    expect(ed.data.b.currentAddress).toBe('浙江省杭州市上城区********');
+    const ca = await t.gql(await t.token(Department.CIVIL_AFFAIRS), read, { a: child.id, b: seeded.id });
+    expect(ca.data).toEqual({ a: { currentAddress: '清波街道劳动路社区3幢' }, b: { currentAddress: seeded.current_address } });
+  });
+});
