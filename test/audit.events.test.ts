@@ -360,6 +360,32 @@ describe('audit events', () => {
       ]);
     });
 
+    it('pages through a child’s history, so that a flood of reads cannot push an earlier one out of sight', async () => {
+      const [{ id: child }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 7 LIMIT 1`);
+      for (let i = 0; i < 23; i++) {
+        const body = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: { userId: `flooder-${i % 3}`, department: Department.POLICE, role: Role.OFFICER, region: '330102' }, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });
+        body.reads = [{ fields: { 'Minor.name': Access.ALLOW }, minorIds: [child] }];
+        await t.hub.audit.append(body);
+      }
+      const stored = (await t.sql(`SELECT seq::text AS s FROM audit.event WHERE minor_ids @> ARRAY[$1]::text[] ORDER BY seq DESC`, [child])).map((r) => r.s);
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page: any = await t.gql(auditor, `query($id: ID!, $after: String) { minorAccessHistory(minorId: $id, first: 5, after: $after) { seq } }`, { id: child, after }, {});
+        expect(page.errors).toBeUndefined();
+        const seqs = page.data.minorAccessHistory.map((h: { seq: string }) => h.seq);
+        seen.push(...seqs);
+        if (seqs.length < 5) break;
+        after = seqs[seqs.length - 1];
+      }
+      // Every event of the child once, newest first (the pages' own look-ups are newer than `stored`).
+      expect(seen.filter((s) => stored.includes(s))).toEqual(stored);
+      expect(new Set(seen).size).toBe(seen.length);
+      for (const [first, after] of [[0, null], [1001, null], [5, '1 OR 1=1']] as const) {
+        expect(errorCodes(await t.gql(auditor, `query($id: ID!, $f: Int!, $a: String) { minorAccessHistory(minorId: $id, first: $f, after: $a) { seq } }`, { id: child, f: first, a: after }, {}))).toEqual(['BAD_USER_INPUT']);
+      }
+    });
+
     it('refuses a child id or a user id the trail cannot hold, as bad input', async () => {
       for (const [query, variables, field] of [
         [`query($id: ID!) { minorAccessHistory(minorId: $id) { requestId } }`, { id: 'a\u0000b' }, 'minorId'],

@@ -17,7 +17,7 @@ const fields: Record<string, string[]> = {
   ChildReadRecord: ['minorId', 'fields'],
   FieldRead: ['field', 'access'],
   ChangeRecord: ['mutation', 'id', 'minorId', 'fields'],
-  MinorAccess: ['requestId', 'time', 'userId', 'department', 'role', 'purpose', 'outcome', 'fields', 'changes'],
+  MinorAccess: ['seq', 'requestId', 'time', 'userId', 'department', 'role', 'purpose', 'outcome', 'fields', 'changes'],
   AuditChainStatus: ['ok', 'events', 'headHash', 'firstBreak'],
   ChainBreakRecord: ['seq', 'requestId', 'reason', 'detail'],
   AuditAnomaly: ['kind', 'userId', 'department', 'count', 'description', 'requestIds'],

@@ -22,6 +22,8 @@ import {
 } from './types/audit-event.type';
 
 const MAX_PAGE = 500;
+/** A child's history is read in pages of at most this many events (a flood of reads must not push the rest out of sight). */
+const MAX_HISTORY = 1000;
 
 /**
  * The audit subgraph reads the trail as `hub_audit_reader` (SELECT only), inside a read-only
@@ -112,17 +114,29 @@ export class AuditResolver {
     });
   }
 
-  @Query(() => [MinorAccess], { nullable: true, description: '“Who looked at this child”: every read or change of the child’s record, newest first' })
-  minorAccessHistory(@Arg('minorId', () => ID) asked: string, @Ctx() ctx: HubContext): Promise<MinorAccess[]> {
+  @Query(() => [MinorAccess], {
+    nullable: true,
+    description: '“Who looked at this child”: every read or change of the child’s record, newest first, `first` at a time (at most 1000); the next page `after` the last `seq`',
+  })
+  minorAccessHistory(
+    @Arg('minorId', () => ID) asked: string,
+    @Ctx() ctx: HubContext,
+    @Arg('first', () => Int, { defaultValue: MAX_HISTORY }) first = MAX_HISTORY,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<MinorAccess[]> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_HISTORY) throw badInput('first', `must be between 1 and ${MAX_HISTORY}`);
+    if (after !== undefined && after !== null && !/^\d{1,18}$/.test(after)) throw badInput('after', 'not a seq returned by this API');
     const minorId = lookedUp(ctx, asked, 'minorId', 'Query.minorAccessHistory');
     return asReader(ctx, async (em) => {
       const rows = await em.query(
-        `SELECT seq, hash, prev_hash, body FROM audit.event WHERE minor_ids @> ARRAY[$2]::text[] AND ${scope(ctx, 1)} ORDER BY seq DESC LIMIT 1000`,
-        [jurisdiction(ctx), minorId],
+        `SELECT seq, hash, prev_hash, body FROM audit.event WHERE minor_ids @> ARRAY[$2]::text[] AND ${scope(ctx, 1)} ${after ? 'AND seq < $4' : ''}
+          ORDER BY seq DESC LIMIT $3`,
+        after ? [jurisdiction(ctx), minorId, first, after] : [jurisdiction(ctx), minorId, first],
       );
       return rows.map((row: { seq: string; hash: string; prev_hash: string; body: string }) => {
         const e = toEvent(row);
         return {
+          seq: e.seq,
           requestId: e.requestId,
           time: e.time,
           userId: e.userId,

@@ -175,6 +175,9 @@ export class AuditEventFilter {
 
 @ObjectType({ description: '“Who looked at this child”: one request that read or changed the child’s record' })
 export class MinorAccess {
+  @Field({ description: 'The event\'s place in the trail: pass the last one as `after` for the next page' })
+  seq: string;
+
   @Field(() => ID)
   requestId: string;
 
