@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { decodeJwt, SignJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
 import { ASSERTION_HEADER, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
@@ -23,7 +25,8 @@ describe('distributed mode', () => {
     const config = testConfig({ databaseUrl, gatewaySecret: secret, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
     subgraph = await startSubgraphServer('registry', config, 0);
     for (const name of ['police', 'workflow']) alone[name] = await startSubgraphServer(name, config, 0);
-    t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url } });
+    // No job timer in the hub: what the workflow jobs do is a subgraph process's below.
+    t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url }, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
   });
   afterAll(async () => {
     await t?.stop();
@@ -236,6 +239,50 @@ describe('distributed mode', () => {
     expect(r.json.errors).toEqual([{ message, extensions: { code: 'BAD_USER_INPUT', serviceName: 'registry' } }]);
     expect(JSON.stringify(r.json)).not.toContain(subgraph.url);
     expect((await eventOf(t, r.requestId)).outcome).toBe('INVALID');
+  });
+
+  it('a workflow subgraph process audits its webhook deliveries itself, on the same trail, before it sends them', async () => {
+    const received: string[] = [];
+    const rx = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => rx.listen(0, '127.0.0.1', resolve));
+    let jobs: SubgraphServer | undefined;
+    try {
+      const street = '330102003';
+      const url = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook`;
+      const reg = await t.gql(await t.token(Department.EDUCATION, { region: street, user: 'ed-distributed' }), `mutation($url: String!) { registerWebhook(url: $url) { webhook { id } } }`, { url });
+      expect(reg.errors).toBeUndefined();
+      const [c] = await t.sql(`SELECT id FROM registry.minor WHERE risk_level <> 'RED' AND grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${street}%`]);
+      const assess = await t.gql(await t.token(Department.CIVIL_AFFAIRS), `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: RED, reasons: "distributed webhook" }) { id } }`, { id: c.id });
+      expect(assess.errors).toBeUndefined();
+
+      // `npm run subgraph -- workflow` with its timer on: the only process delivering.
+      jobs = await startSubgraphServer('workflow', testConfig({ databaseUrl: t.databaseUrl, gatewaySecret: secret, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '50' } }), 0);
+      const sent = () => received.map((b) => JSON.parse(b)).filter((b) => b.minorId === c.id);
+      for (const until = Date.now() + 20_000; !sent().length && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+      await jobs.stop(); // waits for the pass under way and the writer
+      jobs = undefined;
+      const [delivered] = sent();
+      expect(delivered).toMatchObject({ kind: 'CHILD_RED', department: Department.EDUCATION });
+
+      const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, region: street });
+      const h = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { userId department role outcome fields { field } } }`, { id: c.id }, {});
+      expect(h.errors).toBeUndefined();
+      expect(h.data.minorAccessHistory.filter((e: any) => e.userId === 'hub:webhook-delivery')).toEqual([
+        { userId: 'hub:webhook-delivery', department: Department.EDUCATION, role: null, outcome: 'SUCCESS', fields: Object.keys(delivered.payload).sort().map((field) => ({ field })) },
+      ]);
+      // One chain for both writers.
+      expect((await t.gql(await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR }), `{ auditVerify { ok } }`, {}, {})).data.auditVerify).toEqual({ ok: true });
+    } finally {
+      await jobs?.stop();
+      await new Promise<void>((resolve) => rx.close(() => resolve()));
+    }
   });
 
   describe('a gateway whose subgraphs fail it', () => {

@@ -9,6 +9,8 @@ import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
 const MIN = 60_000;
+/** What a delivery audits itself with: the test hub's trail and the policy. */
+const trail = (t: TestHub) => ({ audit: t.hub.audit, policy: buildPolicy() });
 
 const ASSESS = `mutation($id: ID!, $level: RiskLevel!) { recordAssessment(minorId: $id, input: { level: $level, reasons: "家暴致伤，需立即干预" }) { id } }`;
 const CATEGORY = `mutation($id: ID!, $c: DifficultyCategory!) { addCategory(minorId: $id, category: $c) { id } }`;
@@ -181,12 +183,12 @@ describe('workflow: notifications', () => {
 
       failNext = 1;
       const now = Date.now();
-      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now))).toEqual({ delivered: 0, failed: 0 });
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t))).toEqual({ delivered: 0, failed: 0 });
       const [pending] = await t.sql(`SELECT status, attempts, next_attempt_at, last_error FROM workflow.webhook_delivery WHERE id = $1`, [deliveries[0].id]);
       expect(pending).toMatchObject({ status: 'PENDING', attempts: 1, last_error: 'HTTP 503' });
       expect(pending.next_attempt_at.getTime()).toBe(now + 1000);
-      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 500))).toEqual({ delivered: 0, failed: 0 });
-      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 1000))).toEqual({ delivered: 1, failed: 0 });
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 500), trail(t))).toEqual({ delivered: 0, failed: 0 });
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 1000), trail(t))).toEqual({ delivered: 1, failed: 0 });
       expect((await t.sql(`SELECT status, attempts FROM workflow.webhook_delivery WHERE id = $1`, [deliveries[0].id]))[0]).toEqual({ status: 'DELIVERED', attempts: 2 });
 
       expect(received).toHaveLength(2);
@@ -213,7 +215,7 @@ describe('workflow: notifications', () => {
       failNext = 3;
       let now = Date.now();
       for (let i = 0; i < 3; i++) {
-        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now));
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t));
         now += 10_000;
       }
       expect((await t.sql(`SELECT status, attempts FROM workflow.webhook_delivery WHERE id = $1`, [d.id]))[0]).toEqual({ status: 'FAILED', attempts: 3 });

@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { Department } from '../src/auth/principal';
+import { Department, Role } from '../src/auth/principal';
 import { HubConfig, loadConfig } from '../src/config/hub.config';
+import { buildPolicy } from '../src/server/bootstrap';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub, testConfig } from './support/test-hub';
@@ -11,6 +12,8 @@ const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU } = Department
 const REGISTER = `mutation($url: String!) { registerWebhook(url: $url) { webhook { id url } } }`;
 const DEACTIVATE = `mutation($id: ID!) { deactivateWebhook(id: $id) { active } }`;
 const ASSESS = `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: RED, reasons: "webhook destination test" }) { id } }`;
+/** What a delivery audits itself with: the test hub's trail and the policy. */
+const trail = (t: TestHub) => ({ audit: t.hub.audit, policy: buildPolicy() });
 const ENV = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_WEBHOOK_MAX_ATTEMPTS: '2', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '1500' };
 
 interface Receiver {
@@ -176,12 +179,12 @@ describe('webhooks: destination policy (SSRF)', () => {
         await makeRed('330102003');
         const cfg = strict(t.config, ['localhost', '127.0.0.1']).webhook;
         const now = Date.now() + 60_000;
-        expect(await deliverWebhooks(t.hub.db.ds, cfg, new Date(now))).toEqual({ delivered: 0, failed: 0 });
+        expect(await deliverWebhooks(t.hub.db.ds, cfg, new Date(now), trail(t))).toEqual({ delivered: 0, failed: 0 });
         expect(rx.received).toEqual([]);
         for (const id of [loopback, named]) expect(await deliveries(id)).toEqual([{ status: 'PENDING', attempts: 1, last_error: expect.stringMatching(/^refused by the destination policy: .*loopback/) }]);
         expect(await deliveries(metadata)).toEqual([{ status: 'PENDING', attempts: 1, last_error: expect.stringMatching(/^refused by the destination policy: .*link-local/) }]);
         // Retried and given up on like any other failure.
-        expect(await deliverWebhooks(t.hub.db.ds, cfg, new Date(now + 1000))).toEqual({ delivered: 0, failed: 3 });
+        expect(await deliverWebhooks(t.hub.db.ds, cfg, new Date(now + 1000), trail(t))).toEqual({ delivered: 0, failed: 3 });
         expect(rx.received).toEqual([]);
         for (const id of [loopback, named, metadata]) expect((await deliveries(id))[0]).toMatchObject({ status: 'FAILED', attempts: 2 });
       } finally {
@@ -194,7 +197,7 @@ describe('webhooks: destination policy (SSRF)', () => {
       const hook = await insertHook(PO, '330102004', 'http://[::ffff:169.254.169.254]/latest/meta-data/');
       try {
         await makeRed('330102004');
-        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000));
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000), trail(t));
         expect(await deliveries(hook)).toEqual([{ status: 'PENDING', attempts: 1, last_error: expect.stringMatching(/^refused by the destination policy: .*link-local/) }]);
       } finally {
         await t.sql(`UPDATE workflow.webhook SET active = false WHERE id = $1`, [hook]);
@@ -210,12 +213,12 @@ describe('webhooks: destination policy (SSRF)', () => {
         const id = reg.data.registerWebhook.webhook.id;
         await makeRed('330102001');
         const now = Date.now() + 60_000;
-        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now)); // 503: stays PENDING for a retry
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t)); // 503: stays PENDING for a retry
         expect(rx.received).toHaveLength(1);
         expect(await deliveries(id)).toEqual([{ status: 'PENDING', attempts: 1, last_error: 'HTTP 503' }]);
         expect((await t.gql(edu, DEACTIVATE, { id })).data.deactivateWebhook.active).toBe(false);
         expect(await deliveries(id)).toEqual([{ status: 'FAILED', attempts: 1, last_error: 'webhook deactivated' }]);
-        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 3_600_000));
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 3_600_000), trail(t));
         expect(rx.received).toHaveLength(1);
       } finally {
         await close(rx.server);
@@ -229,13 +232,120 @@ describe('webhooks: destination policy (SSRF)', () => {
         await makeRed('330102002');
         // Deactivated behind the mutation's back: the delivery is still PENDING.
         await t.sql(`UPDATE workflow.webhook SET active = false WHERE id = $1`, [hook]);
-        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000));
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000), trail(t));
         expect(rx.received).toEqual([]);
         expect(await deliveries(hook)).toEqual([{ status: 'PENDING', attempts: 0, last_error: null }]);
       } finally {
         await close(rx.server);
       }
     });
+  });
+});
+
+describe('webhooks: every delivery is a disclosure in the audit trail', () => {
+  const HISTORY = `query($id: ID!) { minorAccessHistory(minorId: $id) { requestId userId department role purpose { code } outcome fields { field access } changes { mutation } } }`;
+  const EVENTS = `query($id: ID!) { auditEvents(filter: { minorId: $id }) { edges { node { requestId userId region operationType operationName variableNames document errorCodes } } } }`;
+  const STREET = '330102001';
+  let t: TestHub;
+  let civil: string;
+  let auditor: string;
+  let rx: Receiver;
+  let hook: string;
+  beforeAll(async () => {
+    t = await startTestHub({ env: ENV });
+    civil = await t.token(CA, { user: 'ca-audited' });
+    auditor = await t.token(CA, { role: Role.AUDITOR, region: STREET, user: 'auditor-webhooks' });
+    rx = await receiver();
+    const reg = await t.gql(await t.token(ED, { user: 'ed-audited', region: STREET }), REGISTER, { url: rx.url });
+    expect(reg.errors).toBeUndefined();
+    hook = reg.data.registerWebhook.webhook.id;
+  });
+  afterAll(async () => {
+    await close(rx.server);
+    await t.stop();
+  });
+
+  /** A child of the street newly assessed RED: a CHILD_RED notification to EDUCATION, queued for the webhook. */
+  const newRedChild = async (): Promise<{ minorId: string; notificationId: string; deliveryId: string }> => {
+    const [c] = await t.sql(`SELECT id FROM registry.minor WHERE risk_level NOT IN ('RED') AND grid_code LIKE $1 AND NOT EXISTS
+      (SELECT 1 FROM workflow.notification n WHERE n.minor_id = registry.minor.id) ORDER BY id LIMIT 1`, [`${STREET}%`]);
+    expect((await t.gql(civil, ASSESS, { id: c.id })).errors).toBeUndefined();
+    const [d] = await t.sql(
+      `SELECT d.id, n.id AS notification_id FROM workflow.webhook_delivery d JOIN workflow.notification n ON n.id = d.notification_id
+        WHERE d.webhook_id = $1 AND n.minor_id = $2 AND n.kind = 'CHILD_RED'`,
+      [hook, c.id],
+    );
+    return { minorId: c.id, notificationId: d.notification_id, deliveryId: d.id };
+  };
+  const delivery = (id: string) => t.sql(`SELECT status, attempts, last_error FROM workflow.webhook_delivery WHERE id = $1`, [id]).then((r) => r[0]);
+  /** The child's history as the auditor reads it, the deliveries only. */
+  const deliveriesInHistory = async (minorId: string) => {
+    const r = await t.gql(auditor, HISTORY, { id: minorId }, {});
+    expect(r.errors).toBeUndefined();
+    return r.data.minorAccessHistory.filter((h: any) => h.userId === 'hub:webhook-delivery');
+  };
+  const posted = (minorId: string) => rx.received.map((b) => JSON.parse(b)).filter((b) => b.minorId === minorId);
+
+  it('leaves one event naming the child, with the fields sent, in the auditor’s minorAccessHistory', async () => {
+    const child = await newRedChild();
+    expect(await deliveriesInHistory(child.minorId)).toEqual([]);
+    expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000), trail(t))).toMatchObject({ delivered: 1 });
+    const [sent] = posted(child.minorId);
+    expect(sent).toMatchObject({ id: child.notificationId, kind: 'CHILD_RED', department: ED });
+    const fields = Object.keys(sent.payload).sort();
+    expect(fields).toEqual(expect.arrayContaining(['Minor.name', 'Minor.idNumber', 'Minor.currentAddress', 'RiskAssessment.level']));
+
+    const history = await deliveriesInHistory(child.minorId);
+    expect(history).toEqual([
+      {
+        requestId: expect.any(String),
+        userId: 'hub:webhook-delivery',
+        department: ED,
+        role: null,
+        purpose: null,
+        outcome: 'SUCCESS',
+        fields: fields.map((field) => ({ field, access: expect.stringMatching(/^(ALLOW|MASK)$/) })),
+        changes: [],
+      },
+    ]);
+    // Education gets the ID number masked (payloadFor), and the trail says so.
+    const access = Object.fromEntries(history[0].fields.map((f: any) => [f.field, f.access]));
+    expect(access).toMatchObject({ 'Minor.idNumber': 'MASK', 'Minor.name': 'ALLOW', 'RiskAssessment.level': 'ALLOW' });
+
+    // Which notification went to which webhook, in the webhook's region; never the URL or a value.
+    const events = await t.gql(auditor, EVENTS, { id: child.minorId }, {});
+    const node = events.data.auditEvents.edges.map((e: any) => e.node).find((n: any) => n.requestId === history[0].requestId);
+    expect(node).toMatchObject({ region: STREET, operationType: 'webhook', variableNames: [], document: null, errorCodes: [] });
+    expect(node.operationName).toContain(child.notificationId);
+    expect(node.operationName).toContain(hook);
+    expect(node.operationName).toContain('CHILD_RED');
+    expect(node.operationName).not.toContain('127.0.0.1');
+    const [stored] = await t.sql(`SELECT body FROM audit.event WHERE request_id = $1`, [history[0].requestId]);
+    for (const value of Object.values(sent.payload) as string[]) expect(stored.body).not.toContain(JSON.stringify(value));
+    expect(await delivery(child.deliveryId)).toEqual({ status: 'DELIVERED', attempts: 1, last_error: null });
+  });
+
+  it('sends nothing while the trail cannot be written, keeps the delivery pending, and delivers it once the trail is back', async () => {
+    const child = await newRedChild();
+    const now = Date.now() + 60_000;
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await t.sql(`REVOKE INSERT ON audit.event FROM hub_audit_writer`);
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t))).toEqual({ delivered: 0, failed: 0 });
+      // A second pass after the lease: still nothing, still not counted against the receiver.
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 60_000), trail(t))).toEqual({ delivered: 0, failed: 0 });
+    } finally {
+      await t.sql(`GRANT INSERT ON audit.event TO hub_audit_writer`);
+      log.mockRestore();
+    }
+    expect(posted(child.minorId)).toEqual([]);
+    expect(await delivery(child.deliveryId)).toEqual({ status: 'PENDING', attempts: 0, last_error: 'audit unavailable: not sent' });
+    expect(await deliveriesInHistory(child.minorId)).toEqual([]);
+
+    expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 120_000), trail(t))).toMatchObject({ delivered: 1 });
+    expect(posted(child.minorId)).toHaveLength(1);
+    expect(await delivery(child.deliveryId)).toEqual({ status: 'DELIVERED', attempts: 1, last_error: null });
+    expect(await deliveriesInHistory(child.minorId)).toEqual([expect.objectContaining({ department: ED, outcome: 'SUCCESS' })]);
   });
 });
 

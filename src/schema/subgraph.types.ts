@@ -1,4 +1,5 @@
 import type { IResolvers } from '@graphql-tools/utils';
+import type { AuditSink } from '../audit/audit.writer';
 import type { NonEmptyArray } from 'type-graphql';
 import type { DataSource, MigrationInterface } from 'typeorm';
 import type { Department } from '../auth/principal';
@@ -13,6 +14,11 @@ export interface SliceRuntime {
   ds: DataSource;
   config: HubConfig;
   policy: Policy;
+  /**
+   * The audit trail, for background work that discloses a child's data (webhook deliveries): the
+   * hub's writer in process, the subgraph process's own writer in distributed mode.
+   */
+  audit: AuditSink;
 }
 
 /**

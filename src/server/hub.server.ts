@@ -132,7 +132,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     });
     // Timers of the slices served here (workflow deadlines and webhooks, statistics refresh);
     // a slice served remotely runs its own in its process, so no timer runs twice.
-    background = startSlices(SUBGRAPHS.filter((s) => !config.subgraphUrls[s.name]), { ds: db.ds, config, policy });
+    background = startSlices(SUBGRAPHS.filter((s) => !config.subgraphUrls[s.name]), { ds: db.ds, config, policy, audit: writer });
     return {
       url: `http://localhost:${listening.port}/graphql`,
       port: listening.port,

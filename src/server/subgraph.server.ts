@@ -4,6 +4,8 @@ import { expressMiddleware } from '@as-integrations/express5';
 import type { GatewayGraphQLRequestContext, GatewayInterface, GatewaySchemaLoadOrUpdateCallback } from '@apollo/server-gateway-interface';
 import express from 'express';
 import { execute } from 'graphql';
+import { Pool } from 'pg';
+import { AuditSink, AuditWriter, DiscardingAuditSink } from '../audit/audit.writer';
 import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
 import { ACCESS_EXTENSION, ASSERTION_HEADER, verifyAssertion } from '../gateway/gateway-assertion';
@@ -57,6 +59,16 @@ export interface SubgraphServer {
 export async function startSubgraphServer(name: string, config: HubConfig, port: number): Promise<SubgraphServer> {
   const slice = findSubgraph(name);
   const db = await openDatabase(config);
+  // The gateway writes the events of requests; what this process discloses on its own (the
+  // workflow slice's webhook deliveries) it audits itself, on the same trail, as the append-only
+  // writer role (several writers on one trail: audit.writer.ts). Connects only when first used.
+  const auditPool = new Pool({ connectionString: db.url, max: 2, options: '-c role=hub_audit_writer' });
+  auditPool.on('error', (e) => console.error(`[subgraph ${name}] audit pool connection lost:`, e.message));
+  const writer: AuditSink = config.benchDisable.audit ? new DiscardingAuditSink() : new AuditWriter(auditPool);
+  const closeAll = async () => {
+    await auditPool.end();
+    await db.close();
+  };
   try {
     const policy = buildPolicy();
     const built = await buildSubgraph(slice, policy, { enforce: !config.benchDisable.policy, log: !config.benchDisable.audit });
@@ -106,13 +118,14 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       ...db,
       close: async () => {
         await background?.stop();
-        await db.close();
+        await writer.drain();
+        await closeAll();
       },
     });
-    background = startSlices([slice], { ds: db.ds, config, policy });
+    background = startSlices([slice], { ds: db.ds, config, policy, audit: writer });
     return { url: `http://localhost:${listening.port}/graphql`, stop: listening.stop };
   } catch (e) {
-    await db.close();
+    await closeAll();
     throw e;
   }
 }

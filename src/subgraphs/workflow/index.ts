@@ -41,6 +41,6 @@ export const workflowSubgraph: SubgraphSlice = {
   childRecordTypes: ['MandatoryReport', 'ReportTransition', 'Referral', 'Notification', 'OverdueVisit'],
   grantSources: [referralGrantSource],
   seedDemo: seedWorkflowIfEmpty,
-  // Deadlines (escalations) and webhook deliveries run on the serving process's timer.
-  start: ({ ds, config, policy }) => startWorkflowJobs(ds, config, policy),
+  // Deadlines (escalations) and webhook deliveries run on the serving process's timer; each delivery is audited first.
+  start: ({ ds, config, policy, audit }) => startWorkflowJobs(ds, config, policy, audit),
 };

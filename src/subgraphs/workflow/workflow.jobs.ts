@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { AuditSink } from '../../audit/audit.writer';
 import { Department } from '../../auth/principal';
 import type { HubConfig } from '../../config/hub.config';
 import type { Policy } from '../../policy/policy';
@@ -127,9 +128,9 @@ export interface WorkflowJobs {
 
 /**
  * The server's timer for `runEscalations` and webhook delivery, on the hub's clock. Runs never
- * overlap; a failed run is logged and the next one tries again.
+ * overlap; a failed run is logged and the next one tries again. Deliveries are audited on `audit`.
  */
-export function startWorkflowJobs(ds: DataSource, config: HubConfig, policy: Policy, log: (m: string) => void = console.error): WorkflowJobs {
+export function startWorkflowJobs(ds: DataSource, config: HubConfig, policy: Policy, audit: AuditSink, log: (m: string) => void = console.error): WorkflowJobs {
   const { jobIntervalMs } = config.workflow;
   if (jobIntervalMs === 0) return { stop: async () => undefined };
   let running: Promise<void> | null = null;
@@ -138,7 +139,7 @@ export function startWorkflowJobs(ds: DataSource, config: HubConfig, policy: Pol
     const now = new Date(Date.now() + config.workflow.clockOffsetMs);
     running = (async () => {
       await runEscalations(ds, config, policy, now);
-      await deliverWebhooks(ds, config.workflow.webhook, now);
+      await deliverWebhooks(ds, config.workflow.webhook, now, { audit, policy });
     })()
       .catch((e) => log(`[hub] workflow jobs failed: ${e instanceof Error ? e.message : e}`))
       .finally(() => {

@@ -1,9 +1,14 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { DataSource } from 'typeorm';
+import { AuditEventBody, AuditOutcome } from '../../audit/audit.types';
+import type { AuditSink } from '../../audit/audit.writer';
+import type { Department } from '../../auth/principal';
 import type { WorkflowConfig } from '../../config/hub.config';
+import type { Policy } from '../../policy/policy';
+import { Access } from '../../policy/policy.types';
 import { checkDestination, DestinationRefused, ResolvedDestination } from './webhook.destination';
 
 export const SIGNATURE_HEADER = 'x-hub-signature';
@@ -50,8 +55,62 @@ interface Due {
   attempts: number;
   url: string;
   secret: string;
-  notification: Record<string, unknown>;
+  webhook_id: string;
+  webhook_department: Department;
+  webhook_region: string;
+  notification: { id: string; kind: string; minorId: string | null; payload: Record<string, unknown> } & Record<string, unknown>;
 }
+
+/** The user id of webhook deliveries in the audit trail: the hub itself, not a person (role null). */
+export const WEBHOOK_AUDIT_USER = 'hub:webhook-delivery';
+/** The `operationType` of a webhook delivery's audit event (a request's is query or mutation). */
+export const WEBHOOK_OPERATION_TYPE = 'webhook';
+
+/** What a delivery needs to audit itself: the trail, and the policy (which payload fields the department gets masked). */
+export interface DeliveryAudit {
+  audit: AuditSink;
+  policy: Policy;
+}
+
+/**
+ * The audit event of one delivery attempt, written (and durable) before the POST: the webhook's
+ * department and region (so that the auditors of that jurisdiction see it), the notification and
+ * webhook by id (never the URL or a value), and, when the notification names a child, the payload's
+ * fields as that child's read — ALLOW, or MASK where the department's policy row masks the field
+ * (`payloadFor` masked it when the notification was written). Keys in canonical order.
+ */
+export function deliveryEvent(d: Due, policy: Policy): AuditEventBody {
+  const n = d.notification;
+  const fields: Record<string, Access> = {};
+  for (const key of Object.keys(n.payload ?? {}).sort()) {
+    fields[key] = policy.access(d.webhook_department, key) === Access.MASK ? Access.MASK : Access.ALLOW;
+  }
+  return {
+    changes: [],
+    clientAddress: null,
+    department: d.webhook_department,
+    document: null,
+    documentHash: null,
+    durationMs: 0,
+    errorCodes: [],
+    operationName: `deliver ${n.kind} notification ${n.id} to webhook ${d.webhook_id} (delivery ${d.id}, attempt ${d.attempts + 1})`,
+    operationType: WEBHOOK_OPERATION_TYPE,
+    outcome: AuditOutcome.SUCCESS,
+    purpose: null,
+    reads: n.minorId ? [{ fields, minorIds: [n.minorId] }] : [],
+    region: d.webhook_region,
+    requestId: randomUUID(),
+    role: null,
+    time: new Date().toISOString(),
+    userId: WEBHOOK_AUDIT_USER,
+    variables: {},
+  };
+}
+
+/** `last_error` of an attempt withheld because its audit event could not be written (not counted as an attempt). */
+export const AUDIT_UNAVAILABLE_ERROR = 'audit unavailable: not sent';
+
+class AuditUnavailable extends Error {}
 
 /**
  * Posts due deliveries (the outbox rows written with each notification) of active webhooks. A
@@ -59,8 +118,19 @@ interface Due {
  * destination is resolved and checked against the policy (webhook.destination.ts) before each
  * attempt, and a refused one is not contacted; a 2xx marks it delivered, anything else (a refusal
  * too) retries after base · 2^(attempts−1), until `maxAttempts`.
+ *
+ * Every POST is a disclosure of the notification's payload and is audited first (fail closed): the
+ * attempt's event (`deliveryEvent`) must be durable before anything is sent. If it cannot be
+ * written nothing is sent, the attempt is not counted, and the delivery stays PENDING, tried
+ * again once its lease has passed.
  */
-export async function deliverWebhooks(ds: DataSource, cfg: WorkflowConfig['webhook'], now: Date, batch = 50): Promise<{ delivered: number; failed: number }> {
+export async function deliverWebhooks(
+  ds: DataSource,
+  cfg: WorkflowConfig['webhook'],
+  now: Date,
+  trail: DeliveryAudit,
+  batch = 50,
+): Promise<{ delivered: number; failed: number }> {
   const lease = new Date(now.getTime() + cfg.timeoutMs * 2);
   // An UPDATE … RETURNING answers [rows, count] through TypeORM.
   const [rows] = (await ds.query(
@@ -70,7 +140,7 @@ export async function deliverWebhooks(ds: DataSource, cfg: WorkflowConfig['webho
                       WHERE dd.status = 'PENDING' AND dd.next_attempt_at <= $1 AND ww.active
                       ORDER BY dd.next_attempt_at LIMIT $3 FOR UPDATE OF dd SKIP LOCKED)
         AND w.id = d.webhook_id AND n.id = d.notification_id
-    RETURNING d.id, d.attempts, w.url, w.secret,
+    RETURNING d.id, d.attempts, w.url, w.secret, w.id AS webhook_id, w.department AS webhook_department, w.region_code AS webhook_region,
       jsonb_build_object('id', n.id, 'kind', n.kind, 'department', n.department, 'regionCode', n.region_code,
         'minorId', n.minor_id, 'subjectId', n.subject_id, 'createdAt', n.created_at, 'payload', n.payload) AS notification`,
     [now, lease, batch],
@@ -85,6 +155,13 @@ export async function deliverWebhooks(ds: DataSource, cfg: WorkflowConfig['webho
       try {
         const url = new URL(d.url);
         const to = await checkDestination(cfg, url);
+        // Audited before anything leaves; a refused destination above was never contacted and is not a disclosure.
+        try {
+          await trail.audit.append(deliveryEvent(d, trail.policy));
+        } catch (e) {
+          console.error('[hub] audit write failed; the webhook delivery is withheld', e);
+          throw new AuditUnavailable();
+        }
         const headers = {
           'content-type': 'application/json',
           [SIGNATURE_HEADER]: signWebhook(d.secret, timestamp, body),
@@ -94,6 +171,11 @@ export async function deliverWebhooks(ds: DataSource, cfg: WorkflowConfig['webho
         const status = await post(url, to, headers, body, cfg.timeoutMs);
         if (status < 200 || status > 299) error = `HTTP ${status}`;
       } catch (e) {
+        if (e instanceof AuditUnavailable) {
+          // Nothing was sent: not an attempt. The lease keeps it until the next pass after it.
+          await ds.query(`UPDATE workflow.webhook_delivery SET last_error = $2 WHERE id = $1 AND status = 'PENDING'`, [d.id, AUDIT_UNAVAILABLE_ERROR]);
+          return;
+        }
         if (e instanceof DestinationRefused) error = `refused by the destination policy: ${e.message}`;
         else error = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.name) : 'network error';
       }
