@@ -211,19 +211,23 @@ describe('distributed mode', () => {
 
   it('masks a database error of the remote subgraph as in process, logged once, where it happened', async () => {
     const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    // Valid input the database then refuses (a trigger standing in for any database failure).
+    await t.sql(`CREATE FUNCTION registry.fail_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom in registry.risk_assessment'; END $$`);
+    await t.sql(`CREATE TRIGGER fail_write BEFORE INSERT ON registry.risk_assessment FOR EACH ROW EXECUTE FUNCTION registry.fail_write()`);
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
-      // A NUL character passes the input checks and is refused by Postgres ('invalid byte sequence for encoding "UTF8": 0x00').
       const r = await t.gql(await t.token(Department.CIVIL_AFFAIRS), `mutation($id: ID!, $reasons: String!) { recordAssessment(minorId: $id, input: { level: RED, reasons: $reasons }) { id } }`, {
         id,
-        reasons: 'a\u0000b',
+        reasons: 'a reason',
       });
       expect(r.errors).toEqual([{ message: 'Internal server error', path: ['recordAssessment'], extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName: 'registry' } }]);
       const logged = log.mock.calls.filter(([m]) => m === '[hub] unexpected error');
       expect(logged).toHaveLength(1);
-      expect(String(logged[0][1])).toContain('invalid byte sequence');
+      expect(String(logged[0][1])).toContain('boom in registry.risk_assessment');
     } finally {
       log.mockRestore();
+      await t.sql(`DROP TRIGGER fail_write ON registry.risk_assessment`);
+      await t.sql(`DROP FUNCTION registry.fail_write()`);
     }
   });
 
