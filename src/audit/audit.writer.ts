@@ -33,6 +33,8 @@ const APPEND = `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id,
 const RETRY_WINDOW_MS = 2000;
 /** How long to wait for the server process of a lost connection to end. */
 const SETTLE_WAIT_MS = 2000;
+/** The longest an append keeps retrying and settling before it is refused (a caller holding a lease waits this long at worst). */
+export const AUDIT_APPEND_WORST_MS = RETRY_WINDOW_MS + SETTLE_WAIT_MS;
 
 /** The server process behind a connection: its pid and its start (pids are reused). */
 interface Backend {
