@@ -523,6 +523,17 @@ describe('audit events', () => {
       expect(Object.fromEntries(flagged)).toEqual(Object.fromEntries(expected));
     });
 
+    it('flags people, not the hub’s own deliveries to department systems', async () => {
+      const children = (await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 8`)).map((m) => m.id as string);
+      const body = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: { userId: 'hub:webhook-delivery', department: Department.POLICE, role: null as never, region: '330102' }, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });
+      body.reads = [{ fields: { 'Minor.name': Access.ALLOW }, minorIds: children }];
+      await t.hub.audit.append(body);
+      const r = await t.gql(auditor, `{ auditAnomalies { kind userId } }`, undefined, {});
+      expect(r.data.auditAnomalies.filter((f: any) => f.userId.startsWith('hub:'))).toEqual([]);
+      // And no token may carry such a user id.
+      expect(errorCodes(await t.gql(await t.token(Department.POLICE, { user: 'hub:webhook-delivery' }), `{ regions { code } }`))).toEqual(['UNAUTHENTICATED']);
+    });
+
     it('flags a mutation recorded as started with no final event, once it is no longer running', async () => {
       const writer = await t.token(Department.CIVIL_AFFAIRS, { user: 'unfinished-writer' });
       const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);

@@ -23,6 +23,12 @@ export const isUserId = (sub: unknown): sub is string =>
   typeof sub === 'string' && /^[^\u0000-\u001f\u007f]{1,200}$/.test(sub) && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(sub);
 
 /**
+ * User ids of the hub's own work in the trail (`hub:webhook-delivery`): no token may carry one, so
+ * that an event under such an id is the hub's, and a person cannot pass their reads off as it.
+ */
+export const SYSTEM_USER_PREFIX = 'hub:';
+
+/**
  * Verifies client bearer tokens. Dev: HS256 with the generated secret. Production: the
  * department identity provider's public key or JWKS. `alg: none` and every algorithm not listed
  * are refused by jose itself. Every token must say when it was issued (`iat`), and is refused
@@ -80,7 +86,7 @@ export class TokenService {
     const expiresAt = Math.min(payload.exp as number, (payload.iat as number) + this.config.jwt.maxTokenAgeSeconds);
     if (expiresAt <= now) throw unauthenticated('Token expired');
     const { sub, department, role, region } = payload as Record<string, unknown>;
-    if (!isUserId(sub) || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || !/^\d{6,15}$/.test(region)) {
+    if (!isUserId(sub) || sub.startsWith(SYSTEM_USER_PREFIX) || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || !/^\d{6,15}$/.test(region)) {
       throw unauthenticated('Token claims must carry sub, department, role and region');
     }
     // Frozen: the same object now serves every request bearing this token.

@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import { AuditEventBody, AuditOutcome } from '../../audit/audit.types';
 import { AUDIT_APPEND_WORST_MS, type AuditSink } from '../../audit/audit.writer';
 import type { Department } from '../../auth/principal';
+import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { WorkflowConfig } from '../../config/hub.config';
 import type { Policy } from '../../policy/policy';
 import { Access } from '../../policy/policy.types';
@@ -62,7 +63,7 @@ interface Due {
 }
 
 /** The user id of webhook deliveries in the audit trail: the hub itself, not a person (role null). */
-export const WEBHOOK_AUDIT_USER = 'hub:webhook-delivery';
+export const WEBHOOK_AUDIT_USER = `${SYSTEM_USER_PREFIX}webhook-delivery`;
 /** The `operationType` of a webhook delivery's audit event (a request's is query or mutation). */
 export const WEBHOOK_OPERATION_TYPE = 'webhook';
 
