@@ -82,6 +82,21 @@ describe('text inputs and filters through the endpoint', () => {
     refused(await t.gql(auditor, `query($d: String!) { auditEvents(filter: { department: $d }) { edges { cursor } } }`, { d: text }, {}), 'filter.department');
   });
 
+  it('refuses a date or time before 1900 (a year typed short), writing nothing', async () => {
+    const before = await counts();
+    refused(
+      await t.gql(await t.token(Department.EDUCATION, { role: Role.REPORTER }), `mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id } }`, {
+        i: { harmType: 'NEGLECT', observation: '手臂淤青', location: '家中', regionCode: gridCode, urgency: 'NORMAL', observedAt: '0001-01-01T00:00:00Z' },
+      }, {}),
+      'observedAt',
+    );
+    refused(
+      await t.gql(await t.token(Department.EDUCATION), `mutation($m: ID!) { createSchoolEnrollment(minorId: $m, input: { school: "实验小学", grade: 3, status: ENROLLED, enrolledOn: "1009-09-01" }) { id } }`, { m: minorId }),
+      'enrolledOn',
+    );
+    expect(await counts()).toEqual(before);
+  });
+
   it('stores multi-line text with tabs as given', async () => {
     const ca = await t.token(Department.CIVIL_AFFAIRS);
     const r = await t.gql(ca, `mutation($m: ID!, $n: String!) { recordVisit(minorId: $m, input: { notes: $n }) { id } }`, { m: minorId, n: '入户\n\t祖母在家' });

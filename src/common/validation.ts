@@ -44,10 +44,14 @@ export function requirePhone(field: string, value: string | undefined | null): s
   return v;
 }
 
+/** No date of a record about a child of today lies before it: an earlier one is a typing error (year 1, 1009). */
+export const EARLIEST_DATE = '1900-01-01';
+
 export function requireNotFuture(field: string, value: Date | undefined, now: Date): Date {
   if (!value) return now;
   if (Number.isNaN(value.getTime())) throw badInput(field, 'must be a valid time');
   if (value.getTime() > now.getTime() + 60_000) throw badInput(field, 'must not be in the future');
+  if (value.toISOString() < EARLIEST_DATE) throw badInput(field, `must not be before ${EARLIEST_DATE}`);
   return value;
 }
 
@@ -58,6 +62,7 @@ export function requireDate(field: string, value: string | undefined | null, not
   const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
   if (!m || !d || d.toISOString().slice(0, 10) !== v) throw badInput(field, 'must be a date YYYY-MM-DD');
   if (notAfter && v > notAfter.toISOString().slice(0, 10)) throw badInput(field, 'must not be in the future');
+  if (v < EARLIEST_DATE) throw badInput(field, `must not be before ${EARLIEST_DATE}`);
   return v;
 }
 
