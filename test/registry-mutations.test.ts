@@ -52,6 +52,7 @@ describe('registry writes: validation, atomicity, due dates', () => {
     ['an empty name', { idNumber: buildIdNumber('330102', birthYearsAgo(8), 381), name: '  ' }, 'name'],
     ['a too long name', { idNumber: buildIdNumber('330102', birthYearsAgo(8), 383), name: '长'.repeat(51) }, 'name'],
     ['a region that is not a grid', { idNumber: buildIdNumber('330102', birthYearsAgo(8), 385), gridCode: '330102001' }, 'gridCode'],
+    ['a grid code with a NUL', { idNumber: buildIdNumber('330102', birthYearsAgo(8), 387), gridCode: '33010200100200\u0000' }, 'gridCode'],
   ];
   it.each(invalid)('refuses %s with BAD_USER_INPUT naming the field, writing nothing', async (_what, over, field) => {
     const before = await count('minor');

@@ -12,7 +12,7 @@ import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
-import { jurisdictionPattern } from '../registry.loaders';
+import { GRID_CODE_LENGTH, jurisdictionPattern } from '../registry.loaders';
 import { optionalText, requireDate, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
 import { validateMinorIdentity } from '../registry.validation';
 import { AssessmentInput, CreateMinorInput, GuardianInput, UpdateMinorInput, VisitInput } from './types/minor.input';
@@ -58,6 +58,8 @@ function requireNotBeforeBirth(field: string, at: Date, minor: Minor): void {
 }
 
 async function requireGrid(em: EntityManager, ctx: HubContext, code: string): Promise<string> {
+  // Digits only before the database sees it (a NUL in it was a Postgres error, a 500).
+  if (String(code).length !== GRID_CODE_LENGTH || !/^\d+$/.test(String(code))) throw badInput('gridCode', 'must be a grid (网格) inside your jurisdiction');
   const grid = await em.getRepository(Region).findOne({ where: { code: String(code) } });
   if (!grid || grid.level !== RegionLevel.GRID || !grid.code.startsWith(ctx.principal.region)) {
     throw badInput('gridCode', 'must be a grid (网格) inside your jurisdiction');
