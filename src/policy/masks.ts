@@ -23,14 +23,20 @@ const PROVINCE = `(?:${N}{2,3}省|(?:北京|天津|上海|重庆)市|内蒙古�
 const CITY = `(?:${N}{2,4}市|${N}{2,10}自治州)`;
 const DISTRICT = `(?:${N}{2,4}?(?:新区|自治县|自治旗|区|县|旗))`;
 const COUNTY_CITY = `(?:${N}{2,4}市)`;
+/** What follows a district in an address: the name of a street (街道) or township (镇, 乡). */
+const THEN_STREET = `(?=[\u4e00-\u9fff]{1,8}?(?:街道|镇|乡))`;
 /**
  * A leading administrative prefix that ends at the district or county: [province] city
  * district-or-county-level-city (浙江省杭州市上城区, 杭州市建德市), province district (上海市浦东新区),
  * or a district or county alone (上城区). A bare `…市` at the start is not taken for a county-level
- * city, and nothing short of the district level is kept.
+ * city, and nothing short of the district level is kept. Names alone cannot tell a district from
+ * an estate's 东区, a 开发区, a 菜市 or a 都市: the prefix must be followed by a street or township,
+ * as the district is in an address, or be the whole value with its province and city (a 户籍地
+ * such as 浙江省杭州市上城区).
  */
 const ADMINISTRATIVE_PREFIX = new RegExp(
-  `^(?:${PROVINCE}?${CITY}(?:${DISTRICT}|${COUNTY_CITY})|${PROVINCE}(?:${DISTRICT}|${COUNTY_CITY})|${DISTRICT})`,
+  `^(?:(?:${PROVINCE}?${CITY}(?:${DISTRICT}|${COUNTY_CITY})|${PROVINCE}(?:${DISTRICT}|${COUNTY_CITY})|${DISTRICT})${THEN_STREET}` +
+    `|${PROVINCE}${CITY}(?:${DISTRICT}|${COUNTY_CITY})$)`,
 );
 
 function maskAddress(address: string): string {

@@ -30,7 +30,7 @@ export function renderPermissionsDoc(slices: readonly SubgraphSlice[]): string {
     'argument needs read access to the field it filters on.',
     '',
     'Masks: `ID_NUMBER` keeps the first 6 and last 4 characters; `PHONE` the first 3 and last 4; `NAME` the surname;',
-    '`ADDRESS` a leading administrative prefix (province, city, district or county) only, an address without one starred',
+    '`ADDRESS` a leading administrative prefix (province, city, district or county) followed by a street or township only, anything else starred',
     'whole; `SENSITIVE_CATEGORY` shows CRIME_VICTIM, DOMESTIC_VIOLENCE and',
     'INCARCERATED_PARENT as NEEDS_SUPPORT and other categories unchanged.',
     '',

@@ -15,7 +15,7 @@ export enum MaskKind {
   PHONE = 'PHONE',
   /** 张* — the surname only. */
   NAME = 'NAME',
-  /** A leading administrative prefix (province, city, district/county: 浙江省杭州市上城区) only, the rest starred; an address that does not start with one is starred whole. */
+  /** A leading administrative prefix (province, city, district/county: 浙江省杭州市上城区) followed by a street or township only, the rest starred; anything else starred whole. */
   ADDRESS = 'ADDRESS',
   /** A sensitive difficulty category (crime victim, domestic violence, incarcerated parent) shows as NEEDS_SUPPORT. */
   SENSITIVE_CATEGORY = 'SENSITIVE_CATEGORY',
