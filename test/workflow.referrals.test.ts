@@ -216,8 +216,8 @@ describe('workflow: referrals', () => {
       await t.gql(education, DECLINE, { id, reason: '已由学校资助' });
     });
 
-    it('lifts a DENY too (MEDICAL_AID opens the guardian’s situation), for the referred child only', async () => {
-      const id = await refer('MEDICAL_AID');
+    it('lifts a DENY too (LEGAL_AID opens the guardian’s situation), for the referred child only', async () => {
+      const id = await refer('LEGAL_AID');
       const r = await post(
         t,
         education,
@@ -246,6 +246,27 @@ describe('workflow: referrals', () => {
       await t.gql(education, DECLINE, { id, reason: '转卫健' });
     });
 
+    it('opens a guardian’s situation only with the exact categories: SERVING_SENTENCE is the INCARCERATED_PARENT the mask hides', async () => {
+      await t.sql(`UPDATE registry.guardian SET situation = 'SERVING_SENTENCE' WHERE minor_id = $1`, [child.id]);
+      await t.sql(`INSERT INTO registry.minor_category (minor_id, category, identified_at) VALUES ($1, 'INCARCERATED_PARENT', current_date) ON CONFLICT DO NOTHING`, [child.id]);
+      for (const type of ['MEDICAL_AID', 'LIVING_ASSISTANCE']) {
+        const id = await refer(type);
+        const r = await post(t, education, { query: `query($id: ID!) { minor(id: $id) { categories { category } guardians { situation } } }`, variables: { id: child.id } }, {
+          'x-purpose': `REFERRAL; ${id}`,
+        });
+        expect(r.json.data.minor.categories.map((c: { category: string }) => c.category)).not.toContain('INCARCERATED_PARENT');
+        expect(r.json.data.minor.guardians).toEqual([{ situation: null }]);
+        await t.gql(education, DECLINE, { id, reason: '转其他部门' });
+      }
+      const placement = await refer('PLACEMENT');
+      const r = await post(t, education, { query: `query($id: ID!) { minor(id: $id) { categories { category } guardians { situation } } }`, variables: { id: child.id } }, {
+        'x-purpose': `REFERRAL; ${placement}`,
+      });
+      expect(r.json.data.minor.categories.map((c: { category: string }) => c.category)).toContain('INCARCERATED_PARENT');
+      expect(r.json.data.minor.guardians).toEqual([{ situation: 'SERVING_SENTENCE' }]);
+      await t.gql(education, DECLINE, { id: placement, reason: '转其他部门' });
+    });
+
     it('refuses to start with a grant that would open the birth date beside a masked ID number', () => {
       const source = (kinds: Record<string, string[]>): GrantSource => ({
         purpose: PurposeCode.REFERRAL,
@@ -261,6 +282,9 @@ describe('workflow: referrals', () => {
         expect(leaks).toContain(`${d} reads Minor.birthDate but Minor.idNumber is MASK under grant REFERRAL MEDICAL_AID: the two rebuild Minor.idNumber`);
       }
       expect(leaks.some((l) => l.startsWith(CA) || l.startsWith(PO))).toBe(false);
+      expect(policy.rebuildLeaks(new FieldGrants([source({ MEDICAL_AID: ['Guardian.situation'] })]))).toContain(
+        `${ED} reads Guardian.situation but MinorCategory.category is MASK under grant REFERRAL MEDICAL_AID: the two rebuild MinorCategory.category`,
+      );
       // Opening the whole number with it is no rebuild (whether such a grant is wise is the table's business).
       expect(policy.rebuildLeaks(new FieldGrants([source({ X: ['Minor.birthDate', 'Minor.idNumber'] })]))).toEqual([]);
       // The check runs where start-up checks the table's completeness.

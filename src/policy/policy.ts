@@ -8,11 +8,16 @@ import { Access, MaskKind, PolicyRow } from './policy.types';
 export const FEDERATION_FIELDS = new Set(['Query._service', 'Query._entities', '_Service.sdl']);
 
 /**
- * Fields whose exact value is a part of another field's: `[part, whole]`. Whoever reads the part
+ * Fields whose exact value tells a part of another field's: `[part, whole]`. Whoever reads the part
  * must read the whole exactly too, or the part fills in what the whole's mask hides — the birth
- * date is the 8 digits the ID_NUMBER mask stars.
+ * date is the 8 digits the ID_NUMBER mask stars; a guardian's situation (SERVING_SENTENCE) or its
+ * note tells the INCARCERATED_PARENT category the SENSITIVE_CATEGORY mask folds into NEEDS_SUPPORT.
  */
-export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [['Minor.birthDate', 'Minor.idNumber']];
+export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [
+  ['Minor.birthDate', 'Minor.idNumber'],
+  ['Guardian.situation', 'MinorCategory.category'],
+  ['Guardian.situationNote', 'MinorCategory.category'],
+];
 
 /**
  * The compiled policy table: one lookup per `Type.field` and subject. Built once at start-up

@@ -21,15 +21,18 @@ const rows = (type: string, fields: string[], allow: readonly PolicySubject[], r
  *
  * A grant must not open `Minor.birthDate` to a department that sees `Minor.idNumber` masked: the
  * masked digits are the birth date, so the two together are the full number (refused at start-up,
- * Policy.rebuildLeaks). MEDICAL_AID needs the age, which every department reads.
+ * Policy.rebuildLeaks). MEDICAL_AID needs the age, which every department reads. Nor may it open a
+ * guardian's situation or its note without the exact categories: SERVING_SENTENCE is the
+ * INCARCERATED_PARENT the category mask hides. A placement needs the whole picture (both); medical
+ * aid and living assistance need neither.
  */
 export const referralGrants: Readonly<Record<ReferralType, readonly string[]>> = {
   [ReferralType.EDUCATION_AID]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone'],
-  [ReferralType.MEDICAL_AID]: ['Guardian.phone', 'Guardian.situation'],
+  [ReferralType.MEDICAL_AID]: ['Guardian.phone'],
   [ReferralType.LEGAL_AID]: ['MinorCategory.category', 'Guardian.situation', 'Guardian.situationNote'],
-  [ReferralType.LIVING_ASSISTANCE]: ['Minor.currentAddress', 'Guardian.phone', 'Guardian.address', 'Guardian.situation'],
+  [ReferralType.LIVING_ASSISTANCE]: ['Minor.currentAddress', 'Guardian.phone', 'Guardian.address'],
   [ReferralType.COUNSELLING]: ['MinorCategory.category', 'RiskAssessment.reasons'],
-  [ReferralType.PLACEMENT]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone', 'Guardian.address', 'Guardian.situation', 'Guardian.situationNote'],
+  [ReferralType.PLACEMENT]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone', 'Guardian.address', 'Guardian.situation', 'Guardian.situationNote', 'MinorCategory.category'],
   [ReferralType.FAMILY_EDUCATION_GUIDANCE]: ['Guardian.name', 'Guardian.phone', 'Guardian.address'],
 };
 
