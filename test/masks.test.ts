@@ -67,7 +67,7 @@ describe('ADDRESS mask', () => {
   });
 });
 
-describe('ADDRESS mask through the endpoint', () => {
+describe('masks through the endpoint', () => {
   let t: TestHub;
   beforeAll(async () => {
     t = await startTestHub();
@@ -87,5 +87,26 @@ describe('ADDRESS mask through the endpoint', () => {
     expect(ed.data.b.currentAddress).toBe('浙江省杭州市上城区********');
     const ca = await t.gql(await t.token(Department.CIVIL_AFFAIRS), read, { a: child.id, b: seeded.id });
     expect(ca.data).toEqual({ a: { currentAddress: '清波街道劳动路社区3幢' }, b: { currentAddress: seeded.current_address } });
+  });
+  it('lists a child’s categories in the order of what a department that sees them masked is shown', async () => {
+    const children = (await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id OFFSET 2 LIMIT 4`)).map((m) => m.id as string);
+    const pairs = [['DISABILITY', 'CRIME_VICTIM'], ['DROPOUT', 'INCARCERATED_PARENT'], ['DISABILITY', 'DOMESTIC_VIOLENCE'], ['DROPOUT', 'DOMESTIC_VIOLENCE']];
+    for (const [i, id] of children.entries()) {
+      await t.sql(`DELETE FROM registry.minor_category WHERE minor_id = $1`, [id]);
+      for (const c of pairs[i]) await t.sql(`INSERT INTO registry.minor_category (minor_id, category, identified_at) VALUES ($1, $2, current_date)`, [id, c]);
+    }
+    const read = `query($ids: [ID!]!) { ${children.map((_, i) => `c${i}: minor(id: $ids[${i}]) { categories { category } }`).join(' ')} }`.replace(/\$ids\[(\d)\]/g, (_, i) => `"${children[Number(i)]}"`).replace('query($ids: [ID!]!) ', '');
+    for (const d of [Department.EDUCATION, Department.YOUTH_LEAGUE, Department.WOMENS_FEDERATION]) {
+      const r = await t.gql(await t.token(d), read, {});
+      expect(r.errors).toBeUndefined();
+      const shown = children.map((_, i) => r.data[`c${i}`].categories.map((c: { category: string }) => c.category));
+      // The same visible category beside NEEDS_SUPPORT, in the same place, whichever sensitive category it folds.
+      expect(shown).toEqual([
+        ['DISABILITY', 'NEEDS_SUPPORT'],
+        ['DROPOUT', 'NEEDS_SUPPORT'],
+        ['DISABILITY', 'NEEDS_SUPPORT'],
+        ['DROPOUT', 'NEEDS_SUPPORT'],
+      ]);
+    }
   });
 });

@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { ObjectLiteral } from 'typeorm';
 import { isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
+import { NEEDS_SUPPORT, SENSITIVE_CATEGORIES } from '../../policy/masks';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { Guardian } from './entities/guardian.entity';
 import { MinorCategory } from './entities/minor-category.entity';
@@ -16,6 +17,13 @@ export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}
 /** Region codes: district 6 digits, street 9, community 12, grid (网格, the finest) 15. */
 export const GRID_CODE_LENGTH = 15;
 export const DISTRICT_CODE_LENGTH = 6;
+
+/**
+ * A child's categories in the order of what a department that sees them masked is shown: sorted
+ * by the real name, a NEEDS_SUPPORT between two visible categories told which sensitive one it was
+ * (DISABILITY, NEEDS_SUPPORT, DROPOUT could only be DOMESTIC_VIOLENCE).
+ */
+const CATEGORY_ORDER = `CASE WHEN x.category::text IN (${[...SENSITIVE_CATEGORIES].map((c) => `'${c}'`).join(', ')}) THEN '${NEEDS_SUPPORT}' ELSE x.category::text END, x.category`;
 
 function groupBy<T, K>(rows: T[], key: (r: T) => K): Map<K, T[]> {
   const map = new Map<K, T[]>();
@@ -52,7 +60,7 @@ function createRegistryLoaders(ctx: HubContext) {
       return ids.map((id) => byId.get(id) ?? null);
     }),
     guardiansByMinor: byMinor(Guardian, 'x.id'),
-    categoriesByMinor: byMinor(MinorCategory, 'x.category'),
+    categoriesByMinor: byMinor(MinorCategory, CATEGORY_ORDER),
     assessmentsByMinor: byMinor(RiskAssessment, 'x.assessed_at DESC, x.id'),
     latestAssessmentByMinor: new DataLoader<string, RiskAssessment | null>(async (ids) => {
       const rows = await read(RiskAssessment, 'WHERE x.minor_id = ANY($1) ORDER BY x.minor_id, x.assessed_at DESC, x.id', [ids], 'x.minor_id');
