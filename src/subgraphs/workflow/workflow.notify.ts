@@ -29,6 +29,12 @@ export interface NotificationEvent {
   to?: readonly Department[];
   /** The same key is told once per department, however often it is emitted. */
   dedupeKey: string;
+  /**
+   * A field whose value the event's kind itself tells (a guardianship failure is one of two
+   * categories): a department that would get it masked or not at all is not told, since being
+   * told would say what the mask hides.
+   */
+  tells?: string;
 }
 
 const asText = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
@@ -57,12 +63,14 @@ export async function emitNotification(em: EntityManager, emitter: Emitter, even
   const recipients = event.to ?? notificationRecipients[event.kind];
   let created = 0;
   for (const department of new Set(recipients)) {
+    const payload = payloadFor(emitter.policy, department, event.fields);
+    if (event.tells && payload[event.tells] !== asText(event.fields[event.tells])) continue;
     const id = randomUUID();
     const inserted: { id: string }[] = await em.query(
       `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, dedupe_key)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
       [id, event.kind, department, event.regionCode, event.minorId ?? null, event.subjectId ?? null,
-        JSON.stringify(payloadFor(emitter.policy, department, event.fields)), emitter.now, `${event.dedupeKey}:${department}`],
+        JSON.stringify(payload), emitter.now, `${event.dedupeKey}:${department}`],
     );
     if (!inserted.length) continue;
     created++;
@@ -118,6 +126,9 @@ export function guardianshipFailureEvent(minor: ChildFacts, category: Difficulty
       'MinorCategory.identifiedAt': identifiedAt,
     },
     dedupeKey: `GUARDIANSHIP_FAILURE:${minor.id}:${category}:${identifiedAt}`,
+    // Only two categories raise it: told to a department that sees DOMESTIC_VIOLENCE as
+    // NEEDS_SUPPORT, the event would name it anyway.
+    tells: 'MinorCategory.category',
   };
 }
 
