@@ -23,8 +23,17 @@ const PROVINCE = `(?:${N}{2,3}省|(?:北京|天津|上海|重庆)市|内蒙古�
 const CITY = `(?:${N}{2,4}市|${N}{2,10}自治州)`;
 const DISTRICT = `(?:${N}{2,4}?(?:新区|自治县|自治旗|区|县|旗))`;
 const COUNTY_CITY = `(?:${N}{2,4}市)`;
-/** What follows a district in an address: the name of a street (街道) or township (镇, 乡). */
-const THEN_STREET = `(?=[\u4e00-\u9fff]{1,8}?(?:街道|镇|乡))`;
+/**
+ * What follows a district in an address: the name of a street (街道) or township (镇, 乡), two to
+ * six characters ending there — not a 水乡苑, 家乡路 or 城乡结合部.
+ */
+const THEN_STREET = `(?=[\u4e00-\u9fff]{2,6}?(?:街道|镇|乡)(?![路街巷弄道村苑园里结]))`;
+/**
+ * A district or county that is the whole rest of a 户籍地: a name of two or three characters not
+ * ending in a direction or 新 (an estate's 紫金港东区, 朝晖新区, 电力家属区 are not districts), or a
+ * county-level city of two (建德市, not 华润都市 or 城东菜市).
+ */
+const WHOLE_DISTRICT = `(?:${N}{1,2}(?![东西南北中新])${N}(?:区|县|旗)|${N}{2}市)`;
 /**
  * A leading administrative prefix that ends at the district or county: [province] city
  * district-or-county-level-city (浙江省杭州市上城区, 杭州市建德市), province district (上海市浦东新区),
@@ -36,7 +45,7 @@ const THEN_STREET = `(?=[\u4e00-\u9fff]{1,8}?(?:街道|镇|乡))`;
  */
 const ADMINISTRATIVE_PREFIX = new RegExp(
   `^(?:(?:${PROVINCE}?${CITY}(?:${DISTRICT}|${COUNTY_CITY})|${PROVINCE}(?:${DISTRICT}|${COUNTY_CITY})|${DISTRICT})${THEN_STREET}` +
-    `|${PROVINCE}${CITY}(?:${DISTRICT}|${COUNTY_CITY})$)`,
+    `|${PROVINCE}${CITY}${WHOLE_DISTRICT}$)`,
 );
 
 function maskAddress(address: string): string {
