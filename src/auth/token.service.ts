@@ -2,6 +2,7 @@ import { createRemoteJWKSet, importSPKI, jwtVerify, JWTVerifyGetKey, SignJWT } f
 import type { KeyObject } from 'node:crypto';
 import { HubConfig } from '../config/hub.config';
 import { devSecret } from '../config/secrets';
+import { isRegionCode, isWellFormed } from '../common/validation';
 import { unauthenticated } from '../errors/hub.exception';
 import { Department, isDepartment, isRole, Principal, Role } from './principal';
 
@@ -19,8 +20,7 @@ type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<t
  * unpaired surrogate (Postgres refuses both, and one event that cannot be written fails its
  * whole group commit).
  */
-export const isUserId = (sub: unknown): sub is string =>
-  typeof sub === 'string' && /^[^\u0000-\u001f\u007f]{1,200}$/.test(sub) && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(sub);
+export const isUserId = (sub: unknown): sub is string => typeof sub === 'string' && /^[^\u0000-\u001f\u007f]{1,200}$/.test(sub) && isWellFormed(sub);
 
 /**
  * User ids of the hub's own work in the trail (`hub:webhook-delivery`): no token may carry one, so
@@ -86,7 +86,7 @@ export class TokenService {
     const expiresAt = Math.min(payload.exp as number, (payload.iat as number) + this.config.jwt.maxTokenAgeSeconds);
     if (expiresAt <= now) throw unauthenticated('Token expired');
     const { sub, department, role, region } = payload as Record<string, unknown>;
-    if (!isUserId(sub) || sub.startsWith(SYSTEM_USER_PREFIX) || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || !/^\d{6,15}$/.test(region)) {
+    if (!isUserId(sub) || sub.startsWith(SYSTEM_USER_PREFIX) || !isDepartment(department) || !isRole(role) || !isRegionCode(region)) {
       throw unauthenticated('Token claims must carry sub, department, role and region');
     }
     // Frozen: the same object now serves every request bearing this token.

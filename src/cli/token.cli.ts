@@ -4,6 +4,7 @@
  */
 import { Department, isDepartment, isRole, Role } from '../auth/principal';
 import { signDevToken } from '../auth/token.service';
+import { isRegionCode } from '../common/validation';
 import { loadConfig } from '../config/hub.config';
 import { DEMO_ROOT_REGION } from '../subgraphs/registry/registry.constants';
 import { parseArgs } from './args';
@@ -17,7 +18,7 @@ async function main() {
   if (!isDepartment(department)) throw new Error(`--department must be one of ${Object.values(Department).join(', ')}`);
   if (!isRole(role)) throw new Error(`--role must be one of ${Object.values(Role).join(', ')}`);
   const region = flags.region ?? DEMO_ROOT_REGION;
-  if (!/^\d{6,15}$/.test(region)) throw new Error('--region is a region code (6 to 15 digits)');
+  if (!isRegionCode(region)) throw new Error('--region is a region code (6 to 15 digits)');
   const expiresIn = flags['expires-in'] ? Number(flags['expires-in']) : undefined;
   const token = await signDevToken(config, {
     department,

@@ -14,6 +14,12 @@ const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 /** In a `u` regex a surrogate pair is one code point, so this matches a lone surrogate only. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/** Well-formed UTF-16: no lone surrogate (Postgres refuses one inside JSON and replaces it in text). */
+export const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
+
+/** A region code (区划代码) of any level: 6 to 15 digits. */
+export const isRegionCode = (s: unknown): s is string => typeof s === 'string' && /^\d{6,15}$/.test(s);
+
 /**
  * Text a client sent that the hub can store and pass on: well-formed UTF-16 (a lone surrogate is
  * silently replaced when stored as UTF-8, and refused by Postgres inside a JSON payload) and no
@@ -21,7 +27,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
  */
 export function requireCleanText(field: string, value: string): string {
   if (typeof value !== 'string') throw badInput(field, 'must be text');
-  if (LONE_SURROGATE.test(value)) throw badInput(field, 'must be well-formed Unicode (a lone surrogate is not a character)');
+  if (!isWellFormed(value)) throw badInput(field, 'must be well-formed Unicode (a lone surrogate is not a character)');
   if (CONTROL_CHARACTERS.test(value)) throw badInput(field, 'must not contain control characters (only tab and line breaks are allowed)');
   return value;
 }

@@ -10,7 +10,7 @@ import { Region } from '../entities/region.entity';
 import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { isUuid } from '../../../common/uuid';
-import { requireCleanText } from '../../../common/validation';
+import { isRegionCode, requireCleanText } from '../../../common/validation';
 import { GRID_CODE_LENGTH, jurisdictionPattern, registryLoaders } from '../registry.loaders';
 import { MinorConnection } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
@@ -66,7 +66,7 @@ export class MinorResolver {
     bind((p) => `x.grid_code LIKE ${p}`, jurisdictionPattern(ctx));
     if (filter?.regionCode !== undefined && filter.regionCode !== null) {
       policy.assertFilterable(subject, 'Minor.grid', 'filter.regionCode');
-      if (!/^\d{6,15}$/.test(filter.regionCode)) throw badInput('filter.regionCode', 'a region code is 6 to 15 digits');
+      if (!isRegionCode(filter.regionCode)) throw badInput('filter.regionCode', 'a region code is 6 to 15 digits');
       // A grid (15 digits, the finest level) is matched by equality: its children then come in id
       // order from the (grid_code, id) index. A prefix's row estimate can be a histogram bucket
       // (10,000 rows for a grid of 200 at 1M minors), and Postgres then walked the primary key for

@@ -4,7 +4,7 @@ import { Department } from '../../../auth/principal';
 import { idNumberProblem } from '../../../common/id-number';
 import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { optionalText, requireNotFuture, requireText } from '../../../common/validation';
+import { isRegionCode, optionalText, requireNotFuture, requireText } from '../../../common/validation';
 import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
@@ -59,7 +59,7 @@ export class ReportResolver {
     if (childIdNumber && idNumberProblem(childIdNumber)) throw badInput('childIdNumber', 'is not a valid 公民身份号码');
     if (input.childId != null && !isUuid(input.childId)) throw badInput('childId', 'is not a registry id');
     const regionCode = String(input.regionCode ?? '');
-    if (!/^\d{6,15}$/.test(regionCode)) throw badInput('regionCode', 'a region code is 6 to 15 digits');
+    if (!isRegionCode(regionCode)) throw badInput('regionCode', 'a region code is 6 to 15 digits');
     const deadlines = ctx.config.workflow.reportDeadlines[input.urgency];
     return ctx.db.transaction(async (em) => {
       const [region] = await em.query(`SELECT code FROM registry.region WHERE code = $1`, [regionCode]);

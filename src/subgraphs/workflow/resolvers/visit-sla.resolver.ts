@@ -1,4 +1,5 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { isRegionCode } from '../../../common/validation';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { RiskLevel } from '../../registry/registry.enums';
@@ -73,7 +74,7 @@ export class VisitSlaResolver {
     let pattern = jurisdiction(ctx);
     if (regionCode != null) {
       ctx.policy.assertFilterable(ctx.subject, 'Minor.grid', 'regionCode');
-      if (!/^\d{6,15}$/.test(regionCode) || !regionCode.startsWith(ctx.principal.region)) {
+      if (!isRegionCode(regionCode) || !regionCode.startsWith(ctx.principal.region)) {
         throw badInput('regionCode', 'must be a region inside your jurisdiction');
       }
       pattern = `${regionCode}%`;
