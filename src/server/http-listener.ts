@@ -2,6 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MASKED_MESSAGE } from '../errors/hub.exception';
 import type { Database } from './bootstrap';
 
 /** An Express app with the settings the hub's and the subgraphs' servers share. */
@@ -25,7 +26,7 @@ export const jsonErrors: ErrorRequestHandler = (err, _req, res, next) => {
   const client = !!expose && !!status && status >= 400 && status < 500;
   if (!client) console.error('[hub] unexpected error outside GraphQL', err);
   res.status(client ? status! : 500).json({
-    errors: [{ message: client ? message : 'Internal server error', extensions: { code: client ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }],
+    errors: [{ message: client ? message : MASKED_MESSAGE, extensions: { code: client ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }],
   });
 };
 
