@@ -72,6 +72,12 @@ function lookedUp(ctx: HubContext, asked: string, argument: string, field: strin
   return minorId;
 }
 
+/** A page of the trail: 1…`max` events, after a `seq` this API returned (the trail is read newest first). */
+function checkPage(first: number, max: number, after: string | null | undefined): void {
+  if (!Number.isInteger(first) || first < 1 || first > max) throw badInput('first', `must be between 1 and ${max}`);
+  if (after !== undefined && after !== null && !/^\d{1,18}$/.test(after)) throw badInput('after', 'not a cursor returned by this API');
+}
+
 @Resolver()
 export class AuditResolver {
   @Query(() => AuditEventConnection, { nullable: true, description: 'The trail, newest first, in the auditor’s jurisdiction' })
@@ -81,8 +87,7 @@ export class AuditResolver {
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<AuditEventConnection> {
-    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput('first', `must be between 1 and ${MAX_PAGE}`);
-    if (after !== undefined && after !== null && !/^\d{1,18}$/.test(after)) throw badInput('after', 'not a cursor returned by this API');
+    checkPage(first, MAX_PAGE, after);
     const where = [scope(ctx, 1)];
     const params: unknown[] = [jurisdiction(ctx)];
     const add = (sql: string, value: unknown) => {
@@ -124,8 +129,7 @@ export class AuditResolver {
     @Arg('first', () => Int, { defaultValue: MAX_HISTORY }) first = MAX_HISTORY,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<MinorAccess[]> {
-    if (!Number.isInteger(first) || first < 1 || first > MAX_HISTORY) throw badInput('first', `must be between 1 and ${MAX_HISTORY}`);
-    if (after !== undefined && after !== null && !/^\d{1,18}$/.test(after)) throw badInput('after', 'not a seq returned by this API');
+    checkPage(first, MAX_HISTORY, after);
     const minorId = lookedUp(ctx, asked, 'minorId', 'Query.minorAccessHistory');
     return asReader(ctx, async (em) => {
       const rows = await em.query(
