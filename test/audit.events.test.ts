@@ -367,7 +367,7 @@ describe('audit events', () => {
         body.reads = [{ fields: { 'Minor.name': Access.ALLOW }, minorIds: [child] }];
         await t.hub.audit.append(body);
       }
-      const stored = (await t.sql(`SELECT seq::text AS s FROM audit.event WHERE minor_ids @> ARRAY[$1]::text[] ORDER BY seq DESC`, [child])).map((r) => r.s);
+      const stored = (await t.sql(`SELECT seq::text AS s FROM audit.event WHERE minor_ids @> ARRAY[$1]::uuid[] ORDER BY seq DESC`, [child])).map((r) => r.s);
       const seen: string[] = [];
       let after: string | null = null;
       for (;;) {

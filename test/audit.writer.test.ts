@@ -3,6 +3,7 @@ import net from 'node:net';
 import { Client, Pool } from 'pg';
 import { auditEvent } from '../src/audit/audit-event';
 import { AuditOutcome } from '../src/audit/audit.types';
+import { Access } from '../src/policy/policy.types';
 import { verifyChain } from '../src/audit/audit.verify';
 import { AuditInDoubtError, AuditWriter } from '../src/audit/audit.writer';
 import { Department, Role } from '../src/auth/principal';
@@ -173,6 +174,24 @@ describe('audit writer', () => {
     expect(rows).toHaveLength(ids.length);
     expect(rows.every((r) => r.n === 1)).toBe(true);
     expect(await verify()).toEqual(expect.objectContaining({ ok: true, firstBreak: null }));
+  });
+
+  it('indexes the UUIDs an event names, in lower case, under minor_ids; a name that is no UUID is kept in the body only and does not fail the batch', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const pool = writerPool(url, 'writer-minor-ids');
+    try {
+      const e = event('minor-ids');
+      e.reads = [{ fields: { 'Minor.name': Access.ALLOW }, minorIds: [a.toUpperCase(), 'not-a-child', b] }];
+      e.changes = [{ mutation: 'addCategory', id: null, minorId: a, fields: ['minorId'] }];
+      await new AuditWriter(pool).append(e);
+      const [row] = (await db.query(`SELECT minor_ids, body FROM audit.event WHERE request_id = $1`, [e.requestId])).rows;
+      expect([...row.minor_ids].sort()).toEqual([a, b].sort());
+      expect(JSON.parse(row.body).reads[0].minorIds).toEqual([a.toUpperCase(), 'not-a-child', b]);
+      expect((await db.query(`SELECT count(*)::int AS n FROM audit.event WHERE minor_ids @> ARRAY[$1]::uuid[]`, [a])).rows[0].n).toBe(1);
+      expect(await verify()).toEqual(expect.objectContaining({ ok: true, firstBreak: null }));
+    } finally {
+      await pool.end();
+    }
   });
 
   describe.each([

@@ -1,5 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { auditEvent } from '../src/audit/audit-event';
+import { AuditOutcome } from '../src/audit/audit.types';
+import { verifyChain } from '../src/audit/audit.verify';
+import { AuditWriter } from '../src/audit/audit.writer';
 import { openDataSource } from '../src/db/data-source';
+import { Access } from '../src/policy/policy.types';
 import { SUBGRAPHS } from '../src/subgraphs';
 import { cloneTemplateDatabase } from './support/test-hub';
 
@@ -24,5 +31,29 @@ describe('migrations', () => {
     expect(applied).toHaveLength(all);
     expect(await schemas()).toEqual(SUBGRAPHS.map((s) => s.name).sort());
     expect(await ds.query(`SELECT count(*)::int AS n FROM registry.minor`)).toEqual([{ n: 0 }]);
+  });
+
+  it('audit.event.minor_ids: text[] of every id the body names, as spelt there, down; the UUIDs in lower case up; the chain verifies', async () => {
+    const url = await cloneTemplateDatabase();
+    const audit = await openDataSource(url);
+    const pool = new Pool({ connectionString: url, max: 1 });
+    try {
+      const [a, b] = [randomUUID(), randomUUID()];
+      const e = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: null, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });
+      e.reads = [{ fields: { 'Minor.name': Access.ALLOW }, minorIds: [a.toUpperCase(), 'not-a-child'] }];
+      e.changes = [{ mutation: 'addCategory', id: null, minorId: b, fields: ['minorId'] }];
+      await new AuditWriter(pool).append(e);
+      const column = async () => [...(await audit.query(`SELECT minor_ids FROM audit.event WHERE request_id = $1`, [e.requestId]))[0].minor_ids].sort();
+      expect(await column()).toEqual([a, b].sort());
+      await audit.undoLastMigration({ transaction: 'each' });
+      expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
+      expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await column()).toEqual([a, b].sort());
+      expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
+    } finally {
+      await pool.end();
+      await audit.destroy();
+    }
   });
 });

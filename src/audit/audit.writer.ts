@@ -27,7 +27,7 @@ export class DiscardingAuditSink implements AuditSink {
 // of tens of kilobytes). Named, so each connection parses and plans it once.
 const APPEND = `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids)
   SELECT s, p, h, b, r, t, u, d, g, o, pu, m FROM json_to_recordset($1::json)
-    AS x(s bigint, p char(64), h char(64), b text, r uuid, t timestamptz, u text, d text, g text, o text, pu text, m text[])`;
+    AS x(s bigint, p char(64), h char(64), b text, r uuid, t timestamptz, u text, d text, g text, o text, pu text, m uuid[])`;
 
 /** How long a batch keeps retrying `seq` conflicts with other writers, and lost connections, before it is refused. */
 const RETRY_WINDOW_MS = 2000;

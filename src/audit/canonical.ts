@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { isUuid } from '../common/uuid';
 
 /** Previous hash of the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -61,7 +62,11 @@ export function chainHash(prevHash: string, seq: number, body: string): string {
   return hash('sha256', `${prevHash}\n${seq}\n${body}`, 'hex');
 }
 
-/** The searchable columns stored beside an event's body; verification re-derives and compares them. */
+/**
+ * The searchable columns stored beside an event's body; verification re-derives and compares them.
+ * The children are the UUIDs the event names, in lower case (`minor_ids` is a `uuid[]`): only a
+ * UUID is a child's id or may be looked up, and anything else must not fail the batch's INSERT.
+ */
 export function indexColumns(body: {
   requestId: string;
   time: string;
@@ -74,7 +79,10 @@ export function indexColumns(body: {
   changes: { minorId: string | null }[];
 }): [string, string, string | null, string | null, string | null, string, string | null, string[]] {
   const minors = new Set<string>();
-  for (const r of body.reads) for (const id of 'minorIds' in r ? r.minorIds : [r.minorId]) minors.add(id);
-  for (const c of body.changes) if (c.minorId) minors.add(c.minorId);
+  const add = (id: string | null) => {
+    if (isUuid(id)) minors.add(id.toLowerCase());
+  };
+  for (const r of body.reads) for (const id of 'minorIds' in r ? r.minorIds : [r.minorId]) add(id);
+  for (const c of body.changes) add(c.minorId);
   return [body.requestId, body.time, body.userId, body.department, body.region, body.outcome, body.purpose?.code ?? null, [...minors].sort()];
 }

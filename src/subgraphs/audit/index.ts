@@ -2,6 +2,7 @@ import { Department } from '../../auth/principal';
 import type { SubgraphSlice } from '../../schema/subgraph.types';
 import { AuditInit1795400200000 } from '../../../migrations/1795400200000-audit-init';
 import { AuditEventWithoutHashIndex1795400700000 } from '../../../migrations/1795400700000-audit-event-without-hash-index';
+import { AuditEventMinorIdsUuid1795401000000 } from '../../../migrations/1795401000000-audit-event-minor-ids-uuid';
 import { auditPolicy } from './audit.policy';
 import { AuditResolver } from './resolvers/audit.resolver';
 
@@ -13,7 +14,7 @@ export const auditSubgraph: SubgraphSlice = {
   name: 'audit',
   owner: Department.CIVIL_AFFAIRS,
   entities: [],
-  migrations: [AuditInit1795400200000, AuditEventWithoutHashIndex1795400700000],
+  migrations: [AuditInit1795400200000, AuditEventWithoutHashIndex1795400700000, AuditEventMinorIdsUuid1795401000000],
   resolvers: [AuditResolver],
   policy: auditPolicy,
 };

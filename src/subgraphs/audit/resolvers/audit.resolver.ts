@@ -99,7 +99,7 @@ export class AuditResolver {
       add('user_id = ?', filter.userId);
     }
     if (filter?.department) add('department = ?', requireCleanText('filter.department', filter.department));
-    if (filter?.minorId) add('minor_ids @> ARRAY[?]::text[]', lookedUp(ctx, filter.minorId, 'filter.minorId', 'Query.auditEvents'));
+    if (filter?.minorId) add('minor_ids @> ARRAY[?]::uuid[]', lookedUp(ctx, filter.minorId, 'filter.minorId', 'Query.auditEvents'));
     if (filter?.outcome) add('outcome = ?', filter.outcome);
     if (filter?.purpose) add('purpose = ?', filter.purpose);
     if (filter?.from) add('occurred_at >= ?', filter.from);
@@ -133,7 +133,7 @@ export class AuditResolver {
     const minorId = lookedUp(ctx, asked, 'minorId', 'Query.minorAccessHistory');
     return asReader(ctx, async (em) => {
       const rows = await em.query(
-        `SELECT seq, hash, prev_hash, body FROM audit.event WHERE minor_ids @> ARRAY[$2]::text[] AND ${scope(ctx, 1)} ${after ? 'AND seq < $4' : ''}
+        `SELECT seq, hash, prev_hash, body FROM audit.event WHERE minor_ids @> ARRAY[$2]::uuid[] AND ${scope(ctx, 1)} ${after ? 'AND seq < $4' : ''}
           ORDER BY seq DESC LIMIT $3`,
         after ? [jurisdiction(ctx), minorId, first, after] : [jurisdiction(ctx), minorId, first],
       );
