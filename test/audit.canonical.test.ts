@@ -59,6 +59,32 @@ describe('canonical JSON of audit events', () => {
     ]);
   });
 
+  it('groups children alike however many kinds of reads a request mixes (each child against a plain grouping)', () => {
+    const access = new AccessLog();
+    const plain = new Map<string, Record<string, Access>>();
+    const kinds = [Access.ALLOW, Access.MASK, Access.DENY];
+    for (let i = 0; i < 600; i++) {
+      const minorId = `m${String((i * 7919) % 600).padStart(3, '0')}`;
+      const fields: Record<string, Access> = {};
+      // 30 shapes: which of five fields were read, and how the last one was served; in varying order.
+      const shape = i % 30;
+      const names = ['Minor.id', 'Minor.name', 'Guardian.phone', 'Minor.address', 'Minor.riskLevel'].filter((_, k) => k === 0 || shape & (1 << (k % 4)));
+      if (i % 2) names.reverse();
+      names.forEach((name, k) => (fields[name] = k === names.length - 1 ? kinds[shape % 3] : Access.ALLOW));
+      for (const [name, served] of Object.entries(fields)) access.read(minorId, name, served);
+      plain.set(minorId, fields);
+    }
+    const expected = new Map<string, { fields: Record<string, Access>; minorIds: string[] }>();
+    for (const minorId of [...plain.keys()].sort()) {
+      const fields = Object.fromEntries(Object.entries(plain.get(minorId)!).sort(([a], [b]) => (a < b ? -1 : 1)));
+      const key = JSON.stringify(fields);
+      if (!expected.has(key)) expected.set(key, { fields, minorIds: [] });
+      expected.get(key)!.minorIds.push(minorId);
+    }
+    expect(expected.size).toBeGreaterThan(8);
+    expect(access.forEvent().reads).toEqual([...expected.values()]);
+  });
+
   it('builds events whose keys are in canonical order already, down to each child read', () => {
     const access = new AccessLog();
     access.read('m2', 'Minor.name', Access.ALLOW);

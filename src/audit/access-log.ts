@@ -1,4 +1,4 @@
-import type { Access } from '../policy/policy.types';
+import { Access } from '../policy/policy.types';
 import type { AccessRecord, Change, ReadGroup } from './audit.types';
 
 /**
@@ -7,7 +7,9 @@ import type { AccessRecord, Change, ReadGroup } from './audit.types';
  * merged at the gateway, and written into the request's audit event.
  */
 export class AccessLog {
-  private readonly byMinor = new Map<string, Record<string, Access>>();
+  // Maps, not objects: a child's reads are keyed by names such as `Guardian.phone`, and an object
+  // given dozens of such keys one by one turns into a slow dictionary (a page makes thousands of reads).
+  private readonly byMinor = new Map<string, Map<string, Access>>();
   private readonly changes: Change[] = [];
   /** Children of records a mutation wrote whose answer does not name the child (an id, a receipt). */
   private readonly children = new Map<string, string>();
@@ -15,11 +17,12 @@ export class AccessLog {
   read(minorId: string, field: string, access: Access): void {
     let fields = this.byMinor.get(minorId);
     if (!fields) {
-      fields = {};
+      fields = new Map();
       this.byMinor.set(minorId, fields);
     }
     // A field denied on one path and served on another was, in the end, served.
-    if (fields[field] === undefined || fields[field] === 'DENY') fields[field] = access;
+    const had = fields.get(field);
+    if (had === undefined || had === Access.DENY) fields.set(field, access);
   }
 
   /** Said by a mutation's resolver: the record it wrote belongs to this child (for its change's `minorId`). */
@@ -42,28 +45,26 @@ export class AccessLog {
 
   /**
    * The reads as the event stores them: children read alike in one group, groups in the order of
-   * their first child, children and fields in order. Each child's map is only walked in insertion
-   * order: children resolved alike (a page) share that order, and sorting is done once per shape.
+   * their first child, children and fields in order. Children resolved alike (a page) mostly share
+   * a few groups, so each child is first compared with the first children of the groups so far
+   * (`SHAPES` of them at most); only a child unlike them all has its fields sorted and written out.
    */
   forEvent(): { reads: ReadGroup[]; changes: Change[] } {
     return { reads: this.readGroups(), changes: this.changes };
   }
 
   private readGroups(): ReadGroup[] {
-    const byShape = new Map<string, ReadGroup>();
+    const shapes: { read: Map<string, Access>; group: ReadGroup }[] = [];
     const byFields = new Map<string, ReadGroup>();
     for (const minorId of [...this.byMinor.keys()].sort()) {
       const read = this.byMinor.get(minorId)!;
-      let shape = '';
-      for (const field in read) shape += `${field}\u0000${read[field]}\u0000`;
-      let group = byShape.get(shape);
+      let group = shapes.find((s) => sameReads(s.read, read))?.group;
       if (!group) {
         const fields = inKeyOrder(read);
-        // Another insertion order of the same reads is the same group.
         const text = JSON.stringify(fields);
         group = byFields.get(text) ?? { fields, minorIds: [] };
         byFields.set(text, group);
-        byShape.set(shape, group);
+        if (shapes.length < SHAPES) shapes.push({ read, group });
       }
       group.minorIds.push(minorId);
     }
@@ -76,9 +77,18 @@ export class AccessLog {
   }
 }
 
+/** How many groups' first children another child is compared with before its fields are written out. */
+const SHAPES = 8;
+
+function sameReads(a: Map<string, Access>, b: Map<string, Access>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [field, access] of a) if (b.get(field) !== access) return false;
+  return true;
+}
+
 /** A child's reads with its fields in key order (the canonical form hashes keys as they come). */
-function inKeyOrder(read: Record<string, Access>): Record<string, Access> {
+function inKeyOrder(read: Map<string, Access>): Record<string, Access> {
   const fields: Record<string, Access> = {};
-  for (const field of Object.keys(read).sort()) fields[field] = read[field];
+  for (const field of [...read.keys()].sort()) fields[field] = read.get(field)!;
   return fields;
 }
