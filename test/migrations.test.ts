@@ -33,7 +33,7 @@ describe('migrations', () => {
     expect(await ds.query(`SELECT count(*)::int AS n FROM registry.minor`)).toEqual([{ n: 0 }]);
   });
 
-  it('audit.event.minor_ids: text[] of every id the body names, as spelt there, down; the UUIDs in lower case up; the chain verifies', async () => {
+  it('audit.event: minor_ids a text[] of every id the body names, as spelt there, down, the UUIDs in lower case up; bodies inline up to a page; the chain verifies', async () => {
     const url = await cloneTemplateDatabase();
     const audit = await openDataSource(url);
     const pool = new Pool({ connectionString: url, max: 1 });
@@ -45,11 +45,16 @@ describe('migrations', () => {
       await new AuditWriter(pool).append(e);
       const column = async () => [...(await audit.query(`SELECT minor_ids FROM audit.event WHERE request_id = $1`, [e.requestId]))[0].minor_ids].sort();
       expect(await column()).toEqual([a, b].sort());
-      await audit.undoLastMigration({ transaction: 'each' });
+      const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
+      expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // bodies inline
+      expect(await options()).toBeNull();
+      await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(2);
       expect(await column()).toEqual([a, b].sort());
+      expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
     } finally {
       await pool.end();

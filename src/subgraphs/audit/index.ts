@@ -3,6 +3,7 @@ import type { SubgraphSlice } from '../../schema/subgraph.types';
 import { AuditInit1795400200000 } from '../../../migrations/1795400200000-audit-init';
 import { AuditEventWithoutHashIndex1795400700000 } from '../../../migrations/1795400700000-audit-event-without-hash-index';
 import { AuditEventMinorIdsUuid1795401000000 } from '../../../migrations/1795401000000-audit-event-minor-ids-uuid';
+import { AuditEventBodiesInline1795401100000 } from '../../../migrations/1795401100000-audit-event-bodies-inline';
 import { auditPolicy } from './audit.policy';
 import { AuditResolver } from './resolvers/audit.resolver';
 
@@ -14,7 +15,7 @@ export const auditSubgraph: SubgraphSlice = {
   name: 'audit',
   owner: Department.CIVIL_AFFAIRS,
   entities: [],
-  migrations: [AuditInit1795400200000, AuditEventWithoutHashIndex1795400700000, AuditEventMinorIdsUuid1795401000000],
+  migrations: [AuditInit1795400200000, AuditEventWithoutHashIndex1795400700000, AuditEventMinorIdsUuid1795401000000, AuditEventBodiesInline1795401100000],
   resolvers: [AuditResolver],
   policy: auditPolicy,
 };
