@@ -18,7 +18,7 @@ describe('audit chain', () => {
   let minorId: string;
 
   beforeAll(async () => {
-    t = await startTestHub();
+    t = await startTestHub({ env: { HUB_AUDIT_TIMEOUT_MS: '1000' } });
     police = await t.token(Department.POLICE);
     auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
     [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
@@ -84,6 +84,27 @@ describe('audit chain', () => {
     }
     const after = await post(t, police, { query: `{ regions { code } }` });
     expect(after.status).toBe(200);
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('fails closed, without waiting for it, when the trail is held by a lock (HUB_AUDIT_TIMEOUT_MS)', async () => {
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const dba = new Client({ connectionString: t.databaseUrl });
+    await dba.connect();
+    try {
+      // As a long ALTER TABLE or a stuck maintenance session would: SELECTs go on, INSERTs wait.
+      await dba.query(`BEGIN; LOCK TABLE audit.event IN SHARE MODE`);
+      const before = await eventCount(t);
+      const r = await post(t, police, { query: `query($id: ID!) { minor(id: $id) { name idNumber } }`, variables: { id: minorId } });
+      expect(r.status).toBe(503);
+      expect(r.json).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'AUDIT_UNAVAILABLE' } }] });
+      expect(await eventCount(t)).toBe(before);
+    } finally {
+      await dba.query('ROLLBACK');
+      await dba.end();
+      log.mockRestore();
+    }
+    expect((await post(t, police, { query: `{ regions { code } }` })).status).toBe(200);
     expect((await verify()).ok).toBe(true);
   });
 

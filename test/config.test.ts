@@ -61,6 +61,17 @@ describe('config: tokens', () => {
   });
 });
 
+/** The audit writer: how long the trail may keep a request waiting before it fails closed. */
+describe('config: audit', () => {
+  it('bounds each statement of the audit writer by 5 s unless HUB_AUDIT_TIMEOUT_MS says otherwise', () => {
+    expect(loadConfig({}).audit.timeoutMs).toBe(5000);
+    expect(loadConfig({ HUB_AUDIT_TIMEOUT_MS: '250' }).audit.timeoutMs).toBe(250);
+    for (const bad of ['0', '99', '60001', '1.5', 'never']) {
+      expect(() => loadConfig({ HUB_AUDIT_TIMEOUT_MS: bad })).toThrow(/HUB_AUDIT_TIMEOUT_MS must be a whole number between 100 and 60000/);
+    }
+  });
+});
+
 /** What production refuses at start-up, so that a weak deployment fails the boot instead of serving. */
 describe('config: production security', () => {
   const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryResult } from 'pg';
+import { Pool, type PoolClient, type QueryResult } from 'pg';
 import type { AuditEventBody } from './audit.types';
 import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
 
@@ -33,8 +33,22 @@ const APPEND = `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id,
 const RETRY_WINDOW_MS = 2000;
 /** How long to wait for the server process of a lost connection to end. */
 const SETTLE_WAIT_MS = 2000;
-/** The longest an append keeps retrying and settling before it is refused (a caller holding a lease waits this long at worst). */
-export const AUDIT_APPEND_WORST_MS = RETRY_WINDOW_MS + SETTLE_WAIT_MS;
+/**
+ * How long an append keeps retrying and settling before it is refused. Not a bound on the append:
+ * the statement under way when this runs out may still take up to the pool's timeout (`auditWriterPool`).
+ */
+export const AUDIT_APPEND_RETRYING_MS = RETRY_WINDOW_MS + SETTLE_WAIT_MS;
+
+/**
+ * The writer's pool: connected as the append-only writer role, each statement (a lock wait
+ * included) and each attempt to connect bounded by `timeoutMs`. A trail that stalls — audit.event
+ * locked, Postgres accepting connections but not answering them — then refuses appends, so the
+ * requests waiting on them are answered `AUDIT_UNAVAILABLE` instead of piling up. Neither bound
+ * covers a commit waiting on its WAL flush, nor a connection whose server is never heard of again.
+ */
+export function auditWriterPool(url: string, timeoutMs: number): Pool {
+  return new Pool({ connectionString: url, max: 2, connectionTimeoutMillis: timeoutMs, options: `-c role=hub_audit_writer -c statement_timeout=${timeoutMs}` });
+}
 
 /** The server process behind a connection: its pid and its start (pids are reused). */
 interface Backend {

@@ -40,6 +40,8 @@ export interface HubConfig {
   audit: {
     /** Key of the HMAC over variable values in audit events; dev default lives in `dataDir`. */
     key?: string;
+    /** The longest one statement of the audit writer, or its connecting, may take before the append fails closed. */
+    timeoutMs: number;
     anomalies: AnomalyThresholds;
   };
   workflow: WorkflowConfig;
@@ -324,6 +326,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     benchDisable: benchDisable(env.HUB_BENCH_DISABLE, production),
     audit: {
       key: env.HUB_AUDIT_KEY || undefined,
+      timeoutMs: wholeInRange(env, 'HUB_AUDIT_TIMEOUT_MS', 5_000, 100, 60_000),
       anomalies: {
         distinctMinors: positive(env, 'HUB_ANOMALY_DISTINCT_MINORS', 50),
         windowMinutes: positive(env, 'HUB_ANOMALY_WINDOW_MINUTES', 10),

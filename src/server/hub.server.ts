@@ -2,10 +2,9 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { Pool } from 'pg';
 import { HttpAudit, gatewayContextOf } from '../audit/audit.http';
 import { auditPlugin } from '../audit/audit.plugin';
-import { AuditSink, AuditWriter, DiscardingAuditSink } from '../audit/audit.writer';
+import { AuditSink, AuditWriter, auditWriterPool, DiscardingAuditSink } from '../audit/audit.writer';
 import { TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
 import { CompiledReads } from '../compiled-read/compiled-read.handler';
@@ -42,7 +41,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
   const db = await openDatabase(config, log);
   // Audit writes have their own small pool, connected as the append-only writer role: a burst of
   // queries cannot starve the trail, and the application cannot UPDATE or DELETE it.
-  const auditPool = new Pool({ connectionString: db.url, max: 2, options: '-c role=hub_audit_writer' });
+  const auditPool = auditWriterPool(db.url, config.audit.timeoutMs);
   // An idle connection dropped by the server (e.g. Postgres stopping first on SIGTERM) is not a
   // failed write: the next append reconnects, and a write that fails still fails closed.
   auditPool.on('error', (e) => console.error('[hub] audit pool connection lost:', e.message));

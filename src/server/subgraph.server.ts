@@ -4,8 +4,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import type { GatewayGraphQLRequestContext, GatewayInterface, GatewaySchemaLoadOrUpdateCallback } from '@apollo/server-gateway-interface';
 import express from 'express';
 import { execute } from 'graphql';
-import { Pool } from 'pg';
-import { AuditSink, AuditWriter, DiscardingAuditSink } from '../audit/audit.writer';
+import { AuditSink, AuditWriter, auditWriterPool, DiscardingAuditSink } from '../audit/audit.writer';
 import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
 import { ACCESS_EXTENSION, ASSERTION_HEADER, verifyAssertion } from '../gateway/gateway-assertion';
@@ -62,7 +61,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
   // The gateway writes the events of requests; what this process discloses on its own (the
   // workflow slice's webhook deliveries) it audits itself, on the same trail, as the append-only
   // writer role (several writers on one trail: audit.writer.ts). Connects only when first used.
-  const auditPool = new Pool({ connectionString: db.url, max: 2, options: '-c role=hub_audit_writer' });
+  const auditPool = auditWriterPool(db.url, config.audit.timeoutMs);
   auditPool.on('error', (e) => console.error(`[subgraph ${name}] audit pool connection lost:`, e.message));
   const writer: AuditSink = config.benchDisable.audit ? new DiscardingAuditSink() : new AuditWriter(auditPool);
   const closeAll = async () => {

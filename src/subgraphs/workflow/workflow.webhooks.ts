@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { AuditEventBody, AuditOutcome } from '../../audit/audit.types';
-import { AUDIT_APPEND_WORST_MS, type AuditSink } from '../../audit/audit.writer';
+import { AUDIT_APPEND_RETRYING_MS, type AuditSink } from '../../audit/audit.writer';
 import type { Department } from '../../auth/principal';
 import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { WorkflowConfig } from '../../config/hub.config';
@@ -132,8 +132,11 @@ export async function deliverWebhooks(
   trail: DeliveryAudit,
   batch = 50,
 ): Promise<{ delivered: number; failed: number }> {
-  // Long enough for the audit append's worst case, then the POST: another instance must not send it meanwhile.
-  const lease = new Date(now.getTime() + AUDIT_APPEND_WORST_MS + cfg.timeoutMs * 2);
+  // Long enough for the audit append's retrying, then the POST: another instance must not send it
+  // meanwhile. An append stalled longer (each of its statements may take up to HUB_AUDIT_TIMEOUT_MS)
+  // can let another instance send the delivery too, audited there as well; receivers de-duplicate on
+  // x-hub-delivery.
+  const lease = new Date(now.getTime() + AUDIT_APPEND_RETRYING_MS + cfg.timeoutMs * 2);
   // An UPDATE … RETURNING answers [rows, count] through TypeORM.
   const [rows] = (await ds.query(
     `UPDATE workflow.webhook_delivery d SET next_attempt_at = $2
