@@ -326,7 +326,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
     benchDisable: benchDisable(env.HUB_BENCH_DISABLE, production),
     audit: {
       key: env.HUB_AUDIT_KEY || undefined,
-      timeoutMs: wholeInRange(env, 'HUB_AUDIT_TIMEOUT_MS', 5_000, 100, 60_000),
+      // At least 1 s: settling a lost batch waits up to 500 ms for its session to end (audit.writer.ts).
+      timeoutMs: wholeInRange(env, 'HUB_AUDIT_TIMEOUT_MS', 5_000, 1_000, 60_000),
       anomalies: {
         distinctMinors: positive(env, 'HUB_ANOMALY_DISTINCT_MINORS', 50),
         windowMinutes: positive(env, 'HUB_ANOMALY_WINDOW_MINUTES', 10),
