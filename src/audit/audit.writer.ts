@@ -46,8 +46,12 @@ export const AUDIT_APPEND_RETRYING_MS = RETRY_WINDOW_MS + SETTLE_WAIT_MS;
  * requests waiting on them are answered `AUDIT_UNAVAILABLE` instead of piling up. Neither bound
  * covers a commit waiting on its WAL flush, nor a connection whose server is never heard of again.
  */
-export function auditWriterPool(url: string, timeoutMs: number): Pool {
-  return new Pool({ connectionString: url, max: 2, connectionTimeoutMillis: timeoutMs, options: `-c role=hub_audit_writer -c statement_timeout=${timeoutMs}` });
+export function auditWriterPool(url: string, timeoutMs: number, logPrefix: string): Pool {
+  const pool = new Pool({ connectionString: url, max: 2, connectionTimeoutMillis: timeoutMs, options: `-c role=hub_audit_writer -c statement_timeout=${timeoutMs}` });
+  // An idle connection dropped by the server (e.g. Postgres stopping first on SIGTERM) is not a
+  // failed write: the next append reconnects, and a write that fails still fails closed.
+  pool.on('error', (e) => console.error(`${logPrefix} audit pool connection lost:`, e.message));
+  return pool;
 }
 
 /** The server process behind a connection: its pid and its start (pids are reused). */

@@ -41,10 +41,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
   const db = await openDatabase(config, log);
   // Audit writes have their own small pool, connected as the append-only writer role: a burst of
   // queries cannot starve the trail, and the application cannot UPDATE or DELETE it.
-  const auditPool = auditWriterPool(db.url, config.audit.timeoutMs);
-  // An idle connection dropped by the server (e.g. Postgres stopping first on SIGTERM) is not a
-  // failed write: the next append reconnects, and a write that fails still fails closed.
-  auditPool.on('error', (e) => console.error('[hub] audit pool connection lost:', e.message));
+  const auditPool = auditWriterPool(db.url, config.audit.timeoutMs, '[hub]');
   const closeAll = async () => {
     await auditPool.end();
     await db.close();

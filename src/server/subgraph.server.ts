@@ -61,8 +61,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
   // The gateway writes the events of requests; what this process discloses on its own (the
   // workflow slice's webhook deliveries) it audits itself, on the same trail, as the append-only
   // writer role (several writers on one trail: audit.writer.ts). Connects only when first used.
-  const auditPool = auditWriterPool(db.url, config.audit.timeoutMs);
-  auditPool.on('error', (e) => console.error(`[subgraph ${name}] audit pool connection lost:`, e.message));
+  const auditPool = auditWriterPool(db.url, config.audit.timeoutMs, `[subgraph ${name}]`);
   const writer: AuditSink = config.benchDisable.audit ? new DiscardingAuditSink() : new AuditWriter(auditPool);
   const closeAll = async () => {
     await auditPool.end();
