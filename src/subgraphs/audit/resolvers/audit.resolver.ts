@@ -10,7 +10,6 @@ import { Access } from '../../../policy/policy.types';
 import { badInput, forbidden } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { DISTRICT_CODE_LENGTH } from '../../registry/registry.loaders';
-
 import { AuditAnomaly, findAnomalies } from '../audit.anomalies';
 import {
   AuditChainStatus,
