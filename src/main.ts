@@ -7,7 +7,7 @@ async function main() {
   const hub = await startHub(config, (m) => console.log(m));
   console.log(`\nMinor-protection hub ready at ${hub.url}  (health: http://localhost:${hub.port}/health)`);
   console.log('Get a token:   npm run token -- --department POLICE [--region <code>] [--role OFFICER|AUDITOR|DASHBOARD|REPORTER|EMPLOYER]');
-  console.log(`Then:          curl -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`);
+  console.log(`Then:          curl -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -H 'x-purpose: CASE_HANDLING' \\`);
   console.log(`                 -d '{"query":"{ minors(first: 3) { edges { node { name riskLevel } } } }"}' ${hub.url}`);
   let stopping = false;
   const stop = async (signal: string) => {
