@@ -53,8 +53,11 @@ describe('canonical JSON of audit events', () => {
     access.read('m4', 'Minor.id', Access.ALLOW);
     access.read('m4', 'Minor.name', Access.DENY);
     access.read('m4', 'Minor.name', Access.ALLOW); // denied on one path, served on another: served
+    access.read('m5', 'Minor.id', Access.ALLOW);
+    access.read('m5', 'Minor.name', Access.ALLOW);
+    access.read('m5', 'Minor.name', Access.DENY); // … in either order
     expect(access.forEvent().reads).toEqual([
-      { fields: { 'Minor.id': 'ALLOW', 'Minor.name': 'ALLOW' }, minorIds: ['m1', 'm3', 'm4'] },
+      { fields: { 'Minor.id': 'ALLOW', 'Minor.name': 'ALLOW' }, minorIds: ['m1', 'm3', 'm4', 'm5'] },
       { fields: { 'Minor.id': 'ALLOW', 'Minor.name': 'DENY' }, minorIds: ['m2'] },
     ]);
   });

@@ -2,27 +2,57 @@ import { Access } from '../policy/policy.types';
 import type { AccessRecord, Change, ReadGroup } from './audit.types';
 
 /**
+ * What one child's reads amount to so far: the fields read and how each was served. Children
+ * resolved alike (a page) go through the same fields in the same order, so instead of a map of
+ * its own per child — a page makes thousands of reads — each child points at a shared, unchanging
+ * `ReadShape`, and a new read moves it to the next shape, built once per request.
+ */
+class ReadShape {
+  // One map of steps per way of serving, so that a step needs no key built per read.
+  private readonly next: Record<Access, Map<string, ReadShape>> = { ALLOW: new Map(), MASK: new Map(), DENY: new Map() };
+  private ordered?: Record<string, Access>;
+
+  constructor(readonly fields: ReadonlyMap<string, Access>) {}
+
+  /** This shape with one more read; `this` when the read changes nothing. */
+  with(field: string, access: Access): ReadShape {
+    const steps = this.next[access];
+    let shape = steps.get(field);
+    if (!shape) {
+      // A field denied on one path and served on another was, in the end, served.
+      const had = this.fields.get(field);
+      shape = had !== undefined && (had !== Access.DENY || access === Access.DENY) ? this : new ReadShape(new Map(this.fields).set(field, access));
+      steps.set(field, shape);
+    }
+    return shape;
+  }
+
+  /** The fields in key order (the canonical form hashes keys as they come). */
+  inKeyOrder(): Record<string, Access> {
+    if (!this.ordered) {
+      this.ordered = {};
+      for (const field of [...this.fields.keys()].sort()) this.ordered[field] = this.fields.get(field)!;
+    }
+    return this.ordered;
+  }
+}
+
+/**
  * What the subgraphs actually resolved for one request, child by child, and what mutations
  * wrote: filled by the policy middleware as fields resolve (including through `_entities`),
  * merged at the gateway, and written into the request's audit event.
  */
 export class AccessLog {
-  // Maps, not objects: a child's reads are keyed by names such as `Guardian.phone`, and an object
-  // given dozens of such keys one by one turns into a slow dictionary (a page makes thousands of reads).
-  private readonly byMinor = new Map<string, Map<string, Access>>();
+  private readonly none = new ReadShape(new Map());
+  private readonly byMinor = new Map<string, ReadShape>();
   private readonly changes: Change[] = [];
   /** Children of records a mutation wrote whose answer does not name the child (an id, a receipt). */
   private readonly children = new Map<string, string>();
 
   read(minorId: string, field: string, access: Access): void {
-    let fields = this.byMinor.get(minorId);
-    if (!fields) {
-      fields = new Map();
-      this.byMinor.set(minorId, fields);
-    }
-    // A field denied on one path and served on another was, in the end, served.
-    const had = fields.get(field);
-    if (had === undefined || had === Access.DENY) fields.set(field, access);
+    const shape = this.byMinor.get(minorId) ?? this.none;
+    const next = shape.with(field, access);
+    if (next !== shape) this.byMinor.set(minorId, next);
   }
 
   /** Said by a mutation's resolver: the record it wrote belongs to this child (for its change's `minorId`). */
@@ -45,26 +75,25 @@ export class AccessLog {
 
   /**
    * The reads as the event stores them: children read alike in one group, groups in the order of
-   * their first child, children and fields in order. Children resolved alike (a page) mostly share
-   * a few groups, so each child is first compared with the first children of the groups so far
-   * (`SHAPES` of them at most); only a child unlike them all has its fields sorted and written out.
+   * their first child, children and fields in order. Children whose fields resolved in another
+   * order reach other shapes with the same reads: those are grouped by their written-out fields.
    */
   forEvent(): { reads: ReadGroup[]; changes: Change[] } {
     return { reads: this.readGroups(), changes: this.changes };
   }
 
   private readGroups(): ReadGroup[] {
-    const shapes: { read: Map<string, Access>; group: ReadGroup }[] = [];
+    const byShape = new Map<ReadShape, ReadGroup>();
     const byFields = new Map<string, ReadGroup>();
     for (const minorId of [...this.byMinor.keys()].sort()) {
-      const read = this.byMinor.get(minorId)!;
-      let group = shapes.find((s) => sameReads(s.read, read))?.group;
+      const shape = this.byMinor.get(minorId)!;
+      let group = byShape.get(shape);
       if (!group) {
-        const fields = inKeyOrder(read);
+        const fields = shape.inKeyOrder();
         const text = JSON.stringify(fields);
         group = byFields.get(text) ?? { fields, minorIds: [] };
         byFields.set(text, group);
-        if (shapes.length < SHAPES) shapes.push({ read, group });
+        byShape.set(shape, group);
       }
       group.minorIds.push(minorId);
     }
@@ -72,23 +101,7 @@ export class AccessLog {
   }
 
   toJSON(): AccessRecord {
-    const reads = [...this.byMinor.keys()].sort().map((minorId) => ({ minorId, fields: inKeyOrder(this.byMinor.get(minorId)!) }));
+    const reads = [...this.byMinor.keys()].sort().map((minorId) => ({ minorId, fields: this.byMinor.get(minorId)!.inKeyOrder() }));
     return { reads, changes: this.changes };
   }
-}
-
-/** How many groups' first children another child is compared with before its fields are written out. */
-const SHAPES = 8;
-
-function sameReads(a: Map<string, Access>, b: Map<string, Access>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [field, access] of a) if (b.get(field) !== access) return false;
-  return true;
-}
-
-/** A child's reads with its fields in key order (the canonical form hashes keys as they come). */
-function inKeyOrder(read: Map<string, Access>): Record<string, Access> {
-  const fields: Record<string, Access> = {};
-  for (const field of [...read.keys()].sort()) fields[field] = read.get(field)!;
-  return fields;
 }
