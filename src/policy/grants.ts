@@ -36,7 +36,7 @@ export interface GrantSource {
  * Only departments' officers ever hold one.
  */
 export class FieldGrants {
-  /** Every `Type.field` some grant may open: the access middleware decides these per child. */
+  /** Every `Type.field` some grant may open: the access wrapper decides these per child. */
   readonly fields: ReadonlySet<string>;
 
   constructor(private readonly sources: readonly GrantSource[]) {

@@ -1,4 +1,5 @@
-import { GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, isObjectType } from 'graphql';
+import { addResolversToSchema } from '@graphql-tools/schema';
+import { defaultFieldResolver, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, isObjectType } from 'graphql';
 import { applyMiddleware, IMiddlewareFunction } from 'graphql-middleware';
 import { IRule, IRules, rule, shield } from 'graphql-shield';
 import { PolicySubject, POLICY_SUBJECTS } from '../auth/principal';
@@ -45,20 +46,23 @@ const isPromise = (v: unknown): v is Promise<unknown> => typeof (v as Promise<un
  * are masked here, and mutations log what they wrote. Runs outside shield, so it also sees
  * the fields shield refused. Synchronous unless the field's resolver or a grant look-up is not:
  * a promise per scalar field of every child in a page would cost more than the rest of the read.
- * Built per subject: `access` is what the table gives this subject for the field.
+ * Built per subject: `access` is what the table gives this subject for the field. Returns how to
+ * wrap the field's resolver, once, when the subject's schema is built: graphql-middleware's wrapper
+ * makes a closure per call, and with the closures of our own that was most of the garbage a page's
+ * audit left.
  */
-function accessMiddleware(
+function accessWrapper(
   key: string,
   row: PolicyRow,
   access: Access,
   childTypes: ReadonlySet<string>,
   grants: FieldGrants,
   log: boolean,
-): IMiddlewareFunction | null {
+): ((resolve: Resolve) => Resolve) | null {
   const [type, field] = key.split('.');
   if (type === 'Mutation') {
     if (!log) return null;
-    return async (resolve: Resolve, parent: unknown, args: Record<string, unknown>, ctx: HubContext, info: GraphQLResolveInfo) => {
+    return (resolve) => async (parent: unknown, args: Record<string, unknown>, ctx: HubContext, info: GraphQLResolveInfo) => {
       const result = await resolve(parent, args, ctx, info);
       if (result !== null && result !== undefined && !(result instanceof Error)) {
         const record = result as Parent & object;
@@ -81,55 +85,62 @@ function accessMiddleware(
   if (!(child && log) && !(kind && access === Access.MASK) && !(grantable && access !== Access.ALLOW)) return null;
   const note = log ? (ctx: HubContext, minorId: string, served: Access) => ctx.access.read(minorId, key, served) : () => undefined;
 
-  const serve = (access: Access, minorId: string | null, resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown): unknown => {
-    const served = (value: unknown) => {
+  return (resolve) => {
+    // No closure on the synchronous path, nor a variable captured by one: V8 would allocate their
+    // context on every call, for every field of every child.
+    const served = (ctx: HubContext, minorId: string | null, access: Access, value: unknown): unknown => {
       if (minorId) note(ctx, minorId, value instanceof Error ? Access.DENY : access);
       return kind && access === Access.MASK && !(value instanceof Error) ? applyMask(kind, value) : value;
     };
-    const refused = (e: unknown) => {
+    const refused = (ctx: HubContext, minorId: string | null, e: unknown): never => {
       if (minorId) note(ctx, minorId, Access.DENY);
       throw e;
     };
-    let value: unknown;
-    try {
-      value = resolve(parent, args, ctx, info);
-    } catch (e) {
-      return refused(e);
-    }
-    return isPromise(value) ? value.then(served, refused) : served(value);
-  };
+    const serve = (access: Access, minorId: string | null, parent: Parent, args: unknown, ctx: HubContext, info: unknown): unknown => {
+      let value: unknown;
+      try {
+        value = resolve(parent, args, ctx, info);
+      } catch (e) {
+        return refused(ctx, minorId, e);
+      }
+      return isPromise(value) ? settled(ctx, minorId, access, value) : served(ctx, minorId, access, value);
+    };
+    const settled = (ctx: HubContext, minorId: string | null, access: Access, value: Promise<unknown>) =>
+      value.then(
+        (v) => served(ctx, minorId, access, v),
+        (e) => refused(ctx, minorId, e),
+      );
 
-  // A field grant (open referral) lifts DENY or MASK for this one child; shield let the field
-  // through so that the refusal of an ungranted read is made here, per parent object.
-  const servePerChild = async (access: Access, minorId: string, resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
-    const granted = await grants.isGranted(ctx, key, minorId).catch((e) => {
-      note(ctx, minorId, Access.DENY);
-      throw e;
-    });
-    if (granted) access = Access.ALLOW;
-    if (access === Access.DENY) {
-      note(ctx, minorId, Access.DENY);
-      throw forbidden(`Not permitted to read ${key}`, { field: key });
-    }
-    return serve(access, minorId, resolve, parent, args, ctx, info);
-  };
+    // A field grant (open referral) lifts DENY or MASK for this one child; shield let the field
+    // through so that the refusal of an ungranted read is made here, per parent object.
+    const servePerChild = async (access: Access, minorId: string, parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
+      const granted = await grants.isGranted(ctx, key, minorId).catch((e) => {
+        note(ctx, minorId, Access.DENY);
+        throw e;
+      });
+      if (granted) access = Access.ALLOW;
+      if (access === Access.DENY) {
+        note(ctx, minorId, Access.DENY);
+        throw forbidden(`Not permitted to read ${key}`, { field: key });
+      }
+      return serve(access, minorId, parent, args, ctx, info);
+    };
 
-  const middleware = (resolve: Resolve, parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
-    const minorId = child ? childOf(type, parent) : null;
-    if (grantable && access !== Access.ALLOW) {
-      if (minorId) return servePerChild(access, minorId, resolve, parent, args, ctx, info);
-      if (access === Access.DENY) throw forbidden(`Not permitted to read ${key}`, { field: key });
-    }
-    return serve(access, minorId, resolve, parent, args, ctx, info);
+    return (parent: Parent, args: unknown, ctx: HubContext, info: unknown) => {
+      const minorId = child ? childOf(type, parent) : null;
+      if (grantable && access !== Access.ALLOW) {
+        if (minorId) return servePerChild(access, minorId, parent, args, ctx, info);
+        if (access === Access.DENY) throw forbidden(`Not permitted to read ${key}`, { field: key });
+      }
+      return serve(access, minorId, parent, args, ctx, info);
+    };
   };
-  // graphql-middleware types a middleware as returning a promise, but passes on whatever it returns.
-  return middleware as unknown as IMiddlewareFunction;
 }
 
 /**
  * Applies the policy table to one subgraph schema for one subject: a graphql-shield rule on each
  * field the subject is refused (FORBIDDEN on that path), and around every field of a child's
- * record and every masked field the access middleware (audit of reads and writes, masking; for
+ * record and every masked field the access wrapper (audit of reads and writes, masking; for
  * fields a grant may open it decides per child). Fields the subject may read carry no shield
  * rule: the table's completeness is checked when the schema is built (PolicySchemas), not by a
  * runtime fallback wrapper on every field.
@@ -144,19 +155,19 @@ function applyPolicy(
   mode: PolicyMode,
 ): GraphQLSchema {
   const rules: Record<string, Record<string, IRule>> = {};
-  const access: Record<string, Record<string, IMiddlewareFunction>> = {};
+  const wrappers: [type: string, field: string, wrap: (resolve: Resolve) => Resolve][] = [];
   for (const key of keys) {
     if (FEDERATION_FIELDS.has(key)) continue;
     const [type, field] = key.split('.');
     const decided = mode.enforce ? policy.access(subject, key) : Access.ALLOW;
-    // Grantable fields of a child's record are decided per child in the access middleware: a
+    // Grantable fields of a child's record are decided per child in the access wrapper: a
     // rule per subject cannot see which child a grant covers.
     const perChild = childTypes.has(type) && grants.fields.has(key);
     if (decided === Access.DENY && !perChild) {
       (rules[type] ??= {})[field] = rule(`policy:${key}`, { cache: 'no_cache' })(() => forbidden(`Not permitted to read ${key}`, { field: key }));
     }
-    const mw = accessMiddleware(key, policy.row(key)!, decided, childTypes, grants, mode.log);
-    if (mw) (access[type] ??= {})[field] = mw;
+    const wrap = accessWrapper(key, policy.row(key)!, decided, childTypes, grants, mode.log);
+    if (wrap) wrappers.push([type, field, wrap]);
   }
   const generated = shield(rules as IRules, {
     // Our resolvers throw typed HubExceptions; shield must pass them through, not mask them.
@@ -169,7 +180,14 @@ function applyPolicy(
   for (const [type, fields] of Object.entries(rules)) {
     for (const field of Object.keys(fields)) (refusals[type] ??= {})[field] = generated[type][field];
   }
-  return applyMiddleware(schema, access, refusals);
+  // The access wrappers go around shield's, so that they also log the fields shield refused.
+  const refusing = applyMiddleware(schema, refusals);
+  const access: Record<string, Record<string, { resolve: Resolve }>> = {};
+  for (const [type, field, wrap] of wrappers) {
+    const resolve = (refusing.getType(type) as GraphQLObjectType).getFields()[field].resolve ?? defaultFieldResolver;
+    (access[type] ??= {})[field] = { resolve: wrap(resolve) };
+  }
+  return addResolversToSchema({ schema: refusing, resolvers: access, updateResolversInPlace: false });
 }
 
 /**
