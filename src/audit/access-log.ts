@@ -39,7 +39,7 @@ class ReadShape {
 
 /**
  * What the subgraphs actually resolved for one request, child by child, and what mutations
- * wrote: filled by the policy middleware as fields resolve (including through `_entities`),
+ * wrote: filled by the policy's access wrappers as fields resolve (including through `_entities`),
  * merged at the gateway, and written into the request's audit event.
  */
 export class AccessLog {
