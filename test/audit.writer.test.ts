@@ -5,7 +5,7 @@ import { auditEvent } from '../src/audit/audit-event';
 import { AuditOutcome } from '../src/audit/audit.types';
 import { Access } from '../src/policy/policy.types';
 import { verifyChain } from '../src/audit/audit.verify';
-import { AuditInDoubtError, AuditWriter } from '../src/audit/audit.writer';
+import { AuditInDoubtError, AuditWriter, auditWriterPool } from '../src/audit/audit.writer';
 import { Department, Role } from '../src/auth/principal';
 import { cloneTemplateDatabase } from './support/test-hub';
 
@@ -70,6 +70,12 @@ class Network {
   down = false;
   /** The reply to the next batch INSERT is lost: the connection is cut instead. */
   loseInsertReply = false;
+  /** Replies to batch INSERTs (and what follows them on their connection) never arrive, as from a commit stuck on its WAL flush. */
+  swallowInsertReplies = false;
+  /** Nothing passes either way, on open connections or new ones, and nothing is closed: a silent partition. */
+  silent = false;
+  /** Batch INSERTs that reached Postgres. */
+  insertsDelivered = 0;
   port = 0;
 
   constructor(private readonly target: URL) {}
@@ -81,15 +87,24 @@ class Network {
       this.links.push({ client, upstream });
       const hold = this.holdInserts;
       let insertSent = false;
+      let swallowing = false;
       client.on('error', () => undefined);
       upstream.on('error', () => undefined);
       client.on('data', (chunk: Buffer) => {
-        const insert = chunk.includes('INSERT INTO audit.event');
+        if (this.silent) return;
+        // Its text the first time on a connection; after that only its statement's name.
+        const insert = chunk.includes('INSERT INTO audit.event') || chunk.includes('audit-append');
         insertSent ||= insert;
-        if (hold && (insert || this.held.length)) this.held.push(() => upstream.write(chunk));
-        else upstream.write(chunk);
+        swallowing ||= insert && this.swallowInsertReplies;
+        const send = () => {
+          if (insert) this.insertsDelivered++;
+          upstream.write(chunk);
+        };
+        if (hold && (insert || this.held.length)) this.held.push(send);
+        else send();
       });
       upstream.on('data', (chunk: Buffer) => {
+        if (this.silent || swallowing) return;
         if (insertSent && this.loseInsertReply) {
           this.loseInsertReply = false;
           return void client.destroy();
@@ -288,6 +303,54 @@ describe('audit writer', () => {
       await lock.query('ROLLBACK');
       expect(error).toBeInstanceOf(AuditInDoubtError);
       expect((error as Error).message).toContain(`events ${head + 1}–${head + 1} may be stored`);
+    });
+  });
+  describe('a database that stops answering, its connections left open (the pool as the hub builds it, HUB_AUDIT_TIMEOUT_MS = 1000)', () => {
+    let network: Network;
+    let pool: Pool;
+    let writer: AuditWriter;
+
+    beforeEach(async () => {
+      network = new Network(new URL(url));
+      await network.start();
+      pool = auditWriterPool(network.via(url), 1000, '[audit.writer.test]');
+      writer = new AuditWriter(pool);
+      await writer.append(event('warm-up')); // head known, a connection open
+    });
+    afterEach(async () => {
+      await network.stop();
+      await pool.end();
+    });
+
+    /** How the append settled and how long it took; a writer without a bound of its own never settles. */
+    async function settled(appended: Promise<void>): Promise<{ error: unknown; ms: number }> {
+      const start = Date.now();
+      const error = await appended.then(() => null, (err: unknown) => err);
+      return { error, ms: Date.now() - start };
+    }
+
+    it('a commit whose reply never comes (as one stuck on its WAL flush) is looked for once the reply is overdue: found, the append resolves, the event stored once', async () => {
+      const e = event('reply-overdue');
+      network.swallowInsertReplies = true;
+      const { error, ms } = await settled(writer.append(e));
+      expect(error).toBeNull();
+      expect(ms).toBeGreaterThanOrEqual(2000); // it did wait for the reply: timeout + margin
+      expect(network.insertsDelivered).toBe(2); // the warm-up's and this one: not sent again
+      expect(await storedSeqs(e.requestId)).toHaveLength(1);
+      expect(await verify()).toEqual(expect.objectContaining({ ok: true, firstBreak: null }));
+    });
+
+    it('a silent partition refuses the append as in doubt within a bound, and appends resume once the network is back', async () => {
+      network.silent = true;
+      const { error, ms } = await settled(writer.append(event('partitioned')));
+      expect(error).toBeInstanceOf(AuditInDoubtError);
+      // The reply's wait (2 s), then settling (2 s, each connection attempt up to 1 s); never for ever.
+      expect(ms).toBeLessThan(10_000);
+      network.silent = false;
+      const after = event('after-partition');
+      await writer.append(after);
+      expect(await storedSeqs(after.requestId)).toHaveLength(1);
+      expect(await verify()).toEqual(expect.objectContaining({ ok: true, firstBreak: null }));
     });
   });
 });

@@ -40,14 +40,34 @@ const SETTLE_WAIT_MS = 2000;
 export const AUDIT_APPEND_RETRYING_MS = RETRY_WINDOW_MS + SETTLE_WAIT_MS;
 
 /**
+ * How much longer than a statement's own timeout the hub waits for its reply. The server's
+ * `statement_timeout` answers first when it can (a clean error, nothing in doubt); this margin
+ * is what that error may take to arrive.
+ */
+const REPLY_MARGIN_MS = 1000;
+
+/**
  * The writer's pool: connected as the append-only writer role, each statement (a lock wait
  * included) and each attempt to connect bounded by `timeoutMs`. A trail that stalls — audit.event
  * locked, Postgres accepting connections but not answering them — then refuses appends, so the
- * requests waiting on them are answered `AUDIT_UNAVAILABLE` instead of piling up. Neither bound
- * covers a commit waiting on its WAL flush, nor a connection whose server is never heard of again.
+ * requests waiting on them are answered `AUDIT_UNAVAILABLE` instead of piling up.
+ *
+ * `statement_timeout` does not cover a commit waiting on its WAL flush (a stalled disk), nor a
+ * connection whose server is never heard from again (a silent partition, a dropped NAT entry):
+ * without a bound of its own the batch would wait for ever, and every append behind it. So the
+ * hub also waits for each reply at most `timeoutMs` + 1 s (`query_timeout`), then treats the
+ * connection as lost: it is closed, and a batch whose INSERT was sent is settled like any other
+ * lost one (`AuditWriter.settle`) — found committed, or refused, in doubt if the database cannot
+ * be reached to make sure.
  */
 export function auditWriterPool(url: string, timeoutMs: number, logPrefix: string): Pool {
-  const pool = new Pool({ connectionString: url, max: 2, connectionTimeoutMillis: timeoutMs, options: `-c role=hub_audit_writer -c statement_timeout=${timeoutMs}` });
+  const pool = new Pool({
+    connectionString: url,
+    max: 2,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs + REPLY_MARGIN_MS,
+    options: `-c role=hub_audit_writer -c statement_timeout=${timeoutMs}`,
+  });
   // An idle connection dropped by the server (e.g. Postgres stopping first on SIGTERM) is not a
   // failed write: the next append reconnects, and a write that fails still fails closed.
   pool.on('error', (e) => console.error(`${logPrefix} audit pool connection lost:`, e.message));
@@ -266,12 +286,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The server ended the session (administrator command, crash, shutdown: SQLSTATE class 57P and
- * 08) or the socket closed under the query. Errors about the statement itself are not retried.
+ * 08), the socket closed under the query, or no reply came in time (`query_timeout`: whatever was
+ * sent may still run, as on a closed socket). Errors about the statement itself are not retried.
  */
 function isConnectionLoss(e: unknown): boolean {
   const { code, message } = e as { code?: string; message?: string };
   if (code && /^(57P0[1-3]|08\d{3}|ECONNRESET|EPIPE)$/.test(code)) return true;
-  return !code && /^Connection terminated|connection error/i.test(message ?? '');
+  return !code && /^(Connection terminated|connection error|Query read timeout$)/i.test(message ?? '');
 }
 
 /** Postgres could not be reached at all (nothing was sent). */
