@@ -11,7 +11,8 @@ import { cloneTemplateDatabase } from './support/test-hub';
 
 /**
  * The writer against what happens between a hub and its database: other hub instances appending
- * to the same trail, and connections lost while Postgres still runs the batch's INSERT.
+ * to the same trail, connections lost while Postgres still runs the batch's INSERT, and a database
+ * or network that stops answering without closing anything.
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -305,6 +306,7 @@ describe('audit writer', () => {
       expect((error as Error).message).toContain(`events ${head + 1}–${head + 1} may be stored`);
     });
   });
+
   describe('a database that stops answering, its connections left open (the pool as the hub builds it, HUB_AUDIT_TIMEOUT_MS = 1000)', () => {
     let network: Network;
     let pool: Pool;

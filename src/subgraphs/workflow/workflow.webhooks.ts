@@ -133,9 +133,9 @@ export async function deliverWebhooks(
   batch = 50,
 ): Promise<{ delivered: number; failed: number }> {
   // Long enough for the audit append's retrying, then the POST: another instance must not send it
-  // meanwhile. An append stalled longer (each of its statements may take up to HUB_AUDIT_TIMEOUT_MS)
-  // can let another instance send the delivery too, audited there as well; receivers de-duplicate on
-  // x-hub-delivery.
+  // meanwhile. An append stalled longer (each of its statements may take up to HUB_AUDIT_TIMEOUT_MS,
+  // its reply 1 s more) can let another instance send the delivery too, audited there as well;
+  // receivers de-duplicate on x-hub-delivery.
   const lease = new Date(now.getTime() + AUDIT_APPEND_RETRYING_MS + cfg.timeoutMs * 2);
   // An UPDATE … RETURNING answers [rows, count] through TypeORM.
   const [rows] = (await ds.query(
