@@ -77,6 +77,21 @@ describe('ADDRESS mask', () => {
   });
 });
 
+describe('PHONE mask', () => {
+  it.each([
+    ['13912341803', '139****1803'],
+    ['0571-88001234', '057******1234'],
+    ['+8613912341803', '+86*******1803'],
+    // A local landline: first 3 and last 4 would leave one digit to guess.
+    ['88001234', '********'],
+    ['880012345', '*********'],
+    ['8800-1234', '*********'],
+    ['1234567', '*******'],
+  ])('%s → %s', (value, masked) => {
+    expect(applyMask(MaskKind.PHONE, value)).toBe(masked);
+  });
+});
+
 describe('masks through the endpoint', () => {
   let t: TestHub;
   beforeAll(async () => {

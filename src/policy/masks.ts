@@ -56,6 +56,15 @@ function maskAddress(address: string): string {
   return keep + star(Math.min(address.length - keep.length, 8) || 4);
 }
 
+/**
+ * The first 3 and last 4 characters, as on a mobile number (139****1803), only when at least four
+ * digits stay hidden between them: a local landline's 8 digits would show 7 of them.
+ */
+function maskPhone(phone: string): string {
+  const hiddenDigits = phone.slice(3, -4).replace(/\D/g, '').length;
+  return phone.length > 7 && hiddenDigits >= 4 ? phone.slice(0, 3) + star(phone.length - 7) + phone.slice(-4) : star(phone.length);
+}
+
 export function applyMask(kind: MaskKind, value: unknown): unknown {
   if (value === null || value === undefined) return value;
   if (Array.isArray(value)) return value.map((v) => applyMask(kind, v));
@@ -64,7 +73,7 @@ export function applyMask(kind: MaskKind, value: unknown): unknown {
     case MaskKind.ID_NUMBER:
       return s.length > 10 ? s.slice(0, 6) + star(s.length - 10) + s.slice(-4) : star(s.length);
     case MaskKind.PHONE:
-      return s.length > 7 ? s.slice(0, 3) + star(s.length - 7) + s.slice(-4) : star(s.length);
+      return maskPhone(s);
     case MaskKind.NAME:
       return s.length > 0 ? Array.from(s)[0] + star(Array.from(s).length - 1 || 1) : s;
     case MaskKind.ADDRESS:
