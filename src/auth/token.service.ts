@@ -16,11 +16,20 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<typeof importSPKI>>;
 
 /**
- * A subject the audit trail can store as it is: 1–200 characters, no control characters, no
- * unpaired surrogate (Postgres refuses both, and one event that cannot be written fails its
- * whole group commit).
+ * A subject the audit trail can store as it is and an auditor can read as it is: 1–200
+ * characters; no unpaired surrogate and no NUL (Postgres refuses both, and one event that cannot
+ * be written fails its whole group commit); no other control character, no format character
+ * (zero-width, bidirectional overrides) or line separator, no space at either end — each would
+ * let two ids look alike to an auditor, or one pass for the hub's own (`hub:`).
  */
-export const isUserId = (sub: unknown): sub is string => typeof sub === 'string' && /^[^\u0000-\u001f\u007f]{1,200}$/.test(sub) && isWellFormed(sub);
+export const isUserId = (sub: unknown): sub is string =>
+  typeof sub === 'string' &&
+  isWellFormed(sub) &&
+  /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s](?:[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s])?$/u.test(sub) &&
+  Array.from(sub).length <= 200;
+
+/** Whether a user id is, or looks like, one of the hub's own: `hub:` in any case or width. */
+export const isSystemLookalike = (sub: string): boolean => sub.normalize('NFKC').toLowerCase().startsWith(SYSTEM_USER_PREFIX);
 
 /**
  * User ids of the hub's own work in the trail (`hub:webhook-delivery`): no token may carry one, so
@@ -86,7 +95,7 @@ export class TokenService {
     const expiresAt = Math.min(payload.exp as number, (payload.iat as number) + this.config.jwt.maxTokenAgeSeconds);
     if (expiresAt <= now) throw unauthenticated('Token expired');
     const { sub, department, role, region } = payload as Record<string, unknown>;
-    if (!isUserId(sub) || sub.startsWith(SYSTEM_USER_PREFIX) || !isDepartment(department) || !isRole(role) || !isRegionCode(region)) {
+    if (!isUserId(sub) || isSystemLookalike(sub) || !isDepartment(department) || !isRole(role) || !isRegionCode(region)) {
       throw unauthenticated('Token claims must carry sub, department, role and region');
     }
     // Frozen: the same object now serves every request bearing this token.
