@@ -139,12 +139,14 @@ describe('audit events', () => {
 
   it('requires a purpose for children’s data, audits the refusal, and serves counts without one', async () => {
     const missing = await exactlyOne(() => post(t, police, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: minor.id } }, {}));
+    expect(missing.status).toBe(400);
     expect(missing.json.data).toBeUndefined();
     expect(missing.json.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'x-purpose' });
     const e = await eventOf(t, missing.requestId);
     expect(e).toMatchObject({ outcome: 'INVALID', purpose: null, reads: [] });
 
     const bad = await post(t, police, { query: `{ minors(first: 1) { edges { node { id } } } }` }, { 'x-purpose': 'CURIOSITY' });
+    expect(bad.status).toBe(400);
     expect(bad.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
 
     const count = await post(t, police, { query: `{ minors(first: 1) { totalCount } regions { code } }` }, {});
@@ -161,6 +163,28 @@ describe('audit events', () => {
     expect(Object.keys(e.variables)).toEqual(['n']);
     expect(e.variables.n).toMatch(/^[0-9a-f]{64}$/);
     expect(e.document).toContain('minorByIdNumber(idNumber:"")');
+  });
+
+  it('writes into the trail no client text that is not part of the operation: undeclared variables, names that are no names, control characters', async () => {
+    const r = await post(t, police, { query: `query Read($id: ID!) { minor(id: $id) { name } }`, variables: { id: minor.id, 'x\u0000': 1, '刘子轩 read by auditor-1': 'y' } });
+    expect(r.json.errors).toBeUndefined();
+    const [{ body }] = await t.sql(`SELECT body FROM audit.event WHERE request_id = $1`, [r.requestId]);
+    expect(Object.keys(JSON.parse(body).variables)).toEqual(['id']);
+    expect(body).not.toContain('刘子轩');
+
+    for (const reference of ['2026-1%0Aoutcome: DENIED', 'a%00b', 'a%1B[2J', 'a%E2%80%AEb', 'a%E2%80%8Bb']) {
+      const refused = await exactlyOne(() => post(t, police, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: minor.id } }, { 'x-purpose': `CASE_HANDLING; ${reference}` }));
+      expect([refused.status, refused.json.data, refused.json.errors[0].extensions]).toEqual([400, undefined, { code: 'BAD_USER_INPUT', field: 'x-purpose' }]);
+      expect((await eventOf(t, refused.requestId)).purpose).toBeNull();
+    }
+    const named = await post(t, police, { query: `query Read { regions { code } }`, operationName: 'Read\u0000\u001b[2J' });
+    expect(named.status).toBe(400);
+    expect((await eventOf(t, named.requestId)).operationName).toBeNull();
+
+    // Every event stays readable as JSON by the data officer's searches.
+    const auditor = await t.token(Department.POLICE, { role: Role.AUDITOR, user: 'auditor-text' });
+    const anomalies = await t.gql(auditor, `{ auditAnomalies { kind } }`, undefined, {});
+    expect(anomalies.errors).toBeUndefined();
   });
 
   it('keeps inline enum and boolean literals out of the trail: the auditor may not read what they say of the children named', async () => {
@@ -307,6 +331,32 @@ describe('audit events', () => {
       expect((await storedEventOf(t, r.requestId)).outcome).toBe('SUCCESS');
       expect((await t.sql(`SELECT minor_ids FROM audit.event WHERE seq = $1`, [started.seq]))[0].minor_ids).toEqual([]);
       startedMutation = r.requestId;
+    });
+
+    it('refuses an operation name the document does not define before anything runs, on the fast path and the planned one alike', async () => {
+      const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [minor.id]))[0].n;
+      const before = await visits();
+      const long = 'N'.repeat(5000);
+      for (const [query, operationName] of [
+        // One subgraph answers it alone (the fast path); a second subgraph's root field forces the plan.
+        [`mutation Record($id: ID!) { recordVisit(minorId: $id, input: { notes: "unnamed" }) { visitedAt } }`, 'Nope'],
+        [`mutation Record($id: ID!) { recordVisit(minorId: $id, input: { notes: "unnamed" }) { visitedAt } }`, long],
+        [`query Read($id: ID!) { minor(id: $id) { name } statisticsScope { level } }`, 'Nope'],
+        [`mutation A($id: ID!) { recordVisit(minorId: $id, input: { notes: "a" }) { visitedAt } } mutation B($id: ID!) { recordVisit(minorId: $id, input: { notes: "b" }) { visitedAt } }`, undefined],
+      ] as const) {
+        // No purpose: the purpose rule is not what refuses it.
+        const r = await post(t, civil, { query, variables: { id: minor.id }, operationName }, {});
+        expect([r.status, r.json.data, r.json.errors.map((e: any) => e.extensions.code)]).toEqual([400, undefined, ['OPERATION_RESOLUTION_FAILURE']]);
+        const events = await eventsOf(t, r.requestId);
+        expect(events.map((e) => e.outcome)).toEqual(['INVALID']);
+        // A name the document lacks is kept only if it is a name, and not at any length.
+        expect(events[0].body.operationName).toBe(operationName === 'Nope' ? 'Nope' : null);
+      }
+      const get = await fetch(`${t.hub.url}?${new URLSearchParams({ query: `mutation R($id: ID!) { recordVisit(minorId: $id, input: { notes: "get" }) { visitedAt } }`, variables: JSON.stringify({ id: minor.id }), operationName: 'Nope' })}`, {
+        headers: { authorization: `Bearer ${civil}`, 'apollo-require-preflight': 'true' },
+      });
+      expect(get.status).toBe(400);
+      expect(await visits()).toBe(before);
     });
 
     it('leaves one event for a query and for a mutation refused before it runs; the auditor finds STARTED events of mutations only', async () => {

@@ -1,11 +1,11 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { DocumentNode, FieldNode, FragmentDefinitionNode, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import { DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { badInput, HubErrorCode, HubException } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { auditEvent, outcomeOf } from './audit-event';
 import { AuditOutcome, Purpose } from './audit.types';
 import type { AuditSink } from './audit.writer';
-import { auditDocument, hashVariables } from './document-signature';
+import { auditDocument, declaredVariables, hashVariables } from './document-signature';
 import { parsePurpose, PURPOSE_HEADER, touchesChildRecords } from './purpose';
 
 /** Deeper selections than any client needs are refused before planning (LIMIT_EXCEEDED). */
@@ -51,6 +51,36 @@ function factsOf(doc: DocumentNode): DocumentFacts {
   return f;
 }
 
+/** The operation a request names is not in its document, or it names none of several. */
+function unresolvedOperation(name: string | undefined | null): GraphQLError {
+  const message = name ? `Unknown operation named "${Array.from(name).slice(0, 200).join('')}".` : 'Must provide operation name if query contains multiple operations.';
+  return new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
+}
+
+/**
+ * The operation name for the trail. A name the document does not define is the client's text
+ * only: kept if it is a GraphQL name of reasonable length, else left out (it could be anything,
+ * control characters included, up to the size of the body).
+ */
+function operationNameOf(operation: OperationDefinitionNode | undefined, requested: string | null | undefined): string | null {
+  if (operation) return operation.name?.value ?? null;
+  return typeof requested === 'string' && /^[_A-Za-z][_0-9A-Za-z]{0,199}$/.test(requested) ? requested : null;
+}
+
+/**
+ * A refusal made before execution is a request error: 400, as Apollo answers its own (an error
+ * thrown there is otherwise answered 500).
+ */
+const refusedRequest = (e: HubException) => new HubException(e.extensions.code as HubErrorCode, e.message, { ...e.extensions, http: { status: 400 } });
+
+function purposeOf(header: string | undefined): Purpose | null {
+  try {
+    return parsePurpose(header) ?? null;
+  } catch (e) {
+    throw e instanceof HubException ? refusedRequest(e) : e;
+  }
+}
+
 /** What a client is told when the trail cannot be written: the data is withheld, the mutation refused. */
 export const WITHHELD_MESSAGE = 'The request could not be audited; no data is released';
 
@@ -76,18 +106,21 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
       let purpose: Purpose | null = null;
       return {
         async didResolveOperation({ document, operation, schema, contextValue, request }) {
-          if (!operation) return; // Apollo refuses an unresolvable operation itself
+          // Apollo leaves an unresolvable operation to execution to refuse, and an executor that
+          // picks the operation itself (the fast path once did) would run one unchecked: no
+          // purpose, no depth limit, no STARTED event. So it is refused here, before any executor.
+          if (!operation) throw unresolvedOperation(request.operationName);
           const f = factsOf(document);
           let depth = f.depth.get(operation);
           if (depth === undefined) f.depth.set(operation, (depth = operationDepth(document, operation)));
           if (depth > MAX_DEPTH) {
             throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `Selections deeper than ${MAX_DEPTH} levels are not served`);
           }
-          purpose = parsePurpose(contextValue.purposeHeader) ?? null;
+          purpose = purposeOf(contextValue.purposeHeader);
           let touches = f.touchesChild.get(operation);
           if (touches === undefined) f.touchesChild.set(operation, (touches = touchesChildRecords(schema, document, operation, opts.childTypes)));
           if (!purpose && touches) {
-            throw badInput(PURPOSE_HEADER, `an operation that returns a child's data must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
+            throw refusedRequest(badInput(PURPOSE_HEADER, `an operation that returns a child's data must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`));
           }
           // Last of the checks, so that only a mutation about to execute is recorded as started. A
           // mutation's resolvers commit their own transactions before the response is written:
@@ -101,10 +134,10 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
               clientAddress: contextValue.clientAddress,
               outcome: AuditOutcome.STARTED,
               errorCodes: [],
-              operationName: operation.name?.value ?? request.operationName ?? null,
+              operationName: operationNameOf(operation, request.operationName),
               operationType: operation.operation,
               document: f.audited,
-              variables: hashVariables(opts.variableKey, request.variables),
+              variables: hashVariables(opts.variableKey, request.variables, declaredVariables(operation)),
               purpose,
             });
             try {
@@ -127,10 +160,10 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             clientAddress: ctx.clientAddress,
             outcome: outcomeOf(errorCodes, result.data),
             errorCodes,
-            operationName: rc.operation?.name?.value ?? rc.request.operationName ?? null,
+            operationName: operationNameOf(rc.operation, rc.request.operationName),
             operationType: rc.operation?.operation ?? null,
             document: rc.document ? factsOf(rc.document).audited : null,
-            variables: hashVariables(opts.variableKey, rc.request.variables),
+            variables: hashVariables(opts.variableKey, rc.request.variables, declaredVariables(rc.operation)),
             purpose,
             access: ctx.access.forEvent(),
           });

@@ -1,4 +1,5 @@
 import { DocumentNode, GraphQLSchema, OperationDefinitionNode, TypeInfo, visit, visitWithTypeInfo, getNamedType } from 'graphql';
+import { isWellFormed } from '../common/validation';
 import { badInput } from '../errors/hub.exception';
 import { Purpose, PurposeCode } from './audit.types';
 
@@ -18,6 +19,11 @@ export function parsePurpose(header: string | undefined): Purpose | undefined {
   if (!CODES.includes(trimmed)) throw badInput(PURPOSE_HEADER, `purpose must be one of ${CODES.join(', ')}`);
   const reference = rest.join(';').trim();
   if (Array.from(reference).length > 200) throw badInput(PURPOSE_HEADER, 'reference must be at most 200 characters');
+  // The reference is shown to auditors as it is: no NUL (Postgres's JSON refuses it, and the
+  // auditor's searches over the trail with it), no escape sequence, no bidirectional override.
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(reference) || !isWellFormed(reference)) {
+    throw badInput(PURPOSE_HEADER, 'reference must not contain control or format characters');
+  }
   return { code: trimmed as PurposeCode, ...(reference ? { reference } : {}) };
 }
 

@@ -206,7 +206,7 @@ export class CompiledReads {
         operationName: plan.operationName,
         operationType: 'query',
         document: plan.audited,
-        variables: hashVariables(this.o.audit.variableKey, variables as Record<string, unknown>),
+        variables: hashVariables(this.o.audit.variableKey, variables as Record<string, unknown>, [plan.variable]),
         purpose,
         access: ctx.access.forEvent(),
       });

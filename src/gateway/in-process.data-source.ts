@@ -124,7 +124,9 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
       schema: this.subgraph.schemaFor(ctx.subject),
       document: rc.document,
       variableValues: rc.request.variables,
-      operationName: rc.operationName,
+      // The name the client asked for: `rc.operationName` is null when it named no operation of
+      // the document, and graphql-js would then run the document's only operation.
+      operationName: rc.request.operationName,
       contextValue: ctx,
     });
     if (!result.errors) return result;
