@@ -72,7 +72,7 @@ describe('audit events', () => {
     const ids = r.json.data.minors.edges.map((x: any) => x.node.id).sort();
     expect(e.reads.map((x: any) => x.minorId)).toEqual(ids);
     for (const read of e.reads) {
-      expect(read.fields).toEqual({ 'Minor.id': 'ALLOW', 'Minor.idNumber': 'MASK', 'Minor.birthDate': 'DENY', 'Minor.age': 'ALLOW' });
+      expect(read.fields).toEqual({ 'MinorEdge.node': 'ALLOW', 'Minor.id': 'ALLOW', 'Minor.idNumber': 'MASK', 'Minor.birthDate': 'DENY', 'Minor.age': 'ALLOW' });
     }
   });
 
@@ -81,9 +81,29 @@ describe('audit events', () => {
     const ids = r.json.data.minors.edges.map((x: any) => x.node.id).sort();
     expect(ids).toHaveLength(4);
     const stored = await storedEventOf(t, r.requestId);
-    expect(stored.reads).toEqual([{ fields: { 'Minor.id': 'ALLOW', 'Minor.idNumber': 'MASK' }, minorIds: ids }]);
+    expect(stored.reads).toEqual([{ fields: { 'Minor.id': 'ALLOW', 'Minor.idNumber': 'MASK', 'MinorEdge.node': 'ALLOW' }, minorIds: ids }]);
     const [row] = await t.sql(`SELECT minor_ids FROM audit.event WHERE request_id = $1`, [r.requestId]);
     expect([...row.minor_ids].sort()).toEqual(ids);
+  });
+
+  it('treats a page’s cursors as the children they name: a purpose is required, and each child is recorded', async () => {
+    const cursors = `{ minors(first: 3) { edges { cursor } pageInfo { endCursor } } }`;
+    const refused = await exactlyOne(() => post(t, education, { query: cursors }, {}));
+    expect([refused.status, refused.json.data, refused.json.errors[0].extensions.field]).toEqual([400, undefined, 'x-purpose']);
+    const r = await post(t, education, { query: cursors });
+    expect(r.json.errors).toBeUndefined();
+    const ids = r.json.data.minors.edges.map((x: any) => Buffer.from(x.cursor, 'base64url').toString().replace(/^minor:/, ''));
+    expect(ids).toHaveLength(3);
+    const e = await eventOf(t, r.requestId);
+    expect(e.reads.map((x: any) => x.minorId)).toEqual([...ids].sort());
+    for (const read of e.reads) {
+      const last = read.minorId === ids[2];
+      expect(read.fields).toEqual({ 'MinorEdge.cursor': 'ALLOW', ...(last ? { 'PageInfo.endCursor': 'ALLOW' } : {}) });
+    }
+    // A count names no child: no purpose needed, nobody recorded.
+    const count = await post(t, education, { query: `{ minors(first: 3) { totalCount } }` }, {});
+    expect(count.json.errors).toBeUndefined();
+    expect((await eventOf(t, count.requestId)).reads).toEqual([]);
   });
 
   it('records a fully refused request as DENIED', async () => {

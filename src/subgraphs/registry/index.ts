@@ -26,6 +26,7 @@ export const registrySubgraph: SubgraphSlice = {
   resolvers: [MinorResolver, MinorMutationResolver, RegionResolver],
   referenceResolvers: { Minor: { __resolveReference: resolveMinorReference } },
   policy: registryPolicy,
-  childRecordTypes: ['Minor', 'Guardian', 'MinorCategory', 'RiskAssessment', 'Visit'],
+  // A page's edges and page info too: a cursor is the child's id, readable by anyone who decodes it.
+  childRecordTypes: ['Minor', 'Guardian', 'MinorCategory', 'RiskAssessment', 'Visit', 'MinorEdge', 'PageInfo'],
   seedDemo: seedRegistryIfEmpty,
 };

@@ -105,8 +105,8 @@ export class MinorResolver {
     const loaders = registryLoaders(ctx);
     for (const m of page) loaders.minorById.prime(m.id, m);
     return {
-      edges: page.map((node) => ({ cursor: encodeCursor(node.id), node })),
-      pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? encodeCursor(page[page.length - 1].id) : null },
+      edges: page.map((node) => ({ cursor: encodeCursor(node.id), node, minorId: node.id })),
+      pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? encodeCursor(page[page.length - 1].id) : null, minorId: page.at(-1)?.id ?? null },
       totalCount: count,
     };
   }

@@ -8,6 +8,9 @@ export class PageInfo {
 
   @Field(() => String, { nullable: true })
   endCursor: string | null;
+
+  /** The child the end cursor names, for the audit (not a GraphQL field). */
+  minorId: string | null;
 }
 
 @ObjectType()
@@ -17,6 +20,9 @@ export class MinorEdge {
 
   @Field(() => Minor)
   node: Minor;
+
+  /** The child the edge is, for the audit (not a GraphQL field): its cursor names it too. */
+  minorId: string;
 }
 
 @ObjectType({ description: 'Relay-style page of minors, ordered by id' })
