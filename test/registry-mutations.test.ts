@@ -162,6 +162,14 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(g.errors).toBeUndefined();
     expect(g.data.addGuardian).toMatchObject({ name: '王芳', phone: '13900001111', situation: 'WORKING_AWAY' });
     expect(errorCodes(await t.gql(civil, `mutation($id: ID!) { addGuardian(minorId: $id, input: { relationship: MOTHER, name: "x", phone: "call me" }) { id } }`, { id }))).toEqual(['BAD_USER_INPUT']);
+    // Left out, the situation is NORMAL; an explicit null is refused as the client's error, nothing written.
+    const guardians = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.guardian WHERE minor_id = $1`, [id]))[0].n;
+    const before = await guardians();
+    const nulled = await t.gql(civil, `mutation($id: ID!) { addGuardian(minorId: $id, input: { relationship: FATHER, name: "张三", situation: null }) { id } }`, { id });
+    expect(errorCodes(nulled)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    const viaVariable = await t.gql(civil, `mutation($id: ID!, $g: GuardianInput!) { addGuardian(minorId: $id, input: $g) { id } }`, { id, g: { relationship: 'FATHER', name: '张三', situation: null } });
+    expect(errorCodes(viaVariable)).toEqual(['BAD_USER_INPUT']);
+    expect(await guardians()).toBe(before);
     const removed = await post(t, civil, { query: `mutation($g: ID!) { removeGuardian(guardianId: $g) }`, variables: { g: g.data.addGuardian.id } });
     expect(removed.json.data.removeGuardian).toBe(g.data.addGuardian.id);
     // The answer is the guardian's id alone; the audit still names the child whose record changed.

@@ -130,7 +130,7 @@ export class MinorMutationResolver {
       name: requireText('name', input.name, 50),
       phone: requirePhone('phone', input.phone),
       address: optionalText('address', input.address, 200),
-      situation: input.situation!,
+      situation: input.situation,
       situationNote: optionalText('situationNote', input.situationNote, 500),
     };
     return ctx.db.transaction(async (em) => {

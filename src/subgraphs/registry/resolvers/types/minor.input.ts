@@ -60,8 +60,9 @@ export class GuardianInput {
   @Field(() => String, { nullable: true })
   address?: string;
 
-  @Field(() => GuardianSituation, { nullable: true, defaultValue: GuardianSituation.NORMAL })
-  situation?: GuardianSituation;
+  // Non-null with a default: left out it is NORMAL; an explicit null is refused by validation.
+  @Field(() => GuardianSituation, { defaultValue: GuardianSituation.NORMAL })
+  situation: GuardianSituation;
 
   @Field(() => String, { nullable: true })
   situationNote?: string;
