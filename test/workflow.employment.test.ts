@@ -80,6 +80,10 @@ describe('workflow: pre-employment check', () => {
     expect(refused.json.errors[0].extensions.code).toBe('LIMIT_EXCEEDED');
     expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.employment_check WHERE employer_id = 'training-centre-9'`))[0].n).toBe(8);
     expect((await check(clear, await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'school-3' }))).json.errors).toBeUndefined();
+    // A user id is unique only within the department that issued it: the same one from another
+    // department is another employer, whose quota this one cannot use up.
+    const namesake = await t.token(Department.CIVIL_AFFAIRS, { role: Role.EMPLOYER, user: 'training-centre-9' });
+    expect((await check(clear, namesake)).json.errors).toBeUndefined();
   });
 
   it('re-screens current staff in one operation, answers in order, once per year', async () => {

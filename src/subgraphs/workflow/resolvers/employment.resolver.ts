@@ -22,9 +22,13 @@ function requireIdNumber(field: string, value: string): string {
   return v;
 }
 
-/** Serialises one employer's checks so that concurrent requests cannot overrun the limit. */
-async function lockEmployer(em: EntityManager, employerId: string): Promise<void> {
-  await em.query(`SELECT pg_advisory_xact_lock(hashtext('employment-check:' || $1))`, [employerId]);
+/**
+ * Serialises one employer's checks so that concurrent requests cannot overrun the limit. An
+ * employer is its user id within the department that issued it: the same `sub` from another
+ * department is someone else, with quotas of its own.
+ */
+async function lockEmployer(em: EntityManager, ctx: HubContext): Promise<void> {
+  await em.query(`SELECT pg_advisory_xact_lock(hashtext('employment-check:' || $1 || ':' || $2))`, [ctx.principal.department, ctx.principal.userId]);
 }
 
 /** Listed and still restricted on `today` (a bar with no end date is for life). */
@@ -44,10 +48,10 @@ export class EmploymentResolver {
     const { workflow } = ctx.config;
     return withFixedDuration(startedAt, workflow.employmentCheckMinMs, () =>
       ctx.db.transaction(async (em) => {
-        await lockEmployer(em, ctx.principal.userId);
+        await lockEmployer(em, ctx);
         const [{ n }] = await em.query(
-          `SELECT count(*)::int AS n FROM workflow.employment_check WHERE employer_id = $1 AND batch_id IS NULL AND checked_at > $2`,
-          [ctx.principal.userId, new Date(ctx.now.getTime() - 3_600_000)],
+          `SELECT count(*)::int AS n FROM workflow.employment_check WHERE employer_id = $1 AND employer_department = $2 AND batch_id IS NULL AND checked_at > $3`,
+          [ctx.principal.userId, ctx.principal.department, new Date(ctx.now.getTime() - 3_600_000)],
         );
         if (n >= workflow.employmentChecksPerHour) {
           throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `At most ${workflow.employmentChecksPerHour} checks per hour`);
@@ -85,10 +89,10 @@ export class EmploymentResolver {
     const { workflow } = ctx.config;
     return withFixedDuration(startedAt, workflow.employmentCheckMinMs, () =>
       ctx.db.transaction(async (em) => {
-        await lockEmployer(em, ctx.principal.userId);
+        await lockEmployer(em, ctx);
         const [{ n }] = await em.query(
-          `SELECT count(DISTINCT batch_id)::int AS n FROM workflow.employment_check WHERE employer_id = $1 AND batch_id IS NOT NULL AND checked_at > $2`,
-          [ctx.principal.userId, new Date(ctx.now.getTime() - 365 * 86_400_000)],
+          `SELECT count(DISTINCT batch_id)::int AS n FROM workflow.employment_check WHERE employer_id = $1 AND employer_department = $2 AND batch_id IS NOT NULL AND checked_at > $3`,
+          [ctx.principal.userId, ctx.principal.department, new Date(ctx.now.getTime() - 365 * 86_400_000)],
         );
         if (n >= workflow.rescreensPerYear) throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `At most ${workflow.rescreensPerYear} re-screenings per year`);
         const listed: { h: string }[] = await em.query(
