@@ -141,7 +141,9 @@ describe('compiled reads', () => {
       ['invalid JSON', '{"query": ', false],
       ['no purpose', ok, false, {}],
       ['a malformed purpose', ok, false, { 'x-purpose': 'CURIOSITY' }],
-      ['a purpose with a reference', ok, true, { 'x-purpose': `REFERRAL; ${encodeURIComponent('2026-民-0042')}` }],
+      ['a purpose with a reference', ok, true, { 'x-purpose': `CASE_HANDLING; ${encodeURIComponent('2026-民-0042')}` }],
+      // Checked against the referral it names: the general path refuses this one.
+      ['a referral purpose', ok, false, { 'x-purpose': 'REFERRAL; 00000000-0000-4000-8000-000000000000' }],
       ['a charset', ok, true, { 'x-purpose': 'CASE_HANDLING', 'content-type': 'application/json; charset=utf-8' }],
       ['another media type asked for', ok, false, { 'x-purpose': 'CASE_HANDLING', accept: 'application/graphql-response+json' }],
     ];

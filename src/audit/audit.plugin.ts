@@ -88,6 +88,8 @@ export interface AuditPluginOptions {
   writer: AuditSink;
   variableKey: Uint8Array;
   childTypes: ReadonlySet<string>;
+  /** Checks a declared purpose against the records it names (a referral's id); throws to refuse. */
+  checkPurpose?: (purpose: Purpose, ctx: GatewayContext) => Promise<void>;
 }
 
 /**
@@ -117,6 +119,11 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `Selections deeper than ${MAX_DEPTH} levels are not served`);
           }
           purpose = purposeOf(contextValue.purposeHeader);
+          if (purpose && opts.checkPurpose) {
+            await opts.checkPurpose(purpose, contextValue).catch((e: unknown) => {
+              throw e instanceof HubException && e.extensions.code === HubErrorCode.BAD_USER_INPUT ? refusedRequest(e) : e;
+            });
+          }
           let touches = f.touchesChild.get(operation);
           if (touches === undefined) f.touchesChild.set(operation, (touches = touchesChildRecords(schema, document, operation, opts.childTypes)));
           if (!purpose && touches) {

@@ -17,6 +17,7 @@ import type { InProcessDataSource } from '../gateway/in-process.data-source';
 import type { Policy } from '../policy/policy';
 import { Access } from '../policy/policy.types';
 import { createHubContext } from '../server/hub.context';
+import { FIELD_GRANTS } from '../subgraphs';
 import type { RegionDirectory } from '../server/region-directory';
 import { compileRead, ReadPlan } from './compiled-read.plan';
 
@@ -176,7 +177,8 @@ export class CompiledReads {
     } catch {
       return false;
     }
-    if (!purpose) return false;
+    // A purpose that names a granting record (a referral) is checked against it on the general path.
+    if (!purpose || FIELD_GRANTS.governs(purpose)) return false;
 
     const requestId = randomUUID();
     const ctx = createHubContext(this.o.config, principal, this.o.policy, this.o.db, requestId, new AccessLog(), purpose);

@@ -1,5 +1,5 @@
 import { PURPOSE_HEADER } from '../audit/purpose';
-import type { PurposeCode } from '../audit/audit.types';
+import type { Purpose, PurposeCode } from '../audit/audit.types';
 import { isDepartment } from '../auth/principal';
 import { badInput } from '../errors/hub.exception';
 import type { HubContext } from '../server/hub.context';
@@ -48,22 +48,34 @@ export class FieldGrants {
     return this.sources.flatMap((s) => Object.entries(s.kinds).map(([kind, fields]) => ({ name: `${s.purpose} ${kind}`, fields: new Set(fields) })));
   }
 
+  /** Whether a grant source governs this purpose: its reference must then name an open granting record. */
+  governs(purpose: Purpose | null | undefined): boolean {
+    return !!purpose && this.sources.some((s) => s.purpose === purpose.code);
+  }
+
   /**
-   * Whether a grant opens `key` of this child to the caller in this request. A grant is used only
-   * under its purpose naming it; a purpose that names no open record of the caller's department is
-   * refused (BAD_USER_INPUT), so that every read under a grant is audited with a reference that
-   * leads back to the granting record.
+   * Refuses (BAD_USER_INPUT) a request whose purpose a grant source governs unless its reference
+   * names an open record of that source addressed to the caller's department — whatever the
+   * request reads, so that a read under such a purpose always leads back to its granting record.
+   * The hub checks it for every request before execution; `isGranted` again where a grant is used.
    */
+  async checkReference(ctx: HubContext): Promise<void> {
+    const source = this.sources.find((s) => s.purpose === ctx.purpose?.code);
+    if (!source) return;
+    const reference = ctx.purpose!.reference;
+    if (!isDepartment(ctx.subject) || !reference || !(await source.isOpenReference(ctx, reference))) {
+      throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference`);
+    }
+  }
+
+  /** Whether a grant opens `key` of this child to the caller in this request, under its purpose naming it. */
   async isGranted(ctx: HubContext, key: string, minorId: string): Promise<boolean> {
     if (!isDepartment(ctx.subject)) return false;
     for (const source of this.sources) {
       if (!source.fields.has(key) || ctx.purpose?.code !== source.purpose) continue;
-      const reference = ctx.purpose.reference;
-      if (!reference || !(await source.isOpenReference(ctx, reference))) {
-        throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference`);
-      }
+      await this.checkReference(ctx);
       const grants = await source.grantsFor(ctx, minorId);
-      if (grants.some((g) => g.reference === reference && g.fields.has(key))) return true;
+      if (grants.some((g) => g.reference === ctx.purpose!.reference && g.fields.has(key))) return true;
     }
     return false;
   }

@@ -15,12 +15,14 @@ import { FastPathGateway } from '../gateway/fast-path.gateway';
 import { InProcessDataSource } from '../gateway/in-process.data-source';
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
-import { CHILD_RECORD_TYPES, SUBGRAPHS } from '../subgraphs';
+import { CHILD_RECORD_TYPES, FIELD_GRANTS, SUBGRAPHS } from '../subgraphs';
 import { registrySubgraph } from '../subgraphs/registry';
 import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, Database, openDatabase, startSlices } from './bootstrap';
 import { expressApp, jsonErrors, listen } from './http-listener';
 import { RegionDirectory } from './region-directory';
+import { createHubContext } from './hub.context';
+import { AccessLog } from '../audit/access-log';
 
 export interface Hub {
   url: string;
@@ -81,7 +83,18 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       hideSchemaDetailsFromClientErrors: config.production,
       includeStacktraceInErrorResponses: false,
       formatError: (formatted, error) => maskUnexpectedError(formatted, error),
-      plugins: benchDisable.audit ? [] : [auditPlugin({ writer, variableKey: auditKey(config), childTypes: CHILD_RECORD_TYPES })],
+      plugins: benchDisable.audit
+        ? []
+        : [
+            auditPlugin({
+              writer,
+              variableKey: auditKey(config),
+              childTypes: CHILD_RECORD_TYPES,
+              checkPurpose: async (purpose, g) => {
+                if (FIELD_GRANTS.governs(purpose)) await FIELD_GRANTS.checkReference(createHubContext(config, g.principal, policy, db.ds, g.requestId, new AccessLog(), purpose));
+              },
+            }),
+          ],
     });
     await server.start();
 
