@@ -155,6 +155,10 @@ describe('audit events', () => {
     const r = await exactlyOne(() => post(t, police, { variables: {} }));
     expect(r.status).toBe(400);
     expect((await eventOf(t, r.requestId)).outcome).toBe('INVALID');
+    // A persisted query whose hash is not its text's: the client's error, not an internal one.
+    const hash = await exactlyOne(() => post(t, police, { query: '{ regions { code } }', extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }));
+    expect([hash.status, hash.json.errors]).toEqual([400, [{ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } }]]);
+    expect((await eventOf(t, hash.requestId)).outcome).toBe('INVALID');
   });
 
   it('requires a purpose for children’s data, audits the refusal, and serves counts without one', async () => {
