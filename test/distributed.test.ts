@@ -47,7 +47,7 @@ describe('distributed mode', () => {
     expect(r.json.extensions?.hubAccess).toBeUndefined();
     const ids = r.json.data.minors.edges.map((e: any) => e.node.id).sort();
     const e = await eventOf(t, r.requestId);
-    expect(e.reads).toEqual(ids.map((minorId: string) => ({ minorId, fields: { 'Minor.id': 'ALLOW', 'Minor.idNumber': 'MASK' } })));
+    expect(e.reads).toEqual(ids.map((minorId: string) => ({ minorId, fields: { 'MinorEdge.node': 'ALLOW', 'Minor.id': 'ALLOW', 'Minor.idNumber': 'MASK' } })));
   });
 
   it('refuses a client calling the subgraph directly, with or without a client token', async () => {
