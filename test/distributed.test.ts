@@ -181,11 +181,28 @@ describe('distributed mode', () => {
       expect(r.status).toBe(401);
     });
 
-    it('accepts the assertion with exactly the request it was signed for', async () => {
-      const [sent] = await capture(async () => t.gql(await t.token(Department.CIVIL_AFFAIRS), `query Few($first: Int) { minors(first: $first) { totalCount } }`, { first: 1 }));
-      const r = await replay(sent.assertion, { query: sent.query, operationName: sent.operationName, variables: sent.variables });
+    it('accepts an assertion once, with exactly the request it was signed for', async () => {
+      const request = { query: `query Few($first: Int) { minors(first: $first) { totalCount } }`, operationName: 'Few', variables: { first: 1 } };
+      const assertion = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'once' }, request);
+      const r = await replay(assertion, request);
       expect(r.errors).toBeUndefined();
       expect(r.data.minors.totalCount).toEqual(expect.any(Number));
+      // Presented again, within its 15 s: a replay.
+      const again = await replay(assertion, request);
+      expect([again.status, again.data, again.errors!.map((e) => e.extensions?.code)]).toEqual([401, undefined, ['UNAUTHENTICATED']]);
+    });
+
+    it('refuses a captured assertion replayed with its own request: a mutation does not run twice', async () => {
+      const [child] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' ORDER BY id LIMIT 1`);
+      const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [child.id]))[0].n;
+      const before = await visits();
+      const [sent] = await capture(async () =>
+        t.gql(await t.token(Department.CIVIL_AFFAIRS), `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "家访" }) { visitedAt } }`, { id: child.id }),
+      );
+      expect(await visits()).toBe(before + 1);
+      const r = await replay(sent.assertion, { query: sent.query, operationName: sent.operationName, variables: sent.variables });
+      expect([r.status, r.data]).toEqual([401, undefined]);
+      expect(await visits()).toBe(before + 1);
     });
   });
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { Purpose } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
@@ -49,25 +49,58 @@ export async function signAssertion(secret: Uint8Array, subgraph: string, a: Gat
     .setAudience(`subgraph:${subgraph}`)
     .setIssuedAt()
     .setExpirationTime('15s')
+    .setJti(randomUUID())
     .sign(secret);
 }
 
-/** `request` is the body the subgraph received; an assertion signed for another request is refused. */
-export async function verifyAssertion(secret: Uint8Array, subgraph: string, token: string | undefined, request: BoundRequest): Promise<GatewayAssertion> {
+/**
+ * Assertions a subgraph has accepted, until they expire: each is good for one request only, so
+ * one captured on the way cannot run its fetch again (a mutation twice, a read with no event at
+ * the gateway). Per process: behind a load balancer, another instance of the subgraph has not
+ * seen it.
+ */
+export class ReplayGuard {
+  /** `jti` → expiry (seconds); inserted in about expiry order, as assertions all live 15 s. */
+  private readonly seen = new Map<string, number>();
+
+  /** Records the assertion; false when it was presented before. */
+  first(jti: string, exp: number, nowSeconds = Date.now() / 1000): boolean {
+    for (const [id, until] of this.seen) {
+      if (until >= nowSeconds) break;
+      this.seen.delete(id);
+    }
+    if (this.seen.has(jti)) return false;
+    this.seen.set(jti, exp);
+    return true;
+  }
+}
+
+/**
+ * `request` is the body the subgraph received; an assertion signed for another request is refused,
+ * and with `replays`, one presented before.
+ */
+export async function verifyAssertion(
+  secret: Uint8Array,
+  subgraph: string,
+  token: string | undefined,
+  request: BoundRequest,
+  replays?: ReplayGuard,
+): Promise<GatewayAssertion> {
   if (!token) throw unauthenticated('Subgraphs accept only requests signed by the gateway');
   try {
     const { payload } = await jwtVerify(token, secret, {
       algorithms: ['HS256'],
       issuer: ISSUER,
       audience: `subgraph:${subgraph}`,
-      requiredClaims: ['sub', 'exp', 'rid', 'req'],
+      requiredClaims: ['sub', 'exp', 'rid', 'req', 'jti'],
     });
-    const { sub, department, role, region, rid, req, pur } = payload as Record<string, unknown>;
+    const { sub, department, role, region, rid, req, pur, jti, exp } = payload as Record<string, unknown>;
     if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || typeof rid !== 'string') {
       throw new Error('claims');
     }
     // Only a POSTed JSON request with a query is bound; anything else (GET, batch, no query) is refused.
     if (typeof request.query !== 'string' || typeof req !== 'string' || req !== requestDigest(request)) throw new Error('request');
+    if (replays && !replays.first(String(jti), Number(exp))) throw new Error('replayed');
     const p = pur as Purpose | undefined;
     const purpose = p ? parsePurpose(p.reference ? `${p.code}; ${encodeURIComponent(p.reference)}` : p.code) : undefined;
     return { principal: { userId: sub, department, role, region }, requestId: rid, purpose };

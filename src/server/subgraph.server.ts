@@ -7,7 +7,7 @@ import { execute } from 'graphql';
 import { AuditSink, AuditWriter, auditWriterPool, DiscardingAuditSink } from '../audit/audit.writer';
 import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
-import { ACCESS_EXTENSION, ASSERTION_HEADER, verifyAssertion } from '../gateway/gateway-assertion';
+import { ACCESS_EXTENSION, ASSERTION_HEADER, ReplayGuard, verifyAssertion } from '../gateway/gateway-assertion';
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, openDatabase, startSlices } from './bootstrap';
@@ -96,6 +96,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       formatError: (formatted, error) => maskUnexpectedError(formatted, error),
     });
     await server.start();
+    const replays = new ReplayGuard();
     const app = expressApp();
     app.get('/health', (_req, res) => {
       res.json({ status: 'ok', subgraph: name });
@@ -105,7 +106,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       express.json({ limit: '1mb' }),
       expressMiddleware(server, {
         context: async ({ req }) => {
-          const { principal, requestId, purpose } = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER), isBody(req.body) ? req.body : {});
+          const { principal, requestId, purpose } = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER), isBody(req.body) ? req.body : {}, replays);
           return createHubContext(config, principal, policy, db.ds, requestId, undefined, purpose);
         },
       }),
