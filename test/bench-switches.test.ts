@@ -31,7 +31,7 @@ describe('benchmark switches', () => {
       const event = await eventOf(t, r.requestId);
       expect(event.outcome).toBe('SUCCESS');
       expect(event.reads.map((x: any) => x.minorId)).toEqual(nodes.map((n: any) => n.id).sort());
-      for (const read of event.reads) expect(read.fields).toEqual({ 'Minor.id': 'ALLOW', 'Minor.idNumber': 'ALLOW', 'Minor.birthDate': 'ALLOW' });
+      for (const read of event.reads) expect(read.fields).toEqual({ 'MinorEdge.node': 'ALLOW', 'Minor.id': 'ALLOW', 'Minor.idNumber': 'ALLOW', 'Minor.birthDate': 'ALLOW' });
     });
 
     it('lets compiled reads serve what it serves, audited the same way', async () => {

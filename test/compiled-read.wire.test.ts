@@ -259,9 +259,10 @@ describe('compiled reads on the wire', () => {
       ['purpose of only spaces', [...without(base, 'x-purpose'), ['x-purpose', '   ']], 0],
       ['purpose empty', [...without(base, 'x-purpose'), ['x-purpose', '']], 0],
       ['purpose ;', [...without(base, 'x-purpose'), ['x-purpose', ';']], 0],
-      ['purpose with 200-character reference', [...without(base, 'x-purpose'), ['x-purpose', `REFERRAL; ${'r'.repeat(200)}`]], 1],
-      ['purpose with 201-character reference', [...without(base, 'x-purpose'), ['x-purpose', `REFERRAL; ${'r'.repeat(201)}`]], 0],
-      ['purpose REFERRAL naming no referral', [...without(base, 'x-purpose'), ['x-purpose', 'REFERRAL; 00000000-0000-4000-8000-000000000000']], 1],
+      ['purpose with 200-character reference', [...without(base, 'x-purpose'), ['x-purpose', `CASE_HANDLING; ${'r'.repeat(200)}`]], 1],
+      ['purpose with 201-character reference', [...without(base, 'x-purpose'), ['x-purpose', `CASE_HANDLING; ${'r'.repeat(201)}`]], 0],
+      // Checked against the referral it names, on the general path (which refuses this one).
+      ['purpose REFERRAL naming no referral', [...without(base, 'x-purpose'), ['x-purpose', 'REFERRAL; 00000000-0000-4000-8000-000000000000']], 0],
       ['x-forwarded-for', [...base, ['X-Forwarded-For', '10.9.8.7']], 1],
       ['expect 100-continue', [...base, ['Expect', '100-continue']], 1],
       ['expect something else', [...base, ['Expect', 'something']], 0],
