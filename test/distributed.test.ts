@@ -206,6 +206,13 @@ describe('distributed mode', () => {
     });
   });
 
+  it('refuses an assertion whose region is no region code, though signed with the gateway’s secret', async () => {
+    for (const region of ['', '%', '330102%', '3301O2']) {
+      const r = await postAsGateway(t.config, subgraph.url, 'registry', { userId: 'u', department: Department.POLICE, role: Role.OFFICER, region }, `{ minors(first: 1) { totalCount } }`, {});
+      expect([r.status, r.data, errorCodes(r)]).toEqual([401, undefined, ['UNAUTHENTICATED']]);
+    }
+  });
+
   it('limits `_entities` to the jurisdiction in the gateway’s assertion', async () => {
     const [inside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
     const [outside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code NOT LIKE '330102001%' ORDER BY id LIMIT 1`);

@@ -3,6 +3,7 @@ import { jwtVerify, SignJWT } from 'jose';
 import type { Purpose } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
 import { isDepartment, isRole, Principal } from '../auth/principal';
+import { isRegionCode } from '../common/validation';
 import { unauthenticated } from '../errors/hub.exception';
 
 /** Header carrying the gateway's signed statement of who is asking (distributed mode). */
@@ -95,7 +96,9 @@ export async function verifyAssertion(
       requiredClaims: ['sub', 'exp', 'rid', 'req', 'jti'],
     });
     const { sub, department, role, region, rid, req, pur, jti, exp } = payload as Record<string, unknown>;
-    if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || typeof region !== 'string' || typeof rid !== 'string') {
+    // Checked as a client token's are, though only the gateway could sign them: a region that is no
+    // code ('' or '%') would be a pattern matching every child.
+    if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || !isRegionCode(region) || typeof rid !== 'string') {
       throw new Error('claims');
     }
     // Only a POSTed JSON request with a query is bound; anything else (GET, batch, no query) is refused.
