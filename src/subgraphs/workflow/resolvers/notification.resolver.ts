@@ -3,7 +3,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import type { EntityManager } from 'typeorm';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { minorInJurisdiction } from '../../shared/jurisdiction';
+import { allSeenBy, asSeenBy, minorInJurisdiction } from '../../shared/jurisdiction';
 import { MinorStub } from '../entities/minor.stub';
 import { Notification, NotificationField } from '../entities/notification.entity';
 import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
@@ -23,7 +23,7 @@ const inbox = (ctx: HubContext, em: EntityManager = ctx.db.manager) =>
 @Resolver(() => Notification)
 export class NotificationResolver {
   @Query(() => [Notification], { nullable: true, description: '信息通报 inbox of the caller’s department, newest first' })
-  notifications(
+  async notifications(
     @Ctx() ctx: HubContext,
     @Arg('unacknowledged', () => Boolean, { nullable: true }) unacknowledged?: boolean,
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
@@ -31,13 +31,13 @@ export class NotificationResolver {
     const qb = inbox(ctx);
     if (unacknowledged === true) qb.andWhere('n.acknowledged_at IS NULL');
     if (unacknowledged === false) qb.andWhere('n.acknowledged_at IS NOT NULL');
-    return qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id').limit(pageSize(first)).getMany();
+    return allSeenBy(ctx, await qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id').limit(pageSize(first)).getMany());
   }
 
   @Mutation(() => Notification, { nullable: true, description: 'Acknowledges for the department; acknowledging again changes nothing' })
   async acknowledge(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Notification> {
     if (!isUuid(id)) throw notFound('Notification');
-    return ctx.db.transaction(async (em) => {
+    const acknowledged = await ctx.db.transaction(async (em) => {
       const n = await inbox(ctx, em).setLock('pessimistic_write').andWhere('n.id = :id', { id }).getOne();
       if (!n) throw notFound('Notification');
       if (!n.acknowledgedAt) {
@@ -47,6 +47,7 @@ export class NotificationResolver {
       }
       return n;
     });
+    return asSeenBy(ctx, acknowledged);
   }
 
   @FieldResolver(() => MinorStub, { nullable: true, description: 'The child the event is about, when the child is in the caller’s jurisdiction' })
