@@ -55,6 +55,17 @@ export function payloadFor(policy: Policy, department: Department, fields: Recor
   return out;
 }
 
+/**
+ * How each field of a payload `payloadFor` built for the department was served, as a read of the
+ * child the notification names: MASK where the department's row masks the field, else ALLOW. Keys
+ * in order (the audit's canonical form).
+ */
+export function payloadAccess(policy: Policy, department: Department, payload: Record<string, unknown>): Record<string, Access> {
+  const fields: Record<string, Access> = {};
+  for (const key of Object.keys(payload).sort()) fields[key] = policy.access(department, key) === Access.MASK ? Access.MASK : Access.ALLOW;
+  return fields;
+}
+
 /** The child lives inside the region (its grid is in the region's subtree). */
 async function livesIn(em: EntityManager, minorId: string, regionCode: string): Promise<boolean> {
   const rows: unknown[] = await em.query(`SELECT 1 FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`, [minorId, `${regionCode}%`]);

@@ -10,6 +10,7 @@ import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
 import { isUuid } from '../../../common/uuid';
 import { checkDestination, DestinationRefused } from '../webhook.destination';
 import { jurisdiction } from '../workflow.loaders';
+import { payloadAccess } from '../workflow.notify';
 import { notFound, pageSize } from './report.resolver';
 
 /** The caller's inbox: its department's notifications for regions in its jurisdiction. */
@@ -56,7 +57,12 @@ export class NotificationResolver {
   }
 
   @FieldResolver(() => [NotificationField], { nullable: true, description: 'What the department may read of the event, masked as its policy masks' })
-  payload(@Root() n: Notification): NotificationField[] {
+  payload(@Root() n: Notification, @Ctx() ctx: HubContext): NotificationField[] {
+    // The payload is the child's data as it was told: each field is a read of the child, ALLOW or
+    // MASK as it was built for the department, recorded as a webhook delivery of it is (deliveryEvent).
+    if (n.minorId) {
+      for (const [key, access] of Object.entries(payloadAccess(ctx.policy, n.department, n.payload))) ctx.access.read(n.minorId, key, access);
+    }
     return Object.entries(n.payload)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([field, value]) => ({ field, value }));
