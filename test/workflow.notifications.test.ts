@@ -126,6 +126,28 @@ describe('workflow: notifications', () => {
     expect(errorCodes(await t.gql(edu, `mutation($id: ID!) { acknowledge(id: $id) { id } }`, { id: police.id }))).toEqual(['NOT_FOUND']);
   });
 
+  it('records reading a payload as reads of the child’s fields it carries, ALLOW or MASK as it was built for the department', async () => {
+    const c = await pickChild(`m.risk_level = 'YELLOW' AND m.grid_code LIKE '330102002%'`);
+    const assessed = await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });
+    expect(assessed.errors).toBeUndefined();
+    const reads: Record<string, Record<string, string>> = {};
+    for (const department of [PO, ED]) {
+      const r = await post(t, await t.token(department, { user: `inbox-${department}` }), { query: `{ notifications(first: 1) { subjectId payload { field value } } }` });
+      const [n] = r.json.data.notifications;
+      expect(n.subjectId).toBe(assessed.data.recordAssessment.id);
+      const e = await eventOf(t, r.requestId);
+      expect(e.reads).toHaveLength(1);
+      expect(e.reads[0].minorId).toBe(c.id);
+      reads[department] = e.reads[0].fields;
+      // Exactly the payload's fields, each as the department was served it, as a webhook delivery records them.
+      const payload = Object.fromEntries(n.payload.map((f: { field: string }) => [f.field, policy.access(department, f.field) === 'MASK' ? 'MASK' : 'ALLOW']));
+      expect(reads[department]).toEqual({ 'Notification.subjectId': 'ALLOW', 'Notification.payload': 'ALLOW', ...payload });
+    }
+    expect(reads[PO]).toMatchObject({ 'Minor.name': 'ALLOW', 'Minor.idNumber': 'ALLOW', 'Minor.currentAddress': 'ALLOW', 'RiskAssessment.reasons': 'ALLOW' });
+    expect(reads[ED]).toMatchObject({ 'Minor.idNumber': 'MASK', 'Minor.currentAddress': 'MASK' });
+    expect(reads[ED]).not.toHaveProperty('RiskAssessment.reasons');
+  });
+
   it('escalates a RED notification left unacknowledged, once, to civil affairs one level up', async () => {
     const c = await pickChild(`m.risk_level = 'ORANGE' AND m.grid_code LIKE '330102001%'`);
     await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });

@@ -147,6 +147,44 @@ describe('workflow: referrals', () => {
       expect(errorCodes(await t.gql(civil, COMPLETE, { id, outcome: 'x' }))).toEqual(['FORBIDDEN']);
       expect(await status(id)).toBe('ACCEPTED');
     });
+
+    it('stays with the region it was addressed to when its child moves away: answered still, naming the child to that region no more', async () => {
+      const [moving] = await t.sql(`SELECT id, name FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id DESC LIMIT 1`);
+      const [away] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '330102002%' ORDER BY code LIMIT 1`);
+      const id = await refer('COUNSELLING', YL, moving.id);
+      const youth = await t.token(YL, { region: '330102001', user: 'youth-league-street' });
+      const SEE = `query($id: ID!) { referral(id: $id) { need minor { id } } }`;
+      expect((await t.gql(youth, SEE, { id })).data.referral.minor).toEqual({ id: moving.id });
+      const district = await t.token(CA, { user: 'district-registrar' });
+      const moved = await t.gql(district, `mutation($id: ID!, $g: ID!) { updateMinor(id: $id, input: { gridCode: $g }) { id } }`, { id: moving.id, g: away.code });
+      expect(moved.errors).toBeUndefined();
+
+      // The receivers of the street read the referral, and their inbox, as about no child; their
+      // events name none (the street's auditors would learn where the child went).
+      const seen = await post(t, youth, { query: SEE, variables: { id } });
+      expect(seen.json).toEqual({ data: { referral: { need: '家庭困难，需要帮扶', minor: null } } });
+      const inbox = await post(t, youth, { query: `{ notifications(first: 500) { subjectId minor { id } payload { field } } }` });
+      expect(inbox.json.data.notifications.find((n: any) => n.subjectId === id).minor).toBeNull();
+      const accepted = await post(t, youth, { query: `mutation($id: ID!) { acceptReferral(id: $id, note: "收到") { status minor { id } } }`, variables: { id } });
+      expect(accepted.json).toEqual({ data: { acceptReferral: { status: 'ACCEPTED', minor: null } } });
+      const acceptedEvent = await eventOf(t, accepted.requestId);
+      expect(acceptedEvent.changes).toEqual([{ mutation: 'acceptReferral', id, minorId: null, fields: ['id', 'note'] }]);
+      for (const r of [seen, inbox, accepted]) expect(JSON.stringify(await eventOf(t, r.requestId))).not.toContain(moving.id);
+
+      // The answer flows back to the referrer's street (and its webhooks: the body is this row) without the child.
+      const completed = await t.gql(youth, COMPLETE, { id, outcome: '已完成心理疏导' });
+      expect(completed.errors).toBeUndefined();
+      const back = await t.sql(`SELECT minor_id, payload FROM workflow.notification WHERE subject_id = $1 AND kind = 'REFERRAL_OUTCOME' ORDER BY dedupe_key`, [id]);
+      expect(back.map((n) => [n.minor_id, n.payload['Referral.status']])).toEqual([[null, 'ACCEPTED'], [null, 'COMPLETED']]);
+      expect(JSON.stringify(back)).not.toContain(moving.name);
+      const referrer = await t.gql(civil, `query($id: ID!) { referral(id: $id) { status minor { id } } }`, { id });
+      expect(referrer.data.referral).toEqual({ status: 'COMPLETED', minor: null });
+
+      // The district, whose jurisdiction covers both streets, still sees whose referral it is.
+      expect((await t.gql(district, SEE, { id })).data.referral.minor).toEqual({ id: moving.id });
+      const stored = await t.sql(`SELECT minor_id FROM workflow.referral WHERE id = $1`, [id]);
+      expect(stored).toEqual([{ minor_id: moving.id }]);
+    });
   });
 
   describe('SLA and escalation', () => {

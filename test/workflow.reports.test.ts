@@ -122,6 +122,36 @@ describe('workflow: mandatory reports', () => {
     expect(inbox.data.notifications.find((n: { subjectId: string }) => n.subjectId === home).minor).toEqual({ id: child.id });
   });
 
+  it('names the linked child in a reader’s audit event only when the reader’s jurisdiction covers the child', async () => {
+    // A report made in the next street about this street's child: the next street's officer reads
+    // and steps it as a report about no registered child, and so do their street's auditors.
+    const NEXT = '330102002';
+    const [place] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '${NEXT}%' ORDER BY code LIMIT 1`);
+    const id = await file({ regionCode: place.code }, await t.token(ED, { role: Role.REPORTER, region: NEXT, user: 'teacher-next-street-2' }));
+    const officer = await t.token(PO, { region: NEXT, user: 'officer-next-street-2' });
+    const READ = `query($id: ID!) { mandatoryReport(id: $id) { id observation minor { id } transitions { note } } }`;
+    const read = await post(t, officer, { query: READ, variables: { id } });
+    expect(read.json.data.mandatoryReport).toMatchObject({ id, minor: null });
+    const stepped = await post(t, officer, { query: STEP, variables: { id, to: 'VERIFYING', note: '核查' } });
+    expect(stepped.json.errors).toBeUndefined();
+    const listed = await post(t, officer, { query: `{ mandatoryReports(first: 500) { id observation minor { id } transitions { note } } }` });
+    expect(listed.json.data.mandatoryReports.find((r: { id: string }) => r.id === id)).toMatchObject({ minor: null, transitions: [{ note: '核查' }] });
+    for (const r of [read, stepped, listed]) expect(JSON.stringify(await eventOf(t, r.requestId))).not.toContain(child.id);
+    expect((await eventOf(t, stepped.requestId)).changes).toEqual([{ mutation: 'transitionReport', id, minorId: null, fields: ['id', 'note', 'to'] }]);
+    const auditor = await t.token(CA, { role: Role.AUDITOR, region: NEXT, user: 'auditor-next-street' });
+    const history = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { userId } }`, { id: child.id }, {});
+    expect(history.errors).toBeUndefined();
+    expect(history.data.minorAccessHistory.filter((h: { userId: string }) => h.userId === 'officer-next-street-2')).toEqual([]);
+
+    // The step keeps the child, and the district, which covers both streets, reads it as the child's.
+    expect(await t.sql(`SELECT minor_id FROM workflow.report_transition WHERE report_id = $1`, [id])).toEqual([{ minor_id: child.id }]);
+    const district = await post(t, police, { query: READ, variables: { id } });
+    expect(district.json.data.mandatoryReport.minor).toEqual({ id: child.id });
+    expect((await eventOf(t, district.requestId)).reads).toEqual([
+      { minorId: child.id, fields: expect.objectContaining({ 'MandatoryReport.observation': 'ALLOW', 'ReportTransition.note': 'ALLOW' }) },
+    ]);
+  });
+
   it.each([
     ['an empty observation', { observation: ' ' }, 'observation'],
     ['an unknown region', { regionCode: '999999' }, 'regionCode'],

@@ -59,6 +59,28 @@ const minorsInJurisdiction = (ctx: HubContext) =>
 export const minorInJurisdiction = (ctx: HubContext, id: string): Promise<MinorReference | null> =>
   sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).load(id);
 
+/** A record about a child, held outside the child's own record, as one reader is handed it (`asSeenBy`). */
+export type Seen<T extends { minorId: string | null }> = Omit<T, 'minorId'> & { minorId: string | null };
+
+/**
+ * A record about a child held outside the child's own record (a report made in one street about a
+ * child of another, a referral addressed to a street its child has since left) as the caller is
+ * handed it: when the child lies outside the caller's jurisdiction, the record names no child to
+ * this request. Its `minor` is null, as through `minorInJurisdiction`, and the access wrappers
+ * (policy.middleware `childOf`), which attribute a read or a change of the record to its
+ * `minorId`, record it as of a record that names no child: the caller's event is read by the
+ * auditors of the caller's jurisdiction, to whom the child's id would be the link the caller is
+ * never shown. The stored record keeps its child. Batched with `minorInJurisdiction`.
+ */
+export async function asSeenBy<T extends { minorId: string | null }>(ctx: HubContext, record: T): Promise<Seen<T>> {
+  if (!record.minorId || (await minorInJurisdiction(ctx, record.minorId))) return record;
+  return { ...record, minorId: null };
+}
+
+/** `asSeenBy` for a page: one statement for the page's children. */
+export const allSeenBy = <T extends { minorId: string | null }>(ctx: HubContext, records: T[]): Promise<Seen<T>[]> =>
+  Promise.all(records.map((r) => asSeenBy(ctx, r)));
+
 /**
  * `_entities` resolution of `Minor` in a department subgraph, batched: a child outside the
  * caller's jurisdiction (or unknown) resolves to null, so none of the department's fields on it

@@ -20,6 +20,7 @@ export interface NotificationEvent {
   kind: NotificationKind;
   /** Region of the event: each recipient department's officers whose jurisdiction covers it get it. */
   regionCode: string;
+  /** Named (with the `Minor.*` fields) only when the child lives inside `regionCode`; see `emitNotification`. */
   minorId?: string | null;
   /** The report, referral, assessment … the event is about. */
   subjectId?: string | null;
@@ -55,21 +56,44 @@ export function payloadFor(policy: Policy, department: Department, fields: Recor
 }
 
 /**
+ * How each field of a payload `payloadFor` built for the department was served, as a read of the
+ * child the notification names: MASK where the department's row masks the field, else ALLOW. Keys
+ * in order (the audit's canonical form).
+ */
+export function payloadAccess(policy: Policy, department: Department, payload: Record<string, unknown>): Record<string, Access> {
+  const fields: Record<string, Access> = {};
+  for (const key of Object.keys(payload).sort()) fields[key] = policy.access(department, key) === Access.MASK ? Access.MASK : Access.ALLOW;
+  return fields;
+}
+
+/** The child lives inside the region (its grid is in the region's subtree). */
+async function livesIn(em: EntityManager, minorId: string, regionCode: string): Promise<boolean> {
+  const rows: unknown[] = await em.query(`SELECT 1 FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`, [minorId, `${regionCode}%`]);
+  return rows.length > 0;
+}
+
+/**
  * Tells an event to every department that must know, inside the caller's transaction (so that
  * the event and what caused it commit together), and queues a delivery to each matching webhook.
  * Returns how many notifications were new.
  */
 export async function emitNotification(em: EntityManager, emitter: Emitter, event: NotificationEvent): Promise<number> {
   const recipients = event.to ?? notificationRecipients[event.kind];
+  // The child is named (its id, and its `Minor.*` fields) only when it lives inside the event's
+  // region: every recipient's jurisdiction covers that region, so this is "the recipient may see
+  // this child". Not so for a report made in one street about another street's child, nor for a
+  // referral, which stays with the region it was addressed to, after its child moved away.
+  const named = event.minorId && (await livesIn(em, event.minorId, event.regionCode)) ? event.minorId : null;
+  const fields = named ? event.fields : Object.fromEntries(Object.entries(event.fields).filter(([key]) => !key.startsWith('Minor.')));
   let created = 0;
   for (const department of new Set(recipients)) {
-    const payload = payloadFor(emitter.policy, department, event.fields);
-    if (event.tells && payload[event.tells] !== asText(event.fields[event.tells])) continue;
+    const payload = payloadFor(emitter.policy, department, fields);
+    if (event.tells && payload[event.tells] !== asText(fields[event.tells])) continue;
     const id = randomUUID();
     const inserted: { id: string }[] = await em.query(
       `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, dedupe_key)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-      [id, event.kind, department, event.regionCode, event.minorId ?? null, event.subjectId ?? null,
+      [id, event.kind, department, event.regionCode, named, event.subjectId ?? null,
         JSON.stringify(payload), emitter.now, `${event.dedupeKey}:${department}`],
     );
     if (!inserted.length) continue;

@@ -9,8 +9,8 @@ import type { Department } from '../../auth/principal';
 import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { WorkflowConfig } from '../../config/hub.config';
 import type { Policy } from '../../policy/policy';
-import { Access } from '../../policy/policy.types';
 import { checkDestination, DestinationRefused, ResolvedDestination } from './webhook.destination';
+import { payloadAccess } from './workflow.notify';
 
 export const SIGNATURE_HEADER = 'x-hub-signature';
 export const TIMESTAMP_HEADER = 'x-hub-timestamp';
@@ -82,10 +82,7 @@ export interface DeliveryAudit {
  */
 export function deliveryEvent(d: Due, policy: Policy): AuditEventBody {
   const n = d.notification;
-  const fields: Record<string, Access> = {};
-  for (const key of Object.keys(n.payload ?? {}).sort()) {
-    fields[key] = policy.access(d.webhook_department, key) === Access.MASK ? Access.MASK : Access.ALLOW;
-  }
+  const fields = payloadAccess(policy, d.webhook_department, n.payload ?? {});
   return {
     changes: [],
     clientAddress: null,

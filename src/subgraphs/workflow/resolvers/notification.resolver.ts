@@ -3,13 +3,14 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import type { EntityManager } from 'typeorm';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { minorInJurisdiction } from '../../shared/jurisdiction';
+import { allSeenBy, asSeenBy, minorInJurisdiction } from '../../shared/jurisdiction';
 import { MinorStub } from '../entities/minor.stub';
 import { Notification, NotificationField } from '../entities/notification.entity';
 import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
 import { isUuid } from '../../../common/uuid';
 import { checkDestination, DestinationRefused } from '../webhook.destination';
 import { jurisdiction } from '../workflow.loaders';
+import { payloadAccess } from '../workflow.notify';
 import { notFound, pageSize } from './report.resolver';
 
 /** The caller's inbox: its department's notifications for regions in its jurisdiction. */
@@ -23,7 +24,7 @@ const inbox = (ctx: HubContext, em: EntityManager = ctx.db.manager) =>
 @Resolver(() => Notification)
 export class NotificationResolver {
   @Query(() => [Notification], { nullable: true, description: '信息通报 inbox of the caller’s department, newest first' })
-  notifications(
+  async notifications(
     @Ctx() ctx: HubContext,
     @Arg('unacknowledged', () => Boolean, { nullable: true }) unacknowledged?: boolean,
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
@@ -31,13 +32,13 @@ export class NotificationResolver {
     const qb = inbox(ctx);
     if (unacknowledged === true) qb.andWhere('n.acknowledged_at IS NULL');
     if (unacknowledged === false) qb.andWhere('n.acknowledged_at IS NOT NULL');
-    return qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id').limit(pageSize(first)).getMany();
+    return allSeenBy(ctx, await qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id').limit(pageSize(first)).getMany());
   }
 
   @Mutation(() => Notification, { nullable: true, description: 'Acknowledges for the department; acknowledging again changes nothing' })
   async acknowledge(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Notification> {
     if (!isUuid(id)) throw notFound('Notification');
-    return ctx.db.transaction(async (em) => {
+    const acknowledged = await ctx.db.transaction(async (em) => {
       const n = await inbox(ctx, em).setLock('pessimistic_write').andWhere('n.id = :id', { id }).getOne();
       if (!n) throw notFound('Notification');
       if (!n.acknowledgedAt) {
@@ -47,6 +48,7 @@ export class NotificationResolver {
       }
       return n;
     });
+    return asSeenBy(ctx, acknowledged);
   }
 
   @FieldResolver(() => MinorStub, { nullable: true, description: 'The child the event is about, when the child is in the caller’s jurisdiction' })
@@ -55,7 +57,12 @@ export class NotificationResolver {
   }
 
   @FieldResolver(() => [NotificationField], { nullable: true, description: 'What the department may read of the event, masked as its policy masks' })
-  payload(@Root() n: Notification): NotificationField[] {
+  payload(@Root() n: Notification, @Ctx() ctx: HubContext): NotificationField[] {
+    // The payload is the child's data as it was told: each field is a read of the child, ALLOW or
+    // MASK as it was built for the department, recorded as a webhook delivery of it is (deliveryEvent).
+    if (n.minorId) {
+      for (const [key, access] of Object.entries(payloadAccess(ctx.policy, n.department, n.payload))) ctx.access.read(n.minorId, key, access);
+    }
     return Object.entries(n.payload)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([field, value]) => ({ field, value }));

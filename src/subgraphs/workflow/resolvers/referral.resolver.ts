@@ -9,6 +9,7 @@ import { MinorStub } from '../entities/minor.stub';
 import { Referral } from '../entities/referral.entity';
 import { NotificationKind, ReferralDirection, ReferralStatus } from '../workflow.enums';
 import { isUuid } from '../../../common/uuid';
+import { allSeenBy, asSeenBy, minorInJurisdiction, type Seen } from '../../shared/jurisdiction';
 import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { referralGrants } from '../workflow.policy';
@@ -18,7 +19,7 @@ import { CreateReferralInput } from './types/referral.input';
 const hours = (at: Date, n: number) => new Date(at.getTime() + n * 3_600_000);
 
 /** Unanswered past its answer deadline, or accepted and not completed by its completion deadline. */
-export const isReferralOverdue = (r: Referral, now: Date) =>
+export const isReferralOverdue = (r: Pick<Referral, 'status' | 'answerDueAt' | 'completeDueAt'>, now: Date) =>
   (r.status === ReferralStatus.PENDING && r.answerDueAt < now) ||
   (r.status === ReferralStatus.ACCEPTED && r.completeDueAt !== null && r.completeDueAt < now);
 
@@ -30,25 +31,26 @@ async function childName(em: EntityManager, minorId: string): Promise<string | u
 @Resolver(() => Referral)
 export class ReferralResolver {
   @Query(() => [Referral], { nullable: true, description: 'Referrals the caller’s department sent or received (civil affairs: all), newest first' })
-  referrals(
+  async referrals(
     @Ctx() ctx: HubContext,
     @Arg('direction', () => ReferralDirection, { defaultValue: ReferralDirection.ALL }) direction: ReferralDirection,
     @Arg('status', () => [ReferralStatus], { nullable: true }) status?: ReferralStatus[],
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
-  ): Promise<Referral[]> {
+  ): Promise<Seen<Referral>[]> {
     const v = referralVisibility(ctx);
     const qb = ctx.db.getRepository(Referral).createQueryBuilder('r').where(v.sql, v.params);
     if (direction === ReferralDirection.SENT) qb.andWhere('r.from_department = :me', { me: ctx.principal.department });
     if (direction === ReferralDirection.RECEIVED) qb.andWhere('r.to_department = :me', { me: ctx.principal.department });
     if (status?.length) qb.andWhere('r.status = ANY(:status)', { status });
-    return qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id').limit(pageSize(first)).getMany();
+    return allSeenBy(ctx, await qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id').limit(pageSize(first)).getMany());
   }
 
   @Query(() => Referral, { nullable: true })
-  async referral(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Referral | null> {
+  async referral(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Seen<Referral> | null> {
     if (!isUuid(id)) return null;
     const v = referralVisibility(ctx);
-    return ctx.db.getRepository(Referral).createQueryBuilder('r').where('r.id = :id', { id }).andWhere(v.sql, v.params).getOne();
+    const referral = await ctx.db.getRepository(Referral).createQueryBuilder('r').where('r.id = :id', { id }).andWhere(v.sql, v.params).getOne();
+    return referral && asSeenBy(ctx, referral);
   }
 
   @Mutation(() => Referral, { nullable: true, description: 'Refers a child’s need to another department, addressed to the referrer’s region' })
@@ -112,7 +114,7 @@ export class ReferralResolver {
     @Arg('id', () => ID) id: string,
     @Ctx() ctx: HubContext,
     @Arg('note', () => String, { nullable: true }) note?: string,
-  ): Promise<Referral> {
+  ): Promise<Seen<Referral>> {
     const text = optionalText('note', note, 2000);
     return this.answer(ctx, id, ReferralStatus.PENDING, (r) => {
       r.status = ReferralStatus.ACCEPTED;
@@ -124,7 +126,7 @@ export class ReferralResolver {
   }
 
   @Mutation(() => Referral, { nullable: true, description: 'The receiving department declines, with a reason; the grant ends' })
-  declineReferral(@Arg('id', () => ID) id: string, @Arg('reason') reason: string, @Ctx() ctx: HubContext): Promise<Referral> {
+  declineReferral(@Arg('id', () => ID) id: string, @Arg('reason') reason: string, @Ctx() ctx: HubContext): Promise<Seen<Referral>> {
     const text = requireText('reason', reason, 2000);
     return this.answer(ctx, id, ReferralStatus.PENDING, (r) => {
       r.status = ReferralStatus.DECLINED;
@@ -136,7 +138,7 @@ export class ReferralResolver {
   }
 
   @Mutation(() => Referral, { nullable: true, description: 'The need was met: the outcome flows back to the referrer; the grant ends' })
-  completeReferral(@Arg('id', () => ID) id: string, @Arg('outcome') outcome: string, @Ctx() ctx: HubContext): Promise<Referral> {
+  completeReferral(@Arg('id', () => ID) id: string, @Arg('outcome') outcome: string, @Ctx() ctx: HubContext): Promise<Seen<Referral>> {
     const text = requireText('outcome', outcome, 4000);
     return this.answer(ctx, id, ReferralStatus.ACCEPTED, (r) => {
       r.status = ReferralStatus.COMPLETED;
@@ -147,9 +149,13 @@ export class ReferralResolver {
     });
   }
 
-  /** A step by the receiving department, from the one status it may be taken in; tells the referrer. */
-  private answer(ctx: HubContext, id: string, from: ReferralStatus, apply: (r: Referral) => void): Promise<Referral> {
-    return ctx.db.transaction(async (em) => {
+  /**
+   * A step by the receiving department, from the one status it may be taken in; tells the referrer.
+   * A referral whose child moved out of the region it was addressed to is still answered (the loop
+   * is closed), without naming the child (`emitNotification`, `asSeenBy`).
+   */
+  private async answer(ctx: HubContext, id: string, from: ReferralStatus, apply: (r: Referral) => void): Promise<Seen<Referral>> {
+    const answered = await ctx.db.transaction(async (em) => {
       const v = referralVisibility(ctx);
       const referral = isUuid(id)
         ? await em.getRepository(Referral).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).andWhere(v.sql, v.params).getOne()
@@ -177,20 +183,21 @@ export class ReferralResolver {
       });
       return referral;
     });
+    return asSeenBy(ctx, answered);
   }
 
-  @FieldResolver(() => MinorStub, { nullable: true })
-  minor(@Root() referral: Referral): MinorStub {
-    return { id: referral.minorId };
+  @FieldResolver(() => MinorStub, { nullable: true, description: 'The child, when the child is in the caller’s jurisdiction' })
+  async minor(@Root() referral: Seen<Referral>, @Ctx() ctx: HubContext): Promise<MinorStub | null> {
+    return referral.minorId ? minorInJurisdiction(ctx, referral.minorId) : null;
   }
 
   @FieldResolver(() => [String], { nullable: true, description: '`Type.field`s the receiving department may read of the child while the referral is open' })
-  grantedFields(@Root() referral: Referral): readonly string[] {
+  grantedFields(@Root() referral: Seen<Referral>): readonly string[] {
     return referralGrants[referral.type];
   }
 
   @FieldResolver(() => Boolean, { nullable: true, description: 'Past its answer or completion deadline' })
-  overdue(@Root() referral: Referral, @Ctx() ctx: HubContext): boolean {
+  overdue(@Root() referral: Seen<Referral>, @Ctx() ctx: HubContext): boolean {
     return isReferralOverdue(referral, ctx.now);
   }
 }

@@ -9,7 +9,7 @@ import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
 import { NotificationKind, ReportStatus } from '../workflow.enums';
-import { minorInJurisdiction } from '../../shared/jurisdiction';
+import { allSeenBy, asSeenBy, minorInJurisdiction } from '../../shared/jurisdiction';
 import { isUuid } from '../../../common/uuid';
 import { jurisdiction, workflowLoaders } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
@@ -66,8 +66,8 @@ export class ReportResolver {
       if (!region) throw badInput('regionCode', 'is not a region of the hub');
       // The child is linked when the registry knows it; the reporter is never told whether it did
       // (that would make the report form an oracle on the registry). The link reaches only readers
-      // whose jurisdiction covers the child: `minor` below, and the notification only when the
-      // child lives in the report's region, whose officers are the ones told.
+      // whose jurisdiction covers the child: `minor` and `asSeenBy` below, and the notification only
+      // when the child lives in the report's region, whose officers are the ones told (emitNotification).
       const [child]: { id: string; name: string; grid_code: string }[] = input.childId || childIdNumber
         ? await em.query(
             `SELECT id, name, grid_code FROM registry.minor WHERE id = $1 OR id_number = $2 ORDER BY (id = $1) DESC LIMIT 1`,
@@ -91,11 +91,10 @@ export class ReportResolver {
         updatedAt: ctx.now,
       });
       await em.getRepository(MandatoryReport).insert(report);
-      const told = child?.grid_code.startsWith(regionCode) ? child : undefined;
       await emitNotification(em, ctx, {
         kind: NotificationKind.MANDATORY_REPORT,
         regionCode,
-        minorId: told?.id ?? null,
+        minorId: child?.id ?? null,
         subjectId: report.id,
         fields: {
           'MandatoryReport.harmType': report.harmType,
@@ -103,7 +102,7 @@ export class ReportResolver {
           'MandatoryReport.location': report.location,
           'MandatoryReport.observedAt': report.observedAt,
           'MandatoryReport.verifyDueAt': report.verifyDueAt,
-          'Minor.name': told?.name,
+          'Minor.name': child?.name,
         },
         dedupeKey: `MANDATORY_REPORT:${report.id}`,
       });
@@ -129,7 +128,7 @@ export class ReportResolver {
   }
 
   @Query(() => [MandatoryReport], { nullable: true, description: 'Reports about places in the caller’s jurisdiction, newest first' })
-  mandatoryReports(
+  async mandatoryReports(
     @Ctx() ctx: HubContext,
     @Arg('status', () => [ReportStatus], { nullable: true }) status?: ReportStatus[],
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
@@ -139,23 +138,24 @@ export class ReportResolver {
       .createQueryBuilder('m')
       .where('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) });
     if (status?.length) qb.andWhere('m.status = ANY(:status)', { status });
-    return qb.orderBy('m.received_at', 'DESC').addOrderBy('m.id').limit(pageSize(first)).getMany();
+    return allSeenBy(ctx, await qb.orderBy('m.received_at', 'DESC').addOrderBy('m.id').limit(pageSize(first)).getMany());
   }
 
   @Query(() => MandatoryReport, { nullable: true })
   async mandatoryReport(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<MandatoryReport | null> {
     if (!isUuid(id)) return null;
-    return ctx.db
+    const report = await ctx.db
       .getRepository(MandatoryReport)
       .createQueryBuilder('m')
       .where('m.id = :id', { id })
       .andWhere('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) })
       .getOne();
+    return report && asSeenBy(ctx, report);
   }
 
   @Query(() => [MandatoryReport], { nullable: true, description: 'Reports past their verification or handling deadline, most overdue first' })
-  overdueReports(@Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: 100 }) first = 100): Promise<MandatoryReport[]> {
-    return ctx.db
+  async overdueReports(@Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: 100 }) first = 100): Promise<MandatoryReport[]> {
+    const rows = await ctx.db
       .getRepository(MandatoryReport)
       .createQueryBuilder('m')
       .where('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) })
@@ -164,17 +164,18 @@ export class ReportResolver {
       .addOrderBy('m.id')
       .limit(pageSize(first))
       .getMany();
+    return allSeenBy(ctx, rows);
   }
 
   @Mutation(() => MandatoryReport, { nullable: true, description: 'One step of the state machine, with a note; the time is now' })
-  transitionReport(
+  async transitionReport(
     @Arg('id', () => ID) id: string,
     @Arg('to', () => ReportStatus) to: ReportStatus,
     @Arg('note') note: string,
     @Ctx() ctx: HubContext,
   ): Promise<MandatoryReport> {
     const text = requireText('note', note, 2000);
-    return ctx.db.transaction(async (em) => {
+    const stepped = await ctx.db.transaction(async (em) => {
       const report = isUuid(id)
         ? await em
             .getRepository(MandatoryReport)
@@ -218,6 +219,7 @@ export class ReportResolver {
       }
       return report;
     });
+    return asSeenBy(ctx, stepped);
   }
 
   @FieldResolver(() => MinorStub, { nullable: true, description: 'The registered child, when the report could be linked and the child is in the caller’s jurisdiction' })
@@ -231,7 +233,9 @@ export class ReportResolver {
   }
 
   @FieldResolver(() => [ReportTransition], { nullable: true, description: 'Every step, oldest first' })
-  transitions(@Root() report: MandatoryReport, @Ctx() ctx: HubContext): Promise<ReportTransition[]> {
-    return workflowLoaders(ctx).transitionsByReport.load(report.id);
+  async transitions(@Root() report: MandatoryReport, @Ctx() ctx: HubContext): Promise<ReportTransition[]> {
+    const steps = await workflowLoaders(ctx).transitionsByReport.load(report.id);
+    // A step names the child its report names to this reader (`asSeenBy` above).
+    return report.minorId ? steps : steps.map((s) => (s.minorId ? { ...s, minorId: null } : s));
   }
 }
