@@ -11,15 +11,21 @@ import { parsePurpose, PURPOSE_HEADER, touchesChildRecords } from './purpose';
 /** Deeper selections than any client needs are refused before planning (LIMIT_EXCEEDED). */
 export const MAX_DEPTH = 12;
 
-function depth(set: SelectionSetNode | undefined, fragments: Map<string, FragmentDefinitionNode>, seen: Set<string>): number {
+/**
+ * A fragment's depth does not depend on where it is spread, so each is measured once: a fragment
+ * spread twice in each of thirty fragments is not walked 2^30 times. Cycles are refused by
+ * validation, before this runs.
+ */
+function depth(set: SelectionSetNode | undefined, fragments: Map<string, FragmentDefinitionNode>, measured: Map<string, number>): number {
   if (!set) return 0;
   let max = 0;
   for (const sel of set.selections) {
-    if (sel.kind === Kind.FIELD) max = Math.max(max, 1 + depth((sel as FieldNode).selectionSet, fragments, seen));
-    else if (sel.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depth(sel.selectionSet, fragments, seen));
-    else if (!seen.has(sel.name.value)) {
-      const frag = fragments.get(sel.name.value);
-      max = Math.max(max, depth(frag?.selectionSet, fragments, new Set([...seen, sel.name.value])));
+    if (sel.kind === Kind.FIELD) max = Math.max(max, 1 + depth((sel as FieldNode).selectionSet, fragments, measured));
+    else if (sel.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depth(sel.selectionSet, fragments, measured));
+    else {
+      let d = measured.get(sel.name.value);
+      if (d === undefined) measured.set(sel.name.value, (d = depth(fragments.get(sel.name.value)?.selectionSet, fragments, measured)));
+      max = Math.max(max, d);
     }
   }
   return max;
@@ -29,7 +35,7 @@ function operationDepth(doc: DocumentNode, op: OperationDefinitionNode): number 
   const fragments = new Map(
     doc.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
   );
-  return depth(op.selectionSet, fragments, new Set());
+  return depth(op.selectionSet, fragments, new Map());
 }
 
 /**
