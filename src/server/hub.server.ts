@@ -81,7 +81,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       hideSchemaDetailsFromClientErrors: config.production,
       includeStacktraceInErrorResponses: false,
       formatError: (formatted, error) => maskUnexpectedError(formatted, error),
-      plugins: benchDisable.audit ? [] : [auditPlugin({ writer, variableKey: auditKey(config), childTypes: CHILD_RECORD_TYPES })],
+      plugins: benchDisable.audit ? [] : [auditPlugin({ writer, variableKey: auditKey(config), childTypes: CHILD_RECORD_TYPES, maxQueryCost: config.maxQueryCost })],
     });
     await server.start();
 
