@@ -72,6 +72,17 @@ describe('config: audit', () => {
   });
 });
 
+/** Requests: how many values one response may hold (src/audit/query-cost.ts). */
+describe('config: query cost', () => {
+  it('refuses operations estimated above 500000 values unless HUB_MAX_QUERY_COST says otherwise', () => {
+    expect(loadConfig({}).maxQueryCost).toBe(500_000);
+    expect(loadConfig({ HUB_MAX_QUERY_COST: '2000000' }).maxQueryCost).toBe(2_000_000);
+    for (const bad of ['0', '999', '100000001', '5000.5', 'unlimited']) {
+      expect(() => loadConfig({ HUB_MAX_QUERY_COST: bad })).toThrow(/HUB_MAX_QUERY_COST must be a whole number between 1000 and 100000000/);
+    }
+  });
+});
+
 /** What production refuses at start-up, so that a weak deployment fails the boot instead of serving. */
 describe('config: production security', () => {
   const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();

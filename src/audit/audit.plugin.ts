@@ -7,19 +7,26 @@ import { AuditOutcome, Purpose } from './audit.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables } from './document-signature';
 import { parsePurpose, PURPOSE_HEADER, touchesChildRecords } from './purpose';
+import { queryCost } from './query-cost';
 
 /** Deeper selections than any client needs are refused before planning (LIMIT_EXCEEDED). */
 export const MAX_DEPTH = 12;
 
-function depth(set: SelectionSetNode | undefined, fragments: Map<string, FragmentDefinitionNode>, seen: Set<string>): number {
+/**
+ * A fragment's depth does not depend on where it is spread, so each is measured once: a fragment
+ * spread twice in each of thirty fragments is not walked 2^30 times. Cycles are refused by
+ * validation, before this runs.
+ */
+function depth(set: SelectionSetNode | undefined, fragments: Map<string, FragmentDefinitionNode>, measured: Map<string, number>): number {
   if (!set) return 0;
   let max = 0;
   for (const sel of set.selections) {
-    if (sel.kind === Kind.FIELD) max = Math.max(max, 1 + depth((sel as FieldNode).selectionSet, fragments, seen));
-    else if (sel.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depth(sel.selectionSet, fragments, seen));
-    else if (!seen.has(sel.name.value)) {
-      const frag = fragments.get(sel.name.value);
-      max = Math.max(max, depth(frag?.selectionSet, fragments, new Set([...seen, sel.name.value])));
+    if (sel.kind === Kind.FIELD) max = Math.max(max, 1 + depth((sel as FieldNode).selectionSet, fragments, measured));
+    else if (sel.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depth(sel.selectionSet, fragments, measured));
+    else {
+      let d = measured.get(sel.name.value);
+      if (d === undefined) measured.set(sel.name.value, (d = depth(fragments.get(sel.name.value)?.selectionSet, fragments, measured)));
+      max = Math.max(max, d);
     }
   }
   return max;
@@ -29,7 +36,7 @@ function operationDepth(doc: DocumentNode, op: OperationDefinitionNode): number 
   const fragments = new Map(
     doc.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
   );
-  return depth(op.selectionSet, fragments, new Set());
+  return depth(op.selectionSet, fragments, new Map());
 }
 
 /**
@@ -39,13 +46,15 @@ function operationDepth(doc: DocumentNode, op: OperationDefinitionNode): number 
 interface DocumentFacts {
   audited: { text: string; hash: string };
   depth: Map<OperationDefinitionNode, number>;
+  /** The cost of an operation whose page sizes are all literals or defaults; others are costed per request. */
+  cost: Map<OperationDefinitionNode, number>;
   touchesChild: Map<OperationDefinitionNode, boolean>;
 }
 const facts = new WeakMap<DocumentNode, DocumentFacts>();
 function factsOf(doc: DocumentNode): DocumentFacts {
   let f = facts.get(doc);
   if (!f) {
-    f = { audited: auditDocument(doc), depth: new Map(), touchesChild: new Map() };
+    f = { audited: auditDocument(doc), depth: new Map(), cost: new Map(), touchesChild: new Map() };
     facts.set(doc, f);
   }
   return f;
@@ -88,6 +97,8 @@ export interface AuditPluginOptions {
   writer: AuditSink;
   variableKey: Uint8Array;
   childTypes: ReadonlySet<string>;
+  /** Operations whose response may hold more values than this are refused (src/audit/query-cost.ts). */
+  maxQueryCost: number;
   /** Checks a declared purpose against the records it names (a referral's id); throws to refuse. */
   checkPurpose?: (purpose: Purpose, ctx: GatewayContext) => Promise<void>;
 }
@@ -98,8 +109,8 @@ export interface AuditPluginOptions {
  * executes anything (the fast path and the planned path alike), a STARTED event with no reads and
  * no changes must be durable, or the mutation is refused (AUDIT_UNAVAILABLE, HTTP 503) with
  * nothing changed and nobody notified; its final event, with the same requestId, follows as for
- * any request. Also where the purpose rule and the depth limit are enforced, so that refusals are
- * audited like everything else.
+ * any request. Also where the purpose rule, the depth limit and the cost limit are enforced, so that
+ * refusals are audited like everything else.
  */
 export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GatewayContext> {
   return {
@@ -117,6 +128,20 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           if (depth === undefined) f.depth.set(operation, (depth = operationDepth(document, operation)));
           if (depth > MAX_DEPTH) {
             throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `Selections deeper than ${MAX_DEPTH} levels are not served`);
+          }
+          // Before any resolver runs: a single request for thousands of pages of children once
+          // held the hub until it ran out of memory, and everyone else's requests with it.
+          let cost = f.cost.get(operation);
+          if (cost === undefined) {
+            const estimate = queryCost(schema, document, operation, request.variables);
+            cost = estimate.cost;
+            if (!estimate.dependsOnVariables) f.cost.set(operation, cost);
+          }
+          if (cost > opts.maxQueryCost) {
+            throw new HubException(
+              HubErrorCode.LIMIT_EXCEEDED,
+              `The response could hold about ${Math.round(cost)} values, more than the ${opts.maxQueryCost} served in one request: ask for smaller pages, fewer fields or fewer aliases`,
+            );
           }
           purpose = purposeOf(contextValue.purposeHeader);
           if (purpose && opts.checkPurpose) {

@@ -44,6 +44,8 @@ export interface HubConfig {
     timeoutMs: number;
     anomalies: AnomalyThresholds;
   };
+  /** Operations whose response may hold more values than this are refused before they run (src/audit/query-cost.ts). */
+  maxQueryCost: number;
   workflow: WorkflowConfig;
   statistics: StatisticsConfig;
 }
@@ -337,6 +339,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
         unusualPurposeShare: positive(env, 'HUB_ANOMALY_UNUSUAL_PURPOSE_SHARE', 0.05, 1),
       },
     },
+    // Above the largest legitimate requests (about 325,000: a district's grids × categories table;
+    // 200,000: a page of 1000 children with every department's records), fifty times below the
+    // 2000 pages of children that once exhausted the hub's memory.
+    maxQueryCost: wholeInRange(env, 'HUB_MAX_QUERY_COST', 500_000, 1_000, 100_000_000),
     workflow: workflow(env, production),
     statistics: statistics(env),
   };

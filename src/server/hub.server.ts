@@ -90,6 +90,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
               writer,
               variableKey: auditKey(config),
               childTypes: CHILD_RECORD_TYPES,
+              maxQueryCost: config.maxQueryCost,
               checkPurpose: async (purpose, g) => {
                 if (FIELD_GRANTS.governs(purpose)) await FIELD_GRANTS.checkReference(createHubContext(config, g.principal, policy, db.ds, g.requestId, new AccessLog(), purpose));
               },

@@ -1,0 +1,203 @@
+import {
+  DocumentNode,
+  FieldNode,
+  FragmentDefinitionNode,
+  getNamedType,
+  getNullableType,
+  getVariableValues,
+  GraphQLCompositeType,
+  GraphQLField,
+  GraphQLObjectType,
+  GraphQLSchema,
+  isCompositeType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  Kind,
+  OperationDefinitionNode,
+  SchemaMetaFieldDef,
+  SelectionSetNode,
+  TypeMetaFieldDef,
+  TypeNameMetaFieldDef,
+  valueFromAST,
+  ValueNode,
+} from 'graphql';
+import { DifficultyCategory, Gender, RegionLevel } from '../subgraphs/registry/registry.enums';
+import { AgeBand, StatisticsDimension, StatisticsRiskLevel, TrendSeries } from '../subgraphs/statistics/resolvers/types/statistics.types';
+
+/**
+ * Items assumed in a list that has no page size: a child's guardians, visits, categories or one
+ * department's records about the child, a record's sub-records. The registry's children have one
+ * to three guardians and a handful of each kind of record; 5 is above the usual count without
+ * making a page of 1000 children with every department's records (test/n-plus-one.test.ts) cost
+ * more than the limit.
+ */
+export const UNPAGED_LIST_SIZE = 5;
+
+/**
+ * Regions of each level in one district, the widest jurisdiction (statistics.config.ts): a city
+ * district has about 20 streets of about 10 communities of about 10 grids (the demo district:
+ * 4 × 3 × 3).
+ */
+const REGIONS_IN_A_DISTRICT: Record<RegionLevel, number> = {
+  [RegionLevel.DISTRICT]: 1,
+  [RegionLevel.STREET]: 20,
+  [RegionLevel.COMMUNITY]: 200,
+  [RegionLevel.GRID]: 2000,
+};
+const regionsAt = (level: unknown) => REGIONS_IN_A_DISTRICT[level as RegionLevel] ?? REGIONS_IN_A_DISTRICT[RegionLevel.GRID];
+
+/** Values a statistics table is broken down into per dimension: it has a cell for every combination. */
+const DIMENSION_VALUES: Record<StatisticsDimension, number> = {
+  [StatisticsDimension.RISK_LEVEL]: Object.keys(StatisticsRiskLevel).length,
+  [StatisticsDimension.CATEGORY]: Object.keys(DifficultyCategory).length,
+  [StatisticsDimension.AGE_BAND]: Object.keys(AgeBand).length,
+  [StatisticsDimension.GENDER]: Object.keys(Gender).length,
+};
+const listOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : v == null ? [] : [v]);
+const whole = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) ? Math.max(0, Math.ceil(v)) : fallback);
+
+/** Arguments that decide a list's size; the others (filters, cursors) can only make it smaller. */
+type SizeArgs = { first?: unknown; level?: unknown; by?: unknown; months?: unknown };
+const SIZE_ARGS = ['first', 'level', 'by', 'months'] as const;
+
+/** Lists whose length is known from the schema's domain rather than a page size. */
+const LIST_SIZE: Record<string, number> = {
+  // The caller's jurisdiction, every level of it.
+  'Query.regions': Object.values(REGIONS_IN_A_DISTRICT).reduce((a, b) => a + b, 0),
+};
+
+/** Lengths of the lists under a field that its own arguments decide, by the list field's name. */
+const LISTS_UNDER: Record<string, (args: SizeArgs) => Record<string, number>> = {
+  'Query.minorCounts': ({ level, by }) => ({
+    cells: regionsAt(level) * listOf(by).reduce<number>((n, d) => n * (DIMENSION_VALUES[d as StatisticsDimension] ?? 1), 1),
+    dimensions: listOf(by).length,
+  }),
+  'Query.statisticsRates': ({ level }) => ({ regions: regionsAt(level) }),
+  'Query.monthlyTrend': ({ months }) => ({ points: whole(months, 12) * Object.keys(TrendSeries).length }),
+};
+
+const NONE: Record<string, number> = {};
+
+function mentionsVariable(value: ValueNode): boolean {
+  if (value.kind === Kind.VARIABLE) return true;
+  if (value.kind === Kind.LIST) return value.values.some(mentionsVariable);
+  if (value.kind === Kind.OBJECT) return value.fields.some((f) => mentionsVariable(f.value));
+  return false;
+}
+
+function fieldDef(schema: GraphQLSchema, parent: GraphQLCompositeType, name: string): GraphQLField<unknown, unknown> | undefined {
+  if (name === TypeNameMetaFieldDef.name) return TypeNameMetaFieldDef;
+  if (parent === schema.getQueryType()) {
+    if (name === SchemaMetaFieldDef.name) return SchemaMetaFieldDef;
+    if (name === TypeMetaFieldDef.name) return TypeMetaFieldDef;
+  }
+  return isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
+}
+
+/**
+ * One estimate of one operation. A named fragment's cost depends only on the list lengths its
+ * enclosing field gives it, so each (fragment, lengths) is walked once: a fragment spread twice in
+ * each of thirty fragments is not walked 2^30 times.
+ */
+class CostWalk {
+  variablesUsed = false;
+  private readonly fragmentCost = new Map<string, number>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+    private readonly variables: Record<string, unknown>,
+  ) {}
+
+  selections(set: SelectionSetNode, type: GraphQLCompositeType, lists: Record<string, number>, listsKey: string): number {
+    let sum = 0;
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) sum += this.field(sel, type, lists);
+      else if (sel.kind === Kind.INLINE_FRAGMENT) sum += this.selections(sel.selectionSet, this.narrowed(sel.typeCondition?.name.value, type), lists, listsKey);
+      else sum += this.fragment(sel.name.value, type, lists, listsKey);
+    }
+    return sum;
+  }
+
+  private fragment(name: string, type: GraphQLCompositeType, lists: Record<string, number>, listsKey: string): number {
+    const key = `${name}\n${listsKey}`;
+    let cost = this.fragmentCost.get(key);
+    if (cost === undefined) {
+      const fragment = this.fragments.get(name);
+      cost = fragment ? this.selections(fragment.selectionSet, this.narrowed(fragment.typeCondition.name.value, type), lists, listsKey) : 0;
+      this.fragmentCost.set(key, cost);
+    }
+    return cost;
+  }
+
+  private narrowed(typeName: string | undefined, type: GraphQLCompositeType): GraphQLCompositeType {
+    const named = typeName ? this.schema.getType(typeName) : undefined;
+    return named && isCompositeType(named) ? named : type;
+  }
+
+  private field(node: FieldNode, parent: GraphQLCompositeType, lists: Record<string, number>): number {
+    const def = fieldDef(this.schema, parent, node.name.value);
+    if (!def) return 1;
+    const args = this.sizeArgs(def, node);
+    const coordinate = `${parent.name}.${def.name}`;
+    const page = def.args.some((a) => a.name === 'first') ? whole(args.first, UNPAGED_LIST_SIZE) : undefined;
+    const listed = isListType(getNullableType(def.type));
+    const size = listed ? (page ?? lists[def.name] ?? LIST_SIZE[coordinate] ?? UNPAGED_LIST_SIZE) : 1;
+    const type = getNamedType(def.type);
+    if (!node.selectionSet || !isCompositeType(type)) return 1 + (listed ? size : 0);
+    // A page that is not itself a list (a connection) gives its size to the lists it holds.
+    const under = page !== undefined && !listed && isObjectType(type) ? pageLists(type, page) : (LISTS_UNDER[coordinate]?.(args) ?? NONE);
+    return 1 + size * this.selections(node.selectionSet, type, under, JSON.stringify(under));
+  }
+
+  private sizeArgs(def: GraphQLField<unknown, unknown>, node: FieldNode): SizeArgs {
+    const out: Record<string, unknown> = {};
+    for (const name of SIZE_ARGS) {
+      const arg = def.args.find((a) => a.name === name);
+      if (!arg) continue;
+      const given = node.arguments?.find((a) => a.name.value === name);
+      if (given && mentionsVariable(given.value)) this.variablesUsed = true;
+      const value = given ? valueFromAST(given.value, arg.type, this.variables) : undefined;
+      out[name] = value ?? arg.defaultValue;
+    }
+    return out;
+  }
+}
+
+function pageLists(type: GraphQLObjectType, page: number): Record<string, number> {
+  return Object.fromEntries(Object.values(type.getFields()).filter((f) => isListType(getNullableType(f.type))).map((f) => [f.name, page]));
+}
+
+export interface QueryCost {
+  /** An estimate of the values the response may hold. */
+  cost: number;
+  /** False: the same document costs the same with any variables. */
+  dependsOnVariables: boolean;
+}
+
+/**
+ * The number of values (objects, scalars, list items) an operation's response may hold: every
+ * field counts 1 and a list multiplies what it holds by its length — the `first` it is given (its
+ * default when absent), or for a list without paging an assumed or known length. Aliases and
+ * fragments count wherever they are used. An estimate from the document and variables alone,
+ * made before anything executes.
+ */
+export function queryCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  rawVariables: Record<string, unknown> | undefined,
+): QueryCost {
+  const root = schema.getRootType(operation.operation);
+  if (!root) return { cost: 0, dependsOnVariables: false };
+  // Coerced as execution will (the operation's defaults included); values it would refuse are
+  // costed as sent: execution refuses them before any resolver runs.
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
+  const fragments = new Map(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+  );
+  const walk = new CostWalk(schema, fragments, coerced.coerced ?? rawVariables ?? {});
+  const cost = walk.selections(operation.selectionSet, root, NONE, '{}');
+  return { cost, dependsOnVariables: walk.variablesUsed };
+}

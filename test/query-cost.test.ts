@@ -1,0 +1,105 @@
+import { Department, Role } from '../src/auth/principal';
+import { eventCount, eventOf, post } from './support/audit-helpers';
+import { startTestHub, TestHub } from './support/test-hub';
+
+const aliased = (n: number, field: string) => Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ');
+/** What a red-team probe sent 2000 times in one request: the hub ran out of memory answering it. */
+const CHILDREN = `minors(first: 1000) { totalCount edges { node { name guardians { name } visits { notes } } } }`;
+const TABLE = `minorCounts(level: STREET, by: [RISK_LEVEL]) { cells { regionCode regionName riskLevel count { value suppressed display } } }`;
+
+/**
+ * The cost limit: an estimate of the values a response may hold, made before anything executes,
+ * refuses what would exhaust the hub, with LIMIT_EXCEEDED like the depth limit, and audited.
+ */
+describe('query cost limit', () => {
+  let t: TestHub;
+  let civil: string;
+  beforeAll(async () => {
+    t = await startTestHub();
+    civil = await t.token(Department.CIVIL_AFFAIRS);
+  });
+  afterAll(() => t.stop());
+
+  /** Refused before execution: 413, no data, and exactly one audit event, outcome LIMIT_EXCEEDED. */
+  async function expectRefused(body: unknown, token = civil): Promise<void> {
+    const before = await eventCount(t);
+    const started = Date.now();
+    const r = await post(t, token, body);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(r.status).toBe(413);
+    expect(r.json.data).toBeUndefined();
+    expect(r.json.errors.map((e: any) => e.extensions.code)).toEqual(['LIMIT_EXCEEDED']);
+    expect(r.json.errors[0].message).toMatch(/^The response could hold about \d+ values, more than the \d+ served in one request/);
+    expect(await eventCount(t)).toBe(before + 1);
+    const event = await eventOf(t, r.requestId);
+    expect(event).toMatchObject({ outcome: 'LIMIT_EXCEEDED', errorCodes: ['LIMIT_EXCEEDED'], reads: [] });
+  }
+
+  it('refuses 2000 aliases of a page of 1000 children quickly, and audits the refusal', async () => {
+    const query = `{ ${aliased(2000, CHILDREN)} }`;
+    expect(query.length).toBeLessThan(1024 * 1024); // under the body limit: only the cost limit stops it
+    await expectRefused({ query });
+  });
+
+  it('refuses 2000 aliases of a statistics table', async () => {
+    await expectRefused({ query: `{ ${aliased(2000, TABLE)} }` }, await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD }));
+  });
+
+  it('costs a page size given as a variable by its value, request by request', async () => {
+    const query = `query($n: Int!) { ${aliased(40, CHILDREN.replace('first: 1000', 'first: $n'))} }`;
+    const small = await post(t, civil, { query, variables: { n: 10 } });
+    expect(small.status).toBe(200);
+    expect(small.json.errors).toBeUndefined();
+    expect(small.json.data.a39.edges).toHaveLength(10);
+    await expectRefused({ query, variables: { n: 1000 } });
+    // The same document again with a small page: the refusal was not remembered for the document.
+    expect((await post(t, civil, { query, variables: { n: 10 } })).status).toBe(200);
+    // A page size the operation defaults counts as well.
+    await expectRefused({ query: query.replace('$n: Int!', '$n: Int = 1000') });
+  });
+
+  it('still serves a page of 1000 children with their guardians and visits', async () => {
+    const r = await post(t, civil, { query: `{ ${CHILDREN} }` });
+    expect(r.status).toBe(200);
+    expect(r.json.errors).toBeUndefined();
+    expect(r.json.data.minors.edges).toHaveLength(1000);
+    expect((await eventOf(t, r.requestId)).outcome).toBe('SUCCESS');
+  });
+
+  it('counts what fragments and aliases select wherever they are spread', async () => {
+    const page = `fragment Page on MinorConnection { totalCount edges { node { ...Child } } }
+      fragment Child on Minor { name guardians { name } visits { notes } }`;
+    // A named fragment spread under many aliases counts under each of them.
+    await expectRefused({ query: `{ ${aliased(100, 'minors(first: 1000) { ...Page }')} } ${page}` });
+    // An inline fragment is no cheaper than the fields it holds.
+    await expectRefused({ query: `{ ${aliased(100, 'minors(first: 1000) { ... on MinorConnection { edges { node { ... on Minor { name guardians { name } visits { notes } } } } } }')} }` });
+    // Aliases inside a fragment, spread twice in each of 40 fragments: about 2^40 pages, refused
+    // without walking them one by one (the depth check neither).
+    let bomb = `query { ...F0 }`;
+    for (let i = 0; i < 40; i++) bomb += ` fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`;
+    bomb += ` fragment F40 on Query { a: minors(first: 1000) { ...Page } b: minors(first: 1000) { ...Page } } ${page}`;
+    await expectRefused({ query: bomb });
+  });
+
+  it('serves the same fragment spread in a small page', async () => {
+    const r = await post(t, civil, { query: `{ minors(first: 10) { ...Page } } fragment Page on MinorConnection { edges { node { name guardians { name } } } }` });
+    expect([r.status, r.json.errors, r.json.data.minors.edges.length]).toEqual([200, undefined, 10]);
+  });
+});
+
+describe('query cost limit: HUB_MAX_QUERY_COST', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub({ maxQueryCost: 1_000 });
+  });
+  afterAll(() => t.stop());
+
+  it('serves up to the configured maximum and refuses beyond it', async () => {
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const page = (first: number) => `{ minors(first: ${first}) { edges { node { name guardians { name } } } } }`;
+    const served = await post(t, civil, { query: page(100) }); // about 800 values
+    expect([served.status, served.json.errors]).toEqual([200, undefined]);
+    const refused = await post(t, civil, { query: page(200) }); // about 1600
+    expect([refused.status, refused.json.errors[0].extensions.code]).toEqual([413, 'LIMIT_EXCEEDED']);
+  });
+});
