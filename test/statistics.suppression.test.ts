@@ -1,4 +1,4 @@
-import { Cell, Line, protectLines, suppressSmall, SuppressionError } from '../src/subgraphs/statistics/statistics.suppression';
+import { Cell, Line, protectJointly, protectLines, suppressSmall, SuppressionError } from '../src/subgraphs/statistics/statistics.suppression';
 
 /** The suppression rules on hand-made lines (the database-backed tables are in statistics.test.ts). */
 const K = 5;
@@ -61,5 +61,34 @@ describe('small-cell suppression', () => {
     suppressSmall(row, K, false);
     protectLines([{ members: row, total: total(row) }], K);
     expect(hidden(row)).toEqual([]);
+  });
+
+  it('jointly: a cell equal to another by a known zero shares its status, and a line with nothing left to hide hides its total', () => {
+    // RED children: on time is a known zero, so RED overdue is the RED count itself.
+    const onTime = cell(0, true);
+    const overdue = cell(7);
+    const red = cell(7);
+    const small = cell(3);
+    const assessed = cell(10);
+    const lines: Line[] = [
+      { members: [onTime, overdue], total: red },
+      // The RED count was hidden to protect the small cell of its row …
+      { members: [red, small], total: assessed },
+    ];
+    suppressSmall([overdue, red, small, assessed], K, true);
+    protectJointly(lines, K);
+    // … so RED overdue is hidden with it, or it would publish the RED count.
+    expect([overdue, red, small].map((c) => c.suppressed)).toEqual([true, true, true]);
+    expect(assessed.suppressed).toBe(false);
+
+    // A published total whose only other member is a known zero: hiding the small member alone
+    // would hide nothing, so the total goes too.
+    const zero = cell(0, true);
+    const lone = cell(3);
+    const total = cell(3);
+    const line: Line = { members: [zero, lone], total };
+    lone.suppressed = true;
+    protectJointly([line], K);
+    expect(total.suppressed).toBe(true);
   });
 });

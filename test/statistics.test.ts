@@ -348,7 +348,10 @@ describe('statistics', () => {
       check(region.assistance, Number(x.assisted), Number(x.categorised));
       check(region.visitsOnTime.find((v: any) => v.riskLevel === 'YELLOW').rate, Number(x.yellow_on_time), Number(x.yellow));
     }
-    expect(published).toBeGreaterThanOrEqual(12);
+    // Most are published; zeros are hidden like the counts' (street 6 has no category, no
+    // assessment), and so are the complements of small visits-on-time counts (ORANGE children
+    // are rarely on time), which the counts and overdue counts share.
+    expect(published).toBeGreaterThanOrEqual(8);
     // Street 6 (3 children) has no rate to show.
     expect(r.data.statisticsRates.regions.find((x: any) => x.regionCode === STREET6).screening.suppressed).toBe(true);
   });

@@ -5,7 +5,7 @@ import { RegionLevel } from '../registry/registry.enums';
 import { depth, LEVELS, MAX_CELLS } from './statistics.config';
 import { tableCache } from './statistics.cache';
 import { refreshedAt as summariesRefreshedAt } from './statistics.refresh';
-import { Cell, Line, protectLines, suppressSmall } from './statistics.suppression';
+import { Cell, Line, protectJointly, protectLines, suppressSmall } from './statistics.suppression';
 
 /*
  * Builds a protected table from the summaries. A table is a region level plus dimensions; its
@@ -26,6 +26,8 @@ export interface DimSpec {
   values: readonly string[];
   /** False for categories: a child counts in several, so they do not sum to a margin. */
   additive: boolean;
+  /** When set, broken down together with these dimensions (by column) only, never with others. */
+  with?: readonly string[];
 }
 
 export interface CubeSource {
@@ -34,6 +36,12 @@ export interface CubeSource {
   value: string | { met: string; notMet: string };
   /** Population restriction, as SQL on the table (alias c) with $2, $3 … parameters. */
   where?: { sql: string; params: unknown[] };
+  /**
+   * Cells every reader knows to be zero by the registry's own rules (dimension column → value,
+   * e.g. RED children whose visit is not overdue). When they are zero they are published as such
+   * and count as known in every line: hiding them would protect nothing.
+   */
+  knownZero?: Record<string, string>[];
 }
 
 export interface RegionNode {
@@ -50,8 +58,11 @@ export interface TableCell extends Cell {
 }
 
 export interface ProtectedTable {
-  /** The requested table's cells, every combination (zeros included: a missing row is a zero). */
-  cells: TableCell[];
+  /**
+   * The cells at `level` (the table's or a coarser one) broken down by the dimensions flagged in
+   * `broken` (summed over the others), every combination (zeros included: a missing row is a zero).
+   */
+  cells(level: RegionLevel, broken: readonly boolean[]): TableCell[];
   /** Any cell of the computed lattice, for margins. */
   cell(node: string, values: (string | null)[]): TableCell | undefined;
 }
@@ -65,6 +76,20 @@ export interface TableOptions {
   source: CubeSource;
   k: number;
   zeroIsSmall: boolean;
+  /**
+   * A rate's population (the cells summed over every dimension) that is a sum or difference of
+   * cells of another table: it is published exactly where every cell of one of its `ways` (cells
+   * of `of` at the same node, adding up to it) is, and is never protected on its own, so that it
+   * tells nothing the counts do not (RED + ORANGE children: both counts, or all children minus
+   * the other levels).
+   */
+  population?: { of: TableOptions; ways: (string | null)[][][] };
+  /**
+   * Protect the whole lattice at once (statistics.suppression.ts `protectJointly`) instead of
+   * table by table on fixed coarser tables; for a lattice every question of its summary is
+   * answered from, where the order of tables would otherwise decide what can be protected.
+   */
+  joint?: boolean;
 }
 
 /**
@@ -75,7 +100,7 @@ export interface TableOptions {
  * not be changed; the caller's jurisdiction cut comes after.
  */
 export async function protectedTable(em: EntityManager, opts: TableOptions, refreshedAt: Date): Promise<ProtectedTable> {
-  return tableCache(em.connection).get(refreshedAt.getTime(), tableKey(opts), opts, () => computeTable(em, opts));
+  return tableCache(em.connection).get(refreshedAt.getTime(), tableKey(opts), opts, () => computeTable(em, opts, refreshedAt));
 }
 
 /**
@@ -104,18 +129,24 @@ export async function warmTables(ds: DataSource): Promise<number> {
 function tableKey(opts: TableOptions): string {
   const levels = LEVELS.slice(0, depth(opts.level) + 1);
   const nodes = levels.map((level) => (opts.nodes.get(level) ?? []).map((n) => [n.code, n.parentCode, n.level, n.name]));
+  const population = opts.population && [tableKey(opts.population.of), opts.population.ways];
   return createHash('sha256')
-    .update(JSON.stringify([opts.anchor, opts.level, opts.dims, opts.source, opts.k, opts.zeroIsSmall, nodes]))
+    .update(JSON.stringify([opts.anchor, opts.level, opts.dims, opts.source, opts.k, opts.zeroIsSmall, nodes, population, !!opts.joint]))
     .digest('base64');
 }
 
 const REGION_COLUMNS = ['district_code', 'street_code', 'community_code', 'grid_code'];
 
-/** Dimension subsets the lattice needs: all, or only those keeping non-additive dimensions. */
+/**
+ * Dimension subsets the lattice needs: all, or only those keeping non-additive dimensions, and
+ * none breaking a dimension down with one outside its `with`.
+ */
 function subsets(dims: readonly DimSpec[]): number[] {
   const required = dims.reduce((m, d, i) => (d.additive ? m : m | (1 << i)), 0);
+  const allowed = (mask: number) =>
+    dims.every((d, i) => !(mask & (1 << i)) || !d.with || dims.every((o, j) => j === i || !(mask & (1 << j)) || d.with!.includes(o.column)));
   const masks: number[] = [];
-  for (let mask = 0; mask < 1 << dims.length; mask++) if ((mask & required) === required) masks.push(mask);
+  for (let mask = 0; mask < 1 << dims.length; mask++) if ((mask & required) === required && allowed(mask)) masks.push(mask);
   const bits = (m: number) => m.toString(2).replace(/0/g, '').length;
   return masks.sort((a, b) => bits(a) - bits(b) || a - b);
 }
@@ -154,14 +185,20 @@ function combinations(dims: readonly DimSpec[], lattice: Lattice, mask: number):
   return out;
 }
 
-async function computeTable(em: EntityManager, opts: TableOptions): Promise<ProtectedTable & { size: number }> {
+async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: Date): Promise<ProtectedTable & { size: number }> {
   const { dims, k } = opts;
+  const population = opts.population && { table: await protectedTable(em, opts.population.of, refreshedAt), ways: opts.population.ways };
   const masks = subsets(dims);
   const levels = LEVELS.slice(0, depth(opts.level) + 1);
   const levelNodes = levels.map((level) => opts.nodes.get(level) ?? []);
   const lattice = latticeOf(dims, levelNodes.flat());
   const { nodeIndex, valueIndex, stride, radix } = lattice;
   const combos = new Map(masks.map((mask) => [mask, combinations(dims, lattice, mask)]));
+  const knownZero = (values: (string | null)[]) =>
+    (opts.source.knownZero ?? []).some((rule) =>
+      Object.entries(rule).every(([column, value]) => dims.some((d, i) => d.column === column && values[i] === value)),
+    );
+  const known = new Map(masks.map((mask) => [mask, combos.get(mask)!.map(({ values }) => knownZero(values))]));
 
   let size = 0;
   for (const nodes of levelNodes) for (const mask of masks) size += nodes.length * combos.get(mask)!.length;
@@ -212,22 +249,35 @@ async function computeTable(em: EntityManager, opts: TableOptions): Promise<Prot
   const cells: (TableCell | undefined)[] = new Array(counts.length);
   const kinds = dims.length + 1;
   let order = 0;
-  let top: TableCell[] = [];
+  const runs = new Map<string, TableCell[]>();
+  const joint: Line[] = [];
   levels.forEach((level, li) => {
     for (const mask of masks) {
       // This table's own cells, in canonical order (node code, then dimension values).
       const run: TableCell[] = [];
       const ids: number[] = [];
+      const isKnown = known.get(mask)!;
       for (const node of levelNodes[li]) {
         const base = nodeIndex.get(node.code)! * radix;
-        for (const { values, offset } of combos.get(mask)!) {
-          const cell: TableCell = { node, values, value: counts[base + offset], suppressed: false, fixed: false, order: order++ };
+        combos.get(mask)!.forEach(({ values, offset }, j) => {
+          const value = counts[base + offset];
+          const cell: TableCell = { node, values, value, suppressed: false, fixed: isKnown[j] && value === 0, order: order++ };
+          if (mask === 0 && population) {
+            cell.suppressed = !population.ways.some((way) => way.every((part) => population.table.cell(node.code, part)?.suppressed === false));
+            cell.fixed = true;
+          }
           cells[base + offset] = cell;
           run.push(cell);
           ids.push(base + offset);
-        }
+        });
       }
       suppressSmall(run, k, opts.zeroIsSmall);
+      if (mask !== 0 && population) {
+        // A hidden population may still follow from the counts (by region differences): its
+        // parts are then hidden together, so that no part is the population minus the other.
+        const whole = combos.get(0)![0].offset;
+        for (let c = 0; c < run.length; c++) if (cells[ids[c] - (ids[c] % radix) + whole]!.suppressed) run[c].suppressed = true;
+      }
       // A line is identified by its total and by what its members sum over (a dimension or the region).
       const lines = new Map<number, Line>();
       const addTo = (totalId: number, kind: number, member: TableCell) => {
@@ -250,11 +300,19 @@ async function computeTable(em: EntityManager, opts: TableOptions): Promise<Prot
           addTo(parent === undefined ? -1 : parent * radix + (id % radix), dims.length, cell);
         }
       }
+      runs.set(`${level}/${mask}`, run);
+      // A population from another table's published cells is known wherever it is shown; its
+      // lines protect nothing the other table's do not.
+      if (mask === 0 && population) continue;
+      if (opts.joint) {
+        for (const line of lines.values()) joint.push(line);
+        continue;
+      }
       protectLines([...lines.values()], k);
       for (const cell of run) cell.fixed = true;
-      if (level === opts.level && mask === masks[masks.length - 1]) top = run;
     }
   });
+  if (opts.joint) protectJointly(joint, k);
   const cell = (node: string, values: (string | null)[]) => {
     const n = nodeIndex.get(node);
     if (n === undefined || values.length !== dims.length) return undefined;
@@ -266,7 +324,13 @@ async function computeTable(em: EntityManager, opts: TableOptions): Promise<Prot
     }
     return cells[id];
   };
-  return { cells: top, cell, size };
+  const cellsOf = (level: RegionLevel, broken: readonly boolean[]) => {
+    const mask = broken.reduce((m, b, i) => (b ? m | (1 << i) : m), 0);
+    const run = broken.length === dims.length ? runs.get(`${level}/${mask}`) : undefined;
+    if (!run) throw new Error(`statistics lattice: no table ${level} ${broken.join(',')}`);
+    return run;
+  };
+  return { cells: cellsOf, cell, size };
 }
 
 /** The caller's district and every region under it, by level; nodes in code order. */

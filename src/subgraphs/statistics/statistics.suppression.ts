@@ -101,3 +101,61 @@ export function protectLines(lines: Line[], k: number): void {
     }
   }
 }
+
+/**
+ * Complementary suppression of a whole lattice at once: no status is final until every line
+ * holds, totals included. Used where cells are tied by more than their lines (a RED child is
+ * overdue: RED on time is a known zero, so RED overdue is the RED count itself), which a table
+ * protected level by level on fixed totals cannot always satisfy. A violated line gets its
+ * smallest published member hidden, or, when none is left that is not equal to a published
+ * total of another line, its own total: hiding only ever grows, so this ends.
+ */
+export function protectJointly(lines: Line[], k: number): void {
+  /** Published for good: a zero every reader knows by definition. */
+  const published = (c: Cell) => c.fixed && !c.suppressed;
+  const of = new Map<Cell, Line[]>();
+  const add = <T>(map: Map<Cell, T[]>, cell: Cell, item: T) => {
+    const list = map.get(cell);
+    if (list) list.push(item);
+    else map.set(cell, [item]);
+  };
+  // A member that is a line's only one not published for good equals that line's total (less
+  // known zeros): hiding it while the total is published would hide nothing.
+  const twins = new Map<Cell, Cell[]>();
+  for (const line of lines) {
+    for (const m of line.members) add(of, m, line);
+    add(of, line.total, line);
+    const open = line.members.filter((m) => !published(m));
+    if (open.length === 1) add(twins, open[0], line.total);
+  }
+  const free = (c: Cell) => !c.suppressed && !c.fixed;
+  const smallest = (cells: Cell[]) => cells.reduce<Cell | undefined>((a, c) => (a && !before(c, a) ? a : c), undefined);
+  const queue = [...lines];
+  const queued = new Set(queue);
+  const hide = (cell: Cell) => {
+    cell.suppressed = true;
+    for (const line of of.get(cell) ?? []) {
+      if (!queued.has(line)) {
+        queued.add(line);
+        queue.push(line);
+      }
+    }
+  };
+  for (let head = 0; head < queue.length; head++) {
+    const line = queue[head];
+    queued.delete(line);
+    while (violated(line, k)) {
+      const candidates = line.members.filter(free);
+      const pick = smallest(candidates.filter((m) => (twins.get(m) ?? []).every((t) => t.suppressed)));
+      if (pick) hide(pick);
+      else if (free(line.total)) hide(line.total);
+      else {
+        // Every member left equals a published total elsewhere: hide it with those totals.
+        const last = smallest(candidates);
+        if (!last) throw new SuppressionError('no cell left to suppress in a line');
+        hide(last);
+        for (const t of twins.get(last) ?? []) if (free(t)) hide(t);
+      }
+    }
+  }
+}

@@ -3,9 +3,9 @@ import type { EntityManager } from 'typeorm';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { DifficultyCategory, Gender, RegionLevel, RiskLevel } from '../../registry/registry.enums';
-import { CubeSource, DimSpec, protectedTable, RegionNode, TableCell } from '../statistics.cube';
+import { CubeSource, DimSpec, protectedTable, RegionNode, TableCell, TableOptions } from '../statistics.cube';
 import { refreshedAt } from '../statistics.refresh';
-import { categoryValues, checkLevel, foldsCategories, inJurisdiction, statisticsScope } from '../statistics.scope';
+import { categoryValues, checkLevel, foldsCategories, inJurisdiction, statisticsScope, type StatisticsScope as Scope } from '../statistics.scope';
 import { suppressSmall } from '../statistics.suppression';
 import {
   AgeBand,
@@ -37,10 +37,54 @@ const countCell = (c: { value: number; suppressed: boolean }, k: number): CountC
     ? { value: null, suppressed: true, display: c.value < k ? `<${k}` : COMPLEMENT_DISPLAY }
     : { value: c.value, suppressed: false, display: String(c.value) };
 
-const MEASURE_COLUMN: Record<StatisticsMeasure, string> = {
-  [StatisticsMeasure.MINORS]: 'minors',
-  [StatisticsMeasure.OVERDUE_VISITS]: 'overdue',
+/**
+ * Every count of minors, without categories, is a cell of one lattice per district: grids and
+ * every coarser region × risk level × age band × gender, each summed over or not, and × whether
+ * the child's visit is overdue (MET: on time, NOT_MET: overdue) by region and risk level only.
+ * MINORS is that last dimension summed, OVERDUE_VISITS its NOT_MET value, a visits-on-time rate
+ * its MET value over the sum. The lattice is protected as a whole (`joint`), with the registry's
+ * rules as known zeros, so no question about it, nor any combination of them, shows what another
+ * hides; every question is a view of it, cut to the caller's level, dimensions and jurisdiction.
+ * (Overdue visits by age band or gender would multiply the lines every small on-time count
+ * forces complements along, and hide most of the coarser figures with them.)
+ */
+const VISIT_STATUS: DimSpec = { column: 'outcome', values: ['MET', 'NOT_MET'], additive: true, with: ['risk_level'] };
+const ON_TIME = 'MET';
+const OVERDUE = 'NOT_MET';
+const MEASURE_STATUS: Record<StatisticsMeasure, string | null> = {
+  [StatisticsMeasure.MINORS]: null,
+  [StatisticsMeasure.OVERDUE_VISITS]: OVERDUE,
 };
+const LATTICE_DIMENSIONS = [StatisticsDimension.RISK_LEVEL, StatisticsDimension.AGE_BAND, StatisticsDimension.GENDER];
+
+/**
+ * The registry's rules every reader knows: RED is due at once, so no RED child is on time, and
+ * no visit falls due before an assessment, so no UNASSESSED child is overdue.
+ */
+const VISIT_RULES = [
+  { risk_level: RiskLevel.RED, outcome: ON_TIME },
+  { risk_level: StatisticsRiskLevel.UNASSESSED, outcome: OVERDUE },
+];
+
+function childrenLattice(scope: Scope, k: number): TableOptions {
+  return {
+    anchor: scope.anchor,
+    nodes: scope.nodes,
+    level: RegionLevel.GRID,
+    dims: [...LATTICE_DIMENSIONS.map((d) => dimSpec(d, false)), VISIT_STATUS],
+    source: { table: 'statistics.minor_cube', value: { met: 'minors - overdue', notMet: 'overdue' }, knownZero: VISIT_RULES },
+    k,
+    zeroIsSmall: true,
+    joint: true,
+  };
+}
+
+/** Lattice order of a category table's dimensions, whatever order a caller lists them in. */
+const DIMENSION_ORDER = [StatisticsDimension.CATEGORY, StatisticsDimension.RISK_LEVEL, StatisticsDimension.AGE_BAND, StatisticsDimension.GENDER];
+
+/** A cell of the children's lattice: one value per dimension (null: summed over) and the visit status. */
+const childrenCell = (risk: string | null, age: string | null, gender: string | null, status: string | null) => [risk, age, gender, status];
+const WHOLE = childrenCell(null, null, null, null);
 
 /**
  * Every answer reads one snapshot (summaries can be refreshed concurrently), read-only: the
@@ -53,16 +97,10 @@ function inSnapshot<T>(ctx: HubContext, work: (em: EntityManager) => Promise<T>)
   });
 }
 
-function dimSpec(dim: StatisticsDimension, measure: StatisticsMeasure, folded: boolean): DimSpec {
+function dimSpec(dim: StatisticsDimension, folded: boolean): DimSpec {
   switch (dim) {
     case StatisticsDimension.RISK_LEVEL:
-      // No visit falls due before an assessment: an UNASSESSED overdue cell is zero by definition,
-      // and hiding that zero would force a needless complement into every row.
-      return {
-        column: 'risk_level',
-        values: measure === StatisticsMeasure.OVERDUE_VISITS ? ASSESSED_LEVELS : Object.values(StatisticsRiskLevel),
-        additive: true,
-      };
+      return { column: 'risk_level', values: Object.values(StatisticsRiskLevel), additive: true };
     case StatisticsDimension.CATEGORY:
       return { column: 'category', values: categoryValues(folded), additive: false };
     case StatisticsDimension.AGE_BAND:
@@ -106,30 +144,48 @@ export class StatisticsResolver {
     return inSnapshot(ctx, async (em) => {
       const scope = await statisticsScope(em, ctx);
       checkLevel(ctx, scope, level);
-      const folded = by.includes(StatisticsDimension.CATEGORY) && foldsCategories(ctx, level);
-      const dims = by.map((d) => dimSpec(d, measure, folded));
       const byCategory = by.includes(StatisticsDimension.CATEGORY);
-      const value = MEASURE_COLUMN[measure];
-      const source: CubeSource = byCategory
-        ? { table: 'statistics.category_cube', value, where: { sql: 'c.category = ANY($2)', params: [categoryValues(folded)] } }
-        : { table: 'statistics.minor_cube', value };
+      const status = MEASURE_STATUS[measure];
+      // Overdue children by category would be linked to the children by category through every
+      // RED child (overdue by definition) in tables that are protected one by one: not published.
+      if (byCategory && status !== null) throw badInput('measure', 'overdue visits are not broken down by category');
+      if (status !== null && by.some((d) => d !== StatisticsDimension.RISK_LEVEL)) throw badInput('measure', 'overdue visits are broken down by risk level only');
+      const folded = byCategory && foldsCategories(ctx, level);
       const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
-      const common = { anchor: scope.anchor, nodes: scope.nodes, k, zeroIsSmall: true };
-      const table = await protectedTable(em, { ...common, level, dims, source }, at);
-      // Children with several categories count once per category, so a category table's cells
-      // do not sum to its total; the total is the plain table's, protected like any other.
-      const totalCell = byCategory
-        ? (await protectedTable(em, { ...common, level: scope.node.level, dims: [], source: { table: 'statistics.minor_cube', value } }, at)).cell(scope.node.code, [])
-        : table.cell(scope.node.code, by.map(() => null));
-      const dimValue = (cell: TableCell, d: StatisticsDimension) => (by.includes(d) ? cell.values[by.indexOf(d)] : null);
+      const children = await protectedTable(em, childrenLattice(scope, k), at);
+      const total = children.cell(scope.node.code, childrenCell(null, null, null, status))!;
+      let cells: TableCell[];
+      let dimValue: (cell: TableCell, d: StatisticsDimension) => string | null;
+      if (byCategory) {
+        // Children with several categories count once per category, so a category table's cells
+        // do not sum to its total (the children's lattice's), nor form lines with any other table.
+        const dims = DIMENSION_ORDER.filter((d) => by.includes(d));
+        const table = await protectedTable(em, {
+          anchor: scope.anchor,
+          nodes: scope.nodes,
+          level,
+          dims: dims.map((d) => dimSpec(d, folded)),
+          source: { table: 'statistics.category_cube', value: 'minors', where: { sql: 'c.category = ANY($2)', params: [categoryValues(folded)] } },
+          k,
+          zeroIsSmall: true,
+        }, at);
+        cells = table.cells(level, dims.map(() => true));
+        dimValue = (cell, d) => (dims.includes(d) ? cell.values[dims.indexOf(d)] : null);
+      } else {
+        // No child is overdue before an assessment: overdue tables list the assessed levels only.
+        cells = children
+          .cells(level, [...LATTICE_DIMENSIONS.map((d) => by.includes(d)), status !== null])
+          .filter((c) => c.values[LATTICE_DIMENSIONS.length] === status && !(status === OVERDUE && c.values[0] === StatisticsRiskLevel.UNASSESSED));
+        dimValue = (cell, d) => (LATTICE_DIMENSIONS.includes(d) ? cell.values[LATTICE_DIMENSIONS.indexOf(d)] : null);
+      }
       return {
         level,
         measure,
         dimensions: by,
         categoriesFolded: folded,
         refreshedAt: at,
-        cells: table.cells
+        cells: cells
           .filter((c) => inJurisdiction(ctx, c.node.code))
           .map(
             (c): StatisticsCell => ({
@@ -142,7 +198,7 @@ export class StatisticsResolver {
               count: countCell(c, k),
             }),
           ),
-        total: countCell(totalCell!, k),
+        total: countCell(total, k),
       };
     });
   }
@@ -154,23 +210,37 @@ export class StatisticsResolver {
       checkLevel(ctx, scope, level);
       const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
-      // Rates publish zeros (0% and 100% are the indicator itself); small non-zero parts are suppressed.
-      const common = { anchor: scope.anchor, nodes: scope.nodes, level, k, zeroIsSmall: false };
-      const rateTable = (met: string, notMet: string, where?: CubeSource['where']) =>
-        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where } }, at);
-      const screening = await rateTable('screened', 'minors - screened');
-      const intervention = await rateTable('visited_since_assessment', 'minors - visited_since_assessment', {
-        sql: `c.risk_level IN ('RED', 'ORANGE')`,
-        params: [],
-      });
+      // The rates of children are the counts' cells, or protected with the counts' cells as their
+      // populations, and suppress zeros as the counts do: a published zero numerator or
+      // population (no child screened, none with a category) would show zeros the counts hide.
+      const common = { anchor: scope.anchor, nodes: scope.nodes, level, k, zeroIsSmall: true };
+      const children = childrenLattice(scope, k);
+      const rateTable = (met: string, notMet: string, where?: CubeSource['where'], population?: TableOptions['population']) =>
+        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where }, population }, at);
+      const screening = await rateTable('screened', 'minors - screened', undefined, { of: children, ways: [[WHOLE]] });
+      const intervention = await rateTable(
+        'visited_since_assessment',
+        'minors - visited_since_assessment',
+        { sql: `c.risk_level IN ('RED', 'ORANGE')`, params: [] },
+        {
+          of: children,
+          ways: [
+            [RiskLevel.RED, RiskLevel.ORANGE].map((r) => childrenCell(r, null, null, null)),
+            [WHOLE, ...[RiskLevel.YELLOW, RiskLevel.BLUE, StatisticsRiskLevel.UNASSESSED].map((r) => childrenCell(r, null, null, null))],
+          ],
+        },
+      );
+      // Children with a category are counted nowhere else: that population is protected on its own.
       const assistance = await rateTable('assisted', 'with_category - assisted');
-      const onTime = await protectedTable(em, {
-        ...common,
-        dims: [{ column: 'risk_level', values: ASSESSED_LEVELS, additive: true }, OUTCOME()],
-        source: { table: 'statistics.minor_cube', value: { met: 'minors - overdue', notMet: 'overdue' }, where: { sql: 'c.risk_level = ANY($2)', params: [ASSESSED_LEVELS] } },
-      }, at);
+      const onTime = await protectedTable(em, children, at);
+      // Reports and referrals are events, not children, and no count shares their cells: their
+      // rates publish zeros (0% and 100% are the indicator itself).
       const workflowRate = (met: string, notMet: string) =>
-        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet } } }, at);
+        protectedTable(
+          em,
+          { ...common, zeroIsSmall: false, dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet } } },
+          at,
+        );
       const reports = await workflowRate('reports_met', 'reports_not_met');
       const referrals = await workflowRate('referrals_met', 'referrals_not_met');
       const ratesOf = (node: RegionNode): RegionRates => {
@@ -184,7 +254,12 @@ export class StatisticsResolver {
           assistance: simple(assistance),
           visitsOnTime: ASSESSED_LEVELS.map((riskLevel) => ({
             riskLevel,
-            rate: rateOf(k, onTime.cell(node.code, [riskLevel, null])!, onTime.cell(node.code, [riskLevel, 'MET'])!, onTime.cell(node.code, [riskLevel, 'NOT_MET'])!),
+            rate: rateOf(
+              k,
+              onTime.cell(node.code, childrenCell(riskLevel, null, null, null))!,
+              onTime.cell(node.code, childrenCell(riskLevel, null, null, ON_TIME))!,
+              onTime.cell(node.code, childrenCell(riskLevel, null, null, OVERDUE))!,
+            ),
           })),
           reportsHandledInTime: simple(reports),
           referralsHandledInTime: simple(referrals),

@@ -12,7 +12,7 @@ export enum StatisticsDimension {
 export enum StatisticsMeasure {
   /** Minors under 18 in the registry. */
   MINORS = 'MINORS',
-  /** Minors whose next visit (分级保护) was due before the refresh. */
+  /** Minors whose next visit (分级保护) was due before the refresh; by region and risk level only. */
   OVERDUE_VISITS = 'OVERDUE_VISITS',
 }
 
