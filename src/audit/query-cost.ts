@@ -79,6 +79,13 @@ const LISTS_UNDER: Record<string, (args: SizeArgs) => Record<string, number>> = 
 
 const NONE: Record<string, number> = {};
 
+/**
+ * What a root field costs at least, whatever it returns: each is a resolver of its own — a
+ * statement, for statistics a transaction — so 2000 aliases of a one-cell count held the database
+ * for seconds while their answer stayed small. At 1000, a request may hold a few hundred.
+ */
+export const ROOT_FIELD_COST = 1000;
+
 function mentionsVariable(value: ValueNode): boolean {
   if (value.kind === Kind.VARIABLE) return true;
   if (value.kind === Kind.LIST) return value.values.some(mentionsVariable);
@@ -106,6 +113,7 @@ class CostWalk {
 
   constructor(
     private readonly schema: GraphQLSchema,
+    private readonly root: GraphQLObjectType,
     private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
     private readonly variables: Record<string, unknown>,
   ) {}
@@ -138,7 +146,11 @@ class CostWalk {
 
   private field(node: FieldNode, parent: GraphQLCompositeType, lists: Record<string, number>): number {
     const def = fieldDef(this.schema, parent, node.name.value);
-    if (!def) return 1;
+    if (parent === this.root && def && def.name !== TypeNameMetaFieldDef.name) return Math.max(ROOT_FIELD_COST, this.cost(node, parent, def, lists));
+    return def ? this.cost(node, parent, def, lists) : 1;
+  }
+
+  private cost(node: FieldNode, parent: GraphQLCompositeType, def: GraphQLField<unknown, unknown>, lists: Record<string, number>): number {
     const args = this.sizeArgs(def, node);
     const coordinate = `${parent.name}.${def.name}`;
     const page = def.args.some((a) => a.name === 'first') ? whole(args.first, UNPAGED_LIST_SIZE) : undefined;
@@ -178,7 +190,7 @@ export interface QueryCost {
 
 /**
  * The number of values (objects, scalars, list items) an operation's response may hold: every
- * field counts 1 and a list multiplies what it holds by its length — the `first` it is given (its
+ * field counts 1 (a root field at least ROOT_FIELD_COST) and a list multiplies what it holds by its length — the `first` it is given (its
  * default when absent), or for a list without paging an assumed or known length. Aliases and
  * fragments count wherever they are used. An estimate from the document and variables alone,
  * made before anything executes.
@@ -197,7 +209,7 @@ export function queryCost(
   const fragments = new Map(
     document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
   );
-  const walk = new CostWalk(schema, fragments, coerced.coerced ?? rawVariables ?? {});
+  const walk = new CostWalk(schema, root, fragments, coerced.coerced ?? rawVariables ?? {});
   const cost = walk.selections(operation.selectionSet, root, NONE, '{}');
   return { cost, dependsOnVariables: walk.variablesUsed };
 }
