@@ -155,10 +155,17 @@ describe('audit events', () => {
     const r = await exactlyOne(() => post(t, police, { variables: {} }));
     expect(r.status).toBe(400);
     expect((await eventOf(t, r.requestId)).outcome).toBe('INVALID');
-    // A persisted query whose hash is not its text's: the client's error, not an internal one.
-    const hash = await exactlyOne(() => post(t, police, { query: '{ regions { code } }', extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }));
-    expect([hash.status, hash.json.errors]).toEqual([400, [{ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } }]]);
-    expect((await eventOf(t, hash.requestId)).outcome).toBe('INVALID');
+    // Persisted queries are off (one cache of texts for every caller would tell who asked what):
+    // refused as such (HTTP 200, as the protocol has clients then send the text), with or without the text.
+    for (const body of [{ query: '{ regions { code } }' }, {}]) {
+      const pq = await exactlyOne(() => post(t, police, { ...body, extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }));
+      expect([pq.json.data, pq.json.errors.map((e: any) => e.extensions.code)]).toEqual([undefined, ['PERSISTED_QUERY_NOT_SUPPORTED']]);
+      expect((await eventOf(t, pq.requestId)).outcome).toBe('INVALID');
+    }
+    // The schema has no subscriptions: a request error, not the gateway's internal one.
+    const sub = await exactlyOne(() => post(t, police, { query: `subscription S($id: ID!) { minor(id: $id) { name } }`, variables: { id: minor.id } }));
+    expect([sub.status, sub.json.data, sub.json.errors]).toEqual([400, undefined, [{ message: 'Subscriptions are not served', extensions: { code: 'BAD_REQUEST' } }]]);
+    expect((await eventOf(t, sub.requestId)).outcome).toBe('INVALID');
   });
 
   it('requires a purpose for children’s data, audits the refusal, and serves counts without one', async () => {

@@ -2,7 +2,16 @@ import type { Principal } from '../auth/principal';
 import type { AuditEventBody, Change, ChildRead, Purpose, ReadGroup } from './audit.types';
 import { AuditOutcome } from './audit.types';
 
-const INVALID_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']);
+const INVALID_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'NOT_FOUND',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'PERSISTED_QUERY_NOT_FOUND',
+]);
 
 /** How a request ended, from its error codes and whether any root field was served. */
 export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | null | undefined): AuditOutcome {

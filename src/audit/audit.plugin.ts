@@ -123,6 +123,11 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           // picks the operation itself (the fast path once did) would run one unchecked: no
           // purpose, no depth limit, no STARTED event. So it is refused here, before any executor.
           if (!operation) throw unresolvedOperation(request.operationName);
+          // The schema has no subscriptions; validation lets one through, and the gateway then fails
+          // on it as on an internal error.
+          if (operation.operation === 'subscription') {
+            throw new GraphQLError('Subscriptions are not served', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+          }
           const f = factsOf(document);
           let depth = f.depth.get(operation);
           if (depth === undefined) f.depth.set(operation, (depth = operationDepth(document, operation)));

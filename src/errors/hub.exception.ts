@@ -61,12 +61,6 @@ const KNOWN_CODES = new Set<string>([
  * masks its own (in process or over HTTP) and logs them; the gateway recognises such an error by
  * its masked message and passes it on with the subgraph's name, without logging it again.
  */
-function isUncodedRequestError(e: unknown): boolean {
-  if (!(e instanceof GraphQLError) || e.extensions?.code !== undefined) return false;
-  const status = (e.extensions?.http as { status?: unknown } | undefined)?.status;
-  return typeof status === 'number' && status >= 400 && status < 500;
-}
-
 export function maskUnexpectedError(formatted: GraphQLFormattedError, original?: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && KNOWN_CODES.has(code)) {
@@ -74,11 +68,6 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
     // URL, status and body of a subgraph's refusal, as RemoteGraphQLDataSource reports one).
     const { stacktrace: _s, exception: _e, http: _h, response: _r, ...extensions } = formatted.extensions ?? {};
     return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions };
-  }
-  if (isUncodedRequestError(original)) {
-    // Apollo Server's own refusal of a malformed request (a persisted query whose hash does not
-    // match its text) comes with a 4xx status and no code: the client's mistake, said as such.
-    return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
   }
   if (code === HubErrorCode.INTERNAL_SERVER_ERROR && formatted.message === MASKED_MESSAGE) {
     const serviceName = formatted.extensions?.serviceName;

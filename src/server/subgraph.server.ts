@@ -74,6 +74,8 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
     const server = new ApolloServer<HubContext>({
       gateway: perSubjectExecution(built),
       introspection: false,
+      // Only the gateway calls a subgraph, with every request's text: no cache of texts to keep.
+      persistedQueries: false,
       // No "Did you mean …" in production validation errors: they would spell out the schema.
       hideSchemaDetailsFromClientErrors: config.production,
       includeStacktraceInErrorResponses: false,
