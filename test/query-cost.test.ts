@@ -51,6 +51,14 @@ describe('query cost limit', () => {
     expect(Object.keys(few.json.data)).toHaveLength(50);
   });
 
+  it('weighs introspection at what it holds: 160 full introspections are refused, one served (outside production)', async () => {
+    const type = `type { kind name ofType { kind name ofType { kind name } } }`;
+    const full = `__schema { types { name description fields(includeDeprecated: true) { name description args { name ${type} defaultValue } ${type} } enumValues(includeDeprecated: true) { name } } }`;
+    await expectRefused({ query: `{ ${aliased(160, full)} }` });
+    const one = await post(t, civil, { query: `{ ${full} }` });
+    expect(one.json.errors).toBeUndefined();
+  });
+
   it('costs a page size given as a variable by its value, request by request', async () => {
     const query = `query($n: Int!) { ${aliased(40, CHILDREN.replace('first: 1000', 'first: $n'))} }`;
     const small = await post(t, civil, { query, variables: { n: 10 } });

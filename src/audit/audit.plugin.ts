@@ -66,14 +66,17 @@ function unresolvedOperation(name: string | undefined | null): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
 }
 
+/** The longest operation name an event holds: the document, also in the event, has it whole. */
+const MAX_OPERATION_NAME = 200;
+
 /**
- * The operation name for the trail. A name the document does not define is the client's text
- * only: kept if it is a GraphQL name of reasonable length, else left out (it could be anything,
- * control characters included, up to the size of the body).
+ * The operation name for the trail, at most MAX_OPERATION_NAME characters. A name the document
+ * does not define is the client's text only: kept if it is a GraphQL name, else left out (it
+ * could be anything, control characters included, up to the size of the body).
  */
 function operationNameOf(operation: OperationDefinitionNode | undefined, requested: string | null | undefined): string | null {
-  if (operation) return operation.name?.value ?? null;
-  return typeof requested === 'string' && /^[_A-Za-z][_0-9A-Za-z]{0,199}$/.test(requested) ? requested : null;
+  const name = operation ? operation.name?.value : requested;
+  return typeof name === 'string' && /^[_A-Za-z][_0-9A-Za-z]*$/.test(name) ? name.slice(0, MAX_OPERATION_NAME) : null;
 }
 
 /**

@@ -86,6 +86,13 @@ const NONE: Record<string, number> = {};
  */
 export const ROOT_FIELD_COST = 1000;
 
+/**
+ * What an introspection field costs at least (`__schema`, `__type`; served outside production
+ * only): its lists — every type, field and argument of the schema — are far longer than any
+ * assumed size, and one full introspection answer is some 170 KB. At most ten per request.
+ */
+export const INTROSPECTION_COST = 50_000;
+
 function mentionsVariable(value: ValueNode): boolean {
   if (value.kind === Kind.VARIABLE) return true;
   if (value.kind === Kind.LIST) return value.values.some(mentionsVariable);
@@ -146,6 +153,7 @@ class CostWalk {
 
   private field(node: FieldNode, parent: GraphQLCompositeType, lists: Record<string, number>): number {
     const def = fieldDef(this.schema, parent, node.name.value);
+    if (def === SchemaMetaFieldDef || def === TypeMetaFieldDef) return Math.max(INTROSPECTION_COST, this.cost(node, parent, def, lists));
     if (parent === this.root && def && def.name !== TypeNameMetaFieldDef.name) return Math.max(ROOT_FIELD_COST, this.cost(node, parent, def, lists));
     return def ? this.cost(node, parent, def, lists) : 1;
   }
