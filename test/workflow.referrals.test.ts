@@ -163,8 +163,11 @@ describe('workflow: referrals', () => {
       // events name none (the street's auditors would learn where the child went).
       const seen = await post(t, youth, { query: SEE, variables: { id } });
       expect(seen.json).toEqual({ data: { referral: { need: '家庭困难，需要帮扶', minor: null } } });
-      const inbox = await post(t, youth, { query: `{ notifications(first: 500) { subjectId minor { id } payload { field } } }` });
-      expect(inbox.json.data.notifications.find((n: any) => n.subjectId === id).minor).toBeNull();
+      const inbox = await post(t, youth, { query: `{ notifications(first: 500) { subjectId minor { id } payload { field value } } }` });
+      const received = inbox.json.data.notifications.find((n: any) => n.subjectId === id);
+      expect(received.minor).toBeNull();
+      // Told while the child lived there, the stored notification named it; read now, it does not.
+      expect(JSON.stringify(received.payload)).not.toContain(moving.name);
       const accepted = await post(t, youth, { query: `mutation($id: ID!) { acceptReferral(id: $id, note: "收到") { status minor { id } } }`, variables: { id } });
       expect(accepted.json).toEqual({ data: { acceptReferral: { status: 'ACCEPTED', minor: null } } });
       const acceptedEvent = await eventOf(t, accepted.requestId);

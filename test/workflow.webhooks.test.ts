@@ -325,6 +325,28 @@ describe('webhooks: every delivery is a disclosure in the audit trail', () => {
     expect(await delivery(child.deliveryId)).toEqual({ status: 'DELIVERED', attempts: 1, last_error: null });
   });
 
+  it('names a child who moved out of the webhook’s region before the delivery no more: not in the body, not in the trail, not in the inbox', async () => {
+    const child = await newRedChild();
+    const [{ name }] = await t.sql(`SELECT name FROM registry.minor WHERE id = $1`, [child.minorId]);
+    const [away] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code NOT LIKE $1 ORDER BY code LIMIT 1`, [`${STREET}%`]);
+    const moved = await t.gql(civil, `mutation($id: ID!, $g: ID!) { updateMinor(id: $id, input: { gridCode: $g }) { id } }`, { id: child.minorId, g: away.code });
+    expect(moved.errors).toBeUndefined();
+    const before = rx.received.length;
+    expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000), trail(t))).toMatchObject({ delivered: 1 });
+    const [sent] = rx.received.slice(before).map((b) => JSON.parse(b)).filter((b) => b.id === child.notificationId);
+    expect(sent).toMatchObject({ kind: 'CHILD_RED', minorId: null });
+    expect(Object.keys(sent.payload).filter((k) => /^(Minor|Guardian|MinorCategory|RiskAssessment|Visit)\./.test(k))).toEqual([]);
+    expect(JSON.stringify(sent)).not.toContain(name);
+    expect(await deliveriesInHistory(child.minorId)).toEqual([]);
+    // The street's education officers read the stored notification as about no child.
+    const inbox = await post(t, await t.token(ED, { region: STREET, user: 'ed-inbox' }), { query: `{ notifications(first: 500) { id minor { id } payload { field value } } }` });
+    const told = inbox.json.data.notifications.find((n: any) => n.id === child.notificationId);
+    expect(told.minor).toBeNull();
+    expect(JSON.stringify(told.payload)).not.toContain(name);
+    expect(told.payload.map((f: any) => f.field).filter((k: string) => /^(Minor|RiskAssessment)\./.test(k))).toEqual([]);
+    expect(JSON.stringify(await eventOf(t, inbox.requestId))).not.toContain(child.minorId);
+  });
+
   it('sends nothing while the trail cannot be written, keeps the delivery pending, and delivers it once the trail is back', async () => {
     const child = await newRedChild();
     const now = Date.now() + 60_000;

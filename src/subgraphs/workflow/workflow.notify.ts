@@ -20,7 +20,7 @@ export interface NotificationEvent {
   kind: NotificationKind;
   /** Region of the event: each recipient department's officers whose jurisdiction covers it get it. */
   regionCode: string;
-  /** Named (with the `Minor.*` fields) only when the child lives inside `regionCode`; see `emitNotification`. */
+  /** Named (with the fields of the child's record) only when the child lives inside `regionCode`; see `emitNotification`. */
   minorId?: string | null;
   /** The report, referral, assessment … the event is about. */
   subjectId?: string | null;
@@ -66,6 +66,17 @@ export function payloadAccess(policy: Policy, department: Department, payload: R
   return fields;
 }
 
+/**
+ * Fields of the child's own record (the registry's): what names or describes the child. A
+ * notification keeps them only while it names the child to its reader (see emitNotification,
+ * Notification.payload, deliverWebhooks).
+ */
+const CHILD_RECORD_FIELD = /^(Minor|Guardian|MinorCategory|RiskAssessment|Visit)\./;
+
+/** A payload without the fields of the child's own record. */
+export const withoutChild = <T>(payload: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(payload).filter(([key]) => !CHILD_RECORD_FIELD.test(key)));
+
 /** The child lives inside the region (its grid is in the region's subtree). */
 async function livesIn(em: EntityManager, minorId: string, regionCode: string): Promise<boolean> {
   const rows: unknown[] = await em.query(`SELECT 1 FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`, [minorId, `${regionCode}%`]);
@@ -84,7 +95,7 @@ export async function emitNotification(em: EntityManager, emitter: Emitter, even
   // this child". Not so for a report made in one street about another street's child, nor for a
   // referral, which stays with the region it was addressed to, after its child moved away.
   const named = event.minorId && (await livesIn(em, event.minorId, event.regionCode)) ? event.minorId : null;
-  const fields = named ? event.fields : Object.fromEntries(Object.entries(event.fields).filter(([key]) => !key.startsWith('Minor.')));
+  const fields = named ? event.fields : withoutChild(event.fields);
   let created = 0;
   for (const department of new Set(recipients)) {
     const payload = payloadFor(emitter.policy, department, fields);

@@ -10,7 +10,7 @@ import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { WorkflowConfig } from '../../config/hub.config';
 import type { Policy } from '../../policy/policy';
 import { checkDestination, DestinationRefused, ResolvedDestination } from './webhook.destination';
-import { payloadAccess } from './workflow.notify';
+import { payloadAccess, withoutChild } from './workflow.notify';
 
 export const SIGNATURE_HEADER = 'x-hub-signature';
 export const TIMESTAMP_HEADER = 'x-hub-timestamp';
@@ -60,6 +60,8 @@ interface Due {
   webhook_department: Department;
   webhook_region: string;
   notification: { id: string; kind: string; minorId: string | null; payload: Record<string, unknown> } & Record<string, unknown>;
+  /** The notification's child lives inside the webhook's region now (false when it names none). */
+  child_within: boolean;
 }
 
 /** The user id of webhook deliveries in the audit trail: the hub itself, not a person (role null). */
@@ -144,13 +146,17 @@ export async function deliverWebhooks(
         AND w.id = d.webhook_id AND n.id = d.notification_id
     RETURNING d.id, d.attempts, w.url, w.secret, w.id AS webhook_id, w.department AS webhook_department, w.region_code AS webhook_region,
       jsonb_build_object('id', n.id, 'kind', n.kind, 'department', n.department, 'regionCode', n.region_code,
-        'minorId', n.minor_id, 'subjectId', n.subject_id, 'createdAt', n.created_at, 'payload', n.payload) AS notification`,
+        'minorId', n.minor_id, 'subjectId', n.subject_id, 'createdAt', n.created_at, 'payload', n.payload) AS notification,
+      EXISTS (SELECT 1 FROM registry.minor_jurisdiction j WHERE j.minor_id = n.minor_id AND j.grid_code LIKE w.region_code || '%') AS child_within`,
     [now, lease, batch],
   )) as [Due[], number];
   let delivered = 0;
   let failed = 0;
   await Promise.all(
     rows.map(async (d) => {
+      // Sent when due, perhaps long after it was told: a child who has since moved out of the
+      // webhook's region is named no more, in the body or in the delivery's audit event.
+      if (!d.child_within) d.notification = { ...d.notification, minorId: null, payload: withoutChild(d.notification.payload ?? {}) };
       const body = JSON.stringify(d.notification);
       const timestamp = String(Math.floor(now.getTime() / 1000));
       let error: string | null = null;

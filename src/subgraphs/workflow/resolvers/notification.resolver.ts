@@ -10,7 +10,7 @@ import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
 import { isUuid } from '../../../common/uuid';
 import { checkDestination, DestinationRefused } from '../webhook.destination';
 import { jurisdiction } from '../workflow.loaders';
-import { payloadAccess } from '../workflow.notify';
+import { payloadAccess, withoutChild } from '../workflow.notify';
 import { notFound, pageSize } from './report.resolver';
 
 /** The caller's inbox: its department's notifications for regions in its jurisdiction. */
@@ -60,10 +60,13 @@ export class NotificationResolver {
   payload(@Root() n: Notification, @Ctx() ctx: HubContext): NotificationField[] {
     // The payload is the child's data as it was told: each field is a read of the child, ALLOW or
     // MASK as it was built for the department, recorded as a webhook delivery of it is (deliveryEvent).
+    // A notification that names no child to this reader (never did, or the child has since moved
+    // out of the reader's jurisdiction: `asSeenBy`) shows none of the child's record either.
+    const payload = n.minorId ? n.payload : withoutChild(n.payload);
     if (n.minorId) {
-      for (const [key, access] of Object.entries(payloadAccess(ctx.policy, n.department, n.payload))) ctx.access.read(n.minorId, key, access);
+      for (const [key, access] of Object.entries(payloadAccess(ctx.policy, n.department, payload))) ctx.access.read(n.minorId, key, access);
     }
-    return Object.entries(n.payload)
+    return Object.entries(payload)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([field, value]) => ({ field, value }));
   }
