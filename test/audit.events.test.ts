@@ -577,6 +577,22 @@ describe('audit events', () => {
       expect(flags.some((f: any) => f.kind === 'MANY_CHILDREN' && f.userId === 'habitual')).toBe(false);
     });
 
+    it('tells apart users of different departments who carry the same user id', async () => {
+      // A user id is unique only within the department that issued it: two people, three children each.
+      const ids: string[] = (await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 10 LIMIT 6`)).map((m) => m.id);
+      const police = await t.token(Department.POLICE, { user: 'namesake' });
+      const education = await t.token(Department.EDUCATION, { user: 'namesake' });
+      for (const [i, id] of ids.entries()) await post(t, i < 3 ? police : education, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id } });
+      const r = await t.gql(auditor, `{ auditAnomalies { kind userId department count } }`, undefined, {});
+      expect(r.errors).toBeUndefined();
+      const theirs = r.data.auditAnomalies.filter((f: any) => f.userId === 'namesake');
+      expect(theirs.filter((f: any) => f.kind === 'MANY_CHILDREN')).toEqual([]);
+      expect(theirs.filter((f: any) => f.kind === 'OFF_HOURS').map((f: any) => [f.department, f.count]).sort()).toEqual([
+        ['EDUCATION', 3],
+        ['POLICE', 3],
+      ]);
+    });
+
     it('counts the most distinct children a user read in any window as a sliding window over every read would', async () => {
       // Synthetic reads (seeded, so the same on every run) by users of their own, over one hour
       // two days ago, each compared with a brute force over windows starting at each read.

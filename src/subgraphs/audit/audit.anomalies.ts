@@ -47,7 +47,8 @@ const UNFINISHED_AFTER = '5 minutes';
 
 /**
  * Flags computed in SQL over the caller's slice of the trail (`jurisdiction` is a region LIKE
- * pattern) between `from` and `to`.
+ * pattern) between `from` and `to`. A user is a user id within the department that issued it: the
+ * same id from two departments is two people, counted and flagged apart.
  */
 export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdiction: string, from: Date, to: Date): Promise<AuditAnomaly[]> {
   // People only: the hub's own work (webhook deliveries, user ids no token may carry) reads many
@@ -64,23 +65,23 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
   // answer — one sort of the reads instead of every read against every other (a user paging
   // through thousands of children made that quadratic: seconds per few hundred pages).
   const many = await query(
-    `WITH r AS (SELECT DISTINCT user_id, unnest(minor_ids) AS minor_id, occurred_at
+    `WITH r AS (SELECT DISTINCT department, user_id, unnest(minor_ids) AS minor_id, occurred_at
                 FROM audit.event WHERE ${scope} AND body::jsonb ->> 'operationType' IS DISTINCT FROM 'mutation'),
-          g AS (SELECT user_id, minor_id, occurred_at,
-                       CASE WHEN lag(occurred_at) OVER (PARTITION BY user_id, minor_id ORDER BY occurred_at) > occurred_at - $4::interval THEN 0 ELSE 1 END AS fresh
+          g AS (SELECT department, user_id, minor_id, occurred_at,
+                       CASE WHEN lag(occurred_at) OVER (PARTITION BY department, user_id, minor_id ORDER BY occurred_at) > occurred_at - $4::interval THEN 0 ELSE 1 END AS fresh
                 FROM r),
-          i AS (SELECT user_id, minor_id, occurred_at, sum(fresh) OVER (PARTITION BY user_id, minor_id ORDER BY occurred_at) AS island FROM g),
-          iv AS (SELECT user_id, min(occurred_at) - $4::interval AS opens, max(occurred_at) AS closes FROM i GROUP BY user_id, minor_id, island),
-          ev AS (SELECT user_id, opens AS at, 1 AS d FROM iv UNION ALL SELECT user_id, closes, -1 FROM iv),
+          i AS (SELECT department, user_id, minor_id, occurred_at, sum(fresh) OVER (PARTITION BY department, user_id, minor_id ORDER BY occurred_at) AS island FROM g),
+          iv AS (SELECT department, user_id, min(occurred_at) - $4::interval AS opens, max(occurred_at) AS closes FROM i GROUP BY department, user_id, minor_id, island),
+          ev AS (SELECT department, user_id, opens AS at, 1 AS d FROM iv UNION ALL SELECT department, user_id, closes, -1 FROM iv),
           -- An interval is open after its start and closed after its end: at one instant, ends first.
-          run AS (SELECT user_id, at, d, sum(d) OVER (PARTITION BY user_id ORDER BY at, d ROWS UNBOUNDED PRECEDING) AS n FROM ev),
-          best AS (SELECT DISTINCT ON (user_id) user_id, at, n FROM run WHERE d = 1 AND n >= $5 ORDER BY user_id, n DESC, at)
-     SELECT b.user_id, b.n, w.department, w.requests FROM best b
+          run AS (SELECT department, user_id, at, d, sum(d) OVER (PARTITION BY department, user_id ORDER BY at, d ROWS UNBOUNDED PRECEDING) AS n FROM ev),
+          best AS (SELECT DISTINCT ON (department, user_id) department, user_id, at, n FROM run WHERE d = 1 AND n >= $5 ORDER BY department, user_id, n DESC, at)
+     SELECT b.user_id, b.n, b.department, w.requests FROM best b
      CROSS JOIN LATERAL (
-       SELECT max(department) AS department, array_agg(request_id::text ORDER BY seq) AS requests FROM audit.event
-        WHERE ${scope} AND user_id = b.user_id AND occurred_at > b.at AND occurred_at <= b.at + $4::interval
+       SELECT array_agg(request_id::text ORDER BY seq) AS requests FROM audit.event
+        WHERE ${scope} AND department IS NOT DISTINCT FROM b.department AND user_id = b.user_id AND occurred_at > b.at AND occurred_at <= b.at + $4::interval
           AND cardinality(minor_ids) > 0 AND body::jsonb ->> 'operationType' IS DISTINCT FROM 'mutation') w
-     ORDER BY b.user_id`,
+     ORDER BY b.user_id, b.department`,
     [...base, window, t.distinctMinors],
   );
   for (const m of many) {
@@ -96,12 +97,12 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
 
   const [start, end] = t.workingHours;
   const offHours = await query(
-    `SELECT user_id, min(department) AS department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests
+    `SELECT user_id, department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests
      FROM audit.event
      WHERE ${scope} AND cardinality(minor_ids) > 0
        AND (extract(hour FROM occurred_at AT TIME ZONE 'UTC' + make_interval(hours => $4)) NOT BETWEEN $5 AND $6 - 1
             OR extract(isodow FROM occurred_at AT TIME ZONE 'UTC' + make_interval(hours => $4)) IN (6, 7))
-     GROUP BY user_id ORDER BY user_id`,
+     GROUP BY user_id, department ORDER BY user_id, department`,
     [...base, t.utcOffsetHours, start, end],
   );
   for (const o of offHours) {
@@ -119,15 +120,15 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
   // when joined: a prober can send thousands).
   const forbidden = await query(
     `WITH f AS (SELECT user_id, department, occurred_at,
-                       count(*) OVER (PARTITION BY user_id ORDER BY occurred_at RANGE BETWEEN CURRENT ROW AND $4::interval - interval '1 microsecond' FOLLOWING) AS n
+                       count(*) OVER (PARTITION BY department, user_id ORDER BY occurred_at RANGE BETWEEN CURRENT ROW AND $4::interval - interval '1 microsecond' FOLLOWING) AS n
                 FROM audit.event WHERE ${scope} AND body::jsonb -> 'errorCodes' ? 'FORBIDDEN'),
-          best AS (SELECT DISTINCT ON (user_id) user_id, department, occurred_at, n FROM f WHERE n >= $5 ORDER BY user_id, n DESC, occurred_at)
+          best AS (SELECT DISTINCT ON (department, user_id) user_id, department, occurred_at, n FROM f WHERE n >= $5 ORDER BY department, user_id, n DESC, occurred_at)
      SELECT b.user_id, b.department, b.n, w.requests FROM best b
      CROSS JOIN LATERAL (
        SELECT array_agg(request_id::text ORDER BY seq) AS requests FROM audit.event
-        WHERE ${scope} AND user_id = b.user_id AND occurred_at >= b.occurred_at AND occurred_at < b.occurred_at + $4::interval
+        WHERE ${scope} AND department IS NOT DISTINCT FROM b.department AND user_id = b.user_id AND occurred_at >= b.occurred_at AND occurred_at < b.occurred_at + $4::interval
           AND body::jsonb -> 'errorCodes' ? 'FORBIDDEN') w
-     ORDER BY b.user_id`,
+     ORDER BY b.user_id, b.department`,
     [...base, window, t.forbiddenAttempts],
   );
   for (const f of forbidden) {
@@ -143,12 +144,12 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
 
   const unusual = await query(
     `WITH p AS (SELECT user_id, department, purpose, request_id, seq FROM audit.event WHERE ${scope} AND cardinality(minor_ids) > 0 AND purpose IS NOT NULL),
-          totals AS (SELECT user_id, count(*) AS total FROM p GROUP BY user_id HAVING count(*) >= 20)
-     SELECT p.user_id, min(p.department) AS department, p.purpose, count(*) AS n, t.total,
+          totals AS (SELECT user_id, department, count(*) AS total FROM p GROUP BY user_id, department HAVING count(*) >= 20)
+     SELECT p.user_id, p.department, p.purpose, count(*) AS n, t.total,
             (array_agg(p.request_id::text ORDER BY p.seq))[1:${LIMIT}] AS requests
-     FROM p JOIN totals t USING (user_id)
-     GROUP BY p.user_id, p.purpose, t.total HAVING count(*)::float / t.total < $4
-     ORDER BY p.user_id, p.purpose`,
+     FROM p JOIN totals t USING (user_id, department)
+     GROUP BY p.user_id, p.department, p.purpose, t.total HAVING count(*)::float / t.total < $4
+     ORDER BY p.user_id, p.department, p.purpose`,
     [...base, t.unusualPurposeShare],
   );
   for (const u of unusual) {
@@ -164,11 +165,11 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
   // The final event shares the STARTED one's request id and is written after it, so it is looked
   // for from the window's start on, also past its end.
   const unfinished = await query(
-    `SELECT user_id, min(department) AS department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests
+    `SELECT user_id, department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests
      FROM audit.event s
      WHERE ${scope} AND outcome = 'STARTED' AND occurred_at < now() - $4::interval
        AND NOT EXISTS (SELECT 1 FROM audit.event f WHERE f.request_id = s.request_id AND f.occurred_at >= $1 AND f.outcome <> 'STARTED')
-     GROUP BY user_id ORDER BY user_id`,
+     GROUP BY user_id, department ORDER BY user_id, department`,
     [...base, UNFINISHED_AFTER],
   );
   for (const u of unfinished) {
