@@ -59,6 +59,12 @@ describe('query cost limit', () => {
     expect(one.json.errors).toBeUndefined();
   });
 
+  it('prices the region tree by its regions: four levels of children under `regions` are served', async () => {
+    const tree = await post(t, civil, { query: `{ regions { code name children { code name children { code name children { code name } } } } }` }, {});
+    expect(tree.json.errors).toBeUndefined();
+    expect(tree.json.data.regions.length).toBeGreaterThan(0);
+  });
+
   it('costs a page size given as a variable by its value, request by request', async () => {
     const query = `query($n: Int!) { ${aliased(40, CHILDREN.replace('first: 1000', 'first: $n'))} }`;
     const small = await post(t, civil, { query, variables: { n: 10 } });

@@ -65,6 +65,10 @@ const SIZE_ARGS = ['first', 'level', 'by', 'months'] as const;
 const LIST_SIZE: Record<string, number> = {
   // The caller's jurisdiction, every level of it.
   'Query.regions': Object.values(REGIONS_IN_A_DISTRICT).reduce((a, b) => a + b, 0),
+  // One per region on average across a list of them (a tree of n regions has n − 1 children in
+  // all), at every depth: nesting `children` under `regions` adds about a district's regions per
+  // level, not five times as many. From a single region the children are at most a district's.
+  'Region.children': 1,
 };
 
 /** Lengths of the lists under a field that its own arguments decide, by the list field's name. */
