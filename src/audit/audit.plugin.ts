@@ -60,14 +60,14 @@ function factsOf(doc: DocumentNode): DocumentFacts {
   return f;
 }
 
-/** The operation a request names is not in its document, or it names none of several. */
-function unresolvedOperation(name: string | undefined | null): GraphQLError {
-  const message = name ? `Unknown operation named "${Array.from(name).slice(0, 200).join('')}".` : 'Must provide operation name if query contains multiple operations.';
-  return new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
-}
-
 /** The longest operation name an event holds: the document, also in the event, has it whole. */
 const MAX_OPERATION_NAME = 200;
+
+/** The operation a request names is not in its document, or it names none of several. */
+function unresolvedOperation(name: string | undefined | null): GraphQLError {
+  const message = name ? `Unknown operation named "${name.slice(0, MAX_OPERATION_NAME)}".` : 'Must provide operation name if query contains multiple operations.';
+  return new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
+}
 
 /**
  * The operation name for the trail, at most MAX_OPERATION_NAME characters. A name the document
@@ -80,17 +80,13 @@ function operationNameOf(operation: OperationDefinitionNode | undefined, request
 }
 
 /**
- * A refusal made before execution is a request error: 400, as Apollo answers its own (an error
- * thrown there is otherwise answered 500).
+ * The client's BAD_USER_INPUT raised before execution is a request error: 400, as Apollo answers
+ * its own (an error thrown there is otherwise answered 500). Anything else passes unchanged.
  */
-const refusedRequest = (e: HubException) => new HubException(e.extensions.code as HubErrorCode, e.message, { ...e.extensions, http: { status: 400 } });
-
-function purposeOf(header: string | undefined): Purpose | null {
-  try {
-    return parsePurpose(header) ?? null;
-  } catch (e) {
-    throw e instanceof HubException ? refusedRequest(e) : e;
-  }
+function asRequestError(e: unknown): unknown {
+  return e instanceof HubException && e.extensions.code === HubErrorCode.BAD_USER_INPUT
+    ? new HubException(HubErrorCode.BAD_USER_INPUT, e.message, { ...e.extensions, http: { status: 400 } })
+    : e;
 }
 
 /** What a client is told when the trail cannot be written: the data is withheld, the mutation refused. */
@@ -151,16 +147,16 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
               `The response could hold about ${Math.round(cost)} values, more than the ${opts.maxQueryCost} served in one request: ask for smaller pages, fewer fields or fewer aliases`,
             );
           }
-          purpose = purposeOf(contextValue.purposeHeader);
-          if (purpose && opts.checkPurpose) {
-            await opts.checkPurpose(purpose, contextValue).catch((e: unknown) => {
-              throw e instanceof HubException && e.extensions.code === HubErrorCode.BAD_USER_INPUT ? refusedRequest(e) : e;
-            });
-          }
-          let touches = f.touchesChild.get(operation);
-          if (touches === undefined) f.touchesChild.set(operation, (touches = touchesChildRecords(schema, document, operation, opts.childTypes)));
-          if (!purpose && touches) {
-            throw refusedRequest(badInput(PURPOSE_HEADER, `an operation that returns a child's data must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`));
+          try {
+            purpose = parsePurpose(contextValue.purposeHeader) ?? null;
+            if (purpose && opts.checkPurpose) await opts.checkPurpose(purpose, contextValue);
+            let touches = f.touchesChild.get(operation);
+            if (touches === undefined) f.touchesChild.set(operation, (touches = touchesChildRecords(schema, document, operation, opts.childTypes)));
+            if (!purpose && touches) {
+              throw badInput(PURPOSE_HEADER, `an operation that returns a child's data must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
+            }
+          } catch (e) {
+            throw asRequestError(e);
           }
           // Last of the checks, so that only a mutation about to execute is recorded as started. A
           // mutation's resolvers commit their own transactions before the response is written:
