@@ -24,22 +24,6 @@ export const BUILT_IN_FINEST_LEVEL: Partial<Record<PolicySubject, RegionLevel>> 
 };
 
 /**
- * Finest geography at which the sensitive categories (crime victim, domestic violence,
- * incarcerated parent) are counted separately. Finer than this they are folded into
- * NEEDS_SUPPORT, as the field mask does for a single child. Civil affairs, police and justice
- * read the exact category on a child's record, so also in a grid's counts.
- */
-export const SENSITIVE_EXACT_FINEST_LEVEL: Partial<Record<PolicySubject, RegionLevel>> = {
-  [CA]: RegionLevel.GRID,
-  [PO]: RegionLevel.GRID,
-  [JU]: RegionLevel.GRID,
-  [ED]: RegionLevel.STREET,
-  [YL]: RegionLevel.STREET,
-  [WF]: RegionLevel.STREET,
-  [Role.DASHBOARD]: RegionLevel.STREET,
-};
-
-/**
  * Upper bound on the cells one answer is computed over (the requested table and every coarser
  * table its suppression depends on), so that suppression stays a small computation.
  */

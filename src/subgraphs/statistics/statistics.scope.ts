@@ -1,10 +1,11 @@
 import type { EntityManager } from 'typeorm';
 import { badInput, forbidden } from '../../errors/hub.exception';
 import { SENSITIVE_CATEGORIES } from '../../policy/masks';
+import { Access } from '../../policy/policy.types';
 import type { HubContext } from '../../server/hub.context';
 import { DifficultyCategory, RegionLevel } from '../registry/registry.enums';
 import { districtNodes, RegionNode } from './statistics.cube';
-import { depth, SENSITIVE_EXACT_FINEST_LEVEL } from './statistics.config';
+import { depth } from './statistics.config';
 
 /** Where a caller's statistics come from: their node, its district, and the district's tree. */
 export interface StatisticsScope {
@@ -42,10 +43,16 @@ export function checkLevel(ctx: HubContext, scope: StatisticsScope, level: Regio
   }
 }
 
-/** Below the subject's level for exact sensitive categories, they are counted as NEEDS_SUPPORT. */
-export function foldsCategories(ctx: HubContext, level: RegionLevel): boolean {
-  const exact = SENSITIVE_EXACT_FINEST_LEVEL[ctx.subject];
-  return !exact || depth(level) > depth(exact);
+/**
+ * The sensitive categories are counted separately only for subjects that read them exactly on a
+ * child's record, at every level; everyone else gets them as NEEDS_SUPPORT, as the field mask shows
+ * them. Exact counts for a department that lists children with their street, risk level, age and
+ * gender but sees these categories masked would name children: a cell whose count of one category
+ * equals its children showing NEEDS_SUPPORT tells each of them. A dashboard's table is read by such
+ * departments' staff as well.
+ */
+export function foldsCategories(ctx: HubContext): boolean {
+  return ctx.policy.access(ctx.subject, 'MinorCategory.category') !== Access.ALLOW;
 }
 
 export function categoryValues(folded: boolean): string[] {

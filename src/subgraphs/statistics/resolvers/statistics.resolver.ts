@@ -150,7 +150,7 @@ export class StatisticsResolver {
       // RED child (overdue by definition) in tables that are protected one by one: not published.
       if (byCategory && status !== null) throw badInput('measure', 'overdue visits are not broken down by category');
       if (status !== null && by.some((d) => d !== StatisticsDimension.RISK_LEVEL)) throw badInput('measure', 'overdue visits are broken down by risk level only');
-      const folded = byCategory && foldsCategories(ctx, level);
+      const folded = byCategory && foldsCategories(ctx);
       const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
       const children = await protectedTable(em, childrenLattice(scope, k), at);
