@@ -100,6 +100,13 @@ describe('config: production security', () => {
     expect(() => prod({ HUB_JWT_ALGORITHMS: algs })).toThrow(/HUB_JWT_ALGORITHMS takes only asymmetric algorithms in production/);
   });
 
+  it('seeds no demo data in production, and refuses to be asked to (made-up records, unaudited)', () => {
+    expect(prod().seedDemo).toBe(false);
+    expect(prod({ HUB_SEED_DEMO: 'false' }).seedDemo).toBe(false);
+    for (const v of ['true', '1']) expect(() => prod({ HUB_SEED_DEMO: v })).toThrow(/HUB_SEED_DEMO seeds made-up records and is refused with NODE_ENV=production/);
+    expect(loadConfig({}).seedDemo).toBe(true);
+  });
+
   it('accepts every asymmetric algorithm in production', () => {
     const all = 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA';
     expect(prod({ HUB_JWT_ALGORITHMS: all }).jwt.algorithms).toEqual(all.split(','));

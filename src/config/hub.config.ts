@@ -151,6 +151,17 @@ function hours(raw: string | undefined): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
+/**
+ * The demo data is made up: seeded into a production database it would attach invented incidents,
+ * cases and children to real jurisdictions, written without an audit event. Off by default there,
+ * and refused if asked for.
+ */
+function seedDemo(env: Env, production: boolean): boolean {
+  const seed = bool(env, 'HUB_SEED_DEMO', !production);
+  if (seed && production) throw new Error('HUB_SEED_DEMO seeds made-up records and is refused with NODE_ENV=production');
+  return seed;
+}
+
 function benchDisable(raw: string | undefined, production: boolean): HubConfig['benchDisable'] {
   const parts = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const known = ['policy', 'audit', 'compiled'];
@@ -321,7 +332,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.HUB_DATA_DIR || '.hub'),
     embeddedPgPort: port(env, 'HUB_EMBEDDED_PG_PORT', 54329),
-    seedDemo: bool(env, 'HUB_SEED_DEMO', true),
+    seedDemo: seedDemo(env, production),
     jwt,
     subgraphUrls,
     gatewaySecret: env.HUB_GATEWAY_SECRET || undefined,
