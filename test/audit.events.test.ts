@@ -106,6 +106,25 @@ describe('audit events', () => {
     expect((await eventOf(t, count.requestId)).reads).toEqual([]);
   });
 
+  it('records a child whose record is returned with nothing of it selected but __typename: its existence was told', async () => {
+    const [byNumber] = await t.sql(`SELECT id, trim(id_number) AS n FROM registry.minor ORDER BY id DESC LIMIT 1`);
+    const r = await post(t, police, {
+      query: `query($id: ID!, $n: String!, $none: ID!) { a: minor(id: $id) { __typename } b: minorByIdNumber(idNumber: $n) { __typename } c: minor(id: $none) { __typename } }`,
+      variables: { id: minor.id, n: byNumber.n, none: randomUUID() },
+    });
+    expect(r.json).toEqual({ data: { a: { __typename: 'Minor' }, b: { __typename: 'Minor' }, c: null } });
+    const e = await eventOf(t, r.requestId);
+    expect(e.reads).toEqual([minor.id, byNumber.id].sort().map((minorId) => ({ minorId, fields: { 'Minor.__typename': 'ALLOW' } })));
+    // A page's nodes alike; a child with a field read is recorded with that field only.
+    const page = await post(t, education, { query: `{ minors(first: 2) { edges { __typename } } one: minors(first: 1) { edges { node { id } } } }` });
+    const ids: string[] = (await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 2`)).map((x) => x.id);
+    const reads = (await eventOf(t, page.requestId)).reads;
+    expect(reads).toEqual([
+      { minorId: ids[0], fields: { 'MinorEdge.node': 'ALLOW', 'Minor.id': 'ALLOW' } },
+      { minorId: ids[1], fields: { 'MinorEdge.__typename': 'ALLOW' } },
+    ]);
+  });
+
   it('records a fully refused request as DENIED', async () => {
     const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
     const r = await exactlyOne(() => post(t, auditor, { query: `{ minors(first: 1) { totalCount } }` }));

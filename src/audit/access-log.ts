@@ -48,11 +48,18 @@ export class AccessLog {
   private readonly changes: Change[] = [];
   /** Children of records a mutation wrote whose answer does not name the child (an id, a receipt). */
   private readonly children = new Map<string, string>();
+  /** Children whose records a look-up or a page returned, with the record's type. */
+  private readonly located = new Map<string, string>();
 
   read(minorId: string, field: string, access: Access): void {
     const shape = this.byMinor.get(minorId) ?? this.none;
     const next = shape.with(field, access);
     if (next !== shape) this.byMinor.set(minorId, next);
+  }
+
+  /** A record of this child was returned; its fields, if any are selected, are read later. */
+  found(minorId: string, recordType: string): void {
+    if (!this.located.has(minorId)) this.located.set(minorId, recordType);
   }
 
   /** Said by a mutation's resolver: the record it wrote belongs to this child (for its change's `minorId`). */
@@ -79,7 +86,17 @@ export class AccessLog {
    * order reach other shapes with the same reads: those are grouped by their written-out fields.
    */
   forEvent(): { reads: ReadGroup[]; changes: Change[] } {
+    this.settleFound();
     return { reads: this.readGroups(), changes: this.changes };
+  }
+
+  /**
+   * A child found with nothing of it read (only `__typename` selected) was still told to exist:
+   * recorded as a read of its record type's `__typename`, so that "who looked at this child" shows it.
+   */
+  private settleFound(): void {
+    for (const [minorId, recordType] of this.located) if (!this.byMinor.has(minorId)) this.read(minorId, `${recordType}.__typename`, Access.ALLOW);
+    this.located.clear();
   }
 
   private readGroups(): ReadGroup[] {
@@ -101,6 +118,7 @@ export class AccessLog {
   }
 
   toJSON(): AccessRecord {
+    this.settleFound();
     const reads = [...this.byMinor.keys()].sort().map((minorId) => ({ minorId, fields: this.byMinor.get(minorId)!.inKeyOrder() }));
     return { reads, changes: this.changes };
   }

@@ -1,5 +1,5 @@
 import { addResolversToSchema } from '@graphql-tools/schema';
-import { defaultFieldResolver, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, isObjectType } from 'graphql';
+import { defaultFieldResolver, getNamedType, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, isObjectType } from 'graphql';
 import { applyMiddleware, IMiddlewareFunction } from 'graphql-middleware';
 import { IRule, IRules, rule, shield } from 'graphql-shield';
 import { PolicySubject, POLICY_SUBJECTS } from '../auth/principal';
@@ -138,6 +138,35 @@ function accessWrapper(
 }
 
 /**
+ * Around a field outside a child's record that returns such records (a look-up by id, a page's
+ * nodes): each record it returns tells that its child exists, even when nothing of it is selected
+ * but `__typename`, which no resolver serves. The log notes the child as found; one found but with
+ * no field read is recorded as a read of the type's `__typename` (AccessLog).
+ */
+function locatingWrapper(recordType: string): (resolve: Resolve) => Resolve {
+  const locate = (ctx: HubContext, value: unknown): unknown => {
+    if (Array.isArray(value)) {
+      for (const item of value) locate(ctx, item);
+    } else if (value && typeof value === 'object' && !(value instanceof Error)) {
+      const minorId = childOf(recordType, value as Parent);
+      if (minorId) ctx.access.found(minorId, recordType);
+    }
+    return value;
+  };
+  return (resolve) => (parent: unknown, args: unknown, ctx: HubContext, info: unknown) => {
+    const value = resolve(parent, args, ctx, info);
+    return isPromise(value) ? value.then((v) => locate(ctx, v)) : locate(ctx, value);
+  };
+}
+
+/** The child-record type a field outside such records returns, if any (mutations log their changes instead). */
+function recordTypeReturned(schema: GraphQLSchema, type: string, field: string, childTypes: ReadonlySet<string>): string | null {
+  if (childTypes.has(type) || type === schema.getMutationType()?.name) return null;
+  const returned = getNamedType((schema.getType(type) as GraphQLObjectType).getFields()[field].type).name;
+  return childTypes.has(returned) ? returned : null;
+}
+
+/**
  * Applies the policy table to one subgraph schema for one subject: a graphql-shield rule on each
  * field the subject is refused (FORBIDDEN on that path), and around every field of a child's
  * record and every masked field the access wrapper (audit of reads and writes, masking; for
@@ -167,7 +196,10 @@ function applyPolicy(
       (rules[type] ??= {})[field] = rule(`policy:${key}`, { cache: 'no_cache' })(() => forbidden(`Not permitted to read ${key}`, { field: key }));
     }
     const wrap = accessWrapper(key, policy.row(key)!, decided, childTypes, grants, mode.log);
-    if (wrap) wrappers.push([type, field, wrap]);
+    const returned = mode.log ? recordTypeReturned(schema, type, field, childTypes) : null;
+    const locating = returned ? locatingWrapper(returned) : null;
+    if (wrap && locating) wrappers.push([type, field, (resolve) => wrap(locating(resolve))]);
+    else if (wrap ?? locating) wrappers.push([type, field, (wrap ?? locating)!]);
   }
   const generated = shield(rules as IRules, {
     // Our resolvers throw typed HubExceptions; shield must pass them through, not mask them.
