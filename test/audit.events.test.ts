@@ -596,6 +596,20 @@ describe('audit events', () => {
       expect(flags.some((f: any) => f.kind === 'MANY_CHILDREN' && f.userId === 'habitual')).toBe(false);
     });
 
+    it('counts what a mutation’s answer showed as reads: whole files read through no-op updates are flagged', async () => {
+      const ids: string[] = (await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 20 LIMIT 6`)).map((m) => m.id);
+      const reader = await t.token(Department.CIVIL_AFFAIRS, { user: 'mutating-reader' });
+      const requests: string[] = [];
+      for (const id of ids) {
+        const r = await post(t, reader, { query: `mutation($id: ID!) { updateMinor(id: $id, input: {}) { name idNumber guardians { phone } } }`, variables: { id } });
+        expect(r.json.errors).toBeUndefined();
+        requests.push(r.requestId);
+      }
+      const r = await t.gql(auditor, `{ auditAnomalies { kind userId count requestIds } }`, undefined, {});
+      const many = r.data.auditAnomalies.find((f: any) => f.kind === 'MANY_CHILDREN' && f.userId === 'mutating-reader');
+      expect(many && [many.count, [...many.requestIds].sort()]).toEqual([6, [...requests].sort()]);
+    });
+
     it('tells apart users of different departments who carry the same user id', async () => {
       // A user id is unique only within the department that issued it: two people, three children each.
       const ids: string[] = (await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 10 LIMIT 6`)).map((m) => m.id);

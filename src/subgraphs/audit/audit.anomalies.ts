@@ -64,9 +64,12 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
   // `window` merge into one interval, and the deepest overlap of all the user's intervals is the
   // answer — one sort of the reads instead of every read against every other (a user paging
   // through thousands of children made that quadratic: seconds per few hundred pages).
+  // A mutation's own changes are not reads, but what its answer showed is: a no-op update selecting a
+  // child's whole file reads it like a query (a child of `minor_ids` counts if the reads name it).
+  const read = `(body::jsonb ->> 'operationType' IS DISTINCT FROM 'mutation' OR strpos(lower(body::jsonb ->> 'reads'), minor_id::text) > 0)`;
   const many = await query(
-    `WITH r AS (SELECT DISTINCT department, user_id, unnest(minor_ids) AS minor_id, occurred_at
-                FROM audit.event WHERE ${scope} AND body::jsonb ->> 'operationType' IS DISTINCT FROM 'mutation'),
+    `WITH r AS (SELECT DISTINCT department, user_id, minor_id, occurred_at
+                FROM audit.event CROSS JOIN LATERAL unnest(minor_ids) AS minor_id WHERE ${scope} AND ${read}),
           g AS (SELECT department, user_id, minor_id, occurred_at,
                        CASE WHEN lag(occurred_at) OVER (PARTITION BY department, user_id, minor_id ORDER BY occurred_at) > occurred_at - $4::interval THEN 0 ELSE 1 END AS fresh
                 FROM r),
@@ -80,7 +83,7 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
      CROSS JOIN LATERAL (
        SELECT array_agg(request_id::text ORDER BY seq) AS requests FROM audit.event
         WHERE ${scope} AND department IS NOT DISTINCT FROM b.department AND user_id = b.user_id AND occurred_at > b.at AND occurred_at <= b.at + $4::interval
-          AND cardinality(minor_ids) > 0 AND body::jsonb ->> 'operationType' IS DISTINCT FROM 'mutation') w
+          AND EXISTS (SELECT 1 FROM unnest(minor_ids) AS minor_id WHERE ${read})) w
      ORDER BY b.user_id, b.department`,
     [...base, window, t.distinctMinors],
   );
