@@ -122,6 +122,8 @@ describe('compiled reads', () => {
       ['anonymous operation', { query: withFields('id name').replace('query Child', 'query'), variables: { id: minorId } }, true],
       ['the operation named', { ...ok, operationName: 'Child' }, true],
       ['another operation named', { ...ok, operationName: 'Other' }, false],
+      // The event holds 200 characters of a name either way (the document has it whole).
+      ['a name of 1000 characters', { query: withFields('id name').replace('query Child', `query ${'N'.repeat(1000)}`), variables: { id: minorId } }, true],
       ['an alias', { query: withFields('id who: name'), variables: { id: minorId } }, false],
       ['a fragment', { query: `${withFields('...F')} fragment F on Minor { id name }`, variables: { id: minorId } }, false],
       ['__typename', { query: withFields('id __typename'), variables: { id: minorId } }, false],

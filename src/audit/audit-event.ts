@@ -25,6 +25,9 @@ export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | 
   return served ? AuditOutcome.PARTIAL : AuditOutcome.ERROR;
 }
 
+/** The longest operation name an event holds: the document, also in the event, has it whole. */
+export const MAX_OPERATION_NAME = 200;
+
 export interface EventInput {
   requestId: string;
   startedAt: number;
@@ -50,7 +53,8 @@ export function auditEvent(e: EventInput): AuditEventBody {
     documentHash: e.document?.hash ?? null,
     durationMs: Math.round((performance.now() - e.startedAt) * 10) / 10,
     errorCodes: [...new Set(e.errorCodes)].sort(),
-    operationName: e.operationName ?? null,
+    // Here, so that every path writing events (the compiled read too) writes the same name.
+    operationName: e.operationName?.slice(0, MAX_OPERATION_NAME) ?? null,
     operationType: e.operationType ?? null,
     outcome: e.outcome,
     purpose: e.purpose ?? null,

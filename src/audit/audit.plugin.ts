@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { badInput, HubErrorCode, HubException } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
-import { auditEvent, outcomeOf } from './audit-event';
+import { auditEvent, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
 import { AuditOutcome, Purpose } from './audit.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables } from './document-signature';
@@ -60,9 +60,6 @@ function factsOf(doc: DocumentNode): DocumentFacts {
   return f;
 }
 
-/** The longest operation name an event holds: the document, also in the event, has it whole. */
-const MAX_OPERATION_NAME = 200;
-
 /** The operation a request names is not in its document, or it names none of several. */
 function unresolvedOperation(name: string | undefined | null): GraphQLError {
   const message = name ? `Unknown operation named "${name.slice(0, MAX_OPERATION_NAME)}".` : 'Must provide operation name if query contains multiple operations.';
@@ -70,13 +67,13 @@ function unresolvedOperation(name: string | undefined | null): GraphQLError {
 }
 
 /**
- * The operation name for the trail, at most MAX_OPERATION_NAME characters. A name the document
+ * The operation name for the trail (auditEvent cuts it to MAX_OPERATION_NAME). A name the document
  * does not define is the client's text only: kept if it is a GraphQL name, else left out (it
  * could be anything, control characters included, up to the size of the body).
  */
 function operationNameOf(operation: OperationDefinitionNode | undefined, requested: string | null | undefined): string | null {
   const name = operation ? operation.name?.value : requested;
-  return typeof name === 'string' && /^[_A-Za-z][_0-9A-Za-z]*$/.test(name) ? name.slice(0, MAX_OPERATION_NAME) : null;
+  return typeof name === 'string' && /^[_A-Za-z][_0-9A-Za-z]*$/.test(name) ? name : null;
 }
 
 /**
