@@ -491,6 +491,32 @@ describe('audit events', () => {
       }
     });
 
+    it('keeps pages of large events within bounds: the trail in pages of at most 8 MiB of bodies, a child’s history whole', async () => {
+      const [{ id: child }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 30 LIMIT 1`);
+      const planted: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        // A document of a megabyte, as a request of long aliases leaves one.
+        const body = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: { userId: 'padder', department: Department.POLICE, role: Role.OFFICER, region: '330102' }, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [], document: { text: 'x'.repeat(1_000_000), hash: '0'.repeat(64) } });
+        body.reads = [{ fields: { 'Minor.name': Access.ALLOW }, minorIds: [child] }];
+        await t.hub.audit.append(body);
+        planted.unshift(body.requestId);
+      }
+      const PAGE = `query($after: String) { auditEvents(filter: { userId: "padder" }, first: 20, after: $after) { edges { node { requestId document } } pageInfo { hasNextPage endCursor } } }`;
+      const one: any = await t.gql(auditor, PAGE, { after: null }, {});
+      expect(one.errors).toBeUndefined();
+      expect([one.data.auditEvents.edges.length, one.data.auditEvents.pageInfo.hasNextPage]).toEqual([9, true]);
+      const two: any = await t.gql(auditor, PAGE, { after: one.data.auditEvents.pageInfo.endCursor }, {});
+      expect([two.data.auditEvents.edges.length, two.data.auditEvents.pageInfo.hasNextPage]).toEqual([1, false]);
+      expect([...one.data.auditEvents.edges, ...two.data.auditEvents.edges].map((e: any) => e.node.requestId)).toEqual(planted);
+      expect(two.data.auditEvents.edges[0].node.document).toHaveLength(1_000_000);
+      // Only the child's part of each event is read for its history: all ten in one page.
+      const history: any = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id, first: 20) { requestId userId fields { field access } } }`, { id: child }, {});
+      expect(history.errors).toBeUndefined();
+      const padded = history.data.minorAccessHistory.filter((h: any) => h.userId === 'padder');
+      expect(padded.map((h: any) => h.requestId)).toEqual(planted);
+      expect(padded[0].fields).toEqual([{ field: 'Minor.name', access: 'ALLOW' }]);
+    });
+
     it('refuses a child id or a user id the trail cannot hold, as bad input', async () => {
       for (const [query, variables, field] of [
         [`query($id: ID!) { minorAccessHistory(minorId: $id) { requestId } }`, { id: 'a\u0000b' }, 'minorId'],

@@ -25,6 +25,25 @@ const MAX_PAGE = 500;
 const MAX_HISTORY = 1000;
 
 /**
+ * Bodies a page of events holds at most, in bytes (the first event whatever its size): any caller
+ * can make their events large (a document of up to 1 MB, a read of thousands of children), and a
+ * page of 500 such bodies would be more than the hub's heap. A page cut short has a next page.
+ */
+const PAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Events `where` holds, newest first, at most `limit` of them, and the body of each up to PAGE_BYTES
+ * (null after): `octet_length` of a stored body reads its size, not the body.
+ */
+const pageOfEvents = (where: string, limit: string) =>
+  `SELECT seq, hash, prev_hash, CASE WHEN before < ${PAGE_BYTES} THEN body END AS body
+     FROM (SELECT seq, hash, prev_hash, body, sum(octet_length(body)) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) - octet_length(body) AS before
+             FROM audit.event WHERE ${where} ORDER BY seq DESC LIMIT ${limit}) e
+    ORDER BY seq DESC`;
+
+type EventRow = { seq: string; hash: string; prev_hash: string; body: string | null };
+
+/**
  * The audit subgraph reads the trail as `hub_audit_reader` (SELECT only), inside a read-only
  * transaction, so nothing reachable from here can alter it.
  */
@@ -53,9 +72,12 @@ function toEvent(row: { seq: string; hash: string; prev_hash: string; body: stri
   };
 }
 
+// In key order, as events store them (Postgres's jsonb keeps its own order).
 const toRead = (r: ChildRead): ChildReadRecord => ({
   minorId: r.minorId,
-  fields: Object.entries(r.fields).map(([field, access]) => ({ field, access })),
+  fields: Object.keys(r.fields)
+    .sort()
+    .map((field) => ({ field, access: r.fields[field] })),
 });
 
 /**
@@ -106,14 +128,14 @@ export class AuditResolver {
     if (after) add('seq < ?', after);
     params.push(first + 1);
     return asReader(ctx, async (em) => {
-      const rows = await em.query(
-        `SELECT seq, hash, prev_hash, body FROM audit.event WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`,
-        params,
-      );
-      const page = rows.slice(0, first).map(toEvent);
+      const rows: EventRow[] = await em.query(pageOfEvents(where.join(' AND '), `$${params.length}`), params);
+      const page = rows
+        .slice(0, first)
+        .filter((r): r is EventRow & { body: string } => r.body !== null)
+        .map(toEvent);
       return {
         edges: page.map((node: AuditEvent) => ({ cursor: node.seq, node })),
-        pageInfo: { hasNextPage: rows.length > first, endCursor: page.length ? page[page.length - 1].seq : null },
+        pageInfo: { hasNextPage: rows.length > page.length, endCursor: page.length ? page[page.length - 1].seq : null },
       };
     });
   }
@@ -131,24 +153,34 @@ export class AuditResolver {
     checkPage(first, MAX_HISTORY, after);
     const minorId = lookedUp(ctx, asked, 'minorId', 'Query.minorAccessHistory');
     return asReader(ctx, async (em) => {
-      const rows = await em.query(
-        `SELECT seq, hash, prev_hash, body FROM audit.event WHERE minor_ids @> ARRAY[$2]::uuid[] AND ${scope(ctx, 1)} ${after ? 'AND seq < $4' : ''}
-          ORDER BY seq DESC LIMIT $3`,
+      // Only this child's part of each event leaves Postgres: a page of 1000 events of a megabyte
+      // each (any caller can make theirs that large) would be more than the hub's heap, and a page
+      // cut short would end a client's paging early.
+      const rows: { seq: string; part: string }[] = await em.query(
+        `SELECT seq, jsonb_build_object(
+                  'requestId', b -> 'requestId', 'time', b -> 'time', 'userId', b -> 'userId', 'department', b -> 'department',
+                  'role', b -> 'role', 'purpose', b -> 'purpose', 'outcome', b -> 'outcome',
+                  'reads', coalesce((SELECT jsonb_agg(jsonb_build_object('minorId', $2::text, 'fields', g -> 'fields')) FROM jsonb_array_elements(b -> 'reads') g
+                                     WHERE g -> 'minorIds' ? $2::text OR g ->> 'minorId' = $2::text), '[]'),
+                  'changes', coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(b -> 'changes') c WHERE c ->> 'minorId' = $2::text), '[]'))::text AS part
+           FROM (SELECT seq, body::jsonb AS b FROM audit.event
+                  WHERE minor_ids @> ARRAY[$2::uuid] AND ${scope(ctx, 1)} ${after ? 'AND seq < $4' : ''} ORDER BY seq DESC LIMIT $3) e
+          ORDER BY seq DESC`,
         after ? [jurisdiction(ctx), minorId, first, after] : [jurisdiction(ctx), minorId, first],
       );
-      return rows.map((row: { seq: string; hash: string; prev_hash: string; body: string }) => {
-        const e = toEvent(row);
+      return rows.map((row) => {
+        const e = JSON.parse(row.part) as Omit<AuditEventBody, 'reads'> & { reads: ChildRead[] };
         return {
-          seq: e.seq,
+          seq: String(row.seq),
           requestId: e.requestId,
-          time: e.time,
+          time: new Date(e.time),
           userId: e.userId,
           department: e.department,
           role: e.role,
           purpose: e.purpose,
           outcome: e.outcome,
-          fields: e.reads.find((r) => r.minorId === minorId)?.fields ?? [],
-          changes: e.changes.filter((c) => c.minorId === minorId),
+          fields: e.reads.length ? toRead(e.reads[0]).fields : [],
+          changes: e.changes,
         };
       });
     });
