@@ -217,6 +217,30 @@ describe('production: no schema details in client errors', () => {
     expect(messages(r)).not.toMatch(/Did you mean|"regions"|"code"/);
   });
 
+  it('refuses a variable of a misspelt input field or enum value without suggesting one, on one subgraph or across several', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // Any token: an employer's too, who may read no child.
+    const token = await new SignJWT({ department: 'EDUCATION', role: 'EMPLOYER', region: '330102' })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setSubject('prod-employer')
+      .setIssuer(t.config.jwt.issuer)
+      .setAudience(t.config.jwt.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(privateKey);
+    for (const query of [
+      'query($f: MinorFilter) { minors(first: 1, filter: $f) { totalCount } }',
+      'query($f: MinorFilter) { minors(first: 1, filter: $f) { totalCount } statisticsFreshness { __typename } }',
+    ]) {
+      for (const [f, said] of [[{ riskLevelz: ['RED'] }, /"riskLevelz" is not defined/], [{ riskLevels: ['RE'] }, /"RE" does not exist/]] as const) {
+        const r = await t.gql(token, query, { f });
+        expect([r.status, errorCodes(r)]).toEqual([400, ['BAD_USER_INPUT']]);
+        expect(messages(r)).toMatch(said);
+        expect(messages(r)).not.toMatch(/Did you mean|"riskLevels"|enum value "RED"/);
+      }
+    }
+  });
+
   it('a subgraph refuses it likewise', async () => {
     const principal = { userId: 'prod-officer', department: Department.POLICE, role: Role.OFFICER, region: '330102' };
     const assertion = await signAssertion(new TextEncoder().encode(gatewaySecret), 'registry', { principal, requestId: 'prod-typo' }, { query: TYPO });

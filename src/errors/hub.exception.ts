@@ -56,18 +56,27 @@ const KNOWN_CODES = new Set<string>([
 ]);
 
 /**
+ * graphql-js's "Did you mean …?" in the message of an error about a variable's value (an input field
+ * or enum value near the one given). Apollo's hideSchemaDetailsFromClientErrors removes it from
+ * validation errors only; with introspection off in production, a caller could otherwise spell out
+ * input types and enum values by trying near misses.
+ */
+const SUGGESTION = / ?Did you mean .+\?$/;
+
+/**
  * Errors we did not raise deliberately (driver errors with SQL text, TypeErrors, …) must never
  * reach a client: they are logged and replaced by a generic INTERNAL_SERVER_ERROR. A subgraph
  * masks its own (in process or over HTTP) and logs them; the gateway recognises such an error by
  * its masked message and passes it on with the subgraph's name, without logging it again.
  */
-export function maskUnexpectedError(formatted: GraphQLFormattedError, original?: unknown): GraphQLFormattedError {
+export function maskUnexpectedError(formatted: GraphQLFormattedError, original?: unknown, production = false): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && KNOWN_CODES.has(code)) {
     // Drop stack traces and gateway internals that may accompany a known code (`response`: the
     // URL, status and body of a subgraph's refusal, as RemoteGraphQLDataSource reports one).
     const { stacktrace: _s, exception: _e, http: _h, response: _r, ...extensions } = formatted.extensions ?? {};
-    return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions };
+    const message = production ? formatted.message.replace(SUGGESTION, '') : formatted.message;
+    return { message, path: formatted.path, locations: formatted.locations, extensions };
   }
   if (code === HubErrorCode.INTERNAL_SERVER_ERROR && formatted.message === MASKED_MESSAGE) {
     const serviceName = formatted.extensions?.serviceName;

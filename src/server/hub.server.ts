@@ -85,7 +85,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       // Automatic persisted queries would keep one cache of query texts for every caller: whether a
       // hash is known would tell one department that another asked that exact text (ids typed in).
       persistedQueries: false,
-      formatError: (formatted, error) => maskUnexpectedError(formatted, error),
+      formatError: (formatted, error) => maskUnexpectedError(formatted, error, config.production),
       plugins: benchDisable.audit
         ? []
         : [

@@ -95,7 +95,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
           },
         },
       ],
-      formatError: (formatted, error) => maskUnexpectedError(formatted, error),
+      formatError: (formatted, error) => maskUnexpectedError(formatted, error, config.production),
     });
     await server.start();
     const replays = new ReplayGuard();
