@@ -24,7 +24,13 @@ describe('workflow: pre-employment check', () => {
     const add = (idNumber: string, restrictedUntil?: string) =>
       t.gql(police, ADD, { input: { idNumber, name: '张某', offence: 'SEXUAL_HARM', judgementReference: '(2024)浙0102刑初123号', restrictedUntil } });
     expect((await add(barred)).errors).toBeUndefined();
-    expect((await add(expired, '2020-01-01')).errors).toBeUndefined();
+    // Listed in 2019 until 2020: an end date in the past is refused today.
+    t.config.workflow.clockOffsetMs = Date.parse('2019-06-01T00:00:00Z') - Date.now();
+    try {
+      expect((await add(expired, '2020-01-01')).errors).toBeUndefined();
+    } finally {
+      t.config.workflow.clockOffsetMs = 0;
+    }
   });
   afterAll(() => t.stop());
 
@@ -39,6 +45,25 @@ describe('workflow: pre-employment check', () => {
       expect(errorCodes(await t.gql(token, `{ barredPersons { offence } }`))).toEqual(['FORBIDDEN']);
     }
     expect(errorCodes(await t.gql(police, ADD, { input: { idNumber: barred, name: '张某', offence: 'ABUSE', judgementReference: 'x' } }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('refuses an end date that does not exist or has already passed (the bar would be void), before anything is written', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const inputOf = (restrictedUntil: string, serial: number) => ({
+      input: { idNumber: buildIdNumber('330102', '1981-05-04', serial), name: '王某', offence: 'ABUSE', judgementReference: '(2024)浙0102刑初7号', restrictedUntil },
+    });
+    const bad = ['2024-02-30', '2023-02-29', '0000-01-01', '1001-01-01', '2020-01-01', '', '2030-1-01', '2030-01-01T00:00:00Z'];
+    for (const [i, d] of bad.entries()) {
+      const r = await t.gql(police, ADD, inputOf(d, 600 + i));
+      expect([d, errorCodes(r), r.errors?.[0].extensions?.field]).toEqual([d, ['BAD_USER_INPUT'], 'input.restrictedUntil']);
+    }
+    expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.barred_person WHERE judgement_reference = '(2024)浙0102刑初7号'`))[0].n).toBe(0);
+    for (const [i, d] of [today, '2028-02-29'].entries()) {
+      const r = await t.gql(police, `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { restrictedUntil } }`, inputOf(d, 700 + i));
+      expect(r.errors).toBeUndefined();
+      expect(r.data.addBarredPerson.restrictedUntil).toBe(d);
+    }
+    await t.sql(`DELETE FROM workflow.barred_person WHERE judgement_reference = '(2024)浙0102刑初7号'`);
   });
 
   it('answers RESTRICTED or CLEAR and nothing else, records every check, and audits it', async () => {

@@ -5,7 +5,7 @@ import { toIsoDate } from '../../../common/dates';
 import { idNumberProblem } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { requireText } from '../../../common/validation';
+import { requireDate, requireText } from '../../../common/validation';
 import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
 import { EmploymentAnswer } from '../workflow.enums';
@@ -120,10 +120,9 @@ export class EmploymentResolver {
   @Mutation(() => BarredPerson, { nullable: true, description: 'Lists a person barred from work with minors' })
   addBarredPerson(@Arg('input', () => BarredPersonInput) input: BarredPersonInput, @Ctx() ctx: HubContext): Promise<BarredPerson> {
     const idNumber = requireIdNumber('input.idNumber', input.idNumber);
-    const until = input.restrictedUntil ?? null;
-    if (until !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(until) || Number.isNaN(Date.parse(until)))) {
-      throw badInput('input.restrictedUntil', 'must be a date YYYY-MM-DD');
-    }
+    const until = input.restrictedUntil === undefined || input.restrictedUntil === null ? null : requireDate('input.restrictedUntil', input.restrictedUntil);
+    // A bar that has already ended answers CLEAR from the start: a mistyped year would void it.
+    if (until !== null && until < toIsoDate(ctx.now)) throw badInput('input.restrictedUntil', 'must not be in the past');
     const person: BarredPerson = {
       id: randomUUID(),
       idNumberHash: personHash(ctx.config, idNumber),
