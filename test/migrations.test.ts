@@ -47,18 +47,55 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // barred-person revocation
       await audit.undoLastMigration({ transaction: 'each' }); // bodies inline
       expect(await options()).toBeNull();
       await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(2);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(3);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
     } finally {
       await pool.end();
       await audit.destroy();
+    }
+  });
+
+  it('workflow.barred_person: revocation columns and one bar in force per person up; down, a revoked bar is a deleted one, as before', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const bar = (id: string, hash: string, revoked: boolean) =>
+        db.query(
+          `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, created_by, created_at${revoked ? ', revoked_at, revoked_by, revoked_by_department, revoked_by_region, revocation_reason' : ''})
+           VALUES ($1, $2, 'x', 'ABUSE', 'j', 'u', now()${revoked ? `, now(), 'u', 'JUSTICE', '330102', 'overturned'` : ''})`,
+          [id, hash],
+        );
+      const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64));
+      const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      await bar(ids[0], a, true);
+      await bar(ids[1], a, false);
+      await bar(ids[2], b, false);
+      await expect(bar(ids[3], a, false)).rejects.toThrow(/barred_person_in_force_key/);
+      await expect(db.query(`UPDATE workflow.barred_person SET revoked_at = now() WHERE id = $1`, [ids[2]])).rejects.toThrow(/barred_person_revocation_whole/);
+      const columns = async () =>
+        (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
+      const before = await columns();
+
+      await db.undoLastMigration({ transaction: 'each' });
+      expect(await columns()).toEqual(before.filter((n: string) => !n.startsWith('revo')));
+      expect((await db.query(`SELECT id FROM workflow.barred_person WHERE id = ANY($1) ORDER BY id`, [ids])).map((r: { id: string }) => r.id)).toEqual([ids[1], ids[2]].sort());
+      await expect(db.query(`INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, created_by, created_at) VALUES ($1, $2, 'x', 'ABUSE', 'j', 'u', now())`, [ids[3], b])).rejects.toThrow(
+        /barred_person_id_number_hash_key/,
+      );
+
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await columns()).toEqual(before);
+      await bar(ids[3], c, true);
+      await bar(ids[0], c, false);
+    } finally {
+      await db.destroy();
     }
   });
 });

@@ -129,6 +129,12 @@ describe('field-level policy, exhaustive', () => {
     await t.gql(await t.token(Department.POLICE), `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id } }`, {
       input: { idNumber: buildIdNumber('330102', '1980-01-01', 11), name: '某甲', offence: 'ABUSE', judgementReference: 'probe' },
     });
+    // The newest bar is a revoked one, so that its revocation fields have values to compare.
+    const revoked = await t.gql(await t.token(Department.POLICE), `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id } }`, {
+      input: { idNumber: buildIdNumber('330102', '1980-01-01', 13), name: '某乙', offence: 'OTHER', judgementReference: 'probe', restrictedUntil: '2099-12-31' },
+    });
+    const revocation = await t.gql(await t.token(Department.JUSTICE), `mutation($id: ID!) { removeBarredPerson(id: $id, reason: "probe") }`, { id: revoked.data.addBarredPerson.id });
+    expect(revocation.errors).toBeUndefined();
 
     const intro = await t.gql(
       await t.token(Department.CIVIL_AFFAIRS),
@@ -227,7 +233,7 @@ describe('field-level policy, exhaustive', () => {
           registerWebhook: `registerWebhook(url: "not a url") { __typename }`,
           deactivateWebhook: `deactivateWebhook(id: "${ZERO}") { __typename }`,
           addBarredPerson: `addBarredPerson(input: { idNumber: "1", name: "x", offence: OTHER, judgementReference: "x" }) { __typename }`,
-          removeBarredPerson: `removeBarredPerson(id: "${ZERO}")`,
+          removeBarredPerson: `removeBarredPerson(id: "${ZERO}", reason: "x")`,
           employmentCheck: `employmentCheck(input: { idNumber: "1", name: "x", authorizationReference: "x" }) { __typename }`,
           employmentRescreen: `employmentRescreen(candidates: [], authorizationReference: "x") { __typename }`,
         });
@@ -386,7 +392,7 @@ describe('field-level policy, exhaustive', () => {
         };
       case 'BarredPerson': {
         const p = await newest(`SELECT *, to_char(restricted_until, 'YYYY-MM-DD') AS restricted_until FROM workflow.barred_person ORDER BY created_at DESC, id LIMIT 1`, []);
-        return { query: `{ barredPersons(first: 1) { ${f} } }`, path: ['barredPersons', 0, f], truth: column(p) };
+        return { query: `{ barredPersons(first: 1, includeRevoked: true) { ${f} } }`, path: ['barredPersons', 0, f], truth: column(p) };
       }
       case 'EmploymentCheckResult':
         return { query: `mutation { employmentCheck(input: ${CHECK_INPUT}) { ${f} } }`, path: ['employmentCheck', f], truth: f === 'answer' ? 'CLEAR' : undefined };
@@ -427,7 +433,7 @@ describe('field-level policy, exhaustive', () => {
   const timeFields = new Set([
     'nextVisitDue', 'updatedAt', 'assessedAt', 'visitedAt', 'time',
     'at', 'createdAt', 'receivedAt', 'observedAt', 'verifyDueAt', 'handleDueAt', 'answerDueAt', 'completeDueAt', 'answeredAt',
-    'completedAt', 'closedAt', 'escalatedAt', 'acknowledgedAt', 'lastVisitAt',
+    'completedAt', 'closedAt', 'escalatedAt', 'acknowledgedAt', 'lastVisitAt', 'revokedAt',
   ]);
 
   for (const subject of POLICY_SUBJECTS) {

@@ -24,7 +24,13 @@ describe('workflow: pre-employment check', () => {
     const add = (idNumber: string, restrictedUntil?: string) =>
       t.gql(police, ADD, { input: { idNumber, name: '张某', offence: 'SEXUAL_HARM', judgementReference: '(2024)浙0102刑初123号', restrictedUntil } });
     expect((await add(barred)).errors).toBeUndefined();
-    expect((await add(expired, '2020-01-01')).errors).toBeUndefined();
+    // Listed in 2019 until 2020: an end date in the past is refused today.
+    t.config.workflow.clockOffsetMs = Date.parse('2019-06-01T00:00:00Z') - Date.now();
+    try {
+      expect((await add(expired, '2020-01-01')).errors).toBeUndefined();
+    } finally {
+      t.config.workflow.clockOffsetMs = 0;
+    }
   });
   afterAll(() => t.stop());
 
@@ -39,6 +45,25 @@ describe('workflow: pre-employment check', () => {
       expect(errorCodes(await t.gql(token, `{ barredPersons { offence } }`))).toEqual(['FORBIDDEN']);
     }
     expect(errorCodes(await t.gql(police, ADD, { input: { idNumber: barred, name: '张某', offence: 'ABUSE', judgementReference: 'x' } }))).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('refuses an end date that does not exist or has already passed (the bar would be void), before anything is written', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const inputOf = (restrictedUntil: string, serial: number) => ({
+      input: { idNumber: buildIdNumber('330102', '1981-05-04', serial), name: '王某', offence: 'ABUSE', judgementReference: '(2024)浙0102刑初7号', restrictedUntil },
+    });
+    const bad = ['2024-02-30', '2023-02-29', '0000-01-01', '1001-01-01', '2020-01-01', '', '2030-1-01', '2030-01-01T00:00:00Z'];
+    for (const [i, d] of bad.entries()) {
+      const r = await t.gql(police, ADD, inputOf(d, 600 + i));
+      expect([d, errorCodes(r), r.errors?.[0].extensions?.field]).toEqual([d, ['BAD_USER_INPUT'], 'input.restrictedUntil']);
+    }
+    expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.barred_person WHERE judgement_reference = '(2024)浙0102刑初7号'`))[0].n).toBe(0);
+    for (const [i, d] of [today, '2028-02-29'].entries()) {
+      const r = await t.gql(police, `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { restrictedUntil } }`, inputOf(d, 700 + i));
+      expect(r.errors).toBeUndefined();
+      expect(r.data.addBarredPerson.restrictedUntil).toBe(d);
+    }
+    await t.sql(`DELETE FROM workflow.barred_person WHERE judgement_reference = '(2024)浙0102刑初7号'`);
   });
 
   it('answers RESTRICTED or CLEAR and nothing else, records every check, and audits it', async () => {
@@ -103,5 +128,85 @@ describe('workflow: pre-employment check', () => {
     const big = await t.gql(await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'big' }), RESCREEN, { c: tooMany }, {});
     expect(errorCodes(big)).toEqual(['BAD_USER_INPUT']);
     expect(big.errors![0].extensions!.field).toBe('candidates');
+  });
+
+  it('revokes a bar instead of deleting it: with a reason, recorded on the row with who revoked it, audited; no longer restricting', async () => {
+    const REVOKE = `mutation($id: ID!, $reason: String!) { removeBarredPerson(id: $id, reason: $reason) }`;
+    const LIST = `query($all: Boolean) { barredPersons(includeRevoked: $all) { id name offence judgementReference revokedAt revokedBy revokedByDepartment revokedByRegion revocationReason } }`;
+    const person = buildIdNumber('330102', '1979-03-03', 555);
+    const added = await t.gql(police, ADD, { input: { idNumber: person, name: '李某', offence: 'SEXUAL_HARM', judgementReference: '(2020)浙0102刑初1号' } });
+    const id = added.data.addBarredPerson.id;
+    const school = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'school-revocation' });
+    const answer = async () => (await check(person, school)).json.data.employmentCheck.answer;
+    expect(await answer()).toBe('RESTRICTED');
+
+    // A justice officer whose token is for a single grid may revoke (the policy: any officer of police or justice).
+    const gridJustice = await t.token(Department.JUSTICE, { region: '330102004003002', user: 'ju-grid' });
+    for (const reason of ['', '   ', 'x\u0000y', 'x'.repeat(2001)]) {
+      const r = await t.gql(gridJustice, REVOKE, { id, reason });
+      expect([errorCodes(r), r.errors?.[0].extensions?.field]).toEqual([['BAD_USER_INPUT'], 'reason']);
+    }
+    expect(errorCodes(await t.gql(gridJustice, `mutation($id: ID!) { removeBarredPerson(id: $id) }`, { id }))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    for (const token of [employer, await t.token(Department.EDUCATION), await t.token(Department.CIVIL_AFFAIRS)]) {
+      expect(errorCodes(await t.gql(token, REVOKE, { id, reason: '撤销' }))).toEqual(['FORBIDDEN']);
+    }
+    expect(await answer()).toBe('RESTRICTED');
+
+    const reason = '再审改判无罪 (2025)浙01刑再3号';
+    const r = await post(t, gridJustice, { query: REVOKE, variables: { id, reason } });
+    expect(r.json).toEqual({ data: { removeBarredPerson: id } });
+    expect(await answer()).toBe('CLEAR');
+    const rescreen = await t.gql(await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'school-revocation-rescreen' }), RESCREEN, { c: [{ idNumber: person, name: '李某' }] }, {});
+    expect(rescreen.data.employmentRescreen.answers).toEqual([{ index: 0, answer: 'CLEAR' }]);
+
+    // Nothing lost: who was barred, for what and on which judgement, and who revoked it, when and why.
+    const [row] = await t.sql(`SELECT * FROM workflow.barred_person WHERE id = $1`, [id]);
+    expect(row).toMatchObject({
+      name: '李某',
+      offence: 'SEXUAL_HARM',
+      judgement_reference: '(2020)浙0102刑初1号',
+      created_by: 'officer-li',
+      revoked_by: 'ju-grid',
+      revoked_by_department: 'JUSTICE',
+      revoked_by_region: '330102004003002',
+      revocation_reason: reason,
+    });
+    expect(row.revoked_at).toBeInstanceOf(Date);
+    const revokedAt = row.revoked_at.toISOString();
+
+    // In force only, unless asked; readable by the keepers.
+    const justice = await t.token(Department.JUSTICE);
+    expect((await t.gql(justice, LIST, {})).data.barredPersons.map((p: any) => p.id)).not.toContain(id);
+    expect((await t.gql(justice, LIST, { all: true })).data.barredPersons.find((p: any) => p.id === id)).toEqual({
+      id,
+      name: '李某',
+      offence: 'SEXUAL_HARM',
+      judgementReference: '(2020)浙0102刑初1号',
+      revokedAt,
+      revokedBy: 'ju-grid',
+      revokedByDepartment: 'JUSTICE',
+      revokedByRegion: '330102004003002',
+      revocationReason: reason,
+    });
+    expect(errorCodes(await t.gql(await t.token(Department.CIVIL_AFFAIRS), `{ barredPersons(includeRevoked: true) { id } }`))).toEqual(['FORBIDDEN']);
+
+    // Audited like other writes: who, and the change (the record and the arguments given, never their values).
+    const e = await eventOf(t, r.requestId);
+    expect(e).toMatchObject({ userId: 'ju-grid', department: 'JUSTICE', region: '330102004003002', outcome: 'SUCCESS' });
+    expect(e.changes).toEqual([{ mutation: 'removeBarredPerson', id, minorId: null, fields: ['id', 'reason'] }]);
+    expect(JSON.stringify(e)).not.toContain('再审');
+
+    // Revoked once: a second revocation, an unknown id and a malformed one are all not found, and the first revocation stands.
+    for (const other of [id, '00000000-0000-4000-8000-000000000000', 'nope']) {
+      expect(errorCodes(await t.gql(police, REVOKE, { id: other, reason: 'again' }))).toEqual(['NOT_FOUND']);
+    }
+    expect((await t.sql(`SELECT revoked_by, revocation_reason FROM workflow.barred_person WHERE id = $1`, [id]))[0]).toEqual({ revoked_by: 'ju-grid', revocation_reason: reason });
+
+    // The person may be listed again on a new judgement, once: concurrent listings are one bar, not a 500.
+    const relist = () => t.gql(police, ADD, { input: { idNumber: person, name: '李某', offence: 'SEXUAL_HARM', judgementReference: '(2026)浙0102刑初9号' } });
+    const results = await Promise.all([relist(), relist(), relist(), relist()]);
+    expect(results.map((x) => errorCodes(x)[0] ?? 'OK').sort()).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT', 'OK']);
+    expect(await answer()).toBe('RESTRICTED');
+    expect((await t.sql(`SELECT count(*)::int AS n, count(revoked_at)::int AS revoked FROM workflow.barred_person WHERE name = '李某'`))[0]).toEqual({ n: 2, revoked: 1 });
   });
 });

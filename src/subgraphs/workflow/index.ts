@@ -2,6 +2,7 @@ import { Department } from '../../auth/principal';
 import { isUuid } from '../../common/uuid';
 import type { SubgraphSlice } from '../../schema/subgraph.types';
 import { WorkflowInit1795400400000 } from '../../../migrations/1795400400000-workflow-init';
+import { BarredPersonRevocation1795401200000 } from '../../../migrations/1795401200000-barred-person-revocation';
 import { BarredPerson } from './entities/barred-person.entity';
 import { EmploymentCheck } from './entities/employment-check.entity';
 import { MandatoryReport } from './entities/mandatory-report.entity';
@@ -31,7 +32,7 @@ export const workflowSubgraph: SubgraphSlice = {
   name: 'workflow',
   owner: Department.CIVIL_AFFAIRS,
   entities: [MandatoryReport, ReportTransition, Referral, Notification, Webhook, WebhookDelivery, BarredPerson, EmploymentCheck],
-  migrations: [WorkflowInit1795400400000],
+  migrations: [WorkflowInit1795400400000, BarredPersonRevocation1795401200000],
   resolvers: [ReportResolver, ReferralResolver, NotificationResolver, WebhookResolver, EmploymentResolver, VisitSlaResolver, MinorWorkflowResolver],
   orphanedTypes: [MinorStub],
   // The child the gateway names (what is read of it here is filtered by jurisdiction); an id that is not a UUID's text names none.

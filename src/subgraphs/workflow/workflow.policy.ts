@@ -111,6 +111,12 @@ export const workflowPolicy: PolicyRow[] = [
   ...rows('Query', ['barredPersons'], BAR_KEEPERS, BARRED),
   ...rows('Mutation', ['addBarredPerson', 'removeBarredPerson'], BAR_KEEPERS, BARRED),
   ...rows('BarredPerson', ['id', 'name', 'offence', 'judgementReference', 'restrictedUntil', 'createdBy', 'createdAt'], BAR_KEEPERS, BARRED),
+  ...rows(
+    'BarredPerson',
+    ['revokedAt', 'revokedBy', 'revokedByDepartment', 'revokedByRegion', 'revocationReason'],
+    BAR_KEEPERS,
+    'A revocation is the keepers’ record: who revoked a bar, when and why, for police and justice to review it (and list the person again).',
+  ),
   ...rows('Mutation', ['employmentCheck', 'employmentRescreen'], EMPLOYER, CHECK),
   ...rows('EmploymentCheckResult', ['checkId', 'answer', 'checkedAt'], EMPLOYER, CHECK),
   ...rows('RescreenResult', ['batchId', 'checkedAt', 'answers'], EMPLOYER, CHECK),

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { EntityManager } from 'typeorm';
+import { IsNull, type EntityManager } from 'typeorm';
 import { toIsoDate } from '../../../common/dates';
 import { idNumberProblem } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { requireText } from '../../../common/validation';
+import { requireDate, requireText } from '../../../common/validation';
 import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
 import { EmploymentAnswer } from '../workflow.enums';
@@ -31,8 +31,11 @@ async function lockEmployer(em: EntityManager, ctx: HubContext): Promise<void> {
   await em.query(`SELECT pg_advisory_xact_lock(hashtext('employment-check:' || $1 || ':' || $2))`, [ctx.principal.department, ctx.principal.userId]);
 }
 
-/** Listed and still restricted on `today` (a bar with no end date is for life). */
-const RESTRICTED_SQL = `(restricted_until IS NULL OR restricted_until >= $2::date)`;
+/**
+ * A bar in force on `today`: not revoked (the condition of the partial unique index on the hash,
+ * so the look-up stays one index probe) and not ended (a bar with no end date is for life).
+ */
+const RESTRICTED_SQL = `revoked_at IS NULL AND (restricted_until IS NULL OR restricted_until >= $2::date)`;
 
 @Resolver()
 export class EmploymentResolver {
@@ -112,18 +115,25 @@ export class EmploymentResolver {
     );
   }
 
-  @Query(() => [BarredPerson], { nullable: true, description: '从业限制 registry, newest first' })
-  barredPersons(@Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: 100 }) first = 100): Promise<BarredPerson[]> {
-    return ctx.db.getRepository(BarredPerson).find({ order: { createdAt: 'DESC', id: 'ASC' }, take: pageSize(first) });
+  @Query(() => [BarredPerson], { nullable: true, description: '从业限制 registry, newest first: the bars not revoked, or with includeRevoked all of them' })
+  barredPersons(
+    @Ctx() ctx: HubContext,
+    @Arg('first', () => Int, { defaultValue: 100 }) first = 100,
+    @Arg('includeRevoked', () => Boolean, { defaultValue: false, description: 'Also the revoked bars, with who revoked them and why' }) includeRevoked = false,
+  ): Promise<BarredPerson[]> {
+    return ctx.db.getRepository(BarredPerson).find({
+      where: includeRevoked ? {} : { revokedAt: IsNull() },
+      order: { createdAt: 'DESC', id: 'ASC' },
+      take: pageSize(first),
+    });
   }
 
   @Mutation(() => BarredPerson, { nullable: true, description: 'Lists a person barred from work with minors' })
-  addBarredPerson(@Arg('input', () => BarredPersonInput) input: BarredPersonInput, @Ctx() ctx: HubContext): Promise<BarredPerson> {
+  async addBarredPerson(@Arg('input', () => BarredPersonInput) input: BarredPersonInput, @Ctx() ctx: HubContext): Promise<BarredPerson> {
     const idNumber = requireIdNumber('input.idNumber', input.idNumber);
-    const until = input.restrictedUntil ?? null;
-    if (until !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(until) || Number.isNaN(Date.parse(until)))) {
-      throw badInput('input.restrictedUntil', 'must be a date YYYY-MM-DD');
-    }
+    const until = input.restrictedUntil === undefined || input.restrictedUntil === null ? null : requireDate('input.restrictedUntil', input.restrictedUntil);
+    // A bar that has already ended answers CLEAR from the start: a mistyped year would void it.
+    if (until !== null && until < toIsoDate(ctx.now)) throw badInput('input.restrictedUntil', 'must not be in the past');
     const person: BarredPerson = {
       id: randomUUID(),
       idNumberHash: personHash(ctx.config, idNumber),
@@ -133,19 +143,49 @@ export class EmploymentResolver {
       restrictedUntil: until,
       createdBy: ctx.principal.userId,
       createdAt: ctx.now,
+      revokedAt: null,
+      revokedBy: null,
+      revokedByDepartment: null,
+      revokedByRegion: null,
+      revocationReason: null,
     };
-    return ctx.db.transaction(async (em) => {
-      if (await em.getRepository(BarredPerson).exists({ where: { idNumberHash: person.idNumberHash } })) {
-        throw badInput('input.idNumber', 'is already listed');
-      }
-      await em.getRepository(BarredPerson).insert(person);
-      return person;
-    });
+    // Listed once among the bars in force (a revoked bar does not count): the partial unique index
+    // decides, so that two concurrent listings of one person are not both taken, nor one a 500.
+    const inserted: unknown[] = await ctx.db.query(
+      `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (id_number_hash) WHERE revoked_at IS NULL DO NOTHING RETURNING id`,
+      [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdAt],
+    );
+    if (!inserted.length) throw badInput('input.idNumber', 'is already listed');
+    return person;
   }
 
-  @Mutation(() => ID, { nullable: true, description: 'Removes a listing (e.g. a judgement overturned); returns its id' })
-  async removeBarredPerson(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<string> {
-    const { affected } = isUuid(id) ? await ctx.db.getRepository(BarredPerson).delete(id) : { affected: 0 };
+  @Mutation(() => ID, {
+    nullable: true,
+    description: 'Revokes a bar (e.g. a judgement overturned): it no longer restricts, and its row is kept with who revoked it, when and why; returns its id',
+  })
+  async removeBarredPerson(
+    @Arg('id', () => ID) id: string,
+    @Arg('reason', { description: 'Why the bar is revoked (e.g. the decision that overturned the judgement)' }) reason: string,
+    @Ctx() ctx: HubContext,
+  ): Promise<string> {
+    const revocationReason = requireText('reason', reason, 2000);
+    // One statement, so nothing half-written; a bar already revoked is not found, like an unknown id.
+    const { affected } = isUuid(id)
+      ? await ctx.db
+          .createQueryBuilder()
+          .update(BarredPerson)
+          .set({
+            revokedAt: ctx.now,
+            revokedBy: ctx.principal.userId,
+            revokedByDepartment: ctx.principal.department,
+            revokedByRegion: ctx.principal.region,
+            revocationReason,
+          })
+          .where('id = :id AND revoked_at IS NULL', { id })
+          .execute()
+      : { affected: 0 };
     if (!affected) throw notFound('BarredPerson');
     return id;
   }
