@@ -98,10 +98,10 @@ describe('bearer tokens', () => {
         .sign(secret);
     for (const sub of ['', 'a\u0000b', 'line\nbreak', 'a\ud800b', 'x'.repeat(201)]) await expectUnauthenticated(`Bearer ${await sign(sub)}`);
     // Ids that would look like another, or like the hub's own, to an auditor reading the trail.
-    for (const sub of ['a\u0085b', 'a\u009bb', '\u200bpolice-1', 'police\u202e1', ' police-1', 'police-1 ', 'a\u2028b', 'hub:webhook-delivery', 'HUB:webhook-delivery', 'hub：webhook-delivery', 'ｈｕｂ:x']) {
+    for (const sub of ['a\u0085b', 'a\u009bb', '\u200bpolice-1', 'police\u202e1', ' police-1', 'police-1 ', 'a\u2028b', 'hub:webhook-delivery', 'HUB:webhook-delivery', 'hub：webhook-delivery', 'ｈｕｂ:x', '\u04bbub:webhook-delivery', 'h\u03c5b:x', '\u04bb\u057d\u042c:x', 'officer-l\u0456']) {
       await expectUnauthenticated(`Bearer ${await sign(sub)}`);
     }
-    for (const sub of ['民警-张三 😀', '😀'.repeat(200), 'hubei-police-1']) {
+    for (const sub of ['民警-张三 😀', '😀'.repeat(200), 'hubei-police-1', 'Иванов', 'Ιωάννης']) {
       const ok = await t.gql(await sign(sub), '{ __typename }');
       expect(ok.errors).toBeUndefined();
     }

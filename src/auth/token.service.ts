@@ -28,8 +28,17 @@ export const isUserId = (sub: unknown): sub is string =>
   /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s](?:[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s])?$/u.test(sub) &&
   Array.from(sub).length <= 200;
 
-/** Whether a user id is, or looks like, one of the hub's own: `hub:` in any case or width. */
-export const isSystemLookalike = (sub: string): boolean => sub.normalize('NFKC').toLowerCase().startsWith(SYSTEM_USER_PREFIX);
+/** Scripts whose letters pass for Latin ones (һ, υ, ս, Ь, Ꭵ): an id mixing Latin with one of them is a disguise. */
+const LOOKALIKE_SCRIPTS = [/\p{Script=Greek}/u, /\p{Script=Cyrillic}/u, /\p{Script=Armenian}/u, /\p{Script=Cherokee}/u];
+const LATIN = /\p{Script=Latin}/u;
+
+/**
+ * Whether a user id is, or could pass for, one of the hub's own: `hub:` in any case or width, or
+ * letters of two scripts that look alike mixed in one id (`һub:webhook-delivery` with a Cyrillic
+ * һ), which no case folding or width normalisation unmasks. A token may carry neither.
+ */
+export const isSystemLookalike = (sub: string): boolean =>
+  sub.normalize('NFKC').toLowerCase().startsWith(SYSTEM_USER_PREFIX) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1;
 
 /**
  * User ids of the hub's own work in the trail (`hub:webhook-delivery`): no token may carry one, so
