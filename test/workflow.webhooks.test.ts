@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { Department, Role } from '../src/auth/principal';
 import { HubConfig, loadConfig } from '../src/config/hub.config';
 import { buildPolicy } from '../src/server/bootstrap';
+import { AddressClass, classifyAddress } from '../src/subgraphs/workflow/webhook.destination';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub, testConfig } from './support/test-hub';
@@ -52,6 +53,91 @@ function strict(base: HubConfig, allowedHosts: string[]): HubConfig['workflow'] 
   return { ...base.workflow, webhook: { ...base.workflow.webhook, strictDestinations: true, allowedHosts } };
 }
 
+describe('webhooks: address classification', () => {
+  // [address, class]: each special-purpose range at its edges, and the IPv6 forms that carry an IPv4 address.
+  const cases: [string, AddressClass][] = [
+    ['8.8.8.8', 'public'],
+    ['0.0.0.0', 'unspecified'],
+    ['0.255.255.255', 'unspecified'],
+    ['1.0.0.0', 'public'],
+    ['10.0.0.1', 'private'],
+    ['100.63.255.255', 'public'],
+    ['100.64.0.1', 'private'],
+    ['100.127.255.255', 'private'],
+    ['100.128.0.0', 'public'],
+    ['127.0.0.1', 'loopback'],
+    ['127.255.255.254', 'loopback'],
+    ['169.254.169.254', 'link-local'],
+    ['172.15.255.255', 'public'],
+    ['172.16.0.1', 'private'],
+    ['172.31.255.255', 'private'],
+    ['172.32.0.0', 'public'],
+    ['192.0.0.1', 'reserved'], // IETF protocol assignments
+    ['192.0.0.255', 'reserved'],
+    ['192.0.1.1', 'public'],
+    ['192.0.2.1', 'reserved'], // documentation
+    ['192.88.99.1', 'reserved'], // former 6to4 relays
+    ['192.168.1.1', 'private'],
+    ['198.17.255.255', 'public'],
+    ['198.18.0.1', 'reserved'], // benchmarking
+    ['198.19.255.255', 'reserved'],
+    ['198.20.0.0', 'public'],
+    ['198.51.100.7', 'reserved'], // documentation
+    ['203.0.113.7', 'reserved'], // documentation
+    ['224.0.0.1', 'multicast'],
+    ['239.255.255.255', 'multicast'],
+    ['240.0.0.1', 'reserved'],
+    ['255.255.255.255', 'reserved'],
+    ['::', 'unspecified'],
+    ['::1', 'loopback'],
+    ['::ffff:127.0.0.1', 'loopback'], // IPv4-mapped
+    ['::ffff:a9fe:a9fe', 'link-local'],
+    ['::ffff:8.8.8.8', 'public'],
+    ['::ffff:0:127.0.0.1', 'loopback'], // IPv4-translated (SIIT)
+    ['::ffff:0:a9fe:a9fe', 'link-local'],
+    ['::ffff:0:10.0.0.1', 'private'],
+    ['::ffff:0:8.8.8.8', 'public'],
+    ['::127.0.0.1', 'loopback'], // IPv4-compatible
+    ['::8.8.8.8', 'public'],
+    ['64:ff9b::a9fe:a9fe', 'link-local'], // NAT64, well-known prefix
+    ['64:ff9b::7f00:1', 'loopback'],
+    ['64:ff9b::192.0.2.1', 'reserved'],
+    ['64:ff9b::808:808', 'public'],
+    ['64:ff9b:1::a9fe:a9fe', 'reserved'], // local-use NAT64
+    ['64:ff9b:1:ffff::808:808', 'reserved'],
+    ['2002:7f00:1::1', 'loopback'], // 6to4
+    ['2002:a9fe:a9fe::', 'link-local'],
+    ['2002:c612:1::1', 'reserved'],
+    ['2002:808:808::1', 'public'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'reserved'], // Teredo
+    ['2001:2::1', 'reserved'], // benchmarking
+    ['2001:1ff::1', 'reserved'],
+    ['2001:200::1', 'public'],
+    ['2001:db8::1', 'reserved'], // documentation
+    ['2001:db9::1', 'public'],
+    ['3fff::1', 'reserved'], // documentation
+    ['2606:4700:4700::1111', 'public'],
+    ['fc00::1', 'private'],
+    ['fdff:ffff::1', 'private'],
+    ['fe80::1', 'link-local'],
+    ['fe80::1%eth0', 'link-local'],
+    ['febf::1', 'link-local'],
+    ['fec0::1', 'reserved'], // site-local
+    ['feff::1', 'reserved'],
+    ['ff02::1', 'multicast'],
+    ['100::1', 'reserved'], // discard-only
+    ['100:0:0:1::1', 'reserved'],
+    ['::2', 'unspecified'], // IPv4-compatible 0.0.0.2
+    ['::1:0:0:1', 'reserved'], // ::/8 outside the forms above
+    ['1::1', 'reserved'],
+    ['4000::1', 'reserved'], // outside global unicast
+    ['not an address', 'reserved'],
+  ];
+  it.each(cases)('%s is %s', (address, expected) => {
+    expect(classifyAddress(address)).toBe(expected);
+  });
+});
+
 describe('webhooks: destination policy (SSRF)', () => {
   describe('outside production', () => {
     let t: TestHub;
@@ -78,10 +164,26 @@ describe('webhooks: destination policy (SSRF)', () => {
         'http://[::ffff:0.0.0.0]/',
         'http://[::ffff:224.0.0.1]/',
         'https://no-such-host.invalid/hook',
+        // Reserved and special-purpose ranges, and IPv6 forms carrying a refused IPv4 address.
+        'http://192.0.0.1/',
+        'http://192.0.2.1/',
+        'http://198.18.0.1/',
+        'http://198.51.100.1/',
+        'http://203.0.113.1/',
+        'http://240.0.0.1/',
+        'http://[::ffff:0:169.254.169.254]/',
+        'http://[64:ff9b::a9fe:a9fe]/latest/meta-data/',
+        'http://[64:ff9b:1::a9fe:a9fe]/latest/meta-data/',
+        'http://[2002:a9fe:a9fe::1]/',
+        'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/',
+        'http://[2001:db8::1]/',
+        'http://[fec0::1]/',
+        'http://[100::1]/',
       ];
       expect(await outcomes(t, justice, refused)).toEqual(all(refused, 'BAD_USER_INPUT url'));
       expect(await t.sql(`SELECT url FROM workflow.webhook WHERE created_by = 'ju-dest'`)).toEqual([]);
     });
+
 
     it('allows loopback and private networks (development)', async () => {
       const allowed = ['http://127.0.0.1:9/hook', 'http://localhost:9/hook', 'http://10.1.2.3/hook', 'https://192.168.10.20/hook', 'http://[fd00::5]/hook'];
