@@ -184,6 +184,11 @@ describe('webhooks: destination policy (SSRF)', () => {
       expect(await t.sql(`SELECT url FROM workflow.webhook WHERE created_by = 'ju-dest'`)).toEqual([]);
     });
 
+    it('tells a developer why a destination is refused', async () => {
+      const r = await t.gql(justice, REGISTER, { url: 'http://[64:ff9b::a9fe:a9fe]/latest/meta-data/' });
+      expect(r.errors?.[0]).toMatchObject({ message: 'url: is not an allowed destination: 64:ff9b::a9fe:a9fe resolves to 64:ff9b::a9fe:a9fe, link-local', extensions: { code: 'BAD_USER_INPUT', field: 'url' } });
+    });
+
 
     it('allows loopback and private networks (development)', async () => {
       const allowed = ['http://127.0.0.1:9/hook', 'http://localhost:9/hook', 'http://10.1.2.3/hook', 'https://192.168.10.20/hook', 'http://[fd00::5]/hook'];
@@ -242,6 +247,41 @@ describe('webhooks: destination policy (SSRF)', () => {
       expect(await outcomes(t, justice, refused)).toEqual(all(refused, 'BAD_USER_INPUT url'));
       expect(await outcomes(t, justice, ['https://10.20.30.40/hook'])).toEqual({ 'https://10.20.30.40/hook': 'ok' });
       expect((await t.sql(`SELECT url FROM workflow.webhook WHERE created_by = 'ju-prod'`)).map((r) => r.url)).toEqual(['https://10.20.30.40/hook']);
+    });
+
+    it('tells the client only that a destination is refused, whatever the reason (no DNS oracle), and logs why', async () => {
+      const officer = await t.token(JU, { user: 'ju-oracle' });
+      const reasons: Record<string, RegExp> = {
+        'https://localhost/x': /localhost resolves to (127\.0\.0\.1|::1), loopback/,
+        'https://no-such-host.invalid/': /no-such-host\.invalid does not resolve/,
+        'https://10.0.0.1/x': /10\.0\.0\.1 resolves to 10\.0\.0\.1, private \(not in HUB_WEBHOOK_ALLOWED_HOSTS\)/,
+        'https://[::ffff:0:127.0.0.1]/x': /loopback/,
+        'https://[64:ff9b:1::a9fe:a9fe]/latest/meta-data/': /reserved/,
+        'https://[64:ff9b::a9fe:a9fe]/latest/meta-data/': /link-local/,
+        'https://198.18.0.1/x': /reserved/,
+        'https://[2001:db8::1]/x': /reserved/,
+      };
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        for (const [url, why] of Object.entries(reasons)) {
+          log.mockClear();
+          const r = await t.gql(officer, REGISTER, { url });
+          expect(r.errors).toEqual([expect.objectContaining({ message: 'url: is not an allowed destination', extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'url' }) })]);
+          expect(log).toHaveBeenCalledTimes(1);
+          expect(String(log.mock.calls[0][0])).toMatch(/^\[hub\] webhook registration refused \(request [0-9a-f-]{36}, JUSTICE ju-oracle\): /);
+          expect(String(log.mock.calls[0][0])).toMatch(why);
+        }
+      } finally {
+        log.mockRestore();
+      }
+      // An address that carries a public IPv4 address is public.
+      expect(await outcomes(t, officer, ['https://[64:ff9b::808:808]/hook', 'https://[::ffff:0:8.8.8.8]/hook'])).toEqual(
+        all(['https://[64:ff9b::808:808]/hook', 'https://[::ffff:0:8.8.8.8]/hook'], 'ok'),
+      );
+      expect((await t.sql(`SELECT url FROM workflow.webhook WHERE created_by = 'ju-oracle' ORDER BY url`)).map((r) => r.url)).toEqual([
+        'https://[64:ff9b::808:808]/hook',
+        'https://[::ffff:0:808:808]/hook',
+      ]);
     });
   });
 

@@ -101,13 +101,18 @@ export class WebhookResolver {
     // Payloads carry children's data: in production only over TLS.
     const allowed = ctx.config.production ? ['https:'] : ['https:', 'http:'];
     if (!allowed.includes(parsed.protocol)) throw badInput('url', `must use ${allowed.join(' or ')}`);
-    // SSRF: no loopback, link-local (cloud metadata), multicast…; in production no private network
-    // unless allow-listed. Checked again at every delivery.
+    // SSRF: no loopback, link-local (cloud metadata), multicast, reserved…; in production no private
+    // network unless allow-listed. Checked again at every delivery.
     try {
       await checkDestination(ctx.config.workflow.webhook, parsed);
     } catch (e) {
-      if (e instanceof DestinationRefused) throw badInput('url', `is not an allowed destination: ${e.message}`);
-      throw e;
+      if (!(e instanceof DestinationRefused)) throw e;
+      // The reason names what a host resolves to, or that it does not: in production that would let
+      // any officer map the internal names and addresses of government networks. Only the server's
+      // log says why; a developer outside production is told.
+      if (!ctx.config.production) throw badInput('url', `is not an allowed destination: ${e.message}`);
+      console.error(`[hub] webhook registration refused (request ${ctx.requestId}, ${ctx.principal.department} ${ctx.principal.userId}): ${e.message}`);
+      throw badInput('url', 'is not an allowed destination');
     }
     const webhook: Webhook = {
       id: randomUUID(),
