@@ -189,6 +189,54 @@ describe('webhooks: destination policy (SSRF)', () => {
       expect(r.errors?.[0]).toMatchObject({ message: 'url: is not an allowed destination: 64:ff9b::a9fe:a9fe resolves to 64:ff9b::a9fe:a9fe, link-local', extensions: { code: 'BAD_USER_INPUT', field: 'url' } });
     });
 
+    it('refuses a URL already active for the department and region, and more than HUB_WEBHOOK_MAX_PER_REGION active webhooks there', async () => {
+      const street = '330102001';
+      const max = t.config.workflow.webhook.maxPerRegion;
+      expect(max).toBe(10);
+      const officer = await t.token(JU, { user: 'ju-cap', region: street });
+      const colleague = await t.token(JU, { user: 'ju-cap-2', region: street });
+      const url = (i: number) => `http://127.0.0.1:9/cap/${i}`;
+      try {
+        expect(await outcomes(t, officer, [url(0)])).toEqual({ [url(0)]: 'ok' });
+        // The same destination again, by anyone of the department there, however the URL is spelt.
+        expect(await outcomes(t, colleague, [url(0), 'HTTP://127.0.0.1:9/cap/0'])).toEqual(all([url(0), 'HTTP://127.0.0.1:9/cap/0'], 'BAD_USER_INPUT url'));
+        const dup = await t.gql(officer, REGISTER, { url: url(0) });
+        expect(dup.errors?.[0].message).toBe('url: is already an active webhook of the department in this region');
+        const more = Array.from({ length: max - 1 }, (_, i) => url(i + 1));
+        expect(await outcomes(t, colleague, more)).toEqual(all(more, 'ok'));
+        const over = await t.gql(officer, REGISTER, { url: url(max) });
+        expect(errorCodes(over)).toEqual(['LIMIT_EXCEEDED']);
+        expect(over.errors?.[0].message).toBe(`At most ${max} active webhooks per department and region`);
+        expect(over.data?.registerWebhook ?? null).toBeNull();
+        const active = () => t.sql(`SELECT url FROM workflow.webhook WHERE department = 'JUSTICE' AND region_code = $1 AND active ORDER BY url`, [street]);
+        expect(await active()).toHaveLength(max);
+        // Other departments, and the department elsewhere, have their own allowance; the URL too.
+        expect(await outcomes(t, await t.token(ED, { user: 'ed-cap', region: street }), [url(0)])).toEqual({ [url(0)]: 'ok' });
+        expect(await outcomes(t, await t.token(JU, { user: 'ju-cap-3', region: '330102002' }), [url(0)])).toEqual({ [url(0)]: 'ok' });
+        // A deactivated webhook frees its place, and its URL.
+        const { id } = (await t.gql(officer, `{ webhooks { id url } }`)).data.webhooks.find((w: any) => w.url === url(0));
+        expect((await t.gql(officer, DEACTIVATE, { id })).errors).toBeUndefined();
+        expect(await outcomes(t, officer, [url(0), url(max)])).toEqual({ [url(0)]: 'ok', [url(max)]: 'LIMIT_EXCEEDED undefined' });
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE created_by LIKE '__-cap%'`);
+      }
+    });
+
+    it('holds the limits when registrations race', async () => {
+      const street = '330102003';
+      const max = t.config.workflow.webhook.maxPerRegion;
+      const tokens = await Promise.all(Array.from({ length: max + 4 }, (_, i) => t.token(JU, { user: `ju-race-${i}`, region: street })));
+      try {
+        const same = await Promise.all(tokens.slice(0, 4).map((tk) => t.gql(tk, REGISTER, { url: 'http://127.0.0.1:9/race/same' })));
+        expect(same.map((r) => (r.errors ? errorCodes(r).join() : 'ok')).sort()).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT', 'ok']);
+        const distinct = await Promise.all(tokens.map((tk, i) => t.gql(tk, REGISTER, { url: `http://127.0.0.1:9/race/${i}` })));
+        expect(distinct.filter((r) => !r.errors)).toHaveLength(max - 1);
+        expect(distinct.filter((r) => errorCodes(r).join() === 'LIMIT_EXCEEDED')).toHaveLength(tokens.length - (max - 1));
+        expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.webhook WHERE department = 'JUSTICE' AND region_code = $1 AND active`, [street]))[0].n).toBe(max);
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE created_by LIKE 'ju-race-%'`);
+      }
+    });
 
     it('allows loopback and private networks (development)', async () => {
       const allowed = ['http://127.0.0.1:9/hook', 'http://localhost:9/hook', 'http://10.1.2.3/hook', 'https://192.168.10.20/hook', 'http://[fd00::5]/hook'];
@@ -523,6 +571,14 @@ describe('webhooks: HUB_WEBHOOK_ALLOWED_HOSTS', () => {
     expect(loadConfig(env).workflow.webhook.allowedHosts).toEqual([]);
     for (const bad of ['https://hooks.example', 'hooks.example:8443', '*.example', 'hooks.example/path', 'a b']) {
       expect(() => loadConfig({ ...env, HUB_WEBHOOK_ALLOWED_HOSTS: bad })).toThrow(/HUB_WEBHOOK_ALLOWED_HOSTS/);
+    }
+  });
+
+  it('HUB_WEBHOOK_MAX_PER_REGION: 10 active webhooks per department and region unless set, 1–100', () => {
+    expect(loadConfig(env).workflow.webhook.maxPerRegion).toBe(10);
+    expect(loadConfig({ ...env, HUB_WEBHOOK_MAX_PER_REGION: '3' }).workflow.webhook.maxPerRegion).toBe(3);
+    for (const bad of ['0', '101', '2.5', 'ten']) {
+      expect(() => loadConfig({ ...env, HUB_WEBHOOK_MAX_PER_REGION: bad })).toThrow(/HUB_WEBHOOK_MAX_PER_REGION/);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
-import { badInput } from '../../../errors/hub.exception';
+import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { allSeenBy, asSeenBy, minorInJurisdiction } from '../../shared/jurisdiction';
 import { MinorStub } from '../entities/minor.stub';
@@ -124,7 +124,20 @@ export class WebhookResolver {
       createdBy: ctx.principal.userId,
       createdAt: ctx.now,
     };
-    await ctx.db.getRepository(Webhook).insert(webhook);
+    // Each webhook gets its own copy of every notification and its own share of each delivery pass:
+    // bounded per department and region, so that one office cannot crowd out the others' deliveries.
+    const max = ctx.config.workflow.webhook.maxPerRegion;
+    await ctx.db.transaction(async (em) => {
+      // Serialised per department and region, so that two registrations at once cannot both pass the checks.
+      await em.query(`SELECT pg_advisory_xact_lock(hashtext('webhook-registration:' || $1 || ':' || $2))`, [webhook.department, webhook.regionCode]);
+      const [{ n, same }] = await em.query(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE url = $3)::int AS same FROM workflow.webhook WHERE department = $1 AND region_code = $2 AND active`,
+        [webhook.department, webhook.regionCode, webhook.url],
+      );
+      if (same) throw badInput('url', 'is already an active webhook of the department in this region');
+      if (n >= max) throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `At most ${max} active webhooks per department and region`);
+      await em.getRepository(Webhook).insert(webhook);
+    });
     return { id: webhook.id, webhook, secret: webhook.secret, maxAttempts: ctx.config.workflow.webhook.maxAttempts };
   }
 
