@@ -415,6 +415,38 @@ describe('webhooks: destination policy (SSRF)', () => {
       }
     });
 
+    it('takes each webhook’s oldest due delivery in turn, so that one webhook’s backlog does not hold back another’s', async () => {
+      const busy = await receiver();
+      const quiet = await receiver();
+      try {
+        const backlogged = await insertHook(ED, '330102', busy.url);
+        for (let i = 0; i < 3; i++) await makeRed('330102');
+        const other = await insertHook(PO, '330102', quiet.url);
+        await makeRed('330102'); // one more for the education webhook, and the police webhook's first, the newest of all
+        const due = await t.sql(`SELECT webhook_id, count(*)::int AS n FROM workflow.webhook_delivery WHERE status = 'PENDING' AND webhook_id = ANY($1) GROUP BY 1`, [[backlogged, other]]);
+        expect(Object.fromEntries(due.map((r) => [r.webhook_id, r.n]))).toEqual({ [backlogged]: 4, [other]: 1 });
+        const now = Date.now() + 60_000;
+        // A pass of two: the oldest of each webhook, not the two oldest overall.
+        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t), 2)).toEqual({ delivered: 2, failed: 0 });
+        expect(busy.received).toHaveLength(1);
+        expect(quiet.received).toHaveLength(1);
+        const [oldest] = await t.sql(
+          `SELECT d.status FROM workflow.webhook_delivery d JOIN workflow.notification n ON n.id = d.notification_id WHERE d.webhook_id = $1 ORDER BY n.created_at LIMIT 1`,
+          [backlogged],
+        );
+        expect(oldest.status).toBe('DELIVERED');
+        // The rest follow in later passes, as before.
+        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t), 2)).toEqual({ delivered: 2, failed: 0 });
+        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t), 2)).toEqual({ delivered: 1, failed: 0 });
+        expect(busy.received).toHaveLength(4);
+        expect(quiet.received).toHaveLength(1);
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE created_by = 'direct'`);
+        await close(busy.server);
+        await close(quiet.server);
+      }
+    });
+
     it('does not lease a pending delivery of an inactive webhook', async () => {
       const rx = await receiver();
       try {
