@@ -386,7 +386,7 @@ describe('field-level policy, exhaustive', () => {
       }
       case 'WebhookRegistration':
         return {
-          query: `mutation { registerWebhook(url: "http://127.0.0.1:9/probe") { ${sel(key, f)} } }`,
+          query: `mutation { registerWebhook(url: "http://127.0.0.1:9/probe/${subject}/${f}") { ${sel(key, f)} } }`,
           path: ['registerWebhook', f],
           truth: f === 'maxAttempts' ? t.config.workflow.webhook.maxAttempts : undefined,
         };

@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { Department, Role } from '../src/auth/principal';
 import { HubConfig, loadConfig } from '../src/config/hub.config';
 import { buildPolicy } from '../src/server/bootstrap';
+import { AddressClass, classifyAddress } from '../src/subgraphs/workflow/webhook.destination';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub, testConfig } from './support/test-hub';
@@ -52,6 +53,91 @@ function strict(base: HubConfig, allowedHosts: string[]): HubConfig['workflow'] 
   return { ...base.workflow, webhook: { ...base.workflow.webhook, strictDestinations: true, allowedHosts } };
 }
 
+describe('webhooks: address classification', () => {
+  // [address, class]: each special-purpose range at its edges, and the IPv6 forms that carry an IPv4 address.
+  const cases: [string, AddressClass][] = [
+    ['8.8.8.8', 'public'],
+    ['0.0.0.0', 'unspecified'],
+    ['0.255.255.255', 'unspecified'],
+    ['1.0.0.0', 'public'],
+    ['10.0.0.1', 'private'],
+    ['100.63.255.255', 'public'],
+    ['100.64.0.1', 'private'],
+    ['100.127.255.255', 'private'],
+    ['100.128.0.0', 'public'],
+    ['127.0.0.1', 'loopback'],
+    ['127.255.255.254', 'loopback'],
+    ['169.254.169.254', 'link-local'],
+    ['172.15.255.255', 'public'],
+    ['172.16.0.1', 'private'],
+    ['172.31.255.255', 'private'],
+    ['172.32.0.0', 'public'],
+    ['192.0.0.1', 'reserved'], // IETF protocol assignments
+    ['192.0.0.255', 'reserved'],
+    ['192.0.1.1', 'public'],
+    ['192.0.2.1', 'reserved'], // documentation
+    ['192.88.99.1', 'reserved'], // former 6to4 relays
+    ['192.168.1.1', 'private'],
+    ['198.17.255.255', 'public'],
+    ['198.18.0.1', 'reserved'], // benchmarking
+    ['198.19.255.255', 'reserved'],
+    ['198.20.0.0', 'public'],
+    ['198.51.100.7', 'reserved'], // documentation
+    ['203.0.113.7', 'reserved'], // documentation
+    ['224.0.0.1', 'multicast'],
+    ['239.255.255.255', 'multicast'],
+    ['240.0.0.1', 'reserved'],
+    ['255.255.255.255', 'reserved'],
+    ['::', 'unspecified'],
+    ['::1', 'loopback'],
+    ['::ffff:127.0.0.1', 'loopback'], // IPv4-mapped
+    ['::ffff:a9fe:a9fe', 'link-local'],
+    ['::ffff:8.8.8.8', 'public'],
+    ['::ffff:0:127.0.0.1', 'loopback'], // IPv4-translated (SIIT)
+    ['::ffff:0:a9fe:a9fe', 'link-local'],
+    ['::ffff:0:10.0.0.1', 'private'],
+    ['::ffff:0:8.8.8.8', 'public'],
+    ['::127.0.0.1', 'loopback'], // IPv4-compatible
+    ['::8.8.8.8', 'public'],
+    ['64:ff9b::a9fe:a9fe', 'link-local'], // NAT64, well-known prefix
+    ['64:ff9b::7f00:1', 'loopback'],
+    ['64:ff9b::192.0.2.1', 'reserved'],
+    ['64:ff9b::808:808', 'public'],
+    ['64:ff9b:1::a9fe:a9fe', 'reserved'], // local-use NAT64
+    ['64:ff9b:1:ffff::808:808', 'reserved'],
+    ['2002:7f00:1::1', 'loopback'], // 6to4
+    ['2002:a9fe:a9fe::', 'link-local'],
+    ['2002:c612:1::1', 'reserved'],
+    ['2002:808:808::1', 'public'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'reserved'], // Teredo
+    ['2001:2::1', 'reserved'], // benchmarking
+    ['2001:1ff::1', 'reserved'],
+    ['2001:200::1', 'public'],
+    ['2001:db8::1', 'reserved'], // documentation
+    ['2001:db9::1', 'public'],
+    ['3fff::1', 'reserved'], // documentation
+    ['2606:4700:4700::1111', 'public'],
+    ['fc00::1', 'private'],
+    ['fdff:ffff::1', 'private'],
+    ['fe80::1', 'link-local'],
+    ['fe80::1%eth0', 'link-local'],
+    ['febf::1', 'link-local'],
+    ['fec0::1', 'reserved'], // site-local
+    ['feff::1', 'reserved'],
+    ['ff02::1', 'multicast'],
+    ['100::1', 'reserved'], // discard-only
+    ['100:0:0:1::1', 'reserved'],
+    ['::2', 'unspecified'], // IPv4-compatible 0.0.0.2
+    ['::1:0:0:1', 'reserved'], // ::/8 outside the forms above
+    ['1::1', 'reserved'],
+    ['4000::1', 'reserved'], // outside global unicast
+    ['not an address', 'reserved'],
+  ];
+  it.each(cases)('%s is %s', (address, expected) => {
+    expect(classifyAddress(address)).toBe(expected);
+  });
+});
+
 describe('webhooks: destination policy (SSRF)', () => {
   describe('outside production', () => {
     let t: TestHub;
@@ -78,9 +164,78 @@ describe('webhooks: destination policy (SSRF)', () => {
         'http://[::ffff:0.0.0.0]/',
         'http://[::ffff:224.0.0.1]/',
         'https://no-such-host.invalid/hook',
+        // Reserved and special-purpose ranges, and IPv6 forms carrying a refused IPv4 address.
+        'http://192.0.0.1/',
+        'http://192.0.2.1/',
+        'http://198.18.0.1/',
+        'http://198.51.100.1/',
+        'http://203.0.113.1/',
+        'http://240.0.0.1/',
+        'http://[::ffff:0:169.254.169.254]/',
+        'http://[64:ff9b::a9fe:a9fe]/latest/meta-data/',
+        'http://[64:ff9b:1::a9fe:a9fe]/latest/meta-data/',
+        'http://[2002:a9fe:a9fe::1]/',
+        'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/',
+        'http://[2001:db8::1]/',
+        'http://[fec0::1]/',
+        'http://[100::1]/',
       ];
       expect(await outcomes(t, justice, refused)).toEqual(all(refused, 'BAD_USER_INPUT url'));
       expect(await t.sql(`SELECT url FROM workflow.webhook WHERE created_by = 'ju-dest'`)).toEqual([]);
+    });
+
+    it('tells a developer why a destination is refused', async () => {
+      const r = await t.gql(justice, REGISTER, { url: 'http://[64:ff9b::a9fe:a9fe]/latest/meta-data/' });
+      expect(r.errors?.[0]).toMatchObject({ message: 'url: is not an allowed destination: 64:ff9b::a9fe:a9fe resolves to 64:ff9b::a9fe:a9fe, link-local', extensions: { code: 'BAD_USER_INPUT', field: 'url' } });
+    });
+
+    it('refuses a URL already active for the department and region, and more than HUB_WEBHOOK_MAX_PER_REGION active webhooks there', async () => {
+      const street = '330102001';
+      const max = t.config.workflow.webhook.maxPerRegion;
+      expect(max).toBe(10);
+      const officer = await t.token(JU, { user: 'ju-cap', region: street });
+      const colleague = await t.token(JU, { user: 'ju-cap-2', region: street });
+      const url = (i: number) => `http://127.0.0.1:9/cap/${i}`;
+      try {
+        expect(await outcomes(t, officer, [url(0)])).toEqual({ [url(0)]: 'ok' });
+        // The same destination again, by anyone of the department there, however the URL is spelt.
+        expect(await outcomes(t, colleague, [url(0), 'HTTP://127.0.0.1:9/cap/0'])).toEqual(all([url(0), 'HTTP://127.0.0.1:9/cap/0'], 'BAD_USER_INPUT url'));
+        const dup = await t.gql(officer, REGISTER, { url: url(0) });
+        expect(dup.errors?.[0].message).toBe('url: is already an active webhook of the department in this region');
+        const more = Array.from({ length: max - 1 }, (_, i) => url(i + 1));
+        expect(await outcomes(t, colleague, more)).toEqual(all(more, 'ok'));
+        const over = await t.gql(officer, REGISTER, { url: url(max) });
+        expect(errorCodes(over)).toEqual(['LIMIT_EXCEEDED']);
+        expect(over.errors?.[0].message).toBe(`At most ${max} active webhooks per department and region`);
+        expect(over.data?.registerWebhook ?? null).toBeNull();
+        const active = () => t.sql(`SELECT url FROM workflow.webhook WHERE department = 'JUSTICE' AND region_code = $1 AND active ORDER BY url`, [street]);
+        expect(await active()).toHaveLength(max);
+        // Other departments, and the department elsewhere, have their own allowance; the URL too.
+        expect(await outcomes(t, await t.token(ED, { user: 'ed-cap', region: street }), [url(0)])).toEqual({ [url(0)]: 'ok' });
+        expect(await outcomes(t, await t.token(JU, { user: 'ju-cap-3', region: '330102002' }), [url(0)])).toEqual({ [url(0)]: 'ok' });
+        // A deactivated webhook frees its place, and its URL.
+        const { id } = (await t.gql(officer, `{ webhooks { id url } }`)).data.webhooks.find((w: any) => w.url === url(0));
+        expect((await t.gql(officer, DEACTIVATE, { id })).errors).toBeUndefined();
+        expect(await outcomes(t, officer, [url(0), url(max)])).toEqual({ [url(0)]: 'ok', [url(max)]: 'LIMIT_EXCEEDED undefined' });
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE created_by LIKE '__-cap%'`);
+      }
+    });
+
+    it('holds the limits when registrations race', async () => {
+      const street = '330102003';
+      const max = t.config.workflow.webhook.maxPerRegion;
+      const tokens = await Promise.all(Array.from({ length: max + 4 }, (_, i) => t.token(JU, { user: `ju-race-${i}`, region: street })));
+      try {
+        const same = await Promise.all(tokens.slice(0, 4).map((tk) => t.gql(tk, REGISTER, { url: 'http://127.0.0.1:9/race/same' })));
+        expect(same.map((r) => (r.errors ? errorCodes(r).join() : 'ok')).sort()).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT', 'ok']);
+        const distinct = await Promise.all(tokens.map((tk, i) => t.gql(tk, REGISTER, { url: `http://127.0.0.1:9/race/${i}` })));
+        expect(distinct.filter((r) => !r.errors)).toHaveLength(max - 1);
+        expect(distinct.filter((r) => errorCodes(r).join() === 'LIMIT_EXCEEDED')).toHaveLength(tokens.length - (max - 1));
+        expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.webhook WHERE department = 'JUSTICE' AND region_code = $1 AND active`, [street]))[0].n).toBe(max);
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE created_by LIKE 'ju-race-%'`);
+      }
     });
 
     it('allows loopback and private networks (development)', async () => {
@@ -140,6 +295,41 @@ describe('webhooks: destination policy (SSRF)', () => {
       expect(await outcomes(t, justice, refused)).toEqual(all(refused, 'BAD_USER_INPUT url'));
       expect(await outcomes(t, justice, ['https://10.20.30.40/hook'])).toEqual({ 'https://10.20.30.40/hook': 'ok' });
       expect((await t.sql(`SELECT url FROM workflow.webhook WHERE created_by = 'ju-prod'`)).map((r) => r.url)).toEqual(['https://10.20.30.40/hook']);
+    });
+
+    it('tells the client only that a destination is refused, whatever the reason (no DNS oracle), and logs why', async () => {
+      const officer = await t.token(JU, { user: 'ju-oracle' });
+      const reasons: Record<string, RegExp> = {
+        'https://localhost/x': /localhost resolves to (127\.0\.0\.1|::1), loopback/,
+        'https://no-such-host.invalid/': /no-such-host\.invalid does not resolve/,
+        'https://10.0.0.1/x': /10\.0\.0\.1 resolves to 10\.0\.0\.1, private \(not in HUB_WEBHOOK_ALLOWED_HOSTS\)/,
+        'https://[::ffff:0:127.0.0.1]/x': /loopback/,
+        'https://[64:ff9b:1::a9fe:a9fe]/latest/meta-data/': /reserved/,
+        'https://[64:ff9b::a9fe:a9fe]/latest/meta-data/': /link-local/,
+        'https://198.18.0.1/x': /reserved/,
+        'https://[2001:db8::1]/x': /reserved/,
+      };
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        for (const [url, why] of Object.entries(reasons)) {
+          log.mockClear();
+          const r = await t.gql(officer, REGISTER, { url });
+          expect(r.errors).toEqual([expect.objectContaining({ message: 'url: is not an allowed destination', extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'url' }) })]);
+          expect(log).toHaveBeenCalledTimes(1);
+          expect(String(log.mock.calls[0][0])).toMatch(/^\[hub\] webhook registration refused \(request [0-9a-f-]{36}, JUSTICE ju-oracle\): /);
+          expect(String(log.mock.calls[0][0])).toMatch(why);
+        }
+      } finally {
+        log.mockRestore();
+      }
+      // An address that carries a public IPv4 address is public.
+      expect(await outcomes(t, officer, ['https://[64:ff9b::808:808]/hook', 'https://[::ffff:0:8.8.8.8]/hook'])).toEqual(
+        all(['https://[64:ff9b::808:808]/hook', 'https://[::ffff:0:8.8.8.8]/hook'], 'ok'),
+      );
+      expect((await t.sql(`SELECT url FROM workflow.webhook WHERE created_by = 'ju-oracle' ORDER BY url`)).map((r) => r.url)).toEqual([
+        'https://[64:ff9b::808:808]/hook',
+        'https://[::ffff:0:808:808]/hook',
+      ]);
     });
   });
 
@@ -222,6 +412,38 @@ describe('webhooks: destination policy (SSRF)', () => {
         expect(rx.received).toHaveLength(1);
       } finally {
         await close(rx.server);
+      }
+    });
+
+    it('takes each webhook’s oldest due delivery in turn, so that one webhook’s backlog does not hold back another’s', async () => {
+      const busy = await receiver();
+      const quiet = await receiver();
+      try {
+        const backlogged = await insertHook(ED, '330102', busy.url);
+        for (let i = 0; i < 3; i++) await makeRed('330102');
+        const other = await insertHook(PO, '330102', quiet.url);
+        await makeRed('330102'); // one more for the education webhook, and the police webhook's first, the newest of all
+        const due = await t.sql(`SELECT webhook_id, count(*)::int AS n FROM workflow.webhook_delivery WHERE status = 'PENDING' AND webhook_id = ANY($1) GROUP BY 1`, [[backlogged, other]]);
+        expect(Object.fromEntries(due.map((r) => [r.webhook_id, r.n]))).toEqual({ [backlogged]: 4, [other]: 1 });
+        const now = Date.now() + 60_000;
+        // A pass of two: the oldest of each webhook, not the two oldest overall.
+        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t), 2)).toEqual({ delivered: 2, failed: 0 });
+        expect(busy.received).toHaveLength(1);
+        expect(quiet.received).toHaveLength(1);
+        const [oldest] = await t.sql(
+          `SELECT d.status FROM workflow.webhook_delivery d JOIN workflow.notification n ON n.id = d.notification_id WHERE d.webhook_id = $1 ORDER BY n.created_at LIMIT 1`,
+          [backlogged],
+        );
+        expect(oldest.status).toBe('DELIVERED');
+        // The rest follow in later passes, as before.
+        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t), 2)).toEqual({ delivered: 2, failed: 0 });
+        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t), 2)).toEqual({ delivered: 1, failed: 0 });
+        expect(busy.received).toHaveLength(4);
+        expect(quiet.received).toHaveLength(1);
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE created_by = 'direct'`);
+        await close(busy.server);
+        await close(quiet.server);
       }
     });
 
@@ -381,6 +603,14 @@ describe('webhooks: HUB_WEBHOOK_ALLOWED_HOSTS', () => {
     expect(loadConfig(env).workflow.webhook.allowedHosts).toEqual([]);
     for (const bad of ['https://hooks.example', 'hooks.example:8443', '*.example', 'hooks.example/path', 'a b']) {
       expect(() => loadConfig({ ...env, HUB_WEBHOOK_ALLOWED_HOSTS: bad })).toThrow(/HUB_WEBHOOK_ALLOWED_HOSTS/);
+    }
+  });
+
+  it('HUB_WEBHOOK_MAX_PER_REGION: 10 active webhooks per department and region unless set, 1–100', () => {
+    expect(loadConfig(env).workflow.webhook.maxPerRegion).toBe(10);
+    expect(loadConfig({ ...env, HUB_WEBHOOK_MAX_PER_REGION: '3' }).workflow.webhook.maxPerRegion).toBe(3);
+    for (const bad of ['0', '101', '2.5', 'ten']) {
+      expect(() => loadConfig({ ...env, HUB_WEBHOOK_MAX_PER_REGION: bad })).toThrow(/HUB_WEBHOOK_MAX_PER_REGION/);
     }
   });
 });

@@ -94,6 +94,8 @@ export interface WorkflowConfig {
     strictDestinations: boolean;
     /** HUB_WEBHOOK_ALLOWED_HOSTS, lower-case: hosts whose private addresses production accepts. */
     allowedHosts: string[];
+    /** Active webhooks one department may have registered for one region (then LIMIT_EXCEEDED). */
+    maxPerRegion: number;
   };
 }
 
@@ -229,6 +231,7 @@ function workflow(env: Env, production: boolean): WorkflowConfig {
       timeoutMs: whole('HUB_WEBHOOK_TIMEOUT_MS', 5_000, 60_000),
       strictDestinations: production,
       allowedHosts: allowedHosts(env.HUB_WEBHOOK_ALLOWED_HOSTS),
+      maxPerRegion: whole('HUB_WEBHOOK_MAX_PER_REGION', 10, 100),
     },
   };
 }

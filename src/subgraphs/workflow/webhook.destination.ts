@@ -8,10 +8,15 @@ import { isIP } from 'node:net';
  * private ranges cannot simply be banned:
  *
  * - always refused: unspecified (0.0.0.0/8, ::), link-local (169.254/16 — cloud metadata —,
- *   fe80::/10), multicast, broadcast and reserved (240/4), and the IPv4-mapped, -compatible, NAT64
- *   and 6to4 IPv6 forms of any refused IPv4 address;
+ *   fe80::/10), multicast, and reserved: every other special-purpose range of the IANA registries
+ *   that is not globally reachable (240/4 and broadcast, documentation, benchmarking, IETF protocol
+ *   assignments, site-local, discard-only, Teredo, local-use NAT64, …), and all IPv6 outside
+ *   global unicast (2000::/3) that is not named below;
  * - strict (production): loopback (127/8, ::1) refused; private ranges (10/8, 172.16/12,
  *   192.168/16, 100.64/10, fc00::/7) refused unless the URL's host is one of `allowedHosts`.
+ *
+ * An IPv6 address that carries an IPv4 address the network may deliver to (IPv4-mapped, SIIT
+ * IPv4-translated, IPv4-compatible, well-known-prefix NAT64, 6to4) is judged by that IPv4 address.
  */
 export interface DestinationPolicy {
   strictDestinations: boolean;
@@ -33,16 +38,56 @@ export class DestinationRefused extends Error {
   }
 }
 
-function classifyV4(b: number[]): AddressClass {
-  const [a, x] = b;
-  if (a === 0) return 'unspecified';
-  if (a === 127) return 'loopback';
-  if (a === 169 && x === 254) return 'link-local';
-  if (a >= 224 && a <= 239) return 'multicast';
-  if (a >= 240) return 'reserved'; // includes 255.255.255.255 (broadcast)
-  if (a === 10 || (a === 172 && x >= 16 && x <= 31) || (a === 192 && x === 168) || (a === 100 && x >= 64 && x <= 127)) return 'private';
-  return 'public';
-}
+/** A range and its class, or (IPv6) the byte offset of the IPv4 address it carries. */
+type Rule = [cidr: string, verdict: AddressClass | { v4At: number }];
+
+/**
+ * IPv4 special-purpose ranges (IANA IPv4 Special-Purpose Address Registry) that are not globally
+ * reachable, most specific first; the first match wins, anything unmatched is public. Ranges the
+ * registry marks globally reachable (AS112, AMT, …) are left public.
+ */
+const V4_RULES: Rule[] = [
+  ['0.0.0.0/8', 'unspecified'], // "this network"
+  ['10.0.0.0/8', 'private'],
+  ['100.64.0.0/10', 'private'], // shared address space (carrier-grade NAT)
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local'],
+  ['172.16.0.0/12', 'private'],
+  ['192.0.0.0/24', 'reserved'], // IETF protocol assignments (DS-Lite, NAT64 discovery, …)
+  ['192.0.2.0/24', 'reserved'], // documentation (TEST-NET-1)
+  ['192.88.99.0/24', 'reserved'], // deprecated 6to4 relay anycast
+  ['192.168.0.0/16', 'private'],
+  ['198.18.0.0/15', 'reserved'], // benchmarking
+  ['198.51.100.0/24', 'reserved'], // documentation (TEST-NET-2)
+  ['203.0.113.0/24', 'reserved'], // documentation (TEST-NET-3)
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved'], // includes 255.255.255.255 (broadcast)
+];
+
+/**
+ * IPv6 (IANA IPv6 Special-Purpose Address Registry and address space), most specific first; the
+ * first match wins. The last rule refuses whatever lies outside global unicast and was not named:
+ * ::/8 (but the forms above), 64:ff9b:1::/48 (local-use NAT64: where it carries its IPv4 address
+ * depends on the operator's prefix length, and it is not globally reachable), 100::/64 (discard),
+ * fec0::/10 (site-local), unassigned space.
+ */
+const V6_RULES: Rule[] = [
+  ['::/128', 'unspecified'],
+  ['::1/128', 'loopback'],
+  ['::ffff:0:0/96', { v4At: 12 }], // IPv4-mapped
+  ['::ffff:0:0:0/96', { v4At: 12 }], // IPv4-translated (SIIT)
+  ['::/96', { v4At: 12 }], // IPv4-compatible (deprecated)
+  ['64:ff9b::/96', { v4At: 12 }], // NAT64, well-known prefix
+  ['2001::/23', 'reserved'], // IETF protocol assignments: Teredo (2001::/32), benchmarking, ORCHID, …
+  ['2001:db8::/32', 'reserved'], // documentation
+  ['2002::/16', { v4At: 2 }], // 6to4
+  ['3fff::/20', 'reserved'], // documentation
+  ['2000::/3', 'public'], // global unicast
+  ['fc00::/7', 'private'], // unique local
+  ['fe80::/10', 'link-local'],
+  ['ff00::/8', 'multicast'],
+  ['::/0', 'reserved'],
+];
 
 /** The 16 bytes of an IPv6 address (zone index dropped), or null. */
 function v6Bytes(text: string): number[] | null {
@@ -66,23 +111,38 @@ function v6Bytes(text: string): number[] | null {
   return groups.flatMap((g) => [g >> 8, g & 0xff]);
 }
 
+const bytesOf = (address: string): number[] | null => (isIP(address) === 4 ? address.split('.').map(Number) : v6Bytes(address));
+
+/** The rules with their networks parsed once. */
+const compile = (rules: Rule[]) =>
+  rules.map(([cidr, verdict]) => {
+    const [net, bits] = cidr.split('/');
+    const bytes = bytesOf(net);
+    if (!bytes) throw new Error(`bad range ${cidr}`);
+    return { bytes, bits: Number(bits), verdict };
+  });
+const V4 = compile(V4_RULES);
+const V6 = compile(V6_RULES);
+
+function within(address: number[], net: number[], bits: number): boolean {
+  for (let i = 0; i < bits; i += 8) {
+    const mask = bits - i >= 8 ? 0xff : (0xff << (8 - (bits - i))) & 0xff;
+    if ((address[i / 8] & mask) !== (net[i / 8] & mask)) return false;
+  }
+  return true;
+}
+
+function classify(b: number[], rules: ReturnType<typeof compile>): AddressClass {
+  const rule = rules.find((r) => within(b, r.bytes, r.bits));
+  if (!rule) return 'public';
+  return typeof rule.verdict === 'string' ? rule.verdict : classify(b.slice(rule.verdict.v4At, rule.verdict.v4At + 4), V4);
+}
+
 export function classifyAddress(address: string): AddressClass {
-  const family = isIP(address.split('%')[0]);
-  if (family === 4) return classifyV4(address.split('.').map(Number));
-  const b = v6Bytes(address);
+  const text = address.split('%')[0];
+  const b = bytesOf(text);
   if (!b) return 'reserved';
-  const zero = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
-  const v4 = (at: number) => classifyV4(b.slice(at, at + 4));
-  if (zero(0, 16)) return 'unspecified';
-  if (zero(0, 15) && b[15] === 1) return 'loopback';
-  if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4(12); // ::ffff:a.b.c.d (IPv4-mapped)
-  if (zero(0, 12)) return v4(12); // ::a.b.c.d (IPv4-compatible, deprecated)
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12)) return v4(12); // 64:ff9b::/96 (NAT64)
-  if (b[0] === 0x20 && b[1] === 0x02) return v4(2); // 2002::/16 (6to4)
-  if (b[0] === 0xfe && (b[1] & 0xc0) === 0x80) return 'link-local';
-  if (b[0] === 0xff) return 'multicast';
-  if ((b[0] & 0xfe) === 0xfc) return 'private';
-  return 'public';
+  return classify(b, b.length === 4 ? V4 : V6);
 }
 
 /** Why the policy refuses `address` reached through `host`, or null when it may be contacted. */

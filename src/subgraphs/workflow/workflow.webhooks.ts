@@ -113,7 +113,8 @@ export const AUDIT_UNAVAILABLE_ERROR = 'audit unavailable: not sent';
 class AuditUnavailable extends Error {}
 
 /**
- * Posts due deliveries (the outbox rows written with each notification) of active webhooks. A
+ * Posts due deliveries (the outbox rows written with each notification) of active webhooks, at
+ * most `batch` per pass, taken in turn across webhooks (each one's oldest first). A
  * delivery is leased before the POST so that two hub instances never send it twice at once; the
  * destination is resolved and checked against the policy (webhook.destination.ts) before each
  * attempt, and a refused one is not contacted; a 2xx marks it delivered, anything else (a refusal
@@ -136,13 +137,20 @@ export async function deliverWebhooks(
   // its reply 1 s more) can let another instance send the delivery too, audited there as well;
   // receivers de-duplicate on x-hub-delivery.
   const lease = new Date(now.getTime() + AUDIT_APPEND_RETRYING_MS + cfg.timeoutMs * 2);
+  // Round-robin over webhooks: every webhook's oldest due delivery comes before any webhook's
+  // second, so one webhook's backlog (a receiver down, or a department with many webhooks) cannot
+  // fill the batch and hold back everyone else's. The outer conditions are those a concurrent
+  // lease invalidates: a row another instance leased meanwhile is re-checked and left out.
   // An UPDATE … RETURNING answers [rows, count] through TypeORM.
   const [rows] = (await ds.query(
     `UPDATE workflow.webhook_delivery d SET next_attempt_at = $2
        FROM workflow.webhook w, workflow.notification n
-      WHERE d.id IN (SELECT dd.id FROM workflow.webhook_delivery dd JOIN workflow.webhook ww ON ww.id = dd.webhook_id
-                      WHERE dd.status = 'PENDING' AND dd.next_attempt_at <= $1 AND ww.active
-                      ORDER BY dd.next_attempt_at LIMIT $3 FOR UPDATE OF dd SKIP LOCKED)
+      WHERE d.id IN (SELECT dd.id FROM workflow.webhook_delivery dd
+                       JOIN (SELECT x.id, row_number() OVER (PARTITION BY x.webhook_id ORDER BY x.next_attempt_at, x.id) AS turn
+                               FROM workflow.webhook_delivery x JOIN workflow.webhook ww ON ww.id = x.webhook_id
+                              WHERE x.status = 'PENDING' AND x.next_attempt_at <= $1 AND ww.active) due ON due.id = dd.id
+                      WHERE dd.status = 'PENDING' AND dd.next_attempt_at <= $1
+                      ORDER BY due.turn, dd.next_attempt_at, dd.id LIMIT $3 FOR UPDATE OF dd SKIP LOCKED)
         AND w.id = d.webhook_id AND n.id = d.notification_id
     RETURNING d.id, d.attempts, w.url, w.secret, w.id AS webhook_id, w.department AS webhook_department, w.region_code AS webhook_region,
       jsonb_build_object('id', n.id, 'kind', n.kind, 'department', n.department, 'regionCode', n.region_code,

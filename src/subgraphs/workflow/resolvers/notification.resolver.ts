@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
-import { badInput } from '../../../errors/hub.exception';
+import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { allSeenBy, asSeenBy, minorInJurisdiction } from '../../shared/jurisdiction';
 import { MinorStub } from '../entities/minor.stub';
@@ -101,13 +101,18 @@ export class WebhookResolver {
     // Payloads carry children's data: in production only over TLS.
     const allowed = ctx.config.production ? ['https:'] : ['https:', 'http:'];
     if (!allowed.includes(parsed.protocol)) throw badInput('url', `must use ${allowed.join(' or ')}`);
-    // SSRF: no loopback, link-local (cloud metadata), multicast…; in production no private network
-    // unless allow-listed. Checked again at every delivery.
+    // SSRF: no loopback, link-local (cloud metadata), multicast, reserved…; in production no private
+    // network unless allow-listed. Checked again at every delivery.
     try {
       await checkDestination(ctx.config.workflow.webhook, parsed);
     } catch (e) {
-      if (e instanceof DestinationRefused) throw badInput('url', `is not an allowed destination: ${e.message}`);
-      throw e;
+      if (!(e instanceof DestinationRefused)) throw e;
+      // The reason names what a host resolves to, or that it does not: in production that would let
+      // any officer map the internal names and addresses of government networks. Only the server's
+      // log says why; a developer outside production is told.
+      if (!ctx.config.production) throw badInput('url', `is not an allowed destination: ${e.message}`);
+      console.error(`[hub] webhook registration refused (request ${ctx.requestId}, ${ctx.principal.department} ${ctx.principal.userId}): ${e.message}`);
+      throw badInput('url', 'is not an allowed destination');
     }
     const webhook: Webhook = {
       id: randomUUID(),
@@ -119,7 +124,20 @@ export class WebhookResolver {
       createdBy: ctx.principal.userId,
       createdAt: ctx.now,
     };
-    await ctx.db.getRepository(Webhook).insert(webhook);
+    // Each webhook gets its own copy of every notification and its own share of each delivery pass:
+    // bounded per department and region, so that one office cannot crowd out the others' deliveries.
+    const max = ctx.config.workflow.webhook.maxPerRegion;
+    await ctx.db.transaction(async (em) => {
+      // Serialised per department and region, so that two registrations at once cannot both pass the checks.
+      await em.query(`SELECT pg_advisory_xact_lock(hashtext('webhook-registration:' || $1 || ':' || $2))`, [webhook.department, webhook.regionCode]);
+      const [{ n, same }] = await em.query(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE url = $3)::int AS same FROM workflow.webhook WHERE department = $1 AND region_code = $2 AND active`,
+        [webhook.department, webhook.regionCode, webhook.url],
+      );
+      if (same) throw badInput('url', 'is already an active webhook of the department in this region');
+      if (n >= max) throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `At most ${max} active webhooks per department and region`);
+      await em.getRepository(Webhook).insert(webhook);
+    });
     return { id: webhook.id, webhook, secret: webhook.secret, maxAttempts: ctx.config.workflow.webhook.maxAttempts };
   }
 
