@@ -81,10 +81,6 @@ export class MinorMutationResolver {
     };
     return ctx.db.transaction(async (em) => {
       const gridCode = await requireGrid(em, ctx, input.gridCode);
-      // The unique index would reject a duplicate too, but its error carries SQL; say it plainly.
-      if (await em.getRepository(Minor).exists({ where: { idNumber: identity.idNumber } })) {
-        throw badInput('idNumber', 'is already registered');
-      }
       const minor = em.getRepository(Minor).create({
         id: randomUUID(),
         ...identity,
@@ -95,7 +91,13 @@ export class MinorMutationResolver {
         createdAt: ctx.now,
         updatedAt: ctx.now,
       });
-      return em.getRepository(Minor).save(minor);
+      // The ID number's unique index decides, not a look-up before the insert: two registrations of
+      // one child at once both passed such a look-up, and the loser's unique violation surfaced as an
+      // internal error. ON CONFLICT DO NOTHING (the id is fresh, so only the ID number can conflict)
+      // leaves the transaction usable and every loser gets the same plain refusal.
+      const inserted = await em.createQueryBuilder().insert().into(Minor).values(minor).orIgnore().returning(['id']).execute();
+      if (inserted.raw.length === 0) throw badInput('idNumber', 'is already registered');
+      return minor;
     });
   }
 
@@ -149,7 +151,11 @@ export class MinorMutationResolver {
       await lockMinor(em, ctx, guardian.minorId).catch(() => {
         throw notFound('Guardian');
       });
-      await em.getRepository(Guardian).delete(guardian.id);
+      // The look-up above ran before the child's lock: a concurrent removal of the same guardian may
+      // have committed since. Only the call whose delete removed the row succeeded (and is audited as
+      // a change); the others answer as for an unknown id.
+      const { affected } = await em.getRepository(Guardian).delete({ id: guardian.id, minorId: guardian.minorId });
+      if (!affected) throw notFound('Guardian');
       await em.getRepository(Minor).update(guardian.minorId, { updatedAt: ctx.now });
       ctx.access.belongsTo(guardian.id, guardian.minorId);
       return guardian.id;
