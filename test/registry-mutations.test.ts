@@ -261,4 +261,18 @@ describe('registry writes: validation, atomicity, due dates', () => {
     }
     expect(await t.sql(`SELECT category FROM registry.minor_category WHERE minor_id = $1 AND category IN ('POVERTY', 'ORPHAN')`, [id])).toEqual([]);
   });
+
+  it('refuses a category identified before the child was born, as an assessment or a visit is; accepts the day of birth', async () => {
+    const [{ id, birth_date }] = await t.sql(`SELECT id, birth_date::text FROM registry.minor ORDER BY id OFFSET 8 LIMIT 1`);
+    await t.sql(`DELETE FROM registry.minor_category WHERE minor_id = $1 AND category IN ('POVERTY', 'ORPHAN')`, [id]);
+    const ADD = `mutation($id: ID!, $c: DifficultyCategory!, $d: String) { addCategory(minorId: $id, category: $c, identifiedAt: $d) { categories { category identifiedAt } } }`;
+    const dayBefore = new Date(Date.parse(birth_date) - 86_400_000).toISOString().slice(0, 10);
+    for (const d of ['1901-01-01', dayBefore]) {
+      const r = await t.gql(civil, ADD, { id, c: 'POVERTY', d });
+      expect([errorCodes(r), r.errors![0].extensions!.field, r.errors![0].message]).toEqual([['BAD_USER_INPUT'], 'identifiedAt', 'identifiedAt: must not be before the child was born']);
+    }
+    expect(await t.sql(`SELECT category FROM registry.minor_category WHERE minor_id = $1 AND category = 'POVERTY'`, [id])).toEqual([]);
+    const born = await t.gql(civil, ADD, { id, c: 'ORPHAN', d: birth_date });
+    expect(born.data.addCategory.categories).toContainEqual({ category: 'ORPHAN', identifiedAt: birth_date });
+  });
 });
