@@ -70,6 +70,47 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(r.errors![0].message).toMatch(/already registered/);
   });
 
+  it('registers one child once when the same ID number is sent concurrently: every other call is the plain refusal, audited without a change', async () => {
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const i = input({ idNumber: buildIdNumber('330102', birthYearsAgo(6), 401 + 2 * round) });
+        const calls = await Promise.all(Array.from({ length: 8 }, () => post(t, civil, { query: CREATE, variables: { input: i } })));
+        const codes = calls.map((c) => (c.json.errors ?? []).map((e: any) => e.extensions.code).join() || 'OK');
+        expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
+        expect(codes.filter((c) => c !== 'OK')).toEqual(Array(7).fill('BAD_USER_INPUT'));
+        const later = await post(t, civil, { query: CREATE, variables: { input: i } });
+        expect(later.json.errors[0].message).toBe('idNumber: is already registered');
+        for (const c of calls.filter((c) => c.json.errors)) {
+          expect([c.status, c.json]).toEqual([later.status, later.json]);
+          const event = await eventOf(t, c.requestId);
+          expect([event.errorCodes, event.changes]).toEqual([['BAD_USER_INPUT'], []]);
+        }
+        expect(await t.sql(`SELECT count(*)::int AS n FROM registry.minor WHERE id_number = $1`, [i.idNumber])).toEqual([{ n: 1 }]);
+      }
+      expect(log).not.toHaveBeenCalled();
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('removes a guardian once when the removal is sent concurrently: the others answer as for an unknown id, and only one change is audited', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 4 LIMIT 1`);
+    const added = await t.gql(civil, `mutation($id: ID!) { addGuardian(minorId: $id, input: { relationship: OTHER_RELATIVE, name: "王五" }) { id } }`, { id });
+    const gid = added.data.addGuardian.id;
+    const REMOVE = `mutation($g: ID!) { removeGuardian(guardianId: $g) }`;
+    const unknown = await t.gql(civil, REMOVE, { g: '00000000-0000-4000-8000-000000000000' });
+    const calls = await Promise.all(Array.from({ length: 5 }, () => post(t, civil, { query: REMOVE, variables: { g: gid } })));
+    const won = calls.filter((c) => !c.json.errors);
+    expect(won.map((c) => c.json.data.removeGuardian)).toEqual([gid]);
+    const changes = [];
+    for (const c of calls) {
+      if (c.json.errors) expect(JSON.stringify(c.json.errors)).toBe(JSON.stringify(unknown.errors));
+      changes.push(...(await eventOf(t, c.requestId)).changes);
+    }
+    expect(changes).toEqual([{ fields: ['guardianId'], id: gid, minorId: id, mutation: 'removeGuardian' }]);
+  });
+
   it('refuses writes from other departments', async () => {
     const before = await count('minor');
     const r = await t.gql(await t.token(Department.POLICE), CREATE, { input: input({ idNumber: buildIdNumber('330102', birthYearsAgo(7), 391) }) });
@@ -219,5 +260,19 @@ describe('registry writes: validation, atomicity, due dates', () => {
       expect(r.errors![0].extensions!.field).toBe('identifiedAt');
     }
     expect(await t.sql(`SELECT category FROM registry.minor_category WHERE minor_id = $1 AND category IN ('POVERTY', 'ORPHAN')`, [id])).toEqual([]);
+  });
+
+  it('refuses a category identified before the child was born, as an assessment or a visit is; accepts the day of birth', async () => {
+    const [{ id, birth_date }] = await t.sql(`SELECT id, birth_date::text FROM registry.minor ORDER BY id OFFSET 8 LIMIT 1`);
+    await t.sql(`DELETE FROM registry.minor_category WHERE minor_id = $1 AND category IN ('POVERTY', 'ORPHAN')`, [id]);
+    const ADD = `mutation($id: ID!, $c: DifficultyCategory!, $d: String) { addCategory(minorId: $id, category: $c, identifiedAt: $d) { categories { category identifiedAt } } }`;
+    const dayBefore = new Date(Date.parse(birth_date) - 86_400_000).toISOString().slice(0, 10);
+    for (const d of ['1901-01-01', dayBefore]) {
+      const r = await t.gql(civil, ADD, { id, c: 'POVERTY', d });
+      expect([errorCodes(r), r.errors![0].extensions!.field, r.errors![0].message]).toEqual([['BAD_USER_INPUT'], 'identifiedAt', 'identifiedAt: must not be before the child was born']);
+    }
+    expect(await t.sql(`SELECT category FROM registry.minor_category WHERE minor_id = $1 AND category = 'POVERTY'`, [id])).toEqual([]);
+    const born = await t.gql(civil, ADD, { id, c: 'ORPHAN', d: birth_date });
+    expect(born.data.addCategory.categories).toContainEqual({ category: 'ORPHAN', identifiedAt: birth_date });
   });
 });

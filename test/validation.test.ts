@@ -1,5 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
-import { requireText } from '../src/common/validation';
+import { earliestMinorBirth, requireLine, requireText } from '../src/common/validation';
 import { daysAgo, INSIDE_STREET } from './support/department-records';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -16,6 +16,24 @@ describe('requireText', () => {
 
   it('keeps multi-line text, tabs and characters outside the BMP', () => {
     expect(requireText('note', ' 第一行\n\t第二行\r\n😀 ', 100)).toBe('第一行\n\t第二行\r\n😀');
+  });
+
+  it('refuses bidirectional controls, line and paragraph separators, C1 controls, and text with nothing visible', () => {
+    for (const bad of ['a\u202Eb', 'a\u202Ab', 'a\u2066b', 'a\u2069b', 'a\u200Fb', 'a\u2028b', 'a\u2029b', 'a\u0085b', 'a\u009Bb', '\u200B', ' \u200B\u3000', '\u0301']) {
+      expect(() => requireText('note', bad, 100)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'note' }) }));
+    }
+  });
+});
+
+describe('requireLine', () => {
+  it('refuses format characters, tabs and line breaks in one line of text, besides what requireText refuses', () => {
+    for (const bad of ['\u200B', '刘\u200B轩', '刘\u200D轩', '刘\uFEFF轩', '刘\u00AD轩', '\u202E轩子刘', '刘\n轩', '刘\t轩', '刘\u2028轩', NUL]) {
+      expect(() => requireLine('name', bad, 50)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'name' }) }));
+    }
+  });
+
+  it('keeps names and addresses as people write them', () => {
+    for (const ok of ['李小明', '阿卜杜拉·买买提', "O'Brien-Smith", '浙江省杭州市上城区 清波街道 1号', '𠮷野']) expect(requireLine('name', ` ${ok} `, 50)).toBe(ok);
   });
 });
 
@@ -95,6 +113,62 @@ describe('text inputs and filters through the endpoint', () => {
       'enrolledOn',
     );
     expect(await counts()).toEqual(before);
+  });
+
+  it('refuses invisible and direction-changing characters in a child’s and a guardian’s name and in notes, writing nothing', async () => {
+    const ca = await t.token(Department.CIVIL_AFFAIRS);
+    const state = async () =>
+      (await t.sql(`SELECT name, (SELECT count(*)::int FROM registry.guardian WHERE minor_id = $1) AS guardians, (SELECT count(*)::int FROM registry.visit WHERE minor_id = $1) AS visits FROM registry.minor WHERE id = $1`, [minorId]))[0];
+    const before = await state();
+    for (const name of ['\u202E轩子刘', '刘\u200B轩', '刘\u2028轩']) {
+      refused(await t.gql(ca, `mutation($m: ID!, $n: String!) { updateMinor(id: $m, input: { name: $n }) { name } }`, { m: minorId, n: name }), 'name');
+    }
+    for (const name of ['\u200B', '\u200D\u200C', '李\u202E四']) {
+      refused(await t.gql(ca, `mutation($m: ID!, $n: String!) { addGuardian(minorId: $m, input: { relationship: OTHER_RELATIVE, name: $n }) { id } }`, { m: minorId, n: name }), 'name');
+    }
+    for (const notes of ['入户\u2028祖母在家', '入户\u0085祖母在家', '家访\u202E记录', '\u200B']) {
+      refused(await t.gql(ca, `mutation($m: ID!, $n: String!) { recordVisit(minorId: $m, input: { notes: $n }) { id } }`, { m: minorId, n: notes }), 'notes');
+    }
+    expect(await state()).toEqual(before);
+  });
+
+  it('refuses a department record dated before any registered child was born (18 years ago), without comparing with the child’s birth date; accepts one on that day', async () => {
+    const before = await counts();
+    const ed = await t.token(Department.EDUCATION);
+    const earliest = earliestMinorBirth(new Date());
+    const dayBefore = new Date(Date.parse(earliest) - 86_400_000).toISOString().slice(0, 10);
+    const ENROL = `mutation($m: ID!, $d: String!) { createSchoolEnrollment(minorId: $m, input: { school: "实验小学", grade: 3, status: ENROLLED, enrolledOn: $d }) { id } }`;
+    const answers = [];
+    for (const d of ['1901-01-01', dayBefore]) {
+      const r = await t.gql(ed, ENROL, { m: minorId, d });
+      refused(r, 'enrolledOn');
+      answers.push(r.errors![0].message);
+    }
+    // The same refusal whatever the child: it says nothing of this child's birth date.
+    const [{ id: other }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' AND birth_date <> (SELECT birth_date FROM registry.minor WHERE id = $1) ORDER BY id LIMIT 1`, [minorId]);
+    expect((await t.gql(ed, ENROL, { m: other, d: dayBefore })).errors![0].message).toBe(answers[1]);
+    refused(
+      await t.gql(await t.token(Department.POLICE), `mutation($m: ID!) { createPoliceIncident(minorId: $m, input: { type: ABUSE, occurredOn: "1901-01-01", status: REPORTED, handlingUnit: "派出所", narrative: "n" }) { id } }`, { m: minorId }),
+      'occurredOn',
+    );
+    refused(
+      await t.gql(await t.token(Department.YOUTH_LEAGUE), `mutation($m: ID!) { createVolunteerVisit(minorId: $m, input: { visitedOn: "${dayBefore}", volunteer: "志愿者", notes: "n" }) { id } }`, { m: minorId }),
+      'visitedOn',
+    );
+    expect(await counts()).toEqual(before);
+    const onTheDay = await t.gql(ed, ENROL, { m: minorId, d: earliest });
+    expect(onTheDay.errors).toBeUndefined();
+  });
+
+  it('refuses an education aid for a school year outside the registered children’s schooling, writing nothing', async () => {
+    const ed = await t.token(Department.EDUCATION);
+    const aids = async () => (await t.sql(`SELECT count(*)::int AS n FROM education.education_aid`))[0].n;
+    const before = await aids();
+    const year = new Date().getUTCFullYear();
+    const AID = `mutation($m: ID!, $y: String!) { createEducationAid(minorId: $m, input: { kind: SCHOLARSHIP, amountYuan: 500, grantedOn: "${daysAgo(1)}", schoolYear: $y }) { id } }`;
+    for (const y of ['0000-0001', `${year - 19}-${year - 18}`, `${year + 2}-${year + 3}`, '2999-3000']) refused(await t.gql(ed, AID, { m: minorId, y }), 'schoolYear');
+    expect(await aids()).toBe(before);
+    for (const y of [`${year - 18}-${year - 17}`, `${year + 1}-${year + 2}`]) expect((await t.gql(ed, AID, { m: minorId, y })).errors).toBeUndefined();
   });
 
   it('stores multi-line text with tabs as given', async () => {

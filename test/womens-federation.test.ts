@@ -32,7 +32,7 @@ describe('womens federation subgraph', () => {
     parentArg: 'planId',
     parentSql: ACTIVE_PLAN,
     input: { visitedOn: daysAgo(1), visitor: '妇联执委-3号', notes: '生活正常' },
-    invalid: [['a visit before the plan started', { visitedOn: '2000-01-01' }, 'visitedOn']],
+    invalid: [['a visit before the plan started', { visitedOn: daysAgo(6000) }, 'visitedOn']],
   });
   recordSuite(hub, {
     owner: WF,

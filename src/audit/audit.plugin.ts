@@ -6,7 +6,7 @@ import { auditEvent, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
 import { AuditOutcome, Purpose } from './audit.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables } from './document-signature';
-import { parsePurpose, PURPOSE_HEADER, touchesChildRecords } from './purpose';
+import { needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
 import { queryCost } from './query-cost';
 
 /** Deeper selections than any client needs are refused before planning (LIMIT_EXCEEDED). */
@@ -48,13 +48,13 @@ interface DocumentFacts {
   depth: Map<OperationDefinitionNode, number>;
   /** The cost of an operation whose page sizes are all literals or defaults; others are costed per request. */
   cost: Map<OperationDefinitionNode, number>;
-  touchesChild: Map<OperationDefinitionNode, boolean>;
+  needsPurpose: Map<OperationDefinitionNode, boolean>;
 }
 const facts = new WeakMap<DocumentNode, DocumentFacts>();
 function factsOf(doc: DocumentNode): DocumentFacts {
   let f = facts.get(doc);
   if (!f) {
-    f = { audited: auditDocument(doc), depth: new Map(), cost: new Map(), touchesChild: new Map() };
+    f = { audited: auditDocument(doc), depth: new Map(), cost: new Map(), needsPurpose: new Map() };
     facts.set(doc, f);
   }
   return f;
@@ -93,6 +93,8 @@ export interface AuditPluginOptions {
   writer: AuditSink;
   variableKey: Uint8Array;
   childTypes: ReadonlySet<string>;
+  /** Mutations that need no declared purpose (SubgraphSlice.purposeFreeMutations); every other one does. */
+  purposeFreeMutations: ReadonlySet<string>;
   /** Operations whose response may hold more values than this are refused (src/audit/query-cost.ts). */
   maxQueryCost: number;
   /** Checks a declared purpose against the records it names (a referral's id); throws to refuse. */
@@ -147,10 +149,10 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           try {
             purpose = parsePurpose(contextValue.purposeHeader) ?? null;
             if (purpose && opts.checkPurpose) await opts.checkPurpose(purpose, contextValue);
-            let touches = f.touchesChild.get(operation);
-            if (touches === undefined) f.touchesChild.set(operation, (touches = touchesChildRecords(schema, document, operation, opts.childTypes)));
-            if (!purpose && touches) {
-              throw badInput(PURPOSE_HEADER, `an operation that returns a child's data must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
+            let needs = f.needsPurpose.get(operation);
+            if (needs === undefined) f.needsPurpose.set(operation, (needs = needsPurpose(schema, document, operation, opts.childTypes, opts.purposeFreeMutations)));
+            if (!purpose && needs) {
+              throw badInput(PURPOSE_HEADER, `an operation that reads or changes a child's data must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
             }
           } catch (e) {
             throw asRequestError(e);

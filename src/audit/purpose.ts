@@ -36,19 +36,49 @@ function decodeHeader(value: string): string {
   }
 }
 
-/** Whether the operation selects any field of a type that is part of a child's record. */
-export function touchesChildRecords(schema: GraphQLSchema, doc: DocumentNode, operation: OperationDefinitionNode, childTypes: ReadonlySet<string>): boolean {
+/**
+ * Whether the operation must declare its purpose: it selects any field of a type that is part of a
+ * child's record, or it is a mutation with a root field not declared purpose-free. A mutation may
+ * change a child's record without answering with any of it (a removal answers with an id), so a
+ * mutation needs a purpose by default, and a new one is covered without anyone remembering to.
+ */
+export function needsPurpose(
+  schema: GraphQLSchema,
+  doc: DocumentNode,
+  operation: OperationDefinitionNode,
+  childTypes: ReadonlySet<string>,
+  purposeFreeMutations: ReadonlySet<string>,
+): boolean {
   const typeInfo = new TypeInfo(schema);
-  let touches = false;
+  const mutationType = schema.getMutationType();
+  let needs = false;
   const fragments = doc.definitions.filter((d) => d.kind === 'FragmentDefinition');
   visit(
     { kind: doc.kind, definitions: [operation, ...fragments] },
     visitWithTypeInfo(typeInfo, {
-      Field() {
+      Field(node) {
         const type = typeInfo.getType();
-        if (type && childTypes.has(getNamedType(type).name)) touches = true;
+        if (type && childTypes.has(getNamedType(type).name)) needs = true;
+        // Root fields of Mutation, also through fragments on Mutation; `__typename` changes nothing.
+        const name = node.name.value;
+        if (mutationType && typeInfo.getParentType() === mutationType && !name.startsWith('__') && !purposeFreeMutations.has(name)) needs = true;
       },
     }),
   );
-  return touches;
+  return needs;
+}
+
+/**
+ * Start-up check of a slice's purpose-free mutations: each must be a mutation of its schema (a
+ * renamed one would silently leave the exemption to whatever takes the name) that returns no
+ * child-record type (such a mutation needs a purpose by what it selects: exempting it misleads).
+ */
+export function checkPurposeFreeMutations(slice: string, schema: GraphQLSchema, names: Iterable<string>, childTypes: ReadonlySet<string>): void {
+  const fields = schema.getMutationType()?.getFields() ?? {};
+  for (const name of names) {
+    const field = fields[name];
+    if (!field) throw new Error(`Subgraph "${slice}" declares "${name}" purpose-free, but it has no such mutation`);
+    const returns = getNamedType(field.type).name;
+    if (childTypes.has(returns)) throw new Error(`Subgraph "${slice}" declares "${name}" purpose-free, but it returns ${returns}, part of a child's record`);
+  }
 }

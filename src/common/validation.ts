@@ -7,10 +7,24 @@ import { badInput } from '../errors/hub.exception';
 
 /**
  * Control characters no text of the hub holds: C0 except tab, line feed and carriage return
- * (notes, narratives and observations are multi-line), and DEL. U+0000 in particular is refused by
- * Postgres (22021) and would surface as an internal error.
+ * (notes, narratives and observations are multi-line), DEL and C1 (U+0085 is a line break to some
+ * readers). U+0000 in particular is refused by Postgres (22021) and would surface as an internal error.
  */
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+/**
+ * Characters that make text read otherwise than it is stored, refused in every text: bidirectional
+ * controls and marks (an override shows a name or a note reversed to whoever reads it) and the line
+ * and paragraph separators (a line break that tab and line feed do not show as one).
+ */
+const MISLEADING_CHARACTERS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069\p{Zl}\p{Zp}]/u;
+/**
+ * Not in one line of text (a name, an address, a school, a unit): no format character at all
+ * (zero-width space and joiner, soft hyphen, byte-order mark, ...: two names that look alike would
+ * be different names), no tab and no line break.
+ */
+const NOT_IN_A_LINE = /[\p{Cf}\t\n\r]/u;
+/** What can be seen: a letter, digit, punctuation mark or symbol (not only spaces and marks). */
+const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
 /** In a `u` regex a surrogate pair is one code point, so this matches a lone surrogate only. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -29,19 +43,35 @@ export function requireCleanText(field: string, value: string): string {
   if (typeof value !== 'string') throw badInput(field, 'must be text');
   if (!isWellFormed(value)) throw badInput(field, 'must be well-formed Unicode (a lone surrogate is not a character)');
   if (CONTROL_CHARACTERS.test(value)) throw badInput(field, 'must not contain control characters (only tab and line breaks are allowed)');
+  if (MISLEADING_CHARACTERS.test(value)) throw badInput(field, 'must not contain bidirectional controls or line separators');
   return value;
 }
 
-/** Trimmed text of 1..max characters, else BAD_USER_INPUT naming the field. */
+/**
+ * Trimmed text of 1..max characters with something visible in it (a note of a zero-width space is
+ * empty), else BAD_USER_INPUT naming the field. May span lines: notes, narratives, reasons.
+ */
 export function requireText(field: string, value: string | undefined | null, max: number): string {
   const v = requireCleanText(field, value ?? '').trim();
   if (!v) throw badInput(field, 'must not be empty');
+  if (!VISIBLE.test(v)) throw badInput(field, 'must contain a visible character');
   if (Array.from(v).length > max) throw badInput(field, `must be at most ${max} characters`);
   return v;
 }
 
 export function optionalText(field: string, value: string | undefined | null, max: number): string | null {
   return value === undefined || value === null || value.trim() === '' ? null : requireText(field, value, max);
+}
+
+/** One line of text: a name (a child's, a guardian's, a worker's), an address, a school, a unit. */
+export function requireLine(field: string, value: string | undefined | null, max: number): string {
+  const v = requireText(field, value, max);
+  if (NOT_IN_A_LINE.test(v)) throw badInput(field, 'must be one line, without format characters (zero-width, bidirectional)');
+  return v;
+}
+
+export function optionalLine(field: string, value: string | undefined | null, max: number): string | null {
+  return value === undefined || value === null || value.trim() === '' ? null : requireLine(field, value, max);
 }
 
 export function requirePhone(field: string, value: string | undefined | null): string | null {
@@ -74,6 +104,23 @@ export function requireDate(field: string, value: string | undefined | null, not
 
 export function optionalDate(field: string, value: string | undefined | null, notAfter?: Date): string | null {
   return value === undefined || value === null || value.trim() === '' ? null : requireDate(field, value, notAfter);
+}
+
+/** The earliest birth date a minor of today can have: 18 years before `now` (UTC). */
+export function earliestMinorBirth(now: Date): string {
+  return new Date(Date.UTC(now.getUTCFullYear() - 18, now.getUTCMonth(), now.getUTCDate())).toISOString().slice(0, 10);
+}
+
+/**
+ * The date of something that happened to a registered child: a date not in the future and not
+ * before any registered child can have been born (18 years ago). Not the child's own birth date:
+ * departments that may not read it would learn it from the refusal.
+ */
+export function requireChildhoodDate(field: string, value: string | undefined | null, now: Date): string {
+  const v = requireDate(field, value, now);
+  const earliest = earliestMinorBirth(now);
+  if (v < earliest) throw badInput(field, `must not be before ${earliest} (18 years ago: no registered child was born earlier)`);
+  return v;
 }
 
 /** `later` (when given) must not fall before `earlier`; both YYYY-MM-DD, so text order is date order. */

@@ -7,6 +7,7 @@ import type { PolicySubject } from '../auth/principal';
 import { FULL_POLICY, PolicyMode, PolicySchemas } from '../policy/policy.middleware';
 import type { Policy } from '../policy/policy';
 import { CHILD_RECORD_TYPES, FIELD_GRANTS } from '../subgraphs';
+import { checkPurposeFreeMutations } from '../audit/purpose';
 
 export interface BuiltSubgraph {
   slice: SubgraphSlice;
@@ -19,6 +20,7 @@ export interface BuiltSubgraph {
 
 export async function buildSubgraph(slice: SubgraphSlice, policy: Policy, mode: PolicyMode = FULL_POLICY): Promise<BuiltSubgraph> {
   const raw = await buildFederatedSchema(slice);
+  checkPurposeFreeMutations(slice.name, raw, Object.keys(slice.purposeFreeMutations ?? {}), CHILD_RECORD_TYPES);
   const schemas = new PolicySchemas(raw, policy, slice.name, CHILD_RECORD_TYPES, FIELD_GRANTS, mode);
   return { slice, raw, schemaFor: (subject) => schemas.for(subject), sdl: printSubgraphSchema(raw) };
 }

@@ -45,6 +45,14 @@ export interface SubgraphSlice {
    * declared purpose.
    */
   childRecordTypes?: string[];
+  /**
+   * Every mutation needs a declared purpose, whatever it returns: a change to a child's record
+   * need not answer with it (`removeGuardian` answers with an id). The mutations named here, each
+   * with why, need none: they change no child's record, or the README says so (a REPORTER's
+   * `fileMandatoryReport`). Checked at start-up: each is a mutation of the slice that returns no
+   * child-record type (one that does needs a purpose by what it selects anyway).
+   */
+  purposeFreeMutations?: Record<string, string>;
   /** Records of this slice that open fields of a child's record to another department (an open referral). */
   grantSources?: GrantSource[];
   /** Demo data, written when the slice's tables are empty. Deterministic. */

@@ -15,7 +15,7 @@ import { FastPathGateway } from '../gateway/fast-path.gateway';
 import { InProcessDataSource } from '../gateway/in-process.data-source';
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
-import { CHILD_RECORD_TYPES, FIELD_GRANTS, SUBGRAPHS } from '../subgraphs';
+import { CHILD_RECORD_TYPES, FIELD_GRANTS, PURPOSE_FREE_MUTATIONS, SUBGRAPHS } from '../subgraphs';
 import { registrySubgraph } from '../subgraphs/registry';
 import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, Database, openDatabase, startSlices } from './bootstrap';
@@ -93,6 +93,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
               writer,
               variableKey: auditKey(config),
               childTypes: CHILD_RECORD_TYPES,
+              purposeFreeMutations: PURPOSE_FREE_MUTATIONS,
               maxQueryCost: config.maxQueryCost,
               checkPurpose: async (purpose, g) => {
                 if (FIELD_GRANTS.governs(purpose)) await FIELD_GRANTS.checkReference(createHubContext(config, g.principal, policy, db.ds, g.requestId, new AccessLog(), purpose));

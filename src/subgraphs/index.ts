@@ -32,5 +32,8 @@ export function findSubgraph(name: string): SubgraphSlice {
 /** Every type that is part of a child's record, across subgraphs (see SubgraphSlice.childRecordTypes). */
 export const CHILD_RECORD_TYPES: ReadonlySet<string> = new Set(SUBGRAPHS.flatMap((s) => s.childRecordTypes ?? []));
 
+/** Every mutation that needs no declared purpose, across subgraphs (see SubgraphSlice.purposeFreeMutations). */
+export const PURPOSE_FREE_MUTATIONS: ReadonlySet<string> = new Set(SUBGRAPHS.flatMap((s) => Object.keys(s.purposeFreeMutations ?? {})));
+
 /** Every kind of field grant, across subgraphs (see SubgraphSlice.grantSources). */
 export const FIELD_GRANTS = new FieldGrants(SUBGRAPHS.flatMap((s) => s.grantSources ?? []));

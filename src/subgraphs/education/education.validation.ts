@@ -1,4 +1,4 @@
-import { requireDate, requireInt, requireText } from '../../common/validation';
+import { requireChildhoodDate, requireInt, requireLine, requireText } from '../../common/validation';
 import { badInput } from '../../errors/hub.exception';
 import type { RecordFields } from '../shared/record-writes';
 import type { BullyingCase } from './entities/bullying-case.entity';
@@ -8,28 +8,28 @@ import type { SchoolEnrollment } from './entities/school-enrollment.entity';
 import type { BullyingCaseInput, DropoutReportInput, EducationAidInput, PersuasionActionInput, SchoolEnrollmentInput } from './resolvers/types/education.input';
 
 export const validEnrollment = (i: SchoolEnrollmentInput, now: Date): RecordFields<SchoolEnrollment> => ({
-  school: requireText('school', i.school, 100),
+  school: requireLine('school', i.school, 100),
   grade: requireInt('grade', i.grade, 1, 12),
   status: i.status,
-  enrolledOn: requireDate('enrolledOn', i.enrolledOn, now),
+  enrolledOn: requireChildhoodDate('enrolledOn', i.enrolledOn, now),
 });
 
 export const validDropoutReport = (i: DropoutReportInput, now: Date): Pick<DropoutReport, 'school' | 'reportedOn' | 'daysAbsent'> => ({
-  school: requireText('school', i.school, 100),
-  reportedOn: requireDate('reportedOn', i.reportedOn, now),
+  school: requireLine('school', i.school, 100),
+  reportedOn: requireChildhoodDate('reportedOn', i.reportedOn, now),
   daysAbsent: requireInt('daysAbsent', i.daysAbsent, 0, 366),
 });
 
 export const validPersuasionAction = (i: PersuasionActionInput, now: Date) => ({
-  actedOn: requireDate('actedOn', i.actedOn, now),
+  actedOn: requireChildhoodDate('actedOn', i.actedOn, now),
   method: i.method,
-  actor: requireText('actor', i.actor, 100),
+  actor: requireLine('actor', i.actor, 100),
   note: requireText('note', i.note, 2000),
 });
 
 export const validBullyingCase = (i: BullyingCaseInput, now: Date): RecordFields<BullyingCase> => ({
-  school: requireText('school', i.school, 100),
-  occurredOn: requireDate('occurredOn', i.occurredOn, now),
+  school: requireLine('school', i.school, 100),
+  occurredOn: requireChildhoodDate('occurredOn', i.occurredOn, now),
   role: i.role,
   severity: i.severity,
   status: i.status,
@@ -37,12 +37,18 @@ export const validBullyingCase = (i: BullyingCaseInput, now: Date): RecordFields
 });
 
 export function validEducationAid(i: EducationAidInput, now: Date): RecordFields<EducationAid> {
+  // A school year of a registered child's schooling: from the year the eldest was born, to next
+  // year's (aid may be granted ahead of the year it pays for).
+  const first = now.getUTCFullYear() - 18;
+  const last = now.getUTCFullYear() + 1;
   const m = /^(\d{4})-(\d{4})$/.exec((i.schoolYear ?? '').trim());
-  if (!m || Number(m[2]) !== Number(m[1]) + 1) throw badInput('schoolYear', 'must be two consecutive years, e.g. 2025-2026');
+  if (!m || Number(m[2]) !== Number(m[1]) + 1 || Number(m[1]) < first || Number(m[1]) > last) {
+    throw badInput('schoolYear', `must be two consecutive years from ${first}-${first + 1} to ${last}-${last + 1}, e.g. 2025-2026`);
+  }
   return {
     kind: i.kind,
     amountYuan: requireInt('amountYuan', i.amountYuan, 1, 100_000),
-    grantedOn: requireDate('grantedOn', i.grantedOn, now),
+    grantedOn: requireChildhoodDate('grantedOn', i.grantedOn, now),
     schoolYear: m[0],
   };
 }

@@ -1,4 +1,4 @@
-import { optionalDate, optionalText, requireDate, requireNotBefore, requireText } from '../../common/validation';
+import { optionalDate, optionalText, requireChildhoodDate, requireDate, requireLine, requireNotBefore, requireText } from '../../common/validation';
 import { badInput } from '../../errors/hub.exception';
 import type { RecordFields } from '../shared/record-writes';
 import type { CommunityCorrection } from './entities/community-correction.entity';
@@ -7,23 +7,25 @@ import type { LegalAidCase } from './entities/legal-aid-case.entity';
 import type { CommunityCorrectionInput, IncarceratedParentInput, LegalAidCaseInput } from './resolvers/types/justice.input';
 
 export function validIncarceratedParent(i: IncarceratedParentInput, now: Date): RecordFields<IncarceratedParent> {
+  // Not bounded by the children's lifetime like the other dates: a parent may have been in custody
+  // since before the child was born.
   const since = requireDate('since', i.since, now);
   const expectedRelease = optionalDate('expectedRelease', i.expectedRelease);
   requireNotBefore('expectedRelease', expectedRelease, 'since', since);
-  return { parent: i.parent, kind: i.kind, institution: requireText('institution', i.institution, 100), since, expectedRelease, status: i.status };
+  return { parent: i.parent, kind: i.kind, institution: requireLine('institution', i.institution, 100), since, expectedRelease, status: i.status };
 }
 
 export function validCorrection(i: CommunityCorrectionInput, now: Date): RecordFields<CommunityCorrection> {
-  const startedOn = requireDate('startedOn', i.startedOn, now);
+  const startedOn = requireChildhoodDate('startedOn', i.startedOn, now);
   const endsOn = requireDate('endsOn', i.endsOn);
   if (endsOn <= startedOn) throw badInput('endsOn', 'must be after startedOn');
-  return { startedOn, endsOn, status: i.status, supervisingOffice: requireText('supervisingOffice', i.supervisingOffice, 100), notes: optionalText('notes', i.notes, 2000) };
+  return { startedOn, endsOn, status: i.status, supervisingOffice: requireLine('supervisingOffice', i.supervisingOffice, 100), notes: optionalText('notes', i.notes, 2000) };
 }
 
 export const validLegalAid = (i: LegalAidCaseInput, now: Date): RecordFields<LegalAidCase> => ({
-  openedOn: requireDate('openedOn', i.openedOn, now),
+  openedOn: requireChildhoodDate('openedOn', i.openedOn, now),
   matter: i.matter,
   status: i.status,
-  provider: requireText('provider', i.provider, 100),
+  provider: requireLine('provider', i.provider, 100),
   details: requireText('details', i.details, 4000),
 });

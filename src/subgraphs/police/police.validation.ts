@@ -1,4 +1,4 @@
-import { optionalText, requireDate, requireText } from '../../common/validation';
+import { optionalLine, optionalText, requireChildhoodDate, requireLine, requireText } from '../../common/validation';
 import { badInput } from '../../errors/hub.exception';
 import type { RecordFields } from '../shared/record-writes';
 import type { GuardianAdmonishment } from './entities/guardian-admonishment.entity';
@@ -9,26 +9,26 @@ import type { GuardianAdmonishmentInput, IdentityVerificationInput, PoliceIncide
 
 export const validIncident = (i: PoliceIncidentInput, now: Date): RecordFields<PoliceIncident> => ({
   type: i.type,
-  occurredOn: requireDate('occurredOn', i.occurredOn, now),
+  occurredOn: requireChildhoodDate('occurredOn', i.occurredOn, now),
   status: i.status,
-  handlingUnit: requireText('handlingUnit', i.handlingUnit, 100),
+  handlingUnit: requireLine('handlingUnit', i.handlingUnit, 100),
   narrative: requireText('narrative', i.narrative, 4000),
 });
 
 export const validAdmonishment = (i: GuardianAdmonishmentInput, now: Date): RecordFields<GuardianAdmonishment> => ({
   guardian: i.guardian,
-  admonishedOn: requireDate('admonishedOn', i.admonishedOn, now),
-  issuingUnit: requireText('issuingUnit', i.issuingUnit, 100),
+  admonishedOn: requireChildhoodDate('admonishedOn', i.admonishedOn, now),
+  issuingUnit: requireLine('issuingUnit', i.issuingUnit, 100),
   reason: requireText('reason', i.reason, 2000),
 });
 
 export function validVerification(i: IdentityVerificationInput, now: Date): RecordFields<IdentityVerification> {
-  const householdPlace = optionalText('householdPlace', i.householdPlace, 200);
+  const householdPlace = optionalLine('householdPlace', i.householdPlace, 200);
   const unregistered = i.householdStatus === HouseholdStatus.UNREGISTERED;
   if (unregistered && householdPlace !== null) throw badInput('householdPlace', 'an unregistered child has no place of registration');
   if (!unregistered && householdPlace === null) throw badInput('householdPlace', 'must not be empty for a registered or moved-out child');
   return {
-    verifiedOn: requireDate('verifiedOn', i.verifiedOn, now),
+    verifiedOn: requireChildhoodDate('verifiedOn', i.verifiedOn, now),
     result: i.result,
     householdStatus: i.householdStatus,
     householdPlace,

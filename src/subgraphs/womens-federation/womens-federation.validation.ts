@@ -1,4 +1,4 @@
-import { optionalText, requireDate, requireText } from '../../common/validation';
+import { optionalText, requireChildhoodDate, requireLine, requireText } from '../../common/validation';
 import type { RecordFields } from '../shared/record-writes';
 import type { CarePlan } from './entities/care-plan.entity';
 import type { ChildrenHomeAttendance } from './entities/children-home-attendance.entity';
@@ -15,35 +15,35 @@ import type {
 /** The plan's own fields; `lastVisitOn` is kept by care visits, not by the input. */
 export const validCarePlan = (i: CarePlanInput, now: Date): Pick<CarePlan, 'kind' | 'startedOn' | 'status' | 'caregiver' | 'measures'> => ({
   kind: i.kind,
-  startedOn: requireDate('startedOn', i.startedOn, now),
+  startedOn: requireChildhoodDate('startedOn', i.startedOn, now),
   status: i.status,
-  caregiver: requireText('caregiver', i.caregiver, 100),
+  caregiver: requireLine('caregiver', i.caregiver, 100),
   measures: requireText('measures', i.measures, 2000),
 });
 
 export const validCareVisit = (i: CareVisitInput, now: Date) => ({
-  visitedOn: requireDate('visitedOn', i.visitedOn, now),
-  visitor: requireText('visitor', i.visitor, 100),
+  visitedOn: requireChildhoodDate('visitedOn', i.visitedOn, now),
+  visitor: requireLine('visitor', i.visitor, 100),
   notes: requireText('notes', i.notes, 2000),
 });
 
 export const validSession = (i: FamilyEducationSessionInput, now: Date): RecordFields<FamilyEducationSession> => ({
-  heldOn: requireDate('heldOn', i.heldOn, now),
-  topic: requireText('topic', i.topic, 200),
-  attendee: requireText('attendee', i.attendee, 50),
-  instructor: requireText('instructor', i.instructor, 100),
+  heldOn: requireChildhoodDate('heldOn', i.heldOn, now),
+  topic: requireLine('topic', i.topic, 200),
+  attendee: requireLine('attendee', i.attendee, 50),
+  instructor: requireLine('instructor', i.instructor, 100),
   notes: optionalText('notes', i.notes, 2000),
 });
 
 export const validViolenceSupport = (i: DomesticViolenceSupportInput, now: Date): RecordFields<DomesticViolenceSupport> => ({
   kind: i.kind,
-  startedOn: requireDate('startedOn', i.startedOn, now),
+  startedOn: requireChildhoodDate('startedOn', i.startedOn, now),
   status: i.status,
   notes: requireText('notes', i.notes, 2000),
 });
 
 export const validAttendance = (i: ChildrenHomeAttendanceInput, now: Date): RecordFields<ChildrenHomeAttendance> => ({
-  home: requireText('home', i.home, 100),
-  attendedOn: requireDate('attendedOn', i.attendedOn, now),
-  activity: requireText('activity', i.activity, 200),
+  home: requireLine('home', i.home, 100),
+  attendedOn: requireChildhoodDate('attendedOn', i.attendedOn, now),
+  activity: requireLine('activity', i.activity, 200),
 });

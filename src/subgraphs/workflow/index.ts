@@ -40,6 +40,15 @@ export const workflowSubgraph: SubgraphSlice = {
   policy: workflowPolicy,
   scaleRecords: workflowRecords,
   childRecordTypes: ['MandatoryReport', 'ReportTransition', 'Referral', 'Notification', 'OverdueVisit'],
+  purposeFreeMutations: {
+    fileMandatoryReport: 'anyone who sees harm files (REPORTER); the purpose is the report itself, and the receipt reads nothing of the child back',
+    employmentCheck: 'an employer asks about an adult applicant; no child is read or changed',
+    employmentRescreen: 'an employer re-screens its adult staff; no child is read or changed',
+    addBarredPerson: 'the barred-person list is of adults',
+    removeBarredPerson: 'the barred-person list is of adults',
+    registerWebhook: 'a department system’s address; what is later delivered to it is audited per delivery',
+    deactivateWebhook: 'a department system’s address',
+  },
   grantSources: [referralGrantSource],
   seedDemo: seedWorkflowIfEmpty,
   // Deadlines (escalations) and webhook deliveries run on the serving process's timer; each delivery is audited first.

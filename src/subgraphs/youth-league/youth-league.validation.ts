@@ -1,4 +1,4 @@
-import { optionalText, requireDate, requireText } from '../../common/validation';
+import { optionalText, requireChildhoodDate, requireLine, requireText } from '../../common/validation';
 import { badInput } from '../../errors/hub.exception';
 import type { RecordFields } from '../shared/record-writes';
 import type { IdleSupport } from './entities/idle-support.entity';
@@ -15,28 +15,28 @@ export function validPreventionCase(i: PreventionCaseInput, now: Date): Pick<Pre
   return {
     kind: i.kind,
     behaviour: i.behaviour ?? null,
-    openedOn: requireDate('openedOn', i.openedOn, now),
+    openedOn: requireChildhoodDate('openedOn', i.openedOn, now),
     status: i.status,
-    caseWorker: requireText('caseWorker', i.caseWorker, 100),
+    caseWorker: requireLine('caseWorker', i.caseWorker, 100),
     measures: requireText('measures', i.measures, 2000),
   };
 }
 
 export const validFollowUp = (i: MisbehaviourFollowUpInput, now: Date) => ({
-  followedUpOn: requireDate('followedUpOn', i.followedUpOn, now),
+  followedUpOn: requireChildhoodDate('followedUpOn', i.followedUpOn, now),
   note: requireText('note', i.note, 2000),
 });
 
 export const validIdleSupport = (i: IdleSupportInput, now: Date): RecordFields<IdleSupport> => ({
   kind: i.kind,
-  startedOn: requireDate('startedOn', i.startedOn, now),
-  provider: requireText('provider', i.provider, 100),
+  startedOn: requireChildhoodDate('startedOn', i.startedOn, now),
+  provider: requireLine('provider', i.provider, 100),
   status: i.status,
   note: optionalText('note', i.note, 2000),
 });
 
 export const validVolunteerVisit = (i: VolunteerVisitInput, now: Date): RecordFields<VolunteerVisit> => ({
-  visitedOn: requireDate('visitedOn', i.visitedOn, now),
-  volunteer: requireText('volunteer', i.volunteer, 100),
+  visitedOn: requireChildhoodDate('visitedOn', i.visitedOn, now),
+  volunteer: requireLine('volunteer', i.volunteer, 100),
   notes: requireText('notes', i.notes, 2000),
 });

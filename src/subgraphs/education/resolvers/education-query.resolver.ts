@@ -1,5 +1,5 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import { requireText } from '../../../common/validation';
+import { requireLine } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
@@ -25,7 +25,7 @@ export class EducationQueryResolver {
     const qb = ctx.db.getRepository(DropoutReport).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
     if (filter?.school !== undefined && filter.school !== null) {
       ctx.policy.assertFilterable(ctx.subject, 'DropoutReport.school', 'filter.school');
-      qb.andWhere('r.school = :school', { school: requireText('filter.school', filter.school, 100) });
+      qb.andWhere('r.school = :school', { school: requireLine('filter.school', filter.school, 100) });
     }
     if (filter?.statuses?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'DropoutReport.status', 'filter.statuses');

@@ -13,7 +13,7 @@ import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
 import { GRID_CODE_LENGTH, jurisdictionPattern } from '../registry.loaders';
-import { optionalText, requireDate, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
+import { optionalLine, optionalText, requireDate, requireLine, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
 import { validateMinorIdentity } from '../registry.validation';
 import { AssessmentInput, CreateMinorInput, GuardianInput, UpdateMinorInput, VisitInput } from './types/minor.input';
 import { childRedEvent, emitNotification, GUARDIANSHIP_FAILURE_CATEGORIES, guardianshipFailureEvent } from '../../workflow/workflow.notify';
@@ -74,17 +74,13 @@ export class MinorMutationResolver {
   createMinor(@Arg('input', () => CreateMinorInput) input: CreateMinorInput, @Ctx() ctx: HubContext): Promise<Minor> {
     const identity = validateMinorIdentity(input, ctx.now);
     const fields = {
-      name: requireText('name', input.name, 50),
-      householdRegistration: requireText('householdRegistration', input.householdRegistration, 200),
-      currentAddress: requireText('currentAddress', input.currentAddress, 200),
-      school: optionalText('school', input.school, 100),
+      name: requireLine('name', input.name, 50),
+      householdRegistration: requireLine('householdRegistration', input.householdRegistration, 200),
+      currentAddress: requireLine('currentAddress', input.currentAddress, 200),
+      school: optionalLine('school', input.school, 100),
     };
     return ctx.db.transaction(async (em) => {
       const gridCode = await requireGrid(em, ctx, input.gridCode);
-      // The unique index would reject a duplicate too, but its error carries SQL; say it plainly.
-      if (await em.getRepository(Minor).exists({ where: { idNumber: identity.idNumber } })) {
-        throw badInput('idNumber', 'is already registered');
-      }
       const minor = em.getRepository(Minor).create({
         id: randomUUID(),
         ...identity,
@@ -95,7 +91,13 @@ export class MinorMutationResolver {
         createdAt: ctx.now,
         updatedAt: ctx.now,
       });
-      return em.getRepository(Minor).save(minor);
+      // The ID number's unique index decides, not a look-up before the insert: two registrations of
+      // one child at once both passed such a look-up, and the loser's unique violation surfaced as an
+      // internal error. ON CONFLICT DO NOTHING (the id is fresh, so only the ID number can conflict)
+      // leaves the transaction usable and every loser gets the same plain refusal.
+      const inserted = await em.createQueryBuilder().insert().into(Minor).values(minor).orIgnore().returning(['id']).execute();
+      if (inserted.raw.length === 0) throw badInput('idNumber', 'is already registered');
+      return minor;
     });
   }
 
@@ -107,12 +109,12 @@ export class MinorMutationResolver {
   ): Promise<Minor> {
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, id);
-      if (input.name != null) minor.name = requireText('name', input.name, 50);
-      if (input.currentAddress != null) minor.currentAddress = requireText('currentAddress', input.currentAddress, 200);
+      if (input.name != null) minor.name = requireLine('name', input.name, 50);
+      if (input.currentAddress != null) minor.currentAddress = requireLine('currentAddress', input.currentAddress, 200);
       if (input.householdRegistration != null) {
-        minor.householdRegistration = requireText('householdRegistration', input.householdRegistration, 200);
+        minor.householdRegistration = requireLine('householdRegistration', input.householdRegistration, 200);
       }
-      if (input.school !== undefined) minor.school = optionalText('school', input.school, 100);
+      if (input.school !== undefined) minor.school = optionalLine('school', input.school, 100);
       if (input.gridCode != null) minor.gridCode = await requireGrid(em, ctx, input.gridCode);
       minor.updatedAt = ctx.now;
       return em.getRepository(Minor).save(minor);
@@ -127,9 +129,9 @@ export class MinorMutationResolver {
   ): Promise<Guardian> {
     const fields = {
       relationship: input.relationship,
-      name: requireText('name', input.name, 50),
+      name: requireLine('name', input.name, 50),
       phone: requirePhone('phone', input.phone),
-      address: optionalText('address', input.address, 200),
+      address: optionalLine('address', input.address, 200),
       situation: input.situation,
       situationNote: optionalText('situationNote', input.situationNote, 500),
     };
@@ -149,7 +151,11 @@ export class MinorMutationResolver {
       await lockMinor(em, ctx, guardian.minorId).catch(() => {
         throw notFound('Guardian');
       });
-      await em.getRepository(Guardian).delete(guardian.id);
+      // The look-up above ran before the child's lock: a concurrent removal of the same guardian may
+      // have committed since. Only the call whose delete removed the row succeeded (and is audited as
+      // a change); the others answer as for an unknown id.
+      const { affected } = await em.getRepository(Guardian).delete({ id: guardian.id, minorId: guardian.minorId });
+      if (!affected) throw notFound('Guardian');
       await em.getRepository(Minor).update(guardian.minorId, { updatedAt: ctx.now });
       ctx.access.belongsTo(guardian.id, guardian.minorId);
       return guardian.id;
@@ -168,6 +174,7 @@ export class MinorMutationResolver {
     const identified = identifiedAt == null ? toIsoDate(ctx.now) : requireDate('identifiedAt', identifiedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
+      if (identified < minor.birthDate) throw badInput('identifiedAt', 'must not be before the child was born');
       // A category the child already has is kept as it was identified (ON CONFLICT DO NOTHING):
       // RETURNING gives a row only when this call stored one.
       const inserted = await em

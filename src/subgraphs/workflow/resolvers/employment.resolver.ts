@@ -5,7 +5,7 @@ import { toIsoDate } from '../../../common/dates';
 import { idNumberProblem } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { requireDate, requireText } from '../../../common/validation';
+import { requireDate, requireLine, requireText } from '../../../common/validation';
 import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
 import { EmploymentAnswer } from '../workflow.enums';
@@ -46,8 +46,8 @@ export class EmploymentResolver {
   employmentCheck(@Arg('input', () => EmploymentCheckInput) input: EmploymentCheckInput, @Ctx() ctx: HubContext): Promise<EmploymentCheckResult> {
     const startedAt = performance.now();
     const idNumber = requireIdNumber('input.idNumber', input.idNumber);
-    requireText('input.name', input.name, 50);
-    const authorizationReference = requireText('input.authorizationReference', input.authorizationReference, 100);
+    requireLine('input.name', input.name, 50);
+    const authorizationReference = requireLine('input.authorizationReference', input.authorizationReference, 100);
     const { workflow } = ctx.config;
     return withFixedDuration(startedAt, workflow.employmentCheckMinMs, () =>
       ctx.db.transaction(async (em) => {
@@ -84,9 +84,9 @@ export class EmploymentResolver {
   ): Promise<RescreenResult> {
     const startedAt = performance.now();
     if (!candidates.length || candidates.length > MAX_RESCREEN) throw badInput('candidates', `must list 1 to ${MAX_RESCREEN} people`);
-    const reference = requireText('authorizationReference', authorizationReference, 100);
+    const reference = requireLine('authorizationReference', authorizationReference, 100);
     const hashes = candidates.map((c, i) => {
-      requireText(`candidates[${i}].name`, c.name, 50);
+      requireLine(`candidates[${i}].name`, c.name, 50);
       return personHash(ctx.config, requireIdNumber(`candidates[${i}].idNumber`, c.idNumber));
     });
     const { workflow } = ctx.config;
@@ -137,9 +137,9 @@ export class EmploymentResolver {
     const person: BarredPerson = {
       id: randomUUID(),
       idNumberHash: personHash(ctx.config, idNumber),
-      name: requireText('input.name', input.name, 50),
+      name: requireLine('input.name', input.name, 50),
       offence: input.offence,
-      judgementReference: requireText('input.judgementReference', input.judgementReference, 200),
+      judgementReference: requireLine('input.judgementReference', input.judgementReference, 200),
       restrictedUntil: until,
       createdBy: ctx.principal.userId,
       createdAt: ctx.now,

@@ -4,7 +4,7 @@ import { Department } from '../../../auth/principal';
 import { idNumberProblem } from '../../../common/id-number';
 import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { isRegionCode, optionalText, requireNotFuture, requireText } from '../../../common/validation';
+import { isRegionCode, optionalLine, optionalText, requireLine, requireNotFuture, requireText } from '../../../common/validation';
 import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
@@ -50,12 +50,12 @@ export class ReportResolver {
   async fileMandatoryReport(@Arg('input', () => FileReportInput) input: FileReportInput, @Ctx() ctx: HubContext): Promise<ReportReceipt> {
     const fields = {
       observation: requireText('observation', input.observation, 4000),
-      location: requireText('location', input.location, 200),
-      reporterUnit: optionalText('reporterUnit', input.reporterUnit, 100),
+      location: requireLine('location', input.location, 200),
+      reporterUnit: optionalLine('reporterUnit', input.reporterUnit, 100),
       childDescription: optionalText('childDescription', input.childDescription, 500),
       observedAt: requireNotFuture('observedAt', input.observedAt, ctx.now),
     };
-    const childIdNumber = optionalText('childIdNumber', input.childIdNumber, 18)?.toUpperCase() ?? null;
+    const childIdNumber = optionalLine('childIdNumber', input.childIdNumber, 18)?.toUpperCase() ?? null;
     if (childIdNumber && idNumberProblem(childIdNumber)) throw badInput('childIdNumber', 'is not a valid 公民身份号码');
     if (input.childId != null && !isUuid(input.childId)) throw badInput('childId', 'is not a registry id');
     const regionCode = String(input.regionCode ?? '');
