@@ -63,21 +63,23 @@ describe('migrations', () => {
     }
   });
 
-  it('workflow.barred_person: revocation columns and one bar in force per person up; down, a revoked bar is a deleted one, as before', async () => {
+  it('workflow.barred_person: revocation columns and one bar per person and judgement not revoked up; down, a revoked bar is a deleted one and a person has one bar, as before', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {
-      const bar = (id: string, hash: string, revoked: boolean) =>
+      const bar = (id: string, hash: string, revoked: boolean, judgement = 'j', until: string | null = null) =>
         db.query(
-          `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, created_by, created_at${revoked ? ', revoked_at, revoked_by, revoked_by_department, revoked_by_region, revocation_reason' : ''})
-           VALUES ($1, $2, 'x', 'ABUSE', 'j', 'u', now()${revoked ? `, now(), 'u', 'JUSTICE', '330102', 'overturned'` : ''})`,
-          [id, hash],
+          `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_at${revoked ? ', revoked_at, revoked_by, revoked_by_department, revoked_by_region, revocation_reason' : ''})
+           VALUES ($1, $2, 'x', 'ABUSE', $3, $4, 'u', now()${revoked ? `, now(), 'u', 'JUSTICE', '330102', 'overturned'` : ''})`,
+          [id, hash, judgement, until],
         );
       const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64));
-      const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
       await bar(ids[0], a, true);
       await bar(ids[1], a, false);
-      await bar(ids[2], b, false);
-      await expect(bar(ids[3], a, false)).rejects.toThrow(/barred_person_in_force_key/);
+      await bar(ids[2], b, false, 'j', '2030-01-01');
+      await expect(bar(ids[3], a, false)).rejects.toThrow(/barred_person_judgement_key/);
+      // Another judgement of the same person is another bar (for life: it outlasts the first).
+      await bar(ids[4], b, false, 'k');
       await expect(db.query(`UPDATE workflow.barred_person SET revoked_at = now() WHERE id = $1`, [ids[2]])).rejects.toThrow(/barred_person_revocation_whole/);
       const columns = async () =>
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
@@ -85,7 +87,7 @@ describe('migrations', () => {
 
       await db.undoLastMigration({ transaction: 'each' });
       expect(await columns()).toEqual(before.filter((n: string) => !n.startsWith('revo')));
-      expect((await db.query(`SELECT id FROM workflow.barred_person WHERE id = ANY($1) ORDER BY id`, [ids])).map((r: { id: string }) => r.id)).toEqual([ids[1], ids[2]].sort());
+      expect((await db.query(`SELECT id FROM workflow.barred_person WHERE id = ANY($1) ORDER BY id`, [ids])).map((r: { id: string }) => r.id)).toEqual([ids[1], ids[4]].sort());
       await expect(db.query(`INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, created_by, created_at) VALUES ($1, $2, 'x', 'ABUSE', 'j', 'u', now())`, [ids[3], b])).rejects.toThrow(
         /barred_person_id_number_hash_key/,
       );

@@ -44,7 +44,9 @@ describe('workflow: pre-employment check', () => {
     for (const token of [employer, await t.token(Department.CIVIL_AFFAIRS), await t.token(Department.EDUCATION)]) {
       expect(errorCodes(await t.gql(token, `{ barredPersons { offence } }`))).toEqual(['FORBIDDEN']);
     }
-    expect(errorCodes(await t.gql(police, ADD, { input: { idNumber: barred, name: '张某', offence: 'ABUSE', judgementReference: 'x' } }))).toEqual(['BAD_USER_INPUT']);
+    // A judgement is listed once per person.
+    const again = await t.gql(police, ADD, { input: { idNumber: barred, name: '张某', offence: 'ABUSE', judgementReference: '(2024)浙0102刑初123号' } });
+    expect([errorCodes(again), again.errors?.[0].extensions?.field]).toEqual([['BAD_USER_INPUT'], 'input.judgementReference']);
   });
 
   it('refuses an end date that does not exist or has already passed (the bar would be void), before anything is written', async () => {
@@ -206,7 +208,39 @@ describe('workflow: pre-employment check', () => {
     const relist = () => t.gql(police, ADD, { input: { idNumber: person, name: '李某', offence: 'SEXUAL_HARM', judgementReference: '(2026)浙0102刑初9号' } });
     const results = await Promise.all([relist(), relist(), relist(), relist()]);
     expect(results.map((x) => errorCodes(x)[0] ?? 'OK').sort()).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT', 'BAD_USER_INPUT', 'OK']);
+    expect(results.find((x) => x.errors)!.errors![0].extensions!.field).toBe('input.judgementReference');
     expect(await answer()).toBe('RESTRICTED');
     expect((await t.sql(`SELECT count(*)::int AS n, count(revoked_at)::int AS revoked FROM workflow.barred_person WHERE name = '李某'`))[0]).toEqual({ n: 2, revoked: 1 });
+  });
+
+  it('keeps a later judgement’s bar in: neither a bar that has ended nor one listed first with an early end blocks it', async () => {
+    const police = await t.token(Department.POLICE);
+    const employer = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'school-later-judgement' });
+    const add = (idNumber: string, judgementReference: string, restrictedUntil?: string) =>
+      t.gql(police, ADD, { input: { idNumber, name: '赵某', offence: 'ABUSE', judgementReference, restrictedUntil } });
+    const answer = async (idNumber: string) =>
+      (await t.gql(employer, `mutation($input: EmploymentCheckInput!) { employmentCheck(input: $input) { answer } }`, { input: { idNumber, name: '赵某', authorizationReference: '授权-later' } }, {})).data
+        .employmentCheck.answer;
+    // A bar listed in 2019 that ended in 2020, never revoked: a new judgement is listed, and restricts.
+    const ended = buildIdNumber('330102', '1979-03-04', 611);
+    t.config.workflow.clockOffsetMs = Date.parse('2019-06-01T00:00:00Z') - Date.now();
+    try {
+      expect((await add(ended, '(2019)浙0102刑初1号', '2020-01-01')).errors).toBeUndefined();
+    } finally {
+      t.config.workflow.clockOffsetMs = 0;
+    }
+    expect(await answer(ended)).toBe('CLEAR');
+    expect((await add(ended, '(2026)浙0102刑初2号')).errors).toBeUndefined();
+    expect(await answer(ended)).toBe('RESTRICTED');
+    // A bar ending today, listed first, does not keep out the bar for life on the real judgement.
+    const preempted = buildIdNumber('330102', '1980-04-05', 622);
+    expect((await add(preempted, '(2026)浙0102刑初3号', new Date().toISOString().slice(0, 10))).errors).toBeUndefined();
+    expect((await add(preempted, '(2026)浙0102刑初4号')).errors).toBeUndefined();
+    t.config.workflow.clockOffsetMs = 2 * 86_400_000;
+    try {
+      expect(await answer(preempted)).toBe('RESTRICTED');
+    } finally {
+      t.config.workflow.clockOffsetMs = 0;
+    }
   });
 });

@@ -149,15 +149,17 @@ export class EmploymentResolver {
       revokedByRegion: null,
       revocationReason: null,
     };
-    // Listed once among the bars in force (a revoked bar does not count): the partial unique index
-    // decides, so that two concurrent listings of one person are not both taken, nor one a 500.
+    // A judgement is listed once per person (a revoked bar does not count), and a person may be under
+    // several: a bar that has ended, or one listed first with an early end, must not keep a later
+    // judgement's bar out. The partial unique index decides, so that two concurrent listings of one
+    // judgement are not both taken, nor one a 500.
     const inserted: unknown[] = await ctx.db.query(
       `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (id_number_hash) WHERE revoked_at IS NULL DO NOTHING RETURNING id`,
+       ON CONFLICT (id_number_hash, judgement_reference) WHERE revoked_at IS NULL DO NOTHING RETURNING id`,
       [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdAt],
     );
-    if (!inserted.length) throw badInput('input.idNumber', 'is already listed');
+    if (!inserted.length) throw badInput('input.judgementReference', 'is already listed for this person (revoke that bar to list it anew)');
     return person;
   }
 
