@@ -100,6 +100,11 @@ describe('config: production security', () => {
     expect(() => prod({ HUB_JWT_ALGORITHMS: algs })).toThrow(/HUB_JWT_ALGORITHMS takes only asymmetric algorithms in production/);
   });
 
+  it('refuses a NODE_ENV it does not know, which would quietly run a misspelt production as development', () => {
+    for (const v of ['Production', 'PRODUCTION', 'production ', 'prod']) expect(() => loadConfig({ NODE_ENV: v })).toThrow(/NODE_ENV must be production, development or test/);
+    for (const v of ['development', 'test', '']) expect(loadConfig({ NODE_ENV: v }).production).toBe(false);
+  });
+
   it('seeds no demo data in production, and refuses to be asked to (made-up records, unaudited)', () => {
     expect(prod().seedDemo).toBe(false);
     expect(prod({ HUB_SEED_DEMO: 'false' }).seedDemo).toBe(false);

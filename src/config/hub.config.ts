@@ -299,6 +299,10 @@ function parseSubgraphUrls(raw: string | undefined, production: boolean): Record
 }
 
 export function loadConfig(env: Env = process.env): HubConfig {
+  // A misspelt production ("Production", "prod") would quietly be development: demo data, lax checks.
+  if (env.NODE_ENV !== undefined && env.NODE_ENV !== '' && !['production', 'development', 'test'].includes(env.NODE_ENV)) {
+    throw new Error(`NODE_ENV must be production, development or test, got "${env.NODE_ENV}"`);
+  }
   const production = env.NODE_ENV === 'production';
   const jwt = {
     issuer: env.HUB_JWT_ISSUER || 'minor-protection-hub',
