@@ -33,12 +33,29 @@ const LOOKALIKE_SCRIPTS = [/\p{Script=Greek}/u, /\p{Script=Cyrillic}/u, /\p{Scri
 const LATIN = /\p{Script=Latin}/u;
 
 /**
- * Whether a user id is, or could pass for, one of the hub's own: `hub:` in any case or width, or
- * letters of two scripts that look alike mixed in one id (`һub:webhook-delivery` with a Cyrillic
- * һ), which no case folding or width normalisation unmasks. A token may carry neither.
+ * Characters that pass for those of `hub:` once compatibility forms are folded (Unicode's
+ * confusables, small capitals and other scripts' letters): what `hub:` may be spelt with to the eye.
+ */
+const PASSES_FOR: Record<string, string> = Object.fromEntries(
+  Object.entries({ h: 'ʜһհᏂꓧℎ', u: 'ᴜսυꓴʋ', b: 'ʙЬьꓐᏼƅᑲ', ':': '꞉ː∶׃⠆։︓﹕˸ꓽ᠄' }).flatMap(([plain, like]) => Array.from(like, (c) => [c, plain])),
+);
+/** Marks and invisible characters dropped before comparing: `h\u034Fub:` reads as `hub:`. */
+const UNSEEN = /[\p{M}\p{Default_Ignorable_Code_Point}]/gu;
+
+/** What an id's start reads as: compatibility forms folded, marks and invisible characters dropped, lookalikes replaced. */
+const seenAs = (sub: string): string =>
+  Array.from(sub.normalize('NFKD').replace(UNSEEN, '').toLowerCase(), (c) => PASSES_FOR[c] ?? c)
+    .join('')
+    .normalize('NFKC')
+    .toLowerCase();
+
+/**
+ * Whether a user id is, or could pass for, one of the hub's own: reads as `hub:` in any case,
+ * width or lookalike spelling (`ʜᴜʙ:`, `h\u034Fub:`, `hub꞉`), or mixes letters of two scripts
+ * that look alike (`һub:` with a Cyrillic һ, `officer-lі`). A token may carry neither.
  */
 export const isSystemLookalike = (sub: string): boolean =>
-  sub.normalize('NFKC').toLowerCase().startsWith(SYSTEM_USER_PREFIX) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1;
+  seenAs(sub).startsWith(SYSTEM_USER_PREFIX) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1;
 
 /**
  * User ids of the hub's own work in the trail (`hub:webhook-delivery`): no token may carry one, so
