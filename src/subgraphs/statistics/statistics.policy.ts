@@ -45,7 +45,7 @@ export const statisticsPolicy: PolicyRow[] = [
     'StatisticsCell',
     'category',
     { allow: READERS },
-    'Sensitive categories (crime victim, domestic violence, incarcerated parent) are counted exactly only at STREET level or coarser, except for CIVIL_AFFAIRS, POLICE and JUSTICE (down to GRID, as they read them on a record); finer, they are counted together as NEEDS_SUPPORT.',
+    'Sensitive categories (crime victim, domestic violence, incarcerated parent) are counted exactly only for CIVIL_AFFAIRS, POLICE and JUSTICE, who read them on a record; for everyone else they are counted together as NEEDS_SUPPORT at every level (exact counts beside a list of children showing NEEDS_SUPPORT would name them).',
   ),
   ...Object.entries(structural).flatMap(([type, fields]) => fields.map((field) => policyRow(type, field, { allow: READERS }, STRUCTURE))),
 ];
