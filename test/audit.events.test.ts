@@ -125,6 +125,22 @@ describe('audit events', () => {
     ]);
   });
 
+  it('records the child of a record a mutation loaded and then refused: the refusal told of the record', async () => {
+    const civil = await t.token(Department.CIVIL_AFFAIRS, { user: 'refused-writer' });
+    const [{ id: child }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 50 LIMIT 1`);
+    // An assessment dated before birth: the answer says the child exists (an unknown id is NOT_FOUND).
+    const r = await post(t, civil, { query: `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: BLUE, reasons: "r", assessedAt: "1990-01-01T00:00:00Z" }) { level } }`, variables: { id: child } });
+    expect(r.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect((await eventOf(t, r.requestId)).reads).toEqual([{ minorId: child, fields: { 'Minor.__typename': 'ALLOW' } }]);
+    // A step the state machine refuses tells the report's status.
+    const reporter = await t.token(Department.EDUCATION, { role: Role.REPORTER, user: 'refused-reporter' });
+    const [{ grid_code: grid }] = await t.sql(`SELECT grid_code FROM registry.minor WHERE id = $1`, [child]);
+    const filed = await t.gql(reporter, `mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id } }`, { i: { harmType: 'NEGLECT', observation: 'o', location: 'l', regionCode: grid, urgency: 'NORMAL', childId: child } }, {});
+    const step = await post(t, police, { query: `mutation($id: ID!) { transitionReport(id: $id, to: CLOSED, note: "n") { id } }`, variables: { id: filed.data.fileMandatoryReport.id } });
+    expect(step.json.errors[0].message).toMatch(/RECEIVED report cannot become CLOSED/);
+    expect((await eventOf(t, step.requestId)).reads).toEqual([{ minorId: child, fields: { 'MandatoryReport.__typename': 'ALLOW' } }]);
+  });
+
   it('records a fully refused request as DENIED', async () => {
     const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
     const r = await exactlyOne(() => post(t, auditor, { query: `{ minors(first: 1) { totalCount } }` }));
@@ -545,6 +561,24 @@ describe('audit events', () => {
       expect(r.data.minorAccessHistory.find((h: any) => h.userId === 'legacy-reader')).toEqual({ userId: 'legacy-reader', fields: [{ field: 'Minor.name', access: 'ALLOW' }] });
       const search = await t.gql(auditor, `query($id: ID!) { auditEvents(filter: { minorId: $id, userId: "legacy-reader" }) { edges { node { reads { minorId fields { field } } } } } }`, { id: minor.id }, {});
       expect(search.data.auditEvents.edges).toEqual([{ node: { reads: [{ minorId: minor.id, fields: [{ field: 'Minor.name' }] }] } }]);
+      // Events from before ids were written in lower case may spell the child in capitals, in either form.
+      const upper = minor.id.toUpperCase();
+      for (const [user, reads, changes] of [
+        ['legacy-upper-one', [{ minorId: upper, fields: { 'Minor.age': Access.ALLOW } }], []],
+        ['legacy-upper-group', [{ minorIds: [upper], fields: { 'Minor.age': Access.ALLOW } }], []],
+        ['legacy-upper-change', [], [{ mutation: 'recordVisit', id: 'v', minorId: upper, fields: ['input.notes'] }]],
+      ] as const) {
+        const e = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: { userId: user, department: Department.POLICE, role: Role.OFFICER, region: '330102' }, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });
+        e.reads = reads as any;
+        e.changes = changes as any;
+        await t.hub.audit.append(e);
+      }
+      const history = (await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { userId fields { field } changes { mutation } } }`, { id: minor.id }, {})).data.minorAccessHistory;
+      expect(history.filter((h: any) => h.userId.startsWith('legacy-upper')).sort((a: any, b: any) => (a.userId < b.userId ? -1 : 1))).toEqual([
+        { userId: 'legacy-upper-change', fields: [], changes: [{ mutation: 'recordVisit' }] },
+        { userId: 'legacy-upper-group', fields: [{ field: 'Minor.age' }], changes: [] },
+        { userId: 'legacy-upper-one', fields: [{ field: 'Minor.age' }], changes: [] },
+      ]);
       expect((await t.gql(auditor, `{ auditVerify { ok } }`, undefined, {})).data.auditVerify.ok).toBe(true);
     });
 

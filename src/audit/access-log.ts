@@ -57,7 +57,10 @@ export class AccessLog {
     if (next !== shape) this.byMinor.set(minorId, next);
   }
 
-  /** A record of this child was returned; its fields, if any are selected, are read later. */
+  /**
+   * A record of this child was returned, or loaded by a mutation that may yet refuse and say why
+   * (its status, its dates); its fields, if any are selected, are read later.
+   */
   found(minorId: string, recordType: string): void {
     if (!this.located.has(minorId)) this.located.set(minorId, recordType);
   }
@@ -91,11 +94,16 @@ export class AccessLog {
   }
 
   /**
-   * A child found with nothing of it read (only `__typename` selected) was still told to exist:
-   * recorded as a read of its record type's `__typename`, so that "who looked at this child" shows it.
+   * A child found with nothing of it read (only `__typename` selected, or a mutation refused after
+   * loading its record) was still told to exist: recorded as a read of its record type's
+   * `__typename`, so that "who looked at this child" shows it. A change names the child already.
    */
   private settleFound(): void {
-    for (const [minorId, recordType] of this.located) if (!this.byMinor.has(minorId)) this.read(minorId, `${recordType}.__typename`, Access.ALLOW);
+    if (!this.located.size) return;
+    const changed = new Set(this.changes.map((c) => c.minorId));
+    for (const [minorId, recordType] of this.located) {
+      if (!this.byMinor.has(minorId) && !changed.has(minorId)) this.read(minorId, `${recordType}.__typename`, Access.ALLOW);
+    }
     this.located.clear();
   }
 

@@ -77,6 +77,15 @@ export async function asSeenBy<T extends { minorId: string | null }>(ctx: HubCon
   return { ...record, minorId: null };
 }
 
+/**
+ * For the audit: a mutation loaded a record about this child and may yet refuse, saying why (its
+ * status); the request learned of the record. Noted only for a child the caller's jurisdiction
+ * covers: to anyone else the record names no child (`asSeenBy`).
+ */
+export async function loadedRecordOf(ctx: HubContext, recordType: string, minorId: string | null): Promise<void> {
+  if (minorId && (await minorInJurisdiction(ctx, minorId))) ctx.access.found(minorId, recordType);
+}
+
 /** `asSeenBy` for a page: one statement for the page's children. */
 export const allSeenBy = <T extends { minorId: string | null }>(ctx: HubContext, records: T[]): Promise<Seen<T>[]> =>
   Promise.all(records.map((r) => asSeenBy(ctx, r)));

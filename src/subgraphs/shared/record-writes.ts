@@ -22,6 +22,8 @@ export async function lockRecord<T extends ChildRecord>(em: EntityManager, ctx: 
     .andWhere(inJurisdiction('r'), jurisdictionParams(ctx))
     .getOne();
   if (!found) throw notFound(what);
+  // A refusal from here on (a date before the record's, a closed record) still tells of the record.
+  ctx.access.found(found.minorId, entity.name);
   return found;
 }
 

@@ -155,14 +155,17 @@ export class AuditResolver {
     return asReader(ctx, async (em) => {
       // Only this child's part of each event leaves Postgres: a page of 1000 events of a megabyte
       // each (any caller can make theirs that large) would be more than the hub's heap, and a page
-      // cut short would end a client's paging early.
+      // cut short would end a client's paging early. Ids compared in lower case, as `minor_ids`
+      // holds them: events written before it did may spell a child in capitals.
+      // jsonb_array_elements_text of a missing `minorIds` (an entry per child) is no row.
       const rows: { seq: string; part: string }[] = await em.query(
         `SELECT seq, jsonb_build_object(
                   'requestId', b -> 'requestId', 'time', b -> 'time', 'userId', b -> 'userId', 'department', b -> 'department',
                   'role', b -> 'role', 'purpose', b -> 'purpose', 'outcome', b -> 'outcome',
                   'reads', coalesce((SELECT jsonb_agg(jsonb_build_object('minorId', $2::text, 'fields', g -> 'fields')) FROM jsonb_array_elements(b -> 'reads') g
-                                     WHERE g -> 'minorIds' ? $2::text OR g ->> 'minorId' = $2::text), '[]'),
-                  'changes', coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(b -> 'changes') c WHERE c ->> 'minorId' = $2::text), '[]'))::text AS part
+                                     WHERE lower(g ->> 'minorId') = $2::text
+                                        OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(g -> 'minorIds') x WHERE lower(x) = $2::text)), '[]'),
+                  'changes', coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(b -> 'changes') c WHERE lower(c ->> 'minorId') = $2::text), '[]'))::text AS part
            FROM (SELECT seq, body::jsonb AS b FROM audit.event
                   WHERE minor_ids @> ARRAY[$2::uuid] AND ${scope(ctx, 1)} ${after ? 'AND seq < $4' : ''} ORDER BY seq DESC LIMIT $3) e
           ORDER BY seq DESC`,

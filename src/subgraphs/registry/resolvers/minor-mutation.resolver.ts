@@ -45,6 +45,8 @@ async function lockMinor(em: EntityManager, ctx: HubContext, id: string): Promis
     .andWhere('m.grid_code LIKE :jurisdiction', { jurisdiction: jurisdictionPattern(ctx) })
     .getOne();
   if (!minor) throw notFound('Minor');
+  // A refusal from here on (an assessment dated before birth) still tells of the child.
+  ctx.access.found(minor.id, 'Minor');
   return minor;
 }
 

@@ -9,7 +9,7 @@ import { MinorStub } from '../entities/minor.stub';
 import { Referral } from '../entities/referral.entity';
 import { NotificationKind, ReferralDirection, ReferralStatus } from '../workflow.enums';
 import { isUuid } from '../../../common/uuid';
-import { allSeenBy, asSeenBy, minorInJurisdiction, type Seen } from '../../shared/jurisdiction';
+import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction, type Seen } from '../../shared/jurisdiction';
 import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { referralGrants } from '../workflow.policy';
@@ -161,6 +161,7 @@ export class ReferralResolver {
         ? await em.getRepository(Referral).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).andWhere(v.sql, v.params).getOne()
         : null;
       if (!referral) throw notFound('Referral');
+      await loadedRecordOf(ctx, 'Referral', referral.minorId);
       if (referral.toDepartment !== ctx.principal.department) throw forbidden('Only the receiving department answers a referral');
       if (referral.status !== from) throw badInput('id', `the referral is ${referral.status}, not ${from}`);
       apply(referral);

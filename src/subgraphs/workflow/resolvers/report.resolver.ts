@@ -9,7 +9,7 @@ import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
 import { NotificationKind, ReportStatus } from '../workflow.enums';
-import { allSeenBy, asSeenBy, minorInJurisdiction } from '../../shared/jurisdiction';
+import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../shared/jurisdiction';
 import { isUuid } from '../../../common/uuid';
 import { jurisdiction, workflowLoaders } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
@@ -186,6 +186,7 @@ export class ReportResolver {
             .getOne()
         : null;
       if (!report) throw notFound('MandatoryReport');
+      await loadedRecordOf(ctx, 'MandatoryReport', report.minorId);
       const step = REPORT_TRANSITIONS.find((t) => t.from === report.status && t.to === to);
       if (!step) throw badInput('to', `a ${report.status} report cannot become ${to}`);
       if (!step.by.includes(ctx.principal.department)) throw forbidden(`${report.status} → ${to} is taken by ${step.by.join(' or ')}`);
