@@ -199,7 +199,11 @@ describe('webhooks: destination policy (SSRF)', () => {
       try {
         expect(await outcomes(t, officer, [url(0)])).toEqual({ [url(0)]: 'ok' });
         // The same destination again, by anyone of the department there, however the URL is spelt.
-        expect(await outcomes(t, colleague, [url(0), 'HTTP://127.0.0.1:9/cap/0'])).toEqual(all([url(0), 'HTTP://127.0.0.1:9/cap/0'], 'BAD_USER_INPUT url'));
+        const spellings = [url(0), 'HTTP://127.0.0.1:9/cap/0', 'http://127.0.0.1:9/cap/0/', 'http://127.0.0.1:9/cap/%30', 'http://127.0.0.1:9/c%61p/0?'];
+        expect(await outcomes(t, colleague, spellings)).toEqual(all(spellings, 'BAD_USER_INPUT url'));
+        // Credentials (shown to whoever lists the webhooks) and fragments are refused outright.
+        const odd = ['http://user:pass@127.0.0.1:9/cap/x', 'http://x@127.0.0.1:9/cap/y', 'http://127.0.0.1:9/cap/z#a', 'http://127.0.0.1:9/cap/w#'];
+        expect(await outcomes(t, colleague, odd)).toEqual(all(odd, 'BAD_USER_INPUT url'));
         const dup = await t.gql(officer, REGISTER, { url: url(0) });
         expect(dup.errors?.[0].message).toBe('url: is already an active webhook of the department in this region');
         const more = Array.from({ length: max - 1 }, (_, i) => url(i + 1));

@@ -72,6 +72,20 @@ export class NotificationResolver {
   }
 }
 
+/**
+ * A URL as the receiver reads it: percent-encoded letters, digits and -._~ decoded (`/hoo%6B` is
+ * `/hook`), a trailing slash and an empty query dropped; the URL parser has already lower-cased the
+ * scheme and host and dropped a default port. Two registrations of one receiver compare equal.
+ */
+function sameDestination(url: string): string {
+  const u = new URL(url);
+  const path = u.pathname.replace(/%([0-9a-f]{2})/gi, (escape, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(c) ? c : escape.toUpperCase();
+  });
+  return `${u.origin}${path.replace(/\/+$/, '')}${u.search === '?' ? '' : u.search}`;
+}
+
 @Resolver(() => Webhook)
 export class WebhookResolver {
   @Query(() => [Webhook], { nullable: true, description: 'The department’s webhooks registered in the caller’s jurisdiction' })
@@ -101,6 +115,10 @@ export class WebhookResolver {
     // Payloads carry children's data: in production only over TLS.
     const allowed = ctx.config.production ? ['https:'] : ['https:', 'http:'];
     if (!allowed.includes(parsed.protocol)) throw badInput('url', `must use ${allowed.join(' or ')}`);
+    // A password in the URL would be shown to everyone of the department who lists its webhooks;
+    // deliveries are signed with the webhook's secret instead. A fragment is never sent.
+    if (parsed.username || parsed.password) throw badInput('url', 'must not carry a user name or password (deliveries are signed)');
+    if (url.includes('#')) throw badInput('url', 'must not have a fragment');
     // SSRF: no loopback, link-local (cloud metadata), multicast, reserved…; in production no private
     // network unless allow-listed. Checked again at every delivery.
     try {
@@ -130,12 +148,10 @@ export class WebhookResolver {
     await ctx.db.transaction(async (em) => {
       // Serialised per department and region, so that two registrations at once cannot both pass the checks.
       await em.query(`SELECT pg_advisory_xact_lock(hashtext('webhook-registration:' || $1 || ':' || $2))`, [webhook.department, webhook.regionCode]);
-      const [{ n, same }] = await em.query(
-        `SELECT count(*)::int AS n, count(*) FILTER (WHERE url = $3)::int AS same FROM workflow.webhook WHERE department = $1 AND region_code = $2 AND active`,
-        [webhook.department, webhook.regionCode, webhook.url],
-      );
-      if (same) throw badInput('url', 'is already an active webhook of the department in this region');
-      if (n >= max) throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `At most ${max} active webhooks per department and region`);
+      const active: { url: string }[] = await em.query(`SELECT url FROM workflow.webhook WHERE department = $1 AND region_code = $2 AND active`, [webhook.department, webhook.regionCode]);
+      const destination = sameDestination(webhook.url);
+      if (active.some((w) => sameDestination(w.url) === destination)) throw badInput('url', 'is already an active webhook of the department in this region');
+      if (active.length >= max) throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `At most ${max} active webhooks per department and region`);
       await em.getRepository(Webhook).insert(webhook);
     });
     return { id: webhook.id, webhook, secret: webhook.secret, maxAttempts: ctx.config.workflow.webhook.maxAttempts };
