@@ -198,18 +198,22 @@ describe('production: no schema details in client errors', () => {
   });
 
   const messages = (r: { errors?: { message: string }[] }) => (r.errors ?? []).map((e) => e.message).join('\n');
-
-  it('the hub refuses a misspelt query without suggesting names ("Did you mean")', async () => {
-    expect(t.config.production).toBe(true);
+  /** A token of the identity provider whose public key the production hub holds. */
+  const signed = (sub: string, claims: Record<string, string>) => {
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ department: 'POLICE', role: 'OFFICER', region: '330102' })
+    return new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256' })
-      .setSubject('prod-officer')
+      .setSubject(sub)
       .setIssuer(t.config.jwt.issuer)
       .setAudience(t.config.jwt.audience)
       .setIssuedAt(now)
       .setExpirationTime(now + 600)
       .sign(privateKey);
+  };
+
+  it('the hub refuses a misspelt query without suggesting names ("Did you mean")', async () => {
+    expect(t.config.production).toBe(true);
+    const token = await signed('prod-officer', { department: 'POLICE', role: 'OFFICER', region: '330102' });
     expect((await t.gql(token, QUERY)).errors).toBeUndefined();
     const r = await t.gql(token, TYPO);
     expect(errorCodes(r)).toEqual(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
@@ -218,16 +222,8 @@ describe('production: no schema details in client errors', () => {
   });
 
   it('refuses a variable of a misspelt input field or enum value without suggesting one, on one subgraph or across several', async () => {
-    const now = Math.floor(Date.now() / 1000);
     // Any token: an employer's too, who may read no child.
-    const token = await new SignJWT({ department: 'EDUCATION', role: 'EMPLOYER', region: '330102' })
-      .setProtectedHeader({ alg: 'ES256' })
-      .setSubject('prod-employer')
-      .setIssuer(t.config.jwt.issuer)
-      .setAudience(t.config.jwt.audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 600)
-      .sign(privateKey);
+    const token = await signed('prod-employer', { department: 'EDUCATION', role: 'EMPLOYER', region: '330102' });
     for (const query of [
       'query($f: MinorFilter) { minors(first: 1, filter: $f) { totalCount } }',
       'query($f: MinorFilter) { minors(first: 1, filter: $f) { totalCount } statisticsFreshness { __typename } }',
