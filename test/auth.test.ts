@@ -171,6 +171,31 @@ describe('bearer tokens', () => {
   it('serves /health', async () => {
     const res = await fetch(t.hub.url.replace('/graphql', '/health'));
     expect(res.status).toBe(200);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('serves /graphql over POST only: a GET would carry an ID number in the URL, where proxies and histories keep it', async () => {
+    const police = await t.token(Department.POLICE);
+    const [{ id_number: idNumber }] = await t.sql(`SELECT trim(id_number) AS id_number FROM registry.minor ORDER BY id LIMIT 1`);
+    const url = `${t.hub.url}?${new URLSearchParams({ query: 'query($n: String!) { minorByIdNumber(idNumber: $n) { name } }', variables: JSON.stringify({ n: idNumber }) })}`;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${police}`, 'apollo-require-preflight': 'true', 'x-purpose': 'CASE_HANDLING' } });
+    expect([res.status, res.headers.get('allow')]).toEqual([405, 'POST']);
+    const body = await res.json();
+    expect([body.data, body.errors[0].extensions.code]).toEqual([undefined, 'BAD_REQUEST']);
+    const [event] = await t.sql(`SELECT outcome, body::jsonb -> 'errorCodes' AS codes, user_id FROM audit.event WHERE request_id = $1`, [res.headers.get('x-request-id')]);
+    expect(event).toEqual({ outcome: 'INVALID', codes: ['BAD_REQUEST'], user_id: 'police-test' });
+    // Nor Apollo's landing page (scripts from its CDN, the server's version) to a browser.
+    const page = await fetch(t.hub.url, { headers: { authorization: `Bearer ${police}`, accept: 'text/html' } });
+    expect([page.status, page.headers.get('content-type')]).toEqual([405, 'application/json; charset=utf-8']);
+  });
+
+  it('tells no browser to guess the type of an answer, on the general path and the compiled read alike', async () => {
+    const police = await t.token(Department.POLICE);
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    for (const query of ['query($id: ID!) { minor(id: $id) { name } }', 'query($id: ID!) { minor(id: $id) { name guardians { name } } }']) {
+      const res = await fetch(t.hub.url, { method: 'POST', headers: { authorization: `Bearer ${police}`, 'content-type': 'application/json', 'x-purpose': 'CASE_HANDLING' }, body: JSON.stringify({ query, variables: { id } }) });
+      expect([res.status, res.headers.get('x-content-type-options'), res.headers.get('cache-control')]).toEqual([200, 'nosniff', 'no-store']);
+    }
   });
 });
 
@@ -235,6 +260,12 @@ describe('production: no schema details in client errors', () => {
         expect(messages(r)).not.toMatch(/Did you mean|"riskLevels"|enum value "RED"/);
       }
     }
+  });
+
+  it('a subgraph server shows no landing page to a browser (third-party scripts, the server version)', async () => {
+    const page = await fetch(registry.url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBeGreaterThanOrEqual(400);
+    expect(await page.text()).not.toMatch(/<html|apollographql|@apollo\/server/i);
   });
 
   it('a subgraph refuses it likewise', async () => {

@@ -89,6 +89,17 @@ export class HttpAudit {
   };
 
   /**
+   * Only POST: a GET carries its query and variables in the URL, which proxies, load balancers and
+   * browser histories keep in clear — an ID number looked up would be written there while the trail
+   * keeps only its HMAC. Refused (405) and audited before anything runs.
+   */
+  postOnly: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'POST') return next();
+    res.setHeader('Allow', 'POST');
+    await this.refuse(req, res, new HubException(HubErrorCode.BAD_REQUEST, 'Only POST is served: a GET would carry the query and its variables in the URL', { http: { status: 405 } }), {});
+  };
+
+  /**
    * express.json() failures: too large (LIMIT_EXCEEDED), not JSON, or a body it cannot read — an
    * unsupported charset or content encoding, a length that does not match (INVALID, with
    * body-parser's status and its message, which it marks safe to show).

@@ -218,6 +218,7 @@ export class CompiledReads {
     const text = `${JSON.stringify({ data: { minor } })}\n`;
     // Names, case and order as the general path sends them (HttpAudit, Apollo Server, Express's res.send).
     res.writeHead(200, {
+      'X-Content-Type-Options': 'nosniff',
       [REQUEST_ID_HEADER]: requestId,
       'cache-control': 'no-store',
       'Content-Type': 'application/json; charset=utf-8',

@@ -6,6 +6,8 @@ export enum HubErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   FORBIDDEN = 'FORBIDDEN',
   NOT_FOUND = 'NOT_FOUND',
+  /** Not a request the endpoint serves (a GET on /graphql), as Apollo Server names its own. */
+  BAD_REQUEST = 'BAD_REQUEST',
   /** The request is larger or deeper than the hub serves. */
   LIMIT_EXCEEDED = 'LIMIT_EXCEEDED',
   /** The request could not be audited, so nothing is released. */

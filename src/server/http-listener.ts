@@ -12,6 +12,11 @@ export function expressApp(): Express {
   // Express would hash every response body into an ETag: no use for POSTed GraphQL answers, and
   // a SHA-1 over each page of children (7 ms for the largest statistics table).
   app.set('etag', false);
+  // Every answer is JSON (or the dashboard's files, typed): no browser may guess it is something else.
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   return app;
 }
 

@@ -1,5 +1,6 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { HttpAudit, gatewayContextOf } from '../audit/audit.http';
@@ -86,9 +87,11 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       // hash is known would tell one department that another asked that exact text (ids typed in).
       persistedQueries: false,
       formatError: (formatted, error) => maskUnexpectedError(formatted, error, config.production),
+      // Apollo's default landing page loads scripts from its CDN and names the server's version.
       plugins: benchDisable.audit
-        ? []
+        ? [ApolloServerPluginLandingPageDisabled()]
         : [
+            ApolloServerPluginLandingPageDisabled(),
             auditPlugin({
               writer,
               variableKey: auditKey(config),
@@ -130,6 +133,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     app.use(
       '/graphql',
       httpAudit.authenticate,
+      httpAudit.postOnly,
       compiled ? compiled.jsonBody(json) : json,
       httpAudit.bodyErrors,
       expressMiddleware(server, { context: async ({ res }) => gatewayContextOf(res) }),

@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { GatewayGraphQLRequestContext, GatewayInterface, GatewaySchemaLoadOrUpdateCallback } from '@apollo/server-gateway-interface';
 import express from 'express';
@@ -82,6 +82,8 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       // Traces would tell the caller how long each resolver took: not for this data.
       plugins: [
         ApolloServerPluginInlineTraceDisabled(),
+        // Apollo's default landing page loads scripts from its CDN and names the server's version.
+        ApolloServerPluginLandingPageDisabled(),
         {
           // The gateway writes the audit event; it learns what this subgraph read and wrote here.
           async requestDidStart() {
