@@ -180,7 +180,7 @@ describe('bearer tokens', () => {
     const url = `${t.hub.url}?${new URLSearchParams({ query: 'query($n: String!) { minorByIdNumber(idNumber: $n) { name } }', variables: JSON.stringify({ n: idNumber }) })}`;
     const res = await fetch(url, { headers: { authorization: `Bearer ${police}`, 'apollo-require-preflight': 'true', 'x-purpose': 'CASE_HANDLING' } });
     expect([res.status, res.headers.get('allow')]).toEqual([405, 'POST']);
-    const body = await res.json();
+    const body: any = await res.json();
     expect([body.data, body.errors[0].extensions.code]).toEqual([undefined, 'BAD_REQUEST']);
     const [event] = await t.sql(`SELECT outcome, body::jsonb -> 'errorCodes' AS codes, user_id FROM audit.event WHERE request_id = $1`, [res.headers.get('x-request-id')]);
     expect(event).toEqual({ outcome: 'INVALID', codes: ['BAD_REQUEST'], user_id: 'police-test' });
