@@ -257,6 +257,22 @@ describe('workflow: referrals', () => {
       await t.gql(education, DECLINE, { id, reason: '已由学校资助' });
     });
 
+    it('opens the child’s address and its guardians’ together: a guardian at home lives there', async () => {
+      const ADDRESSES = `query($id: ID!) { minor(id: $id) { currentAddress guardians { address } } }`;
+      const [guardian] = await t.sql(`SELECT address FROM registry.guardian WHERE minor_id = $1 AND address IS NOT NULL`, [child.id]);
+      for (const type of ['EDUCATION_AID', 'FAMILY_EDUCATION_GUIDANCE']) {
+        const id = await refer(type);
+        const r = await post(t, education, { query: ADDRESSES, variables: { id: child.id } }, { 'x-purpose': `REFERRAL; ${id}` });
+        expect([type, r.json.errors]).toEqual([type, undefined]);
+        expect([type, r.json.data.minor.currentAddress, r.json.data.minor.guardians.map((g: { address: string | null }) => g.address)]).toEqual([
+          type,
+          child.current_address,
+          expect.arrayContaining([guardian.address]),
+        ]);
+        await t.gql(education, DECLINE, { id, reason: '不需要' });
+      }
+    });
+
     it('lifts a DENY too (LEGAL_AID opens the guardian’s situation), for the referred child only', async () => {
       const id = await refer('LEGAL_AID');
       const r = await post(
@@ -325,6 +341,13 @@ describe('workflow: referrals', () => {
       expect(leaks.some((l) => l.startsWith(CA) || l.startsWith(PO))).toBe(false);
       expect(policy.rebuildLeaks(new FieldGrants([source({ MEDICAL_AID: ['Guardian.situation'] })]))).toContain(
         `${ED} reads Guardian.situation but MinorCategory.category is MASK under grant REFERRAL MEDICAL_AID: the two rebuild MinorCategory.category`,
+      );
+      // Two fields of the same value (a guardian at home lives at the child's address) are opened together.
+      expect(policy.rebuildLeaks(new FieldGrants([source({ X: ['Guardian.address'] })]))).toContain(
+        `${ED} reads Guardian.address as ALLOW but Minor.currentAddress as MASK under grant REFERRAL X: they hold the same value`,
+      );
+      expect(policy.rebuildLeaks(new FieldGrants([source({ X: ['RiskAssessment.reasons'] })]))).toContain(
+        `${ED} reads RiskAssessment.reasons but MinorCategory.category is MASK under grant REFERRAL X: the two rebuild MinorCategory.category`,
       );
       // Opening the whole number with it is no rebuild (whether such a grant is wise is the table's business).
       expect(policy.rebuildLeaks(new FieldGrants([source({ X: ['Minor.birthDate', 'Minor.idNumber'] })]))).toEqual([]);

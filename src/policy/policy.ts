@@ -17,7 +17,16 @@ export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [
   ['Minor.birthDate', 'Minor.idNumber'],
   ['Guardian.situation', 'MinorCategory.category'],
   ['Guardian.situationNote', 'MinorCategory.category'],
+  // An assessment's reasons name the difficulty ("DOMESTIC_VIOLENCE: …").
+  ['RiskAssessment.reasons', 'MinorCategory.category'],
 ];
+
+/**
+ * Fields that hold the same value for most children: a guardian at home lives at the child's
+ * address. Whoever reads one must read the other alike (exactly, masked, or not at all), or the
+ * one shows what the other's mask hides.
+ */
+export const SAME_VALUE: readonly (readonly [string, string])[] = [['Guardian.address', 'Minor.currentAddress']];
 
 /**
  * The compiled policy table: one lookup per `Type.field` and subject. Built once at start-up
@@ -68,7 +77,8 @@ export class Policy {
   }
 
   /**
-   * Subjects who could read a part of a field (PARTS_OF) without reading the whole exactly, by the
+   * Subjects who could read a part of a field (PARTS_OF) without reading the whole exactly, or one
+   * of two fields of the same value (SAME_VALUE) otherwise than the other, by the
    * table alone or under one grant (a grant opens its fields as ALLOW, to any department): start-up
    * refuses to serve them, beside the completeness check.
    */
@@ -80,6 +90,9 @@ export class Policy {
         if (access(part) !== Access.DENY && access(whole) !== Access.ALLOW) {
           leaks.push(`${subject} reads ${part} but ${whole} is ${access(whole)}${under}: the two rebuild ${whole}`);
         }
+      }
+      for (const [one, other] of SAME_VALUE) {
+        if (access(one) !== access(other)) leaks.push(`${subject} reads ${one} as ${access(one)} but ${other} as ${access(other)}${under}: they hold the same value`);
       }
     };
     for (const subject of POLICY_SUBJECTS) {

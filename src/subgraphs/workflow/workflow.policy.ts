@@ -24,16 +24,17 @@ const rows = (type: string, fields: string[], allow: readonly PolicySubject[], r
  * Policy.rebuildLeaks). MEDICAL_AID needs the age, which every department reads. Nor may it open a
  * guardian's situation or its note without the exact categories: SERVING_SENTENCE is the
  * INCARCERATED_PARENT the category mask hides. A placement needs the whole picture (both); medical
- * aid and living assistance need neither.
+ * aid and living assistance need neither. The child's address and a guardian's are opened together:
+ * a guardian at home lives there, so one open beside the other masked would show it (SAME_VALUE).
  */
 export const referralGrants: Readonly<Record<ReferralType, readonly string[]>> = {
-  [ReferralType.EDUCATION_AID]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone'],
+  [ReferralType.EDUCATION_AID]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone', 'Guardian.address'],
   [ReferralType.MEDICAL_AID]: ['Guardian.phone'],
   [ReferralType.LEGAL_AID]: ['MinorCategory.category', 'Guardian.situation', 'Guardian.situationNote'],
   [ReferralType.LIVING_ASSISTANCE]: ['Minor.currentAddress', 'Guardian.phone', 'Guardian.address'],
   [ReferralType.COUNSELLING]: ['MinorCategory.category', 'RiskAssessment.reasons'],
   [ReferralType.PLACEMENT]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone', 'Guardian.address', 'Guardian.situation', 'Guardian.situationNote', 'MinorCategory.category'],
-  [ReferralType.FAMILY_EDUCATION_GUIDANCE]: ['Guardian.name', 'Guardian.phone', 'Guardian.address'],
+  [ReferralType.FAMILY_EDUCATION_GUIDANCE]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone', 'Guardian.address'],
 };
 
 /**
