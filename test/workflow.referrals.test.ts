@@ -273,20 +273,23 @@ describe('workflow: referrals', () => {
       }
     });
 
-    it('lifts a DENY too (LEGAL_AID opens the guardian’s situation), for the referred child only', async () => {
+    it('lifts a DENY too (LEGAL_AID opens the guardian’s situation), for the referred child only; a query under the referral that reads another child is refused whole', async () => {
       const id = await refer('LEGAL_AID');
-      const r = await post(
-        t,
-        education,
-        {
-          query: `query($a: ID!, $b: ID!) { a: minor(id: $a) { guardians { situation } } b: minor(id: $b) { guardians { situation } } }`,
-          variables: { a: child.id, b: other.id },
-        },
-        { 'x-purpose': `REFERRAL; ${id}` },
-      );
+      const SITUATION = `query($a: ID!) { a: minor(id: $a) { guardians { situation } } }`;
+      const r = await post(t, education, { query: SITUATION, variables: { a: child.id } }, { 'x-purpose': `REFERRAL; ${id}` });
       const [truth] = await t.sql(`SELECT situation FROM registry.guardian WHERE minor_id = $1`, [child.id]);
-      expect(r.json.data).toEqual({ a: { guardians: [{ situation: truth.situation }] }, b: { guardians: [{ situation: null }] } });
-      expect(r.json.errors.map((x: any) => x.path)).toEqual([['b', 'guardians', 0, 'situation']]);
+      expect([r.json.data, r.json.errors]).toEqual([{ a: { guardians: [{ situation: truth.situation }] } }, undefined]);
+      // The referral is about one child: reading another under it would lend that read a purpose that checks out.
+      for (const [query, variables] of [
+        [`query($a: ID!, $b: ID!) { a: minor(id: $a) { guardians { situation } } b: minor(id: $b) { name } }`, { a: child.id, b: other.id }],
+        [`query($b: ID!) { b: minor(id: $b) { name } }`, { b: other.id }],
+        [`{ minors(first: 5) { edges { node { id } } } }`, {}],
+      ] as const) {
+        const refused = await post(t, education, { query, variables }, { 'x-purpose': `REFERRAL; ${id}` });
+        expect([refused.status, refused.json.data, refused.json.errors.map((e: any) => e.extensions.code)]).toEqual([403, undefined, ['FORBIDDEN']]);
+        const e = await eventOf(t, refused.requestId);
+        expect([e.outcome, e.purpose]).toEqual(['DENIED', { code: 'REFERRAL', reference: id }]);
+      }
       await t.gql(education, DECLINE, { id, reason: '转卫健' });
     });
 
@@ -330,7 +333,7 @@ describe('workflow: referrals', () => {
         fields: new Set(Object.values(kinds).flat()),
         kinds,
         grantsFor: async () => [],
-        isOpenReference: async () => false,
+        openReferenceChild: async () => null,
       });
       expect(policy.rebuildLeaks(FIELD_GRANTS)).toEqual([]);
       const leaky = new FieldGrants([source({ MEDICAL_AID: ['Minor.birthDate', 'Guardian.phone'] })]);

@@ -97,8 +97,11 @@ export interface AuditPluginOptions {
   purposeFreeMutations: ReadonlySet<string>;
   /** Operations whose response may hold more values than this are refused (src/audit/query-cost.ts). */
   maxQueryCost: number;
-  /** Checks a declared purpose against the records it names (a referral's id); throws to refuse. */
-  checkPurpose?: (purpose: Purpose, ctx: GatewayContext) => Promise<void>;
+  /**
+   * Checks a declared purpose against the records it names (a referral's id); throws to refuse.
+   * Returns the one child the purpose binds the request to (a referral's), or null.
+   */
+  checkPurpose?: (purpose: Purpose, ctx: GatewayContext) => Promise<string | null>;
 }
 
 /**
@@ -115,6 +118,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
     async requestDidStart() {
       const startedAt = performance.now();
       let purpose: Purpose | null = null;
+      let purposeChild: string | null = null;
       return {
         async didResolveOperation({ document, operation, schema, contextValue, request }) {
           // Apollo leaves an unresolvable operation to execution to refuse, and an executor that
@@ -148,7 +152,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           }
           try {
             purpose = parsePurpose(contextValue.purposeHeader) ?? null;
-            if (purpose && opts.checkPurpose) await opts.checkPurpose(purpose, contextValue);
+            if (purpose && opts.checkPurpose) purposeChild = await opts.checkPurpose(purpose, contextValue);
             let needs = f.needsPurpose.get(operation);
             if (needs === undefined) f.needsPurpose.set(operation, (needs = needsPurpose(schema, document, operation, opts.childTypes, opts.purposeFreeMutations)));
             if (!purpose && needs) {
@@ -186,6 +190,16 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
         async willSendResponse(rc) {
           const { response, contextValue: ctx } = rc;
           if (response.body.kind !== 'single') return;
+          const access = ctx.access.forEvent();
+          // A purpose bound to one child (a referral's) covers reading that child only: a query that
+          // read others under it is refused whole, so that no read of another child ever carries a
+          // purpose that checks out. (A mutation has committed by now: its answer stands.)
+          if (purposeChild && rc.operation?.operation !== 'mutation' && access.reads.some((g) => g.minorIds.some((id) => id !== purposeChild))) {
+            response.body.singleResult = {
+              errors: [{ message: `Under purpose ${purpose!.code} a request reads only the child of ${purpose!.reference}`, extensions: { code: HubErrorCode.FORBIDDEN } }],
+            };
+            response.http.status = 403;
+          }
           const result = response.body.singleResult;
           const errorCodes = (result.errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
           const event = auditEvent({
@@ -200,7 +214,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             document: rc.document ? factsOf(rc.document).audited : null,
             variables: hashVariables(opts.variableKey, rc.request.variables, declaredVariables(rc.operation)),
             purpose,
-            access: ctx.access.forEvent(),
+            access,
           });
           try {
             await opts.writer.append(event);

@@ -27,8 +27,8 @@ export interface GrantSource {
   kinds: Readonly<Record<string, readonly string[]>>;
   /** Open grants to the caller's department for one child (batched per request). */
   grantsFor(ctx: HubContext, minorId: string): Promise<FieldGrant[]>;
-  /** Whether `reference` names an open granting record addressed to the caller's department. */
-  isOpenReference(ctx: HubContext, reference: string): Promise<boolean>;
+  /** The child of the open granting record `reference` names, addressed to the caller's department; else null. */
+  openReferenceChild(ctx: HubContext, reference: string): Promise<string | null>;
 }
 
 /**
@@ -57,15 +57,17 @@ export class FieldGrants {
    * Refuses (BAD_USER_INPUT) a request whose purpose a grant source governs unless its reference
    * names an open record of that source addressed to the caller's department — whatever the
    * request reads, so that a read under such a purpose always leads back to its granting record.
-   * The hub checks it for every request before execution; `isGranted` again where a grant is used.
+   * Returns the child that record is about (null when no source governs the purpose): the one
+   * child such a request may read. The hub checks it for every request before execution;
+   * `isGranted` again where a grant is used.
    */
-  async checkReference(ctx: HubContext): Promise<void> {
+  async checkReference(ctx: HubContext): Promise<string | null> {
     const source = this.sources.find((s) => s.purpose === ctx.purpose?.code);
-    if (!source) return;
+    if (!source) return null;
     const reference = ctx.purpose!.reference;
-    if (!isDepartment(ctx.subject) || !reference || !(await source.isOpenReference(ctx, reference))) {
-      throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference`);
-    }
+    const child = isDepartment(ctx.subject) && reference ? await source.openReferenceChild(ctx, reference) : null;
+    if (!child) throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference`);
+    return child;
   }
 
   /** Whether a grant opens `key` of this child to the caller in this request, under its purpose naming it. */

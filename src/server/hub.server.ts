@@ -99,7 +99,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
               purposeFreeMutations: PURPOSE_FREE_MUTATIONS,
               maxQueryCost: config.maxQueryCost,
               checkPurpose: async (purpose, g) => {
-                if (FIELD_GRANTS.governs(purpose)) await FIELD_GRANTS.checkReference(createHubContext(config, g.principal, policy, db.ds, g.requestId, new AccessLog(), purpose));
+                return FIELD_GRANTS.governs(purpose) ? FIELD_GRANTS.checkReference(createHubContext(config, g.principal, policy, db.ds, g.requestId, new AccessLog(), purpose)) : null;
               },
             }),
           ],

@@ -18,5 +18,5 @@ export const referralGrantSource: GrantSource = {
     const open = await workflowLoaders(ctx).openReferralsByMinor.load(minorId);
     return open.map((r) => ({ reference: r.id, fields: new Set(referralGrants[r.type]) }));
   },
-  isOpenReference: (ctx: HubContext, reference: string) => workflowLoaders(ctx).openReferralById.load(reference),
+  openReferenceChild: (ctx: HubContext, reference: string) => workflowLoaders(ctx).openReferralById.load(reference),
 };

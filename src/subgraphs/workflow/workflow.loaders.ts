@@ -67,11 +67,12 @@ function createWorkflowLoaders(ctx: HubContext) {
   return {
     /** Open referrals addressed to the caller's department, per child: the request's field grants. */
     openReferralsByMinor: byMinor((ids) => openToMe().andWhere('r.minor_id = ANY(:ids)', { ids }).getMany()),
-    openReferralById: new DataLoader<string, boolean>(async (ids) => {
+    /** The child of each open referral to the caller's department, by id; null for any other id. */
+    openReferralById: new DataLoader<string, string | null>(async (ids) => {
       const valid = ids.filter(isUuid);
-      const found = valid.length ? await openToMe().andWhere('r.id = ANY(:ids)', { ids: valid }).select('r.id').getMany() : [];
-      const open = new Set(found.map((r) => r.id));
-      return ids.map((id) => open.has(id));
+      const found = valid.length ? await openToMe().andWhere('r.id = ANY(:ids)', { ids: valid }).select(['r.id', 'r.minorId']).getMany() : [];
+      const child = new Map(found.map((r) => [r.id, r.minorId]));
+      return ids.map((id) => child.get(id) ?? null);
     }),
     referralsByMinor: byMinor((ids) => {
       const v = referralVisibility(ctx);
