@@ -149,22 +149,27 @@ interface Contender {
   call: Call;
   /** Given the body, for a server whose headers depend on it (a subgraph's assertion is bound to its request). */
   headers: (body?: unknown) => Promise<Record<string, string>>;
-  /** The headers depend on the body: `load` makes them per body in advance. */
+  /** The headers depend on the body and are good for one request: `load` makes them per request in advance. */
   perBody?: boolean;
 }
 
-/** How many calls' bodies `load` signs in advance for a contender whose headers depend on the body (the sample's ids, at most 2000, repeat). */
-const BOUND_BODIES = 2000;
+/**
+ * Requests per connection and second `load` signs in advance for a contender whose headers are
+ * bound to one request (a subgraph accepts each gateway assertion once): more than any server here
+ * answers, so that none is sent twice — a replayed one is refused, and would count as a failure.
+ */
+const BOUND_PER_CONNECTION_SECOND = 800;
 
 async function load({ server, call, headers, perBody: bound }: Contender, sample: Sample, pool: Pool, seconds: number, connections: number): Promise<Run> {
   let i = 0;
   const h = { 'content-type': 'application/json', ...(await headers()) };
-  // Headers per body, made before the load (autocannon's setupRequest cannot wait); none for a server whose headers are fixed.
-  const perBody = new Map<string, Record<string, string>>();
+  // Bodies and headers per request, made before the load (autocannon's setupRequest cannot wait);
+  // none for a server whose headers are fixed.
+  const signed: { body: string; headers: Record<string, string> }[] = [];
   if (bound) {
-    for (let k = 0; k < BOUND_BODIES; k++) {
+    for (let k = 0; k < BOUND_PER_CONNECTION_SECOND * connections * seconds; k++) {
       const body = call.body(sample, k);
-      perBody.set(JSON.stringify(body), { ...h, ...(await headers(body)) });
+      signed.push({ body: JSON.stringify(body), headers: { ...h, ...(await headers(body)) } });
     }
   }
   const trail = await trailPosition(pool);
@@ -179,8 +184,8 @@ async function load({ server, call, headers, perBody: bound }: Contender, sample
         path: call.path,
         headers: h,
         setupRequest: (req) => {
-          const body = JSON.stringify(call.body(sample, i++));
-          return { ...req, body, headers: perBody.get(body) ?? req.headers };
+          const k = i++;
+          return signed.length ? { ...req, ...signed[k % signed.length] } : { ...req, body: JSON.stringify(call.body(sample, k)) };
         },
       },
     ],
