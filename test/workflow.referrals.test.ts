@@ -290,6 +290,15 @@ describe('workflow: referrals', () => {
         const e = await eventOf(t, refused.requestId);
         expect([e.outcome, e.purpose]).toEqual(['DENIED', { code: 'REFERRAL', reference: id }]);
       }
+      // Nor through a mutation's answer: acknowledging again changes nothing, and would read any child of the inbox.
+      const otherReferral = await refer('LEGAL_AID', ED, other.id);
+      const [notice] = await t.sql(`SELECT id FROM workflow.notification WHERE subject_id = $1 AND department = 'EDUCATION'`, [otherReferral]);
+      const ACK = `mutation($n: ID!) { acknowledge(id: $n) { id minor { id name } } }`;
+      const ack = await post(t, education, { query: ACK, variables: { n: notice.id } }, { 'x-purpose': `REFERRAL; ${id}` });
+      expect([ack.status, ack.json.data, ack.json.errors[0].extensions.code]).toEqual([403, undefined, 'FORBIDDEN']);
+      expect(ack.json.errors[0].message).toMatch(/the mutation ran; its answer is withheld/);
+      expect(JSON.stringify(ack.json)).not.toContain(other.id);
+      await t.gql(education, DECLINE, { id: otherReferral, reason: '转卫健' });
       await t.gql(education, DECLINE, { id, reason: '转卫健' });
     });
 

@@ -191,12 +191,15 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           const { response, contextValue: ctx } = rc;
           if (response.body.kind !== 'single') return;
           const access = ctx.access.forEvent();
-          // A purpose bound to one child (a referral's) covers reading that child only: a query that
-          // read others under it is refused whole, so that no read of another child ever carries a
-          // purpose that checks out. (A mutation has committed by now: its answer stands.)
-          if (purposeChild && rc.operation?.operation !== 'mutation' && access.reads.some((g) => g.minorIds.some((id) => id !== purposeChild))) {
+          // A purpose bound to one child (a referral's) covers reading that child only: an answer that
+          // read others under it is withheld whole, so that no read of another child ever carries a
+          // purpose that checks out. A mutation has committed by now, and its changes stand (its
+          // event records them); only its answer is withheld — else a no-op (acknowledging again)
+          // would read any child under the referral.
+          if (purposeChild && access.reads.some((g) => g.minorIds.some((id) => id !== purposeChild))) {
+            const ran = rc.operation?.operation === 'mutation' ? ' (the mutation ran; its answer is withheld)' : '';
             response.body.singleResult = {
-              errors: [{ message: `Under purpose ${purpose!.code} a request reads only the child of ${purpose!.reference}`, extensions: { code: HubErrorCode.FORBIDDEN } }],
+              errors: [{ message: `Under purpose ${purpose!.code} a request reads only the child of ${purpose!.reference}${ran}`, extensions: { code: HubErrorCode.FORBIDDEN } }],
             };
             response.http.status = 403;
           }
