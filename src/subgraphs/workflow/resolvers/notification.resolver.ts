@@ -74,8 +74,9 @@ export class NotificationResolver {
 
 /**
  * A URL as the receiver reads it: percent-encoded letters, digits and -._~ decoded (`/hoo%6B` is
- * `/hook`), a trailing slash and an empty query dropped; the URL parser has already lower-cased the
- * scheme and host and dropped a default port. Two registrations of one receiver compare equal.
+ * `/hook`), repeated and trailing slashes, an empty query and the host's trailing dot dropped; the
+ * URL parser has already lower-cased the scheme and host and dropped a default port. Two
+ * registrations of one receiver compare equal (a query string makes another destination).
  */
 function sameDestination(url: string): string {
   const u = new URL(url);
@@ -83,7 +84,8 @@ function sameDestination(url: string): string {
     const c = String.fromCharCode(parseInt(hex, 16));
     return /[A-Za-z0-9\-._~]/.test(c) ? c : escape.toUpperCase();
   });
-  return `${u.origin}${path.replace(/\/+$/, '')}${u.search === '?' ? '' : u.search}`;
+  const host = u.host.replace(/\.(?=(:\d+)?$)/, '');
+  return `${u.protocol}//${host}${path.replace(/\/{2,}/g, '/').replace(/\/$/, '')}${u.search === '?' ? '' : u.search}`;
 }
 
 @Resolver(() => Webhook)
