@@ -58,10 +58,10 @@ const KNOWN_CODES = new Set<string>([
 ]);
 
 /**
- * graphql-js's "Did you mean …?" in the message of an error about a variable's value (an input field
- * or enum value near the one given). Apollo's hideSchemaDetailsFromClientErrors removes it from
- * validation errors only; with introspection off in production, a caller could otherwise spell out
- * input types and enum values by trying near misses.
+ * graphql-js's "Did you mean …?" at the end of an error's message (a field, argument, input field or
+ * enum value near the one given): with introspection off in production, a caller could otherwise
+ * spell out the schema by trying near misses. Dropped from every error with a known code, validation
+ * errors and a variable's value alike, so one rule covers both.
  */
 const SUGGESTION = / ?Did you mean .+\?$/;
 

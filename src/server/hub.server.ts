@@ -80,8 +80,6 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     const server = new ApolloServer<GatewayContext>({
       gateway,
       introspection: !config.production,
-      // With introspection off, "Did you mean …" in validation errors would still spell out the schema.
-      hideSchemaDetailsFromClientErrors: config.production,
       includeStacktraceInErrorResponses: false,
       // Automatic persisted queries would keep one cache of query texts for every caller: whether a
       // hash is known would tell one department that another asked that exact text (ids typed in).

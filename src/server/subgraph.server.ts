@@ -76,8 +76,6 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       introspection: false,
       // Only the gateway calls a subgraph, with every request's text: no cache of texts to keep.
       persistedQueries: false,
-      // No "Did you mean …" in production validation errors: they would spell out the schema.
-      hideSchemaDetailsFromClientErrors: config.production,
       includeStacktraceInErrorResponses: false,
       // Traces would tell the caller how long each resolver took: not for this data.
       plugins: [
