@@ -177,3 +177,19 @@ export async function checkDestination(policy: DestinationPolicy, url: URL): Pro
   }
   return { address: addresses[0].address, family: addresses[0].family === 6 ? 6 : 4 };
 }
+
+/**
+ * A URL as the receiver reads it: percent-encoded letters, digits and -._~ decoded (`/hoo%6B` is
+ * `/hook`), repeated and trailing slashes, an empty query and the host's trailing dot dropped; the
+ * URL parser has already lower-cased the scheme and host and dropped a default port. Two
+ * registrations of one receiver compare equal (a query string makes another destination).
+ */
+export function sameDestination(url: string): string {
+  const u = new URL(url);
+  const path = u.pathname.replace(/%([0-9a-f]{2})/gi, (escape, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(c) ? c : escape.toUpperCase();
+  });
+  const host = u.host.replace(/\.(?=(:\d+)?$)/, '');
+  return `${u.protocol}//${host}${path.replace(/\/{2,}/g, '/').replace(/\/$/, '')}${u.search === '?' ? '' : u.search}`;
+}

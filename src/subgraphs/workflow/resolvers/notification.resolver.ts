@@ -8,7 +8,7 @@ import { MinorStub } from '../entities/minor.stub';
 import { Notification, NotificationField } from '../entities/notification.entity';
 import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
 import { isUuid } from '../../../common/uuid';
-import { checkDestination, DestinationRefused } from '../webhook.destination';
+import { checkDestination, DestinationRefused, sameDestination } from '../webhook.destination';
 import { jurisdiction } from '../workflow.loaders';
 import { payloadAccess, withoutChild } from '../workflow.notify';
 import { notFound, pageSize } from './report.resolver';
@@ -70,22 +70,6 @@ export class NotificationResolver {
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([field, value]) => ({ field, value }));
   }
-}
-
-/**
- * A URL as the receiver reads it: percent-encoded letters, digits and -._~ decoded (`/hoo%6B` is
- * `/hook`), repeated and trailing slashes, an empty query and the host's trailing dot dropped; the
- * URL parser has already lower-cased the scheme and host and dropped a default port. Two
- * registrations of one receiver compare equal (a query string makes another destination).
- */
-function sameDestination(url: string): string {
-  const u = new URL(url);
-  const path = u.pathname.replace(/%([0-9a-f]{2})/gi, (escape, hex: string) => {
-    const c = String.fromCharCode(parseInt(hex, 16));
-    return /[A-Za-z0-9\-._~]/.test(c) ? c : escape.toUpperCase();
-  });
-  const host = u.host.replace(/\.(?=(:\d+)?$)/, '');
-  return `${u.protocol}//${host}${path.replace(/\/{2,}/g, '/').replace(/\/$/, '')}${u.search === '?' ? '' : u.search}`;
 }
 
 @Resolver(() => Webhook)
