@@ -56,9 +56,19 @@ describe('canonical JSON of audit events', () => {
     access.read('m5', 'Minor.id', Access.ALLOW);
     access.read('m5', 'Minor.name', Access.ALLOW);
     access.read('m5', 'Minor.name', Access.DENY); // … in either order
+    access.read('m6', 'Minor.id', Access.ALLOW);
+    access.read('m6', 'Minor.name', Access.MASK);
+    access.read('m6', 'Minor.name', Access.ALLOW); // masked on one path, exact on another: exact
+    access.read('m7', 'Minor.id', Access.ALLOW);
+    access.read('m7', 'Minor.name', Access.ALLOW);
+    access.read('m7', 'Minor.name', Access.MASK); // … in either order
+    access.read('m8', 'Minor.id', Access.ALLOW);
+    access.read('m8', 'Minor.name', Access.DENY);
+    access.read('m8', 'Minor.name', Access.MASK); // denied and masked: masked
     expect(access.forEvent().reads).toEqual([
-      { fields: { 'Minor.id': 'ALLOW', 'Minor.name': 'ALLOW' }, minorIds: ['m1', 'm3', 'm4', 'm5'] },
+      { fields: { 'Minor.id': 'ALLOW', 'Minor.name': 'ALLOW' }, minorIds: ['m1', 'm3', 'm4', 'm5', 'm6', 'm7'] },
       { fields: { 'Minor.id': 'ALLOW', 'Minor.name': 'DENY' }, minorIds: ['m2'] },
+      { fields: { 'Minor.id': 'ALLOW', 'Minor.name': 'MASK' }, minorIds: ['m8'] },
     ]);
   });
 

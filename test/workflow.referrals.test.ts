@@ -273,6 +273,26 @@ describe('workflow: referrals', () => {
       }
     });
 
+    it('records a field served masked in a notification and exact under the grant, in one answer, as read exactly', async () => {
+      const id = await refer('EDUCATION_AID');
+      const assessed = await t.gql(civil, `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: RED, reasons: "夜不归宿" }) { id } }`, { id: child.id });
+      expect(assessed.errors).toBeUndefined();
+      const [notice] = await t.sql(
+        `SELECT id FROM workflow.notification WHERE kind = 'CHILD_RED' AND department = 'EDUCATION' AND minor_id = $1 ORDER BY created_at DESC LIMIT 1`,
+        [child.id],
+      );
+      const ACK = `mutation($n: ID!) { acknowledge(id: $n) { payload { field value } minor { currentAddress } } }`;
+      const r = await post(t, education, { query: ACK, variables: { n: notice.id } }, { 'x-purpose': `REFERRAL; ${id}` });
+      const payload = Object.fromEntries(r.json.data.acknowledge.payload.map((f: { field: string; value: unknown }) => [f.field, f.value]));
+      expect([payload['Minor.currentAddress'], r.json.data.acknowledge.minor.currentAddress]).toEqual([
+        applyMask(MaskKind.ADDRESS, child.current_address),
+        child.current_address,
+      ]);
+      const e = await eventOf(t, r.requestId);
+      expect(e.reads.find((x: { minorId: string }) => x.minorId === child.id).fields['Minor.currentAddress']).toBe('ALLOW');
+      await t.gql(education, DECLINE, { id, reason: '已由学校资助' });
+    });
+
     it('lifts a DENY too (LEGAL_AID opens the guardian’s situation), for the referred child only; a query under the referral that reads another child is refused whole', async () => {
       const id = await refer('LEGAL_AID');
       const SITUATION = `query($a: ID!) { a: minor(id: $a) { guardians { situation } } }`;

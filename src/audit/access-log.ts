@@ -1,6 +1,8 @@
 import { Access } from '../policy/policy.types';
 import type { AccessRecord, Change, ReadGroup } from './audit.types';
 
+const REVEALS: Record<Access, number> = { DENY: 0, MASK: 1, ALLOW: 2 };
+
 /**
  * What one child's reads amount to so far: the fields read and how each was served. Children
  * resolved alike (a page) go through the same fields in the same order, so instead of a map of
@@ -19,9 +21,11 @@ class ReadShape {
     const steps = this.next[access];
     let shape = steps.get(field);
     if (!shape) {
-      // A field denied on one path and served on another was, in the end, served.
+      // A field served two ways in one answer is recorded the most revealing way: denied on one
+      // path and served on another, it was served; masked in a notification's payload and exact
+      // under a referral's grant, the exact value went out.
       const had = this.fields.get(field);
-      shape = had !== undefined && (had !== Access.DENY || access === Access.DENY) ? this : new ReadShape(new Map(this.fields).set(field, access));
+      shape = had !== undefined && REVEALS[had] >= REVEALS[access] ? this : new ReadShape(new Map(this.fields).set(field, access));
       steps.set(field, shape);
     }
     return shape;
