@@ -7,6 +7,7 @@ import { cloneTemplateDatabase, errorCodes, postAsGateway, startTestHub, TestHub
 describe('department subgraphs, federated', () => {
   let t: TestHub;
   const servers: Record<string, SubgraphServer> = {};
+  let workflow: SubgraphServer;
   const secret = 'test-gateway-secret-of-sufficient-length';
   // One field per department subgraph on Minor, with a record type that every seeded child can have.
   const FIELDS: Record<string, { field: string; table: string }> = {
@@ -21,12 +22,14 @@ describe('department subgraphs, federated', () => {
     const databaseUrl = await cloneTemplateDatabase();
     const config = testConfig({ databaseUrl, gatewaySecret: secret });
     for (const name of Object.keys(FIELDS)) servers[name] = await startSubgraphServer(name, config, 0);
+    workflow = await startSubgraphServer('workflow', config, 0);
     // Education is called over signed HTTP, the others in-process: the plan crosses both kinds of boundary.
     t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { education: servers.education.url } });
   });
   afterAll(async () => {
     await t?.stop();
     for (const s of Object.values(servers)) await s.stop();
+    await workflow?.stop();
   });
 
   it('answers one request touching all six subgraphs, each part matching its department’s tables', async () => {
@@ -73,6 +76,24 @@ describe('department subgraphs, federated', () => {
     expect(r.data._entities[0][field].map((x: any) => x.id).sort()).toEqual(expected.map((x: any) => x.id).sort());
     // Outside the jurisdiction answers exactly like an unknown child.
     expect(r.data._entities.slice(1)).toEqual([null, null]);
+  });
+
+  it('the workflow resolves `_entities` only for children in the assertion’s jurisdiction: a report made in the street about a child of another names no child', async () => {
+    const [inside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${INSIDE_STREET}%`]);
+    const [outside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code NOT LIKE $1 ORDER BY id LIMIT 1`, [`${INSIDE_STREET}%`]);
+    const [place] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE $1 ORDER BY code LIMIT 1`, [`${INSIDE_STREET}%`]);
+    const officer = await t.token(Department.POLICE, { region: INSIDE_STREET, user: 'po-street' });
+    const filed = await t.gql(officer, `mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id } }`, {
+      input: { harmType: 'NEGLECT', observation: '邻居听到哭喊', location: '楼道', regionCode: place.code, urgency: 'NORMAL', childId: outside.id },
+    });
+    expect(filed.errors).toBeUndefined();
+    const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id mandatoryReports { id observation } referrals { id } } } }`;
+    const variables = { r: [inside, outside].map((m) => ({ __typename: 'Minor', id: m.id })) };
+    const r = await postAsGateway(t.config, workflow.url, 'workflow', { userId: 'po-street', department: Department.POLICE, role: Role.OFFICER, region: INSIDE_STREET }, query, variables);
+    expect(r.errors).toBeUndefined();
+    expect(r.data._entities[0].id).toBe(inside.id);
+    // The report lies in the street, its child outside it: to this caller it is a record of no child (docs/workflows.md).
+    expect(r.data._entities[1]).toBeNull();
   });
 
   it('applies the field policy at `_entities` too', async () => {

@@ -1,6 +1,6 @@
 import { Department } from '../../auth/principal';
-import { isUuid } from '../../common/uuid';
 import type { SubgraphSlice } from '../../schema/subgraph.types';
+import { minorReferenceResolvers } from '../shared/jurisdiction';
 import { WorkflowInit1795400400000 } from '../../../migrations/1795400400000-workflow-init';
 import { BarredPersonRevocation1795401200000 } from '../../../migrations/1795401200000-barred-person-revocation';
 import { BarredPerson } from './entities/barred-person.entity';
@@ -35,8 +35,10 @@ export const workflowSubgraph: SubgraphSlice = {
   migrations: [WorkflowInit1795400400000, BarredPersonRevocation1795401200000],
   resolvers: [ReportResolver, ReferralResolver, NotificationResolver, WebhookResolver, EmploymentResolver, VisitSlaResolver, MinorWorkflowResolver],
   orphanedTypes: [MinorStub],
-  // The child the gateway names (what is read of it here is filtered by jurisdiction); an id that is not a UUID's text names none.
-  referenceResolvers: { Minor: { __resolveReference: (ref: { id: unknown }) => (isUuid(ref.id) ? { id: ref.id } : null) } },
+  // The child the gateway names, when in the caller's jurisdiction: a report made in the caller's
+  // street about a child of another is a record of no child to that caller (asSeenBy), so the
+  // child's own reports and referrals are not asked of it.
+  referenceResolvers: minorReferenceResolvers(),
   policy: workflowPolicy,
   scaleRecords: workflowRecords,
   childRecordTypes: ['MandatoryReport', 'ReportTransition', 'Referral', 'Notification', 'OverdueVisit'],
