@@ -1,4 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
+import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 /** Filtering by a value the caller cannot read would reveal it: such filters are FORBIDDEN. */
@@ -29,6 +30,70 @@ describe('filter side channel', () => {
     const [{ v }] = await t.sql(`SELECT count(DISTINCT minor_id)::int AS v FROM registry.minor_category WHERE category = 'CRIME_VICTIM'`);
     const police = await t.gql(await t.token(Department.POLICE), list('{ categories: [CRIME_VICTIM] }'));
     expect(police.data.minors.totalCount).toBe(v);
+  });
+
+  describe('a filter is a read of what it tests', () => {
+    const COUNT = `query($g: String!, $a: Int!, $c: [DifficultyCategory!]) { minors(filter: { regionCode: $g, ageMin: $a, ageMax: $a, categories: $c }) { totalCount } }`;
+    const readsOf = async (requestId: string) =>
+      Object.fromEntries((await eventOf(t, requestId)).reads.map((r: { minorId: string; fields: Record<string, string> }) => [r.minorId, r.fields]));
+    let target: { id: string; grid: string; age: number; category: string };
+
+    beforeAll(async () => {
+      const [child] = await t.sql(
+        `SELECT m.id, m.grid_code AS grid, c.category FROM registry.minor m JOIN registry.minor_category c ON c.minor_id = m.id
+          WHERE c.category = 'CRIME_VICTIM' ORDER BY m.id LIMIT 1`,
+      );
+      const police = await t.token(Department.POLICE);
+      const r = await t.gql(police, `query($id: ID!) { minor(id: $id) { age } }`, { id: child.id });
+      target = { ...child, age: r.data.minor.age };
+    });
+
+    it('a count narrowed by a child’s records names each child it counts, with the fields tested, and needs a purpose', async () => {
+      const police = await t.token(Department.POLICE, { user: 'po-count' });
+      const variables = { g: target.grid, a: target.age, c: [target.category] };
+      const page = await t.gql(police, `query($g: String!, $a: Int!, $c: [DifficultyCategory!]) { minors(first: 1000, filter: { regionCode: $g, ageMin: $a, ageMax: $a, categories: $c }) { edges { node { id } } } }`, variables);
+      const matching = page.data.minors.edges.map((e: { node: { id: string } }) => e.node.id).sort();
+      expect(matching).toContain(target.id);
+
+      const refused = await post(t, police, { query: COUNT, variables }, {});
+      expect([refused.json.data?.minors ?? null, refused.json.errors.map((e: any) => [e.extensions.code, e.extensions.field])]).toEqual([null, [['BAD_USER_INPUT', 'x-purpose']]]);
+      expect(await readsOf(refused.requestId)).toEqual({});
+
+      const counted = await post(t, police, { query: COUNT, variables }, { 'x-purpose': 'CASE_HANDLING' });
+      expect(counted.json.data.minors.totalCount).toBe(matching.length);
+      const reads = await readsOf(counted.requestId);
+      expect(Object.keys(reads).sort()).toEqual(matching);
+      expect(reads[target.id]).toEqual({ 'Minor.age': 'ALLOW', 'Minor.grid': 'ALLOW', 'MinorCategory.category': 'ALLOW' });
+    });
+
+    it('a count by region alone, or over more children than a page holds, names none', async () => {
+      const police = await t.token(Department.POLICE);
+      const byRegion = await post(t, police, { query: `query($g: String!) { minors(filter: { regionCode: $g }) { totalCount } }`, variables: { g: target.grid } }, {});
+      const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor WHERE grid_code = $1`, [target.grid]);
+      expect([byRegion.json.errors, byRegion.json.data.minors.totalCount]).toEqual([undefined, n]);
+      expect(await readsOf(byRegion.requestId)).toEqual({});
+      const all = await post(t, police, { query: `{ minors(filter: { ageMin: 0 }) { totalCount } }` }, { 'x-purpose': 'CASE_HANDLING' });
+      const [{ total }] = await t.sql(`SELECT count(*)::int AS total FROM registry.minor`);
+      expect(total).toBeGreaterThan(1000);
+      expect(all.json.data.minors.totalCount).toBe(total);
+      expect(await readsOf(all.requestId)).toEqual({});
+    });
+
+    it('a page records the fields its filter tested for each child it names, by its node, its cursor or the end cursor', async () => {
+      const education = await t.token(Department.EDUCATION);
+      const Q = `query($f: MinorFilter) { minors(first: 3, filter: $f) { edges { cursor } } }`;
+      const r = await post(t, education, { query: Q, variables: { f: { riskLevels: ['RED', 'ORANGE'], categories: ['LEFT_BEHIND'] } } });
+      const named = (await t.gql(education, `{ minors(first: 3, filter: { riskLevels: [RED, ORANGE], categories: [LEFT_BEHIND] }) { edges { node { id } } } }`)).data.minors.edges.map(
+        (e: { node: { id: string } }) => e.node.id,
+      );
+      const reads = await readsOf(r.requestId);
+      expect(Object.keys(reads).sort()).toEqual([...named].sort());
+      // Education reads categories masked (the sensitive ones); it may filter by those the mask shows unchanged.
+      for (const id of named) expect(reads[id]).toEqual({ 'MinorCategory.category': 'MASK', 'MinorEdge.cursor': 'ALLOW', 'Minor.riskLevel': 'ALLOW' });
+      const end = await post(t, education, { query: `{ minors(first: 3, filter: { riskLevels: [RED] }) { pageInfo { endCursor } } }` });
+      const last = (await t.gql(education, `{ minors(first: 3, filter: { riskLevels: [RED] }) { edges { node { id } } } }`)).data.minors.edges.at(-1).node.id;
+      expect(await readsOf(end.requestId)).toEqual({ [last]: { 'Minor.riskLevel': 'ALLOW', 'PageInfo.endCursor': 'ALLOW' } });
+    });
   });
 
   it('refuses NEEDS_SUPPORT as a filter value: it is a mask, not a category', async () => {

@@ -1,5 +1,23 @@
-import { Field, Int, ObjectType } from 'type-graphql';
+import { Field, ObjectType } from 'type-graphql';
+import type { Access } from '../../../../policy/policy.types';
 import { Minor } from '../../entities/minor.entity';
+
+/**
+ * A field of the child a `minors` filter tested (its risk level, a category, …): every child the
+ * answer names is known to match, so each counts as a read of that field, served as the caller
+ * reads it.
+ */
+export interface FilterRead {
+  field: string;
+  access: Access;
+}
+
+/** What `totalCount` counts: the page's conditions without its cursor, and what they test. */
+export interface MinorCount {
+  where: string;
+  params: unknown[];
+  tested: readonly FilterRead[];
+}
 
 @ObjectType()
 export class PageInfo {
@@ -11,6 +29,9 @@ export class PageInfo {
 
   /** The child the end cursor names, for the audit (not a GraphQL field). */
   minorId: string | null;
+
+  /** The filter's tests, read of the child the end cursor names (not a GraphQL field). */
+  tested: readonly FilterRead[];
 }
 
 @ObjectType()
@@ -23,6 +44,9 @@ export class MinorEdge {
 
   /** The child the edge is, for the audit (not a GraphQL field): its cursor names it too. */
   minorId: string;
+
+  /** The filter's tests, read of the edge's child (not a GraphQL field). */
+  tested: readonly FilterRead[];
 }
 
 @ObjectType({ description: 'Relay-style page of minors, ordered by id' })
@@ -33,6 +57,6 @@ export class MinorConnection {
   @Field(() => PageInfo)
   pageInfo: PageInfo;
 
-  @Field(() => Int, { description: 'Minors matching the filter in the caller’s jurisdiction' })
-  totalCount: number;
+  /** How to count, when `totalCount` is asked (MinorConnectionResolver; not a GraphQL field). */
+  counting: MinorCount;
 }
