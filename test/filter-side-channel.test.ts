@@ -96,6 +96,33 @@ describe('filter side channel', () => {
     });
   });
 
+  it('sends an enum list to the database as the set it means, however often a value repeats', async () => {
+    const police = await t.token(Department.POLICE);
+    const sent: unknown[][] = [];
+    const counter = t.hub.db.statements as unknown as { count: number; logQuery: (query: string, parameters?: unknown[]) => void };
+    const spy = jest.spyOn(counter, 'logQuery').mockImplementation((_query, parameters) => {
+      counter.count++;
+      sent.push(parameters ?? []);
+    });
+    try {
+      const many = [...Array(5000).fill('LEFT_BEHIND'), 'ORPHAN'];
+      const Q = `query($c: [DifficultyCategory!]) { minors(first: 1000, filter: { categories: $c }) { edges { node { id } } } }`;
+      const repeated = await t.gql(police, Q, { c: many });
+      const once = await t.gql(police, Q, { c: ['LEFT_BEHIND', 'ORPHAN'] });
+      expect(repeated.errors).toBeUndefined();
+      expect(repeated.data).toEqual(once.data);
+      const incidents = await t.gql(police, `query($s: [IncidentStatus!]) { policeIncidents(first: 5, filter: { statuses: $s }) { totalCount } }`, {
+        s: Array(5000).fill('REPORTED'),
+      });
+      expect(incidents.errors).toBeUndefined();
+      const arrays = sent.flat().filter((p): p is unknown[] => Array.isArray(p) && p.some((v) => v === 'LEFT_BEHIND' || v === 'REPORTED'));
+      expect(arrays.length).toBeGreaterThan(0);
+      for (const a of arrays) expect(a.length).toBeLessThanOrEqual(2);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('refuses NEEDS_SUPPORT as a filter value: it is a mask, not a category', async () => {
     expect(errorCodes(await t.gql(await t.token(Department.POLICE), list('{ categories: [NEEDS_SUPPORT] }')))).toEqual(['BAD_USER_INPUT']);
   });

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import { requireLine } from '../../../common/validation';
+import { distinctValues, requireLine } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
@@ -29,7 +29,7 @@ export class EducationQueryResolver {
     }
     if (filter?.statuses?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'DropoutReport.status', 'filter.statuses');
-      qb.andWhere('r.status = ANY(:statuses)', { statuses: filter.statuses });
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
     return paginate(qb, 'dropout-report', first, after);
   }

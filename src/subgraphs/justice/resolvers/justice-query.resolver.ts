@@ -1,6 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { addDays, toIsoDate } from '../../../common/dates';
-import { requireInt } from '../../../common/validation';
+import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
@@ -27,7 +27,7 @@ export class JusticeQueryResolver {
     }
     if (filter?.statuses?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'IncarceratedParent.status', 'filter.statuses');
-      qb.andWhere('r.status = ANY(:statuses)', { statuses: filter.statuses });
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
     return paginate(qb, 'incarcerated-parent', first, after);
   }

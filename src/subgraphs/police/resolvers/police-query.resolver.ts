@@ -1,6 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { addDays, toIsoDate } from '../../../common/dates';
-import { requireInt } from '../../../common/validation';
+import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
@@ -31,11 +31,11 @@ export class PoliceQueryResolver {
     }
     if (filter?.types?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'PoliceIncident.type', 'filter.types');
-      qb.andWhere('r.type = ANY(:types)', { types: filter.types });
+      qb.andWhere('r.type = ANY(:types)', { types: distinctValues(filter.types) });
     }
     if (filter?.statuses?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'PoliceIncident.status', 'filter.statuses');
-      qb.andWhere('r.status = ANY(:statuses)', { statuses: filter.statuses });
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
     return paginate(qb, 'police-incident', first, after);
   }

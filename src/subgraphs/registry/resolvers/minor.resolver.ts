@@ -10,7 +10,7 @@ import { Region } from '../entities/region.entity';
 import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { isUuid } from '../../../common/uuid';
-import { isRegionCode, requireCleanText } from '../../../common/validation';
+import { distinctValues, isRegionCode, requireCleanText } from '../../../common/validation';
 import { GRID_CODE_LENGTH, jurisdictionPattern, registryLoaders } from '../registry.loaders';
 import { FilterRead, MinorConnection, MinorCount } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
@@ -81,14 +81,14 @@ export class MinorResolver {
     }
     if (filter?.riskLevels?.length) {
       test('Minor.riskLevel', 'filter.riskLevels');
-      bind((p) => `x.risk_level = ANY(${p})`, filter.riskLevels);
+      bind((p) => `x.risk_level = ANY(${p})`, distinctValues(filter.riskLevels));
     }
     if (filter?.categories?.length) {
       test('MinorCategory.category', 'filter.categories', filter.categories);
       if (filter.categories.includes('NEEDS_SUPPORT' as never)) {
         throw badInput('filter.categories', 'NEEDS_SUPPORT is how a sensitive category is shown, not a category');
       }
-      bind((p) => `EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = x.id AND c.category = ANY(${p}))`, filter.categories);
+      bind((p) => `EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = x.id AND c.category = ANY(${p}))`, distinctValues(filter.categories));
     }
     for (const [arg, value] of [['ageMin', filter?.ageMin], ['ageMax', filter?.ageMax]] as const) {
       if (value === undefined || value === null) continue;

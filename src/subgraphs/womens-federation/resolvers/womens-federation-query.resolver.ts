@@ -1,6 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { addDays, toIsoDate } from '../../../common/dates';
-import { requireInt } from '../../../common/validation';
+import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
@@ -22,11 +22,11 @@ export class WomensFederationQueryResolver {
     const qb = ctx.db.getRepository(CarePlan).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
     if (filter?.kinds?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'CarePlan.kind', 'filter.kinds');
-      qb.andWhere('r.kind = ANY(:kinds)', { kinds: filter.kinds });
+      qb.andWhere('r.kind = ANY(:kinds)', { kinds: distinctValues(filter.kinds) });
     }
     if (filter?.statuses?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'CarePlan.status', 'filter.statuses');
-      qb.andWhere('r.status = ANY(:statuses)', { statuses: filter.statuses });
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
     if (filter?.notVisitedWithinDays !== undefined && filter.notVisitedWithinDays !== null) {
       ctx.policy.assertFilterable(ctx.subject, 'CarePlan.lastVisitOn', 'filter.notVisitedWithinDays');

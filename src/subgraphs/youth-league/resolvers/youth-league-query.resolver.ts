@@ -1,5 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
+import { distinctValues } from '../../../common/validation';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { PreventionCase } from '../entities/prevention-case.entity';
@@ -20,11 +21,11 @@ export class YouthLeagueQueryResolver {
     const qb = ctx.db.getRepository(PreventionCase).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
     if (filter?.kinds?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'PreventionCase.kind', 'filter.kinds');
-      qb.andWhere('r.kind = ANY(:kinds)', { kinds: filter.kinds });
+      qb.andWhere('r.kind = ANY(:kinds)', { kinds: distinctValues(filter.kinds) });
     }
     if (filter?.statuses?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'PreventionCase.status', 'filter.statuses');
-      qb.andWhere('r.status = ANY(:statuses)', { statuses: filter.statuses });
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
     return paginate(qb, 'prevention-case', first, after);
   }
