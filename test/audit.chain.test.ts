@@ -185,6 +185,28 @@ describe('audit chain', () => {
     }
   });
 
+  it('walks the chain in pages bounded by the bytes of their bodies, and verifies once per request', async () => {
+    // A caller may make each of their events up to a megabyte (a document of aliases): a page of
+    // 5,000 such bodies once ended the hub's process under an auditor's routine verification.
+    await post(t, police, { query: `{ ${Array.from({ length: 3000 }, (_, i) => `a${i}: __typename`).join(' ')} }` });
+    await t.hub.audit.drain();
+    const pages: number[] = [];
+    const BOUND = 2048;
+    const status = await verifyChain(async (text, params) => {
+      const rows = await t.sql(text, params);
+      const bytes = rows.map((r: { body: string }) => Buffer.byteLength(r.body));
+      pages.push(bytes.slice(0, -1).reduce((a: number, b: number) => a + b, 0)); // the bodies before the page's last
+      return rows;
+    }, 5000, BOUND);
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM audit.event`);
+    expect([status.ok, status.events]).toEqual([true, n]);
+    expect(pages.length).toBeGreaterThan(2);
+    for (const p of pages) expect(p).toBeLessThan(BOUND); // a page ends with the body that reaches the bound, whatever its size
+
+    const twice = await t.gql(auditor, `{ a: auditVerify { ok } b: auditVerify { ok } }`, undefined, {});
+    expect([twice.data.a, twice.data.b, twice.errors!.map((e: any) => e.extensions.code)]).toEqual([{ ok: true }, null, ['LIMIT_EXCEEDED']]);
+  });
+
   describe('tamper detection', () => {
     it('finds a search column changed to hide an event from a search', async () => {
       const seq = await seqOf(2);

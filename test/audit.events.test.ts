@@ -718,6 +718,15 @@ describe('audit events', () => {
       expect(Object.fromEntries(flagged)).toEqual(Object.fromEntries(expected));
     });
 
+    it('scans a window of at most 31 days, once per request', async () => {
+      const long = await t.gql(auditor, `query($from: DateTimeISO) { auditAnomalies(from: $from) { kind } }`, { from: '1970-01-01T00:00:00Z' }, {});
+      expect([long.data?.auditAnomalies ?? null, long.errors!.map((e: any) => [e.extensions.code, e.extensions.field])]).toEqual([null, [['BAD_USER_INPUT', 'from']]]);
+      const month = await t.gql(auditor, `query($from: DateTimeISO) { auditAnomalies(from: $from) { kind } }`, { from: new Date(Date.now() - 30 * 86_400_000).toISOString() }, {});
+      expect(month.errors).toBeUndefined();
+      const twice = await t.gql(auditor, `{ a: auditAnomalies { kind } b: auditAnomalies { kind } }`, undefined, {});
+      expect([Array.isArray(twice.data.a), twice.data.b, twice.errors!.map((e: any) => e.extensions.code)]).toEqual([true, null, ['LIMIT_EXCEEDED']]);
+    });
+
     it('flags people, not the hub’s own deliveries to department systems', async () => {
       const children = (await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 8`)).map((m) => m.id as string);
       const body = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: { userId: 'hub:webhook-delivery', department: Department.POLICE, role: null as never, region: '330102' }, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });

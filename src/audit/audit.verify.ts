@@ -49,17 +49,31 @@ function columnsAgree(row: Row): boolean {
 
 export type Query = (text: string, params: unknown[]) => Promise<any[]>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** Re-walks the whole chain in order and reports the first broken link. */
-export async function verifyChain(query: Query, pageSize = 5000): Promise<ChainStatus> {
+/**
+ * Bodies one page of the walk holds before its last, in bytes (the last whatever its size): any caller
+ * can make their events large (a document of up to 1 MB), and 5,000 such bodies at once were more
+ * than the hub's heap — an auditor's routine verification then ended the process.
+ */
+export const VERIFY_PAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Re-walks the whole chain in order and reports the first broken link. A page is at most
+ * `pageSize` events and VERIFY_PAGE_BYTES of bodies (`octet_length` of a stored body reads its
+ * size, not the body; the events past the bound are left to the next page unread).
+ */
+export async function verifyChain(query: Query, pageSize = 5000, pageBytes = VERIFY_PAGE_BYTES): Promise<ChainStatus> {
   let expectedSeq = 1;
   let prev = GENESIS_HASH;
   let events = 0;
   let after = 0;
   for (;;) {
     const rows: Row[] = await query(
-      `SELECT seq, prev_hash, hash, body, request_id, to_json(occurred_at) #>> '{}' AS occurred_at, user_id, department, region, outcome, purpose, minor_ids
-       FROM audit.event WHERE seq > $1 ORDER BY seq LIMIT $2`,
-      [after, pageSize],
+      `SELECT seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids
+         FROM (SELECT seq, prev_hash, hash, body, request_id, to_json(occurred_at) #>> '{}' AS occurred_at, user_id, department, region, outcome, purpose, minor_ids,
+                      sum(octet_length(body)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) - octet_length(body) AS before
+                 FROM audit.event WHERE seq > $1 ORDER BY seq LIMIT $2) e
+        WHERE before < $3 ORDER BY seq`,
+      [after, pageSize, pageBytes],
     );
     for (const row of rows) {
       const seq = Number(row.seq);
@@ -78,6 +92,6 @@ export async function verifyChain(query: Query, pageSize = 5000): Promise<ChainS
       events += 1;
       after = seq;
     }
-    if (rows.length < pageSize) return { ok: true, events, headHash: prev, firstBreak: null };
+    if (!rows.length) return { ok: true, events, headHash: prev, firstBreak: null };
   }
 }

@@ -7,8 +7,8 @@ import { isUserId } from '../../../auth/token.service';
 import { canonicalId, isUuid } from '../../../common/uuid';
 import { requireCleanText } from '../../../common/validation';
 import { Access } from '../../../policy/policy.types';
-import { badInput, forbidden } from '../../../errors/hub.exception';
-import type { HubContext } from '../../../server/hub.context';
+import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
+import { sliceLoaders, type HubContext } from '../../../server/hub.context';
 import { DISTRICT_CODE_LENGTH } from '../../registry/registry.loaders';
 import { AuditAnomaly, findAnomalies } from '../audit.anomalies';
 import {
@@ -53,6 +53,30 @@ function asReader<T>(ctx: HubContext, work: (em: EntityManager) => Promise<T>): 
     await em.query('SET LOCAL ROLE hub_audit_reader');
     return work(em);
   });
+}
+
+/** The longest window `auditAnomalies` scans: five scans of every event in it, two parsing each body. */
+export const MAX_ANOMALY_WINDOW_DAYS = 31;
+
+/**
+ * A walk over the trail (verification, anomaly scans) answers once per request: aliases of it
+ * multiply what it costs the database and the heap, not what it tells.
+ */
+function oncePerRequest(ctx: HubContext, field: string): void {
+  const asked = sliceLoaders(ctx, 'audit-walks', () => new Set<string>());
+  if (asked.has(field)) throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `${field} is answered once per request`);
+  asked.add(field);
+}
+
+/**
+ * Verifications of the whole chain run one at a time in a process: each holds a page of bodies
+ * (up to VERIFY_PAGE_BYTES) in memory, and several auditors verifying at once must not add them up.
+ */
+let verifying: Promise<unknown> = Promise.resolve();
+function oneVerificationAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = verifying.then(work, work);
+  verifying = run.catch(() => undefined);
+  return run;
 }
 
 /** An auditor sees the events of callers in their jurisdiction, and refusals of unknown callers. */
@@ -189,15 +213,16 @@ export class AuditResolver {
     });
   }
 
-  @Query(() => AuditChainStatus, { nullable: true, description: 'Re-walks the hash chain and reports the first broken link (auditors at a district)' })
+  @Query(() => AuditChainStatus, { nullable: true, description: 'Re-walks the hash chain and reports the first broken link (auditors at a district; once per request)' })
   async auditVerify(@Ctx() ctx: HubContext): Promise<AuditChainStatus> {
     // The chain is one for the whole hub: its length, head and first break are not a street's to see.
     if (ctx.principal.region.length !== DISTRICT_CODE_LENGTH) throw forbidden('The whole audit chain is verified by auditors at a district');
-    const status = await asReader(ctx, (em) => verifyChain((text, params) => em.query(text, params)));
+    oncePerRequest(ctx, 'auditVerify');
+    const status = await oneVerificationAtATime(() => asReader(ctx, (em) => verifyChain((text, params) => em.query(text, params))));
     return { ...status, firstBreak: status.firstBreak && { ...status.firstBreak, seq: String(status.firstBreak.seq) } };
   }
 
-  @Query(() => [AuditAnomaly], { nullable: true, description: 'Anomaly flags over the trail (default: the last 7 days)' })
+  @Query(() => [AuditAnomaly], { nullable: true, description: 'Anomaly flags over the trail (default: the last 7 days; at most 31 days, once per request)' })
   auditAnomalies(
     @Ctx() ctx: HubContext,
     @Arg('from', () => Date, { nullable: true }) from?: Date,
@@ -206,6 +231,8 @@ export class AuditResolver {
     const until = to ?? ctx.now;
     const since = from ?? new Date(until.getTime() - 7 * 86_400_000);
     if (since >= until) throw badInput('from', 'must be before to');
+    if (until.getTime() - since.getTime() > MAX_ANOMALY_WINDOW_DAYS * 86_400_000) throw badInput('from', `the window is at most ${MAX_ANOMALY_WINDOW_DAYS} days`);
+    oncePerRequest(ctx, 'auditAnomalies');
     return asReader(ctx, (em) => findAnomalies((text, params) => em.query(text, params), ctx.config.audit.anomalies, jurisdiction(ctx), since, until));
   }
 }
