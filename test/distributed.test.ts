@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt, SignJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
-import { ASSERTION_HEADER, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
+import { ASSERTION_HEADER, requestDigest, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
 import { gatewaySecret } from '../src/config/secrets';
 import { SignedRemoteDataSource } from '../src/gateway/signed-remote.data-source';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
@@ -68,9 +69,33 @@ describe('distributed mode', () => {
     const query = `{ regions { code } }`;
     const wrongKey = await signAssertion(new TextEncoder().encode('some-other-secret-some-other-secret'), 'registry', { principal, requestId: 'r1' }, { query });
     const wrongAudience = await signAssertion(gatewaySecret(t.config), 'education', { principal, requestId: 'r2' }, { query });
-    for (const assertion of [wrongKey, wrongAudience]) {
-      const r = await postGraphQL(subgraph.url, null, query, undefined, { [ASSERTION_HEADER]: assertion });
-      expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
+    const expired = await new SignJWT({ department: principal.department, role: principal.role, region: principal.region, rid: 'r3', req: requestDigest({ query }) })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(principal.userId)
+      .setIssuer('hub-gateway')
+      .setAudience('subgraph:registry')
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 60)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 45)
+      .setJti(randomUUID())
+      .sign(gatewaySecret(t.config));
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      for (const assertion of [wrongKey, wrongAudience, expired]) {
+        const r = await postGraphQL(subgraph.url, null, query, undefined, { [ASSERTION_HEADER]: assertion });
+        expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
+        expect(r.errors![0].message).toBe('Invalid gateway signature');
+      }
+      // Each refusal logged by the subgraph with its reason, for operators watching for interception;
+      // never the token, and no request id the signature does not vouch for.
+      const lines = log.mock.calls.map((c) => c.join(' '));
+      expect(lines).toEqual([
+        expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: bad signature from \S+$/),
+        expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: wrong audience from \S+$/),
+        expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: expired from \S+$/),
+      ]);
+      for (const token of [wrongKey, wrongAudience, expired]) for (const part of token.split('.')) expect(lines.join('\n')).not.toContain(part);
+    } finally {
+      log.mockRestore();
     }
   });
 
@@ -187,9 +212,15 @@ describe('distributed mode', () => {
       const r = await replay(assertion, request);
       expect(r.errors).toBeUndefined();
       expect(r.data.minors.totalCount).toEqual(expect.any(Number));
-      // Presented again, within its 15 s: a replay.
-      const again = await replay(assertion, request);
-      expect([again.status, again.data, again.errors!.map((e) => e.extensions?.code)]).toEqual([401, undefined, ['UNAUTHENTICATED']]);
+      // Presented again, within its 15 s: a replay, refused and logged as one.
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const again = await replay(assertion, request);
+        expect([again.status, again.data, again.errors!.map((e) => e.extensions?.code)]).toEqual([401, undefined, ['UNAUTHENTICATED']]);
+        expect(log.mock.calls.map((c) => c.join(' '))).toEqual([expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: replayed \(request once\) from \S+$/)]);
+      } finally {
+        log.mockRestore();
+      }
     });
 
     it('refuses a captured assertion replayed with its own request: a mutation does not run twice', async () => {
@@ -340,7 +371,10 @@ describe('distributed mode', () => {
         // Not UNAUTHENTICATED: the client's token is good, the fault is the hub's.
         expect(r.errors).toEqual([{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName } }]);
         expect(JSON.stringify(r)).not.toMatch(/127\.0\.0\.1|localhost|ECONNREFUSED|401/);
-        expect(log).toHaveBeenCalledTimes(1); // the cause, on the hub's side
+        // The cause, once on the hub's side; the registry (in this process) logs its refusal too.
+        expect(log.mock.calls.filter(([m]) => String(m).startsWith('[hub]'))).toHaveLength(1);
+        const refusals = log.mock.calls.filter(([m]) => String(m).startsWith('[subgraph'));
+        expect(refusals.map((c) => c.join(' '))).toEqual(serviceName === 'registry' ? [expect.stringContaining('refused a gateway assertion: bad signature')] : []);
       } finally {
         log.mockRestore();
       }
