@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { decodeJwt, SignJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
 import { ASSERTION_HEADER, requestDigest, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
 import { gatewaySecret } from '../src/config/secrets';
 import { SignedRemoteDataSource } from '../src/gateway/signed-remote.data-source';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
-import { eventOf, post } from './support/audit-helpers';
+import { eventOf, eventsOf, post } from './support/audit-helpers';
 import { cloneTemplateDatabase, errorCodes, postAsGateway, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**
@@ -297,7 +298,9 @@ describe('distributed mode', () => {
     const message = `Variable "$before" got invalid value "${before}"; DateTime cannot represent an invalid date-time-string ${before}.`;
     expect(r.json.errors).toEqual([{ message, extensions: { code: 'BAD_USER_INPUT', serviceName: 'registry' } }]);
     expect(JSON.stringify(r.json)).not.toContain(subgraph.url);
-    expect((await eventOf(t, r.requestId)).outcome).toBe('INVALID');
+    const e = await eventOf(t, r.requestId);
+    // The refusal brought the subgraph's access record back: nothing in doubt.
+    expect([e.outcome, e.errorCodes]).toEqual(['INVALID', ['BAD_USER_INPUT']]);
   });
 
   it('a workflow subgraph process audits its webhook deliveries itself, on the same trail, before it sends them', async () => {
@@ -342,6 +345,125 @@ describe('distributed mode', () => {
       await jobs?.stop();
       await new Promise<void>((resolve) => rx.close(() => resolve()));
     }
+  });
+
+  describe('a remote answer that does not come back: the event is in doubt, and flagged', () => {
+    const visit = `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "家访" }) { id } }`;
+    const read = `query($id: ID!) { minor(id: $id) { name idNumber } }`;
+    const inDoubt = ['INTERNAL_SERVER_ERROR', 'SUBGRAPH_ANSWER_LOST', 'SUBGRAPH_ANSWER_LOST:registry'];
+    let child: string;
+    const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [child]))[0].n;
+
+    beforeAll(async () => {
+      [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' ORDER BY id OFFSET 2 LIMIT 1`);
+    });
+
+    /** Runs `ask` with every remote fetch's answer lost once the subgraph has answered (a connection reset on the way back). */
+    async function losingAnswers<T>(ask: () => Promise<T>): Promise<{ result: T; logged: string[] }> {
+      const proto = RemoteGraphQLDataSource.prototype as any;
+      const sendRequest = proto.sendRequest;
+      proto.sendRequest = async function (this: unknown, ...args: unknown[]) {
+        await sendRequest.apply(this, args);
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      };
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const result = await ask();
+        return { result, logged: log.mock.calls.map((c) => c.map(String).join(' ')) };
+      } finally {
+        proto.sendRequest = sendRequest;
+        log.mockRestore();
+      }
+    }
+
+    /** The user's ACCESS_IN_DOUBT flags (other flags depend on the hour the test runs). */
+    async function flagsOf(userId: string) {
+      const r = await t.gql(await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR }), `{ auditAnomalies { kind userId department count description requestIds } }`, undefined, {});
+      expect(r.errors).toBeUndefined();
+      return r.data.auditAnomalies.filter((f: any) => f.userId === userId && f.kind === 'ACCESS_IN_DOUBT');
+    }
+
+    /** What the client got: the masked error it gets today, nothing of the loss or of the subgraph. */
+    function expectMasked(json: any) {
+      expect(json.errors.map((e: any) => [e.message, e.extensions])).toEqual([['Internal server error', { code: 'INTERNAL_SERVER_ERROR', serviceName: 'registry' }]]);
+      expect(JSON.stringify(json)).not.toMatch(/SUBGRAPH_ANSWER_LOST|ECONNRESET|socket|localhost|127\.0\.0\.1|hubAccess/);
+    }
+
+    it('a mutation whose answer is lost after its commit: its final event says so, and auditAnomalies flags it', async () => {
+      const before = await visits();
+      const { result: r } = await losingAnswers(async () => post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-writer' }), { query: visit, variables: { id: child } }));
+      expectMasked(r.json);
+      expect(await visits()).toBe(before + 1); // the subgraph did write
+      const events = await eventsOf(t, r.requestId);
+      expect(events.map((e) => [e.outcome, e.body.errorCodes, e.body.changes])).toEqual([
+        ['STARTED', [], []],
+        ['ERROR', inDoubt, []],
+      ]);
+      expect(await flagsOf('lost-writer')).toEqual([
+        {
+          kind: 'ACCESS_IN_DOUBT',
+          userId: 'lost-writer',
+          department: Department.CIVIL_AFFAIRS,
+          count: 1,
+          description: expect.stringMatching(/^1 requests \(1 of them mutations\) whose answer from subgraph registry was lost/),
+          requestIds: [r.requestId],
+        },
+      ]);
+    });
+
+    it('a read whose answer is lost: its event says so, and auditAnomalies flags it', async () => {
+      const { result: r } = await losingAnswers(async () => post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-reader' }), { query: read, variables: { id: child } }));
+      expectMasked(r.json);
+      const e = await eventOf(t, r.requestId);
+      expect([e.outcome, e.errorCodes, e.reads]).toEqual(['ERROR', inDoubt, []]);
+      expect(await flagsOf('lost-reader')).toEqual([
+        expect.objectContaining({ kind: 'ACCESS_IN_DOUBT', count: 1, description: expect.stringContaining('(0 of them mutations)'), requestIds: [r.requestId] }),
+      ]);
+    });
+
+    it('an ordinary distributed mutation and read: nothing in doubt, nothing flagged', async () => {
+      const before = await visits();
+      const w = await post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'sound-writer' }), { query: visit, variables: { id: child } });
+      const q = await post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'sound-reader' }), { query: read, variables: { id: child } });
+      expect([w.json.errors, q.json.errors]).toEqual([undefined, undefined]);
+      expect(await visits()).toBe(before + 1);
+      const [started, done] = await eventsOf(t, w.requestId);
+      expect([started.outcome, done.outcome, done.body.errorCodes, done.body.changes.length]).toEqual(['STARTED', 'SUCCESS', [], 1]);
+      const e = await eventOf(t, q.requestId);
+      expect([e.outcome, e.errorCodes, e.reads.map((x: any) => x.minorId)]).toEqual(['SUCCESS', [], [child]]);
+      expect([...(await flagsOf('sound-writer')), ...(await flagsOf('sound-reader'))]).toEqual([]);
+    });
+
+    it('an assertion presented first by someone else: the gateway’s refused fetch leaves the event in doubt, and the subgraph logs the replay', async () => {
+      const willSendRequest = SignedRemoteDataSource.prototype.willSendRequest;
+      let taken: any = null;
+      // A TLS-terminating proxy that logs headers and bodies, and is quicker than the gateway.
+      const spy = jest.spyOn(SignedRemoteDataSource.prototype, 'willSendRequest').mockImplementation(async function (this: any, opts) {
+        await willSendRequest.call(this, opts);
+        const { request } = opts;
+        const res = await fetch(subgraph.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [ASSERTION_HEADER]: request.http!.headers.get(ASSERTION_HEADER)! },
+          body: JSON.stringify({ query: request.query, operationName: request.operationName, variables: request.variables }),
+        });
+        taken = await res.json();
+      });
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const r = await post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'intercepted' }), { query: read, variables: { id: child } });
+        expect(taken.data.minor.name).toEqual(expect.any(String)); // what the channel's authentication must prevent
+        expectMasked(r.json);
+        expect((await eventOf(t, r.requestId)).errorCodes).toEqual(inDoubt);
+        const lines = log.mock.calls.map((c) => c.map(String).join(' '));
+        expect(lines.filter((l) => l.startsWith('[subgraph'))).toEqual([
+          expect.stringMatching(new RegExp(`^\\[subgraph registry\\] refused a gateway assertion: replayed \\(request ${r.requestId}\\) from \\S+$`)),
+        ]);
+        expect(await flagsOf('intercepted')).toEqual([expect.objectContaining({ kind: 'ACCESS_IN_DOUBT', requestIds: [r.requestId] })]);
+      } finally {
+        spy.mockRestore();
+        log.mockRestore();
+      }
+    });
   });
 
   describe('a gateway whose subgraphs fail it', () => {

@@ -113,8 +113,8 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
             asserted = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER), isBody(req.body) ? req.body : {}, replays);
           } catch (e) {
             // A replayed or expired assertion is someone else presenting the gateway's (a proxy that
-            // logs headers, an interception): operators should see it. The reason and the gateway's
-            // request id, never the token or the body.
+            // logs headers, an interception): the gateway's own fetch then fails and its event is
+            // flagged ACCESS_IN_DOUBT. The reason and the gateway's request id, never the token or the body.
             if (e instanceof AssertionRefused) {
               console.error(`[subgraph ${name}] refused a gateway assertion: ${e.reason}${e.requestId ? ` (request ${e.requestId})` : ''} from ${req.socket.remoteAddress ?? 'unknown'}`);
             }
