@@ -1,12 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { decodeJwt, SignJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
-import { ASSERTION_HEADER, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
+import { ASSERTION_HEADER, requestDigest, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
 import { gatewaySecret } from '../src/config/secrets';
 import { SignedRemoteDataSource } from '../src/gateway/signed-remote.data-source';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
-import { eventOf, post } from './support/audit-helpers';
+import { eventOf, eventsOf, post } from './support/audit-helpers';
 import { cloneTemplateDatabase, errorCodes, postAsGateway, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**
@@ -68,9 +70,33 @@ describe('distributed mode', () => {
     const query = `{ regions { code } }`;
     const wrongKey = await signAssertion(new TextEncoder().encode('some-other-secret-some-other-secret'), 'registry', { principal, requestId: 'r1' }, { query });
     const wrongAudience = await signAssertion(gatewaySecret(t.config), 'education', { principal, requestId: 'r2' }, { query });
-    for (const assertion of [wrongKey, wrongAudience]) {
-      const r = await postGraphQL(subgraph.url, null, query, undefined, { [ASSERTION_HEADER]: assertion });
-      expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
+    const expired = await new SignJWT({ department: principal.department, role: principal.role, region: principal.region, rid: 'r3', req: requestDigest({ query }) })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(principal.userId)
+      .setIssuer('hub-gateway')
+      .setAudience('subgraph:registry')
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 60)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 45)
+      .setJti(randomUUID())
+      .sign(gatewaySecret(t.config));
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      for (const assertion of [wrongKey, wrongAudience, expired]) {
+        const r = await postGraphQL(subgraph.url, null, query, undefined, { [ASSERTION_HEADER]: assertion });
+        expect(errorCodes(r)).toEqual(['UNAUTHENTICATED']);
+        expect(r.errors![0].message).toBe('Invalid gateway signature');
+      }
+      // Each refusal logged by the subgraph with its reason, for operators watching for interception;
+      // never the token, and no request id the signature does not vouch for.
+      const lines = log.mock.calls.map((c) => c.join(' '));
+      expect(lines).toEqual([
+        expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: bad signature from \S+$/),
+        expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: wrong audience from \S+$/),
+        expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: expired from \S+$/),
+      ]);
+      for (const token of [wrongKey, wrongAudience, expired]) for (const part of token.split('.')) expect(lines.join('\n')).not.toContain(part);
+    } finally {
+      log.mockRestore();
     }
   });
 
@@ -187,9 +213,15 @@ describe('distributed mode', () => {
       const r = await replay(assertion, request);
       expect(r.errors).toBeUndefined();
       expect(r.data.minors.totalCount).toEqual(expect.any(Number));
-      // Presented again, within its 15 s: a replay.
-      const again = await replay(assertion, request);
-      expect([again.status, again.data, again.errors!.map((e) => e.extensions?.code)]).toEqual([401, undefined, ['UNAUTHENTICATED']]);
+      // Presented again, within its 15 s: a replay, refused and logged as one.
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const again = await replay(assertion, request);
+        expect([again.status, again.data, again.errors!.map((e) => e.extensions?.code)]).toEqual([401, undefined, ['UNAUTHENTICATED']]);
+        expect(log.mock.calls.map((c) => c.join(' '))).toEqual([expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: replayed \(request once\) from \S+$/)]);
+      } finally {
+        log.mockRestore();
+      }
     });
 
     it('refuses a captured assertion replayed with its own request: a mutation does not run twice', async () => {
@@ -266,7 +298,9 @@ describe('distributed mode', () => {
     const message = `Variable "$before" got invalid value "${before}"; DateTime cannot represent an invalid date-time-string ${before}.`;
     expect(r.json.errors).toEqual([{ message, extensions: { code: 'BAD_USER_INPUT', serviceName: 'registry' } }]);
     expect(JSON.stringify(r.json)).not.toContain(subgraph.url);
-    expect((await eventOf(t, r.requestId)).outcome).toBe('INVALID');
+    const e = await eventOf(t, r.requestId);
+    // The refusal brought the subgraph's access record back: nothing in doubt.
+    expect([e.outcome, e.errorCodes]).toEqual(['INVALID', ['BAD_USER_INPUT']]);
   });
 
   it('a workflow subgraph process audits its webhook deliveries itself, on the same trail, before it sends them', async () => {
@@ -313,6 +347,125 @@ describe('distributed mode', () => {
     }
   });
 
+  describe('a remote answer that does not come back: the event is in doubt, and flagged', () => {
+    const visit = `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "家访" }) { id } }`;
+    const read = `query($id: ID!) { minor(id: $id) { name idNumber } }`;
+    const inDoubt = ['INTERNAL_SERVER_ERROR', 'SUBGRAPH_ANSWER_LOST', 'SUBGRAPH_ANSWER_LOST:registry'];
+    let child: string;
+    const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [child]))[0].n;
+
+    beforeAll(async () => {
+      [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' ORDER BY id OFFSET 2 LIMIT 1`);
+    });
+
+    /** Runs `ask` with every remote fetch's answer lost once the subgraph has answered (a connection reset on the way back). */
+    async function losingAnswers<T>(ask: () => Promise<T>): Promise<{ result: T; logged: string[] }> {
+      const proto = RemoteGraphQLDataSource.prototype as any;
+      const sendRequest = proto.sendRequest;
+      proto.sendRequest = async function (this: unknown, ...args: unknown[]) {
+        await sendRequest.apply(this, args);
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      };
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const result = await ask();
+        return { result, logged: log.mock.calls.map((c) => c.map(String).join(' ')) };
+      } finally {
+        proto.sendRequest = sendRequest;
+        log.mockRestore();
+      }
+    }
+
+    /** The user's ACCESS_IN_DOUBT flags (other flags depend on the hour the test runs). */
+    async function flagsOf(userId: string) {
+      const r = await t.gql(await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR }), `{ auditAnomalies { kind userId department count description requestIds } }`, undefined, {});
+      expect(r.errors).toBeUndefined();
+      return r.data.auditAnomalies.filter((f: any) => f.userId === userId && f.kind === 'ACCESS_IN_DOUBT');
+    }
+
+    /** What the client got: the masked error it gets today, nothing of the loss or of the subgraph. */
+    function expectMasked(json: any) {
+      expect(json.errors.map((e: any) => [e.message, e.extensions])).toEqual([['Internal server error', { code: 'INTERNAL_SERVER_ERROR', serviceName: 'registry' }]]);
+      expect(JSON.stringify(json)).not.toMatch(/SUBGRAPH_ANSWER_LOST|ECONNRESET|socket|localhost|127\.0\.0\.1|hubAccess/);
+    }
+
+    it('a mutation whose answer is lost after its commit: its final event says so, and auditAnomalies flags it', async () => {
+      const before = await visits();
+      const { result: r } = await losingAnswers(async () => post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-writer' }), { query: visit, variables: { id: child } }));
+      expectMasked(r.json);
+      expect(await visits()).toBe(before + 1); // the subgraph did write
+      const events = await eventsOf(t, r.requestId);
+      expect(events.map((e) => [e.outcome, e.body.errorCodes, e.body.changes])).toEqual([
+        ['STARTED', [], []],
+        ['ERROR', inDoubt, []],
+      ]);
+      expect(await flagsOf('lost-writer')).toEqual([
+        {
+          kind: 'ACCESS_IN_DOUBT',
+          userId: 'lost-writer',
+          department: Department.CIVIL_AFFAIRS,
+          count: 1,
+          description: expect.stringMatching(/^1 requests \(1 of them mutations\) whose answer from subgraph registry was lost/),
+          requestIds: [r.requestId],
+        },
+      ]);
+    });
+
+    it('a read whose answer is lost: its event says so, and auditAnomalies flags it', async () => {
+      const { result: r } = await losingAnswers(async () => post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-reader' }), { query: read, variables: { id: child } }));
+      expectMasked(r.json);
+      const e = await eventOf(t, r.requestId);
+      expect([e.outcome, e.errorCodes, e.reads]).toEqual(['ERROR', inDoubt, []]);
+      expect(await flagsOf('lost-reader')).toEqual([
+        expect.objectContaining({ kind: 'ACCESS_IN_DOUBT', count: 1, description: expect.stringContaining('(0 of them mutations)'), requestIds: [r.requestId] }),
+      ]);
+    });
+
+    it('an ordinary distributed mutation and read: nothing in doubt, nothing flagged', async () => {
+      const before = await visits();
+      const w = await post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'sound-writer' }), { query: visit, variables: { id: child } });
+      const q = await post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'sound-reader' }), { query: read, variables: { id: child } });
+      expect([w.json.errors, q.json.errors]).toEqual([undefined, undefined]);
+      expect(await visits()).toBe(before + 1);
+      const [started, done] = await eventsOf(t, w.requestId);
+      expect([started.outcome, done.outcome, done.body.errorCodes, done.body.changes.length]).toEqual(['STARTED', 'SUCCESS', [], 1]);
+      const e = await eventOf(t, q.requestId);
+      expect([e.outcome, e.errorCodes, e.reads.map((x: any) => x.minorId)]).toEqual(['SUCCESS', [], [child]]);
+      expect([...(await flagsOf('sound-writer')), ...(await flagsOf('sound-reader'))]).toEqual([]);
+    });
+
+    it('an assertion presented first by someone else: the gateway’s refused fetch leaves the event in doubt, and the subgraph logs the replay', async () => {
+      const willSendRequest = SignedRemoteDataSource.prototype.willSendRequest;
+      let taken: any = null;
+      // A TLS-terminating proxy that logs headers and bodies, and is quicker than the gateway.
+      const spy = jest.spyOn(SignedRemoteDataSource.prototype, 'willSendRequest').mockImplementation(async function (this: any, opts) {
+        await willSendRequest.call(this, opts);
+        const { request } = opts;
+        const res = await fetch(subgraph.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [ASSERTION_HEADER]: request.http!.headers.get(ASSERTION_HEADER)! },
+          body: JSON.stringify({ query: request.query, operationName: request.operationName, variables: request.variables }),
+        });
+        taken = await res.json();
+      });
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const r = await post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'intercepted' }), { query: read, variables: { id: child } });
+        expect(taken.data.minor.name).toEqual(expect.any(String)); // what the channel's authentication must prevent
+        expectMasked(r.json);
+        expect((await eventOf(t, r.requestId)).errorCodes).toEqual(inDoubt);
+        const lines = log.mock.calls.map((c) => c.map(String).join(' '));
+        expect(lines.filter((l) => l.startsWith('[subgraph'))).toEqual([
+          expect.stringMatching(new RegExp(`^\\[subgraph registry\\] refused a gateway assertion: replayed \\(request ${r.requestId}\\) from \\S+$`)),
+        ]);
+        expect(await flagsOf('intercepted')).toEqual([expect.objectContaining({ kind: 'ACCESS_IN_DOUBT', requestIds: [r.requestId] })]);
+      } finally {
+        spy.mockRestore();
+        log.mockRestore();
+      }
+    });
+  });
+
   describe('a gateway whose subgraphs fail it', () => {
     let wrong: TestHub;
     const down = 'http://127.0.0.1:1/graphql';
@@ -340,7 +493,10 @@ describe('distributed mode', () => {
         // Not UNAUTHENTICATED: the client's token is good, the fault is the hub's.
         expect(r.errors).toEqual([{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName } }]);
         expect(JSON.stringify(r)).not.toMatch(/127\.0\.0\.1|localhost|ECONNREFUSED|401/);
-        expect(log).toHaveBeenCalledTimes(1); // the cause, on the hub's side
+        // The cause, once on the hub's side; the registry (in this process) logs its refusal too.
+        expect(log.mock.calls.filter(([m]) => String(m).startsWith('[hub]'))).toHaveLength(1);
+        const refusals = log.mock.calls.filter(([m]) => String(m).startsWith('[subgraph'));
+        expect(refusals.map((c) => c.join(' '))).toEqual(serviceName === 'registry' ? [expect.stringContaining('refused a gateway assertion: bad signature')] : []);
       } finally {
         log.mockRestore();
       }

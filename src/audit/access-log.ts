@@ -54,6 +54,8 @@ export class AccessLog {
   private readonly children = new Map<string, string>();
   /** Children whose records a look-up or a page returned, with the record's type. */
   private readonly located = new Map<string, string>();
+  /** Remote subgraphs a fetch of this request went to whose account of it never came back. */
+  private readonly lost = new Set<string>();
 
   read(minorId: string, field: string, access: Access): void {
     const shape = this.byMinor.get(minorId) ?? this.none;
@@ -80,6 +82,20 @@ export class AccessLog {
 
   changed(change: Change): void {
     this.changes.push(change);
+  }
+
+  /**
+   * A remote subgraph's answer came back without its access record, or not at all: it may have
+   * read and written (its transaction committed before the connection dropped), or served someone
+   * else who presented the gateway's assertion first. What it did is not known here.
+   */
+  answerLost(subgraph: string): void {
+    this.lost.add(subgraph);
+  }
+
+  /** The subgraphs of answerLost, in order. */
+  lostAnswers(): string[] {
+    return [...this.lost].sort();
   }
 
   merge(record: AccessRecord): void {

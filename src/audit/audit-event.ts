@@ -25,6 +25,15 @@ export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | 
   return served ? AuditOutcome.PARTIAL : AuditOutcome.ERROR;
 }
 
+/**
+ * In an event's `errorCodes`: a remote subgraph's answer to one of the request's fetches was lost
+ * (AccessLog.answerLost), so the event may not hold all that was read or changed. Followed by
+ * `SUBGRAPH_ANSWER_LOST:<subgraph>` for each subgraph concerned. Never sent to the client.
+ */
+export const ANSWER_LOST = 'SUBGRAPH_ANSWER_LOST';
+
+export const answerLostCodes = (subgraphs: string[]): string[] => (subgraphs.length ? [ANSWER_LOST, ...subgraphs.map((s) => `${ANSWER_LOST}:${s}`)] : []);
+
 /** The longest operation name an event holds: the document, also in the event, has it whole. */
 export const MAX_OPERATION_NAME = 200;
 

@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { badInput, HubErrorCode, HubException } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
-import { auditEvent, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
+import { answerLostCodes, auditEvent, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
 import { AuditOutcome, Purpose } from './audit.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables } from './document-signature';
@@ -205,6 +205,8 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           }
           const result = response.body.singleResult;
           const errorCodes = (result.errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          // The event's own: the client is told of a failure, not of what the trail cannot vouch for.
+          errorCodes.push(...answerLostCodes(ctx.access.lostAnswers()));
           const event = auditEvent({
             requestId: ctx.requestId,
             startedAt,

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { jwtVerify, SignJWT } from 'jose';
+import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Purpose } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
 import { isDepartment, isRole, Principal } from '../auth/principal';
 import { isRegionCode } from '../common/validation';
-import { unauthenticated } from '../errors/hub.exception';
+import { HubErrorCode, HubException } from '../errors/hub.exception';
 
 /** Header carrying the gateway's signed statement of who is asking (distributed mode). */
 export const ASSERTION_HEADER = 'x-hub-gateway-assertion';
@@ -76,6 +76,31 @@ export class ReplayGuard {
   }
 }
 
+/** Why a subgraph refused an assertion: for its operators' log, never for the caller. */
+export type RefusalReason = 'missing' | 'malformed' | 'bad signature' | 'expired' | 'wrong audience' | 'wrong issuer' | 'bad claims' | 'other request' | 'replayed';
+
+/**
+ * A refused assertion: the caller is told UNAUTHENTICATED and no more; the subgraph logs `reason`
+ * (a replayed or expired one is a sign of interception). `requestId` only when the gateway's
+ * signature checked out, so that a forger cannot write into the log.
+ */
+export class AssertionRefused extends HubException {
+  constructor(
+    message: string,
+    readonly reason: RefusalReason,
+    readonly requestId?: string,
+  ) {
+    super(HubErrorCode.UNAUTHENTICATED, message);
+  }
+}
+
+function reasonOf(e: unknown): RefusalReason {
+  if (e instanceof errors.JWTExpired) return 'expired';
+  if (e instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (e instanceof errors.JWTClaimValidationFailed) return e.claim === 'aud' ? 'wrong audience' : e.claim === 'iss' ? 'wrong issuer' : 'bad claims';
+  return 'malformed';
+}
+
 /**
  * `request` is the body the subgraph received; an assertion signed for another request is refused,
  * and with `replays`, one presented before.
@@ -87,27 +112,34 @@ export async function verifyAssertion(
   request: BoundRequest,
   replays?: ReplayGuard,
 ): Promise<GatewayAssertion> {
-  if (!token) throw unauthenticated('Subgraphs accept only requests signed by the gateway');
+  if (!token) throw new AssertionRefused('Subgraphs accept only requests signed by the gateway', 'missing');
+  const refuse = (reason: RefusalReason, requestId?: unknown) =>
+    new AssertionRefused('Invalid gateway signature', reason, typeof requestId === 'string' ? requestId : undefined);
+  let payload: Record<string, unknown>;
   try {
-    const { payload } = await jwtVerify(token, secret, {
+    ({ payload } = await jwtVerify(token, secret, {
       algorithms: ['HS256'],
       issuer: ISSUER,
       audience: `subgraph:${subgraph}`,
       requiredClaims: ['sub', 'exp', 'rid', 'req', 'jti'],
-    });
-    const { sub, department, role, region, rid, req, pur, jti, exp } = payload as Record<string, unknown>;
-    // Checked as a client token's are, though only the gateway could sign them: a region that is no
-    // code ('' or '%') would be a pattern matching every child.
-    if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || !isRegionCode(region) || typeof rid !== 'string') {
-      throw new Error('claims');
-    }
-    // Only a POSTed JSON request with a query is bound; anything else (GET, batch, no query) is refused.
-    if (typeof request.query !== 'string' || typeof req !== 'string' || req !== requestDigest(request)) throw new Error('request');
-    if (replays && !replays.first(String(jti), Number(exp))) throw new Error('replayed');
+    }));
+  } catch (e) {
+    throw refuse(reasonOf(e));
+  }
+  const { sub, department, role, region, rid, req, pur, jti, exp } = payload;
+  // Checked as a client token's are, though only the gateway could sign them: a region that is no
+  // code ('' or '%') would be a pattern matching every child.
+  if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || !isRegionCode(region) || typeof rid !== 'string') {
+    throw refuse('bad claims', rid);
+  }
+  // Only a POSTed JSON request with a query is bound; anything else (GET, batch, no query) is refused.
+  if (typeof request.query !== 'string' || typeof req !== 'string' || req !== requestDigest(request)) throw refuse('other request', rid);
+  if (replays && !replays.first(String(jti), Number(exp))) throw refuse('replayed', rid);
+  try {
     const p = pur as Purpose | undefined;
     const purpose = p ? parsePurpose(p.reference ? `${p.code}; ${encodeURIComponent(p.reference)}` : p.code) : undefined;
     return { principal: { userId: sub, department, role, region }, requestId: rid, purpose };
   } catch {
-    throw unauthenticated('Invalid gateway signature');
+    throw refuse('bad claims', rid);
   }
 }

@@ -91,9 +91,17 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
     return response;
   }
 
-  /** What the subgraph read and wrote, into the gateway's access log. */
+  /**
+   * What the subgraph read and wrote, into the gateway's access log. A fetch for a caller that
+   * brings no record back (the connection lost after the subgraph answered, an unreadable answer,
+   * the assertion refused — perhaps because someone presented it first) leaves the request's event
+   * in doubt rather than saying the subgraph did nothing.
+   */
   private takeAccess(extensions: unknown, context: GatewayContext | Record<string, unknown>): void {
-    const record = isRecord(extensions) ? (extensions[ACCESS_EXTENSION] as AccessRecord | undefined) : undefined;
-    if (record && 'access' in context) (context as GatewayContext).access.merge(record);
+    if (!('access' in context)) return; // health checks and composition carry no caller
+    const { access } = context as GatewayContext;
+    const record = isRecord(extensions) ? extensions[ACCESS_EXTENSION] : undefined;
+    if (isRecord(record) && Array.isArray(record.reads) && Array.isArray(record.changes)) access.merge(record as unknown as AccessRecord);
+    else access.answerLost(this.subgraph);
   }
 }

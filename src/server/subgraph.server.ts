@@ -7,7 +7,7 @@ import { execute } from 'graphql';
 import { AuditSink, AuditWriter, auditWriterPool, DiscardingAuditSink } from '../audit/audit.writer';
 import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
-import { ACCESS_EXTENSION, ASSERTION_HEADER, ReplayGuard, verifyAssertion } from '../gateway/gateway-assertion';
+import { ACCESS_EXTENSION, ASSERTION_HEADER, AssertionRefused, GatewayAssertion, ReplayGuard, verifyAssertion } from '../gateway/gateway-assertion';
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, openDatabase, startSlices } from './bootstrap';
@@ -108,7 +108,19 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       express.json({ limit: '1mb' }),
       expressMiddleware(server, {
         context: async ({ req }) => {
-          const { principal, requestId, purpose } = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER), isBody(req.body) ? req.body : {}, replays);
+          let asserted: GatewayAssertion;
+          try {
+            asserted = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER), isBody(req.body) ? req.body : {}, replays);
+          } catch (e) {
+            // A replayed or expired assertion is someone else presenting the gateway's (a proxy that
+            // logs headers, an interception): the gateway's own fetch then fails and its event is
+            // flagged ACCESS_IN_DOUBT. The reason and the gateway's request id, never the token or the body.
+            if (e instanceof AssertionRefused) {
+              console.error(`[subgraph ${name}] refused a gateway assertion: ${e.reason}${e.requestId ? ` (request ${e.requestId})` : ''} from ${req.socket.remoteAddress ?? 'unknown'}`);
+            }
+            throw e;
+          }
+          const { principal, requestId, purpose } = asserted;
           return createHubContext(config, principal, policy, db.ds, requestId, undefined, purpose);
         },
       }),

@@ -2,6 +2,7 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { AnomalyThresholds } from '../../config/hub.config';
 import type { Query } from '../../audit/audit.verify';
+import { ANSWER_LOST } from '../../audit/audit-event';
 
 export enum AnomalyKind {
   /** Many distinct children read by one user within a short window (browsing, bulk export). */
@@ -17,6 +18,13 @@ export enum AnomalyKind {
    * write failed after the mutation's own transaction had committed. What it changed is not in the trail.
    */
   UNFINISHED_MUTATION = 'UNFINISHED_MUTATION',
+  /**
+   * A request whose answer from a remote subgraph was lost (errorCodes holds SUBGRAPH_ANSWER_LOST):
+   * the connection dropped after the subgraph had run, or the subgraph refused the gateway's own
+   * assertion — a replay, when someone presented it first and got the answer. The subgraph may
+   * have read or changed what the event does not record; queries too (the answer went somewhere).
+   */
+  ACCESS_IN_DOUBT = 'ACCESS_IN_DOUBT',
 }
 registerEnumType(AnomalyKind, { name: 'AnomalyKind' });
 
@@ -183,6 +191,29 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
       count: Number(u.n),
       description: `${u.n} mutations started with no final event: what they changed is not in the trail`,
       requestIds: u.requests,
+    });
+  }
+
+  const inDoubt = await query(
+    `WITH d AS (SELECT user_id, department, request_id, seq, body::jsonb AS b FROM audit.event WHERE ${scope} AND body::jsonb -> 'errorCodes' ? $4),
+          s AS (SELECT DISTINCT user_id, department, substr(c, length($4) + 2) AS subgraph
+                FROM d CROSS JOIN LATERAL jsonb_array_elements_text(b -> 'errorCodes') AS c WHERE starts_with(c, $4 || ':'))
+     SELECT user_id, department, count(*) AS n, count(*) FILTER (WHERE b ->> 'operationType' = 'mutation') AS mutations,
+            (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests,
+            (SELECT array_agg(s.subgraph ORDER BY s.subgraph) FROM s WHERE s.user_id = d.user_id AND s.department IS NOT DISTINCT FROM d.department) AS subgraphs
+     FROM d GROUP BY user_id, department ORDER BY user_id, department`,
+    [...base, ANSWER_LOST],
+  );
+  for (const d of inDoubt) {
+    out.push({
+      kind: AnomalyKind.ACCESS_IN_DOUBT,
+      userId: d.user_id,
+      department: d.department,
+      count: Number(d.n),
+      description:
+        `${d.n} requests (${d.mutations} of them mutations) whose answer from subgraph ${(d.subgraphs ?? []).join(', ')} was lost or refused: ` +
+        `what was read or changed there is not in the trail (check that subgraph's log and records)`,
+      requestIds: d.requests,
     });
   }
   return out;
