@@ -195,7 +195,7 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
   }
 
   const inDoubt = await query(
-    `WITH d AS (SELECT user_id, department, request_id, seq, body::jsonb AS b FROM audit.event WHERE ${scope} AND body::jsonb -> 'errorCodes' ? $4),
+    `WITH d AS (SELECT user_id, department, request_id, seq, body::jsonb AS b FROM audit.event WHERE ${scope} AND outcome <> 'SUCCESS' AND body::jsonb -> 'errorCodes' ? $4),
           s AS (SELECT DISTINCT user_id, department, substr(c, length($4) + 2) AS subgraph
                 FROM d CROSS JOIN LATERAL jsonb_array_elements_text(b -> 'errorCodes') AS c WHERE starts_with(c, $4 || ':'))
      SELECT user_id, department, count(*) AS n, count(*) FILTER (WHERE b ->> 'operationType' = 'mutation') AS mutations,
