@@ -111,4 +111,14 @@ describe('at 04:00 Beijing time (20:00 UTC the day before)', () => {
     expect(await listed(12, 12)).toBe(true);
     expect(await listed(11, 11)).toBe(false);
   });
+
+  it('the statistics views count the day as the hub does (statistics.china_day)', async () => {
+    const instants = ['2026-03-01T15:59:59.999Z', '2026-03-01T16:00:00Z', '2026-12-31T20:00:00Z', new Date(Date.now() + t.config.workflow.clockOffsetMs).toISOString()];
+    for (const at of instants) {
+      const [{ d }] = await t.sql(`SELECT to_char(statistics.china_day($1::timestamptz), 'YYYY-MM-DD') AS d`, [at]);
+      expect([at, d]).toEqual([at, chinaDay(new Date(at))]);
+    }
+    const [{ def }] = await t.sql(`SELECT pg_get_viewdef('statistics.minor_facts'::regclass) AS def`);
+    expect(def).toContain('china_day(now())');
+  });
 });
