@@ -20,7 +20,7 @@ const GRID_ANCESTRY = `
   WHERE g.level = 'GRID'`;
 
 /** One row per minor under 18 on the refresh date, with the facts the measures count. */
-const MINOR_FACTS = `
+export const MINOR_FACTS = `
   WITH latest_assessment AS (
     SELECT minor_id, max(assessed_at) AS at FROM registry.risk_assessment GROUP BY minor_id
   ), latest_visit AS (

@@ -50,7 +50,7 @@ const REFERRAL_FACTS = `
   FROM workflow.referral r
   JOIN registry.minor m ON m.id = r.minor_id`;
 
-const REGISTRY_EVENTS = `
+export const REGISTRY_EVENTS = `
   SELECT m.grid_code, date_trunc('month', m.created_at AT TIME ZONE 'UTC')::date AS month, 'NEW_CASES' AS series
   FROM registry.minor m
   UNION ALL
@@ -61,14 +61,14 @@ const REGISTRY_EVENTS = `
   FROM registry.visit v JOIN registry.minor m ON m.id = v.minor_id`;
 
 /** A report counts in the month it was received (filed), a referral in the month it was created. */
-const WORKFLOW_EVENTS = `
+export const WORKFLOW_EVENTS = `
   UNION ALL
   SELECT grid_code, date_trunc('month', received_at AT TIME ZONE 'UTC')::date, 'REPORTS' FROM statistics.report_facts
   UNION ALL
   SELECT grid_code, date_trunc('month', created_at AT TIME ZONE 'UTC')::date, 'REFERRALS' FROM statistics.referral_facts`;
 
 /** monthly_event over the given events; the init migration's definition is this over REGISTRY_EVENTS. */
-async function createMonthlyEvent(q: QueryRunner, events: string): Promise<void> {
+export async function createMonthlyEvent(q: QueryRunner, events: string): Promise<void> {
   await q.query(`
     CREATE MATERIALIZED VIEW statistics.monthly_event AS
     WITH events AS (${events})

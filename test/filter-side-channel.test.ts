@@ -149,7 +149,7 @@ describe('filter side channel', () => {
     const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor WHERE risk_level IN ('RED','ORANGE')`);
     expect((await t.gql(token, list('{ riskLevels: [RED, ORANGE] }'))).data.minors.totalCount).toBe(n);
     const [{ a }] = await t.sql(
-      `SELECT count(*)::int AS a FROM registry.minor WHERE date_part('year', age(current_date, birth_date)) BETWEEN 6 AND 12`,
+      `SELECT count(*)::int AS a FROM registry.minor WHERE date_part('year', age(statistics.china_day(now()), birth_date)) BETWEEN 6 AND 12`,
     );
     expect((await t.gql(token, list('{ ageMin: 6, ageMax: 12 }'))).data.minors.totalCount).toBe(a);
     const [{ d }] = await t.sql(`SELECT count(*)::int AS d FROM registry.minor WHERE next_visit_due < now()`);

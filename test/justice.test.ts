@@ -79,7 +79,7 @@ describe('justice subgraph', () => {
   });
 
   it('lists parents due for release within 60 days, for justice and civil affairs only', async () => {
-    const expected = await t.sql(`SELECT id FROM justice.incarcerated_parent WHERE expected_release BETWEEN current_date AND current_date + 60 AND status = 'IN_CUSTODY' ORDER BY id`);
+    const expected = await t.sql(`SELECT id FROM justice.incarcerated_parent WHERE expected_release BETWEEN statistics.china_day(now()) AND statistics.china_day(now()) + 60 AND status = 'IN_CUSTODY' ORDER BY id`);
     expect(expected.length).toBeGreaterThan(0);
     const LIST = `query($f: IncarceratedParentFilter) { incarceratedParents(filter: $f, first: 1000) { totalCount nodes { id expectedRelease minor { id name } } } }`;
     const r = await t.gql(await t.token(JU), LIST, { f: { releaseWithinDays: 60, statuses: ['IN_CUSTODY'] } });

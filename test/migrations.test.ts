@@ -47,13 +47,14 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // statistics China day
       await audit.undoLastMigration({ transaction: 'each' }); // barred-person revocation
       await audit.undoLastMigration({ transaction: 'each' }); // bodies inline
       expect(await options()).toBeNull();
       await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(3);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(4);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
@@ -85,6 +86,7 @@ describe('migrations', () => {
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
       const before = await columns();
 
+      await db.undoLastMigration({ transaction: 'each' }); // statistics China day
       await db.undoLastMigration({ transaction: 'each' });
       expect(await columns()).toEqual(before.filter((n: string) => !n.startsWith('revo')));
       expect((await db.query(`SELECT id FROM workflow.barred_person WHERE id = ANY($1) ORDER BY id`, [ids])).map((r: { id: string }) => r.id)).toEqual([ids[1], ids[4]].sort());
@@ -92,10 +94,38 @@ describe('migrations', () => {
         /barred_person_id_number_hash_key/,
       );
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
       expect(await columns()).toEqual(before);
       await bar(ids[3], c, true);
       await bar(ids[0], c, false);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('statistics: ages and months on the day in China up (statistics.china_day), on the UTC day down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const [{ id, grid_code }] = await db.query(`SELECT id, grid_code FROM registry.minor ORDER BY id LIMIT 1`);
+      // 01:00 on 1 March 2026 in Beijing: still February in UTC.
+      await db.query(`INSERT INTO registry.visit (id, minor_id, visited_at, visitor, notes) VALUES ($1, $2, '2026-02-28T17:00:00Z', 'v', 'n')`, [randomUUID(), id]);
+      const visits = async (month: string) => {
+        await db.query(`REFRESH MATERIALIZED VIEW statistics.monthly_event`);
+        const [{ n }] = await db.query(`SELECT coalesce(sum(events), 0)::int AS n FROM statistics.monthly_event WHERE grid_code = $1 AND series = 'VISITS' AND month = $2::date`, [grid_code, month]);
+        return n as number;
+      };
+      const viewdef = async () => (await db.query(`SELECT pg_get_viewdef('statistics.minor_facts'::regclass) AS d`))[0].d as string;
+      const [march, february] = [await visits('2026-03-01'), await visits('2026-02-01')];
+      expect(march).toBeGreaterThanOrEqual(1);
+      expect(await viewdef()).toContain('china_day(now())');
+
+      await db.undoLastMigration({ transaction: 'each' });
+      expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march - 1, february + 1]);
+      expect(await viewdef()).not.toContain('china_day');
+      expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'china_day'`)).toEqual([]);
+
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
     } finally {
       await db.destroy();
     }

@@ -99,7 +99,7 @@ describe('field-level policy, exhaustive', () => {
     category = categories[categoryIndex];
     [assessment] = await t.sql(`SELECT * FROM registry.risk_assessment WHERE minor_id = $1 ORDER BY assessed_at DESC, id LIMIT 1`, [minor.id]);
     [visit] = await t.sql(`SELECT * FROM registry.visit WHERE minor_id = $1 ORDER BY visited_at DESC, id LIMIT 1`, [minor.id]);
-    [{ n: minorsUnder18 }] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor WHERE date_part('year', age(birth_date)) < 18`);
+    [{ n: minorsUnder18 }] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor WHERE date_part('year', age(statistics.china_day(now()), birth_date)) < 18`);
     const regions = await t.sql(`SELECT * FROM registry.region ORDER BY code`);
     regionIndex = regions.findIndex((r) => r.code === minor.grid_code);
     region = regions[regionIndex];

@@ -21,8 +21,8 @@ const GRIDS4 = { [`${COMMUNITY4}001`]: 3, [`${COMMUNITY4}002`]: 20, [`${COMMUNIT
 const STREET6 = '330102006';
 const GRID6 = '330102006001001';
 
-/** Age on the refresh date, as the summaries compute it. */
-const AGE = `date_part('year', age((now() AT TIME ZONE 'UTC')::date, m.birth_date))`;
+/** Age on the refresh date in China, as the summaries compute it. */
+const AGE = `date_part('year', age(statistics.china_day(now()), m.birth_date))`;
 const AGE_BAND = `CASE WHEN ${AGE} < 3 THEN 'AGE_0_2' WHEN ${AGE} < 6 THEN 'AGE_3_5' WHEN ${AGE} < 12 THEN 'AGE_6_11' WHEN ${AGE} < 15 THEN 'AGE_12_14' ELSE 'AGE_15_17' END`;
 const UNDER_18 = `${AGE} BETWEEN 0 AND 17`;
 
@@ -371,11 +371,11 @@ describe('statistics', () => {
     const r = await t.gql(dashboard, `{ monthlyTrend(months: 12) { points { month series count { ${CELL} } } } }`);
     expect(r.errors).toBeUndefined();
     const truth = await truthOf(`
-      SELECT to_char(a.assessed_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|ASSESSMENTS' AS k, count(*) AS n FROM registry.risk_assessment a GROUP BY 1
-      UNION ALL SELECT to_char(v.visited_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|VISITS', count(*) FROM registry.visit v GROUP BY 1
-      UNION ALL SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|NEW_CASES', count(*) FROM registry.minor m GROUP BY 1
-      UNION ALL SELECT to_char(w.received_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|REPORTS', count(*) FROM workflow.mandatory_report w GROUP BY 1
-      UNION ALL SELECT to_char(w.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|REFERRALS', count(*) FROM workflow.referral w GROUP BY 1`);
+      SELECT to_char(statistics.china_day(a.assessed_at), 'YYYY-MM') || '|ASSESSMENTS' AS k, count(*) AS n FROM registry.risk_assessment a GROUP BY 1
+      UNION ALL SELECT to_char(statistics.china_day(v.visited_at), 'YYYY-MM') || '|VISITS', count(*) FROM registry.visit v GROUP BY 1
+      UNION ALL SELECT to_char(statistics.china_day(m.created_at), 'YYYY-MM') || '|NEW_CASES', count(*) FROM registry.minor m GROUP BY 1
+      UNION ALL SELECT to_char(statistics.china_day(w.received_at), 'YYYY-MM') || '|REPORTS', count(*) FROM workflow.mandatory_report w GROUP BY 1
+      UNION ALL SELECT to_char(statistics.china_day(w.created_at), 'YYYY-MM') || '|REFERRALS', count(*) FROM workflow.referral w GROUP BY 1`);
     expect(r.data.monthlyTrend.points).toHaveLength(12 * 5);
     expectMatches(
       r.data.monthlyTrend.points.map((p: any) => ({ ...p, regionCode: p.month })),

@@ -192,9 +192,9 @@ describe('statistics: mandatory reports and referrals', () => {
     const truth = new Map(
       (
         await t.sql(
-          `SELECT to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|REPORTS' AS k, count(*)::int AS n FROM workflow.mandatory_report WHERE region_code LIKE $1 GROUP BY 1
+          `SELECT to_char(statistics.china_day(received_at), 'YYYY-MM') || '|REPORTS' AS k, count(*)::int AS n FROM workflow.mandatory_report WHERE region_code LIKE $1 GROUP BY 1
            UNION ALL
-           SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM') || '|REFERRALS', count(*)::int FROM workflow.referral r
+           SELECT to_char(statistics.china_day(r.created_at), 'YYYY-MM') || '|REFERRALS', count(*)::int FROM workflow.referral r
              JOIN registry.minor m ON m.id = r.minor_id WHERE m.grid_code LIKE $1 GROUP BY 1`,
           [`${DISTRICT}%`],
         )

@@ -82,7 +82,7 @@ describe('womens federation subgraph', () => {
       totalCount nodes { id lastVisitOn minor { id name } } } }`;
     const expected = await t.sql(`
       SELECT id FROM womens_federation.care_plan
-      WHERE kind = 'LEFT_BEHIND' AND status = 'ACTIVE' AND (last_visit_on IS NULL OR last_visit_on <= current_date - 30) ORDER BY id`);
+      WHERE kind = 'LEFT_BEHIND' AND status = 'ACTIVE' AND (last_visit_on IS NULL OR last_visit_on <= statistics.china_day(now()) - 30) ORDER BY id`);
     expect(expected.length).toBeGreaterThan(0);
     const r = await t.gql(await t.token(WF), LIST);
     expect(r.errors).toBeUndefined();

@@ -1,4 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
+import { chinaDay } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
@@ -50,7 +51,7 @@ describe('workflow: pre-employment check', () => {
   });
 
   it('refuses an end date that does not exist or has already passed (the bar would be void), before anything is written', async () => {
-    const today = new Date().toISOString().slice(0, 10);
+    const today = chinaDay(new Date());
     const inputOf = (restrictedUntil: string, serial: number) => ({
       input: { idNumber: buildIdNumber('330102', '1981-05-04', serial), name: '王某', offence: 'ABUSE', judgementReference: '(2024)浙0102刑初7号', restrictedUntil },
     });
@@ -234,7 +235,7 @@ describe('workflow: pre-employment check', () => {
     expect(await answer(ended)).toBe('RESTRICTED');
     // A bar ending today, listed first, does not keep out the bar for life on the real judgement.
     const preempted = buildIdNumber('330102', '1980-04-05', 622);
-    expect((await add(preempted, '(2026)浙0102刑初3号', new Date().toISOString().slice(0, 10))).errors).toBeUndefined();
+    expect((await add(preempted, '(2026)浙0102刑初3号', chinaDay(new Date()))).errors).toBeUndefined();
     expect((await add(preempted, '(2026)浙0102刑初4号')).errors).toBeUndefined();
     t.config.workflow.clockOffsetMs = 2 * 86_400_000;
     try {

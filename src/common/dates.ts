@@ -1,10 +1,35 @@
-/** Whole years between a YYYY-MM-DD birth date and `at`, counted on the calendar (UTC). */
+/**
+ * The hub serves China: a calendar date — a birth date, "today", "not in the future", a child's
+ * age — is a day in China, UTC+8 all year (China keeps no daylight saving time). Every date the hub
+ * derives from an instant goes through `chinaDay`, so its answers, its validation and the dates it
+ * hands to SQL as parameters agree. SQL that must compute the day itself (the statistics views,
+ * refreshed without parameters) uses `statistics.china_day(timestamptz)`, the same fixed offset
+ * (migrations/1795401300000-statistics-china-day.ts).
+ */
+const CHINA_OFFSET_MS = 8 * 3_600_000;
+
+/** The calendar day in China at `at`, YYYY-MM-DD. */
+export const chinaDay = (at: Date): string => new Date(at.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 10);
+
+const ymd = (day: string) => day.split('-').map(Number) as [number, number, number];
+
+/** Whole years between a YYYY-MM-DD birth date and `at`, counted on the calendar in China. */
 export function ageOn(birthDate: string, at: Date): number {
-  const [y, m, d] = birthDate.split('-').map(Number);
-  let age = at.getUTCFullYear() - y;
-  const beforeBirthday = at.getUTCMonth() + 1 < m || (at.getUTCMonth() + 1 === m && at.getUTCDate() < d);
-  if (beforeBirthday) age -= 1;
-  return age;
+  const [y, m, d] = ymd(birthDate);
+  const [ty, tm, td] = ymd(chinaDay(at));
+  return ty - y - (tm < m || (tm === m && td < d) ? 1 : 0);
+}
+
+/**
+ * The China day `years` years before `at`'s, YYYY-MM-DD: a child is at least `years` old at `at`
+ * (as `ageOn` counts) exactly when born on or before it. From 29 February to a year without one it
+ * is 28 February, not 1 March: a child born on 1 March is not yet a year older on the 29th.
+ */
+export function yearsBefore(at: Date, years: number): string {
+  const [ty, tm, td] = ymd(chinaDay(at));
+  const y = ty - years;
+  const lastOfMonth = new Date(Date.UTC(y, tm, 0)).getUTCDate();
+  return new Date(Date.UTC(y, tm - 1, Math.min(td, lastOfMonth))).toISOString().slice(0, 10);
 }
 
 export function addDays(date: Date, days: number): Date {
@@ -16,5 +41,3 @@ export function addMonths(date: Date, months: number): Date {
   r.setUTCMonth(r.getUTCMonth() + months);
   return r;
 }
-
-export const toIsoDate = (d: Date) => d.toISOString().slice(0, 10);

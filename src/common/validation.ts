@@ -1,4 +1,5 @@
 import { badInput } from '../errors/hub.exception';
+import { chinaDay, yearsBefore } from './dates';
 
 /**
  * Input checks shared by every slice's writes. Each failure is BAD_USER_INPUT naming the field,
@@ -91,13 +92,13 @@ export function requireNotFuture(field: string, value: Date | undefined, now: Da
   return value;
 }
 
-/** A calendar date YYYY-MM-DD that exists; with `notAfter`, not later than that day (UTC). */
+/** A calendar date YYYY-MM-DD that exists; with `notAfter`, not later than that instant's day in China (`chinaDay`). */
 export function requireDate(field: string, value: string | undefined | null, notAfter?: Date): string {
   const v = (value ?? '').trim();
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
   const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
   if (!m || !d || d.toISOString().slice(0, 10) !== v) throw badInput(field, 'must be a date YYYY-MM-DD');
-  if (notAfter && v > notAfter.toISOString().slice(0, 10)) throw badInput(field, 'must not be in the future');
+  if (notAfter && v > chinaDay(notAfter)) throw badInput(field, 'must not be in the future');
   if (v < EARLIEST_DATE) throw badInput(field, `must not be before ${EARLIEST_DATE}`);
   return v;
 }
@@ -106,9 +107,9 @@ export function optionalDate(field: string, value: string | undefined | null, no
   return value === undefined || value === null || value.trim() === '' ? null : requireDate(field, value, notAfter);
 }
 
-/** The earliest birth date a minor of today can have: 18 years before `now` (UTC). */
+/** The earliest birth date a minor of today can have: 18 years before today in China. */
 export function earliestMinorBirth(now: Date): string {
-  return new Date(Date.UTC(now.getUTCFullYear() - 18, now.getUTCMonth(), now.getUTCDate())).toISOString().slice(0, 10);
+  return yearsBefore(now, 18);
 }
 
 /**

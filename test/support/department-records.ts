@@ -1,4 +1,5 @@
 import { Department } from '../../src/auth/principal';
+import { chinaDay } from '../../src/common/dates';
 import { errorCodes, TestHub } from './test-hub';
 
 /**
@@ -130,5 +131,5 @@ export function expectMaskedFailure(r: { errors?: { extensions?: Record<string, 
   expect(JSON.stringify(r.errors)).not.toMatch(/boom|INSERT|UPDATE|SELECT|\.ts:/);
 }
 
-/** Days before today as YYYY-MM-DD. */
-export const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+/** Days before today in China (the hub's calendar day) as YYYY-MM-DD. */
+export const daysAgo = (n: number) => chinaDay(new Date(Date.now() - n * 86_400_000));

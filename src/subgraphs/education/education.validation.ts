@@ -1,3 +1,4 @@
+import { chinaDay } from '../../common/dates';
 import { requireChildhoodDate, requireInt, requireLine, requireText } from '../../common/validation';
 import { badInput } from '../../errors/hub.exception';
 import type { RecordFields } from '../shared/record-writes';
@@ -39,8 +40,9 @@ export const validBullyingCase = (i: BullyingCaseInput, now: Date): RecordFields
 export function validEducationAid(i: EducationAidInput, now: Date): RecordFields<EducationAid> {
   // A school year of a registered child's schooling: from the year the eldest was born, to next
   // year's (aid may be granted ahead of the year it pays for).
-  const first = now.getUTCFullYear() - 18;
-  const last = now.getUTCFullYear() + 1;
+  const year = Number(chinaDay(now).slice(0, 4));
+  const first = year - 18;
+  const last = year + 1;
   const m = /^(\d{4})-(\d{4})$/.exec((i.schoolYear ?? '').trim());
   if (!m || Number(m[2]) !== Number(m[1]) + 1 || Number(m[1]) < first || Number(m[1]) > last) {
     throw badInput('schoolYear', `must be two consecutive years from ${first}-${first + 1} to ${last}-${last + 1}, e.g. 2025-2026`);

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { addDays, toIsoDate } from '../../common/dates';
+import { addDays, chinaDay } from '../../common/dates';
 import { buildIdNumber } from '../../common/id-number';
 import { Rng } from '../../common/rng';
 import { DEMO_ROOT_REGION } from './registry.constants';
@@ -100,7 +100,7 @@ const personName = (rng: Rng, surname = rng.pick(SURNAMES)) => surname + rng.pic
 export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<string>, emit: (table: RegistryTable, row: Row) => void): RiskLevel | null {
   const id = rng.uuid();
   const birth = addDays(anchor, -rng.int(200, 17 * 365 - 30));
-  const birthDate = toIsoDate(birth);
+  const birthDate = chinaDay(birth);
   const male = rng.chance(0.52);
   let idNumber: string;
   do {
@@ -136,7 +136,7 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
     situation,
     situation === S.NORMAL ? null : `${situation} — recorded at screening`,
   ]);
-  const categories: Row[] = profile.map((category) => [id, category, toIsoDate(addDays(anchor, -rng.int(30, 700)))]);
+  const categories: Row[] = profile.map((category) => [id, category, chinaDay(addDays(anchor, -rng.int(30, 700)))]);
 
   let riskLevel: RiskLevel | null = null;
   let due: Date | null = null;

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { addDays, ageOn, toIsoDate } from '../../common/dates';
+import { addDays, ageOn, chinaDay } from '../../common/dates';
 import { Rng } from '../../common/rng';
 
 /** What a department's demo seed needs to know of a registry child to make its records fit. */
@@ -77,4 +77,4 @@ export async function seedRecordsIfEmpty(ds: DataSource, anchor: Date, records: 
 }
 
 /** A day `from`..`to` days before the anchor, as YYYY-MM-DD. */
-export const daysAgo = (anchor: Date, days: number) => toIsoDate(addDays(anchor, -days));
+export const daysAgo = (anchor: Date, days: number) => chinaDay(addDays(anchor, -days));

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import { addDays, toIsoDate } from '../../../common/dates';
+import { addDays, chinaDay } from '../../../common/dates';
 import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
@@ -23,7 +23,7 @@ export class JusticeQueryResolver {
     if (filter?.releaseWithinDays !== undefined && filter.releaseWithinDays !== null) {
       ctx.policy.assertFilterable(ctx.subject, 'IncarceratedParent.expectedRelease', 'filter.releaseWithinDays');
       const days = requireInt('filter.releaseWithinDays', filter.releaseWithinDays, 1, 366);
-      qb.andWhere('r.expected_release BETWEEN :today AND :until', { today: toIsoDate(ctx.now), until: toIsoDate(addDays(ctx.now, days)) });
+      qb.andWhere('r.expected_release BETWEEN :today AND :until', { today: chinaDay(ctx.now), until: chinaDay(addDays(ctx.now, days)) });
     }
     if (filter?.statuses?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'IncarceratedParent.status', 'filter.statuses');

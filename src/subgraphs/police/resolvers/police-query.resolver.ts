@@ -1,5 +1,5 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import { addDays, toIsoDate } from '../../../common/dates';
+import { addDays, chinaDay } from '../../../common/dates';
 import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
@@ -27,7 +27,7 @@ export class PoliceQueryResolver {
     if (filter?.occurredWithinDays !== undefined && filter.occurredWithinDays !== null) {
       ctx.policy.assertFilterable(ctx.subject, 'PoliceIncident.occurredOn', 'filter.occurredWithinDays');
       const days = requireInt('filter.occurredWithinDays', filter.occurredWithinDays, 1, 366);
-      qb.andWhere('r.occurred_on > :since', { since: toIsoDate(addDays(ctx.now, -days)) });
+      qb.andWhere('r.occurred_on > :since', { since: chinaDay(addDays(ctx.now, -days)) });
     }
     if (filter?.types?.length) {
       ctx.policy.assertFilterable(ctx.subject, 'PoliceIncident.type', 'filter.types');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { EntityManager } from 'typeorm';
-import { addDays, addMonths, toIsoDate } from '../../../common/dates';
+import { addDays, addMonths, chinaDay } from '../../../common/dates';
 import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { Guardian } from '../entities/guardian.entity';
@@ -173,7 +173,7 @@ export class MinorMutationResolver {
   ): Promise<Minor> {
     if (category === DifficultyCategory.NEEDS_SUPPORT) throw badInput('category', 'NEEDS_SUPPORT is not a category');
     // A date that exists (2025-02-30 does not) and is not in the future; omitted: today.
-    const identified = identifiedAt == null ? toIsoDate(ctx.now) : requireDate('identifiedAt', identifiedAt, ctx.now);
+    const identified = identifiedAt == null ? chinaDay(ctx.now) : requireDate('identifiedAt', identifiedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
       if (identified < minor.birthDate) throw badInput('identifiedAt', 'must not be before the child was born');

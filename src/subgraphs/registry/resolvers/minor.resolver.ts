@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
-import { ageOn, toIsoDate } from '../../../common/dates';
+import { ageOn, yearsBefore } from '../../../common/dates';
 import { entityReader } from '../../../db/entity-reader';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
@@ -23,12 +23,6 @@ function decodeCursor(cursor: string): string {
   const id = raw.startsWith('minor:') ? raw.slice(6) : '';
   if (!isUuid(id)) throw badInput('after', 'not a cursor returned by this API');
   return id;
-}
-
-function yearsBefore(at: Date, years: number): string {
-  const d = new Date(at.getTime());
-  d.setUTCFullYear(d.getUTCFullYear() - years);
-  return toIsoDate(d);
 }
 
 @Resolver(() => Minor)

@@ -1,5 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
+import { chinaDay } from '../../../common/dates';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { DifficultyCategory, Gender, RegionLevel, RiskLevel } from '../../registry/registry.enums';
@@ -283,9 +284,11 @@ export class StatisticsResolver {
       checkLevel(ctx, scope, scope.node.level);
       const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
+      // Months in China, as monthly_event buckets them (statistics.china_day).
+      const [year, month] = chinaDay(at).split('-').map(Number);
       const window: string[] = [];
       for (let i = months - 1; i >= 0; i--) {
-        window.push(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - i, 1)).toISOString().slice(0, 7));
+        window.push(new Date(Date.UTC(year, month - 1 - i, 1)).toISOString().slice(0, 7));
       }
       const rows: { month: string; series: TrendSeries; n: string }[] = await em.query(
         `SELECT to_char(month, 'YYYY-MM') AS month, series, sum(events)::bigint AS n

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import { addDays, toIsoDate } from '../../../common/dates';
+import { addDays, chinaDay } from '../../../common/dates';
 import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
@@ -31,7 +31,7 @@ export class WomensFederationQueryResolver {
     if (filter?.notVisitedWithinDays !== undefined && filter.notVisitedWithinDays !== null) {
       ctx.policy.assertFilterable(ctx.subject, 'CarePlan.lastVisitOn', 'filter.notVisitedWithinDays');
       const days = requireInt('filter.notVisitedWithinDays', filter.notVisitedWithinDays, 1, 366);
-      qb.andWhere('(r.last_visit_on IS NULL OR r.last_visit_on <= :cutoff)', { cutoff: toIsoDate(addDays(ctx.now, -days)) });
+      qb.andWhere('(r.last_visit_on IS NULL OR r.last_visit_on <= :cutoff)', { cutoff: chinaDay(addDays(ctx.now, -days)) });
     }
     return paginate(qb, 'care-plan', first, after);
   }

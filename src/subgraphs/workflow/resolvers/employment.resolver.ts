@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { IsNull, type EntityManager } from 'typeorm';
-import { toIsoDate } from '../../../common/dates';
+import { chinaDay } from '../../../common/dates';
 import { idNumberProblem } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
@@ -61,7 +61,7 @@ export class EmploymentResolver {
         }
         const hash = personHash(ctx.config, idNumber);
         // The same single indexed look-up for every candidate, listed or not.
-        const listed = await em.query(`SELECT 1 FROM workflow.barred_person WHERE id_number_hash = $1 AND ${RESTRICTED_SQL}`, [hash, toIsoDate(ctx.now)]);
+        const listed = await em.query(`SELECT 1 FROM workflow.barred_person WHERE id_number_hash = $1 AND ${RESTRICTED_SQL}`, [hash, chinaDay(ctx.now)]);
         const result = { checkId: randomUUID(), answer: listed.length ? EmploymentAnswer.RESTRICTED : EmploymentAnswer.CLEAR, checkedAt: ctx.now };
         await em.query(
           `INSERT INTO workflow.employment_check (id, employer_id, employer_department, employer_region, candidate_hash, authorization_reference, answer, checked_at)
@@ -100,7 +100,7 @@ export class EmploymentResolver {
         if (n >= workflow.rescreensPerYear) throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `At most ${workflow.rescreensPerYear} re-screenings per year`);
         const listed: { h: string }[] = await em.query(
           `SELECT id_number_hash AS h FROM workflow.barred_person WHERE id_number_hash = ANY($1::bpchar[]) AND ${RESTRICTED_SQL}`,
-          [hashes, toIsoDate(ctx.now)],
+          [hashes, chinaDay(ctx.now)],
         );
         const restricted = new Set(listed.map((r) => r.h));
         const answers = hashes.map((h, index) => ({ index, answer: restricted.has(h) ? EmploymentAnswer.RESTRICTED : EmploymentAnswer.CLEAR }));
@@ -133,7 +133,7 @@ export class EmploymentResolver {
     const idNumber = requireIdNumber('input.idNumber', input.idNumber);
     const until = input.restrictedUntil === undefined || input.restrictedUntil === null ? null : requireDate('input.restrictedUntil', input.restrictedUntil);
     // A bar that has already ended answers CLEAR from the start: a mistyped year would void it.
-    if (until !== null && until < toIsoDate(ctx.now)) throw badInput('input.restrictedUntil', 'must not be in the past');
+    if (until !== null && until < chinaDay(ctx.now)) throw badInput('input.restrictedUntil', 'must not be in the past');
     const person: BarredPerson = {
       id: randomUUID(),
       idNumberHash: personHash(ctx.config, idNumber),
