@@ -76,6 +76,23 @@ describe('audit events', () => {
     }
   });
 
+  it('records an answer that carried data as PARTIAL, though a field failed beside it', async () => {
+    const rows = await t.sql(`SELECT minor_id FROM registry.guardian WHERE minor_id IN (SELECT id FROM registry.minor ORDER BY id LIMIT 3) ORDER BY minor_id LIMIT 1`);
+    const [guardian] = await t.sql(`SELECT id, relationship FROM registry.guardian WHERE minor_id = $1 LIMIT 1`, [rows[0].minor_id]);
+    // A value the schema's enum does not know fails that one field (a masked internal error).
+    await t.sql(`UPDATE registry.guardian SET relationship = 'NOT_A_RELATIONSHIP' WHERE id = $1`, [guardian.id]);
+    try {
+      const police = await t.token(Department.POLICE);
+      const r = await post(t, police, { query: `{ minors(first: 3) { edges { node { id name guardians { relationship } } } } }` });
+      expect(r.json.data.minors.edges.map((x: any) => x.node.name).every(Boolean)).toBe(true);
+      expect(r.json.errors.map((x: any) => x.extensions.code)).toContain('INTERNAL_SERVER_ERROR');
+      const e = await eventOf(t, r.requestId);
+      expect([e.outcome, e.reads.map((x: any) => x.minorId).sort()]).toEqual(['PARTIAL', r.json.data.minors.edges.map((x: any) => x.node.id).sort()]);
+    } finally {
+      await t.sql(`UPDATE registry.guardian SET relationship = $2 WHERE id = $1`, [guardian.id, guardian.relationship]);
+    }
+  });
+
   it('stores the children a request read alike in one entry, and indexes every one of them', async () => {
     const r = await post(t, education, { query: `{ minors(first: 4) { edges { node { id idNumber } } } }` });
     const ids = r.json.data.minors.edges.map((x: any) => x.node.id).sort();

@@ -13,16 +13,20 @@ const INVALID_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
 ]);
 
-/** How a request ended, from its error codes and whether any root field was served. */
+/**
+ * How a request ended, from its error codes and whether any root field was served. Whatever else
+ * went wrong, an answer that carried data is PARTIAL: an auditor looking for what was released
+ * (SUCCESS or PARTIAL) must find it, though a field failed or an alias ran into a limit beside it.
+ */
 export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | null | undefined): AuditOutcome {
   if (!errorCodes.length) return AuditOutcome.SUCCESS;
-  const served = !!data && Object.values(data).some((v) => v !== null && v !== undefined);
   if (errorCodes.includes('UNAUTHENTICATED')) return AuditOutcome.UNAUTHENTICATED;
+  if (data && Object.values(data).some((v) => v !== null && v !== undefined)) return AuditOutcome.PARTIAL;
   if (errorCodes.includes('LIMIT_EXCEEDED')) return AuditOutcome.LIMIT_EXCEEDED;
   if (errorCodes.some((c) => c === 'INTERNAL_SERVER_ERROR' || c === 'AUDIT_UNAVAILABLE')) return AuditOutcome.ERROR;
-  if (errorCodes.includes('FORBIDDEN')) return served ? AuditOutcome.PARTIAL : AuditOutcome.DENIED;
-  if (errorCodes.some((c) => INVALID_CODES.has(c))) return served ? AuditOutcome.PARTIAL : AuditOutcome.INVALID;
-  return served ? AuditOutcome.PARTIAL : AuditOutcome.ERROR;
+  if (errorCodes.includes('FORBIDDEN')) return AuditOutcome.DENIED;
+  if (errorCodes.some((c) => INVALID_CODES.has(c))) return AuditOutcome.INVALID;
+  return AuditOutcome.ERROR;
 }
 
 /**
