@@ -63,11 +63,15 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(await count('minor')).toBe(before);
   });
 
-  it('refuses a duplicate ID number plainly, without SQL text', async () => {
-    const [{ id_number }] = await t.sql(`SELECT id_number FROM registry.minor LIMIT 1`);
-    const r = await t.gql(civil, CREATE, { input: input({ idNumber: id_number.trim() }) });
-    expect(errorCodes(r)).toEqual(['BAD_USER_INPUT']);
-    expect(r.errors![0].message).toMatch(/already registered/);
+  it('refuses a duplicate ID number plainly, without SQL text, recorded as a look-up of the child registered under it, wherever it lives', async () => {
+    const [{ id, id_number }] = await t.sql(`SELECT id, id_number FROM registry.minor WHERE grid_code NOT LIKE '330102001%' ORDER BY id LIMIT 1`);
+    const street = await t.token(Department.CIVIL_AFFAIRS, { region: '330102001' });
+    const [{ code }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '330102001%' ORDER BY code LIMIT 1`);
+    const r = await post(t, street, { query: CREATE, variables: { input: input({ idNumber: id_number.trim().toLowerCase(), gridCode: code }) } });
+    expect(r.json.errors.map((e: any) => e.extensions.code)).toEqual(['BAD_USER_INPUT']);
+    expect(r.json.errors[0].message).toMatch(/already registered/);
+    expect(JSON.stringify(r.json)).not.toContain(id);
+    expect((await eventOf(t, r.requestId)).reads).toEqual([{ minorId: id, fields: { 'Minor.__typename': 'ALLOW' } }]);
   });
 
   it('registers one child once when the same ID number is sent concurrently: every other call is the plain refusal, audited without a change', async () => {

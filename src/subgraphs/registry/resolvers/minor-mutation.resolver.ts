@@ -98,7 +98,14 @@ export class MinorMutationResolver {
       // internal error. ON CONFLICT DO NOTHING (the id is fresh, so only the ID number can conflict)
       // leaves the transaction usable and every loser gets the same plain refusal.
       const inserted = await em.createQueryBuilder().insert().into(Minor).values(minor).orIgnore().returning(['id']).execute();
-      if (inserted.raw.length === 0) throw badInput('idNumber', 'is already registered');
+      if (inserted.raw.length === 0) {
+        // The refusal tells the caller that a child with this number is registered, wherever the
+        // child lives: recorded as a look-up of that child (its `Minor.__typename`), so that its
+        // history and the MANY_CHILDREN flag show whoever tries numbers.
+        const [registered]: { id: string }[] = await em.query(`SELECT id FROM registry.minor WHERE id_number = $1`, [minor.idNumber]);
+        if (registered) ctx.access.found(registered.id, 'Minor');
+        throw badInput('idNumber', 'is already registered');
+      }
       return minor;
     });
   }
