@@ -137,6 +137,18 @@ describe('filter side channel', () => {
     }
   });
 
+  it('looks a child up by its ID number however a person writes it — surrounding spaces, a small x — and refuses what is no ID number', async () => {
+    const [{ id, id_number }] = await t.sql(`SELECT id, id_number FROM registry.minor WHERE id_number LIKE '%X' ORDER BY id LIMIT 1`);
+    const q = `query($n: String!) { minorByIdNumber(idNumber: $n) { id } }`;
+    const police = await t.token(Department.POLICE);
+    for (const written of [` ${id_number}`, `\u3000${id_number.toLowerCase()}`, `\ufeff${id_number}\u00a0`]) {
+      const r = await t.gql(police, q, { n: written });
+      expect([JSON.stringify(written), r.errors, r.data.minorByIdNumber]).toEqual([JSON.stringify(written), undefined, { id }]);
+    }
+    const malformed = await t.gql(police, q, { n: `${id_number.slice(0, 17)}\u200b` });
+    expect([errorCodes(malformed), malformed.errors![0].extensions!.field]).toEqual([['BAD_USER_INPUT'], 'idNumber']);
+  });
+
   it('gives AUDITOR and DASHBOARD no list of children at all', async () => {
     for (const role of [Role.AUDITOR, Role.DASHBOARD]) {
       const r = await t.gql(await t.token(Department.CIVIL_AFFAIRS, { role }), list('{ riskLevels: [RED] }'));

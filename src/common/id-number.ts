@@ -11,6 +11,13 @@ export function idNumberCheckChar(first17: string): string {
   return CHECK_CHARS[sum % 11];
 }
 
+/**
+ * An ID number as a person writes it: surrounding spaces dropped (any, the ideographic space and a
+ * byte-order mark included) and the check character X in capitals. Every input of an ID number —
+ * registration, look-up, pre-employment check — reads it so, so that one number is one number.
+ */
+export const normalIdNumber = (value: string | null | undefined): string => (value ?? '').trim().toUpperCase();
+
 export type IdNumberProblem = 'FORMAT' | 'CHECK_DIGIT' | 'BIRTH_DATE';
 
 /** Returns what is wrong with an ID number, or null when it is well-formed. */

@@ -1,5 +1,5 @@
 import { ageOn } from '../../common/dates';
-import { idNumberBirthDate, idNumberGender, idNumberProblem } from '../../common/id-number';
+import { idNumberBirthDate, idNumberGender, idNumberProblem, normalIdNumber } from '../../common/id-number';
 import { badInput } from '../../errors/hub.exception';
 import { Gender } from './registry.enums';
 
@@ -17,7 +17,7 @@ export function validateMinorIdentity(
   input: { idNumber: string; birthDate?: string; gender?: Gender },
   now: Date,
 ): { idNumber: string; birthDate: string; gender: Gender } {
-  const idNumber = (input.idNumber ?? '').trim().toUpperCase();
+  const idNumber = normalIdNumber(input.idNumber);
   const problem = idNumberProblem(idNumber);
   if (problem) throw badInput('idNumber', ID_PROBLEMS[problem]);
   const birthDate = idNumberBirthDate(idNumber);

@@ -10,7 +10,8 @@ import { Region } from '../entities/region.entity';
 import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { isUuid } from '../../../common/uuid';
-import { distinctValues, isRegionCode, requireCleanText } from '../../../common/validation';
+import { distinctValues, isRegionCode } from '../../../common/validation';
+import { idNumberProblem, normalIdNumber } from '../../../common/id-number';
 import { GRID_CODE_LENGTH, jurisdictionPattern, registryLoaders } from '../registry.loaders';
 import { FilterRead, MinorConnection, MinorCount } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
@@ -35,7 +36,8 @@ export class MinorResolver {
   @Query(() => Minor, { nullable: true, description: 'Look-up by 公民身份号码; needs read access to the full ID number' })
   async minorByIdNumber(@Arg('idNumber') idNumber: string, @Ctx() ctx: HubContext): Promise<Minor | null> {
     ctx.policy.assertFilterable(ctx.subject, 'Minor.idNumber', 'idNumber');
-    const wanted = requireCleanText('idNumber', idNumber).toUpperCase();
+    const wanted = normalIdNumber(idNumber);
+    if (idNumberProblem(wanted)) throw badInput('idNumber', 'is not a valid 公民身份号码');
     const [found] = await entityReader(ctx.db, Minor, 'x').read(ctx.db, 'WHERE x.id_number = $1 AND x.grid_code LIKE $2', [wanted, jurisdictionPattern(ctx)], {
       byKeys: true,
     });
