@@ -33,19 +33,37 @@ describe('query cost limit', () => {
     expect(event).toMatchObject({ outcome: 'LIMIT_EXCEEDED', errorCodes: ['LIMIT_EXCEEDED'], reads: [] });
   }
 
-  it('refuses 2000 aliases of a page of 1000 children quickly, and audits the refusal', async () => {
-    const query = `{ ${aliased(2000, CHILDREN)} }`;
-    expect(query.length).toBeLessThan(1024 * 1024); // under the body limit: only the cost limit stops it
+  it('refuses 500 aliases of a page of 1000 children quickly, and audits the refusal', async () => {
+    // The probe sent 2000: over 64 KiB, that text is refused for its length now (below); 500 are not.
+    const query = `{ ${aliased(500, CHILDREN)} }`;
+    expect(query.length).toBeLessThan(64 * 1024); // under the body and text limits: only the cost limit stops it
     await expectRefused({ query });
   });
 
-  it('refuses 2000 aliases of a statistics table', async () => {
-    await expectRefused({ query: `{ ${aliased(2000, TABLE)} }` }, await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD }));
+  it('refuses an operation longer than 64 KiB (literals aside) before anything runs, keeping only its beginning and hash in the trail', async () => {
+    // Any token, reading nothing: 31,000 aliases of `__typename` once left 690 KB in the append-only trail per request.
+    const query = `{ ${aliased(31_000, '__typename')} }`;
+    const before = await eventCount(t);
+    const r = await post(t, await t.token(Department.POLICE, { role: Role.REPORTER }), { query }, {});
+    expect([r.status, r.json.data, r.json.errors.map((e: any) => e.extensions.code)]).toEqual([413, undefined, ['LIMIT_EXCEEDED']]);
+    expect(await eventCount(t)).toBe(before + 1);
+    const event = await eventOf(t, r.requestId);
+    expect(event).toMatchObject({ outcome: 'LIMIT_EXCEEDED', reads: [] });
+    expect(event.document.length).toBeLessThan(4096);
+    expect(event.documentHash).toMatch(/^[0-9a-f]{64}$/);
+    // Below the limit, the same kind of document is served and kept whole.
+    const served = await post(t, civil, { query: `{ ${aliased(3000, '__typename')} }` }, {});
+    expect([served.status, served.json.errors]).toEqual([200, undefined]);
+    expect((await eventOf(t, served.requestId)).document).toContain('a2999:__typename');
   });
 
-  it('weighs each root field as a statement of its own: 2000 aliases of a one-cell count are refused, 50 served', async () => {
+  it('refuses 20 aliases of a statistics table by grid', async () => {
+    await expectRefused({ query: `{ ${aliased(20, TABLE.replace('STREET', 'GRID'))} }` }, await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD }));
+  });
+
+  it('weighs each root field as a statement of its own: 1000 aliases of a one-cell count are refused, 50 served', async () => {
     const total = `minorCounts(level: DISTRICT) { total { value } }`;
-    await expectRefused({ query: `{ ${aliased(2000, total)} }` });
+    await expectRefused({ query: `{ ${aliased(1000, total)} }` });
     const few = await post(t, civil, { query: `{ ${aliased(50, total)} }` });
     expect(few.json.errors).toBeUndefined();
     expect(Object.keys(few.json.data)).toHaveLength(50);

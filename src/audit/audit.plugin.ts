@@ -5,7 +5,7 @@ import type { GatewayContext } from '../gateway/gateway.context';
 import { answerLostCodes, auditEvent, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
 import { AuditOutcome, Purpose } from './audit.types';
 import type { AuditSink } from './audit.writer';
-import { auditDocument, declaredVariables, hashVariables } from './document-signature';
+import { auditDocument, declaredVariables, hashVariables, MAX_DOCUMENT_CHARS } from './document-signature';
 import { needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
 import { queryCost } from './query-cost';
 
@@ -44,7 +44,7 @@ function operationDepth(doc: DocumentNode, op: OperationDefinitionNode): number 
  * parsed DocumentNode to every request with the same text: compute it once per document.
  */
 interface DocumentFacts {
-  audited: { text: string; hash: string };
+  audited: { text: string; hash: string; oversized: boolean };
   depth: Map<OperationDefinitionNode, number>;
   /** The cost of an operation whose page sizes are all literals or defaults; others are costed per request. */
   cost: Map<OperationDefinitionNode, number>;
@@ -131,6 +131,9 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             throw new GraphQLError('Subscriptions are not served', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
           }
           const f = factsOf(document);
+          if (f.audited.oversized) {
+            throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `Operations longer than ${MAX_DOCUMENT_CHARS / 1024} KiB (literals aside) are not served`);
+          }
           let depth = f.depth.get(operation);
           if (depth === undefined) f.depth.set(operation, (depth = operationDepth(document, operation)));
           if (depth > MAX_DEPTH) {

@@ -2,12 +2,22 @@ import { createHash, createHmac } from 'node:crypto';
 import { DocumentNode, Kind, OperationDefinitionNode, print, stripIgnoredCharacters, visit } from 'graphql';
 
 /**
+ * The longest operation text served, literals aside (stripped as audited): every event keeps its
+ * document, and a 1 MB body of 31,000 aliases of `__typename` left 690 KB in the append-only trail
+ * per request, from any token. Real operations are a few kilobytes.
+ */
+export const MAX_DOCUMENT_CHARS = 64 * 1024;
+/** What an event keeps of a document over MAX_DOCUMENT_CHARS (refused, or invalid): its beginning and its hash. */
+const KEPT_OF_OVERSIZED = 2048;
+
+/**
  * The document as audited: literal values replaced (a child's name or ID number typed inline
  * must not end up in the trail in clear, nor an enum such as `level: RED` or `harmType:
  * SEXUAL_ABUSE` next to the children the request named — the auditor may not read those fields)
- * and ignored characters removed, plus its SHA-256.
+ * and ignored characters removed, plus its SHA-256. Over MAX_DOCUMENT_CHARS only its beginning is
+ * kept (`oversized`), the hash still of the whole.
  */
-export function auditDocument(doc: DocumentNode): { text: string; hash: string } {
+export function auditDocument(doc: DocumentNode): { text: string; hash: string; oversized: boolean } {
   const stripped = visit(doc, {
     StringValue: () => ({ kind: Kind.STRING, value: '' }),
     IntValue: () => ({ kind: Kind.INT, value: '0' }),
@@ -16,7 +26,9 @@ export function auditDocument(doc: DocumentNode): { text: string; hash: string }
     BooleanValue: () => ({ kind: Kind.BOOLEAN, value: false }),
   });
   const text = stripIgnoredCharacters(print(stripped));
-  return { text, hash: createHash('sha256').update(text).digest('hex') };
+  const hash = createHash('sha256').update(text).digest('hex');
+  const oversized = text.length > MAX_DOCUMENT_CHARS;
+  return { text: oversized ? `${text.slice(0, KEPT_OF_OVERSIZED)}…` : text, hash, oversized };
 }
 
 /**
