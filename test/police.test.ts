@@ -1,7 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { applyMask } from '../src/policy/masks';
 import { MaskKind } from '../src/policy/policy.types';
-import { eventsOf, post } from './support/audit-helpers';
+import { eventOf, eventsOf, post } from './support/audit-helpers';
 import { daysAgo, expectMaskedFailure, INSIDE_STREET, recordSuite, withFailingTrigger } from './support/department-records';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -138,6 +138,24 @@ describe('police subgraph', () => {
       const node = r.data.policeIncidents.nodes[0];
       const guardians = await t.sql(`SELECT relationship, situation FROM registry.guardian WHERE minor_id = $1 ORDER BY id`, [node.minor.id]);
       expect(node.minor.guardians).toEqual(guardians);
+    });
+
+    it('records what the filter tested as read for each incident’s child the answer names: a list by type tells each child’s incident type', async () => {
+      const Q = `query($f: PoliceIncidentFilter) { policeIncidents(filter: $f, first: 2) { nodes { minor { name } } } }`;
+      const r = await post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'ca-filter' }), { query: Q, variables: { f: { types: ['DOMESTIC_VIOLENCE'], occurredWithinDays: 366 } } });
+      expect(r.json.errors).toBeUndefined();
+      const children = await t.sql(
+        `SELECT DISTINCT minor_id FROM (SELECT minor_id FROM police.incident WHERE type = 'DOMESTIC_VIOLENCE' AND occurred_on > statistics.china_day(now()) - 366 ORDER BY id LIMIT 2) x`,
+      );
+      const e = await eventOf(t, r.requestId);
+      const reads = Object.fromEntries(e.reads.map((x: { minorId: string; fields: Record<string, string> }) => [x.minorId, x.fields]));
+      expect(Object.keys(reads).sort()).toEqual(children.map((c: { minor_id: string }) => c.minor_id).sort());
+      for (const fields of Object.values(reads)) {
+        expect(fields).toMatchObject({ 'PoliceIncident.type': 'ALLOW', 'PoliceIncident.occurredOn': 'ALLOW', 'Minor.name': 'ALLOW' });
+      }
+      // Only the count: no child is named, none recorded.
+      const counted = await post(t, await t.token(PO), { query: `{ policeIncidents(filter: { types: [DOMESTIC_VIOLENCE] }) { totalCount } }` }, {});
+      expect((await eventOf(t, counted.requestId)).reads).toEqual([]);
     });
 
     it('filters by type; refuses a bad window and departments that may not read incidents', async () => {

@@ -12,7 +12,7 @@ import { educationPolicy } from './education.policy';
 import { educationRecords, seedEducationIfEmpty } from './education.seed';
 import { DropoutReportResolver, EducationMinorResolver } from './resolvers/education-minor.resolver';
 import { EducationMutationResolver } from './resolvers/education-mutation.resolver';
-import { EducationQueryResolver } from './resolvers/education-query.resolver';
+import { DropoutReportPageResolver, EducationQueryResolver } from './resolvers/education-query.resolver';
 
 /** 教育 — enrollment, dropout reports (控辍保学), bullying cases, education aid; extends Minor. */
 export const educationSubgraph: SubgraphSlice = {
@@ -20,7 +20,7 @@ export const educationSubgraph: SubgraphSlice = {
   owner: Department.EDUCATION,
   entities: [SchoolEnrollment, DropoutReport, PersuasionAction, BullyingCase, EducationAid],
   migrations: [EducationInit1795400100000],
-  resolvers: [EducationMinorResolver, DropoutReportResolver, EducationQueryResolver, EducationMutationResolver],
+  resolvers: [EducationMinorResolver, DropoutReportResolver, EducationQueryResolver, DropoutReportPageResolver, EducationMutationResolver],
   orphanedTypes: [EducationMinor],
   referenceResolvers: minorReferenceResolvers(),
   policy: educationPolicy,

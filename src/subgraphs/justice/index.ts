@@ -10,7 +10,7 @@ import { justicePolicy } from './justice.policy';
 import { justiceRecords, seedJusticeIfEmpty } from './justice.seed';
 import { JusticeMinorResolver } from './resolvers/justice-minor.resolver';
 import { JusticeMutationResolver } from './resolvers/justice-mutation.resolver';
-import { JusticeQueryResolver } from './resolvers/justice-query.resolver';
+import { IncarceratedParentPageResolver, JusticeQueryResolver } from './resolvers/justice-query.resolver';
 
 /** 司法 — incarcerated parents (服刑在戒), community correction (社区矫正), legal aid (法律援助); extends Minor. */
 export const justiceSubgraph: SubgraphSlice = {
@@ -18,7 +18,7 @@ export const justiceSubgraph: SubgraphSlice = {
   owner: Department.JUSTICE,
   entities: [IncarceratedParent, CommunityCorrection, LegalAidCase],
   migrations: [JusticeInit1795400120000],
-  resolvers: [JusticeMinorResolver, JusticeQueryResolver, JusticeMutationResolver],
+  resolvers: [JusticeMinorResolver, JusticeQueryResolver, IncarceratedParentPageResolver, JusticeMutationResolver],
   orphanedTypes: [JusticeMinor],
   referenceResolvers: minorReferenceResolvers(),
   policy: justicePolicy,

@@ -10,7 +10,7 @@ import { policePolicy } from './police.policy';
 import { policeRecords, seedPoliceIfEmpty } from './police.seed';
 import { PoliceMinorResolver } from './resolvers/police-minor.resolver';
 import { PoliceMutationResolver } from './resolvers/police-mutation.resolver';
-import { PoliceQueryResolver } from './resolvers/police-query.resolver';
+import { PoliceIncidentPageResolver, PoliceQueryResolver } from './resolvers/police-query.resolver';
 
 /** 公安 — incidents (警情), guardian admonishments (训诫), identity verification and 户籍; extends Minor. */
 export const policeSubgraph: SubgraphSlice = {
@@ -18,7 +18,7 @@ export const policeSubgraph: SubgraphSlice = {
   owner: Department.POLICE,
   entities: [PoliceIncident, GuardianAdmonishment, IdentityVerification],
   migrations: [PoliceInit1795400110000],
-  resolvers: [PoliceMinorResolver, PoliceQueryResolver, PoliceMutationResolver],
+  resolvers: [PoliceMinorResolver, PoliceQueryResolver, PoliceIncidentPageResolver, PoliceMutationResolver],
   orphanedTypes: [PoliceMinor],
   referenceResolvers: minorReferenceResolvers(),
   policy: policePolicy,

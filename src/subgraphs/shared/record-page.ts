@@ -1,17 +1,25 @@
-import { ClassType, Field, Int, ObjectType } from 'type-graphql';
+import { ClassType, Ctx, Field, FieldResolver, Int, ObjectType, Resolver, Root } from 'type-graphql';
 import type { SelectQueryBuilder } from 'typeorm';
 import { badInput } from '../../errors/hub.exception';
 import { isUuid } from '../../common/uuid';
+import type { HubContext } from '../../server/hub.context';
 import { MAX_PAGE_SIZE } from '../registry/resolvers/minor.resolver';
+import { FilterRead, FilterTests, noteTested } from './filter-tests';
 
 export interface Page<T> {
   nodes: T[];
   totalCount: number;
   nextCursor: string | null;
+  /** What the list's filter tested (not a GraphQL field): read of each record's child the answer names. */
+  tested: readonly FilterRead[];
 }
 
-/** A page type of one record type (`<Type>Page`): the records, how many match, where to go on. */
-export function RecordPage<T extends object>(name: string, node: ClassType<T>): ClassType<Page<T>> {
+/**
+ * A page type of one record type (`<Type>Page`): the records, how many match, where to go on; and
+ * the resolver (list it among the slice's resolvers) that records the filter's tests as read of
+ * each record's child the answer names — its node, or the next cursor's last record.
+ */
+export function RecordPage<T extends { minorId: string | null }>(name: string, node: ClassType<T>): { Page: ClassType<Page<T>>; PageResolver: ClassType } {
   @ObjectType(name, { description: 'A page of records in the caller’s jurisdiction, ordered by id' })
   class RecordPageType implements Page<T> {
     @Field(() => [node])
@@ -22,8 +30,25 @@ export function RecordPage<T extends object>(name: string, node: ClassType<T>): 
 
     @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page; null on the last page' })
     nextCursor: string | null;
+
+    tested: readonly FilterRead[];
   }
-  return RecordPageType;
+
+  @Resolver(() => RecordPageType)
+  class RecordPageResolver {
+    @FieldResolver(() => [node])
+    nodes(@Root() page: Page<T>, @Ctx() ctx: HubContext): T[] {
+      for (const record of page.nodes) noteTested(ctx, record.minorId, page.tested);
+      return page.nodes;
+    }
+
+    @FieldResolver(() => String, { nullable: true })
+    nextCursor(@Root() page: Page<T>, @Ctx() ctx: HubContext): string | null {
+      if (page.nextCursor) noteTested(ctx, page.nodes.at(-1)?.minorId, page.tested);
+      return page.nextCursor;
+    }
+  }
+  return { Page: RecordPageType, PageResolver: RecordPageResolver };
 }
 
 /** The `Type.field` rows of a page type: structure only, readable by whoever may run its query. */
@@ -33,7 +58,13 @@ export const PAGE_FIELDS = ['nodes', 'totalCount', 'nextCursor'];
  * Keyset pagination by id of a jurisdiction-bound query (alias `r`). `first` is 1..MAX_PAGE_SIZE;
  * a cursor names the record kind so that one list's cursor is refused by another.
  */
-export async function paginate<T extends { id: string }>(qb: SelectQueryBuilder<T>, kind: string, first: number, after?: string | null): Promise<Page<T>> {
+export async function paginate<T extends { id: string }>(
+  qb: SelectQueryBuilder<T>,
+  kind: string,
+  tests: FilterTests,
+  first: number,
+  after?: string | null,
+): Promise<Page<T>> {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
   const totalCount = await qb.clone().getCount();
   if (after) {
@@ -45,5 +76,5 @@ export async function paginate<T extends { id: string }>(qb: SelectQueryBuilder<
   const rows = await qb.orderBy('r.id', 'ASC').limit(first + 1).getMany();
   const nodes = rows.slice(0, first);
   const last = nodes[nodes.length - 1];
-  return { nodes, totalCount, nextCursor: rows.length > first && last ? Buffer.from(`${kind}:${last.id}`).toString('base64url') : null };
+  return { nodes, totalCount, nextCursor: rows.length > first && last ? Buffer.from(`${kind}:${last.id}`).toString('base64url') : null, tested: tests.tested };
 }

@@ -10,7 +10,7 @@ import { FamilyEducationSession } from './entities/family-education-session.enti
 import { WomensFederationMinor } from './entities/minor.stub';
 import { CarePlanResolver, WomensFederationMinorResolver } from './resolvers/womens-federation-minor.resolver';
 import { WomensFederationMutationResolver } from './resolvers/womens-federation-mutation.resolver';
-import { WomensFederationQueryResolver } from './resolvers/womens-federation-query.resolver';
+import { CarePlanPageResolver, WomensFederationQueryResolver } from './resolvers/womens-federation-query.resolver';
 import { womensFederationPolicy } from './womens-federation.policy';
 import { womensFederationRecords, seedWomensFederationIfEmpty } from './womens-federation.seed';
 
@@ -20,7 +20,7 @@ export const womensFederationSubgraph: SubgraphSlice = {
   owner: Department.WOMENS_FEDERATION,
   entities: [CarePlan, CareVisit, FamilyEducationSession, DomesticViolenceSupport, ChildrenHomeAttendance],
   migrations: [WomensFederationInit1795400140000],
-  resolvers: [WomensFederationMinorResolver, CarePlanResolver, WomensFederationQueryResolver, WomensFederationMutationResolver],
+  resolvers: [WomensFederationMinorResolver, CarePlanResolver, WomensFederationQueryResolver, CarePlanPageResolver, WomensFederationMutationResolver],
   orphanedTypes: [WomensFederationMinor],
   referenceResolvers: minorReferenceResolvers(),
   policy: womensFederationPolicy,

@@ -9,7 +9,7 @@ import { PreventionCase } from './entities/prevention-case.entity';
 import { VolunteerVisit } from './entities/volunteer-visit.entity';
 import { PreventionCaseResolver, YouthLeagueMinorResolver } from './resolvers/youth-league-minor.resolver';
 import { YouthLeagueMutationResolver } from './resolvers/youth-league-mutation.resolver';
-import { YouthLeagueQueryResolver } from './resolvers/youth-league-query.resolver';
+import { PreventionCasePageResolver, YouthLeagueQueryResolver } from './resolvers/youth-league-query.resolver';
 import { youthLeaguePolicy } from './youth-league.policy';
 import { youthLeagueRecords, seedYouthLeagueIfEmpty } from './youth-league.seed';
 
@@ -19,7 +19,7 @@ export const youthLeagueSubgraph: SubgraphSlice = {
   owner: Department.YOUTH_LEAGUE,
   entities: [PreventionCase, MisbehaviourFollowUp, IdleSupport, VolunteerVisit],
   migrations: [YouthLeagueInit1795400130000],
-  resolvers: [YouthLeagueMinorResolver, PreventionCaseResolver, YouthLeagueQueryResolver, YouthLeagueMutationResolver],
+  resolvers: [YouthLeagueMinorResolver, PreventionCaseResolver, YouthLeagueQueryResolver, PreventionCasePageResolver, YouthLeagueMutationResolver],
   orphanedTypes: [YouthLeagueMinor],
   referenceResolvers: minorReferenceResolvers(),
   policy: youthLeaguePolicy,

@@ -2,11 +2,12 @@ import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { distinctValues, requireLine } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
+import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { DropoutReport } from '../entities/dropout-report.entity';
 import { DropoutReportFilter } from './types/education.input';
 
-export const DropoutReportPage = RecordPage('DropoutReportPage', DropoutReport);
+export const { Page: DropoutReportPage, PageResolver: DropoutReportPageResolver } = RecordPage('DropoutReportPage', DropoutReport);
 
 @Resolver()
 export class EducationQueryResolver {
@@ -23,14 +24,15 @@ export class EducationQueryResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<DropoutReport>> {
     const qb = ctx.db.getRepository(DropoutReport).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    const tests = new FilterTests(ctx);
     if (filter?.school !== undefined && filter.school !== null) {
-      ctx.policy.assertFilterable(ctx.subject, 'DropoutReport.school', 'filter.school');
+      tests.check('DropoutReport.school', 'filter.school');
       qb.andWhere('r.school = :school', { school: requireLine('filter.school', filter.school, 100) });
     }
     if (filter?.statuses?.length) {
-      ctx.policy.assertFilterable(ctx.subject, 'DropoutReport.status', 'filter.statuses');
+      tests.check('DropoutReport.status', 'filter.statuses');
       qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
-    return paginate(qb, 'dropout-report', first, after);
+    return paginate(qb, 'dropout-report', tests, first, after);
   }
 }

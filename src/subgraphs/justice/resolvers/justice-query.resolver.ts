@@ -3,11 +3,12 @@ import { addDays, chinaDay } from '../../../common/dates';
 import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
+import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { IncarceratedParent } from '../entities/incarcerated-parent.entity';
 import { IncarceratedParentFilter } from './types/justice.input';
 
-export const IncarceratedParentPage = RecordPage('IncarceratedParentPage', IncarceratedParent);
+export const { Page: IncarceratedParentPage, PageResolver: IncarceratedParentPageResolver } = RecordPage('IncarceratedParentPage', IncarceratedParent);
 
 @Resolver()
 export class JusticeQueryResolver {
@@ -20,15 +21,16 @@ export class JusticeQueryResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<IncarceratedParent>> {
     const qb = ctx.db.getRepository(IncarceratedParent).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    const tests = new FilterTests(ctx);
     if (filter?.releaseWithinDays !== undefined && filter.releaseWithinDays !== null) {
-      ctx.policy.assertFilterable(ctx.subject, 'IncarceratedParent.expectedRelease', 'filter.releaseWithinDays');
+      tests.check('IncarceratedParent.expectedRelease', 'filter.releaseWithinDays');
       const days = requireInt('filter.releaseWithinDays', filter.releaseWithinDays, 1, 366);
       qb.andWhere('r.expected_release BETWEEN :today AND :until', { today: chinaDay(ctx.now), until: chinaDay(addDays(ctx.now, days)) });
     }
     if (filter?.statuses?.length) {
-      ctx.policy.assertFilterable(ctx.subject, 'IncarceratedParent.status', 'filter.statuses');
+      tests.check('IncarceratedParent.status', 'filter.statuses');
       qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
-    return paginate(qb, 'incarcerated-parent', first, after);
+    return paginate(qb, 'incarcerated-parent', tests, first, after);
   }
 }

@@ -3,11 +3,12 @@ import { addDays, chinaDay } from '../../../common/dates';
 import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
+import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { PoliceIncident } from '../entities/police-incident.entity';
 import { PoliceIncidentFilter } from './types/police.input';
 
-export const PoliceIncidentPage = RecordPage('PoliceIncidentPage', PoliceIncident);
+export const { Page: PoliceIncidentPage, PageResolver: PoliceIncidentPageResolver } = RecordPage('PoliceIncidentPage', PoliceIncident);
 
 @Resolver()
 export class PoliceQueryResolver {
@@ -24,19 +25,20 @@ export class PoliceQueryResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<PoliceIncident>> {
     const qb = ctx.db.getRepository(PoliceIncident).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    const tests = new FilterTests(ctx);
     if (filter?.occurredWithinDays !== undefined && filter.occurredWithinDays !== null) {
-      ctx.policy.assertFilterable(ctx.subject, 'PoliceIncident.occurredOn', 'filter.occurredWithinDays');
+      tests.check('PoliceIncident.occurredOn', 'filter.occurredWithinDays');
       const days = requireInt('filter.occurredWithinDays', filter.occurredWithinDays, 1, 366);
       qb.andWhere('r.occurred_on > :since', { since: chinaDay(addDays(ctx.now, -days)) });
     }
     if (filter?.types?.length) {
-      ctx.policy.assertFilterable(ctx.subject, 'PoliceIncident.type', 'filter.types');
+      tests.check('PoliceIncident.type', 'filter.types');
       qb.andWhere('r.type = ANY(:types)', { types: distinctValues(filter.types) });
     }
     if (filter?.statuses?.length) {
-      ctx.policy.assertFilterable(ctx.subject, 'PoliceIncident.status', 'filter.statuses');
+      tests.check('PoliceIncident.status', 'filter.statuses');
       qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
-    return paginate(qb, 'police-incident', first, after);
+    return paginate(qb, 'police-incident', tests, first, after);
   }
 }

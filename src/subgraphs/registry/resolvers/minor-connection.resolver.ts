@@ -4,21 +4,18 @@ import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { Minor } from '../entities/minor.entity';
 import { MAX_PAGE_SIZE } from './minor.resolver';
-import { FilterRead, MinorConnection, MinorEdge, PageInfo } from './types/minor-connection.type';
+import { noteTested } from '../../shared/filter-tests';
+import { MinorConnection, MinorEdge, PageInfo } from './types/minor-connection.type';
 
 /**
- * A `minors` filter is a read of what it tests: each child the answer names — by its node, its
- * cursor or the end cursor — is known to match it, and is recorded as read of the fields tested
- * beside the fields selected. A count is a read too when it can single children out: under a test
- * of the child (not only of the region), a count of at most a page's worth of children records
- * each of them, so that narrowing a count to one child (a grid, an age) and varying the categories
- * asked tells the trail whose category was learnt. A larger count names no child, as statistics
- * do; to learn which of its children match, one must list them, and that list is recorded.
+ * A `minors` filter is a read of what it tests (FilterTests): each child the answer names — by its
+ * node, its cursor or the end cursor — is recorded as read of the fields tested. A count is a read
+ * too when it can single children out: under a test of the child (not only of the region), a
+ * count of at most a page's worth of children records each of them, so that narrowing a count to
+ * one child (a grid, an age) and varying the categories asked tells the trail whose category was
+ * learnt. A larger count names no child, as statistics do; to learn which of its children match,
+ * one must list them, and that list is recorded.
  */
-const noteTested = (ctx: HubContext, minorId: string, tested: readonly FilterRead[]) => {
-  for (const t of tested) ctx.access.read(minorId, t.field, t.access);
-};
-
 @Resolver(() => MinorEdge)
 export class MinorEdgeResolver {
   @FieldResolver(() => Minor)

@@ -13,7 +13,8 @@ import { isUuid } from '../../../common/uuid';
 import { distinctValues, isRegionCode } from '../../../common/validation';
 import { idNumberProblem, normalIdNumber } from '../../../common/id-number';
 import { GRID_CODE_LENGTH, jurisdictionPattern, registryLoaders } from '../registry.loaders';
-import { FilterRead, MinorConnection, MinorCount } from './types/minor-connection.type';
+import { FilterTests } from '../../shared/filter-tests';
+import { MinorConnection, MinorCount } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
 
 export const MAX_PAGE_SIZE = 1000;
@@ -52,12 +53,7 @@ export class MinorResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<MinorConnection> {
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
-    const { policy, subject } = ctx;
-    const tested: FilterRead[] = [];
-    const test = (key: string, argument: string, values?: readonly string[]) => {
-      policy.assertFilterable(subject, key, argument, values);
-      if (!tested.some((t) => t.field === key)) tested.push({ field: key, access: policy.access(subject, key) });
-    };
+    const tests = new FilterTests(ctx);
     const params: unknown[] = [];
     const where: string[] = [];
     const bind = (condition: (p: string) => string, value: unknown) => {
@@ -66,7 +62,7 @@ export class MinorResolver {
     };
     bind((p) => `x.grid_code LIKE ${p}`, jurisdictionPattern(ctx));
     if (filter?.regionCode !== undefined && filter.regionCode !== null) {
-      test('Minor.grid', 'filter.regionCode');
+      tests.check('Minor.grid', 'filter.regionCode');
       if (!isRegionCode(filter.regionCode)) throw badInput('filter.regionCode', 'a region code is 6 to 15 digits');
       // A grid (15 digits, the finest level) is matched by equality: its children then come in id
       // order from the (grid_code, id) index. A prefix's row estimate can be a histogram bucket
@@ -76,11 +72,11 @@ export class MinorResolver {
       else bind((p) => `x.grid_code LIKE ${p}`, `${filter.regionCode}%`);
     }
     if (filter?.riskLevels?.length) {
-      test('Minor.riskLevel', 'filter.riskLevels');
+      tests.check('Minor.riskLevel', 'filter.riskLevels');
       bind((p) => `x.risk_level = ANY(${p})`, distinctValues(filter.riskLevels));
     }
     if (filter?.categories?.length) {
-      test('MinorCategory.category', 'filter.categories', filter.categories);
+      tests.check('MinorCategory.category', 'filter.categories', filter.categories);
       if (filter.categories.includes('NEEDS_SUPPORT' as never)) {
         throw badInput('filter.categories', 'NEEDS_SUPPORT is how a sensitive category is shown, not a category');
       }
@@ -88,17 +84,17 @@ export class MinorResolver {
     }
     for (const [arg, value] of [['ageMin', filter?.ageMin], ['ageMax', filter?.ageMax]] as const) {
       if (value === undefined || value === null) continue;
-      test('Minor.age', `filter.${arg}`);
+      tests.check('Minor.age', `filter.${arg}`);
       if (!Number.isInteger(value) || value < 0 || value > 17) throw badInput(`filter.${arg}`, 'must be between 0 and 17');
     }
     if (filter?.ageMin != null) bind((p) => `x.birth_date <= ${p}`, yearsBefore(ctx.now, filter.ageMin));
     if (filter?.ageMax != null) bind((p) => `x.birth_date > ${p}`, yearsBefore(ctx.now, filter.ageMax + 1));
     if (filter?.nextVisitDueBefore) {
-      test('Minor.nextVisitDue', 'filter.nextVisitDueBefore');
+      tests.check('Minor.nextVisitDue', 'filter.nextVisitDueBefore');
       bind((p) => `x.next_visit_due < ${p}`, filter.nextVisitDueBefore);
     }
 
-    const counting: MinorCount = { where: where.join(' AND '), params: [...params], tested };
+    const counting: MinorCount = { where: where.join(' AND '), params: [...params], tested: tests.tested };
     if (after) bind((p) => `x.id > ${p}`, decodeCursor(after));
     params.push(first + 1);
     const rows = await entityReader(ctx.db, Minor, 'x').read(ctx.db, `WHERE ${where.join(' AND ')} ORDER BY x.id LIMIT $${params.length}`, params);
@@ -107,8 +103,8 @@ export class MinorResolver {
     for (const m of page) loaders.minorById.prime(m.id, m);
     const last = page.at(-1);
     return {
-      edges: page.map((node) => ({ cursor: encodeCursor(node.id), node, minorId: node.id, tested })),
-      pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last.id) : null, minorId: last?.id ?? null, tested },
+      edges: page.map((node) => ({ cursor: encodeCursor(node.id), node, minorId: node.id, tested: tests.tested })),
+      pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last.id) : null, minorId: last?.id ?? null, tested: tests.tested },
       counting,
     };
   }

@@ -3,11 +3,12 @@ import { addDays, chinaDay } from '../../../common/dates';
 import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
+import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { CarePlan } from '../entities/care-plan.entity';
 import { CarePlanFilter } from './types/womens-federation.input';
 
-export const CarePlanPage = RecordPage('CarePlanPage', CarePlan);
+export const { Page: CarePlanPage, PageResolver: CarePlanPageResolver } = RecordPage('CarePlanPage', CarePlan);
 
 @Resolver()
 export class WomensFederationQueryResolver {
@@ -20,19 +21,20 @@ export class WomensFederationQueryResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<CarePlan>> {
     const qb = ctx.db.getRepository(CarePlan).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    const tests = new FilterTests(ctx);
     if (filter?.kinds?.length) {
-      ctx.policy.assertFilterable(ctx.subject, 'CarePlan.kind', 'filter.kinds');
+      tests.check('CarePlan.kind', 'filter.kinds');
       qb.andWhere('r.kind = ANY(:kinds)', { kinds: distinctValues(filter.kinds) });
     }
     if (filter?.statuses?.length) {
-      ctx.policy.assertFilterable(ctx.subject, 'CarePlan.status', 'filter.statuses');
+      tests.check('CarePlan.status', 'filter.statuses');
       qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
     if (filter?.notVisitedWithinDays !== undefined && filter.notVisitedWithinDays !== null) {
-      ctx.policy.assertFilterable(ctx.subject, 'CarePlan.lastVisitOn', 'filter.notVisitedWithinDays');
+      tests.check('CarePlan.lastVisitOn', 'filter.notVisitedWithinDays');
       const days = requireInt('filter.notVisitedWithinDays', filter.notVisitedWithinDays, 1, 366);
       qb.andWhere('(r.last_visit_on IS NULL OR r.last_visit_on <= :cutoff)', { cutoff: chinaDay(addDays(ctx.now, -days)) });
     }
-    return paginate(qb, 'care-plan', first, after);
+    return paginate(qb, 'care-plan', tests, first, after);
   }
 }

@@ -2,11 +2,12 @@ import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
 import { distinctValues } from '../../../common/validation';
 import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
+import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { PreventionCase } from '../entities/prevention-case.entity';
 import { PreventionCaseFilter } from './types/youth-league.input';
 
-export const PreventionCasePage = RecordPage('PreventionCasePage', PreventionCase);
+export const { Page: PreventionCasePage, PageResolver: PreventionCasePageResolver } = RecordPage('PreventionCasePage', PreventionCase);
 
 @Resolver()
 export class YouthLeagueQueryResolver {
@@ -19,14 +20,15 @@ export class YouthLeagueQueryResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<PreventionCase>> {
     const qb = ctx.db.getRepository(PreventionCase).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    const tests = new FilterTests(ctx);
     if (filter?.kinds?.length) {
-      ctx.policy.assertFilterable(ctx.subject, 'PreventionCase.kind', 'filter.kinds');
+      tests.check('PreventionCase.kind', 'filter.kinds');
       qb.andWhere('r.kind = ANY(:kinds)', { kinds: distinctValues(filter.kinds) });
     }
     if (filter?.statuses?.length) {
-      ctx.policy.assertFilterable(ctx.subject, 'PreventionCase.status', 'filter.statuses');
+      tests.check('PreventionCase.status', 'filter.statuses');
       qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
-    return paginate(qb, 'prevention-case', first, after);
+    return paginate(qb, 'prevention-case', tests, first, after);
   }
 }

@@ -1,16 +1,6 @@
 import { Field, ObjectType } from 'type-graphql';
-import type { Access } from '../../../../policy/policy.types';
+import type { FilterRead } from '../../../shared/filter-tests';
 import { Minor } from '../../entities/minor.entity';
-
-/**
- * A field of the child a `minors` filter tested (its risk level, a category, …): every child the
- * answer names is known to match, so each counts as a read of that field, served as the caller
- * reads it.
- */
-export interface FilterRead {
-  field: string;
-  access: Access;
-}
 
 /** What `totalCount` counts: the page's conditions without its cursor, and what they test. */
 export interface MinorCount {
