@@ -166,6 +166,16 @@ describe('workflow: mandatory reports', () => {
     expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.mandatory_report`))[0].n).toBe(before);
   });
 
+  it('records a status filter as a read of each listed report’s status, for the child it names', async () => {
+    const filed = await t.gql(reporter, `mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id } }`, { input: input({ childId: child.id }) }, {});
+    expect(filed.errors).toBeUndefined();
+    const r = await post(t, police, { query: `{ mandatoryReports(status: [RECEIVED], first: 500) { id minor { id } } }` });
+    const mine = r.json.data.mandatoryReports.find((m: { id: string }) => m.id === filed.data.fileMandatoryReport.id);
+    expect(mine.minor).toEqual({ id: child.id });
+    const read = (await eventOf(t, r.requestId)).reads.find((x: { minorId: string }) => x.minorId === child.id);
+    expect(read.fields).toMatchObject({ 'MandatoryReport.status': 'ALLOW', 'MandatoryReport.minor': 'ALLOW' });
+  });
+
   it('lets a reporter read back only the status of their own reports, and nothing else', async () => {
     const mine = await file();
     const other = await t.token(ED, { role: Role.REPORTER, user: 'doctor-chen' });

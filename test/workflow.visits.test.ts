@@ -1,6 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { buildPolicy } from '../src/server/bootstrap';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
+import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 const OVERDUE = `query($r: ID, $l: [RiskLevel!]) { overdueVisits(regionCode: $r, riskLevels: $l, first: 500) { minor { id } riskLevel gridCode nextVisitDue lastVisitAt daysOverdue responsibleWorker } }`;
@@ -30,6 +31,15 @@ describe('workflow: visit SLA', () => {
       expect(v.daysOverdue).toBeGreaterThanOrEqual(0);
       expect(v.responsibleWorker).toEqual(expect.any(String));
     }
+  });
+
+  it('records what the list tested as read of each child it names: overdue, and of the levels asked', async () => {
+    const r = await post(t, await t.token(Department.CIVIL_AFFAIRS), { query: `{ overdueVisits(riskLevels: [RED, RED], first: 500) { minor { id } } }` });
+    const named: string[] = r.json.data.overdueVisits.map((v: { minor: { id: string } }) => v.minor.id);
+    expect(named.length).toBeGreaterThan(0);
+    const reads = (await eventOf(t, r.requestId)).reads as { minorId: string; fields: Record<string, string> }[];
+    expect(reads.map((x) => x.minorId).sort()).toEqual([...named].sort());
+    for (const x of reads) expect(x.fields).toMatchObject({ 'Minor.nextVisitDue': 'ALLOW', 'Minor.riskLevel': 'ALLOW', 'OverdueVisit.minor': 'ALLOW' });
   });
 
   it('keeps the list inside the caller’s jurisdiction and the responsible worker to those who visit', async () => {

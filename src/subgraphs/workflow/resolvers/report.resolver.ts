@@ -4,11 +4,12 @@ import { Department } from '../../../auth/principal';
 import { idNumberProblem } from '../../../common/id-number';
 import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { isRegionCode, optionalLine, optionalText, requireLine, requireNotFuture, requireText } from '../../../common/validation';
+import { distinctValues, isRegionCode, optionalLine, optionalText, requireLine, requireNotFuture, requireText } from '../../../common/validation';
 import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
 import { NotificationKind, ReportStatus } from '../workflow.enums';
+import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../shared/jurisdiction';
 import { isUuid } from '../../../common/uuid';
 import { jurisdiction, workflowLoaders } from '../workflow.loaders';
@@ -137,8 +138,14 @@ export class ReportResolver {
       .getRepository(MandatoryReport)
       .createQueryBuilder('m')
       .where('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) });
-    if (status?.length) qb.andWhere('m.status = ANY(:status)', { status });
-    return allSeenBy(ctx, await qb.orderBy('m.received_at', 'DESC').addOrderBy('m.id').limit(pageSize(first)).getMany());
+    const tests = new FilterTests(ctx);
+    if (status?.length) {
+      tests.check('MandatoryReport.status', 'status');
+      qb.andWhere('m.status = ANY(:status)', { status: distinctValues(status) });
+    }
+    const reports = await allSeenBy(ctx, await qb.orderBy('m.received_at', 'DESC').addOrderBy('m.id').limit(pageSize(first)).getMany());
+    for (const r of reports) noteTested(ctx, r.minorId, tests.tested);
+    return reports;
   }
 
   @Query(() => MandatoryReport, { nullable: true })

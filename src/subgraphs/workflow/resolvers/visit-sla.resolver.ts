@@ -1,8 +1,9 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
-import { isRegionCode } from '../../../common/validation';
+import { distinctValues, isRegionCode } from '../../../common/validation';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { RiskLevel } from '../../registry/registry.enums';
+import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { OverdueVisit } from '../entities/overdue-visit.type';
 import { jurisdiction } from '../workflow.loaders';
 import { pageSize } from './report.resolver';
@@ -70,18 +71,21 @@ export class VisitSlaResolver {
     @Arg('riskLevels', () => [RiskLevel], { nullable: true }) riskLevels?: RiskLevel[],
     @Arg('first', () => Int, { defaultValue: 100 }) first = 100,
   ): Promise<OverdueVisit[]> {
-    ctx.policy.assertFilterable(ctx.subject, 'Minor.nextVisitDue', 'overdueVisits');
+    const tests = new FilterTests(ctx);
+    tests.check('Minor.nextVisitDue', 'overdueVisits');
     let pattern = jurisdiction(ctx);
     if (regionCode != null) {
-      ctx.policy.assertFilterable(ctx.subject, 'Minor.grid', 'regionCode');
+      tests.check('Minor.grid', 'regionCode');
       if (!isRegionCode(regionCode) || !regionCode.startsWith(ctx.principal.region)) {
         throw badInput('regionCode', 'must be a region inside your jurisdiction');
       }
       pattern = `${regionCode}%`;
     }
-    if (riskLevels?.length) ctx.policy.assertFilterable(ctx.subject, 'Minor.riskLevel', 'riskLevels');
-    const levels = riskLevels?.length ? riskLevels : Object.values(RiskLevel);
+    if (riskLevels?.length) tests.check('Minor.riskLevel', 'riskLevels');
+    const levels = riskLevels?.length ? distinctValues(riskLevels) : Object.values(RiskLevel);
     const rows = await overdueVisitRows((sql, p) => ctx.db.query(sql, p), pattern, ctx.now, levels, pageSize(first));
+    // Each child listed is known to be overdue (and of a level asked): a read of what was tested.
+    for (const r of rows) noteTested(ctx, r.minor_id, tests.tested);
     return rows.map((r) => ({
       minorId: r.minor_id,
       minor: { id: r.minor_id },
