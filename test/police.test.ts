@@ -153,6 +153,12 @@ describe('police subgraph', () => {
       for (const fields of Object.values(reads)) {
         expect(fields).toMatchObject({ 'PoliceIncident.type': 'ALLOW', 'PoliceIncident.occurredOn': 'ALLOW', 'Minor.name': 'ALLOW' });
       }
+      // Whether there is a next page depends on the page's records and the one after it.
+      const next = await post(t, await t.token(PO), { query: `{ policeIncidents(first: 1, filter: { types: [DOMESTIC_VIOLENCE] }) { nextCursor } }` });
+      const firstTwo = await t.sql(`SELECT DISTINCT minor_id FROM (SELECT minor_id FROM police.incident WHERE type = 'DOMESTIC_VIOLENCE' ORDER BY id LIMIT 2) x`);
+      const told = (await eventOf(t, next.requestId)).reads as { minorId: string; fields: Record<string, string> }[];
+      expect(told.map((x) => x.minorId).sort()).toEqual(firstTwo.map((c: { minor_id: string }) => c.minor_id).sort());
+      for (const x of told) expect(x.fields['PoliceIncident.type']).toBe('ALLOW');
       // Only the count: no child is named, none recorded.
       const counted = await post(t, await t.token(PO), { query: `{ policeIncidents(filter: { types: [DOMESTIC_VIOLENCE] }) { totalCount } }` }, {});
       expect((await eventOf(t, counted.requestId)).reads).toEqual([]);

@@ -13,7 +13,7 @@ import { Visit } from './entities/visit.entity';
 import { resolveMinorReference } from './minor.reference';
 import { registryPolicy } from './registry.policy';
 import { seedRegistryIfEmpty } from './registry.seed';
-import { MinorConnectionResolver, MinorEdgeResolver, PageInfoResolver } from './resolvers/minor-connection.resolver';
+import { MinorConnectionResolver, PageInfoResolver } from './resolvers/minor-connection.resolver';
 import { MinorMutationResolver } from './resolvers/minor-mutation.resolver';
 import { MinorResolver } from './resolvers/minor.resolver';
 import { RegionResolver } from './resolvers/region.resolver';
@@ -24,7 +24,7 @@ export const registrySubgraph: SubgraphSlice = {
   owner: Department.CIVIL_AFFAIRS,
   entities: [Region, Minor, Guardian, MinorCategory, RiskAssessment, Visit],
   migrations: [RegistryInit1795400000000, RegistryMinorJurisdiction1795400050000, MinorJurisdictionPlainView1795400610000, RegistryRegionCodeByLevel1795400800000],
-  resolvers: [MinorResolver, MinorConnectionResolver, MinorEdgeResolver, PageInfoResolver, MinorMutationResolver, RegionResolver],
+  resolvers: [MinorResolver, MinorConnectionResolver, PageInfoResolver, MinorMutationResolver, RegionResolver],
   referenceResolvers: { Minor: { __resolveReference: resolveMinorReference } },
   policy: registryPolicy,
   // A page's edges and page info too: a cursor is the child's id, readable by anyone who decodes it.

@@ -12,12 +12,15 @@ export interface Page<T> {
   nextCursor: string | null;
   /** What the list's filter tested (not a GraphQL field): read of each record's child the answer names. */
   tested: readonly FilterRead[];
+  /** The children of the records `nextCursor` depends on: the page's and the one after it (not a GraphQL field). */
+  decidedBy: (string | null)[];
 }
 
 /**
  * A page type of one record type (`<Type>Page`): the records, how many match, where to go on; and
  * the resolver (list it among the slice's resolvers) that records the filter's tests as read of
- * each record's child the answer names — its node, or the next cursor's last record.
+ * each record's child the answer depends on — its nodes, and for `nextCursor` the page's records
+ * and the one after it.
  */
 export function RecordPage<T extends { minorId: string | null }>(name: string, node: ClassType<T>): { Page: ClassType<Page<T>>; PageResolver: ClassType } {
   @ObjectType(name, { description: 'A page of records in the caller’s jurisdiction, ordered by id' })
@@ -32,6 +35,8 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
     nextCursor: string | null;
 
     tested: readonly FilterRead[];
+
+    decidedBy: (string | null)[];
   }
 
   @Resolver(() => RecordPageType)
@@ -42,9 +47,11 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
       return page.nodes;
     }
 
+    // Whether there is a next page is a count of the matches after the cursor, which a client can
+    // make start anywhere: it depends on every record of the page and the one after it.
     @FieldResolver(() => String, { nullable: true })
     nextCursor(@Root() page: Page<T>, @Ctx() ctx: HubContext): string | null {
-      if (page.nextCursor) noteTested(ctx, page.nodes.at(-1)?.minorId, page.tested);
+      for (const minorId of page.decidedBy) noteTested(ctx, minorId, page.tested);
       return page.nextCursor;
     }
   }
@@ -58,7 +65,7 @@ export const PAGE_FIELDS = ['nodes', 'totalCount', 'nextCursor'];
  * Keyset pagination by id of a jurisdiction-bound query (alias `r`). `first` is 1..MAX_PAGE_SIZE;
  * a cursor names the record kind so that one list's cursor is refused by another.
  */
-export async function paginate<T extends { id: string }>(
+export async function paginate<T extends { id: string; minorId: string | null }>(
   qb: SelectQueryBuilder<T>,
   kind: string,
   tests: FilterTests,
@@ -76,5 +83,11 @@ export async function paginate<T extends { id: string }>(
   const rows = await qb.orderBy('r.id', 'ASC').limit(first + 1).getMany();
   const nodes = rows.slice(0, first);
   const last = nodes[nodes.length - 1];
-  return { nodes, totalCount, nextCursor: rows.length > first && last ? Buffer.from(`${kind}:${last.id}`).toString('base64url') : null, tested: tests.tested };
+  return {
+    nodes,
+    totalCount,
+    nextCursor: rows.length > first && last ? Buffer.from(`${kind}:${last.id}`).toString('base64url') : null,
+    tested: tests.tested,
+    decidedBy: rows.map((r) => r.minorId),
+  };
 }

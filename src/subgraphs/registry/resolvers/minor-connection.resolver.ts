@@ -2,59 +2,57 @@ import { Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import { PURPOSE_HEADER } from '../../../audit/purpose';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { Minor } from '../entities/minor.entity';
 import { MAX_PAGE_SIZE } from './minor.resolver';
 import { noteTested } from '../../shared/filter-tests';
 import { MinorConnection, MinorEdge, PageInfo } from './types/minor-connection.type';
 
 /**
- * A `minors` filter is a read of what it tests (FilterTests): each child the answer names — by its
- * node, its cursor or the end cursor — is recorded as read of the fields tested. A count is a read
- * too when it can single children out: under a test of the child (not only of the region), a
- * count of at most a page's worth of children records each of them, so that narrowing a count to
- * one child (a grid, an age) and varying the categories asked tells the trail whose category was
- * learnt. A larger count names no child, as statistics do; to learn which of its children match,
- * one must list them, and that list is recorded.
+ * A `minors` filter is a read of what it tests (FilterTests), recorded for every child whose
+ * membership an answer depends on: the page's children when `edges` are asked (whatever is
+ * selected under them: `edges { __typename }` names them too), the last one for `endCursor`, and
+ * for `hasNextPage` the page's children and the one after it — whether there is a next page is a
+ * count of the matches after the cursor, and a cursor can be made to start anywhere: a page
+ * starting just before a named child told whether that child matched. A count under a test of the
+ * child (not only of the region) is a read of every child it counts: up to a page's worth (1,000)
+ * it records each of them; a larger one is answered as 1,001, "more than 1,000". Exact larger
+ * counts, unrecorded, were differenced — the count with a next visit due before T + 1 ms less the
+ * one before T is the one child due at T — to read a named child's categories and risk level off
+ * one by one; how many children above 1,000 match, `minorCounts` answers, protected.
  */
-@Resolver(() => MinorEdge)
-export class MinorEdgeResolver {
-  @FieldResolver(() => Minor)
-  node(@Root() edge: MinorEdge, @Ctx() ctx: HubContext): Minor {
-    noteTested(ctx, edge.minorId, edge.tested);
-    return edge.node;
-  }
-
-  @FieldResolver(() => String)
-  cursor(@Root() edge: MinorEdge, @Ctx() ctx: HubContext): string {
-    noteTested(ctx, edge.minorId, edge.tested);
-    return edge.cursor;
-  }
-}
-
 @Resolver(() => PageInfo)
 export class PageInfoResolver {
   @FieldResolver(() => String, { nullable: true })
   endCursor(@Root() info: PageInfo, @Ctx() ctx: HubContext): string | null {
-    if (info.minorId) noteTested(ctx, info.minorId, info.tested);
+    noteTested(ctx, info.minorId, info.tested);
     return info.endCursor;
+  }
+
+  @FieldResolver(() => Boolean)
+  hasNextPage(@Root() info: PageInfo, @Ctx() ctx: HubContext): boolean {
+    for (const minorId of info.decidedBy) noteTested(ctx, minorId, info.tested);
+    return info.hasNextPage;
   }
 }
 
 @Resolver(() => MinorConnection)
 export class MinorConnectionResolver {
+  @FieldResolver(() => [MinorEdge])
+  edges(@Root() page: MinorConnection, @Ctx() ctx: HubContext): MinorEdge[] {
+    for (const edge of page.edges) noteTested(ctx, edge.minorId, page.counting.tested);
+    return page.edges;
+  }
+
   @FieldResolver(() => Int, {
     description:
-      'Minors matching the filter in the caller’s jurisdiction. Under a filter that tests a child’s risk level, categories, age or next visit, a count of at most 1,000 children is a read of each of them (of the fields tested) and needs a purpose',
+      'Minors matching the filter in the caller’s jurisdiction. Under a filter that tests a child’s risk level, categories, age or next visit, a read of each child counted (of the fields tested), which needs a purpose; such a count above 1,000 is answered as 1,001, “more than 1,000” (minorCounts answers larger ones)',
   })
   async totalCount(@Root() page: MinorConnection, @Ctx() ctx: HubContext): Promise<number> {
     const { where, params, tested } = page.counting;
     if (tested.some((t) => t.field !== 'Minor.grid')) {
       if (!ctx.purpose) throw badInput(PURPOSE_HEADER, `a count of children selected by their records reads them and must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
       const rows: { id: string }[] = await ctx.db.query(`SELECT x.id FROM registry.minor x WHERE ${where} LIMIT ${MAX_PAGE_SIZE + 1}`, params);
-      if (rows.length <= MAX_PAGE_SIZE) {
-        for (const { id } of rows) noteTested(ctx, id, tested);
-        return rows.length;
-      }
+      if (rows.length <= MAX_PAGE_SIZE) for (const { id } of rows) noteTested(ctx, id, tested);
+      return rows.length;
     }
     const [{ count }] = await ctx.db.query(`SELECT count(*)::int AS count FROM registry.minor x WHERE ${where}`, params);
     return count;

@@ -103,8 +103,14 @@ export class MinorResolver {
     for (const m of page) loaders.minorById.prime(m.id, m);
     const last = page.at(-1);
     return {
-      edges: page.map((node) => ({ cursor: encodeCursor(node.id), node, minorId: node.id, tested: tests.tested })),
-      pageInfo: { hasNextPage: rows.length > first, endCursor: last ? encodeCursor(last.id) : null, minorId: last?.id ?? null, tested: tests.tested },
+      edges: page.map((node) => ({ cursor: encodeCursor(node.id), node, minorId: node.id })),
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        endCursor: last ? encodeCursor(last.id) : null,
+        minorId: last?.id ?? null,
+        decidedBy: rows.map((m) => m.id),
+        tested: tests.tested,
+      },
       counting,
     };
   }

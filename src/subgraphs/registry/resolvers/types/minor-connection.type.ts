@@ -20,7 +20,10 @@ export class PageInfo {
   /** The child the end cursor names, for the audit (not a GraphQL field). */
   minorId: string | null;
 
-  /** The filter's tests, read of the child the end cursor names (not a GraphQL field). */
+  /** The children `hasNextPage` depends on: the page's and the one after it (not a GraphQL field). */
+  decidedBy: string[];
+
+  /** The filter's tests, read of those children (not a GraphQL field). */
   tested: readonly FilterRead[];
 }
 
@@ -34,9 +37,6 @@ export class MinorEdge {
 
   /** The child the edge is, for the audit (not a GraphQL field): its cursor names it too. */
   minorId: string;
-
-  /** The filter's tests, read of the edge's child (not a GraphQL field). */
-  tested: readonly FilterRead[];
 }
 
 @ObjectType({ description: 'Relay-style page of minors, ordered by id' })
