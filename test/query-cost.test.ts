@@ -57,6 +57,16 @@ describe('query cost limit', () => {
     expect((await eventOf(t, served.requestId)).document).toContain('a2999:__typename');
   });
 
+  it('refuses an operation declaring more than 100 variables, and its event keeps the HMACs of 100', async () => {
+    // 3,000 declared variables in a 64 KiB document stored some 300 KB of HMACs per request.
+    const names = Array.from({ length: 3000 }, (_, i) => `v${i}`);
+    const query = `query(${names.map((n) => `$${n}: RiskLevel!`).join(', ')}) { minors(first: 1, filter: { riskLevels: [${names.map((n) => `$${n}`).join(', ')}] }) { totalCount } }`;
+    const r = await post(t, civil, { query, variables: Object.fromEntries(names.map((n) => [n, 'RED'])) });
+    expect([r.status, r.json.errors.map((e: any) => e.extensions.code)]).toEqual([413, ['LIMIT_EXCEEDED']]);
+    const [{ stored }] = await t.sql(`SELECT body::jsonb -> 'variables' AS stored FROM audit.event WHERE request_id = $1`, [r.requestId]);
+    expect(Object.keys(stored)).toHaveLength(100);
+  });
+
   it('refuses 20 aliases of a statistics table by grid', async () => {
     await expectRefused({ query: `{ ${aliased(20, TABLE.replace('STREET', 'GRID'))} }` }, await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD }));
   });

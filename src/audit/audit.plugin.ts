@@ -5,7 +5,7 @@ import type { GatewayContext } from '../gateway/gateway.context';
 import { answerLostCodes, auditEvent, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
 import { AuditOutcome, Purpose } from './audit.types';
 import type { AuditSink } from './audit.writer';
-import { auditDocument, declaredVariables, hashVariables, MAX_DOCUMENT_CHARS } from './document-signature';
+import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS } from './document-signature';
 import { needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
 import { queryCost } from './query-cost';
 
@@ -133,6 +133,9 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           const f = factsOf(document);
           if (f.audited.oversized) {
             throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `Operations longer than ${MAX_DOCUMENT_CHARS / 1024} KiB (literals aside) are not served`);
+          }
+          if ((operation.variableDefinitions?.length ?? 0) > MAX_DECLARED_VARIABLES) {
+            throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `Operations declaring more than ${MAX_DECLARED_VARIABLES} variables are not served`);
           }
           let depth = f.depth.get(operation);
           if (depth === undefined) f.depth.set(operation, (depth = operationDepth(document, operation)));

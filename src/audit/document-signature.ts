@@ -7,6 +7,12 @@ import { DocumentNode, Kind, OperationDefinitionNode, print, stripIgnoredCharact
  * per request, from any token. Real operations are a few kilobytes.
  */
 export const MAX_DOCUMENT_CHARS = 64 * 1024;
+/**
+ * The most variables an operation may declare: each takes an HMAC of some 75 bytes in its event,
+ * and 3,000 of them in a 64 KiB document stored 300 KB per request. Real operations declare a few.
+ */
+export const MAX_DECLARED_VARIABLES = 100;
+
 /** What an event keeps of a document over MAX_DOCUMENT_CHARS (refused, or invalid): its beginning and its hash. */
 const KEPT_OF_OVERSIZED = 2048;
 
@@ -40,8 +46,9 @@ export function auditDocument(doc: DocumentNode): { text: string; hash: string; 
 export function hashVariables(key: Uint8Array, variables: Record<string, unknown> | undefined, declared: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   const given = variables ?? {};
-  // In name order: the event's canonical order (canonical.ts).
-  for (const name of [...declared].sort()) {
+  // In name order: the event's canonical order (canonical.ts). An operation declaring more is
+  // refused (audit.plugin), and its event keeps the first MAX_DECLARED_VARIABLES.
+  for (const name of [...declared].sort().slice(0, MAX_DECLARED_VARIABLES)) {
     if (!Object.hasOwn(given, name)) continue;
     out[name] = createHmac('sha256', key).update(JSON.stringify(given[name] ?? null)).digest('hex');
   }
