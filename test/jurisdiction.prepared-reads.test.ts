@@ -78,11 +78,6 @@ describe('jurisdiction of the prepared read paths', () => {
     for (const s of Object.values(servers)) await s.stop();
   });
 
-  const hubs = () => [
-    ['in-process', t],
-    ['distributed (police, workflow remote)', d],
-  ] as const;
-
   /** What the database says a child's part looks like for a caller whose jurisdiction is `region` (CIVIL_AFFAIRS: every referral in it). */
   async function expectedChild(minorId: string, region: string): Promise<Expected> {
     const out: Expected = { id: minorId };
