@@ -6,6 +6,7 @@ import { parsePurpose } from '../audit/purpose';
 import { HubErrorCode, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { GatewayContext } from './gateway.context';
 import { ACCESS_EXTENSION, ASSERTION_HEADER, signAssertion } from './gateway-assertion';
+import { subgraphAgent } from './subgraph-agent';
 
 type ReceiveOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0];
 type FetchResponse = Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0];
@@ -44,6 +45,10 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
     private readonly secret: Uint8Array,
   ) {
     super({ url });
+    // RemoteGraphQLDataSource passes method, headers and body only; the agent rides on the options
+    // make-fetch-happen hands to minipass-fetch (subgraph-agent.ts says why).
+    const fetch = this.fetcher;
+    this.fetcher = (input, init) => fetch(input, { ...init, agent: subgraphAgent } as typeof init);
   }
 
   /**

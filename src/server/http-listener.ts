@@ -44,6 +44,11 @@ export interface Listening {
 /** `handler`: the Express app, or a listener in front of it (the hub's compiled reads). */
 export async function listen(handler: http.RequestListener, port: number, server: ApolloServer<any>, db: Database): Promise<Listening> {
   const httpServer = http.createServer(handler);
+  // An idle connection is closed by the client or the proxy in front, not under them: theirs
+  // expire sooner (the gateway's one second before the `Keep-Alive: timeout` announced, load
+  // balancers at 60 s), and a request sent on a connection the server is closing fails.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(port, resolve);
