@@ -86,6 +86,23 @@ describe('filter side channel', () => {
       expect(counts).toEqual([1001, 1001]);
     });
 
+    it('records every child of a count of exactly 1,001: each one makes it "more than 1,000" (a filter tuned until 1,000 others match)', async () => {
+      const police = await t.token(Department.POLICE);
+      // The 1,001 children due soonest (the demo's due dates are days: made distinct here, as times are).
+      await t.sql(
+        `UPDATE registry.minor m SET next_visit_due = m.next_visit_due + n.rn * interval '1 millisecond'
+           FROM (SELECT id, row_number() OVER (ORDER BY next_visit_due, id) AS rn FROM registry.minor WHERE next_visit_due IS NOT NULL) n WHERE n.id = m.id`,
+      );
+      const due = await t.sql(`SELECT id, next_visit_due FROM registry.minor WHERE next_visit_due IS NOT NULL ORDER BY next_visit_due, id LIMIT 1002`);
+      expect(due[1000].next_visit_due.getTime()).toBeLessThan(due[1001].next_visit_due.getTime());
+      const before = new Date(due[1000].next_visit_due.getTime() + 1).toISOString();
+      const r = await post(t, police, { query: `query($d: DateTimeISO!) { minors(filter: { nextVisitDueBefore: $d }) { totalCount } }`, variables: { d: before } }, { 'x-purpose': 'CASE_HANDLING' });
+      expect(r.json.data.minors.totalCount).toBe(1001);
+      const reads = await readsOf(r.requestId);
+      expect(Object.keys(reads).sort()).toEqual(due.slice(0, 1001).map((m: { id: string }) => m.id).sort());
+      expect(reads[due[0].id]).toEqual({ 'Minor.nextVisitDue': 'ALLOW' });
+    });
+
     it('hasNextPage depends on the page’s children and the one after it, wherever a cursor starts the page: recorded as their reads', async () => {
       const police = await t.token(Department.POLICE);
       const f = { riskLevels: ['RED', 'ORANGE'] };

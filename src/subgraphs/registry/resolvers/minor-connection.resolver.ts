@@ -13,11 +13,13 @@ import { MinorConnection, MinorEdge, PageInfo } from './types/minor-connection.t
  * for `hasNextPage` the page's children and the one after it — whether there is a next page is a
  * count of the matches after the cursor, and a cursor can be made to start anywhere: a page
  * starting just before a named child told whether that child matched. A count under a test of the
- * child (not only of the region) is a read of every child it counts: up to a page's worth (1,000)
- * it records each of them; a larger one is answered as 1,001, "more than 1,000". Exact larger
- * counts, unrecorded, were differenced — the count with a next visit due before T + 1 ms less the
- * one before T is the one child due at T — to read a named child's categories and risk level off
- * one by one; how many children above 1,000 match, `minorCounts` answers, protected.
+ * child (not only of the region) is exact up to a page's worth (1,000) and "more than 1,000" (1,001)
+ * above, and records every child it depends on: each child counted, up to 1,001 matching (a filter
+ * tuned until 1,000 others match tells by 1,000 or 1,001 whether one more does); none from 1,002 on,
+ * where no single child changes the answer. Exact larger counts, unrecorded, were differenced — the
+ * count with a next visit due before T + 1 ms less the one before T is the one child due at T — to
+ * read a named child's categories and risk level off one by one; how many children above 1,000
+ * match, `minorCounts` answers, protected.
  */
 @Resolver(() => PageInfo)
 export class PageInfoResolver {
@@ -50,9 +52,11 @@ export class MinorConnectionResolver {
     const { where, params, tested } = page.counting;
     if (tested.some((t) => t.field !== 'Minor.grid')) {
       if (!ctx.purpose) throw badInput(PURPOSE_HEADER, `a count of children selected by their records reads them and must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
-      const rows: { id: string }[] = await ctx.db.query(`SELECT x.id FROM registry.minor x WHERE ${where} LIMIT ${MAX_PAGE_SIZE + 1}`, params);
-      if (rows.length <= MAX_PAGE_SIZE) for (const { id } of rows) noteTested(ctx, id, tested);
-      return rows.length;
+      // Each child whose absence would change the answer is recorded: all of them up to 1,001 (at
+      // exactly 1,001 each one makes it "more than 1,000"); from 1,002 on none does.
+      const rows: { id: string }[] = await ctx.db.query(`SELECT x.id FROM registry.minor x WHERE ${where} LIMIT ${MAX_PAGE_SIZE + 2}`, params);
+      if (rows.length <= MAX_PAGE_SIZE + 1) for (const { id } of rows) noteTested(ctx, id, tested);
+      return Math.min(rows.length, MAX_PAGE_SIZE + 1);
     }
     const [{ count }] = await ctx.db.query(`SELECT count(*)::int AS count FROM registry.minor x WHERE ${where}`, params);
     return count;
