@@ -1,3 +1,5 @@
+import { badInput } from '../errors/hub.exception';
+
 /**
  * 公民身份号码 (GB 11643-1999): 6-digit address code, 8-digit birth date, 3-digit sequence
  * (odd for men), and a check character computed by ISO 7064 MOD 11-2.
@@ -17,6 +19,13 @@ export function idNumberCheckChar(first17: string): string {
  * registration, look-up, pre-employment check — reads it so, so that one number is one number.
  */
 export const normalIdNumber = (value: string | null | undefined): string => (value ?? '').trim().toUpperCase();
+
+/** An ID number as written (`normalIdNumber`) that is a valid one; else BAD_USER_INPUT naming `field`. */
+export function requireIdNumber(field: string, value: string | null | undefined): string {
+  const idNumber = normalIdNumber(value);
+  if (idNumberProblem(idNumber)) throw badInput(field, 'is not a valid 公民身份号码');
+  return idNumber;
+}
 
 export type IdNumberProblem = 'FORMAT' | 'CHECK_DIGIT' | 'BIRTH_DATE';
 

@@ -11,7 +11,7 @@ import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { isUuid } from '../../../common/uuid';
 import { distinctValues, isRegionCode } from '../../../common/validation';
-import { idNumberProblem, normalIdNumber } from '../../../common/id-number';
+import { requireIdNumber } from '../../../common/id-number';
 import { GRID_CODE_LENGTH, jurisdictionPattern, registryLoaders } from '../registry.loaders';
 import { FilterTests } from '../../shared/filter-tests';
 import { MinorConnection, MinorCount } from './types/minor-connection.type';
@@ -37,8 +37,7 @@ export class MinorResolver {
   @Query(() => Minor, { nullable: true, description: 'Look-up by 公民身份号码; needs read access to the full ID number' })
   async minorByIdNumber(@Arg('idNumber') idNumber: string, @Ctx() ctx: HubContext): Promise<Minor | null> {
     ctx.policy.assertFilterable(ctx.subject, 'Minor.idNumber', 'idNumber');
-    const wanted = normalIdNumber(idNumber);
-    if (idNumberProblem(wanted)) throw badInput('idNumber', 'is not a valid 公民身份号码');
+    const wanted = requireIdNumber('idNumber', idNumber);
     const [found] = await entityReader(ctx.db, Minor, 'x').read(ctx.db, 'WHERE x.id_number = $1 AND x.grid_code LIKE $2', [wanted, jurisdictionPattern(ctx)], {
       byKeys: true,
     });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { IsNull, type EntityManager } from 'typeorm';
 import { chinaDay } from '../../../common/dates';
-import { idNumberProblem, normalIdNumber } from '../../../common/id-number';
+import { requireIdNumber } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { requireDate, requireLine, requireText } from '../../../common/validation';
@@ -15,12 +15,6 @@ import { notFound, pageSize } from './report.resolver';
 import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from './types/employment.input';
 
 export const MAX_RESCREEN = 1000;
-
-function requireIdNumber(field: string, value: string): string {
-  const v = normalIdNumber(value);
-  if (idNumberProblem(v)) throw badInput(field, 'is not a valid 公民身份号码');
-  return v;
-}
 
 /**
  * Serialises one employer's checks so that concurrent requests cannot overrun the limit. An
