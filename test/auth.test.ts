@@ -101,7 +101,18 @@ describe('bearer tokens', () => {
     for (const sub of ['a\u0085b', 'a\u009bb', '\u200bpolice-1', 'police\u202e1', ' police-1', 'police-1 ', 'a\u2028b', 'hub:webhook-delivery', 'HUB:webhook-delivery', 'hub：webhook-delivery', 'ｈｕｂ:x', '\u04bbub:webhook-delivery', 'h\u03c5b:x', '\u04bb\u057d\u042c:x', 'officer-l\u0456', 'h\u034fub:x', 'hu\ufe0fb:x', 'h\u180bub:x', 'hub\ua789x', 'hub\u02d0x', 'hub\u2236x', 'hub\u05c3x', 'hub\u2806x', '\ua4e7\ua4f4\ua4d0:x', '\u029c\u1d1c\u0299:x']) {
       await expectUnauthenticated(`Bearer ${await sign(sub)}`);
     }
-    for (const sub of ['民警-张三 😀', '😀'.repeat(200), 'hubei-police-1', 'Иванов', 'Ιωάννης']) {
+    // Ids drawn exactly as another: an invisible letter or mark (Hangul fillers, a variation selector,
+    // the combining grapheme joiner, the blank braille pattern), a private-use or unassigned code
+    // point, a space that is not U+0020 or two of them, an accent decomposed.
+    for (const sub of ['police-officer-1\u3164', 'police-officer-1\uffa0', 'police-officer-1\ufe0f', 'police-\u034fofficer-1', 'police-officer-1\u2800', 'police-officer-\ue0001', 'police-officer-\u03781', 'li\u00a0ming', 'li\u3000ming', 'li  ming', 'Jose\u0301']) {
+      await expectUnauthenticated(`Bearer ${await sign(sub)}`);
+    }
+    // `hub` then a colon of any script, or any punctuation, or nothing; b, h or u spelt with a hook,
+    // a bar or another script's letter.
+    for (const sub of ['hub\u205awebhook-delivery', 'hub\u16ecwebhook-delivery', 'hub\u1361webhook-delivery', 'hub\u0703webhook-delivery', 'hub\u0704x', 'hub\u2e35x', 'hub\ufe55x', 'hub\ua4fdx', 'hub\u0903x', 'hub.x', 'hub x', 'HUB', 'hu\u0253:webhook-delivery', 'hu\u0183:x', 'hu\u1d6c:x', 'h\u1959b:webhook-delivery', '\u0127ub:x', '\u0266u\u0180:x', '\u13c2ub:x', 'h\u00b5b:x']) {
+      await expectUnauthenticated(`Bearer ${await sign(sub)}`);
+    }
+    for (const sub of ['民警-张三 😀', '😀'.repeat(200), 'hubei-police-1', 'Иванов', 'Ιωάννης', 'hubert', 'hub-x', 'hubøe', 'Huß Max', '李明', 'li ming', 'José', 'police-officer-1']) {
       const ok = await t.gql(await sign(sub), '{ __typename }');
       expect(ok.errors).toBeUndefined();
     }

@@ -16,46 +16,73 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<typeof importSPKI>>;
 
 /**
+ * What an auditor cannot see, or cannot tell apart: controls, format characters (zero-width,
+ * bidirectional overrides), line separators, every other invisible (Default_Ignorable: Hangul
+ * fillers, variation selectors, the combining grapheme joiner; and the blank braille pattern),
+ * private-use and unassigned code points (drawn as the same box), and any space but U+0020.
+ */
+const UNSEEN_IN_ID = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]|(?! )\p{Zs}/u;
+
+/**
  * A subject the audit trail can store as it is and an auditor can read as it is: 1–200
  * characters; no unpaired surrogate and no NUL (Postgres refuses both, and one event that cannot
- * be written fails its whole group commit); no other control character, no format character
- * (zero-width, bidirectional overrides) or line separator, no space at either end — each would
- * let two ids look alike to an auditor, or one pass for the hub's own (`hub:`).
+ * be written fails its whole group commit); nothing UNSEEN_IN_ID, no space at either end or two
+ * in a row, and in NFC (`José`, never `Jose` + a combining accent) — each would let two ids look
+ * alike to an auditor, or one pass for the hub's own (`hub:`).
  */
 export const isUserId = (sub: unknown): sub is string =>
   typeof sub === 'string' &&
+  sub !== '' &&
   isWellFormed(sub) &&
-  /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s](?:[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s])?$/u.test(sub) &&
-  Array.from(sub).length <= 200;
+  Array.from(sub).length <= 200 &&
+  !UNSEEN_IN_ID.test(sub) &&
+  !/^ | $| {2}/.test(sub) &&
+  sub.normalize('NFC') === sub;
 
 /** Scripts whose letters pass for Latin ones (һ, υ, ս, Ь, Ꭵ): an id mixing Latin with one of them is a disguise. */
 const LOOKALIKE_SCRIPTS = [/\p{Script=Greek}/u, /\p{Script=Cyrillic}/u, /\p{Script=Armenian}/u, /\p{Script=Cherokee}/u];
 const LATIN = /\p{Script=Latin}/u;
 
 /**
- * Characters that pass for those of `hub:` once compatibility forms are folded (Unicode's
- * confusables, small capitals and other scripts' letters): what `hub:` may be spelt with to the eye.
+ * Letters of other scripts, and of everyday Latin, that pass for those of `hub` in lower or upper
+ * case (most from Unicode's confusables); keyed lower-cased, as the id is looked at.
  */
 const PASSES_FOR: Record<string, string> = Object.fromEntries(
-  Object.entries({ h: 'ʜһհᏂꓧℎ', u: 'ᴜսυꓴʋ', b: 'ʙЬьꓐᏼƅᑲ', ':': '꞉ː∶׃⠆։︓﹕˸ꓽ᠄' }).flatMap(([plain, like]) => Array.from(like, (c) => [c, plain])),
+  Object.entries({ h: 'ħһհᏂᎻꓧнηⲏᕼћђ', u: 'սυμꓴᥙцџᑌ', b: 'ЬъҍѣвβⲃꓐᏴᏏᑲᖯ' }).flatMap(([plain, like]) =>
+    Array.from(like, (c) => [c.toLowerCase(), plain]),
+  ),
 );
-/** Marks and invisible characters dropped before comparing: `h\u034Fub:` reads as `hub:`. */
-const UNSEEN = /[\p{M}\p{Default_Ignorable_Code_Point}]/gu;
+/**
+ * Latin letters past Latin Extended-A (ɓ ƃ ᵬ ʉ ɦ ʜ ᴜ ʙ, hooks, bars, small capitals): the letters
+ * of European languages stay themselves (`Huß` is a name), any other may pass for h, u or b.
+ */
+const EXOTIC_LATIN = /(?![\u0000-\u017f])\p{Script=Latin}/u;
+/** Non-spacing marks and invisible characters, dropped before looking: `h\u034Fub:` reads as `hub:`. */
+const UNSEEN = /[\p{Mn}\p{Me}\p{Default_Ignorable_Code_Point}]/gu;
 
-/** What an id's start reads as: compatibility forms folded, marks and invisible characters dropped, lookalikes replaced. */
-const seenAs = (sub: string): string =>
-  Array.from(sub.normalize('NFKD').replace(UNSEEN, '').toLowerCase(), (c) => PASSES_FOR[c] ?? c)
-    .join('')
-    .normalize('NFKC')
-    .toLowerCase();
+/** What may follow `hub` in a word (`hubert`, `hubei-1`, `hubøe`): no colon has a spelling among these. */
+const WORD_GOES_ON = /^(?:[a-z0-9-]|(?=\p{L})[\u00c0-\u017f])$/u;
+
+/**
+ * Whether an id reads as `hub` then anything but more of a word (or nothing): with compatibility
+ * forms and case folded and marks dropped, each of its first three letters is the one of `hub`, a
+ * lookalike, or exotic Latin, and the fourth is not WORD_GOES_ON — so a colon in any of its many
+ * spellings (`⁚`, `᛬`, `꞉`, `ः`), or any punctuation that could stand for one, is refused.
+ */
+const readsAsHub = (sub: string): boolean => {
+  const seen = Array.from(sub.normalize('NFKD').toLowerCase().normalize('NFKD').replace(UNSEEN, ''));
+  const passes = (c: string | undefined, letter: string) =>
+    c !== undefined && (c === letter || PASSES_FOR[c] === letter || EXOTIC_LATIN.test(c));
+  return passes(seen[0], 'h') && passes(seen[1], 'u') && passes(seen[2], 'b') && !WORD_GOES_ON.test(seen[3] ?? '');
+};
 
 /**
  * Whether a user id is, or could pass for, one of the hub's own: reads as `hub:` in any case,
- * width or lookalike spelling (`ʜᴜʙ:`, `h\u034Fub:`, `hub꞉`), or mixes letters of two scripts
- * that look alike (`һub:` with a Cyrillic һ, `officer-lі`). A token may carry neither.
+ * width or lookalike spelling (`ʜᴜʙ:`, `h\u034Fub:`, `hub꞉`, `huɓ⁚`), or mixes letters of two
+ * scripts that look alike (`һub:` with a Cyrillic һ, `officer-lі`). A token may carry neither.
  */
 export const isSystemLookalike = (sub: string): boolean =>
-  seenAs(sub).startsWith(SYSTEM_USER_PREFIX) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1;
+  readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1;
 
 /**
  * User ids of the hub's own work in the trail (`hub:webhook-delivery`): no token may carry one, so
