@@ -563,6 +563,16 @@ describe('audit events', () => {
       }
     });
 
+    it('finds an event by a user id no token may carry any more: one stored before the token rules grew stricter', async () => {
+      const legacy = 'police-officer-1\u3164';
+      const body = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: { userId: legacy, department: Department.POLICE, role: Role.OFFICER, region: '330102' }, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });
+      body.reads = [{ fields: { 'Minor.name': Access.ALLOW }, minorIds: [minor.id] }];
+      await t.hub.audit.append(body);
+      const r = await t.gql(auditor, `query($u: String!) { auditEvents(filter: { userId: $u }) { edges { node { userId requestId } } } }`, { u: legacy }, {});
+      expect(r.errors).toBeUndefined();
+      expect(r.data.auditEvents.edges).toEqual([{ node: { userId: legacy, requestId: body.requestId } }]);
+    });
+
     it('reads events stored one entry per child, as before 2026-12: history, search and verification', async () => {
       const body = auditEvent({
         requestId: '00000000-0000-4000-8000-000000000001',
