@@ -111,6 +111,29 @@ describe('workflow: referrals', () => {
     }
   });
 
+  it('sends the status list to the database as the set it means, however often a status repeats', async () => {
+    const id = await refer();
+    const sent: unknown[][] = [];
+    const counter = t.hub.db.statements as unknown as { count: number; logQuery: (query: string, parameters?: unknown[]) => void };
+    const spy = jest.spyOn(counter, 'logQuery').mockImplementation((_query, parameters) => {
+      counter.count++;
+      sent.push(parameters ?? []);
+    });
+    try {
+      const Q = `query($s: [ReferralStatus!]) { referrals(status: $s, first: 500) { id } }`;
+      const repeated = await t.gql(civil, Q, { s: [...Array(5000).fill('PENDING'), 'DECLINED'] });
+      const once = await t.gql(civil, Q, { s: ['PENDING', 'DECLINED'] });
+      expect(repeated.errors).toBeUndefined();
+      expect(repeated.data.referrals.map((r: { id: string }) => r.id)).toContain(id);
+      expect(repeated.data).toEqual(once.data);
+      const arrays = sent.flat().filter((p): p is unknown[] => Array.isArray(p) && p.includes('DECLINED'));
+      expect(arrays.length).toBeGreaterThan(0);
+      for (const a of arrays) expect(a.length).toBeLessThanOrEqual(2);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   describe('answer and completion', () => {
     it('accepts, completes, and sends the outcome back to the referrer', async () => {
       const id = await refer();

@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { isDepartment } from '../../../auth/principal';
 import { badInput, forbidden } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { optionalText, requireText } from '../../../common/validation';
+import { distinctValues, optionalText, requireText } from '../../../common/validation';
 import { MinorStub } from '../entities/minor.stub';
 import { Referral } from '../entities/referral.entity';
 import { NotificationKind, ReferralDirection, ReferralStatus } from '../workflow.enums';
@@ -41,7 +41,7 @@ export class ReferralResolver {
     const qb = ctx.db.getRepository(Referral).createQueryBuilder('r').where(v.sql, v.params);
     if (direction === ReferralDirection.SENT) qb.andWhere('r.from_department = :me', { me: ctx.principal.department });
     if (direction === ReferralDirection.RECEIVED) qb.andWhere('r.to_department = :me', { me: ctx.principal.department });
-    if (status?.length) qb.andWhere('r.status = ANY(:status)', { status });
+    if (status?.length) qb.andWhere('r.status = ANY(:status)', { status: distinctValues(status) });
     return allSeenBy(ctx, await qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id').limit(pageSize(first)).getMany());
   }
 
