@@ -148,6 +148,22 @@ describe('workflow: notifications', () => {
     expect(reads[ED]).not.toHaveProperty('RiskAssessment.reasons');
   });
 
+  it('records an acknowledgement filter as a read of each listed notification’s acknowledgedAt, for the child it names', async () => {
+    const c = await pickChild(`m.risk_level = 'ORANGE' AND m.grid_code LIKE '330102002%'`);
+    expect((await t.gql(civil, ASSESS, { id: c.id, level: 'RED' })).errors).toBeUndefined();
+    const police = await t.token(PO, { user: 'inbox-filter' });
+    const readOf = async (args: string) => {
+      const r = await post(t, police, { query: `{ notifications(${args}first: 500) { id minor { id } } }` });
+      expect(r.json.data.notifications.some((n: { minor: { id: string } | null }) => n.minor?.id === c.id)).toBe(true);
+      return (await eventOf(t, r.requestId)).reads.find((x: { minorId: string }) => x.minorId === c.id).fields;
+    };
+    expect(await readOf('')).not.toHaveProperty('Notification.acknowledgedAt');
+    expect(await readOf('unacknowledged: true, ')).toMatchObject({ 'Notification.id': 'ALLOW', 'Notification.acknowledgedAt': 'ALLOW' });
+    const [n] = await t.sql(`SELECT id FROM workflow.notification WHERE minor_id = $1 AND department = 'POLICE' AND kind = 'CHILD_RED'`, [c.id]);
+    expect((await t.gql(police, `mutation($id: ID!) { acknowledge(id: $id) { id } }`, { id: n.id })).errors).toBeUndefined();
+    expect(await readOf('unacknowledged: false, ')).toMatchObject({ 'Notification.id': 'ALLOW', 'Notification.acknowledgedAt': 'ALLOW' });
+  });
+
   it('escalates a RED notification left unacknowledged, once, to civil affairs one level up', async () => {
     const c = await pickChild(`m.risk_level = 'ORANGE' AND m.grid_code LIKE '330102001%'`);
     await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });

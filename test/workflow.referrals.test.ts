@@ -134,6 +134,20 @@ describe('workflow: referrals', () => {
     }
   });
 
+  it('records a status or direction filter as a read of what it tested of each listed referral, for the child it names', async () => {
+    const id = await refer('MEDICAL_AID');
+    const readOf = async (token: string, args: string) => {
+      const r = await post(t, token, { query: `{ referrals(${args}first: 500) { id } }` });
+      expect(r.json.data.referrals.map((x: { id: string }) => x.id)).toContain(id);
+      return (await eventOf(t, r.requestId)).reads.find((x: { minorId: string }) => x.minorId === child.id).fields;
+    };
+    const unfiltered = await readOf(education, '');
+    for (const tested of ['Referral.status', 'Referral.fromDepartment', 'Referral.toDepartment']) expect(unfiltered).not.toHaveProperty(tested);
+    expect(await readOf(education, 'status: [PENDING], ')).toMatchObject({ 'Referral.id': 'ALLOW', 'Referral.status': 'ALLOW' });
+    expect(await readOf(education, 'direction: RECEIVED, ')).toMatchObject({ 'Referral.id': 'ALLOW', 'Referral.toDepartment': 'ALLOW' });
+    expect(await readOf(civil, 'direction: SENT, ')).toMatchObject({ 'Referral.id': 'ALLOW', 'Referral.fromDepartment': 'ALLOW' });
+  });
+
   describe('answer and completion', () => {
     it('accepts, completes, and sends the outcome back to the referrer', async () => {
       const id = await refer();

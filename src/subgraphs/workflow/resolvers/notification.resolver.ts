@@ -3,6 +3,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import type { EntityManager } from 'typeorm';
 import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
+import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { allSeenBy, asSeenBy, minorInJurisdiction } from '../../shared/jurisdiction';
 import { MinorStub } from '../entities/minor.stub';
 import { Notification, NotificationField } from '../entities/notification.entity';
@@ -30,9 +31,14 @@ export class NotificationResolver {
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
   ): Promise<Notification[]> {
     const qb = inbox(ctx);
-    if (unacknowledged === true) qb.andWhere('n.acknowledged_at IS NULL');
-    if (unacknowledged === false) qb.andWhere('n.acknowledged_at IS NOT NULL');
-    return allSeenBy(ctx, await qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id').limit(pageSize(first)).getMany());
+    const tests = new FilterTests(ctx);
+    if (unacknowledged != null) {
+      tests.check('Notification.acknowledgedAt', 'unacknowledged');
+      qb.andWhere(unacknowledged ? 'n.acknowledged_at IS NULL' : 'n.acknowledged_at IS NOT NULL');
+    }
+    const notifications = await allSeenBy(ctx, await qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id').limit(pageSize(first)).getMany());
+    for (const n of notifications) noteTested(ctx, n.minorId, tests.tested);
+    return notifications;
   }
 
   @Mutation(() => Notification, { nullable: true, description: 'Acknowledges for the department; acknowledging again changes nothing' })

@@ -9,6 +9,7 @@ import { MinorStub } from '../entities/minor.stub';
 import { Referral } from '../entities/referral.entity';
 import { NotificationKind, ReferralDirection, ReferralStatus } from '../workflow.enums';
 import { isUuid } from '../../../common/uuid';
+import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction, type Seen } from '../../shared/jurisdiction';
 import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
@@ -39,10 +40,22 @@ export class ReferralResolver {
   ): Promise<Seen<Referral>[]> {
     const v = referralVisibility(ctx);
     const qb = ctx.db.getRepository(Referral).createQueryBuilder('r').where(v.sql, v.params);
-    if (direction === ReferralDirection.SENT) qb.andWhere('r.from_department = :me', { me: ctx.principal.department });
-    if (direction === ReferralDirection.RECEIVED) qb.andWhere('r.to_department = :me', { me: ctx.principal.department });
-    if (status?.length) qb.andWhere('r.status = ANY(:status)', { status: distinctValues(status) });
-    return allSeenBy(ctx, await qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id').limit(pageSize(first)).getMany());
+    const tests = new FilterTests(ctx);
+    if (direction === ReferralDirection.SENT) {
+      tests.check('Referral.fromDepartment', 'direction');
+      qb.andWhere('r.from_department = :me', { me: ctx.principal.department });
+    }
+    if (direction === ReferralDirection.RECEIVED) {
+      tests.check('Referral.toDepartment', 'direction');
+      qb.andWhere('r.to_department = :me', { me: ctx.principal.department });
+    }
+    if (status?.length) {
+      tests.check('Referral.status', 'status');
+      qb.andWhere('r.status = ANY(:status)', { status: distinctValues(status) });
+    }
+    const referrals = await allSeenBy(ctx, await qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id').limit(pageSize(first)).getMany());
+    for (const r of referrals) noteTested(ctx, r.minorId, tests.tested);
+    return referrals;
   }
 
   @Query(() => Referral, { nullable: true })
