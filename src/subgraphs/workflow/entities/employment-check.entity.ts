@@ -36,6 +36,13 @@ export class EmploymentCheck {
 
 @ObjectType({ description: '入职查询 answer: CLEAR or RESTRICTED, never why' })
 export class EmploymentCheckResult {
+  /**
+   * The recorded check's id (= `checkId`), not a GraphQL field: the audit takes the record id of a
+   * mutation's change from the result's `id` (policy.middleware.ts), so without it every check was
+   * audited with `id: null`, naming no employment_check row.
+   */
+  id: string;
+
   @Field(() => ID, { description: 'Reference of the recorded check' })
   checkId: string;
 
@@ -57,6 +64,12 @@ export class RescreenAnswer {
 
 @ObjectType({ description: 'Annual re-screening of current staff: one operation, one answer per candidate' })
 export class RescreenResult {
+  /**
+   * The batch's id (= `batchId`, on each of its employment_check rows), not a GraphQL field: the
+   * audit names a mutation's change by the result's `id`, as for `EmploymentCheckResult`.
+   */
+  id: string;
+
   @Field(() => ID)
   batchId: string;
 

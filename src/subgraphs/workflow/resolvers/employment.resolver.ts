@@ -56,7 +56,8 @@ export class EmploymentResolver {
         const hash = personHash(ctx.config, idNumber);
         // The same single indexed look-up for every candidate, listed or not.
         const listed = await em.query(`SELECT 1 FROM workflow.barred_person WHERE id_number_hash = $1 AND ${RESTRICTED_SQL}`, [hash, chinaDay(ctx.now)]);
-        const result = { checkId: randomUUID(), answer: listed.length ? EmploymentAnswer.RESTRICTED : EmploymentAnswer.CLEAR, checkedAt: ctx.now };
+        const checkId = randomUUID();
+        const result = { id: checkId, checkId, answer: listed.length ? EmploymentAnswer.RESTRICTED : EmploymentAnswer.CLEAR, checkedAt: ctx.now };
         await em.query(
           `INSERT INTO workflow.employment_check (id, employer_id, employer_department, employer_region, candidate_hash, authorization_reference, answer, checked_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -104,7 +105,7 @@ export class EmploymentResolver {
            SELECT gen_random_uuid(), $1, $2, $3, h, $4, a, $5, $6 FROM unnest($7::text[], $8::text[]) AS c(h, a)`,
           [ctx.principal.userId, ctx.principal.department, ctx.principal.region, reference, batchId, ctx.now, hashes, answers.map((a) => a.answer)],
         );
-        return { batchId, checkedAt: ctx.now, answers };
+        return { id: batchId, batchId, checkedAt: ctx.now, answers };
       }),
     );
   }
