@@ -1,5 +1,5 @@
 import { Department } from '../src/auth/principal';
-import { daysAgo, expectMaskedFailure, recordSuite, withFailingTrigger } from './support/department-records';
+import { daysAgo, expectMaskedFailure, INSIDE_STREET, recordSuite, withFailingTrigger } from './support/department-records';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 /** 妇联: care plans and visits, family-education guidance, support after domestic violence, 儿童之家. */
@@ -75,6 +75,25 @@ describe('womens federation subgraph', () => {
     expect(await t.sql(`SELECT id FROM womens_federation.care_visit WHERE plan_id = $1 AND visited_on = current_date - 1`, [plan.id])).toEqual([]);
     expect((await t.gql(token, VISIT, { p: plan.id, on: daysAgo(1) })).errors).toBeUndefined();
     expect((await t.sql(`SELECT to_char(last_visit_on, 'YYYY-MM-DD') AS d FROM womens_federation.care_plan WHERE id = $1`, [plan.id]))[0].d).toBe(daysAgo(1));
+  });
+
+  it('refuses moving a plan’s start after any of its visits, not only after the latest, and accepts a start up to the first', async () => {
+    const PLAN = { kind: 'LEFT_BEHIND', status: 'ACTIVE', caregiver: '祖父母', measures: '每月走访' };
+    const UPDATE = `mutation($p: ID!, $i: CarePlanInput!) { updateCarePlan(id: $p, input: $i) { id } }`;
+    const VISIT = `mutation($p: ID!, $on: String!) { recordCareVisit(planId: $p, input: { visitedOn: $on, visitor: "v", notes: "n" }) { id } }`;
+    const startedOn = async (id: string) => (await t.sql(`SELECT to_char(started_on, 'YYYY-MM-DD') AS d FROM womens_federation.care_plan WHERE id = $1`, [id]))[0].d;
+    const token = await t.token(WF);
+    const [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' ORDER BY id LIMIT 1`);
+    const c = await t.gql(token, `mutation($m: ID!, $i: CarePlanInput!) { createCarePlan(minorId: $m, input: $i) { id } }`, { m: minorId, i: { ...PLAN, startedOn: daysAgo(100) } });
+    const plan = c.data.createCarePlan.id;
+    for (const on of [daysAgo(90), daysAgo(10)]) expect((await t.gql(token, VISIT, { p: plan, on })).errors).toBeUndefined();
+
+    const u = await t.gql(token, UPDATE, { p: plan, i: { ...PLAN, startedOn: daysAgo(50) } });
+    expect(errorCodes(u)).toEqual(['BAD_USER_INPUT']);
+    expect(u.errors![0].extensions!.field).toBe('startedOn');
+    expect(await startedOn(plan)).toBe(daysAgo(100));
+    expect((await t.gql(token, UPDATE, { p: plan, i: { ...PLAN, startedOn: daysAgo(90) } })).errors).toBeUndefined();
+    expect(await startedOn(plan)).toBe(daysAgo(90));
   });
 
   it('answers "left-behind children without a visit in 30 days"', async () => {

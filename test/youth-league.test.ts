@@ -1,5 +1,5 @@
 import { Department } from '../src/auth/principal';
-import { daysAgo, expectMaskedFailure, recordSuite, withFailingTrigger } from './support/department-records';
+import { daysAgo, expectMaskedFailure, INSIDE_STREET, recordSuite, withFailingTrigger } from './support/department-records';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 /** 共青团: prevention cases and follow-ups, idle-minor support, volunteer visits — writes, visibility, lists. */
@@ -73,6 +73,25 @@ describe('youth league subgraph', () => {
       expectMaskedFailure(await t.gql(token, FOLLOW, { c: other.id, on: daysAgo(1) }));
     });
     expect(await t.sql(`SELECT id FROM youth_league.follow_up WHERE case_id = $1`, [other.id])).toEqual([]);
+  });
+
+  it('refuses moving a case’s opening after any of its follow-ups, not only after the latest, and accepts an opening up to the first', async () => {
+    const CASE = { kind: 'GENERAL_PREVENTION', status: 'OPEN', caseWorker: '社工 张', measures: '每周谈话' };
+    const UPDATE = `mutation($c: ID!, $i: PreventionCaseInput!) { updatePreventionCase(id: $c, input: $i) { id } }`;
+    const FOLLOW = `mutation($c: ID!, $on: String!) { recordMisbehaviourFollowUp(caseId: $c, input: { followedUpOn: $on, note: "n" }) { id } }`;
+    const openedOn = async (id: string) => (await t.sql(`SELECT to_char(opened_on, 'YYYY-MM-DD') AS d FROM youth_league.prevention_case WHERE id = $1`, [id]))[0].d;
+    const token = await t.token(YL);
+    const [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' ORDER BY id LIMIT 1`);
+    const c = await t.gql(token, `mutation($m: ID!, $i: PreventionCaseInput!) { createPreventionCase(minorId: $m, input: $i) { id } }`, { m: minorId, i: { ...CASE, openedOn: daysAgo(100) } });
+    const kase = c.data.createPreventionCase.id;
+    for (const on of [daysAgo(90), daysAgo(10)]) expect((await t.gql(token, FOLLOW, { c: kase, on })).errors).toBeUndefined();
+
+    const u = await t.gql(token, UPDATE, { c: kase, i: { ...CASE, openedOn: daysAgo(50) } });
+    expect(errorCodes(u)).toEqual(['BAD_USER_INPUT']);
+    expect(u.errors![0].extensions!.field).toBe('openedOn');
+    expect(await openedOn(kase)).toBe(daysAgo(100));
+    expect((await t.gql(token, UPDATE, { c: kase, i: { ...CASE, openedOn: daysAgo(90) } })).errors).toBeUndefined();
+    expect(await openedOn(kase)).toBe(daysAgo(90));
   });
 
   it('shows schools that a case is open and the case worker, not the behaviour or measures', async () => {
