@@ -124,6 +124,61 @@ describe('police subgraph', () => {
     });
   });
 
+  // The order of a list tells how its records compare on the order's field, selected or not: a
+  // department denied IdentityVerification.verifiedOn (schools, the women's federation) would learn
+  // which of a child's verifications, with its household status, is the newest.
+  describe('order of identityVerifications', () => {
+    const CREATE = `mutation($m: ID!, $on: String!, $s: HouseholdStatus!, $p: String) { createIdentityVerification(minorId: $m, input: { verifiedOn: $on, result: MATCHED, householdStatus: $s, householdPlace: $p }) { id } }`;
+    const UPDATE = `mutation($id: ID!, $on: String!, $s: HouseholdStatus!, $p: String) { updateIdentityVerification(id: $id, input: { verifiedOn: $on, result: MATCHED, householdStatus: $s, householdPlace: $p }) { id } }`;
+    const READ = `query($id: ID!) { minor(id: $id) { identityVerifications { id householdStatus } } }`;
+    const OLD = { s: 'REGISTERED', p: '浙江省杭州市上城区清波街道' };
+    const NEW = { s: 'MOVED_OUT', p: '安徽省阜阳市临泉县' };
+    let minorId: string;
+    let older: string;
+    let newer: string;
+    let between: string;
+    const order = async (dept: Department) => {
+      const r = await t.gql(await t.token(dept), READ, { id: minorId });
+      expect(r.errors).toBeUndefined();
+      return r.data.minor.identityVerifications.map((v: any) => v.id) as string[];
+    };
+    const dateOrder = async () => (await t.sql(`SELECT id FROM police.identity_verification WHERE minor_id = $1 ORDER BY verified_on DESC, id`, [minorId])).map((r: any) => r.id);
+
+    beforeAll(async () => {
+      [{ id: minorId }] = await t.sql(
+        `SELECT m.id FROM registry.minor m WHERE m.grid_code LIKE '${INSIDE_STREET}%' AND NOT EXISTS (SELECT 1 FROM police.identity_verification v WHERE v.minor_id = m.id) ORDER BY m.id LIMIT 1`,
+      );
+      const po = await t.token(PO);
+      const create = async (on: string, v: { s: string; p: string }) => (await t.gql(po, CREATE, { m: minorId, on, ...v })).data.createIdentityVerification.id as string;
+      older = await create(daysAgo(300), OLD);
+      newer = await create(daysAgo(5), NEW);
+      between = await create(daysAgo(100), OLD);
+    });
+
+    it.each([Department.EDUCATION, Department.WOMENS_FEDERATION])('%s, denied verifiedOn, gets them by id: police swapping two dates changes nothing it sees', async (reader) => {
+      const ids = [older, newer, between].sort();
+      expect(await order(reader)).toEqual(ids);
+      const po = await t.token(PO);
+      expect((await t.gql(po, UPDATE, { id: older, on: daysAgo(5), ...OLD })).errors).toBeUndefined();
+      expect((await t.gql(po, UPDATE, { id: newer, on: daysAgo(300), ...NEW })).errors).toBeUndefined();
+      expect(await order(reader)).toEqual(ids);
+      // Swapped back for the next reader.
+      await t.gql(po, UPDATE, { id: older, on: daysAgo(300), ...OLD });
+      await t.gql(po, UPDATE, { id: newer, on: daysAgo(5), ...NEW });
+    });
+
+    it('POLICE and CIVIL_AFFAIRS, who read verifiedOn, get the newest first, before and after the dates are swapped', async () => {
+      expect(await order(PO)).toEqual([newer, between, older]);
+      expect(await order(Department.CIVIL_AFFAIRS)).toEqual([newer, between, older]);
+      const po = await t.token(PO);
+      await t.gql(po, UPDATE, { id: older, on: daysAgo(5), ...OLD });
+      await t.gql(po, UPDATE, { id: newer, on: daysAgo(300), ...NEW });
+      expect(await dateOrder()).toEqual([older, between, newer]);
+      expect(await order(PO)).toEqual([older, between, newer]);
+      expect(await order(Department.CIVIL_AFFAIRS)).toEqual([older, between, newer]);
+    });
+  });
+
   describe('policeIncidents list', () => {
     const LIST = `query($f: PoliceIncidentFilter) { policeIncidents(filter: $f, first: 1000) {
       totalCount nodes { id occurredOn minor { id guardians { relationship situation } } } } }`;

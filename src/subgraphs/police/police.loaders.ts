@@ -9,7 +9,7 @@ import { IdentityVerification } from './entities/identity-verification.entity';
 import { PoliceIncident } from './entities/police-incident.entity';
 import { ProtectionCaseStatus } from './entities/protection-case-status.type';
 
-/** One loader per relation, one statement per batch; newest first. */
+/** One loader per relation, one statement per batch; newest first for a caller who may read the dates (recordsByMinor). */
 function createPoliceLoaders(ctx: HubContext) {
   return {
     incidentsByMinor: recordsByMinor(ctx, PoliceIncident, [['occurredOn', 'DESC']]),

@@ -3,6 +3,7 @@ import type { DataSource, ObjectLiteral } from 'typeorm';
 import { entityReader } from '../../db/entity-reader';
 import type { HubContext } from '../../server/hub.context';
 import { isUuid } from '../../common/uuid';
+import { Access } from '../../policy/policy.types';
 import { jurisdictionPattern } from '../registry/registry.loaders';
 import type { ChildRecord } from './child-record';
 import { inJurisdiction } from './jurisdiction';
@@ -28,6 +29,19 @@ const column = (db: DataSource, entity: new () => unknown, property: string) => 
 const orderBy = (db: DataSource, entity: new () => unknown, order: Order) =>
   [...order.map(([property, direction]) => `${column(db, entity, property)} ${direction}`), 'r.id ASC'].join(', ');
 
+/**
+ * The part of a list's order this caller may see: the order tells how the records compare on its
+ * fields, read or not, so a field the caller may not read exactly (e.g. schools and
+ * IdentityVerification.verifiedOn) drops out and the id decides — a random UUID, it tells nothing.
+ */
+function readableOrder(ctx: HubContext, entity: new () => unknown, order: Order): Order {
+  return order.filter(([property]) => {
+    const key = `${entity.name}.${property}`;
+    if (!ctx.policy.row(key)) throw new Error(`${key} orders a list but has no policy row`);
+    return ctx.policy.access(ctx.subject, key) === Access.ALLOW;
+  });
+}
+
 // Statement texts by entity, condition and order, built once: the loaders are made for every request.
 const texts = new WeakMap<object, Map<string, string>>();
 function text(db: DataSource, entity: new () => unknown, where: string, order: Order): string {
@@ -41,14 +55,16 @@ function text(db: DataSource, entity: new () => unknown, where: string, order: O
 
 /**
  * One statement per batch: a department's records of many children, the jurisdiction applied in
- * the statement itself (not only at reference resolution), ordered by `order` then id. Prepared
+ * the statement itself (not only at reference resolution), ordered by `order` (as far as the caller
+ * may read its fields) then id. Prepared
  * (`EntityReader`, by keys): planning it cost Postgres five times its execution.
  */
 export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: new () => T, order: Order): DataLoader<string, T[]> {
+  const readable = readableOrder(ctx, entity, order);
   return new DataLoader<string, T[]>(async (ids) => {
     const valid = ids.filter(isUuid);
     const rows = valid.length
-      ? await entityReader(ctx.db, entity, 'r').read(ctx.db, text(ctx.db, entity, `r.minor_id = ANY($1) AND ${inJurisdiction('r', '$2')}`, order), [valid, jurisdictionPattern(ctx)], { byKeys: true })
+      ? await entityReader(ctx.db, entity, 'r').read(ctx.db, text(ctx.db, entity, `r.minor_id = ANY($1) AND ${inJurisdiction('r', '$2')}`, readable), [valid, jurisdictionPattern(ctx)], { byKeys: true })
       : [];
     const grouped = groupBy(rows, (r) => r.minorId);
     return ids.map((id) => grouped.get(id) ?? []);
@@ -57,12 +73,13 @@ export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: n
 
 /**
  * Sub-records (actions of a report, visits of a plan) of parents already loaded under the
- * jurisdiction rule, one prepared statement per batch.
+ * jurisdiction rule, one prepared statement per batch; ordered as `recordsByMinor`.
  */
 export function recordsByParent<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parentKey: keyof T & string, order: Order): DataLoader<string, T[]> {
+  const readable = readableOrder(ctx, entity, order);
   return new DataLoader<string, T[]>(async (ids) => {
     const where = `${column(ctx.db, entity, parentKey)} = ANY($1)`;
-    const rows = await entityReader(ctx.db, entity, 'r').read(ctx.db, text(ctx.db, entity, where, order), [[...ids]], { byKeys: true });
+    const rows = await entityReader(ctx.db, entity, 'r').read(ctx.db, text(ctx.db, entity, where, readable), [[...ids]], { byKeys: true });
     const grouped = groupBy(rows, (r) => String(r[parentKey]));
     return ids.map((id) => grouped.get(id) ?? []);
   });
