@@ -79,6 +79,26 @@ export async function createMonthlyEvent(q: QueryRunner, events: string): Promis
   await q.query(`CREATE UNIQUE INDEX monthly_event_key ON statistics.monthly_event (district_code, grid_code, month, series)`);
 }
 
+/** Reports and referrals whose outcome is known (handled, or a deadline missed), per grid. */
+export async function createWorkflowCube(q: QueryRunner): Promise<void> {
+  await q.query(`
+    CREATE MATERIALIZED VIEW statistics.workflow_cube AS
+    WITH outcomes AS (
+      SELECT grid_code, 'REPORT' AS kind, met, not_met FROM statistics.report_facts
+      UNION ALL
+      SELECT grid_code, 'REFERRAL', met, not_met FROM statistics.referral_facts
+    )
+    SELECT a.district_code, a.street_code, a.community_code, o.grid_code,
+           count(*) FILTER (WHERE o.kind = 'REPORT' AND o.met)::int AS reports_met,
+           count(*) FILTER (WHERE o.kind = 'REPORT' AND o.not_met)::int AS reports_not_met,
+           count(*) FILTER (WHERE o.kind = 'REFERRAL' AND o.met)::int AS referrals_met,
+           count(*) FILTER (WHERE o.kind = 'REFERRAL' AND o.not_met)::int AS referrals_not_met
+    FROM outcomes o
+    JOIN statistics.grid_ancestry a ON a.grid_code = o.grid_code
+    GROUP BY a.district_code, a.street_code, a.community_code, o.grid_code`);
+  await q.query(`CREATE UNIQUE INDEX workflow_cube_key ON statistics.workflow_cube (district_code, grid_code)`);
+}
+
 export class StatisticsWorkflow1795400600000 implements MigrationInterface {
   name = 'StatisticsWorkflow1795400600000';
 
@@ -90,23 +110,7 @@ export class StatisticsWorkflow1795400600000 implements MigrationInterface {
     await q.query(`DROP MATERIALIZED VIEW statistics.monthly_event`);
     await createMonthlyEvent(q, REGISTRY_EVENTS + WORKFLOW_EVENTS);
 
-    // Reports and referrals whose outcome is known (handled, or a deadline missed), per grid.
-    await q.query(`
-      CREATE MATERIALIZED VIEW statistics.workflow_cube AS
-      WITH outcomes AS (
-        SELECT grid_code, 'REPORT' AS kind, met, not_met FROM statistics.report_facts
-        UNION ALL
-        SELECT grid_code, 'REFERRAL', met, not_met FROM statistics.referral_facts
-      )
-      SELECT a.district_code, a.street_code, a.community_code, o.grid_code,
-             count(*) FILTER (WHERE o.kind = 'REPORT' AND o.met)::int AS reports_met,
-             count(*) FILTER (WHERE o.kind = 'REPORT' AND o.not_met)::int AS reports_not_met,
-             count(*) FILTER (WHERE o.kind = 'REFERRAL' AND o.met)::int AS referrals_met,
-             count(*) FILTER (WHERE o.kind = 'REFERRAL' AND o.not_met)::int AS referrals_not_met
-      FROM outcomes o
-      JOIN statistics.grid_ancestry a ON a.grid_code = o.grid_code
-      GROUP BY a.district_code, a.street_code, a.community_code, o.grid_code`);
-    await q.query(`CREATE UNIQUE INDEX workflow_cube_key ON statistics.workflow_cube (district_code, grid_code)`);
+    await createWorkflowCube(q);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -15,13 +15,16 @@ const BY_CHILD = 'coalesce(m.grid_code, r.region_code) AS grid_code';
 const BY_FILED_REGION = `(CASE WHEN length(r.region_code) = 15 THEN r.region_code
                                   WHEN m.grid_code LIKE r.region_code || '%' THEN m.grid_code END)::varchar(15) AS grid_code`;
 
+/** report_facts as this migration defines it. */
+export const REPORT_FACTS_PLACED_WHERE_FILED = REPORT_FACTS.replace(BY_CHILD, BY_FILED_REGION);
+
 export class StatisticsReportPlacedWhereFiled1795400900000 implements MigrationInterface {
   name = 'StatisticsReportPlacedWhereFiled1795400900000';
 
   async up(q: QueryRunner): Promise<void> {
     if (!REPORT_FACTS.includes(BY_CHILD)) throw new Error('report_facts is not the definition this migration changes');
     // Same columns: the summaries built on the view keep their definitions and take the new placement at their next refresh.
-    await q.query(`CREATE OR REPLACE VIEW statistics.report_facts AS ${REPORT_FACTS.replace(BY_CHILD, BY_FILED_REGION)}`);
+    await q.query(`CREATE OR REPLACE VIEW statistics.report_facts AS ${REPORT_FACTS_PLACED_WHERE_FILED}`);
   }
 
   async down(q: QueryRunner): Promise<void> {

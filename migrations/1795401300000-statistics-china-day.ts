@@ -19,6 +19,8 @@ const CHINA_DAY = `statistics.china_day(now())`;
 const UTC_MONTH = /date_trunc\('month', (\S+) AT TIME ZONE 'UTC'\)::date/g;
 const CHINA_MONTH = `date_trunc('month', statistics.china_day($1)::timestamp)::date`;
 const EVENTS = REGISTRY_EVENTS + WORKFLOW_EVENTS;
+/** monthly_event's events as this migration defines them, by the month in China. */
+export const CHINA_MONTH_EVENTS = EVENTS.replace(UTC_MONTH, CHINA_MONTH);
 
 export class StatisticsChinaDay1795401300000 implements MigrationInterface {
   name = 'StatisticsChinaDay1795401300000';
@@ -33,7 +35,7 @@ export class StatisticsChinaDay1795401300000 implements MigrationInterface {
     // Same columns: minor_cube and category_cube keep their definitions and count by the new ages at their next refresh.
     await q.query(`CREATE OR REPLACE VIEW statistics.minor_facts AS ${MINOR_FACTS.replace(UTC_DAY, CHINA_DAY)}`);
     await q.query(`DROP MATERIALIZED VIEW statistics.monthly_event`);
-    await createMonthlyEvent(q, EVENTS.replace(UTC_MONTH, CHINA_MONTH));
+    await createMonthlyEvent(q, CHINA_MONTH_EVENTS);
   }
 
   async down(q: QueryRunner): Promise<void> {

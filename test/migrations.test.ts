@@ -47,6 +47,7 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
       await audit.undoLastMigration({ transaction: 'each' }); // statistics China day
       await audit.undoLastMigration({ transaction: 'each' }); // barred-person revocation
       await audit.undoLastMigration({ transaction: 'each' }); // bodies inline
@@ -54,7 +55,7 @@ describe('migrations', () => {
       await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(4);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(5);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
@@ -86,6 +87,7 @@ describe('migrations', () => {
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
       const before = await columns();
 
+      await db.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
       await db.undoLastMigration({ transaction: 'each' }); // statistics China day
       await db.undoLastMigration({ transaction: 'each' });
       expect(await columns()).toEqual(before.filter((n: string) => !n.startsWith('revo')));
@@ -94,7 +96,7 @@ describe('migrations', () => {
         /barred_person_id_number_hash_key/,
       );
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
       expect(await columns()).toEqual(before);
       await bar(ids[3], c, true);
       await bar(ids[0], c, false);
@@ -119,13 +121,47 @@ describe('migrations', () => {
       expect(march).toBeGreaterThanOrEqual(1);
       expect(await viewdef()).toContain('china_day(now())');
 
+      await db.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
+      expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
       await db.undoLastMigration({ transaction: 'each' });
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march - 1, february + 1]);
       expect(await viewdef()).not.toContain('china_day');
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'china_day'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('statistics: a report counts at the region it was filed for up, whoever it names; down, in its child’s grid when the child lives in the region', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const [{ id, grid_code }] = await db.query(`SELECT id, grid_code FROM registry.minor ORDER BY id LIMIT 1`);
+      const street = grid_code.slice(0, 9);
+      await db.query(
+        `INSERT INTO workflow.mandatory_report (id, reporter_id, reporter_department, harm_type, observation, observed_at, location, region_code, urgency, status, minor_id, received_at, verify_due_at, handle_due_at, updated_at)
+         VALUES ($1, 'r', 'EDUCATION', 'NEGLECT', 'o', now() - interval '2 days', 'l', $2, 'URGENT', 'RECEIVED', $3, now() - interval '2 days', now() - interval '47 hours', now() - interval '1 day', now() - interval '2 days')`,
+        [randomUUID(), street, id],
+      );
+      const placed = async () => {
+        await db.query(`REFRESH MATERIALIZED VIEW statistics.monthly_event`);
+        await db.query(`REFRESH MATERIALIZED VIEW statistics.workflow_cube`);
+        const count = async (table: string, column: string, code: string) =>
+          (await db.query(`SELECT coalesce(sum(${column}), 0)::int AS n FROM statistics.${table} WHERE ${code.length === 9 ? 'street_code = $1 AND community_code IS NULL' : 'grid_code = $1'}`, [code]))[0].n as number;
+        return [await count('workflow_cube', 'reports_not_met', street), await count('workflow_cube', 'reports_not_met', grid_code)];
+      };
+      const [atStreet, inGrid] = await placed();
+      expect(atStreet).toBe(1);
+
+      await db.undoLastMigration({ transaction: 'each' });
+      expect(await db.query(`SELECT 1 FROM pg_class WHERE relname = 'region_ancestry'`)).toEqual([]);
+      // The report filed for the street named a child of it: down, it is back in the child's grid.
+      expect(await db.query(`SELECT reports_not_met AS n FROM statistics.workflow_cube WHERE grid_code = $1`, [grid_code])).toEqual([{ n: inGrid + 1 }]);
+
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await placed()).toEqual([atStreet, inGrid]);
     } finally {
       await db.destroy();
     }

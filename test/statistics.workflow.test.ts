@@ -1,5 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
+import { idNumberCheckChar } from '../src/common/id-number';
 import { refreshStatistics } from '../src/subgraphs/statistics';
+import { addMinors } from './support/statistics-fixtures';
 import { startTestHub, TestHub } from './support/test-hub';
 
 /**
@@ -15,6 +17,8 @@ const COMMUNITY1 = `${STREET1}001`;
 const [GRID1, GRID2] = [`${COMMUNITY1}001`, `${COMMUNITY1}002`];
 const STREET2 = `${DISTRICT}002`;
 const GRID4 = `${STREET2}001001`;
+/** Two more districts of one street, community and grid each, alike but for one child. */
+const TWINS = ['330198', '330197'];
 
 const FILE = `mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id } }`;
 const STEP = `mutation($id: ID!, $to: ReportStatus!) { transitionReport(id: $id, to: $to, note: "核查处置") { id } }`;
@@ -74,6 +78,12 @@ describe('statistics: mandatory reports and referrals', () => {
       [STREET2, DISTRICT, 'STREET'],
       [GRID4.slice(0, 12), STREET2, 'COMMUNITY'],
       [GRID4, GRID4.slice(0, 12), 'GRID'],
+      ...TWINS.flatMap((d): [string, string | null, string][] => [
+        [d, null, 'DISTRICT'],
+        [`${d}001`, d, 'STREET'],
+        [`${d}001001`, `${d}001`, 'COMMUNITY'],
+        [`${d}001001001`, `${d}001001`, 'GRID'],
+      ]),
     ];
     for (const [code, parent, level] of regions) {
       await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4)`, [code, parent, level, `测试${code.slice(-3)}`]);
@@ -218,25 +228,81 @@ describe('statistics: mandatory reports and referrals', () => {
     expect(current.count).toEqual({ value: null, suppressed: true, display: `<${K}` });
   });
 
+  it('counts a report filed for a district at the district, whether or not the ID number it names is registered: the dashboard is no oracle on the registry', async () => {
+    // Two districts alike, but for the ID number the reports name: a child of the first, unknown to the registry in the second.
+    const [known, unknown] = TWINS;
+    const idNumber = (district: string, n: string) => `${district}20150501${n}`.replace(/^(.{17})$/, (x) => x + idNumberCheckChar(x));
+    for (const district of [known, unknown]) {
+      const grid = `${district}001001001`;
+      await addMinors(t, grid, 20);
+      await t.sql(
+        `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
+         VALUES (gen_random_uuid(), '测试', 'FEMALE', DATE '2015-05-01', $1, '浙江省杭州市', '浙江省杭州市测试路1号', $2)`,
+        [idNumber(district, district === known ? '001' : '002'), grid],
+      );
+      // Five reports filed for the grid two days ago and never verified (late), one for the district
+      // then and one now, both naming the child.
+      const asReporter = await t.token(Department.EDUCATION, { role: Role.REPORTER, user: `reporter-${district}`, region: district });
+      const fileFor = (regionCode: string, childIdNumber?: string) =>
+        gql(asReporter, FILE, { input: { harmType: 'NEGLECT', observation: '儿童长期独自在家', location: '学校门口', regionCode, urgency: 'URGENT', ...(childIdNumber ? { childIdNumber } : { childDescription: '约8岁女孩' }) } });
+      for (let i = 0; i < 5; i++) await daysAgo(2, () => fileFor(grid));
+      await daysAgo(2, () => fileFor(district, idNumber(district, '001')));
+      await fileFor(district, idNumber(district, '001'));
+    }
+    expect(await t.sql(`SELECT count(*)::int AS n FROM workflow.mandatory_report WHERE region_code IN ($1, $2) AND minor_id IS NOT NULL`, [known, unknown])).toEqual([{ n: 2 }]);
+    await refreshStatistics(t.hub.db.ds);
+
+    const dashboard = async (district: string) => {
+      const token = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: district });
+      const r = await t.gql(
+        token,
+        `{ monthlyTrend(months: 2) { points { month series count { ${CELL} } } }
+           statisticsRates(level: STREET) { regions { regionCode reportsHandledInTime { ${RATE} } } total { regionCode reportsHandledInTime { ${RATE} } } } }`,
+      );
+      expect(r.errors).toBeUndefined();
+      return JSON.parse(JSON.stringify(r.data).replaceAll(district, 'DISTRICT'));
+    };
+    const [registered, unregistered] = [await dashboard(known), await dashboard(unknown)];
+    expect(registered).toEqual(unregistered);
+    // All seven counted: six late ones in the district's rate, each in the month it was filed.
+    expect(registered.statisticsRates.total.reportsHandledInTime).toMatchObject({ numerator: shown(0), denominator: shown(6), percent: 0 });
+    // The street's five and the district's own one form the district's line: the street's hidden, or
+    // the district minus the street would publish the one.
+    expect(registered.statisticsRates.regions).toHaveLength(1);
+    expect(registered.statisticsRates.regions[0].reportsHandledInTime.denominator.suppressed).toBe(true);
+    const truth = await t.sql(
+      `SELECT to_char(statistics.china_day(received_at), 'YYYY-MM') AS month, count(*)::int AS n FROM workflow.mandatory_report WHERE region_code LIKE $1 GROUP BY 1`,
+      [`${known}%`],
+    );
+    expect(truth.reduce((n, r) => n + r.n, 0)).toBe(7);
+    for (const { month, n } of truth) {
+      const point = registered.monthlyTrend.points.find((p: { month: string; series: string }) => p.month === month && p.series === 'REPORTS');
+      expect(point.count).toEqual(n < K ? { value: null, suppressed: true, display: `<${K}` } : shown(n));
+    }
+  });
+
   // Last: it adds reports to the summaries the tests above count.
-  it('places a report in the grid it was filed for, whoever it names: the trend is no oracle on the registry', async () => {
+  it('places a report at the region it was filed for, whoever it names: the trend is no oracle on the registry', async () => {
     const month = new Date().toISOString().slice(0, 7);
     const reports = async () =>
       new Map(
-        (await t.sql(`SELECT grid_code, sum(events)::int AS n FROM statistics.monthly_event WHERE series = 'REPORTS' AND to_char(month, 'YYYY-MM') = $1 AND district_code = $2 GROUP BY grid_code`, [month, DISTRICT])).map(
-          (r) => [r.grid_code as string, r.n as number],
-        ),
+        (
+          await t.sql(
+            `SELECT region_code, sum(events)::int AS n FROM statistics.monthly_event WHERE series = 'REPORTS' AND to_char(month, 'YYYY-MM') = $1 AND district_code = $2 GROUP BY region_code`,
+            [month, DISTRICT],
+          )
+        ).map((r) => [r.region_code as string, r.n as number]),
       );
     const before = await reports();
     // Filed for a grid of street 2: naming a registered child of street 1, and naming nobody.
     await file(GRID4, children[GRID1][15]);
     await file(GRID4);
-    // Filed for a street: in the named child's grid when the child lives in that street, else nowhere.
+    // Filed for a street: at the street, whether the child named lives there or not.
     await file(STREET1, children[GRID1][16]);
     await file(STREET2, children[GRID1][17]);
     await refreshStatistics(t.hub.db.ds);
     const after = await reports();
-    const delta = (grid: string) => (after.get(grid) ?? 0) - (before.get(grid) ?? 0);
-    expect([delta(GRID4), delta(GRID1), delta(GRID2)]).toEqual([2, 1, 0]);
+    const delta = (region: string) => (after.get(region) ?? 0) - (before.get(region) ?? 0);
+    expect([delta(GRID4), delta(STREET1), delta(STREET2), delta(GRID1), delta(GRID2)]).toEqual([2, 1, 1, 0, 0]);
   });
 });

@@ -4,6 +4,7 @@ import { StatisticsInit1795400500000 } from '../../../migrations/1795400500000-s
 import { StatisticsWorkflow1795400600000 } from '../../../migrations/1795400600000-statistics-workflow';
 import { StatisticsReportPlacedWhereFiled1795400900000 } from '../../../migrations/1795400900000-statistics-report-placed-where-filed';
 import { StatisticsChinaDay1795401300000 } from '../../../migrations/1795401300000-statistics-china-day';
+import { StatisticsReportCountedWhereFiled1795401400000 } from '../../../migrations/1795401400000-statistics-report-counted-where-filed';
 import { StatisticsResolver } from './resolvers/statistics.resolver';
 import { warmTables } from './statistics.cube';
 import { statisticsPolicy } from './statistics.policy';
@@ -21,7 +22,13 @@ export const statisticsSubgraph: SubgraphSlice = {
   name: 'statistics',
   owner: Department.CIVIL_AFFAIRS,
   entities: [],
-  migrations: [StatisticsInit1795400500000, StatisticsWorkflow1795400600000, StatisticsReportPlacedWhereFiled1795400900000, StatisticsChinaDay1795401300000],
+  migrations: [
+    StatisticsInit1795400500000,
+    StatisticsWorkflow1795400600000,
+    StatisticsReportPlacedWhereFiled1795400900000,
+    StatisticsChinaDay1795401300000,
+    StatisticsReportCountedWhereFiled1795401400000,
+  ],
   resolvers: [StatisticsResolver],
   policy: statisticsPolicy,
   // Runs after the registry's demo seed: the summaries are recomputed over the new rows, so a

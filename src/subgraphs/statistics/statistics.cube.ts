@@ -42,6 +42,13 @@ export interface CubeSource {
    * and count as known in every line: hiding them would protect nothing.
    */
   knownZero?: Record<string, string>[];
+  /**
+   * Rows may be placed at a region above the grid (a report filed for a street, NULL codes below
+   * it): such a row counts in its region and the region's ancestors, in no sub-region. Its region's
+   * line then has one more member, the region's own rows (`ownRows`): never shown, but protected
+   * like the sub-regions, since the region minus its published sub-regions is exactly that.
+   */
+  placedAbove?: boolean;
 }
 
 export interface RegionNode {
@@ -137,6 +144,10 @@ function tableKey(opts: TableOptions): string {
 
 const REGION_COLUMNS = ['district_code', 'street_code', 'community_code', 'grid_code'];
 
+/** The member of a region's line that holds the rows placed at the region itself (`placedAbove`). */
+const ownRowsCode = (code: string) => `${code}+`;
+const ownRows = (region: RegionNode, level: RegionLevel): RegionNode => ({ code: ownRowsCode(region.code), name: region.name, level, parentCode: region.code });
+
 /**
  * Dimension subsets the lattice needs: all, or only those keeping non-additive dimensions, and
  * none breaking a dimension down with one outside its `with`.
@@ -190,7 +201,9 @@ async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: 
   const population = opts.population && { table: await protectedTable(em, opts.population.of, refreshedAt), ways: opts.population.ways };
   const masks = subsets(dims);
   const levels = LEVELS.slice(0, depth(opts.level) + 1);
-  const levelNodes = levels.map((level) => opts.nodes.get(level) ?? []);
+  const shown = levels.map((level) => opts.nodes.get(level) ?? []);
+  const levelNodes = shown.map((nodes, li) => (li > 0 && opts.source.placedAbove ? [...nodes, ...shown[li - 1].map((n) => ownRows(n, levels[li]))] : nodes));
+  const isShown = new Set(shown.flat());
   const lattice = latticeOf(dims, levelNodes.flat());
   const { nodeIndex, valueIndex, stride, radix } = lattice;
   const combos = new Map(masks.map((mask) => [mask, combinations(dims, lattice, mask)]));
@@ -229,7 +242,11 @@ async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: 
   const coords = dims.map(() => -1);
   for (const r of rows) {
     const n = Number(r.n);
-    for (let li = 0; li < levels.length; li++) rowNodes[li] = nodeIndex.get(r[aliases[li]] as string) ?? -1;
+    for (let li = 0; li < levels.length; li++) {
+      const code = r[aliases[li]];
+      const above = li > 0 ? r[aliases[li - 1]] : null;
+      rowNodes[li] = (code !== null ? nodeIndex.get(code) : above !== null ? nodeIndex.get(ownRowsCode(above)) : undefined) ?? -1;
+    }
     for (let i = 0; i < dims.length; i++) coords[i] = valueIndex[i].get(r[aliases[levels.length + i]] as string) ?? -1;
     for (const mask of masks) {
       // A value outside the dimension's list is still in the population: it counts where that
@@ -300,7 +317,7 @@ async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: 
           addTo(parent === undefined ? -1 : parent * radix + (id % radix), dims.length, cell);
         }
       }
-      runs.set(`${level}/${mask}`, run);
+      runs.set(`${level}/${mask}`, opts.source.placedAbove ? run.filter((c) => isShown.has(c.node)) : run);
       // A population from another table's published cells is known wherever it is shown; its
       // lines protect nothing the other table's do not.
       if (mask === 0 && population) continue;

@@ -239,7 +239,7 @@ export class StatisticsResolver {
       const workflowRate = (met: string, notMet: string) =>
         protectedTable(
           em,
-          { ...common, zeroIsSmall: false, dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet } } },
+          { ...common, zeroIsSmall: false, dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet }, placedAbove: true } },
           at,
         );
       const reports = await workflowRate('reports_met', 'reports_not_met');
@@ -284,7 +284,9 @@ export class StatisticsResolver {
       checkLevel(ctx, scope, scope.node.level);
       const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
-      // Months in China, as monthly_event buckets them (statistics.china_day).
+      // Months in China, as monthly_event buckets them (statistics.china_day). An event counts in
+      // the trend of the region it is placed at and of that region's ancestors (a report filed for
+      // a street: the street's and the district's, no community's).
       const [year, month] = chinaDay(at).split('-').map(Number);
       const window: string[] = [];
       for (let i = months - 1; i >= 0; i--) {
@@ -293,7 +295,7 @@ export class StatisticsResolver {
       const rows: { month: string; series: TrendSeries; n: string }[] = await em.query(
         `SELECT to_char(month, 'YYYY-MM') AS month, series, sum(events)::bigint AS n
          FROM statistics.monthly_event
-         WHERE district_code = $1 AND grid_code LIKE $2 AND month >= $3::date
+         WHERE district_code = $1 AND region_code LIKE $2 AND month >= $3::date
          GROUP BY month, series`,
         [scope.anchor, `${ctx.principal.region}%`, `${window[0]}-01`],
       );
