@@ -28,6 +28,8 @@ const DECLINE = `mutation($id: ID!) { declineReferral(id: $id, reason: "不属�
 const COMPLETE = `mutation($id: ID!) { completeReferral(id: $id, outcome: "已落实") { id } }`;
 
 const CELL = 'value suppressed display';
+/** What every hidden cell displays, small or not. */
+const HIDDEN = 'x';
 const RATE = `numerator { ${CELL} } denominator { ${CELL} } percent suppressed display`;
 
 describe('statistics: mandatory reports and referrals', () => {
@@ -180,16 +182,16 @@ describe('statistics: mandatory reports and referrals', () => {
     const grids = await rates(civil, 'GRID');
     const grid = (code: string) => grids.regions.find((r: any) => r.regionCode === code);
     // Grid 2's single report is below k; grid 1 is hidden with it, else community − grid 1 = grid 2.
-    expect(grid(GRID2).reportsHandledInTime).toMatchObject({ numerator: { value: null, display: `<${K}` }, percent: null, suppressed: true, display: 'suppressed' });
-    expect(grid(GRID1).reportsHandledInTime).toMatchObject({ numerator: { value: null, display: 'x' }, suppressed: true });
+    expect(grid(GRID2).reportsHandledInTime).toMatchObject({ numerator: { value: null, display: HIDDEN }, percent: null, suppressed: true, display: 'suppressed' });
+    expect(grid(GRID1).reportsHandledInTime).toMatchObject({ numerator: { value: null, display: HIDDEN }, suppressed: true });
     const streets = await rates(await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: DISTRICT }), 'STREET');
     const street = (code: string) => streets.regions.find((r: any) => r.regionCode === code);
     // Street 1 holds every report, street 2 none: zeros are published, and so is street 1.
     expect(street(STREET1).reportsHandledInTime).toMatchObject({ numerator: shown(7), denominator: shown(12), percent: 58.3 });
     expect(street(STREET2).reportsHandledInTime).toMatchObject({ numerator: shown(0), denominator: shown(0), suppressed: true });
     // Street 2's two referrals are below k; street 1's MET cell is hidden to protect them.
-    expect(street(STREET2).referralsHandledInTime).toMatchObject({ numerator: { value: null, display: `<${K}` }, suppressed: true });
-    expect(street(STREET1).referralsHandledInTime).toMatchObject({ numerator: { value: null, display: 'x' }, suppressed: true });
+    expect(street(STREET2).referralsHandledInTime).toMatchObject({ numerator: { value: null, display: HIDDEN }, suppressed: true });
+    expect(street(STREET1).referralsHandledInTime).toMatchObject({ numerator: { value: null, display: HIDDEN }, suppressed: true });
     expect(streets.total.referralsHandledInTime).toMatchObject({ numerator: shown(7), denominator: shown(12) });
   });
 
@@ -214,7 +216,7 @@ describe('statistics: mandatory reports and referrals', () => {
     expect(new Set(points.map((p) => p.series))).toEqual(new Set(['NEW_CASES', 'ASSESSMENTS', 'VISITS', 'REPORTS', 'REFERRALS']));
     for (const p of points.filter((x) => x.series === 'REPORTS' || x.series === 'REFERRALS')) {
       const real = truth.get(`${p.month}|${p.series}`) ?? 0;
-      if (real < K) expect(p.count).toEqual({ value: null, suppressed: true, display: `<${K}` });
+      if (real < K) expect(p.count).toEqual({ value: null, suppressed: true, display: HIDDEN });
       else expect(p.count).toEqual(shown(real));
     }
     const all = (series: string) => points.filter((p) => p.series === series).reduce((s, p) => s + (p.count.value ?? 0), 0);
@@ -225,7 +227,7 @@ describe('statistics: mandatory reports and referrals', () => {
     // A street-2 officer's trend holds only its own two referrals: below k.
     const street2 = await trend(await t.token(Department.CIVIL_AFFAIRS, { region: STREET2 }));
     const current = street2.find((p) => p.series === 'REFERRALS' && p.month === new Date().toISOString().slice(0, 7))!;
-    expect(current.count).toEqual({ value: null, suppressed: true, display: `<${K}` });
+    expect(current.count).toEqual({ value: null, suppressed: true, display: HIDDEN });
   });
 
   it('counts a report filed for a district at the district, whether or not the ID number it names is registered: the dashboard is no oracle on the registry', async () => {
@@ -277,7 +279,7 @@ describe('statistics: mandatory reports and referrals', () => {
     expect(truth.reduce((n, r) => n + r.n, 0)).toBe(7);
     for (const { month, n } of truth) {
       const point = registered.monthlyTrend.points.find((p: { month: string; series: string }) => p.month === month && p.series === 'REPORTS');
-      expect(point.count).toEqual(n < K ? { value: null, suppressed: true, display: `<${K}` } : shown(n));
+      expect(point.count).toEqual(n < K ? { value: null, suppressed: true, display: HIDDEN } : shown(n));
     }
   });
 

@@ -58,6 +58,11 @@ const FAMILY_COLUMN: Record<string, string> = { M: 'minors', O: 'overdue', S: 's
 export interface Disclosure {
   /** Hidden cells whose value the published cells pin, with their true value. */
   disclosed: { label: string; display: string; value: number }[];
+  /**
+   * With `intervals`: hidden cells pinned when the reader also reasons with bounds — no count is
+   * negative, no more children are overdue than there are, and what the hidden cells' displays say.
+   */
+  pinned?: { label: string; display: string; value: number }[];
   /** The same finest cells shown published in one answer and hidden in another. */
   inconsistent: string[];
   hidden: number;
@@ -71,7 +76,7 @@ export interface Disclosure {
 export async function disclosure(
   t: TestHub,
   token: string,
-  opts: { level: string; dims: string[]; families: string[]; district?: string },
+  opts: { level: string; dims: string[]; families: string[]; district?: string; intervals?: boolean },
 ): Promise<Disclosure> {
   const district = opts.district ?? '330102';
   const regions: { code: string; level: string }[] = await t.sql(`SELECT trim(code) AS code, level FROM registry.region WHERE code LIKE $1 ORDER BY code`, [`${district}%`]);
@@ -153,27 +158,114 @@ export async function disclosure(
   }
 
   const span = new Span(truth.length);
-  if (byRisk) {
-    // The documented rules: every RED child is overdue, no UNASSESSED child is.
-    const risk = opts.dims.indexOf('RISK_LEVEL');
-    const combos = dimValues.reduce<number[][]>((cs, vs) => cs.flatMap((c) => vs.map((_, i) => [...c, i])), [[]]);
-    atoms.forEach((_, r) => {
-      for (const c of combos) {
-        const level = DIMS.RISK_LEVEL.values[c[risk]];
-        if (level === 'RED') span.add(new Map([[index('O', r, c), 1], [index('M', r, c), -1]]));
-        if (level === 'UNASSESSED') span.add(new Map([[index('O', r, c), 1]]));
+  const bounds = new Bounds(truth.length);
+  const combos = dimValues.reduce<number[][]>((cs, vs) => cs.flatMap((c) => vs.map((_, i) => [...c, i])), [[]]);
+  atoms.forEach((_, r) => {
+    for (const c of combos) {
+      const overdue = new Map([[index('O', r, c), 1], [index('M', r, c), -1]]);
+      bounds.add(overdue, -Infinity, 0);
+      if (!byRisk) continue;
+      // The documented rules: every RED child is overdue, no UNASSESSED child is.
+      const level = DIMS.RISK_LEVEL.values[c[opts.dims.indexOf('RISK_LEVEL')]];
+      if (level === 'RED') {
+        span.add(overdue);
+        bounds.add(overdue, 0, 0);
       }
-    });
-  }
+      if (level === 'UNASSESSED') {
+        span.add(new Map([[index('O', r, c), 1]]));
+        bounds.add(new Map([[index('O', r, c), 1]]), 0, 0);
+      }
+    }
+  });
   const published = observed.filter((o) => !o.cell.suppressed);
   for (const o of published) {
     if (o.cell.value !== valueOf(o.coef)) throw new Error(`${o.label}: published ${o.cell.value}, true ${valueOf(o.coef)}`);
     span.add(o.coef);
+    bounds.add(o.coef, o.cell.value, o.cell.value);
   }
   const key = (coef: Map<number, number>) => [...coef].filter(([, c]) => c).sort((a, b) => a[0] - b[0]).join(';');
   const publishedForms = new Map(published.map((o) => [key(o.coef), o.label]));
   const hidden = observed.filter((o) => o.cell.suppressed);
   const inconsistent = hidden.filter((o) => publishedForms.has(key(o.coef))).map((o) => `${o.label} hidden, published as ${publishedForms.get(key(o.coef))}`);
   const disclosed = hidden.filter((o) => span.determines(o.coef)).map((o) => ({ label: o.label, display: o.cell.display, value: valueOf(o.coef) }));
-  return { disclosed, inconsistent, hidden: hidden.length, published: published.length };
+  if (!opts.intervals) return { disclosed, inconsistent, hidden: hidden.length, published: published.length };
+
+  // A display that sets hidden cells apart ("<5" and "x" for "at least k") puts each in a class:
+  // the reader is granted each class's true range. One display for every hidden cell says nothing.
+  const classes = new Map<string, number[]>();
+  for (const o of hidden) classes.set(o.cell.display, [...(classes.get(o.cell.display) ?? []), valueOf(o.coef)]);
+  const ranged = classes.size > 1 ? hidden : [];
+  for (const o of ranged) {
+    const values = classes.get(o.cell.display)!;
+    bounds.add(o.coef, Math.min(...values), Math.max(...values));
+  }
+  if (!bounds.propagate()) throw new Error('the published statistics and the truth disagree');
+  // Shaving: a value of a hidden cell of bounded class that leaves the bounds infeasible is ruled out.
+  for (const o of ranged.filter((x) => Math.max(...classes.get(x.cell.display)!) < Infinity)) {
+    const [lo, hi] = bounds.range(o.coef);
+    const feasible: number[] = [];
+    if (hi - lo >= 10) continue;
+    for (let v = lo; v <= hi; v++) if (bounds.with(o.coef, v).propagate()) feasible.push(v);
+    if (feasible.length) bounds.add(o.coef, feasible[0], feasible[feasible.length - 1]);
+  }
+  if (!bounds.propagate()) throw new Error('the published statistics and the truth disagree');
+  const pinned = hidden.filter((o) => new Set(bounds.range(o.coef)).size === 1).map((o) => ({ label: o.label, display: o.cell.display, value: valueOf(o.coef) }));
+  return { disclosed, pinned, inconsistent, hidden: hidden.length, published: published.length };
+}
+
+/**
+ * Interval reasoning over integer, non-negative cells: each constraint bounds a linear form; each
+ * cell's bounds are tightened from the others' until nothing changes (bound propagation).
+ */
+class Bounds {
+  private readonly constraints: { coef: [number, number][]; lo: number; hi: number }[] = [];
+  constructor(
+    n: number,
+    private readonly lo = new Float64Array(n),
+    private readonly hi = new Float64Array(n).fill(1e9),
+  ) {}
+  add(coef: Map<number, number>, lo: number, hi: number): void {
+    this.constraints.push({ coef: [...coef].filter(([, c]) => c), lo, hi });
+  }
+  /** A copy with `coef` fixed at `value`. */
+  with(coef: Map<number, number>, value: number): Bounds {
+    const copy = new Bounds(0, this.lo.slice(), this.hi.slice());
+    copy.constraints.push(...this.constraints);
+    copy.add(coef, value, value);
+    return copy;
+  }
+  range(coef: Map<number, number>): [number, number] {
+    let [lo, hi] = [0, 0];
+    for (const [i, a] of coef) {
+      lo += a > 0 ? a * this.lo[i] : a * this.hi[i];
+      hi += a > 0 ? a * this.hi[i] : a * this.lo[i];
+    }
+    return [lo, hi];
+  }
+  /** False when the constraints cannot all hold. */
+  propagate(): boolean {
+    for (let round = 0; round < 300; round++) {
+      let changed = false;
+      for (const c of this.constraints) {
+        let [sLo, sHi] = [0, 0];
+        for (const [i, a] of c.coef) {
+          sLo += a > 0 ? a * this.lo[i] : a * this.hi[i];
+          sHi += a > 0 ? a * this.hi[i] : a * this.lo[i];
+        }
+        if (sLo > c.hi || sHi < c.lo) return false;
+        for (const [i, a] of c.coef) {
+          const restLo = sLo - (a > 0 ? a * this.lo[i] : a * this.hi[i]);
+          const restHi = sHi - (a > 0 ? a * this.hi[i] : a * this.lo[i]);
+          let [l, h] = [(c.lo - restHi) / a, (c.hi - restLo) / a];
+          if (a < 0) [l, h] = [h, l];
+          [l, h] = [Math.ceil(l - 1e-9), Math.floor(h + 1e-9)];
+          if (l > this.lo[i]) [this.lo[i], changed] = [l, true];
+          if (h < this.hi[i]) [this.hi[i], changed] = [h, true];
+          if (this.lo[i] > this.hi[i]) return false;
+        }
+      }
+      if (!changed) return true;
+    }
+    return true;
+  }
 }

@@ -118,7 +118,7 @@
     el.textContent = cell.display;
     if (cell.suppressed) {
       el.className = 'suppressed';
-      el.title = cell.display === 'x' ? 'Hidden to protect a small count elsewhere in this row or column' : 'Too few children to publish';
+      el.title = 'Hidden: too few children to publish, or hidden with such a count so that it cannot be worked out';
     }
     return el;
   }

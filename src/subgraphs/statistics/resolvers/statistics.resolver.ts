@@ -26,17 +26,16 @@ import {
 } from './types/statistics.types';
 
 const MAX_TREND_MONTHS = 36;
-const COMPLEMENT_DISPLAY = 'x';
+const HIDDEN_DISPLAY = 'x';
 const ASSESSED_LEVELS = [RiskLevel.RED, RiskLevel.ORANGE, RiskLevel.YELLOW, RiskLevel.BLUE];
 
 /**
- * A hidden cell shows "<k" when it is small, and "x" when it is hidden only to protect another
- * (a complement): a street of 452 children must not be published as "<5".
+ * Every hidden cell shows the same mark, whatever its value. Labelled "<k" when small and "x" when
+ * a complement (at least k), hidden cells were bounded by their labels: a published 10 split into
+ * two "x" cells was two fives.
  */
-const countCell = (c: { value: number; suppressed: boolean }, k: number): CountCell =>
-  c.suppressed
-    ? { value: null, suppressed: true, display: c.value < k ? `<${k}` : COMPLEMENT_DISPLAY }
-    : { value: c.value, suppressed: false, display: String(c.value) };
+const countCell = (c: { value: number; suppressed: boolean }): CountCell =>
+  c.suppressed ? { value: null, suppressed: true, display: HIDDEN_DISPLAY } : { value: c.value, suppressed: false, display: String(c.value) };
 
 /**
  * Every count of minors, without categories, is a cell of one lattice per district: grids and
@@ -115,12 +114,12 @@ function dimSpec(dim: StatisticsDimension, folded: boolean): DimSpec {
  * A rate from three protected cells of one table: the population and its MET / NOT_MET parts.
  * Those three are one line, so either all are published or at least two are hidden.
  */
-function rateOf(k: number, denominator: TableCell, met: TableCell, notMet: TableCell): StatisticsRate {
+function rateOf(denominator: TableCell, met: TableCell, notMet: TableCell): StatisticsRate {
   const suppressed = denominator.suppressed || met.suppressed || notMet.suppressed || denominator.value === 0;
   const percent = suppressed ? null : Math.round((met.value / denominator.value) * 1000) / 10;
   return {
-    numerator: countCell(met, k),
-    denominator: countCell(denominator, k),
+    numerator: countCell(met),
+    denominator: countCell(denominator),
     percent,
     suppressed,
     display: percent === null ? 'suppressed' : `${percent}%`,
@@ -196,10 +195,10 @@ export class StatisticsResolver {
               category: dimValue(c, StatisticsDimension.CATEGORY) as DifficultyCategory | null,
               ageBand: dimValue(c, StatisticsDimension.AGE_BAND) as AgeBand | null,
               gender: dimValue(c, StatisticsDimension.GENDER) as Gender | null,
-              count: countCell(c, k),
+              count: countCell(c),
             }),
           ),
-        total: countCell(total, k),
+        total: countCell(total),
       };
     });
   }
@@ -246,7 +245,7 @@ export class StatisticsResolver {
       const referrals = await workflowRate('referrals_met', 'referrals_not_met');
       const ratesOf = (node: RegionNode): RegionRates => {
         const simple = (t: Awaited<ReturnType<typeof rateTable>>) =>
-          rateOf(k, t.cell(node.code, [null])!, t.cell(node.code, ['MET'])!, t.cell(node.code, ['NOT_MET'])!);
+          rateOf(t.cell(node.code, [null])!, t.cell(node.code, ['MET'])!, t.cell(node.code, ['NOT_MET'])!);
         return {
           regionCode: node.code,
           regionName: node.name,
@@ -256,7 +255,6 @@ export class StatisticsResolver {
           visitsOnTime: ASSESSED_LEVELS.map((riskLevel) => ({
             riskLevel,
             rate: rateOf(
-              k,
               onTime.cell(node.code, childrenCell(riskLevel, null, null, null))!,
               onTime.cell(node.code, childrenCell(riskLevel, null, null, ON_TIME))!,
               onTime.cell(node.code, childrenCell(riskLevel, null, null, OVERDUE))!,
@@ -306,7 +304,7 @@ export class StatisticsResolver {
         Object.values(TrendSeries).map((series) => ({ month, series, cell: { value: counts.get(`${month}|${series}`) ?? 0, suppressed: false, fixed: false, order: 0 } })),
       );
       suppressSmall(points.map((p) => p.cell), k, true);
-      return { refreshedAt: at, points: points.map((p) => ({ month: p.month, series: p.series, count: countCell(p.cell, k) })) };
+      return { refreshedAt: at, points: points.map((p) => ({ month: p.month, series: p.series, count: countCell(p.cell) })) };
     });
   }
 

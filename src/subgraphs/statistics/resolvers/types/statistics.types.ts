@@ -51,7 +51,7 @@ registerEnumType(StatisticsRiskLevel, { name: 'StatisticsRiskLevel', description
 registerEnumType(AgeBand, { name: 'AgeBand' });
 registerEnumType(TrendSeries, { name: 'TrendSeries' });
 
-@ObjectType({ description: 'A count that may be suppressed: then it has no value and displays "<k" (small) or "x" (hidden to protect another cell)' })
+@ObjectType({ description: 'A count that may be suppressed: then it has no value and displays "x", whether it is small or hidden to protect another cell' })
 export class CountCell {
   @Field(() => Int, { nullable: true, description: 'Null when suppressed' })
   value: number | null;
@@ -59,7 +59,7 @@ export class CountCell {
   @Field()
   suppressed: boolean;
 
-  @Field({ description: 'The value, "<k" when suppressed as small, "x" when suppressed as a complement' })
+  @Field({ description: 'The value, or "x" when suppressed' })
   display: string;
 }
 
