@@ -298,8 +298,10 @@ export class StatisticsResolver {
         [scope.anchor, `${ctx.principal.region}%`, `${window[0]}-01`],
       );
       const counts = new Map(rows.map((r) => [`${r.month}|${r.series}`, Number(r.n)]));
-      // Calendar months are fixed, disjoint buckets and no window total is published, so there
-      // is nothing to difference: primary suppression is enough here.
+      // Calendar months are fixed, disjoint buckets and the trend publishes no window total: its
+      // cells are suppressed one by one. The node's count of children can act as the NEW_CASES
+      // total of a young registry, and consecutive refreshes differ by what changed: both left to
+      // the owner (docs/statistics.md, residual risks).
       const points = window.flatMap((month) =>
         Object.values(TrendSeries).map((series) => ({ month, series, cell: { value: counts.get(`${month}|${series}`) ?? 0, suppressed: false, fixed: false, order: 0 } })),
       );
