@@ -151,3 +151,76 @@ describe('query cost limit: HUB_MAX_QUERY_COST', () => {
     expect([refused.status, refused.json.errors[0].extensions.code]).toEqual([413, 'LIMIT_EXCEEDED']);
   });
 });
+
+/** Values in an answer as the estimate counts them: every field, and every item of a list of scalars. */
+const valuesOf = (v: unknown): number =>
+  Array.isArray(v)
+    ? v.reduce((n: number, x) => n + (x !== null && typeof x === 'object' ? valuesOf(x) : 1), 0)
+    : v !== null && typeof v === 'object'
+      ? Object.values(v).reduce((n: number, x) => n + 1 + valuesOf(x), 0)
+      : 0;
+
+/**
+ * The region tree priced region by region at its level. A region's `children` were once priced at
+ * one on average across a list of regions, true going down; `parent { children }` goes up and down
+ * again, each region naming all its siblings, and a dashboard token read 529,864 values through a
+ * limit of 100,000. A district shaped as the cost model takes one: 20 streets of 10 communities of
+ * 10 grids.
+ */
+describe('query cost limit: the region tree', () => {
+  const LIMIT = 100_000;
+  const DISTRICT = '330103';
+  let t: TestHub;
+  let dashboard: string;
+  beforeAll(async () => {
+    t = await startTestHub({ maxQueryCost: LIMIT });
+    const rows: string[][] = [[DISTRICT, '', 'DISTRICT', '模型区']];
+    for (let s = 1; s <= 20; s++) {
+      const street = `${DISTRICT}${String(s).padStart(3, '0')}`;
+      rows.push([street, DISTRICT, 'STREET', `街道${s}`]);
+      for (let c = 1; c <= 10; c++) {
+        const community = `${street}${String(c).padStart(3, '0')}`;
+        rows.push([community, street, 'COMMUNITY', `社区${s}-${c}`]);
+        for (let g = 1; g <= 10; g++) rows.push([`${community}${String(g).padStart(3, '0')}`, community, 'GRID', `网格${s}-${c}-${g}`]);
+      }
+    }
+    const column = (i: number) => rows.map((r) => r[i] || null);
+    await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`, [0, 1, 2, 3].map(column));
+    dashboard = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: DISTRICT });
+  });
+  afterAll(() => t.stop());
+
+  /** The estimate of one root field, as the hub states it refusing 100 aliases of it (each weighs at least 1,000). */
+  async function estimateOf(field: string): Promise<number> {
+    const r = await post(t, dashboard, { query: `{ ${aliased(100, field)} }` }, {});
+    expect([r.status, r.json.errors[0].extensions.code]).toEqual([413, 'LIMIT_EXCEEDED']);
+    return Number(/about (\d+) values/.exec(r.json.errors[0].message)![1]) / 100;
+  }
+
+  it('refuses going up and down the tree again and again: each turn multiplies by the siblings', async () => {
+    const turns = (n: number) => `regions { code ${'parent { children { code '.repeat(n)}${'} } '.repeat(n)}}`;
+    // Through fragments alike: two turns, one spelt with named fragments and an inline one.
+    const spelt = `{ regions { ...Up } } fragment Up on Region { code parent { ...Down } } fragment Down on Region { children { code parent { ... on Region { children { code } } } } }`;
+    for (const query of [`{ ${turns(2)} }`, `{ ${turns(5)} }`, spelt]) {
+      const r = await post(t, dashboard, { query }, {});
+      expect([r.status, r.json.data, r.json.errors?.map((e: any) => e.extensions.code)]).toEqual([413, undefined, ['LIMIT_EXCEEDED']]);
+    }
+    // From a child's grid as well: up to the district and down its whole tree, for each child of the page.
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const r = await post(t, civil, { query: `{ minors(first: 100) { edges { node { grid { parent { parent { parent { children { children { children { code } } } } } } } } } } }` });
+    expect([r.status, r.json.errors?.map((e: any) => e.extensions.code)]).toEqual([413, ['LIMIT_EXCEEDED']]);
+  });
+
+  it('answers an accepted walk of the tree, up or down, with no more values than its estimate', async () => {
+    for (const field of [
+      `regions { code parent { children { code } } }`,
+      `regions { code parent { code parent { children { code parent { code } } } } }`,
+      `regions { code name children { code name children { code name children { code name } } } }`,
+    ]) {
+      const r = await post(t, dashboard, { query: `{ ${field} }` }, {});
+      expect([r.status, r.json.errors]).toEqual([200, undefined]);
+      expect(r.json.data.regions).toHaveLength(2221);
+      expect(valuesOf(r.json.data)).toBeLessThanOrEqual(await estimateOf(field));
+    }
+  });
+});

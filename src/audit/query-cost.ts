@@ -47,6 +47,36 @@ const REGIONS_IN_A_DISTRICT: Record<RegionLevel, number> = {
 };
 const regionsAt = (level: unknown) => REGIONS_IN_A_DISTRICT[level as RegionLevel] ?? REGIONS_IN_A_DISTRICT[RegionLevel.GRID];
 
+/** From the top of a district down; a grid, the finest, has no children. */
+const LEVELS = [RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY, RegionLevel.GRID];
+
+/** Regions of each level a field gives one object above it. */
+type Regions = Partial<Record<RegionLevel, number>>;
+
+/**
+ * The regions a field of type Region or [Region] holds, in a district shaped as above, from one
+ * region of the given level. Each region is priced at its own level: `children` at the fan-out of
+ * that level — 20 under a district, 10 under a street or a community, none under a grid — and
+ * `parent` at the level above, none above a district (the widest jurisdiction: null above the
+ * caller's). In such a district the estimate is what the answer holds. An average over a list
+ * would not do: `parent { children }` goes up and down again, each region naming all its
+ * siblings, and with `children` priced at 1 per region five such turns under `regions` passed for
+ * some 27,000 values and would have answered 370 million.
+ */
+const REGION_FIELDS: Record<string, (level: RegionLevel) => Regions> = {
+  'Query.regions': () => REGIONS_IN_A_DISTRICT,
+  'Minor.grid': () => ({ [RegionLevel.GRID]: 1 }),
+  'Region.parent': (level) => {
+    const above = LEVELS[LEVELS.indexOf(level) - 1];
+    return above ? { [above]: 1 } : {};
+  },
+  'Region.children': (level) => {
+    const below = LEVELS[LEVELS.indexOf(level) + 1];
+    return below ? { [below]: REGIONS_IN_A_DISTRICT[below] / REGIONS_IN_A_DISTRICT[level] } : {};
+  },
+};
+const REGION_TYPE = 'Region';
+
 /** Values a statistics table is broken down into per dimension: it has a cell for every combination. */
 const DIMENSION_VALUES: Record<StatisticsDimension, number> = {
   [StatisticsDimension.RISK_LEVEL]: Object.keys(StatisticsRiskLevel).length,
@@ -60,16 +90,6 @@ const whole = (v: unknown, fallback: number) => (typeof v === 'number' && Number
 /** Arguments that decide a list's size; the others (filters, cursors) can only make it smaller. */
 type SizeArgs = { first?: unknown; level?: unknown; by?: unknown; months?: unknown };
 const SIZE_ARGS = ['first', 'level', 'by', 'months'] as const;
-
-/** Lists whose length is known from the schema's domain rather than a page size. */
-const LIST_SIZE: Record<string, number> = {
-  // The caller's jurisdiction, every level of it.
-  'Query.regions': Object.values(REGIONS_IN_A_DISTRICT).reduce((a, b) => a + b, 0),
-  // One per region on average across a list of them (a tree of n regions has n − 1 children in
-  // all), at every depth: nesting `children` under `regions` adds about a district's regions per
-  // level, not five times as many. From a single region the children are at most a district's.
-  'Region.children': 1,
-};
 
 /** Lengths of the lists under a field that its own arguments decide, by the list field's name. */
 const LISTS_UNDER: Record<string, (args: SizeArgs) => Record<string, number>> = {
@@ -129,22 +149,28 @@ class CostWalk {
     private readonly variables: Record<string, unknown>,
   ) {}
 
-  selections(set: SelectionSetNode, type: GraphQLCompositeType, lists: Record<string, number>, listsKey: string): number {
+  /**
+   * What one object of the type costs. A region is walked at its level (`level`, for the type
+   * Region only); a region of unknown level, reached by a field not in REGION_FIELDS, at the
+   * dearest of them.
+   */
+  selections(set: SelectionSetNode, type: GraphQLCompositeType, lists: Record<string, number>, listsKey: string, level?: RegionLevel): number {
+    if (type.name === REGION_TYPE && level === undefined) return Math.max(...LEVELS.map((l) => this.selections(set, type, lists, listsKey, l)));
     let sum = 0;
     for (const sel of set.selections) {
-      if (sel.kind === Kind.FIELD) sum += this.field(sel, type, lists);
-      else if (sel.kind === Kind.INLINE_FRAGMENT) sum += this.selections(sel.selectionSet, this.narrowed(sel.typeCondition?.name.value, type), lists, listsKey);
-      else sum += this.fragment(sel.name.value, type, lists, listsKey);
+      if (sel.kind === Kind.FIELD) sum += this.field(sel, type, lists, level);
+      else if (sel.kind === Kind.INLINE_FRAGMENT) sum += this.selections(sel.selectionSet, this.narrowed(sel.typeCondition?.name.value, type), lists, listsKey, level);
+      else sum += this.fragment(sel.name.value, type, lists, listsKey, level);
     }
     return sum;
   }
 
-  private fragment(name: string, type: GraphQLCompositeType, lists: Record<string, number>, listsKey: string): number {
-    const key = `${name}\n${listsKey}`;
+  private fragment(name: string, type: GraphQLCompositeType, lists: Record<string, number>, listsKey: string, level: RegionLevel | undefined): number {
+    const key = `${name}\n${listsKey}\n${level ?? ''}`;
     let cost = this.fragmentCost.get(key);
     if (cost === undefined) {
       const fragment = this.fragments.get(name);
-      cost = fragment ? this.selections(fragment.selectionSet, this.narrowed(fragment.typeCondition.name.value, type), lists, listsKey) : 0;
+      cost = fragment ? this.selections(fragment.selectionSet, this.narrowed(fragment.typeCondition.name.value, type), lists, listsKey, level) : 0;
       this.fragmentCost.set(key, cost);
     }
     return cost;
@@ -155,20 +181,27 @@ class CostWalk {
     return named && isCompositeType(named) ? named : type;
   }
 
-  private field(node: FieldNode, parent: GraphQLCompositeType, lists: Record<string, number>): number {
+  private field(node: FieldNode, parent: GraphQLCompositeType, lists: Record<string, number>, level: RegionLevel | undefined): number {
     const def = fieldDef(this.schema, parent, node.name.value);
-    if (def === SchemaMetaFieldDef || def === TypeMetaFieldDef) return Math.max(INTROSPECTION_COST, this.cost(node, parent, def, lists));
-    if (parent === this.root && def && def.name !== TypeNameMetaFieldDef.name) return Math.max(ROOT_FIELD_COST, this.cost(node, parent, def, lists));
-    return def ? this.cost(node, parent, def, lists) : 1;
+    if (def === SchemaMetaFieldDef || def === TypeMetaFieldDef) return Math.max(INTROSPECTION_COST, this.cost(node, parent, def, lists, level));
+    if (parent === this.root && def && def.name !== TypeNameMetaFieldDef.name) return Math.max(ROOT_FIELD_COST, this.cost(node, parent, def, lists, level));
+    return def ? this.cost(node, parent, def, lists, level) : 1;
   }
 
-  private cost(node: FieldNode, parent: GraphQLCompositeType, def: GraphQLField<unknown, unknown>, lists: Record<string, number>): number {
+  private cost(node: FieldNode, parent: GraphQLCompositeType, def: GraphQLField<unknown, unknown>, lists: Record<string, number>, level: RegionLevel | undefined): number {
     const args = this.sizeArgs(def, node);
     const coordinate = `${parent.name}.${def.name}`;
+    const type = getNamedType(def.type);
+    // A field's level is its object's: the walk reaches Region's fields with one.
+    const regions = REGION_FIELDS[coordinate]?.(level as RegionLevel);
+    if (regions) {
+      const held = Object.entries(regions) as [RegionLevel, number][];
+      if (!node.selectionSet || !isCompositeType(type)) return 1 + held.reduce((n, [, count]) => n + count, 0);
+      return 1 + held.reduce((n, [l, count]) => n + count * this.selections(node.selectionSet!, type, NONE, '{}', l), 0);
+    }
     const page = def.args.some((a) => a.name === 'first') ? whole(args.first, UNPAGED_LIST_SIZE) : undefined;
     const listed = isListType(getNullableType(def.type));
-    const size = listed ? (page ?? lists[def.name] ?? LIST_SIZE[coordinate] ?? UNPAGED_LIST_SIZE) : 1;
-    const type = getNamedType(def.type);
+    const size = listed ? (page ?? lists[def.name] ?? UNPAGED_LIST_SIZE) : 1;
     if (!node.selectionSet || !isCompositeType(type)) return 1 + (listed ? size : 0);
     // A page that is not itself a list (a connection) gives its size to the lists it holds.
     const under = page !== undefined && !listed && isObjectType(type) ? pageLists(type, page) : (LISTS_UNDER[coordinate]?.(args) ?? NONE);
