@@ -42,7 +42,7 @@ describeBrowser('dashboard page (headless Chromium)', () => {
     ]);
     await t.sql(
       `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
-       SELECT gen_random_uuid(), '测试', 'FEMALE', DATE '2015-05-01', upper(substr(md5(gen_random_uuid()::text), 1, 18)), '杭州', '杭州测试路', $1
+       SELECT gen_random_uuid(), '测试', 'FEMALE', (current_date - INTERVAL '10 years')::date, upper(substr(md5(gen_random_uuid()::text), 1, 18)), '杭州', '杭州测试路', $1
        FROM generate_series(1, 3)`,
       [SMALL_GRID],
     );

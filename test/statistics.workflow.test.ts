@@ -1,5 +1,6 @@
 import { Department, Role } from '../src/auth/principal';
-import { idNumberCheckChar } from '../src/common/id-number';
+import { yearsBefore } from '../src/common/dates';
+import { buildIdNumber } from '../src/common/id-number';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { addMinors } from './support/statistics-fixtures';
 import { startTestHub, TestHub } from './support/test-hub';
@@ -93,7 +94,7 @@ describe('statistics: mandatory reports and referrals', () => {
     for (const [grid, n] of [[GRID1, 20], [GRID4, 2]] as const) {
       const rows = await t.sql(
         `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
-         SELECT gen_random_uuid(), '测试', 'FEMALE', DATE '2015-05-01', upper(substr(md5(gen_random_uuid()::text), 1, 18)),
+         SELECT gen_random_uuid(), '测试', 'FEMALE', (current_date - INTERVAL '10 years')::date, upper(substr(md5(gen_random_uuid()::text), 1, 18)),
                 '浙江省杭州市', '浙江省杭州市测试路1号', $1
          FROM generate_series(1, $2::int) RETURNING id`,
         [grid, n],
@@ -233,14 +234,15 @@ describe('statistics: mandatory reports and referrals', () => {
   it('counts a report filed for a district at the district, whether or not the ID number it names is registered: the dashboard is no oracle on the registry', async () => {
     // Two districts alike, but for the ID number the reports name: a child of the first, unknown to the registry in the second.
     const [known, unknown] = TWINS;
-    const idNumber = (district: string, n: string) => `${district}20150501${n}`.replace(/^(.{17})$/, (x) => x + idNumberCheckChar(x));
+    const birth = yearsBefore(new Date(), 10);
+    const idNumber = (district: string, n: number) => buildIdNumber(district, birth, n);
     for (const district of [known, unknown]) {
       const grid = `${district}001001001`;
       await addMinors(t, grid, 20);
       await t.sql(
         `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
-         VALUES (gen_random_uuid(), '测试', 'FEMALE', DATE '2015-05-01', $1, '浙江省杭州市', '浙江省杭州市测试路1号', $2)`,
-        [idNumber(district, district === known ? '001' : '002'), grid],
+         VALUES (gen_random_uuid(), '测试', 'FEMALE', $3, $1, '浙江省杭州市', '浙江省杭州市测试路1号', $2)`,
+        [idNumber(district, district === known ? 1 : 2), grid, birth],
       );
       // Five reports filed for the grid two days ago and never verified (late), one for the district
       // then and one now, both naming the child.
@@ -248,8 +250,8 @@ describe('statistics: mandatory reports and referrals', () => {
       const fileFor = (regionCode: string, childIdNumber?: string) =>
         gql(asReporter, FILE, { input: { harmType: 'NEGLECT', observation: '儿童长期独自在家', location: '学校门口', regionCode, urgency: 'URGENT', ...(childIdNumber ? { childIdNumber } : { childDescription: '约8岁女孩' }) } });
       for (let i = 0; i < 5; i++) await daysAgo(2, () => fileFor(grid));
-      await daysAgo(2, () => fileFor(district, idNumber(district, '001')));
-      await fileFor(district, idNumber(district, '001'));
+      await daysAgo(2, () => fileFor(district, idNumber(district, 1)));
+      await fileFor(district, idNumber(district, 1));
     }
     expect(await t.sql(`SELECT count(*)::int AS n FROM workflow.mandatory_report WHERE region_code IN ($1, $2) AND minor_id IS NOT NULL`, [known, unknown])).toEqual([{ n: 2 }]);
     await refreshStatistics(t.hub.db.ds);
