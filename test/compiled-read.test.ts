@@ -1,4 +1,5 @@
 import { Department, POLICY_SUBJECTS, PolicySubject, Role } from '../src/auth/principal';
+import { yearsBefore } from '../src/common/dates';
 import { post, storedEventOf } from './support/audit-helpers';
 import { startTestHub, TestHub, TokenOptions } from './support/test-hub';
 
@@ -172,6 +173,23 @@ describe('compiled reads', () => {
     expect(inside.compiled).toBe(true);
     const outside = await both(street, { query: BENCH, variables: { id: outsideId } });
     expect([outside.compiled, outside.json]).toEqual([false, { data: { minor: null } }]);
+  });
+
+  it('leaves a child who has turned 18 to the general path, which answers null as for an unknown child; the day before, compiled', async () => {
+    const [adult, almost] = await fast.sql(`SELECT id, birth_date::text AS birth_date FROM registry.minor WHERE grid_code LIKE '${STREET}%' AND id <> $1 ORDER BY id LIMIT 2`, [minorId]);
+    const today = yearsBefore(new Date(), 18);
+    const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    try {
+      await fast.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [adult.id, today]);
+      await fast.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [almost.id, tomorrow]);
+      const police = await fast.token(Department.POLICE);
+      const gone = await both(police, { query: BENCH, variables: { id: adult.id } });
+      expect([gone.compiled, gone.json]).toEqual([false, { data: { minor: null } }]);
+      const still = await both(police, { query: BENCH, variables: { id: almost.id } });
+      expect([still.compiled, still.json.data.minor.birthDate]).toEqual([true, tomorrow]);
+    } finally {
+      for (const m of [adult, almost]) await fast.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [m.id, m.birth_date]);
+    }
   });
 
   it('releases nothing when the audit event cannot be written', async () => {

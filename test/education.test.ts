@@ -1,4 +1,5 @@
 import { Department } from '../src/auth/principal';
+import { yearsBefore } from '../src/common/dates';
 import { daysAgo, expectMaskedFailure, INSIDE_STREET, recordSuite, withFailingTrigger } from './support/department-records';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -248,6 +249,76 @@ describe('education subgraph', () => {
         SELECT id FROM registry.minor WHERE risk_level IN ('RED','ORANGE')
         UNION SELECT minor_id FROM education.dropout_report WHERE status = 'OPEN'`);
       expect([...ids].sort()).toEqual(expected.map((e: any) => e.id).sort());
+    });
+  });
+
+  /**
+   * A child's records follow the registry's rule through the jurisdiction view: from the day in
+   * China the child turns 18, their records are no one's, as for a child of another street; the
+   * rows stay.
+   */
+  describe('a child who has turned 18', () => {
+    const LIST = `{ dropoutReports(first: 1000) { totalCount nodes { id minor { id } } } }`;
+    const READ = `query($id: ID!) { minor(id: $id) { id schoolEnrollments { id } dropoutReports { id } } }`;
+    let adult: string;
+    let almost: string;
+    let births: { id: string; birth_date: string }[];
+    const reportsOf = async (id: string) => (await t.sql(`SELECT id FROM education.dropout_report WHERE minor_id = $1 ORDER BY id`, [id])).map((r: { id: string }) => r.id);
+
+    beforeAll(async () => {
+      births = await t.sql(`
+        SELECT m.id, m.birth_date::text AS birth_date FROM registry.minor m
+        WHERE m.grid_code LIKE $1 AND EXISTS (SELECT 1 FROM education.dropout_report r WHERE r.minor_id = m.id)
+          AND EXISTS (SELECT 1 FROM education.school_enrollment e WHERE e.minor_id = m.id)
+        ORDER BY m.id LIMIT 2`, [`${INSIDE_STREET}%`]);
+      [adult, almost] = births.map((b) => b.id);
+      // 18 years ago today in China: 18 today. The day after: 17 until tomorrow.
+      const today = yearsBefore(new Date(), 18);
+      const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+      await t.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [adult, today]);
+      await t.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [almost, tomorrow]);
+    });
+    afterAll(async () => {
+      for (const b of births) await t.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [b.id, b.birth_date]);
+    });
+
+    it('leaves their records out of every list and count, and out of the child’s file, while the rows stay', async () => {
+      for (const [department, region] of [[ED, '330102'], [ED, INSIDE_STREET], [Department.CIVIL_AFFAIRS, INSIDE_STREET]] as const) {
+        const token = await t.token(department, { region });
+        const [{ n }] = await t.sql(
+          `SELECT count(*)::int AS n FROM education.dropout_report r JOIN registry.minor m ON m.id = r.minor_id WHERE m.grid_code LIKE $1 AND m.id <> $2`,
+          [`${region}%`, adult],
+        );
+        const list = await t.gql(token, LIST);
+        expect(list.errors).toBeUndefined();
+        expect(list.data.dropoutReports.totalCount).toBe(n);
+        const ids = list.data.dropoutReports.nodes.map((x: { id: string }) => x.id);
+        expect(list.data.dropoutReports.nodes.map((x: { minor: { id: string } }) => x.minor.id)).not.toContain(adult);
+        expect(ids).toEqual(expect.arrayContaining(await reportsOf(almost)));
+        for (const id of await reportsOf(adult)) expect(ids).not.toContain(id);
+        const gone = await t.gql(token, READ, { id: adult });
+        expect(gone).toEqual(await t.gql(token, READ, { id: '00000000-0000-4000-8000-000000000000' }));
+        expect(gone.data.minor).toBeNull();
+        const still = await t.gql(token, READ, { id: almost });
+        expect(still.data.minor.dropoutReports.map((x: { id: string }) => x.id).sort()).toEqual(await reportsOf(almost));
+      }
+      expect((await reportsOf(adult)).length).toBeGreaterThan(0);
+    });
+
+    it('refuses writes about them, or to their records, as NOT_FOUND, writing nothing', async () => {
+      const token = await t.token(ED);
+      const input = { school: '开元中学', reportedOn: daysAgo(3), daysAbsent: 21 };
+      const [report] = await reportsOf(adult);
+      const before = await t.sql(`SELECT row_to_json(r)::text AS row FROM education.dropout_report r WHERE minor_id = $1 ORDER BY id`, [adult]);
+      const create = `mutation($m: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $m, input: $i) { id } }`;
+      const update = `mutation($id: ID!, $i: DropoutReportInput!) { updateDropoutReport(id: $id, input: $i) { id } }`;
+      for (const r of [await t.gql(token, create, { m: adult, i: input }), await t.gql(token, update, { id: report, i: input })]) {
+        expect(errorCodes(r)).toEqual(['NOT_FOUND']);
+        expect(r.data?.createDropoutReport ?? r.data?.updateDropoutReport ?? null).toBeNull();
+      }
+      expect(await t.sql(`SELECT row_to_json(r)::text AS row FROM education.dropout_report r WHERE minor_id = $1 ORDER BY id`, [adult])).toEqual(before);
+      const ok = await t.gql(token, create, { m: almost, i: input });
+      expect(ok.errors).toBeUndefined();
     });
   });
 });

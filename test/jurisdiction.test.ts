@@ -1,5 +1,6 @@
 import { buildIdNumber } from '../src/common/id-number';
 import { Department } from '../src/auth/principal';
+import { yearsBefore } from '../src/common/dates';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 /** A street officer sees their street's children only; others are indistinguishable from missing. */
@@ -119,5 +120,99 @@ describe('jurisdiction (row level)', () => {
     const r = await t.gql(token, `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "x" }) { id } }`, { id: outside.id });
     expect(errorCodes(r)).toEqual(['NOT_FOUND']);
     expect(await t.sql(`SELECT count(*)::int AS n FROM registry.visit`)).toEqual(before);
+  });
+});
+
+/**
+ * A minor is under 18 on the calendar day in China: from the day someone turns 18 the registry
+ * answers for them exactly as for a child that does not exist, to every reader, while their rows stay.
+ */
+describe('ageing out: someone who has turned 18 is no one’s to read or write', () => {
+  let t: TestHub;
+  const STREET = '330102001';
+  const ZERO = '00000000-0000-4000-8000-000000000000';
+  let grid: string;
+  let adult: { id: string; id_number: string };
+  let almost: { id: string; id_number: string };
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    [{ grid_code: grid }] = await t.sql(`SELECT grid_code FROM registry.minor WHERE grid_code LIKE $1 ORDER BY grid_code LIMIT 1`, [`${STREET}%`]);
+    // 18 years ago today in China turns 18 today; 18 years ago tomorrow is still 17 (the last day of it).
+    const today = yearsBefore(new Date(), 18);
+    const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const [a, b] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 ORDER BY id LIMIT 2`, [grid]);
+    for (const [{ id }, birth, serial] of [[a, today, 801], [b, tomorrow, 803]] as const) {
+      await t.sql(`UPDATE registry.minor SET birth_date = $2, id_number = $3, gender = 'MALE' WHERE id = $1`, [id, birth, buildIdNumber('330102', birth, serial)]);
+    }
+    [adult, almost] = await t.sql(`SELECT id, id_number FROM registry.minor WHERE id = ANY($1) ORDER BY birth_date`, [[a.id, b.id]]);
+  });
+  afterAll(() => t.stop());
+
+  const officers = () => Promise.all([t.token(Department.CIVIL_AFFAIRS), t.token(Department.POLICE), t.token(Department.EDUCATION, { region: STREET })]);
+
+  it('minor(id) answers null as for an unknown id, to every department; the day before, age 17', async () => {
+    const q = `query($id: ID!) { minor(id: $id) { id age name guardians { name } } }`;
+    for (const token of await officers()) {
+      const gone = await t.gql(token, q, { id: adult.id });
+      expect(gone).toEqual(await t.gql(token, q, { id: ZERO }));
+      expect(gone.data).toEqual({ minor: null });
+      const still = await t.gql(token, q, { id: almost.id });
+      expect(still.errors).toBeUndefined();
+      expect(still.data.minor).toMatchObject({ id: almost.id, age: 17 });
+    }
+  });
+
+  it('minorByIdNumber answers null as for an unknown number', async () => {
+    const q = `query($n: String!) { minorByIdNumber(idNumber: $n) { id } }`;
+    for (const token of [await t.token(Department.CIVIL_AFFAIRS), await t.token(Department.POLICE)]) {
+      const gone = await t.gql(token, q, { n: adult.id_number });
+      expect(gone).toEqual(await t.gql(token, q, { n: buildIdNumber('110105', yearsBefore(new Date(), 18), 1) }));
+      expect(gone.data).toEqual({ minorByIdNumber: null });
+      expect((await t.gql(token, q, { n: almost.id_number })).data.minorByIdNumber).toEqual({ id: almost.id });
+    }
+  });
+
+  it('lists and counts leave them out, an age filter of 17 included; pages, cursors and counts agree', async () => {
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor WHERE grid_code = $1`, [grid]);
+    const q = `query($f: MinorFilter) { minors(filter: $f, first: 1000) { totalCount edges { node { id } } } }`;
+    for (const token of await officers()) {
+      const all = await t.gql(token, q, { f: { regionCode: grid } });
+      expect(all.errors).toBeUndefined();
+      const ids = all.data.minors.edges.map((e: { node: { id: string } }) => e.node.id);
+      expect(ids).toContain(almost.id);
+      expect(ids).not.toContain(adult.id);
+      expect([ids.length, all.data.minors.totalCount]).toEqual([n - 1, n - 1]);
+      const seventeen = await t.gql(token, q, { f: { regionCode: grid, ageMin: 17 } });
+      expect(seventeen.data.minors.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([almost.id]);
+      expect(seventeen.data.minors.totalCount).toBe(1);
+    }
+    // A cursor made from the adult's id starts after it, and finds no trace of them.
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const after = Buffer.from(`minor:${adult.id}`).toString('base64url');
+    const page = await t.gql(civil, `query($g: String, $a: String) { minors(filter: { regionCode: $g }, first: 1000, after: $a) { edges { node { id } } } }`, { g: grid, a: after });
+    expect(page.data.minors.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(adult.id);
+  });
+
+  it('writes answer NOT_FOUND and write nothing; a new registration of the number is refused as an adult’s', async () => {
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const before = await t.sql(`SELECT (SELECT count(*) FROM registry.visit WHERE minor_id = $1)::int AS visits, (SELECT updated_at FROM registry.minor WHERE id = $1) AS updated`, [adult.id]);
+    for (const [q, vars] of [
+      [`mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "x" }) { id } }`, { id: adult.id }],
+      [`mutation($id: ID!) { updateMinor(id: $id, input: { school: "x" }) { id } }`, { id: adult.id }],
+      [`mutation($id: ID!) { addCategory(minorId: $id, category: POVERTY) { id } }`, { id: adult.id }],
+    ] as const) {
+      const r = await t.gql(civil, q, vars);
+      expect(errorCodes(r)).toEqual(['NOT_FOUND']);
+      expect(r).toEqual(await t.gql(civil, q, { id: ZERO }));
+    }
+    expect(await t.sql(`SELECT (SELECT count(*) FROM registry.visit WHERE minor_id = $1)::int AS visits, (SELECT updated_at FROM registry.minor WHERE id = $1) AS updated`, [adult.id])).toEqual(before);
+    const ok = await t.gql(civil, `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "x" }) { id } }`, { id: almost.id });
+    expect(ok.errors).toBeUndefined();
+    // The number says its own birth date: refused as an adult's before anything is looked up.
+    const again = await t.gql(civil, `mutation($i: CreateMinorInput!) { createMinor(input: $i) { id } }`, {
+      i: { name: '王某', idNumber: adult.id_number, householdRegistration: '浙江省杭州市上城区', currentAddress: '浙江省杭州市上城区1号', gridCode: grid },
+    });
+    expect([errorCodes(again), again.errors?.[0].message]).toEqual([['BAD_USER_INPUT'], expect.stringMatching(/adult/)]);
   });
 });

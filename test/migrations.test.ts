@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { auditEvent } from '../src/audit/audit-event';
+import { ageOn, yearsBefore } from '../src/common/dates';
 import { AuditOutcome } from '../src/audit/audit.types';
 import { verifyChain } from '../src/audit/audit.verify';
 import { AuditWriter } from '../src/audit/audit.writer';
@@ -47,6 +48,7 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await audit.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
       await audit.undoLastMigration({ transaction: 'each' }); // statistics China day
       await audit.undoLastMigration({ transaction: 'each' }); // barred-person revocation
@@ -55,7 +57,7 @@ describe('migrations', () => {
       await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(5);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(6);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
@@ -87,6 +89,7 @@ describe('migrations', () => {
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
       const before = await columns();
 
+      await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await db.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
       await db.undoLastMigration({ transaction: 'each' }); // statistics China day
       await db.undoLastMigration({ transaction: 'each' });
@@ -96,7 +99,7 @@ describe('migrations', () => {
         /barred_person_id_number_hash_key/,
       );
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
       expect(await columns()).toEqual(before);
       await bar(ids[3], c, true);
       await bar(ids[0], c, false);
@@ -121,6 +124,7 @@ describe('migrations', () => {
       expect(march).toBeGreaterThanOrEqual(1);
       expect(await viewdef()).toContain('china_day(now())');
 
+      await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await db.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
       await db.undoLastMigration({ transaction: 'each' });
@@ -128,7 +132,7 @@ describe('migrations', () => {
       expect(await viewdef()).not.toContain('china_day');
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'china_day'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
     } finally {
       await db.destroy();
@@ -155,13 +159,42 @@ describe('migrations', () => {
       const [atStreet, inGrid] = await placed();
       expect(atStreet).toBe(1);
 
+      await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await db.undoLastMigration({ transaction: 'each' });
       expect(await db.query(`SELECT 1 FROM pg_class WHERE relname = 'region_ancestry'`)).toEqual([]);
       // The report filed for the street named a child of it: down, it is back in the child's grid.
       expect(await db.query(`SELECT reports_not_met AS n FROM statistics.workflow_cube WHERE grid_code = $1`, [grid_code])).toEqual([{ n: inGrid + 1 }]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
       expect(await placed()).toEqual([atStreet, inGrid]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('registry.minor_jurisdiction: only minors up (registry.is_minor, the day in China as ageOn counts it), every child down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const [{ id }] = await db.query(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+      await db.query(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [id, yearsBefore(new Date(), 18)]);
+      const inView = async () => (await db.query(`SELECT count(*)::int AS n FROM registry.minor_jurisdiction WHERE minor_id = $1`, [id]))[0].n as number;
+      expect(await inView()).toBe(0);
+      // The SQL rule against ageOn, on days around 29 February and the turn of the day in China.
+      const instants = ['2026-02-28T15:59:59.999Z', '2026-02-28T16:00:00Z', '2028-02-28T16:00:00Z', '2028-02-29T16:00:00Z', '2027-02-28T12:00:00Z'];
+      const births = ['2008-02-28', '2008-02-29', '2008-03-01', '2009-02-28', '2009-03-01', '2010-02-28', '2010-03-01'];
+      for (const at of instants) {
+        for (const b of births) {
+          const [{ minor }] = await db.query(`SELECT registry.is_minor($1::date, $2::timestamptz) AS minor`, [b, at]);
+          expect([at, b, minor]).toEqual([at, b, ageOn(b, new Date(at)) < 18]);
+        }
+      }
+
+      await db.undoLastMigration({ transaction: 'each' });
+      expect(await inView()).toBe(1);
+      expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'is_minor'`)).toEqual([]);
+
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await inView()).toBe(0);
     } finally {
       await db.destroy();
     }

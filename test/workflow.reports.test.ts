@@ -1,4 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
+import { yearsBefore } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
@@ -336,5 +337,32 @@ describe('workflow: mandatory reports', () => {
       expect(await overdue()).toContain(urgent);
       expect(await overdue()).toContain(normal);
     });
+  });
+
+  it('a report about a child who has since turned 18 names no child, asks for no reassessment, and a new one naming them links none', async () => {
+    const [grown] = await t.sql(`SELECT id, trim(id_number) AS id_number, grid_code FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1 OFFSET 1`);
+    const before = await file({ childIdNumber: grown.id_number, regionCode: grown.grid_code });
+    const read = `query($id: ID!) { mandatoryReport(id: $id) { id minor { id } } }`;
+    expect((await t.gql(civil, read, { id: before })).data.mandatoryReport.minor).toEqual({ id: grown.id });
+    // 18 today in China.
+    const birth = yearsBefore(new Date(), 18);
+    const idNumber = buildIdNumber('330102', birth, 901);
+    await t.sql(`UPDATE registry.minor SET birth_date = $2, id_number = $3, gender = 'MALE' WHERE id = $1`, [grown.id, birth, idNumber]);
+
+    for (const token of [civil, police]) {
+      const r = await t.gql(token, read, { id: before });
+      expect(r.errors).toBeUndefined();
+      expect(r.data.mandatoryReport).toEqual({ id: before, minor: null });
+    }
+    const step = (token: string, to: string) => t.gql(token, STEP, { id: before, to, note: `step to ${to}` });
+    expect((await step(police, 'VERIFYING')).errors).toBeUndefined();
+    expect((await step(police, 'HANDLED')).errors).toBeUndefined();
+    expect(await t.sql(`SELECT count(*)::int AS n FROM workflow.notification WHERE kind = 'REASSESSMENT_REQUESTED' AND subject_id = $1`, [before])).toEqual([{ n: 0 }]);
+
+    const after = await file({ childIdNumber: idNumber, regionCode: grown.grid_code });
+    expect(await t.sql(`SELECT minor_id, child_id_number FROM workflow.mandatory_report WHERE id = $1`, [after])).toEqual([{ minor_id: null, child_id_number: idNumber }]);
+    const told = await t.sql(`SELECT minor_id, payload::text AS payload FROM workflow.notification WHERE subject_id = $1`, [after]);
+    expect(told.length).toBeGreaterThan(0);
+    expect(told.map((n) => [n.minor_id, n.payload.includes('Minor.')])).toEqual(told.map(() => [null, false]));
   });
 });

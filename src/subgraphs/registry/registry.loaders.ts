@@ -14,6 +14,16 @@ import { Visit } from './entities/visit.entity';
 /** LIKE pattern for the caller's jurisdiction subtree (codes are digits only, nothing to escape). */
 export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}%`;
 
+/**
+ * SQL: the person born on `birthDate` (a column) is a minor now, under 18 on the day in China
+ * (`registry.is_minor`, migration 1795401500000). Every reader of the registry's children applies
+ * it beside the jurisdiction, as the departments' view `registry.minor_jurisdiction` does: someone
+ * who has turned 18 is no one's to read or write, exactly like a child outside the caller's subtree.
+ * The database's clock decides, as for the statistics' ages, so the registry, the departments and
+ * the workflow agree within a statement.
+ */
+export const isMinorNow = (birthDate: string) => `registry.is_minor(${birthDate}, now())`;
+
 /** Region codes: district 6 digits, street 9, community 12, grid (网格, the finest) 15. */
 export const GRID_CODE_LENGTH = 15;
 export const DISTRICT_CODE_LENGTH = 6;
@@ -38,7 +48,8 @@ function groupBy<T, K>(rows: T[], key: (r: T) => K): Map<K, T[]> {
 
 /**
  * One loader per relation, one statement per batch whatever the page size. `minorById` applies
- * the jurisdiction, so a child outside the caller's subtree loads exactly like a missing one.
+ * the jurisdiction and the age rule, so a child outside the caller's subtree, or one who has
+ * turned 18, loads exactly like a missing one.
  * Relations are keyed by minors already loaded through it.
  */
 function createRegistryLoaders(ctx: HubContext) {
@@ -55,7 +66,7 @@ function createRegistryLoaders(ctx: HubContext) {
   return {
     minorById: new DataLoader<string, Minor | null>(async (ids) => {
       const valid = ids.filter(isUuid);
-      const rows = valid.length ? await read(Minor, 'WHERE x.id = ANY($1) AND x.grid_code LIKE $2', [valid, jurisdictionPattern(ctx)]) : [];
+      const rows = valid.length ? await read(Minor, `WHERE x.id = ANY($1) AND x.grid_code LIKE $2 AND ${isMinorNow('x.birth_date')}`, [valid, jurisdictionPattern(ctx)]) : [];
       const byId = new Map(rows.map((m) => [m.id, m]));
       return ids.map((id) => byId.get(id) ?? null);
     }),

@@ -9,6 +9,7 @@ import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
 import { NotificationKind, ReportStatus } from '../workflow.enums';
+import { isMinorNow } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../shared/jurisdiction';
 import { isUuid } from '../../../common/uuid';
@@ -65,13 +66,15 @@ export class ReportResolver {
     return ctx.db.transaction(async (em) => {
       const [region] = await em.query(`SELECT code FROM registry.region WHERE code = $1`, [regionCode]);
       if (!region) throw badInput('regionCode', 'is not a region of the hub');
-      // The child is linked when the registry knows it; the reporter is never told whether it did
+      // The child is linked when the registry knows it as a minor (someone who has turned 18 is no
+      // registered child: the report then names none, as for an unregistered number; the number
+      // stays on it); the reporter is never told whether it did
       // (that would make the report form an oracle on the registry). The link reaches only readers
       // whose jurisdiction covers the child: `minor` and `asSeenBy` below, and the notification only
       // when the child lives in the report's region, whose officers are the ones told (emitNotification).
       const [child]: { id: string; name: string; grid_code: string }[] = input.childId || childIdNumber
         ? await em.query(
-            `SELECT id, name, grid_code FROM registry.minor WHERE id = $1 OR id_number = $2 ORDER BY (id = $1) DESC LIMIT 1`,
+            `SELECT id, name, grid_code FROM registry.minor WHERE (id = $1 OR id_number = $2) AND ${isMinorNow('birth_date')} ORDER BY (id = $1) DESC LIMIT 1`,
             [input.childId ?? null, childIdNumber],
           )
         : [];
@@ -213,7 +216,8 @@ export class ReportResolver {
       await em.getRepository(MandatoryReport).update(report.id, { status: to, updatedAt: ctx.now });
       if (to === S.HANDLED && report.minorId) {
         // A handled report about a registered child asks civil affairs, who assess, to reassess.
-        const [child]: { name: string; grid_code: string }[] = await em.query(`SELECT name, grid_code FROM registry.minor WHERE id = $1`, [report.minorId]);
+        // Not once the child has turned 18: the registry no longer follows them.
+        const [child]: { name: string; grid_code: string }[] = await em.query(`SELECT name, grid_code FROM registry.minor WHERE id = $1 AND ${isMinorNow('birth_date')}`, [report.minorId]);
         if (child) {
           await emitNotification(em, ctx, {
             kind: NotificationKind.REASSESSMENT_REQUESTED,
