@@ -150,6 +150,33 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(new Date(q.data.minor.nextVisitDue).getTime()).toBe(new Date(visited).getTime() + 7 * 86_400_000);
   });
 
+  const ASSESS = `mutation($id: ID!, $i: AssessmentInput!) { recordAssessment(minorId: $id, input: $i) { id } }`;
+  const VISIT = `mutation($id: ID!, $at: DateTimeISO) { recordVisit(minorId: $id, input: { notes: "home visit", visitedAt: $at }) { id } }`;
+  const DAY = 86_400_000;
+
+  it('tells the due date a visit set only to those who read the visits: less the interval it is the visit’s time', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 AND risk_level IS NULL ORDER BY id LIMIT 1`, [grid]);
+    const now = Date.now();
+    expect((await t.gql(civil, ASSESS, { id, i: { level: 'ORANGE', reasons: 'weekly pairing', assessedAt: new Date(now - 3 * DAY).toISOString() } })).errors).toBeUndefined();
+    const visitedAt = new Date(now - DAY - 12_345).toISOString();
+    expect((await t.gql(civil, VISIT, { id, at: visitedAt })).errors).toBeUndefined();
+    const child = `query($id: ID!) { minor(id: $id) { riskLevel nextVisitDue latestAssessment { assessedAt nextVisitDue } } }`;
+    const ca = await t.gql(civil, child, { id });
+    expect([ca.errors, ca.data.minor.nextVisitDue]).toEqual([undefined, new Date(Date.parse(visitedAt) + 7 * DAY).toISOString()]);
+    const due = `query($d: DateTimeISO!) { minors(filter: { nextVisitDueBefore: $d }) { totalCount } }`;
+    const d = new Date(Date.parse(visitedAt) + 7 * DAY + 1).toISOString();
+    expect((await t.gql(civil, due, { d })).errors).toBeUndefined();
+    for (const department of [Department.EDUCATION, Department.YOUTH_LEAGUE]) {
+      const token = await t.token(department);
+      const r = await t.gql(token, child, { id });
+      // The level and the assessment's own due date (its date plus the interval) stay; the child's is refused.
+      expect(r.data.minor).toEqual({ riskLevel: 'ORANGE', nextVisitDue: null, latestAssessment: ca.data.minor.latestAssessment });
+      expect(r.errors!.map((e) => [e.extensions!.code, e.path])).toEqual([['FORBIDDEN', ['minor', 'nextVisitDue']]]);
+      const filtered = await t.gql(token, due, { d });
+      expect([filtered.data?.minors ?? null, errorCodes(filtered)]).toEqual([null, ['FORBIDDEN']]);
+    }
+  });
+
   it('refuses an assessment in the future', async () => {
     const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
     const r = await t.gql(civil, `mutation($id: ID!, $at: DateTimeISO) { recordAssessment(minorId: $id, input: { level: RED, reasons: "x", assessedAt: $at }) { id } }`, {

@@ -418,6 +418,10 @@ describe('workflow: referrals', () => {
       expect(policy.rebuildLeaks(new FieldGrants([source({ X: ['RiskAssessment.reasons'] })]))).toContain(
         `${ED} reads RiskAssessment.reasons but MinorCategory.category is MASK under grant REFERRAL X: the two rebuild MinorCategory.category`,
       );
+      // A due date a visit set is the visit's time plus the level's interval.
+      const due = policy.rebuildLeaks(new FieldGrants([source({ X: ['Minor.nextVisitDue'] })]));
+      for (const d of [ED, YL]) expect(due).toContain(`${d} reads Minor.nextVisitDue but Visit.visitedAt is DENY under grant REFERRAL X: the two rebuild Visit.visitedAt`);
+      expect(due.some((l) => !l.startsWith(ED) && !l.startsWith(YL))).toBe(false);
       // Opening the whole number with it is no rebuild (whether such a grant is wise is the table's business).
       expect(policy.rebuildLeaks(new FieldGrants([source({ X: ['Minor.birthDate', 'Minor.idNumber'] })]))).toEqual([]);
       // The check runs where start-up checks the table's completeness.

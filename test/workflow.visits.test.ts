@@ -42,19 +42,19 @@ describe('workflow: visit SLA', () => {
     for (const x of reads) expect(x.fields).toMatchObject({ 'Minor.nextVisitDue': 'ALLOW', 'Minor.riskLevel': 'ALLOW', 'OverdueVisit.minor': 'ALLOW' });
   });
 
-  it('keeps the list inside the caller’s jurisdiction and the responsible worker to those who visit', async () => {
-    const street = await t.token(Department.EDUCATION, { region: '330102001' });
+  it('keeps the list inside the caller’s jurisdiction', async () => {
+    const street = await t.token(Department.POLICE, { region: '330102001' });
     const r = await t.gql(street, OVERDUE, { l: ['RED'] });
+    expect(r.errors).toBeUndefined();
+    expect(r.data.overdueVisits.length).toBeGreaterThan(0);
     expect(r.data.overdueVisits.every((v: any) => v.gridCode.startsWith('330102001') && v.riskLevel === 'RED')).toBe(true);
-    expect(r.data.overdueVisits.every((v: any) => v.responsibleWorker === null)).toBe(true);
-    expect(errorCodes(r).every((c) => c === 'FORBIDDEN')).toBe(true);
     const outside = await t.gql(street, OVERDUE, { r: '330102002' });
     expect(errorCodes(outside)).toEqual(['BAD_USER_INPUT']);
     expect(outside.errors![0].extensions!.field).toBe('regionCode');
     expect(errorCodes(await t.gql(await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD }), OVERDUE, {}))).toEqual(['FORBIDDEN']);
   });
 
-  it('tells the last visit date only to those who read the visit history (Visit.visitedAt)', async () => {
+  it('is answered only to those who read the visit history (Visit.visitedAt): its due dates, and when a child joins it, tell the last visit', async () => {
     const q = `{ overdueVisits(first: 500) { minor { id } lastVisitAt } }`;
     const visited = await t.sql(
       `SELECT m.id, max(v.visited_at) AS at FROM registry.minor m JOIN registry.visit v ON v.minor_id = m.id
@@ -66,11 +66,8 @@ describe('workflow: visit SLA', () => {
     expect(civil.data.overdueVisits.filter((v: any) => last.has(v.minor.id)).length).toBeGreaterThan(0);
     for (const v of civil.data.overdueVisits) expect(v.lastVisitAt).toBe(last.get(v.minor.id) ?? null);
     for (const d of [Department.EDUCATION, Department.YOUTH_LEAGUE]) {
-      const r = await t.gql(await t.token(d), q);
-      expect(r.data.overdueVisits.length).toBeGreaterThan(0);
-      expect(r.data.overdueVisits.every((v: any) => v.lastVisitAt === null)).toBe(true);
-      expect(r.errors!.length).toBe(r.data.overdueVisits.length);
-      expect(r.errors!.every((e) => e.extensions!.code === 'FORBIDDEN' && e.path![2] === 'lastVisitAt')).toBe(true);
+      const r = await t.gql(await t.token(d), `{ overdueVisits(first: 500) { minor { id } riskLevel } }`);
+      expect([r.data?.overdueVisits, errorCodes(r), r.errors![0].path]).toEqual([null, ['FORBIDDEN'], ['overdueVisits']]);
     }
   });
 

@@ -11,7 +11,8 @@ export const FEDERATION_FIELDS = new Set(['Query._service', 'Query._entities', '
  * Fields whose exact value tells a part of another field's: `[part, whole]`. Whoever reads the part
  * must read the whole exactly too, or the part fills in what the whole's mask hides — the birth
  * date is the 8 digits the ID_NUMBER mask stars; a guardian's situation (SERVING_SENTENCE) or its
- * note tells the INCARCERATED_PARENT category the SENSITIVE_CATEGORY mask folds into NEEDS_SUPPORT.
+ * note tells the INCARCERATED_PARENT category the SENSITIVE_CATEGORY mask folds into NEEDS_SUPPORT;
+ * a due date a visit set, less the level's interval, is the visit's time.
  */
 export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [
   ['Minor.birthDate', 'Minor.idNumber'],
@@ -19,6 +20,12 @@ export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [
   ['Guardian.situationNote', 'MinorCategory.category'],
   // An assessment's reasons name the difficulty ("DOMESTIC_VIOLENCE: …").
   ['RiskAssessment.reasons', 'MinorCategory.category'],
+  // The due date a visit sets, and the overdue list: by when a child joins it, and its daysOverdue.
+  ['Minor.nextVisitDue', 'Visit.visitedAt'],
+  ['Query.overdueVisits', 'Visit.visitedAt'],
+  ['OverdueVisit.nextVisitDue', 'Visit.visitedAt'],
+  ['OverdueVisit.daysOverdue', 'Visit.visitedAt'],
+  ['OverdueVisit.lastVisitAt', 'Visit.visitedAt'],
 ];
 
 /**

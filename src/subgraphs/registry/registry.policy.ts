@@ -6,7 +6,9 @@ const ALL = ALL_DEPARTMENTS;
 const OFFICIAL_REGIONS: PolicySubject[] = [...ALL, Role.DASHBOARD, Role.AUDITOR];
 /**
  * Who reads the visit history (dates and visitors): those who visit. Any other field that tells a
- * visit's date (the workflow's `OverdueVisit.lastVisitAt`) takes this list, so the two cannot drift.
+ * visit's date takes this list, so the two cannot drift: the workflow's `OverdueVisit.lastVisitAt`,
+ * and every due date a visit sets (`Minor.nextVisitDue` less the level's interval is the last visit's
+ * time, to the millisecond), with the filters and lists that test it (PARTS_OF keeps them together).
  */
 export const VISIT_READERS: readonly PolicySubject[] = [CA, PO, JU, WF];
 
@@ -63,7 +65,12 @@ export const registryPolicy: PolicyRow[] = [
   ),
   policyRow('Minor', 'guardians', { allow: ALL }, 'Who to contact; each guardian field has its own row.'),
   policyRow('Minor', 'riskLevel', { allow: ALL }, '分级保护 applies to every department’s follow-up.'),
-  policyRow('Minor', 'nextVisitDue', { allow: ALL }, 'Overdue visits are everyone’s concern.'),
+  policyRow(
+    'Minor',
+    'nextVisitDue',
+    { allow: VISIT_READERS },
+    'A visit sets it to the visit’s time plus the level’s interval, so it tells the last visit’s time: those who read the visit history.',
+  ),
   policyRow('Minor', 'latestAssessment', { allow: ALL }, 'Level and dates; reasons have their own row.'),
   policyRow('Minor', 'assessments', { allow: ALL }, 'History of levels; reasons have their own row.'),
   policyRow('Minor', 'visits', { allow: VISIT_READERS }, 'Visit history is casework of those who visit.'),

@@ -60,7 +60,8 @@ const NOTIFICATION = 'Each department reads its own inbox; the payload was filte
 const WEBHOOK = 'A department registers its own systems for its own notifications.';
 const BARRED = '从业限制 is kept by police and justice; the offence never leaves them.';
 const CHECK = '入职查询: the employer learns CLEAR or RESTRICTED and nothing else.';
-const VISITS = 'Overdue visits (分级保护) are every department’s concern; who is responsible is casework of those who visit.';
+const VISITS =
+  'Overdue visits (分级保护) are the casework of those who visit: the due date, and when a child joins the list, tell the last visit’s time (`Minor.nextVisitDue`).';
 
 export const workflowPolicy: PolicyRow[] = [
   // 强制报告
@@ -124,8 +125,7 @@ export const workflowPolicy: PolicyRow[] = [
   ...rows('RescreenAnswer', ['index', 'answer'], EMPLOYER, CHECK),
 
   // 分级保护
-  policyRow('Query', 'overdueVisits', { allow: ALL }, VISITS),
-  ...rows('OverdueVisit', ['minor', 'riskLevel', 'gridCode', 'nextVisitDue', 'daysOverdue'], ALL, VISITS),
+  policyRow('Query', 'overdueVisits', { allow: VISIT_READERS }, VISITS),
+  ...rows('OverdueVisit', ['minor', 'riskLevel', 'gridCode', 'nextVisitDue', 'daysOverdue', 'responsibleWorker'], VISIT_READERS, VISITS),
   policyRow('OverdueVisit', 'lastVisitAt', { allow: VISIT_READERS }, 'The date of a visit is visit history (`Visit.visitedAt`): the same departments read it, from the same list.'),
-  policyRow('OverdueVisit', 'responsibleWorker', { allow: [CA, PO, JU, WF] }, VISITS),
 ];
