@@ -154,6 +154,36 @@ describe('registry writes: validation, atomicity, due dates', () => {
   const VISIT = `mutation($id: ID!, $at: DateTimeISO) { recordVisit(minorId: $id, input: { notes: "home visit", visitedAt: $at }) { id } }`;
   const DAY = 86_400_000;
 
+  it('takes the due date from the facts, not the order of writes: the latest assessment’s level, from the last visit after it', async () => {
+    const children = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 AND risk_level IS NULL ORDER BY id LIMIT 2`, [grid]);
+    expect(children).toHaveLength(2);
+    const now = Date.now();
+    const orange = { level: 'ORANGE', reasons: 'weekly pairing', assessedAt: new Date(now - 3 * DAY).toISOString() };
+    const yellow = { level: 'YELLOW', reasons: 'entered late', assessedAt: new Date(now - 40 * DAY).toISOString() };
+    const visitedAt = new Date(now - DAY).toISOString();
+    const writes = {
+      assessment: (id: string) => t.gql(civil, ASSESS, { id, i: orange }),
+      visit: (id: string) => t.gql(civil, VISIT, { id, at: visitedAt }),
+      'older assessment': (id: string) => t.gql(civil, ASSESS, { id, i: yellow }),
+    };
+    const orders = [['assessment', 'visit', 'older assessment'], ['older assessment', 'visit', 'assessment']] as const;
+    for (const [i, order] of orders.entries()) {
+      for (const w of order) expect((await writes[w](children[i].id)).errors).toBeUndefined();
+    }
+    const due = await t.sql(`SELECT id, risk_level, next_visit_due FROM registry.minor WHERE id = ANY($1) ORDER BY id`, [children.map((c) => c.id)]);
+    // ORANGE (the latest assessment) weekly from the visit after it; the older YELLOW assessment changes nothing.
+    expect(due.map((m) => [m.risk_level, m.next_visit_due.toISOString()])).toEqual([
+      ['ORANGE', new Date(Date.parse(visitedAt) + 7 * DAY).toISOString()],
+      ['ORANGE', new Date(Date.parse(visitedAt) + 7 * DAY).toISOString()],
+    ]);
+    // A visit before the latest assessment changes nothing either: the due date runs from the assessment.
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 AND risk_level IS NULL ORDER BY id LIMIT 1`, [grid]);
+    expect((await t.gql(civil, VISIT, { id, at: new Date(now - 5 * DAY).toISOString() })).errors).toBeUndefined();
+    expect((await t.gql(civil, ASSESS, { id, i: orange })).errors).toBeUndefined();
+    const [m] = await t.sql(`SELECT next_visit_due FROM registry.minor WHERE id = $1`, [id]);
+    expect(m.next_visit_due.toISOString()).toBe(new Date(Date.parse(orange.assessedAt) + 7 * DAY).toISOString());
+  });
+
   it('tells the due date a visit set only to those who read the visits: less the interval it is the visit’s time', async () => {
     const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 AND risk_level IS NULL ORDER BY id LIMIT 1`, [grid]);
     const now = Date.now();

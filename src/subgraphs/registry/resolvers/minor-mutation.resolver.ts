@@ -32,6 +32,20 @@ export function nextVisitDue(level: RiskLevel, assessedAt: Date): Date {
   }
 }
 
+/**
+ * The level the child is followed up at and its next visit due, from the facts whatever order they
+ * were written in: the latest assessment's level; due by that level's interval from the last visit
+ * after that assessment, or from the assessment itself when no visit has followed it. A back-dated
+ * assessment or visit that is not the latest changes nothing.
+ */
+async function followUp(em: EntityManager, minorId: string): Promise<{ latest: RiskAssessment | null; due: Date | null }> {
+  const latest = await em.getRepository(RiskAssessment).findOne({ where: { minorId }, order: { assessedAt: 'DESC', id: 'ASC' } });
+  if (!latest) return { latest: null, due: null };
+  const lastVisit = await em.getRepository(Visit).findOne({ where: { minorId }, order: { visitedAt: 'DESC', id: 'ASC' } });
+  const from = lastVisit && lastVisit.visitedAt > latest.assessedAt ? lastVisit.visitedAt : latest.assessedAt;
+  return { latest, due: nextVisitDue(latest.level, from) };
+}
+
 const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
 
 /** Locks the minor row for the rest of the transaction; outside the jurisdiction, or 18 already, reads as missing. */
@@ -241,15 +255,8 @@ export class MinorMutationResolver {
         nextVisitDue: nextVisitDue(input.level, assessedAt),
       });
       await em.getRepository(RiskAssessment).save(assessment);
-      // The row keeps the latest assessment's level for filtering; a back-dated one changes nothing.
-      const latest = await em
-        .getRepository(RiskAssessment)
-        .findOne({ where: { minorId: minor.id }, order: { assessedAt: 'DESC', id: 'ASC' } });
-      await em.getRepository(Minor).update(minor.id, {
-        riskLevel: latest!.level,
-        nextVisitDue: latest!.nextVisitDue,
-        updatedAt: ctx.now,
-      });
+      const { latest, due } = await followUp(em, minor.id);
+      await em.getRepository(Minor).update(minor.id, { riskLevel: latest!.level, nextVisitDue: due, updatedAt: ctx.now });
       // 信息通报 (workflow): a child newly at RED is told to the departments with jurisdiction.
       if (latest!.level === RiskLevel.RED && minor.riskLevel !== RiskLevel.RED) await emitNotification(em, ctx, childRedEvent(minor, latest!));
       return assessment;
@@ -270,9 +277,7 @@ export class MinorMutationResolver {
       const visit = await em
         .getRepository(Visit)
         .save(em.getRepository(Visit).create({ id: randomUUID(), minorId: minor.id, visitedAt, visitor: ctx.principal.userId, notes }));
-      const due = minor.riskLevel ? nextVisitDue(minor.riskLevel, visitedAt) : null;
-      // A visit moves the due date forward, never back (a late-entered old visit changes nothing).
-      if (due && (!minor.nextVisitDue || due > minor.nextVisitDue)) minor.nextVisitDue = due;
+      minor.nextVisitDue = (await followUp(em, minor.id)).due;
       minor.updatedAt = ctx.now;
       await em.getRepository(Minor).save(minor);
       return visit;
