@@ -15,41 +15,41 @@ describe('ADDRESS mask', () => {
     // The reviewer's examples: no 区 of a district before the community or estate.
     ['清波街道劳动路社区12幢301室', '********'],
     ['清波街道劳动路社区3幢', '********'],
-    ['劳动路5号', '*****'],
+    ['劳动路5号', '********'],
     ['杭州市清波街道金色小区5幢301', '********'],
     ['浙江省杭州市上城区清波街道劳动路8号', '浙江省杭州市上城区********'],
     // The demo seed: addresses and 户籍地 start with the district.
     ['浙江省杭州市上城区清波街道清波东社区12号101室', '浙江省杭州市上城区********'],
-    ['浙江省杭州市上城区', '浙江省杭州市上城区****'],
-    ['杭州市上城区清波街道', '杭州市上城区****'],
-    ['上城区清波街道', '上城区****'],
-    ['上城区', '***'], // a district alone, with nothing after it, says too little to tell it from an estate's 区
+    ['浙江省杭州市上城区', '浙江省杭州市上城区********'],
+    ['杭州市上城区清波街道', '杭州市上城区********'],
+    ['上城区清波街道', '上城区********'],
+    ['上城区', '********'], // a district alone, with nothing after it, says too little to tell it from an estate's 区
     // 园区, 校区, 景区, 小区, numbered 区 are not districts.
-    ['紫金港园区5幢', '*******'],
+    ['紫金港园区5幢', '********'],
     ['杭州市紫金园区5幢', '********'],
-    ['下沙校区3号楼', '*******'],
+    ['下沙校区3号楼', '********'],
     ['杭州市下沙校区3号楼', '********'],
-    ['西湖景区', '****'],
-    ['金色小区5幢', '******'],
-    ['翠苑一区3幢', '******'],
-    ['A区3幢', '****'],
+    ['西湖景区', '********'],
+    ['金色小区5幢', '********'],
+    ['翠苑一区3幢', '********'],
+    ['A区3幢', '********'],
     ['上城区金色小区5幢', '********'], // a district is kept only before a street or township
     ['浙江省杭州市钱塘区下沙校区3号楼', '********'],
     // A county-level city (…市…市) and a county.
-    ['浙江省杭州市建德市新安江街道', '浙江省杭州市建德市*****'],
-    ['杭州市建德市洋溪街道', '杭州市建德市****'],
+    ['浙江省杭州市建德市新安江街道', '浙江省杭州市建德市********'],
+    ['杭州市建德市洋溪街道', '杭州市建德市********'],
     ['建德市新安江街道', '********'], // a bare …市 is not taken for a county-level city
-    ['浙江省杭州市淳安县千岛湖镇', '浙江省杭州市淳安县****'],
-    ['上海市浦东新区张江镇', '上海市浦东新区***'],
+    ['浙江省杭州市淳安县千岛湖镇', '浙江省杭州市淳安县********'],
+    ['上海市浦东新区张江镇', '上海市浦东新区********'],
     // A second review: estates' 东区/北区, zones, markets, 都市, traditional 園 — not followed by a street.
     ['杭州市紫金港东区5幢301室', '********'],
-    ['绿城东区5幢', '******'],
+    ['绿城东区5幢', '********'],
     ['浙江省杭州市金沙湾北区3幢', '********'],
     ['杭州市城东菜市场旁3号', '********'],
     ['杭州市钱江新城市民中心B座', '********'],
     ['杭州市华润都市花园3幢', '********'],
     ['杭州市之江度假区某某酒店', '********'],
-    ['萧山工业区', '*****'],
+    ['萧山工业区', '********'],
     ['杭州市朝晖新区5幢', '********'],
     ['杭州市和睦園区3幢', '********'],
     ['杭州市紫金港东区', '********'],
@@ -62,18 +62,45 @@ describe('ADDRESS mask', () => {
     ['杭州市金沙湾北区水乡苑5幢', '********'],
     ['杭州市绿城东区家乡路5号', '********'],
     ['杭州市紫金港东区城乡结合部', '********'],
-    ['浙江省杭州市建德市', '浙江省杭州市建德市****'],
+    ['浙江省杭州市建德市', '浙江省杭州市建德市********'],
     // A 户籍地 of province, city and county, as police record it.
-    ['安徽省阜阳市临泉县', '安徽省阜阳市临泉县****'],
+    ['安徽省阜阳市临泉县', '安徽省阜阳市临泉县********'],
     // Not an administrative name: starred whole.
-    ['华联超市旁', '*****'],
+    ['华联超市旁', '********'],
     ['浙江省 杭州市上城区', '********'],
   ])('%s → %s', (value, masked) => {
     expect(address(value)).toBe(masked);
   });
 
-  it('shows nothing of an address without a district beyond a run of stars, and at most 8 of them', () => {
-    for (const v of ['劳动路5号', '清波街道劳动路社区12幢301室甲', '某某']) expect(address(v)).toMatch(/^\*{1,8}$/);
+  it('tells nothing of the hidden part, not even its length or whether there is one: always the same 8 stars', () => {
+    for (const v of ['劳动路5号', '清波街道劳动路社区12幢301室甲', '某某', '']) expect(address(v)).toBe('********');
+    for (const v of ['浙江省杭州市上城区', '浙江省杭州市上城区清波街道', '浙江省杭州市上城区清波街道清波东社区12号101室']) expect(address(v)).toBe('浙江省杭州市上城区********');
+  });
+});
+
+/**
+ * The NAME mask shows a Han name's surname, 复姓 included, and the same 2 stars whatever the given
+ * name; a name with no surname first (a transliteration, a foreign name) is stars only.
+ */
+describe('NAME mask', () => {
+  it.each([
+    ['刘德华', '刘**'],
+    ['张三', '张**'],
+    ['刘一二三四', '刘**'],
+    ['欧阳娜娜', '欧阳**'],
+    ['欧阳娜', '欧阳**'],
+    ['司马光', '司马**'],
+    ['诸葛亮', '诸葛**'],
+    ['上官婉儿', '上官**'],
+    ['欧阳', '欧**'], // two characters: 欧 with the given name 阳, or nothing but a surname
+    ['𠮷野家', '𠮷**'],
+    ['Maria Garcia', '**'],
+    ['Li', '**'],
+    ['买买提·艾力', '**'],
+    ['刘 德华', '**'],
+    ['刘', '**'],
+  ])('%s → %s', (value, masked) => {
+    expect(applyMask(MaskKind.NAME, value)).toBe(masked);
   });
 });
 
@@ -113,6 +140,21 @@ describe('masks through the endpoint', () => {
     const ca = await t.gql(await t.token(Department.CIVIL_AFFAIRS), read, { a: child.id, b: seeded.id });
     expect(ca.data).toEqual({ a: { currentAddress: '清波街道劳动路社区3幢' }, b: { currentAddress: seeded.current_address } });
   });
+  it('shows a guardian’s surname and 2 stars to EDUCATION, whatever the name’s length: 复姓 whole, a name without a surname first as stars only', async () => {
+    const guardians = await t.sql(`SELECT g.id, g.minor_id FROM registry.guardian g JOIN registry.minor m ON m.id = g.minor_id
+      WHERE m.grid_code LIKE '330102001%' ORDER BY g.id LIMIT 4`);
+    const names = ['欧阳娜娜', '欧阳娜', 'Maria Garcia', '刘一二三四'];
+    for (const [i, g] of guardians.entries()) await t.sql(`UPDATE registry.guardian SET name = $2 WHERE id = $1`, [g.id, names[i]]);
+    const read = `{ ${guardians.map((g, i) => `m${i}: minor(id: "${g.minor_id}") { guardians { id name } }`).join(' ')} }`;
+    const shown = async (department: Department) => {
+      const r = await t.gql(await t.token(department), read, {});
+      expect(r.errors).toBeUndefined();
+      return guardians.map((g, i) => r.data[`m${i}`].guardians.find((x: { id: string }) => x.id === g.id).name);
+    };
+    expect(await shown(Department.EDUCATION)).toEqual(['欧阳**', '欧阳**', '**', '刘**']);
+    expect(await shown(Department.CIVIL_AFFAIRS)).toEqual(names);
+  });
+
   it('lists a child’s categories in the order of what a department that sees them masked is shown', async () => {
     const children = (await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id OFFSET 2 LIMIT 4`)).map((m) => m.id as string);
     const pairs = [['DISABILITY', 'CRIME_VICTIM'], ['DROPOUT', 'INCARCERATED_PARENT'], ['DISABILITY', 'DOMESTIC_VIOLENCE'], ['DROPOUT', 'DOMESTIC_VIOLENCE']];

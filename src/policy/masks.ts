@@ -48,12 +48,41 @@ const ADMINISTRATIVE_PREFIX = new RegExp(
     `|${PROVINCE}${CITY}${WHOLE_DISTRICT}$)`,
 );
 
+/** What stands for the hidden part of an address: the same whatever its length, or none. */
+const ADDRESS_STARS = '********';
+
 function maskAddress(address: string): string {
   // Keep only a genuine administrative prefix through the district/county, which the caller's
   // jurisdiction already implies; star the street, community, estate, house and room. An address
-  // that does not start with one is starred whole. At most 8 stars, so the length is not told.
+  // that does not start with one is starred whole.
   const keep = ADMINISTRATIVE_PREFIX.exec(address)?.[0] ?? '';
-  return keep + star(Math.min(address.length - keep.length, 8) || 4);
+  return keep + ADDRESS_STARS;
+}
+
+/**
+ * Two-character surnames (复姓) common enough that a name starting with one is taken to have it; a
+ * 欧 whose given name starts with 阳 shows one character more, the rarer mistake than cutting
+ * 欧阳 in half.
+ */
+const COMPOUND_SURNAMES = new Set([
+  '欧阳', '司马', '诸葛', '上官', '东方', '皇甫', '尉迟', '公孙', '慕容', '长孙', '宇文', '令狐', '夏侯',
+  '司徒', '司空', '端木', '轩辕', '独孤', '南宫', '西门', '呼延', '澹台', '公冶', '太史', '申屠', '闻人',
+  '赫连', '钟离', '宗政', '濮阳', '淳于', '拓跋', '百里', '东郭',
+]);
+/** What stands for the hidden part of a name: the same whatever its length. */
+const NAME_STARS = '**';
+/** A name of Han characters only, surname first (not 买买提·艾力, Maria Garcia). */
+const HAN_NAME = /^\p{Script=Han}{2,}$/u;
+
+/**
+ * The surname of a Han name (刘**, 欧阳**), the rest as a fixed run of stars; any other name is
+ * starred whole — it has no surname first to show.
+ */
+function maskName(name: string): string {
+  if (!HAN_NAME.test(name)) return NAME_STARS;
+  const chars = Array.from(name);
+  const compound = chars.length > 2 && COMPOUND_SURNAMES.has(chars[0] + chars[1]);
+  return chars.slice(0, compound ? 2 : 1).join('') + NAME_STARS;
 }
 
 /**
@@ -75,7 +104,7 @@ export function applyMask(kind: MaskKind, value: unknown): unknown {
     case MaskKind.PHONE:
       return maskPhone(s);
     case MaskKind.NAME:
-      return s.length > 0 ? Array.from(s)[0] + star(Array.from(s).length - 1 || 1) : s;
+      return maskName(s);
     case MaskKind.ADDRESS:
       return maskAddress(s);
     case MaskKind.SENSITIVE_CATEGORY:

@@ -13,9 +13,9 @@ export enum MaskKind {
   ID_NUMBER = 'ID_NUMBER',
   /** 138****5678 */
   PHONE = 'PHONE',
-  /** 张* — the surname only. */
+  /** 张**, 欧阳** — a Han name's surname only, the rest a fixed run of stars; any other name stars only. */
   NAME = 'NAME',
-  /** A leading administrative prefix (province, city, district/county: 浙江省杭州市上城区) followed by a street or township only, the rest starred; anything else starred whole. */
+  /** A leading administrative prefix (province, city, district/county: 浙江省杭州市上城区) followed by a street or township only, the rest a fixed run of stars; anything else stars only. */
   ADDRESS = 'ADDRESS',
   /** A sensitive difficulty category (crime victim, domestic violence, incarcerated parent) shows as NEEDS_SUPPORT. */
   SENSITIVE_CATEGORY = 'SENSITIVE_CATEGORY',
