@@ -5,7 +5,7 @@ import { Department, Role } from '../src/auth/principal';
 import { TokenService } from '../src/auth/token.service';
 import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
-import { errorCodes, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
+import { errorCodes, postGraphQL, sendRaw, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 const QUERY = '{ regions { code } }';
 
@@ -198,6 +198,21 @@ describe('bearer tokens', () => {
     // Nor Apollo's landing page (scripts from its CDN, the server's version) to a browser.
     const page = await fetch(t.hub.url, { headers: { authorization: `Bearer ${police}`, accept: 'text/html' } });
     expect([page.status, page.headers.get('content-type')]).toEqual([405, 'application/json; charset=utf-8']);
+  });
+
+  it('runs the request in a POST’s body, never one in its URL, and refuses a GET whatever body it carries — on the general path and the compiled read alike', async () => {
+    const police = await t.token(Department.POLICE);
+    const [{ id, name }] = await t.sql(`SELECT id, name FROM registry.minor ORDER BY id LIMIT 1`);
+    const headers = { authorization: `Bearer ${police}`, 'content-type': 'application/json', 'x-purpose': 'CASE_HANDLING' };
+    // Apollo Server takes a GET's request from the URL: the body would be what was looked at, the URL's what ran.
+    const url = `${t.hub.url}?${new URLSearchParams({ query: 'query($id: ID!) { minor(id: $id) { idNumber guardians { phone } } }', variables: JSON.stringify({ id }) })}`;
+    for (const query of ['query($id: ID!) { minor(id: $id) { name } }', 'query($id: ID!) { minor(id: $id) { name guardians { relationship } } }']) {
+      const body = JSON.stringify({ query, variables: { id } });
+      const posted = await sendRaw(url, 'POST', headers, body);
+      expect([posted.status, posted.json.errors, posted.json.data.minor.name, posted.json.data.minor.idNumber]).toEqual([200, undefined, name, undefined]);
+      const got = await sendRaw(url, 'GET', headers, body);
+      expect([got.status, got.allow, got.json.data, errorCodes(got.json)]).toEqual([405, 'POST', undefined, ['BAD_REQUEST']]);
+    }
   });
 
   it('tells no browser to guess the type of an answer, on the general path and the compiled read alike', async () => {

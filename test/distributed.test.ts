@@ -4,12 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { decodeJwt, SignJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
+import * as assertions from '../src/gateway/gateway-assertion';
 import { ASSERTION_HEADER, requestDigest, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
 import { gatewaySecret } from '../src/config/secrets';
 import { SignedRemoteDataSource } from '../src/gateway/signed-remote.data-source';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { eventOf, eventsOf, post } from './support/audit-helpers';
-import { cloneTemplateDatabase, errorCodes, postAsGateway, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
+import { cloneTemplateDatabase, errorCodes, postAsGateway, postGraphQL, sendRaw, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**
  * Distributed mode: the registry subgraph served alone over HTTP, the gateway given its URL (the
@@ -105,7 +106,7 @@ describe('distributed mode', () => {
     const purpose = { code: 'REFERRAL', reference: '转介-0042' } as const;
     const request = { query: `{ regions { code } }` };
     const token = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'r5', purpose: purpose as never }, request);
-    expect(await verifyAssertion(gatewaySecret(t.config), 'registry', token, request)).toEqual({ principal, requestId: 'r5', purpose });
+    expect(await verifyAssertion(gatewaySecret(t.config), 'registry', token, request)).toEqual({ principal, requestId: 'r5', purpose, digest: requestDigest(request) });
   });
 
   it('signs assertions valid for 15 s: a captured one is soon useless', async () => {
@@ -220,6 +221,60 @@ describe('distributed mode', () => {
         expect([again.status, again.data, again.errors!.map((e) => e.extensions?.code)]).toEqual([401, undefined, ['UNAUTHENTICATED']]);
         expect(log.mock.calls.map((c) => c.join(' '))).toEqual([expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: replayed \(request once\) from \S+$/)]);
       } finally {
+        log.mockRestore();
+      }
+    });
+
+    it('refuses a captured assertion sent as a GET — its signed body, another query in the URL — or POSTed with a query string; the gateway’s own fetch still runs', async () => {
+      // Apollo Server runs a GET's query from its URL: the body would pass the binding, the URL's query would run.
+      const other = `{ minors(first: 5) { edges { node { name idNumber currentAddress guardians { phone } } } } }`;
+      const willSendRequest = SignedRemoteDataSource.prototype.willSendRequest;
+      const taken: { status: number; allow?: string; json: any }[] = [];
+      // Someone on the gateway→subgraph channel, quicker than the gateway.
+      const spy = jest.spyOn(SignedRemoteDataSource.prototype, 'willSendRequest').mockImplementation(async function (this: SignedRemoteDataSource, opts) {
+        await willSendRequest.call(this, opts);
+        const { request } = opts;
+        const headers = { 'content-type': 'application/json', [ASSERTION_HEADER]: request.http!.headers.get(ASSERTION_HEADER)! };
+        const signed = JSON.stringify({ query: request.query, operationName: request.operationName, variables: request.variables });
+        for (const method of ['GET', 'POST']) taken.push(await sendRaw(`${subgraph.url}?query=${encodeURIComponent(other)}`, method, headers, signed));
+      });
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const r = await post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'regions-only' }), { query: `query Codes { regions { code } }` });
+        expect(taken.map((x) => [x.status, x.json.data, x.json.errors.map((e: any) => e.extensions.code)])).toEqual([
+          [405, undefined, ['BAD_REQUEST']],
+          [400, undefined, ['BAD_REQUEST']],
+        ]);
+        expect(taken[0].allow).toBe('POST');
+        // Refused before the assertion was spent: the gateway's fetch with it is served, nothing in doubt.
+        expect(r.json.errors).toBeUndefined();
+        expect(r.json.data.regions.length).toBeGreaterThan(0);
+        expect([(await eventOf(t, r.requestId)).outcome, (await eventOf(t, r.requestId)).errorCodes]).toEqual(['SUCCESS', []]);
+        // Each logged as the subgraph's other refusals are, with the request whose assertion was taken.
+        expect(log.mock.calls.map((c) => c.map(String).join(' ')).filter((l) => l.startsWith('[subgraph'))).toEqual([
+          expect.stringMatching(new RegExp(`^\\[subgraph registry\\] refused a request: not POST \\(request ${r.requestId}\\) from \\S+$`)),
+          expect.stringMatching(new RegExp(`^\\[subgraph registry\\] refused a request: query string \\(request ${r.requestId}\\) from \\S+$`)),
+        ]);
+      } finally {
+        spy.mockRestore();
+        log.mockRestore();
+      }
+    });
+
+    it('runs only the request the assertion was signed for as Apollo Server parsed it, whatever body the binding was checked against', async () => {
+      const signed = { query: `{ regions { code } }` };
+      const assertion = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'parsed' }, signed);
+      // A transport by which the body checked is not the request that runs, as a GET's was.
+      const verify = assertions.verifyAssertion;
+      const spy = jest.spyOn(assertions, 'verifyAssertion').mockImplementation((secret, name, token, _body, replays) => verify(secret, name, token, signed, replays));
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const r = await postGraphQL(subgraph.url, null, `{ minors(first: 3) { edges { node { name idNumber } } } }`, undefined, { [ASSERTION_HEADER]: assertion });
+        expect(spy).toHaveBeenCalled();
+        expect([r.status, r.data, errorCodes(r)]).toEqual([401, undefined, ['UNAUTHENTICATED']]);
+        expect(log.mock.calls.map((c) => c.join(' '))).toEqual([expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: other request \(request parsed\) from \S+$/)]);
+      } finally {
+        spy.mockRestore();
         log.mockRestore();
       }
     });

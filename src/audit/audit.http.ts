@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { TokenService } from '../auth/token.service';
 import { HubErrorCode, HubException, unauthenticated } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
+import { postOnlyRefusal, sendRefusal } from '../server/http-listener';
 import type { RegionDirectory } from '../server/region-directory';
 import { AccessLog } from './access-log';
 import { auditEvent, EventInput } from './audit-event';
@@ -59,8 +60,7 @@ export class HttpAudit {
       res.status(503).json({ errors: [{ message: 'The request could not be audited', extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }] });
       return;
     }
-    const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
-    res.status(status).json({ errors: [{ message: error.message, extensions: { code } }] });
+    sendRefusal(res, error);
   }
 
   /** Verifies the bearer token and builds this request's context; refusals are audited. */
@@ -88,15 +88,11 @@ export class HttpAudit {
     }
   };
 
-  /**
-   * Only POST: a GET carries its query and variables in the URL, which proxies, load balancers and
-   * browser histories keep in clear — an ID number looked up would be written there while the trail
-   * keeps only its HMAC. Refused (405) and audited before anything runs.
-   */
+  /** Only POST (postOnlyRefusal says why): anything else is refused (405) and audited before anything runs. */
   postOnly: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
-    if (req.method === 'POST') return next();
-    res.setHeader('Allow', 'POST');
-    await this.refuse(req, res, new HubException(HubErrorCode.BAD_REQUEST, 'Only POST is served: a GET would carry the query and its variables in the URL', { http: { status: 405 } }), {});
+    const refusal = postOnlyRefusal(req, res);
+    if (!refusal) return next();
+    await this.refuse(req, res, refusal, {});
   };
 
   /**

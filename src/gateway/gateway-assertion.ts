@@ -101,9 +101,30 @@ function reasonOf(e: unknown): RefusalReason {
   return 'malformed';
 }
 
+/** The claims of a token the gateway signed for this subgraph, still valid; refused otherwise. */
+async function signedClaims(secret: Uint8Array, subgraph: string, token: string): Promise<Record<string, unknown>> {
+  try {
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience: `subgraph:${subgraph}`,
+      requiredClaims: ['sub', 'exp', 'rid', 'req', 'jti'],
+    });
+    return payload;
+  } catch (e) {
+    throw new AssertionRefused('Invalid gateway signature', reasonOf(e));
+  }
+}
+
+/** An accepted assertion, with the digest of the one request it was signed for (claim `req`). */
+export interface VerifiedAssertion extends GatewayAssertion {
+  digest: string;
+}
+
 /**
  * `request` is the body the subgraph received; an assertion signed for another request is refused,
- * and with `replays`, one presented before.
+ * and with `replays`, one presented before. What then runs must still be that request (the
+ * subgraph server checks it again against the request Apollo Server parsed).
  */
 export async function verifyAssertion(
   secret: Uint8Array,
@@ -111,35 +132,37 @@ export async function verifyAssertion(
   token: string | undefined,
   request: BoundRequest,
   replays?: ReplayGuard,
-): Promise<GatewayAssertion> {
+): Promise<VerifiedAssertion> {
   if (!token) throw new AssertionRefused('Subgraphs accept only requests signed by the gateway', 'missing');
   const refuse = (reason: RefusalReason, requestId?: unknown) =>
     new AssertionRefused('Invalid gateway signature', reason, typeof requestId === 'string' ? requestId : undefined);
-  let payload: Record<string, unknown>;
-  try {
-    ({ payload } = await jwtVerify(token, secret, {
-      algorithms: ['HS256'],
-      issuer: ISSUER,
-      audience: `subgraph:${subgraph}`,
-      requiredClaims: ['sub', 'exp', 'rid', 'req', 'jti'],
-    }));
-  } catch (e) {
-    throw refuse(reasonOf(e));
-  }
-  const { sub, department, role, region, rid, req, pur, jti, exp } = payload;
+  const { sub, department, role, region, rid, req, pur, jti, exp } = await signedClaims(secret, subgraph, token);
   // Checked as a client token's are, though only the gateway could sign them: a region that is no
   // code ('' or '%') would be a pattern matching every child.
   if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || !isRegionCode(region) || typeof rid !== 'string') {
     throw refuse('bad claims', rid);
   }
-  // Only a POSTed JSON request with a query is bound; anything else (GET, batch, no query) is refused.
+  // Only a POSTed JSON request with a query is bound; anything else (batch, no query) is refused.
   if (typeof request.query !== 'string' || typeof req !== 'string' || req !== requestDigest(request)) throw refuse('other request', rid);
   if (replays && !replays.first(String(jti), Number(exp))) throw refuse('replayed', rid);
   try {
     const p = pur as Purpose | undefined;
     const purpose = p ? parsePurpose(p.reference ? `${p.code}; ${encodeURIComponent(p.reference)}` : p.code) : undefined;
-    return { principal: { userId: sub, department, role, region }, requestId: rid, purpose };
+    return { principal: { userId: sub, department, role, region }, requestId: rid, purpose, digest: req };
   } catch {
     throw refuse('bad claims', rid);
   }
+}
+
+/**
+ * The gateway's request id in a token its signature vouches for, whatever else is wrong with the
+ * request it came with: for the log line of a request refused before its assertion is checked.
+ */
+export async function vouchedRequestId(secret: Uint8Array, subgraph: string, token: string | undefined): Promise<string | undefined> {
+  if (!token) return undefined;
+  const rid = await signedClaims(secret, subgraph, token).then(
+    (claims) => claims.rid,
+    () => undefined,
+  );
+  return typeof rid === 'string' ? rid : undefined;
 }

@@ -1,8 +1,8 @@
 import type { ApolloServer } from '@apollo/server';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MASKED_MESSAGE } from '../errors/hub.exception';
+import { HubErrorCode, HubException, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { Database } from './bootstrap';
 
 /** An Express app with the settings the hub's and the subgraphs' servers share. */
@@ -18,6 +18,26 @@ export function expressApp(): Express {
     next();
   });
   return app;
+}
+
+/**
+ * `/graphql` serves POST only, on the hub and on subgraph servers. A GET carries its query and
+ * variables in the URL, which proxies, load balancers and browser histories keep in clear (an ID
+ * number looked up would be written there while the trail keeps only its HMAC); and Apollo Server
+ * runs a GET's request from its URL whatever body came with it, so a check made on the body (a
+ * subgraph's binding of the gateway's assertion) would not be a check of what runs. Null for a
+ * POST, else the 405 refusal, with its `Allow` header set.
+ */
+export function postOnlyRefusal(req: Request, res: Response): HubException | null {
+  if (req.method === 'POST') return null;
+  res.setHeader('Allow', 'POST');
+  return new HubException(HubErrorCode.BAD_REQUEST, 'Only POST is served: a GET would carry the query and its variables in the URL', { http: { status: 405 } });
+}
+
+/** Answers a request refused before GraphQL runs: the refusal's status and typed error, nothing else. */
+export function sendRefusal(res: Response, error: HubException): void {
+  const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
+  res.status(status).json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
 }
 
 /**

@@ -7,11 +7,12 @@ import { execute } from 'graphql';
 import { AuditSink, AuditWriter, auditWriterPool, DiscardingAuditSink } from '../audit/audit.writer';
 import type { HubConfig } from '../config/hub.config';
 import { maskUnexpectedError } from '../errors/hub.exception';
-import { ACCESS_EXTENSION, ASSERTION_HEADER, AssertionRefused, GatewayAssertion, ReplayGuard, verifyAssertion } from '../gateway/gateway-assertion';
+import { HubErrorCode, HubException } from '../errors/hub.exception';
+import { ACCESS_EXTENSION, ASSERTION_HEADER, AssertionRefused, ReplayGuard, requestDigest, VerifiedAssertion, verifyAssertion, vouchedRequestId } from '../gateway/gateway-assertion';
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, openDatabase, startSlices } from './bootstrap';
-import { expressApp, jsonErrors, listen } from './http-listener';
+import { expressApp, jsonErrors, listen, postOnlyRefusal, sendRefusal } from './http-listener';
 import { createHubContext, HubContext } from './hub.context';
 import { gatewaySecret } from '../config/secrets';
 
@@ -43,6 +44,16 @@ function perSubjectExecution(built: BuiltSubgraph): GatewayInterface {
   };
 }
 
+/** A subgraph's request context: the caller's, and what the gateway's assertion was checked against. */
+interface SubgraphContext extends HubContext {
+  asserted: {
+    /** Digest of the one request the assertion was signed for (claim `req`). */
+    digest: string;
+    /** Who presented it, for the log. */
+    from: string;
+  };
+}
+
 /** A parsed JSON body that is one request (not a batch, not a scalar). */
 const isBody = (b: unknown): b is Record<string, unknown> => typeof b === 'object' && b !== null && !Array.isArray(b);
 
@@ -71,7 +82,16 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
     const policy = buildPolicy();
     const built = await buildSubgraph(slice, policy, { enforce: !config.benchDisable.policy, log: !config.benchDisable.audit });
     const secret = gatewaySecret(config);
-    const server = new ApolloServer<HubContext>({
+    // A replayed or expired assertion is someone else presenting the gateway's (a proxy that logs
+    // headers, an interception), and so is one sent in a way the gateway never sends: the reason
+    // and the gateway's request id, never the token or the body.
+    const logRefusal = (what: string, requestId: string | undefined, from: string) =>
+      console.error(`[subgraph ${name}] refused ${what}${requestId ? ` (request ${requestId})` : ''} from ${from}`);
+    const logged = (e: unknown, from: string) => {
+      if (e instanceof AssertionRefused) logRefusal(`a gateway assertion: ${e.reason}`, e.requestId, from);
+      return e;
+    };
+    const server = new ApolloServer<SubgraphContext>({
       gateway: perSubjectExecution(built),
       introspection: false,
       // Only the gateway calls a subgraph, with every request's text: no cache of texts to keep.
@@ -83,9 +103,15 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
         // Apollo's default landing page loads scripts from its CDN and names the server's version.
         ApolloServerPluginLandingPageDisabled(),
         {
-          // The gateway writes the audit event; it learns what this subgraph read and wrote here.
           async requestDidStart() {
             return {
+              // The assertion was checked against the body express.json() parsed; what runs is the
+              // request Apollo Server parsed, which need not come from that body (a GET's comes
+              // from its URL). Refused unless it too is the request the gateway signed.
+              async didResolveOperation({ request, contextValue: { asserted, requestId } }) {
+                if (requestDigest(request) !== asserted.digest) throw logged(new AssertionRefused('Invalid gateway signature', 'other request', requestId), asserted.from);
+              },
+              // The gateway writes the audit event; it learns what this subgraph read and wrote here.
               async willSendResponse({ response, contextValue }) {
                 if (response.body.kind !== 'single') return;
                 const result = response.body.singleResult;
@@ -105,23 +131,29 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
     });
     app.use(
       '/graphql',
+      // The gateway POSTs its request as the body, to the bare path: a GET, or a query string
+      // (which Apollo Server would read a GET's request from), is someone else's request. Refused
+      // before the assertion is looked at, so the gateway's own fetch with it still runs.
+      async (req, res, next) => {
+        const refusal = postOnlyRefusal(req, res) ?? (req.originalUrl.includes('?') ? new HubException(HubErrorCode.BAD_REQUEST, 'A query string is not served: the request is the body') : null);
+        if (!refusal) return next();
+        const requestId = await vouchedRequestId(secret, name, req.header(ASSERTION_HEADER));
+        logRefusal(`a request: ${req.method === 'POST' ? 'query string' : 'not POST'}`, requestId, req.socket.remoteAddress ?? 'unknown');
+        sendRefusal(res, refusal);
+      },
       express.json({ limit: '1mb' }),
       expressMiddleware(server, {
         context: async ({ req }) => {
-          let asserted: GatewayAssertion;
+          const from = req.socket.remoteAddress ?? 'unknown';
+          let asserted: VerifiedAssertion;
           try {
             asserted = await verifyAssertion(secret, name, req.header(ASSERTION_HEADER), isBody(req.body) ? req.body : {}, replays);
           } catch (e) {
-            // A replayed or expired assertion is someone else presenting the gateway's (a proxy that
-            // logs headers, an interception): the gateway's own fetch then fails and its event is
-            // flagged ACCESS_IN_DOUBT. The reason and the gateway's request id, never the token or the body.
-            if (e instanceof AssertionRefused) {
-              console.error(`[subgraph ${name}] refused a gateway assertion: ${e.reason}${e.requestId ? ` (request ${e.requestId})` : ''} from ${req.socket.remoteAddress ?? 'unknown'}`);
-            }
-            throw e;
+            // A replay makes the gateway's own fetch fail, and its event is flagged ACCESS_IN_DOUBT.
+            throw logged(e, from);
           }
-          const { principal, requestId, purpose } = asserted;
-          return createHubContext(config, principal, policy, db.ds, requestId, undefined, purpose);
+          const { principal, requestId, purpose, digest } = asserted;
+          return { ...createHubContext(config, principal, policy, db.ds, requestId, undefined, purpose), asserted: { digest, from } };
         },
       }),
     );

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { Client } from 'pg';
 import { Department, Principal, Role } from '../../src/auth/principal';
 import { signDevToken } from '../../src/auth/token.service';
@@ -114,6 +115,19 @@ export async function postAsGateway<T = any>(
 ): Promise<GqlResult<T>> {
   const assertion = await signAssertion(gatewaySecret(config), subgraph, { principal, requestId: randomUUID() }, { query, variables });
   return postGraphQL(url, null, query, variables, { [ASSERTION_HEADER]: assertion });
+}
+
+/** A request as any HTTP client may send it: fetch sends no body with a GET, a proxy passes one on. */
+export function sendRaw(url: string, method: string, headers: Record<string, string>, body: string): Promise<{ status: number; allow?: string; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, allow: res.headers.allow, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export const errorCodes = (r: GqlResult) => (r.errors ?? []).map((e) => e.extensions?.code);
