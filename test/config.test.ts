@@ -1,8 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
+import { seedScale } from '../src/cli/seed-scale.cli';
 import { loadConfig } from '../src/config/hub.config';
 import { RegionLevel } from '../src/subgraphs/registry/registry.enums';
 import { BUILT_IN_FINEST_LEVEL } from '../src/subgraphs/statistics/statistics.config';
+import { cloneTemplateDatabase } from './support/test-hub';
 
 /** The statistics settings in the one validated config: defaults, ranges, and levels only ever coarser. */
 describe('config: statistics', () => {
@@ -110,6 +113,24 @@ describe('config: production security', () => {
     expect(prod({ HUB_SEED_DEMO: 'false' }).seedDemo).toBe(false);
     for (const v of ['true', '1']) expect(() => prod({ HUB_SEED_DEMO: v })).toThrow(/HUB_SEED_DEMO seeds made-up records and is refused with NODE_ENV=production/);
     expect(loadConfig({}).seedDemo).toBe(true);
+  });
+
+  it('refuses npm run seed:scale before it opens the database (made-up records, unaudited; --reset empties the registry)', async () => {
+    const databaseUrl = await cloneTemplateDatabase();
+    const counts = async () => {
+      const c = new Client({ connectionString: databaseUrl });
+      await c.connect();
+      try {
+        return (await c.query(`SELECT (SELECT count(*) FROM registry.minor)::int AS minors, (SELECT count(*) FROM registry.region)::int AS regions`)).rows[0];
+      } finally {
+        await c.end();
+      }
+    };
+    const before = await counts();
+    expect(before.minors).toBeGreaterThan(0);
+    const env = { NODE_ENV: 'production', HUB_JWT_PUBLIC_KEY: pem, HUB_AUDIT_KEY: KEY, DATABASE_URL: databaseUrl };
+    await expect(seedScale(['--minors', '10', '--districts', '1', '--reset', 'true'], env)).rejects.toThrow(/seed:scale .* is refused with NODE_ENV=production/);
+    expect(await counts()).toEqual(before);
   });
 
   it('accepts every asymmetric algorithm in production', () => {

@@ -36,8 +36,15 @@ function progress(label: string, done: number, total: number, started: number) {
   if (done === total) process.stderr.write('\n');
 }
 
-async function main() {
-  const { flags } = parseArgs(process.argv.slice(2), ['minors', 'districts', 'reset']);
+/**
+ * The load, as `npm run seed:scale` runs it. Refused with NODE_ENV=production before the database
+ * is opened: the records are made up, written without audit events, and `--reset` empties the
+ * registry's, departments' and workflow's tables.
+ */
+export async function seedScale(argv: string[], env: Record<string, string | undefined> = process.env): Promise<void> {
+  const config = { ...loadConfig(env), seedDemo: false };
+  if (config.production) throw new Error('seed:scale loads made-up records without audit events and is refused with NODE_ENV=production');
+  const { flags } = parseArgs(argv, ['minors', 'districts', 'reset']);
   const minors = Number(flags.minors ?? 1_000_000);
   const districts = Number(flags.districts ?? 10);
   if (!Number.isInteger(minors) || minors < 1) throw new Error('--minors must be a positive integer');
@@ -47,7 +54,6 @@ async function main() {
     ...REGISTRY.map((t) => ({ name: `registry.${t}`, columns: REGISTRY_COLUMNS[t].map(([c]) => c) })),
     ...slices.flatMap((r) => r.tables.map((t) => ({ name: t.name, columns: t.columns.map(([c]) => c) }))),
   ];
-  const config = { ...loadConfig(), seedDemo: false };
   const db = await openDatabase(config, (m) => console.error(m));
   const pool = new Pool({ connectionString: db.url, max: 1 });
   const client = await pool.connect();
@@ -132,7 +138,9 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(`\nseed:scale: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  seedScale(process.argv.slice(2)).catch((e) => {
+    console.error(`\nseed:scale: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}
