@@ -1,3 +1,4 @@
+import { format } from 'node:util';
 import { Department } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
@@ -255,6 +256,39 @@ describe('registry writes: validation, atomicity, due dates', () => {
       log.mockRestore();
       await t.sql(`DROP TRIGGER fail_update ON registry.minor`);
       await t.sql(`DROP FUNCTION registry.fail_update()`);
+    }
+  });
+
+  // Failures no resolver foresaw: TypeORM's error carries the statement's parameters, Postgres's detail
+  // the failing row, and a data exception's message the value it could not take.
+  it.each([
+    [
+      'a constraint refusing the row',
+      `ALTER TABLE registry.minor ADD CONSTRAINT probe_refused CHECK (false) NOT VALID`,
+      `ALTER TABLE registry.minor DROP CONSTRAINT probe_refused`,
+      /QueryFailedError: new row for relation "minor" violates check constraint "probe_refused" \[code 23514, schema registry, table minor, constraint probe_refused\]/,
+    ],
+    [
+      'a value the database cannot take',
+      `CREATE FUNCTION registry.probe_refused() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'invalid input syntax for type probe: "%"', NEW.name USING ERRCODE = '22P02'; END $$;
+       CREATE TRIGGER probe_refused BEFORE INSERT ON registry.minor FOR EACH ROW EXECUTE FUNCTION registry.probe_refused()`,
+      `DROP TRIGGER probe_refused ON registry.minor; DROP FUNCTION registry.probe_refused()`,
+      /QueryFailedError: invalid input syntax for type probe: "…" \[code 22P02\]/,
+    ],
+  ])('logs %s by what failed and where, never the values of the statement: no child’s name, ID number or address in the log', async (_what, setUp, tearDown, expected) => {
+    await t.sql(setUp);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const i = input({ name: '王保密', idNumber: buildIdNumber('330102', birthYearsAgo(7), 391), currentAddress: '浙江省杭州市上城区清波街道保密社区9号' });
+      const r = await t.gql(civil, CREATE, { input: i });
+      expect(errorCodes(r)).toEqual(['INTERNAL_SERVER_ERROR']);
+      const logged = log.mock.calls.map((args) => format(...args)).join('\n');
+      expect(logged).toMatch(expected);
+      expect(logged).toMatch(/\n\s+at \S/); // its stack, to find the code
+      for (const value of [i.name, i.idNumber, i.currentAddress, i.householdRegistration, i.gridCode]) expect(logged).not.toContain(value);
+    } finally {
+      log.mockRestore();
+      await t.sql(tearDown);
     }
   });
 

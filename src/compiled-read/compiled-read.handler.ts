@@ -13,6 +13,7 @@ import { parsePurpose, PURPOSE_HEADER } from '../audit/purpose';
 import { policySubject, POLICY_SUBJECTS, type Principal } from '../auth/principal';
 import type { TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
+import { loggableError } from '../errors/hub.exception';
 import type { InProcessDataSource } from '../gateway/in-process.data-source';
 import type { Policy } from '../policy/policy';
 import { Access } from '../policy/policy.types';
@@ -111,7 +112,7 @@ export class CompiledReads {
         if (!served) fallback({ body });
       },
       (e) => {
-        console.error('[hub] compiled read failed', e);
+        console.error('[hub] compiled read failed', loggableError(e));
         // Nothing sent yet (the answer is the last step): the general path answers.
         if (!res.headersSent) fallback({ body });
       },

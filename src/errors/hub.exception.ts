@@ -65,11 +65,46 @@ const KNOWN_CODES = new Set<string>([
  */
 const SUGGESTION = / ?Did you mean .+\?$/;
 
+/** What Postgres reports of a failed statement that names no value: its SQLSTATE and where it failed. */
+const PG_FIELDS = ['code', 'schema', 'table', 'column', 'constraint'] as const;
+
+/**
+ * An unexpected error as the server log keeps it: the class and message of the error and of each it
+ * wraps (a GraphQLError's `originalError`, a `cause`), with the GraphQL path, Postgres's SQLSTATE,
+ * schema, table, column and constraint, and the stack of the innermost. Never the values it was
+ * about, which are children's data: TypeORM's QueryFailedError carries its statement and
+ * `parameters` (names, ID numbers, addresses) and the driver's error; Postgres's `detail` quotes the
+ * row or key ("Failing row contains (…)", "Key (id_number)=(…) already exists") and `where` the
+ * statement; a data exception's message (SQLSTATE class 22) quotes the value it could not take
+ * (`invalid input syntax for type uuid: "…"`), so its quoted text is blanked.
+ */
+export function loggableError(error: unknown): string {
+  const chain: Error[] = [];
+  for (let e: unknown = error; e instanceof Error && !chain.includes(e) && chain.length < 5; ) {
+    chain.push(e);
+    e = e instanceof GraphQLError ? e.originalError : e.cause;
+  }
+  if (!chain.length) return `a thrown ${typeof error}, not an Error`;
+  const fields = (e: Error) => {
+    const reported = e as unknown as Record<string, unknown>;
+    return PG_FIELDS.flatMap((f) => (typeof reported[f] === 'string' ? [`${f} ${reported[f]}`] : []));
+  };
+  const dataException = chain.some((e) => /^22[0-9A-Z]{3}$/.test(String((e as { code?: unknown }).code)));
+  const lines = chain.map((e, i) => {
+    const message = dataException ? e.message.replace(/"(?:[^"]|"")*"/g, '"…"') : e.message;
+    const where = [...(e instanceof GraphQLError && e.path ? [`path ${e.path.join('.')}`] : []), ...fields(e)];
+    return `${i ? 'caused by ' : ''}${e.name}: ${message}${where.length ? ` [${where.join(', ')}]` : ''}`;
+  });
+  const frames = (chain[chain.length - 1].stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  return [...lines, ...frames].join('\n');
+}
+
 /**
  * Errors we did not raise deliberately (driver errors with SQL text, TypeErrors, …) must never
- * reach a client: they are logged and replaced by a generic INTERNAL_SERVER_ERROR. A subgraph
- * masks its own (in process or over HTTP) and logs them; the gateway recognises such an error by
- * its masked message and passes it on with the subgraph's name, without logging it again.
+ * reach a client: they are logged, as loggableError words them, and replaced by a generic
+ * INTERNAL_SERVER_ERROR. A subgraph masks its own (in process or over HTTP) and logs them; the
+ * gateway recognises such an error by its masked message and passes it on with the subgraph's
+ * name, without logging it again.
  */
 export function maskUnexpectedError(formatted: GraphQLFormattedError, original?: unknown, production = false): GraphQLFormattedError {
   const code = formatted.extensions?.code;
@@ -89,7 +124,7 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
       extensions: { code, ...(typeof serviceName === 'string' ? { serviceName } : {}) },
     };
   }
-  if (original !== undefined) console.error('[hub] unexpected error', original);
+  if (original !== undefined) console.error('[hub] unexpected error', loggableError(original));
   return {
     message: MASKED_MESSAGE,
     path: formatted.path,

@@ -2,7 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HubErrorCode, HubException, MASKED_MESSAGE } from '../errors/hub.exception';
+import { HubErrorCode, HubException, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { Database } from './bootstrap';
 
 /** An Express app with the settings the hub's and the subgraphs' servers share. */
@@ -49,7 +49,7 @@ export const jsonErrors: ErrorRequestHandler = (err, _req, res, next) => {
   if (res.headersSent) return next(err);
   const { status, expose, message } = err as { status?: number; expose?: boolean; message?: string };
   const client = !!expose && !!status && status >= 400 && status < 500;
-  if (!client) console.error('[hub] unexpected error outside GraphQL', err);
+  if (!client) console.error('[hub] unexpected error outside GraphQL', loggableError(err));
   res.status(client ? status! : 500).json({
     errors: [{ message: client ? message : MASKED_MESSAGE, extensions: { code: client ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }],
   });
