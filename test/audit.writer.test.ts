@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
+import path from 'node:path';
 import { Client, Pool } from 'pg';
 import { auditEvent } from '../src/audit/audit-event';
 import { AuditOutcome } from '../src/audit/audit.types';
@@ -84,7 +85,8 @@ class Network {
   async start(): Promise<void> {
     this.server = net.createServer((client) => {
       if (this.down) return void client.destroy();
-      const upstream = net.connect(Number(this.target.port), this.target.hostname);
+      // The test cluster is reached on its Unix socket, in the directory the URL names as `host`.
+      const upstream = net.connect(path.join(this.target.searchParams.get('host')!, `.s.PGSQL.${this.target.port}`));
       this.links.push({ client, upstream });
       const hold = this.holdInserts;
       let insertSent = false;
@@ -122,6 +124,7 @@ class Network {
     const u = new URL(url);
     u.hostname = '127.0.0.1';
     u.port = String(this.port);
+    u.searchParams.delete('host');
     return u.toString();
   }
 

