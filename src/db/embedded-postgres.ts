@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { devSecret } from '../config/secrets';
@@ -100,6 +101,8 @@ async function initialise(pg: { initialise(): Promise<void> }, dataDir: string, 
     // initdb runs as `postgres` when the hub is root, and must read the file.
     if (root) chownToPostgres(dir);
     process.env.TMPDIR = dir;
+    // Where process.env is a copy (Jest's sandbox), the package would still write to the shared directory.
+    if (os.tmpdir() !== dir) throw new EmbeddedPostgresError(`Cannot have initdb's password file written into ${dir}: TMPDIR is not this process's environment`);
     await pg.initialise();
   } finally {
     if (tmpdir === undefined) delete process.env.TMPDIR;
