@@ -1,6 +1,7 @@
 import { format } from 'node:util';
 import { Department } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
+import { nextVisitDue } from '../src/subgraphs/registry/resolvers/minor-mutation.resolver';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -33,6 +34,20 @@ describe('registry writes: validation, atomicity, due dates', () => {
     currentAddress: '浙江省杭州市上城区清波街道清波东社区1号',
     gridCode: grid,
     ...over,
+  });
+
+  it('seeds the demo children with the due dates their writes would have left: from the last visit after the latest assessment', async () => {
+    const rows = await t.sql(`
+      SELECT m.next_visit_due, a.level, a.assessed_at, (SELECT max(v.visited_at) FROM registry.visit v WHERE v.minor_id = m.id) AS last_visit
+      FROM registry.minor m
+      JOIN LATERAL (SELECT level, assessed_at FROM registry.risk_assessment r WHERE r.minor_id = m.id ORDER BY assessed_at DESC, id LIMIT 1) a ON true`);
+    const fromVisit = rows.filter((r) => r.last_visit && r.last_visit > r.assessed_at);
+    // Enough of the seed's children have a visit after their latest assessment for the rule to matter.
+    expect(fromVisit.length).toBeGreaterThan(100);
+    for (const r of rows) {
+      const from = r.last_visit && r.last_visit > r.assessed_at ? r.last_visit : r.assessed_at;
+      expect(r.next_visit_due.toISOString()).toBe(nextVisitDue(r.level, from).toISOString());
+    }
   });
 
   it('registers a minor, deriving birth date and gender from the ID number', async () => {

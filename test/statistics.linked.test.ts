@@ -1,4 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
+import { refreshStatistics } from '../src/subgraphs/statistics';
 import { disclosure } from './support/statistics-disclosure';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -42,11 +43,20 @@ describe('statistics: linked measures', () => {
   };
 
   it('a visits-on-time numerator hidden as small is not the population minus the published overdue count (dashboard, streets)', async () => {
+    // The probe's cell: street 1's ORANGE children on time were "<5" next to 74 ORANGE and 70
+    // overdue. Made so here: two of the street's ORANGE children on time, the rest overdue.
+    const orange = (await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND risk_level = 'ORANGE' ORDER BY id`)).map((m) => m.id);
+    expect(orange.length).toBeGreaterThan(20);
+    await t.sql(
+      `UPDATE registry.minor SET next_visit_due = CASE WHEN id = ANY($1) THEN now() + interval '3 days' ELSE now() - interval '3 days' END WHERE id = ANY($2)`,
+      [orange.slice(0, 2), orange],
+    );
+    await refreshStatistics(t.hub.db.ds);
     const rates = await onTime(dashboard, 'STREET');
     const overdue = await byRisk(dashboard, 'STREET', 'OVERDUE_VISITS');
     const minors = await byRisk(dashboard, 'STREET', 'MINORS');
-    // The probe's cell: street 1's ORANGE children on time were "<5" next to 74 ORANGE and 70 overdue.
     expect(rates.get('330102001|ORANGE')!.numerator).toEqual(HIDDEN);
+    expect(minors.get('330102001|ORANGE')!.value).toBe(orange.length);
     for (const [key, rate] of rates) {
       // Population, on time and overdue are one line: the same status as the counts, and never one hidden alone.
       expect(rate.denominator).toEqual(minors.get(key));

@@ -139,7 +139,7 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
   const categories: Row[] = profile.map((category) => [id, category, chinaDay(addDays(anchor, -rng.int(30, 700)))]);
 
   let riskLevel: RiskLevel | null = null;
-  let due: Date | null = null;
+  let lastAssessedAt: Date | null = null;
   const assessments: Row[] = [];
   const visits: Row[] = [];
   if (profile.length) {
@@ -153,13 +153,17 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
       );
       const assessedAt = addDays(anchor, -(r - 1) * 120 - rng.int(1, 100));
       riskLevel = level;
-      due = nextVisitDue(level, assessedAt);
-      assessments.push([rng.uuid(), id, level, `${profile.join(', ')}: screening round ${rounds - r + 1}`, `grid-worker-${grid.code.slice(-6)}`, assessedAt, due]);
+      lastAssessedAt = assessedAt;
+      assessments.push([rng.uuid(), id, level, `${profile.join(', ')}: screening round ${rounds - r + 1}`, `grid-worker-${grid.code.slice(-6)}`, assessedAt, nextVisitDue(level, assessedAt)]);
     }
     for (let v = rng.int(0, 3); v > 0; v--) {
       visits.push([rng.uuid(), id, addDays(anchor, -rng.int(1, 200)), `child-director-${grid.code.slice(-6)}`, '入户走访: 生活、学习情况正常记录']);
     }
   }
+  // As recordAssessment and recordVisit keep it (followUp): the level's interval from the last visit
+  // after the latest assessment, else from the assessment.
+  const lastVisitAt = visits.reduce<Date | null>((last, v) => (!last || (v[2] as Date) > last ? (v[2] as Date) : last), null);
+  const due = riskLevel && lastAssessedAt ? nextVisitDue(riskLevel, lastVisitAt && lastVisitAt > lastAssessedAt ? lastVisitAt : lastAssessedAt) : null;
   // Parents before children: the minor row first, so that a streaming loader keeps FK order.
   emit('minor', [id, personName(rng, surname), male ? 'MALE' : 'FEMALE', birthDate, idNumber, `${grid.address.slice(0, 9)}`, address, grid.code, school, riskLevel, due, anchor, anchor]);
   for (const row of guardians) emit('guardian', row);
