@@ -112,7 +112,13 @@ describe('bearer tokens', () => {
     for (const sub of ['hub\u205awebhook-delivery', 'hub\u16ecwebhook-delivery', 'hub\u1361webhook-delivery', 'hub\u0703webhook-delivery', 'hub\u0704x', 'hub\u2e35x', 'hub\ufe55x', 'hub\ua4fdx', 'hub\u0903x', 'hub.x', 'hub x', 'HUB', 'hu\u0253:webhook-delivery', 'hu\u0183:x', 'hu\u1d6c:x', 'h\u1959b:webhook-delivery', '\u0127ub:x', '\u0266u\u0180:x', '\u13c2ub:x', 'h\u00b5b:x']) {
       await expectUnauthenticated(`Bearer ${await sign(sub)}`);
     }
-    for (const sub of ['民警-张三 😀', '😀'.repeat(200), 'hubei-police-1', 'Иванов', 'Ιωάννης', 'hubert', 'hub-x', 'hubøe', 'Huß Max', '李明', 'li ming', 'José', 'police-officer-1']) {
+    // Any character but those ids here are written in (ASCII, Latin-1 and Latin Extended-A letters,
+    // Han, kana, Hangul, Bopomofo) may be drawn as h, u or b: a Canadian syllabic B, an Ethiopic U,
+    // the union sign, 凵; then a colon, or a letter drawn as a dot, a `!`, a `'`, a `/` or a `?`.
+    for (const sub of ['HU\u15f7:webhook-delivery', 'hu\u15f7:webhook-delivery', 'h\u1200b:webhook-delivery', 'h\u222ab:webhook-delivery', '\u157c\u1200\u15f7:webhook-delivery', 'h\u51f5b:x', '\u157c\u144c\u15f7\u1427webhook-delivery', 'hub\ua78fx', 'hub\u01c3x', 'hub\ua78cx', 'hub\u0660x', '\u2c8e\u222a\u2c82\u2cc7webhook-delivery', 'hub\u13aewebhook-delivery']) {
+      await expectUnauthenticated(`Bearer ${await sign(sub)}`);
+    }
+    for (const sub of ['民警-张三 😀', '\u{20bb7}'.repeat(200), 'hubei-police-1', 'Иванов', 'Ιωάννης', 'Արամ', 'hubert', 'hub-x', 'hubøe', 'Huß Max', '李明', '李明（民政）', '王小明@gov.cn', '张伟', 'li ming', 'zhang.wei01', 'li.ming@example.gov.cn', 'Lǚ Bù', 'José', 'Nguyễn Văn Hưng', 'Şükrü Öztürk', 'İsmail Yılmaz', 'police-officer-1']) {
       const ok = await t.gql(await sign(sub), '{ __typename }');
       expect(ok.errors).toBeUndefined();
     }

@@ -39,40 +39,51 @@ export const isUserId = (sub: unknown): sub is string =>
   !/^ | $| {2}/.test(sub) &&
   sub.normalize('NFC') === sub;
 
-/** Scripts whose letters pass for Latin ones (һ, υ, ս, Ь, Ꭵ): an id mixing Latin with one of them is a disguise. */
-const LOOKALIKE_SCRIPTS = [/\p{Script=Greek}/u, /\p{Script=Cyrillic}/u, /\p{Script=Armenian}/u, /\p{Script=Cherokee}/u];
+/** Scripts whose letters pass for Latin ones (һ, υ, ս, Ь, Ꭵ, Ⲏ): an id mixing Latin with one of them is a disguise. */
+const LOOKALIKE_SCRIPTS = [
+  /\p{Script=Greek}/u,
+  /\p{Script=Cyrillic}/u,
+  /\p{Script=Armenian}/u,
+  /\p{Script=Cherokee}/u,
+  /\p{Script=Coptic}/u,
+];
 const LATIN = /\p{Script=Latin}/u;
 
 /**
- * Letters of other scripts, and of everyday Latin, that pass for those of `hub` in lower or upper
- * case (most from Unicode's confusables); keyed lower-cased, as the id is looked at.
+ * What ids here are written in: ASCII, the letters of Latin-1 and Latin Extended-A (`Huß`, and
+ * Vietnamese or Turkish once their marks are dropped), and those of Han, kana, Hangul and Bopomofo.
+ * Any other character may pass for h, u or b — a symbol (`∪`), a letter of another script (`ᗷ`,
+ * `ሀ`, `һ`) or of Latin past Extended-A (`ɓ`, `ʜ`) — and a hand list of them always missed some.
  */
-const PASSES_FOR: Record<string, string> = Object.fromEntries(
-  Object.entries({ h: 'ħһհᏂᎻꓧнηⲏᕼћђ', u: 'սυμꓴᥙцџᑌ', b: 'ЬъҍѣвβⲃꓐᏴᏏᑲᖯ' }).flatMap(([plain, like]) =>
-    Array.from(like, (c) => [c.toLowerCase(), plain]),
-  ),
-);
-/**
- * Latin letters past Latin Extended-A (ɓ ƃ ᵬ ʉ ɦ ʜ ᴜ ʙ, hooks, bars, small capitals): the letters
- * of European languages stay themselves (`Huß` is a name), any other may pass for h, u or b.
- */
-const EXOTIC_LATIN = /(?![\u0000-\u017f])\p{Script=Latin}/u;
+const HOME = /^(?:[\u0000-\u007f]|(?=\p{L})[\u00c0-\u017f\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}])$/u;
+/** The letters of HOME that pass for ones of `hub`: ħ (Unicode's confusables) and 凵, drawn as a U. */
+const HOME_LOOKALIKE: Record<string, string> = { ħ: 'h', 凵: 'u' };
 /** Non-spacing marks and invisible characters, dropped before looking: `h\u034Fub:` reads as `hub:`. */
 const UNSEEN = /[\p{Mn}\p{Me}\p{Default_Ignorable_Code_Point}]/gu;
 
-/** What may follow `hub` in a word (`hubert`, `hubei-1`, `hubøe`): no colon has a spelling among these. */
-const WORD_GOES_ON = /^(?:[a-z0-9-]|(?=\p{L})[\u00c0-\u017f])$/u;
+/**
+ * What may follow `hub` in a word (`hubert`, `hubei-1`, `hubøe`, `Иванов`): an ASCII letter,
+ * digit or hyphen, a letter of Latin-1 or Latin Extended-A, or a cased letter of a script other
+ * than Latin. Not any letter or digit: uncased letters include ones drawn as a colon (`ː`, `ꓽ`),
+ * a dot (`ᐧ`, `ꞏ`, `ㆍ`), a `!` (`ǃ`) or a `'` (`י`); other digits, a dot (`٠`); Latin's cased
+ * letters past Extended-A, a `'` (`ꞌ`) or a `?` (`ɂ`). The cased letters of other scripts drawn as
+ * punctuation (Cherokee `Ꭾ` a `?`, Coptic `Ⳇ` a `/`) are of LOOKALIKE_SCRIPTS, refused beside
+ * Latin. So an id opening with three characters outside HOME and going on in a script without
+ * case (Arabic, Hebrew, Thai, Tibetan…) is refused, as is one of just three such characters.
+ */
+const WORD_GOES_ON = /^(?:[a-z0-9-]|(?=\p{L})[\u00c0-\u017f]|(?!\p{Script=Latin})\p{LC})$/u;
 
 /**
  * Whether an id reads as `hub` then anything but more of a word (or nothing): with compatibility
- * forms and case folded and marks dropped, each of its first three letters is the one of `hub`, a
- * lookalike, or exotic Latin, and the fourth is not WORD_GOES_ON — so a colon in any of its many
- * spellings (`⁚`, `᛬`, `꞉`, `ः`), or any punctuation that could stand for one, is refused.
+ * forms and case folded and marks dropped, each of its first three characters is the letter of
+ * `hub`, its lookalike in HOME or anything outside HOME, and the fourth is not WORD_GOES_ON — so a
+ * colon in any of its many spellings (`⁚`, `᛬`, `꞉`, `ः`), or any punctuation that could stand for
+ * one, is refused.
  */
 const readsAsHub = (sub: string): boolean => {
   const seen = Array.from(sub.normalize('NFKD').toLowerCase().normalize('NFKD').replace(UNSEEN, ''));
   const passes = (c: string | undefined, letter: string) =>
-    c !== undefined && (c === letter || PASSES_FOR[c] === letter || EXOTIC_LATIN.test(c));
+    c !== undefined && (c === letter || HOME_LOOKALIKE[c] === letter || !HOME.test(c));
   return passes(seen[0], 'h') && passes(seen[1], 'u') && passes(seen[2], 'b') && !WORD_GOES_ON.test(seen[3] ?? '');
 };
 
