@@ -118,7 +118,7 @@ describe('bearer tokens', () => {
     for (const sub of ['HU\u15f7:webhook-delivery', 'hu\u15f7:webhook-delivery', 'h\u1200b:webhook-delivery', 'h\u222ab:webhook-delivery', '\u157c\u1200\u15f7:webhook-delivery', 'h\u51f5b:x', '\u157c\u144c\u15f7\u1427webhook-delivery', 'hub\ua78fx', 'hub\u01c3x', 'hub\ua78cx', 'hub\u0660x', '\u2c8e\u222a\u2c82\u2cc7webhook-delivery', 'hub\u13aewebhook-delivery']) {
       await expectUnauthenticated(`Bearer ${await sign(sub)}`);
     }
-    for (const sub of ['民警-张三 😀', '\u{20bb7}'.repeat(200), 'hubei-police-1', 'Иванов', 'Ιωάννης', 'Արամ', 'hubert', 'hub-x', 'hubøe', 'Huß Max', '李明', '李明（民政）', '王小明@gov.cn', '张伟', 'li ming', 'zhang.wei01', 'li.ming@example.gov.cn', 'Lǚ Bù', 'José', 'Nguyễn Văn Hưng', 'Şükrü Öztürk', 'İsmail Yılmaz', 'police-officer-1']) {
+    for (const sub of ['民警-张三 😀', '\u{20bb7}'.repeat(200), 'hubei-police-1', 'Иванов', 'Ιωάννης', 'Արամ', 'hubert', 'hub-x', 'hubøe', 'Huß Max', '李明', '李明（民政）', '王小明@gov.cn', '张伟', 'li ming', 'zhang.wei01', 'li.ming@example.gov.cn', 'Lǚ Bù', 'José', 'Nguyễn Văn Hưng', 'Şükrü Öztürk', 'İsmail Yılmaz', 'ئەخمەت', 'محمد', 'བཀྲ་ཤིས', 'ᠪᠠᠲᠤ', 'ꆈꌠꁱ', 'דוד', 'สมชาย', 'police-officer-1']) {
       const ok = await t.gql(await sign(sub), '{ __typename }');
       expect(ok.errors).toBeUndefined();
     }

@@ -51,11 +51,13 @@ const LATIN = /\p{Script=Latin}/u;
 
 /**
  * What ids here are written in: ASCII, the letters of Latin-1 and Latin Extended-A (`Huß`, and
- * Vietnamese or Turkish once their marks are dropped), and those of Han, kana, Hangul and Bopomofo.
+ * Vietnamese or Turkish once their marks are dropped), and those of Han, kana, Hangul and Bopomofo,
+ * and of the scripts names in China and its neighbours are written in besides (Arabic for Uyghur,
+ * Tibetan, Mongolian, Yi, Hebrew, Thai), none of whose letters passes for h, u or b.
  * Any other character may pass for h, u or b — a symbol (`∪`), a letter of another script (`ᗷ`,
  * `ሀ`, `һ`) or of Latin past Extended-A (`ɓ`, `ʜ`) — and a hand list of them always missed some.
  */
-const HOME = /^(?:[\u0000-\u007f]|(?=\p{L})[\u00c0-\u017f\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}])$/u;
+const HOME = /^(?:[\u0000-\u007f]|(?=\p{L})[\u00c0-\u017f\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}\p{Script=Arabic}\p{Script=Tibetan}\p{Script=Mongolian}\p{Script=Yi}\p{Script=Hebrew}\p{Script=Thai}])$/u;
 /** The letters of HOME that pass for ones of `hub`: ħ (Unicode's confusables) and 凵, drawn as a U. */
 const HOME_LOOKALIKE: Record<string, string> = { ħ: 'h', 凵: 'u' };
 /** Non-spacing marks and invisible characters, dropped before looking: `h\u034Fub:` reads as `hub:`. */
