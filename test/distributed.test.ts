@@ -521,6 +521,82 @@ describe('distributed mode', () => {
     });
   });
 
+  describe('a remote answer with data and an error that carries an HTTP status (LIMIT_EXCEEDED: 413)', () => {
+    // workflow served alone and in process, on one database: one active webhook per department and region.
+    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_WEBHOOK_MAX_PER_REGION: '1' };
+    let workflow: SubgraphServer;
+    let remote: TestHub;
+    let local: TestHub;
+
+    beforeAll(async () => {
+      const databaseUrl = await cloneTemplateDatabase();
+      workflow = await startSubgraphServer('workflow', testConfig({ databaseUrl, gatewaySecret: secret, env }), 0);
+      remote = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { workflow: workflow.url }, env });
+      local = await startTestHub({ databaseUrl, env });
+    });
+    afterAll(async () => {
+      await remote?.stop();
+      await local?.stop();
+      await workflow?.stop();
+    });
+
+    it('is an answer: the client gets the committed step’s data and LIMIT_EXCEEDED as in process, the event records the change, the log nothing of the report', async () => {
+      const [child] = await remote.sql(`SELECT trim(id_number) AS id_number, grid_code FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
+      const observation = '手臂多处淤青-自述被继父殴打-distributed-413';
+      const reporter = await remote.token(Department.EDUCATION, { role: Role.REPORTER, user: 'teacher-413' });
+      const file = async () => {
+        const input = { harmType: 'PHYSICAL_ABUSE', observation, location: '清波小学', regionCode: child.grid_code, urgency: 'URGENT', reporterUnit: '清波小学', childIdNumber: child.id_number };
+        const r = await remote.gql(reporter, `mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id } }`, { input }, {});
+        expect(r.errors).toBeUndefined();
+        return r.data.fileMandatoryReport.id as string;
+      };
+      const police = await remote.token(Department.POLICE, { user: 'officer-413' });
+      expect((await remote.gql(police, `mutation { registerWebhook(url: "http://127.0.0.1:9/hook-one") { webhook { id } } }`)).errors).toBeUndefined();
+      // The step commits; the second webhook is over the limit.
+      const query = `mutation($id: ID!) {
+        step: transitionReport(id: $id, to: VERIFYING, note: "413") { id status observation location }
+        hook: registerWebhook(url: "http://127.0.0.1:9/hook-two") { webhook { id } }
+      }`;
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      const answers: { id: string; hub: TestHub; r: Awaited<ReturnType<typeof post>> }[] = [];
+      let logged = '';
+      try {
+        for (const hub of [remote, local]) {
+          const id = await file();
+          answers.push({ id, hub, r: await post(hub, police, { query, variables: { id } }) });
+        }
+        logged = [...log.mock.calls, ...warn.mock.calls].map((c) => c.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')).join('\n');
+      } finally {
+        log.mockRestore();
+        warn.mockRestore();
+      }
+      const answered = ({ id, r }: (typeof answers)[number]) => ({
+        status: r.status,
+        // Locations aside: an operation the fast path runs whole keeps them, a planned fetch's errors do not.
+        json: { ...r.json, errors: r.json.errors?.map(({ locations: _l, ...e }: any) => e), data: { ...r.json.data, step: { ...r.json.data?.step, id: r.json.data?.step?.id === id } } },
+      });
+      expect(answered(answers[0])).toEqual(answered(answers[1]));
+      expect(answered(answers[0])).toEqual({
+        status: 200,
+        json: {
+          data: { step: { id: true, status: 'VERIFYING', observation, location: '清波小学' }, hook: null },
+          errors: [{ message: 'At most 1 active webhooks per department and region', path: ['hook'], extensions: { code: 'LIMIT_EXCEEDED', serviceName: 'workflow' } }],
+        },
+      });
+      for (const { id, hub, r } of answers) {
+        expect((await hub.sql(`SELECT status FROM workflow.mandatory_report WHERE id = $1`, [id]))[0].status).toBe('VERIFYING');
+        const events = await eventsOf(hub, r.requestId);
+        expect(events.map((e) => [e.outcome, e.body.errorCodes, e.body.changes.map((c: any) => [c.mutation, c.id])])).toEqual([
+          ['STARTED', [], []],
+          ['PARTIAL', ['LIMIT_EXCEEDED'], [['transitionReport', id]]],
+        ]);
+        expect(events[1].body.reads.map((g: any) => Object.keys(g.fields).sort())).toEqual([['MandatoryReport.id', 'MandatoryReport.location', 'MandatoryReport.observation', 'MandatoryReport.status']]);
+      }
+      expect(logged).not.toContain(observation);
+    });
+  });
+
   describe('a gateway whose subgraphs fail it', () => {
     let wrong: TestHub;
     const down = 'http://127.0.0.1:1/graphql';

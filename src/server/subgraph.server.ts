@@ -116,6 +116,11 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
                 if (response.body.kind !== 'single') return;
                 const result = response.body.singleResult;
                 result.extensions = { ...result.extensions, [ACCESS_EXTENSION]: contextValue.access.toJSON() };
+                // Apollo Server answers with the status of any error that carries one (a resolver's
+                // LIMIT_EXCEEDED, 413), data or not; the gateway takes a non-2xx answer for a refusal
+                // and drops its data. An answer that executed is the subgraph's answer: the other
+                // fields' data, a mutation that committed, reach the client as in process.
+                if (result.data !== undefined) response.http.status = 200;
               },
             };
           },
