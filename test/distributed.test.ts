@@ -600,18 +600,47 @@ describe('distributed mode', () => {
   describe('a gateway whose subgraphs fail it', () => {
     let wrong: TestHub;
     const down = 'http://127.0.0.1:1/graphql';
+    /** What the education subgraph's stand-in answers next: status, content type, body. */
+    let answer: [number, string, string] = [200, 'application/json', '{}'];
+    const garbled = createServer((req, res) => {
+      req.resume().on('end', () => res.writeHead(answer[0], { 'content-type': answer[1] }).end(answer[2]));
+    });
 
     beforeAll(async () => {
-      // Signs with another secret (the registry answers HTTP 401), and police is not listening.
+      await new Promise<void>((resolve) => garbled.listen(0, '127.0.0.1', resolve));
+      // Signs with another secret (the registry answers HTTP 401), police is not listening, and
+      // education is a stand-in answering what each test sets.
       wrong = await startTestHub({
         databaseUrl: t.databaseUrl,
         gatewaySecret: 'another-gateway-secret-of-sufficient-length',
         env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' },
-        subgraphUrls: { registry: subgraph.url, police: down },
+        subgraphUrls: { registry: subgraph.url, police: down, education: `http://127.0.0.1:${(garbled.address() as AddressInfo).port}/graphql` },
       });
     });
     afterAll(async () => {
       await wrong?.stop();
+      await new Promise<void>((resolve) => garbled.close(() => resolve()));
+    });
+
+    const name = '王小明-answer-of-a-failing-subgraph';
+    it.each([
+      ['refuses it, with data beside its errors', 500, 'application/json', JSON.stringify({ data: { dropoutReports: { name } }, errors: [{ message: name, extensions: { code: 'INTERNAL_SERVER_ERROR' } }], extensions: { hubAccess: { reads: [], changes: [] } } }), 'HTTP 500, errors [INTERNAL_SERVER_ERROR]'],
+      ['answers JSON that does not parse', 200, 'application/json', `{"data": {"dropoutReports": ${name}}}`, 'not a JSON object'],
+      ['answers something else than JSON', 200, 'text/html', `<p>${name}</p>`, 'not a JSON object'],
+    ])('a subgraph that %s: the hub logs the status, error codes or what is wrong with the body, none of the answer', async (_what, status, type, body, cause) => {
+      answer = [status, type, body];
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const r = await wrong.gql(await wrong.token(Department.EDUCATION), `{ dropoutReports(first: 1) { totalCount } }`);
+        expect(r.errors).toEqual([{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName: 'education' } }]);
+        expect(JSON.stringify(r)).not.toContain(name);
+        const lines = log.mock.calls.map((c) => c.map(String).join(' '));
+        expect(lines).toEqual([expect.stringMatching(/^\[hub\] unexpected failure of subgraph education: /)]);
+        expect(lines[0]).toContain(cause);
+        expect(lines[0]).not.toContain(name);
+      } finally {
+        log.mockRestore();
+      }
     });
 
     it.each([

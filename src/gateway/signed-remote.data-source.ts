@@ -3,7 +3,7 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { AccessRecord } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
-import { HubErrorCode, MASKED_MESSAGE } from '../errors/hub.exception';
+import { HubErrorCode, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { GatewayContext } from './gateway.context';
 import { ACCESS_EXTENSION, ASSERTION_HEADER, signAssertion } from './gateway-assertion';
 import { subgraphAgent } from './subgraph-agent';
@@ -67,9 +67,29 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
       const errors: unknown[] = Array.isArray(body.errors) ? body.errors : [];
       const passed = errors.filter(isClientError).map(({ message, path, extensions }) => ({ message, path, extensions }));
       if (passed.length && passed.length === errors.length) return { errors: passed };
-      console.error(`[hub] unexpected failure of subgraph ${this.subgraph}:`, refusal ? `HTTP ${refusal.status} ${JSON.stringify(refusal.body)}` : e);
+      // Its status and error codes, never the body: a refusal's errors quote what they refused and
+      // its extensions carry the access record, the children's ids.
+      const codes = errors.map((err) => (isRecord(err) && isRecord(err.extensions) && typeof err.extensions.code === 'string' ? err.extensions.code : 'no code'));
+      console.error(`[hub] unexpected failure of subgraph ${this.subgraph}:`, refusal ? `HTTP ${refusal.status}, errors [${codes.join(', ')}]` : loggableError(e));
       return { errors: [...passed, { message: MASKED_MESSAGE, extensions: { code: HubErrorCode.INTERNAL_SERVER_ERROR } }] };
     }
+  }
+
+  /**
+   * The answer as a JSON object, or a failure that quotes none of it: RemoteGraphQLDataSource takes
+   * any other content type for text and fails with an error quoting the text whole, and JSON.parse's
+   * error quotes the text around where it failed — a subgraph's answer, children's data, in the log.
+   */
+  override async parseBody(response: FetchResponse): Promise<Record<string, unknown>> {
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (!isRecord(body)) throw new Error(`subgraph answered HTTP ${response.status} (${response.headers.get('content-type') ?? 'no content type'}) with a body that is not a JSON object`);
+    return body;
   }
 
   override async errorFromResponse(response: FetchResponse): Promise<GraphQLError> {
