@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { TokenService } from '../auth/token.service';
-import { HubErrorCode, HubException, unauthenticated } from '../errors/hub.exception';
+import { HubErrorCode, HubException, loggableError, unauthenticated } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { postOnlyRefusal, sendRefusal } from '../server/http-listener';
 import type { RegionDirectory } from '../server/region-directory';
@@ -56,7 +56,7 @@ export class HttpAudit {
         }),
       );
     } catch (e) {
-      console.error('[hub] audit write failed', e);
+      console.error('[hub] audit write failed', loggableError(e));
       res.status(503).json({ errors: [{ message: 'The request could not be audited', extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }] });
       return;
     }
@@ -130,6 +130,6 @@ export class HttpAudit {
         }),
       )
       // No data went out with these answers; a failed write is logged for the operators.
-      .catch((e) => console.error('[hub] audit write failed for a request answered without GraphQL', e));
+      .catch((e) => console.error('[hub] audit write failed for a request answered without GraphQL', loggableError(e)));
   }
 }

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
-import { badInput, HubErrorCode, HubException } from '../errors/hub.exception';
+import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { answerLostCodes, auditEvent, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
 import { AuditOutcome, Purpose } from './audit.types';
@@ -188,7 +188,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             try {
               await opts.writer.append(started);
             } catch (e) {
-              console.error('[hub] audit write failed; the mutation is refused before it runs', e);
+              console.error('[hub] audit write failed; the mutation is refused before it runs', loggableError(e));
               throw new HubException(HubErrorCode.AUDIT_UNAVAILABLE, WITHHELD_MESSAGE);
             }
           }
@@ -231,7 +231,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             await opts.writer.append(event);
             ctx.audit.written = true;
           } catch (e) {
-            console.error('[hub] audit write failed; the response is withheld', e);
+            console.error('[hub] audit write failed; the response is withheld', loggableError(e));
             response.body.singleResult = {
               errors: [{ message: WITHHELD_MESSAGE, extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }],
             };

@@ -8,6 +8,7 @@ import { AUDIT_APPEND_RETRYING_MS, type AuditSink } from '../../audit/audit.writ
 import type { Department } from '../../auth/principal';
 import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { WorkflowConfig } from '../../config/hub.config';
+import { loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
 import { checkDestination, DestinationRefused, ResolvedDestination } from './webhook.destination';
 import { payloadAccess, withoutChild } from './workflow.notify';
@@ -175,7 +176,7 @@ export async function deliverWebhooks(
         try {
           await trail.audit.append(deliveryEvent(d, trail.policy));
         } catch (e) {
-          console.error('[hub] audit write failed; the webhook delivery is withheld', e);
+          console.error('[hub] audit write failed; the webhook delivery is withheld', loggableError(e));
           throw new AuditUnavailable();
         }
         const headers = {
