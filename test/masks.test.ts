@@ -107,13 +107,17 @@ describe('NAME mask', () => {
 describe('PHONE mask', () => {
   it.each([
     ['13912341803', '139****1803'],
-    ['0571-88001234', '057******1234'],
-    ['+8613912341803', '+86*******1803'],
-    // A local landline: first 3 and last 4 would leave one digit to guess.
-    ['88001234', '********'],
-    ['880012345', '*********'],
-    ['8800-1234', '*********'],
-    ['1234567', '*******'],
+    // The same four stars whatever is hidden: not its length, a dash or a country code.
+    ['0571-88001234', '057****1234'],
+    ['057188001234', '057****1234'],
+    ['+8613912341803', '+86****1803'],
+    ['008613912341803', '008****1803'],
+    // A local landline: first 3 and last 4 would leave one digit to guess. Starred whole, as the same run.
+    ['88001234', '****'],
+    ['880012345', '****'],
+    ['8800-1234', '****'],
+    ['1234567', '****'],
+    ['110', '****'],
   ])('%s → %s', (value, masked) => {
     expect(applyMask(MaskKind.PHONE, value)).toBe(masked);
   });
@@ -153,6 +157,25 @@ describe('masks through the endpoint', () => {
     };
     expect(await shown(Department.EDUCATION)).toEqual(['欧阳**', '欧阳**', '**', '刘**']);
     expect(await shown(Department.CIVIL_AFFAIRS)).toEqual(names);
+  });
+
+  it('shows EDUCATION a guardian’s phone as the same four stars between its ends, whatever their number hides', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102004%' ORDER BY id LIMIT 1`);
+    const phones = ['13912341803', '0571-87001234', '+8613912341803', '87001234'];
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const added: string[] = [];
+    for (const phone of phones) {
+      const g = await t.gql(civil, `mutation($id: ID!, $p: String) { addGuardian(minorId: $id, input: { relationship: FATHER, name: "刘大海", phone: $p, situation: NORMAL }) { id } }`, { id, p: phone });
+      expect(g.errors).toBeUndefined();
+      added.push(g.data.addGuardian.id);
+    }
+    const shown = async (department: Department) => {
+      const r = await t.gql(await t.token(department), `query($id: ID!) { minor(id: $id) { guardians { id phone } } }`, { id });
+      expect(r.errors).toBeUndefined();
+      return added.map((gid) => r.data.minor.guardians.find((g: { id: string }) => g.id === gid).phone);
+    };
+    expect(await shown(Department.EDUCATION)).toEqual(['139****1803', '057****1234', '+86****1803', '****']);
+    expect(await shown(Department.CIVIL_AFFAIRS)).toEqual(phones);
   });
 
   it('lists a child’s categories in the order of what a department that sees them masked is shown', async () => {

@@ -85,13 +85,18 @@ function maskName(name: string): string {
   return chars.slice(0, compound ? 2 : 1).join('') + NAME_STARS;
 }
 
+/** What stands for the hidden part of a phone number: the same whatever its length and punctuation. */
+const PHONE_STARS = '****';
+
 /**
  * The first 3 and last 4 characters, as on a mobile number (139****1803), only when at least four
- * digits stay hidden between them: a local landline's 8 digits would show 7 of them.
+ * digits stay hidden between them: a local landline's 8 digits would show 7 of them. A star per
+ * hidden character told the number's length, a dash or a country code among them (057******1234,
+ * +86*******1803); anything shorter is starred whole, as the same run.
  */
 function maskPhone(phone: string): string {
   const hiddenDigits = phone.slice(3, -4).replace(/\D/g, '').length;
-  return phone.length > 7 && hiddenDigits >= 4 ? phone.slice(0, 3) + star(phone.length - 7) + phone.slice(-4) : star(phone.length);
+  return hiddenDigits >= 4 ? phone.slice(0, 3) + PHONE_STARS + phone.slice(-4) : PHONE_STARS;
 }
 
 export function applyMask(kind: MaskKind, value: unknown): unknown {

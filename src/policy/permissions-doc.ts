@@ -31,7 +31,7 @@ export function renderPermissionsDoc(slices: readonly SubgraphSlice[]): string {
     '',
     'Masks: `ID_NUMBER` keeps the first 6 and last 4 characters; `PHONE` the first 3 and last 4 (a number too short to hide 4 digits between them starred whole); `NAME` a Han name’s surname (复姓 whole), any other name nothing;',
     '`ADDRESS` a leading administrative prefix (province, city, district or county) followed by a street or township only, anything else starred',
-    'whole (NAME and ADDRESS show what they hide as the same run of stars, so its length is not told); `SENSITIVE_CATEGORY` shows CRIME_VICTIM, DOMESTIC_VIOLENCE and',
+    'whole (PHONE, NAME and ADDRESS show what they hide as the same run of stars, so its length is not told); `SENSITIVE_CATEGORY` shows CRIME_VICTIM, DOMESTIC_VIOLENCE and',
     'INCARCERATED_PARENT as NEEDS_SUPPORT and other categories unchanged.',
     '',
   ];

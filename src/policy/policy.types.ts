@@ -11,7 +11,7 @@ export enum Access {
 export enum MaskKind {
   /** 110105********1234: address code and the last four, never the birth date in the middle. */
   ID_NUMBER = 'ID_NUMBER',
-  /** 138****5678 */
+  /** 138****5678 — the first 3 and last 4 around a fixed run of stars when 4 digits or more lie between them; else the stars only. */
   PHONE = 'PHONE',
   /** 张**, 欧阳** — a Han name's surname only, the rest a fixed run of stars; any other name stars only. */
   NAME = 'NAME',
