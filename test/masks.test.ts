@@ -199,4 +199,24 @@ describe('masks through the endpoint', () => {
       ]);
     }
   });
+
+  it('lists a child’s masked categories by date, not by the sensitive categories they fold: two NEEDS_SUPPORT come alike whichever they are', async () => {
+    // Both have DOMESTIC_VIOLENCE since 2024-01-01 (known to the women's federation from its own support records); a
+    // second sensitive category since 2024-06-01, INCARCERATED_PARENT (after DV by name) for one, CRIME_VICTIM (before it) for the other.
+    const [a, b] = (await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102003%' ORDER BY id LIMIT 2`)).map((m) => m.id as string);
+    for (const [id, other] of [[a, 'INCARCERATED_PARENT'], [b, 'CRIME_VICTIM']]) {
+      await t.sql(`DELETE FROM registry.minor_category WHERE minor_id = $1`, [id]);
+      await t.sql(`INSERT INTO registry.minor_category (minor_id, category, identified_at) VALUES ($1, 'DOMESTIC_VIOLENCE', '2024-01-01'), ($1, $2, '2024-06-01')`, [id, other]);
+    }
+    const read = `{ a: minor(id: "${a}") { categories { category identifiedAt } } b: minor(id: "${b}") { categories { category identifiedAt } } }`;
+    for (const d of [Department.EDUCATION, Department.YOUTH_LEAGUE, Department.WOMENS_FEDERATION]) {
+      const r = await t.gql(await t.token(d), read, {});
+      expect(r.errors).toBeUndefined();
+      const shown = [{ category: 'NEEDS_SUPPORT', identifiedAt: '2024-01-01' }, { category: 'NEEDS_SUPPORT', identifiedAt: '2024-06-01' }];
+      expect(r.data).toEqual({ a: { categories: shown }, b: { categories: shown } });
+    }
+    const ca = await t.gql(await t.token(Department.CIVIL_AFFAIRS), read, {});
+    expect(ca.data.a.categories.map((c: { category: string }) => c.category)).toEqual(['DOMESTIC_VIOLENCE', 'INCARCERATED_PARENT']);
+    expect(ca.data.b.categories.map((c: { category: string }) => c.category)).toEqual(['DOMESTIC_VIOLENCE', 'CRIME_VICTIM']);
+  });
 });
