@@ -337,6 +337,24 @@ describe('workflow: mandatory reports', () => {
       expect(await overdue()).toContain(urgent);
       expect(await overdue()).toContain(normal);
     });
+
+    it('records what the list tested as read of each child it names: the status and the deadline passed, whatever is selected', async () => {
+      const [a, b] = await t.sql(`SELECT id, grid_code FROM registry.minor WHERE grid_code LIKE '330102003%' ORDER BY id LIMIT 2`);
+      const received = await file({ childIdNumber: null, childId: a.id, regionCode: a.grid_code });
+      const verifying = await file({ childIdNumber: null, childId: b.id, regionCode: b.grid_code });
+      expect((await t.gql(police, STEP, { id: verifying, to: 'VERIFYING', note: '核查' })).errors).toBeUndefined();
+      t.config.workflow.clockOffsetMs = 1441 * MIN;
+      // Nothing of the report selected but its id and child: the answer still tells its status and that a deadline passed.
+      const r = await post(t, police, { query: `{ overdueReports(first: 500) { id minor { id } } }` });
+      expect(r.json.errors).toBeUndefined();
+      expect(r.json.data.overdueReports.map((x: { id: string }) => x.id)).toEqual(expect.arrayContaining([received, verifying]));
+      const { reads } = await eventOf(t, r.requestId);
+      const fieldsOf = (minorId: string) => reads.find((x: { minorId: string }) => x.minorId === minorId).fields;
+      expect(fieldsOf(a.id)).toMatchObject({ 'MandatoryReport.status': 'ALLOW', 'MandatoryReport.verifyDueAt': 'ALLOW' });
+      expect(fieldsOf(a.id)).not.toHaveProperty(['MandatoryReport.handleDueAt']);
+      expect(fieldsOf(b.id)).toMatchObject({ 'MandatoryReport.status': 'ALLOW', 'MandatoryReport.handleDueAt': 'ALLOW' });
+      expect(fieldsOf(b.id)).not.toHaveProperty(['MandatoryReport.verifyDueAt']);
+    });
   });
 
   it('a report about a child who has since turned 18 names no child, asks for no reassessment, and a new one naming them links none', async () => {

@@ -165,6 +165,13 @@ export class ReportResolver {
 
   @Query(() => [MandatoryReport], { nullable: true, description: 'Reports past their verification or handling deadline, most overdue first' })
   async overdueReports(@Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: 100 }) first = 100): Promise<MandatoryReport[]> {
+    // Each report listed is known to be RECEIVED past its verification deadline, or VERIFYING past
+    // its handling deadline, whatever is selected: a read of the status and of that deadline.
+    const [received, verifying] = [new FilterTests(ctx), new FilterTests(ctx)];
+    received.check('MandatoryReport.status', 'overdueReports');
+    received.check('MandatoryReport.verifyDueAt', 'overdueReports');
+    verifying.check('MandatoryReport.status', 'overdueReports');
+    verifying.check('MandatoryReport.handleDueAt', 'overdueReports');
     const rows = await ctx.db
       .getRepository(MandatoryReport)
       .createQueryBuilder('m')
@@ -174,7 +181,9 @@ export class ReportResolver {
       .addOrderBy('m.id')
       .limit(pageSize(first))
       .getMany();
-    return allSeenBy(ctx, rows);
+    const reports = await allSeenBy(ctx, rows);
+    for (const r of reports) noteTested(ctx, r.minorId, (r.status === S.RECEIVED ? received : verifying).tested);
+    return reports;
   }
 
   @Mutation(() => MandatoryReport, { nullable: true, description: 'One step of the state machine, with a note; the time is now' })
