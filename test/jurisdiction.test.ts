@@ -148,6 +148,9 @@ describe('ageing out: someone who has turned 18 is no one’s to read or write',
     [adult, almost] = await t.sql(`SELECT id, id_number FROM registry.minor WHERE id = ANY($1) ORDER BY birth_date`, [[a.id, b.id]]);
   });
   afterAll(() => t.stop());
+  afterEach(() => {
+    t.config.workflow.clockOffsetMs = 0;
+  });
 
   const officers = () => Promise.all([t.token(Department.CIVIL_AFFAIRS), t.token(Department.POLICE), t.token(Department.EDUCATION, { region: STREET })]);
 
@@ -192,6 +195,33 @@ describe('ageing out: someone who has turned 18 is no one’s to read or write',
     const after = Buffer.from(`minor:${adult.id}`).toString('base64url');
     const page = await t.gql(civil, `query($g: String, $a: String) { minors(filter: { regionCode: $g }, first: 1000, after: $a) { edges { node { id } } } }`, { g: grid, a: after });
     expect(page.data.minors.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(adult.id);
+  });
+
+  it('decides by the request’s clock, as age does: a day ahead the child turning 18 tomorrow is gone, a day behind the one turning 18 today is 17', async () => {
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const q = `query($id: ID!, $n: String!, $g: String) {
+      minor(id: $id) { id age }
+      minorByIdNumber(idNumber: $n) { id }
+      minors(filter: { regionCode: $g, ageMin: 17 }, first: 1000) { totalCount edges { node { id age } } }
+    }`;
+    const VISIT = `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "x" }) { id } }`;
+    // A rehearsal's clock a day ahead (HUB_CLOCK_OFFSET_MS; in production any skew between the hub's and the database's clocks across a midnight in China).
+    t.config.workflow.clockOffsetMs = 86_400_000;
+    const ahead = await t.gql(civil, q, { id: almost.id, n: almost.id_number, g: grid });
+    expect(ahead.errors).toBeUndefined();
+    expect(ahead.data).toEqual({ minor: null, minorByIdNumber: null, minors: { totalCount: 0, edges: [] } });
+    const visit = await t.gql(civil, VISIT, { id: almost.id });
+    expect(errorCodes(visit)).toEqual(['NOT_FOUND']);
+    expect(visit).toEqual(await t.gql(civil, VISIT, { id: ZERO }));
+    t.config.workflow.clockOffsetMs = -86_400_000;
+    const behind = await t.gql(civil, q, { id: adult.id, n: adult.id_number, g: grid });
+    expect(behind.errors).toBeUndefined();
+    // Both are 17 then: the list holds them in id order.
+    expect(behind.data).toEqual({
+      minor: { id: adult.id, age: 17 },
+      minorByIdNumber: { id: adult.id },
+      minors: { totalCount: 2, edges: [adult.id, almost.id].sort().map((id) => ({ node: { id, age: 17 } })) },
+    });
   });
 
   it('writes answer NOT_FOUND and write nothing; a new registration of the number is refused as an adult’s', async () => {

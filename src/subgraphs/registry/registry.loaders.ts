@@ -15,14 +15,17 @@ import { Visit } from './entities/visit.entity';
 export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}%`;
 
 /**
- * SQL: the person born on `birthDate` (a column) is a minor now, under 18 on the day in China
- * (`registry.is_minor`, migration 1795401500000). Every reader of the registry's children applies
- * it beside the jurisdiction, as the departments' view `registry.minor_jurisdiction` does: someone
- * who has turned 18 is no one's to read or write, exactly like a child outside the caller's subtree.
- * The database's clock decides, as for the statistics' ages, so the registry, the departments and
- * the workflow agree within a statement.
+ * SQL: the person born on `birthDate` (a column) is a minor at `at` (a placeholder bound to the
+ * request's `ctx.now`), under 18 on the day in China (`registry.is_minor`, migration 1795401500000).
+ * Every reader of the registry's children applies it beside the jurisdiction, as the departments'
+ * view `registry.minor_jurisdiction` does: someone who has turned 18 is no one's to read or write,
+ * exactly like a child outside the caller's subtree. The request's clock decides, the one `age`,
+ * the age filters and createMinor's adult check count by: with the database's `now()` the two
+ * clocks disagreed across a midnight in China (and by HUB_CLOCK_OFFSET_MS in a rehearsal), and a
+ * child was served aged 18, or one aged 17 was missing. The departments' view can only use `now()`
+ * (README, "Ageing out").
  */
-export const isMinorNow = (birthDate: string) => `registry.is_minor(${birthDate}, now())`;
+export const isMinorAt = (birthDate: string, at: string) => `registry.is_minor(${birthDate}, ${at})`;
 
 /** Region codes: district 6 digits, street 9, community 12, grid (网格, the finest) 15. */
 export const GRID_CODE_LENGTH = 15;
@@ -72,7 +75,7 @@ function createRegistryLoaders(ctx: HubContext) {
   return {
     minorById: new DataLoader<string, Minor | null>(async (ids) => {
       const valid = ids.filter(isUuid);
-      const rows = valid.length ? await read(Minor, `WHERE x.id = ANY($1) AND x.grid_code LIKE $2 AND ${isMinorNow('x.birth_date')}`, [valid, jurisdictionPattern(ctx)]) : [];
+      const rows = valid.length ? await read(Minor, `WHERE x.id = ANY($1) AND x.grid_code LIKE $2 AND ${isMinorAt('x.birth_date', '$3')}`, [valid, jurisdictionPattern(ctx), ctx.now]) : [];
       const byId = new Map(rows.map((m) => [m.id, m]));
       return ids.map((id) => byId.get(id) ?? null);
     }),

@@ -12,7 +12,7 @@ import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
-import { GRID_CODE_LENGTH, isMinorNow, jurisdictionPattern } from '../registry.loaders';
+import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern } from '../registry.loaders';
 import { optionalLine, optionalText, requireDate, requireLine, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
 import { validateMinorIdentity } from '../registry.validation';
 import { AssessmentInput, CreateMinorInput, GuardianInput, UpdateMinorInput, VisitInput } from './types/minor.input';
@@ -57,7 +57,7 @@ async function lockMinor(em: EntityManager, ctx: HubContext, id: string): Promis
     .setLock('pessimistic_write')
     .where('m.id = :id', { id })
     .andWhere('m.grid_code LIKE :jurisdiction', { jurisdiction: jurisdictionPattern(ctx) })
-    .andWhere(isMinorNow('m.birth_date'))
+    .andWhere(isMinorAt('m.birth_date', ':now'), { now: ctx.now })
     .getOne();
   if (!minor) throw notFound('Minor');
   // A refusal from here on (an assessment dated before birth) still tells of the child.

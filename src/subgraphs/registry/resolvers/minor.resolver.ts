@@ -12,7 +12,7 @@ import { Visit } from '../entities/visit.entity';
 import { isUuid } from '../../../common/uuid';
 import { distinctValues, isRegionCode } from '../../../common/validation';
 import { requireIdNumber } from '../../../common/id-number';
-import { GRID_CODE_LENGTH, isMinorNow, jurisdictionPattern, registryLoaders } from '../registry.loaders';
+import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern, registryLoaders } from '../registry.loaders';
 import { FilterTests } from '../../shared/filter-tests';
 import { MinorConnection, MinorCount } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
@@ -38,7 +38,7 @@ export class MinorResolver {
   async minorByIdNumber(@Arg('idNumber') idNumber: string, @Ctx() ctx: HubContext): Promise<Minor | null> {
     ctx.policy.assertFilterable(ctx.subject, 'Minor.idNumber', 'idNumber');
     const wanted = requireIdNumber('idNumber', idNumber);
-    const [found] = await entityReader(ctx.db, Minor, 'x').read(ctx.db, `WHERE x.id_number = $1 AND x.grid_code LIKE $2 AND ${isMinorNow('x.birth_date')}`, [wanted, jurisdictionPattern(ctx)], {
+    const [found] = await entityReader(ctx.db, Minor, 'x').read(ctx.db, `WHERE x.id_number = $1 AND x.grid_code LIKE $2 AND ${isMinorAt('x.birth_date', '$3')}`, [wanted, jurisdictionPattern(ctx), ctx.now], {
       byKeys: true,
     });
     return found ?? null;
@@ -60,7 +60,7 @@ export class MinorResolver {
       where.push(condition(`$${params.length}`));
     };
     bind((p) => `x.grid_code LIKE ${p}`, jurisdictionPattern(ctx));
-    where.push(isMinorNow('x.birth_date'));
+    bind((p) => isMinorAt('x.birth_date', p), ctx.now);
     if (filter?.regionCode !== undefined && filter.regionCode !== null) {
       tests.check('Minor.grid', 'filter.regionCode');
       if (!isRegionCode(filter.regionCode)) throw badInput('filter.regionCode', 'a region code is 6 to 15 digits');

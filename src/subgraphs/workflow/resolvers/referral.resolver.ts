@@ -9,7 +9,7 @@ import { MinorStub } from '../entities/minor.stub';
 import { Referral } from '../entities/referral.entity';
 import { NotificationKind, ReferralDirection, ReferralStatus } from '../workflow.enums';
 import { isUuid } from '../../../common/uuid';
-import { isMinorNow } from '../../registry/registry.loaders';
+import { isMinorAt } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction, type Seen } from '../../shared/jurisdiction';
 import { jurisdiction, referralVisibility } from '../workflow.loaders';
@@ -76,8 +76,8 @@ export class ReferralResolver {
     if (!isUuid(input.minorId)) throw notFound('Minor');
     return ctx.db.transaction(async (em) => {
       const [child]: { id: string; name: string }[] = await em.query(
-        `SELECT id, name FROM registry.minor WHERE id = $1 AND grid_code LIKE $2 AND ${isMinorNow('birth_date')}`,
-        [input.minorId, jurisdiction(ctx)],
+        `SELECT id, name FROM registry.minor WHERE id = $1 AND grid_code LIKE $2 AND ${isMinorAt('birth_date', '$3')}`,
+        [input.minorId, jurisdiction(ctx), ctx.now],
       );
       if (!child) throw notFound('Minor');
       const referral = em.getRepository(Referral).create({

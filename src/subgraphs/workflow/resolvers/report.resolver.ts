@@ -9,7 +9,7 @@ import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
 import { NotificationKind, ReportStatus } from '../workflow.enums';
-import { isMinorNow } from '../../registry/registry.loaders';
+import { isMinorAt } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../shared/jurisdiction';
 import { isUuid } from '../../../common/uuid';
@@ -74,8 +74,8 @@ export class ReportResolver {
       // when the child lives in the report's region, whose officers are the ones told (emitNotification).
       const [child]: { id: string; name: string; grid_code: string }[] = input.childId || childIdNumber
         ? await em.query(
-            `SELECT id, name, grid_code FROM registry.minor WHERE (id = $1 OR id_number = $2) AND ${isMinorNow('birth_date')} ORDER BY (id = $1) DESC LIMIT 1`,
-            [input.childId ?? null, childIdNumber],
+            `SELECT id, name, grid_code FROM registry.minor WHERE (id = $1 OR id_number = $2) AND ${isMinorAt('birth_date', '$3')} ORDER BY (id = $1) DESC LIMIT 1`,
+            [input.childId ?? null, childIdNumber, ctx.now],
           )
         : [];
       const report = em.getRepository(MandatoryReport).create({
@@ -226,7 +226,7 @@ export class ReportResolver {
       if (to === S.HANDLED && report.minorId) {
         // A handled report about a registered child asks civil affairs, who assess, to reassess.
         // Not once the child has turned 18: the registry no longer follows them.
-        const [child]: { name: string; grid_code: string }[] = await em.query(`SELECT name, grid_code FROM registry.minor WHERE id = $1 AND ${isMinorNow('birth_date')}`, [report.minorId]);
+        const [child]: { name: string; grid_code: string }[] = await em.query(`SELECT name, grid_code FROM registry.minor WHERE id = $1 AND ${isMinorAt('birth_date', '$2')}`, [report.minorId, ctx.now]);
         if (child) {
           await emitNotification(em, ctx, {
             kind: NotificationKind.REASSESSMENT_REQUESTED,

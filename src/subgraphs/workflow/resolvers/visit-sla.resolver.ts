@@ -3,7 +3,7 @@ import { distinctValues, isRegionCode } from '../../../common/validation';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { RiskLevel } from '../../registry/registry.enums';
-import { isMinorNow } from '../../registry/registry.loaders';
+import { isMinorAt } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { OverdueVisit } from '../entities/overdue-visit.type';
 import { jurisdiction } from '../workflow.loaders';
@@ -56,7 +56,7 @@ export async function overdueVisitRows(
        FROM registry.minor m
        LEFT JOIN LATERAL (SELECT visited_at, visitor FROM registry.visit WHERE minor_id = m.id ORDER BY visited_at DESC, id LIMIT 1) v ON TRUE
        LEFT JOIN LATERAL (SELECT assessor FROM registry.risk_assessment WHERE minor_id = m.id ORDER BY assessed_at DESC, id LIMIT 1) a ON TRUE
-      WHERE m.grid_code LIKE $1 AND ${isMinorNow('m.birth_date')} AND m.next_visit_due < $2 AND m.risk_level = ANY($3) ${untold}
+      WHERE m.grid_code LIKE $1 AND ${isMinorAt('m.birth_date', '$2')} AND m.next_visit_due < $2 AND m.risk_level = ANY($3) ${untold}
       ORDER BY array_position(ARRAY['RED','ORANGE','YELLOW','BLUE'], m.risk_level), m.next_visit_due, m.id
       LIMIT $4`,
     untoldTo ? [regionPattern, now, levels, limit, untoldTo] : [regionPattern, now, levels, limit],
