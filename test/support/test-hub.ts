@@ -137,3 +137,22 @@ export function sendRaw(url: string, method: string, headers: Record<string, str
 }
 
 export const errorCodes = (r: GqlResult) => (r.errors ?? []).map((e) => e.extensions?.code);
+
+/**
+ * The parameters of every statement the hub sends while `run` runs (each still counted): what an
+ * enum list filter reaches the database as.
+ */
+export async function statementParameters(t: TestHub, run: () => Promise<void>): Promise<unknown[][]> {
+  const sent: unknown[][] = [];
+  const counter = t.hub.db.statements as unknown as { count: number; logQuery: (query: string, parameters?: unknown[]) => void };
+  const spy = jest.spyOn(counter, 'logQuery').mockImplementation((_query, parameters) => {
+    counter.count++;
+    sent.push(parameters ?? []);
+  });
+  try {
+    await run();
+  } finally {
+    spy.mockRestore();
+  }
+  return sent;
+}
