@@ -60,3 +60,28 @@ export function updateRecord<T extends ChildRecord>(ctx: HubContext, entity: new
     return record;
   });
 }
+
+/**
+ * The first and latest day recorded on a record's sub-records (a report's persuasion actions, a
+ * plan's visits, a case's follow-ups; null without any): a correction of the record's own date is
+ * bounded by the first, not only the latest.
+ */
+export async function subRecordDays<T extends object>(
+  em: EntityManager,
+  entity: new () => T,
+  day: keyof T & string,
+  parent: keyof T & string,
+  parentId: string,
+): Promise<{ first: string | null; last: string | null }> {
+  const columns = em.getRepository(entity).metadata;
+  const dayColumn = columns.findColumnWithPropertyName(day)!.databaseName;
+  const parentColumn = columns.findColumnWithPropertyName(parent)!.databaseName;
+  const row = await em
+    .getRepository(entity)
+    .createQueryBuilder('s')
+    .select(`min(s.${dayColumn})::text`, 'first')
+    .addSelect(`max(s.${dayColumn})::text`, 'last')
+    .where(`s.${parentColumn} = :parentId`, { parentId })
+    .getRawOne<{ first: string | null; last: string | null }>();
+  return { first: row?.first ?? null, last: row?.last ?? null };
+}

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import type { EntityManager } from 'typeorm';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { lockRecord, createRecord, updateRecord } from '../../shared/record-writes';
+import { createRecord, lockRecord, subRecordDays, updateRecord } from '../../shared/record-writes';
 import { BullyingCase } from '../entities/bullying-case.entity';
 import { dropoutEvent, emitNotification } from '../../workflow/workflow.notify';
 import { DropoutReport } from '../entities/dropout-report.entity';
@@ -13,18 +12,6 @@ import { SchoolEnrollment } from '../entities/school-enrollment.entity';
 import { DropoutStatus } from '../education.enums';
 import { validBullyingCase, validDropoutReport, validEducationAid, validEnrollment, validPersuasionAction } from '../education.validation';
 import { BullyingCaseInput, DropoutReportInput, EducationAidInput, PersuasionActionInput, SchoolEnrollmentInput } from './types/education.input';
-
-/** The first and latest day a persuasion action was recorded on the report (null without any). */
-async function actionDates(em: EntityManager, reportId: string): Promise<{ first: string | null; last: string | null }> {
-  const row = await em
-    .getRepository(PersuasionAction)
-    .createQueryBuilder('a')
-    .select('min(a.acted_on)::text', 'first')
-    .addSelect('max(a.acted_on)::text', 'last')
-    .where('a.report_id = :reportId', { reportId })
-    .getRawOne<{ first: string | null; last: string | null }>();
-  return { first: row?.first ?? null, last: row?.last ?? null };
-}
 
 /**
  * Education's writes, for EDUCATION officers (the policy table says who). Input is validated
@@ -69,7 +56,7 @@ export class EducationMutationResolver {
       if (report.closedOn && fields.reportedOn > report.closedOn) throw badInput('reportedOn', 'must not be after the report was closed');
       // recordPersuasionAction refuses an action before the report; a correction may not move the
       // report after an action already recorded either.
-      const { first } = await actionDates(em, report.id);
+      const { first } = await subRecordDays(em, PersuasionAction, 'actedOn', 'reportId', report.id);
       if (first && fields.reportedOn > first) throw badInput('reportedOn', `must not be after its first persuasion action (${first})`);
       Object.assign(report, fields);
       return em.getRepository(DropoutReport).save(report);
@@ -85,7 +72,7 @@ export class EducationMutationResolver {
       if (fields.actedOn < report.reportedOn) throw badInput('actedOn', 'must not be before the report');
       // The closing action is the last one: the report's closedOn must not predate an action on it.
       if (input.outcome) {
-        const { last } = await actionDates(em, report.id);
+        const { last } = await subRecordDays(em, PersuasionAction, 'actedOn', 'reportId', report.id);
         if (last && fields.actedOn < last) throw badInput('actedOn', `an action with an outcome closes the report and must not be before its latest action (${last})`);
       }
       const action = em.getRepository(PersuasionAction).create({ ...fields, id: randomUUID(), reportId: report.id, minorId: report.minorId });

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import type { EntityManager } from 'typeorm';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, lockRecord, updateRecord } from '../../shared/record-writes';
+import { createRecord, lockRecord, subRecordDays, updateRecord } from '../../shared/record-writes';
 import { CarePlan } from '../entities/care-plan.entity';
 import { CareVisit } from '../entities/care-visit.entity';
 import { ChildrenHomeAttendance } from '../entities/children-home-attendance.entity';
@@ -18,17 +17,6 @@ import {
   DomesticViolenceSupportInput,
   FamilyEducationSessionInput,
 } from './types/womens-federation.input';
-
-/** The day of the plan's earliest visit (null without any). */
-async function firstVisitOn(em: EntityManager, planId: string): Promise<string | null> {
-  const row = await em
-    .getRepository(CareVisit)
-    .createQueryBuilder('v')
-    .select('min(v.visited_on)::text', 'first')
-    .where('v.plan_id = :planId', { planId })
-    .getRawOne<{ first: string | null }>();
-  return row?.first ?? null;
-}
 
 /** Women's federation writes, for WOMENS_FEDERATION officers; validated first, one transaction each, NOT_FOUND outside the jurisdiction. */
 @Resolver()
@@ -45,7 +33,7 @@ export class WomensFederationMutationResolver {
       const plan = await lockRecord(em, ctx, CarePlan, id, 'CarePlan');
       // recordCareVisit refuses a visit before the plan started; a correction may not move the start
       // after any visit already recorded either — the latest visit (lastVisitOn) is not the bound.
-      const first = await firstVisitOn(em, plan.id);
+      const { first } = await subRecordDays(em, CareVisit, 'visitedOn', 'planId', plan.id);
       if (first && fields.startedOn > first) throw badInput('startedOn', `must not be after the plan’s first visit (${first})`);
       Object.assign(plan, fields);
       return em.getRepository(CarePlan).save(plan);

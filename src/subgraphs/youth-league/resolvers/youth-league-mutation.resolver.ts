@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import type { EntityManager } from 'typeorm';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, lockRecord, updateRecord } from '../../shared/record-writes';
+import { createRecord, lockRecord, subRecordDays, updateRecord } from '../../shared/record-writes';
 import { IdleSupport } from '../entities/idle-support.entity';
 import { MisbehaviourFollowUp } from '../entities/misbehaviour-follow-up.entity';
 import { PreventionCase } from '../entities/prevention-case.entity';
@@ -11,17 +10,6 @@ import { VolunteerVisit } from '../entities/volunteer-visit.entity';
 import { PreventionCaseStatus } from '../youth-league.enums';
 import { validFollowUp, validIdleSupport, validPreventionCase, validVolunteerVisit } from '../youth-league.validation';
 import { IdleSupportInput, MisbehaviourFollowUpInput, PreventionCaseInput, VolunteerVisitInput } from './types/youth-league.input';
-
-/** The day of the case's earliest follow-up (null without any). */
-async function firstFollowUpOn(em: EntityManager, caseId: string): Promise<string | null> {
-  const row = await em
-    .getRepository(MisbehaviourFollowUp)
-    .createQueryBuilder('f')
-    .select('min(f.followed_up_on)::text', 'first')
-    .where('f.case_id = :caseId', { caseId })
-    .getRawOne<{ first: string | null }>();
-  return row?.first ?? null;
-}
 
 /** Youth League writes, for YOUTH_LEAGUE officers; validated first, one transaction each, NOT_FOUND outside the jurisdiction. */
 @Resolver()
@@ -38,7 +26,7 @@ export class YouthLeagueMutationResolver {
       const found = await lockRecord(em, ctx, PreventionCase, id, 'PreventionCase');
       // recordMisbehaviourFollowUp refuses a follow-up before the case opened; a correction may not
       // move the opening after any follow-up already recorded either — the latest (lastFollowUpOn) is not the bound.
-      const first = await firstFollowUpOn(em, found.id);
+      const { first } = await subRecordDays(em, MisbehaviourFollowUp, 'followedUpOn', 'caseId', found.id);
       if (first && fields.openedOn > first) throw badInput('openedOn', `must not be after the case’s first follow-up (${first})`);
       Object.assign(found, fields);
       return em.getRepository(PreventionCase).save(found);
