@@ -69,6 +69,9 @@ describe('registry writes: validation, atomicity, due dates', () => {
     ['a too long name', { idNumber: buildIdNumber('330102', birthYearsAgo(8), 383), name: '长'.repeat(51) }, 'name'],
     ['a region that is not a grid', { idNumber: buildIdNumber('330102', birthYearsAgo(8), 385), gridCode: '330102001' }, 'gridCode'],
     ['a grid code with a NUL', { idNumber: buildIdNumber('330102', birthYearsAgo(8), 387), gridCode: '33010200100200\u0000' }, 'gridCode'],
+    ['a name drawn as 刘子轩 with a combining grapheme joiner inside', { idNumber: buildIdNumber('330102', birthYearsAgo(8), 389), name: '刘\u034F子轩' }, 'name'],
+    ['a name drawn as 刘子轩 with a variation selector inside', { idNumber: buildIdNumber('330102', birthYearsAgo(8), 393), name: '刘子\uFE0F轩' }, 'name'],
+    ['a name of a Hangul filler, drawn blank', { idNumber: buildIdNumber('330102', birthYearsAgo(8), 395), name: '\u3164' }, 'name'],
   ];
   it.each(invalid)('refuses %s with BAD_USER_INPUT naming the field, writing nothing', async (_what, over, field) => {
     const before = await count('minor');

@@ -23,6 +23,16 @@ describe('requireText', () => {
       expect(() => requireText('note', bad, 100)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'note' }) }));
     }
   });
+
+  it('refuses text of only characters drawn blank: Hangul fillers (letters), the blank braille pattern (a symbol), invisible marks and selectors', () => {
+    for (const blank of ['\u3164', '\uFFA0', '\u115F\u1160', '\u2800', '\u034F', '\uFE0F', '\u{E0100}', '\u0301\u034F', ' \u3164\n\t\u2800 ']) {
+      expect(() => requireText('note', blank, 100)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'note' }) }));
+    }
+  });
+
+  it('keeps invisible characters beside visible ones in multi-line text: an emoji’s variation selector or joiner, a ZWNJ in Persian', () => {
+    for (const ok of ['已处理👍\uFE0F', '👨\u200D👩\u200D👧 一家三口在家', 'می\u200Cخواهد', '刘\u3164子轩']) expect(requireText('note', ok, 100)).toBe(ok);
+  });
 });
 
 describe('requireLine', () => {
@@ -32,8 +42,16 @@ describe('requireLine', () => {
     }
   });
 
+  it('refuses characters drawn as nothing inside a line, which make a name look like another (刘\u034F子轩 is drawn 刘子轩)', () => {
+    const lookalikes = ['刘\u034F子轩', '刘子\uFE0F轩', '葛\u{E0100}', '刘\u3164子轩', '刘\uFFA0子轩', '刘\u115F子轩', '刘\u2800子轩', '刘\u{E0041}子轩', 'ᠪᠠ\u180Bᠲᠤ', '👍\uFE0F'];
+    for (const bad of lookalikes) {
+      expect(() => requireLine('name', bad, 50)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'name' }) }));
+    }
+  });
+
   it('keeps names and addresses as people write them', () => {
-    for (const ok of ['李小明', '阿卜杜拉·买买提', "O'Brien-Smith", '浙江省杭州市上城区 清波街道 1号', '𠮷野']) expect(requireLine('name', ` ${ok} `, 50)).toBe(ok);
+    const names = ['李小明', '阿卜杜拉·买买提', 'ئابدۇرېھىم', 'བཀྲ་ཤིས', 'ᠪᠠᠲᠤ', 'ꀉꁌꐥꌠ', 'Nguye\u0302\u0303n', "O'Brien-Smith", '浙江省杭州市上城区 清波街道 1号', '𠮷野'];
+    for (const ok of names) expect(requireLine('name', ` ${ok} `, 50)).toBe(ok);
   });
 });
 
@@ -123,10 +141,10 @@ describe('text inputs and filters through the endpoint', () => {
     for (const name of ['\u202E轩子刘', '刘\u200B轩', '刘\u2028轩']) {
       refused(await t.gql(ca, `mutation($m: ID!, $n: String!) { updateMinor(id: $m, input: { name: $n }) { name } }`, { m: minorId, n: name }), 'name');
     }
-    for (const name of ['\u200B', '\u200D\u200C', '李\u202E四']) {
+    for (const name of ['\u200B', '\u200D\u200C', '李\u202E四', '\uFFA0', '李\u034F四']) {
       refused(await t.gql(ca, `mutation($m: ID!, $n: String!) { addGuardian(minorId: $m, input: { relationship: OTHER_RELATIVE, name: $n }) { id } }`, { m: minorId, n: name }), 'name');
     }
-    for (const notes of ['入户\u2028祖母在家', '入户\u0085祖母在家', '家访\u202E记录', '\u200B']) {
+    for (const notes of ['入户\u2028祖母在家', '入户\u0085祖母在家', '家访\u202E记录', '\u200B', '\u2800', '\u3164\n\u3164']) {
       refused(await t.gql(ca, `mutation($m: ID!, $n: String!) { recordVisit(minorId: $m, input: { notes: $n }) { id } }`, { m: minorId, n: notes }), 'notes');
     }
     expect(await state()).toEqual(before);

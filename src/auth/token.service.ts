@@ -2,7 +2,7 @@ import { createRemoteJWKSet, importSPKI, jwtVerify, JWTVerifyGetKey, SignJWT } f
 import type { KeyObject } from 'node:crypto';
 import { HubConfig } from '../config/hub.config';
 import { devSecret } from '../config/secrets';
-import { isRegionCode, isWellFormed } from '../common/validation';
+import { INVISIBLE, isRegionCode, isWellFormed } from '../common/validation';
 import { unauthenticated } from '../errors/hub.exception';
 import { Department, isDepartment, isRole, Principal, Role } from './principal';
 
@@ -17,11 +17,11 @@ type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey | Awaited<ReturnType<t
 
 /**
  * What an auditor cannot see, or cannot tell apart: controls, format characters (zero-width,
- * bidirectional overrides), line separators, every other invisible (Default_Ignorable: Hangul
- * fillers, variation selectors, the combining grapheme joiner; and the blank braille pattern),
- * private-use and unassigned code points (drawn as the same box), and any space but U+0020.
+ * bidirectional overrides), line separators, every other INVISIBLE character (Hangul fillers,
+ * variation selectors, the combining grapheme joiner, the blank braille pattern), private-use and
+ * unassigned code points (drawn as the same box), and any space but U+0020.
  */
-const UNSEEN_IN_ID = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]|(?! )\p{Zs}/u;
+const UNSEEN_IN_ID = new RegExp(String.raw`[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]|${INVISIBLE.source}|(?! )\p{Zs}`, 'u');
 
 /**
  * A subject the audit trail can store as it is and an auditor can read as it is: 1–200
@@ -61,7 +61,7 @@ const HOME = /^(?:[\u0000-\u007f]|(?=\p{L})[\u00c0-\u017f\p{Script=Han}\p{Script
 /** The letters of HOME that pass for ones of `hub`: ħ (Unicode's confusables) and 凵, drawn as a U. */
 const HOME_LOOKALIKE: Record<string, string> = { ħ: 'h', 凵: 'u' };
 /** Non-spacing marks and invisible characters, dropped before looking: `h\u034Fub:` reads as `hub:`. */
-const UNSEEN = /[\p{Mn}\p{Me}\p{Default_Ignorable_Code_Point}]/gu;
+const UNSEEN = new RegExp(String.raw`[\p{Mn}\p{Me}]|${INVISIBLE.source}`, 'gu');
 
 /**
  * What may follow `hub` in a word (`hubert`, `hubei-1`, `hubøe`, `Иванов`): an ASCII letter,

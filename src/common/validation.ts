@@ -19,13 +19,26 @@ const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F
  */
 const MISLEADING_CHARACTERS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069\p{Zl}\p{Zp}]/u;
 /**
- * Not in one line of text (a name, an address, a school, a unit): no format character at all
- * (zero-width space and joiner, soft hyphen, byte-order mark, ...: two names that look alike would
- * be different names), no tab and no line break.
+ * Characters drawn as nothing: Unicode's Default_Ignorable_Code_Point (zero-width space and joiners,
+ * the combining grapheme joiner, variation selectors, Hangul fillers, tags, ...), some of them
+ * letters or marks by category, and the blank braille pattern U+2800, a symbol drawn blank. One set
+ * for user ids (src/auth/token.service.ts) and text, so that neither lets through what the other
+ * knows to be invisible.
  */
-const NOT_IN_A_LINE = /[\p{Cf}\t\n\r]/u;
-/** What can be seen: a letter, digit, punctuation mark or symbol (not only spaces and marks). */
-const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
+export const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/u;
+/**
+ * Not in one line of text (a name, an address, a school, a unit): no format character and nothing
+ * INVISIBLE (`刘\u034F子轩` is drawn as 刘子轩: two names that look alike would be different names;
+ * so ZWJ and ZWNJ too, as in user ids, though Arabic-script and Indic text can be written with
+ * them: their letters read the same without), no tab and no line break.
+ */
+const NOT_IN_A_LINE = new RegExp(String.raw`[\p{Cf}\t\n\r]|${INVISIBLE.source}`, 'u');
+/**
+ * What can be seen: a letter, digit, punctuation mark or symbol that is not INVISIBLE (a note of a
+ * Hangul filler U+3164, a letter, or of U+2800, a symbol, is blank). Multi-line text may hold
+ * invisible characters beside visible ones (an emoji's variation selector or joiner: `已处理👍\uFE0F`).
+ */
+const VISIBLE = new RegExp(String.raw`(?!${INVISIBLE.source})[\p{L}\p{N}\p{P}\p{S}]`, 'u');
 /** In a `u` regex a surrogate pair is one code point, so this matches a lone surrogate only. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -49,8 +62,9 @@ export function requireCleanText(field: string, value: string): string {
 }
 
 /**
- * Trimmed text of 1..max characters with something visible in it (a note of a zero-width space is
- * empty), else BAD_USER_INPUT naming the field. May span lines: notes, narratives, reasons.
+ * Trimmed text of 1..max characters with something VISIBLE in it (a note of a zero-width space, of
+ * combining marks or of a Hangul filler is empty), else BAD_USER_INPUT naming the field. May span
+ * lines: notes, narratives, reasons.
  */
 export function requireText(field: string, value: string | undefined | null, max: number): string {
   const v = requireCleanText(field, value ?? '').trim();
@@ -67,7 +81,7 @@ export function optionalText(field: string, value: string | undefined | null, ma
 /** One line of text: a name (a child's, a guardian's, a worker's), an address, a school, a unit. */
 export function requireLine(field: string, value: string | undefined | null, max: number): string {
   const v = requireText(field, value, max);
-  if (NOT_IN_A_LINE.test(v)) throw badInput(field, 'must be one line, without format characters (zero-width, bidirectional)');
+  if (NOT_IN_A_LINE.test(v)) throw badInput(field, 'must be one line, without format or invisible characters (zero-width, bidirectional, variation selectors, Hangul fillers, blank braille)');
   return v;
 }
 
