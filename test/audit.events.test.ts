@@ -255,7 +255,7 @@ describe('audit events', () => {
     expect(Object.keys(JSON.parse(body).variables)).toEqual(['id']);
     expect(body).not.toContain('刘子轩');
 
-    for (const reference of ['2026-1%0Aoutcome: DENIED', 'a%00b', 'a%1B[2J', 'a%E2%80%AEb', 'a%E2%80%8Bb']) {
+    for (const reference of ['2026-1%0Aoutcome: DENIED', 'a%00b', 'a%1B[2J', 'a%E2%80%AEb', 'a%E2%80%8Bb', '2026-%CD%8F0042', '%E3%85%A4', '%E2%A0%80']) {
       const refused = await exactlyOne(() => post(t, police, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: minor.id } }, { 'x-purpose': `CASE_HANDLING; ${reference}` }));
       expect([refused.status, refused.json.data, refused.json.errors[0].extensions]).toEqual([400, undefined, { code: 'BAD_USER_INPUT', field: 'x-purpose' }]);
       expect((await eventOf(t, refused.requestId)).purpose).toBeNull();

@@ -1,10 +1,11 @@
 import { DocumentNode, GraphQLSchema, OperationDefinitionNode, TypeInfo, visit, visitWithTypeInfo, getNamedType } from 'graphql';
-import { isWellFormed } from '../common/validation';
+import { INVISIBLE, isWellFormed } from '../common/validation';
 import { badInput } from '../errors/hub.exception';
 import { Purpose, PurposeCode } from './audit.types';
 
 export const PURPOSE_HEADER = 'x-purpose';
 const CODES = Object.values(PurposeCode) as string[];
+const CONTROL_OR_UNSEEN = new RegExp(String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|${INVISIBLE.source}`, 'u');
 
 /**
  * `x-purpose: CASE_HANDLING` or `x-purpose: CASE_HANDLING; 2026-民-0042` (code, then an
@@ -20,9 +21,11 @@ export function parsePurpose(header: string | undefined): Purpose | undefined {
   const reference = rest.join(';').trim();
   if (Array.from(reference).length > 200) throw badInput(PURPOSE_HEADER, 'reference must be at most 200 characters');
   // The reference is shown to auditors as it is: no NUL (Postgres's JSON refuses it, and the
-  // auditor's searches over the trail with it), no escape sequence, no bidirectional override.
-  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(reference) || !isWellFormed(reference)) {
-    throw badInput(PURPOSE_HEADER, 'reference must not contain control or format characters');
+  // auditor's searches over the trail with it), no escape sequence, no bidirectional override, and
+  // nothing drawn as nothing: `2026-0042` with a combining grapheme joiner (U+034F) inside reads
+  // as `2026-0042` and searches apart from it.
+  if (CONTROL_OR_UNSEEN.test(reference) || !isWellFormed(reference)) {
+    throw badInput(PURPOSE_HEADER, 'reference must not contain control, format or invisible characters');
   }
   return { code: trimmed as PurposeCode, ...(reference ? { reference } : {}) };
 }
