@@ -1,6 +1,6 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayExecutionResult, GatewayGraphQLRequestContext, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { BREAK, DocumentNode, execute, GraphQLError, GraphQLSchema, Kind, parse, validate, visit } from 'graphql';
+import { BREAK, DocumentNode, execute, GraphQLError, GraphQLSchema, Kind, OperationTypeNode, parse, validate, visit } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { parsePurpose } from '../audit/purpose';
 import type { HubConfig } from '../config/hub.config';
@@ -38,6 +38,9 @@ function isVariableRefusal(e: GraphQLError): boolean {
   const node = e.nodes?.length === 1 ? e.nodes[0] : undefined;
   return node?.kind === Kind.VARIABLE_DEFINITION && e.message.startsWith(`Variable "$${node.variable.name.value}" `) && e.extensions?.code == null;
 }
+
+/** The names of the fields a document selects at the root of each operation type it uses. */
+export type RootFields = ReadonlyMap<OperationTypeNode, ReadonlySet<string>>;
 
 /**
  * Executes a subgraph fetch in the gateway's process: no HTTP hop, but the same boundary as a
@@ -99,6 +102,17 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
         isVariableRefusal(e) ? { message: e.message, extensions: { code: HubErrorCode.BAD_USER_INPUT } } : maskUnexpectedError(e.toJSON(), e.originalError ?? e),
       ),
     };
+  }
+
+  /** Whether this subgraph defines every root field given: a look-up per field, no validation. */
+  definesRoots(roots: RootFields): boolean {
+    for (const [operation, fields] of roots) {
+      const root = this.subgraph.raw.getRootType(operation);
+      if (!root) return false;
+      const defined = root.getFields();
+      for (const f of fields) if (f !== '__typename' && !Object.hasOwn(defined, f)) return false;
+    }
+    return true;
   }
 
   /**
