@@ -1,7 +1,16 @@
+import { Lexer, Source, TokenKind } from 'graphql';
 import { Department, Role } from '../src/auth/principal';
 import { eventCount, eventOf, post } from './support/audit-helpers';
 import { startTestHub, TestHub } from './support/test-hub';
+import { MAX_TOKENS } from '../src/audit/validation-bound';
 
+/** Lexical tokens as graphql-js counts them against MAX_TOKENS. */
+const tokens = (query: string) => {
+  const lexer = new Lexer(new Source(query));
+  let n = 0;
+  while (lexer.advance().kind !== TokenKind.EOF) n++;
+  return n;
+};
 const aliased = (n: number, field: string) => Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ');
 /** What a red-team probe sent 2000 times in one request: the hub ran out of memory answering it. */
 const CHILDREN = `minors(first: 1000) { totalCount edges { node { name guardians { name } visits { notes } } } }`;
@@ -33,16 +42,18 @@ describe('query cost limit', () => {
     expect(event).toMatchObject({ outcome: 'LIMIT_EXCEEDED', errorCodes: ['LIMIT_EXCEEDED'], reads: [] });
   }
 
-  it('refuses 500 aliases of a page of 1000 children quickly, and audits the refusal', async () => {
-    // The probe sent 2000: over 64 KiB, that text is refused for its length now (below); 500 are not.
-    const query = `{ ${aliased(500, CHILDREN)} }`;
-    expect(query.length).toBeLessThan(64 * 1024); // under the body and text limits: only the cost limit stops it
+  it('refuses 100 aliases of a page of 1000 children quickly, and audits the refusal', async () => {
+    // The probe sent 2000: over 5,000 tokens, that text is refused for its length now (below); 100 are not.
+    const query = `{ ${aliased(100, CHILDREN)} }`;
+    expect(tokens(query)).toBeLessThan(MAX_TOKENS); // under the body, text and token limits: only the cost limit stops it
     await expectRefused({ query });
   });
 
   it('refuses an operation longer than 64 KiB (literals aside) before anything runs, keeping only its beginning and hash in the trail', async () => {
-    // Any token, reading nothing: 31,000 aliases of `__typename` once left 690 KB in the append-only trail per request.
-    const query = `{ ${aliased(31_000, '__typename')} }`;
+    // Any token, reading nothing: 31,000 aliases of `__typename` once left 690 KB in the append-only
+    // trail per request; under the token limit, long aliases make the length.
+    const query = `{ ${aliased(1000, `__typename`).replace(/a(\d+):/g, `a$1${'_'.repeat(60)}:`)} }`;
+    expect(tokens(query)).toBeLessThan(MAX_TOKENS);
     const before = await eventCount(t);
     const r = await post(t, await t.token(Department.POLICE, { role: Role.REPORTER }), { query }, {});
     expect([r.status, r.json.data, r.json.errors.map((e: any) => e.extensions.code)]).toEqual([413, undefined, ['LIMIT_EXCEEDED']]);
@@ -52,14 +63,14 @@ describe('query cost limit', () => {
     expect(event.document.length).toBeLessThan(4096);
     expect(event.documentHash).toMatch(/^[0-9a-f]{64}$/);
     // Below the limit, the same kind of document is served and kept whole.
-    const served = await post(t, civil, { query: `{ ${aliased(3000, '__typename')} }` }, {});
+    const served = await post(t, civil, { query: `{ ${aliased(1000, '__typename')} }` }, {});
     expect([served.status, served.json.errors]).toEqual([200, undefined]);
-    expect((await eventOf(t, served.requestId)).document).toContain('a2999:__typename');
+    expect((await eventOf(t, served.requestId)).document).toContain('a999:__typename');
   });
 
   it('refuses an operation declaring more than 100 variables, and its event keeps the HMACs of 100', async () => {
     // 3,000 declared variables in a 64 KiB document stored some 300 KB of HMACs per request.
-    const names = Array.from({ length: 3000 }, (_, i) => `v${i}`);
+    const names = Array.from({ length: 300 }, (_, i) => `v${i}`);
     const query = `query(${names.map((n) => `$${n}: RiskLevel!`).join(', ')}) { minors(first: 1, filter: { riskLevels: [${names.map((n) => `$${n}`).join(', ')}] }) { totalCount } }`;
     const r = await post(t, civil, { query, variables: Object.fromEntries(names.map((n) => [n, 'RED'])) });
     expect([r.status, r.json.errors.map((e: any) => e.extensions.code)]).toEqual([413, ['LIMIT_EXCEEDED']]);
@@ -69,22 +80,6 @@ describe('query cost limit', () => {
 
   it('refuses 20 aliases of a statistics table by grid', async () => {
     await expectRefused({ query: `{ ${aliased(20, TABLE.replace('STREET', 'GRID'))} }` }, await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD }));
-  });
-
-  it('weighs each root field as a statement of its own: 1000 aliases of a one-cell count are refused, 50 served', async () => {
-    const total = `minorCounts(level: DISTRICT) { total { value } }`;
-    await expectRefused({ query: `{ ${aliased(1000, total)} }` });
-    const few = await post(t, civil, { query: `{ ${aliased(50, total)} }` });
-    expect(few.json.errors).toBeUndefined();
-    expect(Object.keys(few.json.data)).toHaveLength(50);
-  });
-
-  it('weighs introspection at what it holds: 160 full introspections are refused, one served (outside production)', async () => {
-    const type = `type { kind name ofType { kind name ofType { kind name } } }`;
-    const full = `__schema { types { name description fields(includeDeprecated: true) { name description args { name ${type} defaultValue } ${type} } enumValues(includeDeprecated: true) { name } } }`;
-    await expectRefused({ query: `{ ${aliased(160, full)} }` });
-    const one = await post(t, civil, { query: `{ ${full} }` });
-    expect(one.json.errors).toBeUndefined();
   });
 
   it('prices the region tree by its regions: four levels of children under `regions` are served', async () => {
@@ -133,6 +128,44 @@ describe('query cost limit', () => {
     const r = await post(t, civil, { query: `{ minors(first: 10) { ...Page } } fragment Page on MinorConnection { edges { node { name guardians { name } } } }` });
     expect([r.status, r.json.errors, r.json.data.minors.edges.length]).toEqual([200, undefined, 10]);
   });
+});
+
+/**
+ * Under a limit of 100,000, what 500,000 would refuse only in documents longer than the token
+ * limit (validation-bound.ts) lets through.
+ */
+describe('query cost limit: 100,000', () => {
+  let t: TestHub;
+  let civil: string;
+  beforeAll(async () => {
+    t = await startTestHub({ maxQueryCost: 100_000 });
+    civil = await t.token(Department.CIVIL_AFFAIRS);
+  });
+  afterAll(() => t.stop());
+
+  async function expectRefused(body: unknown): Promise<void> {
+    const r = await post(t, civil, body);
+    expect([r.status, r.json.data, r.json.errors.map((e: any) => e.extensions.code)]).toEqual([413, undefined, ['LIMIT_EXCEEDED']]);
+    expect(r.json.errors[0].message).toMatch(/^The response could hold about \d+ values, more than the 100000 served in one request/);
+    expect((await eventOf(t, r.requestId)).outcome).toBe('LIMIT_EXCEEDED');
+  }
+
+  it('weighs each root field as a statement of its own: 200 aliases of a one-cell count are refused, 50 served', async () => {
+    const total = `minorCounts(level: DISTRICT) { total { value } }`;
+    await expectRefused({ query: `{ ${aliased(200, total)} }` });
+    const few = await post(t, civil, { query: `{ ${aliased(50, total)} }` });
+    expect(few.json.errors).toBeUndefined();
+    expect(Object.keys(few.json.data)).toHaveLength(50);
+  });
+
+  it('weighs introspection at what it holds: 40 full introspections are refused, one served (outside production)', async () => {
+    const type = `type { kind name ofType { kind name ofType { kind name } } }`;
+    const full = `__schema { types { name description fields(includeDeprecated: true) { name description args { name ${type} defaultValue } ${type} } enumValues(includeDeprecated: true) { name } } }`;
+    await expectRefused({ query: `{ ${aliased(40, full)} }` });
+    const one = await post(t, civil, { query: `{ ${full} }` });
+    expect(one.json.errors).toBeUndefined();
+  });
+
 });
 
 describe('query cost limit: HUB_MAX_QUERY_COST', () => {
@@ -222,5 +255,67 @@ describe('query cost limit: the region tree', () => {
       expect(r.json.data.regions).toHaveLength(2221);
       expect(valuesOf(r.json.data)).toBeLessThanOrEqual(await estimateOf(field));
     }
+  });
+});
+
+/**
+ * Bounds checked before graphql-js validates a document (src/audit/validation-bound.ts): its
+ * validation compares every pair of fields answering to one name, and a few kilobytes of them held
+ * the hub's event loop for seconds — every caller, /health and the audit writer waiting — before
+ * any of the limits above was looked at. Refused like them, and audited.
+ */
+describe('limits checked before validation', () => {
+  let t: TestHub;
+  let employer: string;
+  const probe = (n: number, name: string) =>
+    `query ${name} { minor(id: "00000000-0000-4000-8000-000000000000") {${' grid { parent { code } }'.repeat(n)} } statisticsFreshness { __typename } }`;
+  beforeAll(async () => {
+    t = await startTestHub();
+    // Any token will do: this one may read no child at all.
+    employer = await t.token(Department.EDUCATION, { role: Role.EMPLOYER });
+  });
+  afterAll(() => t.stop());
+
+  async function expectRefused(query: string, message: RegExp): Promise<Record<string, any>> {
+    const before = await eventCount(t);
+    const r = await post(t, employer, { query }, {});
+    expect([r.status, r.json.data, r.json.errors]).toEqual([413, undefined, [{ message: expect.stringMatching(message), extensions: { code: 'LIMIT_EXCEEDED' } }]]);
+    expect(await eventCount(t)).toBe(before + 1);
+    const event = await eventOf(t, r.requestId);
+    expect(event).toMatchObject({ outcome: 'LIMIT_EXCEEDED', errorCodes: ['LIMIT_EXCEEDED'], userId: expect.any(String), reads: [] });
+    return event;
+  }
+
+  it('refuses a response name selected more than 10 times in one place, and serves it 10 times', async () => {
+    // The red team's probe: 7.5 KB, valid, under the depth and cost limits; 1.5–4 s of the event loop.
+    const query = probe(300, 'Qa');
+    const event = await expectRefused(query, /^Selecting one response name more than 10 times in one place is not served/);
+    expect(event.document).toContain('grid{parent{code}}');
+    // Through fragments and inline fragments alike: what validation merges at one place is counted there.
+    await expectRefused(`{ minor(id: "x") { ...A ...B ... on Minor { grid { code } } } } fragment A on Minor {${' grid { code }'.repeat(5)} } fragment B on Minor {${' grid { code }'.repeat(5)} }`, /^Selecting one response name more than 10/);
+    // graphql-js stopped this one itself ("Validation aborted."), 180–360 ms later.
+    await expectRefused(`{${' regions { code }'.repeat(500)} }`, /^Selecting one response name more than 10/);
+    const served = await post(t, await t.token(Department.CIVIL_AFFAIRS), { query: probe(10, 'Qb') });
+    expect([served.status, served.json.data, served.json.errors]).toEqual([200, { minor: null, statisticsFreshness: expect.any(Object) }, undefined]);
+  });
+
+  it('refuses before validation: a document that is also invalid is refused for its size, not its errors', async () => {
+    await expectRefused(`{${' noSuchField'.repeat(11)} }`, /^Selecting one response name more than 10/);
+    const invalid = await post(t, employer, { query: `{${' noSuchField'.repeat(10)} }` }, {});
+    expect(invalid.json.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('refuses more than 5,000 tokens, 50 fragments or 5,000 fields where fragments are spread', async () => {
+    const event = await expectRefused(`{ ${aliased(2000, '__typename')} }`, /^Documents of more than 5000 tokens are not served$/);
+    expect(event.document).toBeNull(); // not parsed: nothing to keep but the refusal
+    const fragments = Array.from({ length: 51 }, (_, i) => `fragment F${i} on Query { f${i}: __typename }`).join(' ');
+    await expectRefused(`{ ${Array.from({ length: 51 }, (_, i) => `...F${i}`).join(' ')} } ${fragments}`, /^Documents defining more than 50 fragments are not served$/);
+    // Ten aliases of a fragment holding ten aliases of a fragment…: 10^4 fields from 200 tokens.
+    let nested = `{ regions { ...L0 } }`;
+    for (let i = 0; i < 4; i++) nested += ` fragment L${i} on Region { ${aliased(10, `parent { ...L${i + 1} }`)} }`;
+    nested += ` fragment L4 on Region { code }`;
+    await expectRefused(nested, /^Operations selecting more than 5000 fields \(a fragment counted wherever it is spread\) are not served$/);
+    // Deeper than the depth limit, through a fragment: refused here, where it is cheap.
+    await expectRefused(`{ regions { ...D } } fragment D on Region { ${'parent { '.repeat(12)}code${' }'.repeat(12)} }`, /^Selections deeper than 12 levels are not served$/);
   });
 });

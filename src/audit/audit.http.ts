@@ -9,7 +9,9 @@ import { AccessLog } from './access-log';
 import { auditEvent, EventInput } from './audit-event';
 import { AuditOutcome } from './audit.types';
 import type { AuditSink } from './audit.writer';
+import { auditDocument } from './document-signature';
 import { PURPOSE_HEADER } from './purpose';
+import { validationBound } from './validation-bound';
 
 /** Response header naming the request's audit event, so a client can cite it. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -111,6 +113,19 @@ export class HttpAudit {
     } else {
       next(err);
     }
+  };
+
+  /**
+   * The bound on what graphql-js's validation may cost (validation-bound.ts), checked before Apollo
+   * Server parses and validates: LIMIT_EXCEEDED (413), audited with the document when it parsed.
+   * Anything but one request with a text query is Apollo Server's to refuse.
+   */
+  validationBound: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+    const query = (req.body as { query?: unknown } | undefined)?.query;
+    if (typeof query !== 'string') return next();
+    const { refusal, document } = validationBound(query);
+    if (!refusal) return next();
+    await this.refuse(req, res, refusal, { document: document ? auditDocument(document) : null });
   };
 
   /** Apollo answered without running its pipeline (e.g. no query at all): still one event. */

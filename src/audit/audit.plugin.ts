@@ -8,9 +8,7 @@ import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS } from './document-signature';
 import { needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
 import { queryCost } from './query-cost';
-
-/** Deeper selections than any client needs are refused before planning (LIMIT_EXCEEDED). */
-export const MAX_DEPTH = 12;
+import { MAX_DEPTH } from './validation-bound';
 
 /**
  * A fragment's depth does not depend on where it is spread, so each is measured once: a fragment

@@ -134,6 +134,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       httpAudit.postOnly,
       compiled ? compiled.jsonBody(json) : json,
       httpAudit.bodyErrors,
+      httpAudit.validationBound,
       expressMiddleware(server, { context: async ({ res }) => gatewayContextOf(res) }),
     );
     app.use(jsonErrors);
