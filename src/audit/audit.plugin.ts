@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import { DocumentNode, GraphQLError, OperationDefinitionNode } from 'graphql';
 import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { answerLostCodes, auditEvent, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
@@ -8,34 +8,6 @@ import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS } from './document-signature';
 import { needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
 import { queryCost } from './query-cost';
-import { MAX_DEPTH } from './validation-bound';
-
-/**
- * A fragment's depth does not depend on where it is spread, so each is measured once: a fragment
- * spread twice in each of thirty fragments is not walked 2^30 times. Cycles are refused by
- * validation, before this runs.
- */
-function depth(set: SelectionSetNode | undefined, fragments: Map<string, FragmentDefinitionNode>, measured: Map<string, number>): number {
-  if (!set) return 0;
-  let max = 0;
-  for (const sel of set.selections) {
-    if (sel.kind === Kind.FIELD) max = Math.max(max, 1 + depth((sel as FieldNode).selectionSet, fragments, measured));
-    else if (sel.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depth(sel.selectionSet, fragments, measured));
-    else {
-      let d = measured.get(sel.name.value);
-      if (d === undefined) measured.set(sel.name.value, (d = depth(fragments.get(sel.name.value)?.selectionSet, fragments, measured)));
-      max = Math.max(max, d);
-    }
-  }
-  return max;
-}
-
-function operationDepth(doc: DocumentNode, op: OperationDefinitionNode): number {
-  const fragments = new Map(
-    doc.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
-  );
-  return depth(op.selectionSet, fragments, new Map());
-}
 
 /**
  * What the audit needs of a document depends only on the document, and Apollo hands the same
@@ -43,7 +15,6 @@ function operationDepth(doc: DocumentNode, op: OperationDefinitionNode): number 
  */
 interface DocumentFacts {
   audited: { text: string; hash: string; oversized: boolean };
-  depth: Map<OperationDefinitionNode, number>;
   /** The cost of an operation whose page sizes are all literals or defaults; others are costed per request. */
   cost: Map<OperationDefinitionNode, number>;
   needsPurpose: Map<OperationDefinitionNode, boolean>;
@@ -52,7 +23,7 @@ const facts = new WeakMap<DocumentNode, DocumentFacts>();
 function factsOf(doc: DocumentNode): DocumentFacts {
   let f = facts.get(doc);
   if (!f) {
-    f = { audited: auditDocument(doc), depth: new Map(), cost: new Map(), needsPurpose: new Map() };
+    f = { audited: auditDocument(doc), cost: new Map(), needsPurpose: new Map() };
     facts.set(doc, f);
   }
   return f;
@@ -108,8 +79,8 @@ export interface AuditPluginOptions {
  * executes anything (the fast path and the planned path alike), a STARTED event with no reads and
  * no changes must be durable, or the mutation is refused (AUDIT_UNAVAILABLE, HTTP 503) with
  * nothing changed and nobody notified; its final event, with the same requestId, follows as for
- * any request. Also where the purpose rule, the depth limit and the cost limit are enforced, so that
- * refusals are audited like everything else.
+ * any request. Also where the purpose rule and the cost limit are enforced (the depth limit, before
+ * validation, in validation-bound.ts), so that refusals are audited like everything else.
  */
 export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GatewayContext> {
   return {
@@ -121,7 +92,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
         async didResolveOperation({ document, operation, schema, contextValue, request }) {
           // Apollo leaves an unresolvable operation to execution to refuse, and an executor that
           // picks the operation itself (the fast path once did) would run one unchecked: no
-          // purpose, no depth limit, no STARTED event. So it is refused here, before any executor.
+          // purpose, no cost limit, no STARTED event. So it is refused here, before any executor.
           if (!operation) throw unresolvedOperation(request.operationName);
           // The schema has no subscriptions; validation lets one through, and the gateway then fails
           // on it as on an internal error.
@@ -134,11 +105,6 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           }
           if ((operation.variableDefinitions?.length ?? 0) > MAX_DECLARED_VARIABLES) {
             throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `Operations declaring more than ${MAX_DECLARED_VARIABLES} variables are not served`);
-          }
-          let depth = f.depth.get(operation);
-          if (depth === undefined) f.depth.set(operation, (depth = operationDepth(document, operation)));
-          if (depth > MAX_DEPTH) {
-            throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `Selections deeper than ${MAX_DEPTH} levels are not served`);
           }
           // Before any resolver runs: a single request for thousands of pages of children once
           // held the hub until it ran out of memory, and everyone else's requests with it.
