@@ -403,7 +403,7 @@ describe('statistics', () => {
     await t.sql(`UPDATE statistics.refresh SET refreshed_at = now() - interval '1 hour'`);
     const before = await total();
     await addMinors(t, `${COMMUNITY4}003`, 1);
-    const runtime = { ds: t.hub.db.ds, config: { ...t.config, statistics: { ...t.config.statistics, refreshSeconds: 600 } }, policy: buildPolicy(), audit: t.hub.audit };
+    const runtime = { ds: t.hub.db.ds, maintenance: t.hub.db.maintenance, config: { ...t.config, statistics: { ...t.config.statistics, refreshSeconds: 600 } }, policy: buildPolicy(), audit: t.hub.audit };
     // stop() waits for the refresh the start began.
     await statisticsSubgraph.start!(runtime).stop();
     const first = await refreshed();

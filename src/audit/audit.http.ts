@@ -1,12 +1,12 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { TokenService } from '../auth/token.service';
-import { HubErrorCode, HubException, loggableError, unauthenticated } from '../errors/hub.exception';
+import { DATABASE_UNAVAILABLE_MESSAGE, HubErrorCode, HubException, isDatabaseTimeout, loggableError, unauthenticated } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { postOnlyRefusal, sendRefusal } from '../server/http-listener';
 import type { RegionDirectory } from '../server/region-directory';
 import { AccessLog } from './access-log';
-import { auditEvent, EventInput } from './audit-event';
+import { auditEvent, EventInput, outcomeOf } from './audit-event';
 import { AuditOutcome } from './audit.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument } from './document-signature';
@@ -41,8 +41,7 @@ export class HttpAudit {
 
   private async refuse(req: Request, res: Response, error: HubException, input: Partial<EventInput>): Promise<void> {
     const code = String(error.extensions.code);
-    const outcome =
-      code === HubErrorCode.UNAUTHENTICATED ? AuditOutcome.UNAUTHENTICATED : code === HubErrorCode.LIMIT_EXCEEDED ? AuditOutcome.LIMIT_EXCEEDED : AuditOutcome.INVALID;
+    const outcome = outcomeOf([code], null);
     const l = locals(res);
     l.audited = true;
     try {
@@ -85,6 +84,8 @@ export class HttpAudit {
       };
       next();
     } catch (e) {
+      // The region look-up waited out the database's time limit (the requests' pool exhausted).
+      if (isDatabaseTimeout(e)) return this.refuse(req, res, new HubException(HubErrorCode.DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE), {});
       if (!(e instanceof HubException)) return next(e);
       await this.refuse(req, res, e, {});
     }

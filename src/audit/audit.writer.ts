@@ -1,4 +1,5 @@
 import { Pool, type PoolClient, type QueryResult } from 'pg';
+import { boundedPoolOptions } from '../db/time-limits';
 import type { AuditEventBody } from './audit.types';
 import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
 
@@ -40,13 +41,6 @@ const SETTLE_WAIT_MS = 2000;
 export const AUDIT_APPEND_RETRYING_MS = RETRY_WINDOW_MS + SETTLE_WAIT_MS;
 
 /**
- * How much longer than a statement's own timeout the hub waits for its reply. The server's
- * `statement_timeout` answers first when it can (a clean error, nothing in doubt); this margin
- * is what that error may take to arrive.
- */
-const REPLY_MARGIN_MS = 1000;
-
-/**
  * The writer's pool: connected as the append-only writer role, each statement (a lock wait
  * included) and each attempt to connect bounded by `timeoutMs`. A trail that stalls — audit.event
  * locked, Postgres accepting connections but not answering them — then refuses appends, so the
@@ -61,13 +55,7 @@ const REPLY_MARGIN_MS = 1000;
  * be reached to make sure.
  */
 export function auditWriterPool(url: string, timeoutMs: number, logPrefix: string): Pool {
-  const pool = new Pool({
-    connectionString: url,
-    max: 2,
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs + REPLY_MARGIN_MS,
-    options: `-c role=hub_audit_writer -c statement_timeout=${timeoutMs}`,
-  });
+  const pool = new Pool({ connectionString: url, max: 2, ...boundedPoolOptions(timeoutMs, '-c role=hub_audit_writer') });
   // An idle connection dropped by the server (e.g. Postgres stopping first on SIGTERM) is not a
   // failed write: the next append reconnects, and a write that fails still fails closed.
   pool.on('error', (e) => console.error(`${logPrefix} audit pool connection lost:`, e.message));

@@ -119,7 +119,7 @@ export async function seedScale(argv: string[], env: Record<string, string | und
     // whatever reads them first (a benchmark), and until then no index-only scan is possible.
     await client.query('VACUUM (ANALYZE)');
     const analysed = Date.now();
-    await refreshStatistics(db.ds);
+    await refreshStatistics(db.maintenance);
     const summaries = (await client.query(`SELECT format('%I.%I', schemaname, matviewname) AS name FROM pg_matviews WHERE schemaname = 'statistics'`)).rows;
     if (summaries.length) await client.query(`ANALYZE ${summaries.map((r) => r.name).join(', ')}`);
     const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(1);

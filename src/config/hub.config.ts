@@ -14,6 +14,12 @@ export interface HubConfig {
   databaseUrl?: string;
   dataDir: string;
   embeddedPgPort: number;
+  /**
+   * The longest the request path waits on the database: each statement, a lock, a transaction left
+   * idle, a connection from the pool (src/db/data-source.ts). Then the request is answered
+   * DATABASE_UNAVAILABLE (503) instead of waiting, and holding a connection, for ever.
+   */
+  statementTimeoutMs: number;
   /** Seed demo data when the registry is empty. */
   seedDemo: boolean;
   jwt: {
@@ -339,6 +345,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.HUB_DATA_DIR || '.hub'),
     embeddedPgPort: port(env, 'HUB_EMBEDDED_PG_PORT', 54329),
+    // Far above the slowest statements of allowed requests on the 1M-minor bench data set (a few
+    // hundred ms: the largest statistics tables, bench/RESULTS.md), below a client's or a proxy's
+    // patience. Migrations, seeding and the statistics refresh run without it (openDatabase).
+    statementTimeoutMs: wholeInRange(env, 'HUB_STATEMENT_TIMEOUT_MS', 15_000, 1_000, 300_000),
     seedDemo: seedDemo(env, production),
     jwt,
     subgraphUrls,

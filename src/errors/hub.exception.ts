@@ -1,3 +1,4 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
 
 /** Domain error codes; each maps to the GraphQL `extensions.code` clients branch on. */
@@ -12,6 +13,11 @@ export enum HubErrorCode {
   LIMIT_EXCEEDED = 'LIMIT_EXCEEDED',
   /** The request could not be audited, so nothing is released. */
   AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
+  /**
+   * The database did not answer in time (a table held locked, every connection busy, a server not
+   * answering): what needed it was not done, a mutation's transaction rolled back. Worth retrying.
+   */
+  DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -19,6 +25,7 @@ const HTTP_STATUS: Partial<Record<HubErrorCode, number>> = {
   [HubErrorCode.UNAUTHENTICATED]: 401,
   [HubErrorCode.LIMIT_EXCEEDED]: 413,
   [HubErrorCode.AUDIT_UNAVAILABLE]: 503,
+  [HubErrorCode.DATABASE_UNAVAILABLE]: 503,
 };
 
 /**
@@ -41,6 +48,31 @@ export const unauthenticated = (message: string) => new HubException(HubErrorCod
 
 /** All a client is told of a failure nobody raised on purpose. */
 export const MASKED_MESSAGE = 'Internal server error';
+
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database did not answer in time; try again shortly';
+/** `Retry-After` of an answer refused with DATABASE_UNAVAILABLE: a held lock or a burst usually passes within seconds. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * What the request path's time limits raise (src/db/time-limits.ts): Postgres cancelling a
+ * statement (57014: statement_timeout, or an operator's pg_cancel_backend), giving up on a lock
+ * (55P03: lock_timeout) or ending a session idle in its transaction (25P03); node-postgres giving up
+ * on a connection from the pool, on connecting, or on a reply (query_timeout).
+ */
+const TIMEOUT_SQLSTATES = new Set(['57014', '55P03', '25P03']);
+const TIMEOUT_MESSAGES = new Set(['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout', 'Query read timeout']);
+
+/** Whether `error`, or one it wraps (a GraphQLError's originalError, TypeORM's driverError, a cause), is the database not answering in time. */
+export function isDatabaseTimeout(error: unknown): boolean {
+  const seen: unknown[] = [];
+  for (let e = error; e instanceof Error && !seen.includes(e) && seen.length < 5; ) {
+    seen.push(e);
+    const { code, driverError } = e as { code?: unknown; driverError?: unknown };
+    if ((typeof code === 'string' && TIMEOUT_SQLSTATES.has(code)) || TIMEOUT_MESSAGES.has(e.message)) return true;
+    e = e instanceof GraphQLError ? e.originalError : (driverError ?? e.cause);
+  }
+  return false;
+}
 
 /**
  * Codes passed on with their message. Not INTERNAL_SERVER_ERROR: Apollo Server gives that code to
@@ -124,10 +156,39 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
       extensions: { code, ...(typeof serviceName === 'string' ? { serviceName } : {}) },
     };
   }
+  if (original !== undefined && isDatabaseTimeout(original)) {
+    // Logged, one line: an operator must see the database stall (which table, which lock: Postgres's log).
+    const cause = loggableError(original).split('\n').filter((line) => !/^\s+at /.test(line));
+    console.error(`[hub] the database did not answer in time: ${cause.join('; ')}`);
+    return { message: DATABASE_UNAVAILABLE_MESSAGE, path: formatted.path, locations: formatted.locations, extensions: { code: HubErrorCode.DATABASE_UNAVAILABLE } };
+  }
   if (original !== undefined) console.error('[hub] unexpected error', loggableError(original));
   return {
     message: MASKED_MESSAGE,
     path: formatted.path,
     extensions: { code: HubErrorCode.INTERNAL_SERVER_ERROR },
+  };
+}
+
+/**
+ * An answer that served nothing because the database did not answer in time is HTTP 503 with
+ * `Retry-After`, as load balancers and clients' retry logic expect of a passing outage. One that
+ * served data beside such a field error stays 200, as with any other field's error: the data is
+ * the answer.
+ */
+export function databaseUnavailableStatus(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          const { errors, data } = response.body.singleResult;
+          if (!errors?.some((e) => e.extensions?.code === HubErrorCode.DATABASE_UNAVAILABLE)) return;
+          if (data && Object.values(data).some((v) => v !== null && v !== undefined)) return;
+          response.http.status = 503;
+          response.http.headers.set('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+        },
+      };
+    },
   };
 }

@@ -11,7 +11,10 @@ import type { ChildRecords } from '../subgraphs/shared/seed';
 
 /** What a slice's background work gets from the server that runs it. */
 export interface SliceRuntime {
+  /** The requests' pool: every wait bounded (HUB_STATEMENT_TIMEOUT_MS). */
   ds: DataSource;
+  /** A pool without time limits, for background work that legitimately runs long. */
+  maintenance: DataSource;
   config: HubConfig;
   policy: Policy;
   /**

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { HubConfig } from '../config/hub.config';
-import { openDataSource } from '../db/data-source';
+import { openDataSource, openRequestDataSource } from '../db/data-source';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { StatementCounter } from '../db/statement-counter';
 import { Policy } from '../policy/policy';
@@ -9,12 +9,18 @@ import { SUBGRAPHS } from '../subgraphs';
 
 export interface Database {
   url: string;
+  /** Requests' pool: every wait bounded by `statementTimeoutMs`. */
   ds: DataSource;
+  /** A small pool without time limits, for work that legitimately runs long (the statistics refresh). */
+  maintenance: DataSource;
   statements: StatementCounter;
   close(): Promise<void>;
 }
 
-/** `DATABASE_URL`, or an embedded Postgres under the data directory; migrated and, if empty, seeded. */
+/**
+ * `DATABASE_URL`, or an embedded Postgres under the data directory; migrated and, if empty, seeded
+ * — both on the pool without time limits, before the requests' pool is opened.
+ */
 export async function openDatabase(config: HubConfig, log: (m: string) => void = () => undefined): Promise<Database> {
   let embedded: { url: string; stop(): Promise<void> } | undefined;
   if (!config.databaseUrl) {
@@ -23,22 +29,27 @@ export async function openDatabase(config: HubConfig, log: (m: string) => void =
   }
   const statements = new StatementCounter();
   const url = config.databaseUrl ?? embedded!.url;
+  let maintenance: DataSource | undefined;
   try {
-    const ds = await openDataSource(url, statements);
+    maintenance = await openDataSource(url, new StatementCounter(), 2);
     if (config.seedDemo) {
       const anchor = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
-      for (const slice of SUBGRAPHS) await slice.seedDemo?.(ds, anchor);
+      for (const slice of SUBGRAPHS) await slice.seedDemo?.(maintenance, anchor);
     }
+    const ds = await openRequestDataSource(url, config.statementTimeoutMs, statements);
     return {
       url,
       ds,
+      maintenance,
       statements,
       close: async () => {
         await ds.destroy();
+        await maintenance!.destroy();
         await embedded?.stop();
       },
     };
   } catch (e) {
+    await maintenance?.destroy();
     await embedded?.stop();
     throw e;
   }

@@ -2,7 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HubErrorCode, HubException, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
+import { DATABASE_RETRY_AFTER_SECONDS, HubErrorCode, HubException, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { Database } from './bootstrap';
 
 /** An Express app with the settings the hub's and the subgraphs' servers share. */
@@ -37,6 +37,7 @@ export function postOnlyRefusal(req: Request, res: Response): HubException | nul
 /** Answers a request refused before GraphQL runs: the refusal's status and typed error, nothing else. */
 export function sendRefusal(res: Response, error: HubException): void {
   const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
+  if (error.extensions.code === HubErrorCode.DATABASE_UNAVAILABLE) res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
   res.status(status).json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
 }
 

@@ -10,7 +10,7 @@ import { TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
 import { CompiledReads } from '../compiled-read/compiled-read.handler';
 import { auditKey, gatewaySecret } from '../config/secrets';
-import { maskUnexpectedError } from '../errors/hub.exception';
+import { databaseUnavailableStatus, maskUnexpectedError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { FastPathGateway } from '../gateway/fast-path.gateway';
 import { InProcessDataSource } from '../gateway/in-process.data-source';
@@ -87,9 +87,10 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       formatError: (formatted, error) => maskUnexpectedError(formatted, error, config.production),
       // Apollo's default landing page loads scripts from its CDN and names the server's version.
       plugins: benchDisable.audit
-        ? [ApolloServerPluginLandingPageDisabled()]
+        ? [ApolloServerPluginLandingPageDisabled(), databaseUnavailableStatus()]
         : [
             ApolloServerPluginLandingPageDisabled(),
+            databaseUnavailableStatus(),
             auditPlugin({
               writer,
               variableKey: auditKey(config),
@@ -149,7 +150,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     });
     // Timers of the slices served here (workflow deadlines and webhooks, statistics refresh);
     // a slice served remotely runs its own in its process, so no timer runs twice.
-    background = startSlices(SUBGRAPHS.filter((s) => !config.subgraphUrls[s.name]), { ds: db.ds, config, policy, audit: writer });
+    background = startSlices(SUBGRAPHS.filter((s) => !config.subgraphUrls[s.name]), { ds: db.ds, maintenance: db.maintenance, config, policy, audit: writer });
     return {
       url: `http://localhost:${listening.port}/graphql`,
       port: listening.port,

@@ -171,7 +171,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
         await closeAll();
       },
     });
-    background = startSlices([slice], { ds: db.ds, config, policy, audit: writer });
+    background = startSlices([slice], { ds: db.ds, maintenance: db.maintenance, config, policy, audit: writer });
     return { url: `http://localhost:${listening.port}/graphql`, stop: listening.stop };
   } catch (e) {
     await closeAll();

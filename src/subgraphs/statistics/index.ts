@@ -36,5 +36,7 @@ export const statisticsSubgraph: SubgraphSlice = {
   seedDemo: async (ds) => {
     await refreshStatistics(ds);
   },
-  start: ({ ds, config }) => startStatisticsRefresh(ds, config.statistics.refreshSeconds, () => warmTables(ds)),
+  // The refresh recomputes the summaries over every row (about 30 s at city scale): beyond the
+  // requests' time limit, so on the pool without one. Warming asks the questions requests ask.
+  start: ({ ds, maintenance, config }) => startStatisticsRefresh(maintenance, config.statistics.refreshSeconds, () => warmTables(ds)),
 };

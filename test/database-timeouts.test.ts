@@ -1,0 +1,166 @@
+import { Client } from 'pg';
+import { Department } from '../src/auth/principal';
+import { eventsOf, storedEventOf } from './support/audit-helpers';
+import { openDataSource } from '../src/db/data-source';
+import { isDatabaseTimeout } from '../src/errors/hub.exception';
+import { buildPolicy, openDatabase } from '../src/server/bootstrap';
+import { refreshStatistics, statisticsSubgraph } from '../src/subgraphs/statistics';
+import { cloneTemplateDatabase, DEFAULT_PURPOSE, startTestHub, TestHub, testConfig } from './support/test-hub';
+
+/**
+ * The request path's time limit (HUB_STATEMENT_TIMEOUT_MS, here 1 s): a table held locked, or a
+ * pool every connection of which waits on it, fails the requests that need it, typed and audited,
+ * instead of leaving them (and everyone behind them) without an answer. Jest's timeout is what
+ * catches a hang.
+ */
+describe('database time limits', () => {
+  let t: TestHub;
+  let locker: Client;
+  let police: string;
+  let civil: string;
+  let minorId: string;
+
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_STATEMENT_TIMEOUT_MS: '1000' } });
+    police = await t.token(Department.POLICE);
+    civil = await t.token(Department.CIVIL_AFFAIRS);
+    [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    locker = new Client({ connectionString: t.databaseUrl });
+    await locker.connect();
+  });
+  afterAll(async () => {
+    await locker?.end();
+    await t?.stop();
+  });
+
+  /** Runs `probe` while another session holds `table` locked in `mode`; the lock is released whatever happens. */
+  async function whileLocked<T>(table: string, mode: string, probe: () => Promise<T>): Promise<T> {
+    await locker.query('BEGIN');
+    try {
+      await locker.query(`LOCK TABLE ${table} IN ${mode} MODE`);
+      return await probe();
+    } finally {
+      await locker.query('ROLLBACK');
+    }
+  }
+
+  async function ask(token: string, query: string, variables: Record<string, unknown> = {}) {
+    const res = await fetch(t.hub.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...DEFAULT_PURPOSE },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), requestId: res.headers.get('x-request-id')!, text: await res.text() };
+  }
+
+  const refusedAsUnavailable = (r: { status: number; retryAfter: string | null; text: string }) => {
+    expect(r.status).toBe(503);
+    expect(r.retryAfter).toBe('5');
+    const body = JSON.parse(r.text);
+    expect(body.errors).toHaveLength(1);
+    // Nothing of the statement, of Postgres's words or of a stack reaches the client.
+    const { message, extensions, path: _path, locations: _locations, ...rest } = body.errors[0];
+    expect(message).toBe('The database did not answer in time; try again shortly');
+    expect(extensions).toEqual({ code: 'DATABASE_UNAVAILABLE', serviceName: 'registry' });
+    expect(rest).toEqual({});
+  };
+
+  // A compiled read (src/compiled-read) hands its failure to the general path, which answers it.
+  it.each([
+    ['the general path', `query($id: ID!) { m: minor(id: $id) { name } }`],
+    ['a compiled read', `query($id: ID!) { minor(id: $id) { name } }`],
+  ])('answers a read of a table held locked DATABASE_UNAVAILABLE (503, Retry-After), audited as ERROR: %s', async (_path, query) => {
+    const r = await whileLocked('registry.minor', 'ACCESS EXCLUSIVE', () => ask(police, query, { id: minorId }));
+    refusedAsUnavailable(r);
+    expect(await storedEventOf(t, r.requestId)).toMatchObject({ outcome: 'ERROR', errorCodes: ['DATABASE_UNAVAILABLE'], reads: [] });
+
+    // Released, the same request is served.
+    const again = await ask(police, query, { id: minorId });
+    expect(again.status).toBe(200);
+    expect(JSON.parse(again.text).data).toEqual({ [query.includes('m:') ? 'm' : 'minor']: { name: expect.any(String) } });
+  });
+
+  it('keeps reads stuck on one locked table from stalling a request to another one: each is answered, typed', async () => {
+    const education = await t.token(Department.EDUCATION);
+    const [stuck, other] = await whileLocked('registry.minor', 'ACCESS EXCLUSIVE', async () => {
+      // More than the pool's 20 connections, all waiting on the lock.
+      const stuck = Promise.all(Array.from({ length: 25 }, () => ask(police, `query($id: ID!) { m: minor(id: $id) { name } }`, { id: minorId })));
+      const other = ask(education, `{ regions { code } }`);
+      return Promise.all([stuck, other]);
+    });
+    for (const r of stuck) refusedAsUnavailable(r);
+    // The regions table is not locked: answered, or refused for want of a connection in time — never left hanging.
+    if (other.status === 200) expect(JSON.parse(other.text).data.regions.length).toBeGreaterThan(0);
+    else refusedAsUnavailable(other);
+    expect((await ask(education, `{ regions { code } }`)).status).toBe(200);
+  });
+
+  it('refuses a mutation whose table is held locked: nothing written, its trail STARTED then ERROR', async () => {
+    const state = async () =>
+      (
+        await t.sql(`SELECT (SELECT count(*)::int FROM registry.visit WHERE minor_id = $1) AS visits, (SELECT next_visit_due FROM registry.minor WHERE id = $1) AS due`, [
+          minorId,
+        ])
+      )[0];
+    const before = await state();
+    const mutation = `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "家访" }) { visitedAt } }`;
+    const r = await whileLocked('registry.visit', 'SHARE', () => ask(civil, mutation, { id: minorId }));
+    refusedAsUnavailable(r);
+    expect(await state()).toEqual(before);
+    const events = await eventsOf(t, r.requestId);
+    expect(events.map((e) => e.outcome)).toEqual(['STARTED', 'ERROR']);
+    expect(events[1].body).toMatchObject({ errorCodes: ['DATABASE_UNAVAILABLE'], changes: [] });
+
+    // Released, the same mutation is made.
+    const again = await ask(civil, mutation, { id: minorId });
+    expect(again.status).toBe(200);
+    expect((await state()).visits).toBe(before.visits + 1);
+  });
+
+  /** Holds `table` locked in `mode` for `ms` from when it resolves; `released` settles once the lock is gone. */
+  async function lockFor(table: string, mode: string, ms: number): Promise<{ released: Promise<void> }> {
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE ${table} IN ${mode} MODE`);
+    return { released: new Promise((resolve) => setTimeout(() => locker.query('ROLLBACK').then(() => resolve()), ms)) };
+  }
+
+  it('refreshes the statistics on the pool without the limit: a refresh that waits longer than it completes', async () => {
+    const stamp = async () => (await t.sql(`SELECT refreshed_at FROM statistics.refresh`))[0].refreshed_at.getTime();
+    // The requests' pool gives up on the lock (so the wait below is longer than the limit) …
+    let { released } = await lockFor('registry.minor', 'ACCESS EXCLUSIVE', 2500);
+    expect(isDatabaseTimeout(await refreshStatistics(t.hub.db.ds).then(() => null, (e: unknown) => e))).toBe(true);
+    await released;
+    // … the slice's refresh timer, on the maintenance pool, waits it out (summaries an hour old: it refreshes).
+    await t.sql(`UPDATE statistics.refresh SET refreshed_at = now() - interval '1 hour'`);
+    const before = await stamp();
+    ({ released } = await lockFor('registry.minor', 'ACCESS EXCLUSIVE', 2500));
+    const runtime = { ds: t.hub.db.ds, maintenance: t.hub.db.maintenance, config: { ...t.config, statistics: { ...t.config.statistics, refreshSeconds: 600 } }, policy: buildPolicy(), audit: t.hub.audit };
+    await statisticsSubgraph.start!(runtime).stop(); // waits for the refresh the start began
+    await released;
+    expect(await stamp()).toBeGreaterThan(before);
+  });
+
+  it('runs migrations without the limit: one that waits longer than it for a lock is applied', async () => {
+    const databaseUrl = await cloneTemplateDatabase();
+    const undo = await openDataSource(databaseUrl, undefined, 1);
+    await undo.undoLastMigration({ transaction: 'each' }); // registry.is_minor and the view using it
+    await undo.destroy();
+    const other = new Client({ connectionString: databaseUrl });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      // The migration replaces this view: it needs the view to itself.
+      await other.query('LOCK TABLE registry.minor_jurisdiction IN ACCESS SHARE MODE');
+      const released = new Promise((resolve) => setTimeout(() => other.query('ROLLBACK').then(resolve), 2500));
+      const db = await openDatabase(testConfig({ databaseUrl, env: { HUB_STATEMENT_TIMEOUT_MS: '1000' } }));
+      await released;
+      try {
+        expect(await db.ds.query(`SELECT to_regprocedure('registry.is_minor(date, timestamptz)') IS NOT NULL AS applied`)).toEqual([{ applied: true }]);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await other.end();
+    }
+  });
+});
