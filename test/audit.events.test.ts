@@ -550,6 +550,16 @@ describe('audit events', () => {
       expect(padded[0].fields).toEqual([{ field: 'Minor.name', access: 'ALLOW' }]);
     });
 
+    it('answers each of the trail’s queries once per request: an alias more is LIMIT_EXCEEDED', async () => {
+      for (const query of [
+        `{ a: auditEvents(first: 500) { edges { cursor } } b: auditEvents(first: 500) { edges { cursor } } }`,
+        `query($id: ID!) { a: minorAccessHistory(minorId: $id) { seq } b: minorAccessHistory(minorId: $id) { seq } }`,
+      ]) {
+        const r = await t.gql(auditor, query, { id: minor.id }, {});
+        expect([Array.isArray(r.data.a) || Array.isArray(r.data.a?.edges), r.data.b, r.errors!.map((e: any) => [e.extensions.code, e.path])]).toEqual([true, null, [['LIMIT_EXCEEDED', ['b']]]]);
+      }
+    });
+
     it('refuses a child id or a user id the trail cannot hold, as bad input', async () => {
       for (const [query, variables, field] of [
         [`query($id: ID!) { minorAccessHistory(minorId: $id) { requestId } }`, { id: 'a\u0000b' }, 'minorId'],

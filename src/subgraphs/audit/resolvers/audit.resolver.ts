@@ -58,11 +58,12 @@ function asReader<T>(ctx: HubContext, work: (em: EntityManager) => Promise<T>): 
 export const MAX_ANOMALY_WINDOW_DAYS = 31;
 
 /**
- * A walk over the trail (verification, anomaly scans) answers once per request: aliases of it
- * multiply what it costs the database and the heap, not what it tells.
+ * Each of the trail's root fields answers once per request: a page, a child's history, a walk
+ * over the trail (verification, anomaly scans) is bounded by itself, and aliases of it multiply
+ * what it costs the database and the heap, not what it tells.
  */
 function oncePerRequest(ctx: HubContext, field: string): void {
-  const asked = sliceLoaders(ctx, 'audit-walks', () => new Set<string>());
+  const asked = sliceLoaders(ctx, 'audit-once', () => new Set<string>());
   if (asked.has(field)) throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `${field} is answered once per request`);
   asked.add(field);
 }
@@ -132,6 +133,7 @@ export class AuditResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<AuditEventConnection> {
     checkPage(first, MAX_PAGE, after);
+    oncePerRequest(ctx, 'auditEvents');
     const where = [scope(ctx, 1)];
     const params: unknown[] = [jurisdiction(ctx)];
     const add = (sql: string, value: unknown) => {
@@ -173,6 +175,7 @@ export class AuditResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<MinorAccess[]> {
     checkPage(first, MAX_HISTORY, after);
+    oncePerRequest(ctx, 'minorAccessHistory');
     const minorId = lookedUp(ctx, asked, 'minorId', 'Query.minorAccessHistory');
     return asReader(ctx, async (em) => {
       // Only this child's part of each event leaves Postgres: a page of 1000 events of a megabyte
