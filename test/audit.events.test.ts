@@ -550,6 +550,38 @@ describe('audit events', () => {
       expect(padded[0].fields).toEqual([{ field: 'Minor.name', access: 'ALLOW' }]);
     });
 
+    it('answers what it builds within bounds: a page of the trail holds 100 fields of children per event asked, however grouped they are stored', async () => {
+      // Stored grouped, a read of 300 children × 25 fields is one entry of 300 ids; answered, it is
+      // 7,500 fields of children (a bulk reader's event of 41 KiB answered about 1 MiB).
+      const children: string[] = (await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 300`)).map((m) => m.id);
+      const fields = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`Minor.field${String(i).padStart(2, '0')}`, Access.ALLOW]));
+      const planted: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const body = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: { userId: 'bulk-reader', department: Department.POLICE, role: Role.OFFICER, region: '330102' }, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });
+        body.reads = [{ fields, minorIds: children }];
+        await t.hub.audit.append(body);
+        planted.unshift(body.requestId);
+      }
+      const PAGE = `query($first: Int!, $after: String) { auditEvents(filter: { userId: "bulk-reader" }, first: $first, after: $after) { edges { node { requestId reads { minorId fields { field } } } } pageInfo { hasNextPage endCursor } } }`;
+      const reviewer = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, user: 'auditor-bulk' });
+      const pageOf = async (first: number, after: string | null) => {
+        const r: any = await t.gql(reviewer, PAGE, { first, after }, {});
+        expect(r.errors).toBeUndefined();
+        const answered = r.data.auditEvents.edges.reduce((n: number, e: any) => n + e.node.reads.reduce((k: number, c: any) => k + c.fields.length, 0), 0);
+        return { ...r.data.auditEvents, answered };
+      };
+      // 200 events asked: 20,000 fields of children, two such events; the next page goes on from there.
+      const one = await pageOf(200, null);
+      expect([one.edges.length, one.answered, one.pageInfo.hasNextPage]).toEqual([2, 15_000, true]);
+      const two = await pageOf(200, one.pageInfo.endCursor);
+      expect([two.edges.length, two.pageInfo.hasNextPage]).toEqual([2, false]);
+      expect([...one.edges, ...two.edges].map((e: any) => e.node.requestId)).toEqual(planted);
+      expect(two.edges[0].node.reads.map((c: any) => c.minorId)).toEqual(children);
+      // A page holds one event whatever its size, so paging never stalls.
+      const single = await pageOf(1, null);
+      expect([single.edges.map((e: any) => e.node.requestId), single.answered, single.pageInfo.hasNextPage]).toEqual([[planted[0]], 7_500, true]);
+    });
+
     it('answers each of the trail’s queries once per request: an alias more is LIMIT_EXCEEDED', async () => {
       for (const query of [
         `{ a: auditEvents(first: 500) { edges { cursor } } b: auditEvents(first: 500) { edges { cursor } } }`,

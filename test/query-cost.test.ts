@@ -88,6 +88,16 @@ describe('query cost limit', () => {
     expect(tree.json.data.regions.length).toBeGreaterThan(0);
   });
 
+  it('prices a page of the trail by the fields of children it may answer, however its events store them: three pages of 500 are refused, one served', async () => {
+    // Each event's reads as 100 children of a field each, what a page answers per event asked: a
+    // read of thousands of children is one entry of the stored event, and was priced as five.
+    const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
+    const page = `auditEvents(first: 500) { edges { node { seq reads { minorId fields { field access } } } } }`;
+    await expectRefused({ query: `{ ${aliased(3, page)} }` }, auditor);
+    const one = await post(t, auditor, { query: `{ ${page} }` }, {});
+    expect([one.status, one.json.errors]).toEqual([200, undefined]);
+  });
+
   it('costs a page size given as a variable by its value, request by request', async () => {
     const query = `query($n: Int!) { ${aliased(40, CHILDREN.replace('first: 1000', 'first: $n'))} }`;
     const small = await post(t, civil, { query, variables: { n: 10 } });

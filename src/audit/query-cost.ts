@@ -23,6 +23,7 @@ import {
   ValueNode,
 } from 'graphql';
 import { DifficultyCategory, Gender, RegionLevel } from '../subgraphs/registry/registry.enums';
+import { FIELD_READS_PER_EVENT } from '../subgraphs/audit/resolvers/types/audit-event.type';
 import { AgeBand, StatisticsDimension, StatisticsRiskLevel, TrendSeries } from '../subgraphs/statistics/resolvers/types/statistics.types';
 
 /**
@@ -99,6 +100,11 @@ const LISTS_UNDER: Record<string, (args: SizeArgs) => Record<string, number>> = 
   }),
   'Query.statisticsRates': ({ level }) => ({ regions: regionsAt(level) }),
   'Query.monthlyTrend': ({ months }) => ({ points: whole(months, 12) * Object.keys(TrendSeries).length }),
+  // A page of the trail answers FIELD_READS_PER_EVENT fields of children per event asked in all,
+  // though one event's reads may hold thousands: priced as that many children of one field each,
+  // which is no less, since each child answered comes with a field at least.
+  'AuditEventEdge.node': () => ({ reads: FIELD_READS_PER_EVENT }),
+  'AuditEvent.reads': () => ({ fields: 1 }),
 };
 
 const NONE: Record<string, number> = {};

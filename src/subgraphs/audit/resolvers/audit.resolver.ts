@@ -16,6 +16,7 @@ import {
   AuditEventConnection,
   AuditEventFilter,
   ChildReadRecord,
+  FIELD_READS_PER_EVENT,
   MinorAccess,
 } from './types/audit-event.type';
 
@@ -27,6 +28,8 @@ const MAX_HISTORY = 1000;
  * Bodies a page of events holds at most, in bytes (the first event whatever its size): any caller
  * can make their events large (a document of up to 1 MB, a read of thousands of children), and a
  * page of 500 such bodies would be more than the hub's heap. A page cut short has a next page.
+ * What the page answers is bounded too (FIELD_READS_PER_EVENT): stored grouped, reads take far
+ * less room than answered one entry per child.
  */
 const PAGE_BYTES = 8 * 1024 * 1024;
 
@@ -83,8 +86,7 @@ function oneVerificationAtATime<T>(work: () => Promise<T>): Promise<T> {
 const scope = (ctx: HubContext, param: number) => `(region LIKE $${param} OR region IS NULL)`;
 const jurisdiction = (ctx: HubContext) => `${ctx.principal.region}%`;
 
-function toEvent(row: { seq: string; hash: string; prev_hash: string; body: string }): AuditEvent {
-  const b = JSON.parse(row.body) as AuditEventBody;
+function toEvent(row: EventRow, b: AuditEventBody): AuditEvent {
   return {
     ...b,
     seq: String(row.seq),
@@ -95,6 +97,9 @@ function toEvent(row: { seq: string; hash: string; prev_hash: string; body: stri
     prevHash: row.prev_hash,
   };
 }
+
+/** The entries of `reads[].fields` an event answers, counted from its groups without writing them out. */
+const fieldReads = (b: Pick<AuditEventBody, 'reads'>) => b.reads.reduce((n, r) => n + ('minorIds' in r ? r.minorIds.length : 1) * Object.keys(r.fields).length, 0);
 
 // In key order, as events store them (Postgres's jsonb keeps its own order).
 const toRead = (r: ChildRead): ChildReadRecord => ({
@@ -153,10 +158,16 @@ export class AuditResolver {
     params.push(first + 1);
     return asReader(ctx, async (em) => {
       const rows: EventRow[] = await em.query(pageOfEvents(where.join(' AND '), `$${params.length}`), params);
-      const page = rows
-        .slice(0, first)
-        .filter((r): r is EventRow & { body: string } => r.body !== null)
-        .map(toEvent);
+      const page: AuditEvent[] = [];
+      let answered = 0;
+      // Bodies past PAGE_BYTES come null, all after the first such: the page ends at either bound.
+      for (const row of rows.slice(0, first)) {
+        if (row.body === null) break;
+        const body = JSON.parse(row.body) as AuditEventBody;
+        answered += fieldReads(body);
+        if (page.length && answered > first * FIELD_READS_PER_EVENT) break;
+        page.push(toEvent(row, body));
+      }
       return {
         edges: page.map((node: AuditEvent) => ({ cursor: node.seq, node })),
         pageInfo: { hasNextPage: rows.length > page.length, endCursor: page.length ? page[page.length - 1].seq : null },

@@ -122,6 +122,14 @@ export class AuditEvent {
   prevHash: string;
 }
 
+/**
+ * Fields of children an `auditEvents` page reads out, per event asked on average (`first` × this
+ * in all; the page stops before an event that would pass it, unless it is the first): what the
+ * cost limit prices `AuditEvent.reads` at (src/audit/query-cost.ts). Stored grouped, one request's
+ * reads of thousands of children are one entry; answered one entry per child, each with its field list.
+ */
+export const FIELD_READS_PER_EVENT = 100;
+
 @ObjectType()
 export class AuditEventEdge {
   @Field()
