@@ -580,6 +580,9 @@ describe('audit events', () => {
       // A page holds one event whatever its size, so paging never stalls.
       const single = await pageOf(1, null);
       expect([single.edges.map((e: any) => e.node.requestId), single.answered, single.pageInfo.hasNextPage]).toEqual([[planted[0]], 7_500, true]);
+      // The children whose reads the data officer saw count as theirs: reviewing a bulk reader is flagged like bulk reading.
+      const flags = (await t.gql(auditor, `{ auditAnomalies { kind userId count } }`, undefined, {})).data.auditAnomalies;
+      expect(flags.find((f: any) => f.kind === 'MANY_CHILDREN' && f.userId === 'auditor-bulk')?.count).toBe(300);
     });
 
     it('answers each of the trail’s queries once per request: an alias more is LIMIT_EXCEEDED', async () => {
@@ -590,6 +593,27 @@ describe('audit events', () => {
         const r = await t.gql(auditor, query, { id: minor.id }, {});
         expect([Array.isArray(r.data.a) || Array.isArray(r.data.a?.edges), r.data.b, r.errors!.map((e: any) => [e.extensions.code, e.path])]).toEqual([true, null, [['LIMIT_EXCEEDED', ['b']]]]);
       }
+    });
+
+    it('records the children an auditor sees in a page of the trail: the child’s history lists the data officer who saw its reads', async () => {
+      const [seen, written] = (await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 40 LIMIT 2`)).map((m) => m.id as string);
+      const officer = await t.token(Department.CIVIL_AFFAIRS, { user: 'officer-zhao' });
+      await post(t, officer, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: seen } });
+      const visit = await post(t, officer, { query: `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "家访" }) { visitedAt } }`, variables: { id: written } });
+      expect(visit.json.errors).toBeUndefined();
+      const auditor3 = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, user: 'auditor-3' });
+      // Paged by user, not by child: only what the page answers of children is recorded.
+      const blind = await post(t, auditor3, { query: `{ auditEvents(filter: { userId: "officer-zhao" }, first: 5) { edges { node { requestId userId } } } }` }, {});
+      expect(blind.json.errors).toBeUndefined();
+      expect((await eventOf(t, blind.requestId)).reads).toEqual([]);
+      const page = await post(t, auditor3, { query: `{ auditEvents(filter: { userId: "officer-zhao" }, first: 5) { edges { node { reads { minorId } changes { minorId } } } } }` }, {});
+      const nodes = page.json.data.auditEvents.edges.map((e: any) => e.node);
+      expect(nodes.flatMap((n: any) => n.reads.map((c: any) => c.minorId))).toContain(seen);
+      expect(nodes.flatMap((n: any) => n.changes.map((c: any) => c.minorId))).toContain(written);
+      const history = async (id: string) =>
+        (await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { requestId userId fields { field } } }`, { id }, {})).data.minorAccessHistory.filter((h: any) => h.userId === 'auditor-3');
+      expect(await history(seen)).toEqual([{ requestId: page.requestId, userId: 'auditor-3', fields: [{ field: 'AuditEvent.reads' }] }]);
+      expect(await history(written)).toEqual([{ requestId: page.requestId, userId: 'auditor-3', fields: expect.arrayContaining([{ field: 'AuditEvent.changes' }]) }]);
     });
 
     it('refuses a child id or a user id the trail cannot hold, as bad input', async () => {

@@ -5,7 +5,7 @@ import { AuditEventWithoutHashIndex1795400700000 } from '../../../migrations/179
 import { AuditEventMinorIdsUuid1795401000000 } from '../../../migrations/1795401000000-audit-event-minor-ids-uuid';
 import { AuditEventBodiesInline1795401100000 } from '../../../migrations/1795401100000-audit-event-bodies-inline';
 import { auditPolicy } from './audit.policy';
-import { AuditResolver } from './resolvers/audit.resolver';
+import { AuditEventResolver, AuditResolver } from './resolvers/audit.resolver';
 
 /**
  * The data officer's view of the audit trail. The trail itself is written by the gateway
@@ -16,6 +16,6 @@ export const auditSubgraph: SubgraphSlice = {
   owner: Department.CIVIL_AFFAIRS,
   entities: [],
   migrations: [AuditInit1795400200000, AuditEventWithoutHashIndex1795400700000, AuditEventMinorIdsUuid1795401000000, AuditEventBodiesInline1795401100000],
-  resolvers: [AuditResolver],
+  resolvers: [AuditResolver, AuditEventResolver],
   policy: auditPolicy,
 };

@@ -1,4 +1,4 @@
-import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
 import { childReads } from '../../../audit/audit-event';
 import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
@@ -15,6 +15,7 @@ import {
   AuditEvent,
   AuditEventConnection,
   AuditEventFilter,
+  ChangeRecord,
   ChildReadRecord,
   FIELD_READS_PER_EVENT,
   MinorAccess,
@@ -92,7 +93,7 @@ function toEvent(row: EventRow, b: AuditEventBody): AuditEvent {
     seq: String(row.seq),
     time: new Date(b.time),
     variableNames: Object.keys(b.variables),
-    reads: childReads(b).map(toRead),
+    stored: { reads: b.reads, changes: b.changes },
     hash: row.hash,
     prevHash: row.prev_hash,
   };
@@ -246,5 +247,29 @@ export class AuditResolver {
     if (until.getTime() - since.getTime() > MAX_ANOMALY_WINDOW_DAYS * 86_400_000) throw badInput('from', `the window is at most ${MAX_ANOMALY_WINDOW_DAYS} days`);
     oncePerRequest(ctx, 'auditAnomalies');
     return asReader(ctx, (em) => findAnomalies((text, params) => em.query(text, params), ctx.config.audit.anomalies, jurisdiction(ctx), since, until));
+  }
+}
+
+/**
+ * What an event tells of children, answered only when asked for: a page of a bulk reader's events
+ * names the children read and which of their fields, so each child named is recorded as read by
+ * the auditor (as a look-up by `filter.minorId` is), and "who looked at this child" lists the data
+ * officer who saw its reads. Children named in events the page does not return are not. Ids in
+ * lower case, as a look-up records them: events from before may spell a child in capitals.
+ */
+@Resolver(() => AuditEvent)
+export class AuditEventResolver {
+  @FieldResolver(() => [ChildReadRecord], { description: 'What the request read, one entry per child' })
+  reads(@Root() event: AuditEvent, @Ctx() ctx: HubContext): ChildReadRecord[] {
+    return childReads(event.stored).map((r) => {
+      ctx.access.read(canonicalId(r.minorId), 'AuditEvent.reads', Access.ALLOW);
+      return toRead(r);
+    });
+  }
+
+  @FieldResolver(() => [ChangeRecord])
+  changes(@Root() event: AuditEvent, @Ctx() ctx: HubContext): ChangeRecord[] {
+    for (const c of event.stored.changes) if (c.minorId) ctx.access.read(canonicalId(c.minorId), 'AuditEvent.changes', Access.ALLOW);
+    return event.stored.changes;
   }
 }

@@ -1,5 +1,5 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { AuditOutcome, PurposeCode } from '../../../../audit/audit.types';
+import { AuditOutcome, PurposeCode, type AuditEventBody } from '../../../../audit/audit.types';
 import { Access } from '../../../../policy/policy.types';
 
 registerEnumType(AuditOutcome, {
@@ -109,11 +109,8 @@ export class AuditEvent {
   @Field(() => Float)
   durationMs: number;
 
-  @Field(() => [ChildReadRecord])
-  reads: ChildReadRecord[];
-
-  @Field(() => [ChangeRecord])
-  changes: ChangeRecord[];
+  /** As stored, for `reads` and `changes` (AuditEventResolver), which record the children they name. */
+  stored: Pick<AuditEventBody, 'reads' | 'changes'>;
 
   @Field()
   hash: string;
