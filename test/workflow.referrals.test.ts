@@ -10,7 +10,7 @@ import { CHILD_RECORD_TYPES, FIELD_GRANTS } from '../src/subgraphs';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { referralGrants } from '../src/subgraphs/workflow/workflow.policy';
 import { eventOf, post } from './support/audit-helpers';
-import { errorCodes, startTestHub, statementParameters, TestHub } from './support/test-hub';
+import { errorCodes, poolSize, startTestHub, statementParameters, TestHub } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
 const HOUR = 3_600_000;
@@ -176,6 +176,22 @@ describe('workflow: referrals', () => {
       expect(errorCodes(await t.gql(civil, COMPLETE, { id, outcome: 'x' }))).toEqual(['FORBIDDEN']);
       expect(await status(id)).toBe('ACCEPTED');
     });
+
+    it('answers a burst of answers to one referral larger than the pool: one accepted, the rest refused, and the hub answers after it', async () => {
+      // Each answer locks the referral in a transaction, holding a pooled connection: a look-up
+      // through the pool inside it waited for a connection that no answer in the burst gave back.
+      const id = await refer();
+      const callers = Array.from({ length: poolSize(t) + 5 }, (_, i) => (i % 2 ? civil : education));
+      const answers = await Promise.all(callers.map((token) => t.gql(token, ACCEPT, { id })));
+      const outcomes = answers.map((a) => errorCodes(a)[0] ?? a.data.acceptReferral.status).sort();
+      const answering = callers.filter((c) => c === education).length;
+      expect(outcomes).toEqual([
+        'ACCEPTED',
+        ...Array(answering - 1).fill('BAD_USER_INPUT'),
+        ...Array(callers.length - answering).fill('FORBIDDEN'),
+      ]);
+      expect((await t.gql(civil, READ, { id: child.id })).data.minor.currentAddress).toBe(child.current_address);
+    }, 30_000);
 
     it('stays with the region it was addressed to when its child moves away: answered still, naming the child to that region no more', async () => {
       const [moving] = await t.sql(`SELECT id, name FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id DESC LIMIT 1`);

@@ -2,7 +2,7 @@ import { Department, Role } from '../src/auth/principal';
 import { yearsBefore } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
-import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { errorCodes, poolSize, startTestHub, TestHub } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU } = Department;
 const MIN = 60_000;
@@ -307,6 +307,18 @@ describe('workflow: mandatory reports', () => {
       const told = await t.sql(`SELECT department, minor_id, region_code FROM workflow.notification WHERE subject_id = $1 AND kind = 'REASSESSMENT_REQUESTED'`, [id]);
       expect(told).toEqual([{ department: CA, minor_id: child.id, region_code: child.grid_code }]);
     });
+
+    it('answers a burst of steps of one report larger than the pool: one taken, the rest refused, and the hub answers after it', async () => {
+      // Each step locks the report in a transaction, holding a pooled connection, and the others
+      // wait for the lock holding theirs: a look-up through the pool inside the transaction
+      // waited for a connection that none of them gave back, and every request of the hub hung.
+      const id = await file();
+      const answers = await Promise.all(Array.from({ length: poolSize(t) + 5 }, () => step(police, id, 'VERIFYING')));
+      const outcomes = answers.map((a) => errorCodes(a)[0] ?? a.data.transitionReport.status).sort();
+      expect(outcomes).toEqual([...Array(answers.length - 1).fill('BAD_USER_INPUT'), 'VERIFYING']);
+      const read = await t.gql(civil, `query($id: ID!) { minor(id: $id) { name } }`, { id: child.id });
+      expect(read.data.minor).toEqual({ name: child.name });
+    }, 30_000);
 
     it('audits each step as a change of the child’s record', async () => {
       const id = await file();

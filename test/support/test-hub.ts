@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { Client } from 'pg';
+import { Client, type Pool } from 'pg';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { Department, Principal, Role } from '../../src/auth/principal';
 import { signDevToken } from '../../src/auth/token.service';
 import { HubConfig, loadConfig } from '../../src/config/hub.config';
@@ -9,6 +10,7 @@ import { gatewaySecret } from '../../src/config/secrets';
 import { ASSERTION_HEADER, signAssertion } from '../../src/gateway/gateway-assertion';
 import { Hub, startHub } from '../../src/server/hub.server';
 import { DEMO_ROOT_REGION } from '../../src/subgraphs/registry/registry.constants';
+import { refuseConnectionsInsideTransactions } from './pool-guard';
 import { TEMPLATE_DB } from './test-env';
 
 export const DEFAULT_PURPOSE = { 'x-purpose': 'CASE_HANDLING; test' };
@@ -73,6 +75,7 @@ export async function startTestHub(overrides: Partial<HubConfig> & { env?: Recor
   const databaseUrl = overrides.databaseUrl ?? (await cloneTemplateDatabase());
   const config = testConfig({ ...overrides, databaseUrl });
   const hub = await startHub(config);
+  refuseConnectionsInsideTransactions(hub.db.ds);
   return {
     hub,
     config,
@@ -137,6 +140,9 @@ export function sendRaw(url: string, method: string, headers: Record<string, str
 }
 
 export const errorCodes = (r: GqlResult) => (r.errors ?? []).map((e) => e.extensions?.code);
+
+/** How many connections the hub's pool holds at most: a burst of requests larger than it must still all be answered. */
+export const poolSize = (t: TestHub): number => ((t.hub.db.ds.driver as PostgresDriver).master as Pool).options.max;
 
 /**
  * The parameters of every statement the hub sends while `run` runs (each still counted): what an

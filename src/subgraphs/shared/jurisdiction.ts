@@ -26,13 +26,17 @@ export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUN
  * audit's "who touched this child" compares text) — and the child's grid.
  */
 export async function requireMinor(em: EntityManager, ctx: HubContext, minorId: string): Promise<{ minorId: string; gridCode: string }> {
-  if (!isUuid(minorId)) throw notFound('Minor');
+  const found = isUuid(minorId) ? await childInJurisdiction(em, ctx, minorId) : undefined;
+  if (!found) throw notFound('Minor');
+  return { minorId: found.minor_id, gridCode: found.grid_code };
+}
+
+async function childInJurisdiction(em: EntityManager, ctx: HubContext, minorId: string): Promise<{ minor_id: string; grid_code: string } | undefined> {
   const found: { minor_id: string; grid_code: string }[] = await em.query(
     `SELECT minor_id, grid_code FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`,
     [minorId, jurisdictionPattern(ctx)],
   );
-  if (!found.length) throw notFound('Minor');
-  return { minorId: found[0].minor_id, gridCode: found[0].grid_code };
+  return found[0];
 }
 
 export interface MinorReference {
@@ -81,9 +85,17 @@ export async function asSeenBy<T extends { minorId: string | null }>(ctx: HubCon
  * For the audit: a mutation loaded a record about this child and may yet refuse, saying why (its
  * status); the request learned of the record. Noted only for a child the caller's jurisdiction
  * covers: to anyone else the record names no child (`asSeenBy`).
+ * Asked through the mutation's transaction `em`, never the pool: the transaction holds a pooled
+ * connection (and the record's row lock) while it waits, so as many such mutations at once as the
+ * pool has connections would each wait for a connection none of them gives back — every request
+ * of the hub hung. The answer is kept for `minorInJurisdiction`, so the rest of the request
+ * (`asSeenBy`, the record's `minor`) asks nothing again.
  */
-export async function loadedRecordOf(ctx: HubContext, recordType: string, minorId: string | null): Promise<void> {
-  if (minorId && (await minorInJurisdiction(ctx, minorId))) ctx.access.found(minorId, recordType);
+export async function loadedRecordOf(em: EntityManager, ctx: HubContext, recordType: string, minorId: string | null): Promise<void> {
+  if (!minorId) return;
+  const seen = (await childInJurisdiction(em, ctx, minorId)) ? { id: minorId } : null;
+  sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).clear(minorId).prime(minorId, seen);
+  if (seen) ctx.access.found(minorId, recordType);
 }
 
 /** `asSeenBy` for a page: one statement for the page's children. */

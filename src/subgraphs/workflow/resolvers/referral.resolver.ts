@@ -175,7 +175,7 @@ export class ReferralResolver {
         ? await em.getRepository(Referral).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).andWhere(v.sql, v.params).getOne()
         : null;
       if (!referral) throw notFound('Referral');
-      await loadedRecordOf(ctx, 'Referral', referral.minorId);
+      await loadedRecordOf(em, ctx, 'Referral', referral.minorId);
       if (referral.toDepartment !== ctx.principal.department) throw forbidden('Only the receiving department answers a referral');
       if (referral.status !== from) throw badInput('id', `the referral is ${referral.status}, not ${from}`);
       apply(referral);

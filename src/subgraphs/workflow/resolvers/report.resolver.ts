@@ -205,7 +205,7 @@ export class ReportResolver {
             .getOne()
         : null;
       if (!report) throw notFound('MandatoryReport');
-      await loadedRecordOf(ctx, 'MandatoryReport', report.minorId);
+      await loadedRecordOf(em, ctx, 'MandatoryReport', report.minorId);
       const step = REPORT_TRANSITIONS.find((t) => t.from === report.status && t.to === to);
       if (!step) throw badInput('to', `a ${report.status} report cannot become ${to}`);
       if (!step.by.includes(ctx.principal.department)) throw forbidden(`${report.status} → ${to} is taken by ${step.by.join(' or ')}`);
