@@ -217,6 +217,14 @@ describe('workflow: pre-employment check', () => {
     expect((await t.sql(`SELECT count(*)::int AS n, count(revoked_at)::int AS revoked FROM workflow.barred_person WHERE name = '李某'`))[0]).toEqual({ n: 2, revoked: 1 });
   });
 
+  it('revokes a bar named by its id in capitals: the answer and the audit name the bar as the hub spells it', async () => {
+    const added = await t.gql(police, ADD, { input: { idNumber: buildIdNumber('330102', '1980-05-05', 123), name: '张某', offence: 'SEXUAL_HARM', judgementReference: '(2021)浙0102刑初7号' } });
+    const id: string = added.data.addBarredPerson.id;
+    const r = await post(t, police, { query: `mutation($id: ID!) { removeBarredPerson(id: $id, reason: "再审改判") }`, variables: { id: id.toUpperCase() } });
+    expect(r.json).toEqual({ data: { removeBarredPerson: id } });
+    expect((await eventOf(t, r.requestId)).changes).toEqual([{ mutation: 'removeBarredPerson', id, minorId: null, fields: ['id', 'reason'] }]);
+  });
+
   it('keeps a later judgement’s bar in: neither a bar that has ended nor one listed first with an early end blocks it', async () => {
     const police = await t.token(Department.POLICE);
     const employer = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'school-later-judgement' });

@@ -419,6 +419,19 @@ describe('webhooks: destination policy (SSRF)', () => {
       }
     });
 
+    it('deactivates a webhook named by its id in capitals, as the hub spells it', async () => {
+      const rx = await receiver();
+      try {
+        const edu = await t.token(ED, { user: 'ed-deact-caps', region: '330102002' });
+        const id: string = (await t.gql(edu, REGISTER, { url: rx.url })).data.registerWebhook.webhook.id;
+        const r = await t.gql(edu, `mutation($id: ID!) { deactivateWebhook(id: $id) { id active } }`, { id: id.toUpperCase() });
+        expect(r).toEqual({ status: 200, data: { deactivateWebhook: { id, active: false } } });
+        expect(await t.sql(`SELECT active FROM workflow.webhook WHERE id = $1`, [id])).toEqual([{ active: false }]);
+      } finally {
+        await close(rx.server);
+      }
+    });
+
     it('takes each webhook’s oldest due delivery in turn, so that one webhook’s backlog does not hold back another’s', async () => {
       const busy = await receiver();
       const quiet = await receiver();

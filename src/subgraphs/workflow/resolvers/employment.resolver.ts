@@ -169,7 +169,9 @@ export class EmploymentResolver {
   ): Promise<string> {
     const revocationReason = requireText('reason', reason, 2000);
     // One statement, so nothing half-written; a bar already revoked is not found, like an unknown id.
-    const { affected } = isUuid(id)
+    // The answer (and the audit's change) names the bar by its stored id, not as the caller spelt it:
+    // a UUID in capitals would not match the bar's id anywhere else.
+    const { raw: revoked }: { raw: { id: string }[] } = isUuid(id)
       ? await ctx.db
           .createQueryBuilder()
           .update(BarredPerson)
@@ -181,9 +183,10 @@ export class EmploymentResolver {
             revocationReason,
           })
           .where('id = :id AND revoked_at IS NULL', { id })
+          .returning(['id'])
           .execute()
-      : { affected: 0 };
-    if (!affected) throw notFound('BarredPerson');
-    return id;
+      : { raw: [] };
+    if (!revoked.length) throw notFound('BarredPerson');
+    return revoked[0].id;
   }
 }

@@ -8,7 +8,7 @@ import { allSeenBy, asSeenBy, minorInJurisdiction } from '../../shared/jurisdict
 import { MinorStub } from '../entities/minor.stub';
 import { Notification, NotificationField } from '../entities/notification.entity';
 import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
-import { isUuid } from '../../../common/uuid';
+import { canonicalId, isUuid } from '../../../common/uuid';
 import { checkDestination, DestinationRefused, sameDestination } from '../webhook.destination';
 import { jurisdiction } from '../workflow.loaders';
 import { payloadAccess, withoutChild } from '../workflow.notify';
@@ -152,7 +152,8 @@ export class WebhookResolver {
   @Mutation(() => Webhook, { nullable: true, description: 'Stops deliveries to a webhook of the department' })
   async deactivateWebhook(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Webhook> {
     const hooks = isUuid(id) ? await this.webhooks(ctx) : [];
-    const hook = hooks.find((w) => w.id === id);
+    // Postgres spells a UUID in lower case; a client may send it in capitals.
+    const hook = hooks.find((w) => w.id === canonicalId(id));
     if (!hook) throw notFound('Webhook');
     await ctx.db.transaction(async (em) => {
       await em.getRepository(Webhook).update(hook.id, { active: false });
