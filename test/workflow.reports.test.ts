@@ -79,6 +79,18 @@ describe('workflow: mandatory reports', () => {
     expect(row).toEqual({ minor_id: null, child_description: '约10岁男孩' });
   });
 
+  it('files a registered number with the same statements as an unknown one: the filing’s time tells the reporter nothing', async () => {
+    const statementsFor = async (childIdNumber: string) => {
+      const before = t.hub.db.statements.count;
+      expect((await t.gql(reporter, FILE, { input: input({ childIdNumber }) }, {})).errors).toBeUndefined();
+      return t.hub.db.statements.count - before;
+    };
+    const unknown = buildIdNumber('110105', '2015-01-01', 2);
+    expect(await t.sql(`SELECT 1 FROM registry.minor WHERE id_number = $1`, [unknown])).toEqual([]);
+    await statementsFor(unknown); // warm-up: the first request also loads the region directory
+    expect(await statementsFor(child.id_number)).toBe(await statementsFor(unknown));
+  });
+
   it('gives the child’s link only to readers whose jurisdiction covers the child: naming a child of another street teaches the filer nothing', async () => {
     // An officer of the next street files about a place there, naming this street's child: the
     // report, its notification and the officer's inbox read exactly as for an unregistered child.

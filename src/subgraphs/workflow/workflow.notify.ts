@@ -22,6 +22,12 @@ export interface NotificationEvent {
   regionCode: string;
   /** Named (with the fields of the child's record) only when the child lives inside `regionCode`; see `emitNotification`. */
   minorId?: string | null;
+  /**
+   * Whether the child lives inside `regionCode`, when the emitter read it with the child: then no
+   * look-up is made. A mandatory report must run the same statements whether or not its ID number
+   * names a registered child, or its filing time would tell the reporter (fileMandatoryReport).
+   */
+  childInRegion?: boolean;
   /** The report, referral, assessment … the event is about. */
   subjectId?: string | null;
   /** `Type.field` of the policy table → value. Each recipient gets only what its row lets it read. */
@@ -94,7 +100,7 @@ export async function emitNotification(em: EntityManager, emitter: Emitter, even
   // region: every recipient's jurisdiction covers that region, so this is "the recipient may see
   // this child". Not so for a report made in one street about another street's child, nor for a
   // referral, which stays with the region it was addressed to, after its child moved away.
-  const named = event.minorId && (await livesIn(em, event.minorId, event.regionCode)) ? event.minorId : null;
+  const named = event.minorId && (event.childInRegion ?? (await livesIn(em, event.minorId, event.regionCode))) ? event.minorId : null;
   const fields = named ? event.fields : withoutChild(event.fields);
   let created = 0;
   for (const department of new Set(recipients)) {

@@ -72,10 +72,13 @@ export class ReportResolver {
       // (that would make the report form an oracle on the registry). The link reaches only readers
       // whose jurisdiction covers the child: `minor` and `asSeenBy` below, and the notification only
       // when the child lives in the report's region, whose officers are the ones told (emitNotification).
-      const [child]: { id: string; name: string; grid_code: string }[] = input.childId || childIdNumber
+      // Whether the child lives in the report's region comes with it, so that a registered number
+      // costs no statement more than an unknown one (the filing's time would tell the reporter).
+      const [child]: { id: string; name: string; grid_code: string; in_region: boolean }[] = input.childId || childIdNumber
         ? await em.query(
-            `SELECT id, name, grid_code FROM registry.minor WHERE (id = $1 OR id_number = $2) AND ${isMinorAt('birth_date', '$3')} ORDER BY (id = $1) DESC LIMIT 1`,
-            [input.childId ?? null, childIdNumber, ctx.now],
+            `SELECT id, name, grid_code, grid_code LIKE $4 AS in_region FROM registry.minor
+              WHERE (id = $1 OR id_number = $2) AND ${isMinorAt('birth_date', '$3')} ORDER BY (id = $1) DESC LIMIT 1`,
+            [input.childId ?? null, childIdNumber, ctx.now, `${regionCode}%`],
           )
         : [];
       const report = em.getRepository(MandatoryReport).create({
@@ -99,6 +102,7 @@ export class ReportResolver {
         kind: NotificationKind.MANDATORY_REPORT,
         regionCode,
         minorId: child?.id ?? null,
+        childInRegion: child?.in_region ?? false,
         subjectId: report.id,
         fields: {
           'MandatoryReport.harmType': report.harmType,
