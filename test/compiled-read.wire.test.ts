@@ -545,6 +545,46 @@ describe('compiled reads on the wire', () => {
     expect(statuses[0]).toBe(statuses[1]);
   });
 
+  it('serves the caller accepted at the headers when the compiled path declines a request whose token expired while its body arrived', async () => {
+    // Read by the listener, declined once the body is in (a shape it does not compile; a compiled
+    // shape for a child outside the caller's subtree), and handed to Express after the token expired.
+    const cases: [string, string, string][] = [
+      ['a shape it does not compile', JSON.stringify({ query: `query Child($id: ID!) { minor(id: $id) { id name guardians { name } } }`, variables: { id: minorId } }), '330102'],
+      ['a child outside the subtree', JSON.stringify({ query: BENCH, variables: { id: outsideId } }), STREET],
+    ];
+    for (const [name, body, region] of cases) {
+      const seen: Observed[] = [];
+      for (const t of [fast, general]) {
+        const token = await t.token(Department.POLICE, { region, user: 'expiring-officer', expiresIn: 2 });
+        const bytes = post(`127.0.0.1:${t.hub.port}`, body, std(token));
+        const split = bytes.length - 20;
+        const before = fast.hub.compiledReadsServed()!;
+        seen.push(await observe(t, [bytes.subarray(0, split), { pause: 3000 }, bytes.subarray(split)], 500));
+        expect(fast.hub.compiledReadsServed()! - before).toBe(0);
+      }
+      const [a, b] = seen;
+      expect([name, b.responses.map((r) => r.statusLine)]).toEqual([name, ['HTTP/1.1 200 OK']]);
+      expect(JSON.parse(b.responses[0].body).data.minor).toEqual(region === STREET ? null : expect.objectContaining({ id: minorId }));
+      expect(b.events.map((e) => [e.outcome, e.userId])).toEqual([['SUCCESS', 'expiring-officer']]);
+      expect([name, a]).toEqual([name, b]);
+    }
+  });
+
+  it('times the refusal of a body the compiled path read from the headers, as the general path does', async () => {
+    // The listener reads a body that is not JSON and hands it to Express, whose refusal's event
+    // counts from the headers on both hubs: the slow body's wait is in its duration.
+    const durations: number[] = [];
+    for (const t of [fast, general]) {
+      const bytes = post(`127.0.0.1:${t.hub.port}`, '{"query": "{ regions { code } }", ', std());
+      const split = bytes.length - 5;
+      const seen = await observe(t, [bytes.subarray(0, split), { pause: 1500 }, bytes.subarray(split)], 500);
+      expect([seen.responses.map((r) => r.statusLine), seen.events.map((e) => e.outcome)]).toEqual([['HTTP/1.1 400 Bad Request'], ['INVALID']]);
+      const [{ body }] = await t.sql(`SELECT body FROM audit.event ORDER BY seq DESC LIMIT 1`);
+      durations.push(JSON.parse(body).durationMs);
+    }
+    expect(durations.map((d) => d >= 1500)).toEqual([true, true]);
+  });
+
   it('answers from the general path when the compiled path’s audit write fails once: one event, written before the data', async () => {
     // The one difference a client can see, on purpose (src/compiled-read/README.md): the compiled
     // path withholds its answer and hands the request on, and the general path writes its own event.

@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Principal } from '../auth/principal';
 import type { TokenService } from '../auth/token.service';
 import { DATABASE_UNAVAILABLE_MESSAGE, HubErrorCode, HubException, isDatabaseTimeout, loggableError, unauthenticated } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
@@ -16,11 +18,25 @@ import { validationBound } from './validation-bound';
 /** Response header naming the request's audit event, so a client can cite it. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
+/**
+ * What the hub's listener established when a request's headers arrived, for a request it read the
+ * body of before handing it to Express (src/compiled-read): Express then goes on from that moment,
+ * as it would had it seen the headers itself. Kept by the listener, keyed by the request object, so
+ * no client can supply it.
+ */
+export interface Arrival {
+  startedAt: number;
+  clientAddress: string | null;
+  /** The caller accepted at the headers; null when none was (then the token is verified here). */
+  principal: Principal | null;
+}
+
 interface Locals {
   requestId?: string;
   hubContext?: GatewayContext;
   audited?: boolean;
   startedAt?: number;
+  clientAddress?: string | null;
 }
 
 const locals = (res: Response) => res.locals as Locals;
@@ -37,6 +53,7 @@ export class HttpAudit {
     private readonly writer: AuditSink,
     private readonly tokens: TokenService,
     private readonly regions: RegionDirectory,
+    private readonly arrivalOf: (req: IncomingMessage) => Arrival | undefined = () => undefined,
   ) {}
 
   private async refuse(req: Request, res: Response, error: HubException, input: Partial<EventInput>): Promise<void> {
@@ -50,7 +67,7 @@ export class HttpAudit {
           requestId: l.requestId ?? randomUUID(),
           startedAt: l.startedAt ?? performance.now(),
           principal: l.hubContext?.principal ?? null,
-          clientAddress: req.socket.remoteAddress ?? null,
+          clientAddress: l.clientAddress ?? null,
           outcome,
           errorCodes: [code],
           ...input,
@@ -64,21 +81,26 @@ export class HttpAudit {
     sendRefusal(res, error);
   }
 
-  /** Verifies the bearer token and builds this request's context; refusals are audited. */
+  /**
+   * Verifies the bearer token and builds this request's context; refusals are audited. When the
+   * headers arrive, or as of then for a request the listener read first (Arrival): a token that
+   * expires while the body is arriving still serves the caller accepted at the headers.
+   */
   authenticate: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     const l = locals(res);
-    l.startedAt = performance.now();
+    const arrival = this.arrivalOf(req);
+    l.startedAt = arrival?.startedAt ?? performance.now();
+    l.clientAddress = arrival ? arrival.clientAddress : (req.socket.remoteAddress ?? null);
     l.requestId = randomUUID();
     res.setHeader(REQUEST_ID_HEADER, l.requestId);
     res.on('finish', () => this.fallback(req, res));
     try {
-      const principal = await this.tokens.verify(req.headers.authorization);
-      if (!(await this.regions.has(principal.region))) throw unauthenticated('Token names an unknown jurisdiction');
+      const principal = arrival?.principal ?? (await this.caller(req));
       l.hubContext = {
         requestId: l.requestId,
         principal,
         purposeHeader: req.header(PURPOSE_HEADER),
-        clientAddress: req.socket.remoteAddress ?? null,
+        clientAddress: l.clientAddress,
         access: new AccessLog(),
         audit: { written: false },
       };
@@ -90,6 +112,12 @@ export class HttpAudit {
       await this.refuse(req, res, e, {});
     }
   };
+
+  private async caller(req: Request): Promise<Principal> {
+    const principal = await this.tokens.verify(req.headers.authorization);
+    if (!(await this.regions.has(principal.region))) throw unauthenticated('Token names an unknown jurisdiction');
+    return principal;
+  }
 
   /** Only POST (postOnlyRefusal says why): anything else is refused (405) and audited before anything runs. */
   postOnly: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
@@ -140,7 +168,7 @@ export class HttpAudit {
           requestId: l.requestId ?? randomUUID(),
           startedAt: l.startedAt ?? performance.now(),
           principal: l.hubContext?.principal ?? null,
-          clientAddress: req.socket.remoteAddress ?? null,
+          clientAddress: l.clientAddress ?? null,
           outcome: res.statusCode < 400 ? AuditOutcome.SUCCESS : AuditOutcome.INVALID,
           errorCodes: res.statusCode < 400 ? [] : ['BAD_REQUEST'],
         }),

@@ -5,7 +5,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { DataSource } from 'typeorm';
 import { AccessLog } from '../audit/access-log';
 import { auditEvent } from '../audit/audit-event';
-import { REQUEST_ID_HEADER } from '../audit/audit.http';
+import { REQUEST_ID_HEADER, type Arrival } from '../audit/audit.http';
 import { AuditOutcome } from '../audit/audit.types';
 import type { AuditSink } from '../audit/audit.writer';
 import { hashVariables } from '../audit/document-signature';
@@ -32,8 +32,8 @@ const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8
 const JSON_ACCEPTS = new Set([undefined, '*/*', 'application/json']);
 const BODY_KEYS = new Set(['query', 'variables', 'operationName']);
 
-/** A body the compiled path read and did not serve: Express takes it from here. */
-type Preread = { body: object } | { error: Error };
+/** A body the compiled path read and did not serve: Express takes it from here, and from the moment the headers arrived. */
+type Preread = { arrival: Arrival } & ({ body: object } | { error: Error });
 type Body = { error: Error | null; raw?: Buffer };
 
 export interface CompiledReadsOptions {
@@ -76,23 +76,23 @@ export class CompiledReads {
     return (req, res) => {
       if (!this.mayServe(req)) return app(req, res);
       // Taken as the general path takes them, when the headers arrive: the socket may be gone by the time the event is built.
-      const startedAt = performance.now();
-      const clientAddress = req.socket.remoteAddress ?? null;
+      const arrival: Arrival = { startedAt: performance.now(), clientAddress: req.socket.remoteAddress ?? null, principal: null };
       // The body is read as it arrives while the caller is authenticated, as the general path does
       // at the headers: a caller it refuses is handed to it at once (it answers without the body,
-      // which is read and dropped here); one it accepts is served as that caller once the body is in.
+      // which is read and dropped here); one it accepts is served as that caller once the body is
+      // in, here or by the general path (HttpAudit.authenticate takes the arrival on).
       const body = new Promise<Body>((resolve) => readBody(req, (error, raw) => resolve({ error, raw })));
       this.caller(req).then(
-        (principal) => (principal ? body.then((b) => this.answer(req, res, app, principal, startedAt, clientAddress, b)) : app(req, res)),
-        () => body.then((b) => this.answer(req, res, app, null, startedAt, clientAddress, b)),
+        (principal) => (principal ? body.then((b) => this.answer(req, res, app, { ...arrival, principal }, b)) : app(req, res)),
+        () => body.then((b) => this.answer(req, res, app, arrival, b)),
       );
     };
   }
 
   /** Serves the body here, or hands it, read, to Express (always, without a caller). */
-  private answer(req: IncomingMessage, res: ServerResponse, app: RequestListener, principal: Principal | null, startedAt: number, clientAddress: string | null, { error, raw }: Body): void {
-    const fallback = (pre: Preread) => {
-      this.prereads.set(req, pre);
+  private answer(req: IncomingMessage, res: ServerResponse, app: RequestListener, arrival: Arrival, { error, raw }: Body): void {
+    const fallback = (pre: { body: object } | { error: Error }) => {
+      this.prereads.set(req, { arrival, ...pre });
       app(req, res);
     };
     if (error) return fallback({ error });
@@ -106,8 +106,9 @@ export class CompiledReads {
     }
     // body-parser's strict mode: an object or an array, nothing else.
     if (body === null || typeof body !== 'object') return fallback({ error: parseFailure(new SyntaxError('JSON body must be an object or an array')) });
+    const { principal } = arrival;
     if (!principal) return fallback({ body });
-    this.serve(req, res, body, principal, startedAt, clientAddress).then(
+    this.serve(req, res, body, { ...arrival, principal }).then(
       (served) => {
         if (!served) fallback({ body });
       },
@@ -123,6 +124,11 @@ export class CompiledReads {
   private async caller(req: IncomingMessage): Promise<Principal | null> {
     const principal = await this.o.tokens.verify(req.headers.authorization).catch(() => null);
     return principal && (await this.o.regions.has(principal.region)) ? principal : null;
+  }
+
+  /** What the listener established at the headers of a request it hands to Express, for HttpAudit.authenticate. */
+  arrival(req: IncomingMessage): Arrival | undefined {
+    return this.prereads.get(req)?.arrival;
   }
 
   /** Where `express.json()` ran on /graphql: a body the listener has read already is handed on as parsed, or as the same error. */
@@ -159,7 +165,7 @@ export class CompiledReads {
   }
 
   /** Answers the request and resolves true, or resolves false having sent nothing and written nothing. */
-  private async serve(req: IncomingMessage, res: ServerResponse, body: object, principal: Principal, startedAt: number, clientAddress: string | null): Promise<boolean> {
+  private async serve(req: IncomingMessage, res: ServerResponse, body: object, { principal, startedAt, clientAddress }: Arrival & { principal: Principal }): Promise<boolean> {
     if (Array.isArray(body) || Object.keys(body).some((k) => !BODY_KEYS.has(k))) return false;
     const { query, variables, operationName } = body as Record<string, unknown>;
     if (typeof query !== 'string' || query.length > MAX_QUERY) return false;

@@ -107,7 +107,6 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
 
     const tokens = await TokenService.create(config);
     const regions = new RegionDirectory(db.ds);
-    const httpAudit = new HttpAudit(writer, tokens, regions);
     // Compiled reads need the registry in this process: they call its resolvers directly.
     const registry = local.find(([name]) => name === registrySubgraph.name)?.[1];
     const compiled =
@@ -123,6 +122,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
             audit: benchDisable.audit ? null : { writer, variableKey: auditKey(config) },
           })
         : null;
+    const httpAudit = new HttpAudit(writer, tokens, regions, compiled ? (req) => compiled.arrival(req) : undefined);
     const json = express.json({ limit: '1mb' });
     const app = expressApp();
     app.get('/health', (_req, res) => {
