@@ -1,9 +1,10 @@
-import { parse } from 'graphql';
+import { GraphQLError, parse } from 'graphql';
 import { Department } from '../src/auth/principal';
 import { InProcessDataSource } from '../src/gateway/in-process.data-source';
 import { buildSubgraph } from '../src/gateway/supergraph';
 import { buildPolicy } from '../src/server/bootstrap';
 import { registrySubgraph } from '../src/subgraphs/registry';
+import { MinorResolver } from '../src/subgraphs/registry/resolvers/minor.resolver';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -67,6 +68,48 @@ describe('fast path for single-subgraph operations', () => {
       expect((await eventOf(t, b.requestId)).outcome).toBe('PARTIAL');
       expect(log).not.toHaveBeenCalled(); // nothing unexpected happened
     } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('refuses a null that a variable’s default let into a non-null argument as bad input either way, not as an internal error', async () => {
+    // Valid (a nullable variable with a default may stand in a non-null position): graphql-js refuses
+    // the explicit null only as it executes the field, or the directive, it reaches.
+    const token = await t.token(Department.CIVIL_AFFAIRS);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const cases: [string, Record<string, unknown>, string, string][] = [
+        [`query($id: ID = "${minorId}") { minor(id: $id) { name } }`, { id: null }, 'minor', 'Argument "id" of non-null type "ID!" must not be null.'],
+        [`query($first: Int) { minors(first: $first) { totalCount } }`, { first: null }, 'minors', 'Argument "first" of non-null type "Int!" must not be null.'],
+        [`query($id: ID!, $grid: Boolean = true) { minor(id: $id) { name grid @include(if: $grid) { code } } }`, { id: minorId, grid: null }, 'minor', 'Argument "if" of non-null type "Boolean!" must not be null.'],
+      ];
+      for (const [query, variables, field, message] of cases) {
+        const a = await post(t, token, { query, variables });
+        const b = await post(t, token, { query: query.replace(/ }$/, ' statisticsScope { level } }'), variables });
+        const refusal = { message, path: [field], extensions: { code: 'BAD_USER_INPUT', serviceName: 'registry' } };
+        expect([a.status, a.json.data, a.json.errors]).toEqual([200, { [field]: null }, [{ ...refusal, locations: [{ line: 1, column: expect.any(Number) }] }]]);
+        // Planned: the other root field is still served; the refusal is the registry's fetch's.
+        expect([b.status, b.json.data, b.json.errors]).toEqual([200, { [field]: null, statisticsScope: expect.any(Object) }, [refusal]]);
+        expect([(await eventOf(t, a.requestId)).outcome, (await eventOf(t, b.requestId)).outcome]).toEqual(['INVALID', 'PARTIAL']);
+      }
+      expect(log).not.toHaveBeenCalled(); // nothing unexpected happened
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('still masks an unexpected error graphql-js words like an argument refusal', async () => {
+    // Only graphql-js's own refusal, raised at a variable, is the client's input: the same words
+    // thrown by a resolver are an internal error, masked and logged.
+    const message = 'Argument "id" of non-null type "ID!" must not be null.';
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const thrown = jest.spyOn(MinorResolver.prototype, 'minor').mockRejectedValue(new GraphQLError(message));
+    try {
+      const r = await post(t, await t.token(Department.CIVIL_AFFAIRS), { query: alone, variables: { id: minorId } });
+      expect(r.json.errors).toEqual([{ message: 'Internal server error', path: ['minor'], locations: [{ line: 1, column: expect.any(Number) }], extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName: 'registry' } }]);
+      expect(log.mock.calls.map(([m]) => m)).toEqual(['[hub] unexpected error']);
+    } finally {
+      thrown.mockRestore();
       log.mockRestore();
     }
   });
