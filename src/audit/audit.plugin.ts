@@ -8,6 +8,7 @@ import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS } from './document-signature';
 import { needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
 import { queryCost } from './query-cost';
+import { nonNullUses, NonNullUses, nullInNonNullUse } from './variable-nulls';
 
 /**
  * What the audit needs of a document depends only on the document, and Apollo hands the same
@@ -18,12 +19,13 @@ interface DocumentFacts {
   /** The cost of an operation whose page sizes are all literals or defaults; others are costed per request. */
   cost: Map<OperationDefinitionNode, number>;
   needsPurpose: Map<OperationDefinitionNode, boolean>;
+  nonNullUses: Map<OperationDefinitionNode, NonNullUses>;
 }
 const facts = new WeakMap<DocumentNode, DocumentFacts>();
 function factsOf(doc: DocumentNode): DocumentFacts {
   let f = facts.get(doc);
   if (!f) {
-    f = { audited: auditDocument(doc), cost: new Map(), needsPurpose: new Map() };
+    f = { audited: auditDocument(doc), cost: new Map(), needsPurpose: new Map(), nonNullUses: new Map() };
     facts.set(doc, f);
   }
   return f;
@@ -105,6 +107,12 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           }
           if ((operation.variableDefinitions?.length ?? 0) > MAX_DECLARED_VARIABLES) {
             throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `Operations declaring more than ${MAX_DECLARED_VARIABLES} variables are not served`);
+          }
+          let uses = f.nonNullUses.get(operation);
+          if (uses === undefined) f.nonNullUses.set(operation, (uses = nonNullUses(schema, document, operation)));
+          const nulled = nullInNonNullUse(uses, request.variables);
+          if (nulled) {
+            throw new HubException(HubErrorCode.BAD_USER_INPUT, `Variable "$${nulled.variable}" is null where a value of type "${nulled.type}" is required`, { http: { status: 400 } });
           }
           // Before any resolver runs: a single request for thousands of pages of children once
           // held the hub until it ran out of memory, and everyone else's requests with it.

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, GraphQLFormattedError, Kind } from 'graphql';
+import { GraphQLError, GraphQLFormattedError } from 'graphql';
 
 /** Domain error codes; each maps to the GraphQL `extensions.code` clients branch on. */
 export enum HubErrorCode {
@@ -131,23 +131,6 @@ export function loggableError(error: unknown): string {
   return [...lines, ...frames].join('\n');
 }
 
-/** graphql-js's wording (getArgumentValues) of a null that reached a non-null argument. */
-const NULL_ARGUMENT = /^Argument "[_A-Za-z][_0-9A-Za-z]*" of non-null type "[^"]+" must not be null\.$/;
-
-/**
- * graphql-js refusing, as it executes, the null a variable gave a non-null argument (a field's or a
- * directive's): validation lets a nullable variable into a non-null position when it or the argument
- * has a default (the spec's "allowed variable usage"), so `query($id: ID = "…") { minor(id: $id) … }`
- * with `{"id": null}` is refused only then. The client's input, and the message names only the
- * argument and its type. Recognised as raised (one variable node, no code, no error of its own
- * beneath), or as execution wraps it with its path.
- */
-export function isArgumentRefusal(error: unknown): boolean {
-  const raised = error instanceof GraphQLError && error.originalError instanceof GraphQLError ? error.originalError : error;
-  if (!(raised instanceof GraphQLError) || raised.originalError || raised.extensions.code !== undefined) return false;
-  return raised.nodes?.length === 1 && raised.nodes[0].kind === Kind.VARIABLE && NULL_ARGUMENT.test(raised.message);
-}
-
 /**
  * Errors we did not raise deliberately (driver errors with SQL text, TypeErrors, …) must never
  * reach a client: they are logged, as loggableError words them, and replaced by a generic
@@ -172,9 +155,6 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
       locations: formatted.locations,
       extensions: { code, ...(typeof serviceName === 'string' ? { serviceName } : {}) },
     };
-  }
-  if (original !== undefined && isArgumentRefusal(original)) {
-    return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions: { code: HubErrorCode.BAD_USER_INPUT } };
   }
   if (original !== undefined && isDatabaseTimeout(original)) {
     // Logged, one line: an operator must see the database stall (which table, which lock: Postgres's log).
