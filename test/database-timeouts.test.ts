@@ -117,6 +117,31 @@ describe('database time limits', () => {
     expect((await state()).visits).toBe(before.visits + 1);
   });
 
+  it('refuses an acknowledgement whose child the database cannot place in time: not made, nothing recorded as changed', async () => {
+    const [child] = await t.sql(`SELECT id FROM registry.minor WHERE risk_level = 'YELLOW' AND grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
+    const assess = `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: RED, reasons: "家暴致伤，需立即干预" }) { id } }`;
+    expect(JSON.parse((await ask(civil, assess, { id: child.id })).text).errors).toBeUndefined();
+    const [told] = await t.sql(`SELECT id FROM workflow.notification WHERE minor_id = $1 AND kind = 'CHILD_RED' AND department = 'EDUCATION'`, [child.id]);
+    const education = await t.token(Department.EDUCATION, { user: 'edu-ack' });
+    const acknowledge = `mutation($id: ID!) { acknowledge(id: $id) { acknowledgedBy } }`;
+    const acknowledgedBy = async () => (await t.sql(`SELECT acknowledged_by FROM workflow.notification WHERE id = $1`, [told.id]))[0].acknowledged_by;
+
+    // Which children the caller may be named is the registry's: held locked, the acknowledgement
+    // fails whole — not made, then reported as unavailable and recorded without its change.
+    const r = await whileLocked('registry.minor', 'ACCESS EXCLUSIVE', () => ask(education, acknowledge, { id: told.id }));
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.text).errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['DATABASE_UNAVAILABLE']);
+    expect(await acknowledgedBy()).toBeNull();
+    expect((await eventsOf(t, r.requestId)).map((e) => [e.outcome, e.body.changes])).toEqual([
+      ['STARTED', []],
+      ['ERROR', []],
+    ]);
+
+    const again = await ask(education, acknowledge, { id: told.id });
+    expect([again.status, JSON.parse(again.text).data]).toEqual([200, { acknowledge: { acknowledgedBy: 'edu-ack' } }]);
+    expect(await acknowledgedBy()).toBe('edu-ack');
+  });
+
   /** Holds `table` locked in `mode` for `ms` from when it resolves; `released` settles once the lock is gone. */
   async function lockFor(table: string, mode: string, ms: number): Promise<{ released: Promise<void> }> {
     await locker.query('BEGIN');

@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
-import { allSeenBy, asSeenBy, minorInJurisdiction } from '../../shared/jurisdiction';
+import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../shared/jurisdiction';
 import { MinorStub } from '../entities/minor.stub';
 import { Notification, NotificationField } from '../entities/notification.entity';
 import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
@@ -47,6 +47,9 @@ export class NotificationResolver {
     const acknowledged = await ctx.db.transaction(async (em) => {
       const n = await inbox(ctx, em).setLock('pessimistic_write').andWhere('n.id = :id', { id }).getOne();
       if (!n) throw notFound('Notification');
+      // Whether its child is the caller's to be named, settled here: asked after the commit, a
+      // database that no longer answered would fail an acknowledgement already made, unrecorded.
+      await loadedRecordOf(em, ctx, 'Notification', n.minorId);
       if (!n.acknowledgedAt) {
         n.acknowledgedAt = ctx.now;
         n.acknowledgedBy = ctx.principal.userId;
