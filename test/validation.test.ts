@@ -25,7 +25,7 @@ describe('requireText', () => {
   });
 
   it('refuses text of only characters drawn blank: Hangul fillers (letters), the blank braille pattern (a symbol), invisible marks and selectors', () => {
-    for (const blank of ['\u3164', '\uFFA0', '\u115F\u1160', '\u2800', '\u034F', '\uFE0F', '\u{E0100}', '\u0301\u034F', ' \u3164\n\t\u2800 ']) {
+    for (const blank of ['\u3164', '\uFFA0', '\u115F\u1160', '\u2800', '\u034F', '\uFE0F', '\u{E0100}', '\u0301\u034F', ' \u3164\n\t\u2800 ', '\u{1D159}\u{1D159}', '\u{16FE4}']) {
       expect(() => requireText('note', blank, 100)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'note' }) }));
     }
   });
@@ -43,8 +43,14 @@ describe('requireLine', () => {
   });
 
   it('refuses characters drawn as nothing inside a line, which make a name look like another (刘\u034F子轩 is drawn 刘子轩)', () => {
-    const lookalikes = ['刘\u034F子轩', '刘子\uFE0F轩', '葛\u{E0100}', '刘\u3164子轩', '刘\uFFA0子轩', '刘\u115F子轩', '刘\u2800子轩', '刘\u{E0041}子轩', 'ᠪᠠ\u180Bᠲᠤ', '👍\uFE0F'];
+    const lookalikes = ['刘\u034F子轩', '刘子\uFE0F轩', '葛\u{E0100}', '刘\u3164子轩', '刘\uFFA0子轩', '刘\u115F子轩', '刘\u2800子轩', '刘\u{E0041}子轩', 'ᠪᠠ\u180Bᠲᠤ', '👍\uFE0F', '刘\u{16FE4}子轩', '刘\u{1D159}子轩'];
     for (const bad of lookalikes) {
+      expect(() => requireLine('name', bad, 50)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'name' }) }));
+    }
+  });
+
+  it('refuses a space other than U+0020 inside a line: a no-break, thin or ideographic space is drawn as one', () => {
+    for (const bad of ['刘\u00A0子轩', '刘\u2009子轩', '刘\u202F子轩', '刘\u3000子轩', '清波街道\u20071号']) {
       expect(() => requireLine('name', bad, 50)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'name' }) }));
     }
   });

@@ -21,18 +21,20 @@ const MISLEADING_CHARACTERS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069\p{Z
 /**
  * Characters drawn as nothing: Unicode's Default_Ignorable_Code_Point (zero-width space and joiners,
  * the combining grapheme joiner, variation selectors, Hangul fillers, tags, ...), some of them
- * letters or marks by category, and the blank braille pattern U+2800, a symbol drawn blank. One set
- * for user ids (src/auth/token.service.ts) and text, so that neither lets through what the other
- * knows to be invisible.
+ * letters or marks by category, and the characters drawn blank that Unicode does not call ignorable:
+ * the blank braille pattern U+2800 and the musical null notehead U+1D159 (symbols), the Khitan
+ * small script filler U+16FE4 (a mark). One set for user ids (src/auth/token.service.ts) and text,
+ * so that neither lets through what the other knows to be invisible.
  */
-export const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/u;
+export const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800\u{16FE4}\u{1D159}]/u;
 /**
  * Not in one line of text (a name, an address, a school, a unit): no format character and nothing
  * INVISIBLE (`刘\u034F子轩` is drawn as 刘子轩: two names that look alike would be different names;
  * so ZWJ and ZWNJ too, as in user ids, though Arabic-script and Indic text can be written with
- * them: their letters read the same without), no tab and no line break.
+ * them: their letters read the same without), no space but U+0020 (a no-break or thin space is
+ * drawn as one: `刘\u00A0子轩` would be another `刘 子轩`), no tab and no line break.
  */
-const NOT_IN_A_LINE = new RegExp(String.raw`[\p{Cf}\t\n\r]|${INVISIBLE.source}`, 'u');
+const NOT_IN_A_LINE = new RegExp(String.raw`[\p{Cf}\t\n\r]|${INVISIBLE.source}|(?! )\p{Zs}`, 'u');
 /**
  * What can be seen: a letter, digit, punctuation mark or symbol that is not INVISIBLE (a note of a
  * Hangul filler U+3164, a letter, or of U+2800, a symbol, is blank). Multi-line text may hold
@@ -81,7 +83,7 @@ export function optionalText(field: string, value: string | undefined | null, ma
 /** One line of text: a name (a child's, a guardian's, a worker's), an address, a school, a unit. */
 export function requireLine(field: string, value: string | undefined | null, max: number): string {
   const v = requireText(field, value, max);
-  if (NOT_IN_A_LINE.test(v)) throw badInput(field, 'must be one line, without format or invisible characters (zero-width, bidirectional, variation selectors, Hangul fillers, blank braille)');
+  if (NOT_IN_A_LINE.test(v)) throw badInput(field, 'must be one line, without format or invisible characters (zero-width, bidirectional, variation selectors, Hangul fillers, blank braille) or spaces other than U+0020');
   return v;
 }
 
