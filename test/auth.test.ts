@@ -104,7 +104,7 @@ describe('bearer tokens', () => {
     // Ids drawn exactly as another: an invisible letter or mark (Hangul fillers, a variation selector,
     // the combining grapheme joiner, the blank braille pattern), a private-use or unassigned code
     // point, a space that is not U+0020 or two of them, an accent decomposed.
-    for (const sub of ['police-officer-1\u3164', 'police-officer-1\uffa0', 'police-officer-1\ufe0f', 'police-\u034fofficer-1', 'police-officer-1\u2800', 'police-officer-\ue0001', 'police-officer-\u03781', 'li\u00a0ming', 'li\u3000ming', 'li  ming', 'Jose\u0301']) {
+    for (const sub of ['police-officer-1\u3164', 'police-officer-1\uffa0', 'police-officer-1\ufe0f', 'police-\u034fofficer-1', 'police-officer-1\u2800', 'officer-zhao\u{16FE4}', 'officer-zhao\u{1D159}', 'police-officer-\ue0001', 'police-officer-\u03781', 'li\u00a0ming', 'li\u3000ming', 'li  ming', 'Jose\u0301']) {
       await expectUnauthenticated(`Bearer ${await sign(sub)}`);
     }
     // `hub` then a colon of any script, or any punctuation, or nothing; b, h or u spelt with a hook,
