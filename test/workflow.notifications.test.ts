@@ -81,6 +81,28 @@ describe('workflow: notifications', () => {
     }
   });
 
+  it('shows none of a department record’s facts in a dropout notification once its child has moved out of the reader’s street, nor records a read of the child', async () => {
+    const c = await pickChild(`m.grid_code LIKE '330102001%' AND NOT EXISTS (SELECT 1 FROM education.dropout_report d WHERE d.minor_id = m.id)`);
+    const [{ code: elsewhere }] = await t.sql(`SELECT code FROM registry.region WHERE code LIKE '330102002%' AND length(code) = 15 ORDER BY code LIMIT 1`);
+    const created = await t.gql(await t.token(ED), `mutation($id: ID!) { createDropoutReport(minorId: $id, input: { school: "清波小学", reportedOn: "${new Date().toISOString().slice(0, 10)}", daysAbsent: 37 }) { id } }`, { id: c.id });
+    expect(created.errors).toBeUndefined();
+    const reportId = created.data.createDropoutReport.id;
+    const league = await t.token(YL, { region: '330102001', user: 'yl-street-1' });
+    const toldOf = async () => {
+      const r = await post(t, league, { query: INBOX });
+      return { n: r.json.data.notifications.find((x: { subjectId: string }) => x.subjectId === reportId), event: await eventOf(t, r.requestId) };
+    };
+
+    const before = await toldOf();
+    expect([before.n.minor, before.n.payload.map((f: { field: string }) => f.field)]).toEqual([{ id: c.id }, ['DropoutReport.daysAbsent', 'DropoutReport.reportedOn', 'DropoutReport.school']]);
+    expect((await t.gql(civil, `mutation($id: ID!, $g: ID) { updateMinor(id: $id, input: { gridCode: $g }) { id } }`, { id: c.id, g: elsewhere })).errors).toBeUndefined();
+
+    // The report left the street's lists with its child; its school, date and days absent leave the inbox too.
+    const after = await toldOf();
+    expect([after.n.minor, after.n.payload]).toEqual([null, []]);
+    expect(after.event.reads.filter((g: { minorId: string }) => g.minorId === c.id)).toEqual([]);
+  });
+
   it('tells a guardianship-failure case to civil affairs, police and the women’s federation, but the sensitive category only to those who read it', async () => {
     const c = await pickChild(`m.grid_code LIKE '330102001%' AND NOT EXISTS (SELECT 1 FROM registry.minor_category x WHERE x.minor_id = m.id AND x.category IN ('DOMESTIC_VIOLENCE', 'LACK_OF_GUARDIANSHIP'))`);
     expect((await t.gql(civil, CATEGORY, { id: c.id, c: 'LACK_OF_GUARDIANSHIP' })).errors).toBeUndefined();

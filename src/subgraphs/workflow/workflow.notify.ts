@@ -73,15 +73,17 @@ export function payloadAccess(policy: Policy, department: Department, payload: R
 }
 
 /**
- * Fields of the child's own record (the registry's): what names or describes the child. A
- * notification keeps them only while it names the child to its reader (see emitNotification,
- * Notification.payload, deliverWebhooks).
+ * Fields of the workflow's own records (a report, its steps, a referral), which stay with the region
+ * they were made for whichever child they name. Every other field of a payload is of the child's
+ * record — the registry's or a department's (a dropout report's school, date and days absent) — and
+ * a notification keeps it only while it names the child to its reader (see emitNotification,
+ * Notification.payload, deliverWebhooks): a field of a type added later goes with the child too.
  */
-const CHILD_RECORD_FIELD = /^(Minor|Guardian|MinorCategory|RiskAssessment|Visit)\./;
+const WORKFLOW_RECORD_FIELD = /^(MandatoryReport|ReportTransition|Referral)\./;
 
-/** A payload without the fields of the child's own record. */
+/** A payload without the fields of the child's record: only the workflow's own. */
 export const withoutChild = <T>(payload: Record<string, T>): Record<string, T> =>
-  Object.fromEntries(Object.entries(payload).filter(([key]) => !CHILD_RECORD_FIELD.test(key)));
+  Object.fromEntries(Object.entries(payload).filter(([key]) => WORKFLOW_RECORD_FIELD.test(key)));
 
 /** The child lives inside the region (its grid is in the region's subtree). */
 async function livesIn(em: EntityManager, minorId: string, regionCode: string): Promise<boolean> {
