@@ -75,6 +75,18 @@ describe('config: audit', () => {
   });
 });
 
+/** A stop: how long it waits for the requests in flight (src/server/http-listener.ts). */
+describe('config: shutdown', () => {
+  it('waits 20 s for the requests in flight unless HUB_SHUTDOWN_GRACE_MS says otherwise, below Kubernetes’ 30 s', () => {
+    expect(loadConfig({}).shutdownGraceMs).toBe(20_000);
+    expect(loadConfig({ HUB_SHUTDOWN_GRACE_MS: '0' }).shutdownGraceMs).toBe(0);
+    expect(loadConfig({ HUB_SHUTDOWN_GRACE_MS: '120000' }).shutdownGraceMs).toBe(120_000);
+    for (const bad of ['-1', '120001', '500.5', 'forever']) {
+      expect(() => loadConfig({ HUB_SHUTDOWN_GRACE_MS: bad })).toThrow(/HUB_SHUTDOWN_GRACE_MS must be a whole number between 0 and 120000/);
+    }
+  });
+});
+
 /** Requests: how many values one response may hold (src/audit/query-cost.ts). */
 describe('config: query cost', () => {
   it('refuses operations estimated above 500000 values unless HUB_MAX_QUERY_COST says otherwise', () => {

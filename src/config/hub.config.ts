@@ -20,6 +20,11 @@ export interface HubConfig {
    * DATABASE_UNAVAILABLE (503) instead of waiting, and holding a connection, for ever.
    */
   statementTimeoutMs: number;
+  /**
+   * The longest a stop (SIGTERM, SIGINT) waits for the requests in flight to be answered and
+   * audited before it closes their connections (src/server/http-listener.ts).
+   */
+  shutdownGraceMs: number;
   /** Seed demo data when the registry is empty. */
   seedDemo: boolean;
   jwt: {
@@ -349,6 +354,9 @@ export function loadConfig(env: Env = process.env): HubConfig {
     // hundred ms: the largest statistics tables, bench/RESULTS.md), below a client's or a proxy's
     // patience. Migrations, seeding and the statistics refresh run without it (openDatabase).
     statementTimeoutMs: wholeInRange(env, 'HUB_STATEMENT_TIMEOUT_MS', 15_000, 1_000, 300_000),
+    // Below Kubernetes' 30 s between SIGTERM and SIGKILL, leaving time to close the pools; above
+    // the statement timeout, so that a request waiting on the database ends on its own first.
+    shutdownGraceMs: wholeInRange(env, 'HUB_SHUTDOWN_GRACE_MS', 20_000, 0, 120_000),
     seedDemo: seedDemo(env, production),
     jwt,
     subgraphUrls,

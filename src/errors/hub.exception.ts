@@ -18,6 +18,8 @@ export enum HubErrorCode {
    * answering): what needed it was not done, a mutation's transaction rolled back. Worth retrying.
    */
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
+  /** The server is stopping (a deploy): the request was not started. Worth sending again. */
+  SHUTTING_DOWN = 'SHUTTING_DOWN',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -26,6 +28,7 @@ const HTTP_STATUS: Partial<Record<HubErrorCode, number>> = {
   [HubErrorCode.LIMIT_EXCEEDED]: 413,
   [HubErrorCode.AUDIT_UNAVAILABLE]: 503,
   [HubErrorCode.DATABASE_UNAVAILABLE]: 503,
+  [HubErrorCode.SHUTTING_DOWN]: 503,
 };
 
 /**

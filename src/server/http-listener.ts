@@ -1,7 +1,9 @@
 import type { ApolloServer } from '@apollo/server';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import http from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { REQUEST_ID_HEADER } from '../audit/audit.http';
 import { DATABASE_RETRY_AFTER_SECONDS, HubErrorCode, HubException, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { Database } from './bootstrap';
 
@@ -58,13 +60,49 @@ export const jsonErrors: ErrorRequestHandler = (err, _req, res, next) => {
 
 export interface Listening {
   port: number;
-  /** Stops accepting, drops idle keep-alive connections, then stops Apollo and the database. */
+  /**
+   * Stops accepting and waits, up to the grace period, for the requests in flight to be answered
+   * (and audited); then closes what is left, stops Apollo and closes the database.
+   */
   stop(): Promise<void>;
 }
 
-/** `handler`: the Express app, or a listener in front of it (the hub's compiled reads). */
-export async function listen(handler: http.RequestListener, port: number, server: ApolloServer<any>, db: Database): Promise<Listening> {
-  const httpServer = http.createServer(handler);
+export interface ListenOptions {
+  /** The longest a stop waits for the requests in flight (HUB_SHUTDOWN_GRACE_MS). */
+  graceMs: number;
+  /** How the process names itself in its log: `[hub]`, `[subgraph registry]`. */
+  logName: string;
+  /**
+   * Writes the event of a request refused because the server is stopping (the hub; a subgraph's
+   * requests are audited by the gateway that sent them).
+   */
+  auditRefusal?: (req: http.IncomingMessage, requestId: string, code: HubErrorCode) => Promise<void>;
+}
+
+/**
+ * `handler`: the Express app, or a listener in front of it (the hub's compiled reads) — every
+ * request it is given counts as in flight until its response is closed.
+ */
+export async function listen(handler: http.RequestListener, port: number, server: ApolloServer<any>, db: Database, options: ListenOptions): Promise<Listening> {
+  const inFlight = new Set<http.ServerResponse>();
+  let stopping = false;
+  let quiet: (() => void) | undefined;
+  const httpServer = http.createServer((req, res) => {
+    inFlight.add(res);
+    // A response queued behind another on its connection (pipelined) gets no `close` of its own
+    // when the connection closes first: nothing more can be sent for it then either.
+    const { socket } = req;
+    const settled = () => {
+      res.off('close', settled);
+      socket.off('close', settled);
+      inFlight.delete(res);
+      if (!inFlight.size) quiet?.();
+    };
+    res.once('close', settled);
+    socket.once('close', settled);
+    if (!stopping) return handler(req, res);
+    void refuseWhileStopping(req, res, options);
+  });
   // An idle connection is closed by the client or the proxy in front, not under them: theirs
   // expire sooner (the gateway's one second before the `Keep-Alive: timeout` announced, load
   // balancers at 60 s), and a request sent on a connection the server is closing fails.
@@ -77,11 +115,55 @@ export async function listen(handler: http.RequestListener, port: number, server
   return {
     port: (httpServer.address() as AddressInfo).port,
     stop: async () => {
+      stopping = true;
+      // close() also closes the idle keep-alive connections; a busy one is closed once its answer
+      // is sent (`Connection: close`), so that the client sends nothing more on it.
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      httpServer.closeAllConnections();
+      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+      // A request accepted is finished: a mutation past its STARTED event commits, is answered and
+      // gets its final event, instead of being cut off with only the first (UNFINISHED_MUTATION),
+      // its client retrying elsewhere what was done.
+      const finished = await new Promise<boolean>((resolve) => {
+        if (!inFlight.size) return resolve(true);
+        const timer = setTimeout(() => resolve(false), options.graceMs);
+        quiet = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      if (!finished) {
+        const ids = [...inFlight].map((res) => res.getHeader(REQUEST_ID_HEADER) ?? 'no request id yet');
+        console.error(`${options.logName} stopping after ${options.graceMs} ms with ${ids.length} request(s) unfinished: ${ids.join(', ')}`);
+        httpServer.closeAllConnections();
+      }
       await closed;
       await server.stop();
       await db.close();
     },
   };
+}
+
+/**
+ * A request that arrives on a connection kept open for one in flight (pipelined, or sent as the
+ * stop began): refused whole, and its connection closed, rather than started and cut off.
+ */
+async function refuseWhileStopping(req: http.IncomingMessage, res: http.ServerResponse, { auditRefusal, logName }: ListenOptions): Promise<void> {
+  const requestId = randomUUID();
+  const code = HubErrorCode.SHUTTING_DOWN;
+  try {
+    await auditRefusal?.(req, requestId, code);
+  } catch (e) {
+    console.error(`${logName} audit write failed for a request refused while stopping`, loggableError(e));
+  }
+  req.resume();
+  res.shouldKeepAlive = false;
+  const text = JSON.stringify({ errors: [{ message: 'The server is stopping: send the request again', extensions: { code } }] });
+  res.writeHead(503, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'X-Content-Type-Options': 'nosniff',
+    'Retry-After': '1',
+    [REQUEST_ID_HEADER]: requestId,
+  });
+  res.end(text);
 }

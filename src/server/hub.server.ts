@@ -24,6 +24,7 @@ import { expressApp, jsonErrors, listen } from './http-listener';
 import { RegionDirectory } from './region-directory';
 import { createHubContext } from './hub.context';
 import { AccessLog } from '../audit/access-log';
+import { auditEvent, outcomeOf } from '../audit/audit-event';
 
 export interface Hub {
   url: string;
@@ -84,6 +85,9 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       // Automatic persisted queries would keep one cache of query texts for every caller: whether a
       // hash is known would tell one department that another asked that exact text (ids typed in).
       persistedQueries: false,
+      // src/main.ts stops the hub on SIGTERM and SIGINT, requests in flight first: Apollo's own
+      // handler would stop it at once under them, then kill the process.
+      stopOnTerminationSignals: false,
       formatError: (formatted, error) => maskUnexpectedError(formatted, error, config.production),
       // Apollo's default landing page loads scripts from its CDN and names the server's version.
       plugins: benchDisable.audit
@@ -140,14 +144,27 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     );
     app.use(jsonErrors);
     let background: { stop(): Promise<void> } | undefined;
-    const listening = await listen(compiled ? compiled.listener(app) : app, config.port, server, {
-      ...db,
-      close: async () => {
-        await background?.stop();
-        await writer.drain();
-        await closeAll();
+    const listening = await listen(
+      compiled ? compiled.listener(app) : app,
+      config.port,
+      server,
+      {
+        ...db,
+        close: async () => {
+          await background?.stop();
+          await writer.drain();
+          await closeAll();
+        },
       },
-    });
+      {
+        graceMs: config.shutdownGraceMs,
+        logName: '[hub]',
+        auditRefusal: (req, requestId, code) =>
+          writer.append(
+            auditEvent({ requestId, startedAt: performance.now(), principal: null, clientAddress: req.socket.remoteAddress ?? null, outcome: outcomeOf([code], null), errorCodes: [code] }),
+          ),
+      },
+    );
     // Timers of the slices served here (workflow deadlines and webhooks, statistics refresh);
     // a slice served remotely runs its own in its process, so no timer runs twice.
     background = startSlices(SUBGRAPHS.filter((s) => !config.subgraphUrls[s.name]), { ds: db.ds, maintenance: db.maintenance, config, policy, audit: writer });

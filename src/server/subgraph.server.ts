@@ -14,6 +14,7 @@ import { buildPolicy, openDatabase, startSlices } from './bootstrap';
 import { expressApp, jsonErrors, listen, postOnlyRefusal, sendRefusal } from './http-listener';
 import { createHubContext, HubContext } from './hub.context';
 import { gatewaySecret } from '../config/secrets';
+import { REQUEST_ID_HEADER } from '../audit/audit.http';
 
 /**
  * Apollo Server parses and validates against the subgraph's schema and hands execution over here:
@@ -96,6 +97,9 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       // Only the gateway calls a subgraph, with every request's text: no cache of texts to keep.
       persistedQueries: false,
       includeStacktraceInErrorResponses: false,
+      // src/cli/subgraph.cli.ts stops the server on SIGTERM and SIGINT, requests in flight first:
+      // Apollo's own handler would stop it at once under them, then kill the process.
+      stopOnTerminationSignals: false,
       // Traces would tell the caller how long each resolver took: not for this data.
       plugins: [
         ApolloServerPluginInlineTraceDisabled(),
@@ -147,7 +151,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       },
       express.json({ limit: '1mb' }),
       expressMiddleware(server, {
-        context: async ({ req }) => {
+        context: async ({ req, res }) => {
           const from = req.socket.remoteAddress ?? 'unknown';
           let asserted: VerifiedAssertion;
           try {
@@ -157,20 +161,28 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
             throw logged(e, from);
           }
           const { principal, requestId, purpose, digest } = asserted;
+          // The gateway's id for it, which a stop that times out logs (listen).
+          res.setHeader(REQUEST_ID_HEADER, requestId);
           return { ...createHubContext(config, principal, policy, db.ds, requestId, undefined, purpose), asserted: { digest, from } };
         },
       }),
     );
     app.use(jsonErrors);
     let background: { stop(): Promise<void> } | undefined;
-    const listening = await listen(app, port, server, {
-      ...db,
-      close: async () => {
-        await background?.stop();
-        await writer.drain();
-        await closeAll();
+    const listening = await listen(
+      app,
+      port,
+      server,
+      {
+        ...db,
+        close: async () => {
+          await background?.stop();
+          await writer.drain();
+          await closeAll();
+        },
       },
-    });
+      { graceMs: config.shutdownGraceMs, logName: `[subgraph ${name}]` },
+    );
     background = startSlices([slice], { ds: db.ds, maintenance: db.maintenance, config, policy, audit: writer });
     return { url: `http://localhost:${listening.port}/graphql`, stop: listening.stop };
   } catch (e) {
