@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { auditEvent } from '../src/audit/audit-event';
 import { ageOn, yearsBefore } from '../src/common/dates';
@@ -9,7 +9,8 @@ import { AuditWriter } from '../src/audit/audit.writer';
 import { openDataSource } from '../src/db/data-source';
 import { Access } from '../src/policy/policy.types';
 import { SUBGRAPHS } from '../src/subgraphs';
-import { cloneTemplateDatabase } from './support/test-hub';
+import { openDatabase } from '../src/server/bootstrap';
+import { cloneTemplateDatabase, testConfig } from './support/test-hub';
 
 /** Every migration's down() really undoes its up(): all the way down, then all the way up again. */
 describe('migrations', () => {
@@ -198,5 +199,53 @@ describe('migrations', () => {
     } finally {
       await db.destroy();
     }
+  });
+});
+
+/** Replicas starting at once on a new database (a first deploy, a rolling one with a migration). */
+describe('two processes opening one database at once', () => {
+  const baseUrl = () => process.env.HUB_TEST_PG_URL!;
+  const on = (database: string) => {
+    const u = new URL(baseUrl());
+    u.pathname = `/${database}`;
+    return u.toString();
+  };
+
+  /** Rows of every table of every slice, by table. */
+  async function rowCounts(url: string): Promise<Record<string, number>> {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+      const tables = (await c.query(`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema = ANY($1) AND table_type = 'BASE TABLE' ORDER BY 1`, [SUBGRAPHS.map((s) => s.name)])).rows.map((r) => r.t as string);
+      const counts: Record<string, number> = {};
+      for (const t of tables) counts[t] = (await c.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n;
+      return counts;
+    } finally {
+      await c.end();
+    }
+  }
+
+  it('migrate it one after the other, each migration once, and seed the demo data once', async () => {
+    const name = `fresh_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const admin = new Client({ connectionString: on('postgres') });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const config = testConfig({ databaseUrl: on(name), env: { HUB_SEED_DEMO: 'true' } });
+
+    const opened = await Promise.allSettled([openDatabase(config), openDatabase(config)]);
+    for (const o of opened) if (o.status === 'fulfilled') await o.value.close();
+    expect(opened.map((o) => (o.status === 'rejected' ? String(o.reason) : o.status))).toEqual(['fulfilled', 'fulfilled']);
+
+    const c = new Client({ connectionString: on(name) });
+    await c.connect();
+    const applied = (await c.query(`SELECT name, count(*)::int AS n FROM hub_migrations GROUP BY name`)).rows;
+    await c.end();
+    expect(applied).toHaveLength(SUBGRAPHS.flatMap((s) => s.migrations).length);
+    expect(applied.filter((m) => m.n !== 1)).toEqual([]);
+    const seeded = await rowCounts(on(name));
+    expect(seeded['registry.minor']).toBeGreaterThan(0);
+    // As much as the template, seeded once by the test run's set-up.
+    expect(seeded).toEqual(await rowCounts(await cloneTemplateDatabase()));
   });
 });

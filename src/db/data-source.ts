@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SUBGRAPHS } from '../subgraphs';
 import { StatementCounter } from './statement-counter';
@@ -18,15 +19,38 @@ function dataSource(url: string, statements: StatementCounter, extra: Record<str
 }
 
 /**
+ * The advisory lock under which a database is migrated and seeded (any constant that is this
+ * hub's alone): replicas starting at once, or a rolling deploy, would otherwise each run the
+ * pending migrations (one crashes on a duplicate schema or table) and each seed an empty registry.
+ */
+const PREPARE_LOCK = 0x6875625f6d6967n; // "hub_mig"
+
+/**
  * Every slice's tables, each slice's in the Postgres schema named after it, with no time limit on
  * the database: migrations (run here, never `synchronize`), seeding and the statistics refresh
  * legitimately run for minutes at city scale. Not for requests (openRequestDataSource).
+ *
+ * Migrations, then `prepare` (the demo seed), run holding PREPARE_LOCK, taken on a connection of
+ * their own, so one process at a time does them and the next finds them done: what is pending is
+ * decided once the lock is held.
  */
-export async function openDataSource(url: string, statements = new StatementCounter(), max = 20): Promise<DataSource> {
+export async function openDataSource(url: string, statements = new StatementCounter(), max = 20, prepare?: (ds: DataSource) => Promise<void>): Promise<DataSource> {
+  const lock = new Client({ connectionString: url });
+  await lock.connect();
   const ds = dataSource(url, statements, { max });
-  await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
-  return ds;
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [PREPARE_LOCK.toString()]);
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+    await prepare?.(ds);
+    return ds;
+  } catch (e) {
+    if (ds.isInitialized) await ds.destroy();
+    throw e;
+  } finally {
+    // Ending the session releases its advisory lock.
+    await lock.end();
+  }
 }
 
 /**

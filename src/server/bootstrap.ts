@@ -19,7 +19,7 @@ export interface Database {
 
 /**
  * `DATABASE_URL`, or an embedded Postgres under the data directory; migrated and, if empty, seeded
- * — both on the pool without time limits, before the requests' pool is opened.
+ * — both on the pool without time limits, one process at a time, before the requests' pool is opened.
  */
 export async function openDatabase(config: HubConfig, log: (m: string) => void = () => undefined): Promise<Database> {
   let embedded: { url: string; stop(): Promise<void> } | undefined;
@@ -31,11 +31,12 @@ export async function openDatabase(config: HubConfig, log: (m: string) => void =
   const url = config.databaseUrl ?? embedded!.url;
   let maintenance: DataSource | undefined;
   try {
-    maintenance = await openDataSource(url, new StatementCounter(), 2);
-    if (config.seedDemo) {
+    // Seeded under the migrations' lock: two processes starting on an empty registry would both seed it.
+    maintenance = await openDataSource(url, new StatementCounter(), 2, async (ds) => {
+      if (!config.seedDemo) return;
       const anchor = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
-      for (const slice of SUBGRAPHS) await slice.seedDemo?.(maintenance, anchor);
-    }
+      for (const slice of SUBGRAPHS) await slice.seedDemo?.(ds, anchor);
+    });
     const ds = await openRequestDataSource(url, config.statementTimeoutMs, statements);
     return {
       url,
