@@ -87,6 +87,54 @@ describe('config: shutdown', () => {
   });
 });
 
+/**
+ * Durations: every one bounded, so that none overflows a timer (setInterval takes more than
+ * 2^31 − 1 ms for 1 ms) or makes a due date an Invalid Date.
+ */
+describe('config: durations', () => {
+  const workflow = (env: Record<string, string>) => loadConfig(env).workflow;
+
+  it('runs the workflow jobs at most a day apart', () => {
+    expect(workflow({}).jobIntervalMs).toBe(60_000);
+    expect(workflow({ HUB_WORKFLOW_JOB_INTERVAL_MS: '0' }).jobIntervalMs).toBe(0);
+    expect(workflow({ HUB_WORKFLOW_JOB_INTERVAL_MS: '86400000' }).jobIntervalMs).toBe(86_400_000);
+    for (const bad of ['86400001', String(30 * 86_400_000), String(2 ** 31), '-1']) {
+      expect(() => workflow({ HUB_WORKFLOW_JOB_INTERVAL_MS: bad })).toThrow(/HUB_WORKFLOW_JOB_INTERVAL_MS must be a whole number between 0 and 86400000/);
+    }
+  });
+
+  it('bounds escalation deadlines, the webhook back-off and the anomaly window', () => {
+    const bounds: [string, string, RegExp][] = [
+      ['HUB_RED_ACK_MINUTES', '10080', /HUB_RED_ACK_MINUTES must be a number in \(0, 10080\]/],
+      ['HUB_REFERRAL_ANSWER_HOURS', '720', /HUB_REFERRAL_ANSWER_HOURS must be a number in \(0, 720\]/],
+      ['HUB_REFERRAL_COMPLETE_DAYS', '365', /HUB_REFERRAL_COMPLETE_DAYS must be a number in \(0, 365\]/],
+      ['HUB_WEBHOOK_RETRY_BASE_MS', '3600000', /HUB_WEBHOOK_RETRY_BASE_MS must be a whole number between 1 and 3600000/],
+      ['HUB_ANOMALY_WINDOW_MINUTES', '10080', /HUB_ANOMALY_WINDOW_MINUTES must be a number in \(0, 10080\]/],
+    ];
+    for (const [name, max, refusal] of bounds) {
+      expect(() => loadConfig({ [name]: max })).not.toThrow();
+      for (const bad of [String(Number(max) + 1), String(Number.MAX_SAFE_INTEGER)]) expect(() => loadConfig({ [name]: bad })).toThrow(refusal);
+    }
+    const c = loadConfig({ HUB_RED_ACK_MINUTES: '10080', HUB_REFERRAL_ANSWER_HOURS: '720', HUB_REFERRAL_COMPLETE_DAYS: '365', HUB_WEBHOOK_RETRY_BASE_MS: '3600000', HUB_WEBHOOK_MAX_ATTEMPTS: '20' });
+    const now = Date.now();
+    // The largest due dates and next delivery attempt the hub computes from them are dates.
+    for (const ms of [c.workflow.redAckMinutes * 60_000, c.workflow.referralAnswerHours * 3_600_000, c.workflow.referralCompleteDays * 86_400_000, c.workflow.webhook.retryBaseMs * 2 ** (c.workflow.webhook.maxAttempts - 1)]) {
+      expect(Number.isNaN(new Date(now + ms).getTime())).toBe(false);
+    }
+  });
+
+  it('bounds report deadlines at a year, and the test clock offset at 100 years', () => {
+    expect(workflow({ HUB_REPORT_DEADLINES: 'NORMAL=1440/525600' }).reportDeadlines.NORMAL).toEqual({ verifyMinutes: 1440, handleMinutes: 525_600 });
+    for (const bad of ['NORMAL=1440/525601', 'NORMAL=1440/99999999999999999999']) {
+      expect(() => workflow({ HUB_REPORT_DEADLINES: bad })).toThrow(/HUB_REPORT_DEADLINES entries look like URGENT=60\/1440 .*at most 525600/);
+    }
+    expect(workflow({ HUB_CLOCK_OFFSET_MS: '-86400000' }).clockOffsetMs).toBe(-86_400_000);
+    for (const bad of [String(Number.MAX_SAFE_INTEGER), '-4000000000000', '1.5']) {
+      expect(() => workflow({ HUB_CLOCK_OFFSET_MS: bad })).toThrow(/HUB_CLOCK_OFFSET_MS must be a whole number between -3155760000000 and 3155760000000/);
+    }
+  });
+});
+
 /** Requests: how many values one response may hold (src/audit/query-cost.ts). */
 describe('config: query cost', () => {
   it('refuses operations estimated above 500000 values unless HUB_MAX_QUERY_COST says otherwise', () => {

@@ -127,6 +127,11 @@ export interface AnomalyThresholds {
 
 type Env = Record<string, string | undefined>;
 
+const DAY_MS = 86_400_000;
+const WEEK_MINUTES = 7 * 24 * 60;
+const YEAR_MINUTES = 365 * 24 * 60;
+const MAX_CLOCK_OFFSET_MS = 100 * 365.25 * DAY_MS;
+
 function wholeInRange(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -199,8 +204,8 @@ function reportDeadlines(raw: string | undefined): WorkflowConfig['reportDeadlin
   const out: WorkflowConfig['reportDeadlines'] = { ...DEFAULT_REPORT_DEADLINES };
   for (const part of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^(URGENT|HIGH|NORMAL)=(\d+)\/(\d+)$/.exec(part);
-    if (!m || Number(m[2]) <= 0 || Number(m[3]) < Number(m[2])) {
-      throw new Error(`HUB_REPORT_DEADLINES entries look like URGENT=60/1440 (verify/handle minutes, handle ≥ verify), got "${part}"`);
+    if (!m || Number(m[2]) <= 0 || Number(m[3]) < Number(m[2]) || Number(m[3]) > YEAR_MINUTES) {
+      throw new Error(`HUB_REPORT_DEADLINES entries look like URGENT=60/1440 (verify/handle minutes, handle ≥ verify, at most ${YEAR_MINUTES}: a year), got "${part}"`);
     }
     out[m[1] as ReportUrgency] = { verifyMinutes: Number(m[2]), handleMinutes: Number(m[3]) };
   }
@@ -224,21 +229,27 @@ function allowedHosts(raw: string | undefined): string[] {
 function workflow(env: Env, production: boolean): WorkflowConfig {
   const offset = env.HUB_CLOCK_OFFSET_MS;
   if (offset && production) throw new Error('HUB_CLOCK_OFFSET_MS is for tests and rehearsals only and refused with NODE_ENV=production');
-  if (offset && !Number.isSafeInteger(Number(offset))) throw new Error(`HUB_CLOCK_OFFSET_MS must be an integer, got "${offset}"`);
+  if (offset && (!Number.isSafeInteger(Number(offset)) || Math.abs(Number(offset)) > MAX_CLOCK_OFFSET_MS)) {
+    throw new Error(`HUB_CLOCK_OFFSET_MS must be a whole number between -${MAX_CLOCK_OFFSET_MS} and ${MAX_CLOCK_OFFSET_MS} (100 years), got "${offset}"`);
+  }
   const whole = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) => wholeInRange(env, name, fallback, 1, max);
   return {
     clockOffsetMs: offset ? Number(offset) : 0,
-    jobIntervalMs: wholeInRange(env, 'HUB_WORKFLOW_JOB_INTERVAL_MS', 60_000, 0, Number.MAX_SAFE_INTEGER), // 0: off
+    // At most a day: setInterval takes a longer delay (over 2^31 − 1 ms) for 1 ms, and ran the jobs back to back.
+    jobIntervalMs: wholeInRange(env, 'HUB_WORKFLOW_JOB_INTERVAL_MS', 60_000, 0, DAY_MS), // 0: off
     reportDeadlines: reportDeadlines(env.HUB_REPORT_DEADLINES),
-    referralAnswerHours: positive(env, 'HUB_REFERRAL_ANSWER_HOURS', DEFAULT_REFERRAL_ANSWER_HOURS),
-    referralCompleteDays: positive(env, 'HUB_REFERRAL_COMPLETE_DAYS', DEFAULT_REFERRAL_COMPLETE_DAYS),
-    redAckMinutes: positive(env, 'HUB_RED_ACK_MINUTES', 120),
+    // Deadlines a week, a month, a year at most: far beyond any a department keeps, well inside what
+    // a Date can hold (a larger one made its due date an Invalid Date).
+    referralAnswerHours: positive(env, 'HUB_REFERRAL_ANSWER_HOURS', DEFAULT_REFERRAL_ANSWER_HOURS, 30 * 24),
+    referralCompleteDays: positive(env, 'HUB_REFERRAL_COMPLETE_DAYS', DEFAULT_REFERRAL_COMPLETE_DAYS, 365),
+    redAckMinutes: positive(env, 'HUB_RED_ACK_MINUTES', 120, WEEK_MINUTES),
     employmentChecksPerHour: whole('HUB_EMPLOYMENT_CHECKS_PER_HOUR', 100),
     employmentCheckMinMs: whole('HUB_EMPLOYMENT_CHECK_MIN_MS', 300, 10_000),
     rescreensPerYear: whole('HUB_RESCREENS_PER_YEAR', 2),
     webhook: {
       maxAttempts: whole('HUB_WEBHOOK_MAX_ATTEMPTS', 6, 20),
-      retryBaseMs: whole('HUB_WEBHOOK_RETRY_BASE_MS', 30_000),
+      // An hour, doubled at most 19 times (HUB_WEBHOOK_MAX_ATTEMPTS ≤ 20): a next attempt a Date can hold.
+      retryBaseMs: whole('HUB_WEBHOOK_RETRY_BASE_MS', 30_000, 3_600_000),
       timeoutMs: whole('HUB_WEBHOOK_TIMEOUT_MS', 5_000, 60_000),
       strictDestinations: production,
       allowedHosts: allowedHosts(env.HUB_WEBHOOK_ALLOWED_HOSTS),
@@ -368,7 +379,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
       timeoutMs: wholeInRange(env, 'HUB_AUDIT_TIMEOUT_MS', 5_000, 1_000, 60_000),
       anomalies: {
         distinctMinors: positive(env, 'HUB_ANOMALY_DISTINCT_MINORS', 50),
-        windowMinutes: positive(env, 'HUB_ANOMALY_WINDOW_MINUTES', 10),
+        // A burst of reads or refusals: a week is far beyond one, and a number an interval holds.
+        windowMinutes: positive(env, 'HUB_ANOMALY_WINDOW_MINUTES', 10, WEEK_MINUTES),
         forbiddenAttempts: positive(env, 'HUB_ANOMALY_FORBIDDEN_ATTEMPTS', 5),
         workingHours: hours(env.HUB_ANOMALY_WORKING_HOURS),
         utcOffsetHours: utcOffset(env.HUB_ANOMALY_UTC_OFFSET),
