@@ -315,5 +315,24 @@ describe('audit chain', () => {
         await asDba((c) => c.query(`UPDATE audit.event SET body = $2 WHERE seq = $1`, [seq, original.body]));
       }
     });
+
+    it('`npm run audit:verify` reads the trail as hub_audit_reader, not as the owner of the tables', async () => {
+      const cli = path.join(__dirname, '..', 'src', 'cli', 'audit-verify.cli.ts');
+      const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
+      const env = { ...process.env, DATABASE_URL: t.databaseUrl };
+      // Without the reader's one grant it cannot read the trail: the owner's would have done.
+      await asDba((c) => c.query(`REVOKE SELECT ON audit.event FROM hub_audit_reader`));
+      try {
+        const refused = await run(tsx, [cli], { env }).then(
+          () => null,
+          (e) => e,
+        );
+        expect(refused.code).toBe(2);
+        expect(refused.stderr).toContain('audit:verify: permission denied for table event');
+      } finally {
+        await asDba((c) => c.query(`GRANT SELECT ON audit.event TO hub_audit_reader`));
+      }
+      expect((await run(tsx, [cli], { env })).stdout).toMatch(/audit chain OK: \d+ events/);
+    });
   });
 });

@@ -11,7 +11,8 @@ import { startEmbeddedPostgres } from '../db/embedded-postgres';
 async function main() {
   const config = loadConfig();
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
-  const pool = new Pool({ connectionString: config.databaseUrl ?? embedded!.url, max: 1 });
+  // As the audit subgraph reads the trail: SELECT on audit.event, nothing else (the login role owns every table).
+  const pool = new Pool({ connectionString: config.databaseUrl ?? embedded!.url, max: 1, options: '-c role=hub_audit_reader' });
   try {
     const status = await verifyChain(async (text, params) => (await pool.query(text, params)).rows);
     if (status.ok) {
