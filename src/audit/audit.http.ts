@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal';
 import type { TokenService } from '../auth/token.service';
 import { DATABASE_UNAVAILABLE_MESSAGE, HubErrorCode, HubException, isDatabaseTimeout, loggableError, unauthenticated } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
-import { postOnlyRefusal, sendRefusal } from '../server/http-listener';
+import { postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal } from '../server/http-listener';
 import type { RegionDirectory } from '../server/region-directory';
 import { AccessLog } from './access-log';
 import { auditEvent, EventInput, outcomeOf } from './audit-event';
@@ -14,9 +14,6 @@ import type { AuditSink } from './audit.writer';
 import { auditDocument } from './document-signature';
 import { PURPOSE_HEADER } from './purpose';
 import { validationBound } from './validation-bound';
-
-/** Response header naming the request's audit event, so a client can cite it. */
-export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
  * What the hub's listener established when a request's headers arrived, for a request it read the

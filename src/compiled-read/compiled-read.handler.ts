@@ -5,7 +5,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { DataSource } from 'typeorm';
 import { AccessLog } from '../audit/access-log';
 import { auditEvent } from '../audit/audit-event';
-import { REQUEST_ID_HEADER, type Arrival } from '../audit/audit.http';
+import type { Arrival } from '../audit/audit.http';
+import { REQUEST_ID_HEADER } from '../server/http-listener';
 import { AuditOutcome } from '../audit/audit.types';
 import type { AuditSink } from '../audit/audit.writer';
 import { hashVariables } from '../audit/document-signature';

@@ -3,9 +3,11 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Res
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { REQUEST_ID_HEADER } from '../audit/audit.http';
 import { DATABASE_RETRY_AFTER_SECONDS, HubErrorCode, HubException, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { Database } from './bootstrap';
+
+/** Response header naming the request's audit event, so a client can cite it. */
+export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** An Express app with the settings the hub's and the subgraphs' servers share. */
 export function expressApp(): Express {

@@ -11,10 +11,9 @@ import { ACCESS_EXTENSION, ASSERTION_HEADER, AssertionRefused, ReplayGuard, requ
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, openDatabase, startSlices } from './bootstrap';
-import { expressApp, jsonErrors, listen, postOnlyRefusal, sendRefusal } from './http-listener';
+import { expressApp, jsonErrors, listen, postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal } from './http-listener';
 import { createHubContext, HubContext } from './hub.context';
 import { gatewaySecret } from '../config/secrets';
-import { REQUEST_ID_HEADER } from '../audit/audit.http';
 
 /**
  * Apollo Server parses and validates against the subgraph's schema and hands execution over here:
