@@ -38,11 +38,16 @@ export function postOnlyRefusal(req: Request, res: Response): HubException | nul
   return new HubException(HubErrorCode.BAD_REQUEST, 'Only POST is served: a GET would carry the query and its variables in the URL', { http: { status: 405 } });
 }
 
-/** Answers a request refused before GraphQL runs: the refusal's status and typed error, nothing else. */
-export function sendRefusal(res: Response, error: HubException): void {
+/**
+ * Answers a request refused before GraphQL runs — by Express, or by the listener itself while
+ * stopping: the refusal's status and typed error, nothing else.
+ */
+export function sendRefusal(res: http.ServerResponse, error: HubException, headers: http.OutgoingHttpHeaders = {}): void {
   const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
   if (error.extensions.code === HubErrorCode.DATABASE_UNAVAILABLE) res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
-  res.status(status).json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
+  const text = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff', ...headers });
+  res.end(text);
 }
 
 /**
@@ -159,13 +164,5 @@ async function refuseWhileStopping(req: http.IncomingMessage, res: http.ServerRe
   }
   req.resume();
   res.shouldKeepAlive = false;
-  const text = JSON.stringify({ errors: [{ message: 'The server is stopping: send the request again', extensions: { code } }] });
-  res.writeHead(503, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    'X-Content-Type-Options': 'nosniff',
-    'Retry-After': '1',
-    [REQUEST_ID_HEADER]: requestId,
-  });
-  res.end(text);
+  sendRefusal(res, new HubException(code, 'The server is stopping: send the request again'), { 'Retry-After': '1', [REQUEST_ID_HEADER]: requestId });
 }
