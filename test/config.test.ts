@@ -87,6 +87,21 @@ describe('config: shutdown', () => {
   });
 });
 
+/** Distributed mode: how long the gateway waits for a remote subgraph (src/gateway/signed-remote.data-source.ts). */
+describe('config: remote subgraphs', () => {
+  it('waits 2 s longer than the statement limit unless HUB_SUBGRAPH_TIMEOUT_MS says otherwise, below the shutdown grace', () => {
+    const config = loadConfig({});
+    expect(config.subgraphTimeoutMs).toBe(17_000);
+    expect(config.subgraphTimeoutMs).toBeLessThan(config.shutdownGraceMs);
+    expect(loadConfig({ HUB_STATEMENT_TIMEOUT_MS: '60000' }).subgraphTimeoutMs).toBe(62_000);
+    expect(loadConfig({ HUB_SUBGRAPH_TIMEOUT_MS: '1000' }).subgraphTimeoutMs).toBe(1000);
+    expect(loadConfig({ HUB_SUBGRAPH_TIMEOUT_MS: '600000' }).subgraphTimeoutMs).toBe(600_000);
+    for (const bad of ['0', '999', '600001', '1500.5', 'never']) {
+      expect(() => loadConfig({ HUB_SUBGRAPH_TIMEOUT_MS: bad })).toThrow(/HUB_SUBGRAPH_TIMEOUT_MS must be a whole number between 1000 and 600000/);
+    }
+  });
+});
+
 /**
  * Durations: every one bounded, so that none overflows a timer (setInterval takes more than
  * 2^31 − 1 ms for 1 ms) or makes a due date an Invalid Date.

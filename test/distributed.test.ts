@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { decodeJwt, SignJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
@@ -660,6 +660,104 @@ describe('distributed mode', () => {
       } finally {
         log.mockRestore();
       }
+    });
+  });
+
+  describe('a remote subgraph that takes the fetch and never answers (a hung process, a stalled proxy, a network that drops everything)', () => {
+    const limitMs = 1000;
+    /** Past the limit, what the client waits at most: the test fails, not hangs, where the fetch has no limit. */
+    const patienceMs = limitMs + 3000;
+    let slow: TestHub;
+    /** What the education subgraph's stand-in does with a fetch: never answer, or send the headers and stop. */
+    let stall: 'headers' | 'body' = 'headers';
+    /** Fetches the stand-in has received whole. */
+    let received = 0;
+    const sockets = new Set<Socket>();
+    const hung = createServer((req, res) => {
+      req.resume().on('end', () => {
+        received += 1;
+        if (stall === 'body') res.writeHead(200, { 'content-type': 'application/json' }).write('{"data":');
+      });
+    });
+    hung.on('connection', (s: Socket) => sockets.add(s.on('close', () => sockets.delete(s))));
+
+    beforeAll(async () => {
+      await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+      slow = await startTestHub({
+        databaseUrl: t.databaseUrl,
+        gatewaySecret: secret,
+        env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_SUBGRAPH_TIMEOUT_MS: String(limitMs) },
+        subgraphUrls: { education: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/graphql` },
+      });
+    });
+    afterAll(async () => {
+      // Its connections first: a hub still waiting on one would otherwise wait out its stop.
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => hung.close(() => resolve()));
+      await slow?.stop();
+    });
+
+    /** Asks the hub as a client would, giving up after patienceMs; what it got and how long it took. */
+    async function ask(user: string, body: unknown) {
+      const token = await slow.token(Department.EDUCATION, { user });
+      const before = received;
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      const started = Date.now();
+      try {
+        const res = await fetch(slow.hub.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-purpose': 'CASE_HANDLING' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(patienceMs),
+        });
+        const json = await res.json();
+        return { status: res.status, requestId: res.headers.get('x-request-id')!, json, ms: Date.now() - started, fetches: received - before, logged: log.mock.calls.map((c) => c.map(String).join(' ')) };
+      } finally {
+        log.mockRestore();
+      }
+    }
+
+    const inDoubt = ['INTERNAL_SERVER_ERROR', 'SUBGRAPH_ANSWER_LOST', 'SUBGRAPH_ANSWER_LOST:education'];
+    /** The answer of a fetch whose answer is lost, as the other losses give it: the field null, its error masked. */
+    const masked = (field: string) => ({ data: { [field]: null }, errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName: 'education' } }] });
+    const timedOut = `[hub] unexpected failure of subgraph education: no answer within ${limitMs} ms (HUB_SUBGRAPH_TIMEOUT_MS)`;
+
+    it.each([
+      ['never answers', 'headers'],
+      ['sends its headers and never the body', 'body'],
+    ] as const)('a read it %s: the client gets "Internal server error" once HUB_SUBGRAPH_TIMEOUT_MS has passed, and the event is in doubt', async (_what, how) => {
+      stall = how;
+      const r = await ask(`hung-reader-${how}`, { query: `{ dropoutReports(first: 1) { totalCount } }` });
+      expect(r.fetches).toBe(1);
+      expect(r.ms).toBeGreaterThanOrEqual(limitMs);
+      expect(r.ms).toBeLessThan(limitMs + 2000);
+      expect([r.status, r.json]).toEqual([200, masked('dropoutReports')]);
+      expect(r.logged).toEqual([timedOut]);
+      const e = await eventOf(slow, r.requestId);
+      expect([e.outcome, e.errorCodes, e.reads]).toEqual(['ERROR', inDoubt, []]);
+    });
+
+    it('a mutation it never answers: its final event follows its STARTED one, in doubt, and auditAnomalies flags it', async () => {
+      stall = 'headers';
+      const [{ id }] = await slow.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' ORDER BY id LIMIT 1`);
+      const r = await ask('hung-writer', {
+        query: `mutation($id: ID!) { createDropoutReport(minorId: $id, input: { school: "清波小学", reportedOn: "2026-01-05", daysAbsent: 20 }) { id } }`,
+        variables: { id },
+      });
+      expect(r.fetches).toBe(1);
+      expect(r.ms).toBeGreaterThanOrEqual(limitMs);
+      expect(r.ms).toBeLessThan(limitMs + 2000);
+      expect([r.status, r.json]).toEqual([200, masked('createDropoutReport')]);
+      expect(r.logged).toEqual([timedOut]);
+      const events = await eventsOf(slow, r.requestId);
+      expect(events.map((e) => [e.outcome, e.body.errorCodes, e.body.changes])).toEqual([
+        ['STARTED', [], []],
+        ['ERROR', inDoubt, []],
+      ]);
+      const flags = await slow.gql(await slow.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR }), `{ auditAnomalies { kind userId count description requestIds } }`, undefined, {});
+      expect(flags.data.auditAnomalies.filter((f: any) => f.userId === 'hung-writer' && f.kind === 'ACCESS_IN_DOUBT')).toEqual([
+        expect.objectContaining({ count: 1, description: expect.stringMatching(/^1 requests \(1 of them mutations\) whose answer from subgraph education was lost/), requestIds: [r.requestId] }),
+      ]);
     });
   });
 

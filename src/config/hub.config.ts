@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { PolicySubject } from '../auth/principal';
+import { REPLY_MARGIN_MS } from '../db/time-limits';
 import { RegionLevel } from '../subgraphs/registry/registry.enums';
 import { BUILT_IN_FINEST_LEVEL, depth, LEVELS } from '../subgraphs/statistics/statistics.config';
 
@@ -25,6 +26,12 @@ export interface HubConfig {
    * audited before it closes their connections (src/server/http-listener.ts).
    */
   shutdownGraceMs: number;
+  /**
+   * Distributed mode: the longest the gateway waits for a remote subgraph's answer, from sending
+   * the fetch to the end of its body (src/gateway/signed-remote.data-source.ts). Then the answer
+   * counts as lost: the client gets "Internal server error" and the request's event is in doubt.
+   */
+  subgraphTimeoutMs: number;
   /** Seed demo data when the registry is empty. */
   seedDemo: boolean;
   jwt: {
@@ -347,6 +354,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
     );
   }
   const subgraphUrls = parseSubgraphUrls(env.HUB_SUBGRAPH_URLS, production);
+  // Far above the slowest statements of allowed requests on the 1M-minor bench data set (a few
+  // hundred ms: the largest statistics tables, bench/RESULTS.md), below a client's or a proxy's
+  // patience. Migrations, seeding and the statistics refresh run without it (openDatabase).
+  const statementTimeoutMs = wholeInRange(env, 'HUB_STATEMENT_TIMEOUT_MS', 15_000, 1_000, 300_000);
   if (production && !env.HUB_AUDIT_KEY) throw new Error('NODE_ENV=production needs HUB_AUDIT_KEY (HMAC key for audited variable values)');
   for (const name of ['HUB_AUDIT_KEY', 'HUB_GATEWAY_SECRET']) {
     const value = env[name];
@@ -361,13 +372,19 @@ export function loadConfig(env: Env = process.env): HubConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.HUB_DATA_DIR || '.hub'),
     embeddedPgPort: port(env, 'HUB_EMBEDDED_PG_PORT', 54329),
-    // Far above the slowest statements of allowed requests on the 1M-minor bench data set (a few
-    // hundred ms: the largest statistics tables, bench/RESULTS.md), below a client's or a proxy's
-    // patience. Migrations, seeding and the statistics refresh run without it (openDatabase).
-    statementTimeoutMs: wholeInRange(env, 'HUB_STATEMENT_TIMEOUT_MS', 15_000, 1_000, 300_000),
+    statementTimeoutMs,
     // Below Kubernetes' 30 s between SIGTERM and SIGKILL, leaving time to close the pools; above
     // the statement timeout, so that a request waiting on the database ends on its own first.
     shutdownGraceMs: wholeInRange(env, 'HUB_SHUTDOWN_GRACE_MS', 20_000, 0, 120_000),
+    // A subgraph bounds each of its waits on the database by the statement limit and answers
+    // DATABASE_UNAVAILABLE then, or REPLY_MARGIN_MS later for a reply that never came: that answer,
+    // clean and not in doubt, should reach the gateway before the gateway gives up on it; 1 s more
+    // for the rest of the request's work and the way back. No audit write of the subgraph's is
+    // waited for: the gateway writes the request's event after the fetch (a workflow process
+    // audits only its webhook deliveries, from a job). By default 17 s, below the shutdown grace,
+    // so that a stop still sees the fetch end and its event written. At most 10 minutes, beyond
+    // any statement limit.
+    subgraphTimeoutMs: wholeInRange(env, 'HUB_SUBGRAPH_TIMEOUT_MS', statementTimeoutMs + REPLY_MARGIN_MS + 1_000, 1_000, 600_000),
     seedDemo: seedDemo(env, production),
     jwt,
     subgraphUrls,

@@ -43,19 +43,25 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
     url: string,
     private readonly subgraph: string,
     private readonly secret: Uint8Array,
+    private readonly timeoutMs: number,
   ) {
     super({ url });
     // RemoteGraphQLDataSource passes method, headers and body only; the agent rides on the options
-    // make-fetch-happen hands to minipass-fetch (subgraph-agent.ts says why).
+    // make-fetch-happen hands to minipass-fetch (subgraph-agent.ts says why), and so does the time
+    // limit, which neither sets: a subgraph that took the connection and never answered (a hung
+    // process, a stalled proxy, a network dropping everything) held the request, and a mutation's
+    // final event, for ever. A signal bounds the fetch whole, headers and body; minipass-fetch's
+    // own `timeout` stops at the headers and then gives the body as long again.
     const fetch = this.fetcher;
-    this.fetcher = (input, init) => fetch(input, { ...init, agent: subgraphAgent } as typeof init);
+    this.fetcher = (input, init) => fetch(input, { ...init, agent: subgraphAgent, signal: AbortSignal.timeout(this.timeoutMs) } as typeof init);
   }
 
   /**
-   * A fetch that fails (a non-2xx answer, the subgraph unreachable, a body that is not JSON) is
-   * answered as a GraphQL response of this subgraph, never with the error RemoteGraphQLDataSource
-   * makes of it, whose `extensions.response` holds the subgraph's URL, status and raw body: the
-   * client's errors of a refusal are passed on; anything else is logged here and masked.
+   * A fetch that fails (a non-2xx answer, the subgraph unreachable or too slow, a body that is not
+   * JSON) is answered as a GraphQL response of this subgraph, never with the error
+   * RemoteGraphQLDataSource makes of it, whose `extensions.response` holds the subgraph's URL,
+   * status and raw body: the client's errors of a refusal are passed on; anything else is logged
+   * here and masked.
    */
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     try {
@@ -70,9 +76,14 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
       // Its status and error codes, never the body: a refusal's errors quote what they refused and
       // its extensions carry the access record, the children's ids.
       const codes = errors.map((err) => (isRecord(err) && isRecord(err.extensions) && typeof err.extensions.code === 'string' ? err.extensions.code : 'no code'));
-      console.error(`[hub] unexpected failure of subgraph ${this.subgraph}:`, refusal ? `HTTP ${refusal.status}, errors [${codes.join(', ')}]` : loggableError(e));
+      console.error(`[hub] unexpected failure of subgraph ${this.subgraph}:`, refusal ? `HTTP ${refusal.status}, errors [${codes.join(', ')}]` : this.timedOut(e) ? `no answer within ${this.timeoutMs} ms (HUB_SUBGRAPH_TIMEOUT_MS)` : loggableError(e));
       return { errors: [...passed, { message: MASKED_MESSAGE, extensions: { code: HubErrorCode.INTERNAL_SERVER_ERROR } }] };
     }
+  }
+
+  /** Only the fetcher's signal aborts a fetch: its AbortError, before or during the body, is the time limit. */
+  private timedOut(e: unknown): boolean {
+    return e instanceof Error && e.name === 'AbortError';
   }
 
   /**
@@ -118,9 +129,10 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
 
   /**
    * What the subgraph read and wrote, into the gateway's access log. A fetch for a caller that
-   * brings no record back (the connection lost after the subgraph answered, an unreadable answer,
-   * the assertion refused — perhaps because someone presented it first) leaves the request's event
-   * in doubt rather than saying the subgraph did nothing.
+   * brings no record back (the connection lost after the subgraph answered, no answer within the
+   * time limit — the subgraph may yet commit —, an unreadable answer, the assertion refused —
+   * perhaps because someone presented it first) leaves the request's event in doubt rather than
+   * saying the subgraph did nothing.
    */
   private takeAccess(extensions: unknown, context: GatewayContext | Record<string, unknown>): void {
     if (!('access' in context)) return; // health checks and composition carry no caller

@@ -7,7 +7,8 @@ import https from 'node:https';
  * is set at all: without one (make-fetch-happen's default agent) an idle connection is kept until
  * the subgraph closes it, and a fetch sent as it does so fails with ECONNRESET or "socket hang
  * up" — a mutation that may have run, its event marked in doubt (apollographql/federation#2313).
- * On a socket in use the timeout only emits an event: a long fetch is not cut short.
+ * On a socket in use the timeout only emits an event: a fetch is cut short by its own limit,
+ * HUB_SUBGRAPH_TIMEOUT_MS (signed-remote.data-source.ts).
  */
 const IDLE_MS = 60_000;
 

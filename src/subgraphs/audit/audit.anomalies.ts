@@ -20,7 +20,8 @@ export enum AnomalyKind {
   UNFINISHED_MUTATION = 'UNFINISHED_MUTATION',
   /**
    * A request whose answer from a remote subgraph was lost (errorCodes holds SUBGRAPH_ANSWER_LOST):
-   * the connection dropped after the subgraph had run, or the subgraph refused the gateway's own
+   * the connection dropped after the subgraph had run, no answer came within HUB_SUBGRAPH_TIMEOUT_MS
+   * (the subgraph may still have run, or yet run, it), or the subgraph refused the gateway's own
    * assertion — a replay, when someone presented it first and got the answer. The subgraph may
    * have read or changed what the event does not record; queries too (the answer went somewhere).
    */
