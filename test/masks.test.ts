@@ -123,12 +123,40 @@ describe('PHONE mask', () => {
   });
 });
 
+/**
+ * The ID_NUMBER mask keeps the region code alone: the birth date, which `age` tells the day it turns,
+ * is 8 of the hidden characters, and the sequence and check character after it stay hidden too.
+ */
+describe('ID_NUMBER mask', () => {
+  it.each([
+    ['33010220150612371X', '330102************'],
+    ['110105201001011234', '110105************'],
+    ['123', '***'],
+  ])('%s → %s', (value, masked) => {
+    expect(applyMask(MaskKind.ID_NUMBER, value)).toBe(masked);
+  });
+});
+
 describe('masks through the endpoint', () => {
   let t: TestHub;
   beforeAll(async () => {
     t = await startTestHub();
   });
   afterAll(() => t.stop());
+
+  it('shows the ID number’s region code alone to the departments that read it masked, beside the age; the whole number to those allowed it', async () => {
+    const [child] = await t.sql(`SELECT id, id_number FROM registry.minor WHERE grid_code LIKE '330102002%' ORDER BY id LIMIT 1`);
+    const read = `query($id: ID!) { minor(id: $id) { idNumber age } }`;
+    for (const d of [Department.EDUCATION, Department.JUSTICE, Department.YOUTH_LEAGUE, Department.WOMENS_FEDERATION]) {
+      const r = await t.gql(await t.token(d), read, { id: child.id });
+      expect(r.errors).toBeUndefined();
+      expect(r.data.minor).toEqual({ idNumber: child.id_number.slice(0, 6) + '*'.repeat(12), age: expect.any(Number) });
+    }
+    for (const d of [Department.CIVIL_AFFAIRS, Department.POLICE]) {
+      const r = await t.gql(await t.token(d), read, { id: child.id });
+      expect([r.errors, r.data.minor.idNumber]).toEqual([undefined, child.id_number]);
+    }
+  });
 
   it('stars the whole address of a child whose address does not start with a district, for EDUCATION', async () => {
     const [child] = await t.sql(`SELECT id, current_address FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);

@@ -105,7 +105,12 @@ export function applyMask(kind: MaskKind, value: unknown): unknown {
   const s = String(value);
   switch (kind) {
     case MaskKind.ID_NUMBER:
-      return s.length > 10 ? s.slice(0, 6) + star(s.length - 10) + s.slice(-4) : star(s.length);
+      // The region code (the first 6 characters, where the number was issued); the rest starred.
+      // Keeping the last 4 (sequence and check character) as well left only the 8 digits of the
+      // birth date hidden, which a masked reader learns anyway: `age`, read once a day, turns on the
+      // birthday. Without the last 4 a birth date, however learned, leaves the 3-digit sequence (the
+      // check character follows from the rest): 1,000 numbers, 500 with the gender.
+      return s.length > 6 ? s.slice(0, 6) + star(s.length - 6) : star(s.length);
     case MaskKind.PHONE:
       return maskPhone(s);
     case MaskKind.NAME:

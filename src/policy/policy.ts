@@ -9,12 +9,16 @@ export const FEDERATION_FIELDS = new Set(['Query._service', 'Query._entities', '
 
 /**
  * Fields whose exact value tells a part of another field's: `[part, whole]`. Whoever reads the part
- * must read the whole exactly too, or the part fills in what the whole's mask hides — the birth
- * date is the 8 digits the ID_NUMBER mask stars; a guardian's situation (SERVING_SENTENCE) or its
- * note tells the INCARCERATED_PARENT category the SENSITIVE_CATEGORY mask folds into NEEDS_SUPPORT;
- * a due date a visit set, less the level's interval, is the visit's time.
+ * must read the whole exactly too, or the part fills in what the whole's mask hides — a guardian's
+ * situation (SERVING_SENTENCE) or its note tells the INCARCERATED_PARENT category the
+ * SENSITIVE_CATEGORY mask folds into NEEDS_SUPPORT; a due date a visit set, less the level's
+ * interval, is the visit's time.
  */
 export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [
+  // The birth date is 8 of the 12 characters the ID_NUMBER mask stars. `age` is no part: read daily,
+  // it tells the birth date too, which is why the mask stars the sequence and check character as
+  // well — a birth date, however learned, leaves 1,000 numbers (500 with the gender). The date itself
+  // is still not served beside the masked number, to those who do not watch the age for a year.
   ['Minor.birthDate', 'Minor.idNumber'],
   ['Guardian.situation', 'MinorCategory.category'],
   ['Guardian.situationNote', 'MinorCategory.category'],

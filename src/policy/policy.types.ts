@@ -9,7 +9,7 @@ export enum Access {
 
 /** How a masked value is shown; each kind keeps just enough to recognise, not to identify. */
 export enum MaskKind {
-  /** 110105********1234: address code and the last four, never the birth date in the middle. */
+  /** 110105************: the region code only — never the birth date, nor the sequence and check character after it. */
   ID_NUMBER = 'ID_NUMBER',
   /** 138****5678 — the first 3 and last 4 around a fixed run of stars when 4 digits or more lie between them; else the stars only. */
   PHONE = 'PHONE',

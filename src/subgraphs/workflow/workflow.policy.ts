@@ -20,8 +20,8 @@ const rows = (type: string, fields: string[], allow: readonly PolicySubject[], r
  * (PENDING or ACCEPTED), under purpose `REFERRAL; <referral id>`.
  *
  * A grant must not open `Minor.birthDate` to a department that sees `Minor.idNumber` masked: the
- * masked digits are the birth date, so the two together are the full number (refused at start-up,
- * Policy.rebuildLeaks). MEDICAL_AID needs the age, which every department reads. Nor may it open a
+ * birth date is 8 of the masked digits, so the two together leave only the sequence to guess
+ * (refused at start-up, Policy.rebuildLeaks). MEDICAL_AID needs the age, which every department reads. Nor may it open a
  * guardian's situation or its note without the exact categories: SERVING_SENTENCE is the
  * INCARCERATED_PARENT the category mask hides. A placement needs the whole picture (both); medical
  * aid and living assistance need neither. The child's address and a guardian's are opened together:
