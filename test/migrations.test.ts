@@ -49,6 +49,7 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await audit.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await audit.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
       await audit.undoLastMigration({ transaction: 'each' }); // statistics China day
@@ -58,7 +59,7 @@ describe('migrations', () => {
       await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(6);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(7);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
@@ -90,6 +91,7 @@ describe('migrations', () => {
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
       const before = await columns();
 
+      await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await db.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
       await db.undoLastMigration({ transaction: 'each' }); // statistics China day
@@ -100,7 +102,7 @@ describe('migrations', () => {
         /barred_person_id_number_hash_key/,
       );
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
       expect(await columns()).toEqual(before);
       await bar(ids[3], c, true);
       await bar(ids[0], c, false);
@@ -125,6 +127,7 @@ describe('migrations', () => {
       expect(march).toBeGreaterThanOrEqual(1);
       expect(await viewdef()).toContain('china_day(now())');
 
+      await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await db.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
@@ -133,7 +136,7 @@ describe('migrations', () => {
       expect(await viewdef()).not.toContain('china_day');
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'china_day'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
     } finally {
       await db.destroy();
@@ -160,13 +163,14 @@ describe('migrations', () => {
       const [atStreet, inGrid] = await placed();
       expect(atStreet).toBe(1);
 
+      await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await db.undoLastMigration({ transaction: 'each' });
       expect(await db.query(`SELECT 1 FROM pg_class WHERE relname = 'region_ancestry'`)).toEqual([]);
       // The report filed for the street named a child of it: down, it is back in the child's grid.
       expect(await db.query(`SELECT reports_not_met AS n FROM statistics.workflow_cube WHERE grid_code = $1`, [grid_code])).toEqual([{ n: inGrid + 1 }]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
       expect(await placed()).toEqual([atStreet, inGrid]);
     } finally {
       await db.destroy();
@@ -190,12 +194,41 @@ describe('migrations', () => {
         }
       }
 
+      await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' });
       expect(await inView()).toBe(1);
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'is_minor'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
       expect(await inView()).toBe(0);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('workflow.notification: a stored payload’s masked ID number keeps the region code alone up; down, the last 4 again from the child’s number', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const [{ id, id_number }] = await db.query(`SELECT id, id_number FROM registry.minor ORDER BY id LIMIT 1`);
+      const [masked, old] = [id_number.slice(0, 6) + '*'.repeat(12), id_number.slice(0, 6) + '*'.repeat(8) + id_number.slice(-4)];
+      const told = async (department: string, idNumber: string) => {
+        const n = randomUUID();
+        await db.query(
+          `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, dedupe_key)
+           VALUES ($1, 'CHILD_RED', $2, '330102', $3, NULL, $4, now(), $5)`,
+          [n, department, id, JSON.stringify({ 'Minor.name': '刘子轩', 'Minor.idNumber': idNumber }), `CHILD_RED:${n}:${department}`],
+        );
+        return n;
+      };
+      const [school, police] = [await told('EDUCATION', old), await told('POLICE', id_number)];
+      const shown = async () =>
+        Object.fromEntries((await db.query(`SELECT id, payload FROM workflow.notification WHERE id = ANY($1)`, [[school, police]])).map((r: { id: string; payload: Record<string, string> }) => [r.id, r.payload]));
+
+      await db.undoLastMigration({ transaction: 'each' });
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': masked }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
+      await db.undoLastMigration({ transaction: 'each' });
+      expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': old }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
     } finally {
       await db.destroy();
     }
