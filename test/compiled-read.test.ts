@@ -112,6 +112,11 @@ describe('compiled reads', () => {
     expect([denied.compiled, denied.json.errors[0].extensions.code]).toEqual([false, 'FORBIDDEN']);
     const masked = await both(education, { query: withFields('id idNumber'), variables: { id: minorId } }); // EDUCATION: MASK
     expect([masked.compiled, masked.json.data.minor.idNumber]).toEqual([false, expect.stringMatching(/^\d{6}\*{12}$/)]);
+    // A visit stamps the record's updatedAt: refused to those refused the visits, here too; served compiled to the others.
+    const stamped = await both(education, { query: withFields('id updatedAt'), variables: { id: minorId } }); // EDUCATION: DENY
+    expect([stamped.compiled, stamped.json.data.minor.updatedAt, stamped.json.errors[0].extensions.code]).toEqual([false, null, 'FORBIDDEN']);
+    const civil = await both(await fast.token(Department.CIVIL_AFFAIRS), { query: withFields('id updatedAt'), variables: { id: minorId } });
+    expect([civil.compiled, civil.json.data.minor.updatedAt]).toEqual([true, expect.any(String)]);
     const employer = await both(await fast.token(Department.EDUCATION, { role: Role.EMPLOYER }), { query: withFields('id'), variables: { id: minorId } });
     expect([employer.compiled, employer.json.errors[0].extensions.code]).toEqual([false, 'FORBIDDEN']);
   });

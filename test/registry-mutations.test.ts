@@ -226,6 +226,22 @@ describe('registry writes: validation, atomicity, due dates', () => {
     }
   });
 
+  it('tells when the record last changed only to those who read the visits: a visit recorded without a time stamps it with its own', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 AND risk_level IS NOT NULL ORDER BY id OFFSET 1 LIMIT 1`, [grid]);
+    const v = await t.gql(civil, `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "home visit" }) { visitedAt } }`, { id });
+    expect(v.errors).toBeUndefined();
+    const child = `query($id: ID!) { minor(id: $id) { riskLevel updatedAt } }`;
+    for (const department of [Department.CIVIL_AFFAIRS, Department.POLICE, Department.JUSTICE, Department.WOMENS_FEDERATION]) {
+      const r = await t.gql(await t.token(department), child, { id });
+      expect([r.errors, r.data.minor.updatedAt]).toEqual([undefined, v.data.recordVisit.visitedAt]);
+    }
+    for (const department of [Department.EDUCATION, Department.YOUTH_LEAGUE]) {
+      const r = await t.gql(await t.token(department), child, { id });
+      expect(r.data.minor).toEqual({ riskLevel: expect.any(String), updatedAt: null });
+      expect(r.errors!.map((e) => [e.extensions!.code, e.path])).toEqual([['FORBIDDEN', ['minor', 'updatedAt']]]);
+    }
+  });
+
   it('refuses an assessment in the future', async () => {
     const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
     const r = await t.gql(civil, `mutation($id: ID!, $at: DateTimeISO) { recordAssessment(minorId: $id, input: { level: RED, reasons: "x", assessedAt: $at }) { id } }`, {

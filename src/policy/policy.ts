@@ -30,6 +30,8 @@ export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [
   ['OverdueVisit.nextVisitDue', 'Visit.visitedAt'],
   ['OverdueVisit.daysOverdue', 'Visit.visitedAt'],
   ['OverdueVisit.lastVisitAt', 'Visit.visitedAt'],
+  // A visit stamps the child's record: recorded without a time of its own, `updatedAt` is its time.
+  ['Minor.updatedAt', 'Visit.visitedAt'],
 ];
 
 /**

@@ -8,7 +8,8 @@ const OFFICIAL_REGIONS: PolicySubject[] = [...ALL, Role.DASHBOARD, Role.AUDITOR]
  * Who reads the visit history (dates and visitors): those who visit. Any other field that tells a
  * visit's date takes this list, so the two cannot drift: the workflow's `OverdueVisit.lastVisitAt`,
  * and every due date a visit sets (`Minor.nextVisitDue` less the level's interval is the last visit's
- * time, to the millisecond), with the filters and lists that test it (PARTS_OF keeps them together).
+ * time, to the millisecond), with the filters and lists that test it, and the record's `updatedAt`,
+ * which a visit stamps (PARTS_OF keeps them together).
  */
 export const VISIT_READERS: readonly PolicySubject[] = [CA, PO, JU, WF];
 
@@ -74,7 +75,12 @@ export const registryPolicy: PolicyRow[] = [
   policyRow('Minor', 'latestAssessment', { allow: ALL }, 'Level and dates; reasons have their own row.'),
   policyRow('Minor', 'assessments', { allow: ALL }, 'History of levels; reasons have their own row.'),
   policyRow('Minor', 'visits', { allow: VISIT_READERS }, 'Visit history is casework of those who visit.'),
-  policyRow('Minor', 'updatedAt', { allow: ALL }, 'Freshness of the record.'),
+  policyRow(
+    'Minor',
+    'updatedAt',
+    { allow: VISIT_READERS },
+    'A visit stamps it (with no time given, to the visit’s millisecond), as every change to the record does: those who read the visit history.',
+  ),
 
   // 困境类型
   policyRow(
