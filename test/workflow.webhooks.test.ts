@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import dns from 'node:dns/promises';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Department, Role } from '../src/auth/principal';
@@ -187,6 +188,20 @@ describe('webhooks: destination policy (SSRF)', () => {
     it('tells a developer why a destination is refused', async () => {
       const r = await t.gql(justice, REGISTER, { url: 'http://[64:ff9b::a9fe:a9fe]/latest/meta-data/' });
       expect(r.errors?.[0]).toMatchObject({ message: 'url: is not an allowed destination: 64:ff9b::a9fe:a9fe resolves to 64:ff9b::a9fe:a9fe, link-local', extensions: { code: 'BAD_USER_INPUT', field: 'url' } });
+    });
+
+    it('refuses a host whose look-up does not answer within the request timeout', async () => {
+      // A name server that never answers: getaddrinfo would hold the registration (and a thread of libuv's pool) for as long as the system resolver retries.
+      const unanswered = jest.spyOn(dns, 'lookup').mockImplementation(() => new Promise(() => undefined));
+      try {
+        const started = Date.now();
+        const r = await t.gql(justice, REGISTER, { url: 'http://hooks.unanswered.example/hook' });
+        expect(r.errors?.[0]).toMatchObject({ message: 'url: is not an allowed destination: hooks.unanswered.example did not resolve within 1500 ms', extensions: { code: 'BAD_USER_INPUT', field: 'url' } });
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+        expect(unanswered).toHaveBeenCalledWith('hooks.unanswered.example', expect.anything());
+      } finally {
+        unanswered.mockRestore();
+      }
     });
 
     it('refuses a URL already active for the department and region, and more than HUB_WEBHOOK_MAX_PER_REGION active webhooks there', async () => {

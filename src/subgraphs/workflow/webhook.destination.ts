@@ -22,6 +22,8 @@ export interface DestinationPolicy {
   strictDestinations: boolean;
   /** Lower-case host names or addresses whose private addresses a strict policy accepts. */
   allowedHosts: string[];
+  /** A host that has not resolved within this long (the webhook request timeout) is refused. */
+  timeoutMs: number;
 }
 
 export type AddressClass = 'public' | 'private' | 'loopback' | 'link-local' | 'unspecified' | 'multicast' | 'reserved';
@@ -159,16 +161,35 @@ export function refusal(policy: DestinationPolicy, host: string, address: string
 export const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
 
 /**
+ * `lookup` (getaddrinfo, as the system resolves: /etc/hosts too), given up on after `timeoutMs`.
+ * getaddrinfo cannot be cancelled and runs on libuv's pool of four threads: a name server that
+ * never answers would otherwise hold the delivery, or the registration, for as long as the
+ * system resolver retries. The look-up itself may go on in its thread; only the wait is bounded.
+ */
+async function lookupWithin(host: string, timeoutMs: number): Promise<{ address: string; family: number }[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DestinationRefused(`${host} did not resolve within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([lookup(host, { all: true, verbatim: true }), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Resolves the URL's host and checks every address it resolves to; answers the address to connect
- * to (the first), or throws DestinationRefused. A host that does not resolve is refused.
+ * to (the first), or throws DestinationRefused. A host that does not resolve, or not within
+ * `timeoutMs`, is refused.
  */
 export async function checkDestination(policy: DestinationPolicy, url: URL): Promise<ResolvedDestination> {
   const host = hostOf(url);
   let addresses: { address: string; family: number }[];
   try {
-    addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true, verbatim: true });
-  } catch {
-    throw new DestinationRefused(`${host} does not resolve`);
+    addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookupWithin(host, policy.timeoutMs);
+  } catch (e) {
+    throw e instanceof DestinationRefused ? e : new DestinationRefused(`${host} does not resolve`);
   }
   if (!addresses.length) throw new DestinationRefused(`${host} does not resolve`);
   for (const a of addresses) {
