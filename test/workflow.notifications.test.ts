@@ -247,12 +247,12 @@ describe('workflow: notifications', () => {
 
       failNext = 1;
       const now = Date.now();
-      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t))).toEqual({ delivered: 0, failed: 0 });
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now), trail(t))).toEqual({ delivered: 0, failed: 0 });
       const [pending] = await t.sql(`SELECT status, attempts, next_attempt_at, last_error FROM workflow.webhook_delivery WHERE id = $1`, [deliveries[0].id]);
       expect(pending).toMatchObject({ status: 'PENDING', attempts: 1, last_error: 'HTTP 503' });
       expect(pending.next_attempt_at.getTime()).toBe(now + 1000);
-      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 500), trail(t))).toEqual({ delivered: 0, failed: 0 });
-      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 1000), trail(t))).toEqual({ delivered: 1, failed: 0 });
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now + 500), trail(t))).toEqual({ delivered: 0, failed: 0 });
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now + 1000), trail(t))).toEqual({ delivered: 1, failed: 0 });
       expect((await t.sql(`SELECT status, attempts FROM workflow.webhook_delivery WHERE id = $1`, [deliveries[0].id]))[0]).toEqual({ status: 'DELIVERED', attempts: 2 });
 
       expect(received).toHaveLength(2);
@@ -279,7 +279,7 @@ describe('workflow: notifications', () => {
       failNext = 3;
       let now = Date.now();
       for (let i = 0; i < 3; i++) {
-        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t));
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now), trail(t));
         now += 10_000;
       }
       expect((await t.sql(`SELECT status, attempts FROM workflow.webhook_delivery WHERE id = $1`, [d.id]))[0]).toEqual({ status: 'FAILED', attempts: 3 });

@@ -2,10 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import dns from 'node:dns/promises';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { HubConfig, loadConfig } from '../src/config/hub.config';
 import { buildPolicy } from '../src/server/bootstrap';
 import { AddressClass, classifyAddress } from '../src/subgraphs/workflow/webhook.destination';
+import { runEscalations, startWorkflowJobs } from '../src/subgraphs/workflow/workflow.jobs';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub, testConfig } from './support/test-hub';
@@ -23,13 +25,15 @@ interface Receiver {
   url: string;
   received: string[];
 }
-async function receiver(status = 204): Promise<Receiver> {
+/** A receiver answering `status`, after `meanwhile` (given the request's headers) has run. */
+async function receiver(status = 204, meanwhile?: (headers: IncomingMessage['headers']) => Promise<void>): Promise<Receiver> {
   const received: string[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (c) => (body += c));
-    req.on('end', () => {
+    req.on('end', async () => {
       received.push(body);
+      await meanwhile?.(req.headers);
       res.writeHead(status).end();
     });
   });
@@ -388,12 +392,12 @@ describe('webhooks: destination policy (SSRF)', () => {
         await makeRed('330102003');
         const cfg = strict(t.config, ['localhost', '127.0.0.1']).webhook;
         const now = Date.now() + 60_000;
-        expect(await deliverWebhooks(t.hub.db.ds, cfg, new Date(now), trail(t))).toEqual({ delivered: 0, failed: 0 });
+        expect(await deliverWebhooks(t.hub.db.ds, cfg, () => new Date(now), trail(t))).toEqual({ delivered: 0, failed: 0 });
         expect(rx.received).toEqual([]);
         for (const id of [loopback, named]) expect(await deliveries(id)).toEqual([{ status: 'PENDING', attempts: 1, last_error: expect.stringMatching(/^refused by the destination policy: .*loopback/) }]);
         expect(await deliveries(metadata)).toEqual([{ status: 'PENDING', attempts: 1, last_error: expect.stringMatching(/^refused by the destination policy: .*link-local/) }]);
         // Retried and given up on like any other failure.
-        expect(await deliverWebhooks(t.hub.db.ds, cfg, new Date(now + 1000), trail(t))).toEqual({ delivered: 0, failed: 3 });
+        expect(await deliverWebhooks(t.hub.db.ds, cfg, () => new Date(now + 1000), trail(t))).toEqual({ delivered: 0, failed: 3 });
         expect(rx.received).toEqual([]);
         for (const id of [loopback, named, metadata]) expect((await deliveries(id))[0]).toMatchObject({ status: 'FAILED', attempts: 2 });
       } finally {
@@ -406,7 +410,7 @@ describe('webhooks: destination policy (SSRF)', () => {
       const hook = await insertHook(PO, '330102004', 'http://[::ffff:169.254.169.254]/latest/meta-data/');
       try {
         await makeRed('330102004');
-        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000), trail(t));
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(Date.now() + 60_000), trail(t));
         expect(await deliveries(hook)).toEqual([{ status: 'PENDING', attempts: 1, last_error: expect.stringMatching(/^refused by the destination policy: .*link-local/) }]);
       } finally {
         await t.sql(`UPDATE workflow.webhook SET active = false WHERE id = $1`, [hook]);
@@ -422,12 +426,12 @@ describe('webhooks: destination policy (SSRF)', () => {
         const id = reg.data.registerWebhook.webhook.id;
         await makeRed('330102001');
         const now = Date.now() + 60_000;
-        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t)); // 503: stays PENDING for a retry
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now), trail(t)); // 503: stays PENDING for a retry
         expect(rx.received).toHaveLength(1);
         expect(await deliveries(id)).toEqual([{ status: 'PENDING', attempts: 1, last_error: 'HTTP 503' }]);
         expect((await t.gql(edu, DEACTIVATE, { id })).data.deactivateWebhook.active).toBe(false);
         expect(await deliveries(id)).toEqual([{ status: 'FAILED', attempts: 1, last_error: 'webhook deactivated' }]);
-        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 3_600_000), trail(t));
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now + 3_600_000), trail(t));
         expect(rx.received).toHaveLength(1);
       } finally {
         await close(rx.server);
@@ -459,7 +463,7 @@ describe('webhooks: destination policy (SSRF)', () => {
         expect(Object.fromEntries(due.map((r) => [r.webhook_id, r.n]))).toEqual({ [backlogged]: 4, [other]: 1 });
         const now = Date.now() + 60_000;
         // A pass of two: the oldest of each webhook, not the two oldest overall.
-        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t), 2)).toEqual({ delivered: 2, failed: 0 });
+        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now), trail(t), { batch: 2 })).toEqual({ delivered: 2, failed: 0 });
         expect(busy.received).toHaveLength(1);
         expect(quiet.received).toHaveLength(1);
         const [oldest] = await t.sql(
@@ -468,8 +472,8 @@ describe('webhooks: destination policy (SSRF)', () => {
         );
         expect(oldest.status).toBe('DELIVERED');
         // The rest follow in later passes, as before.
-        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t), 2)).toEqual({ delivered: 2, failed: 0 });
-        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t), 2)).toEqual({ delivered: 1, failed: 0 });
+        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now), trail(t), { batch: 2 })).toEqual({ delivered: 2, failed: 0 });
+        expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now), trail(t), { batch: 2 })).toEqual({ delivered: 1, failed: 0 });
         expect(busy.received).toHaveLength(4);
         expect(quiet.received).toHaveLength(1);
       } finally {
@@ -486,7 +490,7 @@ describe('webhooks: destination policy (SSRF)', () => {
         await makeRed('330102002');
         // Deactivated behind the mutation's back: the delivery is still PENDING.
         await t.sql(`UPDATE workflow.webhook SET active = false WHERE id = $1`, [hook]);
-        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000), trail(t));
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(Date.now() + 60_000), trail(t));
         expect(rx.received).toEqual([]);
         expect(await deliveries(hook)).toEqual([{ status: 'PENDING', attempts: 0, last_error: null }]);
       } finally {
@@ -543,7 +547,7 @@ describe('webhooks: every delivery is a disclosure in the audit trail', () => {
   it('leaves one event naming the child, with the fields sent, in the auditor’s minorAccessHistory', async () => {
     const child = await newRedChild();
     expect(await deliveriesInHistory(child.minorId)).toEqual([]);
-    expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000), trail(t))).toMatchObject({ delivered: 1 });
+    expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(Date.now() + 60_000), trail(t))).toMatchObject({ delivered: 1 });
     const [sent] = posted(child.minorId);
     expect(sent).toMatchObject({ id: child.notificationId, kind: 'CHILD_RED', department: ED });
     const fields = Object.keys(sent.payload).sort();
@@ -586,7 +590,7 @@ describe('webhooks: every delivery is a disclosure in the audit trail', () => {
     const moved = await t.gql(civil, `mutation($id: ID!, $g: ID!) { updateMinor(id: $id, input: { gridCode: $g }) { id } }`, { id: child.minorId, g: away.code });
     expect(moved.errors).toBeUndefined();
     const before = rx.received.length;
-    expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(Date.now() + 60_000), trail(t))).toMatchObject({ delivered: 1 });
+    expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(Date.now() + 60_000), trail(t))).toMatchObject({ delivered: 1 });
     const [sent] = rx.received.slice(before).map((b) => JSON.parse(b)).filter((b) => b.id === child.notificationId);
     expect(sent).toMatchObject({ kind: 'CHILD_RED', minorId: null });
     expect(Object.keys(sent.payload).filter((k) => /^(Minor|Guardian|MinorCategory|RiskAssessment|Visit)\./.test(k))).toEqual([]);
@@ -607,9 +611,9 @@ describe('webhooks: every delivery is a disclosure in the audit trail', () => {
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       await t.sql(`REVOKE INSERT ON audit.event FROM hub_audit_writer`);
-      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now), trail(t))).toEqual({ delivered: 0, failed: 0 });
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now), trail(t))).toEqual({ delivered: 0, failed: 0 });
       // A second pass after the lease: still nothing, still not counted against the receiver.
-      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 60_000), trail(t))).toEqual({ delivered: 0, failed: 0 });
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now + 60_000), trail(t))).toEqual({ delivered: 0, failed: 0 });
     } finally {
       await t.sql(`GRANT INSERT ON audit.event TO hub_audit_writer`);
       log.mockRestore();
@@ -618,10 +622,153 @@ describe('webhooks: every delivery is a disclosure in the audit trail', () => {
     expect(await delivery(child.deliveryId)).toEqual({ status: 'PENDING', attempts: 0, last_error: 'audit unavailable: not sent' });
     expect(await deliveriesInHistory(child.minorId)).toEqual([]);
 
-    expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, new Date(now + 120_000), trail(t))).toMatchObject({ delivered: 1 });
+    expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now + 120_000), trail(t))).toMatchObject({ delivered: 1 });
     expect(posted(child.minorId)).toHaveLength(1);
     expect(await delivery(child.deliveryId)).toEqual({ status: 'DELIVERED', attempts: 1, last_error: null });
     expect(await deliveriesInHistory(child.minorId)).toEqual([expect.objectContaining({ department: ED, outcome: 'SUCCESS' })]);
+  });
+});
+
+describe('webhooks: delivery passes, the job’s clock and leases', () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  let t: TestHub;
+  let civil: string;
+  beforeAll(async () => {
+    // A short request timeout makes a short lease (4 s of audit retrying + 3 × 0.8 s).
+    t = await startTestHub({ env: { ...ENV, HUB_WEBHOOK_TIMEOUT_MS: '800' } });
+    civil = await t.token(CA, { user: 'ca-passes' });
+  });
+  afterAll(() => t.stop());
+  afterEach(() => t.sql(`UPDATE workflow.webhook SET active = false`));
+
+  const register = async (department: Department, region: string, url: string) => {
+    const r = await t.gql(await t.token(department, { region, user: `${department.toLowerCase()}-passes` }), REGISTER, { url });
+    expect(r.errors).toBeUndefined();
+    return r.data.registerWebhook.webhook.id as string;
+  };
+  /** A child of the region newly assessed RED: a CHILD_RED for the departments told, queued for their webhooks. */
+  const makeRed = async (gridPrefix: string): Promise<string> => {
+    const [c] = await t.sql(`SELECT id FROM registry.minor WHERE risk_level <> 'RED' AND grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${gridPrefix}%`]);
+    expect((await t.gql(civil, ASSESS, { id: c.id })).errors).toBeUndefined();
+    return c.id;
+  };
+  const pending = (webhookId: string) =>
+    t.sql(`SELECT count(*)::int AS n FROM workflow.webhook_delivery WHERE webhook_id = $1 AND status = 'PENDING'`, [webhookId]).then((r) => r[0].n as number);
+  /** The hub's jobs on a 200 ms timer, as the server runs them. */
+  const jobs = (log: (m: string) => void = () => undefined) =>
+    startWorkflowJobs(t.hub.db.ds, { ...t.config, workflow: { ...t.config.workflow, jobIntervalMs: 200 } }, buildPolicy(), t.hub.audit, log);
+
+  it('sends a new CHILD_RED in the next batch whatever backlog of overdue visits its webhook has, and clears the backlog in one pass', async () => {
+    const rx = await receiver();
+    try {
+      const hook = await register(CA, '330102', rx.url);
+      // The first escalation pass tells civil affairs of every overdue RED and ORANGE child at once.
+      await runEscalations(t.hub.db.ds, t.config, buildPolicy(), new Date());
+      const backlog = await pending(hook);
+      expect(backlog).toBeGreaterThan(300);
+      const child = await makeRed('330102'); // the newest of all
+      const clock = () => new Date(Date.now() + 60_000);
+      // Fifty posts at once on a shared machine: more than this file's short timeout, so that none is retried.
+      const cfg = { ...t.config.workflow.webhook, timeoutMs: 10_000 };
+      // One batch (a pass with no time to spare): the CHILD_RED is in it, ahead of the overdue visits told before it.
+      expect(await deliverWebhooks(t.hub.db.ds, cfg, clock, trail(t), { batch: 50 })).toEqual({ delivered: 50, failed: 0 });
+      const first = rx.received.map((b) => JSON.parse(b));
+      expect(first.filter((b) => b.kind === 'CHILD_RED' && b.minorId === child)).toHaveLength(1);
+      expect(first.filter((b) => b.kind === 'VISIT_OVERDUE').length).toBeGreaterThan(0);
+      // A pass with time goes on batch after batch until nothing due is left.
+      expect(await deliverWebhooks(t.hub.db.ds, cfg, clock, trail(t), { batch: 50, budgetMs: 60_000 })).toEqual({ delivered: backlog + 1 - 50, failed: 0 });
+      expect(await pending(hook)).toBe(0);
+      expect(new Set(rx.received.map((b) => JSON.parse(b).id)).size).toBe(backlog + 1);
+    } finally {
+      await close(rx.server);
+    }
+  });
+
+  it.each([
+    [503, 'fails'],
+    [204, 'succeeds'],
+  ])('leaves a delivery that another sender took over to it when its own attempt %i %s', async (status) => {
+    const takenOver = new Date(Date.now() + 3_600_000);
+    const rx = await receiver(status, async (headers) => {
+      // Meanwhile this sender's lease ran out and another instance leased the delivery: its lease, its outcome.
+      await t.sql(`UPDATE workflow.webhook_delivery SET next_attempt_at = $2 WHERE id = $1`, [headers['x-hub-delivery'], takenOver]);
+    });
+    try {
+      const hook = await register(ED, '330102002', rx.url);
+      await makeRed('330102002');
+      expect(await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(Date.now() + 60_000), trail(t))).toEqual({ delivered: 0, failed: 0 });
+      expect(rx.received).toHaveLength(1);
+      expect(await t.sql(`SELECT status, attempts, last_error, next_attempt_at FROM workflow.webhook_delivery WHERE webhook_id = $1`, [hook])).toEqual([
+        { status: 'PENDING', attempts: 0, last_error: null, next_attempt_at: takenOver },
+      ]);
+    } finally {
+      await close(rx.server);
+    }
+  });
+
+  it('posts while the escalation step is held up, under a lease still held and stamped when sent, and a second sender meanwhile does not post it again', async () => {
+    // Longer than a delivery's lease: an escalation step this slow is a backlog after downtime, or city scale.
+    const HELD_MS = 7500;
+    const seen: { delivery: string; at: number; stamped: number; leaseUntil: number }[] = [];
+    let second: Promise<unknown> | undefined;
+    const rx = await receiver(204, async (headers) => {
+      const [row] = await t.sql(`SELECT next_attempt_at FROM workflow.webhook_delivery WHERE id = $1`, [headers['x-hub-delivery']]);
+      seen.push({ delivery: String(headers['x-hub-delivery']), at: Date.now(), stamped: Number(headers['x-hub-timestamp']) * 1000, leaseUntil: row.next_attempt_at.getTime() });
+      // Another hub instance's pass, while this one is posting.
+      second ??= deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(), trail(t));
+      await sleep(300);
+    });
+    const lock = new Client({ connectionString: t.databaseUrl });
+    await lock.connect();
+    try {
+      const hook = await register(ED, '330102001', rx.url);
+      await makeRed('330102001');
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE workflow.referral IN ACCESS EXCLUSIVE MODE'); // the escalation step's first read waits
+      const running = jobs();
+      const released = sleep(HELD_MS)
+        .then(() => lock.query('ROLLBACK'))
+        .then(() => Date.now());
+      const start = Date.now();
+      while (!seen.length && Date.now() - start < HELD_MS + 15_000) await sleep(50);
+      const releasedAt = await released;
+      await running.stop();
+      await second;
+      expect(seen.length).toBeGreaterThan(0);
+      const [first] = seen;
+      expect({
+        postedWhileEscalationsHeld: first.at < releasedAt,
+        leaseHeldWhilePosting: first.leaseUntil > first.at,
+        stampedWhenSent: first.at - first.stamped < 2000,
+        postsOfIt: seen.filter((s) => s.delivery === first.delivery).length,
+      }).toEqual({ postedWhileEscalationsHeld: true, leaseHeldWhilePosting: true, stampedWhenSent: true, postsOfIt: 1 });
+      expect(await t.sql(`SELECT status, attempts FROM workflow.webhook_delivery WHERE webhook_id = $1`, [hook])).toEqual([{ status: 'DELIVERED', attempts: 1 }]);
+    } finally {
+      await lock.end();
+      await close(rx.server);
+    }
+  });
+
+  it('keeps delivering while the escalation step fails', async () => {
+    const rx = await receiver();
+    const log: string[] = [];
+    try {
+      await register(ED, '330102003', rx.url);
+      const child = await makeRed('330102003');
+      await t.sql(`ALTER TABLE workflow.referral RENAME TO referral_away`);
+      try {
+        const running = jobs((m) => log.push(m));
+        const start = Date.now();
+        while (!rx.received.length && Date.now() - start < 10_000) await sleep(50);
+        await running.stop();
+      } finally {
+        await t.sql(`ALTER TABLE workflow.referral_away RENAME TO referral`);
+      }
+      expect(rx.received.map((b) => JSON.parse(b))).toEqual([expect.objectContaining({ kind: 'CHILD_RED', minorId: child })]);
+      expect(log).toContainEqual(expect.stringMatching(/^\[hub\] workflow escalations failed: .*referral/));
+    } finally {
+      await close(rx.server);
+    }
   });
 });
 

@@ -127,31 +127,56 @@ export interface WorkflowJobs {
 }
 
 /**
- * The server's timer for `runEscalations` and webhook delivery, on the hub's clock. Runs never
- * overlap; a failed run is logged and the next one tries again. Deliveries are audited on `audit`.
+ * How much of the interval one delivery pass may spend leasing batch after batch. One batch per
+ * pass sent 50 deliveries a minute, so that the backlog of the first escalation pass (every
+ * overdue child told at once) took hours to clear; a pass bounded below the interval usually ends
+ * before the next tick (its last batch may run past the bound by up to a lease), so passes keep
+ * following the timer rather than skipping its ticks.
+ */
+export const DELIVERY_PASS_SHARE = 0.8;
+
+/**
+ * The server's timer for `runEscalations` and webhook delivery, on the hub's clock. The two run
+ * apart, each with its own pass and clock reading: a slow escalation step (a backlog after
+ * downtime) or a failing one neither delays deliveries nor stops them. Passes of one job never
+ * overlap; a failed pass is logged and the next one tries again. Deliveries are audited on `audit`.
+ * stop() waits for both; a delivery pass leases no further batch once stopping.
  */
 export function startWorkflowJobs(ds: DataSource, config: HubConfig, policy: Policy, audit: AuditSink, log: (m: string) => void = console.error): WorkflowJobs {
   const { jobIntervalMs } = config.workflow;
   if (jobIntervalMs === 0) return { stop: async () => undefined };
-  let running: Promise<void> | null = null;
-  const tick = () => {
-    if (running) return;
-    const now = new Date(Date.now() + config.workflow.clockOffsetMs);
-    running = (async () => {
-      await runEscalations(ds, config, policy, now);
-      await deliverWebhooks(ds, config.workflow.webhook, now, { audit, policy });
-    })()
-      .catch((e) => log(`[hub] workflow jobs failed: ${e instanceof Error ? e.message : e}`))
-      .finally(() => {
-        running = null;
-      });
+  const clock = () => new Date(Date.now() + config.workflow.clockOffsetMs);
+  const stopping = new AbortController();
+  const job = (name: string, pass: () => Promise<unknown>) => {
+    let running: Promise<void> | null = null;
+    return {
+      tick: () => {
+        running ??= pass()
+          .then(() => undefined)
+          .catch((e) => log(`[hub] workflow ${name} failed: ${e instanceof Error ? e.message : e}`))
+          .finally(() => {
+            running = null;
+          });
+      },
+      settled: async () => {
+        await running;
+      },
+    };
   };
-  const timer = setInterval(tick, jobIntervalMs);
+  const escalations = job('escalations', () => runEscalations(ds, config, policy, clock()));
+  const deliveries = job('webhook deliveries', () =>
+    deliverWebhooks(ds, config.workflow.webhook, clock, { audit, policy }, { budgetMs: jobIntervalMs * DELIVERY_PASS_SHARE, signal: stopping.signal }),
+  );
+  const timer = setInterval(() => {
+    escalations.tick();
+    deliveries.tick();
+  }, jobIntervalMs);
   timer.unref();
   return {
     stop: async () => {
       clearInterval(timer);
-      await running;
+      stopping.abort();
+      await Promise.all([escalations.settled(), deliveries.settled()]);
     },
   };
 }

@@ -11,6 +11,7 @@ import type { WorkflowConfig } from '../../config/hub.config';
 import { loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
 import { checkDestination, DestinationRefused, ResolvedDestination } from './webhook.destination';
+import { NotificationKind } from './workflow.enums';
 import { payloadAccess, withoutChild } from './workflow.notify';
 
 export const SIGNATURE_HEADER = 'x-hub-signature';
@@ -114,12 +115,46 @@ export const AUDIT_UNAVAILABLE_ERROR = 'audit unavailable: not sent';
 class AuditUnavailable extends Error {}
 
 /**
- * Posts due deliveries (the outbox rows written with each notification) of active webhooks, at
- * most `batch` per pass, taken in turn across webhooks (each one's oldest first). A
- * delivery is leased before the POST so that two hub instances never send it twice at once; the
- * destination is resolved and checked against the policy (webhook.destination.ts) before each
- * attempt, and a refused one is not contacted; a 2xx marks it delivered, anything else (a refusal
- * too) retries after base · 2^(attempts−1), until `maxAttempts`.
+ * The order in which due deliveries are sent, most urgent first: a child in danger now (CHILD_RED,
+ * a mandatory report, guardianship failing the child) and a deadline already missed (ESCALATION);
+ * then the routine hand-overs between departments; last VISIT_OVERDUE, which the escalation job
+ * tells in bulk (every overdue RED or ORANGE child at once: hundreds in the demo district, ~150,000
+ * at city scale after downtime) and which must never hold back one of the above. A `Record` over
+ * the enum, so a new kind cannot be added without being placed.
+ */
+export const DELIVERY_URGENCY: Record<NotificationKind, 0 | 1 | 2> = {
+  [NotificationKind.CHILD_RED]: 0,
+  [NotificationKind.MANDATORY_REPORT]: 0,
+  [NotificationKind.GUARDIANSHIP_FAILURE]: 0,
+  [NotificationKind.ESCALATION]: 0,
+  [NotificationKind.REFERRAL_RECEIVED]: 1,
+  [NotificationKind.REFERRAL_OUTCOME]: 1,
+  [NotificationKind.DROPOUT]: 1,
+  [NotificationKind.REASSESSMENT_REQUESTED]: 1,
+  [NotificationKind.VISIT_OVERDUE]: 2,
+};
+
+/** How a pass reads the time (the hub's clock, shifted by `clockOffsetMs`), afresh for every lease, stamp and outcome. */
+export type Clock = () => Date;
+
+export interface DeliveryPass {
+  /** Deliveries leased and posted at once; the pass leases batch after batch. */
+  batch?: number;
+  /** No batch is leased once the pass has run this long (real time); the batch under way completes. 0: one batch. */
+  budgetMs?: number;
+  /** Aborted (the hub stopping): no batch is leased after the one under way. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Posts due deliveries (the outbox rows written with each notification) of active webhooks, batch
+ * after batch until none is left that was due when the pass began, or the pass has run
+ * `budgetMs`. Each batch is taken most urgent first (`DELIVERY_URGENCY`), then in turn across
+ * webhooks, then oldest first. A delivery is leased before the POST so that two hub instances
+ * never send it twice at once; the destination is resolved and checked against the policy
+ * (webhook.destination.ts) before each attempt, and a refused one is not contacted; a 2xx marks
+ * it delivered, anything else (a refusal too) retries after base · 2^(attempts−1), until
+ * `maxAttempts`.
  *
  * Every POST is a disclosure of the notification's payload and is audited first (fail closed): the
  * attempt's event (`deliveryEvent`) must be durable before anything is sent. If it cannot be
@@ -129,35 +164,63 @@ class AuditUnavailable extends Error {}
 export async function deliverWebhooks(
   ds: DataSource,
   cfg: WorkflowConfig['webhook'],
-  now: Date,
+  clock: Clock,
   trail: DeliveryAudit,
-  batch = 50,
+  { batch = 50, budgetMs = 0, signal }: DeliveryPass = {},
 ): Promise<{ delivered: number; failed: number }> {
-  // Long enough for the audit append's retrying, then the POST: another instance must not send it
-  // meanwhile. An append stalled longer (each of its statements may take up to HUB_AUDIT_TIMEOUT_MS,
-  // its reply 1 s more) can let another instance send the delivery too, audited there as well;
-  // receivers de-duplicate on x-hub-delivery.
-  const lease = new Date(now.getTime() + AUDIT_APPEND_RETRYING_MS + cfg.timeoutMs * 2);
-  // Round-robin over webhooks: every webhook's oldest due delivery comes before any webhook's
-  // second, so one webhook's backlog (a receiver down, or a department with many webhooks) cannot
-  // fill the batch and hold back everyone else's. The outer conditions are those a concurrent
-  // lease invalidates: a row another instance leased meanwhile is re-checked and left out.
-  // An UPDATE … RETURNING answers [rows, count] through TypeORM.
+  const started = Date.now();
+  // Only what was due when the pass began: a delivery this pass failed is due again after its
+  // back-off, perhaps a millisecond later, and is left to a later pass rather than retried at once.
+  const dueBy = clock();
+  const total = { delivered: 0, failed: 0 };
+  do {
+    const { leased, delivered, failed } = await deliverBatch(ds, cfg, clock, trail, dueBy, batch);
+    total.delivered += delivered;
+    total.failed += failed;
+    if (leased < batch) break;
+  } while (!signal?.aborted && Date.now() - started < budgetMs);
+  return total;
+}
+
+/** Leases up to `batch` deliveries due by `dueBy` and posts them, all at once. */
+async function deliverBatch(
+  ds: DataSource,
+  cfg: WorkflowConfig['webhook'],
+  clock: Clock,
+  trail: DeliveryAudit,
+  dueBy: Date,
+  batch: number,
+): Promise<{ leased: number; delivered: number; failed: number }> {
+  // Long enough for the destination's look-up (bounded by the request timeout), the audit append's
+  // retrying, then the POST: another instance must not send it meanwhile. An append stalled longer
+  // (each of its statements may take up to HUB_AUDIT_TIMEOUT_MS, its reply 1 s more) can let
+  // another instance send the delivery too, audited there as well; receivers de-duplicate on
+  // x-hub-delivery. Read from the clock now, not when the pass began: a lease written already past
+  // leaves the delivery free to every other instance while it is posted.
+  const lease = new Date(clock().getTime() + AUDIT_APPEND_RETRYING_MS + cfg.timeoutMs * 3);
+  // Most urgent first; within one urgency, round-robin over webhooks: every webhook's oldest due
+  // delivery comes before any webhook's second, so one webhook's backlog (a receiver down, or a
+  // department with many webhooks) cannot fill the batch and hold back everyone else's. The outer
+  // conditions are those a concurrent lease invalidates: a row another instance leased meanwhile
+  // is re-checked and left out. An UPDATE … RETURNING answers [rows, count] through TypeORM.
   const [rows] = (await ds.query(
     `UPDATE workflow.webhook_delivery d SET next_attempt_at = $2
        FROM workflow.webhook w, workflow.notification n
       WHERE d.id IN (SELECT dd.id FROM workflow.webhook_delivery dd
-                       JOIN (SELECT x.id, row_number() OVER (PARTITION BY x.webhook_id ORDER BY x.next_attempt_at, x.id) AS turn
+                       JOIN (SELECT x.id, u.urgency,
+                                    row_number() OVER (PARTITION BY x.webhook_id, u.urgency ORDER BY x.next_attempt_at, x.id) AS turn
                                FROM workflow.webhook_delivery x JOIN workflow.webhook ww ON ww.id = x.webhook_id
+                               JOIN workflow.notification nn ON nn.id = x.notification_id,
+                                    LATERAL (SELECT ($4::jsonb ->> nn.kind)::int AS urgency) u
                               WHERE x.status = 'PENDING' AND x.next_attempt_at <= $1 AND ww.active) due ON due.id = dd.id
                       WHERE dd.status = 'PENDING' AND dd.next_attempt_at <= $1
-                      ORDER BY due.turn, dd.next_attempt_at, dd.id LIMIT $3 FOR UPDATE OF dd SKIP LOCKED)
+                      ORDER BY due.urgency, due.turn, dd.next_attempt_at, dd.id LIMIT $3 FOR UPDATE OF dd SKIP LOCKED)
         AND w.id = d.webhook_id AND n.id = d.notification_id
     RETURNING d.id, d.attempts, w.url, w.secret, w.id AS webhook_id, w.department AS webhook_department, w.region_code AS webhook_region,
       jsonb_build_object('id', n.id, 'kind', n.kind, 'department', n.department, 'regionCode', n.region_code,
         'minorId', n.minor_id, 'subjectId', n.subject_id, 'createdAt', n.created_at, 'payload', n.payload) AS notification,
       EXISTS (SELECT 1 FROM registry.minor_jurisdiction j WHERE j.minor_id = n.minor_id AND j.grid_code LIKE w.region_code || '%') AS child_within`,
-    [now, lease, batch],
+    [dueBy, lease, batch, JSON.stringify(DELIVERY_URGENCY)],
   )) as [Due[], number];
   let delivered = 0;
   let failed = 0;
@@ -167,7 +230,6 @@ export async function deliverWebhooks(
       // webhook's region is named no more, in the body or in the delivery's audit event.
       if (!d.child_within) d.notification = { ...d.notification, minorId: null, payload: withoutChild(d.notification.payload ?? {}) };
       const body = JSON.stringify(d.notification);
-      const timestamp = String(Math.floor(now.getTime() / 1000));
       let error: string | null = null;
       try {
         const url = new URL(d.url);
@@ -179,6 +241,8 @@ export async function deliverWebhooks(
           console.error('[hub] audit write failed; the webhook delivery is withheld', loggableError(e));
           throw new AuditUnavailable();
         }
+        // Stamped as it leaves: receivers refuse a timestamp more than 300 s away from their clock.
+        const timestamp = String(Math.floor(clock().getTime() / 1000));
         const headers = {
           'content-type': 'application/json',
           [SIGNATURE_HEADER]: signWebhook(d.secret, timestamp, body),
@@ -190,30 +254,37 @@ export async function deliverWebhooks(
       } catch (e) {
         if (e instanceof AuditUnavailable) {
           // Nothing was sent: not an attempt. The lease keeps it until the next pass after it.
-          await ds.query(`UPDATE workflow.webhook_delivery SET last_error = $2 WHERE id = $1 AND status = 'PENDING'`, [d.id, AUDIT_UNAVAILABLE_ERROR]);
+          await ds.query(`UPDATE workflow.webhook_delivery SET last_error = $2 WHERE id = $1 AND status = 'PENDING' AND next_attempt_at = $3`, [
+            d.id,
+            AUDIT_UNAVAILABLE_ERROR,
+            lease,
+          ]);
           return;
         }
         if (e instanceof DestinationRefused) error = `refused by the destination policy: ${e.message}`;
         else error = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.name) : 'network error';
       }
+      // Each outcome is written only while the row still holds this sender's lease: past it, another
+      // instance may have leased the delivery and be posting it, and its lease and outcome are its own.
       const attempts = d.attempts + 1;
+      const at = clock();
       if (!error) {
-        delivered++;
-        await ds.query(`UPDATE workflow.webhook_delivery SET status = 'DELIVERED', attempts = $2, delivered_at = $3, last_error = NULL WHERE id = $1`, [d.id, attempts, now]);
+        const [, written] = (await ds.query(
+          `UPDATE workflow.webhook_delivery SET status = 'DELIVERED', attempts = $2, delivered_at = $3, last_error = NULL WHERE id = $1 AND next_attempt_at = $4`,
+          [d.id, attempts, at, lease],
+        )) as [unknown, number];
+        delivered += written;
       } else {
         const giveUp = attempts >= cfg.maxAttempts;
-        if (giveUp) failed++;
-        const next = new Date(now.getTime() + cfg.retryBaseMs * 2 ** (attempts - 1));
+        const next = new Date(at.getTime() + cfg.retryBaseMs * 2 ** (attempts - 1));
         // A delivery cancelled while in flight (deactivateWebhook) stays cancelled.
-        await ds.query(`UPDATE workflow.webhook_delivery SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 WHERE id = $1 AND status = 'PENDING'`, [
-          d.id,
-          giveUp ? 'FAILED' : 'PENDING',
-          attempts,
-          next,
-          error,
-        ]);
+        const [, written] = (await ds.query(
+          `UPDATE workflow.webhook_delivery SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 WHERE id = $1 AND status = 'PENDING' AND next_attempt_at = $6`,
+          [d.id, giveUp ? 'FAILED' : 'PENDING', attempts, next, error, lease],
+        )) as [unknown, number];
+        if (giveUp) failed += written;
       }
     }),
   );
-  return { delivered, failed };
+  return { leased: rows.length, delivered, failed };
 }
