@@ -117,6 +117,26 @@ describe('database time limits', () => {
     expect((await state()).visits).toBe(before.visits + 1);
   });
 
+  it('answers a guardian’s removal that waited too long for its child’s lock DATABASE_UNAVAILABLE, not NOT_FOUND for a guardian that exists', async () => {
+    const [{ id, minor_id }] = await t.sql(`SELECT id, minor_id FROM registry.guardian ORDER BY id LIMIT 1`);
+    const remove = `mutation($g: ID!) { removeGuardian(guardianId: $g) }`;
+    await locker.query('BEGIN');
+    let r;
+    try {
+      await locker.query(`SELECT 1 FROM registry.minor WHERE id = $1 FOR UPDATE`, [minor_id]);
+      r = await ask(civil, remove, { g: id });
+    } finally {
+      await locker.query('ROLLBACK');
+    }
+    refusedAsUnavailable(r);
+    expect(await t.sql(`SELECT 1 AS n FROM registry.guardian WHERE id = $1`, [id])).toEqual([{ n: 1 }]);
+    const events = await eventsOf(t, r.requestId);
+    expect(events.map((e) => [e.outcome, e.body.errorCodes ?? [], e.body.changes])).toEqual([
+      ['STARTED', [], []],
+      ['ERROR', ['DATABASE_UNAVAILABLE'], []],
+    ]);
+  });
+
   it('refuses an acknowledgement whose child the database cannot place in time: not made, nothing recorded as changed', async () => {
     const [child] = await t.sql(`SELECT id FROM registry.minor WHERE risk_level = 'YELLOW' AND grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
     const assess = `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: RED, reasons: "家暴致伤，需立即干预" }) { id } }`;

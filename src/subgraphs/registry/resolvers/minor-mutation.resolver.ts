@@ -47,6 +47,7 @@ async function followUp(em: EntityManager, minorId: string): Promise<{ latest: R
 }
 
 const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
+const isNotFound = (e: unknown) => e instanceof HubException && e.extensions.code === HubErrorCode.NOT_FOUND;
 
 /** Locks the minor row for the rest of the transaction; outside the jurisdiction, or 18 already, reads as missing. */
 async function lockMinor(em: EntityManager, ctx: HubContext, id: string): Promise<Minor> {
@@ -172,8 +173,10 @@ export class MinorMutationResolver {
     return ctx.db.transaction(async (em) => {
       const guardian = isUuid(guardianId) ? await em.getRepository(Guardian).findOne({ where: { id: guardianId } }) : null;
       if (!guardian) throw notFound('Guardian');
-      await lockMinor(em, ctx, guardian.minorId).catch(() => {
-        throw notFound('Guardian');
+      // A child no longer the caller's (moved away, turned 18) hides its guardian as an unknown id
+      // does; anything else, a lock not granted in time above all, is not an answer about the guardian.
+      await lockMinor(em, ctx, guardian.minorId).catch((e) => {
+        throw isNotFound(e) ? notFound('Guardian') : e;
       });
       // The look-up above ran before the child's lock: a concurrent removal of the same guardian may
       // have committed since. Only the call whose delete removed the row succeeded (and is audited as
