@@ -187,11 +187,13 @@ describe('query cost limit: HUB_MAX_QUERY_COST', () => {
 
   it('serves up to the configured maximum and refuses beyond it', async () => {
     const civil = await t.token(Department.CIVIL_AFFAIRS);
+    // A child's guardians are priced at the 10 a child may have, not at the 5 of a list without a bound.
     const page = (first: number) => `{ minors(first: ${first}) { edges { node { name guardians { name } } } } }`;
-    const served = await post(t, civil, { query: page(100) }); // about 800 values
+    const served = await post(t, civil, { query: page(70) }); // about 900 values
     expect([served.status, served.json.errors]).toEqual([200, undefined]);
-    const refused = await post(t, civil, { query: page(200) }); // about 1600
+    const refused = await post(t, civil, { query: page(100) }); // about 1300
     expect([refused.status, refused.json.errors[0].extensions.code]).toEqual([413, 'LIMIT_EXCEEDED']);
+    expect(refused.json.errors[0].message).toMatch(/^The response could hold about 1302 values/);
   });
 });
 

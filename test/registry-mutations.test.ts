@@ -354,6 +354,28 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(errorCodes(await t.gql(civil, `mutation($id: ID!) { removeCategory(minorId: $id, category: ORPHAN) { id } }`, { id }))).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('records at most 10 guardians of a child, concurrent additions included: the others are refused, writing nothing', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 6 LIMIT 1`);
+    const guardians = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.guardian WHERE minor_id = $1`, [id]))[0].n;
+    const ADD = `mutation($id: ID!) { addGuardian(minorId: $id, input: { relationship: OTHER_RELATIVE, name: "王五" }) { id } }`;
+    while ((await guardians()) < 5) expect((await t.gql(civil, ADD, { id })).errors).toBeUndefined();
+    const calls = await Promise.all(Array.from({ length: 10 }, () => post(t, civil, { query: ADD, variables: { id } })));
+    expect(await guardians()).toBe(10);
+    const refused = calls.filter((c) => c.json.errors);
+    expect(refused).toHaveLength(5);
+    for (const c of refused) {
+      expect(c.json.errors.map((e: any) => [e.extensions.code, e.message])).toEqual([['BAD_USER_INPUT', 'minorId: the child already has 10 guardians, the most recorded']]);
+      expect((await eventOf(t, c.requestId)).changes).toEqual([]);
+    }
+    expect(errorCodes(await t.gql(civil, ADD, { id }))).toEqual(['BAD_USER_INPUT']);
+    expect(await guardians()).toBe(10);
+    // One removed, one may be added again.
+    const [{ id: gid }] = await t.sql(`SELECT id FROM registry.guardian WHERE minor_id = $1 LIMIT 1`, [id]);
+    expect((await t.gql(civil, `mutation($g: ID!) { removeGuardian(guardianId: $g) }`, { g: gid })).errors).toBeUndefined();
+    expect((await t.gql(civil, ADD, { id })).errors).toBeUndefined();
+    expect(await guardians()).toBe(10);
+  });
+
   it('tells a guardianship-failure category once, when it is recorded, not again when it is added a second time', async () => {
     const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 7 LIMIT 1`);
     await t.sql(`DELETE FROM registry.minor_category WHERE minor_id = $1 AND category = 'LACK_OF_GUARDIANSHIP'`, [id]);

@@ -23,17 +23,23 @@ import {
   ValueNode,
 } from 'graphql';
 import { DifficultyCategory, Gender, RegionLevel } from '../subgraphs/registry/registry.enums';
+import { MAX_GUARDIANS } from '../subgraphs/registry/registry.constants';
 import { FIELD_READS_PER_EVENT } from '../subgraphs/audit/resolvers/types/audit-event.type';
 import { AgeBand, StatisticsDimension, StatisticsRiskLevel, TrendSeries } from '../subgraphs/statistics/resolvers/types/statistics.types';
 
 /**
- * Items assumed in a list that has no page size: a child's guardians, visits, categories or one
- * department's records about the child, a record's sub-records. The registry's children have one
- * to three guardians and a handful of each kind of record; 5 is above the usual count without
+ * Items assumed in a list that has no page size and no bound of its own (BOUNDED_LISTS): a
+ * child's categories or one department's records about the child, a record's sub-records. The
+ * registry's children have a handful of each kind of record; 5 is above the usual count without
  * making a page of 1000 children with every department's records (test/n-plus-one.test.ts) cost
  * more than the limit.
  */
 export const UNPAGED_LIST_SIZE = 5;
+
+/** Lists without a page size whose length the domain bounds, priced at that bound. */
+const BOUNDED_LISTS: Record<string, number> = {
+  'Minor.guardians': MAX_GUARDIANS,
+};
 
 /**
  * Regions of each level in one district, the widest jurisdiction (statistics.config.ts): a city
@@ -207,7 +213,7 @@ class CostWalk {
     }
     const page = def.args.some((a) => a.name === 'first') ? whole(args.first, UNPAGED_LIST_SIZE) : undefined;
     const listed = isListType(getNullableType(def.type));
-    const size = listed ? (page ?? lists[def.name] ?? UNPAGED_LIST_SIZE) : 1;
+    const size = listed ? (page ?? lists[def.name] ?? BOUNDED_LISTS[coordinate] ?? UNPAGED_LIST_SIZE) : 1;
     if (!node.selectionSet || !isCompositeType(type)) return 1 + (listed ? size : 0);
     // A page that is not itself a list (a connection) gives its size to the lists it holds.
     const under = page !== undefined && !listed && isObjectType(type) ? pageLists(type, page) : (LISTS_UNDER[coordinate]?.(args) ?? NONE);

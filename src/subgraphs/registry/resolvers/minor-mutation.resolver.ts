@@ -13,6 +13,7 @@ import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
 import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern } from '../registry.loaders';
+import { MAX_GUARDIANS } from '../registry.constants';
 import { optionalLine, optionalText, requireDate, requireLine, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
 import { validateMinorIdentity } from '../registry.validation';
 import { AssessmentInput, CreateMinorInput, GuardianInput, UpdateMinorInput, VisitInput } from './types/minor.input';
@@ -162,6 +163,10 @@ export class MinorMutationResolver {
     };
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
+      // Counted under the child's lock: concurrent additions are counted one after the other.
+      if ((await em.getRepository(Guardian).countBy({ minorId: minor.id })) >= MAX_GUARDIANS) {
+        throw badInput('minorId', `the child already has ${MAX_GUARDIANS} guardians, the most recorded`);
+      }
       const guardian = await em.getRepository(Guardian).save(em.getRepository(Guardian).create({ id: randomUUID(), minorId: minor.id, ...fields }));
       await em.getRepository(Minor).update(minor.id, { updatedAt: ctx.now });
       return guardian;
