@@ -195,6 +195,24 @@ describe('query cost limit: HUB_MAX_QUERY_COST', () => {
     expect([refused.status, refused.json.errors[0].extensions.code]).toEqual([413, 'LIMIT_EXCEEDED']);
     expect(refused.json.errors[0].message).toMatch(/^The response could hold about 1302 values/);
   });
+
+  it('prices a child’s visits and assessments by the page asked, 20 when none is', async () => {
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const page = (children: number, history: string) => `{ minors(first: ${children}) { edges { node { ${history} } } } }`;
+    /** The estimate a refusal names; null when served. */
+    const estimate = async (query: string) => {
+      const r = await post(t, civil, { query });
+      if (r.status === 200 && !r.json.errors) return null;
+      expect([r.status, r.json.errors[0].extensions.code]).toEqual([413, 'LIMIT_EXCEEDED']);
+      return Number(/about (\d+) values/.exec(r.json.errors[0].message)![1]);
+    };
+    // Each child: itself, its list and an item per visit or assessment; then the edges and the page.
+    expect(await estimate(page(40, 'visits { notes }'))).toBeNull(); // 40 × 22 + 2
+    expect(await estimate(page(50, 'visits { notes }'))).toBe(50 * 22 + 2);
+    expect(await estimate(page(9, 'visits(first: 100) { notes }'))).toBeNull();
+    expect(await estimate(page(10, 'visits(first: 100) { notes }'))).toBe(10 * 102 + 2);
+    expect(await estimate(page(200, 'assessments(first: 4) { level }'))).toBe(200 * 6 + 2);
+  });
 });
 
 /** Values in an answer as the estimate counts them: every field, and every item of a list of scalars. */

@@ -169,6 +169,46 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(new Date(q.data.minor.nextVisitDue).getTime()).toBe(new Date(visited).getTime() + 7 * 86_400_000);
   });
 
+  it('answers a child’s visits and assessments a page at a time, newest first: 20 unless `first` (1–100) says otherwise', async () => {
+    const [a, b] = await t.sql(`SELECT id FROM registry.minor WHERE risk_level IS NOT NULL ORDER BY id OFFSET 20 LIMIT 2`);
+    // Years of weekly visits and monthly assessments for one child; the other keeps its few.
+    await t.sql(
+      `INSERT INTO registry.visit (id, minor_id, visited_at, visitor, notes)
+       SELECT gen_random_uuid(), $1, now() - make_interval(days => 7 * k), 'child-director-1', '入户走访 ' || k FROM generate_series(1, 120) k`,
+      [a.id],
+    );
+    await t.sql(
+      `INSERT INTO registry.risk_assessment (id, minor_id, level, reasons, assessor, assessed_at, next_visit_due)
+       SELECT gen_random_uuid(), $1, 'ORANGE', '结对帮扶 ' || k, 'grid-worker-1', now() - make_interval(days => 30 * k), now() - make_interval(days => 30 * k - 7) FROM generate_series(1, 30) k`,
+      [a.id],
+    );
+    const newest = async (table: string, column: string, id: string, n: number) =>
+      (await t.sql(`SELECT id FROM registry.${table} WHERE minor_id = $1 ORDER BY ${column} DESC, id LIMIT $2`, [id, n])).map((r) => r.id);
+    const ids = (list: { id: string }[]) => list.map((v) => v.id);
+
+    const page = await t.gql(civil, `query($a: ID!) { minor(id: $a) { visits { id } assessments { id } } }`, { a: a.id });
+    expect(page.errors).toBeUndefined();
+    expect(ids(page.data.minor.visits)).toEqual(await newest('visit', 'visited_at', a.id, 20));
+    expect(ids(page.data.minor.assessments)).toEqual(await newest('risk_assessment', 'assessed_at', a.id, 20));
+
+    // Two children in one statement: each gets its own newest, neither is cut by the other's.
+    const two = await t.gql(civil, `query($a: ID!, $b: ID!) { a: minor(id: $a) { visits(first: 100) { id } assessments(first: 1) { id } } b: minor(id: $b) { visits(first: 100) { id } } }`, { a: a.id, b: b.id });
+    expect(two.errors).toBeUndefined();
+    expect(ids(two.data.a.visits)).toEqual(await newest('visit', 'visited_at', a.id, 100));
+    expect(ids(two.data.a.visits)).toHaveLength(100);
+    expect(ids(two.data.a.assessments)).toEqual(await newest('risk_assessment', 'assessed_at', a.id, 1));
+    expect(ids(two.data.b.visits)).toEqual(await newest('visit', 'visited_at', b.id, 100));
+
+    for (const first of [0, 101, -1]) {
+      const r = await t.gql(civil, `query($a: ID!, $n: Int!) { minor(id: $a) { name visits(first: $n) { id } assessments(first: $n) { id } } }`, { a: a.id, n: first });
+      expect(r.data.minor).toEqual({ name: expect.any(String), visits: null, assessments: null });
+      expect(r.errors!.map((e: any) => [e.extensions.code, e.message, e.path.join('.')])).toEqual([
+        ['BAD_USER_INPUT', 'first: must be between 1 and 100', 'minor.visits'],
+        ['BAD_USER_INPUT', 'first: must be between 1 and 100', 'minor.assessments'],
+      ]);
+    }
+  });
+
   const ASSESS = `mutation($id: ID!, $i: AssessmentInput!) { recordAssessment(minorId: $id, input: $i) { id } }`;
   const VISIT = `mutation($id: ID!, $at: DateTimeISO) { recordVisit(minorId: $id, input: { notes: "home visit", visitedAt: $at }) { id } }`;
   const DAY = 86_400_000;

@@ -17,6 +17,7 @@ const AS_TEXT = new Set(['date']);
 export class EntityReader<T extends ObjectLiteral> {
   private readonly columns: string;
   private readonly from: string;
+  private readonly alias: string;
   /** Rows are instances of the entity, as TypeORM's are: a department record's `minor` is a getter of its class. */
   private readonly proto: object;
 
@@ -29,6 +30,7 @@ export class EntityReader<T extends ObjectLiteral> {
     });
     this.columns = columns.join(', ');
     this.from = ` FROM ${meta.tablePath} ${alias} `;
+    this.alias = alias;
     this.proto = entity.prototype;
   }
 
@@ -41,9 +43,12 @@ export class EntityReader<T extends ObjectLiteral> {
    * settles on a generic plan for it and plans it again at every execution (~50 µs against ~10 µs
    * for the look-up), while it keeps a generic plan of `= $1` after five executions.
    * Statements whose best plan depends on their values (prefix patterns, pages) are planned with them.
+   * `from`: a subquery read in place of the table, holding its columns under the same names (the
+   * newest rows of each key, ranked by a window function).
    */
-  async read(db: DataSource, rest: string, params: unknown[], opts: { distinctOn?: string; byKeys?: boolean } = {}): Promise<T[]> {
-    const text = `SELECT ${opts.distinctOn ? `DISTINCT ON (${opts.distinctOn}) ` : ''}${this.columns}${this.from}${rest}`;
+  async read(db: DataSource, rest: string, params: unknown[], opts: { distinctOn?: string; byKeys?: boolean; from?: string } = {}): Promise<T[]> {
+    const from = opts.from ? ` FROM (${opts.from}) ${this.alias} ` : this.from;
+    const text = `SELECT ${opts.distinctOn ? `DISTINCT ON (${opts.distinctOn}) ` : ''}${this.columns}${from}${rest}`;
     const rows: T[] = opts.byKeys ? await queryByKeys(db, text, params) : await db.query(text, params);
     for (const row of rows) Object.setPrototypeOf(row, this.proto);
     return rows;

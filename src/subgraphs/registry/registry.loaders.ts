@@ -64,13 +64,34 @@ function groupBy<T, K>(rows: T[], key: (r: T) => K): Map<K, T[]> {
 function createRegistryLoaders(ctx: HubContext) {
   const db = ctx.db;
   // Every statement here selects by keys: prepared once per connection (EntityReader.read).
-  const read = <T extends ObjectLiteral>(entity: new () => T, rest: string, params: unknown[], distinctOn?: string) =>
-    entityReader(db, entity, 'x').read(db, rest, params, { distinctOn, byKeys: true });
+  const read = <T extends ObjectLiteral>(entity: new () => T, rest: string, params: unknown[], opts: { distinctOn?: string; from?: string } = {}) =>
+    entityReader(db, entity, 'x').read(db, rest, params, { ...opts, byKeys: true });
   const byMinor = <T extends { minorId: string }>(entity: new () => T, orderBy: string) =>
     new DataLoader<string, T[]>(async (ids) => {
       const grouped = groupBy(await read(entity, `WHERE x.minor_id = ANY($1) ORDER BY ${orderBy}`, [ids]), (r) => r.minorId);
       return ids.map((id) => grouped.get(id) ?? []);
     });
+  /**
+   * The newest `first` of each child's rows, for a page of children in one statement: ranked per
+   * child by a window function, so that a child with years of weekly visits answers its latest
+   * `first`. One loader per page size asked in the request.
+   */
+  const newestByMinor = <T extends { minorId: string }>(entity: new () => T, order: string) => {
+    const table = db.getMetadata(entity).tablePath;
+    const from = `SELECT *, row_number() OVER (PARTITION BY minor_id ORDER BY ${order}) AS rank FROM ${table} WHERE minor_id = ANY($1)`;
+    const loaders = new Map<number, DataLoader<string, T[]>>();
+    return (first: number): DataLoader<string, T[]> => {
+      let loader = loaders.get(first);
+      if (!loader) {
+        loader = new DataLoader<string, T[]>(async (ids) => {
+          const grouped = groupBy(await read(entity, 'WHERE x.rank <= $2 ORDER BY x.rank', [ids, first], { from }), (r) => r.minorId);
+          return ids.map((id) => grouped.get(id) ?? []);
+        });
+        loaders.set(first, loader);
+      }
+      return loader;
+    };
+  };
 
   return {
     minorById: new DataLoader<string, Minor | null>(async (ids) => {
@@ -81,13 +102,13 @@ function createRegistryLoaders(ctx: HubContext) {
     }),
     guardiansByMinor: byMinor(Guardian, 'x.id'),
     categoriesByMinor: byMinor(MinorCategory, CATEGORY_ORDER),
-    assessmentsByMinor: byMinor(RiskAssessment, 'x.assessed_at DESC, x.id'),
+    assessmentsByMinor: newestByMinor(RiskAssessment, 'assessed_at DESC, id'),
     latestAssessmentByMinor: new DataLoader<string, RiskAssessment | null>(async (ids) => {
-      const rows = await read(RiskAssessment, 'WHERE x.minor_id = ANY($1) ORDER BY x.minor_id, x.assessed_at DESC, x.id', [ids], 'x.minor_id');
+      const rows = await read(RiskAssessment, 'WHERE x.minor_id = ANY($1) ORDER BY x.minor_id, x.assessed_at DESC, x.id', [ids], { distinctOn: 'x.minor_id' });
       const byMinorId = new Map(rows.map((a) => [a.minorId, a]));
       return ids.map((id) => byMinorId.get(id) ?? null);
     }),
-    visitsByMinor: byMinor(Visit, 'x.visited_at DESC, x.id'),
+    visitsByMinor: newestByMinor(Visit, 'visited_at DESC, id'),
     /** Regions inside the caller's jurisdiction only; the tree above it is not theirs to walk. */
     regionByCode: new DataLoader<string, Region | null>(async (codes) => {
       const rows = await read(Region, 'WHERE x.code = ANY($1) AND x.code LIKE $2', [codes, jurisdictionPattern(ctx)]);

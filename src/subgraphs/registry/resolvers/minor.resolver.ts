@@ -19,6 +19,18 @@ import { MinorFilter } from './types/minor-filter.input';
 
 export const MAX_PAGE_SIZE = 1000;
 
+/**
+ * A child's assessments and visits are answered a page at a time, newest first: they grow for as
+ * long as the child is followed (an ORANGE child visited weekly for years), and the cost limit
+ * prices them by the page asked.
+ */
+const HISTORY_PAGE = 20;
+const MAX_HISTORY_PAGE = 100;
+function historyPage(first: number): number {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_HISTORY_PAGE) throw badInput('first', `must be between 1 and ${MAX_HISTORY_PAGE}`);
+  return first;
+}
+
 const encodeCursor = (id: string) => Buffer.from(`minor:${id}`).toString('base64url');
 function decodeCursor(cursor: string): string {
   const raw = Buffer.from(cursor, 'base64url').toString();
@@ -140,13 +152,17 @@ export class MinorResolver {
     return registryLoaders(ctx).latestAssessmentByMinor.load(minor.id);
   }
 
-  @FieldResolver(() => [RiskAssessment], { nullable: true, description: 'Newest first' })
-  assessments(@Root() minor: Minor, @Ctx() ctx: HubContext): Promise<RiskAssessment[]> {
-    return registryLoaders(ctx).assessmentsByMinor.load(minor.id);
+  @FieldResolver(() => [RiskAssessment], { nullable: true, description: `The newest \`first\` (1–${MAX_HISTORY_PAGE}), newest first` })
+  assessments(
+    @Root() minor: Minor,
+    @Ctx() ctx: HubContext,
+    @Arg('first', () => Int, { defaultValue: HISTORY_PAGE }) first: number,
+  ): Promise<RiskAssessment[]> {
+    return registryLoaders(ctx).assessmentsByMinor(historyPage(first)).load(minor.id);
   }
 
-  @FieldResolver(() => [Visit], { nullable: true, description: 'Newest first' })
-  visits(@Root() minor: Minor, @Ctx() ctx: HubContext): Promise<Visit[]> {
-    return registryLoaders(ctx).visitsByMinor.load(minor.id);
+  @FieldResolver(() => [Visit], { nullable: true, description: `The newest \`first\` (1–${MAX_HISTORY_PAGE}), newest first` })
+  visits(@Root() minor: Minor, @Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: HISTORY_PAGE }) first: number): Promise<Visit[]> {
+    return registryLoaders(ctx).visitsByMinor(historyPage(first)).load(minor.id);
   }
 }
