@@ -134,6 +134,56 @@ describe('query cost limit', () => {
     await expectRefused({ query: bomb });
   });
 
+  it('refuses a list without a page size longer than 50 for that parent alone, never cut short, and audits the refusal', async () => {
+    const [{ minor_id: a, id: plan }] = await t.sql(`SELECT minor_id, id FROM womens_federation.care_plan ORDER BY id LIMIT 1`);
+    const [{ id: b }] = await t.sql(`SELECT id FROM registry.minor WHERE id <> $1 ORDER BY id LIMIT 1`, [a]);
+    const incidents = async (id: string, n: number) => {
+      await t.sql(`DELETE FROM police.incident WHERE minor_id = $1`, [id]);
+      await t.sql(
+        `INSERT INTO police.incident (id, minor_id, type, occurred_on, status, handling_unit, narrative)
+         SELECT gen_random_uuid(), $1, 'RUNAWAY', current_date - k, 'CLOSED', '清波派出所', '离家出走, 已找回' FROM generate_series(1, $2::int) k`,
+        [id, n],
+      );
+    };
+    const careVisits = async (n: number) => {
+      await t.sql(`DELETE FROM womens_federation.care_visit WHERE plan_id = $1`, [plan]);
+      await t.sql(
+        `INSERT INTO womens_federation.care_visit (id, plan_id, minor_id, visited_on, visitor, notes)
+         SELECT gen_random_uuid(), $1, $2, current_date - k, '妇联执委-1号', '关爱走访' FROM generate_series(1, $3::int) k`,
+        [plan, a, n],
+      );
+    };
+    const query = `query($a: ID!, $b: ID!) {
+      a: minor(id: $a) { name policeIncidents { id } carePlans { id visits { visitedOn } } }
+      b: minor(id: $b) { name policeIncidents { id } } }`;
+    await Promise.all([incidents(a, 50), incidents(b, 3), careVisits(50)]);
+    const whole = await post(t, civil, { query, variables: { a, b } });
+    expect([whole.status, whole.json.errors]).toEqual([200, undefined]);
+    expect(whole.json.data.a.policeIncidents).toHaveLength(50);
+    expect(whole.json.data.a.carePlans.find((p: any) => p.id === plan).visits).toHaveLength(50);
+
+    // One more of each: the child's incidents and the plan's visits are refused; the rest is served.
+    await Promise.all([incidents(a, 51), careVisits(51)]);
+    const r = await post(t, civil, { query, variables: { a, b } });
+    expect(r.status).toBe(200);
+    expect(r.json.data.a.name).toEqual(expect.any(String));
+    expect(r.json.data.a.policeIncidents).toBeNull();
+    expect(r.json.data.a.carePlans.find((p: any) => p.id === plan).visits).toBeNull();
+    expect(r.json.data.b.policeIncidents).toHaveLength(3);
+    const planIndex = r.json.data.a.carePlans.findIndex((p: any) => p.id === plan);
+    expect(r.json.errors.map((e: any) => [e.extensions.code, e.message, e.path])).toEqual(
+      expect.arrayContaining([
+        ['LIMIT_EXCEEDED', 'More than 50 PoliceIncident records in one list are not served', ['a', 'policeIncidents']],
+        ['LIMIT_EXCEEDED', 'More than 50 CareVisit records in one list are not served', ['a', 'carePlans', planIndex, 'visits']],
+      ]),
+    );
+    expect(r.json.errors).toHaveLength(2);
+    const event = await eventOf(t, r.requestId);
+    // Released beside the refusals, as an alias that runs into a limit beside others is.
+    expect(event).toMatchObject({ outcome: 'PARTIAL', errorCodes: ['LIMIT_EXCEEDED'] });
+    expect(event.reads.find((c: any) => c.minorId === a).fields).toMatchObject({ 'Minor.policeIncidents': 'DENY', 'CarePlan.visits': 'DENY', 'Minor.name': 'ALLOW' });
+  });
+
   it('serves the same fragment spread in a small page', async () => {
     const r = await post(t, civil, { query: `{ minors(first: 10) { ...Page } } fragment Page on MinorConnection { edges { node { name guardians { name } } } }` });
     expect([r.status, r.json.errors, r.json.data.minors.edges.length]).toEqual([200, undefined, 10]);

@@ -4,6 +4,7 @@ import { isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { NEEDS_SUPPORT, SENSITIVE_CATEGORIES } from '../../policy/masks';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
+import { boundedLists } from '../shared/list-limit';
 import { Guardian } from './entities/guardian.entity';
 import { MinorCategory } from './entities/minor-category.entity';
 import { Minor } from './entities/minor.entity';
@@ -67,10 +68,7 @@ function createRegistryLoaders(ctx: HubContext) {
   const read = <T extends ObjectLiteral>(entity: new () => T, rest: string, params: unknown[], opts: { distinctOn?: string; from?: string } = {}) =>
     entityReader(db, entity, 'x').read(db, rest, params, { ...opts, byKeys: true });
   const byMinor = <T extends { minorId: string }>(entity: new () => T, orderBy: string) =>
-    new DataLoader<string, T[]>(async (ids) => {
-      const grouped = groupBy(await read(entity, `WHERE x.minor_id = ANY($1) ORDER BY ${orderBy}`, [ids]), (r) => r.minorId);
-      return ids.map((id) => grouped.get(id) ?? []);
-    });
+    new DataLoader<string, T[]>(async (ids) => boundedLists(ids, groupBy(await read(entity, `WHERE x.minor_id = ANY($1) ORDER BY ${orderBy}`, [ids]), (r) => r.minorId), entity.name));
   /**
    * The newest `first` of each child's rows, for a page of children in one statement: ranked per
    * child by a window function, so that a child with years of weekly visits answers its latest

@@ -7,6 +7,7 @@ import { Access } from '../../policy/policy.types';
 import { jurisdictionPattern } from '../registry/registry.loaders';
 import type { ChildRecord } from './child-record';
 import { inJurisdiction } from './jurisdiction';
+import { boundedLists } from './list-limit';
 
 export type Order = [property: string, direction: 'ASC' | 'DESC'][];
 
@@ -56,7 +57,7 @@ function text(db: DataSource, entity: new () => unknown, where: string, order: O
 /**
  * One statement per batch: a department's records of many children, the jurisdiction applied in
  * the statement itself (not only at reference resolution), ordered by `order` (as far as the caller
- * may read its fields) then id. Prepared
+ * may read its fields) then id; a child's list longer than UNPAGED_LIST_LIMIT is refused. Prepared
  * (`EntityReader`, by keys): planning it cost Postgres five times its execution.
  */
 export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: new () => T, order: Order): DataLoader<string, T[]> {
@@ -66,21 +67,19 @@ export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: n
     const rows = valid.length
       ? await entityReader(ctx.db, entity, 'r').read(ctx.db, text(ctx.db, entity, `r.minor_id = ANY($1) AND ${inJurisdiction('r', '$2')}`, readable), [valid, jurisdictionPattern(ctx)], { byKeys: true })
       : [];
-    const grouped = groupBy(rows, (r) => r.minorId);
-    return ids.map((id) => grouped.get(id) ?? []);
+    return boundedLists(ids, groupBy(rows, (r) => r.minorId), entity.name);
   });
 }
 
 /**
  * Sub-records (actions of a report, visits of a plan) of parents already loaded under the
- * jurisdiction rule, one prepared statement per batch; ordered as `recordsByMinor`.
+ * jurisdiction rule, one prepared statement per batch; ordered and bounded as `recordsByMinor`.
  */
 export function recordsByParent<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parentKey: keyof T & string, order: Order): DataLoader<string, T[]> {
   const readable = readableOrder(ctx, entity, order);
   return new DataLoader<string, T[]>(async (ids) => {
     const where = `${column(ctx.db, entity, parentKey)} = ANY($1)`;
     const rows = await entityReader(ctx.db, entity, 'r').read(ctx.db, text(ctx.db, entity, where, readable), [[...ids]], { byKeys: true });
-    const grouped = groupBy(rows, (r) => String(r[parentKey]));
-    return ids.map((id) => grouped.get(id) ?? []);
+    return boundedLists(ids, groupBy(rows, (r) => String(r[parentKey])), entity.name);
   });
 }

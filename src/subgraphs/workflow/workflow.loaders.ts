@@ -8,6 +8,7 @@ import { Referral } from './entities/referral.entity';
 import { ReportTransition } from './entities/report-transition.entity';
 import { Department } from '../../auth/principal';
 import { OPEN_REFERRAL } from './workflow.enums';
+import { boundedLists } from '../shared/list-limit';
 
 /** LIKE pattern of the caller's jurisdiction subtree (codes are digits only). */
 export const jurisdiction = (ctx: HubContext) => `${ctx.principal.region}%`;
@@ -51,10 +52,11 @@ function createWorkflowLoaders(ctx: HubContext) {
   // A child's reports, referrals and transitions: prepared by keys (EntityReader), not planned per call.
   const read = <T extends ObjectLiteral>(entity: new () => T, alias: string, rest: string, params: unknown[]) =>
     entityReader(db, entity, alias).read(db, rest, params, { byKeys: true });
-  const byMinor = <T extends { minorId: string | null }>(load: (ids: string[]) => Promise<T[]>) =>
+  // `listed`: the rows answer a list field, bounded as every unpaged list is (UNPAGED_LIST_LIMIT).
+  const byMinor = <T extends { minorId: string | null }>(load: (ids: string[]) => Promise<T[]>, listed?: string) =>
     new DataLoader<string, T[]>(async (ids) => {
       const grouped = groupBy(await load(ids.filter(isUuid)), (r) => r.minorId!);
-      return ids.map((id) => grouped.get(id) ?? []);
+      return listed ? boundedLists(ids, grouped, listed) : ids.map((id) => grouped.get(id) ?? []);
     });
   const openToMe = () =>
     db
@@ -78,15 +80,15 @@ function createWorkflowLoaders(ctx: HubContext) {
       const v = referralVisibility(ctx);
       const rule = positional(v.sql, v.params, 2);
       return read(Referral, 'r', `WHERE r.minor_id = ANY($1) AND ${rule.sql} ORDER BY r.created_at DESC, r.id`, [ids, ...rule.values]);
-    }),
-    reportsByMinor: byMinor((ids) =>
-      read(MandatoryReport, 'm', 'WHERE m.minor_id = ANY($1) AND m.region_code LIKE $2 ORDER BY m.received_at DESC, m.id', [ids, jurisdiction(ctx)]),
+    }, Referral.name),
+    reportsByMinor: byMinor(
+      (ids) => read(MandatoryReport, 'm', 'WHERE m.minor_id = ANY($1) AND m.region_code LIKE $2 ORDER BY m.received_at DESC, m.id', [ids, jurisdiction(ctx)]),
+      MandatoryReport.name,
     ),
     /** Keyed by reports already loaded under the jurisdiction rule. */
     transitionsByReport: new DataLoader<string, ReportTransition[]>(async (ids) => {
       const rows = await read(ReportTransition, 't', 'WHERE t.report_id = ANY($1) ORDER BY t.at, t.id', [[...ids]]);
-      const grouped = groupBy(rows, (t) => t.reportId);
-      return ids.map((id) => grouped.get(id) ?? []);
+      return boundedLists(ids, groupBy(rows, (t) => t.reportId), ReportTransition.name);
     }),
   };
 }
