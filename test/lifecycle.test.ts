@@ -235,6 +235,44 @@ describe('stopping with requests in flight', () => {
     }
   });
 
+  /**
+   * A connection that sent part of its request headers and nothing more (a stalled network, or on
+   * purpose), no request in flight: the stop closes it when the grace runs out. Node stops timing
+   * out headers once close() is called, so the stop once waited for it for ever.
+   */
+  async function stopsWithinGrace(server: { stop(): Promise<void> }, port: number, logName: string) {
+    const socket: Socket = tcp(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('POST /graphql HTTP/1.1\r\nHost: localhost\r\n');
+    await sleep(200);
+    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const begun = Date.now();
+      const stopping = server.stop();
+      // Bounded, so that a stop that never returns fails the test instead of hanging it.
+      const outcome = await Promise.race([stopping.then(() => 'stopped'), sleep(5_000).then(() => 'still stopping')]);
+      expect({ outcome, within: Date.now() - begun < 500 + 2_000 }).toEqual({ outcome: 'stopped', within: true });
+      await closed;
+      expect(logged.mock.calls.map((c) => String(c[0]))).toContainEqual(`${logName} stopping after 500 ms, closing connections with no request in flight`);
+    } finally {
+      logged.mockRestore();
+      socket.destroy();
+    }
+  }
+
+  it('returns after the grace period when a connection has sent half its request headers and nothing more', async () => {
+    const { t } = await start({ HUB_SHUTDOWN_GRACE_MS: '500' });
+    await stopsWithinGrace(t, t.hub.port, '[hub]');
+  });
+
+  it('a subgraph process returns after the grace period when a connection has sent half its request headers', async () => {
+    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_SHUTDOWN_GRACE_MS: '500' };
+    subgraph = once(await startSubgraphServer('registry', testConfig({ databaseUrl: await cloneTemplateDatabase(), gatewaySecret: 'test-gateway-secret-of-sufficient-length', env }), 0));
+    await stopsWithinGrace(subgraph, Number(new URL(subgraph.url).port), '[subgraph registry]');
+  });
+
   it('a subgraph process stopped mid-mutation finishes it: the gateway gets its answer and records what it changed', async () => {
     const secret = 'test-gateway-secret-of-sufficient-length';
     const databaseUrl = await cloneTemplateDatabase();

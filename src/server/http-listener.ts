@@ -93,7 +93,6 @@ export interface ListenOptions {
 export async function listen(handler: http.RequestListener, port: number, server: ApolloServer<any>, db: Database, options: ListenOptions): Promise<Listening> {
   const inFlight = new Set<http.ServerResponse>();
   let stopping = false;
-  let quiet: (() => void) | undefined;
   const httpServer = http.createServer((req, res) => {
     inFlight.add(res);
     // A response queued behind another on its connection (pipelined) gets no `close` of its own
@@ -103,7 +102,6 @@ export async function listen(handler: http.RequestListener, port: number, server
       res.off('close', settled);
       socket.off('close', settled);
       inFlight.delete(res);
-      if (!inFlight.size) quiet?.();
     };
     res.once('close', settled);
     socket.once('close', settled);
@@ -129,21 +127,22 @@ export async function listen(handler: http.RequestListener, port: number, server
       for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       // A request accepted is finished: a mutation past its STARTED event commits, is answered and
       // gets its final event, instead of being cut off with only the first (UNFINISHED_MUTATION),
-      // its client retrying elsewhere what was done.
-      const finished = await new Promise<boolean>((resolve) => {
-        if (!inFlight.size) return resolve(true);
-        const timer = setTimeout(() => resolve(false), options.graceMs);
-        quiet = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-      });
-      if (!finished) {
+      // its client retrying elsewhere what was done. The grace also bounds every connection that
+      // holds no request yet: close() waits for them all, and Node stops timing out headers once it
+      // is called, so a client that sends half its headers and nothing more would hold the stop for ever.
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([closed.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), options.graceMs)))]);
+      clearTimeout(timer);
+      if (!inTime) {
         const ids = [...inFlight].map((res) => res.getHeader(REQUEST_ID_HEADER) ?? 'no request id yet');
-        console.error(`${options.logName} stopping after ${options.graceMs} ms with ${ids.length} request(s) unfinished: ${ids.join(', ')}`);
+        console.error(
+          ids.length
+            ? `${options.logName} stopping after ${options.graceMs} ms with ${ids.length} request(s) unfinished: ${ids.join(', ')}`
+            : `${options.logName} stopping after ${options.graceMs} ms, closing connections with no request in flight`,
+        );
         httpServer.closeAllConnections();
+        await closed;
       }
-      await closed;
       await server.stop();
       await db.close();
     },
