@@ -13,7 +13,7 @@ import { AuditOutcome } from './audit.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument } from './document-signature';
 import { PURPOSE_HEADER } from './purpose';
-import { validationBound } from './validation-bound';
+import { SubgraphFields, validationBound } from './validation-bound';
 
 /**
  * What the hub's listener established when a request's headers arrived, for a request it read the
@@ -50,6 +50,8 @@ export class HttpAudit {
     private readonly writer: AuditSink,
     private readonly tokens: TokenService,
     private readonly regions: RegionDirectory,
+    /** The supergraph's subgraphs, which the bound counts the hops between. */
+    private readonly subgraphs: SubgraphFields,
     private readonly arrivalOf: (req: IncomingMessage) => Arrival | undefined = () => undefined,
   ) {}
 
@@ -142,14 +144,15 @@ export class HttpAudit {
   };
 
   /**
-   * The bound on what graphql-js's validation may cost (validation-bound.ts), checked before Apollo
-   * Server parses and validates: LIMIT_EXCEEDED (413), audited with the document when it parsed.
+   * The bound on what graphql-js's validation and the gateway's query planner may cost
+   * (validation-bound.ts), checked before Apollo Server parses and validates: LIMIT_EXCEEDED (413),
+   * audited with the document when it parsed.
    * Anything but one request with a text query is Apollo Server's to refuse.
    */
   validationBound: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     const query = (req.body as { query?: unknown } | undefined)?.query;
     if (typeof query !== 'string') return next();
-    const { refusal, document } = validationBound(query);
+    const { refusal, document } = validationBound(query, this.subgraphs);
     if (!refusal) return next();
     await this.refuse(req, res, refusal, { document: document ? auditDocument(document) : null });
   };

@@ -5,6 +5,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { HttpAudit, gatewayContextOf } from '../audit/audit.http';
 import { auditPlugin } from '../audit/audit.plugin';
+import { SubgraphFields } from '../audit/validation-bound';
 import { AuditSink, AuditWriter, auditWriterPool, DiscardingAuditSink } from '../audit/audit.writer';
 import { TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
@@ -126,7 +127,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
             audit: benchDisable.audit ? null : { writer, variableKey: auditKey(config) },
           })
         : null;
-    const httpAudit = new HttpAudit(writer, tokens, regions, compiled ? (req) => compiled.arrival(req) : undefined);
+    const httpAudit = new HttpAudit(writer, tokens, regions, SubgraphFields.fromSupergraph(supergraphSdl), compiled ? (req) => compiled.arrival(req) : undefined);
     const json = express.json({ limit: '1mb' });
     const app = expressApp();
     app.get('/health', (_req, res) => {
