@@ -87,6 +87,18 @@ describe('config: shutdown', () => {
   });
 });
 
+/** A connection whose client takes none of its answer (src/server/http-listener.ts). */
+describe('config: answers not taken', () => {
+  it('closes such a connection after 60 s unless HUB_ANSWER_STALL_MS says otherwise', () => {
+    expect(loadConfig({}).answerStallMs).toBe(60_000);
+    expect(loadConfig({ HUB_ANSWER_STALL_MS: '1000' }).answerStallMs).toBe(1000);
+    expect(loadConfig({ HUB_ANSWER_STALL_MS: '600000' }).answerStallMs).toBe(600_000);
+    for (const bad of ['0', '999', '600001', '1500.5', 'never']) {
+      expect(() => loadConfig({ HUB_ANSWER_STALL_MS: bad })).toThrow(/HUB_ANSWER_STALL_MS must be a whole number between 1000 and 600000/);
+    }
+  });
+});
+
 /** Distributed mode: how long the gateway waits for a remote subgraph (src/gateway/signed-remote.data-source.ts). */
 describe('config: remote subgraphs', () => {
   it('waits 2 s longer than the statement limit unless HUB_SUBGRAPH_TIMEOUT_MS says otherwise, below the shutdown grace', () => {

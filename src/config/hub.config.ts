@@ -32,6 +32,11 @@ export interface HubConfig {
    * counts as lost: the client gets "Internal server error" and the request's event is in doubt.
    */
   subgraphTimeoutMs: number;
+  /**
+   * The longest a connection may take none of an answer that is ready for it before it is closed
+   * (src/server/http-listener.ts): a client that stops reading holds its answers in memory.
+   */
+  answerStallMs: number;
   /** Seed demo data when the registry is empty. */
   seedDemo: boolean;
   jwt: {
@@ -385,6 +390,9 @@ export function loadConfig(env: Env = process.env): HubConfig {
     // so that a stop still sees the fetch end and its event written. At most 10 minutes, beyond
     // any statement limit.
     subgraphTimeoutMs: wholeInRange(env, 'HUB_SUBGRAPH_TIMEOUT_MS', statementTimeoutMs + REPLY_MARGIN_MS + 1_000, 1_000, 600_000),
+    // A client on a slow network still takes some of its answer every few seconds; one that takes
+    // nothing for a minute has stopped reading (or gone without closing).
+    answerStallMs: wholeInRange(env, 'HUB_ANSWER_STALL_MS', 60_000, 1_000, 600_000),
     seedDemo: seedDemo(env, production),
     jwt,
     subgraphUrls,

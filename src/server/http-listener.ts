@@ -2,7 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { DATABASE_RETRY_AFTER_SECONDS, HubErrorCode, HubException, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { Database } from './bootstrap';
 
@@ -77,6 +77,8 @@ export interface Listening {
 export interface ListenOptions {
   /** The longest a stop waits for the requests in flight (HUB_SHUTDOWN_GRACE_MS). */
   graceMs: number;
+  /** The longest a connection may take none of an answer that is ready for it (HUB_ANSWER_STALL_MS). */
+  answerStallMs: number;
   /** How the process names itself in its log: `[hub]`, `[subgraph registry]`. */
   logName: string;
   /**
@@ -87,26 +89,54 @@ export interface ListenOptions {
 }
 
 /**
+ * The most requests one connection may have started and not yet answered. Node starts every
+ * request that arrives in one read of the socket (64 KB: dozens of small ones) before it pauses
+ * for a backed-up answer, and each answer waits in memory behind the one before: a client that
+ * pipelined them and read nothing had the hub build and hold all of them. No client of the hub
+ * pipelines more than a couple; a request past this is refused, not started.
+ */
+export const MAX_PIPELINED = 8;
+
+/**
  * `handler`: the Express app, or a listener in front of it (the hub's compiled reads) — every
  * request it is given counts as in flight until its response is closed.
  */
 export async function listen(handler: http.RequestListener, port: number, server: ApolloServer<any>, db: Database, options: ListenOptions): Promise<Listening> {
   const inFlight = new Set<http.ServerResponse>();
   let stopping = false;
+  const pending = new WeakMap<Socket, number>();
   const httpServer = http.createServer((req, res) => {
     inFlight.add(res);
+    const { socket } = req;
+    const started = (pending.get(socket) ?? 0) + 1;
+    pending.set(socket, started);
     // A response queued behind another on its connection (pipelined) gets no `close` of its own
     // when the connection closes first: nothing more can be sent for it then either.
-    const { socket } = req;
     const settled = () => {
       res.off('close', settled);
       socket.off('close', settled);
       inFlight.delete(res);
+      pending.set(socket, pending.get(socket)! - 1);
     };
     res.once('close', settled);
     socket.once('close', settled);
-    if (!stopping) return handler(req, res);
-    void refuseWhileStopping(req, res, options);
+    // Node sets no limit on a connection whose answer cannot be written (server.timeout is 0; the
+    // keep-alive and header limits apply to idle connections and unread requests): a client that
+    // stopped reading kept every answer built for it in memory for as long as it kept the
+    // connection. The socket's inactivity is timed from here; while the answer is being built its
+    // timeout is let pass (a request's own waits are bounded by its own limits), once the answer is
+    // complete and still not taken the connection is closed. After the answer Node times the
+    // connection again, for keep-alive.
+    socket.setTimeout(options.answerStallMs);
+    res.on('timeout', () => {
+      if (res.writableEnded) socket.destroy();
+    });
+    if (stopping) return void refuseBeforeStart(req, res, options, new HubException(HubErrorCode.SHUTTING_DOWN, 'The server is stopping: send the request again'), { 'Retry-After': '1' });
+    if (started > MAX_PIPELINED) {
+      const refusal = new HubException(HubErrorCode.BAD_REQUEST, `More than ${MAX_PIPELINED} requests pipelined on one connection are not served: wait for the answers`);
+      return void refuseBeforeStart(req, res, options, refusal);
+    }
+    handler(req, res);
   });
   // An idle connection is closed by the client or the proxy in front, not under them: theirs
   // expire sooner (the gateway's one second before the `Keep-Alive: timeout` announced, load
@@ -150,18 +180,25 @@ export async function listen(handler: http.RequestListener, port: number, server
 }
 
 /**
- * A request that arrives on a connection kept open for one in flight (pipelined, or sent as the
- * stop began): refused whole, and its connection closed, rather than started and cut off.
+ * A request not started: one that arrives on a connection kept open for one in flight (pipelined,
+ * or sent as the stop began) while the server stops, or past MAX_PIPELINED. Refused whole, audited,
+ * and its connection closed, rather than started and cut off.
  */
-async function refuseWhileStopping(req: http.IncomingMessage, res: http.ServerResponse, { auditRefusal, logName }: ListenOptions): Promise<void> {
+async function refuseBeforeStart(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  { auditRefusal, logName }: ListenOptions,
+  refusal: HubException,
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<void> {
   const requestId = randomUUID();
-  const code = HubErrorCode.SHUTTING_DOWN;
+  const code = refusal.extensions.code as HubErrorCode;
   try {
     await auditRefusal?.(req, requestId, code);
   } catch (e) {
-    console.error(`${logName} audit write failed for a request refused while stopping`, loggableError(e));
+    console.error(`${logName} audit write failed for a request refused before it started (${code})`, loggableError(e));
   }
   req.resume();
   res.shouldKeepAlive = false;
-  sendRefusal(res, new HubException(code, 'The server is stopping: send the request again'), { 'Retry-After': '1', [REQUEST_ID_HEADER]: requestId });
+  sendRefusal(res, refusal, { ...headers, [REQUEST_ID_HEADER]: requestId });
 }

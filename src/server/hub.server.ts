@@ -159,6 +159,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       },
       {
         graceMs: config.shutdownGraceMs,
+        answerStallMs: config.answerStallMs,
         logName: '[hub]',
         auditRefusal: (req, requestId, code) =>
           writer.append(

@@ -180,7 +180,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
           await closeAll();
         },
       },
-      { graceMs: config.shutdownGraceMs, logName: `[subgraph ${name}]` },
+      { graceMs: config.shutdownGraceMs, answerStallMs: config.answerStallMs, logName: `[subgraph ${name}]` },
     );
     background = startSlices([slice], { ds: db.ds, maintenance: db.maintenance, config, policy, audit: writer });
     return { url: `http://localhost:${listening.port}/graphql`, stop: listening.stop };

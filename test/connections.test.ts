@@ -1,0 +1,132 @@
+import { Client } from 'pg';
+import { connect as tcp, type Socket } from 'node:net';
+import { Department } from '../src/auth/principal';
+import { MAX_PIPELINED } from '../src/server/http-listener';
+import { DEFAULT_PURPOSE, startTestHub, type TestHub } from './support/test-hub';
+
+/**
+ * Connections whose clients do not take their answers (src/server/http-listener.ts). Node starts
+ * every request pipelined in one read of the socket, and an answer the client does not read stays
+ * in the hub's memory: a client that pipelined large pages and read nothing kept them all for as
+ * long as it kept the connection open.
+ */
+jest.setTimeout(90_000);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function request(token: string, query: string): string {
+  const body = JSON.stringify({ query });
+  const head = ['POST /graphql HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Authorization: Bearer ${token}`, `x-purpose: ${DEFAULT_PURPOSE['x-purpose']}`, `Content-Length: ${Buffer.byteLength(body)}`];
+  return `${head.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** The complete responses in what a connection received, in order. */
+function responses(raw: Buffer): { status: number; headers: Record<string, string>; body: string }[] {
+  const out = [];
+  let rest = raw;
+  for (let end = rest.indexOf('\r\n\r\n'); rest.subarray(0, 9).toString() === 'HTTP/1.1 ' && end > 0; end = rest.indexOf('\r\n\r\n')) {
+    const [statusLine, ...lines] = rest.subarray(0, end).toString().split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const length = Number(headers['content-length']);
+    if (rest.length < end + 4 + length) break;
+    out.push({ status: Number(statusLine.split(' ')[1]), headers, body: rest.subarray(end + 4, end + 4 + length).toString() });
+    rest = rest.subarray(end + 4 + length);
+  }
+  return out;
+}
+
+describe('connections that do not take their answers', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_ANSWER_STALL_MS: '1000' } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const eventsOf = async (requestId: string) =>
+    (await t.sql(`SELECT outcome, body FROM audit.event WHERE request_id = $1 ORDER BY seq`, [requestId])).map((r: { outcome: string; body: string }) => ({
+      outcome: r.outcome,
+      errorCodes: JSON.parse(r.body).errorCodes,
+    }));
+
+  it('closes a connection whose complete answers are not taken within HUB_ANSWER_STALL_MS', async () => {
+    const user = 'stalled-reader';
+    const token = await t.token(Department.CIVIL_AFFAIRS, { user });
+    // Pages of a few MB each: more than the kernel's buffers take for a client that reads nothing.
+    const page = (a: number) => `p${a}: minors(first: 1000) { edges { node { id name idNumber currentAddress householdRegistration guardians { name phone address } } } }`;
+    const query = `{ ${[0, 1, 2].map(page).join(' ')} }`;
+    const N = 3;
+    const socket: Socket = tcp(t.hub.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    await new Promise((r) => socket.once('connect', r));
+    socket.pause();
+    socket.write(request(token, query).repeat(N));
+    // Built and audited: the hub has done its part.
+    const answered = async () => {
+      await t.hub.audit.drain();
+      return (await t.sql(`SELECT count(*)::int AS n FROM audit.event WHERE body::jsonb->>'userId' = $1`, [user]))[0].n as number;
+    };
+    for (let i = 0; i < 120 && (await answered()) < N; i++) await sleep(250);
+    expect(await answered()).toBe(N);
+    // The stall limit, twice over (Node lets a first expiry pass while the write queue moved).
+    await sleep(4_000);
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.resume();
+    for (let i = 0; i < 100 && !closed; i++) await sleep(50);
+    const whole = responses(Buffer.concat(received));
+    socket.destroy();
+    expect({ closedByTheHub: closed, complete: whole.length < N }).toEqual({ closedByTheHub: true, complete: true });
+    expect(whole.every((r) => r.status === 200)).toBe(true);
+  });
+
+  it('keeps a connection open while its answer is being built for longer than HUB_ANSWER_STALL_MS', async () => {
+    const token = await t.token(Department.CIVIL_AFFAIRS);
+    const id = (await t.sql(`SELECT id FROM registry.minor WHERE birth_date > now() - interval '15 years' ORDER BY id LIMIT 1`))[0].id as string;
+    // Another session holds the child's row for 2.5 s: the answer takes longer than the stall limit to build.
+    const locker = new Client({ connectionString: t.databaseUrl });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('SELECT 1 FROM registry.minor WHERE id = $1 FOR UPDATE', [id]);
+    const held = sleep(2_500).then(async () => {
+      await locker.query('COMMIT');
+      await locker.end();
+    });
+    const socket: Socket = tcp(t.hub.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('error', () => undefined);
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(request(token, `mutation { recordVisit(minorId: "${id}", input: { notes: "slow answer" }) { id } }`));
+    for (let i = 0; i < 200 && !responses(Buffer.concat(received)).length; i++) await sleep(50);
+    await held;
+    const [answer] = responses(Buffer.concat(received));
+    socket.destroy();
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toEqual({ data: { recordVisit: { id: expect.any(String) } } });
+  });
+
+  it(`refuses a request pipelined behind ${MAX_PIPELINED} unanswered ones on its connection, audited, and closes the connection after it`, async () => {
+    const token = await t.token(Department.CIVIL_AFFAIRS);
+    const socket: Socket = tcp(t.hub.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    let closed = false;
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => undefined);
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(request(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED + 2));
+    for (let i = 0; i < 200 && !closed; i++) await sleep(50);
+    const answers = responses(Buffer.concat(received));
+    expect(closed).toBe(true);
+    expect(answers.map((a) => a.status)).toEqual([...Array(MAX_PIPELINED).fill(200), 400]);
+    const refusal = answers[MAX_PIPELINED];
+    expect(refusal.headers.connection).toBe('close');
+    expect(JSON.parse(refusal.body)).toEqual({ errors: [{ message: expect.stringContaining('pipelined'), extensions: { code: 'BAD_REQUEST' } }] });
+    await t.hub.audit.drain();
+    expect(await eventsOf(refusal.headers['x-request-id'])).toEqual([{ outcome: 'INVALID', errorCodes: ['BAD_REQUEST'] }]);
+  });
+});
