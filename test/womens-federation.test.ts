@@ -110,6 +110,22 @@ describe('womens federation subgraph', () => {
     expect(errorCodes(await t.gql(await t.token(Department.EDUCATION), LIST))).toEqual(['FORBIDDEN']);
   });
 
+  it('refuses schools family-education guidance, which tells them the DOMESTIC_VIOLENCE category they see masked', async () => {
+    const [c] = await t.sql(`
+      SELECT s.minor_id FROM womens_federation.family_education_session s
+      JOIN registry.minor_category mc ON mc.minor_id = s.minor_id AND mc.category = 'DOMESTIC_VIOLENCE' ORDER BY s.minor_id LIMIT 1`);
+    const q = `query($id: ID!) { minor(id: $id) { categories { category } familyEducationSessions { heldOn topic } } }`;
+    const ed = await t.gql(await t.token(Department.EDUCATION), q, { id: c.minor_id });
+    expect(ed.data.minor.familyEducationSessions).toBeNull();
+    expect(ed.data.minor.categories.map((x: { category: string }) => x.category)).toContain('NEEDS_SUPPORT');
+    expect(ed.errors!.map((e) => [e.extensions!.code, e.extensions!.field])).toEqual([['FORBIDDEN', 'Minor.familyEducationSessions']]);
+    for (const department of [Department.CIVIL_AFFAIRS, Department.POLICE, Department.JUSTICE, Department.WOMENS_FEDERATION]) {
+      const r = await t.gql(await t.token(department), q, { id: c.minor_id });
+      expect(r.data.minor.familyEducationSessions.length).toBeGreaterThan(0);
+      expect(r.errors).toBeUndefined();
+    }
+  });
+
   it('shows schools the caregiver, not the care measures, visits or violence support', async () => {
     const [c] = await t.sql(`
       SELECT p.minor_id, p.caregiver FROM womens_federation.care_plan p
