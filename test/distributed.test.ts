@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { RemoteGraphQLDataSource } from '@apollo/gateway';
+import { Client } from 'pg';
 import { decodeJwt, SignJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
 import * as assertions from '../src/gateway/gateway-assertion';
@@ -289,6 +290,61 @@ describe('distributed mode', () => {
       expect(await visits()).toBe(before + 1);
       const r = await replay(sent.assertion, { query: sent.query, operationName: sent.operationName, variables: sent.variables });
       expect([r.status, r.data]).toEqual([401, undefined]);
+      expect(await visits()).toBe(before + 1);
+    });
+
+    it('carries the time the gateway waits for the fetch: past it the subgraph commits nothing; an assertion without it (a gateway of the release before) runs without a deadline', async () => {
+      const [child] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' AND birth_date > now() - interval '15 years' ORDER BY id OFFSET 1 LIMIT 1`);
+      const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [child.id]))[0].n;
+      const request = { query: `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "家访" }) { id } }`, variables: { id: child.id } };
+      const [sent] = await capture(async () => t.gql(await t.token(Department.CIVIL_AFFAIRS), request.query, request.variables));
+      expect(decodeJwt(sent.assertion).budgetMs).toBe(t.config.subgraphTimeoutMs);
+      /** The visit sent with `budgetMs` while another session holds the child's row for 1.2 s. */
+      const visitHeld = async (budgetMs: number | undefined) => {
+        const locker = new Client({ connectionString: t.databaseUrl });
+        await locker.connect();
+        await locker.query('BEGIN');
+        await locker.query('SELECT 1 FROM registry.minor WHERE id = $1 FOR UPDATE', [child.id]);
+        const held = new Promise((r) => setTimeout(r, 1_200)).then(() => locker.query('COMMIT')).then(() => locker.end());
+        const assertion = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: randomUUID(), budgetMs }, request);
+        const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+        try {
+          const r = await replay(assertion, request);
+          await held;
+          return { ...r, logged: log.mock.calls.map((c) => c.join(' ')) };
+        } finally {
+          log.mockRestore();
+        }
+      };
+      // 1 s to answer: the row comes free after the deadline (a quarter of it kept for the way back).
+      let before = await visits();
+      const late = await visitHeld(1_000);
+      expect([late.status, late.data, late.errors!.map((e) => [e.message, e.extensions?.code])]).toEqual([
+        200,
+        { recordVisit: null },
+        [['The database did not answer in time; try again shortly', 'DATABASE_UNAVAILABLE']],
+      ]);
+      expect(late.logged).toEqual([expect.stringMatching(/^\[subgraph registry\] request \S+: past the gateway's deadline, a transaction rolled back before its commit$/)]);
+      expect(await visits()).toBe(before);
+      // No budget: waited for as long as the statement limit allows, and committed.
+      before = await visits();
+      const old = await visitHeld(undefined);
+      expect([old.status, old.errors, old.data.recordVisit.id]).toEqual([200, undefined, expect.any(String)]);
+      expect(await visits()).toBe(before + 1);
+      // A budget that is not a whole number of ms within HUB_SUBGRAPH_TIMEOUT_MS's bounds is refused.
+      for (const budgetMs of [0, 1.5, 600_001, '3000']) {
+        const assertion = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'budget', budgetMs: budgetMs as number }, request);
+        const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+        const r = await replay(assertion, request);
+        const logged = log.mock.calls.map((c) => c.join(' '));
+        log.mockRestore();
+        expect([r.status, r.data, r.errors!.map((e) => e.extensions?.code), logged]).toEqual([
+          401,
+          undefined,
+          ['UNAUTHENTICATED'],
+          [expect.stringMatching(/refused a gateway assertion: bad claims \(request budget\)/)],
+        ]);
+      }
       expect(await visits()).toBe(before + 1);
     });
   });
@@ -759,6 +815,83 @@ describe('distributed mode', () => {
         expect.objectContaining({ count: 1, description: expect.stringMatching(/^1 requests \(1 of them mutations\) whose answer from subgraph education was lost/), requestIds: [r.requestId] }),
       ]);
     });
+  });
+
+  describe('a remote fetch of several writes, each within the statement limit, that together outlast HUB_SUBGRAPH_TIMEOUT_MS', () => {
+    // The statement limit at its minimum, the gateway's limit at its default for it (1000 + 2000):
+    // the subgraph's deadline is 2 s after a fetch arrives (1 s of the 3 kept for the way back).
+    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_STATEMENT_TIMEOUT_MS: '1000' };
+    let tight: TestHub;
+    let registry: SubgraphServer;
+    beforeAll(async () => {
+      registry = await startSubgraphServer('registry', testConfig({ databaseUrl: t.databaseUrl, gatewaySecret: secret, env }), 0);
+      tight = await startTestHub({ databaseUrl: t.databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: registry.url }, env });
+    });
+    afterAll(async () => {
+      await tight?.stop();
+      await registry?.stop();
+    });
+
+    it('commits nothing past the deadline: the writes done before it are answered and recorded, the others refused DATABASE_UNAVAILABLE, nothing in doubt', async () => {
+      expect([tight.config.statementTimeoutMs, tight.config.subgraphTimeoutMs]).toEqual([1000, 3000]);
+      const ids: string[] = (
+        await tight.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' AND birth_date > now() - interval '15 years' ORDER BY id DESC LIMIT 4`)
+      ).map((c: { id: string }) => c.id);
+      const visitsOf = async (id: string) => (await tight.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [id]))[0].n as number;
+      const before = await Promise.all(ids.map(visitsOf));
+      // Each child's row held 0.8 s longer than the one before (another request's long write): every
+      // wait within the 1 s statement limit, the four together past the gateway's 3 s. The first two
+      // commit before the deadline, the third reaches its COMMIT after it, the fourth would begin after it.
+      const lockers = await Promise.all(
+        ids.map(async (id) => {
+          const c = new Client({ connectionString: tight.databaseUrl });
+          await c.connect();
+          await c.query('BEGIN');
+          await c.query('SELECT 1 FROM registry.minor WHERE id = $1 FOR UPDATE', [id]);
+          return c;
+        }),
+      );
+      const released = lockers.map((c, i) => new Promise((r) => setTimeout(r, 800 * (i + 1))).then(() => c.query('COMMIT')).then(() => c.end()));
+      const token = await tight.token(Department.CIVIL_AFFAIRS, { user: 'deadline-visitor' });
+      const query = `mutation(${ids.map((_, i) => `$m${i}: ID!`).join(', ')}) { ${ids.map((_, i) => `v${i}: recordVisit(minorId: $m${i}, input: { notes: "走访" }) { id }`).join(' ')} }`;
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      let r: Awaited<ReturnType<typeof post>>;
+      let logged: string[];
+      try {
+        r = await post(tight, token, { query, variables: Object.fromEntries(ids.map((id, i) => [`m${i}`, id])) });
+        // Long enough for a subgraph still at work to finish: the last row is free at 3.2 s.
+        await Promise.all(released);
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        logged = log.mock.calls.map((c) => c.map(String).join(' '));
+      } finally {
+        log.mockRestore();
+      }
+      const added = (await Promise.all(ids.map(visitsOf))).map((n, i) => n - before[i]);
+      expect(added).toEqual([1, 1, 0, 0]);
+      const refused = { message: 'The database did not answer in time; try again shortly', extensions: { code: 'DATABASE_UNAVAILABLE', serviceName: 'registry' } };
+      expect([r.status, r.json.data, r.json.errors.map(({ message, path, extensions }: any) => ({ message, path, extensions }))]).toEqual([
+        200,
+        { v0: { id: expect.any(String) }, v1: { id: expect.any(String) }, v2: null, v3: null },
+        [
+          { ...refused, path: ['v2'] },
+          { ...refused, path: ['v3'] },
+        ],
+      ]);
+      expect(logged.filter((l) => l.startsWith('[subgraph registry]'))).toEqual([
+        expect.stringMatching(/past the gateway's deadline, a transaction rolled back before its commit$/),
+        expect.stringMatching(/past the gateway's deadline, a transaction not begun$/),
+      ]);
+      // The subgraph answered within the gateway's limit: the event records both visits, and only them.
+      const events = await eventsOf(tight, r.requestId);
+      expect(events.map((e) => [e.outcome, e.body.errorCodes])).toEqual([
+        ['STARTED', []],
+        ['PARTIAL', ['DATABASE_UNAVAILABLE']],
+      ]);
+      expect(events[1].body.changes.map((c: any) => [c.mutation, c.id, c.minorId])).toEqual([
+        ['recordVisit', r.json.data.v0.id, ids[0]],
+        ['recordVisit', r.json.data.v1.id, ids[1]],
+      ]);
+    }, 30_000);
   });
 
   // A representation is the gateway's to write, but a subgraph does not trust its key: an id that

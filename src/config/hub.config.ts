@@ -384,7 +384,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
     // A subgraph bounds each of its waits on the database by the statement limit and answers
     // DATABASE_UNAVAILABLE then, or REPLY_MARGIN_MS later for a reply that never came: that answer,
     // clean and not in doubt, should reach the gateway before the gateway gives up on it; 1 s more
-    // for the rest of the request's work and the way back. No audit write of the subgraph's is
+    // for the rest of the request's work and the way back. A fetch of several waits (aliased
+    // mutations) can outlast it: the subgraph is sent this limit and commits nothing past it. No audit write of the subgraph's is
     // waited for: the gateway writes the request's event after the fetch (a workflow process
     // audits only its webhook deliveries, from a job). By default 17 s, below the shutdown grace,
     // so that a stop still sees the fetch end and its event written. At most 10 minutes, beyond

@@ -81,12 +81,16 @@ function statementName(text: string): string {
   return name;
 }
 
-const readers = new WeakMap<DataSource, Map<string, EntityReader<ObjectLiteral>>>();
+const readers = new WeakMap<object, Map<string, EntityReader<ObjectLiteral>>>();
 
-/** One reader per data source, entity and alias, built on first use. */
+/**
+ * One reader per data source, entity and alias, built on first use. Kept by the data source's
+ * driver: a subgraph server's request has a data source of its own over the same one
+ * (request-deadline.ts), and would otherwise build its readers again.
+ */
 export function entityReader<T extends ObjectLiteral>(ds: DataSource, entity: new () => T, alias: string): EntityReader<T> {
-  let byEntity = readers.get(ds);
-  if (!byEntity) readers.set(ds, (byEntity = new Map()));
+  let byEntity = readers.get(ds.driver);
+  if (!byEntity) readers.set(ds.driver, (byEntity = new Map()));
   const key = `${entity.name} ${alias}`;
   let reader = byEntity.get(key);
   if (!reader) byEntity.set(key, (reader = new EntityReader(ds, entity, alias)));

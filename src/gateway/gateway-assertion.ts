@@ -17,7 +17,16 @@ export interface GatewayAssertion {
   requestId: string;
   /** The request's declared purpose, already validated by the gateway (field grants depend on it). */
   purpose?: Purpose;
+  /**
+   * How long the gateway waits for this fetch's answer (HUB_SUBGRAPH_TIMEOUT_MS), counted from
+   * before it is sent: the subgraph commits nothing once it is spent. A span, not a time of day:
+   * the two hosts' clocks may differ. Absent from an older gateway's assertions: no deadline then.
+   */
+  budgetMs?: number;
 }
+
+/** The longest budget an assertion may carry: HUB_SUBGRAPH_TIMEOUT_MS's upper bound. */
+const MAX_BUDGET_MS = 600_000;
 
 /** The GraphQL request a fetch sends: as the gateway builds it, or as the subgraph parsed it from the body. */
 export interface BoundRequest {
@@ -43,7 +52,8 @@ export function requestDigest(r: BoundRequest): string {
  */
 export async function signAssertion(secret: Uint8Array, subgraph: string, a: GatewayAssertion, request: BoundRequest): Promise<string> {
   const { userId, department, role, region } = a.principal;
-  return new SignJWT({ department, role, region, rid: a.requestId, req: requestDigest(request), ...(a.purpose ? { pur: a.purpose } : {}) })
+  const optional = { ...(a.purpose ? { pur: a.purpose } : {}), ...(a.budgetMs !== undefined ? { budgetMs: a.budgetMs } : {}) };
+  return new SignJWT({ department, role, region, rid: a.requestId, req: requestDigest(request), ...optional })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)
     .setIssuer(ISSUER)
@@ -136,19 +146,21 @@ export async function verifyAssertion(
   if (!token) throw new AssertionRefused('Subgraphs accept only requests signed by the gateway', 'missing');
   const refuse = (reason: RefusalReason, requestId?: unknown) =>
     new AssertionRefused('Invalid gateway signature', reason, typeof requestId === 'string' ? requestId : undefined);
-  const { sub, department, role, region, rid, req, pur, jti, exp } = await signedClaims(secret, subgraph, token);
+  const { sub, department, role, region, rid, req, pur, jti, exp, budgetMs } = await signedClaims(secret, subgraph, token);
   // Checked as a client token's are, though only the gateway could sign them: a region that is no
   // code ('' or '%') would be a pattern matching every child.
   if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || !isRegionCode(region) || typeof rid !== 'string') {
     throw refuse('bad claims', rid);
   }
+  // A gateway of the release before (a rolling deploy) sends none, and its fetch runs without a deadline.
+  if (budgetMs !== undefined && !(typeof budgetMs === 'number' && Number.isInteger(budgetMs) && budgetMs >= 1 && budgetMs <= MAX_BUDGET_MS)) throw refuse('bad claims', rid);
   // Only a POSTed JSON request with a query is bound; anything else (batch, no query) is refused.
   if (typeof request.query !== 'string' || typeof req !== 'string' || req !== requestDigest(request)) throw refuse('other request', rid);
   if (replays && !replays.first(String(jti), Number(exp))) throw refuse('replayed', rid);
   try {
     const p = pur as Purpose | undefined;
     const purpose = p ? parsePurpose(p.reference ? `${p.code}; ${encodeURIComponent(p.reference)}` : p.code) : undefined;
-    return { principal: { userId: sub, department, role, region }, requestId: rid, purpose, digest: req };
+    return { principal: { userId: sub, department, role, region }, requestId: rid, purpose, digest: req, budgetMs: budgetMs as number | undefined };
   } catch {
     throw refuse('bad claims', rid);
   }

@@ -115,7 +115,8 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
       await signAssertion(
         this.secret,
         this.subgraph,
-        { principal: context.principal, requestId: context.requestId, purpose: parsePurpose(context.purposeHeader) },
+        // The time limit starts with the fetch, after this: the subgraph's deadline falls within it.
+        { principal: context.principal, requestId: context.requestId, purpose: parsePurpose(context.purposeHeader), budgetMs: this.timeoutMs },
         { query: request.query, operationName: request.operationName, variables: request.variables },
       ),
     );

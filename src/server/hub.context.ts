@@ -16,6 +16,7 @@ export interface HubContext {
   principal: Principal;
   subject: PolicySubject;
   policy: Policy;
+  /** On a subgraph server, bound by the gateway's deadline for the fetch (src/db/request-deadline.ts). */
   db: DataSource;
   /** Request time, so that one request sees one "now" (ages, due dates); shifted by `workflow.clockOffsetMs` in tests. */
   now: Date;

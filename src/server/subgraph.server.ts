@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -11,6 +12,7 @@ import { ACCESS_EXTENSION, ASSERTION_HEADER, AssertionRefused, ReplayGuard, requ
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, openDatabase, startSlices } from './bootstrap';
+import { boundByDeadline } from '../db/request-deadline';
 import { expressApp, jsonErrors, listen, postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal } from './http-listener';
 import { createHubContext, HubContext } from './hub.context';
 import { gatewaySecret } from '../config/secrets';
@@ -52,6 +54,16 @@ interface SubgraphContext extends HubContext {
     from: string;
   };
 }
+
+/**
+ * What of the gateway's budget for a fetch is kept for the way back: the gateway counts it from
+ * before it sent the fetch (the way here is spent already when it arrives) and after the last
+ * commit the fetch still resolves its other fields, and its answer is written and carried back.
+ * 1 s, as long as the hub waits for a database's reply beyond its own limit; a quarter of a budget
+ * shorter than 4 s, so that the shortest (1 s) still leaves time to work.
+ */
+const ANSWER_MARGIN_MS = 1_000;
+const answerMargin = (budgetMs: number) => Math.min(ANSWER_MARGIN_MS, budgetMs / 4);
 
 /** A parsed JSON body that is one request (not a batch, not a scalar). */
 const isBody = (b: unknown): b is Record<string, unknown> => typeof b === 'object' && b !== null && !Array.isArray(b);
@@ -142,6 +154,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       // (which Apollo Server would read a GET's request from), is someone else's request. Refused
       // before the assertion is looked at, so the gateway's own fetch with it still runs.
       async (req, res, next) => {
+        res.locals.arrivedAt = performance.now();
         const refusal = postOnlyRefusal(req, res) ?? (req.originalUrl.includes('?') ? new HubException(HubErrorCode.BAD_REQUEST, 'A query string is not served: the request is the body') : null);
         if (!refusal) return next();
         const requestId = await vouchedRequestId(secret, name, req.header(ASSERTION_HEADER));
@@ -159,10 +172,11 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
             // A replay makes the gateway's own fetch fail, and its event is flagged ACCESS_IN_DOUBT.
             throw logged(e, from);
           }
-          const { principal, requestId, purpose, digest } = asserted;
+          const { principal, requestId, purpose, digest, budgetMs } = asserted;
           // The gateway's id for it, which a stop that times out logs (listen).
           res.setHeader(REQUEST_ID_HEADER, requestId);
-          return { ...createHubContext(config, principal, policy, db.ds, requestId, undefined, purpose), asserted: { digest, from } };
+          const data = budgetMs === undefined ? db.ds : boundByDeadline(db.ds, res.locals.arrivedAt + budgetMs - answerMargin(budgetMs), `[subgraph ${name}] request ${requestId}`);
+          return { ...createHubContext(config, principal, policy, data, requestId, undefined, purpose), asserted: { digest, from } };
         },
       }),
     );
