@@ -1,16 +1,18 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import dns from 'node:dns/promises';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createSocket, Socket } from 'node:dgram';
+import dns from 'node:dns';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
 import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { HubConfig, loadConfig } from '../src/config/hub.config';
 import { buildPolicy } from '../src/server/bootstrap';
-import { AddressClass, classifyAddress } from '../src/subgraphs/workflow/webhook.destination';
+import { AddressClass, classifyAddress, MAX_LOOKUPS_IN_FLIGHT } from '../src/subgraphs/workflow/webhook.destination';
 import { runEscalations, startWorkflowJobs } from '../src/subgraphs/workflow/workflow.jobs';
-import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
+import { deliverWebhooks, LOOKUPS_BUSY_ERROR } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
-import { errorCodes, startTestHub, TestHub, testConfig } from './support/test-hub';
+import { DEFAULT_PURPOSE, errorCodes, GqlResult, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU } = Department;
 const REGISTER = `mutation($url: String!) { registerWebhook(url: $url) { webhook { id url } } }`;
@@ -194,20 +196,6 @@ describe('webhooks: destination policy (SSRF)', () => {
       expect(r.errors?.[0]).toMatchObject({ message: 'url: is not an allowed destination: 64:ff9b::a9fe:a9fe resolves to 64:ff9b::a9fe:a9fe, link-local', extensions: { code: 'BAD_USER_INPUT', field: 'url' } });
     });
 
-    it('refuses a host whose look-up does not answer within the request timeout', async () => {
-      // A name server that never answers: getaddrinfo would hold the registration (and a thread of libuv's pool) for as long as the system resolver retries.
-      const unanswered = jest.spyOn(dns, 'lookup').mockImplementation(() => new Promise(() => undefined));
-      try {
-        const started = Date.now();
-        const r = await t.gql(justice, REGISTER, { url: 'http://hooks.unanswered.example/hook' });
-        expect(r.errors?.[0]).toMatchObject({ message: 'url: is not an allowed destination: hooks.unanswered.example did not resolve within 1500 ms', extensions: { code: 'BAD_USER_INPUT', field: 'url' } });
-        expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
-        expect(unanswered).toHaveBeenCalledWith('hooks.unanswered.example', expect.anything());
-      } finally {
-        unanswered.mockRestore();
-      }
-    });
-
     it('refuses a URL already active for the department and region, and more than HUB_WEBHOOK_MAX_PER_REGION active webhooks there', async () => {
       const street = '330102001';
       const max = t.config.workflow.webhook.maxPerRegion;
@@ -353,6 +341,162 @@ describe('webhooks: destination policy (SSRF)', () => {
         'https://[64:ff9b::808:808]/hook',
         'https://[::ffff:0:808:808]/hook',
       ]);
+    });
+  });
+
+  describe('look-ups, with a name server that never answers', () => {
+    // Production as deployed: its identity provider's ES256 tokens, which jose verifies on libuv's
+    // pool of four threads — the threads getaddrinfo held while a name server stayed silent.
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const TIMEOUT = 2000;
+    const env = {
+      ...ENV,
+      NODE_ENV: 'production',
+      HUB_JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      HUB_JWT_ALGORITHMS: 'ES256',
+      HUB_AUDIT_KEY: 'production-test-audit-key-0123456789',
+      HUB_WEBHOOK_TIMEOUT_MS: String(TIMEOUT),
+    };
+    let t: TestHub;
+    /** The name of every query the name server read. */
+    const asked: string[] = [];
+    let silent: Socket;
+    const systemServers = dns.getServers();
+    let log: jest.SpyInstance;
+    beforeAll(async () => {
+      silent = createSocket('udp4').on('message', (m: Buffer) => {
+        const labels: string[] = [];
+        for (let i = 12; m[i]; i += m[i] + 1) labels.push(m.toString('latin1', i + 1, i + 1 + m[i]));
+        asked.push(labels.join('.'));
+      });
+      await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+      // The hub asks the process's name servers: here one that reads every query and answers none.
+      dns.setServers([`127.0.0.1:${silent.address().port}`]);
+      t = await startTestHub({ env });
+    });
+    beforeEach(() => {
+      log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    });
+    afterEach(() => log.mockRestore());
+    afterAll(async () => {
+      await t?.stop();
+      dns.setServers(systemServers);
+      await new Promise<void>((resolve) => (silent ? silent.close(resolve) : resolve()));
+    });
+
+    /** A token of the identity provider, for a user the hub has not seen (no verification cached). */
+    const signed = (department: Department) => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ department, role: 'OFFICER', region: '330102' })
+        .setProtectedHeader({ alg: 'ES256' })
+        .setSubject(`${department.toLowerCase()}-${randomUUID().slice(0, 8)}`)
+        .setIssuer(t.config.jwt.issuer)
+        .setAudience(t.config.jwt.audience)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .sign(privateKey);
+    };
+    const silentHost = (i: number) => `h${i}.silent.example`;
+    /** Registrations of `https://<host>/hook` at once, each with the time it took. */
+    const register = (token: string, hosts: string[]) =>
+      hosts.map((host) => {
+        const started = Date.now();
+        return t.gql(token, REGISTER, { url: `https://${host}/hook` }).then((r) => ({ r, ms: Date.now() - started }));
+      });
+    /** Until the name server has been asked about every host: their look-ups are under way. */
+    const lookingUp = async (hosts: string[]) => {
+      for (const until = Date.now() + TIMEOUT / 2; !hosts.every((h) => asked.includes(h)); ) {
+        if (Date.now() > until) throw new Error(`not asked of the name server: ${hosts.filter((h) => !asked.includes(h)).join(', ')}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const refusedQuietly = (r: GqlResult) =>
+      expect(r.errors).toEqual([expect.objectContaining({ message: 'url: is not an allowed destination', extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'url' }) })]);
+    /** The reasons the hub logged for the registrations it refused. */
+    const reasons = () => log.mock.calls.map((c) => String(c[0]).replace(/^\[hub\] webhook registration refused \(request [0-9a-f-]{36}, JUSTICE [^)]+\): /, ''));
+    const redChildIn = async (grid: string) => {
+      const [c] = await t.sql(`SELECT id FROM registry.minor WHERE risk_level <> 'RED' AND grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${grid}%`]);
+      expect((await t.gql(await signed(CA), ASSESS, { id: c.id })).errors).toBeUndefined();
+    };
+    const insertHook = async (region: string, url: string) => {
+      const id = randomUUID();
+      await t.sql(`INSERT INTO workflow.webhook (id, department, region_code, url, secret, active, created_by, created_at) VALUES ($1, 'EDUCATION', $2, $3, 'secret', true, 'direct', now())`, [id, region, url]);
+      return id;
+    };
+
+    it('answers a caller at once while look-ups of silent names outnumber libuv’s threads', async () => {
+      const officer = await signed(JU);
+      const fresh = await signed(PO);
+      const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+      const hosts = [1, 2, 3, 4, 5, 6, 7, 8].map(silentHost);
+      let settled = 0;
+      const pending = register(officer, hosts).map((p) => p.finally(() => settled++));
+      await lookingUp(hosts);
+      const started = Date.now();
+      // To the address: the client's own look-up of localhost would wait on the same pool.
+      const read = await postGraphQL(t.hub.url.replace('localhost', '127.0.0.1'), fresh, 'query($id: ID!) { minor(id: $id) { name } }', { id }, DEFAULT_PURPOSE);
+      const ms = Date.now() - started;
+      // Answered (a token never verified before, ES256) while all eight look-ups were still waiting.
+      expect({ errors: read.errors, name: typeof read.data?.minor?.name, settled }).toEqual({ errors: undefined, name: 'string', settled: 0 });
+      expect(ms).toBeLessThan(1000);
+      for (const { r } of await Promise.all(pending)) refusedQuietly(r);
+    });
+
+    it('refuses a host whose look-up has not answered within the request timeout, and logs why', async () => {
+      const [{ r, ms }] = await Promise.all(register(await signed(JU), [silentHost(100)]));
+      refusedQuietly(r);
+      expect(reasons()).toEqual([`${silentHost(100)} did not resolve within ${TIMEOUT} ms`]);
+      expect(ms).toBeGreaterThanOrEqual(TIMEOUT - 50);
+      expect(ms).toBeLessThan(TIMEOUT + 1000);
+    });
+
+    it('answers localhost and names under .localhost as loopback without asking DNS, and delivers to them', async () => {
+      const started = Date.now();
+      const urls = ['https://localhost/hook', 'https://localhost./hook', 'https://hooks.localhost/hook'];
+      expect(await outcomes(t, await signed(JU), urls)).toEqual(all(urls, 'BAD_USER_INPUT url'));
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(reasons()).toEqual(['localhost resolves to 127.0.0.1, loopback', 'localhost. resolves to 127.0.0.1, loopback', 'hooks.localhost resolves to 127.0.0.1, loopback']);
+      // A development policy delivers to a receiver named localhost, on the first loopback address.
+      const rx = await receiver();
+      const hook = await insertHook('330102001', rx.url.replace('127.0.0.1', 'localhost'));
+      try {
+        await redChildIn('330102001');
+        const cfg = { ...t.config.workflow.webhook, strictDestinations: false };
+        expect(await deliverWebhooks(t.hub.db.ds, cfg, () => new Date(Date.now() + 60_000), trail(t))).toEqual({ delivered: 1, failed: 0 });
+        expect(rx.received).toHaveLength(1);
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE id = $1`, [hook]);
+        await close(rx.server);
+      }
+      expect(asked.filter((name) => name.includes('localhost'))).toEqual([]);
+    });
+
+    it(`refuses a registration at once past ${MAX_LOOKUPS_IN_FLIGHT} look-ups in flight, and leaves a delivery uncounted for a later pass`, async () => {
+      const officer = await signed(JU);
+      const hook = await insertHook('330102002', `https://${silentHost(300)}/hook`);
+      await redChildIn('330102002');
+      const delivery = () => t.sql(`SELECT status, attempts, last_error FROM workflow.webhook_delivery WHERE webhook_id = $1`, [hook]);
+      const cfg = t.config.workflow.webhook;
+      const now = Date.now() + 60_000;
+      try {
+        const hosts = Array.from({ length: MAX_LOOKUPS_IN_FLIGHT }, (_, i) => silentHost(200 + i));
+        // A host asked for twice at once is one look-up.
+        const pending = register(officer, [...hosts, hosts[0]]);
+        await lookingUp(hosts);
+        const [{ r, ms }] = await Promise.all(register(officer, [silentHost(250)]));
+        refusedQuietly(r);
+        expect(ms).toBeLessThan(1000);
+        expect(await deliverWebhooks(t.hub.db.ds, cfg, () => new Date(now), trail(t))).toEqual({ delivered: 0, failed: 0 });
+        expect(await delivery()).toEqual([{ status: 'PENDING', attempts: 0, last_error: LOOKUPS_BUSY_ERROR }]);
+        expect(asked.filter((name) => [silentHost(250), silentHost(300)].includes(name))).toEqual([]);
+        expect(reasons()).toEqual([`${silentHost(250)} was not looked up: ${MAX_LOOKUPS_IN_FLIGHT} destination look-ups in flight`]);
+        expect((await Promise.all(pending)).map(({ r }) => errorCodes(r).join())).toEqual(Array(MAX_LOOKUPS_IN_FLIGHT + 1).fill('BAD_USER_INPUT'));
+        // The next pass after its lease looks the destination up, and counts the attempt.
+        await deliverWebhooks(t.hub.db.ds, cfg, () => new Date(now + 60_000), trail(t));
+        expect(await delivery()).toEqual([{ status: 'PENDING', attempts: 1, last_error: `refused by the destination policy: ${silentHost(300)} did not resolve within ${TIMEOUT} ms` }]);
+      } finally {
+        await t.sql(`UPDATE workflow.webhook SET active = false WHERE id = $1`, [hook]);
+      }
     });
   });
 

@@ -1,4 +1,5 @@
-import { lookup } from 'node:dns/promises';
+import { getServers } from 'node:dns';
+import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
 /**
@@ -161,42 +162,88 @@ export function refusal(policy: DestinationPolicy, host: string, address: string
 export const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
 
 /**
- * `lookup` (getaddrinfo, as the system resolves: /etc/hosts too), given up on after `timeoutMs`.
- * getaddrinfo cannot be cancelled and runs on libuv's pool of four threads: a name server that
- * never answers would otherwise hold the delivery, or the registration, for as long as the
- * system resolver retries. The look-up itself may go on in its thread; only the wait is bounded.
+ * Look-ups in flight at once, hub-wide. A look-up holds no thread (c-ares, below) but a channel of
+ * its own — sockets, a timer, the queries it sends — for up to the webhook request timeout, asking a
+ * name server that whoever registers a URL may run: unbounded, any officer's registrations sent at
+ * once would have the hub hold as many and query that server as fast as they liked. Concurrent
+ * look-ups of one host share one, so a delivery batch (50) to a handful of receivers takes a
+ * handful; 16 leaves room for a batch's distinct hosts beside the registrations under way.
  */
-async function lookupWithin(host: string, timeoutMs: number): Promise<{ address: string; family: number }[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DestinationRefused(`${host} did not resolve within ${timeoutMs} ms`)), timeoutMs);
-  });
+export const MAX_LOOKUPS_IN_FLIGHT = 16;
+
+/**
+ * Refused because MAX_LOOKUPS_IN_FLIGHT look-ups were under way: the destination was not checked.
+ * A registration is refused as for any other reason; a delivery is not attempted (not counted).
+ */
+export class LookupsBusy extends DestinationRefused {
+  constructor(host: string) {
+    super(`${host} was not looked up: ${MAX_LOOKUPS_IN_FLIGHT} destination look-ups in flight`);
+  }
+}
+
+const LOOPBACK: ResolvedDestination[] = [
+  { address: '127.0.0.1', family: 4 },
+  { address: '::1', family: 6 },
+];
+
+const inFlight = new Map<string, Promise<ResolvedDestination[]>>();
+
+/**
+ * The host's addresses, IPv4 first. `localhost` and names under `.localhost` are loopback and never
+ * asked of DNS (RFC 6761): c-ares, unlike getaddrinfo, does not read /etc/hosts.
+ */
+function resolveHost(host: string, timeoutMs: number): Promise<ResolvedDestination[]> {
+  const name = host.replace(/\.$/, '');
+  if (name === 'localhost' || name.endsWith('.localhost')) return Promise.resolve(LOOPBACK);
+  const pending = inFlight.get(name);
+  if (pending) return pending;
+  if (inFlight.size >= MAX_LOOKUPS_IN_FLIGHT) return Promise.reject(new LookupsBusy(host));
+  const lookup = resolveWithin(name, timeoutMs).finally(() => inFlight.delete(name));
+  inFlight.set(name, lookup);
+  return lookup;
+}
+
+/**
+ * A and AAAA records asked of the process's name servers (`dns.getServers()`: /etc/resolv.conf as
+ * read at start) through c-ares, cancelled after `timeoutMs`. Not getaddrinfo: it runs on libuv's
+ * pool of four threads, which also verify every ES256/RS256 token, and cannot be cancelled — a
+ * handful of look-ups of names whose name server stays silent held the pool, and every caller with
+ * them, for as long as the system resolver retried. Two tries within the time, so that one lost
+ * datagram does not refuse a destination. A family that has not answered by then is left out;
+ * only the addresses found are connected to.
+ */
+async function resolveWithin(name: string, timeoutMs: number): Promise<ResolvedDestination[]> {
+  const resolver = new Resolver({ timeout: Math.ceil(timeoutMs / 3), tries: 2 });
+  resolver.setServers(getServers());
+  const timer = setTimeout(() => resolver.cancel(), timeoutMs);
   try {
-    return await Promise.race([lookup(host, { all: true, verbatim: true }), late]);
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
+    const found = [
+      ...(v4.status === 'fulfilled' ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
+      ...(v6.status === 'fulfilled' ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
+    ];
+    if (found.length) return found;
+    const unanswered = [v4, v6].some((r) => r.status === 'rejected' && ['ECANCELLED', 'ETIMEOUT'].includes((r.reason as NodeJS.ErrnoException).code ?? ''));
+    throw new DestinationRefused(unanswered ? `${name} did not resolve within ${timeoutMs} ms` : `${name} does not resolve`);
   } finally {
     clearTimeout(timer);
   }
 }
 
 /**
- * Resolves the URL's host and checks every address it resolves to; answers the address to connect
- * to (the first), or throws DestinationRefused. A host that does not resolve, or not within
- * `timeoutMs`, is refused.
+ * Resolves the URL's host (an address is itself) and checks every address it resolves to; answers
+ * the address to connect to (the first), or throws DestinationRefused — LookupsBusy when too many
+ * look-ups are under way. A host that does not resolve, or not within `timeoutMs`, is refused.
  */
 export async function checkDestination(policy: DestinationPolicy, url: URL): Promise<ResolvedDestination> {
   const host = hostOf(url);
-  let addresses: { address: string; family: number }[];
-  try {
-    addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookupWithin(host, policy.timeoutMs);
-  } catch (e) {
-    throw e instanceof DestinationRefused ? e : new DestinationRefused(`${host} does not resolve`);
-  }
-  if (!addresses.length) throw new DestinationRefused(`${host} does not resolve`);
+  const family = isIP(host);
+  const addresses = family ? [{ address: host, family: family as 4 | 6 }] : await resolveHost(host, policy.timeoutMs);
   for (const a of addresses) {
     const why = refusal(policy, host, a.address);
     if (why) throw new DestinationRefused(why);
   }
-  return { address: addresses[0].address, family: addresses[0].family === 6 ? 6 : 4 };
+  return addresses[0];
 }
 
 /**

@@ -10,7 +10,7 @@ import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { WorkflowConfig } from '../../config/hub.config';
 import { loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
-import { checkDestination, DestinationRefused, ResolvedDestination } from './webhook.destination';
+import { checkDestination, DestinationRefused, LookupsBusy, ResolvedDestination } from './webhook.destination';
 import { NotificationKind } from './workflow.enums';
 import { payloadAccess, withoutChild } from './workflow.notify';
 
@@ -111,6 +111,8 @@ export function deliveryEvent(d: Due, policy: Policy): AuditEventBody {
 
 /** `last_error` of an attempt withheld because its audit event could not be written (not counted as an attempt). */
 export const AUDIT_UNAVAILABLE_ERROR = 'audit unavailable: not sent';
+/** `last_error` of an attempt withheld because MAX_LOOKUPS_IN_FLIGHT look-ups were under way (not counted as an attempt). */
+export const LOOKUPS_BUSY_ERROR = 'destination look-ups at capacity: not sent';
 
 class AuditUnavailable extends Error {}
 
@@ -159,7 +161,8 @@ export interface DeliveryPass {
  * Every POST is a disclosure of the notification's payload and is audited first (fail closed): the
  * attempt's event (`deliveryEvent`) must be durable before anything is sent. If it cannot be
  * written nothing is sent, the attempt is not counted, and the delivery stays PENDING, tried
- * again once its lease has passed.
+ * again once its lease has passed; so too when the destination could not be looked up because
+ * MAX_LOOKUPS_IN_FLIGHT look-ups were under way.
  */
 export async function deliverWebhooks(
   ds: DataSource,
@@ -252,11 +255,12 @@ async function deliverBatch(
         const status = await post(url, to, headers, body, cfg.timeoutMs);
         if (status < 200 || status > 299) error = `HTTP ${status}`;
       } catch (e) {
-        if (e instanceof AuditUnavailable) {
-          // Nothing was sent: not an attempt. The lease keeps it until the next pass after it.
+        if (e instanceof AuditUnavailable || e instanceof LookupsBusy) {
+          // Nothing was sent, and the destination was not found wanting: not an attempt. The lease
+          // keeps it until the next pass after it.
           await ds.query(`UPDATE workflow.webhook_delivery SET last_error = $2 WHERE id = $1 AND status = 'PENDING' AND next_attempt_at = $3`, [
             d.id,
-            AUDIT_UNAVAILABLE_ERROR,
+            e instanceof LookupsBusy ? LOOKUPS_BUSY_ERROR : AUDIT_UNAVAILABLE_ERROR,
             lease,
           ]);
           return;
