@@ -172,12 +172,23 @@ export const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1').toL
 export const MAX_LOOKUPS_IN_FLIGHT = 16;
 
 /**
- * Refused because MAX_LOOKUPS_IN_FLIGHT look-ups were under way: the destination was not checked.
- * A registration is refused as for any other reason; a delivery is not attempted (not counted).
+ * Of those, the most that registrations may hold: any officer may register, and registrations of
+ * silent names sent again as each is refused would otherwise keep every look-up taken, and every
+ * delivery hub-wide — a CHILD_RED among them — waiting for as long as they went on. Deliveries
+ * may take all of them.
+ */
+export const MAX_REGISTRATION_LOOKUPS = MAX_LOOKUPS_IN_FLIGHT / 2;
+
+/** What a destination is checked for: a registration, or a delivery (which the cap favours). */
+export type LookupFor = 'registration' | 'delivery';
+
+/**
+ * Refused because the look-ups allowed were under way: the destination was not checked. A
+ * registration is refused as for any other reason; a delivery is not attempted (not counted).
  */
 export class LookupsBusy extends DestinationRefused {
-  constructor(host: string) {
-    super(`${host} was not looked up: ${MAX_LOOKUPS_IN_FLIGHT} destination look-ups in flight`);
+  constructor(host: string, cap: number, what: string) {
+    super(`${host} was not looked up: ${cap} ${what} in flight`);
   }
 }
 
@@ -187,18 +198,27 @@ const LOOPBACK: ResolvedDestination[] = [
 ];
 
 const inFlight = new Map<string, Promise<ResolvedDestination[]>>();
+/** The names in `inFlight` a registration asked for first. */
+const registering = new Set<string>();
 
 /**
  * The host's addresses, IPv4 first. `localhost` and names under `.localhost` are loopback and never
  * asked of DNS (RFC 6761): c-ares, unlike getaddrinfo, does not read /etc/hosts.
  */
-function resolveHost(host: string, timeoutMs: number): Promise<ResolvedDestination[]> {
+function resolveHost(host: string, timeoutMs: number, lookupFor: LookupFor): Promise<ResolvedDestination[]> {
   const name = host.replace(/\.$/, '');
   if (name === 'localhost' || name.endsWith('.localhost')) return Promise.resolve(LOOPBACK);
   const pending = inFlight.get(name);
   if (pending) return pending;
-  if (inFlight.size >= MAX_LOOKUPS_IN_FLIGHT) return Promise.reject(new LookupsBusy(host));
-  const lookup = resolveWithin(name, timeoutMs).finally(() => inFlight.delete(name));
+  if (inFlight.size >= MAX_LOOKUPS_IN_FLIGHT) return Promise.reject(new LookupsBusy(host, MAX_LOOKUPS_IN_FLIGHT, 'destination look-ups'));
+  if (lookupFor === 'registration') {
+    if (registering.size >= MAX_REGISTRATION_LOOKUPS) return Promise.reject(new LookupsBusy(host, MAX_REGISTRATION_LOOKUPS, 'registrations’ look-ups'));
+    registering.add(name);
+  }
+  const lookup = resolveWithin(name, timeoutMs).finally(() => {
+    inFlight.delete(name);
+    registering.delete(name);
+  });
   inFlight.set(name, lookup);
   return lookup;
 }
@@ -233,12 +253,13 @@ async function resolveWithin(name: string, timeoutMs: number): Promise<ResolvedD
 /**
  * Resolves the URL's host (an address is itself) and checks every address it resolves to; answers
  * the address to connect to (the first), or throws DestinationRefused — LookupsBusy when too many
- * look-ups are under way. A host that does not resolve, or not within `timeoutMs`, is refused.
+ * look-ups are under way (for a registration, MAX_REGISTRATION_LOOKUPS). A host that does not
+ * resolve, or not within `timeoutMs`, is refused.
  */
-export async function checkDestination(policy: DestinationPolicy, url: URL): Promise<ResolvedDestination> {
+export async function checkDestination(policy: DestinationPolicy, url: URL, lookupFor: LookupFor): Promise<ResolvedDestination> {
   const host = hostOf(url);
   const family = isIP(host);
-  const addresses = family ? [{ address: host, family: family as 4 | 6 }] : await resolveHost(host, policy.timeoutMs);
+  const addresses = family ? [{ address: host, family: family as 4 | 6 }] : await resolveHost(host, policy.timeoutMs, lookupFor);
   for (const a of addresses) {
     const why = refusal(policy, host, a.address);
     if (why) throw new DestinationRefused(why);

@@ -236,7 +236,7 @@ async function deliverBatch(
       let error: string | null = null;
       try {
         const url = new URL(d.url);
-        const to = await checkDestination(cfg, url);
+        const to = await checkDestination(cfg, url, 'delivery');
         // Audited before anything leaves; a refused destination above was never contacted and is not a disclosure.
         try {
           await trail.audit.append(deliveryEvent(d, trail.policy));

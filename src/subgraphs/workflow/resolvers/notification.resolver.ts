@@ -117,7 +117,7 @@ export class WebhookResolver {
     // SSRF: no loopback, link-local (cloud metadata), multicast, reserved…; in production no private
     // network unless allow-listed. Checked again at every delivery.
     try {
-      await checkDestination(ctx.config.workflow.webhook, parsed);
+      await checkDestination(ctx.config.workflow.webhook, parsed, 'registration');
     } catch (e) {
       if (!(e instanceof DestinationRefused)) throw e;
       // The reason names what a host resolves to, or that it does not: in production that would let
