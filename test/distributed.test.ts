@@ -921,3 +921,53 @@ describe('distributed mode', () => {
     expect(rejections).toEqual([]);
   });
 });
+
+/**
+ * The deadline binds every write of a subgraph, not only those written in a mutation's own
+ * transaction: `removeBarredPerson` once revoked a bar through a query builder of the data source,
+ * which took a connection of its own and committed after the gateway had given up — a bar lifted
+ * with nothing in the trail saying by whom.
+ */
+describe('distributed mode: a revocation of a bar past the gateway’s deadline', () => {
+  let workflow: SubgraphServer;
+  let config: ReturnType<typeof testConfig>;
+  const principal = { userId: 'po-revoker', department: Department.POLICE, role: Role.OFFICER, region: '330102' };
+  beforeAll(async () => {
+    config = testConfig({ databaseUrl: await cloneTemplateDatabase(), gatewaySecret: 'test-gateway-secret-of-sufficient-length', env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    workflow = await startSubgraphServer('workflow', config, 0);
+  });
+  afterAll(async () => {
+    await workflow?.stop();
+  });
+
+  it('is rolled back, DATABASE_UNAVAILABLE, and the bar still restricts', async () => {
+    const added = await postAsGateway(config, workflow.url, 'workflow', principal, `mutation($i: BarredPersonInput!) { addBarredPerson(input: $i) { id } }`, {
+      i: { idNumber: '11010519491231002X', name: '张三', offence: 'ABUSE', judgementReference: '(2026)浙0102刑初77号' },
+    });
+    expect(added.errors).toBeUndefined();
+    const id = (added.data as { addBarredPerson: { id: string } }).addBarredPerson.id;
+    // Another session holds the bar's row for 1.2 s; the fetch has 1 s (a quarter kept for the way back).
+    const locker = new Client({ connectionString: config.databaseUrl });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('SELECT 1 FROM workflow.barred_person WHERE id = $1 FOR UPDATE', [id]);
+    const held = new Promise((r) => setTimeout(r, 1_200)).then(() => locker.query('COMMIT')).then(() => locker.end());
+    const request = { query: `mutation($id: ID!) { removeBarredPerson(id: $id, reason: "judgement overturned") }`, variables: { id } };
+    const assertion = await signAssertion(gatewaySecret(config), 'workflow', { principal, requestId: randomUUID(), budgetMs: 1_000 }, request);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const res = await fetch(workflow.url, { method: 'POST', headers: { 'content-type': 'application/json', [ASSERTION_HEADER]: assertion }, body: JSON.stringify(request) });
+      const body = (await res.json()) as { data: unknown; errors?: { extensions?: { code?: string } }[] };
+      await held;
+      expect([body.data, body.errors?.map((e) => e.extensions?.code)]).toEqual([{ removeBarredPerson: null }, ['DATABASE_UNAVAILABLE']]);
+      expect(log.mock.calls.map((c) => c.join(' '))).toEqual([expect.stringMatching(/past the gateway's deadline, a transaction rolled back before its commit$/)]);
+    } finally {
+      log.mockRestore();
+    }
+    const c = new Client({ connectionString: config.databaseUrl });
+    await c.connect();
+    const [row] = (await c.query('SELECT revoked_at FROM workflow.barred_person WHERE id = $1', [id])).rows;
+    await c.end();
+    expect(row.revoked_at).toBeNull();
+  });
+});

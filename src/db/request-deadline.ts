@@ -14,6 +14,8 @@ type Work = (em: EntityManager) => Promise<unknown>;
  * event, from the answer it no longer reads); one aliased mutation after another, each waiting
  * within the statement limit, had kept committing long after. Everything else is the data source's
  * own (Object.create: its pool, metadata and manager). `logName` names the request in the log.
+ * So every write of a request goes through `transaction` or `query`: a query builder, repository
+ * or manager of the data source takes a connection of its own and would commit past the deadline.
  */
 export function boundByDeadline(ds: DataSource, deadline: number, logName: string): DataSource {
   const refuseIfPast = (what: string) => {

@@ -170,21 +170,25 @@ export class EmploymentResolver {
     const revocationReason = requireText('reason', reason, 2000);
     // One statement, so nothing half-written; a bar already revoked is not found, like an unknown id.
     // The answer (and the audit's change) names the bar by its stored id, not as the caller spelt it:
-    // a UUID in capitals would not match the bar's id anywhere else.
+    // a UUID in capitals would not match the bar's id anywhere else. In a transaction of the request's
+    // data source, as every write: a subgraph's commits nothing past the gateway's deadline
+    // (src/db/request-deadline.ts), and a query builder of its own would have committed regardless.
     const { raw: revoked }: { raw: { id: string }[] } = isUuid(id)
-      ? await ctx.db
-          .createQueryBuilder()
-          .update(BarredPerson)
-          .set({
-            revokedAt: ctx.now,
-            revokedBy: ctx.principal.userId,
-            revokedByDepartment: ctx.principal.department,
-            revokedByRegion: ctx.principal.region,
-            revocationReason,
-          })
-          .where('id = :id AND revoked_at IS NULL', { id })
-          .returning(['id'])
-          .execute()
+      ? await ctx.db.transaction((em) =>
+          em
+            .createQueryBuilder()
+            .update(BarredPerson)
+            .set({
+              revokedAt: ctx.now,
+              revokedBy: ctx.principal.userId,
+              revokedByDepartment: ctx.principal.department,
+              revokedByRegion: ctx.principal.region,
+              revocationReason,
+            })
+            .where('id = :id AND revoked_at IS NULL', { id })
+            .returning(['id'])
+            .execute(),
+        )
       : { raw: [] };
     if (!revoked.length) throw notFound('BarredPerson');
     return revoked[0].id;
