@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { AuditSink } from '../audit/audit.writer';
 import type { HubConfig } from '../config/hub.config';
 import { openDataSource, openRequestDataSource } from '../db/data-source';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
@@ -15,6 +16,23 @@ export interface Database {
   maintenance: DataSource;
   statements: StatementCounter;
   close(): Promise<void>;
+}
+
+/**
+ * The database of a serving process as its listener closes it once the last request is answered:
+ * the slices' background work first (a job may still write and audit), then the audit writer's
+ * queue, then `closeAll` (the audit pool and the database). `background` is read when closing: the
+ * slices start after the listener.
+ */
+export function closedInOrder(db: Database, writer: AuditSink, closeAll: () => Promise<void>, background: () => { stop(): Promise<void> } | undefined): Database {
+  return {
+    ...db,
+    close: async () => {
+      await background()?.stop();
+      await writer.drain();
+      await closeAll();
+    },
+  };
 }
 
 /**

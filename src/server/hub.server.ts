@@ -20,7 +20,7 @@ import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { CHILD_RECORD_TYPES, FIELD_GRANTS, PURPOSE_FREE_MUTATIONS, SUBGRAPHS } from '../subgraphs';
 import { registrySubgraph } from '../subgraphs/registry';
 import { mountDashboard } from '../subgraphs/statistics';
-import { buildPolicy, Database, openDatabase, startSlices } from './bootstrap';
+import { buildPolicy, closedInOrder, Database, openDatabase, startSlices } from './bootstrap';
 import { expressApp, jsonErrors, listen } from './http-listener';
 import { RegionDirectory } from './region-directory';
 import { createHubContext } from './hub.context';
@@ -149,14 +149,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       compiled ? compiled.listener(app) : app,
       config.port,
       server,
-      {
-        ...db,
-        close: async () => {
-          await background?.stop();
-          await writer.drain();
-          await closeAll();
-        },
-      },
+      closedInOrder(db, writer, closeAll, () => background),
       {
         graceMs: config.shutdownGraceMs,
         answerStallMs: config.answerStallMs,

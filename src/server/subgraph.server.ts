@@ -11,7 +11,7 @@ import { HubErrorCode, HubException, maskUnexpectedError } from '../errors/hub.e
 import { ACCESS_EXTENSION, ASSERTION_HEADER, AssertionRefused, ReplayGuard, requestDigest, VerifiedAssertion, verifyAssertion, vouchedRequestId } from '../gateway/gateway-assertion';
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { findSubgraph } from '../subgraphs';
-import { buildPolicy, openDatabase, startSlices } from './bootstrap';
+import { buildPolicy, closedInOrder, openDatabase, startSlices } from './bootstrap';
 import { boundByDeadline } from '../db/request-deadline';
 import { expressApp, jsonErrors, listen, postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal } from './http-listener';
 import { createHubContext, HubContext } from './hub.context';
@@ -186,14 +186,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       app,
       port,
       server,
-      {
-        ...db,
-        close: async () => {
-          await background?.stop();
-          await writer.drain();
-          await closeAll();
-        },
-      },
+      closedInOrder(db, writer, closeAll, () => background),
       { graceMs: config.shutdownGraceMs, answerStallMs: config.answerStallMs, logName: `[subgraph ${name}]` },
     );
     background = startSlices([slice], { ds: db.ds, maintenance: db.maintenance, config, policy, audit: writer });
