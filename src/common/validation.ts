@@ -145,6 +145,12 @@ export function requireNotBefore(field: string, later: string | null, earlierFie
   if (later !== null && later < earlier) throw badInput(field, `must not be before ${earlierField}`);
 }
 
+/** A page's `first`: 1…`max` items. */
+export function requirePageSize(first: number, max: number): number {
+  if (!Number.isInteger(first) || first < 1 || first > max) throw badInput('first', `must be between 1 and ${max}`);
+  return first;
+}
+
 export function requireInt(field: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) throw badInput(field, `must be a whole number from ${min} to ${max}`);
   return value;

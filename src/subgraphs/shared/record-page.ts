@@ -5,6 +5,7 @@ import { isUuid } from '../../common/uuid';
 import type { HubContext } from '../../server/hub.context';
 import { MAX_PAGE_SIZE } from '../registry/resolvers/minor.resolver';
 import { FilterRead, FilterTests, noteTested } from './filter-tests';
+import { requirePageSize } from '../../common/validation';
 
 export interface Page<T> {
   nodes: T[];
@@ -72,7 +73,7 @@ export async function paginate<T extends { id: string; minorId: string | null }>
   first: number,
   after?: string | null,
 ): Promise<Page<T>> {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
+  requirePageSize(first, MAX_PAGE_SIZE);
   const totalCount = await qb.clone().getCount();
   if (after) {
     const raw = Buffer.from(after, 'base64url').toString();

@@ -4,7 +4,7 @@ import { childReads } from '../../../audit/audit-event';
 import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import { verifyChain } from '../../../audit/audit.verify';
 import { canonicalId, isUuid } from '../../../common/uuid';
-import { requireCleanText } from '../../../common/validation';
+import { requireCleanText, requirePageSize } from '../../../common/validation';
 import { Access } from '../../../policy/policy.types';
 import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import { sliceLoaders, type HubContext } from '../../../server/hub.context';
@@ -125,7 +125,7 @@ function lookedUp(ctx: HubContext, asked: string, argument: string, field: strin
 
 /** A page of the trail: 1…`max` events, after a `seq` this API returned (the trail is read newest first). */
 function checkPage(first: number, max: number, after: string | null | undefined): void {
-  if (!Number.isInteger(first) || first < 1 || first > max) throw badInput('first', `must be between 1 and ${max}`);
+  requirePageSize(first, max);
   if (after !== undefined && after !== null && !/^\d{1,18}$/.test(after)) throw badInput('after', 'not a cursor returned by this API');
 }
 

@@ -10,7 +10,7 @@ import { Region } from '../entities/region.entity';
 import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { isUuid } from '../../../common/uuid';
-import { distinctValues, isRegionCode } from '../../../common/validation';
+import { distinctValues, isRegionCode, requirePageSize } from '../../../common/validation';
 import { requireIdNumber } from '../../../common/id-number';
 import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern, registryLoaders } from '../registry.loaders';
 import { FilterTests } from '../../shared/filter-tests';
@@ -26,10 +26,6 @@ export const MAX_PAGE_SIZE = 1000;
  */
 const HISTORY_PAGE = 20;
 const MAX_HISTORY_PAGE = 100;
-function historyPage(first: number): number {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_HISTORY_PAGE) throw badInput('first', `must be between 1 and ${MAX_HISTORY_PAGE}`);
-  return first;
-}
 
 const encodeCursor = (id: string) => Buffer.from(`minor:${id}`).toString('base64url');
 function decodeCursor(cursor: string): string {
@@ -63,7 +59,7 @@ export class MinorResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<MinorConnection> {
-    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
+    requirePageSize(first, MAX_PAGE_SIZE);
     const tests = new FilterTests(ctx);
     const params: unknown[] = [];
     const where: string[] = [];
@@ -158,11 +154,11 @@ export class MinorResolver {
     @Ctx() ctx: HubContext,
     @Arg('first', () => Int, { defaultValue: HISTORY_PAGE }) first: number,
   ): Promise<RiskAssessment[]> {
-    return registryLoaders(ctx).assessmentsByMinor(historyPage(first)).load(minor.id);
+    return registryLoaders(ctx).assessmentsByMinor(requirePageSize(first, MAX_HISTORY_PAGE)).load(minor.id);
   }
 
   @FieldResolver(() => [Visit], { nullable: true, description: `The newest \`first\` (1–${MAX_HISTORY_PAGE}), newest first` })
   visits(@Root() minor: Minor, @Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: HISTORY_PAGE }) first: number): Promise<Visit[]> {
-    return registryLoaders(ctx).visitsByMinor(historyPage(first)).load(minor.id);
+    return registryLoaders(ctx).visitsByMinor(requirePageSize(first, MAX_HISTORY_PAGE)).load(minor.id);
   }
 }

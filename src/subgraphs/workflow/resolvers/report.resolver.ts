@@ -4,7 +4,7 @@ import { Department } from '../../../auth/principal';
 import { idNumberProblem } from '../../../common/id-number';
 import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { distinctValues, isRegionCode, optionalLine, optionalText, requireLine, requireNotFuture, requireText } from '../../../common/validation';
+import { distinctValues, isRegionCode, optionalLine, optionalText, requireLine, requireNotFuture, requirePageSize, requireText } from '../../../common/validation';
 import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
@@ -37,10 +37,7 @@ const MAX_PAGE = 500;
 const minutes = (at: Date, n: number) => new Date(at.getTime() + n * 60_000);
 export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
 
-export function pageSize(first: number): number {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput('first', `must be between 1 and ${MAX_PAGE}`);
-  return first;
-}
+export const pageSize = (first: number): number => requirePageSize(first, MAX_PAGE);
 
 /** Overdue: verification not started by its deadline, or not handled by its deadline. */
 export const isReportOverdue = (r: MandatoryReport, now: Date) =>
