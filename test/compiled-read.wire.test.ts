@@ -582,7 +582,10 @@ describe('compiled reads on the wire', () => {
       const [{ body }] = await t.sql(`SELECT body FROM audit.event ORDER BY seq DESC LIMIT 1`);
       durations.push(JSON.parse(body).durationMs);
     }
-    expect(durations.map((d) => d >= 1500)).toEqual([true, true]);
+    // Counted from the headers as the server read them, which a loaded machine reads some
+    // milliseconds after they were sent while the last bytes are read at once: the 1.5 s wait is in
+    // the duration, less that lag (a duration not counting it is a few ms).
+    expect(durations.map((d) => d >= 1000)).toEqual([true, true]);
   });
 
   it('answers from the general path when the compiled path’s audit write fails once: one event, written before the data', async () => {
