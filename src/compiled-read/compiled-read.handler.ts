@@ -80,11 +80,18 @@ export class CompiledReads {
       const arrival: Arrival = { startedAt: performance.now(), clientAddress: req.socket.remoteAddress ?? null, principal: null };
       // The body is read as it arrives while the caller is authenticated, as the general path does
       // at the headers: a caller it refuses is handed to it at once (it answers without the body,
-      // which is read and dropped here); one it accepts is served as that caller once the body is
-      // in, here or by the general path (HttpAudit.authenticate takes the arrival on).
-      const body = new Promise<Body>((resolve) => readBody(req, (error, raw) => resolve({ error, raw })));
+      // which is dropped here as it arrives: kept, it let callers without a token hold up to
+      // 64 KiB each for as long as they kept the connection); one it accepts is served as that
+      // caller once the body is in, here or by the general path (HttpAudit.authenticate takes the
+      // arrival on).
+      let drop!: () => void;
+      const body = new Promise<Body>((resolve) => (drop = readBody(req, (error, raw) => resolve({ error, raw }))));
       this.caller(req).then(
-        (principal) => (principal ? body.then((b) => this.answer(req, res, app, { ...arrival, principal }, b)) : app(req, res)),
+        (principal) => {
+          if (principal) return body.then((b) => this.answer(req, res, app, { ...arrival, principal }, b));
+          drop();
+          app(req, res);
+        },
         () => body.then((b) => this.answer(req, res, app, arrival, b)),
       );
     };
@@ -243,17 +250,24 @@ function parseFailure(e: Error): Error {
   return Object.assign(e, { type: 'entity.parse.failed', status: 400 });
 }
 
-function readBody(req: IncomingMessage, done: (error: Error | null, body?: Buffer) => void): void {
-  const chunks: Buffer[] = [];
+/** Reads the body for `done`; the function returned stops keeping it (what arrives then is discarded). */
+function readBody(req: IncomingMessage, done: (error: Error | null, body?: Buffer) => void): () => void {
+  let chunks: Buffer[] = [];
   let settled = false;
   const settle = (error: Error | null, body?: Buffer) => {
     if (settled) return;
     settled = true;
     done(error, body);
   };
-  req.on('data', (c: Buffer) => chunks.push(c));
+  const keep = (c: Buffer) => chunks.push(c);
+  req.on('data', keep);
   req.once('end', () => settle(null, Buffer.concat(chunks)));
   // A client gone mid-body, reported as body-parser (raw-body) reports it to the general path.
   req.once('aborted', () => settle(Object.assign(new Error('request aborted'), { type: 'request.aborted', status: 400, statusCode: 400, expose: true })));
   req.once('error', (e) => settle(e));
+  return () => {
+    // Still flowing without a 'data' listener: the rest is read off the socket and discarded.
+    req.off('data', keep);
+    chunks = [];
+  };
 }
