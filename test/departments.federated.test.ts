@@ -96,6 +96,23 @@ describe('department subgraphs, federated', () => {
     expect(r.data._entities[1]).toBeNull();
   });
 
+  it('answers the errors of several subgraphs in the order of their paths, whichever fetch ends first', async () => {
+    // Refused by police, youth league and education, fetched in parallel: their errors once came
+    // in the order the fetches ended, so the same request answered differently from one call to
+    // the next.
+    const [child] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${INSIDE_STREET}%`]);
+    const token = await t.token(Department.WOMENS_FEDERATION, { region: INSIDE_STREET });
+    const q = `query($id: ID!) { minor(id: $id) { policeIncidents { id } idleSupports { id } bullyingCases { id } } }`;
+    for (let i = 0; i < 5; i++) {
+      const r = await t.gql(token, q, { id: child.id });
+      expect(r.errors?.map((e: any) => [e.path.join('.'), e.extensions.code])).toEqual([
+        ['minor.bullyingCases', 'FORBIDDEN'],
+        ['minor.idleSupports', 'FORBIDDEN'],
+        ['minor.policeIncidents', 'FORBIDDEN'],
+      ]);
+    }
+  });
+
   it('applies the field policy at `_entities` too', async () => {
     const [p] = await t.sql(`SELECT minor_id FROM police.incident ORDER BY minor_id LIMIT 1`);
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { policeIncidents { narrative } policeProtectionCase { hasOpenCase } } } }`;

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { DocumentNode, GraphQLError, OperationDefinitionNode } from 'graphql';
+import { DocumentNode, GraphQLError, GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
 import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { answerLostCodes, auditEvent, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
@@ -182,6 +182,9 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             response.http.status = 403;
           }
           const result = response.body.singleResult;
+          // The gateway gathers the errors of parallel fetches as they end: in path order, the same
+          // request gets the same answer and the same event every time.
+          if (result.errors && result.errors.length > 1) result.errors = [...result.errors].sort(byPath);
           const errorCodes = (result.errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
           // The event's own: the client is told of a failure, not of what the trail cannot vouch for.
           errorCodes.push(...answerLostCodes(ctx.access.lostAnswers()));
@@ -214,4 +217,18 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
       };
     },
   };
+}
+
+/** Request-level errors (no path) first, then by path — indices as numbers — then by message. */
+function byPath(a: GraphQLFormattedError, b: GraphQLFormattedError): number {
+  const pa = a.path ?? [];
+  const pb = b.path ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i];
+    const y = pb[i];
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x - y;
+    return String(x) < String(y) ? -1 : 1;
+  }
+  return pa.length - pb.length || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 }
