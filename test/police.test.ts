@@ -177,6 +177,34 @@ describe('police subgraph', () => {
       expect(await order(PO)).toEqual([older, between, newer]);
       expect(await order(Department.CIVIL_AFFAIRS)).toEqual([older, between, newer]);
     });
+
+    it('pages them alike: the first 20 by id to a reader denied verifiedOn, the newest 20 to the others; 60 with `first: 100`', async () => {
+      const [{ id: child }] = await t.sql(
+        `SELECT m.id FROM registry.minor m WHERE m.grid_code LIKE '${INSIDE_STREET}%' AND m.id <> $1 AND NOT EXISTS (SELECT 1 FROM police.identity_verification v WHERE v.minor_id = m.id) ORDER BY m.id LIMIT 1`,
+        [minorId],
+      );
+      await t.sql(
+        `INSERT INTO police.identity_verification (id, minor_id, verified_on, result, household_status, household_place)
+         SELECT gen_random_uuid(), $1, current_date - (k * 37 % 60) * 5, 'MATCHED', 'REGISTERED', '浙江省杭州市上城区清波街道' FROM generate_series(1, 60) k`,
+        [child],
+      );
+      const byId = (await t.sql(`SELECT id FROM police.identity_verification WHERE minor_id = $1 ORDER BY id`, [child])).map((r: any) => r.id);
+      const newest = (await t.sql(`SELECT id FROM police.identity_verification WHERE minor_id = $1 ORDER BY verified_on DESC, id`, [child])).map((r: any) => r.id);
+      expect(byId.slice(0, 20)).not.toEqual(newest.slice(0, 20));
+      const page = async (dept: Department, first?: number) => {
+        const r = await t.gql(await t.token(dept), `query($id: ID!, $first: Int) { minor(id: $id) { identityVerifications(first: $first) { id } } }`, { id: child, first });
+        expect(r.errors).toBeUndefined();
+        return r.data.minor.identityVerifications.map((v: any) => v.id);
+      };
+      for (const reader of [Department.EDUCATION, Department.WOMENS_FEDERATION]) {
+        expect(await page(reader)).toEqual(byId.slice(0, 20));
+        expect(await page(reader, 100)).toEqual(byId);
+      }
+      for (const reader of [PO, Department.CIVIL_AFFAIRS]) {
+        expect(await page(reader)).toEqual(newest.slice(0, 20));
+        expect(await page(reader, 100)).toEqual(newest);
+      }
+    });
   });
 
   describe('policeIncidents list', () => {

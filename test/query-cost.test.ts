@@ -141,53 +141,61 @@ describe('query cost limit', () => {
   });
 
   it('refuses a list without a page size longer than 50 for that parent alone, never cut short, and audits the refusal', async () => {
-    const [{ minor_id: a, id: plan }] = await t.sql(`SELECT minor_id, id FROM womens_federation.care_plan ORDER BY id LIMIT 1`);
+    // The lists left unpaged are those the domain keeps short (a child's guardians, a report's
+    // steps); written past the API, they grow like any other.
+    const [{ minor_id: a, id: report }] = await t.sql(`SELECT minor_id, id FROM workflow.mandatory_report WHERE minor_id IS NOT NULL ORDER BY id LIMIT 1`);
     const [{ id: b }] = await t.sql(`SELECT id FROM registry.minor WHERE id <> $1 ORDER BY id LIMIT 1`, [a]);
-    const incidents = async (id: string, n: number) => {
-      await t.sql(`DELETE FROM police.incident WHERE minor_id = $1`, [id]);
+    // Rows added here are marked, and taken away at the end: the other tests read these children.
+    const count = async (table: string, where: string, id: string) => (await t.sql(`SELECT count(*)::int AS n FROM ${table} WHERE ${where} = $1`, [id]))[0].n as number;
+    const seededGuardians = await count('registry.guardian', 'minor_id', a);
+    const seededSteps = await count('workflow.report_transition', 'report_id', report);
+    const guardiansOfB = await count('registry.guardian', 'minor_id', b);
+    const guardians = async (n: number) => {
+      await t.sql(`DELETE FROM registry.guardian WHERE minor_id = $1 AND name LIKE '测试监护人%'`, [a]);
       await t.sql(
-        `INSERT INTO police.incident (id, minor_id, type, occurred_on, status, handling_unit, narrative)
-         SELECT gen_random_uuid(), $1, 'RUNAWAY', current_date - k, 'CLOSED', '清波派出所', '离家出走, 已找回' FROM generate_series(1, $2::int) k`,
-        [id, n],
+        `INSERT INTO registry.guardian (id, minor_id, relationship, name, situation)
+         SELECT gen_random_uuid(), $1, 'OTHER_RELATIVE', '测试监护人' || k, 'NORMAL' FROM generate_series(1, $2::int) k`,
+        [a, n - seededGuardians],
       );
     };
-    const careVisits = async (n: number) => {
-      await t.sql(`DELETE FROM womens_federation.care_visit WHERE plan_id = $1`, [plan]);
+    const steps = async (n: number) => {
+      await t.sql(`DELETE FROM workflow.report_transition WHERE report_id = $1 AND note = '测试步骤'`, [report]);
       await t.sql(
-        `INSERT INTO womens_federation.care_visit (id, plan_id, minor_id, visited_on, visitor, notes)
-         SELECT gen_random_uuid(), $1, $2, current_date - k, '妇联执委-1号', '关爱走访' FROM generate_series(1, $3::int) k`,
-        [plan, a, n],
+        `INSERT INTO workflow.report_transition (id, report_id, minor_id, from_status, to_status, officer_id, department, note, at)
+         SELECT gen_random_uuid(), $1, $2, 'RECEIVED', 'VERIFYING', 'officer-1', 'POLICE', '测试步骤', now() - k * interval '1 hour' FROM generate_series(1, $3::int) k`,
+        [report, a, n - seededSteps],
       );
     };
     const query = `query($a: ID!, $b: ID!) {
-      a: minor(id: $a) { name policeIncidents { id } carePlans { id visits { visitedOn } } }
-      b: minor(id: $b) { name policeIncidents { id } } }`;
-    await Promise.all([incidents(a, 50), incidents(b, 3), careVisits(50)]);
+      a: minor(id: $a) { name guardians { name } mandatoryReports { id transitions { toStatus } } }
+      b: minor(id: $b) { name guardians { name } } }`;
+    await Promise.all([guardians(50), steps(50)]);
     const whole = await post(t, civil, { query, variables: { a, b } });
     expect([whole.status, whole.json.errors]).toEqual([200, undefined]);
-    expect(whole.json.data.a.policeIncidents).toHaveLength(50);
-    expect(whole.json.data.a.carePlans.find((p: any) => p.id === plan).visits).toHaveLength(50);
+    expect(whole.json.data.a.guardians).toHaveLength(50);
+    expect(whole.json.data.a.mandatoryReports.find((m: any) => m.id === report).transitions).toHaveLength(50);
 
-    // One more of each: the child's incidents and the plan's visits are refused; the rest is served.
-    await Promise.all([incidents(a, 51), careVisits(51)]);
+    // One more of each: the child's guardians and the report's steps are refused; the rest is served.
+    await Promise.all([guardians(51), steps(51)]);
     const r = await post(t, civil, { query, variables: { a, b } });
     expect(r.status).toBe(200);
     expect(r.json.data.a.name).toEqual(expect.any(String));
-    expect(r.json.data.a.policeIncidents).toBeNull();
-    expect(r.json.data.a.carePlans.find((p: any) => p.id === plan).visits).toBeNull();
-    expect(r.json.data.b.policeIncidents).toHaveLength(3);
-    const planIndex = r.json.data.a.carePlans.findIndex((p: any) => p.id === plan);
+    expect(r.json.data.a.guardians).toBeNull();
+    expect(r.json.data.a.mandatoryReports.find((m: any) => m.id === report).transitions).toBeNull();
+    expect(r.json.data.b.guardians).toHaveLength(guardiansOfB);
+    const reportIndex = r.json.data.a.mandatoryReports.findIndex((m: any) => m.id === report);
     expect(r.json.errors.map((e: any) => [e.extensions.code, e.message, e.path])).toEqual(
       expect.arrayContaining([
-        ['LIMIT_EXCEEDED', 'More than 50 PoliceIncident records in one list are not served', ['a', 'policeIncidents']],
-        ['LIMIT_EXCEEDED', 'More than 50 CareVisit records in one list are not served', ['a', 'carePlans', planIndex, 'visits']],
+        ['LIMIT_EXCEEDED', 'More than 50 Guardian records in one list are not served', ['a', 'guardians']],
+        ['LIMIT_EXCEEDED', 'More than 50 ReportTransition records in one list are not served', ['a', 'mandatoryReports', reportIndex, 'transitions']],
       ]),
     );
     expect(r.json.errors).toHaveLength(2);
     const event = await eventOf(t, r.requestId);
     // Released beside the refusals, as an alias that runs into a limit beside others is.
     expect(event).toMatchObject({ outcome: 'PARTIAL', errorCodes: ['LIMIT_EXCEEDED'] });
-    expect(event.reads.find((c: any) => c.minorId === a).fields).toMatchObject({ 'Minor.policeIncidents': 'DENY', 'CarePlan.visits': 'DENY', 'Minor.name': 'ALLOW' });
+    expect(event.reads.find((c: any) => c.minorId === a).fields).toMatchObject({ 'Minor.guardians': 'DENY', 'MandatoryReport.transitions': 'DENY', 'Minor.name': 'ALLOW' });
+    await Promise.all([guardians(seededGuardians), steps(seededSteps)]);
   });
 
   it('serves the same fragment spread in a small page', async () => {
@@ -244,7 +252,7 @@ describe('query cost limit: HUB_MAX_QUERY_COST', () => {
     expect(refused.json.errors[0].message).toMatch(/^The response could hold about 1302 values/);
   });
 
-  it('prices a child’s visits and assessments by the page asked, 20 when none is', async () => {
+  it('prices a child’s history by the page asked, 20 when none is: visits, assessments, a department’s records and their sub-records', async () => {
     const civil = await t.token(Department.CIVIL_AFFAIRS);
     const page = (children: number, history: string) => `{ minors(first: ${children}) { edges { node { ${history} } } } }`;
     /** The estimate a refusal names; null when served. */
@@ -260,6 +268,11 @@ describe('query cost limit: HUB_MAX_QUERY_COST', () => {
     expect(await estimate(page(9, 'visits(first: 100) { notes }'))).toBeNull();
     expect(await estimate(page(10, 'visits(first: 100) { notes }'))).toBe(10 * 102 + 2);
     expect(await estimate(page(200, 'assessments(first: 4) { level }'))).toBe(200 * 6 + 2);
+    expect(await estimate(page(40, 'childrenHomeAttendances { home }'))).toBeNull();
+    expect(await estimate(page(50, 'childrenHomeAttendances { home }'))).toBe(50 * 22 + 2);
+    // A plan's visits within each plan: 1 + 20 × (1 + 20) for a child's plans.
+    expect(await estimate(page(10, 'carePlans { visits { visitedOn } }'))).toBe(10 * 422 + 2);
+    expect(await estimate(page(10, 'carePlans(first: 2) { visits(first: 100) { visitedOn } }'))).toBe(10 * 204 + 2);
   });
 
   it('weighs each root field as a statement of its own: two aliases of a one-cell count are refused, one served', async () => {

@@ -65,6 +65,74 @@ describe('womens federation subgraph', () => {
     invalid: [['an empty activity', { activity: '' }, 'activity']],
   });
 
+  // A child who goes to the 儿童之家 every week has 52 attendances after a year, and a plan followed
+  // for years as many visits: each list is answered a page at a time, newest first, whatever its length.
+  describe('a child’s attendances and a plan’s visits, a page at a time', () => {
+    const ATTENDANCES = `query($a: ID!, $b: ID!, $first: Int) {
+      a: minor(id: $a) { childrenHomeAttendances(first: $first) { id } }
+      b: minor(id: $b) { childrenHomeAttendances { id } } }`;
+    const VISITS = `query($id: ID!, $first: Int) { minor(id: $id) { carePlans(first: 100) { id visits(first: $first) { id } } } }`;
+    let a: string;
+    let b: string;
+    let plan: string;
+    const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
+
+    beforeAll(async () => {
+      [{ minor_id: a, id: plan }] = await t.sql(`
+        SELECT p.minor_id, p.id FROM womens_federation.care_plan p JOIN registry.minor m ON m.id = p.minor_id
+        WHERE m.grid_code LIKE '${INSIDE_STREET}%' AND NOT EXISTS (SELECT 1 FROM womens_federation.children_home_attendance x WHERE x.minor_id = p.minor_id)
+        ORDER BY p.id LIMIT 1`);
+      [{ id: b }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' AND id <> $1 ORDER BY id LIMIT 1`, [a]);
+      await t.sql(`DELETE FROM womens_federation.children_home_attendance WHERE minor_id = $1`, [b]);
+      // A year of weekly attendances and two months of daily visits, inserted in no particular order.
+      await t.sql(
+        `INSERT INTO womens_federation.children_home_attendance (id, minor_id, home, attended_on, activity)
+         SELECT gen_random_uuid(), $1::uuid, '清波儿童之家', current_date - (k * 37 % 60) * 7, '绘本阅读' FROM generate_series(1, 60) k
+         UNION ALL SELECT gen_random_uuid(), $2::uuid, '清波儿童之家', current_date - k, '手工课' FROM generate_series(1, 3) k`,
+        [a, b],
+      );
+      await t.sql(
+        `INSERT INTO womens_federation.care_visit (id, plan_id, minor_id, visited_on, visitor, notes)
+         SELECT gen_random_uuid(), $1, $2, current_date - (k * 37 % 60), '妇联执委-1号', '关爱走访' FROM generate_series(1, 60) k`,
+        [plan, a],
+      );
+    });
+
+    it('answers the newest 20 by default and up to 100 when asked, each child its own; refuses a page outside 1–100', async () => {
+      const newest = ids(await t.sql(`SELECT id FROM womens_federation.children_home_attendance WHERE minor_id = $1 ORDER BY attended_on DESC, id`, [a]));
+      expect(newest).toHaveLength(60);
+      const token = await t.token(WF);
+      const page = async (first?: number) => {
+        const r = await t.gql(token, ATTENDANCES, { a, b, first });
+        expect(r.errors).toBeUndefined();
+        expect(r.data.b.childrenHomeAttendances).toHaveLength(3);
+        return ids(r.data.a.childrenHomeAttendances);
+      };
+      expect(await page()).toEqual(newest.slice(0, 20));
+      expect(await page(7)).toEqual(newest.slice(0, 7));
+      expect(await page(100)).toEqual(newest);
+      for (const first of [0, 101]) {
+        const r = await t.gql(token, ATTENDANCES, { a, b, first });
+        expect(errorCodes(r)).toEqual(['BAD_USER_INPUT']);
+        expect([r.errors![0].extensions!.field, r.data.a.childrenHomeAttendances, r.data.b.childrenHomeAttendances.length]).toEqual(['first', null, 3]);
+      }
+    });
+
+    it('answers a plan’s newest 20 visits by default, all of them (60 added) with `first: 100`', async () => {
+      const newest = ids(await t.sql(`SELECT id FROM womens_federation.care_visit WHERE plan_id = $1 ORDER BY visited_on DESC, id`, [plan]));
+      expect(newest.length).toBeGreaterThanOrEqual(60);
+      const token = await t.token(WF);
+      const visits = async (first?: number) => {
+        const r = await t.gql(token, VISITS, { id: a, first });
+        expect(r.errors).toBeUndefined();
+        return ids(r.data.minor.carePlans.find((p: { id: string }) => p.id === plan).visits);
+      };
+      expect(await visits()).toEqual(newest.slice(0, 20));
+      expect(await visits(100)).toEqual(newest.slice(0, 100));
+      expect(errorCodes(await t.gql(token, VISITS, { id: a, first: 101 }))).toEqual(['BAD_USER_INPUT']);
+    });
+  });
+
   it('a care visit moves the plan’s last visit forward, atomically', async () => {
     const [plan] = await t.sql(`SELECT id FROM womens_federation.care_plan WHERE status = 'ACTIVE' AND last_visit_on < current_date - 40 ORDER BY id LIMIT 1`);
     const VISIT = `mutation($p: ID!, $on: String!) { recordCareVisit(planId: $p, input: { visitedOn: $on, visitor: "x", notes: "x" }) { id } }`;

@@ -29,11 +29,9 @@ import { AgeBand, StatisticsDimension, StatisticsRiskLevel, TrendSeries } from '
 
 /**
  * Items assumed in a list that has no page size and no bound of its own (BOUNDED_LISTS): a
- * child's categories or one department's records about the child, a record's sub-records. The
- * registry's children have a handful of each kind of record; 5 is above the usual count without
- * making a page of 1000 children with every department's records (test/n-plus-one.test.ts) cost
- * more than the limit. What keeps a list near it is the loaders' refusal of one longer than
- * UNPAGED_LIST_LIMIT (src/subgraphs/shared/list-limit.ts).
+ * child's categories, a report's steps — what grows with a child's history has a `first` and is
+ * priced by it (src/subgraphs/shared/history-page.ts). What keeps a list near it is the loaders'
+ * refusal of one longer than UNPAGED_LIST_LIMIT (src/subgraphs/shared/list-limit.ts).
  */
 export const UNPAGED_LIST_SIZE = 5;
 

@@ -4,6 +4,7 @@ import { isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { NEEDS_SUPPORT, SENSITIVE_CATEGORIES } from '../../policy/masks';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
+import { byPageSize, rankedBy } from '../shared/history-page';
 import { boundedLists } from '../shared/list-limit';
 import { Guardian } from './entities/guardian.entity';
 import { MinorCategory } from './entities/minor-category.entity';
@@ -72,23 +73,17 @@ function createRegistryLoaders(ctx: HubContext) {
   /**
    * The newest `first` of each child's rows, for a page of children in one statement: ranked per
    * child by a window function, so that a child with years of weekly visits answers its latest
-   * `first`. One loader per page size asked in the request.
+   * `first` (history-page.ts).
    */
   const newestByMinor = <T extends { minorId: string }>(entity: new () => T, order: string) => {
-    const table = db.getMetadata(entity).tablePath;
-    const from = `SELECT *, row_number() OVER (PARTITION BY minor_id ORDER BY ${order}) AS rank FROM ${table} WHERE minor_id = ANY($1)`;
-    const loaders = new Map<number, DataLoader<string, T[]>>();
-    return (first: number): DataLoader<string, T[]> => {
-      let loader = loaders.get(first);
-      if (!loader) {
-        loader = new DataLoader<string, T[]>(async (ids) => {
+    const from = `SELECT *, ${rankedBy('minor_id', order)} FROM ${db.getMetadata(entity).tablePath} WHERE minor_id = ANY($1)`;
+    return byPageSize(
+      (first) =>
+        new DataLoader<string, T[]>(async (ids) => {
           const grouped = groupBy(await read(entity, 'WHERE x.rank <= $2 ORDER BY x.rank', [ids, first], { from }), (r) => r.minorId);
           return ids.map((id) => grouped.get(id) ?? []);
-        });
-        loaders.set(first, loader);
-      }
-      return loader;
-    };
+        }),
+    );
   };
 
   return {

@@ -1,12 +1,13 @@
 import { HubErrorCode, HubException } from '../../errors/hub.exception';
 
 /**
- * The most items a list without a page size answers for one parent (a child's categories or
- * guardians, a department's records of the child, a record's sub-records). The cost limit prices
- * such a list at a handful of items (UNPAGED_LIST_SIZE, or the bound the domain keeps): a list far
- * longer than that was answered whole, and one read of a child whose list had been grown on purpose
- * answered hundreds of KB through a limit that counted five. Above it the field is refused for that
- * parent, so the client knows the list is not whole; it is never cut short.
+ * The most items a list without a page size answers for one parent. Such lists are those the
+ * domain keeps short — a child's guardians (MAX_GUARDIANS at write) and categories (one of each),
+ * a report's steps (the state machine's three) — while whatever grows with a child's history is
+ * paged (history-page.ts). The cost limit prices an unpaged list at a handful of items
+ * (UNPAGED_LIST_SIZE, or the bound the domain keeps): a list far longer than that, written past
+ * the API, would be answered whole through a limit that counted five. Above it the field is
+ * refused for that parent, so the client knows the list is not whole; it is never cut short.
  */
 export const UNPAGED_LIST_LIMIT = 50;
 

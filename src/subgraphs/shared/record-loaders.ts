@@ -7,7 +7,7 @@ import { Access } from '../../policy/policy.types';
 import { jurisdictionPattern } from '../registry/registry.loaders';
 import type { ChildRecord } from './child-record';
 import { inJurisdiction } from './jurisdiction';
-import { boundedLists } from './list-limit';
+import { byPageSize, rankedBy } from './history-page';
 
 export type Order = [property: string, direction: 'ASC' | 'DESC'][];
 
@@ -43,43 +43,63 @@ function readableOrder(ctx: HubContext, entity: new () => unknown, order: Order)
   });
 }
 
-// Statement texts by entity, condition and order, built once: the loaders are made for every request.
+// Statement texts by entity, parent, condition and order, built once: the loaders are made for every request.
 const texts = new WeakMap<object, Map<string, string>>();
-function text(db: DataSource, entity: new () => unknown, where: string, order: Order): string {
+function ranked(db: DataSource, entity: new () => unknown, parent: string, where: string, order: Order): string {
   let byEntity = texts.get(entity);
   if (!byEntity) texts.set(entity, (byEntity = new Map()));
-  const key = `${where} ${JSON.stringify(order)}`;
+  const key = `${parent} ${where} ${JSON.stringify(order)}`;
   let t = byEntity.get(key);
-  if (!t) byEntity.set(key, (t = `WHERE ${where} ORDER BY ${orderBy(db, entity, order)}`));
+  if (!t) {
+    t = `SELECT r.*, ${rankedBy(parent, orderBy(db, entity, order))} FROM ${db.getMetadata(entity).tablePath} r WHERE ${where}`;
+    byEntity.set(key, t);
+  }
   return t;
 }
 
 /**
- * One statement per batch: a department's records of many children, the jurisdiction applied in
- * the statement itself (not only at reference resolution), ordered by `order` (as far as the caller
- * may read its fields) then id; a child's list longer than UNPAGED_LIST_LIMIT is refused. Prepared
- * (`EntityReader`, by keys): planning it cost Postgres five times its execution.
+ * The first `first` rows of each parent in `order`, for a batch of parents in one statement
+ * (`EntityReader`, prepared by keys: planning it cost Postgres five times its execution); `where`
+ * selects the rows, its parameters `params`, `first` the next one.
  */
-export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: new () => T, order: Order): DataLoader<string, T[]> {
+function firstOfEach<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parent: string, where: string, order: Order, params: unknown[], first: number): Promise<T[]> {
+  const from = ranked(ctx.db, entity, parent, where, order);
+  return entityReader(ctx.db, entity, 'r').read(ctx.db, `WHERE r.rank <= $${params.length + 1} ORDER BY r.rank`, [...params, first], { from, byKeys: true });
+}
+
+/**
+ * A department's records of many children, a page of each (history-page.ts): one statement per
+ * batch and page size, the jurisdiction applied in the statement itself (not only at reference
+ * resolution), ordered by `order` as far as the caller may read its fields, then id — so that for
+ * a caller who may not read the date the page is the first `first` by id.
+ */
+export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: new () => T, order: Order): (first: number) => DataLoader<string, T[]> {
   const readable = readableOrder(ctx, entity, order);
-  return new DataLoader<string, T[]>(async (ids) => {
-    const valid = ids.filter(isUuid);
-    const rows = valid.length
-      ? await entityReader(ctx.db, entity, 'r').read(ctx.db, text(ctx.db, entity, `r.minor_id = ANY($1) AND ${inJurisdiction('r', '$2')}`, readable), [valid, jurisdictionPattern(ctx)], { byKeys: true })
-      : [];
-    return boundedLists(ids, groupBy(rows, (r) => r.minorId), entity.name);
-  });
+  return byPageSize(
+    (first) =>
+      new DataLoader<string, T[]>(async (ids) => {
+        const valid = ids.filter(isUuid);
+        const where = `r.minor_id = ANY($1) AND ${inJurisdiction('r', '$2')}`;
+        const rows = valid.length ? await firstOfEach(ctx, entity, 'r.minor_id', where, readable, [valid, jurisdictionPattern(ctx)], first) : [];
+        const grouped = groupBy(rows, (r) => r.minorId);
+        return ids.map((id) => grouped.get(id) ?? []);
+      }),
+  );
 }
 
 /**
  * Sub-records (actions of a report, visits of a plan) of parents already loaded under the
- * jurisdiction rule, one prepared statement per batch; ordered and bounded as `recordsByMinor`.
+ * jurisdiction rule, a page of each parent's, ordered as `recordsByMinor`.
  */
-export function recordsByParent<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parentKey: keyof T & string, order: Order): DataLoader<string, T[]> {
+export function recordsByParent<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parentKey: keyof T & string, order: Order): (first: number) => DataLoader<string, T[]> {
   const readable = readableOrder(ctx, entity, order);
-  return new DataLoader<string, T[]>(async (ids) => {
-    const where = `${column(ctx.db, entity, parentKey)} = ANY($1)`;
-    const rows = await entityReader(ctx.db, entity, 'r').read(ctx.db, text(ctx.db, entity, where, readable), [[...ids]], { byKeys: true });
-    return boundedLists(ids, groupBy(rows, (r) => String(r[parentKey])), entity.name);
-  });
+  const parent = column(ctx.db, entity, parentKey);
+  return byPageSize(
+    (first) =>
+      new DataLoader<string, T[]>(async (ids) => {
+        const rows = await firstOfEach(ctx, entity, parent, `${parent} = ANY($1)`, readable, [[...ids]], first);
+        const grouped = groupBy(rows, (r) => String(r[parentKey]));
+        return ids.map((id) => grouped.get(id) ?? []);
+      }),
+  );
 }

@@ -1,5 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
+import { HistoryFirst, historyOf, historyPage } from '../../shared/history-page';
 import { BullyingCase } from '../entities/bullying-case.entity';
 import { DropoutReport } from '../entities/dropout-report.entity';
 import { EducationAid } from '../entities/education-aid.entity';
@@ -11,31 +12,31 @@ import { educationLoaders } from '../education.loaders';
 /** The education records on a child; empty for a child outside the jurisdiction, as for one without records. */
 @Resolver(() => EducationMinor)
 export class EducationMinorResolver {
-  @FieldResolver(() => [SchoolEnrollment], { nullable: true, description: '学籍, newest first' })
-  schoolEnrollments(@Root() minor: EducationMinor, @Ctx() ctx: HubContext): Promise<SchoolEnrollment[]> {
-    return educationLoaders(ctx).enrollmentsByMinor.load(minor.id);
+  @FieldResolver(() => [SchoolEnrollment], { nullable: true, description: historyOf('学籍') })
+  schoolEnrollments(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<SchoolEnrollment[]> {
+    return educationLoaders(ctx).enrollmentsByMinor(historyPage(first)).load(minor.id);
   }
 
-  @FieldResolver(() => [DropoutReport], { nullable: true, description: '辍学报告, newest first' })
-  dropoutReports(@Root() minor: EducationMinor, @Ctx() ctx: HubContext): Promise<DropoutReport[]> {
-    return educationLoaders(ctx).dropoutReportsByMinor.load(minor.id);
+  @FieldResolver(() => [DropoutReport], { nullable: true, description: historyOf('辍学报告') })
+  dropoutReports(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<DropoutReport[]> {
+    return educationLoaders(ctx).dropoutReportsByMinor(historyPage(first)).load(minor.id);
   }
 
-  @FieldResolver(() => [BullyingCase], { nullable: true, description: '学生欺凌, newest first' })
-  bullyingCases(@Root() minor: EducationMinor, @Ctx() ctx: HubContext): Promise<BullyingCase[]> {
-    return educationLoaders(ctx).bullyingCasesByMinor.load(minor.id);
+  @FieldResolver(() => [BullyingCase], { nullable: true, description: historyOf('学生欺凌') })
+  bullyingCases(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<BullyingCase[]> {
+    return educationLoaders(ctx).bullyingCasesByMinor(historyPage(first)).load(minor.id);
   }
 
-  @FieldResolver(() => [EducationAid], { nullable: true, description: '学生资助, newest first' })
-  educationAid(@Root() minor: EducationMinor, @Ctx() ctx: HubContext): Promise<EducationAid[]> {
-    return educationLoaders(ctx).aidByMinor.load(minor.id);
+  @FieldResolver(() => [EducationAid], { nullable: true, description: historyOf('学生资助') })
+  educationAid(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<EducationAid[]> {
+    return educationLoaders(ctx).aidByMinor(historyPage(first)).load(minor.id);
   }
 }
 
 @Resolver(() => DropoutReport)
 export class DropoutReportResolver {
-  @FieldResolver(() => [PersuasionAction], { nullable: true, description: '劝返, newest first' })
-  persuasionActions(@Root() report: DropoutReport, @Ctx() ctx: HubContext): Promise<PersuasionAction[]> {
-    return educationLoaders(ctx).actionsByReport.load(report.id);
+  @FieldResolver(() => [PersuasionAction], { nullable: true, description: historyOf('劝返') })
+  persuasionActions(@Root() report: DropoutReport, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<PersuasionAction[]> {
+    return educationLoaders(ctx).actionsByReport(historyPage(first)).load(report.id);
   }
 }

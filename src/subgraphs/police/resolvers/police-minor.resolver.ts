@@ -1,5 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
+import { HistoryFirst, historyOf, historyPage } from '../../shared/history-page';
 import { GuardianAdmonishment } from '../entities/guardian-admonishment.entity';
 import { IdentityVerification } from '../entities/identity-verification.entity';
 import { PoliceMinor } from '../entities/minor.stub';
@@ -10,9 +11,9 @@ import { policeLoaders } from '../police.loaders';
 /** The police records on a child; empty for a child outside the jurisdiction, as for one without records. */
 @Resolver(() => PoliceMinor)
 export class PoliceMinorResolver {
-  @FieldResolver(() => [PoliceIncident], { nullable: true, description: '警情, newest first' })
-  policeIncidents(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext): Promise<PoliceIncident[]> {
-    return policeLoaders(ctx).incidentsByMinor.load(minor.id);
+  @FieldResolver(() => [PoliceIncident], { nullable: true, description: historyOf('警情') })
+  policeIncidents(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<PoliceIncident[]> {
+    return policeLoaders(ctx).incidentsByMinor(historyPage(first)).load(minor.id);
   }
 
   @FieldResolver(() => ProtectionCaseStatus, { nullable: true, description: 'Whether police have an open case protecting the child, and the contact unit' })
@@ -20,13 +21,13 @@ export class PoliceMinorResolver {
     return policeLoaders(ctx).protectionCaseByMinor.load(minor.id);
   }
 
-  @FieldResolver(() => [GuardianAdmonishment], { nullable: true, description: '训诫 of the child’s guardians, newest first' })
-  guardianAdmonishments(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext): Promise<GuardianAdmonishment[]> {
-    return policeLoaders(ctx).admonishmentsByMinor.load(minor.id);
+  @FieldResolver(() => [GuardianAdmonishment], { nullable: true, description: historyOf('训诫 of the child’s guardians') })
+  guardianAdmonishments(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<GuardianAdmonishment[]> {
+    return policeLoaders(ctx).admonishmentsByMinor(historyPage(first)).load(minor.id);
   }
 
-  @FieldResolver(() => [IdentityVerification], { nullable: true, description: '身份比对 and 户籍 facts, newest first' })
-  identityVerifications(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext): Promise<IdentityVerification[]> {
-    return policeLoaders(ctx).verificationsByMinor.load(minor.id);
+  @FieldResolver(() => [IdentityVerification], { nullable: true, description: historyOf('身份比对 and 户籍 facts') })
+  identityVerifications(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<IdentityVerification[]> {
+    return policeLoaders(ctx).verificationsByMinor(historyPage(first)).load(minor.id);
   }
 }

@@ -14,18 +14,11 @@ import { distinctValues, isRegionCode, requirePageSize } from '../../../common/v
 import { requireIdNumber } from '../../../common/id-number';
 import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern, registryLoaders } from '../registry.loaders';
 import { FilterTests } from '../../shared/filter-tests';
+import { HistoryFirst, historyPage, MAX_HISTORY_PAGE } from '../../shared/history-page';
 import { MinorConnection, MinorCount } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
 
 export const MAX_PAGE_SIZE = 1000;
-
-/**
- * A child's assessments and visits are answered a page at a time, newest first: they grow for as
- * long as the child is followed (an ORANGE child visited weekly for years), and the cost limit
- * prices them by the page asked.
- */
-const HISTORY_PAGE = 20;
-const MAX_HISTORY_PAGE = 100;
 
 const encodeCursor = (id: string) => Buffer.from(`minor:${id}`).toString('base64url');
 function decodeCursor(cursor: string): string {
@@ -149,16 +142,12 @@ export class MinorResolver {
   }
 
   @FieldResolver(() => [RiskAssessment], { nullable: true, description: `The newest \`first\` (1–${MAX_HISTORY_PAGE}), newest first` })
-  assessments(
-    @Root() minor: Minor,
-    @Ctx() ctx: HubContext,
-    @Arg('first', () => Int, { defaultValue: HISTORY_PAGE }) first: number,
-  ): Promise<RiskAssessment[]> {
-    return registryLoaders(ctx).assessmentsByMinor(requirePageSize(first, MAX_HISTORY_PAGE)).load(minor.id);
+  assessments(@Root() minor: Minor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<RiskAssessment[]> {
+    return registryLoaders(ctx).assessmentsByMinor(historyPage(first)).load(minor.id);
   }
 
   @FieldResolver(() => [Visit], { nullable: true, description: `The newest \`first\` (1–${MAX_HISTORY_PAGE}), newest first` })
-  visits(@Root() minor: Minor, @Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: HISTORY_PAGE }) first: number): Promise<Visit[]> {
-    return registryLoaders(ctx).visitsByMinor(requirePageSize(first, MAX_HISTORY_PAGE)).load(minor.id);
+  visits(@Root() minor: Minor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<Visit[]> {
+    return registryLoaders(ctx).visitsByMinor(historyPage(first)).load(minor.id);
   }
 }

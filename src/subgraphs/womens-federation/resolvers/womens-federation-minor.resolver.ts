@@ -1,5 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
+import { HistoryFirst, historyOf, historyPage } from '../../shared/history-page';
 import { CarePlan } from '../entities/care-plan.entity';
 import { CareVisit } from '../entities/care-visit.entity';
 import { ChildrenHomeAttendance } from '../entities/children-home-attendance.entity';
@@ -11,31 +12,31 @@ import { womensFederationLoaders } from '../womens-federation.loaders';
 /** The women's federation records on a child; empty for a child outside the jurisdiction, as for one without records. */
 @Resolver(() => WomensFederationMinor)
 export class WomensFederationMinorResolver {
-  @FieldResolver(() => [CarePlan], { nullable: true, description: '留守流动 care plans, newest first' })
-  carePlans(@Root() minor: WomensFederationMinor, @Ctx() ctx: HubContext): Promise<CarePlan[]> {
-    return womensFederationLoaders(ctx).plansByMinor.load(minor.id);
+  @FieldResolver(() => [CarePlan], { nullable: true, description: historyOf('留守流动 care plans') })
+  carePlans(@Root() minor: WomensFederationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<CarePlan[]> {
+    return womensFederationLoaders(ctx).plansByMinor(historyPage(first)).load(minor.id);
   }
 
-  @FieldResolver(() => [FamilyEducationSession], { nullable: true, description: '家庭教育指导, newest first' })
-  familyEducationSessions(@Root() minor: WomensFederationMinor, @Ctx() ctx: HubContext): Promise<FamilyEducationSession[]> {
-    return womensFederationLoaders(ctx).sessionsByMinor.load(minor.id);
+  @FieldResolver(() => [FamilyEducationSession], { nullable: true, description: historyOf('家庭教育指导') })
+  familyEducationSessions(@Root() minor: WomensFederationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<FamilyEducationSession[]> {
+    return womensFederationLoaders(ctx).sessionsByMinor(historyPage(first)).load(minor.id);
   }
 
-  @FieldResolver(() => [DomesticViolenceSupport], { nullable: true, description: 'Support after domestic violence, newest first' })
-  domesticViolenceSupports(@Root() minor: WomensFederationMinor, @Ctx() ctx: HubContext): Promise<DomesticViolenceSupport[]> {
-    return womensFederationLoaders(ctx).supportByMinor.load(minor.id);
+  @FieldResolver(() => [DomesticViolenceSupport], { nullable: true, description: historyOf('Support after domestic violence') })
+  domesticViolenceSupports(@Root() minor: WomensFederationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<DomesticViolenceSupport[]> {
+    return womensFederationLoaders(ctx).supportByMinor(historyPage(first)).load(minor.id);
   }
 
-  @FieldResolver(() => [ChildrenHomeAttendance], { nullable: true, description: '儿童之家 attendance, newest first' })
-  childrenHomeAttendances(@Root() minor: WomensFederationMinor, @Ctx() ctx: HubContext): Promise<ChildrenHomeAttendance[]> {
-    return womensFederationLoaders(ctx).attendanceByMinor.load(minor.id);
+  @FieldResolver(() => [ChildrenHomeAttendance], { nullable: true, description: historyOf('儿童之家 attendance') })
+  childrenHomeAttendances(@Root() minor: WomensFederationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<ChildrenHomeAttendance[]> {
+    return womensFederationLoaders(ctx).attendanceByMinor(historyPage(first)).load(minor.id);
   }
 }
 
 @Resolver(() => CarePlan)
 export class CarePlanResolver {
-  @FieldResolver(() => [CareVisit], { nullable: true, description: 'Care visits, newest first' })
-  visits(@Root() plan: CarePlan, @Ctx() ctx: HubContext): Promise<CareVisit[]> {
-    return womensFederationLoaders(ctx).visitsByPlan.load(plan.id);
+  @FieldResolver(() => [CareVisit], { nullable: true, description: historyOf('Care visits') })
+  visits(@Root() plan: CarePlan, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<CareVisit[]> {
+    return womensFederationLoaders(ctx).visitsByPlan(historyPage(first)).load(plan.id);
   }
 }

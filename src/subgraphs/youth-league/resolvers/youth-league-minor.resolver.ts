@@ -1,5 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
+import { HistoryFirst, historyOf, historyPage } from '../../shared/history-page';
 import { IdleSupport } from '../entities/idle-support.entity';
 import { YouthLeagueMinor } from '../entities/minor.stub';
 import { MisbehaviourFollowUp } from '../entities/misbehaviour-follow-up.entity';
@@ -10,26 +11,26 @@ import { youthLeagueLoaders } from '../youth-league.loaders';
 /** The Youth League records on a child; empty for a child outside the jurisdiction, as for one without records. */
 @Resolver(() => YouthLeagueMinor)
 export class YouthLeagueMinorResolver {
-  @FieldResolver(() => [PreventionCase], { nullable: true, description: '预防犯罪 cases, newest first' })
-  preventionCases(@Root() minor: YouthLeagueMinor, @Ctx() ctx: HubContext): Promise<PreventionCase[]> {
-    return youthLeagueLoaders(ctx).casesByMinor.load(minor.id);
+  @FieldResolver(() => [PreventionCase], { nullable: true, description: historyOf('预防犯罪 cases') })
+  preventionCases(@Root() minor: YouthLeagueMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<PreventionCase[]> {
+    return youthLeagueLoaders(ctx).casesByMinor(historyPage(first)).load(minor.id);
   }
 
-  @FieldResolver(() => [IdleSupport], { nullable: true, description: '闲散 support, newest first' })
-  idleSupports(@Root() minor: YouthLeagueMinor, @Ctx() ctx: HubContext): Promise<IdleSupport[]> {
-    return youthLeagueLoaders(ctx).idleSupportByMinor.load(minor.id);
+  @FieldResolver(() => [IdleSupport], { nullable: true, description: historyOf('闲散 support') })
+  idleSupports(@Root() minor: YouthLeagueMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<IdleSupport[]> {
+    return youthLeagueLoaders(ctx).idleSupportByMinor(historyPage(first)).load(minor.id);
   }
 
-  @FieldResolver(() => [VolunteerVisit], { nullable: true, description: 'Volunteer visits, newest first' })
-  volunteerVisits(@Root() minor: YouthLeagueMinor, @Ctx() ctx: HubContext): Promise<VolunteerVisit[]> {
-    return youthLeagueLoaders(ctx).visitsByMinor.load(minor.id);
+  @FieldResolver(() => [VolunteerVisit], { nullable: true, description: historyOf('Volunteer visits') })
+  volunteerVisits(@Root() minor: YouthLeagueMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<VolunteerVisit[]> {
+    return youthLeagueLoaders(ctx).visitsByMinor(historyPage(first)).load(minor.id);
   }
 }
 
 @Resolver(() => PreventionCase)
 export class PreventionCaseResolver {
-  @FieldResolver(() => [MisbehaviourFollowUp], { nullable: true, description: 'Follow-ups, newest first' })
-  followUps(@Root() preventionCase: PreventionCase, @Ctx() ctx: HubContext): Promise<MisbehaviourFollowUp[]> {
-    return youthLeagueLoaders(ctx).followUpsByCase.load(preventionCase.id);
+  @FieldResolver(() => [MisbehaviourFollowUp], { nullable: true, description: historyOf('Follow-ups') })
+  followUps(@Root() preventionCase: PreventionCase, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<MisbehaviourFollowUp[]> {
+    return youthLeagueLoaders(ctx).followUpsByCase(historyPage(first)).load(preventionCase.id);
   }
 }
