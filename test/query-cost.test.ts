@@ -252,7 +252,7 @@ describe('query cost limit: HUB_MAX_QUERY_COST', () => {
     expect(refused.json.errors[0].message).toMatch(/^The response could hold about 1302 values/);
   });
 
-  it('prices a child’s history by the page asked, 20 when none is: visits, assessments, a department’s records and their sub-records', async () => {
+  it('prices a child’s history by the page asked, 20 when none is: visits, assessments, a department’s records and their sub-records, referrals', async () => {
     const civil = await t.token(Department.CIVIL_AFFAIRS);
     const page = (children: number, history: string) => `{ minors(first: ${children}) { edges { node { ${history} } } } }`;
     /** The estimate a refusal names; null when served. */
@@ -270,6 +270,7 @@ describe('query cost limit: HUB_MAX_QUERY_COST', () => {
     expect(await estimate(page(200, 'assessments(first: 4) { level }'))).toBe(200 * 6 + 2);
     expect(await estimate(page(40, 'childrenHomeAttendances { home }'))).toBeNull();
     expect(await estimate(page(50, 'childrenHomeAttendances { home }'))).toBe(50 * 22 + 2);
+    expect(await estimate(page(10, 'referrals(first: 100) { id }'))).toBe(10 * 102 + 2);
     // A plan's visits within each plan: 1 + 20 × (1 + 20) for a child's plans.
     expect(await estimate(page(10, 'carePlans { visits { visitedOn } }'))).toBe(10 * 422 + 2);
     expect(await estimate(page(10, 'carePlans(first: 2) { visits(first: 100) { visitedOn } }'))).toBe(10 * 204 + 2);

@@ -140,6 +140,39 @@ describe('workflow: referrals', () => {
     expect(await readOf(civil, 'direction: SENT, ')).toMatchObject({ 'Referral.id': 'ALLOW', 'Referral.fromDepartment': 'ALLOW' });
   });
 
+  it('answers a child’s newest 20 referrals by default and up to 100 when asked, each department still only its own', async () => {
+    // A prolific referrer: 60 referrals of one child, 40 to schools and 20 to the police, closed (they grant nothing).
+    const [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND id <> ALL($1) ORDER BY id LIMIT 1`, [[child.id, other.id]]);
+    await t.sql(
+      `INSERT INTO workflow.referral (id, minor_id, type, need, from_department, from_user, to_department, region_code, status, created_at, answer_due_at, answered_at, answered_by, answer_reason, closed_at)
+       SELECT gen_random_uuid(), $1, 'COUNSELLING', '心理疏导', 'CIVIL_AFFAIRS', 'director-zhao', CASE WHEN k % 3 = 0 THEN 'POLICE' ELSE 'EDUCATION' END, '330102001',
+              'DECLINED', at, at + interval '48 hours', at + interval '1 hour', 'teacher-office', '不属本部门职责', at + interval '1 hour'
+       FROM generate_series(1, 60) k, LATERAL (SELECT now() - (k * 37 % 60) * interval '1 day' AS at) c`,
+      [minorId],
+    );
+    const newest = async (to?: Department) =>
+      (await t.sql(`SELECT id FROM workflow.referral WHERE minor_id = $1 AND ($2::text IS NULL OR to_department = $2) ORDER BY created_at DESC, id`, [minorId, to ?? null])).map((r: any) => r.id);
+    const Q = `query($id: ID!, $first: Int) { minor(id: $id) { referrals(first: $first) { id } } }`;
+    const page = async (token: string, first?: number) => {
+      const r = await t.gql(token, Q, { id: minorId, first });
+      expect(r.errors).toBeUndefined();
+      return r.data.minor.referrals.map((x: { id: string }) => x.id);
+    };
+    const all = await newest();
+    expect(all).toHaveLength(60);
+    expect(await page(civil)).toEqual(all.slice(0, 20));
+    expect(await page(civil, 100)).toEqual(all);
+    const toSchools = await newest(ED);
+    expect(toSchools).toHaveLength(40);
+    expect(await page(education)).toEqual(toSchools.slice(0, 20));
+    expect(await page(education, 100)).toEqual(toSchools);
+    for (const first of [0, 101]) {
+      const r = await t.gql(civil, Q, { id: minorId, first });
+      expect([errorCodes(r), r.errors![0].extensions!.field, r.data.minor.referrals]).toEqual([['BAD_USER_INPUT'], 'first', null]);
+    }
+    await t.sql(`DELETE FROM workflow.referral WHERE minor_id = $1`, [minorId]);
+  });
+
   describe('answer and completion', () => {
     it('accepts, completes, and sends the outcome back to the referrer', async () => {
       const id = await refer();

@@ -8,6 +8,7 @@ import { Referral } from './entities/referral.entity';
 import { ReportTransition } from './entities/report-transition.entity';
 import { Department } from '../../auth/principal';
 import { OPEN_REFERRAL } from './workflow.enums';
+import { byPageSize, rankedBy } from '../shared/history-page';
 import { boundedLists } from '../shared/list-limit';
 
 /** LIKE pattern of the caller's jurisdiction subtree (codes are digits only). */
@@ -52,12 +53,22 @@ function createWorkflowLoaders(ctx: HubContext) {
   // A child's reports, referrals and transitions: prepared by keys (EntityReader), not planned per call.
   const read = <T extends ObjectLiteral>(entity: new () => T, alias: string, rest: string, params: unknown[]) =>
     entityReader(db, entity, alias).read(db, rest, params, { byKeys: true });
-  // `listed`: the rows answer a list field, bounded as every unpaged list is (UNPAGED_LIST_LIMIT).
-  const byMinor = <T extends { minorId: string | null }>(load: (ids: string[]) => Promise<T[]>, listed?: string) =>
+  const byMinor = <T extends { minorId: string | null }>(load: (ids: string[]) => Promise<T[]>) =>
     new DataLoader<string, T[]>(async (ids) => {
       const grouped = groupBy(await load(ids.filter(isUuid)), (r) => r.minorId!);
-      return listed ? boundedLists(ids, grouped, listed) : ids.map((id) => grouped.get(id) ?? []);
+      return ids.map((id) => grouped.get(id) ?? []);
     });
+  /**
+   * The newest `first` of each child's rows `where` selects (with `params` from $2), a page of
+   * children in one statement: ranked per child by a window function (history-page.ts).
+   */
+  const newestByMinor = <T extends { minorId: string | null }>(entity: new () => T, where: string, order: string, params: unknown[]) => {
+    const from = `SELECT r.*, ${rankedBy('r.minor_id', order)} FROM ${db.getMetadata(entity).tablePath} r WHERE r.minor_id = ANY($1) AND ${where}`;
+    const rest = `WHERE r.rank <= $${params.length + 2} ORDER BY r.rank`;
+    return byPageSize((first) => byMinor((ids) => entityReader(db, entity, 'r').read(db, rest, [ids, ...params, first], { from, byKeys: true })));
+  };
+  const visible = referralVisibility(ctx);
+  const referralRule = positional(visible.sql, visible.params, 2);
   const openToMe = () =>
     db
       .getRepository(Referral)
@@ -76,16 +87,13 @@ function createWorkflowLoaders(ctx: HubContext) {
       const child = new Map(found.map((r) => [r.id, r.minorId]));
       return ids.map((id) => child.get(id) ?? null);
     }),
-    referralsByMinor: byMinor((ids) => {
-      const v = referralVisibility(ctx);
-      const rule = positional(v.sql, v.params, 2);
-      return read(Referral, 'r', `WHERE r.minor_id = ANY($1) AND ${rule.sql} ORDER BY r.created_at DESC, r.id`, [ids, ...rule.values]);
-    }, Referral.name),
-    reportsByMinor: byMinor(
-      (ids) => read(MandatoryReport, 'm', 'WHERE m.minor_id = ANY($1) AND m.region_code LIKE $2 ORDER BY m.received_at DESC, m.id', [ids, jurisdiction(ctx)]),
-      MandatoryReport.name,
-    ),
-    /** Keyed by reports already loaded under the jurisdiction rule. */
+    referralsByMinor: newestByMinor(Referral, referralRule.sql, 'r.created_at DESC, r.id', referralRule.values),
+    reportsByMinor: newestByMinor(MandatoryReport, 'r.region_code LIKE $2', 'r.received_at DESC, r.id', [jurisdiction(ctx)]),
+    /**
+     * Keyed by reports already loaded under the jurisdiction rule. Whole, not paged: a report takes
+     * at most three steps (REPORT_TRANSITIONS has no cycle, each step is taken under the report's
+     * row lock), far below the bound of unpaged lists, which stays as a backstop.
+     */
     transitionsByReport: new DataLoader<string, ReportTransition[]>(async (ids) => {
       const rows = await read(ReportTransition, 't', 'WHERE t.report_id = ANY($1) ORDER BY t.at, t.id', [[...ids]]);
       return boundedLists(ids, groupBy(rows, (t) => t.reportId), ReportTransition.name);
