@@ -414,7 +414,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
       },
     },
     // Above the largest legitimate requests (about 325,000: a district's grids × categories table;
-    // 200,000: a page of 1000 children with every department's records), fifty times below the
+    // 208,000: a page of 1000 children with 5 of each of every department's lists), fifty times below the
     // 2000 pages of children that once exhausted the hub's memory.
     maxQueryCost: wholeInRange(env, 'HUB_MAX_QUERY_COST', 500_000, 1_000, 100_000_000),
     workflow: workflow(env, production),
