@@ -203,8 +203,8 @@ describe('registry writes: validation, atomicity, due dates', () => {
       const r = await t.gql(civil, `query($a: ID!, $n: Int!) { minor(id: $a) { name visits(first: $n) { id } assessments(first: $n) { id } } }`, { a: a.id, n: first });
       expect(r.data.minor).toEqual({ name: expect.any(String), visits: null, assessments: null });
       expect(r.errors!.map((e: any) => [e.extensions.code, e.message, e.path.join('.')])).toEqual([
-        ['BAD_USER_INPUT', 'first: must be between 1 and 100', 'minor.visits'],
         ['BAD_USER_INPUT', 'first: must be between 1 and 100', 'minor.assessments'],
+        ['BAD_USER_INPUT', 'first: must be between 1 and 100', 'minor.visits'],
       ]);
     }
   });
