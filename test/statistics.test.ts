@@ -367,6 +367,28 @@ describe('statistics', () => {
     expect(r.data.statisticsRates.regions.find((x: any) => x.regionCode === STREET6).screening.suppressed).toBe(true);
   });
 
+  it('publishes no rate’s numerator beside its hidden denominator, at any level', async () => {
+    const RATE = `numerator { ${CELL} } denominator { ${CELL} } percent suppressed`;
+    const fields = `regionCode screening { ${RATE} } intervention { ${RATE} } assistance { ${RATE} } visitsOnTime { rate { ${RATE} } }
+      reportsHandledInTime { ${RATE} } referralsHandledInTime { ${RATE} }`;
+    const officer = await t.token(Department.EDUCATION);
+    let hiddenDenominators = 0;
+    for (const [token, level] of [[officer, 'GRID'], [officer, 'COMMUNITY'], [dashboard, 'STREET']]) {
+      const r = await t.gql(token, `{ statisticsRates(level: ${level}) { regions { ${fields} } total { ${fields} } } }`);
+      expect(r.errors).toBeUndefined();
+      const { regions, total } = r.data.statisticsRates;
+      for (const region of [...regions, total]) {
+        const rates = [region.screening, region.intervention, region.assistance, ...region.visitsOnTime.map((v: any) => v.rate), region.reportsHandledInTime, region.referralsHandledInTime];
+        for (const rate of rates.filter((x) => x.denominator.suppressed)) {
+          hiddenDenominators++;
+          // A RED child is never on time: the grids' "0 of x" RED rates were the registry's rule, and still a numerator.
+          expect([rate.numerator, rate.percent, rate.suppressed]).toEqual([{ value: null, suppressed: true, display: 'x' }, null, true]);
+        }
+      }
+    }
+    expect(hiddenDenominators).toBeGreaterThan(0);
+  });
+
   it('monthly trend matches raw monthly counts, small months suppressed', async () => {
     const r = await t.gql(dashboard, `{ monthlyTrend(months: 12) { points { month series count { ${CELL} } } } }`);
     expect(r.errors).toBeUndefined();

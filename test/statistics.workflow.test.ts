@@ -20,6 +20,13 @@ const STREET2 = `${DISTRICT}002`;
 const GRID4 = `${STREET2}001001`;
 /** Two more districts of one street, community and grid each, alike but for one child. */
 const TWINS = ['330198', '330197'];
+/** A district of one street, one community and two grids of six children each, for one late report. */
+const LONE = '330196';
+const [LONE_GRID1, LONE_GRID2] = [`${LONE}001001001`, `${LONE}001001002`];
+/** A district of one street, one community and three grids: 6 reports in time in one, 2 and 3 late in the others. */
+const SPLIT = '330195';
+const SPLIT_COMMUNITY = `${SPLIT}001001`;
+const SPLIT_GRIDS = [1, 2, 3].map((g) => `${SPLIT_COMMUNITY}00${g}`);
 
 const FILE = `mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id } }`;
 const STEP = `mutation($id: ID!, $to: ReportStatus!) { transitionReport(id: $id, to: $to, note: "核查处置") { id } }`;
@@ -87,6 +94,15 @@ describe('statistics: mandatory reports and referrals', () => {
         [`${d}001001`, `${d}001`, 'COMMUNITY'],
         [`${d}001001001`, `${d}001001`, 'GRID'],
       ]),
+      [LONE, null, 'DISTRICT'],
+      [`${LONE}001`, LONE, 'STREET'],
+      [`${LONE}001001`, `${LONE}001`, 'COMMUNITY'],
+      [LONE_GRID1, `${LONE}001001`, 'GRID'],
+      [LONE_GRID2, `${LONE}001001`, 'GRID'],
+      [SPLIT, null, 'DISTRICT'],
+      [`${SPLIT}001`, SPLIT, 'STREET'],
+      [SPLIT_COMMUNITY, `${SPLIT}001`, 'COMMUNITY'],
+      ...SPLIT_GRIDS.map((g): [string, string, string] => [g, SPLIT_COMMUNITY, 'GRID']),
     ];
     for (const [code, parent, level] of regions) {
       await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4)`, [code, parent, level, `测试${code.slice(-3)}`]);
@@ -139,6 +155,24 @@ describe('statistics: mandatory reports and referrals', () => {
     // Street 2: 2 declined in time, a count below k.
     for (const kid of children[GRID4]) await gql(education, DECLINE, { id: await refer(kid) });
 
+    // The lone district: one URGENT report filed for grid 1 two days ago and never verified, late; grid 2 none.
+    await addMinors(t, LONE_GRID1, 6);
+    await addMinors(t, LONE_GRID2, 6);
+    const loneReporter = await t.token(Department.EDUCATION, { role: Role.REPORTER, user: 'reporter-lone', region: LONE });
+    await daysAgo(2, () =>
+      gql(loneReporter, FILE, { input: { harmType: 'NEGLECT', observation: '儿童长期独自在家', location: '社区走访', regionCode: LONE_GRID1, urgency: 'URGENT', childDescription: '约8岁女孩' } }),
+    );
+    // The split district: grid 1 six reports handled in time, grids 2 and 3 two and three late.
+    const splitReporter = await t.token(Department.EDUCATION, { role: Role.REPORTER, user: 'reporter-split', region: SPLIT });
+    const splitPolice = await t.token(Department.POLICE, { user: 'police-split', region: SPLIT });
+    const fileSplit = (grid: string) =>
+      gql(splitReporter, FILE, { input: { harmType: 'NEGLECT', observation: '儿童长期独自在家', location: '社区走访', regionCode: grid, urgency: 'URGENT', childDescription: '约8岁女孩' } });
+    for (let i = 0; i < 6; i++) {
+      const id = await fileSplit(SPLIT_GRIDS[0]);
+      for (const to of ['VERIFYING', 'HANDLED']) await gql(splitPolice, STEP, { id, to });
+    }
+    for (let i = 0; i < 5; i++) await daysAgo(2, () => fileSplit(SPLIT_GRIDS[i < 2 ? 1 : 2]));
+
     await refreshStatistics(t.hub.db.ds);
   });
   afterAll(() => t.stop());
@@ -187,13 +221,62 @@ describe('statistics: mandatory reports and referrals', () => {
     expect(grid(GRID1).reportsHandledInTime).toMatchObject({ numerator: { value: null, display: HIDDEN }, suppressed: true });
     const streets = await rates(await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: DISTRICT }), 'STREET');
     const street = (code: string) => streets.regions.find((r: any) => r.regionCode === code);
-    // Street 1 holds every report, street 2 none: zeros are published, and so is street 1.
-    expect(street(STREET1).reportsHandledInTime).toMatchObject({ numerator: shown(7), denominator: shown(12), percent: 58.3 });
-    expect(street(STREET2).reportsHandledInTime).toMatchObject({ numerator: shown(0), denominator: shown(0), suppressed: true });
+    // Street 1 holds every report, street 2 none: a zero denominator is hidden as the trend hides a month
+    // without reports, and street 1 with it, else the district minus street 1 would publish the zero.
+    expect(street(STREET1).reportsHandledInTime).toMatchObject({ numerator: { value: null, display: HIDDEN }, denominator: { value: null, display: HIDDEN } });
+    expect(street(STREET2).reportsHandledInTime).toMatchObject({ numerator: { value: null, display: HIDDEN }, denominator: { value: null, display: HIDDEN } });
+    expect(streets.total.reportsHandledInTime).toMatchObject({ numerator: shown(7), denominator: shown(12) });
+    // Nor does the district minus the grids it shows give a small remainder, whatever lies hidden between
+    // them: the street and community were hidden, and grid 1's 11 published would have left grid 2's 1.
+    for (const part of ['numerator', 'denominator']) {
+      const published = grids.regions.reduce((n: number, r: any) => n + (r.reportsHandledInTime[part].value ?? 0), 0);
+      const remainder = grids.total.reportsHandledInTime[part].value - published;
+      expect(remainder === 0 || remainder >= K).toBe(true);
+    }
     // Street 2's two referrals are below k; street 1's MET cell is hidden to protect them.
     expect(street(STREET2).referralsHandledInTime).toMatchObject({ numerator: { value: null, display: HIDDEN }, suppressed: true });
     expect(street(STREET1).referralsHandledInTime).toMatchObject({ numerator: { value: null, display: HIDDEN }, suppressed: true });
     expect(streets.total.referralsHandledInTime).toMatchObject({ numerator: shown(7), denominator: shown(12) });
+  });
+
+  it('publishes no numerator beside a hidden denominator, and hides a denominator of zero as the trend hides a zero month', async () => {
+    // A red-team probe: grid 1's single late report read "0 of x" to a school officer (1–4 reports, every
+    // one late) and grid 2's none "0 of 0", while the same officer's trend hid both grids' REPORTS months.
+    const officer = await t.token(Department.EDUCATION, { region: LONE });
+    const hidden = { numerator: { value: null, suppressed: true, display: HIDDEN }, denominator: { value: null, suppressed: true, display: HIDDEN }, percent: null, suppressed: true, display: 'suppressed' };
+    for (const level of ['GRID', 'COMMUNITY', 'STREET', 'DISTRICT']) {
+      const { regions, total } = await rates(officer, level);
+      for (const region of [...regions, total]) {
+        expect(region.reportsHandledInTime).toEqual(hidden);
+        expect(region.referralsHandledInTime).toEqual(hidden);
+      }
+    }
+    const reports = async (region: string) => {
+      const r = await t.gql(await t.token(Department.EDUCATION, { region }), `{ monthlyTrend(months: 1) { points { series count { ${CELL} } } } }`);
+      expect(r.errors).toBeUndefined();
+      return r.data.monthlyTrend.points.find((p: { series: string }) => p.series === 'REPORTS').count;
+    };
+    expect([await reports(LONE_GRID1), await reports(LONE_GRID2)]).toEqual([
+      { value: null, suppressed: true, display: HIDDEN },
+      { value: null, suppressed: true, display: HIDDEN },
+    ]);
+  });
+
+  it('hides a hidden denominator’s numerator in the table, so that a region’s numerator minus its sub-regions’ does not give it back', async () => {
+    // The community: 6 of 11 in time. Grids 2 and 3 (2 and 3 reports, none in time) are below k and hidden
+    // together; their numerators, 0, were published beside their hidden denominators, and hidden in the
+    // answer alone they were the community's 6 minus grid 1's published 6: both grids' reports all late.
+    const officer = await t.token(Department.EDUCATION, { region: SPLIT });
+    const community = (await rates(officer, 'COMMUNITY')).regions.find((r: { regionCode: string }) => r.regionCode === SPLIT_COMMUNITY);
+    expect(community.reportsHandledInTime).toEqual({ numerator: shown(6), denominator: shown(11), percent: 54.5, suppressed: false, display: '54.5%' });
+    const grids = (await rates(officer, 'GRID')).regions;
+    expect(grids.map((r: { regionCode: string }) => r.regionCode)).toEqual(SPLIT_GRIDS);
+    const hiddenCell = { value: null, suppressed: true, display: HIDDEN };
+    expect(grids.map((r: { reportsHandledInTime: unknown }) => r.reportsHandledInTime)).toEqual([
+      { numerator: hiddenCell, denominator: shown(6), percent: null, suppressed: true, display: 'suppressed' },
+      { numerator: hiddenCell, denominator: hiddenCell, percent: null, suppressed: true, display: 'suppressed' },
+      { numerator: hiddenCell, denominator: hiddenCell, percent: null, suppressed: true, display: 'suppressed' },
+    ]);
   });
 
   it('counts reports by the month received and referrals by the month created, in the grid filed for and the child’s grid', async () => {

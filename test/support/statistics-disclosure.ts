@@ -5,7 +5,8 @@ import type { TestHub } from './test-hub';
  * minorCounts (each measure, each combination of the given dimensions it is broken down by, every
  * level down to the finest) and of statisticsRates is a linear equation over the summary's finest cells; a hidden
  * cell is disclosed when those equations, with the registry's documented rules (every RED child is
- * overdue, no UNASSESSED child is), pin its value. Solved exactly, modulo a prime.
+ * overdue, no UNASSESSED child is), pin its value — unless the rules alone do (RED on time is 0
+ * to every reader, its rate's numerator hidden or not). Solved exactly, modulo a prime.
  */
 const P = 1_000_003;
 const mod = (x: number) => ((x % P) + P) % P;
@@ -158,6 +159,8 @@ export async function disclosure(
   }
 
   const span = new Span(truth.length);
+  // What the rules alone tell is no disclosure.
+  const rules = new Span(truth.length);
   const bounds = new Bounds(truth.length);
   const combos = dimValues.reduce<number[][]>((cs, vs) => cs.flatMap((c) => vs.map((_, i) => [...c, i])), [[]]);
   atoms.forEach((_, r) => {
@@ -169,10 +172,12 @@ export async function disclosure(
       const level = DIMS.RISK_LEVEL.values[c[opts.dims.indexOf('RISK_LEVEL')]];
       if (level === 'RED') {
         span.add(overdue);
+        rules.add(overdue);
         bounds.add(overdue, 0, 0);
       }
       if (level === 'UNASSESSED') {
         span.add(new Map([[index('O', r, c), 1]]));
+        rules.add(new Map([[index('O', r, c), 1]]));
         bounds.add(new Map([[index('O', r, c), 1]]), 0, 0);
       }
     }
@@ -185,7 +190,7 @@ export async function disclosure(
   }
   const key = (coef: Map<number, number>) => [...coef].filter(([, c]) => c).sort((a, b) => a[0] - b[0]).join(';');
   const publishedForms = new Map(published.map((o) => [key(o.coef), o.label]));
-  const hidden = observed.filter((o) => o.cell.suppressed);
+  const hidden = observed.filter((o) => o.cell.suppressed && !rules.determines(o.coef));
   const inconsistent = hidden.filter((o) => publishedForms.has(key(o.coef))).map((o) => `${o.label} hidden, published as ${publishedForms.get(key(o.coef))}`);
   const disclosed = hidden.filter((o) => span.determines(o.coef)).map((o) => ({ label: o.label, display: o.cell.display, value: valueOf(o.coef) }));
   if (!opts.intervals) return { disclosed, inconsistent, hidden: hidden.length, published: published.length };

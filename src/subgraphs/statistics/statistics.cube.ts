@@ -82,7 +82,22 @@ export interface TableOptions {
   dims: readonly DimSpec[];
   source: CubeSource;
   k: number;
-  zeroIsSmall: boolean;
+  /**
+   * Zeros count as small (hidden like any count below k) in every cell, or — a rate of events, whose
+   * 0 % and 100 % are the indicator itself — in the shown wholes only (`'wholes'`: the cells summed
+   * over every dimension of a region node the table shows; never a region's own rows, which no
+   * reader sees, nor a part beside a published whole).
+   */
+  zeroIsSmall: true | 'wholes';
+  /**
+   * A rate's table: its parts (the cells broken down, the numerator among them) are hidden wherever
+   * their whole (the denominator) is, before their lines are protected. A part of 0, or equal to its
+   * whole, beside a hidden whole is a 0 % or 100 % of a small group, and a part published there would
+   * be a region's part minus its sub-regions' even if the answer hid it; a population that follows
+   * from the counts (`population`) would give one part as the population minus the other. Its
+   * lines' hidden totals are protected like published ones (statistics.suppression.ts `violated`).
+   */
+  rate?: boolean;
   /**
    * A rate's population (the cells summed over every dimension) that is a sum or difference of
    * cells of another table: it is published exactly where every cell of one of its `ways` (cells
@@ -138,7 +153,7 @@ function tableKey(opts: TableOptions): string {
   const nodes = levels.map((level) => (opts.nodes.get(level) ?? []).map((n) => [n.code, n.parentCode, n.level, n.name]));
   const population = opts.population && [tableKey(opts.population.of), opts.population.ways];
   return createHash('sha256')
-    .update(JSON.stringify([opts.anchor, opts.level, opts.dims, opts.source, opts.k, opts.zeroIsSmall, nodes, population, !!opts.joint]))
+    .update(JSON.stringify([opts.anchor, opts.level, opts.dims, opts.source, opts.k, opts.zeroIsSmall, !!opts.rate, nodes, population, !!opts.joint]))
     .digest('base64');
 }
 
@@ -288,10 +303,10 @@ async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: 
           ids.push(base + offset);
         });
       }
-      suppressSmall(run, k, opts.zeroIsSmall);
-      if (mask !== 0 && population) {
-        // A hidden population may still follow from the counts (by region differences): its
-        // parts are then hidden together, so that no part is the population minus the other.
+      const zeroIsSmall = (c: TableCell) => opts.zeroIsSmall === true || (mask === 0 && isShown.has(c.node));
+      suppressSmall(run.filter(zeroIsSmall), k, true);
+      suppressSmall(run.filter((c) => !zeroIsSmall(c)), k, false);
+      if (mask !== 0 && opts.rate) {
         const whole = combos.get(0)![0].offset;
         for (let c = 0; c < run.length; c++) if (cells[ids[c] - (ids[c] % radix) + whole]!.suppressed) run[c].suppressed = true;
       }
@@ -325,7 +340,7 @@ async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: 
         for (const line of lines.values()) joint.push(line);
         continue;
       }
-      protectLines([...lines.values()], k);
+      protectLines([...lines.values()], k, opts.rate);
       for (const cell of run) cell.fixed = true;
     }
   });

@@ -44,7 +44,14 @@ export function suppressSmall(cells: Iterable<Cell>, k: number, zeroIsSmall: boo
   for (const c of cells) if (!c.fixed) c.suppressed = c.value < k && (zeroIsSmall || c.value > 0);
 }
 
-function violated(line: Line, k: number): boolean {
+/**
+ * `hiddenTotals`: a hidden total is protected like a published one — its hidden members add up to k,
+ * or to the whole total below k. A hidden total is known to a reader up to the other hidden members
+ * of its own line one level up, so a single small member hidden under it was the coarser region
+ * minus the published sub-regions two levels down: a district of 12 reports whose only street and
+ * community were hidden, a grid of 11 published and the other grid's 1 hidden read "1" by difference.
+ */
+function violated(line: Line, k: number, hiddenTotals = false): boolean {
   let hidden = 0;
   let hiddenSum = 0;
   for (const m of line.members) {
@@ -53,7 +60,7 @@ function violated(line: Line, k: number): boolean {
       hiddenSum += m.value;
     }
   }
-  if (line.total.suppressed) return hidden === 0 && line.members.length > 0;
+  if (line.total.suppressed) return line.members.length > 0 && (hidden === 0 || (hiddenTotals && hiddenSum < Math.min(k, line.total.value)));
   // A published total of zero (rates publish zeros) says every member is zero: nothing to protect.
   return hidden > 0 && line.total.value > 0 && (hidden < 2 || hiddenSum < k);
 }
@@ -61,8 +68,9 @@ function violated(line: Line, k: number): boolean {
 /**
  * Complementary suppression; mutates `suppressed` of the free cells. A cell that is the only
  * member of a line with a published total equals that total and can never be hidden.
+ * `hiddenTotals`: see `violated`.
  */
-export function protectLines(lines: Line[], k: number): void {
+export function protectLines(lines: Line[], k: number, hiddenTotals = false): void {
   const locked = new Set<Cell>();
   for (const line of lines) if (line.members.length === 1 && !line.total.suppressed) locked.add(line.members[0]);
   // Only a cell that can still be picked ever needs its lines: most members are fixed or hidden
@@ -83,7 +91,7 @@ export function protectLines(lines: Line[], k: number): void {
   for (let head = 0; head < queue.length; head++) {
     const line = queue[head];
     queued.delete(line);
-    while (violated(line, k)) {
+    while (violated(line, k, hiddenTotals)) {
       let pick: Cell | undefined;
       for (const m of line.members) {
         if (m.suppressed || m.fixed || locked.has(m)) continue;

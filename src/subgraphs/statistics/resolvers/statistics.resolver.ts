@@ -112,13 +112,16 @@ function dimSpec(dim: StatisticsDimension, folded: boolean): DimSpec {
 
 /**
  * A rate from three protected cells of one table: the population and its MET / NOT_MET parts.
- * Those three are one line, so either all are published or at least two are hidden.
+ * Those three are one line, so either all are published or at least two are hidden. A numerator
+ * is never shown beside a hidden population: a rate's table hides its parts with their whole
+ * (`rate` in statistics.cube.ts); the children's lattice publishes RED's on-time 0 there, which the
+ * registry's rule tells every reader, and a numerator of "0 of x" reads as a rate all the same.
  */
 function rateOf(denominator: TableCell, met: TableCell, notMet: TableCell): StatisticsRate {
   const suppressed = denominator.suppressed || met.suppressed || notMet.suppressed || denominator.value === 0;
   const percent = suppressed ? null : Math.round((met.value / denominator.value) * 1000) / 10;
   return {
-    numerator: countCell(met),
+    numerator: countCell({ value: met.value, suppressed: met.suppressed || denominator.suppressed }),
     denominator: countCell(denominator),
     percent,
     suppressed,
@@ -213,7 +216,7 @@ export class StatisticsResolver {
       // The rates of children are the counts' cells, or protected with the counts' cells as their
       // populations, and suppress zeros as the counts do: a published zero numerator or
       // population (no child screened, none with a category) would show zeros the counts hide.
-      const common = { anchor: scope.anchor, nodes: scope.nodes, level, k, zeroIsSmall: true };
+      const common = { anchor: scope.anchor, nodes: scope.nodes, level, k, zeroIsSmall: true as const, rate: true };
       const children = childrenLattice(scope, k);
       const rateTable = (met: string, notMet: string, where?: CubeSource['where'], population?: TableOptions['population']) =>
         protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where }, population }, at);
@@ -234,11 +237,12 @@ export class StatisticsResolver {
       const assistance = await rateTable('assisted', 'with_category - assisted');
       const onTime = await protectedTable(em, children, at);
       // Reports and referrals are events, not children, and no count shares their cells: their
-      // rates publish zeros (0% and 100% are the indicator itself).
+      // rates publish a numerator of zero beside a published denominator (0% and 100% are the
+      // indicator itself), but hide a denominator of zero as the trend hides a month without one.
       const workflowRate = (met: string, notMet: string) =>
         protectedTable(
           em,
-          { ...common, zeroIsSmall: false, dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet }, placedAbove: true } },
+          { ...common, zeroIsSmall: 'wholes', dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet }, placedAbove: true } },
           at,
         );
       const reports = await workflowRate('reports_met', 'reports_not_met');
