@@ -1,4 +1,5 @@
 import { Pool, type PoolClient, type QueryResult } from 'pg';
+import { type Backend, BACKEND_COLUMNS, endBackend, isConnectionLoss, settleWithin, SETTLE_WAIT_MS, sleep } from '../db/lost-session';
 import { boundedPoolOptions } from '../db/time-limits';
 import type { AuditEventBody } from './audit.types';
 import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
@@ -32,8 +33,6 @@ const APPEND = `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id,
 
 /** How long a batch keeps retrying `seq` conflicts with other writers, and lost connections, before it is refused. */
 const RETRY_WINDOW_MS = 2000;
-/** How long to wait for the server process of a lost connection to end. */
-const SETTLE_WAIT_MS = 2000;
 /**
  * How long an append keeps retrying and settling before it is refused. Not a bound on the append:
  * the statement under way when this runs out may still take up to the pool's timeout (`auditWriterPool`).
@@ -62,17 +61,9 @@ export function auditWriterPool(url: string, timeoutMs: number, logPrefix: strin
   return pool;
 }
 
-/** The server process behind a connection: its pid and its start (pids are reused). */
-interface Backend {
-  pid: number;
-  started: string;
-}
-
 // Read as the login role (`SET ROLE NONE`): with the writer role taken by `SET ROLE`, the login's
 // own sessions are hidden in pg_stat_activity and may not be signalled.
-const WHO_AM_I = `SET ROLE NONE; SELECT pid, extract(epoch FROM backend_start)::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid(); RESET ROLE`;
-// Ends that process if it still runs, waiting (up to 500 ms) until it has gone. No row: it has gone.
-const END_BACKEND = `SELECT pg_terminate_backend(pid, 500) FROM pg_stat_activity WHERE pid = $1 AND extract(epoch FROM backend_start) = $2::numeric`;
+const WHO_AM_I = `SET ROLE NONE; SELECT ${BACKEND_COLUMNS} FROM pg_stat_activity WHERE pid = pg_backend_pid(); RESET ROLE`;
 
 /**
  * A batch whose outcome the writer could not establish: its connection was lost after the INSERT
@@ -234,16 +225,11 @@ export class AuditWriter implements AuditSink {
    * A fresh connection that fails too is tried again (the database restarting, the network
    * recovering) for up to SETTLE_WAIT_MS; then the batch is in doubt (`AuditInDoubtError`).
    */
-  private async settle(backend: Backend, first: number, last: Head): Promise<boolean> {
-    const until = Date.now() + SETTLE_WAIT_MS;
-    for (;;) {
-      try {
-        return await this.endAndLook(backend, last, until);
-      } catch (e) {
-        if (Date.now() >= until || !(isConnectionLoss(e) || isUnreachable(e))) throw new AuditInDoubtError(first, last.seq, e);
-        await sleep(50);
-      }
-    }
+  private settle(backend: Backend, first: number, last: Head): Promise<boolean> {
+    return settleWithin(
+      (until) => this.endAndLook(backend, last, until),
+      (e) => new AuditInDoubtError(first, last.seq, e),
+    );
   }
 
   private async endAndLook(backend: Backend, last: Head, until: number): Promise<boolean> {
@@ -251,10 +237,7 @@ export class AuditWriter implements AuditSink {
     let roleReset = false;
     try {
       await client.query('SET ROLE NONE');
-      // Each statement its own transaction: a fresh view of pg_stat_activity.
-      while ((await client.query(END_BACKEND, [backend.pid, backend.started])).rowCount) {
-        if (Date.now() >= until) throw new Error(`the lost session (pid ${backend.pid}) has not ended`);
-      }
+      await endBackend(client, backend, until);
       await client.query('RESET ROLE');
       roleReset = true;
       const { rows } = await client.query<{ hash: string }>('SELECT hash FROM audit.event WHERE seq = $1', [last.seq]);
@@ -270,20 +253,3 @@ interface Head {
   hash: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * The server ended the session (administrator command, crash, shutdown: SQLSTATE class 57P and
- * 08), the socket closed under the query, or no reply came in time (`query_timeout`: whatever was
- * sent may still run, as on a closed socket). Errors about the statement itself are not retried.
- */
-function isConnectionLoss(e: unknown): boolean {
-  const { code, message } = e as { code?: string; message?: string };
-  if (code && /^(57P0[1-3]|08\d{3}|ECONNRESET|EPIPE)$/.test(code)) return true;
-  return !code && /^(Connection terminated|connection error|Query read timeout$)/i.test(message ?? '');
-}
-
-/** Postgres could not be reached at all (nothing was sent). */
-function isUnreachable(e: unknown): boolean {
-  return /^(ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test((e as { code?: string }).code ?? '');
-}
