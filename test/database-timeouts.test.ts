@@ -1,9 +1,11 @@
 import { Client } from 'pg';
-import { Department } from '../src/auth/principal';
-import { eventsOf, storedEventOf } from './support/audit-helpers';
+import { Department, Role } from '../src/auth/principal';
+import { eventsOf, post, storedEventOf } from './support/audit-helpers';
+import { type Loss, lostReplyProxy, type LostReplyProxy } from './support/lost-reply-proxy';
 import { openDataSource } from '../src/db/data-source';
 import { isDatabaseTimeout } from '../src/errors/hub.exception';
 import { buildPolicy, openDatabase } from '../src/server/bootstrap';
+import { startSubgraphServer } from '../src/server/subgraph.server';
 import { refreshStatistics, statisticsSubgraph } from '../src/subgraphs/statistics';
 import { cloneTemplateDatabase, DEFAULT_PURPOSE, startTestHub, TestHub, testConfig } from './support/test-hub';
 
@@ -207,5 +209,127 @@ describe('database time limits', () => {
     } finally {
       await other.end();
     }
+  });
+});
+
+/**
+ * A write whose COMMIT reaches Postgres and whose reply never comes back (a network stall, a stuck
+ * pooler, a failover), played by a proxy that drops what follows the COMMIT on its connection: the
+ * hub gives up on the reply after the statement limit + 1 s, then settles what became of the
+ * transaction before answering — never "rolled back, try again" for a change that stands.
+ */
+describe('a COMMIT whose reply is lost', () => {
+  let proxy: LostReplyProxy;
+  let t: TestHub;
+  let civil: string;
+  let child: string;
+  const referral = `mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }`;
+  const REFERRAL_INSERT = 'INSERT INTO "workflow"."referral"';
+
+  beforeAll(async () => {
+    proxy = await lostReplyProxy(await cloneTemplateDatabase());
+    t = await startTestHub({ databaseUrl: proxy.url, env: { HUB_STATEMENT_TIMEOUT_MS: '1000', HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    civil = await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-commit' });
+    [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND birth_date > now() - interval '15 years' ORDER BY id LIMIT 1`);
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await proxy?.close();
+  });
+
+  /** Sends a referral of `need` for the child, with the next COMMIT after it lost as `loss`; returns the answer, what was stored and what was logged. */
+  async function referWhileLosing(need: string, loss: Loss, unreachableMs?: number) {
+    proxy.loseNextCommit(REFERRAL_INSERT, loss, unreachableMs);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const r = await post(t, civil, { query: referral, variables: { i: { minorId: child, type: 'EDUCATION_AID', toDepartment: Department.EDUCATION, need } } }, DEFAULT_PURPOSE);
+      expect(proxy.lost()).toBe(true);
+      const stored = await t.sql(
+        `SELECT f.id, (SELECT count(*)::int FROM workflow.notification n WHERE n.subject_id = f.id AND n.kind = 'REFERRAL_RECEIVED') AS told FROM workflow.referral f WHERE f.need = $1`,
+        [need],
+      );
+      return { r, stored, logged: log.mock.calls.map((c) => c.map(String).join(' ')) };
+    } finally {
+      log.mockRestore();
+    }
+  }
+
+  it('committed: answered as made, its change in the final event, the referral stored once and its department told once', async () => {
+    const { r, stored } = await referWhileLosing('回复丢失的转介', 'reply');
+    expect([r.status, r.json.errors]).toEqual([200, undefined]);
+    const id = r.json.data.createReferral.id;
+    expect(stored).toEqual([{ id, told: 1 }]);
+    const events = await eventsOf(t, r.requestId);
+    expect(events.map((e) => [e.outcome, e.body.errorCodes, e.body.changes.map((c: { mutation: string; id: string }) => [c.mutation, c.id])])).toEqual([
+      ['STARTED', [], []],
+      ['SUCCESS', [], [['createReferral', id]]],
+    ]);
+  });
+
+  it('committed in a remote subgraph (distributed mode): answered as made through the gateway, its change in the event', async () => {
+    const env = { HUB_STATEMENT_TIMEOUT_MS: '1000', HUB_WORKFLOW_JOB_INTERVAL_MS: '0' };
+    const gatewaySecret = 'test-gateway-secret-of-sufficient-length';
+    const workflow = await startSubgraphServer('workflow', testConfig({ databaseUrl: proxy.url, gatewaySecret, env }), 0);
+    const gateway = await startTestHub({ databaseUrl: proxy.url, gatewaySecret, subgraphUrls: { workflow: workflow.url }, env });
+    try {
+      const need = '子图中回复丢失的转介';
+      proxy.loseNextCommit(REFERRAL_INSERT, 'reply');
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      let r;
+      try {
+        r = await post(gateway, await gateway.token(Department.CIVIL_AFFAIRS), { query: referral, variables: { i: { minorId: child, type: 'EDUCATION_AID', toDepartment: Department.EDUCATION, need } } }, DEFAULT_PURPOSE);
+      } finally {
+        log.mockRestore();
+      }
+      expect(proxy.lost()).toBe(true);
+      expect([r.status, r.json.errors]).toEqual([200, undefined]);
+      expect(await t.sql(`SELECT id FROM workflow.referral WHERE need = $1`, [need])).toEqual([{ id: r.json.data.createReferral.id }]);
+      const final = await storedEventOf(gateway, r.requestId);
+      expect([final.outcome, final.errorCodes, final.changes.map((c: { mutation: string }) => c.mutation)]).toEqual(['SUCCESS', [], ['createReferral']]);
+    } finally {
+      await gateway.stop();
+      await workflow.stop();
+    }
+  });
+
+  it('the COMMIT itself lost, never run: DATABASE_UNAVAILABLE, nothing stored, nothing claimed', async () => {
+    const { r, stored } = await referWhileLosing('提交丢失的转介', 'commit');
+    expect([r.status, r.json.errors.map((e: { message: string; extensions: { code: string } }) => [e.extensions.code, e.message])]).toEqual([
+      503,
+      [['DATABASE_UNAVAILABLE', 'The database did not answer in time; try again shortly']],
+    ]);
+    expect(stored).toEqual([]);
+    const events = await eventsOf(t, r.requestId);
+    expect(events.map((e) => [e.outcome, e.body.errorCodes, e.body.changes])).toEqual([
+      ['STARTED', [], []],
+      ['ERROR', ['DATABASE_UNAVAILABLE'], []],
+    ]);
+  });
+
+  it('the database out of reach to find out: COMMIT_OUTCOME_UNKNOWN, not "try again", the event in doubt and flagged', async () => {
+    // Committed, as it happens; the hub cannot know that, and must not say it was not.
+    const { r, stored, logged } = await referWhileLosing('结果不明的转介', 'reply', 3000);
+    expect(stored).toEqual([{ id: expect.any(String), told: 1 }]);
+    expect(r.status).toBe(200); // not 503: no Retry-After inviting a second referral
+    expect(r.json.errors.map((e: { message: string; extensions: Record<string, unknown> }) => [e.message, e.extensions])).toEqual([
+      ['The database did not confirm whether this change was saved; check before making it again', { code: 'COMMIT_OUTCOME_UNKNOWN', serviceName: 'workflow' }],
+    ]);
+    // The operator is told which transaction to look up.
+    expect(logged).toContainEqual(expect.stringMatching(/the outcome of transaction \d+ is unknown.*SELECT pg_xact_status\('\d+'\) tells/));
+    const events = await eventsOf(t, r.requestId);
+    expect(events.map((e) => [e.outcome, e.body.errorCodes, e.body.changes])).toEqual([
+      ['STARTED', [], []],
+      ['ERROR', ['COMMIT_OUTCOME_UNKNOWN'], []],
+    ]);
+    const flags = await t.gql(await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR }), `{ auditAnomalies { kind userId count description requestIds } }`, undefined, {});
+    expect(flags.data.auditAnomalies.filter((f: { userId: string; kind: string }) => f.userId === 'lost-commit' && f.kind === 'ACCESS_IN_DOUBT')).toEqual([
+      {
+        kind: 'ACCESS_IN_DOUBT',
+        userId: 'lost-commit',
+        count: 1,
+        description: expect.stringMatching(/^1 mutations whose commit the database did not confirm/),
+        requestIds: [r.requestId],
+      },
+    ]);
   });
 });

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SUBGRAPHS } from '../subgraphs';
 import { StatementCounter } from './statement-counter';
+import { settlingLostCommits } from './commit-outcome';
 import { boundedPoolOptions, ReplyBoundClient } from './time-limits';
 
 function dataSource(url: string, statements: StatementCounter, extra: Record<string, unknown>): DataSource {
@@ -57,10 +58,13 @@ export async function openDataSource(url: string, statements = new StatementCoun
  * The pool every in-process subgraph answers requests from, each wait on the database bounded by
  * `timeoutMs` (boundedPoolOptions): a table someone holds locked, or a server that stops
  * answering, fails the requests that need it (DATABASE_UNAVAILABLE) instead of holding its
- * connections until none is left for anyone. Opened on a migrated database.
+ * connections until none is left for anyone. A transaction whose COMMIT reply is lost is settled
+ * (settlingLostCommits): answered as committed, rolled back or unknown, as it ended. Opened on a
+ * migrated database.
  */
 export async function openRequestDataSource(url: string, timeoutMs: number, statements: StatementCounter): Promise<DataSource> {
   const ds = dataSource(url, statements, { max: 20, Client: ReplyBoundClient, ...boundedPoolOptions(timeoutMs) });
   await ds.initialize();
+  settlingLostCommits(ds, url);
   return ds;
 }

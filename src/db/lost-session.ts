@@ -55,10 +55,12 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * The server ended the session (administrator command, crash, shutdown: SQLSTATE class 57P and
  * 08), the socket closed under the query, or no reply came in time (`query_timeout`: whatever was
- * sent may still run, as on a closed socket). Errors about the statement itself are not.
+ * sent may still run, as on a closed socket). Errors about the statement itself are not. Looks
+ * through a TypeORM QueryFailedError to the driver's error.
  */
 export function isConnectionLoss(e: unknown): boolean {
-  const { code, message } = e as { code?: string; message?: string };
+  const { code, message, driverError } = e as { code?: string; message?: string; driverError?: unknown };
+  if (driverError) return isConnectionLoss(driverError);
   if (code && /^(57P0[1-3]|08\d{3}|ECONNRESET|EPIPE)$/.test(code)) return true;
   return !code && /^(Connection terminated|connection error|Query read timeout$)/i.test(message ?? '');
 }

@@ -29,7 +29,9 @@ export function boundedPoolOptions(timeoutMs: number, extraOptions = '') {
  * A connection whose reply did not come within `query_timeout`: node-postgres gives up on the
  * query but keeps the connection, still busy with it, and hands it back to the pool, where every
  * later statement would queue behind a reply that may never come. It is closed instead, and the
- * pool opens another; Postgres rolls back whatever the lost session had open.
+ * pool opens another. What the lost session had open is rolled back only if Postgres had not yet
+ * received its COMMIT: a transaction whose COMMIT reply is the one lost may have committed, and is
+ * settled before it is answered (src/db/commit-outcome.ts).
  */
 export class ReplyBoundClient extends Client {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

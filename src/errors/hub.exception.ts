@@ -18,6 +18,11 @@ export enum HubErrorCode {
    * answering): what needed it was not done, a mutation's transaction rolled back. Worth retrying.
    */
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
+  /**
+   * A write's COMMIT was sent and its reply lost, and the database could not then say whether it
+   * committed (src/db/commit-outcome.ts): the change may be stored. Not to be retried blindly.
+   */
+  COMMIT_OUTCOME_UNKNOWN = 'COMMIT_OUTCOME_UNKNOWN',
   /** The server is stopping (a deploy): the request was not started. Worth sending again. */
   SHUTTING_DOWN = 'SHUTTING_DOWN',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
@@ -53,6 +58,7 @@ export const unauthenticated = (message: string) => new HubException(HubErrorCod
 export const MASKED_MESSAGE = 'Internal server error';
 
 export const DATABASE_UNAVAILABLE_MESSAGE = 'The database did not answer in time; try again shortly';
+export const COMMIT_OUTCOME_UNKNOWN_MESSAGE = 'The database did not confirm whether this change was saved; check before making it again';
 /** `Retry-After` of an answer refused with DATABASE_UNAVAILABLE: a held lock or a burst usually passes within seconds. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 

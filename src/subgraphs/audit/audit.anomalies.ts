@@ -3,6 +3,7 @@ import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { AnomalyThresholds } from '../../config/hub.config';
 import type { Query } from '../../audit/audit.verify';
 import { ANSWER_LOST } from '../../audit/audit-event';
+import { HubErrorCode } from '../../errors/hub.exception';
 
 export enum AnomalyKind {
   /** Many distinct children read by one user within a short window (browsing, bulk export). */
@@ -24,6 +25,8 @@ export enum AnomalyKind {
    * (the subgraph may still have run, or yet run, it), or the subgraph refused the gateway's own
    * assertion — a replay, when someone presented it first and got the answer. The subgraph may
    * have read or changed what the event does not record; queries too (the answer went somewhere).
+   * Or a mutation whose COMMIT's reply was lost and whose outcome the database could not then tell
+   * (COMMIT_OUTCOME_UNKNOWN): its change may be stored, unrecorded.
    */
   ACCESS_IN_DOUBT = 'ACCESS_IN_DOUBT',
 }
@@ -195,25 +198,33 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
     });
   }
 
+  // One scan for both kinds of doubt: a subgraph's answer lost, a commit's outcome unknown.
   const inDoubt = await query(
-    `WITH d AS (SELECT user_id, department, request_id, seq, body::jsonb AS b FROM audit.event WHERE ${scope} AND outcome <> 'SUCCESS' AND body::jsonb -> 'errorCodes' ? $4),
+    `WITH d AS (SELECT user_id, department, request_id, seq, body::jsonb AS b FROM audit.event WHERE ${scope} AND outcome <> 'SUCCESS' AND body::jsonb -> 'errorCodes' ?| array[$4, $5]),
           s AS (SELECT DISTINCT user_id, department, substr(c, length($4) + 2) AS subgraph
                 FROM d CROSS JOIN LATERAL jsonb_array_elements_text(b -> 'errorCodes') AS c WHERE starts_with(c, $4 || ':'))
-     SELECT user_id, department, count(*) AS n, count(*) FILTER (WHERE b ->> 'operationType' = 'mutation') AS mutations,
+     SELECT user_id, department, count(*) AS n,
+            count(*) FILTER (WHERE b -> 'errorCodes' ? $4) AS lost,
+            count(*) FILTER (WHERE b -> 'errorCodes' ? $4 AND b ->> 'operationType' = 'mutation') AS mutations,
+            count(*) FILTER (WHERE b -> 'errorCodes' ? $5) AS unsettled,
             (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests,
             (SELECT array_agg(s.subgraph ORDER BY s.subgraph) FROM s WHERE s.user_id = d.user_id AND s.department IS NOT DISTINCT FROM d.department) AS subgraphs
      FROM d GROUP BY user_id, department ORDER BY user_id, department`,
-    [...base, ANSWER_LOST],
+    [...base, ANSWER_LOST, HubErrorCode.COMMIT_OUTCOME_UNKNOWN],
   );
   for (const d of inDoubt) {
+    const lost =
+      `${d.lost} requests (${d.mutations} of them mutations) whose answer from subgraph ${(d.subgraphs ?? []).join(', ')} was lost or refused: ` +
+      `what was read or changed there is not in the trail (check that subgraph's log and records)`;
+    const unsettled =
+      `${d.unsettled} mutations whose commit the database did not confirm: what they changed may be stored, not in the trail ` +
+      `(the hub's log names each transaction to look up)`;
     out.push({
       kind: AnomalyKind.ACCESS_IN_DOUBT,
       userId: d.user_id,
       department: d.department,
       count: Number(d.n),
-      description:
-        `${d.n} requests (${d.mutations} of them mutations) whose answer from subgraph ${(d.subgraphs ?? []).join(', ')} was lost or refused: ` +
-        `what was read or changed there is not in the trail (check that subgraph's log and records)`,
+      description: [...(Number(d.lost) ? [lost] : []), ...(Number(d.unsettled) ? [unsettled] : [])].join('; '),
       requestIds: d.requests,
     });
   }

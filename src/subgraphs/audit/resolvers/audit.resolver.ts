@@ -4,6 +4,7 @@ import { childReads } from '../../../audit/audit-event';
 import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import { verifyChain } from '../../../audit/audit.verify';
 import { canonicalId, isUuid } from '../../../common/uuid';
+import { readOnly } from '../../../db/commit-outcome';
 import { requireCleanText, requirePageSize } from '../../../common/validation';
 import { Access } from '../../../policy/policy.types';
 import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
@@ -52,7 +53,7 @@ type EventRow = { seq: string; hash: string; prev_hash: string; body: string | n
  */
 function asReader<T>(ctx: HubContext, work: (em: EntityManager) => Promise<T>): Promise<T> {
   return ctx.db.transaction('REPEATABLE READ', async (em) => {
-    await em.query('SET TRANSACTION READ ONLY');
+    await readOnly(em);
     await em.query('SET LOCAL ROLE hub_audit_reader');
     return work(em);
   });

@@ -1,6 +1,7 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
 import { chinaDay } from '../../../common/dates';
+import { readOnly } from '../../../db/commit-outcome';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { DifficultyCategory, Gender, RegionLevel, RiskLevel } from '../../registry/registry.enums';
@@ -92,7 +93,7 @@ const WHOLE = childrenCell(null, null, null, null);
  */
 function inSnapshot<T>(ctx: HubContext, work: (em: EntityManager) => Promise<T>): Promise<T> {
   return ctx.db.transaction('REPEATABLE READ', async (em) => {
-    await em.query('SET TRANSACTION READ ONLY');
+    await readOnly(em);
     return work(em);
   });
 }
