@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
 import { eventsOf, post, storedEventOf } from './support/audit-helpers';
 import { type Loss, lostReplyProxy, type LostReplyProxy } from './support/lost-reply-proxy';
 import { openDataSource } from '../src/db/data-source';
@@ -264,6 +265,25 @@ describe('a COMMIT whose reply is lost', () => {
       ['STARTED', [], []],
       ['SUCCESS', [], [['createReferral', id]]],
     ]);
+  });
+
+  it('committed, a bar listed in one statement: answered as made, stored once', async () => {
+    const idNumber = buildIdNumber('330102', '1979-02-03', 415);
+    proxy.loseNextCommit('INSERT INTO workflow.barred_person', 'reply');
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    let r;
+    try {
+      r = await post(t, await t.token(Department.POLICE), {
+        query: `mutation($i: BarredPersonInput!) { addBarredPerson(input: $i) { id } }`,
+        variables: { i: { idNumber, name: '王某', offence: 'ABUSE', judgementReference: '(2024)浙0102刑初7号' } },
+      }, {});
+    } finally {
+      log.mockRestore();
+    }
+    expect(proxy.lost()).toBe(true);
+    expect([r.status, r.json.errors]).toEqual([200, undefined]);
+    expect(await t.sql(`SELECT id FROM workflow.barred_person WHERE judgement_reference = '(2024)浙0102刑初7号'`)).toEqual([{ id: r.json.data.addBarredPerson.id }]);
+    expect((await storedEventOf(t, r.requestId)).changes.map((c: { mutation: string }) => c.mutation)).toEqual(['addBarredPerson']);
   });
 
   it('committed in a remote subgraph (distributed mode): answered as made through the gateway, its change in the event', async () => {

@@ -147,12 +147,16 @@ export class EmploymentResolver {
     // A judgement is listed once per person (a revoked bar does not count), and a person may be under
     // several: a bar that has ended, or one listed first with an early end, must not keep a later
     // judgement's bar out. The partial unique index decides, so that two concurrent listings of one
-    // judgement are not both taken, nor one a 500.
-    const inserted: unknown[] = await ctx.db.query(
-      `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (id_number_hash, judgement_reference) WHERE revoked_at IS NULL DO NOTHING RETURNING id`,
-      [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdAt],
+    // judgement are not both taken, nor one a 500. One statement, yet in a transaction: a COMMIT whose
+    // reply is lost is settled there (src/db/commit-outcome.ts), where a statement sent alone would
+    // be answered as rolled back though it may have committed.
+    const inserted: unknown[] = await ctx.db.transaction((em) =>
+      em.query(
+        `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id_number_hash, judgement_reference) WHERE revoked_at IS NULL DO NOTHING RETURNING id`,
+        [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdAt],
+      ),
     );
     if (!inserted.length) throw badInput('input.judgementReference', 'is already listed for this person (revoke that bar to list it anew)');
     return person;
