@@ -221,6 +221,7 @@ describe('database time limits', () => {
  */
 describe('a COMMIT whose reply is lost', () => {
   let proxy: LostReplyProxy;
+  let databaseUrl: string;
   let t: TestHub;
   let civil: string;
   let child: string;
@@ -228,7 +229,8 @@ describe('a COMMIT whose reply is lost', () => {
   const REFERRAL_INSERT = 'INSERT INTO "workflow"."referral"';
 
   beforeAll(async () => {
-    proxy = await lostReplyProxy(await cloneTemplateDatabase());
+    databaseUrl = await cloneTemplateDatabase();
+    proxy = await lostReplyProxy(databaseUrl);
     t = await startTestHub({ databaseUrl: proxy.url, env: { HUB_STATEMENT_TIMEOUT_MS: '1000', HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
     civil = await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-commit' });
     [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND birth_date > now() - interval '15 years' ORDER BY id LIMIT 1`);
@@ -351,5 +353,39 @@ describe('a COMMIT whose reply is lost', () => {
         requestIds: [r.requestId],
       },
     ]);
+  });
+  it('one change in doubt beside another refused for want of the database: not 503, no Retry-After', async () => {
+    // The refused one alone would be 503 "try again shortly"; the whole request retried would make
+    // the referral, which may well be stored, a second time.
+    const need = '结果不明的转介（两个变更）';
+    const locker = new Client({ connectionString: databaseUrl });
+    await locker.connect();
+    proxy.loseNextCommit(REFERRAL_INSERT, 'reply', 3000);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    let r;
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE registry.guardian IN EXCLUSIVE MODE'); // the guardian's INSERT waits, reads pass
+      r = await post(
+        t,
+        civil,
+        {
+          query: `mutation($i: CreateReferralInput!, $m: ID!) { a: createReferral(input: $i) { id } b: addGuardian(minorId: $m, input: { relationship: FATHER, name: "张三" }) { id } }`,
+          variables: { i: { minorId: child, type: 'EDUCATION_AID', toDepartment: Department.EDUCATION, need }, m: child },
+        },
+        DEFAULT_PURPOSE,
+      );
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+      log.mockRestore();
+    }
+    expect(proxy.lost()).toBe(true);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM workflow.referral WHERE need = $1`, [need])).toEqual([{ n: 1 }]);
+    expect(r.json.errors.map((e: { path: string[]; extensions: { code: string } }) => [e.path.join('.'), e.extensions.code])).toEqual([
+      ['a', 'COMMIT_OUTCOME_UNKNOWN'],
+      ['b', 'DATABASE_UNAVAILABLE'],
+    ]);
+    expect([r.status, r.headers.get('retry-after')]).toEqual([200, null]);
   });
 });

@@ -183,7 +183,8 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
  * An answer that served nothing because the database did not answer in time is HTTP 503 with
  * `Retry-After`, as load balancers and clients' retry logic expect of a passing outage. One that
  * served data beside such a field error stays 200, as with any other field's error: the data is
- * the answer.
+ * the answer. So does one with a change whose COMMIT_OUTCOME_UNKNOWN: retried whole, it would be
+ * made twice.
  */
 export function databaseUnavailableStatus(): ApolloServerPlugin {
   return {
@@ -193,6 +194,8 @@ export function databaseUnavailableStatus(): ApolloServerPlugin {
           if (response.body.kind !== 'single') return;
           const { errors, data } = response.body.singleResult;
           if (!errors?.some((e) => e.extensions?.code === HubErrorCode.DATABASE_UNAVAILABLE)) return;
+          // A change of the request may be stored: no status that a client or a proxy retries on.
+          if (errors.some((e) => e.extensions?.code === HubErrorCode.COMMIT_OUTCOME_UNKNOWN)) return;
           if (data && Object.values(data).some((v) => v !== null && v !== undefined)) return;
           response.http.status = 503;
           response.http.headers.set('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));

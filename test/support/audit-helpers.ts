@@ -38,11 +38,11 @@ export async function post(
   token: string | null,
   body: unknown,
   headers: Record<string, string> = { 'x-purpose': 'CASE_HANDLING' },
-): Promise<{ status: number; requestId: string; json: any }> {
+): Promise<{ status: number; headers: Headers; requestId: string; json: any }> {
   const res = await fetch(t.hub.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, requestId: res.headers.get('x-request-id')!, json: await res.json().catch(() => null) };
+  return { status: res.status, headers: res.headers, requestId: res.headers.get('x-request-id')!, json: await res.json().catch(() => null) };
 }
