@@ -372,6 +372,44 @@ describe('audit events', () => {
       expect((await counts()).webhooks).toBe(before.webhooks + 1);
     });
 
+    it('answers a mutation whose final event cannot be written after its change was made: no data, and not 503 — the client is told to check, not to retry', async () => {
+      const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [minor.id]))[0].n;
+      const before = await visits();
+      // The visit's INSERT waits on the lock while its STARTED event is stored; then the trail refuses writes.
+      const lock = new Client({ connectionString: t.databaseUrl });
+      await lock.connect();
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      let pending: ReturnType<typeof post> | null = null;
+      try {
+        await lock.query('BEGIN');
+        await lock.query('LOCK TABLE registry.visit IN SHARE MODE');
+        pending = post(t, civil, { query: `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "final event lost" }) { visitedAt } }`, variables: { id: minor.id } });
+        let waiting = 0;
+        for (let i = 0; i < 300 && !waiting; i++) {
+          [{ n: waiting }] = await t.sql(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO%visit%'`,
+          );
+          if (!waiting) await sleep(10);
+        }
+        expect(waiting).toBe(1);
+        await t.sql(`REVOKE INSERT ON audit.event FROM hub_audit_writer`);
+        await lock.query('COMMIT');
+        const r = await pending;
+        expect(await visits()).toBe(before + 1);
+        expect([r.status, r.headers.get('retry-after'), r.json]).toEqual([
+          500,
+          null,
+          { errors: [{ message: 'The request could not be audited; no data is released. Its changes were made, or may have been: check before making them again', extensions: { code: 'AUDIT_UNAVAILABLE' } }] },
+        ]);
+      } finally {
+        await lock.query('ROLLBACK').catch(() => undefined);
+        await lock.end();
+        await pending?.catch(() => undefined);
+        await t.sql(`GRANT INSERT ON audit.event TO hub_audit_writer`);
+        log.mockRestore();
+      }
+    });
+
     it('writes the STARTED event, durable, before the mutation changes anything; then its final event with the same requestId', async () => {
       const name = `VisitStarted${Date.now()}`;
       const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [minor.id]))[0].n;

@@ -59,6 +59,8 @@ function asRequestError(e: unknown): unknown {
 
 /** What a client is told when the trail cannot be written: the data is withheld, the mutation refused. */
 export const WITHHELD_MESSAGE = 'The request could not be audited; no data is released';
+/** … and when its final event cannot be written after a change was made, or may have been. */
+export const WITHHELD_CHANGES_MESSAGE = `${WITHHELD_MESSAGE}. Its changes were made, or may have been: check before making them again`;
 
 export interface AuditPluginOptions {
   writer: AuditSink;
@@ -207,10 +209,13 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             ctx.audit.written = true;
           } catch (e) {
             console.error('[hub] audit write failed; the response is withheld', loggableError(e));
+            // A change stands (its STARTED event names the request): 503 would invite a retry that
+            // makes it twice, so the client is told to check instead, with a status nobody retries on.
+            const changed = event.changes.length > 0 || errorCodes.includes(HubErrorCode.COMMIT_OUTCOME_UNKNOWN);
             response.body.singleResult = {
-              errors: [{ message: WITHHELD_MESSAGE, extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }],
+              errors: [{ message: changed ? WITHHELD_CHANGES_MESSAGE : WITHHELD_MESSAGE, extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }],
             };
-            response.http.status = 503;
+            response.http.status = changed ? 500 : 503;
             ctx.audit.written = true; // nothing left to audit: no data went out, and the store is down
           }
         },
