@@ -4,7 +4,7 @@ import { isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { NEEDS_SUPPORT, SENSITIVE_CATEGORIES } from '../../policy/masks';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
-import { byPageSize, rankedBy } from '../shared/history-page';
+import { historyList, rankedBy } from '../shared/history-page';
 import { boundedLists } from '../shared/list-limit';
 import { Guardian } from './entities/guardian.entity';
 import { MinorCategory } from './entities/minor-category.entity';
@@ -77,13 +77,7 @@ function createRegistryLoaders(ctx: HubContext) {
    */
   const newestByMinor = <T extends { minorId: string }>(entity: new () => T, order: string) => {
     const from = `SELECT *, ${rankedBy('minor_id', order)} FROM ${db.getMetadata(entity).tablePath} WHERE minor_id = ANY($1)`;
-    return byPageSize(
-      (first) =>
-        new DataLoader<string, T[]>(async (ids) => {
-          const grouped = groupBy(await read(entity, 'WHERE x.rank <= $2 ORDER BY x.rank', [ids, first], { from }), (r) => r.minorId);
-          return ids.map((id) => grouped.get(id) ?? []);
-        }),
-    );
+    return historyList(async (ids, first) => groupBy(await read(entity, 'WHERE x.rank <= $2 ORDER BY x.rank', [ids, first], { from }), (r) => r.minorId));
   };
 
   return {

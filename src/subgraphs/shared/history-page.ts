@@ -31,12 +31,26 @@ export const historyOf = (what: string) => `${what}: the first \`first\` (1–${
  */
 export const rankedBy = (parent: string, order: string) => `row_number() OVER (PARTITION BY ${parent} ORDER BY ${order}) AS rank`;
 
-/** One DataLoader per page size asked in the request, made on first use: one statement per batch and size. */
-export function byPageSize<V>(make: (first: number) => DataLoader<string, V>): (first: number) => DataLoader<string, V> {
-  const loaders = new Map<number, DataLoader<string, V>>();
-  return (first) => {
-    let loader = loaders.get(first);
-    if (!loader) loaders.set(first, (loader = make(first)));
-    return loader;
-  };
+/** A history list of a request: `list(first).load(parent)` answers the parent's first `first` rows. */
+export type HistoryList<V> = (first: number) => { load(parent: string): Promise<V[]> };
+
+/**
+ * One DataLoader per list and request, keyed by parent and page size, whatever sizes the request
+ * asks: a batch is one statement for all its parents, `newest(parents, first)` ranking each
+ * parent's rows up to the largest `first` of the batch, and each key is answered its parent's rows
+ * (in rank order) cut to its own `first`. A loader per page size made one statement per distinct
+ * `first`: aliases `visits(first: 1)` … `visits(first: 100)` under a page of children cost 100
+ * statements, each ranking every row of the page, which the cost limit (a statement priced at
+ * least ROOT_FIELD_COST) did not see.
+ */
+export function historyList<V>(newest: (parents: string[], first: number) => Promise<Map<string, V[]>>): HistoryList<V> {
+  const loader = new DataLoader<{ parent: string; first: number }, V[], string>(
+    async (keys) => {
+      // Not Math.max(...keys): a batch (1000 children, aliases of a list) may hold more keys than a call takes arguments.
+      const rows = await newest([...new Set(keys.map((k) => k.parent))], keys.reduce((most, k) => Math.max(most, k.first), 0));
+      return keys.map((k) => (rows.get(k.parent) ?? []).slice(0, k.first));
+    },
+    { cacheKeyFn: (k) => `${k.first} ${k.parent}` },
+  );
+  return (first) => ({ load: (parent) => loader.load({ parent, first }) });
 }

@@ -1,4 +1,3 @@
-import DataLoader from 'dataloader';
 import type { DataSource, ObjectLiteral } from 'typeorm';
 import { entityReader } from '../../db/entity-reader';
 import type { HubContext } from '../../server/hub.context';
@@ -7,7 +6,7 @@ import { Access } from '../../policy/policy.types';
 import { jurisdictionPattern } from '../registry/registry.loaders';
 import type { ChildRecord } from './child-record';
 import { inJurisdiction } from './jurisdiction';
-import { byPageSize, rankedBy } from './history-page';
+import { historyList, HistoryList, rankedBy } from './history-page';
 
 export type Order = [property: string, direction: 'ASC' | 'DESC'][];
 
@@ -69,37 +68,29 @@ function firstOfEach<T extends ObjectLiteral>(ctx: HubContext, entity: new () =>
 
 /**
  * A department's records of many children, a page of each (history-page.ts): one statement per
- * batch and page size, the jurisdiction applied in the statement itself (not only at reference
- * resolution), ordered by `order` as far as the caller may read its fields, then id — so that for
- * a caller who may not read the date the page is the first `first` by id.
+ * batch whatever the page sizes, the jurisdiction applied in the statement itself (not only at
+ * reference resolution), ordered by `order` as far as the caller may read its fields, then id — so
+ * that for a caller who may not read the date the page is the first `first` by id.
  */
-export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: new () => T, order: Order): (first: number) => DataLoader<string, T[]> {
+export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: new () => T, order: Order): HistoryList<T> {
   const readable = readableOrder(ctx, entity, order);
-  return byPageSize(
-    (first) =>
-      new DataLoader<string, T[]>(async (ids) => {
-        const valid = ids.filter(isUuid);
-        const where = `r.minor_id = ANY($1) AND ${inJurisdiction('r', '$2')}`;
-        const rows = valid.length ? await firstOfEach(ctx, entity, 'r.minor_id', where, readable, [valid, jurisdictionPattern(ctx)], first) : [];
-        const grouped = groupBy(rows, (r) => r.minorId);
-        return ids.map((id) => grouped.get(id) ?? []);
-      }),
-  );
+  return historyList(async (ids, first) => {
+    const valid = ids.filter(isUuid);
+    const where = `r.minor_id = ANY($1) AND ${inJurisdiction('r', '$2')}`;
+    const rows = valid.length ? await firstOfEach(ctx, entity, 'r.minor_id', where, readable, [valid, jurisdictionPattern(ctx)], first) : [];
+    return groupBy(rows, (r) => r.minorId);
+  });
 }
 
 /**
  * Sub-records (actions of a report, visits of a plan) of parents already loaded under the
  * jurisdiction rule, a page of each parent's, ordered as `recordsByMinor`.
  */
-export function recordsByParent<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parentKey: keyof T & string, order: Order): (first: number) => DataLoader<string, T[]> {
+export function recordsByParent<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parentKey: keyof T & string, order: Order): HistoryList<T> {
   const readable = readableOrder(ctx, entity, order);
   const parent = column(ctx.db, entity, parentKey);
-  return byPageSize(
-    (first) =>
-      new DataLoader<string, T[]>(async (ids) => {
-        const rows = await firstOfEach(ctx, entity, parent, `${parent} = ANY($1)`, readable, [[...ids]], first);
-        const grouped = groupBy(rows, (r) => String(r[parentKey]));
-        return ids.map((id) => grouped.get(id) ?? []);
-      }),
-  );
+  return historyList(async (ids, first) => {
+    const rows = await firstOfEach(ctx, entity, parent, `${parent} = ANY($1)`, readable, [ids], first);
+    return groupBy(rows, (r) => String(r[parentKey]));
+  });
 }

@@ -8,7 +8,7 @@ import { Referral } from './entities/referral.entity';
 import { ReportTransition } from './entities/report-transition.entity';
 import { Department } from '../../auth/principal';
 import { OPEN_REFERRAL } from './workflow.enums';
-import { byPageSize, rankedBy } from '../shared/history-page';
+import { historyList, rankedBy } from '../shared/history-page';
 import { boundedLists } from '../shared/list-limit';
 
 /** LIKE pattern of the caller's jurisdiction subtree (codes are digits only). */
@@ -65,7 +65,7 @@ function createWorkflowLoaders(ctx: HubContext) {
   const newestByMinor = <T extends { minorId: string | null }>(entity: new () => T, where: string, order: string, params: unknown[]) => {
     const from = `SELECT r.*, ${rankedBy('r.minor_id', order)} FROM ${db.getMetadata(entity).tablePath} r WHERE r.minor_id = ANY($1) AND ${where}`;
     const rest = `WHERE r.rank <= $${params.length + 2} ORDER BY r.rank`;
-    return byPageSize((first) => byMinor((ids) => entityReader(db, entity, 'r').read(db, rest, [ids, ...params, first], { from, byKeys: true })));
+    return historyList(async (ids, first) => groupBy(await entityReader(db, entity, 'r').read(db, rest, [ids.filter(isUuid), ...params, first], { from, byKeys: true }), (r) => r.minorId!));
   };
   const visible = referralVisibility(ctx);
   const referralRule = positional(visible.sql, visible.params, 2);
