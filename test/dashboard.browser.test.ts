@@ -97,13 +97,13 @@ describeBrowser('dashboard page (headless Chromium)', () => {
         ]),
       );
     });
-    expect(Object.keys(drawn).sort()).toEqual(['chart-categories', 'chart-overdue', 'chart-risk', 'chart-trend']);
+    // A dashboard reads no child's visits: no overdue chart, a note in its place (checked below).
+    expect(Object.keys(drawn).sort()).toEqual(['chart-categories', 'chart-risk', 'chart-trend']);
 
     const api = await t.gql(
       token,
       `{ risk: minorCounts(level: STREET, by: [RISK_LEVEL]) { cells { regionCode regionName riskLevel count { value } } }
          categories: minorCounts(level: DISTRICT, by: [CATEGORY]) { cells { category count { value } } }
-         overdue: minorCounts(level: STREET, by: [RISK_LEVEL], measure: OVERDUE_VISITS) { cells { regionCode riskLevel count { value } } }
          trend: monthlyTrend(months: 12) { points { month series count { value } } } }`,
     );
     expect(api.errors).toBeUndefined();
@@ -112,11 +112,11 @@ describeBrowser('dashboard page (headless Chromium)', () => {
       levels.map((level) => ({ label: level, data: streets.map((s) => cells.find((c) => c.regionCode === s && c.riskLevel === level).count.value) }));
     expect(drawn['chart-risk'].labels).toEqual(streets.map((s) => api.data.risk.cells.find((c: any) => c.regionCode === s).regionName));
     expect(drawn['chart-risk'].datasets).toEqual(seriesOf(api.data.risk.cells, ['RED', 'ORANGE', 'YELLOW', 'BLUE', 'UNASSESSED']));
-    expect(drawn['chart-overdue'].datasets).toEqual(seriesOf(api.data.overdue.cells, ['RED', 'ORANGE', 'YELLOW', 'BLUE']));
     expect(drawn['chart-categories'].labels).toEqual(api.data.categories.cells.map((c: any) => c.category));
     expect(drawn['chart-categories'].datasets[0].data).toEqual(api.data.categories.cells.map((c: any) => c.count.value));
     const months = [...new Set(api.data.trend.points.map((p: any) => p.month))];
     expect(drawn['chart-trend'].labels).toEqual(months);
+    expect(drawn['chart-trend'].datasets.map((d: any) => d.label)).toEqual(['NEW_CASES', 'ASSESSMENTS', 'REPORTS', 'REFERRALS']);
     for (const d of drawn['chart-trend'].datasets) {
       expect(d.data).toEqual(months.map((m) => api.data.trend.points.find((p: any) => p.month === m && p.series === d.label).count.value));
     }
@@ -137,6 +137,16 @@ describeBrowser('dashboard page (headless Chromium)', () => {
     expect(gap.value).toBeNull();
   });
 
+  it('shows the visit statistics a dashboard is refused as not available, not as an error', async () => {
+    expect(await page.isVisible('#overdue-refused')).toBe(true);
+    expect(await page.isVisible('#chart-overdue')).toBe(false);
+    const total = page.locator('#rates-table tbody tr').last();
+    // Region, screening, intervention, assistance, reports, referrals.
+    const cells = await total.locator('td').allTextContents();
+    expect([cells[1], cells[2]]).toEqual(['—', '—']);
+    expect(cells[0]).toMatch(/%$/);
+  });
+
   it('loads nothing from outside the hub, and keeps the token in this tab only', async () => {
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((u) => !u.startsWith(origin))).toEqual([]);
@@ -145,5 +155,29 @@ describeBrowser('dashboard page (headless Chromium)', () => {
     await page.click('#sign-out');
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     expect(await page.getAttribute('body', 'data-state')).toBe('signed-out');
+  });
+
+  it('draws overdue visits for an officer who reads visits', async () => {
+    const officer = await t.token(Department.CIVIL_AFFAIRS);
+    await page.fill('#token', officer);
+    await page.click('#sign-in-button');
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 20_000 });
+    expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+    expect(await page.isVisible('#overdue-refused')).toBe(false);
+    const overdue = await page.evaluate(() => {
+      const chart = (window as any).dashboard.charts['chart-overdue'];
+      return { labels: chart.data.labels, datasets: chart.data.datasets.map((d: any) => ({ label: d.label, data: d.data })) };
+    });
+    const api = await t.gql(officer, `{ overdue: minorCounts(level: STREET, by: [RISK_LEVEL], measure: OVERDUE_VISITS) { cells { regionCode regionName riskLevel count { value } } } }`);
+    expect(api.errors).toBeUndefined();
+    const streets = [...new Set(api.data.overdue.cells.map((c: any) => c.regionCode))];
+    expect(overdue.labels).toEqual(streets.map((s) => api.data.overdue.cells.find((c: any) => c.regionCode === s).regionName));
+    expect(overdue.datasets).toEqual(
+      ['RED', 'ORANGE', 'YELLOW', 'BLUE'].map((level) => ({
+        label: level,
+        data: streets.map((s) => api.data.overdue.cells.find((c: any) => c.regionCode === s && c.riskLevel === level).count.value),
+      })),
+    );
+    await page.click('#sign-out');
   });
 });

@@ -1,7 +1,10 @@
 import { Department, Role } from '../src/auth/principal';
 import { SENSITIVE_CATEGORIES } from '../src/policy/masks';
 import { RegionLevel } from '../src/subgraphs/registry/registry.enums';
+import { Policy } from '../src/policy/policy';
+import { ALL_DEPARTMENTS, policyRow } from '../src/policy/policy.types';
 import { buildPolicy } from '../src/server/bootstrap';
+import { FIELD_GRANTS } from '../src/subgraphs';
 import { refreshStatistics, statisticsSubgraph } from '../src/subgraphs/statistics';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
@@ -105,7 +108,7 @@ describe('statistics', () => {
   });
 
   it('overdue visits by street and risk level match the registry’s due dates', async () => {
-    const table = await counts(dashboard, 'level: STREET, by: [RISK_LEVEL], measure: OVERDUE_VISITS');
+    const table = await counts(await t.token(Department.CIVIL_AFFAIRS), 'level: STREET, by: [RISK_LEVEL], measure: OVERDUE_VISITS');
     const [{ at }] = await t.sql(`SELECT refreshed_at AS at FROM statistics.refresh`);
     const truth = await truthOf(
       `SELECT left(grid_code, 9) || '|' || risk_level AS k, count(*) AS n FROM registry.minor m WHERE ${UNDER_18} AND next_visit_due < $1 GROUP BY 1`,
@@ -314,7 +317,7 @@ describe('statistics', () => {
 
   it('computes the rates from the registry as docs/statistics.md defines them', async () => {
     const r = await t.gql(
-      dashboard,
+      await t.token(Department.CIVIL_AFFAIRS),
       `{ statisticsRates(level: STREET) { regions { regionCode
           screening { numerator { ${CELL} } denominator { ${CELL} } percent suppressed display }
           intervention { numerator { ${CELL} } denominator { ${CELL} } percent suppressed }
@@ -371,9 +374,9 @@ describe('statistics', () => {
     const RATE = `numerator { ${CELL} } denominator { ${CELL} } percent suppressed`;
     const fields = `regionCode screening { ${RATE} } intervention { ${RATE} } assistance { ${RATE} } visitsOnTime { rate { ${RATE} } }
       reportsHandledInTime { ${RATE} } referralsHandledInTime { ${RATE} }`;
-    const officer = await t.token(Department.EDUCATION);
+    const officer = await t.token(Department.WOMENS_FEDERATION);
     let hiddenDenominators = 0;
-    for (const [token, level] of [[officer, 'GRID'], [officer, 'COMMUNITY'], [dashboard, 'STREET']]) {
+    for (const [token, level] of [[officer, 'GRID'], [officer, 'COMMUNITY'], [officer, 'STREET']]) {
       const r = await t.gql(token, `{ statisticsRates(level: ${level}) { regions { ${fields} } total { ${fields} } } }`);
       expect(r.errors).toBeUndefined();
       const { regions, total } = r.data.statisticsRates;
@@ -389,8 +392,73 @@ describe('statistics', () => {
     expect(hiddenDenominators).toBeGreaterThan(0);
   });
 
+  describe('visit statistics', () => {
+    const VISIT_RATES = `intervention { display } assistance { display } visitsOnTime { riskLevel rate { display } }`;
+    const QUERY = `{ overdue: minorCounts(level: STREET, by: [RISK_LEVEL], measure: OVERDUE_VISITS) { total { value } cells { regionCode riskLevel count { ${CELL} } } }
+      rates: statisticsRates(level: STREET) { regions { regionCode screening { display } ${VISIT_RATES} reportsHandledInTime { display } } total { regionCode ${VISIT_RATES} } }
+      trend: monthlyTrend(months: 12) { points { month series count { ${CELL} } } } }`;
+
+    it('are refused to schools, the Youth League and dashboards, who may not read a child’s visits: FORBIDDEN, the rest served', async () => {
+      for (const [subject, token] of [['EDUCATION', await t.token(Department.EDUCATION)], ['YOUTH_LEAGUE', await t.token(Department.YOUTH_LEAGUE)], ['DASHBOARD', dashboard]]) {
+        const r = await t.gql(token, QUERY);
+        expect(r.data.overdue).toBeNull();
+        // Every region's three visit rates and the jurisdiction's, each on its own path.
+        const streets = r.data.rates.regions.length;
+        expect(streets).toBeGreaterThan(1);
+        const refused = (r.errors ?? []).map((e) => `${e.path?.join('.')} ${e.extensions?.code}`).sort();
+        const RATE_FIELDS = ['intervention', 'assistance', 'visitsOnTime'];
+        expect(refused).toEqual(
+          [
+            'overdue',
+            ...Array.from({ length: streets }, (_, i) => RATE_FIELDS.map((f) => `rates.regions.${i}.${f}`)).flat(),
+            ...RATE_FIELDS.map((f) => `rates.total.${f}`),
+          ]
+            .map((path) => `${path} FORBIDDEN`)
+            .sort(),
+        );
+        expect(r.errors!.find((e) => e.path?.[0] === 'overdue')!.message).toBe(`Overdue visits are counted from Minor.nextVisitDue, which ${subject} may not read`);
+        for (const region of r.data.rates.regions) {
+          expect([region.intervention, region.assistance, region.visitsOnTime]).toEqual([null, null, null]);
+          expect(region.screening.display).toBeDefined();
+          expect(region.reportsHandledInTime.display).toBeDefined();
+        }
+        // No VISITS month: the trend has the other four series only.
+        expect(new Set(r.data.trend.points.map((p: any) => p.series))).toEqual(new Set(['NEW_CASES', 'ASSESSMENTS', 'REPORTS', 'REFERRALS']));
+        expect(r.data.trend.points).toHaveLength(12 * 4);
+      }
+    });
+
+    it('are served unchanged to those who read visits (civil affairs, police, justice, the women’s federation)', async () => {
+      const answers = [];
+      for (const department of [Department.CIVIL_AFFAIRS, Department.POLICE, Department.JUSTICE, Department.WOMENS_FEDERATION]) {
+        const r = await t.gql(await t.token(department), QUERY);
+        expect({ department, errors: r.errors }).toEqual({ department, errors: undefined });
+        answers.push(r.data);
+      }
+      for (const answer of answers) expect(answer).toEqual(answers[0]);
+      const [{ overdue, rates, trend }] = answers;
+      expect(overdue.cells.some((c: any) => !c.count.suppressed && c.count.value > 0)).toBe(true);
+      expect(rates.total.visitsOnTime).toHaveLength(4);
+      expect(rates.total.intervention.display).toMatch(/%$/);
+      expect(trend.points.filter((p: any) => p.series === 'VISITS')).toHaveLength(12);
+    });
+
+    it('cannot drift from the visit fields: a table serving a visit rate to a school does not start', () => {
+      const rows = buildPolicy().all();
+      const widened = (key: string) =>
+        new Policy(rows.map((row) => (`${row.type}.${row.field}` === key ? policyRow(row.type, row.field, { allow: [...ALL_DEPARTMENTS, Role.DASHBOARD] }, row.reason) : row)));
+      expect(buildPolicy().rebuildLeaks(FIELD_GRANTS)).toEqual([]);
+      for (const [key, whole] of [['RegionRates.visitsOnTime', 'Minor.nextVisitDue'], ['RegionRates.intervention', 'Visit.visitedAt'], ['RegionRates.assistance', 'Visit.visitedAt']]) {
+        const leaks = widened(key).rebuildLeaks(FIELD_GRANTS);
+        for (const subject of [Department.EDUCATION, Department.YOUTH_LEAGUE, Role.DASHBOARD]) {
+          expect(leaks).toContain(`${subject} reads ${key} but ${whole} is DENY: the two rebuild ${whole}`);
+        }
+      }
+    });
+  });
+
   it('monthly trend matches raw monthly counts, small months suppressed', async () => {
-    const r = await t.gql(dashboard, `{ monthlyTrend(months: 12) { points { month series count { ${CELL} } } } }`);
+    const r = await t.gql(await t.token(Department.CIVIL_AFFAIRS), `{ monthlyTrend(months: 12) { points { month series count { ${CELL} } } } }`);
     expect(r.errors).toBeUndefined();
     const truth = await truthOf(`
       SELECT to_char(statistics.china_day(a.assessed_at), 'YYYY-MM') || '|ASSESSMENTS' AS k, count(*) AS n FROM registry.risk_assessment a GROUP BY 1

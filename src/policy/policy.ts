@@ -32,6 +32,11 @@ export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [
   ['OverdueVisit.lastVisitAt', 'Visit.visitedAt'],
   // A visit stamps the child's record: recorded without a time of its own, `updatedAt` is its time.
   ['Minor.updatedAt', 'Visit.visitedAt'],
+  // Rates of visits over counts of children an officer lists (minors { totalCount }): 0 or 100 %
+  // tells each child's visit status.
+  ['RegionRates.visitsOnTime', 'Minor.nextVisitDue'],
+  ['RegionRates.intervention', 'Visit.visitedAt'],
+  ['RegionRates.assistance', 'Visit.visitedAt'],
 ];
 
 /**

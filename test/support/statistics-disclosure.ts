@@ -53,10 +53,14 @@ const DIMS: Record<string, { column: string; values: string[]; field: string }> 
   GENDER: { column: 'gender', values: ['MALE', 'FEMALE'], field: 'gender' },
 };
 const LEVELS = ['DISTRICT', 'STREET', 'COMMUNITY', 'GRID'];
+/** The rates counted from visits, refused to those who may not read visits. */
+const VISIT_RATE = /^statisticsRates\.regions\.\d+\.(intervention|assistance|visitsOnTime)$/;
 /** What a family of finest cells counts, by summary column. */
 const FAMILY_COLUMN: Record<string, string> = { M: 'minors', O: 'overdue', S: 'screened', C: 'with_category', A: 'assisted', V: 'visited_since_assessment' };
 
 export interface Disclosure {
+  /** Visit statistics refused to the token (FORBIDDEN), by path: nothing of them is published to it. */
+  refused: string[];
   /** Hidden cells whose value the published cells pin, with their true value. */
   disclosed: { label: string; display: string; value: number }[];
   /**
@@ -73,11 +77,21 @@ export interface Disclosure {
 /**
  * Everything `token` can ask down to `level` with `dims`, over district 330102. `families`: M and
  * O always; S, C, A, V add the rates' own populations (screening, assistance, intervention).
+ * `known`: counts of minors the reader has from elsewhere (an officer's minors { totalCount }).
+ * A visit statistic refused to the token (FORBIDDEN on its path) publishes nothing; any other
+ * error fails.
  */
 export async function disclosure(
   t: TestHub,
   token: string,
-  opts: { level: string; dims: string[]; families: string[]; district?: string; intervals?: boolean },
+  opts: {
+    level: string;
+    dims: string[];
+    families: string[];
+    district?: string;
+    intervals?: boolean;
+    known?: { region: string; fixed: Record<string, string[]>; value: number }[];
+  },
 ): Promise<Disclosure> {
   const district = opts.district ?? '330102';
   const regions: { code: string; level: string }[] = await t.sql(`SELECT trim(code) AS code, level FROM registry.region WHERE code LIKE $1 ORDER BY code`, [`${district}%`]);
@@ -118,6 +132,15 @@ export async function disclosure(
 
   type Obs = { label: string; coef: Map<number, number>; cell: { value: number | null; suppressed: boolean; display: string } };
   const observed: Obs[] = [];
+  const refused: string[] = [];
+  const answered = (r: { data?: any; errors?: any[] }, refusable: RegExp | null) => {
+    for (const e of r.errors ?? []) {
+      const path = (e.path ?? []).join('.');
+      if (e.extensions?.code !== 'FORBIDDEN' || !refusable?.test(path)) throw new Error(JSON.stringify(r.errors));
+      refused.push(path);
+    }
+    return r.data;
+  };
   const C = '{ value suppressed display }';
   const subsets = Array.from({ length: 1 << opts.dims.length }, (_, m) => opts.dims.filter((_, i) => m & (1 << i)));
   const finest = LEVELS.indexOf(opts.level);
@@ -126,8 +149,8 @@ export async function disclosure(
       // Overdue visits are broken down by risk level only.
       for (const by of subsets.filter((b) => measure === 'MINORS' || b.every((d) => d === 'RISK_LEVEL'))) {
         const r = await t.gql(token, `{ minorCounts(level: ${LEVELS[li]}, by: [${by}], measure: ${measure}) { cells { regionCode riskLevel ageBand gender count ${C} } } }`);
-        if (r.errors) throw new Error(JSON.stringify(r.errors));
-        for (const c of r.data.minorCounts.cells) {
+        const table = answered(r, measure === 'OVERDUE_VISITS' ? /^minorCounts$/ : null).minorCounts;
+        for (const c of table?.cells ?? []) {
           const fixed = Object.fromEntries(by.map((d) => [d, [c[DIMS[d].field]]]));
           observed.push({ label: `${measure} ${LEVELS[li]} [${by}] ${c.regionCode} ${by.map((d) => c[DIMS[d].field]).join('/')}`, coef: form(family, c.regionCode, fixed), cell: c.count });
         }
@@ -138,19 +161,18 @@ export async function disclosure(
   const byRisk = opts.dims.includes('RISK_LEVEL');
   for (let li = 0; li <= finest; li++) {
     const r = await t.gql(token, `{ statisticsRates(level: ${LEVELS[li]}) { regions { regionCode screening ${R} intervention ${R} assistance ${R} visitsOnTime { riskLevel rate ${R} } } } }`);
-    if (r.errors) throw new Error(JSON.stringify(r.errors));
-    for (const g of r.data.statisticsRates.regions) {
+    for (const g of answered(r, VISIT_RATE).statisticsRates.regions) {
       const at = `rates ${LEVELS[li]} ${g.regionCode}`;
       const push = (label: string, coef: Map<number, number>, cell: Obs['cell']) => observed.push({ label: `${at} ${label}`, coef, cell });
       push('screening population', form('M', g.regionCode, {}), g.screening.denominator);
       if (families.includes('S')) push('screened', form('S', g.regionCode, {}), g.screening.numerator);
-      if (families.includes('C')) push('assistance population', form('C', g.regionCode, {}), g.assistance.denominator);
-      if (families.includes('A')) push('assisted', form('A', g.regionCode, {}), g.assistance.numerator);
+      if (families.includes('C') && g.assistance) push('assistance population', form('C', g.regionCode, {}), g.assistance.denominator);
+      if (families.includes('A') && g.assistance) push('assisted', form('A', g.regionCode, {}), g.assistance.numerator);
       if (!byRisk) continue;
       const high = { RISK_LEVEL: ['RED', 'ORANGE'] };
-      push('intervention population', form('M', g.regionCode, high), g.intervention.denominator);
-      if (families.includes('V')) push('intervened', form('V', g.regionCode, high), g.intervention.numerator);
-      for (const v of g.visitsOnTime) {
+      if (g.intervention) push('intervention population', form('M', g.regionCode, high), g.intervention.denominator);
+      if (families.includes('V') && g.intervention) push('intervened', form('V', g.regionCode, high), g.intervention.numerator);
+      for (const v of g.visitsOnTime ?? []) {
         const level = { RISK_LEVEL: [v.riskLevel] };
         push(`on time ${v.riskLevel} population`, form('M', g.regionCode, level), v.rate.denominator);
         push(`on time ${v.riskLevel}`, form('O', g.regionCode, level, -1, form('M', g.regionCode, level)), v.rate.numerator);
@@ -182,6 +204,13 @@ export async function disclosure(
       }
     }
   });
+  for (const k of opts.known ?? []) {
+    const coef = form('M', k.region, k.fixed);
+    if (k.value !== valueOf(coef)) throw new Error(`known ${k.region}: ${k.value}, true ${valueOf(coef)}`);
+    span.add(coef);
+    rules.add(coef);
+    bounds.add(coef, k.value, k.value);
+  }
   const published = observed.filter((o) => !o.cell.suppressed);
   for (const o of published) {
     if (o.cell.value !== valueOf(o.coef)) throw new Error(`${o.label}: published ${o.cell.value}, true ${valueOf(o.coef)}`);
@@ -193,7 +222,7 @@ export async function disclosure(
   const hidden = observed.filter((o) => o.cell.suppressed && !rules.determines(o.coef));
   const inconsistent = hidden.filter((o) => publishedForms.has(key(o.coef))).map((o) => `${o.label} hidden, published as ${publishedForms.get(key(o.coef))}`);
   const disclosed = hidden.filter((o) => span.determines(o.coef)).map((o) => ({ label: o.label, display: o.cell.display, value: valueOf(o.coef) }));
-  if (!opts.intervals) return { disclosed, inconsistent, hidden: hidden.length, published: published.length };
+  if (!opts.intervals) return { refused, disclosed, inconsistent, hidden: hidden.length, published: published.length };
 
   // A display that sets hidden cells apart ("<5" and "x" for "at least k") puts each in a class:
   // the reader is granted each class's true range. One display for every hidden cell says nothing.
@@ -215,7 +244,7 @@ export async function disclosure(
   }
   if (!bounds.propagate()) throw new Error('the published statistics and the truth disagree');
   const pinned = hidden.filter((o) => new Set(bounds.range(o.coef)).size === 1).map((o) => ({ label: o.label, display: o.cell.display, value: valueOf(o.coef) }));
-  return { disclosed, pinned, inconsistent, hidden: hidden.length, published: published.length };
+  return { refused, disclosed, pinned, inconsistent, hidden: hidden.length, published: published.length };
 }
 
 /**

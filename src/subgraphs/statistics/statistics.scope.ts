@@ -55,6 +55,15 @@ export function foldsCategories(ctx: HubContext): boolean {
   return ctx.policy.access(ctx.subject, 'MinorCategory.category') !== Access.ALLOW;
 }
 
+/**
+ * Statistics counted from visits follow the visit fields as the categories follow theirs, but are
+ * refused, not folded: a department that may not read them knows the counts they are parts of
+ * exactly (minors { totalCount } by grid and risk level), so an overdue count equal to it, or a
+ * rate of 0 or 100 %, tells each listed child's visit status. `field` is the one a statistic is
+ * counted from; the rates' own policy rows are held to these fields by PARTS_OF.
+ */
+export const readsVisits = (ctx: HubContext, field: 'Minor.nextVisitDue' | 'Visit.visitedAt') => ctx.policy.access(ctx.subject, field) === Access.ALLOW;
+
 export function categoryValues(folded: boolean): string[] {
   const all = Object.values(DifficultyCategory).filter((c) => c !== DifficultyCategory.NEEDS_SUPPORT);
   return folded ? [...all.filter((c) => !SENSITIVE_CATEGORIES.has(c)), DifficultyCategory.NEEDS_SUPPORT] : all;

@@ -14,7 +14,11 @@
   // For tests and for anyone inspecting the page: what was drawn, from which answer.
   window.dashboard = { charts, data: null };
 
-  async function gql(query, variables) {
+  /**
+   * With `refusable`, a field the caller's role may not read (null, FORBIDDEN on its path: visit
+   * statistics for a dashboard or a school) is left null and the rest drawn; any other error fails.
+   */
+  async function gql(query, variables, refusable) {
     const res = await fetch('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer ' + sessionStorage.getItem(TOKEN_KEY) },
@@ -25,11 +29,13 @@
       signOut();
       throw new Error('The token was not accepted: ' + ((body.errors && body.errors[0] && body.errors[0].message) || res.status));
     }
-    if (body.errors && body.errors.length) throw new Error(body.errors.map((e) => e.message).join('; '));
+    const failed = (body.errors || []).filter((e) => !(refusable && e.path && e.extensions && e.extensions.code === 'FORBIDDEN'));
+    if (failed.length || !body.data) throw new Error(failed.map((e) => e.message).join('; ') || 'No answer');
     return body.data;
   }
 
   const CELL = 'value suppressed display';
+  const REFUSED = 'Not available to your role: counted from children’s visits, which it may not read';
   const DASHBOARD_QUERY = `
     query Dashboard($breakdown: RegionLevel!, $own: RegionLevel!) {
       statisticsFreshness { refreshedAt refreshIntervalSeconds }
@@ -160,7 +166,14 @@
     const rows = [...rates.regions, rates.total].map((r, i, all) => {
       const tr = document.createElement('tr');
       tr.appendChild(text('th', i === all.length - 1 ? `${r.regionName} (total)` : r.regionName));
-      for (const rate of [r.screening, r.intervention, r.assistance, r.reportsHandledInTime, r.referralsHandledInTime]) tr.appendChild(text('td', rate.display));
+      for (const rate of [r.screening, r.intervention, r.assistance, r.reportsHandledInTime, r.referralsHandledInTime]) {
+        const el = text('td', rate ? rate.display : '—');
+        if (!rate) {
+          el.className = 'refused';
+          el.title = REFUSED;
+        }
+        tr.appendChild(el);
+      }
       return tr;
     });
     $('rates-table').tBodies[0].replaceChildren(...rows);
@@ -174,13 +187,19 @@
       // Break down one level below the caller's node, but never finer than their role may see.
       const breakdown = LEVEL_DEPTH[scope.level] < LEVEL_DEPTH.STREET ? 'STREET' : scope.level;
       if (LEVEL_DEPTH[breakdown] > LEVEL_DEPTH[scope.finestLevel]) throw new Error(`Your role sees no statistics below ${scope.finestLevel}`);
-      const data = await gql(DASHBOARD_QUERY, { breakdown, own: scope.level });
+      const data = await gql(DASHBOARD_QUERY, { breakdown, own: scope.level }, true);
       window.dashboard.data = data;
       $('scope').textContent = `${scope.regionName} (${scope.regionCode}), by ${breakdown.toLowerCase()}; counts below ${scope.suppressionK} are suppressed`;
       $('freshness').textContent = `Figures as of ${new Date(data.statisticsFreshness.refreshedAt).toLocaleString()} (refreshed every ${data.statisticsFreshness.refreshIntervalSeconds} s when read)`;
       byRegionChart('chart-risk', data.riskByRegion, RISK_LEVELS);
       categoriesChart(data.categories);
-      byRegionChart('chart-overdue', data.overdue, unique(data.overdue.cells.map((c) => c.riskLevel)));
+      $('overdue-refused').hidden = data.overdue !== null;
+      $('chart-overdue').hidden = data.overdue === null;
+      if (data.overdue) byRegionChart('chart-overdue', data.overdue, unique(data.overdue.cells.map((c) => c.riskLevel)));
+      else if (charts['chart-overdue']) {
+        charts['chart-overdue'].destroy();
+        delete charts['chart-overdue'];
+      }
       trendChart(data.trend);
       riskTable(data);
       ratesTable(data.rates);

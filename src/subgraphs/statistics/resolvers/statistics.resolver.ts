@@ -2,12 +2,13 @@ import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
 import { chinaDay } from '../../../common/dates';
 import { readOnly } from '../../../db/commit-outcome';
-import { badInput } from '../../../errors/hub.exception';
+import { badInput, forbidden } from '../../../errors/hub.exception';
+import { Access } from '../../../policy/policy.types';
 import type { HubContext } from '../../../server/hub.context';
 import { DifficultyCategory, Gender, RegionLevel, RiskLevel } from '../../registry/registry.enums';
 import { CubeSource, DimSpec, protectedTable, RegionNode, TableCell, TableOptions } from '../statistics.cube';
 import { refreshedAt } from '../statistics.refresh';
-import { categoryValues, checkLevel, foldsCategories, inJurisdiction, statisticsScope, type StatisticsScope as Scope } from '../statistics.scope';
+import { categoryValues, checkLevel, foldsCategories, inJurisdiction, readsVisits, statisticsScope, type StatisticsScope as Scope } from '../statistics.scope';
 import { suppressSmall } from '../statistics.suppression';
 import {
   AgeBand,
@@ -145,6 +146,9 @@ export class StatisticsResolver {
     @Arg('measure', () => StatisticsMeasure, { defaultValue: StatisticsMeasure.MINORS }) measure: StatisticsMeasure,
   ): Promise<StatisticsTable> {
     if (new Set(by).size !== by.length) throw badInput('by', 'lists a dimension twice');
+    if (measure === StatisticsMeasure.OVERDUE_VISITS && !readsVisits(ctx, 'Minor.nextVisitDue')) {
+      throw forbidden(`Overdue visits are counted from Minor.nextVisitDue, which ${ctx.subject} may not read`, { field: 'Minor.nextVisitDue', argument: 'measure' });
+    }
     return inSnapshot(ctx, async (em) => {
       const scope = await statisticsScope(em, ctx);
       checkLevel(ctx, scope, level);
@@ -222,21 +226,26 @@ export class StatisticsResolver {
       const rateTable = (met: string, notMet: string, where?: CubeSource['where'], population?: TableOptions['population']) =>
         protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where }, population }, at);
       const screening = await rateTable('screened', 'minors - screened', undefined, { of: children, ways: [[WHOLE]] });
-      const intervention = await rateTable(
-        'visited_since_assessment',
-        'minors - visited_since_assessment',
-        { sql: `c.risk_level IN ('RED', 'ORANGE')`, params: [] },
-        {
-          of: children,
-          ways: [
-            [RiskLevel.RED, RiskLevel.ORANGE].map((r) => childrenCell(r, null, null, null)),
-            [WHOLE, ...[RiskLevel.YELLOW, RiskLevel.BLUE, StatisticsRiskLevel.UNASSESSED].map((r) => childrenCell(r, null, null, null))],
-          ],
-        },
-      );
+      // The rates counted from visits are not computed for a subject the policy refuses them
+      // (null with FORBIDDEN on their path, from the policy's rows).
+      const serves = (field: 'intervention' | 'assistance' | 'visitsOnTime') => ctx.policy.access(ctx.subject, `RegionRates.${field}`) === Access.ALLOW;
+      const intervention = serves('intervention')
+        ? await rateTable(
+            'visited_since_assessment',
+            'minors - visited_since_assessment',
+            { sql: `c.risk_level IN ('RED', 'ORANGE')`, params: [] },
+            {
+              of: children,
+              ways: [
+                [RiskLevel.RED, RiskLevel.ORANGE].map((r) => childrenCell(r, null, null, null)),
+                [WHOLE, ...[RiskLevel.YELLOW, RiskLevel.BLUE, StatisticsRiskLevel.UNASSESSED].map((r) => childrenCell(r, null, null, null))],
+              ],
+            },
+          )
+        : null;
       // Children with a category are counted nowhere else: that population is protected on its own.
-      const assistance = await rateTable('assisted', 'with_category - assisted');
-      const onTime = await protectedTable(em, children, at);
+      const assistance = serves('assistance') ? await rateTable('assisted', 'with_category - assisted') : null;
+      const onTime = serves('visitsOnTime') ? await protectedTable(em, children, at) : null;
       // Reports and referrals are events, not children, and no count shares their cells: their
       // rates publish a numerator of zero beside a published denominator (0% and 100% are the
       // indicator itself), but hide a denominator of zero as the trend hides a month without one.
@@ -255,16 +264,18 @@ export class StatisticsResolver {
           regionCode: node.code,
           regionName: node.name,
           screening: simple(screening),
-          intervention: simple(intervention),
-          assistance: simple(assistance),
-          visitsOnTime: ASSESSED_LEVELS.map((riskLevel) => ({
-            riskLevel,
-            rate: rateOf(
-              onTime.cell(node.code, childrenCell(riskLevel, null, null, null))!,
-              onTime.cell(node.code, childrenCell(riskLevel, null, null, ON_TIME))!,
-              onTime.cell(node.code, childrenCell(riskLevel, null, null, OVERDUE))!,
-            ),
-          })),
+          intervention: intervention ? simple(intervention) : null,
+          assistance: assistance ? simple(assistance) : null,
+          visitsOnTime: onTime
+            ? ASSESSED_LEVELS.map((riskLevel) => ({
+                riskLevel,
+                rate: rateOf(
+                  onTime.cell(node.code, childrenCell(riskLevel, null, null, null))!,
+                  onTime.cell(node.code, childrenCell(riskLevel, null, null, ON_TIME))!,
+                  onTime.cell(node.code, childrenCell(riskLevel, null, null, OVERDUE))!,
+                ),
+              }))
+            : null,
           reportsHandledInTime: simple(reports),
           referralsHandledInTime: simple(referrals),
         };
@@ -307,8 +318,10 @@ export class StatisticsResolver {
       // cells are suppressed one by one. The node's count of children can act as the NEW_CASES
       // total of a young registry, and consecutive refreshes differ by what changed: both left to
       // the owner (docs/statistics.md, residual risks).
+      // Visits a month are visit history: not a series at all for those who may not read it.
+      const series = Object.values(TrendSeries).filter((s) => s !== TrendSeries.VISITS || readsVisits(ctx, 'Visit.visitedAt'));
       const points = window.flatMap((month) =>
-        Object.values(TrendSeries).map((series) => ({ month, series, cell: { value: counts.get(`${month}|${series}`) ?? 0, suppressed: false, fixed: false, order: 0 } })),
+        series.map((series) => ({ month, series, cell: { value: counts.get(`${month}|${series}`) ?? 0, suppressed: false, fixed: false, order: 0 } })),
       );
       suppressSmall(points.map((p) => p.cell), k, true);
       return { refreshedAt: at, points: points.map((p) => ({ month: p.month, series: p.series, count: countCell(p.cell) })) };

@@ -12,7 +12,7 @@ export enum StatisticsDimension {
 export enum StatisticsMeasure {
   /** Minors under 18 in the registry. */
   MINORS = 'MINORS',
-  /** Minors whose next visit (分级保护) was due before the refresh; by region and risk level only. */
+  /** Minors whose next visit (分级保护) was due before the refresh; by region and risk level only; FORBIDDEN to those who may not read `Minor.nextVisitDue`. */
   OVERDUE_VISITS = 'OVERDUE_VISITS',
 }
 
@@ -149,14 +149,23 @@ export class RegionRates {
   @Field(() => StatisticsRate, { description: '排查分类率: minors with a difficulty category or a risk assessment, among all minors' })
   screening: StatisticsRate;
 
-  @Field(() => StatisticsRate, { description: '干预率: RED/ORANGE minors visited on or after their latest assessment, among RED/ORANGE minors' })
-  intervention: StatisticsRate;
+  @Field(() => StatisticsRate, {
+    nullable: true,
+    description: '干预率: RED/ORANGE minors visited on or after their latest assessment, among RED/ORANGE minors; null with FORBIDDEN for those who may not read visits',
+  })
+  intervention: StatisticsRate | null;
 
-  @Field(() => StatisticsRate, { description: '救助率: minors with a category who have an assessment and a visit, among minors with a category' })
-  assistance: StatisticsRate;
+  @Field(() => StatisticsRate, {
+    nullable: true,
+    description: '救助率: minors with a category who have an assessment and a visit, among minors with a category; null with FORBIDDEN for those who may not read visits',
+  })
+  assistance: StatisticsRate | null;
 
-  @Field(() => [RiskLevelRate], { description: 'Per risk level: minors whose next visit is not overdue, among minors at that level' })
-  visitsOnTime: RiskLevelRate[];
+  @Field(() => [RiskLevelRate], {
+    nullable: true,
+    description: 'Per risk level: minors whose next visit is not overdue, among minors at that level; null with FORBIDDEN for those who may not read visits',
+  })
+  visitsOnTime: RiskLevelRate[] | null;
 
   @Field(() => StatisticsRate, {
     description: '强制报告: reports verified and concluded by their deadlines, among reports concluded or past a deadline',
@@ -201,7 +210,7 @@ export class MonthlyTrend {
   @Field()
   refreshedAt: Date;
 
-  @Field(() => [TrendPoint], { description: 'Every month of the window × every series, oldest first' })
+  @Field(() => [TrendPoint], { description: 'Every month of the window × every series the caller may read (VISITS only for those who read visits), oldest first' })
   points: TrendPoint[];
 }
 
