@@ -296,7 +296,7 @@ describe('statistics', () => {
       // category equals its NEEDS_SUPPORT children tells each child's category.
       for (const department of [Department.EDUCATION, Department.YOUTH_LEAGUE, Department.WOMENS_FEDERATION]) {
         const token = await t.token(department);
-        for (const [level, by] of [['STREET', '[CATEGORY, RISK_LEVEL, AGE_BAND, GENDER]'], ['DISTRICT', '[CATEGORY]']]) {
+        for (const [level, by] of [['STREET', '[CATEGORY, RISK_LEVEL, AGE_BAND, GENDER]'], ['GRID', '[CATEGORY]'], ['DISTRICT', '[CATEGORY]']]) {
           const table = await counts(token, `level: ${level}, by: ${by}`);
           expect([department, level, table.categoriesFolded]).toEqual([department, level, true]);
           expect(table.cells.filter((c) => SENSITIVE_CATEGORIES.has(c.category))).toEqual([]);
