@@ -36,6 +36,43 @@ const REGION_ANCESTRY = `
   LEFT JOIN registry.region s ON s.code = coalesce(c.parent_code, r.code) AND s.level = 'STREET'
   JOIN registry.region d ON d.code = coalesce(s.parent_code, r.code) AND d.level = 'DISTRICT'`;
 
+/** monthly_event's events as this migration defines them: a report at the region it was filed for. */
+export const EVENTS_BY_REGION = CHINA_MONTH_EVENTS.replace(REPORT_EVENTS, 'SELECT region_code$1');
+/** workflow_cube's outcomes as this migration defines them. */
+export const OUTCOMES_BY_REGION = `
+        SELECT region_code, 'REPORT', met, not_met FROM statistics.report_facts
+        UNION ALL
+        SELECT grid_code, 'REFERRAL', met, not_met FROM statistics.referral_facts`;
+
+/** monthly_event over the given events (region_code, month, series), a row per region an event counts at. */
+export async function createMonthlyEventByRegion(q: QueryRunner, events: string): Promise<void> {
+  await q.query(`
+      CREATE MATERIALIZED VIEW statistics.monthly_event AS
+      WITH events (region_code, month, series) AS (${events})
+      SELECT a.district_code, a.street_code, a.community_code, a.grid_code, e.region_code, e.month, e.series, count(*)::int AS events
+      FROM events e
+      JOIN statistics.region_ancestry a ON a.region_code = e.region_code
+      GROUP BY a.district_code, a.street_code, a.community_code, a.grid_code, e.region_code, e.month, e.series`);
+  await q.query(`CREATE UNIQUE INDEX monthly_event_key ON statistics.monthly_event (district_code, region_code, month, series)`);
+}
+
+/** workflow_cube over the given outcomes (region_code, kind, met, not_met), a row per region they count at. */
+export async function createWorkflowCubeByRegion(q: QueryRunner, outcomes: string): Promise<void> {
+  await q.query(`
+      CREATE MATERIALIZED VIEW statistics.workflow_cube AS
+      WITH outcomes (region_code, kind, met, not_met) AS (${outcomes}
+      )
+      SELECT a.district_code, a.street_code, a.community_code, a.grid_code, o.region_code,
+             count(*) FILTER (WHERE o.kind = 'REPORT' AND o.met)::int AS reports_met,
+             count(*) FILTER (WHERE o.kind = 'REPORT' AND o.not_met)::int AS reports_not_met,
+             count(*) FILTER (WHERE o.kind = 'REFERRAL' AND o.met)::int AS referrals_met,
+             count(*) FILTER (WHERE o.kind = 'REFERRAL' AND o.not_met)::int AS referrals_not_met
+      FROM outcomes o
+      JOIN statistics.region_ancestry a ON a.region_code = o.region_code
+      GROUP BY a.district_code, a.street_code, a.community_code, a.grid_code, o.region_code`);
+  await q.query(`CREATE UNIQUE INDEX workflow_cube_key ON statistics.workflow_cube (district_code, region_code)`);
+}
+
 export class StatisticsReportCountedWhereFiled1795401400000 implements MigrationInterface {
   name = 'StatisticsReportCountedWhereFiled1795401400000';
 
@@ -50,30 +87,8 @@ export class StatisticsReportCountedWhereFiled1795401400000 implements Migration
     await q.query(`DROP VIEW statistics.report_facts`);
     await q.query(`CREATE VIEW statistics.report_facts AS ${REPORT_FACTS}`);
     await q.query(`CREATE VIEW statistics.region_ancestry AS ${REGION_ANCESTRY}`);
-    await q.query(`
-      CREATE MATERIALIZED VIEW statistics.monthly_event AS
-      WITH events (region_code, month, series) AS (${CHINA_MONTH_EVENTS.replace(REPORT_EVENTS, 'SELECT region_code$1')})
-      SELECT a.district_code, a.street_code, a.community_code, a.grid_code, e.region_code, e.month, e.series, count(*)::int AS events
-      FROM events e
-      JOIN statistics.region_ancestry a ON a.region_code = e.region_code
-      GROUP BY a.district_code, a.street_code, a.community_code, a.grid_code, e.region_code, e.month, e.series`);
-    await q.query(`CREATE UNIQUE INDEX monthly_event_key ON statistics.monthly_event (district_code, region_code, month, series)`);
-    await q.query(`
-      CREATE MATERIALIZED VIEW statistics.workflow_cube AS
-      WITH outcomes (region_code, kind, met, not_met) AS (
-        SELECT region_code, 'REPORT', met, not_met FROM statistics.report_facts
-        UNION ALL
-        SELECT grid_code, 'REFERRAL', met, not_met FROM statistics.referral_facts
-      )
-      SELECT a.district_code, a.street_code, a.community_code, a.grid_code, o.region_code,
-             count(*) FILTER (WHERE o.kind = 'REPORT' AND o.met)::int AS reports_met,
-             count(*) FILTER (WHERE o.kind = 'REPORT' AND o.not_met)::int AS reports_not_met,
-             count(*) FILTER (WHERE o.kind = 'REFERRAL' AND o.met)::int AS referrals_met,
-             count(*) FILTER (WHERE o.kind = 'REFERRAL' AND o.not_met)::int AS referrals_not_met
-      FROM outcomes o
-      JOIN statistics.region_ancestry a ON a.region_code = o.region_code
-      GROUP BY a.district_code, a.street_code, a.community_code, a.grid_code, o.region_code`);
-    await q.query(`CREATE UNIQUE INDEX workflow_cube_key ON statistics.workflow_cube (district_code, region_code)`);
+    await createMonthlyEventByRegion(q, EVENTS_BY_REGION);
+    await createWorkflowCubeByRegion(q, OUTCOMES_BY_REGION);
   }
 
   async down(q: QueryRunner): Promise<void> {
