@@ -41,7 +41,7 @@ export const REPORT_FACTS = `
  * A referral is handled in time when it was answered by its answer deadline and, if accepted,
  * completed by its completion deadline (a timely decline with a reason is an answer).
  */
-const REFERRAL_FACTS = `
+export const REFERRAL_FACTS = `
   SELECT m.grid_code, r.created_at,
          (r.answered_at <= r.answer_due_at AND (r.status = 'DECLINED' OR r.completed_at <= r.complete_due_at)) AS met,
          (r.answered_at > r.answer_due_at OR (r.answered_at IS NULL AND r.answer_due_at < now())

@@ -49,6 +49,7 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await audit.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await audit.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await audit.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
@@ -59,7 +60,7 @@ describe('migrations', () => {
       await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(7);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(8);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
@@ -91,6 +92,7 @@ describe('migrations', () => {
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
       const before = await columns();
 
+      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await db.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
@@ -102,7 +104,7 @@ describe('migrations', () => {
         /barred_person_id_number_hash_key/,
       );
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(6);
       expect(await columns()).toEqual(before);
       await bar(ids[3], c, true);
       await bar(ids[0], c, false);
@@ -127,6 +129,7 @@ describe('migrations', () => {
       expect(march).toBeGreaterThanOrEqual(1);
       expect(await viewdef()).toContain('china_day(now())');
 
+      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await db.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
@@ -136,7 +139,7 @@ describe('migrations', () => {
       expect(await viewdef()).not.toContain('china_day');
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'china_day'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
     } finally {
       await db.destroy();
@@ -163,6 +166,7 @@ describe('migrations', () => {
       const [atStreet, inGrid] = await placed();
       expect(atStreet).toBe(1);
 
+      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
       await db.undoLastMigration({ transaction: 'each' });
@@ -170,7 +174,7 @@ describe('migrations', () => {
       // The report filed for the street named a child of it: down, it is back in the child's grid.
       expect(await db.query(`SELECT reports_not_met AS n FROM statistics.workflow_cube WHERE grid_code = $1`, [grid_code])).toEqual([{ n: inGrid + 1 }]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
       expect(await placed()).toEqual([atStreet, inGrid]);
     } finally {
       await db.destroy();
@@ -194,13 +198,58 @@ describe('migrations', () => {
         }
       }
 
+      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' });
       expect(await inView()).toBe(1);
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'is_minor'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
       expect(await inView()).toBe(0);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('statistics: a referral counts at the region it was made at up, whichever child it names; down, in its child’s grid', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const [{ id, grid_code }] = await db.query(`SELECT id, grid_code FROM registry.minor ORDER BY id LIMIT 1`);
+      const street = grid_code.slice(0, 9);
+      // Made at the street five days ago and never answered: NOT_MET. (The demo's referrals are made at streets too.)
+      const referral = randomUUID();
+      const make = () =>
+        db.query(
+          `INSERT INTO workflow.referral (id, minor_id, type, need, from_department, from_user, to_department, region_code, status, created_at, answer_due_at)
+           VALUES ($1, $2, 'EDUCATION_AID', 'n', 'CIVIL_AFFAIRS', 'u', 'EDUCATION', $3, 'PENDING', now() - interval '5 days', now() - interval '2 days')`,
+          [referral, id, street],
+        );
+      const unmake = () => db.query(`DELETE FROM workflow.referral WHERE id = $1`, [referral]);
+      /** Referrals NOT_MET and REFERRALS events at the street itself and in the child's grid. */
+      const placed = async () => {
+        await db.query(`REFRESH MATERIALIZED VIEW statistics.monthly_event`);
+        await db.query(`REFRESH MATERIALIZED VIEW statistics.workflow_cube`);
+        const count = async (table: string, column: string, code: string) =>
+          (await db.query(`SELECT coalesce(sum(${column}), 0)::int AS n FROM statistics.${table} WHERE ${code.length === 9 ? 'street_code = $1 AND community_code IS NULL' : 'grid_code = $1'}`, [code]))[0].n as number;
+        const referrals = `CASE WHEN series = 'REFERRALS' THEN events END`;
+        return [await count('workflow_cube', 'referrals_not_met', street), await count('workflow_cube', 'referrals_not_met', grid_code), await count('monthly_event', referrals, street), await count('monthly_event', referrals, grid_code)];
+      };
+      const added = async () => {
+        const without = await placed();
+        await make();
+        return (await placed()).map((n, i) => n - without[i]);
+      };
+      expect(await added()).toEqual([1, 0, 1, 0]);
+      const up = await placed();
+
+      await unmake();
+      await db.undoLastMigration({ transaction: 'each' });
+      // Down, in its child's grid, and nothing counts at the street itself.
+      expect(await added()).toEqual([0, 1, 0, 1]);
+      expect(await placed()).toEqual([0, expect.any(Number), 0, expect.any(Number)]);
+
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await placed()).toEqual(up);
     } finally {
       await db.destroy();
     }
@@ -224,9 +273,11 @@ describe('migrations', () => {
       const shown = async () =>
         Object.fromEntries((await db.query(`SELECT id, payload FROM workflow.notification WHERE id = ANY($1)`, [[school, police]])).map((r: { id: string; payload: Record<string, string> }) => [r.id, r.payload]));
 
+      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' });
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
       expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': masked }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
+      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' });
       expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': old }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
     } finally {

@@ -27,6 +27,9 @@ const [LONE_GRID1, LONE_GRID2] = [`${LONE}001001001`, `${LONE}001001002`];
 const SPLIT = '330195';
 const SPLIT_COMMUNITY = `${SPLIT}001001`;
 const SPLIT_GRIDS = [1, 2, 3].map((g) => `${SPLIT_COMMUNITY}00${g}`);
+/** A district of two streets, one community and grid each, for referrals made at the district and at a street. */
+const MOVES = '330194';
+const [MOVES_STREET1, MOVES_STREET2] = [`${MOVES}001`, `${MOVES}002`];
 
 const FILE = `mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id } }`;
 const STEP = `mutation($id: ID!, $to: ReportStatus!) { transitionReport(id: $id, to: $to, note: "核查处置") { id } }`;
@@ -45,6 +48,7 @@ describe('statistics: mandatory reports and referrals', () => {
   let reporter: string;
   let police: string;
   let civil: string;
+  let gridCivil: Record<string, string>;
   let education: string;
   const children: Record<string, string[]> = {};
 
@@ -75,7 +79,9 @@ describe('statistics: mandatory reports and referrals', () => {
       },
     });
   const step = (id: string, ...to: string[]) => to.reduce((p, s) => p.then(() => gql(police, STEP, { id, to: s })), Promise.resolve(''));
-  const refer = (child: string) => gql(civil, REFER, { input: { minorId: child, type: 'EDUCATION_AID', toDepartment: 'EDUCATION', need: '家庭困难，申请教育资助' } });
+  const referAs = (token: string, child: string) => gql(token, REFER, { input: { minorId: child, type: 'EDUCATION_AID', toDepartment: 'EDUCATION', need: '家庭困难，申请教育资助' } });
+  /** A referral made by civil affairs of the child's grid: it counts in the grid. */
+  const refer = (grid: string, child: string) => referAs(gridCivil[grid], child);
 
   beforeAll(async () => {
     t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
@@ -103,6 +109,12 @@ describe('statistics: mandatory reports and referrals', () => {
       [`${SPLIT}001`, SPLIT, 'STREET'],
       [SPLIT_COMMUNITY, `${SPLIT}001`, 'COMMUNITY'],
       ...SPLIT_GRIDS.map((g): [string, string, string] => [g, SPLIT_COMMUNITY, 'GRID']),
+      [MOVES, null, 'DISTRICT'],
+      ...[MOVES_STREET1, MOVES_STREET2].flatMap((s): [string, string, string][] => [
+        [s, MOVES, 'STREET'],
+        [`${s}001`, s, 'COMMUNITY'],
+        [`${s}001001`, `${s}001`, 'GRID'],
+      ]),
     ];
     for (const [code, parent, level] of regions) {
       await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4)`, [code, parent, level, `测试${code.slice(-3)}`]);
@@ -121,6 +133,7 @@ describe('statistics: mandatory reports and referrals', () => {
     police = await t.token(Department.POLICE, { region: DISTRICT });
     civil = await t.token(Department.CIVIL_AFFAIRS, { region: DISTRICT });
     education = await t.token(Department.EDUCATION, { region: DISTRICT });
+    gridCivil = Object.fromEntries(await Promise.all([GRID1, GRID4].map(async (g) => [g, await t.token(Department.CIVIL_AFFAIRS, { user: `civil-${g}`, region: g })])));
     const kids = children[GRID1];
 
     // Reports (URGENT: verify within 60 minutes, handle within a day). Grid 1: 6 handled in time …
@@ -138,7 +151,7 @@ describe('statistics: mandatory reports and referrals', () => {
 
     // Referrals (answer within 72 hours, complete within 30 days). Grid 1: 3 completed and 2 declined in time …
     for (let i = 0; i < 5; i++) {
-      const id = await refer(kids[i]);
+      const id = await refer(GRID1, kids[i]);
       if (i < 3) {
         await gql(education, ACCEPT, { id });
         await gql(education, COMPLETE, { id });
@@ -146,14 +159,14 @@ describe('statistics: mandatory reports and referrals', () => {
     }
     // … 2 created four days ago and accepted only now, 3 created then and never answered (5 late) …
     for (let i = 5; i < 10; i++) {
-      const id = await daysAgo(4, () => refer(kids[i]));
+      const id = await daysAgo(4, () => refer(GRID1, kids[i]));
       if (i < 7) await gql(education, ACCEPT, { id });
     }
     // … one pending and one accepted, neither yet due.
-    await refer(kids[10]);
-    await gql(education, ACCEPT, { id: await refer(kids[11]) });
+    await refer(GRID1, kids[10]);
+    await gql(education, ACCEPT, { id: await refer(GRID1, kids[11]) });
     // Street 2: 2 declined in time, a count below k.
-    for (const kid of children[GRID4]) await gql(education, DECLINE, { id: await refer(kid) });
+    for (const kid of children[GRID4]) await gql(education, DECLINE, { id: await refer(GRID4, kid) });
 
     // The lone district: one URGENT report filed for grid 1 two days ago and never verified, late; grid 2 none.
     await addMinors(t, LONE_GRID1, 6);
@@ -279,7 +292,7 @@ describe('statistics: mandatory reports and referrals', () => {
     ]);
   });
 
-  it('counts reports by the month received and referrals by the month created, in the grid filed for and the child’s grid', async () => {
+  it('counts reports by the month received and referrals by the month created, in the grid filed for and the region made at', async () => {
     const trend = async (token: string) => {
       const r = await t.gql(token, `{ monthlyTrend(months: 2) { points { month series count { ${CELL} } } } }`);
       expect(r.errors).toBeUndefined();
@@ -290,8 +303,7 @@ describe('statistics: mandatory reports and referrals', () => {
         await t.sql(
           `SELECT to_char(statistics.china_day(received_at), 'YYYY-MM') || '|REPORTS' AS k, count(*)::int AS n FROM workflow.mandatory_report WHERE region_code LIKE $1 GROUP BY 1
            UNION ALL
-           SELECT to_char(statistics.china_day(r.created_at), 'YYYY-MM') || '|REFERRALS', count(*)::int FROM workflow.referral r
-             JOIN registry.minor m ON m.id = r.minor_id WHERE m.grid_code LIKE $1 GROUP BY 1`,
+           SELECT to_char(statistics.china_day(created_at), 'YYYY-MM') || '|REFERRALS', count(*)::int FROM workflow.referral WHERE region_code LIKE $1 GROUP BY 1`,
           [`${DISTRICT}%`],
         )
       ).map((r) => [r.k as string, r.n as number]),
@@ -366,6 +378,48 @@ describe('statistics: mandatory reports and referrals', () => {
       const point = registered.monthlyTrend.points.find((p: { month: string; series: string }) => p.month === month && p.series === 'REPORTS');
       expect(point.count).toEqual(n < K ? { value: null, suppressed: true, display: HIDDEN } : shown(n));
     }
+  });
+
+  it('counts a referral at the region it was made at, where its row rule places it: a street counts none its officers may not list, and a moving child takes none along', async () => {
+    const [grid1, grid2] = [MOVES_STREET1, MOVES_STREET2].map((s) => `${s}001001`);
+    await addMinors(t, grid1, 13);
+    const kids = (await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 ORDER BY id`, [grid1])).map((r) => r.id as string);
+    const officer = (department: Department, region: string) => t.token(department, { user: `${department}-${region}`, region });
+    const answering = await officer(Department.EDUCATION, MOVES);
+    // A red-team probe: six referrals the district's civil affairs made about street 1's children
+    // counted in street 1's trend and rate, though no officer of street 1 may list them.
+    const byDistrict = await officer(Department.CIVIL_AFFAIRS, MOVES);
+    for (const kid of kids.slice(0, 6)) await gql(answering, DECLINE, { id: await referAs(byDistrict, kid) });
+    // Seven made by street 1's own civil affairs (more than the district's own six, which the
+    // district's line then hides to protect street 2's zero), about children who then move to street 2.
+    const byStreet1 = await officer(Department.CIVIL_AFFAIRS, MOVES_STREET1);
+    for (const kid of kids.slice(6, 13)) await gql(answering, DECLINE, { id: await referAs(byStreet1, kid) });
+    await t.sql(`UPDATE registry.minor SET grid_code = $1 WHERE id = ANY($2)`, [grid2, kids.slice(6, 13)]);
+    await refreshStatistics(t.hub.db.ds);
+
+    const seen = async (token: string, level = 'STREET') => {
+      const r = await t.gql(
+        token,
+        `{ referrals(first: 100) { id }
+           statisticsRates(level: ${level}) { total { referralsHandledInTime { ${RATE} } } }
+           monthlyTrend(months: 1) { points { series count { ${CELL} } } } }`,
+      );
+      expect(r.errors).toBeUndefined();
+      return {
+        listed: r.data.referrals.length,
+        rate: r.data.statisticsRates.total.referralsHandledInTime.denominator,
+        trend: r.data.monthlyTrend.points.find((p: { series: string }) => p.series === 'REFERRALS').count,
+      };
+    };
+    const none = { value: null, suppressed: true, display: HIDDEN };
+    // Street 1: its own seven, all declined in time; the district's six are not its.
+    expect(await seen(byStreet1)).toEqual({ listed: 7, rate: shown(7), trend: shown(7) });
+    // The school officer of street 1, to whom they were made, counts the same seven.
+    expect(await seen(await officer(Department.EDUCATION, MOVES_STREET1))).toEqual({ listed: 7, rate: shown(7), trend: shown(7) });
+    // Street 2: none made there, whoever lives there now.
+    expect(await seen(await officer(Department.CIVIL_AFFAIRS, MOVES_STREET2))).toEqual({ listed: 0, rate: none, trend: none });
+    // The district: all thirteen, its own six among them.
+    expect(await seen(byDistrict, 'DISTRICT')).toEqual({ listed: 13, rate: shown(13), trend: shown(13) });
   });
 
   // Last: it adds reports to the summaries the tests above count.

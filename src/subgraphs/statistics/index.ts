@@ -5,6 +5,7 @@ import { StatisticsWorkflow1795400600000 } from '../../../migrations/17954006000
 import { StatisticsReportPlacedWhereFiled1795400900000 } from '../../../migrations/1795400900000-statistics-report-placed-where-filed';
 import { StatisticsChinaDay1795401300000 } from '../../../migrations/1795401300000-statistics-china-day';
 import { StatisticsReportCountedWhereFiled1795401400000 } from '../../../migrations/1795401400000-statistics-report-counted-where-filed';
+import { StatisticsReferralCountedWhereMade1795401700000 } from '../../../migrations/1795401700000-statistics-referral-counted-where-made';
 import { StatisticsResolver } from './resolvers/statistics.resolver';
 import { warmTables } from './statistics.cube';
 import { statisticsPolicy } from './statistics.policy';
@@ -28,6 +29,7 @@ export const statisticsSubgraph: SubgraphSlice = {
     StatisticsReportPlacedWhereFiled1795400900000,
     StatisticsChinaDay1795401300000,
     StatisticsReportCountedWhereFiled1795401400000,
+    StatisticsReferralCountedWhereMade1795401700000,
   ],
   resolvers: [StatisticsResolver],
   policy: statisticsPolicy,

@@ -43,10 +43,11 @@ export interface CubeSource {
    */
   knownZero?: Record<string, string>[];
   /**
-   * Rows may be placed at a region above the grid (a report filed for a street, NULL codes below
-   * it): such a row counts in its region and the region's ancestors, in no sub-region. Its region's
-   * line then has one more member, the region's own rows (`ownRows`): never shown, but protected
-   * like the sub-regions, since the region minus its published sub-regions is exactly that.
+   * Rows may be placed at a region above the grid (a report filed for a street, a referral made at
+   * a district; NULL codes below it): such a row counts in its region and the region's ancestors,
+   * in no sub-region. Its region's line then has one more member, the region's own rows
+   * (`ownRows`): never shown, but protected like the sub-regions, since the region minus its
+   * published sub-regions is exactly that.
    */
   placedAbove?: boolean;
 }

@@ -300,7 +300,7 @@ export class StatisticsResolver {
       const k = ctx.config.statistics.suppressionK;
       // Months in China, as monthly_event buckets them (statistics.china_day). An event counts in
       // the trend of the region it is placed at and of that region's ancestors (a report filed for
-      // a street: the street's and the district's, no community's).
+      // a street, a referral made at one: the street's and the district's, no community's).
       const [year, month] = chinaDay(at).split('-').map(Number);
       const window: string[] = [];
       for (let i = months - 1; i >= 0; i--) {
