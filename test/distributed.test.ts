@@ -522,6 +522,67 @@ describe('distributed mode', () => {
       ]);
     });
 
+    it('a mutation whose answer is lost after its commit, its final event failing too: 500 "check before making them again", not 503', async () => {
+      const before = await visits();
+      const proto = RemoteGraphQLDataSource.prototype as any;
+      const sendRequest = proto.sendRequest;
+      // The subgraph commits and answers; the trail then refuses writes (its STARTED event is in), and the answer is lost.
+      proto.sendRequest = async function (this: unknown, ...args: unknown[]) {
+        await sendRequest.apply(this, args);
+        await t.sql(`REVOKE INSERT ON audit.event FROM hub_audit_writer`);
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      };
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      let r;
+      try {
+        r = await post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-and-unaudited' }), { query: visit, variables: { id: child } });
+      } finally {
+        proto.sendRequest = sendRequest;
+        await t.sql(`GRANT INSERT ON audit.event TO hub_audit_writer`);
+        log.mockRestore();
+      }
+      expect(await visits()).toBe(before + 1); // the subgraph did write
+      expect([r.status, r.headers.get('retry-after'), r.json.errors.map((e: any) => e.message)]).toEqual([
+        500,
+        null,
+        ['The request could not be audited; no data is released. Its changes were made, or may have been: check before making them again'],
+      ]);
+    });
+
+    it('a mutation whose answer is lost after its commit, beside a field refused DATABASE_UNAVAILABLE: not 503, no Retry-After', async () => {
+      const before = await visits();
+      const proto = RemoteGraphQLDataSource.prototype as any;
+      const sendRequest = proto.sendRequest;
+      let call = 0;
+      // The first fetch commits and its answer is lost; the registry then refuses the next as it does on a pool or statement timeout.
+      proto.sendRequest = async function (this: unknown, ...args: unknown[]) {
+        if (call++ === 0) {
+          await sendRequest.apply(this, args);
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        }
+        return { data: { b: null }, errors: [{ message: 'The database did not answer in time; try again shortly', path: ['b'], extensions: { code: 'DATABASE_UNAVAILABLE' } }], extensions: { hubAccess: { reads: [], changes: [] } } };
+      };
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      let r;
+      try {
+        r = await post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-beside-unavailable' }), {
+          // x, an in-process subgraph's field (refused), keeps a and b in two fetches to the registry.
+          query: `mutation($id: ID!) {
+            a: recordVisit(minorId: $id, input: { notes: "家访一" }) { id }
+            x: createDropoutReport(minorId: "00000000-0000-4000-8000-000000000000", input: { school: "x", reportedOn: "2026-01-05", daysAbsent: 20 }) { id }
+            b: recordVisit(minorId: $id, input: { notes: "家访二" }) { id }
+          }`,
+          variables: { id: child },
+        });
+      } finally {
+        proto.sendRequest = sendRequest;
+        log.mockRestore();
+      }
+      expect(await visits()).toBe(before + 1);
+      expect(r.json.errors.map((e: any) => e.extensions.code)).toContain('DATABASE_UNAVAILABLE');
+      expect([r.status, r.headers.get('retry-after')]).toEqual([200, null]);
+    });
+
     it('a read whose answer is lost: its event says so, and auditAnomalies flags it', async () => {
       const { result: r } = await losingAnswers(async () => post(t, await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-reader' }), { query: read, variables: { id: child } }));
       expectMasked(r.json);

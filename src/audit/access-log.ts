@@ -93,6 +93,15 @@ export class AccessLog {
     this.lost.add(subgraph);
   }
 
+  /**
+   * Whether a change of this request may stand: one was recorded, or a remote subgraph's answer
+   * was lost (it may have committed one). Such a request must not be answered with a status that
+   * invites sending it again.
+   */
+  mayHaveChanged(): boolean {
+    return this.changes.length > 0 || this.lost.size > 0;
+  }
+
   /** The subgraphs of answerLost, in order. */
   lostAnswers(): string[] {
     return [...this.lost].sort();

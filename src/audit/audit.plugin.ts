@@ -211,7 +211,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             console.error('[hub] audit write failed; the response is withheld', loggableError(e));
             // A change stands (its STARTED event names the request): 503 would invite a retry that
             // makes it twice, so the client is told to check instead, with a status nobody retries on.
-            const changed = event.changes.length > 0 || errorCodes.includes(HubErrorCode.COMMIT_OUTCOME_UNKNOWN);
+            const changed = rc.operation?.operation === 'mutation' && (ctx.access.mayHaveChanged() || errorCodes.includes(HubErrorCode.COMMIT_OUTCOME_UNKNOWN));
             response.body.singleResult = {
               errors: [{ message: changed ? WITHHELD_CHANGES_MESSAGE : WITHHELD_MESSAGE, extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }],
             };

@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
 
 /** Domain error codes; each maps to the GraphQL `extensions.code` clients branch on. */
@@ -186,16 +186,18 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
  * the answer. So does one with a change whose COMMIT_OUTCOME_UNKNOWN: retried whole, it would be
  * made twice.
  */
-export function databaseUnavailableStatus(): ApolloServerPlugin {
+export function databaseUnavailableStatus<C extends BaseContext>(mayHaveChanged: (ctx: C) => boolean): ApolloServerPlugin<C> {
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ response }) {
+        async willSendResponse({ response, operation, contextValue }) {
           if (response.body.kind !== 'single') return;
           const { errors, data } = response.body.singleResult;
           if (!errors?.some((e) => e.extensions?.code === HubErrorCode.DATABASE_UNAVAILABLE)) return;
-          // A change of the request may be stored: no status that a client or a proxy retries on.
+          // A change of the request may be stored (made, its commit in doubt, or made by a remote
+          // subgraph whose answer was lost): no status that a client or a proxy retries on.
           if (errors.some((e) => e.extensions?.code === HubErrorCode.COMMIT_OUTCOME_UNKNOWN)) return;
+          if (operation?.operation === 'mutation' && mayHaveChanged(contextValue)) return;
           if (data && Object.values(data).some((v) => v !== null && v !== undefined)) return;
           response.http.status = 503;
           response.http.headers.set('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));

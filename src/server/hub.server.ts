@@ -79,6 +79,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       local.map(([, source]) => source),
     );
     const writer: AuditSink = benchDisable.audit ? new DiscardingAuditSink() : new AuditWriter(auditPool);
+    const unavailableStatus = databaseUnavailableStatus<GatewayContext>((ctx) => ctx.access.mayHaveChanged());
     const server = new ApolloServer<GatewayContext>({
       gateway,
       introspection: !config.production,
@@ -92,10 +93,10 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       formatError: (formatted, error) => maskUnexpectedError(formatted, error, config.production),
       // Apollo's default landing page loads scripts from its CDN and names the server's version.
       plugins: benchDisable.audit
-        ? [ApolloServerPluginLandingPageDisabled(), databaseUnavailableStatus()]
+        ? [ApolloServerPluginLandingPageDisabled(), unavailableStatus]
         : [
             ApolloServerPluginLandingPageDisabled(),
-            databaseUnavailableStatus(),
+            unavailableStatus,
             auditPlugin({
               writer,
               variableKey: auditKey(config),
