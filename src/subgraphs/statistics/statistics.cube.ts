@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import type { DataSource, EntityManager } from 'typeorm';
+import { readOnly } from '../../db/commit-outcome';
 import { badInput } from '../../errors/hub.exception';
 import { RegionLevel } from '../registry/registry.enums';
 import { depth, LEVELS, MAX_CELLS } from './statistics.config';
@@ -134,7 +135,7 @@ export async function protectedTable(em: EntityManager, opts: TableOptions, refr
  */
 export async function warmTables(ds: DataSource): Promise<number> {
   return ds.transaction('REPEATABLE READ', async (em) => {
-    await em.query('SET TRANSACTION READ ONLY');
+    await readOnly(em);
     const at = await summariesRefreshedAt(em);
     const cache = tableCache(ds);
     cache.see(at.getTime());
