@@ -93,11 +93,7 @@ export class AccessLog {
     this.lost.add(subgraph);
   }
 
-  /**
-   * Whether a change of this request may stand: one was recorded, or a remote subgraph's answer
-   * was lost (it may have committed one). Such a request must not be answered with a status that
-   * invites sending it again.
-   */
+  /** A change was recorded, or a remote subgraph's answer lost (it may have committed one): see changeMayStand. */
   mayHaveChanged(): boolean {
     return this.changes.length > 0 || this.lost.size > 0;
   }

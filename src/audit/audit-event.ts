@@ -30,6 +30,16 @@ export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | 
 }
 
 /**
+ * Whether a change of the request may be stored: a mutation that made one, whose commit is in
+ * doubt (COMMIT_OUTCOME_UNKNOWN), or whose remote subgraph's answer was lost (it may have committed
+ * one). Such a request is never answered with a status that invites sending it again: retried
+ * whole, it would make the change twice.
+ */
+export function changeMayStand(operationType: string | undefined, access: { mayHaveChanged(): boolean }, errorCodes: readonly string[]): boolean {
+  return operationType === 'mutation' && (access.mayHaveChanged() || errorCodes.includes('COMMIT_OUTCOME_UNKNOWN'));
+}
+
+/**
  * In an event's `errorCodes`: a remote subgraph's answer to one of the request's fetches was lost
  * (AccessLog.answerLost), so the event may not hold all that was read or changed. Followed by
  * `SUBGRAPH_ANSWER_LOST:<subgraph>` for each subgraph concerned. Never sent to the client.

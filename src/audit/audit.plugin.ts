@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { DocumentNode, GraphQLError, GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
 import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
-import { answerLostCodes, auditEvent, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
+import { answerLostCodes, auditEvent, changeMayStand, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
 import { AuditOutcome, Purpose } from './audit.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS } from './document-signature';
@@ -211,7 +211,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             console.error('[hub] audit write failed; the response is withheld', loggableError(e));
             // A change stands (its STARTED event names the request): 503 would invite a retry that
             // makes it twice, so the client is told to check instead, with a status nobody retries on.
-            const changed = rc.operation?.operation === 'mutation' && (ctx.access.mayHaveChanged() || errorCodes.includes(HubErrorCode.COMMIT_OUTCOME_UNKNOWN));
+            const changed = changeMayStand(rc.operation?.operation, ctx.access, errorCodes);
             response.body.singleResult = {
               errors: [{ message: changed ? WITHHELD_CHANGES_MESSAGE : WITHHELD_MESSAGE, extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }],
             };

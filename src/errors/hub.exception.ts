@@ -183,21 +183,19 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
  * An answer that served nothing because the database did not answer in time is HTTP 503 with
  * `Retry-After`, as load balancers and clients' retry logic expect of a passing outage. One that
  * served data beside such a field error stays 200, as with any other field's error: the data is
- * the answer. So does one with a change whose COMMIT_OUTCOME_UNKNOWN: retried whole, it would be
- * made twice.
+ * the answer. So does one whose change may be stored (`changeMayStand`, given the request's
+ * context, operation type and error codes): retried whole, it would be made twice.
  */
-export function databaseUnavailableStatus<C extends BaseContext>(mayHaveChanged: (ctx: C) => boolean): ApolloServerPlugin<C> {
+export function databaseUnavailableStatus<C extends BaseContext>(changeMayStand: (ctx: C, operationType: string | undefined, codes: string[]) => boolean): ApolloServerPlugin<C> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ response, operation, contextValue }) {
           if (response.body.kind !== 'single') return;
           const { errors, data } = response.body.singleResult;
-          if (!errors?.some((e) => e.extensions?.code === HubErrorCode.DATABASE_UNAVAILABLE)) return;
-          // A change of the request may be stored (made, its commit in doubt, or made by a remote
-          // subgraph whose answer was lost): no status that a client or a proxy retries on.
-          if (errors.some((e) => e.extensions?.code === HubErrorCode.COMMIT_OUTCOME_UNKNOWN)) return;
-          if (operation?.operation === 'mutation' && mayHaveChanged(contextValue)) return;
+          const codes = (errors ?? []).map((e) => String(e.extensions?.code));
+          if (!codes.includes(HubErrorCode.DATABASE_UNAVAILABLE)) return;
+          if (changeMayStand(contextValue, operation?.operation, codes)) return;
           if (data && Object.values(data).some((v) => v !== null && v !== undefined)) return;
           response.http.status = 503;
           response.http.headers.set('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));

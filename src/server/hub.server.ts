@@ -25,7 +25,7 @@ import { expressApp, jsonErrors, listen } from './http-listener';
 import { RegionDirectory } from './region-directory';
 import { createHubContext } from './hub.context';
 import { AccessLog } from '../audit/access-log';
-import { auditEvent, outcomeOf } from '../audit/audit-event';
+import { auditEvent, changeMayStand, outcomeOf } from '../audit/audit-event';
 
 export interface Hub {
   url: string;
@@ -79,7 +79,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       local.map(([, source]) => source),
     );
     const writer: AuditSink = benchDisable.audit ? new DiscardingAuditSink() : new AuditWriter(auditPool);
-    const unavailableStatus = databaseUnavailableStatus<GatewayContext>((ctx) => ctx.access.mayHaveChanged());
+    const unavailableStatus = databaseUnavailableStatus<GatewayContext>((ctx, operationType, codes) => changeMayStand(operationType, ctx.access, codes));
     const server = new ApolloServer<GatewayContext>({
       gateway,
       introspection: !config.production,
