@@ -13,11 +13,8 @@ import { requirePageSize } from '../../common/validation';
 export const HISTORY_PAGE = 20;
 export const MAX_HISTORY_PAGE = 100;
 
-/** The `first` argument of a history list: HISTORY_PAGE when absent, checked by `historyPage`. */
+/** The `first` argument of a history list: HISTORY_PAGE when absent, checked by the list (`historyList`). */
 export const HistoryFirst = () => Arg('first', () => Int, { defaultValue: HISTORY_PAGE });
-
-/** The page size asked, or BAD_USER_INPUT outside 1..MAX_HISTORY_PAGE. */
-export const historyPage = (first: number): number => requirePageSize(first, MAX_HISTORY_PAGE);
 
 /**
  * A history list's description: newest first to whoever may read the date it is ordered by, by id
@@ -31,7 +28,10 @@ export const historyOf = (what: string) => `${what}: the first \`first\` (1–${
  */
 export const rankedBy = (parent: string, order: string) => `row_number() OVER (PARTITION BY ${parent} ORDER BY ${order}) AS rank`;
 
-/** A history list of a request: `list(first).load(parent)` answers the parent's first `first` rows. */
+/**
+ * A history list of a request: `list(first).load(parent)` answers the parent's first `first` rows;
+ * `list(first)` refuses a page size outside 1..MAX_HISTORY_PAGE (BAD_USER_INPUT).
+ */
 export type HistoryList<V> = (first: number) => { load(parent: string): Promise<V[]> };
 
 /**
@@ -52,5 +52,8 @@ export function historyList<V>(newest: (parents: string[], first: number) => Pro
     },
     { cacheKeyFn: (k) => `${k.first} ${k.parent}` },
   );
-  return (first) => ({ load: (parent) => loader.load({ parent, first }) });
+  return (first) => {
+    requirePageSize(first, MAX_HISTORY_PAGE);
+    return { load: (parent) => loader.load({ parent, first }) };
+  };
 }

@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
-import { HistoryFirst, historyOf, historyPage } from '../../shared/history-page';
+import { HistoryFirst, historyOf } from '../../shared/history-page';
 import { BullyingCase } from '../entities/bullying-case.entity';
 import { DropoutReport } from '../entities/dropout-report.entity';
 import { EducationAid } from '../entities/education-aid.entity';
@@ -14,22 +14,22 @@ import { educationLoaders } from '../education.loaders';
 export class EducationMinorResolver {
   @FieldResolver(() => [SchoolEnrollment], { nullable: true, description: historyOf('学籍') })
   schoolEnrollments(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<SchoolEnrollment[]> {
-    return educationLoaders(ctx).enrollmentsByMinor(historyPage(first)).load(minor.id);
+    return educationLoaders(ctx).enrollmentsByMinor(first).load(minor.id);
   }
 
   @FieldResolver(() => [DropoutReport], { nullable: true, description: historyOf('辍学报告') })
   dropoutReports(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<DropoutReport[]> {
-    return educationLoaders(ctx).dropoutReportsByMinor(historyPage(first)).load(minor.id);
+    return educationLoaders(ctx).dropoutReportsByMinor(first).load(minor.id);
   }
 
   @FieldResolver(() => [BullyingCase], { nullable: true, description: historyOf('学生欺凌') })
   bullyingCases(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<BullyingCase[]> {
-    return educationLoaders(ctx).bullyingCasesByMinor(historyPage(first)).load(minor.id);
+    return educationLoaders(ctx).bullyingCasesByMinor(first).load(minor.id);
   }
 
   @FieldResolver(() => [EducationAid], { nullable: true, description: historyOf('学生资助') })
   educationAid(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<EducationAid[]> {
-    return educationLoaders(ctx).aidByMinor(historyPage(first)).load(minor.id);
+    return educationLoaders(ctx).aidByMinor(first).load(minor.id);
   }
 }
 
@@ -37,6 +37,6 @@ export class EducationMinorResolver {
 export class DropoutReportResolver {
   @FieldResolver(() => [PersuasionAction], { nullable: true, description: historyOf('劝返') })
   persuasionActions(@Root() report: DropoutReport, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<PersuasionAction[]> {
-    return educationLoaders(ctx).actionsByReport(historyPage(first)).load(report.id);
+    return educationLoaders(ctx).actionsByReport(first).load(report.id);
   }
 }

@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
-import { HistoryFirst, historyOf, historyPage } from '../../shared/history-page';
+import { HistoryFirst, historyOf } from '../../shared/history-page';
 import { CommunityCorrection } from '../entities/community-correction.entity';
 import { IncarceratedParent } from '../entities/incarcerated-parent.entity';
 import { LegalAidCase } from '../entities/legal-aid-case.entity';
@@ -12,16 +12,16 @@ import { justiceLoaders } from '../justice.loaders';
 export class JusticeMinorResolver {
   @FieldResolver(() => [IncarceratedParent], { nullable: true, description: historyOf('服刑在戒 parents') })
   incarceratedParents(@Root() minor: JusticeMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<IncarceratedParent[]> {
-    return justiceLoaders(ctx).parentsByMinor(historyPage(first)).load(minor.id);
+    return justiceLoaders(ctx).parentsByMinor(first).load(minor.id);
   }
 
   @FieldResolver(() => [CommunityCorrection], { nullable: true, description: historyOf('社区矫正 of the child') })
   communityCorrections(@Root() minor: JusticeMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<CommunityCorrection[]> {
-    return justiceLoaders(ctx).correctionsByMinor(historyPage(first)).load(minor.id);
+    return justiceLoaders(ctx).correctionsByMinor(first).load(minor.id);
   }
 
   @FieldResolver(() => [LegalAidCase], { nullable: true, description: historyOf('法律援助') })
   legalAidCases(@Root() minor: JusticeMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<LegalAidCase[]> {
-    return justiceLoaders(ctx).legalAidByMinor(historyPage(first)).load(minor.id);
+    return justiceLoaders(ctx).legalAidByMinor(first).load(minor.id);
   }
 }

@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
-import { HistoryFirst, historyOf, historyPage } from '../../shared/history-page';
+import { HistoryFirst, historyOf } from '../../shared/history-page';
 import { GuardianAdmonishment } from '../entities/guardian-admonishment.entity';
 import { IdentityVerification } from '../entities/identity-verification.entity';
 import { PoliceMinor } from '../entities/minor.stub';
@@ -13,7 +13,7 @@ import { policeLoaders } from '../police.loaders';
 export class PoliceMinorResolver {
   @FieldResolver(() => [PoliceIncident], { nullable: true, description: historyOf('警情') })
   policeIncidents(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<PoliceIncident[]> {
-    return policeLoaders(ctx).incidentsByMinor(historyPage(first)).load(minor.id);
+    return policeLoaders(ctx).incidentsByMinor(first).load(minor.id);
   }
 
   @FieldResolver(() => ProtectionCaseStatus, { nullable: true, description: 'Whether police have an open case protecting the child, and the contact unit' })
@@ -23,11 +23,11 @@ export class PoliceMinorResolver {
 
   @FieldResolver(() => [GuardianAdmonishment], { nullable: true, description: historyOf('训诫 of the child’s guardians') })
   guardianAdmonishments(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<GuardianAdmonishment[]> {
-    return policeLoaders(ctx).admonishmentsByMinor(historyPage(first)).load(minor.id);
+    return policeLoaders(ctx).admonishmentsByMinor(first).load(minor.id);
   }
 
   @FieldResolver(() => [IdentityVerification], { nullable: true, description: historyOf('身份比对 and 户籍 facts') })
   identityVerifications(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<IdentityVerification[]> {
-    return policeLoaders(ctx).verificationsByMinor(historyPage(first)).load(minor.id);
+    return policeLoaders(ctx).verificationsByMinor(first).load(minor.id);
   }
 }

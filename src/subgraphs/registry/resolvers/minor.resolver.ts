@@ -14,7 +14,7 @@ import { distinctValues, isRegionCode, requirePageSize } from '../../../common/v
 import { requireIdNumber } from '../../../common/id-number';
 import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern, registryLoaders } from '../registry.loaders';
 import { FilterTests } from '../../shared/filter-tests';
-import { HistoryFirst, historyPage, MAX_HISTORY_PAGE } from '../../shared/history-page';
+import { HistoryFirst, MAX_HISTORY_PAGE } from '../../shared/history-page';
 import { MinorConnection, MinorCount } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
 
@@ -143,11 +143,11 @@ export class MinorResolver {
 
   @FieldResolver(() => [RiskAssessment], { nullable: true, description: `The newest \`first\` (1–${MAX_HISTORY_PAGE}), newest first` })
   assessments(@Root() minor: Minor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<RiskAssessment[]> {
-    return registryLoaders(ctx).assessmentsByMinor(historyPage(first)).load(minor.id);
+    return registryLoaders(ctx).assessmentsByMinor(first).load(minor.id);
   }
 
   @FieldResolver(() => [Visit], { nullable: true, description: `The newest \`first\` (1–${MAX_HISTORY_PAGE}), newest first` })
   visits(@Root() minor: Minor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<Visit[]> {
-    return registryLoaders(ctx).visitsByMinor(historyPage(first)).load(minor.id);
+    return registryLoaders(ctx).visitsByMinor(first).load(minor.id);
   }
 }

@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
-import { HistoryFirst, historyOf, historyPage } from '../../shared/history-page';
+import { HistoryFirst, historyOf } from '../../shared/history-page';
 import { IdleSupport } from '../entities/idle-support.entity';
 import { YouthLeagueMinor } from '../entities/minor.stub';
 import { MisbehaviourFollowUp } from '../entities/misbehaviour-follow-up.entity';
@@ -13,17 +13,17 @@ import { youthLeagueLoaders } from '../youth-league.loaders';
 export class YouthLeagueMinorResolver {
   @FieldResolver(() => [PreventionCase], { nullable: true, description: historyOf('预防犯罪 cases') })
   preventionCases(@Root() minor: YouthLeagueMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<PreventionCase[]> {
-    return youthLeagueLoaders(ctx).casesByMinor(historyPage(first)).load(minor.id);
+    return youthLeagueLoaders(ctx).casesByMinor(first).load(minor.id);
   }
 
   @FieldResolver(() => [IdleSupport], { nullable: true, description: historyOf('闲散 support') })
   idleSupports(@Root() minor: YouthLeagueMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<IdleSupport[]> {
-    return youthLeagueLoaders(ctx).idleSupportByMinor(historyPage(first)).load(minor.id);
+    return youthLeagueLoaders(ctx).idleSupportByMinor(first).load(minor.id);
   }
 
   @FieldResolver(() => [VolunteerVisit], { nullable: true, description: historyOf('Volunteer visits') })
   volunteerVisits(@Root() minor: YouthLeagueMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<VolunteerVisit[]> {
-    return youthLeagueLoaders(ctx).visitsByMinor(historyPage(first)).load(minor.id);
+    return youthLeagueLoaders(ctx).visitsByMinor(first).load(minor.id);
   }
 }
 
@@ -31,6 +31,6 @@ export class YouthLeagueMinorResolver {
 export class PreventionCaseResolver {
   @FieldResolver(() => [MisbehaviourFollowUp], { nullable: true, description: historyOf('Follow-ups') })
   followUps(@Root() preventionCase: PreventionCase, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<MisbehaviourFollowUp[]> {
-    return youthLeagueLoaders(ctx).followUpsByCase(historyPage(first)).load(preventionCase.id);
+    return youthLeagueLoaders(ctx).followUpsByCase(first).load(preventionCase.id);
   }
 }
