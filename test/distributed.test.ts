@@ -912,14 +912,22 @@ describe('distributed mode', () => {
           return c;
         }),
       );
-      const released = lockers.map((c, i) => new Promise((r) => setTimeout(r, 800 * (i + 1))).then(() => c.query('COMMIT')).then(() => c.end()));
       const token = await tight.token(Department.CIVIL_AFFAIRS, { user: 'deadline-visitor' });
       const query = `mutation(${ids.map((_, i) => `$m${i}: ID!`).join(', ')}) { ${ids.map((_, i) => `v${i}: recordVisit(minorId: $m${i}, input: { notes: "走访" }) { id }`).join(' ')} }`;
       const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
       let r: Awaited<ReturnType<typeof post>>;
       let logged: string[];
+      let released: Promise<void>[] = [];
       try {
-        r = await post(tight, token, { query, variables: Object.fromEntries(ids.map((id, i) => [`m${i}`, id])) });
+        const answer = post(tight, token, { query, variables: Object.fromEntries(ids.map((id, i) => [`m${i}`, id])) });
+        // Timed from the fetch's first wait on a held row, not from sending the request: on a loaded
+        // machine the fetch reached the subgraph late enough for the third write to commit in time.
+        for (let waiting = 0; !waiting; ) {
+          [{ n: waiting }] = await tight.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+          if (!waiting) await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        released = lockers.map((c, i) => new Promise((resolve) => setTimeout(resolve, 800 * (i + 1))).then(() => c.query('COMMIT')).then(() => c.end()));
+        r = await answer;
         // Long enough for a subgraph still at work to finish: the last row is free at 3.2 s.
         await Promise.all(released);
         await new Promise((resolve) => setTimeout(resolve, 1_500));
