@@ -349,6 +349,13 @@ describe('registry writes: validation, atomicity, due dates', () => {
       `DROP TRIGGER probe_refused ON registry.minor; DROP FUNCTION registry.probe_refused()`,
       /QueryFailedError: invalid input syntax for type probe: "…" \[code 22P02\]/,
     ],
+    [
+      'a value holding a double quote, which Postgres quotes unescaped',
+      `CREATE FUNCTION registry.probe_refused() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'invalid input syntax for type probe: "%"', 'a" ' || NEW.name || ' " ' || NEW.id_number USING ERRCODE = '22P02'; END $$;
+       CREATE TRIGGER probe_refused BEFORE INSERT ON registry.minor FOR EACH ROW EXECUTE FUNCTION registry.probe_refused()`,
+      `DROP TRIGGER probe_refused ON registry.minor; DROP FUNCTION registry.probe_refused()`,
+      /QueryFailedError: invalid input syntax for type probe: "…" \[code 22P02\]/,
+    ],
   ])('logs %s by what failed and where, never the values of the statement: no child’s name, ID number or address in the log', async (_what, setUp, tearDown, expected) => {
     await t.sql(setUp);
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);

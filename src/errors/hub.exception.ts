@@ -117,7 +117,8 @@ const PG_FIELDS = ['code', 'schema', 'table', 'column', 'constraint'] as const;
  * `parameters` (names, ID numbers, addresses) and the driver's error; Postgres's `detail` quotes the
  * row or key ("Failing row contains (…)", "Key (id_number)=(…) already exists") and `where` the
  * statement; a data exception's message (SQLSTATE class 22) quotes the value it could not take
- * (`invalid input syntax for type uuid: "…"`), so its quoted text is blanked.
+ * (`invalid input syntax for type uuid: "…"`) — unescaped, so a value holding a `"` would end a
+ * quote early: everything from its first quote on is blanked.
  */
 export function loggableError(error: unknown): string {
   const chain: Error[] = [];
@@ -132,7 +133,7 @@ export function loggableError(error: unknown): string {
   };
   const dataException = chain.some((e) => /^22[0-9A-Z]{3}$/.test(String((e as { code?: unknown }).code)));
   const lines = chain.map((e, i) => {
-    const message = dataException ? e.message.replace(/"(?:[^"]|"")*"/g, '"…"') : e.message;
+    const message = dataException ? e.message.replace(/".*$/s, '"…"') : e.message;
     const where = [...(e instanceof GraphQLError && e.path ? [`path ${e.path.join('.')}`] : []), ...fields(e)];
     return `${i ? 'caused by ' : ''}${e.name}: ${message}${where.length ? ` [${where.join(', ')}]` : ''}`;
   });

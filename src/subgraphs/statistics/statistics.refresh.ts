@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { loggableError } from '../../errors/hub.exception';
 
 const VIEWS = ['statistics.minor_cube', 'statistics.category_cube', 'statistics.monthly_event', 'statistics.workflow_cube'];
 /** Advisory lock key: one refresh at a time across every hub process on this database. */
@@ -47,9 +48,9 @@ export function startStatisticsRefresh(
     if (running) return;
     running = refreshStatistics(ds, intervalSeconds / 2)
       .then(
-        (refreshed) => refreshed && afterRefresh().catch((e) => log(`[hub] after the statistics refresh: ${e instanceof Error ? e.message : e}`)),
+        (refreshed) => refreshed && afterRefresh().catch((e) => log(`[hub] after the statistics refresh: ${loggableError(e)}`)),
         // A failed refresh leaves the previous summaries and their honest refreshedAt.
-        (e) => log(`[hub] statistics refresh failed: ${e instanceof Error ? e.message : e}`),
+        (e) => log(`[hub] statistics refresh failed: ${loggableError(e)}`),
       )
       .finally(() => {
         running = null;

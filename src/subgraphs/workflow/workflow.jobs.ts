@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { AuditSink } from '../../audit/audit.writer';
 import { Department } from '../../auth/principal';
 import type { HubConfig } from '../../config/hub.config';
+import { loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
 import { RiskLevel } from '../registry/registry.enums';
 import { overdueVisitRows, visitOverdueKey } from './resolvers/visit-sla.resolver';
@@ -153,7 +154,7 @@ export function startWorkflowJobs(ds: DataSource, config: HubConfig, policy: Pol
       tick: () => {
         running ??= pass()
           .then(() => undefined)
-          .catch((e) => log(`[hub] workflow ${name} failed: ${e instanceof Error ? e.message : e}`))
+          .catch((e) => log(`[hub] workflow ${name} failed: ${loggableError(e)}`))
           .finally(() => {
             running = null;
           });
