@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { buildIdNumber } from '../src/common/id-number';
-import { Department } from '../src/auth/principal';
+import { Department, Role } from '../src/auth/principal';
 import { yearsBefore } from '../src/common/dates';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { expectAnsweredAsUnknown } from './support/unknown-id';
 
 /** A street officer sees their street's children only; others are indistinguishable from missing. */
 describe('jurisdiction (row level)', () => {
@@ -244,5 +246,132 @@ describe('ageing out: someone who has turned 18 is no one’s to read or write',
       i: { name: '王某', idNumber: adult.id_number, householdRegistration: '浙江省杭州市上城区', currentAddress: '浙江省杭州市上城区1号', gridCode: grid },
     });
     expect([errorCodes(again), again.errors?.[0].message]).toEqual([['BAD_USER_INPUT'], expect.stringMatching(/adult/)]);
+  });
+});
+
+/**
+ * No existence leaks: every query and mutation naming a record by id answers an id outside the
+ * caller's reach — another street's child, guardian, referral, report, notification; another
+ * department's webhook; a bar already revoked — exactly as an id of nothing, in the same statements,
+ * so that neither the answer, the audit trail nor the time it took tells that the record exists.
+ * (Department records: test/support/department-records.ts.)
+ */
+describe('an id outside the caller’s reach answers as an unknown id, in the same statements', () => {
+  let t: TestHub;
+  const STREET = '330102001';
+  const OTHER_STREET = '330102002';
+  let child: string;
+  let idNumber: string;
+  let guardian: string;
+  let pending: string;
+  let accepted: string;
+  let notification: string;
+  let report: string;
+  let webhook: string;
+  let revoked: string;
+
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    [{ id: child, id_number: idNumber }] = await t.sql(`SELECT id, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${OTHER_STREET}%`]);
+    [{ id: guardian }] = await t.sql(`SELECT g.id FROM registry.guardian g JOIN registry.minor m ON m.id = g.minor_id WHERE m.grid_code LIKE $1 ORDER BY g.id LIMIT 1`, [`${OTHER_STREET}%`]);
+    // The district's referrals to EDUCATION, one pending and one accepted, and EDUCATION's notice of them: all outside the street.
+    const district = await t.token(Department.CIVIL_AFFAIRS);
+    const refer = `mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }`;
+    const made = async () => (await t.gql(district, refer, { i: { minorId: child, type: 'COUNSELLING', need: 'x', toDepartment: 'EDUCATION' } })).data.createReferral.id as string;
+    [pending, accepted] = [await made(), await made()];
+    expect((await t.gql(await t.token(Department.EDUCATION), `mutation($id: ID!) { acceptReferral(id: $id) { status } }`, { id: accepted })).data.acceptReferral).toEqual({ status: 'ACCEPTED' });
+    [{ id: notification }] = await t.sql(`SELECT id FROM workflow.notification WHERE department = 'EDUCATION' AND subject_id = $1`, [pending]);
+    const filed = await t.gql(
+      await t.token(Department.EDUCATION, { role: Role.REPORTER }),
+      `mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id } }`,
+      { i: { harmType: 'NEGLECT', observation: 'o', location: 'l', regionCode: OTHER_STREET, urgency: 'NORMAL' } },
+      {},
+    );
+    report = filed.data.fileMandatoryReport.id;
+    webhook = (await t.gql(await t.token(Department.POLICE), `mutation { registerWebhook(url: "http://127.0.0.1:9/existence") { webhook { id } } }`, {}, {})).data.registerWebhook.webhook.id;
+    const police = await t.token(Department.POLICE);
+    const bar = await t.gql(police, `mutation($i: BarredPersonInput!) { addBarredPerson(input: $i) { id } }`, {
+      i: { idNumber: buildIdNumber('330102', '1979-02-03', 415), name: '王某', offence: 'ABUSE', judgementReference: '(2024)浙0102刑初8号' },
+    }, {});
+    revoked = bar.data.addBarredPerson.id;
+    expect((await t.gql(police, `mutation($id: ID!) { removeBarredPerson(id: $id, reason: "overturned") }`, { id: revoked }, {})).errors).toBeUndefined();
+  });
+  afterAll(() => t.stop());
+
+  const street = (department: Department, role?: Role) => t.token(department, { region: STREET, role });
+  const same = async (token: string, query: string, outside: Record<string, unknown>, unknown: Record<string, unknown> = Object.fromEntries(Object.keys(outside).map((k) => [k, randomUUID()]))) =>
+    expectAnsweredAsUnknown(t, token, query, outside, unknown);
+  const notFound = (r: { json: any }) => r.json.errors.map((e: { extensions: { code: string } }) => e.extensions.code);
+
+  it('minor(id), on the compiled path and the general one, and minorByIdNumber', async () => {
+    const police = await street(Department.POLICE);
+    expect((await same(police, `query Child($id: ID!) { minor(id: $id) { id name idNumber riskLevel } }`, { id: child })).json).toEqual({ data: { minor: null } });
+    expect((await same(police, `query($id: ID!) { minor(id: $id) { id guardians { name } visits { visitedAt } policeIncidents { id } } }`, { id: child })).json).toEqual({ data: { minor: null } });
+    const byNumber = `query($n: String!) { minorByIdNumber(idNumber: $n) { id name } }`;
+    expect((await same(police, byNumber, { n: idNumber }, { n: buildIdNumber('110105', '2010-01-01', 1) })).json).toEqual({ data: { minorByIdNumber: null } });
+  });
+
+  it.each([
+    ['updateMinor', `mutation($id: ID!) { updateMinor(id: $id, input: { school: "x" }) { id } }`],
+    ['addGuardian', `mutation($id: ID!) { addGuardian(minorId: $id, input: { relationship: FATHER, name: "王某", phone: "13900001111" }) { id } }`],
+    ['addCategory', `mutation($id: ID!) { addCategory(minorId: $id, category: POVERTY) { id } }`],
+    ['removeCategory', `mutation($id: ID!) { removeCategory(minorId: $id, category: POVERTY) { id } }`],
+    ['recordAssessment', `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: BLUE, reasons: "x" }) { id } }`],
+    ['recordVisit', `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "x" }) { id } }`],
+  ])('%s of another street’s child', async (_name, query) => {
+    expect(notFound(await same(await street(Department.CIVIL_AFFAIRS), query, { id: child }))).toEqual(['NOT_FOUND']);
+  });
+
+  it('removeGuardian of another street’s child’s guardian', async () => {
+    const r = await same(await street(Department.CIVIL_AFFAIRS), `mutation($id: ID!) { removeGuardian(guardianId: $id) }`, { id: guardian });
+    expect(notFound(r)).toEqual(['NOT_FOUND']);
+    expect(await t.sql(`SELECT id FROM registry.guardian WHERE id = $1`, [guardian])).toHaveLength(1);
+  });
+
+  it('a referral of the district: read, accepted, declined, completed from a street; read by a department that is no party to it', async () => {
+    const education = await street(Department.EDUCATION);
+    expect((await same(education, `query($id: ID!) { referral(id: $id) { id need } }`, { id: pending })).json).toEqual({ data: { referral: null } });
+    expect((await same(await t.token(Department.POLICE), `query($id: ID!) { referral(id: $id) { id need } }`, { id: pending })).json).toEqual({ data: { referral: null } });
+    for (const [query, id] of [
+      [`mutation($id: ID!) { acceptReferral(id: $id) { id } }`, pending],
+      [`mutation($id: ID!) { declineReferral(id: $id, reason: "x") { id } }`, pending],
+      [`mutation($id: ID!) { completeReferral(id: $id, outcome: "x") { id } }`, accepted],
+    ]) {
+      expect(notFound(await same(education, query, { id }))).toEqual(['NOT_FOUND']);
+    }
+    expect(notFound(await same(await t.token(Department.POLICE), `mutation($id: ID!) { completeReferral(id: $id, outcome: "x") { id } }`, { id: accepted }))).toEqual(['NOT_FOUND']);
+  });
+
+  it('a referral made about another street’s child from a street', async () => {
+    const r = await same(await street(Department.CIVIL_AFFAIRS), `mutation($id: ID!) { createReferral(input: { minorId: $id, type: COUNSELLING, need: "x", toDepartment: "EDUCATION" }) { id } }`, { id: child });
+    expect(notFound(r)).toEqual(['NOT_FOUND']);
+  });
+
+  it('another street’s notification and mandatory report', async () => {
+    expect(notFound(await same(await street(Department.EDUCATION), `mutation($id: ID!) { acknowledge(id: $id) { id } }`, { id: notification }))).toEqual(['NOT_FOUND']);
+    const police = await street(Department.POLICE);
+    expect((await same(police, `query($id: ID!) { mandatoryReport(id: $id) { id status } }`, { id: report })).json).toEqual({ data: { mandatoryReport: null } });
+    expect(notFound(await same(police, `mutation($id: ID!) { transitionReport(id: $id, to: VERIFYING, note: "x") { id } }`, { id: report }))).toEqual(['NOT_FOUND']);
+  });
+
+  it('the access history of another street’s child no officer of the street has asked about', async () => {
+    // Each request asks a fresh unknown id: the first one asked is in the street auditor's trail from then on.
+    const [{ id: untouched }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 AND id <> $2 ORDER BY id LIMIT 1`, [`${OTHER_STREET}%`, child]);
+    const auditor = await street(Department.CIVIL_AFFAIRS, Role.AUDITOR);
+    const history = `query($id: ID!) { minorAccessHistory(minorId: $id) { seq } }`;
+    expect((await expectAnsweredAsUnknown(t, auditor, history, { id: untouched }, { id: randomUUID() }, { id: randomUUID() })).json).toEqual({ data: { minorAccessHistory: [] } });
+  });
+
+  it('another department’s webhook, and a bar already revoked', async () => {
+    expect(notFound(await same(await t.token(Department.EDUCATION), `mutation($id: ID!) { deactivateWebhook(id: $id) { id } }`, { id: webhook }))).toEqual(['NOT_FOUND']);
+    expect(notFound(await same(await t.token(Department.JUSTICE), `mutation($id: ID!) { removeBarredPerson(id: $id, reason: "x") }`, { id: revoked }))).toEqual(['NOT_FOUND']);
+  });
+
+  it('a region outside the street, as a region code that does not exist', async () => {
+    const police = await street(Department.POLICE);
+    const grid = (await t.sql(`SELECT grid_code FROM registry.minor WHERE id = $1`, [child]))[0].grid_code;
+    const unknown = { g: '330102999999999' };
+    expect((await same(police, `query($g: String) { minors(filter: { regionCode: $g }) { totalCount edges { node { id } } } }`, { g: grid }, unknown)).json).toEqual({ data: { minors: { totalCount: 0, edges: [] } } });
+    await same(await street(Department.CIVIL_AFFAIRS), `query($g: ID) { overdueVisits(regionCode: $g) { riskLevel } }`, { g: grid }, unknown);
   });
 });

@@ -144,16 +144,13 @@ export const errorCodes = (r: GqlResult) => (r.errors ?? []).map((e) => e.extens
 /** How many connections the hub's pool holds at most: a burst of requests larger than it must still all be answered. */
 export const poolSize = (t: TestHub): number => ((t.hub.db.ds.driver as PostgresDriver).master as Pool).options.max;
 
-/**
- * The parameters of every statement the hub sends while `run` runs (each still counted): what an
- * enum list filter reaches the database as.
- */
-export async function statementParameters(t: TestHub, run: () => Promise<void>): Promise<unknown[][]> {
-  const sent: unknown[][] = [];
+/** Every statement the hub sends while `run` runs (each still counted): its text and parameters. */
+export async function statementsDuring(t: TestHub, run: () => Promise<void>): Promise<{ query: string; parameters: unknown[] }[]> {
+  const sent: { query: string; parameters: unknown[] }[] = [];
   const counter = t.hub.db.statements as unknown as { count: number; logQuery: (query: string, parameters?: unknown[]) => void };
-  const spy = jest.spyOn(counter, 'logQuery').mockImplementation((_query, parameters) => {
+  const spy = jest.spyOn(counter, 'logQuery').mockImplementation((query, parameters) => {
     counter.count++;
-    sent.push(parameters ?? []);
+    sent.push({ query, parameters: parameters ?? [] });
   });
   try {
     await run();
@@ -161,4 +158,9 @@ export async function statementParameters(t: TestHub, run: () => Promise<void>):
     spy.mockRestore();
   }
   return sent;
+}
+
+/** The parameters of every statement the hub sends while `run` runs: what an enum list filter reaches the database as. */
+export async function statementParameters(t: TestHub, run: () => Promise<void>): Promise<unknown[][]> {
+  return (await statementsDuring(t, run)).map((s) => s.parameters);
 }
