@@ -1,12 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { Department } from '../../src/auth/principal';
 import { chinaDay } from '../../src/common/dates';
-import { errorCodes, TestHub } from './test-hub';
+import { errorCodes, GqlResult, TestHub } from './test-hub';
+import { expectAnsweredAsUnknown } from './unknown-id';
 
 /**
  * Table-driven checks every department record type must pass: the owner creates and updates
  * (values read back from Postgres), bad input is refused naming the field with nothing written,
  * other departments' writes are FORBIDDEN, and a child or record outside the caller's
- * jurisdiction is NOT_FOUND with nothing written.
+ * jurisdiction is NOT_FOUND with nothing written, answered and looked up as an unknown id.
  */
 export interface RecordSpec {
   owner: Department;
@@ -90,20 +92,21 @@ export function recordSuite(getHub: () => TestHub, spec: RecordSpec): void {
       expect(await count(t, spec.table)).toBe(before);
     });
 
-    it('answers NOT_FOUND for a parent outside the caller’s jurisdiction, writing nothing', async () => {
+    it('answers NOT_FOUND for a parent or record outside the caller’s jurisdiction, as for an unknown id and in the same statements, writing nothing', async () => {
       const t = getHub();
       const before = await count(t, spec.table);
       const street = await t.token(spec.owner, { region: INSIDE_STREET });
-      const r = await t.gql(street, createQ, { p: await parent(t, true), i: spec.input });
-      expect(errorCodes(r)).toEqual(['NOT_FOUND']);
-      expect(r.errors![0].message).not.toMatch(/jurisdiction|grid|SELECT/i);
+      const r = await expectAnsweredAsUnknown(t, street, createQ, { p: await parent(t, true), i: spec.input }, { p: randomUUID(), i: spec.input });
+      expect(errorCodes(r.json as GqlResult)).toEqual(['NOT_FOUND']);
+      expect(r.json.errors[0].message).not.toMatch(/jurisdiction|grid|SELECT/i);
       expect(await count(t, spec.table)).toBe(before);
       if (!spec.update) return;
       const [outside] = await t.sql(
         `SELECT r.id FROM ${spec.table} r JOIN registry.minor m ON m.id = r.minor_id WHERE m.grid_code NOT LIKE '${INSIDE_STREET}%' ORDER BY r.id LIMIT 1`,
       );
-      const u = await t.gql(street, `mutation($id: ID!, $i: ${spec.type}Input!) { ${spec.update}(id: $id, input: $i) { id } }`, { id: outside.id, i: spec.updated });
-      expect(errorCodes(u)).toEqual(['NOT_FOUND']);
+      const updateQ = `mutation($id: ID!, $i: ${spec.type}Input!) { ${spec.update}(id: $id, input: $i) { id } }`;
+      const u = await expectAnsweredAsUnknown(t, street, updateQ, { id: outside.id, i: spec.updated }, { id: randomUUID(), i: spec.updated });
+      expect(errorCodes(u.json as GqlResult)).toEqual(['NOT_FOUND']);
       const unchanged = await stored(t, spec, outside.id, Object.keys(spec.updated!));
       expect(unchanged).not.toEqual(given(spec.updated!));
     });

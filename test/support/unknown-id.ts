@@ -1,7 +1,6 @@
 import { eventsOf, post } from './audit-helpers';
 import { DEFAULT_PURPOSE, statementsDuring, TestHub } from './test-hub';
 
-
 interface Answered {
   status: number;
   json: any;
