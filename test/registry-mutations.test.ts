@@ -431,18 +431,44 @@ describe('registry writes: validation, atomicity, due dates', () => {
     const notifications = async () => (await t.sql(`SELECT count(*)::int AS n FROM workflow.notification WHERE minor_id = $1`, [id]))[0].n as number;
     const deliveries = async () => (await t.sql(`SELECT count(*)::int AS n FROM workflow.webhook_delivery`))[0].n as number;
     const ADD = `mutation($id: ID!, $d: String) { addCategory(minorId: $id, category: LACK_OF_GUARDIANSHIP, identifiedAt: $d) { categories { category identifiedAt } } }`;
-    const first = await t.gql(civil, ADD, { id, d: '2025-03-01' });
-    expect(first.errors).toBeUndefined();
+    const updatedAt = async () => (await t.sql(`SELECT updated_at FROM registry.minor WHERE id = $1`, [id]))[0].updated_at as Date;
+    const stamped = await updatedAt();
+    const first = await post(t, civil, { query: ADD, variables: { id, d: '2025-03-01' } });
+    expect(first.json.errors).toBeUndefined();
+    expect((await eventOf(t, first.requestId)).changes).toEqual([{ fields: ['category', 'identifiedAt', 'minorId'], id, minorId: id, mutation: 'addCategory' }]);
     expect(await told()).toEqual([{ identified_at: '2025-03-01' }]);
-    const [n, d] = [await notifications(), await deliveries()];
+    expect((await updatedAt()).getTime()).toBeGreaterThan(stamped.getTime());
+    const [n, d, u] = [await notifications(), await deliveries(), await updatedAt()];
     for (const again of ['2025-03-02', '2025-03-03']) {
-      const r = await t.gql(civil, ADD, { id, d: again });
-      expect(r.errors).toBeUndefined();
-      expect(r.data.addCategory.categories).toContainEqual({ category: 'LACK_OF_GUARDIANSHIP', identifiedAt: '2025-03-01' });
+      const r = await post(t, civil, { query: ADD, variables: { id, d: again } });
+      expect(r.json.errors).toBeUndefined();
+      expect(r.json.data.addCategory.categories).toContainEqual({ category: 'LACK_OF_GUARDIANSHIP', identifiedAt: '2025-03-01' });
+      // The category was there already: nothing changed, not even the record's updatedAt, and the
+      // event records no change (the call and what it answered are still audited).
+      expect(await eventOf(t, r.requestId)).toMatchObject({ outcome: 'SUCCESS', changes: [], reads: [{ minorId: id, fields: expect.objectContaining({ 'Minor.categories': 'ALLOW' }) }] });
     }
     expect(await notifications()).toBe(n);
     expect(await deliveries()).toBe(d);
+    expect(await updatedAt()).toEqual(u);
     expect(await told()).toEqual([{ identified_at: '2025-03-01' }]);
+  });
+
+  it('records an update that gives the values the child’s record already holds as no change, and leaves its updatedAt', async () => {
+    const [m] = await t.sql(`SELECT id, name, school, grid_code, updated_at FROM registry.minor ORDER BY id OFFSET 8 LIMIT 1`);
+    const UPDATE = `mutation($id: ID!, $input: UpdateMinorInput!) { updateMinor(id: $id, input: $input) { name school } }`;
+    const stored = () => t.sql(`SELECT name, school, grid_code, updated_at FROM registry.minor WHERE id = $1`, [m.id]);
+    const before = await stored();
+    for (const input of [{}, { name: m.name, school: m.school, gridCode: m.grid_code }]) {
+      const same = await post(t, civil, { query: UPDATE, variables: { id: m.id, input } });
+      expect(same.json).toEqual({ data: { updateMinor: { name: m.name, school: m.school } } });
+      expect(await eventOf(t, same.requestId)).toMatchObject({ outcome: 'SUCCESS', changes: [], reads: [{ minorId: m.id, fields: { 'Minor.name': 'ALLOW', 'Minor.school': 'ALLOW' } }] });
+      expect(await stored()).toEqual(before);
+    }
+    const renamed = await post(t, civil, { query: UPDATE, variables: { id: m.id, input: { name: `${m.name}改`, school: m.school } } });
+    expect(renamed.json).toEqual({ data: { updateMinor: { name: `${m.name}改`, school: m.school } } });
+    expect((await eventOf(t, renamed.requestId)).changes).toEqual([{ fields: ['id', 'input.name', 'input.school'], id: m.id, minorId: m.id, mutation: 'updateMinor' }]);
+    const [after] = await stored();
+    expect(after.updated_at.getTime()).toBeGreaterThan(before[0].updated_at.getTime());
   });
 
   it('refuses a category identified on a day that does not exist or in the future, writing nothing', async () => {

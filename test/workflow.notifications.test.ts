@@ -138,10 +138,18 @@ describe('workflow: notifications', () => {
     expect(r.json.data.acknowledge.acknowledgedBy).toBe('edu-1');
     expect(await inbox(edu, true)).toEqual([]);
     expect(await inbox(await t.token(ED, { user: 'edu-2' }), false)).toHaveLength(1);
-    const again = await t.gql(await t.token(ED, { user: 'edu-2' }), `mutation($id: ID!) { acknowledge(id: $id) { acknowledgedBy } }`, { id: mine.id });
-    expect(again.data.acknowledge.acknowledgedBy).toBe('edu-1');
+    const stored = async () => t.sql(`SELECT acknowledged_at, acknowledged_by FROM workflow.notification WHERE id = $1`, [mine.id]);
+    const acknowledged = await stored();
+    expect(acknowledged).toEqual([{ acknowledged_at: expect.any(Date), acknowledged_by: 'edu-1' }]);
+    const again = await post(t, await t.token(ED, { user: 'edu-2' }), { query: `mutation($id: ID!) { acknowledge(id: $id) { acknowledgedBy } }`, variables: { id: mine.id } });
+    expect(again.json).toEqual({ data: { acknowledge: { acknowledgedBy: 'edu-1' } } });
     const e = await eventOf(t, r.requestId);
     expect(e.changes).toEqual([{ mutation: 'acknowledge', id: mine.id, minorId: c.id, fields: ['id'] }]);
+    // Acknowledging again changes nothing, and its event says so: a call, audited as the read it is.
+    expect(await stored()).toEqual(acknowledged);
+    const repeat = await eventOf(t, again.requestId);
+    expect(repeat).toMatchObject({ outcome: 'SUCCESS', userId: 'edu-2', changes: [] });
+    expect(repeat.reads).toEqual([{ minorId: c.id, fields: { 'Notification.acknowledgedBy': 'ALLOW' } }]);
     // Another department's notification reads as missing.
     const [police] = await t.sql(`SELECT id FROM workflow.notification WHERE minor_id = $1 AND department = 'POLICE'`, [c.id]);
     expect(errorCodes(await t.gql(edu, `mutation($id: ID!) { acknowledge(id: $id) { id } }`, { id: police.id }))).toEqual(['NOT_FOUND']);

@@ -601,6 +601,31 @@ describe('webhooks: destination policy (SSRF)', () => {
       }
     });
 
+    it('records deactivating a webhook as a change once: deactivating it again changes nothing, and its event records none', async () => {
+      const rx = await receiver(503);
+      try {
+        const edu = await t.token(ED, { user: 'ed-deact-again', region: '330102003' });
+        const id: string = (await t.gql(edu, REGISTER, { url: rx.url })).data.registerWebhook.webhook.id;
+        await makeRed('330102003');
+        const now = Date.now() + 60_000;
+        await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(now), trail(t)); // 503: stays PENDING
+        expect(await deliveries(id)).toEqual([{ status: 'PENDING', attempts: 1, last_error: 'HTTP 503' }]);
+        const first = await post(t, edu, { query: DEACTIVATE, variables: { id } });
+        expect(first.json).toEqual({ data: { deactivateWebhook: { active: false } } });
+        expect((await eventOf(t, first.requestId)).changes).toEqual([{ mutation: 'deactivateWebhook', id, minorId: null, fields: ['id'] }]);
+        const state = async () => [await t.sql(`SELECT active FROM workflow.webhook WHERE id = $1`, [id]), await deliveries(id)];
+        const after = await state();
+        expect(after).toEqual([[{ active: false }], [{ status: 'FAILED', attempts: 1, last_error: 'webhook deactivated' }]]);
+
+        const again = await post(t, edu, { query: DEACTIVATE, variables: { id } });
+        expect(again.json).toEqual({ data: { deactivateWebhook: { active: false } } });
+        expect(await eventOf(t, again.requestId)).toMatchObject({ outcome: 'SUCCESS', operationType: 'mutation', changes: [] });
+        expect(await state()).toEqual(after);
+      } finally {
+        await close(rx.server);
+      }
+    });
+
     it('takes each webhook’s oldest due delivery in turn, so that one webhook’s backlog does not hold back another’s', async () => {
       const busy = await receiver();
       const quiet = await receiver();

@@ -56,6 +56,8 @@ export class AccessLog {
   private readonly located = new Map<string, string>();
   /** Remote subgraphs a fetch of this request went to whose account of it never came back. */
   private readonly lost = new Set<string>();
+  /** Answers of mutations that found their record already as asked (unchanged). */
+  private readonly unchangedAnswers = new WeakSet<object>();
 
   read(minorId: string, field: string, access: Access): void {
     const shape = this.byMinor.get(minorId) ?? this.none;
@@ -82,6 +84,20 @@ export class AccessLog {
 
   changed(change: Change): void {
     this.changes.push(change);
+  }
+
+  /**
+   * Said by a mutation's resolver of the answer it returns when it found everything already as asked
+   * (acknowledged, deactivated, the same values): the call is audited as a read, and its event
+   * records no change — a data officer reads the trail's changes as changes made.
+   */
+  unchanged<T extends object>(answer: T): T {
+    this.unchangedAnswers.add(answer);
+    return answer;
+  }
+
+  changedNothing(answer: object): boolean {
+    return this.unchangedAnswers.has(answer);
   }
 
   /**

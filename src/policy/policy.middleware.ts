@@ -64,7 +64,7 @@ function accessWrapper(
     if (!log) return null;
     return (resolve) => async (parent: unknown, args: Record<string, unknown>, ctx: HubContext, info: GraphQLResolveInfo) => {
       const result = await resolve(parent, args, ctx, info);
-      if (result !== null && result !== undefined && !(result instanceof Error)) {
+      if (result !== null && result !== undefined && !(result instanceof Error) && !(typeof result === 'object' && ctx.access.changedNothing(result))) {
         const record = result as Parent & object;
         const resultType = (info.returnType.toString().replace(/[![\]]/g, ''));
         // Keys in canonical order (src/audit/canonical.ts).

@@ -49,6 +49,19 @@ export function createRecord<T extends ChildRecord>(
 }
 
 /**
+ * Whether writing `fields` over a loaded record would change any of its values. A validated input
+ * gives what the columns read back as (text, a day as YYYY-MM-DD, a number, null); a value of
+ * another form counts as a change, so that a doubt records one rather than hides it.
+ */
+export function differsFrom(record: object, fields: object): boolean {
+  const held = record as Record<string, unknown>;
+  return Object.entries(fields).some(([key, value]) => {
+    const was = held[key];
+    return was instanceof Date && value instanceof Date ? was.getTime() !== value.getTime() : (was ?? null) !== (value ?? null);
+  });
+}
+
+/**
  * Replaces a record's fields (the input carries all of them; the child cannot change), in one
  * transaction. Only records the caller's jurisdiction covers can be found.
  */

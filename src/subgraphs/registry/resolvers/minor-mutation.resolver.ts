@@ -12,6 +12,7 @@ import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
+import { differsFrom } from '../../shared/record-writes';
 import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern } from '../registry.loaders';
 import { MAX_GUARDIANS } from '../registry.constants';
 import { optionalLine, optionalText, requireDate, requireLine, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
@@ -134,13 +135,17 @@ export class MinorMutationResolver {
   ): Promise<Minor> {
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, id);
-      if (input.name != null) minor.name = requireLine('name', input.name, 50);
-      if (input.currentAddress != null) minor.currentAddress = requireLine('currentAddress', input.currentAddress, 200);
+      const given: Partial<Pick<Minor, 'name' | 'currentAddress' | 'householdRegistration' | 'school' | 'gridCode'>> = {};
+      if (input.name != null) given.name = requireLine('name', input.name, 50);
+      if (input.currentAddress != null) given.currentAddress = requireLine('currentAddress', input.currentAddress, 200);
       if (input.householdRegistration != null) {
-        minor.householdRegistration = requireLine('householdRegistration', input.householdRegistration, 200);
+        given.householdRegistration = requireLine('householdRegistration', input.householdRegistration, 200);
       }
-      if (input.school !== undefined) minor.school = optionalLine('school', input.school, 100);
-      if (input.gridCode != null) minor.gridCode = await requireGrid(em, ctx, input.gridCode);
+      if (input.school !== undefined) given.school = optionalLine('school', input.school, 100);
+      if (input.gridCode != null) given.gridCode = await requireGrid(em, ctx, input.gridCode);
+      // The values the record already holds (or none given) change nothing, not even updatedAt.
+      if (!differsFrom(minor, given)) return ctx.access.unchanged(minor);
+      Object.assign(minor, given);
       minor.updatedAt = ctx.now;
       return em.getRepository(Minor).save(minor);
     });
@@ -213,7 +218,7 @@ export class MinorMutationResolver {
       const minor = await lockMinor(em, ctx, minorId);
       if (identified < minor.birthDate) throw badInput('identifiedAt', 'must not be before the child was born');
       // A category the child already has is kept as it was identified (ON CONFLICT DO NOTHING):
-      // RETURNING gives a row only when this call stored one.
+      // RETURNING gives a row only when this call stored one. Without one the call changed nothing.
       const inserted = await em
         .createQueryBuilder()
         .insert()
@@ -222,11 +227,10 @@ export class MinorMutationResolver {
         .orIgnore()
         .returning(['category'])
         .execute();
+      if (!inserted.raw.length) return ctx.access.unchanged(minor);
       // 信息通报 (workflow): a guardianship-failure case is told to the departments with jurisdiction,
       // once, when it is recorded; the stored row's date is the one given here.
-      if (inserted.raw.length > 0 && GUARDIANSHIP_FAILURE_CATEGORIES.has(category)) {
-        await emitNotification(em, ctx, guardianshipFailureEvent(minor, category, identified));
-      }
+      if (GUARDIANSHIP_FAILURE_CATEGORIES.has(category)) await emitNotification(em, ctx, guardianshipFailureEvent(minor, category, identified));
       minor.updatedAt = ctx.now;
       return em.getRepository(Minor).save(minor);
     });

@@ -44,20 +44,20 @@ export class NotificationResolver {
   @Mutation(() => Notification, { nullable: true, description: 'Acknowledges for the department; acknowledging again changes nothing' })
   async acknowledge(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Notification> {
     if (!isUuid(id)) throw notFound('Notification');
-    const acknowledged = await ctx.db.transaction(async (em) => {
+    const { n: acknowledged, already } = await ctx.db.transaction(async (em) => {
       const n = await inbox(ctx, em).setLock('pessimistic_write').andWhere('n.id = :id', { id }).getOne();
       if (!n) throw notFound('Notification');
       // Whether its child is the caller's to be named, settled here: asked after the commit, a
       // database that no longer answered would fail an acknowledgement already made, unrecorded.
       await loadedRecordOf(em, ctx, 'Notification', n.minorId);
-      if (!n.acknowledgedAt) {
-        n.acknowledgedAt = ctx.now;
-        n.acknowledgedBy = ctx.principal.userId;
-        await em.getRepository(Notification).update(n.id, { acknowledgedAt: n.acknowledgedAt, acknowledgedBy: n.acknowledgedBy });
-      }
-      return n;
+      if (n.acknowledgedAt) return { n, already: true };
+      n.acknowledgedAt = ctx.now;
+      n.acknowledgedBy = ctx.principal.userId;
+      await em.getRepository(Notification).update(n.id, { acknowledgedAt: n.acknowledgedAt, acknowledgedBy: n.acknowledgedBy });
+      return { n, already: false };
     });
-    return asSeenBy(ctx, acknowledged);
+    const answer = await asSeenBy(ctx, acknowledged);
+    return already ? ctx.access.unchanged(answer) : answer;
   }
 
   @FieldResolver(() => MinorStub, { nullable: true, description: 'The child the event is about, when the child is in the caller’s jurisdiction' })
@@ -152,17 +152,24 @@ export class WebhookResolver {
     return { id: webhook.id, webhook, secret: webhook.secret, maxAttempts: ctx.config.workflow.webhook.maxAttempts };
   }
 
-  @Mutation(() => Webhook, { nullable: true, description: 'Stops deliveries to a webhook of the department' })
+  @Mutation(() => Webhook, { nullable: true, description: 'Stops deliveries to a webhook of the department; deactivating again changes nothing' })
   async deactivateWebhook(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Webhook> {
     const hooks = isUuid(id) ? await this.webhooks(ctx) : [];
     // Postgres spells a UUID in lower case; a client may send it in capitals.
     const hook = hooks.find((w) => w.id === canonicalId(id));
     if (!hook) throw notFound('Webhook');
-    await ctx.db.transaction(async (em) => {
-      await em.getRepository(Webhook).update(hook.id, { active: false });
+    // Whether this call changed anything is what the rows written say, not the look-up above: a
+    // concurrent deactivation may have committed since.
+    const written = await ctx.db.transaction(async (em) => {
+      const { affected: stopped } = await em.getRepository(Webhook).update({ id: hook.id, active: true }, { active: false });
       // What was queued for it is not sent either (a delivery in flight completes).
-      await em.query(`UPDATE workflow.webhook_delivery SET status = 'FAILED', last_error = 'webhook deactivated' WHERE webhook_id = $1 AND status = 'PENDING'`, [hook.id]);
+      const [, cancelled] = (await em.query(
+        `UPDATE workflow.webhook_delivery SET status = 'FAILED', last_error = 'webhook deactivated' WHERE webhook_id = $1 AND status = 'PENDING'`,
+        [hook.id],
+      )) as [unknown, number];
+      return (stopped ?? 0) + cancelled;
     });
-    return { ...hook, active: false };
+    const answer = { ...hook, active: false };
+    return written ? answer : ctx.access.unchanged(answer);
   }
 }
