@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Department } from '../../src/auth/principal';
 import { chinaDay } from '../../src/common/dates';
+import { eventOf, post } from './audit-helpers';
 import { errorCodes, GqlResult, TestHub } from './test-hub';
 import { expectAnsweredAsUnknown } from './unknown-id';
 
 /**
  * Table-driven checks every department record type must pass: the owner creates and updates
- * (values read back from Postgres), bad input is refused naming the field with nothing written,
+ * (values read back from Postgres; the same update again is audited with no change), bad input is refused naming the field with nothing written,
  * other departments' writes are FORBIDDEN, and a child or record outside the caller's
  * jurisdiction is NOT_FOUND with nothing written, answered and looked up as an unknown id.
  */
@@ -65,10 +66,19 @@ export function recordSuite(getHub: () => TestHub, spec: RecordSpec): void {
       const relevant = Object.fromEntries(Object.entries(spec.input).filter(([k]) => k !== 'outcome'));
       expect(await stored(t, spec, id, Object.keys(relevant))).toEqual(given(relevant));
       if (!spec.update) return;
-      const u = await t.gql(token, `mutation($id: ID!, $i: ${spec.type}Input!) { ${spec.update}(id: $id, input: $i) { ${selection} } }`, { id, i: spec.updated });
-      expect(u.errors).toBeUndefined();
-      expect(u.data[spec.update].id).toBe(id);
+      const updateQ = `mutation($id: ID!, $i: ${spec.type}Input!) { ${spec.update}(id: $id, input: $i) { ${selection} } }`;
+      const u = await post(t, token, { query: updateQ, variables: { id, i: spec.updated } });
+      expect(u.json.errors).toBeUndefined();
+      expect(u.json.data[spec.update].id).toBe(id);
       expect(await stored(t, spec, id, Object.keys(spec.updated!))).toEqual(given(spec.updated!));
+      expect((await eventOf(t, u.requestId)).changes).toEqual([expect.objectContaining({ mutation: spec.update, id })]);
+      // The same values again change nothing: answered alike, the row as it was, and no change in the event.
+      const row = async () => (await t.sql(`SELECT row_to_json(r) AS row FROM ${spec.table} r WHERE id = $1`, [id]))[0].row;
+      const before = await row();
+      const again = await post(t, token, { query: updateQ, variables: { id, i: spec.updated } });
+      expect(again.json).toEqual(u.json);
+      expect(await eventOf(t, again.requestId)).toMatchObject({ outcome: 'SUCCESS', changes: [] });
+      expect(await row()).toEqual(before);
     });
 
     it.each(spec.invalid)('refuses %s with BAD_USER_INPUT naming the field, writing nothing', async (_what, over, field) => {

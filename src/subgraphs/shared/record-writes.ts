@@ -63,11 +63,13 @@ export function differsFrom(record: object, fields: object): boolean {
 
 /**
  * Replaces a record's fields (the input carries all of them; the child cannot change), in one
- * transaction. Only records the caller's jurisdiction covers can be found.
+ * transaction. Only records the caller's jurisdiction covers can be found. The values it already
+ * holds are no change (AccessLog.unchanged).
  */
 export function updateRecord<T extends ChildRecord>(ctx: HubContext, entity: new () => T, id: string, what: string, fields: RecordFields<T>): Promise<T> {
   return ctx.db.transaction(async (em) => {
     const record = await lockRecord(em, ctx, entity, id, what);
+    if (!differsFrom(record, fields)) return ctx.access.unchanged(record);
     Object.assign(record, fields);
     await em.getRepository(entity).save(record as never);
     return record;
