@@ -30,6 +30,21 @@ describe('small-cell suppression', () => {
     expect(hidden(row)).toEqual([8]);
   });
 
+  it('protects a hidden total like a published one: its hidden members add up to k, or to the whole below k', () => {
+    // The community's 12 are hidden, but its own line one level up leaves them nearly known: grid 2's 1 hidden
+    // alone under it was the coarser published cell minus grid 1's 11.
+    for (const protect of [protectLines, protectJointly]) {
+      const row = [cell(11), cell(1)];
+      suppressSmall(row, K, true);
+      protect([{ members: row, total: total(row, true) }], K);
+      expect(hidden(row)).toEqual([11, 1]);
+      const small = [cell(2), cell(1), cell(0)];
+      suppressSmall(small, K, false);
+      protect([{ members: small, total: total(small, true) }], K);
+      expect(hidden(small)).toEqual([2, 1]);
+    }
+  });
+
   it('propagates across crossing lines until every row and column holds', () => {
     // 2×2 table with margins: a small cell forces a complement in its row and in its column,
     // and those force the diagonal cell.

@@ -515,3 +515,66 @@ describe('statistics', () => {
     expect(event).toMatchObject({ operationName: 'StreetRisk', role: 'DASHBOARD', outcome: 'SUCCESS', reads: [] });
   });
 });
+
+describe('statistics: a hidden total two levels up', () => {
+  /**
+   * A district of 12 children, all LEFT_BEHIND: street 1's one community holds grid 1 (11) and grid 2 (1),
+   * street 2's one grid none. A database of its own: the tests above count the whole registry.
+   */
+  const D = '330193';
+  const [STREET_1, STREET_2] = [`${D}001`, `${D}002`];
+  const [GRID_1, GRID_2, GRID_EMPTY] = [`${STREET_1}001001`, `${STREET_1}001002`, `${STREET_2}001001`];
+  let t: TestHub;
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    const regions: [string, string | null, string][] = [
+      [D, null, 'DISTRICT'],
+      [STREET_1, D, 'STREET'],
+      [`${STREET_1}001`, STREET_1, 'COMMUNITY'],
+      [GRID_1, `${STREET_1}001`, 'GRID'],
+      [GRID_2, `${STREET_1}001`, 'GRID'],
+      [STREET_2, D, 'STREET'],
+      [`${STREET_2}001`, STREET_2, 'COMMUNITY'],
+      [GRID_EMPTY, `${STREET_2}001`, 'GRID'],
+    ];
+    for (const [code, parent, level] of regions) {
+      await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4)`, [code, parent, level, `测试${code.slice(-3)}`]);
+    }
+    await addMinors(t, GRID_1, 11);
+    await addMinors(t, GRID_2, 1);
+    await t.sql(
+      `INSERT INTO registry.minor_category (minor_id, category, identified_at) SELECT id, 'LEFT_BEHIND', current_date FROM registry.minor WHERE grid_code LIKE $1`,
+      [`${D}%`],
+    );
+    await refreshStatistics(t.hub.db.ds);
+  });
+  afterAll(() => t.stop());
+
+  it('leaves no small remainder between a published district and its published grids, in the children’s lattice and the category tables', async () => {
+    // Street 2's 0 hid street 1 with it, and street 1's only community with that: hidden totals. Grid 2's 1
+    // under the community was then the community's one hidden member, and grid 1's 11 published left the
+    // district's 12 minus 11 = 1 to grid 2 and street 2's grid, which no count can make negative: grid 2 held
+    // at most 1 child. A hidden total now keeps hidden members adding up to k under it, as the rates' do.
+    const officer = await t.token(Department.CIVIL_AFFAIRS, { region: D });
+    const ask = async (args: string) => {
+      const r = await t.gql(officer, `{ minorCounts(${args}) { total { ${CELL} } cells { regionCode category count { ${CELL} } } } }`);
+      expect(r.errors).toBeUndefined();
+      return r.data.minorCounts as { total: Cell; cells: { regionCode: string; category: string | null; count: Cell }[] };
+    };
+    const hidden = { value: null, suppressed: true, display: 'x' };
+    const children = await ask('level: GRID');
+    expect(children.total).toEqual({ value: 12, suppressed: false, display: '12' });
+    const leftBehind = (await ask('level: GRID, by: [CATEGORY]')).cells.filter((c) => c.category === 'LEFT_BEHIND');
+    const district = (await ask('level: DISTRICT, by: [CATEGORY]')).cells.find((c) => c.category === 'LEFT_BEHIND')!;
+    expect(district.count).toEqual({ value: 12, suppressed: false, display: '12' });
+    const tables = { children: children.cells, leftBehind };
+    for (const grids of Object.values(tables)) expect(grids.map((c) => c.regionCode)).toEqual([GRID_1, GRID_2, GRID_EMPTY]);
+    const remainders = Object.entries(tables).map(([table, grids]) => ({ table, remainder: 12 - grids.reduce((n, c) => n + (c.count.value ?? 0), 0) }));
+    expect(remainders.filter(({ remainder }) => remainder > 0 && remainder < K)).toEqual([]);
+    for (const grids of Object.values(tables)) expect(grids.map((c) => c.count)).toEqual([hidden, hidden, hidden]);
+    const streets = await ask('level: STREET');
+    expect(streets.cells.map((c) => c.count)).toEqual([hidden, hidden]);
+  });
+
+});

@@ -96,8 +96,7 @@ export interface TableOptions {
    * their whole (the denominator) is, before their lines are protected. A part of 0, or equal to its
    * whole, beside a hidden whole is a 0 % or 100 % of a small group, and a part published there would
    * be a region's part minus its sub-regions' even if the answer hid it; a population that follows
-   * from the counts (`population`) would give one part as the population minus the other. Its
-   * lines' hidden totals are protected like published ones (statistics.suppression.ts `violated`).
+   * from the counts (`population`) would give one part as the population minus the other.
    */
   rate?: boolean;
   /**
@@ -342,7 +341,7 @@ async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: 
         for (const line of lines.values()) joint.push(line);
         continue;
       }
-      protectLines([...lines.values()], k, opts.rate);
+      protectLines([...lines.values()], k);
       for (const cell of run) cell.fixed = true;
     }
   });

@@ -9,7 +9,8 @@
  *  - total published: either nothing hidden, or at least two hidden members whose sum is at
  *    least k. One hidden member would be recovered exactly; a hidden sum below k would publish
  *    a small group by difference (the "street minus the other grids" attack).
- *  - total hidden: at least one member hidden too, or the total is recovered as the sum.
+ *  - total hidden: protected like a published one — its hidden members add up to k, or to the
+ *    whole total below k (at least one member hidden, or the total is recovered as the sum).
  *
  * A violated line gets its smallest published non-zero member (ties by `order`) suppressed as well.
  * Totals come from coarser tables that were protected before (`fixed`): their status is never
@@ -45,13 +46,13 @@ export function suppressSmall(cells: Iterable<Cell>, k: number, zeroIsSmall: boo
 }
 
 /**
- * `hiddenTotals`: a hidden total is protected like a published one — its hidden members add up to k,
- * or to the whole total below k. A hidden total is known to a reader up to the other hidden members
- * of its own line one level up, so a single small member hidden under it was the coarser region
- * minus the published sub-regions two levels down: a district of 12 reports whose only street and
- * community were hidden, a grid of 11 published and the other grid's 1 hidden read "1" by difference.
+ * A hidden total is known to a reader up to the other hidden members of its own line one level up,
+ * so a single small member hidden under it was the coarser region minus the published sub-regions
+ * two levels down: a district of 12 children whose only street and community were hidden (beside an
+ * empty street), a grid of 11 published and the other grid's 1 hidden read "1" by difference; and so
+ * with 12 reports. Its hidden members must therefore add up to k, or to the whole total below k.
  */
-function violated(line: Line, k: number, hiddenTotals = false): boolean {
+function violated(line: Line, k: number): boolean {
   let hidden = 0;
   let hiddenSum = 0;
   for (const m of line.members) {
@@ -60,7 +61,7 @@ function violated(line: Line, k: number, hiddenTotals = false): boolean {
       hiddenSum += m.value;
     }
   }
-  if (line.total.suppressed) return line.members.length > 0 && (hidden === 0 || (hiddenTotals && hiddenSum < Math.min(k, line.total.value)));
+  if (line.total.suppressed) return line.members.length > 0 && (hidden === 0 || hiddenSum < Math.min(k, line.total.value));
   // A published total of zero (rates publish zeros) says every member is zero: nothing to protect.
   return hidden > 0 && line.total.value > 0 && (hidden < 2 || hiddenSum < k);
 }
@@ -68,9 +69,8 @@ function violated(line: Line, k: number, hiddenTotals = false): boolean {
 /**
  * Complementary suppression; mutates `suppressed` of the free cells. A cell that is the only
  * member of a line with a published total equals that total and can never be hidden.
- * `hiddenTotals`: see `violated`.
  */
-export function protectLines(lines: Line[], k: number, hiddenTotals = false): void {
+export function protectLines(lines: Line[], k: number): void {
   const locked = new Set<Cell>();
   for (const line of lines) if (line.members.length === 1 && !line.total.suppressed) locked.add(line.members[0]);
   // Only a cell that can still be picked ever needs its lines: most members are fixed or hidden
@@ -91,7 +91,7 @@ export function protectLines(lines: Line[], k: number, hiddenTotals = false): vo
   for (let head = 0; head < queue.length; head++) {
     const line = queue[head];
     queued.delete(line);
-    while (violated(line, k, hiddenTotals)) {
+    while (violated(line, k)) {
       let pick: Cell | undefined;
       for (const m of line.members) {
         if (m.suppressed || m.fixed || locked.has(m)) continue;
