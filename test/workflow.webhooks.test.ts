@@ -672,6 +672,25 @@ describe('webhooks: destination policy (SSRF)', () => {
         await close(rx.server);
       }
     });
+
+    it('leaves no pending delivery of a webhook deactivated while a notification for it is emitted', async () => {
+      // Timing dependent (the notification must read the webhooks while the deactivation's
+      // transaction is open), hence many rounds: unlocked, a run left 2 to 9 of 30 PENDING.
+      const wf = await t.token(Department.WOMENS_FEDERATION, { user: 'wf-race', region: '330102001' });
+      const kids = await t.sql(`SELECT id FROM registry.minor WHERE risk_level IS DISTINCT FROM 'RED' AND grid_code LIKE '330102001%' ORDER BY id DESC LIMIT 30`);
+      expect(kids).toHaveLength(30);
+      const hooks: string[] = [];
+      for (const [i, kid] of kids.entries()) {
+        const id: string = (await t.gql(wf, REGISTER, { url: `http://127.0.0.1:9/race${i}` })).data.registerWebhook.webhook.id;
+        hooks.push(id);
+        const [red, off] = await Promise.all([t.gql(civil, ASSESS, { id: kid.id }), t.gql(wf, DEACTIVATE, { id })]);
+        expect(red.errors).toBeUndefined();
+        expect(off.data.deactivateWebhook.active).toBe(false);
+      }
+      const left = await t.sql(`SELECT status, count(*)::int AS n FROM workflow.webhook_delivery WHERE webhook_id = ANY($1) GROUP BY status`, [hooks]);
+      // Each round's delivery is either never queued (the webhook read inactive) or cancelled with it.
+      expect(left.filter((r) => r.status !== 'FAILED')).toEqual([]);
+    });
   });
 });
 

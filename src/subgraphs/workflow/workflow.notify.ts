@@ -117,11 +117,16 @@ export async function emitNotification(em: EntityManager, emitter: Emitter, even
     );
     if (!inserted.length) continue;
     created++;
-    // Outbox: the delivery rows commit with the notification; the job posts them.
+    // Outbox: the delivery rows commit with the notification; the job posts them. FOR SHARE because
+    // deactivateWebhook fails only the PENDING deliveries it can see: unlocked, this read took a
+    // webhook whose deactivation was not yet committed, and its delivery stayed PENDING for ever.
+    // Now a deactivation under way is waited for (the webhook is then read inactive), and a later
+    // one waits for this commit. No deadlock: the deactivation takes its webhook row first, holding
+    // nothing, and no other path locks a webhook row (emitters share theirs).
     await em.query(
       `INSERT INTO workflow.webhook_delivery (id, webhook_id, notification_id, status, attempts, next_attempt_at)
        SELECT gen_random_uuid(), w.id, $1, 'PENDING', 0, $2 FROM workflow.webhook w
-       WHERE w.active AND w.department = $3 AND $4 LIKE w.region_code || '%'`,
+       WHERE w.active AND w.department = $3 AND $4 LIKE w.region_code || '%' FOR SHARE OF w`,
       [id, emitter.now, department, event.regionCode],
     );
   }
