@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { buildIdNumber } from '../src/common/id-number';
 import { Department, Role } from '../src/auth/principal';
-import { yearsBefore } from '../src/common/dates';
+import { chinaDay, yearsBefore } from '../src/common/dates';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 import { expectAnsweredAsUnknown } from './support/unknown-id';
 
@@ -224,6 +225,38 @@ describe('ageing out: someone who has turned 18 is no one’s to read or write',
       minorByIdNumber: { id: adult.id },
       minors: { totalCount: 2, edges: [adult.id, almost.id].sort().map((id) => ({ node: { id, age: 17 } })) },
     });
+  });
+
+  it('one request, one clock: a request whose fetches straddle the midnight in China on which a child turns 18 answers them 17 everywhere', async () => {
+    const ed = await t.token(Department.EDUCATION, { region: STREET });
+    const [child] = await t.sql(
+      `SELECT m.id, m.birth_date::text AS birth FROM registry.minor m WHERE m.grid_code LIKE $1 AND m.id <> ALL($2) AND EXISTS (SELECT 1 FROM education.dropout_report r WHERE r.minor_id = m.id) ORDER BY m.id LIMIT 1`,
+      [`${STREET}%`, [adult.id, almost.id]],
+    );
+    const reports = (await t.sql(`SELECT id FROM education.dropout_report WHERE minor_id = $1`, [child.id])).map((r: { id: string }) => r.id).sort();
+    // Turns 18 at the next midnight in China.
+    const nextMidnight = Date.parse(`${chinaDay(new Date(Date.now() + 86_400_000))}T00:00:00+08:00`);
+    await t.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [child.id, yearsBefore(new Date(nextMidnight), 18)]);
+    // The reports' fetch held past that midnight by a lock (any slow statement), after which their children are fetched.
+    const holder = new Client({ connectionString: t.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE education.dropout_report IN ACCESS EXCLUSIVE MODE');
+      t.config.workflow.clockOffsetMs = nextMidnight - 1_000 - Date.now();
+      const pending = t.gql(ed, `query($id: ID!) { minor(id: $id) { id age } dropoutReports(first: 1000) { nodes { id minor { id age } } } }`, { id: child.id });
+      await new Promise((r) => setTimeout(r, 2_500));
+      await holder.query('COMMIT');
+      const r = await pending;
+      expect(r.errors).toBeUndefined();
+      expect(r.data.minor).toEqual({ id: child.id, age: 17 });
+      const nested = r.data.dropoutReports.nodes.filter((n: { id: string }) => reports.includes(n.id)).sort((a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id));
+      // Fetched after midnight by the hub's clock, yet answered by the request's: no child answered 17 and no one at once.
+      expect(nested).toEqual(reports.map((id: string) => ({ id, minor: { id: child.id, age: 17 } })));
+    } finally {
+      await holder.end();
+      await t.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [child.id, child.birth]);
+    }
   });
 
   it('writes answer NOT_FOUND and write nothing; a new registration of the number is refused as an adult’s', async () => {

@@ -23,6 +23,8 @@ import { SubgraphFields, validationBound } from './validation-bound';
  */
 export interface Arrival {
   startedAt: number;
+  /** The request's instant (hubClock at the headers), by which it is served wherever it is answered. */
+  now: Date;
   clientAddress: string | null;
   /** The caller accepted at the headers; null when none was (then the token is verified here). */
   principal: Principal | null;
@@ -52,6 +54,8 @@ export class HttpAudit {
     private readonly regions: RegionDirectory,
     /** The supergraph's subgraphs, which the bound counts the hops between. */
     private readonly subgraphs: SubgraphFields,
+    /** The hub's clock (hubClock), read once per request as it arrives. */
+    private readonly clock: () => Date,
     private readonly arrivalOf: (req: IncomingMessage) => Arrival | undefined = () => undefined,
   ) {}
 
@@ -89,6 +93,8 @@ export class HttpAudit {
     const l = locals(res);
     const arrival = this.arrivalOf(req);
     l.startedAt = arrival?.startedAt ?? performance.now();
+    // Before the token's look-up, which may wait on the database: the request is served as of its arrival.
+    const now = arrival?.now ?? this.clock();
     l.clientAddress = arrival ? arrival.clientAddress : (req.socket.remoteAddress ?? null);
     l.requestId = randomUUID();
     res.setHeader(REQUEST_ID_HEADER, l.requestId);
@@ -98,6 +104,7 @@ export class HttpAudit {
       l.hubContext = {
         requestId: l.requestId,
         principal,
+        now,
         purposeHeader: req.header(PURPOSE_HEADER),
         clientAddress: l.clientAddress,
         access: new AccessLog(),

@@ -5,6 +5,8 @@ import type { Principal } from '../auth/principal';
 export interface GatewayContext {
   requestId: string;
   principal: Principal;
+  /** The request's instant (hubClock as it arrived), which every subgraph context of the request carries. */
+  now: Date;
   /** Raw `x-purpose` header; parsed (and refused if malformed) once the operation is known. */
   purposeHeader: string | undefined;
   clientAddress: string | null;

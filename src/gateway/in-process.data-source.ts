@@ -81,7 +81,7 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
 
   private contextOf(context: GatewayContext): HubContext {
     // The purpose travels on so that a subgraph can hold a field grant to it (validated already by the audit plugin).
-    return createHubContext(this.config, context.principal, this.policy, this.db, context.requestId, context.access, parsePurpose(context.purposeHeader));
+    return createHubContext(this.config, context.principal, this.policy, this.db, context.now, context.requestId, context.access, parsePurpose(context.purposeHeader));
   }
 
   async process({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {

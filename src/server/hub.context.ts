@@ -18,7 +18,12 @@ export interface HubContext {
   policy: Policy;
   /** On a subgraph server, bound by the gateway's deadline for the fetch (src/db/request-deadline.ts). */
   db: DataSource;
-  /** Request time, so that one request sees one "now" (ages, due dates); shifted by `workflow.clockOffsetMs` in tests. */
+  /**
+   * The request's instant, taken once as it arrives (hubClock) and shared by every subgraph
+   * context of the request, so that one request sees one "now" (ages, due dates): a request whose
+   * fetches straddled the midnight in China on which a child turned 18 answered them aged 17 and,
+   * in a later fetch, as no child.
+   */
   now: Date;
   /**
    * The declared purpose (`x-purpose`), where the gateway passed it on. Field grants (an open
@@ -31,16 +36,21 @@ export interface HubContext {
   access: AccessLog;
 }
 
+/** The hub's clock: the host's, shifted by `workflow.clockOffsetMs` (HUB_CLOCK_OFFSET_MS, tests and rehearsals). */
+export function hubClock(config: HubConfig): Date {
+  return new Date(Date.now() + config.workflow.clockOffsetMs);
+}
+
 export function createHubContext(
   config: HubConfig,
   principal: Principal,
   policy: Policy,
   db: DataSource,
+  now: Date,
   requestId: string = randomUUID(),
   access = new AccessLog(),
   purpose?: Purpose,
 ): HubContext {
-  const now = new Date(Date.now() + config.workflow.clockOffsetMs);
   return { config, requestId, principal, subject: policySubject(principal), policy, db, now, loaders: new Map(), access, purpose };
 }
 

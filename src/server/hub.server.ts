@@ -23,7 +23,7 @@ import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, closedInOrder, Database, openDatabase, startSlices } from './bootstrap';
 import { expressApp, jsonErrors, listen } from './http-listener';
 import { RegionDirectory } from './region-directory';
-import { createHubContext } from './hub.context';
+import { createHubContext, hubClock } from './hub.context';
 import { AccessLog } from '../audit/access-log';
 import { auditEvent, changeMayStand, outcomeOf } from '../audit/audit-event';
 
@@ -104,7 +104,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
               purposeFreeMutations: PURPOSE_FREE_MUTATIONS,
               maxQueryCost: config.maxQueryCost,
               checkPurpose: async (purpose, g) => {
-                return FIELD_GRANTS.governs(purpose) ? FIELD_GRANTS.checkReference(createHubContext(config, g.principal, policy, db.ds, g.requestId, new AccessLog(), purpose)) : null;
+                return FIELD_GRANTS.governs(purpose) ? FIELD_GRANTS.checkReference(createHubContext(config, g.principal, policy, db.ds, g.now, g.requestId, new AccessLog(), purpose)) : null;
               },
             }),
           ],
@@ -128,7 +128,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
             audit: benchDisable.audit ? null : { writer, variableKey: auditKey(config) },
           })
         : null;
-    const httpAudit = new HttpAudit(writer, tokens, regions, SubgraphFields.fromSupergraph(supergraphSdl), compiled ? (req) => compiled.arrival(req) : undefined);
+    const httpAudit = new HttpAudit(writer, tokens, regions, SubgraphFields.fromSupergraph(supergraphSdl), () => hubClock(config), compiled ? (req) => compiled.arrival(req) : undefined);
     const json = express.json({ limit: '1mb' });
     const app = expressApp();
     app.get('/health', (_req, res) => {

@@ -14,7 +14,7 @@ import { findSubgraph } from '../subgraphs';
 import { buildPolicy, closedInOrder, openDatabase, startSlices } from './bootstrap';
 import { boundByDeadline } from '../db/request-deadline';
 import { expressApp, jsonErrors, listen, postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal } from './http-listener';
-import { createHubContext, HubContext } from './hub.context';
+import { createHubContext, HubContext, hubClock } from './hub.context';
 import { gatewaySecret } from '../config/secrets';
 
 /**
@@ -176,7 +176,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
           // The gateway's id for it, which a stop that times out logs (listen).
           res.setHeader(REQUEST_ID_HEADER, requestId);
           const data = budgetMs === undefined ? db.ds : boundByDeadline(db.ds, res.locals.arrivedAt + budgetMs - answerMargin(budgetMs), `[subgraph ${name}] request ${requestId}`);
-          return { ...createHubContext(config, principal, policy, data, requestId, undefined, purpose), asserted: { digest, from } };
+          return { ...createHubContext(config, principal, policy, data, hubClock(config), requestId, undefined, purpose), asserted: { digest, from } };
         },
       }),
     );

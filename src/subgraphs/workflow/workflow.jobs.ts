@@ -4,6 +4,7 @@ import { Department } from '../../auth/principal';
 import type { HubConfig } from '../../config/hub.config';
 import { loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
+import { hubClock } from '../../server/hub.context';
 import { RiskLevel } from '../registry/registry.enums';
 import { overdueVisitRows, visitOverdueKey } from './resolvers/visit-sla.resolver';
 import { NotificationKind, ReferralStatus } from './workflow.enums';
@@ -146,7 +147,7 @@ export const DELIVERY_PASS_SHARE = 0.8;
 export function startWorkflowJobs(ds: DataSource, config: HubConfig, policy: Policy, audit: AuditSink, log: (m: string) => void = console.error): WorkflowJobs {
   const { jobIntervalMs } = config.workflow;
   if (jobIntervalMs === 0) return { stop: async () => undefined };
-  const clock = () => new Date(Date.now() + config.workflow.clockOffsetMs);
+  const clock = () => hubClock(config);
   const stopping = new AbortController();
   const job = (name: string, pass: () => Promise<unknown>) => {
     let running: Promise<void> | null = null;
