@@ -5,6 +5,8 @@ import { RemoteGraphQLDataSource } from '@apollo/gateway';
 import { Client } from 'pg';
 import { decodeJwt, SignJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
+import { chinaDay, yearsBefore } from '../src/common/dates';
+import type { HubConfig } from '../src/config/hub.config';
 import * as assertions from '../src/gateway/gateway-assertion';
 import { ASSERTION_HEADER, requestDigest, signAssertion, verifyAssertion } from '../src/gateway/gateway-assertion';
 import { gatewaySecret } from '../src/config/secrets';
@@ -23,10 +25,12 @@ describe('distributed mode', () => {
   const alone: Record<string, SubgraphServer> = {};
   let t: TestHub;
   const secret = 'test-gateway-secret-of-sufficient-length';
+  /** The subgraphs' configuration: their clock's offset is moved with it. */
+  let config: HubConfig;
 
   beforeAll(async () => {
     const databaseUrl = await cloneTemplateDatabase();
-    const config = testConfig({ databaseUrl, gatewaySecret: secret, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    config = testConfig({ databaseUrl, gatewaySecret: secret, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
     subgraph = await startSubgraphServer('registry', config, 0);
     for (const name of ['police', 'workflow']) alone[name] = await startSubgraphServer(name, config, 0);
     // No job timer in the hub: what the workflow jobs do is a subgraph process's below.
@@ -346,6 +350,91 @@ describe('distributed mode', () => {
         ]);
       }
       expect(await visits()).toBe(before + 1);
+    });
+  });
+
+  describe('the request’s instant, carried in the assertion', () => {
+    const principal = { userId: 'u', department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: '330102' };
+    let child: { id: string; birth: string };
+    /** The next midnight in China, on which `child` turns 18. */
+    let midnight: number;
+
+    beforeAll(async () => {
+      [child] = await t.sql(`SELECT m.id, m.birth_date::text AS birth FROM registry.minor m WHERE m.grid_code LIKE '330102001%' AND EXISTS (SELECT 1 FROM education.dropout_report r WHERE r.minor_id = m.id) ORDER BY m.id LIMIT 1`);
+      midnight = Date.parse(`${chinaDay(new Date(Date.now() + 86_400_000))}T00:00:00+08:00`);
+      await t.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [child.id, yearsBefore(new Date(midnight), 18)]);
+    });
+    afterAll(async () => {
+      config.workflow.clockOffsetMs = 0;
+      t.config.workflow.clockOffsetMs = 0;
+      await t.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [child.id, child.birth]);
+    });
+
+    it('is the same in every fetch of a request, and the subgraph serves the fetch by it, not by its own clock', async () => {
+      const token = await t.token(Department.EDUCATION, { region: '330102001' });
+      const spy = jest.spyOn(SignedRemoteDataSource.prototype, 'willSendRequest');
+      const before = Date.now();
+      let r, claims;
+      try {
+        r = await t.gql(token, `query($id: ID!) { minor(id: $id) { id age } dropoutReports(first: 1000) { nodes { minor { id age } } } }`, { id: child.id });
+        claims = spy.mock.calls.map(([{ request }]) => decodeJwt(request.http!.headers.get(ASSERTION_HEADER)!));
+      } finally {
+        spy.mockRestore();
+      }
+      expect(r.errors).toBeUndefined();
+      // The child at the top and the reports' children: two fetches to the remote registry, one instant, taken as the request arrived.
+      expect(claims).toHaveLength(2);
+      expect(claims[1].at).toBe(claims[0].at);
+      expect(claims[0].at).toEqual(expect.any(Number));
+      expect([before <= (claims[0].at as number), (claims[0].at as number) <= Date.now()]).toEqual([true, true]);
+      for (const c of claims) expect(c.ageMs).toEqual(expect.any(Number));
+
+      // A fetch signed 10 s after that midnight reaches a subgraph whose clock reads 5 s before it.
+      config.workflow.clockOffsetMs = midnight - 5_000 - Date.now();
+      const request = { query: `query($id: ID!) { minor(id: $id) { id age } }`, variables: { id: child.id } };
+      const ask = async (assertion: { now?: Date; ageMs?: number }) =>
+        postGraphQL(subgraph.url, null, request.query, request.variables, {
+          [ASSERTION_HEADER]: await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: randomUUID(), ...assertion }, request),
+        });
+      const subgraphClock = () => Date.now() + config.workflow.clockOffsetMs;
+      expect((await ask({ now: new Date(subgraphClock() + 10_000) })).data).toEqual({ minor: null });
+      // A request that had run 50 s when this fetch was signed: its instant is the one that counts.
+      expect((await ask({ now: new Date(subgraphClock() - 50_000), ageMs: 50_000 })).data).toEqual({ minor: { id: child.id, age: 17 } });
+      // An assertion of a gateway of the release before carries none: the subgraph's own clock.
+      expect((await ask({})).data).toEqual({ minor: { id: child.id, age: 17 } });
+    });
+
+    it('is refused, and logged, when the gateway’s clock as it signed was more than 15 s from the subgraph’s; refused as bad claims when it is no instant', async () => {
+      config.workflow.clockOffsetMs = midnight - 5_000 - Date.now();
+      const subgraphClock = () => Date.now() + config.workflow.clockOffsetMs;
+      const request = { query: `query($id: ID!) { minor(id: $id) { id age } }`, variables: { id: child.id } };
+      const refused = async (claims: Record<string, unknown>) => {
+        const assertion = await new SignJWT({ department: principal.department, role: principal.role, region: principal.region, rid: 'clock', req: requestDigest(request), ...claims })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject(principal.userId)
+          .setIssuer('hub-gateway')
+          .setAudience('subgraph:registry')
+          .setIssuedAt()
+          .setExpirationTime('15s')
+          .setJti(randomUUID())
+          .sign(gatewaySecret(t.config));
+        const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+        try {
+          const r = await postGraphQL(subgraph.url, null, request.query, request.variables, { [ASSERTION_HEADER]: assertion });
+          return [r.status, r.data, errorCodes(r), log.mock.calls.map((c) => c.join(' '))];
+        } finally {
+          log.mockRestore();
+        }
+      };
+      const skew = [401, undefined, ['UNAUTHENTICATED'], [expect.stringMatching(/^\[subgraph registry\] refused a gateway assertion: clock skew \(request clock\) from \S+$/)]];
+      // Ahead of the subgraph's clock, behind it, and behind it by more than the request's age.
+      expect(await refused({ at: subgraphClock() + 20_000, ageMs: 0 })).toEqual(skew);
+      expect(await refused({ at: subgraphClock() - 20_000, ageMs: 0 })).toEqual(skew);
+      expect(await refused({ at: subgraphClock() - 60_000, ageMs: 40_000 })).toEqual(skew);
+      const bad = [401, undefined, ['UNAUTHENTICATED'], [expect.stringMatching(/refused a gateway assertion: bad claims \(request clock\)/)]];
+      for (const claims of [{ ageMs: 0 }, { at: subgraphClock() }, { at: subgraphClock() + 0.5, ageMs: 0 }, { at: subgraphClock() + 1_000, ageMs: -1_000 }, { at: String(subgraphClock()), ageMs: 0 }]) {
+        expect(await refused(claims)).toEqual(bad);
+      }
     });
   });
 

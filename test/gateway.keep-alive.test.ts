@@ -21,7 +21,7 @@ describe('gateway → subgraph keep-alive', () => {
     const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`);
     try {
       // Through the gateway's own fetcher (make-fetch-happen), as every subgraph fetch goes.
-      const source = new SignedRemoteDataSource(url.href, 'registry', new Uint8Array(32), 60_000);
+      const source = new SignedRemoteDataSource(url.href, 'registry', new Uint8Array(32), 60_000, () => new Date());
       const res = await source.fetcher(url.href, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect([res.status, await res.text(), res.headers.get('keep-alive')]).toEqual([200, '{}', 'timeout=3']);
       await new Promise((r) => setTimeout(r, 4000));

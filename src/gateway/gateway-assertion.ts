@@ -23,10 +23,30 @@ export interface GatewayAssertion {
    * the two hosts' clocks may differ. Absent from an older gateway's assertions: no deadline then.
    */
   budgetMs?: number;
+  /**
+   * The request's instant (the gateway's `ctx.now`, claim `at`), by which the subgraph serves the
+   * fetch, so that every fetch of a request counts ages and due dates alike. Absent from an older
+   * gateway's assertions: the subgraph's own clock then, as before.
+   */
+  now?: Date;
+  /**
+   * How long before the signing the request arrived, by the gateway's clock (claim `ageMs`): the
+   * instant plus its age is the gateway's clock as it signs, which the subgraph holds to its own.
+   */
+  ageMs?: number;
 }
 
 /** The longest budget an assertion may carry: HUB_SUBGRAPH_TIMEOUT_MS's upper bound. */
 const MAX_BUDGET_MS = 600_000;
+
+/**
+ * How long an assertion is valid after it is signed, and how far the gateway's clock as it signs
+ * (the request's instant plus its age) may be from the subgraph's either way. The expiry already
+ * refused a subgraph whose clock ran more than this ahead of the gateway's; a gateway whose clock
+ * ran ahead would have had a subgraph serve its fetch by a day in China (an age, a deadline) that
+ * the subgraph's clock has not reached.
+ */
+const ASSERTION_LIFETIME_S = 15;
 
 /** The GraphQL request a fetch sends: as the gateway builds it, or as the subgraph parsed it from the body. */
 export interface BoundRequest {
@@ -52,14 +72,18 @@ export function requestDigest(r: BoundRequest): string {
  */
 export async function signAssertion(secret: Uint8Array, subgraph: string, a: GatewayAssertion, request: BoundRequest): Promise<string> {
   const { userId, department, role, region } = a.principal;
-  const optional = { ...(a.purpose ? { pur: a.purpose } : {}), ...(a.budgetMs !== undefined ? { budgetMs: a.budgetMs } : {}) };
+  const optional = {
+    ...(a.purpose ? { pur: a.purpose } : {}),
+    ...(a.budgetMs !== undefined ? { budgetMs: a.budgetMs } : {}),
+    ...(a.now ? { at: a.now.getTime(), ageMs: a.ageMs ?? 0 } : {}),
+  };
   return new SignJWT({ department, role, region, rid: a.requestId, req: requestDigest(request), ...optional })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)
     .setIssuer(ISSUER)
     .setAudience(`subgraph:${subgraph}`)
     .setIssuedAt()
-    .setExpirationTime('15s')
+    .setExpirationTime(`${ASSERTION_LIFETIME_S}s`)
     .setJti(randomUUID())
     .sign(secret);
 }
@@ -87,7 +111,7 @@ export class ReplayGuard {
 }
 
 /** Why a subgraph refused an assertion: for its operators' log, never for the caller. */
-export type RefusalReason = 'missing' | 'malformed' | 'bad signature' | 'expired' | 'wrong audience' | 'wrong issuer' | 'bad claims' | 'other request' | 'replayed';
+export type RefusalReason = 'missing' | 'malformed' | 'bad signature' | 'expired' | 'wrong audience' | 'wrong issuer' | 'bad claims' | 'other request' | 'replayed' | 'clock skew';
 
 /**
  * A refused assertion: the caller is told UNAUTHENTICATED and no more; the subgraph logs `reason`
@@ -131,10 +155,13 @@ export interface VerifiedAssertion extends GatewayAssertion {
   digest: string;
 }
 
+const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
 /**
  * `request` is the body the subgraph received; an assertion signed for another request is refused,
  * and with `replays`, one presented before. What then runs must still be that request (the
- * subgraph server checks it again against the request Apollo Server parsed).
+ * subgraph server checks it again against the request Apollo Server parsed). `clock` is the
+ * subgraph's (hubClock), which the request's instant is held to.
  */
 export async function verifyAssertion(
   secret: Uint8Array,
@@ -142,11 +169,12 @@ export async function verifyAssertion(
   token: string | undefined,
   request: BoundRequest,
   replays?: ReplayGuard,
+  clock: Date = new Date(),
 ): Promise<VerifiedAssertion> {
   if (!token) throw new AssertionRefused('Subgraphs accept only requests signed by the gateway', 'missing');
   const refuse = (reason: RefusalReason, requestId?: unknown) =>
     new AssertionRefused('Invalid gateway signature', reason, typeof requestId === 'string' ? requestId : undefined);
-  const { sub, department, role, region, rid, req, pur, jti, exp, budgetMs } = await signedClaims(secret, subgraph, token);
+  const { sub, department, role, region, rid, req, pur, jti, exp, budgetMs, at, ageMs } = await signedClaims(secret, subgraph, token);
   // Checked as a client token's are, though only the gateway could sign them: a region that is no
   // code ('' or '%') would be a pattern matching every child.
   if (typeof sub !== 'string' || !isDepartment(department) || !isRole(role) || !isRegionCode(region) || typeof rid !== 'string') {
@@ -154,13 +182,22 @@ export async function verifyAssertion(
   }
   // A gateway of the release before (a rolling deploy) sends none, and its fetch runs without a deadline.
   if (budgetMs !== undefined && !(typeof budgetMs === 'number' && Number.isInteger(budgetMs) && budgetMs >= 1 && budgetMs <= MAX_BUDGET_MS)) throw refuse('bad claims', rid);
+  if ((at !== undefined || ageMs !== undefined) && !(isMs(at) && isMs(ageMs))) throw refuse('bad claims', rid);
+  if (isMs(at) && Math.abs(at + Number(ageMs) - clock.getTime()) > ASSERTION_LIFETIME_S * 1000) throw refuse('clock skew', rid);
   // Only a POSTed JSON request with a query is bound; anything else (batch, no query) is refused.
   if (typeof request.query !== 'string' || typeof req !== 'string' || req !== requestDigest(request)) throw refuse('other request', rid);
   if (replays && !replays.first(String(jti), Number(exp))) throw refuse('replayed', rid);
   try {
     const p = pur as Purpose | undefined;
     const purpose = p ? parsePurpose(p.reference ? `${p.code}; ${encodeURIComponent(p.reference)}` : p.code) : undefined;
-    return { principal: { userId: sub, department, role, region }, requestId: rid, purpose, digest: req, budgetMs: budgetMs as number | undefined };
+    return {
+      principal: { userId: sub, department, role, region },
+      requestId: rid,
+      purpose,
+      digest: req,
+      budgetMs: budgetMs as number | undefined,
+      now: isMs(at) ? new Date(at) : undefined,
+    };
   } catch {
     throw refuse('bad claims', rid);
   }

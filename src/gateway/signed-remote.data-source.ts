@@ -44,6 +44,8 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
     private readonly subgraph: string,
     private readonly secret: Uint8Array,
     private readonly timeoutMs: number,
+    /** The gateway's clock (hubClock): the request's age when a fetch is signed is read from it. */
+    private readonly clock: () => Date,
   ) {
     super({ url });
     // RemoteGraphQLDataSource passes method, headers and body only; the agent rides on the options
@@ -116,7 +118,15 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
         this.secret,
         this.subgraph,
         // The time limit starts with the fetch, after this: the subgraph's deadline falls within it.
-        { principal: context.principal, requestId: context.requestId, purpose: parsePurpose(context.purposeHeader), budgetMs: this.timeoutMs },
+        {
+          principal: context.principal,
+          requestId: context.requestId,
+          purpose: parsePurpose(context.purposeHeader),
+          budgetMs: this.timeoutMs,
+          now: context.now,
+          // Never below 0, should the host's clock step back under a request: the subgraph holds instant plus age to its clock.
+          ageMs: Math.max(0, this.clock().getTime() - context.now.getTime()),
+        },
         { query: request.query, operationName: request.operationName, variables: request.variables },
       ),
     );

@@ -74,7 +74,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       new ApolloGateway({
         supergraphSdl,
         buildService: ({ name }) =>
-          config.subgraphUrls[name] ? new SignedRemoteDataSource(config.subgraphUrls[name], name, secret!, config.subgraphTimeoutMs) : local.find(([n]) => n === name)![1],
+          config.subgraphUrls[name] ? new SignedRemoteDataSource(config.subgraphUrls[name], name, secret!, config.subgraphTimeoutMs, () => hubClock(config)) : local.find(([n]) => n === name)![1],
       }),
       local.map(([, source]) => source),
     );
