@@ -16,6 +16,27 @@ import { eventOf, eventsOf, post } from './support/audit-helpers';
 import { cloneTemplateDatabase, errorCodes, postAsGateway, postGraphQL, sendRaw, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**
+ * An assertion signed by hand with the gateway's secret, to the registry, with claims or times
+ * `signAssertion` would never write: `iat`/`exp` in seconds (now and 15 s after it unless given).
+ */
+function handSigned(
+  secret: Uint8Array,
+  principal: { userId: string; department: Department; role: Role; region: string },
+  claims: Record<string, unknown>,
+  times: { iat?: number; exp?: number | string } = {},
+): Promise<string> {
+  return new SignJWT({ department: principal.department, role: principal.role, region: principal.region, ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(principal.userId)
+    .setIssuer('hub-gateway')
+    .setAudience('subgraph:registry')
+    .setIssuedAt(times.iat)
+    .setExpirationTime(times.exp ?? '15s')
+    .setJti(randomUUID())
+    .sign(secret);
+}
+
+/**
  * Distributed mode: the registry subgraph served alone over HTTP, the gateway given its URL (the
  * others stay in-process). The subgraph answers only the gateway's signed requests.
  */
@@ -76,15 +97,7 @@ describe('distributed mode', () => {
     const query = `{ regions { code } }`;
     const wrongKey = await signAssertion(new TextEncoder().encode('some-other-secret-some-other-secret'), 'registry', { principal, requestId: 'r1' }, { query });
     const wrongAudience = await signAssertion(gatewaySecret(t.config), 'education', { principal, requestId: 'r2' }, { query });
-    const expired = await new SignJWT({ department: principal.department, role: principal.role, region: principal.region, rid: 'r3', req: requestDigest({ query }) })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(principal.userId)
-      .setIssuer('hub-gateway')
-      .setAudience('subgraph:registry')
-      .setIssuedAt(Math.floor(Date.now() / 1000) - 60)
-      .setExpirationTime(Math.floor(Date.now() / 1000) - 45)
-      .setJti(randomUUID())
-      .sign(gatewaySecret(t.config));
+    const expired = await handSigned(gatewaySecret(t.config), principal, { rid: 'r3', req: requestDigest({ query }) }, { iat: Math.floor(Date.now() / 1000) - 60, exp: Math.floor(Date.now() / 1000) - 45 });
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       for (const assertion of [wrongKey, wrongAudience, expired]) {
@@ -198,14 +211,7 @@ describe('distributed mode', () => {
 
     it('refuses an assertion without the request binding, and a request without a query', async () => {
       const query = `{ regions { code } }`;
-      const unbound = await new SignJWT({ department: principal.department, role: principal.role, region: principal.region, rid: 'unbound' })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(principal.userId)
-        .setIssuer('hub-gateway')
-        .setAudience('subgraph:registry')
-        .setIssuedAt()
-        .setExpirationTime('15s')
-        .sign(gatewaySecret(t.config));
+      const unbound = await handSigned(gatewaySecret(t.config), principal, { rid: 'unbound' });
       expect(errorCodes(await postGraphQL(subgraph.url, null, query, undefined, { [ASSERTION_HEADER]: unbound }))).toEqual(['UNAUTHENTICATED']);
       // Signed for "no query": nothing for the subgraph to run, and refused before it tries.
       const forNothing = await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'empty' }, {});
@@ -409,15 +415,7 @@ describe('distributed mode', () => {
       const subgraphClock = () => Date.now() + config.workflow.clockOffsetMs;
       const request = { query: `query($id: ID!) { minor(id: $id) { id age } }`, variables: { id: child.id } };
       const refused = async (claims: Record<string, unknown>) => {
-        const assertion = await new SignJWT({ department: principal.department, role: principal.role, region: principal.region, rid: 'clock', req: requestDigest(request), ...claims })
-          .setProtectedHeader({ alg: 'HS256' })
-          .setSubject(principal.userId)
-          .setIssuer('hub-gateway')
-          .setAudience('subgraph:registry')
-          .setIssuedAt()
-          .setExpirationTime('15s')
-          .setJti(randomUUID())
-          .sign(gatewaySecret(t.config));
+        const assertion = await handSigned(gatewaySecret(t.config), principal, { rid: 'clock', req: requestDigest(request), ...claims });
         const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
         try {
           const r = await postGraphQL(subgraph.url, null, request.query, request.variables, { [ASSERTION_HEADER]: assertion });
