@@ -29,7 +29,9 @@ async function answered(t: TestHub, token: string, query: string, variables: Rec
  * variables naming nothing), and expects the two answered alike: status, body, audit events, and
  * the statements run — a look-up that finds the record and then refuses it costs a statement more,
  * which its time tells. Returns the answer. `warmUp` (by default `unknown`) is asked once before,
- * so that what a first request loads (the region directory, a prepared statement) is loaded for both.
+ * so that what a first request loads (the region directory, a prepared statement) is loaded for both;
+ * give other variables where asking leaves a trace that asking the same again would read (the audit
+ * trail's own look-ups).
  */
 export async function expectAnsweredAsUnknown(
   t: TestHub,
