@@ -1,10 +1,14 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { Department, Role } from '../src/auth/principal';
+import { signDevToken } from '../src/auth/token.service';
+import { loadConfig } from '../src/config/hub.config';
+import { devSecret } from '../src/config/secrets';
 import { EmbeddedPostgresError, startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { startHub } from '../src/server/hub.server';
 import { testConfig } from './support/test-hub';
@@ -137,4 +141,77 @@ describe('embedded Postgres', () => {
     expect(result.tmpdirRestored).toBe(true);
     expect(result.auth).toEqual(['scram-sha-256']);
   });
+  // The hub as `npm start` runs it (its own process, an embedded cluster of its own, the demo seeded).
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'on %s lets a mutation waiting on a lock commit, be answered and get its final event before its embedded Postgres stops',
+    async (signal) => {
+      const [port, pgPort] = [await freePort(), await freePort()];
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        HUB_DATA_DIR: dataDir,
+        PORT: String(port),
+        HUB_EMBEDDED_PG_PORT: String(pgPort),
+        HUB_SEED_DEMO: 'true',
+        HUB_STATISTICS_REFRESH_SECONDS: '0',
+        HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
+        HUB_SHUTDOWN_GRACE_MS: '20000',
+      };
+      delete env.DATABASE_URL;
+      const hub = spawn(process.execPath, ['-r', path.join(__dirname, 'support', 'ts-register.cjs'), path.join(__dirname, '..', 'src', 'main.ts')], { env, stdio: 'ignore' });
+      const exited = new Promise<void>((resolve) => hub.once('exit', () => resolve()));
+      const locker = new Client({ connectionString: `postgres://hub:${encodeURIComponent(devSecret(dataDir, 'pg-password'))}@localhost:${pgPort}/hub?host=${encodeURIComponent(path.join(dataDir, 'pg'))}` });
+      locker.on('error', () => undefined);
+      try {
+        for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)); i++) {
+          if (i > 1200) throw new Error('the hub did not start');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const token = await signDevToken(loadConfig({ HUB_DATA_DIR: dataDir }), { department: Department.CIVIL_AFFAIRS, role: Role.OFFICER, region: '330102', userId: 'stopping' });
+        const ask = (query: string, variables?: object) =>
+          fetch(`http://127.0.0.1:${port}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-purpose': 'CASE_HANDLING' },
+            body: JSON.stringify({ query, variables }),
+          }).then(async (r) => ({ status: r.status, requestId: r.headers.get('x-request-id'), body: (await r.json()) as any }));
+        const child = (await ask('{ minors(first: 1) { edges { node { id } } } }')).body.data.minors.edges[0].node.id;
+        await locker.connect();
+        await locker.query('BEGIN');
+        await locker.query('SELECT 1 FROM registry.minor WHERE id = $1 FOR UPDATE', [child]);
+        const answer = ask(`mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: ORANGE, reasons: "while stopping" }) { id } }`, { id: child });
+        const waiting = async () => (await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)).rows[0].n > 0;
+        while (!(await waiting())) await new Promise((r) => setTimeout(r, 50));
+        hub.kill(signal);
+        // The package's own handler stopped the cluster about half a second after the signal.
+        await new Promise((r) => setTimeout(r, 2000));
+        // (Without the fix the cluster is gone by now, and the answer tells what that cost.)
+        await locker.query('COMMIT').catch(() => undefined);
+        const r = await answer;
+        expect([r.status, r.body.errors]).toEqual([200, undefined]);
+        await exited;
+        // Read once the hub has stopped its cluster, from a cluster started again on its data directory.
+        const stored = await inProcess<{ assessed: number; outcomes: string[] }>(
+          `async (start, dataDir, port, requestId) => {
+            const { Client } = require('pg');
+            const db = await start(dataDir, Number(port));
+            const client = new Client({ connectionString: db.url });
+            await client.connect();
+            const assessed = (await client.query("SELECT count(*)::int AS n FROM registry.risk_assessment WHERE reasons = 'while stopping'")).rows[0].n;
+            const outcomes = (await client.query('SELECT outcome FROM audit.event WHERE request_id = $1 ORDER BY seq', [requestId])).rows.map((e) => e.outcome);
+            await client.end();
+            await db.stop();
+            return { assessed, outcomes };
+          }`,
+          dataDir,
+          String(pgPort),
+          r.requestId!,
+        );
+        expect(stored).toEqual({ assessed: 1, outcomes: ['STARTED', 'SUCCESS'] });
+      } finally {
+        await locker.end().catch(() => undefined);
+        if (hub.exitCode === null && hub.signalCode === null) hub.kill('SIGKILL');
+        await exited;
+      }
+    },
+    180_000,
+  );
 });

