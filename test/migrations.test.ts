@@ -7,10 +7,12 @@ import { AuditOutcome } from '../src/audit/audit.types';
 import { verifyChain } from '../src/audit/audit.verify';
 import { AuditWriter } from '../src/audit/audit.writer';
 import { openDataSource } from '../src/db/data-source';
+import { Department } from '../src/auth/principal';
 import { Access } from '../src/policy/policy.types';
 import { SUBGRAPHS } from '../src/subgraphs';
+import { DEMO_MINOR_COUNT } from '../src/subgraphs/registry/registry.seed';
 import { openDatabase } from '../src/server/bootstrap';
-import { cloneTemplateDatabase, testConfig } from './support/test-hub';
+import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /** Every migration's down() really undoes its up(): all the way down, then all the way up again. */
 describe('migrations', () => {
@@ -286,35 +288,40 @@ describe('migrations', () => {
   });
 });
 
+const on = (database: string) => {
+  const u = new URL(process.env.HUB_TEST_PG_URL!);
+  u.pathname = `/${database}`;
+  return u.toString();
+};
+
+/** A new, empty database; its name. */
+async function emptyDatabase(): Promise<string> {
+  const name = `fresh_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const admin = new Client({ connectionString: on('postgres') });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return name;
+}
+
+/** Rows of every table of every slice, by table. */
+async function rowCounts(url: string): Promise<Record<string, number>> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const tables = (await c.query(`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema = ANY($1) AND table_type = 'BASE TABLE' ORDER BY 1`, [SUBGRAPHS.map((s) => s.name)])).rows.map((r) => r.t as string);
+    const counts: Record<string, number> = {};
+    for (const t of tables) counts[t] = (await c.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n;
+    return counts;
+  } finally {
+    await c.end();
+  }
+}
+
 /** Replicas starting at once on a new database (a first deploy, a rolling one with a migration). */
 describe('two processes opening one database at once', () => {
-  const baseUrl = () => process.env.HUB_TEST_PG_URL!;
-  const on = (database: string) => {
-    const u = new URL(baseUrl());
-    u.pathname = `/${database}`;
-    return u.toString();
-  };
-
-  /** Rows of every table of every slice, by table. */
-  async function rowCounts(url: string): Promise<Record<string, number>> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-      const tables = (await c.query(`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema = ANY($1) AND table_type = 'BASE TABLE' ORDER BY 1`, [SUBGRAPHS.map((s) => s.name)])).rows.map((r) => r.t as string);
-      const counts: Record<string, number> = {};
-      for (const t of tables) counts[t] = (await c.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n;
-      return counts;
-    } finally {
-      await c.end();
-    }
-  }
-
   it('migrate it one after the other, each migration once, and seed the demo data once', async () => {
-    const name = `fresh_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    const admin = new Client({ connectionString: on('postgres') });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
+    const name = await emptyDatabase();
     const config = testConfig({ databaseUrl: on(name), env: { HUB_SEED_DEMO: 'true' } });
 
     const opened = await Promise.allSettled([openDatabase(config), openDatabase(config)]);
@@ -331,5 +338,35 @@ describe('two processes opening one database at once', () => {
     expect(seeded['registry.minor']).toBeGreaterThan(0);
     // As much as the template, seeded once by the test run's set-up.
     expect(seeded).toEqual(await rowCounts(await cloneTemplateDatabase()));
+  });
+});
+
+/** A demo hub killed or failing while it seeds, then started again on the same database. */
+describe('a start that fails while seeding the demo data', () => {
+  let t: TestHub | undefined;
+  afterAll(() => t?.stop());
+
+  it('leaves every table as migrated, and the next start seeds the whole demo', async () => {
+    const url = on(await emptyDatabase());
+    const migrated = await openDataSource(url);
+    // Every child refused: the seed fails after the registry's regions are written, before any child.
+    await migrated.query(`ALTER TABLE registry.minor ADD CONSTRAINT seed_interrupted CHECK (false) NOT VALID`);
+    await migrated.destroy();
+    const empty = await rowCounts(url);
+    expect(empty['registry.region']).toBe(0);
+
+    await expect(openDatabase(testConfig({ databaseUrl: url, env: { HUB_SEED_DEMO: 'true' } }))).rejects.toThrow(/seed_interrupted/);
+    expect(await rowCounts(url)).toEqual(empty);
+
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    await c.query(`ALTER TABLE registry.minor DROP CONSTRAINT seed_interrupted`);
+    await c.end();
+    t = await startTestHub({ databaseUrl: url, env: { HUB_SEED_DEMO: 'true', HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    // Every slice's demo records, as many as the template's (seeded once by the test run's set-up).
+    expect(await rowCounts(url)).toEqual(await rowCounts(await cloneTemplateDatabase()));
+    const r = await t.gql(await t.token(Department.CIVIL_AFFAIRS), `{ minors(first: 1) { totalCount } }`);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.minors.totalCount).toBe(DEMO_MINOR_COUNT);
   });
 });

@@ -1,7 +1,7 @@
 import type { IResolvers } from '@graphql-tools/utils';
 import type { AuditSink } from '../audit/audit.writer';
 import type { NonEmptyArray } from 'type-graphql';
-import type { DataSource, MigrationInterface } from 'typeorm';
+import type { DataSource, EntityManager, MigrationInterface } from 'typeorm';
 import type { Department } from '../auth/principal';
 import type { HubConfig } from '../config/hub.config';
 import type { GrantSource } from '../policy/grants';
@@ -58,8 +58,13 @@ export interface SubgraphSlice {
   purposeFreeMutations?: Record<string, string>;
   /** Records of this slice that open fields of a child's record to another department (an open referral). */
   grantSources?: GrantSource[];
-  /** Demo data, written when the slice's tables are empty. Deterministic. */
-  seedDemo?: (ds: DataSource, anchor: Date) => Promise<void>;
+  /**
+   * Demo data, written when the slice's tables are empty. Deterministic. Every slice's seed runs in
+   * one transaction (`em`, bootstrap's seedDemo), after the slices before it in SUBGRAPHS.
+   */
+  seedDemo?: (em: EntityManager, anchor: Date) => Promise<void>;
+  /** Work on the seeded demo data, once the seeding transaction has committed (a demo hub's start). */
+  afterSeedDemo?: (ds: DataSource) => Promise<void>;
   /**
    * Background work (timers, jobs), started once by the process that serves the slice — the hub
    * for in-process slices, `npm run subgraph` in distributed mode — and stopped on shutdown

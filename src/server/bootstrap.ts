@@ -51,9 +51,7 @@ export async function openDatabase(config: HubConfig, log: (m: string) => void =
   try {
     // Seeded under the migrations' lock: two processes starting on an empty registry would both seed it.
     maintenance = await openDataSource(url, new StatementCounter(), 2, async (ds) => {
-      if (!config.seedDemo) return;
-      const anchor = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
-      for (const slice of SUBGRAPHS) await slice.seedDemo?.(ds, anchor);
+      if (config.seedDemo) await seedDemo(ds, new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z'));
     });
     const ds = await openRequestDataSource(url, config.statementTimeoutMs, statements);
     return {
@@ -72,6 +70,19 @@ export async function openDatabase(config: HubConfig, log: (m: string) => void =
     await embedded?.stop();
     throw e;
   }
+}
+
+/**
+ * Every slice's demo seed in one transaction. Each seeds only while its tables are empty, so a start
+ * killed or failing half-way through separate commits (the regions written, no child yet) left a
+ * registry every later start took as seeded. The statistics refresh (afterSeedDemo) takes a
+ * transaction and lock of its own, and must see the seeded rows: it runs after the commit.
+ */
+export async function seedDemo(ds: DataSource, anchor: Date): Promise<void> {
+  await ds.transaction(async (em) => {
+    for (const slice of SUBGRAPHS) await slice.seedDemo?.(em, anchor);
+  });
+  for (const slice of SUBGRAPHS) await slice.afterSeedDemo?.(ds);
 }
 
 export const buildPolicy = () => new Policy(SUBGRAPHS.flatMap((s) => s.policy));

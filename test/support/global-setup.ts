@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openDataSource } from '../../src/db/data-source';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres';
-import { SUBGRAPHS } from '../../src/subgraphs';
+import { seedDemo } from '../../src/server/bootstrap';
 import { TEMPLATE_DB } from './test-env';
 
 function freePort(): Promise<number> {
@@ -30,7 +30,7 @@ export default async function globalSetup(): Promise<void> {
   const pg = await startEmbeddedPostgres(dataDir, port, TEMPLATE_DB);
   const ds = await openDataSource(pg.url);
   const anchor = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
-  for (const slice of SUBGRAPHS) await slice.seedDemo?.(ds, anchor);
+  await seedDemo(ds, anchor);
   await ds.destroy();
   process.env.HUB_TEST_DATA_DIR = dataDir;
   process.env.HUB_TEST_PG_URL = pg.url;

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
 
 const OUTCOMES = [['RETURNED_TO_SCHOOL', 6], ['VOCATIONAL_SCHOOL', 2], ['MEDICAL_DEFERRAL', 1], ['NOT_RETURNED', 1]] as const;
@@ -75,4 +75,4 @@ export const educationRecords: ChildRecords = {
   },
 };
 
-export const seedEducationIfEmpty = (ds: DataSource, anchor: Date) => seedRecordsIfEmpty(ds, anchor, educationRecords);
+export const seedEducationIfEmpty = (em: EntityManager, anchor: Date) => seedRecordsIfEmpty(em, anchor, educationRecords);

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
 
 const PRISONS = ['浙江省第一监狱', '浙江省乔司监狱', '浙江省十里坪监狱'];
@@ -55,4 +55,4 @@ export const justiceRecords: ChildRecords = {
   },
 };
 
-export const seedJusticeIfEmpty = (ds: DataSource, anchor: Date) => seedRecordsIfEmpty(ds, anchor, justiceRecords);
+export const seedJusticeIfEmpty = (em: EntityManager, anchor: Date) => seedRecordsIfEmpty(em, anchor, justiceRecords);

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
 
 const UNITS = ['清波派出所', '湖滨派出所', '小营派出所', '紫阳派出所'];
@@ -64,4 +64,4 @@ export const policeRecords: ChildRecords = {
   },
 };
 
-export const seedPoliceIfEmpty = (ds: DataSource, anchor: Date) => seedRecordsIfEmpty(ds, anchor, policeRecords);
+export const seedPoliceIfEmpty = (em: EntityManager, anchor: Date) => seedRecordsIfEmpty(em, anchor, policeRecords);

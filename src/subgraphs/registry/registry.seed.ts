@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { addDays, chinaDay } from '../../common/dates';
 import { buildIdNumber } from '../../common/id-number';
 import { Rng } from '../../common/rng';
@@ -173,11 +173,11 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
   return riskLevel;
 }
 
-async function insert(ds: DataSource, table: RegistryTable, rows: Row[]): Promise<void> {
+async function insert(em: EntityManager, table: RegistryTable, rows: Row[]): Promise<void> {
   if (!rows.length) return;
   const columns = REGISTRY_COLUMNS[table];
   const unnest = columns.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ');
-  await ds.query(
+  await em.query(
     `INSERT INTO registry.${table} (${columns.map(([c]) => c).join(', ')}) SELECT * FROM unnest(${unnest})`,
     columns.map((_, i) => rows.map((r) => r[i])),
   );
@@ -188,10 +188,10 @@ async function insert(ds: DataSource, table: RegistryTable, rows: Row[]): Promis
  * guardians, categories, assessments over every risk level and visits. Same seed, same rows;
  * dates are relative to `anchor` so that everyone is a minor and due dates look current.
  */
-export async function seedRegistry(ds: DataSource, anchor: Date): Promise<void> {
+export async function seedRegistry(em: EntityManager, anchor: Date): Promise<void> {
   const rng = new Rng(20261122);
   const { regions, grids } = regionTree([{ code: DEMO_ROOT_REGION, name: '浙江省杭州市上城区' }], 4, 3, 3);
-  await insert(ds, 'region', regions);
+  await insert(em, 'region', regions);
   const rows: Record<RegistryTable, Row[]> = { region: [], minor: [], guardian: [], minor_category: [], risk_assessment: [], visit: [] };
   const usedIds = new Set<string>();
   const levels = new Set<RiskLevel>();
@@ -200,11 +200,11 @@ export async function seedRegistry(ds: DataSource, anchor: Date): Promise<void> 
     if (level) levels.add(level);
   }
   if (levels.size < 4) throw new Error('demo seed must cover every risk level');
-  for (const table of ['minor', 'guardian', 'minor_category', 'risk_assessment', 'visit'] as const) await insert(ds, table, rows[table]);
+  for (const table of ['minor', 'guardian', 'minor_category', 'risk_assessment', 'visit'] as const) await insert(em, table, rows[table]);
 }
 
 /** The seed runs only on an empty registry. */
-export async function seedRegistryIfEmpty(ds: DataSource, anchor: Date): Promise<void> {
-  const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM registry.region`);
-  if (n === 0) await seedRegistry(ds, anchor);
+export async function seedRegistryIfEmpty(em: EntityManager, anchor: Date): Promise<void> {
+  const [{ n }] = await em.query(`SELECT count(*)::int AS n FROM registry.region`);
+  if (n === 0) await seedRegistry(em, anchor);
 }

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { addDays, ageOn, chinaDay } from '../../common/dates';
 import { Rng } from '../../common/rng';
 
@@ -15,8 +15,8 @@ export interface SeedChild {
 }
 
 /** Every registry child, ordered by id so that a seeded generator gives the same records each time. */
-export async function seedChildren(ds: DataSource, anchor: Date): Promise<SeedChild[]> {
-  const rows: { id: string; grid_code: string; birth_date: string; school: string | null; risk_level: string | null; categories: string[]; guardians: string[] }[] = await ds.query(`
+export async function seedChildren(em: EntityManager, anchor: Date): Promise<SeedChild[]> {
+  const rows: { id: string; grid_code: string; birth_date: string; school: string | null; risk_level: string | null; categories: string[]; guardians: string[] }[] = await em.query(`
     SELECT m.id, m.grid_code, to_char(m.birth_date, 'YYYY-MM-DD') AS birth_date, m.school, m.risk_level,
            ARRAY(SELECT c.category FROM registry.minor_category c WHERE c.minor_id = m.id ORDER BY c.category) AS categories,
            ARRAY(SELECT g.relationship || ':' || g.situation FROM registry.guardian g WHERE g.minor_id = m.id ORDER BY g.id) AS guardians
@@ -53,27 +53,27 @@ export interface ChildRecords {
 }
 
 /** A slice's records for every registry child, one insert per table. */
-export async function seedRecords(ds: DataSource, anchor: Date, records: ChildRecords): Promise<void> {
+export async function seedRecords(em: EntityManager, anchor: Date, records: ChildRecords): Promise<void> {
   const rng = new Rng(records.seed);
   const rows = new Map(records.tables.map((t) => [t.name, [] as unknown[][]]));
-  for (const child of await seedChildren(ds, anchor)) records.generate(child, rng, anchor, (table, row) => rows.get(table)!.push(row));
-  for (const table of records.tables) await insertRows(ds, table.name, table.columns, rows.get(table.name)!);
+  for (const child of await seedChildren(em, anchor)) records.generate(child, rng, anchor, (table, row) => rows.get(table)!.push(row));
+  for (const table of records.tables) await insertRows(em, table.name, table.columns, rows.get(table.name)!);
 }
 
 /** Bulk insert in one statement per table (unnest of one array per column), like the registry seed. */
-export async function insertRows(ds: DataSource, table: string, columns: Columns, rows: unknown[][]): Promise<void> {
+export async function insertRows(em: EntityManager, table: string, columns: Columns, rows: unknown[][]): Promise<void> {
   if (!rows.length) return;
   const unnest = columns.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ');
-  await ds.query(
+  await em.query(
     `INSERT INTO ${table} (${columns.map(([c]) => c).join(', ')}) SELECT * FROM unnest(${unnest})`,
     columns.map((_, i) => rows.map((r) => r[i])),
   );
 }
 
 /** A slice seeds only while every one of its tables is empty (never over real records). */
-export async function seedRecordsIfEmpty(ds: DataSource, anchor: Date, records: ChildRecords): Promise<void> {
-  const [{ any }] = await ds.query(`SELECT ${records.tables.map((t) => `EXISTS (SELECT 1 FROM ${t.name})`).join(' OR ')} AS any`);
-  if (!any) await seedRecords(ds, anchor, records);
+export async function seedRecordsIfEmpty(em: EntityManager, anchor: Date, records: ChildRecords): Promise<void> {
+  const [{ any }] = await em.query(`SELECT ${records.tables.map((t) => `EXISTS (SELECT 1 FROM ${t.name})`).join(' OR ')} AS any`);
+  if (!any) await seedRecords(em, anchor, records);
 }
 
 /** A day `from`..`to` days before the anchor, as YYYY-MM-DD. */

@@ -33,9 +33,9 @@ export const statisticsSubgraph: SubgraphSlice = {
   ],
   resolvers: [StatisticsResolver],
   policy: statisticsPolicy,
-  // Runs after the registry's demo seed: the summaries are recomputed over the new rows, so a
-  // demo hub shows figures at once instead of after the first refresh.
-  seedDemo: async (ds) => {
+  // The summaries are recomputed over the seeded rows, so a demo hub shows figures at once instead
+  // of after the first refresh.
+  afterSeedDemo: async (ds) => {
     await refreshStatistics(ds);
   },
   // The refresh recomputes the summaries over every row (about 30 s at city scale): beyond the

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
 
 const HOMES = ['清波儿童之家', '湖滨儿童之家', '小营儿童之家', '紫阳儿童之家'];
@@ -57,4 +57,4 @@ export const womensFederationRecords: ChildRecords = {
   },
 };
 
-export const seedWomensFederationIfEmpty = (ds: DataSource, anchor: Date) => seedRecordsIfEmpty(ds, anchor, womensFederationRecords);
+export const seedWomensFederationIfEmpty = (em: EntityManager, anchor: Date) => seedRecordsIfEmpty(em, anchor, womensFederationRecords);

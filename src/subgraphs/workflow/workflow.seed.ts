@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { Rng } from '../../common/rng';
 
 const HOUR = 3_600_000;
@@ -10,10 +10,10 @@ const at = (anchor: Date, hours: number) => new Date(anchor.getTime() + hours * 
  * being verified, one closed; a pending referral to education, an accepted one to the women's
  * federation and a completed one to justice. Deterministic; dates relative to `anchor`.
  */
-export async function seedWorkflowIfEmpty(ds: DataSource, anchor: Date): Promise<void> {
-  const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM workflow.mandatory_report`);
+export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date): Promise<void> {
+  const [{ n }] = await em.query(`SELECT count(*)::int AS n FROM workflow.mandatory_report`);
   if (n > 0) return;
-  const children: { id: string; grid_code: string }[] = await ds.query(
+  const children: { id: string; grid_code: string }[] = await em.query(
     `SELECT id, grid_code FROM registry.minor WHERE risk_level IN ('RED','ORANGE') ORDER BY id LIMIT 6`,
   );
   if (children.length < 6) return; // no registry demo data to attach to
@@ -27,7 +27,7 @@ export async function seedWorkflowIfEmpty(ds: DataSource, anchor: Date): Promise
   for (const [i, [harm, urgency, status, observation, ago, location]] of reports.entries()) {
     const child = children[i];
     const received = at(anchor, -ago);
-    await ds.query(
+    await em.query(
       `INSERT INTO workflow.mandatory_report (id, reporter_id, reporter_department, reporter_unit, harm_type, observation, observed_at, location,
          region_code, minor_id, urgency, status, received_at, verify_due_at, handle_due_at, updated_at)
        VALUES ($1, 'reporter-demo', 'EDUCATION', $2, $3, $4, $5, $2, $6, $7, $8, $9, $5, $10, $11, $5)`,
@@ -45,7 +45,7 @@ export async function seedWorkflowIfEmpty(ds: DataSource, anchor: Date): Promise
     const created = at(anchor, -48 * (i + 1));
     const answered = status === 'PENDING' ? null : at(created, 20);
     const completed = status === 'COMPLETED' ? at(created, 100) : null;
-    await ds.query(
+    await em.query(
       `INSERT INTO workflow.referral (id, minor_id, type, need, from_department, from_user, to_department, region_code, status, created_at,
          answer_due_at, complete_due_at, answered_at, answered_by, completed_at, completed_by, outcome, closed_at)
        VALUES ($1, $2, $3, $4, 'CIVIL_AFFAIRS', 'civil-affairs-demo', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $13)`,

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
 
 const BEHAVIOURS = ['GANG_FIGHTING', 'CARRYING_WEAPON', 'REPEATED_THEFT', 'DRUG_USE', 'GAMBLING'] as const;
@@ -58,4 +58,4 @@ export const youthLeagueRecords: ChildRecords = {
   },
 };
 
-export const seedYouthLeagueIfEmpty = (ds: DataSource, anchor: Date) => seedRecordsIfEmpty(ds, anchor, youthLeagueRecords);
+export const seedYouthLeagueIfEmpty = (em: EntityManager, anchor: Date) => seedRecordsIfEmpty(em, anchor, youthLeagueRecords);
