@@ -350,6 +350,13 @@ describe('registry writes: validation, atomicity, due dates', () => {
       /QueryFailedError: invalid input syntax for type probe: "…" \[code 22P02\]/,
     ],
     [
+      'a value of several lines, one of them looking like a stack frame',
+      `CREATE FUNCTION registry.probe_refused() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'invalid input syntax for type probe: "%"', E'x\\n    at ' || NEW.name || ' ' || NEW.id_number USING ERRCODE = '22P02'; END $$;
+       CREATE TRIGGER probe_refused BEFORE INSERT ON registry.minor FOR EACH ROW EXECUTE FUNCTION registry.probe_refused()`,
+      `DROP TRIGGER probe_refused ON registry.minor; DROP FUNCTION registry.probe_refused()`,
+      /QueryFailedError: invalid input syntax for type probe: "…" \[code 22P02\]/,
+    ],
+    [
       'a value holding a double quote, which Postgres quotes unescaped',
       `CREATE FUNCTION registry.probe_refused() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'invalid input syntax for type probe: "%"', 'a" ' || NEW.name || ' " ' || NEW.id_number USING ERRCODE = '22P02'; END $$;
        CREATE TRIGGER probe_refused BEFORE INSERT ON registry.minor FOR EACH ROW EXECUTE FUNCTION registry.probe_refused()`,

@@ -137,7 +137,13 @@ export function loggableError(error: unknown): string {
     const where = [...(e instanceof GraphQLError && e.path ? [`path ${e.path.join('.')}`] : []), ...fields(e)];
     return `${i ? 'caused by ' : ''}${e.name}: ${message}${where.length ? ` [${where.join(', ')}]` : ''}`;
   });
-  const frames = (chain[chain.length - 1].stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  // A stack begins with the error's `name: message` — unblanked, and as many lines as the message has
+  // (a quoted multi-line value with a line starting "  at " would pass for a frame): skipped.
+  const innermost = chain[chain.length - 1];
+  const frames = (innermost.stack ?? '')
+    .split('\n')
+    .slice(innermost.message.split('\n').length)
+    .filter((l) => /^\s+at /.test(l));
   return [...lines, ...frames].join('\n');
 }
 
