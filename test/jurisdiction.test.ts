@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { Client } from 'pg';
 import { buildIdNumber } from '../src/common/id-number';
 import { Department, Role } from '../src/auth/principal';
@@ -255,6 +256,44 @@ describe('ageing out: someone who has turned 18 is no one’s to read or write',
       expect(nested).toEqual(reports.map((id: string) => ({ id, minor: { id: child.id, age: 17 } })));
     } finally {
       await holder.end();
+      await t.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [child.id, child.birth]);
+    }
+  });
+
+  it('the request’s instant is read once its body is in: headers sent before the midnight on which a child turns 18 and the body after are answered as after it, read and write', async () => {
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const [child] = await t.sql(`SELECT id, birth_date::text AS birth FROM registry.minor WHERE grid_code LIKE $1 AND id <> ALL($2) ORDER BY id LIMIT 1`, [
+      `${STREET}%`,
+      [adult.id, almost.id],
+    ]);
+    const nextMidnight = Date.parse(`${chinaDay(new Date(Date.now() + 86_400_000))}T00:00:00+08:00`);
+    await t.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [child.id, yearsBefore(new Date(nextMidnight), 18)]);
+    /** A client that sends the headers and a byte of its body, and the rest after `holdMs`. */
+    const slowPost = (query: string, holdMs: number) =>
+      new Promise<{ status: number; json: any }>((resolve, reject) => {
+        const body = Buffer.from(JSON.stringify({ query, variables: { id: child.id } }));
+        const headers = { 'content-type': 'application/json', authorization: `Bearer ${civil}`, 'x-purpose': 'CASE_HANDLING', 'content-length': String(body.length) };
+        const req = httpRequest(t.hub.url, { method: 'POST', headers }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+        req.write(body.subarray(0, 1));
+        setTimeout(() => req.end(body.subarray(1)), holdMs);
+      });
+    const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [child.id]))[0].n;
+    const before = await visits();
+    try {
+      t.config.workflow.clockOffsetMs = nextMidnight - 1_000 - Date.now();
+      // A look-up of plain fields (the compiled read) and a write (the general path), their bodies sent after midnight.
+      const [read, write] = await Promise.all([
+        slowPost(`query($id: ID!) { minor(id: $id) { id age name idNumber } }`, 2_500),
+        slowPost(`mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "after midnight" }) { id } }`, 2_500),
+      ]);
+      expect({ read: read.json.data, write: errorCodes(write.json), visitsAdded: (await visits()) - before }).toEqual({ read: { minor: null }, write: ['NOT_FOUND'], visitsAdded: 0 });
+    } finally {
       await t.sql(`UPDATE registry.minor SET birth_date = $2 WHERE id = $1`, [child.id, child.birth]);
     }
   });

@@ -23,8 +23,6 @@ import { SubgraphFields, validationBound } from './validation-bound';
  */
 export interface Arrival {
   startedAt: number;
-  /** The request's instant (hubClock at the headers), by which it is served wherever it is answered. */
-  now: Date;
   clientAddress: string | null;
   /** The caller accepted at the headers; null when none was (then the token is verified here). */
   principal: Principal | null;
@@ -54,7 +52,7 @@ export class HttpAudit {
     private readonly regions: RegionDirectory,
     /** The supergraph's subgraphs, which the bound counts the hops between. */
     private readonly subgraphs: SubgraphFields,
-    /** The hub's clock (hubClock), read once per request as it arrives. */
+    /** The hub's clock (hubClock), read for a request once its body is in (`instant`). */
     private readonly clock: () => Date,
     private readonly arrivalOf: (req: IncomingMessage) => Arrival | undefined = () => undefined,
   ) {}
@@ -93,8 +91,6 @@ export class HttpAudit {
     const l = locals(res);
     const arrival = this.arrivalOf(req);
     l.startedAt = arrival?.startedAt ?? performance.now();
-    // Before the token's look-up, which may wait on the database: the request is served as of its arrival.
-    const now = arrival?.now ?? this.clock();
     l.clientAddress = arrival ? arrival.clientAddress : (req.socket.remoteAddress ?? null);
     l.requestId = randomUUID();
     res.setHeader(REQUEST_ID_HEADER, l.requestId);
@@ -104,7 +100,8 @@ export class HttpAudit {
       l.hubContext = {
         requestId: l.requestId,
         principal,
-        now,
+        // Until the body is in (`instant`).
+        now: this.clock(),
         purposeHeader: req.header(PURPOSE_HEADER),
         clientAddress: l.clientAddress,
         access: new AccessLog(),
@@ -124,6 +121,17 @@ export class HttpAudit {
     if (!(await this.regions.has(principal.region))) throw unauthenticated('Token names an unknown jurisdiction');
     return principal;
   }
+
+  /**
+   * The request's instant, by which every fetch of it is served (ages, due dates, time stamps): read
+   * once its body is in. The client decides when that is — taken at the headers, a body sent minutes
+   * later (a request times out only after Node's 300 s) was served as of then, the record of a child
+   * who had turned 18 meanwhile read and written.
+   */
+  instant: RequestHandler = (_req: Request, res: Response, next: NextFunction) => {
+    locals(res).hubContext!.now = this.clock();
+    next();
+  };
 
   /** Only POST (postOnlyRefusal says why): anything else is refused (405) and audited before anything runs. */
   postOnly: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {

@@ -77,7 +77,7 @@ export class CompiledReads {
     return (req, res) => {
       if (!this.mayServe(req)) return app(req, res);
       // Taken as the general path takes them, when the headers arrive: the socket may be gone by the time the event is built.
-      const arrival: Arrival = { startedAt: performance.now(), now: hubClock(this.o.config), clientAddress: req.socket.remoteAddress ?? null, principal: null };
+      const arrival: Arrival = { startedAt: performance.now(), clientAddress: req.socket.remoteAddress ?? null, principal: null };
       // The body is read as it arrives while the caller is authenticated, as the general path does
       // at the headers: a caller it refuses is handed to it at once (it answers without the body,
       // which is dropped here as it arrives: kept, it let callers without a token hold up to
@@ -173,7 +173,9 @@ export class CompiledReads {
   }
 
   /** Answers the request and resolves true, or resolves false having sent nothing and written nothing. */
-  private async serve(req: IncomingMessage, res: ServerResponse, body: object, { principal, startedAt, now, clientAddress }: Arrival & { principal: Principal }): Promise<boolean> {
+  private async serve(req: IncomingMessage, res: ServerResponse, body: object, { principal, startedAt, clientAddress }: Arrival & { principal: Principal }): Promise<boolean> {
+    // The request's instant, as the general path takes it (HttpAudit.instant): its body is in.
+    const now = hubClock(this.o.config);
     if (Array.isArray(body) || Object.keys(body).some((k) => !BODY_KEYS.has(k))) return false;
     const { query, variables, operationName } = body as Record<string, unknown>;
     if (typeof query !== 'string' || query.length > MAX_QUERY) return false;

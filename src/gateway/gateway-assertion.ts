@@ -30,7 +30,7 @@ export interface GatewayAssertion {
    */
   now?: Date;
   /**
-   * How long before the signing the request arrived, by the gateway's clock (claim `ageMs`): the
+   * How long before the signing the request's instant was taken, by the gateway's clock (claim `ageMs`): the
    * instant plus its age is the gateway's clock as it signs, which the subgraph holds to its own.
    */
   ageMs?: number;

@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal';
 export interface GatewayContext {
   requestId: string;
   principal: Principal;
-  /** The request's instant (hubClock as it arrived): every subgraph context of the request, and a remote subgraph's assertion, carry it. */
+  /** The request's instant (hubClock once its body was in, HttpAudit.instant): every subgraph context of the request, and a remote subgraph's assertion, carry it. */
   now: Date;
   /** Raw `x-purpose` header; parsed (and refused if malformed) once the operation is known. */
   purposeHeader: string | undefined;

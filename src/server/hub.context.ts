@@ -19,7 +19,7 @@ export interface HubContext {
   /** On a subgraph server, bound by the gateway's deadline for the fetch (src/db/request-deadline.ts). */
   db: DataSource;
   /**
-   * The request's instant, taken once as it arrives (hubClock) and shared by every subgraph
+   * The request's instant, taken once its body is in (hubClock) and shared by every subgraph
    * context of the request, so that one request sees one "now" (ages, due dates): a request whose
    * fetches straddled the midnight in China on which a child turned 18 answered them aged 17 and,
    * in a later fetch, as no child.

@@ -141,6 +141,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       httpAudit.postOnly,
       compiled ? compiled.jsonBody(json) : json,
       httpAudit.bodyErrors,
+      httpAudit.instant,
       httpAudit.validationBound,
       expressMiddleware(server, { context: async ({ res }) => gatewayContextOf(res) }),
     );
