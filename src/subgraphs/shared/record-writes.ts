@@ -63,17 +63,21 @@ export function differsFrom(record: object, fields: object): boolean {
 
 /**
  * Replaces a record's fields (the input carries all of them; the child cannot change), in one
- * transaction. Only records the caller's jurisdiction covers can be found. The values it already
- * holds are no change (AccessLog.unchanged).
+ * transaction. Only records the caller's jurisdiction covers can be found.
  */
 export function updateRecord<T extends ChildRecord>(ctx: HubContext, entity: new () => T, id: string, what: string, fields: RecordFields<T>): Promise<T> {
-  return ctx.db.transaction(async (em) => {
-    const record = await lockRecord(em, ctx, entity, id, what);
-    if (!differsFrom(record, fields)) return ctx.access.unchanged(record);
-    Object.assign(record, fields);
-    await em.getRepository(entity).save(record as never);
-    return record;
-  });
+  return ctx.db.transaction(async (em) => writeFields(em, ctx, entity, await lockRecord(em, ctx, entity, id, what), fields));
+}
+
+/**
+ * Writes `fields` over a record locked in `em`'s transaction — or nothing, when it holds them all
+ * already: such an answer is marked unchanged (AccessLog.unchanged), no change in the event.
+ */
+export async function writeFields<T extends ChildRecord>(em: EntityManager, ctx: HubContext, entity: new () => T, record: T, fields: RecordFields<T>): Promise<T> {
+  if (!differsFrom(record, fields)) return ctx.access.unchanged(record);
+  Object.assign(record, fields);
+  await em.getRepository(entity).save(record as never);
+  return record;
 }
 
 /**

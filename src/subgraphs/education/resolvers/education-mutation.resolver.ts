@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, differsFrom, lockRecord, subRecordDays, updateRecord } from '../../shared/record-writes';
+import { createRecord, lockRecord, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { BullyingCase } from '../entities/bullying-case.entity';
 import { dropoutEvent, emitNotification } from '../../workflow/workflow.notify';
 import { DropoutReport } from '../entities/dropout-report.entity';
@@ -58,9 +58,7 @@ export class EducationMutationResolver {
       // report after an action already recorded either.
       const { first } = await subRecordDays(em, PersuasionAction, 'actedOn', 'reportId', report.id);
       if (first && fields.reportedOn > first) throw badInput('reportedOn', `must not be after its first persuasion action (${first})`);
-      if (!differsFrom(report, fields)) return ctx.access.unchanged(report);
-      Object.assign(report, fields);
-      return em.getRepository(DropoutReport).save(report);
+      return writeFields(em, ctx, DropoutReport, report, fields);
     });
   }
 

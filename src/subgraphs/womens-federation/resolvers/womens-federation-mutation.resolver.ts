@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, differsFrom, lockRecord, subRecordDays, updateRecord } from '../../shared/record-writes';
+import { createRecord, lockRecord, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { CarePlan } from '../entities/care-plan.entity';
 import { CareVisit } from '../entities/care-visit.entity';
 import { ChildrenHomeAttendance } from '../entities/children-home-attendance.entity';
@@ -35,9 +35,7 @@ export class WomensFederationMutationResolver {
       // after any visit already recorded either — the latest visit (lastVisitOn) is not the bound.
       const { first } = await subRecordDays(em, CareVisit, 'visitedOn', 'planId', plan.id);
       if (first && fields.startedOn > first) throw badInput('startedOn', `must not be after the plan’s first visit (${first})`);
-      if (!differsFrom(plan, fields)) return ctx.access.unchanged(plan);
-      Object.assign(plan, fields);
-      return em.getRepository(CarePlan).save(plan);
+      return writeFields(em, ctx, CarePlan, plan, fields);
     });
   }
 

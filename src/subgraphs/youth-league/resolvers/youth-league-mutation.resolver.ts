@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, differsFrom, lockRecord, subRecordDays, updateRecord } from '../../shared/record-writes';
+import { createRecord, lockRecord, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { IdleSupport } from '../entities/idle-support.entity';
 import { MisbehaviourFollowUp } from '../entities/misbehaviour-follow-up.entity';
 import { PreventionCase } from '../entities/prevention-case.entity';
@@ -28,9 +28,7 @@ export class YouthLeagueMutationResolver {
       // move the opening after any follow-up already recorded either — the latest (lastFollowUpOn) is not the bound.
       const { first } = await subRecordDays(em, MisbehaviourFollowUp, 'followedUpOn', 'caseId', found.id);
       if (first && fields.openedOn > first) throw badInput('openedOn', `must not be after the case’s first follow-up (${first})`);
-      if (!differsFrom(found, fields)) return ctx.access.unchanged(found);
-      Object.assign(found, fields);
-      return em.getRepository(PreventionCase).save(found);
+      return writeFields(em, ctx, PreventionCase, found, fields);
     });
   }
 
