@@ -32,6 +32,7 @@ export const isMinorAt = (birthDate: string, at: string) => `registry.is_minor($
 /** Region codes: district 6 digits, street 9, community 12, grid (网格, the finest) 15. */
 export const GRID_CODE_LENGTH = 15;
 export const DISTRICT_CODE_LENGTH = 6;
+export const STREET_CODE_LENGTH = 9;
 
 /**
  * A child's categories in the order of what a department that sees them masked is shown: the shown

@@ -15,6 +15,16 @@ export function inJurisdiction(alias: string, pattern = ':jurisdiction'): string
   return `EXISTS (SELECT 1 FROM registry.minor_jurisdiction j WHERE j.minor_id = ${alias}.minor_id AND j.grid_code LIKE ${pattern})`;
 }
 
+/**
+ * `inJurisdiction` as a list's count and page read it: the caller's children first (by grid), then
+ * their records through the record table's child index — work in proportion to the caller's own
+ * children, whatever other regions hold. As a semi-join the planner joined the whole record table
+ * (a street's count grew with every other street's records) or walked it in id order.
+ */
+export function ofChildrenInJurisdiction(alias: string, pattern = ':jurisdiction'): string {
+  return `${alias}.minor_id = ANY(ARRAY(SELECT j.minor_id FROM registry.minor_jurisdiction j WHERE j.grid_code LIKE ${pattern}))`;
+}
+
 export const jurisdictionParams = (ctx: HubContext) => ({ jurisdiction: jurisdictionPattern(ctx) });
 
 export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);

@@ -1,7 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { distinctValues, requireLine } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
-import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { DropoutReport } from '../entities/dropout-report.entity';
@@ -23,7 +22,7 @@ export class EducationQueryResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<DropoutReport>> {
-    const qb = ctx.db.getRepository(DropoutReport).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    const qb = ctx.db.getRepository(DropoutReport).createQueryBuilder('r');
     const tests = new FilterTests(ctx);
     if (filter?.school !== undefined && filter.school !== null) {
       tests.check('DropoutReport.school', 'filter.school');
@@ -33,6 +32,6 @@ export class EducationQueryResolver {
       tests.check('DropoutReport.status', 'filter.statuses');
       qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
-    return paginate(qb, 'dropout-report', tests, first, after);
+    return paginate(ctx, qb, 'dropout-report', tests, first, after);
   }
 }

@@ -2,7 +2,6 @@ import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { addDays, chinaDay } from '../../../common/dates';
 import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
-import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { IncarceratedParent } from '../entities/incarcerated-parent.entity';
@@ -20,7 +19,7 @@ export class JusticeQueryResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<IncarceratedParent>> {
-    const qb = ctx.db.getRepository(IncarceratedParent).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    const qb = ctx.db.getRepository(IncarceratedParent).createQueryBuilder('r');
     const tests = new FilterTests(ctx);
     if (filter?.releaseWithinDays !== undefined && filter.releaseWithinDays !== null) {
       tests.check('IncarceratedParent.expectedRelease', 'filter.releaseWithinDays');
@@ -31,6 +30,6 @@ export class JusticeQueryResolver {
       tests.check('IncarceratedParent.status', 'filter.statuses');
       qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
-    return paginate(qb, 'incarcerated-parent', tests, first, after);
+    return paginate(ctx, qb, 'incarcerated-parent', tests, first, after);
   }
 }

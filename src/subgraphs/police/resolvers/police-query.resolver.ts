@@ -2,7 +2,6 @@ import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { addDays, chinaDay } from '../../../common/dates';
 import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
-import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { PoliceIncident } from '../entities/police-incident.entity';
@@ -24,7 +23,7 @@ export class PoliceQueryResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<PoliceIncident>> {
-    const qb = ctx.db.getRepository(PoliceIncident).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    const qb = ctx.db.getRepository(PoliceIncident).createQueryBuilder('r');
     const tests = new FilterTests(ctx);
     if (filter?.occurredWithinDays !== undefined && filter.occurredWithinDays !== null) {
       tests.check('PoliceIncident.occurredOn', 'filter.occurredWithinDays');
@@ -39,6 +38,6 @@ export class PoliceQueryResolver {
       tests.check('PoliceIncident.status', 'filter.statuses');
       qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
-    return paginate(qb, 'police-incident', tests, first, after);
+    return paginate(ctx, qb, 'police-incident', tests, first, after);
   }
 }

@@ -12,7 +12,7 @@ import { Visit } from '../entities/visit.entity';
 import { isUuid } from '../../../common/uuid';
 import { distinctValues, isRegionCode, requirePageSize } from '../../../common/validation';
 import { requireIdNumber } from '../../../common/id-number';
-import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern, registryLoaders } from '../registry.loaders';
+import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern, registryLoaders, STREET_CODE_LENGTH } from '../registry.loaders';
 import { FilterTests } from '../../shared/filter-tests';
 import { HistoryFirst, MAX_HISTORY_PAGE } from '../../shared/history-page';
 import { MinorConnection, MinorCount } from './types/minor-connection.type';
@@ -55,13 +55,16 @@ export class MinorResolver {
     requirePageSize(first, MAX_PAGE_SIZE);
     const tests = new FilterTests(ctx);
     const params: unknown[] = [];
-    const where: string[] = [];
-    const bind = (condition: (p: string) => string, value: unknown) => {
+    // The conditions that pick the caller's children by grid (`scope`), and the filter's other tests (`rest`).
+    const scope: string[] = [];
+    const rest: string[] = [];
+    const bind = (condition: (p: string) => string, value: unknown, into = rest) => {
       params.push(value);
-      where.push(condition(`$${params.length}`));
+      into.push(condition(`$${params.length}`));
     };
-    bind((p) => `x.grid_code LIKE ${p}`, jurisdictionPattern(ctx));
-    bind((p) => isMinorAt('x.birth_date', p), ctx.now);
+    bind((p) => `x.grid_code LIKE ${p}`, jurisdictionPattern(ctx), scope);
+    bind((p) => isMinorAt('x.birth_date', p), ctx.now, scope);
+    let area = ctx.principal.region;
     if (filter?.regionCode !== undefined && filter.regionCode !== null) {
       tests.check('Minor.grid', 'filter.regionCode');
       if (!isRegionCode(filter.regionCode)) throw badInput('filter.regionCode', 'a region code is 6 to 15 digits');
@@ -69,8 +72,9 @@ export class MinorResolver {
       // order from the (grid_code, id) index. A prefix's row estimate can be a histogram bucket
       // (10,000 rows for a grid of 200 at 1M minors), and Postgres then walked the primary key for
       // seconds looking for the grid's first 100.
-      if (filter.regionCode.length === GRID_CODE_LENGTH) bind((p) => `x.grid_code = ${p}`, filter.regionCode);
-      else bind((p) => `x.grid_code LIKE ${p}`, `${filter.regionCode}%`);
+      if (filter.regionCode.length === GRID_CODE_LENGTH) bind((p) => `x.grid_code = ${p}`, filter.regionCode, scope);
+      else bind((p) => `x.grid_code LIKE ${p}`, `${filter.regionCode}%`, scope);
+      if (filter.regionCode.length > area.length) area = filter.regionCode;
     }
     if (filter?.riskLevels?.length) {
       tests.check('Minor.riskLevel', 'filter.riskLevels');
@@ -81,7 +85,10 @@ export class MinorResolver {
       if (filter.categories.includes('NEEDS_SUPPORT' as never)) {
         throw badInput('filter.categories', 'NEEDS_SUPPORT is how a sensitive category is shown, not a category');
       }
-      bind((p) => `EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = x.id AND c.category = ANY(${p}))`, distinctValues(filter.categories));
+      // In a street or finer, tested child by child (OFFSET 0 keeps the test a probe of each
+      // child's categories): as a semi-join Postgres read every child of the category in the city.
+      const probe = area.length >= STREET_CODE_LENGTH ? ' OFFSET 0' : '';
+      bind((p) => `EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = x.id AND c.category = ANY(${p})${probe})`, distinctValues(filter.categories));
     }
     for (const [arg, value] of [['ageMin', filter?.ageMin], ['ageMax', filter?.ageMax]] as const) {
       if (value === undefined || value === null) continue;
@@ -95,10 +102,23 @@ export class MinorResolver {
       bind((p) => `x.next_visit_due < ${p}`, filter.nextVisitDueBefore);
     }
 
-    const counting: MinorCount = { where: where.join(' AND '), params: [...params], tested: tests.tested };
-    if (after) bind((p) => `x.id > ${p}`, decodeCursor(after));
+    const counting: MinorCount = { where: [...scope, ...rest].join(' AND '), params: [...params], tested: tests.tested };
+    if (after) bind((p) => `x.id > ${p}`, decodeCursor(after), scope);
     params.push(first + 1);
-    const rows = await entityReader(ctx.db, Minor, 'x').read(ctx.db, `WHERE ${where.join(' AND ')} ORDER BY x.id LIMIT $${params.length}`, params);
+    const limit = `ORDER BY x.id LIMIT $${params.length}`;
+    // Postgres takes a filter's children (RED, aged 15 and over, …) to be spread evenly over the
+    // city: with many of them elsewhere it walked the primary key in id order through all of them
+    // for a street's few (RED children concentrated in another district: 20 → 596 ms at 1M). In a
+    // street or finer, the fence (OFFSET 0) reads the area's children by grid first and tests and
+    // orders only them (10 ms). A district's page keeps the walk: reading its 100,000 children
+    // costs more than walking past other districts' (bench/optimisations.md, entry 50). A grid's
+    // children come in id order from the (grid_code, id) index, fence or none.
+    const fenced = rest.length > 0 && area.length >= STREET_CODE_LENGTH && filter?.regionCode?.length !== GRID_CODE_LENGTH;
+    const rows = fenced
+      ? await entityReader(ctx.db, Minor, 'x').read(ctx.db, `WHERE ${rest.join(' AND ')} ${limit}`, params, {
+          from: `SELECT * FROM registry.minor x WHERE ${scope.join(' AND ')} OFFSET 0`,
+        })
+      : await entityReader(ctx.db, Minor, 'x').read(ctx.db, `WHERE ${[...scope, ...rest].join(' AND ')} ${limit}`, params);
     const page = rows.slice(0, first);
     const loaders = registryLoaders(ctx);
     for (const m of page) loaders.minorById.prime(m.id, m);

@@ -2,7 +2,6 @@ import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { addDays, chinaDay } from '../../../common/dates';
 import { distinctValues, requireInt } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
-import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { CarePlan } from '../entities/care-plan.entity';
@@ -20,7 +19,7 @@ export class WomensFederationQueryResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<CarePlan>> {
-    const qb = ctx.db.getRepository(CarePlan).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    const qb = ctx.db.getRepository(CarePlan).createQueryBuilder('r');
     const tests = new FilterTests(ctx);
     if (filter?.kinds?.length) {
       tests.check('CarePlan.kind', 'filter.kinds');
@@ -35,6 +34,6 @@ export class WomensFederationQueryResolver {
       const days = requireInt('filter.notVisitedWithinDays', filter.notVisitedWithinDays, 1, 366);
       qb.andWhere('(r.last_visit_on IS NULL OR r.last_visit_on <= :cutoff)', { cutoff: chinaDay(addDays(ctx.now, -days)) });
     }
-    return paginate(qb, 'care-plan', tests, first, after);
+    return paginate(ctx, qb, 'care-plan', tests, first, after);
   }
 }

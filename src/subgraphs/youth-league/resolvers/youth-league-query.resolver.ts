@@ -1,7 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
 import { distinctValues } from '../../../common/validation';
-import { inJurisdiction, jurisdictionParams } from '../../shared/jurisdiction';
 import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { PreventionCase } from '../entities/prevention-case.entity';
@@ -19,7 +18,7 @@ export class YouthLeagueQueryResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<Page<PreventionCase>> {
-    const qb = ctx.db.getRepository(PreventionCase).createQueryBuilder('r').where(inJurisdiction('r'), jurisdictionParams(ctx));
+    const qb = ctx.db.getRepository(PreventionCase).createQueryBuilder('r');
     const tests = new FilterTests(ctx);
     if (filter?.kinds?.length) {
       tests.check('PreventionCase.kind', 'filter.kinds');
@@ -29,6 +28,6 @@ export class YouthLeagueQueryResolver {
       tests.check('PreventionCase.status', 'filter.statuses');
       qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
     }
-    return paginate(qb, 'prevention-case', tests, first, after);
+    return paginate(ctx, qb, 'prevention-case', tests, first, after);
   }
 }
