@@ -100,11 +100,14 @@ export async function paginate<T extends { id: string; minorId: string | null }>
     .clone()
     .andWhere(ofChildrenInJurisdiction('r'), jurisdictionParams(ctx))
     .select('COUNT(*)::int', 'total')
-    .addSelect('(SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = to_regclass(:table))', 'rows')
+    .addSelect('(SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table))', 'rows')
     .setParameter('table', meta.tablePath)
     .getRawOne();
   const totalCount = counted?.total ?? 0;
-  const walk = totalCount > 0 && ((first + 1) * (counted?.rows ?? 0)) / totalCount <= WALK_ROWS;
+  // A table never analysed has no estimate (reltuples -1): the page is read as the count was,
+  // which costs the caller's own rows, rather than walked an unknown distance.
+  const tableRows = counted?.rows ?? -1;
+  const walk = totalCount > 0 && tableRows > 0 && ((first + 1) * tableRows) / totalCount <= WALK_ROWS;
   const page = qb.clone().andWhere(walk ? inJurisdiction('r') : ofChildrenInJurisdiction('r'), jurisdictionParams(ctx));
   if (after) {
     const raw = Buffer.from(after, 'base64url').toString();
