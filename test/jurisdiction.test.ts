@@ -543,6 +543,19 @@ describe('a list’s work is the caller’s rows, not other streets’', () => {
     expect(plans[1].buffers).toBeLessThan(100);
   });
 
+  it('a district officer’s list with a narrow filter reads the records it picks, not the district’s children first', async () => {
+    const query = `{ policeIncidents(first: 20, filter: { types: [MISSING], occurredWithinDays: 2 }) { totalCount nodes { id } } }`;
+    const expected = await t.sql(
+      `SELECT i.id FROM police.incident i JOIN registry.minor m ON m.id = i.minor_id WHERE m.grid_code LIKE '330102%' AND i.type = 'MISSING' AND i.occurred_on > current_date - 2 ORDER BY i.id`,
+    );
+    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor WHERE grid_code LIKE '330102%'`);
+    const { data, plans } = await explained(Department.POLICE, query, '330102');
+    expect(data.policeIncidents).toEqual({ totalCount: expected.length, nodes: expected.slice(0, 20) });
+    // Reading the district's children first touched a buffer for every 50 or so of them whatever the
+    // filter (2,171 here against 348; a red-team diff at 1M: 15 → 225 ms for a filter matching nothing).
+    expect(plans.map((p) => [p.query, p.buffers < n / 100])).toEqual(plans.map((p) => [p.query, true]));
+  });
+
   it('minors(filter: { regionCode: <grid> }) still reads the grid’s children in id order from the (grid_code, id) index', async () => {
     const [{ grid_code: grid }] = await t.sql(`SELECT grid_code FROM registry.minor WHERE grid_code LIKE $1 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`, [`${STREET}%`]);
     const { plans } = await explained(Department.CIVIL_AFFAIRS, `{ minors(filter: { regionCode: "${grid}" }, first: 2) { edges { node { id } } } }`);

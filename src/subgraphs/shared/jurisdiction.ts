@@ -16,7 +16,7 @@ export function inJurisdiction(alias: string, pattern = ':jurisdiction'): string
 }
 
 /**
- * `inJurisdiction` as a list's count and page read it: the caller's children first (by grid), then
+ * `inJurisdiction` as a street's (or finer) list reads it: the caller's children first (by grid), then
  * their records through the record table's child index — work in proportion to the caller's own
  * children, whatever other regions hold. As a semi-join the planner joined the whole record table
  * (a street's count grew with every other street's records) or walked it in id order.
