@@ -501,6 +501,14 @@ describe('distributed mode', () => {
     expect([e.outcome, e.errorCodes]).toEqual(['INVALID', ['BAD_USER_INPUT']]);
   });
 
+  it('passes on a remote subgraph’s refusal of a literal its scalar cannot read as BAD_USER_INPUT, not as an internal error', async () => {
+    const r = await post(t, await t.token(Department.CIVIL_AFFAIRS), { query: `{ minors(first: 1, filter: { nextVisitDueBefore: "not-a-date" }) { totalCount } }` });
+    const message = 'DateTime cannot represent an invalid date-time-string not-a-date.';
+    expect(r.json.errors).toEqual([{ message, extensions: { code: 'BAD_USER_INPUT', serviceName: 'registry' } }]);
+    expect(JSON.stringify(r.json)).not.toContain(subgraph.url);
+    expect((await eventOf(t, r.requestId)).errorCodes).toEqual(['BAD_USER_INPUT']);
+  });
+
   it('a workflow subgraph process audits its webhook deliveries itself, on the same trail, before it sends them', async () => {
     const received: string[] = [];
     const rx = createServer((req, res) => {

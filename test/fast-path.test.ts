@@ -71,6 +71,25 @@ describe('fast path for single-subgraph operations', () => {
     }
   });
 
+  it('refuses a literal only the subgraph’s scalar can check as bad input, not as an internal error', async () => {
+    // Written in the document, not in a variable: the registry's validation of the fetch refused it.
+    const field = `minors(first: 1, filter: { nextVisitDueBefore: "not-a-date" }) { totalCount }`;
+    const token = await t.token(Department.CIVIL_AFFAIRS);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const message = 'DateTime cannot represent an invalid date-time-string not-a-date.';
+      for (const query of [`{ ${field} }`, `{ ${field} statisticsScope { level } }`]) {
+        const r = await post(t, token, { query });
+        expect(r.json.errors).toEqual([{ message, extensions: { code: 'BAD_USER_INPUT', serviceName: 'registry' } }]);
+        expect(r.json.data.minors).toBeNull();
+        expect((await eventOf(t, r.requestId)).errorCodes).toEqual(['BAD_USER_INPUT']);
+      }
+      expect(log).not.toHaveBeenCalled(); // nothing unexpected happened
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   it('refuses a null given for a variable in a non-null position before anything runs, on the fast path and the planner', async () => {
     // Valid (a nullable variable with a default may stand in a non-null position): graphql-js, or the
     // gateway for a root field's @include, would refuse the null only while executing, as an

@@ -1,6 +1,7 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayExecutionResult, GatewayGraphQLRequestContext, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { BREAK, DocumentNode, execute, GraphQLError, GraphQLSchema, Kind, OperationTypeNode, parse, validate, visit } from 'graphql';
+import { isLiteralRefusal, isVariableRefusal } from './input-refusal';
 import type { DataSource } from 'typeorm';
 import { parsePurpose } from '../audit/purpose';
 import type { HubConfig } from '../config/hub.config';
@@ -29,15 +30,8 @@ function usesCrossSubgraphDirectives(sdl: string): boolean {
   return found;
 }
 
-/**
- * graphql-js's refusal of a variable's value, before anything ran: in a fetch, a value that the
- * subgraph's own scalar refuses and the supergraph could not check (e.g. a DateTimeISO out of
- * range). Apollo Server's own test for the errors it labels BAD_USER_INPUT.
- */
-function isVariableRefusal(e: GraphQLError): boolean {
-  const node = e.nodes?.length === 1 ? e.nodes[0] : undefined;
-  return node?.kind === Kind.VARIABLE_DEFINITION && e.message.startsWith(`Variable "$${node.variable.name.value}" `) && e.extensions?.code == null;
-}
+/** The client's input refused by the subgraph (input-refusal.ts), as a remote subgraph answers it. */
+const refusedInput = (e: GraphQLError) => ({ message: e.message, extensions: { code: HubErrorCode.BAD_USER_INPUT } });
 
 /** The names of the fields a document selects at the root of each operation type it uses. */
 export type RootFields = ReadonlyMap<OperationTypeNode, ReadonlySet<string>>;
@@ -86,7 +80,7 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
 
   async process({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const doc = this.document(request.query!);
-    if (!('kind' in doc)) return { errors: doc.map((e) => maskUnexpectedError(e.toJSON(), e)) };
+    if (!('kind' in doc)) return { errors: doc.map((e) => (isLiteralRefusal(e) ? refusedInput(e) : maskUnexpectedError(e.toJSON(), e))) };
     const ctx = this.contextOf(context as GatewayContext);
     const result = await execute({
       schema: this.subgraph.schemaFor(ctx.subject),
@@ -99,7 +93,7 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
       data: result.data as Record<string, unknown> | null | undefined,
       // A refused variable is the client's input, as a remote subgraph and the fast path answer it.
       errors: result.errors?.map((e) =>
-        isVariableRefusal(e) ? { message: e.message, extensions: { code: HubErrorCode.BAD_USER_INPUT } } : maskUnexpectedError(e.toJSON(), e.originalError ?? e),
+        isVariableRefusal(e) ? refusedInput(e) : maskUnexpectedError(e.toJSON(), e.originalError ?? e),
       ),
     };
   }

@@ -4,12 +4,13 @@ import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDis
 import { expressMiddleware } from '@as-integrations/express5';
 import type { GatewayGraphQLRequestContext, GatewayInterface, GatewaySchemaLoadOrUpdateCallback } from '@apollo/server-gateway-interface';
 import express from 'express';
-import { execute } from 'graphql';
+import { execute, GraphQLError } from 'graphql';
 import { AuditSink, AuditWriter, auditWriterPool, DiscardingAuditSink } from '../audit/audit.writer';
 import type { HubConfig } from '../config/hub.config';
 import { HubErrorCode, HubException, maskUnexpectedError } from '../errors/hub.exception';
 import { ACCESS_EXTENSION, ASSERTION_HEADER, AssertionRefused, ReplayGuard, requestDigest, VerifiedAssertion, verifyAssertion, vouchedRequestId } from '../gateway/gateway-assertion';
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
+import { isLiteralRefusal } from '../gateway/input-refusal';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, closedInOrder, openDatabase, startSlices } from './bootstrap';
 import { boundByDeadline } from '../db/request-deadline';
@@ -140,7 +141,12 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
           },
         },
       ],
-      formatError: (formatted, error) => maskUnexpectedError(formatted, error, config.production),
+      // A literal of the client's document that this subgraph's scalar refused (input-refusal.ts) is
+      // the client's error: labelled so, the gateway passes it on as an in-process hub answers it.
+      formatError: (formatted, error) =>
+        error instanceof GraphQLError && formatted.extensions?.code === 'GRAPHQL_VALIDATION_FAILED' && isLiteralRefusal(error)
+          ? { message: formatted.message, locations: formatted.locations, extensions: { code: HubErrorCode.BAD_USER_INPUT } }
+          : maskUnexpectedError(formatted, error, config.production),
     });
     await server.start();
     const replays = new ReplayGuard();
