@@ -229,6 +229,23 @@ describe('bearer tokens', () => {
       expect([res.status, res.headers.get('x-content-type-options'), res.headers.get('cache-control')]).toEqual([200, 'nosniff', 'no-store']);
     }
   });
+
+  it('tells no cache to keep a refusal made before GraphQL runs: no token, a forged one, a GET, a body too large, a selection too deep', async () => {
+    const police = await t.token(Department.POLICE);
+    const headers = { 'content-type': 'application/json', 'x-purpose': 'CASE_HANDLING' };
+    const deep = `{ regions ${'{ code children '.repeat(14)}{ code }${' }'.repeat(14)} }`;
+    const cases: [string, RequestInit, number][] = [
+      ['no token', { method: 'POST', headers, body: JSON.stringify({ query: '{ regions { code } }' }) }, 401],
+      ['a forged token', { method: 'POST', headers: { ...headers, authorization: 'Bearer abc.def.ghi' }, body: JSON.stringify({ query: '{ regions { code } }' }) }, 401],
+      ['a GET', { method: 'GET', headers: { authorization: `Bearer ${police}` } }, 405],
+      ['a body too large', { method: 'POST', headers: { ...headers, authorization: `Bearer ${police}` }, body: JSON.stringify({ query: `{ regions { code } } # ${'x'.repeat(1_100_000)}` }) }, 413],
+      ['a selection too deep', { method: 'POST', headers: { ...headers, authorization: `Bearer ${police}` }, body: JSON.stringify({ query: deep }) }, 413],
+    ];
+    for (const [what, init, status] of cases) {
+      const res = await fetch(t.hub.url, init);
+      expect([what, res.status, res.headers.get('x-content-type-options'), res.headers.get('cache-control')]).toEqual([what, status, 'nosniff', 'no-store']);
+    }
+  });
 });
 
 /** Production: validation errors name no field, type or argument the caller did not write. */

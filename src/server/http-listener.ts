@@ -46,7 +46,8 @@ export function sendRefusal(res: http.ServerResponse, error: HubException, heade
   const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
   if (error.extensions.code === HubErrorCode.DATABASE_UNAVAILABLE) res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
   const text = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff', ...headers });
+  // no-store like every answer Apollo Server gives: a refusal is of one request, not for a cache to keep.
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', ...headers });
   res.end(text);
 }
 
@@ -60,6 +61,7 @@ export const jsonErrors: ErrorRequestHandler = (err, _req, res, next) => {
   const { status, expose, message } = err as { status?: number; expose?: boolean; message?: string };
   const client = !!expose && !!status && status >= 400 && status < 500;
   if (!client) console.error('[hub] unexpected error outside GraphQL', loggableError(err));
+  res.set('Cache-Control', 'no-store');
   res.status(client ? status! : 500).json({
     errors: [{ message: client ? message : MASKED_MESSAGE, extensions: { code: client ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }],
   });
