@@ -110,8 +110,8 @@ export async function paginate<T extends { id: string; minorId: string | null }>
     .setParameter('table', meta.tablePath)
     .getRawOne();
   const totalCount = counted?.total ?? 0;
-  // A table never analysed has no estimate (reltuples -1): the page is read as the count was,
-  // which costs the caller's own rows, rather than walked an unknown distance.
+  // A table never analysed has no estimate (reltuples -1): the page is read as the count was
+  // rather than walked an unknown distance.
   const tableRows = counted?.rows ?? -1;
   const walk = totalCount > 0 && tableRows > 0 && ((first + 1) * tableRows) / totalCount <= WALK_ROWS;
   const page = qb.clone().andWhere(walk ? inJurisdiction('r') : scope, jurisdictionParams(ctx));
