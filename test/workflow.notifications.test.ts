@@ -6,6 +6,7 @@ import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { deliverWebhooks, signWebhook } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
 const MIN = 60_000;
@@ -210,6 +211,62 @@ describe('workflow: notifications', () => {
     for (const r of rows) expect(r).toMatchObject({ department: CA, region_code: parent });
     await runEscalations(t.hub.db.ds, t.config, policy, new Date(createdAt + 90 * MIN));
     expect(await escalated()).toHaveLength(3);
+  });
+
+  describe('paging', () => {
+    const STREET = '330102003';
+    const PAGE = `query($first: Int!, $after: ID, $u: Boolean) { notifications(unacknowledged: $u, first: $first, after: $after) { id kind } }`;
+    const list = (token: string, variables: Record<string, unknown> = {}): WorkflowList => ({ t, token, query: PAGE, list: 'notifications', idOf: (n) => n.id, variables });
+    const inboxOf = (department: string, where = 'TRUE') =>
+      t.sql(`SELECT id FROM workflow.notification WHERE department = $1 AND region_code LIKE '${STREET}%' AND ${where} ORDER BY created_at DESC, id`, [department]);
+    const notify = (department: string, region: string, n: number) =>
+      // Three at each instant (ties on created_at), every fourth acknowledged, every fifth naming no child.
+      t.sql(
+        `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, payload, created_at, acknowledged_at, acknowledged_by)
+         SELECT gen_random_uuid(), 'CHILD_RED', $1, m.grid_code, CASE WHEN i % 5 = 0 THEN NULL ELSE m.id END, '{}', now() - (i / 3) * interval '1 minute',
+                CASE WHEN i % 4 = 0 THEN now() END, CASE WHEN i % 4 = 0 THEN 'paging' END
+           FROM generate_series(0, $3 - 1) i
+           JOIN LATERAL (SELECT id, grid_code FROM registry.minor WHERE grid_code LIKE $2 ORDER BY id OFFSET i LIMIT 1) m ON TRUE`,
+        [department, `${region}%`, n],
+      );
+    let justice: string;
+    beforeAll(async () => {
+      await notify(JU, STREET, 150);
+      justice = await t.token(JU, { region: STREET, user: 'ju-paging' });
+    });
+
+    it('goes on after the notification a page ended with, to the end of the inbox, through notifications made at one instant', async () => {
+      expect(await expectPagedToItsEnd(list(justice))).toEqual((await inboxOf(JU)).map((n) => n.id));
+      for (const u of [true, false]) {
+        const filtered = (await inboxOf(JU, `acknowledged_at IS ${u ? '' : 'NOT '}NULL`)).map((n) => n.id);
+        expect(await expectPagedToItsEnd(list(justice, { u }))).toEqual(filtered);
+      }
+    });
+
+    it('refuses a notification the inbox does not list as a random id: of another street, another department, acknowledged, no id', async () => {
+      await notify(JU, '330102001', 1);
+      await notify(PO, STREET, 1);
+      const [elsewhere] = await t.sql(`SELECT id FROM workflow.notification WHERE department = 'JUSTICE' AND region_code NOT LIKE '${STREET}%' LIMIT 1`);
+      const [police] = await inboxOf(PO);
+      const [acknowledged] = await inboxOf(JU, 'acknowledged_at IS NOT NULL');
+      await expectAfterRefusedAlike(list(justice, { u: true }), [elsewhere.id, police.id, acknowledged.id]);
+    });
+
+    it('records the notification it goes on after as tested, as each one it names: still unacknowledged', async () => {
+      const [first, second] = (await inboxOf(JU, 'acknowledged_at IS NULL')).map((n) => n.id);
+      const r = await post(t, justice, { query: PAGE, variables: { first: 1, after: first, u: true } });
+      expect(r.json.data.notifications.map((n: { id: string }) => n.id)).toEqual([second]);
+      const children = await t.sql(`SELECT minor_id FROM workflow.notification WHERE id = ANY($1) AND minor_id IS NOT NULL`, [[first, second]]);
+      expect(children).toHaveLength(2);
+      const reads = (await eventOf(t, r.requestId)).reads as { minorId: string; fields: Record<string, string> }[];
+      expect(reads.map((x) => x.minorId).sort()).toEqual(children.map((c) => c.minor_id).sort());
+      for (const x of reads) expect(x.fields).toMatchObject({ 'Notification.acknowledgedAt': 'ALLOW' });
+    });
+
+    it('reads a page in the same statements whatever its size', async () => {
+      const [start] = await inboxOf(JU);
+      await expectStatementsPerPageFlat(list(justice), start.id);
+    });
   });
 
   describe('webhooks', () => {

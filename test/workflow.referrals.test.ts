@@ -11,6 +11,7 @@ import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { referralGrants } from '../src/subgraphs/workflow/workflow.policy';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, poolSize, startTestHub, statementParameters, TestHub } from './support/test-hub';
+import { expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
 const HOUR = 3_600_000;
@@ -171,6 +172,52 @@ describe('workflow: referrals', () => {
       expect([errorCodes(r), r.errors![0].extensions!.field, r.data.minor.referrals]).toEqual([['BAD_USER_INPUT'], 'first', null]);
     }
     await t.sql(`DELETE FROM workflow.referral WHERE minor_id = $1`, [minorId]);
+  });
+
+  describe('paging', () => {
+    const STREET = '330102003';
+    const PAGE = `query($first: Int!, $after: ID, $d: ReferralDirection, $s: [ReferralStatus!]) { referrals(direction: $d, status: $s, first: $first, after: $after) { id status } }`;
+    const list = (token: string, variables: Record<string, unknown> = {}): WorkflowList => ({ t, token, query: PAGE, list: 'referrals', idOf: (r) => r.id, variables });
+    const listed = (where: string) =>
+      t.sql(`SELECT id FROM workflow.referral WHERE region_code LIKE '${STREET}%' AND ${where} ORDER BY created_at DESC, id`).then((rows) => rows.map((r) => r.id as string));
+    /** `n` referrals of the region's children, three at each instant (ties on created_at), every fourth declined. */
+    const referMany = (from: Department, to: Department, region: string, n: number) =>
+      t.sql(
+        `INSERT INTO workflow.referral (id, minor_id, type, need, from_department, from_user, to_department, region_code, status, created_at, answer_due_at, closed_at)
+         SELECT gen_random_uuid(), m.id, 'COUNSELLING', '心理疏导', $1, 'paging', $2, $3, CASE WHEN i % 4 = 0 THEN 'DECLINED' ELSE 'PENDING' END,
+                now() - (i / 3) * interval '1 minute', now() + interval '48 hours', CASE WHEN i % 4 = 0 THEN now() END
+           FROM generate_series(0, $5 - 1) i
+           JOIN LATERAL (SELECT id FROM registry.minor WHERE grid_code LIKE $4 ORDER BY id OFFSET i LIMIT 1) m ON TRUE`,
+        [from, to, region, `${region}%`, n],
+      );
+    let streetEducation: string;
+    beforeAll(async () => {
+      await referMany(CA, ED, STREET, 120);
+      await referMany(ED, CA, STREET, 30);
+      streetEducation = await t.token(ED, { region: STREET, user: 'ed-paging' });
+    });
+
+    it('goes on after the referral a page ended with, to the end of the list, through referrals made at one instant', async () => {
+      const party = `(from_department = 'EDUCATION' OR to_department = 'EDUCATION')`;
+      expect(await expectPagedToItsEnd(list(streetEducation))).toEqual(await listed(party));
+      expect(await expectPagedToItsEnd(list(streetEducation, { d: 'RECEIVED', s: ['PENDING'] }))).toEqual(await listed(`to_department = 'EDUCATION' AND status = 'PENDING'`));
+      expect(await expectPagedToItsEnd(list(await t.token(CA, { region: STREET }), { d: 'SENT' }))).toEqual(await listed(`from_department = 'CIVIL_AFFAIRS'`));
+    });
+
+    it('refuses a referral the list does not name as a random id: of another street, between other departments, of another direction or status, no id', async () => {
+      await referMany(CA, ED, '330102002', 1);
+      await referMany(CA, PO, STREET, 1);
+      const [elsewhere] = await t.sql(`SELECT id FROM workflow.referral WHERE to_department = 'EDUCATION' AND region_code NOT LIKE '${STREET}%' LIMIT 1`);
+      const [police] = await listed(`to_department = 'POLICE'`);
+      const [sent] = await listed(`from_department = 'EDUCATION' AND status = 'PENDING'`);
+      const [declined] = await listed(`to_department = 'EDUCATION' AND status = 'DECLINED'`);
+      await expectAfterRefusedAlike(list(streetEducation, { d: 'RECEIVED', s: ['PENDING'] }), [elsewhere.id, police, sent, declined]);
+    });
+
+    it('reads a page in the same statements whatever its size', async () => {
+      const [start] = await listed(`to_department = 'EDUCATION'`);
+      await expectStatementsPerPageFlat(list(streetEducation), start);
+    });
   });
 
   describe('answer and completion', () => {

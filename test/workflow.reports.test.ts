@@ -3,6 +3,7 @@ import { yearsBefore } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, poolSize, startTestHub, TestHub } from './support/test-hub';
+import { expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU } = Department;
 const MIN = 60_000;
@@ -254,6 +255,61 @@ describe('workflow: mandatory reports', () => {
     const street = await onChild(await t.token(PO, { region: '330102001' }));
     expect(street).toEqual(expect.arrayContaining([older, newer]));
     expect(street).not.toContain(away);
+  });
+
+  describe('paging', () => {
+    const STREET = '330102003';
+    const PAGE = `query($first: Int!, $after: ID, $s: [ReportStatus!]) { mandatoryReports(status: $s, first: $first, after: $after) { id status } }`;
+    const MINE = `query($first: Int!, $after: ID) { myReports(first: $first, after: $after) { id status } }`;
+    const list = (token: string, variables: Record<string, unknown> = {}): WorkflowList => ({ t, token, query: PAGE, list: 'mandatoryReports', idOf: (r) => r.id, variables });
+    const mine = (token: string): WorkflowList => ({ t, token, query: MINE, list: 'myReports', idOf: (r) => r.id });
+    const listed = (where: string) =>
+      t.sql(`SELECT id FROM workflow.mandatory_report WHERE ${where} ORDER BY received_at DESC, id`).then((rows) => rows.map((r) => r.id as string));
+    /**
+     * `n` reports by `reporter` about the region's children, three at each instant (ties on
+     * received_at), every fourth being verified; due in a year, so that no clock the deadline tests
+     * set makes them overdue.
+     */
+    const reportMany = (reporter: string, department: Department, region: string, n: number) =>
+      t.sql(
+        `INSERT INTO workflow.mandatory_report (id, reporter_id, reporter_department, harm_type, observation, observed_at, location, region_code, urgency, status, minor_id, received_at, verify_due_at, handle_due_at, updated_at)
+         SELECT gen_random_uuid(), $1, $2, 'NEGLECT', '无人照看', now(), '社区', m.grid_code, 'NORMAL', CASE WHEN i % 4 = 0 THEN 'VERIFYING' ELSE 'RECEIVED' END,
+                CASE WHEN i % 5 = 0 THEN NULL ELSE m.id END, now() - (i / 3) * interval '1 minute', now() + interval '1 year', now() + interval '1 year', now()
+           FROM generate_series(0, $4 - 1) i
+           JOIN LATERAL (SELECT id, grid_code FROM registry.minor WHERE grid_code LIKE $3 ORDER BY id OFFSET i LIMIT 1) m ON TRUE`,
+        [reporter, department, `${region}%`, n],
+      );
+    let streetPolice: string;
+    let pager: string;
+    beforeAll(async () => {
+      await reportMany('teacher-paging', ED, STREET, 150);
+      streetPolice = await t.token(PO, { region: STREET, user: 'po-paging' });
+      pager = await t.token(ED, { role: Role.REPORTER, user: 'teacher-paging' });
+    });
+
+    it('goes on after the report a page ended with, to the end of the list, through reports received at one instant', async () => {
+      const inStreet = `region_code LIKE '${STREET}%'`;
+      expect(await expectPagedToItsEnd(list(streetPolice))).toEqual(await listed(inStreet));
+      expect(await expectPagedToItsEnd(list(streetPolice, { s: ['RECEIVED'] }))).toEqual(await listed(`${inStreet} AND status = 'RECEIVED'`));
+      expect(await expectPagedToItsEnd(mine(pager))).toEqual(await listed(`reporter_id = 'teacher-paging' AND reporter_department = 'EDUCATION'`));
+    });
+
+    it('refuses a report the list does not name as a random id: of another street, of a status not asked, another reporter’s, no id', async () => {
+      await reportMany('teacher-paging', ED, '330102002', 1);
+      await reportMany('teacher-paging', PO, STREET, 1);
+      const [elsewhere] = await listed(`region_code LIKE '330102002%'`);
+      const [verifying] = await listed(`region_code LIKE '${STREET}%' AND status = 'VERIFYING'`);
+      await expectAfterRefusedAlike(list(streetPolice, { s: ['RECEIVED'] }), [elsewhere, verifying]);
+      // A report of the same user id in another department's token is someone else's.
+      const [samenamed] = await listed(`reporter_id = 'teacher-paging' AND reporter_department = 'POLICE'`);
+      const [others] = await listed(`reporter_id <> 'teacher-paging'`);
+      await expectAfterRefusedAlike(mine(pager), [samenamed, others]);
+    });
+
+    it('reads a page in the same statements whatever its size', async () => {
+      await expectStatementsPerPageFlat(list(streetPolice), (await listed(`region_code LIKE '${STREET}%'`))[0]);
+      await expectStatementsPerPageFlat(mine(pager), (await listed(`reporter_id = 'teacher-paging' AND reporter_department = 'EDUCATION'`))[0]);
+    });
   });
 
   describe('state machine', () => {

@@ -3,6 +3,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, pagedIds, WorkflowList } from './support/workflow-pages';
 
 const OVERDUE = `query($r: ID, $l: [RiskLevel!]) { overdueVisits(regionCode: $r, riskLevels: $l, first: 500) { minor { id } riskLevel gridCode nextVisitDue lastVisitAt daysOverdue responsibleWorker } }`;
 
@@ -69,6 +70,62 @@ describe('workflow: visit SLA', () => {
       const r = await t.gql(await t.token(d), `{ overdueVisits(first: 500) { minor { id } riskLevel } }`);
       expect([r.data?.overdueVisits, errorCodes(r), r.errors![0].path]).toEqual([null, ['FORBIDDEN'], ['overdueVisits']]);
     }
+  });
+
+  describe('paging', () => {
+    const STREET = '330102001';
+    const PAGE = `query($first: Int!, $after: ID, $r: ID, $l: [RiskLevel!]) { overdueVisits(regionCode: $r, riskLevels: $l, first: $first, after: $after) { minor { id } riskLevel nextVisitDue } }`;
+    const ORDER = `array_position(ARRAY['RED','ORANGE','YELLOW','BLUE'], risk_level), next_visit_due, id`;
+    const overdue = (where: string) =>
+      t.sql(`SELECT id FROM registry.minor WHERE next_visit_due < now() AND registry.is_minor(birth_date, now()) AND risk_level IS NOT NULL AND ${where} ORDER BY ${ORDER}`);
+    const list = (token: string, variables: Record<string, unknown> = {}): WorkflowList => ({
+      t,
+      token,
+      query: PAGE,
+      list: 'overdueVisits',
+      idOf: (v) => v.minor.id,
+      variables,
+    });
+
+    it('goes on after the child a page ended with, to the end of the list: past 500 in the district, through children of one level and due date', async () => {
+      // Three children of one level due at the same instant: the order breaks their tie by id.
+      const [a, b, c] = await overdue(`grid_code LIKE '${STREET}%' AND risk_level = 'ORANGE'`);
+      await t.sql(`UPDATE registry.minor SET next_visit_due = (SELECT min(next_visit_due) FROM registry.minor WHERE id = ANY($1)) WHERE id = ANY($1)`, [[a.id, b.id, c.id]]);
+      const civil = await t.token(Department.CIVIL_AFFAIRS);
+      const street = await expectPagedToItsEnd(list(civil, { r: STREET }));
+      expect(street).toEqual((await overdue(`grid_code LIKE '${STREET}%'`)).map((m) => m.id));
+      const tied = [a.id, b.id, c.id].sort();
+      expect(street.slice(street.indexOf(tied[0]), street.indexOf(tied[0]) + 3)).toEqual(tied);
+      const district = (await overdue('TRUE')).map((m) => m.id);
+      expect(district.length).toBeGreaterThan(500);
+      expect(await pagedIds(list(civil), 500)).toEqual(district);
+      expect(await expectPagedToItsEnd(list(civil, { r: STREET, l: ['ORANGE', 'BLUE'] }))).toEqual(
+        (await overdue(`grid_code LIKE '${STREET}%' AND risk_level IN ('ORANGE', 'BLUE')`)).map((m) => m.id),
+      );
+    });
+
+    it('records the child it goes on after as tested, as each child it names: that it is still overdue, of a level asked', async () => {
+      const [first, second, third] = (await overdue(`grid_code LIKE '${STREET}%' AND risk_level = 'RED'`)).map((m) => m.id);
+      const r = await post(t, await t.token(Department.CIVIL_AFFAIRS), { query: PAGE, variables: { first: 2, after: first, r: STREET, l: ['RED'] } });
+      expect(r.json.data.overdueVisits.map((v: { minor: { id: string } }) => v.minor.id)).toEqual([second, third]);
+      const reads = (await eventOf(t, r.requestId)).reads as { minorId: string; fields: Record<string, string> }[];
+      expect(reads.map((x) => x.minorId).sort()).toEqual([first, second, third].sort());
+      expect(reads.find((x) => x.minorId === first)!.fields).toEqual({ 'Minor.nextVisitDue': 'ALLOW', 'Minor.grid': 'ALLOW', 'Minor.riskLevel': 'ALLOW' });
+    });
+
+    it('refuses a child the list does not name as a random id: of another street, of a level not asked, not overdue, no id', async () => {
+      const street = await t.token(Department.CIVIL_AFFAIRS, { region: STREET });
+      const [elsewhere] = await overdue(`grid_code NOT LIKE '${STREET}%'`);
+      const [orange] = await overdue(`grid_code LIKE '${STREET}%' AND risk_level = 'ORANGE'`);
+      const [onTime] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${STREET}%' AND next_visit_due > now() LIMIT 1`);
+      await expectAfterRefusedAlike(list(street, { l: ['RED', 'YELLOW'] }), [elsewhere.id, orange.id, onTime.id]);
+    });
+
+    it('reads a page in the same statements whatever its size', async () => {
+      const civil = await t.token(Department.CIVIL_AFFAIRS);
+      const [start] = await overdue('TRUE');
+      await expectStatementsPerPageFlat(list(civil), start.id);
+    });
   });
 
   it('raises one notification to civil affairs per overdue RED or ORANGE child and due date', async () => {

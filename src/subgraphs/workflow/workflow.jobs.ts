@@ -102,7 +102,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
   // told (their dedupe key exists), so each batch is new ones and one run tells every overdue child.
   const recipients = [...new Set(notificationRecipients[NotificationKind.VISIT_OVERDUE])];
   for (;;) {
-    const overdue = await overdueVisitRows((sql, p) => ds.query(sql, p), '%', now, [RiskLevel.RED, RiskLevel.ORANGE], BATCH, recipients);
+    const overdue = await overdueVisitRows((sql, p) => ds.query(sql, p), '%', now, [RiskLevel.RED, RiskLevel.ORANGE], BATCH, { untoldTo: recipients });
     let told = 0;
     for (const v of overdue) {
       await ds.transaction(async (em) => {

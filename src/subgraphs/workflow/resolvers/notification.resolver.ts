@@ -12,15 +12,19 @@ import { canonicalId, isUuid } from '../../../common/uuid';
 import { checkDestination, DestinationRefused, sameDestination } from '../webhook.destination';
 import { jurisdiction } from '../workflow.loaders';
 import { payloadAccess, withoutChild } from '../workflow.notify';
+import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
 import { notFound, pageSize } from './report.resolver';
 
 /** The caller's inbox: its department's notifications for regions in its jurisdiction. */
-const inbox = (ctx: HubContext, em: EntityManager = ctx.db.manager) =>
-  em
-    .getRepository(Notification)
-    .createQueryBuilder('n')
-    .where('n.department = :dept', { dept: ctx.principal.department })
-    .andWhere('n.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) });
+const inboxRule = (ctx: HubContext, alias: string) => ({
+  sql: `${alias}.department = :dept AND ${alias}.region_code LIKE :jurisdiction`,
+  params: { dept: ctx.principal.department, jurisdiction: jurisdiction(ctx) },
+});
+
+const inbox = (ctx: HubContext, em: EntityManager) => {
+  const rule = inboxRule(ctx, 'n');
+  return em.getRepository(Notification).createQueryBuilder('n').where(rule.sql, rule.params);
+};
 
 @Resolver(() => Notification)
 export class NotificationResolver {
@@ -29,16 +33,19 @@ export class NotificationResolver {
     @Ctx() ctx: HubContext,
     @Arg('unacknowledged', () => Boolean, { nullable: true }) unacknowledged?: boolean,
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+    @Arg('after', () => ID, { nullable: true, description: AFTER }) after?: string | null,
   ): Promise<Notification[]> {
-    const qb = inbox(ctx);
     const tests = new FilterTests(ctx);
-    if (unacknowledged != null) {
-      tests.check('Notification.acknowledgedAt', 'unacknowledged');
-      qb.andWhere(unacknowledged ? 'n.acknowledged_at IS NULL' : 'n.acknowledged_at IS NOT NULL');
-    }
-    const notifications = await allSeenBy(ctx, await qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id').limit(pageSize(first)).getMany());
-    for (const n of notifications) noteTested(ctx, n.minorId, tests.tested);
-    return notifications;
+    if (unacknowledged != null) tests.check('Notification.acknowledgedAt', 'unacknowledged');
+    const rule = (alias: string) => {
+      const { sql, params } = inboxRule(ctx, alias);
+      if (unacknowledged == null) return { sql, params };
+      return { sql: `${sql} AND ${alias}.acknowledged_at ${unacknowledged ? 'IS NULL' : 'IS NOT NULL'}`, params };
+    };
+    const rows = await allSeenBy(ctx, await newestFirst(ctx.db.getRepository(Notification), 'created_at', rule, pageSize(first), after));
+    // The `after` item's child too: its being accepted is a test of it (AFTER).
+    for (const n of rows) noteTested(ctx, n.minorId, tests.tested);
+    return pageAfter(rows, after);
   }
 
   @Mutation(() => Notification, { nullable: true, description: 'Acknowledges for the department; acknowledging again changes nothing' })

@@ -15,6 +15,7 @@ import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction, type Seen } f
 import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { referralGrants } from '../workflow.policy';
+import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
 import { notFound, pageSize } from './report.resolver';
 import { CreateReferralInput } from './types/referral.input';
 
@@ -38,25 +39,24 @@ export class ReferralResolver {
     @Arg('direction', () => ReferralDirection, { defaultValue: ReferralDirection.ALL }) direction: ReferralDirection,
     @Arg('status', () => [ReferralStatus], { nullable: true }) status?: ReferralStatus[],
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+    @Arg('after', () => ID, { nullable: true, description: AFTER }) after?: string | null,
   ): Promise<Seen<Referral>[]> {
-    const v = referralVisibility(ctx);
-    const qb = ctx.db.getRepository(Referral).createQueryBuilder('r').where(v.sql, v.params);
     const tests = new FilterTests(ctx);
-    if (direction === ReferralDirection.SENT) {
-      tests.check('Referral.fromDepartment', 'direction');
-      qb.andWhere('r.from_department = :me', { me: ctx.principal.department });
-    }
-    if (direction === ReferralDirection.RECEIVED) {
-      tests.check('Referral.toDepartment', 'direction');
-      qb.andWhere('r.to_department = :me', { me: ctx.principal.department });
-    }
-    if (status?.length) {
-      tests.check('Referral.status', 'status');
-      qb.andWhere('r.status = ANY(:status)', { status: distinctValues(status) });
-    }
-    const referrals = await allSeenBy(ctx, await qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id').limit(pageSize(first)).getMany());
-    for (const r of referrals) noteTested(ctx, r.minorId, tests.tested);
-    return referrals;
+    if (direction === ReferralDirection.SENT) tests.check('Referral.fromDepartment', 'direction');
+    if (direction === ReferralDirection.RECEIVED) tests.check('Referral.toDepartment', 'direction');
+    if (status?.length) tests.check('Referral.status', 'status');
+    const rule = (alias: string) => {
+      const v = referralVisibility(ctx, alias);
+      const sql = [v.sql];
+      if (direction === ReferralDirection.SENT) sql.push(`${alias}.from_department = :me`);
+      if (direction === ReferralDirection.RECEIVED) sql.push(`${alias}.to_department = :me`);
+      if (status?.length) sql.push(`${alias}.status = ANY(:status)`);
+      return { sql: sql.join(' AND '), params: { ...v.params, me: ctx.principal.department, status: status?.length ? distinctValues(status) : null } };
+    };
+    const rows = await allSeenBy(ctx, await newestFirst(ctx.db.getRepository(Referral), 'created_at', rule, pageSize(first), after));
+    // The `after` item's child too: its being accepted is a test of it (AFTER).
+    for (const r of rows) noteTested(ctx, r.minorId, tests.tested);
+    return pageAfter(rows, after);
   }
 
   @Query(() => Referral, { nullable: true })

@@ -15,6 +15,7 @@ import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../
 import { isUuid } from '../../../common/uuid';
 import { jurisdiction, workflowLoaders } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
+import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
 import { FileReportInput } from './types/report.input';
 import { ReportReceipt } from './types/report-receipt.type';
 
@@ -120,16 +121,19 @@ export class ReportResolver {
   }
 
   @Query(() => [ReportReceipt], { nullable: true, description: 'The caller’s own reports, newest first: status only' })
-  async myReports(@Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: 50 }) first = 50): Promise<ReportReceipt[]> {
+  async myReports(
+    @Ctx() ctx: HubContext,
+    @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+    @Arg('after', () => ID, { nullable: true, description: AFTER }) after?: string | null,
+  ): Promise<ReportReceipt[]> {
     // A user id is only unique inside the department that issued it: the same `sub` in another
     // department's token is someone else, and must not follow the filer's reports.
-    const rows = await ctx.db.getRepository(MandatoryReport).find({
-      select: { id: true, status: true, receivedAt: true },
-      where: { reporterId: ctx.principal.userId, reporterDepartment: ctx.principal.department },
-      order: { receivedAt: 'DESC', id: 'ASC' },
-      take: pageSize(first),
+    const own = (alias: string) => ({
+      sql: `${alias}.reporter_id = :reporter AND ${alias}.reporter_department = :department`,
+      params: { reporter: ctx.principal.userId, department: ctx.principal.department },
     });
-    return rows.map((r) => ({ id: r.id, status: r.status, receivedAt: r.receivedAt }));
+    const rows = await newestFirst(ctx.db.getRepository(MandatoryReport), 'received_at', own, pageSize(first), after);
+    return pageAfter(rows, after).map((r) => ({ id: r.id, status: r.status, receivedAt: r.receivedAt }));
   }
 
   @Query(() => [MandatoryReport], { nullable: true, description: 'Reports about places in the caller’s jurisdiction, newest first' })
@@ -137,19 +141,18 @@ export class ReportResolver {
     @Ctx() ctx: HubContext,
     @Arg('status', () => [ReportStatus], { nullable: true }) status?: ReportStatus[],
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+    @Arg('after', () => ID, { nullable: true, description: AFTER }) after?: string | null,
   ): Promise<MandatoryReport[]> {
-    const qb = ctx.db
-      .getRepository(MandatoryReport)
-      .createQueryBuilder('m')
-      .where('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) });
     const tests = new FilterTests(ctx);
-    if (status?.length) {
-      tests.check('MandatoryReport.status', 'status');
-      qb.andWhere('m.status = ANY(:status)', { status: distinctValues(status) });
-    }
-    const reports = await allSeenBy(ctx, await qb.orderBy('m.received_at', 'DESC').addOrderBy('m.id').limit(pageSize(first)).getMany());
-    for (const r of reports) noteTested(ctx, r.minorId, tests.tested);
-    return reports;
+    if (status?.length) tests.check('MandatoryReport.status', 'status');
+    const rule = (alias: string) => ({
+      sql: `${alias}.region_code LIKE :jurisdiction${status?.length ? ` AND ${alias}.status = ANY(:status)` : ''}`,
+      params: { jurisdiction: jurisdiction(ctx), status: status?.length ? distinctValues(status) : null },
+    });
+    const rows = await allSeenBy(ctx, await newestFirst(ctx.db.getRepository(MandatoryReport), 'received_at', rule, pageSize(first), after));
+    // The `after` item's child too: its being accepted is a test of it (AFTER).
+    for (const r of rows) noteTested(ctx, r.minorId, tests.tested);
+    return pageAfter(rows, after);
   }
 
   @Query(() => MandatoryReport, { nullable: true })

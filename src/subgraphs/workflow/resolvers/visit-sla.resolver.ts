@@ -7,6 +7,7 @@ import { isMinorAt } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { OverdueVisit } from '../entities/overdue-visit.type';
 import { jurisdiction } from '../workflow.loaders';
+import { AFTER_CHILD, afterParam, fromItem, pageAfter } from '../workflow.pages';
 import { pageSize } from './report.resolver';
 
 interface OverdueRow {
@@ -36,7 +37,9 @@ const visitOverdueKeySql = `'VISIT_OVERDUE:' || m.id || ':' || to_char(m.next_vi
  * quarterly). Read-only: the workflow never writes registry tables. `untoldTo` (the job): only
  * children some of these departments have not yet been told about for their current due date
  * (no `VISIT_OVERDUE` notification with that dedupe key), so that a job taking them a batch at a
- * time reaches every one instead of the same first batch again.
+ * time reaches every one instead of the same first batch again. `after` (the list's pages): the
+ * rows from that child on, the child itself first (`fromItem`), its key read by a subselect under
+ * the same conditions, so that a child not in this list has none and the page no rows.
  */
 export async function overdueVisitRows(
   query: (sql: string, params: unknown[]) => Promise<OverdueRow[]>,
@@ -44,23 +47,33 @@ export async function overdueVisitRows(
   now: Date,
   levels: readonly RiskLevel[],
   limit: number,
-  untoldTo?: readonly string[],
+  only: { untoldTo: readonly string[]; after?: undefined } | { untoldTo?: undefined; after?: string | null } = {},
 ): Promise<OverdueRow[]> {
-  const untold = untoldTo
-    ? `AND EXISTS (SELECT 1 FROM unnest($5::text[]) d(department) WHERE NOT EXISTS (
-              SELECT 1 FROM workflow.notification n WHERE n.dedupe_key = ${visitOverdueKeySql} || ':' || d.department))`
-    : '';
-  return query(
+  const params: unknown[] = [regionPattern, now, levels, limit];
+  const overdue = (m: string) => `${m}.grid_code LIKE $1 AND ${isMinorAt(`${m}.birth_date`, '$2')} AND ${m}.next_visit_due < $2 AND ${m}.risk_level = ANY($3)`;
+  const key = (m: string) => `array_position(ARRAY['RED','ORANGE','YELLOW','BLUE'], ${m}.risk_level), ${m}.next_visit_due, ${m}.id`;
+  let also = '';
+  if (only.untoldTo) {
+    params.push(only.untoldTo);
+    also += ` AND EXISTS (SELECT 1 FROM unnest($${params.length}::text[]) d(department) WHERE NOT EXISTS (
+              SELECT 1 FROM workflow.notification n WHERE n.dedupe_key = ${visitOverdueKeySql} || ':' || d.department))`;
+  }
+  if (only.after != null) {
+    params.push(afterParam(only.after));
+    also += ` AND (${key('m')}) >= (SELECT ${key('prev')} FROM registry.minor prev WHERE prev.id = $${params.length} AND ${overdue('prev')})`;
+  }
+  const rows = await query(
     `SELECT m.id AS minor_id, m.risk_level, m.grid_code, m.next_visit_due, v.visited_at AS last_visit_at,
             coalesce(v.visitor, a.assessor) AS responsible_worker
        FROM registry.minor m
        LEFT JOIN LATERAL (SELECT visited_at, visitor FROM registry.visit WHERE minor_id = m.id ORDER BY visited_at DESC, id LIMIT 1) v ON TRUE
        LEFT JOIN LATERAL (SELECT assessor FROM registry.risk_assessment WHERE minor_id = m.id ORDER BY assessed_at DESC, id LIMIT 1) a ON TRUE
-      WHERE m.grid_code LIKE $1 AND ${isMinorAt('m.birth_date', '$2')} AND m.next_visit_due < $2 AND m.risk_level = ANY($3) ${untold}
-      ORDER BY array_position(ARRAY['RED','ORANGE','YELLOW','BLUE'], m.risk_level), m.next_visit_due, m.id
+      WHERE ${overdue('m')}${also}
+      ORDER BY ${key('m')}
       LIMIT $4`,
-    untoldTo ? [regionPattern, now, levels, limit, untoldTo] : [regionPattern, now, levels, limit],
+    params,
   );
+  return fromItem(rows, only.after, (r) => r.minor_id);
 }
 
 @Resolver(() => OverdueVisit)
@@ -71,6 +84,7 @@ export class VisitSlaResolver {
     @Arg('regionCode', () => ID, { nullable: true, description: 'A region inside the caller’s jurisdiction; default all of it' }) regionCode?: string,
     @Arg('riskLevels', () => [RiskLevel], { nullable: true }) riskLevels?: RiskLevel[],
     @Arg('first', () => Int, { defaultValue: 100 }) first = 100,
+    @Arg('after', () => ID, { nullable: true, description: AFTER_CHILD }) after?: string | null,
   ): Promise<OverdueVisit[]> {
     const tests = new FilterTests(ctx);
     tests.check('Minor.nextVisitDue', 'overdueVisits');
@@ -84,10 +98,12 @@ export class VisitSlaResolver {
     }
     if (riskLevels?.length) tests.check('Minor.riskLevel', 'riskLevels');
     const levels = riskLevels?.length ? distinctValues(riskLevels) : Object.values(RiskLevel);
-    const rows = await overdueVisitRows((sql, p) => ctx.db.query(sql, p), pattern, ctx.now, levels, pageSize(first));
+    const limit = pageSize(first) + (after == null ? 0 : 1);
+    const rows = await overdueVisitRows((sql, p) => ctx.db.query(sql, p), pattern, ctx.now, levels, limit, { after });
     // Each child listed is known to be overdue (and of a level asked): a read of what was tested.
+    // So is the `after` child, whose being accepted is a test of it (AFTER in workflow.pages).
     for (const r of rows) noteTested(ctx, r.minor_id, tests.tested);
-    return rows.map((r) => ({
+    return pageAfter(rows, after).map((r) => ({
       minorId: r.minor_id,
       minor: { id: r.minor_id },
       riskLevel: r.risk_level,

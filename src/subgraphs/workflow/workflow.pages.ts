@@ -1,0 +1,65 @@
+import type { ObjectLiteral, Repository } from 'typeorm';
+import { canonicalId, isUuid } from '../../common/uuid';
+import { badInput } from '../../errors/hub.exception';
+
+/**
+ * The `after` argument of the workflow lists. An accepted `after` tells the caller that its item
+ * passes the list's filters now (still unacknowledged, still overdue, still of a status asked),
+ * which the page before, however recent, told only of its own moment: so each list records its
+ * filter's tests of the item's child as it does of each child it names. The item's sort key is no
+ * new read: the page before showed it, and a page shows only its own items' keys. A refused
+ * `after` records nothing, as a list records nothing of a record its filter leaves out.
+ */
+export const AFTER = 'The id of the last item of the page before: the page goes on after it, in the list’s order. A page shorter than `first` is the last';
+export const AFTER_CHILD = 'The child’s id (`minor { id }`) of the last item of the page before: the page goes on after it, in the list’s order. A page shorter than `first` is the last';
+
+/** A list's row rule and filters for one alias of its table, with TypeORM's named parameters. */
+export type ListRule = (alias: string) => { sql: string; params: Record<string, unknown> };
+
+/** The ids a list gives as `after`, in the case Postgres prints them; null for what is no id, which matches no row. */
+export const afterParam = (after: string) => (isUuid(after) ? canonicalId(after) : null);
+
+/**
+ * One page of a workflow list ordered newest first (`<at> DESC, id`), in one statement. With
+ * `after`, the rows from that item on in the list's order — the item itself first, then up to
+ * `limit` after it, its ties on `at` by id — where a subselect reads its `at` under the list's
+ * own rule: an item the caller cannot see or the filters leave out (or an unknown id, or no id)
+ * has no `at`, the page no rows, and is refused as one, in the same statement. The item is
+ * returned as the page's first row so that the caller can record what its being accepted tells
+ * (`pageAfter` drops it from the answer).
+ */
+export async function newestFirst<T extends ObjectLiteral & { id: string }>(
+  repository: Repository<T>,
+  at: string,
+  rule: ListRule,
+  limit: number,
+  after: string | null | undefined,
+): Promise<T[]> {
+  const list = rule('l');
+  const page = repository.createQueryBuilder('l').where(list.sql, list.params);
+  if (after != null) {
+    const item = rule('prev');
+    const key = `(SELECT prev.${at} FROM ${repository.metadata.tablePath} prev WHERE prev.id = :after AND ${item.sql})`;
+    page.andWhere(`(l.${at} < ${key} OR (l.${at} = ${key} AND l.id >= :after))`, { ...item.params, after: afterParam(after) });
+  }
+  const rows = await page
+    .orderBy(`l.${at}`, 'DESC')
+    .addOrderBy('l.id')
+    .limit(after == null ? limit : limit + 1)
+    .getMany();
+  return fromItem(rows, after, (r) => r.id);
+}
+
+/**
+ * Rows read from `after` on, as they must start: with the item itself, else `after` is no item of
+ * the list as this caller, with these filters, reads it — refused alike whatever it is instead.
+ */
+export function fromItem<T>(rows: T[], after: string | null | undefined, idOf: (row: T) => string): T[] {
+  if (after != null && (rows.length === 0 || idOf(rows[0]) !== canonicalId(after))) {
+    throw badInput('after', 'not an item of this list: pass the id of the last item of the page before');
+  }
+  return rows;
+}
+
+/** The page in rows read from `after` on (`fromItem`): without the item, which the page before ended with. */
+export const pageAfter = <T>(rows: T[], after: string | null | undefined): T[] => (after == null ? rows : rows.slice(1));
