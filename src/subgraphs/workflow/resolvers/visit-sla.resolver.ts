@@ -49,7 +49,8 @@ export async function overdueVisitRows(
   limit: number,
   only: { untoldTo: readonly string[]; after?: undefined } | { untoldTo?: undefined; after?: string | null } = {},
 ): Promise<OverdueRow[]> {
-  const params: unknown[] = [regionPattern, now, levels, limit];
+  // With `after`, the child itself comes first and `limit` more after it, as in `newestFirst`.
+  const params: unknown[] = [regionPattern, now, levels, only.after != null ? limit + 1 : limit];
   const overdue = (m: string) => `${m}.grid_code LIKE $1 AND ${isMinorAt(`${m}.birth_date`, '$2')} AND ${m}.next_visit_due < $2 AND ${m}.risk_level = ANY($3)`;
   const key = (m: string) => `array_position(ARRAY['RED','ORANGE','YELLOW','BLUE'], ${m}.risk_level), ${m}.next_visit_due, ${m}.id`;
   let also = '';
@@ -98,8 +99,7 @@ export class VisitSlaResolver {
     }
     if (riskLevels?.length) tests.check('Minor.riskLevel', 'riskLevels');
     const levels = riskLevels?.length ? distinctValues(riskLevels) : Object.values(RiskLevel);
-    const limit = pageSize(first) + (after == null ? 0 : 1);
-    const rows = await overdueVisitRows((sql, p) => ctx.db.query(sql, p), pattern, ctx.now, levels, limit, { after });
+    const rows = await overdueVisitRows((sql, p) => ctx.db.query(sql, p), pattern, ctx.now, levels, pageSize(first), { after });
     // Each child listed is known to be overdue (and of a level asked): a read of what was tested.
     // So is the `after` child, whose being accepted is a test of it (AFTER in workflow.pages).
     for (const r of rows) noteTested(ctx, r.minor_id, tests.tested);
