@@ -19,36 +19,52 @@ export type ListRule = (alias: string) => { sql: string; params: Record<string, 
 /** The ids a list gives as `after`, in the case Postgres prints them; null for what is no id, which matches no row. */
 export const afterParam = (after: string) => (isUuid(after) ? canonicalId(after) : null);
 
+/** A list's order: its sort key for one alias of its table, and which way it runs; ties go by id. */
+export interface ListOrder {
+  key: (alias: string) => string;
+  direction: 'ASC' | 'DESC';
+}
+
 /**
- * One page of a workflow list ordered newest first (`<at> DESC, id`), in one statement. With
- * `after`, the rows from that item on in the list's order — the item itself first, then up to
- * `limit` after it, its ties on `at` by id — where a subselect reads its `at` under the list's
- * own rule: an item the caller cannot see or the filters leave out (or an unknown id, or no id)
- * has no `at`, the page no rows, and is refused as one, in the same statement. The item is
- * returned as the page's first row so that the caller can record what its being accepted tells
- * (`pageAfter` drops it from the answer).
+ * One page of a workflow list in its `order`, in one statement. With `after`, the rows from that
+ * item on in the list's order — the item itself first, then up to `limit` after it, its ties on
+ * the key by id — where a subselect reads its key under the list's own rule: an item the caller
+ * cannot see or the filters leave out (or an unknown id, or no id) has no key, the page no rows,
+ * and is refused as one, in the same statement. The item is returned as the page's first row so
+ * that the caller can record what its being accepted tells (`pageAfter` drops it from the answer).
  */
-export async function newestFirst<T extends ObjectLiteral & { id: string }>(
+export async function inOrder<T extends ObjectLiteral & { id: string }>(
   repository: Repository<T>,
-  at: string,
+  order: ListOrder,
   rule: ListRule,
   limit: number,
   after: string | null | undefined,
 ): Promise<T[]> {
   const list = rule('l');
+  const at = order.key('l');
   const page = repository.createQueryBuilder('l').where(list.sql, list.params);
   if (after != null) {
     const item = rule('prev');
-    const key = `(SELECT prev.${at} FROM ${repository.metadata.tablePath} prev WHERE prev.id = :after AND ${item.sql})`;
-    page.andWhere(`(l.${at} < ${key} OR (l.${at} = ${key} AND l.id >= :after))`, { ...item.params, after: afterParam(after) });
+    const key = `(SELECT ${order.key('prev')} FROM ${repository.metadata.tablePath} prev WHERE prev.id = :after AND ${item.sql})`;
+    const beyond = order.direction === 'DESC' ? '<' : '>';
+    page.andWhere(`(${at} ${beyond} ${key} OR (${at} = ${key} AND l.id >= :after))`, { ...item.params, after: afterParam(after) });
   }
   const rows = await page
-    .orderBy(`l.${at}`, 'DESC')
+    .orderBy(at, order.direction)
     .addOrderBy('l.id')
     .limit(after == null ? limit : limit + 1)
     .getMany();
   return fromItem(rows, after, (r) => r.id);
 }
+
+/** A page of a list ordered newest first (`<at> DESC, id`): `inOrder` by the time column `at`. */
+export const newestFirst = <T extends ObjectLiteral & { id: string }>(
+  repository: Repository<T>,
+  at: string,
+  rule: ListRule,
+  limit: number,
+  after: string | null | undefined,
+): Promise<T[]> => inOrder(repository, { key: (alias) => `${alias}.${at}`, direction: 'DESC' }, rule, limit, after);
 
 /**
  * Rows read from `after` on, as they must start: with the item itself, else `after` is no item of

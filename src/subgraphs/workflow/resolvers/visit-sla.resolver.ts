@@ -49,7 +49,7 @@ export async function overdueVisitRows(
   limit: number,
   only: { untoldTo: readonly string[]; after?: undefined } | { untoldTo?: undefined; after?: string | null } = {},
 ): Promise<OverdueRow[]> {
-  // With `after`, the child itself comes first and `limit` more after it, as in `newestFirst`.
+  // With `after`, the child itself comes first and `limit` more after it, as in `inOrder`.
   const params: unknown[] = [regionPattern, now, levels, only.after != null ? limit + 1 : limit];
   const overdue = (m: string) => `${m}.grid_code LIKE $1 AND ${isMinorAt(`${m}.birth_date`, '$2')} AND ${m}.next_visit_due < $2 AND ${m}.risk_level = ANY($3)`;
   const key = (m: string) => `array_position(ARRAY['RED','ORANGE','YELLOW','BLUE'], ${m}.risk_level), ${m}.next_visit_due, ${m}.id`;
