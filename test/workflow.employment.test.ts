@@ -3,6 +3,7 @@ import { chinaDay } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
 
 const CHECK = `mutation($input: EmploymentCheckInput!) { employmentCheck(input: $input) { checkId answer checkedAt } }`;
 const ADD = `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id name offence } }`;
@@ -254,5 +255,39 @@ describe('workflow: pre-employment check', () => {
     } finally {
       t.config.workflow.clockOffsetMs = 0;
     }
+  });
+
+  describe('paging', () => {
+    const PAGE = `query($first: Int!, $after: ID, $all: Boolean) { barredPersons(includeRevoked: $all, first: $first, after: $after) { id } }`;
+    const list = (token: string, variables: Record<string, unknown> = {}): WorkflowList => ({ t, token, query: PAGE, list: 'barredPersons', idOf: (p) => p.id, variables });
+    const listed = (where: string) =>
+      t.sql(`SELECT id FROM workflow.barred_person WHERE ${where} ORDER BY created_at DESC, id`).then((rows) => rows.map((r) => r.id as string));
+    let justice: string;
+    beforeAll(async () => {
+      // 150 bars, three listed at each instant (ties on created_at), every fourth revoked.
+      await t.sql(
+        `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, created_by, created_at, revoked_at, revoked_by, revoked_by_department, revoked_by_region, revocation_reason)
+         SELECT gen_random_uuid(), md5('paging' || i) || md5('bar' || i), '某' || i, 'ABUSE', '(2025)浙0102刑初' || i || '号', 'officer-paging', now() - (i / 3) * interval '1 minute',
+                CASE WHEN i % 4 = 0 THEN now() END, CASE WHEN i % 4 = 0 THEN 'officer-paging' END, CASE WHEN i % 4 = 0 THEN 'POLICE' END,
+                CASE WHEN i % 4 = 0 THEN '330102' END, CASE WHEN i % 4 = 0 THEN '再审改判' END
+           FROM generate_series(0, 149) i`,
+      );
+      justice = await t.token(Department.JUSTICE, { user: 'ju-paging' });
+    });
+
+    it('goes on after the bar a page ended with, newest first, to the end of the registry, through bars listed at one instant', async () => {
+      expect(await expectPagedToItsEnd(list(justice))).toEqual(await listed('revoked_at IS NULL'));
+      expect(await expectPagedToItsEnd(list(justice, { all: true }))).toEqual(await listed('TRUE'));
+    });
+
+    it('refuses a bar the list does not name as a random id: a revoked one unless revoked bars are asked, no id', async () => {
+      const [revoked] = await listed('revoked_at IS NOT NULL');
+      await expectAfterRefusedAlike(list(justice), [revoked]);
+      expect((await t.gql(justice, PAGE, { first: 1, after: revoked, all: true })).errors).toBeUndefined();
+    });
+
+    it('reads a page in the same statements whatever its size', async () => {
+      await expectStatementsPerPageFlat(list(justice, { all: true }), (await listed('TRUE'))[0]);
+    });
   });
 });

@@ -435,6 +435,94 @@ describe('workflow: mandatory reports', () => {
       expect(fieldsOf(b.id)).toMatchObject({ 'MandatoryReport.status': 'ALLOW', 'MandatoryReport.handleDueAt': 'ALLOW' });
       expect(fieldsOf(b.id)).not.toHaveProperty(['MandatoryReport.verifyDueAt']);
     });
+
+    describe('paging', () => {
+      const STREET = '330102004';
+      const PAGE = `query($first: Int!, $after: ID) { overdueReports(first: $first, after: $after) { id status } }`;
+      const list = (token: string): WorkflowList => ({ t, token, query: PAGE, list: 'overdueReports', idOf: (r) => r.id });
+      /** Read four days on: the reports below fall due from three days on, later than any clock the tests above set. */
+      const LATER = 4 * 1440 * MIN;
+      const overdueIn = (region: string) =>
+        t
+          .sql(
+            `SELECT id, status, minor_id FROM workflow.mandatory_report
+              WHERE region_code LIKE $1 AND ((status = 'RECEIVED' AND verify_due_at < $2) OR (status = 'VERIFYING' AND handle_due_at < $2))
+              ORDER BY CASE status WHEN 'RECEIVED' THEN verify_due_at ELSE handle_due_at END, id`,
+            [`${region}%`, new Date(Date.now() + LATER)],
+          )
+          .then((rows) => rows as { id: string; status: string; minor_id: string | null }[]);
+      /**
+       * `n` reports about the region's children, due from three days on, three at each minute (ties
+       * on the deadline the list orders by): every fourth VERIFYING, whose handling deadline that is,
+       * the rest RECEIVED, whose verification deadline it is; every fifth naming no child.
+       */
+      const reportDue = (region: string, n: number) =>
+        t.sql(
+          `INSERT INTO workflow.mandatory_report (id, reporter_id, reporter_department, harm_type, observation, observed_at, location, region_code, urgency, status, minor_id, received_at, verify_due_at, handle_due_at, updated_at)
+           SELECT gen_random_uuid(), 'teacher-overdue', 'EDUCATION', 'NEGLECT', '无人照看', now(), '社区', m.grid_code, 'NORMAL', s.status, CASE WHEN i % 5 = 0 THEN NULL ELSE m.id END, now(),
+                  CASE s.status WHEN 'RECEIVED' THEN s.due ELSE s.due - interval '1 day' END, CASE s.status WHEN 'RECEIVED' THEN s.due + interval '7 days' ELSE s.due END, now()
+             FROM generate_series(0, $2 - 1) i
+             CROSS JOIN LATERAL (SELECT CASE WHEN i % 4 = 0 THEN 'VERIFYING' ELSE 'RECEIVED' END AS status, now() + interval '3 days' + (i / 3) * interval '1 minute' AS due) s
+             JOIN LATERAL (SELECT id, grid_code FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now() + interval '5 days') ORDER BY id OFFSET i LIMIT 1) m ON TRUE`,
+          [`${region}%`, n],
+        );
+      /** One report of the region, naming no child, with its status and its deadlines that many days on. */
+      const reportOne = (region: string, status: string, verifyInDays: number, handleInDays: number) =>
+        t
+          .sql(
+            `INSERT INTO workflow.mandatory_report (id, reporter_id, reporter_department, harm_type, observation, observed_at, location, region_code, urgency, status, received_at, verify_due_at, handle_due_at, updated_at)
+             VALUES (gen_random_uuid(), 'teacher-overdue', 'EDUCATION', 'NEGLECT', '无人照看', now(), '社区', $1, 'NORMAL', $2, now(), now() + $3 * interval '1 day', now() + $4 * interval '1 day', now())
+             RETURNING id`,
+            [region, status, verifyInDays, handleInDays],
+          )
+          .then(([r]) => r.id as string);
+      let streetPolice: string;
+      beforeAll(async () => {
+        await reportDue(STREET, 150);
+        streetPolice = await t.token(PO, { region: STREET, user: 'po-overdue-paging' });
+      });
+      beforeEach(() => {
+        t.config.workflow.clockOffsetMs = LATER;
+      });
+
+      it('goes on after the report a page ended with, most overdue first, to the end of the list, through reports due at one instant', async () => {
+        expect(await expectPagedToItsEnd(list(streetPolice))).toEqual((await overdueIn(STREET)).map((r) => r.id));
+      });
+
+      it('refuses a report the list does not name as a random id: of another street, not yet overdue, verifying with only its verification deadline passed, handled, no id', async () => {
+        const refused = [
+          await reportOne('330102003001001', 'RECEIVED', 3, 10),
+          await reportOne(`${STREET}001001`, 'RECEIVED', 10, 17),
+          await reportOne(`${STREET}001001`, 'VERIFYING', 3, 10),
+          await reportOne(`${STREET}001001`, 'HANDLED', 1, 2),
+        ];
+        // Each fails one of the list's conditions: the first is overdue (the district lists it), the others are not.
+        const district = (await overdueIn('330102')).map((r) => r.id);
+        expect(refused.map((id) => district.includes(id))).toEqual([true, false, false, false]);
+        await expectAfterRefusedAlike(list(streetPolice), refused);
+      });
+
+      it('records the report it goes on after as tested, as each one it names: the status and the deadline it passed', async () => {
+        // Two reports one after the other, each naming a child, one RECEIVED and one VERIFYING.
+        const listed = await overdueIn(STREET);
+        const at = listed.findIndex((r, i) => i > 0 && r.minor_id && listed[i - 1].minor_id && r.status !== listed[i - 1].status);
+        const [after, next] = [listed[at - 1], listed[at]];
+        const r = await post(t, streetPolice, { query: `query($after: ID) { overdueReports(first: 1, after: $after) { id } }`, variables: { after: after.id } });
+        expect(r.json).toEqual({ data: { overdueReports: [{ id: next.id }] } });
+        const reads = (await eventOf(t, r.requestId)).reads as { minorId: string; fields: Record<string, string> }[];
+        expect(reads.map((x) => x.minorId).sort()).toEqual([after.minor_id, next.minor_id].sort());
+        for (const report of [after, next]) {
+          const [passed, not] = report.status === 'RECEIVED' ? ['verifyDueAt', 'handleDueAt'] : ['handleDueAt', 'verifyDueAt'];
+          const { fields } = reads.find((x) => x.minorId === report.minor_id)!;
+          expect(fields).toMatchObject({ 'MandatoryReport.status': 'ALLOW', [`MandatoryReport.${passed}`]: 'ALLOW' });
+          expect(fields).not.toHaveProperty([`MandatoryReport.${not}`]);
+        }
+      });
+
+      it('reads a page in the same statements whatever its size', async () => {
+        await expectStatementsPerPageFlat(list(streetPolice), (await overdueIn(STREET))[0].id);
+      });
+    });
   });
 
   it('a report about a child who has since turned 18 names no child, asks for no reassessment, and a new one naming them links none', async () => {

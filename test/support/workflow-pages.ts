@@ -3,7 +3,7 @@ import { errorCodes, TestHub } from './test-hub';
 import { expectAnsweredAsUnknown } from './unknown-id';
 
 /**
- * A workflow list (`overdueVisits`, `notifications`, `referrals`, `mandatoryReports`, `myReports`)
+ * A workflow list (`overdueVisits`, `overdueReports`, `notifications`, `referrals`, `mandatoryReports`, `myReports`, `barredPersons`)
  * asked by `query`, which takes `$first: Int!` and `$after: ID` beside `variables`; `idOf` is the
  * id a client passes as `after` for an item.
  */

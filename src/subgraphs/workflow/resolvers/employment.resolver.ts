@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { IsNull, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { chinaDay } from '../../../common/dates';
 import { requireIdNumber } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
@@ -11,6 +11,7 @@ import { EmploymentCheckResult, RescreenResult } from '../entities/employment-ch
 import { EmploymentAnswer } from '../workflow.enums';
 import { personHash, withFixedDuration } from '../workflow.employment';
 import { isUuid } from '../../../common/uuid';
+import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
 import { notFound, pageSize } from './report.resolver';
 import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from './types/employment.input';
 
@@ -111,16 +112,14 @@ export class EmploymentResolver {
   }
 
   @Query(() => [BarredPerson], { nullable: true, description: '从业限制 registry, newest first: the bars not revoked, or with includeRevoked all of them' })
-  barredPersons(
+  async barredPersons(
     @Ctx() ctx: HubContext,
     @Arg('first', () => Int, { defaultValue: 100 }) first = 100,
     @Arg('includeRevoked', () => Boolean, { defaultValue: false, description: 'Also the revoked bars, with who revoked them and why' }) includeRevoked = false,
+    @Arg('after', () => ID, { nullable: true, description: AFTER }) after?: string | null,
   ): Promise<BarredPerson[]> {
-    return ctx.db.getRepository(BarredPerson).find({
-      where: includeRevoked ? {} : { revokedAt: IsNull() },
-      order: { createdAt: 'DESC', id: 'ASC' },
-      take: pageSize(first),
-    });
+    const listed = (alias: string) => ({ sql: includeRevoked ? 'TRUE' : `${alias}.revoked_at IS NULL`, params: {} });
+    return pageAfter(await newestFirst(ctx.db.getRepository(BarredPerson), 'created_at', listed, pageSize(first), after), after);
   }
 
   @Mutation(() => BarredPerson, { nullable: true, description: 'Lists a person barred from work with minors' })

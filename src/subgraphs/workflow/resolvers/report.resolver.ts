@@ -15,7 +15,7 @@ import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../
 import { isUuid } from '../../../common/uuid';
 import { jurisdiction, workflowLoaders } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
-import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
+import { AFTER, inOrder, type ListOrder, newestFirst, pageAfter } from '../workflow.pages';
 import { FileReportInput } from './types/report.input';
 import { ReportReceipt } from './types/report-receipt.type';
 
@@ -39,6 +39,9 @@ const minutes = (at: Date, n: number) => new Date(at.getTime() + n * 60_000);
 export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
 
 export const pageSize = (first: number): number => requirePageSize(first, MAX_PAGE);
+
+/** The deadline an overdue report passed, earliest first: the longest overdue first. */
+const MOST_OVERDUE: ListOrder = { key: (m) => `CASE ${m}.status WHEN 'RECEIVED' THEN ${m}.verify_due_at ELSE ${m}.handle_due_at END`, direction: 'ASC' };
 
 /** Overdue: verification not started by its deadline, or not handled by its deadline. */
 export const isReportOverdue = (r: MandatoryReport, now: Date) =>
@@ -168,7 +171,11 @@ export class ReportResolver {
   }
 
   @Query(() => [MandatoryReport], { nullable: true, description: 'Reports past their verification or handling deadline, most overdue first' })
-  async overdueReports(@Ctx() ctx: HubContext, @Arg('first', () => Int, { defaultValue: 100 }) first = 100): Promise<MandatoryReport[]> {
+  async overdueReports(
+    @Ctx() ctx: HubContext,
+    @Arg('first', () => Int, { defaultValue: 100 }) first = 100,
+    @Arg('after', () => ID, { nullable: true, description: AFTER }) after?: string | null,
+  ): Promise<MandatoryReport[]> {
     // Each report listed is known to be RECEIVED past its verification deadline, or VERIFYING past
     // its handling deadline, whatever is selected: a read of the status and of that deadline.
     const [received, verifying] = [new FilterTests(ctx), new FilterTests(ctx)];
@@ -176,18 +183,15 @@ export class ReportResolver {
     received.check('MandatoryReport.verifyDueAt', 'overdueReports');
     verifying.check('MandatoryReport.status', 'overdueReports');
     verifying.check('MandatoryReport.handleDueAt', 'overdueReports');
-    const rows = await ctx.db
-      .getRepository(MandatoryReport)
-      .createQueryBuilder('m')
-      .where('m.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) })
-      .andWhere(`((m.status = 'RECEIVED' AND m.verify_due_at < :now) OR (m.status = 'VERIFYING' AND m.handle_due_at < :now))`, { now: ctx.now })
-      .orderBy(`CASE m.status WHEN 'RECEIVED' THEN m.verify_due_at ELSE m.handle_due_at END`, 'ASC')
-      .addOrderBy('m.id')
-      .limit(pageSize(first))
-      .getMany();
-    const reports = await allSeenBy(ctx, rows);
-    for (const r of reports) noteTested(ctx, r.minorId, (r.status === S.RECEIVED ? received : verifying).tested);
-    return reports;
+    const overdue = (alias: string) => ({
+      sql: `${alias}.region_code LIKE :jurisdiction
+            AND ((${alias}.status = 'RECEIVED' AND ${alias}.verify_due_at < :now) OR (${alias}.status = 'VERIFYING' AND ${alias}.handle_due_at < :now))`,
+      params: { jurisdiction: jurisdiction(ctx), now: ctx.now },
+    });
+    const rows = await allSeenBy(ctx, await inOrder(ctx.db.getRepository(MandatoryReport), MOST_OVERDUE, overdue, pageSize(first), after));
+    // The `after` report's child too: its being accepted is a test of it (AFTER).
+    for (const r of rows) noteTested(ctx, r.minorId, (r.status === S.RECEIVED ? received : verifying).tested);
+    return pageAfter(rows, after);
   }
 
   @Mutation(() => MandatoryReport, { nullable: true, description: 'One step of the state machine, with a note; the time is now' })
