@@ -214,6 +214,42 @@ describe('database time limits', () => {
 });
 
 /**
+ * A hub's sessions outlive a lull (IDLE_CONNECTION_MS): node-postgres closed a connection after
+ * 10 s without use, and each request after a quiet spell paid for new sessions — statements
+ * prepared again, shared buffers mapped into new backends (bench/optimisations.md, entry 51).
+ */
+describe('database sessions through a lull', () => {
+  let t: TestHub;
+  let observer: Client;
+  beforeAll(async () => {
+    t = await startTestHub();
+    observer = new Client({ connectionString: t.databaseUrl });
+    await observer.connect();
+  });
+  afterAll(async () => {
+    await observer?.end();
+    await t?.stop();
+  });
+
+  it('keeps the request pool’s and the audit writer’s sessions open past node-postgres’s 10 s idle, named for whoever lists them', async () => {
+    const sessions = async () =>
+      (
+        await observer.query(
+          `SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database() AND application_name IN ('hub', 'hub audit writer') ORDER BY pid`,
+        )
+      ).rows as { pid: number; application_name: string }[];
+    const police = await t.token(Department.POLICE);
+    const r = await post(t, police, { query: `{ minors(first: 5) { edges { node { name } } } }` });
+    expect(r.json.errors).toBeUndefined();
+    const before = await sessions();
+    expect(new Set(before.map((s) => s.application_name))).toEqual(new Set(['hub', 'hub audit writer']));
+    await new Promise((resolve) => setTimeout(resolve, 11_000));
+    // Every session open before the lull is still there (the hub's jobs may have opened more).
+    expect(await sessions()).toEqual(expect.arrayContaining(before));
+  }, 30_000);
+});
+
+/**
  * A write whose COMMIT reaches Postgres and whose reply never comes back (a network stall, a stuck
  * pooler, a failover), played by a proxy that drops what follows the COMMIT on its connection: the
  * hub gives up on the reply after the statement limit + 1 s, then settles what became of the

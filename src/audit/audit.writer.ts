@@ -1,6 +1,6 @@
 import { Pool, type PoolClient, type QueryResult } from 'pg';
 import { type Backend, BACKEND_COLUMNS, endBackend, isConnectionLoss, settleWithin, SETTLE_WAIT_MS, sleep } from '../db/lost-session';
-import { boundedPoolOptions } from '../db/time-limits';
+import { boundedPoolOptions, IDLE_CONNECTION_MS } from '../db/time-limits';
 import type { AuditEventBody } from './audit.types';
 import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
 
@@ -54,7 +54,14 @@ export const AUDIT_APPEND_RETRYING_MS = RETRY_WINDOW_MS + SETTLE_WAIT_MS;
  * be reached to make sure.
  */
 export function auditWriterPool(url: string, timeoutMs: number, logPrefix: string): Pool {
-  const pool = new Pool({ connectionString: url, max: 2, ...boundedPoolOptions(timeoutMs, '-c role=hub_audit_writer') });
+  const pool = new Pool({
+    connectionString: url,
+    max: 2,
+    // Kept through a lull as the request pool's are: a batch on a new session waits for its connection.
+    idleTimeoutMillis: IDLE_CONNECTION_MS,
+    application_name: 'hub audit writer',
+    ...boundedPoolOptions(timeoutMs, '-c role=hub_audit_writer'),
+  });
   // An idle connection dropped by the server (e.g. Postgres stopping first on SIGTERM) is not a
   // failed write: the next append reconnects, and a write that fails still fails closed.
   pool.on('error', (e) => console.error(`${logPrefix} audit pool connection lost:`, e.message));

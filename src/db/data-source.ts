@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { SUBGRAPHS } from '../subgraphs';
 import { StatementCounter } from './statement-counter';
 import { settlingLostCommits } from './commit-outcome';
-import { boundedPoolOptions, ReplyBoundClient } from './time-limits';
+import { boundedPoolOptions, IDLE_CONNECTION_MS, ReplyBoundClient } from './time-limits';
 
 function dataSource(url: string, statements: StatementCounter, extra: Record<string, unknown>): DataSource {
   return new DataSource({
@@ -63,7 +63,13 @@ export async function openDataSource(url: string, statements = new StatementCoun
  * migrated database.
  */
 export async function openRequestDataSource(url: string, timeoutMs: number, statements: StatementCounter): Promise<DataSource> {
-  const ds = dataSource(url, statements, { max: 20, Client: ReplyBoundClient, ...boundedPoolOptions(timeoutMs) });
+  const ds = dataSource(url, statements, {
+    max: 20,
+    idleTimeoutMillis: IDLE_CONNECTION_MS,
+    application_name: 'hub',
+    Client: ReplyBoundClient,
+    ...boundedPoolOptions(timeoutMs),
+  });
   await ds.initialize();
   settlingLostCommits(ds, url);
   return ds;

@@ -8,6 +8,16 @@ import { Client } from 'pg';
 export const REPLY_MARGIN_MS = 1000;
 
 /**
+ * How long a request pool keeps a connection no request uses: ten minutes, where node-postgres
+ * closes one after 10 s. A session opened after a lull starts cold — its statements prepared
+ * again, and each shared buffer it reads mapped into the new backend the first time: for the
+ * first seconds of load after 15 s without a request, a page of 100 children cost Postgres twice
+ * its CPU and answered at the 99th percentile in about 1 s instead of 200 ms (bench/optimisations.md,
+ * entry 51). A burst after a quiet minute is how department systems call.
+ */
+export const IDLE_CONNECTION_MS = 10 * 60_000;
+
+/**
  * node-postgres pool options bounding every wait of a session on `timeoutMs`: each statement and
  * each lock it waits for (`statement_timeout`, `lock_timeout`: Postgres cancels it), a transaction
  * left idle (`idle_in_transaction_session_timeout`: Postgres ends the session, so its locks go),
