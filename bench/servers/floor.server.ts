@@ -13,12 +13,14 @@ import http from 'node:http';
 import { Pool } from 'pg';
 import { AuditOutcome, PurposeCode, type AuditEventBody } from '../../src/audit/audit.types';
 import { AuditWriter } from '../../src/audit/audit.writer';
+import { IDLE_CONNECTION_MS } from '../../src/db/time-limits';
 import { Access } from '../../src/policy/policy.types';
 
 // After five executions Postgres may switch a prepared statement to its generic plan, which for
 // `grid_code LIKE $1` cannot use the prefix index and walks the primary key instead (seconds at
-// city scale). The hub's queries are planned with their values; the floor's must be too.
-const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10, options: '-c plan_cache_mode=force_custom_plan' });
+// city scale). The hub's queries are planned with their values; the floor's must be too. Its
+// sessions are kept through the rounds' pauses, as the hub's are (IDLE_CONNECTION_MS).
+const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10, idleTimeoutMillis: IDLE_CONNECTION_MS, options: '-c plan_cache_mode=force_custom_plan' });
 
 const MINOR = 'SELECT id, name, id_number, gender, birth_date, risk_level, next_visit_due FROM registry.minor WHERE id = $1';
 const PAGE = `SELECT id, name FROM registry.minor WHERE grid_code = $1 ORDER BY id LIMIT $2`;
