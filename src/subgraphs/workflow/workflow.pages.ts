@@ -41,16 +41,16 @@ export async function inOrder<T extends ObjectLiteral & { id: string }>(
   after: string | null | undefined,
 ): Promise<T[]> {
   const list = rule('l');
-  const at = order.key('l');
+  const sortKey = order.key('l');
   const page = repository.createQueryBuilder('l').where(list.sql, list.params);
   if (after != null) {
     const item = rule('prev');
-    const key = `(SELECT ${order.key('prev')} FROM ${repository.metadata.tablePath} prev WHERE prev.id = :after AND ${item.sql})`;
+    const itemKey = `(SELECT ${order.key('prev')} FROM ${repository.metadata.tablePath} prev WHERE prev.id = :after AND ${item.sql})`;
     const beyond = order.direction === 'DESC' ? '<' : '>';
-    page.andWhere(`(${at} ${beyond} ${key} OR (${at} = ${key} AND l.id >= :after))`, { ...item.params, after: afterParam(after) });
+    page.andWhere(`(${sortKey} ${beyond} ${itemKey} OR (${sortKey} = ${itemKey} AND l.id >= :after))`, { ...item.params, after: afterParam(after) });
   }
   const rows = await page
-    .orderBy(at, order.direction)
+    .orderBy(sortKey, order.direction)
     .addOrderBy('l.id')
     .limit(after == null ? limit : limit + 1)
     .getMany();
