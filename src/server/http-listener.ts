@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { DATABASE_RETRY_AFTER_SECONDS, HubErrorCode, HubException, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { Database } from './bootstrap';
+import { InFlight } from './in-flight';
 
 /** Response header naming the request's audit event, so a client can cite it. */
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -104,11 +105,11 @@ export const MAX_PIPELINED = 8;
  * request it is given counts as in flight until its response is closed.
  */
 export async function listen(handler: http.RequestListener, port: number, server: ApolloServer<any>, db: Database, options: ListenOptions): Promise<Listening> {
-  const inFlight = new Set<http.ServerResponse>();
+  const inFlight = new InFlight();
   let stopping = false;
   const pending = new WeakMap<Socket, number>();
   const httpServer = http.createServer((req, res) => {
-    inFlight.add(res);
+    const leave = inFlight.add(res);
     const { socket } = req;
     const started = (pending.get(socket) ?? 0) + 1;
     pending.set(socket, started);
@@ -117,7 +118,7 @@ export async function listen(handler: http.RequestListener, port: number, server
     const settled = () => {
       res.off('close', settled);
       socket.off('close', settled);
-      inFlight.delete(res);
+      leave();
       pending.set(socket, pending.get(socket)! - 1);
     };
     res.once('close', settled);
