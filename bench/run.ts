@@ -380,9 +380,9 @@ async function main() {
       HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
       HUB_STATISTICS_REFRESH_SECONDS: '0',
     });
-    // The heap sizes `npm start` and `npm run subgraph` run with, and graphql-js without its
+    // The V8 settings `npm start` and `npm run subgraph` run with, and graphql-js without its
     // development checks, as in production (bench/servers/graphql-production.js).
-    const NODE_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=32', '-r', './bench/servers/graphql-production.js'];
+    const NODE_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=32', '--no-allocation-site-pretenuring', '-r', './bench/servers/graphql-production.js'];
     const startHub = (name: string, disable = '') => start(name, 'node', [...NODE_FLAGS, 'dist/src/main.js'], hubEnv(disable), '/health');
     const results: Measurement[] = [];
     const only = flags.only?.split(',');
