@@ -7,35 +7,49 @@ const REVEALS: Record<Access, number> = { DENY: 0, MASK: 1, ALLOW: 2 };
  * What one child's reads amount to so far: the fields read and how each was served. Children
  * resolved alike (a page) go through the same fields in the same order, so instead of a map of
  * its own per child — a page makes thousands of reads — each child points at a shared, unchanging
- * `ReadShape`, and a new read moves it to the next shape, built once per request.
+ * `ReadShape`, and a new read moves it to the next shape, built once per request. A shape is the
+ * one before it plus one read, not a copy of its fields: a single child's reads built a map per
+ * field read and three step maps per shape, most of the audit's allocation for a single child.
  */
 class ReadShape {
-  // One map of steps per way of serving, so that a step needs no key built per read.
-  private readonly next: Record<Access, Map<string, ReadShape>> = { ALLOW: new Map(), MASK: new Map(), DENY: new Map() };
+  // Per way of serving (REVEALS), so that a step needs no key built per read; made on first use.
+  private next?: Map<string, ReadShape>[];
   private ordered?: Record<string, Access>;
 
-  constructor(readonly fields: ReadonlyMap<string, Access>) {}
+  constructor(
+    private readonly before: ReadShape | null,
+    private readonly field: string | null,
+    private readonly access: Access | null,
+  ) {}
 
   /** This shape with one more read; `this` when the read changes nothing. */
   with(field: string, access: Access): ReadShape {
-    const steps = this.next[access];
+    const steps = ((this.next ??= [])[REVEALS[access]] ??= new Map());
     let shape = steps.get(field);
     if (!shape) {
       // A field served two ways in one answer is recorded the most revealing way: denied on one
       // path and served on another, it was served; masked in a notification's payload and exact
       // under a referral's grant, the exact value went out.
-      const had = this.fields.get(field);
-      shape = had !== undefined && REVEALS[had] >= REVEALS[access] ? this : new ReadShape(new Map(this.fields).set(field, access));
+      const had = this.accessOf(field);
+      shape = had !== undefined && REVEALS[had] >= REVEALS[access] ? this : new ReadShape(this, field, access);
       steps.set(field, shape);
     }
     return shape;
   }
 
+  /** How the field was served, the latest read first (a later one is only ever more revealing). */
+  private accessOf(field: string): Access | undefined {
+    for (let s: ReadShape | null = this; s?.field != null; s = s.before) if (s.field === field) return s.access!;
+    return undefined;
+  }
+
   /** The fields in key order (the canonical form hashes keys as they come). */
   inKeyOrder(): Record<string, Access> {
     if (!this.ordered) {
+      const fields = new Map<string, Access>();
+      for (let s: ReadShape | null = this; s?.field != null; s = s.before) if (!fields.has(s.field)) fields.set(s.field, s.access!);
       this.ordered = {};
-      for (const field of [...this.fields.keys()].sort()) this.ordered[field] = this.fields.get(field)!;
+      for (const field of [...fields.keys()].sort()) this.ordered[field] = fields.get(field)!;
     }
     return this.ordered;
   }
@@ -47,7 +61,7 @@ class ReadShape {
  * merged at the gateway, and written into the request's audit event.
  */
 export class AccessLog {
-  private readonly none = new ReadShape(new Map());
+  private readonly none = new ReadShape(null, null, null);
   private readonly byMinor = new Map<string, ReadShape>();
   private readonly changes: Change[] = [];
   /** Children of records a mutation wrote whose answer does not name the child (an id, a receipt). */
@@ -149,6 +163,8 @@ export class AccessLog {
   }
 
   private readGroups(): ReadGroup[] {
+    // One child (a look-up, the commonest request): nothing to group or order.
+    if (this.byMinor.size === 1) for (const [minorId, shape] of this.byMinor) return [{ fields: shape.inKeyOrder(), minorIds: [minorId] }];
     const byShape = new Map<ReadShape, ReadGroup>();
     const byFields = new Map<string, ReadGroup>();
     for (const minorId of [...this.byMinor.keys()].sort()) {
