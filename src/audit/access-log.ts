@@ -8,11 +8,12 @@ const REVEALS: Record<Access, number> = { DENY: 0, MASK: 1, ALLOW: 2 };
  * resolved alike (a page) go through the same fields in the same order, so instead of a map of
  * its own per child — a page makes thousands of reads — each child points at a shared, unchanging
  * `ReadShape`, and a new read moves it to the next shape, built once per request. A shape is the
- * one before it plus one read, not a copy of its fields: a single child's reads built a map per
- * field read and three step maps per shape, most of the audit's allocation for a single child.
+ * one before it plus one read, not a copy of its fields, and makes its step maps only once a read
+ * leaves it: copies and maps made up front were most of what the audit allocated for a single
+ * child (bench/optimisations.md, entry 54).
  */
 class ReadShape {
-  // Per way of serving (REVEALS), so that a step needs no key built per read; made on first use.
+  // Per way of serving (REVEALS), so that a step needs no key built per read.
   private next?: Map<string, ReadShape>[];
   private ordered?: Record<string, Access>;
 
