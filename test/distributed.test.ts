@@ -443,6 +443,17 @@ describe('distributed mode', () => {
     }
   });
 
+  it('refuses an assertion whose subject no client token could carry, though signed with the gateway’s secret', async () => {
+    // A NUL or an unpaired surrogate could not be written to the trail (the event's user_id); an empty or padded id, or one
+    // mimicking the hub's own, could be mistaken for another by an auditor.
+    for (const userId of ['', 'a\u0000b', 'a\ud800b', ' u', 'hub:webhook-delivery']) {
+      const r = await postAsGateway(t.config, subgraph.url, 'registry', { userId, department: Department.POLICE, role: Role.OFFICER, region: '330102' }, `{ minors(first: 1) { totalCount } }`, {});
+      expect([userId, r.status, r.data, errorCodes(r)]).toEqual([userId, 401, undefined, ['UNAUTHENTICATED']]);
+    }
+    const r = await postAsGateway(t.config, subgraph.url, 'registry', { userId: 'u', department: Department.POLICE, role: Role.OFFICER, region: '330102' }, `{ minors(first: 1) { totalCount } }`, {});
+    expect([r.status, r.errors]).toEqual([200, undefined]);
+  });
+
   it('limits `_entities` to the jurisdiction in the gateway’s assertion', async () => {
     const [inside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
     const [outside] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code NOT LIKE '330102001%' ORDER BY id LIMIT 1`);
