@@ -6,6 +6,7 @@ import { auditEvent } from '../src/audit/audit-event';
 import { AuditOutcome } from '../src/audit/audit.types';
 import { Access } from '../src/policy/policy.types';
 import { verifyChain } from '../src/audit/audit.verify';
+import { canonicalJson } from '../src/audit/canonical';
 import { AuditInDoubtError, AuditWriter, auditWriterPool } from '../src/audit/audit.writer';
 import { Department, Role } from '../src/auth/principal';
 import { cloneTemplateDatabase } from './support/test-hub';
@@ -211,6 +212,44 @@ describe('audit writer', () => {
     } finally {
       await pool.end();
     }
+  });
+
+  it('stores batches of every size as the events were written — named statements up to 64 events, one planned each time above, 500 at most — and refuses a batch bound Postgres could not take', async () => {
+    const pool = writerPool(url, 'writer-batch-sizes');
+    const writer = new AuditWriter(pool);
+    const events: ReturnType<typeof event>[] = [];
+    // The statements the writer sends: name and events.
+    const sent: [string | undefined, number][] = [];
+    const query = Client.prototype.query;
+    const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+      const q = args[0] as { name?: string; text?: string; values?: unknown[] };
+      if (q?.text?.startsWith('INSERT INTO audit.event')) sent.push([q.name, q.values!.length / 12]);
+      return (query as (...a: unknown[]) => never).apply(this, args);
+    });
+    try {
+      // Appended at once, n events go as a batch of one and one of n − 1 (the writer sends what
+      // waits as soon as the batch before is in); 600 as 1, 500 and 99.
+      for (const n of [2, 3, 64, 65, 66, 600]) {
+        const wave = Array.from({ length: n }, (_, i) => {
+          const e = event(`batch-${n}`);
+          // Client text the body holds as JSON escapes: quotes, backslashes, a NUL, an unpaired surrogate, CJK, an emoji.
+          e.document = `{ minors(first: ${i}) { nodes { name } } } # "\\ \u0000 \ud800 未成年人 😀`;
+          return e;
+        });
+        events.push(...wave);
+        await Promise.all(wave.map((e) => writer.append(e)));
+      }
+    } finally {
+      spy.mockRestore();
+      await pool.end();
+    }
+    const named = (n: number) => [`audit-append-${n}`, n];
+    expect(sent).toEqual([named(1), named(1), named(1), named(2), named(1), named(63), named(1), named(64), named(1), [undefined, 65], named(1), [undefined, 500], [undefined, 99]]);
+    const { rows } = await db.query(`SELECT request_id::text AS id, body FROM audit.event WHERE user_id LIKE 'batch-%' ORDER BY seq`);
+    expect(rows.map((r) => r.id)).toEqual(events.map((e) => e.requestId));
+    expect(rows.map((r) => r.body)).toEqual(events.map((e) => canonicalJson(e)));
+    expect(await verify()).toEqual(expect.objectContaining({ ok: true, firstBreak: null }));
+    expect(() => new AuditWriter(pool, 5462)).toThrow(RangeError);
   });
 
   describe.each([

@@ -24,12 +24,37 @@ export class DiscardingAuditSink implements AuditSink {
   async drain(): Promise<void> {}
 }
 
-// One JSON parameter for the whole batch: V8 and Postgres (de)serialise it natively, where text[]
-// parameters are escaped element by element in JavaScript (a page of 100 children makes a body
-// of tens of kilobytes). Named, so each connection parses and plans it once.
-const APPEND = `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids)
-  SELECT s, p, h, b, r, t, u, d, g, o, pu, m FROM json_to_recordset($1::json)
-    AS x(s bigint, p char(64), h char(64), b text, r uuid, t timestamptz, u text, d text, g text, o text, pu text, m uuid[])`;
+// Each event's columns are parameters of their own, in a VALUES row: Postgres takes a text
+// parameter as it is, where one JSON parameter for the batch (entry 18) was parsed twice — to check
+// it, then by json_to_recordset — about 15 µs of its backend's CPU per event (bench/RESULTS.md,
+// entry 55). No value needs escaping: the body is JSON.stringify's output, and the other columns
+// are checked where they are made (isUserId, the codes' enums), so none holds a NUL or an
+// unpaired surrogate.
+const APPEND_INTO = 'INSERT INTO audit.event (seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids) VALUES ';
+const APPEND_COLUMNS = 12;
+/**
+ * Batches of up to this many events are named statements, each size parsed and planned once per
+ * connection; larger ones, which only a burst of requests makes, are planned each time.
+ */
+const PREPARED_BATCH = 64;
+/** Postgres's bound on a statement's parameters. */
+const MAX_BATCH = Math.floor(65535 / APPEND_COLUMNS);
+
+const appendTexts: string[] = [];
+function appendStatement(events: number): { name?: string; text: string } {
+  let text = appendTexts[events];
+  if (!text) {
+    const rows = [];
+    for (let e = 0, p = 1; e < events; e++) {
+      const row = [];
+      for (let c = 0; c < APPEND_COLUMNS; c++) row.push(`$${p++}`);
+      rows.push(`(${row.join(', ')})`);
+    }
+    text = APPEND_INTO + rows.join(', ');
+    if (events <= PREPARED_BATCH) appendTexts[events] = text;
+  }
+  return events <= PREPARED_BATCH ? { name: `audit-append-${events}`, text } : { text };
+}
 
 /** How long a batch keeps retrying `seq` conflicts with other writers, and lost connections, before it is refused. */
 const RETRY_WINDOW_MS = 2000;
@@ -122,6 +147,7 @@ export class AuditWriter implements AuditSink {
 
   /** `pool` must connect as (or `SET ROLE` to) hub_audit_writer: INSERT and SELECT only. */
   constructor(private readonly pool: Pool, private readonly maxBatch = 500) {
+    if (!(maxBatch >= 1 && maxBatch <= MAX_BATCH)) throw new RangeError(`AuditWriter: a batch holds 1–${MAX_BATCH} events`);
     // A new connection's loss can arrive with its first reply, before `connect()` below sees it.
     pool.on('connect', (client) => this.listen(client));
   }
@@ -166,18 +192,19 @@ export class AuditWriter implements AuditSink {
       try {
         const head = (this.head ??= await this.readHead());
         let { seq, hash: prev } = head;
-        const rows = [];
+        const values = [];
         for (const body of bodies) {
           const text = canonicalJson(body);
           seq += 1;
           const hash = chainHash(prev, seq, text);
           const [r, t, u, d, g, o, pu, m] = indexColumns(body);
-          rows.push({ s: seq, p: prev, h: hash, b: text, r, t, u, d, g, o, pu, m });
+          // The children are lower-case UUIDs (indexColumns): an array literal needs no quoting.
+          values.push(seq, prev, hash, text, r, t, u, d, g, o, pu, `{${m.join(',')}}`);
           prev = hash;
         }
         client = await this.connect();
         sent = { backend: await this.backendOf(client), first: head.seq + 1, last: { seq, hash: prev } };
-        await client.query({ name: 'audit-append', text: APPEND, values: [JSON.stringify(rows)] });
+        await client.query({ ...appendStatement(bodies.length), values });
         client.release();
         this.head = sent.last;
         return;
