@@ -342,11 +342,11 @@ async function main() {
         stdio: ['ignore', 'inherit', 'inherit'],
       });
     }
-    // Not the audit trail: the scenarios only append to it, and it grows with every run — at 2.5
-    // million events it filled the buffers and pushed the registry out of them.
     // As autovacuum would have left it: every run appends a million events or more.
     log('vacuuming and analysing the audit trail …');
     await pool.query('VACUUM (ANALYZE) audit.event');
+    // Not the audit trail: the scenarios only append to it, and it grows with every run — at 2.5
+    // million events it filled the buffers and pushed the registry out of them.
     log('reading the data set into shared buffers …');
     await pool.query('CREATE EXTENSION IF NOT EXISTS pg_prewarm');
     await pool.query(`SELECT count(pg_prewarm(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
