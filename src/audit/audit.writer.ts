@@ -28,7 +28,7 @@ export class DiscardingAuditSink implements AuditSink {
 // parameter as it is, where one JSON parameter for the batch (entry 18) was parsed twice — to check
 // it, then by json_to_recordset — about 15 µs of its backend's CPU per event (bench/RESULTS.md,
 // entry 55). No value needs escaping: the body is JSON.stringify's output, and the other columns
-// are checked where they are made (isUserId, the codes' enums), so none holds a NUL or an
+// are checked where they are made (isTokenSubject, the codes' enums), so none holds a NUL or an
 // unpaired surrogate.
 const APPEND_INTO = 'INSERT INTO audit.event (seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids) VALUES ';
 const APPEND_COLUMNS = 12;

@@ -30,7 +30,7 @@ const UNSEEN_IN_ID = new RegExp(String.raw`[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}
  * in a row, and in NFC (`José`, never `Jose` + a combining accent) — each would let two ids look
  * alike to an auditor, or one pass for the hub's own (`hub:`).
  */
-export const isUserId = (sub: unknown): sub is string =>
+const isUserId = (sub: unknown): sub is string =>
   typeof sub === 'string' &&
   sub !== '' &&
   isWellFormed(sub) &&
@@ -94,8 +94,11 @@ const readsAsHub = (sub: string): boolean => {
  * width or lookalike spelling (`ʜᴜʙ:`, `h\u034Fub:`, `hub꞉`, `huɓ⁚`), or mixes letters of two
  * scripts that look alike (`һub:` with a Cyrillic һ, `officer-lі`). A token may carry neither.
  */
-export const isSystemLookalike = (sub: string): boolean =>
+const isSystemLookalike = (sub: string): boolean =>
   readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1;
+
+/** A subject a client token may carry: a user id (isUserId) that is not, and could not pass for, one of the hub's own. */
+export const isTokenSubject = (sub: unknown): sub is string => isUserId(sub) && !isSystemLookalike(sub);
 
 /**
  * User ids of the hub's own work in the trail (`hub:webhook-delivery`): no token may carry one, so
@@ -161,7 +164,7 @@ export class TokenService {
     const expiresAt = Math.min(payload.exp as number, (payload.iat as number) + this.config.jwt.maxTokenAgeSeconds);
     if (expiresAt <= now) throw unauthenticated('Token expired');
     const { sub, department, role, region } = payload as Record<string, unknown>;
-    if (!isUserId(sub) || isSystemLookalike(sub) || !isDepartment(department) || !isRole(role) || !isRegionCode(region)) {
+    if (!isTokenSubject(sub) || !isDepartment(department) || !isRole(role) || !isRegionCode(region)) {
       throw unauthenticated('Token claims must carry sub, department, role and region');
     }
     // Frozen: the same object now serves every request bearing this token.

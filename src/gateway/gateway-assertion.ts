@@ -3,7 +3,7 @@ import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Purpose } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
 import { isDepartment, isRole, Principal } from '../auth/principal';
-import { isSystemLookalike, isUserId } from '../auth/token.service';
+import { isTokenSubject } from '../auth/token.service';
 import { isRegionCode } from '../common/validation';
 import { HubErrorCode, HubException } from '../errors/hub.exception';
 
@@ -179,7 +179,7 @@ export async function verifyAssertion(
   // Checked as a client token's are, though only the gateway could sign them: a region that is no
   // code ('' or '%') would be a pattern matching every child, and a subject with a NUL or an
   // unpaired surrogate could not be written to the trail, or one like `hub:` pass for the hub's own.
-  if (!isUserId(sub) || isSystemLookalike(sub) || !isDepartment(department) || !isRole(role) || !isRegionCode(region) || typeof rid !== 'string') {
+  if (!isTokenSubject(sub) || !isDepartment(department) || !isRole(role) || !isRegionCode(region) || typeof rid !== 'string') {
     throw refuse('bad claims', rid);
   }
   // A gateway of the release before (a rolling deploy) sends none, and its fetch runs without a deadline.
