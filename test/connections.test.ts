@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import diagnostics from 'node:diagnostics_channel';
 import { connect as tcp, type Socket } from 'node:net';
 import { Department } from '../src/auth/principal';
 import { MAX_PIPELINED } from '../src/server/http-listener';
@@ -128,5 +129,37 @@ describe('connections that do not take their answers', () => {
     expect(JSON.parse(refusal.body)).toEqual({ errors: [{ message: expect.stringContaining('pipelined'), extensions: { code: 'BAD_REQUEST' } }] });
     await t.hub.audit.drain();
     expect(await eventsOf(refusal.headers['x-request-id'])).toEqual([{ outcome: 'INVALID', errorCodes: ['BAD_REQUEST'] }]);
+  });
+
+  it('adds no listener to a connection per request pipelined on it', async () => {
+    // The server's side of the connection, seen as each request starts: a listener per request
+    // would hold all of a pipelining client's until the last answer went, and Node warns past ten.
+    const closeListeners: number[] = [];
+    let clientPort = 0;
+    const onStart = (message: unknown) => {
+      const { socket } = message as { socket: Socket };
+      if (socket.remotePort === clientPort) closeListeners.push(socket.listenerCount('close'));
+    };
+    diagnostics.subscribe('http.server.request.start', onStart);
+    try {
+      const token = await t.token(Department.CIVIL_AFFAIRS);
+      const socket: Socket = tcp(t.hub.port, '127.0.0.1');
+      const received: Buffer[] = [];
+      let closed = false;
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('close', () => (closed = true));
+      socket.on('error', () => undefined);
+      await new Promise((r) => socket.once('connect', r));
+      clientPort = socket.localPort!;
+      socket.write(request(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED));
+      for (let i = 0; i < 200 && responses(Buffer.concat(received)).length < MAX_PIPELINED; i++) await sleep(50);
+      socket.destroy();
+      expect(responses(Buffer.concat(received)).map((a) => a.status)).toEqual(Array(MAX_PIPELINED).fill(200));
+      expect(closeListeners).toHaveLength(MAX_PIPELINED);
+      // The first request's own listeners are added once it starts; none after it.
+      expect(closeListeners.slice(1)).toEqual(Array(MAX_PIPELINED - 1).fill(closeListeners[1]));
+    } finally {
+      diagnostics.unsubscribe('http.server.request.start', onStart);
+    }
   });
 });

@@ -107,22 +107,28 @@ export const MAX_PIPELINED = 8;
 export async function listen(handler: http.RequestListener, port: number, server: ApolloServer<any>, db: Database, options: ListenOptions): Promise<Listening> {
   const inFlight = new InFlight();
   let stopping = false;
-  const pending = new WeakMap<Socket, number>();
+  // Each connection's requests started and not yet answered, settled by their response's `close`
+  // or, for a response queued behind another (pipelined), which gets no `close` of its own when the
+  // connection closes first, by the connection's: nothing more can be sent for it then either. One
+  // listener on the connection for all of them, not one per request.
+  const pending = new WeakMap<Socket, Set<() => void>>();
   const httpServer = http.createServer((req, res) => {
     const leave = inFlight.add(res);
     const { socket } = req;
-    const started = (pending.get(socket) ?? 0) + 1;
-    pending.set(socket, started);
-    // A response queued behind another on its connection (pipelined) gets no `close` of its own
-    // when the connection closes first: nothing more can be sent for it then either.
+    let unanswered = pending.get(socket);
+    if (!unanswered) {
+      const all = (unanswered = new Set());
+      pending.set(socket, all);
+      socket.once('close', () => all.forEach((settle) => settle()));
+    }
     const settled = () => {
+      unanswered.delete(settled);
       res.off('close', settled);
-      socket.off('close', settled);
       leave();
-      pending.set(socket, pending.get(socket)! - 1);
     };
+    unanswered.add(settled);
+    const started = unanswered.size;
     res.once('close', settled);
-    socket.once('close', settled);
     // Node sets no limit on a connection whose answer cannot be written (server.timeout is 0; the
     // keep-alive and header limits apply to idle connections and unread requests): a client that
     // stopped reading kept every answer built for it in memory for as long as it kept the
