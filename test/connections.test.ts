@@ -45,6 +45,17 @@ describe('connections that do not take their answers', () => {
     await t?.stop();
   });
 
+  /** A connection to the hub, keeping what it receives and whether it was closed. */
+  const connect = async () => {
+    const socket: Socket = tcp(t.hub.port, '127.0.0.1');
+    const connection = { socket, received: [] as Buffer[], closed: false };
+    socket.on('data', (chunk: Buffer) => connection.received.push(chunk));
+    socket.on('close', () => (connection.closed = true));
+    socket.on('error', () => undefined);
+    await new Promise((r) => socket.once('connect', r));
+    return connection;
+  };
+
   const eventsOf = async (requestId: string) =>
     (await t.sql(`SELECT outcome, body FROM audit.event WHERE request_id = $1 ORDER BY seq`, [requestId])).map((r: { outcome: string; body: string }) => ({
       outcome: r.outcome,
@@ -112,17 +123,11 @@ describe('connections that do not take their answers', () => {
 
   it(`refuses a request pipelined behind ${MAX_PIPELINED} unanswered ones on its connection, audited, and closes the connection after it`, async () => {
     const token = await t.token(Department.CIVIL_AFFAIRS);
-    const socket: Socket = tcp(t.hub.port, '127.0.0.1');
-    const received: Buffer[] = [];
-    let closed = false;
-    socket.on('data', (chunk: Buffer) => received.push(chunk));
-    socket.on('close', () => (closed = true));
-    socket.on('error', () => undefined);
-    await new Promise((r) => socket.once('connect', r));
-    socket.write(request(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED + 2));
-    for (let i = 0; i < 200 && !closed; i++) await sleep(50);
-    const answers = responses(Buffer.concat(received));
-    expect(closed).toBe(true);
+    const connection = await connect();
+    connection.socket.write(request(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED + 2));
+    for (let i = 0; i < 200 && !connection.closed; i++) await sleep(50);
+    const answers = responses(Buffer.concat(connection.received));
+    expect(connection.closed).toBe(true);
     expect(answers.map((a) => a.status)).toEqual([...Array(MAX_PIPELINED).fill(200), 400]);
     const refusal = answers[MAX_PIPELINED];
     expect(refusal.headers.connection).toBe('close');
@@ -143,13 +148,7 @@ describe('connections that do not take their answers', () => {
     diagnostics.subscribe('http.server.request.start', onStart);
     try {
       const token = await t.token(Department.CIVIL_AFFAIRS);
-      const socket: Socket = tcp(t.hub.port, '127.0.0.1');
-      const received: Buffer[] = [];
-      let closed = false;
-      socket.on('data', (chunk: Buffer) => received.push(chunk));
-      socket.on('close', () => (closed = true));
-      socket.on('error', () => undefined);
-      await new Promise((r) => socket.once('connect', r));
+      const { socket, received } = await connect();
       clientPort = socket.localPort!;
       socket.write(request(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED));
       for (let i = 0; i < 200 && responses(Buffer.concat(received)).length < MAX_PIPELINED; i++) await sleep(50);
