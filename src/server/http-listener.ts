@@ -112,15 +112,16 @@ export async function listen(handler: http.RequestListener, port: number, server
   // connection closes first, by the connection's: nothing more can be sent for it then either. One
   // listener on the connection for all of them, not one per request.
   const pending = new WeakMap<Socket, Set<() => void>>();
+  const unansweredOn = (socket: Socket) => {
+    const unanswered = new Set<() => void>();
+    pending.set(socket, unanswered);
+    socket.once('close', () => unanswered.forEach((settle) => settle()));
+    return unanswered;
+  };
   const httpServer = http.createServer((req, res) => {
     const leave = inFlight.add(res);
     const { socket } = req;
-    let unanswered = pending.get(socket);
-    if (!unanswered) {
-      const all = (unanswered = new Set());
-      pending.set(socket, all);
-      socket.once('close', () => all.forEach((settle) => settle()));
-    }
+    const unanswered = pending.get(socket) ?? unansweredOn(socket);
     const settled = () => {
       unanswered.delete(settled);
       res.off('close', settled);
