@@ -51,6 +51,7 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await audit.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await audit.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await audit.undoLastMigration({ transaction: 'each' }); // registry minors age out
@@ -62,7 +63,7 @@ describe('migrations', () => {
       await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(8);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(9);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
@@ -94,6 +95,7 @@ describe('migrations', () => {
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
       const before = await columns();
 
+      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
@@ -106,7 +108,7 @@ describe('migrations', () => {
         /barred_person_id_number_hash_key/,
       );
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(6);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(7);
       expect(await columns()).toEqual(before);
       await bar(ids[3], c, true);
       await bar(ids[0], c, false);
@@ -131,6 +133,7 @@ describe('migrations', () => {
       expect(march).toBeGreaterThanOrEqual(1);
       expect(await viewdef()).toContain('china_day(now())');
 
+      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
@@ -141,7 +144,7 @@ describe('migrations', () => {
       expect(await viewdef()).not.toContain('china_day');
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'china_day'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(6);
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
     } finally {
       await db.destroy();
@@ -168,6 +171,7 @@ describe('migrations', () => {
       const [atStreet, inGrid] = await placed();
       expect(atStreet).toBe(1);
 
+      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
@@ -176,7 +180,7 @@ describe('migrations', () => {
       // The report filed for the street named a child of it: down, it is back in the child's grid.
       expect(await db.query(`SELECT reports_not_met AS n FROM statistics.workflow_cube WHERE grid_code = $1`, [grid_code])).toEqual([{ n: inGrid + 1 }]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
       expect(await placed()).toEqual([atStreet, inGrid]);
     } finally {
       await db.destroy();
@@ -200,13 +204,14 @@ describe('migrations', () => {
         }
       }
 
+      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
       await db.undoLastMigration({ transaction: 'each' });
       expect(await inView()).toBe(1);
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'is_minor'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
       expect(await inView()).toBe(0);
     } finally {
       await db.destroy();
@@ -245,12 +250,13 @@ describe('migrations', () => {
       const up = await placed();
 
       await unmake();
+      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' });
       // Down, in its child's grid, and nothing counts at the street itself.
       expect(await added()).toEqual([0, 1, 0, 1]);
       expect(await placed()).toEqual([0, expect.any(Number), 0, expect.any(Number)]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
       expect(await placed()).toEqual(up);
     } finally {
       await db.destroy();
@@ -275,13 +281,39 @@ describe('migrations', () => {
       const shown = async () =>
         Object.fromEntries((await db.query(`SELECT id, payload FROM workflow.notification WHERE id = ANY($1)`, [[school, police]])).map((r: { id: string; payload: Record<string, string> }) => [r.id, r.payload]));
 
+      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' });
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
       expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': masked }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
+      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' });
       expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': old }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('workflow.mandatory_report: a reassessment_due mark, false unless set, and its partial index up; neither down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const column = async () =>
+        db.query(`SELECT format_type(atttypid, atttypmod) AS t, attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS "default"
+                    FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                   WHERE a.attrelid = 'workflow.mandatory_report'::regclass AND a.attname = 'reassessment_due' AND NOT a.attisdropped`);
+      const index = async () => db.query(`SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indexrelid = to_regclass('workflow.mandatory_report_reassessment_due_idx')`);
+      expect(await column()).toEqual([{ t: 'boolean', notNull: true, default: 'false' }]);
+      expect((await index())[0].d).toMatch(/WHERE reassessment_due$/);
+      const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM workflow.mandatory_report WHERE reassessment_due`);
+      expect(n).toBe(0);
+
+      await db.undoLastMigration({ transaction: 'each' });
+      expect(await column()).toEqual([]);
+      expect(await index()).toEqual([]);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await column()).toEqual([{ t: 'boolean', notNull: true, default: 'false' }]);
+      expect(await index()).toHaveLength(1);
     } finally {
       await db.destroy();
     }
