@@ -1,6 +1,8 @@
 import { Department, Role } from '../src/auth/principal';
 import { yearsBefore } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
+import { buildPolicy } from '../src/server/bootstrap';
+import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, poolSize, startTestHub, TestHub } from './support/test-hub';
 import { expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
@@ -368,12 +370,43 @@ describe('workflow: mandatory reports', () => {
       expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.report_transition WHERE report_id = $1`, [id]))[0].n).toBe(0);
     });
 
-    it('asks civil affairs to reassess a registered child once the report is handled', async () => {
+    it('asks civil affairs to reassess a registered child once the report is handled: the escalation job asks, once, not the step', async () => {
       const id = await file();
       await step(police, id, 'VERIFYING');
       await step(police, id, 'HANDLED', '已固定证据，对监护人训诫');
-      const told = await t.sql(`SELECT department, minor_id, region_code FROM workflow.notification WHERE subject_id = $1 AND kind = 'REASSESSMENT_REQUESTED'`, [id]);
-      expect(told).toEqual([{ department: CA, minor_id: child.id, region_code: child.grid_code }]);
+      const told = () =>
+        t.sql(
+          `SELECT department, minor_id, region_code, payload->>'Minor.name' AS name, payload->>'ReportTransition.note' AS note
+             FROM workflow.notification WHERE subject_id = $1 AND kind = 'REASSESSMENT_REQUESTED'`,
+          [id],
+        );
+      const due = async () => (await t.sql(`SELECT reassessment_due FROM workflow.mandatory_report WHERE id = $1`, [id]))[0].reassessment_due;
+      // The step sends nothing (it must cost the same whether or not the report names a registered child).
+      expect(await told()).toEqual([]);
+      expect(await due()).toBe(true);
+      const first = await runEscalations(t.hub.db.ds, t.config, buildPolicy(), new Date());
+      expect(first.reassessments).toBeGreaterThanOrEqual(1);
+      const asked = [{ department: CA, minor_id: child.id, region_code: child.grid_code, name: child.name, note: '已固定证据，对监护人训诫' }];
+      expect(await told()).toEqual(asked);
+      expect(await due()).toBe(false);
+      const again = await runEscalations(t.hub.db.ds, t.config, buildPolicy(), new Date(Date.now() + MIN));
+      expect(again.reassessments).toBe(0);
+      expect(await told()).toEqual(asked);
+    }, 120_000);
+
+    it('marks no report unlinked to a registered child, and leaves the mark of a handled one until the job has asked, whatever later step', async () => {
+      const unlinked = await file({ childIdNumber: buildIdNumber('330102', '2016-03-04', 778) });
+      expect(await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = $1`, [unlinked])).toEqual([{ minor_id: null }]);
+      await step(police, unlinked, 'VERIFYING');
+      await step(police, unlinked, 'HANDLED');
+      const linked = await file();
+      await step(police, linked, 'VERIFYING');
+      await step(police, linked, 'HANDLED');
+      await step(civil, linked, 'CLOSED');
+      expect(await t.sql(`SELECT id, reassessment_due FROM workflow.mandatory_report WHERE id = ANY($1) ORDER BY reassessment_due`, [[unlinked, linked]])).toEqual([
+        { id: unlinked, reassessment_due: false },
+        { id: linked, reassessment_due: true },
+      ]);
     });
 
     it('answers a burst of steps of one report larger than the pool: one taken, the rest refused, and the hub answers after it', async () => {
@@ -546,6 +579,11 @@ describe('workflow: mandatory reports', () => {
     const step = (token: string, to: string) => t.gql(token, STEP, { id: before, to, note: `step to ${to}` });
     expect((await step(police, 'VERIFYING')).errors).toBeUndefined();
     expect((await step(police, 'HANDLED')).errors).toBeUndefined();
+    // The step marks it alike (it cannot tell an adult from a child without costing more); the job
+    // clears the mark and asks no one.
+    expect(await t.sql(`SELECT reassessment_due FROM workflow.mandatory_report WHERE id = $1`, [before])).toEqual([{ reassessment_due: true }]);
+    await runEscalations(t.hub.db.ds, t.config, buildPolicy(), new Date());
+    expect(await t.sql(`SELECT reassessment_due FROM workflow.mandatory_report WHERE id = $1`, [before])).toEqual([{ reassessment_due: false }]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM workflow.notification WHERE kind = 'REASSESSMENT_REQUESTED' AND subject_id = $1`, [before])).toEqual([{ n: 0 }]);
 
     const after = await file({ childIdNumber: idNumber, regionCode: grown.grid_code });
@@ -553,5 +591,5 @@ describe('workflow: mandatory reports', () => {
     const told = await t.sql(`SELECT minor_id, payload::text AS payload FROM workflow.notification WHERE subject_id = $1`, [after]);
     expect(told.length).toBeGreaterThan(0);
     expect(told.map((n) => [n.minor_id, n.payload.includes('Minor.')])).toEqual(told.map(() => [null, false]));
-  });
+  }, 120_000);
 });

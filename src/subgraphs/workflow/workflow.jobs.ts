@@ -6,8 +6,9 @@ import { loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
 import { hubClock } from '../../server/hub.context';
 import { RiskLevel } from '../registry/registry.enums';
+import { isMinorAt } from '../registry/registry.loaders';
 import { overdueVisitRows, visitOverdueKey } from './resolvers/visit-sla.resolver';
-import { NotificationKind, ReferralStatus } from './workflow.enums';
+import { NotificationKind, ReferralStatus, ReportStatus } from './workflow.enums';
 import { emitNotification, Emitter } from './workflow.notify';
 import { notificationRecipients } from './workflow.policy';
 import { deliverWebhooks } from './workflow.webhooks';
@@ -16,6 +17,7 @@ export interface EscalationSummary {
   referrals: number;
   redNotifications: number;
   overdueVisits: number;
+  reassessments: number;
 }
 
 const BATCH = 500;
@@ -30,12 +32,13 @@ async function parentRegion(ds: DataSource, code: string): Promise<string> {
  * The deadline jobs, for any `now` (the server's timer passes the clock, tests any time):
  * overdue referrals (unanswered, or accepted and not completed) escalate to CIVIL_AFFAIRS one
  * region level up; RED notifications unacknowledged for `redAckMinutes` escalate the same way;
- * RED and ORANGE children whose visit is overdue raise a notification. Each step is its own
+ * RED and ORANGE children whose visit is overdue raise a notification; a report handled about a
+ * registered child under 18 asks civil affairs to reassess the child. Each step is its own
  * transaction and idempotent (dedupe keys), so a crash or a second instance repeats nothing.
  */
 export async function runEscalations(ds: DataSource, config: HubConfig, policy: Policy, now: Date): Promise<EscalationSummary> {
   const emitter: Emitter = { policy, now };
-  const summary: EscalationSummary = { referrals: 0, redNotifications: 0, overdueVisits: 0 };
+  const summary: EscalationSummary = { referrals: 0, redNotifications: 0, overdueVisits: 0, reassessments: 0 };
 
   const referrals: { id: string; minor_id: string; type: string; status: string; to_department: string; region_code: string; stage: string }[] = await ds.query(
     `SELECT id, minor_id, type, status, to_department, region_code,
@@ -96,6 +99,41 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         dedupeKey: `ESCALATION:notification:${n.id}`,
       });
     });
+  }
+
+  // Reports handled about a registered child (transitionReport marks them): the step itself sends
+  // nothing, so that it costs the same whether or not the report names a child registered outside
+  // the officer's jurisdiction; the request is sent here, within one job interval. A child who has
+  // turned 18 meanwhile is no longer followed: the mark is cleared and no one is asked. Each batch
+  // clears the marks it read, so the next is new reports.
+  for (;;) {
+    const due: { id: string; minor_id: string; harm_type: string; name: string | null; grid_code: string | null; note: string | null }[] = await ds.query(
+      `SELECT r.id, r.minor_id, r.harm_type, m.name, m.grid_code,
+              (SELECT t.note FROM workflow.report_transition t WHERE t.report_id = r.id AND t.to_status = $2 ORDER BY t.at DESC LIMIT 1) AS note
+         FROM workflow.mandatory_report r
+         LEFT JOIN registry.minor m ON m.id = r.minor_id AND ${isMinorAt('m.birth_date', '$1')}
+        WHERE r.reassessment_due
+        ORDER BY r.updated_at, r.id LIMIT $3`,
+      [now, ReportStatus.HANDLED, BATCH],
+    );
+    let cleared = 0;
+    for (const r of due) {
+      await ds.transaction(async (em) => {
+        const { 1: changed } = (await em.query(`UPDATE workflow.mandatory_report SET reassessment_due = false WHERE id = $1 AND reassessment_due`, [r.id])) as [unknown, number];
+        if (!changed) return; // another instance took it
+        cleared++;
+        if (!r.grid_code) return; // turned 18, or no longer registered
+        summary.reassessments += await emitNotification(em, emitter, {
+          kind: NotificationKind.REASSESSMENT_REQUESTED,
+          regionCode: r.grid_code,
+          minorId: r.minor_id,
+          subjectId: r.id,
+          fields: { 'Minor.name': r.name, 'MandatoryReport.harmType': r.harm_type, 'ReportTransition.note': r.note },
+          dedupeKey: `REASSESSMENT_REQUESTED:${r.id}`,
+        });
+      });
+    }
+    if (due.length < BATCH || cleared === 0) break;
   }
 
   // Batch after batch of children not yet told, until none is left: the query leaves out those

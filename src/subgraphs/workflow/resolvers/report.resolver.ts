@@ -230,22 +230,18 @@ export class ReportResolver {
       });
       report.status = to;
       report.updatedAt = ctx.now;
-      await em.getRepository(MandatoryReport).update(report.id, { status: to, updatedAt: ctx.now });
-      if (to === S.HANDLED && report.minorId) {
-        // A handled report about a registered child asks civil affairs, who assess, to reassess.
-        // Not once the child has turned 18: the registry no longer follows them.
-        const [child]: { name: string; grid_code: string }[] = await em.query(`SELECT name, grid_code FROM registry.minor WHERE id = $1 AND ${isMinorAt('birth_date', '$2')}`, [report.minorId, ctx.now]);
-        if (child) {
-          await emitNotification(em, ctx, {
-            kind: NotificationKind.REASSESSMENT_REQUESTED,
-            regionCode: child.grid_code,
-            minorId: report.minorId,
-            subjectId: report.id,
-            fields: { 'Minor.name': child.name, 'MandatoryReport.harmType': report.harmType, 'ReportTransition.note': text },
-            dedupeKey: `REASSESSMENT_REQUESTED:${report.id}`,
-          });
-        }
-      }
+      // A handled report about a registered child asks civil affairs, who assess, to reassess the
+      // child: the escalation job sends it (workflow.jobs.ts), not this step. Reading the child and
+      // writing the request here made the step cost more when the report named a registered child,
+      // and a filer may name any ID number — stepping the report told them whether it was a child
+      // registered outside their jurisdiction, which every read of the report hides from them. So
+      // the step writes the same statement whether or not the report names a child.
+      await em.query(`UPDATE workflow.mandatory_report SET status = $2, updated_at = $3, reassessment_due = reassessment_due OR ($4 AND minor_id IS NOT NULL) WHERE id = $1`, [
+        report.id,
+        to,
+        ctx.now,
+        to === S.HANDLED,
+      ]);
       return report;
     });
     return asSeenBy(ctx, stepped);
