@@ -73,6 +73,16 @@ const minorsInJurisdiction = (ctx: HubContext) =>
 export const minorInJurisdiction = (ctx: HubContext, id: string): Promise<MinorReference | null> =>
   sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).load(id);
 
+/**
+ * Asked in place of a record's child when the record names none, so that a record naming a child
+ * outside the caller's jurisdiction costs the same statements as one naming no child. A report
+ * filed with any ID number is linked to the registered child it names, wherever the child lives,
+ * and the filer reads it as naming none: one look-up more for the linked report told the filer,
+ * by the statements or the time of each read or step, that the number is a child of the registry.
+ * No child has the nil UUID.
+ */
+const NO_CHILD = '00000000-0000-0000-0000-000000000000';
+
 /** A record about a child, held outside the child's own record, as one reader is handed it (`asSeenBy`). */
 export type Seen<T extends { minorId: string | null }> = Omit<T, 'minorId'> & { minorId: string | null };
 
@@ -87,14 +97,15 @@ export type Seen<T extends { minorId: string | null }> = Omit<T, 'minorId'> & { 
  * never shown. The stored record keeps its child. Batched with `minorInJurisdiction`.
  */
 export async function asSeenBy<T extends { minorId: string | null }>(ctx: HubContext, record: T): Promise<Seen<T>> {
-  if (!record.minorId || (await minorInJurisdiction(ctx, record.minorId))) return record;
-  return { ...record, minorId: null };
+  const seen = await minorInJurisdiction(ctx, record.minorId ?? NO_CHILD);
+  return seen || !record.minorId ? record : { ...record, minorId: null };
 }
 
 /**
  * For the audit: a mutation loaded a record about this child and may yet refuse, saying why (its
  * status); the request learned of the record. Noted only for a child the caller's jurisdiction
- * covers: to anyone else the record names no child (`asSeenBy`).
+ * covers: to anyone else the record names no child (`asSeenBy`). Asked for a record naming no
+ * child as well (NO_CHILD).
  * Asked through the mutation's transaction `em`, never the pool: the transaction holds a pooled
  * connection (and the record's row lock) while it waits, so as many such mutations at once as the
  * pool has connections would each wait for a connection none of them gives back — every request
@@ -102,10 +113,10 @@ export async function asSeenBy<T extends { minorId: string | null }>(ctx: HubCon
  * (`asSeenBy`, the record's `minor`) asks nothing again.
  */
 export async function loadedRecordOf(em: EntityManager, ctx: HubContext, recordType: string, minorId: string | null): Promise<void> {
-  if (!minorId) return;
-  const seen = (await childInJurisdiction(em, ctx, minorId)) ? { id: minorId } : null;
-  sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).clear(minorId).prime(minorId, seen);
-  if (seen) ctx.access.found(minorId, recordType);
+  const key = minorId ?? NO_CHILD;
+  const seen = (await childInJurisdiction(em, ctx, key)) ? { id: key } : null;
+  sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).clear(key).prime(key, seen);
+  if (seen) ctx.access.found(key, recordType);
 }
 
 /** `asSeenBy` for a page: one statement for the page's children. */
