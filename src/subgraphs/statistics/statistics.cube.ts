@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { readOnly } from '../../db/commit-outcome';
-import { badInput } from '../../errors/hub.exception';
+import { badInput, HubErrorCode, HubException } from '../../errors/hub.exception';
 import { RegionLevel } from '../registry/registry.enums';
 import { depth, LEVELS, MAX_CELLS } from './statistics.config';
 import { tableCache } from './statistics.cache';
@@ -232,6 +232,12 @@ async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: 
   let size = 0;
   for (const nodes of levelNodes) for (const mask of masks) size += nodes.length * combos.get(mask)!.length;
   if (size > MAX_CELLS) {
+    // A joint lattice is the district's whole, down to GRID, whatever the caller asked: nothing a
+    // caller could change would make it fit, so it is no BAD_USER_INPUT on `by` (docs/statistics.md,
+    // "Size of a district").
+    if (opts.joint) {
+      throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `The statistics of district ${opts.anchor} need ${size} cells (at most ${MAX_CELLS}): it has too many regions to be protected at once`);
+    }
     throw badInput('by', `this table needs ${size} cells (at most ${MAX_CELLS}): choose a coarser level or fewer dimensions`);
   }
 
