@@ -104,6 +104,7 @@ export class HttpAudit {
         now: this.clock(),
         purposeHeader: req.header(PURPOSE_HEADER),
         clientAddress: l.clientAddress,
+        startedAt: l.startedAt,
         access: new AccessLog(),
         audit: { written: false },
       };

@@ -88,8 +88,8 @@ export interface AuditPluginOptions {
  */
 export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GatewayContext> {
   return {
-    async requestDidStart() {
-      const startedAt = performance.now();
+    async requestDidStart({ contextValue }) {
+      const { startedAt } = contextValue;
       let purpose: Purpose | null = null;
       let purposeChild: string | null = null;
       return {

@@ -10,6 +10,12 @@ export interface GatewayContext {
   /** Raw `x-purpose` header; parsed (and refused if malformed) once the operation is known. */
   purposeHeader: string | undefined;
   clientAddress: string | null;
+  /**
+   * `performance.now()` when the request's headers arrived (HttpAudit.authenticate, or the listener's
+   * Arrival): the audit event's duration counts from it, on every path, so a compiled read's event
+   * and the general path's of the same request agree, a slow upload included.
+   */
+  startedAt: number;
   /** Filled by the subgraphs' fetches: what was read of which child, and what was written. */
   access: AccessLog;
   /**

@@ -106,7 +106,7 @@ export class AuditEvent {
   @Field(() => [String])
   errorCodes: string[];
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'From the arrival of the request’s headers (its body’s upload included) to the event’s writing' })
   durationMs: number;
 
   /** As stored, for `reads` and `changes` (AuditEventResolver), which record the children they name. */
