@@ -94,7 +94,9 @@ export function compileRead(query: string, registry: Pick<InProcessDataSource, '
     if (selection.kind !== Kind.FIELD || selection.alias || selection.arguments?.length || !plain(selection) || selection.selectionSet) return null;
     const name = selection.name.value;
     const field = recordFields[name];
-    if (!field || fields.some((f) => f.name === name)) return null;
+    // A field that declares arguments would get their defaults from graphql-js; the compiled
+    // resolve call passes none.
+    if (!field || field.args.length || fields.some((f) => f.name === name)) return null;
     const named = isNonNullType(field.type) ? field.type.ofType : field.type;
     if (!isLeafType(named)) return null;
     fields.push({ name, key: `${RECORD_TYPE}.${name}`, type: named, nonNull: isNonNullType(field.type), resolve: field.resolve ?? defaultFieldResolver });
