@@ -164,6 +164,23 @@ describe('audit writer', () => {
   });
   afterAll(() => db?.end());
 
+  it('commits every batch durably (synchronous_commit on) whatever the database or the login role default to', async () => {
+    const [{ db: name, login }] = (await db.query(`SELECT current_database() AS db, current_user AS login`)).rows;
+    await db.query(`ALTER DATABASE "${name}" SET synchronous_commit = off`);
+    await db.query(`ALTER ROLE "${login}" IN DATABASE "${name}" SET synchronous_commit = off`);
+    const pool = auditWriterPool(url, 5000, '[audit.writer.test]');
+    try {
+      const plain = await connected(url);
+      expect((await plain.query(`SHOW synchronous_commit`)).rows).toEqual([{ synchronous_commit: 'off' }]);
+      await plain.end();
+      expect((await pool.query(`SHOW synchronous_commit`)).rows).toEqual([{ synchronous_commit: 'on' }]);
+    } finally {
+      await pool.end();
+      await db.query(`ALTER ROLE "${login}" IN DATABASE "${name}" RESET synchronous_commit`);
+      await db.query(`ALTER DATABASE "${name}" RESET synchronous_commit`);
+    }
+  });
+
   it('several writers on one trail (hub instances, each its own pool): every append resolves, each event stored once, the chain unbroken', async () => {
     const pools = ['a', 'b', 'c'].map((n) => writerPool(url, `writers-${n}`));
     const writers = pools.map((p) => new AuditWriter(p));

@@ -85,7 +85,10 @@ export function auditWriterPool(url: string, timeoutMs: number, logPrefix: strin
     // Kept through a lull as the request pool's are: a batch on a new session waits for its connection.
     idleTimeoutMillis: IDLE_CONNECTION_MS,
     application_name: 'hub audit writer',
-    ...boundedPoolOptions(timeoutMs, '-c role=hub_audit_writer'),
+    // An event is durable before its answer leaves: a commit that returned before its WAL flush
+    // (`synchronous_commit = off`, set for the database, the role or the cluster to speed up other
+    // work) could be lost in a crash after the answer was sent. A session option outranks them all.
+    ...boundedPoolOptions(timeoutMs, '-c role=hub_audit_writer -c synchronous_commit=on'),
   });
   // An idle connection dropped by the server (e.g. Postgres stopping first on SIGTERM) is not a
   // failed write: the next append reconnects, and a write that fails still fails closed.
