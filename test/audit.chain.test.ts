@@ -197,7 +197,7 @@ describe('audit chain', () => {
       const bytes = rows.map((r: { body: string }) => Buffer.byteLength(r.body));
       pages.push(bytes.slice(0, -1).reduce((a: number, b: number) => a + b, 0)); // the bodies before the page's last
       return rows;
-    }, 5000, BOUND);
+    }, [], 5000, BOUND);
     const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM audit.event`);
     expect([status.ok, status.events]).toEqual([true, n]);
     expect(pages.length).toBeGreaterThan(2);

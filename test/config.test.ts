@@ -73,6 +73,14 @@ describe('config: audit', () => {
       expect(() => loadConfig({ HUB_AUDIT_TIMEOUT_MS: bad })).toThrow(/HUB_AUDIT_TIMEOUT_MS must be a whole number between 1000 and 60000/);
     }
   });
+
+  it('logs the chain’s head every 300 s unless HUB_AUDIT_ANCHOR_SECONDS says otherwise, 0 meaning never', () => {
+    expect(loadConfig({}).audit.anchorSeconds).toBe(300);
+    expect(loadConfig({ HUB_AUDIT_ANCHOR_SECONDS: '0' }).audit.anchorSeconds).toBe(0);
+    for (const bad of ['-1', '86401', '1.5']) {
+      expect(() => loadConfig({ HUB_AUDIT_ANCHOR_SECONDS: bad })).toThrow(/HUB_AUDIT_ANCHOR_SECONDS must be a whole number between 0 and 86400/);
+    }
+  });
 });
 
 /** A stop: how long it waits for the requests in flight (src/server/http-listener.ts). */

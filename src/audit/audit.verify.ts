@@ -1,11 +1,17 @@
+import type { ChainAnchor } from './audit.anchor';
 import type { AuditEventBody } from './audit.types';
 import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
 
 export interface ChainBreak {
   seq: number;
   requestId: string | null;
-  /** MODIFIED: body no longer matches its hash. LINK: prev_hash does not name the event before (inserted, reordered). MISSING: a gap (deleted). */
-  reason: 'MODIFIED' | 'LINK' | 'MISSING';
+  /**
+   * MODIFIED: body no longer matches its hash. LINK: prev_hash does not name the event before
+   * (inserted, reordered). MISSING: a gap (deleted). ANCHOR: the event's hash is not the one an
+   * anchor recorded (the chain rewritten from it or before it, every later hash recomputed).
+   * TRUNCATED: the chain ends before an anchored event (its newest events cut off).
+   */
+  reason: 'MODIFIED' | 'LINK' | 'MISSING' | 'ANCHOR' | 'TRUNCATED';
   detail: string;
 }
 
@@ -14,6 +20,8 @@ export interface ChainStatus {
   events: number;
   /** Hash of the newest event: anchor it outside the database to detect a rewritten chain. */
   headHash: string;
+  /** How many of the anchors given were checked against the chain (all of them when it is sound). */
+  anchorsChecked: number;
   firstBreak: ChainBreak | null;
 }
 
@@ -57,15 +65,21 @@ export type Query = (text: string, params: unknown[]) => Promise<any[]>; // esli
 export const VERIFY_PAGE_BYTES = 8 * 1024 * 1024;
 
 /**
- * Re-walks the whole chain in order and reports the first broken link. A page is at most
- * `pageSize` events and VERIFY_PAGE_BYTES of bodies (`octet_length` of a stored body reads its
- * size, not the body; the events past the bound are left to the next page unread).
+ * Re-walks the whole chain in order and reports the first broken link, each anchor (audit.anchor.ts)
+ * checked as the walk passes its event. A page is at most `pageSize` events and VERIFY_PAGE_BYTES
+ * of bodies (`octet_length` of a stored body reads its size, not the body; the events past the
+ * bound are left to the next page unread).
  */
-export async function verifyChain(query: Query, pageSize = 5000, pageBytes = VERIFY_PAGE_BYTES): Promise<ChainStatus> {
+export async function verifyChain(query: Query, anchors: readonly ChainAnchor[] = [], pageSize = 5000, pageBytes = VERIFY_PAGE_BYTES): Promise<ChainStatus> {
   let expectedSeq = 1;
   let prev = GENESIS_HASH;
   let events = 0;
   let after = 0;
+  let anchorsChecked = 0;
+  // Two anchors of one event (two hubs logging one head, a log kept twice) are both checked: a
+  // log holding two hashes for one event holds one the chain never had.
+  const anchored = new Map<number, string[]>();
+  for (const a of anchors) anchored.set(a.seq, [...(anchored.get(a.seq) ?? []), a.hash]);
   for (;;) {
     const rows: Row[] = await query(
       `SELECT seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids
@@ -81,17 +95,29 @@ export async function verifyChain(query: Query, pageSize = 5000, pageBytes = VER
         ok: false,
         events,
         headHash: prev,
+        anchorsChecked,
         firstBreak: { seq, requestId: row.request_id, reason, detail },
       });
       if (seq !== expectedSeq) return brk('MISSING', `expected event ${expectedSeq}, found ${seq}`);
       if (row.prev_hash !== prev) return brk('LINK', 'prev_hash does not match the preceding event');
       if (chainHash(row.prev_hash, seq, row.body) !== row.hash) return brk('MODIFIED', 'body does not match its hash');
       if (!columnsAgree(row)) return brk('MODIFIED', 'search columns disagree with the hashed body');
+      const wrong = anchored.get(seq)?.find((hash) => hash !== row.hash);
+      if (wrong) return brk('ANCHOR', `the event's hash is not the one anchored (${wrong})`);
+      anchorsChecked += anchored.get(seq)?.length ?? 0;
       prev = row.hash;
       expectedSeq += 1;
       events += 1;
       after = seq;
     }
-    if (!rows.length) return { ok: true, events, headHash: prev, firstBreak: null };
+    if (!rows.length) {
+      let beyond = 0;
+      for (const seq of anchored.keys()) beyond = Math.max(beyond, seq);
+      if (beyond > events) {
+        const detail = `the chain ends at event ${events}, and event ${beyond} was anchored`;
+        return { ok: false, events, headHash: prev, anchorsChecked, firstBreak: { seq: events + 1, requestId: null, reason: 'TRUNCATED', detail } };
+      }
+      return { ok: true, events, headHash: prev, anchorsChecked, firstBreak: null };
+    }
   }
 }

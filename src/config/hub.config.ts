@@ -65,6 +65,8 @@ export interface HubConfig {
     key?: string;
     /** The longest one statement of the audit writer, or its connecting, may take before the append fails closed. */
     timeoutMs: number;
+    /** How often the chain's head is logged when it moved (src/audit/audit.anchor.ts); 0: never. */
+    anchorSeconds: number;
     anomalies: AnomalyThresholds;
   };
   /** Operations whose response may hold more values than this are refused before they run (src/audit/query-cost.ts). */
@@ -403,6 +405,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
       key: env.HUB_AUDIT_KEY || undefined,
       // At least 1 s: settling a lost batch waits up to 500 ms for its session to end (audit.writer.ts).
       timeoutMs: wholeInRange(env, 'HUB_AUDIT_TIMEOUT_MS', 5_000, 1_000, 60_000),
+      anchorSeconds: wholeInRange(env, 'HUB_AUDIT_ANCHOR_SECONDS', 300, 0, 86_400),
       anomalies: {
         distinctMinors: positive(env, 'HUB_ANOMALY_DISTINCT_MINORS', 50),
         // A burst of reads or refusals: a week is far beyond one, and a number an interval holds.

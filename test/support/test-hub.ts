@@ -65,7 +65,7 @@ export function testConfig(overrides: Partial<HubConfig> & { env?: Record<string
   const { env = {}, ...rest } = overrides;
   return {
     // No statistics refresh timer: tests refresh when they mean to (refreshStatistics).
-    ...loadConfig({ HUB_DATA_DIR: process.env.HUB_TEST_DATA_DIR, PORT: '0', HUB_SEED_DEMO: 'false', HUB_STATISTICS_REFRESH_SECONDS: '0', ...env }),
+    ...loadConfig({ HUB_DATA_DIR: process.env.HUB_TEST_DATA_DIR, PORT: '0', HUB_SEED_DEMO: 'false', HUB_STATISTICS_REFRESH_SECONDS: '0', HUB_AUDIT_ANCHOR_SECONDS: '0', ...env }),
     ...rest,
   };
 }

@@ -18,7 +18,7 @@ const fields: Record<string, string[]> = {
   FieldRead: ['field', 'access'],
   ChangeRecord: ['mutation', 'id', 'minorId', 'fields'],
   MinorAccess: ['seq', 'requestId', 'time', 'userId', 'department', 'role', 'purpose', 'outcome', 'fields', 'changes'],
-  AuditChainStatus: ['ok', 'events', 'headHash', 'firstBreak'],
+  AuditChainStatus: ['ok', 'events', 'headHash', 'anchorsChecked', 'firstBreak'],
   ChainBreakRecord: ['seq', 'requestId', 'reason', 'detail'],
   AuditAnomaly: ['kind', 'userId', 'department', 'count', 'description', 'requestIds'],
 };

@@ -154,6 +154,15 @@ export class AuditEventConnection {
   pageInfo: AuditPageInfo;
 }
 
+@InputType({ description: 'A point of the chain recorded outside the database (the hub logs `audit anchor seq=… hash=…`)' })
+export class AuditChainAnchor {
+  @Field(() => String, { description: 'The event’s sequence number' })
+  seq: string;
+
+  @Field({ description: 'Its hash, 64 hexadecimal digits' })
+  hash: string;
+}
+
 @InputType()
 export class AuditEventFilter {
   @Field(() => String, { nullable: true })
@@ -219,7 +228,10 @@ export class ChainBreakRecord {
   @Field(() => ID, { nullable: true })
   requestId: string | null;
 
-  @Field({ description: 'MODIFIED, LINK (inserted or reordered) or MISSING (deleted)' })
+  @Field({
+    description:
+      'MODIFIED, LINK (inserted or reordered), MISSING (deleted), ANCHOR (not the hash an anchor recorded: rewritten) or TRUNCATED (the chain ends before an anchored event)',
+  })
   reason: string;
 
   @Field()
@@ -236,6 +248,9 @@ export class AuditChainStatus {
 
   @Field({ description: 'Hash of the last verified event; anchor it outside the database' })
   headHash: string;
+
+  @Field(() => Int, { description: 'How many of the anchors given were found in the chain as recorded' })
+  anchorsChecked: number;
 
   @Field(() => ChainBreakRecord, { nullable: true })
   firstBreak: ChainBreakRecord | null;
