@@ -275,6 +275,43 @@ describe('audit events', () => {
     expect(anomalies.errors).toBeUndefined();
   });
 
+  it('records a variable named `$__proto__` like any other, on the compiled read and the general path alike', async () => {
+    // A second hub on the same database with compiled reads off (as in compiled-read.redteam.test.ts).
+    const general = await startTestHub({ databaseUrl: t.databaseUrl, env: { HUB_BENCH_DISABLE: 'compiled' } });
+    try {
+      const seen = [];
+      for (const hub of [t, general]) {
+        for (const query of [
+          'query Q($__proto__: ID!) { minor(id: $__proto__) { name } }',
+          // An alias: not a compiled read, the general path answers it on either hub.
+          'query Q($__proto__: ID!) { m: minor(id: $__proto__) { name } }',
+        ]) {
+          const compiledBefore = hub.hub.compiledReadsServed() ?? 0;
+          // Written out: JSON.stringify of an object literal would have no `__proto__` key to write.
+          const r = await post(hub, police, `{"query":${JSON.stringify(query)},"variables":{"__proto__":"${minor.id}"}}`);
+          expect(r.json.errors).toBeUndefined();
+          const e = await storedEventOf(hub, r.requestId);
+          seen.push({
+            compiled: (hub.hub.compiledReadsServed() ?? 0) > compiledBefore,
+            variables: Object.entries(e.variables).map(([name, hmac]) => [name, typeof hmac === 'string' && /^[0-9a-f]{64}$/.test(hmac)]),
+            hmac: Object.getOwnPropertyDescriptor(e.variables, '__proto__')?.value,
+            reads: e.reads.flatMap((g: { minorIds: string[] }) => g.minorIds),
+          });
+        }
+      }
+      expect(seen.map(({ compiled, variables, reads }) => ({ compiled, variables, reads }))).toEqual([
+        { compiled: true, variables: [['__proto__', true]], reads: [minor.id] },
+        { compiled: false, variables: [['__proto__', true]], reads: [minor.id] },
+        { compiled: false, variables: [['__proto__', true]], reads: [minor.id] },
+        { compiled: false, variables: [['__proto__', true]], reads: [minor.id] },
+      ]);
+      // The same value, so the same HMAC whichever path answered.
+      expect(new Set(seen.map((s) => s.hmac)).size).toBe(1);
+    } finally {
+      await general.stop();
+    }
+  });
+
   it('keeps inline enum and boolean literals out of the trail: the auditor may not read what they say of the children named', async () => {
     const r = await post(t, police, { query: `{ minors(first: 5, filter: { riskLevels: [RED, ORANGE], categories: [CRIME_VICTIM] }) { edges { node { id } } } }` });
     expect(r.json.errors).toBeUndefined();

@@ -44,7 +44,9 @@ export function auditDocument(doc: DocumentNode): { text: string; hash: string; 
  * request could otherwise swell its event with thousands of them.
  */
 export function hashVariables(key: Uint8Array, variables: Record<string, unknown> | undefined, declared: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a variable may be named `$__proto__`, and assigning that name on a plain object
+  // sets its prototype (or, for a string, does nothing) instead of adding the key.
+  const out: Record<string, string> = Object.create(null);
   const given = variables ?? {};
   // In name order: the event's canonical order (canonical.ts). An operation declaring more is
   // refused (audit.plugin), and its event keeps the first MAX_DECLARED_VARIABLES.
