@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
-import { auditEvent } from '../src/audit/audit-event';
+import { auditEvent, outcomeOf } from '../src/audit/audit-event';
 import { AuditOutcome, type AuditEventBody } from '../src/audit/audit.types';
 import { Access } from '../src/policy/policy.types';
 import { eventCount, eventOf, eventsOf, post, storedEventOf } from './support/audit-helpers';
@@ -924,5 +924,22 @@ describe('audit events', () => {
         { kind: 'UNFINISHED_MUTATION', userId: 'unfinished-writer', count: 1, requestIds: [old.requestId] },
       ]);
     });
+  });
+});
+
+describe('outcomeOf', () => {
+  it('records an answer that carried data as PARTIAL whatever the error beside it, UNAUTHENTICATED included', () => {
+    // Distributed mode: one subgraph refused the gateway's assertion (401, forwarded), another served its part.
+    expect(outcomeOf(['UNAUTHENTICATED', 'SUBGRAPH_ANSWER_LOST', 'SUBGRAPH_ANSWER_LOST:police'], { minor: { name: '张三' }, policeCases: null })).toBe(AuditOutcome.PARTIAL);
+    for (const code of ['FORBIDDEN', 'LIMIT_EXCEEDED', 'INTERNAL_SERVER_ERROR', 'BAD_USER_INPUT']) {
+      expect(outcomeOf([code, 'UNAUTHENTICATED'], { regions: [] })).toBe(AuditOutcome.PARTIAL);
+    }
+  });
+
+  it('keeps a request refused at the door, with no data, UNAUTHENTICATED', () => {
+    expect(outcomeOf(['UNAUTHENTICATED'], null)).toBe(AuditOutcome.UNAUTHENTICATED);
+    expect(outcomeOf(['UNAUTHENTICATED'], undefined)).toBe(AuditOutcome.UNAUTHENTICATED);
+    expect(outcomeOf(['UNAUTHENTICATED', 'FORBIDDEN'], { minor: null, policeCases: null })).toBe(AuditOutcome.UNAUTHENTICATED);
+    expect(outcomeOf([], { minor: null })).toBe(AuditOutcome.SUCCESS);
   });
 });

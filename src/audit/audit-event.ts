@@ -20,8 +20,11 @@ const INVALID_CODES = new Set([
  */
 export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | null | undefined): AuditOutcome {
   if (!errorCodes.length) return AuditOutcome.SUCCESS;
-  if (errorCodes.includes('UNAUTHENTICATED')) return AuditOutcome.UNAUTHENTICATED;
+  // Before UNAUTHENTICATED: in distributed mode a subgraph that refuses the gateway's assertion
+  // answers 401, forwarded beside what the other subgraphs served. A caller refused at the door
+  // gets no data, and stays UNAUTHENTICATED.
   if (data && Object.values(data).some((v) => v !== null && v !== undefined)) return AuditOutcome.PARTIAL;
+  if (errorCodes.includes('UNAUTHENTICATED')) return AuditOutcome.UNAUTHENTICATED;
   if (errorCodes.includes('LIMIT_EXCEEDED')) return AuditOutcome.LIMIT_EXCEEDED;
   if (errorCodes.some((c) => c === 'INTERNAL_SERVER_ERROR' || c === 'AUDIT_UNAVAILABLE' || c === 'DATABASE_UNAVAILABLE' || c === 'COMMIT_OUTCOME_UNKNOWN')) return AuditOutcome.ERROR;
   if (errorCodes.includes('FORBIDDEN')) return AuditOutcome.DENIED;
