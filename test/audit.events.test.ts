@@ -158,6 +158,39 @@ describe('audit events', () => {
     expect((await eventOf(t, step.requestId)).reads).toEqual([{ minorId: child, fields: { 'MandatoryReport.__typename': 'ALLOW' } }]);
   });
 
+  it('records a change made under a referral’s purpose about another child as PARTIAL, its answer withheld: never DENIED', async () => {
+    // The purpose binds reads to the referral's child (docs/workflows.md): the mutation commits, and
+    // its answer, which names the other child, is withheld.
+    const civil = await t.token(Department.CIVIL_AFFAIRS, { user: 'director-zhao', region: '330102001' });
+    const [a, b] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 2`);
+    const made = await t.gql(civil, `mutation($input: CreateReferralInput!) { createReferral(input: $input) { id } }`, {
+      input: { minorId: a.id, type: 'EDUCATION_AID', toDepartment: Department.EDUCATION, need: '家庭困难，需要帮扶' },
+    });
+    expect(made.errors).toBeUndefined();
+    const referral = made.data.createReferral.id;
+    const enrolments = async () => (await t.sql(`SELECT id FROM education.school_enrollment WHERE minor_id = $1`, [b.id])).map((r) => r.id);
+    const before = await enrolments();
+    const r = await post(
+      t,
+      education,
+      {
+        query: `mutation($m: ID!, $i: SchoolEnrollmentInput!) { createSchoolEnrollment(minorId: $m, input: $i) { id } }`,
+        variables: { m: b.id, i: { school: '第一小学', grade: 3, status: 'ENROLLED', enrolledOn: '2026-09-01' } },
+      },
+      { 'x-purpose': `REFERRAL; ${referral}` },
+    );
+    expect([r.status, r.json.data, r.json.errors.map((x: any) => x.extensions.code)]).toEqual([403, undefined, ['FORBIDDEN']]);
+    const created = (await enrolments()).filter((id) => !before.includes(id));
+    expect(created).toHaveLength(1);
+    const e = await storedEventOf(t, r.requestId);
+    expect([e.outcome, e.errorCodes, e.purpose, e.changes.map((c: any) => [c.mutation, c.id, c.minorId])]).toEqual([
+      'PARTIAL',
+      ['FORBIDDEN'],
+      { code: 'REFERRAL', reference: referral },
+      [['createSchoolEnrollment', created[0], b.id]],
+    ]);
+  });
+
   it('records a fully refused request as DENIED', async () => {
     const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
     const r = await exactlyOne(() => post(t, auditor, { query: `{ minors(first: 1) { totalCount } }` }));
@@ -941,5 +974,11 @@ describe('outcomeOf', () => {
     expect(outcomeOf(['UNAUTHENTICATED'], undefined)).toBe(AuditOutcome.UNAUTHENTICATED);
     expect(outcomeOf(['UNAUTHENTICATED', 'FORBIDDEN'], { minor: null, policeCases: null })).toBe(AuditOutcome.UNAUTHENTICATED);
     expect(outcomeOf([], { minor: null })).toBe(AuditOutcome.SUCCESS);
+  });
+
+  it('records a request that made a change as PARTIAL though its answer was refused or failed, never DENIED', () => {
+    for (const code of ['FORBIDDEN', 'INTERNAL_SERVER_ERROR', 'UNAUTHENTICATED']) expect(outcomeOf([code], null, true)).toBe(AuditOutcome.PARTIAL);
+    expect(outcomeOf([], { createSchoolEnrollment: { id: 'x' } }, true)).toBe(AuditOutcome.SUCCESS);
+    expect(outcomeOf(['FORBIDDEN'], null, false)).toBe(AuditOutcome.DENIED);
   });
 });

@@ -443,6 +443,9 @@ describe('workflow: referrals', () => {
       expect([ack.status, ack.json.data, ack.json.errors[0].extensions.code]).toEqual([403, undefined, 'FORBIDDEN']);
       expect(ack.json.errors[0].message).toMatch(/the mutation ran; its answer is withheld/);
       expect(JSON.stringify(ack.json)).not.toContain(other.id);
+      // Its change stands, and its event says it was made: not DENIED, which reads "nothing done".
+      const acked = await eventOf(t, ack.requestId);
+      expect([acked.outcome, acked.errorCodes, acked.changes.map((c: any) => [c.mutation, c.id])]).toEqual(['PARTIAL', ['FORBIDDEN'], [['acknowledge', notice.id]]]);
       await t.gql(education, DECLINE, { id: otherReferral, reason: '转卫健' });
       await t.gql(education, DECLINE, { id, reason: '转卫健' });
     });

@@ -14,16 +14,18 @@ const INVALID_CODES = new Set([
 ]);
 
 /**
- * How a request ended, from its error codes and whether any root field was served. Whatever else
- * went wrong, an answer that carried data is PARTIAL: an auditor looking for what was released
- * (SUCCESS or PARTIAL) must find it, though a field failed or an alias ran into a limit beside it.
+ * How a request ended, from its error codes, whether any root field was served and whether it made
+ * a change (its access log holds one). Whatever else went wrong, an answer that carried data, or a
+ * request that changed something, is PARTIAL: an auditor looking for what was released or done
+ * (SUCCESS or PARTIAL) must find it, though a field failed or an alias ran into a limit beside it,
+ * or a mutation's answer was withheld after it committed.
  */
-export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | null | undefined): AuditOutcome {
+export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | null | undefined, changed = false): AuditOutcome {
   if (!errorCodes.length) return AuditOutcome.SUCCESS;
   // Before UNAUTHENTICATED: in distributed mode a subgraph that refuses the gateway's assertion
   // answers 401, forwarded beside what the other subgraphs served. A caller refused at the door
   // gets no data, and stays UNAUTHENTICATED.
-  if (data && Object.values(data).some((v) => v !== null && v !== undefined)) return AuditOutcome.PARTIAL;
+  if (changed || (data && Object.values(data).some((v) => v !== null && v !== undefined))) return AuditOutcome.PARTIAL;
   if (errorCodes.includes('UNAUTHENTICATED')) return AuditOutcome.UNAUTHENTICATED;
   if (errorCodes.includes('LIMIT_EXCEEDED')) return AuditOutcome.LIMIT_EXCEEDED;
   if (errorCodes.some((c) => c === 'INTERNAL_SERVER_ERROR' || c === 'AUDIT_UNAVAILABLE' || c === 'DATABASE_UNAVAILABLE' || c === 'COMMIT_OUTCOME_UNKNOWN')) return AuditOutcome.ERROR;

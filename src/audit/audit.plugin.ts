@@ -195,7 +195,9 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             startedAt,
             principal: ctx.principal,
             clientAddress: ctx.clientAddress,
-            outcome: outcomeOf(errorCodes, result.data),
+            // A change made is never DENIED: under a referral's purpose a mutation's answer naming
+            // another child is withheld (above) after its transaction committed.
+            outcome: outcomeOf(errorCodes, result.data, access.changes.length > 0),
             errorCodes,
             operationName: operationNameOf(rc.operation, rc.request.operationName),
             operationType: rc.operation?.operation ?? null,

@@ -11,9 +11,12 @@ export enum AuditOutcome {
   STARTED = 'STARTED',
   /** Everything asked for was served. */
   SUCCESS = 'SUCCESS',
-  /** Served, with some fields refused (FORBIDDEN on their paths). */
+  /**
+   * Served, with some fields refused (FORBIDDEN on their paths) or failed; or a change made whose
+   * answer was refused or failed (its `changes` say what).
+   */
   PARTIAL = 'PARTIAL',
-  /** Nothing served: every root field refused. */
+  /** Nothing served and nothing changed: every root field refused. */
   DENIED = 'DENIED',
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   /** Parse or validation error, bad input, missing purpose. */
