@@ -4,6 +4,7 @@ import { queryByKeys } from '../../db/entity-reader';
 import { HubErrorCode, HubException } from '../../errors/hub.exception';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { isUuid } from '../../common/uuid';
+import { Access } from '../../policy/policy.types';
 import { jurisdictionPattern } from '../registry/registry.loaders';
 
 /**
@@ -124,6 +125,15 @@ export const allSeenBy = <T extends { minorId: string | null }>(ctx: HubContext,
   Promise.all(records.map((r) => asSeenBy(ctx, r)));
 
 /**
+ * Whether the caller may be handed a reference to a child at all. A subject that reads no child's
+ * `Minor.id` (a reporter, an employer, a dashboard, an auditor) gets null for every reference,
+ * without a look-up: no field hands them a child, so the gateway never asks for one, but a
+ * subgraph's `_entities` called with such a caller's assertion answered a child of their region
+ * and an unknown id differently.
+ */
+export const mayBeHandedChildren = (ctx: HubContext): boolean => ctx.policy.access(ctx.subject, 'Minor.id') !== Access.DENY;
+
+/**
  * `_entities` resolution of `Minor` in a department subgraph, batched: a child outside the
  * caller's jurisdiction (or unknown) resolves to null, so none of the department's fields on it
  * are ever resolved — the same answer as for a child without records.
@@ -131,7 +141,8 @@ export const allSeenBy = <T extends { minorId: string | null }>(ctx: HubContext,
 export function minorReferenceResolvers() {
   return {
     Minor: {
-      __resolveReference: (reference: MinorReference, ctx: HubContext) => (isUuid(reference.id) ? minorInJurisdiction(ctx, reference.id) : null),
+      __resolveReference: (reference: MinorReference, ctx: HubContext) =>
+        isUuid(reference.id) && mayBeHandedChildren(ctx) ? minorInJurisdiction(ctx, reference.id) : null,
     },
   };
 }
