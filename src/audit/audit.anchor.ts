@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { repeatEvery } from '../common/repeat';
 import { loggableError } from '../errors/hub.exception';
 
 /**
@@ -28,33 +29,16 @@ export function anchorsIn(text: string): ChainAnchor[] {
  * the chain that the database's owner cannot reach. 0 turns it off.
  */
 export function startAnchoring(ds: DataSource, intervalSeconds: number, log: (m: string) => void = console.log): { stop(): Promise<void> } {
-  if (intervalSeconds === 0) return { stop: async () => undefined };
   let last = '';
-  let running: Promise<void> | null = null;
-  const tick = () => {
-    if (running) return;
-    running = ds
-      .query(`SELECT seq, hash FROM audit.event ORDER BY seq DESC LIMIT 1`)
-      .then(
-        (rows: { seq: string; hash: string }[]) => {
-          const head = rows[0] && { seq: Number(rows[0].seq), hash: rows[0].hash };
-          if (!head || anchorLine(head) === last) return;
-          last = anchorLine(head);
-          log(`[hub] ${last}`);
-        },
-        (e) => console.error(`[hub] audit anchor not read: ${loggableError(e)}`),
-      )
-      .finally(() => {
-        running = null;
-      });
-  };
-  const timer = setInterval(tick, intervalSeconds * 1000);
-  timer.unref();
-  tick();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return repeatEvery(intervalSeconds, () =>
+    ds.query(`SELECT seq, hash FROM audit.event ORDER BY seq DESC LIMIT 1`).then(
+      (rows: { seq: string; hash: string }[]) => {
+        const head = rows[0] && anchorLine({ seq: Number(rows[0].seq), hash: rows[0].hash });
+        if (!head || head === last) return;
+        last = head;
+        log(`[hub] ${head}`);
+      },
+      (e) => console.error(`[hub] audit anchor not read: ${loggableError(e)}`),
+    ),
+  );
 }

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { loggableError } from '../../errors/hub.exception';
+import { repeatEvery } from '../../common/repeat';
 
 const VIEWS = ['statistics.minor_cube', 'statistics.category_cube', 'statistics.monthly_event', 'statistics.workflow_cube'];
 /** Advisory lock key: one refresh at a time across every hub process on this database. */
@@ -42,29 +43,13 @@ export function startStatisticsRefresh(
   afterRefresh: () => Promise<unknown> = async () => undefined,
   log: (m: string) => void = console.error,
 ): { stop(): Promise<void> } {
-  if (intervalSeconds === 0) return { stop: async () => undefined };
-  let running: Promise<unknown> | null = null;
-  const tick = () => {
-    if (running) return;
-    running = refreshStatistics(ds, intervalSeconds / 2)
-      .then(
-        (refreshed) => refreshed && afterRefresh().catch((e) => log(`[hub] after the statistics refresh: ${loggableError(e)}`)),
-        // A failed refresh leaves the previous summaries and their honest refreshedAt.
-        (e) => log(`[hub] statistics refresh failed: ${loggableError(e)}`),
-      )
-      .finally(() => {
-        running = null;
-      });
-  };
-  const timer = setInterval(tick, intervalSeconds * 1000);
-  timer.unref();
-  tick();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return repeatEvery(intervalSeconds, () =>
+    refreshStatistics(ds, intervalSeconds / 2).then(
+      (refreshed) => refreshed && afterRefresh().catch((e) => log(`[hub] after the statistics refresh: ${loggableError(e)}`)),
+      // A failed refresh leaves the previous summaries and their honest refreshedAt.
+      (e) => log(`[hub] statistics refresh failed: ${loggableError(e)}`),
+    ),
+  );
 }
 
 /** When the summaries an answer reads (in its snapshot, through `em`) were computed. */
