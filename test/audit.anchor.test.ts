@@ -8,7 +8,7 @@ import { anchorLine, anchorsIn, startAnchoring, type ChainAnchor } from '../src/
 import { verifyChain } from '../src/audit/audit.verify';
 import { chainHash } from '../src/audit/canonical';
 import { Department, Role } from '../src/auth/principal';
-import { post } from './support/audit-helpers';
+import { asDba, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 const run = promisify(execFile);
@@ -54,25 +54,13 @@ describe('audit chain anchors', () => {
     return { requestId: read.requestId, seq, anchor };
   }
 
-  /** Tampering needs what the application lacks: a superuser session with the trail's triggers off. */
-  async function asDba<T>(work: (c: Client) => Promise<T>): Promise<T> {
-    const c = new Client({ connectionString: t.databaseUrl });
-    await c.connect();
-    try {
-      await c.query(`SET session_replication_role = replica`);
-      return await work(c);
-    } finally {
-      await c.end();
-    }
-  }
-
   /**
    * Runs `work` on the trail tampered from `seq` on, then puts those events back as they were. An
    * event the hub wrote meanwhile (the API's own) follows the writer's head, the untampered one, and
    * is kept: the chain is whole again.
    */
   async function tampered<T>(seq: number, tamper: (c: Client) => Promise<void>, work: () => Promise<T>): Promise<T> {
-    return asDba(async (c) => {
+    return asDba(t, async (c) => {
       await c.query(`CREATE TEMP TABLE kept AS SELECT * FROM audit.event WHERE seq >= $1`, [seq]);
       try {
         await tamper(c);

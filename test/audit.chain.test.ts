@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { chainHash } from '../src/audit/canonical';
 import { verifyChain } from '../src/audit/audit.verify';
 import { Department, Role } from '../src/auth/principal';
-import { eventCount, post } from './support/audit-helpers';
+import { asDba, eventCount, post } from './support/audit-helpers';
 import { startTestHub, TestHub } from './support/test-hub';
 
 const run = promisify(execFile);
@@ -33,18 +33,6 @@ describe('audit chain', () => {
     const s = await verifyChain((text, params) => t.sql(text, params));
     return { ...s, firstBreak: s.firstBreak && { ...s.firstBreak, seq: String(s.firstBreak.seq) } };
   };
-
-  /** Tampering needs what the application lacks: a superuser session with triggers off. */
-  async function asDba<T>(work: (c: Client) => Promise<T>): Promise<T> {
-    const c = new Client({ connectionString: t.databaseUrl });
-    await c.connect();
-    try {
-      await c.query(`SET session_replication_role = replica`);
-      return await work(c);
-    } finally {
-      await c.end();
-    }
-  }
 
   it('keeps the chain unbroken under 200 concurrent requests and loses none', async () => {
     const before = await eventCount(t);
@@ -210,11 +198,11 @@ describe('audit chain', () => {
   describe('tamper detection', () => {
     it('finds a search column changed to hide an event from a search', async () => {
       const seq = await seqOf(2);
-      await asDba((c) => c.query(`UPDATE audit.event SET user_id = 'someone-else' WHERE seq = $1`, [seq]));
+      await asDba(t, (c) => c.query(`UPDATE audit.event SET user_id = 'someone-else' WHERE seq = $1`, [seq]));
       try {
         expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: String(seq), reason: 'MODIFIED' } });
       } finally {
-        await asDba((c) => c.query(`UPDATE audit.event SET user_id = body::jsonb ->> 'userId' WHERE seq = $1`, [seq]));
+        await asDba(t, (c) => c.query(`UPDATE audit.event SET user_id = body::jsonb ->> 'userId' WHERE seq = $1`, [seq]));
       }
       expect((await verify()).ok).toBe(true);
     });
@@ -224,20 +212,20 @@ describe('audit chain', () => {
     it('finds a modified event', async () => {
       const seq = await seqOf(2);
       const [original] = await t.sql(`SELECT body FROM audit.event WHERE seq = $1`, [seq]);
-      await asDba((c) => c.query(`UPDATE audit.event SET body = replace(body, '"POLICE"', '"EDUCATION"') WHERE seq = $1`, [seq]));
+      await asDba(t, (c) => c.query(`UPDATE audit.event SET body = replace(body, '"POLICE"', '"EDUCATION"') WHERE seq = $1`, [seq]));
       try {
         expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: String(seq), reason: 'MODIFIED' } });
         // The data officer's query reports the same break (its own event lands at the end).
         expect(await verifyApi()).toMatchObject({ ok: false, firstBreak: { seq: String(seq), reason: 'MODIFIED' } });
       } finally {
-        await asDba((c) => c.query(`UPDATE audit.event SET body = $2 WHERE seq = $1`, [seq, original.body]));
+        await asDba(t, (c) => c.query(`UPDATE audit.event SET body = $2 WHERE seq = $1`, [seq, original.body]));
       }
       expect((await verify()).ok).toBe(true);
     });
 
     it('finds a deleted event', async () => {
       const seq = await seqOf(3);
-      await asDba(async (c) => {
+      await asDba(t, async (c) => {
         await c.query(`CREATE TEMP TABLE deleted AS SELECT * FROM audit.event WHERE seq = $1`, [seq]);
         await c.query(`DELETE FROM audit.event WHERE seq = $1`, [seq]);
         try {
@@ -253,7 +241,7 @@ describe('audit chain', () => {
       const seq = await seqOf(1);
       const rows = await t.sql(`SELECT seq, prev_hash, hash, body FROM audit.event WHERE seq >= $1 ORDER BY seq DESC`, [seq]);
       // Shift everything from `seq` up by one and slip a forged event in at `seq`.
-      await asDba(async (c) => {
+      await asDba(t, async (c) => {
         for (const r of rows) await c.query(`UPDATE audit.event SET seq = seq + 1 WHERE seq = $1`, [r.seq]);
         // A forged copy of the original event at `seq`, its own hash recomputed.
         const original = rows[rows.length - 1];
@@ -268,7 +256,7 @@ describe('audit chain', () => {
         // The forgery is self-consistent; the chain breaks where the genuine successor no longer links to it.
         expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: String(seq + 1), reason: 'LINK' } });
       } finally {
-        await asDba(async (c) => {
+        await asDba(t, async (c) => {
           await c.query(`DELETE FROM audit.event WHERE seq = $1`, [seq]);
           for (const r of [...rows].reverse()) await c.query(`UPDATE audit.event SET seq = seq - 1 WHERE seq = $1`, [Number(r.seq) + 1]);
         });
@@ -281,7 +269,7 @@ describe('audit chain', () => {
       const b = a + 1;
       // Swap two neighbours through a free number (seq must stay positive).
       const swap = () =>
-        asDba(async (c) => {
+        asDba(t, async (c) => {
           await c.query(`UPDATE audit.event SET seq = 900000000 WHERE seq = $1`, [a]);
           await c.query(`UPDATE audit.event SET seq = $1 WHERE seq = $2`, [a, b]);
           await c.query(`UPDATE audit.event SET seq = $1 WHERE seq = 900000000`, [b]);
@@ -303,7 +291,7 @@ describe('audit chain', () => {
       expect(ok.stdout).toMatch(/audit chain OK: \d+ events/);
       const seq = await seqOf(4);
       const [original] = await t.sql(`SELECT body FROM audit.event WHERE seq = $1`, [seq]);
-      await asDba((c) => c.query(`UPDATE audit.event SET body = replace(body, 'OFFICER', 'AUDITOR') WHERE seq = $1`, [seq]));
+      await asDba(t, (c) => c.query(`UPDATE audit.event SET body = replace(body, 'OFFICER', 'AUDITOR') WHERE seq = $1`, [seq]));
       try {
         const broken = await run(tsx, [cli], { env }).then(
           () => null,
@@ -312,7 +300,7 @@ describe('audit chain', () => {
         expect(broken.code).toBe(1);
         expect(broken.stdout).toContain(`BROKEN at event ${seq}`);
       } finally {
-        await asDba((c) => c.query(`UPDATE audit.event SET body = $2 WHERE seq = $1`, [seq, original.body]));
+        await asDba(t, (c) => c.query(`UPDATE audit.event SET body = $2 WHERE seq = $1`, [seq, original.body]));
       }
     });
 
@@ -321,7 +309,7 @@ describe('audit chain', () => {
       const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
       const env = { ...process.env, DATABASE_URL: t.databaseUrl };
       // Without the reader's one grant it cannot read the trail: the owner's would have done.
-      await asDba((c) => c.query(`REVOKE SELECT ON audit.event FROM hub_audit_reader`));
+      await asDba(t, (c) => c.query(`REVOKE SELECT ON audit.event FROM hub_audit_reader`));
       try {
         const refused = await run(tsx, [cli], { env }).then(
           () => null,
@@ -330,7 +318,7 @@ describe('audit chain', () => {
         expect(refused.code).toBe(2);
         expect(refused.stderr).toContain('audit:verify: permission denied for table event');
       } finally {
-        await asDba((c) => c.query(`GRANT SELECT ON audit.event TO hub_audit_reader`));
+        await asDba(t, (c) => c.query(`GRANT SELECT ON audit.event TO hub_audit_reader`));
       }
       expect((await run(tsx, [cli], { env })).stdout).toMatch(/audit chain OK: \d+ events/);
     });

@@ -1,5 +1,6 @@
 import { childReads } from '../../src/audit/audit-event';
 import type { AuditEventBody } from '../../src/audit/audit.types';
+import { Client } from 'pg';
 import type { TestHub } from './test-hub';
 
 /**
@@ -45,4 +46,16 @@ export async function post(
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, requestId: res.headers.get('x-request-id')!, json: await res.json().catch(() => null) };
+}
+
+/** Tampering with the trail needs what the application lacks: a superuser session with its triggers off. */
+export async function asDba<T>(t: TestHub, work: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: t.databaseUrl });
+  await c.connect();
+  try {
+    await c.query(`SET session_replication_role = replica`);
+    return await work(c);
+  } finally {
+    await c.end();
+  }
 }
