@@ -1,11 +1,11 @@
 import { SignJWT } from 'jose';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Department } from '../src/auth/principal';
 import { devSecret } from '../src/config/secrets';
 import { storedEventOf } from './support/audit-helpers';
+import { exchange, type Step } from './support/raw-socket';
 import { startTestHub, TestHub } from './support/test-hub';
 
 /**
@@ -82,41 +82,6 @@ describe('compiled reads on the wire', () => {
       at = bodyStart + (hasBody ? length : 0);
     }
     return out;
-  }
-
-  type Step = string | Buffer | { pause: number } | { end: 'fin' };
-
-  /** Sends the steps over one socket; collects everything until the server closes or `wait` ms of silence. */
-  function exchange(port: number, steps: Step[], wait = 1500): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      const socket = net.connect(port, '127.0.0.1');
-      let timer: NodeJS.Timeout | undefined;
-      const finish = () => {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(Buffer.concat(chunks));
-      };
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(finish, wait);
-      };
-      socket.on('data', (c) => {
-        chunks.push(c);
-        arm();
-      });
-      socket.on('end', finish);
-      socket.on('close', finish);
-      socket.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? finish() : reject(e)));
-      socket.on('connect', async () => {
-        for (const step of steps) {
-          if (typeof step === 'object' && 'pause' in step && !Buffer.isBuffer(step)) await new Promise((r) => setTimeout(r, step.pause));
-          else if (typeof step === 'object' && 'end' in step && !Buffer.isBuffer(step)) socket.end();
-          else socket.write(step as string | Buffer);
-        }
-        arm();
-      });
-    });
   }
 
   async function lastSeq(t: TestHub): Promise<number> {
@@ -700,5 +665,45 @@ describe('compiled reads on the wire', () => {
     expect(fast.hub.compiledReadsServed()! - before).toBe(ids.length);
     const b = await send(general);
     expect(a).toEqual(b);
+  });
+
+  it('records the same duration for a read whose body arrived slowly: both paths count from the headers', async () => {
+    const durations: number[] = [];
+    for (const t of [fast, general]) {
+      const bytes = post(`127.0.0.1:${t.hub.port}`, okBody(), std());
+      const split = bytes.length - 10;
+      const before = fast.hub.compiledReadsServed()!;
+      const [answer] = parseResponses(await exchange(t.hub.port, [bytes.subarray(0, split), { pause: 1500 }, bytes.subarray(split)], 500));
+      expect([answer.statusLine, fast.hub.compiledReadsServed()! - before]).toEqual(['HTTP/1.1 200 OK', t === fast ? 1 : 0]);
+      durations.push((await storedEventOf(t, answer.requestId!)).durationMs);
+    }
+    // The audit plugin once started its clock when the body was in: 0 ms against the compiled path's 1.5 s.
+    expect(Math.abs(durations[0] - durations[1])).toBeLessThan(500);
+    expect(durations[1]).toBeGreaterThanOrEqual(1400);
+  });
+
+  it('declines, as the general path answers them, request shapes beside the plain one', async () => {
+    const ok = { query: BENCH, variables: { id: minorId } };
+    const cases: [string, unknown, number, [string, string][]?][] = [
+      ['an operation name given for an anonymous operation', { query: BENCH.replace('query Child', 'query'), variables: { id: minorId }, operationName: 'Child' }, 0],
+      ['an extra variable that is null', { ...ok, variables: { id: minorId, other: null } }, 0],
+      ['an id given as a numeric string', { ...ok, variables: { id: '12345' } }, 0],
+      ['an id given as an object', { ...ok, variables: { id: { id: minorId } } }, 0],
+      ['a variable named __proto__', `{"query":${JSON.stringify(BENCH.replace(/\$id/g, '$__proto__'))},"variables":{"__proto__":"${minorId}"}}`, 1],
+      ['a variable named constructor, given as id', { query: BENCH.replace(/\$id/g, '$constructor'), variables: { id: minorId } }, 0],
+      ['variables an array', { query: BENCH, variables: [minorId] }, 0],
+      ['operationName false', { ...ok, operationName: false }, 0],
+      ['extensions null', { ...ok, extensions: null }, 0],
+      ['a purpose in lower case naming a referral', ok, 0, [...without(std(), 'x-purpose'), ['x-purpose', 'referral; 00000000-0000-4000-8000-000000000000']]],
+      ['a text/plain body (CSRF-style)', ok, 0, [...without(std(), 'content-type'), ['Content-Type', 'text/plain']]],
+      ['a form body', ok, 0, [...without(std(), 'content-type'), ['Content-Type', 'application/x-www-form-urlencoded']]],
+      ['an accept with parameters', ok, 0, [...std(), ['Accept', 'application/json; charset=utf-8']]],
+      // Node joins two x-purpose headers with ", ": "CASE_HANDLING; ref-1, ref-2", a valid purpose with that reference.
+      ['two purpose headers', ok, 1, [...without(std(), 'x-purpose'), ['x-purpose', 'CASE_HANDLING; ref-1'], ['x-purpose', 'ref-2']]],
+    ];
+    for (const [name, body, compiles, headers] of cases) {
+      const r = await rawBoth((host) => [post(host, typeof body === 'string' ? body : JSON.stringify(body), headers ?? std())]);
+      expect([name, r.compiled]).toEqual([name, compiles]);
+    }
   });
 });

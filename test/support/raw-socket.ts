@@ -1,0 +1,41 @@
+import net from 'node:net';
+
+/** What a test sends over a raw socket: bytes, a pause, or the client's half-close (FIN). */
+export type Step = string | Buffer | { pause: number } | { end: 'fin' };
+
+/**
+ * Sends the steps over one socket to 127.0.0.1:`port`; resolves with everything received once the
+ * server closes, or after `wait` ms of silence. What `fetch` cannot do: headers as written, a body
+ * in pieces, a client that stalls or hangs up.
+ */
+export function exchange(port: number, steps: Step[], wait = 1500): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect(port, '127.0.0.1');
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Buffer.concat(chunks));
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(finish, wait);
+    };
+    socket.on('data', (c) => {
+      chunks.push(c);
+      arm();
+    });
+    socket.on('end', finish);
+    socket.on('close', finish);
+    socket.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? finish() : reject(e)));
+    socket.on('connect', async () => {
+      for (const step of steps) {
+        if (typeof step === 'object' && 'pause' in step && !Buffer.isBuffer(step)) await new Promise((r) => setTimeout(r, step.pause));
+        else if (typeof step === 'object' && 'end' in step && !Buffer.isBuffer(step)) socket.end();
+        else socket.write(step as string | Buffer);
+      }
+      arm();
+    });
+  });
+}
