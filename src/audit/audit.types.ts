@@ -67,7 +67,10 @@ export interface Change {
   id: string | null;
   /** The child the record belongs to. */
   minorId: string | null;
-  /** Names of the arguments and input fields given (never their values). */
+  /**
+   * Names of the arguments and input fields given (never their values); for a parent record a
+   * sub-record's mutation moved on (a report it closed), the parent's fields it set.
+   */
   fields: string[];
 }
 

@@ -104,3 +104,13 @@ export async function subRecordDays<T extends object>(
     .getRawOne<{ first: string | null; last: string | null }>();
   return { first: row?.first ?? null, last: row?.last ?? null };
 }
+
+/**
+ * A sub-record's mutation that also set fields of its parent (a persuasion action closing its report,
+ * a visit moving its plan's latest visit on) changed that record too: its event names it, as the
+ * parent's own update would, so that an auditor finds who closed report X from the trail alone.
+ * Given once the transaction committed, so that a rolled-back write records nothing.
+ */
+export function parentChanged(ctx: HubContext, mutation: string, parent: ChildRecord, fields: string[]): void {
+  ctx.access.changed({ fields: [...fields].sort(), id: parent.id, minorId: parent.minorId, mutation });
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, lockRecord, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
+import { createRecord, lockRecord, parentChanged, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { BullyingCase } from '../entities/bullying-case.entity';
 import { dropoutEvent, emitNotification } from '../../workflow/workflow.notify';
 import { DropoutReport } from '../entities/dropout-report.entity';
@@ -63,9 +63,10 @@ export class EducationMutationResolver {
   }
 
   @Mutation(() => PersuasionAction, { nullable: true, description: '劝返: records an action; with an outcome it also closes the report' })
-  recordPersuasionAction(@Arg('reportId', () => ID) reportId: string, @Arg('input', () => PersuasionActionInput) input: PersuasionActionInput, @Ctx() ctx: HubContext) {
+  async recordPersuasionAction(@Arg('reportId', () => ID) reportId: string, @Arg('input', () => PersuasionActionInput) input: PersuasionActionInput, @Ctx() ctx: HubContext) {
     const fields = validPersuasionAction(input, ctx.now);
-    return ctx.db.transaction(async (em) => {
+    let closed: DropoutReport | null = null;
+    const recorded = await ctx.db.transaction(async (em) => {
       const report = await lockRecord(em, ctx, DropoutReport, reportId, 'DropoutReport');
       if (report.status === DropoutStatus.CLOSED) throw badInput('reportId', 'the report is closed');
       if (fields.actedOn < report.reportedOn) throw badInput('actedOn', 'must not be before the report');
@@ -78,9 +79,12 @@ export class EducationMutationResolver {
       await em.getRepository(PersuasionAction).insert(action);
       if (input.outcome) {
         await em.getRepository(DropoutReport).update(report.id, { status: DropoutStatus.CLOSED, outcome: input.outcome, closedOn: fields.actedOn });
+        closed = report;
       }
       return action;
     });
+    if (closed) parentChanged(ctx, 'recordPersuasionAction', closed, ['closedOn', 'outcome', 'status']);
+    return recorded;
   }
 
   @Mutation(() => BullyingCase, { nullable: true })

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, lockRecord, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
+import { createRecord, lockRecord, parentChanged, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { CarePlan } from '../entities/care-plan.entity';
 import { CareVisit } from '../entities/care-visit.entity';
 import { ChildrenHomeAttendance } from '../entities/children-home-attendance.entity';
@@ -40,9 +40,10 @@ export class WomensFederationMutationResolver {
   }
 
   @Mutation(() => CareVisit, { nullable: true, description: '关爱走访: records a visit under an active plan' })
-  recordCareVisit(@Arg('planId', () => ID) planId: string, @Arg('input', () => CareVisitInput) input: CareVisitInput, @Ctx() ctx: HubContext) {
+  async recordCareVisit(@Arg('planId', () => ID) planId: string, @Arg('input', () => CareVisitInput) input: CareVisitInput, @Ctx() ctx: HubContext) {
     const fields = validCareVisit(input, ctx.now);
-    return ctx.db.transaction(async (em) => {
+    let movedOn: CarePlan | null = null;
+    const recorded = await ctx.db.transaction(async (em) => {
       const plan = await lockRecord(em, ctx, CarePlan, planId, 'CarePlan');
       if (plan.status !== CarePlanStatus.ACTIVE) throw badInput('planId', 'the plan has ended');
       if (fields.visitedOn < plan.startedOn) throw badInput('visitedOn', 'must not be before the plan started');
@@ -51,9 +52,12 @@ export class WomensFederationMutationResolver {
       // The plan keeps its latest visit for the "not visited in N days" list; an older, late-entered visit changes nothing.
       if (!plan.lastVisitOn || fields.visitedOn > plan.lastVisitOn) {
         await em.getRepository(CarePlan).update(plan.id, { lastVisitOn: fields.visitedOn });
+        movedOn = plan;
       }
       return visit;
     });
+    if (movedOn) parentChanged(ctx, 'recordCareVisit', movedOn, ['lastVisitOn']);
+    return recorded;
   }
 
   @Mutation(() => FamilyEducationSession, { nullable: true })

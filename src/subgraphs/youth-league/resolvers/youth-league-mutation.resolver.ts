@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, lockRecord, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
+import { createRecord, lockRecord, parentChanged, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { IdleSupport } from '../entities/idle-support.entity';
 import { MisbehaviourFollowUp } from '../entities/misbehaviour-follow-up.entity';
 import { PreventionCase } from '../entities/prevention-case.entity';
@@ -33,9 +33,10 @@ export class YouthLeagueMutationResolver {
   }
 
   @Mutation(() => MisbehaviourFollowUp, { nullable: true, description: '跟踪帮教: records a follow-up on an open case' })
-  recordMisbehaviourFollowUp(@Arg('caseId', () => ID) caseId: string, @Arg('input', () => MisbehaviourFollowUpInput) input: MisbehaviourFollowUpInput, @Ctx() ctx: HubContext) {
+  async recordMisbehaviourFollowUp(@Arg('caseId', () => ID) caseId: string, @Arg('input', () => MisbehaviourFollowUpInput) input: MisbehaviourFollowUpInput, @Ctx() ctx: HubContext) {
     const fields = validFollowUp(input, ctx.now);
-    return ctx.db.transaction(async (em) => {
+    let movedOn: PreventionCase | null = null;
+    const recorded = await ctx.db.transaction(async (em) => {
       const found = await lockRecord(em, ctx, PreventionCase, caseId, 'PreventionCase');
       if (found.status === PreventionCaseStatus.CLOSED) throw badInput('caseId', 'the case is closed');
       if (fields.followedUpOn < found.openedOn) throw badInput('followedUpOn', 'must not be before the case opened');
@@ -44,9 +45,12 @@ export class YouthLeagueMutationResolver {
       // The case keeps its latest follow-up for overdue lists; a late-entered older one changes nothing.
       if (!found.lastFollowUpOn || fields.followedUpOn > found.lastFollowUpOn) {
         await em.getRepository(PreventionCase).update(found.id, { lastFollowUpOn: fields.followedUpOn });
+        movedOn = found;
       }
       return followUp;
     });
+    if (movedOn) parentChanged(ctx, 'recordMisbehaviourFollowUp', movedOn, ['lastFollowUpOn']);
+    return recorded;
   }
 
   @Mutation(() => IdleSupport, { nullable: true })
