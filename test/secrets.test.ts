@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/hub.config';
-import { gatewaySecret } from '../src/config/secrets';
+import { auditKey, devSecret, gatewaySecret } from '../src/config/secrets';
+import { TokenService } from '../src/auth/token.service';
 
 const run = promisify(execFile);
 const TSX = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
@@ -50,6 +51,26 @@ describe('development secrets', () => {
  * Production never falls back to a generated secret file: a subgraph process (`npm run subgraph`)
  * reads its gateway secret through gatewaySecret(), and config alone cannot tell it is one.
  */
+describe('a development secret file that holds no secret', () => {
+  it.each([['empty', ''], ['blank', '  \n'], ['short', 'x'.repeat(31)]])('%s: refused by every user of it, the token service included, not taken as a key anyone has', async (_what, content) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-short-secret-'));
+    try {
+      for (const name of ['jwt-secret', 'gateway-secret', 'audit-key'] as const) fs.writeFileSync(path.join(dataDir, name), content, { mode: 0o600 });
+      const config = loadConfig({ HUB_DATA_DIR: dataDir });
+      const refusal = new RegExp(`jwt-secret holds no usable secret \\(fewer than 32 characters\\): delete it to have one generated`);
+      expect(() => devSecret(dataDir, 'jwt-secret')).toThrow(refusal);
+      await expect(TokenService.create(config)).rejects.toThrow(refusal);
+      expect(() => gatewaySecret(config)).toThrow(/gateway-secret holds no usable secret/);
+      expect(() => auditKey(config)).toThrow(/audit-key holds no usable secret/);
+      // Deleted, it is generated again.
+      fs.rmSync(path.join(dataDir, 'jwt-secret'));
+      expect(devSecret(dataDir, 'jwt-secret')).toHaveLength(43);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('secrets in production', () => {
   const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 

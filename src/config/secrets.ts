@@ -9,26 +9,47 @@ import type { HubConfig } from './hub.config';
  */
 export function devSecret(dataDir: string, name: 'jwt-secret' | 'gateway-secret' | 'pg-password' | 'audit-key'): string {
   const file = path.join(dataDir, name);
+  let stored: string;
   try {
-    return fs.readFileSync(file, 'utf8').trim();
+    stored = fs.readFileSync(file, 'utf8');
   } catch {
-    fs.mkdirSync(dataDir, { recursive: true });
-    const secret = randomBytes(32).toString('base64url');
-    // Written aside, then linked into place: the file appears with its content or not at all. Created
-    // in place, another process starting at the same moment could read it empty, and sign or verify
-    // with an empty key.
-    const draft = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
-    fs.writeFileSync(draft, secret, { mode: 0o600 });
-    try {
-      fs.linkSync(draft, file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      return fs.readFileSync(file, 'utf8').trim(); // another process created it first; use theirs
-    } finally {
-      fs.unlinkSync(draft);
-    }
-    return secret;
+    return generated(dataDir, file);
   }
+  return usable(file, stored);
+}
+
+/** Shorter than any this module writes (43 characters). */
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * A secret file left empty or short (created by hand, restored from a bad backup, written on a full
+ * disk) would be a key anyone has: jose signs and verifies HS256 with an empty key, so any token
+ * minted with it was accepted for any department, role and region.
+ */
+function usable(file: string, stored: string): string {
+  const secret = stored.trim();
+  if (secret.length < MIN_SECRET_LENGTH) throw new Error(`${file} holds no usable secret (fewer than ${MIN_SECRET_LENGTH} characters): delete it to have one generated`);
+  return secret;
+}
+
+/** Writes a new secret, or takes the one another process wrote at the same moment. */
+function generated(dataDir: string, file: string): string {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  // Written aside, then linked into place: the file appears with its content or not at all. Created
+  // in place, another process starting at the same moment could read it empty, and sign or verify
+  // with an empty key.
+  const draft = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  fs.writeFileSync(draft, secret, { mode: 0o600 });
+  try {
+    fs.linkSync(draft, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return usable(file, fs.readFileSync(file, 'utf8')); // another process created it first; use theirs
+  } finally {
+    fs.unlinkSync(draft);
+  }
+  return secret;
 }
 
 /**
