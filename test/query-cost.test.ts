@@ -400,6 +400,25 @@ describe('limits checked before validation', () => {
     expect([served.status, served.json.data, served.json.errors]).toEqual([200, { minor: null, statisticsFreshness: expect.any(Object) }, undefined]);
   });
 
+  it('refuses a variable nested deeper than 32 levels as BAD_USER_INPUT, its event naming the operation, and serves one 32 deep to validation', async () => {
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const nested = (n: number) => `${'['.repeat(n)}"x"${']'.repeat(n)}`;
+    // 20,000 deep (40 KB): the audit's hash of the value once overflowed the stack, answered 500 with an event naming no operation.
+    for (const [query, type, name] of [
+      ['mutation Remove($g: ID!) { removeGuardian(guardianId: $g) }', 'mutation', 'Remove'],
+      ['query($id: ID!) { minor(id: $id) { name } }', 'query', null],
+    ] as const) {
+      const before = await eventCount(t);
+      const r = await post(t, civil, `{"query":${JSON.stringify(query)},"variables":{"g":${nested(20_000)},"id":${nested(33)}}}`);
+      expect([r.status, r.json.errors]).toEqual([400, [{ message: 'variables: a value nests deeper than 32 levels', extensions: { code: 'BAD_USER_INPUT' } }]]);
+      expect(await eventCount(t)).toBe(before + 1);
+      expect(await eventOf(t, r.requestId)).toMatchObject({ outcome: 'INVALID', errorCodes: ['BAD_USER_INPUT'], operationType: type, operationName: name, document: expect.stringContaining(type === 'mutation' ? 'removeGuardian' : 'minor') });
+    }
+    const within = await post(t, civil, { query: 'query($id: ID!) { minor(id: $id) { name } }', variables: { id: JSON.parse(nested(32)) } });
+    expect([within.status, within.json.errors[0].extensions.code]).toEqual([400, 'BAD_USER_INPUT']);
+    expect(within.json.errors[0].message).toMatch(/^Variable "\$id" got invalid value/);
+  });
+
   it('refuses before validation: a document that is also invalid is refused for its size, not its errors', async () => {
     await expectRefused(`{${' noSuchField'.repeat(11)} }`, /^Selecting one response name more than 10/);
     const invalid = await post(t, employer, { query: `{${' noSuchField'.repeat(10)} }` }, {});

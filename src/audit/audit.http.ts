@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../auth/principal';
 import type { TokenService } from '../auth/token.service';
-import { DATABASE_UNAVAILABLE_MESSAGE, HubErrorCode, HubException, isDatabaseTimeout, loggableError, unauthenticated } from '../errors/hub.exception';
+import { Kind, type OperationDefinitionNode } from 'graphql';
+import { badInput, DATABASE_UNAVAILABLE_MESSAGE, HubErrorCode, HubException, isDatabaseTimeout, loggableError, unauthenticated } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal } from '../server/http-listener';
 import type { RegionDirectory } from '../server/region-directory';
@@ -13,7 +14,7 @@ import { AuditOutcome } from './audit.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument } from './document-signature';
 import { PURPOSE_HEADER } from './purpose';
-import { SubgraphFields, validationBound } from './validation-bound';
+import { MAX_VARIABLE_DEPTH, SubgraphFields, validationBound, variableDeeperThan } from './validation-bound';
 
 /**
  * What the hub's listener established when a request's headers arrived, for a request it read the
@@ -162,15 +163,26 @@ export class HttpAudit {
   /**
    * The bound on what graphql-js's validation and the gateway's query planner may cost
    * (validation-bound.ts), checked before Apollo Server parses and validates: LIMIT_EXCEEDED (413),
-   * audited with the document when it parsed.
+   * audited with the document when it parsed; and a variable nested past MAX_VARIABLE_DEPTH, which
+   * no input type takes and the audit could not hash: BAD_USER_INPUT (400).
    * Anything but one request with a text query is Apollo Server's to refuse.
    */
   validationBound: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
-    const query = (req.body as { query?: unknown } | undefined)?.query;
+    const body = req.body as { query?: unknown; variables?: unknown; operationName?: unknown } | undefined;
+    const query = body?.query;
     if (typeof query !== 'string') return next();
     const { refusal, document } = validationBound(query, this.subgraphs);
-    if (!refusal) return next();
-    await this.refuse(req, res, refusal, { document: document ? auditDocument(document) : null });
+    if (refusal) return this.refuse(req, res, refusal, { document: document ? auditDocument(document) : null });
+    // A document that does not parse declares no variable, and none of its values is hashed.
+    if (!document || !variableDeeperThan(body?.variables, MAX_VARIABLE_DEPTH)) return next();
+    // The event names the operation the value was sent with: a mutation refused so is one attempted.
+    const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const operation = operations.length === 1 ? operations[0] : operations.find((o) => o.name?.value === body?.operationName);
+    await this.refuse(req, res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), {
+      document: auditDocument(document),
+      operationType: operation?.operation ?? null,
+      operationName: operation?.name?.value ?? null,
+    });
   };
 
   /** Apollo answered without running its pipeline (e.g. no query at all): still one event. */

@@ -42,6 +42,29 @@ export const MAX_SELECTIONS = 5_000;
  */
 export const MAX_SUBGRAPH_HOPS = 64;
 
+/**
+ * How deep a variable's value may nest, objects and lists within each other. No input type of the
+ * schema nests more than a few levels, and a value some thousands deep (18 KB) overflowed the stack
+ * where the audit hashes each value (JSON.stringify): answered 500, its event without its operation.
+ */
+export const MAX_VARIABLE_DEPTH = 32;
+
+/**
+ * Whether a variable's value holds more than `bound` objects and lists within each other (a list of
+ * input objects is two): walked with a stack of its own, however deep it goes.
+ */
+export function variableDeeperThan(variables: unknown, bound: number): boolean {
+  // The variables' own object is level 0, each value's outermost object or list level 1.
+  const pending: [unknown, number][] = [[variables, 0]];
+  while (pending.length) {
+    const [v, depth] = pending.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > bound) return true;
+    for (const inner of Object.values(v)) pending.push([inner, depth + 1]);
+  }
+  return false;
+}
+
 /** What the planner chooses from at a field: the subgraphs resolving it, and what it returns. */
 interface FieldGraphs {
   graphs: readonly string[];
@@ -226,5 +249,5 @@ export function validationBound(query: string, subgraphs: SubgraphFields): { ref
     const refused = walk.place([reached], 1);
     if (refused) return { refusal: new HubException(HubErrorCode.LIMIT_EXCEEDED, refused), document };
   }
-  return {};
+  return { document };
 }
