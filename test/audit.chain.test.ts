@@ -63,8 +63,9 @@ describe('audit chain', () => {
       expect(r.json.data).toBeUndefined();
       expect(r.json.errors).toEqual([{ message: expect.any(String), extensions: { code: 'AUDIT_UNAVAILABLE' } }]);
       expect(JSON.stringify(r.json)).not.toContain(minorId);
+      // Refused before GraphQL (no token), its refusal unwritten: 503 as every refusal is answered, never kept by a cache.
       const unauth = await post(t, null, { query: `{ regions { code } }` });
-      expect(unauth.status).toBe(503);
+      expect([unauth.status, unauth.headers.get('cache-control'), unauth.json.errors[0].extensions.code]).toEqual([503, 'no-store', 'AUDIT_UNAVAILABLE']);
       expect(await eventCount(t)).toBe(before);
     } finally {
       await t.sql(`GRANT INSERT ON audit.event TO hub_audit_writer`);

@@ -77,7 +77,7 @@ export class HttpAudit {
       );
     } catch (e) {
       console.error('[hub] audit write failed', loggableError(e));
-      res.status(503).json({ errors: [{ message: 'The request could not be audited', extensions: { code: HubErrorCode.AUDIT_UNAVAILABLE } }] });
+      sendRefusal(res, new HubException(HubErrorCode.AUDIT_UNAVAILABLE, 'The request could not be audited'));
       return;
     }
     sendRefusal(res, error);
