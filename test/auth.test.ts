@@ -24,6 +24,8 @@ describe('bearer tokens', () => {
     });
     const body = (await res.json()) as any;
     expect(res.status).toBe(401);
+    // RFC 6750: a 401 names the scheme a client is to authenticate with.
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
     expect(body.data).toBeUndefined();
     expect(body.errors.map((e: any) => e.extensions.code)).toEqual(['UNAUTHENTICATED']);
   };

@@ -46,6 +46,8 @@ export function postOnlyRefusal(req: Request, res: Response): HubException | nul
 export function sendRefusal(res: http.ServerResponse, error: HubException, headers: http.OutgoingHttpHeaders = {}): void {
   const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
   if (error.extensions.code === HubErrorCode.DATABASE_UNAVAILABLE) res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+  // RFC 6750: a 401 names the scheme the client is to authenticate with.
+  if (error.extensions.code === HubErrorCode.UNAUTHENTICATED) res.setHeader('WWW-Authenticate', 'Bearer');
   const text = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
   // no-store like every answer Apollo Server gives: a refusal is of one request, not for a cache to keep.
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', ...headers });
