@@ -162,5 +162,9 @@ describe('fast path for single-subgraph operations', () => {
     expect(source(registry.sdl).answersAlone(document)).toBe(true);
     const requiring = `${registry.sdl}\nextend type Minor @key(fields: "id") { schoolName: String @requires(fields: "name") }`;
     expect(source(requiring).answersAlone(document)).toBe(false);
+    // A field another subgraph resolves as well (the first `name` of the SDL): the planner may fetch it there.
+    const shared = registry.sdl.replace(/(\n\s+name: String)(!?)/, '$1$2 @shareable');
+    expect(shared).not.toBe(registry.sdl);
+    expect(source(shared).answersAlone(document)).toBe(false);
   });
 });

@@ -48,7 +48,7 @@ function rootFields(document: DocumentNode): RootFields {
 /**
  * @apollo/gateway with a fast path: an operation that one in-process subgraph answers alone —
  * every type, field and argument it uses is that subgraph's, and the subgraph declares no field
- * `@external`, `@requires`, `@provides` or `@override`, so the plan is a single fetch — runs directly on
+ * `@external`, `@requires`, `@provides`, `@override` or `@shareable`, so the plan is a single fetch — runs directly on
  * that subgraph's policy schema, skipping the plan's execution, the subgraph operation's
  * round trip through text and the result re-shaping. Everything else goes through the gateway.
  * Authentication, the purpose rule and the audit event happen around the executor, the policy

@@ -14,9 +14,10 @@ import type { BuiltSubgraph } from './supergraph';
 /**
  * Federation directives under which a field a subgraph declares may still be resolved, or need
  * inputs, from another subgraph: validating a document against such a subgraph alone does not
- * make its plan a single fetch.
+ * make its plan a single fetch. A field another subgraph also resolves is `@shareable` in this
+ * one too (composition requires it), and the planner may fetch it there.
  */
-const CROSS_SUBGRAPH_DIRECTIVES = new Set(['external', 'requires', 'provides', 'override', 'interfaceObject']);
+const CROSS_SUBGRAPH_DIRECTIVES = new Set(['external', 'requires', 'provides', 'override', 'interfaceObject', 'shareable']);
 
 function usesCrossSubgraphDirectives(sdl: string): boolean {
   let found = false;
