@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../auth/principal';
 import type { TokenService } from '../auth/token.service';
-import { Kind, type OperationDefinitionNode } from 'graphql';
+import { getOperationAST } from 'graphql';
 import { badInput, DATABASE_UNAVAILABLE_MESSAGE, HubErrorCode, HubException, isDatabaseTimeout, loggableError, unauthenticated } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal } from '../server/http-listener';
@@ -176,8 +176,7 @@ export class HttpAudit {
     // A document that does not parse declares no variable, and none of its values is hashed.
     if (!document || !variableDeeperThan(body?.variables, MAX_VARIABLE_DEPTH)) return next();
     // The event names the operation the value was sent with: a mutation refused so is one attempted.
-    const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-    const operation = operations.length === 1 ? operations[0] : operations.find((o) => o.name?.value === body?.operationName);
+    const operation = getOperationAST(document, typeof body?.operationName === 'string' ? body.operationName : undefined);
     await this.refuse(req, res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), {
       document: auditDocument(document),
       operationType: operation?.operation ?? null,

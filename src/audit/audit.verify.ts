@@ -79,7 +79,11 @@ export async function verifyChain(query: Query, anchors: readonly ChainAnchor[] 
   // Two anchors of one event (two hubs logging one head, a log kept twice) are both checked: a
   // log holding two hashes for one event holds one the chain never had.
   const anchored = new Map<number, string[]>();
-  for (const a of anchors) anchored.set(a.seq, [...(anchored.get(a.seq) ?? []), a.hash]);
+  let lastAnchored = 0;
+  for (const a of anchors) {
+    anchored.set(a.seq, [...(anchored.get(a.seq) ?? []), a.hash]);
+    lastAnchored = Math.max(lastAnchored, a.seq);
+  }
   for (;;) {
     const rows: Row[] = await query(
       `SELECT seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids
@@ -102,19 +106,18 @@ export async function verifyChain(query: Query, anchors: readonly ChainAnchor[] 
       if (row.prev_hash !== prev) return brk('LINK', 'prev_hash does not match the preceding event');
       if (chainHash(row.prev_hash, seq, row.body) !== row.hash) return brk('MODIFIED', 'body does not match its hash');
       if (!columnsAgree(row)) return brk('MODIFIED', 'search columns disagree with the hashed body');
-      const wrong = anchored.get(seq)?.find((hash) => hash !== row.hash);
+      const hashes = anchored.get(seq) ?? [];
+      const wrong = hashes.find((hash) => hash !== row.hash);
       if (wrong) return brk('ANCHOR', `the event's hash is not the one anchored (${wrong})`);
-      anchorsChecked += anchored.get(seq)?.length ?? 0;
+      anchorsChecked += hashes.length;
       prev = row.hash;
       expectedSeq += 1;
       events += 1;
       after = seq;
     }
     if (!rows.length) {
-      let beyond = 0;
-      for (const seq of anchored.keys()) beyond = Math.max(beyond, seq);
-      if (beyond > events) {
-        const detail = `the chain ends at event ${events}, and event ${beyond} was anchored`;
+      if (lastAnchored > events) {
+        const detail = `the chain ends at event ${events}, and event ${lastAnchored} was anchored`;
         return { ok: false, events, headHash: prev, anchorsChecked, firstBreak: { seq: events + 1, requestId: null, reason: 'TRUNCATED', detail } };
       }
       return { ok: true, events, headHash: prev, anchorsChecked, firstBreak: null };
