@@ -825,12 +825,23 @@ describe('distributed mode', () => {
     const down = 'http://127.0.0.1:1/graphql';
     /** What the education subgraph's stand-in answers next: status, content type, body. */
     let answer: [number, string, string] = [200, 'application/json', '{}'];
+    /** Where the stand-in's redirects point, and what arrived there. */
+    const elsewhere: { headers: string[]; body: string }[] = [];
+    const catcher = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c)).on('end', () => {
+        elsewhere.push({ headers: Object.keys(req.headers), body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{}}');
+      });
+    });
     const garbled = createServer((req, res) => {
-      req.resume().on('end', () => res.writeHead(answer[0], { 'content-type': answer[1] }).end(answer[2]));
+      const location = answer[0] >= 300 && answer[0] < 400 ? { location: `http://localhost:${(catcher.address() as AddressInfo).port}/graphql` } : {};
+      req.resume().on('end', () => res.writeHead(answer[0], { 'content-type': answer[1], ...location }).end(answer[2]));
     });
 
     beforeAll(async () => {
       await new Promise<void>((resolve) => garbled.listen(0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => catcher.listen(0, '127.0.0.1', resolve));
       // Signs with another secret (the registry answers HTTP 401), police is not listening, and
       // education is a stand-in answering what each test sets.
       wrong = await startTestHub({
@@ -843,6 +854,7 @@ describe('distributed mode', () => {
     afterAll(async () => {
       await wrong?.stop();
       await new Promise<void>((resolve) => garbled.close(() => resolve()));
+      await new Promise<void>((resolve) => catcher.close(() => resolve()));
     });
 
     const name = '王小明-answer-of-a-failing-subgraph';
@@ -861,6 +873,21 @@ describe('distributed mode', () => {
         expect(lines).toEqual([expect.stringMatching(/^\[hub\] unexpected failure of subgraph education: /)]);
         expect(lines[0]).toContain(cause);
         expect(lines[0]).not.toContain(name);
+      } finally {
+        log.mockRestore();
+      }
+    });
+
+    it.each([307, 308, 302])('a subgraph that redirects (HTTP %i): the fetch is not repeated where it points, neither its assertion nor its body', async (status) => {
+      answer = [status, 'text/plain', ''];
+      elsewhere.length = 0;
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        const r = await wrong.gql(await wrong.token(Department.EDUCATION), `query ($n: Int) { dropoutReports(first: $n) { totalCount } }`, { n: 1 });
+        expect(r.errors).toEqual([{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', serviceName: 'education' } }]);
+        expect(elsewhere).toEqual([]);
+        const lines = log.mock.calls.map((c) => c.map(String).join(' '));
+        expect(lines).toEqual([expect.stringMatching(/^\[hub\] unexpected failure of subgraph education: .*redirect/)]);
       } finally {
         log.mockRestore();
       }

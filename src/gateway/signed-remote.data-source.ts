@@ -53,9 +53,13 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
     // limit, which neither sets: a subgraph that took the connection and never answered (a hung
     // process, a stalled proxy, a network dropping everything) held the request, and a mutation's
     // final event, for ever. A signal bounds the fetch whole, headers and body; minipass-fetch's
-    // own `timeout` stops at the headers and then gives the body as long again.
+    // own `timeout` stops at the headers and then gives the body as long again. No redirect is
+    // followed: a subgraph never sends one, and make-fetch-happen would repeat a 307 or 308 to any
+    // host with the assertion and the body (a child's variables) — what a misconfigured or hostile
+    // hop in between would need to have both delivered where it points.
     const fetch = this.fetcher;
-    this.fetcher = (input, init) => fetch(input, { ...init, agent: subgraphAgent, signal: AbortSignal.timeout(this.timeoutMs) } as typeof init);
+    this.fetcher = (input, init) =>
+      fetch(input, { ...init, agent: subgraphAgent, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' } as typeof init);
   }
 
   /**
