@@ -71,17 +71,33 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 const TIMEOUT_SQLSTATES = new Set(['57014', '55P03', '25P03']);
 const TIMEOUT_MESSAGES = new Set(['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout', 'Query read timeout']);
 
-/** Whether `error`, or one it wraps (a GraphQLError's originalError, TypeORM's driverError, a cause), is the database not answering in time. */
-export function isDatabaseTimeout(error: unknown): boolean {
+/**
+ * What Postgres answers a transaction it rolled back to settle a conflict with another: a deadlock
+ * it broke (40P01: the victim's every statement undone) or a serialization failure (40001, at a
+ * statement or at COMMIT). Nothing of the transaction stands and the same request again usually
+ * passes, as after a lock wait that ran out: answered DATABASE_UNAVAILABLE, where a masked internal
+ * error told the client neither that nothing was written nor that trying again is safe.
+ */
+const ROLLED_BACK_SQLSTATES = new Set(['40P01', '40001']);
+
+/** Whether `error`, or one it wraps (a GraphQLError's originalError, TypeORM's driverError, a cause), passes `test`. */
+function wraps(error: unknown, test: (e: Error, code: unknown) => boolean): boolean {
   const seen: unknown[] = [];
   for (let e = error; e instanceof Error && !seen.includes(e) && seen.length < 5; ) {
     seen.push(e);
     const { code, driverError } = e as { code?: unknown; driverError?: unknown };
-    if ((typeof code === 'string' && TIMEOUT_SQLSTATES.has(code)) || TIMEOUT_MESSAGES.has(e.message)) return true;
+    if (test(e, code)) return true;
     e = e instanceof GraphQLError ? e.originalError : (driverError ?? e.cause);
   }
   return false;
 }
+
+/** Whether `error`, or one it wraps, is the database not answering in time. */
+export const isDatabaseTimeout = (error: unknown): boolean =>
+  wraps(error, (e, code) => (typeof code === 'string' && TIMEOUT_SQLSTATES.has(code)) || TIMEOUT_MESSAGES.has(e.message));
+
+/** Whether `error`, or one it wraps, is Postgres rolling a transaction back to settle a conflict (ROLLED_BACK_SQLSTATES). */
+export const isConflictRollback = (error: unknown): boolean => wraps(error, (_e, code) => typeof code === 'string' && ROLLED_BACK_SQLSTATES.has(code));
 
 /**
  * Codes passed on with their message. Not INTERNAL_SERVER_ERROR: Apollo Server gives that code to
@@ -172,10 +188,12 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
       extensions: { code, ...(typeof serviceName === 'string' ? { serviceName } : {}) },
     };
   }
-  if (original !== undefined && isDatabaseTimeout(original)) {
-    // Logged, one line: an operator must see the database stall (which table, which lock: Postgres's log).
+  const stalled = original !== undefined && isDatabaseTimeout(original);
+  if (stalled || (original !== undefined && isConflictRollback(original))) {
+    // Logged, one line: an operator must see the database stall (which table, which lock: Postgres's
+    // log), or the deadlock, which a further one of the same two writes would repeat.
     const cause = loggableError(original).split('\n').filter((line) => !/^\s+at /.test(line));
-    console.error(`[hub] the database did not answer in time: ${cause.join('; ')}`);
+    console.error(`[hub] ${stalled ? 'the database did not answer in time' : 'the database rolled back a transaction to settle a conflict'}: ${cause.join('; ')}`);
     return { message: DATABASE_UNAVAILABLE_MESSAGE, path: formatted.path, locations: formatted.locations, extensions: { code: HubErrorCode.DATABASE_UNAVAILABLE } };
   }
   if (original !== undefined) console.error('[hub] unexpected error', loggableError(original));
