@@ -1,5 +1,7 @@
 import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
+import { buildPolicy } from '../src/server/bootstrap';
+import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
 import { daysAgo } from './support/department-records';
 import { errorCodes, GqlResult, startTestHub, TestHub } from './support/test-hub';
@@ -184,5 +186,88 @@ describe('concurrent writes, red team 2', () => {
     // The move is taken; every assessment either went before it or found the child gone.
     expect(rs[0].errors).toBeUndefined();
     for (const r of rs.slice(1)) expect(errorCodes(r)).toEqual(r.errors ? ['NOT_FOUND'] : []);
+  });
+
+  describe('the escalation job tells of a child as the child is when it tells, not as its batch read it', () => {
+    const DAY = 86_400_000;
+    /** Runs the job, calling `meanwhile` once, right after the batch read whose rows name `minorId`. */
+    async function escalateWith(minorId: string, meanwhile: () => Promise<void>): Promise<void> {
+      const ds = t.hub.db.ds;
+      const query = ds.query.bind(ds);
+      let done = false;
+      const spy = jest.spyOn(ds, 'query').mockImplementation(async (...args: Parameters<typeof ds.query>) => {
+        const rows = await query(...args);
+        if (!done && Array.isArray(rows) && rows.some((r) => r?.minor_id === minorId)) {
+          done = true;
+          await meanwhile();
+        }
+        return rows;
+      });
+      try {
+        await runEscalations(ds, t.config, buildPolicy(), new Date());
+      } finally {
+        spy.mockRestore();
+      }
+      expect(done).toBe(true);
+    }
+    const moveOut = async (minorId: string) => {
+      const district = await t.token(CA, { user: 'c-mover', region: '330102' });
+      const [{ code }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '330102002%' ORDER BY code DESC LIMIT 1`);
+      const r = await t.gql(district, `mutation($m: ID!, $g: ID!) { updateMinor(id: $m, input: { gridCode: $g }) { id } }`, { m: minorId, g: code });
+      expect(r.errors).toBeUndefined();
+      return code as string;
+    };
+    const freshChild = async (n: number) =>
+      (await t.sql(
+        `SELECT id FROM registry.minor m WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) AND birth_date < now() - interval '2 years'
+            AND NOT EXISTS (SELECT 1 FROM registry.risk_assessment a WHERE a.minor_id = m.id) AND NOT EXISTS (SELECT 1 FROM registry.visit v WHERE v.minor_id = m.id)
+          ORDER BY id LIMIT 1 OFFSET $2`,
+        [`${STREET}%`, n],
+      ))[0].id as string;
+
+    it('asks the civil affairs of the grid a handled report’s child has just moved to for the reassessment, naming the child', async () => {
+      const police = await t.token(PO, { user: 'p-reassess', region: STREET });
+      const reporter = await t.token(ED, { role: Role.REPORTER, user: 'r-reassess' });
+      const minorId = await freshChild(1);
+      const [{ id_number }] = await t.sql(`SELECT trim(id_number) AS id_number FROM registry.minor WHERE id = $1`, [minorId]);
+      const [{ grid_code }] = await t.sql(`SELECT grid_code FROM registry.minor WHERE id = $1`, [minorId]);
+      const filed = await t.gql(reporter, `mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id } }`, {
+        i: { harmType: 'NEGLECT', observation: '无人照看', location: '小区', regionCode: grid_code, urgency: 'URGENT', childIdNumber: id_number },
+      }, {});
+      const id = filed.data.fileMandatoryReport.id;
+      for (const to of ['VERIFYING', 'HANDLED']) {
+        expect((await t.gql(police, `mutation($id: ID!, $to: ReportStatus!) { transitionReport(id: $id, to: $to, note: "处置") { id } }`, { id, to })).errors).toBeUndefined();
+      }
+      let moved = '';
+      await escalateWith(minorId, async () => {
+        moved = await moveOut(minorId);
+      });
+      expect(await t.sql(`SELECT department, region_code, minor_id FROM workflow.notification WHERE subject_id = $1 AND kind = 'REASSESSMENT_REQUESTED'`, [id])).toEqual([
+        { department: CA, region_code: moved, minor_id: minorId },
+      ]);
+    });
+
+    it('does not tell of a lapsed visit that a visit recorded meanwhile has ended, and tells a moved child’s lapse to its new grid', async () => {
+      const civil = await t.token(CA, { user: 'c-overdue', region: '330102' });
+      const [visited, moving] = [await freshChild(2), await freshChild(3)];
+      for (const m of [visited, moving]) {
+        const assessed = await t.gql(civil, `mutation($m: ID!, $at: DateTimeISO) { recordAssessment(minorId: $m, input: { level: ORANGE, reasons: "每周走访", assessedAt: $at }) { id } }`, {
+          m,
+          at: new Date(Date.now() - 10 * DAY).toISOString(),
+        });
+        expect(assessed.errors).toBeUndefined();
+      }
+      const told = (m: string) => t.sql(`SELECT department, region_code, minor_id FROM workflow.notification WHERE kind = 'VISIT_OVERDUE' AND dedupe_key LIKE $1 ORDER BY department`, [`VISIT_OVERDUE:${m}:%`]);
+      let moved = '';
+      // Both lapses are read in one batch; the visit and the move come after it.
+      await escalateWith(visited, async () => {
+        expect((await t.gql(civil, `mutation($m: ID!) { recordVisit(minorId: $m, input: { notes: "已走访" }) { id } }`, { m: visited })).errors).toBeUndefined();
+        moved = await moveOut(moving);
+      });
+      expect(await told(visited)).toEqual([]);
+      const lapses = await told(moving);
+      expect(lapses.length).toBeGreaterThan(0);
+      for (const n of lapses) expect(n).toMatchObject({ region_code: moved, minor_id: moving });
+    });
   });
 });

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditSink } from '../../audit/audit.writer';
 import { Department } from '../../auth/principal';
 import type { HubConfig } from '../../config/hub.config';
@@ -26,6 +26,27 @@ const BATCH = 500;
 async function parentRegion(ds: DataSource, code: string): Promise<string> {
   const [row] = await ds.query(`SELECT parent_code FROM registry.region WHERE code = $1`, [code]);
   return row?.parent_code ?? code;
+}
+
+/**
+ * A registered child under 18 as it is now, read in the transaction that tells of it, not as the
+ * step's batch read it: a child moved meanwhile (updateMinor) is told to its new grid's departments
+ * — to the old one's the notification named no child (emitNotification), and the new one's were
+ * never told, the dedupe key spent — and a visit recorded meanwhile has moved the due date on. KEY
+ * SHARE: the registry's writes lock the child FOR UPDATE, so one under way is waited for and a later
+ * one waits for this commit; nothing of the registry is written. The child then lives in the grid
+ * told (`childInRegion`), with no look-up more: the statements per child are as many as before.
+ */
+async function childNow(
+  em: EntityManager,
+  minorId: string,
+  now: Date,
+): Promise<{ name: string; grid_code: string; risk_level: string | null; next_visit_due: Date | null } | undefined> {
+  const [child] = await em.query(
+    `SELECT m.name, m.grid_code, m.risk_level, m.next_visit_due FROM registry.minor m WHERE m.id = $1 AND ${isMinorAt('m.birth_date', '$2')} FOR KEY SHARE`,
+    [minorId, now],
+  );
+  return child;
 }
 
 /**
@@ -107,14 +128,13 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
   // turned 18 meanwhile is no longer followed: the mark is cleared and no one is asked. Each batch
   // clears the marks it read, so the next is new reports.
   for (;;) {
-    const due: { id: string; minor_id: string; harm_type: string; name: string | null; grid_code: string | null; note: string | null }[] = await ds.query(
-      `SELECT r.id, r.minor_id, r.harm_type, m.name, m.grid_code,
-              (SELECT t.note FROM workflow.report_transition t WHERE t.report_id = r.id AND t.to_status = $2 ORDER BY t.at DESC LIMIT 1) AS note
+    const due: { id: string; minor_id: string; harm_type: string; note: string | null }[] = await ds.query(
+      `SELECT r.id, r.minor_id, r.harm_type,
+              (SELECT t.note FROM workflow.report_transition t WHERE t.report_id = r.id AND t.to_status = $1 ORDER BY t.at DESC LIMIT 1) AS note
          FROM workflow.mandatory_report r
-         LEFT JOIN registry.minor m ON m.id = r.minor_id AND ${isMinorAt('m.birth_date', '$1')}
         WHERE r.reassessment_due
-        ORDER BY r.updated_at, r.id LIMIT $3`,
-      [now, ReportStatus.HANDLED, BATCH],
+        ORDER BY r.updated_at, r.id LIMIT $2`,
+      [ReportStatus.HANDLED, BATCH],
     );
     let cleared = 0;
     for (const r of due) {
@@ -122,13 +142,15 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         const { 1: changed } = (await em.query(`UPDATE workflow.mandatory_report SET reassessment_due = false WHERE id = $1 AND reassessment_due`, [r.id])) as [unknown, number];
         if (!changed) return; // another instance took it
         cleared++;
-        if (!r.grid_code) return; // turned 18, or no longer registered
+        const child = await childNow(em, r.minor_id, now);
+        if (!child) return; // turned 18, or no longer registered
         summary.reassessments += await emitNotification(em, emitter, {
           kind: NotificationKind.REASSESSMENT_REQUESTED,
-          regionCode: r.grid_code,
+          regionCode: child.grid_code,
           minorId: r.minor_id,
+          childInRegion: true, // its own grid, read under the lock above
           subjectId: r.id,
-          fields: { 'Minor.name': r.name, 'MandatoryReport.harmType': r.harm_type, 'ReportTransition.note': r.note },
+          fields: { 'Minor.name': child.name, 'MandatoryReport.harmType': r.harm_type, 'ReportTransition.note': r.note },
           dedupeKey: `REASSESSMENT_REQUESTED:${r.id}`,
         });
       });
@@ -144,10 +166,15 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
     let told = 0;
     for (const v of overdue) {
       await ds.transaction(async (em) => {
+        // Still overdue by the same date, at the same level: a visit or assessment recorded since the
+        // batch was read has moved the date (told, the lapse would be one that no longer is).
+        const child = await childNow(em, v.minor_id, now);
+        if (!child || child.risk_level !== v.risk_level || child.next_visit_due?.getTime() !== new Date(v.next_visit_due).getTime()) return;
         told += await emitNotification(em, emitter, {
           kind: NotificationKind.VISIT_OVERDUE,
-          regionCode: v.grid_code,
+          regionCode: child.grid_code,
           minorId: v.minor_id,
+          childInRegion: true,
           fields: { 'Minor.riskLevel': v.risk_level, 'Minor.nextVisitDue': v.next_visit_due, 'OverdueVisit.responsibleWorker': v.responsible_worker },
           // Once per due date: a visit moves the date, and a new lapse is told again.
           dedupeKey: visitOverdueKey(v.minor_id, v.next_visit_due),
