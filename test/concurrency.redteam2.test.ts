@@ -1,9 +1,10 @@
 import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
 import { buildPolicy } from '../src/server/bootstrap';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
-import { daysAgo } from './support/department-records';
+import { daysAgo, expectMaskedFailure, withFailingTrigger } from './support/department-records';
 import { errorCodes, GqlResult, startTestHub, TestHub } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, WOMENS_FEDERATION: WF } = Department;
@@ -186,6 +187,65 @@ describe('concurrent writes, red team 2', () => {
     // The move is taken; every assessment either went before it or found the child gone.
     expect(rs[0].errors).toBeUndefined();
     for (const r of rs.slice(1)) expect(errorCodes(r)).toEqual(r.errors ? ['NOT_FOUND'] : []);
+  });
+
+
+  it('holds an employer to its hourly checks and yearly re-screenings when they are sent at once, the rest LIMIT_EXCEEDED', async () => {
+    const { workflow } = t.config;
+    const saved = { perHour: workflow.employmentChecksPerHour, perYear: workflow.rescreensPerYear, min: workflow.employmentCheckMinMs };
+    Object.assign(workflow, { employmentChecksPerHour: 5, rescreensPerYear: 2, employmentCheckMinMs: 10 });
+    try {
+      const employer = await t.token(ED, { role: Role.EMPLOYER, user: 'burst-employer' });
+      const person = (n: number) => ({ idNumber: buildIdNumber('330102', '1990-01-01', 100 + n), name: '张三' });
+      const rs = await Promise.all([
+        ...Array.from({ length: 12 }, (_, n) =>
+          t.gql(employer, `mutation($i: EmploymentCheckInput!) { employmentCheck(input: $i) { answer } }`, { i: { ...person(n), authorizationReference: `auth-${n}` } }, {}),
+        ),
+        ...Array.from({ length: 5 }, (_, n) =>
+          t.gql(employer, `mutation($c: [RescreenCandidateInput!]!) { employmentRescreen(candidates: $c, authorizationReference: "annual") { batchId } }`, { c: [person(50 + n)] }, {}),
+        ),
+      ]);
+      noInternal(rs);
+      const taken = (from: number, to: number) => rs.slice(from, to).filter((r) => !r.errors).length;
+      expect([taken(0, 12), taken(12, 17)]).toEqual([5, 2]);
+      for (const r of rs.filter((r) => r.errors)) expect(errorCodes(r)).toEqual(['LIMIT_EXCEEDED']);
+      const [{ checks, batches }] = await t.sql(
+        `SELECT count(*) FILTER (WHERE batch_id IS NULL)::int AS checks, count(DISTINCT batch_id)::int AS batches FROM workflow.employment_check WHERE employer_id = 'burst-employer'`,
+      );
+      expect([checks, batches]).toEqual([5, 2]);
+    } finally {
+      Object.assign(workflow, { employmentChecksPerHour: saved.perHour, rescreensPerYear: saved.perYear, employmentCheckMinMs: saved.min });
+    }
+  });
+
+  it('acknowledges a notification once when acknowledgements race: one change, the rest answered alike as no change', async () => {
+    const civil = await t.token(CA, { user: 'c-ack', region: STREET });
+    const [n] = await t.sql(`SELECT id FROM workflow.notification WHERE department = 'CIVIL_AFFAIRS' AND region_code LIKE $1 AND acknowledged_at IS NULL ORDER BY created_at LIMIT 1`, [`${STREET}%`]);
+    const rs = await Promise.all(Array.from({ length: 6 }, () => post(t, civil, { query: `mutation($id: ID!) { acknowledge(id: $id) { id acknowledgedAt } }`, variables: { id: n.id } })));
+    noInternal(rs.map((r) => r.json));
+    expect(new Set(rs.map((r) => r.json.data.acknowledge.acknowledgedAt)).size).toBe(1);
+    const changes = await Promise.all(rs.map(async (r) => (await eventOf(t, r.requestId)).changes.length));
+    expect(changes.sort()).toEqual([0, 0, 0, 0, 0, 1]);
+  });
+
+
+  it.each([
+    ['its webhook delivery', 'workflow.webhook_delivery'],
+    ['its notification', 'workflow.notification'],
+  ])('leaves nothing of a dropout report when %s fails to be written: no report, no notification, no delivery, an ERROR event with no change', async (_what, table) => {
+    const edu = await t.token(ED, { user: `e-fail-${table}`, region: STREET });
+    await t.gql(edu, `mutation($u: String!) { registerWebhook(url: $u) { webhook { id } } }`, { u: `http://127.0.0.1:9/fail/${table}` });
+    const written = `SELECT (SELECT count(*)::int FROM education.dropout_report) AS r, (SELECT count(*)::int FROM workflow.notification) AS n, (SELECT count(*)::int FROM workflow.webhook_delivery) AS d`;
+    const before = await t.sql(written);
+    await withFailingTrigger(t, table, 'INSERT', async () => {
+      const r = await post(t, edu, {
+        query: `mutation($m: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $m, input: $i) { id } }`,
+        variables: { m: child.id, i: { school: '清波小学', reportedOn: daysAgo(2), daysAbsent: 9 } },
+      });
+      expectMaskedFailure(r.json);
+      expect(await eventOf(t, r.requestId)).toMatchObject({ outcome: 'ERROR', changes: [], errorCodes: ['INTERNAL_SERVER_ERROR'] });
+    });
+    expect(await t.sql(written)).toEqual(before);
   });
 
   describe('the escalation job tells of a child as the child is when it tells, not as its batch read it', () => {
