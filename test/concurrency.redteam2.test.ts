@@ -248,6 +248,33 @@ describe('concurrent writes, red team 2', () => {
     expect(await t.sql(written)).toEqual(before);
   });
 
+
+  it('tells a dropout report to the departments of the grid its child lived in when it was made, naming the child, while a move of the child waits', async () => {
+    const edu = await t.token(ED, { user: 'e-dropout-move', region: STREET });
+    const district = await t.token(CA, { user: 'c-dropout-mover', region: '330102' });
+    const [m] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) ORDER BY id OFFSET 40 LIMIT 1`, [`${STREET}%`]);
+    const [{ code: elsewhere }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '330102002%' ORDER BY code LIMIT 1`);
+    // The report's insert is held a moment after the child was found, as a busy database may hold it.
+    await t.sql(`CREATE FUNCTION education.slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.6); RETURN NEW; END $$`);
+    await t.sql(`CREATE TRIGGER slow_insert BEFORE INSERT ON education.dropout_report FOR EACH ROW EXECUTE FUNCTION education.slow_insert()`);
+    try {
+      const reported = t.gql(edu, `mutation($m: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $m, input: $i) { id } }`, {
+        m: m.id,
+        i: { school: '清波小学', reportedOn: daysAgo(1), daysAbsent: 8 },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const moved = await t.gql(district, `mutation($m: ID!, $g: ID!) { updateMinor(id: $m, input: { gridCode: $g }) { id } }`, { m: m.id, g: elsewhere });
+      const r = await reported;
+      expect([r.errors, moved.errors]).toEqual([undefined, undefined]);
+      const told = await t.sql(`SELECT department, minor_id FROM workflow.notification WHERE subject_id = $1 ORDER BY department`, [r.data.createDropoutReport.id]);
+      expect(told.length).toBeGreaterThan(0);
+      for (const n of told) expect(n.minor_id).toBe(m.id);
+    } finally {
+      await t.sql(`DROP TRIGGER slow_insert ON education.dropout_report`);
+      await t.sql(`DROP FUNCTION education.slow_insert()`);
+    }
+  });
+
   describe('the escalation job tells of a child as the child is when it tells, not as its batch read it', () => {
     const DAY = 86_400_000;
     /** Runs the job, calling `meanwhile` once, right after the batch read whose rows name `minorId`. */

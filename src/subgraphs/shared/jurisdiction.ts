@@ -34,17 +34,22 @@ export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUN
  * A department writes only about a child in its jurisdiction; any other id reads as missing.
  * Returns the child's id as the database spells it — a client may write a UUID in capitals, and a
  * record or audit event holding that spelling would not match the child's id anywhere else (the
- * audit's "who touched this child" compares text) — and the child's grid.
+ * audit's "who touched this child" compares text) — and the child's grid, which stays the child's
+ * to the end of the transaction: the child's row is held FOR KEY SHARE, as the record's insert
+ * would hold it (its foreign key), only from the look-up on. A move of the child (the registry's
+ * writes lock it FOR UPDATE) committed in between had a dropout report told to the grid the child
+ * had just left, naming no child there, and to no one where the child now lives. A child outside
+ * the jurisdiction is not locked, nor waited for.
  */
 export async function requireMinor(em: EntityManager, ctx: HubContext, minorId: string): Promise<{ minorId: string; gridCode: string }> {
-  const found = isUuid(minorId) ? await childInJurisdiction(em, ctx, minorId) : undefined;
+  const found = isUuid(minorId) ? await childInJurisdiction(em, ctx, minorId, ' FOR KEY SHARE') : undefined;
   if (!found) throw notFound('Minor');
   return { minorId: found.minor_id, gridCode: found.grid_code };
 }
 
-async function childInJurisdiction(em: EntityManager, ctx: HubContext, minorId: string): Promise<{ minor_id: string; grid_code: string } | undefined> {
+async function childInJurisdiction(em: EntityManager, ctx: HubContext, minorId: string, lock = ''): Promise<{ minor_id: string; grid_code: string } | undefined> {
   const found: { minor_id: string; grid_code: string }[] = await em.query(
-    `SELECT minor_id, grid_code FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`,
+    `SELECT minor_id, grid_code FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2${lock}`,
     [minorId, jurisdictionPattern(ctx)],
   );
   return found[0];
