@@ -558,8 +558,8 @@ describe('compiled reads on the wire', () => {
     expect(fast1).toBeLessThan(general1 + (clients * sent) / 4);
   }, 60_000);
 
-  it('answers as the general path does when the token expires while the body is still arriving', async () => {
-    // Both authenticate when the headers arrive, and serve the caller they accepted then.
+  it('refuses as the general path does a token that expires while the body is still arriving', async () => {
+    // Both authenticate when the headers arrive, and check the token's expiry again once the body is in.
     const statuses: string[] = [];
     for (const t of [fast, general]) {
       const token = await t.token(Department.POLICE, { expiresIn: 2 });
@@ -568,11 +568,11 @@ describe('compiled reads on the wire', () => {
       const raw = await exchange(t.hub.port, [bytes.subarray(0, split), { pause: 3000 }, bytes.subarray(split)]);
       statuses.push(parseResponses(raw).map((r) => r.statusLine).join());
     }
-    expect(statuses[1]).toBe('HTTP/1.1 200 OK');
+    expect(statuses[1]).toBe('HTTP/1.1 401 Unauthorized');
     expect(statuses[0]).toBe(statuses[1]);
   });
 
-  it('serves the caller accepted at the headers when the compiled path declines a request whose token expired while its body arrived', async () => {
+  it('refuses, as the general path does, a request the compiled path would decline anyway whose token expired while its body arrived', async () => {
     // Read by the listener, declined once the body is in (a shape it does not compile; a compiled
     // shape for a child outside the caller's subtree), and handed to Express after the token expired.
     const cases: [string, string, string][] = [
@@ -590,9 +590,11 @@ describe('compiled reads on the wire', () => {
         expect(fast.hub.compiledReadsServed()! - before).toBe(0);
       }
       const [a, b] = seen;
-      expect([name, b.responses.map((r) => r.statusLine)]).toEqual([name, ['HTTP/1.1 200 OK']]);
-      expect(JSON.parse(b.responses[0].body).data.minor).toEqual(region === STREET ? null : expect.objectContaining({ id: minorId }));
-      expect(b.events.map((e) => [e.outcome, e.userId])).toEqual([['SUCCESS', 'expiring-officer']]);
+      expect([name, b.responses.map((r) => r.statusLine)]).toEqual([name, ['HTTP/1.1 401 Unauthorized']]);
+      expect(JSON.parse(b.responses[0].body)).toEqual({ errors: [expect.objectContaining({ message: 'Token expired', extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })] });
+      expect(b.responses[0].body).not.toContain(minorId);
+      // Who tried is known: the token was good when the headers came.
+      expect(b.events.map((e) => [e.outcome, e.userId])).toEqual([['UNAUTHENTICATED', 'expiring-officer']]);
       expect([name, a]).toEqual([name, b]);
     }
   });

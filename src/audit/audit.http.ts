@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../auth/principal';
-import type { TokenService } from '../auth/token.service';
+import { tokenExpired, type TokenService } from '../auth/token.service';
 import { getOperationAST } from 'graphql';
 import { badInput, DATABASE_UNAVAILABLE_MESSAGE, HubErrorCode, HubException, isDatabaseTimeout, loggableError, unauthenticated } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
@@ -85,8 +85,8 @@ export class HttpAudit {
 
   /**
    * Verifies the bearer token and builds this request's context; refusals are audited. When the
-   * headers arrive, or as of then for a request the listener read first (Arrival): a token that
-   * expires while the body is arriving still serves the caller accepted at the headers.
+   * headers arrive, or as of then for a request the listener read first (Arrival); a token that
+   * expires while the body is arriving is refused once it is in (`instant`).
    */
   authenticate: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     const l = locals(res);
@@ -128,10 +128,14 @@ export class HttpAudit {
    * The request's instant, by which every fetch of it is served (ages, due dates, time stamps): read
    * once its body is in. The client decides when that is — taken at the headers, a body sent minutes
    * later (a request times out only after Node's 300 s) was served as of then, the record of a child
-   * who had turned 18 meanwhile read and written.
+   * who had turned 18 meanwhile read and written. So is the token: checked at the headers, one
+   * that expired before the body was in had served its caller for as long as the client took to
+   * send it (up to Node's 300 s), past its `exp` and the hub's maximum token age.
    */
-  instant: RequestHandler = (_req: Request, res: Response, next: NextFunction) => {
-    locals(res).hubContext!.now = this.clock();
+  instant: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+    const context = locals(res).hubContext!;
+    context.now = this.clock();
+    if (tokenExpired(context.principal)) return this.refuse(req, res, unauthenticated('Token expired'), {});
     next();
   };
 

@@ -107,6 +107,16 @@ export const isTokenSubject = (sub: unknown): sub is string => isUserId(sub) && 
 export const SYSTEM_USER_PREFIX = 'hub:';
 
 /**
+ * When each verified caller's token stops being valid (epoch ms), by the frozen principal verify()
+ * hands out for it: a request is authenticated at its headers and served once its body is in, which
+ * the client times — a token that expired in between is refused then too (HttpAudit.instant).
+ */
+const EXPIRIES = new WeakMap<Principal, number>();
+
+/** Whether the token `principal` was verified from has expired by now (false for a principal not from a client token). */
+export const tokenExpired = (principal: Principal): boolean => (EXPIRIES.get(principal) ?? Infinity) <= Date.now();
+
+/**
  * Verifies client bearer tokens. Dev: HS256 with the generated secret. Production: the
  * department identity provider's public key or JWKS. `alg: none` and every algorithm not listed
  * are refused by jose itself. Every token must say when it was issued (`iat`), and is refused
@@ -169,6 +179,7 @@ export class TokenService {
     }
     // Frozen: the same object now serves every request bearing this token.
     const principal: Principal = Object.freeze({ userId: sub, department, role, region });
+    EXPIRIES.set(principal, expiresAt * 1000);
     if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
     this.verified.set(token, { principal, until: Math.min(expiresAt * 1000, Date.now() + 60_000) });
     return principal;

@@ -12,7 +12,7 @@ import type { AuditSink } from '../audit/audit.writer';
 import { hashVariables } from '../audit/document-signature';
 import { parsePurpose, PURPOSE_HEADER } from '../audit/purpose';
 import { policySubject, POLICY_SUBJECTS, type Principal } from '../auth/principal';
-import type { TokenService } from '../auth/token.service';
+import { tokenExpired, type TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
 import { loggableError } from '../errors/hub.exception';
 import type { InProcessDataSource } from '../gateway/in-process.data-source';
@@ -176,6 +176,8 @@ export class CompiledReads {
   private async serve(req: IncomingMessage, res: ServerResponse, body: object, { principal, startedAt, clientAddress }: Arrival & { principal: Principal }): Promise<boolean> {
     // The request's instant, as the general path takes it (HttpAudit.instant): its body is in.
     const now = hubClock(this.o.config);
+    // A token that expired while the body came: the general path refuses it (HttpAudit.instant).
+    if (tokenExpired(principal)) return false;
     if (Array.isArray(body) || Object.keys(body).some((k) => !BODY_KEYS.has(k))) return false;
     const { query, variables, operationName } = body as Record<string, unknown>;
     if (typeof query !== 'string' || query.length > MAX_QUERY) return false;
