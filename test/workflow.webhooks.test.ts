@@ -536,9 +536,10 @@ describe('webhooks: destination policy (SSRF)', () => {
     it('does not contact a loopback or link-local destination under the production policy, and records the refusal', async () => {
       const rx = await receiver();
       try {
-        const loopback = await insertHook(ED, '330102003', rx.url);
-        const named = await insertHook(ED, '330102003', rx.url.replace('127.0.0.1', 'localhost'));
-        const metadata = await insertHook(ED, '330102003', 'http://169.254.169.254/latest/meta-data/');
+        // https, as production registers them: an http URL is refused there before its address is looked at.
+        const loopback = await insertHook(ED, '330102003', rx.url.replace('http:', 'https:'));
+        const named = await insertHook(ED, '330102003', rx.url.replace('http:', 'https:').replace('127.0.0.1', 'localhost'));
+        const metadata = await insertHook(ED, '330102003', 'https://169.254.169.254/latest/meta-data/');
         await makeRed('330102003');
         const cfg = strict(t.config, ['localhost', '127.0.0.1']).webhook;
         const now = Date.now() + 60_000;

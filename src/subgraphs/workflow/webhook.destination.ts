@@ -257,6 +257,9 @@ async function resolveWithin(name: string, timeoutMs: number): Promise<ResolvedD
  * resolve, or not within `timeoutMs`, is refused.
  */
 export async function checkDestination(policy: DestinationPolicy, url: URL, lookupFor: LookupFor): Promise<ResolvedDestination> {
+  // Production registers https URLs only, and delivers over nothing else: a webhook stored before
+  // the hub ran in production (a pilot, a copied database) was posted children's data in clear.
+  if (policy.strictDestinations && url.protocol !== 'https:') throw new DestinationRefused(`${url.protocol} is not https`);
   const host = hostOf(url);
   const family = isIP(host);
   const addresses = family ? [{ address: host, family: family as 4 | 6 }] : await resolveHost(host, policy.timeoutMs, lookupFor);
