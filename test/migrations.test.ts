@@ -51,6 +51,7 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await audit.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await audit.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await audit.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
@@ -63,7 +64,7 @@ describe('migrations', () => {
       await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(9);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(10);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
@@ -95,6 +96,8 @@ describe('migrations', () => {
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
       const before = await columns();
 
+      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
+
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
@@ -108,7 +111,7 @@ describe('migrations', () => {
         /barred_person_id_number_hash_key/,
       );
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(7);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(8);
       expect(await columns()).toEqual(before);
       await bar(ids[3], c, true);
       await bar(ids[0], c, false);
@@ -133,6 +136,8 @@ describe('migrations', () => {
       expect(march).toBeGreaterThanOrEqual(1);
       expect(await viewdef()).toContain('china_day(now())');
 
+      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
+
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
@@ -144,7 +149,7 @@ describe('migrations', () => {
       expect(await viewdef()).not.toContain('china_day');
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'china_day'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(6);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(7);
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
     } finally {
       await db.destroy();
@@ -171,6 +176,8 @@ describe('migrations', () => {
       const [atStreet, inGrid] = await placed();
       expect(atStreet).toBe(1);
 
+      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
+
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
@@ -180,7 +187,7 @@ describe('migrations', () => {
       // The report filed for the street named a child of it: down, it is back in the child's grid.
       expect(await db.query(`SELECT reports_not_met AS n FROM statistics.workflow_cube WHERE grid_code = $1`, [grid_code])).toEqual([{ n: inGrid + 1 }]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(6);
       expect(await placed()).toEqual([atStreet, inGrid]);
     } finally {
       await db.destroy();
@@ -204,6 +211,8 @@ describe('migrations', () => {
         }
       }
 
+      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
+
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
@@ -211,7 +220,7 @@ describe('migrations', () => {
       expect(await inView()).toBe(1);
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'is_minor'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
       expect(await inView()).toBe(0);
     } finally {
       await db.destroy();
@@ -250,13 +259,14 @@ describe('migrations', () => {
       const up = await placed();
 
       await unmake();
+      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' });
       // Down, in its child's grid, and nothing counts at the street itself.
       expect(await added()).toEqual([0, 1, 0, 1]);
       expect(await placed()).toEqual([0, expect.any(Number), 0, expect.any(Number)]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
       expect(await placed()).toEqual(up);
     } finally {
       await db.destroy();
@@ -281,15 +291,68 @@ describe('migrations', () => {
       const shown = async () =>
         Object.fromEntries((await db.query(`SELECT id, payload FROM workflow.notification WHERE id = ANY($1)`, [[school, police]])).map((r: { id: string; payload: Record<string, string> }) => [r.id, r.payload]));
 
+      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
+
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' });
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
       expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': masked }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
+      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' });
       expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': old }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('workflow.notification: a stored payload’s address masked by an older ADDRESS mask shows no more than the mask shows now, up; down leaves it', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const [child] = await db.query(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+      const address = '浙江省杭州市上城区清波街道劳动路社区3幢201室';
+      await db.query(`UPDATE registry.minor SET current_address = $2 WHERE id = $1`, [child.id, address]);
+      const told = async (department: string, minorId: string | null, value: string) => {
+        const n = randomUUID();
+        await db.query(
+          `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, dedupe_key)
+           VALUES ($1, 'CHILD_RED', $2, '330102', $3, NULL, $4, now(), $5)`,
+          [n, department, minorId, JSON.stringify({ 'Minor.name': '刘子轩', 'Minor.currentAddress': value }), `CHILD_RED:${n}:${department}`],
+        );
+        return n;
+      };
+      const rows = {
+        // The first mask: up to the first 区, the community shown when the street came first.
+        community: await told('EDUCATION', child.id, '清波街道劳动路社区****'),
+        // Up to the first 区 of the child's address: the district, as the mask keeps it now, stars normalised.
+        district: await told('EDUCATION', child.id, '浙江省杭州市上城区*****'),
+        current: await told('EDUCATION', child.id, '浙江省杭州市上城区********'),
+        // A prefix the address no longer starts with (the child moved since): starred whole.
+        moved: await told('EDUCATION', child.id, '浙江省杭州市西湖区****'),
+        estate: await told('EDUCATION', null, '杭州市紫金港东区***'),
+        exact: await told('CIVIL_AFFAIRS', child.id, address),
+      };
+      const shown = async () =>
+        Object.fromEntries(
+          await Promise.all(Object.entries(rows).map(async ([k, id]) => [k, (await db.query(`SELECT payload FROM workflow.notification WHERE id = $1`, [id]))[0].payload['Minor.currentAddress']])),
+        );
+      await db.undoLastMigration({ transaction: 'each' });
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      const up = {
+        community: '********',
+        district: '浙江省杭州市上城区********',
+        current: '浙江省杭州市上城区********',
+        moved: '********',
+        estate: '********',
+        exact: address,
+      };
+      expect(await shown()).toEqual(up);
+      await db.undoLastMigration({ transaction: 'each' });
+      expect(await shown()).toEqual(up);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await shown()).toEqual(up);
     } finally {
       await db.destroy();
     }
@@ -308,10 +371,11 @@ describe('migrations', () => {
       const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM workflow.mandatory_report WHERE reassessment_due`);
       expect(n).toBe(0);
 
+      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await db.undoLastMigration({ transaction: 'each' });
       expect(await column()).toEqual([]);
       expect(await index()).toEqual([]);
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
       expect(await column()).toEqual([{ t: 'boolean', notNull: true, default: 'false' }]);
       expect(await index()).toHaveLength(1);
     } finally {

@@ -5,6 +5,7 @@ import { WorkflowInit1795400400000 } from '../../../migrations/1795400400000-wor
 import { BarredPersonRevocation1795401200000 } from '../../../migrations/1795401200000-barred-person-revocation';
 import { WorkflowNotificationIdNumberMask1795401600000 } from '../../../migrations/1795401600000-workflow-notification-id-number-mask';
 import { WorkflowReportReassessmentDue1795401800000 } from '../../../migrations/1795401800000-workflow-report-reassessment-due';
+import { WorkflowNotificationAddressMask1795401900000 } from '../../../migrations/1795401900000-workflow-notification-address-mask';
 import { BarredPerson } from './entities/barred-person.entity';
 import { EmploymentCheck } from './entities/employment-check.entity';
 import { MandatoryReport } from './entities/mandatory-report.entity';
@@ -34,7 +35,7 @@ export const workflowSubgraph: SubgraphSlice = {
   name: 'workflow',
   owner: Department.CIVIL_AFFAIRS,
   entities: [MandatoryReport, ReportTransition, Referral, Notification, Webhook, WebhookDelivery, BarredPerson, EmploymentCheck],
-  migrations: [WorkflowInit1795400400000, BarredPersonRevocation1795401200000, WorkflowNotificationIdNumberMask1795401600000, WorkflowReportReassessmentDue1795401800000],
+  migrations: [WorkflowInit1795400400000, BarredPersonRevocation1795401200000, WorkflowNotificationIdNumberMask1795401600000, WorkflowReportReassessmentDue1795401800000, WorkflowNotificationAddressMask1795401900000],
   resolvers: [ReportResolver, ReferralResolver, NotificationResolver, WebhookResolver, EmploymentResolver, VisitSlaResolver, MinorWorkflowResolver],
   orphanedTypes: [MinorStub],
   // The child the gateway names, when in the caller's jurisdiction: a report made in the caller's
