@@ -145,6 +145,25 @@ describe('notifications and webhooks leaving the hub: red team 2', () => {
     }
   });
 
+  it('queues a notification for the webhooks of its own department whose region holds the event only', async () => {
+    const hooks = {
+      here: await insertHook(ED, '330102001002', 'http://127.0.0.1:9/here'),
+      district: await insertHook(ED, '330102', 'http://127.0.0.1:9/district'),
+      sibling: await insertHook(ED, '330102001001', 'http://127.0.0.1:9/sibling'),
+      grid: await insertHook(ED, '330102001002001', 'http://127.0.0.1:9/grid'),
+      otherDepartment: await insertHook(Department.YOUTH_LEAGUE, '330102001002', 'http://127.0.0.1:9/yl'),
+    };
+    try {
+      const c = await makeRed('330102001002002');
+      const [n] = await t.sql(`SELECT id FROM workflow.notification WHERE minor_id = $1 AND department = 'EDUCATION'`, [c.id]);
+      const queued = async (id: string) => (await t.sql(`SELECT count(*)::int AS n FROM workflow.webhook_delivery WHERE webhook_id = $1 AND notification_id = $2`, [id, n.id]))[0].n;
+      const counts = Object.fromEntries(await Promise.all(Object.entries(hooks).map(async ([k, id]) => [k, await queued(id)])));
+      expect(counts).toEqual({ here: 1, district: 1, sibling: 0, grid: 0, otherDepartment: 0 });
+    } finally {
+      await deactivateAll();
+    }
+  });
+
   it('answers another street’s or department’s notification and webhook as a random id, in the same statements', async () => {
     const c = await makeRed('330102004002');
     const [theirs] = await t.sql(`SELECT id FROM workflow.notification WHERE minor_id = $1 AND department = 'EDUCATION'`, [c.id]);
