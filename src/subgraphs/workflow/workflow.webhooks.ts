@@ -197,8 +197,8 @@ async function deliverBatch(
   // Long enough for the destination's look-up (bounded by the request timeout), the audit append's
   // retrying, then the POST: another instance must not send it meanwhile. An append stalled longer
   // (each of its statements may take up to HUB_AUDIT_TIMEOUT_MS, its reply 1 s more) can let
-  // another instance send the delivery too, audited there as well; receivers de-duplicate on
-  // x-hub-delivery. Read from the clock now, not when the pass began: a lease written already past
+  // another instance send the delivery too, audited there as well; receivers de-duplicate on the
+  // signed body's id. Read from the clock now, not when the pass began: a lease written already past
   // leaves the delivery free to every other instance while it is posted.
   const lease = new Date(clock().getTime() + AUDIT_APPEND_RETRYING_MS + cfg.timeoutMs * 3);
   // Most urgent first; within one urgency, round-robin over webhooks: every webhook's oldest due
