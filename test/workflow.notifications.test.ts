@@ -213,6 +213,36 @@ describe('workflow: notifications', () => {
     expect(await escalated()).toHaveLength(3);
   });
 
+  it('goes on escalating past an item it cannot escalate, and escalates that one at a later pass', async () => {
+    const c = await pickChild(`m.risk_level = 'YELLOW' AND m.grid_code LIKE '330102002%'`);
+    await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });
+    const reds: { id: string; created_at: Date }[] = await t.sql(`SELECT id, created_at FROM workflow.notification WHERE minor_id = $1 AND kind = 'CHILD_RED' ORDER BY created_at, id`, [c.id]);
+    expect(reds.length).toBeGreaterThan(1);
+    // The first in the step's order cannot be escalated (a row no notification can be made of).
+    const [stuck] = reds;
+    await t.sql(`CREATE FUNCTION workflow.refuse_one_escalation() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.kind = 'ESCALATION' AND NEW.subject_id = '${stuck.id}' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$`);
+    await t.sql(`CREATE TRIGGER refuse_one_escalation BEFORE INSERT ON workflow.notification FOR EACH ROW EXECUTE FUNCTION workflow.refuse_one_escalation()`);
+    const escalated = async () =>
+      (await t.sql(`SELECT subject_id FROM workflow.notification WHERE kind = 'ESCALATION' AND subject_id = ANY($1)`, [reds.map((n) => n.id)])).map((r) => r.subject_id).sort();
+    const at = new Date(reds[reds.length - 1].created_at.getTime() + 31 * MIN);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const summary = await runEscalations(t.hub.db.ds, t.config, policy, at);
+      expect(summary.failed).toBe(1);
+      expect(await escalated()).toEqual(reds.slice(1).map((n) => n.id).sort());
+      expect(log.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringContaining(`workflow escalation: RED notification ${stuck.id} failed, left for the next pass`)]);
+      // Its notification is not marked escalated: the next pass tries it again.
+      expect((await t.sql(`SELECT escalated_at FROM workflow.notification WHERE id = $1`, [stuck.id]))[0].escalated_at).toBeNull();
+    } finally {
+      log.mockRestore();
+      await t.sql(`DROP TRIGGER refuse_one_escalation ON workflow.notification`);
+      await t.sql(`DROP FUNCTION workflow.refuse_one_escalation()`);
+    }
+    expect((await runEscalations(t.hub.db.ds, t.config, policy, at)).failed).toBe(0);
+    expect(await escalated()).toEqual(reds.map((n) => n.id).sort());
+  });
+
   describe('paging', () => {
     const STREET = '330102003';
     const PAGE = `query($first: Int!, $after: ID, $u: Boolean) { notifications(unacknowledged: $u, first: $first, after: $after) { id kind } }`;

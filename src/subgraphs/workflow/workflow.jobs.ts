@@ -2,7 +2,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditSink } from '../../audit/audit.writer';
 import { Department } from '../../auth/principal';
 import type { HubConfig } from '../../config/hub.config';
-import { loggableError } from '../../errors/hub.exception';
+import { isDatabaseTimeout, loggableError } from '../../errors/hub.exception';
+import { isConnectionLoss, isUnreachable } from '../../db/lost-session';
 import type { Policy } from '../../policy/policy';
 import { hubClock } from '../../server/hub.context';
 import { RiskLevel } from '../registry/registry.enums';
@@ -18,9 +19,30 @@ export interface EscalationSummary {
   redNotifications: number;
   overdueVisits: number;
   reassessments: number;
+  /** Items whose transaction failed, logged and left for the next pass (`eachItem`). */
+  failed: number;
 }
 
 const BATCH = 500;
+
+/**
+ * One item of a step, in a transaction of its own. An item that fails is logged and left for the
+ * next pass, and the step goes on with the next: thrown on, one record a step could not handle (a
+ * constraint, a payload no notification could be made of) failed the pass at every tick, and with
+ * it every item and step after it — RED escalations included — for as long as the record stayed.
+ * The database not answering still ends the pass: each item would wait it out in turn. Resolves to
+ * what `work` returns once committed, or undefined.
+ */
+async function eachItem<T>(ds: DataSource, summary: EscalationSummary, step: string, id: string, work: (em: EntityManager) => Promise<T>): Promise<T | undefined> {
+  try {
+    return await ds.transaction(work);
+  } catch (e) {
+    if (isDatabaseTimeout(e) || isConnectionLoss(e) || isUnreachable(e)) throw e;
+    summary.failed++;
+    console.error(`[hub] workflow escalation: ${step} ${id} failed, left for the next pass: ${loggableError(e)}`);
+    return undefined;
+  }
+}
 
 /** The next region level up (区县 ← 街道 ← 社区 ← 网格); the root escalates to itself. */
 async function parentRegion(ds: DataSource, code: string): Promise<string> {
@@ -54,12 +76,13 @@ async function childNow(
  * overdue referrals (unanswered, or accepted and not completed) escalate to CIVIL_AFFAIRS one
  * region level up; RED notifications unacknowledged for `redAckMinutes` escalate the same way;
  * RED and ORANGE children whose visit is overdue raise a notification; a report handled about a
- * registered child under 18 asks civil affairs to reassess the child. Each step is its own
- * transaction and idempotent (dedupe keys), so a crash or a second instance repeats nothing.
+ * registered child under 18 asks civil affairs to reassess the child. Each item of a step is its
+ * own transaction (`eachItem`) and idempotent (dedupe keys), so a crash or a second instance
+ * repeats nothing.
  */
 export async function runEscalations(ds: DataSource, config: HubConfig, policy: Policy, now: Date): Promise<EscalationSummary> {
   const emitter: Emitter = { policy, now };
-  const summary: EscalationSummary = { referrals: 0, redNotifications: 0, overdueVisits: 0, reassessments: 0 };
+  const summary: EscalationSummary = { referrals: 0, redNotifications: 0, overdueVisits: 0, reassessments: 0, failed: 0 };
 
   const referrals: { id: string; minor_id: string; type: string; status: string; to_department: string; region_code: string; stage: string }[] = await ds.query(
     `SELECT id, minor_id, type, status, to_department, region_code,
@@ -72,13 +95,13 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
   );
   for (const r of referrals) {
     const target = await parentRegion(ds, r.region_code);
-    await ds.transaction(async (em) => {
+    summary.referrals += (await eachItem(ds, summary, 'referral', r.id, async (em) => {
       const { 1: changed } = (await em.query(
         `UPDATE workflow.referral SET escalated_at = $2, escalation_region = $3 WHERE id = $1 AND status = $4`,
         [r.id, now, target, r.status],
       )) as [unknown, number];
-      if (!changed) return; // answered meanwhile
-      summary.referrals += await emitNotification(em, emitter, {
+      if (!changed) return 0; // answered meanwhile
+      return emitNotification(em, emitter, {
         kind: NotificationKind.ESCALATION,
         regionCode: target,
         minorId: r.minor_id,
@@ -92,7 +115,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         },
         dedupeKey: `ESCALATION:referral:${r.id}:${r.stage}`,
       });
-    });
+    })) ?? 0;
   }
 
   const cutoff = new Date(now.getTime() - config.workflow.redAckMinutes * 60_000);
@@ -104,13 +127,13 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
   );
   for (const n of reds) {
     const target = await parentRegion(ds, n.region_code);
-    await ds.transaction(async (em) => {
+    summary.redNotifications += (await eachItem(ds, summary, 'RED notification', n.id, async (em) => {
       const { 1: changed } = (await em.query(
         `UPDATE workflow.notification SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL`,
         [n.id, now],
       )) as [unknown, number];
-      if (!changed) return;
-      summary.redNotifications += await emitNotification(em, emitter, {
+      if (!changed) return 0;
+      return emitNotification(em, emitter, {
         kind: NotificationKind.ESCALATION,
         regionCode: target,
         minorId: n.minor_id,
@@ -119,7 +142,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         fields: { 'Notification.kind': NotificationKind.CHILD_RED, 'Notification.department': n.department, 'Notification.createdAt': n.created_at },
         dedupeKey: `ESCALATION:notification:${n.id}`,
       });
-    });
+    })) ?? 0;
   }
 
   // Reports handled about a registered child (transitionReport marks them): the step itself sends
@@ -136,15 +159,16 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         ORDER BY r.updated_at, r.id LIMIT $2`,
       [ReportStatus.HANDLED, BATCH],
     );
+    // Marks cleared by committed transactions only: a failed item keeps its mark, and a batch of
+    // nothing but failures ends the loop instead of reading itself again.
     let cleared = 0;
     for (const r of due) {
-      await ds.transaction(async (em) => {
+      const outcome = await eachItem(ds, summary, 'reassessment of report', r.id, async (em) => {
         const { 1: changed } = (await em.query(`UPDATE workflow.mandatory_report SET reassessment_due = false WHERE id = $1 AND reassessment_due`, [r.id])) as [unknown, number];
-        if (!changed) return; // another instance took it
-        cleared++;
+        if (!changed) return { cleared: 0, told: 0 }; // another instance took it
         const child = await childNow(em, r.minor_id, now);
-        if (!child) return; // turned 18, or no longer registered
-        summary.reassessments += await emitNotification(em, emitter, {
+        if (!child) return { cleared: 1, told: 0 }; // turned 18, or no longer registered
+        const told = await emitNotification(em, emitter, {
           kind: NotificationKind.REASSESSMENT_REQUESTED,
           regionCode: child.grid_code,
           minorId: r.minor_id,
@@ -153,7 +177,10 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           fields: { 'Minor.name': child.name, 'MandatoryReport.harmType': r.harm_type, 'ReportTransition.note': r.note },
           dedupeKey: `REASSESSMENT_REQUESTED:${r.id}`,
         });
+        return { cleared: 1, told };
       });
+      cleared += outcome?.cleared ?? 0;
+      summary.reassessments += outcome?.told ?? 0;
     }
     if (due.length < BATCH || cleared === 0) break;
   }
@@ -165,12 +192,12 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
     const overdue = await overdueVisitRows((sql, p) => ds.query(sql, p), '%', now, [RiskLevel.RED, RiskLevel.ORANGE], BATCH, { untoldTo: recipients });
     let told = 0;
     for (const v of overdue) {
-      await ds.transaction(async (em) => {
+      told += (await eachItem(ds, summary, 'overdue visit of child', v.minor_id, async (em) => {
         // Still overdue by the same date, at the same level: a visit or assessment recorded since the
         // batch was read has moved the date (told, the lapse would be one that no longer is).
         const child = await childNow(em, v.minor_id, now);
-        if (!child || child.risk_level !== v.risk_level || child.next_visit_due?.getTime() !== new Date(v.next_visit_due).getTime()) return;
-        told += await emitNotification(em, emitter, {
+        if (!child || child.risk_level !== v.risk_level || child.next_visit_due?.getTime() !== new Date(v.next_visit_due).getTime()) return 0;
+        return emitNotification(em, emitter, {
           kind: NotificationKind.VISIT_OVERDUE,
           regionCode: child.grid_code,
           minorId: v.minor_id,
@@ -179,7 +206,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           // Once per due date: a visit moves the date, and a new lapse is told again.
           dedupeKey: visitOverdueKey(v.minor_id, v.next_visit_due),
         });
-      });
+      })) ?? 0;
     }
     summary.overdueVisits += told;
     // The last batch; or nothing new in a full one (another instance told them meanwhile): stop
