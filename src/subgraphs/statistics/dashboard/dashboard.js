@@ -18,16 +18,17 @@
    * With `refusable`, a field the caller's role may not read (null, FORBIDDEN on its path: visit
    * statistics for a dashboard or a school) is left null and the rest drawn; any other error fails.
    */
-  async function gql(query, variables, refusable) {
+  async function gql(token, query, variables, refusable) {
     const res = await fetch('/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer ' + sessionStorage.getItem(TOKEN_KEY) },
+      headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token },
       body: JSON.stringify({ query, variables }),
     });
     const body = await res.json();
     if (res.status === 401) {
-      signOut();
-      throw new Error('The token was not accepted: ' + ((body.errors && body.errors[0] && body.errors[0].message) || res.status));
+      const refused = new Error('The token was not accepted: ' + ((body.errors && body.errors[0] && body.errors[0].message) || res.status));
+      refused.unauthenticated = true;
+      throw refused;
     }
     const failed = (body.errors || []).filter((e) => !(refusable && e.path && e.extensions && e.extensions.code === 'FORBIDDEN'));
     if (failed.length || !body.data) throw new Error(failed.map((e) => e.message).join('; ') || 'No answer');
@@ -179,15 +180,50 @@
     $('rates-table').tBodies[0].replaceChildren(...rows);
   }
 
-  async function load() {
-    document.body.dataset.state = 'loading';
+  /**
+   * Leaves nothing of what was drawn — in the page, its charts or window.dashboard — for whoever
+   * signs in next on this tab: a token then refused (another role, expired) would otherwise show
+   * its error above the previous user's figures, and a slow answer would show them while loading.
+   */
+  function clear() {
+    for (const id of Object.keys(charts)) {
+      charts[id].destroy();
+      delete charts[id];
+    }
+    window.dashboard.data = null;
+    for (const id of ['scope', 'freshness', 'error']) $(id).textContent = '';
     $('error').hidden = true;
+    $('overdue-refused').hidden = true;
+    $('chart-overdue').hidden = false;
+    for (const table of [$('risk-table'), $('rates-table')]) {
+      table.tBodies[0].replaceChildren();
+      if (table.tFoot) table.tFoot.replaceChildren();
+    }
+    $('risk-table').tHead.replaceChildren();
+  }
+
+  /**
+   * Counts sign-ins and sign-outs: a load's answers are drawn only while its sign-in is the
+   * current one. Answers of a user who signed out while they were on their way would otherwise be
+   * drawn for the next user, or a stale refusal sign them out; and each load asks with the token
+   * it started with, never the one pasted since.
+   */
+  let session = 0;
+
+  async function load() {
+    const mine = ++session;
+    const current = () => mine === session;
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    clear();
+    document.body.dataset.state = 'loading';
     try {
-      const { statisticsScope: scope } = await gql('{ statisticsScope { regionCode regionName level finestLevel suppressionK } }');
+      const { statisticsScope: scope } = await gql(token, '{ statisticsScope { regionCode regionName level finestLevel suppressionK } }');
+      if (!current()) return;
       // Break down one level below the caller's node, but never finer than their role may see.
       const breakdown = LEVEL_DEPTH[scope.level] < LEVEL_DEPTH.STREET ? 'STREET' : scope.level;
       if (LEVEL_DEPTH[breakdown] > LEVEL_DEPTH[scope.finestLevel]) throw new Error(`Your role sees no statistics below ${scope.finestLevel}`);
-      const data = await gql(DASHBOARD_QUERY, { breakdown, own: scope.level }, true);
+      const data = await gql(token, DASHBOARD_QUERY, { breakdown, own: scope.level }, true);
+      if (!current()) return;
       window.dashboard.data = data;
       $('scope').textContent = `${scope.regionName} (${scope.regionCode}), by ${breakdown.toLowerCase()}; counts below ${scope.suppressionK} are suppressed`;
       $('freshness').textContent = `Figures as of ${new Date(data.statisticsFreshness.refreshedAt).toLocaleString()} (refreshed every ${data.statisticsFreshness.refreshIntervalSeconds} s when read)`;
@@ -205,6 +241,8 @@
       ratesTable(data.rates);
       document.body.dataset.state = 'ready';
     } catch (e) {
+      if (!current()) return;
+      if (e.unauthenticated) signOut();
       $('error').textContent = e.message;
       $('error').hidden = false;
       document.body.dataset.state = 'error';
@@ -219,7 +257,9 @@
   }
 
   function signOut() {
+    session++;
     sessionStorage.removeItem(TOKEN_KEY);
+    clear();
     show(false);
   }
 

@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BrowserContext, chromium, Page } from 'playwright-core';
+import { Department, Role } from '../src/auth/principal';
+import { refreshStatistics } from '../src/subgraphs/statistics';
+import { startTestHub, TestHub } from './support/test-hub';
+
+/**
+ * The /dashboard page in headless Chromium, as shared by several people on one office machine:
+ * what one signed-in user was shown is not shown to the next, whatever their token turns out to be.
+ */
+declare const window: any, document: any;
+
+const CHROMIUM = '/usr/bin/chromium';
+const available = fs.existsSync(CHROMIUM);
+if (!available && process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium package`);
+const describeBrowser = available ? describe : describe.skip;
+
+describeBrowser('dashboard page: one user’s figures are not left for the next', () => {
+  let t: TestHub;
+  let browser: BrowserContext;
+  let page: Page;
+  let userDataDir: string;
+  let origin: string;
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    await refreshStatistics(t.hub.db.ds);
+    origin = new URL(t.hub.url).origin;
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-chromium-'));
+    browser = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage();
+    page.on('pageerror', (e) => {
+      throw e;
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await t?.stop();
+  });
+
+  const settled = () => page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 20_000 });
+  const shown = () =>
+    page.evaluate(() => ({
+      scope: document.getElementById('scope').textContent,
+      freshness: document.getElementById('freshness').textContent,
+      riskRows: document.querySelectorAll('#risk-table tbody tr, #risk-table tfoot tr').length,
+      rateRows: document.querySelectorAll('#rates-table tbody tr').length,
+      charts: Object.keys(window.dashboard.charts),
+      data: window.dashboard.data,
+    }));
+  const nothing = { scope: '', freshness: '', riskRows: 0, rateRows: 0, charts: [], data: null };
+
+  it('signing out leaves none of the figures drawn in the page', async () => {
+    await page.goto(`${origin}/dashboard/`);
+    await page.fill('#token', await t.token(Department.CIVIL_AFFAIRS));
+    await page.click('#sign-in-button');
+    await settled();
+    expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+    expect((await shown()).riskRows).toBeGreaterThan(1);
+
+    await page.click('#sign-out');
+    expect(await shown()).toEqual(nothing);
+  });
+
+  it('a next token that is refused statistics sees an error alone, not the previous user’s tables', async () => {
+    await page.fill('#token', await t.token(Department.CIVIL_AFFAIRS));
+    await page.click('#sign-in-button');
+    await settled();
+    expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+    // The previous user closes the tab's session by signing out... or simply walks away and the
+    // next one pastes their own token in a new sign-in: both start from an empty page.
+    await page.click('#sign-out');
+    await page.fill('#token', await t.token(Department.EDUCATION, { role: Role.REPORTER, user: 'teacher-1' }));
+    await page.click('#sign-in-button');
+    await settled();
+    expect(await page.getAttribute('body', 'data-state')).toBe('error');
+    expect(await page.isVisible('#error')).toBe(true);
+    expect(await shown()).toEqual(nothing);
+    expect(await page.isVisible('#risk-table tbody tr')).toBe(false);
+  });
+
+  it('answers still on their way for a user who signed out are not drawn for the next one', async () => {
+    const first = await t.token(Department.CIVIL_AFFAIRS);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held!: () => void;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    // The first user's figures are slow to come (a busy hub, a slow link).
+    await page.route('**/graphql', async (route) => {
+      const request = route.request();
+      if (request.headers().authorization === `Bearer ${first}` && (request.postData() ?? '').includes('riskByRegion')) {
+        held();
+        await released;
+      }
+      await route.continue();
+    });
+    await page.click('#sign-out');
+    await page.fill('#token', first);
+    await page.click('#sign-in-button');
+    await holding;
+    await page.click('#sign-out');
+    await page.fill('#token', await t.token(Department.EDUCATION, { role: Role.REPORTER, user: 'teacher-1' }));
+    await page.click('#sign-in-button');
+    await settled();
+    expect(await page.getAttribute('body', 'data-state')).toBe('error');
+
+    const answered = page.waitForEvent('requestfinished', (r) => (r.postData() ?? '').includes('riskByRegion'));
+    release();
+    await answered;
+    // Time for the first load to go on past its answer, as it would have.
+    await page.evaluate(() => new Promise((resolve) => window.setTimeout(resolve, 300)));
+    expect(await page.getAttribute('body', 'data-state')).toBe('error');
+    expect(await shown()).toEqual(nothing);
+    await page.unroute('**/graphql');
+  });
+});
