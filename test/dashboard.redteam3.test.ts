@@ -120,4 +120,24 @@ describeBrowser('dashboard page: one user’s figures are not left for the next'
     expect(await shown()).toEqual(nothing);
     await page.unroute('**/graphql');
   });
+
+  it('draws a region name holding markup as text, in the table and the chart, and runs none of it', async () => {
+    const name = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
+    await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ('330102008', '330102', 'STREET', $1), ('330102008001', '330102008', 'COMMUNITY', 'c'), ('330102008001001', '330102008001', 'GRID', 'g')`, [name]);
+    await t.sql(
+      `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
+       SELECT gen_random_uuid(), '测试', 'FEMALE', (current_date - INTERVAL '10 years')::date, upper(substr(md5(gen_random_uuid()::text), 1, 18)), '杭州', '杭州测试路', '330102008001001'
+       FROM generate_series(1, 3)`,
+    );
+    await refreshStatistics(t.hub.db.ds);
+    await page.click('#sign-out');
+    await page.fill('#token', await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD }));
+    await page.click('#sign-in-button');
+    await settled();
+    expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+    expect(await page.textContent('#risk-table tr[data-region="330102008"] th')).toBe(name);
+    expect(await page.textContent('#rates-table')).toContain(name);
+    expect(await page.evaluate(() => window.dashboard.charts['chart-risk'].data.labels)).toContain(name);
+    expect(await page.evaluate(() => [window.pwned, document.querySelectorAll('main img, main script').length])).toEqual([undefined, 0]);
+  });
 });
