@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -7,6 +7,7 @@ import { HubConfig } from '../src/config/hub.config';
 import { buildPolicy } from '../src/server/bootstrap';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
 import { post } from './support/audit-helpers';
+import { deliveriesOf, insertWebhook } from './support/webhooks';
 import { errorCodes, startTestHub, statementsDuring, TestHub } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO } = Department;
@@ -46,18 +47,8 @@ describe('notifications and webhooks leaving the hub: red team 2', () => {
   });
   afterAll(() => t.stop());
 
-  const insertHook = async (department: string, region: string, url: string) => {
-    const id = randomUUID();
-    await t.sql(`INSERT INTO workflow.webhook (id, department, region_code, url, secret, active, created_by, created_at) VALUES ($1, $2, $3, $4, $5, true, 'direct', now())`, [
-      id,
-      department,
-      region,
-      url,
-      randomBytes(32).toString('base64url'),
-    ]);
-    return id;
-  };
-  const deliveries = (webhookId: string) => t.sql(`SELECT status, attempts, last_error FROM workflow.webhook_delivery WHERE webhook_id = $1`, [webhookId]);
+  const insertHook = (department: string, region: string, url: string) => insertWebhook(t, department, region, url);
+  const deliveries = (webhookId: string) => deliveriesOf(t, webhookId);
   const makeRed = async (gridPrefix: string) => {
     const [c] = await t.sql(`SELECT id, name, grid_code, birth_date FROM registry.minor WHERE risk_level <> 'RED' AND grid_code LIKE $1 AND NOT EXISTS
       (SELECT 1 FROM workflow.notification n WHERE n.minor_id = registry.minor.id) ORDER BY id LIMIT 1`, [`${gridPrefix}%`]);

@@ -12,6 +12,7 @@ import { AddressClass, classifyAddress, MAX_LOOKUPS_IN_FLIGHT, MAX_REGISTRATION_
 import { runEscalations, startWorkflowJobs } from '../src/subgraphs/workflow/workflow.jobs';
 import { deliverWebhooks, LOOKUPS_BUSY_ERROR } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
+import { deliveriesOf, insertWebhook } from './support/webhooks';
 import { DEFAULT_PURPOSE, errorCodes, GqlResult, postGraphQL, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU } = Department;
@@ -519,19 +520,8 @@ describe('webhooks: destination policy (SSRF)', () => {
       const [c] = await t.sql(`SELECT id FROM registry.minor WHERE risk_level <> 'RED' AND grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${gridPrefix}%`]);
       expect((await t.gql(civil, ASSESS, { id: c.id })).errors).toBeUndefined();
     };
-    /** A webhook written straight into the table, as if registered before the policy or re-pointed by DNS. */
-    const insertHook = async (department: string, region: string, url: string) => {
-      const id = randomUUID();
-      await t.sql(`INSERT INTO workflow.webhook (id, department, region_code, url, secret, active, created_by, created_at) VALUES ($1, $2, $3, $4, $5, true, 'direct', now())`, [
-        id,
-        department,
-        region,
-        url,
-        randomBytes(32).toString('base64url'),
-      ]);
-      return id;
-    };
-    const deliveries = (webhookId: string) => t.sql(`SELECT status, attempts, last_error FROM workflow.webhook_delivery WHERE webhook_id = $1`, [webhookId]);
+    const insertHook = (department: string, region: string, url: string) => insertWebhook(t, department, region, url);
+    const deliveries = (webhookId: string) => deliveriesOf(t, webhookId);
 
     it('does not contact a loopback or link-local destination under the production policy, and records the refusal', async () => {
       const rx = await receiver();
