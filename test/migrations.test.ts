@@ -51,6 +51,7 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // barred-person key
       await audit.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await audit.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await audit.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
@@ -64,7 +65,7 @@ describe('migrations', () => {
       await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(10);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(11);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
@@ -96,6 +97,7 @@ describe('migrations', () => {
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
       const before = await columns();
 
+      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
 
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
@@ -111,7 +113,7 @@ describe('migrations', () => {
         /barred_person_id_number_hash_key/,
       );
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(8);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(9);
       expect(await columns()).toEqual(before);
       await bar(ids[3], c, true);
       await bar(ids[0], c, false);
@@ -136,6 +138,7 @@ describe('migrations', () => {
       expect(march).toBeGreaterThanOrEqual(1);
       expect(await viewdef()).toContain('china_day(now())');
 
+      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
 
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
@@ -149,7 +152,7 @@ describe('migrations', () => {
       expect(await viewdef()).not.toContain('china_day');
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'china_day'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(7);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(8);
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
     } finally {
       await db.destroy();
@@ -176,6 +179,7 @@ describe('migrations', () => {
       const [atStreet, inGrid] = await placed();
       expect(atStreet).toBe(1);
 
+      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
 
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
@@ -187,7 +191,7 @@ describe('migrations', () => {
       // The report filed for the street named a child of it: down, it is back in the child's grid.
       expect(await db.query(`SELECT reports_not_met AS n FROM statistics.workflow_cube WHERE grid_code = $1`, [grid_code])).toEqual([{ n: inGrid + 1 }]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(6);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(7);
       expect(await placed()).toEqual([atStreet, inGrid]);
     } finally {
       await db.destroy();
@@ -211,6 +215,7 @@ describe('migrations', () => {
         }
       }
 
+      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
 
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
@@ -220,7 +225,7 @@ describe('migrations', () => {
       expect(await inView()).toBe(1);
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'is_minor'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(6);
       expect(await inView()).toBe(0);
     } finally {
       await db.destroy();
@@ -259,6 +264,7 @@ describe('migrations', () => {
       const up = await placed();
 
       await unmake();
+      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' });
@@ -266,7 +272,7 @@ describe('migrations', () => {
       expect(await added()).toEqual([0, 1, 0, 1]);
       expect(await placed()).toEqual([0, expect.any(Number), 0, expect.any(Number)]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
       expect(await placed()).toEqual(up);
     } finally {
       await db.destroy();
@@ -291,13 +297,15 @@ describe('migrations', () => {
       const shown = async () =>
         Object.fromEntries((await db.query(`SELECT id, payload FROM workflow.notification WHERE id = ANY($1)`, [[school, police]])).map((r: { id: string; payload: Record<string, string> }) => [r.id, r.payload]));
 
+      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
 
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' });
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
       expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': masked }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
+      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
@@ -338,8 +346,9 @@ describe('migrations', () => {
         Object.fromEntries(
           await Promise.all(Object.entries(rows).map(async ([k, id]) => [k, (await db.query(`SELECT payload FROM workflow.notification WHERE id = $1`, [id]))[0].payload['Minor.currentAddress']])),
         );
+      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' });
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
       const up = {
         community: '********',
         district: '浙江省杭州市上城区********',
@@ -349,9 +358,10 @@ describe('migrations', () => {
         exact: address,
       };
       expect(await shown()).toEqual(up);
+      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' });
       expect(await shown()).toEqual(up);
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
       expect(await shown()).toEqual(up);
     } finally {
       await db.destroy();
@@ -371,11 +381,12 @@ describe('migrations', () => {
       const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM workflow.mandatory_report WHERE reassessment_due`);
       expect(n).toBe(0);
 
+      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await db.undoLastMigration({ transaction: 'each' });
       expect(await column()).toEqual([]);
       expect(await index()).toEqual([]);
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
       expect(await column()).toEqual([{ t: 'boolean', notNull: true, default: 'false' }]);
       expect(await index()).toHaveLength(1);
     } finally {

@@ -1,9 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DataSource } from 'typeorm';
 import type { HubConfig } from '../../config/hub.config';
 import { auditKey } from '../../config/secrets';
 
 const keys = new WeakMap<HubConfig, Uint8Array>();
+/** Configs whose key was found to be the registry's: a process's key does not change. */
+const keyChecked = new WeakSet<HubConfig>();
 
 /**
  * Keyed hash of an ID number (HMAC-SHA256 with the audit key). The barred-person registry and
@@ -11,12 +14,42 @@ const keys = new WeakMap<HubConfig, Uint8Array>();
  * against it offline.
  */
 export function personHash(config: HubConfig, idNumber: string): string {
+  return createHmac('sha256', registryKey(config)).update(`barred-person:${idNumber}`).digest('hex');
+}
+
+function registryKey(config: HubConfig): Uint8Array {
   let key = keys.get(config);
   if (!key) {
     key = auditKey(config);
     keys.set(config, key);
   }
-  return createHmac('sha256', key).update(`barred-person:${idNumber}`).digest('hex');
+  return key;
+}
+
+/**
+ * Refuses the registry under a key other than the one its hashes were made with: under another
+ * HUB_AUDIT_KEY (rotated, mistyped, a restored database) no hash matches, and every person listed
+ * was answered CLEAR, with nothing to tell anyone. The first use records an HMAC of a fixed text
+ * (migration 1795402000000); in a transaction of its own, committed before any bar is hashed, so
+ * that no bar is stored without the key it was hashed with being recorded. Thrown as an unexpected
+ * error: the client is answered an internal error, the operator's log says why.
+ */
+export async function requireRegistryKey(config: HubConfig, db: DataSource): Promise<void> {
+  if (keyChecked.has(config)) return;
+  // `barred-person-key-check` cannot be the text of an ID number's hash (`barred-person:` + number).
+  const check = createHmac('sha256', registryKey(config)).update('barred-person-key-check').digest('hex');
+  const [recorded]: { key_check: string }[] = await db.transaction(async (em) => {
+    await em.query(`INSERT INTO workflow.barred_person_key (key_check) VALUES ($1) ON CONFLICT DO NOTHING`, [check]);
+    // A statement of its own: one insert that waited for another process's first use to commit and
+    // then did nothing would not see that row in its own statement's snapshot.
+    return em.query(`SELECT key_check FROM workflow.barred_person_key`);
+  });
+  if (recorded?.key_check !== check) {
+    throw new Error(
+      'HUB_AUDIT_KEY is not the key the barred-person registry (从业限制) was hashed with: every person listed would be answered CLEAR. Pre-employment checks, re-screenings and listings are refused until the hub runs with that key (docs/workflows.md)',
+    );
+  }
+  keyChecked.add(config);
 }
 
 /**

@@ -9,7 +9,7 @@ import { requireDate, requireLine, requireText } from '../../../common/validatio
 import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
 import { EmploymentAnswer } from '../workflow.enums';
-import { personHash, withFixedDuration } from '../workflow.employment';
+import { personHash, requireRegistryKey, withFixedDuration } from '../workflow.employment';
 import { isUuid } from '../../../common/uuid';
 import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
 import { notFound, pageSize } from './report.resolver';
@@ -44,8 +44,9 @@ export class EmploymentResolver {
     requireLine('input.name', input.name, 50);
     const authorizationReference = requireLine('input.authorizationReference', input.authorizationReference, 100);
     const { workflow } = ctx.config;
-    return withFixedDuration(startedAt, workflow.employmentCheckMinMs, () =>
-      ctx.db.transaction(async (em) => {
+    return withFixedDuration(startedAt, workflow.employmentCheckMinMs, async () => {
+      await requireRegistryKey(ctx.config, ctx.db);
+      return ctx.db.transaction(async (em) => {
         await lockEmployer(em, ctx);
         const [{ n }] = await em.query(
           `SELECT count(*)::int AS n FROM workflow.employment_check WHERE employer_id = $1 AND employer_department = $2 AND batch_id IS NULL AND checked_at > $3`,
@@ -65,8 +66,8 @@ export class EmploymentResolver {
           [result.checkId, ctx.principal.userId, ctx.principal.department, ctx.principal.region, hash, authorizationReference, result.answer, ctx.now],
         );
         return result;
-      }),
-    );
+      });
+    });
   }
 
   @Mutation(() => RescreenResult, {
@@ -86,8 +87,9 @@ export class EmploymentResolver {
       return personHash(ctx.config, requireIdNumber(`candidates[${i}].idNumber`, c.idNumber));
     });
     const { workflow } = ctx.config;
-    return withFixedDuration(startedAt, workflow.employmentCheckMinMs, () =>
-      ctx.db.transaction(async (em) => {
+    return withFixedDuration(startedAt, workflow.employmentCheckMinMs, async () => {
+      await requireRegistryKey(ctx.config, ctx.db);
+      return ctx.db.transaction(async (em) => {
         await lockEmployer(em, ctx);
         const [{ n }] = await em.query(
           `SELECT count(DISTINCT batch_id)::int AS n FROM workflow.employment_check WHERE employer_id = $1 AND employer_department = $2 AND batch_id IS NOT NULL AND checked_at > $3`,
@@ -107,8 +109,8 @@ export class EmploymentResolver {
           [ctx.principal.userId, ctx.principal.department, ctx.principal.region, reference, batchId, ctx.now, hashes, answers.map((a) => a.answer)],
         );
         return { id: batchId, batchId, checkedAt: ctx.now, answers };
-      }),
-    );
+      });
+    });
   }
 
   @Query(() => [BarredPerson], { nullable: true, description: '从业限制 registry, newest first: the bars not revoked, or with includeRevoked all of them' })
@@ -128,6 +130,7 @@ export class EmploymentResolver {
     const until = input.restrictedUntil === undefined || input.restrictedUntil === null ? null : requireDate('input.restrictedUntil', input.restrictedUntil);
     // A bar that has already ended answers CLEAR from the start: a mistyped year would void it.
     if (until !== null && until < chinaDay(ctx.now)) throw badInput('input.restrictedUntil', 'must not be in the past');
+    await requireRegistryKey(ctx.config, ctx.db);
     const person: BarredPerson = {
       id: randomUUID(),
       idNumberHash: personHash(ctx.config, idNumber),
