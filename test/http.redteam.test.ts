@@ -195,6 +195,7 @@ describe('HTTP surface and authentication (red team)', () => {
     const page = await raw(t.hub.port, request('GET', '/dashboard/', {}));
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toMatch(/default-src 'none'.*script-src 'self'.*frame-ancestors 'none'/);
+    expect(page.headers['x-frame-options']).toBe('DENY');
     expect(page.body).not.toMatch(/<script>|\son\w+=/);
   });
 

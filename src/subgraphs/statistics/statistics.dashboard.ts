@@ -38,6 +38,8 @@ export function mountDashboard(app: express.Express): void {
   const router = express.Router();
   router.use((_req, res, next) => {
     res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    // frame-ancestors for browsers that ignore CSP (IE mode, older kernels of the browsers offices use).
+    res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cache-Control', 'no-cache');
