@@ -213,6 +213,22 @@ describe('workflow: notifications', () => {
     expect(await escalated()).toHaveLength(3);
   });
 
+  it('escalates a RED notification whose child has moved away still saying what went unacknowledged, without naming the child', async () => {
+    const c = await pickChild(`m.risk_level = 'BLUE' AND m.grid_code LIKE '330102002%'`);
+    await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });
+    const reds: { id: string; created_at: Date }[] = await t.sql(`SELECT id, created_at FROM workflow.notification WHERE minor_id = $1 AND kind = 'CHILD_RED'`, [c.id]);
+    const [{ code: elsewhere }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '330102003%' ORDER BY code LIMIT 1`);
+    expect((await t.gql(civil, `mutation($id: ID!, $g: ID) { updateMinor(id: $id, input: { gridCode: $g }) { id } }`, { id: c.id, g: elsewhere })).errors).toBeUndefined();
+    await runEscalations(t.hub.db.ds, t.config, policy, new Date(Math.max(...reds.map((n) => n.created_at.getTime())) + 31 * MIN));
+    const rows = await t.sql(`SELECT minor_id, payload FROM workflow.notification WHERE kind = 'ESCALATION' AND subject_id = ANY($1)`, [reds.map((n) => n.id)]);
+    expect(rows).toHaveLength(reds.length);
+    for (const r of rows) {
+      expect(r.minor_id).toBeNull();
+      expect(Object.keys(r.payload).sort()).toEqual(['Notification.createdAt', 'Notification.department', 'Notification.kind']);
+      expect(r.payload['Notification.kind']).toBe('CHILD_RED');
+    }
+  });
+
   it('goes on escalating past an item it cannot escalate, and escalates that one at a later pass', async () => {
     const c = await pickChild(`m.risk_level = 'YELLOW' AND m.grid_code LIKE '330102002%'`);
     await t.gql(civil, ASSESS, { id: c.id, level: 'RED' });

@@ -73,13 +73,15 @@ export function payloadAccess(policy: Policy, department: Department, payload: R
 }
 
 /**
- * Fields of the workflow's own records (a report, its steps, a referral), which stay with the region
- * they were made for whichever child they name. Every other field of a payload is of the child's
- * record — the registry's or a department's (a dropout report's school, date and days absent) — and
- * a notification keeps it only while it names the child to its reader (see emitNotification,
- * Notification.payload, deliverWebhooks): a field of a type added later goes with the child too.
+ * Fields of the workflow's own records (a report, its steps, a referral, a notification an
+ * escalation is about), which stay with the region they were made for whichever child they name.
+ * Every other field of a payload is of the child's record — the registry's or a department's (a
+ * dropout report's school, date and days absent) — and a notification keeps it only while it names
+ * the child to its reader (see emitNotification, Notification.payload, deliverWebhooks): a field of
+ * a type added later goes with the child too. Without `Notification`, the escalation of a RED
+ * notification whose child had moved away told civil affairs nothing of what went unacknowledged.
  */
-const WORKFLOW_RECORD_FIELD = /^(MandatoryReport|ReportTransition|Referral)\./;
+const WORKFLOW_RECORD_FIELD = /^(MandatoryReport|ReportTransition|Referral|Notification)\./;
 
 /** A payload without the fields of the child's record: only the workflow's own. */
 export const withoutChild = <T>(payload: Record<string, T>): Record<string, T> =>
