@@ -73,6 +73,8 @@ export class AccessLog {
   private readonly lost = new Set<string>();
   /** Answers of mutations that found their record already as asked (unchanged). */
   private readonly unchangedAnswers = new WeakSet<object>();
+  /** Answers of partial updates, with the names of the arguments whose values they changed. */
+  private readonly changedArguments = new WeakMap<object, string[]>();
 
   read(minorId: string, field: string, access: Access): void {
     const shape = this.byMinor.get(minorId) ?? this.none;
@@ -113,6 +115,21 @@ export class AccessLog {
 
   changedNothing(answer: object): boolean {
     return this.unchangedAnswers.has(answer);
+  }
+
+  /**
+   * Said by a partial update's resolver of the answer it returns: of the arguments and input fields
+   * it was given, only these changed the record (a field given null, which such an update leaves
+   * alone, or given the value it held, did not). Its change names these, not every field it was
+   * given: a data officer reads the names as fields changed.
+   */
+  changedOnly<T extends object>(answer: T, names: string[]): T {
+    this.changedArguments.set(answer, [...names].sort());
+    return answer;
+  }
+
+  argumentsChanged(answer: object): string[] | undefined {
+    return this.changedArguments.get(answer);
   }
 
   /**

@@ -70,7 +70,7 @@ function accessWrapper(
         // Keys in canonical order (src/audit/canonical.ts).
         const id = typeof result === 'string' ? result : str(record.id);
         ctx.access.changed({
-          fields: argumentNames(args),
+          fields: (typeof result === 'object' && ctx.access.argumentsChanged(result)) || argumentNames(args),
           id,
           minorId: childOf(resultType, record) ?? str(args.minorId) ?? ctx.access.childOf(id),
           mutation: field,

@@ -145,9 +145,12 @@ export class MinorMutationResolver {
       if (input.gridCode != null) given.gridCode = await requireGrid(em, ctx, input.gridCode);
       // The values the record already holds (or none given) change nothing, not even updatedAt.
       if (!differsFrom(minor, given)) return ctx.access.unchanged(minor);
+      // The event names the fields this update changed: not those given null (left as they are) nor
+      // those given the value they held, which it had recorded as changed too.
+      const changed = Object.keys(given).filter((key) => differsFrom(minor, { [key]: given[key as keyof typeof given] }));
       Object.assign(minor, given);
       minor.updatedAt = ctx.now;
-      return em.getRepository(Minor).save(minor);
+      return ctx.access.changedOnly(await em.getRepository(Minor).save(minor), ['id', ...changed.map((key) => `input.${key}`)]);
     });
   }
 
