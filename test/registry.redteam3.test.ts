@@ -30,4 +30,24 @@ describe('registry writes (red team 3)', () => {
     expect(moved.json.errors).toBeUndefined();
     expect((await eventOf(t, moved.requestId)).changes).toEqual([{ fields: ['id', 'input.gridCode', 'input.name'], id: m.id, minorId: m.id, mutation: 'updateMinor' }]);
   });
+
+  it.each(['1------', '0-0-0-0-0-0', '13900001111-', '-13900001111', '139--0000-1111', '+-13900001111', '123456'])(
+    'refuses %s as a guardian’s phone, writing nothing',
+    async (phone) => {
+      const [m] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 21 LIMIT 1`);
+      const guardians = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.guardian WHERE minor_id = $1`, [m.id]))[0].n;
+      const before = await guardians();
+      const r = await t.gql(civil, `mutation($id: ID!, $p: String) { addGuardian(minorId: $id, input: { relationship: FATHER, name: "张三", phone: $p }) { id } }`, { id: m.id, p: phone });
+      expect(r.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['BAD_USER_INPUT', 'phone: must be a phone number']]);
+      expect(await guardians()).toBe(before);
+    },
+  );
+
+  it.each(['13900001803', '0571-87001234', '+8613900001803', '+86-139-0000-1803', '0571-87001234-801', '87001234'])('accepts %s as a guardian’s phone', async (phone) => {
+    const [m] = await t.sql(`SELECT id FROM registry.minor ORDER BY id OFFSET 22 LIMIT 1`);
+    await t.sql(`DELETE FROM registry.guardian WHERE minor_id = $1`, [m.id]);
+    const r = await t.gql(civil, `mutation($id: ID!, $p: String) { addGuardian(minorId: $id, input: { relationship: FATHER, name: "张三", phone: $p }) { phone } }`, { id: m.id, p: phone });
+    expect(r.errors).toBeUndefined();
+    expect(r.data.addGuardian.phone).toBe(phone);
+  });
 });

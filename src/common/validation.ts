@@ -91,9 +91,14 @@ export function optionalLine(field: string, value: string | undefined | null, ma
   return value === undefined || value === null || value.trim() === '' ? null : requireLine(field, value, max);
 }
 
+/**
+ * A phone number as people write it: digits, a leading + and single dashes between groups
+ * (`13900001803`, `0571-87001234`, `+86-139-0000-1803`), at least 7 digits. Dashes anywhere had
+ * let `1------` or `13900001111-` be stored as a guardian's contact: no number to call.
+ */
 export function requirePhone(field: string, value: string | undefined | null): string | null {
   const v = optionalText(field, value, 20);
-  if (v !== null && !/^\+?\d[\d-]{6,18}$/.test(v)) throw badInput(field, 'must be a phone number');
+  if (v !== null && !(/^\+?\d+(?:-\d+)*$/.test(v) && v.replace(/\D/g, '').length >= 7)) throw badInput(field, 'must be a phone number');
   return v;
 }
 
