@@ -1,4 +1,5 @@
 import { Department } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
 import { startTestHub, TestHub } from './support/test-hub';
 
@@ -49,5 +50,28 @@ describe('registry writes (red team 3)', () => {
     const r = await t.gql(civil, `mutation($id: ID!, $p: String) { addGuardian(minorId: $id, input: { relationship: FATHER, name: "张三", phone: $p }) { phone } }`, { id: m.id, p: phone });
     expect(r.errors).toBeUndefined();
     expect(r.data.addGuardian.phone).toBe(phone);
+  });
+
+  it('follows the graver of two assessments dated the same instant, whichever was recorded first: level, due date, latest assessment, CHILD_RED', async () => {
+    const [{ code }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' ORDER BY code LIMIT 1`);
+    const ASSESS = `mutation($id: ID!, $l: RiskLevel!) { recordAssessment(minorId: $id, input: { level: $l, reasons: "同日评估", assessedAt: "2026-11-02T00:00:00+08:00" }) { id } }`;
+    // Eight children, four each way round: ordered by their random ids, about half had kept the YELLOW.
+    for (let i = 0; i < 8; i++) {
+      const created = await t.gql(civil, `mutation($input: CreateMinorInput!) { createMinor(input: $input) { id } }`, {
+        input: { name: '同日', idNumber: buildIdNumber('330102', '2016-05-0' + (i + 1), 501 + 2 * i), householdRegistration: '浙江省杭州市上城区', currentAddress: '浙江省杭州市上城区清波街道1号', gridCode: code },
+      });
+      const id = created.data.createMinor.id;
+      const order = i % 2 ? ['RED', 'YELLOW'] : ['YELLOW', 'RED'];
+      const ids: Record<string, string> = {};
+      for (const l of order) ids[l] = (await t.gql(civil, ASSESS, { id, l })).data.recordAssessment.id;
+      const q = await t.gql(civil, `query($id: ID!) { minor(id: $id) { riskLevel nextVisitDue latestAssessment { id } assessments { level } } }`, { id });
+      expect(q.data.minor).toEqual({
+        riskLevel: 'RED',
+        nextVisitDue: '2026-11-01T16:00:00.000Z',
+        latestAssessment: { id: ids.RED },
+        assessments: [{ level: 'RED' }, { level: 'YELLOW' }],
+      });
+      expect(await t.sql(`SELECT DISTINCT subject_id FROM workflow.notification WHERE kind = 'CHILD_RED' AND minor_id = $1`, [id])).toEqual([{ subject_id: ids.RED }]);
+    }
   });
 });

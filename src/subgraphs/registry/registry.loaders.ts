@@ -29,6 +29,18 @@ export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}
  */
 export const isMinorAt = (birthDate: string, at: string) => `registry.is_minor(${birthDate}, ${at})`;
 
+/**
+ * SQL: a child's assessments newest first (`alias` the table's, or none). Two dated the same
+ * instant — a day typed as its midnight, twice — are told apart by the graver level first: ordered
+ * by their random ids alone, a RED recorded after a YELLOW of the same day left the child YELLOW
+ * for one pair of ids in two, and no one was told it was RED. The child's level, its due date, its
+ * `latestAssessment` and the assessor asked about a lapsed visit all take the first.
+ */
+export const assessmentsNewestFirst = (alias?: string): string => {
+  const c = alias ? `${alias}.` : '';
+  return `${c}assessed_at DESC, array_position(ARRAY['RED', 'ORANGE', 'YELLOW', 'BLUE'], ${c}level), ${c}id`;
+};
+
 /** Region codes: district 6 digits, street 9, community 12, grid (网格, the finest) 15. */
 export const GRID_CODE_LENGTH = 15;
 export const DISTRICT_CODE_LENGTH = 6;
@@ -90,9 +102,9 @@ function createRegistryLoaders(ctx: HubContext) {
     }),
     guardiansByMinor: byMinor(Guardian, 'x.id'),
     categoriesByMinor: byMinor(MinorCategory, CATEGORY_ORDER),
-    assessmentsByMinor: newestByMinor(RiskAssessment, 'assessed_at DESC, id'),
+    assessmentsByMinor: newestByMinor(RiskAssessment, assessmentsNewestFirst()),
     latestAssessmentByMinor: new DataLoader<string, RiskAssessment | null>(async (ids) => {
-      const rows = await read(RiskAssessment, 'WHERE x.minor_id = ANY($1) ORDER BY x.minor_id, x.assessed_at DESC, x.id', [ids], { distinctOn: 'x.minor_id' });
+      const rows = await read(RiskAssessment, `WHERE x.minor_id = ANY($1) ORDER BY x.minor_id, ${assessmentsNewestFirst('x')}`, [ids], { distinctOn: 'x.minor_id' });
       const byMinorId = new Map(rows.map((a) => [a.minorId, a]));
       return ids.map((id) => byMinorId.get(id) ?? null);
     }),

@@ -13,7 +13,7 @@ import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
 import { differsFrom } from '../../shared/record-writes';
-import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern } from '../registry.loaders';
+import { assessmentsNewestFirst, GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern } from '../registry.loaders';
 import { MAX_GUARDIANS } from '../registry.constants';
 import { optionalLine, optionalText, requireDate, requireLine, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
 import { validateMinorIdentity } from '../registry.validation';
@@ -36,12 +36,12 @@ export function nextVisitDue(level: RiskLevel, assessedAt: Date): Date {
 
 /**
  * The level the child is followed up at and its next visit due, from the facts whatever order they
- * were written in: the latest assessment's level; due by that level's interval from the last visit
+ * were written in: the latest assessment's level (of two at one instant, the graver: assessmentsNewestFirst); due by that level's interval from the last visit
  * after that assessment, or from the assessment itself when no visit has followed it. A back-dated
  * assessment or visit that is not the latest changes nothing.
  */
 async function followUp(em: EntityManager, minorId: string): Promise<{ latest: RiskAssessment | null; due: Date | null }> {
-  const latest = await em.getRepository(RiskAssessment).findOne({ where: { minorId }, order: { assessedAt: 'DESC', id: 'ASC' } });
+  const latest = await em.getRepository(RiskAssessment).createQueryBuilder('a').where('a.minor_id = :minorId', { minorId }).orderBy(assessmentsNewestFirst('a')).getOne();
   if (!latest) return { latest: null, due: null };
   const lastVisit = await em.getRepository(Visit).findOne({ where: { minorId }, order: { visitedAt: 'DESC', id: 'ASC' } });
   const from = lastVisit && lastVisit.visitedAt > latest.assessedAt ? lastVisit.visitedAt : latest.assessedAt;

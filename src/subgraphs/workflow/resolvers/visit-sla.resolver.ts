@@ -3,7 +3,7 @@ import { distinctValues, isRegionCode } from '../../../common/validation';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { RiskLevel } from '../../registry/registry.enums';
-import { isMinorAt } from '../../registry/registry.loaders';
+import { assessmentsNewestFirst, isMinorAt } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { OverdueVisit } from '../entities/overdue-visit.type';
 import { jurisdiction } from '../workflow.loaders';
@@ -68,7 +68,7 @@ export async function overdueVisitRows(
             coalesce(v.visitor, a.assessor) AS responsible_worker
        FROM registry.minor m
        LEFT JOIN LATERAL (SELECT visited_at, visitor FROM registry.visit WHERE minor_id = m.id ORDER BY visited_at DESC, id LIMIT 1) v ON TRUE
-       LEFT JOIN LATERAL (SELECT assessor FROM registry.risk_assessment WHERE minor_id = m.id ORDER BY assessed_at DESC, id LIMIT 1) a ON TRUE
+       LEFT JOIN LATERAL (SELECT assessor FROM registry.risk_assessment WHERE minor_id = m.id ORDER BY ${assessmentsNewestFirst()} LIMIT 1) a ON TRUE
       WHERE ${overdue('m')}${also}
       ORDER BY ${key('m')}
       LIMIT $4`,
