@@ -1,5 +1,5 @@
 import { Department } from '../src/auth/principal';
-import { ageOn, chinaDay, yearsBefore } from '../src/common/dates';
+import { addMonths, ageOn, chinaDay, yearsBefore } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
@@ -11,6 +11,27 @@ describe('the calendar day is the day in China (UTC+8)', () => {
     expect(chinaDay(new Date('2026-03-01T15:59:59.999Z'))).toBe('2026-03-01');
     expect(chinaDay(new Date('2026-03-01T16:00:00Z'))).toBe('2026-03-02');
     expect(chinaDay(new Date('2026-12-31T20:00:00Z'))).toBe('2027-01-01');
+  });
+
+  it('addMonths counts months on the calendar in China, to the last day of a shorter month, never into the month after', () => {
+    const cases: [string, number, string][] = [
+      // 10:00 on 31 January in China: a month on is 28 February, not 3 March.
+      ['2026-01-31T02:00:00.000Z', 1, '2026-02-28T02:00:00.000Z'],
+      // 01:00 on 1 February in China (still 31 January in UTC): 1 March, not 4 March in China.
+      ['2026-01-31T17:00:00.000Z', 1, '2026-02-28T17:00:00.000Z'],
+      ['2027-11-30T04:00:00.000Z', 3, '2028-02-29T04:00:00.000Z'],
+      ['2026-11-30T04:00:00.000Z', 3, '2027-02-28T04:00:00.000Z'],
+      ['2026-08-31T04:00:00.000Z', 3, '2026-11-30T04:00:00.000Z'],
+      ['2026-12-15T04:00:00.000Z', 1, '2027-01-15T04:00:00.000Z'],
+      ['2026-12-31T16:30:00.000Z', 1, '2027-01-31T16:30:00.000Z'],
+    ];
+    for (const [at, months, due] of cases) expect([at, addMonths(new Date(at), months).toISOString()]).toEqual([at, due]);
+    // Never earlier than a month of 28 days, never later than one of 31.
+    for (let t = Date.parse('2026-01-01T00:00:00Z'); t < Date.parse('2029-01-01T00:00:00Z'); t += 7 * HOUR) {
+      const days = (addMonths(new Date(t), 1).getTime() - t) / (24 * HOUR);
+      expect(days >= 28 && days <= 31).toBe(true);
+      expect(chinaDay(addMonths(new Date(t), 1)).slice(8) <= chinaDay(new Date(t)).slice(8)).toBe(true);
+    }
   });
 
   it('a child is at least n years old (ageOn) exactly when born on or before yearsBefore(n), 29 February included', () => {

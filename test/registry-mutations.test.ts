@@ -144,7 +144,8 @@ describe('registry writes: validation, atomicity, due dates', () => {
   it('sets the next visit by level: RED now, ORANGE +7 days, YELLOW +1 month, BLUE +3 months', async () => {
     const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 ORDER BY id LIMIT 1`, [grid]);
     const at = '2026-03-31T08:00:00.000Z';
-    const expected = { RED: '2026-03-31T08:00:00.000Z', ORANGE: '2026-04-07T08:00:00.000Z', YELLOW: '2026-05-01T08:00:00.000Z', BLUE: '2026-07-01T08:00:00.000Z' };
+    // 16:00 on 31 March in China: a month on is the last of April, three the last of June (not 1 May, 1 July).
+    const expected = { RED: '2026-03-31T08:00:00.000Z', ORANGE: '2026-04-07T08:00:00.000Z', YELLOW: '2026-04-30T08:00:00.000Z', BLUE: '2026-06-30T08:00:00.000Z' };
     for (const [level, due] of Object.entries(expected)) {
       const r = await t.gql(civil, `mutation($id: ID!, $i: AssessmentInput!) { recordAssessment(minorId: $id, input: $i) { level nextVisitDue assessor } }`, {
         id,

@@ -36,8 +36,17 @@ export function addDays(date: Date, days: number): Date {
   return new Date(date.getTime() + days * 86_400_000);
 }
 
+/**
+ * The same time of day `months` later on the calendar in China, on the same day of the month or,
+ * when that month is shorter, its last day: a month after 31 January is 28 (29) February. Counted
+ * on the UTC calendar with the month's overflow it was 3 March (or, for an instant before 08:00 in
+ * China, a day more), so a YELLOW child assessed then was due no visit in February at all.
+ */
 export function addMonths(date: Date, months: number): Date {
-  const r = new Date(date.getTime());
-  r.setUTCMonth(r.getUTCMonth() + months);
-  return r;
+  const local = new Date(date.getTime() + CHINA_OFFSET_MS);
+  const year = local.getUTCFullYear();
+  const month = local.getUTCMonth() + months;
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  local.setUTCFullYear(year, month, Math.min(local.getUTCDate(), lastDay));
+  return new Date(local.getTime() - CHINA_OFFSET_MS);
 }
