@@ -74,4 +74,26 @@ describe('registry writes (red team 3)', () => {
       expect(await t.sql(`SELECT DISTINCT subject_id FROM workflow.notification WHERE kind = 'CHILD_RED' AND minor_id = $1`, [id])).toEqual([{ subject_id: ids.RED }]);
     }
   });
+
+  it('tells the departments of a RED child’s new grid when it is assessed RED there, once; not its old grid again', async () => {
+    const [m] = await t.sql(`SELECT id, grid_code FROM registry.minor WHERE grid_code LIKE '330102001%' AND risk_level IS DISTINCT FROM 'RED' ORDER BY id OFFSET 3 LIMIT 1`);
+    const [{ code }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '330102002%' ORDER BY code LIMIT 1`);
+    const RED = `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: RED, reasons: "立即干预" }) { id } }`;
+    const told = () => t.sql(`SELECT region_code, count(*)::int AS n FROM workflow.notification WHERE kind = 'CHILD_RED' AND minor_id = $1 GROUP BY region_code ORDER BY region_code`, [m.id]);
+    expect((await t.gql(civil, RED, { id: m.id })).errors).toBeUndefined();
+    expect(await told()).toEqual([{ region_code: m.grid_code, n: 4 }]);
+    // Again RED where it was told: not newly RED to anyone there.
+    expect((await t.gql(civil, RED, { id: m.id })).errors).toBeUndefined();
+    expect(await told()).toEqual([{ region_code: m.grid_code, n: 4 }]);
+
+    expect((await t.gql(civil, `mutation($id: ID!, $g: ID!) { updateMinor(id: $id, input: { gridCode: $g }) { id } }`, { id: m.id, g: code })).errors).toBeUndefined();
+    const assessed = await t.gql(civil, RED, { id: m.id });
+    expect(assessed.errors).toBeUndefined();
+    expect(await told()).toEqual([{ region_code: m.grid_code, n: 4 }, { region_code: code, n: 4 }]);
+    const police = await t.token(Department.POLICE, { region: '330102002' });
+    const inbox = await t.gql(police, `{ notifications(first: 50) { kind minor { id } } }`);
+    expect(inbox.data.notifications.filter((n: any) => n.minor?.id === m.id)).toEqual([{ kind: 'CHILD_RED', minor: { id: m.id } }]);
+    expect((await t.gql(civil, RED, { id: m.id })).errors).toBeUndefined();
+    expect(await told()).toEqual([{ region_code: m.grid_code, n: 4 }, { region_code: code, n: 4 }]);
+  });
 });

@@ -19,6 +19,8 @@ import { optionalLine, optionalText, requireDate, requireLine, requireNotFuture,
 import { validateMinorIdentity } from '../registry.validation';
 import { AssessmentInput, CreateMinorInput, GuardianInput, UpdateMinorInput, VisitInput } from './types/minor.input';
 import { childRedEvent, emitNotification, GUARDIANSHIP_FAILURE_CATEGORIES, guardianshipFailureEvent } from '../../workflow/workflow.notify';
+import { NotificationKind } from '../../workflow/workflow.enums';
+import { notificationRecipients } from '../../workflow/workflow.policy';
 
 /** 分级保护: RED act now, ORANGE weekly, YELLOW monthly, BLUE quarterly. */
 export function nextVisitDue(level: RiskLevel, assessedAt: Date): Date {
@@ -46,6 +48,16 @@ async function followUp(em: EntityManager, minorId: string): Promise<{ latest: R
   const lastVisit = await em.getRepository(Visit).findOne({ where: { minorId }, order: { visitedAt: 'DESC', id: 'ASC' } });
   const from = lastVisit && lastVisit.visitedAt > latest.assessedAt ? lastVisit.visitedAt : latest.assessedAt;
   return { latest, due: nextVisitDue(latest.level, from) };
+}
+
+/** Whether the departments of the child's grid were told of the child at RED (a CHILD_RED naming it there). */
+async function toldRedHere(em: EntityManager, minor: Minor): Promise<boolean> {
+  // By the inbox index (department, region_code): the grid's notifications, not the whole table's.
+  const rows: unknown[] = await em.query(
+    `SELECT 1 FROM workflow.notification WHERE department = ANY($3) AND region_code = $2 AND kind = 'CHILD_RED' AND minor_id = $1 LIMIT 1`,
+    [minor.id, minor.gridCode, notificationRecipients[NotificationKind.CHILD_RED]],
+  );
+  return rows.length > 0;
 }
 
 const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
@@ -277,8 +289,12 @@ export class MinorMutationResolver {
       await em.getRepository(RiskAssessment).save(assessment);
       const { latest, due } = await followUp(em, minor.id);
       await em.getRepository(Minor).update(minor.id, { riskLevel: latest!.level, nextVisitDue: due, updatedAt: ctx.now });
-      // 信息通报 (workflow): a child newly at RED is told to the departments with jurisdiction.
-      if (latest!.level === RiskLevel.RED && minor.riskLevel !== RiskLevel.RED) await emitNotification(em, ctx, childRedEvent(minor, latest!));
+      // 信息通报 (workflow): a child newly at RED is told to the departments with jurisdiction. Newly
+      // to them: a RED child who moved here was told to the grid it lived in, and its next RED
+      // assessment, here, had told no one, leaving this grid's departments unaware of a RED child.
+      if (latest!.level === RiskLevel.RED && (minor.riskLevel !== RiskLevel.RED || !(await toldRedHere(em, minor)))) {
+        await emitNotification(em, ctx, childRedEvent(minor, latest!));
+      }
       return assessment;
     });
   }
