@@ -96,4 +96,21 @@ describe('registry writes (red team 3)', () => {
     expect((await t.gql(civil, RED, { id: m.id })).errors).toBeUndefined();
     expect(await told()).toEqual([{ region_code: m.grid_code, n: 4 }, { region_code: code, n: 4 }]);
   });
+
+  it('tells a guardianship-failure category given again after the child moved to the departments of its new grid, on the same identified day', async () => {
+    const [m] = await t.sql(`SELECT id, grid_code FROM registry.minor m WHERE grid_code LIKE '330102001%' AND NOT EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = m.id AND c.category = 'LACK_OF_GUARDIANSHIP') ORDER BY id OFFSET 5 LIMIT 1`);
+    const [{ code }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '330102002%' ORDER BY code LIMIT 1`);
+    const ADD = `mutation($id: ID!) { addCategory(minorId: $id, category: LACK_OF_GUARDIANSHIP, identifiedAt: "2026-06-01") { id } }`;
+    const REMOVE = `mutation($id: ID!) { removeCategory(minorId: $id, category: LACK_OF_GUARDIANSHIP) { id } }`;
+    const told = () => t.sql(`SELECT region_code, count(*)::int AS n FROM workflow.notification WHERE kind = 'GUARDIANSHIP_FAILURE' AND minor_id = $1 GROUP BY region_code ORDER BY region_code`, [m.id]);
+    expect((await t.gql(civil, ADD, { id: m.id })).errors).toBeUndefined();
+    // Removed and given again where it was told: told once.
+    expect((await t.gql(civil, REMOVE, { id: m.id })).errors).toBeUndefined();
+    expect((await t.gql(civil, ADD, { id: m.id })).errors).toBeUndefined();
+    expect(await told()).toEqual([{ region_code: m.grid_code, n: 3 }]);
+    expect((await t.gql(civil, REMOVE, { id: m.id })).errors).toBeUndefined();
+    expect((await t.gql(civil, `mutation($id: ID!, $g: ID!) { updateMinor(id: $id, input: { gridCode: $g }) { id } }`, { id: m.id, g: code })).errors).toBeUndefined();
+    expect((await t.gql(civil, ADD, { id: m.id })).errors).toBeUndefined();
+    expect(await told()).toEqual([{ region_code: m.grid_code, n: 3 }, { region_code: code, n: 3 }]);
+  });
 });

@@ -175,7 +175,9 @@ export function guardianshipFailureEvent(minor: ChildFacts, category: Difficulty
       'MinorCategory.category': category,
       'MinorCategory.identifiedAt': identifiedAt,
     },
-    dedupeKey: `GUARDIANSHIP_FAILURE:${minor.id}:${category}:${identifiedAt}`,
+    // Once per grid: a category removed and given again (on the day it was first identified) after
+    // the child moved had been refused as told, and the new grid's departments never learnt of it.
+    dedupeKey: `GUARDIANSHIP_FAILURE:${minor.id}:${category}:${identifiedAt}:${minor.gridCode}`,
     // Only two categories raise it: told to a department that sees DOMESTIC_VIOLENCE as
     // NEEDS_SUPPORT, the event would name it anyway.
     tells: 'MinorCategory.category',
