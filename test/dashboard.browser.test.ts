@@ -1,9 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { BrowserContext, chromium, Page } from 'playwright-core';
+import { Page } from 'playwright-core';
 import { Department, Role } from '../src/auth/principal';
 import { refreshStatistics } from '../src/subgraphs/statistics';
+import { describeBrowser, HeadlessChromium, launchChromium } from './support/chromium';
 import { startTestHub, TestHub } from './support/test-hub';
 
 /**
@@ -14,21 +12,14 @@ import { startTestHub, TestHub } from './support/test-hub';
 /** Globals of the page, where the callbacks given to page.evaluate run (the project has no DOM typings). */
 declare const window: any, document: any, sessionStorage: any, localStorage: any;
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = fs.existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium package`);
-const describeBrowser = available ? describe : describe.skip;
-if (!available) console.warn(`Skipping the dashboard browser test: ${CHROMIUM} not found (apt-get install chromium)`);
-
 /** A street of three children: every count of it is below k. */
 const SMALL_STREET = '330102009';
 const SMALL_GRID = '330102009001001';
 
 describeBrowser('dashboard page (headless Chromium)', () => {
   let t: TestHub;
-  let browser: BrowserContext;
+  let chromium: HeadlessChromium;
   let page: Page;
-  let userDataDir: string;
   let token: string;
   let origin: string;
   const requests: string[] = [];
@@ -50,22 +41,8 @@ describeBrowser('dashboard page (headless Chromium)', () => {
     token = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD });
     origin = new URL(t.hub.url).origin;
 
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-chromium-'));
-    // A fresh, empty profile for every run.
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = await browser.newPage();
+    chromium = await launchChromium();
+    page = await chromium.browser.newPage();
     page.on('request', (r) => requests.push(r.url()));
     page.on('pageerror', (e) => {
       throw e;
@@ -73,8 +50,7 @@ describeBrowser('dashboard page (headless Chromium)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await chromium?.close();
     await t?.stop();
   });
 

@@ -1,9 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { BrowserContext, chromium, Page } from 'playwright-core';
+import { Page } from 'playwright-core';
 import { Department, Role } from '../src/auth/principal';
 import { refreshStatistics } from '../src/subgraphs/statistics';
+import { describeBrowser, HeadlessChromium, launchChromium } from './support/chromium';
 import { startTestHub, TestHub } from './support/test-hub';
 
 /**
@@ -12,36 +10,26 @@ import { startTestHub, TestHub } from './support/test-hub';
  */
 declare const window: any, document: any;
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = fs.existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium package`);
-const describeBrowser = available ? describe : describe.skip;
 
 describeBrowser('dashboard page: one user’s figures are not left for the next', () => {
   let t: TestHub;
-  let browser: BrowserContext;
+  let chromium: HeadlessChromium;
   let page: Page;
-  let userDataDir: string;
   let origin: string;
 
   beforeAll(async () => {
     t = await startTestHub();
     await refreshStatistics(t.hub.db.ds);
     origin = new URL(t.hub.url).origin;
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-chromium-'));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage();
+    chromium = await launchChromium();
+    page = await chromium.browser.newPage();
     page.on('pageerror', (e) => {
       throw e;
     });
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await chromium?.close();
     await t?.stop();
   });
 
