@@ -92,10 +92,12 @@ function createWorkflowLoaders(ctx: HubContext) {
     /**
      * Keyed by reports already loaded under the jurisdiction rule. Whole, not paged: a report takes
      * at most three steps (REPORT_TRANSITIONS has no cycle, each step is taken under the report's
-     * row lock), far below the bound of unpaged lists, which stays as a backstop.
+     * row lock), far below the bound of unpaged lists, which stays as a backstop. Steps at one
+     * instant (a step is recorded no earlier than the one before it: `stepTime`) go in the order
+     * they were taken, which the status they left tells, not by their random ids.
      */
     transitionsByReport: new DataLoader<string, ReportTransition[]>(async (ids) => {
-      const rows = await read(ReportTransition, 't', 'WHERE t.report_id = ANY($1) ORDER BY t.at, t.id', [[...ids]]);
+      const rows = await read(ReportTransition, 't', `WHERE t.report_id = ANY($1) ORDER BY t.at, array_position(ARRAY['RECEIVED','VERIFYING','HANDLED'], t.from_status), t.id`, [[...ids]]);
       return boundedLists(ids, groupBy(rows, (t) => t.reportId), ReportTransition.name);
     }),
   };

@@ -16,7 +16,7 @@ import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { referralGrants } from '../workflow.policy';
 import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
-import { notFound, pageSize } from './report.resolver';
+import { notFound, pageSize, stepTime } from './report.resolver';
 import { CreateReferralInput } from './types/referral.input';
 
 const hours = (at: Date, n: number) => new Date(at.getTime() + n * 3_600_000);
@@ -130,45 +130,46 @@ export class ReferralResolver {
     @Arg('note', () => String, { nullable: true }) note?: string,
   ): Promise<Seen<Referral>> {
     const text = optionalText('note', note, 2000);
-    return this.answer(ctx, id, ReferralStatus.PENDING, (r) => {
+    return this.answer(ctx, id, ReferralStatus.PENDING, (r, at) => {
       r.status = ReferralStatus.ACCEPTED;
-      r.answeredAt = ctx.now;
+      r.answeredAt = at;
       r.answeredBy = ctx.principal.userId;
       r.answerReason = text;
-      r.completeDueAt = new Date(ctx.now.getTime() + ctx.config.workflow.referralCompleteDays * 86_400_000);
+      r.completeDueAt = new Date(at.getTime() + ctx.config.workflow.referralCompleteDays * 86_400_000);
     });
   }
 
   @Mutation(() => Referral, { nullable: true, description: 'The receiving department declines, with a reason; the grant ends' })
   declineReferral(@Arg('id', () => ID) id: string, @Arg('reason') reason: string, @Ctx() ctx: HubContext): Promise<Seen<Referral>> {
     const text = requireText('reason', reason, 2000);
-    return this.answer(ctx, id, ReferralStatus.PENDING, (r) => {
+    return this.answer(ctx, id, ReferralStatus.PENDING, (r, at) => {
       r.status = ReferralStatus.DECLINED;
-      r.answeredAt = ctx.now;
+      r.answeredAt = at;
       r.answeredBy = ctx.principal.userId;
       r.answerReason = text;
-      r.closedAt = ctx.now;
+      r.closedAt = at;
     });
   }
 
   @Mutation(() => Referral, { nullable: true, description: 'The need was met: the outcome flows back to the referrer; the grant ends' })
   completeReferral(@Arg('id', () => ID) id: string, @Arg('outcome') outcome: string, @Ctx() ctx: HubContext): Promise<Seen<Referral>> {
     const text = requireText('outcome', outcome, 4000);
-    return this.answer(ctx, id, ReferralStatus.ACCEPTED, (r) => {
+    return this.answer(ctx, id, ReferralStatus.ACCEPTED, (r, at) => {
       r.status = ReferralStatus.COMPLETED;
-      r.completedAt = ctx.now;
+      r.completedAt = at;
       r.completedBy = ctx.principal.userId;
       r.outcome = text;
-      r.closedAt = ctx.now;
+      r.closedAt = at;
     });
   }
 
   /**
    * A step by the receiving department, from the one status it may be taken in; tells the referrer.
    * A referral whose child moved out of the region it was addressed to is still answered (the loop
-   * is closed), without naming the child (`emitNotification`, `asSeenBy`).
+   * is closed), without naming the child (`emitNotification`, `asSeenBy`). Its time is never before
+   * the step it follows (`stepTime`).
    */
-  private async answer(ctx: HubContext, id: string, from: ReferralStatus, apply: (r: Referral) => void): Promise<Seen<Referral>> {
+  private async answer(ctx: HubContext, id: string, from: ReferralStatus, apply: (r: Referral, at: Date) => void): Promise<Seen<Referral>> {
     const answered = await ctx.db.transaction(async (em) => {
       const v = referralVisibility(ctx);
       const referral = isUuid(id)
@@ -178,7 +179,7 @@ export class ReferralResolver {
       await loadedRecordOf(em, ctx, 'Referral', referral.minorId);
       if (referral.toDepartment !== ctx.principal.department) throw forbidden('Only the receiving department answers a referral');
       if (referral.status !== from) throw badInput('id', `the referral is ${referral.status}, not ${from}`);
-      apply(referral);
+      apply(referral, stepTime(ctx.now, referral.answeredAt ?? referral.createdAt));
       await em.getRepository(Referral).save(referral);
       await emitNotification(em, ctx, {
         kind: NotificationKind.REFERRAL_OUTCOME,

@@ -43,6 +43,9 @@ export const pageSize = (first: number): number => requirePageSize(first, MAX_PA
 /** The deadline an overdue report passed, earliest first: the longest overdue first. */
 const MOST_OVERDUE: ListOrder = { key: (m) => `CASE ${m}.status WHEN 'RECEIVED' THEN ${m}.verify_due_at ELSE ${m}.handle_due_at END`, direction: 'ASC' };
 
+/** The time a step is recorded at: now, or the time of the step it follows if that is later. */
+export const stepTime = (now: Date, previous: Date | null | undefined): Date => (previous && previous > now ? previous : now);
+
 /** Overdue: verification not started by its deadline, or not handled by its deadline. */
 export const isReportOverdue = (r: MandatoryReport, now: Date) =>
   (r.status === S.RECEIVED && r.verifyDueAt < now) || (r.status === S.VERIFYING && r.handleDueAt < now);
@@ -217,6 +220,10 @@ export class ReportResolver {
       const step = REPORT_TRANSITIONS.find((t) => t.from === report.status && t.to === to);
       if (!step) throw badInput('to', `a ${report.status} report cannot become ${to}`);
       if (!step.by.includes(ctx.principal.department)) throw forbidden(`${report.status} → ${to} is taken by ${step.by.join(' or ')}`);
+      // Never before the step before it (or the filing: `updatedAt`): `ctx.now` is read before this
+      // row lock is waited for, on the clock of the gateway that took the request (another's may run
+      // seconds ahead), and a step recorded earlier than the one it follows reads out of order.
+      const at = stepTime(ctx.now, report.updatedAt);
       await em.getRepository(ReportTransition).insert({
         id: randomUUID(),
         reportId: report.id,
@@ -226,10 +233,10 @@ export class ReportResolver {
         officerId: ctx.principal.userId,
         department: ctx.principal.department,
         note: text,
-        at: ctx.now,
+        at,
       });
       report.status = to;
-      report.updatedAt = ctx.now;
+      report.updatedAt = at;
       // A handled report about a registered child asks civil affairs, who assess, to reassess the
       // child: the escalation job sends it (workflow.jobs.ts), not this step. Reading the child and
       // writing the request here made the step cost more when the report named a registered child,
@@ -239,7 +246,7 @@ export class ReportResolver {
       await em.query(`UPDATE workflow.mandatory_report SET status = $2, updated_at = $3, reassessment_due = reassessment_due OR ($4 AND minor_id IS NOT NULL) WHERE id = $1`, [
         report.id,
         to,
-        ctx.now,
+        at,
         to === S.HANDLED,
       ]);
       return report;
