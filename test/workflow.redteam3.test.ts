@@ -91,4 +91,16 @@ describe('workflow steps: red team 3', () => {
       expect(closed).toBe(completed);
     }
   });
+
+  it('records no acknowledgement of a notification before the notification was written', async () => {
+    const education = await t.token(ED, { user: 'teacher-office' });
+    const made = await t.gql(civil, CREATE, { input: { minorId: child.id, type: 'EDUCATION_AID', toDepartment: ED, need: '家庭困难，需要帮扶' } });
+    ok(made);
+    const [{ id }] = await t.sql(`SELECT id FROM workflow.notification WHERE subject_id = $1 AND kind = 'REFERRAL_RECEIVED'`, [made.data.createReferral.id]);
+    behind();
+    const r = await t.gql(education, `mutation($id: ID!) { acknowledge(id: $id) { createdAt acknowledgedAt } }`, { id });
+    ok(r);
+    const { createdAt, acknowledgedAt } = r.data.acknowledge;
+    expect(new Date(acknowledgedAt).getTime()).toBeGreaterThanOrEqual(new Date(createdAt).getTime());
+  });
 });

@@ -13,7 +13,7 @@ import { checkDestination, DestinationRefused, sameDestination } from '../webhoo
 import { jurisdiction } from '../workflow.loaders';
 import { payloadAccess, withoutChild } from '../workflow.notify';
 import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
-import { notFound, pageSize } from './report.resolver';
+import { notFound, pageSize, stepTime } from './report.resolver';
 
 /** The caller's inbox: its department's notifications for regions in its jurisdiction. */
 const inboxRule = (ctx: HubContext, alias: string) => ({
@@ -58,7 +58,8 @@ export class NotificationResolver {
       // database that no longer answered would fail an acknowledgement already made, unrecorded.
       await loadedRecordOf(em, ctx, 'Notification', n.minorId);
       if (n.acknowledgedAt) return { n, already: true };
-      n.acknowledgedAt = ctx.now;
+      // Not before it was written: the job or request that wrote it may have read a clock ahead of this one.
+      n.acknowledgedAt = stepTime(ctx.now, n.createdAt);
       n.acknowledgedBy = ctx.principal.userId;
       await em.getRepository(Notification).update(n.id, { acknowledgedAt: n.acknowledgedAt, acknowledgedBy: n.acknowledgedBy });
       return { n, already: false };
