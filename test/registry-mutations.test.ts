@@ -267,6 +267,22 @@ describe('registry writes: validation, atomicity, due dates', () => {
     }
   });
 
+  it('answers a child read after a write in the same request as written, not as a field before the write cached it', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 ORDER BY id OFFSET 2 LIMIT 1`, [grid]);
+    const r = await t.gql(
+      civil,
+      `mutation($id: ID!) {
+        before: updateMinor(id: $id, input: {}) { visits(first: 1) { notes } }
+        visit: recordVisit(minorId: $id, input: { notes: "same-request visit" }) { id }
+        after: updateMinor(id: $id, input: {}) { visits(first: 1) { notes } }
+      }`,
+      { id },
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data.before.visits).not.toEqual([{ notes: 'same-request visit' }]);
+    expect(r.data.after.visits).toEqual([{ notes: 'same-request visit' }]);
+  });
+
   it('tells when the record last changed only to those who read the visits: a visit recorded without a time stamps it with its own', async () => {
     const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 AND risk_level IS NOT NULL ORDER BY id OFFSET 1 LIMIT 1`, [grid]);
     const v = await t.gql(civil, `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "home visit" }) { visitedAt } }`, { id });

@@ -61,9 +61,15 @@ function accessWrapper(
 ): ((resolve: Resolve) => Resolve) | null {
   const [type, field] = key.split('.');
   if (type === 'Mutation') {
-    if (!log) return null;
     return (resolve) => async (parent: unknown, args: Record<string, unknown>, ctx: HubContext, info: GraphQLResolveInfo) => {
+      // What this request's loaders cached may be stale once a write runs: the root fields of a
+      // mutation run one after the other, and `a: updateCarePlan { visits }`, `b: recordCareVisit`,
+      // `c: updateCarePlan { visits }` answered `c`'s visits as `a` had read them — none — beside the
+      // `lastVisitOn` that `b` moved on (the same for a child's visits after `recordVisit`). Each
+      // mutation field starts on fresh loaders, so what it and the fields after it read is as written.
+      ctx.loaders.clear();
       const result = await resolve(parent, args, ctx, info);
+      if (!log) return result;
       if (result !== null && result !== undefined && !(result instanceof Error) && !(typeof result === 'object' && ctx.access.changedNothing(result))) {
         const record = result as Parent & object;
         const resultType = (info.returnType.toString().replace(/[![\]]/g, ''));

@@ -9,22 +9,10 @@ import { inJurisdiction, jurisdictionParams, notFound, requireMinor } from './ju
 export type RecordFields<T extends ChildRecord> = Omit<DeepPartial<T>, 'id' | 'minorId' | 'minor'>;
 
 /**
- * A write makes what this request's loaders cached stale: the root fields of a mutation run one
- * after the other, so `a: updateCarePlan { visits }`, `b: recordCareVisit`, `c: updateCarePlan
- * { visits }` answered `c`'s visits as `a` had read them — none — beside the `lastVisitOn` that `b`
- * moved on (a report CLOSED with no persuasion action). Every write of a slice's record starts
- * here, before it reads or writes anything, so the fields after it read afresh.
- */
-function forgetReads(ctx: HubContext): void {
-  ctx.loaders.clear();
-}
-
-/**
  * Loads one of the slice's records for update (row locked to the end of the transaction). A
  * record of a child outside the jurisdiction reads as missing, like an unknown id.
  */
 export async function lockRecord<T extends ChildRecord>(em: EntityManager, ctx: HubContext, entity: new () => T, id: string, what: string): Promise<T> {
-  forgetReads(ctx);
   if (!isUuid(id)) throw notFound(what);
   const found = await em
     .getRepository(entity)
@@ -51,7 +39,6 @@ export function createRecord<T extends ChildRecord>(
   then?: (em: EntityManager, record: T, gridCode: string) => Promise<unknown>,
 ): Promise<T> {
   return ctx.db.transaction(async (em) => {
-    forgetReads(ctx);
     const child = await requireMinor(em, ctx, minorId);
     const repo = em.getRepository(entity);
     const record = repo.create({ ...fields, id: randomUUID(), minorId: child.minorId } as DeepPartial<T>);
