@@ -8,12 +8,17 @@ const REFRESH_LOCK = 0x5747_4154; // "STAT"
 
 /**
  * Recomputes the summaries from the registry and the workflow. CONCURRENTLY keeps them readable
- * meanwhile; one transaction makes the views and `refreshed_at` agree on one "now". Returns false
+ * meanwhile; one transaction makes the views and `refreshed_at` agree on one "now" and one state of the data. Returns false
  * when another process is refreshing already, or, given `unlessNewerThanSeconds`, refreshed
  * within that many seconds (checked under the lock, so two timers never refresh back to back).
  */
 export async function refreshStatistics(ds: DataSource, unlessNewerThanSeconds?: number): Promise<boolean> {
-  return ds.transaction(async (em) => {
+  // REPEATABLE READ: under READ COMMITTED each REFRESH read the registry as of its own statement,
+  // so a change committed during a refresh was in the later views and not the earlier ones (a
+  // category table counting children the counts of children and the screened lacked). One snapshot
+  // for all four: a refresh whose snapshot predates one that committed just before it took the lock
+  // can fail on the rows that one wrote (could not serialize): logged, and the next tick refreshes.
+  return ds.transaction('REPEATABLE READ', async (em) => {
     const [{ locked }] = await em.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [REFRESH_LOCK]);
     if (!locked) return false;
     if (unlessNewerThanSeconds !== undefined) {
