@@ -12,6 +12,7 @@ import { Minor } from './entities/minor.entity';
 import { Region } from './entities/region.entity';
 import { RiskAssessment } from './entities/risk-assessment.entity';
 import { Visit } from './entities/visit.entity';
+import { RiskLevel } from './registry.enums';
 
 /** LIKE pattern for the caller's jurisdiction subtree (codes are digits only, nothing to escape). */
 export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}%`;
@@ -29,6 +30,9 @@ export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}
  */
 export const isMinorAt = (birthDate: string, at: string) => `registry.is_minor(${birthDate}, ${at})`;
 
+/** SQL: a risk level's rank, the gravest first (RiskLevel's order: RED, ORANGE, YELLOW, BLUE). */
+export const gravestFirst = (column: string): string => `array_position(ARRAY[${Object.values(RiskLevel).map((l) => `'${l}'`).join(', ')}], ${column})`;
+
 /**
  * SQL: a child's assessments newest first (`alias` the table's, or none). Two dated the same
  * instant — a day typed as its midnight, twice — are told apart by the graver level first: ordered
@@ -38,7 +42,7 @@ export const isMinorAt = (birthDate: string, at: string) => `registry.is_minor($
  */
 export const assessmentsNewestFirst = (alias?: string): string => {
   const c = alias ? `${alias}.` : '';
-  return `${c}assessed_at DESC, array_position(ARRAY['RED', 'ORANGE', 'YELLOW', 'BLUE'], ${c}level), ${c}id`;
+  return `${c}assessed_at DESC, ${gravestFirst(`${c}level`)}, ${c}id`;
 };
 
 /** Region codes: district 6 digits, street 9, community 12, grid (网格, the finest) 15. */

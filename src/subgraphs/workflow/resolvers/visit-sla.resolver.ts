@@ -3,7 +3,7 @@ import { distinctValues, isRegionCode } from '../../../common/validation';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { RiskLevel } from '../../registry/registry.enums';
-import { assessmentsNewestFirst, isMinorAt } from '../../registry/registry.loaders';
+import { assessmentsNewestFirst, gravestFirst, isMinorAt } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { OverdueVisit } from '../entities/overdue-visit.type';
 import { jurisdiction } from '../workflow.loaders';
@@ -52,7 +52,7 @@ export async function overdueVisitRows(
   // With `after`, the child itself comes first and `limit` more after it, as in `inOrder`.
   const params: unknown[] = [regionPattern, now, levels, only.after != null ? limit + 1 : limit];
   const overdue = (m: string) => `${m}.grid_code LIKE $1 AND ${isMinorAt(`${m}.birth_date`, '$2')} AND ${m}.next_visit_due < $2 AND ${m}.risk_level = ANY($3)`;
-  const key = (m: string) => `array_position(ARRAY['RED','ORANGE','YELLOW','BLUE'], ${m}.risk_level), ${m}.next_visit_due, ${m}.id`;
+  const key = (m: string) => `${gravestFirst(`${m}.risk_level`)}, ${m}.next_visit_due, ${m}.id`;
   let also = '';
   if (only.untoldTo) {
     params.push(only.untoldTo);
