@@ -72,12 +72,18 @@ export function updateRecord<T extends ChildRecord>(ctx: HubContext, entity: new
 /**
  * Writes `fields` over a record locked in `em`'s transaction — or nothing, when it holds them all
  * already: such an answer is marked unchanged (AccessLog.unchanged), no change in the event.
+ * An update resends every field and most corrections change one (an incident closed, a plan
+ * ended): the event names those that changed (AccessLog.changedOnly), as updateMinor's does, or
+ * whoever closed an incident would read in the trail as having rewritten its narrative.
  */
 export async function writeFields<T extends ChildRecord>(em: EntityManager, ctx: HubContext, entity: new () => T, record: T, fields: RecordFields<T>): Promise<T> {
-  if (!differsFrom(record, fields)) return ctx.access.unchanged(record);
+  const changed = Object.entries(fields)
+    .filter(([key, value]) => differsFrom(record, { [key]: value }))
+    .map(([key]) => key);
+  if (!changed.length) return ctx.access.unchanged(record);
   Object.assign(record, fields);
   await em.getRepository(entity).save(record as never);
-  return record;
+  return ctx.access.changedOnly(record, ['id', ...changed.map((key) => `input.${key}`)]);
 }
 
 /**
