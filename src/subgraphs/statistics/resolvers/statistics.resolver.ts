@@ -113,6 +113,18 @@ function dimSpec(dim: StatisticsDimension, folded: boolean): DimSpec {
 }
 
 /**
+ * One decimal, but 100 % only when every one counts and 0 % only when none does: the plans' targets
+ * are 100 % (排查分类率、干预率、救助率), and rounded to the nearest tenth 11,995 of 12,000 children
+ * screened read "100%" — the target met, with five children unscreened.
+ */
+function percentOf(met: number, of: number): number {
+  const percent = Math.round((met / of) * 1000) / 10;
+  if (percent === 100 && met < of) return 99.9;
+  if (percent === 0 && met > 0) return 0.1;
+  return percent;
+}
+
+/**
  * A rate from three protected cells of one table: the population and its MET / NOT_MET parts.
  * Those three are one line, so either all are published or at least two are hidden. A numerator
  * is never shown beside a hidden population: a rate's table hides its parts with their whole
@@ -121,7 +133,7 @@ function dimSpec(dim: StatisticsDimension, folded: boolean): DimSpec {
  */
 function rateOf(denominator: TableCell, met: TableCell, notMet: TableCell): StatisticsRate {
   const suppressed = denominator.suppressed || met.suppressed || notMet.suppressed || denominator.value === 0;
-  const percent = suppressed ? null : Math.round((met.value / denominator.value) * 1000) / 10;
+  const percent = suppressed ? null : percentOf(met.value, denominator.value);
   return {
     numerator: countCell({ value: met.value, suppressed: met.suppressed || denominator.suppressed }),
     denominator: countCell(denominator),

@@ -119,7 +119,7 @@ export class StatisticsRate {
   @Field(() => CountCell)
   denominator: CountCell;
 
-  @Field(() => Float, { nullable: true, description: 'Percentage with one decimal; null when suppressed' })
+  @Field(() => Float, { nullable: true, description: 'Percentage with one decimal, never 100 short of every one nor 0 above none; null when suppressed' })
   percent: number | null;
 
   @Field()
