@@ -1,4 +1,4 @@
-import { Department } from '../src/auth/principal';
+import { Department, Role } from '../src/auth/principal';
 import { yearsBefore } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
 import { refreshStatistics } from '../src/subgraphs/statistics';
@@ -14,6 +14,8 @@ const DISTRICT = '330187';
 const STREET = `${DISTRICT}001`;
 const COMMUNITY = `${STREET}001`;
 const [G1, G2] = [`${COMMUNITY}001`, `${COMMUNITY}002`];
+/** Districts of one street, community and grid each: a rate near its ends, reports on their deadlines. */
+const [ROUNDING, DEADLINES] = ['330186', '330185'];
 const CELL = 'value suppressed display';
 const RATE = `numerator { ${CELL} } denominator { ${CELL} } percent suppressed display`;
 
@@ -61,6 +63,12 @@ describe('statistics: the indicators by hand (red team 4)', () => {
       [COMMUNITY, STREET, 'COMMUNITY'],
       [G1, COMMUNITY, 'GRID'],
       [G2, COMMUNITY, 'GRID'],
+      ...[ROUNDING, DEADLINES].flatMap((d) => [
+        [d, null, 'DISTRICT'],
+        [`${d}001`, d, 'STREET'],
+        [`${d}001001`, `${d}001`, 'COMMUNITY'],
+        [`${d}001001001`, `${d}001001`, 'GRID'],
+      ]),
     ]) {
       await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4)`, [code, parent, level, `测试${code!.slice(-3)}`]);
     }
@@ -71,16 +79,8 @@ describe('statistics: the indicators by hand (red team 4)', () => {
   it('never rounds a rate short of 100 % up to "100%", nor one above nothing down to "0%"', async () => {
     // The plans' target is 100 % (排查分类率、干预率、救助率): 11,995 of 12,000 children screened is
     // not the target met, and 5 of 11,995 assisted is not none.
-    const district = '330186';
+    const district = ROUNDING;
     const grid = `${district}001001001`;
-    for (const [code, parent, level] of [
-      [district, null, 'DISTRICT'],
-      [`${district}001`, district, 'STREET'],
-      [`${district}001001`, `${district}001`, 'COMMUNITY'],
-      [grid, `${district}001001`, 'GRID'],
-    ]) {
-      await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4)`, [code, parent, level, `测试${code!.slice(-3)}`]);
-    }
     await addMinors(t, grid, 12_000);
     const ids: string[] = (await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 ORDER BY id LIMIT 11995`, [grid])).map((m) => m.id);
     await t.sql(`INSERT INTO registry.minor_category (minor_id, category, identified_at) SELECT unnest($1::uuid[]), 'LEFT_BEHIND', current_date`, [ids]);
@@ -99,6 +99,38 @@ describe('statistics: the indicators by hand (red team 4)', () => {
     const { screening, assistance } = r.data.statisticsRates.total;
     expect([screening.numerator.value, screening.denominator.value, screening.percent, screening.display]).toEqual([11_995, 12_000, 99.9, '99.9%']);
     expect([assistance.numerator.value, assistance.denominator.value, assistance.percent, assistance.display]).toEqual([5, 11_995, 0.1, '0.1%']);
+  });
+
+  it('counts a report verified and handled exactly at its deadlines as handled in time, a millisecond later as not', async () => {
+    const district = DEADLINES;
+    const grid = `${district}001001001`;
+    const reporter = await t.token(Department.EDUCATION, { role: Role.REPORTER, region: district });
+    const police = await t.token(Department.POLICE, { region: district });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const filed = await t.gql(reporter, `mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id } }`, {
+        i: { harmType: 'NEGLECT', observation: '儿童长期独自在家', location: '社区走访', regionCode: grid, urgency: 'NORMAL', childDescription: '约8岁女孩' },
+      });
+      expect(filed.errors).toBeUndefined();
+      const id = filed.data.fileMandatoryReport.id;
+      for (const to of ['VERIFYING', 'HANDLED']) {
+        expect((await t.gql(police, `mutation($id: ID!, $to: ReportStatus!) { transitionReport(id: $id, to: $to, note: "核查处置") { id } }`, { id, to })).errors).toBeUndefined();
+      }
+      ids.push(id);
+    }
+    // Each deadline set to the instant of its step: two exactly on it, two with verification a millisecond late.
+    await t.sql(
+      `UPDATE workflow.mandatory_report r SET
+         verify_due_at = (SELECT at FROM workflow.report_transition WHERE report_id = r.id AND to_status = 'VERIFYING') - CASE WHEN r.id = ANY($2) THEN interval '1 millisecond' ELSE interval '0' END,
+         handle_due_at = (SELECT at FROM workflow.report_transition WHERE report_id = r.id AND to_status = 'HANDLED')
+       WHERE r.id = ANY($1)`,
+      [ids, ids.slice(2)],
+    );
+    await refreshStatistics(t.hub.db.ds);
+    const r = await t.gql(police, `{ statisticsRates(level: DISTRICT) { total { reportsHandledInTime { ${RATE} } } } }`);
+    expect(r.errors).toBeUndefined();
+    const rate = r.data.statisticsRates.total.reportsHandledInTime;
+    expect([rate.numerator.value, rate.denominator.value, rate.display]).toEqual([2, 4, '50%']);
   });
 
   it('counts registrations, assessments, visits, categories, a move and an 18th birthday as the definitions say', async () => {
