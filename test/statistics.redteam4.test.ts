@@ -1,6 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { yearsBefore } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
+import { openDataSource } from '../src/db/data-source';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { addMinors } from './support/statistics-fixtures';
 import { startTestHub, TestHub } from './support/test-hub';
@@ -15,7 +16,7 @@ const STREET = `${DISTRICT}001`;
 const COMMUNITY = `${STREET}001`;
 const [G1, G2] = [`${COMMUNITY}001`, `${COMMUNITY}002`];
 /** Districts of one street, community and grid each: a rate near its ends, reports on their deadlines. */
-const [ROUNDING, DEADLINES] = ['330186', '330185'];
+const [ROUNDING, DEADLINES, BIRTHDAYS] = ['330186', '330185', '330184'];
 const CELL = 'value suppressed display';
 const RATE = `numerator { ${CELL} } denominator { ${CELL} } percent suppressed display`;
 
@@ -63,7 +64,7 @@ describe('statistics: the indicators by hand (red team 4)', () => {
       [COMMUNITY, STREET, 'COMMUNITY'],
       [G1, COMMUNITY, 'GRID'],
       [G2, COMMUNITY, 'GRID'],
-      ...[ROUNDING, DEADLINES].flatMap((d) => [
+      ...[ROUNDING, DEADLINES, BIRTHDAYS].flatMap((d) => [
         [d, null, 'DISTRICT'],
         [`${d}001`, d, 'STREET'],
         [`${d}001001`, `${d}001`, 'COMMUNITY'],
@@ -131,6 +132,38 @@ describe('statistics: the indicators by hand (red team 4)', () => {
     expect(r.errors).toBeUndefined();
     const rate = r.data.statisticsRates.total.reportsHandledInTime;
     expect([rate.numerator.value, rate.denominator.value, rate.display]).toEqual([2, 4, '50%']);
+  });
+
+  it('leaves out a child on their 18th birthday whatever time zone the database runs in', async () => {
+    // The ages are days in China (ageOn, registry.is_minor); the summaries' age() took the dates as
+    // midnights in the session's time zone, and a birth day whose midnight a summer time skips
+    // (clocks from 00:00 to 01:00, as Brazil's, Chile's or Egypt's) was an hour short of 18 years.
+    const now = new Date();
+    const born = yearsBefore(now, 18);
+    const [y, m, d] = born.split('-').map(Number);
+    const weekday = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
+    // Summer time from midnight on the birth day's weekday of its week in its month (a rule for every
+    // year: 18 years on, the same date is another weekday, so today's midnight is an ordinary one).
+    const rule = `<-03>3<-02>,M${m}.${d > 28 ? 5 : Math.ceil(d / 7)}.${weekday}/0,M${(m % 12) + 1}.1.0/0`;
+    const grid = `${BIRTHDAYS}001001001`;
+    await t.sql(
+      `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
+       VALUES (gen_random_uuid(), '测试', 'FEMALE', $1, upper(substr(md5(gen_random_uuid()::text), 1, 18)), '杭州', '杭州测试路', $2)`,
+      [born, grid],
+    );
+    const database = new URL(t.databaseUrl).pathname.slice(1);
+    await t.sql(`ALTER DATABASE ${database} SET timezone = '${rule}'`);
+    const ds = await openDataSource(t.databaseUrl);
+    try {
+      const [{ gap }] = await ds.query(`SELECT $1::date::timestamptz::time <> '00:00' AS gap`, [born]);
+      expect(gap).toBe(true);
+      await refreshStatistics(ds);
+    } finally {
+      await ds.destroy();
+      await t.sql(`ALTER DATABASE ${database} RESET timezone`);
+    }
+    const [{ n }] = await t.sql(`SELECT coalesce(sum(minors), 0)::int AS n FROM statistics.minor_cube WHERE district_code = $1`, [BIRTHDAYS]);
+    expect(n).toBe(0);
   });
 
   it('counts registrations, assessments, visits, categories, a move and an 18th birthday as the definitions say', async () => {

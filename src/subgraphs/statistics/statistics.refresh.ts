@@ -30,6 +30,11 @@ export async function refreshStatistics(ds: DataSource, unlessNewerThanSeconds?:
     // seconds at city scale. Hash and merge joins over all rows are what a full recompute needs.
     await em.query(`SET LOCAL enable_nestloop = off`);
     await em.query(`SET LOCAL work_mem = '64MB'`);
+    // minor_facts counts ages with age(), which takes the two days as midnights in the session's
+    // time zone: on a server whose zone has a summer time starting at 00:00 (Brazil's, Chile's,
+    // Egypt's), a birthday's skipped midnight was an hour short of the years, and a child 18 that
+    // day in China (ageOn, registry.is_minor) still counted. UTC has no summer time.
+    await em.query(`SET LOCAL TimeZone = 'UTC'`);
     for (const view of VIEWS) await em.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`);
     await em.query(`UPDATE statistics.refresh SET refreshed_at = now()`);
     return true;
