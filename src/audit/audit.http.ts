@@ -10,7 +10,6 @@ import { postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal } from '../server/http-
 import type { RegionDirectory } from '../server/region-directory';
 import { AccessLog } from './access-log';
 import { auditEvent, EventInput, outcomeOf } from './audit-event';
-import { AuditOutcome } from './audit.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument } from './document-signature';
 import { PURPOSE_HEADER } from './purpose';
@@ -188,11 +187,15 @@ export class HttpAudit {
     });
   };
 
-  /** Apollo answered without running its pipeline (e.g. no query at all): still one event. */
+  /**
+   * Apollo answered without running its pipeline (e.g. no query at all), or Express answered what
+   * escaped the middleware (jsonErrors: a masked 500): still one event, with the code the client got.
+   */
   private fallback(req: Request, res: Response): void {
     const l = locals(res);
     if (l.audited || l.hubContext?.audit.written) return;
     l.audited = true;
+    const errorCodes = res.statusCode < 400 ? [] : [res.statusCode >= 500 ? HubErrorCode.INTERNAL_SERVER_ERROR : 'BAD_REQUEST'];
     this.writer
       .append(
         auditEvent({
@@ -200,8 +203,8 @@ export class HttpAudit {
           startedAt: l.startedAt ?? performance.now(),
           principal: l.hubContext?.principal ?? null,
           clientAddress: l.clientAddress ?? null,
-          outcome: res.statusCode < 400 ? AuditOutcome.SUCCESS : AuditOutcome.INVALID,
-          errorCodes: res.statusCode < 400 ? [] : ['BAD_REQUEST'],
+          outcome: outcomeOf(errorCodes, null),
+          errorCodes,
         }),
       )
       // No data went out with these answers; a failed write is logged for the operators.
