@@ -27,3 +27,42 @@ describe('HTTP surface, round 4', () => {
     }
   });
 });
+
+describe('HTTP surface, round 4: an answer the client does not accept', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(() => t.stop());
+
+  // Apollo Server negotiates the answer's media type only once the operation has run: a mutation
+  // sent with `Accept: text/html` committed, its event recording the change, and its client was
+  // told 406 with no data — a refusal, which invites sending it again, making the change twice; a
+  // read left an event of children read whose data never left.
+  it('refuses, before anything runs, a request accepting neither JSON type: 406, audited, nothing changed or read', async () => {
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`);
+    const guardians = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.guardian WHERE minor_id = $1`, [id]))[0].n;
+    const before = await guardians();
+    const mutation = { query: `mutation($id: ID!) { addGuardian(minorId: $id, input: { relationship: OTHER_RELATIVE, name: "王五" }) { id } }`, variables: { id } };
+    const read = { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id } };
+    for (const [body, accept] of [
+      [mutation, 'text/html'],
+      [read, 'text/html'],
+      [read, 'application/xml, text/plain;q=0.5'],
+      [read, 'application/json;q=0'],
+    ] as const) {
+      const r = await post(t, civil, body, { 'x-purpose': 'CASE_HANDLING', accept });
+      expect([accept, r.status, r.json.data, r.json.errors.map((e: any) => e.extensions.code)]).toEqual([accept, 406, undefined, ['BAD_REQUEST']]);
+      const events = await t.sql(`SELECT outcome, body FROM audit.event WHERE request_id = $1`, [r.requestId]);
+      expect(events.map((e) => e.outcome)).toEqual(['INVALID']);
+      expect(JSON.parse(events[0].body)).toMatchObject({ errorCodes: ['BAD_REQUEST'], reads: [], changes: [], userId: 'civil_affairs-test' });
+    }
+    expect(await guardians()).toBe(before);
+    // Served as before: no Accept, an empty one, either JSON type, a wildcard among others.
+    for (const accept of [undefined, '', '*/*', 'application/json', 'application/graphql-response+json', 'text/html, application/*;q=0.1']) {
+      const r = await post(t, civil, read, { 'x-purpose': 'CASE_HANDLING', ...(accept === undefined ? {} : { accept }) });
+      expect([accept, r.status, r.json.data.minor.name]).toEqual([accept, 200, expect.any(String)]);
+    }
+  });
+});

@@ -37,6 +37,9 @@ interface Locals {
 }
 
 const locals = (res: Response) => res.locals as Locals;
+
+/** The media types Apollo Server answers a single result in (its MEDIA_TYPES), the first by default. */
+const ANSWER_TYPES = ['application/json; charset=utf-8', 'application/graphql-response+json; charset=utf-8'];
 export const gatewayContextOf = (res: Response): GatewayContext => locals(res).hubContext!;
 
 /**
@@ -142,6 +145,20 @@ export class HttpAudit {
   postOnly: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     const refusal = postOnlyRefusal(req, res);
     if (!refusal) return next();
+    await this.refuse(req, res, refusal, {});
+  };
+
+  /**
+   * An answer the client accepts, decided before anything runs: Apollo Server negotiates its media
+   * type only once the operation has run, so a mutation sent with `Accept: text/html` committed and
+   * was answered 406 with no data — a refusal, which invites sending it again — and a read left an
+   * event of children whose data never left. The same media types and message as Apollo Server's.
+   */
+  acceptable: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+    if (!req.headers.accept || req.accepts(ANSWER_TYPES)) return next();
+    const refusal = new HubException(HubErrorCode.BAD_REQUEST, `An 'accept' header was provided for this request which does not accept ${ANSWER_TYPES.join(' or ')}`, {
+      http: { status: 406 },
+    });
     await this.refuse(req, res, refusal, {});
   };
 

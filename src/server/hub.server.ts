@@ -141,6 +141,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       '/graphql',
       httpAudit.authenticate,
       httpAudit.postOnly,
+      httpAudit.acceptable,
       compiled ? compiled.jsonBody(json) : json,
       httpAudit.bodyErrors,
       httpAudit.instant,
