@@ -28,6 +28,36 @@ describe('HTTP surface, round 4', () => {
   });
 });
 
+describe('HTTP surface, round 4: caching', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(() => t.stop());
+
+  // The README promises `Cache-Control: no-store` on every answer of /graphql; Apollo Server's own
+  // refusals before its pipeline (no body, a batch, an Accept it cannot serve) carried none, and its
+  // refusal of a persisted-query hash `private, no-cache, must-revalidate`.
+  it('says no-store on every answer of /graphql, Apollo Server’s own refusals included, each audited', async () => {
+    const token = await t.token(Department.POLICE);
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-purpose': 'CASE_HANDLING' };
+    const cases: [string, Record<string, string>, string, number][] = [
+      ['an answer', headers, JSON.stringify({ query: '{ regions { code } }' }), 200],
+      ['no body', headers, '', 400],
+      ['a batch', headers, '[]', 400],
+      ['an Accept it cannot serve', { ...headers, accept: 'text/html' }, JSON.stringify({ query: '{ regions { code } }' }), 406],
+      ['a persisted-query hash', headers, JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } }), 200],
+      ['a validation error', headers, JSON.stringify({ query: '{ regionz }' }), 400],
+    ];
+    for (const [what, h, body, status] of cases) {
+      const res = await fetch(t.hub.url, { method: 'POST', headers: h, body });
+      expect([what, res.status, res.headers.get('cache-control')]).toEqual([what, status, 'no-store']);
+      await res.text();
+      expect([what, (await storedEventOf(t, res.headers.get('x-request-id')!)).outcome]).toEqual([what, what === 'an answer' ? 'SUCCESS' : 'INVALID']);
+    }
+  });
+});
+
 describe('HTTP surface, round 4: an answer the client does not accept', () => {
   let t: TestHub;
   beforeAll(async () => {

@@ -97,6 +97,9 @@ export class HttpAudit {
     l.clientAddress = arrival ? arrival.clientAddress : (req.socket.remoteAddress ?? null);
     l.requestId = randomUUID();
     res.setHeader(REQUEST_ID_HEADER, l.requestId);
+    // Every answer here is of one request. Apollo Server says so of those its pipeline makes
+    // (NO_STORE_ANSWERS), not of its refusals before it (no body, a batch, an Accept it cannot serve).
+    res.setHeader('Cache-Control', 'no-store');
     res.on('finish', () => this.fallback(req, res));
     try {
       const principal = arrival?.principal ?? (await this.caller(req));

@@ -1,4 +1,4 @@
-import type { ApolloServer } from '@apollo/server';
+import type { ApolloServer, ApolloServerPlugin, BaseContext } from '@apollo/server';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -40,6 +40,20 @@ export function postOnlyRefusal(req: Request, res: Response): HubException | nul
 }
 
 /**
+ * `Cache-Control: no-store` on every answer Apollo Server's pipeline makes: its refusal of a
+ * persisted query's hash says `private, no-cache, must-revalidate`, which a cache may keep.
+ */
+export const NO_STORE_ANSWERS: ApolloServerPlugin<BaseContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set('cache-control', 'no-store');
+      },
+    };
+  },
+};
+
+/**
  * Answers a request refused before GraphQL runs — by Express, or by the listener itself while
  * stopping: the refusal's status and typed error, nothing else.
  */
@@ -49,7 +63,7 @@ export function sendRefusal(res: http.ServerResponse, error: HubException, heade
   // RFC 6750: a 401 names the scheme the client is to authenticate with.
   if (error.extensions.code === HubErrorCode.UNAUTHENTICATED) res.setHeader('WWW-Authenticate', 'Bearer');
   const text = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
-  // no-store like every answer Apollo Server gives: a refusal is of one request, not for a cache to keep.
+  // no-store like every answer of /graphql: a refusal is of one request, not for a cache to keep.
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', ...headers });
   res.end(text);
 }

@@ -22,7 +22,7 @@ import { CHILD_RECORD_TYPES, FIELD_GRANTS, PURPOSE_FREE_MUTATIONS, SUBGRAPHS } f
 import { registrySubgraph } from '../subgraphs/registry';
 import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, closedInOrder, Database, openDatabase, startSlices } from './bootstrap';
-import { expressApp, jsonErrors, listen } from './http-listener';
+import { expressApp, jsonErrors, listen, NO_STORE_ANSWERS } from './http-listener';
 import { RegionDirectory } from './region-directory';
 import { createHubContext, hubClock } from './hub.context';
 import { AccessLog } from '../audit/access-log';
@@ -95,9 +95,10 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       formatError: (formatted, error) => maskUnexpectedError(formatted, error, config.production),
       // Apollo's default landing page loads scripts from its CDN and names the server's version.
       plugins: benchDisable.audit
-        ? [ApolloServerPluginLandingPageDisabled(), unavailableStatus]
+        ? [ApolloServerPluginLandingPageDisabled(), NO_STORE_ANSWERS, unavailableStatus]
         : [
             ApolloServerPluginLandingPageDisabled(),
+            NO_STORE_ANSWERS,
             unavailableStatus,
             auditPlugin({
               writer,
