@@ -38,7 +38,7 @@ export function reservedResponseNames(keys: ReadonlyMap<string, ReadonlySet<stri
       if (alias === undefined || alias === node.name.value) return;
       const parent = context.getParentType();
       if (!parent) return;
-      const types = isAbstractType(parent) ? context.getSchema().getPossibleTypes(parent) : [parent];
+      const types = isAbstractType(parent) ? [parent, ...context.getSchema().getPossibleTypes(parent)] : [parent];
       if (alias !== '__typename' && !types.some((type) => keys.get(type.name)?.has(alias))) return;
       context.reportError(new GraphQLError(`The response name "${alias}" is kept on ${parent.name} for its own field: give "${node.name.value}" another alias`, { nodes: node }));
     },
