@@ -51,6 +51,7 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
+      await audit.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await audit.undoLastMigration({ transaction: 'each' }); // barred-person key
       await audit.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await audit.undoLastMigration({ transaction: 'each' }); // report reassessment due
@@ -65,7 +66,7 @@ describe('migrations', () => {
       await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(11);
+      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(12);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
@@ -97,6 +98,7 @@ describe('migrations', () => {
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
       const before = await columns();
 
+      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
 
@@ -113,7 +115,7 @@ describe('migrations', () => {
         /barred_person_id_number_hash_key/,
       );
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(9);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(10);
       expect(await columns()).toEqual(before);
       await bar(ids[3], c, true);
       await bar(ids[0], c, false);
@@ -138,6 +140,7 @@ describe('migrations', () => {
       expect(march).toBeGreaterThanOrEqual(1);
       expect(await viewdef()).toContain('china_day(now())');
 
+      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
 
@@ -152,7 +155,7 @@ describe('migrations', () => {
       expect(await viewdef()).not.toContain('china_day');
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'china_day'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(8);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(9);
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
     } finally {
       await db.destroy();
@@ -179,6 +182,7 @@ describe('migrations', () => {
       const [atStreet, inGrid] = await placed();
       expect(atStreet).toBe(1);
 
+      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
 
@@ -191,7 +195,7 @@ describe('migrations', () => {
       // The report filed for the street named a child of it: down, it is back in the child's grid.
       expect(await db.query(`SELECT reports_not_met AS n FROM statistics.workflow_cube WHERE grid_code = $1`, [grid_code])).toEqual([{ n: inGrid + 1 }]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(7);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(8);
       expect(await placed()).toEqual([atStreet, inGrid]);
     } finally {
       await db.destroy();
@@ -215,6 +219,7 @@ describe('migrations', () => {
         }
       }
 
+      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
 
@@ -225,7 +230,7 @@ describe('migrations', () => {
       expect(await inView()).toBe(1);
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'is_minor'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(6);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(7);
       expect(await inView()).toBe(0);
     } finally {
       await db.destroy();
@@ -264,6 +269,7 @@ describe('migrations', () => {
       const up = await placed();
 
       await unmake();
+      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
@@ -272,7 +278,7 @@ describe('migrations', () => {
       expect(await added()).toEqual([0, 1, 0, 1]);
       expect(await placed()).toEqual([0, expect.any(Number), 0, expect.any(Number)]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
       expect(await placed()).toEqual(up);
     } finally {
       await db.destroy();
@@ -297,14 +303,16 @@ describe('migrations', () => {
       const shown = async () =>
         Object.fromEntries((await db.query(`SELECT id, payload FROM workflow.notification WHERE id = ANY($1)`, [[school, police]])).map((r: { id: string; payload: Record<string, string> }) => [r.id, r.payload]));
 
+      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
 
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
       await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
       await db.undoLastMigration({ transaction: 'each' });
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(6);
       expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': masked }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
+      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
@@ -346,9 +354,10 @@ describe('migrations', () => {
         Object.fromEntries(
           await Promise.all(Object.entries(rows).map(async ([k, id]) => [k, (await db.query(`SELECT payload FROM workflow.notification WHERE id = $1`, [id]))[0].payload['Minor.currentAddress']])),
         );
+      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' });
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
       const up = {
         community: '********',
         district: '浙江省杭州市上城区********',
@@ -358,10 +367,11 @@ describe('migrations', () => {
         exact: address,
       };
       expect(await shown()).toEqual(up);
+      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' });
       expect(await shown()).toEqual(up);
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(2);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
       expect(await shown()).toEqual(up);
     } finally {
       await db.destroy();
@@ -381,14 +391,45 @@ describe('migrations', () => {
       const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM workflow.mandatory_report WHERE reassessment_due`);
       expect(n).toBe(0);
 
+      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
       await db.undoLastMigration({ transaction: 'each' }); // barred-person key
       await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
       await db.undoLastMigration({ transaction: 'each' });
       expect(await column()).toEqual([]);
       expect(await index()).toEqual([]);
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
       expect(await column()).toEqual([{ t: 'boolean', notNull: true, default: 'false' }]);
       expect(await index()).toHaveLength(1);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('workflow.notification: a VISIT_OVERDUE dedupe key names the grid it was told to up; down, not, a second grid told of one due date keeping a key of its own', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const [child] = await db.query(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+      const due = '2026-05-01T00:00:00.000Z';
+      const told = async (grid: string, key: string, at: string) => {
+        const n = randomUUID();
+        await db.query(
+          `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, dedupe_key)
+           VALUES ($1, 'VISIT_OVERDUE', 'CIVIL_AFFAIRS', $2, $3, NULL, '{}', $4, $5)`,
+          [n, grid, child.id, at, key],
+        );
+        return n;
+      };
+      const keys = async (ids: string[]) => (await db.query(`SELECT id, dedupe_key FROM workflow.notification WHERE id = ANY($1)`, [ids])).reduce((o: Record<string, string>, r: any) => ({ ...o, [r.id]: r.dedupe_key }), {});
+      await db.undoLastMigration({ transaction: 'each' });
+      const old = await told('330102001001001', `VISIT_OVERDUE:${child.id}:${due}:CIVIL_AFFAIRS`, '2026-05-02T00:00:00Z');
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await keys([old])).toEqual({ [old]: `VISIT_OVERDUE:${child.id}:${due}:330102001001001:CIVIL_AFFAIRS` });
+      // Told again where the child moved to, for the same due date.
+      const moved = await told('330102002001001', `VISIT_OVERDUE:${child.id}:${due}:330102002001001:CIVIL_AFFAIRS`, '2026-05-03T00:00:00Z');
+      await db.undoLastMigration({ transaction: 'each' });
+      expect(await keys([old, moved])).toEqual({ [old]: `VISIT_OVERDUE:${child.id}:${due}:CIVIL_AFFAIRS`, [moved]: `VISIT_OVERDUE:moved:${moved}` });
+      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      expect(await keys([old])).toEqual({ [old]: `VISIT_OVERDUE:${child.id}:${due}:330102001001001:CIVIL_AFFAIRS` });
     } finally {
       await db.destroy();
     }

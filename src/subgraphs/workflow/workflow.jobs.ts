@@ -203,8 +203,9 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           minorId: v.minor_id,
           childInRegion: true,
           fields: { 'Minor.riskLevel': v.risk_level, 'Minor.nextVisitDue': v.next_visit_due, 'OverdueVisit.responsibleWorker': v.responsible_worker },
-          // Once per due date: a visit moves the date, and a new lapse is told again.
-          dedupeKey: visitOverdueKey(v.minor_id, v.next_visit_due),
+          // Once per due date and grid: a visit moves the date, and a new lapse is told again; so is
+          // a lapse the child took to another grid, to the grid it lives in now (read under the lock).
+          dedupeKey: visitOverdueKey(v.minor_id, v.next_visit_due, child.grid_code),
         });
       })) ?? 0;
     }

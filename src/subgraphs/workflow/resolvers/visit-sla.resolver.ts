@@ -20,16 +20,19 @@ interface OverdueRow {
 }
 
 /**
- * The `VISIT_OVERDUE` dedupe key of a child and due date, `VISIT_OVERDUE:<minor id>:<due date as
- * Date#toISOString()>` (the job appends `:<department>` per recipient). Kept in one place because
- * the job's query rebuilds it in SQL (`visitOverdueKeySql`) to leave out children already told.
+ * The `VISIT_OVERDUE` dedupe key of a child, due date and the grid told, `VISIT_OVERDUE:<minor id>:<due
+ * date as Date#toISOString()>:<grid>` (the job appends `:<department>` per recipient). Kept in one
+ * place because the job's query rebuilds it in SQL (`visitOverdueKeySql`) to leave out children
+ * already told. The grid is part of it: a child told overdue and then moved, still overdue by the
+ * same date (a move changes no due date), was taken as told, and its new grid's civil affairs never
+ * learnt of the lapse, while the old grid's notice no longer names the child to anyone.
  */
-export const visitOverdueKey = (minorId: string, due: Date) => `VISIT_OVERDUE:${minorId}:${new Date(due).toISOString()}`;
+export const visitOverdueKey = (minorId: string, due: Date, gridCode: string) => `VISIT_OVERDUE:${minorId}:${new Date(due).toISOString()}:${gridCode}`;
 /**
  * The same key in SQL: `to_char(… AT TIME ZONE 'UTC', …MS"Z")` truncates to the millisecond exactly
  * as node-pg's parse of a `timestamptz` does, so both spell one due date alike.
  */
-const visitOverdueKeySql = `'VISIT_OVERDUE:' || m.id || ':' || to_char(m.next_visit_due AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const visitOverdueKeySql = `'VISIT_OVERDUE:' || m.id || ':' || to_char(m.next_visit_due AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || ':' || m.grid_code`;
 
 /**
  * Children whose visit is overdue for their level, read from the registry's ledger (the due date
