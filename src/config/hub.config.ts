@@ -171,14 +171,16 @@ function positive(env: Env, name: string, fallback: number, max = Number.MAX_SAF
   return n;
 }
 
+// Unset or empty is the default, as for every other variable: Number('') is 0, which moved the
+// working hours of OFF_HOURS eight hours without a word.
 function utcOffset(raw: string | undefined): number {
-  const n = Number(raw ?? 8);
+  const n = raw === undefined || raw.trim() === '' ? 8 : Number(raw);
   if (!Number.isInteger(n) || n < -12 || n > 14) throw new Error(`HUB_ANOMALY_UTC_OFFSET must be an integer between -12 and 14, got "${raw}"`);
   return n;
 }
 
 function hours(raw: string | undefined): [number, number] {
-  const m = /^(\d{1,2})-(\d{1,2})$/.exec(raw ?? '8-20');
+  const m = /^(\d{1,2})-(\d{1,2})$/.exec(raw || '8-20');
   if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) > 24) throw new Error(`HUB_ANOMALY_WORKING_HOURS must look like 8-20, got "${raw}"`);
   return [Number(m[1]), Number(m[2])];
 }
@@ -323,10 +325,14 @@ function parseSubgraphUrls(raw: string | undefined, production: boolean): Record
   const out: Record<string, string> = {};
   if (!raw) return out;
   for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [name, url] = pair.split('=');
+    // The URL is everything after the first "=": its query string may hold more.
+    const at = pair.indexOf('=');
+    const [name, url] = at < 0 ? [pair, ''] : [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
     if (!name || !url || !/^https?:\/\//.test(url)) {
       throw new Error(`HUB_SUBGRAPH_URLS entries look like registry=http://host:port/graphql, got "${pair}"`);
     }
+    // A name given twice would quietly send its fetches to whichever URL came last.
+    if (Object.hasOwn(out, name)) throw new Error(`HUB_SUBGRAPH_URLS names subgraph "${name}" twice`);
     // The gateway's assertion (who is asking, and why) and the records travel on these requests.
     if (production && !url.startsWith('https://')) throw new Error(`HUB_SUBGRAPH_URLS must use https: in production, got "${pair}"`);
     out[name] = url;
