@@ -24,13 +24,18 @@ export function anchorsIn(text: string): ChainAnchor[] {
 }
 
 /**
- * Logs the chain's head every `intervalSeconds` when it has moved, and once at start: the log is
- * shipped off the database's machine (journald, a log service), so the hub's own log is a record of
- * the chain that the database's owner cannot reach. 0 turns it off.
+ * Logs the chain's head every `intervalSeconds` when it has moved, once at start and once more as it
+ * stops: the log is shipped off the database's machine (journald, a log service), so the hub's own
+ * log is a record of the chain that the database's owner cannot reach. 0 turns it off.
+ *
+ * Without the last one, the events since the last tick (up to an interval of them) were anchored by
+ * nothing while the process was down, and the next start anchored whatever head it found: a tail cut
+ * off meanwhile passed for the chain's end. Its caller stops it once the requests have been answered
+ * and the other background work, which appends to the chain too, has stopped (bootstrap.ts).
  */
 export function startAnchoring(ds: DataSource, intervalSeconds: number, log: (m: string) => void = console.log): { stop(): Promise<void> } {
   let last = '';
-  return repeatEvery(intervalSeconds, () =>
+  const anchor = () =>
     ds.query(`SELECT seq, hash FROM audit.event ORDER BY seq DESC LIMIT 1`).then(
       (rows: { seq: string; hash: string }[]) => {
         const head = rows[0] && anchorLine({ seq: Number(rows[0].seq), hash: rows[0].hash });
@@ -39,6 +44,12 @@ export function startAnchoring(ds: DataSource, intervalSeconds: number, log: (m:
         log(`[hub] ${head}`);
       },
       (e) => console.error(`[hub] audit anchor not read: ${loggableError(e)}`),
-    ),
-  );
+    );
+  const timer = repeatEvery(intervalSeconds, anchor);
+  return {
+    stop: async () => {
+      await timer.stop();
+      if (intervalSeconds > 0) await anchor();
+    },
+  };
 }

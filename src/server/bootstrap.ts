@@ -20,14 +20,16 @@ export interface Database {
 
 /**
  * The database of a serving process as its listener closes it once the last request is answered:
- * the slices' background work first (a job may still write and audit), then the audit writer's
- * queue, then `closeAll` (the audit pool and the database). `background` is read when closing: the
- * slices start after the listener.
+ * the audit writer's queue (events of answers that did not wait for them, such as refusals outside
+ * GraphQL), the slices' background work (a job may still write and audit; the chain's head is
+ * anchored last), the queue again, then `closeAll` (the audit pool and the database). `background`
+ * is read when closing: the slices start after the listener.
  */
 export function closedInOrder(db: Database, writer: AuditSink, closeAll: () => Promise<void>, background: () => { stop(): Promise<void> } | undefined): Database {
   return {
     ...db,
     close: async () => {
+      await writer.drain();
       await background()?.stop();
       await writer.drain();
       await closeAll();
@@ -87,12 +89,16 @@ export async function seedDemo(ds: DataSource, anchor: Date): Promise<void> {
 
 export const buildPolicy = () => new Policy(SUBGRAPHS.flatMap((s) => s.policy));
 
-/** Starts the slices' background work; `stop` ends all of it, waiting for what is running. */
+/**
+ * Starts the slices' background work; `stop` ends all of it, waiting for what is running — one slice
+ * after another, the last started first: the workflow's webhook deliveries append to the audit
+ * chain, whose head the audit slice anchors as it stops (audit.anchor.ts), so they must be done by then.
+ */
 export function startSlices(slices: readonly SubgraphSlice[], runtime: SliceRuntime): { stop(): Promise<void> } {
   const started = slices.flatMap((s) => (s.start ? [s.start(runtime)] : []));
   return {
     stop: async () => {
-      await Promise.all(started.map((s) => s.stop()));
+      for (const s of [...started].reverse()) await s.stop();
     },
   };
 }
