@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { anchorsIn } from '../src/audit/audit.anchor';
 import { Department } from '../src/auth/principal';
-import { startTestHub } from './support/test-hub';
+import { cloneTemplateDatabase, startTestHub } from './support/test-hub';
 
 /**
  * A stop anchors the chain's head: the events written since the last periodic anchor (up to
@@ -34,6 +34,29 @@ describe('stopping the process that serves the audit subgraph', () => {
       expect(anchorsIn(logged.join('\n')).at(-1)).toEqual(headNow);
     } finally {
       log.mockRestore();
+    }
+  });
+});
+
+/**
+ * The demo seed of a department attaches made-up records (incidents, sentences, prevention cases) to
+ * every child the registry holds: started with HUB_SEED_DEMO on a registry it did not seed (a pilot
+ * or a hub left without NODE_ENV=production), it wrote them onto real children, unaudited, for every
+ * department whose tables were still empty.
+ */
+describe('the demo seed on a registry that holds children already', () => {
+  it('seeds no department, however empty its tables', async () => {
+    const url = await cloneTemplateDatabase();
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(`TRUNCATE police.incident, police.guardian_admonishment, police.identity_verification, justice.incarcerated_parent, justice.community_correction, justice.legal_aid_case`);
+      const t = await startTestHub({ databaseUrl: url, env: { HUB_SEED_DEMO: 'true', HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+      await t.stop();
+      const counts = (await c.query(`SELECT (SELECT count(*)::int FROM police.incident) AS incidents, (SELECT count(*)::int FROM justice.incarcerated_parent) AS sentences`)).rows[0];
+      expect(counts).toEqual({ incidents: 0, sentences: 0 });
+    } finally {
+      await c.end();
     }
   });
 });

@@ -60,7 +60,8 @@ export interface SubgraphSlice {
   grantSources?: GrantSource[];
   /**
    * Demo data, written when the slice's tables are empty. Deterministic. Every slice's seed runs in
-   * one transaction (`em`, bootstrap's seedDemo), after the slices before it in SUBGRAPHS.
+   * one transaction (`em`, bootstrap's seedDemo), after the slices before it in SUBGRAPHS, and only
+   * into an empty registry: a department's demo records are attached to the children it holds.
    */
   seedDemo?: (em: EntityManager, anchor: Date) => Promise<void>;
   /** Work on the seeded demo data, once the seeding transaction has committed (a demo hub's start). */

@@ -75,13 +75,18 @@ export async function openDatabase(config: HubConfig, log: (m: string) => void =
 }
 
 /**
- * Every slice's demo seed in one transaction. Each seeds only while its tables are empty, so a start
- * killed or failing half-way through separate commits (the regions written, no child yet) left a
- * registry every later start took as seeded. The statistics refresh (afterSeedDemo) takes a
+ * Every slice's demo seed in one transaction, into an empty registry only. In separate commits a
+ * start killed or failing half-way (the regions written, no child yet) left a registry every later
+ * start took as seeded. A department's demo seed attaches made-up records (incidents, sentences,
+ * reports) to every child the registry holds: on a registry the demo did not fill — a pilot's, or a
+ * hub's run without NODE_ENV=production — it wrote them onto real children, unaudited, for each
+ * department whose tables were still empty. The statistics refresh (afterSeedDemo) takes a
  * transaction and lock of its own, and must see the seeded rows: it runs after the commit.
  */
 export async function seedDemo(ds: DataSource, anchor: Date): Promise<void> {
   await ds.transaction(async (em) => {
+    const [{ empty }] = await em.query(`SELECT NOT EXISTS (SELECT 1 FROM registry.region) AS empty`);
+    if (!empty) return;
     for (const slice of SUBGRAPHS) await slice.seedDemo?.(em, anchor);
   });
   for (const slice of SUBGRAPHS) await slice.afterSeedDemo?.(ds);
