@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import path from 'node:path';
 import type { PolicySubject } from '../auth/principal';
 import { REPLY_MARGIN_MS } from '../db/time-limits';
@@ -321,6 +322,25 @@ function isHttpsUrl(raw: string): boolean {
   }
 }
 
+/**
+ * The identity provider's key is read when the hub builds its token verifier, after the migrations:
+ * a malformed one stopped the boot there with OpenSSL's words alone ("asn1 encoding routines::header
+ * too long"), naming no setting, the database already migrated. Neither value is echoed: a private
+ * key pasted in place of the public one is a secret.
+ */
+function jwtKeySource(publicKeyPem: string | undefined, jwksUrl: string | undefined): void {
+  if (publicKeyPem !== undefined) {
+    let usable = /-----BEGIN PUBLIC KEY-----/.test(publicKeyPem);
+    try {
+      if (usable) createPublicKey({ key: publicKeyPem, format: 'pem' });
+    } catch {
+      usable = false;
+    }
+    if (!usable) throw new Error('HUB_JWT_PUBLIC_KEY must be a PEM public key (SPKI: "-----BEGIN PUBLIC KEY-----"), and is not one');
+  }
+  if (jwksUrl !== undefined && !URL.canParse(jwksUrl)) throw new Error('HUB_JWKS_URL must be a URL, and is not one');
+}
+
 function parseSubgraphUrls(raw: string | undefined, production: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   if (!raw) return out;
@@ -360,6 +380,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
   if (production && jwt.jwksUrl && !isHttpsUrl(jwt.jwksUrl)) {
     throw new Error(`HUB_JWKS_URL must be an https: URL in production (the key set decides whose tokens are accepted), got "${jwt.jwksUrl}"`);
   }
+  jwtKeySource(jwt.publicKeyPem, jwt.jwksUrl);
   const symmetricOrUnknown = jwt.algorithms.filter((a) => !ASYMMETRIC_ALGORITHMS.includes(a));
   if (production && symmetricOrUnknown.length) {
     throw new Error(
