@@ -84,59 +84,13 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
   const emitter: Emitter = { policy, now };
   const summary: EscalationSummary = { referrals: 0, redNotifications: 0, overdueVisits: 0, reassessments: 0, failed: 0 };
 
-  // Batch after batch until none is left, as for the overdue visits below: one batch a pass left a
-  // backlog (the job down for a while, a screening round's RED children) to be escalated 500 a
-  // minute, the last ones long after their deadline. Each batch is new items: an escalated one is
-  // left out by the query, and so is one that failed in this run (`failed`: left for the next pass,
-  // not tried again batch after batch).
-  const failed: string[] = [];
-  for (;;) {
-    const referrals: { id: string; minor_id: string; type: string; status: string; to_department: string; region_code: string; stage: string }[] = await ds.query(
-      `SELECT id, minor_id, type, status, to_department, region_code,
-              CASE status WHEN 'PENDING' THEN 'ANSWER' ELSE 'COMPLETION' END AS stage
-         FROM workflow.referral
-        WHERE ((status = 'PENDING' AND answer_due_at < $1 AND escalated_at IS NULL)
-           OR (status = 'ACCEPTED' AND complete_due_at < $1 AND (escalated_at IS NULL OR escalated_at < complete_due_at)))
-          AND id <> ALL($3::uuid[])
-        ORDER BY answer_due_at LIMIT $2`,
-      [now, BATCH, failed],
-    );
-    let committed = 0;
-    for (const r of referrals) {
-      const target = await parentRegion(ds, r.region_code);
-      const told = await eachItem(ds, summary, 'referral', r.id, async (em) => {
-        const { 1: changed } = (await em.query(
-          `UPDATE workflow.referral SET escalated_at = $2, escalation_region = $3 WHERE id = $1 AND status = $4`,
-          [r.id, now, target, r.status],
-        )) as [unknown, number];
-        if (!changed) return 0; // answered meanwhile
-        return emitNotification(em, emitter, {
-          kind: NotificationKind.ESCALATION,
-          regionCode: target,
-          minorId: r.minor_id,
-          subjectId: r.id,
-          to: [Department.CIVIL_AFFAIRS],
-          fields: {
-            'Referral.type': r.type,
-            'Referral.status': r.status as ReferralStatus,
-            'Referral.toDepartment': r.to_department,
-            'Referral.overdue': true,
-          },
-          dedupeKey: `ESCALATION:referral:${r.id}:${r.stage}`,
-        });
-      });
-      if (told === undefined) {
-        failed.push(r.id);
-        continue;
-      }
-      committed++;
-      summary.referrals += told;
-    }
-    if (referrals.length < BATCH || committed === 0) break;
-  }
-
   const cutoff = new Date(now.getTime() - config.workflow.redAckMinutes * 60_000);
-  // Batch after batch, as the referrals above.
+  // RED first: a child in danger now, whose departments have not answered; a backlog of overdue
+  // referrals (city scale, the job's first run) must not hold it back. Batch after batch until none
+  // is left, as for the overdue visits below: one batch a pass left a backlog (the job down for a
+  // while, a screening round's RED children) to be escalated 500 a minute, the last ones long after
+  // their deadline. Each batch is new items: an escalated one is left out by the query, and so is
+  // one that failed in this run (left for the next pass, not tried again batch after batch).
   const failedReds: string[] = [];
   for (;;) {
     const reds: { id: string; department: string; region_code: string; minor_id: string | null; created_at: Date }[] = await ds.query(
@@ -172,6 +126,53 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
       summary.redNotifications += told;
     }
     if (reds.length < BATCH || committed === 0) break;
+  }
+
+  // Overdue referrals, batch after batch, as the RED notifications above.
+  const failedReferrals: string[] = [];
+  for (;;) {
+    const referrals: { id: string; minor_id: string; type: string; status: string; to_department: string; region_code: string; stage: string }[] = await ds.query(
+      `SELECT id, minor_id, type, status, to_department, region_code,
+              CASE status WHEN 'PENDING' THEN 'ANSWER' ELSE 'COMPLETION' END AS stage
+         FROM workflow.referral
+        WHERE ((status = 'PENDING' AND answer_due_at < $1 AND escalated_at IS NULL)
+           OR (status = 'ACCEPTED' AND complete_due_at < $1 AND (escalated_at IS NULL OR escalated_at < complete_due_at)))
+          AND id <> ALL($3::uuid[])
+        ORDER BY answer_due_at LIMIT $2`,
+      [now, BATCH, failedReferrals],
+    );
+    let committed = 0;
+    for (const r of referrals) {
+      const target = await parentRegion(ds, r.region_code);
+      const told = await eachItem(ds, summary, 'referral', r.id, async (em) => {
+        const { 1: changed } = (await em.query(
+          `UPDATE workflow.referral SET escalated_at = $2, escalation_region = $3 WHERE id = $1 AND status = $4`,
+          [r.id, now, target, r.status],
+        )) as [unknown, number];
+        if (!changed) return 0; // answered meanwhile
+        return emitNotification(em, emitter, {
+          kind: NotificationKind.ESCALATION,
+          regionCode: target,
+          minorId: r.minor_id,
+          subjectId: r.id,
+          to: [Department.CIVIL_AFFAIRS],
+          fields: {
+            'Referral.type': r.type,
+            'Referral.status': r.status as ReferralStatus,
+            'Referral.toDepartment': r.to_department,
+            'Referral.overdue': true,
+          },
+          dedupeKey: `ESCALATION:referral:${r.id}:${r.stage}`,
+        });
+      });
+      if (told === undefined) {
+        failedReferrals.push(r.id);
+        continue;
+      }
+      committed++;
+      summary.referrals += told;
+    }
+    if (referrals.length < BATCH || committed === 0) break;
   }
 
   // Reports handled about a registered child (transitionReport marks them): the step itself sends
