@@ -158,6 +158,17 @@ describe('config: durations', () => {
     }
   });
 
+  it('orders report deadlines by urgency, the handling deadline as the verification one, and takes each urgency once', () => {
+    expect(workflow({ HUB_REPORT_DEADLINES: 'URGENT=30/720,HIGH=240/4320,NORMAL=1440/10080' }).reportDeadlines.URGENT).toEqual({ verifyMinutes: 30, handleMinutes: 720 });
+    // Equal deadlines are allowed; an urgent report handled later than a normal one is not.
+    expect(workflow({ HUB_REPORT_DEADLINES: 'URGENT=60/1440,HIGH=60/1440,NORMAL=60/1440' }).reportDeadlines.NORMAL).toEqual({ verifyMinutes: 60, handleMinutes: 1440 });
+    expect(() => workflow({ HUB_REPORT_DEADLINES: 'URGENT=60/20000' })).toThrow(/HUB_REPORT_DEADLINES: a more urgent report cannot have a later handling deadline/);
+    expect(() => workflow({ HUB_REPORT_DEADLINES: 'NORMAL=1440/1440' })).toThrow(/HUB_REPORT_DEADLINES: a more urgent report cannot have a later handling deadline/);
+    expect(() => workflow({ HUB_REPORT_DEADLINES: 'URGENT=300/1440' })).toThrow(/HUB_REPORT_DEADLINES: a more urgent report cannot have a later verification deadline/);
+    // A second entry for one urgency silently replaced the first.
+    expect(() => workflow({ HUB_REPORT_DEADLINES: 'URGENT=30/60,URGENT=60/1440' })).toThrow(/HUB_REPORT_DEADLINES gives URGENT twice/);
+  });
+
   it('bounds report deadlines at a year, and the test clock offset at 100 years', () => {
     expect(workflow({ HUB_REPORT_DEADLINES: 'NORMAL=1440/525600' }).reportDeadlines.NORMAL).toEqual({ verifyMinutes: 1440, handleMinutes: 525_600 });
     for (const bad of ['NORMAL=1440/525601', 'NORMAL=1440/99999999999999999999']) {

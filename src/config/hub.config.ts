@@ -219,15 +219,23 @@ export const DEFAULT_REFERRAL_COMPLETE_DAYS = 30;
 /** `URGENT=60/1440,HIGH=240/4320,NORMAL=1440/10080`: verify-within/handle-within minutes per urgency. */
 function reportDeadlines(raw: string | undefined): WorkflowConfig['reportDeadlines'] {
   const out: WorkflowConfig['reportDeadlines'] = { ...DEFAULT_REPORT_DEADLINES };
+  const given = new Set<string>();
   for (const part of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^(URGENT|HIGH|NORMAL)=(\d+)\/(\d+)$/.exec(part);
     if (!m || Number(m[2]) <= 0 || Number(m[3]) < Number(m[2]) || Number(m[3]) > YEAR_MINUTES) {
       throw new Error(`HUB_REPORT_DEADLINES entries look like URGENT=60/1440 (verify/handle minutes, handle ≥ verify, at most ${YEAR_MINUTES}: a year), got "${part}"`);
     }
+    // A second entry silently replaced the first: a mistyped urgency name would leave it unnoticed.
+    if (given.has(m[1])) throw new Error(`HUB_REPORT_DEADLINES gives ${m[1]} twice`);
+    given.add(m[1]);
     out[m[1] as ReportUrgency] = { verifyMinutes: Number(m[2]), handleMinutes: Number(m[3]) };
   }
-  if (out.URGENT.verifyMinutes > out.HIGH.verifyMinutes || out.HIGH.verifyMinutes > out.NORMAL.verifyMinutes) {
-    throw new Error(`HUB_REPORT_DEADLINES: a more urgent report cannot have a later verification deadline (${URGENCIES.join(' ≤ ')})`);
+  // Both deadlines follow the urgency: an URGENT report due to be handled after a NORMAL one would
+  // be listed overdue (overdueReports) only after it, and count as handled in time when a normal one would not.
+  for (const [deadline, key] of [['verification', 'verifyMinutes'], ['handling', 'handleMinutes']] as const) {
+    if (out.URGENT[key] > out.HIGH[key] || out.HIGH[key] > out.NORMAL[key]) {
+      throw new Error(`HUB_REPORT_DEADLINES: a more urgent report cannot have a later ${deadline} deadline (${URGENCIES.join(' ≤ ')})`);
+    }
   }
   return out;
 }
