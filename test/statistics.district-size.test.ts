@@ -15,13 +15,14 @@ describe('statistics of a district too large to protect at once', () => {
 
   beforeAll(async () => {
     t = await startTestHub();
-    // One street, two communities and 1,700 grids: some city districts have this many.
+    // One street, two communities and 1,900 grids: some city districts have this many, more than either
+    // lattice holds (with the visit status, for those who read visits, and without, for the others).
     const [{ parent }] = await t.sql(`SELECT parent_code AS parent FROM registry.region WHERE code = '330102'`);
     const add = (code: string, parentCode: string, level: string) =>
       t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4)`, [code, parentCode, level, `大区${code.slice(-3)}`]);
     await add(BIG, parent, 'DISTRICT');
     await add(`${BIG}001`, BIG, 'STREET');
-    for (const [community, grids] of [[`${BIG}001001`, 999], [`${BIG}001002`, 701]] as const) {
+    for (const [community, grids] of [[`${BIG}001001`, 999], [`${BIG}001002`, 901]] as const) {
       await add(community, `${BIG}001`, 'COMMUNITY');
       await t.sql(
         `INSERT INTO registry.region (code, parent_code, level, name) SELECT $1 || lpad(i::text, 3, '0'), $1, 'GRID', '网格' || i FROM generate_series(1, $2::int) i`,

@@ -44,7 +44,8 @@ const countCell = (c: { value: number; suppressed: boolean }): CountCell =>
  * every coarser region × risk level × age band × gender, each summed over or not, and × whether
  * the child's visit is overdue (MET: on time, NOT_MET: overdue) by region and risk level only.
  * MINORS is that last dimension summed, OVERDUE_VISITS its NOT_MET value, a visits-on-time rate
- * its MET value over the sum. The lattice is protected as a whole (`joint`), with the registry's
+ * its MET value over the sum — for those who read visits; the others' lattice is the counts alone
+ * (`childrenLattice`). The lattice is protected as a whole (`joint`), with the registry's
  * rules as known zeros, so no question about it, nor any combination of them, shows what another
  * hides; every question is a view of it, cut to the caller's level, dimensions and jurisdiction.
  * (Overdue visits by age band or gender would multiply the lines every small on-time count
@@ -68,13 +69,26 @@ const VISIT_RULES = [
   { risk_level: StatisticsRiskLevel.UNASSESSED, outcome: OVERDUE },
 ];
 
-function childrenLattice(scope: Scope, k: number): TableOptions {
+/**
+ * The children's lattice a subject is served from. With the visit status only for those who read
+ * visits (`Minor.nextVisitDue`): protected beside the overdue and on-time counts, the counts of
+ * children a school, the Youth League or a dashboard is served were hidden or shown by those counts,
+ * which they may not read — visits alone, the same children at the same levels, turned a school's
+ * published count of a grid's RED children hidden and a hidden one published, telling it that the
+ * grid's children had been visited. Their lattice is the counts alone, protected as a whole like the
+ * other, as the categories are folded per subject. Two patterns of the same counts tell nothing to
+ * whoever is served both (an officer who reads visits and a dashboard): such an officer counts every
+ * cell exactly from the children it lists, and reads each child's visit status.
+ */
+function childrenLattice(scope: Scope, k: number, visits: boolean): TableOptions {
   return {
     anchor: scope.anchor,
     nodes: scope.nodes,
     level: RegionLevel.GRID,
-    dims: [...LATTICE_DIMENSIONS.map((d) => dimSpec(d, false)), VISIT_STATUS],
-    source: { table: 'statistics.minor_cube', value: { met: 'minors - overdue', notMet: 'overdue' }, knownZero: VISIT_RULES },
+    dims: [...LATTICE_DIMENSIONS.map((d) => dimSpec(d, false)), ...(visits ? [VISIT_STATUS] : [])],
+    source: visits
+      ? { table: 'statistics.minor_cube', value: { met: 'minors - overdue', notMet: 'overdue' }, knownZero: VISIT_RULES }
+      : { table: 'statistics.minor_cube', value: 'minors' },
     k,
     zeroIsSmall: true,
     joint: true,
@@ -84,9 +98,9 @@ function childrenLattice(scope: Scope, k: number): TableOptions {
 /** Lattice order of a category table's dimensions, whatever order a caller lists them in. */
 const DIMENSION_ORDER = [StatisticsDimension.CATEGORY, StatisticsDimension.RISK_LEVEL, StatisticsDimension.AGE_BAND, StatisticsDimension.GENDER];
 
-/** A cell of the children's lattice: one value per dimension (null: summed over) and the visit status. */
-const childrenCell = (risk: string | null, age: string | null, gender: string | null, status: string | null) => [risk, age, gender, status];
-const WHOLE = childrenCell(null, null, null, null);
+/** A cell of the children's lattice: one value per dimension (null: summed over), and the visit status in a lattice with it. */
+const childrenCell = (risk: string | null, age: string | null, gender: string | null, status: string | null, visits = true) =>
+  visits ? [risk, age, gender, status] : [risk, age, gender];
 
 /**
  * Every answer reads one snapshot (summaries can be refreshed concurrently), read-only: the
@@ -173,8 +187,10 @@ export class StatisticsResolver {
       const folded = byCategory && foldsCategories(ctx);
       const at = await refreshedAt(em);
       const k = ctx.config.statistics.suppressionK;
-      const children = await protectedTable(em, childrenLattice(scope, k), at);
-      const total = children.cell(scope.node.code, childrenCell(null, null, null, status))!;
+      // OVERDUE_VISITS is refused above to whoever reads no visits: `status` is then null.
+      const visits = readsVisits(ctx, 'Minor.nextVisitDue');
+      const children = await protectedTable(em, childrenLattice(scope, k, visits), at);
+      const total = children.cell(scope.node.code, childrenCell(null, null, null, status, visits))!;
       let cells: TableCell[];
       let dimValue: (cell: TableCell, d: StatisticsDimension) => string | null;
       if (byCategory) {
@@ -195,8 +211,8 @@ export class StatisticsResolver {
       } else {
         // No child is overdue before an assessment: overdue tables list the assessed levels only.
         cells = children
-          .cells(level, [...LATTICE_DIMENSIONS.map((d) => by.includes(d)), status !== null])
-          .filter((c) => c.values[LATTICE_DIMENSIONS.length] === status && !(status === OVERDUE && c.values[0] === StatisticsRiskLevel.UNASSESSED));
+          .cells(level, [...LATTICE_DIMENSIONS.map((d) => by.includes(d)), ...(visits ? [status !== null] : [])])
+          .filter((c) => (c.values[LATTICE_DIMENSIONS.length] ?? null) === status && !(status === OVERDUE && c.values[0] === StatisticsRiskLevel.UNASSESSED));
         dimValue = (cell, d) => (LATTICE_DIMENSIONS.includes(d) ? cell.values[LATTICE_DIMENSIONS.indexOf(d)] : null);
       }
       return {
@@ -234,10 +250,12 @@ export class StatisticsResolver {
       // populations, and suppress zeros as the counts do: a published zero numerator or
       // population (no child screened, none with a category) would show zeros the counts hide.
       const common = { anchor: scope.anchor, nodes: scope.nodes, level, k, zeroIsSmall: true as const, rate: true };
-      const children = childrenLattice(scope, k);
+      const visits = readsVisits(ctx, 'Minor.nextVisitDue');
+      const children = childrenLattice(scope, k, visits);
+      const cellOf = (risk: string | null, status: string | null = null) => childrenCell(risk, null, null, status, visits);
       const rateTable = (met: string, notMet: string, where?: CubeSource['where'], population?: TableOptions['population']) =>
         protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where }, population }, at);
-      const screening = await rateTable('screened', 'minors - screened', undefined, { of: children, ways: [[WHOLE]] });
+      const screening = await rateTable('screened', 'minors - screened', undefined, { of: children, ways: [[cellOf(null)]] });
       // The rates counted from visits are not computed for a subject the policy refuses them
       // (null with FORBIDDEN on their path, from the policy's rows).
       const serves = (field: 'intervention' | 'assistance' | 'visitsOnTime') => ctx.policy.access(ctx.subject, `RegionRates.${field}`) === Access.ALLOW;
@@ -249,15 +267,16 @@ export class StatisticsResolver {
             {
               of: children,
               ways: [
-                [RiskLevel.RED, RiskLevel.ORANGE].map((r) => childrenCell(r, null, null, null)),
-                [WHOLE, ...[RiskLevel.YELLOW, RiskLevel.BLUE, StatisticsRiskLevel.UNASSESSED].map((r) => childrenCell(r, null, null, null))],
+                [RiskLevel.RED, RiskLevel.ORANGE].map((r) => cellOf(r)),
+                [cellOf(null), ...[RiskLevel.YELLOW, RiskLevel.BLUE, StatisticsRiskLevel.UNASSESSED].map((r) => cellOf(r))],
               ],
             },
           )
         : null;
       // Children with a category are counted nowhere else: that population is protected on its own.
       const assistance = serves('assistance') ? await rateTable('assisted', 'with_category - assisted') : null;
-      const onTime = serves('visitsOnTime') ? await protectedTable(em, children, at) : null;
+      // Served only with `Minor.nextVisitDue` (PARTS_OF): from the lattice with the visit status.
+      const onTime = serves('visitsOnTime') && visits ? await protectedTable(em, children, at) : null;
       // Reports and referrals are events, not children, and no count shares their cells: their
       // rates publish a numerator of zero beside a published denominator (0% and 100% are the
       // indicator itself), but hide a denominator of zero as the trend hides a month without one.
@@ -282,9 +301,9 @@ export class StatisticsResolver {
             ? ASSESSED_LEVELS.map((riskLevel) => ({
                 riskLevel,
                 rate: rateOf(
-                  onTime.cell(node.code, childrenCell(riskLevel, null, null, null))!,
-                  onTime.cell(node.code, childrenCell(riskLevel, null, null, ON_TIME))!,
-                  onTime.cell(node.code, childrenCell(riskLevel, null, null, OVERDUE))!,
+                  onTime.cell(node.code, cellOf(riskLevel))!,
+                  onTime.cell(node.code, cellOf(riskLevel, ON_TIME))!,
+                  onTime.cell(node.code, cellOf(riskLevel, OVERDUE))!,
                 ),
               }))
             : null,
