@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
 import { TokenService } from '../src/auth/token.service';
@@ -169,6 +172,18 @@ describe('bearer tokens', () => {
 
     it('serves dev tokens (npm run token) for their default 8 h', async () => {
       await serves(await t.token(Department.POLICE));
+    });
+
+    // The hub refuses a token whose subject it cannot store (401, naming no claim): the CLI says
+    // which flag is wrong rather than print such a token; likewise a lifetime that is no number.
+    it('refuses, naming the flag, to print a dev token the hub would refuse', async () => {
+      const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
+      const cli = path.join(__dirname, '..', 'src', 'cli', 'token.cli.ts');
+      const refusal = (args: string[]) => promisify(execFile)(tsx, [cli, '--department', 'POLICE', ...args]).then(() => null, (e) => e.stderr as string);
+      expect(await refusal(['--user', 'hub:x'])).toMatch(/^token: --user is a user id the hub accepts/);
+      expect(await refusal(['--user', 'officer\u200b1'])).toMatch(/^token: --user/);
+      expect(await refusal(['--expires-in', 'abc'])).toMatch(/^token: --expires-in is a whole number of seconds above 0/);
+      expect(await refusal(['--expires-in', '0'])).toMatch(/^token: --expires-in/);
     });
 
     it('does not serve a token from its verification cache once it is older than the maximum age', async () => {

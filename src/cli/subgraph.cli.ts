@@ -9,6 +9,7 @@ async function main() {
   const [name] = positional;
   if (!name) throw new Error('usage: npm run subgraph -- <name> --port N');
   const port = Number(flags.port ?? 4001);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port is a TCP port, 0 to 65535');
   const server = await startSubgraphServer(name, loadConfig(), port);
   console.log(`Subgraph ${name} at ${server.url} — accepts only requests signed by the gateway`);
   const stop = async () => {

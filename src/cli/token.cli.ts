@@ -3,7 +3,7 @@
  * Prints one dev token alone on stdout, signed with the secret in HUB_DATA_DIR.
  */
 import { Department, isDepartment, isRole, Role } from '../auth/principal';
-import { signDevToken } from '../auth/token.service';
+import { isTokenSubject, signDevToken } from '../auth/token.service';
 import { isRegionCode } from '../common/validation';
 import { loadConfig } from '../config/hub.config';
 import { DEMO_ROOT_REGION } from '../subgraphs/registry/registry.constants';
@@ -19,14 +19,12 @@ async function main() {
   if (!isRole(role)) throw new Error(`--role must be one of ${Object.values(Role).join(', ')}`);
   const region = flags.region ?? DEMO_ROOT_REGION;
   if (!isRegionCode(region)) throw new Error('--region is a region code (6 to 15 digits)');
-  const expiresIn = flags['expires-in'] ? Number(flags['expires-in']) : undefined;
-  const token = await signDevToken(config, {
-    department,
-    role,
-    region,
-    userId: flags.user ?? `${department.toLowerCase()}-${role.toLowerCase()}-1`,
-    expiresIn,
-  });
+  // The hub would refuse such a token (401) naming no claim: say which flag is wrong instead.
+  const userId = flags.user ?? `${department.toLowerCase()}-${role.toLowerCase()}-1`;
+  if (!isTokenSubject(userId)) throw new Error('--user is a user id the hub accepts: 1–200 characters, no control or invisible characters, not "hub:…" or one that could pass for it');
+  const expiresIn = flags['expires-in'] === undefined ? undefined : Number(flags['expires-in']);
+  if (expiresIn !== undefined && !(Number.isInteger(expiresIn) && expiresIn > 0)) throw new Error('--expires-in is a whole number of seconds above 0');
+  const token = await signDevToken(config, { department, role, region, userId, expiresIn });
   process.stdout.write(token + '\n');
 }
 
