@@ -24,14 +24,13 @@ export class WorkflowVisitOverdueKeyByGrid1795402100000 implements MigrationInte
 
   async down(q: QueryRunner): Promise<void> {
     const without = `left(dedupe_key, length(dedupe_key) - length(region_code) - length(department) - 2) || ':' || department`;
+    // Ranked in one pass: a correlated look for an older twin was planned row against row.
     await q.query(
       `UPDATE workflow.notification n SET dedupe_key = 'VISIT_OVERDUE:moved:' || n.id
-        WHERE n.kind = 'VISIT_OVERDUE' AND n.dedupe_key LIKE '%:' || n.region_code || ':' || n.department
-          AND EXISTS (SELECT 1 FROM workflow.notification o
-                       WHERE o.kind = 'VISIT_OVERDUE' AND o.id <> n.id AND o.department = n.department
-                         AND left(o.dedupe_key, length(o.dedupe_key) - length(o.region_code) - length(o.department) - 2)
-                           = left(n.dedupe_key, length(n.dedupe_key) - length(n.region_code) - length(n.department) - 2)
-                         AND (o.created_at, o.id) < (n.created_at, n.id))`,
+         FROM (SELECT id, row_number() OVER (PARTITION BY department, ${without} ORDER BY created_at, id) AS rank
+                 FROM workflow.notification
+                WHERE kind = 'VISIT_OVERDUE' AND dedupe_key LIKE '%:' || region_code || ':' || department) r
+        WHERE n.id = r.id AND r.rank > 1`,
     );
     await q.query(`UPDATE workflow.notification SET dedupe_key = ${without} WHERE kind = 'VISIT_OVERDUE' AND dedupe_key LIKE '%:' || region_code || ':' || department`);
   }
