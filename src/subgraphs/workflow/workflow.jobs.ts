@@ -44,6 +44,31 @@ async function eachItem<T>(ds: DataSource, summary: EscalationSummary, step: str
   }
 }
 
+/**
+ * A step's items batch after batch until none is left, each in `eachItem`: one batch a pass left a
+ * backlog (the job down for a while, a screening round's RED children) to be escalated 500 a
+ * minute, the last long after their deadline. Each batch is new items: one escalated no longer
+ * matches `read`, and one that failed in this run is passed to `read` to be left out (it waits for
+ * the next pass rather than being tried batch after batch). Resolves to the sum of what `each` told.
+ */
+async function everyBatch<R extends { id: string }>(read: (failed: string[]) => Promise<R[]>, each: (row: R) => Promise<number | undefined>): Promise<number> {
+  const failed: string[] = [];
+  let told = 0;
+  for (;;) {
+    const rows = await read(failed);
+    let committed = 0;
+    for (const row of rows) {
+      const n = await each(row);
+      if (n === undefined) failed.push(row.id);
+      else {
+        committed++;
+        told += n;
+      }
+    }
+    if (rows.length < BATCH || committed === 0) return told;
+  }
+}
+
 /** The next region level up (区县 ← 街道 ← 社区 ← 网格); the root escalates to itself. */
 async function parentRegion(ds: DataSource, code: string): Promise<string> {
   const [row] = await ds.query(`SELECT parent_code FROM registry.region WHERE code = $1`, [code]);
@@ -86,23 +111,18 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
 
   const cutoff = new Date(now.getTime() - config.workflow.redAckMinutes * 60_000);
   // RED first: a child in danger now, whose departments have not answered; a backlog of overdue
-  // referrals (city scale, the job's first run) must not hold it back. Batch after batch until none
-  // is left, as for the overdue visits below: one batch a pass left a backlog (the job down for a
-  // while, a screening round's RED children) to be escalated 500 a minute, the last ones long after
-  // their deadline. Each batch is new items: an escalated one is left out by the query, and so is
-  // one that failed in this run (left for the next pass, not tried again batch after batch).
-  const failedReds: string[] = [];
-  for (;;) {
-    const reds: { id: string; department: string; region_code: string; minor_id: string | null; created_at: Date }[] = await ds.query(
-      `SELECT id, department, region_code, minor_id, created_at FROM workflow.notification
-        WHERE kind = 'CHILD_RED' AND acknowledged_at IS NULL AND escalated_at IS NULL AND created_at < $1 AND id <> ALL($3::uuid[])
-        ORDER BY created_at LIMIT $2`,
-      [cutoff, BATCH, failedReds],
-    );
-    let committed = 0;
-    for (const n of reds) {
+  // referrals (city scale, the job's first run) must not hold it back.
+  summary.redNotifications += await everyBatch(
+    (failed): Promise<{ id: string; department: string; region_code: string; minor_id: string | null; created_at: Date }[]> =>
+      ds.query(
+        `SELECT id, department, region_code, minor_id, created_at FROM workflow.notification
+          WHERE kind = 'CHILD_RED' AND acknowledged_at IS NULL AND escalated_at IS NULL AND created_at < $1 AND id <> ALL($3::uuid[])
+          ORDER BY created_at LIMIT $2`,
+        [cutoff, BATCH, failed],
+      ),
+    async (n) => {
       const target = await parentRegion(ds, n.region_code);
-      const told = await eachItem(ds, summary, 'RED notification', n.id, async (em) => {
+      return eachItem(ds, summary, 'RED notification', n.id, async (em) => {
         const { 1: changed } = (await em.query(
           `UPDATE workflow.notification SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL`,
           [n.id, now],
@@ -118,33 +138,24 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           dedupeKey: `ESCALATION:notification:${n.id}`,
         });
       });
-      if (told === undefined) {
-        failedReds.push(n.id);
-        continue;
-      }
-      committed++;
-      summary.redNotifications += told;
-    }
-    if (reds.length < BATCH || committed === 0) break;
-  }
+    },
+  );
 
-  // Overdue referrals, batch after batch, as the RED notifications above.
-  const failedReferrals: string[] = [];
-  for (;;) {
-    const referrals: { id: string; minor_id: string; type: string; status: string; to_department: string; region_code: string; stage: string }[] = await ds.query(
-      `SELECT id, minor_id, type, status, to_department, region_code,
-              CASE status WHEN 'PENDING' THEN 'ANSWER' ELSE 'COMPLETION' END AS stage
-         FROM workflow.referral
-        WHERE ((status = 'PENDING' AND answer_due_at < $1 AND escalated_at IS NULL)
-           OR (status = 'ACCEPTED' AND complete_due_at < $1 AND (escalated_at IS NULL OR escalated_at < complete_due_at)))
-          AND id <> ALL($3::uuid[])
-        ORDER BY answer_due_at LIMIT $2`,
-      [now, BATCH, failedReferrals],
-    );
-    let committed = 0;
-    for (const r of referrals) {
+  summary.referrals += await everyBatch(
+    (failed): Promise<{ id: string; minor_id: string; type: string; status: string; to_department: string; region_code: string; stage: string }[]> =>
+      ds.query(
+        `SELECT id, minor_id, type, status, to_department, region_code,
+                CASE status WHEN 'PENDING' THEN 'ANSWER' ELSE 'COMPLETION' END AS stage
+           FROM workflow.referral
+          WHERE ((status = 'PENDING' AND answer_due_at < $1 AND escalated_at IS NULL)
+             OR (status = 'ACCEPTED' AND complete_due_at < $1 AND (escalated_at IS NULL OR escalated_at < complete_due_at)))
+            AND id <> ALL($3::uuid[])
+          ORDER BY answer_due_at LIMIT $2`,
+        [now, BATCH, failed],
+      ),
+    async (r) => {
       const target = await parentRegion(ds, r.region_code);
-      const told = await eachItem(ds, summary, 'referral', r.id, async (em) => {
+      return eachItem(ds, summary, 'referral', r.id, async (em) => {
         const { 1: changed } = (await em.query(
           `UPDATE workflow.referral SET escalated_at = $2, escalation_region = $3 WHERE id = $1 AND status = $4`,
           [r.id, now, target, r.status],
@@ -165,15 +176,8 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           dedupeKey: `ESCALATION:referral:${r.id}:${r.stage}`,
         });
       });
-      if (told === undefined) {
-        failedReferrals.push(r.id);
-        continue;
-      }
-      committed++;
-      summary.referrals += told;
-    }
-    if (referrals.length < BATCH || committed === 0) break;
-  }
+    },
+  );
 
   // Reports handled about a registered child (transitionReport marks them): the step itself sends
   // nothing, so that it costs the same whether or not the report names a child registered outside
