@@ -265,7 +265,9 @@ export class AuditResolver {
     @Arg('from', () => Date, { nullable: true }) from?: Date,
     @Arg('to', () => Date, { nullable: true }) to?: Date,
   ): Promise<AuditAnomaly[]> {
-    const until = to ?? ctx.now;
+    // Events are stamped with the host's time (auditEvent), not the hub's clock: a rehearsal's
+    // HUB_CLOCK_OFFSET_MS moved the default window off every event it wrote.
+    const until = to ?? new Date();
     const since = from ?? new Date(until.getTime() - 7 * 86_400_000);
     if (since >= until) throw badInput('from', 'must be before to');
     if (until.getTime() - since.getTime() > MAX_ANOMALY_WINDOW_DAYS * 86_400_000) throw badInput('from', `the window is at most ${MAX_ANOMALY_WINDOW_DAYS} days`);
