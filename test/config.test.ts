@@ -138,6 +138,14 @@ describe('config: durations', () => {
     }
   });
 
+  it('takes the anomaly thresholds that count children or requests as whole numbers', () => {
+    for (const name of ['HUB_ANOMALY_DISTINCT_MINORS', 'HUB_ANOMALY_FORBIDDEN_ATTEMPTS']) {
+      expect(() => loadConfig({ [name]: '2.5' })).toThrow(new RegExp(`${name} must be a whole number, got "2.5"`));
+      expect(() => loadConfig({ [name]: '0' })).toThrow(new RegExp(`${name} must be a number in`));
+    }
+    expect(loadConfig({ HUB_ANOMALY_DISTINCT_MINORS: '3', HUB_ANOMALY_FORBIDDEN_ATTEMPTS: '7' }).audit.anomalies).toMatchObject({ distinctMinors: 3, forbiddenAttempts: 7 });
+  });
+
   it('bounds escalation deadlines, the webhook back-off and the anomaly window', () => {
     const bounds: [string, string, RegExp][] = [
       ['HUB_RED_ACK_MINUTES', '10080', /HUB_RED_ACK_MINUTES must be a number in \(0, 10080\]/],

@@ -172,6 +172,13 @@ function positive(env: Env, name: string, fallback: number, max = Number.MAX_SAF
   return n;
 }
 
+/** A count of children or requests: 2.5 was accepted, and an alert then read "2.5 refused requests". */
+function positiveCount(env: Env, name: string, fallback: number): number {
+  const n = positive(env, name, fallback);
+  if (!Number.isInteger(n)) throw new Error(`${name} must be a whole number, got "${env[name]}"`);
+  return n;
+}
+
 // Unset or empty is the default, as for every other variable: Number('') is 0, which moved the
 // working hours of OFF_HOURS eight hours without a word.
 function utcOffset(raw: string | undefined): number {
@@ -442,10 +449,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
       timeoutMs: wholeInRange(env, 'HUB_AUDIT_TIMEOUT_MS', 5_000, 1_000, 60_000),
       anchorSeconds: wholeInRange(env, 'HUB_AUDIT_ANCHOR_SECONDS', 300, 0, 86_400),
       anomalies: {
-        distinctMinors: positive(env, 'HUB_ANOMALY_DISTINCT_MINORS', 50),
+        distinctMinors: positiveCount(env, 'HUB_ANOMALY_DISTINCT_MINORS', 50),
         // A burst of reads or refusals: a week is far beyond one, and a number an interval holds.
         windowMinutes: positive(env, 'HUB_ANOMALY_WINDOW_MINUTES', 10, WEEK_MINUTES),
-        forbiddenAttempts: positive(env, 'HUB_ANOMALY_FORBIDDEN_ATTEMPTS', 5),
+        forbiddenAttempts: positiveCount(env, 'HUB_ANOMALY_FORBIDDEN_ATTEMPTS', 5),
         workingHours: hours(env.HUB_ANOMALY_WORKING_HOURS),
         utcOffsetHours: utcOffset(env.HUB_ANOMALY_UTC_OFFSET),
         unusualPurposeShare: positive(env, 'HUB_ANOMALY_UNUSUAL_PURPOSE_SHARE', 0.05, 1),
