@@ -48,6 +48,8 @@ export async function seedScale(argv: string[], env: Record<string, string | und
   const minors = Number(flags.minors ?? 1_000_000);
   const districts = Number(flags.districts ?? 10);
   if (!Number.isInteger(minors) || minors < 1) throw new Error('--minors must be a positive integer');
+  // District codes are 330102 … 330199: a 100th would be 7 digits, and no grid nor ID number fits it.
+  if (!Number.isInteger(districts) || districts < 1 || districts > 98) throw new Error('--districts must be a whole number from 1 to 98');
   const slices = SUBGRAPHS.flatMap((s) => (s.scaleRecords ? [s.scaleRecords] : []));
   // Parents before children: the registry's tables, then each slice's in its own order.
   const tables = [
@@ -58,6 +60,8 @@ export async function seedScale(argv: string[], env: Record<string, string | und
   const pool = new Pool({ connectionString: db.url, max: 1 });
   const client = await pool.connect();
   try {
+    // The reset in the load's transaction: a load that fails (or is interrupted) leaves the data set it would have replaced.
+    await client.query('BEGIN');
     const loaded = ['registry.region', ...tables.map((t) => t.name)];
     const [{ any }] = (await client.query(`SELECT ${loaded.map((t) => `EXISTS (SELECT 1 FROM ${t})`).join(' OR ')} AS any`)).rows;
     if (any) {
@@ -79,7 +83,6 @@ export async function seedScale(argv: string[], env: Record<string, string | und
     const sliceRngs = slices.map((r) => new Rng(r.seed));
     const usedIds = new Set<string>();
     const counts = new Map(tables.map((t) => [t.name, 0]));
-    await client.query('BEGIN');
     await copyRows(client, 'registry.region', REGISTRY_COLUMNS.region.map(([c]) => c), regions);
     for (let from = 0; from < minors; from += CHUNK) {
       const rows = new Map(tables.map((t) => [t.name, [] as Row[]]));
