@@ -1,6 +1,7 @@
 import { Client } from 'pg';
+import { Department } from '../src/auth/principal';
 import { seedScale } from '../src/cli/seed-scale.cli';
-import { cloneTemplateDatabase } from './support/test-hub';
+import { cloneTemplateDatabase, startTestHub } from './support/test-hub';
 
 jest.setTimeout(180_000);
 
@@ -40,6 +41,35 @@ describe('seed:scale (red team 5)', () => {
       expect(await minors(url)).toBe(before);
     } finally {
       await withDb(url, (c) => c.query(`DROP TRIGGER fail_load ON registry.visit; DROP FUNCTION public.fail_load()`));
+    }
+  });
+
+  it('loads records no later than the hub accepts them, and the hub answers for the children', async () => {
+    await seedScale(['--minors', '3000', '--districts', '10', '--reset', 'true'], env(url));
+    const facts = await withDb(url, async (c) => (await c.query(`
+      SELECT (SELECT count(DISTINCT left(grid_code, 6))::int FROM registry.minor) AS districts,
+             (SELECT count(*)::int FROM registry.region WHERE level = 'DISTRICT') AS all_districts,
+             (SELECT count(*)::int FROM registry.risk_assessment a JOIN registry.minor m ON m.id = a.minor_id
+               WHERE a.assessed_at < (m.birth_date::text || 'T00:00:00+08:00')::timestamptz) AS assessed_before_birth,
+             (SELECT count(*)::int FROM registry.minor_category k JOIN registry.minor m ON m.id = k.minor_id
+               WHERE k.identified_at < m.birth_date) AS identified_before_birth`)).rows[0]);
+    // What recordAssessment and addCategory refuse (before the child was born) is not generated either.
+    expect(facts.assessed_before_birth).toBe(0);
+    expect(facts.identified_before_birth).toBe(0);
+
+    const t = await startTestHub({ databaseUrl: url });
+    try {
+      const [child] = await t.sql(`SELECT id, name, id_number, risk_level, next_visit_due, left(grid_code, 6) AS district FROM registry.minor
+        WHERE risk_level IS NOT NULL AND left(grid_code, 6) = '330103' ORDER BY id LIMIT 1`);
+      const q = `query($id: ID!) { minor(id: $id) { id name idNumber riskLevel nextVisitDue } }`;
+      const own = await t.gql(await t.token(Department.POLICE, { region: child.district }), q, { id: child.id });
+      expect(own.errors).toBeUndefined();
+      expect(own.data.minor).toEqual({ id: child.id, name: child.name, idNumber: child.id_number, riskLevel: child.risk_level, nextVisitDue: child.next_visit_due.toISOString() });
+      const other = await t.gql(await t.token(Department.POLICE, { region: '330102' }), q, { id: child.id });
+      expect(other.errors).toBeUndefined();
+      expect(other.data.minor).toBeNull();
+    } finally {
+      await t.stop();
     }
   });
 });

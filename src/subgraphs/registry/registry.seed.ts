@@ -99,7 +99,8 @@ const personName = (rng: Rng, surname = rng.pick(SURNAMES)) => surname + rng.pic
  */
 export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<string>, emit: (table: RegistryTable, row: Row) => void): RiskLevel | null {
   const id = rng.uuid();
-  const birth = addDays(anchor, -rng.int(200, 17 * 365 - 30));
+  const ageDays = rng.int(200, 17 * 365 - 30);
+  const birth = addDays(anchor, -ageDays);
   const birthDate = chinaDay(birth);
   const male = rng.chance(0.52);
   let idNumber: string;
@@ -136,7 +137,8 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
     situation,
     situation === S.NORMAL ? null : `${situation} — recorded at screening`,
   ]);
-  const categories: Row[] = profile.map((category) => [id, category, chinaDay(addDays(anchor, -rng.int(30, 700)))]);
+  // Never before birth, which addCategory refuses: a baby's difficulty was identified in its lifetime.
+  const categories: Row[] = profile.map((category) => [id, category, chinaDay(addDays(anchor, -rng.int(30, Math.min(700, ageDays))))]);
 
   let riskLevel: RiskLevel | null = null;
   let lastAssessedAt: Date | null = null;
@@ -152,9 +154,14 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
           : [[RiskLevel.RED, 2], [RiskLevel.ORANGE, 13], [RiskLevel.YELLOW, 35], [RiskLevel.BLUE, 50]],
       );
       const assessedAt = addDays(anchor, -(r - 1) * 120 - rng.int(1, 100));
+      const assessmentId = rng.uuid();
+      // An earlier round of a young child would fall before birth, which recordAssessment refuses:
+      // left out (its draws still made, so that the children after it are the same). The latest
+      // round, at most 100 days back, always falls after birth (200 days back at least).
+      if (assessedAt < birth) continue;
       riskLevel = level;
       lastAssessedAt = assessedAt;
-      assessments.push([rng.uuid(), id, level, `${profile.join(', ')}: screening round ${rounds - r + 1}`, `grid-worker-${grid.code.slice(-6)}`, assessedAt, nextVisitDue(level, assessedAt)]);
+      assessments.push([assessmentId, id, level, `${profile.join(', ')}: screening round ${assessments.length + 1}`, `grid-worker-${grid.code.slice(-6)}`, assessedAt, nextVisitDue(level, assessedAt)]);
     }
     for (let v = rng.int(0, 3); v > 0; v--) {
       visits.push([rng.uuid(), id, addDays(anchor, -rng.int(1, 200)), `child-director-${grid.code.slice(-6)}`, '入户走访: 生活、学习情况正常记录']);
