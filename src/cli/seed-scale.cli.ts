@@ -91,7 +91,8 @@ export async function seedScale(argv: string[], env: Record<string, string | und
         let minor: Row = [];
         const categories = new Set<string>();
         const guardians: string[] = [];
-        generateFamily(registryRng, grids[i % grids.length], anchor, usedIds, (table, row) => {
+        // A grid drawn, as in the demo seed: taken in order, a load smaller than the grids filled the first districts and left the others empty.
+        generateFamily(registryRng, registryRng.pick(grids), anchor, usedIds, (table, row) => {
           emit(`registry.${table}`, row);
           if (table === 'minor') minor = row;
           else if (table === 'guardian') guardians.push(`${row[GUARDIAN.relationship]}:${row[GUARDIAN.situation]}`);
