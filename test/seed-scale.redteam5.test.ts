@@ -30,6 +30,12 @@ describe('seed:scale (red team 5)', () => {
     expect(await minors(url)).toBe(before);
   });
 
+  it('refuses more minors than a district has ID numbers for, instead of looking for a free one forever', async () => {
+    const before = await minors(url);
+    await expect(seedScale(['--minors', '2000001', '--districts', '2', '--reset', 'true'], env(url))).rejects.toThrow(/--minors .*1,000,000 .*district/);
+    expect(await minors(url)).toBe(before);
+  });
+
   it('replaces the data set with --reset true in the load’s transaction: a load that fails keeps the old one', async () => {
     const before = await minors(url);
     await withDb(url, (c) =>

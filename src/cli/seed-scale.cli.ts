@@ -20,6 +20,7 @@ import { parseArgs } from './args';
 
 /** Children generated, then copied, per round: bounds memory, and a million children take 20 rounds of one COPY per table. */
 const CHUNK = 50_000;
+const MAX_MINORS_PER_DISTRICT = 1_000_000;
 const REGISTRY: RegistryTable[] = ['minor', 'guardian', 'minor_category', 'risk_assessment', 'visit'];
 
 /** Where each column sits in a generated registry row, by name. */
@@ -50,6 +51,9 @@ export async function seedScale(argv: string[], env: Record<string, string | und
   if (!Number.isInteger(minors) || minors < 1) throw new Error('--minors must be a positive integer');
   // District codes are 330102 … 330199: a 100th would be 7 digits, and no grid nor ID number fits it.
   if (!Number.isInteger(districts) || districts < 1 || districts > 98) throw new Error('--districts must be a whole number from 1 to 98');
+  // A district has 500 ID numbers per birth date and sex (about 6 million over the 17 years of
+  // birth dates): well short of that, generateFamily looks for a free one for ever.
+  if (minors > districts * MAX_MINORS_PER_DISTRICT) throw new Error(`--minors must be at most 1,000,000 per district (--districts ${districts}): there are not ID numbers enough for more`);
   const slices = SUBGRAPHS.flatMap((s) => (s.scaleRecords ? [s.scaleRecords] : []));
   // Parents before children: the registry's tables, then each slice's in its own order.
   const tables = [
