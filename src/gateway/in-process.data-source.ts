@@ -37,6 +37,17 @@ const refusedInput = (e: GraphQLError) => ({ message: e.message, extensions: { c
 /** The names of the fields a document selects at the root of each operation type it uses. */
 export type RootFields = ReadonlyMap<OperationTypeNode, ReadonlySet<string>>;
 
+/** Documents kept per subgraph: a plan's fetches are a few hundred texts at most. */
+const MAX_DOCUMENTS = 1000;
+/**
+ * Characters of text kept per subgraph. A parsed document takes some 65 times its text, and a
+ * client choosing its aliases chooses the fetches' texts: 1,000 kept fetches of 1,500 aliases
+ * each (21 KB, within every bound of a document) would have held 2 GB, past the hub's heap. At
+ * 128 KiB a subgraph keeps some 9 MB, nine of them 80 MB, and still a hundred or more of ordinary
+ * plans' fetches (a few hundred characters to a few KB each).
+ */
+const MAX_DOCUMENT_CHARS = 128 * 1024;
+
 /**
  * Executes a subgraph fetch in the gateway's process: no HTTP hop, but the same boundary as a
  * remote subgraph — a fresh subgraph context built from the gateway's principal, and errors
@@ -45,6 +56,8 @@ export type RootFields = ReadonlyMap<OperationTypeNode, ReadonlySet<string>>;
  */
 export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
+  /** Characters of the texts kept in `documents` (see MAX_DOCUMENT_CHARS). */
+  private documentChars = 0;
   /** Whether a document valid against this subgraph is one fetch here (see answersAlone). */
   private readonly standsAlone: boolean;
 
@@ -68,8 +81,12 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
       const parsed = parse(query);
       const errors = validate(this.subgraph.raw, parsed);
       doc = errors.length ? errors : parsed;
-      if (this.documents.size > 1000) this.documents.clear();
+      if (this.documents.size >= MAX_DOCUMENTS || this.documentChars + query.length > MAX_DOCUMENT_CHARS) {
+        this.documents.clear();
+        this.documentChars = 0;
+      }
       this.documents.set(query, doc);
+      this.documentChars += query.length;
     }
     return doc;
   }
