@@ -5,6 +5,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
 import { daysAgo, expectMaskedFailure, withFailingTrigger } from './support/department-records';
+import { errorLogOfEachTest } from './support/error-log';
 import { errorCodes, GqlResult, startTestHub, TestHub } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, WOMENS_FEDERATION: WF } = Department;
@@ -19,8 +20,7 @@ const STREET = '330102001';
 describe('concurrent writes, red team 2', () => {
   let t: TestHub;
   let child: { id: string; id_number: string; grid_code: string };
-  const logged: string[] = [];
-  let log: jest.SpyInstance;
+  const { logged, noInternal } = errorLogOfEachTest(/unexpected|rolled back/i);
 
   beforeAll(async () => {
     t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
@@ -28,18 +28,8 @@ describe('concurrent writes, red team 2', () => {
       `SELECT id, trim(id_number) AS id_number, grid_code FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`,
       [`${STREET}%`],
     );
-    log = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
   });
-  afterAll(async () => {
-    log.mockRestore();
-    await t.stop();
-  });
-
-  beforeEach(() => void logged.splice(0));
-  const noInternal = (rs: GqlResult[]) => {
-    const codes = rs.flatMap(errorCodes);
-    expect([codes.filter((c) => c === 'INTERNAL_SERVER_ERROR' || c === undefined), logged.filter((l) => /unexpected|rolled back/i.test(l))]).toEqual([[], []]);
-  };
+  afterAll(() => t.stop());
 
   it('answers a burst of every kind of write on one child without an internal error', async () => {
     const civil = await t.token(CA, { user: 'c-burst', region: STREET });

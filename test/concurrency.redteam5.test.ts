@@ -7,7 +7,8 @@ import { refreshStatistics } from '../src/subgraphs/statistics/statistics.refres
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
 import { daysAgo } from './support/department-records';
-import { errorCodes, GqlResult, startTestHub, TestHub } from './support/test-hub';
+import { errorLogOfEachTest } from './support/error-log';
+import { GqlResult, startTestHub, TestHub } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO } = Department;
 const STREET = '330102001';
@@ -20,22 +21,12 @@ const STREET = '330102001';
  */
 describe('concurrent writes, red team 5', () => {
   let t: TestHub;
-  const logged: string[] = [];
-  let log: jest.SpyInstance;
+  const { noInternal } = errorLogOfEachTest(/unexpected|rolled back|failed/i);
 
   beforeAll(async () => {
     t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
-    log = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
   });
-  afterAll(async () => {
-    log.mockRestore();
-    await t.stop();
-  });
-  beforeEach(() => void logged.splice(0));
-  const noInternal = (rs: GqlResult[]) => {
-    const codes = rs.flatMap(errorCodes);
-    expect([codes.filter((c) => c === 'INTERNAL_SERVER_ERROR' || c === undefined), logged.filter((l) => /unexpected|rolled back|failed/i.test(l))]).toEqual([[], []]);
-  };
+  afterAll(() => t.stop());
   const child = async (n: number) =>
     (await t.sql(`SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) ORDER BY id OFFSET $2 LIMIT 1`, [`${STREET}%`, n]))[0];
 
