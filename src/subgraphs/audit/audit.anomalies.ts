@@ -8,7 +8,7 @@ import { HubErrorCode } from '../../errors/hub.exception';
 export enum AnomalyKind {
   /** Many distinct children read by one user within a short window (browsing, bulk export). */
   MANY_CHILDREN = 'MANY_CHILDREN',
-  /** Children's records read outside working hours or at the weekend. */
+  /** Children's records read or written outside working hours or at the weekend (an event naming a child). */
   OFF_HOURS = 'OFF_HOURS',
   /** Repeated refusals (FORBIDDEN) for one user within a short window (probing). */
   REPEATED_FORBIDDEN = 'REPEATED_FORBIDDEN',
@@ -126,7 +126,7 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
       userId: o.user_id,
       department: o.department,
       count: Number(o.n),
-      description: `${o.n} requests reading children's records outside ${start}:00–${end}:00 on working days`,
+      description: `${o.n} requests reading or writing children's records outside ${start}:00–${end}:00 on working days`,
       requestIds: o.requests,
     });
   }
