@@ -49,17 +49,26 @@ export function createRecord<T extends ChildRecord>(
 }
 
 /**
- * Whether writing `fields` over a loaded record would change any of its values. A validated input
- * gives what the columns read back as (text, a day as YYYY-MM-DD, a number, null); a value of
+ * The keys of `fields` whose values writing them over a loaded record would change. A validated
+ * input gives what the columns read back as (text, a day as YYYY-MM-DD, a number, null); a value of
  * another form counts as a change, so that a doubt records one rather than hides it.
  */
-export function differsFrom(record: object, fields: object): boolean {
+export function changedFields(record: object, fields: object): string[] {
   const held = record as Record<string, unknown>;
-  return Object.entries(fields).some(([key, value]) => {
-    const was = held[key];
-    return was instanceof Date && value instanceof Date ? was.getTime() !== value.getTime() : (was ?? null) !== (value ?? null);
-  });
+  return Object.entries(fields)
+    .filter(([key, value]) => {
+      const was = held[key];
+      return was instanceof Date && value instanceof Date ? was.getTime() !== value.getTime() : (was ?? null) !== (value ?? null);
+    })
+    .map(([key]) => key);
 }
+
+/**
+ * An update's answer, its event naming the input fields it changed (AccessLog.changedOnly): not
+ * those given the value they held, which it had recorded as changed too.
+ */
+export const updated = <T extends object>(ctx: HubContext, answer: T, changed: string[]): T =>
+  ctx.access.changedOnly(answer, ['id', ...changed.map((key) => `input.${key}`)]);
 
 /**
  * Replaces a record's fields (the input carries all of them; the child cannot change), in one
@@ -77,13 +86,11 @@ export function updateRecord<T extends ChildRecord>(ctx: HubContext, entity: new
  * whoever closed an incident would read in the trail as having rewritten its narrative.
  */
 export async function writeFields<T extends ChildRecord>(em: EntityManager, ctx: HubContext, entity: new () => T, record: T, fields: RecordFields<T>): Promise<T> {
-  const changed = Object.entries(fields)
-    .filter(([key, value]) => differsFrom(record, { [key]: value }))
-    .map(([key]) => key);
+  const changed = changedFields(record, fields);
   if (!changed.length) return ctx.access.unchanged(record);
   Object.assign(record, fields);
   await em.getRepository(entity).save(record as never);
-  return ctx.access.changedOnly(record, ['id', ...changed.map((key) => `input.${key}`)]);
+  return updated(ctx, record, changed);
 }
 
 /**

@@ -12,7 +12,7 @@ import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
-import { differsFrom } from '../../shared/record-writes';
+import { changedFields, updated } from '../../shared/record-writes';
 import { assessmentsNewestFirst, GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern } from '../registry.loaders';
 import { MAX_GUARDIANS } from '../registry.constants';
 import { optionalLine, optionalText, requireDate, requireLine, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
@@ -155,14 +155,13 @@ export class MinorMutationResolver {
       }
       if (input.school !== undefined) given.school = optionalLine('school', input.school, 100);
       if (input.gridCode != null) given.gridCode = await requireGrid(em, ctx, input.gridCode);
-      // The values the record already holds (or none given) change nothing, not even updatedAt.
-      if (!differsFrom(minor, given)) return ctx.access.unchanged(minor);
-      // The event names the fields this update changed: not those given null (left as they are) nor
-      // those given the value they held, which it had recorded as changed too.
-      const changed = Object.keys(given).filter((key) => differsFrom(minor, { [key]: given[key as keyof typeof given] }));
+      // The values the record already holds (or none given) change nothing, not even updatedAt; the
+      // event names the fields changed, not those given null (left as they are).
+      const changed = changedFields(minor, given);
+      if (!changed.length) return ctx.access.unchanged(minor);
       Object.assign(minor, given);
       minor.updatedAt = ctx.now;
-      return ctx.access.changedOnly(await em.getRepository(Minor).save(minor), ['id', ...changed.map((key) => `input.${key}`)]);
+      return updated(ctx, await em.getRepository(Minor).save(minor), changed);
     });
   }
 
