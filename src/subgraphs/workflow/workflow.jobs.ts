@@ -75,6 +75,11 @@ async function parentRegion(ds: DataSource, code: string): Promise<string> {
   return row?.parent_code ?? code;
 }
 
+/** An ESCALATION to civil affairs of `region` (one level up from what was missed), in `em`'s transaction. */
+function escalate(em: EntityManager, emitter: Emitter, region: string, minorId: string | null, subjectId: string, dedupeKey: string, fields: Record<string, unknown>): Promise<number> {
+  return emitNotification(em, emitter, { kind: NotificationKind.ESCALATION, regionCode: region, minorId, subjectId, to: [Department.CIVIL_AFFAIRS], fields, dedupeKey });
+}
+
 /**
  * A registered child under 18 as it is now, read in the transaction that tells of it, not as the
  * step's batch read it: a child moved meanwhile (updateMinor) is told to its new grid's departments
@@ -128,14 +133,10 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           [n.id, now],
         )) as [unknown, number];
         if (!changed) return 0;
-        return emitNotification(em, emitter, {
-          kind: NotificationKind.ESCALATION,
-          regionCode: target,
-          minorId: n.minor_id,
-          subjectId: n.id,
-          to: [Department.CIVIL_AFFAIRS],
-          fields: { 'Notification.kind': NotificationKind.CHILD_RED, 'Notification.department': n.department, 'Notification.createdAt': n.created_at },
-          dedupeKey: `ESCALATION:notification:${n.id}`,
+        return escalate(em, emitter, target, n.minor_id, n.id, `ESCALATION:notification:${n.id}`, {
+          'Notification.kind': NotificationKind.CHILD_RED,
+          'Notification.department': n.department,
+          'Notification.createdAt': n.created_at,
         });
       });
     },
@@ -161,19 +162,11 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           [r.id, now, target, r.status],
         )) as [unknown, number];
         if (!changed) return 0; // answered meanwhile
-        return emitNotification(em, emitter, {
-          kind: NotificationKind.ESCALATION,
-          regionCode: target,
-          minorId: r.minor_id,
-          subjectId: r.id,
-          to: [Department.CIVIL_AFFAIRS],
-          fields: {
-            'Referral.type': r.type,
-            'Referral.status': r.status as ReferralStatus,
-            'Referral.toDepartment': r.to_department,
-            'Referral.overdue': true,
-          },
-          dedupeKey: `ESCALATION:referral:${r.id}:${r.stage}`,
+        return escalate(em, emitter, target, r.minor_id, r.id, `ESCALATION:referral:${r.id}:${r.stage}`, {
+          'Referral.type': r.type,
+          'Referral.status': r.status as ReferralStatus,
+          'Referral.toDepartment': r.to_department,
+          'Referral.overdue': true,
         });
       });
     },

@@ -186,7 +186,7 @@ export function guardianshipFailureEvent(minor: ChildFacts, category: Difficulty
 
 /**
  * A dropout report (控辍保学), for the education slice to emit inside its own transaction:
- *   await emitNotification(em, ctx, dropoutEvent({ reportId, minorId, gridCode, fields: { 'Minor.name': …, 'DropoutReport.reason': … } }))
+ *   await emitNotification(em, ctx, dropoutEvent({ reportId, minorId, gridCode, fields: { 'DropoutReport.school': …, 'DropoutReport.daysAbsent': … } }))
  * `fields` are `Type.field` keys of the policy table; recipients (EDUCATION, CIVIL_AFFAIRS,
  * YOUTH_LEAGUE) get only those their rows allow.
  */
