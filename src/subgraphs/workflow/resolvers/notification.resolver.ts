@@ -8,11 +8,11 @@ import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../
 import { MinorStub } from '../entities/minor.stub';
 import { Notification, NotificationField } from '../entities/notification.entity';
 import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
-import { canonicalId, isUuid } from '../../../common/uuid';
+import { isUuid } from '../../../common/uuid';
 import { checkDestination, DestinationRefused, sameDestination } from '../webhook.destination';
 import { jurisdiction } from '../workflow.loaders';
 import { payloadAccess, withoutChild } from '../workflow.notify';
-import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
+import { AFTER, inOrder, ListOrder, newestFirst, pageAfter } from '../workflow.pages';
 import { notFound, pageSize, stepTime } from './report.resolver';
 
 /** The caller's inbox: its department's notifications for regions in its jurisdiction. */
@@ -20,6 +20,14 @@ const inboxRule = (ctx: HubContext, alias: string) => ({
   sql: `${alias}.department = :dept AND ${alias}.region_code LIKE :jurisdiction`,
   params: { dept: ctx.principal.department, jurisdiction: jurisdiction(ctx) },
 });
+
+/** The webhooks a caller lists and deactivates: its department's, registered in its jurisdiction. */
+const ownWebhooks = (ctx: HubContext, alias: string) => ({
+  sql: `${alias}.department = :dept AND ${alias}.region_code LIKE :jurisdiction`,
+  params: { dept: ctx.principal.department, jurisdiction: jurisdiction(ctx) },
+});
+
+const OLDEST_FIRST: ListOrder = { key: (alias) => `${alias}.created_at`, direction: 'ASC' };
 
 const inbox = (ctx: HubContext, em: EntityManager) => {
   const rule = inboxRule(ctx, 'n');
@@ -91,16 +99,19 @@ export class NotificationResolver {
 
 @Resolver(() => Webhook)
 export class WebhookResolver {
-  @Query(() => [Webhook], { nullable: true, description: 'The department’s webhooks registered in the caller’s jurisdiction' })
-  webhooks(@Ctx() ctx: HubContext): Promise<Webhook[]> {
-    return ctx.db
-      .getRepository(Webhook)
-      .createQueryBuilder('w')
-      .where('w.department = :dept', { dept: ctx.principal.department })
-      .andWhere('w.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) })
-      .orderBy('w.created_at')
-      .addOrderBy('w.id')
-      .getMany();
+  /**
+   * Paged like the workflow's other lists: a deactivated webhook stays listed and frees its place,
+   * so the list grows with every registration and deactivation, without bound — answered whole,
+   * it was priced at a handful of items by the cost limit whatever it held.
+   */
+  @Query(() => [Webhook], { nullable: true, description: 'The department’s webhooks registered in the caller’s jurisdiction, oldest first' })
+  async webhooks(
+    @Ctx() ctx: HubContext,
+    @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
+    @Arg('after', () => ID, { nullable: true, description: AFTER }) after?: string | null,
+  ): Promise<Webhook[]> {
+    const rows = await inOrder(ctx.db.getRepository(Webhook), OLDEST_FIRST, (alias) => ownWebhooks(ctx, alias), pageSize(first), after);
+    return pageAfter(rows, after);
   }
 
   @Mutation(() => WebhookRegistration, {
@@ -162,9 +173,8 @@ export class WebhookResolver {
 
   @Mutation(() => Webhook, { nullable: true, description: 'Stops deliveries to a webhook of the department; deactivating again changes nothing' })
   async deactivateWebhook(@Arg('id', () => ID) id: string, @Ctx() ctx: HubContext): Promise<Webhook> {
-    const hooks = isUuid(id) ? await this.webhooks(ctx) : [];
-    // Postgres spells a UUID in lower case; a client may send it in capitals.
-    const hook = hooks.find((w) => w.id === canonicalId(id));
+    const own = ownWebhooks(ctx, 'w');
+    const hook = isUuid(id) ? await ctx.db.getRepository(Webhook).createQueryBuilder('w').where(own.sql, own.params).andWhere('w.id = :id', { id }).getOne() : null;
     if (!hook) throw notFound('Webhook');
     // Whether this call changed anything is what the rows written say, not the look-up above: a
     // concurrent deactivation may have committed since.

@@ -1,0 +1,99 @@
+import { Department } from '../src/auth/principal';
+import { UNPAGED_LIST_LIMIT } from '../src/subgraphs/shared/list-limit';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+const { JUSTICE: JU, POLICE: PO } = Department;
+
+/** List queries, their pages and their arguments, as a client can send them. */
+describe('lists (red team 6)', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    // A low cost limit, so that a few aliases show how a list is priced (the hops between subgraphs are bounded too).
+    t = await startTestHub({ env: { HUB_MAX_QUERY_COST: '5000' } });
+  });
+  afterAll(() => t.stop());
+
+  /**
+   * A department's webhooks stay on its list once deactivated, and each deactivation frees a place
+   * for the next registration: the list grows with every register-and-deactivate, without bound.
+   * Unpaged, it was priced at a handful of items by the cost limit and answered whole: each alias
+   * of it, passed as a root field's thousand, answered every webhook the department ever had.
+   */
+  describe('webhooks', () => {
+    const street = '330102004';
+    const HISTORY = UNPAGED_LIST_LIMIT + 10;
+    let officer: string;
+    let ids: string[];
+
+    beforeAll(async () => {
+      officer = await t.token(JU, { user: 'ju-hooks', region: street });
+      ids = [];
+      for (let i = 0; i < HISTORY; i++) {
+        const reg = await t.gql(officer, `mutation($u: String!) { registerWebhook(url: $u) { webhook { id } } }`, { u: `http://127.0.0.1:9/history/${i}` });
+        expect(reg.errors).toBeUndefined();
+        const id = reg.data.registerWebhook.webhook.id;
+        expect((await t.gql(officer, `mutation($id: ID!) { deactivateWebhook(id: $id) { active } }`, { id })).data.deactivateWebhook).toEqual({ active: false });
+        ids.push(id);
+      }
+    });
+
+    it('answers a page, not every webhook the department ever had: an unpaged list never holds more than its bound', async () => {
+      const r = await t.gql(officer, `{ webhooks { id } }`);
+      expect(r.errors).toBeUndefined();
+      expect(r.data.webhooks.length).toBeLessThanOrEqual(UNPAGED_LIST_LIMIT);
+    });
+
+    it('pages through all of them in the order they were registered, each once, `after` the last id of the page before', async () => {
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let pages = 0; pages < 10; pages++) {
+        const r: any = await t.gql(officer, `query($a: ID) { webhooks(first: 25, after: $a) { id } }`, { a: after });
+        expect(r.errors).toBeUndefined();
+        seen.push(...r.data.webhooks.map((w: { id: string }) => w.id));
+        if (r.data.webhooks.length < 25) break;
+        after = seen[seen.length - 1];
+      }
+      expect(seen).toEqual(ids);
+      // In capitals too, as every id.
+      const upper = await t.gql(officer, `query($a: ID) { webhooks(first: 1, after: $a) { id } }`, { a: ids[0].toUpperCase() });
+      expect(upper.data.webhooks).toEqual([{ id: ids[1] }]);
+    });
+
+    it('refuses a page size outside 1–500 and an `after` that is no webhook of the caller’s list, BAD_USER_INPUT naming the argument', async () => {
+      for (const first of [0, -1, 501]) {
+        const r = await t.gql(officer, `query($f: Int) { webhooks(first: $f) { id } }`, { f: first });
+        expect([errorCodes(r), r.errors?.[0].extensions?.field]).toEqual([['BAD_USER_INPUT'], 'first']);
+      }
+      const otherDepartment = await t.token(PO, { user: 'po-hooks', region: street });
+      for (const [token, after] of [
+        [officer, 'not-an-id'],
+        [officer, '00000000-0000-0000-0000-000000000000'],
+        // Another department's list, with the justice webhook as its cursor.
+        [otherDepartment, ids[0]],
+      ]) {
+        const r = await t.gql(token, `query($a: ID) { webhooks(after: $a) { id } }`, { a: after });
+        expect([errorCodes(r), r.errors?.[0].extensions?.field, r.data?.webhooks ?? null]).toEqual([['BAD_USER_INPUT'], 'after', null]);
+      }
+    });
+
+    it('prices the list by its page: aliases of large pages are refused before they run', async () => {
+      const aliases = (first: number) => Array.from({ length: 3 }, (_, i) => `w${i}: webhooks(first: ${first}) { id url active createdAt }`).join(' ');
+      const large = await t.gql(officer, `{ ${aliases(500)} }`);
+      expect(errorCodes(large)).toEqual(['LIMIT_EXCEEDED']);
+      expect(large.errors![0].message).toMatch(/^The response could hold about [0-9,]+ values/);
+      expect(large.data ?? null).toBeNull();
+      const small = await t.gql(officer, `{ ${aliases(50)} }`);
+      expect(small.errors).toBeUndefined();
+      expect(small.data.w2).toHaveLength(50);
+    });
+
+    it('still deactivates a webhook by its id, in capitals or not, and answers another department’s as none', async () => {
+      const reg = await t.gql(officer, `mutation($u: String!) { registerWebhook(url: $u) { webhook { id } } }`, { u: 'http://127.0.0.1:9/history/last' });
+      const id: string = reg.data.registerWebhook.webhook.id;
+      const other = await t.gql(await t.token(PO, { user: 'po-hooks', region: street }), `mutation($id: ID!) { deactivateWebhook(id: $id) { active } }`, { id });
+      expect(errorCodes(other)).toEqual(['NOT_FOUND']);
+      const r = await t.gql(officer, `mutation($id: ID!) { deactivateWebhook(id: $id) { id active } }`, { id: id.toUpperCase() });
+      expect(r.data.deactivateWebhook).toEqual({ id, active: false });
+    });
+  });
+});
