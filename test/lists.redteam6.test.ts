@@ -1,8 +1,9 @@
 import { Department } from '../src/auth/principal';
 import { UNPAGED_LIST_LIMIT } from '../src/subgraphs/shared/list-limit';
+import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
-const { JUSTICE: JU, POLICE: PO } = Department;
+const { EDUCATION: ED, JUSTICE: JU, POLICE: PO } = Department;
 
 /** List queries, their pages and their arguments, as a client can send them. */
 describe('lists (red team 6)', () => {
@@ -94,6 +95,44 @@ describe('lists (red team 6)', () => {
       expect(errorCodes(other)).toEqual(['NOT_FOUND']);
       const r = await t.gql(officer, `mutation($id: ID!) { deactivateWebhook(id: $id) { id active } }`, { id: id.toUpperCase() });
       expect(r.data.deactivateWebhook).toEqual({ id, active: false });
+    });
+  });
+
+  /**
+   * A department's record page records its filter's tests as read of the children its `nextCursor`
+   * depends on (the page's and the one after it): selected alone, `nextCursor` asks for no child's
+   * record type, and so went without a purpose — the trail held reads of children with none.
+   */
+  describe('a record page’s nextCursor under a filter', () => {
+    const cases: [Department, string, string][] = [
+      [PO, 'policeIncidents(first: 3, filter: { types: [SEXUAL_HARM, DOMESTIC_VIOLENCE] })', 'PoliceIncident.type'],
+      [ED, 'dropoutReports(first: 3, filter: { statuses: [OPEN, CLOSED] })', 'DropoutReport.status'],
+    ];
+
+    it.each(cases)('%s: needs a purpose, refused on its own path beside the rest, reading nothing', async (department, list, field) => {
+      const token = await t.token(department, { user: `cursor-${department}` });
+      const query = `{ ${list} { totalCount nextCursor } }`;
+      const refused = await post(t, token, { query }, {});
+      const root = list.slice(0, list.indexOf('('));
+      expect(refused.json.data[root].totalCount).toBeGreaterThan(3);
+      expect(refused.json.data[root].nextCursor).toBeNull();
+      expect(refused.json.errors.map((e: any) => [e.extensions.code, e.extensions.field, e.path])).toEqual([['BAD_USER_INPUT', 'x-purpose', [root, 'nextCursor']]]);
+      expect((await eventOf(t, refused.requestId)).reads).toEqual([]);
+
+      const served = await post(t, token, { query }, { 'x-purpose': 'CASE_HANDLING; 2026-0042' });
+      expect(served.json.errors).toBeUndefined();
+      expect(served.json.data[root].nextCursor).toEqual(expect.any(String));
+      const event = await eventOf(t, served.requestId);
+      expect(event.purpose).toEqual({ code: 'CASE_HANDLING', reference: '2026-0042' });
+      expect(event.reads.length).toBeGreaterThan(0);
+      for (const r of event.reads) expect(r.fields).toEqual({ [field]: 'ALLOW' });
+    });
+
+    it('needs none without a filter, which tests nothing: the cursor then tells nothing of a child', async () => {
+      const r = await post(t, await t.token(PO), { query: `{ policeIncidents(first: 3) { totalCount nextCursor } }` }, {});
+      expect(r.json.errors).toBeUndefined();
+      expect(r.json.data.policeIncidents.nextCursor).toEqual(expect.any(String));
+      expect((await eventOf(t, r.requestId)).reads).toEqual([]);
     });
   });
 });

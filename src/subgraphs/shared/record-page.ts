@@ -1,5 +1,6 @@
 import { ClassType, Ctx, Field, FieldResolver, Int, ObjectType, Resolver, Root } from 'type-graphql';
 import type { SelectQueryBuilder } from 'typeorm';
+import { PURPOSE_HEADER } from '../../audit/purpose';
 import { badInput } from '../../errors/hub.exception';
 import { isUuid } from '../../common/uuid';
 import type { HubContext } from '../../server/hub.context';
@@ -52,9 +53,15 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
     }
 
     // Whether there is a next page is a count of the matches after the cursor, which a client can
-    // make start anywhere: it depends on every record of the page and the one after it.
+    // make start anywhere: it depends on every record of the page and the one after it. Under a
+    // filter that is a read of their children, which needs a purpose as `minors`' page info does;
+    // selected alone it asks for no child's record type, which is what the purpose rule looks for.
+    // Refused whether or not the page has records, so that the refusal tells nothing of them.
     @FieldResolver(() => String, { nullable: true })
     nextCursor(@Root() page: Page<T>, @Ctx() ctx: HubContext): string | null {
+      if (page.tested.length && !ctx.purpose) {
+        throw badInput(PURPOSE_HEADER, `a page's next cursor under a filter reads the children it depends on and must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
+      }
       for (const minorId of page.decidedBy) noteTested(ctx, minorId, page.tested);
       return page.nextCursor;
     }
