@@ -135,4 +135,33 @@ describe('lists (red team 6)', () => {
       expect((await eventOf(t, r.requestId)).reads).toEqual([]);
     });
   });
+
+  /**
+   * A page size a variable gives that no Int holds is the client's error: refused as GraphQL refuses
+   * such a variable (BAD_USER_INPUT, HTTP 400), not priced at its value — 2^31 was answered
+   * LIMIT_EXCEEDED (413), "The response could hold about 2147483654 values", for a page that could
+   * never run. A valid variable still prices the page.
+   */
+  it('refuses a page size no Int holds as the variable it is, BAD_USER_INPUT, before anything runs', async () => {
+    const ca = await t.token(Department.CIVIL_AFFAIRS);
+    for (const first of [2 ** 31, 1e300, -(2 ** 31) - 1]) {
+      const r = await post(t, ca, { query: `query($f: Int) { minors(first: $f) { edges { cursor } } }`, variables: { f: first } });
+      expect([r.status, errorCodes(r.json)]).toEqual([400, ['BAD_USER_INPUT']]);
+      expect(r.json.errors[0].message).toMatch(/^Variable "\$f" got invalid value/);
+      expect(r.json.data ?? null).toBeNull();
+    }
+    const priced = await post(t, ca, { query: `query($f: Int) { minors(first: $f) { edges { node { id name gender age school } } } }`, variables: { f: 1000 } });
+    expect([priced.status, errorCodes(priced.json)]).toEqual([413, ['LIMIT_EXCEEDED']]);
+    // A refused variable leaves the others out of the price too: nothing runs, on one subgraph (the
+    // fast path) or planned across several.
+    for (const query of [
+      `query($f: Int, $bad: Int) { minors(first: $f) { edges { node { id name gender age school } } } b: minors(first: $bad) { totalCount } }`,
+      `query($f: Int, $bad: Int) { policeIncidents(first: $f) { nodes { id type minor { name gender age school } } } b: regions { code } c: policeIncidents(first: $bad) { totalCount } }`,
+    ]) {
+      const r = await post(t, ca, { query, variables: { f: 1000, bad: 2 ** 31 } });
+      expect([r.status, errorCodes(r.json), r.json.data ?? null]).toEqual([400, ['BAD_USER_INPUT'], null]);
+      expect(r.json.errors[0].message).toMatch(/^Variable "\$bad" got invalid value/);
+      expect((await eventOf(t, r.requestId)).reads).toEqual([]);
+    }
+  });
 });

@@ -259,13 +259,15 @@ export function queryCost(
 ): QueryCost {
   const root = schema.getRootType(operation.operation);
   if (!root) return { cost: 0, dependsOnVariables: false };
-  // Coerced as execution will (the operation's defaults included); values it would refuse are
-  // costed as sent: execution refuses them before any resolver runs.
+  // Coerced as execution will (the operation's defaults included). Variables it refuses are left
+  // out, each argument they give costed at its default: execution refuses the operation before any
+  // resolver runs, and the client is told which variable (BAD_USER_INPUT), not an estimate of a
+  // page no Int holds (`first: 2147483648`, LIMIT_EXCEEDED for "about 2147483654 values").
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
   const fragments = new Map(
     document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
   );
-  const walk = new CostWalk(schema, root, fragments, coerced.coerced ?? rawVariables ?? {});
+  const walk = new CostWalk(schema, root, fragments, coerced.coerced ?? {});
   const cost = walk.selections(operation.selectionSet, root, NONE, '{}');
   return { cost, dependsOnVariables: walk.variablesUsed };
 }
