@@ -119,6 +119,16 @@ describe('fast path, differential (redteam 6)', () => {
       ['two aliases', (id) => ({ query: `query Q($id: ID!, $o: ID!) { a: minor(id: $id) { id name } b: minor(id: $o) { id riskLevel } }`, variables: { id, o: own } })],
       ['root include', (id) => ({ query: `query Q($id: ID!, $x: Boolean!) { minor(id: $id) @include(if: $x) { id name } regions { code } }`, variables: { id, x: false } })],
       ['root skip true', (id) => ({ query: `query Q($id: ID!, $x: Boolean!) { minor(id: $id) @skip(if: $x) { id name } }`, variables: { id, x: true } })],
+      ['spread skipped', (id) => ({ query: `query Q($id: ID!, $x: Boolean = true) { minor(id: $id) { id ...M @skip(if: $x) } } fragment M on Minor { name guardians { name } }`, variables: { id } })],
+      ['inline include', (id) => ({ query: `query Q($id: ID!, $x: Boolean!) { minor(id: $id) { id ... @include(if: $x) { idNumber birthDate } } }`, variables: { id, x: true } })],
+      ['include null', (id) => ({ query: `query Q($id: ID!, $x: Boolean!) { minor(id: $id) { id name @include(if: $x) } }`, variables: { id, x: null } })],
+      ['default id', (id) => ({ query: `query Q($id: ID = "${String(id)}") { minor(id: $id) { id name } }` })],
+      ['second operation', (id) => ({ query: `query A { regions { code } } query B($id: ID!) { minor(id: $id) { id name idNumber } }`, variables: { id }, operationName: 'B' })],
+      ['mutation named but query chosen', (id) => ({ query: `mutation A($id: ID!) { removeGuardian(guardianId: $id) } query B($id: ID!) { minor(id: $id) { id } }`, variables: { id }, operationName: 'B' })],
+      ['no operation chosen', (id) => ({ query: `query A { regions { code } } query B($id: ID!) { minor(id: $id) { id } }`, variables: { id } })],
+      ['wrong variable type', (id) => ({ query: `query Q($id: ID!) { minor(id: $id) { id } }`, variables: { id: [id] } })],
+      ['variable declared String', (id) => ({ query: `query Q($id: String!) { minor(id: $id) { id } }`, variables: { id } })],
+      ['same field twice, different args', (id) => ({ query: `query Q($id: ID!) { minor(id: $id) { id assessments(first: 1) { id } a2: assessments(first: 2) { id } } }`, variables: { id } })],
       ['fragment', (id) => ({ query: `query Q($id: ID!) { ...R } fragment R on Query { minor(id: $id) { ...M } } fragment M on Minor { id name guardians { name } }`, variables: { id } })],
     ];
     const pages = [
