@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ObjectLiteral } from 'typeorm';
-import { isUuid } from '../../common/uuid';
+import { canonicalId, isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { NEEDS_SUPPORT, SENSITIVE_CATEGORIES } from '../../policy/masks';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
@@ -102,7 +102,9 @@ function createRegistryLoaders(ctx: HubContext) {
       const valid = ids.filter(isUuid);
       const rows = valid.length ? await read(Minor, `WHERE x.id = ANY($1) AND x.grid_code LIKE $2 AND ${isMinorAt('x.birth_date', '$3')}`, [valid, jurisdictionPattern(ctx), ctx.now]) : [];
       const byId = new Map(rows.map((m) => [m.id, m]));
-      return ids.map((id) => byId.get(id) ?? null);
+      // Postgres finds a UUID in either case but prints it in lower case; an id in capitals, which
+      // every write accepts, read as no child.
+      return ids.map((id) => byId.get(canonicalId(id)) ?? null);
     }),
     guardiansByMinor: byMinor(Guardian, 'x.id'),
     categoriesByMinor: byMinor(MinorCategory, CATEGORY_ORDER),
