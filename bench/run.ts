@@ -19,7 +19,7 @@ import { loadConfig } from '../src/config/hub.config';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
 import { gatewaySecret } from '../src/config/secrets';
-import { Call, FLOOR, HUB, POSTGRAPHILE, Sample } from './scenarios';
+import { answerRows, Call, FLOOR, HUB, loadAnswered, POSTGRAPHILE, Sample } from './scenarios';
 
 const ROOT = path.join(__dirname, '..');
 const BENCH_DIR = path.join(ROOT, '.bench');
@@ -58,6 +58,8 @@ interface Measurement {
   eventsPerCommit: number | null;
   noise: number;
   statements: number | null;
+  /** Requests of the runs not answered: not 2xx, GraphQL errors, or not at all. */
+  failed: number;
   rssMb: number;
   runs: number[];
   /** Measured together with other servers, round by round (`measureTogether`): the group's key. */
@@ -70,6 +72,8 @@ interface Ratio {
   value: number;
   /** Lowest and highest of the rounds' ratios, for servers measured together. */
   range?: [number, number];
+  /** Requests of either side not answered: their rate is no answer's. */
+  failed?: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -121,10 +125,11 @@ async function retire(s: Server): Promise<void> {
 }
 
 /**
- * A load's autocannon result, the machine's busy CPU time per request during it (µs), and the audit
- * events appended per group commit (null when the server appended none).
+ * A load's autocannon result, the machine's busy CPU time per request during it (µs), the audit
+ * events appended per group commit (null when the server appended none), and the requests not
+ * answered (not 2xx, GraphQL errors, or no response at all).
  */
-type Run = autocannon.Result & { cpuPerRequest: number; eventsPerCommit: number | null };
+type Run = autocannon.Result & { cpuPerRequest: number; eventsPerCommit: number | null; failed: number };
 
 /**
  * Busy CPU time of the whole machine so far, in µs: user, nice, system, irq, softirq and steal of
@@ -173,6 +178,8 @@ async function load({ server, call, headers, perBody: bound }: Contender, sample
     }
   }
   const trail = await trailPosition(pool);
+  // autocannon counts a 200 carrying GraphQL errors as served: each answer's body is looked at.
+  let refused = 0;
   const busy = machineBusyMicros();
   const result = await autocannon({
     url: server.url,
@@ -187,6 +194,9 @@ async function load({ server, call, headers, perBody: bound }: Contender, sample
           const k = i++;
           return signed.length ? { ...req, ...signed[k % signed.length] } : { ...req, body: JSON.stringify(call.body(sample, k)) };
         },
+        onResponse: (status, body) => {
+          if (status < 200 || status >= 300 || !loadAnswered(body)) refused++;
+        },
       },
     ],
   });
@@ -194,22 +204,50 @@ async function load({ server, call, headers, perBody: bound }: Contender, sample
   await sleep(250); // the group commits of the last requests land after autocannon stops: count them here, not in the next run
   const after = await trailPosition(pool);
   const commits = after.commits - trail.commits;
-  return Object.assign(result, { cpuPerRequest, eventsPerCommit: commits > 0 ? (after.events - trail.events) / commits : null });
+  return Object.assign(result, { cpuPerRequest, eventsPerCommit: commits > 0 ? (after.events - trail.events) / commits : null, failed: refused + result.errors });
 }
 
-async function check(server: Server, call: Call, sample: Sample, headers: Contender['headers']): Promise<void> {
-  const sent = call.body(sample, 0);
+/** One request of a scenario, its answer checked (`answerRows`): the records it holds. */
+async function ask(server: Server, call: Call, sample: Sample, headers: Contender['headers'], i: number): Promise<string[]> {
+  const sent = call.body(sample, i);
   const res = await fetch(server.url + call.path, { method: 'POST', headers: { 'content-type': 'application/json', ...(await headers(sent)) }, body: JSON.stringify(sent) });
-  const body = (await res.json()) as { data?: unknown; errors?: unknown };
-  if (!res.ok || body.errors || !body.data) throw new Error(`${server.name} ${call.path}: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+  const text = await res.text();
+  try {
+    return answerRows(call, res.status, text);
+  } catch (e) {
+    throw new Error(`${server.name} ${call.path}, request ${i}: ${(e as Error).message}`);
+  }
+}
+
+/** Requests of a scenario checked before it is measured, spread over the sample's children and grids. */
+const CHECKED = 12;
+/** What the first server checked in a scenario answered, by request: every other server of it must answer the same. */
+const answered = new Map<string, string[][]>();
+
+/**
+ * Checks the server answers the scenario's requests with records, and the same records as the
+ * other servers of the scenario (scenario 5 aside: the hub's summaries suppress small counts, the
+ * floor's GROUP BY does not).
+ */
+async function check(scenario: string, server: Server, call: Call, sample: Sample, headers: Contender['headers']): Promise<void> {
+  const spread = Math.max(sample.ids.length, sample.cases.length, sample.grids.length);
+  const indices = Array.from({ length: CHECKED }, (_, k) => Math.floor((k * spread) / CHECKED));
+  const got: string[][] = [];
+  for (const i of indices) got.push(await ask(server, call, sample, headers, i));
+  if (scenario.startsWith('5')) return;
+  const first = answered.get(scenario);
+  if (!first) answered.set(scenario, got);
+  else
+    got.forEach((rows, k) => {
+      if (rows.join('\n') !== first[k].join('\n'))
+        throw new Error(`${server.name} answers request ${indices[k]} of ${scenario} with other records than the first server checked: ${rows.slice(0, 3).join('; ')} … against ${first[k].slice(0, 3).join('; ')} …`);
+    });
 }
 
 async function statementsPerRequest(pool: Pool, server: Server, call: Call, sample: Sample, headers: Contender['headers']): Promise<number | null> {
   const n = 20;
-  const send = async (i: number) => {
-    const body = call.body(sample, i);
-    return fetch(server.url + call.path, { method: 'POST', headers: { 'content-type': 'application/json', ...(await headers(body)) }, body: JSON.stringify(body) });
-  };
+  // Each answer checked: statements counted for refusals would be no figure of the scenario.
+  const send = (i: number) => ask(server, call, sample, headers, i);
   // One request first: a connection the server's pools open again after a pause (and its set-up
   // statements) belongs to no request. Then the previous load's last audit group commits, which
   // land after its last response, are let through before counting.
@@ -223,9 +261,9 @@ async function statementsPerRequest(pool: Pool, server: Server, call: Call, samp
 }
 
 /** Checks the server answers, counts its statements per request and warms it up (JIT, plan caches, pools). */
-async function prepare(contender: Contender, sample: Sample, pool: Pool, connections: number): Promise<number | null> {
+async function prepare(scenario: string, contender: Contender, sample: Sample, pool: Pool, connections: number): Promise<number | null> {
   const { server, call, headers } = contender;
-  await check(server, call, sample, headers);
+  await check(scenario, server, call, sample, headers);
   const statements = await statementsPerRequest(pool, server, call, sample, headers);
   await load(contender, sample, pool, 2, connections);
   return statements;
@@ -238,7 +276,7 @@ function watchRss(server: Server): { max: () => number; stop: () => void } {
 }
 
 function summarise(scenario: string, connections: number, server: Server, runs: Run[], statements: number | null, rss: number, paired?: string): Measurement {
-  const bad = runs.reduce((s, r) => s + r.non2xx + r.errors, 0);
+  const bad = runs.reduce((s, r) => s + r.failed, 0);
   if (bad) log(`  ! ${server.name}/${scenario}: ${bad} failed requests`);
   const rps = runs.map((r) => r.requests.average);
   const commits = runs.flatMap((r) => (r.eventsPerCommit === null ? [] : [r.eventsPerCommit]));
@@ -253,6 +291,7 @@ function summarise(scenario: string, connections: number, server: Server, runs: 
     eventsPerCommit: commits.length ? median(commits) : null,
     noise: rps.length > 1 ? (Math.max(...rps) - Math.min(...rps)) / median(rps) : 0,
     statements,
+    failed: bad,
     rssMb: Math.round(rss),
     runs: rps,
     paired,
@@ -271,7 +310,7 @@ function summarise(scenario: string, connections: number, server: Server, runs: 
  */
 async function measureTogether(scenario: string, group: Contender[], sample: Sample, pool: Pool, connections = CONNECTIONS): Promise<Measurement[]> {
   const statements: (number | null)[] = [];
-  for (const c of group) statements.push(await prepare(c, sample, pool, connections));
+  for (const c of group) statements.push(await prepare(scenario, c, sample, pool, connections));
   const rss = group.map((c) => watchRss(c.server));
   const runs: Run[][] = group.map(() => []);
   try {
@@ -432,13 +471,13 @@ async function main() {
     if (want('s5')) results.push(await measure('5 aggregate', hub, HUB.aggregate, sample, pool, asCivil));
     const pageStatements: Record<number, number | null> = {};
     for (const first of [10, 100, 1000]) pageStatements[first] = await statementsPerRequest(pool, hub, HUB.page(first), sample, asCivil);
-    let soakRss = 0;
+    const soak = { rss: 0, failed: 0 };
     if (SOAK > 0 && want('soak')) {
       const rss = watchRss(hub);
-      await load({ server: hub, call: HUB.page(100), headers: asCivil }, sample, pool, SOAK, CONNECTIONS);
+      soak.failed = (await load({ server: hub, call: HUB.page(100), headers: asCivil }, sample, pool, SOAK, CONNECTIONS)).failed;
       rss.stop();
-      soakRss = rss.max();
-      log(`  soak ${SOAK}s: max RSS ${soakRss.toFixed(0)} MB`);
+      soak.rss = rss.max();
+      log(`  soak ${SOAK}s: max RSS ${soak.rss.toFixed(0)} MB${soak.failed ? `, ! ${soak.failed} failed requests` : ''}`);
     }
     await retire(hub);
 
@@ -501,7 +540,7 @@ async function main() {
     await retire(floor);
 
     const version = (await pool.query('SHOW server_version')).rows[0].server_version;
-    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), report(results, pageStatements, soakRss, { pgVersion: version, trail }));
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), report(results, pageStatements, soak, { pgVersion: version, trail }));
     log('wrote bench/RESULTS.md');
   } finally {
     for (const s of servers) await stop(s).catch(() => undefined);
@@ -513,16 +552,17 @@ async function main() {
   }
 }
 
-function report(results: Measurement[], pageStatements: Record<number, number | null>, soakRss: number, run: { pgVersion: string; trail: number }): string {
+function report(results: Measurement[], pageStatements: Record<number, number | null>, soak: { rss: number; failed: number }, run: { pgVersion: string; trail: number }): string {
   const get = (scenario: string, server: string, connections = CONNECTIONS) =>
     results.find((r) => r.scenario.startsWith(scenario) && r.server === server && r.connections === connections);
   // Servers measured together are compared round by round: the median of the rounds' ratios, and
   // their range. Others, measured minutes apart, by their medians.
   const ratio = (a?: Measurement, b?: Measurement): Ratio | null => {
     if (!a || !b) return null;
-    if (!a.paired || a.paired !== b.paired) return { value: a.rps / b.rps };
+    const failed = a.failed + b.failed;
+    if (!a.paired || a.paired !== b.paired) return { value: a.rps / b.rps, failed };
     const rounds = a.runs.map((x, i) => x / b.runs[i]);
-    return { value: median(rounds), range: [Math.min(...rounds), Math.max(...rounds)] };
+    return { value: median(rounds), range: [Math.min(...rounds), Math.max(...rounds)], failed };
   };
   // A miss that two decimals would round up to its target is shown cut, not rounded, to three (0.899×).
   const times = (x: number, target: number | null) =>
@@ -531,7 +571,8 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     if (r === null) return 'n/a';
     return r.range ? `${times(r.value, target)} (${r.range.map((x) => x.toFixed(2)).join('–')})` : times(r.value, target);
   };
-  const verdict = (r: Ratio | null, target: number) => (r === null ? 'not measured' : r.value >= target ? 'met' : 'MISSED');
+  const verdict = (r: Ratio | null, target: number) =>
+    r === null ? 'not measured' : r.failed ? `void: ${r.failed} failed requests` : r.value >= target ? 'met' : 'MISSED';
   // Scenario 1's rows at one load. The last: what the audit ratio would be if the hub's audit cost
   // no more than the floor's bare durable event (machine CPU per request with the audit OFF,
   // against that plus the event).
@@ -581,14 +622,14 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     '',
     '## Scenarios',
     '',
-    '| scenario | connections | server | req/s | p50 ms | p99 ms | CPU µs / request | events / commit | SQL / request | max RSS MB | noise |',
-    '|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | connections | server | req/s | p50 ms | p99 ms | CPU µs / request | events / commit | SQL / request | max RSS MB | noise | failed |',
+    '|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     ...results.map(
       (r) =>
-        `| ${r.scenario} | ${r.connections} | ${r.server} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpu.toFixed(0)} | ${r.eventsPerCommit?.toFixed(1) ?? '—'} | ${r.statements ?? 'n/a'} | ${r.rssMb} | ${(r.noise * 100).toFixed(0)}% |`,
+        `| ${r.scenario} | ${r.connections} | ${r.server} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpu.toFixed(0)} | ${r.eventsPerCommit?.toFixed(1) ?? '—'} | ${r.statements ?? 'n/a'} | ${r.rssMb} | ${(r.noise * 100).toFixed(0)}% | ${r.failed} |`,
     ),
     '',
-    'CPU µs / request is the busy CPU time of the whole machine (server, Postgres and load generator; /proc/stat) over the requests served. Events / commit: the audit events appended per group commit (one INSERT, one WAL flush) during the runs. SQL / request counts every statement the database saw (pg_stat_statements), audit writes and transaction control included.',
+    'CPU µs / request is the busy CPU time of the whole machine (server, Postgres and load generator; /proc/stat) over the requests served. Events / commit: the audit events appended per group commit (one INSERT, one WAL flush) during the runs. SQL / request counts every statement the database saw (pg_stat_statements), audit writes and transaction control included. Failed: requests of the runs answered with another status than 2xx, with GraphQL errors (a 200 too), or not at all — counted in req/s by the load generator, so a ratio with any is void. Before measuring, each server\'s answers to a dozen of the scenario\'s requests are checked to hold records, and the same records as the scenario\'s other servers (scenario 5 aside: the hub suppresses small counts).',
     '',
     '## Ratios and targets',
     '',
@@ -596,7 +637,7 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
     '|---|--:|--:|---|',
     ...rows.map(([name, value, target]) => `| ${name} | ${fmt(value, target)} | ${target === null ? '—' : `≥ ${target.toFixed(2)}×`} | ${target === null ? '' : verdict(value, target)} |`),
     `| SQL statements per page of 10 / 100 / 1000 | ${pageStatements[10]} / ${pageStatements[100]} / ${pageStatements[1000]} | identical | ${pageStatements[10] === pageStatements[100] && pageStatements[100] === pageStatements[1000] ? 'met' : 'MISSED'} |`,
-    `| hub RSS under ${SOAK} s of load | ${soakRss ? `${soakRss.toFixed(0)} MB` : 'n/a'} | ≤ 300 MB | ${soakRss ? (soakRss <= 300 ? 'met' : 'MISSED') : 'not measured'} |`,
+    `| hub RSS under ${SOAK} s of load | ${soak.rss ? `${soak.rss.toFixed(0)} MB` : 'n/a'} | ≤ 300 MB | ${soak.rss ? (soak.failed ? `void: ${soak.failed} failed requests` : soak.rss <= 300 ? 'met' : 'MISSED') : 'not measured'} |`,
     '',
     'Scenario 3 is one child with a mandatory report (so records in several departments) and every department record civil affairs may read; 4 a page of 100 children of a grid with their school enrollments (one `_entities` batch; PostGraphile on the registry and education schemas); 5 `minorCounts(level: STREET, by: [RISK_LEVEL, CATEGORY])` over the district, against the floor running the raw `GROUP BY` over registry.minor × minor_category (target: within 1.2× of it, i.e. ≥ 0.83× its req/s). "Alone" rows: the gateway by itself (no audit, purpose rule or fast path; `bench/gateways`) in front of the registry and education subgraphs served by `npm run subgraph`, which still check its signed assertion and apply the policy; the subgraphs run on the same two cores. "Floor + durable event": the floor answering scenario 1 only once an event recording the read, of the shape and size of the hub\'s, is durable in the hub\'s audit trail, appended by the hub\'s own audit writer (group commit, hash chain) — the least any API keeping the hub\'s fail-closed audit pays per request on this machine at that load (it falls as more requests share each group commit: the events / commit column); PostGraphile writes nothing.',
     '',

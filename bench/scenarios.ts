@@ -12,9 +12,46 @@ export interface Sample {
 export interface Call {
   path: string;
   body: (s: Sample, i: number) => unknown;
+  /**
+   * The records an answer's `data` holds, one string each (a child's id with what was read of it),
+   * so that an answer can be checked to hold any, and the servers of a scenario to answer the same.
+   */
+  rows: (data: any) => string[];
 }
 
 const pick = <T>(list: T[], i: number) => list[i % list.length];
+
+/**
+ * The records of a successful answer, or why it is not one: not 2xx, not JSON, GraphQL errors (a
+ * partial answer included), no data, or no record at all. An answer holding nothing — a child
+ * refused as unknown (`minor: null`), a page of nobody — is as fast as it is useless, and measured
+ * at its rate the benchmark would price nothing.
+ */
+export function answerRows(call: Call, status: number, text: string): string[] {
+  let body: { data?: unknown; errors?: unknown };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`${status}, not JSON: ${text.slice(0, 300)}`);
+  }
+  if (status < 200 || status >= 300 || body.errors !== undefined || body.data === undefined || body.data === null) throw new Error(`${status} ${text.slice(0, 300)}`);
+  const rows = call.rows(body.data);
+  if (!rows.length) throw new Error(`${status}, no record answered: ${text.slice(0, 300)}`);
+  return rows;
+}
+
+/**
+ * Whether a body the load generator received under load is an answer: GraphQL errors come with
+ * 200 (a partial answer, a refused field) and would otherwise be counted as served. A text
+ * value holding `"errors":` is escaped (`\"errors\":`) and does not match.
+ */
+export const loadAnswered = (body: string): boolean => !/"errors"\s*:/.test(body);
+
+const count = (xs: unknown[] | null | undefined) => (xs ? xs.length : 0);
+const childOf = (m: { id: string; name: string } | null | undefined) => (m ? [`${m.id} ${m.name}`] : []);
+/** A page's child with how many guardians and categories it has and whether it has an assessment: PostGraphile's and the floor's answers read the same. */
+const pageRow = (id: string, name: string, guardians: unknown[], categories: unknown[], latest: unknown) =>
+  `${id} ${name} guardians ${count(guardians)} categories ${count(categories)} assessed ${latest ? 'yes' : 'no'}`;
 
 export const HUB = {
   single: {
@@ -23,6 +60,7 @@ export const HUB = {
       query: `query Child($id: ID!) { minor(id: $id) { id name idNumber gender birthDate riskLevel nextVisitDue } }`,
       variables: { id: pick(s.ids, i) },
     }),
+    rows: (d: any) => childOf(d.minor),
   },
   page: (first: number): Call => ({
     path: '/graphql',
@@ -31,6 +69,7 @@ export const HUB = {
         id name guardians { name phone relationship } categories { category } latestAssessment { level assessedAt } } } } }`,
       variables: { grid: pick(s.grids, i), first },
     }),
+    rows: (d: any) => (d.minors?.edges ?? []).map(({ node: n }: any) => pageRow(n.id, n.name, n.guardians, n.categories, n.latestAssessment)),
   }),
   /** One child with every department's records a civil-affairs officer (the lead) may read. */
   crossDepartment: {
@@ -50,6 +89,7 @@ export const HUB = {
         referrals { type status toDepartment createdAt } mandatoryReports { harmType urgency status receivedAt } } }`,
       variables: { id: pick(s.cases, i) },
     }),
+    rows: (d: any) => childOf(d.minor),
   },
   /** A page of 100 children of a grid, each with its education records: the gateway batches them into one `_entities` call. */
   federatedPage: {
@@ -59,6 +99,7 @@ export const HUB = {
         id name schoolEnrollments { school grade status enrolledOn } } } } }`,
       variables: { grid: pick(s.grids, i) },
     }),
+    rows: (d: any) => (d.minors?.edges ?? []).map(({ node: n }: any) => `${n.id} ${n.name} enrollments ${count(n.schoolEnrollments)}`),
   },
   /** Counts by street × risk level × category over the caller's whole district, from the statistics summaries. */
   aggregate: {
@@ -67,6 +108,8 @@ export const HUB = {
       query: `{ minorCounts(level: STREET, by: [RISK_LEVEL, CATEGORY]) { refreshedAt total { value }
         cells { regionCode riskLevel category count { value display } } } }`,
     }),
+    /** The cells with a count shown: small counts are suppressed, so they are not the floor's rows. */
+    rows: (d: any) => (d.minorCounts?.cells ?? []).flatMap((c: any) => (c.count.value === null ? [] : [`${c.regionCode} ${c.riskLevel} ${c.category} ${c.count.value}`])),
   },
 };
 
@@ -77,6 +120,7 @@ export const POSTGRAPHILE = {
       query: `query Child($id: UUID!) { minorById(id: $id) { id name idNumber gender birthDate riskLevel nextVisitDue } }`,
       variables: { id: pick(s.ids, i) },
     }),
+    rows: (d: any) => childOf(d.minorById),
   },
   page: {
     path: '/graphql',
@@ -86,6 +130,8 @@ export const POSTGRAPHILE = {
         riskAssessmentsByMinorId(first: 1, orderBy: ASSESSED_AT_DESC) { nodes { level assessedAt } } } } }`,
       variables: { grid: pick(s.grids, i) },
     }),
+    rows: (d: any) =>
+      (d.allMinors?.nodes ?? []).map((n: any) => pageRow(n.id, n.name, n.guardiansByMinorId.nodes, n.minorCategoriesByMinorId.nodes, n.riskAssessmentsByMinorId.nodes[0])),
   },
   federatedPage: {
     path: '/graphql',
@@ -94,12 +140,21 @@ export const POSTGRAPHILE = {
         id name schoolEnrollmentsByMinorId { nodes { school grade status enrolledOn } } } } }`,
       variables: { grid: pick(s.grids, i) },
     }),
+    rows: (d: any) => (d.allMinors?.nodes ?? []).map((n: any) => `${n.id} ${n.name} enrollments ${count(n.schoolEnrollmentsByMinorId.nodes)}`),
   },
 };
 
 export const FLOOR = {
-  single: { path: '/minor', body: (s: Sample, i: number) => ({ id: pick(s.ids, i) }) },
-  page: { path: '/page', body: (s: Sample, i: number) => ({ grid: pick(s.grids, i), first: 100 }) },
+  single: { path: '/minor', body: (s: Sample, i: number) => ({ id: pick(s.ids, i) }), rows: childOf },
+  page: {
+    path: '/page',
+    body: (s: Sample, i: number) => ({ grid: pick(s.grids, i), first: 100 }),
+    rows: (d: any[]) => d.map((m) => pageRow(m.id, m.name, m.guardians, m.categories, m.latestAssessment)),
+  },
   /** The raw GROUP BY over the registry tables that scenario 5's summaries stand in for. */
-  aggregate: { path: '/aggregate', body: (s: Sample) => ({ region: s.region }) },
-};
+  aggregate: {
+    path: '/aggregate',
+    body: (s: Sample) => ({ region: s.region }),
+    rows: (d: any[]) => d.map((r) => `${r.street} ${r.risk_level} ${r.category} ${r.minors}`),
+  },
+} satisfies Record<string, Call>;
