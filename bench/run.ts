@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --minors 1000000 --duration 10 --runs 3 --connections 10 --high-load 50 --soak 60]
+ * npm run bench [-- --minors 1000000 --duration 10 --runs 3 --connections 10 --high-load 50 --soak 60 --pg-port 54700]
  *
  * One run, one machine, one data set: the hub against PostGraphile (peer) and plain pg (floor),
  * plus the hub's own toggles (policy, audit, gateway) and, in front of the same remote subgraphs,
@@ -9,6 +9,7 @@ import 'reflect-metadata';
 import autocannon from 'autocannon';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
@@ -26,7 +27,7 @@ const BENCH_DIR = path.join(ROOT, '.bench');
 const HUB_DATA = path.join(BENCH_DIR, 'hub');
 const REGION = '330102';
 
-const { flags } = parseArgs(process.argv.slice(2), ['minors', 'duration', 'runs', 'connections', 'high-load', 'soak', 'only']);
+const { flags } = parseArgs(process.argv.slice(2), ['minors', 'duration', 'runs', 'connections', 'high-load', 'soak', 'only', 'pg-port']);
 const MINORS = Number(flags.minors ?? 1_000_000);
 const DURATION = Number(flags.duration ?? 10);
 const RUNS = Number(flags.runs ?? 3);
@@ -36,6 +37,8 @@ const CONNECTIONS = Number(flags.connections ?? 10);
 const HIGH_LOAD = Number(flags['high-load'] ?? 50);
 const S1_LOADS = HIGH_LOAD ? [CONNECTIONS, HIGH_LOAD] : [CONNECTIONS];
 const SOAK = Number(flags.soak ?? 60);
+/** The benchmark's own Postgres (under .bench/db): another checkout's benchmark holding the port is refused by name, so a second one takes another. */
+const PG_PORT = Number(flags['pg-port'] ?? 54700);
 const SHARED_BUFFERS = '3GB';
 
 interface Server {
@@ -104,9 +107,28 @@ let nextPort = 4700;
 /** Servers running, stopped by `retire` or, whatever happens, when the run ends. */
 const servers: Server[] = [];
 
-async function start(name: string, cmd: string, args: string[], env: Record<string, string>, probePath: string, probeBody?: unknown): Promise<Server> {
-  const port = nextPort++;
-  const proc = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+/** Whether a listener can be opened on the port (as the servers open theirs: every address). */
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, () => probe.close(() => resolve(true)));
+  });
+
+/**
+ * The next port nothing listens on. A port taken by another process (another checkout's benchmark)
+ * made the server started on it fail, while the readiness probe and every load reached the other
+ * process: its figures were reported as this server's.
+ */
+async function takePort(): Promise<number> {
+  while (!(await portFree(nextPort))) nextPort++;
+  return nextPort++;
+}
+
+async function start(name: string, cmd: string, args: string[] | ((port: number) => string[]), env: Record<string, string>, probePath: string, probeBody?: unknown): Promise<Server> {
+  const port = await takePort();
+  const argv = typeof args === 'function' ? args(port) : args;
+  const proc = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   const server = { name, url: base, proc };
   servers.push(server);
@@ -347,7 +369,7 @@ async function main() {
   // The whole data set (2.6 GB at 1M minors) fits in shared buffers and is read into them before
   // any measurement: on this VM pages outside them come back from a slow virtual disk, and which
   // server happened to run first (cold) decided its figures.
-  const pg = await startEmbeddedPostgres(path.join(BENCH_DIR, 'db'), 54700, 'hub', [
+  const pg = await startEmbeddedPostgres(path.join(BENCH_DIR, 'db'), PG_PORT, 'hub', [
     '-c',
     'shared_preload_libraries=pg_stat_statements',
     '-c',
@@ -482,7 +504,7 @@ async function main() {
     await retire(hub);
 
     if (want('s1')) {
-      const sub = await start('registry subgraph direct', 'node', [...NODE_FLAGS, 'dist/src/cli/subgraph.cli.js', 'registry', '--port', String(nextPort)], hubEnv(), '/health');
+      const sub = await start('registry subgraph direct', 'node', (port) => [...NODE_FLAGS, 'dist/src/cli/subgraph.cli.js', 'registry', '--port', String(port)], hubEnv(), '/health');
       const secret = gatewaySecret(config);
       // Each assertion is bound to the request it accompanies: one per body.
       const assertion = async (body?: unknown): Promise<Record<string, string>> =>
@@ -511,7 +533,7 @@ async function main() {
       const subgraphs: Record<string, string> = {};
       const subs: Server[] = [];
       for (const name of ['registry', 'education']) {
-        const sub = await start(`${name} subgraph`, 'node', [...NODE_FLAGS, 'dist/src/cli/subgraph.cli.js', name, '--port', String(nextPort)], hubEnv(), '/health');
+        const sub = await start(`${name} subgraph`, 'node', (port) => [...NODE_FLAGS, 'dist/src/cli/subgraph.cli.js', name, '--port', String(port)], hubEnv(), '/health');
         subgraphs[name] = `${sub.url}/graphql`;
         subs.push(sub);
       }
