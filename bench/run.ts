@@ -434,7 +434,8 @@ async function main() {
       grids: (await pool.query(`SELECT grid_code FROM registry.minor WHERE grid_code LIKE '${REGION}%' GROUP BY grid_code HAVING count(*) >= 100 ORDER BY grid_code LIMIT 50`)).rows.map((r) => r.grid_code),
       region: REGION,
     };
-    if (!sample.grids.length) throw new Error('no grid with 100 minors: load more minors');
+    // A district has 500 grids and seed:scale draws each child's grid at random: below about 50,000 minors (--minors) no grid holds a page of 100.
+    if (!sample.grids.length) throw new Error(`no grid of ${REGION} with 100 minors: load more minors (--minors 50000 or more)`);
     if (!sample.cases.length) throw new Error('no child with a mandatory report: load more minors');
 
     const config = loadConfig({ HUB_DATA_DIR: HUB_DATA });
