@@ -472,8 +472,10 @@ async function main() {
     const only = flags.only?.split(',');
     const want = (s: string) => !only || only.includes(s);
 
+    // tsx as a loader of the server's own process: its command line runs the server in a child
+    // process, and the RSS sampled was the launcher's (44 MB in every scenario), not the floor's.
     const startFloor = (name: string, recording: boolean) =>
-      start(name, path.join(ROOT, 'node_modules/.bin/tsx'), ['bench/servers/floor.server.ts'], { DATABASE_URL: pg.url, NODE_ENV: 'production', FLOOR_RECORDING: recording ? '1' : '0' }, '/minor', {
+      start(name, 'node', ['--import', 'tsx', 'bench/servers/floor.server.ts'], { DATABASE_URL: pg.url, NODE_ENV: 'production', FLOOR_RECORDING: recording ? '1' : '0' }, '/minor', {
         id: sample.ids[0],
       });
 
