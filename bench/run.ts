@@ -61,7 +61,7 @@ interface Measurement {
   eventsPerCommit: number | null;
   noise: number;
   statements: number | null;
-  /** Requests of the runs not answered: not 2xx, GraphQL errors, or not at all. */
+  /** Requests of the runs not answered: not 2xx, GraphQL errors, nothing answered (`loadAnswered`), or no response. */
   failed: number;
   rssMb: number;
   runs: number[];
@@ -206,7 +206,7 @@ async function load({ server, call, headers, perBody: bound }: Contender, sample
     }
   }
   const trail = await trailPosition(pool);
-  // autocannon counts a 200 carrying GraphQL errors as served: each answer's body is looked at.
+  // autocannon counts a 200 carrying GraphQL errors, or holding nothing, as served: each answer's body is looked at.
   let refused = 0;
   const busy = machineBusyMicros();
   const result = await autocannon({
@@ -667,7 +667,7 @@ function report(results: Measurement[], pageStatements: Record<number, number | 
         `| ${r.scenario} | ${r.connections} | ${r.server} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpu.toFixed(0)} | ${r.eventsPerCommit?.toFixed(1) ?? '—'} | ${r.statements ?? 'n/a'} | ${r.rssMb} | ${(r.noise * 100).toFixed(0)}% | ${r.failed} |`,
     ),
     '',
-    'CPU µs / request is the busy CPU time of the whole machine (server, Postgres and load generator; /proc/stat) over the requests served. Events / commit: the audit events appended per group commit (one INSERT, one WAL flush) during the runs. SQL / request counts every statement the database saw (pg_stat_statements), audit writes and transaction control included. Failed: requests of the runs answered with another status than 2xx, with GraphQL errors (a 200 too), or not at all — counted in req/s by the load generator, so a ratio with any is void. Before measuring, each server\'s answers to a dozen of the scenario\'s requests are checked to hold records, and the same records as the scenario\'s other servers (scenario 5 aside: the hub suppresses small counts).',
+    'CPU µs / request is the busy CPU time of the whole machine (server, Postgres and load generator; /proc/stat) over the requests served. Events / commit: the audit events appended per group commit (one INSERT, one WAL flush) during the runs. SQL / request counts every statement the database saw (pg_stat_statements), audit writes and transaction control included. Failed: requests of the runs answered with another status than 2xx, with GraphQL errors (a 200 too), with nothing (a child refused as unknown, an empty page), or not at all — counted in req/s by the load generator, so a ratio with any is void. Before measuring, each server\'s answers to a dozen of the scenario\'s requests are checked to hold records, and the same records as the scenario\'s other servers (scenario 5 aside: the hub suppresses small counts).',
     '',
     '## Ratios and targets',
     '',

@@ -42,10 +42,13 @@ export function answerRows(call: Call, status: number, text: string): string[] {
 
 /**
  * Whether a body the load generator received under load is an answer: GraphQL errors come with
- * 200 (a partial answer, a refused field) and would otherwise be counted as served. A text
- * value holding `"errors":` is escaped (`\"errors\":`) and does not match.
+ * 200 (a partial answer, a refused field) and would otherwise be counted as served, and so would an
+ * answer holding nothing (`{"data":{"minor":null}}`, `{"data":{"minors":{"edges":[]}}}`, the floor's
+ * `{"data":null}`). A text value holding `"errors":` is escaped (`\"errors\":`) and does not match.
+ * Looked at as text, not parsed: the load generator shares the machine it measures.
  */
-export const loadAnswered = (body: string): boolean => !/"errors"\s*:/.test(body);
+export const loadAnswered = (body: string): boolean => !/"errors"\s*:/.test(body) && !EMPTY.test(body);
+const EMPTY = /^\{"data":(?:null|\[\]|\{"\w+":(?:null|\[\]|\{"\w+":\[\]\})\})/;
 
 const count = (xs: unknown[] | null | undefined) => (xs ? xs.length : 0);
 const childOf = (m: { id: string; name: string } | null | undefined) => (m ? [`${m.id} ${m.name}`] : []);

@@ -23,10 +23,14 @@ describe('bench scenarios: what counts as an answer', () => {
     expect(() => answerRows(single, 200, 'oops')).toThrow(/not JSON/);
   });
 
-  it('counts a 200 carrying GraphQL errors as not answered under load, and a value quoting "errors" as answered', () => {
+  it('counts a 200 carrying GraphQL errors or holding nothing as not answered under load, and a value quoting "errors" as answered', () => {
     expect(loadAnswered(JSON.stringify({ data: { minor: null }, errors: [{ message: 'x' }] }))).toBe(false);
     expect(loadAnswered(JSON.stringify({ errors: [{ message: 'x' }] }))).toBe(false);
     expect(loadAnswered(JSON.stringify({ data: { minor: { name: '"errors": []' } } }))).toBe(true);
+    // An answer holding nothing, as each server gives one.
+    for (const data of [{ minor: null }, { minors: { edges: [] } }, { minorById: null }, { allMinors: { nodes: [] } }, null, []]) expect(loadAnswered(JSON.stringify({ data }))).toBe(false);
+    for (const data of [{ minor: { id: 'x' } }, { minors: { edges: [{ node: { id: 'x' } }] } }, [{ id: 'x' }], { minorCounts: { total: { value: 1 }, cells: [] } }])
+      expect(loadAnswered(JSON.stringify({ data }))).toBe(true);
   });
 
   describe('against a hub', () => {
@@ -67,6 +71,14 @@ describe('bench scenarios: what counts as an answer', () => {
       const [{ grid_code: grid }] = await t.sql(`SELECT grid_code FROM registry.minor WHERE id = $1`, [sample.ids[0]]);
       const [{ code: elsewhere }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'STREET' AND code <> $1 AND code LIKE $2 LIMIT 1`, [grid.slice(0, 9), `${DEMO_ROOT_REGION}%`]);
       await expect(ask(single, Department.POLICE, 0, elsewhere)).rejects.toThrow(/no record/);
+      // And under load: a 200 without errors, which autocannon counts as served.
+      const res = await fetch(t.hub.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await t.token(Department.POLICE, { region: elsewhere })}`, 'x-purpose': 'CASE_HANDLING' },
+        body: JSON.stringify(single.body(sample, 0)),
+      });
+      const body = await res.text();
+      expect([res.status, loadAnswered(body)]).toEqual([200, false]);
     });
   });
 });
