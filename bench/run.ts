@@ -155,7 +155,7 @@ async function retire(s: Server): Promise<void> {
 /**
  * A load's autocannon result, the machine's busy CPU time per request during it (µs), the audit
  * events appended per group commit (null when the server appended none), and the requests not
- * answered (not 2xx, GraphQL errors, or no response at all).
+ * answered (not 2xx, GraphQL errors, nothing answered, or no response at all).
  */
 type Run = autocannon.Result & { cpuPerRequest: number; eventsPerCommit: number | null; failed: number };
 
