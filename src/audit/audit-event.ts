@@ -28,7 +28,7 @@ export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | 
   if (changed || (data && Object.values(data).some((v) => v !== null && v !== undefined))) return AuditOutcome.PARTIAL;
   if (errorCodes.includes('UNAUTHENTICATED')) return AuditOutcome.UNAUTHENTICATED;
   if (errorCodes.includes('LIMIT_EXCEEDED')) return AuditOutcome.LIMIT_EXCEEDED;
-  if (errorCodes.some((c) => c === 'INTERNAL_SERVER_ERROR' || c === 'AUDIT_UNAVAILABLE' || c === 'DATABASE_UNAVAILABLE' || c === 'COMMIT_OUTCOME_UNKNOWN')) return AuditOutcome.ERROR;
+  if (errorCodes.some((c) => c === 'INTERNAL_SERVER_ERROR' || c === 'AUDIT_UNAVAILABLE' || c === 'DATABASE_UNAVAILABLE' || c === 'COMMIT_OUTCOME_UNKNOWN' || c === 'IDENTITY_PROVIDER_UNAVAILABLE')) return AuditOutcome.ERROR;
   if (errorCodes.includes('FORBIDDEN')) return AuditOutcome.DENIED;
   if (errorCodes.some((c) => INVALID_CODES.has(c))) return AuditOutcome.INVALID;
   return AuditOutcome.ERROR;

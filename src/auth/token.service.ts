@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { HubConfig } from '../config/hub.config';
 import { devSecret } from '../config/secrets';
 import { INVISIBLE, isRegionCode, isWellFormed } from '../common/validation';
-import { unauthenticated } from '../errors/hub.exception';
+import { HubErrorCode, HubException, unauthenticated } from '../errors/hub.exception';
 import { Department, isDepartment, isRole, Principal, Role } from './principal';
 
 const MAX_VERIFIED = 10_000;
@@ -116,6 +116,50 @@ const EXPIRIES = new WeakMap<Principal, number>();
 /** Whether the token `principal` was verified from has expired by now (false for a principal not from a client token). */
 export const tokenExpired = (principal: Principal): boolean => (EXPIRIES.get(principal) ?? Infinity) <= Date.now();
 
+/** How long a fetched key set of the identity provider is used before it is fetched again: a key it no longer lists is refused from then on. */
+export const KEY_SET_MAX_AGE_SECONDS = 600;
+/** The least time between two fetches for a key the set lacks (a token naming an unknown `kid`), so that made-up kids cannot make the hub hammer the provider. */
+export const KEY_SET_COOLDOWN_SECONDS = 30;
+/** How long after a failed fetch of the key set tokens that need it are answered IDENTITY_PROVIDER_UNAVAILABLE without fetching again. */
+export const KEY_SET_RETRY_SECONDS = 10;
+
+/**
+ * The identity provider's key set (HUB_JWKS_URL), every fetch of it decided here, not by jose (its
+ * cache never goes stale nor cools down, `Infinity`): jose's failed fetch surfaced as the token's
+ * fault — 401 "Invalid token", audited UNAUTHENTICATED as if forged — for every caller once the set
+ * was ten minutes old, and was tried again by every request, through the provider's own outage.
+ * A set that cannot be fetched again is not used past its age: a key removed from it (one that
+ * leaked) would go on being accepted for as long as the provider is down.
+ */
+function remoteKeySet(url: URL): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(url, { cacheMaxAge: Infinity, cooldownDuration: Infinity });
+  let loadedAt = -Infinity;
+  let failedAt = -Infinity;
+  const reload = async () => {
+    const unavailable = () => new HubException(HubErrorCode.IDENTITY_PROVIDER_UNAVAILABLE, 'The identity provider’s keys could not be fetched to check the token; try again shortly');
+    if (Date.now() - failedAt < KEY_SET_RETRY_SECONDS * 1000) throw unavailable();
+    try {
+      await remote.reload();
+      loadedAt = Date.now();
+    } catch (e) {
+      failedAt = Date.now();
+      console.error(`identity provider's key set not fetched (${url.origin}): ${(e as Error).message}`);
+      throw unavailable();
+    }
+  };
+  return async (header, token) => {
+    if (Date.now() - loadedAt >= KEY_SET_MAX_AGE_SECONDS * 1000) await reload();
+    try {
+      return await remote(header, token);
+    } catch (e) {
+      // A key the provider has just published: fetched once the cooldown has passed.
+      if ((e as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY' || Date.now() - loadedAt < KEY_SET_COOLDOWN_SECONDS * 1000) throw e;
+      await reload();
+      return remote(header, token);
+    }
+  };
+}
+
 /**
  * Verifies client bearer tokens. Dev: HS256 with the generated secret. Production: the
  * department identity provider's public key or JWKS. `alg: none` and every algorithm not listed
@@ -138,7 +182,7 @@ export class TokenService {
 
   static async create(config: HubConfig): Promise<TokenService> {
     if (config.jwt.jwksUrl) {
-      return new TokenService(createRemoteJWKSet(new URL(config.jwt.jwksUrl)), config.jwt.algorithms, config);
+      return new TokenService(remoteKeySet(new URL(config.jwt.jwksUrl)), config.jwt.algorithms, config);
     }
     if (config.jwt.publicKeyPem) {
       const alg = config.jwt.algorithms[0];
@@ -147,7 +191,10 @@ export class TokenService {
     return new TokenService(new TextEncoder().encode(devSecret(config.dataDir, 'jwt-secret')), ['HS256'], config);
   }
 
-  /** Throws UNAUTHENTICATED for anything but a valid, unexpired token with well-formed claims. */
+  /**
+   * Throws UNAUTHENTICATED for anything but a valid, unexpired token with well-formed claims, or
+   * IDENTITY_PROVIDER_UNAVAILABLE when the key to check it by could not be fetched.
+   */
   async verify(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw unauthenticated('Missing bearer token');
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
@@ -166,6 +213,7 @@ export class TokenService {
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       }));
     } catch (e) {
+      if (e instanceof HubException) throw e;
       const expired = (e as { code?: string }).code === 'ERR_JWT_EXPIRED';
       throw unauthenticated(expired ? 'Token expired' : 'Invalid token');
     }

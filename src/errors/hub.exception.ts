@@ -23,6 +23,11 @@ export enum HubErrorCode {
    * committed (src/db/commit-outcome.ts): the change may be stored. Not to be retried blindly.
    */
   COMMIT_OUTCOME_UNKNOWN = 'COMMIT_OUTCOME_UNKNOWN',
+  /**
+   * The identity provider's key set (HUB_JWKS_URL) could not be fetched, so a token could not be
+   * checked: no fault of the token, and nothing was served. Worth sending again.
+   */
+  IDENTITY_PROVIDER_UNAVAILABLE = 'IDENTITY_PROVIDER_UNAVAILABLE',
   /** The server is stopping (a deploy): the request was not started. Worth sending again. */
   SHUTTING_DOWN = 'SHUTTING_DOWN',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
@@ -34,6 +39,7 @@ const HTTP_STATUS: Partial<Record<HubErrorCode, number>> = {
   [HubErrorCode.AUDIT_UNAVAILABLE]: 503,
   [HubErrorCode.DATABASE_UNAVAILABLE]: 503,
   [HubErrorCode.SHUTTING_DOWN]: 503,
+  [HubErrorCode.IDENTITY_PROVIDER_UNAVAILABLE]: 503,
 };
 
 /**
