@@ -2,6 +2,9 @@ import type { Principal } from '../auth/principal';
 import type { AuditEventBody, Change, ChildRead, Purpose, ReadGroup } from './audit.types';
 import { AuditOutcome } from './audit.types';
 
+/** The hub's own failures, or those of what it depends on: nothing of the client's doing. */
+const ERROR_CODES = new Set(['INTERNAL_SERVER_ERROR', 'AUDIT_UNAVAILABLE', 'DATABASE_UNAVAILABLE', 'COMMIT_OUTCOME_UNKNOWN', 'IDENTITY_PROVIDER_UNAVAILABLE']);
+
 const INVALID_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
@@ -28,7 +31,7 @@ export function outcomeOf(errorCodes: string[], data: Record<string, unknown> | 
   if (changed || (data && Object.values(data).some((v) => v !== null && v !== undefined))) return AuditOutcome.PARTIAL;
   if (errorCodes.includes('UNAUTHENTICATED')) return AuditOutcome.UNAUTHENTICATED;
   if (errorCodes.includes('LIMIT_EXCEEDED')) return AuditOutcome.LIMIT_EXCEEDED;
-  if (errorCodes.some((c) => c === 'INTERNAL_SERVER_ERROR' || c === 'AUDIT_UNAVAILABLE' || c === 'DATABASE_UNAVAILABLE' || c === 'COMMIT_OUTCOME_UNKNOWN' || c === 'IDENTITY_PROVIDER_UNAVAILABLE')) return AuditOutcome.ERROR;
+  if (errorCodes.some((c) => ERROR_CODES.has(c))) return AuditOutcome.ERROR;
   if (errorCodes.includes('FORBIDDEN')) return AuditOutcome.DENIED;
   if (errorCodes.some((c) => INVALID_CODES.has(c))) return AuditOutcome.INVALID;
   return AuditOutcome.ERROR;

@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { HubConfig } from '../config/hub.config';
 import { devSecret } from '../config/secrets';
 import { INVISIBLE, isRegionCode, isWellFormed } from '../common/validation';
-import { HubErrorCode, HubException, unauthenticated } from '../errors/hub.exception';
+import { HubErrorCode, HubException, IDENTITY_PROVIDER_RETRY_AFTER_SECONDS, unauthenticated } from '../errors/hub.exception';
 import { Department, isDepartment, isRole, Principal, Role } from './principal';
 
 const MAX_VERIFIED = 10_000;
@@ -120,8 +120,11 @@ export const tokenExpired = (principal: Principal): boolean => (EXPIRIES.get(pri
 export const KEY_SET_MAX_AGE_SECONDS = 600;
 /** The least time between two fetches for a key the set lacks (a token naming an unknown `kid`), so that made-up kids cannot make the hub hammer the provider. */
 export const KEY_SET_COOLDOWN_SECONDS = 30;
-/** How long after a failed fetch of the key set tokens that need it are answered IDENTITY_PROVIDER_UNAVAILABLE without fetching again. */
-export const KEY_SET_RETRY_SECONDS = 10;
+/** How long after a failed fetch of the key set tokens that need it are answered IDENTITY_PROVIDER_UNAVAILABLE without fetching again: what the answer's `Retry-After` says. */
+export const KEY_SET_RETRY_SECONDS = IDENTITY_PROVIDER_RETRY_AFTER_SECONDS;
+
+const keySetUnavailable = () =>
+  new HubException(HubErrorCode.IDENTITY_PROVIDER_UNAVAILABLE, 'The identity provider’s keys could not be fetched to check the token; try again shortly');
 
 /**
  * The identity provider's key set (HUB_JWKS_URL), every fetch of it decided here, not by jose (its
@@ -136,15 +139,14 @@ function remoteKeySet(url: URL): JWTVerifyGetKey {
   let loadedAt = -Infinity;
   let failedAt = -Infinity;
   const reload = async () => {
-    const unavailable = () => new HubException(HubErrorCode.IDENTITY_PROVIDER_UNAVAILABLE, 'The identity provider’s keys could not be fetched to check the token; try again shortly');
-    if (Date.now() - failedAt < KEY_SET_RETRY_SECONDS * 1000) throw unavailable();
+    if (Date.now() - failedAt < KEY_SET_RETRY_SECONDS * 1000) throw keySetUnavailable();
     try {
       await remote.reload();
       loadedAt = Date.now();
     } catch (e) {
       failedAt = Date.now();
       console.error(`identity provider's key set not fetched (${url.origin}): ${(e as Error).message}`);
-      throw unavailable();
+      throw keySetUnavailable();
     }
   };
   return async (header, token) => {

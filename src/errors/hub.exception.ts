@@ -67,6 +67,13 @@ export const DATABASE_UNAVAILABLE_MESSAGE = 'The database did not answer in time
 export const COMMIT_OUTCOME_UNKNOWN_MESSAGE = 'The database did not confirm whether this change was saved; check before making it again';
 /** `Retry-After` of an answer refused with DATABASE_UNAVAILABLE: a held lock or a burst usually passes within seconds. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
+/** `Retry-After` of IDENTITY_PROVIDER_UNAVAILABLE: the hub fetches the key set again no sooner (token.service.ts). */
+export const IDENTITY_PROVIDER_RETRY_AFTER_SECONDS = 10;
+/** The `Retry-After` of a refusal before GraphQL (sendRefusal), by its code: a passing outage. */
+export const RETRY_AFTER_SECONDS: Partial<Record<HubErrorCode, number>> = {
+  [HubErrorCode.DATABASE_UNAVAILABLE]: DATABASE_RETRY_AFTER_SECONDS,
+  [HubErrorCode.IDENTITY_PROVIDER_UNAVAILABLE]: IDENTITY_PROVIDER_RETRY_AFTER_SECONDS,
+};
 
 /**
  * What the request path's time limits raise (src/db/time-limits.ts): Postgres cancelling a

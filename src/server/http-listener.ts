@@ -3,8 +3,7 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Res
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
-import { DATABASE_RETRY_AFTER_SECONDS, HubErrorCode, HubException, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
-import { KEY_SET_RETRY_SECONDS } from '../auth/token.service';
+import { HubErrorCode, HubException, loggableError, MASKED_MESSAGE, RETRY_AFTER_SECONDS } from '../errors/hub.exception';
 import type { Database } from './bootstrap';
 import { InFlight } from './in-flight';
 
@@ -60,8 +59,8 @@ export const NO_STORE_ANSWERS: ApolloServerPlugin<BaseContext> = {
  */
 export function sendRefusal(res: http.ServerResponse, error: HubException, headers: http.OutgoingHttpHeaders = {}): void {
   const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
-  if (error.extensions.code === HubErrorCode.DATABASE_UNAVAILABLE) res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
-  if (error.extensions.code === HubErrorCode.IDENTITY_PROVIDER_UNAVAILABLE) res.setHeader('Retry-After', String(KEY_SET_RETRY_SECONDS));
+  const retryAfter = RETRY_AFTER_SECONDS[error.extensions.code as HubErrorCode];
+  if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
   // RFC 6750: a 401 names the scheme the client is to authenticate with.
   if (error.extensions.code === HubErrorCode.UNAUTHENTICATED) res.setHeader('WWW-Authenticate', 'Bearer');
   const text = JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
