@@ -14,6 +14,30 @@ import { DEMO_MINOR_COUNT } from '../src/subgraphs/registry/registry.seed';
 import { openDatabase } from '../src/server/bootstrap';
 import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './support/test-hub';
 
+/**
+ * Undoes migrations, the latest first as TypeORM does, down to and including `name`: a test of one
+ * migration steps back to it whatever was added after it.
+ */
+async function undoThrough(db: DataSource, name: string): Promise<void> {
+  for (;;) {
+    const [last] = await db.query(`SELECT name FROM hub_migrations ORDER BY timestamp DESC, id DESC LIMIT 1`);
+    if (!last) throw new Error(`${name} is not applied`);
+    await db.undoLastMigration({ transaction: 'each' });
+    if (last.name === name) return;
+  }
+}
+
+/** Applies every migration undone, leaving each applied once. */
+async function reapplyAll(db: DataSource): Promise<void> {
+  await db.runMigrations({ transaction: 'each' });
+  expect(await db.query(`SELECT name FROM hub_migrations ORDER BY timestamp, id`)).toEqual(
+    SUBGRAPHS.flatMap((s) => s.migrations)
+      .map((m) => ({ name: m.name, timestamp: Number(m.name.slice(-13)) }))
+      .sort((a, b) => a.timestamp - b.timestamp)
+      .map(({ name }) => ({ name })),
+  );
+}
+
 /** Every migration's down() really undoes its up(): all the way down, then all the way up again. */
 describe('migrations', () => {
   let ds: DataSource;
@@ -51,22 +75,12 @@ describe('migrations', () => {
       expect(await column()).toEqual([a, b].sort());
       const options = async () => (await audit.query(`SELECT reloptions FROM pg_class WHERE oid = 'audit.event'::regclass`))[0].reloptions;
       expect(await options()).toEqual(['toast_tuple_target=8160']);
-      await audit.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await audit.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await audit.undoLastMigration({ transaction: 'each' }); // notification addresses masked
-      await audit.undoLastMigration({ transaction: 'each' }); // report reassessment due
-      await audit.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
-      await audit.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
-      await audit.undoLastMigration({ transaction: 'each' }); // registry minors age out
-      await audit.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
-      await audit.undoLastMigration({ transaction: 'each' }); // statistics China day
-      await audit.undoLastMigration({ transaction: 'each' }); // barred-person revocation
-      await audit.undoLastMigration({ transaction: 'each' }); // bodies inline
+      await undoThrough(audit, 'AuditEventBodiesInline1795401100000');
       expect(await options()).toBeNull();
-      await audit.undoLastMigration({ transaction: 'each' }); // minor_ids uuid[]
+      await undoThrough(audit, 'AuditEventMinorIdsUuid1795401000000');
       expect(await audit.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'audit.event'::regclass AND attname = 'minor_ids'`)).toEqual([{ t: 'text[]' }]);
       expect(await column()).toEqual([a.toUpperCase(), b, 'not-a-child'].sort());
-      expect(await audit.runMigrations({ transaction: 'each' })).toHaveLength(12);
+      await reapplyAll(audit);
       expect(await column()).toEqual([a, b].sort());
       expect(await options()).toEqual(['toast_tuple_target=8160']);
       expect(await verifyChain((text, params) => audit.query(text, params))).toEqual(expect.objectContaining({ ok: true, events: 1 }));
@@ -98,24 +112,14 @@ describe('migrations', () => {
         (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.barred_person'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
       const before = await columns();
 
-      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
-
-      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
-      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
-      await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
-      await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
-      await db.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
-      await db.undoLastMigration({ transaction: 'each' }); // statistics China day
-      await db.undoLastMigration({ transaction: 'each' });
+      await undoThrough(db, 'BarredPersonRevocation1795401200000');
       expect(await columns()).toEqual(before.filter((n: string) => !n.startsWith('revo')));
       expect((await db.query(`SELECT id FROM workflow.barred_person WHERE id = ANY($1) ORDER BY id`, [ids])).map((r: { id: string }) => r.id)).toEqual([ids[1], ids[4]].sort());
       await expect(db.query(`INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, created_by, created_at) VALUES ($1, $2, 'x', 'ABUSE', 'j', 'u', now())`, [ids[3], b])).rejects.toThrow(
         /barred_person_id_number_hash_key/,
       );
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(10);
+      await reapplyAll(db);
       expect(await columns()).toEqual(before);
       await bar(ids[3], c, true);
       await bar(ids[0], c, false);
@@ -140,22 +144,14 @@ describe('migrations', () => {
       expect(march).toBeGreaterThanOrEqual(1);
       expect(await viewdef()).toContain('china_day(now())');
 
-      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
-
-      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
-      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
-      await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
-      await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
-      await db.undoLastMigration({ transaction: 'each' }); // statistics reports counted where filed
+      await undoThrough(db, 'StatisticsReportCountedWhereFiled1795401400000');
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
-      await db.undoLastMigration({ transaction: 'each' });
+      await undoThrough(db, 'StatisticsChinaDay1795401300000');
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march - 1, february + 1]);
       expect(await viewdef()).not.toContain('china_day');
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'china_day'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(9);
+      await reapplyAll(db);
       expect([await visits('2026-03-01'), await visits('2026-02-01')]).toEqual([march, february]);
     } finally {
       await db.destroy();
@@ -182,20 +178,12 @@ describe('migrations', () => {
       const [atStreet, inGrid] = await placed();
       expect(atStreet).toBe(1);
 
-      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
-
-      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
-      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
-      await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
-      await db.undoLastMigration({ transaction: 'each' }); // registry minors age out
-      await db.undoLastMigration({ transaction: 'each' });
+      await undoThrough(db, 'StatisticsReportCountedWhereFiled1795401400000');
       expect(await db.query(`SELECT 1 FROM pg_class WHERE relname = 'region_ancestry'`)).toEqual([]);
       // The report filed for the street named a child of it: down, it is back in the child's grid.
       expect(await db.query(`SELECT reports_not_met AS n FROM statistics.workflow_cube WHERE grid_code = $1`, [grid_code])).toEqual([{ n: inGrid + 1 }]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(8);
+      await reapplyAll(db);
       expect(await placed()).toEqual([atStreet, inGrid]);
     } finally {
       await db.destroy();
@@ -219,18 +207,11 @@ describe('migrations', () => {
         }
       }
 
-      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
-
-      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
-      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
-      await db.undoLastMigration({ transaction: 'each' }); // notification ID numbers masked
-      await db.undoLastMigration({ transaction: 'each' });
+      await undoThrough(db, 'RegistryMinorsAgeOut1795401500000');
       expect(await inView()).toBe(1);
       expect(await db.query(`SELECT 1 FROM pg_proc WHERE proname = 'is_minor'`)).toEqual([]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(7);
+      await reapplyAll(db);
       expect(await inView()).toBe(0);
     } finally {
       await db.destroy();
@@ -269,16 +250,12 @@ describe('migrations', () => {
       const up = await placed();
 
       await unmake();
-      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
-      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
-      await db.undoLastMigration({ transaction: 'each' });
+      await undoThrough(db, 'StatisticsReferralCountedWhereMade1795401700000');
       // Down, in its child's grid, and nothing counts at the street itself.
       expect(await added()).toEqual([0, 1, 0, 1]);
       expect(await placed()).toEqual([0, expect.any(Number), 0, expect.any(Number)]);
 
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(5);
+      await reapplyAll(db);
       expect(await placed()).toEqual(up);
     } finally {
       await db.destroy();
@@ -303,21 +280,10 @@ describe('migrations', () => {
       const shown = async () =>
         Object.fromEntries((await db.query(`SELECT id, payload FROM workflow.notification WHERE id = ANY($1)`, [[school, police]])).map((r: { id: string; payload: Record<string, string> }) => [r.id, r.payload]));
 
-      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
-
-      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
-      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
-      await db.undoLastMigration({ transaction: 'each' });
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(6);
+      await undoThrough(db, 'WorkflowNotificationIdNumberMask1795401600000');
+      await reapplyAll(db);
       expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': masked }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
-      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
-      await db.undoLastMigration({ transaction: 'each' }); // report reassessment due
-      await db.undoLastMigration({ transaction: 'each' }); // statistics referrals counted where made
-      await db.undoLastMigration({ transaction: 'each' });
+      await undoThrough(db, 'WorkflowNotificationIdNumberMask1795401600000');
       expect(await shown()).toEqual({ [school]: { 'Minor.name': '刘子轩', 'Minor.idNumber': old }, [police]: { 'Minor.name': '刘子轩', 'Minor.idNumber': id_number } });
     } finally {
       await db.destroy();
@@ -354,10 +320,8 @@ describe('migrations', () => {
         Object.fromEntries(
           await Promise.all(Object.entries(rows).map(async ([k, id]) => [k, (await db.query(`SELECT payload FROM workflow.notification WHERE id = $1`, [id]))[0].payload['Minor.currentAddress']])),
         );
-      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await db.undoLastMigration({ transaction: 'each' });
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
+      await undoThrough(db, 'WorkflowNotificationAddressMask1795401900000');
+      await reapplyAll(db);
       const up = {
         community: '********',
         district: '浙江省杭州市上城区********',
@@ -367,11 +331,9 @@ describe('migrations', () => {
         exact: address,
       };
       expect(await shown()).toEqual(up);
-      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await db.undoLastMigration({ transaction: 'each' });
+      await undoThrough(db, 'WorkflowNotificationAddressMask1795401900000');
       expect(await shown()).toEqual(up);
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(3);
+      await reapplyAll(db);
       expect(await shown()).toEqual(up);
     } finally {
       await db.destroy();
@@ -391,13 +353,10 @@ describe('migrations', () => {
       const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM workflow.mandatory_report WHERE reassessment_due`);
       expect(n).toBe(0);
 
-      await db.undoLastMigration({ transaction: 'each' }); // VISIT_OVERDUE keys by grid
-      await db.undoLastMigration({ transaction: 'each' }); // barred-person key
-      await db.undoLastMigration({ transaction: 'each' }); // notification addresses masked
-      await db.undoLastMigration({ transaction: 'each' });
+      await undoThrough(db, 'WorkflowReportReassessmentDue1795401800000');
       expect(await column()).toEqual([]);
       expect(await index()).toEqual([]);
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(4);
+      await reapplyAll(db);
       expect(await column()).toEqual([{ t: 'boolean', notNull: true, default: 'false' }]);
       expect(await index()).toHaveLength(1);
     } finally {
@@ -420,15 +379,15 @@ describe('migrations', () => {
         return n;
       };
       const keys = async (ids: string[]) => (await db.query(`SELECT id, dedupe_key FROM workflow.notification WHERE id = ANY($1)`, [ids])).reduce((o: Record<string, string>, r: any) => ({ ...o, [r.id]: r.dedupe_key }), {});
-      await db.undoLastMigration({ transaction: 'each' });
+      await undoThrough(db, 'WorkflowVisitOverdueKeyByGrid1795402100000');
       const old = await told('330102001001001', `VISIT_OVERDUE:${child.id}:${due}:CIVIL_AFFAIRS`, '2026-05-02T00:00:00Z');
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      await reapplyAll(db);
       expect(await keys([old])).toEqual({ [old]: `VISIT_OVERDUE:${child.id}:${due}:330102001001001:CIVIL_AFFAIRS` });
       // Told again where the child moved to, for the same due date.
       const moved = await told('330102002001001', `VISIT_OVERDUE:${child.id}:${due}:330102002001001:CIVIL_AFFAIRS`, '2026-05-03T00:00:00Z');
-      await db.undoLastMigration({ transaction: 'each' });
+      await undoThrough(db, 'WorkflowVisitOverdueKeyByGrid1795402100000');
       expect(await keys([old, moved])).toEqual({ [old]: `VISIT_OVERDUE:${child.id}:${due}:CIVIL_AFFAIRS`, [moved]: `VISIT_OVERDUE:moved:${moved}` });
-      expect(await db.runMigrations({ transaction: 'each' })).toHaveLength(1);
+      await reapplyAll(db);
       expect(await keys([old])).toEqual({ [old]: `VISIT_OVERDUE:${child.id}:${due}:330102001001001:CIVIL_AFFAIRS` });
     } finally {
       await db.destroy();
