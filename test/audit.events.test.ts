@@ -828,6 +828,37 @@ describe('audit events', () => {
       expect(district.data.auditEvents.edges.length).toBe(1);
     });
 
+    it('finds a request’s events by the id its answer named, within the auditor’s jurisdiction only', async () => {
+      const before = Date.now();
+      const civil = await t.token(Department.CIVIL_AFFAIRS, { region: '330102002', user: 'street-2-director' });
+      const [child] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102002%' ORDER BY id LIMIT 1`);
+      const visit = await post(t, civil, { query: `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "asked about" }) { visitedAt } }`, variables: { id: child.id } });
+      expect(visit.json.errors).toBeUndefined();
+      // A UUID of version 7 whose first 48 bits are the request's millisecond: the index of request ids grows at its end.
+      expect(visit.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const ms = parseInt(visit.requestId.replace('-', '').slice(0, 12), 16);
+      expect(ms).toBeGreaterThanOrEqual(before);
+      expect(ms).toBeLessThanOrEqual(Date.now());
+      const stored = (await t.sql(`SELECT seq::text AS seq, outcome FROM audit.event WHERE request_id = $1 ORDER BY seq DESC`, [visit.requestId])).map((e) => [e.seq, e.outcome]);
+      expect(stored.map(([, outcome]) => outcome)).toEqual(['SUCCESS', 'STARTED']);
+      const byId = `query($id: ID!) { auditEvents(filter: { requestId: $id }) { edges { node { seq requestId outcome userId } } } }`;
+      for (const spelt of [visit.requestId, visit.requestId.toUpperCase()]) {
+        const found = await t.gql(auditor, byId, { id: spelt }, {});
+        expect(found.errors).toBeUndefined();
+        expect(found.data.auditEvents.edges.map((e: any) => [e.node.seq, e.node.outcome])).toEqual(stored);
+        expect(new Set(found.data.auditEvents.edges.map((e: any) => `${e.node.requestId} ${e.node.userId}`))).toEqual(new Set([`${visit.requestId} street-2-director`]));
+      }
+      // Another street's auditor is answered as for an id the trail does not hold.
+      const streetAuditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, region: '330102001' });
+      for (const id of [visit.requestId, randomUUID()]) {
+        const other = await t.gql(streetAuditor, byId, { id }, {});
+        expect(other).toEqual({ status: 200, data: { auditEvents: { edges: [] } } });
+      }
+      const bad = await t.gql(auditor, byId, { id: `${visit.requestId}' OR 1=1` }, {});
+      expect(errorCodes(bad)).toEqual(['BAD_USER_INPUT']);
+      expect(bad.data?.auditEvents ?? null).toBeNull();
+    });
+
     it('flags anomalies with the events behind them', async () => {
       const browser = await t.token(Department.POLICE, { user: 'browser' });
       const ids: string[] = (await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 6`)).map((m) => m.id);

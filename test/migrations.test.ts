@@ -364,6 +364,25 @@ describe('migrations', () => {
     }
   });
 
+  it('audit.event: an index of request ids up, which a search by request id uses; none down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const index = async () => db.query(`SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indexrelid = to_regclass('audit.event_request_idx')`);
+      expect(await index()).toEqual([{ d: 'CREATE INDEX event_request_idx ON audit.event USING btree (request_id)' }]);
+      const plan = await db.transaction(async (em) => {
+        await em.query(`SET LOCAL enable_seqscan = off`);
+        return (await em.query(`EXPLAIN (COSTS OFF) SELECT seq FROM audit.event WHERE request_id = $1`, [randomUUID()])).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+      });
+      expect(plan).toContain('event_request_idx');
+      await undoThrough(db, 'AuditEventRequestIndex1795402500000');
+      expect(await index()).toEqual([]);
+      await reapplyAll(db);
+      expect(await index()).toHaveLength(1);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('workflow.notification: a VISIT_OVERDUE dedupe key names the grid it was told to up; down, not, a second grid told of one due date keeping a key of its own', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {

@@ -1,5 +1,4 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../auth/principal';
 import { tokenExpired, type TokenService } from '../auth/token.service';
@@ -13,6 +12,7 @@ import { auditEvent, EventInput, outcomeOf } from './audit-event';
 import type { AuditSink } from './audit.writer';
 import { auditDocument } from './document-signature';
 import { PURPOSE_HEADER } from './purpose';
+import { newRequestId } from './request-id';
 import { MAX_VARIABLE_DEPTH, SubgraphFields, validationBound, variableDeeperThan } from './validation-bound';
 
 /**
@@ -68,7 +68,7 @@ export class HttpAudit {
     try {
       await this.writer.append(
         auditEvent({
-          requestId: l.requestId ?? randomUUID(),
+          requestId: l.requestId ?? newRequestId(),
           startedAt: l.startedAt ?? performance.now(),
           principal: l.hubContext?.principal ?? null,
           clientAddress: l.clientAddress ?? null,
@@ -95,7 +95,7 @@ export class HttpAudit {
     const arrival = this.arrivalOf(req);
     l.startedAt = arrival?.startedAt ?? performance.now();
     l.clientAddress = arrival ? arrival.clientAddress : (req.socket.remoteAddress ?? null);
-    l.requestId = randomUUID();
+    l.requestId = newRequestId();
     res.setHeader(REQUEST_ID_HEADER, l.requestId);
     // Every answer here is of one request. Apollo Server says so of those its pipeline makes
     // (NO_STORE_ANSWERS), not of its refusals before it (no body, a batch, an Accept it cannot serve).
@@ -219,7 +219,7 @@ export class HttpAudit {
     this.writer
       .append(
         auditEvent({
-          requestId: l.requestId ?? randomUUID(),
+          requestId: l.requestId ?? newRequestId(),
           startedAt: l.startedAt ?? performance.now(),
           principal: l.hubContext?.principal ?? null,
           clientAddress: l.clientAddress ?? null,

@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express';
 import type { GraphQLResolveInfo } from 'graphql';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
 import { AccessLog } from '../audit/access-log';
@@ -11,6 +10,7 @@ import { AuditOutcome } from '../audit/audit.types';
 import type { AuditSink } from '../audit/audit.writer';
 import { hashVariables } from '../audit/document-signature';
 import { parsePurpose, PURPOSE_HEADER } from '../audit/purpose';
+import { newRequestId } from '../audit/request-id';
 import { policySubject, POLICY_SUBJECTS, type Principal } from '../auth/principal';
 import { tokenExpired, type TokenService } from '../auth/token.service';
 import type { HubConfig } from '../config/hub.config';
@@ -199,7 +199,7 @@ export class CompiledReads {
     // A purpose that names a granting record (a referral) is checked against it on the general path.
     if (!purpose || FIELD_GRANTS.governs(purpose)) return false;
 
-    const requestId = randomUUID();
+    const requestId = newRequestId();
     const ctx = createHubContext(this.o.config, principal, this.o.policy, this.o.db, now, requestId, new AccessLog(), purpose);
     const info = undefined as unknown as GraphQLResolveInfo; // a resolver that needs it throws, and the general path answers
     const record = (await plan.resolveRecord(undefined, { id }, ctx, info)) as { id?: unknown } | null;

@@ -1,8 +1,8 @@
 import type { ApolloServer, ApolloServerPlugin, BaseContext } from '@apollo/server';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
+import { newRequestId } from '../audit/request-id';
 import { HubErrorCode, HubException, loggableError, MASKED_MESSAGE, RETRY_AFTER_SECONDS } from '../errors/hub.exception';
 import type { Database } from './bootstrap';
 import { InFlight } from './in-flight';
@@ -218,7 +218,7 @@ async function refuseBeforeStart(
   refusal: HubException,
   headers: http.OutgoingHttpHeaders = {},
 ): Promise<void> {
-  const requestId = randomUUID();
+  const requestId = newRequestId();
   const code = refusal.extensions.code as HubErrorCode;
   try {
     await auditRefusal?.(req, requestId, code);

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AccessLog } from '../audit/access-log';
 import type { Purpose } from '../audit/audit.types';
+import { newRequestId } from '../audit/request-id';
 import { Principal, policySubject, PolicySubject } from '../auth/principal';
 import type { HubConfig } from '../config/hub.config';
 import type { Policy } from '../policy/policy';
@@ -47,7 +47,7 @@ export function createHubContext(
   policy: Policy,
   db: DataSource,
   now: Date,
-  requestId: string = randomUUID(),
+  requestId: string = newRequestId(),
   access = new AccessLog(),
   purpose?: Purpose,
 ): HubContext {

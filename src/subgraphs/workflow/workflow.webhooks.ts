@@ -1,10 +1,11 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { AuditEventBody, AuditOutcome } from '../../audit/audit.types';
 import { AUDIT_APPEND_RETRYING_MS, type AuditSink } from '../../audit/audit.writer';
+import { newRequestId } from '../../audit/request-id';
 import type { Department } from '../../auth/principal';
 import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { WorkflowConfig } from '../../config/hub.config';
@@ -101,7 +102,7 @@ export function deliveryEvent(d: Due, policy: Policy): AuditEventBody {
     purpose: null,
     reads: n.minorId ? [{ fields, minorIds: [n.minorId] }] : [],
     region: d.webhook_region,
-    requestId: randomUUID(),
+    requestId: newRequestId(),
     role: null,
     time: new Date().toISOString(),
     userId: WEBHOOK_AUDIT_USER,

@@ -168,6 +168,10 @@ export class AuditResolver {
     if (filter?.userId) add('user_id = ?', requireCleanText('filter.userId', filter.userId));
     if (filter?.department) add('department = ?', requireCleanText('filter.department', filter.department));
     if (filter?.minorId) add('minor_ids @> ARRAY[?]::uuid[]', lookedUp(ctx, filter.minorId, 'filter.minorId', 'Query.auditEvents'));
+    if (filter?.requestId) {
+      if (!isUuid(filter.requestId)) throw badInput('filter.requestId', 'is not a request id');
+      add('request_id = ?', filter.requestId);
+    }
     if (filter?.outcome) add('outcome = ?', filter.outcome);
     if (filter?.purpose) add('purpose = ?', filter.purpose);
     if (filter?.from) add('occurred_at >= ?', filter.from);

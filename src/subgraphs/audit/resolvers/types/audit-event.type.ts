@@ -174,6 +174,9 @@ export class AuditEventFilter {
   @Field(() => ID, { nullable: true, description: 'Events that read or changed this child' })
   minorId?: string;
 
+  @Field(() => ID, { nullable: true, description: 'The events of one request: the id its answer named in `x-request-id`, or an anomaly lists' })
+  requestId?: string;
+
   @Field(() => AuditOutcome, { nullable: true })
   outcome?: AuditOutcome;
 
