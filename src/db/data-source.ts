@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SUBGRAPHS } from '../subgraphs';
+import { SESSION_FORMAT } from './session-format';
 import { StatementCounter } from './statement-counter';
 import { settlingLostCommits } from './commit-outcome';
 import { boundedPoolOptions, IDLE_CONNECTION_MS, ReplyBoundClient } from './time-limits';
@@ -38,7 +39,7 @@ const PREPARE_LOCK = 0x6875625f6d6967n; // "hub_mig"
 export async function openDataSource(url: string, statements = new StatementCounter(), max = 20, prepare?: (ds: DataSource) => Promise<void>): Promise<DataSource> {
   const lock = new Client({ connectionString: url });
   await lock.connect();
-  const ds = dataSource(url, statements, { max });
+  const ds = dataSource(url, statements, { max, options: SESSION_FORMAT });
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [PREPARE_LOCK.toString()]);
     await ds.initialize();

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { SESSION_FORMAT } from './session-format';
 
 /**
  * How much longer than a statement's own timeout the hub waits for its reply. The server's
@@ -24,14 +25,14 @@ export const IDLE_CONNECTION_MS = 10 * 60_000;
  * a connection from the pool or to the server (`connectionTimeoutMillis`), and the reply
  * (`query_timeout`, `REPLY_MARGIN_MS` longer: what `statement_timeout` cannot cover — a commit
  * waiting on its WAL flush, a server that is never heard from again). `extraOptions`: further
- * `-c` settings of the session.
+ * `-c` settings of the session, after the hub's SESSION_FORMAT.
  */
 export function boundedPoolOptions(timeoutMs: number, extraOptions = '') {
   const limits = ['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'].map((s) => `-c ${s}=${timeoutMs}`).join(' ');
   return {
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs + REPLY_MARGIN_MS,
-    options: `${extraOptions} ${limits}`.trim(),
+    options: `${SESSION_FORMAT} ${extraOptions} ${limits}`.replace(/\s+/g, ' '),
   };
 }
 
