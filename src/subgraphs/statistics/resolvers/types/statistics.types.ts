@@ -195,7 +195,7 @@ export class StatisticsRates {
 
 @ObjectType()
 export class TrendPoint {
-  @Field({ description: 'YYYY-MM (UTC)' })
+  @Field({ description: 'YYYY-MM, a calendar month in China (UTC+8), as the events are counted' })
   month: string;
 
   @Field(() => TrendSeries)
