@@ -226,6 +226,9 @@ describe('workflow and registry mutations: red team', () => {
       // Stored: one links the child (of another street), the other none.
       expect((await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = $1`, [linked]))[0].minor_id).toBe(otherChild);
       expect((await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = $1`, [unlinked]))[0].minor_id).toBeNull();
+      // Pasted as people paste it (a byte-order mark, an ideographic space, the check character in lower case), one number is one number, as in every input of one.
+      const pasted = await file(`\uFEFF${registered.toLowerCase()}\u3000`);
+      expect(await t.sql(`SELECT minor_id, child_id_number FROM workflow.mandatory_report WHERE id = $1`, [pasted])).toEqual([{ minor_id: otherChild, child_id_number: registered }]);
 
       // The answers are alike: no child named in either.
       const a = await t.gql(police, READ_REPORT, { id: linked });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Department } from '../../../auth/principal';
-import { idNumberProblem } from '../../../common/id-number';
+import { normalIdNumber, requireIdNumber } from '../../../common/id-number';
 import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { distinctValues, isRegionCode, optionalLine, optionalText, requireLine, requireNotFuture, requirePageSize, requireText } from '../../../common/validation';
@@ -61,8 +61,7 @@ export class ReportResolver {
       childDescription: optionalText('childDescription', input.childDescription, 500),
       observedAt: requireNotFuture('observedAt', input.observedAt, ctx.now),
     };
-    const childIdNumber = optionalLine('childIdNumber', input.childIdNumber, 18)?.toUpperCase() ?? null;
-    if (childIdNumber && idNumberProblem(childIdNumber)) throw badInput('childIdNumber', 'is not a valid 公民身份号码');
+    const childIdNumber = normalIdNumber(input.childIdNumber) === '' ? null : requireIdNumber('childIdNumber', input.childIdNumber);
     if (input.childId != null && !isUuid(input.childId)) throw badInput('childId', 'is not a registry id');
     const regionCode = String(input.regionCode ?? '');
     if (!isRegionCode(regionCode)) throw badInput('regionCode', 'a region code is 6 to 15 digits');
