@@ -4,7 +4,7 @@ import { canonicalId, isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { NEEDS_SUPPORT, SENSITIVE_CATEGORIES } from '../../policy/masks';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
-import { historyList, rankedBy } from '../shared/history-page';
+import { historyList, pagesOf, rankedBy } from '../shared/history-page';
 import { boundedLists } from '../shared/list-limit';
 import { Guardian } from './entities/guardian.entity';
 import { MinorCategory } from './entities/minor-category.entity';
@@ -88,13 +88,13 @@ function createRegistryLoaders(ctx: HubContext) {
   const byMinor = <T extends { minorId: string }>(entity: new () => T, orderBy: string) =>
     new DataLoader<string, T[]>(async (ids) => boundedLists(ids, groupBy(await read(entity, `WHERE x.minor_id = ANY($1) ORDER BY ${orderBy}`, [ids]), (r) => r.minorId), entity.name));
   /**
-   * The newest `first` of each child's rows, for a page of children in one statement: ranked per
-   * child by a window function, so that a child with years of weekly visits answers its latest
-   * `first` (history-page.ts).
+   * The pages asked of each child's rows, newest first, for a page of children in one statement:
+   * ranked per child by a window function, so that a child with years of weekly visits answers
+   * its latest `first`, and `after` the `first` before it (history-page.ts).
    */
-  const newestByMinor = <T extends { minorId: string }>(entity: new () => T, order: string) => {
-    const from = `SELECT *, ${rankedBy('minor_id', order)} FROM ${db.getMetadata(entity).tablePath} WHERE minor_id = ANY($1)`;
-    return historyList(async (ids, first) => groupBy(await read(entity, 'WHERE x.rank <= $2 ORDER BY x.rank', [ids, first], { from }), (r) => r.minorId));
+  const newestByMinor = <T extends { minorId: string; id: string }>(entity: new () => T, order: string) => {
+    const from = pagesOf(`SELECT *, ${rankedBy('minor_id', order)} FROM ${db.getMetadata(entity).tablePath} WHERE minor_id = ANY($1)`, 'minor_id', 2);
+    return historyList(async (ids, pages) => groupBy(await read(entity, 'ORDER BY x.rank', [ids, ...pages], { from }), (r) => r.minorId));
   };
 
   return {

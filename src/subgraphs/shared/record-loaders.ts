@@ -6,7 +6,7 @@ import { Access } from '../../policy/policy.types';
 import { jurisdictionPattern } from '../registry/registry.loaders';
 import type { ChildRecord } from './child-record';
 import { inJurisdiction } from './jurisdiction';
-import { historyList, HistoryList, rankedBy } from './history-page';
+import { historyList, HistoryList, PageParams, pagesOf, rankedBy } from './history-page';
 
 export type Order = [property: string, direction: 'ASC' | 'DESC'][];
 
@@ -44,40 +44,41 @@ function readableOrder(ctx: HubContext, entity: new () => unknown, order: Order)
 
 // Statement texts by entity, parent, condition and order, built once: the loaders are made for every request.
 const texts = new WeakMap<object, Map<string, string>>();
-function ranked(db: DataSource, entity: new () => unknown, parent: string, where: string, order: Order): string {
+function ranked(db: DataSource, entity: new () => unknown, parent: string, where: string, order: Order, pages: number): string {
   let byEntity = texts.get(entity);
   if (!byEntity) texts.set(entity, (byEntity = new Map()));
-  const key = `${parent} ${where} ${JSON.stringify(order)}`;
+  const key = `${parent} ${where} ${JSON.stringify(order)} ${pages}`;
   let t = byEntity.get(key);
   if (!t) {
-    t = `SELECT r.*, ${rankedBy(parent, orderBy(db, entity, order))} FROM ${db.getMetadata(entity).tablePath} r WHERE ${where}`;
+    const rows = `SELECT r.*, ${rankedBy(`r.${parent}`, orderBy(db, entity, order))} FROM ${db.getMetadata(entity).tablePath} r WHERE ${where}`;
+    t = pagesOf(rows, parent, pages);
     byEntity.set(key, t);
   }
   return t;
 }
 
 /**
- * The first `first` rows of each parent in `order`, for a batch of parents in one statement
+ * The rows of each page asked (history-page.ts `pagesOf`) of a batch of parents, in one statement
  * (`EntityReader`, prepared by keys: planning it cost Postgres five times its execution); `where`
- * selects the rows, its parameters `params`, `first` the next one.
+ * selects the rows, its parameters `params`, `pages` the next three. `parent` is the parent's column.
  */
-function firstOfEach<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parent: string, where: string, order: Order, params: unknown[], first: number): Promise<T[]> {
-  const from = ranked(ctx.db, entity, parent, where, order);
-  return entityReader(ctx.db, entity, 'r').read(ctx.db, `WHERE r.rank <= $${params.length + 1} ORDER BY r.rank`, [...params, first], { from, byKeys: true });
+function pagesOfEach<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parent: string, where: string, order: Order, params: unknown[], pages: PageParams): Promise<T[]> {
+  const from = ranked(ctx.db, entity, parent, where, order, params.length + 1);
+  return entityReader(ctx.db, entity, 'r').read(ctx.db, 'ORDER BY r.rank', [...params, ...pages], { from, byKeys: true });
 }
 
 /**
  * A department's records of many children, a page of each (history-page.ts): one statement per
  * batch whatever the page sizes, the jurisdiction applied in the statement itself (not only at
  * reference resolution), ordered by `order` as far as the caller may read its fields, then id — so
- * that for a caller who may not read the date the page is the first `first` by id.
+ * that for a caller who may not read the date the pages go by id, and so does `after`.
  */
 export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: new () => T, order: Order): HistoryList<T> {
   const readable = readableOrder(ctx, entity, order);
-  return historyList(async (ids, first) => {
+  return historyList(async (ids, pages) => {
     const valid = ids.filter(isUuid);
     const where = `r.minor_id = ANY($1) AND ${inJurisdiction('r', '$2')}`;
-    const rows = valid.length ? await firstOfEach(ctx, entity, 'r.minor_id', where, readable, [valid, jurisdictionPattern(ctx)], first) : [];
+    const rows = valid.length ? await pagesOfEach(ctx, entity, 'minor_id', where, readable, [valid, jurisdictionPattern(ctx)], pages) : [];
     return groupBy(rows, (r) => r.minorId);
   });
 }
@@ -86,11 +87,11 @@ export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: n
  * Sub-records (actions of a report, visits of a plan) of parents already loaded under the
  * jurisdiction rule, a page of each parent's, ordered as `recordsByMinor`.
  */
-export function recordsByParent<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parentKey: keyof T & string, order: Order): HistoryList<T> {
+export function recordsByParent<T extends ObjectLiteral & { id: string }>(ctx: HubContext, entity: new () => T, parentKey: keyof T & string, order: Order): HistoryList<T> {
   const readable = readableOrder(ctx, entity, order);
-  const parent = column(ctx.db, entity, parentKey);
-  return historyList(async (ids, first) => {
-    const rows = await firstOfEach(ctx, entity, parent, `${parent} = ANY($1)`, readable, [ids], first);
+  const parent = column(ctx.db, entity, parentKey).slice('r.'.length);
+  return historyList(async (ids, pages) => {
+    const rows = await pagesOfEach(ctx, entity, parent, `r.${parent} = ANY($1)`, readable, [ids], pages);
     return groupBy(rows, (r) => String(r[parentKey]));
   });
 }

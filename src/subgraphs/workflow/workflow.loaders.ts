@@ -8,7 +8,7 @@ import { Referral } from './entities/referral.entity';
 import { ReportTransition } from './entities/report-transition.entity';
 import { Department } from '../../auth/principal';
 import { OPEN_REFERRAL } from './workflow.enums';
-import { historyList, rankedBy } from '../shared/history-page';
+import { historyList, pagesOf, rankedBy } from '../shared/history-page';
 import { boundedLists } from '../shared/list-limit';
 
 /** LIKE pattern of the caller's jurisdiction subtree (codes are digits only). */
@@ -59,13 +59,15 @@ function createWorkflowLoaders(ctx: HubContext) {
       return ids.map((id) => grouped.get(id) ?? []);
     });
   /**
-   * The newest `first` of each child's rows `where` selects (with `params` from $2), a page of
+   * The pages asked of each child's rows `where` selects (with `params` from $2), a page of
    * children in one statement: ranked per child by a window function (history-page.ts).
    */
-  const newestByMinor = <T extends { minorId: string | null }>(entity: new () => T, where: string, order: string, params: unknown[]) => {
-    const from = `SELECT r.*, ${rankedBy('r.minor_id', order)} FROM ${db.getMetadata(entity).tablePath} r WHERE r.minor_id = ANY($1) AND ${where}`;
-    const rest = `WHERE r.rank <= $${params.length + 2} ORDER BY r.rank`;
-    return historyList(async (ids, first) => groupBy(await entityReader(db, entity, 'r').read(db, rest, [ids.filter(isUuid), ...params, first], { from, byKeys: true }), (r) => r.minorId!));
+  const newestByMinor = <T extends { minorId: string | null; id: string }>(entity: new () => T, where: string, order: string, params: unknown[]) => {
+    const ranked = `SELECT r.*, ${rankedBy('r.minor_id', order)} FROM ${db.getMetadata(entity).tablePath} r WHERE r.minor_id = ANY($1) AND ${where}`;
+    const from = pagesOf(ranked, 'minor_id', params.length + 2);
+    return historyList(async (ids, pages) =>
+      groupBy(await entityReader(db, entity, 'r').read(db, 'ORDER BY r.rank', [ids.filter(isUuid), ...params, ...pages], { from, byKeys: true }), (r) => r.minorId!),
+    );
   };
   const visible = referralVisibility(ctx);
   const referralRule = positional(visible.sql, visible.params, 2);

@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
-import { HistoryFirst, historyOf } from '../../shared/history-page';
+import { HistoryAfter, HistoryFirst, historyOf } from '../../shared/history-page';
 import { BullyingCase } from '../entities/bullying-case.entity';
 import { DropoutReport } from '../entities/dropout-report.entity';
 import { EducationAid } from '../entities/education-aid.entity';
@@ -13,30 +13,30 @@ import { educationLoaders } from '../education.loaders';
 @Resolver(() => EducationMinor)
 export class EducationMinorResolver {
   @FieldResolver(() => [SchoolEnrollment], { nullable: true, description: historyOf('学籍') })
-  schoolEnrollments(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<SchoolEnrollment[]> {
-    return educationLoaders(ctx).enrollmentsByMinor(first).load(minor.id);
+  schoolEnrollments(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<SchoolEnrollment[]> {
+    return educationLoaders(ctx).enrollmentsByMinor(first, after).load(minor.id);
   }
 
   @FieldResolver(() => [DropoutReport], { nullable: true, description: historyOf('辍学报告') })
-  dropoutReports(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<DropoutReport[]> {
-    return educationLoaders(ctx).dropoutReportsByMinor(first).load(minor.id);
+  dropoutReports(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<DropoutReport[]> {
+    return educationLoaders(ctx).dropoutReportsByMinor(first, after).load(minor.id);
   }
 
   @FieldResolver(() => [BullyingCase], { nullable: true, description: historyOf('学生欺凌') })
-  bullyingCases(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<BullyingCase[]> {
-    return educationLoaders(ctx).bullyingCasesByMinor(first).load(minor.id);
+  bullyingCases(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<BullyingCase[]> {
+    return educationLoaders(ctx).bullyingCasesByMinor(first, after).load(minor.id);
   }
 
   @FieldResolver(() => [EducationAid], { nullable: true, description: historyOf('学生资助') })
-  educationAid(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<EducationAid[]> {
-    return educationLoaders(ctx).aidByMinor(first).load(minor.id);
+  educationAid(@Root() minor: EducationMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<EducationAid[]> {
+    return educationLoaders(ctx).aidByMinor(first, after).load(minor.id);
   }
 }
 
 @Resolver(() => DropoutReport)
 export class DropoutReportResolver {
   @FieldResolver(() => [PersuasionAction], { nullable: true, description: historyOf('劝返') })
-  persuasionActions(@Root() report: DropoutReport, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<PersuasionAction[]> {
-    return educationLoaders(ctx).actionsByReport(first).load(report.id);
+  persuasionActions(@Root() report: DropoutReport, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<PersuasionAction[]> {
+    return educationLoaders(ctx).actionsByReport(first, after).load(report.id);
   }
 }

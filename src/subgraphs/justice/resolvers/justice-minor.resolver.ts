@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
-import { HistoryFirst, historyOf } from '../../shared/history-page';
+import { HistoryAfter, HistoryFirst, historyOf } from '../../shared/history-page';
 import { CommunityCorrection } from '../entities/community-correction.entity';
 import { IncarceratedParent } from '../entities/incarcerated-parent.entity';
 import { LegalAidCase } from '../entities/legal-aid-case.entity';
@@ -11,17 +11,17 @@ import { justiceLoaders } from '../justice.loaders';
 @Resolver(() => JusticeMinor)
 export class JusticeMinorResolver {
   @FieldResolver(() => [IncarceratedParent], { nullable: true, description: historyOf('服刑在戒 parents') })
-  incarceratedParents(@Root() minor: JusticeMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<IncarceratedParent[]> {
-    return justiceLoaders(ctx).parentsByMinor(first).load(minor.id);
+  incarceratedParents(@Root() minor: JusticeMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<IncarceratedParent[]> {
+    return justiceLoaders(ctx).parentsByMinor(first, after).load(minor.id);
   }
 
   @FieldResolver(() => [CommunityCorrection], { nullable: true, description: historyOf('社区矫正 of the child') })
-  communityCorrections(@Root() minor: JusticeMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<CommunityCorrection[]> {
-    return justiceLoaders(ctx).correctionsByMinor(first).load(minor.id);
+  communityCorrections(@Root() minor: JusticeMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<CommunityCorrection[]> {
+    return justiceLoaders(ctx).correctionsByMinor(first, after).load(minor.id);
   }
 
   @FieldResolver(() => [LegalAidCase], { nullable: true, description: historyOf('法律援助') })
-  legalAidCases(@Root() minor: JusticeMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<LegalAidCase[]> {
-    return justiceLoaders(ctx).legalAidByMinor(first).load(minor.id);
+  legalAidCases(@Root() minor: JusticeMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<LegalAidCase[]> {
+    return justiceLoaders(ctx).legalAidByMinor(first, after).load(minor.id);
   }
 }

@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
-import { HistoryFirst, historyOf } from '../../shared/history-page';
+import { HistoryAfter, HistoryFirst, historyOf } from '../../shared/history-page';
 import { GuardianAdmonishment } from '../entities/guardian-admonishment.entity';
 import { IdentityVerification } from '../entities/identity-verification.entity';
 import { PoliceMinor } from '../entities/minor.stub';
@@ -12,8 +12,8 @@ import { policeLoaders } from '../police.loaders';
 @Resolver(() => PoliceMinor)
 export class PoliceMinorResolver {
   @FieldResolver(() => [PoliceIncident], { nullable: true, description: historyOf('警情') })
-  policeIncidents(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<PoliceIncident[]> {
-    return policeLoaders(ctx).incidentsByMinor(first).load(minor.id);
+  policeIncidents(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<PoliceIncident[]> {
+    return policeLoaders(ctx).incidentsByMinor(first, after).load(minor.id);
   }
 
   @FieldResolver(() => ProtectionCaseStatus, { nullable: true, description: 'Whether police have an open case protecting the child, and the contact unit' })
@@ -22,12 +22,12 @@ export class PoliceMinorResolver {
   }
 
   @FieldResolver(() => [GuardianAdmonishment], { nullable: true, description: historyOf('训诫 of the child’s guardians') })
-  guardianAdmonishments(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<GuardianAdmonishment[]> {
-    return policeLoaders(ctx).admonishmentsByMinor(first).load(minor.id);
+  guardianAdmonishments(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<GuardianAdmonishment[]> {
+    return policeLoaders(ctx).admonishmentsByMinor(first, after).load(minor.id);
   }
 
   @FieldResolver(() => [IdentityVerification], { nullable: true, description: historyOf('身份比对 and 户籍 facts') })
-  identityVerifications(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<IdentityVerification[]> {
-    return policeLoaders(ctx).verificationsByMinor(first).load(minor.id);
+  identityVerifications(@Root() minor: PoliceMinor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<IdentityVerification[]> {
+    return policeLoaders(ctx).verificationsByMinor(first, after).load(minor.id);
   }
 }

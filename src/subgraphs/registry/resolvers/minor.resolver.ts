@@ -14,11 +14,13 @@ import { distinctValues, isRegionCode, requirePageSize } from '../../../common/v
 import { requireIdNumber } from '../../../common/id-number';
 import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern, registryLoaders, STREET_CODE_LENGTH } from '../registry.loaders';
 import { FilterTests } from '../../shared/filter-tests';
-import { HistoryFirst, MAX_HISTORY_PAGE } from '../../shared/history-page';
+import { HistoryAfter, HistoryFirst, MAX_HISTORY_PAGE } from '../../shared/history-page';
 import { MinorConnection, MinorCount } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
 
 export const MAX_PAGE_SIZE = 1000;
+
+const NEWEST_PAGE = `The newest \`first\` (1–${MAX_HISTORY_PAGE}), newest first, or with \`after\` the next \`first\` after that row`;
 
 const encodeCursor = (id: string) => Buffer.from(`minor:${id}`).toString('base64url');
 function decodeCursor(cursor: string): string {
@@ -161,13 +163,13 @@ export class MinorResolver {
     return registryLoaders(ctx).latestAssessmentByMinor.load(minor.id);
   }
 
-  @FieldResolver(() => [RiskAssessment], { nullable: true, description: `The newest \`first\` (1–${MAX_HISTORY_PAGE}), newest first` })
-  assessments(@Root() minor: Minor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<RiskAssessment[]> {
-    return registryLoaders(ctx).assessmentsByMinor(first).load(minor.id);
+  @FieldResolver(() => [RiskAssessment], { nullable: true, description: NEWEST_PAGE })
+  assessments(@Root() minor: Minor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<RiskAssessment[]> {
+    return registryLoaders(ctx).assessmentsByMinor(first, after).load(minor.id);
   }
 
-  @FieldResolver(() => [Visit], { nullable: true, description: `The newest \`first\` (1–${MAX_HISTORY_PAGE}), newest first` })
-  visits(@Root() minor: Minor, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<Visit[]> {
-    return registryLoaders(ctx).visitsByMinor(first).load(minor.id);
+  @FieldResolver(() => [Visit], { nullable: true, description: NEWEST_PAGE })
+  visits(@Root() minor: Minor, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<Visit[]> {
+    return registryLoaders(ctx).visitsByMinor(first, after).load(minor.id);
   }
 }

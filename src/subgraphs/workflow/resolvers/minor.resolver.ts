@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
-import { HistoryFirst, historyOf } from '../../shared/history-page';
+import { HistoryAfter, HistoryFirst, historyOf } from '../../shared/history-page';
 import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { Referral } from '../entities/referral.entity';
@@ -10,12 +10,12 @@ import { workflowLoaders } from '../workflow.loaders';
 @Resolver(() => MinorStub)
 export class MinorWorkflowResolver {
   @FieldResolver(() => [Referral], { nullable: true, description: historyOf('Referrals of this child the caller’s department sent or received (civil affairs: all)') })
-  referrals(@Root() minor: MinorStub, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<Referral[]> {
-    return workflowLoaders(ctx).referralsByMinor(first).load(minor.id);
+  referrals(@Root() minor: MinorStub, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<Referral[]> {
+    return workflowLoaders(ctx).referralsByMinor(first, after).load(minor.id);
   }
 
   @FieldResolver(() => [MandatoryReport], { nullable: true, description: historyOf('Mandatory reports linked to this child, in the caller’s jurisdiction') })
-  mandatoryReports(@Root() minor: MinorStub, @Ctx() ctx: HubContext, @HistoryFirst() first: number): Promise<MandatoryReport[]> {
-    return workflowLoaders(ctx).reportsByMinor(first).load(minor.id);
+  mandatoryReports(@Root() minor: MinorStub, @Ctx() ctx: HubContext, @HistoryFirst() first: number, @HistoryAfter() after: string | null): Promise<MandatoryReport[]> {
+    return workflowLoaders(ctx).reportsByMinor(first, after).load(minor.id);
   }
 }
