@@ -274,6 +274,12 @@ describe('query cost limit: HUB_MAX_QUERY_COST', () => {
     // A plan's visits within each plan: 1 + 20 × (1 + 20) for a child's plans.
     expect(await estimate(page(10, 'carePlans { visits { visitedOn } }'))).toBe(10 * 422 + 2);
     expect(await estimate(page(10, 'carePlans(first: 2) { visits(first: 100) { visitedOn } }'))).toBe(10 * 204 + 2);
+    // A page after a cursor holds `first` rows like the first page, and is priced alike.
+    const after = 'after: "00000000-0000-0000-0000-000000000000"';
+    expect(await estimate(page(10, `visits(first: 100, ${after}) { notes }`))).toBe(10 * 102 + 2);
+    expect(await estimate(page(50, `visits(${after}) { notes } `))).toBe(50 * 22 + 2);
+    expect(await estimate(page(10, `referrals(first: 100, ${after}) { id }`))).toBe(10 * 102 + 2);
+    expect(await estimate(page(10, `carePlans(first: 2, ${after}) { visits(first: 100, ${after}) { visitedOn } }`))).toBe(10 * 204 + 2);
   });
 
   it('weighs each root field as a statement of its own: two aliases of a one-cell count are refused, one served', async () => {
