@@ -164,6 +164,12 @@ describe('N+1 across page sizes', () => {
     const newest = ids(await t.sql(`SELECT id FROM womens_federation.children_home_attendance WHERE minor_id = $1 ORDER BY attended_on DESC, id LIMIT 100`, [child]));
     expect(newest).toHaveLength(100);
     expectPages(node(many.data, child), 'h', newest, HOPS);
+    // The next pages: 51 cursors and sizes, still the statements of one; each answers the rows after its cursor.
+    const all = ids(await t.sql(`SELECT id FROM womens_federation.children_home_attendance WHERE minor_id = $1 ORDER BY attended_on DESC, id`, [child]));
+    const after = (await run(wf, `{ minor(id: "${child}") { ${HOPS.map((n) => `h${n}: childrenHomeAttendances(first: ${n}, after: "${all[n]}") { id }`).join(' ')} } }`));
+    const single = await run(wf, `{ minor(id: "${child}") { childrenHomeAttendances(first: 100, after: "${all[0]}") { id } } }`);
+    expect(after.statements).toBe(single.statements);
+    for (const n of HOPS) expect([n, ids(after.data.minor[`h${n}`])]).toEqual([n, all.slice(n + 1, 2 * n + 1)]);
   });
 
   it('answers 100 sizes of a care plan’s visits, under a page of 40 children, in the statements of one', async () => {
@@ -191,5 +197,13 @@ describe('N+1 across page sizes', () => {
     const newest = ids(await t.sql(`SELECT id FROM womens_federation.care_visit WHERE plan_id = $1 ORDER BY visited_on DESC, id LIMIT 100`, [plan]));
     expect(newest).toHaveLength(100);
     expectPages(newestPlan, 'w', newest);
+    // 100 cursors and sizes of the plan's visits: still the statements of one.
+    const all = ids(await t.sql(`SELECT id FROM womens_federation.care_visit WHERE plan_id = $1 ORDER BY visited_on DESC, id`, [plan]));
+    const ofChild = (lists: string) => `{ minor(id: "${child}") { carePlans(first: 1) { id ${lists} } } }`;
+    const single = await run(wf, ofChild(`visits(first: 100, after: "${all[0]}") { id }`));
+    const paged = await run(wf, ofChild(SIZES.map((n) => `w${n}: visits(first: ${n}, after: "${all[n]}") { id }`).join(' ')));
+    expect(paged.statements).toBe(single.statements);
+    const [pagedPlan] = paged.data.minor.carePlans;
+    for (const n of SIZES) expect([n, ids(pagedPlan[`w${n}`])]).toEqual([n, all.slice(n + 1, 2 * n + 1)]);
   });
 });
