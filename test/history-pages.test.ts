@@ -104,6 +104,17 @@ describe('history pages (`after`)', () => {
       expect(ids(r.json.data.minor.visits)).toEqual(newest.slice(151, 156));
       const read = (await eventOf(t, r.requestId)).reads.find((x: { minorId: string }) => x.minorId === child);
       expect(read.fields).toMatchObject({ 'Minor.visits': 'ALLOW', 'Visit.id': 'ALLOW', 'Visit.visitor': 'ALLOW' });
+      // A refused cursor is recorded as a refused page size is: the list refused, none of its rows read.
+      const reads = async (args: string) => {
+        const refused = await post(t, civil, { query: `query($id: ID!) { minor(id: $id) { id visits(${args}) { id visitor } } }`, variables: { id: child } });
+        const e = await eventOf(t, refused.requestId);
+        return [refused.json.errors[0].extensions.code, e.outcome, e.reads];
+      };
+      const [otherVisit] = await column(`SELECT id FROM registry.visit WHERE minor_id <> $1 LIMIT 1`, [child]);
+      const asFirst = await reads('first: 0');
+      expect(asFirst).toEqual(['BAD_USER_INPUT', 'PARTIAL', [{ minorId: child, fields: { 'Minor.id': 'ALLOW', 'Minor.visits': 'DENY' } }]]);
+      expect(await reads(`after: "${otherVisit}"`)).toEqual(asFirst);
+      expect(await reads('after: "x"')).toEqual(asFirst);
     });
 
     it('answers aliases with many cursors and sizes, under a page of children, in the statements of one', async () => {
@@ -225,6 +236,39 @@ describe('history pages (`after`)', () => {
         const onPlan = r.errors?.filter((e) => e.path?.[2] === mine) ?? [];
         expect(onPlan.map((e) => [e.extensions?.code, e.message])).toEqual([['BAD_USER_INPUT', 'after: not a row of this list: pass the id of the last row of the page before']]);
       }
+    });
+  });
+
+  describe('a workflow list: a child’s mandatory reports', () => {
+    let child: string;
+    beforeAll(async () => {
+      [child] = await column(
+        `SELECT m.id FROM registry.minor m WHERE m.grid_code LIKE $1 AND NOT EXISTS (SELECT 1 FROM workflow.mandatory_report r WHERE r.minor_id = m.id) ORDER BY m.id DESC LIMIT 1`,
+        [`${STREET}%`],
+      );
+      // 140 reports about places of the street, received in pairs at the same instant, and one about another street's.
+      await t.sql(
+        `INSERT INTO workflow.mandatory_report (id, reporter_id, reporter_department, harm_type, observation, observed_at, location, region_code, urgency, status, minor_id, received_at, verify_due_at, handle_due_at, updated_at)
+         SELECT gen_random_uuid(), 'r', 'EDUCATION', 'NEGLECT', 'o', at, 'l', CASE WHEN k = 1 THEN '330102002' ELSE $2 END, 'URGENT', 'CLOSED', $1, at, at + interval '1 hour', at + interval '1 day', at
+         FROM generate_series(1, 141) k, LATERAL (SELECT date_trunc('minute', now()) - (k / 2) * interval '1 day' AS at) c`,
+        [child, STREET],
+      );
+    });
+    const newest = (region: string) =>
+      column(`SELECT id FROM workflow.mandatory_report WHERE minor_id = $1 AND region_code LIKE $2 ORDER BY received_at DESC, id`, [child, `${region}%`]);
+    const list = (args: string) => `mandatoryReports(${args}) { id }`;
+    const pick = (m: any) => m.mandatoryReports;
+
+    it('walks them newest first, each within the caller’s jurisdiction, and refuses one outside it like an unknown one', async () => {
+      const district = await newest('330102');
+      expect(district).toHaveLength(141);
+      expect((await walk(reader(await t.token(PO), child, list, pick), 100)).rows).toEqual(district);
+      const street = await t.token(PO, { region: STREET });
+      const mine = await newest(STREET);
+      expect((await walk(reader(street, child, list, pick), 33)).rows).toEqual(mine);
+      const [elsewhere] = district.filter((id) => !mine.includes(id));
+      expect(await refusal(street, child, list, elsewhere)).toEqual(REFUSED(child));
+      expect(await refusal(street, child, list, '00000000-0000-0000-0000-000000000003')).toEqual(REFUSED(child));
     });
   });
 
