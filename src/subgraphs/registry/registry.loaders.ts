@@ -4,7 +4,7 @@ import { canonicalId, isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { NEEDS_SUPPORT, SENSITIVE_CATEGORIES } from '../../policy/masks';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
-import { historyList, pagesOf, rankedBy } from '../shared/history-page';
+import { historyList, pageStatement, rankedBy } from '../shared/history-page';
 import { boundedLists } from '../shared/list-limit';
 import { Guardian } from './entities/guardian.entity';
 import { MinorCategory } from './entities/minor-category.entity';
@@ -93,8 +93,11 @@ function createRegistryLoaders(ctx: HubContext) {
    * its latest `first`, and `after` the `first` before it (history-page.ts).
    */
   const newestByMinor = <T extends { minorId: string; id: string }>(entity: new () => T, order: string) => {
-    const from = pagesOf(`SELECT *, ${rankedBy('minor_id', order)} FROM ${db.getMetadata(entity).tablePath} WHERE minor_id = ANY($1)`, 'minor_id', 2);
-    return historyList(async (ids, pages) => groupBy(await read(entity, 'ORDER BY x.rank', [ids, ...pages], { from }), (r) => r.minorId));
+    const ranked = `SELECT *, ${rankedBy('minor_id', order)} FROM ${db.getMetadata(entity).tablePath} WHERE minor_id = ANY($1)`;
+    return historyList(async (ids, batch) => {
+      const { from, rest, params } = pageStatement(ranked, 'minor_id', 'x', 2, batch);
+      return groupBy(await read(entity, rest, [ids, ...params], { from }), (r) => r.minorId);
+    });
   };
 
   return {

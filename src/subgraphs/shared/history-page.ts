@@ -48,11 +48,17 @@ export const historyOf = (what: string) =>
 export const rankedBy = (parent: string, order: string) => `row_number() OVER (PARTITION BY ${parent} ORDER BY ${order}) AS rank`;
 
 /**
- * The pages of a batch, as a statement's parameters: one entry per key (a parent, and a page of
- * its list) — the parent, the cursor (null for the first page) and the page size, in three arrays
- * of the same length, unnested together by `pagesOf`.
+ * The pages of a batch with a cursor among them, as a statement's parameters: one entry per key (a
+ * parent, and a page of its list) — the parent, the cursor (null for a first page) and the page
+ * size, in three arrays of the same length, unnested together by `pagesOf`.
  */
 export type PageParams = [parents: string[], afters: (string | null)[], firsts: number[]];
+
+/** What a batch asks of its parents' lists: the first `first` of each, or with a cursor among its keys every page (`pages`). */
+export interface BatchPages {
+  first: number;
+  pages: PageParams | null;
+}
 
 /**
  * SQL, a subquery of the rows of every page of a batch: `ranked` selects the parents' rows (`r.*`
@@ -64,7 +70,7 @@ export type PageParams = [parents: string[], afters: (string | null)[], firsts: 
  * its cursor (or the first `first`), whatever other pages of the parent the batch holds, since
  * each page's rows are contiguous ranks.
  */
-export function pagesOf(ranked: string, parent: string, n: number): string {
+function pagesOf(ranked: string, parent: string, n: number): string {
   return (
     `WITH ranked AS (${ranked}), ` +
     `page AS (SELECT k.parent, k.after, k.first, CASE WHEN k.after IS NULL THEN 0 ELSE c.rank END AS at ` +
@@ -73,6 +79,18 @@ export function pagesOf(ranked: string, parent: string, n: number): string {
     `SELECT ranked.* FROM ranked WHERE EXISTS (SELECT 1 FROM page WHERE page.parent = ranked.${parent} ` +
     `AND (ranked.id = page.after OR (ranked.rank > page.at AND ranked.rank <= page.at + page.first)))`
   );
+}
+
+/**
+ * A batch's statement over `ranked` (aliased `alias` by its reader; its own parameters up to
+ * `$n-1`): first pages only — what nearly every request asks — read as `rank <= first`, which
+ * Postgres stops each parent's ranking at; with a cursor among the keys, `pagesOf` (a third more
+ * per statement, measured on the 1M data set, for the unnest and the ranked rows read twice).
+ */
+export function pageStatement(ranked: string, parent: string, alias: string, n: number, batch: BatchPages): { from: string; rest: string; params: unknown[] } {
+  return batch.pages
+    ? { from: pagesOf(ranked, parent, n), rest: `ORDER BY ${alias}.rank`, params: batch.pages }
+    : { from: ranked, rest: `WHERE ${alias}.rank <= $${n} ORDER BY ${alias}.rank`, params: [batch.first] };
 }
 
 /**
@@ -91,19 +109,23 @@ interface PageKey {
 
 /**
  * One DataLoader per list and request, keyed by parent, page size and cursor, whatever pages the
- * request asks: a batch is one statement for all its parents and pages, `pages(parents, params)`
- * answering each parent's rows of every page asked of it (`pagesOf`), in rank order, and each key
+ * request asks: a batch is one statement for all its parents and pages, `pages(parents, batch)`
+ * answering each parent's rows of every page asked of it (`pageStatement`), in rank order, and each key
  * is answered the `first` rows after its cursor among them (or its parent's first `first`). A
  * loader per page size or cursor made one statement per distinct one: aliases `visits(first: 1)`
  * … `visits(first: 100)` under a page of children cost 100 statements, each ranking every row of
  * the page, which the cost limit (a statement priced at least ROOT_FIELD_COST) did not see.
  */
-export function historyList<V extends { id: string }>(pages: (parents: string[], params: PageParams) => Promise<Map<string, V[]>>): HistoryList<V> {
+export function historyList<V extends { id: string }>(pages: (parents: string[], batch: BatchPages) => Promise<Map<string, V[]>>): HistoryList<V> {
   const loader = new DataLoader<PageKey, V[], string>(
     async (keys) => {
       // A parent that is no id has no rows (and would not pass as a uuid[] parameter).
       const asked = keys.filter((k) => isUuid(k.parent));
-      const rows = asked.length ? await pages([...new Set(asked.map((k) => k.parent))], [asked.map((k) => k.parent), asked.map((k) => k.after), asked.map((k) => k.first)]) : new Map<string, V[]>();
+      // Not Math.max(...keys): a batch (1000 children, aliases of a list) may hold more keys than a call takes arguments.
+      const first = asked.reduce((most, k) => Math.max(most, k.first), 0);
+      const cursors = asked.some((k) => k.after !== null);
+      const batch: BatchPages = { first, pages: cursors ? [asked.map((k) => k.parent), asked.map((k) => k.after), asked.map((k) => k.first)] : null };
+      const rows = asked.length ? await pages([...new Set(asked.map((k) => k.parent))], batch) : new Map<string, V[]>();
       return keys.map((k): V[] | Error => {
         const list = rows.get(k.parent) ?? [];
         if (k.after === null) return list.slice(0, k.first);

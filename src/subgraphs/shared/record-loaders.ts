@@ -6,7 +6,7 @@ import { Access } from '../../policy/policy.types';
 import { jurisdictionPattern } from '../registry/registry.loaders';
 import type { ChildRecord } from './child-record';
 import { inJurisdiction } from './jurisdiction';
-import { historyList, HistoryList, PageParams, pagesOf, rankedBy } from './history-page';
+import { BatchPages, historyList, HistoryList, pageStatement, rankedBy } from './history-page';
 
 export type Order = [property: string, direction: 'ASC' | 'DESC'][];
 
@@ -44,27 +44,27 @@ function readableOrder(ctx: HubContext, entity: new () => unknown, order: Order)
 
 // Statement texts by entity, parent, condition and order, built once: the loaders are made for every request.
 const texts = new WeakMap<object, Map<string, string>>();
-function ranked(db: DataSource, entity: new () => unknown, parent: string, where: string, order: Order, pages: number): string {
+function ranked(db: DataSource, entity: new () => unknown, parent: string, where: string, order: Order): string {
   let byEntity = texts.get(entity);
   if (!byEntity) texts.set(entity, (byEntity = new Map()));
-  const key = `${parent} ${where} ${JSON.stringify(order)} ${pages}`;
+  const key = `${parent} ${where} ${JSON.stringify(order)}`;
   let t = byEntity.get(key);
   if (!t) {
-    const rows = `SELECT r.*, ${rankedBy(`r.${parent}`, orderBy(db, entity, order))} FROM ${db.getMetadata(entity).tablePath} r WHERE ${where}`;
-    t = pagesOf(rows, parent, pages);
+    t = `SELECT r.*, ${rankedBy(`r.${parent}`, orderBy(db, entity, order))} FROM ${db.getMetadata(entity).tablePath} r WHERE ${where}`;
     byEntity.set(key, t);
   }
   return t;
 }
 
 /**
- * The rows of each page asked (history-page.ts `pagesOf`) of a batch of parents, in one statement
- * (`EntityReader`, prepared by keys: planning it cost Postgres five times its execution); `where`
- * selects the rows, its parameters `params`, `pages` the next three. `parent` is the parent's column.
+ * The rows of each page asked (history-page.ts `pageStatement`) of a batch of parents, in one
+ * statement (`EntityReader`, prepared by keys: planning it cost Postgres five times its execution);
+ * `where` selects the rows, its parameters `params`, the batch's the next ones. `parent` is the
+ * parent's column.
  */
-function pagesOfEach<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parent: string, where: string, order: Order, params: unknown[], pages: PageParams): Promise<T[]> {
-  const from = ranked(ctx.db, entity, parent, where, order, params.length + 1);
-  return entityReader(ctx.db, entity, 'r').read(ctx.db, 'ORDER BY r.rank', [...params, ...pages], { from, byKeys: true });
+function pagesOfEach<T extends ObjectLiteral>(ctx: HubContext, entity: new () => T, parent: string, where: string, order: Order, params: unknown[], batch: BatchPages): Promise<T[]> {
+  const { from, rest, params: paging } = pageStatement(ranked(ctx.db, entity, parent, where, order), parent, 'r', params.length + 1, batch);
+  return entityReader(ctx.db, entity, 'r').read(ctx.db, rest, [...params, ...paging], { from, byKeys: true });
 }
 
 /**
@@ -75,10 +75,10 @@ function pagesOfEach<T extends ObjectLiteral>(ctx: HubContext, entity: new () =>
  */
 export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: new () => T, order: Order): HistoryList<T> {
   const readable = readableOrder(ctx, entity, order);
-  return historyList(async (ids, pages) => {
+  return historyList(async (ids, batch) => {
     const valid = ids.filter(isUuid);
     const where = `r.minor_id = ANY($1) AND ${inJurisdiction('r', '$2')}`;
-    const rows = valid.length ? await pagesOfEach(ctx, entity, 'minor_id', where, readable, [valid, jurisdictionPattern(ctx)], pages) : [];
+    const rows = valid.length ? await pagesOfEach(ctx, entity, 'minor_id', where, readable, [valid, jurisdictionPattern(ctx)], batch) : [];
     return groupBy(rows, (r) => r.minorId);
   });
 }
@@ -90,8 +90,8 @@ export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: n
 export function recordsByParent<T extends ObjectLiteral & { id: string }>(ctx: HubContext, entity: new () => T, parentKey: keyof T & string, order: Order): HistoryList<T> {
   const readable = readableOrder(ctx, entity, order);
   const parent = column(ctx.db, entity, parentKey).slice('r.'.length);
-  return historyList(async (ids, pages) => {
-    const rows = await pagesOfEach(ctx, entity, parent, `r.${parent} = ANY($1)`, readable, [ids], pages);
+  return historyList(async (ids, batch) => {
+    const rows = await pagesOfEach(ctx, entity, parent, `r.${parent} = ANY($1)`, readable, [ids], batch);
     return groupBy(rows, (r) => String(r[parentKey]));
   });
 }

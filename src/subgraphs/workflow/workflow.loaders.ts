@@ -8,7 +8,7 @@ import { Referral } from './entities/referral.entity';
 import { ReportTransition } from './entities/report-transition.entity';
 import { Department } from '../../auth/principal';
 import { OPEN_REFERRAL } from './workflow.enums';
-import { historyList, pagesOf, rankedBy } from '../shared/history-page';
+import { historyList, pageStatement, rankedBy } from '../shared/history-page';
 import { boundedLists } from '../shared/list-limit';
 
 /** LIKE pattern of the caller's jurisdiction subtree (codes are digits only). */
@@ -64,10 +64,10 @@ function createWorkflowLoaders(ctx: HubContext) {
    */
   const newestByMinor = <T extends { minorId: string | null; id: string }>(entity: new () => T, where: string, order: string, params: unknown[]) => {
     const ranked = `SELECT r.*, ${rankedBy('r.minor_id', order)} FROM ${db.getMetadata(entity).tablePath} r WHERE r.minor_id = ANY($1) AND ${where}`;
-    const from = pagesOf(ranked, 'minor_id', params.length + 2);
-    return historyList(async (ids, pages) =>
-      groupBy(await entityReader(db, entity, 'r').read(db, 'ORDER BY r.rank', [ids.filter(isUuid), ...params, ...pages], { from, byKeys: true }), (r) => r.minorId!),
-    );
+    return historyList(async (ids, batch) => {
+      const { from, rest, params: paging } = pageStatement(ranked, 'minor_id', 'r', params.length + 2, batch);
+      return groupBy(await entityReader(db, entity, 'r').read(db, rest, [ids.filter(isUuid), ...params, ...paging], { from, byKeys: true }), (r) => r.minorId!);
+    });
   };
   const visible = referralVisibility(ctx);
   const referralRule = positional(visible.sql, visible.params, 2);
