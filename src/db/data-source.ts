@@ -37,12 +37,13 @@ const PREPARE_LOCK = 0x6875625f6d6967n; // "hub_mig"
  * decided once the lock is held.
  */
 export async function openDataSource(url: string, statements = new StatementCounter(), max = 20, prepare?: (ds: DataSource) => Promise<void>): Promise<DataSource> {
-  const lock = new Client({ connectionString: url });
+  const lock = new Client({ connectionString: url, options: SESSION_FORMAT });
   await lock.connect();
   const ds = dataSource(url, statements, { max, options: SESSION_FORMAT });
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [PREPARE_LOCK.toString()]);
     await ds.initialize();
+    await refuseMigrationsTableElsewhere(ds);
     await ds.runMigrations({ transaction: 'each' });
     await prepare?.(ds);
     return ds;
@@ -53,6 +54,19 @@ export async function openDataSource(url: string, statements = new StatementCoun
     // Ending the session releases its advisory lock.
     await lock.end();
   }
+}
+
+/**
+ * The hub's sessions look for `hub_migrations` in public (SESSION_FORMAT's search_path). Its tables
+ * there without it are a database migrated under another search_path: running every migration again
+ * would fail on the first (`schema "registry" already exists`), saying nothing of why.
+ */
+async function refuseMigrationsTableElsewhere(ds: DataSource): Promise<void> {
+  const [{ elsewhere }] = await ds.query(
+    `SELECT string_agg(quote_ident(schemaname), ', ') AS elsewhere FROM pg_catalog.pg_tables
+      WHERE tablename = 'hub_migrations' AND schemaname <> 'public' AND to_regclass('public.hub_migrations') IS NULL AND to_regnamespace('registry') IS NOT NULL`,
+  );
+  if (elsewhere) throw new Error(`the hub's migrations table is in ${elsewhere}, not public: move it (ALTER TABLE … SET SCHEMA public) before starting the hub`);
 }
 
 /**

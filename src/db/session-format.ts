@@ -1,8 +1,18 @@
 /**
  * `-c` settings every session of the hub starts with, whatever the database, role or cluster set.
- * node-postgres reads dates and times in the ISO output style only: under another DateStyle
- * ('SQL, DMY', 'German') it read every timestamptz as null and handed a `date` cast to text on as
- * '17/10/2021' — a child's birth date served in another format, `age` an internal error, deadlines
- * null, next visits computed from nulls. The hub writes only ISO 8601, which every style reads.
+ *
+ * DateStyle: node-postgres reads dates and times in the ISO output style only: under another
+ * DateStyle ('SQL, DMY', 'German') it read every timestamptz as null and handed a `date` cast to text
+ * on as '17/10/2021' — a child's birth date served in another format, `age` an internal error,
+ * deadlines null, next visits computed from nulls. The hub writes only ISO 8601, which every style reads.
+ *
+ * search_path: every table of the hub is named with its schema, but the operators and functions of
+ * its statements (`=`, now(), lower() …) resolve through the path, and Postgres searches pg_catalog
+ * first only when the path does not name it. A path set as `public, pg_catalog` let whoever may
+ * create in public (or an extension installed there) stand in for the `=` of a jurisdiction check;
+ * a path starting with another schema (the login role's own, `"$user"`) or empty hid TypeORM's
+ * `hub_migrations` (named without a schema), and the hub ran its migrations again from the first.
+ * `public` alone: pg_catalog ahead of it, and `hub_migrations` where a default install made it.
  */
-export const SESSION_FORMAT = '-c DateStyle=ISO';
+export const SESSION_FORMAT = '-c DateStyle=ISO -c search_path=public';
+

@@ -1,0 +1,99 @@
+import { Client } from 'pg';
+import { Department, Role } from '../src/auth/principal';
+import { refreshStatistics } from '../src/subgraphs/statistics';
+import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './support/test-hub';
+import { startHub } from '../src/server/hub.server';
+
+/** Runs `statements` on the database of `url` as its administrator would; `DB` stands for its name. */
+async function asAdministrator(url: string, statements: string[]): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (const s of statements) await c.query(s.replace(/\bDB\b/g, new URL(url).pathname.slice(1)));
+  } finally {
+    await c.end();
+  }
+}
+
+/** A clone of the template database after its administrator ran `statements` on it. */
+async function databaseWith(statements: string[]): Promise<string> {
+  const databaseUrl = await cloneTemplateDatabase();
+  await asAdministrator(databaseUrl, statements);
+  return databaseUrl;
+}
+
+/** The ordinary work of a day through the public endpoint: a list and its next page, a write, the trail and its check. */
+async function ordinaryDay(t: TestHub): Promise<void> {
+  const civil = await t.token(Department.CIVIL_AFFAIRS);
+  const list = await t.gql(civil, `{ minors(first: 5) { edges { cursor node { id name birthDate age } } } }`);
+  expect(list.errors).toBeUndefined();
+  const next = await t.gql(civil, `query($a: String) { minors(first: 5, after: $a) { edges { node { id } } } }`, { a: list.data.minors.edges[4].cursor });
+  expect(next.errors).toBeUndefined();
+  const id = list.data.minors.edges[0].node.id;
+  const v = await t.gql(civil, `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "入户走访：王小雨" }) { id notes } }`, { id });
+  expect(v.errors).toBeUndefined();
+  expect(v.data.recordVisit.notes).toBe('入户走访：王小雨');
+  const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
+  const chain = await t.gql(auditor, `{ auditVerify { ok } }`, undefined, {});
+  expect(chain.errors).toBeUndefined();
+  expect(chain.data.auditVerify.ok).toBe(true);
+  await refreshStatistics(t.hub.db.maintenance);
+}
+
+/**
+ * Operators and functions resolve through the session's search_path. Postgres searches pg_catalog
+ * first only when the path does not name it: a path set for the database, the role or the cluster
+ * as `public, pg_catalog` let whoever can create in public (or an extension installed there) stand
+ * in for `=` or now() in the hub's statements — its jurisdiction checks among them.
+ */
+describe('a search_path set by someone else', () => {
+  it('does not redirect the operators and functions of the hub’s statements', async () => {
+    const redirected = (name: string, args: string, returns: string) =>
+      `CREATE FUNCTION public.${name}(${args}) RETURNS ${returns} LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'redirected: ${name}'; END $$`;
+    const databaseUrl = await databaseWith([
+      redirected('uuid_eq', 'uuid, uuid', 'boolean'),
+      `CREATE OPERATOR public.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = public.uuid_eq)`,
+      redirected('text_eq', 'text, text', 'boolean'),
+      `CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = text, FUNCTION = public.text_eq)`,
+      redirected('now', '', 'timestamptz'),
+      redirected('lower', 'text', 'text'),
+      `ALTER DATABASE DB SET search_path = public, pg_catalog`,
+    ]);
+    const t = await startTestHub({ databaseUrl, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    try {
+      await ordinaryDay(t);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a schema first in the path (the login role’s own, "$user") does not hide the hub’s migrations table', async () => {
+    const databaseUrl = await databaseWith([`CREATE SCHEMA elsewhere`, `CREATE SCHEMA AUTHORIZATION CURRENT_USER`, `ALTER DATABASE DB SET search_path = elsewhere, public`]);
+    const t = await startTestHub({ databaseUrl, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    try {
+      await ordinaryDay(t);
+      expect(await t.sql(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'hub_migrations'`)).toEqual([{ n: 1 }]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a database migrated under another path is refused, saying where its migrations table is', async () => {
+    const databaseUrl = await databaseWith([`CREATE SCHEMA elsewhere`, `ALTER TABLE public.hub_migrations SET SCHEMA elsewhere`]);
+    const started = await startHub(testConfig({ databaseUrl })).then(
+      (hub) => hub.stop().then(() => 'started'),
+      (e: Error) => e.message,
+    );
+    expect(started).toMatch(/migrations table is in elsewhere, not public/);
+    await asAdministrator(databaseUrl, [`SELECT 1 FROM elsewhere.hub_migrations`]);
+  });
+
+  it('an empty path does too', async () => {
+    const t = await startTestHub({ databaseUrl: await databaseWith([`ALTER DATABASE DB SET search_path = ''`]), env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    try {
+      await ordinaryDay(t);
+    } finally {
+      await t.stop();
+    }
+  });
+});
