@@ -97,3 +97,19 @@ describe('a search_path set by someone else', () => {
     }
   });
 });
+
+/**
+ * Every request writes its audit event: a database whose transactions are read only (the
+ * database's or the role's default_transaction_read_only, or a standby) started the hub, which then
+ * answered every request AUDIT_UNAVAILABLE and every write an internal error. It refuses to start.
+ */
+describe('a database whose transactions are read only', () => {
+  it('the hub refuses to start, saying why', async () => {
+    const databaseUrl = await databaseWith([`ALTER DATABASE DB SET default_transaction_read_only = on`]);
+    const started = await startHub(testConfig({ databaseUrl })).then(
+      (hub) => hub.stop().then(() => 'started'),
+      (e: Error) => e.message,
+    );
+    expect(started).toMatch(/read.only/i);
+  });
+});

@@ -43,6 +43,7 @@ export async function openDataSource(url: string, statements = new StatementCoun
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [PREPARE_LOCK.toString()]);
     await ds.initialize();
+    await refuseUnwritable(ds);
     await refuseMigrationsTableElsewhere(ds);
     await ds.runMigrations({ transaction: 'each' });
     await prepare?.(ds);
@@ -53,6 +54,22 @@ export async function openDataSource(url: string, statements = new StatementCoun
   } finally {
     // Ending the session releases its advisory lock.
     await lock.end();
+  }
+}
+
+/**
+ * Every request appends to the audit trail: on a database whose transactions are read only (its or
+ * the login role's default_transaction_read_only, a standby) the hub started and then answered every
+ * request AUDIT_UNAVAILABLE and every write an internal error. It does not start instead.
+ */
+async function refuseUnwritable(ds: DataSource): Promise<void> {
+  const [{ readOnly, standby }] = await ds.query(`SELECT current_setting('transaction_read_only') = 'on' AS "readOnly", pg_is_in_recovery() AS standby`);
+  if (readOnly || standby) {
+    throw new Error(
+      standby
+        ? 'DATABASE_URL is a standby (read only): the hub writes every request to its audit trail and needs the primary'
+        : 'the database\'s transactions are read only (default_transaction_read_only set for the database, the role or the cluster): the hub writes every request to its audit trail and does not start',
+    );
   }
 }
 
