@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
+import { openDataSource } from '../src/db/data-source';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './support/test-hub';
 import { startHub } from '../src/server/hub.server';
@@ -111,5 +112,23 @@ describe('a database whose transactions are read only', () => {
       (e: Error) => e.message,
     );
     expect(started).toMatch(/read.only/i);
+  });
+});
+
+/**
+ * Migrations, the demo seed and the statistics refresh run without the requests' time limits (they
+ * take minutes at city scale): a statement_timeout or lock_timeout set for the database, the role
+ * or the cluster applied to them all the same, and the statistics stopped refreshing at scale.
+ */
+describe('time limits set for the database', () => {
+  it('bound the requests by the hub’s own, and leave the maintenance pool unbounded', async () => {
+    const databaseUrl = await databaseWith([`ALTER DATABASE DB SET statement_timeout = 50`, `ALTER DATABASE DB SET lock_timeout = 10`]);
+    const ds = await openDataSource(databaseUrl, undefined, 1);
+    try {
+      expect(await ds.query(`SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l`)).toEqual([{ s: '0', l: '0' }]);
+      await ds.query(`SELECT pg_sleep(0.2)`);
+    } finally {
+      await ds.destroy();
+    }
   });
 });

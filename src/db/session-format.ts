@@ -16,3 +16,9 @@
  */
 export const SESSION_FORMAT = '-c DateStyle=ISO -c search_path=public';
 
+/**
+ * Sessions that migrate, seed, refresh the statistics or re-walk the trail: without the requests'
+ * time limits (they run for minutes at city scale) — a statement_timeout or lock_timeout set for
+ * the database, the role or the cluster included, under which the statistics stopped refreshing.
+ */
+export const MAINTENANCE_SESSION = `${SESSION_FORMAT} -c statement_timeout=0 -c lock_timeout=0`;
