@@ -116,6 +116,32 @@ describe('a database whose transactions are read only', () => {
 });
 
 /**
+ * Under session_replication_role = replica (set for the database or the login role, as for a
+ * replication apply or a restore) Postgres fires no ordinary trigger: foreign keys, their cascades
+ * and audit.event's append-only guard stood unenforced on every session of the hub.
+ */
+describe('a database whose sessions replicate (session_replication_role)', () => {
+  it('the hub refuses to start, saying why, where the audit trail would have been left unguarded', async () => {
+    const databaseUrl = await databaseWith([`ALTER DATABASE DB SET session_replication_role = replica`]);
+    const probe = new Client({ connectionString: databaseUrl });
+    await probe.connect();
+    try {
+      await probe.query(`BEGIN`);
+      // The trail's guard does not fire: the login role may empty it.
+      await probe.query(`TRUNCATE audit.event`);
+      await probe.query(`ROLLBACK`);
+    } finally {
+      await probe.end();
+    }
+    const started = await startHub(testConfig({ databaseUrl })).then(
+      (hub) => hub.stop().then(() => 'started'),
+      (e: Error) => e.message,
+    );
+    expect(started).toMatch(/session_replication_role/);
+  });
+});
+
+/**
  * Migrations, the demo seed and the statistics refresh run without the requests' time limits (they
  * take minutes at city scale): a statement_timeout or lock_timeout set for the database, the role
  * or the cluster applied to them all the same, and the statistics stopped refreshing at scale.

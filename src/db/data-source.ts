@@ -44,6 +44,7 @@ export async function openDataSource(url: string, statements = new StatementCoun
     await lock.query('SELECT pg_advisory_lock($1)', [PREPARE_LOCK.toString()]);
     await ds.initialize();
     await refuseUnwritable(ds);
+    await refuseTriggersOff(ds);
     await refuseMigrationsTableElsewhere(ds);
     await ds.runMigrations({ transaction: 'each' });
     await prepare?.(ds);
@@ -70,6 +71,19 @@ async function refuseUnwritable(ds: DataSource): Promise<void> {
         ? 'DATABASE_URL is a standby (read only): the hub writes every request to its audit trail and needs the primary'
         : 'the database\'s transactions are read only (default_transaction_read_only set for the database, the role or the cluster): the hub writes every request to its audit trail and does not start',
     );
+  }
+}
+
+/**
+ * Under session_replication_role `replica` (or `local`) set for the database or the login role, as
+ * for a replication apply or a restore, Postgres fires no ordinary trigger in the hub's sessions:
+ * no foreign key or its cascade, and no append-only guard on audit.event. Only a superuser may set
+ * it, so a session cannot take it back (`-c`): the hub does not start instead.
+ */
+async function refuseTriggersOff(ds: DataSource): Promise<void> {
+  const [{ role }] = await ds.query(`SELECT current_setting('session_replication_role') AS role`);
+  if (role !== 'origin') {
+    throw new Error(`session_replication_role is '${role}' for the hub's sessions (set for the database, the role or the cluster): foreign keys and the audit trail's append-only guard would not be enforced; the hub does not start`);
   }
 }
 
