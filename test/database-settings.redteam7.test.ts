@@ -1,5 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import { auditEvent } from '../src/audit/audit-event';
+import { AuditOutcome } from '../src/audit/audit.types';
+import { AuditWriter, auditWriterPool } from '../src/audit/audit.writer';
+import { Access } from '../src/policy/policy.types';
 import { Department, Role } from '../src/auth/principal';
+import { DEMO_ROOT_REGION } from '../src/subgraphs/registry/registry.seed';
 import { openDataSource } from '../src/db/data-source';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './support/test-hub';
@@ -138,6 +144,59 @@ describe('a database whose sessions replicate (session_replication_role)', () =>
       (e: Error) => e.message,
     );
     expect(started).toMatch(/session_replication_role/);
+  });
+});
+
+/**
+ * gin_fuzzy_search_limit, set for the database to bound what a GIN index scan returns, drops matches
+ * at random past it: “who looked at this child” (minorAccessHistory, auditEvents by minorId, both
+ * on the GIN index of audit.event's minor_ids once the trail is large) answered a random sample of
+ * the accesses as if it were all of them.
+ */
+describe('a GIN search limit set for the database', () => {
+  it('does not thin out a child’s access history', async () => {
+    // enable_seqscan and enable_indexscan off stand in for a trail large enough that the planner takes the index anyway.
+    const databaseUrl = await databaseWith([`ALTER DATABASE DB SET gin_fuzzy_search_limit = 20`, `ALTER DATABASE DB SET enable_seqscan = off`, `ALTER DATABASE DB SET enable_indexscan = off`]);
+    const t = await startTestHub({ databaseUrl, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    const pool = auditWriterPool(databaseUrl, 5000, '[test]');
+    try {
+      const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+      const writer = new AuditWriter(pool);
+      const looked = 1500;
+      await Promise.all(
+        Array.from({ length: looked }, (_, i) =>
+          writer.append(
+            auditEvent({
+              requestId: randomUUID(),
+              startedAt: performance.now(),
+              principal: { userId: `officer-${i}`, department: Department.POLICE, role: Role.OFFICER, region: DEMO_ROOT_REGION } as never,
+              clientAddress: '127.0.0.1',
+              outcome: AuditOutcome.SUCCESS,
+              errorCodes: [],
+              operationName: null,
+              operationType: 'query',
+              document: { text: '{minor(id:"x"){name}}', hash: '0'.repeat(64) },
+              variables: {},
+              purpose: null,
+              access: { reads: [{ minorIds: [id], fields: { 'Minor.name': Access.ALLOW } }], changes: [] },
+            }),
+          ),
+        ),
+      );
+      // As a vacuum does, the index's pending entries into its posting tree.
+      await t.sql(`SELECT gin_clean_pending_list('audit.event_minor_idx')`);
+      await t.sql(`ANALYZE audit.event`);
+      const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
+      const history = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id, first: 1000) { seq } }`, { id }, {});
+      expect(history.errors).toBeUndefined();
+      expect(history.data.minorAccessHistory.length).toBe(1000);
+      const events = await t.gql(auditor, `query($id: ID!) { auditEvents(first: 500, filter: { minorId: $id }) { edges { node { seq } } } }`, { id }, {});
+      expect(events.errors).toBeUndefined();
+      expect(events.data.auditEvents.edges.length).toBe(500);
+    } finally {
+      await pool.end();
+      await t.stop();
+    }
   });
 });
 
