@@ -5,10 +5,10 @@ import { AuditOutcome } from '../src/audit/audit.types';
 import { AuditWriter, auditWriterPool } from '../src/audit/audit.writer';
 import { Access } from '../src/policy/policy.types';
 import { Department, Role } from '../src/auth/principal';
-import { DEMO_ROOT_REGION } from '../src/subgraphs/registry/registry.seed';
+import { DEMO_ROOT_REGION } from '../src/subgraphs/registry/registry.constants';
 import { openDataSource } from '../src/db/data-source';
 import { refreshStatistics } from '../src/subgraphs/statistics';
-import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './support/test-hub';
+import { cloneTemplateDatabase, errorCodes, startTestHub, TestHub, testConfig } from './support/test-hub';
 import { startHub } from '../src/server/hub.server';
 
 /** Runs `statements` on the database of `url` as its administrator would; `DB` stands for its name. */
@@ -215,5 +215,44 @@ describe('time limits set for the database', () => {
     } finally {
       await ds.destroy();
     }
+  });
+});
+
+/**
+ * transaction_timeout (Postgres 17) set for the database ends a session whose transaction runs
+ * longer, with 25P04: the statistics refresh (one transaction, minutes at city scale) could never
+ * finish, and a request's transaction ended so was answered an internal error, where Postgres had
+ * rolled it back and the same request again may pass.
+ */
+describe('a transaction_timeout set for the database', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub({ databaseUrl: await databaseWith([`ALTER DATABASE DB SET transaction_timeout = '300ms'`]), env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+  });
+  afterAll(() => t.stop());
+
+  it('does not bound the maintenance pool’s transactions', async () => {
+    await t.hub.db.maintenance.transaction(async (em) => {
+      await em.query(`SELECT pg_sleep(0.5)`);
+    });
+  });
+
+  it('a request’s transaction it ends is answered DATABASE_UNAVAILABLE, with nothing written', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    const [{ n: before }] = await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [id]);
+    const holder = new Client({ connectionString: t.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query(`SET transaction_timeout = 0`);
+      await holder.query(`BEGIN`);
+      await holder.query(`SELECT 1 FROM registry.minor WHERE id = $1 FOR UPDATE`, [id]);
+      const visit = t.gql(await t.token(Department.CIVIL_AFFAIRS), `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "入户走访" }) { id } }`, { id });
+      await new Promise((r) => setTimeout(r, 800));
+      await holder.query(`ROLLBACK`);
+      expect(errorCodes(await visit)).toEqual(['DATABASE_UNAVAILABLE']);
+    } finally {
+      await holder.end();
+    }
+    expect(await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [id])).toEqual([{ n: before }]);
   });
 });

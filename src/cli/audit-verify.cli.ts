@@ -11,7 +11,7 @@ import { anchorsIn } from '../audit/audit.anchor';
 import { verifyChain } from '../audit/audit.verify';
 import { loadConfig } from '../config/hub.config';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
-import { MAINTENANCE_SESSION } from '../db/session-format';
+import { MAINTENANCE_POOL } from '../db/session-format';
 import { parseArgs } from './args';
 
 async function main() {
@@ -21,7 +21,7 @@ async function main() {
   const config = loadConfig();
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
   // As the audit subgraph reads the trail: SELECT on audit.event, nothing else (the login role owns every table).
-  const pool = new Pool({ connectionString: config.databaseUrl ?? embedded!.url, max: 1, options: `${MAINTENANCE_SESSION} -c role=hub_audit_reader` });
+  const pool = new Pool({ connectionString: config.databaseUrl ?? embedded!.url, max: 1, ...MAINTENANCE_POOL, options: `${MAINTENANCE_POOL.options} -c role=hub_audit_reader` });
   try {
     const status = await verifyChain(async (text, params) => (await pool.query(text, params)).rows, anchors);
     const checked = flags.anchors ? `, ${status.anchorsChecked} of ${anchors.length} anchors matched` : '';

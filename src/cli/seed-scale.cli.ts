@@ -11,7 +11,7 @@ import { ageOn } from '../common/dates';
 import { Rng } from '../common/rng';
 import { loadConfig } from '../config/hub.config';
 import { copyRows } from '../db/copy-loader';
-import { MAINTENANCE_SESSION } from '../db/session-format';
+import { MAINTENANCE_POOL } from '../db/session-format';
 import { openDatabase } from '../server/bootstrap';
 import { SUBGRAPHS } from '../subgraphs';
 import { generateFamily, REGISTRY_COLUMNS, RegistryTable, regionTree, Row } from '../subgraphs/registry/registry.seed';
@@ -62,7 +62,7 @@ export async function seedScale(argv: string[], env: Record<string, string | und
     ...slices.flatMap((r) => r.tables.map((t) => ({ name: t.name, columns: t.columns.map(([c]) => c) }))),
   ];
   const db = await openDatabase(config, (m) => console.error(m));
-  const pool = new Pool({ connectionString: db.url, max: 1, options: MAINTENANCE_SESSION });
+  const pool = new Pool({ connectionString: db.url, max: 1, ...MAINTENANCE_POOL });
   const client = await pool.connect();
   try {
     // The reset in the load's transaction: a load that fails (or is interrupted) leaves the data set it would have replaced.

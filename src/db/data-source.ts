@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SUBGRAPHS } from '../subgraphs';
-import { MAINTENANCE_SESSION } from './session-format';
+import { MAINTENANCE_POOL, MAINTENANCE_SESSION, withoutTransactionTimeout } from './session-format';
 import { StatementCounter } from './statement-counter';
 import { settlingLostCommits } from './commit-outcome';
 import { boundedPoolOptions, IDLE_CONNECTION_MS, ReplyBoundClient } from './time-limits';
@@ -39,8 +39,9 @@ const PREPARE_LOCK = 0x6875625f6d6967n; // "hub_mig"
 export async function openDataSource(url: string, statements = new StatementCounter(), max = 20, prepare?: (ds: DataSource) => Promise<void>): Promise<DataSource> {
   const lock = new Client({ connectionString: url, options: MAINTENANCE_SESSION });
   await lock.connect();
-  const ds = dataSource(url, statements, { max, options: MAINTENANCE_SESSION });
+  const ds = dataSource(url, statements, { max, ...MAINTENANCE_POOL });
   try {
+    await withoutTransactionTimeout(lock);
     await lock.query('SELECT pg_advisory_lock($1)', [PREPARE_LOCK.toString()]);
     await ds.initialize();
     await refuseUnwritable(ds);

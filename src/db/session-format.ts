@@ -26,3 +26,16 @@ export const SESSION_FORMAT = '-c DateStyle=ISO -c search_path=public -c gin_fuz
  * the database, the role or the cluster included, under which the statistics stopped refreshing.
  */
 export const MAINTENANCE_SESSION = `${SESSION_FORMAT} -c statement_timeout=0 -c lock_timeout=0`;
+
+/**
+ * transaction_timeout (Postgres 17) set for the database, the role or the cluster ended the
+ * maintenance sessions' transactions too — the statistics refresh is one, minutes at city scale.
+ * Not a `-c` option: a server before 17 refuses the connection over a setting it does not know.
+ * Taken back on each new connection where the server has it (node-postgres' `onConnect`).
+ */
+export async function withoutTransactionTimeout(client: { query(text: string): Promise<unknown> }): Promise<void> {
+  await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = 'transaction_timeout'`);
+}
+
+/** node-postgres options of a maintenance session (MAINTENANCE_SESSION, withoutTransactionTimeout). */
+export const MAINTENANCE_POOL = { options: MAINTENANCE_SESSION, onConnect: withoutTransactionTimeout };

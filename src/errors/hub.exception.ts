@@ -79,9 +79,11 @@ export const RETRY_AFTER_SECONDS: Partial<Record<HubErrorCode, number>> = {
  * What the request path's time limits raise (src/db/time-limits.ts): Postgres cancelling a
  * statement (57014: statement_timeout, or an operator's pg_cancel_backend), giving up on a lock
  * (55P03: lock_timeout) or ending a session idle in its transaction (25P03); node-postgres giving up
- * on a connection from the pool, on connecting, or on a reply (query_timeout).
+ * on a connection from the pool, on connecting, or on a reply (query_timeout). Also Postgres ending
+ * a session whose transaction outlived a transaction_timeout set for the database, the role or the
+ * cluster (25P04, Postgres 17): the transaction is rolled back, as under the others.
  */
-const TIMEOUT_SQLSTATES = new Set(['57014', '55P03', '25P03']);
+const TIMEOUT_SQLSTATES = new Set(['57014', '55P03', '25P03', '25P04']);
 const TIMEOUT_MESSAGES = new Set(['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout', 'Query read timeout']);
 
 /**
