@@ -3,7 +3,8 @@ import { DocumentNode, GraphQLError, GraphQLFormattedError, OperationDefinitionN
 import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { answerLostCodes, auditEvent, changeMayStand, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
-import { AuditOutcome, Purpose } from './audit.types';
+import { AuditOutcome, Purpose, ReadGroup } from './audit.types';
+import { Access } from '../policy/policy.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS } from './document-signature';
 import { needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
@@ -170,7 +171,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
         async willSendResponse(rc) {
           const { response, contextValue: ctx } = rc;
           if (response.body.kind !== 'single') return;
-          const access = ctx.access.forEvent();
+          let access = ctx.access.forEvent();
           // A purpose bound to one child (a referral's) covers reading that child only: an answer that
           // read others under it is withheld whole, so that no read of another child ever carries a
           // purpose that checks out. A mutation has committed by now, and its changes stand (its
@@ -182,6 +183,10 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
               errors: [{ message: `Under purpose ${purpose!.code} a request reads only the child of ${purpose!.reference}${ran}`, extensions: { code: HubErrorCode.FORBIDDEN } }],
             };
             response.http.status = 403;
+            // Nothing of the answer left: its reads are recorded as refused, as a field the policy
+            // refuses is. Recorded as served, a data officer read them as another child's data
+            // released under this referral — the very read the refusal prevented.
+            access = { ...access, reads: refusedReads(access.reads) };
           }
           const result = response.body.singleResult;
           // The gateway gathers the errors of parallel fetches as they end: in path order, the same
@@ -224,6 +229,24 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
       };
     },
   };
+}
+
+/**
+ * The reads of an answer withheld whole, each field as refused. Groups that now read alike are one,
+ * as AccessLog.forEvent groups them: children in order, groups in the order of their first child.
+ */
+function refusedReads(reads: ReadGroup[]): ReadGroup[] {
+  const byFields = new Map<string, ReadGroup>();
+  for (const g of reads) {
+    // Keys in canonical order (src/audit/canonical.ts): `fields` before `minorIds`, fields as they were.
+    const fields: Record<string, Access> = {};
+    for (const field of Object.keys(g.fields)) fields[field] = Access.DENY;
+    const text = JSON.stringify(fields);
+    const group = byFields.get(text);
+    if (group) group.minorIds = [...group.minorIds, ...g.minorIds].sort();
+    else byFields.set(text, { fields, minorIds: [...g.minorIds] });
+  }
+  return [...byFields.values()];
 }
 
 /** Request-level errors (no path) first, then by path — indices as numbers — then by message. */
