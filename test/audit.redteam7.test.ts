@@ -79,3 +79,28 @@ describe('audit: what an answer withheld under a referral’s purpose released',
     expect(e.reads).toEqual([{ minorId: other, fields: { 'Minor.id': 'DENY', 'Minor.name': 'DENY', 'Notification.id': 'DENY', 'Notification.minor': 'DENY' } }]);
   });
 });
+
+describe('audit: the outcome of an answer that served nothing but the root type’s name', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(() => t.stop());
+
+  it('is DENIED when every root field was refused, whatever `__typename` of the root beside them says', async () => {
+    const education = await t.token(Department.EDUCATION);
+    // `Query` is no data: an auditor looking for what was released (SUCCESS or PARTIAL) must not find a refusal.
+    for (const query of [
+      `{ __typename policeIncidents(first: 1) { nodes { id } } }`,
+      `{ t: __typename ...R } fragment R on Query { policeIncidents(first: 1) { nodes { id } } }`,
+      `{ ... on Query { __typename } policeIncidents(first: 1) { nodes { id } } }`,
+    ]) {
+      const r = await post(t, education, { query });
+      expect(r.json.errors.map((e: any) => e.extensions.code)).toEqual(['FORBIDDEN']);
+      expect((await eventOf(t, r.requestId)).outcome).toBe('DENIED');
+    }
+    // A root field served beside it is served.
+    const served = await post(t, education, { query: `{ __typename regions { code } policeIncidents(first: 1) { nodes { id } } }` });
+    expect((await eventOf(t, served.requestId)).outcome).toBe('PARTIAL');
+  });
+});

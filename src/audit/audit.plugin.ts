@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { DocumentNode, GraphQLError, GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
+import { DocumentNode, FragmentDefinitionNode, GraphQLError, GraphQLFormattedError, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { answerLostCodes, auditEvent, changeMayStand, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
@@ -202,7 +202,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             clientAddress: ctx.clientAddress,
             // A change made is never DENIED: under a referral's purpose a mutation's answer naming
             // another child is withheld (above) after its transaction committed.
-            outcome: outcomeOf(errorCodes, result.data, access.changes.length > 0),
+            outcome: outcomeOf(errorCodes, errorCodes.length ? servedData(result.data, rc.document, rc.operation) : result.data, access.changes.length > 0),
             errorCodes,
             operationName: operationNameOf(rc.operation, rc.request.operationName),
             operationType: rc.operation?.operation ?? null,
@@ -229,6 +229,40 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
       };
     },
   };
+}
+
+/**
+ * The answer's data without the root's own `__typename` (`Query`, `Mutation`), under whatever alias
+ * or fragment: it tells nothing of any record, and beside root fields all refused it made the
+ * request PARTIAL — served — where it is DENIED (outcomeOf).
+ */
+function servedData(
+  data: Record<string, unknown> | null | undefined,
+  document: DocumentNode | undefined,
+  operation: OperationDefinitionNode | undefined,
+): Record<string, unknown> | null | undefined {
+  if (!data || !document || !operation) return data;
+  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
+  const typenames = new Set<string>();
+  const spread = new Set<string>();
+  const collect = (set: SelectionSetNode) => {
+    for (const s of set.selections) {
+      if (s.kind === Kind.FIELD) {
+        if (s.name.value === '__typename') typenames.add(s.alias?.value ?? s.name.value);
+      } else if (s.kind === Kind.INLINE_FRAGMENT) {
+        collect(s.selectionSet);
+      } else if (!spread.has(s.name.value)) {
+        // Validation has refused a fragment spread within itself; each is walked once.
+        spread.add(s.name.value);
+        const f = fragments.get(s.name.value);
+        if (f) collect(f.selectionSet);
+      }
+    }
+  };
+  collect(operation.selectionSet);
+  if (!typenames.size) return data;
+  // A response name is one field's (validation refuses two fields under one name).
+  return Object.fromEntries(Object.entries(data).filter(([key]) => !typenames.has(key)));
 }
 
 /**
