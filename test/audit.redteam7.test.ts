@@ -104,3 +104,28 @@ describe('audit: the outcome of an answer that served nothing but the root typeâ
     expect((await eventOf(t, served.requestId)).outcome).toBe('PARTIAL');
   });
 });
+
+describe('audit: a look-up by ID number', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(() => t.stop());
+
+  it('records the number as read of the child it found, whatever is selected: the answer tells that child holds it', async () => {
+    const police = await t.token(Department.POLICE);
+    const [child] = await t.sql(`SELECT minor_id AS id, trim(m.id_number) AS n FROM registry.minor_jurisdiction j JOIN registry.minor m ON m.id = j.minor_id ORDER BY minor_id LIMIT 1 OFFSET 12`);
+    for (const [selection, fields] of [
+      ['__typename', {}],
+      ['id', { 'Minor.id': 'ALLOW' }],
+      ['name', { 'Minor.name': 'ALLOW' }],
+    ] as const) {
+      const r = await post(t, police, { query: `query($n: String!) { minorByIdNumber(idNumber: $n) { ${selection} } }`, variables: { n: child.n } });
+      expect(r.json.errors).toBeUndefined();
+      expect((await eventOf(t, r.requestId)).reads).toEqual([{ minorId: child.id, fields: { ...fields, 'Minor.idNumber': 'ALLOW' } }]);
+    }
+    // A number of no child in reach names none.
+    const none = await post(t, police, { query: `query($n: String!) { minorByIdNumber(idNumber: $n) { id } }`, variables: { n: '11010519491231002X' } });
+    expect([none.json.data, (await eventOf(t, none.requestId)).reads]).toEqual([{ minorByIdNumber: null }, []]);
+  });
+});

@@ -44,6 +44,10 @@ export class MinorResolver {
     const [found] = await entityReader(ctx.db, Minor, 'x').read(ctx.db, `WHERE x.id_number = $1 AND x.grid_code LIKE $2 AND ${isMinorAt('x.birth_date', '$3')}`, [wanted, jurisdictionPattern(ctx), ctx.now], {
       byKeys: true,
     });
+    // A look-up by number is a filter on it (README, "Filter side channel"): the child it returns is
+    // known to hold that number, whatever is selected, and the trail says so — recorded as a look-up
+    // by id (a name, `__typename`), a data officer could not tell who linked the number to the child.
+    if (found) ctx.access.read(found.id, 'Minor.idNumber', ctx.policy.access(ctx.subject, 'Minor.idNumber'));
     return found ?? null;
   }
 
