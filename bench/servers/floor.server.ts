@@ -8,11 +8,12 @@
  * hub's is durable in the hub's audit trail, appended by the hub's own writer (group commit, hash
  * chain) — without the hub's GraphQL, policy, access log or event building.
  */
-import { hash, randomUUID } from 'node:crypto';
+import { hash } from 'node:crypto';
 import http from 'node:http';
 import { Pool } from 'pg';
 import { AuditOutcome, PurposeCode, type AuditEventBody } from '../../src/audit/audit.types';
 import { AuditWriter } from '../../src/audit/audit.writer';
+import { newRequestId } from '../../src/audit/request-id';
 import { IDLE_CONNECTION_MS } from '../../src/db/time-limits';
 import { Access } from '../../src/policy/policy.types';
 
@@ -52,7 +53,8 @@ function readEvent(minorId: string): AuditEventBody {
     purpose: { code: PurposeCode.CASE_HANDLING },
     reads: [{ fields: READ_FIELDS, minorIds: [minorId] }],
     region: '330102',
-    requestId: randomUUID(),
+    // The hub's request ids (time-ordered): the trail's index of them costs what it costs the hub.
+    requestId: newRequestId(),
     role: 'OFFICER',
     time: new Date().toISOString(),
     userId: 'bench-floor',
