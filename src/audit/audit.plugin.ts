@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { DocumentNode, FragmentDefinitionNode, GraphQLError, GraphQLFormattedError, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import { DocumentNode, GraphQLError, GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
+import { rootFieldNodes } from '../common/root-fields';
 import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { answerLostCodes, auditEvent, changeMayStand, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
@@ -242,24 +243,7 @@ function servedData(
   operation: OperationDefinitionNode | undefined,
 ): Record<string, unknown> | null | undefined {
   if (!data || !document || !operation) return data;
-  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
-  const typenames = new Set<string>();
-  const spread = new Set<string>();
-  const collect = (set: SelectionSetNode) => {
-    for (const s of set.selections) {
-      if (s.kind === Kind.FIELD) {
-        if (s.name.value === '__typename') typenames.add(s.alias?.value ?? s.name.value);
-      } else if (s.kind === Kind.INLINE_FRAGMENT) {
-        collect(s.selectionSet);
-      } else if (!spread.has(s.name.value)) {
-        // Validation has refused a fragment spread within itself; each is walked once.
-        spread.add(s.name.value);
-        const f = fragments.get(s.name.value);
-        if (f) collect(f.selectionSet);
-      }
-    }
-  };
-  collect(operation.selectionSet);
+  const typenames = new Set(rootFieldNodes(document, operation).flatMap((f) => (f.name.value === '__typename' ? [(f.alias ?? f.name).value] : [])));
   if (!typenames.size) return data;
   // A response name is one field's (validation refuses two fields under one name).
   return Object.fromEntries(Object.entries(data).filter(([key]) => !typenames.has(key)));

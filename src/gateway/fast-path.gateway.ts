@@ -1,6 +1,7 @@
 import type { ApolloGateway } from '@apollo/gateway';
 import type { GatewayInterface, GatewayLoadResult, GatewaySchemaLoadOrUpdateCallback } from '@apollo/server-gateway-interface';
-import { BREAK, DocumentNode, FragmentDefinitionNode, Kind, OperationTypeNode, SelectionSetNode, visit } from 'graphql';
+import { BREAK, DocumentNode, Kind, OperationTypeNode, visit } from 'graphql';
+import { rootFieldNodes } from '../common/root-fields';
 import type { InProcessDataSource, RootFields } from './in-process.data-source';
 
 /** Introspection answers from the supergraph, never from one subgraph's schema. */
@@ -23,24 +24,12 @@ function introspects(document: DocumentNode): boolean {
  * document is valid on the supergraph by now: every fragment exists, none is spread in itself).
  */
 function rootFields(document: DocumentNode): RootFields {
-  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
   const roots = new Map<OperationTypeNode, Set<string>>();
-  const collect = (set: SelectionSetNode, into: Set<string>, spread: Set<string>) => {
-    for (const s of set.selections) {
-      if (s.kind === Kind.FIELD) into.add(s.name.value);
-      else if (s.kind === Kind.INLINE_FRAGMENT) collect(s.selectionSet, into, spread);
-      else if (!spread.has(s.name.value)) {
-        spread.add(s.name.value);
-        const fragment = fragments.get(s.name.value);
-        if (fragment) collect(fragment.selectionSet, into, spread);
-      }
-    }
-  };
   for (const d of document.definitions) {
     if (d.kind !== Kind.OPERATION_DEFINITION) continue;
     let into = roots.get(d.operation);
     if (!into) roots.set(d.operation, (into = new Set()));
-    collect(d.selectionSet, into, new Set());
+    for (const field of rootFieldNodes(document, d)) into.add(field.name.value);
   }
   return roots;
 }

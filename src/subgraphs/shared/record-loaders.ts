@@ -1,7 +1,6 @@
 import type { DataSource, ObjectLiteral } from 'typeorm';
 import { entityReader } from '../../db/entity-reader';
 import type { HubContext } from '../../server/hub.context';
-import { isUuid } from '../../common/uuid';
 import { Access } from '../../policy/policy.types';
 import { jurisdictionPattern } from '../registry/registry.loaders';
 import type { ChildRecord } from './child-record';
@@ -76,10 +75,8 @@ function pagesOfEach<T extends ObjectLiteral>(ctx: HubContext, entity: new () =>
 export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: new () => T, order: Order): HistoryList<T> {
   const readable = readableOrder(ctx, entity, order);
   return historyList(async (ids, batch) => {
-    const valid = ids.filter(isUuid);
     const where = `r.minor_id = ANY($1) AND ${inJurisdiction('r', '$2')}`;
-    const rows = valid.length ? await pagesOfEach(ctx, entity, 'minor_id', where, readable, [valid, jurisdictionPattern(ctx)], batch) : [];
-    return groupBy(rows, (r) => r.minorId);
+    return groupBy(await pagesOfEach(ctx, entity, 'minor_id', where, readable, [ids, jurisdictionPattern(ctx)], batch), (r) => r.minorId);
   });
 }
 

@@ -66,7 +66,7 @@ function createWorkflowLoaders(ctx: HubContext) {
     const ranked = `SELECT r.*, ${rankedBy('r.minor_id', order)} FROM ${db.getMetadata(entity).tablePath} r WHERE r.minor_id = ANY($1) AND ${where}`;
     return historyList(async (ids, batch) => {
       const { from, rest, params: paging } = pageStatement(ranked, 'minor_id', 'r', params.length + 2, batch);
-      return groupBy(await entityReader(db, entity, 'r').read(db, rest, [ids.filter(isUuid), ...params, ...paging], { from, byKeys: true }), (r) => r.minorId!);
+      return groupBy(await entityReader(db, entity, 'r').read(db, rest, [ids, ...params, ...paging], { from, byKeys: true }), (r) => r.minorId!);
     });
   };
   const visible = referralVisibility(ctx);
