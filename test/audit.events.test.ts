@@ -311,7 +311,7 @@ describe('audit events', () => {
   });
 
   it('records a variable named `$__proto__` like any other, on the compiled read and the general path alike', async () => {
-    // A second hub on the same database with compiled reads off (as in compiled-read.redteam.test.ts).
+    // A second hub on the same database with compiled reads off (as in compiled-read.wire.test.ts).
     const general = await startTestHub({ databaseUrl: t.databaseUrl, env: { HUB_BENCH_DISABLE: 'compiled' } });
     try {
       const seen = [];

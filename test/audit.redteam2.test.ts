@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Department, Role } from '../src/auth/principal';
 import { eventOf, post, storedEventOf } from './support/audit-helpers';
-import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { startTestHub, TestHub } from './support/test-hub';
 import { expectAnsweredAsUnknown } from './support/unknown-id';
 
 /** Red-team probes of the data officer's surface: what the trail discloses, and to whom. */

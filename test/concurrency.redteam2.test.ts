@@ -6,7 +6,7 @@ import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
 import { daysAgo, expectMaskedFailure, withFailingTrigger } from './support/department-records';
 import { errorLogOfEachTest } from './support/error-log';
-import { errorCodes, GqlResult, startTestHub, TestHub } from './support/test-hub';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, WOMENS_FEDERATION: WF } = Department;
 const STREET = '330102001';

@@ -1,6 +1,6 @@
 import { Department, Role } from '../src/auth/principal';
 import { eventOf, post } from './support/audit-helpers';
-import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { startTestHub, TestHub } from './support/test-hub';
 
 /**
  * Red-team probes of every path that reaches a child: the same child reached through `minor(id:)`
