@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ObjectLiteral } from 'typeorm';
+import { groupBy } from '../../common/group-by';
 import { canonicalId, isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { NEEDS_SUPPORT, SENSITIVE_CATEGORIES } from '../../policy/masks';
@@ -62,17 +63,6 @@ export const STREET_CODE_LENGTH = 9;
  * One order for every reader: those who see the names exactly lose nothing by it.
  */
 const CATEGORY_ORDER = `CASE WHEN x.category::text IN (${[...SENSITIVE_CATEGORIES].map((c) => `'${c}'`).join(', ')}) THEN '${NEEDS_SUPPORT}' ELSE x.category::text END, x.identified_at, x.category`;
-
-function groupBy<T, K>(rows: T[], key: (r: T) => K): Map<K, T[]> {
-  const map = new Map<K, T[]>();
-  for (const r of rows) {
-    const k = key(r);
-    const list = map.get(k);
-    if (list) list.push(r);
-    else map.set(k, [r]);
-  }
-  return map;
-}
 
 /**
  * One loader per relation, one statement per batch whatever the page size. `minorById` applies

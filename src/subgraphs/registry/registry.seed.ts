@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { addDays, chinaDay } from '../../common/dates';
 import { buildIdNumber } from '../../common/id-number';
 import { Rng } from '../../common/rng';
+import { insertRows } from '../shared/seed';
 import { DEMO_ROOT_REGION } from './registry.constants';
 import { nextVisitDue } from './resolvers/minor-mutation.resolver';
 import { DifficultyCategory as C, GuardianRelationship, GuardianSituation as S, RiskLevel } from './registry.enums';
@@ -180,15 +181,7 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
   return riskLevel;
 }
 
-async function insert(em: EntityManager, table: RegistryTable, rows: Row[]): Promise<void> {
-  if (!rows.length) return;
-  const columns = REGISTRY_COLUMNS[table];
-  const unnest = columns.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ');
-  await em.query(
-    `INSERT INTO registry.${table} (${columns.map(([c]) => c).join(', ')}) SELECT * FROM unnest(${unnest})`,
-    columns.map((_, i) => rows.map((r) => r[i])),
-  );
-}
+const insert = (em: EntityManager, table: RegistryTable, rows: Row[]) => insertRows(em, `registry.${table}`, REGISTRY_COLUMNS[table], rows);
 
 /**
  * The demo district (330102 上城区): 4 streets × 3 communities × 3 grids and 2,400 minors with

@@ -1,4 +1,5 @@
 import type { DataSource, ObjectLiteral } from 'typeorm';
+import { groupBy } from '../../common/group-by';
 import { entityReader } from '../../db/entity-reader';
 import type { HubContext } from '../../server/hub.context';
 import { Access } from '../../policy/policy.types';
@@ -8,17 +9,6 @@ import { inJurisdiction } from './jurisdiction';
 import { BatchPages, historyList, HistoryList, pageStatement, rankedBy } from './history-page';
 
 export type Order = [property: string, direction: 'ASC' | 'DESC'][];
-
-function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
-  const map = new Map<string, T[]>();
-  for (const r of rows) {
-    const k = key(r);
-    const list = map.get(k);
-    if (list) list.push(r);
-    else map.set(k, [r]);
-  }
-  return map;
-}
 
 const column = (db: DataSource, entity: new () => unknown, property: string) => {
   const c = db.getMetadata(entity).findColumnWithPropertyName(property);

@@ -60,7 +60,7 @@ export async function seedRecords(em: EntityManager, anchor: Date, records: Chil
   for (const table of records.tables) await insertRows(em, table.name, table.columns, rows.get(table.name)!);
 }
 
-/** Bulk insert in one statement per table (unnest of one array per column), like the registry seed. */
+/** Bulk insert in one statement per table (unnest of one array per column); the registry seed's too. */
 export async function insertRows(em: EntityManager, table: string, columns: Columns, rows: unknown[][]): Promise<void> {
   if (!rows.length) return;
   const unnest = columns.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ');

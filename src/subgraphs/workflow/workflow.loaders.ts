@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ObjectLiteral } from 'typeorm';
+import { groupBy } from '../../common/group-by';
 import { isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
@@ -39,12 +40,6 @@ function positional(sql: string, params: Record<string, unknown>, first: number)
     return `$${n}`;
   });
   return { sql: out, values };
-}
-
-function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
-  const map = new Map<string, T[]>();
-  for (const r of rows) map.set(key(r), [...(map.get(key(r)) ?? []), r]);
-  return map;
 }
 
 /** One statement per batch whatever the page size; every loader applies the row rules. */
