@@ -59,6 +59,8 @@ export const badInput = (field: string, message: string) =>
 export const forbidden = (message: string, details: Record<string, unknown> = {}) =>
   new HubException(HubErrorCode.FORBIDDEN, message, details);
 export const unauthenticated = (message: string) => new HubException(HubErrorCode.UNAUTHENTICATED, message);
+/** What a record missing, and one the caller may not know of, both read as. */
+export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
 
 /** All a client is told of a failure nobody raised on purpose. */
 export const MASKED_MESSAGE = 'Internal server error';

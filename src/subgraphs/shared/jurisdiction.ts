@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from 'typeorm';
 import { queryByKeys } from '../../db/entity-reader';
-import { HubErrorCode, HubException } from '../../errors/hub.exception';
+import { notFound } from '../../errors/hub.exception';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { isUuid } from '../../common/uuid';
 import { Access } from '../../policy/policy.types';
@@ -27,8 +27,6 @@ export function ofChildrenInJurisdiction(alias: string, pattern = ':jurisdiction
 }
 
 export const jurisdictionParams = (ctx: HubContext) => ({ jurisdiction: jurisdictionPattern(ctx) });
-
-export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
 
 /**
  * A department writes only about a child in its jurisdiction; any other id reads as missing.

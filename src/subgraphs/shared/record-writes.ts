@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { DeepPartial, EntityManager } from 'typeorm';
 import type { HubContext } from '../../server/hub.context';
 import { isUuid } from '../../common/uuid';
+import { notFound } from '../../errors/hub.exception';
 import type { ChildRecord } from './child-record';
-import { inJurisdiction, jurisdictionParams, notFound, requireMinor } from './jurisdiction';
+import { inJurisdiction, jurisdictionParams, requireMinor } from './jurisdiction';
 
 /** The record's own fields, as a validated input gives them. */
 export type RecordFields<T extends ChildRecord> = Omit<DeepPartial<T>, 'id' | 'minorId' | 'minor'>;

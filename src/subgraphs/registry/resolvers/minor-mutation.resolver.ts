@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { EntityManager } from 'typeorm';
 import { addDays, addMonths, chinaDay } from '../../../common/dates';
-import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
+import { badInput, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { Guardian } from '../entities/guardian.entity';
 import { MinorCategory } from '../entities/minor-category.entity';
@@ -59,8 +59,6 @@ async function toldRedHere(em: EntityManager, minor: Minor): Promise<boolean> {
   );
   return rows.length > 0;
 }
-
-const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
 
 /** Locks the minor row for the rest of the transaction; outside the jurisdiction, or 18 already, reads as missing. */
 async function lockMinor(em: EntityManager, ctx: HubContext, id: string): Promise<Minor> {

@@ -3,7 +3,7 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
 import { chinaDay } from '../../../common/dates';
 import { requireIdNumber } from '../../../common/id-number';
-import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
+import { badInput, HubErrorCode, HubException, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { requireDate, requireLine, requireText } from '../../../common/validation';
 import { BarredPerson } from '../entities/barred-person.entity';
@@ -12,7 +12,7 @@ import { EmploymentAnswer } from '../workflow.enums';
 import { personHash, requireRegistryKey, withFixedDuration } from '../workflow.employment';
 import { isUuid } from '../../../common/uuid';
 import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
-import { notFound, pageSize } from './report.resolver';
+import { pageSize } from './report.resolver';
 import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from './types/employment.input';
 
 export const MAX_RESCREEN = 1000;

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
-import { badInput, HubErrorCode, HubException } from '../../../errors/hub.exception';
+import { badInput, HubErrorCode, HubException, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../shared/jurisdiction';
@@ -13,7 +13,7 @@ import { checkDestination, DestinationRefused, sameDestination } from '../webhoo
 import { jurisdiction } from '../workflow.loaders';
 import { payloadAccess, withoutChild } from '../workflow.notify';
 import { AFTER, inOrder, ListOrder, newestFirst, pageAfter } from '../workflow.pages';
-import { notFound, pageSize, stepTime } from './report.resolver';
+import { pageSize, stepTime } from './report.resolver';
 
 /** The caller's inbox: its department's notifications for regions in its jurisdiction. */
 const inboxRule = (ctx: HubContext, alias: string) => ({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
 import { isDepartment } from '../../../auth/principal';
-import { badInput, forbidden } from '../../../errors/hub.exception';
+import { badInput, forbidden, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { distinctValues, optionalText, requireText } from '../../../common/validation';
 import { MinorStub } from '../entities/minor.stub';
@@ -16,7 +16,7 @@ import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { referralGrants } from '../workflow.policy';
 import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
-import { notFound, pageSize, stepTime } from './report.resolver';
+import { pageSize, stepTime } from './report.resolver';
 import { CreateReferralInput } from './types/referral.input';
 
 const hours = (at: Date, n: number) => new Date(at.getTime() + n * 3_600_000);

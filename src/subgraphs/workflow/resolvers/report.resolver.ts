@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Department } from '../../../auth/principal';
 import { normalIdNumber, requireIdNumber } from '../../../common/id-number';
-import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
+import { badInput, forbidden, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { distinctValues, isRegionCode, optionalLine, optionalText, requireLine, requireNotFuture, requirePageSize, requireText } from '../../../common/validation';
 import { MandatoryReport } from '../entities/mandatory-report.entity';
@@ -36,7 +36,6 @@ export const REPORT_TRANSITIONS: readonly { from: ReportStatus; to: ReportStatus
 
 const MAX_PAGE = 500;
 const minutes = (at: Date, n: number) => new Date(at.getTime() + n * 60_000);
-export const notFound = (what: string) => new HubException(HubErrorCode.NOT_FOUND, `${what} not found`);
 
 export const pageSize = (first: number): number => requirePageSize(first, MAX_PAGE);
 
