@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SUBGRAPHS } from '../subgraphs';
-import { MAINTENANCE_POOL, MAINTENANCE_SESSION, withoutTransactionTimeout } from './session-format';
+import { MAINTENANCE_POOL, MAINTENANCE_SESSION, withoutSessionEndingTimeouts } from './session-format';
 import { StatementCounter } from './statement-counter';
 import { settlingLostCommits } from './commit-outcome';
 import { boundedPoolOptions, IDLE_CONNECTION_MS, ReplyBoundClient } from './time-limits';
@@ -41,7 +41,7 @@ export async function openDataSource(url: string, statements = new StatementCoun
   await lock.connect();
   const ds = dataSource(url, statements, { max, ...MAINTENANCE_POOL });
   try {
-    await withoutTransactionTimeout(lock);
+    await withoutSessionEndingTimeouts(lock);
     await lock.query('SELECT pg_advisory_lock($1)', [PREPARE_LOCK.toString()]);
     await ds.initialize();
     await refuseUnwritable(ds);

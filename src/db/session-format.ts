@@ -22,20 +22,26 @@ export const SESSION_FORMAT = '-c DateStyle=ISO -c search_path=public -c gin_fuz
 
 /**
  * Sessions that migrate, seed, refresh the statistics or re-walk the trail: without the requests'
- * time limits (they run for minutes at city scale) — a statement_timeout or lock_timeout set for
- * the database, the role or the cluster included, under which the statistics stopped refreshing.
+ * time limits (they run for minutes at city scale) — a statement_timeout, lock_timeout or
+ * idle_in_transaction_session_timeout set for the database, the role or the cluster included, under
+ * which the statistics stopped refreshing, and a transaction waiting between its statements (a
+ * seed generating its next rows) was ended.
  */
-export const MAINTENANCE_SESSION = `${SESSION_FORMAT} -c statement_timeout=0 -c lock_timeout=0`;
+export const MAINTENANCE_SESSION = `${SESSION_FORMAT} -c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0`;
 
 /**
- * transaction_timeout (Postgres 17) set for the database, the role or the cluster ended the
- * maintenance sessions' transactions too — the statistics refresh is one, minutes at city scale.
- * Not a `-c` option: a server before 17 refuses the connection over a setting it does not know.
- * Taken back on each new connection where the server has it (node-postgres' `onConnect`).
+ * Limits of later servers that end a maintenance session, set for the database, the role or the
+ * cluster. transaction_timeout (Postgres 17) ended their transactions — the statistics refresh is
+ * one, minutes at city scale. idle_session_timeout (Postgres 14) ended the session holding the
+ * migrations' advisory lock, idle while the migrations and the seed ran on others: the lock went to
+ * the next replica mid-migration, and the hub died of the lost session (its `error` unhandled),
+ * start after start, wherever migrating took longer than that limit.
+ * Not `-c` options: a server without one refuses the connection over a setting it does not know.
+ * Taken back on each new connection where the server has them (node-postgres' `onConnect`).
  */
-export async function withoutTransactionTimeout(client: { query(text: string): Promise<unknown> }): Promise<void> {
-  await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = 'transaction_timeout'`);
+export async function withoutSessionEndingTimeouts(client: { query(text: string): Promise<unknown> }): Promise<void> {
+  await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name IN ('transaction_timeout', 'idle_session_timeout')`);
 }
 
-/** node-postgres options of a maintenance session (MAINTENANCE_SESSION, withoutTransactionTimeout). */
-export const MAINTENANCE_POOL = { options: MAINTENANCE_SESSION, onConnect: withoutTransactionTimeout };
+/** node-postgres options of a maintenance session (MAINTENANCE_SESSION, withoutSessionEndingTimeouts). */
+export const MAINTENANCE_POOL = { options: MAINTENANCE_SESSION, onConnect: withoutSessionEndingTimeouts };

@@ -1,0 +1,66 @@
+import { Client } from 'pg';
+import { openDataSource } from '../src/db/data-source';
+import { cloneTemplateDatabase } from './support/test-hub';
+
+/** A clone of the template database after its administrator ran `statements` on it (`DB` its name). */
+async function databaseWith(statements: string[]): Promise<string> {
+  const url = await cloneTemplateDatabase();
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (const s of statements) await c.query(s.replace(/\bDB\b/g, new URL(url).pathname.slice(1)));
+  } finally {
+    await c.end();
+  }
+  return url;
+}
+
+/** Whether another session could take the migrations' advisory lock now (data-source.ts PREPARE_LOCK). */
+async function lockFree(url: string): Promise<boolean> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const [{ got }] = (await c.query(`SELECT pg_try_advisory_lock(${0x6875625f6d6967n}) AS got`)).rows;
+    return got;
+  } finally {
+    await c.end();
+  }
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Idle limits set for the database, the role or the cluster (a common hardening): migrations and the
+ * demo seed run for minutes at city scale while the session holding the migrations' lock waits idle,
+ * and the maintenance sessions wait between the statements of their transactions.
+ */
+describe('idle limits set for the database', () => {
+  it('do not end the session holding the migrations’ lock while migrations and the seed run', async () => {
+    const url = await databaseWith([`ALTER DATABASE DB SET idle_session_timeout = '200ms'`]);
+    let freeDuring: boolean | undefined;
+    const ds = await openDataSource(url, undefined, 1, async (d) => {
+      await pause(800);
+      freeDuring = await lockFree(url);
+      await d.query('SELECT 1');
+    });
+    await ds.destroy();
+    // Released at the end, taken by no one while it ran: a second replica waited.
+    expect(freeDuring).toBe(false);
+  });
+
+  it('do not end a maintenance transaction waiting between its statements', async () => {
+    const url = await databaseWith([`ALTER DATABASE DB SET idle_in_transaction_session_timeout = '200ms'`]);
+    const ds = await openDataSource(url, undefined, 1);
+    try {
+      const n = await ds.transaction(async (em) => {
+        await em.query('SELECT 1');
+        await pause(800);
+        const [{ n }] = await em.query('SELECT count(*)::int AS n FROM registry.region');
+        return n;
+      });
+      expect(n).toBeGreaterThan(0);
+    } finally {
+      await ds.destroy();
+    }
+  });
+});
