@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { loadConfig } from '../src/config/hub.config';
 import { openDataSource } from '../src/db/data-source';
 import { cloneTemplateDatabase } from './support/test-hub';
 
@@ -61,6 +62,29 @@ describe('idle limits set for the database', () => {
       expect(n).toBeGreaterThan(0);
     } finally {
       await ds.destroy();
+    }
+  });
+});
+
+/**
+ * node-postgres takes a parameter of the connection URL over the same option given beside it: an
+ * `options` in DATABASE_URL replaced every `-c` the hub sets (DateStyle, search_path, the requests'
+ * time limits, the audit writer's role and synchronous_commit), and a `statement_timeout` there,
+ * sent to the server after them, undid the requests' bound.
+ */
+describe('a DATABASE_URL carrying session settings', () => {
+  it('is refused at start-up, naming what it sets; other parameters pass', async () => {
+    const base = 'postgres://hub:secret@db.internal:5432/hub';
+    for (const [query, named] of [
+      ['options=-c%20search_path%3Dhub', 'options'],
+      ['sslmode=require&statement_timeout=0', 'statement_timeout'],
+      ['lock_timeout=0&idle_in_transaction_session_timeout=0', 'lock_timeout, idle_in_transaction_session_timeout'],
+      ['query_timeout=0', 'query_timeout'],
+    ]) {
+      expect(() => loadConfig({ DATABASE_URL: `${base}?${query}` })).toThrow(`DATABASE_URL sets ${named}, which the hub sets on its sessions itself`);
+    }
+    for (const url of [base, `${base}?sslmode=verify-full&application_name=hub-a`, 'postgres://hub@/hub?host=/var/run/postgresql']) {
+      expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
     }
   });
 });

@@ -375,6 +375,26 @@ function parseSubgraphUrls(raw: string | undefined, production: boolean): Record
   return out;
 }
 
+/**
+ * What the hub sets on each of its sessions itself: `options` carries its `-c` settings (DateStyle,
+ * search_path, the requests' time limits, the audit writer's role and synchronous_commit:
+ * src/db/session-format.ts, time-limits.ts), the others are its bounds. node-postgres takes a
+ * parameter of the URL over the hub's own: an `options` there silently replaced all of the hub's,
+ * and a `statement_timeout` there, sent after them, undid the requests' bound.
+ */
+const HUB_SESSION_PARAMETERS = ['options', 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'query_timeout'];
+
+function databaseUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  // The query as node-postgres reads it (pg-connection-string: every parameter a setting).
+  const query = raw.includes('?') ? new URLSearchParams(raw.slice(raw.indexOf('?') + 1)) : new URLSearchParams();
+  const set = HUB_SESSION_PARAMETERS.filter((name) => query.has(name));
+  if (set.length) {
+    throw new Error(`DATABASE_URL sets ${set.join(', ')}, which the hub sets on its sessions itself: remove it (a setting the database needs: ALTER ROLE … SET or ALTER DATABASE … SET)`);
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): HubConfig {
   // A misspelt production ("Production", "prod") would quietly be development: demo data, lax checks.
   if (env.NODE_ENV !== undefined && env.NODE_ENV !== '' && !['production', 'development', 'test'].includes(env.NODE_ENV)) {
@@ -418,7 +438,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
   return {
     production,
     port: port(env, 'PORT', 4000),
-    databaseUrl: env.DATABASE_URL || undefined,
+    databaseUrl: databaseUrl(env.DATABASE_URL),
     dataDir: path.resolve(env.HUB_DATA_DIR || '.hub'),
     embeddedPgPort: port(env, 'HUB_EMBEDDED_PG_PORT', 54329),
     statementTimeoutMs,
