@@ -726,12 +726,17 @@ describe('audit events', () => {
       expect(await history(written)).toEqual([{ requestId: page.requestId, userId: 'auditor-3', fields: expect.arrayContaining([{ field: 'AuditEvent.changes' }]) }]);
     });
 
-    it('refuses a child id or a user id the trail cannot hold, as bad input', async () => {
+    it('refuses a child id, a user id or a request id the trail cannot hold, empty ones too, as bad input', async () => {
       for (const [query, variables, field] of [
         [`query($id: ID!) { minorAccessHistory(minorId: $id) { requestId } }`, { id: 'a\u0000b' }, 'minorId'],
         [`query($id: ID!) { minorAccessHistory(minorId: $id) { requestId } }`, { id: '330102201901304569' }, 'minorId'],
         [`query($id: ID!) { auditEvents(filter: { minorId: $id }) { edges { cursor } } }`, { id: 'x' }, 'filter.minorId'],
         [`query($u: String!) { auditEvents(filter: { userId: $u }) { edges { cursor } } }`, { u: 'officer\u0000li' }, 'filter.userId'],
+        // Empty: skipped, each answered the whole trail as that user's, department's, child's or request's.
+        [`query($u: String!) { auditEvents(filter: { userId: $u }) { edges { cursor } } }`, { u: '' }, 'filter.userId'],
+        [`query($d: String!) { auditEvents(filter: { department: $d }) { edges { cursor } } }`, { d: '' }, 'filter.department'],
+        [`query($id: ID!) { auditEvents(filter: { minorId: $id }) { edges { cursor } } }`, { id: '' }, 'filter.minorId'],
+        [`query($id: ID!) { auditEvents(filter: { requestId: $id }) { edges { cursor } } }`, { id: '' }, 'filter.requestId'],
       ] as const) {
         const r = await t.gql(auditor, query, variables, {});
         expect(errorCodes(r)).toEqual(['BAD_USER_INPUT']);

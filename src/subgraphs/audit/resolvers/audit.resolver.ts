@@ -140,6 +140,11 @@ function lookedUp(ctx: HubContext, asked: string, argument: string, field: strin
   return minorId;
 }
 
+function searchedText(argument: string, value: string): string {
+  if (value === '') throw badInput(argument, 'must not be empty');
+  return requireCleanText(argument, value);
+}
+
 /** A page of the trail: 1…`max` events, after a `seq` this API returned (the trail is read newest first). */
 function checkPage(first: number, max: number, after: string | null | undefined): void {
   requirePageSize(first, max);
@@ -164,11 +169,12 @@ export class AuditResolver {
       where.push(sql.replace('?', `$${params.length}`));
     };
     // Any id the trail may hold, not only what a token may carry today: events written before the
-    // token rules grew stricter (ids with invisible letters, say) must stay searchable.
-    if (filter?.userId) add('user_id = ?', requireCleanText('filter.userId', filter.userId));
-    if (filter?.department) add('department = ?', requireCleanText('filter.department', filter.department));
-    if (filter?.minorId) add('minor_ids @> ARRAY[?]::uuid[]', lookedUp(ctx, filter.minorId, 'filter.minorId', 'Query.auditEvents'));
-    if (filter?.requestId) {
+    // token rules grew stricter (ids with invisible letters, say) must stay searchable. An empty one
+    // is refused, not skipped: skipped, it answered the whole trail as that user's or request's.
+    if (filter?.userId != null) add('user_id = ?', searchedText('filter.userId', filter.userId));
+    if (filter?.department != null) add('department = ?', searchedText('filter.department', filter.department));
+    if (filter?.minorId != null) add('minor_ids @> ARRAY[?]::uuid[]', lookedUp(ctx, filter.minorId, 'filter.minorId', 'Query.auditEvents'));
+    if (filter?.requestId != null) {
       if (!isUuid(filter.requestId)) throw badInput('filter.requestId', 'is not a request id');
       add('request_id = ?', filter.requestId);
     }
