@@ -87,13 +87,16 @@ describe('audit: the outcome of an answer that served nothing but the root typeâ
   });
   afterAll(() => t.stop());
 
-  it('is DENIED when every root field was refused, whatever `__typename` of the root beside them says', async () => {
+  it('is DENIED when every root field was refused, whatever `__typename` or introspection of the root beside them says', async () => {
     const education = await t.token(Department.EDUCATION);
     // `Query` is no data: an auditor looking for what was released (SUCCESS or PARTIAL) must not find a refusal.
     for (const query of [
       `{ __typename policeIncidents(first: 1) { nodes { id } } }`,
       `{ t: __typename ...R } fragment R on Query { policeIncidents(first: 1) { nodes { id } } }`,
       `{ ... on Query { __typename } policeIncidents(first: 1) { nodes { id } } }`,
+      // The schema is no child's data either (introspection: development only).
+      `{ __schema { queryType { name } } policeIncidents(first: 1) { nodes { id } } }`,
+      `{ s: __type(name: "Minor") { name } policeIncidents(first: 1) { nodes { id } } }`,
     ]) {
       const r = await post(t, education, { query });
       expect(r.json.errors.map((e: any) => e.extensions.code)).toEqual(['FORBIDDEN']);

@@ -232,10 +232,13 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
   };
 }
 
+/** Root fields that answer of the schema, never of a record: `__typename` (`Query`, `Mutation`) and introspection (development only). */
+const SCHEMA_FIELDS = new Set(['__typename', '__schema', '__type']);
+
 /**
- * The answer's data without the root's own `__typename` (`Query`, `Mutation`), under whatever alias
- * or fragment: it tells nothing of any record, and beside root fields all refused it made the
- * request PARTIAL — served — where it is DENIED (outcomeOf).
+ * The answer's data without the root's SCHEMA_FIELDS, under whatever alias or fragment: they tell
+ * nothing of any record, and beside root fields all refused they made the request PARTIAL — served
+ * — where it is DENIED (outcomeOf).
  */
 function servedData(
   data: Record<string, unknown> | null | undefined,
@@ -243,10 +246,10 @@ function servedData(
   operation: OperationDefinitionNode | undefined,
 ): Record<string, unknown> | null | undefined {
   if (!data || !document || !operation) return data;
-  const typenames = new Set(rootFieldNodes(document, operation).flatMap((f) => (f.name.value === '__typename' ? [(f.alias ?? f.name).value] : [])));
-  if (!typenames.size) return data;
+  const schemaFields = new Set(rootFieldNodes(document, operation).flatMap((f) => (SCHEMA_FIELDS.has(f.name.value) ? [(f.alias ?? f.name).value] : [])));
+  if (!schemaFields.size) return data;
   // A response name is one field's (validation refuses two fields under one name).
-  return Object.fromEntries(Object.entries(data).filter(([key]) => !typenames.has(key)));
+  return Object.fromEntries(Object.entries(data).filter(([key]) => !schemaFields.has(key)));
 }
 
 /**
