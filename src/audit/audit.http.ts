@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../auth/principal';
 import { tokenExpired, type TokenService } from '../auth/token.service';
 import { getOperationAST } from 'graphql';
-import { badInput, DATABASE_UNAVAILABLE_MESSAGE, HubErrorCode, HubException, isDatabaseTimeout, loggableError, unauthenticated } from '../errors/hub.exception';
+import { badInput, DATABASE_UNAVAILABLE_MESSAGE, HubErrorCode, HubException, databaseUnavailableCause, loggableError, unauthenticated } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal } from '../server/http-listener';
 import type { RegionDirectory } from '../server/region-directory';
@@ -116,8 +116,9 @@ export class HttpAudit {
       };
       next();
     } catch (e) {
-      // The region look-up waited out the database's time limit (the requests' pool exhausted).
-      if (isDatabaseTimeout(e)) return this.refuse(req, res, new HubException(HubErrorCode.DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE), {});
+      // The region look-up waited out the database's time limit (the requests' pool exhausted), or
+      // its session was ended under it (an idle_session_timeout): a passing condition, as in GraphQL.
+      if (databaseUnavailableCause(e)) return this.refuse(req, res, new HubException(HubErrorCode.DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE), {});
       if (!(e instanceof HubException)) return next(e);
       await this.refuse(req, res, e, {});
     }

@@ -53,15 +53,19 @@ export async function settleWithin<T>(look: (until: number) => Promise<T>, inDou
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The server ended the session (administrator command, crash, shutdown: SQLSTATE class 57P and
- * 08), the socket closed under the query, or no reply came in time (`query_timeout`: whatever was
- * sent may still run, as on a closed socket). Errors about the statement itself are not. Looks
- * through a TypeORM QueryFailedError to the driver's error.
+ * The server ended the session (administrator command, crash, shutdown, the database dropped, an
+ * idle_session_timeout set for the database, the role or the cluster: SQLSTATE class 57P — every
+ * code of it — and 08), the socket closed under the query, or no reply came in time
+ * (`query_timeout`: whatever was sent may still run, as on a closed socket). Errors about the
+ * statement itself are not. A pooled session the server ends while it idles is dropped by the pool
+ * as a rule; one handed out in the same turn of the event loop (a busy process) has its next
+ * statement answered 57P05 over TCP (EPIPE over a Unix socket), and was a refused audit append and
+ * a masked internal error. Looks through a TypeORM QueryFailedError to the driver's error.
  */
 export function isConnectionLoss(e: unknown): boolean {
   const { code, message, driverError } = e as { code?: string; message?: string; driverError?: unknown };
   if (driverError) return isConnectionLoss(driverError);
-  if (code && /^(57P0[1-3]|08\d{3}|ECONNRESET|EPIPE)$/.test(code)) return true;
+  if (code && /^(57P[0-9A-Z]{2}|08\d{3}|ECONNRESET|EPIPE)$/.test(code)) return true;
   return !code && /^(Connection terminated|connection error|Query read timeout$)/i.test(message ?? '');
 }
 

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
+import { isConnectionLoss } from '../db/lost-session';
 
 /** Domain error codes; each maps to the GraphQL `extensions.code` clients branch on. */
 export enum HubErrorCode {
@@ -15,7 +16,9 @@ export enum HubErrorCode {
   AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE',
   /**
    * The database did not answer in time (a table held locked, every connection busy, a server not
-   * answering): what needed it was not done, a mutation's transaction rolled back. Worth retrying.
+   * answering), rolled a transaction back to settle a conflict, ended the session, or refused a
+   * write because its transactions had turned read only: what needed it was not done, a mutation's
+   * transaction rolled back. Worth retrying.
    */
   DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
   /**
@@ -97,6 +100,17 @@ const TIMEOUT_MESSAGES = new Set(['timeout exceeded when trying to connect', 'Co
  */
 const ROLLED_BACK_SQLSTATES = new Set(['40P01', '40001']);
 
+/**
+ * What Postgres answers a write in a transaction that is read only because the database's are at
+ * runtime (25006): default_transaction_read_only turned on for the database, the role or the
+ * cluster (a maintenance, ALTER SYSTEM and a reload), or the server become a standby under the
+ * hub's sessions (a failover). The hub refuses to start on such a database (src/db/data-source.ts);
+ * one that turns so later refused every write with a masked internal error. The statement did
+ * nothing and its transaction rolls back: nothing of the request is written, and the same request
+ * passes once the database takes writes again.
+ */
+const READ_ONLY_SQLSTATE = '25006';
+
 /** Whether `error`, or one it wraps (a GraphQLError's originalError, TypeORM's driverError, a cause), passes `test`. */
 function wraps(error: unknown, test: (e: Error, code: unknown) => boolean): boolean {
   const seen: unknown[] = [];
@@ -115,6 +129,23 @@ export const isDatabaseTimeout = (error: unknown): boolean =>
 
 /** Whether `error`, or one it wraps, is Postgres rolling a transaction back to settle a conflict (ROLLED_BACK_SQLSTATES). */
 export const isConflictRollback = (error: unknown): boolean => wraps(error, (_e, code) => typeof code === 'string' && ROLLED_BACK_SQLSTATES.has(code));
+
+/**
+ * Why the database could not do what `error` (one unexpected by the code that met it) was about,
+ * when it is a passing condition of the database's after which nothing of the request stands — a
+ * wait that ran out (isDatabaseTimeout), a conflict rolled back, a write refused by a read-only
+ * database, or the session ended or its connection lost (isConnectionLoss: a lost COMMIT is
+ * settled before its error gets here, src/db/commit-outcome.ts, and every other write of a request
+ * is in a transaction, rolled back with the session) — worded for the log; else undefined.
+ */
+export function databaseUnavailableCause(error: unknown): string | undefined {
+  if (isDatabaseTimeout(error)) return 'the database did not answer in time';
+  if (isConflictRollback(error)) return 'the database rolled back a transaction to settle a conflict';
+  if (wraps(error, (_e, code) => code === READ_ONLY_SQLSTATE)) return "the database refused a write: its transactions are read only (default_transaction_read_only, or a standby)";
+  // A statement's (TypeORM's QueryFailedError): a remote subgraph's connection reset is not the database's.
+  if (wraps(error, (e) => e.name === 'QueryFailedError' && isConnectionLoss(e))) return 'the database ended the session, or its connection was lost';
+  return undefined;
+}
 
 /**
  * Codes passed on with their message. Not INTERNAL_SERVER_ERROR: Apollo Server gives that code to
@@ -205,12 +236,13 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
       extensions: { code, ...(typeof serviceName === 'string' ? { serviceName } : {}) },
     };
   }
-  const stalled = original !== undefined && isDatabaseTimeout(original);
-  if (stalled || (original !== undefined && isConflictRollback(original))) {
+  const unavailable = original === undefined ? undefined : databaseUnavailableCause(original);
+  if (unavailable) {
     // Logged, one line: an operator must see the database stall (which table, which lock: Postgres's
-    // log), or the deadlock, which a further one of the same two writes would repeat.
+    // log), the deadlock, which a further one of the same two writes would repeat, a database gone
+    // read only or sessions ended under the hub.
     const cause = loggableError(original).split('\n').filter((line) => !/^\s+at /.test(line));
-    console.error(`[hub] ${stalled ? 'the database did not answer in time' : 'the database rolled back a transaction to settle a conflict'}: ${cause.join('; ')}`);
+    console.error(`[hub] ${unavailable}: ${cause.join('; ')}`);
     return { message: DATABASE_UNAVAILABLE_MESSAGE, path: formatted.path, locations: formatted.locations, extensions: { code: HubErrorCode.DATABASE_UNAVAILABLE } };
   }
   if (original !== undefined) console.error('[hub] unexpected error', loggableError(original));

@@ -1,0 +1,239 @@
+import { format } from 'node:util';
+import { Client, type Pool } from 'pg';
+import { Department, Role } from '../src/auth/principal';
+import { eventsOf, post } from './support/audit-helpers';
+import { cloneTemplateDatabase, startTestHub, TestHub } from './support/test-hub';
+
+/** Runs `statements` on the database of `url` as its administrator would; `DB` stands for its name. */
+async function asAdministrator(url: string, statements: string[]): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (const s of statements) await c.query(s.replace(/\bDB\b/g, new URL(url).pathname.slice(1)));
+  } finally {
+    await c.end();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The process busy for `ms` (a burst of other requests): nothing the database sends meanwhile is read. */
+function busy(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+}
+
+/** The same database over TCP, as a hub reaches a Postgres on another machine (not its Unix socket). */
+function overTcp(url: string): string {
+  const u = new URL(url);
+  u.searchParams.delete('host');
+  return u.toString();
+}
+
+const MINORS = `{ minors(first: 2) { edges { node { id name } } } }`;
+const VISIT = `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "入户走访" }) { id } }`;
+
+async function expectTrailWhole(t: TestHub): Promise<void> {
+  const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
+  const chain = await t.gql(auditor, `{ auditVerify { ok } }`, undefined, {});
+  expect(chain.data?.auditVerify).toEqual({ ok: true });
+}
+
+/**
+ * idle_session_timeout set by a DBA for the database, the role or the cluster: Postgres ends a
+ * session idle longer (SQLSTATE 57P05), where the hub's pools keep theirs ten minutes. Ended while
+ * it idles, the pool drops it; ended in the turn of the event loop that hands it out (the process
+ * busy), the statement sent on it is answered 57P05 over TCP — a refused audit append, and a
+ * masked internal error for the request.
+ */
+describe('sessions ended by the database’s idle_session_timeout', () => {
+  let t: TestHub;
+  let civil: string;
+  let log: jest.SpyInstance;
+
+  beforeAll(async () => {
+    const databaseUrl = await cloneTemplateDatabase();
+    await asAdministrator(databaseUrl, [`ALTER DATABASE DB SET idle_session_timeout = '300ms'`]);
+    t = await startTestHub({ databaseUrl: overTcp(databaseUrl), env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    civil = await t.token(Department.CIVIL_AFFAIRS);
+  });
+  beforeEach(() => {
+    log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => log.mockRestore());
+  afterAll(() => t.stop());
+
+  it('a session ended while it idles: the next request is served, and every request audited once', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await post(t, civil, { query: MINORS });
+      expect([r.status, r.json.errors]).toEqual([200, undefined]);
+      ids.push(r.requestId);
+      await sleep(500);
+    }
+    for (const id of ids) expect((await eventsOf(t, id)).map((e) => e.outcome)).toEqual(['SUCCESS']);
+    await expectTrailWhole(t);
+  });
+
+  it('a request’s session ended as it is handed out: DATABASE_UNAVAILABLE (503, Retry-After), not a masked error, audited once', async () => {
+    await post(t, civil, { query: MINORS });
+    const counter = t.hub.db.statements as unknown as { logQuery: (...a: unknown[]) => void };
+    const logQuery = counter.logQuery.bind(counter);
+    let first = true;
+    // TypeORM logs a statement after taking its connection from the pool and before sending it.
+    const spy = jest.spyOn(counter, 'logQuery').mockImplementation((...a) => {
+      if (first) busy(600);
+      first = false;
+      logQuery(...a);
+    });
+    let r: Awaited<ReturnType<typeof post>>;
+    try {
+      r = await post(t, civil, { query: MINORS });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBe('5');
+    expect(r.json.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['DATABASE_UNAVAILABLE']);
+    expect(JSON.stringify(r.json)).not.toMatch(/idle-session|57P05|terminat/);
+    expect(log.mock.calls.map((c) => format(...c)).join('\n')).toMatch(/the database ended the session, or its connection was lost: .*\[code 57P05\]/);
+    // The audit writer's session idled as long, ended too: its append was sent again, once.
+    expect((await eventsOf(t, r.requestId)).map((e) => [e.outcome, e.body.errorCodes])).toEqual([['ERROR', ['DATABASE_UNAVAILABLE']]]);
+    const next = await post(t, civil, { query: MINORS });
+    expect([next.status, next.json.errors]).toEqual([200, undefined]);
+    await expectTrailWhole(t);
+  });
+
+  it('a mutation’s session ended as it is handed out: nothing written, DATABASE_UNAVAILABLE (503), its events STARTED and ERROR', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [id]))[0].n;
+    const before = await visits();
+    const counter = t.hub.db.statements as unknown as { logQuery: (...a: unknown[]) => void };
+    const logQuery = counter.logQuery.bind(counter);
+    let first = true;
+    const spy = jest.spyOn(counter, 'logQuery').mockImplementation((...a) => {
+      if (first) busy(600);
+      first = false;
+      logQuery(...a);
+    });
+    let r: Awaited<ReturnType<typeof post>>;
+    try {
+      r = await post(t, civil, { query: VISIT, variables: { id } });
+    } finally {
+      spy.mockRestore();
+    }
+    expect([r.status, r.headers.get('retry-after')]).toEqual([503, '5']);
+    expect(r.json.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['DATABASE_UNAVAILABLE']);
+    expect(await visits()).toBe(before);
+    expect((await eventsOf(t, r.requestId)).map((e) => [e.outcome, e.body.errorCodes])).toEqual([
+      ['STARTED', []],
+      ['ERROR', ['DATABASE_UNAVAILABLE']],
+    ]);
+    await expectTrailWhole(t);
+  });
+
+  it('the audit writer’s session ended as it is handed out: the batch is written on a fresh one, once, and the read answered', async () => {
+    await post(t, civil, { query: MINORS });
+    const pool = (t.hub.audit as unknown as { pool: Pool }).pool;
+    const connect = pool.connect.bind(pool) as (...a: unknown[]) => Promise<unknown>;
+    let first = true;
+    const spy = jest.spyOn(pool, 'connect').mockImplementation(((...a: unknown[]) => {
+      if (a.length) return connect(...a); // pool.query's own, with a callback
+      return connect().then((client) => {
+        if (first) busy(600);
+        first = false;
+        return client;
+      });
+    }) as never);
+    let r: Awaited<ReturnType<typeof post>>;
+    try {
+      r = await post(t, civil, { query: MINORS });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(first).toBe(false);
+    expect([r.status, r.json.errors]).toEqual([200, undefined]);
+    expect(r.json.data.minors.edges).toHaveLength(2);
+    expect((await eventsOf(t, r.requestId)).map((e) => e.outcome)).toEqual(['SUCCESS']);
+    await expectTrailWhole(t);
+  });
+});
+
+/**
+ * The hub refuses to start on a read-only database; one that turns read only while it runs (a
+ * failover, default_transaction_read_only turned on for maintenance) refuses every write with
+ * SQLSTATE 25006 — which was answered as a masked internal error.
+ */
+describe('a database that turns read only while the hub runs', () => {
+  let t: TestHub;
+  let civil: string;
+  let minorId: string;
+  let log: jest.SpyInstance;
+  // The hub's sessions opened before: ended by the administrator, the pools open new ones, read only.
+  const endSessions = (application: string) =>
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = '${application}' AND state = 'idle'`;
+  const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [minorId]))[0].n;
+
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    civil = await t.token(Department.CIVIL_AFFAIRS);
+    [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+  });
+  beforeEach(() => {
+    log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(async () => {
+    await asAdministrator(t.databaseUrl, [`SET default_transaction_read_only = off`, `ALTER DATABASE DB RESET default_transaction_read_only`, endSessions('hub'), endSessions('hub audit writer')]);
+    await sleep(200);
+    log.mockRestore();
+  });
+  afterAll(() => t.stop());
+
+  it('a write is answered DATABASE_UNAVAILABLE (503, Retry-After), nothing written, and audited; reads go on', async () => {
+    await post(t, civil, { query: MINORS });
+    await asAdministrator(t.databaseUrl, [`ALTER DATABASE DB SET default_transaction_read_only = on`, endSessions('hub')]);
+    await sleep(200);
+    const before = await visits();
+    const r = await post(t, civil, { query: VISIT, variables: { id: minorId } });
+    expect([r.status, r.headers.get('retry-after')]).toEqual([503, '5']);
+    expect(r.json).toEqual({
+      data: { recordVisit: null },
+      errors: [expect.objectContaining({ message: 'The database did not answer in time; try again shortly', extensions: { code: 'DATABASE_UNAVAILABLE', serviceName: 'registry' } })],
+    });
+    expect(await visits()).toBe(before);
+    expect((await eventsOf(t, r.requestId)).map((e) => [e.outcome, e.body.errorCodes])).toEqual([
+      ['STARTED', []],
+      ['ERROR', ['DATABASE_UNAVAILABLE']],
+    ]);
+    expect(log.mock.calls.map((c) => format(...c)).join('\n')).toMatch(/the database refused a write: its transactions are read only .*\[code 25006\]/);
+    // The trail's sessions are still writable: a read is served, and audited.
+    const read = await post(t, civil, { query: MINORS });
+    expect([read.status, read.json.errors]).toEqual([200, undefined]);
+    expect((await eventsOf(t, read.requestId)).map((e) => e.outcome)).toEqual(['SUCCESS']);
+  });
+
+  it('once the trail cannot be written either, a read is refused AUDIT_UNAVAILABLE and releases nothing, a write is not run', async () => {
+    await post(t, civil, { query: MINORS });
+    await asAdministrator(t.databaseUrl, [`ALTER DATABASE DB SET default_transaction_read_only = on`, endSessions('hub'), endSessions('hub audit writer')]);
+    await sleep(200);
+    const [{ n: events }] = await t.sql(`SELECT count(*)::int AS n FROM audit.event`);
+    const [{ name }] = await t.sql(`SELECT name FROM registry.minor ORDER BY id LIMIT 1`);
+    const read = await post(t, civil, { query: `{ minors(first: 1) { edges { node { id name } } } }` });
+    expect(read.status).toBe(503);
+    expect(read.json).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'AUDIT_UNAVAILABLE' } }] });
+    expect(JSON.stringify(read.json)).not.toContain(name);
+    const before = await visits();
+    const write = await post(t, civil, { query: VISIT, variables: { id: minorId } });
+    expect(write.status).toBe(503);
+    expect(write.json).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'AUDIT_UNAVAILABLE' } }] });
+    expect(await visits()).toBe(before);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM audit.event`))[0].n).toBe(events);
+
+    await asAdministrator(t.databaseUrl, [`SET default_transaction_read_only = off`, `ALTER DATABASE DB RESET default_transaction_read_only`, endSessions('hub'), endSessions('hub audit writer')]);
+    await sleep(200);
+    const again = await post(t, civil, { query: VISIT, variables: { id: minorId } });
+    expect([again.status, again.json.errors]).toEqual([200, undefined]);
+    expect(await visits()).toBe(before + 1);
+    await expectTrailWhole(t);
+  });
+});
