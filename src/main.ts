@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { loadConfig } from './config/hub.config';
+import { loggableSummary } from './errors/hub.exception';
 import { startHub } from './server/hub.server';
 
 async function main() {
@@ -22,6 +23,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error('[hub] failed to start:', e instanceof Error ? e.message : e);
+  console.error('[hub] failed to start:', loggableSummary(e));
   process.exit(1);
 });

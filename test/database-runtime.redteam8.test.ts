@@ -1,6 +1,8 @@
 import { format } from 'node:util';
 import { Client, type Pool } from 'pg';
+import { QueryFailedError } from 'typeorm';
 import { Department, Role } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
 import { eventsOf, post } from './support/audit-helpers';
 import { cloneTemplateDatabase, startTestHub, TestHub } from './support/test-hub';
 
@@ -235,5 +237,90 @@ describe('a database that turns read only while the hub runs', () => {
     expect([again.status, again.json.errors]).toEqual([200, undefined]);
     expect(await visits()).toBe(before + 1);
     await expectTrailWhole(t);
+  });
+});
+
+/**
+ * Start-up and the command-line tools printed a failure's message as it was: a data exception
+ * quotes the value it could not take (a child's ID number), where the hub's log keeps only what
+ * loggableError does.
+ */
+describe('start-up and command-line failures, as logged', () => {
+  const ID = buildIdNumber('330102', '2015-03-01', 515);
+  let databaseError: Error;
+
+  beforeAll(async () => {
+    const c = new Client({ connectionString: await cloneTemplateDatabase() });
+    await c.connect();
+    try {
+      databaseError = await c.query(`SELECT id FROM registry.minor WHERE id = $1`, [ID]).then(
+        () => new Error('no error'),
+        (e: Error) => e,
+      );
+    } finally {
+      await c.end();
+    }
+    expect(databaseError.message).toContain(ID);
+  });
+
+  /** What `module` (run as its script) printed on failing, its start (`mocked`'s `fn`) failing with `error`. */
+  async function failureOutput(module: string, mocked: { module: string; fn: string }, error: unknown, argv: string[] = []): Promise<{ code: unknown; printed: string }> {
+    const lines: string[] = [];
+    const spies = (['log', 'error', 'warn'] as const).map((m) => jest.spyOn(console, m).mockImplementation((...a) => void lines.push(format(...a))));
+    let exited!: (code: unknown) => void;
+    const exit = new Promise((resolve) => (exited = resolve));
+    const exitSpy = jest.spyOn(process, 'exit').mockImplementation(((code: unknown) => exited(code)) as never);
+    const args = process.argv;
+    process.argv = [args[0], module, ...argv];
+    try {
+      jest.isolateModules(() => {
+        jest.doMock(mocked.module, () => ({ ...jest.requireActual(mocked.module), [mocked.fn]: () => Promise.reject(error) }));
+        require(module);
+      });
+      const code = await exit;
+      return { code, printed: lines.join('\n') };
+    } finally {
+      process.argv = args;
+      exitSpy.mockRestore();
+      spies.forEach((s) => s.mockRestore());
+      jest.dontMock(mocked.module);
+    }
+  }
+
+  it.each([
+    ['the driver’s error', () => databaseError],
+    ['TypeORM’s, with the statement’s parameters', () => new QueryFailedError('SELECT id FROM registry.minor WHERE id = $1', [ID], databaseError)],
+    ['wrapped as a cause', () => new Error('migration failed', { cause: databaseError })],
+  ])('a start-up failing on a Postgres error quoting a value (%s) does not print the value', async (_, error) => {
+    const { code, printed } = await failureOutput('../src/main', { module: '../src/server/hub.server', fn: 'startHub' }, error());
+    expect(code).toBe(1);
+    expect(printed).toMatch(/\[hub\] failed to start: .*invalid input syntax for type uuid.*\[code 22P02\]/);
+    expect(printed).not.toContain(ID);
+    expect(printed).not.toContain(ID.slice(0, 14));
+  });
+
+  it('a start-up failure the hub words itself is printed as written', async () => {
+    const { printed } = await failureOutput('../src/main', { module: '../src/server/hub.server', fn: 'startHub' }, new Error('DATABASE_URL is a standby (read only): the hub needs the primary'));
+    expect(printed).toBe('[hub] failed to start: DATABASE_URL is a standby (read only): the hub needs the primary');
+  });
+
+  it('audit:verify failing on a Postgres error quoting a value does not print the value', async () => {
+    const env = process.env.DATABASE_URL;
+    process.env.DATABASE_URL = await cloneTemplateDatabase();
+    try {
+      const { code, printed } = await failureOutput('../src/cli/audit-verify.cli', { module: '../src/audit/audit.verify', fn: 'verifyChain' }, databaseError);
+      expect(code).toBe(2);
+      expect(printed).toMatch(/^audit:verify: .*\[code 22P02\]$/);
+      expect(printed).not.toContain(ID);
+    } finally {
+      if (env === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = env;
+    }
+  });
+
+  it('a command-line tool’s own refusal reads as written', async () => {
+    const { code, printed } = await failureOutput('../src/cli/subgraph.cli', { module: '../src/server/subgraph.server', fn: 'startSubgraphServer' }, new Error('unknown subgraph: nope'), ['nope']);
+    expect(code).toBe(1);
+    expect(printed).toBe('subgraph: unknown subgraph: nope');
   });
 });

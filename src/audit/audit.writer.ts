@@ -1,6 +1,7 @@
 import { Pool, type PoolClient, type QueryResult } from 'pg';
 import { type Backend, BACKEND_COLUMNS, endBackend, isConnectionLoss, settleWithin, SETTLE_WAIT_MS, sleep } from '../db/lost-session';
 import { boundedPoolOptions, IDLE_CONNECTION_MS } from '../db/time-limits';
+import { loggableSummary } from '../errors/hub.exception';
 import type { AuditEventBody } from './audit.types';
 import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
 
@@ -92,7 +93,7 @@ export function auditWriterPool(url: string, timeoutMs: number, logPrefix: strin
   });
   // An idle connection dropped by the server (e.g. Postgres stopping first on SIGTERM) is not a
   // failed write: the next append reconnects, and a write that fails still fails closed.
-  pool.on('error', (e) => console.error(`${logPrefix} audit pool connection lost:`, e.message));
+  pool.on('error', (e) => console.error(`${logPrefix} audit pool connection lost:`, loggableSummary(e)));
   return pool;
 }
 

@@ -10,6 +10,7 @@ import { Pool } from 'pg';
 import { anchorsIn } from '../audit/audit.anchor';
 import { verifyChain } from '../audit/audit.verify';
 import { loadConfig } from '../config/hub.config';
+import { loggableSummary } from '../errors/hub.exception';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { MAINTENANCE_POOL } from '../db/session-format';
 import { parseArgs } from './args';
@@ -40,6 +41,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`audit:verify: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`audit:verify: ${loggableSummary(e)}`);
   process.exit(2);
 });

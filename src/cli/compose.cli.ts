@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import { loadConfig } from '../config/hub.config';
+import { loggableSummary } from '../errors/hub.exception';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { buildPolicy } from '../server/bootstrap';
 import { SUBGRAPHS } from '../subgraphs';
@@ -21,6 +22,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`compose: ${e instanceof Error ? e.message : e}`);
+  console.error(`compose: ${loggableSummary(e)}`);
   process.exit(1);
 });

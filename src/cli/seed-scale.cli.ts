@@ -10,6 +10,7 @@ import { Pool } from 'pg';
 import { ageOn } from '../common/dates';
 import { Rng } from '../common/rng';
 import { loadConfig } from '../config/hub.config';
+import { loggableSummary } from '../errors/hub.exception';
 import { copyRows } from '../db/copy-loader';
 import { MAINTENANCE_POOL } from '../db/session-format';
 import { openDatabase } from '../server/bootstrap';
@@ -149,7 +150,7 @@ export async function seedScale(argv: string[], env: Record<string, string | und
 
 if (require.main === module) {
   seedScale(process.argv.slice(2)).catch((e) => {
-    console.error(`\nseed:scale: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`\nseed:scale: ${loggableSummary(e)}`);
     process.exit(1);
   });
 }

@@ -1,6 +1,7 @@
 /** npm run subgraph -- <name> --port N: serves one subgraph alone for distributed mode. */
 import 'reflect-metadata';
 import { loadConfig } from '../config/hub.config';
+import { loggableSummary } from '../errors/hub.exception';
 import { startSubgraphServer } from '../server/subgraph.server';
 import { parseArgs } from './args';
 
@@ -21,6 +22,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`subgraph: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`subgraph: ${loggableSummary(e)}`);
   process.exit(1);
 });

@@ -6,6 +6,7 @@ import { Department, isDepartment, isRole, Role } from '../auth/principal';
 import { isTokenSubject, signDevToken } from '../auth/token.service';
 import { isRegionCode } from '../common/validation';
 import { loadConfig } from '../config/hub.config';
+import { loggableSummary } from '../errors/hub.exception';
 import { DEMO_ROOT_REGION } from '../subgraphs/registry/registry.constants';
 import { parseArgs } from './args';
 
@@ -29,6 +30,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`token: ${e instanceof Error ? e.message : e}`);
+  console.error(`token: ${loggableSummary(e)}`);
   process.exit(2);
 });

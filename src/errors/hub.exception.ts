@@ -212,6 +212,21 @@ export function loggableError(error: unknown): string {
 }
 
 /**
+ * loggableError on one line, without the stack: what a line about a failure its reader is to act
+ * on says of it — a start-up refused, a command-line tool's error, a pooled connection lost. Those
+ * printed the error's message as it was, a data exception's quoted value included (a child's ID
+ * number in a migration or a load). A plain Error's message, one the hub wrote to explain itself
+ * ("DATABASE_URL …", "--department must be one of …"), reads as written, as does Postgres's.
+ */
+export function loggableSummary(error: unknown): string {
+  return loggableError(error)
+    .split('\n')
+    .filter((line) => !/^\s+at /.test(line))
+    .join('; ')
+    .replace(/^(Error|error): /, ''); // node-postgres names a server's error `error`
+}
+
+/**
  * Errors we did not raise deliberately (driver errors with SQL text, TypeErrors, …) must never
  * reach a client: they are logged, as loggableError words them, and replaced by a generic
  * INTERNAL_SERVER_ERROR. A subgraph masks its own (in process or over HTTP) and logs them; the
