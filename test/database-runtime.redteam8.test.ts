@@ -1,3 +1,4 @@
+import { connect, createServer, type Socket } from 'node:net';
 import { format } from 'node:util';
 import { Client, type Pool } from 'pg';
 import { QueryFailedError } from 'typeorm';
@@ -34,6 +35,16 @@ function overTcp(url: string): string {
 
 const MINORS = `{ minors(first: 2) { edges { node { id name } } } }`;
 const VISIT = `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "入户走访" }) { id } }`;
+
+async function asAdministratorRows(url: string, statement: string): Promise<any[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(statement)).rows;
+  } finally {
+    await c.end();
+  }
+}
 
 async function expectTrailWhole(t: TestHub): Promise<void> {
   const auditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR });
@@ -98,7 +109,7 @@ describe('sessions ended by the database’s idle_session_timeout', () => {
     expect(r.headers.get('retry-after')).toBe('5');
     expect(r.json.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['DATABASE_UNAVAILABLE']);
     expect(JSON.stringify(r.json)).not.toMatch(/idle-session|57P05|terminat/);
-    expect(log.mock.calls.map((c) => format(...c)).join('\n')).toMatch(/the database ended the session, or its connection was lost: .*\[code 57P05\]/);
+    expect(log.mock.calls.map((c) => format(...c)).join('\n')).toMatch(/the database ended the session.*: .*\[code 57P05\]/);
     // The audit writer's session idled as long, ended too: its append was sent again, once.
     expect((await eventsOf(t, r.requestId)).map((e) => [e.outcome, e.body.errorCodes])).toEqual([['ERROR', ['DATABASE_UNAVAILABLE']]]);
     const next = await post(t, civil, { query: MINORS });
@@ -237,6 +248,97 @@ describe('a database that turns read only while the hub runs', () => {
     expect([again.status, again.json.errors]).toEqual([200, undefined]);
     expect(await visits()).toBe(before + 1);
     await expectTrailWhole(t);
+  });
+});
+
+/** A Postgres error message (ErrorResponse) as the server sends one to a connection it refuses. */
+function refusal(code: string, message: string): Buffer {
+  const fields = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`);
+  const head = Buffer.alloc(5);
+  head.write('E', 0);
+  head.writeInt32BE(fields.length + 4, 1);
+  return Buffer.concat([head, fields]);
+}
+
+/**
+ * Postgres refusing a new session — no connection slot left (53300: max_connections, reached by
+ * other clients), starting up or shutting down (57P03) — while the hub's open sessions go on: the
+ * requests' pool, growing or replacing a session it lost, gets the refusal, the audit writer keeps
+ * its own. The request was audited and answered a masked internal error. Here a proxy in front of
+ * the database passes sessions through, or answers the requests' pool's new ones as Postgres would
+ * refuse them.
+ */
+describe('the database refusing the requests’ pool a new session', () => {
+  let t: TestHub;
+  let civil: string;
+  let minorId: string;
+  let refusing: { code: string; message: string } | null = null;
+  let log: jest.SpyInstance;
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => undefined);
+    // The startup message names the session's application: the requests' pool's ('hub') is refused.
+    client.once('data', (startup) => {
+      if (refusing && startup.includes('application_name\0hub\0')) return client.end(refusal(refusing.code, refusing.message));
+      const real = new URL(databaseUrl);
+      const upstream = connect(`${real.searchParams.get('host')}/.s.PGSQL.${real.port}`);
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      upstream.write(startup);
+      client.pipe(upstream).pipe(client);
+    });
+  });
+  let databaseUrl: string;
+
+  beforeAll(async () => {
+    databaseUrl = await cloneTemplateDatabase();
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const via = new URL(databaseUrl);
+    via.searchParams.delete('host');
+    via.hostname = '127.0.0.1';
+    via.port = String((proxy.address() as { port: number }).port);
+    t = await startTestHub({ databaseUrl: via.toString(), env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    civil = await t.token(Department.CIVIL_AFFAIRS);
+    [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+  });
+  beforeEach(() => {
+    log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    refusing = null;
+    log.mockRestore();
+  });
+  afterAll(async () => {
+    await t.stop();
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => proxy.close(resolve));
+  });
+
+  it.each([
+    ['53300', 'sorry, too many clients already'],
+    ['57P03', 'the database system is starting up'],
+  ])('%s: a read and a write are answered DATABASE_UNAVAILABLE (503, Retry-After), audited, nothing written', async (code, message) => {
+    await post(t, civil, { query: MINORS });
+    // The pool's idle sessions ended: the next request needs a new one.
+    await asAdministrator(databaseUrl, [`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'hub' AND state = 'idle'`]);
+    await sleep(200);
+    refusing = { code, message };
+    const read = await post(t, civil, { query: MINORS });
+    const visits = async () => (await asAdministratorRows(databaseUrl, `SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = '${minorId}'`))[0].n;
+    const before = await visits();
+    const write = await post(t, civil, { query: VISIT, variables: { id: minorId } });
+    refusing = null;
+    for (const r of [read, write]) {
+      expect([r.status, r.headers.get('retry-after')]).toEqual([503, '5']);
+      expect(r.json.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['DATABASE_UNAVAILABLE']);
+    }
+    expect(await visits()).toBe(before);
+    expect((await eventsOf(t, read.requestId)).map((e) => [e.outcome, e.body.errorCodes])).toEqual([['ERROR', ['DATABASE_UNAVAILABLE']]]);
+    expect(log.mock.calls.map((c) => format(...c)).join('\n')).toContain(`[code ${code}]`);
+    const again = await post(t, civil, { query: MINORS });
+    expect([again.status, again.json.errors]).toEqual([200, undefined]);
   });
 });
 

@@ -111,6 +111,16 @@ const ROLLED_BACK_SQLSTATES = new Set(['40P01', '40001']);
  */
 const READ_ONLY_SQLSTATE = '25006';
 
+/**
+ * What Postgres answers a new session (the pool growing, or replacing one it lost) it will not take
+ * now: no slot left (53300: max_connections, reached by other clients beside the hub's), the server
+ * starting up or shutting down (57P03, a restart or a failover). The audit writer keeps its own
+ * sessions, so the request was audited and answered a masked internal error. A statement Postgres
+ * lacked the resources for (class 53: disk full, out of memory) did nothing either.
+ */
+const INSUFFICIENT_RESOURCES = /^53[0-9A-Z]{3}$/;
+const SESSION_ENDED_OR_REFUSED = /^57P[0-9A-Z]{2}$/;
+
 /** Whether `error`, or one it wraps (a GraphQLError's originalError, TypeORM's driverError, a cause), passes `test`. */
 function wraps(error: unknown, test: (e: Error, code: unknown) => boolean): boolean {
   const seen: unknown[] = [];
@@ -134,7 +144,8 @@ export const isConflictRollback = (error: unknown): boolean => wraps(error, (_e,
  * Why the database could not do what `error` (one unexpected by the code that met it) was about,
  * when it is a passing condition of the database's after which nothing of the request stands — a
  * wait that ran out (isDatabaseTimeout), a conflict rolled back, a write refused by a read-only
- * database, or the session ended or its connection lost (isConnectionLoss: a lost COMMIT is
+ * database, a session refused or a statement without resources (INSUFFICIENT_RESOURCES,
+ * SESSION_ENDED_OR_REFUSED), or the session ended or its connection lost (isConnectionLoss: a lost COMMIT is
  * settled before its error gets here, src/db/commit-outcome.ts, and every other write of a request
  * is in a transaction, rolled back with the session) — worded for the log; else undefined.
  */
@@ -142,6 +153,8 @@ export function databaseUnavailableCause(error: unknown): string | undefined {
   if (isDatabaseTimeout(error)) return 'the database did not answer in time';
   if (isConflictRollback(error)) return 'the database rolled back a transaction to settle a conflict';
   if (wraps(error, (_e, code) => code === READ_ONLY_SQLSTATE)) return "the database refused a write: its transactions are read only (default_transaction_read_only, or a standby)";
+  if (wraps(error, (_e, code) => typeof code === 'string' && INSUFFICIENT_RESOURCES.test(code))) return 'the database lacked the resources (no connection slot left, disk full, out of memory)';
+  if (wraps(error, (_e, code) => typeof code === 'string' && SESSION_ENDED_OR_REFUSED.test(code))) return 'the database ended the session, or would not take one now';
   // A statement's (TypeORM's QueryFailedError): a remote subgraph's connection reset is not the database's.
   if (wraps(error, (e) => e.name === 'QueryFailedError' && isConnectionLoss(e))) return 'the database ended the session, or its connection was lost';
   return undefined;
