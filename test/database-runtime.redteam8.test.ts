@@ -4,6 +4,7 @@ import { Client, type Pool } from 'pg';
 import { QueryFailedError } from 'typeorm';
 import { Department, Role } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
+import { openDataSource } from '../src/db/data-source';
 import { eventsOf, post } from './support/audit-helpers';
 import { cloneTemplateDatabase, startTestHub, TestHub } from './support/test-hub';
 
@@ -248,6 +249,23 @@ describe('a database that turns read only while the hub runs', () => {
     expect([again.status, again.json.errors]).toEqual([200, undefined]);
     expect(await visits()).toBe(before + 1);
     await expectTrailWhole(t);
+  });
+});
+
+/**
+ * Start-up migrates and seeds holding an advisory lock on a session of its own, so that replicas
+ * starting at once take turns (test/database-settings.redteam8.test.ts: under idle limits). That
+ * session lost anyway — a restart, an administrator ending it — took the lock with it unheard, and
+ * its error, with no listener, was an uncaught exception.
+ */
+describe('the migrations’ lock', () => {
+  it('lost while they run, fails the start saying so', async () => {
+    const databaseUrl = await cloneTemplateDatabase();
+    const started = openDataSource(databaseUrl, undefined, 2, async (maintenance) => {
+      await maintenance.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_advisory_lock%'`);
+      await sleep(200);
+    });
+    await expect(started).rejects.toThrow(/the session holding the migrations' lock was lost while they ran \(.*57P01.*\)/);
   });
 });
 

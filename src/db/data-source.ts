@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SUBGRAPHS } from '../subgraphs';
+import { loggableSummary } from '../errors/hub.exception';
 import { MAINTENANCE_POOL, MAINTENANCE_SESSION, withoutSessionEndingTimeouts } from './session-format';
 import { StatementCounter } from './statement-counter';
 import { settlingLostCommits } from './commit-outcome';
@@ -38,6 +39,10 @@ const PREPARE_LOCK = 0x6875625f6d6967n; // "hub_mig"
  */
 export async function openDataSource(url: string, statements = new StatementCounter(), max = 20, prepare?: (ds: DataSource) => Promise<void>): Promise<DataSource> {
   const lock = new Client({ connectionString: url, options: MAINTENANCE_SESSION });
+  // The lock's session lost (a restart, an administrator ending it): the lock went with it, and
+  // another process may have migrated or seeded alongside. The start fails, to be made again.
+  let lockLost: Error | undefined;
+  lock.on('error', (e) => (lockLost ??= e));
   await lock.connect();
   const ds = dataSource(url, statements, { max, ...MAINTENANCE_POOL });
   try {
@@ -49,6 +54,7 @@ export async function openDataSource(url: string, statements = new StatementCoun
     await refuseMigrationsTableElsewhere(ds);
     await ds.runMigrations({ transaction: 'each' });
     await prepare?.(ds);
+    if (lockLost) throw new Error(`the session holding the migrations' lock was lost while they ran (${loggableSummary(lockLost)}): another process may have migrated or seeded at the same time; start again`);
     return ds;
   } catch (e) {
     if (ds.isInitialized) await ds.destroy();
