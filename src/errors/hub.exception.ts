@@ -269,8 +269,7 @@ export function maskUnexpectedError(formatted: GraphQLFormattedError, original?:
     // Logged, one line: an operator must see the database stall (which table, which lock: Postgres's
     // log), the deadlock, which a further one of the same two writes would repeat, a database gone
     // read only or sessions ended under the hub.
-    const cause = loggableError(original).split('\n').filter((line) => !/^\s+at /.test(line));
-    console.error(`[hub] ${unavailable}: ${cause.join('; ')}`);
+    console.error(`[hub] ${unavailable}: ${loggableSummary(original)}`);
     return { message: DATABASE_UNAVAILABLE_MESSAGE, path: formatted.path, locations: formatted.locations, extensions: { code: HubErrorCode.DATABASE_UNAVAILABLE } };
   }
   if (original !== undefined) console.error('[hub] unexpected error', loggableError(original));
