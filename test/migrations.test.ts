@@ -412,6 +412,53 @@ describe('migrations', () => {
       await db.destroy();
     }
   });
+
+  it('workflow.notification: what the release before wrote after the migrations of its forms is put in the current forms up, and so is what it writes later; down, neither', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const [child] = await db.query(`SELECT id, id_number FROM registry.minor ORDER BY id LIMIT 1`);
+      const [masked, old] = [child.id_number.slice(0, 6) + '*'.repeat(12), child.id_number.slice(0, 6) + '*'.repeat(8) + child.id_number.slice(-4)];
+      const told = async (kind: string, department: string, grid: string, payload: Record<string, string>, key: string) => {
+        const n = randomUUID();
+        const inserted = await db.query(
+          `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, dedupe_key)
+           VALUES ($1, $2, $3, $4, $5, NULL, $6, now(), $7) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+          [n, kind, department, grid, child.id, JSON.stringify(payload), key],
+        );
+        return inserted.length ? n : null;
+      };
+      const rows = async (ids: (string | null)[]) =>
+        (await db.query(`SELECT id, dedupe_key, payload->>'Minor.idNumber' AS shown FROM workflow.notification WHERE id = ANY($1)`, [ids])).reduce(
+          (o: Record<string, unknown>, r: any) => ({ ...o, [r.id]: r.shown ?? r.dedupe_key }),
+          {},
+        );
+      const key = (due: string, grid?: string) => `VISIT_OVERDUE:${child.id}:${due}:${grid ? `${grid}:` : ''}CIVIL_AFFAIRS`;
+      await undoThrough(db, 'WorkflowNotificationReleaseBefore1795402600000');
+      // Written by the release before once the earlier migrations had run: one lapse this release had told too.
+      const school = await told('CHILD_RED', 'EDUCATION', '330102001001001', { 'Minor.idNumber': old }, `CHILD_RED:${randomUUID()}:EDUCATION`);
+      const alone = await told('VISIT_OVERDUE', 'CIVIL_AFFAIRS', '330102001001001', {}, key('2026-05-01T00:00:00.000Z'));
+      const twice = await told('VISIT_OVERDUE', 'CIVIL_AFFAIRS', '330102001001001', {}, key('2026-06-01T00:00:00.000Z'));
+      const ours = await told('VISIT_OVERDUE', 'CIVIL_AFFAIRS', '330102001001001', {}, key('2026-06-01T00:00:00.000Z', '330102001001001'));
+      await reapplyAll(db);
+      expect(await rows([school, alone, twice, ours])).toEqual({
+        [school!]: masked,
+        [alone!]: key('2026-05-01T00:00:00.000Z', '330102001001001'),
+        [twice!]: key('2026-06-01T00:00:00.000Z'),
+        [ours!]: key('2026-06-01T00:00:00.000Z', '330102001001001'),
+      });
+      // Written by it later: in the current forms, a lapse already told not again.
+      expect(await told('VISIT_OVERDUE', 'CIVIL_AFFAIRS', '330102001001001', {}, key('2026-05-01T00:00:00.000Z'))).toBeNull();
+      const later = await told('CHILD_RED', 'EDUCATION', '330102001001001', { 'Minor.idNumber': old }, `CHILD_RED:${randomUUID()}:EDUCATION`);
+      const july = await told('VISIT_OVERDUE', 'CIVIL_AFFAIRS', '330102001001001', {}, key('2026-07-01T00:00:00.000Z'));
+      expect(await rows([later, july])).toEqual({ [later!]: masked, [july!]: key('2026-07-01T00:00:00.000Z', '330102001001001') });
+      await undoThrough(db, 'WorkflowNotificationReleaseBefore1795402600000');
+      const unchanged = await told('CHILD_RED', 'EDUCATION', '330102001001001', { 'Minor.idNumber': old }, `CHILD_RED:${randomUUID()}:EDUCATION`);
+      expect(await rows([unchanged, later])).toEqual({ [unchanged!]: old, [later!]: masked });
+      await reapplyAll(db);
+    } finally {
+      await db.destroy();
+    }
+  });
 });
 
 const on = (database: string) => {
