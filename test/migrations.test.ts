@@ -439,13 +439,17 @@ describe('migrations', () => {
       const alone = await told('VISIT_OVERDUE', 'CIVIL_AFFAIRS', '330102001001001', {}, key('2026-05-01T00:00:00.000Z'));
       const twice = await told('VISIT_OVERDUE', 'CIVIL_AFFAIRS', '330102001001001', {}, key('2026-06-01T00:00:00.000Z'));
       const ours = await told('VISIT_OVERDUE', 'CIVIL_AFFAIRS', '330102001001001', {}, key('2026-06-01T00:00:00.000Z', '330102001001001'));
+      const failure = `GUARDIANSHIP_FAILURE:${child.id}:LACK_OF_GUARDIANSHIP:2026-04-01`;
+      const guardians = await told('GUARDIANSHIP_FAILURE', 'POLICE', '330102001001001', {}, `${failure}:POLICE`);
       await reapplyAll(db);
-      expect(await rows([school, alone, twice, ours])).toEqual({
+      expect(await rows([school, alone, twice, ours, guardians])).toEqual({
         [school!]: masked,
         [alone!]: key('2026-05-01T00:00:00.000Z', '330102001001001'),
         [twice!]: key('2026-06-01T00:00:00.000Z'),
         [ours!]: key('2026-06-01T00:00:00.000Z', '330102001001001'),
+        [guardians!]: `${failure}:330102001001001:POLICE`,
       });
+      expect(await told('GUARDIANSHIP_FAILURE', 'POLICE', '330102001001001', {}, `${failure}:POLICE`)).toBeNull();
       // Written by it later: in the current forms, a lapse already told not again.
       expect(await told('VISIT_OVERDUE', 'CIVIL_AFFAIRS', '330102001001001', {}, key('2026-05-01T00:00:00.000Z'))).toBeNull();
       const later = await told('CHILD_RED', 'EDUCATION', '330102001001001', { 'Minor.idNumber': old }, `CHILD_RED:${randomUUID()}:EDUCATION`);

@@ -67,6 +67,35 @@ describe('upgrade: the release before writing beside this one', () => {
     expect(await overdueNotices(fresh.id)).toBe(1);
   });
 
+  it('a guardianship failure the release before told is not told again when the category is given again on its day in the same grid', async () => {
+    const [child] = await t.sql(
+      `SELECT id, grid_code FROM registry.minor m
+        WHERE NOT EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = m.id AND c.category = 'LACK_OF_GUARDIANSHIP')
+          AND birth_date < '2026-01-01' ORDER BY id LIMIT 1`,
+    );
+    const day = '2026-11-02';
+    // As the release before recorded it: the category, and a notification per department keyed without the grid.
+    await t.sql(`INSERT INTO registry.minor_category (minor_id, category, identified_at) VALUES ($1, 'LACK_OF_GUARDIANSHIP', $2)`, [child.id, day]);
+    for (const department of [Department.CIVIL_AFFAIRS, Department.POLICE, Department.WOMENS_FEDERATION]) {
+      expect(
+        await toldByReleaseBefore({
+          kind: 'GUARDIANSHIP_FAILURE',
+          department,
+          region: child.grid_code,
+          minorId: child.id,
+          payload: { 'MinorCategory.category': 'LACK_OF_GUARDIANSHIP', 'MinorCategory.identifiedAt': day },
+          dedupeKey: `GUARDIANSHIP_FAILURE:${child.id}:LACK_OF_GUARDIANSHIP:${day}`,
+        }),
+      ).toHaveLength(1);
+    }
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const removed = await t.gql(civil, `mutation($m: ID!) { removeCategory(minorId: $m, category: LACK_OF_GUARDIANSHIP) { id } }`, { m: child.id });
+    expect(removed.errors).toBeUndefined();
+    const given = await t.gql(civil, `mutation($m: ID!, $d: String) { addCategory(minorId: $m, category: LACK_OF_GUARDIANSHIP, identifiedAt: $d) { id } }`, { m: child.id, d: day });
+    expect(given.errors).toBeUndefined();
+    expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.notification WHERE kind = 'GUARDIANSHIP_FAILURE' AND minor_id = $1`, [child.id]))[0].n).toBe(3);
+  });
+
   it('a notification the release before writes with the ID number’s old mask is stored and served with the region code alone', async () => {
     const [child] = await t.sql(`SELECT id, id_number, name, grid_code FROM registry.minor ORDER BY id LIMIT 1`);
     const old = child.id_number.slice(0, 6) + '*'.repeat(8) + child.id_number.slice(-4);
