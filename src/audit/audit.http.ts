@@ -60,7 +60,7 @@ export class HttpAudit {
     private readonly arrivalOf: (req: IncomingMessage) => Arrival | undefined = () => undefined,
   ) {}
 
-  private async refuse(req: Request, res: Response, error: HubException, input: Partial<EventInput>): Promise<void> {
+  private async refuse(res: Response, error: HubException, input: Partial<EventInput>): Promise<void> {
     const code = String(error.extensions.code);
     const outcome = outcomeOf([code], null);
     const l = locals(res);
@@ -100,7 +100,7 @@ export class HttpAudit {
     // Every answer here is of one request. Apollo Server says so of those its pipeline makes
     // (NO_STORE_ANSWERS), not of its refusals before it (no body, a batch, an Accept it cannot serve).
     res.setHeader('Cache-Control', 'no-store');
-    res.on('finish', () => this.fallback(req, res));
+    res.on('finish', () => this.fallback(res));
     try {
       const principal = arrival?.principal ?? (await this.caller(req));
       l.hubContext = {
@@ -118,9 +118,9 @@ export class HttpAudit {
     } catch (e) {
       // The region look-up waited out the database's time limit (the requests' pool exhausted), or
       // its session was ended under it (an idle_session_timeout): a passing condition, as in GraphQL.
-      if (databaseUnavailableCause(e)) return this.refuse(req, res, new HubException(HubErrorCode.DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE), {});
+      if (databaseUnavailableCause(e)) return this.refuse(res, new HubException(HubErrorCode.DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE), {});
       if (!(e instanceof HubException)) return next(e);
-      await this.refuse(req, res, e, {});
+      await this.refuse(res, e, {});
     }
   };
 
@@ -138,10 +138,10 @@ export class HttpAudit {
    * that expired before the body was in had served its caller for as long as the client took to
    * send it (up to Node's 300 s), past its `exp` and the hub's maximum token age.
    */
-  instant: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+  instant: RequestHandler = async (_req: Request, res: Response, next: NextFunction) => {
     const context = locals(res).hubContext!;
     context.now = this.clock();
-    if (tokenExpired(context.principal)) return this.refuse(req, res, unauthenticated('Token expired'), {});
+    if (tokenExpired(context.principal)) return this.refuse(res, unauthenticated('Token expired'), {});
     next();
   };
 
@@ -149,7 +149,7 @@ export class HttpAudit {
   postOnly: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     const refusal = postOnlyRefusal(req, res);
     if (!refusal) return next();
-    await this.refuse(req, res, refusal, {});
+    await this.refuse(res, refusal, {});
   };
 
   /**
@@ -163,7 +163,7 @@ export class HttpAudit {
     const refusal = new HubException(HubErrorCode.BAD_REQUEST, `An 'accept' header was provided for this request which does not accept ${ANSWER_TYPES.join(' or ')}`, {
       http: { status: 406 },
     });
-    await this.refuse(req, res, refusal, {});
+    await this.refuse(res, refusal, {});
   };
 
   /**
@@ -171,14 +171,14 @@ export class HttpAudit {
    * unsupported charset or content encoding, a length that does not match (INVALID, with
    * body-parser's status and its message, which it marks safe to show).
    */
-  bodyErrors: ErrorRequestHandler = async (err, req, res, next) => {
+  bodyErrors: ErrorRequestHandler = async (err, _req, res, next) => {
     const { type, status, expose, message } = err as { type?: string; status?: number; expose?: boolean; message?: string };
     if (type === 'entity.too.large') {
-      await this.refuse(req, res, new HubException(HubErrorCode.LIMIT_EXCEEDED, 'Request body too large'), {});
+      await this.refuse(res, new HubException(HubErrorCode.LIMIT_EXCEEDED, 'Request body too large'), {});
     } else if (type === 'entity.parse.failed' || err instanceof SyntaxError) {
-      await this.refuse(req, res, new HubException(HubErrorCode.BAD_USER_INPUT, 'Request body is not valid JSON'), {});
+      await this.refuse(res, new HubException(HubErrorCode.BAD_USER_INPUT, 'Request body is not valid JSON'), {});
     } else if (typeof type === 'string' && expose && status && status >= 400 && status < 500) {
-      await this.refuse(req, res, new HubException(HubErrorCode.BAD_USER_INPUT, `Request body cannot be read: ${message}`, { http: { status } }), {});
+      await this.refuse(res, new HubException(HubErrorCode.BAD_USER_INPUT, `Request body cannot be read: ${message}`, { http: { status } }), {});
     } else {
       next(err);
     }
@@ -196,12 +196,12 @@ export class HttpAudit {
     const query = body?.query;
     if (typeof query !== 'string') return next();
     const { refusal, document } = validationBound(query, this.subgraphs);
-    if (refusal) return this.refuse(req, res, refusal, { document: document ? auditDocument(document) : null });
+    if (refusal) return this.refuse(res, refusal, { document: document ? auditDocument(document) : null });
     // A document that does not parse declares no variable, and none of its values is hashed.
     if (!document || !variableDeeperThan(body?.variables, MAX_VARIABLE_DEPTH)) return next();
     // The event names the operation the value was sent with: a mutation refused so is one attempted.
     const operation = getOperationAST(document, typeof body?.operationName === 'string' ? body.operationName : undefined);
-    await this.refuse(req, res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), {
+    await this.refuse(res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), {
       document: auditDocument(document),
       operationType: operation?.operation ?? null,
       operationName: operation?.name?.value ?? null,
@@ -212,7 +212,7 @@ export class HttpAudit {
    * Apollo answered without running its pipeline (e.g. no query at all), or Express answered what
    * escaped the middleware (jsonErrors: a masked 500): still one event, with the code the client got.
    */
-  private fallback(req: Request, res: Response): void {
+  private fallback(res: Response): void {
     const l = locals(res);
     if (l.audited || l.hubContext?.audit.written) return;
     l.audited = true;

@@ -101,7 +101,7 @@ function oneVerificationAtATime<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** An auditor sees the events of callers in their jurisdiction, and refusals of unknown callers. */
-const scope = (ctx: HubContext, param: number) => `(region LIKE $${param} OR region IS NULL)`;
+const scope = (param: number) => `(region LIKE $${param} OR region IS NULL)`;
 const jurisdiction = (ctx: HubContext) => `${ctx.principal.region}%`;
 
 function toEvent(row: EventRow, b: AuditEventBody): AuditEvent {
@@ -162,7 +162,7 @@ export class AuditResolver {
   ): Promise<AuditEventConnection> {
     checkPage(first, MAX_PAGE, after);
     oncePerRequest(ctx, 'auditEvents');
-    const where = [scope(ctx, 1)];
+    const where = [scope(1)];
     const params: unknown[] = [jurisdiction(ctx)];
     const add = (sql: string, value: unknown) => {
       params.push(value);
@@ -231,7 +231,7 @@ export class AuditResolver {
                                         OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(g -> 'minorIds') x WHERE lower(x) = $2::text)), '[]'),
                   'changes', coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(b -> 'changes') c WHERE lower(c ->> 'minorId') = $2::text), '[]'))::text AS part
            FROM (SELECT seq, body::jsonb AS b FROM audit.event
-                  WHERE minor_ids @> ARRAY[$2::uuid] AND ${scope(ctx, 1)} ${after ? 'AND seq < $4' : ''} ORDER BY seq DESC LIMIT $3) e
+                  WHERE minor_ids @> ARRAY[$2::uuid] AND ${scope(1)} ${after ? 'AND seq < $4' : ''} ORDER BY seq DESC LIMIT $3) e
           ORDER BY seq DESC`,
         after ? [jurisdiction(ctx), minorId, first, after] : [jurisdiction(ctx), minorId, first],
       );
