@@ -11,7 +11,17 @@ export class AuditEventRequestIndex1795402500000 implements MigrationInterface {
   name = 'AuditEventRequestIndex1795402500000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE INDEX event_request_idx ON audit.event (request_id)`);
+    // Built here, the index holds the trail's writes, and so every request (AUDIT_UNAVAILABLE), for
+    // as long as the build takes: minutes on a trail of tens of millions of events. An operator may
+    // build it beforehand with CREATE INDEX CONCURRENTLY under this name (README, Upgrading); one such
+    // build that failed leaves an invalid index of that name, which is built again here.
+    await q.query(`
+      DO $$ BEGIN
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = to_regclass('audit.event_request_idx') AND NOT indisvalid) THEN
+          DROP INDEX audit.event_request_idx;
+        END IF;
+      END $$`);
+    await q.query(`CREATE INDEX IF NOT EXISTS event_request_idx ON audit.event (request_id)`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -364,7 +364,7 @@ describe('migrations', () => {
     }
   });
 
-  it('audit.event: an index of request ids up, which a search by request id uses; none down', async () => {
+  it('audit.event: an index of request ids up, which a search by request id uses, one built beforehand kept and an invalid one built again; none down', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {
       const index = async () => db.query(`SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indexrelid = to_regclass('audit.event_request_idx')`);
@@ -378,6 +378,18 @@ describe('migrations', () => {
       expect(await index()).toEqual([]);
       await reapplyAll(db);
       expect(await index()).toHaveLength(1);
+      // Built beforehand by an operator (CREATE INDEX CONCURRENTLY, README: Upgrading): kept.
+      await undoThrough(db, 'AuditEventRequestIndex1795402500000');
+      await db.query(`CREATE INDEX CONCURRENTLY event_request_idx ON audit.event (request_id)`);
+      const [{ oid }] = await db.query(`SELECT to_regclass('audit.event_request_idx')::oid AS oid`);
+      await reapplyAll(db);
+      expect(await db.query(`SELECT to_regclass('audit.event_request_idx')::oid AS oid`)).toEqual([{ oid }]);
+      // Such a build that failed left an invalid index: built again, valid.
+      await undoThrough(db, 'AuditEventRequestIndex1795402500000');
+      await db.query(`CREATE INDEX CONCURRENTLY event_request_idx ON audit.event (request_id)`);
+      await db.query(`UPDATE pg_catalog.pg_index SET indisvalid = false WHERE indexrelid = to_regclass('audit.event_request_idx')`);
+      await reapplyAll(db);
+      expect(await db.query(`SELECT indisvalid AS valid FROM pg_catalog.pg_index WHERE indexrelid = to_regclass('audit.event_request_idx')`)).toEqual([{ valid: true }]);
     } finally {
       await db.destroy();
     }
