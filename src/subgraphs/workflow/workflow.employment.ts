@@ -26,25 +26,43 @@ function registryKey(config: HubConfig): Uint8Array {
   return key;
 }
 
+/** The check value of the configured key, as `workflow.barred_person_key` records it. */
+export function registryKeyCheck(config: HubConfig): string {
+  // `barred-person-key-check` cannot be the text of an ID number's hash (`barred-person:` + number).
+  return createHmac('sha256', registryKey(config)).update('barred-person-key-check').digest('hex');
+}
+
 /**
  * Refuses the registry under a key other than the one its hashes were made with: under another
  * HUB_AUDIT_KEY (rotated, mistyped, a restored database) no hash matches, and every person listed
  * was answered CLEAR, with nothing to tell anyone. The first use records an HMAC of a fixed text
  * (migration 1795402000000); in a transaction of its own, committed before any bar is hashed, so
- * that no bar is stored without the key it was hashed with being recorded. Thrown as an unexpected
- * error: the client is answered an internal error, the operator's log says why.
+ * that no bar is stored without the key it was hashed with being recorded. Only on an empty
+ * registry: bars with no key recorded were listed by a release before that migration, under a key
+ * the hub cannot tell from the one it runs with — recorded so, a mistyped key would void every bar
+ * and the right one be refused after. An operator confirms it against a listed person's number
+ * (`npm run employment:confirm-key`). Thrown as an unexpected error: the client is answered an
+ * internal error, the operator's log says why.
  */
 export async function requireRegistryKey(config: HubConfig, db: DataSource): Promise<void> {
   if (keyChecked.has(config)) return;
-  // `barred-person-key-check` cannot be the text of an ID number's hash (`barred-person:` + number).
-  const check = createHmac('sha256', registryKey(config)).update('barred-person-key-check').digest('hex');
+  const check = registryKeyCheck(config);
   const [recorded]: { key_check: string }[] = await db.transaction(async (em) => {
-    await em.query(`INSERT INTO workflow.barred_person_key (key_check) VALUES ($1) ON CONFLICT DO NOTHING`, [check]);
+    // Revoked bars too: they were hashed under the same key.
+    await em.query(
+      `INSERT INTO workflow.barred_person_key (key_check) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM workflow.barred_person) ON CONFLICT DO NOTHING`,
+      [check],
+    );
     // A statement of its own: one insert that waited for another process's first use to commit and
     // then did nothing would not see that row in its own statement's snapshot.
     return em.query(`SELECT key_check FROM workflow.barred_person_key`);
   });
-  if (recorded?.key_check !== check) {
+  if (!recorded) {
+    throw new Error(
+      'The barred-person registry (从业限制) holds bars but no record of the key they were hashed with (listed before migration 1795402000000): under a HUB_AUDIT_KEY other than theirs every person listed would be answered CLEAR. Pre-employment checks, re-screenings and listings are refused until an operator confirms the key with `npm run employment:confirm-key` (docs/workflows.md)',
+    );
+  }
+  if (recorded.key_check !== check) {
     throw new Error(
       'HUB_AUDIT_KEY is not the key the barred-person registry (从业限制) was hashed with: every person listed would be answered CLEAR. Pre-employment checks, re-screenings and listings are refused until the hub runs with that key (docs/workflows.md)',
     );
