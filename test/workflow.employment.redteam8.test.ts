@@ -96,6 +96,20 @@ describe('workflow: a barred-person registry upgraded without a recorded key', (
     }
   });
 
+  it('says so in the operator’s log at start, before any check is refused', async () => {
+    const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      // Stopping waits for the start's check of the key.
+      await (await start(KEY)).stop();
+      const logged = errors.mock.calls.map((c) => c.join(' ')).join('\n');
+      expect(logged).toContain('holds bars but no record of the key');
+      expect(logged).toContain('employment:confirm-key');
+      expect(logged).not.toContain(KEY);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
   it('counts revoked bars too: a registry of revoked bars only is not taken for an empty one', async () => {
     const t = await start(MISTYPED);
     try {
@@ -146,14 +160,18 @@ describe('workflow: a barred-person registry upgraded without a recorded key', (
     } finally {
       await t.stop();
     }
-    const m = await start(MISTYPED);
     const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    let logged: string[] = [];
+    const m = await start(MISTYPED);
     try {
       expect(errorCodes(await check(m, 'school-mistyped-after'))).toEqual(['INTERNAL_SERVER_ERROR']);
     } finally {
-      errors.mockRestore();
       await m.stop();
+      logged = errors.mock.calls.map((c) => c.join(' '));
+      errors.mockRestore();
     }
+    // Said at start as well: the key the registry was hashed with is not this one.
+    expect(logged.filter((line) => line.startsWith('[hub] HUB_AUDIT_KEY is not the key the barred-person registry'))).not.toEqual([]);
   });
 
   it('still records the key on first use of an empty registry', async () => {

@@ -24,6 +24,8 @@ import { ReferralResolver } from './resolvers/referral.resolver';
 import { ReportResolver } from './resolvers/report.resolver';
 import { VisitSlaResolver } from './resolvers/visit-sla.resolver';
 import { startWorkflowJobs } from './workflow.jobs';
+import { registryKeyProblem } from './workflow.employment';
+import { loggableSummary } from '../../errors/hub.exception';
 import { referralGrantSource } from './workflow.grants';
 import { workflowPolicy } from './workflow.policy';
 import { workflowRecords } from './workflow.scale';
@@ -60,5 +62,18 @@ export const workflowSubgraph: SubgraphSlice = {
   grantSources: [referralGrantSource],
   seedDemo: seedWorkflowIfEmpty,
   // Deadlines (escalations) and webhook deliveries run on the serving process's timer; each delivery is audited first.
-  start: ({ ds, config, policy, audit }) => startWorkflowJobs(ds, config, policy, audit),
+  // The barred-person registry's key is checked at start too, for the operator's log.
+  start: ({ ds, config, policy, audit }) => {
+    const keyChecked = registryKeyProblem(config, ds).then(
+      (problem) => problem && console.error(`[hub] ${problem}`),
+      (e) => console.error(`[hub] the barred-person registry's key was not checked at start: ${loggableSummary(e)}`),
+    );
+    const jobs = startWorkflowJobs(ds, config, policy, audit);
+    return {
+      stop: async () => {
+        await keyChecked;
+        await jobs.stop();
+      },
+    };
+  },
 };

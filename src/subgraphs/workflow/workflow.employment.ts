@@ -32,6 +32,11 @@ export function registryKeyCheck(config: HubConfig): string {
   return createHmac('sha256', registryKey(config)).update('barred-person-key-check').digest('hex');
 }
 
+const KEY_UNCONFIRMED =
+  'The barred-person registry (从业限制) holds bars but no record of the key they were hashed with (listed before migration 1795402000000): under a HUB_AUDIT_KEY other than theirs every person listed would be answered CLEAR. Pre-employment checks, re-screenings and listings are refused until an operator confirms the key with `npm run employment:confirm-key` (docs/workflows.md)';
+const OTHER_KEY =
+  'HUB_AUDIT_KEY is not the key the barred-person registry (从业限制) was hashed with: every person listed would be answered CLEAR. Pre-employment checks, re-screenings and listings are refused until the hub runs with that key (docs/workflows.md)';
+
 /**
  * Refuses the registry under a key other than the one its hashes were made with: under another
  * HUB_AUDIT_KEY (rotated, mistyped, a restored database) no hash matches, and every person listed
@@ -57,17 +62,21 @@ export async function requireRegistryKey(config: HubConfig, db: DataSource): Pro
     // then did nothing would not see that row in its own statement's snapshot.
     return em.query(`SELECT key_check FROM workflow.barred_person_key`);
   });
-  if (!recorded) {
-    throw new Error(
-      'The barred-person registry (从业限制) holds bars but no record of the key they were hashed with (listed before migration 1795402000000): under a HUB_AUDIT_KEY other than theirs every person listed would be answered CLEAR. Pre-employment checks, re-screenings and listings are refused until an operator confirms the key with `npm run employment:confirm-key` (docs/workflows.md)',
-    );
-  }
-  if (recorded.key_check !== check) {
-    throw new Error(
-      'HUB_AUDIT_KEY is not the key the barred-person registry (从业限制) was hashed with: every person listed would be answered CLEAR. Pre-employment checks, re-screenings and listings are refused until the hub runs with that key (docs/workflows.md)',
-    );
-  }
+  if (!recorded) throw new Error(KEY_UNCONFIRMED);
+  if (recorded.key_check !== check) throw new Error(OTHER_KEY);
   keyChecked.add(config);
+}
+
+/**
+ * Why requireRegistryKey would refuse the registry, read without recording anything: for the
+ * operator's log at start-up, not only once the first pre-employment check has been refused.
+ */
+export async function registryKeyProblem(config: HubConfig, db: DataSource): Promise<string | undefined> {
+  const [{ recorded, listed }]: { recorded: string | null; listed: boolean }[] = await db.query(
+    `SELECT (SELECT key_check FROM workflow.barred_person_key) AS recorded, EXISTS (SELECT 1 FROM workflow.barred_person) AS listed`,
+  );
+  if (recorded === null) return listed ? KEY_UNCONFIRMED : undefined;
+  return recorded === registryKeyCheck(config) ? undefined : OTHER_KEY;
 }
 
 /**
