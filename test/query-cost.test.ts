@@ -3,6 +3,7 @@ import { Department, Role } from '../src/auth/principal';
 import { eventCount, eventOf, post } from './support/audit-helpers';
 import { startTestHub, TestHub } from './support/test-hub';
 import { MAX_TOKENS } from '../src/audit/validation-bound';
+import { REFUSED_FIELD_COST } from '../src/audit/query-cost';
 import { HUB } from '../bench/scenarios';
 
 /** Lexical tokens as graphql-js counts them against MAX_TOKENS. */
@@ -274,10 +275,11 @@ describe('query cost limit: HUB_MAX_QUERY_COST', () => {
     // A plan's visits within each plan: 1 + 20 × (1 + 20) for a child's plans.
     expect(await estimate(page(10, 'carePlans { visits { visitedOn } }'))).toBe(10 * 422 + 2);
     expect(await estimate(page(10, 'carePlans(first: 2) { visits(first: 100) { visitedOn } }'))).toBe(10 * 204 + 2);
-    // A page after a cursor holds `first` rows like the first page, and is priced alike.
+    // A page after a cursor holds `first` rows like the first page, and is priced alike — or as the
+    // refusal it is for every child whose list the cursor is not of (REFUSED_FIELD_COST), if dearer.
     const after = 'after: "00000000-0000-0000-0000-000000000000"';
     expect(await estimate(page(10, `visits(first: 100, ${after}) { notes }`))).toBe(10 * 102 + 2);
-    expect(await estimate(page(50, `visits(${after}) { notes } `))).toBe(50 * 22 + 2);
+    expect(await estimate(page(50, `visits(${after}) { notes } `))).toBe(50 * (1 + REFUSED_FIELD_COST) + 2);
     expect(await estimate(page(10, `referrals(first: 100, ${after}) { id }`))).toBe(10 * 102 + 2);
     expect(await estimate(page(10, `carePlans(first: 2, ${after}) { visits(first: 100, ${after}) { visitedOn } }`))).toBe(10 * 204 + 2);
   });

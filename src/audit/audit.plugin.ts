@@ -3,13 +3,14 @@ import { DocumentNode, GraphQLError, GraphQLFormattedError, OperationDefinitionN
 import { rootFieldNodes } from '../common/root-fields';
 import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
+import { PolicySubject, policySubject } from '../auth/principal';
 import { answerLostCodes, auditEvent, changeMayStand, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
 import { AuditOutcome, Purpose, ReadGroup } from './audit.types';
 import { Access } from '../policy/policy.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS } from './document-signature';
 import { needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
-import { queryCost } from './query-cost';
+import { FieldRefusals, queryCost } from './query-cost';
 import { nonNullUses, NonNullUses, nullInNonNullUse } from './variable-nulls';
 
 /**
@@ -18,8 +19,11 @@ import { nonNullUses, NonNullUses, nullInNonNullUse } from './variable-nulls';
  */
 interface DocumentFacts {
   audited: { text: string; hash: string; oversized: boolean };
-  /** The cost of an operation whose page sizes are all literals or defaults; others are costed per request. */
-  cost: Map<OperationDefinitionNode, number>;
+  /**
+   * The cost of an operation whose page sizes are all literals or defaults, by the caller's policy
+   * subject (what it is refused is priced as refusals); others are costed per request.
+   */
+  cost: Map<OperationDefinitionNode, Map<PolicySubject, number>>;
   needsPurpose: Map<OperationDefinitionNode, boolean>;
   nonNullUses: Map<OperationDefinitionNode, NonNullUses>;
 }
@@ -72,6 +76,8 @@ export interface AuditPluginOptions {
   purposeFreeMutations: ReadonlySet<string>;
   /** Operations whose response may hold more values than this are refused (src/audit/query-cost.ts). */
   maxQueryCost: number;
+  /** What each subject is refused, priced as its errors (none: every field priced as served). */
+  refusals?: (subject: PolicySubject) => FieldRefusals;
   /**
    * Checks a declared purpose against the records it names (a referral's id); throws to refuse.
    * Returns the one child the purpose binds the request to (a referral's), or null.
@@ -120,11 +126,14 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           }
           // Before any resolver runs: a single request for thousands of pages of children once
           // held the hub until it ran out of memory, and everyone else's requests with it.
-          let cost = f.cost.get(operation);
+          const subject = policySubject(contextValue.principal);
+          let costs = f.cost.get(operation);
+          if (!costs) f.cost.set(operation, (costs = new Map()));
+          let cost = costs.get(subject);
           if (cost === undefined) {
-            const estimate = queryCost(schema, document, operation, request.variables);
+            const estimate = queryCost(schema, document, operation, request.variables, opts.refusals?.(subject));
             cost = estimate.cost;
-            if (!estimate.dependsOnVariables) f.cost.set(operation, cost);
+            if (!estimate.dependsOnVariables) costs.set(subject, cost);
           }
           if (cost > opts.maxQueryCost) {
             throw new HubException(

@@ -22,6 +22,7 @@ import { CHILD_RECORD_TYPES, FIELD_GRANTS, PURPOSE_FREE_MUTATIONS, SUBGRAPHS } f
 import { registrySubgraph } from '../subgraphs/registry';
 import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, closedInOrder, Database, openDatabase, startSlices } from './bootstrap';
+import { Access } from '../policy/policy.types';
 import { expressApp, jsonErrors, listen, NO_STORE_ANSWERS } from './http-listener';
 import { RegionDirectory } from './region-directory';
 import { createHubContext, hubClock } from './hub.context';
@@ -106,6 +107,13 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
               childTypes: CHILD_RECORD_TYPES,
               purposeFreeMutations: PURPOSE_FREE_MUTATIONS,
               maxQueryCost: config.maxQueryCost,
+              // A field a subject is refused answers an error on each object that holds it.
+              refusals: benchDisable.policy
+                ? undefined
+                : (subject) => ({
+                    refused: (key) => policy.row(key) !== undefined && policy.access(subject, key) === Access.DENY,
+                    grantable: (key) => FIELD_GRANTS.fields.has(key),
+                  }),
               checkPurpose: async (purpose, g) => {
                 return FIELD_GRANTS.governs(purpose) ? FIELD_GRANTS.checkReference(createHubContext(config, g.principal, policy, db.ds, g.now, g.requestId, new AccessLog(), purpose)) : null;
               },
