@@ -6,18 +6,7 @@ import { Department, Role } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
 import { openDataSource } from '../src/db/data-source';
 import { eventsOf, post } from './support/audit-helpers';
-import { cloneTemplateDatabase, startTestHub, TestHub } from './support/test-hub';
-
-/** Runs `statements` on the database of `url` as its administrator would; `DB` stands for its name. */
-async function asAdministrator(url: string, statements: string[]): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    for (const s of statements) await c.query(s.replace(/\bDB\b/g, new URL(url).pathname.slice(1)));
-  } finally {
-    await c.end();
-  }
-}
+import { cloneTemplateDatabase, startTestHub, TestHub, asAdministrator } from './support/test-hub';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -25,6 +14,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function busy(ms: number): void {
   const until = Date.now() + ms;
   while (Date.now() < until);
+}
+
+/**
+ * `request` with the process busy for 600 ms as its first statement's connection is handed out:
+ * TypeORM logs a statement after taking its connection from the pool and before sending it.
+ */
+async function busyAsHandedOut<T>(t: TestHub, request: () => Promise<T>): Promise<T> {
+  const counter = t.hub.db.statements as unknown as { logQuery: (...a: unknown[]) => void };
+  const logQuery = counter.logQuery.bind(counter);
+  let first = true;
+  const spy = jest.spyOn(counter, 'logQuery').mockImplementation((...a) => {
+    if (first) busy(600);
+    first = false;
+    logQuery(...a);
+  });
+  try {
+    return await request();
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 /** The same database over TCP, as a hub reaches a Postgres on another machine (not its Unix socket). */
@@ -91,21 +100,7 @@ describe('sessions ended by the database’s idle_session_timeout', () => {
 
   it('a request’s session ended as it is handed out: DATABASE_UNAVAILABLE (503, Retry-After), not a masked error, audited once', async () => {
     await post(t, civil, { query: MINORS });
-    const counter = t.hub.db.statements as unknown as { logQuery: (...a: unknown[]) => void };
-    const logQuery = counter.logQuery.bind(counter);
-    let first = true;
-    // TypeORM logs a statement after taking its connection from the pool and before sending it.
-    const spy = jest.spyOn(counter, 'logQuery').mockImplementation((...a) => {
-      if (first) busy(600);
-      first = false;
-      logQuery(...a);
-    });
-    let r: Awaited<ReturnType<typeof post>>;
-    try {
-      r = await post(t, civil, { query: MINORS });
-    } finally {
-      spy.mockRestore();
-    }
+    const r = await busyAsHandedOut(t, () => post(t, civil, { query: MINORS }));
     expect(r.status).toBe(503);
     expect(r.headers.get('retry-after')).toBe('5');
     expect(r.json.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['DATABASE_UNAVAILABLE']);
@@ -122,20 +117,7 @@ describe('sessions ended by the database’s idle_session_timeout', () => {
     const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
     const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [id]))[0].n;
     const before = await visits();
-    const counter = t.hub.db.statements as unknown as { logQuery: (...a: unknown[]) => void };
-    const logQuery = counter.logQuery.bind(counter);
-    let first = true;
-    const spy = jest.spyOn(counter, 'logQuery').mockImplementation((...a) => {
-      if (first) busy(600);
-      first = false;
-      logQuery(...a);
-    });
-    let r: Awaited<ReturnType<typeof post>>;
-    try {
-      r = await post(t, civil, { query: VISIT, variables: { id } });
-    } finally {
-      spy.mockRestore();
-    }
+    const r = await busyAsHandedOut(t, () => post(t, civil, { query: VISIT, variables: { id } }));
     expect([r.status, r.headers.get('retry-after')]).toEqual([503, '5']);
     expect(r.json.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['DATABASE_UNAVAILABLE']);
     expect(await visits()).toBe(before);

@@ -8,26 +8,8 @@ import { Department, Role } from '../src/auth/principal';
 import { DEMO_ROOT_REGION } from '../src/subgraphs/registry/registry.constants';
 import { openDataSource } from '../src/db/data-source';
 import { refreshStatistics } from '../src/subgraphs/statistics';
-import { cloneTemplateDatabase, errorCodes, startTestHub, TestHub, testConfig } from './support/test-hub';
+import { errorCodes, startTestHub, TestHub, testConfig, asAdministrator, databaseWith } from './support/test-hub';
 import { startHub } from '../src/server/hub.server';
-
-/** Runs `statements` on the database of `url` as its administrator would; `DB` stands for its name. */
-async function asAdministrator(url: string, statements: string[]): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    for (const s of statements) await c.query(s.replace(/\bDB\b/g, new URL(url).pathname.slice(1)));
-  } finally {
-    await c.end();
-  }
-}
-
-/** A clone of the template database after its administrator ran `statements` on it. */
-async function databaseWith(statements: string[]): Promise<string> {
-  const databaseUrl = await cloneTemplateDatabase();
-  await asAdministrator(databaseUrl, statements);
-  return databaseUrl;
-}
 
 /** The ordinary work of a day through the public endpoint: a list and its next page, a write, the trail and its check. */
 async function ordinaryDay(t: TestHub): Promise<void> {

@@ -1,20 +1,7 @@
 import { Client } from 'pg';
 import { loadConfig } from '../src/config/hub.config';
 import { openDataSource } from '../src/db/data-source';
-import { cloneTemplateDatabase } from './support/test-hub';
-
-/** A clone of the template database after its administrator ran `statements` on it (`DB` its name). */
-async function databaseWith(statements: string[]): Promise<string> {
-  const url = await cloneTemplateDatabase();
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    for (const s of statements) await c.query(s.replace(/\bDB\b/g, new URL(url).pathname.slice(1)));
-  } finally {
-    await c.end();
-  }
-  return url;
-}
+import { databaseWith } from './support/test-hub';
 
 /** Whether another session could take the migrations' advisory lock now (data-source.ts PREPARE_LOCK). */
 async function lockFree(url: string): Promise<boolean> {

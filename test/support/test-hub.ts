@@ -61,6 +61,24 @@ export async function cloneTemplateDatabase(): Promise<string> {
   return on(name);
 }
 
+/** Runs `statements` on the database of `url` as its administrator would; `DB` stands for its name. */
+export async function asAdministrator(url: string, statements: string[]): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (const s of statements) await c.query(s.replace(/\bDB\b/g, new URL(url).pathname.slice(1)));
+  } finally {
+    await c.end();
+  }
+}
+
+/** A clone of the template database after its administrator ran `statements` on it (`DB` its name). */
+export async function databaseWith(statements: string[]): Promise<string> {
+  const url = await cloneTemplateDatabase();
+  await asAdministrator(url, statements);
+  return url;
+}
+
 export function testConfig(overrides: Partial<HubConfig> & { env?: Record<string, string> } = {}): HubConfig {
   const { env = {}, ...rest } = overrides;
   return {
