@@ -13,10 +13,10 @@ export type Order = [property: string, direction: 'ASC' | 'DESC'][];
 const column = (db: DataSource, entity: new () => unknown, property: string) => {
   const c = db.getMetadata(entity).findColumnWithPropertyName(property);
   if (!c) throw new Error(`${entity.name} has no column for ${property}`);
-  return `r.${c.databaseName}`;
+  return c.databaseName;
 };
 const orderBy = (db: DataSource, entity: new () => unknown, order: Order) =>
-  [...order.map(([property, direction]) => `${column(db, entity, property)} ${direction}`), 'r.id ASC'].join(', ');
+  [...order.map(([property, direction]) => `r.${column(db, entity, property)} ${direction}`), 'r.id ASC'].join(', ');
 
 /**
  * The part of a list's order this caller may see: the order tells how the records compare on its
@@ -76,7 +76,7 @@ export function recordsByMinor<T extends ChildRecord>(ctx: HubContext, entity: n
  */
 export function recordsByParent<T extends ObjectLiteral & { id: string }>(ctx: HubContext, entity: new () => T, parentKey: keyof T & string, order: Order): HistoryList<T> {
   const readable = readableOrder(ctx, entity, order);
-  const parent = column(ctx.db, entity, parentKey).slice('r.'.length);
+  const parent = column(ctx.db, entity, parentKey);
   return historyList(async (ids, batch) => {
     const rows = await pagesOfEach(ctx, entity, parent, `r.${parent} = ANY($1)`, readable, [ids], batch);
     return groupBy(rows, (r) => String(r[parentKey]));
