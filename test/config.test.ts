@@ -107,6 +107,18 @@ describe('config: answers not taken', () => {
   });
 });
 
+/** Connections one server holds open at once (src/server/http-listener.ts). */
+describe('config: connections', () => {
+  it('holds at most 1,000 connections open unless HUB_MAX_CONNECTIONS says otherwise', () => {
+    expect(loadConfig({}).maxConnections).toBe(1_000);
+    expect(loadConfig({ HUB_MAX_CONNECTIONS: '10' }).maxConnections).toBe(10);
+    expect(loadConfig({ HUB_MAX_CONNECTIONS: '100000' }).maxConnections).toBe(100_000);
+    for (const bad of ['0', '9', '100001', '50.5', 'unlimited']) {
+      expect(() => loadConfig({ HUB_MAX_CONNECTIONS: bad })).toThrow(/HUB_MAX_CONNECTIONS must be a whole number between 10 and 100000/);
+    }
+  });
+});
+
 /** Distributed mode: how long the gateway waits for a remote subgraph (src/gateway/signed-remote.data-source.ts). */
 describe('config: remote subgraphs', () => {
   it('waits 2 s longer than the statement limit unless HUB_SUBGRAPH_TIMEOUT_MS says otherwise, below the shutdown grace', () => {

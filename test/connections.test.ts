@@ -162,3 +162,64 @@ describe('connections that do not take their answers', () => {
     }
   });
 });
+
+describe('connections over HUB_MAX_CONNECTIONS', () => {
+  let t: TestHub;
+  const MAX = 10;
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_MAX_CONNECTIONS: String(MAX) } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const open = async () => {
+    const socket: Socket = tcp(t.hub.port, '127.0.0.1');
+    const connection = { socket, received: [] as Buffer[], closed: false };
+    socket.on('data', (chunk: Buffer) => connection.received.push(chunk));
+    socket.on('close', () => (connection.closed = true));
+    socket.on('error', () => undefined);
+    await new Promise((r) => socket.once('connect', r));
+    return connection;
+  };
+  const answered = async (connection: Awaited<ReturnType<typeof open>>, n: number) => {
+    for (let i = 0; i < 200 && responses(Buffer.concat(connection.received)).length < n && !connection.closed; i++) await sleep(50);
+    return responses(Buffer.concat(connection.received));
+  };
+
+  it('closes a connection beyond the cap before it is served, says so in the log once, and serves again once one closes', async () => {
+    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const token = await t.token(Department.CIVIL_AFFAIRS);
+      const held = [];
+      for (let i = 0; i < MAX; i++) held.push(await open());
+      // The hub has counted them all once each has served a request.
+      for (const c of held) c.socket.write(request(token, '{ minors(first: 1) { totalCount } }'));
+      for (const c of held) expect((await answered(c, 1)).map((a) => a.status)).toEqual([200]);
+
+      const over = [await open(), await open()];
+      for (const c of over) c.socket.write(request(token, '{ minors(first: 1) { totalCount } }'));
+      for (let i = 0; i < 100 && over.some((c) => !c.closed); i++) await sleep(50);
+      expect(over.map((c) => ({ closed: c.closed, answers: responses(Buffer.concat(c.received)).length }))).toEqual([
+        { closed: true, answers: 0 },
+        { closed: true, answers: 0 },
+      ]);
+      const lines = logged.mock.calls.map((args) => String(args[0])).filter((line) => line.includes('HUB_MAX_CONNECTIONS'));
+      expect(lines).toEqual([expect.stringMatching(/^\[hub\] closed a connection from (::ffff:)?127\.0\.0\.1: 10 connections \(HUB_MAX_CONNECTIONS\) are open$/)]);
+
+      // The connections within the cap go on being served.
+      held[0].socket.write(request(token, '{ minors(first: 1) { totalCount } }'));
+      expect((await answered(held[0], 2)).map((a) => a.status)).toEqual([200, 200]);
+
+      held[1].socket.destroy();
+      for (let i = 0; i < 100 && !held[1].closed; i++) await sleep(20);
+      await sleep(100);
+      const next = await open();
+      next.socket.write(request(token, '{ minors(first: 1) { totalCount } }'));
+      expect((await answered(next, 1)).map((a) => a.status)).toEqual([200]);
+      for (const c of [...held, next]) c.socket.destroy();
+    } finally {
+      logged.mockRestore();
+    }
+  });
+});

@@ -38,6 +38,11 @@ export interface HubConfig {
    * (src/server/http-listener.ts): a client that stops reading holds its answers in memory.
    */
   answerStallMs: number;
+  /**
+   * The most connections one server (the hub, a subgraph process) holds open at once; one more is
+   * closed as it is accepted (src/server/http-listener.ts).
+   */
+  maxConnections: number;
   /** Seed demo data when the registry is empty. */
   seedDemo: boolean;
   jwt: {
@@ -458,6 +463,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
     // A client on a slow network still takes some of its answer every few seconds; one that takes
     // nothing for a minute has stopped reading (or gone without closing).
     answerStallMs: wholeInRange(env, 'HUB_ANSWER_STALL_MS', 60_000, 1_000, 600_000),
+    // Each connection holds a socket, its buffers and a keep-alive timer for 65 s after its last
+    // answer: without a bound, a client opening connections by the hundred thousand took memory
+    // and file descriptors the database's and the audit trail's connections need.
+    maxConnections: wholeInRange(env, 'HUB_MAX_CONNECTIONS', 1_000, 10, 100_000),
     seedDemo: seedDemo(env, production),
     jwt,
     subgraphUrls,

@@ -99,6 +99,8 @@ export interface ListenOptions {
   graceMs: number;
   /** The longest a connection may take none of an answer that is ready for it (HUB_ANSWER_STALL_MS). */
   answerStallMs: number;
+  /** The most connections held open at once (HUB_MAX_CONNECTIONS); one more is closed as it is accepted. */
+  maxConnections: number;
   /** How the process names itself in its log: `[hub]`, `[subgraph registry]`. */
   logName: string;
   /**
@@ -170,6 +172,8 @@ export async function listen(handler: http.RequestListener, port: number, server
   // balancers at 60 s), and a request sent on a connection the server is closing fails.
   httpServer.keepAliveTimeout = 65_000;
   httpServer.headersTimeout = 66_000;
+  httpServer.maxConnections = options.maxConnections;
+  logDroppedConnections(httpServer, options);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(port, resolve);
@@ -204,6 +208,35 @@ export async function listen(handler: http.RequestListener, port: number, server
       await db.close();
     },
   };
+}
+
+/** At most one line a minute about connections closed over the cap: a flood of them would flood the log. */
+const DROP_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Says in the log that connections are being closed over HUB_MAX_CONNECTIONS (clients see them
+ * closed before any answer): at once for the first, then how many more, with the addresses that
+ * opened the most, at most once a minute.
+ */
+function logDroppedConnections(httpServer: http.Server, { maxConnections, logName }: ListenOptions): void {
+  let dropped = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const report = () => {
+    timer = undefined;
+    if (!dropped.size) return;
+    const total = [...dropped.values()].reduce((a, b) => a + b, 0);
+    const top = [...dropped].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([address, n]) => `${address} ${n}`);
+    dropped = new Map();
+    console.error(`${logName} closed ${total} more connection(s) over HUB_MAX_CONNECTIONS=${maxConnections}; most from: ${top.join(', ')}`);
+    timer = setTimeout(report, DROP_LOG_INTERVAL_MS).unref();
+  };
+  httpServer.on('drop', (data) => {
+    const address = data?.remoteAddress ?? 'unknown address';
+    if (timer) return void dropped.set(address, (dropped.get(address) ?? 0) + 1);
+    console.error(`${logName} closed a connection from ${address}: ${maxConnections} connections (HUB_MAX_CONNECTIONS) are open`);
+    timer = setTimeout(report, DROP_LOG_INTERVAL_MS).unref();
+  });
+  httpServer.once('close', () => clearTimeout(timer));
 }
 
 /**

@@ -167,6 +167,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       {
         graceMs: config.shutdownGraceMs,
         answerStallMs: config.answerStallMs,
+        maxConnections: config.maxConnections,
         logName: '[hub]',
         auditRefusal: (req, requestId, code) =>
           writer.append(

@@ -194,7 +194,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       port,
       server,
       closedInOrder(db, writer, closeAll, () => background),
-      { graceMs: config.shutdownGraceMs, answerStallMs: config.answerStallMs, logName: `[subgraph ${name}]` },
+      { graceMs: config.shutdownGraceMs, answerStallMs: config.answerStallMs, maxConnections: config.maxConnections, logName: `[subgraph ${name}]` },
     );
     background = startSlices([slice], { ds: db.ds, maintenance: db.maintenance, config, policy, audit: writer });
     return { url: `http://localhost:${listening.port}/graphql`, stop: listening.stop };
