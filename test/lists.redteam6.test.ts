@@ -111,10 +111,11 @@ describe('lists (red team 6)', () => {
 
     it.each(cases)('%s: needs a purpose, refused on its own path beside the rest, reading nothing', async (department, list, field) => {
       const token = await t.token(department, { user: `cursor-${department}` });
-      const query = `{ ${list} { totalCount nextCursor } }`;
+      // `totalCount` under a filter needs a purpose too (record-page.redteam9): the rest of the page is `__typename`.
+      const query = `{ ${list} { __typename nextCursor } }`;
       const refused = await post(t, token, { query }, {});
       const root = list.slice(0, list.indexOf('('));
-      expect(refused.json.data[root].totalCount).toBeGreaterThan(3);
+      expect(refused.json.data[root].__typename).toEqual(expect.stringMatching(/Page$/));
       expect(refused.json.data[root].nextCursor).toBeNull();
       expect(refused.json.errors.map((e: any) => [e.extensions.code, e.extensions.field, e.path])).toEqual([['BAD_USER_INPUT', 'x-purpose', [root, 'nextCursor']]]);
       expect((await eventOf(t, refused.requestId)).reads).toEqual([]);

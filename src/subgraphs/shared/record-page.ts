@@ -19,13 +19,18 @@ export interface Page<T> {
   tested: readonly FilterRead[];
   /** The children of the records `nextCursor` depends on: the page's and the one after it (not a GraphQL field). */
   decidedBy: (string | null)[];
+  /**
+   * The child of each matching record (null for a record naming none), at most `limit` of them, in
+   * no order (not a GraphQL field): what a count under a filter depends on. Read only when asked.
+   */
+  matchingChildren(limit: number): Promise<(string | null)[]>;
 }
 
 /**
  * A page type of one record type (`<Type>Page`): the records, how many match, where to go on; and
  * the resolver (list it among the slice's resolvers) that records the filter's tests as read of
- * each record's child the answer depends on — its nodes, and for `nextCursor` the page's records
- * and the one after it.
+ * each record's child the answer depends on — its nodes, for `nextCursor` the page's records and
+ * the one after it, and for `totalCount` every record counted, as `minors { totalCount }` does.
  */
 export function RecordPage<T extends { minorId: string | null }>(name: string, node: ClassType<T>): { Page: ClassType<Page<T>>; PageResolver: ClassType } {
   @ObjectType(name, { description: 'A page of records in the caller’s jurisdiction, ordered by id' })
@@ -33,7 +38,6 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
     @Field(() => [node])
     nodes: T[];
 
-    @Field(() => Int, { description: 'Records matching the filter in the caller’s jurisdiction' })
     totalCount: number;
 
     @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page; null on the last page' })
@@ -42,6 +46,8 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
     tested: readonly FilterRead[];
 
     decidedBy: (string | null)[];
+
+    matchingChildren: (limit: number) => Promise<(string | null)[]>;
   }
 
   @Resolver(() => RecordPageType)
@@ -64,6 +70,29 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
       }
       for (const minorId of page.decidedBy) noteTested(ctx, minorId, page.tested);
       return page.nextCursor;
+    }
+
+    // Under a filter the count tells how many records match what it tests: in a street of a few
+    // children, or varied by type, status or window, whose records they are. It is a read of each
+    // record counted, as `minors { totalCount }` is of each child: a purpose, and every counted
+    // record's child recorded up to 1,001 matches (at exactly 1,001 each one makes it "more than
+    // 1,000"), none from 1,002 on, where no single record changes the answer — which is then 1,001.
+    // Without a filter it tests nothing of a child and stays exact.
+    @FieldResolver(() => Int, {
+      description:
+        'Records matching the filter in the caller’s jurisdiction. Under a filter (which tests the records’ type, status, dates…), a read of each counted record’s child (of the fields tested), which needs a purpose; such a count above 1,000 is answered as 1,001, “more than 1,000”',
+    })
+    async totalCount(@Root() page: Page<T>, @Ctx() ctx: HubContext): Promise<number> {
+      if (!page.tested.length) return page.totalCount;
+      if (!ctx.purpose) {
+        throw badInput(PURPOSE_HEADER, `a count of records under a filter reads the children it depends on and must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
+      }
+      // The count `paginate` made decides without another statement when nothing or too much matches.
+      if (page.totalCount === 0) return 0;
+      if (page.totalCount > MAX_PAGE_SIZE + 1) return MAX_PAGE_SIZE + 1;
+      const children = await page.matchingChildren(MAX_PAGE_SIZE + 2);
+      if (children.length <= MAX_PAGE_SIZE + 1) for (const minorId of children) noteTested(ctx, minorId, page.tested);
+      return Math.min(children.length, MAX_PAGE_SIZE + 1);
     }
   }
   return { Page: RecordPageType, PageResolver: RecordPageResolver };
@@ -134,11 +163,20 @@ export async function paginate<T extends { id: string; minorId: string | null }>
   });
   const nodes = rows.slice(0, first);
   const last = nodes[nodes.length - 1];
+  // A first page of fewer than `first + 1` records holds every match, so a count under a filter
+  // needs no further statement; on any other page it reads the matches' children, scoped as the
+  // count was, and only when `totalCount` is asked.
+  const whole = !after && rows.length <= first;
   return {
     nodes,
     totalCount,
     nextCursor: rows.length > first && last ? Buffer.from(`${kind}:${last.id}`).toString('base64url') : null,
     tested: tests.tested,
     decidedBy: rows.map((r) => r.minorId),
+    matchingChildren: async (limit) => {
+      if (whole) return rows.map((r) => r.minorId);
+      const found: { minor_id: string | null }[] = await qb.clone().andWhere(scope, jurisdictionParams(ctx)).select('r.minor_id', 'minor_id').limit(limit).getRawMany();
+      return found.map((r) => r.minor_id);
+    },
   };
 }
