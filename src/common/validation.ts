@@ -166,3 +166,15 @@ export function requireInt(field: string, value: number, min: number, max: numbe
  * sent 80,000 times is one condition, not an array that Postgres walks for every row it tests.
  */
 export const distinctValues = <T>(values: readonly T[]): T[] => [...new Set(values)];
+
+/**
+ * A list filter given (not left out or null): at least one value, as the set it means. Every list
+ * filter of the hub keeps the records holding one of its values, so an empty one asks for none; it
+ * had been taken for no filter, and a client building the list from a user's selection of nothing
+ * got the whole jurisdiction, every child of it recorded as read. Refused instead, as an empty
+ * `auditEvents` filter is: the client says which it means.
+ */
+export function requireSomeValues<T>(field: string, values: readonly T[]): T[] {
+  if (!values.length) throw badInput(field, 'must name at least one value, or be left out');
+  return distinctValues(values);
+}

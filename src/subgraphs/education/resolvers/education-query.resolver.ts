@@ -1,5 +1,5 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import { distinctValues, requireLine } from '../../../common/validation';
+import { requireLine, requireSomeValues } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
@@ -28,9 +28,9 @@ export class EducationQueryResolver {
       tests.check('DropoutReport.school', 'filter.school');
       qb.andWhere('r.school = :school', { school: requireLine('filter.school', filter.school, 100) });
     }
-    if (filter?.statuses?.length) {
+    if (filter?.statuses != null) {
       tests.check('DropoutReport.status', 'filter.statuses');
-      qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: requireSomeValues('filter.statuses', filter.statuses) });
     }
     return paginate(ctx, qb, 'dropout-report', tests, first, after);
   }

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { addDays, chinaDay } from '../../../common/dates';
-import { distinctValues, requireInt } from '../../../common/validation';
+import { requireInt, requireSomeValues } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
@@ -26,9 +26,9 @@ export class JusticeQueryResolver {
       const days = requireInt('filter.releaseWithinDays', filter.releaseWithinDays, 1, 366);
       qb.andWhere('r.expected_release BETWEEN :today AND :until', { today: chinaDay(ctx.now), until: chinaDay(addDays(ctx.now, days)) });
     }
-    if (filter?.statuses?.length) {
+    if (filter?.statuses != null) {
       tests.check('IncarceratedParent.status', 'filter.statuses');
-      qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: requireSomeValues('filter.statuses', filter.statuses) });
     }
     return paginate(ctx, qb, 'incarcerated-parent', tests, first, after);
   }

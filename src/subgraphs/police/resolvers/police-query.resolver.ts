@@ -1,6 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { addDays, chinaDay } from '../../../common/dates';
-import { distinctValues, requireInt } from '../../../common/validation';
+import { requireInt, requireSomeValues } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
@@ -30,13 +30,13 @@ export class PoliceQueryResolver {
       const days = requireInt('filter.occurredWithinDays', filter.occurredWithinDays, 1, 366);
       qb.andWhere('r.occurred_on > :since', { since: chinaDay(addDays(ctx.now, -days)) });
     }
-    if (filter?.types?.length) {
+    if (filter?.types != null) {
       tests.check('PoliceIncident.type', 'filter.types');
-      qb.andWhere('r.type = ANY(:types)', { types: distinctValues(filter.types) });
+      qb.andWhere('r.type = ANY(:types)', { types: requireSomeValues('filter.types', filter.types) });
     }
-    if (filter?.statuses?.length) {
+    if (filter?.statuses != null) {
       tests.check('PoliceIncident.status', 'filter.statuses');
-      qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: requireSomeValues('filter.statuses', filter.statuses) });
     }
     return paginate(ctx, qb, 'police-incident', tests, first, after);
   }

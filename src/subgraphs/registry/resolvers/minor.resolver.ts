@@ -10,7 +10,7 @@ import { Region } from '../entities/region.entity';
 import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { isUuid } from '../../../common/uuid';
-import { distinctValues, isRegionCode, requirePageSize } from '../../../common/validation';
+import { isRegionCode, requirePageSize, requireSomeValues } from '../../../common/validation';
 import { requireIdNumber } from '../../../common/id-number';
 import { GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern, registryLoaders, STREET_CODE_LENGTH } from '../registry.loaders';
 import { FilterTests } from '../../shared/filter-tests';
@@ -82,19 +82,20 @@ export class MinorResolver {
       else bind((p) => `x.grid_code LIKE ${p}`, `${filter.regionCode}%`, scope);
       if (filter.regionCode.length > area.length) area = filter.regionCode;
     }
-    if (filter?.riskLevels?.length) {
+    if (filter?.riskLevels != null) {
       tests.check('Minor.riskLevel', 'filter.riskLevels');
-      bind((p) => `x.risk_level = ANY(${p})`, distinctValues(filter.riskLevels));
+      bind((p) => `x.risk_level = ANY(${p})`, requireSomeValues('filter.riskLevels', filter.riskLevels));
     }
-    if (filter?.categories?.length) {
+    if (filter?.categories != null) {
       tests.check('MinorCategory.category', 'filter.categories', filter.categories);
-      if (filter.categories.includes('NEEDS_SUPPORT' as never)) {
+      const categories = requireSomeValues('filter.categories', filter.categories);
+      if (categories.includes('NEEDS_SUPPORT' as never)) {
         throw badInput('filter.categories', 'NEEDS_SUPPORT is how a sensitive category is shown, not a category');
       }
       // In a street or finer, tested child by child (OFFSET 0 keeps the test a probe of each
       // child's categories): as a semi-join Postgres read every child of the category in the city.
       const probe = area.length >= STREET_CODE_LENGTH ? ' OFFSET 0' : '';
-      bind((p) => `EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = x.id AND c.category = ANY(${p})${probe})`, distinctValues(filter.categories));
+      bind((p) => `EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = x.id AND c.category = ANY(${p})${probe})`, categories);
     }
     for (const [arg, value] of [['ageMin', filter?.ageMin], ['ageMax', filter?.ageMax]] as const) {
       if (value === undefined || value === null) continue;

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { addDays, chinaDay } from '../../../common/dates';
-import { distinctValues, requireInt } from '../../../common/validation';
+import { requireInt, requireSomeValues } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
@@ -21,13 +21,13 @@ export class WomensFederationQueryResolver {
   ): Promise<Page<CarePlan>> {
     const qb = ctx.db.getRepository(CarePlan).createQueryBuilder('r');
     const tests = new FilterTests(ctx);
-    if (filter?.kinds?.length) {
+    if (filter?.kinds != null) {
       tests.check('CarePlan.kind', 'filter.kinds');
-      qb.andWhere('r.kind = ANY(:kinds)', { kinds: distinctValues(filter.kinds) });
+      qb.andWhere('r.kind = ANY(:kinds)', { kinds: requireSomeValues('filter.kinds', filter.kinds) });
     }
-    if (filter?.statuses?.length) {
+    if (filter?.statuses != null) {
       tests.check('CarePlan.status', 'filter.statuses');
-      qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: requireSomeValues('filter.statuses', filter.statuses) });
     }
     if (filter?.notVisitedWithinDays !== undefined && filter.notVisitedWithinDays !== null) {
       tests.check('CarePlan.lastVisitOn', 'filter.notVisitedWithinDays');

@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { isDepartment } from '../../../auth/principal';
 import { badInput, forbidden, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { distinctValues, optionalText, requireText } from '../../../common/validation';
+import { optionalText, requireSomeValues, requireText } from '../../../common/validation';
 import { MinorStub } from '../entities/minor.stub';
 import { Referral } from '../entities/referral.entity';
 import { NotificationKind, ReferralDirection, ReferralStatus } from '../workflow.enums';
@@ -44,14 +44,15 @@ export class ReferralResolver {
     const tests = new FilterTests(ctx);
     if (direction === ReferralDirection.SENT) tests.check('Referral.fromDepartment', 'direction');
     if (direction === ReferralDirection.RECEIVED) tests.check('Referral.toDepartment', 'direction');
-    if (status?.length) tests.check('Referral.status', 'status');
+    if (status != null) tests.check('Referral.status', 'status');
+    const statuses = status == null ? null : requireSomeValues('status', status);
     const rule = (alias: string) => {
       const v = referralVisibility(ctx, alias);
       const sql = [v.sql];
       if (direction === ReferralDirection.SENT) sql.push(`${alias}.from_department = :me`);
       if (direction === ReferralDirection.RECEIVED) sql.push(`${alias}.to_department = :me`);
-      if (status?.length) sql.push(`${alias}.status = ANY(:status)`);
-      return { sql: sql.join(' AND '), params: { ...v.params, me: ctx.principal.department, status: status?.length ? distinctValues(status) : null } };
+      if (statuses) sql.push(`${alias}.status = ANY(:status)`);
+      return { sql: sql.join(' AND '), params: { ...v.params, me: ctx.principal.department, status: statuses } };
     };
     const rows = await allSeenBy(ctx, await newestFirst(ctx.db.getRepository(Referral), 'created_at', rule, pageSize(first), after));
     // The `after` item's child too: its being accepted is a test of it (AFTER).

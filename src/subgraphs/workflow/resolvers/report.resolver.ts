@@ -4,7 +4,7 @@ import { Department } from '../../../auth/principal';
 import { normalIdNumber, requireIdNumber } from '../../../common/id-number';
 import { badInput, forbidden, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { distinctValues, isRegionCode, optionalLine, optionalText, requireLine, requireNotFuture, requirePageSize, requireText } from '../../../common/validation';
+import { isRegionCode, optionalLine, optionalText, requireLine, requireNotFuture, requirePageSize, requireSomeValues, requireText } from '../../../common/validation';
 import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
@@ -148,10 +148,11 @@ export class ReportResolver {
     @Arg('after', () => ID, { nullable: true, description: AFTER }) after?: string | null,
   ): Promise<MandatoryReport[]> {
     const tests = new FilterTests(ctx);
-    if (status?.length) tests.check('MandatoryReport.status', 'status');
+    if (status != null) tests.check('MandatoryReport.status', 'status');
+    const statuses = status == null ? null : requireSomeValues('status', status);
     const rule = (alias: string) => ({
-      sql: `${alias}.region_code LIKE :jurisdiction${status?.length ? ` AND ${alias}.status = ANY(:status)` : ''}`,
-      params: { jurisdiction: jurisdiction(ctx), status: status?.length ? distinctValues(status) : null },
+      sql: `${alias}.region_code LIKE :jurisdiction${statuses ? ` AND ${alias}.status = ANY(:status)` : ''}`,
+      params: { jurisdiction: jurisdiction(ctx), status: statuses },
     });
     const rows = await allSeenBy(ctx, await newestFirst(ctx.db.getRepository(MandatoryReport), 'received_at', rule, pageSize(first), after));
     // The `after` item's child too: its being accepted is a test of it (AFTER).

@@ -1,5 +1,5 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
-import { distinctValues, isRegionCode } from '../../../common/validation';
+import { isRegionCode, requireSomeValues } from '../../../common/validation';
 import { badInput } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { RiskLevel } from '../../registry/registry.enums';
@@ -100,8 +100,8 @@ export class VisitSlaResolver {
       }
       pattern = `${regionCode}%`;
     }
-    if (riskLevels?.length) tests.check('Minor.riskLevel', 'riskLevels');
-    const levels = riskLevels?.length ? distinctValues(riskLevels) : Object.values(RiskLevel);
+    if (riskLevels != null) tests.check('Minor.riskLevel', 'riskLevels');
+    const levels = riskLevels == null ? Object.values(RiskLevel) : requireSomeValues('riskLevels', riskLevels);
     const rows = await overdueVisitRows((sql, p) => ctx.db.query(sql, p), pattern, ctx.now, levels, pageSize(first), { after });
     // Each child listed is known to be overdue (and of a level asked): a read of what was tested.
     // So is the `after` child, whose being accepted is a test of it (AFTER in workflow.pages).

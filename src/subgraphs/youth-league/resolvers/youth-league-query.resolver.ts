@@ -1,6 +1,6 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
-import { distinctValues } from '../../../common/validation';
+import { requireSomeValues } from '../../../common/validation';
 import { FilterTests } from '../../shared/filter-tests';
 import { Page, paginate, RecordPage } from '../../shared/record-page';
 import { PreventionCase } from '../entities/prevention-case.entity';
@@ -20,13 +20,13 @@ export class YouthLeagueQueryResolver {
   ): Promise<Page<PreventionCase>> {
     const qb = ctx.db.getRepository(PreventionCase).createQueryBuilder('r');
     const tests = new FilterTests(ctx);
-    if (filter?.kinds?.length) {
+    if (filter?.kinds != null) {
       tests.check('PreventionCase.kind', 'filter.kinds');
-      qb.andWhere('r.kind = ANY(:kinds)', { kinds: distinctValues(filter.kinds) });
+      qb.andWhere('r.kind = ANY(:kinds)', { kinds: requireSomeValues('filter.kinds', filter.kinds) });
     }
-    if (filter?.statuses?.length) {
+    if (filter?.statuses != null) {
       tests.check('PreventionCase.status', 'filter.statuses');
-      qb.andWhere('r.status = ANY(:statuses)', { statuses: distinctValues(filter.statuses) });
+      qb.andWhere('r.status = ANY(:statuses)', { statuses: requireSomeValues('filter.statuses', filter.statuses) });
     }
     return paginate(ctx, qb, 'prevention-case', tests, first, after);
   }
