@@ -6,7 +6,6 @@
  * is broken, 2 when it cannot be read.
  */
 import { readFileSync } from 'node:fs';
-import { Pool } from 'pg';
 import { anchorsIn } from '../audit/audit.anchor';
 import { verifyChain } from '../audit/audit.verify';
 import { loadConfig } from '../config/hub.config';
@@ -14,6 +13,7 @@ import { loggableSummary } from '../errors/hub.exception';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { MAINTENANCE_POOL } from '../db/session-format';
 import { parseArgs } from './args';
+import { maintenancePool } from './maintenance-pool';
 
 async function main() {
   const { flags } = parseArgs(process.argv.slice(2), ['anchors']);
@@ -22,7 +22,7 @@ async function main() {
   const config = loadConfig();
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
   // As the audit subgraph reads the trail: SELECT on audit.event, nothing else (the login role owns every table).
-  const pool = new Pool({ connectionString: config.databaseUrl ?? embedded!.url, max: 1, ...MAINTENANCE_POOL, options: `${MAINTENANCE_POOL.options} -c role=hub_audit_reader` });
+  const pool = maintenancePool('audit:verify', { connectionString: config.databaseUrl ?? embedded!.url, options: `${MAINTENANCE_POOL.options} -c role=hub_audit_reader` });
   try {
     const status = await verifyChain(async (text, params) => (await pool.query(text, params)).rows, anchors);
     const checked = flags.anchors ? `, ${status.anchorsChecked} of ${anchors.length} anchors matched` : '';

@@ -8,13 +8,13 @@
  * process lists keep; on a terminal it is not echoed. Exit code 1 when the key does not match the
  * registry, 2 when it cannot be checked.
  */
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { idNumberProblem, normalIdNumber } from '../common/id-number';
 import { loadConfig } from '../config/hub.config';
 import { loggableSummary } from '../errors/hub.exception';
 import { startEmbeddedPostgres } from '../db/embedded-postgres';
-import { MAINTENANCE_POOL } from '../db/session-format';
 import { personHash, registryKeyCheck } from '../subgraphs/workflow/workflow.employment';
+import { holdClient, maintenancePool } from './maintenance-pool';
 
 /** Thrown for a key or a number that does not match: exit code 1. */
 class Mismatch extends Error {}
@@ -52,7 +52,7 @@ async function readLine(): Promise<string> {
 
 /** Records `check` as the registry's key if a bar lists `hash`; returns the key recorded after. */
 async function recordIfListed(pool: Pool, check: string, hash: string): Promise<{ inserted: boolean; recorded?: { key_check: string; recorded_at: Date } }> {
-  const client = await pool.connect();
+  const { client, release } = await holdClient('employment:confirm-key', pool);
   try {
     await client.query('BEGIN');
     // A revoked bar was hashed under the registry's key as well. A key already recorded is kept:
@@ -71,7 +71,7 @@ async function recordIfListed(pool: Pool, check: string, hash: string): Promise<
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    client.release();
+    release();
   }
 }
 
@@ -84,7 +84,7 @@ async function main() {
   const hash = personHash(config, idNumber);
   const check = registryKeyCheck(config);
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
-  const pool = new Pool({ connectionString: config.databaseUrl ?? embedded!.url, max: 1, ...MAINTENANCE_POOL });
+  const pool = maintenancePool('employment:confirm-key', { connectionString: config.databaseUrl ?? embedded!.url });
   try {
     const { inserted, recorded } = await recordIfListed(pool, check, hash);
     if (!recorded) throw new Mismatch('HUB_AUDIT_KEY does not match the registry: no bar lists that ID number under it (a mistyped key or number, or a person not listed); nothing recorded');

@@ -6,19 +6,18 @@
  * statistics summaries.
  */
 import 'reflect-metadata';
-import { Pool } from 'pg';
 import { ageOn } from '../common/dates';
 import { Rng } from '../common/rng';
 import { loadConfig } from '../config/hub.config';
 import { loggableSummary } from '../errors/hub.exception';
 import { copyRows } from '../db/copy-loader';
-import { MAINTENANCE_POOL } from '../db/session-format';
 import { openDatabase } from '../server/bootstrap';
 import { SUBGRAPHS } from '../subgraphs';
 import { generateFamily, REGISTRY_COLUMNS, RegistryTable, regionTree, Row } from '../subgraphs/registry/registry.seed';
 import type { SeedChild } from '../subgraphs/shared/seed';
 import { refreshStatistics } from '../subgraphs/statistics/statistics.refresh';
 import { parseArgs } from './args';
+import { holdClient, maintenancePool } from './maintenance-pool';
 
 /** Children generated, then copied, per round: bounds memory, and a million children take 20 rounds of one COPY per table. */
 const CHUNK = 50_000;
@@ -63,8 +62,8 @@ export async function seedScale(argv: string[], env: Record<string, string | und
     ...slices.flatMap((r) => r.tables.map((t) => ({ name: t.name, columns: t.columns.map(([c]) => c) }))),
   ];
   const db = await openDatabase(config, (m) => console.error(m));
-  const pool = new Pool({ connectionString: db.url, max: 1, ...MAINTENANCE_POOL });
-  const client = await pool.connect();
+  const pool = maintenancePool('seed:scale', { connectionString: db.url });
+  const { client, release } = await holdClient('seed:scale', pool);
   try {
     // The reset in the load's transaction: a load that fails (or is interrupted) leaves the data set it would have replaced.
     await client.query('BEGIN');
@@ -142,7 +141,7 @@ export async function seedScale(argv: string[], env: Record<string, string | und
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    client.release();
+    release();
     await pool.end();
     await db.close();
   }
