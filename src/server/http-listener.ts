@@ -172,6 +172,11 @@ export async function listen(handler: http.RequestListener, port: number, server
   // balancers at 60 s), and a request sent on a connection the server is closing fails.
   httpServer.keepAliveTimeout = 65_000;
   httpServer.headersTimeout = 66_000;
+  // Node times headers from their first byte: a connection that sends nothing was held open for
+  // ever, and HUB_MAX_CONNECTIONS of them (one client's, or clients gone without a FIN before their
+  // first request) closed every later connection as it was accepted. One that starts no request
+  // within the header limit is closed; a request times its socket itself (answerStallMs, above).
+  httpServer.timeout = httpServer.headersTimeout;
   httpServer.maxConnections = options.maxConnections;
   logDroppedConnections(httpServer, options);
   await new Promise<void>((resolve, reject) => {
