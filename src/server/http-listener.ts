@@ -217,6 +217,7 @@ export async function listen(handler: http.RequestListener, port: number, server
 
 /** At most one line a minute about connections closed over the cap: a flood of them would flood the log. */
 const DROP_LOG_INTERVAL_MS = 60_000;
+const MAX_DROP_ADDRESSES = 1_000;
 
 /**
  * Says in the log that connections are being closed over HUB_MAX_CONNECTIONS (clients see them
@@ -237,7 +238,9 @@ function logDroppedConnections(httpServer: http.Server, { maxConnections, logNam
   };
   httpServer.on('drop', (data) => {
     const address = data?.remoteAddress ?? 'unknown address';
-    if (timer) return void dropped.set(address, (dropped.get(address) ?? 0) + 1);
+    // A minute's tally is bounded: connections from a whole IPv6 range would each add an address.
+    const tallied = dropped.has(address) || dropped.size < MAX_DROP_ADDRESSES ? address : 'other addresses';
+    if (timer) return void dropped.set(tallied, (dropped.get(tallied) ?? 0) + 1);
     console.error(`${logName} closed a connection from ${address}: ${maxConnections} connections (HUB_MAX_CONNECTIONS) are open`);
     timer = setTimeout(report, DROP_LOG_INTERVAL_MS).unref();
   });
