@@ -263,8 +263,8 @@ describe('concurrent writes, red team 5', () => {
     for (const r of runs) expect(r.failed).toBe(0);
     const made = (kind: string) => (after.find((a) => a.kind === kind)?.n ?? 0) - (before.find((b) => b.kind === kind)?.n ?? 0);
     const sum = (f: (r: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0);
-    expect([sum((r) => r.redNotifications + r.referrals), sum((r) => r.overdueVisits)]).toEqual([made('ESCALATION'), made('VISIT_OVERDUE')]);
+    expect([sum((r) => r.redNotifications + r.reports + r.referrals), sum((r) => r.overdueVisits)]).toEqual([made('ESCALATION'), made('VISIT_OVERDUE')]);
     const again = await runEscalations(t.hub.db.ds, t.config, buildPolicy(), later);
-    expect(again).toEqual({ referrals: 0, redNotifications: 0, overdueVisits: 0, reassessments: 0, failed: 0 });
+    expect(again).toEqual({ referrals: 0, redNotifications: 0, reports: 0, overdueVisits: 0, reassessments: 0, failed: 0 });
   });
 });

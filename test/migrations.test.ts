@@ -364,6 +364,28 @@ describe('migrations', () => {
     }
   });
 
+  it('workflow.mandatory_report: when each deadline’s lapse was escalated, unset, and the partial indexes the job reads up; none of them down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const columns = async () =>
+        (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'workflow.mandatory_report'::regclass AND attname LIKE '%_escalated_at' AND NOT attisdropped ORDER BY attname`)).map(
+          (r: { attname: string }) => r.attname,
+        );
+      const indexes = async () =>
+        (await db.query(`SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = 'workflow.mandatory_report'::regclass AND indexrelid::regclass::text LIKE '%lapse_idx' ORDER BY 1`)).map(
+          (r: { i: string }) => r.i,
+        );
+      const up = { columns: ['handle_escalated_at', 'verify_escalated_at'], indexes: ['workflow.mandatory_report_handle_lapse_idx', 'workflow.mandatory_report_verify_lapse_idx'] };
+      expect({ columns: await columns(), indexes: await indexes() }).toEqual(up);
+      await undoThrough(db, 'WorkflowReportEscalation1795402700000');
+      expect({ columns: await columns(), indexes: await indexes() }).toEqual({ columns: [], indexes: [] });
+      await reapplyAll(db);
+      expect({ columns: await columns(), indexes: await indexes() }).toEqual(up);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('audit.event: an index of request ids up, which a search by request id uses, one built beforehand kept and an invalid one built again; none down', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {

@@ -17,6 +17,8 @@ import { deliverWebhooks } from './workflow.webhooks';
 export interface EscalationSummary {
   referrals: number;
   redNotifications: number;
+  /** Mandatory reports past their verification or handling deadline. */
+  reports: number;
   overdueVisits: number;
   reassessments: number;
   /** Items whose transaction failed, logged and left for the next pass (`eachItem`). */
@@ -104,7 +106,8 @@ async function childNow(
 /**
  * The deadline jobs, for any `now` (the server's timer passes the clock, tests any time):
  * overdue referrals (unanswered, or accepted and not completed) escalate to CIVIL_AFFAIRS one
- * region level up; RED notifications unacknowledged for `redAckMinutes` escalate the same way;
+ * region level up; RED notifications unacknowledged for `redAckMinutes` escalate the same way, and
+ * so do mandatory reports not verified, or not handled, by their deadlines;
  * RED and ORANGE children whose visit is overdue raise a notification; a report handled about a
  * registered child under 18 asks civil affairs to reassess the child. Each item of a step is its
  * own transaction (`eachItem`) and idempotent (dedupe keys), so a crash or a second instance
@@ -112,7 +115,7 @@ async function childNow(
  */
 export async function runEscalations(ds: DataSource, config: HubConfig, policy: Policy, now: Date): Promise<EscalationSummary> {
   const emitter: Emitter = { policy, now };
-  const summary: EscalationSummary = { referrals: 0, redNotifications: 0, overdueVisits: 0, reassessments: 0, failed: 0 };
+  const summary: EscalationSummary = { referrals: 0, redNotifications: 0, reports: 0, overdueVisits: 0, reassessments: 0, failed: 0 };
 
   const cutoff = new Date(now.getTime() - config.workflow.redAckMinutes * 60_000);
   // RED first: a child in danger now, whose departments have not answered; a backlog of overdue
@@ -137,6 +140,69 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           'Notification.kind': NotificationKind.CHILD_RED,
           'Notification.department': n.department,
           'Notification.createdAt': n.created_at,
+        });
+      });
+    },
+  );
+
+  // Mandatory reports next, before referrals: a report is of harm a child suffers or may suffer now,
+  // not yet looked into (RECEIVED) or not yet dealt with (handling deadline passed), and a backlog of
+  // overdue referrals must not hold it back either. Once per deadline missed: VERIFICATION while
+  // still RECEIVED after `verify_due_at`, HANDLING while still RECEIVED or VERIFYING after
+  // `handle_due_at` (one taken up only then — the job down for a while — is told once, as HANDLING,
+  // which covers its verification too). Most overdue first, as `overdueReports` lists them.
+  summary.reports += await everyBatch(
+    (failed): Promise<{ id: string; minor_id: string | null; harm_type: string; urgency: string; status: string; region_code: string; verify_due_at: Date; handle_due_at: Date; stage: string }[]> =>
+      ds.query(
+        `SELECT id, minor_id, harm_type, urgency, status, region_code, verify_due_at, handle_due_at,
+                CASE WHEN handle_due_at < $1 AND handle_escalated_at IS NULL THEN 'HANDLING' ELSE 'VERIFICATION' END AS stage
+           FROM workflow.mandatory_report
+          WHERE ((status = 'RECEIVED' AND verify_due_at < $1 AND verify_escalated_at IS NULL)
+             OR (status IN ('RECEIVED', 'VERIFYING') AND handle_due_at < $1 AND handle_escalated_at IS NULL))
+            AND id <> ALL($3::uuid[])
+          ORDER BY CASE status WHEN 'RECEIVED' THEN verify_due_at ELSE handle_due_at END, id LIMIT $2`,
+        [now, BATCH, failed],
+      ),
+    async (r) => {
+      const target = await parentRegion(ds, r.region_code);
+      const handling = r.stage === 'HANDLING';
+      return eachItem(ds, summary, 'mandatory report', r.id, async (em) => {
+        // Still in the status read and the lapse not yet taken up: a step taken, or another
+        // instance's escalation, since the batch was read leaves it.
+        const { 1: changed } = (await em.query(
+          handling
+            ? `UPDATE workflow.mandatory_report SET handle_escalated_at = $2, verify_escalated_at = CASE WHEN status = 'RECEIVED' THEN coalesce(verify_escalated_at, $2) ELSE verify_escalated_at END
+                WHERE id = $1 AND status = $3 AND handle_escalated_at IS NULL`
+            : `UPDATE workflow.mandatory_report SET verify_escalated_at = $2 WHERE id = $1 AND status = $3 AND verify_escalated_at IS NULL`,
+          [r.id, now, r.status],
+        )) as [unknown, number];
+        if (!changed) return 0;
+        // The child is named (as the report's readers there see it: `MandatoryReport.minor`) while a
+        // registered child under 18 living inside the region told, read under the lock as for a
+        // reassessment. One who has turned 18 is named to no one, but the report still escalates, as
+        // one naming no child: its duty did not lapse with the birthday, and whether it escalated must
+        // not tell civil affairs there, who may read the report's ID number but not, for a child
+        // registered outside their jurisdiction, its link, that the number was a registered child.
+        const child = r.minor_id ? await childNow(em, r.minor_id, now) : undefined;
+        const fields: Record<string, unknown> = {
+          'MandatoryReport.harmType': r.harm_type,
+          'MandatoryReport.urgency': r.urgency,
+          'MandatoryReport.status': r.status as ReportStatus,
+          'MandatoryReport.regionCode': r.region_code,
+          'MandatoryReport.overdue': true,
+        };
+        // The deadlines it missed: a RECEIVED report past its handling deadline missed both.
+        if (r.status === ReportStatus.RECEIVED) fields['MandatoryReport.verifyDueAt'] = r.verify_due_at;
+        if (handling) fields['MandatoryReport.handleDueAt'] = r.handle_due_at;
+        return emitNotification(em, emitter, {
+          kind: NotificationKind.ESCALATION,
+          regionCode: target,
+          minorId: child ? r.minor_id : null,
+          childInRegion: !!child && child.grid_code.startsWith(target),
+          subjectId: r.id,
+          to: [Department.CIVIL_AFFAIRS],
+          fields,
+          dedupeKey: `ESCALATION:report:${r.id}:${r.stage}`,
         });
       });
     },
