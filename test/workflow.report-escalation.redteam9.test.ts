@@ -1,6 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { yearsBefore } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
+import { Access } from '../src/policy/policy.types';
 import { buildPolicy } from '../src/server/bootstrap';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { startTestHub, TestHub } from './support/test-hub';
@@ -78,6 +79,7 @@ describe('workflow: mandatory report escalation (red team 9)', () => {
       },
     };
     expect(await escalations(id)).toEqual([told]);
+    for (const field of Object.keys(told.payload)) expect([field, policy.access(CA, field)]).toEqual([field, Access.ALLOW]);
     const again = await run(receivedAt, 62);
     expect(again.reports).toBe(0);
     expect(await escalations(id)).toEqual([told]);
@@ -174,6 +176,29 @@ describe('workflow: mandatory report escalation (red team 9)', () => {
     expect(await shape(aged.id)).toEqual(expected);
     const inbox = (await t.gql(await t.token(CA, { region: kids[0].parent }), INBOX)).data.notifications.filter((n: { kind: string; subjectId: string }) => n.kind === 'ESCALATION' && [away.id, aged.id].includes(n.subjectId));
     expect(inbox.map((n: { minor: unknown }) => n.minor)).toEqual([null, null]);
+  });
+
+  it('leaves a report whose escalation failed unmarked, for the next pass, and goes on with the others', async () => {
+    const stuck = await file();
+    const other = await file();
+    await t.sql(`CREATE FUNCTION workflow.rt9_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.kind = 'ESCALATION' AND NEW.subject_id = '${stuck.id}' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$`);
+    await t.sql(`CREATE TRIGGER rt9_refuse BEFORE INSERT ON workflow.notification FOR EACH ROW EXECUTE FUNCTION workflow.rt9_refuse()`);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const summary = await run(stuck.receivedAt, 61);
+      expect(summary.failed).toBe(1);
+      expect(log).toHaveBeenCalledWith(expect.stringContaining(`mandatory report ${stuck.id} failed, left for the next pass`));
+    } finally {
+      log.mockRestore();
+      await t.sql(`DROP TRIGGER rt9_refuse ON workflow.notification`);
+      await t.sql(`DROP FUNCTION workflow.rt9_refuse()`);
+    }
+    expect(await t.sql(`SELECT verify_escalated_at FROM workflow.mandatory_report WHERE id = $1`, [stuck.id])).toEqual([{ verify_escalated_at: null }]);
+    expect(await escalations(stuck.id)).toEqual([]);
+    expect(await escalations(other.id)).toHaveLength(1);
+    expect((await run(stuck.receivedAt, 62)).failed).toBe(0);
+    expect((await escalations(stuck.id)).map((e) => e.dedupe_key)).toEqual([`ESCALATION:report:${stuck.id}:VERIFICATION:${CA}`]);
   });
 
   it('reads the reports to escalate through the partial indexes, not the whole table', async () => {
