@@ -2,7 +2,7 @@ import { Department } from '../src/auth/principal';
 import { eventOf, post } from './support/audit-helpers';
 import { startTestHub, TestHub } from './support/test-hub';
 
-const { POLICE: PO, EDUCATION: ED } = Department;
+const { POLICE: PO, EDUCATION: ED, JUSTICE: JU, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
 const PURPOSE = { 'x-purpose': 'CASE_HANDLING; 2026-0090' };
 const DISTRICT = '330102';
 
@@ -55,6 +55,27 @@ describe('a record page’s totalCount under a filter (red team 9)', () => {
     expect(later.json.errors).toBeUndefined();
     expect(later.json.data.policeIncidents.totalCount).toBe(n);
     expect(Object.keys(await readsOf(t, later.requestId)).sort()).toEqual(expected);
+  });
+
+  // A page of one leaves the count to read the matches with a statement of its own, in every department.
+  it.each([
+    [PO, 'policeIncidents', '{ statuses: [REPORTED] }', 'PoliceIncident.status'],
+    [ED, 'dropoutReports', '{ statuses: [OPEN] }', 'DropoutReport.status'],
+    [JU, 'incarceratedParents', '{ statuses: [IN_CUSTODY] }', 'IncarceratedParent.status'],
+    [YL, 'preventionCases', '{ statuses: [OPEN] }', 'PreventionCase.status'],
+    [WF, 'carePlans', '{ statuses: [ACTIVE] }', 'CarePlan.status'],
+  ])('%s: %s of one record counts and records every match, as the whole list names them', async (department, list, filter, field) => {
+    const token = await t.token(department, { user: `one-${department}` });
+    const all = await post(t, token, { query: `{ ${list}(first: 1000, filter: ${filter}) { nodes { minor { id } } } }` }, PURPOSE);
+    expect(all.json.errors).toBeUndefined();
+    const nodes = all.json.data[list].nodes as { minor: { id: string } }[];
+    expect(nodes.length).toBeGreaterThan(1);
+    const one = await post(t, token, { query: `{ ${list}(first: 1, filter: ${filter}) { totalCount } }` }, PURPOSE);
+    expect(one.json.errors).toBeUndefined();
+    expect(one.json.data[list].totalCount).toBe(nodes.length);
+    const reads = await readsOf(t, one.requestId);
+    expect(Object.keys(reads).sort()).toEqual([...new Set(nodes.map((n) => n.minor.id))].sort());
+    for (const fields of Object.values(reads)) expect(fields).toEqual({ [field]: 'ALLOW' });
   });
 
   it.each([
