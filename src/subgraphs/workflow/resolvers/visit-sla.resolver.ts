@@ -100,7 +100,9 @@ export class VisitSlaResolver {
       }
       pattern = `${regionCode}%`;
     }
-    if (riskLevels != null) tests.check('Minor.riskLevel', 'riskLevels');
+    // The list runs gravest level first whether or not levels are asked, so its order alone ranks
+    // the children it names by level: a read of each one's level, selected or not.
+    tests.check('Minor.riskLevel', riskLevels != null ? 'riskLevels' : 'overdueVisits');
     const levels = riskLevels == null ? Object.values(RiskLevel) : requireSomeValues('riskLevels', riskLevels);
     const rows = await overdueVisitRows((sql, p) => ctx.db.query(sql, p), pattern, ctx.now, levels, pageSize(first), { after });
     // Each child listed is known to be overdue (and of a level asked): a read of what was tested.
