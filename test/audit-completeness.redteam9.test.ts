@@ -1,4 +1,4 @@
-import { Department } from '../src/auth/principal';
+import { Department, Role } from '../src/auth/principal';
 import { eventOf, post } from './support/audit-helpers';
 import { startTestHub, TestHub } from './support/test-hub';
 
@@ -22,5 +22,39 @@ describe('audit completeness (redteam 9)', () => {
     const reads = (await eventOf(t, r.requestId)).reads as { minorId: string; fields: Record<string, string> }[];
     expect(reads.map((x) => x.minorId).sort()).toEqual([...named].sort());
     for (const x of reads) expect(x.fields).toMatchObject({ 'Minor.riskLevel': 'ALLOW', 'Minor.nextVisitDue': 'ALLOW' });
+  });
+  it('records the status a refused report step states, as a read of the report’s child', async () => {
+    const [child] = await t.sql(`SELECT id, trim(id_number) AS id_number, grid_code FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
+    const reporter = await t.token(Department.EDUCATION, { role: Role.REPORTER, user: 'teacher-rt9' });
+    const filed = await t.gql(
+      reporter,
+      `mutation($input: FileReportInput!) { fileMandatoryReport(input: $input) { id } }`,
+      { input: { harmType: 'PHYSICAL_ABUSE', observation: '手臂多处淤青', location: '教室', regionCode: child.grid_code, urgency: 'URGENT', childIdNumber: child.id_number } },
+      {},
+    );
+    expect(filed.errors).toBeUndefined();
+    const r = await post(t, await t.token(Department.POLICE), {
+      query: `mutation($id: ID!) { transitionReport(id: $id, to: CLOSED, note: "结案") { id } }`,
+      variables: { id: filed.data.fileMandatoryReport.id },
+    });
+    // The refusal names the report's status.
+    expect(r.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(r.json.errors[0].message).toContain('RECEIVED');
+    const reads = (await eventOf(t, r.requestId)).reads as { minorId: string; fields: Record<string, string> }[];
+    expect(reads).toEqual([{ minorId: child.id, fields: expect.objectContaining({ 'MandatoryReport.status': 'ALLOW' }) }]);
+  });
+
+  it('records the status a refused referral answer states, as a read of the referral’s child', async () => {
+    const [child] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND registry.is_minor(birth_date, now()) ORDER BY id OFFSET 3 LIMIT 1`);
+    const created = await t.gql(await t.token(Department.CIVIL_AFFAIRS), `mutation($input: CreateReferralInput!) { createReferral(input: $input) { id } }`, {
+      input: { minorId: child.id, type: 'EDUCATION_AID', toDepartment: Department.EDUCATION, need: '家庭困难，需要帮扶' },
+    });
+    expect(created.errors).toBeUndefined();
+    const education = await t.token(Department.EDUCATION);
+    const complete = { query: `mutation($id: ID!) { completeReferral(id: $id, outcome: "已帮扶") { id } }`, variables: { id: created.data.createReferral.id } };
+    const r = await post(t, education, complete);
+    expect(r.json.errors[0].message).toContain('PENDING');
+    const reads = (await eventOf(t, r.requestId)).reads as { minorId: string; fields: Record<string, string> }[];
+    expect(reads).toEqual([{ minorId: child.id, fields: expect.objectContaining({ 'Referral.status': 'ALLOW' }) }]);
   });
 });

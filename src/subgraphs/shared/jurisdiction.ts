@@ -116,11 +116,23 @@ export async function asSeenBy<T extends { minorId: string | null }>(ctx: HubCon
  * of the hub hung. The answer is kept for `minorInJurisdiction`, so the rest of the request
  * (`asSeenBy`, the record's `minor`) asks nothing again.
  */
-export async function loadedRecordOf(em: EntityManager, ctx: HubContext, recordType: string, minorId: string | null): Promise<void> {
+export async function loadedRecordOf(em: EntityManager, ctx: HubContext, recordType: string, minorId: string | null): Promise<LoadedRecord> {
   const key = minorId ?? NO_CHILD;
   const seen = (await childInJurisdiction(em, ctx, key)) ? { id: key } : null;
   sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).clear(key).prime(key, seen);
   if (seen) ctx.access.found(key, recordType);
+  return {
+    // A refusal that names a field's value (`the referral is ACCEPTED`) serves that value exactly,
+    // whether or not the answer selects it: the trail says which field, not only that the record was found.
+    refusalStates: (field) => {
+      if (seen) ctx.access.read(key, field, Access.ALLOW);
+    },
+  };
+}
+
+/** What `loadedRecordOf` leaves a mutation to record before it refuses. */
+export interface LoadedRecord {
+  refusalStates(field: string): void;
 }
 
 /** `asSeenBy` for a page: one statement for the page's children. */

@@ -177,9 +177,12 @@ export class ReferralResolver {
         ? await em.getRepository(Referral).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).andWhere(v.sql, v.params).getOne()
         : null;
       if (!referral) throw notFound('Referral');
-      await loadedRecordOf(em, ctx, 'Referral', referral.minorId);
+      const loaded = await loadedRecordOf(em, ctx, 'Referral', referral.minorId);
       if (referral.toDepartment !== ctx.principal.department) throw forbidden('Only the receiving department answers a referral');
-      if (referral.status !== from) throw badInput('id', `the referral is ${referral.status}, not ${from}`);
+      if (referral.status !== from) {
+        loaded.refusalStates('Referral.status');
+        throw badInput('id', `the referral is ${referral.status}, not ${from}`);
+      }
       apply(referral, stepTime(ctx.now, referral.answeredAt ?? referral.createdAt));
       await em.getRepository(Referral).save(referral);
       await emitNotification(em, ctx, {

@@ -215,8 +215,9 @@ export class ReportResolver {
             .getOne()
         : null;
       if (!report) throw notFound('MandatoryReport');
-      await loadedRecordOf(em, ctx, 'MandatoryReport', report.minorId);
+      const loaded = await loadedRecordOf(em, ctx, 'MandatoryReport', report.minorId);
       const step = REPORT_TRANSITIONS.find((t) => t.from === report.status && t.to === to);
+      if (!step || !step.by.includes(ctx.principal.department)) loaded.refusalStates('MandatoryReport.status');
       if (!step) throw badInput('to', `a ${report.status} report cannot become ${to}`);
       if (!step.by.includes(ctx.principal.department)) throw forbidden(`${report.status} → ${to} is taken by ${step.by.join(' or ')}`);
       // Never before the step before it (or the filing: `updatedAt`): `ctx.now` is read before this
