@@ -57,4 +57,22 @@ describe('audit completeness (redteam 9)', () => {
     const reads = (await eventOf(t, r.requestId)).reads as { minorId: string; fields: Record<string, string> }[];
     expect(reads).toEqual([{ minorId: child.id, fields: expect.objectContaining({ 'Referral.status': 'ALLOW' }) }]);
   });
+  it('records what a refused registry write states of the child: a category it lacks, its birth date as a bound', async () => {
+    const [child] = await t.sql(
+      `SELECT m.id, to_char(m.birth_date, 'YYYY-MM-DD') AS birth_date FROM registry.minor m
+        WHERE m.grid_code LIKE '330102001%' AND registry.is_minor(m.birth_date, now())
+          AND NOT EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = m.id AND c.category = 'LEFT_BEHIND')
+        ORDER BY m.id LIMIT 1`,
+    );
+    const civil = await t.token(Department.CIVIL_AFFAIRS);
+    const lacks = await post(t, civil, { query: `mutation($id: ID!) { removeCategory(minorId: $id, category: LEFT_BEHIND) { id } }`, variables: { id: child.id } });
+    expect(lacks.json.errors[0].message).toContain('does not have this category');
+    expect((await eventOf(t, lacks.requestId)).reads).toEqual([{ minorId: child.id, fields: expect.objectContaining({ 'Minor.categories': 'ALLOW' }) }]);
+    const before = await post(t, civil, {
+      query: `mutation($id: ID!, $at: DateTimeISO) { recordVisit(minorId: $id, input: { visitedAt: $at, notes: "走访" }) { id } }`,
+      variables: { id: child.id, at: '2000-01-01T00:00:00.000Z' },
+    });
+    expect(before.json.errors[0].message).toContain('before the child was born');
+    expect((await eventOf(t, before.requestId)).reads).toEqual([{ minorId: child.id, fields: expect.objectContaining({ 'Minor.birthDate': 'ALLOW' }) }]);
+  });
 });

@@ -3,6 +3,7 @@ import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { EntityManager } from 'typeorm';
 import { addDays, addMonths, chinaDay } from '../../../common/dates';
 import { badInput, notFound } from '../../../errors/hub.exception';
+import { Access } from '../../../policy/policy.types';
 import type { HubContext } from '../../../server/hub.context';
 import { Guardian } from '../entities/guardian.entity';
 import { MinorCategory } from '../entities/minor-category.entity';
@@ -82,8 +83,18 @@ async function lockMinor(em: EntityManager, ctx: HubContext, id: string): Promis
  * day in China (UTC+8), so its first instant there is the bound: a newborn assessed on the day of
  * birth is accepted whatever hour UTC says.
  */
-function requireNotBeforeBirth(field: string, at: Date, minor: Minor): void {
-  if (at.getTime() < Date.parse(`${minor.birthDate}T00:00:00+08:00`)) throw badInput(field, 'must not be before the child was born');
+function requireNotBeforeBirth(ctx: HubContext, field: string, at: Date, minor: Minor): void {
+  if (at.getTime() < Date.parse(`${minor.birthDate}T00:00:00+08:00`)) refuseStating(ctx, minor, 'Minor.birthDate', field, 'must not be before the child was born');
+}
+
+/**
+ * A refusal that tells of one of the child's fields (a bound on the birth date, a category it
+ * lacks, how many guardians it has): recorded as a read of that field, not only of the child
+ * (`lockMinor`), since writes tried one after the other read the field as surely as selecting it.
+ */
+function refuseStating(ctx: HubContext, minor: Minor, read: string, field: string, message: string): never {
+  ctx.access.read(minor.id, read, Access.ALLOW);
+  throw badInput(field, message);
 }
 
 async function requireGrid(em: EntityManager, ctx: HubContext, code: string): Promise<string> {
@@ -181,7 +192,7 @@ export class MinorMutationResolver {
       const minor = await lockMinor(em, ctx, minorId);
       // Counted under the child's lock: concurrent additions are counted one after the other.
       if ((await em.getRepository(Guardian).countBy({ minorId: minor.id })) >= MAX_GUARDIANS) {
-        throw badInput('minorId', `the child already has ${MAX_GUARDIANS} guardians, the most recorded`);
+        refuseStating(ctx, minor, 'Minor.guardians', 'minorId', `the child already has ${MAX_GUARDIANS} guardians, the most recorded`);
       }
       const guardian = await em.getRepository(Guardian).save(em.getRepository(Guardian).create({ id: randomUUID(), minorId: minor.id, ...fields }));
       await em.getRepository(Minor).update(minor.id, { updatedAt: ctx.now });
@@ -228,7 +239,7 @@ export class MinorMutationResolver {
     const identified = identifiedAt == null ? chinaDay(ctx.now) : requireDate('identifiedAt', identifiedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
-      if (identified < minor.birthDate) throw badInput('identifiedAt', 'must not be before the child was born');
+      if (identified < minor.birthDate) refuseStating(ctx, minor, 'Minor.birthDate', 'identifiedAt', 'must not be before the child was born');
       // A category the child already has is kept as it was identified (ON CONFLICT DO NOTHING):
       // RETURNING gives a row only when this call stored one. Without one the call changed nothing.
       const inserted = await em
@@ -257,7 +268,7 @@ export class MinorMutationResolver {
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
       const { affected } = await em.getRepository(MinorCategory).delete({ minorId: minor.id, category });
-      if (!affected) throw badInput('category', 'the minor does not have this category');
+      if (!affected) refuseStating(ctx, minor, 'Minor.categories', 'category', 'the minor does not have this category');
       minor.updatedAt = ctx.now;
       return em.getRepository(Minor).save(minor);
     });
@@ -273,7 +284,7 @@ export class MinorMutationResolver {
     const assessedAt = requireNotFuture('assessedAt', input.assessedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
-      requireNotBeforeBirth('assessedAt', assessedAt, minor);
+      requireNotBeforeBirth(ctx, 'assessedAt', assessedAt, minor);
       const assessment = em.getRepository(RiskAssessment).create({
         id: randomUUID(),
         minorId: minor.id,
@@ -306,7 +317,7 @@ export class MinorMutationResolver {
     const visitedAt = requireNotFuture('visitedAt', input.visitedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
-      requireNotBeforeBirth('visitedAt', visitedAt, minor);
+      requireNotBeforeBirth(ctx, 'visitedAt', visitedAt, minor);
       const visit = await em
         .getRepository(Visit)
         .save(em.getRepository(Visit).create({ id: randomUUID(), minorId: minor.id, visitedAt, visitor: ctx.principal.userId, notes }));
