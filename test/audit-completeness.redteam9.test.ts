@@ -75,4 +75,14 @@ describe('audit completeness (redteam 9)', () => {
     expect(before.json.errors[0].message).toContain('before the child was born');
     expect((await eventOf(t, before.requestId)).reads).toEqual([{ minorId: child.id, fields: expect.objectContaining({ 'Minor.birthDate': 'ALLOW' }) }]);
   });
+  it('records what a refused department write states of its record: a care plan’s start', async () => {
+    const token = await t.token(Department.WOMENS_FEDERATION);
+    const [plan] = await t.sql(`SELECT id, minor_id, to_char(started_on - 1, 'YYYY-MM-DD') AS before FROM womens_federation.care_plan WHERE status = 'ACTIVE' AND started_on > current_date - 365 * 17 ORDER BY id LIMIT 1`);
+    const r = await post(t, token, {
+      query: `mutation($p: ID!, $on: String!) { recordCareVisit(planId: $p, input: { visitedOn: $on, visitor: "v", notes: "n" }) { id } }`,
+      variables: { p: plan.id, on: plan.before },
+    });
+    expect(r.json.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('before the plan started') })]);
+    expect((await eventOf(t, r.requestId)).reads).toEqual([{ minorId: plan.minor_id, fields: expect.objectContaining({ 'CarePlan.startedOn': 'ALLOW' }) }]);
+  });
 });

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { DeepPartial, EntityManager } from 'typeorm';
 import type { HubContext } from '../../server/hub.context';
 import { isUuid } from '../../common/uuid';
-import { notFound } from '../../errors/hub.exception';
+import { badInput, notFound } from '../../errors/hub.exception';
+import { Access } from '../../policy/policy.types';
 import type { ChildRecord } from './child-record';
 import { inJurisdiction, jurisdictionParams, requireMinor } from './jurisdiction';
 
@@ -26,6 +27,17 @@ export async function lockRecord<T extends ChildRecord>(em: EntityManager, ctx: 
   // A refusal from here on (a date before the record's, a closed record) still tells of the record.
   ctx.access.found(found.minorId, entity.name);
   return found;
+}
+
+/**
+ * Refuses a write for what a locked record (or its sub-records) holds, saying so — the record is
+ * closed, a date falls before its own or after its first visit's. The refusal serves that field,
+ * exactly or as a bound, whatever the answer selects: recorded as a read of it, beside the
+ * record's being found (`lockRecord`), so that the trail names the field the caller learnt.
+ */
+export function refuseStating(ctx: HubContext, record: ChildRecord, read: string, argument: string, message: string): never {
+  ctx.access.read(record.minorId, read, Access.ALLOW);
+  throw badInput(argument, message);
 }
 
 /**
