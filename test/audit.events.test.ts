@@ -150,14 +150,15 @@ describe('audit events', () => {
     // An assessment dated before birth: the answer says the child exists (an unknown id is NOT_FOUND).
     const r = await post(t, civil, { query: `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: BLUE, reasons: "r", assessedAt: "1990-01-01T00:00:00Z" }) { level } }`, variables: { id: child } });
     expect(r.json.errors[0].extensions.code).toBe('BAD_USER_INPUT');
-    expect((await eventOf(t, r.requestId)).reads).toEqual([{ minorId: child, fields: { 'Minor.__typename': 'ALLOW' } }]);
+    // …and bounds its birth date: the field the refusal states is recorded as read.
+    expect((await eventOf(t, r.requestId)).reads).toEqual([{ minorId: child, fields: { 'Minor.birthDate': 'ALLOW' } }]);
     // A step the state machine refuses tells the report's status.
     const reporter = await t.token(Department.EDUCATION, { role: Role.REPORTER, user: 'refused-reporter' });
     const [{ grid_code: grid }] = await t.sql(`SELECT grid_code FROM registry.minor WHERE id = $1`, [child]);
     const filed = await t.gql(reporter, `mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id } }`, { i: { harmType: 'NEGLECT', observation: 'o', location: 'l', regionCode: grid, urgency: 'NORMAL', childId: child } }, {});
     const step = await post(t, police, { query: `mutation($id: ID!) { transitionReport(id: $id, to: CLOSED, note: "n") { id } }`, variables: { id: filed.data.fileMandatoryReport.id } });
     expect(step.json.errors[0].message).toMatch(/RECEIVED report cannot become CLOSED/);
-    expect((await eventOf(t, step.requestId)).reads).toEqual([{ minorId: child, fields: { 'MandatoryReport.__typename': 'ALLOW' } }]);
+    expect((await eventOf(t, step.requestId)).reads).toEqual([{ minorId: child, fields: { 'MandatoryReport.status': 'ALLOW' } }]);
   });
 
   it('records a change made under a referral’s purpose about another child as PARTIAL, its answer withheld: never DENIED', async () => {
