@@ -30,13 +30,14 @@ export async function lockRecord<T extends ChildRecord>(em: EntityManager, ctx: 
 }
 
 /**
- * Refuses a write for what a locked record (or its sub-records) holds, saying so — the record is
- * closed, a date falls before its own or after its first visit's. The refusal serves that field,
- * exactly or as a bound, whatever the answer selects: recorded as a read of it, beside the
- * record's being found (`lockRecord`), so that the trail names the field the caller learnt.
+ * Refuses a write for what a child's record holds, saying so — the record is closed, a date falls
+ * before its own, its first visit's or the child's birth, the child lacks the category. The refusal
+ * serves that field, exactly or as a bound, whatever the answer selects: recorded as a read of it
+ * beside the record's being found (`lockRecord`, the registry's `lockMinor`), so that the trail
+ * names the field the caller learnt.
  */
-export function refuseStating(ctx: HubContext, record: ChildRecord, read: string, argument: string, message: string): never {
-  ctx.access.read(record.minorId, read, Access.ALLOW);
+export function refuseStating(ctx: HubContext, minorId: string, read: string, argument: string, message: string): never {
+  ctx.access.read(minorId, read, Access.ALLOW);
   throw badInput(argument, message);
 }
 

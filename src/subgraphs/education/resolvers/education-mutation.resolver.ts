@@ -52,11 +52,11 @@ export class EducationMutationResolver {
     const fields = validDropoutReport(input, ctx.now);
     return ctx.db.transaction(async (em) => {
       const report = await lockRecord(em, ctx, DropoutReport, id, 'DropoutReport');
-      if (report.closedOn && fields.reportedOn > report.closedOn) refuseStating(ctx, report, 'DropoutReport.closedOn', 'reportedOn', 'must not be after the report was closed');
+      if (report.closedOn && fields.reportedOn > report.closedOn) refuseStating(ctx, report.minorId, 'DropoutReport.closedOn', 'reportedOn', 'must not be after the report was closed');
       // recordPersuasionAction refuses an action before the report; a correction may not move the
       // report after an action already recorded either.
       const { first } = await subRecordDays(em, PersuasionAction, 'actedOn', 'reportId', report.id);
-      if (first && fields.reportedOn > first) refuseStating(ctx, report, 'PersuasionAction.actedOn', 'reportedOn', `must not be after its first persuasion action (${first})`);
+      if (first && fields.reportedOn > first) refuseStating(ctx, report.minorId, 'PersuasionAction.actedOn', 'reportedOn', `must not be after its first persuasion action (${first})`);
       return writeFields(em, ctx, DropoutReport, report, fields);
     });
   }
@@ -67,12 +67,12 @@ export class EducationMutationResolver {
     let closed: DropoutReport | null = null;
     const recorded = await ctx.db.transaction(async (em) => {
       const report = await lockRecord(em, ctx, DropoutReport, reportId, 'DropoutReport');
-      if (report.status === DropoutStatus.CLOSED) refuseStating(ctx, report, 'DropoutReport.status', 'reportId', 'the report is closed');
-      if (fields.actedOn < report.reportedOn) refuseStating(ctx, report, 'DropoutReport.reportedOn', 'actedOn', 'must not be before the report');
+      if (report.status === DropoutStatus.CLOSED) refuseStating(ctx, report.minorId, 'DropoutReport.status', 'reportId', 'the report is closed');
+      if (fields.actedOn < report.reportedOn) refuseStating(ctx, report.minorId, 'DropoutReport.reportedOn', 'actedOn', 'must not be before the report');
       // The closing action is the last one: the report's closedOn must not predate an action on it.
       if (input.outcome) {
         const { last } = await subRecordDays(em, PersuasionAction, 'actedOn', 'reportId', report.id);
-        if (last && fields.actedOn < last) refuseStating(ctx, report, 'PersuasionAction.actedOn', 'actedOn', `an action with an outcome closes the report and must not be before its latest action (${last})`);
+        if (last && fields.actedOn < last) refuseStating(ctx, report.minorId, 'PersuasionAction.actedOn', 'actedOn', `an action with an outcome closes the report and must not be before its latest action (${last})`);
       }
       const action = em.getRepository(PersuasionAction).create({ ...fields, id: randomUUID(), reportId: report.id, minorId: report.minorId });
       await em.getRepository(PersuasionAction).insert(action);

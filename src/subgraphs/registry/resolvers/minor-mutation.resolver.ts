@@ -3,7 +3,6 @@ import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { EntityManager } from 'typeorm';
 import { addDays, addMonths, chinaDay } from '../../../common/dates';
 import { badInput, notFound } from '../../../errors/hub.exception';
-import { Access } from '../../../policy/policy.types';
 import type { HubContext } from '../../../server/hub.context';
 import { Guardian } from '../entities/guardian.entity';
 import { MinorCategory } from '../entities/minor-category.entity';
@@ -13,7 +12,7 @@ import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
-import { changedFields, updated } from '../../shared/record-writes';
+import { changedFields, refuseStating, updated } from '../../shared/record-writes';
 import { assessmentsNewestFirst, GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern } from '../registry.loaders';
 import { MAX_GUARDIANS } from '../registry.constants';
 import { optionalLine, optionalText, requireDate, requireLine, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
@@ -84,17 +83,7 @@ async function lockMinor(em: EntityManager, ctx: HubContext, id: string): Promis
  * birth is accepted whatever hour UTC says.
  */
 function requireNotBeforeBirth(ctx: HubContext, field: string, at: Date, minor: Minor): void {
-  if (at.getTime() < Date.parse(`${minor.birthDate}T00:00:00+08:00`)) refuseStating(ctx, minor, 'Minor.birthDate', field, 'must not be before the child was born');
-}
-
-/**
- * A refusal that tells of one of the child's fields (a bound on the birth date, a category it
- * lacks, how many guardians it has): recorded as a read of that field, not only of the child
- * (`lockMinor`), since writes tried one after the other read the field as surely as selecting it.
- */
-function refuseStating(ctx: HubContext, minor: Minor, read: string, field: string, message: string): never {
-  ctx.access.read(minor.id, read, Access.ALLOW);
-  throw badInput(field, message);
+  if (at.getTime() < Date.parse(`${minor.birthDate}T00:00:00+08:00`)) refuseStating(ctx, minor.id, 'Minor.birthDate', field, 'must not be before the child was born');
 }
 
 async function requireGrid(em: EntityManager, ctx: HubContext, code: string): Promise<string> {
@@ -192,7 +181,7 @@ export class MinorMutationResolver {
       const minor = await lockMinor(em, ctx, minorId);
       // Counted under the child's lock: concurrent additions are counted one after the other.
       if ((await em.getRepository(Guardian).countBy({ minorId: minor.id })) >= MAX_GUARDIANS) {
-        refuseStating(ctx, minor, 'Minor.guardians', 'minorId', `the child already has ${MAX_GUARDIANS} guardians, the most recorded`);
+        refuseStating(ctx, minor.id, 'Minor.guardians', 'minorId', `the child already has ${MAX_GUARDIANS} guardians, the most recorded`);
       }
       const guardian = await em.getRepository(Guardian).save(em.getRepository(Guardian).create({ id: randomUUID(), minorId: minor.id, ...fields }));
       await em.getRepository(Minor).update(minor.id, { updatedAt: ctx.now });
@@ -239,7 +228,7 @@ export class MinorMutationResolver {
     const identified = identifiedAt == null ? chinaDay(ctx.now) : requireDate('identifiedAt', identifiedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
-      if (identified < minor.birthDate) refuseStating(ctx, minor, 'Minor.birthDate', 'identifiedAt', 'must not be before the child was born');
+      if (identified < minor.birthDate) refuseStating(ctx, minor.id, 'Minor.birthDate', 'identifiedAt', 'must not be before the child was born');
       // A category the child already has is kept as it was identified (ON CONFLICT DO NOTHING):
       // RETURNING gives a row only when this call stored one. Without one the call changed nothing.
       const inserted = await em
@@ -268,7 +257,7 @@ export class MinorMutationResolver {
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
       const { affected } = await em.getRepository(MinorCategory).delete({ minorId: minor.id, category });
-      if (!affected) refuseStating(ctx, minor, 'Minor.categories', 'category', 'the minor does not have this category');
+      if (!affected) refuseStating(ctx, minor.id, 'Minor.categories', 'category', 'the minor does not have this category');
       minor.updatedAt = ctx.now;
       return em.getRepository(Minor).save(minor);
     });

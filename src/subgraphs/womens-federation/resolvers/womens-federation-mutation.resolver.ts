@@ -33,7 +33,7 @@ export class WomensFederationMutationResolver {
       // recordCareVisit refuses a visit before the plan started; a correction may not move the start
       // after any visit already recorded either — the latest visit (lastVisitOn) is not the bound.
       const { first } = await subRecordDays(em, CareVisit, 'visitedOn', 'planId', plan.id);
-      if (first && fields.startedOn > first) refuseStating(ctx, plan, 'CareVisit.visitedOn', 'startedOn', `must not be after the plan’s first visit (${first})`);
+      if (first && fields.startedOn > first) refuseStating(ctx, plan.minorId, 'CareVisit.visitedOn', 'startedOn', `must not be after the plan’s first visit (${first})`);
       return writeFields(em, ctx, CarePlan, plan, fields);
     });
   }
@@ -44,8 +44,8 @@ export class WomensFederationMutationResolver {
     let movedOn: CarePlan | null = null;
     const recorded = await ctx.db.transaction(async (em) => {
       const plan = await lockRecord(em, ctx, CarePlan, planId, 'CarePlan');
-      if (plan.status !== CarePlanStatus.ACTIVE) refuseStating(ctx, plan, 'CarePlan.status', 'planId', 'the plan has ended');
-      if (fields.visitedOn < plan.startedOn) refuseStating(ctx, plan, 'CarePlan.startedOn', 'visitedOn', 'must not be before the plan started');
+      if (plan.status !== CarePlanStatus.ACTIVE) refuseStating(ctx, plan.minorId, 'CarePlan.status', 'planId', 'the plan has ended');
+      if (fields.visitedOn < plan.startedOn) refuseStating(ctx, plan.minorId, 'CarePlan.startedOn', 'visitedOn', 'must not be before the plan started');
       const visit = em.getRepository(CareVisit).create({ ...fields, id: randomUUID(), planId: plan.id, minorId: plan.minorId });
       await em.getRepository(CareVisit).insert(visit);
       // The plan keeps its latest visit for the "not visited in N days" list; an older, late-entered visit changes nothing.

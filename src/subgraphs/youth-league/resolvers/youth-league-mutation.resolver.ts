@@ -26,7 +26,7 @@ export class YouthLeagueMutationResolver {
       // recordMisbehaviourFollowUp refuses a follow-up before the case opened; a correction may not
       // move the opening after any follow-up already recorded either — the latest (lastFollowUpOn) is not the bound.
       const { first } = await subRecordDays(em, MisbehaviourFollowUp, 'followedUpOn', 'caseId', found.id);
-      if (first && fields.openedOn > first) refuseStating(ctx, found, 'MisbehaviourFollowUp.followedUpOn', 'openedOn', `must not be after the case’s first follow-up (${first})`);
+      if (first && fields.openedOn > first) refuseStating(ctx, found.minorId, 'MisbehaviourFollowUp.followedUpOn', 'openedOn', `must not be after the case’s first follow-up (${first})`);
       return writeFields(em, ctx, PreventionCase, found, fields);
     });
   }
@@ -37,8 +37,8 @@ export class YouthLeagueMutationResolver {
     let movedOn: PreventionCase | null = null;
     const recorded = await ctx.db.transaction(async (em) => {
       const found = await lockRecord(em, ctx, PreventionCase, caseId, 'PreventionCase');
-      if (found.status === PreventionCaseStatus.CLOSED) refuseStating(ctx, found, 'PreventionCase.status', 'caseId', 'the case is closed');
-      if (fields.followedUpOn < found.openedOn) refuseStating(ctx, found, 'PreventionCase.openedOn', 'followedUpOn', 'must not be before the case opened');
+      if (found.status === PreventionCaseStatus.CLOSED) refuseStating(ctx, found.minorId, 'PreventionCase.status', 'caseId', 'the case is closed');
+      if (fields.followedUpOn < found.openedOn) refuseStating(ctx, found.minorId, 'PreventionCase.openedOn', 'followedUpOn', 'must not be before the case opened');
       const followUp = em.getRepository(MisbehaviourFollowUp).create({ ...fields, id: randomUUID(), caseId: found.id, minorId: found.minorId });
       await em.getRepository(MisbehaviourFollowUp).insert(followUp);
       // The case keeps its latest follow-up for overdue lists; a late-entered older one changes nothing.
