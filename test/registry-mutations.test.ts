@@ -82,7 +82,7 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(await count('minor')).toBe(before);
   });
 
-  it('refuses a duplicate ID number plainly, without SQL text, recorded as a look-up of the child registered under it, wherever it lives', async () => {
+  it('refuses a duplicate ID number plainly, without SQL text, recorded as a read of the ID number of the child registered under it, wherever it lives', async () => {
     const [{ id, id_number }] = await t.sql(`SELECT id, id_number FROM registry.minor WHERE grid_code NOT LIKE '330102001%' ORDER BY id LIMIT 1`);
     const street = await t.token(Department.CIVIL_AFFAIRS, { region: '330102001' });
     const [{ code }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '330102001%' ORDER BY code LIMIT 1`);
@@ -90,7 +90,7 @@ describe('registry writes: validation, atomicity, due dates', () => {
     expect(r.json.errors.map((e: any) => e.extensions.code)).toEqual(['BAD_USER_INPUT']);
     expect(r.json.errors[0].message).toMatch(/already registered/);
     expect(JSON.stringify(r.json)).not.toContain(id);
-    expect((await eventOf(t, r.requestId)).reads).toEqual([{ minorId: id, fields: { 'Minor.__typename': 'ALLOW' } }]);
+    expect((await eventOf(t, r.requestId)).reads).toEqual([{ minorId: id, fields: { 'Minor.idNumber': 'ALLOW' } }]);
   });
 
   it('registers one child once when the same ID number is sent concurrently: every other call is the plain refusal, audited without a change', async () => {

@@ -127,10 +127,10 @@ export class MinorMutationResolver {
       const inserted = await em.createQueryBuilder().insert().into(Minor).values(minor).orIgnore().returning(['id']).execute();
       if (inserted.raw.length === 0) {
         // The refusal tells the caller that a child with this number is registered, wherever the
-        // child lives: recorded as a look-up of that child (its `Minor.__typename`), so that its
-        // history and the MANY_CHILDREN flag show whoever tries numbers.
+        // child lives: recorded as a read of that child's ID number, as `minorByIdNumber` records
+        // its match, so that its history and the MANY_CHILDREN flag show whoever tries numbers.
         const [registered]: { id: string }[] = await em.query(`SELECT id FROM registry.minor WHERE id_number = $1`, [minor.idNumber]);
-        if (registered) ctx.access.found(registered.id, 'Minor');
+        if (registered) refuseStating(ctx, registered.id, 'Minor.idNumber', 'idNumber', 'is already registered');
         throw badInput('idNumber', 'is already registered');
       }
       return minor;
