@@ -194,6 +194,6 @@ describe('the auditor’s surface (red team 2)', () => {
       { 'x-purpose': 'CASE_HANDLING' },
     );
     const e = await storedEventOf(t, r.requestId);
-    expect([r.json.errors.map((x: any) => x.extensions.code), e.region, e.reads]).toEqual([['BAD_USER_INPUT'], STREET, [{ fields: { 'Minor.__typename': 'ALLOW' }, minorIds: [other.id] }]]);
+    expect([r.json.errors.map((x: any) => x.extensions.code), e.region, e.reads]).toEqual([['BAD_USER_INPUT'], STREET, [{ fields: { 'Minor.idNumber': 'ALLOW' }, minorIds: [other.id] }]]);
   });
 });
