@@ -66,46 +66,37 @@ describe('command-line tools losing their database session (red team 9)', () => 
 
   type Query = (text: string, params: unknown[]) => Promise<any[]>;
   const OK = { ok: true, events: 0, headHash: 'h', anchorsChecked: 0, firstBreak: null };
+  /** `audit:verify` against the test database, its walk of the chain replaced by `walk`. */
+  const runVerify = (walk: (query: Query) => Promise<typeof OK>, done: Parameters<typeof runTool>[2]) =>
+    runTool('../src/cli/audit-verify.cli', { module: '../src/audit/audit.verify', fn: 'verifyChain', impl: walk }, done, { DATABASE_URL: url });
 
   it('audit:verify: a session ended while idle in its pool is logged in one line and replaced; the walk goes on', async () => {
-    const { lines, exitCode } = await runTool(
-      '../src/cli/audit-verify.cli',
-      {
-        module: '../src/audit/audit.verify',
-        fn: 'verifyChain',
-        impl: async (query: Query) => {
-          const [{ pid }] = await query('SELECT pg_backend_pid() AS pid', []);
-          await terminate(pid);
-          const [{ again }] = await query('SELECT pg_backend_pid() AS again', []);
-          expect(again).not.toBe(pid);
-          return OK;
-        },
+    const { lines, exitCode } = await runVerify(
+      async (query) => {
+        const [{ pid }] = await query('SELECT pg_backend_pid() AS pid', []);
+        await terminate(pid);
+        const [{ again }] = await query('SELECT pg_backend_pid() AS again', []);
+        expect(again).not.toBe(pid);
+        return OK;
       },
       (l) => l.some((x) => x.startsWith('audit chain OK')),
-      { DATABASE_URL: url },
     );
     expect(exitCode).toBeUndefined();
     expect(lines).toEqual([expect.stringMatching(/^audit:verify: database session lost: terminating connection due to administrator command \[code 57P01\]$/), 'audit chain OK: 0 events, head h']);
   });
 
   it('audit:verify: a statement in flight on the ended session fails the tool (exit 2) with one line, no stack trace', async () => {
-    const { lines, exitCode } = await runTool(
-      '../src/cli/audit-verify.cli',
-      {
-        module: '../src/audit/audit.verify',
-        fn: 'verifyChain',
-        impl: async (query: Query) => {
-          const [{ pid }] = await query('SELECT pg_backend_pid() AS pid', []);
-          const slow = query('SELECT pg_sleep(10)', []);
-          slow.catch(() => undefined); // awaited below, once the session is ended
-          await new Promise((r) => setTimeout(r, 200));
-          await terminate(pid);
-          await slow;
-          return OK;
-        },
+    const { lines, exitCode } = await runVerify(
+      async (query) => {
+        const [{ pid }] = await query('SELECT pg_backend_pid() AS pid', []);
+        const slow = query('SELECT pg_sleep(10)', []);
+        slow.catch(() => undefined); // awaited below, once the session is ended
+        await new Promise((r) => setTimeout(r, 200));
+        await terminate(pid);
+        await slow;
+        return OK;
       },
       (_, code) => code !== undefined,
-      { DATABASE_URL: url },
     );
     expect(exitCode).toBe(2);
     expect(lines.join('\n')).not.toMatch(/^\s+at /m);

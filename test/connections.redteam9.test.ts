@@ -1,6 +1,6 @@
-import { connect as tcp, type Socket } from 'node:net';
 import { Department } from '../src/auth/principal';
 import { postGraphQL, startTestHub, type TestHub } from './support/test-hub';
+import { openConnection } from './support/raw-socket';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAX = 10;
@@ -22,14 +22,7 @@ describe('connections that never send a request (red team 9)', () => {
     await t?.stop();
   });
 
-  const silent = async () => {
-    const socket: Socket = tcp(t.hub.port, '127.0.0.1');
-    const connection = { socket, closed: false };
-    socket.on('close', () => (connection.closed = true));
-    socket.on('error', () => undefined);
-    await new Promise((r) => socket.once('connect', r));
-    return connection;
-  };
+  const silent = () => openConnection(t.hub.port);
 
   it('are closed after the header limit, and do not keep every other client out', async () => {
     const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);

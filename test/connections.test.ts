@@ -4,6 +4,7 @@ import { connect as tcp, type Socket } from 'node:net';
 import { Department } from '../src/auth/principal';
 import { MAX_PIPELINED } from '../src/server/http-listener';
 import { DEFAULT_PURPOSE, startTestHub, type TestHub } from './support/test-hub';
+import { openConnection, type HeldConnection } from './support/raw-socket';
 
 /**
  * Connections whose clients do not take their answers (src/server/http-listener.ts). Node starts
@@ -45,16 +46,7 @@ describe('connections that do not take their answers', () => {
     await t?.stop();
   });
 
-  /** A connection to the hub, keeping what it receives and whether it was closed. */
-  const connect = async () => {
-    const socket: Socket = tcp(t.hub.port, '127.0.0.1');
-    const connection = { socket, received: [] as Buffer[], closed: false };
-    socket.on('data', (chunk: Buffer) => connection.received.push(chunk));
-    socket.on('close', () => (connection.closed = true));
-    socket.on('error', () => undefined);
-    await new Promise((r) => socket.once('connect', r));
-    return connection;
-  };
+  const connect = () => openConnection(t.hub.port);
 
   const eventsOf = async (requestId: string) =>
     (await t.sql(`SELECT outcome, body FROM audit.event WHERE request_id = $1 ORDER BY seq`, [requestId])).map((r: { outcome: string; body: string }) => ({
@@ -173,16 +165,8 @@ describe('connections over HUB_MAX_CONNECTIONS', () => {
     await t?.stop();
   });
 
-  const open = async () => {
-    const socket: Socket = tcp(t.hub.port, '127.0.0.1');
-    const connection = { socket, received: [] as Buffer[], closed: false };
-    socket.on('data', (chunk: Buffer) => connection.received.push(chunk));
-    socket.on('close', () => (connection.closed = true));
-    socket.on('error', () => undefined);
-    await new Promise((r) => socket.once('connect', r));
-    return connection;
-  };
-  const answered = async (connection: Awaited<ReturnType<typeof open>>, n: number) => {
+  const open = () => openConnection(t.hub.port);
+  const answered = async (connection: HeldConnection, n: number) => {
     for (let i = 0; i < 200 && responses(Buffer.concat(connection.received)).length < n && !connection.closed; i++) await sleep(50);
     return responses(Buffer.concat(connection.received));
   };

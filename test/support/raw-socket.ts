@@ -39,3 +39,21 @@ export function exchange(port: number, steps: Step[], wait = 1500): Promise<Buff
     });
   });
 }
+
+/** A connection held open to 127.0.0.1:`port`, keeping what it receives and whether it was closed. */
+export interface HeldConnection {
+  socket: net.Socket;
+  received: Buffer[];
+  closed: boolean;
+}
+
+/** Opens a connection a test writes to and watches at its own pace (`exchange` runs a script to the end). */
+export async function openConnection(port: number): Promise<HeldConnection> {
+  const socket = net.connect(port, '127.0.0.1');
+  const connection: HeldConnection = { socket, received: [], closed: false };
+  socket.on('data', (chunk: Buffer) => connection.received.push(chunk));
+  socket.on('close', () => (connection.closed = true));
+  socket.on('error', () => undefined);
+  await new Promise((r) => socket.once('connect', r));
+  return connection;
+}
