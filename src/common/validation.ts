@@ -162,19 +162,14 @@ export function requireInt(field: string, value: number, min: number, max: numbe
 }
 
 /**
- * An enum list argument (a filter's statuses, kinds, categories) as the set it means: the same value
- * sent 80,000 times is one condition, not an array that Postgres walks for every row it tests.
- */
-export const distinctValues = <T>(values: readonly T[]): T[] => [...new Set(values)];
-
-/**
  * A list filter given (not left out or null): at least one value, as the set it means. Every list
  * filter of the hub keeps the records holding one of its values, so an empty one asks for none; it
  * had been taken for no filter, and a client building the list from a user's selection of nothing
  * got the whole jurisdiction, every child of it recorded as read. Refused instead, as an empty
- * `auditEvents` filter is: the client says which it means.
+ * `auditEvents` filter is: the client says which it means. As a set, the same value sent 80,000
+ * times is one condition, not an array that Postgres walks for every row it tests.
  */
 export function requireSomeValues<T>(field: string, values: readonly T[]): T[] {
   if (!values.length) throw badInput(field, 'must name at least one value, or be left out');
-  return distinctValues(values);
+  return [...new Set(values)];
 }
