@@ -10,20 +10,17 @@ import { anchorsIn } from '../audit/audit.anchor';
 import { verifyChain } from '../audit/audit.verify';
 import { loadConfig } from '../config/hub.config';
 import { loggableSummary } from '../errors/hub.exception';
-import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { MAINTENANCE_POOL } from '../db/session-format';
 import { parseArgs } from './args';
-import { maintenancePool } from './maintenance-pool';
+import { withMaintenancePool } from './maintenance-pool';
 
 async function main() {
   const { flags } = parseArgs(process.argv.slice(2), ['anchors']);
   const anchors = flags.anchors ? anchorsIn(readFileSync(flags.anchors, 'utf8')) : [];
   if (flags.anchors && !anchors.length) throw new Error(`${flags.anchors} holds no "audit anchor seq=… hash=…" line`);
   const config = loadConfig();
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
   // As the audit subgraph reads the trail: SELECT on audit.event, nothing else (the login role owns every table).
-  const pool = maintenancePool('audit:verify', { connectionString: config.databaseUrl ?? embedded!.url, options: `${MAINTENANCE_POOL.options} -c role=hub_audit_reader` });
-  try {
+  await withMaintenancePool('audit:verify', config, { options: `${MAINTENANCE_POOL.options} -c role=hub_audit_reader` }, async (pool) => {
     const status = await verifyChain(async (text, params) => (await pool.query(text, params)).rows, anchors);
     const checked = flags.anchors ? `, ${status.anchorsChecked} of ${anchors.length} anchors matched` : '';
     if (status.ok) {
@@ -34,10 +31,7 @@ async function main() {
       console.log(`${status.events} events verified before it; last good head ${status.headHash}${checked}`);
       process.exitCode = 1;
     }
-  } finally {
-    await pool.end();
-    await embedded?.stop();
-  }
+  });
 }
 
 main().catch((e) => {

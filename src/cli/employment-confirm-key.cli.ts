@@ -12,9 +12,8 @@ import type { Pool } from 'pg';
 import { idNumberProblem, normalIdNumber } from '../common/id-number';
 import { loadConfig } from '../config/hub.config';
 import { loggableSummary } from '../errors/hub.exception';
-import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { personHash, registryKeyCheck } from '../subgraphs/workflow/workflow.employment';
-import { holdClient, maintenancePool } from './maintenance-pool';
+import { holdClient, withMaintenancePool } from './maintenance-pool';
 
 /** Thrown for a key or a number that does not match: exit code 1. */
 class Mismatch extends Error {}
@@ -83,9 +82,7 @@ async function main() {
   const config = loadConfig();
   const hash = personHash(config, idNumber);
   const check = registryKeyCheck(config);
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
-  const pool = maintenancePool('employment:confirm-key', { connectionString: config.databaseUrl ?? embedded!.url });
-  try {
+  await withMaintenancePool('employment:confirm-key', config, {}, async (pool) => {
     const { inserted, recorded } = await recordIfListed(pool, check, hash);
     if (!recorded) throw new Mismatch('HUB_AUDIT_KEY does not match the registry: no bar lists that ID number under it (a mistyped key or number, or a person not listed); nothing recorded');
     if (recorded.key_check !== check) throw new Mismatch(`HUB_AUDIT_KEY does not match the registry: another key was recorded at ${recorded.recorded_at.toISOString()}; nothing recorded`);
@@ -94,10 +91,7 @@ async function main() {
         ? `employment:confirm-key: HUB_AUDIT_KEY confirmed against a listed person and recorded as the barred-person registry's key at ${recorded.recorded_at.toISOString()}`
         : `employment:confirm-key: HUB_AUDIT_KEY is the key already recorded for the barred-person registry (at ${recorded.recorded_at.toISOString()}); nothing changed`,
     );
-  } finally {
-    await pool.end();
-    await embedded?.stop();
-  }
+  });
 }
 
 main().catch((e) => {

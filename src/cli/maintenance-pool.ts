@@ -1,4 +1,6 @@
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import type { HubConfig } from '../config/hub.config';
+import { startEmbeddedPostgres } from '../db/embedded-postgres';
 import { MAINTENANCE_POOL } from '../db/session-format';
 import { loggableSummary } from '../errors/hub.exception';
 
@@ -16,6 +18,21 @@ export function maintenancePool(tool: string, config: PoolConfig): Pool {
   const pool = new Pool({ max: 1, ...MAINTENANCE_POOL, ...config });
   pool.on('error', (e) => logLoss(tool, e));
   return pool;
+}
+
+/**
+ * Runs `work` on a maintenance pool to the configured database — or to the embedded one, started
+ * for it and stopped after — and closes both whatever `work` does.
+ */
+export async function withMaintenancePool<T>(tool: string, config: HubConfig, extra: PoolConfig, work: (pool: Pool) => Promise<T>): Promise<T> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort);
+  const pool = maintenancePool(tool, { connectionString: config.databaseUrl ?? embedded!.url, ...extra });
+  try {
+    return await work(pool);
+  } finally {
+    await pool.end();
+    await embedded?.stop();
+  }
 }
 
 /**
