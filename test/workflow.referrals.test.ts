@@ -484,6 +484,47 @@ describe('workflow: referrals', () => {
       await t.gql(education, DECLINE, { id: placement, reason: '转其他部门' });
     });
 
+    it('opens only what the referring department reads exactly itself: a department cannot hand on a category or a situation it is refused', async () => {
+      await t.sql(`UPDATE registry.guardian SET situation = 'SERVING_SENTENCE' WHERE minor_id = $1`, [child.id]);
+      await t.sql(`INSERT INTO registry.minor_category (minor_id, category, identified_at) VALUES ($1, 'INCARCERATED_PARENT', current_date) ON CONFLICT DO NOTHING`, [child.id]);
+      const QUERY = `query($id: ID!) { minor(id: $id) { currentAddress categories { category } guardians { situation } } }`;
+      const referFrom = async (from: Department, type: string) => {
+        const r = await t.gql(await t.token(from, { region: '330102001' }), CREATE, { input: { minorId: child.id, type, toDepartment: ED, need: '需要帮扶' } });
+        expect(r.errors).toBeUndefined();
+        return r.data.createReferral as { id: string; grantedFields: string[] };
+      };
+      const readUnder = async (id: string) => {
+        const r = await post(t, education, { query: QUERY, variables: { id: child.id } }, { 'x-purpose': `REFERRAL; ${id}` });
+        const { minor } = r.json.data;
+        return { categories: minor.categories.map((c: { category: string }) => c.category), situations: minor.guardians.map((g: { situation: string | null }) => g.situation), address: minor.currentAddress, r };
+      };
+
+      // The Youth League sees the category as NEEDS_SUPPORT and no situation: its legal-aid referral opens neither.
+      const league = await referFrom(YL, 'LEGAL_AID');
+      expect(league.grantedFields).toEqual([]);
+      const underLeague = await readUnder(league.id);
+      expect([underLeague.categories, underLeague.situations]).toEqual([expect.not.arrayContaining(['INCARCERATED_PARENT']), [null]]);
+      expect(underLeague.categories).toContain('NEEDS_SUPPORT');
+      const leagueEvent = await eventOf(t, underLeague.r.requestId);
+      expect(leagueEvent.reads.find((x: { minorId: string }) => x.minorId === child.id).fields).toMatchObject({ 'MinorCategory.category': 'MASK', 'Guardian.situation': 'DENY' });
+      expect((await t.gql(education, `query($id: ID!) { referral(id: $id) { grantedFields } }`, { id: league.id })).data.referral.grantedFields).toEqual([]);
+
+      // The women's federation reads addresses and guardians exactly, not the categories: a placement it asks for opens those only.
+      const federation = await referFrom(WF, 'PLACEMENT');
+      expect(federation.grantedFields).toEqual(['Minor.currentAddress', 'Guardian.name', 'Guardian.phone', 'Guardian.address']);
+      const underFederation = await readUnder(federation.id);
+      expect([underFederation.address, underFederation.situations]).toEqual([child.current_address, [null]]);
+      expect(underFederation.categories).not.toContain('INCARCERATED_PARENT');
+
+      // Police read both exactly: its legal-aid referral opens them, as civil affairs' does.
+      const police = await referFrom(PO, 'LEGAL_AID');
+      expect(police.grantedFields).toEqual(referralGrants.LEGAL_AID);
+      const underPolice = await readUnder(police.id);
+      expect([underPolice.categories, underPolice.situations]).toEqual([expect.arrayContaining(['INCARCERATED_PARENT']), ['SERVING_SENTENCE']]);
+
+      for (const id of [league.id, federation.id, police.id]) await t.gql(education, DECLINE, { id, reason: '转其他部门' });
+    });
+
     it('refuses to start with a grant that would open the birth date beside a masked ID number', () => {
       const source = (kinds: Record<string, string[]>): GrantSource => ({
         purpose: PurposeCode.REFERRAL,

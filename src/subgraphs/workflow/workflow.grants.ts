@@ -2,13 +2,13 @@ import { PurposeCode } from '../../audit/audit.types';
 import type { FieldGrant, GrantSource } from '../../policy/grants';
 import type { HubContext } from '../../server/hub.context';
 import { workflowLoaders } from './workflow.loaders';
-import { referralGrants } from './workflow.policy';
+import { referralGrantedFields, referralGrants } from './workflow.policy';
 
 /**
  * Open referrals as field grants (see src/policy/grants.ts). A grant never widens jurisdiction:
  * the receiving department reaches the child through its own region subtree (a referral is
  * addressed to the referrer's region, which covers the child), so a grant changes which fields it
- * reads, not which children.
+ * reads, not which children; and it opens only what the referring department reads exactly itself.
  */
 export const referralGrantSource: GrantSource = {
   purpose: PurposeCode.REFERRAL,
@@ -16,7 +16,7 @@ export const referralGrantSource: GrantSource = {
   kinds: referralGrants,
   async grantsFor(ctx: HubContext, minorId: string): Promise<FieldGrant[]> {
     const open = await workflowLoaders(ctx).openReferralsByMinor.load(minorId);
-    return open.map((r) => ({ reference: r.id, fields: new Set(referralGrants[r.type]) }));
+    return open.map((r) => ({ reference: r.id, fields: new Set(referralGrantedFields(ctx.policy, r)) }));
   },
   openReferenceChild: (ctx: HubContext, reference: string) => workflowLoaders(ctx).openReferralById.load(reference),
 };

@@ -1,6 +1,8 @@
 import { Department, PolicySubject, Role } from '../../auth/principal';
-import { ALL_DEPARTMENTS, policyRow, PolicyRow } from '../../policy/policy.types';
+import type { Policy } from '../../policy/policy';
+import { Access, ALL_DEPARTMENTS, policyRow, PolicyRow } from '../../policy/policy.types';
 import { VISIT_READERS } from '../registry/registry.policy';
+import type { Referral } from './entities/referral.entity';
 import { NotificationKind, ReferralType } from './workflow.enums';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
@@ -36,6 +38,18 @@ export const referralGrants: Readonly<Record<ReferralType, readonly string[]>> =
   [ReferralType.PLACEMENT]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone', 'Guardian.address', 'Guardian.situation', 'Guardian.situationNote', 'MinorCategory.category'],
   [ReferralType.FAMILY_EDUCATION_GUIDANCE]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone', 'Guardian.address'],
 };
+
+/**
+ * What one referral opens to its receiving department: its type's fields that the referring
+ * department reads exactly itself. A department cannot hand on what its own row denies or masks —
+ * else a school or the Youth League, reading a crime victim as NEEDS_SUPPORT, could open the
+ * category to any other department by referring the child for legal aid. Subsets so taken stay
+ * free of the leaks start-up refuses: the referrer's own row reads the whole of any part and both
+ * of two fields of the same value alike (Policy.rebuildLeaks).
+ */
+export function referralGrantedFields(policy: Policy, referral: Pick<Referral, 'type' | 'fromDepartment'>): readonly string[] {
+  return referralGrants[referral.type].filter((key) => policy.access(referral.fromDepartment, key) === Access.ALLOW);
+}
 
 /**
  * Who must be told of each event (信息通报), among the departments with jurisdiction over the
@@ -91,7 +105,7 @@ export const workflowPolicy: PolicyRow[] = [
     ALL,
     REFERRAL,
   ),
-  policyRow('Referral', 'grantedFields', { allow: ALL }, 'The fields an open referral of this type opens to the receiving department (see docs/workflows.md).'),
+  policyRow('Referral', 'grantedFields', { allow: ALL }, 'The fields an open referral opens to the receiving department: those of its type the referring department reads exactly (see docs/workflows.md).'),
   policyRow('Minor', 'referrals', { allow: ALL }, REFERRAL),
 
   // 信息通报

@@ -14,7 +14,7 @@ import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction, type Seen } from '../../shared/jurisdiction';
 import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
-import { referralGrants } from '../workflow.policy';
+import { referralGrantedFields } from '../workflow.policy';
 import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
 import { pageSize, stepTime } from './report.resolver';
 import { CreateReferralInput } from './types/referral.input';
@@ -211,9 +211,12 @@ export class ReferralResolver {
     return referral.minorId ? minorInJurisdiction(ctx, referral.minorId) : null;
   }
 
-  @FieldResolver(() => [String], { nullable: true, description: '`Type.field`s the receiving department may read of the child while the referral is open' })
-  grantedFields(@Root() referral: Seen<Referral>): readonly string[] {
-    return referralGrants[referral.type];
+  @FieldResolver(() => [String], {
+    nullable: true,
+    description: '`Type.field`s the receiving department may read of the child while the referral is open: those of its type the referring department reads exactly',
+  })
+  grantedFields(@Root() referral: Seen<Referral>, @Ctx() ctx: HubContext): readonly string[] {
+    return referralGrantedFields(ctx.policy, referral);
   }
 
   @FieldResolver(() => Boolean, { nullable: true, description: 'Past its answer or completion deadline' })
