@@ -178,7 +178,12 @@ export class ReferralResolver {
         : null;
       if (!referral) throw notFound('Referral');
       const loaded = await loadedRecordOf(em, ctx, 'Referral', referral.minorId);
-      if (referral.toDepartment !== ctx.principal.department) throw forbidden('Only the receiving department answers a referral');
+      if (referral.toDepartment !== ctx.principal.department) {
+        // Civil affairs sees every referral of its jurisdiction: the refusal tells it whom the
+        // referral was not addressed to, a fact of the referral as its status is below.
+        loaded.refusalStates('Referral.toDepartment');
+        throw forbidden('Only the receiving department answers a referral');
+      }
       if (referral.status !== from) {
         loaded.refusalStates('Referral.status');
         throw badInput('id', `the referral is ${referral.status}, not ${from}`);
