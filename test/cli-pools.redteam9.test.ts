@@ -165,6 +165,21 @@ describe('command-line tools losing their database session (red team 9)', () => 
     expect(await minorCount()).toBe(50);
   });
 
+  it('seed:scale: a session refused right after the database opened closes the database (and so an embedded Postgres) before failing', async () => {
+    let closed = false;
+    const { failure } = await load(10, {
+      module: '../src/server/bootstrap',
+      fn: 'openDatabase',
+      // Opened as usual, but the tool's own session goes where nothing listens: refused, as a full max_connections would.
+      impl: (actual) => async (...a: unknown[]) => {
+        const db = await actual.openDatabase(...a);
+        return { ...db, url: 'postgres://hub@127.0.0.1:1/none', close: async () => ((closed = true), db.close()) };
+      },
+    });
+    expect(String(failure)).toMatch(/ECONNREFUSED/);
+    expect(closed).toBe(true);
+  });
+
   it('seed:scale: a statement in flight on its ended session fails the load, rolled back, not a crash', async () => {
     const before = await minorCount();
     const { failure } = await load(before + 10, {

@@ -63,7 +63,15 @@ export async function seedScale(argv: string[], env: Record<string, string | und
   ];
   const db = await openDatabase(config, (m) => console.error(m));
   const pool = maintenancePool('seed:scale', { connectionString: db.url });
-  const { client, release } = await holdClient('seed:scale', pool);
+  const closeAll = async () => {
+    await pool.end();
+    await db.close();
+  };
+  // A database that refuses the session (max_connections reached) must not leave an embedded Postgres behind.
+  const { client, release } = await holdClient('seed:scale', pool).catch(async (e) => {
+    await closeAll();
+    throw e;
+  });
   try {
     // The reset in the load's transaction: a load that fails (or is interrupted) leaves the data set it would have replaced.
     await client.query('BEGIN');
@@ -142,8 +150,7 @@ export async function seedScale(argv: string[], env: Record<string, string | und
     throw e;
   } finally {
     release();
-    await pool.end();
-    await db.close();
+    await closeAll();
   }
 }
 
