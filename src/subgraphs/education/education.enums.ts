@@ -37,7 +37,7 @@ export enum BullyingRole {
 
 export enum BullyingSeverity {
   GENERAL = 'GENERAL', // 一般
-  SERIOUS = 'SERIOUS', // 严重 (reported to police and education bureau)
+  SERIOUS = 'SERIOUS', // 严重: the school reports it to police and the education bureau itself; recording it here tells no one
 }
 
 export enum BullyingCaseStatus {
