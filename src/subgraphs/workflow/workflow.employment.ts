@@ -5,8 +5,6 @@ import type { HubConfig } from '../../config/hub.config';
 import { auditKey } from '../../config/secrets';
 
 const keys = new WeakMap<HubConfig, Uint8Array>();
-/** Configs whose key was found to be the registry's: a process's key does not change. */
-const keyChecked = new WeakSet<HubConfig>();
 
 /**
  * Keyed hash of an ID number (HMAC-SHA256 with the audit key). The barred-person registry and
@@ -47,10 +45,11 @@ const OTHER_KEY =
  * the hub cannot tell from the one it runs with — recorded so, a mistyped key would void every bar
  * and the right one be refused after. An operator confirms it against a listed person's number
  * (`npm run employment:confirm-key`). Thrown as an unexpected error: the client is answered an
- * internal error, the operator's log says why.
+ * internal error, the operator's log says why. Asked at every use, not once per process: the process's
+ * key does not change, but the database can (a restore beside another deployment's key under a running
+ * hub), and a confirmation kept from before had every person listed there answered CLEAR.
  */
 export async function requireRegistryKey(config: HubConfig, db: DataSource): Promise<void> {
-  if (keyChecked.has(config)) return;
   const check = registryKeyCheck(config);
   const [recorded]: { key_check: string }[] = await db.transaction(async (em) => {
     // Revoked bars too: they were hashed under the same key.
@@ -64,7 +63,6 @@ export async function requireRegistryKey(config: HubConfig, db: DataSource): Pro
   });
   if (!recorded) throw new Error(KEY_UNCONFIRMED);
   if (recorded.key_check !== check) throw new Error(OTHER_KEY);
-  keyChecked.add(config);
 }
 
 /**
