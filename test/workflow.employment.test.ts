@@ -218,6 +218,20 @@ describe('workflow: pre-employment check', () => {
     expect((await t.sql(`SELECT count(*)::int AS n, count(revoked_at)::int AS revoked FROM workflow.barred_person WHERE name = '李某'`))[0]).toEqual({ n: 2, revoked: 1 });
   });
 
+  it('refuses to list a person under 12, the youngest age of criminal responsibility: such a number is a child’s', async () => {
+    const china = new Date(Date.now() + 8 * 3_600_000);
+    const day = (yearsAgo: number, days = 0) => new Date(Date.UTC(china.getUTCFullYear() - yearsAgo, china.getUTCMonth(), china.getUTCDate() + days)).toISOString().slice(0, 10);
+    const list = (birth: string, serial: number) =>
+      t.gql(police, ADD, { input: { idNumber: buildIdNumber('330102', birth, serial), name: '孙某', offence: 'ABUSE', judgementReference: `(2026)浙0102刑初${serial}号` } });
+    for (const [birth, serial] of [[day(5), 901], [day(12, 1), 902]] as const) {
+      const refused = await list(birth, serial);
+      expect([birth, errorCodes(refused), refused.errors?.[0].extensions?.field]).toEqual([birth, ['BAD_USER_INPUT'], 'input.idNumber']);
+    }
+    expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.barred_person WHERE name = '孙某'`))[0].n).toBe(0);
+    // Twelve today: listed.
+    expect((await list(day(12), 903)).errors).toBeUndefined();
+  });
+
   it('revokes a bar named by its id in capitals: the answer and the audit name the bar as the hub spells it', async () => {
     const added = await t.gql(police, ADD, { input: { idNumber: buildIdNumber('330102', '1980-05-05', 123), name: '张某', offence: 'SEXUAL_HARM', judgementReference: '(2021)浙0102刑初7号' } });
     const id: string = added.data.addBarredPerson.id;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
-import { chinaDay } from '../../../common/dates';
-import { requireIdNumber } from '../../../common/id-number';
+import { ageOn, chinaDay } from '../../../common/dates';
+import { idNumberBirthDate, requireIdNumber } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { requireDate, requireLine, requireText } from '../../../common/validation';
@@ -16,6 +16,8 @@ import { pageSize } from './report.resolver';
 import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from './types/employment.input';
 
 export const MAX_RESCREEN = 1000;
+/** The youngest age of criminal responsibility (刑法 art. 17): no one younger has a judgement to be barred by. */
+const YOUNGEST_BARRED_AGE = 12;
 
 /**
  * Serialises one employer's checks so that concurrent requests cannot overrun the limit. An
@@ -127,6 +129,12 @@ export class EmploymentResolver {
   @Mutation(() => BarredPerson, { nullable: true, description: 'Lists a person barred from work with minors' })
   async addBarredPerson(@Arg('input', () => BarredPersonInput) input: BarredPersonInput, @Ctx() ctx: HubContext): Promise<BarredPerson> {
     const idNumber = requireIdNumber('input.idNumber', input.idNumber);
+    // A bar follows a judgement, and no one is judged before 12, the youngest age of criminal
+    // responsibility (刑法 art. 17): such a number is a child's, mistyped or not, and a listing would
+    // answer RESTRICTED about that child to every employer asking.
+    if (ageOn(idNumberBirthDate(idNumber), ctx.now) < YOUNGEST_BARRED_AGE) {
+      throw badInput('input.idNumber', `belongs to a person under ${YOUNGEST_BARRED_AGE} today, too young to have been judged`);
+    }
     const until = input.restrictedUntil === undefined || input.restrictedUntil === null ? null : requireDate('input.restrictedUntil', input.restrictedUntil);
     // A bar that has already ended answers CLEAR from the start: a mistyped year would void it.
     if (until !== null && until < chinaDay(ctx.now)) throw badInput('input.restrictedUntil', 'must not be in the past');
