@@ -1,0 +1,842 @@
+import { Department, POLICY_SUBJECTS, PolicySubject, Role } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
+import { chinaDay } from '../src/common/dates';
+import { Access } from '../src/policy/policy.types';
+import { buildPolicy } from '../src/server/bootstrap';
+import { startTestHub, TestHub } from './support/test-hub';
+import { insertWebhook } from './support/webhooks';
+import { refreshStatistics } from '../src/subgraphs/statistics/statistics.refresh';
+import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
+
+/**
+ * A schema-driven fuzzer of the public endpoint: every root field of Query and Mutation, as the
+ * roles that may reach it, each argument (input objects and lists walked) given hostile values one
+ * at a time over an otherwise valid call, inline and as variables. Whatever is refused, the answer
+ * is a typed refusal: no 500, no INTERNAL_SERVER_ERROR, nothing of SQL, Postgres, a stack or a
+ * file in any message or extension; and a mutation refused writes nothing.
+ */
+
+jest.setTimeout(300_000);
+// FUZZ_ONLY=<regex of root field names> narrows a run; FUZZ_VERBOSE=1 prints what each phase reached.
+
+interface TypeRef {
+  kind: 'NON_NULL' | 'LIST' | 'SCALAR' | 'ENUM' | 'INPUT_OBJECT' | 'OBJECT' | 'INTERFACE' | 'UNION';
+  name: string | null;
+  ofType: TypeRef | null;
+}
+interface InputValue {
+  name: string;
+  type: TypeRef;
+  defaultValue: string | null;
+}
+interface FieldDef {
+  name: string;
+  args: InputValue[];
+  type: TypeRef;
+}
+interface FullType {
+  kind: string;
+  name: string;
+  fields: FieldDef[] | null;
+  inputFields: InputValue[] | null;
+  enumValues: { name: string }[] | null;
+}
+
+const TYPE_REF = `kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } }`;
+const INTROSPECTION = `{ __schema { queryType { name } mutationType { name } types { kind name
+  fields { name type { ${TYPE_REF} } args { name defaultValue type { ${TYPE_REF} } } }
+  inputFields { name defaultValue type { ${TYPE_REF} } }
+  enumValues { name } } } }`;
+
+const named = (t: TypeRef): TypeRef => (t.ofType ? named(t.ofType) : t);
+const typeText = (t: TypeRef): string =>
+  t.kind === 'NON_NULL' ? `${typeText(t.ofType!)}!` : t.kind === 'LIST' ? `[${typeText(t.ofType!)}]` : t.name!;
+const nullable = (t: TypeRef): TypeRef => (t.kind === 'NON_NULL' ? t.ofType! : t);
+
+/** What an answer may never carry: the database's, the runtime's or the file system's words. */
+const LEAK = new RegExp(
+  [
+    'QueryFailedError', 'TypeError', 'RangeError', 'ReferenceError', 'SyntaxError: ', 'Cannot read', 'undefined', 'null value in column',
+    'invalid input syntax', 'invalid input value', 'violates', 'duplicate key', 'relation "', 'column "', 'syntax error at',
+    'out of range for type', 'value too long', 'date/time field value', 'SQLSTATE', '\\b22[0-9A-Z]{3}\\b', '\\b23[0-9]{3}\\b', '\\b42[0-9A-Z]{3}\\b',
+    '\\bSELECT\\b', '\\bINSERT INTO\\b', '\\bUPDATE "', '\\bFROM "', 'unterminated', 'operator does not exist', 'function .*does not exist',
+    '\\bat [\\w.<>]+ \\(', '/work/', '/tmp/', 'node_modules', '\\.[jt]s:\\d+', 'stacktrace', 'Invalid time value', 'Invalid Date', 'NaN',
+    'Maximum call stack', 'out of memory', 'ECONNRESET', 'Unexpected token',
+  ].join('|'),
+);
+
+interface Answer {
+  status: number;
+  body: { data?: Record<string, unknown> | null; errors?: { message: string; path?: unknown[]; extensions?: Record<string, unknown> }[] };
+  requestId: string | null;
+}
+
+interface Case {
+  root: 'Query' | 'Mutation';
+  field: string;
+  subject: PolicySubject;
+  what: string;
+  mode: 'inline' | 'variables';
+  marker: string;
+  query: string;
+  variables?: Record<string, unknown>;
+  /** The hostile value sent, left out of an echo check: a message may quote a client's own value. */
+  sent?: unknown;
+}
+
+interface Outcome {
+  c: Case;
+  a: Answer;
+  problems: string[];
+  wrote: boolean;
+}
+
+/** A leaf of an argument tree: where in the arguments (names and list indexes) and its type. */
+interface Leaf {
+  path: (string | number)[];
+  type: TypeRef;
+}
+
+class Fuzzer {
+  types = new Map<string, FullType>();
+  private n = 0;
+
+  constructor(private readonly ids: Record<string, string>, private readonly now: Date) {}
+
+  marker(): string {
+    return `fz96x${(this.n++).toString(36)}q`;
+  }
+
+  enumValues(name: string): string[] {
+    return (this.types.get(name)?.enumValues ?? []).map((v) => v.name);
+  }
+
+  /** A value the argument would accept (as far as a name tells), carrying `marker` in its free text. */
+  valid(t: TypeRef, name: string, field: string, marker: string, seq: number, includeOptional = false): unknown {
+    if (t.kind === 'NON_NULL') return this.valid(t.ofType!, name, field, marker, seq, includeOptional);
+    if (t.kind === 'LIST') return [this.valid(t.ofType!, name, field, marker, seq)];
+    if (t.kind === 'ENUM') return this.validEnum(t.name!, name, field);
+    if (t.kind === 'INPUT_OBJECT') {
+      const o: Record<string, unknown> = {};
+      for (const f of this.types.get(t.name!)!.inputFields!) {
+        if (f.type.kind === 'NON_NULL' || includeOptional) o[f.name] = this.valid(f.type, f.name, field, marker, seq);
+      }
+      return o;
+    }
+    return this.validScalar(t.name!, name, field, marker, seq);
+  }
+
+  private validEnum(type: string, name: string, field: string): string {
+    const values = this.enumValues(type);
+    if (field === 'transitionReport' && name === 'to') return 'VERIFYING';
+    if (field === 'minorCounts' && name === 'level') return 'STREET';
+    if (field === 'statisticsRates' && name === 'level') return 'STREET';
+    if (type === 'PurposeCode') return 'CASE_HANDLING';
+    if (type === 'PreventionKind') return 'SERIOUS_MISBEHAVIOUR';
+    return values[0];
+  }
+
+  private validScalar(type: string, name: string, field: string, marker: string, seq: number): unknown {
+    const today = chinaDay(this.now);
+    const daysAgo = (d: number) => chinaDay(new Date(this.now.getTime() - d * 86_400_000));
+    if (type === 'Int') {
+      return ({ first: 5, grade: 3, daysAbsent: 5, amountYuan: 100, months: 12, ageMin: 1, ageMax: 17 } as Record<string, number>)[name] ?? 30;
+    }
+    if (type === 'Boolean') return true;
+    if (type === 'DateTimeISO') {
+      if (name === 'from') return new Date(this.now.getTime() - 86_400_000).toISOString();
+      if (name === 'nextVisitDueBefore') return new Date(this.now.getTime() + 86_400_000).toISOString();
+      return new Date(this.now.getTime() - 3_600_000).toISOString();
+    }
+    if (type === 'ID') {
+      if (name === 'minorId' || name === 'childId') return this.ids.minor;
+      if (name === 'gridCode') return this.ids.grid;
+      if (name === 'regionCode') return this.ids.region;
+      if (name === 'requestId') return '0190f1e2-0000-7000-8000-000000000000';
+      if (name === 'after') return null;
+      return this.ids[`${field}.${name}`] ?? this.ids[name] ?? this.ids.minor;
+    }
+    // String
+    if (/On$|^since$|^restrictedUntil$|^expectedRelease$|^identifiedAt$/.test(name)) {
+      if (name === 'endsOn' || name === 'restrictedUntil' || name === 'expectedRelease') return chinaDay(new Date(this.now.getTime() + 200 * 86_400_000));
+      return name === 'identifiedAt' ? today : daysAgo(10);
+    }
+    if (name === 'birthDate') return daysAgo(2000 + (seq % 1500));
+    if (name === 'idNumber' || name === 'childIdNumber') {
+      if (field === 'minorByIdNumber') return this.ids.idNumber;
+      const birth = daysAgo(2000 + (seq % 1500));
+      return buildIdNumber('330102', birth, 101 + 2 * (seq % 400));
+    }
+    if (name === 'schoolYear') return `${Number(today.slice(0, 4)) - 1}-${today.slice(0, 4)}`;
+    if (name === 'url') return `https://127.0.0.1/${marker}`;
+    if (name === 'toDepartment') return 'EDUCATION';
+    if (name === 'department') return 'CIVIL_AFFAIRS';
+    if (name === 'userId') return 'civil_affairs-test';
+    if (name === 'regionCode') return this.ids.region;
+    if (name === 'seq') return '1';
+    if (name === 'hash') return '0'.repeat(64);
+    if (name === 'after') return null;
+    if (name === 'phone') return '13900001803';
+    return `测试${marker}`;
+  }
+
+  /** Every leaf and inner node of an argument's type, walking input objects (each field) and lists (item 0). */
+  nodes(t: TypeRef, path: (string | number)[], depth = 0): Leaf[] {
+    const out: Leaf[] = [{ path, type: t }];
+    const inner = nullable(t);
+    if (depth > 4) return out;
+    if (inner.kind === 'LIST') out.push(...this.nodes(inner.ofType!, [...path, 0], depth + 1));
+    if (inner.kind === 'INPUT_OBJECT') {
+      for (const f of this.types.get(inner.name!)!.inputFields!) out.push(...this.nodes(f.type, [...path, f.name], depth + 1));
+    }
+    return out;
+  }
+
+  /** Hostile values for a node of type `t` named `name` (the last name of its path). */
+  hostile(t: TypeRef, name: string, marker: string): { what: string; value: unknown; variablesOnly?: boolean; inlineOnly?: string }[] {
+    const inner = nullable(t);
+    const out: { what: string; value: unknown; variablesOnly?: boolean; inlineOnly?: string }[] = [];
+    if (t.kind === 'NON_NULL') out.push({ what: 'null for non-null', value: null, variablesOnly: true });
+    else out.push({ what: 'explicit null', value: null });
+    if (inner.kind === 'LIST') {
+      out.push({ what: 'empty list', value: [] });
+      out.push({ what: 'list of null', value: [null], variablesOnly: true });
+      const item = this.valid(inner.ofType!, name, '', marker, 1);
+      out.push({ what: '10,000 items', value: Array.from({ length: 10_000 }, () => item) });
+      out.push({ what: 'list of lists', value: [[item]] });
+      return out;
+    }
+    if (inner.kind === 'INPUT_OBJECT') {
+      out.push({ what: 'empty object', value: {} });
+      out.push({ what: 'unknown field', value: { ...(this.valid(inner, name, '', marker, 1) as object), zz: 1 } });
+      let deep: Record<string, unknown> = { leaf: 1 };
+      const fieldName = this.types.get(inner.name!)!.inputFields![0].name;
+      for (let i = 0; i < 60; i++) deep = { [fieldName]: deep };
+      out.push({ what: 'nested 60 deep', value: deep });
+      out.push({ what: 'a string for an object', value: `${marker}` });
+      return out;
+    }
+    if (inner.kind === 'ENUM') {
+      const v = this.enumValues(inner.name!)[0];
+      out.push({ what: 'enum lower case', value: v.toLowerCase() });
+      out.push({ what: 'enum with a space', value: `${v} ` });
+      out.push({ what: 'enum unknown', value: 'NOT_A_VALUE' });
+      out.push({ what: 'enum as a number', value: 1 });
+      out.push({ what: 'enum as a string literal', value: v, inlineOnly: JSON.stringify(v) });
+      return out;
+    }
+    switch (inner.name) {
+      case 'Int':
+        return [
+          ...out,
+          ...[2147483647, 2147483648, -2147483648, -2147483649, 0, -1, 9007199254740993, 1e308, 1.5, -0].map((value) => ({ what: `int ${value}`, value })),
+          { what: 'NaN text', value: 'NaN' },
+          { what: 'Infinity text', value: 'Infinity' },
+          { what: 'NaN literal', value: null, inlineOnly: 'NaN' },
+          { what: '-Infinity literal', value: null, inlineOnly: '-1e400' },
+          { what: 'bool for int', value: true },
+        ];
+      case 'Boolean':
+        return [...out, { what: 'string for bool', value: 'true' }, { what: 'int for bool', value: 1 }];
+      case 'ID':
+        return [...out, ...this.hostileIds(marker)];
+      case 'DateTimeISO':
+        return [
+          ...out,
+          ...[
+            '2026-02-30T00:00:00Z', '0000-01-01T00:00:00Z', '9999-12-31T24:00:00Z', '9999-12-31T23:59:59Z', '2026-01-01T00:00:00+14:00',
+            '2026-01-01T00:00:00-12:00', '+275760-09-13T00:00:00Z', '-000001-01-01T00:00:00Z', '2026-01-01', 'infinity', 'now', '',
+            `${marker}\u0000`, '1e308',
+          ].map((value) => ({ what: `datetime ${value}`, value })),
+          { what: 'datetime as a float', value: 1e308 },
+          { what: 'datetime as -0', value: -0 },
+          { what: 'datetime as 8.64e15+1', value: 8.64e15 + 1 },
+        ];
+      default:
+        return [...out, ...this.hostileStrings(name, marker)];
+    }
+  }
+
+  private hostileIds(marker: string): { what: string; value: unknown }[] {
+    const real = this.ids.minor;
+    return [
+      { what: 'not a uuid', value: `not-a-uuid-${marker}` },
+      { what: 'empty id', value: '' },
+      { what: 'upper-case uuid', value: real.toUpperCase() },
+      { what: 'braced uuid', value: `{${real}}` },
+      { what: 'uuid without hyphens', value: real.replace(/-/g, '') },
+      { what: 'uuid with a space', value: ` ${real}` },
+      { what: 'uuid with NUL', value: `${real}\u0000` },
+      { what: 'nil uuid', value: '00000000-0000-0000-0000-000000000000' },
+      { what: 'max uuid', value: 'ffffffff-ffff-ffff-ffff-ffffffffffff' },
+      { what: 'uuid-shaped non-hex', value: 'zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz' },
+      { what: 'quote', value: `'${marker}'; --` },
+      { what: 'like metacharacters', value: '%_\\' },
+      { what: 'int id', value: 123 },
+      { what: 'huge int id', value: 2147483648 },
+      { what: 'region-like code', value: '330102%' },
+      { what: 'long digits', value: '3'.repeat(40) },
+      { what: 'lone surrogate id', value: `${marker}\uD800` },
+      { what: '100 KB id', value: 'a'.repeat(100_000) },
+      { what: 'list for id', value: [real] },
+    ];
+  }
+
+  private hostileStrings(name: string, marker: string): { what: string; value: unknown }[] {
+    const strings: [string, unknown][] = [
+      ['NUL', `${marker}\u0000x`],
+      ['lone high surrogate', `${marker}\uD800`],
+      ['lone low surrogate', `\uDC00${marker}`],
+      ['100 KB', `${marker}${'a'.repeat(100_000)}`],
+      ['100 K Han characters', `${marker}${'长'.repeat(100_000)}`],
+      ['RTL override', `\u202E${marker}\u202C`],
+      ['zero-width', `${marker}\u200B`],
+      ['only zero-width', '\u200B\u200D'],
+      ['SQL/LIKE metacharacters', `${marker}%_\\'"`],
+      ['percent', '%'],
+      ['underscore', '_'],
+      ['backslash', '\\'],
+      ['quote', `'${marker}`],
+      ['empty', ''],
+      ['blank', '   '],
+      ['C1 control', `${marker}\u0085`],
+      ['BOM', `\uFEFF${marker}`],
+      ['astral', `${marker}𠮷😀`],
+      ['number for string', 12345],
+      ['object for string', { a: marker }],
+    ];
+    if (/On$|^since$|^restrictedUntil$|^expectedRelease$|^identifiedAt$|^birthDate$/.test(name)) {
+      for (const d of ['2026-02-30', '0000-01-01', '9999-12-31T24:00', '9999-12-31', '2026-01-01T00:00:00+14:00', '2026-1-1', '２０２６-０１-０１', 'infinity', 'epoch', 'today', '-infinity', '+275760-09-13', '1899-12-31', '2026-01-01 ']) {
+        strings.push([`date ${d}`, d]);
+      }
+    }
+    if (name === 'idNumber' || name === 'childIdNumber') {
+      const ok = buildIdNumber('330102', '2015-06-01', 123);
+      strings.push(['lower-case x id number', ok.slice(0, 17) + 'x'], ['id number with NUL', `${ok}\u0000`], ['id number 30 Feb', buildIdNumber('330102', '2015-02-30', 1)], ['full-width id number', ok.replace(/\d/g, (d) => String.fromCharCode(0xff10 + Number(d)))]);
+    }
+    if (name === 'url') strings.push(['file url', 'file:///etc/passwd'], ['ipv6 loopback', 'https://[::1]/x'], ['javascript url', 'javascript:alert(1)'], ['credentials in url', 'https://u:p@example.org/'], ['url with NUL', 'https://example.org/\u0000']);
+    if (name === 'seq') strings.push(['seq -1', '-1'], ['seq 1e400', '1e400'], ['seq 2^64', '18446744073709551616'], ['seq NaN', 'NaN'], ['seq 9.5', '9.5']);
+    if (name === 'schoolYear') strings.push(['school year reversed', '2026-2025'], ['school year 0000', '0000-0001'], ['school year 9999', '9999-10000']);
+    if (name === 'after') strings.push(['cursor -1', '-1'], ['cursor 1e400', '1e400'], ['cursor base64', 'YXJyYXljb25uZWN0aW9uOjA='], ['cursor 2^64', '18446744073709551616']);
+    return strings.map(([what, value]) => ({ what, value }));
+  }
+}
+
+/** A GraphQL literal of `v` as typed by `t` (enums bare). */
+function literal(v: unknown, t: TypeRef | null, fuzzer: Fuzzer): string {
+  if (v === null || v === undefined) return 'null';
+  const inner = t ? nullable(t) : null;
+  if (Array.isArray(v)) return `[${v.map((x) => literal(x, inner?.kind === 'LIST' ? inner.ofType : null, fuzzer)).join(', ')}]`;
+  if (typeof v === 'object') {
+    const fields = inner?.kind === 'INPUT_OBJECT' ? fuzzer.types.get(inner.name!)!.inputFields! : [];
+    return `{ ${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${k}: ${literal(x, fields.find((f) => f.name === k)?.type ?? null, fuzzer)}`)
+      .join(', ')} }`;
+  }
+  if (typeof v === 'string' && inner?.kind === 'ENUM' && /^[_A-Za-z][_0-9A-Za-z]*$/.test(v)) return v;
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  return JSON.stringify(v);
+}
+
+function setAt(root: Record<string, unknown>, path: (string | number)[], value: unknown): Record<string, unknown> {
+  const copy = structuredClone(root);
+  let at: any = copy;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i];
+    if (at[k] === undefined || at[k] === null) at[k] = typeof path[i + 1] === 'number' ? [] : {};
+    at = at[k];
+  }
+  at[path[path.length - 1]] = value;
+  return copy;
+}
+
+const selectionOf = (t: TypeRef, fuzzer: Fuzzer): string => {
+  const n = named(t);
+  const kind = fuzzer.types.get(n.name!)?.kind;
+  return kind === 'OBJECT' || kind === 'INTERFACE' || kind === 'UNION' ? ' { __typename }' : '';
+};
+
+async function send(url: string, token: string, query: string, variables?: Record<string, unknown>, rawBody?: string, purpose = 'CASE_HANDLING; fuzz'): Promise<Answer> {
+  const body = rawBody ?? JSON.stringify({ query, variables });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-purpose': purpose },
+    body,
+  });
+  const text = await res.text();
+  let parsed: Answer['body'];
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = { errors: [{ message: `unparseable answer: ${text.slice(0, 200)}` }] };
+  }
+  return { status: res.status, body: parsed, requestId: res.headers.get('x-request-id') };
+}
+
+async function pool<T, R>(items: T[], width: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await run(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+/** What is wrong with an answer, whatever the case sent. */
+function problemsOf(c: Case, a: Answer): string[] {
+  const problems: string[] = [];
+  if (![200, 400, 401, 403, 413, 503].includes(a.status)) problems.push(`HTTP ${a.status}`);
+  for (const e of a.body.errors ?? []) {
+    const code = e.extensions?.code;
+    if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) problems.push(`code ${String(code)}: ${e.message}`);
+    if (a.status === 503 && !['DATABASE_UNAVAILABLE', 'AUDIT_UNAVAILABLE'].includes(String(code))) problems.push(`503 with ${String(code)}`);
+    let text = `${e.message} ${JSON.stringify(e.extensions ?? {})}`;
+    // A message may quote the client's own value back (graphql-js's coercion errors do): not a leak.
+    if (typeof c.sent === 'string') text = text.split(c.sent).join('').split(JSON.stringify(c.sent).slice(1, -1)).join('');
+    const leak = LEAK.exec(text);
+    if (leak) problems.push(`leaks "${leak[0]}": ${text.slice(0, 300)}`);
+  }
+  return problems;
+}
+
+describe('fuzzing every root field with hostile arguments (redteam10)', () => {
+  let t: TestHub;
+  let fuzzer: Fuzzer;
+  const tokens = new Map<PolicySubject, string>();
+  const policy = buildPolicy();
+  const outcomes: Outcome[] = [];
+  const logged: string[] = [];
+  let log: jest.SpyInstance;
+
+  const SUBJECT_TOKENS: [PolicySubject, Department, Role][] = [
+    [Department.CIVIL_AFFAIRS, Department.CIVIL_AFFAIRS, Role.OFFICER],
+    [Department.EDUCATION, Department.EDUCATION, Role.OFFICER],
+    [Department.POLICE, Department.POLICE, Role.OFFICER],
+    [Department.JUSTICE, Department.JUSTICE, Role.OFFICER],
+    [Department.YOUTH_LEAGUE, Department.YOUTH_LEAGUE, Role.OFFICER],
+    [Department.WOMENS_FEDERATION, Department.WOMENS_FEDERATION, Role.OFFICER],
+    [Role.AUDITOR, Department.CIVIL_AFFAIRS, Role.AUDITOR],
+    [Role.DASHBOARD, Department.CIVIL_AFFAIRS, Role.DASHBOARD],
+    [Role.REPORTER, Department.EDUCATION, Role.REPORTER],
+    [Role.EMPLOYER, Department.EDUCATION, Role.EMPLOYER],
+  ];
+
+  beforeAll(async () => {
+    log = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
+    t = await startTestHub({
+      env: {
+        HUB_EMPLOYMENT_CHECKS_PER_HOUR: '1000000',
+        HUB_EMPLOYMENT_CHECK_MIN_MS: '1',
+        HUB_RESCREENS_PER_YEAR: '1000000',
+        HUB_WEBHOOK_MAX_PER_REGION: '100',
+        HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
+        HUB_MAX_QUERY_COST: '100000000',
+      },
+    });
+    for (const [subject, department, role] of SUBJECT_TOKENS) tokens.set(subject, await t.token(department, { role, user: `fuzz-${subject.toLowerCase()}` }));
+    expect([...tokens.keys()].sort()).toEqual([...POLICY_SUBJECTS].sort());
+  });
+  afterAll(async () => {
+    log.mockRestore();
+    await t?.stop();
+  });
+
+  let enumsOfSchema: Map<string, string[]> | undefined;
+  const fuzzerEnumFirst = (name: string): string => enumsOfSchema!.get(name)![0];
+
+  it('answers every hostile argument of every root field with a typed refusal or a clean answer, and a refused mutation writes nothing', async () => {
+    const introspected = await send(t.hub.url, tokens.get(Department.CIVIL_AFFAIRS)!, `{ __schema { types { name enumValues { name } } } }`);
+    enumsOfSchema = new Map((introspected.body.data!.__schema as { types: FullType[] }).types.map((ty) => [ty.name, (ty.enumValues ?? []).map((v) => v.name)]));
+    const first = async (sql: string) => ((await t.sql(sql))[0] ?? {}).id as string;
+    const ids: Record<string, string> = {
+      minor: await first(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`),
+      region: '330102',
+      grid: (await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' ORDER BY code LIMIT 1`))[0].code,
+    };
+    ids.idNumber = (await t.sql(`SELECT id_number FROM registry.minor WHERE id = $1`, [ids.minor]))[0].id_number;
+    const byTable: [string, string][] = [
+      ['updateSchoolEnrollment.id', 'education.school_enrollment'], ['updateDropoutReport.id', 'education.dropout_report'], ['recordPersuasionAction.reportId', 'education.dropout_report'],
+      ['updateBullyingCase.id', 'education.bullying_case'], ['updateEducationAid.id', 'education.education_aid'], ['updateIncarceratedParent.id', 'justice.incarcerated_parent'],
+      ['updateCommunityCorrection.id', 'justice.community_correction'], ['updateLegalAidCase.id', 'justice.legal_aid_case'], ['updatePoliceIncident.id', 'police.incident'],
+      ['updateGuardianAdmonishment.id', 'police.guardian_admonishment'], ['updateIdentityVerification.id', 'police.identity_verification'], ['updateMinor.id', 'registry.minor'],
+      ['removeGuardian.guardianId', 'registry.guardian'], ['updateCarePlan.id', 'womens_federation.care_plan'], ['recordCareVisit.planId', 'womens_federation.care_plan'],
+      ['updateFamilyEducationSession.id', 'womens_federation.family_education_session'], ['updateDomesticViolenceSupport.id', 'womens_federation.violence_support'],
+      ['updateChildrenHomeAttendance.id', 'womens_federation.children_home_attendance'], ['transitionReport.id', 'workflow.mandatory_report'], ['mandatoryReport.id', 'workflow.mandatory_report'],
+      ['removeBarredPerson.id', 'workflow.barred_person'], ['acknowledge.id', 'workflow.notification'], ['deactivateWebhook.id', 'workflow.webhook'],
+      ['acceptReferral.id', 'workflow.referral'], ['declineReferral.id', 'workflow.referral'], ['completeReferral.id', 'workflow.referral'], ['referral.id', 'workflow.referral'],
+      ['updatePreventionCase.id', 'youth_league.prevention_case'], ['recordMisbehaviourFollowUp.caseId', 'youth_league.prevention_case'], ['updateIdleSupport.id', 'youth_league.idle_support'],
+      ['updateVolunteerVisit.id', 'youth_league.volunteer_visit'],
+    ];
+    for (const [key, table] of byTable) ids[key] = (await first(`SELECT id FROM ${table} ORDER BY id LIMIT 1`)) ?? ids.minor;
+    // Records whose dates no later sub-record holds back, so that an update of today's date is valid.
+    ids['updateDropoutReport.id'] = await first(`SELECT id FROM education.dropout_report d WHERE NOT EXISTS (SELECT 1 FROM education.persuasion_action p WHERE p.report_id = d.id) ORDER BY id LIMIT 1`);
+    ids['updateCarePlan.id'] = await first(`SELECT id FROM womens_federation.care_plan d WHERE NOT EXISTS (SELECT 1 FROM womens_federation.care_visit p WHERE p.plan_id = d.id) ORDER BY id LIMIT 1`);
+    ids['updatePreventionCase.id'] = await first(`SELECT id FROM youth_league.prevention_case d WHERE NOT EXISTS (SELECT 1 FROM youth_league.follow_up p WHERE p.case_id = d.id) ORDER BY id LIMIT 1`);
+    // What the demo lacks, made through the API: a bar, a report's notifications, webhooks, referrals in each state.
+    const gql = (subject: PolicySubject, query: string, variables: Record<string, unknown>) => send(t.hub.url, tokens.get(subject)!, query, variables);
+    const made = async (subject: PolicySubject, query: string, variables: Record<string, unknown>) => {
+      const a = await gql(subject, query, variables);
+      expect(a.body.errors).toBeUndefined();
+      return Object.values(a.body.data!)[0] as { id: string };
+    };
+    ids['removeBarredPerson.id'] = (await made(Department.POLICE, `mutation($i: BarredPersonInput!) { addBarredPerson(input: $i) { id } }`, { i: { idNumber: buildIdNumber('330102', '1980-01-01', 5), name: '王某', offence: fuzzerEnumFirst('BarringOffence'), judgementReference: '(2026)浙0102刑初1号' } })).id;
+    ids['transitionReport.id'] = (await made(Role.REPORTER, `mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id } }`, { i: { harmType: fuzzerEnumFirst('HarmType'), observation: '观察', location: '学校', regionCode: ids.grid, urgency: fuzzerEnumFirst('ReportUrgency'), childId: ids.minor } })).id;
+    ids['acknowledge.id'] = await first(`SELECT id FROM workflow.notification ORDER BY id LIMIT 1`);
+    ids['mandatoryReport.id'] = ids['transitionReport.id'];
+    ids['updateDropoutReport.id'] ??= (await made(Department.EDUCATION, `mutation($m: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $m, input: $i) { id } }`, { m: ids.minor, i: { school: '学校', reportedOn: chinaDay(new Date(Date.now() - 40 * 86_400_000)), daysAbsent: 3 } })).id;
+    for (const department of Object.values(Department)) await insertWebhook(t, department, '330102', 'https://hooks.example.org/x');
+    ids['deactivateWebhook.id'] = await first(`SELECT id FROM workflow.webhook ORDER BY id LIMIT 1`);
+    const referral = async () => (await made(Department.CIVIL_AFFAIRS, `mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }`, { i: { minorId: ids.minor, type: fuzzerEnumFirst('ReferralType'), toDepartment: 'EDUCATION', need: '需要' } })).id;
+    ids['acceptReferral.id'] = await referral();
+    ids['declineReferral.id'] = await referral();
+    ids['completeReferral.id'] = await referral();
+    await made(Department.EDUCATION, `mutation($id: ID!) { acceptReferral(id: $id) { id } }`, { id: ids['completeReferral.id'] });
+    ids['referral.id'] = ids['acceptReferral.id'];
+
+    const intro = await send(t.hub.url, tokens.get(Department.CIVIL_AFFAIRS)!, INTROSPECTION);
+    expect(intro.body.errors).toBeUndefined();
+    const schema = intro.body.data!.__schema as { queryType: { name: string }; mutationType: { name: string }; types: FullType[] };
+    fuzzer = new Fuzzer(ids, new Date());
+    for (const ty of schema.types) fuzzer.types.set(ty.name, ty);
+    // Introspection as every role answers the same schema, or is refused cleanly.
+    for (const token of tokens.values()) {
+      const a = await send(t.hub.url, token, `{ __schema { queryType { name } } }`);
+      expect(problemsOf({ sent: undefined } as Case, a)).toEqual([]);
+    }
+
+    const generate = (phase: 'baseline' | 'fuzz', served: Map<string, PolicySubject[]>): Case[] => {
+    const cases: Case[] = [];
+    for (const root of ['Query', 'Mutation'] as const) {
+      const type = fuzzer.types.get(root)!;
+      for (const field of type.fields!) {
+        if (field.name.startsWith('_')) continue;
+        if (process.env.FUZZ_ONLY && !new RegExp(process.env.FUZZ_ONLY).test(field.name)) continue;
+        const key = `${root}.${field.name}`;
+        const allowed = POLICY_SUBJECTS.filter((s) => policy.access(s, key) !== Access.DENY);
+        const refused = POLICY_SUBJECTS.filter((s) => !allowed.includes(s));
+        let turn = 0;
+        // The roles the valid call served, in turn (so that hostile values get past the role's refusal); else every role allowed.
+        const reaching = served.get(key)?.length ? served.get(key)! : allowed;
+        const subjectFor = () => (reaching.length ? reaching[turn++ % reaching.length] : refused[0]);
+        const op = root === 'Query' ? 'query' : 'mutation';
+        const sel = selectionOf(field.type, fuzzer);
+
+        const build = (subject: PolicySubject, what: string, args: Record<string, unknown>, mode: 'inline' | 'variables', marker: string, sent: unknown, inline?: { path: (string | number)[]; text: string }, nullableDefaults?: Set<string>) => {
+          if (mode === 'inline') {
+            const parts = field.args
+              .filter((a) => a.name in args)
+              .map((a) => {
+                if (inline && inline.path[0] === a.name && inline.path.length === 1) return `${a.name}: ${inline.text}`;
+                return `${a.name}: ${literal(args[a.name], a.type, fuzzer)}`;
+              });
+            const query = `${op} F ${'{'} ${field.name}${parts.length ? `(${parts.join(', ')})` : ''}${sel} }`;
+            cases.push({ root, field: field.name, subject, what, mode, marker, query, sent });
+          } else {
+            const decl = field.args
+              .filter((a) => a.name in args)
+              .map((a) => (nullableDefaults?.has(a.name) ? `$${a.name}: ${typeText(nullable(a.type))} = ${literal(fuzzer.valid(a.type, a.name, field.name, marker, 0, false), a.type, fuzzer)}` : `$${a.name}: ${typeText(a.type)}`));
+            const use = field.args.filter((a) => a.name in args).map((a) => `${a.name}: $${a.name}`);
+            const query = `${op} F${decl.length ? `(${decl.join(', ')})` : ''} { ${field.name}${use.length ? `(${use.join(', ')})` : ''}${sel} }`;
+            cases.push({ root, field: field.name, subject, what, mode, marker, query, variables: args, sent });
+          }
+        };
+
+        const baseline = (marker: string, seq: number, withOptional = false) => {
+          const args: Record<string, unknown> = {};
+          for (const a of field.args) {
+            if (a.type.kind === 'NON_NULL' || withOptional) {
+              const v = fuzzer.valid(a.type, a.name, field.name, marker, seq, withOptional);
+              if (v !== null) args[a.name] = v;
+            }
+          }
+          return args;
+        };
+
+        // The valid call, as every role: allowed ones are served, the others refused cleanly.
+        if (phase === 'baseline') {
+          for (const subject of POLICY_SUBJECTS) {
+            const m = fuzzer.marker();
+            build(subject, 'baseline', baseline(m, cases.length, true), 'variables', m, undefined);
+          }
+          continue;
+        }
+        // Each argument node, hostile values one at a time over the valid call.
+        for (const arg of field.args) {
+          for (const node of fuzzer.nodes(arg.type, [arg.name])) {
+            const last = node.path.filter((p) => typeof p === 'string').pop() as string;
+            const probeMarker = fuzzer.marker();
+            for (const h of fuzzer.hostile(node.type, last, probeMarker)) {
+              for (const mode of ['inline', 'variables'] as const) {
+                if (mode === 'inline' && h.variablesOnly) continue;
+                if (mode === 'variables' && h.inlineOnly) continue;
+                const m = fuzzer.marker();
+                const args = setAt(baseline(m, cases.length, true), node.path, h.value);
+                const inline = h.inlineOnly ? { path: node.path, text: h.inlineOnly } : undefined;
+                if (inline && node.path.length > 1) {
+                  // A literal no JSON value can stand for, deep in an input: set by text.
+                  const text = literal(args[arg.name], arg.type, fuzzer).replace(`${String(node.path[node.path.length - 1])}: ${literal(h.value, node.type, fuzzer)}`, `${String(node.path[node.path.length - 1])}: ${h.inlineOnly}`);
+                  build(subjectFor(), `${node.path.join('.')} ${h.what}`, args, mode, m, h.inlineOnly, { path: [arg.name], text });
+                } else {
+                  build(subjectFor(), `${node.path.join('.')} ${h.what}`, args, mode, m, h.inlineOnly ?? h.value, inline);
+                }
+              }
+            }
+            // A null given for a non-null position through a nullable variable with a default.
+            if (node.path.length === 1 && arg.type.kind === 'NON_NULL') {
+              const m = fuzzer.marker();
+              build(subjectFor(), `${arg.name} null through a defaulted variable`, { ...baseline(m, cases.length, true), [arg.name]: null }, 'variables', m, null, undefined, new Set([arg.name]));
+            }
+          }
+        }
+        // Every hostile argument at once, as each refused role: refused before anything else.
+        for (const subject of refused) {
+          const m = fuzzer.marker();
+          const args = baseline(m, cases.length, true);
+          for (const a of field.args) if (nullable(a.type).kind === 'SCALAR') args[a.name] = `${m}\u0000'%_`;
+          build(subject, 'refused role, hostile values', args, 'variables', m, undefined);
+        }
+      }
+    }
+
+    if (phase === 'fuzz') cases.push(...nestedCases());
+    return cases;
+    };
+
+    /**
+     * The paged lists inside a record (a child's visits, a plan's visits…), each argument hostile, reached
+     * through the root field that leads to them; and the compiled read (`minor(id:)` with scalar fields
+     * only, answered ahead of Apollo) given every hostile id.
+     */
+    const ENTRY: Record<string, { root: string; open: string; close: string; vars?: string; variables?: Record<string, unknown> }> = {
+      Minor: { root: 'minor', open: 'minor(id: $mid) {', close: '}', vars: '$mid: ID!', variables: { mid: ids.minor } },
+      CarePlan: { root: 'carePlans', open: 'carePlans(first: 3) { nodes {', close: '} }' },
+      DropoutReport: { root: 'dropoutReports', open: 'dropoutReports(first: 3) { nodes {', close: '} }' },
+      PreventionCase: { root: 'preventionCases', open: 'preventionCases(first: 3) { nodes {', close: '} }' },
+    };
+    const nestedCases = (): Case[] => {
+      const out: Case[] = [];
+      for (const [typeName, entry] of Object.entries(ENTRY)) {
+        for (const field of fuzzer.types.get(typeName)!.fields!) {
+          if (!field.args.length) continue;
+          const key = `${typeName}.${field.name}`;
+          const allowed = POLICY_SUBJECTS.filter((s) => policy.access(s, key) !== Access.DENY && policy.access(s, `Query.${entry.root}`) !== Access.DENY);
+          let turn = 0;
+          for (const arg of field.args) {
+            for (const h of fuzzer.hostile(arg.type, arg.name, fuzzer.marker())) {
+              for (const mode of ['inline', 'variables'] as const) {
+                if (mode === 'inline' && h.variablesOnly) continue;
+                if (mode === 'variables' && h.inlineOnly) continue;
+                const args: Record<string, unknown> = { first: 2, [arg.name]: h.value };
+                const subject = allowed[turn++ % allowed.length];
+                const what = `${key} ${arg.name} ${h.what}`;
+                if (mode === 'inline') {
+                  const text = field.args.filter((a) => a.name in args).map((a) => `${a.name}: ${a.name === arg.name && h.inlineOnly ? h.inlineOnly : literal(args[a.name], a.type, fuzzer)}`).join(', ');
+                  const query = `query F${entry.vars ? `(${entry.vars})` : ''} { ${entry.open} ${field.name}(${text}) { __typename } ${entry.close} }`;
+                  out.push({ root: 'Query', field: entry.root, subject, what, mode, marker: '', query, variables: entry.variables, sent: h.inlineOnly ?? h.value });
+                } else {
+                  const decl = field.args.map((a) => `$${a.name}: ${typeText(a.type)}`);
+                  const query = `query F(${[...(entry.vars ? [entry.vars] : []), ...decl].join(', ')}) { ${entry.open} ${field.name}(${field.args.map((a) => `${a.name}: $${a.name}`).join(', ')}) { __typename } ${entry.close} }`;
+                  out.push({ root: 'Query', field: entry.root, subject, what, mode, marker: '', query, variables: { ...entry.variables, ...args }, sent: h.value });
+                }
+              }
+            }
+          }
+        }
+      }
+      const readers = POLICY_SUBJECTS.filter((s) => ['Query.minor', 'Minor.id', 'Minor.name', 'Minor.gender'].every((k) => policy.access(s, k) === Access.ALLOW));
+      let turn = 0;
+      for (const h of fuzzer.hostile({ kind: 'NON_NULL', name: null, ofType: { kind: 'SCALAR', name: 'ID', ofType: null } }, 'id', fuzzer.marker())) {
+        const subject = readers[turn++ % readers.length];
+        if (!h.variablesOnly && !h.inlineOnly) {
+          out.push({ root: 'Query', field: 'minor', subject, what: `compiled read id ${h.what}`, mode: 'inline', marker: '', query: `{ minor(id: ${literal(h.value, null, fuzzer)}) { id name gender } }`, sent: h.value });
+        }
+        if (!h.inlineOnly) {
+          out.push({ root: 'Query', field: 'minor', subject, what: `compiled read id ${h.what}`, mode: 'variables', marker: '', query: `query Child($id: ID!) { minor(id: $id) { id name gender } }`, variables: { id: h.value }, sent: h.value });
+        }
+      }
+      return out;
+    };
+
+    const started = Date.now();
+    const run = async (c: Case): Promise<Outcome> => {
+      const a = await send(t.hub.url, tokens.get(c.subject)!, c.query, c.variables);
+      const data = a.body.data?.[c.field];
+      return { c, a, problems: problemsOf(c, a), wrote: data !== null && data !== undefined };
+    };
+    const COUNTED = ['registry', 'education', 'police', 'justice', 'youth_league', 'womens_federation', 'workflow'];
+    const tables: { s: string; n: string }[] = await t.sql(
+      `SELECT table_schema AS s, table_name AS n FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = ANY($1) ORDER BY 1, 2`,
+      [COUNTED],
+    );
+    const counts = async () => {
+      const [row] = await t.sql(`SELECT ${tables.map(({ s, n }, i) => `(SELECT count(*) FROM "${s}"."${n}") AS c${i}`).join(', ')}`);
+      return tables.map(({ s, n }, i) => `${s}.${n}=${row[`c${i}`]}`);
+    };
+    /** Queries all together; mutations one field at a time, the tables counted around it: a field none of whose calls was served writes nothing. */
+    const runAll = async (cases: Case[]): Promise<Outcome[]> => {
+      const done = await pool(cases.filter((c) => c.root === 'Query'), 6, run);
+      const byField = new Map<string, Case[]>();
+      for (const c of cases) if (c.root === 'Mutation') byField.set(c.field, [...(byField.get(c.field) ?? []), c]);
+      for (const [field, fieldCases] of byField) {
+        const before = await counts();
+        const results = await pool(fieldCases, 4, run);
+        const after = await counts();
+        const changed = after.filter((c, i) => c !== before[i]);
+        if (changed.length && !results.some((o) => o.wrote)) results[0].problems.push(`${field}: nothing served, yet ${changed.join(', ')} (was ${before.filter((c, i) => c !== after[i]).join(', ')})`);
+        done.push(...results);
+      }
+      return done;
+    };
+    const baselines = await runAll(generate('baseline', new Map()));
+    outcomes.push(...baselines);
+    const served = new Map<string, PolicySubject[]>();
+    for (const o of baselines) if (o.wrote) served.set(`${o.c.root}.${o.c.field}`, [...(served.get(`${o.c.root}.${o.c.field}`) ?? []), o.c.subject]);
+    const fuzzCases = generate('fuzz', served);
+    outcomes.push(...(await runAll(fuzzCases)));
+    const seconds = (Date.now() - started) / 1000;
+    if (process.env.FUZZ_VERBOSE) console.log(`compiled reads served: ${t.hub.compiledReadsServed()}`);
+
+    // A refused mutation left nothing: no row anywhere holds its marker.
+    const marked = new Set<string>();
+    for (const { s, n } of tables) {
+      const rows: { j: string }[] = await t.sql(`SELECT row_to_json(x)::text AS j FROM "${s}"."${n}" x WHERE row_to_json(x)::text LIKE '%fz96x%'`);
+      for (const { j } of rows) for (const m of j.match(/fz96x[0-9a-z]+q/g) ?? []) marked.add(m);
+    }
+    for (const o of outcomes) {
+      if (o.c.root === 'Mutation' && !o.wrote && marked.has(o.c.marker)) o.problems.push('refused, yet a row holds its marker');
+    }
+
+    const bad = outcomes.filter((o) => o.problems.length);
+    const summary = bad.map((o) => `${o.c.root}.${o.c.field} as ${o.c.subject} [${o.c.mode}] ${o.c.what}: ${o.problems.join('; ')}`);
+    const unexpected = logged.filter((l) => /unexpected error/.test(l));
+    if (process.env.FUZZ_VERBOSE) {
+      const notServed = outcomes.filter((o) => o.c.what === 'baseline' && !o.wrote && policy.access(o.c.subject, `${o.c.root}.${o.c.field}`) !== Access.DENY);
+      console.log(notServed.map((o) => `${o.c.field}/${o.c.subject}: ${JSON.stringify(o.a.body.errors?.map((e) => e.message))} ${JSON.stringify(o.c.variables).slice(0, 300)}`).join('\n'));
+    }
+    if (process.env.FUZZ_VERBOSE || bad.length || unexpected.length) console.log(`fuzz: ${outcomes.length} requests in ${seconds.toFixed(0)} s; baselines served: ${baselines.filter((o) => o.wrote).length} (${served.size} fields); problems: ${bad.length}\n${[...new Set(summary)].slice(0, 200).join('\n')}\n${unexpected.slice(0, 20).join('\n---\n')}`);
+    expect([...new Set(summary)]).toEqual([]);
+    expect(unexpected).toEqual([]);
+    // The hostile values went in over calls that are served, not over calls refused for something else.
+    if (!process.env.FUZZ_ONLY) expect(served.size).toBeGreaterThan(80);
+  });
+
+  it('answers request bodies no JSON.stringify writes — __proto__ keys, 1e400, duplicate keys, variables of the wrong kind — with a typed refusal', async () => {
+    const token = tokens.get(Department.CIVIL_AFFAIRS)!;
+    const minor = (await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`))[0].id as string;
+    const q = (text: string) => JSON.stringify(text);
+    const MINOR = q(`query($id: ID!) { minor(id: $id) { id } }`);
+    const VISIT = q(`mutation($m: ID!, $i: VisitInput!) { recordVisit(minorId: $m, input: $i) { id } }`);
+    const FILTER = q(`query($f: MinorFilter) { minors(filter: $f) { totalCount } }`);
+    const COUNTS = q(`query($by: [StatisticsDimension!]!) { minorCounts(level: STREET, by: $by) { __typename } }`);
+    const bodies: [string, string][] = [
+      ['__proto__ variable', `{"query":${MINOR},"variables":{"__proto__":{"id":"${minor}"}}}`],
+      ['__proto__ beside the variable', `{"query":${MINOR},"variables":{"id":"${minor}","__proto__":{"polluted":1}}}`],
+      ['constructor variable', `{"query":${MINOR},"variables":{"id":"${minor}","constructor":{"prototype":{"x":1}}}}`],
+      ['__proto__ in an input object', `{"query":${VISIT},"variables":{"m":"${minor}","i":{"notes":"fz96xproto","__proto__":{"visitedAt":"1800-01-01T00:00:00Z"}}}}`],
+      ['__proto__ as the only input field', `{"query":${FILTER},"variables":{"f":{"__proto__":{"ageMin":1}}}}`],
+      ['toString as an input field', `{"query":${FILTER},"variables":{"f":{"toString":1,"ageMin":1}}}`],
+      ['1e400 for an Int', `{"query":${FILTER},"variables":{"f":{"ageMin":1e400}}}`],
+      ['-1e400 for an Int', `{"query":${FILTER},"variables":{"f":{"ageMax":-1e400}}}`],
+      ['1e400 for an ID', `{"query":${MINOR},"variables":{"id":1e400}}`],
+      ['-0 for an ID', `{"query":${MINOR},"variables":{"id":-0}}`],
+      ['duplicate key', `{"query":${MINOR},"variables":{"id":"x","id":"${minor}"}}`],
+      ['duplicate query', `{"query":"{ __typename }","query":${MINOR},"variables":{"id":"${minor}"}}`],
+      ['variables an array', `{"query":${MINOR},"variables":["${minor}"]}`],
+      ['variables a string', `{"query":${MINOR},"variables":"{\\"id\\":\\"${minor}\\"}"}`],
+      ['variables a number', `{"query":${MINOR},"variables":1}`],
+      ['variables true', `{"query":${MINOR},"variables":true}`],
+      ['query an object', `{"query":{"kind":"Document"},"variables":{}}`],
+      ['query an array', `{"query":[${MINOR}]}`],
+      ['query a number', `{"query":1e400}`],
+      ['query null', `{"query":null}`],
+      ['empty body object', `{}`],
+      ['body an array (batch)', `[{"query":${MINOR},"variables":{"id":"${minor}"}}]`],
+      ['body a string', `"${minor}"`],
+      ['body null', `null`],
+      ['operationName a number', `{"query":${MINOR},"variables":{"id":"${minor}"},"operationName":1}`],
+      ['operationName __proto__', `{"query":${MINOR},"variables":{"id":"${minor}"},"operationName":"__proto__"}`],
+      ['extensions a string', `{"query":${MINOR},"variables":{"id":"${minor}"},"extensions":"x"}`],
+      ['extensions persistedQuery', `{"query":${MINOR},"variables":{"id":"${minor}"},"extensions":{"persistedQuery":{"version":1,"sha256Hash":"00"}}}`],
+      ['extensions __proto__', `{"query":${MINOR},"variables":{"id":"${minor}"},"extensions":{"__proto__":{"persistedQuery":1}}}`],
+      ['enum list of 10,000 via a single value', `{"query":${COUNTS},"variables":{"by":"REGION"}}`],
+      ['NUL in a key', `{"query":${MINOR},"variables":{"id\u0000":"${minor}"}}`],
+      ['lone surrogate in a key', `{"query":${MINOR},"variables":{"\ud800":"x","id":"${minor}"}}`],
+      ['lone surrogate in the query', `{"query":"query($id: ID!) { minor(id: $id) { id } } # \ud800","variables":{"id":"${minor}"}}`],
+      ['NUL in the query', `{"query":"query($id: ID!) { minor(id: $id) { id } } \u0000","variables":{"id":"${minor}"}}`],
+      ['BOM before the body', `\ufeff{"query":${MINOR},"variables":{"id":"${minor}"}}`],
+    ];
+    const bad: string[] = [];
+    for (const [what, body] of bodies) {
+      const a = await send(t.hub.url, token, '', undefined, body);
+      const problems = problemsOf({ sent: undefined } as Case, a);
+      if (process.env.FUZZ_VERBOSE) console.log(what, a.status, JSON.stringify(a.body).slice(0, 250));
+      if (problems.length) bad.push(`${what}: ${problems.join('; ')}`);
+    }
+    // The purpose header, which the trail keeps as sent: percent-decoded, Latin-1, long, empty.
+    const purposes = [
+      '', ' ', 'case_handling', 'CASE_HANDLING;', 'CASE_HANDLING;;;', `CASE_HANDLING; ${'x'.repeat(201)}`, 'CASE_HANDLING; %00', 'CASE_HANDLING; %E2%80%AE',
+      'CASE_HANDLING; %ED%A0%80', 'CASE_HANDLING; %', 'CASE_HANDLING; %C3%A9%25', 'CASE_HANDLING; \u00e9\u00ff', 'CASE%5FHANDLING', 'CASE_HANDLING%3B%00', `CASE_HANDLING; ${'%E4%B8%AD'.repeat(300)}`,
+      'X'.repeat(8000), 'CASE_HANDLING\t; tab', 'CASE_HANDLING; %F0%9F%98%80', 'CASE_HANDLING; %EF%BB%BF',
+    ];
+    for (const purpose of purposes) {
+      for (const [query, variables] of [
+        [`query($id: ID!) { minor(id: $id) { id name } }`, { id: minor }],
+        [`mutation($m: ID!) { recordVisit(minorId: $m, input: { notes: "fz96xpurpose" }) { id } }`, { m: minor }],
+      ] as [string, Record<string, unknown>][]) {
+        const a = await send(t.hub.url, token, query, variables, undefined, purpose);
+        const problems = problemsOf({ sent: purpose } as Case, a);
+        if (problems.length) bad.push(`purpose ${JSON.stringify(purpose).slice(0, 60)}: ${problems.join('; ')}`);
+      }
+    }
+    const visits = await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE notes LIKE '%fz96xproto%' AND visited_at < '1900-01-01'`);
+    expect({ bad, visitsBefore1900: visits[0].n }).toEqual({ bad: [], visitsBefore1900: 0 });
+  });
+
+  it('leaves a hub whose background jobs, statistics, trail and chain still answer cleanly over what the fuzz wrote', async () => {
+    const problems: string[] = [];
+    const check = (what: string, a: Answer) => {
+      for (const p of problemsOf({ sent: undefined } as Case, a)) problems.push(`${what}: ${p}`);
+      for (const e of a.body.errors ?? []) if (e.extensions?.code !== 'FORBIDDEN') problems.push(`${what}: ${String(e.extensions?.code)} ${e.message}`);
+    };
+    // What the jobs do a month on (escalations of what was left pending) and the statistics over it.
+    await runEscalations(t.hub.db.ds, t.config, policy, new Date(Date.now() + 40 * 86_400_000));
+    await refreshStatistics(t.hub.db.ds);
+    const dashboard = tokens.get(Role.DASHBOARD)!;
+    for (const level of ['DISTRICT', 'STREET']) {
+      check(`minorCounts ${level}`, await send(t.hub.url, dashboard, `{ minorCounts(level: ${level}, by: [RISK_LEVEL]) { total { __typename } cells { __typename } } }`));
+      check(`statisticsRates ${level}`, await send(t.hub.url, dashboard, `{ statisticsRates(level: ${level}) { total { regionCode screening { __typename } reportsHandledInTime { __typename } } } }`));
+    }
+    check('monthlyTrend', await send(t.hub.url, dashboard, `{ monthlyTrend(months: 24) { points { month series count { __typename } } } }`));
+    for (const subject of [Department.CIVIL_AFFAIRS, Department.POLICE, Department.EDUCATION, Department.WOMENS_FEDERATION]) {
+      check(`overdueVisits as ${subject}`, await send(t.hub.url, tokens.get(subject)!, `{ overdueVisits(first: 500) { __typename } }`));
+      check(`notifications as ${subject}`, await send(t.hub.url, tokens.get(subject)!, `{ notifications(first: 500) { __typename } }`));
+      check(`referrals as ${subject}`, await send(t.hub.url, tokens.get(subject)!, `{ referrals(first: 500) { __typename } }`));
+    }
+    // Every child the fuzz wrote to, read back whole by civil affairs.
+    const civil = tokens.get(Department.CIVIL_AFFAIRS)!;
+    const minors: { id: string }[] = await t.sql(`SELECT id FROM registry.minor WHERE name LIKE '%fz96x%' OR id = $1 ORDER BY id LIMIT 200`, [(await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`))[0].id]);
+    for (const { id } of minors) {
+      check(`minor ${id}`, await send(t.hub.url, civil, `query($id: ID!) { minor(id: $id) { id name idNumber birthDate school householdRegistration currentAddress categories { category identifiedAt } guardians { name phone address situation situationNote } assessments(first: 100) { level reasons assessedAt } visits(first: 100) { visitedAt notes } } }`, { id }));
+    }
+    // The trail: every event of the run paged through by a district auditor, and the chain re-walked.
+    const auditor = tokens.get(Role.AUDITOR)!;
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const a = await send(t.hub.url, auditor, `query($after: String) { auditEvents(first: 500, after: $after) { edges { node { seq requestId userId operationName operationType document variableNames purpose { code reference } outcome errorCodes reads { minorId fields { field access } } changes { mutation id minorId fields } } } pageInfo { hasNextPage endCursor } } }`, { after });
+      check(`auditEvents page ${pages}`, a);
+      const page = (a.body.data?.auditEvents ?? null) as { pageInfo: { hasNextPage: boolean; endCursor: string | null } } | null;
+      after = page?.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      pages++;
+    } while (after && pages < 100);
+    if (process.env.FUZZ_VERBOSE) console.log(`read back ${minors.length} children, ${pages} pages of the trail`);
+    const verified = await send(t.hub.url, auditor, `{ auditVerify { ok events firstBreak { __typename } } }`);
+    check('auditVerify', verified);
+    expect({ problems, chain: (verified.body.data?.auditVerify as { ok: boolean } | undefined)?.ok }).toEqual({ problems: [], chain: true });
+  });
+});
