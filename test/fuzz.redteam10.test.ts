@@ -768,6 +768,12 @@ describe('fuzzing every root field with hostile arguments (redteam10)', () => {
       ['lone surrogate in a key', `{"query":${MINOR},"variables":{"\ud800":"x","id":"${minor}"}}`],
       ['lone surrogate in the query', `{"query":"query($id: ID!) { minor(id: $id) { id } } # \ud800","variables":{"id":"${minor}"}}`],
       ['NUL in the query', `{"query":"query($id: ID!) { minor(id: $id) { id } } \u0000","variables":{"id":"${minor}"}}`],
+      ['escaped lone surrogate in a comment', `{"query":"query($id: ID!) { minor(id: $id) { id } } # \\ud800","variables":{"id":"${minor}"}}`],
+      ['escaped lone surrogate in a block string', `{"query":"mutation($m: ID!) { recordVisit(minorId: $m, input: { notes: \\"\\"\\"fz96xblock \\ud800\\"\\"\\" }) { id } }","variables":{"m":"${minor}"}}`],
+      ['escaped NUL in a block string', `{"query":"mutation($m: ID!) { recordVisit(minorId: $m, input: { notes: \\"\\"\\"fz96xblock \\u0000\\"\\"\\" }) { id } }","variables":{"m":"${minor}"}}`],
+      ['escaped lone surrogate in an operation name', `{"query":${MINOR},"variables":{"id":"${minor}"},"operationName":"\\ud800"}`],
+      ['escaped lone surrogate in a variable name', `{"query":${MINOR},"variables":{"id":"${minor}","\\ud800":1}}`],
+      ['escaped lone surrogate in an extension', `{"query":${MINOR},"variables":{"id":"${minor}"},"extensions":{"\\ud800":"\\udc00"}}`],
       ['BOM before the body', `\ufeff{"query":${MINOR},"variables":{"id":"${minor}"}}`],
     ];
     const bad: string[] = [];
@@ -794,7 +800,8 @@ describe('fuzzing every root field with hostile arguments (redteam10)', () => {
       }
     }
     const visits = await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE notes LIKE '%fz96xproto%' AND visited_at < '1900-01-01'`);
-    expect({ bad, visitsBefore1900: visits[0].n }).toEqual({ bad: [], visitsBefore1900: 0 });
+    const blocks = await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE notes LIKE '%fz96xblock%'`);
+    expect({ bad, visitsBefore1900: visits[0].n, blockStringsStored: blocks[0].n }).toEqual({ bad: [], visitsBefore1900: 0, blockStringsStored: 0 });
   });
 
   it('leaves a hub whose background jobs, statistics, trail and chain still answer cleanly over what the fuzz wrote', async () => {
