@@ -14,6 +14,7 @@ import {
 import { auditDocument } from '../audit/document-signature';
 import type { PolicySubject } from '../auth/principal';
 import type { InProcessDataSource } from '../gateway/in-process.data-source';
+import { GATEWAY_VARIABLE } from '../gateway/reserved-response-names';
 import type { Policy } from '../policy/policy';
 import { Access } from '../policy/policy.types';
 
@@ -84,7 +85,8 @@ export function compileRead(query: string, registry: Pick<InProcessDataSource, '
   const [root] = op.selectionSet.selections;
   if (root.kind !== Kind.FIELD || root.name.value !== ROOT_FIELD || root.alias || !plain(root) || !root.selectionSet) return null;
   const variable = idVariable(op, root);
-  if (!variable) return null;
+  // The general path refuses the name the gateway keeps for its entity fetches (reservedVariableNames).
+  if (!variable || variable === GATEWAY_VARIABLE) return null;
   const queryType = registry.schema.getQueryType();
   const recordType = registry.schema.getType(RECORD_TYPE);
   if (queryType?.name !== ROOT_TYPE || !(recordType instanceof GraphQLObjectType)) return null;

@@ -44,3 +44,23 @@ export function reservedResponseNames(keys: ReadonlyMap<string, ReadonlySet<stri
     },
   });
 }
+
+/**
+ * The variable through which the gateway sends a subgraph the records it takes there (an entity
+ * fetch: `_entities(representations: $representations)`), beside the client's own variables.
+ */
+export const GATEWAY_VARIABLE = 'representations';
+
+/**
+ * Refuses an operation declaring a variable named GATEWAY_VARIABLE: the gateway would not build an
+ * entity fetch beside it (`Variables cannot contain key "representations"`), and a child's police
+ * incidents asked with `first: $representations` were answered null with an internal error. Refused
+ * whichever path would answer the document, one that needs no entity fetch too, so that a document
+ * gets one answer.
+ */
+export const reservedVariableNames: ValidationRule = (context: ValidationContext): ASTVisitor => ({
+  VariableDefinition(node) {
+    if (node.variable.name.value !== GATEWAY_VARIABLE) return;
+    context.reportError(new GraphQLError(`The variable name "$${GATEWAY_VARIABLE}" is kept by the gateway for the records it sends between subgraphs: give the variable another name`, { nodes: node }));
+  },
+});

@@ -15,7 +15,7 @@ import { databaseUnavailableStatus, maskUnexpectedError } from '../errors/hub.ex
 import type { GatewayContext } from '../gateway/gateway.context';
 import { FastPathGateway } from '../gateway/fast-path.gateway';
 import { InProcessDataSource } from '../gateway/in-process.data-source';
-import { entityKeyFields, reservedResponseNames } from '../gateway/reserved-response-names';
+import { entityKeyFields, reservedResponseNames, reservedVariableNames } from '../gateway/reserved-response-names';
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { CHILD_RECORD_TYPES, FIELD_GRANTS, PURPOSE_FREE_MUTATIONS, SUBGRAPHS } from '../subgraphs';
@@ -85,7 +85,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
     const server = new ApolloServer<GatewayContext>({
       gateway,
       introspection: !config.production,
-      validationRules: [reservedResponseNames(entityKeyFields(supergraphSdl))],
+      validationRules: [reservedResponseNames(entityKeyFields(supergraphSdl)), reservedVariableNames],
       includeStacktraceInErrorResponses: false,
       // Automatic persisted queries would keep one cache of query texts for every caller: whether a
       // hash is known would tell one department that another asked that exact text (ids typed in).
