@@ -783,6 +783,17 @@ describe('fuzzing every root field with hostile arguments (redteam10)', () => {
       if (process.env.FUZZ_VERBOSE) console.log(what, a.status, JSON.stringify(a.body).slice(0, 250));
       if (problems.length) bad.push(`${what}: ${problems.join('; ')}`);
     }
+    // Variable names the runtime or the gateway may hold for their own, through an entity fetch and a write.
+    const police = tokens.get(Department.POLICE)!;
+    for (const name of ['representations', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__typename', '_entities', '_Any', 'id', 'variables', 'then']) {
+      const read = await send(t.hub.url, police, '', undefined, `{"query":${q(`query($mid: ID!, $${name}: Int!) { minor(id: $mid) { policeIncidents(first: $${name}) { id } visits(first: $${name}) { id } } }`)},"variables":{"mid":"${minor}","${name}":2}}`);
+      const write = await send(t.hub.url, token, '', undefined, `{"query":${q(`mutation($m: ID!, $${name}: String!) { recordVisit(minorId: $m, input: { notes: $${name} }) { id } }`)},"variables":{"m":"${minor}","${name}":"fz96xvarname"}}`);
+      for (const [what, a] of [['read', read], ['write', write]] as const) {
+        const problems = problemsOf({ sent: undefined } as Case, a);
+        if (problems.length) bad.push(`variable $${name} (${what}): ${problems.join('; ')}`);
+        if (process.env.FUZZ_VERBOSE) console.log(`$${name} ${what}`, a.status, JSON.stringify(a.body).slice(0, 200));
+      }
+    }
     // The purpose header, which the trail keeps as sent: percent-decoded, Latin-1, long, empty.
     const purposes = [
       '', ' ', 'case_handling', 'CASE_HANDLING;', 'CASE_HANDLING;;;', `CASE_HANDLING; ${'x'.repeat(201)}`, 'CASE_HANDLING; %00', 'CASE_HANDLING; %E2%80%AE',
