@@ -391,6 +391,12 @@ async function pool<T, R>(items: T[], width: number, run: (item: T) => Promise<R
 function problemsOf(c: Case, a: Answer): string[] {
   const problems: string[] = [];
   if (![200, 400, 401, 403, 413, 503].includes(a.status)) problems.push(`HTTP ${a.status}`);
+  const codes = (a.body.errors ?? []).map((e) => String(e.extensions?.code));
+  // A refusal before execution serves nothing, and its status says which.
+  if (a.status !== 200 && a.body.data != null) problems.push(`HTTP ${a.status} with data`);
+  if (a.status === 413 && !codes.includes('LIMIT_EXCEEDED')) problems.push(`413 with ${codes.join(', ')}`);
+  if (a.status === 401 && !codes.includes('UNAUTHENTICATED')) problems.push(`401 with ${codes.join(', ')}`);
+  if (a.status !== 200 && !codes.length) problems.push(`HTTP ${a.status} without an error`);
   for (const e of a.body.errors ?? []) {
     const code = e.extensions?.code;
     if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) problems.push(`code ${String(code)}: ${e.message}`);
