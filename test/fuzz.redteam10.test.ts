@@ -599,6 +599,18 @@ describe('fuzzing every root field with hostile arguments (redteam10)', () => {
             }
           }
         }
+        // One hostile text in every text argument at once (a report's child named three ways, each hostile).
+        const textLeaves = field.args.flatMap((arg) => fuzzer.nodes(arg.type, [arg.name])).filter((n) => named(n.type).name === 'String' && !n.path.includes(0));
+        if (textLeaves.length > 1) {
+          for (const [what, value] of [['NUL', '\u0000'], ['lone surrogate', '\uD800'], ['LIKE metacharacters', `%_\\'`], ['RTL override', '\u202E'], ['blank', ' '], ['2026-02-30', '2026-02-30'], ['infinity', 'infinity']] as const) {
+            for (const mode of ['inline', 'variables'] as const) {
+              const m = fuzzer.marker();
+              let args = baseline(m, cases.length, true);
+              for (const leaf of textLeaves) args = setAt(args, leaf.path, `${m}${value}`);
+              build(subjectFor(), `every text argument ${what}`, args, mode, m, undefined);
+            }
+          }
+        }
         // Every hostile argument at once, as each refused role: refused before anything else.
         for (const subject of refused) {
           const m = fuzzer.marker();
