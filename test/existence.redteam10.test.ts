@@ -513,6 +513,31 @@ describe('existence sweep: another street’s record answers as a record that ne
     expect(differences).toEqual([]);
   }, 300_000);
 
+  it('a report naming a child of the street by number and another id links as one naming that number and an unknown id', async () => {
+    // Preferring the id, the filing linked another street's child when the id was a registered
+    // child's and the street's child when it was no one's: the filer read the link back (and the
+    // street's officers the notification), an oracle on whether any id is a registered child's.
+    const [inside] = await t.sql(`SELECT id, trim(id_number) AS n FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id DESC LIMIT 1`, [`${STREET}%`]);
+    const police = await t.token(Department.POLICE, { region: STREET });
+    const file = `mutation($id: ID, $n: String) { fileMandatoryReport(input: { harmType: NEGLECT, observation: "o", location: "l", regionCode: "${STREET}", urgency: NORMAL, childId: $id, childIdNumber: $n }) { id } }`;
+    const filed = async (childId: string) => {
+      const id = (await t.gql(police, file, { id: childId, n: inside.n })).data.fileMandatoryReport.id as string;
+      const report = (await t.gql(police, `query($id: ID!) { mandatoryReport(id: $id) { minor { id } childIdNumber } }`, { id })).data.mandatoryReport;
+      const [told] = await t.sql(`SELECT minor_id, payload ? 'Minor.name' AS named FROM workflow.notification WHERE subject_id = $1 AND department = 'POLICE'`, [id]);
+      return { report, told };
+    };
+    const [a, b] = [await filed(outside.minor), await filed(randomUUID())];
+    expect(a).toEqual(b);
+    // An id and a number naming one child link it, each alone links its child.
+    const both = await t.gql(police, file, { id: inside.id, n: inside.n });
+    const linked = await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = $1`, [both.data.fileMandatoryReport.id]);
+    expect(linked).toEqual([{ minor_id: inside.id }]);
+    const byId = await t.gql(police, file, { id: inside.id, n: null });
+    expect(await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = $1`, [byId.data.fileMandatoryReport.id])).toEqual([{ minor_id: inside.id }]);
+    const byNumber = await t.gql(police, file, { id: null, n: inside.n });
+    expect(await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = $1`, [byNumber.data.fileMandatoryReport.id])).toEqual([{ minor_id: inside.id }]);
+  });
+
   it('ids as a client may spell them (capitals), and without a purpose', async () => {
     for (const d of DEPARTMENTS) {
       const token = await t.token(d, { region: STREET });

@@ -76,10 +76,15 @@ export class ReportResolver {
       // when the child lives in the report's region, whose officers are the ones told (emitNotification).
       // Whether the child lives in the report's region comes with it, so that a registered number
       // costs no statement more than an unknown one (the filing's time would tell the reporter).
+      // Given both, the id and the number must name the same child, or none is linked: preferring
+      // either, a report naming a child of the filer's street by one and any value by the other
+      // linked the street's child only when that value was no registered child's, which the filer
+      // reads back (`MandatoryReport.minor`, the notification) — an oracle on every id and number.
       const [child]: { id: string; name: string; grid_code: string; in_region: boolean }[] = input.childId || childIdNumber
         ? await em.query(
             `SELECT id, name, grid_code, grid_code LIKE $4 AS in_region FROM registry.minor
-              WHERE (id = $1 OR id_number = $2) AND ${isMinorAt('birth_date', '$3')} ORDER BY (id = $1) DESC LIMIT 1`,
+              WHERE (id = $1 OR id_number = $2) AND ($1 IS NULL OR id = $1) AND ($2 IS NULL OR id_number = $2)
+                AND ${isMinorAt('birth_date', '$3')} LIMIT 1`,
             [input.childId ?? null, childIdNumber, ctx.now, `${regionCode}%`],
           )
         : [];

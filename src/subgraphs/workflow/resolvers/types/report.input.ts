@@ -24,7 +24,7 @@ export class FileReportInput {
   @Field(() => String, { nullable: true, description: 'The reporting unit (school, hospital, hotel …)' })
   reporterUnit?: string;
 
-  @Field(() => ID, { nullable: true, description: 'Registry id of the child, if known' })
+  @Field(() => ID, { nullable: true, description: 'Registry id of the child, if known; with `childIdNumber`, both must name the same child to link it' })
   childId?: string;
 
   @Field(() => String, { nullable: true, description: '公民身份号码 of the child, if known' })
