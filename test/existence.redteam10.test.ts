@@ -218,6 +218,8 @@ describe('existence sweep: another street’s record answers as a record that ne
     const unknownNumber = buildIdNumber('330102', '2012-03-04', 777);
     for (const [who, token] of await tokens()) {
       await probe(`${who} minor`, token, `query($id: ID!) { minor(id: $id) { id name idNumber riskLevel guardians { name } } }`, { id: outside.minor }, rid());
+      // The compiled read's own shape (src/compiled-read): a child not in the subtree falls back, an unknown id too.
+      await probe(`${who} minor compiled`, token, `query Child($id: ID!) { minor(id: $id) { id name idNumber gender birthDate riskLevel nextVisitDue } }`, { id: outside.minor }, rid());
       await probe(`${who} minor __typename`, token, `query($id: ID!) { minor(id: $id) { __typename } }`, { id: outside.minor }, rid());
       await probe(`${who} minorByIdNumber`, token, `query($n: String!) { minorByIdNumber(idNumber: $n) { id } }`, { n: outside.idNumber }, { n: unknownNumber });
       const mutations: [string, string][] = [
@@ -537,6 +539,46 @@ describe('existence sweep: another street’s record answers as a record that ne
     const byNumber = await t.gql(police, file, { id: null, n: inside.n });
     expect(await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = $1`, [byNumber.data.fileMandatoryReport.id])).toEqual([{ minor_id: inside.id }]);
   });
+
+  it('another department’s notification, webhook and referral in the caller’s own street', async () => {
+    const mine: Record<string, string> = {};
+    const [child] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 1 OFFSET 5`, [`${STREET}%`]);
+    const referral = (
+      await t.gql(await t.token(Department.EDUCATION, { region: STREET }), `mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }`, {
+        i: { minorId: child.id, type: 'COUNSELLING', need: 'x', toDepartment: 'POLICE' },
+      })
+    ).data.createReferral.id as string;
+    await t.gql(
+      await t.token(Department.EDUCATION, { role: Role.REPORTER, user: 'teacher-street' }),
+      `mutation { fileMandatoryReport(input: { harmType: NEGLECT, observation: "o", location: "l", regionCode: "${STREET}", urgency: NORMAL }) { status } }`,
+      {},
+      {},
+    );
+    for (const d of DEPARTMENTS) {
+      const [n] = await t.sql(`SELECT id FROM workflow.notification WHERE department = $1 AND region_code LIKE $2 AND acknowledged_at IS NULL ORDER BY id LIMIT 1`, [d, `${STREET}%`]);
+      if (n) mine[`notification:${d}`] = n.id;
+      const r = await t.gql(await t.token(d, { region: STREET }), `mutation { registerWebhook(url: "http://127.0.0.1:9/street-${d.toLowerCase()}") { webhook { id } } }`, {}, {});
+      mine[`webhook:${d}`] = r.data.registerWebhook.webhook.id;
+    }
+    expect(Object.keys(mine).filter((k) => k.startsWith('notification:')).length).toBeGreaterThan(0);
+    for (const d of DEPARTMENTS) {
+      const token = await t.token(d, { region: STREET });
+      for (const [key, id] of Object.entries(mine).filter(([k]) => !k.endsWith(`:${d}`))) {
+        const q = key.startsWith('webhook:') ? `mutation($id: ID!) { deactivateWebhook(id: $id) { id } }` : `mutation($id: ID!) { acknowledge(id: $id) { id } }`;
+        await probe(`${d} ${key}`, token, q, { id }, rid());
+        const list = key.startsWith('webhook:') ? `query($id: ID) { webhooks(after: $id) { id } }` : `query($id: ID) { notifications(after: $id) { id } }`;
+        await probe(`${d} after ${key}`, token, list, { id }, rid());
+      }
+      // Neither party to the referral (civil affairs, the lead, reads all of its jurisdiction's).
+      if (![Department.EDUCATION, Department.POLICE, Department.CIVIL_AFFAIRS].includes(d)) {
+        await probe(`${d} referral of others`, token, `query($id: ID!) { referral(id: $id) { id } }`, { id: referral }, rid());
+        await probe(`${d} acceptReferral of others`, token, `mutation($id: ID!) { acceptReferral(id: $id) { id } }`, { id: referral }, rid());
+        await probe(`${d} referrals after others`, token, `query($id: ID) { referrals(after: $id) { id } }`, { id: referral }, rid());
+      }
+    }
+    // The sender is no receiver: it cannot answer its own referral, and is told so only as a party.
+    expect(differences).toEqual([]);
+  }, 300_000);
 
   it('ids as a client may spell them (capitals), and without a purpose', async () => {
     for (const d of DEPARTMENTS) {
