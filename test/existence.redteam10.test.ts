@@ -368,6 +368,33 @@ describe('existence sweep: another street’s record answers as a record that ne
     for (const d of DEPARTMENTS) who.push([`${d}@district`, await t.token(d, { region: '330102' })]);
     const far: Record<string, string> = {};
     for (const tb of RECORD_TABLES) [{ id: far[tb] }] = await t.sql(`SELECT id FROM ${tb} WHERE minor_id = $1`, [FAR_CHILD]);
+    // The other district's own referral, report and notifications.
+    const farCivil = await t.token(Department.CIVIL_AFFAIRS, { region: OTHER_DISTRICT });
+    const farReferral = (
+      await t.gql(farCivil, `mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }`, { i: { minorId: FAR_CHILD, type: 'COUNSELLING', need: 'x', toDepartment: 'EDUCATION' } })
+    ).data.createReferral.id as string;
+    const farReport = (
+      await t.gql(
+        await t.token(Department.EDUCATION, { role: Role.REPORTER, user: 'teacher-far' }),
+        `mutation { fileMandatoryReport(input: { harmType: NEGLECT, observation: "o", location: "l", regionCode: "${FAR_GRID}", urgency: NORMAL, childIdNumber: "${FAR_NUMBER}" }) { id } }`,
+        {},
+        {},
+      )
+    ).data.fileMandatoryReport.id as string;
+    const farNotices = (await t.sql(`SELECT id, department FROM workflow.notification WHERE region_code LIKE $1 ORDER BY id`, [`${OTHER_DISTRICT}%`])) as { id: string; department: string }[];
+    expect(farNotices.length).toBeGreaterThan(0);
+    for (const [w, token] of who) {
+      await probe(`${w} far referral`, token, `query($id: ID!) { referral(id: $id) { id } }`, { id: farReferral }, rid());
+      await probe(`${w} far acceptReferral`, token, `mutation($id: ID!) { acceptReferral(id: $id) { id } }`, { id: farReferral }, rid());
+      await probe(`${w} far referrals after`, token, `query($id: ID) { referrals(after: $id) { id } }`, { id: farReferral }, rid());
+      await probe(`${w} far mandatoryReport`, token, `query($id: ID!) { mandatoryReport(id: $id) { id } }`, { id: farReport }, rid());
+      await probe(`${w} far transitionReport`, token, `mutation($id: ID!) { transitionReport(id: $id, to: VERIFYING, note: "n") { id } }`, { id: farReport }, rid());
+      await probe(`${w} far mandatoryReports after`, token, `query($id: ID) { mandatoryReports(after: $id) { id } }`, { id: farReport }, rid());
+      for (const n of farNotices) {
+        await probe(`${w} far acknowledge ${n.department}`, token, `mutation($id: ID!) { acknowledge(id: $id) { id } }`, { id: n.id }, rid());
+        await probe(`${w} far notifications after ${n.department}`, token, `query($id: ID) { notifications(after: $id) { id } }`, { id: n.id }, rid());
+      }
+    }
     for (const [w, token] of who) {
       await probe(`${w} minor`, token, `query($id: ID!) { minor(id: $id) { id name idNumber riskLevel guardians { name } } }`, { id: FAR_CHILD }, rid());
       await probe(`${w} minorByIdNumber`, token, `query($n: String!) { minorByIdNumber(idNumber: $n) { id } }`, { n: FAR_NUMBER }, { n: unknownNumber });
