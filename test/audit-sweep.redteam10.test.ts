@@ -3,7 +3,8 @@ import { Access } from '../src/policy/policy.types';
 import { buildPolicy } from '../src/server/bootstrap';
 import { CHILD_RECORD_TYPES } from '../src/subgraphs/index';
 import { eventOf, post } from './support/audit-helpers';
-import { startTestHub, TestHub } from './support/test-hub';
+import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
+import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**
  * "Who saw what": every root query field (and the lists a child's record reaches), as every role
@@ -12,7 +13,8 @@ import { startTestHub, TestHub } from './support/test-hub';
  * recorded with each `Type.field` served of it and how (exact, masked, refused), nothing recorded
  * of a child the answer does not hold, and the outcome as the errors say. The same of the answers
  * of mutations, of a child's compiled read against the general path, and of reads a referral's
- * grant opens. A role refused a root field is refused whole, DENIED, with nothing served.
+ * grant opens. A role refused a root field is refused whole, DENIED, with nothing served. All of
+ * it in-process and in distributed mode (the registry and each department's subgraph over HTTP).
  * SWEEP_VERBOSE=1 prints what each call reached.
  */
 
@@ -178,7 +180,13 @@ function outcomeProblem(json: any, outcome: string): string | null {
   return want && want !== outcome ? `outcome ${outcome}, answer says ${want}` : null;
 }
 
-describe('audit sweep: the event records what the answer holds of each child (redteam10)', () => {
+/** Distributed mode: every department's subgraph and the registry served over HTTP, their reads carried back in their answers. */
+const REMOTE = ['registry', 'education', 'police', 'justice', 'youth_league', 'womens_federation', 'workflow'];
+
+describe.each(['in-process', 'distributed'] as const)('audit sweep (%s): the event records what the answer holds of each child (redteam10)', (mode) => {
+  // Compiled reads serve only a registry in the hub's own process.
+  const inProcess = mode === 'in-process' ? it : it.skip;
+  const remote: SubgraphServer[] = [];
   let t: TestHub;
   let sweep: Sweep;
   const tokens = new Map<PolicySubject, string>();
@@ -186,7 +194,14 @@ describe('audit sweep: the event records what the answer holds of each child (re
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_MAX_QUERY_COST: '100000000' } });
+    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_MAX_QUERY_COST: '100000000' };
+    if (mode === 'distributed') {
+      const databaseUrl = await cloneTemplateDatabase();
+      const gatewaySecret = 'audit-sweep-gateway-secret-of-sufficient-length';
+      const config = testConfig({ databaseUrl, gatewaySecret, env });
+      for (const name of REMOTE) remote.push(await startSubgraphServer(name, config, 0));
+      t = await startTestHub({ databaseUrl, gatewaySecret, subgraphUrls: Object.fromEntries(REMOTE.map((n, i) => [n, remote[i].url])), env });
+    } else t = await startTestHub({ env });
     for (const [subject, department, role] of SUBJECT_TOKENS) tokens.set(subject, await t.token(department, { role, user: `sweep-${subject.toLowerCase()}` }));
     expect([...tokens.keys()].sort()).toEqual([...POLICY_SUBJECTS].sort());
     const intro = await post(t, tokens.get(Department.CIVIL_AFFAIRS)!, { query: INTROSPECTION });
@@ -220,7 +235,10 @@ describe('audit sweep: the event records what the answer holds of each child (re
     });
     ids.report = report.json.data.fileMandatoryReport.id;
   });
-  afterAll(() => t?.stop());
+  afterAll(async () => {
+    await t?.stop();
+    for (const r of remote) await r.stop();
+  });
 
   const argsOf = (field: FieldDef): string => {
     const parts: string[] = [];
@@ -359,7 +377,7 @@ describe('audit sweep: the event records what the answer holds of each child (re
     expect(changed).toBe(cases.length);
   });
 
-  it('records the compiled read of a child and the general path’s answer to the same query with a masked field added alike', async () => {
+  inProcess('records the compiled read of a child and the general path’s answer to the same query with a masked field added alike', async () => {
     const problems: string[] = [];
     const minor = sweep.types.get('Minor')!;
     const scalars = minor.fields!.filter((f) => !f.args.length && ['SCALAR', 'ENUM'].includes(sweep.types.get(named(f.type).name!)!.kind)).map((f) => f.name);
