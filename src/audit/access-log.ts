@@ -152,7 +152,21 @@ export class AccessLog {
   }
 
   merge(record: AccessRecord): void {
-    for (const r of record.reads) for (const [field, access] of Object.entries(r.fields)) this.read(r.minorId, field, access);
+    // A remote subgraph settles what it found on its own; here other fetches may have read the child
+    // or changed its record, as they would have in process, where nothing is settled before the end.
+    const found = new Map<string, string>();
+    for (const f of Array.isArray(record.found) ? record.found : []) {
+      if (typeof f?.minorId === 'string' && typeof f.recordType === 'string') found.set(f.minorId, f.recordType);
+    }
+    for (const r of record.reads) {
+      const recordType = found.get(r.minorId);
+      const fields = Object.keys(r.fields);
+      if (recordType && fields.length === 1 && fields[0] === `${recordType}.__typename`) {
+        this.found(r.minorId, recordType);
+        continue;
+      }
+      for (const [field, access] of Object.entries(r.fields)) this.read(r.minorId, field, access);
+    }
     for (const c of record.changes) this.changed(c);
   }
 
@@ -200,9 +214,16 @@ export class AccessLog {
     return [...byFields.values()];
   }
 
+  /**
+   * What this subgraph's fetch read and wrote, for the gateway. Children found with nothing read are
+   * settled into `reads` as everywhere (a gateway of the release before takes `reads` alone) and also
+   * named in `found`, so that the gateway settles them with what the request's other fetches did.
+   */
   toJSON(): AccessRecord {
+    const changed = new Set(this.changes.map((c) => c.minorId));
+    const found = [...this.located].filter(([minorId]) => !this.byMinor.has(minorId) && !changed.has(minorId)).map(([minorId, recordType]) => ({ minorId, recordType }));
     this.settleFound();
     const reads = [...this.byMinor.keys()].sort().map((minorId) => ({ minorId, fields: this.byMinor.get(minorId)!.inKeyOrder() }));
-    return { reads, changes: this.changes };
+    return found.length ? { reads, changes: this.changes, found } : { reads, changes: this.changes };
   }
 }

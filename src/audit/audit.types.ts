@@ -78,6 +78,13 @@ export interface Change {
 export interface AccessRecord {
   reads: ChildRead[];
   changes: Change[];
+  /**
+   * Children of `reads` whose only read is their record type's `__typename`, made of a record found
+   * with nothing of the child read in this fetch (AccessLog.settleFound). The gateway takes them back
+   * as found: whether the request read nothing else of the child is known only there, once every
+   * fetch is in. Absent from a subgraph of the release before, whose `reads` are then taken as they are.
+   */
+  found?: { minorId: string; recordType: string }[];
 }
 
 /** The event as hashed and stored. Field names are part of the chain's canonical form: do not rename. */
