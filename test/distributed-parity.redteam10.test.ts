@@ -3,7 +3,10 @@ import { buildIdNumber } from '../src/common/id-number';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { SUBGRAPHS } from '../src/subgraphs';
 import { eventsOf } from './support/audit-helpers';
-import { callIds, FieldDef, FullType, Fuzzer, INTROSPECTION, named, nullable, typeText } from './support/schema-calls';
+import { callIds, FieldDef, FullType, Fuzzer, INTROSPECTION, named, setAt, typeText } from './support/schema-calls';
+import { Access } from '../src/policy/policy.types';
+import { AccessLog } from '../src/audit/access-log';
+import { buildPolicy } from '../src/server/bootstrap';
 import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**
@@ -17,6 +20,8 @@ import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './supp
  */
 
 jest.setTimeout(300_000);
+// PARITY_ONLY=<regex of root field names> narrows a run; PARITY_VERBOSE=1 prints every difference; PARITY_DUMP=<text> prints
+// both answers of each request whose label holds it; PARITY_HOSTILE=1 adds the fuzzer's hostile values (6,400 requests a side).
 
 const SECRET = 'parity-gateway-secret-of-sufficient-length';
 const ENV = {
@@ -53,6 +58,28 @@ interface Ask {
   headers?: Record<string, string>;
 }
 
+/**
+ * The ids the subgraphs give the records they make, counted from where `at` sets them: each request
+ * starts both sides at the same count, so a record made by the same request has the same id on both
+ * and lists ordered by id agree. The gateway's own ids (requests, assertions) stay random: it draws
+ * them where the deployments differ (one assertion per remote fetch).
+ */
+const recordIds = {
+  next: 0,
+  at(n: number) {
+    this.next = n * 1_000;
+  },
+};
+// The module itself (an `import * as` is a copy of its bindings): the subgraphs' `randomUUID` reads it at each call.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const crypto: typeof import('node:crypto') = require('node:crypto');
+const randomUUID = crypto.randomUUID;
+jest.spyOn(crypto, 'randomUUID').mockImplementation(() => {
+  if (!/[\\/]src[\\/]subgraphs[\\/]/.test(new Error().stack ?? '')) return randomUUID();
+  const hex = (recordIds.next++).toString(16).padStart(32, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+});
+
 /** One deployment: its hub, tokens, the ids of what it was given, and the new ids it answered, named in order. */
 class Side {
   tokens = new Map<PolicySubject, string>();
@@ -69,7 +96,8 @@ class Side {
   /** Ids of records both databases hold are kept; one each side made is named by what it is, or in order of appearance. */
   named(id: string): string {
     const lower = id.toLowerCase();
-    if (this.known.has(lower)) return lower;
+    // The template's, and those the subgraphs made while `recordIds` counted (the same on both sides).
+    if (this.known.has(lower) || lower.startsWith('00000000-0000-0000-')) return lower;
     let name = this.fresh.get(lower);
     if (!name) {
       const key = Object.entries(this.ids).find(([, v]) => v.toLowerCase() === lower)?.[0];
@@ -81,7 +109,7 @@ class Side {
   }
 
   normal(v: unknown): unknown {
-    if (typeof v === 'string') return v.replace(UUID, (id) => this.named(id)).replace(INSTANT, '<instant>');
+    if (typeof v === 'string') return v.replace(UUID, (id) => this.named(id)).replace(INSTANT, '<instant>').replace(/^[0-9a-f]{64}$/, '<hash>');
     if (Array.isArray(v)) {
       const items = v.map((x) => this.normal(x));
       // Lists ordered by id (a child's guardians) or by an instant two records share (a report's notifications) place records made here by their random ids.
@@ -181,8 +209,13 @@ describe('distributed mode answers and records as the in-process hub (redteam10)
   });
 
   /** Asks both deployments, in turn, the request `make` builds from each one's ids; records any difference. */
+  let requests = 0;
   async function both(label: string, make: (side: Side) => Ask, aside: string[] = []): Promise<[unknown, unknown]> {
-    const [a, b] = await Promise.all([local.ask(make(local)), remote.ask(make(remote))]);
+    const n = ++requests;
+    recordIds.at(n);
+    const a = await local.ask(make(local));
+    recordIds.at(n);
+    const b = await remote.ask(make(remote));
     const without = (x: unknown) => Object.fromEntries(Object.entries(x as object).filter(([k]) => !aside.includes(k)));
     const d = firstDifference(without(a), without(b));
     if (d) differences.push(`${label}: ${d}`);
@@ -192,6 +225,7 @@ describe('distributed mode answers and records as the in-process hub (redteam10)
 
   it('is set up alike on both sides: the records every call names', async () => {
     for (const side of [local, remote]) {
+      recordIds.at(1_000_000);
       const intro = (await side.ask({ subject: Department.CIVIL_AFFAIRS, query: INTROSPECTION })) as { data: { __schema: { types: FullType[] } } };
       types = new Map(intro.data.__schema.types.map((ty) => [ty.name, ty]));
       const enumFirst = (name: string) => types.get(name)!.enumValues![0].name;
@@ -239,6 +273,8 @@ describe('distributed mode answers and records as the in-process hub (redteam10)
     /** The answer's selection instead of every field to `depth` levels. */
     sel?: string;
     headers?: (side: Side) => Record<string, string>;
+    /** The arguments as sent, from those made. */
+    edit?: (args: Record<string, unknown>) => Record<string, unknown>;
   }
 
   const fieldOf = (root: 'Query' | 'Mutation', name: string): FieldDef => types.get(root)!.fields!.find((f) => f.name === name)!;
@@ -247,12 +283,13 @@ describe('distributed mode answers and records as the in-process hub (redteam10)
   function call(root: 'Query' | 'Mutation', field: FieldDef, subject: PolicySubject, seq: number, depth: number, o: CallOptions = {}): (side: Side) => Ask {
     const marker = `pty${seq.toString(36)}q`;
     return (side) => {
-      const args: Record<string, unknown> = {};
+      let args: Record<string, unknown> = {};
       for (const a of field.args) {
         const v = side.fuzzer.valid(a.type, a.name, field.name, marker, seq, true);
         if (v !== null) args[a.name] = v;
       }
       Object.assign(args, o.args?.(side));
+      if (o.edit) args = o.edit(args);
       const used = field.args.filter((a) => a.name in args);
       const decl = used.map((a) => `$${a.name}: ${typeText(a.type)}`).join(', ');
       const inner = types.get(named(field.type).name!)!;
@@ -305,6 +342,7 @@ describe('distributed mode answers and records as the in-process hub (redteam10)
     // Purpose-bound reads under a referral's grant: its receiver, with its reference and others'.
     const referralIds: Record<string, string> = {};
     for (const side of [local, remote]) {
+      recordIds.at(2_000_000);
       const r = await side.ask({ subject: Department.CIVIL_AFFAIRS, query: `mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }`, variables: { i: { minorId: minor(side), type: 'PLACEMENT', toDepartment: 'EDUCATION', need: '安置' } } });
       expect(r).toMatchObject({ errors: [] });
       referralIds[side.name] = side.raw.data.createReferral.id;
@@ -413,7 +451,7 @@ describe('distributed mode answers and records as the in-process hub (redteam10)
       for (const on of [true, false]) {
         await both(`@include(${on}) and @skip(${on}) as ${d}`, (side) => ({
           subject: d,
-          query: `query($id: ID!, $on: Boolean!) { minor(id: $id) { id name @include(if: $on) idNumber @skip(if: $on) birthDate @include(if: $on) policeIncidents @include(if: $on) { id narrative } schoolEnrollments @skip(if: $on) { id school } guardians { name @include(if: $on) phone } } }`,
+          query: `query($id: ID!, $on: Boolean!) { minor(id: $id) { id name @include(if: $on) idNumber @skip(if: $on) birthDate @include(if: $on) policeIncidents @include(if: $on) { id narrative } schoolEnrollments @skip(if: $on) { id school } guardians { id name @include(if: $on) phone } } }`,
           variables: { id: minor(side), on },
         }));
       }
@@ -439,5 +477,58 @@ describe('distributed mode answers and records as the in-process hub (redteam10)
 
     if (process.env.PARITY_VERBOSE) console.log(differences.slice(mark).join('\n'));
     expect(differences.slice(mark)).toEqual([]);
+  });
+
+  // Every hostile value of the fuzzer (fuzz.redteam10) in every argument of every root field, as a
+  // role the field serves: some 10,000 requests a side, minutes on a shared machine, so off the suite.
+  (process.env.PARITY_HOSTILE ? it : it.skip)('answers hostile arguments alike (PARITY_HOSTILE=1)', async () => {
+    const mark = differences.length;
+    const policy = buildPolicy();
+    let seq = 20_000;
+    for (const root of ['Query', 'Mutation'] as const) {
+      for (const field of types.get(root)!.fields!) {
+        if (field.name.startsWith('_') || (process.env.PARITY_ONLY && !new RegExp(process.env.PARITY_ONLY).test(field.name))) continue;
+        const subject = POLICY_SUBJECTS.find((s) => policy.access(s, `${root}.${field.name}`) !== Access.DENY) ?? Department.CIVIL_AFFAIRS;
+        for (const arg of field.args) {
+          for (const node of local.fuzzer.nodes(arg.type, [arg.name])) {
+            const last = node.path.filter((p) => typeof p === 'string').pop() as string;
+            for (const h of local.fuzzer.hostile(node.type, last, `ptyh${seq.toString(36)}q`)) {
+              if (h.inlineOnly || /10,000|100 K/.test(h.what)) continue;
+              // A value only the subgraph's DateTimeISO refuses: the fast path's 400 and the plan's 200 (see above).
+              const aside = named(node.type).name === 'DateTimeISO' ? ['status', 'data'] : [];
+              await both(`${root}.${field.name} as ${subject}: ${node.path.join('.')} ${h.what}`, call(root, field, subject, seq++, 1, { edit: (args) => setAt(args, node.path, h.value) }), aside);
+            }
+          }
+        }
+      }
+    }
+    if (process.env.PARITY_VERBOSE) console.log(`${seq - 20_000} hostile calls\n${differences.slice(mark).join('\n')}`);
+    expect(differences.slice(mark)).toEqual([]);
+  });
+});
+
+describe('a remote subgraph’s account of children it found with nothing read (AccessLog)', () => {
+  const child = '0190f1e2-0000-7000-8000-000000000001';
+
+  it('is settled at the gateway with the request’s other reads, as in process', () => {
+    const subgraph = new AccessLog();
+    subgraph.found(child, 'Referral');
+    const record = JSON.parse(JSON.stringify(subgraph.toJSON()));
+    // A gateway of the release before takes `reads` alone: the child is still recorded as found.
+    expect(record.reads).toEqual([{ minorId: child, fields: { 'Referral.__typename': Access.ALLOW } }]);
+    const gateway = new AccessLog();
+    gateway.read(child, 'Minor.name', Access.ALLOW);
+    gateway.merge(record);
+    expect(gateway.forEvent().reads).toEqual([{ minorIds: [child], fields: { 'Minor.name': Access.ALLOW } }]);
+    const alone = new AccessLog();
+    alone.merge(record);
+    expect(alone.forEvent().reads).toEqual([{ minorIds: [child], fields: { 'Referral.__typename': Access.ALLOW } }]);
+  });
+
+  it('from a subgraph of the release before (no `found`), is taken as it came', () => {
+    const gateway = new AccessLog();
+    gateway.read(child, 'Minor.name', Access.ALLOW);
+    gateway.merge({ reads: [{ minorId: child, fields: { 'Referral.__typename': Access.ALLOW } }], changes: [] });
+    expect(gateway.forEvent().reads).toEqual([{ minorIds: [child], fields: { 'Minor.name': Access.ALLOW, 'Referral.__typename': Access.ALLOW } }]);
   });
 });
