@@ -4,6 +4,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { CHILD_RECORD_TYPES } from '../src/subgraphs/index';
 import { eventOf, post } from './support/audit-helpers';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
+import { FieldDef, FullType, INTROSPECTION, named, SUBJECT_TOKENS, TypeRef } from './support/schema-calls';
 import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**
@@ -20,39 +21,7 @@ import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './supp
 
 jest.setTimeout(240_000);
 
-interface TypeRef {
-  kind: string;
-  name: string | null;
-  ofType: TypeRef | null;
-}
-interface FieldDef {
-  name: string;
-  args: { name: string; type: TypeRef; defaultValue: string | null }[];
-  type: TypeRef;
-}
-interface FullType {
-  kind: string;
-  name: string;
-  fields: FieldDef[] | null;
-}
-const TYPE_REF = `kind name ofType { kind name ofType { kind name ofType { kind name } } }`;
-const INTROSPECTION = `{ __schema { types { kind name fields { name type { ${TYPE_REF} } args { name defaultValue type { ${TYPE_REF} } } } } } }`;
-const named = (t: TypeRef): TypeRef => (t.ofType ? named(t.ofType) : t);
-
 type Reads = Map<string, Map<string, Access>>;
-
-const SUBJECT_TOKENS: [PolicySubject, Department, Role][] = [
-  [Department.CIVIL_AFFAIRS, Department.CIVIL_AFFAIRS, Role.OFFICER],
-  [Department.EDUCATION, Department.EDUCATION, Role.OFFICER],
-  [Department.POLICE, Department.POLICE, Role.OFFICER],
-  [Department.JUSTICE, Department.JUSTICE, Role.OFFICER],
-  [Department.YOUTH_LEAGUE, Department.YOUTH_LEAGUE, Role.OFFICER],
-  [Department.WOMENS_FEDERATION, Department.WOMENS_FEDERATION, Role.OFFICER],
-  [Role.AUDITOR, Department.CIVIL_AFFAIRS, Role.AUDITOR],
-  [Role.DASHBOARD, Department.CIVIL_AFFAIRS, Role.DASHBOARD],
-  [Role.REPORTER, Department.EDUCATION, Role.REPORTER],
-  [Role.EMPLOYER, Department.EDUCATION, Role.EMPLOYER],
-];
 
 /** The audit subgraph's own answers are recorded by rules of their own (a look-up of a child), not field by field. */
 const AUDIT_ROOTS = new Set(['auditEvents', 'minorAccessHistory', 'auditVerify', 'auditAnomalies']);

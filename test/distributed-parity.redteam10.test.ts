@@ -3,7 +3,7 @@ import { buildIdNumber } from '../src/common/id-number';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { SUBGRAPHS } from '../src/subgraphs';
 import { eventsOf } from './support/audit-helpers';
-import { callIds, FieldDef, FullType, Fuzzer, INTROSPECTION, named, setAt, typeText } from './support/schema-calls';
+import { callIds, FieldDef, FullType, Fuzzer, INTROSPECTION, named, setAt, SUBJECT_TOKENS, typeText } from './support/schema-calls';
 import { Access } from '../src/policy/policy.types';
 import { AccessLog } from '../src/audit/access-log';
 import { buildPolicy } from '../src/server/bootstrap';
@@ -32,19 +32,6 @@ const ENV = {
   HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
   HUB_MAX_QUERY_COST: '100000000',
 };
-
-const SUBJECT_TOKENS: [PolicySubject, Department, Role][] = [
-  [Department.CIVIL_AFFAIRS, Department.CIVIL_AFFAIRS, Role.OFFICER],
-  [Department.EDUCATION, Department.EDUCATION, Role.OFFICER],
-  [Department.POLICE, Department.POLICE, Role.OFFICER],
-  [Department.JUSTICE, Department.JUSTICE, Role.OFFICER],
-  [Department.YOUTH_LEAGUE, Department.YOUTH_LEAGUE, Role.OFFICER],
-  [Department.WOMENS_FEDERATION, Department.WOMENS_FEDERATION, Role.OFFICER],
-  [Role.AUDITOR, Department.CIVIL_AFFAIRS, Role.AUDITOR],
-  [Role.DASHBOARD, Department.CIVIL_AFFAIRS, Role.DASHBOARD],
-  [Role.REPORTER, Department.EDUCATION, Role.REPORTER],
-  [Role.EMPLOYER, Department.EDUCATION, Role.EMPLOYER],
-];
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const INSTANT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})/g;

@@ -2,7 +2,7 @@ import { Department, POLICY_SUBJECTS, PolicySubject, Role } from '../src/auth/pr
 import { Access } from '../src/policy/policy.types';
 import { buildPolicy } from '../src/server/bootstrap';
 import { startTestHub, TestHub } from './support/test-hub';
-import { callIds, FullType, Fuzzer, INTROSPECTION, literal, named, nullable, selectionOf, setAt, typeText } from './support/schema-calls';
+import { callIds, FullType, Fuzzer, INTROSPECTION, literal, named, nullable, selectionOf, setAt, SUBJECT_TOKENS, typeText } from './support/schema-calls';
 import { refreshStatistics } from '../src/subgraphs/statistics/statistics.refresh';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 
@@ -117,19 +117,6 @@ describe('fuzzing every root field with hostile arguments (redteam10)', () => {
   const outcomes: Outcome[] = [];
   const logged: string[] = [];
   let log: jest.SpyInstance;
-
-  const SUBJECT_TOKENS: [PolicySubject, Department, Role][] = [
-    [Department.CIVIL_AFFAIRS, Department.CIVIL_AFFAIRS, Role.OFFICER],
-    [Department.EDUCATION, Department.EDUCATION, Role.OFFICER],
-    [Department.POLICE, Department.POLICE, Role.OFFICER],
-    [Department.JUSTICE, Department.JUSTICE, Role.OFFICER],
-    [Department.YOUTH_LEAGUE, Department.YOUTH_LEAGUE, Role.OFFICER],
-    [Department.WOMENS_FEDERATION, Department.WOMENS_FEDERATION, Role.OFFICER],
-    [Role.AUDITOR, Department.CIVIL_AFFAIRS, Role.AUDITOR],
-    [Role.DASHBOARD, Department.CIVIL_AFFAIRS, Role.DASHBOARD],
-    [Role.REPORTER, Department.EDUCATION, Role.REPORTER],
-    [Role.EMPLOYER, Department.EDUCATION, Role.EMPLOYER],
-  ];
 
   beforeAll(async () => {
     log = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));

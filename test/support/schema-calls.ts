@@ -32,6 +32,23 @@ export interface FullType {
   enumValues: { name: string }[] | null;
 }
 
+/**
+ * One token per policy subject: each department's officer, and each non-officer role with the
+ * department its token carries.
+ */
+export const SUBJECT_TOKENS: readonly [PolicySubject, Department, Role][] = [
+  [Department.CIVIL_AFFAIRS, Department.CIVIL_AFFAIRS, Role.OFFICER],
+  [Department.EDUCATION, Department.EDUCATION, Role.OFFICER],
+  [Department.POLICE, Department.POLICE, Role.OFFICER],
+  [Department.JUSTICE, Department.JUSTICE, Role.OFFICER],
+  [Department.YOUTH_LEAGUE, Department.YOUTH_LEAGUE, Role.OFFICER],
+  [Department.WOMENS_FEDERATION, Department.WOMENS_FEDERATION, Role.OFFICER],
+  [Role.AUDITOR, Department.CIVIL_AFFAIRS, Role.AUDITOR],
+  [Role.DASHBOARD, Department.CIVIL_AFFAIRS, Role.DASHBOARD],
+  [Role.REPORTER, Department.EDUCATION, Role.REPORTER],
+  [Role.EMPLOYER, Department.EDUCATION, Role.EMPLOYER],
+];
+
 export const TYPE_REF = `kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } }`;
 export const INTROSPECTION = `{ __schema { queryType { name } mutationType { name } types { kind name
   fields { name type { ${TYPE_REF} } args { name defaultValue type { ${TYPE_REF} } } }
