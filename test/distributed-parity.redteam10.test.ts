@@ -3,7 +3,7 @@ import { buildIdNumber } from '../src/common/id-number';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { SUBGRAPHS } from '../src/subgraphs';
 import { eventsOf } from './support/audit-helpers';
-import { callIds, FieldDef, FullType, Fuzzer, INTROSPECTION, named, setAt, SUBJECT_TOKENS, typeText } from './support/schema-calls';
+import { callIds, FieldDef, FullType, Fuzzer, INTROSPECTION, named, setAt, SUBJECT_TOKENS, SWEEP_ENV, typeText } from './support/schema-calls';
 import { Access } from '../src/policy/policy.types';
 import { AccessLog } from '../src/audit/access-log';
 import { buildPolicy } from '../src/server/bootstrap';
@@ -24,14 +24,6 @@ jest.setTimeout(300_000);
 // both answers of each request whose label holds it; PARITY_REMOTE=registry,police serves only those remotely; PARITY_HOSTILE=1 adds the fuzzer's hostile values (6,400 requests a side).
 
 const SECRET = 'parity-gateway-secret-of-sufficient-length';
-const ENV = {
-  HUB_EMPLOYMENT_CHECKS_PER_HOUR: '1000000',
-  HUB_EMPLOYMENT_CHECK_MIN_MS: '1',
-  HUB_RESCREENS_PER_YEAR: '1000000',
-  HUB_WEBHOOK_MAX_PER_REGION: '100',
-  HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
-  HUB_MAX_QUERY_COST: '100000000',
-};
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const INSTANT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})/g;
@@ -165,7 +157,7 @@ describe('distributed mode answers and records as the in-process hub (redteam10)
 
   beforeAll(async () => {
     const [a, b] = await Promise.all([cloneTemplateDatabase(), cloneTemplateDatabase()]);
-    const config = testConfig({ databaseUrl: b, gatewaySecret: SECRET, env: ENV });
+    const config = testConfig({ databaseUrl: b, gatewaySecret: SECRET, env: SWEEP_ENV });
     const urls: Record<string, string> = {};
     // PARITY_REMOTE=<names> serves only those remotely, the others in the gateway's process (a mixed deployment).
     const remoteNames = process.env.PARITY_REMOTE?.split(',');
@@ -176,8 +168,8 @@ describe('distributed mode answers and records as the in-process hub (redteam10)
       urls[s.name] = server.url;
     }
     const [ta, tb] = await Promise.all([
-      startTestHub({ databaseUrl: a, env: ENV }),
-      startTestHub({ databaseUrl: b, gatewaySecret: SECRET, subgraphUrls: urls, env: ENV }),
+      startTestHub({ databaseUrl: a, env: SWEEP_ENV }),
+      startTestHub({ databaseUrl: b, gatewaySecret: SECRET, subgraphUrls: urls, env: SWEEP_ENV }),
     ]);
     // Every id of the template: the same in both clones, kept as it is in comparisons.
     const uuidColumns: { s: string; n: string; c: string }[] = await ta.sql(

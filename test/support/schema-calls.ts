@@ -32,6 +32,16 @@ export interface FullType {
   enumValues: { name: string }[] | null;
 }
 
+/** A hub on which every root field can be called as often as a sweep calls it: no quota, no job, no cost limit in the way. */
+export const SWEEP_ENV: Readonly<Record<string, string>> = {
+  HUB_EMPLOYMENT_CHECKS_PER_HOUR: '1000000',
+  HUB_EMPLOYMENT_CHECK_MIN_MS: '1',
+  HUB_RESCREENS_PER_YEAR: '1000000',
+  HUB_WEBHOOK_MAX_PER_REGION: '100',
+  HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
+  HUB_MAX_QUERY_COST: '100000000',
+};
+
 /**
  * One token per policy subject: each department's officer, and each non-officer role with the
  * department its token carries.
