@@ -5,6 +5,7 @@ import { buildIdNumber } from '../src/common/id-number';
 import { DEPARTMENT_MUTATION_CALLS } from './support/department-probes';
 import { eventsOf, post } from './support/audit-helpers';
 import { databaseWith, DEFAULT_PURPOSE, startTestHub, statementsDuring, TestHub } from './support/test-hub';
+import { DEPARTMENT_RECORD_TABLES } from './support/record-tables';
 
 /**
  * A sweep of "no existence leaks across jurisdictions": every root field and mutation that names a
@@ -21,13 +22,6 @@ const OTHER_DISTRICT = '330103';
 const FAR_CHILD = '7a1f0c2e-5b7d-4c1e-9a3b-2d4e6f8a0b1c';
 const FAR_NUMBER = buildIdNumber('330103', '2011-06-07', 321);
 const FAR_GRID = `${OTHER_DISTRICT}001001001`;
-const RECORD_TABLES = [
-  'education.school_enrollment', 'education.dropout_report', 'education.bullying_case', 'education.education_aid',
-  'police.incident', 'police.guardian_admonishment', 'police.identity_verification',
-  'justice.incarcerated_parent', 'justice.community_correction', 'justice.legal_aid_case',
-  'youth_league.prevention_case', 'youth_league.idle_support', 'youth_league.volunteer_visit',
-  'womens_federation.care_plan', 'womens_federation.family_education_session', 'womens_federation.violence_support', 'womens_federation.children_home_attendance',
-];
 /** The other district's tree, its child (a copy of the first demo child's row) and a copy of one record of each kind about it. */
 const OTHER_DISTRICT_SQL = [
   `INSERT INTO registry.region (code, parent_code, level, name) VALUES
@@ -37,7 +31,7 @@ const OTHER_DISTRICT_SQL = [
      FROM registry.minor m ORDER BY id LIMIT 1`,
   `INSERT INTO registry.guardian SELECT (jsonb_populate_record(g, jsonb_build_object('id', gen_random_uuid(), 'minor_id', '${FAR_CHILD}'))).*
      FROM registry.guardian g ORDER BY id LIMIT 1`,
-  ...RECORD_TABLES.map(
+  ...DEPARTMENT_RECORD_TABLES.map(
     (tb) => `INSERT INTO ${tb} SELECT (jsonb_populate_record(r, jsonb_build_object('id', gen_random_uuid(), 'minor_id', '${FAR_CHILD}'))).* FROM ${tb} r ORDER BY id LIMIT 1`,
   ),
 ];
@@ -367,7 +361,7 @@ describe('existence sweep: another street’s record answers as a record that ne
     const who: [string, string][] = [...(await tokens())];
     for (const d of DEPARTMENTS) who.push([`${d}@district`, await t.token(d, { region: '330102' })]);
     const far: Record<string, string> = {};
-    for (const tb of RECORD_TABLES) [{ id: far[tb] }] = await t.sql(`SELECT id FROM ${tb} WHERE minor_id = $1`, [FAR_CHILD]);
+    for (const tb of DEPARTMENT_RECORD_TABLES) [{ id: far[tb] }] = await t.sql(`SELECT id FROM ${tb} WHERE minor_id = $1`, [FAR_CHILD]);
     // The other district's own referral, report and notifications.
     const farCivil = await t.token(Department.CIVIL_AFFAIRS, { region: OTHER_DISTRICT });
     const farReferral = (
@@ -409,7 +403,7 @@ describe('existence sweep: another street’s record answers as a record that ne
       for (const [name, call] of Object.entries(DEPARTMENT_MUTATION_CALLS)) {
         if (!name.startsWith('create') && !name.startsWith('update')) continue;
         const q = `mutation($id: ID!) { ${call.replace(/"00000000-0000-4000-8000-000000000000"/, '$id').replace('{ __typename }', '{ id }')} }`;
-        const tb = RECORD_TABLES.find((x) => x.split('.')[1].replace(/_/g, '') === name.replace(/^(create|update)/, '').toLowerCase()
+        const tb = DEPARTMENT_RECORD_TABLES.find((x) => x.split('.')[1].replace(/_/g, '') === name.replace(/^(create|update)/, '').toLowerCase()
           || ({ PoliceIncident: 'police.incident', DomesticViolenceSupport: 'womens_federation.violence_support' } as Record<string, string>)[name.replace(/^(create|update)/, '')] === x);
         if (!tb) throw new Error(`no table for ${name}`);
         await probe(`${w} ${name}`, token, q, { id: name.startsWith('create') ? FAR_CHILD : far[tb] }, rid());

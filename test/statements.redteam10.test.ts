@@ -1,6 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { GqlResult, startTestHub, statementsDuring, TestHub } from './support/test-hub';
+import { DEPARTMENT_RECORD_TABLES } from './support/record-tables';
 
 /**
  * Statement-count sweep: every list a role can page, selected with its relations, root or nested in
@@ -334,14 +335,7 @@ describe('statement counts do not grow with the page size', () => {
   });
 });
 
-const CHILD_TABLES = [
-  'registry.visit', 'registry.risk_assessment',
-  'education.school_enrollment', 'education.dropout_report', 'education.bullying_case', 'education.education_aid',
-  'police.incident', 'police.guardian_admonishment', 'police.identity_verification',
-  'justice.incarcerated_parent', 'justice.community_correction', 'justice.legal_aid_case',
-  'youth_league.prevention_case', 'youth_league.idle_support', 'youth_league.volunteer_visit',
-  'womens_federation.care_plan', 'womens_federation.family_education_session', 'womens_federation.violence_support', 'womens_federation.children_home_attendance',
-];
+const CHILD_TABLES = ['registry.visit', 'registry.risk_assessment', ...DEPARTMENT_RECORD_TABLES];
 /** Sub-records: table, parent column, parent table. */
 const SUB_TABLES = [
   ['education.persuasion_action', 'report_id', 'education.dropout_report'],
