@@ -31,7 +31,8 @@ interface Row {
   hash: string;
   body: string;
   request_id: string | null;
-  occurred_at: string;
+  /** Milliseconds since the epoch, with the microseconds as decimals. */
+  occurred_ms: string;
   user_id: string | null;
   department: string | null;
   region: string | null;
@@ -40,18 +41,31 @@ interface Row {
   minor_ids: string[];
 }
 
-/** The searchable copies must say what the body says, or a search could hide an event. */
-function columnsAgree(row: Row): boolean {
-  let body: AuditEventBody;
+/**
+ * What is wrong with an event whose hash checks out, or null. Whoever can write `audit.event` can
+ * recompute an event's own hash over any body: one that is no event (`{}`, reads that are no reads)
+ * is a break to name, not an error that ends the walk — the data officer was answered "Internal
+ * server error" and nothing about where the trail was broken.
+ */
+function bodyDisagrees(row: Row): string | null {
+  let columns: ReturnType<typeof indexColumns>;
   try {
-    body = JSON.parse(row.body);
+    columns = indexColumns(JSON.parse(row.body) as AuditEventBody);
   } catch {
-    return false;
+    return 'the hashed body is not an audit event';
   }
-  const [requestId, time, userId, department, region, outcome, purpose, minorIds] = indexColumns(body);
+  return columnsAgree(row, columns) ? null : 'search columns disagree with the hashed body';
+}
+
+/**
+ * The searchable copies must say what the body says, or a search could hide an event. The instant
+ * to the microsecond, as Postgres stores it: the writer stores the body's millisecond, and one moved
+ * within it (`new Date` drops microseconds) had verified.
+ */
+function columnsAgree(row: Row, [requestId, time, userId, department, region, outcome, purpose, minorIds]: ReturnType<typeof indexColumns>): boolean {
   return (
     canonicalJson([requestId, new Date(time).getTime(), userId, department, region, outcome, purpose, minorIds]) ===
-    canonicalJson([row.request_id, new Date(row.occurred_at).getTime(), row.user_id, row.department, row.region, row.outcome, row.purpose, [...row.minor_ids].sort()])
+    canonicalJson([row.request_id, Number(row.occurred_ms), row.user_id, row.department, row.region, row.outcome, row.purpose, [...row.minor_ids].sort()])
   );
 }
 
@@ -86,8 +100,8 @@ export async function verifyChain(query: Query, anchors: readonly ChainAnchor[] 
   }
   for (;;) {
     const rows: Row[] = await query(
-      `SELECT seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids
-         FROM (SELECT seq, prev_hash, hash, body, request_id, to_json(occurred_at) #>> '{}' AS occurred_at, user_id, department, region, outcome, purpose, minor_ids,
+      `SELECT seq, prev_hash, hash, body, request_id, occurred_ms, user_id, department, region, outcome, purpose, minor_ids
+         FROM (SELECT seq, prev_hash, hash, body, request_id, (extract(epoch FROM occurred_at) * 1000)::text AS occurred_ms, user_id, department, region, outcome, purpose, minor_ids,
                       sum(octet_length(body)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) - octet_length(body) AS before
                  FROM audit.event WHERE seq > $1 ORDER BY seq LIMIT $2) e
         WHERE before < $3 ORDER BY seq`,
@@ -105,7 +119,8 @@ export async function verifyChain(query: Query, anchors: readonly ChainAnchor[] 
       if (seq !== expectedSeq) return brk('MISSING', `expected event ${expectedSeq}, found ${seq}`);
       if (row.prev_hash !== prev) return brk('LINK', 'prev_hash does not match the preceding event');
       if (chainHash(row.prev_hash, seq, row.body) !== row.hash) return brk('MODIFIED', 'body does not match its hash');
-      if (!columnsAgree(row)) return brk('MODIFIED', 'search columns disagree with the hashed body');
+      const disagrees = bodyDisagrees(row);
+      if (disagrees) return brk('MODIFIED', disagrees);
       const hashes = anchored.get(seq) ?? [];
       const wrong = hashes.find((hash) => hash !== row.hash);
       if (wrong) return brk('ANCHOR', `the event's hash is not the one anchored (${wrong})`);
