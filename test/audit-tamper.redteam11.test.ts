@@ -9,6 +9,7 @@ import { canonicalJson, chainHash } from '../src/audit/canonical';
 import { Department, Role } from '../src/auth/principal';
 import { asDba, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { expectAnsweredAsUnknown } from './support/unknown-id';
 
 const run = promisify(execFile);
 
@@ -273,7 +274,172 @@ describe('audit trail tampering and the auditor’s API (red team 11)', () => {
       expectBreak(await tampered(async () => undefined, [{ seq: past, hash }]), all.length + 1, 'TRUNCATED');
     });
   });
+
+  describe('the auditor’s queries', () => {
+    const EVENT = `seq requestId userId department region outcome purpose { code } reads { minorId } changes { minorId }`;
+    const PAGE = `query($f: AuditEventFilter, $first: Int!, $after: String) { auditEvents(filter: $f, first: $first, after: $after) { edges { cursor node { ${EVENT} } } pageInfo { hasNextPage endCursor } } }`;
+    let requestB: string;
+    let since: string;
+    let childB2: string;
+    let childB3: string;
+
+    beforeAll(async () => {
+      since = new Date(Date.now() - 60_000).toISOString();
+      [, { id: childB2 }, { id: childB3 }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 3`, [`${STREET_B}%`]);
+      for (const id of [childB2, childB3]) await post(t, officerB, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id } });
+      // Street B busy: reads, a refusal, a change; street A quieter.
+      requestB = (await post(t, officerB, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: childB } }, { 'x-purpose': 'SCREENING' })).requestId;
+      await post(t, officerB, { query: `{ auditEvents(first: 1) { edges { cursor } } }` });
+      await post(t, await t.token(Department.CIVIL_AFFAIRS, { region: STREET_B, user: 'rt11-civil-b' }), {
+        query: `mutation($id: ID!) { recordVisit(minorId: $id, input: { notes: "家访" }) { visitedAt } }`,
+        variables: { id: childB },
+      });
+      await post(t, officerA, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: childA } });
+      await t.hub.audit.drain();
+    });
+
+    /** Every page of `filter` as `token` sees it, `first` at a time. */
+    async function allPages(token: string, filter: Record<string, unknown> | null, first: number, between?: () => Promise<unknown>): Promise<any[]> {
+      const seen: any[] = [];
+      let after: string | null = null;
+      for (let n = 0; n < 1000; n++) {
+        const r: any = await t.gql(token, PAGE, { f: filter, first, after }, {});
+        expect(r.errors).toBeUndefined();
+        seen.push(...r.data.auditEvents.edges.map((e: any) => e.node));
+        if (!r.data.auditEvents.pageInfo.hasNextPage) return seen;
+        after = r.data.auditEvents.pageInfo.endCursor;
+        if (between) await between();
+      }
+      throw new Error('no last page');
+    }
+
+    it('answers a street’s auditor, under every filter, only events of callers in the street (or of no caller)', async () => {
+      const auditors = new Set(['rt11-auditor-a', 'rt11-auditor-b', 'rt11-district-auditor']);
+      const filters: Record<string, unknown>[] = [
+        {},
+        { userId: 'rt11-police-b' },
+        { userId: 'rt11-police-a' },
+        { department: 'POLICE' },
+        { minorId: childB },
+        { minorId: childA },
+        { requestId: requestB },
+        ...['STARTED', 'SUCCESS', 'PARTIAL', 'DENIED', 'UNAUTHENTICATED', 'INVALID', 'LIMIT_EXCEEDED', 'ERROR'].map((outcome) => ({ outcome })),
+        { purpose: 'SCREENING' },
+        { purpose: 'CASE_HANDLING' },
+        { from: since },
+        { to: new Date().toISOString() },
+        { from: since, to: new Date(Date.now() + 60_000).toISOString(), department: 'POLICE', outcome: 'SUCCESS' },
+      ];
+      for (const [auditor, street, other] of [
+        [streetAuditorA, STREET_A, STREET_B],
+        [streetAuditorB, STREET_B, STREET_A],
+      ]) {
+        for (const f of filters) {
+          const events = await allPages(auditor, f, 3);
+          for (const e of events) {
+            expect([f, e.region === null || e.region.startsWith(street)]).toEqual([f, true]);
+            // No child of the other street is named in what this auditor is answered, but for the
+            // data officers' own look-ups of it (any id looked up is recorded, known or not).
+            if (auditors.has(e.userId)) continue;
+            const named = [...e.reads, ...e.changes].map((x: any) => x.minorId);
+            expect([f, named.includes(other === STREET_B ? childB : childA)]).toEqual([f, false]);
+          }
+        }
+      }
+      // The district's auditor sees both streets.
+      const district = await allPages(districtAuditor, { department: 'POLICE' }, 50);
+      expect(new Set(district.map((e) => e.region))).toEqual(new Set([STREET_A, STREET_B]));
+    });
+
+    it('answers another street’s child, user and request as it answers unknown ones: history, search, anomalies', async () => {
+      // A child of street B read there, never looked up before: as an id the trail does not hold.
+      const history = `query($id: ID!) { minorAccessHistory(minorId: $id) { seq } }`;
+      expect((await expectAnsweredAsUnknown(t, streetAuditorA, history, { id: childB2 }, { id: randomUUID() }, { id: randomUUID() })).json).toEqual({ data: { minorAccessHistory: [] } });
+      const search = `query($id: ID!) { auditEvents(filter: { minorId: $id }, first: 5) { edges { cursor } pageInfo { hasNextPage endCursor } } }`;
+      await expectAnsweredAsUnknown(t, streetAuditorA, search, { id: childB3 }, { id: randomUUID() }, { id: randomUUID() });
+      await expectAnsweredAsUnknown(t, streetAuditorA, `query($u: String!) { auditEvents(filter: { userId: $u }, first: 5) { edges { cursor } pageInfo { hasNextPage } } }`, { u: 'rt11-police-b' }, { u: 'rt11-nobody' });
+      const byRequest = await t.gql(streetAuditorA, PAGE, { f: { requestId: requestB }, first: 5 }, {});
+      expect(byRequest.data.auditEvents).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
+      const anomalies = await t.gql(streetAuditorA, `{ auditAnomalies { userId department count requestIds } }`, undefined, {});
+      expect(anomalies.errors).toBeUndefined();
+      const inA = new Set((await t.sql(`SELECT request_id::text AS r FROM audit.event WHERE region LIKE $1`, [`${STREET_A}%`])).map((r: { r: string }) => r.r));
+      for (const a of anomalies.data.auditAnomalies) for (const id of a.requestIds) expect(inA.has(id)).toBe(true);
+      expect(errorCodes(await t.gql(streetAuditorA, `{ auditVerify { ok } }`, undefined, {}))).toEqual(['FORBIDDEN']);
+    });
+
+    it('pages the trail without skipping or repeating an event while new ones are written', async () => {
+      await t.hub.audit.drain();
+      const [{ top }] = await t.sql(`SELECT max(seq)::int AS top FROM audit.event`);
+      const writeMore = () =>
+        Promise.all([
+          post(t, officerA, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: childA } }),
+          post(t, officerB, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: childB } }),
+          post(t, districtCivil, { query: `{ regions { code } }` }),
+        ]);
+      for (const [auditor, scope, filter] of [
+        [districtAuditor, `${DISTRICT}%`, null],
+        [streetAuditorA, `${STREET_A}%`, null],
+        [districtAuditor, `${DISTRICT}%`, { department: 'POLICE' }],
+        [districtAuditor, `${DISTRICT}%`, { minorId: childA }],
+      ] as const) {
+        const pending = writeMore();
+        const seen = (await allPages(auditor, filter as Record<string, unknown> | null, 4, writeMore)).map((e) => Number(e.seq));
+        await pending;
+        expect(new Set(seen).size).toBe(seen.length);
+        expect([...seen].sort((a, b) => b - a)).toEqual(seen);
+        const where = filter?.department ? `AND department = 'POLICE'` : filter?.minorId ? `AND minor_ids @> ARRAY[$3]::uuid[]` : '';
+        const expected = (
+          await t.sql(`SELECT seq::int AS seq FROM audit.event WHERE (region LIKE $1 OR region IS NULL) AND seq <= $2 ${where} ORDER BY seq DESC`, [
+            scope,
+            top,
+            ...(filter?.minorId ? [filter.minorId] : []),
+          ])
+        ).map((r: { seq: number }) => Number(r.seq));
+        expect(seen.filter((s) => s <= top)).toEqual(expected);
+      }
+    });
+
+    it('pages a child’s history without skipping or repeating an event while new ones are written', async () => {
+      await t.hub.audit.drain();
+      const [{ top }] = await t.sql(`SELECT max(seq)::int AS top FROM audit.event`);
+      const seen: number[] = [];
+      let after: string | null = null;
+      for (;;) {
+        await post(t, officerA, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: childA2 } });
+        const r: any = await t.gql(streetAuditorA, `query($id: ID!, $a: String) { minorAccessHistory(minorId: $id, first: 2, after: $a) { seq } }`, { id: childA2, a: after }, {});
+        expect(r.errors).toBeUndefined();
+        const seqs = r.data.minorAccessHistory.map((h: { seq: string }) => Number(h.seq));
+        seen.push(...seqs);
+        if (seqs.length < 2) break;
+        after = String(seqs[seqs.length - 1]);
+      }
+      expect(new Set(seen).size).toBe(seen.length);
+      const expected = (
+        await t.sql(`SELECT seq::int AS seq FROM audit.event WHERE region LIKE $1 AND minor_ids @> ARRAY[$2]::uuid[] AND seq <= $3 ORDER BY seq DESC`, [`${STREET_A}%`, childA2, top])
+      ).map((r: { seq: number }) => Number(r.seq));
+      expect(seen.filter((s) => s <= top)).toEqual(expected);
+    });
+
+    it('records as read by the auditor every child an answer names, and only what it names', async () => {
+      // A page selecting the children read and changed: each of them in the auditor's event.
+      const page = await post(t, districtAuditor, { query: PAGE, variables: { f: null, first: 400 } }, {});
+      expect(page.json.errors).toBeUndefined();
+      const named = new Set<string>(page.json.data.auditEvents.edges.flatMap((e: any) => [...e.node.reads, ...e.node.changes].map((x: any) => x.minorId).filter(Boolean)));
+      expect(named.size).toBeGreaterThan(1);
+      const [own] = await t.sql(`SELECT minor_ids::text[] AS m, body FROM audit.event WHERE request_id = $1`, [page.requestId]);
+      expect(new Set(own.m)).toEqual(named);
+      // The same page without them names no child; a look-up by a child names that child alone.
+      const bare = await post(t, districtAuditor, { query: `{ auditEvents(first: 40) { edges { node { seq userId operationName document } } } }` }, {});
+      expect((await t.sql(`SELECT minor_ids::text[] AS m FROM audit.event WHERE request_id = $1`, [bare.requestId]))[0].m).toEqual([]);
+      const look = await post(t, streetAuditorA, { query: `query($id: ID!) { auditEvents(filter: { minorId: $id }, first: 1) { pageInfo { hasNextPage } } }`, variables: { id: childA } }, {});
+      expect((await t.sql(`SELECT minor_ids::text[] AS m FROM audit.event WHERE request_id = $1`, [look.requestId]))[0].m).toEqual([childA]);
+      // And the child's history shows the data officers who saw it.
+      const history = await t.gql(districtAuditor, `query($id: ID!) { minorAccessHistory(minorId: $id, first: 1000) { requestId userId role } }`, { id: childA }, {});
+      const ids = history.data.minorAccessHistory.map((h: any) => h.requestId);
+      expect(ids).toContain(look.requestId);
+      if (named.has(childA)) expect(ids).toContain(page.requestId);
+    });
+  });
 });
 
 const repeatHex = (c: string) => c.repeat(64);
-void errorCodes;
