@@ -144,6 +144,19 @@ describe('audit trail tampering and the auditor’s API (red team 11)', () => {
       expectBreak(r, seq, 'MODIFIED');
     });
 
+    it('finds an event whose children were set to null, the column’s NOT NULL dropped for it (MODIFIED)', async () => {
+      const { seq } = await target();
+      try {
+        const r = await tampered(async (c) => {
+          await c.query(`ALTER TABLE audit.event ALTER COLUMN minor_ids DROP NOT NULL`);
+          await c.query(`UPDATE audit.event SET minor_ids = NULL WHERE seq = $1`, [seq]);
+        });
+        expectBreak(r, seq, 'MODIFIED');
+      } finally {
+        await asDba(t, (c) => c.query(`ALTER TABLE audit.event ALTER COLUMN minor_ids SET NOT NULL`));
+      }
+    });
+
     it('finds an event whose prev_hash was changed (LINK)', async () => {
       const { seq } = await target();
       expectBreak(await tampered((c) => c.query(`UPDATE audit.event SET prev_hash = repeat('b', 64) WHERE seq = $1`, [seq])), seq, 'LINK');
@@ -285,7 +298,8 @@ describe('audit trail tampering and the auditor’s API (red team 11)', () => {
 
     beforeAll(async () => {
       since = new Date(Date.now() - 60_000).toISOString();
-      [, { id: childB2 }, { id: childB3 }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 3`, [`${STREET_B}%`]);
+      const streetB: { id: string }[] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 3`, [`${STREET_B}%`]);
+      [childB2, childB3] = [streetB[1].id, streetB[2].id];
       for (const id of [childB2, childB3]) await post(t, officerB, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id } });
       // Street B busy: reads, a refusal, a change; street A quieter.
       requestB = (await post(t, officerB, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: childB } }, { 'x-purpose': 'SCREENING' })).requestId;

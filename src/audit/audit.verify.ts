@@ -38,7 +38,7 @@ interface Row {
   region: string | null;
   outcome: string;
   purpose: string | null;
-  minor_ids: string[];
+  minor_ids: string[] | null;
 }
 
 /**
@@ -65,7 +65,8 @@ function bodyDisagrees(row: Row): string | null {
 function columnsAgree(row: Row, [requestId, time, userId, department, region, outcome, purpose, minorIds]: ReturnType<typeof indexColumns>): boolean {
   return (
     canonicalJson([requestId, new Date(time).getTime(), userId, department, region, outcome, purpose, minorIds]) ===
-    canonicalJson([row.request_id, Number(row.occurred_ms), row.user_id, row.department, row.region, row.outcome, row.purpose, [...row.minor_ids].sort()])
+    // A null where the table says NOT NULL is the table altered for it: no list of children, and no failure.
+    canonicalJson([row.request_id, Number(row.occurred_ms), row.user_id, row.department, row.region, row.outcome, row.purpose, row.minor_ids && [...row.minor_ids].sort()])
   );
 }
 
