@@ -6,10 +6,11 @@ export interface ChainBreak {
   seq: number;
   requestId: string | null;
   /**
-   * MODIFIED: body no longer matches its hash. LINK: prev_hash does not name the event before
-   * (inserted, reordered). MISSING: a gap (deleted). ANCHOR: the event's hash is not the one an
-   * anchor recorded (the chain rewritten from it or before it, every later hash recomputed).
-   * TRUNCATED: the chain ends before an anchored event (its newest events cut off).
+   * MODIFIED: body no longer matches its hash, is no audit event, or a search column disagrees
+   * with it. LINK: prev_hash does not name the event before (inserted, reordered). MISSING: a gap
+   * (deleted). ANCHOR: the event's hash is not the one an anchor recorded (the chain rewritten from
+   * it or before it, every later hash recomputed). TRUNCATED: the chain ends before an anchored
+   * event (its newest events cut off).
    */
   reason: 'MODIFIED' | 'LINK' | 'MISSING' | 'ANCHOR' | 'TRUNCATED';
   detail: string;
