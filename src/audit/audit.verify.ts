@@ -32,8 +32,9 @@ interface Row {
   hash: string;
   body: string;
   request_id: string | null;
-  /** Milliseconds since the epoch, with the microseconds as decimals. */
-  occurred_ms: string;
+  occurred_at: string;
+  /** Whether occurred_at is a whole millisecond, as the writer stores the body's `time`. */
+  whole_ms: boolean;
   user_id: string | null;
   department: string | null;
   region: string | null;
@@ -61,13 +62,15 @@ function bodyDisagrees(row: Row): string | null {
 /**
  * The searchable copies must say what the body says, or a search could hide an event. The instant
  * to the microsecond, as Postgres stores it: the writer stores the body's millisecond, and one moved
- * within it (`new Date` drops microseconds) had verified.
+ * within it (`new Date` drops microseconds) had verified. Compared in SQL, where timestamps are whole
+ * microseconds on every Postgres (`extract(epoch …)` is a float before 14).
  */
 function columnsAgree(row: Row, [requestId, time, userId, department, region, outcome, purpose, minorIds]: ReturnType<typeof indexColumns>): boolean {
   return (
+    row.whole_ms &&
     canonicalJson([requestId, new Date(time).getTime(), userId, department, region, outcome, purpose, minorIds]) ===
-    // A null where the table says NOT NULL is the table altered for it: no list of children, and no failure.
-    canonicalJson([row.request_id, Number(row.occurred_ms), row.user_id, row.department, row.region, row.outcome, row.purpose, row.minor_ids && [...row.minor_ids].sort()])
+      // A null where the table says NOT NULL is the table altered for it: no list of children, and no failure.
+      canonicalJson([row.request_id, new Date(row.occurred_at).getTime(), row.user_id, row.department, row.region, row.outcome, row.purpose, row.minor_ids && [...row.minor_ids].sort()])
   );
 }
 
@@ -102,8 +105,9 @@ export async function verifyChain(query: Query, anchors: readonly ChainAnchor[] 
   }
   for (;;) {
     const rows: Row[] = await query(
-      `SELECT seq, prev_hash, hash, body, request_id, occurred_ms, user_id, department, region, outcome, purpose, minor_ids
-         FROM (SELECT seq, prev_hash, hash, body, request_id, (extract(epoch FROM occurred_at) * 1000)::text AS occurred_ms, user_id, department, region, outcome, purpose, minor_ids,
+      `SELECT seq, prev_hash, hash, body, request_id, occurred_at, whole_ms, user_id, department, region, outcome, purpose, minor_ids
+         FROM (SELECT seq, prev_hash, hash, body, request_id, to_json(occurred_at) #>> '{}' AS occurred_at,
+                      occurred_at = date_trunc('milliseconds', occurred_at) AS whole_ms, user_id, department, region, outcome, purpose, minor_ids,
                       sum(octet_length(body)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) - octet_length(body) AS before
                  FROM audit.event WHERE seq > $1 ORDER BY seq LIMIT $2) e
         WHERE before < $3 ORDER BY seq`,
