@@ -288,4 +288,53 @@ describe('notifications sweep (redteam 11)', () => {
     await look('turned 18', () => false);
     expect(problems).toEqual([]);
   });
+
+  /**
+   * Until 5bfa2db a GUARDIANSHIP_FAILURE for DOMESTIC_VIOLENCE was told to the women's federation,
+   * its category masked to NEEDS_SUPPORT: only two categories raise the event, so it said what the
+   * mask hides. Stored so, or written so by a replica of that release during a rolling deploy, it
+   * must not be served.
+   */
+  describe('a guardianship failure a release before 5bfa2db told the women’s federation', () => {
+    const releaseBefore = (c: { id: string; grid_code: string; name: string }, day: string) =>
+      t.sql(
+        `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, dedupe_key)
+         VALUES ($1, 'GUARDIANSHIP_FAILURE', 'WOMENS_FEDERATION', $2, $3, NULL, $4, now(), $5) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+        [randomUUID(), c.grid_code, c.id, JSON.stringify({ 'Minor.name': c.name, 'MinorCategory.category': 'NEEDS_SUPPORT', 'MinorCategory.identifiedAt': day }),
+          `GUARDIANSHIP_FAILURE:${c.id}:DOMESTIC_VIOLENCE:${day}:WOMENS_FEDERATION`],
+      );
+    const pick = async (offset: number) =>
+      (await t.sql(`SELECT id, name, grid_code FROM registry.minor WHERE grid_code LIKE '${STREET}%' AND birth_date > now() - interval '15 years' ORDER BY id DESC OFFSET $1 LIMIT 1`, [offset]))[0];
+    const federationInbox = async () => ((await t.gql(await token(WF, DISTRICT, 'wf-reader'), INBOX)).data.notifications as Inboxed[]).filter((n) => n.kind === 'GUARDIANSHIP_FAILURE');
+
+    it('is not written when that release writes it beside this one', async () => {
+      const c = await pick(0);
+      expect(await releaseBefore(c, '2026-11-30')).toEqual([]);
+      expect((await federationInbox()).filter((n) => n.minor?.id === c.id)).toEqual([]);
+    });
+
+    it('is no longer served, nor delivered, once this release has migrated the database', async () => {
+      const c = await pick(1);
+      const migrations = t.hub.db.ds.migrations;
+      const told = migrations.find((m) => m.name === 'WorkflowNotificationToldCategory1795402800000')!;
+      expect(told).toBeDefined();
+      const q = t.hub.db.ds.createQueryRunner();
+      try {
+        await told.down(q);
+        const [{ id }] = await releaseBefore(c, '2026-11-29');
+        const [hook] = await t.sql(`SELECT id FROM workflow.webhook WHERE department = 'WOMENS_FEDERATION' AND region_code = $1 AND active`, [DISTRICT]);
+        await t.sql(`INSERT INTO workflow.webhook_delivery (id, webhook_id, notification_id, status, attempts, next_attempt_at) VALUES (gen_random_uuid(), $1, $2, 'PENDING', 0, now())`, [hook.id, id]);
+        expect((await federationInbox()).map((n) => n.id)).toContain(id);
+        await told.up(q);
+        expect((await federationInbox()).map((n) => n.id)).not.toContain(id);
+        expect(await t.sql(`SELECT 1 FROM workflow.webhook_delivery WHERE notification_id = $1`, [id])).toEqual([]);
+      } finally {
+        await q.release();
+      }
+      // This release's own telling of guardianship failures is untouched.
+      const d = await pick(2);
+      expect((await t.gql(await token(CA, STREET), `mutation($id: ID!) { addCategory(minorId: $id, category: LACK_OF_GUARDIANSHIP) { id } }`, { id: d.id })).errors).toBeUndefined();
+      expect((await federationInbox()).filter((n) => n.minor?.id === d.id).map((n) => n.payload.find((f) => f.field === 'MinorCategory.category')?.value)).toEqual(['LACK_OF_GUARDIANSHIP']);
+    });
+  });
 });
