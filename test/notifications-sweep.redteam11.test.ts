@@ -295,6 +295,38 @@ describe('notifications sweep (redteam 11)', () => {
    * mask hides. Stored so, or written so by a replica of that release during a rolling deploy, it
    * must not be served.
    */
+  /**
+   * A notification keeps the payload built when it was told. A field the department's policy has
+   * denied it since (a stricter release) must not be served from the stored copy, in the inbox, its
+   * audit event or a webhook delivery.
+   */
+  it('serves no field of a stored payload that the department’s policy now denies', async () => {
+    const denied = policy.all().map((r) => `${r.type}.${r.field}`).find((k) => k.startsWith('Minor.') && policy.access(ED, k) === 'DENY');
+    expect(denied).toBeDefined();
+    const [c] = await t.sql(`SELECT id, name, grid_code FROM registry.minor WHERE grid_code LIKE '${STREET}%' AND birth_date > now() - interval '15 years' ORDER BY id DESC OFFSET 3 LIMIT 1`);
+    const id = randomUUID();
+    await t.sql(
+      `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, dedupe_key)
+       VALUES ($1, 'CHILD_RED', 'EDUCATION', $2, $3, NULL, $4, now(), $5)`,
+      [id, DISTRICT, c.id, JSON.stringify({ 'Minor.name': c.name, [denied!]: 'told-before' }), `CHILD_RED:${c.id}:stored-before:EDUCATION`],
+    );
+    const r = await post(t, await token(ED, DISTRICT, 'ed-denied-since'), { query: INBOX });
+    const mine = (r.json.data.notifications as Inboxed[]).find((x) => x.id === id)!;
+    expect(mine.payload).toEqual([{ field: 'Minor.name', value: c.name }]);
+    const read = (await eventOf(t, r.requestId)).reads.find((x: { minorId: string }) => x.minorId === c.id)?.fields ?? {};
+    expect(read[denied!]).toBeUndefined();
+    expect(read['Minor.name']).toBeDefined();
+
+    const [hook] = await t.sql(`SELECT id FROM workflow.webhook WHERE department = 'EDUCATION' AND region_code = $1 AND active`, [DISTRICT]);
+    await t.sql(`INSERT INTO workflow.webhook_delivery (id, webhook_id, notification_id, status, attempts, next_attempt_at) VALUES (gen_random_uuid(), $1, $2, 'PENDING', 0, now())`, [hook.id, id]);
+    await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(Date.now() + 41 * DAY), { audit: t.hub.audit, policy }, { batch: 500, budgetMs: 60_000 });
+    const delivered = received.filter((x) => x.body.id === id);
+    expect(delivered.map((x) => x.body.payload)).toEqual([{ 'Minor.name': c.name }]);
+    await t.hub.audit.drain();
+    const [delivery] = await t.sql(`SELECT body FROM audit.event WHERE body LIKE $1`, [`%notification ${id} to webhook%`]);
+    expect(Object.keys(JSON.parse(delivery.body).reads[0].fields)).toEqual(['Minor.name']);
+  });
+
   describe('a guardianship failure a release before 5bfa2db told the women’s federation', () => {
     const releaseBefore = (c: { id: string; grid_code: string; name: string }, day: string) =>
       t.sql(

@@ -62,6 +62,16 @@ export function payloadFor(policy: Policy, department: Department, fields: Recor
 }
 
 /**
+ * A stored payload as it may be served now: `payloadFor` left out what the department's policy
+ * denied when the notification was told, and a field the policy has denied it since (a stricter
+ * release) is left out when the notification is read or delivered, not served for as long as it
+ * stays stored.
+ */
+export function servedPayload<T>(policy: Policy, department: Department, payload: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(payload).filter(([key]) => policy.access(department, key) !== Access.DENY));
+}
+
+/**
  * How each field of a payload `payloadFor` built for the department was served, as a read of the
  * child the notification names: MASK where the department's row masks the field, else ALLOW. Keys
  * in order (the audit's canonical form).
