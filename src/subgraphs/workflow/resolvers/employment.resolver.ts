@@ -193,13 +193,17 @@ export class EmploymentResolver {
             .createQueryBuilder()
             .update(BarredPerson)
             .set({
-              revokedAt: ctx.now,
+              // Never before the bar was listed: `ctx.now` is the clock of the gateway that took this
+              // request, and the listing's may have run seconds ahead (distributed mode accepts 15 s);
+              // a bar read as revoked before it was listed is a trail out of order (as `stepTime`).
+              revokedAt: () => 'GREATEST(created_at, :revokedAt)',
               revokedBy: ctx.principal.userId,
               revokedByDepartment: ctx.principal.department,
               revokedByRegion: ctx.principal.region,
               revocationReason,
             })
             .where('id = :id AND revoked_at IS NULL', { id })
+            .setParameter('revokedAt', ctx.now)
             .returning(['id'])
             .execute(),
         )
