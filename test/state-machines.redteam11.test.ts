@@ -1,5 +1,8 @@
 import { Department, Role } from '../src/auth/principal';
+import { yearsBefore } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
+import { buildPolicy } from '../src/server/bootstrap';
+import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
 import { DEFAULT_PURPOSE, startTestHub, TestHub } from './support/test-hub';
 import { expectAnsweredAsUnknown } from './support/unknown-id';
@@ -172,6 +175,13 @@ describe('state machines: every status × step × caller', () => {
             const r = await call(c.who, STEP, { id: fixture, to, note: '核查记录' });
             await expectRefused(r, want, label);
             if (want === 'BAD_USER_INPUT') expect(r.json.errors[0].extensions.field).toBe('to');
+            // A refusal stating the report's status records it as read of the child (README "Audit trail");
+            // one by a caller the report is unknown to, or the shield refused, records no child.
+            const stated = want !== 'NOT_FOUND' && c.handler;
+            expect({ label, reads: (await eventOf(t, r.requestId)).reads }).toEqual({
+              label,
+              reads: stated ? [{ minorId: child.id, fields: expect.objectContaining({ 'MandatoryReport.status': 'ALLOW' }) }] : [],
+            });
             expect({ label, after: await snapshot(fixture) }).toEqual({ label, after: before });
           }
         }
@@ -184,6 +194,38 @@ describe('state machines: every status × step × caller', () => {
         const to = status === 'RECEIVED' ? 'VERIFYING' : 'HANDLED';
         await expectAnsweredAsUnknown(t, tokens['po-next-street'], STEP, { id, to, note: '核查' }, { id: UNKNOWN, to, note: '核查' });
       }
+    });
+
+    it('a report naming another street’s child: stepped and refused by the place’s officers without naming the child', async () => {
+      const [far] = await t.sql(`SELECT id, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE '${NEXT_STREET}%' ORDER BY id LIMIT 1`);
+      const filed = await call('reporter', FILE, {
+        input: { harmType: 'NEGLECT', observation: '孩子长期独自在家', location: '小区门口', regionCode: child.grid_code, urgency: 'NORMAL', childIdNumber: far.id_number },
+      });
+      const id = filed.data.fileMandatoryReport.id;
+      expect((await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = $1`, [id]))[0].minor_id).toBe(far.id);
+      for (const [who, to, want] of [
+        ['po-street', 'CLOSED', 'BAD_USER_INPUT'],
+        ['ca-street', 'UNFOUNDED', 'BAD_USER_INPUT'],
+        ['po-street', 'VERIFYING', 'OK'],
+        ['ca-street', 'UNFOUNDED', 'FORBIDDEN'],
+        ['po-street', 'HANDLED', 'OK'],
+        ['po-street', 'CLOSED', 'FORBIDDEN'],
+        ['ca-street', 'CLOSED', 'OK'],
+        ['ca-street', 'CLOSED', 'BAD_USER_INPUT'],
+      ] as const) {
+        const r = await call(who, `mutation($id: ID!, $to: ReportStatus!, $note: String!) { transitionReport(id: $id, to: $to, note: $note) { id status minor { id } transitions { fromStatus } } }`, { id, to, note: '记录' });
+        const label = `${to} by ${who}`;
+        if (want === 'OK') {
+          expect({ label, errors: r.json.errors }).toEqual({ label, errors: undefined });
+          expect(r.data.transitionReport.minor).toBeNull();
+        } else await expectRefused(r, want, label);
+        const e = await eventOf(t, r.requestId);
+        expect({ label, reads: e.reads }).toEqual({ label, reads: [] });
+        expect(JSON.stringify(e)).not.toContain(far.id);
+      }
+      // The district's officers reach the child, and read the report as the child's.
+      const seen = await call('ca-district', `query($id: ID!) { mandatoryReport(id: $id) { status minor { id } } }`, { id });
+      expect(seen.data.mandatoryReport).toEqual({ status: 'CLOSED', minor: { id: far.id } });
     });
 
     it('a step on a clock behind the step before it is recorded at that step’s time, never earlier', async () => {
@@ -282,6 +324,11 @@ describe('state machines: every status × step × caller', () => {
             const before = await snapshot(fixture);
             const r = await call(c.who, m.doc, { id: fixture });
             await expectRefused(r, want, label);
+            const stated = want === 'BAD_USER_INPUT' ? 'Referral.status' : want === 'FORBIDDEN' && !c.shield ? 'Referral.toDepartment' : null;
+            expect({ label, reads: (await eventOf(t, r.requestId)).reads }).toEqual({
+              label,
+              reads: stated ? [{ minorId: child.id, fields: expect.objectContaining({ [stated]: 'ALLOW' }) }] : [],
+            });
             expect({ label, after: await snapshot(fixture) }).toEqual({ label, after: before });
           }
         }
@@ -330,6 +377,97 @@ describe('state machines: every status × step × caller', () => {
       // The new street's education reaches the child, not the referral (addressed to the old street).
       const there = await call('ed-next-street', COMPLETE, { id });
       expect(there.codes).toEqual(['NOT_FOUND']);
+    });
+  });
+
+  describe('a referral whose child has turned 18', () => {
+    it('is answered and completed as one naming no child, to every reader and in every notification', async () => {
+      const [grown] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${STREET}%' ORDER BY id LIMIT 1 OFFSET 2`);
+      const made = await call('wf-street', CREATE, { input: { minorId: grown.id, type: 'EDUCATION_AID', toDepartment: ED, need: '家庭困难，需要助学' } });
+      const id = made.data.createReferral.id;
+      const birth = yearsBefore(new Date(), 18);
+      await t.sql(`UPDATE registry.minor SET birth_date = $2, id_number = $3, gender = 'MALE' WHERE id = $1`, [grown.id, birth, buildIdNumber('330102', birth, 951)]);
+      const SEEN = `{ id status minor { id } }`;
+      for (const [who, doc, root] of [
+        ['ed-street', `mutation($id: ID!) { acceptReferral(id: $id) ${SEEN} }`, 'acceptReferral'],
+        ['ed-street', `mutation($id: ID!) { completeReferral(id: $id, outcome: "已资助") ${SEEN} }`, 'completeReferral'],
+        ['ca-district', `query($id: ID!) { referral(id: $id) ${SEEN} }`, 'referral'],
+      ] as const) {
+        const r = await call(who, doc, { id });
+        expect(r.json.errors).toBeUndefined();
+        expect(r.data[root].minor).toBeNull();
+        expect(JSON.stringify(await eventOf(t, r.requestId))).not.toContain(grown.id);
+      }
+      const told = await t.sql(`SELECT minor_id, payload::text AS payload FROM workflow.notification WHERE subject_id = $1 AND kind = 'REFERRAL_OUTCOME'`, [id]);
+      expect(told.map((n) => [n.minor_id, n.payload.includes('Minor.')])).toEqual([
+        [null, false],
+        [null, false],
+      ]);
+      // No longer a child: a new referral about them is refused as about no one.
+      const again = await call('wf-street', CREATE, { input: { minorId: grown.id, type: 'EDUCATION_AID', toDepartment: ED, need: '家庭困难，需要助学' } });
+      expect(again.codes).toEqual(['NOT_FOUND']);
+    });
+  });
+
+  // ---------------------------------------------------------------- escalation per stage
+  describe('escalation follows the status', () => {
+    const DAY = 86_400_000;
+    const policy = buildPolicy();
+    const escalate = (at: number) => runEscalations(t.hub.db.ds, t.config, policy, new Date(at));
+    const told = async (subject: string) =>
+      (await t.sql(`SELECT dedupe_key FROM workflow.notification WHERE kind = 'ESCALATION' AND subject_id = $1 ORDER BY dedupe_key`, [subject])).map((n) => n.dedupe_key);
+
+    it('a referral escalates once unanswered, once more accepted and not completed, and never once closed', async () => {
+      const make = async () => {
+        const r = await call('wf-street', CREATE, { input: { minorId: child.id, type: 'EDUCATION_AID', toDepartment: ED, need: '家庭困难，需要助学' } });
+        return r.data.createReferral.id as string;
+      };
+      const [open, declined, done] = [await make(), await make(), await make()];
+      const start = Date.now();
+      expect((await call('ed-street', DECLINE, { id: declined })).json.errors).toBeUndefined();
+      expect((await call('ed-street', ACCEPT, { id: done })).json.errors).toBeUndefined();
+      expect((await call('ed-street', COMPLETE, { id: done })).json.errors).toBeUndefined();
+      await escalate(start + 4 * DAY);
+      await escalate(start + 4 * DAY + 1000);
+      expect(await told(open)).toEqual([`ESCALATION:referral:${open}:ANSWER:CIVIL_AFFAIRS`]);
+      // Accepted after the answer escalated: the completion deadline runs from the acceptance.
+      t.config.workflow.clockOffsetMs = 4 * DAY;
+      expect((await call('ed-street', ACCEPT, { id: open })).json.errors).toBeUndefined();
+      t.config.workflow.clockOffsetMs = 0;
+      await escalate(start + 20 * DAY);
+      expect(await told(open)).toEqual([`ESCALATION:referral:${open}:ANSWER:CIVIL_AFFAIRS`]);
+      await escalate(start + 40 * DAY);
+      await escalate(start + 41 * DAY);
+      expect(await told(open)).toEqual([`ESCALATION:referral:${open}:ANSWER:CIVIL_AFFAIRS`, `ESCALATION:referral:${open}:COMPLETION:CIVIL_AFFAIRS`]);
+      const [row] = await t.sql(`SELECT escalated_at FROM workflow.referral WHERE id = $1`, [open]);
+      expect(row.escalated_at.getTime()).toBe(start + 40 * DAY);
+      for (const closed of [declined, done]) expect(await told(closed)).toEqual([]);
+    });
+
+    it('a report escalates per deadline while RECEIVED or VERIFYING, and never once handled, unfounded or closed', async () => {
+      const fileOne = async () => {
+        const r = await call('reporter', FILE, {
+          input: { harmType: 'NEGLECT', observation: '孩子长期独自在家', location: '小区门口', regionCode: child.grid_code, urgency: 'URGENT', childIdNumber: child.id_number },
+        });
+        return r.data.fileMandatoryReport.id as string;
+      };
+      const start = Date.now();
+      const [received, verifying, handled, unfounded] = [await fileOne(), await fileOne(), await fileOne(), await fileOne()];
+      const step = async (id: string, to: string, who = 'po-district') => expect((await call(who, STEP, { id, to, note: '记录' })).json.errors).toBeUndefined();
+      await step(verifying, 'VERIFYING');
+      await step(handled, 'VERIFYING');
+      await step(handled, 'HANDLED');
+      await step(unfounded, 'VERIFYING');
+      await step(unfounded, 'UNFOUNDED');
+      // URGENT: 60 minutes to start verifying, a day to handle (the defaults).
+      await escalate(start + 2 * 3_600_000);
+      expect(await told(received)).toEqual([`ESCALATION:report:${received}:VERIFICATION:CIVIL_AFFAIRS`]);
+      for (const id of [verifying, handled, unfounded]) expect(await told(id)).toEqual([]);
+      await escalate(start + 2 * DAY);
+      await escalate(start + 3 * DAY);
+      expect(await told(received)).toEqual([`ESCALATION:report:${received}:HANDLING:CIVIL_AFFAIRS`, `ESCALATION:report:${received}:VERIFICATION:CIVIL_AFFAIRS`]);
+      expect(await told(verifying)).toEqual([`ESCALATION:report:${verifying}:HANDLING:CIVIL_AFFAIRS`]);
+      for (const id of [handled, unfounded]) expect(await told(id)).toEqual([]);
     });
   });
 
