@@ -517,12 +517,47 @@ describe('state machines: every status × step × caller', () => {
       }
     });
 
+    it('a judgement is listed once among the bars in force, and may be listed anew once its bar is revoked', async () => {
+      const idNumber = buildIdNumber('330102', '19790101', 777);
+      const input = { idNumber, name: '李某', offence: 'ABUSE', judgementReference: '(2023)浙0102刑初77号' };
+      const first = await call('ju-district', ADD_BAR, { input });
+      expect(first.json.errors).toBeUndefined();
+      const twice = await call('po-district', ADD_BAR, { input });
+      await expectRefused(twice, 'BAD_USER_INPUT', 'listed twice');
+      expect(twice.json.errors[0].extensions.field).toBe('input.judgementReference');
+      expect((await call('po-district', REVOKE, { id: first.data.addBarredPerson.id })).json.errors).toBeUndefined();
+      const anew = await call('po-district', ADD_BAR, { input });
+      expect(anew.json.errors).toBeUndefined();
+      expect(anew.data.addBarredPerson.id).not.toBe(first.data.addBarredPerson.id);
+    });
+
     it('a revocation on a clock behind the listing is never recorded before the bar was listed', async () => {
       const b = await bar();
       t.config.workflow.clockOffsetMs = -10_000;
       expect((await call('ju-next-street', REVOKE, { id: b.id })).json.errors).toBeUndefined();
       const [row] = await t.sql(`SELECT created_at, revoked_at FROM workflow.barred_person WHERE id = $1`, [b.id]);
       expect(row.revoked_at.getTime()).toBeGreaterThanOrEqual(row.created_at.getTime());
+    });
+  });
+
+  // ---------------------------------------------------------------- webhooks
+  describe('webhooks', () => {
+    it('active → inactive once, by its department in its region; others answered as an unknown id; never active again', async () => {
+      const reg = await call('po-street', `mutation { registerWebhook(url: "http://127.0.0.1:9/state-machines") { webhook { id } } }`, {});
+      expect(reg.json.errors).toBeUndefined();
+      const id = reg.data.registerWebhook.webhook.id;
+      const OFF = `mutation($id: ID!) { deactivateWebhook(id: $id) { id active } }`;
+      for (const who of ['ca-street', 'po-next-street', 'ed-street']) await expectRefused(await call(who, OFF, { id }), 'NOT_FOUND', `deactivate by ${who}`);
+      for (const who of ['reporter', 'auditor', 'employer']) await expectRefused(await call(who, OFF, { id }), 'FORBIDDEN', `deactivate by ${who}`);
+      await expectAnsweredAsUnknown(t, tokens['po-next-street'], OFF, { id }, { id: UNKNOWN });
+      expect((await t.sql(`SELECT active FROM workflow.webhook WHERE id = $1`, [id]))[0].active).toBe(true);
+      const first = await call('po-district', OFF, { id });
+      expect(first.data.deactivateWebhook).toEqual({ id, active: false });
+      expect((await eventOf(t, first.requestId)).changes).toEqual([expect.objectContaining({ mutation: 'deactivateWebhook', id })]);
+      const second = await call('po-street', OFF, { id });
+      expect(second.data.deactivateWebhook).toEqual({ id, active: false });
+      expect((await eventOf(t, second.requestId)).changes).toEqual([]);
+      expect((await t.sql(`SELECT active FROM workflow.webhook WHERE id = $1`, [id]))[0].active).toBe(false);
     });
   });
 
