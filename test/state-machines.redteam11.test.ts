@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { yearsBefore } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
@@ -442,6 +443,38 @@ describe('state machines: every status × step × caller', () => {
       const [row] = await t.sql(`SELECT escalated_at FROM workflow.referral WHERE id = $1`, [open]);
       expect(row.escalated_at.getTime()).toBe(start + 40 * DAY);
       for (const closed of [declined, done]) expect(await told(closed)).toEqual([]);
+    });
+
+    it('two escalation passes at once escalate a referral once, and its escalatedAt is the time it was told', async () => {
+      const made = await call('wf-street', CREATE, { input: { minorId: child.id, type: 'MEDICAL_AID', toDepartment: ED, need: '需要医疗救助' } });
+      const id = made.data.createReferral.id;
+      const [{ answer_due_at: due }] = await t.sql(`SELECT answer_due_at FROM workflow.referral WHERE id = $1`, [id]);
+      const start = due.getTime() - 4 * DAY + 1000;
+      // Every record overdue before this one escalated first, so that both passes meet this referral alone.
+      await escalate(due.getTime() - 1);
+      expect(await told(id)).toEqual([]);
+      const holder = new Client({ connectionString: t.databaseUrl });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(`SELECT 1 FROM workflow.referral WHERE id = $1 FOR UPDATE`, [id]);
+        const passes = [escalate(start + 4 * DAY + 60_000), escalate(start + 4 * DAY)];
+        // Both have read the referral as due and wait for its row.
+        for (let i = 0; i < 100; i++) {
+          const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')`);
+          if (n >= 2) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect((await t.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')`))[0].n).toBeGreaterThanOrEqual(2);
+        await holder.query('COMMIT');
+        await Promise.all(passes);
+      } finally {
+        await holder.end();
+      }
+      const notified = await t.sql(`SELECT created_at FROM workflow.notification WHERE kind = 'ESCALATION' AND subject_id = $1`, [id]);
+      expect(notified).toHaveLength(1);
+      const [row] = await t.sql(`SELECT escalated_at FROM workflow.referral WHERE id = $1`, [id]);
+      expect(row.escalated_at).toEqual(notified[0].created_at);
     });
 
     it('a report escalates per deadline while RECEIVED or VERIFYING, and never once handled, unfounded or closed', async () => {

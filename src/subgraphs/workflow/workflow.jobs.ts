@@ -223,11 +223,15 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
     async (r) => {
       const target = await parentRegion(ds, r.region_code);
       return eachItem(ds, summary, 'referral', r.id, async (em) => {
+        // Still in the status read and its stage not yet taken up: an answer since the batch was read,
+        // or another instance's pass, leaves it (that one told it, at its own time; overwritten, the
+        // referral's escalatedAt had moved to a time no notification was written at, earlier or later).
         const { 1: changed } = (await em.query(
-          `UPDATE workflow.referral SET escalated_at = $2, escalation_region = $3 WHERE id = $1 AND status = $4`,
+          `UPDATE workflow.referral SET escalated_at = $2, escalation_region = $3
+            WHERE id = $1 AND status = $4 AND (escalated_at IS NULL OR (status = 'ACCEPTED' AND escalated_at < complete_due_at))`,
           [r.id, now, target, r.status],
         )) as [unknown, number];
-        if (!changed) return 0; // answered meanwhile
+        if (!changed) return 0;
         return escalate(em, emitter, target, r.minor_id, r.id, `ESCALATION:referral:${r.id}:${r.stage}`, {
           'Referral.type': r.type,
           'Referral.status': r.status as ReferralStatus,
