@@ -62,13 +62,13 @@ export function payloadFor(policy: Policy, department: Department, fields: Recor
 }
 
 /**
- * A stored payload as it may be served now: `payloadFor` left out what the department's policy
- * denied when the notification was told, and a field the policy has denied it since (a stricter
- * release) is left out when the notification is read or delivered, not served for as long as it
- * stays stored.
+ * A stored payload as it may be served now, to a reader it names the child to or not (the child
+ * moved out of the reader's jurisdiction: `withoutChild`). `payloadFor` left out what the
+ * department's policy denied when the notification was told; a field the policy has denied it since
+ * (a stricter release) is left out here, not served for as long as it stays stored.
  */
-export function servedPayload<T>(policy: Policy, department: Department, payload: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(payload).filter(([key]) => policy.access(department, key) !== Access.DENY));
+export function servedPayload<T>(policy: Policy, department: Department, payload: Record<string, T>, namesChild: boolean): Record<string, T> {
+  return Object.fromEntries(Object.entries(namesChild ? payload : withoutChild(payload)).filter(([key]) => policy.access(department, key) !== Access.DENY));
 }
 
 /**

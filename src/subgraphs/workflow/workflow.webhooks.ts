@@ -13,7 +13,7 @@ import { loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
 import { checkDestination, DestinationRefused, LookupsBusy, ResolvedDestination } from './webhook.destination';
 import { NotificationKind } from './workflow.enums';
-import { payloadAccess, servedPayload, withoutChild } from './workflow.notify';
+import { payloadAccess, servedPayload } from './workflow.notify';
 
 export const SIGNATURE_HEADER = 'x-hub-signature';
 export const TIMESTAMP_HEADER = 'x-hub-timestamp';
@@ -232,8 +232,11 @@ async function deliverBatch(
     rows.map(async (d) => {
       // Sent when due, perhaps long after it was told: a child who has since moved out of the
       // webhook's region is named no more, in the body or in the delivery's audit event.
-      if (!d.child_within) d.notification = { ...d.notification, minorId: null, payload: withoutChild(d.notification.payload ?? {}) };
-      d.notification = { ...d.notification, payload: servedPayload(trail.policy, d.webhook_department, d.notification.payload ?? {}) };
+      d.notification = {
+        ...d.notification,
+        minorId: d.child_within ? d.notification.minorId : null,
+        payload: servedPayload(trail.policy, d.webhook_department, d.notification.payload ?? {}, d.child_within),
+      };
       const body = JSON.stringify(d.notification);
       let error: string | null = null;
       try {

@@ -11,7 +11,7 @@ import { Webhook, WebhookRegistration } from '../entities/webhook.entity';
 import { isUuid } from '../../../common/uuid';
 import { checkDestination, DestinationRefused, sameDestination } from '../webhook.destination';
 import { jurisdiction } from '../workflow.loaders';
-import { payloadAccess, servedPayload, withoutChild } from '../workflow.notify';
+import { payloadAccess, servedPayload } from '../workflow.notify';
 import { AFTER, inOrder, ListOrder, newestFirst, pageAfter } from '../workflow.pages';
 import { pageSize, stepTime } from './report.resolver';
 
@@ -87,7 +87,7 @@ export class NotificationResolver {
     // MASK as it was built for the department, recorded as a webhook delivery of it is (deliveryEvent).
     // A notification that names no child to this reader (never did, or the child has since moved
     // out of the reader's jurisdiction: `asSeenBy`) shows none of the child's record either.
-    const payload = servedPayload(ctx.policy, n.department, n.minorId ? n.payload : withoutChild(n.payload));
+    const payload = servedPayload(ctx.policy, n.department, n.payload, !!n.minorId);
     if (n.minorId) {
       for (const [key, access] of Object.entries(payloadAccess(ctx.policy, n.department, payload))) ctx.access.read(n.minorId, key, access);
     }
