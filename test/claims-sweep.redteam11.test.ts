@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { exportJWK, SignJWT } from 'jose';
 import { Department, Role } from '../src/auth/principal';
 import { gatewaySecret } from '../src/config/secrets';
-import { ASSERTION_HEADER, requestDigest, signAssertion } from '../src/gateway/gateway-assertion';
+import { ASSERTION_HEADER, GATEWAY_ASSERTION_CHALLENGE, requestDigest, signAssertion } from '../src/gateway/gateway-assertion';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { post } from './support/audit-helpers';
 import { cloneTemplateDatabase, postGraphQL, sendRaw, startTestHub, TestHub, testConfig } from './support/test-hub';
@@ -520,12 +520,21 @@ describe('red team 11: a sweep of client token claims', () => {
             ['two assertions', { [ASSERTION_HEADER]: `${assertion({ aud }, body)}, ${assertion({ aud }, body)}` }],
           ];
           for (const [why, h] of headers) {
-            const r = await postGraphQL(server.url, null, body.query, body.variables, h);
-            answers.push({ why: `${name}: ${text.slice(0, 24)} ${why}`, status: r.status, codes: r.errors?.map((e) => e.extensions?.code), data: r.data ?? null });
+            const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...h }, body: JSON.stringify(body) });
+            const r = (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] };
+            answers.push({
+              why: `${name}: ${text.slice(0, 24)} ${why}`,
+              status: res.status,
+              challenge: res.headers.get('www-authenticate'),
+              cache: res.headers.get('cache-control'),
+              codes: r.errors?.map((e) => e.extensions?.code),
+              data: r.data ?? null,
+            });
           }
         }
       }
-      expect(answers).toEqual(answers.map((a: any) => ({ why: a.why, status: 401, codes: ['UNAUTHENTICATED'], data: null })));
+      // A 401 names how to authenticate (RFC 9110) and, like every answer, is for no cache to keep.
+      expect(answers).toEqual(answers.map((a: any) => ({ why: a.why, status: 401, challenge: GATEWAY_ASSERTION_CHALLENGE, cache: 'no-store', codes: ['UNAUTHENTICATED'], data: null })));
       // Sent in a way the gateway never sends, with its own (valid) assertion: refused before it is looked at.
       const body = { query, variables: { id: child } };
       for (const [why, method, contentType, text] of [

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { HeaderMap } from '@apollo/server';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Purpose } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
@@ -111,6 +112,9 @@ export class ReplayGuard {
   }
 }
 
+/** The challenge of a subgraph's 401: its one scheme, the gateway's assertion in ASSERTION_HEADER. */
+export const GATEWAY_ASSERTION_CHALLENGE = `HubGatewayAssertion header="${ASSERTION_HEADER}"`;
+
 /** Why a subgraph refused an assertion: for its operators' log, never for the caller. */
 export type RefusalReason = 'missing' | 'malformed' | 'bad signature' | 'expired' | 'wrong audience' | 'wrong issuer' | 'bad claims' | 'other request' | 'replayed' | 'clock skew';
 
@@ -126,6 +130,9 @@ export class AssertionRefused extends HubException {
     readonly requestId?: string,
   ) {
     super(HubErrorCode.UNAUTHENTICATED, message);
+    // RFC 9110: a 401 names how to authenticate, here only as the gateway does. Apollo Server
+    // answers with the headers an error carries, whether context or a plugin threw it.
+    Object.assign(this.extensions, { http: { status: 401, headers: new HeaderMap([['www-authenticate', GATEWAY_ASSERTION_CHALLENGE]]) } });
   }
 }
 

@@ -161,6 +161,8 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
       // before the assertion is looked at, so the gateway's own fetch with it still runs.
       async (req, res, next) => {
         res.locals.arrivedAt = performance.now();
+        // Every answer, a refusal of the context included (Apollo Server's plugins never see it), is of one request.
+        res.setHeader('Cache-Control', 'no-store');
         const refusal = postOnlyRefusal(req, res) ?? (req.originalUrl.includes('?') ? new HubException(HubErrorCode.BAD_REQUEST, 'A query string is not served: the request is the body') : null);
         if (!refusal) return next();
         const requestId = await vouchedRequestId(secret, name, req.header(ASSERTION_HEADER));
