@@ -79,13 +79,14 @@ export async function signAssertion(secret: Uint8Array, subgraph: string, a: Gat
     ...(a.budgetMs !== undefined ? { budgetMs: a.budgetMs } : {}),
     ...(a.now ? { at: a.now.getTime(), ageMs: a.ageMs ?? 0 } : {}),
   };
+  const iat = Math.floor(Date.now() / 1000);
   return new SignJWT({ department, role, region, rid: a.requestId, req: requestDigest(request), ...optional })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)
     .setIssuer(ISSUER)
     .setAudience(`subgraph:${subgraph}`)
-    .setIssuedAt()
-    .setExpirationTime(`${ASSERTION_LIFETIME_S}s`)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ASSERTION_LIFETIME_S)
     .setJti(randomUUID())
     .sign(secret);
 }
@@ -150,8 +151,13 @@ async function signedClaims(secret: Uint8Array, subgraph: string, token: string)
       algorithms: ['HS256'],
       issuer: ISSUER,
       audience: `subgraph:${subgraph}`,
-      requiredClaims: ['sub', 'exp', 'rid', 'req', 'jti'],
+      requiredClaims: ['sub', 'iat', 'exp', 'rid', 'req', 'jti'],
     });
+    // The gateway signs every assertion for ASSERTION_LIFETIME_S: one good for longer is not its,
+    // and the replay guard would hold its jti that long, out of the expiry order it clears them in.
+    // A second more for a gateway of the release before (a rolling deploy), which read the clock
+    // once for `iat` and again for `exp`.
+    if (typeof payload.iat !== 'number' || payload.exp! - payload.iat > ASSERTION_LIFETIME_S + 1) throw new AssertionRefused('Invalid gateway signature', 'bad claims');
     return payload;
   } catch (e) {
     throw new AssertionRefused('Invalid gateway signature', reasonOf(e));
