@@ -143,6 +143,8 @@ export class Fuzzer {
     if (name === 'birthDate') return daysAgo(2000 + (seq % 1500));
     if (name === 'idNumber' || name === 'childIdNumber') {
       if (field === 'minorByIdNumber') return this.ids.idNumber;
+      // A bar is of an adult, judged: a child's number is refused.
+      if (field === 'addBarredPerson') return buildIdNumber('330102', daysAgo(12_000 + (seq % 1500)), 101 + 2 * (seq % 400));
       const birth = daysAgo(2000 + (seq % 1500));
       return buildIdNumber('330102', birth, 101 + 2 * (seq % 400));
     }
