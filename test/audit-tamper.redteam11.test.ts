@@ -186,6 +186,14 @@ describe('audit trail tampering and the auditor’s API (red team 11)', () => {
       ['a read whose children are a number', (b) => canonicalJson({ ...b, reads: [{ fields: {}, minorIds: 5 }] })],
       ['changes that are not changes', (b) => canonicalJson({ ...b, changes: [null] })],
       ['no changes', (b) => canonicalJson({ ...b, changes: undefined })],
+      ['no JSON', () => '{"requestId":'],
+      ['a read without fields', (b) => canonicalJson({ ...b, reads: b.reads.map(({ fields: _f, ...r }: any) => r) })],
+      ['a read whose children are an object', (b) => canonicalJson({ ...b, reads: [{ fields: {}, minorIds: { a: 1 } }] })],
+      ['no request id', (b) => canonicalJson({ ...b, requestId: undefined })],
+      ['a time that is none', (b) => canonicalJson({ ...b, time: 'yesterday' })],
+      ['an outcome that is none', (b) => canonicalJson({ ...b, outcome: 'FINE' })],
+      ['no variables', (b) => canonicalJson({ ...b, variables: null })],
+      ['error codes as text', (b) => canonicalJson({ ...b, outcome: 'ERROR', errorCodes: 'SUBGRAPH_ANSWER_LOST' })],
     ];
     it.each(notEvents)('finds a body rewritten as %s with its own hash recomputed (MODIFIED), in the middle and at the head', async (_name, forge) => {
       const { seq, prev_hash, body } = await target();
@@ -199,6 +207,39 @@ describe('audit trail tampering and the auditor’s API (red team 11)', () => {
         last.seq,
         'MODIFIED',
       );
+    });
+
+    // The auditor's reads that meet such an event say where it is, typed: the pages after it, and
+    // what the trail holds before it, are answered as before.
+    it.each(notEvents)('answers the auditor a page or a history holding a body rewritten as %s AUDIT_TRAIL_DAMAGED, naming it where it can, and the rest of the trail as before', async (_name, forge) => {
+      const { seq, prev_hash, body } = await target();
+      const child = JSON.parse(body).reads[0].minorIds[0] as string;
+      const forged = forge(JSON.parse(body));
+      const PAGE = `query($after: String) { auditEvents(first: 5, after: $after) { edges { node { seq requestId outcome reads { minorId } changes { id } } } } }`;
+      const HISTORY = `query($m: ID!) { minorAccessHistory(minorId: $m) { seq requestId outcome fields { field } } }`;
+      const ANOMALIES = `{ auditAnomalies { kind count } }`;
+      const before = {
+        past: (await t.gql(districtAuditor, PAGE, { after: String(seq) }, {})).data.auditEvents.edges.map((e: any) => e.node.seq),
+        anomalies: (await t.gql(districtAuditor, ANOMALIES, {}, {})).errors,
+      };
+      await tampered(async (c) => {
+        await c.query(`UPDATE audit.event SET body = $2, hash = $3 WHERE seq = $1`, [seq, forged, chainHash(prev_hash, seq, forged)]);
+        const page = await t.gql(districtAuditor, PAGE, { after: String(seq + 1) }, {});
+        expect([page.data?.auditEvents ?? null, page.errors?.map((e: any) => [e.extensions.code, e.extensions.seq, e.message.includes(`Event ${seq} `)])]).toEqual([null, [['AUDIT_TRAIL_DAMAGED', String(seq), true]]]);
+        // A child's history reads the child's part of each event: one left whole is answered.
+        const history = await t.gql(districtAuditor, HISTORY, { m: child }, {});
+        if (['changes that are not changes', 'no variables', 'error codes as text'].includes(_name)) {
+          expect([history.errors, history.data.minorAccessHistory.some((e: any) => e.seq === String(seq))]).toEqual([undefined, true]);
+        } else {
+          expect(history.data?.minorAccessHistory ?? null).toBeNull();
+          // A body Postgres cannot read as JSON is found by the statement, whose position it does not tell.
+          expect(history.errors?.map((e: any) => [e.extensions.code, e.extensions.seq])).toEqual([['AUDIT_TRAIL_DAMAGED', _name === 'no JSON' ? undefined : String(seq)]]);
+        }
+        const past = await t.gql(districtAuditor, PAGE, { after: String(seq) }, {});
+        expect([past.errors, past.data.auditEvents.edges.map((e: any) => e.node.seq)]).toEqual([undefined, before.past]);
+        const anomalies = await t.gql(districtAuditor, ANOMALIES, {}, {});
+        expect(anomalies.errors?.map((e: any) => e.extensions.code)).toEqual(_name === 'no JSON' ? ['AUDIT_TRAIL_DAMAGED'] : before.anomalies);
+      });
     });
 
     it('`npm run audit:verify` names a body that is no event too, exit code 1 (not 2, "cannot be read")', async () => {

@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal';
 import type { AuditEventBody, Change, ChildRead, Purpose, ReadGroup } from './audit.types';
-import { AuditOutcome } from './audit.types';
+import { AuditOutcome, PurposeCode } from './audit.types';
 
 /** The hub's own failures, or those of what it depends on: nothing of the client's doing. */
 const ERROR_CODES = new Set(['INTERNAL_SERVER_ERROR', 'AUDIT_UNAVAILABLE', 'DATABASE_UNAVAILABLE', 'COMMIT_OUTCOME_UNKNOWN', 'IDENTITY_PROVIDER_UNAVAILABLE']);
@@ -102,4 +102,74 @@ export function auditEvent(e: EventInput): AuditEventBody {
 /** One entry per child read, from an event of either form (ReadGroup, or ChildRead before 2026-12). */
 export function childReads(body: Pick<AuditEventBody, 'reads'>): ChildRead[] {
   return body.reads.flatMap((r) => ('minorIds' in r ? r.minorIds.map((minorId) => ({ minorId, fields: r.fields })) : [r]));
+}
+
+const isText = (v: unknown): v is string => typeof v === 'string';
+const isTextOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isTextRecord = (v: unknown): v is Record<string, string> => isRecord(v) && Object.values(v).every(isText);
+const OUTCOMES = new Set<unknown>(Object.values(AuditOutcome));
+const PURPOSES = new Set<unknown>(Object.values(PurposeCode));
+
+const isPurpose = (p: unknown): boolean => p === null || (isRecord(p) && PURPOSES.has(p.code) && (p.reference === undefined || isText(p.reference)));
+const isRead = (r: unknown): boolean =>
+  isRecord(r) && isTextRecord(r.fields) && ('minorIds' in r ? Array.isArray(r.minorIds) && r.minorIds.every(isText) : isText(r.minorId));
+const isChange = (c: unknown): boolean =>
+  isRecord(c) && isText(c.mutation) && isTextOrNull(c.id) && isTextOrNull(c.minorId) && Array.isArray(c.fields) && c.fields.every(isText);
+
+/**
+ * Whether a stored body is an audit event, every member of the type it is read as: whoever can
+ * write `audit.event` can put anything there under its own hash (`{}`, reads that are no reads),
+ * and the auditor's API and the verification read them.
+ */
+function isEventBody(b: unknown): b is AuditEventBody {
+  return (
+    isRecord(b) &&
+    isText(b.requestId) &&
+    isText(b.time) &&
+    !Number.isNaN(Date.parse(b.time)) &&
+    [b.userId, b.department, b.role, b.region, b.clientAddress, b.operationName, b.operationType, b.documentHash, b.document].every(isTextOrNull) &&
+    isTextRecord(b.variables) &&
+    isPurpose(b.purpose) &&
+    OUTCOMES.has(b.outcome) &&
+    Array.isArray(b.errorCodes) &&
+    b.errorCodes.every(isText) &&
+    typeof b.durationMs === 'number' &&
+    Number.isFinite(b.durationMs) &&
+    Array.isArray(b.reads) &&
+    b.reads.every(isRead) &&
+    Array.isArray(b.changes) &&
+    b.changes.every(isChange)
+  );
+}
+
+/** The stored body as an event, or null when it is no JSON or no audit event. */
+export function readEventBody(text: string): AuditEventBody | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return isEventBody(body) ? body : null;
+}
+
+/** What a child's history (`minorAccessHistory`) takes of an event: its reads of the child alone. */
+export type HistoryPart = Pick<AuditEventBody, 'requestId' | 'time' | 'userId' | 'department' | 'role' | 'purpose' | 'outcome' | 'changes'> & { reads: ChildRead[] };
+
+/** Whether the part of a stored body a child's history took is of an audit event, as isEventBody. */
+export function isHistoryPart(p: unknown): p is HistoryPart {
+  return (
+    isRecord(p) &&
+    isText(p.requestId) &&
+    isText(p.time) &&
+    !Number.isNaN(Date.parse(p.time)) &&
+    [p.userId, p.department, p.role].every(isTextOrNull) &&
+    isPurpose(p.purpose) &&
+    OUTCOMES.has(p.outcome) &&
+    Array.isArray(p.reads) &&
+    p.reads.every(isRead) &&
+    Array.isArray(p.changes) &&
+    p.changes.every(isChange)
+  );
 }

@@ -1,5 +1,5 @@
 import type { ChainAnchor } from './audit.anchor';
-import type { AuditEventBody } from './audit.types';
+import { readEventBody } from './audit-event';
 import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
 
 export interface ChainBreak {
@@ -50,13 +50,9 @@ interface Row {
  * server error" and nothing about where the trail was broken.
  */
 function bodyDisagrees(row: Row): string | null {
-  let columns: ReturnType<typeof indexColumns>;
-  try {
-    columns = indexColumns(JSON.parse(row.body) as AuditEventBody);
-  } catch {
-    return 'the hashed body is not an audit event';
-  }
-  return columnsAgree(row, columns) ? null : 'search columns disagree with the hashed body';
+  const body = readEventBody(row.body);
+  if (!body) return 'the hashed body is not an audit event';
+  return columnsAgree(row, indexColumns(body)) ? null : 'search columns disagree with the hashed body';
 }
 
 /**

@@ -31,6 +31,12 @@ export enum HubErrorCode {
    * checked: no fault of the token, and nothing was served. Worth sending again.
    */
   IDENTITY_PROVIDER_UNAVAILABLE = 'IDENTITY_PROVIDER_UNAVAILABLE',
+  /**
+   * The audit trail holds an event that is no audit event (its body rewritten by someone who could
+   * write the table): the auditor's page, or history, that met it is not answered. `auditVerify`
+   * names the break; a page after it is answered.
+   */
+  AUDIT_TRAIL_DAMAGED = 'AUDIT_TRAIL_DAMAGED',
   /** The server is stopping (a deploy): the request was not started. Worth sending again. */
   SHUTTING_DOWN = 'SHUTTING_DOWN',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',

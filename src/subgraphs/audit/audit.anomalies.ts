@@ -198,9 +198,11 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
     });
   }
 
-  // One scan for both kinds of doubt: a subgraph's answer lost, a commit's outcome unknown.
+  // One scan for both kinds of doubt: a subgraph's answer lost, a commit's outcome unknown. Error
+  // codes as a string (a body planted under its own hash) `?|` matches, and no array function takes apart.
   const inDoubt = await query(
-    `WITH d AS (SELECT user_id, department, request_id, seq, body::jsonb AS b FROM audit.event WHERE ${scope} AND outcome <> 'SUCCESS' AND body::jsonb -> 'errorCodes' ?| array[$4, $5]),
+    `WITH d AS (SELECT user_id, department, request_id, seq, body::jsonb AS b FROM audit.event WHERE ${scope} AND outcome <> 'SUCCESS' AND body::jsonb -> 'errorCodes' ?| array[$4, $5]
+                      AND jsonb_typeof(body::jsonb -> 'errorCodes') = 'array'),
           s AS (SELECT DISTINCT user_id, department, substr(c, length($4) + 2) AS subgraph
                 FROM d CROSS JOIN LATERAL jsonb_array_elements_text(b -> 'errorCodes') AS c WHERE starts_with(c, $4 || ':'))
      SELECT user_id, department, count(*) AS n,

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
-import { childReads } from '../../../audit/audit-event';
+import { childReads, isHistoryPart, readEventBody } from '../../../audit/audit-event';
 import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import type { ChainAnchor } from '../../../audit/audit.anchor';
 import { verifyChain } from '../../../audit/audit.verify';
@@ -68,11 +68,36 @@ type EventRow = { seq: string; hash: string; prev_hash: string; body: string | n
  * transaction, so nothing reachable from here can alter it.
  */
 function asReader<T>(ctx: HubContext, work: (em: EntityManager) => Promise<T>): Promise<T> {
-  return ctx.db.transaction('REPEATABLE READ', async (em) => {
-    await readOnly(em);
-    await em.query('SET LOCAL ROLE hub_audit_reader');
-    return work(em);
-  });
+  return ctx.db
+    .transaction('REPEATABLE READ', async (em) => {
+      await readOnly(em);
+      await em.query('SET LOCAL ROLE hub_audit_reader');
+      return work(em);
+    })
+    .catch((e: unknown) => {
+      // A stored body Postgres cannot read as JSON: the statement read it, its position unknown.
+      throw isJsonUnreadable(e) ? trailDamaged() : e;
+    });
+}
+
+/** Postgres's refusal to read a text as JSON (`body::jsonb` of a body that is none). */
+const isJsonUnreadable = (e: unknown): boolean => {
+  const cause = (e as { driverError?: { code?: string; message?: string } }).driverError;
+  return cause?.code === '22P02' && /type json/.test(cause.message ?? '');
+};
+
+/**
+ * An event the trail holds is no audit event (its body rewritten, its hash recomputed): the answer
+ * says where, when the statement told, so that the auditor can page past it and verify the chain.
+ */
+function trailDamaged(seq?: string): HubException {
+  return new HubException(
+    HubErrorCode.AUDIT_TRAIL_DAMAGED,
+    seq === undefined
+      ? 'An event of the trail is not an audit event: the trail has been altered (auditVerify names where)'
+      : `Event ${seq} of the trail is not an audit event: the trail has been altered (auditVerify names where); the page after it is after "${seq}"`,
+    seq === undefined ? {} : { seq },
+  );
 }
 
 /** The longest window `auditAnomalies` scans: five scans of every event in it, two parsing each body. */
@@ -191,7 +216,8 @@ export class AuditResolver {
       // Bodies past PAGE_BYTES come null, all after the first such: the page ends at either bound.
       for (const row of rows.slice(0, first)) {
         if (row.body === null) break;
-        const body = JSON.parse(row.body) as AuditEventBody;
+        const body = readEventBody(row.body);
+        if (!body) throw trailDamaged(row.seq);
         answered += fieldReads(body);
         if (page.length && answered > first * FIELD_READS_PER_EVENT) break;
         page.push(toEvent(row, body));
@@ -221,22 +247,27 @@ export class AuditResolver {
       // each (any caller can make theirs that large) would be more than the hub's heap, and a page
       // cut short would end a client's paging early. Ids compared in lower case, as `minor_ids`
       // holds them: events written before it did may spell a child in capitals.
-      // jsonb_array_elements_text of a missing `minorIds` (an entry per child) is no row.
-      const rows: { seq: string; part: string }[] = await em.query(
-        `SELECT seq, jsonb_build_object(
+      // jsonb_array_elements_text of a missing `minorIds` (an entry per child) is no row. A body that
+      // is no event (planted under its own hash) answers no part, not an error of Postgres: the
+      // arrays are taken apart only where they are arrays, in a CASE, which Postgres evaluates in order.
+      const rows: { seq: string; part: string | null }[] = await em.query(
+        `SELECT seq, CASE WHEN jsonb_typeof(b) = 'object' AND jsonb_typeof(b -> 'reads') = 'array' AND jsonb_typeof(b -> 'changes') = 'array' THEN jsonb_build_object(
                   'requestId', b -> 'requestId', 'time', b -> 'time', 'userId', b -> 'userId', 'department', b -> 'department',
                   'role', b -> 'role', 'purpose', b -> 'purpose', 'outcome', b -> 'outcome',
                   'reads', coalesce((SELECT jsonb_agg(jsonb_build_object('minorId', $2::text, 'fields', g -> 'fields')) FROM jsonb_array_elements(b -> 'reads') g
-                                     WHERE lower(g ->> 'minorId') = $2::text
-                                        OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(g -> 'minorIds') x WHERE lower(x) = $2::text)), '[]'),
-                  'changes', coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(b -> 'changes') c WHERE lower(c ->> 'minorId') = $2::text), '[]'))::text AS part
+                                     WHERE CASE WHEN lower(g ->> 'minorId') = $2::text THEN true
+                                                WHEN jsonb_typeof(g -> 'minorIds') = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements_text(g -> 'minorIds') x WHERE lower(x) = $2::text)
+                                                ELSE false END), '[]'),
+                  'changes', coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(b -> 'changes') c WHERE lower(c ->> 'minorId') = $2::text), '[]'))::text END AS part
            FROM (SELECT seq, body::jsonb AS b FROM audit.event
                   WHERE minor_ids @> ARRAY[$2::uuid] AND ${scope(1)} ${after ? 'AND seq < $4' : ''} ORDER BY seq DESC LIMIT $3) e
           ORDER BY seq DESC`,
         after ? [jurisdiction(ctx), minorId, first, after] : [jurisdiction(ctx), minorId, first],
       );
       return rows.map((row) => {
-        const e = JSON.parse(row.part) as Omit<AuditEventBody, 'reads'> & { reads: ChildRead[] };
+        const e = row.part === null ? null : (JSON.parse(row.part) as unknown);
+        // The event names the child (`minor_ids`, from its reads and changes): a part with neither is of a body rewritten.
+        if (!isHistoryPart(e) || (!e.reads.length && !e.changes.length)) throw trailDamaged(row.seq);
         return {
           seq: String(row.seq),
           requestId: e.requestId,
