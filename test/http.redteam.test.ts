@@ -188,6 +188,13 @@ describe('HTTP surface and authentication (red team)', () => {
       const r = await raw(t.hub.port, request('GET', path, {}));
       expect([path, r.status]).toEqual([path, 404]);
       expect(r.body).not.toMatch(/"name"|\bat .*:\d+|node_modules|\/tmp\//);
+      // A refusal like any other: JSON, typed, for no cache to keep — not Express's HTML page.
+      expect([path, r.headers['content-type'], r.headers['cache-control'], JSON.parse(r.body)]).toEqual([
+        path,
+        'application/json; charset=utf-8',
+        'no-store',
+        { errors: [{ message: 'Nothing is served at this path', extensions: { code: 'NOT_FOUND' } }] },
+      ]);
     }
     for (const r of [health, await raw(t.hub.port, request('GET', '/nowhere', {}))]) {
       expect(Object.keys(r.headers).filter((h) => ['x-powered-by', 'server', 'etag'].includes(h))).toEqual([]);

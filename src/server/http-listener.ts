@@ -1,5 +1,5 @@
 import type { ApolloServer, ApolloServerPlugin, BaseContext } from '@apollo/server';
-import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { newRequestId } from '../audit/request-id';
@@ -68,6 +68,14 @@ export function sendRefusal(res: http.ServerResponse, error: HubException, heade
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', ...headers });
   res.end(text);
 }
+
+/**
+ * Every path no route serves: a JSON 404 like every other refusal. Express's own answer is an HTML
+ * page ("Cannot GET /x") that names the framework by its look, which `x-powered-by` is off to hide.
+ */
+export const unknownPath: RequestHandler = (_req, res) => {
+  sendRefusal(res, new HubException(HubErrorCode.NOT_FOUND, 'Nothing is served at this path', { http: { status: 404 } }));
+};
 
 /**
  * The last error handler of every app: whatever reached it is answered as JSON, a client error

@@ -23,7 +23,7 @@ import { registrySubgraph } from '../subgraphs/registry';
 import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, closedInOrder, Database, openDatabase, startSlices } from './bootstrap';
 import { Access } from '../policy/policy.types';
-import { expressApp, jsonErrors, listen, NO_STORE_ANSWERS } from './http-listener';
+import { expressApp, jsonErrors, listen, NO_STORE_ANSWERS, unknownPath } from './http-listener';
 import { RegionDirectory } from './region-directory';
 import { createHubContext, hubClock } from './hub.context';
 import { AccessLog } from '../audit/access-log';
@@ -157,7 +157,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       httpAudit.validationBound,
       expressMiddleware(server, { context: async ({ res }) => gatewayContextOf(res) }),
     );
-    app.use(jsonErrors);
+    app.use(unknownPath, jsonErrors);
     let background: { stop(): Promise<void> } | undefined;
     const listening = await listen(
       compiled ? compiled.listener(app) : app,

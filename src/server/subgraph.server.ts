@@ -14,7 +14,7 @@ import { isLiteralRefusal } from '../gateway/input-refusal';
 import { findSubgraph } from '../subgraphs';
 import { buildPolicy, closedInOrder, openDatabase, startSlices } from './bootstrap';
 import { boundByDeadline } from '../db/request-deadline';
-import { expressApp, jsonErrors, listen, postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal } from './http-listener';
+import { expressApp, jsonErrors, listen, postOnlyRefusal, REQUEST_ID_HEADER, sendRefusal, unknownPath } from './http-listener';
 import { createHubContext, HubContext, hubClock } from './hub.context';
 import { gatewaySecret } from '../config/secrets';
 
@@ -189,7 +189,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
         },
       }),
     );
-    app.use(jsonErrors);
+    app.use(unknownPath, jsonErrors);
     let background: { stop(): Promise<void> } | undefined;
     const listening = await listen(
       app,
