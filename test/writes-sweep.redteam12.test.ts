@@ -17,7 +17,9 @@ jest.setTimeout(900_000);
  * final event is an ERROR that records no change. Then the same call, nothing failing, is served,
  * and its event records the change it made: the record answered, the caller, the purpose. Last,
  * each valid call is sent twice at once: the loser of a race is answered in the API's terms, and
- * what both left is what the calls served would leave one after the other.
+ * what both left is what the calls served would leave one after the other; and once more with the
+ * trail refusing its STARTED event, then its final one (README, Audit trail). In process, and with
+ * every subgraph served alone.
  */
 const COUNTED = ['registry', 'education', 'police', 'justice', 'youth_league', 'womens_federation', 'workflow'];
 const MARK = 'writes-sweep injected failure';
@@ -100,11 +102,11 @@ describe.each([
     return fuzzer;
   };
   const mutationFields = (fuzzer: Fuzzer) => fuzzer.types.get(schema.mutationType.name)!.fields!.filter((f) => !f.name.startsWith('_'));
-  /** The valid call of a mutation, every argument given (`marker` in its texts). */
-  const validCall = (fuzzer: Fuzzer, field: FieldDef, marker: string) => {
+  /** The valid call of a mutation, every argument given (`marker` in its texts; `seq` picks its ID numbers, one child or person per round). */
+  const validCall = (fuzzer: Fuzzer, field: FieldDef, marker: string, seq: number) => {
     const args: Record<string, unknown> = {};
     for (const arg of field.args) {
-      const v = fuzzer.valid(arg.type, arg.name, field.name, marker, 0, true);
+      const v = fuzzer.valid(arg.type, arg.name, field.name, marker, seq, true);
       if (v !== null) args[arg.name] = v;
     }
     const decl = field.args.filter((a) => a.name in args).map((a) => `$${a.name}: ${typeText(a.type)}`);
@@ -171,7 +173,7 @@ describe.each([
     for (const field of mutationFields(fuzzer)) {
       const key = `Mutation.${field.name}`;
       const allowed = POLICY_SUBJECTS.filter((s) => policy.access(s, key) !== Access.DENY);
-      const { args, query } = validCall(fuzzer, field, fuzzer.marker());
+      const { args, query } = validCall(fuzzer, field, fuzzer.marker(), 0);
 
       // Failing at COMMIT: every statement of the write ran. The first role it gets that far for is the one swept.
       await failAt('commit');
@@ -274,7 +276,7 @@ describe.each([
     for (const field of mutationFields(fuzzer)) {
       const as = servedAs.get(field.name);
       if (!as) continue;
-      const { args, query } = validCall(fuzzer, field, fuzzer.marker());
+      const { args, query } = validCall(fuzzer, field, fuzzer.marker(), 1);
       const before = await fingerprint();
       const answers = await Promise.all([send(as.subject, query, args), send(as.subject, query, args)]);
       const after = await fingerprint();
@@ -313,5 +315,68 @@ describe.each([
     }
     if (process.env.SWEEP_VERBOSE || problems.length) console.log(`served twice: ${twice.join(' ')}\nproblems:\n${problems.join('\n')}`);
     expect(problems).toEqual([]);
+  });
+  it('refuses every write whose STARTED event cannot be written AUDIT_UNAVAILABLE, changing nothing; one whose final event cannot be written is answered no data, 500 when it made its change and 503 when it changed nothing', async () => {
+    expect(servedAs.size).toBeGreaterThan(0);
+    const fuzzer = fuzzerOf(await callIds(t, made, (name) => enums.get(name)![0]));
+    const problems: string[] = [];
+    const madeUnconfirmed: string[] = [];
+    // The trail refuses one kind of event at a time: a mutation's STARTED, or every other (its final one).
+    await t.sql(`CREATE TABLE public.sweep_trail_failure (started boolean NOT NULL)`);
+    await t.sql(`GRANT SELECT ON public.sweep_trail_failure TO PUBLIC`);
+    await t.sql(`CREATE FUNCTION public.sweep_fail_trail() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM public.sweep_trail_failure WHERE started = (NEW.outcome = 'STARTED')) THEN RAISE EXCEPTION '${MARK} in the trail'; END IF;
+        RETURN NEW;
+      END $$`);
+    await t.sql(`CREATE TRIGGER sweep_fail_trail BEFORE INSERT ON audit.event FOR EACH ROW EXECUTE FUNCTION public.sweep_fail_trail()`);
+    const trailFails = async (started: boolean | null) => {
+      await t.hub.audit.drain();
+      await t.sql(`DELETE FROM public.sweep_trail_failure`);
+      if (started !== null) await t.sql(`INSERT INTO public.sweep_trail_failure (started) VALUES ($1)`, [started]);
+    };
+    try {
+      for (const field of mutationFields(fuzzer)) {
+        const as = servedAs.get(field.name);
+        if (!as) continue;
+        const { args, query } = validCall(fuzzer, field, fuzzer.marker(), 2);
+        await trailFails(true);
+        let before = await fingerprint();
+        const refused = await send(as.subject, query, args);
+        await trailFails(null);
+        const codes = (refused.body.errors ?? []).map((e) => String(e.extensions?.code));
+        if (refused.status !== 503 || codes.join() !== 'AUDIT_UNAVAILABLE' || refused.body.data?.[field.name] != null) {
+          problems.push(`${field.name}, STARTED refused: HTTP ${refused.status}, ${codes.join(', ')}, data ${JSON.stringify(refused.body.data ?? null).slice(0, 80)}`);
+        }
+        const left = changed(before, await fingerprint());
+        if (left.length) problems.push(`${field.name}, STARTED refused: left ${left.join(', ')} written`);
+        // Nothing was done: the same call is made once its final event is what fails.
+        await trailFails(false);
+        before = await fingerprint();
+        const unconfirmed = await send(as.subject, query, args);
+        await trailFails(null);
+        // A change made is told as made or maybe made (500: "check before making it again"); a call
+        // that changed nothing (an update to the values stored) may be sent again (503).
+        const made = changed(before, await fingerprint()).length > 0;
+        if (made) madeUnconfirmed.push(field.name);
+        const unconfirmedCodes = (unconfirmed.body.errors ?? []).map((e) => String(e.extensions?.code));
+        if (unconfirmed.status !== (made ? 500 : 503) || unconfirmedCodes.join() !== 'AUDIT_UNAVAILABLE' || unconfirmed.body.data?.[field.name] != null) {
+          problems.push(`${field.name}, final event refused: HTTP ${unconfirmed.status}, ${unconfirmedCodes.join(', ')}, data ${JSON.stringify(unconfirmed.body.data ?? null).slice(0, 80)}, change made: ${made}`);
+        }
+        // Its STARTED event stands alone: the anomaly a data officer is shown.
+        const events = await eventsOf(t, unconfirmed.requestId);
+        if (events.map((e) => e.outcome).join() !== 'STARTED') problems.push(`${field.name}, final event refused: events ${events.map((e) => e.outcome).join(', ')}`);
+        if (LEAK.test(JSON.stringify([refused.body.errors, unconfirmed.body.errors]))) problems.push(`${field.name}: an error shows ${JSON.stringify([refused.body.errors, unconfirmed.body.errors])}`);
+      }
+    } finally {
+      await trailFails(null);
+      await t.sql(`DROP TRIGGER sweep_fail_trail ON audit.event`);
+    }
+    if (process.env.SWEEP_VERBOSE || problems.length) console.log(`made unconfirmed: ${madeUnconfirmed.join(' ')}\nproblems:\n${problems.join('\n')}`);
+    expect(problems).toEqual([]);
+    // Writes of every kind made their change with their final event refused (a few of the third round's
+    // calls meet what the rounds before did: a dropout report closed, a webhook's address taken).
+    expect(madeUnconfirmed).toEqual(expect.arrayContaining(['createMinor', 'addGuardian', 'recordAssessment', 'createDropoutReport', 'fileMandatoryReport', 'transitionReport', 'createReferral', 'acceptReferral', 'addBarredPerson', 'employmentCheck']));
+    expect(madeUnconfirmed.length).toBeGreaterThan(30);
   });
 });
