@@ -1,6 +1,8 @@
 import { Department } from '../src/auth/principal';
 import { eventOf, post } from './support/audit-helpers';
-import { startTestHub, statementsDuring, TestHub } from './support/test-hub';
+import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
+import { SUBGRAPHS } from '../src/subgraphs';
+import { cloneTemplateDatabase, startTestHub, statementsDuring, TestHub, testConfig } from './support/test-hub';
 
 jest.setTimeout(600_000);
 
@@ -10,6 +12,8 @@ jest.setTimeout(600_000);
  * other tables gave, the failure is a masked error on its own paths, and the request's event
  * records as read every field the answer returned of the child and nothing the whole answer did
  * not (a failed record is not recorded as disclosed, and a returned one never goes unrecorded).
+ * In process, and with every subgraph served alone (what a subgraph read reaches the gateway's
+ * event with its answer, the failure beside it).
  */
 const QUERY = `query Whole($id: ID!) { minor(id: $id) { __typename id name riskLevel categories { __typename category }
   schoolEnrollments { __typename school grade status enrolledOn } dropoutReports { __typename reportedOn status persuasionActions { __typename actedOn method } }
@@ -42,18 +46,34 @@ function answered(value: unknown, out = new Set<string>()): Set<string> {
   return out;
 }
 
-describe('a child read whole while each table it reads fails (redteam12)', () => {
+const GATEWAY_SECRET = 'reads-failure-gateway-secret-of-sufficient-length';
+/** The tables the in-process read saw read: a remote subgraph's statements are not the gateway's to see. */
+let tablesRead: string[] = [];
+
+describe.each([
+  ['in process', false],
+  ['with every subgraph served alone', true],
+])('a child read whole while each table it reads fails, %s (redteam12)', (_mode, distributed) => {
   let t: TestHub;
+  const servers: SubgraphServer[] = [];
   const logged: string[] = [];
   let log: jest.SpyInstance;
 
   beforeAll(async () => {
     log = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
-    t = await startTestHub();
+    if (distributed) {
+      const databaseUrl = await cloneTemplateDatabase();
+      const config = testConfig({ databaseUrl, gatewaySecret: GATEWAY_SECRET });
+      for (const s of SUBGRAPHS) servers.push(await startSubgraphServer(s.name, config, 0));
+      t = await startTestHub({ databaseUrl, gatewaySecret: GATEWAY_SECRET, subgraphUrls: Object.fromEntries(SUBGRAPHS.map((s, i) => [s.name, servers[i].url])) });
+    } else {
+      t = await startTestHub();
+    }
   });
   afterAll(async () => {
     log.mockRestore();
     await t?.stop();
+    for (const server of servers) await server.stop();
   });
 
   it('answers what the other tables gave, masks the failure, and records as read exactly what was returned of the child', async () => {
@@ -76,7 +96,8 @@ describe('a child read whole while each table it reads fails (redteam12)', () =>
     expect(whole.json.errors).toBeUndefined();
     const wholeRecorded = await recorded(whole.requestId);
     expect([...answered(whole.json.data.minor)].filter((k) => !wholeRecorded.has(k))).toEqual([]);
-    const tables = [...new Set(statements.flatMap((s) => [...s.query.matchAll(READ)].map((m) => `${m[1]}.${m[2]}`)))].filter((x) => COUNTED.includes(x.split('.')[0])).sort();
+    if (!distributed) tablesRead = [...new Set(statements.flatMap((s) => [...s.query.matchAll(READ)].map((m) => `${m[1]}.${m[2]}`)))].filter((x) => COUNTED.includes(x.split('.')[0])).sort();
+    const tables = tablesRead;
     expect(tables.length).toBeGreaterThan(15);
 
     const problems: string[] = [];
