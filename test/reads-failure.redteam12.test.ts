@@ -8,13 +8,13 @@ jest.setTimeout(600_000);
 
 /**
  * One child read whole by civil affairs (the cross-department query of the benchmark), and a page
- * of a grid's children with records of several departments, each table
- * it reads made to fail in turn (renamed away under the hub). Each time: the answer holds what the
- * other tables gave, the failure is a masked error on its own paths, and the request's event
- * records as read every field the answer returned of the child and nothing the whole answer did
- * not (a failed record is not recorded as disclosed, and a returned one never goes unrecorded).
- * In process, and with every subgraph served alone (what a subgraph read reaches the gateway's
- * event with its answer, the failure beside it).
+ * of a grid's children with records of several departments, each table they read made to fail in
+ * turn (renamed away under the hub). Each time: the answer holds what the other tables gave, the
+ * failure is a masked error on its own paths, and the request's event records as read every field
+ * the answer returned of each child and nothing the whole answer did not (a failed record is not
+ * recorded as disclosed, and a returned one never goes unrecorded). In process, and with every
+ * subgraph served alone (what a subgraph read reaches the gateway's event with its answer, the
+ * failure beside it).
  */
 const QUERY = `query Whole($id: ID!) { minor(id: $id) { __typename id name riskLevel categories { __typename category }
   schoolEnrollments { __typename school grade status enrolledOn } dropoutReports { __typename reportedOn status persuasionActions { __typename actedOn method } }
