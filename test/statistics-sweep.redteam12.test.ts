@@ -10,7 +10,8 @@ jest.setTimeout(600_000);
  * is served, together: no published count is small; and every line a published total closes —
  * a table's cells under its `total`, a finer table's cells under a coarser table's cell (one
  * additive dimension more, or one region level down) — hides either nothing or at least two
- * cells adding up to k or more, so that no hidden cell is its total less the published ones.
+ * cells adding up to k or more, so that no hidden cell is its total less the published ones. The
+ * rates of children beside them follow the counts' rule (rateLeaks).
  */
 const DIMENSIONS = ['RISK_LEVEL', 'AGE_BAND', 'GENDER', 'CATEGORY'] as const;
 const ADDITIVE = ['RISK_LEVEL', 'AGE_BAND', 'GENDER'];
@@ -30,7 +31,7 @@ interface Table {
 
 const subsets = <T,>(xs: readonly T[]): T[][] => xs.reduce<T[][]>((all, x) => [...all, ...all.map((s) => [...s, x])], [[]]);
 
-describe('every table of counts, checked together for each reader (redteam12)', () => {
+describe('every table of counts and every rate of children, checked together for each reader (redteam12)', () => {
   let t: TestHub;
 
   beforeAll(async () => {
@@ -110,18 +111,67 @@ describe('every table of counts, checked together for each reader (redteam12)', 
     return out;
   }
 
+  const RATE = `numerator { value suppressed display } denominator { value suppressed display } percent suppressed`;
+  type Rate = { numerator: Count; denominator: Count; percent: number | null; suppressed: boolean };
+
+  /**
+   * The rates of children (screening, intervention, assistance, visits on time) of every level the
+   * reader is served, against its tables of counts: parts follow the counts' rule (no small count,
+   * no numerator beside a hidden denominator, no small difference between them), and the screening
+   * rate's population is the region's count, with the same status.
+   */
+  async function rateLeaks(token: string, tables: Table[], k: number): Promise<string[]> {
+    const out: string[] = [];
+    const levels = [...new Set(tables.map((x) => x.level))];
+    for (const level of levels) {
+      const r = await t.gql(
+        token,
+        `query($level: RegionLevel!) { statisticsRates(level: $level) { regions { regionCode screening { ${RATE} } intervention { ${RATE} } assistance { ${RATE} }
+          visitsOnTime { riskLevel rate { ${RATE} } } } } }`,
+        { level },
+      );
+      // Visit rates are refused, on their paths, to those who may not read visits; the rest is served.
+      expect((r.errors ?? []).filter((e: { extensions?: { code?: string } }) => e.extensions?.code !== 'FORBIDDEN')).toEqual([]);
+      const counts = tables.find((x) => x.level === level && x.measure === 'MINORS' && !x.by.length)!;
+      for (const region of r.data.statisticsRates.regions) {
+        const rates: [string, Rate | null][] = [
+          ['screening', region.screening],
+          ['intervention', region.intervention],
+          ['assistance', region.assistance],
+          ...((region.visitsOnTime ?? []) as { riskLevel: string; rate: Rate }[]).map((v): [string, Rate] => [`visitsOnTime ${v.riskLevel}`, v.rate]),
+        ];
+        for (const [what, rate] of rates) {
+          if (!rate) continue;
+          const { numerator: n, denominator: d } = rate;
+          const where = `${level} ${region.regionCode} ${what}`;
+          if (!n.suppressed && d.suppressed) out.push(`${where}: numerator ${n.value} beside a hidden denominator`);
+          // No RED child is on time (RED is due at once): a 0 every reader knows.
+          const knownZero = what === 'visitsOnTime RED' && n.value === 0;
+          for (const [part, c] of [['numerator', n], ['denominator', d]] as const) if (!c.suppressed && c.value! < k && !(part === 'numerator' && knownZero)) out.push(`${where}: ${part} ${c.value} published`);
+          if (!n.suppressed && !d.suppressed && d.value! - n.value! > 0 && d.value! - n.value! < k) out.push(`${where}: ${n.value} of ${d.value}, a difference of ${d.value! - n.value!}`);
+          if (!rate.suppressed && (n.suppressed || d.suppressed)) out.push(`${where}: a percent beside a hidden part`);
+        }
+        const count = counts.cells.find((c) => c.regionCode === region.regionCode)!.count;
+        if (count.suppressed !== region.screening.denominator.suppressed || count.value !== region.screening.denominator.value) {
+          out.push(`${level} ${region.regionCode}: screened among ${JSON.stringify(region.screening.denominator)}, counted ${JSON.stringify(count)}`);
+        }
+      }
+    }
+    return out;
+  }
+
   it.each([
     ['a district dashboard', Department.CIVIL_AFFAIRS, Role.DASHBOARD, '330102'],
     ['a district civil affairs officer', Department.CIVIL_AFFAIRS, Role.OFFICER, '330102'],
     ['a district school officer', Department.EDUCATION, Role.OFFICER, '330102'],
     ['a street police officer', Department.POLICE, Role.OFFICER, '330102001'],
     ['a community Youth League officer', Department.YOUTH_LEAGUE, Role.OFFICER, '330102001001'],
-  ])('publishes to %s no small count and no line with one hidden cell or less than k hidden, across every table it is served', async (_who, department, role, region) => {
+  ])('publishes to %s no small count and no line with one hidden cell or less than k hidden, across every table and rate of children it is served', async (_who, department, role, region) => {
     const token = await t.token(department, { role, region });
     const { tables, k } = await servedTables(token);
     expect(tables.length).toBeGreaterThan(16);
     expect(tables.some((x) => x.cells.some((c) => c.count.suppressed))).toBe(true);
-    const found = leaks(tables, k);
+    const found = [...leaks(tables, k), ...(await rateLeaks(token, tables, k))];
     if (found.length) console.log(found.slice(0, 40).join('\n'));
     expect(found).toEqual([]);
     // The check finds what it looks for: one hidden cell of a table shown as 1.
