@@ -1,8 +1,6 @@
 import { Department } from '../src/auth/principal';
 import { eventOf, post } from './support/audit-helpers';
-import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
-import { SUBGRAPHS } from '../src/subgraphs';
-import { cloneTemplateDatabase, startTestHub, statementsDuring, TestHub, testConfig } from './support/test-hub';
+import { startDistributedTestHub, startTestHub, statementsDuring, TestHub } from './support/test-hub';
 
 jest.setTimeout(600_000);
 
@@ -51,7 +49,6 @@ function answered(value: unknown, out = new Set<string>()): Set<string> {
   return out;
 }
 
-const GATEWAY_SECRET = 'reads-failure-gateway-secret-of-sufficient-length';
 /** The tables each in-process read saw read: a remote subgraph's statements are not the gateway's to see. */
 const tablesRead = new Map<string, string[]>();
 
@@ -60,25 +57,16 @@ describe.each([
   ['with every subgraph served alone', true],
 ])('a child read whole while each table it reads fails, %s (redteam12)', (_mode, distributed) => {
   let t: TestHub;
-  const servers: SubgraphServer[] = [];
   const logged: string[] = [];
   let log: jest.SpyInstance;
 
   beforeAll(async () => {
     log = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
-    if (distributed) {
-      const databaseUrl = await cloneTemplateDatabase();
-      const config = testConfig({ databaseUrl, gatewaySecret: GATEWAY_SECRET });
-      for (const s of SUBGRAPHS) servers.push(await startSubgraphServer(s.name, config, 0));
-      t = await startTestHub({ databaseUrl, gatewaySecret: GATEWAY_SECRET, subgraphUrls: Object.fromEntries(SUBGRAPHS.map((s, i) => [s.name, servers[i].url])) });
-    } else {
-      t = await startTestHub();
-    }
+    t = distributed ? await startDistributedTestHub() : await startTestHub();
   });
   afterAll(async () => {
     log.mockRestore();
     await t?.stop();
-    for (const server of servers) await server.stop();
   });
 
   type Answer = Awaited<ReturnType<typeof post>>;

@@ -1,11 +1,9 @@
 import { POLICY_SUBJECTS, PolicySubject } from '../src/auth/principal';
 import { Access } from '../src/policy/policy.types';
 import { buildPolicy } from '../src/server/bootstrap';
-import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
-import { SUBGRAPHS } from '../src/subgraphs';
 import { eventsOf } from './support/audit-helpers';
 import { callIds, FieldDef, FullType, Fuzzer, INTROSPECTION, selectionOf, SUBJECT_TOKENS, SWEEP_ENV, typeText } from './support/schema-calls';
-import { cloneTemplateDatabase, startTestHub, statementsDuring, TestHub, testConfig } from './support/test-hub';
+import { startDistributedTestHub, startTestHub, statementsDuring, TestHub } from './support/test-hub';
 
 jest.setTimeout(900_000);
 
@@ -39,14 +37,12 @@ interface Answer {
  * are not the gateway's to see): the distributed run, after it, fails each of them in turn too.
  */
 const tablesWritten = new Map<string, string[]>();
-const GATEWAY_SECRET = 'writes-sweep-gateway-secret-of-sufficient-length';
 
 describe.each([
   ['in process', false],
   ['with every subgraph served alone', true],
 ])('every write failing part way, served, and sent twice at once, %s (redteam12)', (_mode, distributed) => {
   let t: TestHub;
-  const servers: SubgraphServer[] = [];
   const tokens = new Map<PolicySubject, string>();
   const policy = buildPolicy();
   const logged: string[] = [];
@@ -54,15 +50,7 @@ describe.each([
 
   beforeAll(async () => {
     log = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
-    if (distributed) {
-      const databaseUrl = await cloneTemplateDatabase();
-      const config = testConfig({ databaseUrl, gatewaySecret: GATEWAY_SECRET, env: SWEEP_ENV });
-      for (const s of SUBGRAPHS) servers.push(await startSubgraphServer(s.name, config, 0));
-      const subgraphUrls = Object.fromEntries(SUBGRAPHS.map((s, i) => [s.name, servers[i].url]));
-      t = await startTestHub({ databaseUrl, gatewaySecret: GATEWAY_SECRET, subgraphUrls, env: SWEEP_ENV });
-    } else {
-      t = await startTestHub({ env: SWEEP_ENV });
-    }
+    t = distributed ? await startDistributedTestHub(SWEEP_ENV) : await startTestHub({ env: SWEEP_ENV });
     for (const [subject, department, role] of SUBJECT_TOKENS) tokens.set(subject, await t.token(department, { role, user: `sweep-${subject.toLowerCase()}` }));
     const intro = await send(POLICY_SUBJECTS[0], INTROSPECTION, {});
     expect(intro.body.errors).toBeUndefined();
@@ -76,7 +64,6 @@ describe.each([
   afterAll(async () => {
     log.mockRestore();
     await t?.stop();
-    for (const server of servers) await server.stop();
   });
 
   const send = async (subject: PolicySubject, query: string, variables: Record<string, unknown>): Promise<Answer> => {

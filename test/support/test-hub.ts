@@ -9,6 +9,8 @@ import { HubConfig, loadConfig } from '../../src/config/hub.config';
 import { gatewaySecret } from '../../src/config/secrets';
 import { ASSERTION_HEADER, signAssertion } from '../../src/gateway/gateway-assertion';
 import { Hub, startHub } from '../../src/server/hub.server';
+import { startSubgraphServer, SubgraphServer } from '../../src/server/subgraph.server';
+import { SUBGRAPHS } from '../../src/subgraphs';
 import { DEMO_ROOT_REGION } from '../../src/subgraphs/registry/registry.constants';
 import { refuseConnectionsInsideTransactions } from './pool-guard';
 import { TEMPLATE_DB } from './test-env';
@@ -109,6 +111,26 @@ export async function startTestHub(overrides: Partial<HubConfig> & { env?: Recor
     gql: (token, query, variables, headers = DEFAULT_PURPOSE) => postGraphQL(hub.url, token, query, variables, headers),
     sql: (text, params) => hub.db.ds.query(text, params),
     stop: () => hub.stop(),
+  };
+}
+
+/**
+ * A hub in distributed mode with every subgraph served alone (`npm run subgraph`, each on its own
+ * port) on one clone of the template; `stop` stops the hub, then the subgraphs.
+ */
+export async function startDistributedTestHub(env: Record<string, string> = {}): Promise<TestHub> {
+  const databaseUrl = await cloneTemplateDatabase();
+  const secret = randomBytes(32).toString('hex');
+  const config = testConfig({ databaseUrl, gatewaySecret: secret, env });
+  const servers: SubgraphServer[] = [];
+  for (const s of SUBGRAPHS) servers.push(await startSubgraphServer(s.name, config, 0));
+  const t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: Object.fromEntries(SUBGRAPHS.map((s, i) => [s.name, servers[i].url])), env });
+  return {
+    ...t,
+    stop: async () => {
+      await t.stop();
+      for (const server of servers) await server.stop();
+    },
   };
 }
 
