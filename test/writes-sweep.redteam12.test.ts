@@ -2,7 +2,7 @@ import { POLICY_SUBJECTS, PolicySubject } from '../src/auth/principal';
 import { Access } from '../src/policy/policy.types';
 import { buildPolicy } from '../src/server/bootstrap';
 import { eventsOf } from './support/audit-helpers';
-import { callIds, FieldDef, FullType, Fuzzer, INTROSPECTION, selectionOf, SUBJECT_TOKENS, SWEEP_ENV, typeText } from './support/schema-calls';
+import { callIds, FieldDef, FullType, Fuzzer, INTROSPECTION, selectionOf, RECORD_SCHEMAS, SUBJECT_TOKENS, SWEEP_ENV, typeText } from './support/schema-calls';
 import { startDistributedTestHub, startTestHub, statementsDuring, TestHub } from './support/test-hub';
 
 jest.setTimeout(900_000);
@@ -19,7 +19,6 @@ jest.setTimeout(900_000);
  * trail refusing its STARTED event, then its final one (README, Audit trail). In process, and with
  * every subgraph served alone.
  */
-const COUNTED = ['registry', 'education', 'police', 'justice', 'youth_league', 'womens_federation', 'workflow'];
 const MARK = 'writes-sweep injected failure';
 const LEAK = /constraint|violat|relation |column |syntax error|QueryFailed|trigger|injected|sweep|\.ts:\d|\bat [A-Za-z.]+ \(/i;
 /** What an injected failure may be answered as: an unexpected failure, masked, or a database that did not do it. */
@@ -58,7 +57,7 @@ describe.each([
     enums = new Map(schema.types.map((ty) => [ty.name, (ty.enumValues ?? []).map((v) => v.name)]));
     tables = await t.sql(
       `SELECT table_schema AS s, table_name AS n FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = ANY($1) ORDER BY 1, 2`,
-      [COUNTED],
+      [RECORD_SCHEMAS],
     );
   });
   afterAll(async () => {
@@ -187,7 +186,7 @@ describe.each([
         }
         subject = s;
         if (!distributed) {
-          written = [...new Set(statements.flatMap((st) => [...st.query.matchAll(WRITE)].map((m) => `${m[2]}.${m[3]}`)).filter((x) => COUNTED.includes(x.split('.')[0])))].sort();
+          written = [...new Set(statements.flatMap((st) => [...st.query.matchAll(WRITE)].map((m) => `${m[2]}.${m[3]}`)).filter((x) => RECORD_SCHEMAS.includes(x.split('.')[0])))].sort();
           tablesWritten.set(field.name, written);
         } else {
           written = tablesWritten.get(field.name) ?? [];

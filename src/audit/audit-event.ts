@@ -118,28 +118,39 @@ const isChange = (c: unknown): boolean =>
   isRecord(c) && isText(c.mutation) && isTextOrNull(c.id) && isTextOrNull(c.minorId) && Array.isArray(c.fields) && c.fields.every(isText);
 
 /**
+ * Whether `p` has what both an event and a child's part of it (minorAccessHistory) hold: who, when,
+ * why, how it ended, and what was read and changed, each of its type.
+ */
+function isEventCore(p: unknown): p is HistoryPart & Record<string, unknown> {
+  return (
+    isRecord(p) &&
+    isText(p.requestId) &&
+    isText(p.time) &&
+    !Number.isNaN(Date.parse(p.time)) &&
+    [p.userId, p.department, p.role].every(isTextOrNull) &&
+    isPurpose(p.purpose) &&
+    OUTCOMES.has(p.outcome) &&
+    Array.isArray(p.reads) &&
+    p.reads.every(isRead) &&
+    Array.isArray(p.changes) &&
+    p.changes.every(isChange)
+  );
+}
+
+/**
  * Whether a stored body is an audit event, every member of the type it is read as: whoever can
  * write `audit.event` can put anything there under its own hash (`{}`, reads that are no reads),
  * and the auditor's API and the verification read them.
  */
 function isEventBody(b: unknown): b is AuditEventBody {
   return (
-    isRecord(b) &&
-    isText(b.requestId) &&
-    isText(b.time) &&
-    !Number.isNaN(Date.parse(b.time)) &&
-    [b.userId, b.department, b.role, b.region, b.clientAddress, b.operationName, b.operationType, b.documentHash, b.document].every(isTextOrNull) &&
+    isEventCore(b) &&
+    [b.region, b.clientAddress, b.operationName, b.operationType, b.documentHash, b.document].every(isTextOrNull) &&
     isTextRecord(b.variables) &&
-    isPurpose(b.purpose) &&
-    OUTCOMES.has(b.outcome) &&
     Array.isArray(b.errorCodes) &&
     b.errorCodes.every(isText) &&
     typeof b.durationMs === 'number' &&
-    Number.isFinite(b.durationMs) &&
-    Array.isArray(b.reads) &&
-    b.reads.every(isRead) &&
-    Array.isArray(b.changes) &&
-    b.changes.every(isChange)
+    Number.isFinite(b.durationMs)
   );
 }
 
@@ -158,18 +169,4 @@ export function readEventBody(text: string): AuditEventBody | null {
 export type HistoryPart = Pick<AuditEventBody, 'requestId' | 'time' | 'userId' | 'department' | 'role' | 'purpose' | 'outcome' | 'changes'> & { reads: ChildRead[] };
 
 /** Whether the part of a stored body a child's history took is of an audit event, as isEventBody. */
-export function isHistoryPart(p: unknown): p is HistoryPart {
-  return (
-    isRecord(p) &&
-    isText(p.requestId) &&
-    isText(p.time) &&
-    !Number.isNaN(Date.parse(p.time)) &&
-    [p.userId, p.department, p.role].every(isTextOrNull) &&
-    isPurpose(p.purpose) &&
-    OUTCOMES.has(p.outcome) &&
-    Array.isArray(p.reads) &&
-    p.reads.every(isRead) &&
-    Array.isArray(p.changes) &&
-    p.changes.every(isChange)
-  );
-}
+export const isHistoryPart = isEventCore;

@@ -32,6 +32,9 @@ export interface FullType {
   enumValues: { name: string }[] | null;
 }
 
+/** The schemas holding the departments' records and the workflow's: what a sweep counts rows of, or makes fail. */
+export const RECORD_SCHEMAS: readonly string[] = ['registry', 'education', 'police', 'justice', 'youth_league', 'womens_federation', 'workflow'];
+
 /** A hub on which every root field can be called as often as a sweep calls it: no quota, no job, no cost limit in the way. */
 export const SWEEP_ENV: Readonly<Record<string, string>> = {
   HUB_EMPLOYMENT_CHECKS_PER_HOUR: '1000000',
