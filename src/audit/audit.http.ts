@@ -108,7 +108,7 @@ export class HttpAudit {
         principal,
         // Until the body is in (`instant`).
         now: this.clock(),
-        purposeHeader: req.header(PURPOSE_HEADER),
+        purposeHeader: req.headersDistinct[PURPOSE_HEADER],
         clientAddress: l.clientAddress,
         startedAt: l.startedAt,
         access: new AccessLog(),

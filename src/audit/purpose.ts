@@ -12,13 +12,22 @@ const CONTROL_OR_UNSEEN = new RegExp(String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|${INV
  * optional free-text reference such as a case number). Undefined when absent; BAD_USER_INPUT
  * when malformed.
  */
-export function parsePurpose(header: string | undefined): Purpose | undefined {
+export function parsePurpose(header: string | readonly string[] | undefined): Purpose | undefined {
+  // Node joins a repeated header with ", ": the second purpose would be read into the first's reference.
+  if (typeof header !== 'string' && header !== undefined) {
+    if (header.length > 1) throw badInput(PURPOSE_HEADER, `declare one purpose: ${PURPOSE_HEADER} was sent ${header.length} times`);
+    header = header[0];
+  }
   if (header === undefined || header.trim() === '') return undefined;
   const raw = decodeHeader(header);
   const [code, ...rest] = raw.split(';');
   const trimmed = code.trim().toUpperCase();
   if (!CODES.includes(trimmed)) throw badInput(PURPOSE_HEADER, `purpose must be one of ${CODES.join(', ')}`);
   const reference = rest.join(';').trim();
+  // `CASE_HANDLING; 2026-1, SCREENING` is two purposes joined by a client or proxy (RFC 9110 §5.3), not a reference.
+  if (reference.split(',').slice(1).some((part) => CODES.includes(part.split(';')[0].trim().toUpperCase()))) {
+    throw badInput(PURPOSE_HEADER, `declare one purpose: ${PURPOSE_HEADER} was sent more than once`);
+  }
   if (Array.from(reference).length > 200) throw badInput(PURPOSE_HEADER, 'reference must be at most 200 characters');
   // The reference is shown to auditors as it is: no NUL (Postgres's JSON refuses it, and the
   // auditor's searches over the trail with it), no escape sequence, no bidirectional override, and
@@ -27,6 +36,8 @@ export function parsePurpose(header: string | undefined): Purpose | undefined {
   if (CONTROL_OR_UNSEEN.test(reference) || !isWellFormed(reference)) {
     throw badInput(PURPOSE_HEADER, 'reference must not contain control, format or invisible characters');
   }
+  // As user ids: `José` spelt with a combining accent reads as the precomposed one and searches apart from it.
+  if (reference !== reference.normalize('NFC')) throw badInput(PURPOSE_HEADER, 'reference must be in Unicode NFC (precomposed characters)');
   return { code: trimmed as PurposeCode, ...(reference ? { reference } : {}) };
 }
 

@@ -192,7 +192,7 @@ export class CompiledReads {
     if (!POLICY_SUBJECTS.includes(subject) || !plan.allowed(subject)) return false;
     let purpose;
     try {
-      purpose = parsePurpose(req.headers[PURPOSE_HEADER] as string);
+      purpose = parsePurpose(req.headersDistinct[PURPOSE_HEADER]);
     } catch {
       return false;
     }

@@ -7,8 +7,8 @@ export interface GatewayContext {
   principal: Principal;
   /** The request's instant (hubClock once its body was in, HttpAudit.instant): every subgraph context of the request, and a remote subgraph's assertion, carry it. */
   now: Date;
-  /** Raw `x-purpose` header; parsed (and refused if malformed) once the operation is known. */
-  purposeHeader: string | undefined;
+  /** The `x-purpose` header as sent, once per time it was sent (two are refused, not joined); parsed (and refused if malformed) once the operation is known. */
+  purposeHeader: readonly string[] | undefined;
   clientAddress: string | null;
   /**
    * `performance.now()` when the request's headers arrived (HttpAudit.authenticate, or the listener's
