@@ -42,11 +42,12 @@ export class EmploymentResolver {
   })
   employmentCheck(@Arg('input', () => EmploymentCheckInput) input: EmploymentCheckInput, @Ctx() ctx: HubContext): Promise<EmploymentCheckResult> {
     const startedAt = performance.now();
-    const idNumber = requireIdNumber('input.idNumber', input.idNumber);
-    requireLine('input.name', input.name, 50);
-    const authorizationReference = requireLine('input.authorizationReference', input.authorizationReference, 100);
     const { workflow } = ctx.config;
+    // A refused input waits the same time as an answer ("whatever the answer or refusal").
     return withFixedDuration(startedAt, workflow.employmentCheckMinMs, async () => {
+      const idNumber = requireIdNumber('input.idNumber', input.idNumber);
+      requireLine('input.name', input.name, 50);
+      const authorizationReference = requireLine('input.authorizationReference', input.authorizationReference, 100);
       await requireRegistryKey(ctx.config, ctx.db);
       return ctx.db.transaction(async (em) => {
         await lockEmployer(em, ctx);
@@ -82,14 +83,14 @@ export class EmploymentResolver {
     @Ctx() ctx: HubContext,
   ): Promise<RescreenResult> {
     const startedAt = performance.now();
-    if (!candidates.length || candidates.length > MAX_RESCREEN) throw badInput('candidates', `must list 1 to ${MAX_RESCREEN} people`);
-    const reference = requireLine('authorizationReference', authorizationReference, 100);
-    const hashes = candidates.map((c, i) => {
-      requireLine(`candidates[${i}].name`, c.name, 50);
-      return personHash(ctx.config, requireIdNumber(`candidates[${i}].idNumber`, c.idNumber));
-    });
     const { workflow } = ctx.config;
     return withFixedDuration(startedAt, workflow.employmentCheckMinMs, async () => {
+      if (!candidates.length || candidates.length > MAX_RESCREEN) throw badInput('candidates', `must list 1 to ${MAX_RESCREEN} people`);
+      const reference = requireLine('authorizationReference', authorizationReference, 100);
+      const hashes = candidates.map((c, i) => {
+        requireLine(`candidates[${i}].name`, c.name, 50);
+        return personHash(ctx.config, requireIdNumber(`candidates[${i}].idNumber`, c.idNumber));
+      });
       await requireRegistryKey(ctx.config, ctx.db);
       return ctx.db.transaction(async (em) => {
         await lockEmployer(em, ctx);
