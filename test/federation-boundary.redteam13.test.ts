@@ -96,11 +96,7 @@ describe('federation boundary (redteam13)', () => {
         const answers = [];
         for (const hub of [t, general]) {
           const token = await hub.token(Department.EDUCATION, { region: STREET });
-          const res = await fetch(hub.hub.url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-purpose': 'CASE_HANDLING' },
-            body: `{"query":${JSON.stringify(q)},"variables":${raw}}`,
-          });
+          const res = await postRaw(hub, token, q, raw);
           const text = await res.text();
           const { requestId, time, durationMs, clientAddress, hash, prevHash, ...ev } = await storedEventOf(hub, res.headers.get('x-request-id')!);
           answers.push({ status: res.status, text, ev });
@@ -157,11 +153,7 @@ describe('federation boundary (redteam13)', () => {
         const answers = [];
         for (const hub of [t, d]) {
           const token = await hub.token(Department.CIVIL_AFFAIRS, { region: STREET });
-          const res = await fetch(hub.hub.url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-purpose': 'CASE_HANDLING' },
-            body: `{"query":${JSON.stringify(q)},"variables":${raw}}`,
-          });
+          const res = await postRaw(hub, token, q, raw);
           const json = (await res.json()) as { errors?: { locations?: unknown }[] };
           for (const e of json.errors ?? []) delete e.locations;
           const ev = await storedEventOf(hub, res.headers.get('x-request-id')!);
@@ -172,3 +164,12 @@ describe('federation boundary (redteam13)', () => {
     });
   });
 });
+
+/** Variables sent as written, so that keys such as `__proto__` reach the server as keys. */
+function postRaw(hub: TestHub, token: string, query: string, rawVariables: string): Promise<Response> {
+  return fetch(hub.hub.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-purpose': 'CASE_HANDLING' },
+    body: `{"query":${JSON.stringify(query)},"variables":${rawVariables}}`,
+  });
+}
