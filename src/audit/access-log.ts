@@ -71,6 +71,8 @@ export class AccessLog {
   private readonly located = new Map<string, string>();
   /** Remote subgraphs a fetch of this request went to whose account of it never came back. */
   private readonly lost = new Set<string>();
+  /** Whether a field of a child's record that names no child to the reader was served (servedUnnamedChild). */
+  private unnamed = false;
   /** Answers of mutations that found their record already as asked (unchanged). */
   private readonly unchangedAnswers = new WeakSet<object>();
   /** Answers of partial updates, with the names of the arguments whose values they changed. */
@@ -80,6 +82,20 @@ export class AccessLog {
     const shape = this.byMinor.get(minorId) ?? this.none;
     const next = shape.with(field, access);
     if (next !== shape) this.byMinor.set(minorId, next);
+  }
+
+  /**
+   * A field of a child's record was served that names no child to this reader: a report of a child
+   * not registered, or of one outside the reader's jurisdiction (`asSeenBy`). The trail has no child
+   * to name, but a purpose bound to one child does not cover the read (audit.plugin).
+   */
+  servedUnnamedChild(): void {
+    this.unnamed = true;
+  }
+
+  /** See servedUnnamedChild. */
+  servedAnUnnamedChild(): boolean {
+    return this.unnamed;
   }
 
   /**
@@ -168,6 +184,7 @@ export class AccessLog {
       for (const [field, access] of Object.entries(r.fields)) this.read(r.minorId, field, access);
     }
     for (const c of record.changes) this.changed(c);
+    if (record.unnamed === true) this.unnamed = true;
   }
 
   /**
@@ -224,6 +241,8 @@ export class AccessLog {
     const found = [...this.located].filter(([minorId]) => !this.byMinor.has(minorId) && !changed.has(minorId)).map(([minorId, recordType]) => ({ minorId, recordType }));
     this.settleFound();
     const reads = [...this.byMinor.keys()].sort().map((minorId) => ({ minorId, fields: this.byMinor.get(minorId)!.inKeyOrder() }));
-    return found.length ? { reads, changes: this.changes, found } : { reads, changes: this.changes };
+    const record: AccessRecord = found.length ? { reads, changes: this.changes, found } : { reads, changes: this.changes };
+    if (this.unnamed) record.unnamed = true;
+    return record;
   }
 }

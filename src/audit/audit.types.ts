@@ -85,6 +85,8 @@ export interface AccessRecord {
    * fetch is in. Absent from a subgraph of the release before, whose `reads` are then taken as they are.
    */
   found?: { minorId: string; recordType: string }[];
+  /** A field of a child's record naming no child to the reader was served (AccessLog.servedUnnamedChild). */
+  unnamed?: true;
 }
 
 /** The event as hashed and stored. Field names are part of the chain's canonical form: do not rename. */

@@ -90,12 +90,17 @@ function accessWrapper(
   const grantable = child && grants.fields.has(key);
   if (!(child && log) && !(kind && access === Access.MASK) && !(grantable && access !== Access.ALLOW)) return null;
   const note = log ? (ctx: HubContext, minorId: string, served: Access) => ctx.access.read(minorId, key, served) : () => undefined;
+  // A child's record naming no child to this reader (a report of an unregistered child, a child of
+  // another street) is still about someone: a purpose bound to one child must not cover it. A page's
+  // info names no child only when the page is empty.
+  const unnamed = log && child && type !== 'PageInfo' ? (ctx: HubContext) => ctx.access.servedUnnamedChild() : () => undefined;
 
   return (resolve) => {
     // No closure on the synchronous path, nor a variable captured by one: V8 would allocate their
     // context on every call, for every field of every child.
     const served = (ctx: HubContext, minorId: string | null, access: Access, value: unknown): unknown => {
       if (minorId) note(ctx, minorId, value instanceof Error ? Access.DENY : access);
+      else if (!(value instanceof Error)) unnamed(ctx);
       return kind && access === Access.MASK && !(value instanceof Error) ? applyMask(kind, value) : value;
     };
     const refused = (ctx: HubContext, minorId: string | null, e: unknown): never => {
