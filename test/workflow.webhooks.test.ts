@@ -32,6 +32,12 @@ interface Receiver {
 async function receiver(status = 204, meanwhile?: (headers: IncomingMessage['headers']) => Promise<void>): Promise<Receiver> {
   const received: string[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    // Other test files run beside this one: a request of theirs to a port since closed, which this
+    // receiver now listens on (a hub's health poll), is no delivery. Deliveries are POSTs to /hook.
+    if (req.method !== 'POST' || req.url !== '/hook') {
+      res.writeHead(404).end();
+      return;
+    }
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', async () => {
