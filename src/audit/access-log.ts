@@ -94,7 +94,7 @@ export class AccessLog {
   }
 
   /** See servedUnnamedChild. */
-  servedAnUnnamedChild(): boolean {
+  hasServedUnnamedChild(): boolean {
     return this.unnamed;
   }
 

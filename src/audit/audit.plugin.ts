@@ -188,7 +188,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           // event records them); only its answer is withheld — else a no-op (acknowledging again)
           // would read any child under the referral. A record about a child it names to no one here
           // (a report of an unregistered child, or of another street's) is another child's too.
-          if (purposeChild && (ctx.access.servedAnUnnamedChild() || access.reads.some((g) => g.minorIds.some((id) => id !== purposeChild)))) {
+          if (purposeChild && (ctx.access.hasServedUnnamedChild() || access.reads.some((g) => g.minorIds.some((id) => id !== purposeChild)))) {
             const ran = rc.operation?.operation === 'mutation' ? ' (the mutation ran; its answer is withheld)' : '';
             response.body.singleResult = {
               errors: [{ message: `Under purpose ${purpose!.code} a request reads only the child of ${purpose!.reference}${ran}`, extensions: { code: HubErrorCode.FORBIDDEN } }],
