@@ -9,7 +9,7 @@ import { startTestHub, TestHub } from './support/test-hub';
 describe('audit completeness (redteam 9)', () => {
   let t: TestHub;
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
   });
   afterAll(() => t.stop());
 

@@ -163,7 +163,7 @@ describe.each(['in-process', 'distributed'] as const)('audit sweep (%s): the eve
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_MAX_QUERY_COST: '100000000' };
+    const env = { HUB_MAX_QUERY_COST: '100000000' };
     if (mode === 'distributed') {
       const databaseUrl = await cloneTemplateDatabase();
       const gatewaySecret = 'audit-sweep-gateway-secret-of-sufficient-length';

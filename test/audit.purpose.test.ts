@@ -17,7 +17,7 @@ describe('the purpose rule for mutations', () => {
   let schema: GraphQLSchema;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     civil = await t.token(Department.CIVIL_AFFAIRS);
     // The composed schema the gateway serves: every subgraph's mutations.
     schema = buildSchema(t.hub.supergraphSdl, { assumeValidSDL: true });

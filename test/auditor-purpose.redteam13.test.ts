@@ -20,7 +20,7 @@ describe('auditor reads and the declared purpose (redteam13)', () => {
   let childB: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     districtAuditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, user: 'auditor-district' });
     streetAuditor = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, region: STREET_A, user: 'auditor-a' });
     officerA = await t.token(Department.CIVIL_AFFAIRS, { region: STREET_A, user: 'officer-a' });
@@ -494,7 +494,7 @@ describe('auditor reads and the declared purpose (redteam13)', () => {
 describe('an auditor’s reads recorded with every subgraph served alone (redteam13)', () => {
   let t: TestHub;
   beforeAll(async () => {
-    t = await startDistributedTestHub({ HUB_WORKFLOW_JOB_INTERVAL_MS: '0' });
+    t = await startDistributedTestHub();
   });
   afterAll(() => t.stop());
 

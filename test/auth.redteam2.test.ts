@@ -38,10 +38,10 @@ describe('red team: client tokens and gateway assertions', () => {
 
   beforeAll(async () => {
     const databaseUrl = await cloneTemplateDatabase();
-    const config = testConfig({ databaseUrl, gatewaySecret: gatewayKey, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    const config = testConfig({ databaseUrl, gatewaySecret: gatewayKey });
     registry = await startSubgraphServer('registry', config, 0);
     police = await startSubgraphServer('police', config, 0);
-    t = await startTestHub({ databaseUrl, gatewaySecret: gatewayKey, subgraphUrls: { registry: registry.url }, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl, gatewaySecret: gatewayKey, subgraphUrls: { registry: registry.url } });
     secret = Buffer.from(fs.readFileSync(`${t.config.dataDir}/jwt-secret`, 'utf8').trim());
     claims = () => ({ sub: 'mallory', department: 'POLICE', role: 'OFFICER', region: STREET, iss: t.config.jwt.issuer, aud: t.config.jwt.audience, iat: now(), exp: now() + 600 });
   }, 120_000);

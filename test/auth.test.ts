@@ -273,7 +273,6 @@ describe('production: no schema details in client errors', () => {
     HUB_JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     HUB_JWT_ALGORITHMS: 'ES256',
     HUB_AUDIT_KEY: 'production-test-audit-key-0123456789',
-    HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
   };
   const gatewaySecret = 'production-test-gateway-secret-0123456789';
   const TYPO = '{ regionz { code } regions { cod } }';

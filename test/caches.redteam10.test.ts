@@ -24,7 +24,7 @@ describe('caches against changes of authority and data (redteam 10)', () => {
   let grid: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     [{ id: child, birth_date: birth, grid_code: grid }] = await t.sql(
       `SELECT id, birth_date::text AS birth_date, grid_code FROM registry.minor WHERE grid_code LIKE '${STREET}%' ORDER BY id LIMIT 1`,
     );
@@ -107,7 +107,7 @@ describe('the barred-person registry’s key, held to the database as it is at e
   let t: TestHub;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_EMPLOYMENT_CHECK_MIN_MS: '10', HUB_AUDIT_KEY: KEY } });
+    t = await startTestHub({ env: { HUB_EMPLOYMENT_CHECK_MIN_MS: '10', HUB_AUDIT_KEY: KEY } });
   });
   afterAll(() => t?.stop());
 

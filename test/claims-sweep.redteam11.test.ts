@@ -56,13 +56,12 @@ describe('red team 11: a sweep of client token claims', () => {
   let shapes: { name: string; body: { query: string; variables?: Record<string, unknown> } }[];
 
   beforeAll(async () => {
-    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' };
-    inProcess = await startTestHub({ env });
+    inProcess = await startTestHub();
     const databaseUrl = await cloneTemplateDatabase();
-    const config = testConfig({ databaseUrl, gatewaySecret: gatewayKey, env });
+    const config = testConfig({ databaseUrl, gatewaySecret: gatewayKey });
     registry = await startSubgraphServer('registry', config, 0);
     audit = await startSubgraphServer('audit', config, 0);
-    distributed = await startTestHub({ databaseUrl, gatewaySecret: gatewayKey, subgraphUrls: { registry: registry.url, audit: audit.url }, env });
+    distributed = await startTestHub({ databaseUrl, gatewaySecret: gatewayKey, subgraphUrls: { registry: registry.url, audit: audit.url } });
     secret = Buffer.from(fs.readFileSync(`${inProcess.config.dataDir}/jwt-secret`, 'utf8').trim());
     [{ id: child }] = await inProcess.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${STREET}%' AND registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`);
     const [{ n }] = await distributed.sql(`SELECT count(*)::int AS n FROM registry.minor WHERE id = $1`, [child]);
@@ -416,7 +415,7 @@ describe('red team 11: a sweep of client token claims', () => {
     const pem = idp.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     let withKey: TestHub;
     beforeAll(async () => {
-      withKey = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_JWT_PUBLIC_KEY: pem, HUB_JWT_ALGORITHMS: 'ES256' } });
+      withKey = await startTestHub({ env: { HUB_JWT_PUBLIC_KEY: pem, HUB_JWT_ALGORITHMS: 'ES256' } });
     }, 120_000);
     afterAll(() => withKey?.stop());
     const es256 = (payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'ES256' }, key = idp.privateKey) =>

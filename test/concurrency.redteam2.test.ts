@@ -23,7 +23,7 @@ describe('concurrent writes, red team 2', () => {
   const { logged, noInternal } = errorLogOfEachTest(/unexpected|rolled back/i);
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     [child] = await t.sql(
       `SELECT id, trim(id_number) AS id_number, grid_code FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`,
       [`${STREET}%`],

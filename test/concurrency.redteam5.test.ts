@@ -24,7 +24,7 @@ describe('concurrent writes, red team 5', () => {
   const { noInternal } = errorLogOfEachTest(/unexpected|rolled back|failed/i);
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
   });
   afterAll(() => t.stop());
   const child = async (n: number) =>

@@ -16,7 +16,7 @@ const HEADER_LIMIT_MS = 66_000;
 describe('connections that never send a request (red team 9)', () => {
   let t: TestHub;
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_MAX_CONNECTIONS: String(MAX) } });
+    t = await startTestHub({ env: { HUB_MAX_CONNECTIONS: String(MAX) } });
   });
   afterAll(async () => {
     await t?.stop();

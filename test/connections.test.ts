@@ -40,7 +40,7 @@ function responses(raw: Buffer): { status: number; headers: Record<string, strin
 describe('connections that do not take their answers', () => {
   let t: TestHub;
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_ANSWER_STALL_MS: '1000' } });
+    t = await startTestHub({ env: { HUB_ANSWER_STALL_MS: '1000' } });
   });
   afterAll(async () => {
     await t?.stop();
@@ -159,7 +159,7 @@ describe('connections over HUB_MAX_CONNECTIONS', () => {
   let t: TestHub;
   const MAX = 10;
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_MAX_CONNECTIONS: String(MAX) } });
+    t = await startTestHub({ env: { HUB_MAX_CONNECTIONS: String(MAX) } });
   });
   afterAll(async () => {
     await t?.stop();

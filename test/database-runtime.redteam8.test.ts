@@ -77,7 +77,7 @@ describe('sessions ended by the database’s idle_session_timeout', () => {
   beforeAll(async () => {
     const databaseUrl = await cloneTemplateDatabase();
     await asAdministrator(databaseUrl, [`ALTER DATABASE DB SET idle_session_timeout = '300ms'`]);
-    t = await startTestHub({ databaseUrl: overTcp(databaseUrl), env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl: overTcp(databaseUrl) });
     civil = await t.token(Department.CIVIL_AFFAIRS);
   });
   beforeEach(() => {
@@ -171,7 +171,7 @@ describe('a database that turns read only while the hub runs', () => {
   const visits = async () => (await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [minorId]))[0].n;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     civil = await t.token(Department.CIVIL_AFFAIRS);
     [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
   });
@@ -299,7 +299,7 @@ describe('the database refusing the requests’ pool a new session', () => {
     via.searchParams.delete('host');
     via.hostname = '127.0.0.1';
     via.port = String((proxy.address() as { port: number }).port);
-    t = await startTestHub({ databaseUrl: via.toString(), env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl: via.toString() });
     civil = await t.token(Department.CIVIL_AFFAIRS);
     [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
   });

@@ -48,7 +48,7 @@ describe('a search_path set by someone else', () => {
       redirected('lower', 'text', 'text'),
       `ALTER DATABASE DB SET search_path = public, pg_catalog`,
     ]);
-    const t = await startTestHub({ databaseUrl, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    const t = await startTestHub({ databaseUrl });
     try {
       await ordinaryDay(t);
     } finally {
@@ -58,7 +58,7 @@ describe('a search_path set by someone else', () => {
 
   it('a schema first in the path (the login role’s own, "$user") does not hide the hub’s migrations table', async () => {
     const databaseUrl = await databaseWith([`CREATE SCHEMA elsewhere`, `CREATE SCHEMA AUTHORIZATION CURRENT_USER`, `ALTER DATABASE DB SET search_path = elsewhere, public`]);
-    const t = await startTestHub({ databaseUrl, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    const t = await startTestHub({ databaseUrl });
     try {
       await ordinaryDay(t);
       expect(await t.sql(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'hub_migrations'`)).toEqual([{ n: 1 }]);
@@ -78,7 +78,7 @@ describe('a search_path set by someone else', () => {
   });
 
   it('an empty path does too', async () => {
-    const t = await startTestHub({ databaseUrl: await databaseWith([`ALTER DATABASE DB SET search_path = ''`]), env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    const t = await startTestHub({ databaseUrl: await databaseWith([`ALTER DATABASE DB SET search_path = ''`]) });
     try {
       await ordinaryDay(t);
     } finally {
@@ -139,7 +139,7 @@ describe('a GIN search limit set for the database', () => {
   it('does not thin out a child’s access history', async () => {
     // enable_seqscan and enable_indexscan off stand in for a trail large enough that the planner takes the index anyway.
     const databaseUrl = await databaseWith([`ALTER DATABASE DB SET gin_fuzzy_search_limit = 20`, `ALTER DATABASE DB SET enable_seqscan = off`, `ALTER DATABASE DB SET enable_indexscan = off`]);
-    const t = await startTestHub({ databaseUrl, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    const t = await startTestHub({ databaseUrl });
     const pool = auditWriterPool(databaseUrl, 5000, '[test]');
     try {
       const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
@@ -209,7 +209,7 @@ describe('time limits set for the database', () => {
 describe('a transaction_timeout set for the database', () => {
   let t: TestHub;
   beforeAll(async () => {
-    t = await startTestHub({ databaseUrl: await databaseWith([`ALTER DATABASE DB SET transaction_timeout = '300ms'`]), env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl: await databaseWith([`ALTER DATABASE DB SET transaction_timeout = '300ms'`]) });
   });
   afterAll(() => t.stop());
 

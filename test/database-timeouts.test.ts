@@ -267,7 +267,7 @@ describe('a COMMIT whose reply is lost', () => {
   beforeAll(async () => {
     databaseUrl = await cloneTemplateDatabase();
     proxy = await lostReplyProxy(databaseUrl);
-    t = await startTestHub({ databaseUrl: proxy.url, env: { HUB_STATEMENT_TIMEOUT_MS: '1000', HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl: proxy.url, env: { HUB_STATEMENT_TIMEOUT_MS: '1000' } });
     civil = await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-commit' });
     [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND birth_date > now() - interval '15 years' ORDER BY id LIMIT 1`);
   });
@@ -325,7 +325,7 @@ describe('a COMMIT whose reply is lost', () => {
   });
 
   it('committed in a remote subgraph (distributed mode): answered as made through the gateway, its change in the event', async () => {
-    const env = { HUB_STATEMENT_TIMEOUT_MS: '1000', HUB_WORKFLOW_JOB_INTERVAL_MS: '0' };
+    const env = { HUB_STATEMENT_TIMEOUT_MS: '1000' };
     const gatewaySecret = 'test-gateway-secret-of-sufficient-length';
     const workflow = await startSubgraphServer('workflow', testConfig({ databaseUrl: proxy.url, gatewaySecret, env }), 0);
     const gateway = await startTestHub({ databaseUrl: proxy.url, gatewaySecret, subgraphUrls: { workflow: workflow.url }, env });

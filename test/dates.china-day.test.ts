@@ -58,7 +58,7 @@ describe('at 04:00 Beijing time (20:00 UTC the day before)', () => {
   let beijingToday: string;
   let grid: string;
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     const now = new Date();
     const target = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1, 20, 0, 0));
     t.config.workflow.clockOffsetMs = target.getTime() - Date.now();

@@ -22,7 +22,7 @@ describe('the age-out at 18 does not depend on the server’s time zones', () =>
     await c.connect();
     await c.query(`ALTER DATABASE ${name} SET TimeZone = 'Pacific/Kiritimati'`);
     await c.end();
-    t = await startTestHub({ databaseUrl, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl });
     [{ grid_code: grid }] = await t.sql(`SELECT grid_code FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
   });
   afterAll(async () => {
@@ -121,7 +121,7 @@ describe('a database whose DateStyle is not ISO', () => {
     await c.connect();
     await c.query(`ALTER DATABASE ${new URL(databaseUrl).pathname.slice(1)} SET DateStyle = 'SQL, DMY'`);
     await c.end();
-    t = await startTestHub({ databaseUrl, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl });
   });
   afterAll(() => t.stop());
 

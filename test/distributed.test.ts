@@ -51,11 +51,11 @@ describe('distributed mode', () => {
 
   beforeAll(async () => {
     const databaseUrl = await cloneTemplateDatabase();
-    config = testConfig({ databaseUrl, gatewaySecret: secret, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    config = testConfig({ databaseUrl, gatewaySecret: secret });
     subgraph = await startSubgraphServer('registry', config, 0);
     for (const name of ['police', 'workflow']) alone[name] = await startSubgraphServer(name, config, 0);
     // No job timer in the hub: what the workflow jobs do is a subgraph process's below.
-    t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url }, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url } });
   });
   afterAll(async () => {
     await t?.stop();
@@ -746,7 +746,7 @@ describe('distributed mode', () => {
 
   describe('a remote answer with data and an error that carries an HTTP status (LIMIT_EXCEEDED: 413)', () => {
     // workflow served alone and in process, on one database: one active webhook per department and region.
-    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_WEBHOOK_MAX_PER_REGION: '1' };
+    const env = { HUB_WEBHOOK_MAX_PER_REGION: '1' };
     let workflow: SubgraphServer;
     let remote: TestHub;
     let local: TestHub;
@@ -847,7 +847,6 @@ describe('distributed mode', () => {
       wrong = await startTestHub({
         databaseUrl: t.databaseUrl,
         gatewaySecret: 'another-gateway-secret-of-sufficient-length',
-        env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' },
         subgraphUrls: { registry: subgraph.url, police: down, education: `http://127.0.0.1:${(garbled.address() as AddressInfo).port}/graphql` },
       });
     });
@@ -936,7 +935,7 @@ describe('distributed mode', () => {
       slow = await startTestHub({
         databaseUrl: t.databaseUrl,
         gatewaySecret: secret,
-        env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_SUBGRAPH_TIMEOUT_MS: String(limitMs) },
+        env: { HUB_SUBGRAPH_TIMEOUT_MS: String(limitMs) },
         subgraphUrls: { education: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/graphql` },
       });
     });
@@ -1014,7 +1013,7 @@ describe('distributed mode', () => {
   describe('a remote fetch of several writes, each within the statement limit, that together outlast HUB_SUBGRAPH_TIMEOUT_MS', () => {
     // The statement limit at its minimum, the gateway's limit at its default for it (1000 + 2000):
     // the subgraph's deadline is 2 s after a fetch arrives (1 s of the 3 kept for the way back).
-    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_STATEMENT_TIMEOUT_MS: '1000' };
+    const env = { HUB_STATEMENT_TIMEOUT_MS: '1000' };
     let tight: TestHub;
     let registry: SubgraphServer;
     beforeAll(async () => {
@@ -1135,7 +1134,7 @@ describe('distributed mode: a revocation of a bar past the gateway’s deadline'
   let config: ReturnType<typeof testConfig>;
   const principal = { userId: 'po-revoker', department: Department.POLICE, role: Role.OFFICER, region: '330102' };
   beforeAll(async () => {
-    config = testConfig({ databaseUrl: await cloneTemplateDatabase(), gatewaySecret: 'test-gateway-secret-of-sufficient-length', env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    config = testConfig({ databaseUrl: await cloneTemplateDatabase(), gatewaySecret: 'test-gateway-secret-of-sufficient-length' });
     workflow = await startSubgraphServer('workflow', config, 0);
   });
   afterAll(async () => {

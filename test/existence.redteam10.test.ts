@@ -128,7 +128,7 @@ describe('existence sweep: another street’s record answers as a record that ne
   };
 
   beforeAll(async () => {
-    t = await startTestHub({ databaseUrl: await databaseWith(OTHER_DISTRICT_SQL), env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl: await databaseWith(OTHER_DISTRICT_SQL) });
     tables = (
       await t.sql(
         `SELECT table_schema || '.' || table_name AS t FROM information_schema.tables

@@ -21,9 +21,9 @@ describe('federation red team', () => {
 
   beforeAll(async () => {
     const databaseUrl = await cloneTemplateDatabase();
-    const config = testConfig({ databaseUrl, gatewaySecret: secret, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    const config = testConfig({ databaseUrl, gatewaySecret: secret });
     for (const name of SUBGRAPHS) alone[name] = await startSubgraphServer(name, config, 0);
-    t = await startTestHub({ databaseUrl, gatewaySecret: secret, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl, gatewaySecret: secret });
     const [m] = await t.sql(`SELECT id, grid_code FROM registry.minor WHERE registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`);
     inside = m.id;
     root = m.grid_code.slice(0, 6);

@@ -58,11 +58,10 @@ describe('jurisdiction of the prepared read paths', () => {
 
   beforeAll(async () => {
     const databaseUrl = await cloneTemplateDatabase();
-    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' };
-    const config = testConfig({ databaseUrl, gatewaySecret: secret, env });
+    const config = testConfig({ databaseUrl, gatewaySecret: secret });
     for (const name of ['police', 'workflow']) servers[name] = await startSubgraphServer(name, config, 0);
-    t = await startTestHub({ databaseUrl, gatewaySecret: secret, env });
-    d = await startTestHub({ databaseUrl, gatewaySecret: secret, env, subgraphUrls: { police: servers.police.url, workflow: servers.workflow.url } });
+    t = await startTestHub({ databaseUrl, gatewaySecret: secret });
+    d = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { police: servers.police.url, workflow: servers.workflow.url } });
     // The children with records in the most departments, one pair in the street, one outside it.
     const richest = (cond: string) =>
       t.sql(

@@ -11,7 +11,7 @@ describe('a child who moves at RED or ORANGE while overdue for a visit', () => {
   const OTHER_STREET = '330102002';
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
   });
   afterAll(() => t.stop());
 

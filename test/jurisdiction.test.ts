@@ -343,7 +343,7 @@ describe('an id outside the caller’s reach answers as an unknown id, in the sa
   let revoked: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     [{ id: child, id_number: idNumber }] = await t.sql(`SELECT id, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${OTHER_STREET}%`]);
     [{ id: guardian }] = await t.sql(`SELECT g.id FROM registry.guardian g JOIN registry.minor m ON m.id = g.minor_id WHERE m.grid_code LIKE $1 ORDER BY g.id LIMIT 1`, [`${OTHER_STREET}%`]);
     // The district's referrals to EDUCATION, one pending and one accepted, and EDUCATION's notice of them: all outside the street.

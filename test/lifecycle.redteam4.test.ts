@@ -13,7 +13,7 @@ describe('stopping the process that serves the audit subgraph', () => {
     const logged: string[] = [];
     const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(' ')));
     try {
-      const t = await startTestHub({ env: { HUB_AUDIT_ANCHOR_SECONDS: '86400', HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+      const t = await startTestHub({ env: { HUB_AUDIT_ANCHOR_SECONDS: '86400' } });
       let stopped = false;
       try {
         const token = await t.token(Department.CIVIL_AFFAIRS);
@@ -51,7 +51,7 @@ describe('the demo seed on a registry that holds children already', () => {
     await c.connect();
     try {
       await c.query(`TRUNCATE police.incident, police.guardian_admonishment, police.identity_verification, justice.incarcerated_parent, justice.community_correction, justice.legal_aid_case`);
-      const t = await startTestHub({ databaseUrl: url, env: { HUB_SEED_DEMO: 'true', HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+      const t = await startTestHub({ databaseUrl: url, env: { HUB_SEED_DEMO: 'true' } });
       await t.stop();
       const counts = (await c.query(`SELECT (SELECT count(*)::int FROM police.incident) AS incidents, (SELECT count(*)::int FROM justice.incarcerated_parent) AS sentences`)).rows[0];
       expect(counts).toEqual({ incidents: 0, sentences: 0 });

@@ -268,7 +268,7 @@ describe('stopping with requests in flight', () => {
   });
 
   it('a subgraph process returns after the grace period when a connection has sent half its request headers', async () => {
-    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_SHUTDOWN_GRACE_MS: '500' };
+    const env = { HUB_SHUTDOWN_GRACE_MS: '500' };
     subgraph = once(await startSubgraphServer('registry', testConfig({ databaseUrl: await cloneTemplateDatabase(), gatewaySecret: 'test-gateway-secret-of-sufficient-length', env }), 0));
     await stopsWithinGrace(subgraph, Number(new URL(subgraph.url).port), '[subgraph registry]');
   });
@@ -276,9 +276,8 @@ describe('stopping with requests in flight', () => {
   it('a subgraph process stopped mid-mutation finishes it: the gateway gets its answer and records what it changed', async () => {
     const secret = 'test-gateway-secret-of-sufficient-length';
     const databaseUrl = await cloneTemplateDatabase();
-    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' };
-    subgraph = once(await startSubgraphServer('registry', testConfig({ databaseUrl, gatewaySecret: secret, env }), 0));
-    t = once(await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url }, env }));
+    subgraph = once(await startSubgraphServer('registry', testConfig({ databaseUrl, gatewaySecret: secret }), 0));
+    t = once(await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url } }));
     db = new Client({ connectionString: databaseUrl });
     await db.connect();
     const [first, second] = (await db.query(`SELECT id FROM registry.minor WHERE birth_date > now() - interval '15 years' ORDER BY id LIMIT 2`)).rows.map((r) => r.id as string);

@@ -130,9 +130,9 @@ describe('logs, distributed: a remote subgraph and the gateway log no child’s 
   beforeAll(async () => {
     const databaseUrl = await cloneTemplateDatabase();
     const secret = 'test-gateway-secret-of-sufficient-length';
-    const config = testConfig({ databaseUrl, gatewaySecret: secret, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    const config = testConfig({ databaseUrl, gatewaySecret: secret });
     subgraph = await startSubgraphServer('registry', config, 0);
-    t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url }, env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl, gatewaySecret: secret, subgraphUrls: { registry: subgraph.url } });
     civil = await t.token(Department.CIVIL_AFFAIRS);
     [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
   });

@@ -10,7 +10,7 @@ describe('refused fields and their side channels (red team 4)', () => {
   let t: TestHub;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
   });
   afterAll(() => t.stop());
 

@@ -573,7 +573,7 @@ describe('a start that fails while seeding the demo data', () => {
     await c.connect();
     await c.query(`ALTER TABLE registry.minor DROP CONSTRAINT seed_interrupted`);
     await c.end();
-    t = await startTestHub({ databaseUrl: url, env: { HUB_SEED_DEMO: 'true', HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub({ databaseUrl: url, env: { HUB_SEED_DEMO: 'true' } });
     // Every slice's demo records, as many as the template's (seeded once by the test run's set-up).
     expect(await rowCounts(url)).toEqual(await rowCounts(await cloneTemplateDatabase()));
     const r = await t.gql(await t.token(Department.CIVIL_AFFAIRS), `{ minors(first: 1) { totalCount } }`);

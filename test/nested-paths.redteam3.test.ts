@@ -44,7 +44,7 @@ describe('every path to a child serves it as minor(id:) does', () => {
   let report: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     // A child of the street with a sensitive category, guardians, and records in several departments.
     [{ id: child, grid_code: grid }] = await t.sql(
       `SELECT m.id, m.grid_code FROM registry.minor m

@@ -36,7 +36,7 @@ describe('notifications sweep (redteam 11)', () => {
   const received: { path: string; body: any }[] = [];
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_RED_ACK_MINUTES: '30' } });
+    t = await startTestHub({ env: { HUB_RED_ACK_MINUTES: '30' } });
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));

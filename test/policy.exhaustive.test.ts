@@ -67,7 +67,7 @@ describe('field-level policy, exhaustive', () => {
   beforeAll(async () => {
     // Workflow jobs off (no notification may appear between a probe's ground truth and its query);
     // the employer probes re-screen more often than a real employer may.
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_RESCREENS_PER_YEAR: '100' } });
+    t = await startTestHub({ env: { HUB_RESCREENS_PER_YEAR: '100' } });
     // A child whose record exercises every mask: a sensitive category, a guardian with phone and address, visits.
     [minor] = await t.sql(`
       SELECT m.*, to_char(m.birth_date, 'YYYY-MM-DD') AS birth_date FROM registry.minor m

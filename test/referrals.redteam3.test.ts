@@ -19,7 +19,7 @@ describe('referral purposes: nothing told of a referral the caller may not use',
   let education: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
     education = await t.token(ED, { region: '330102001' });
   });

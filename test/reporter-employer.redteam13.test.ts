@@ -28,7 +28,7 @@ describe('red team 13: REPORTER and EMPLOYER', () => {
   const clear = buildIdNumber('330102', '1990-07-08', 789);
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_EMPLOYMENT_CHECK_MIN_MS: '20', HUB_EMPLOYMENT_CHECKS_PER_HOUR: '50', HUB_RESCREENS_PER_YEAR: '1' } });
+    t = await startTestHub({ env: { HUB_EMPLOYMENT_CHECK_MIN_MS: '20', HUB_EMPLOYMENT_CHECKS_PER_HOUR: '50', HUB_RESCREENS_PER_YEAR: '1' } });
     police = await t.token(Department.POLICE, { user: 'officer-rt13' });
     employer = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'kg-rt13' });
     reporter = await t.token(Department.EDUCATION, { role: Role.REPORTER, user: 'teacher-rt13' });
@@ -371,7 +371,7 @@ describe('red team 13: REPORTER and EMPLOYER through a distributed hub', () => {
   const barred = buildIdNumber('330102', '1980-05-04', 123);
   const clear = buildIdNumber('330102', '1990-07-08', 789);
   beforeAll(async () => {
-    t = await startDistributedTestHub({ HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_EMPLOYMENT_CHECK_MIN_MS: '150', HUB_EMPLOYMENT_CHECKS_PER_HOUR: '3', HUB_RESCREENS_PER_YEAR: '1' });
+    t = await startDistributedTestHub({ HUB_EMPLOYMENT_CHECK_MIN_MS: '150', HUB_EMPLOYMENT_CHECKS_PER_HOUR: '3', HUB_RESCREENS_PER_YEAR: '1' });
     const police = await t.token(Department.POLICE, { user: 'officer-d' });
     expect((await t.gql(police, ADD, { input: { idNumber: barred, name: '张某', offence: 'ABUSE', judgementReference: 'D-1' } })).errors).toBeUndefined();
   });

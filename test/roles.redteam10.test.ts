@@ -28,7 +28,7 @@ describe('non-officer roles: nothing of a child beyond their column', () => {
   let adult: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_EMPLOYMENT_CHECK_MIN_MS: '1' } });
+    t = await startTestHub({ env: { HUB_EMPLOYMENT_CHECK_MIN_MS: '1' } });
     [child] = await t.sql(`SELECT id, trim(id_number) AS id_number, grid_code FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
     unregistered = buildIdNumber('330102', '2015-03-04', 997);
     adult = buildIdNumber('330102', yearsBefore(new Date(), 30), 5);

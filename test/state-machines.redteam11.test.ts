@@ -37,7 +37,7 @@ describe('state machines: every status × step × caller', () => {
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     [child] = await t.sql(`SELECT id, trim(id_number) AS id_number, grid_code FROM registry.minor WHERE grid_code LIKE '${STREET}%' ORDER BY id LIMIT 1`);
     const mint = async (name: string, d: Department, opts: { role?: Role; region?: string; user?: string } = {}) => (tokens[name] = await t.token(d, { user: name, ...opts }));
     await mint('po-district', PO);

@@ -57,7 +57,7 @@ describe('statistics: the indicators by hand (red team 4)', () => {
   const categorise = (id: string, category: string) => gql(`mutation($id: ID!, $c: DifficultyCategory!) { addCategory(minorId: $id, category: $c) { id } }`, { id, c: category });
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_SUPPRESSION_K: '2' } });
+    t = await startTestHub({ env: { HUB_SUPPRESSION_K: '2' } });
     for (const [code, parent, level] of [
       [DISTRICT, null, 'DISTRICT'],
       [STREET, DISTRICT, 'STREET'],

@@ -84,7 +84,7 @@ describe('statistics: mandatory reports and referrals', () => {
   const refer = (grid: string, child: string) => referAs(gridCivil[grid], child);
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     const regions: [string, string | null, string][] = [
       [DISTRICT, null, 'DISTRICT'],
       [STREET1, DISTRICT, 'STREET'],

@@ -13,7 +13,7 @@ describe('upgrade: the release before writing beside this one', () => {
   let t: TestHub;
   const policy = buildPolicy();
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
   });
   afterAll(() => t.stop());
 

@@ -18,7 +18,7 @@ const REGISTER = `mutation($url: String!) { registerWebhook(url: $url) { secret 
 const DEACTIVATE = `mutation($id: ID!) { deactivateWebhook(id: $id) { id active } }`;
 const LIST = `query($after: ID) { webhooks(first: 10, after: $after) { id } }`;
 const ASSESS = `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: RED, reasons: "redteam13" }) { id } }`;
-const ENV = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_WEBHOOK_MAX_ATTEMPTS: '3', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '1500' };
+const ENV = { HUB_WEBHOOK_MAX_ATTEMPTS: '3', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '1500' };
 const STREET = '330102001';
 const LEAK = /QueryFailed|relation |column |syntax|\.ts:\d|\bat [A-Za-z.]+ \(/i;
 

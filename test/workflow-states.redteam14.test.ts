@@ -29,7 +29,7 @@ describe.each(['in process', 'distributed'] as const)('workflow states: red team
   let reporter: string;
 
   beforeAll(async () => {
-    const env = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_REFERRAL_ANSWER_HOURS: '48' };
+    const env = { HUB_REFERRAL_ANSWER_HOURS: '48' };
     t = mode === 'in process' ? await startTestHub({ env }) : await startDistributedTestHub(env);
     [child] = await t.sql(`SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE '${STREET}%' AND registry.is_minor(birth_date, now()) ORDER BY id OFFSET 7 LIMIT 1`);
     [elsewhere] = await t.sql(`SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE '${OTHER_STREET}%' AND registry.is_minor(birth_date, now()) ORDER BY id OFFSET 7 LIMIT 1`);

@@ -42,7 +42,7 @@ describe('notifications and webhooks leaving the hub: red team 2', () => {
   let t: TestHub;
   let civil: string;
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_WEBHOOK_MAX_ATTEMPTS: '3', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '1500' } });
+    t = await startTestHub({ env: { HUB_WEBHOOK_MAX_ATTEMPTS: '3', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '1500' } });
     civil = await t.token(CA, { user: 'ca-egress' });
   });
   afterAll(() => t.stop());

@@ -35,7 +35,7 @@ describe('workflow: a barred-person registry upgraded without a recorded key', (
   const revokedOnly = buildIdNumber('330102', '1979-01-02', 245);
   let databaseUrl: string;
   const start = (key: string) =>
-    startTestHub({ ...(databaseUrl ? { databaseUrl } : {}), env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_EMPLOYMENT_CHECK_MIN_MS: '10', HUB_AUDIT_KEY: key } });
+    startTestHub({ ...(databaseUrl ? { databaseUrl } : {}), env: { HUB_EMPLOYMENT_CHECK_MIN_MS: '10', HUB_AUDIT_KEY: key } });
   const employerOf = (t: TestHub, user: string) => t.token(Department.EDUCATION, { role: Role.EMPLOYER, user });
   const check = async (t: TestHub, user: string, idNumber = barred) => t.gql(await employerOf(t, user), CHECK, { input: { idNumber, name: '张某', authorizationReference: 'AUTH-1' } }, {});
   const keyRows = async (t: TestHub) => (await t.sql(`SELECT count(*)::int AS n FROM workflow.barred_person_key`))[0].n;
@@ -175,7 +175,7 @@ describe('workflow: a barred-person registry upgraded without a recorded key', (
   });
 
   it('still records the key on first use of an empty registry', async () => {
-    const t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_EMPLOYMENT_CHECK_MIN_MS: '10', HUB_AUDIT_KEY: MISTYPED } });
+    const t = await startTestHub({ env: { HUB_EMPLOYMENT_CHECK_MIN_MS: '10', HUB_AUDIT_KEY: MISTYPED } });
     try {
       expect((await check(t, 'school-empty')).data.employmentCheck.answer).toBe('CLEAR');
       expect(await keyRows(t)).toBe(1);

@@ -20,7 +20,7 @@ describe('workflow: pre-employment check', () => {
   const clear = buildIdNumber('330102', '1990-07-08', 789);
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_EMPLOYMENT_CHECK_MIN_MS: String(MIN_MS), HUB_EMPLOYMENT_CHECKS_PER_HOUR: '8', HUB_RESCREENS_PER_YEAR: '1' } });
+    t = await startTestHub({ env: { HUB_EMPLOYMENT_CHECK_MIN_MS: String(MIN_MS), HUB_EMPLOYMENT_CHECKS_PER_HOUR: '8', HUB_RESCREENS_PER_YEAR: '1' } });
     police = await t.token(Department.POLICE, { user: 'officer-li' });
     employer = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'kindergarten-7' });
     const add = (idNumber: string, restrictedUntil?: string) =>

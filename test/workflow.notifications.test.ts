@@ -26,7 +26,7 @@ describe('workflow: notifications', () => {
     (await t.sql(`SELECT m.id, m.name, trim(m.id_number) AS id_number, m.current_address, m.grid_code, m.risk_level FROM registry.minor m WHERE ${where} ORDER BY m.id LIMIT 1`))[0];
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_RED_ACK_MINUTES: '30', HUB_WEBHOOK_MAX_ATTEMPTS: '3', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '2000' } });
+    t = await startTestHub({ env: { HUB_RED_ACK_MINUTES: '30', HUB_WEBHOOK_MAX_ATTEMPTS: '3', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '2000' } });
     civil = await t.token(CA, { user: 'director-zhao' });
   });
   afterAll(() => t.stop());

@@ -39,7 +39,7 @@ describe('workflow and registry mutations: red team', () => {
   let otherChild: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_EMPLOYMENT_CHECK_MIN_MS: '10', HUB_EMPLOYMENT_CHECKS_PER_HOUR: '50' } });
+    t = await startTestHub({ env: { HUB_EMPLOYMENT_CHECK_MIN_MS: '10', HUB_EMPLOYMENT_CHECKS_PER_HOUR: '50' } });
     civil = await t.token(CA, { user: 'rt-civil', region: STREET });
     education = await t.token(ED, { user: 'rt-edu', region: STREET });
     police = await t.token(PO, { user: 'rt-police', region: STREET });

@@ -25,7 +25,7 @@ describe('workflow steps: red team 3', () => {
   let civil: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
     [child] = await t.sql(`SELECT id, grid_code FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
     police = await t.token(PO, { user: 'officer-li' });
     civil = await t.token(CA, { user: 'director-zhao' });

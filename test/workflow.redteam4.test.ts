@@ -11,7 +11,7 @@ describe('workflow escalations: red team 4', () => {
   const policy = buildPolicy();
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_RED_ACK_MINUTES: '30' } });
+    t = await startTestHub({ env: { HUB_RED_ACK_MINUTES: '30' } });
   });
   afterAll(() => t.stop());
 

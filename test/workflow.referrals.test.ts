@@ -32,7 +32,7 @@ describe('workflow: referrals', () => {
   const policy = buildPolicy();
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_REFERRAL_ANSWER_HOURS: '48', HUB_REFERRAL_COMPLETE_DAYS: '10' } });
+    t = await startTestHub({ env: { HUB_REFERRAL_ANSWER_HOURS: '48', HUB_REFERRAL_COMPLETE_DAYS: '10' } });
     civil = await t.token(CA, { user: 'director-zhao', region: '330102001' });
     education = await t.token(ED, { user: 'teacher-office' });
     const pick = (offset: number) =>

@@ -23,7 +23,7 @@ describe('workflow: mandatory report escalation (red team 9)', () => {
   let kids: { id: string; id_number: string; grid_code: string; parent: string }[];
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_REPORT_DEADLINES: 'URGENT=60/1440,HIGH=240/4320,NORMAL=1440/10080' } });
+    t = await startTestHub({ env: { HUB_REPORT_DEADLINES: 'URGENT=60/1440,HIGH=240/4320,NORMAL=1440/10080' } });
     kids = await t.sql(
       `SELECT m.id, trim(m.id_number) AS id_number, m.grid_code, r.parent_code AS parent
          FROM registry.minor m JOIN registry.region r ON r.code = m.grid_code

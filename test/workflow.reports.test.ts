@@ -24,7 +24,7 @@ describe('workflow: mandatory reports', () => {
 
   beforeAll(async () => {
     // Deadlines: URGENT verify within 60 min, handle within 1 day; NORMAL 1 day / 7 days (the defaults, set here to be explicit).
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_REPORT_DEADLINES: 'URGENT=60/1440,HIGH=240/4320,NORMAL=1440/10080' } });
+    t = await startTestHub({ env: { HUB_REPORT_DEADLINES: 'URGENT=60/1440,HIGH=240/4320,NORMAL=1440/10080' } });
     [child] = await t.sql(`SELECT id, trim(id_number) AS id_number, grid_code, name FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
     reporter = await t.token(ED, { role: Role.REPORTER, user: 'teacher-wang' });
     police = await t.token(PO, { user: 'officer-li' });

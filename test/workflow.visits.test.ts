@@ -12,7 +12,7 @@ describe('workflow: visit SLA', () => {
   let t: TestHub;
   const policy = buildPolicy();
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_WORKFLOW_JOB_INTERVAL_MS: '0' } });
+    t = await startTestHub();
   });
   afterAll(() => t.stop());
 

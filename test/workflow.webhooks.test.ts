@@ -21,7 +21,7 @@ const DEACTIVATE = `mutation($id: ID!) { deactivateWebhook(id: $id) { active } }
 const ASSESS = `mutation($id: ID!) { recordAssessment(minorId: $id, input: { level: RED, reasons: "webhook destination test" }) { id } }`;
 /** What a delivery audits itself with: the test hub's trail and the policy. */
 const trail = (t: TestHub) => ({ audit: t.hub.audit, policy: buildPolicy() });
-const ENV = { HUB_WORKFLOW_JOB_INTERVAL_MS: '0', HUB_WEBHOOK_MAX_ATTEMPTS: '2', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '1500' };
+const ENV = { HUB_WEBHOOK_MAX_ATTEMPTS: '2', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '1500' };
 
 interface Receiver {
   server: Server;

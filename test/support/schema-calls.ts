@@ -35,13 +35,12 @@ export interface FullType {
 /** The schemas holding the departments' records and the workflow's: what a sweep counts rows of, or makes fail. */
 export const RECORD_SCHEMAS: readonly string[] = ['registry', 'education', 'police', 'justice', 'youth_league', 'womens_federation', 'workflow'];
 
-/** A hub on which every root field can be called as often as a sweep calls it: no quota, no job, no cost limit in the way. */
+/** A hub on which every root field can be called as often as a sweep calls it: no quota and no cost limit in the way. */
 export const SWEEP_ENV: Readonly<Record<string, string>> = {
   HUB_EMPLOYMENT_CHECKS_PER_HOUR: '1000000',
   HUB_EMPLOYMENT_CHECK_MIN_MS: '1',
   HUB_RESCREENS_PER_YEAR: '1000000',
   HUB_WEBHOOK_MAX_PER_REGION: '100',
-  HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
   HUB_MAX_QUERY_COST: '100000000',
 };
 

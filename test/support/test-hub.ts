@@ -84,8 +84,18 @@ export async function databaseWith(statements: string[]): Promise<string> {
 export function testConfig(overrides: Partial<HubConfig> & { env?: Record<string, string> } = {}): HubConfig {
   const { env = {}, ...rest } = overrides;
   return {
-    // No statistics refresh timer: tests refresh when they mean to (refreshStatistics).
-    ...loadConfig({ HUB_DATA_DIR: process.env.HUB_TEST_DATA_DIR, PORT: '0', HUB_SEED_DEMO: 'false', HUB_STATISTICS_REFRESH_SECONDS: '0', HUB_AUDIT_ANCHOR_SECONDS: '0', ...env }),
+    // No timer of its own (statistics refresh, audit anchor, workflow jobs): a test runs a pass when it
+    // means to (refreshStatistics, runEscalations, …), and one firing mid-test, which a slow machine
+    // makes likely, adds statements and writes the test did not ask for.
+    ...loadConfig({
+      HUB_DATA_DIR: process.env.HUB_TEST_DATA_DIR,
+      PORT: '0',
+      HUB_SEED_DEMO: 'false',
+      HUB_STATISTICS_REFRESH_SECONDS: '0',
+      HUB_AUDIT_ANCHOR_SECONDS: '0',
+      HUB_WORKFLOW_JOB_INTERVAL_MS: '0',
+      ...env,
+    }),
     ...rest,
   };
 }
