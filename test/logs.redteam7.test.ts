@@ -50,7 +50,9 @@ describe('logs: no child’s personal data reaches stdout/stderr', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestHub({ env: { HUB_STATEMENT_TIMEOUT_MS: '1000' } });
+    // Short, for the held-lock test below, but not 1 s: the limit also bounds each new connection,
+    // which a CI machine busy starting other files' hubs took longer than 1 s to open.
+    t = await startTestHub({ env: { HUB_STATEMENT_TIMEOUT_MS: '3000' } });
     civil = await t.token(Department.CIVIL_AFFAIRS);
     [{ code: grid }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' ORDER BY code LIMIT 1`);
   });
