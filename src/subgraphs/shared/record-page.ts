@@ -164,7 +164,8 @@ export async function paginate<T extends { id: string; minorId: string | null }>
   const tableRows = counted?.rows ?? -1;
   const walk = totalCount > 0 && tableRows > 0 && ((first + 1) * tableRows) / totalCount <= WALK_ROWS;
   const page = qb.clone().andWhere(walk ? inJurisdiction('r') : scope, jurisdictionParams(ctx));
-  if (after) {
+  // `after: ""` is a cursor no page returned, refused like any other: not taken for the first page.
+  if (after != null) {
     const raw = Buffer.from(after, 'base64url').toString();
     const id = raw.startsWith(`${kind}:`) ? raw.slice(kind.length + 1) : '';
     if (!isUuid(id)) throw badInput('after', 'not a cursor returned by this list');
@@ -179,7 +180,7 @@ export async function paginate<T extends { id: string; minorId: string | null }>
   // A first page of fewer than `first + 1` records holds every match, so a count under a filter
   // needs no further statement; on any other page it reads the matches' children, scoped as the
   // count was, and only when `totalCount` is asked.
-  const whole = !after && rows.length <= first;
+  const whole = after == null && rows.length <= first;
   return {
     nodes,
     totalCount,

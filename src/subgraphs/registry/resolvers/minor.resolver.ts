@@ -110,7 +110,7 @@ export class MinorResolver {
     }
 
     const counting: MinorCount = { where: [...scope, ...rest].join(' AND '), params: [...params], tested: tests.tested };
-    if (after) bind((p) => `x.id > ${p}`, decodeCursor(after), scope);
+    if (after != null) bind((p) => `x.id > ${p}`, decodeCursor(after), scope);
     params.push(first + 1);
     const limit = `ORDER BY x.id LIMIT $${params.length}`;
     // Postgres takes a filter's children (RED, aged 15 and over, …) to be spread evenly over the
