@@ -47,26 +47,44 @@ function leaks(a: Answer, sent?: string): string[] {
   return out;
 }
 
+async function sendTo(t: TestHub, token: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = PURPOSE): Promise<Answer> {
+  const res = await fetch(t.hub.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await res.text();
+  let body: Answer['body'];
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { errors: [{ message: `unparseable: ${text.slice(0, 200)}` }] };
+  }
+  return { status: res.status, requestId: res.headers.get('x-request-id')!, body };
+}
+
+/** A child read by its id in capitals answers as by its id: the same record, the same lists, the same cursors. */
+async function expectCapitalsReadAsLowercase(t: TestHub): Promise<void> {
+  const ca = await t.token(Department.CIVIL_AFFAIRS, { region: DISTRICT, user: 'rt15-case' });
+  const [row] = await t.sql(`SELECT v.minor_id AS id FROM registry.visit v JOIN registry.minor m ON m.id = v.minor_id WHERE m.grid_code LIKE '330102%' GROUP BY v.minor_id ORDER BY count(*) DESC LIMIT 1`);
+  const q = `query($m: ID!, $a: ID) { minor(id: $m) { id name visits(first: 3, after: $a) { id } assessments(first: 3) { id } referrals(first: 3) { id } mandatoryReports(first: 3) { id } childrenHomeAttendances(first: 3) { id } carePlans(first: 3) { id } policeIncidents(first: 3) { id } } }`;
+  const lower = await sendTo(t, ca, q, { m: row.id });
+  expect(lower.body.errors).toBeUndefined();
+  const upper = await sendTo(t, ca, q, { m: row.id.toUpperCase() });
+  expect(upper.body).toEqual(lower.body);
+  const cursor = lower.body.data.minor.visits[0].id;
+  const a = await sendTo(t, ca, q, { m: row.id.toUpperCase(), a: cursor.toUpperCase() });
+  const b = await sendTo(t, ca, q, { m: row.id, a: cursor });
+  expect(b.body.errors).toBeUndefined();
+  expect(a.body).toEqual(b.body);
+}
+
 describe('cursors and input (redteam15)', () => {
   let t: TestHub;
   const logged: string[] = [];
   let log: jest.SpyInstance;
 
-  const send = async (token: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = PURPOSE): Promise<Answer> => {
-    const res = await fetch(t.hub.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
-      body: JSON.stringify({ query, variables }),
-    });
-    const text = await res.text();
-    let body: Answer['body'];
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = { errors: [{ message: `unparseable: ${text.slice(0, 200)}` }] };
-    }
-    return { status: res.status, requestId: res.headers.get('x-request-id')!, body };
-  };
+  const send = (token: string, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) => sendTo(t, token, query, variables, headers);
 
   let streets: string[];
   beforeAll(async () => {
@@ -256,7 +274,6 @@ describe('cursors and input (redteam15)', () => {
     expect(out).toEqual([]);
   });
 
-
   /**
    * Walking a list a row at a time with the cursor each page gives visits every row of the list once,
    * in the order of one large page: ties on a sort key (rows written in one instant) neither repeat
@@ -326,22 +343,7 @@ describe('cursors and input (redteam15)', () => {
     expect(out).toEqual([]);
   });
 
-
-  it('reads a child by its id in capitals as by its id: the same record, the same lists, the same cursors', async () => {
-    const ca = await t.token(Department.CIVIL_AFFAIRS, { region: DISTRICT, user: 'rt15-case' });
-    const [row] = await t.sql(`SELECT v.minor_id AS id FROM registry.visit v JOIN registry.minor m ON m.id = v.minor_id WHERE m.grid_code LIKE '330102%' GROUP BY v.minor_id ORDER BY count(*) DESC LIMIT 1`);
-    const q = `query($m: ID!, $a: ID) { minor(id: $m) { id name visits(first: 3, after: $a) { id } assessments(first: 3) { id } referrals(first: 3) { id } mandatoryReports(first: 3) { id } childrenHomeAttendances(first: 3) { id } carePlans(first: 3) { id } policeIncidents(first: 3) { id } } }`;
-    const lower = await send(ca, q, { m: row.id });
-    expect(lower.body.errors).toBeUndefined();
-    const upper = await send(ca, q, { m: row.id.toUpperCase() });
-    expect(upper.body).toEqual(lower.body);
-    const cursor = lower.body.data.minor.visits[0].id;
-    const a = await send(ca, q, { m: row.id.toUpperCase(), a: cursor.toUpperCase() });
-    const b = await send(ca, q, { m: row.id, a: cursor });
-    expect(b.body.errors).toBeUndefined();
-    expect(a.body).toEqual(b.body);
-  });
-
+  it('reads a child by its id in capitals as by its id: the same record, the same lists, the same cursors', () => expectCapitalsReadAsLowercase(t));
 
   /**
    * An accepted `after` tells that its item still passes the list's filter (workflow.pages AFTER):
@@ -423,7 +425,6 @@ describe('cursors and input (redteam15)', () => {
       expect([codes(again), again.body.errors?.[0]?.message]).toEqual([['BAD_USER_INPUT'], 'idNumber: is already registered']);
     });
 
-
     it('looks a child up by an ID number with a lowercase x, surrounding spaces or full-width digits as the number it is, or refuses it typed', async () => {
       const [row] = await t.sql(`SELECT id, id_number FROM registry.minor WHERE id_number LIKE '%X' AND grid_code LIKE '330102%' AND birth_date > now() - interval '17 years' LIMIT 1`);
       const q = `query($n: String!) { minorByIdNumber(idNumber: $n) { id } }`;
@@ -436,7 +437,6 @@ describe('cursors and input (redteam15)', () => {
         expect([n, codes(a), leaks(a, n)]).toEqual([n, ['BAD_USER_INPUT'], []]);
       }
     });
-
 
     it('leaves a child’s record as it was when one field of an update is refused beside valid ones', async () => {
       const [row] = await t.sql(`SELECT id, name, current_address, school, grid_code, updated_at FROM registry.minor WHERE grid_code LIKE '330102%' ORDER BY id OFFSET 3 LIMIT 1`);
@@ -562,23 +562,6 @@ describe('cursors and input with every subgraph served alone (redteam15)', () =>
     expect(out).toEqual([]);
     expect(Number((await t.sql(`SELECT count(*) FROM registry.visit`))[0].count)).toBe(visits);
   });
-  const post = async (token: string, query: string, variables: Record<string, unknown>): Promise<Answer> => {
-    const res = await fetch(t.hub.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...PURPOSE }, body: JSON.stringify({ query, variables }) });
-    return { status: res.status, requestId: '', body: (await res.json()) as Answer['body'] };
-  };
-  it('reads a child by its id in capitals as by its id, across subgraphs served alone', async () => {
-    const ca = await t.token(Department.CIVIL_AFFAIRS, { region: DISTRICT, user: 'rt15-case' });
-    const [row] = await t.sql(`SELECT v.minor_id AS id FROM registry.visit v JOIN registry.minor m ON m.id = v.minor_id WHERE m.grid_code LIKE '330102%' GROUP BY v.minor_id ORDER BY count(*) DESC LIMIT 1`);
-    const q = `query($m: ID!, $a: ID) { minor(id: $m) { id name visits(first: 3, after: $a) { id } assessments(first: 3) { id } referrals(first: 3) { id } mandatoryReports(first: 3) { id } childrenHomeAttendances(first: 3) { id } carePlans(first: 3) { id } policeIncidents(first: 3) { id } } }`;
-    const lower = await post(ca, q, { m: row.id });
-    expect(lower.body.errors).toBeUndefined();
-    const upper = await post(ca, q, { m: row.id.toUpperCase() });
-    expect(upper.body).toEqual(lower.body);
-    const cursor = lower.body.data.minor.visits[0].id;
-    const a = await post(ca, q, { m: row.id.toUpperCase(), a: cursor.toUpperCase() });
-    const b = await post(ca, q, { m: row.id, a: cursor });
-    expect(b.body.errors).toBeUndefined();
-    expect(a.body).toEqual(b.body);
-  });
+  it('reads a child by its id in capitals as by its id, across subgraphs served alone', () => expectCapitalsReadAsLowercase(t));
 
 });
