@@ -127,6 +127,18 @@ describe('distributed mode', () => {
     expect(await verifyAssertion(gatewaySecret(t.config), 'registry', token, request)).toEqual({ principal, requestId: 'r5', purpose, digest: requestDigest(request) });
   });
 
+  it('carries the grant the gateway settled for a referral purpose, and refuses one that is no grant or comes without its purpose', async () => {
+    const principal = { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' };
+    const purpose = { code: 'REFERRAL', reference: '8d0f3b7e-2a44-4c1e-9a51-0c0f5e0b1a11' } as never;
+    const request = { query: `{ regions { code } }` };
+    const grant = { minorId: '01666e24-a0ad-4f16-8a88-56a9bc69bebc', fields: new Set(['Minor.currentAddress', 'Guardian.phone']) };
+    const sign = (a: object) => signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'r6', ...a }, request);
+    expect((await verifyAssertion(gatewaySecret(t.config), 'registry', await sign({ purpose, grant }), request)).grant).toEqual(grant);
+    for (const bad of [{ purpose, grant: { minorId: 'not-a-child', fields: new Set() } }, { grant }]) {
+      await expect(verifyAssertion(gatewaySecret(t.config), 'registry', await sign(bad), request)).rejects.toMatchObject({ reason: 'bad claims' });
+    }
+  });
+
   it('signs assertions valid for 15 s: a captured one is soon useless', async () => {
     const principal = { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' };
     const { iat, exp } = decodeJwt(await signAssertion(gatewaySecret(t.config), 'registry', { principal, requestId: 'r-life' }, { query: '{ regions { code } }' }));

@@ -530,8 +530,7 @@ describe('workflow: referrals', () => {
         purpose: PurposeCode.REFERRAL,
         fields: new Set(Object.values(kinds).flat()),
         kinds,
-        grantsFor: async () => [],
-        openReferenceChild: async () => null,
+        openGrant: async () => null,
       });
       expect(policy.rebuildLeaks(FIELD_GRANTS)).toEqual([]);
       const leaky = new FieldGrants([source({ MEDICAL_AID: ['Minor.birthDate', 'Guardian.phone'] })]);

@@ -112,6 +112,7 @@ export class HttpAudit {
         clientAddress: l.clientAddress,
         startedAt: l.startedAt,
         access: new AccessLog(),
+        grant: {},
         audit: { written: false },
       };
       next();

@@ -4,6 +4,8 @@ import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Purpose } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
 import { isDepartment, isRole, Principal } from '../auth/principal';
+import type { SettledGrant } from '../policy/grants';
+import { isUuid } from '../common/uuid';
 import { isTokenSubject } from '../auth/token.service';
 import { isRegionCode } from '../common/validation';
 import { HubErrorCode, HubException } from '../errors/hub.exception';
@@ -19,6 +21,12 @@ export interface GatewayAssertion {
   requestId: string;
   /** The request's declared purpose, already validated by the gateway (field grants depend on it). */
   purpose?: Purpose;
+  /**
+   * The field grant that purpose names, settled by the gateway before the request ran (claim `grt`):
+   * the fetches after a mutation that closed its granting record still serve under it. Absent from
+   * an older gateway's assertions: the subgraph settles it itself then, as before.
+   */
+  grant?: SettledGrant;
   /**
    * How long the gateway waits for this fetch's answer (HUB_SUBGRAPH_TIMEOUT_MS), counted from
    * before it is sent: the subgraph commits nothing once it is spent. A span, not a time of day:
@@ -76,6 +84,7 @@ export async function signAssertion(secret: Uint8Array, subgraph: string, a: Gat
   const { userId, department, role, region } = a.principal;
   const optional = {
     ...(a.purpose ? { pur: a.purpose } : {}),
+    ...(a.grant ? { grt: { m: a.grant.minorId, f: [...a.grant.fields] } } : {}),
     ...(a.budgetMs !== undefined ? { budgetMs: a.budgetMs } : {}),
     ...(a.now ? { at: a.now.getTime(), ageMs: a.ageMs ?? 0 } : {}),
   };
@@ -188,7 +197,7 @@ export async function verifyAssertion(
   if (!token) throw new AssertionRefused('Subgraphs accept only requests signed by the gateway', 'missing');
   const refuse = (reason: RefusalReason, requestId?: unknown) =>
     new AssertionRefused('Invalid gateway signature', reason, typeof requestId === 'string' ? requestId : undefined);
-  const { sub, department, role, region, rid, req, pur, jti, exp, budgetMs, at, ageMs } = await signedClaims(secret, subgraph, token);
+  const { sub, department, role, region, rid, req, pur, grt, jti, exp, budgetMs, at, ageMs } = await signedClaims(secret, subgraph, token);
   // Checked as a client token's are, though only the gateway could sign them: a region that is no
   // code ('' or '%') would be a pattern matching every child, and a subject with a NUL or an
   // unpaired surrogate could not be written to the trail, or one like `hub:` pass for the hub's own.
@@ -205,10 +214,13 @@ export async function verifyAssertion(
   try {
     const p = pur as Purpose | undefined;
     const purpose = p ? parsePurpose(p.reference ? `${p.code}; ${encodeURIComponent(p.reference)}` : p.code) : undefined;
+    const grant = grt === undefined ? undefined : settledGrant(grt);
+    if (grant === null || (grant && !purpose)) throw refuse('bad claims', rid);
     return {
       principal: { userId: sub, department, role, region },
       requestId: rid,
       purpose,
+      grant,
       digest: req,
       budgetMs: budgetMs as number | undefined,
       now: isMs(at) ? new Date(at) : undefined,
@@ -216,6 +228,13 @@ export async function verifyAssertion(
   } catch {
     throw refuse('bad claims', rid);
   }
+}
+
+/** A `grt` claim as the gateway signs it; null for anything else. */
+function settledGrant(claim: unknown): SettledGrant | null {
+  const { m, f } = (claim ?? {}) as { m?: unknown; f?: unknown };
+  if (typeof m !== 'string' || !isUuid(m) || !Array.isArray(f) || !f.every((k) => typeof k === 'string')) return null;
+  return { minorId: m, fields: new Set(f) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { AccessLog } from '../audit/access-log';
 import type { Principal } from '../auth/principal';
+import type { SettledGrant } from '../policy/grants';
 
 /** What the gateway knows of a request, built fresh for each one. */
 export interface GatewayContext {
@@ -16,6 +17,11 @@ export interface GatewayContext {
    * and the general path's of the same request agree, a slow upload included.
    */
   startedAt: number;
+  /**
+   * The field grant the purpose names, settled by the purpose check before execution and handed to
+   * every subgraph's context. An object, as `audit` is, for Apollo Server's shallow copy.
+   */
+  grant: { settled?: SettledGrant };
   /** Filled by the subgraphs' fetches: what was read of which child, and what was written. */
   access: AccessLog;
   /**

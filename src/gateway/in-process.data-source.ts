@@ -92,8 +92,8 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
   }
 
   private contextOf(context: GatewayContext): HubContext {
-    // The purpose travels on so that a subgraph can hold a field grant to it (validated already by the audit plugin).
-    return createHubContext(this.config, context.principal, this.policy, this.db, context.now, context.requestId, context.access, parsePurpose(context.purposeHeader));
+    // The purpose and the grant it names travel on, settled already by the audit plugin's purpose check.
+    return createHubContext(this.config, context.principal, this.policy, this.db, context.now, context.requestId, context.access, parsePurpose(context.purposeHeader), context.grant.settled);
   }
 
   async process({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {

@@ -126,6 +126,7 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
           principal: context.principal,
           requestId: context.requestId,
           purpose: parsePurpose(context.purposeHeader),
+          grant: context.grant.settled,
           budgetMs: this.timeoutMs,
           now: context.now,
           // Never below 0, should the host's clock step back under a request: the subgraph holds instant plus age to its clock.

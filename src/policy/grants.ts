@@ -8,10 +8,11 @@ import type { HubContext } from '../server/hub.context';
  * A field grant: fields of one child's record opened to a department beyond its policy row, for
  * as long as the granting record (an open referral) lasts. Grants are data, not policy rows: the
  * table says which fields a kind of grant may open, the records say to whom and for which child.
+ * A request uses the one grant its purpose names (the granting record's id as reference), settled
+ * before it runs: that record's child and the fields it opens of that child.
  */
-export interface FieldGrant {
-  /** Id of the granting record; the request must name it as its purpose reference. */
-  reference: string;
+export interface SettledGrant {
+  minorId: string;
   fields: ReadonlySet<string>;
 }
 
@@ -25,10 +26,8 @@ export interface GrantSource {
    * (a request uses one grant at a time); fixed at start-up and checked then (Policy.rebuildLeaks).
    */
   kinds: Readonly<Record<string, readonly string[]>>;
-  /** Open grants to the caller's department for one child (batched per request). */
-  grantsFor(ctx: HubContext, minorId: string): Promise<FieldGrant[]>;
-  /** The child of the open granting record `reference` names, addressed to the caller's department; else null. */
-  openReferenceChild(ctx: HubContext, reference: string): Promise<string | null>;
+  /** The grant of the open granting record `reference` names, addressed to the caller's department; else null. */
+  openGrant(ctx: HubContext, reference: string): Promise<SettledGrant | null>;
 }
 
 /**
@@ -54,31 +53,32 @@ export class FieldGrants {
   }
 
   /**
-   * Refuses (BAD_USER_INPUT) a request whose purpose a grant source governs unless its reference
-   * names an open record of that source addressed to the caller's department — whatever the
-   * request reads, so that a read under such a purpose always leads back to its granting record.
-   * Returns the child that record is about (null when no source governs the purpose): the one
-   * child such a request may read. The hub checks it for every request before execution;
-   * `isGranted` again where a grant is used.
+   * The grant the request's purpose names (null when no source governs the purpose), refused
+   * (BAD_USER_INPUT) unless its reference names an open record of that source addressed to the
+   * caller's department — whatever the request reads, so that a read under such a purpose always
+   * leads back to its granting record; its child is the one child such a request may read. The
+   * hub settles it for every request before execution and hands it to each subgraph's context
+   * (a remote subgraph's in its assertion): a record that the request itself closes, or that is
+   * closed while it runs, grants to the end of that request, and from the next request on no more.
+   * A context not handed one settles it on first use, once.
    */
-  async checkReference(ctx: HubContext): Promise<string | null> {
+  settle(ctx: HubContext): Promise<SettledGrant | null> {
     const source = this.sources.find((s) => s.purpose === ctx.purpose?.code);
-    if (!source) return null;
-    const reference = ctx.purpose!.reference;
-    const child = isDepartment(ctx.subject) && reference ? await source.openReferenceChild(ctx, reference) : null;
-    if (!child) throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference`);
-    return child;
+    if (!source) return Promise.resolve(null);
+    return (ctx.grant ??= (async () => {
+      const reference = ctx.purpose!.reference;
+      const grant = isDepartment(ctx.subject) && reference ? await source.openGrant(ctx, reference) : null;
+      if (!grant) throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference`);
+      return grant;
+    })());
   }
 
-  /** Whether a grant opens `key` of this child to the caller in this request, under its purpose naming it. */
+  /** Whether the request's grant opens `key` of this child to the caller, under its purpose naming the granting record. */
   async isGranted(ctx: HubContext, key: string, minorId: string): Promise<boolean> {
     if (!isDepartment(ctx.subject)) return false;
-    for (const source of this.sources) {
-      if (!source.fields.has(key) || ctx.purpose?.code !== source.purpose) continue;
-      await this.checkReference(ctx);
-      const grants = await source.grantsFor(ctx, minorId);
-      if (grants.some((g) => g.reference === ctx.purpose!.reference && g.fields.has(key))) return true;
-    }
-    return false;
+    const source = this.sources.find((s) => s.purpose === ctx.purpose?.code);
+    if (!source?.fields.has(key)) return false;
+    const grant = await this.settle(ctx);
+    return grant?.minorId === minorId && grant.fields.has(key);
   }
 }

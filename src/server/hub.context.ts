@@ -4,6 +4,7 @@ import type { Purpose } from '../audit/audit.types';
 import { newRequestId } from '../audit/request-id';
 import { Principal, policySubject, PolicySubject } from '../auth/principal';
 import type { HubConfig } from '../config/hub.config';
+import type { SettledGrant } from '../policy/grants';
 import type { Policy } from '../policy/policy';
 
 /**
@@ -30,6 +31,11 @@ export interface HubContext {
    * referral) apply only under purpose REFERRAL naming the referral; without it they never apply.
    */
   purpose?: Purpose;
+  /**
+   * The field grant the purpose names, settled once per request (FieldGrants.settle): handed on by
+   * the gateway, or settled by this context on first use.
+   */
+  grant?: Promise<SettledGrant | null>;
   /** Per-request DataLoader sets, one entry per slice, created on first use. */
   loaders: Map<string, unknown>;
   /** What this request read of children's records and what it wrote, for the audit trail. */
@@ -50,8 +56,9 @@ export function createHubContext(
   requestId: string = newRequestId(),
   access = new AccessLog(),
   purpose?: Purpose,
+  grant?: SettledGrant,
 ): HubContext {
-  return { config, requestId, principal, subject: policySubject(principal), policy, db, now, loaders: new Map(), access, purpose };
+  return { config, requestId, principal, subject: policySubject(principal), policy, db, now, loaders: new Map(), access, purpose, ...(grant ? { grant: Promise.resolve(grant) } : {}) };
 }
 
 /** The slice's loader set for this request, created once per request. */

@@ -115,7 +115,10 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
                     grantable: (key) => FIELD_GRANTS.fields.has(key),
                   }),
               checkPurpose: async (purpose, g) => {
-                return FIELD_GRANTS.governs(purpose) ? FIELD_GRANTS.checkReference(createHubContext(config, g.principal, policy, db.ds, g.now, g.requestId, new AccessLog(), purpose)) : null;
+                if (!FIELD_GRANTS.governs(purpose)) return null;
+                const grant = await FIELD_GRANTS.settle(createHubContext(config, g.principal, policy, db.ds, g.now, g.requestId, new AccessLog(), purpose));
+                g.grant.settled = grant ?? undefined;
+                return grant?.minorId ?? null;
               },
             }),
           ],

@@ -180,12 +180,12 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
             // A replay makes the gateway's own fetch fail, and its event is flagged ACCESS_IN_DOUBT.
             throw logged(e, from);
           }
-          const { principal, requestId, purpose, digest, budgetMs, now } = asserted;
+          const { principal, requestId, purpose, grant, digest, budgetMs, now } = asserted;
           // The gateway's id for it, which a stop that times out logs (listen).
           res.setHeader(REQUEST_ID_HEADER, requestId);
           const data = budgetMs === undefined ? db.ds : boundByDeadline(db.ds, res.locals.arrivedAt + budgetMs - answerMargin(budgetMs), `[subgraph ${name}] request ${requestId}`);
           // The request's instant, as the gateway's other fetches of it have it; an older gateway's assertion brings none.
-          return { ...createHubContext(config, principal, policy, data, now ?? hubClock(config), requestId, undefined, purpose), asserted: { digest, from } };
+          return { ...createHubContext(config, principal, policy, data, now ?? hubClock(config), requestId, undefined, purpose, grant), asserted: { digest, from } };
         },
       }),
     );

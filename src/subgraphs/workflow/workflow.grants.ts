@@ -1,5 +1,5 @@
 import { PurposeCode } from '../../audit/audit.types';
-import type { FieldGrant, GrantSource } from '../../policy/grants';
+import type { GrantSource, SettledGrant } from '../../policy/grants';
 import type { HubContext } from '../../server/hub.context';
 import { workflowLoaders } from './workflow.loaders';
 import { referralGrantedFields, referralGrants } from './workflow.policy';
@@ -14,9 +14,8 @@ export const referralGrantSource: GrantSource = {
   purpose: PurposeCode.REFERRAL,
   fields: new Set(Object.values(referralGrants).flat()),
   kinds: referralGrants,
-  async grantsFor(ctx: HubContext, minorId: string): Promise<FieldGrant[]> {
-    const open = await workflowLoaders(ctx).openReferralsByMinor.load(minorId);
-    return open.map((r) => ({ reference: r.id, fields: new Set(referralGrantedFields(ctx.policy, r)) }));
+  async openGrant(ctx: HubContext, reference: string): Promise<SettledGrant | null> {
+    const referral = await workflowLoaders(ctx).openReferralById.load(reference);
+    return referral && { minorId: referral.minorId, fields: new Set(referralGrantedFields(ctx.policy, referral)) };
   },
-  openReferenceChild: (ctx: HubContext, reference: string) => workflowLoaders(ctx).openReferralById.load(reference),
 };

@@ -48,11 +48,6 @@ function createWorkflowLoaders(ctx: HubContext) {
   // A child's reports, referrals and transitions: prepared by keys (EntityReader), not planned per call.
   const read = <T extends ObjectLiteral>(entity: new () => T, alias: string, rest: string, params: unknown[]) =>
     entityReader(db, entity, alias).read(db, rest, params, { byKeys: true });
-  const byMinor = <T extends { minorId: string | null }>(load: (ids: string[]) => Promise<T[]>) =>
-    new DataLoader<string, T[]>(async (ids) => {
-      const grouped = groupBy(await load(ids.filter(isUuid)), (r) => r.minorId!);
-      return ids.map((id) => grouped.get(id) ?? []);
-    });
   /**
    * The pages asked of each child's rows `where` selects (with `params` from $2), a page of
    * children in one statement: ranked per child by a window function (history-page.ts).
@@ -75,14 +70,12 @@ function createWorkflowLoaders(ctx: HubContext) {
       .andWhere('r.region_code LIKE :jurisdiction', { jurisdiction: jurisdiction(ctx) });
 
   return {
-    /** Open referrals addressed to the caller's department, per child: the request's field grants. */
-    openReferralsByMinor: byMinor((ids) => openToMe().andWhere('r.minor_id = ANY(:ids)', { ids }).getMany()),
-    /** The child of each open referral to the caller's department, by id; null for any other id. */
-    openReferralById: new DataLoader<string, string | null>(async (ids) => {
+    /** Each open referral to the caller's department, by id (its child, type and referrer: the request's field grant); null for any other id. */
+    openReferralById: new DataLoader<string, Pick<Referral, 'minorId' | 'type' | 'fromDepartment'> | null>(async (ids) => {
       const valid = ids.filter(isUuid);
-      const found = valid.length ? await openToMe().andWhere('r.id = ANY(:ids)', { ids: valid }).select(['r.id', 'r.minorId']).getMany() : [];
-      const child = new Map(found.map((r) => [r.id, r.minorId]));
-      return ids.map((id) => child.get(id) ?? null);
+      const found = valid.length ? await openToMe().andWhere('r.id = ANY(:ids)', { ids: valid }).select(['r.id', 'r.minorId', 'r.type', 'r.fromDepartment']).getMany() : [];
+      const byId = new Map(found.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
     }),
     referralsByMinor: newestByMinor(Referral, referralRule.sql, 'r.created_at DESC, r.id', referralRule.values),
     reportsByMinor: newestByMinor(MandatoryReport, 'r.region_code LIKE $2', 'r.received_at DESC, r.id', [jurisdiction(ctx)]),
