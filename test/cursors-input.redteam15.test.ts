@@ -2,7 +2,7 @@ import { Department, Role } from '../src/auth/principal';
 import { startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 import { SUBJECT_TOKENS } from './support/schema-calls';
 import { buildIdNumber } from '../src/common/id-number';
-import { eventOf } from './support/audit-helpers';
+import { eventOf, post } from './support/audit-helpers';
 
 jest.setTimeout(300_000);
 
@@ -47,20 +47,10 @@ function leaks(a: Answer, sent?: string): string[] {
   return out;
 }
 
+/** The hub's answer to one request, its body as the errors and data it holds (an unreadable body as an error without a code). */
 async function sendTo(t: TestHub, token: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = PURPOSE): Promise<Answer> {
-  const res = await fetch(t.hub.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await res.text();
-  let body: Answer['body'];
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = { errors: [{ message: `unparseable: ${text.slice(0, 200)}` }] };
-  }
-  return { status: res.status, requestId: res.headers.get('x-request-id')!, body };
+  const r = await post(t, token, { query, variables }, headers);
+  return { status: r.status, requestId: r.requestId, body: r.json ?? { errors: [{ message: 'unparseable answer' }] } };
 }
 
 /** A child read by its id in capitals answers as by its id: the same record, the same lists, the same cursors. */
