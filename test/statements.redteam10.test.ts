@@ -293,18 +293,27 @@ describe('statement counts do not grow with the page size', () => {
   });
 
   it('the regions of a street and of the whole district, each with its parent and children, in the same statements', async () => {
-    const REGIONS = `{ regions { code parent { code parent { code } } children { code children { code } } } minors(first: 100) { edges { node { grid { code parent { code parent { code children { code } } } } } } } }`;
-    const at: { region: string; regions: number; statements: number }[] = [];
+    // Each root field asked alone: two root fields' look-ups of the same loader share a statement or
+    // not as their database replies happen to fall, which a busy machine changes.
+    const REGIONS = `{ regions { code parent { code parent { code } } children { code children { code } } } }`;
+    const GRIDS = `{ minors(first: 100) { edges { node { grid { code parent { code parent { code children { code } } } } } } } }`;
+    const at: { region: string; regions: number; statements: number[] }[] = [];
     for (const region of ['330102', '330102001', '330102', '330102001']) {
       const token = await t.token(CA, { region });
-      const before = t.hub.db.statements.count;
-      const r = await t.gql(token, REGIONS);
-      expect(r.errors).toBeUndefined();
-      at.push({ region, regions: r.data.regions.length, statements: t.hub.db.statements.count - before });
+      const statements: number[] = [];
+      let regions = 0;
+      for (const query of [REGIONS, GRIDS]) {
+        const before = t.hub.db.statements.count;
+        const r = await t.gql(token, query);
+        expect(r.errors).toBeUndefined();
+        statements.push(t.hub.db.statements.count - before);
+        regions ||= r.data.regions?.length;
+      }
+      at.push({ region, regions, statements });
     }
-    report.push(`${'regions { parent children } + minors { grid { parent… } }'.padEnd(48)} ${at.slice(2).map((a) => `${a.region}: ${a.regions} regions ${a.statements} st`).join(' | ')}`);
+    report.push(`${'regions { parent children }, minors { grid { parent… } }'.padEnd(48)} ${at.slice(2).map((a) => `${a.region}: ${a.regions} regions ${a.statements.join(' + ')} st`).join(' | ')}`);
     expect(at[2].regions).toBeGreaterThan(at[3].regions);
-    expect(at[2].statements).toBe(at[3].statements);
+    expect(at[2].statements).toEqual(at[3].statements);
   });
 
   it.each(Object.keys(CHILD_LISTS))('the %s lists of one child, at first 1, 5, 50 and 100', async (group) => {
