@@ -7,6 +7,7 @@ import { Access } from '../../policy/policy.types';
 import type { Minor } from '../registry/entities/minor.entity';
 import type { RiskAssessment } from '../registry/entities/risk-assessment.entity';
 import { DifficultyCategory } from '../registry/registry.enums';
+import { isMinorAt } from '../registry/registry.loaders';
 import { NotificationKind } from './workflow.enums';
 import { notificationRecipients } from './workflow.policy';
 
@@ -97,9 +98,9 @@ const WORKFLOW_RECORD_FIELD = /^(MandatoryReport|ReportTransition|Referral|Notif
 export const withoutChild = <T>(payload: Record<string, T>): Record<string, T> =>
   Object.fromEntries(Object.entries(payload).filter(([key]) => WORKFLOW_RECORD_FIELD.test(key)));
 
-/** The child lives inside the region (its grid is in the region's subtree). */
-async function livesIn(em: EntityManager, minorId: string, regionCode: string): Promise<boolean> {
-  const rows: unknown[] = await em.query(`SELECT 1 FROM registry.minor_jurisdiction WHERE minor_id = $1 AND grid_code LIKE $2`, [minorId, `${regionCode}%`]);
+/** The child, a minor at the emitter's clock (as `minorInJurisdiction` reads), lives inside the region (its grid is in the region's subtree). */
+async function livesIn(em: EntityManager, minorId: string, regionCode: string, now: Date): Promise<boolean> {
+  const rows: unknown[] = await em.query(`SELECT 1 FROM registry.minor WHERE id = $1 AND grid_code LIKE $2 AND ${isMinorAt('birth_date', '$3')}`, [minorId, `${regionCode}%`, now]);
   return rows.length > 0;
 }
 
@@ -114,7 +115,7 @@ export async function emitNotification(em: EntityManager, emitter: Emitter, even
   // region: every recipient's jurisdiction covers that region, so this is "the recipient may see
   // this child". Not so for a report made in one street about another street's child, nor for a
   // referral, which stays with the region it was addressed to, after its child moved away.
-  const named = event.minorId && (event.childInRegion ?? (await livesIn(em, event.minorId, event.regionCode))) ? event.minorId : null;
+  const named = event.minorId && (event.childInRegion ?? (await livesIn(em, event.minorId, event.regionCode, emitter.now))) ? event.minorId : null;
   const fields = named ? event.fields : withoutChild(event.fields);
   let created = 0;
   for (const department of new Set(recipients)) {
