@@ -28,21 +28,23 @@ export class CreateMinorInput {
   school?: string;
 }
 
+// A child always has a name, addresses and a grid, so null leaves them as they are; a school is the
+// one value a child may cease to have (left school, not yet enrolled), so null or empty clears it.
 @InputType()
 export class UpdateMinorInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Left as it is when null or left out' })
   name?: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Left as it is when null or left out' })
   currentAddress?: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Left as it is when null or left out' })
   householdRegistration?: string;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'The grid the child moves to; left as it is when null or left out' })
   gridCode?: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Left as it is when left out; null or empty clears it (no school)' })
   school?: string;
 }
 
