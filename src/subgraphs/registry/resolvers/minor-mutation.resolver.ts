@@ -289,8 +289,11 @@ export class MinorMutationResolver {
       // 信息通报 (workflow): a child newly at RED is told to the departments with jurisdiction. Newly
       // to them: a RED child who moved here was told to the grid it lived in, and its next RED
       // assessment, here, had told no one, leaving this grid's departments unaware of a RED child.
-      if (latest!.level === RiskLevel.RED && (minor.riskLevel !== RiskLevel.RED || !(await toldRedHere(em, minor)))) {
-        await emitNotification(em, ctx, childRedEvent(minor, latest!));
+      // The event names this assessment, the RED one made here: a late entry dated before the RED
+      // the child was at had named that one, already told to the old grid, and the notification's
+      // key (one per assessment) then dropped it, so the new grid was never told.
+      if (assessment.level === RiskLevel.RED && latest!.level === RiskLevel.RED && (minor.riskLevel !== RiskLevel.RED || !(await toldRedHere(em, minor)))) {
+        await emitNotification(em, ctx, childRedEvent(minor, assessment));
       }
       return assessment;
     });
