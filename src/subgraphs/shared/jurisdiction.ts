@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { queryByKeys } from '../../db/entity-reader';
 import { notFound } from '../../errors/hub.exception';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
-import { canonicalId, isUuid } from '../../common/uuid';
+import { isUuid } from '../../common/uuid';
 import { Access } from '../../policy/policy.types';
 import { isMinorAt, jurisdictionPattern } from '../registry/registry.loaders';
 
@@ -66,7 +66,7 @@ const minorsInJurisdiction = (ctx: HubContext) =>
     const valid = ids.filter(isUuid);
     const rows: { minor_id: string }[] = valid.length ? await queryByKeys(ctx.db, WORKFLOW_CHILDREN, [valid, jurisdictionPattern(ctx), ctx.now]) : [];
     const found = new Set(rows.map((r) => r.minor_id));
-    return ids.map((id) => (found.has(canonicalId(id)) ? { id: canonicalId(id) } : null));
+    return ids.map((id) => (found.has(id) ? { id } : null));
   });
 
 /**
