@@ -50,25 +50,39 @@ async function eachItem<T>(ds: DataSource, summary: EscalationSummary, step: str
  * A step's items batch after batch until none is left, each in `eachItem`: one batch a pass left a
  * backlog (the job down for a while, a screening round's RED children) to be escalated 500 a
  * minute, the last long after their deadline. Each batch is new items: one escalated no longer
- * matches `read`, and one that failed in this run is passed to `read` to be left out (it waits for
- * the next pass rather than being tried batch after batch). Resolves to the sum of what `each` told.
+ * matches `read`, and one that failed or told nothing in this run (another instance's, or held
+ * locked by another session: `takeLapse`) is passed to `read` to be left out, for the next pass.
+ * The step ends at a batch that is not full, never at a full one of failures: a run that stopped
+ * there read the same oldest failures first at every pass, and every lapse behind them waited for
+ * good. Resolves to the sum of what `each` told.
  */
-async function everyBatch<R extends { id: string }>(read: (failed: string[]) => Promise<R[]>, each: (row: R) => Promise<number | undefined>): Promise<number> {
-  const failed: string[] = [];
+async function everyBatch<R extends { id: string }>(read: (leftOut: string[]) => Promise<R[]>, each: (row: R) => Promise<number | undefined>): Promise<number> {
+  const leftOut: string[] = [];
   let told = 0;
   for (;;) {
-    const rows = await read(failed);
-    let committed = 0;
+    const rows = await read(leftOut);
     for (const row of rows) {
       const n = await each(row);
-      if (n === undefined) failed.push(row.id);
-      else {
-        committed++;
-        told += n;
-      }
+      if (!n) leftOut.push(row.id);
+      told += n ?? 0;
     }
-    if (rows.length < BATCH || committed === 0) return told;
+    if (rows.length < BATCH) return told;
   }
+}
+
+/**
+ * Takes one lapse (sets its mark), in `em`'s transaction: 1 if taken, 0 if another instance or a
+ * step took it since the batch was read (`open`, the condition of a lapse still to tell, no longer
+ * holds) or another session holds the row locked. That one is left for the next pass rather than
+ * waited for: a wait that ran out ended the pass, and with it every lapse and step after it, at
+ * every pass for as long as the lock was held.
+ */
+async function takeLapse(em: EntityManager, table: string, set: string, open: string, params: unknown[]): Promise<number> {
+  const { 1: changed } = (await em.query(
+    `UPDATE ${table} SET ${set} WHERE id = (SELECT id FROM ${table} WHERE id = $1 AND ${open} FOR UPDATE SKIP LOCKED)`,
+    params,
+  )) as [unknown, number];
+  return changed;
 }
 
 /** The next region level up (区县 ← 街道 ← 社区 ← 网格); the root escalates to itself. */
@@ -131,11 +145,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
     async (n) => {
       const target = await parentRegion(ds, n.region_code);
       return eachItem(ds, summary, 'RED notification', n.id, async (em) => {
-        const { 1: changed } = (await em.query(
-          `UPDATE workflow.notification SET escalated_at = $2 WHERE id = $1 AND acknowledged_at IS NULL AND escalated_at IS NULL`,
-          [n.id, now],
-        )) as [unknown, number];
-        if (!changed) return 0;
+        if (!(await takeLapse(em, 'workflow.notification', 'escalated_at = $2', 'acknowledged_at IS NULL AND escalated_at IS NULL', [n.id, now]))) return 0;
         return escalate(em, emitter, target, n.minor_id, n.id, `ESCALATION:notification:${n.id}`, {
           'Notification.kind': NotificationKind.CHILD_RED,
           'Notification.department': n.department,
@@ -169,14 +179,16 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
       return eachItem(ds, summary, 'mandatory report', r.id, async (em) => {
         // Still in the status read and the lapse not yet taken up: a step taken, or another
         // instance's escalation, since the batch was read leaves it.
-        const { 1: changed } = (await em.query(
-          handling
-            ? `UPDATE workflow.mandatory_report SET handle_escalated_at = $2, verify_escalated_at = CASE WHEN status = 'RECEIVED' THEN coalesce(verify_escalated_at, $2) ELSE verify_escalated_at END
-                WHERE id = $1 AND status = $3 AND handle_escalated_at IS NULL`
-            : `UPDATE workflow.mandatory_report SET verify_escalated_at = $2 WHERE id = $1 AND status = $3 AND verify_escalated_at IS NULL`,
-          [r.id, now, r.status],
-        )) as [unknown, number];
-        if (!changed) return 0;
+        const taken = handling
+          ? await takeLapse(
+              em,
+              'workflow.mandatory_report',
+              `handle_escalated_at = $2, verify_escalated_at = CASE WHEN status = 'RECEIVED' THEN coalesce(verify_escalated_at, $2) ELSE verify_escalated_at END`,
+              'status = $3 AND handle_escalated_at IS NULL',
+              [r.id, now, r.status],
+            )
+          : await takeLapse(em, 'workflow.mandatory_report', 'verify_escalated_at = $2', 'status = $3 AND verify_escalated_at IS NULL', [r.id, now, r.status]);
+        if (!taken) return 0;
         // The child is named (as the report's readers there see it: `MandatoryReport.minor`) while a
         // registered child under 18 living inside the region told, read under the lock as for a
         // reassessment. One who has turned 18 is named to no one, but the report still escalates, as
@@ -226,12 +238,14 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         // Still in the status read and its stage not yet taken up: an answer since the batch was read,
         // or another instance's pass, leaves it (that one told it, at its own time; overwritten, the
         // referral's escalatedAt had moved to a time no notification was written at, earlier or later).
-        const { 1: changed } = (await em.query(
-          `UPDATE workflow.referral SET escalated_at = $2, escalation_region = $3
-            WHERE id = $1 AND status = $4 AND (escalated_at IS NULL OR (status = 'ACCEPTED' AND escalated_at < complete_due_at))`,
+        const taken = await takeLapse(
+          em,
+          'workflow.referral',
+          'escalated_at = $2, escalation_region = $3',
+          `status = $4 AND (escalated_at IS NULL OR (status = 'ACCEPTED' AND escalated_at < complete_due_at))`,
           [r.id, now, target, r.status],
-        )) as [unknown, number];
-        if (!changed) return 0;
+        );
+        if (!taken) return 0;
         return escalate(em, emitter, target, r.minor_id, r.id, `ESCALATION:referral:${r.id}:${r.stage}`, {
           'Referral.type': r.type,
           'Referral.status': r.status as ReferralStatus,
@@ -245,27 +259,25 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
   // Reports handled about a registered child (transitionReport marks them): the step itself sends
   // nothing, so that it costs the same whether or not the report names a child registered outside
   // the officer's jurisdiction; the request is sent here, within one job interval. A child who has
-  // turned 18 meanwhile is no longer followed: the mark is cleared and no one is asked. Each batch
-  // clears the marks it read, so the next is new reports.
-  for (;;) {
-    const due: { id: string; minor_id: string; harm_type: string; note: string | null }[] = await ds.query(
-      `SELECT r.id, r.minor_id, r.harm_type,
-              (SELECT t.note FROM workflow.report_transition t WHERE t.report_id = r.id AND t.to_status = $1 ORDER BY t.at DESC LIMIT 1) AS note
-         FROM workflow.mandatory_report r
-        WHERE r.reassessment_due
-        ORDER BY r.updated_at, r.id LIMIT $2`,
-      [ReportStatus.HANDLED, BATCH],
-    );
-    // Marks cleared by committed transactions only: a failed item keeps its mark, and a batch of
-    // nothing but failures ends the loop instead of reading itself again.
-    let cleared = 0;
-    for (const r of due) {
-      const outcome = await eachItem(ds, summary, 'reassessment of report', r.id, async (em) => {
-        const { 1: changed } = (await em.query(`UPDATE workflow.mandatory_report SET reassessment_due = false WHERE id = $1 AND reassessment_due`, [r.id])) as [unknown, number];
-        if (!changed) return { cleared: 0, told: 0 }; // another instance took it
+  // turned 18 meanwhile is no longer followed: the mark is cleared and no one is asked. A mark
+  // cleared leaves `read`; one not cleared (failed, taken by another, locked) is left out, as in
+  // `everyBatch`.
+  summary.reassessments += await everyBatch(
+    (leftOut): Promise<{ id: string; minor_id: string; harm_type: string; note: string | null }[]> =>
+      ds.query(
+        `SELECT r.id, r.minor_id, r.harm_type,
+                (SELECT t.note FROM workflow.report_transition t WHERE t.report_id = r.id AND t.to_status = $1 ORDER BY t.at DESC LIMIT 1) AS note
+           FROM workflow.mandatory_report r
+          WHERE r.reassessment_due AND r.id <> ALL($3::uuid[])
+          ORDER BY r.updated_at, r.id LIMIT $2`,
+        [ReportStatus.HANDLED, BATCH, leftOut],
+      ),
+    (r) =>
+      eachItem(ds, summary, 'reassessment of report', r.id, async (em) => {
+        if (!(await takeLapse(em, 'workflow.mandatory_report', 'reassessment_due = false', 'reassessment_due', [r.id]))) return 0;
         const child = await childNow(em, r.minor_id, now);
-        if (!child) return { cleared: 1, told: 0 }; // turned 18, or no longer registered
-        const told = await emitNotification(em, emitter, {
+        if (!child) return 0; // turned 18, or no longer registered
+        return emitNotification(em, emitter, {
           kind: NotificationKind.REASSESSMENT_REQUESTED,
           regionCode: child.grid_code,
           minorId: r.minor_id,
@@ -274,22 +286,20 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           fields: { 'Minor.name': child.name, 'MandatoryReport.harmType': r.harm_type, 'ReportTransition.note': r.note },
           dedupeKey: `REASSESSMENT_REQUESTED:${r.id}`,
         });
-        return { cleared: 1, told };
-      });
-      cleared += outcome?.cleared ?? 0;
-      summary.reassessments += outcome?.told ?? 0;
-    }
-    if (due.length < BATCH || cleared === 0) break;
-  }
+      }),
+  );
 
   // Batch after batch of children not yet told, until none is left: the query leaves out those
   // told (their dedupe key exists), so each batch is new ones and one run tells every overdue child.
   const recipients = [...new Set(notificationRecipients[NotificationKind.VISIT_OVERDUE])];
-  for (;;) {
-    const overdue = await overdueVisitRows((sql, p) => ds.query(sql, p), '%', now, [RiskLevel.RED, RiskLevel.ORANGE], BATCH, { untoldTo: recipients });
-    let told = 0;
-    for (const v of overdue) {
-      told += (await eachItem(ds, summary, 'overdue visit of child', v.minor_id, async (em) => {
+  summary.overdueVisits += await everyBatch(
+    async (leftOut) =>
+      (await overdueVisitRows((sql, p) => ds.query(sql, p), '%', now, [RiskLevel.RED, RiskLevel.ORANGE], BATCH, { untoldTo: recipients, except: leftOut })).map((v) => ({
+        ...v,
+        id: v.minor_id,
+      })),
+    (v) =>
+      eachItem(ds, summary, 'overdue visit of child', v.minor_id, async (em) => {
         // Still overdue by the same date, at the same level: a visit or assessment recorded since the
         // batch was read has moved the date (told, the lapse would be one that no longer is).
         const child = await childNow(em, v.minor_id, now);
@@ -304,13 +314,8 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           // a lapse the child took to another grid, to the grid it lives in now (read under the lock).
           dedupeKey: visitOverdueKey(v.minor_id, v.next_visit_due, child.grid_code),
         });
-      })) ?? 0;
-    }
-    summary.overdueVisits += told;
-    // The last batch; or nothing new in a full one (another instance told them meanwhile): stop
-    // rather than read the same rows again — the next run picks up whatever is left.
-    if (overdue.length < BATCH || told === 0) break;
-  }
+      }),
+  );
   return summary;
 }
 

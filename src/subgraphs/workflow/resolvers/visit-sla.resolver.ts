@@ -40,7 +40,8 @@ const visitOverdueKeySql = `'VISIT_OVERDUE:' || m.id || ':' || to_char(m.next_vi
  * quarterly). Read-only: the workflow never writes registry tables. `untoldTo` (the job): only
  * children some of these departments have not yet been told about for their current due date
  * (no `VISIT_OVERDUE` notification with that dedupe key), so that a job taking them a batch at a
- * time reaches every one instead of the same first batch again. `after` (the list's pages): the
+ * time reaches every one instead of the same first batch again, and none of `except` (those the
+ * run has tried: one that failed waits for the next pass). `after` (the list's pages): the
  * rows from that child on, the child itself first (`fromItem`), its key read by a subselect under
  * the same conditions, so that a child not in this list has none and the page no rows.
  */
@@ -50,7 +51,7 @@ export async function overdueVisitRows(
   now: Date,
   levels: readonly RiskLevel[],
   limit: number,
-  only: { untoldTo: readonly string[]; after?: undefined } | { untoldTo?: undefined; after?: string | null } = {},
+  only: { untoldTo: readonly string[]; except: readonly string[]; after?: undefined } | { untoldTo?: undefined; except?: undefined; after?: string | null } = {},
 ): Promise<OverdueRow[]> {
   // With `after`, the child itself comes first and `limit` more after it, as in `inOrder`.
   const params: unknown[] = [regionPattern, now, levels, only.after != null ? limit + 1 : limit];
@@ -61,6 +62,8 @@ export async function overdueVisitRows(
     params.push(only.untoldTo);
     also += ` AND EXISTS (SELECT 1 FROM unnest($${params.length}::text[]) d(department) WHERE NOT EXISTS (
               SELECT 1 FROM workflow.notification n WHERE n.dedupe_key = ${visitOverdueKeySql} || ':' || d.department))`;
+    params.push(only.except);
+    also += ` AND m.id <> ALL($${params.length}::uuid[])`;
   }
   if (only.after != null) {
     params.push(afterParam(only.after));
