@@ -50,12 +50,20 @@ async function followUp(em: EntityManager, minorId: string): Promise<{ latest: R
   return { latest, due: nextVisitDue(latest.level, from) };
 }
 
-/** Whether the departments of the child's grid were told of the child at RED (a CHILD_RED naming it there). */
+/**
+ * Whether the departments of the child's grid were told of the child at the RED it is at: a CHILD_RED
+ * naming it there, of a RED assessment no other level has followed since (by date; at one instant
+ * the graver counts as the later, as `assessmentsNewestFirst` has it). A grid told of a RED that a
+ * BLUE ended, which the child left and came back to at RED again, had not been told of this one.
+ */
 async function toldRedHere(em: EntityManager, minor: Minor): Promise<boolean> {
   // By the inbox index (department, region_code): the grid's notifications, not the whole table's.
   const rows: unknown[] = await em.query(
-    `SELECT 1 FROM workflow.notification WHERE department = ANY($3) AND region_code = $2 AND kind = 'CHILD_RED' AND minor_id = $1 LIMIT 1`,
-    [minor.id, minor.gridCode, notificationRecipients[NotificationKind.CHILD_RED]],
+    `SELECT 1 FROM workflow.notification n JOIN registry.risk_assessment told ON told.id = n.subject_id
+      WHERE n.department = ANY($3) AND n.region_code = $2 AND n.kind = 'CHILD_RED' AND n.minor_id = $1
+        AND NOT EXISTS (SELECT 1 FROM registry.risk_assessment a WHERE a.minor_id = $1 AND a.level <> $4 AND a.assessed_at > told.assessed_at)
+      LIMIT 1`,
+    [minor.id, minor.gridCode, notificationRecipients[NotificationKind.CHILD_RED], RiskLevel.RED],
   );
   return rows.length > 0;
 }
