@@ -229,6 +229,15 @@ describe('workflow jobs: items that fail, a table locked mid-run (redteam16)', (
     await t.stop();
   });
   const run = (at: number | Date) => runEscalations(t.hub.db.ds, t.config, policy, new Date(at));
+  /** A notification the job would write that `condition` (on NEW) names cannot be written: its item fails. */
+  const unwritable = async (name: string, condition: string) => {
+    await t.sql(`CREATE OR REPLACE FUNCTION public.rt16g_poison_${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF ${condition} THEN RAISE EXCEPTION 'rt16g: this notification cannot be written'; END IF;
+        RETURN NEW;
+      END $$`);
+    await t.sql(`CREATE TRIGGER rt16g_poison_${name} BEFORE INSERT ON workflow.notification FOR EACH ROW EXECUTE FUNCTION public.rt16g_poison_${name}()`);
+  };
 
   /** A second session holding `lock` (e.g. `LOCK TABLE … IN ACCESS EXCLUSIVE MODE`) while `during` runs. */
   async function whileLocked<T>(lock: string, during: () => Promise<T>): Promise<T> {
@@ -322,14 +331,7 @@ describe('workflow jobs: items that fail, a table locked mid-run (redteam16)', (
          FROM generate_series(1, 500) g`,
       [grid.grid_code],
     );
-    await t.sql(`CREATE OR REPLACE FUNCTION public.rt16g_poison_red() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.kind = 'ESCALATION' AND EXISTS (SELECT 1 FROM workflow.notification WHERE id = NEW.subject_id AND dedupe_key LIKE 'rt16g-poison:%') THEN
-          RAISE EXCEPTION 'rt16g: this escalation cannot be written';
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await t.sql(`CREATE TRIGGER rt16g_poison_red BEFORE INSERT ON workflow.notification FOR EACH ROW EXECUTE FUNCTION public.rt16g_poison_red()`);
+    await unwritable('red', `NEW.kind = 'ESCALATION' AND EXISTS (SELECT 1 FROM workflow.notification WHERE id = NEW.subject_id AND dedupe_key LIKE 'rt16g-poison:%')`);
     try {
       const [child] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102004%' AND registry.is_minor(birth_date, now() + interval '60 days') ORDER BY id DESC LIMIT 1`);
       const a = await t.gql(civil, ASSESS, { m: child.id });
@@ -351,14 +353,7 @@ describe('workflow jobs: items that fail, a table locked mid-run (redteam16)', (
     const good = kids[500];
     await t.sql(`UPDATE registry.minor SET risk_level = 'RED', next_visit_due = timestamptz '2000-01-01T00:00:00Z' + (interval '1 second' * (ascii(substr(id::text, 1, 1)))) WHERE id = ANY($1::uuid[])`, [poison]);
     await t.sql(`UPDATE registry.minor SET risk_level = 'RED', next_visit_due = '2020-01-01T00:00:00Z' WHERE id = $1`, [good.id]);
-    await t.sql(`CREATE OR REPLACE FUNCTION public.rt16g_poison_visit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.kind = 'VISIT_OVERDUE' AND EXISTS (SELECT 1 FROM registry.minor WHERE id = NEW.minor_id AND next_visit_due < '2001-01-01') THEN
-          RAISE EXCEPTION 'rt16g: this notification cannot be written';
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await t.sql(`CREATE TRIGGER rt16g_poison_visit BEFORE INSERT ON workflow.notification FOR EACH ROW EXECUTE FUNCTION public.rt16g_poison_visit()`);
+    await unwritable('visit', `NEW.kind = 'VISIT_OVERDUE' AND EXISTS (SELECT 1 FROM registry.minor WHERE id = NEW.minor_id AND next_visit_due < '2001-01-01')`);
     try {
       const now = new Date();
       const summary = await run(now);
@@ -389,14 +384,7 @@ describe('workflow jobs: items that fail, a table locked mid-run (redteam16)', (
       );
     await insert(500, 'rt16g-poison', '2020-01-01T00:00:00Z');
     const [{ id: goodReport }] = await insert(1, 'rt16g-good', '2021-01-01T00:00:00Z');
-    await t.sql(`CREATE OR REPLACE FUNCTION public.rt16g_poison_reassess() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.kind = 'REASSESSMENT_REQUESTED' AND EXISTS (SELECT 1 FROM workflow.mandatory_report WHERE id = NEW.subject_id AND observation = 'rt16g-poison') THEN
-          RAISE EXCEPTION 'rt16g: this request cannot be written';
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await t.sql(`CREATE TRIGGER rt16g_poison_reassess BEFORE INSERT ON workflow.notification FOR EACH ROW EXECUTE FUNCTION public.rt16g_poison_reassess()`);
+    await unwritable('reassess', `NEW.kind = 'REASSESSMENT_REQUESTED' AND EXISTS (SELECT 1 FROM workflow.mandatory_report WHERE id = NEW.subject_id AND observation = 'rt16g-poison')`);
     try {
       const summary = await run(Date.now());
       const asked = await t.sql(`SELECT department, region_code, minor_id FROM workflow.notification WHERE kind = 'REASSESSMENT_REQUESTED' AND subject_id = $1`, [goodReport]);
