@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { ObjectLiteral } from 'typeorm';
 import { groupBy } from '../../common/group-by';
-import { canonicalId, isUuid } from '../../common/uuid';
+import { isUuid } from '../../common/uuid';
 import { entityReader } from '../../db/entity-reader';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { MandatoryReport } from './entities/mandatory-report.entity';
@@ -75,8 +75,8 @@ function createWorkflowLoaders(ctx: HubContext) {
       const valid = ids.filter(isUuid);
       const found = valid.length ? await openToMe().andWhere('r.id = ANY(:ids)', { ids: valid }).select(['r.id', 'r.minorId', 'r.type', 'r.fromDepartment']).getMany() : [];
       const byId = new Map(found.map((r) => [r.id, r]));
-      // Postgres matches an id in capitals and answers it in lower case, as every UUID is stored.
-      return ids.map((id) => byId.get(canonicalId(id)) ?? null);
+      // The reference exactly as the hub writes the id: a spelling in capitals finds nothing (docs/workflows.md).
+      return ids.map((id) => byId.get(id) ?? null);
     }),
     referralsByMinor: newestByMinor(Referral, referralRule.sql, 'r.created_at DESC, r.id', referralRule.values),
     reportsByMinor: newestByMinor(MandatoryReport, 'r.region_code LIKE $2', 'r.received_at DESC, r.id', [jurisdiction(ctx)]),
