@@ -31,6 +31,13 @@ export const jurisdictionPattern = (ctx: HubContext) => `${ctx.principal.region}
  */
 export const isMinorAt = (birthDate: string, at: string) => `registry.is_minor(${birthDate}, ${at})`;
 
+/**
+ * SQL: the children among the ids `$1` whose grid lies under `$2` (a LIKE pattern) and who are
+ * minors at `$3` — the registry's rule at a clock the caller passes, for the workflow's look-ups of
+ * the children its records name (shared/jurisdiction.ts, workflow.notify.ts).
+ */
+export const MINORS_UNDER_AT = `SELECT id AS minor_id FROM registry.minor WHERE id = ANY($1) AND grid_code LIKE $2 AND ${isMinorAt('birth_date', '$3')}`;
+
 /** SQL: a risk level's rank, the gravest first (RiskLevel's order: RED, ORANGE, YELLOW, BLUE). */
 export const gravestFirst = (column: string): string => `array_position(ARRAY[${Object.values(RiskLevel).map((l) => `'${l}'`).join(', ')}], ${column})`;
 

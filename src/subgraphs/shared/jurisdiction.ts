@@ -5,7 +5,7 @@ import { notFound } from '../../errors/hub.exception';
 import { HubContext, sliceLoaders } from '../../server/hub.context';
 import { isUuid } from '../../common/uuid';
 import { Access } from '../../policy/policy.types';
-import { isMinorAt, jurisdictionPattern } from '../registry/registry.loaders';
+import { jurisdictionPattern, MINORS_UNDER_AT } from '../registry/registry.loaders';
 
 /**
  * The row rule of every department record: visible only when its child's grid lies in the
@@ -52,19 +52,17 @@ export interface MinorReference {
 }
 
 /**
- * The workflow's children of the caller's jurisdiction among `$1`: read in the registry at the
- * request's clock (`$3`), as the registry's readers and the workflow's writes do (README, "Ageing
- * out"). Through the departments' view, which can only count by the database's `now()`, a referral
- * created for a 17-year-old a moment before the midnight in China that made them 18 (the two clocks
- * a few milliseconds apart, or HUB_CLOCK_OFFSET_MS in a rehearsal) answered that it named no child.
+ * Children of the caller's jurisdiction among the ids asked, batched per request; null for any other
+ * id. Read in the registry at the request's clock, as the registry's readers and the workflow's
+ * writes do (README, "Ageing out"): through the departments' view, which can only count by the
+ * database's `now()`, a referral created for a 17-year-old a moment before the midnight in China that
+ * made them 18 (the two clocks a few milliseconds apart, or HUB_CLOCK_OFFSET_MS in a rehearsal)
+ * answered that it named no child.
  */
-const WORKFLOW_CHILDREN = `SELECT id AS minor_id FROM registry.minor WHERE id = ANY($1) AND grid_code LIKE $2 AND ${isMinorAt('birth_date', '$3')}`;
-
-/** Children of the caller's jurisdiction among the ids asked, batched per request; null for any other id. */
 const minorsInJurisdiction = (ctx: HubContext) =>
   new DataLoader<string, MinorReference | null>(async (ids) => {
     const valid = ids.filter(isUuid);
-    const rows: { minor_id: string }[] = valid.length ? await queryByKeys(ctx.db, WORKFLOW_CHILDREN, [valid, jurisdictionPattern(ctx), ctx.now]) : [];
+    const rows: { minor_id: string }[] = valid.length ? await queryByKeys(ctx.db, MINORS_UNDER_AT, [valid, jurisdictionPattern(ctx), ctx.now]) : [];
     const found = new Set(rows.map((r) => r.minor_id));
     return ids.map((id) => (found.has(id) ? { id } : null));
   });
@@ -119,7 +117,7 @@ export async function asSeenBy<T extends { minorId: string | null }>(ctx: HubCon
  */
 export async function loadedRecordOf(em: EntityManager, ctx: HubContext, recordType: string, minorId: string | null): Promise<LoadedRecord> {
   const key = minorId ?? NO_CHILD;
-  const seen = (await em.query(WORKFLOW_CHILDREN, [[key], jurisdictionPattern(ctx), ctx.now])).length ? { id: key } : null;
+  const seen = (await em.query(MINORS_UNDER_AT, [[key], jurisdictionPattern(ctx), ctx.now])).length ? { id: key } : null;
   sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).clear(key).prime(key, seen);
   if (seen) ctx.access.found(key, recordType);
   return {

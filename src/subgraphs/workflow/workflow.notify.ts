@@ -7,7 +7,7 @@ import { Access } from '../../policy/policy.types';
 import type { Minor } from '../registry/entities/minor.entity';
 import type { RiskAssessment } from '../registry/entities/risk-assessment.entity';
 import { DifficultyCategory } from '../registry/registry.enums';
-import { isMinorAt } from '../registry/registry.loaders';
+import { MINORS_UNDER_AT } from '../registry/registry.loaders';
 import { NotificationKind } from './workflow.enums';
 import { notificationRecipients } from './workflow.policy';
 
@@ -100,7 +100,7 @@ export const withoutChild = <T>(payload: Record<string, T>): Record<string, T> =
 
 /** The child, a minor at the emitter's clock (as `minorInJurisdiction` reads), lives inside the region (its grid is in the region's subtree). */
 async function livesIn(em: EntityManager, minorId: string, regionCode: string, now: Date): Promise<boolean> {
-  const rows: unknown[] = await em.query(`SELECT 1 FROM registry.minor WHERE id = $1 AND grid_code LIKE $2 AND ${isMinorAt('birth_date', '$3')}`, [minorId, `${regionCode}%`, now]);
+  const rows: unknown[] = await em.query(MINORS_UNDER_AT, [[minorId], `${regionCode}%`, now]);
   return rows.length > 0;
 }
 
