@@ -11,7 +11,7 @@ import { AccessLog } from './access-log';
 import { auditEvent, EventInput, outcomeOf } from './audit-event';
 import type { AuditSink } from './audit.writer';
 import { auditDocument } from './document-signature';
-import { PURPOSE_HEADER } from './purpose';
+import { declaredPurpose, PURPOSE_HEADER } from './purpose';
 import { newRequestId } from './request-id';
 import { MAX_VARIABLE_DEPTH, SubgraphFields, validationBound, variableDeeperThan } from './validation-bound';
 
@@ -74,6 +74,7 @@ export class HttpAudit {
           clientAddress: l.clientAddress ?? null,
           outcome,
           errorCodes: [code],
+          purpose: declaredPurpose(l.hubContext?.purposeHeader),
           ...input,
         }),
       );
@@ -197,16 +198,13 @@ export class HttpAudit {
     const query = body?.query;
     if (typeof query !== 'string') return next();
     const { refusal, document } = validationBound(query, this.subgraphs);
-    if (refusal) return this.refuse(res, refusal, { document: document ? auditDocument(document) : null });
+    // The event names the operation refused: a mutation refused so is one attempted.
+    const operation = document && getOperationAST(document, typeof body?.operationName === 'string' ? body.operationName : undefined);
+    const named = { operationType: operation?.operation ?? null, operationName: operation?.name?.value ?? null };
+    if (refusal) return this.refuse(res, refusal, { document: document ? auditDocument(document) : null, ...named });
     // A document that does not parse declares no variable, and none of its values is hashed.
     if (!document || !variableDeeperThan(body?.variables, MAX_VARIABLE_DEPTH)) return next();
-    // The event names the operation the value was sent with: a mutation refused so is one attempted.
-    const operation = getOperationAST(document, typeof body?.operationName === 'string' ? body.operationName : undefined);
-    await this.refuse(res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), {
-      document: auditDocument(document),
-      operationType: operation?.operation ?? null,
-      operationName: operation?.name?.value ?? null,
-    });
+    await this.refuse(res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), { document: auditDocument(document), ...named });
   };
 
   /**
@@ -227,6 +225,7 @@ export class HttpAudit {
           clientAddress: l.clientAddress ?? null,
           outcome: outcomeOf(errorCodes, null),
           errorCodes,
+          purpose: declaredPurpose(l.hubContext?.purposeHeader),
         }),
       )
       // No data went out with these answers; a failed write is logged for the operators.

@@ -9,7 +9,7 @@ import { AuditOutcome, Purpose, ReadGroup } from './audit.types';
 import { Access } from '../policy/policy.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS } from './document-signature';
-import { needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
+import { declaredPurpose, needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
 import { FieldRefusals, queryCost } from './query-cost';
 import { nonNullUses, NonNullUses, nullInNonNullUse } from './variable-nulls';
 
@@ -98,7 +98,9 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
   return {
     async requestDidStart({ contextValue }) {
       const { startedAt } = contextValue;
-      let purpose: Purpose | null = null;
+      // Recorded in the request's event whatever refuses it (a limit, validation), not only once the
+      // purpose rule has run: a data officer looking into refused probes sees what they were made for.
+      let purpose = declaredPurpose(contextValue.purposeHeader);
       let purposeChild: string | null = null;
       return {
         async didResolveOperation({ document, operation, schema, contextValue, request }) {
@@ -142,7 +144,8 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             );
           }
           try {
-            purpose = parsePurpose(contextValue.purposeHeader) ?? null;
+            // A malformed header, recorded as no purpose, is refused here, after the bounds.
+            if (!purpose) parsePurpose(contextValue.purposeHeader);
             if (purpose && opts.checkPurpose) purposeChild = await opts.checkPurpose(purpose, contextValue);
             let needs = f.needsPurpose.get(operation);
             if (needs === undefined) f.needsPurpose.set(operation, (needs = needsPurpose(schema, document, operation, opts.childTypes, opts.purposeFreeMutations)));

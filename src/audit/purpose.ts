@@ -5,7 +5,9 @@ import { Purpose, PurposeCode } from './audit.types';
 
 export const PURPOSE_HEADER = 'x-purpose';
 const CODES = Object.values(PurposeCode) as string[];
-const CONTROL_OR_UNSEEN = new RegExp(String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|${INVISIBLE.source}`, 'u');
+// As a line of text (common/validation.ts): a no-break or ideographic space is drawn as U+0020,
+// and `2026\u00A00042` would search apart from the `2026 0042` it reads as.
+const CONTROL_OR_UNSEEN = new RegExp(String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|${INVISIBLE.source}|(?! )\p{Zs}`, 'u');
 
 /**
  * `x-purpose: CASE_HANDLING` or `x-purpose: CASE_HANDLING; 2026-民-0042` (code, then an
@@ -34,11 +36,23 @@ export function parsePurpose(header: string | readonly string[] | undefined): Pu
   // nothing drawn as nothing: `2026-0042` with a combining grapheme joiner (U+034F) inside reads
   // as `2026-0042` and searches apart from it.
   if (CONTROL_OR_UNSEEN.test(reference) || !isWellFormed(reference)) {
-    throw badInput(PURPOSE_HEADER, 'reference must not contain control, format or invisible characters');
+    throw badInput(PURPOSE_HEADER, 'reference must not contain control, format or invisible characters, or spaces other than U+0020');
   }
   // As user ids: `José` spelt with a combining accent reads as the precomposed one and searches apart from it.
   if (reference !== reference.normalize('NFC')) throw badInput(PURPOSE_HEADER, 'reference must be in Unicode NFC (precomposed characters)');
   return { code: trimmed as PurposeCode, ...(reference ? { reference } : {}) };
+}
+
+/**
+ * The purpose a request declared, for its audit event whatever refuses it: null when none, or
+ * when the header is malformed (the refusal then says so).
+ */
+export function declaredPurpose(header: string | readonly string[] | undefined): Purpose | null {
+  try {
+    return parsePurpose(header) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Headers are Latin-1 on the wire; a client may percent-encode a Chinese case reference. */
