@@ -34,6 +34,9 @@ export class WomensFederationMutationResolver {
       // after any visit already recorded either — the latest visit (lastVisitOn) is not the bound.
       const { first } = await subRecordDays(em, CareVisit, 'visitedOn', 'planId', plan.id);
       if (first && fields.startedOn > first) refuseStating(ctx, plan.minorId, 'CareVisit.visitedOn', 'startedOn', `must not be after the plan’s first visit (${first})`);
+      // Nor after lastVisitOn when its visits are gone (removed past the API): the table's CHECK
+      // would refuse it as an internal error.
+      if (plan.lastVisitOn && fields.startedOn > plan.lastVisitOn) refuseStating(ctx, plan.minorId, 'CarePlan.lastVisitOn', 'startedOn', 'must not be after the plan’s latest visit');
       return writeFields(em, ctx, CarePlan, plan, fields);
     });
   }

@@ -27,6 +27,9 @@ export class YouthLeagueMutationResolver {
       // move the opening after any follow-up already recorded either — the latest (lastFollowUpOn) is not the bound.
       const { first } = await subRecordDays(em, MisbehaviourFollowUp, 'followedUpOn', 'caseId', found.id);
       if (first && fields.openedOn > first) refuseStating(ctx, found.minorId, 'MisbehaviourFollowUp.followedUpOn', 'openedOn', `must not be after the case’s first follow-up (${first})`);
+      // Nor after lastFollowUpOn when its follow-ups are gone (removed past the API): the table's
+      // CHECK would refuse it as an internal error.
+      if (found.lastFollowUpOn && fields.openedOn > found.lastFollowUpOn) refuseStating(ctx, found.minorId, 'PreventionCase.lastFollowUpOn', 'openedOn', 'must not be after the case’s latest follow-up');
       return writeFields(em, ctx, PreventionCase, found, fields);
     });
   }
