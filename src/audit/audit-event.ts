@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal';
 import type { AuditEventBody, Change, ChildRead, Purpose, ReadGroup } from './audit.types';
 import { AuditOutcome, PurposeCode } from './audit.types';
+import { Access } from '../policy/policy.types';
 
 /** The hub's own failures, or those of what it depends on: nothing of the client's doing. */
 const ERROR_CODES = new Set(['INTERNAL_SERVER_ERROR', 'AUDIT_UNAVAILABLE', 'DATABASE_UNAVAILABLE', 'COMMIT_OUTCOME_UNKNOWN', 'IDENTITY_PROVIDER_UNAVAILABLE']);
@@ -108,12 +109,15 @@ const isText = (v: unknown): v is string => typeof v === 'string';
 const isTextOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isTextRecord = (v: unknown): v is Record<string, string> => isRecord(v) && Object.values(v).every(isText);
+const ACCESSES = new Set<unknown>(Object.values(Access));
+// A read's fields, each served one of the ways there are: another value is no audit event's either.
+const isAccessRecord = (v: unknown): boolean => isRecord(v) && Object.values(v).every((a) => ACCESSES.has(a));
 const OUTCOMES = new Set<unknown>(Object.values(AuditOutcome));
 const PURPOSES = new Set<unknown>(Object.values(PurposeCode));
 
 const isPurpose = (p: unknown): boolean => p === null || (isRecord(p) && PURPOSES.has(p.code) && (p.reference === undefined || isText(p.reference)));
 const isRead = (r: unknown): boolean =>
-  isRecord(r) && isTextRecord(r.fields) && ('minorIds' in r ? Array.isArray(r.minorIds) && r.minorIds.every(isText) : isText(r.minorId));
+  isRecord(r) && isAccessRecord(r.fields) && ('minorIds' in r ? Array.isArray(r.minorIds) && r.minorIds.every(isText) : isText(r.minorId));
 const isChange = (c: unknown): boolean =>
   isRecord(c) && isText(c.mutation) && isTextOrNull(c.id) && isTextOrNull(c.minorId) && Array.isArray(c.fields) && c.fields.every(isText);
 

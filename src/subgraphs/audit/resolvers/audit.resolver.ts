@@ -6,7 +6,7 @@ import type { ChainAnchor } from '../../../audit/audit.anchor';
 import { verifyChain } from '../../../audit/audit.verify';
 import { canonicalId, isUuid } from '../../../common/uuid';
 import { readOnly } from '../../../db/commit-outcome';
-import { requireCleanText, requirePageSize } from '../../../common/validation';
+import { isWellFormed, requirePageSize } from '../../../common/validation';
 import { Access } from '../../../policy/policy.types';
 import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import { sliceLoaders, type HubContext } from '../../../server/hub.context';
@@ -80,10 +80,25 @@ function asReader<T>(ctx: HubContext, work: (em: EntityManager) => Promise<T>): 
     });
 }
 
-/** Postgres's refusal to read a text as JSON (`body::jsonb` of a body that is none). */
+/**
+ * Postgres's refusals to read a text as JSON (`body::jsonb` of a body that is none): not JSON, or a
+ * `\u0000` jsonb cannot hold, both naming the JSON; a number past `numeric` or nesting past the stack
+ * name nothing, but in the auditor's read-only statements, their arguments checked before, only a
+ * body can hold either.
+ */
 const isJsonUnreadable = (e: unknown): boolean => {
-  const cause = (e as { driverError?: { code?: string; message?: string } }).driverError;
-  return cause?.code === '22P02' && /type json/.test(cause.message ?? '');
+  const cause = (e as { driverError?: { code?: string; message?: string; where?: string } }).driverError;
+  switch (cause?.code) {
+    case '22P02':
+      return /type json/.test(cause.message ?? '');
+    case '22P05':
+      return (cause.where ?? '').startsWith('JSON data');
+    case '22003':
+    case '54001':
+      return true;
+    default:
+      return false;
+  }
 };
 
 /**
@@ -165,9 +180,12 @@ function lookedUp(ctx: HubContext, asked: string, argument: string, field: strin
   return minorId;
 }
 
+/** Refuses only what no event can hold: Postgres's text has no NUL, UTF-8 no lone surrogate. */
 function searchedText(argument: string, value: string): string {
   if (value === '') throw badInput(argument, 'must not be empty');
-  return requireCleanText(argument, value);
+  if (!isWellFormed(value)) throw badInput(argument, 'must be well-formed Unicode (a lone surrogate is not a character)');
+  if (value.includes('\u0000')) throw badInput(argument, 'must not contain U+0000');
+  return value;
 }
 
 /** A page of the trail: 1…`max` events, after a `seq` this API returned (the trail is read newest first). */
