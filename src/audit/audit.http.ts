@@ -38,6 +38,9 @@ interface Locals {
 
 const locals = (res: Response) => res.locals as Locals;
 
+/** body-parser's own error for a client that left mid-body. */
+const requestAborted = () => Object.assign(new Error('request aborted'), { type: 'request.aborted', status: 400, expose: true });
+
 /** The media types Apollo Server answers a single result in (its MEDIA_TYPES), the first by default. */
 const ANSWER_TYPES = ['application/json; charset=utf-8', 'application/graphql-response+json; charset=utf-8'];
 export const gatewayContextOf = (res: Response): GatewayContext => locals(res).hubContext!;
@@ -169,9 +172,34 @@ export class HttpAudit {
   };
 
   /**
+   * express.json() with the client's hang-up always ending it: body-parser reads a compressed body
+   * from a decompression stream that is not told of an abort, and waited for it for ever; and a
+   * request whose client left while it was being authenticated it takes for read, leaving no body,
+   * which Apollo Server answers with a 500 that no one receives. Neither left an event. Both are
+   * now the abort body-parser reports of a plain body.
+   */
+  readBody(json: RequestHandler): RequestHandler {
+    return (req, res, next) => {
+      let settled = false;
+      const settle = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        req.off('close', hungUp);
+        next(err ?? ('body' in req ? undefined : requestAborted()));
+      };
+      const hungUp = () => {
+        if (!req.complete) settle(requestAborted());
+      };
+      req.once('close', hungUp);
+      json(req, res, settle);
+    };
+  }
+
+  /**
    * express.json() failures: too large (LIMIT_EXCEEDED), not JSON, or a body it cannot read — an
-   * unsupported charset or content encoding, a length that does not match (INVALID, with
-   * body-parser's status and its message, which it marks safe to show).
+   * unsupported charset or content encoding, a length that does not match, an abort (INVALID, with
+   * body-parser's status and its message, which it marks safe to show), or a compressed body that
+   * does not decompress (zlib's errors have no type, and their text is zlib's).
    */
   bodyErrors: ErrorRequestHandler = async (err, _req, res, next) => {
     const { type, status, expose, message } = err as { type?: string; status?: number; expose?: boolean; message?: string };
@@ -179,8 +207,9 @@ export class HttpAudit {
       await this.refuse(res, new HubException(HubErrorCode.LIMIT_EXCEEDED, 'Request body too large'), {});
     } else if (type === 'entity.parse.failed' || err instanceof SyntaxError) {
       await this.refuse(res, new HubException(HubErrorCode.BAD_USER_INPUT, 'Request body is not valid JSON'), {});
-    } else if (typeof type === 'string' && expose && status && status >= 400 && status < 500) {
-      await this.refuse(res, new HubException(HubErrorCode.BAD_USER_INPUT, `Request body cannot be read: ${message}`, { http: { status } }), {});
+    } else if (expose && status && status >= 400 && status < 500) {
+      const why = typeof type === 'string' ? message : 'it does not decompress as its content-encoding says';
+      await this.refuse(res, new HubException(HubErrorCode.BAD_USER_INPUT, `Request body cannot be read: ${why}`, { http: { status } }), {});
     } else {
       next(err);
     }

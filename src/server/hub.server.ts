@@ -154,7 +154,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       httpAudit.authenticate,
       httpAudit.postOnly,
       httpAudit.acceptable,
-      compiled ? compiled.jsonBody(json) : json,
+      httpAudit.readBody(compiled ? compiled.jsonBody(json) : json),
       httpAudit.bodyErrors,
       httpAudit.instant,
       httpAudit.validationBound,
