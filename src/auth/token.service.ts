@@ -206,14 +206,7 @@ export class TokenService {
     if (hit && hit.until > Date.now()) return hit.principal;
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.key as never, {
-        algorithms: this.algorithms,
-        issuer: this.config.jwt.issuer,
-        audience: this.config.jwt.audience,
-        requiredClaims: ['sub', 'exp', 'iat'],
-        maxTokenAge: this.config.jwt.maxTokenAgeSeconds,
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      }));
+      ({ payload } = await this.verifySignedBy(token));
     } catch (e) {
       if (e instanceof HubException) throw e;
       const expired = (e as { code?: string }).code === 'ERR_JWT_EXPIRED';
@@ -233,6 +226,35 @@ export class TokenService {
     if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
     this.verified.set(token, { principal, until: Math.min(expiresAt * 1000, Date.now() + 60_000) });
     return principal;
+  }
+
+  /**
+   * A token whose header names no key (`kid` is optional) while the provider's set holds several
+   * of its type — as while the provider rolls its key — matches them all: jose leaves trying each
+   * to its caller, and such tokens were refused as forged.
+   */
+  private async verifySignedBy(token: string) {
+    const options = {
+      algorithms: this.algorithms,
+      issuer: this.config.jwt.issuer,
+      audience: this.config.jwt.audience,
+      requiredClaims: ['sub', 'exp', 'iat'],
+      maxTokenAge: this.config.jwt.maxTokenAgeSeconds,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    };
+    try {
+      return await jwtVerify(token, this.key as never, options);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw e;
+      for await (const key of e as unknown as AsyncIterable<KeyObject>) {
+        try {
+          return await jwtVerify(token, key, options);
+        } catch (other) {
+          if ((other as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw other;
+        }
+      }
+      throw e;
+    }
   }
 }
 
