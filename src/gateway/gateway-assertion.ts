@@ -13,6 +13,12 @@ import { HubErrorCode, HubException } from '../errors/hub.exception';
 /** Header carrying the gateway's signed statement of who is asking (distributed mode). */
 export const ASSERTION_HEADER = 'x-hub-gateway-assertion';
 const ISSUER = 'hub-gateway';
+/**
+ * The largest body a subgraph reads. The gateway refuses a fetch over it before sending it
+ * (SignedRemoteDataSource): a fetch is not the client's text — its variables are written out again,
+ * `1e20` as 21 digits — and the subgraph's refusal was taken for a lost answer.
+ */
+export const SUBGRAPH_BODY_LIMIT_BYTES = 1024 * 1024;
 /** Response extension in which a subgraph returns what it read and wrote (see AccessLog). */
 export const ACCESS_EXTENSION = 'hubAccess';
 

@@ -3,9 +3,9 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { AccessRecord } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
-import { HubErrorCode, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
+import { HubErrorCode, HubException, loggableError, MASKED_MESSAGE } from '../errors/hub.exception';
 import type { GatewayContext } from './gateway.context';
-import { ACCESS_EXTENSION, ASSERTION_HEADER, signAssertion } from './gateway-assertion';
+import { ACCESS_EXTENSION, ASSERTION_HEADER, signAssertion, SUBGRAPH_BODY_LIMIT_BYTES } from './gateway-assertion';
 import { subgraphAgent } from './subgraph-agent';
 
 type ReceiveOptions = Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>>[0];
@@ -73,6 +73,8 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
     try {
       return await super.process(options);
     } catch (e) {
+      // Refused before it was sent (willSendRequest): the subgraph ran nothing, no answer was lost.
+      if (e instanceof HubException) return { errors: [{ message: e.message, extensions: { code: e.extensions.code } }] };
       const refusal = e instanceof SubgraphRefusal ? e : null;
       const body = isRecord(refusal?.body) ? refusal.body : {};
       this.takeAccess(body.extensions, options.context);
@@ -115,6 +117,11 @@ export class SignedRemoteDataSource extends RemoteGraphQLDataSource<GatewayConte
 
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     if (!('principal' in context)) return; // health checks and composition carry no caller
+    // The body as RemoteGraphQLDataSource writes it.
+    const { http: _http, ...body } = request;
+    if (Buffer.byteLength(JSON.stringify(body)) > SUBGRAPH_BODY_LIMIT_BYTES) {
+      throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `The request, as sent on to subgraph ${this.subgraph}, is larger than the ${SUBGRAPH_BODY_LIMIT_BYTES} bytes it reads`);
+    }
     request.http?.headers.set(
       ASSERTION_HEADER,
       // Bound to exactly this fetch's query, operation name and variables (the body process() sends).

@@ -8,7 +8,7 @@ import { execute, GraphQLError } from 'graphql';
 import { AuditSink, AuditWriter, auditWriterPool, DiscardingAuditSink } from '../audit/audit.writer';
 import type { HubConfig } from '../config/hub.config';
 import { HubErrorCode, HubException, maskUnexpectedError } from '../errors/hub.exception';
-import { ACCESS_EXTENSION, ASSERTION_HEADER, AssertionRefused, ReplayGuard, requestDigest, VerifiedAssertion, verifyAssertion, vouchedRequestId } from '../gateway/gateway-assertion';
+import { ACCESS_EXTENSION, ASSERTION_HEADER, AssertionRefused, SUBGRAPH_BODY_LIMIT_BYTES, ReplayGuard, requestDigest, VerifiedAssertion, verifyAssertion, vouchedRequestId } from '../gateway/gateway-assertion';
 import { BuiltSubgraph, buildSubgraph } from '../gateway/supergraph';
 import { isLiteralRefusal } from '../gateway/input-refusal';
 import { findSubgraph } from '../subgraphs';
@@ -169,7 +169,7 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
         logRefusal(`a request: ${req.method === 'POST' ? 'query string' : 'not POST'}`, requestId, req.socket.remoteAddress ?? 'unknown');
         sendRefusal(res, refusal);
       },
-      express.json({ limit: '1mb' }),
+      express.json({ limit: SUBGRAPH_BODY_LIMIT_BYTES }),
       expressMiddleware(server, {
         context: async ({ req, res }) => {
           const from = req.socket.remoteAddress ?? 'unknown';
