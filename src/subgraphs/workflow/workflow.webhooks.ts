@@ -13,6 +13,7 @@ import { loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
 import { checkDestination, DestinationRefused, LookupsBusy, ResolvedDestination } from './webhook.destination';
 import { NotificationKind } from './workflow.enums';
+import { isMinorAt } from '../registry/registry.loaders';
 import { payloadAccess, servedPayload } from './workflow.notify';
 
 export const SIGNATURE_HEADER = 'x-hub-signature';
@@ -223,7 +224,7 @@ async function deliverBatch(
     RETURNING d.id, d.attempts, w.url, w.secret, w.id AS webhook_id, w.department AS webhook_department, w.region_code AS webhook_region,
       jsonb_build_object('id', n.id, 'kind', n.kind, 'department', n.department, 'regionCode', n.region_code,
         'minorId', n.minor_id, 'subjectId', n.subject_id, 'createdAt', n.created_at, 'payload', n.payload) AS notification,
-      EXISTS (SELECT 1 FROM registry.minor_jurisdiction j WHERE j.minor_id = n.minor_id AND j.grid_code LIKE w.region_code || '%') AS child_within`,
+      EXISTS (SELECT 1 FROM registry.minor m WHERE m.id = n.minor_id AND m.grid_code LIKE w.region_code || '%' AND ${isMinorAt('m.birth_date', '$1')}) AS child_within`,
     [dueBy, lease, batch, JSON.stringify(DELIVERY_URGENCY)],
   )) as [Due[], number];
   let delivered = 0;
@@ -231,7 +232,8 @@ async function deliverBatch(
   await Promise.all(
     rows.map(async (d) => {
       // Sent when due, perhaps long after it was told: a child who has since moved out of the
-      // webhook's region is named no more, in the body or in the delivery's audit event.
+      // webhook's region, or turned 18 by the pass's clock, is named no more, in the body or in the
+      // delivery's audit event.
       d.notification = {
         ...d.notification,
         minorId: d.child_within ? d.notification.minorId : null,

@@ -5,7 +5,7 @@ import { ageOn, chinaDay } from '../../../common/dates';
 import { idNumberBirthDate, requireIdNumber } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { requireDate, requireLine, requireText } from '../../../common/validation';
+import { EARLIEST_DATE, requireDate, requireLine, requireText } from '../../../common/validation';
 import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
 import { EmploymentAnswer } from '../workflow.enums';
@@ -18,6 +18,18 @@ import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from 
 export const MAX_RESCREEN = 1000;
 /** The youngest age of criminal responsibility (刑法 art. 17): no one younger has a judgement to be barred by. */
 const YOUNGEST_BARRED_AGE = 12;
+
+/**
+ * The ID number of someone living: its birth date neither after today in China (registration
+ * refuses such a number too) nor before EARLIEST_DATE. Valid but for that, it is made up or garbled
+ * past its check character: a check of it answered CLEAR, a bar of it matched no one.
+ */
+function requirePersonIdNumber(field: string, value: string, now: Date): string {
+  const idNumber = requireIdNumber(field, value);
+  const born = idNumberBirthDate(idNumber);
+  if (born > chinaDay(now) || born < EARLIEST_DATE) throw badInput(field, `encodes a birth date in the future or before ${EARLIEST_DATE}`);
+  return idNumber;
+}
 
 /**
  * Serialises one employer's checks so that concurrent requests cannot overrun the limit. An
@@ -45,7 +57,7 @@ export class EmploymentResolver {
     const { workflow } = ctx.config;
     // A refused input waits the same time as an answer ("whatever the answer or refusal").
     return withFixedDuration(startedAt, workflow.employmentCheckMinMs, async () => {
-      const idNumber = requireIdNumber('input.idNumber', input.idNumber);
+      const idNumber = requirePersonIdNumber('input.idNumber', input.idNumber, ctx.now);
       requireLine('input.name', input.name, 50);
       const authorizationReference = requireLine('input.authorizationReference', input.authorizationReference, 100);
       await requireRegistryKey(ctx.config, ctx.db);
@@ -89,7 +101,7 @@ export class EmploymentResolver {
       const reference = requireLine('authorizationReference', authorizationReference, 100);
       const hashes = candidates.map((c, i) => {
         requireLine(`candidates[${i}].name`, c.name, 50);
-        return personHash(ctx.config, requireIdNumber(`candidates[${i}].idNumber`, c.idNumber));
+        return personHash(ctx.config, requirePersonIdNumber(`candidates[${i}].idNumber`, c.idNumber, ctx.now));
       });
       await requireRegistryKey(ctx.config, ctx.db);
       return ctx.db.transaction(async (em) => {
@@ -129,7 +141,7 @@ export class EmploymentResolver {
 
   @Mutation(() => BarredPerson, { nullable: true, description: 'Lists a person barred from work with minors' })
   async addBarredPerson(@Arg('input', () => BarredPersonInput) input: BarredPersonInput, @Ctx() ctx: HubContext): Promise<BarredPerson> {
-    const idNumber = requireIdNumber('input.idNumber', input.idNumber);
+    const idNumber = requirePersonIdNumber('input.idNumber', input.idNumber, ctx.now);
     // A bar follows a judgement, and no one is judged before 12, the youngest age of criminal
     // responsibility (刑法 art. 17): such a number is a child's, mistyped or not, and a listing would
     // answer RESTRICTED about that child to every employer asking.
