@@ -58,9 +58,15 @@ export class FastPathGateway implements GatewayInterface {
   async load(options: Parameters<ApolloGateway['load']>[0]): Promise<GatewayLoadResult> {
     const { executor } = await this.gateway.load(options);
     return {
-      executor: (rc) => {
+      executor: async (rc) => {
         const target = this.target(rc.document);
-        return target ? target.executeWhole(rc as never) : executor!(rc);
+        if (!target) return executor!(rc);
+        const result = await target.executeWhole(rc as never);
+        // No `data`: refused before anything ran, and left to the gateway to refuse as it does. A
+        // variable the subgraph's own scalar refuses (DateTimeISO, which the supergraph knows by
+        // name only) the gateway passes on, and the fetch's refusal nulls the field (HTTP 200):
+        // answered here, it was a request error (HTTP 400, no data).
+        return 'data' in result ? result : executor!(rc);
       },
     };
   }

@@ -157,8 +157,7 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
     });
     if (!result.errors) return result;
     // No `data` at all: the request itself was refused (a variable missing or of the wrong type, an
-    // unknown operation name). Returned as graphql-js made them, as @apollo/gateway does for a planned
-    // operation, so that Apollo Server labels them BAD_USER_INPUT rather than an internal error.
+    // unknown operation name), nothing ran; FastPathGateway has the gateway answer it.
     if (!('data' in result)) return result;
     // Masked at the subgraph's boundary as in process(), and named as the gateway names a
     // subgraph's errors. Apollo Server would label an unmasked driver error INTERNAL_SERVER_ERROR
