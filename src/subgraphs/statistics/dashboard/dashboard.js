@@ -219,9 +219,11 @@
     try {
       const { statisticsScope: scope } = await gql(token, '{ statisticsScope { regionCode regionName level finestLevel suppressionK } }');
       if (!current()) return;
-      // Break down one level below the caller's node, but never finer than their role may see.
-      const breakdown = LEVEL_DEPTH[scope.level] < LEVEL_DEPTH.STREET ? 'STREET' : scope.level;
-      if (LEVEL_DEPTH[breakdown] > LEVEL_DEPTH[scope.finestLevel]) throw new Error(`Your role sees no statistics below ${scope.finestLevel}`);
+      // Break down one level below the caller's node, but never finer than their role may see: a
+      // role whose finest level is the node itself (HUB_STATISTICS_FINEST_LEVELS) sees the node whole.
+      if (LEVEL_DEPTH[scope.finestLevel] < LEVEL_DEPTH[scope.level]) throw new Error(`Your role sees no statistics at ${scope.level} (its finest level is ${scope.finestLevel})`);
+      const below = LEVEL_DEPTH[scope.level] < LEVEL_DEPTH.STREET ? 'STREET' : scope.level;
+      const breakdown = LEVEL_DEPTH[below] > LEVEL_DEPTH[scope.finestLevel] ? scope.finestLevel : below;
       const data = await gql(token, DASHBOARD_QUERY, { breakdown, own: scope.level }, true);
       if (!current()) return;
       window.dashboard.data = data;
