@@ -4,7 +4,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { CHILD_RECORD_TYPES } from '../src/subgraphs/index';
 import { eventOf, post } from './support/audit-helpers';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
-import { FieldDef, FullType, INTROSPECTION, named, SUBJECT_TOKENS, TypeRef } from './support/schema-calls';
+import { FieldDef, FullType, INTROSPECTION, named, SUBJECT_TOKENS } from './support/schema-calls';
 import { cloneTemplateDatabase, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 /**

@@ -1,7 +1,7 @@
-import { Department, POLICY_SUBJECTS, PolicySubject, Role } from '../src/auth/principal';
+import { Department, POLICY_SUBJECTS, PolicySubject } from '../src/auth/principal';
 import { yearsBefore } from '../src/common/dates';
 import { storedEventOf } from './support/audit-helpers';
-import { startTestHub, TestHub } from './support/test-hub';
+import { startTestHub, subjectToken, TestHub } from './support/test-hub';
 
 /**
  * Differential test of compiled reads against the general path: request shapes × every policy
@@ -34,10 +34,7 @@ describe('compiled reads, differential (redteam 6)', () => {
     await fast?.stop();
   });
 
-  const tokenFor = (subject: PolicySubject, region: string) =>
-    Object.values(Department).includes(subject as Department)
-      ? fast.token(subject as Department, { region, user: `${subject}-street` })
-      : fast.token(Department.CIVIL_AFFAIRS, { role: subject as Role, region, user: `${subject}-street` });
+  const tokenFor = (subject: PolicySubject, region: string) => subjectToken(fast, subject, { region, user: `${subject}-street` });
 
   async function ask(t: TestHub, token: string, body: unknown, headers: Record<string, string>, method = 'POST') {
     const res = await fetch(t.hub.url, {
@@ -159,9 +156,7 @@ describe('compiled reads with the field policy off (benchmarks), differential (r
     const query = `query Child($id: ID!) { minor(id: $id) { id name idNumber birthDate nextVisitDue } }`;
     let compiled = 0;
     for (const subject of POLICY_SUBJECTS) {
-      const token = Object.values(Department).includes(subject as Department)
-        ? await fast.token(subject as Department)
-        : await fast.token(Department.CIVIL_AFFAIRS, { role: subject as Role });
+      const token = await subjectToken(fast, subject);
       const ask = async (t: TestHub) => {
         const res = await fetch(t.hub.url, {
           method: 'POST',

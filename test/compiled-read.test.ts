@@ -1,7 +1,7 @@
 import { Department, POLICY_SUBJECTS, PolicySubject, Role } from '../src/auth/principal';
 import { yearsBefore } from '../src/common/dates';
 import { post, storedEventOf } from './support/audit-helpers';
-import { startTestHub, TestHub, TokenOptions } from './support/test-hub';
+import { startTestHub, subjectToken, TestHub, TokenOptions } from './support/test-hub';
 
 /**
  * Compiled reads (src/compiled-read) answer a single-child look-up ahead of Express and Apollo.
@@ -34,10 +34,7 @@ describe('compiled reads', () => {
     await fast?.stop();
   });
 
-  const tokenFor = (subject: PolicySubject, opts: TokenOptions = {}) =>
-    Object.values(Department).includes(subject as Department)
-      ? fast.token(subject as Department, opts)
-      : fast.token(Department.CIVIL_AFFAIRS, { ...opts, role: subject as Role });
+  const tokenFor = (subject: PolicySubject, opts: TokenOptions = {}) => subjectToken(fast, subject, opts);
 
   interface Answer {
     status: number;

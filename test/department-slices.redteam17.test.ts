@@ -4,7 +4,7 @@ import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(180_000);
 
-const { CIVIL_AFFAIRS: CA, POLICE: PO, EDUCATION: ED, JUSTICE: JU, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
+const { POLICE: PO, EDUCATION: ED, JUSTICE: JU, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
 const STREET = '330102001';
 const dayOffset = (n: number) => chinaDay(new Date(Date.now() + n * 86_400_000));
 

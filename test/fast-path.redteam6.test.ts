@@ -1,8 +1,8 @@
-import { Department, POLICY_SUBJECTS, PolicySubject, Role } from '../src/auth/principal';
+import { Department, POLICY_SUBJECTS, PolicySubject } from '../src/auth/principal';
 import { yearsBefore } from '../src/common/dates';
 import { FastPathGateway } from '../src/gateway/fast-path.gateway';
 import { eventsOf } from './support/audit-helpers';
-import { startTestHub, TestHub } from './support/test-hub';
+import { startTestHub, subjectToken, TestHub } from './support/test-hub';
 
 /**
  * Differential test of FastPathGateway against the planned gateway path: the same request is sent
@@ -42,10 +42,7 @@ describe('fast path, differential (redteam 6)', () => {
     await t?.stop();
   });
 
-  const tokenFor = (subject: PolicySubject, region: string) =>
-    Object.values(Department).includes(subject as Department)
-      ? t.token(subject as Department, { region, user: `${subject}-street` })
-      : t.token(Department.CIVIL_AFFAIRS, { role: subject as Role, region, user: `${subject}-street` });
+  const tokenFor = (subject: PolicySubject, region: string) => subjectToken(t, subject, { region, user: `${subject}-street` });
 
   async function ask(token: string, body: unknown, headers: Record<string, string>) {
     const res = await fetch(t.hub.url, {

@@ -1,6 +1,6 @@
-import { Department, POLICY_SUBJECTS, PolicySubject, Role } from '../src/auth/principal';
+import { Department, POLICY_SUBJECTS, PolicySubject } from '../src/auth/principal';
 import { post, storedEventOf } from './support/audit-helpers';
-import { startDistributedTestHub, startTestHub, TestHub, TokenOptions } from './support/test-hub';
+import { startDistributedTestHub, startTestHub, subjectToken, TestHub, TokenOptions } from './support/test-hub';
 
 /**
  * Red team 17: the shortcuts (compiled reads, the single-subgraph fast path) against the general
@@ -30,10 +30,7 @@ describe('fast paths against the general path (red team 17)', () => {
     await fast?.stop();
   });
 
-  const tokenFor = (subject: PolicySubject, opts: TokenOptions = {}) =>
-    Object.values(Department).includes(subject as Department)
-      ? fast.token(subject as Department, opts)
-      : fast.token(Department.CIVIL_AFFAIRS, { ...opts, role: subject as Role });
+  const tokenFor = (subject: PolicySubject, opts: TokenOptions = {}) => subjectToken(fast, subject, opts);
 
   /** The part of an answer and its event about the registry's fields of Minor. */
   async function minorPart(t: TestHub, token: string, query: string, variables: Record<string, unknown>, headers?: Record<string, string>) {
@@ -138,7 +135,7 @@ describe('fast paths against the general path (red team 17)', () => {
         return { status: r.status, data: r.json?.data, errors, outcome: event.outcome, errorCodes: event.errorCodes, reads: event.reads, purpose: event.purpose };
       };
       for (const subject of POLICY_SUBJECTS) {
-        const tokens = [await tokenFor(subject), Object.values(Department).includes(subject as Department) ? await remote.token(subject as Department) : await remote.token(Department.CIVIL_AFFAIRS, { role: subject as Role })];
+        const tokens = [await tokenFor(subject), await subjectToken(remote, subject)];
         for (const query of docs) {
           for (const id of [minorId, rich, outsideId, '00000000-0000-4000-8000-000000000000']) {
             const a = await ask(fast, tokens[0], query, id);

@@ -1,5 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
-import { buildIdNumber, idNumberCheckChar } from '../src/common/id-number';
+import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 

@@ -5,6 +5,7 @@ import { refreshStatistics } from '../src/subgraphs/statistics/statistics.refres
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
 import { startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
+import { birthYearsAgo } from './support/birth-dates';
 
 jest.setTimeout(300_000);
 
@@ -26,12 +27,6 @@ const MOVE = `mutation($m: ID!, $g: ID!) { updateMinor(id: $m, input: { gridCode
 const CHILD = `query($m: ID!) { minor(id: $m) { id riskLevel nextVisitDue latestAssessment { id level assessedAt } assessments(first: 100) { id level assessedAt } visits(first: 100) { id visitedAt } } }`;
 
 let seq = 700;
-function birthYearsAgo(years: number): string {
-  const d = new Date();
-  d.setUTCFullYear(d.getUTCFullYear() - years);
-  d.setUTCDate(d.getUTCDate() - 10);
-  return d.toISOString().slice(0, 10);
-}
 const ago = (days: number, hours = 0) => new Date(Date.now() - days * DAY - hours * 3_600_000).toISOString();
 const dayAgo = (days: number) => new Date(Date.now() + 8 * 3_600_000 - days * DAY).toISOString().slice(0, 10);
 

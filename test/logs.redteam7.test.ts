@@ -5,6 +5,7 @@ import { buildIdNumber } from '../src/common/id-number';
 import { post } from './support/audit-helpers';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
 import { cloneTemplateDatabase, errorCodes, startTestHub, TestHub, testConfig } from './support/test-hub';
+import { birthYearsAgo } from './support/birth-dates';
 
 /** Everything the process wrote to its console while `run` ran. */
 async function outputDuring(run: () => Promise<void>): Promise<string> {
@@ -22,13 +23,6 @@ async function outputDuring(run: () => Promise<void>): Promise<string> {
     [...spies, ...writes].forEach((s) => s.mockRestore());
   }
   return lines.join('\n');
-}
-
-function birthYearsAgo(years: number): string {
-  const d = new Date();
-  d.setUTCFullYear(d.getUTCFullYear() - years);
-  d.setUTCDate(d.getUTCDate() - 10);
-  return d.toISOString().slice(0, 10);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Department, POLICY_SUBJECTS, PolicySubject, Role } from '../src/auth/principal';
 import { eventOf, eventsOf, post } from './support/audit-helpers';
-import { startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
+import { startDistributedTestHub, startTestHub, subjectToken, TestHub } from './support/test-hub';
 
 /**
  * GraphQL language features against the field policy, the masks and the audit (redteam 16):
@@ -26,10 +26,7 @@ describe.each(['in-process', 'distributed'] as const)('query shapes against poli
   });
   afterAll(() => t?.stop());
 
-  const tokenFor = (subject: PolicySubject, region = STREET) =>
-    Object.values(Department).includes(subject as Department)
-      ? t.token(subject as Department, { region, user: `${subject}-rt16` })
-      : t.token(Department.CIVIL_AFFAIRS, { role: subject as Role, region, user: `${subject}-rt16` });
+  const tokenFor = (subject: PolicySubject, region = STREET) => subjectToken(t, subject, { region, user: `${subject}-rt16` });
   const DEPARTMENTS = Object.values(Department);
 
   async function ask(token: string, query: string, variables?: Record<string, unknown>, operationName?: string) {

@@ -4,6 +4,7 @@ import { nextVisitDue } from '../src/subgraphs/registry/resolvers/minor-mutation
 import { RiskLevel } from '../src/subgraphs/registry/registry.enums';
 import { eventOf, post } from './support/audit-helpers';
 import { startDistributedTestHub, startTestHub, statementsDuring, TestHub } from './support/test-hub';
+import { birthYearsAgo } from './support/birth-dates';
 
 jest.setTimeout(300_000);
 
@@ -29,13 +30,6 @@ const input = (idNumber: string, gridCode: string, extra: Record<string, unknown
   gridCode,
   ...extra,
 });
-function birthYearsAgo(years: number, days = 10): string {
-  const d = new Date();
-  d.setUTCFullYear(d.getUTCFullYear() - years);
-  d.setUTCDate(d.getUTCDate() - days);
-  return d.toISOString().slice(0, 10);
-}
-
 describe.each([
   ['in process', false],
   ['with every subgraph served alone', true],

@@ -4,15 +4,9 @@ import { buildIdNumber } from '../src/common/id-number';
 import { nextVisitDue } from '../src/subgraphs/registry/resolvers/minor-mutation.resolver';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { birthYearsAgo } from './support/birth-dates';
 
 const CREATE = `mutation($input: CreateMinorInput!) { createMinor(input: $input) { id name idNumber gender birthDate grid { code } riskLevel } }`;
-
-function birthYearsAgo(years: number): string {
-  const d = new Date();
-  d.setUTCFullYear(d.getUTCFullYear() - years);
-  d.setUTCDate(d.getUTCDate() - 10);
-  return d.toISOString().slice(0, 10);
-}
 
 describe('registry writes: validation, atomicity, due dates', () => {
   let t: TestHub;

@@ -4,6 +4,7 @@ import { nextVisitDue } from '../src/subgraphs/registry/resolvers/minor-mutation
 import { RiskLevel } from '../src/subgraphs/registry/registry.enums';
 import { eventOf, post } from './support/audit-helpers';
 import { startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
+import { birthYearsAgo } from './support/birth-dates';
 
 jest.setTimeout(300_000);
 
@@ -27,13 +28,6 @@ const ASSESS = `mutation($m: ID!, $i: AssessmentInput!) { recordAssessment(minor
 const VISIT = `mutation($m: ID!, $i: VisitInput!) { recordVisit(minorId: $m, input: $i) { id visitedAt visitor notes } }`;
 
 let seq = 600;
-function birthYearsAgo(years: number, days = 10): string {
-  const d = new Date();
-  d.setUTCFullYear(d.getUTCFullYear() - years);
-  d.setUTCDate(d.getUTCDate() - days);
-  return d.toISOString().slice(0, 10);
-}
-
 describe.each([
   ['in process', false],
   ['with every subgraph served alone', true],

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { Client, type Pool } from 'pg';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { Department, Principal, Role } from '../../src/auth/principal';
+import { Department, PolicySubject, Principal, Role } from '../../src/auth/principal';
 import { signDevToken } from '../../src/auth/token.service';
 import { HubConfig, loadConfig } from '../../src/config/hub.config';
 import { gatewaySecret } from '../../src/config/secrets';
@@ -40,6 +40,13 @@ export interface TestHub {
   gql<T = any>(token: string | null, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult<T>>;
   sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
   stop(): Promise<void>;
+}
+
+/** A token of a policy subject: a department's officer, or a role of civil affairs (AUDITOR, DASHBOARD, …). */
+export function subjectToken(t: TestHub, subject: PolicySubject, opts: TokenOptions = {}): Promise<string> {
+  return Object.values(Department).includes(subject as Department)
+    ? t.token(subject as Department, opts)
+    : t.token(Department.CIVIL_AFFAIRS, { ...opts, role: subject as Role });
 }
 
 /** Creates a fresh database from the template; returns its URL. */
