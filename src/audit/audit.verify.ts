@@ -89,7 +89,8 @@ export async function verifyChain(query: Query, anchors: readonly ChainAnchor[] 
   let expectedSeq = 1;
   let prev = GENESIS_HASH;
   let events = 0;
-  let after = 0;
+  // None before the first page: an event below 1 (the table's CHECK dropped) is read, not skipped.
+  let after: number | null = null;
   let anchorsChecked = 0;
   // Two anchors of one event (two hubs logging one head, a log kept twice) are both checked: a
   // log holding two hashes for one event holds one the chain never had.
@@ -104,8 +105,8 @@ export async function verifyChain(query: Query, anchors: readonly ChainAnchor[] 
       `SELECT seq, prev_hash, hash, body, request_id, occurred_at, whole_ms, user_id, department, region, outcome, purpose, minor_ids
          FROM (SELECT seq, prev_hash, hash, body, request_id, to_json(occurred_at) #>> '{}' AS occurred_at,
                       occurred_at = date_trunc('milliseconds', occurred_at) AS whole_ms, user_id, department, region, outcome, purpose, minor_ids,
-                      sum(octet_length(body)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) - octet_length(body) AS before
-                 FROM audit.event WHERE seq > $1 ORDER BY seq LIMIT $2) e
+                      sum(coalesce(octet_length(body), 0)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) - coalesce(octet_length(body), 0) AS before
+                 FROM audit.event WHERE ($1::bigint IS NULL OR seq > $1) ORDER BY seq LIMIT $2) e
         WHERE before < $3 ORDER BY seq`,
       [after, pageSize, pageBytes],
     );
@@ -118,8 +119,11 @@ export async function verifyChain(query: Query, anchors: readonly ChainAnchor[] 
         anchorsChecked,
         firstBreak: { seq, requestId: row.request_id, reason, detail },
       });
+      if (seq < expectedSeq) return brk('LINK', `event ${seq} lies before event ${expectedSeq}: the trail numbers its events from 1`);
       if (seq !== expectedSeq) return brk('MISSING', `expected event ${expectedSeq}, found ${seq}`);
       if (row.prev_hash !== prev) return brk('LINK', 'prev_hash does not match the preceding event');
+      // Only with the table's NOT NULL dropped: its size was null, and the page's bound had left it out unread.
+      if (row.body === null) return brk('MODIFIED', 'the event has no body');
       if (chainHash(row.prev_hash, seq, row.body) !== row.hash) return brk('MODIFIED', 'body does not match its hash');
       const disagrees = bodyDisagrees(row);
       if (disagrees) return brk('MODIFIED', disagrees);

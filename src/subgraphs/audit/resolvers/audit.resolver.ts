@@ -53,11 +53,12 @@ const PAGE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Events `where` holds, newest first, at most `limit` of them, and the body of each up to PAGE_BYTES
- * (null after): `octet_length` of a stored body reads its size, not the body.
+ * (null after): `octet_length` of a stored body reads its size, not the body. A body stored null
+ * (the table's NOT NULL dropped) comes empty, no event: it had ended the page as if full, for good.
  */
 const pageOfEvents = (where: string, limit: string) =>
-  `SELECT seq, hash, prev_hash, CASE WHEN before < ${PAGE_BYTES} THEN body END AS body
-     FROM (SELECT seq, hash, prev_hash, body, sum(octet_length(body)) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) - octet_length(body) AS before
+  `SELECT seq, hash, prev_hash, CASE WHEN before < ${PAGE_BYTES} THEN coalesce(body, '') END AS body
+     FROM (SELECT seq, hash, prev_hash, body, sum(coalesce(octet_length(body), 0)) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) - coalesce(octet_length(body), 0) AS before
              FROM audit.event WHERE ${where} ORDER BY seq DESC LIMIT ${limit}) e
     ORDER BY seq DESC`;
 
