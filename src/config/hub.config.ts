@@ -152,15 +152,18 @@ const WEEK_MINUTES = 7 * 24 * 60;
 const YEAR_MINUTES = 365 * 24 * 60;
 const MAX_CLOCK_OFFSET_MS = 100 * 365.25 * DAY_MS;
 
+// Blank is the default, as unset: Number(' ') is 0, which turned the jobs, the anchors or the grace
+// period off without a word. Decimal digits only: Number() also reads 0x3E8, 0b… and 0o… as 1000.
 function wholeInRange(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
   return n;
 }
 
-const port = (env: Env, name: string, fallback: number) => wholeInRange(env, name, fallback, 0, 65535);
+/** A port: 0 only where the listener may take any free one (PORT); Postgres listens on 1–65535. */
+const port = (env: Env, name: string, fallback: number, min = 0) => wholeInRange(env, name, fallback, min, 65535);
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
@@ -301,6 +304,7 @@ function workflow(env: Env, production: boolean): WorkflowConfig {
  */
 function finestLevels(raw: string | undefined): StatisticsConfig['finestLevels'] {
   const out = { ...BUILT_IN_FINEST_LEVEL };
+  const seen = new Set<string>();
   for (const part of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const [subject, level] = part.split('=').map((s) => s.trim());
     const builtIn = BUILT_IN_FINEST_LEVEL[subject as PolicySubject];
@@ -313,6 +317,9 @@ function finestLevels(raw: string | undefined): StatisticsConfig['finestLevels']
     if (depth(level as RegionLevel) > depth(builtIn)) {
       throw new Error(`HUB_STATISTICS_FINEST_LEVELS may only make a level coarser: ${subject} stops at ${builtIn} at the finest, not ${level}`);
     }
+    // As HUB_SUBGRAPH_URLS: a subject given twice took whichever level came last.
+    if (seen.has(subject)) throw new Error(`HUB_STATISTICS_FINEST_LEVELS names ${subject} twice`);
+    seen.add(subject);
     out[subject as PolicySubject] = level as RegionLevel;
   }
   return out;
@@ -368,7 +375,8 @@ function parseSubgraphUrls(raw: string | undefined, production: boolean): Record
     // The URL is everything after the first "=": its query string may hold more.
     const at = pair.indexOf('=');
     const [name, url] = at < 0 ? [pair, ''] : [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
-    if (!name || !url || !/^https?:\/\//.test(url)) {
+    // A host as written: `https:///graphql` parses as the host "graphql".
+    if (!name || !url || !/^https?:\/\/[^/?#\s]/.test(url) || !URL.canParse(url)) {
       throw new Error(`HUB_SUBGRAPH_URLS entries look like registry=http://host:port/graphql, got "${pair}"`);
     }
     // A name given twice would quietly send its fetches to whichever URL came last.
@@ -445,7 +453,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     port: port(env, 'PORT', 4000),
     databaseUrl: databaseUrl(env.DATABASE_URL),
     dataDir: path.resolve(env.HUB_DATA_DIR || '.hub'),
-    embeddedPgPort: port(env, 'HUB_EMBEDDED_PG_PORT', 54329),
+    embeddedPgPort: port(env, 'HUB_EMBEDDED_PG_PORT', 54329, 1),
     statementTimeoutMs,
     // Below Kubernetes' 30 s between SIGTERM and SIGKILL, leaving time to close the pools; above
     // the statement timeout, so that a request waiting on the database ends on its own first.

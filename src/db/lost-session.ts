@@ -66,10 +66,11 @@ export function isConnectionLoss(e: unknown): boolean {
   const { code, message, driverError } = e as { code?: string; message?: string; driverError?: unknown };
   if (driverError) return isConnectionLoss(driverError);
   if (code && /^(57P[0-9A-Z]{2}|08\d{3}|ECONNRESET|EPIPE)$/.test(code)) return true;
-  return !code && /^(Connection terminated|connection error|Query read timeout$)/i.test(message ?? '');
+  // node-postgres's refusal of a statement on a client whose session ended between two statements.
+  return !code && /^(Connection terminated|connection error|Query read timeout$|Client has encountered a connection error and is not queryable)/i.test(message ?? '');
 }
 
-/** Postgres could not be reached at all (nothing was sent). */
+/** Postgres could not be reached at all (nothing was sent); ENOENT: its Unix socket is gone while it restarts. */
 export function isUnreachable(e: unknown): boolean {
-  return /^(ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test((e as { code?: string }).code ?? '');
+  return /^(ECONNREFUSED|ENOENT|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test((e as { code?: string }).code ?? '');
 }

@@ -163,6 +163,9 @@ export function databaseUnavailableCause(error: unknown): string | undefined {
   if (wraps(error, (_e, code) => typeof code === 'string' && SESSION_ENDED_OR_REFUSED.test(code))) return 'the database ended the session, or would not take one now';
   // A statement's (TypeORM's QueryFailedError): a remote subgraph's connection reset is not the database's.
   if (wraps(error, (e) => e.name === 'QueryFailedError' && isConnectionLoss(e))) return 'the database ended the session, or its connection was lost';
+  // TypeORM's, for a transaction's next statement once its session ended between two (the driver's
+  // error event released the runner): nothing of the transaction was committed.
+  if (wraps(error, (e) => e.name === 'QueryRunnerAlreadyReleasedError')) return 'the database ended the session between two statements';
   return undefined;
 }
 
