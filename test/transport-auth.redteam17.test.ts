@@ -286,9 +286,9 @@ describe('transport and authentication, with every subgraph served alone (redtea
       const [event] = await hub.sql(`SELECT outcome, body::jsonb->'errorCodes' AS codes FROM audit.event WHERE request_id = $1 AND outcome <> 'STARTED'`, [r.requestId]);
       answers.push({ status: r.status, codes: (r.json.errors ?? []).map((e) => e.extensions?.code), event, internal: logged.filter((l) => /unexpected/.test(l)).map((l) => l.slice(0, 200)) });
     }
-    // In process the registry's scalar refuses the value; the distributed gateway cannot send it on.
+    // In process the registry's scalar refuses the value (its field null); the distributed gateway cannot send it on.
     expect(answers).toEqual([
-      { status: 400, codes: ['BAD_USER_INPUT'], event: { outcome: 'INVALID', codes: ['BAD_USER_INPUT'] }, internal: [] },
+      { status: 200, codes: ['BAD_USER_INPUT'], event: { outcome: 'INVALID', codes: ['BAD_USER_INPUT'] }, internal: [] },
       { status: 200, codes: ['LIMIT_EXCEEDED'], event: { outcome: 'LIMIT_EXCEEDED', codes: ['LIMIT_EXCEEDED'] }, internal: [] },
     ]);
   });
