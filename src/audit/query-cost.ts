@@ -24,6 +24,9 @@ import {
 } from 'graphql';
 import { DifficultyCategory, Gender, RegionLevel } from '../subgraphs/registry/registry.enums';
 import { MAX_GUARDIANS } from '../subgraphs/registry/registry.constants';
+import { MAX_RESCREEN } from '../subgraphs/workflow/workflow.employment';
+import { ANOMALY_REQUEST_IDS } from '../subgraphs/audit/audit.anomalies';
+import { MAX_DECLARED_VARIABLES } from './document-signature';
 import { FIELD_READS_PER_EVENT } from '../subgraphs/audit/resolvers/types/audit-event.type';
 import { AgeBand, StatisticsDimension, StatisticsRiskLevel, TrendSeries } from '../subgraphs/statistics/resolvers/types/statistics.types';
 
@@ -38,6 +41,10 @@ export const UNPAGED_LIST_SIZE = 5;
 /** Lists without a page size whose length the domain bounds, priced at that bound. */
 const BOUNDED_LISTS: Record<string, number> = {
   'Minor.guardians': MAX_GUARDIANS,
+  // One answer per candidate: a re-screening's length is its input's, not a page's.
+  'RescreenResult.answers': MAX_RESCREEN,
+  'AuditEvent.variableNames': MAX_DECLARED_VARIABLES,
+  'AuditAnomaly.requestIds': ANOMALY_REQUEST_IDS,
 };
 
 /**

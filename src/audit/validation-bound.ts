@@ -234,6 +234,9 @@ export function validationBound(query: string, subgraphs: SubgraphFields): { ref
     if (e instanceof GraphQLError && /^Syntax Error: Document contains more tha[nt] \d+ tokens/.test(e.message)) {
       return { refusal: new HubException(HubErrorCode.LIMIT_EXCEEDED, `Documents of more than ${MAX_TOKENS} tokens are not served`) };
     }
+    // The parser's recursion ran out of stack (a list value nested thousands deep within the tokens
+    // allowed): left to Apollo Server, its parse failed again and the engine's message reached the client.
+    if (e instanceof RangeError) return { refusal: new HubException(HubErrorCode.LIMIT_EXCEEDED, 'Documents nested this deep are not served') };
     return {};
   }
   const defined = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);

@@ -53,7 +53,8 @@ export class AuditAnomaly {
   requestIds: string[];
 }
 
-const LIMIT = 200;
+/** Request ids an anomaly lists at most. */
+export const ANOMALY_REQUEST_IDS = 200;
 /** A mutation still running is not unfinished: its final event is looked for this long after it started. */
 const UNFINISHED_AFTER = '5 minutes';
 
@@ -106,13 +107,13 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
       department: m.department,
       count: Number(m.n),
       description: `${m.n} distinct children read within ${t.windowMinutes} minutes (threshold ${t.distinctMinors})`,
-      requestIds: m.requests.slice(0, LIMIT),
+      requestIds: m.requests.slice(0, ANOMALY_REQUEST_IDS),
     });
   }
 
   const [start, end] = t.workingHours;
   const offHours = await query(
-    `SELECT user_id, department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests
+    `SELECT user_id, department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${ANOMALY_REQUEST_IDS}] AS requests
      FROM audit.event
      WHERE ${scope} AND cardinality(minor_ids) > 0
        AND (extract(hour FROM occurred_at AT TIME ZONE 'UTC' + make_interval(hours => $4)) NOT BETWEEN $5 AND $6 - 1
@@ -153,7 +154,7 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
       department: f.department,
       count: Number(f.n),
       description: `${f.n} refused requests within ${t.windowMinutes} minutes (threshold ${t.forbiddenAttempts})`,
-      requestIds: f.requests.slice(0, LIMIT),
+      requestIds: f.requests.slice(0, ANOMALY_REQUEST_IDS),
     });
   }
 
@@ -161,7 +162,7 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
     `WITH p AS (SELECT user_id, department, purpose, request_id, seq FROM audit.event WHERE ${scope} AND cardinality(minor_ids) > 0 AND purpose IS NOT NULL),
           totals AS (SELECT user_id, department, count(*) AS total FROM p GROUP BY user_id, department HAVING count(*) >= 20)
      SELECT p.user_id, p.department, p.purpose, count(*) AS n, t.total,
-            (array_agg(p.request_id::text ORDER BY p.seq))[1:${LIMIT}] AS requests
+            (array_agg(p.request_id::text ORDER BY p.seq))[1:${ANOMALY_REQUEST_IDS}] AS requests
      FROM p JOIN totals t USING (user_id, department)
      GROUP BY p.user_id, p.department, p.purpose, t.total HAVING count(*)::float / t.total < $4
      ORDER BY p.user_id, p.department, p.purpose`,
@@ -180,7 +181,7 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
   // The final event shares the STARTED one's request id and is written after it, so it is looked
   // for from the window's start on, also past its end.
   const unfinished = await query(
-    `SELECT user_id, department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests
+    `SELECT user_id, department, count(*) AS n, (array_agg(request_id::text ORDER BY seq))[1:${ANOMALY_REQUEST_IDS}] AS requests
      FROM audit.event s
      WHERE ${scope} AND outcome = 'STARTED' AND occurred_at < now() - $4::interval
        AND NOT EXISTS (SELECT 1 FROM audit.event f WHERE f.request_id = s.request_id AND f.occurred_at >= $1 AND f.outcome <> 'STARTED')
@@ -209,7 +210,7 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
             count(*) FILTER (WHERE b -> 'errorCodes' ? $4) AS lost,
             count(*) FILTER (WHERE b -> 'errorCodes' ? $4 AND b ->> 'operationType' = 'mutation') AS mutations,
             count(*) FILTER (WHERE b -> 'errorCodes' ? $5) AS unsettled,
-            (array_agg(request_id::text ORDER BY seq))[1:${LIMIT}] AS requests,
+            (array_agg(request_id::text ORDER BY seq))[1:${ANOMALY_REQUEST_IDS}] AS requests,
             (SELECT array_agg(s.subgraph ORDER BY s.subgraph) FROM s WHERE s.user_id = d.user_id AND s.department IS NOT DISTINCT FROM d.department) AS subgraphs
      FROM d GROUP BY user_id, department ORDER BY user_id, department`,
     [...base, ANSWER_LOST, HubErrorCode.COMMIT_OUTCOME_UNKNOWN],

@@ -4,6 +4,9 @@ import type { DataSource } from 'typeorm';
 import type { HubConfig } from '../../config/hub.config';
 import { auditKey } from '../../config/secrets';
 
+/** People one re-screening checks at most. */
+export const MAX_RESCREEN = 1000;
+
 const keys = new WeakMap<HubConfig, Uint8Array>();
 
 /**

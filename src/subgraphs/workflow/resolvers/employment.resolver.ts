@@ -9,13 +9,12 @@ import { EARLIEST_DATE, requireDate, requireLine, requireText } from '../../../c
 import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
 import { EmploymentAnswer } from '../workflow.enums';
-import { personHash, requireRegistryKey, withFixedDuration } from '../workflow.employment';
+import { MAX_RESCREEN, personHash, requireRegistryKey, withFixedDuration } from '../workflow.employment';
 import { isUuid } from '../../../common/uuid';
 import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
 import { pageSize } from './report.resolver';
 import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from './types/employment.input';
 
-export const MAX_RESCREEN = 1000;
 /** The youngest age of criminal responsibility (刑法 art. 17): no one younger has a judgement to be barred by. */
 const YOUNGEST_BARRED_AGE = 12;
 
