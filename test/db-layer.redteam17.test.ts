@@ -104,27 +104,29 @@ describe('a COMMIT whose reply is lost, the socket briefly absent (redteam17)', 
     await proxy?.close();
   });
 
-  it('control: the socket a stale file for under a second (ECONNREFUSED) then back: answered as made', async () => {
+  /**
+   * A referral whose COMMIT's reply is lost while the database's Unix socket is moved away for 2.6 s
+   * (query_timeout is 2 s after the COMMIT; settling may retry for 2 s more), `meanwhile` standing in
+   * its place; its answer, what the hub logged, and whether it was stored.
+   */
+  async function referralWhileSocketAway(need: string, meanwhile: (here: string) => void) {
     const dir = new URL(proxy.url).searchParams.get('host')!;
-    const socket = fs.readdirSync(dir).find((f) => f.startsWith('.s.PGSQL.'))!;
-    const here = path.join(dir, socket);
+    const here = path.join(dir, fs.readdirSync(dir).find((f) => f.startsWith('.s.PGSQL.'))!);
     const away = path.join(dir, 'moved-away');
-    const need = '套接字拒绝连接时回复丢失的转介';
     proxy.loseNextCommit(REFERRAL_INSERT, 'reply');
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const answer = post(t, civil, { query: `mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }`, variables: { i: { minorId: child, type: 'EDUCATION_AID', toDepartment: Department.EDUCATION, need } } }, DEFAULT_PURPOSE);
       while (!proxy.lost()) await new Promise((r) => setTimeout(r, 5));
       const lostAt = Date.now();
-      fs.renameSync(here, away);
-      // A socket file bound and never listened on: connecting to it is ECONNREFUSED.
-      execFileSync('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', here]);
+      fs.renameSync(here, away); // the database "restarting"
+      meanwhile(here);
       await new Promise((r) => setTimeout(r, 2600 - (Date.now() - lostAt)));
-      fs.unlinkSync(here);
+      fs.rmSync(here, { force: true });
       fs.renameSync(away, here);
       const r = await answer;
-      expect(await t.sql(`SELECT id FROM workflow.referral WHERE need = $1`, [need])).toHaveLength(1);
-      expect([r.status, r.json.errors]).toEqual([200, undefined]);
+      const logged = log.mock.calls.map((c) => c.map(String).join(' '));
+      return { r, logged, stored: await t.sql(`SELECT id FROM workflow.referral WHERE need = $1`, [need]) };
     } finally {
       if (fs.existsSync(away)) {
         fs.rmSync(here, { force: true });
@@ -132,40 +134,29 @@ describe('a COMMIT whose reply is lost, the socket briefly absent (redteam17)', 
       }
       log.mockRestore();
     }
+  }
+
+  it('control: the socket a stale file for under a second (ECONNREFUSED) then back: answered as made', async () => {
+    // A socket file bound and never listened on: connecting to it is ECONNREFUSED.
+    const { r, stored } = await referralWhileSocketAway('套接字拒绝连接时回复丢失的转介', (here) =>
+      execFileSync('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', here]),
+    );
+    expect(stored).toHaveLength(1);
+    expect([r.status, r.json.errors]).toEqual([200, undefined]);
   });
 
   it('committed, the Unix socket gone for under a second then back: answered as made (retried like ECONNREFUSED), not COMMIT_OUTCOME_UNKNOWN', async () => {
-    const dir = new URL(proxy.url).searchParams.get('host')!;
-    const socket = fs.readdirSync(dir).find((f) => f.startsWith('.s.PGSQL.'))!;
-    const here = path.join(dir, socket);
-    const away = path.join(dir, 'moved-away');
-    const need = '套接字短暂消失时回复丢失的转介';
-    proxy.loseNextCommit(REFERRAL_INSERT, 'reply');
-    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-    try {
-      const answer = post(t, civil, { query: `mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }`, variables: { i: { minorId: child, type: 'EDUCATION_AID', toDepartment: Department.EDUCATION, need } } }, DEFAULT_PURPOSE);
-      while (!proxy.lost()) await new Promise((r) => setTimeout(r, 5));
-      const lostAt = Date.now();
-      fs.renameSync(here, away); // the database "restarting": its socket file absent
-      // query_timeout is 2 s after the COMMIT; settling may retry for 2 s more. Back at 2.6 s.
-      await new Promise((r) => setTimeout(r, 2600 - (Date.now() - lostAt)));
-      fs.renameSync(away, here);
-      const r = await answer;
-      const logged = log.mock.calls.map((c) => c.map(String).join(' '));
-      // (It logged, before the fix: "… unknown, its COMMIT's reply lost (Query read timeout; Error: connect ENOENT …)".)
-      expect(logged.filter((l) => /outcome of transaction \d+ is unknown/.test(l))).toEqual([]);
-      const stored = await t.sql(`SELECT id FROM workflow.referral WHERE need = $1`, [need]);
-      expect(stored).toHaveLength(1); // Postgres committed it
-      expect([r.status, r.json.errors]).toEqual([200, undefined]);
-      const events = await eventsOf(t, r.requestId);
-      expect(events.map((e) => [e.outcome, e.body.errorCodes])).toEqual([
-        ['STARTED', []],
-        ['SUCCESS', []],
-      ]);
-    } finally {
-      if (!fs.existsSync(here) && fs.existsSync(away)) fs.renameSync(away, here);
-      log.mockRestore();
-    }
+    // No file at all (ENOENT), as while Postgres restarts.
+    const { r, logged, stored } = await referralWhileSocketAway('套接字短暂消失时回复丢失的转介', () => undefined);
+    // (It logged, before the fix: "… unknown, its COMMIT's reply lost (Query read timeout; Error: connect ENOENT …)".)
+    expect(logged.filter((l) => /outcome of transaction \d+ is unknown/.test(l))).toEqual([]);
+    expect(stored).toHaveLength(1); // Postgres committed it
+    expect([r.status, r.json.errors]).toEqual([200, undefined]);
+    const events = await eventsOf(t, r.requestId);
+    expect(events.map((e) => [e.outcome, e.body.errorCodes])).toEqual([
+      ['STARTED', []],
+      ['SUCCESS', []],
+    ]);
   });
 });
 
