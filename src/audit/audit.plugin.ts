@@ -100,7 +100,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
       const { startedAt } = contextValue;
       // Recorded in the request's event whatever refuses it (a limit, validation), not only once the
       // purpose rule has run: a data officer looking into refused probes sees what they were made for.
-      let purpose = declaredPurpose(contextValue.purposeHeader);
+      const purpose = declaredPurpose(contextValue.purposeHeader);
       let purposeChild: string | null = null;
       return {
         async didResolveOperation({ document, operation, schema, contextValue, request }) {
