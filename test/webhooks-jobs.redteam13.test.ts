@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createSocket, Socket } from 'node:dgram';
 import dns from 'node:dns';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Department, Role } from '../src/auth/principal';
 import { buildPolicy } from '../src/server/bootstrap';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { checkDestination } from '../src/subgraphs/workflow/webhook.destination';
 import { deliverWebhooks, signWebhook } from '../src/subgraphs/workflow/workflow.webhooks';
-import { insertWebhook } from './support/webhooks';
+import { closeReceiver as close, insertWebhook, receiver } from './support/webhooks';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -21,30 +21,6 @@ const ASSESS = `mutation($id: ID!) { recordAssessment(minorId: $id, input: { lev
 const ENV = { HUB_WEBHOOK_MAX_ATTEMPTS: '3', HUB_WEBHOOK_RETRY_BASE_MS: '1000', HUB_WEBHOOK_TIMEOUT_MS: '1500' };
 const STREET = '330102001';
 const LEAK = /QueryFailed|relation |column |syntax|\.ts:\d|\bat [A-Za-z.]+ \(/i;
-
-interface Rx {
-  server: Server;
-  url: string;
-  got: { headers: IncomingMessage['headers']; body: string }[];
-}
-async function receiver(answer: (n: number) => number = () => 204): Promise<Rx> {
-  const got: Rx['got'] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      got.push({ headers: req.headers, body });
-      res.writeHead(answer(got.length)).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got };
-}
-const close = (s: Server) =>
-  new Promise<void>((resolve) => {
-    s.closeAllConnections?.();
-    s.close(() => resolve());
-  });
 
 describe('webhooks and workflow jobs: red team 13', () => {
   let t: TestHub;

@@ -1,10 +1,8 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { Department, Role } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
 import { buildPolicy } from '../src/server/bootstrap';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
-import { insertWebhook } from './support/webhooks';
+import { closeReceiver as close, insertWebhook, receiver } from './support/webhooks';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -16,30 +14,6 @@ const ASSESS = `mutation($id: ID!) { recordAssessment(minorId: $id, input: { lev
 const CHECK = `mutation($input: EmploymentCheckInput!) { employmentCheck(input: $input) { checkId answer } }`;
 const RESCREEN = `mutation($c: [RescreenCandidateInput!]!) { employmentRescreen(candidates: $c, authorizationReference: "RT17-复查") { batchId answers { index answer } } }`;
 const ADD = `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id } }`;
-
-interface Rx {
-  server: Server;
-  url: string;
-  got: { headers: IncomingMessage['headers']; body: string }[];
-}
-async function receiver(): Promise<Rx> {
-  const got: Rx['got'] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      got.push({ headers: req.headers, body });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got };
-}
-const close = (s: Server) =>
-  new Promise<void>((resolve) => {
-    s.closeAllConnections?.();
-    s.close(() => resolve());
-  });
 
 /** YYYY-MM-DD of the China day `at` falls on, moved by `years`. */
 const chinaDayYearsAgo = (at: Date, years: number, plusDays = 0) => {

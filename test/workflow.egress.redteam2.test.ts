@@ -7,7 +7,7 @@ import { HubConfig } from '../src/config/hub.config';
 import { buildPolicy } from '../src/server/bootstrap';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
 import { post } from './support/audit-helpers';
-import { deliveriesOf, insertWebhook } from './support/webhooks';
+import { closeReceiver as close, deliveriesOf, insertWebhook } from './support/webhooks';
 import { errorCodes, startTestHub, statementsDuring, TestHub } from './support/test-hub';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO } = Department;
@@ -15,11 +15,6 @@ const ASSESS = `mutation($id: ID!) { recordAssessment(minorId: $id, input: { lev
 const ACK = `mutation($id: ID!) { acknowledge(id: $id) { id } }`;
 const DEACTIVATE = `mutation($id: ID!) { deactivateWebhook(id: $id) { id } }`;
 const trail = (t: TestHub) => ({ audit: t.hub.audit, policy: buildPolicy() });
-const close = (s: Server) =>
-  new Promise<void>((resolve) => {
-    s.closeAllConnections?.();
-    s.close(() => resolve());
-  });
 
 /** A receiver whose handler is `handle`; every request's body is kept. */
 async function receiver(handle: (req: IncomingMessage, res: ServerResponse) => void, host = '127.0.0.1'): Promise<{ server: Server; url: string; received: string[] }> {
