@@ -1,9 +1,11 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { FieldNode, GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
 import { childReads, isHistoryPart, readEventBody } from '../../../audit/audit-event';
 import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import type { ChainAnchor } from '../../../audit/audit.anchor';
 import { verifyChain } from '../../../audit/audit.verify';
+import { answerKeys } from '../../../common/root-fields';
 import { canonicalId, isUuid } from '../../../common/uuid';
 import { readOnly } from '../../../db/commit-outcome';
 import { isWellFormed, requirePageSize } from '../../../common/validation';
@@ -157,8 +159,75 @@ function toEvent(row: EventRow, b: AuditEventBody): AuditEvent {
   };
 }
 
-/** The entries of `reads[].fields` an event answers, counted from its groups without writing them out. */
-const fieldReads = (b: Pick<AuditEventBody, 'reads'>) => b.reads.reduce((n, r) => n + ('minorIds' in r ? r.minorIds.length : 1) * Object.keys(r.fields).length, 0);
+/** The children an event's reads name and the entries of their `fields`, counted from its groups without writing them out. */
+function readCounts(b: Pick<AuditEventBody, 'reads'>): { children: number; fieldReads: number } {
+  let children = 0;
+  let fieldReads = 0;
+  for (const r of b.reads) {
+    const n = 'minorIds' in r ? r.minorIds.length : 1;
+    children += n;
+    fieldReads += n * Object.keys(r.fields).length;
+  }
+  return { children, fieldReads };
+}
+
+/**
+ * The values an event's `reads` and `changes` answer with each of their fields selected once:
+ * a child's `minorId` and `__typename`, and each of its field reads' `field`, `access` and
+ * `__typename`; a change's `mutation`, `id`, `minorId` and `__typename`, and each name of its `fields`.
+ */
+function storedValues(stored: AuditEvent['stored']): number {
+  const { children, fieldReads } = readCounts(stored);
+  return 2 * children + 3 * fieldReads + stored.changes.reduce((n, c) => n + 4 + c.fields.length, 0);
+}
+
+type Fragments = GraphQLResolveInfo['fragments'];
+
+/** The values a selection of `reads` (its merged nodes) answers for one event, its fields' keys counted as storedValues counts them. */
+function readsAnswered(stored: AuditEvent['stored'], reads: readonly FieldNode[], fragments: Fragments): number {
+  const { children, fieldReads } = readCounts(stored);
+  let perChild = 0;
+  let perFieldRead = 0;
+  for (const nodes of answerKeys(reads, fragments).values()) {
+    if (nodes[0].name.value === 'fields') perFieldRead += answerKeys(nodes, fragments).size;
+    else perChild++;
+  }
+  return children * perChild + fieldReads * perFieldRead;
+}
+
+/** The values a selection of `changes` answers for one event. */
+function changesAnswered(stored: AuditEvent['stored'], changes: readonly FieldNode[], fragments: Fragments): number {
+  let perChange = 0;
+  let perName = 0;
+  for (const nodes of answerKeys(changes, fragments).values()) {
+    if (nodes[0].name.value === 'fields') perName++;
+    else perChange++;
+  }
+  return stored.changes.reduce((n, c) => n + perChange + perName * c.fields.length, 0);
+}
+
+/**
+ * A page answers its events' `reads` and `changes` at most once, as storedValues counts them: the
+ * page is bounded by what its events hold (its first event whatever its size), and the cost limit
+ * prices an event's reads at FIELD_READS_PER_EVENT, so aliases of `edges`, `node`, `reads` or the
+ * fields under them multiplied what the first event holds past both bounds — a page of one event of
+ * a thousand children, `reads` aliased, answered an auditor 1.26 million values. Refused whole,
+ * before any event's children are answered (and so recorded as read).
+ */
+function refuseRepeatedReads(page: AuditEvent[], info: GraphQLResolveInfo): void {
+  // Each key in the answer with its merged nodes, of the fields of that name: an alias is a key more.
+  const selected = (nodes: readonly FieldNode[], name: string) => [...answerKeys(nodes, info.fragments).values()].filter(([f]) => f.name.value === name);
+  let answered = 0;
+  for (const edges of selected(info.fieldNodes, 'edges')) {
+    for (const node of selected(edges, 'node')) {
+      for (const reads of selected(node, 'reads')) answered += page.reduce((n, e) => n + readsAnswered(e.stored, reads, info.fragments), 0);
+      for (const changes of selected(node, 'changes')) answered += page.reduce((n, e) => n + changesAnswered(e.stored, changes, info.fragments), 0);
+    }
+  }
+  if (answered > page.reduce((n, e) => n + storedValues(e.stored), 0)) {
+    throw new HubException(HubErrorCode.LIMIT_EXCEEDED, 'A page of the trail answers its events’ reads and changes once: aliases of them, or of the fields under them, answer past that');
+  }
+}
 
 // In key order, as events store them (Postgres's jsonb keeps its own order).
 const toRead = (r: ChildRead): ChildReadRecord => ({
@@ -200,6 +269,7 @@ export class AuditResolver {
   @Query(() => AuditEventConnection, { nullable: true, description: 'The trail, newest first, in the auditor’s jurisdiction' })
   auditEvents(
     @Ctx() ctx: HubContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('filter', () => AuditEventFilter, { nullable: true }) filter?: AuditEventFilter,
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
     @Arg('after', () => String, { nullable: true }) after?: string,
@@ -237,10 +307,11 @@ export class AuditResolver {
         if (row.body === null) break;
         const body = readEventBody(row.body);
         if (!body) throw trailDamaged(row.seq);
-        answered += fieldReads(body);
+        answered += readCounts(body).fieldReads;
         if (page.length && answered > first * FIELD_READS_PER_EVENT) break;
         page.push(toEvent(row, body));
       }
+      refuseRepeatedReads(page, info);
       return {
         edges: page.map((node: AuditEvent) => ({ cursor: node.seq, node })),
         pageInfo: { hasNextPage: rows.length > page.length, endCursor: page.length ? page[page.length - 1].seq : null },
