@@ -233,6 +233,23 @@ describe('query cost limit: 100,000', () => {
     expect(one.json.errors).toBeUndefined();
   });
 
+  it('weighs introspection’s lists at the schema’s lengths: aliases of every type’s fields, or of the longest type’s, are refused past the limit', async () => {
+    // Every value of an answer: objects, scalars and list items alike.
+    const values = (v: unknown): number => (Array.isArray(v) ? v.length + v.reduce((n: number, x) => n + values(x), 0) : v !== null && typeof v === 'object' ? Object.values(v).reduce((n: number, x) => n + values(x), 1) : 1);
+    for (const [unit, times, units] of [
+      // Each type's fields, ten times over, ten times: priced at 5 types of 5 fields, it passed for 7,500 values.
+      [(k: number) => `__schema { ${aliased(k, `types { name ${aliased(k, 'fields { name type { name } }')} }`)} }`, 10, 100],
+      // The query type's 58 fields, priced at 5.
+      [(k: number) => `__type(name: "Query") { ${aliased(k, 'fields { name args { name } }')} }`, 400, 400],
+    ] as const) {
+      const small = await post(t, civil, { query: `{ ${unit(1)} }` });
+      expect(small.json.errors).toBeUndefined();
+      // What the refused request would have answered, at least: the small answer once per alias of an alias.
+      expect(values(small.json.data) * units).toBeGreaterThan(100_000);
+      await expectRefused({ query: `{ ${unit(times)} }` });
+    }
+  });
+
 });
 
 describe('query cost limit: HUB_MAX_QUERY_COST', () => {

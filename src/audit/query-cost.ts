@@ -9,7 +9,10 @@ import {
   GraphQLField,
   GraphQLObjectType,
   GraphQLSchema,
+  isAbstractType,
   isCompositeType,
+  isEnumType,
+  isInputObjectType,
   isInterfaceType,
   isListType,
   isObjectType,
@@ -134,6 +137,49 @@ export const ROOT_FIELD_COST = 1000;
  * assumed size, and one full introspection answer is some 170 KB. At most ten per request.
  */
 export const INTROSPECTION_COST = 50_000;
+
+/**
+ * Introspection's lists, by the schema they describe (its own types counted): the longest of each
+ * (`max`), and under `__schema { types }` their mean over the types (`perType`), which is what an
+ * answer listing every type holds. Priced at UNPAGED_LIST_SIZE, aliases of `types` (177 of them in
+ * the hub's schema) or of the fields of `__type(name: "Query")` (58) answered several times the
+ * cost limit under INTROSPECTION_COST.
+ */
+interface IntrospectionLists {
+  max: Record<string, number>;
+  perType: Record<string, number>;
+}
+
+const introspectionListsOf = new WeakMap<GraphQLSchema, IntrospectionLists>();
+
+function introspectionLists(schema: GraphQLSchema): IntrospectionLists {
+  let found = introspectionListsOf.get(schema);
+  if (found) return found;
+  const types = Object.values(schema.getTypeMap());
+  const directives = schema.getDirectives();
+  const lengths: Record<string, number[]> = {
+    fields: types.map((t) => (isObjectType(t) || isInterfaceType(t) ? Object.keys(t.getFields()).length : 0)),
+    inputFields: types.map((t) => (isInputObjectType(t) ? Object.keys(t.getFields()).length : 0)),
+    enumValues: types.map((t) => (isEnumType(t) ? t.getValues().length : 0)),
+    interfaces: types.map((t) => (isObjectType(t) || isInterfaceType(t) ? t.getInterfaces().length : 0)),
+    possibleTypes: types.map((t) => (isAbstractType(t) ? schema.getPossibleTypes(t).length : 0)),
+  };
+  const fieldArgs = types.flatMap((t) => (isObjectType(t) || isInterfaceType(t) ? Object.values(t.getFields()).map((f) => f.args.length) : []));
+  const longest = (ns: number[]) => Math.max(0, ...ns);
+  found = {
+    max: {
+      '__Schema.types': types.length,
+      '__Schema.directives': directives.length,
+      '__Directive.args': longest(directives.map((d) => d.args.length)),
+      '__Directive.locations': longest(directives.map((d) => d.locations.length)),
+      '__Field.args': longest(fieldArgs),
+      ...Object.fromEntries(Object.entries(lengths).map(([name, ns]) => [`__Type.${name}`, longest(ns)])),
+    },
+    perType: Object.fromEntries(Object.entries(lengths).map(([name, ns]) => [name, Math.ceil(ns.reduce((a, b) => a + b, 0) / Math.max(1, ns.length))])),
+  };
+  introspectionListsOf.set(schema, found);
+  return found;
+}
 
 /**
  * What a field refused on each object that holds it costs there: null and an error with its path,
@@ -267,10 +313,14 @@ class CostWalk {
     }
     const page = def.args.some((a) => a.name === 'first') ? whole(args.first, UNPAGED_LIST_SIZE) : undefined;
     const listed = isListType(getNullableType(def.type));
-    const size = listed ? (page ?? lists[def.name] ?? BOUNDED_LISTS[coordinate] ?? UNPAGED_LIST_SIZE) : 1;
+    const introspection = introspectionLists(this.schema);
+    const size = listed ? (page ?? lists[def.name] ?? BOUNDED_LISTS[coordinate] ?? introspection.max[coordinate] ?? UNPAGED_LIST_SIZE) : 1;
     if (!node.selectionSet || !isCompositeType(type)) return 1 + (listed ? size : 0);
     // A page that is not itself a list (a connection) gives its size to the lists it holds.
-    const under = page !== undefined && !listed && isObjectType(type) ? pageLists(type, page) : (LISTS_UNDER[coordinate]?.(args) ?? NONE);
+    const under =
+      page !== undefined && !listed && isObjectType(type)
+        ? pageLists(type, page)
+        : (LISTS_UNDER[coordinate]?.(args) ?? (coordinate === '__Schema.types' ? introspection.perType : NONE));
     return 1 + size * this.selections(node.selectionSet, type, under, JSON.stringify(under));
   }
 
