@@ -50,3 +50,18 @@ export function addMonths(date: Date, months: number): Date {
   local.setUTCFullYear(year, month, Math.min(local.getUTCDate(), lastDay));
   return new Date(local.getTime() - CHINA_OFFSET_MS);
 }
+
+/**
+ * The time a step is recorded at: now, or the time of the step it follows if that is later. The
+ * gateways of one deployment may run seconds apart (distributed mode accepts 15 s): a step taken on
+ * one behind the gateway that took the step before had been recorded before the step it follows.
+ */
+export const stepTime = (now: Date, previous: Date | null | undefined): Date => (previous && previous > now ? previous : now);
+
+/**
+ * The time a record given no time of its own is dated: now, or just after the latest of its kind
+ * if that is not before now — it is the latest, whatever the clock of the gateway that took it
+ * (`stepTime`): an assessment taken right after another on a gateway behind had been dated before
+ * it, and the child stayed at the other's level.
+ */
+export const timeAfter = (now: Date, latest: Date | null | undefined): Date => (latest && latest >= now ? new Date(latest.getTime() + 1) : now);

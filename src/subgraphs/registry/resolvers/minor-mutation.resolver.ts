@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { EntityManager } from 'typeorm';
-import { addDays, addMonths, chinaDay } from '../../../common/dates';
+import { addDays, addMonths, chinaDay, stepTime, timeAfter } from '../../../common/dates';
 import { badInput, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { Guardian } from '../entities/guardian.entity';
@@ -66,6 +66,15 @@ async function toldRedHere(em: EntityManager, minor: Minor): Promise<boolean> {
     [minor.id, minor.gridCode, notificationRecipients[NotificationKind.CHILD_RED], RiskLevel.RED],
   );
   return rows.length > 0;
+}
+
+/**
+ * The latest time of a child's assessments or visits, read under the child's lock (`lockMinor`), so
+ * that one given no time is dated after it (`timeAfter`).
+ */
+async function latestOf(em: EntityManager, table: 'risk_assessment' | 'visit', column: 'assessed_at' | 'visited_at', minorId: string): Promise<Date | null> {
+  const [row]: { at: Date | null }[] = await em.query(`SELECT max(${column}) AS at FROM registry.${table} WHERE minor_id = $1`, [minorId]);
+  return row.at;
 }
 
 /** Locks the minor row for the rest of the transaction; outside the jurisdiction, or 18 already, reads as missing. */
@@ -166,7 +175,7 @@ export class MinorMutationResolver {
       const changed = changedFields(minor, given);
       if (!changed.length) return ctx.access.unchanged(minor);
       Object.assign(minor, given);
-      minor.updatedAt = ctx.now;
+      minor.updatedAt = stepTime(ctx.now, minor.updatedAt);
       return updated(ctx, await em.getRepository(Minor).save(minor), changed);
     });
   }
@@ -192,7 +201,7 @@ export class MinorMutationResolver {
         refuseStating(ctx, minor.id, 'Minor.guardians', 'minorId', `the child already has ${MAX_GUARDIANS} guardians, the most recorded`);
       }
       const guardian = await em.getRepository(Guardian).save(em.getRepository(Guardian).create({ id: randomUUID(), minorId: minor.id, ...fields }));
-      await em.getRepository(Minor).update(minor.id, { updatedAt: ctx.now });
+      await em.getRepository(Minor).update(minor.id, { updatedAt: stepTime(ctx.now, minor.updatedAt) });
       return guardian;
     });
   }
@@ -218,7 +227,7 @@ export class MinorMutationResolver {
       // row succeeded (and is audited as a change); the others answer as for an unknown id.
       const { affected } = await em.getRepository(Guardian).delete({ id: guardian.id, minorId: guardian.minor_id });
       if (!affected) throw notFound('Guardian');
-      await em.getRepository(Minor).update(guardian.minor_id, { updatedAt: ctx.now });
+      await em.query(`UPDATE registry.minor SET updated_at = GREATEST(updated_at, $2) WHERE id = $1`, [guardian.minor_id, ctx.now]);
       ctx.access.belongsTo(guardian.id, guardian.minor_id);
       return guardian.id;
     });
@@ -251,7 +260,7 @@ export class MinorMutationResolver {
       // 信息通报 (workflow): a guardianship-failure case is told to the departments with jurisdiction,
       // once, when it is recorded; the stored row's date is the one given here.
       if (GUARDIANSHIP_FAILURE_CATEGORIES.has(category)) await emitNotification(em, ctx, guardianshipFailureEvent(minor, category, identified));
-      minor.updatedAt = ctx.now;
+      minor.updatedAt = stepTime(ctx.now, minor.updatedAt);
       return em.getRepository(Minor).save(minor);
     });
   }
@@ -266,7 +275,7 @@ export class MinorMutationResolver {
       const minor = await lockMinor(em, ctx, minorId);
       const { affected } = await em.getRepository(MinorCategory).delete({ minorId: minor.id, category });
       if (!affected) refuseStating(ctx, minor.id, 'Minor.categories', 'category', 'the minor does not have this category');
-      minor.updatedAt = ctx.now;
+      minor.updatedAt = stepTime(ctx.now, minor.updatedAt);
       return em.getRepository(Minor).save(minor);
     });
   }
@@ -278,9 +287,10 @@ export class MinorMutationResolver {
     @Ctx() ctx: HubContext,
   ): Promise<RiskAssessment> {
     const reasons = requireText('reasons', input.reasons, 2000);
-    const assessedAt = requireNotFuture('assessedAt', input.assessedAt, ctx.now);
+    const given = input.assessedAt == null ? null : requireNotFuture('assessedAt', input.assessedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
+      const assessedAt = given ?? timeAfter(ctx.now, await latestOf(em, 'risk_assessment', 'assessed_at', minor.id));
       requireNotBeforeBirth(ctx, 'assessedAt', assessedAt, minor);
       const assessment = em.getRepository(RiskAssessment).create({
         id: randomUUID(),
@@ -293,7 +303,7 @@ export class MinorMutationResolver {
       });
       await em.getRepository(RiskAssessment).save(assessment);
       const { latest, due } = await followUp(em, minor.id);
-      await em.getRepository(Minor).update(minor.id, { riskLevel: latest!.level, nextVisitDue: due, updatedAt: ctx.now });
+      await em.getRepository(Minor).update(minor.id, { riskLevel: latest!.level, nextVisitDue: due, updatedAt: stepTime(given ? ctx.now : assessedAt, minor.updatedAt) });
       // 信息通报 (workflow): a child newly at RED is told to the departments with jurisdiction. Newly
       // to them: a RED child who moved here was told to the grid it lived in, and its next RED
       // assessment, here, had told no one, leaving this grid's departments unaware of a RED child.
@@ -301,7 +311,8 @@ export class MinorMutationResolver {
       // the child was at had named that one, already told to the old grid, and the notification's
       // key (one per assessment) then dropped it, so the new grid was never told.
       if (assessment.level === RiskLevel.RED && latest!.level === RiskLevel.RED && (minor.riskLevel !== RiskLevel.RED || !(await toldRedHere(em, minor)))) {
-        await emitNotification(em, ctx, childRedEvent(minor, assessment));
+        // Told at the assessment's time when it was given none: it may be dated just after another (timeAfter).
+        await emitNotification(em, { policy: ctx.policy, now: given ? ctx.now : assessedAt }, childRedEvent(minor, assessment));
       }
       return assessment;
     });
@@ -314,15 +325,17 @@ export class MinorMutationResolver {
     @Ctx() ctx: HubContext,
   ): Promise<Visit> {
     const notes = requireText('notes', input.notes, 2000);
-    const visitedAt = requireNotFuture('visitedAt', input.visitedAt, ctx.now);
+    const given = input.visitedAt == null ? null : requireNotFuture('visitedAt', input.visitedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
+      const visitedAt = given ?? timeAfter(ctx.now, await latestOf(em, 'visit', 'visited_at', minor.id));
       requireNotBeforeBirth(ctx, 'visitedAt', visitedAt, minor);
       const visit = await em
         .getRepository(Visit)
         .save(em.getRepository(Visit).create({ id: randomUUID(), minorId: minor.id, visitedAt, visitor: ctx.principal.userId, notes }));
       minor.nextVisitDue = (await followUp(em, minor.id)).due;
-      minor.updatedAt = ctx.now;
+      // Stamped at the visit's own time when it was given none, as an update of the record.
+      minor.updatedAt = stepTime(given ? ctx.now : visitedAt, minor.updatedAt);
       await em.getRepository(Minor).save(minor);
       return visit;
     });

@@ -13,7 +13,8 @@ import { checkDestination, DestinationRefused, sameDestination } from '../webhoo
 import { jurisdiction } from '../workflow.loaders';
 import { payloadAccess, servedPayload } from '../workflow.notify';
 import { AFTER, inOrder, ListOrder, newestFirst, pageAfter } from '../workflow.pages';
-import { pageSize, stepTime } from './report.resolver';
+import { stepTime } from '../../../common/dates';
+import { pageSize } from './report.resolver';
 
 /** The caller's inbox: its department's notifications for regions in its jurisdiction. */
 const inboxRule = (ctx: HubContext, alias: string) => ({

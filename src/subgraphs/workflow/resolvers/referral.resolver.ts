@@ -16,7 +16,8 @@ import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { referralGrantedFields } from '../workflow.policy';
 import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
-import { pageSize, stepTime } from './report.resolver';
+import { stepTime } from '../../../common/dates';
+import { pageSize } from './report.resolver';
 import { CreateReferralInput } from './types/referral.input';
 
 const hours = (at: Date, n: number) => new Date(at.getTime() + n * 3_600_000);
@@ -167,8 +168,8 @@ export class ReferralResolver {
   /**
    * A step by the receiving department, from the one status it may be taken in; tells the referrer.
    * A referral whose child moved out of the region it was addressed to is still answered (the loop
-   * is closed), without naming the child (`emitNotification`, `asSeenBy`). Its time is never before
-   * the step it follows (`stepTime`).
+   * is closed), without naming the child (`emitNotification`, `asSeenBy`). Its time, and its notice's,
+   * is never before the step it follows (`stepTime`).
    */
   private async answer(ctx: HubContext, id: string, from: ReferralStatus, apply: (r: Referral, at: Date) => void): Promise<Seen<Referral>> {
     const answered = await ctx.db.transaction(async (em) => {
@@ -188,9 +189,11 @@ export class ReferralResolver {
         loaded.refusalStates('Referral.status');
         throw badInput('id', `the referral is ${referral.status}, not ${from}`);
       }
-      apply(referral, stepTime(ctx.now, referral.answeredAt ?? referral.createdAt));
+      const at = stepTime(ctx.now, referral.answeredAt ?? referral.createdAt);
+      apply(referral, at);
       await em.getRepository(Referral).save(referral);
-      await emitNotification(em, ctx, {
+      // Told at the step's time: a notice dated before the step it tells is listed below older news.
+      await emitNotification(em, { policy: ctx.policy, now: at }, {
         kind: NotificationKind.REFERRAL_OUTCOME,
         regionCode: referral.regionCode,
         minorId: referral.minorId,

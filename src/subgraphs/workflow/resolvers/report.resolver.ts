@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Department } from '../../../auth/principal';
+import { stepTime } from '../../../common/dates';
 import { normalIdNumber, requireIdNumber } from '../../../common/id-number';
 import { badInput, forbidden, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
@@ -41,9 +42,6 @@ export const pageSize = (first: number): number => requirePageSize(first, MAX_PA
 
 /** The deadline an overdue report passed, earliest first: the longest overdue first. */
 const MOST_OVERDUE: ListOrder = { key: (m) => `CASE ${m}.status WHEN 'RECEIVED' THEN ${m}.verify_due_at ELSE ${m}.handle_due_at END`, direction: 'ASC' };
-
-/** The time a step is recorded at: now, or the time of the step it follows if that is later. */
-export const stepTime = (now: Date, previous: Date | null | undefined): Date => (previous && previous > now ? previous : now);
 
 /** Overdue: verification not started by its deadline, or not handled by its deadline. */
 export const isReportOverdue = (r: MandatoryReport, now: Date) =>

@@ -78,13 +78,13 @@ export class AssessmentInput {
   @Field()
   reasons: string;
 
-  @Field(() => Date, { nullable: true, description: 'Defaults to now; not in the future' })
+  @Field(() => Date, { nullable: true, description: 'Defaults to now (just after the child’s latest assessment, should that be later); not in the future' })
   assessedAt?: Date;
 }
 
 @InputType()
 export class VisitInput {
-  @Field(() => Date, { nullable: true, description: 'Defaults to now; not in the future' })
+  @Field(() => Date, { nullable: true, description: 'Defaults to now (just after the child’s latest visit, should that be later); not in the future' })
   visitedAt?: Date;
 
   @Field()
