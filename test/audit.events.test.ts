@@ -731,6 +731,9 @@ describe('audit events', () => {
       ]) {
         expect([selection, await ask('alias-reader', selection)]).toEqual([selection, { page: null, errors: [['LIMIT_EXCEEDED', ['auditEvents']]], read: [] }]);
       }
+      // Looked up by the child, the refused page records no look-up of it either.
+      const byChild = await post(t, reviewer, { query: `{ auditEvents(filter: { minorId: "${children[0]}" }, first: 1) { edges { node { reads { __typename minorId fields { __typename field access } } again: reads { minorId } } } } }` }, {});
+      expect([byChild.json.data.auditEvents, byChild.json.errors.map((e: any) => e.extensions.code), (await eventOf(t, byChild.requestId)).reads]).toEqual([null, ['LIMIT_EXCEEDED'], []]);
       // Changes alike: three changes of two fields each are 3 × (4 + 2) values.
       const once = await ask('alias-writer', `edges { node { changes { mutation fields } ids: changes { id minorId __typename } } }`);
       expect([once.errors, once.page.edges[0].node]).toEqual([

@@ -244,10 +244,14 @@ const toRead = (r: ChildRead): ChildReadRecord => ({
  * looking into many children is flagged like reading them.
  */
 function lookedUp(ctx: HubContext, asked: string, argument: string, field: string): string {
-  if (!isUuid(asked)) throw badInput(argument, 'is not a child id');
-  const minorId = canonicalId(asked);
+  const minorId = childId(asked, argument);
   ctx.access.read(minorId, field, Access.ALLOW);
   return minorId;
+}
+
+function childId(asked: string, argument: string): string {
+  if (!isUuid(asked)) throw badInput(argument, 'is not a child id');
+  return canonicalId(asked);
 }
 
 /** Refuses only what no event can hold: Postgres's text has no NUL, UTF-8 no lone surrogate. */
@@ -287,11 +291,13 @@ export class AuditResolver {
     // is refused, not skipped: skipped, it answered the whole trail as that user's or request's.
     if (filter?.userId != null) add('user_id = ?', searchedText('filter.userId', filter.userId));
     if (filter?.department != null) add('department = ?', searchedText('filter.department', filter.department));
-    if (filter?.minorId != null) add('minor_ids @> ARRAY[?]::uuid[]', lookedUp(ctx, filter.minorId, 'filter.minorId', 'Query.auditEvents'));
     if (filter?.requestId != null) {
       if (!isUuid(filter.requestId)) throw badInput('filter.requestId', 'is not a request id');
       add('request_id = ?', filter.requestId);
     }
+    // The look-up is recorded as a read of the child once the page is answered (lookedUp): a refusal is none.
+    const child = filter?.minorId == null ? null : childId(filter.minorId, 'filter.minorId');
+    if (child) add('minor_ids @> ARRAY[?]::uuid[]', child);
     if (filter?.outcome) add('outcome = ?', filter.outcome);
     if (filter?.purpose) add('purpose = ?', filter.purpose);
     if (filter?.from) add('occurred_at >= ?', filter.from);
@@ -312,6 +318,7 @@ export class AuditResolver {
         page.push(toEvent(row, body));
       }
       refuseRepeatedReads(page, info);
+      if (child) ctx.access.read(child, 'Query.auditEvents', Access.ALLOW);
       return {
         edges: page.map((node: AuditEvent) => ({ cursor: node.seq, node })),
         pageInfo: { hasNextPage: rows.length > page.length, endCursor: page.length ? page[page.length - 1].seq : null },
