@@ -152,12 +152,21 @@ const WEEK_MINUTES = 7 * 24 * 60;
 const YEAR_MINUTES = 365 * 24 * 60;
 const MAX_CLOCK_OFFSET_MS = 100 * 365.25 * DAY_MS;
 
-// Blank is the default, as unset: Number(' ') is 0, which turned the jobs, the anchors or the grace
-// period off without a word. Decimal digits only: Number() also reads 0x3E8, 0b… and 0o… as 1000.
+/**
+ * The environment with every variable set to blanks left out: blank is the default, as unset.
+ * Number(' ') is 0, which turned the jobs, the anchors or the grace period off without a word, and
+ * `HUB_JWT_ISSUER="  "` was taken as the issuer tokens must name.
+ */
+const withoutBlanks = (env: Env): Env => Object.fromEntries(Object.entries(env).filter(([, v]) => v === undefined || v.trim() !== ''));
+
+/** Written in decimal digits: Number() also reads 0x3E8, 0b…, 0o… and 1e3 as 1000. */
+const WHOLE = /^\s*[-+]?\d+\s*$/;
+const DECIMAL = /^\s*\d+(\.\d+)?\s*$/;
+
 function wholeInRange(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (raw === undefined) return fallback;
+  const n = WHOLE.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
   return n;
 }
@@ -167,15 +176,15 @@ const port = (env: Env, name: string, fallback: number, min = 0) => wholeInRange
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined) return fallback;
   if (!['true', 'false', '1', '0'].includes(raw)) throw new Error(`${name} must be true or false, got "${raw}"`);
   return raw === 'true' || raw === '1';
 }
 
 function positive(env: Env, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
+  if (raw === undefined) return fallback;
+  const n = DECIMAL.test(raw) ? Number(raw) : NaN;
   if (!Number.isFinite(n) || n <= 0 || n > max) throw new Error(`${name} must be a number in (0, ${max}], got "${raw}"`);
   return n;
 }
@@ -187,16 +196,16 @@ function positiveCount(env: Env, name: string, fallback: number): number {
   return n;
 }
 
-// Unset or empty is the default, as for every other variable: Number('') is 0, which moved the
+// Unset (or blank) is the default, as for every other variable: Number('') is 0, which moved the
 // working hours of OFF_HOURS eight hours without a word.
 function utcOffset(raw: string | undefined): number {
-  const n = raw === undefined || raw.trim() === '' ? 8 : Number(raw);
+  const n = raw === undefined ? 8 : WHOLE.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < -12 || n > 14) throw new Error(`HUB_ANOMALY_UTC_OFFSET must be an integer between -12 and 14, got "${raw}"`);
   return n;
 }
 
 function hours(raw: string | undefined): [number, number] {
-  const m = /^(\d{1,2})-(\d{1,2})$/.exec(raw || '8-20');
+  const m = /^(\d{1,2})-(\d{1,2})$/.exec(raw ?? '8-20');
   if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) > 24) throw new Error(`HUB_ANOMALY_WORKING_HOURS must look like 8-20, got "${raw}"`);
   return [Number(m[1]), Number(m[2])];
 }
@@ -269,7 +278,7 @@ function allowedHosts(raw: string | undefined): string[] {
 function workflow(env: Env, production: boolean): WorkflowConfig {
   const offset = env.HUB_CLOCK_OFFSET_MS;
   if (offset && production) throw new Error('HUB_CLOCK_OFFSET_MS is for tests and rehearsals only and refused with NODE_ENV=production');
-  if (offset && (!Number.isSafeInteger(Number(offset)) || Math.abs(Number(offset)) > MAX_CLOCK_OFFSET_MS)) {
+  if (offset && (!WHOLE.test(offset) || !Number.isSafeInteger(Number(offset)) || Math.abs(Number(offset)) > MAX_CLOCK_OFFSET_MS)) {
     throw new Error(`HUB_CLOCK_OFFSET_MS must be a whole number between -${MAX_CLOCK_OFFSET_MS} and ${MAX_CLOCK_OFFSET_MS} (100 years), got "${offset}"`);
   }
   const whole = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) => wholeInRange(env, name, fallback, 1, max);
@@ -408,9 +417,10 @@ function databaseUrl(raw: string | undefined): string | undefined {
   return raw;
 }
 
-export function loadConfig(env: Env = process.env): HubConfig {
+export function loadConfig(given: Env = process.env): HubConfig {
+  const env = withoutBlanks(given);
   // A misspelt production ("Production", "prod") would quietly be development: demo data, lax checks.
-  if (env.NODE_ENV !== undefined && env.NODE_ENV !== '' && !['production', 'development', 'test'].includes(env.NODE_ENV)) {
+  if (env.NODE_ENV !== undefined && !['production', 'development', 'test'].includes(env.NODE_ENV)) {
     throw new Error(`NODE_ENV must be production, development or test, got "${env.NODE_ENV}"`);
   }
   const production = env.NODE_ENV === 'production';
@@ -419,7 +429,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     audience: env.HUB_JWT_AUDIENCE || 'minor-protection-hub',
     publicKeyPem: env.HUB_JWT_PUBLIC_KEY || undefined,
     jwksUrl: env.HUB_JWKS_URL || undefined,
-    algorithms: (env.HUB_JWT_ALGORITHMS || 'RS256,ES256').split(',').map((s) => s.trim()),
+    algorithms: (env.HUB_JWT_ALGORITHMS ?? 'RS256,ES256').split(',').map((s) => s.trim()),
     maxTokenAgeSeconds: wholeInRange(env, 'HUB_TOKEN_MAX_AGE_SECONDS', 43_200, 60, 604_800),
   };
   if (production && !jwt.publicKeyPem && !jwt.jwksUrl) {
