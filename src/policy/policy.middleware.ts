@@ -152,15 +152,20 @@ function accessWrapper(
  * Around a field outside a child's record that returns such records (a look-up by id, a page's
  * nodes): each record it returns tells that its child exists, even when nothing of it is selected
  * but `__typename`, which no resolver serves. The log notes the child as found; one found but with
- * no field read is recorded as a read of the type's `__typename` (AccessLog).
+ * no field read is recorded as a read of the type's `__typename` (AccessLog). A record naming no
+ * child to the reader (a report of an unregistered child) is noted as served about someone unnamed,
+ * as its fields are (`accessWrapper`): a purpose bound to one child covers neither.
  */
 function locatingWrapper(recordType: string): (resolve: Resolve) => Resolve {
+  // A page's info is about no child.
+  const aboutChild = recordType !== 'PageInfo';
   const locate = (ctx: HubContext, value: unknown): unknown => {
     if (Array.isArray(value)) {
       for (const item of value) locate(ctx, item);
     } else if (value && typeof value === 'object' && !(value instanceof Error)) {
       const minorId = childOf(recordType, value as Parent);
       if (minorId) ctx.access.found(minorId, recordType);
+      else if (aboutChild) ctx.access.servedUnnamedChild();
     }
     return value;
   };
