@@ -149,7 +149,8 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       res.json({ status: 'ok' });
     });
     mountDashboard(app);
-    app.use(
+    // The path itself (and /graphql/): app.use also served every path under it as the endpoint.
+    app.all(
       '/graphql',
       httpAudit.authenticate,
       httpAudit.postOnly,

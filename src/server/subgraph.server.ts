@@ -154,7 +154,8 @@ export async function startSubgraphServer(name: string, config: HubConfig, port:
     app.get('/health', (_req, res) => {
       res.json({ status: 'ok', subgraph: name });
     });
-    app.use(
+    // The path itself (and /graphql/): app.use also served every path under it as the endpoint.
+    app.all(
       '/graphql',
       // The gateway POSTs its request as the body, to the bare path: a GET, or a query string
       // (which Apollo Server would read a GET's request from), is someone else's request. Refused
