@@ -143,6 +143,9 @@ function wraps(error: unknown, test: (e: Error, code: unknown) => boolean): bool
 export const isDatabaseTimeout = (error: unknown): boolean =>
   wraps(error, (e, code) => (typeof code === 'string' && TIMEOUT_SQLSTATES.has(code)) || TIMEOUT_MESSAGES.has(e.message));
 
+/** Whether `error`, or one it wraps, is a lock not granted within `lock_timeout` (or NOWAIT): another session holds it. */
+export const isLockNotAvailable = (error: unknown): boolean => wraps(error, (_e, code) => code === '55P03');
+
 /** Whether `error`, or one it wraps, is Postgres rolling a transaction back to settle a conflict (ROLLED_BACK_SQLSTATES). */
 export const isConflictRollback = (error: unknown): boolean => wraps(error, (_e, code) => typeof code === 'string' && ROLLED_BACK_SQLSTATES.has(code));
 

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditSink } from '../../audit/audit.writer';
 import { Department } from '../../auth/principal';
 import type { HubConfig } from '../../config/hub.config';
-import { isDatabaseTimeout, loggableError } from '../../errors/hub.exception';
+import { isDatabaseTimeout, isLockNotAvailable, loggableError } from '../../errors/hub.exception';
 import { isConnectionLoss, isUnreachable } from '../../db/lost-session';
 import type { Policy } from '../../policy/policy';
 import { hubClock } from '../../server/hub.context';
@@ -28,22 +28,38 @@ export interface EscalationSummary {
 const BATCH = 500;
 
 /**
+ * How long an escalation item waits for a lock: a write holds a child or a webhook for milliseconds,
+ * and an item left for the next pass is told a minute later, where every item behind one long-held
+ * row (a district's webhook: every notification of the district) waited in turn.
+ */
+const JOB_LOCK_WAIT_MS = 100;
+
+/**
  * One item of a step, in a transaction of its own. An item that fails is logged and left for the
  * next pass, and the step goes on with the next: thrown on, one record a step could not handle (a
  * constraint, a payload no notification could be made of) failed the pass at every tick, and with
  * it every item and step after it — RED escalations included — for as long as the record stayed.
- * The database not answering still ends the pass: each item would wait it out in turn. Resolves to
- * what `work` returns once committed, or undefined.
+ * So is one whose row another session holds locked past JOB_LOCK_WAIT_MS (a registry write on the
+ * child, a webhook's deactivation failing its deliveries): waited for until the statement timeout,
+ * which tells that the database is not answering, it ended the pass, at every pass for as long as
+ * the lock was held. That timeout still ends the pass — each item would wait it out in turn.
+ * Resolves to what `work` returns once committed, or undefined.
  */
-async function eachItem<T>(ds: DataSource, summary: EscalationSummary, step: string, id: string, work: (em: EntityManager) => Promise<T>): Promise<T | undefined> {
-  try {
-    return await ds.transaction(work);
-  } catch (e) {
-    if (isDatabaseTimeout(e) || isConnectionLoss(e) || isUnreachable(e)) throw e;
-    summary.failed++;
-    console.error(`[hub] workflow escalation: ${step} ${id} failed, left for the next pass: ${loggableError(e)}`);
-    return undefined;
-  }
+function itemsOf(ds: DataSource, summary: EscalationSummary) {
+  return async <T>(step: string, id: string, work: (em: EntityManager) => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await ds.transaction(async (em) => {
+        await em.query(`SET LOCAL lock_timeout = ${JOB_LOCK_WAIT_MS}`);
+        return work(em);
+      });
+    } catch (e) {
+      const held = isLockNotAvailable(e);
+      if (!held && (isDatabaseTimeout(e) || isConnectionLoss(e) || isUnreachable(e))) throw e;
+      summary.failed++;
+      console.error(`[hub] workflow escalation: ${step} ${id} ${held ? 'held locked by another session' : 'failed'}, left for the next pass: ${loggableError(e)}`);
+      return undefined;
+    }
+  };
 }
 
 /**
@@ -130,6 +146,7 @@ async function childNow(
 export async function runEscalations(ds: DataSource, config: HubConfig, policy: Policy, now: Date): Promise<EscalationSummary> {
   const emitter: Emitter = { policy, now };
   const summary: EscalationSummary = { referrals: 0, redNotifications: 0, reports: 0, overdueVisits: 0, reassessments: 0, failed: 0 };
+  const eachItem = itemsOf(ds, summary);
 
   const cutoff = new Date(now.getTime() - config.workflow.redAckMinutes * 60_000);
   // RED first: a child in danger now, whose departments have not answered; a backlog of overdue
@@ -144,7 +161,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
       ),
     async (n) => {
       const target = await parentRegion(ds, n.region_code);
-      return eachItem(ds, summary, 'RED notification', n.id, async (em) => {
+      return eachItem('RED notification', n.id, async (em) => {
         if (!(await takeLapse(em, 'workflow.notification', 'escalated_at = $2', 'acknowledged_at IS NULL AND escalated_at IS NULL', [n.id, now]))) return 0;
         return escalate(em, emitter, target, n.minor_id, n.id, `ESCALATION:notification:${n.id}`, {
           'Notification.kind': NotificationKind.CHILD_RED,
@@ -176,7 +193,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
     async (r) => {
       const target = await parentRegion(ds, r.region_code);
       const handling = r.stage === 'HANDLING';
-      return eachItem(ds, summary, 'mandatory report', r.id, async (em) => {
+      return eachItem('mandatory report', r.id, async (em) => {
         // Still in the status read and the lapse not yet taken up: a step taken, or another
         // instance's escalation, since the batch was read leaves it.
         const taken = handling
@@ -234,7 +251,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
       ),
     async (r) => {
       const target = await parentRegion(ds, r.region_code);
-      return eachItem(ds, summary, 'referral', r.id, async (em) => {
+      return eachItem('referral', r.id, async (em) => {
         // Still in the status read and its stage not yet taken up: an answer since the batch was read,
         // or another instance's pass, leaves it (that one told it, at its own time; overwritten, the
         // referral's escalatedAt had moved to a time no notification was written at, earlier or later).
@@ -273,7 +290,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         [ReportStatus.HANDLED, BATCH, leftOut],
       ),
     (r) =>
-      eachItem(ds, summary, 'reassessment of report', r.id, async (em) => {
+      eachItem('reassessment of report', r.id, async (em) => {
         if (!(await takeLapse(em, 'workflow.mandatory_report', 'reassessment_due = false', 'reassessment_due', [r.id]))) return 0;
         const child = await childNow(em, r.minor_id, now);
         if (!child) return 0; // turned 18, or no longer registered
@@ -299,7 +316,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         id: v.minor_id,
       })),
     (v) =>
-      eachItem(ds, summary, 'overdue visit of child', v.minor_id, async (em) => {
+      eachItem('overdue visit of child', v.minor_id, async (em) => {
         // Still overdue by the same date, at the same level: a visit or assessment recorded since the
         // batch was read has moved the date (told, the lapse would be one that no longer is).
         const child = await childNow(em, v.minor_id, now);
