@@ -696,51 +696,40 @@ describe('audit events', () => {
       expect(flags.find((f: any) => f.kind === 'MANY_CHILDREN' && f.userId === 'auditor-bulk')?.count).toBe(300);
     });
 
-    it('answers a page’s reads and changes once: aliases of them, or of the fields under them, past one selection of each field refuse the page', async () => {
+    it('answers each field of the trail’s queries once: a field under two names anywhere in one is LIMIT_EXCEEDED before anything is read', async () => {
       // A page holds its first event whatever its size, and the cost limit prices its reads at 100:
-      // each alias of `reads` over an event of 300 children × 25 fields answered 7,800 values more.
+      // each alias of `reads` over an event of 300 children × 25 fields answered 15,300 values more.
       const children: string[] = (await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 300`)).map((m) => m.id);
       const fields = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`Minor.field${String(i).padStart(2, '0')}`, Access.ALLOW]));
-      const principal = { userId: 'alias-reader', department: Department.POLICE, role: Role.OFFICER, region: '330102' };
-      const read = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });
+      const read = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: { userId: 'alias-reader', department: Department.POLICE, role: Role.OFFICER, region: '330102' }, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });
       read.reads = [{ fields, minorIds: children }];
+      read.changes = [{ mutation: 'updateMinor', id: children[0], minorId: children[0], fields: ['name', 'school'] }];
       await t.hub.audit.append(read);
-      const wrote = auditEvent({ requestId: randomUUID(), startedAt: performance.now(), principal: { ...principal, userId: 'alias-writer' }, clientAddress: null, outcome: AuditOutcome.SUCCESS, errorCodes: [] });
-      wrote.changes = [0, 1, 2].map((i) => ({ mutation: 'updateMinor', id: children[i], minorId: children[i], fields: ['name', 'school'] }));
-      await t.hub.audit.append(wrote);
       const reviewer = await t.token(Department.CIVIL_AFFAIRS, { role: Role.AUDITOR, user: 'auditor-aliases' });
-      const ask = async (userId: string, selection: string) => {
-        const fragment = selection.includes('...F') ? 'fragment F on ChildReadRecord { minorId } ' : '';
-        const r = await post(t, reviewer, { query: `${fragment}{ auditEvents(filter: { userId: "${userId}" }, first: 1) { ${selection} } }` }, {});
-        return { page: r.json.data.auditEvents, errors: (r.json.errors ?? []).map((e: any) => [e.extensions.code, e.path]), read: (await eventOf(t, r.requestId)).reads };
+      const ask = async (query: string) => {
+        const r = await post(t, reviewer, { query }, {});
+        return { data: r.json.data, errors: (r.json.errors ?? []).map((e: any) => [e.extensions.code, e.path]), read: (await eventOf(t, r.requestId)).reads };
       };
-      // Every field once, __typename included: 2 × 300 + 3 × 7,500 values, the whole event.
-      const whole = await ask('alias-reader', `edges { node { reads { __typename minorId fields { __typename field access } } } }`);
-      expect([whole.errors, whole.page.edges[0].node.reads.length, whole.page.edges[0].node.reads[299].fields.length]).toEqual([[], 300, 25]);
-      // Split over aliases, as long as no field is answered twice.
-      const split = await ask('alias-reader', `edges { node { ids: reads { minorId __typename } reads { fields { field access __typename } } } }`);
-      expect([split.errors, split.page.edges[0].node.ids.length, split.page.edges[0].node.reads[0].fields.length]).toEqual([[], 300, 25]);
-      // One value more is refused, the whole page, before any child of it is answered or recorded as read.
-      for (const selection of [
-        `edges { node { reads { __typename minorId fields { __typename field access } } again: reads { minorId } } }`,
-        `edges { node { a: reads { minorId fields { field } } b: reads { minorId fields { field } } c: reads { minorId fields { field } } } }`,
-        `edges { node { reads { fields { f1: field f2: field f3: field f4: field } } } }`,
-        `edges { node { reads { ...F id2: minorId id3: minorId } more: reads { fields { field access __typename } minorId } } }`,
-        `edges { node { reads { __typename minorId fields { __typename field access } } } } more: edges { node { reads { minorId } } }`,
-        `edges { node { reads { __typename minorId fields { __typename field access } } } more: node { reads { minorId } } }`,
+      const page = (selection: string, filter = 'userId: "alias-reader"') => `{ auditEvents(filter: { ${filter} }, first: 1) { ${selection} } }`;
+      // Every field once, through fragments and under another name alike: served.
+      const whole = await ask(`fragment R on ChildReadRecord { minorId } ${page('edges { node { document rs: reads { ...R fields { field access __typename } } changes { mutation fields } } }')}`);
+      expect([whole.errors, whole.data.auditEvents.edges[0].node.rs.length, whole.data.auditEvents.edges[0].node.rs[299].fields.length]).toEqual([[], 300, 25]);
+      // A field under a second name, at any depth, spread from a fragment or not: refused, nothing read.
+      for (const query of [
+        page('edges { node { reads { minorId } again: reads { minorId } } }'),
+        page('edges { node { reads { fields { field f2: field } } } }'),
+        page('edges { node { reads { minorId } } } more: edges { cursor }'),
+        page('edges { node { seq } n2: node { seq } }'),
+        page('edges { node { document d2: document } }'),
+        page('edges { node { changes { mutation } c2: changes { fields } } }'),
+        `fragment R on ChildReadRecord { id2: minorId } ${page('edges { node { reads { minorId ...R } } }')}`,
+        page('edges { node { reads { minorId } again: reads { minorId } } }', `minorId: "${children[0]}"`),
+        `{ minorAccessHistory(minorId: "${children[0]}", first: 5) { seq fields { field } f2: fields { access } } }`,
+        `{ auditAnomalies { kind d0: description d1: description } }`,
       ]) {
-        expect([selection, await ask('alias-reader', selection)]).toEqual([selection, { page: null, errors: [['LIMIT_EXCEEDED', ['auditEvents']]], read: [] }]);
+        const r = await ask(query);
+        expect([query, r.errors.map(([code]: string[]) => code), Object.values(r.data ?? {}), r.read]).toEqual([query, ['LIMIT_EXCEEDED'], [null], []]);
       }
-      // Looked up by the child, the refused page records no look-up of it either.
-      const byChild = await post(t, reviewer, { query: `{ auditEvents(filter: { minorId: "${children[0]}" }, first: 1) { edges { node { reads { __typename minorId fields { __typename field access } } again: reads { minorId } } } } }` }, {});
-      expect([byChild.json.data.auditEvents, byChild.json.errors.map((e: any) => e.extensions.code), (await eventOf(t, byChild.requestId)).reads]).toEqual([null, ['LIMIT_EXCEEDED'], []]);
-      // Changes alike: three changes of two fields each are 3 × (4 + 2) values.
-      const once = await ask('alias-writer', `edges { node { changes { mutation fields } ids: changes { id minorId __typename } } }`);
-      expect([once.errors, once.page.edges[0].node]).toEqual([
-        [],
-        { changes: wrote.changes.map((c) => ({ mutation: c.mutation, fields: c.fields })), ids: wrote.changes.map((c) => ({ id: c.id, minorId: c.minorId, __typename: 'ChangeRecord' })) },
-      ]);
-      expect((await ask('alias-writer', `edges { node { changes { mutation id minorId __typename fields } again: changes { mutation } } }`)).errors).toEqual([['LIMIT_EXCEEDED', ['auditEvents']]]);
     });
 
     it('answers each of the trail’s queries once per request: an alias more is LIMIT_EXCEEDED', async () => {
