@@ -44,6 +44,8 @@ export const UNPAGED_LIST_SIZE = 5;
 /** Lists without a page size whose length the domain bounds, priced at that bound. */
 const BOUNDED_LISTS: Record<string, number> = {
   'Minor.guardians': MAX_GUARDIANS,
+  // Each category once (NEEDS_SUPPORT is only the mask of one): 17, where a child may hold them all.
+  'Minor.categories': Object.values(DifficultyCategory).filter((c) => c !== DifficultyCategory.NEEDS_SUPPORT).length,
   // One answer per candidate: a re-screening's length is its input's, not a page's.
   'RescreenResult.answers': MAX_RESCREEN,
   'AuditEvent.variableNames': MAX_DECLARED_VARIABLES,
