@@ -56,8 +56,13 @@ describe('requireLine', () => {
   });
 
   it('keeps names and addresses as people write them', () => {
-    const names = ['李小明', '阿卜杜拉·买买提', 'ئابدۇرېھىم', 'བཀྲ་ཤིས', 'ᠪᠠᠲᠤ', 'ꀉꁌꐥꌠ', 'Nguye\u0302\u0303n', "O'Brien-Smith", '浙江省杭州市上城区 清波街道 1号', '𠮷野'];
+    const names = ['李小明', '阿卜杜拉·买买提', 'ئابدۇرېھىم', 'བཀྲ་ཤིས', 'ᠪᠠᠲᠤ', 'ꀉꁌꐥꌠ', 'Nguyễn', "O'Brien-Smith", '浙江省杭州市上城区 清波街道 1号', '𠮷野'];
     for (const ok of names) expect(requireLine('name', ` ${ok} `, 50)).toBe(ok);
+  });
+
+  it('keeps a line in NFC, as drawn: combining accents composed, a compatibility ideograph its unified one; two spaces in a row refused', () => {
+    expect([requireLine('name', 'Nguye\u0302\u0303n', 50), requireLine('name', '王\uF9DC', 50)]).toEqual(['Nguy\u1EC5n', '王\u9686']);
+    expect(() => requireLine('name', 'Maria  Garcia', 50)).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'name' }) }));
   });
 });
 

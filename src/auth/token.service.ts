@@ -39,7 +39,7 @@ const isUserId = (sub: unknown): sub is string =>
   !/^ | $| {2}/.test(sub) &&
   sub.normalize('NFC') === sub;
 
-/** Scripts whose letters pass for Latin ones (һ, υ, ս, Ь, Ꭵ, Ⲏ): an id mixing Latin with one of them is a disguise. */
+/** Scripts whose letters pass for Latin ones (һ, υ, ս, Ь, Ꭵ, Ⲏ) and for each other: an id mixing two of them is a disguise. */
 const LOOKALIKE_SCRIPTS = [
   /\p{Script=Greek}/u,
   /\p{Script=Cyrillic}/u,
@@ -48,6 +48,13 @@ const LOOKALIKE_SCRIPTS = [
   /\p{Script=Coptic}/u,
 ];
 const LATIN = /\p{Script=Latin}/u;
+/**
+ * A letter of a script other than Latin and those of HOME: beside Latin, any of them may be a
+ * disguise — the five above and the many a hand list missed (Lisu `ꓑ` for P, Canadian syllabics
+ * `ᗷ` for B, Tifinagh `ⵔ` for O) alike.
+ */
+const FOREIGN_LETTER =
+  /(?![\p{Script=Latin}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}\p{Script=Arabic}\p{Script=Tibetan}\p{Script=Mongolian}\p{Script=Yi}\p{Script=Hebrew}\p{Script=Thai}])\p{L}/u;
 
 /**
  * What ids here are written in: ASCII, the letters of Latin-1 and Latin Extended-A (`Huß`, and
@@ -58,8 +65,8 @@ const LATIN = /\p{Script=Latin}/u;
  * `ሀ`, `һ`) or of Latin past Extended-A (`ɓ`, `ʜ`) — and a hand list of them always missed some.
  */
 const HOME = /^(?:[\u0000-\u007f]|(?=\p{L})[\u00c0-\u017f\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}\p{Script=Arabic}\p{Script=Tibetan}\p{Script=Mongolian}\p{Script=Yi}\p{Script=Hebrew}\p{Script=Thai}])$/u;
-/** The letters of HOME that pass for ones of `hub`: ħ (Unicode's confusables) and 凵, drawn as a U. */
-const HOME_LOOKALIKE: Record<string, string> = { ħ: 'h', 凵: 'u' };
+/** The letters of HOME that pass for ones of `hub`: ħ (Unicode's confusables), and 凵 and the Bopomofo ㄩ made from it, drawn as a U. */
+const HOME_LOOKALIKE: Record<string, string> = { ħ: 'h', 凵: 'u', ㄩ: 'u' };
 /** Non-spacing marks and invisible characters, dropped before looking: `h\u034Fub:` reads as `hub:`. */
 const UNSEEN = new RegExp(String.raw`[\p{Mn}\p{Me}]|${INVISIBLE.source}`, 'gu');
 
@@ -92,10 +99,11 @@ const readsAsHub = (sub: string): boolean => {
 /**
  * Whether a user id is, or could pass for, one of the hub's own: reads as `hub:` in any case,
  * width or lookalike spelling (`ʜᴜʙ:`, `h\u034Fub:`, `hub꞉`, `huɓ⁚`), or mixes letters of two
- * scripts that look alike (`һub:` with a Cyrillic һ, `officer-lі`). A token may carry neither.
+ * scripts that look alike (`һub:` with a Cyrillic һ, `officer-lі`, `ꓑolice-1` with a Lisu ꓑ). A
+ * token may carry neither.
  */
 const isSystemLookalike = (sub: string): boolean =>
-  readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1;
+  readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1 || (LATIN.test(sub) && FOREIGN_LETTER.test(sub));
 
 /** A subject a client token may carry: a user id (isUserId) that is not, and could not pass for, one of the hub's own. */
 export const isTokenSubject = (sub: unknown): sub is string => isUserId(sub) && !isSystemLookalike(sub);

@@ -80,11 +80,18 @@ export function optionalText(field: string, value: string | undefined | null, ma
   return value === undefined || value === null || value.trim() === '' ? null : requireText(field, value, max);
 }
 
-/** One line of text: a name (a child's, a guardian's, a worker's), an address, a school, a unit. */
+/**
+ * One line of text: a name (a child's, a guardian's, a worker's), an address, a school, a unit.
+ * Without two spaces in a row, and kept in NFC: `Maria  Garcia`, `Jose\u0301` or `王\uF9DC` (a
+ * compatibility ideograph) are drawn as `Maria Garcia`, `José`, `王隆`, and were other names. A
+ * name typed with combining accents (`Nguye\u0302\u0303n`, as some keyboards write Vietnamese) is
+ * stored composed, as drawn.
+ */
 export function requireLine(field: string, value: string | undefined | null, max: number): string {
   const v = requireText(field, value, max);
   if (NOT_IN_A_LINE.test(v)) throw badInput(field, 'must be one line, without format or invisible characters (zero-width, bidirectional, variation selectors, Hangul fillers, blank braille) or spaces other than U+0020');
-  return v;
+  if (v.includes('  ')) throw badInput(field, 'must not hold two spaces in a row (they are drawn as one)');
+  return v.normalize('NFC');
 }
 
 export function optionalLine(field: string, value: string | undefined | null, max: number): string | null {
