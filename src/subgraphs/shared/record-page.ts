@@ -24,6 +24,8 @@ export interface Page<T> {
    * no order (not a GraphQL field): what a count under a filter depends on. Read only when asked.
    */
   matchingChildren(limit: number): Promise<(string | null)[]>;
+  /** The children of at least `atLeast` of the matches, each once. */
+  childrenMatchedAtLeast(atLeast: number): Promise<(string | null)[]>;
 }
 
 /**
@@ -48,6 +50,8 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
     decidedBy: (string | null)[];
 
     matchingChildren: (limit: number) => Promise<(string | null)[]>;
+
+    childrenMatchedAtLeast: (atLeast: number) => Promise<(string | null)[]>;
   }
 
   @Resolver(() => RecordPageType)
@@ -76,8 +80,10 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
     // children, or varied by type, status or window, whose records they are. It is a read of each
     // record counted, as `minors { totalCount }` is of each child: a purpose, and every counted
     // record's child recorded up to 1,001 matches (at exactly 1,001 each one makes it "more than
-    // 1,000"), none from 1,002 on, where no single record changes the answer — which is then 1,001.
-    // Without a filter it tests nothing of a child and stays exact.
+    // 1,000"); from 1,002 on, the answer 1,001, the children enough of whose records match that
+    // without them no more than 1,000 would — records are not children: a child's two of 1,002
+    // matches had moved the answer from 1,000 to 1,001 unrecorded. Without a filter it tests nothing
+    // of a child and stays exact.
     @FieldResolver(() => Int, {
       description:
         'Records matching the filter in the caller’s jurisdiction. Under a filter (which tests the records’ type, status, dates…), a read of each counted record’s child (of the fields tested), which needs a purpose; such a count above 1,000 is answered as 1,001, “more than 1,000”',
@@ -105,7 +111,10 @@ async function countOf(page: Page<{ minorId: string | null }>, ctx: HubContext):
   }
   // The count `paginate` made decides without another statement when nothing or too much matches.
   if (page.totalCount === 0) return 0;
-  if (page.totalCount > MAX_PAGE_SIZE + 1) return MAX_PAGE_SIZE + 1;
+  if (page.totalCount > MAX_PAGE_SIZE + 1) {
+    for (const minorId of await page.childrenMatchedAtLeast(page.totalCount - MAX_PAGE_SIZE)) noteTested(ctx, minorId, page.tested);
+    return MAX_PAGE_SIZE + 1;
+  }
   const children = await page.matchingChildren(MAX_PAGE_SIZE + 2);
   if (children.length <= MAX_PAGE_SIZE + 1) for (const minorId of children) noteTested(ctx, minorId, page.tested);
   return Math.min(children.length, MAX_PAGE_SIZE + 1);
@@ -190,6 +199,16 @@ export async function paginate<T extends { id: string; minorId: string | null }>
     matchingChildren: async (limit) => {
       if (whole) return rows.map((r) => r.minorId);
       const found: { minor_id: string | null }[] = await qb.clone().andWhere(scope, jurisdictionParams(ctx)).select('r.minor_id', 'minor_id').limit(limit).getRawMany();
+      return found.map((r) => r.minor_id);
+    },
+    childrenMatchedAtLeast: async (atLeast) => {
+      const found: { minor_id: string | null }[] = await qb
+        .clone()
+        .andWhere(scope, jurisdictionParams(ctx))
+        .select('r.minor_id', 'minor_id')
+        .groupBy('r.minor_id')
+        .having('COUNT(*) >= :atLeast', { atLeast })
+        .getRawMany();
       return found.map((r) => r.minor_id);
     },
   };
