@@ -9,25 +9,19 @@ jest.setTimeout(300_000);
 /**
  * Red team 18, group 03: regression review of recent fixes, probed through the public endpoint.
  */
-const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, WOMENS_FEDERATION: WF, YOUTH_LEAGUE: YL } = Department;
+const { CIVIL_AFFAIRS: CA, EDUCATION: ED } = Department;
 const PURPOSE = { 'x-purpose': 'CASE_HANDLING; rt18' };
 
 describe('regressions of recent fixes (redteam18, group 03)', () => {
   let t: TestHub;
   let civil: string;
   let education: string;
-  let police: string;
-  let womens: string;
-  let youth: string;
   let child: string;
 
   beforeAll(async () => {
     t = await startTestHub();
     civil = await t.token(CA, { user: 'rt18-civil', region: '330102001' });
     education = await t.token(ED, { user: 'rt18-edu', region: '330102001' });
-    police = await t.token(PO, { user: 'rt18-police', region: '330102001' });
-    womens = await t.token(WF, { user: 'rt18-wf', region: '330102001' });
-    youth = await t.token(YL, { user: 'rt18-yl', region: '330102001' });
     [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`);
   });
   afterAll(() => t?.stop());
