@@ -1,4 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
 import { post } from './support/audit-helpers';
 import { startTestHub, TestHub } from './support/test-hub';
 
@@ -83,6 +84,24 @@ describe('regressions of recent fixes (redteam18 g01)', () => {
       const aliases = Array.from({ length: 80 }, (_, i) => `f${i}: fields { field access }`).join(' ');
       const res = await post(t, auditor, { query: `query($id: ID!) { minorAccessHistory(minorId: $id, first: ${N}) { seq ${aliases} } }`, variables: { id: child.id } }, {});
       expect([res.json.data, res.json.errors.map((e: { extensions: { code: string } }) => e.extensions.code)]).toEqual([{ minorAccessHistory: null }, ['LIMIT_EXCEEDED']]);
+    });
+  });
+
+  describe('a user id is one only within its department (sibling of 888ee5f)', () => {
+    it('barredPersons tells who listed each bar by department and region, as it tells who revoked it', async () => {
+      const police = await t.token(Department.POLICE, { user: 'keeper-same-sub', region: '330102' });
+      const justice = await t.token(Department.JUSTICE, { user: 'keeper-same-sub', region: '330102001' });
+      const ADD = `mutation($i: BarredPersonInput!) { addBarredPerson(input: $i) { id createdBy createdByDepartment createdByRegion } }`;
+      const a = await t.gql(police, ADD, { i: { idNumber: buildIdNumber('330102', '1979-04-05', 411), name: '王某', offence: 'ABUSE', judgementReference: '(2026)浙0102刑初4101号' } });
+      const b = await t.gql(justice, ADD, { i: { idNumber: buildIdNumber('330102', '1979-04-06', 413), name: '李某', offence: 'ABUSE', judgementReference: '(2026)浙0102刑初4102号' } });
+      expect([a.errors, b.errors]).toEqual([undefined, undefined]);
+      const list = await t.gql(police, `{ barredPersons(first: 500) { id createdBy createdByDepartment createdByRegion } }`);
+      expect(list.errors).toBeUndefined();
+      const byId = new Map((list.data.barredPersons as { id: string }[]).map((p) => [p.id, p]));
+      expect([byId.get(a.data.addBarredPerson.id), byId.get(b.data.addBarredPerson.id)]).toEqual([
+        { id: a.data.addBarredPerson.id, createdBy: 'keeper-same-sub', createdByDepartment: 'POLICE', createdByRegion: '330102' },
+        { id: b.data.addBarredPerson.id, createdBy: 'keeper-same-sub', createdByDepartment: 'JUSTICE', createdByRegion: '330102001' },
+      ]);
     });
   });
 

@@ -129,6 +129,12 @@ export const workflowPolicy: PolicyRow[] = [
   ...rows('BarredPerson', ['id', 'name', 'offence', 'judgementReference', 'restrictedUntil', 'createdBy', 'createdAt'], BAR_KEEPERS, BARRED),
   ...rows(
     'BarredPerson',
+    ['createdByDepartment', 'createdByRegion'],
+    BAR_KEEPERS,
+    'Who listed a bar, as who revoked it: a user id is one only within its department, and police and justice both list.',
+  ),
+  ...rows(
+    'BarredPerson',
     ['revokedAt', 'revokedBy', 'revokedByDepartment', 'revokedByRegion', 'revocationReason'],
     BAR_KEEPERS,
     'A revocation is the keepers’ record: who revoked a bar, when and why, for police and justice to review it (and list the person again).',

@@ -35,9 +35,17 @@ export class BarredPerson {
   @Column({ type: 'date', name: 'restricted_until', nullable: true })
   restrictedUntil: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'User id of the officer who listed it' })
   @Column({ type: 'text', name: 'created_by' })
   createdBy: string;
+
+  @Field(() => String, { nullable: true, description: 'That officer’s department (null: listed before the hub recorded it)' })
+  @Column({ type: 'text', name: 'created_by_department', nullable: true })
+  createdByDepartment: Department | null;
+
+  @Field(() => String, { nullable: true, description: 'That officer’s region (区划代码; null: listed before the hub recorded it)' })
+  @Column({ type: 'varchar', length: 15, name: 'created_by_region', nullable: true })
+  createdByRegion: string | null;
 
   @Field(() => Date, { nullable: true })
   @Column({ type: 'timestamptz', name: 'created_at' })

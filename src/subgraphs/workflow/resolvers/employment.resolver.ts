@@ -159,6 +159,8 @@ export class EmploymentResolver {
       judgementReference: requireLine('input.judgementReference', input.judgementReference, 200),
       restrictedUntil: until,
       createdBy: ctx.principal.userId,
+      createdByDepartment: ctx.principal.department,
+      createdByRegion: ctx.principal.region,
       createdAt: ctx.now,
       revokedAt: null,
       revokedBy: null,
@@ -174,10 +176,10 @@ export class EmploymentResolver {
     // be answered as rolled back though it may have committed.
     const inserted: unknown[] = await ctx.db.transaction((em) =>
       em.query(
-        `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_by_department, created_by_region, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (id_number_hash, judgement_reference) WHERE revoked_at IS NULL DO NOTHING RETURNING id`,
-        [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdAt],
+        [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdByDepartment, person.createdByRegion, person.createdAt],
       ),
     );
     if (!inserted.length) throw badInput('input.judgementReference', 'is already listed for this person (revoke that bar to list it anew)');
