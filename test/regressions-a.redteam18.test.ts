@@ -120,6 +120,25 @@ describe('escalation pass while another session holds a row an item waits for (r
   });
   afterAll(() => t.stop());
 
+  /** One pass of the escalation job while a second session holds a row (`lock`): its summary, or what it threw. */
+  async function escalateWhileHeld(lock: string, params: unknown[], now: Date): Promise<unknown> {
+    const holder = new Client({ connectionString: t.databaseUrl });
+    await holder.connect();
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await holder.query('BEGIN');
+      await holder.query(lock, params);
+      return await runEscalations(t.hub.db.ds, t.config, buildPolicy(), now).then(
+        (summary) => summary,
+        (e: Error) => e,
+      );
+    } finally {
+      log.mockRestore();
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+  }
+
   it('a report whose child another session holds is left for the next pass; the referrals after it still escalate', async () => {
     const [child] = await t.sql(
       `SELECT id, trim(id_number) AS id_number, grid_code FROM registry.minor WHERE grid_code LIKE '330102001%' AND birth_date > (now() - interval '15 years')::date ORDER BY id LIMIT 1`,
@@ -143,23 +162,8 @@ describe('escalation pass while another session holds a row an item waits for (r
     // Both overdue at the pass's clock: the report's verification (60 min) and the referral's answer.
     const now = new Date(Math.max(Date.parse(made.data.createReferral.answerDueAt), Date.now() + 2 * 3600_000) + 60_000);
 
-    const holder = new Client({ connectionString: t.databaseUrl });
-    await holder.connect();
-    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-    let outcome: unknown;
-    try {
-      // A registry write under way on the report's child (updateMinor, recordAssessment … lock it FOR UPDATE).
-      await holder.query('BEGIN');
-      await holder.query(`SELECT 1 FROM registry.minor WHERE id = $1 FOR UPDATE`, [child.id]);
-      outcome = await runEscalations(t.hub.db.ds, t.config, buildPolicy(), now).then(
-        (summary) => summary,
-        (e: Error) => e,
-      );
-    } finally {
-      log.mockRestore();
-      await holder.query('ROLLBACK').catch(() => undefined);
-      await holder.end();
-    }
+    // A registry write under way on the report's child (updateMinor, recordAssessment … lock it FOR UPDATE).
+    const outcome = await escalateWhileHeld(`SELECT 1 FROM registry.minor WHERE id = $1 FOR UPDATE`, [child.id], now);
     // The pass went on past the held child: the overdue referral escalated in this pass.
     expect(outcome).not.toBeInstanceOf(Error);
     const [ref] = await t.sql(`SELECT escalated_at FROM workflow.referral WHERE id = $1`, [referralId]);
@@ -189,23 +193,8 @@ describe('escalation pass while another session holds a row an item waits for (r
     const now = new Date(Math.max(Date.parse(made.data.createReferral.answerDueAt), Date.now() + 2 * 3600_000) + 60_000);
     const escalated = async () =>
       (await t.sql(`SELECT (SELECT escalated_at FROM workflow.notification WHERE id = $1) AS red, (SELECT escalated_at FROM workflow.referral WHERE id = $2) AS referral`, [told.id, made.data.createReferral.id]))[0];
-    const holder = new Client({ connectionString: t.databaseUrl });
-    await holder.connect();
-    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-    let outcome: unknown;
-    try {
-      await holder.query('BEGIN');
-      // As deactivateWebhook holds it while it fails the webhook's pending deliveries.
-      await holder.query(`SELECT 1 FROM workflow.webhook WHERE id = $1 FOR UPDATE`, [hook]);
-      outcome = await runEscalations(t.hub.db.ds, t.config, buildPolicy(), now).then(
-        (summary) => summary,
-        (e: Error) => e,
-      );
-    } finally {
-      log.mockRestore();
-      await holder.query('ROLLBACK').catch(() => undefined);
-      await holder.end();
-    }
+    // As deactivateWebhook holds it while it fails the webhook's pending deliveries.
+    const outcome = await escalateWhileHeld(`SELECT 1 FROM workflow.webhook WHERE id = $1 FOR UPDATE`, [hook], now);
     expect(outcome).not.toBeInstanceOf(Error);
     expect((outcome as { failed: number }).failed).toBeGreaterThan(0);
     const during = await escalated();
