@@ -9,7 +9,8 @@ async function main() {
   const { flags, positional } = parseArgs(process.argv.slice(2), ['port']);
   const [name] = positional;
   if (!name) throw new Error('usage: npm run subgraph -- <name> --port N');
-  const port = Number(flags.port ?? 4001);
+  // Decimal digits: Number('') is 0 (any free port) and Number('0x10') 16.
+  const port = flags.port === undefined ? 4001 : /^\d{1,5}$/.test(flags.port) ? Number(flags.port) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port is a TCP port, 0 to 65535');
   const server = await startSubgraphServer(name, loadConfig(), port);
   console.log(`Subgraph ${name} at ${server.url} — accepts only requests signed by the gateway`);
