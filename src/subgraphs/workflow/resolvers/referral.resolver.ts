@@ -16,7 +16,7 @@ import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { referralGrantedFields } from '../workflow.policy';
 import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
-import { stepTime } from '../../../common/dates';
+import { timeAfter } from '../../../common/dates';
 import { pageSize } from './report.resolver';
 import { CreateReferralInput } from './types/referral.input';
 
@@ -169,7 +169,7 @@ export class ReferralResolver {
    * A step by the receiving department, from the one status it may be taken in; tells the referrer.
    * A referral whose child moved out of the region it was addressed to is still answered (the loop
    * is closed), without naming the child (`emitNotification`, `asSeenBy`). Its time, and its notice's,
-   * is never before the step it follows (`stepTime`).
+   * is after the step it follows (`timeAfter`).
    */
   private async answer(ctx: HubContext, id: string, from: ReferralStatus, apply: (r: Referral, at: Date) => void): Promise<Seen<Referral>> {
     const answered = await ctx.db.transaction(async (em) => {
@@ -189,7 +189,9 @@ export class ReferralResolver {
         loaded.refusalStates('Referral.status');
         throw badInput('id', `the referral is ${referral.status}, not ${from}`);
       }
-      const at = stepTime(ctx.now, referral.answeredAt ?? referral.createdAt);
+      // Just after the step before when the clock is behind it: the notices of two steps at one
+      // instant are listed in the order of their random ids, and the acceptance was as often the newest.
+      const at = timeAfter(ctx.now, referral.answeredAt ?? referral.createdAt);
       apply(referral, at);
       await em.getRepository(Referral).save(referral);
       // Told at the step's time: a notice dated before the step it tells is listed below older news.
