@@ -168,7 +168,8 @@ export function databaseUnavailableCause(error: unknown): string | undefined {
   if (wraps(error, (e) => e.name === 'QueryFailedError' && isConnectionLoss(e))) return 'the database ended the session, or its connection was lost';
   // TypeORM's, for a transaction's next statement once its session ended between two (the driver's
   // error event released the runner): nothing of the transaction was committed.
-  if (wraps(error, (e) => e.name === 'QueryRunnerAlreadyReleasedError')) return 'the database ended the session between two statements';
+  // TypeORM's refusal of the next statement on a session released when it ended: by the transaction's query runner, or by `em.query`.
+  if (wraps(error, (e) => e.name === 'QueryRunnerAlreadyReleasedError' || e.name === 'QueryRunnerProviderAlreadyReleasedError')) return 'the database ended the session between two statements';
   return undefined;
 }
 
