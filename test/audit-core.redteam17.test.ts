@@ -168,11 +168,20 @@ describe('audit core (red team 17)', () => {
     expect(events.map((e) => e.outcome).filter((o) => o !== 'STARTED')).toEqual(['INVALID']);
     expect(events.at(-1)!.body.changes).toEqual([]);
   });
+  it('POST to /graphql/x: not the endpoint, a JSON 404 that serves nothing and so records nothing', async () => {
+    const before = await eventCount(t);
+    const res = await fetch(t.hub.url + '/x', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${police}`, ...PURPOSE },
+      body: JSON.stringify({ query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: minor.id } }),
+    });
+    const body: any = await res.json();
+    expect([res.status, body.data, body.errors.map((e: any) => e.extensions.code), await eventCount(t)]).toEqual([404, undefined, ['NOT_FOUND'], before]);
+  });
   it.each([
     ['HEAD', '', 'HEAD'],
     ['OPTIONS', '', 'OPTIONS'],
     ['PUT', '', 'PUT'],
-    ['POST to /graphql/x', '/x', 'POST'],
     ['POST to /graphql/', '/', 'POST'],
     ['POST to /graphql?x=1', '?x=1', 'POST'],
   ])('%s: exactly one event, and no child data without it', async (_n, suffix, method) => {
