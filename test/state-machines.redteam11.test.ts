@@ -349,8 +349,9 @@ describe('state machines: every status × step × caller', () => {
       t.config.workflow.clockOffsetMs = -20_000;
       expect((await call('ed-street', COMPLETE, { id })).json.errors).toBeUndefined();
       const r = await snapshot(id);
-      expect(r.answered_at.getTime()).toBe(r.created_at.getTime());
-      expect(r.completed_at.getTime()).toBe(r.answered_at.getTime());
+      // Each just after the step before (a millisecond), so that their notices are listed in the order taken.
+      expect(r.answered_at.getTime()).toBe(r.created_at.getTime() + 1);
+      expect(r.completed_at.getTime()).toBe(r.answered_at.getTime() + 1);
       expect(r.closed_at.getTime()).toBe(r.completed_at.getTime());
       expect(r.complete_due_at.getTime()).toBeGreaterThan(r.answered_at.getTime());
     });
