@@ -227,6 +227,7 @@ function fieldDef(schema: GraphQLSchema, parent: GraphQLCompositeType, name: str
 class CostWalk {
   variablesUsed = false;
   private readonly fragmentCost = new Map<string, number>();
+  private readonly introspection: IntrospectionLists;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -234,7 +235,9 @@ class CostWalk {
     private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
     private readonly variables: Record<string, unknown>,
     private readonly refusals: FieldRefusals | undefined,
-  ) {}
+  ) {
+    this.introspection = introspectionLists(schema);
+  }
 
   /**
    * What one object of the type costs. A region is walked at its level (`level`, for the type
@@ -315,7 +318,7 @@ class CostWalk {
     }
     const page = def.args.some((a) => a.name === 'first') ? whole(args.first, UNPAGED_LIST_SIZE) : undefined;
     const listed = isListType(getNullableType(def.type));
-    const introspection = introspectionLists(this.schema);
+    const introspection = this.introspection;
     const size = listed ? (page ?? lists[def.name] ?? BOUNDED_LISTS[coordinate] ?? introspection.max[coordinate] ?? UNPAGED_LIST_SIZE) : 1;
     if (!node.selectionSet || !isCompositeType(type)) return 1 + (listed ? size : 0);
     // A page that is not itself a list (a connection) gives its size to the lists it holds.
