@@ -28,6 +28,8 @@ import {
 import { DifficultyCategory, Gender, RegionLevel } from '../subgraphs/registry/registry.enums';
 import { MAX_GUARDIANS } from '../subgraphs/registry/registry.constants';
 import { MAX_RESCREEN } from '../subgraphs/workflow/workflow.employment';
+import { MAX_PAYLOAD_FIELDS } from '../subgraphs/workflow/workflow.notify';
+import { MAX_GRANTED_FIELDS } from '../subgraphs/workflow/workflow.policy';
 import { ANOMALY_REQUEST_IDS } from '../subgraphs/audit/audit.anomalies';
 import { MAX_DECLARED_VARIABLES } from './document-signature';
 import { FIELD_READS_PER_EVENT } from '../subgraphs/audit/resolvers/types/audit-event.type';
@@ -48,6 +50,8 @@ const BOUNDED_LISTS: Record<string, number> = {
   'Minor.categories': Object.values(DifficultyCategory).filter((c) => c !== DifficultyCategory.NEEDS_SUPPORT).length,
   // One answer per candidate: a re-screening's length is its input's, not a page's.
   'RescreenResult.answers': MAX_RESCREEN,
+  'Notification.payload': MAX_PAYLOAD_FIELDS,
+  'Referral.grantedFields': MAX_GRANTED_FIELDS,
   'AuditEvent.variableNames': MAX_DECLARED_VARIABLES,
   'AuditAnomaly.requestIds': ANOMALY_REQUEST_IDS,
 };

@@ -45,6 +45,12 @@ export interface NotificationEvent {
   tells?: string;
 }
 
+/**
+ * The most fields an event tells: an escalation of a report missed both its deadlines (five of the
+ * report, and each deadline). What the cost limit prices `Notification.payload` at.
+ */
+export const MAX_PAYLOAD_FIELDS = 7;
+
 const asText = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
 
 /**
@@ -110,6 +116,8 @@ async function livesIn(em: EntityManager, minorId: string, regionCode: string, n
  * Returns how many notifications were new.
  */
 export async function emitNotification(em: EntityManager, emitter: Emitter, event: NotificationEvent): Promise<number> {
+  // The cost limit prices a payload at this bound: past it, aliases of `payload` would answer more than admitted.
+  if (Object.keys(event.fields).length > MAX_PAYLOAD_FIELDS) throw new Error(`A ${event.kind} notification holds more than ${MAX_PAYLOAD_FIELDS} fields`);
   const recipients = event.to ?? notificationRecipients[event.kind];
   // The child is named (its id, and its `Minor.*` fields) only when it lives inside the event's
   // region: every recipient's jurisdiction covers that region, so this is "the recipient may see

@@ -39,6 +39,9 @@ export const referralGrants: Readonly<Record<ReferralType, readonly string[]>> =
   [ReferralType.FAMILY_EDUCATION_GUIDANCE]: ['Minor.currentAddress', 'Guardian.name', 'Guardian.phone', 'Guardian.address'],
 };
 
+/** The most fields one referral opens: what the cost limit prices `Referral.grantedFields` at. */
+export const MAX_GRANTED_FIELDS = Math.max(...Object.values(referralGrants).map((fields) => fields.length));
+
 /**
  * What one referral opens to its receiving department: its type's fields that the referring
  * department reads exactly itself. A department cannot hand on what its own row denies or masks —
