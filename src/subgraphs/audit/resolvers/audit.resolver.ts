@@ -250,7 +250,8 @@ export class AuditResolver {
       if (!isUuid(filter.requestId)) throw badInput('filter.requestId', 'is not a request id');
       add('request_id = ?', filter.requestId);
     }
-    // The look-up is recorded as a read of the child once the page is answered (lookedUp): a refusal is none.
+    // The look-up is recorded as a read of the child once its events are read (lookedUp): a refusal
+    // is none, but an answer of AUDIT_TRAIL_DAMAGED naming one of them is one.
     const child = filter?.minorId == null ? null : childId(filter.minorId, 'filter.minorId');
     if (child) add('minor_ids @> ARRAY[?]::uuid[]', child);
     if (filter?.outcome) add('outcome = ?', filter.outcome);
@@ -261,6 +262,7 @@ export class AuditResolver {
     params.push(first + 1);
     return asReader(ctx, async (em) => {
       const rows: EventRow[] = await em.query(pageOfEvents(where.join(' AND '), `$${params.length}`), params);
+      if (child) ctx.access.read(child, 'Query.auditEvents', Access.ALLOW);
       const page: AuditEvent[] = [];
       let answered = 0;
       // Bodies past PAGE_BYTES come null, all after the first such: the page ends at either bound.
@@ -272,7 +274,6 @@ export class AuditResolver {
         if (page.length && answered > first * FIELD_READS_PER_EVENT) break;
         page.push(toEvent(row, body));
       }
-      if (child) ctx.access.read(child, 'Query.auditEvents', Access.ALLOW);
       return {
         edges: page.map((node: AuditEvent) => ({ cursor: node.seq, node })),
         pageInfo: { hasNextPage: rows.length > page.length, endCursor: page.length ? page[page.length - 1].seq : null },
