@@ -88,10 +88,11 @@ export function optionalText(field: string, value: string | undefined | null, ma
  * stored composed, as drawn.
  */
 export function requireLine(field: string, value: string | undefined | null, max: number): string {
-  const v = requireText(field, value, max);
+  // Composed before it is measured: NFC is longer for some (U+FB2C is three code points), shorter for others.
+  const v = requireText(field, value?.normalize('NFC'), max);
   if (NOT_IN_A_LINE.test(v)) throw badInput(field, 'must be one line, without format or invisible characters (zero-width, bidirectional, variation selectors, Hangul fillers, blank braille) or spaces other than U+0020');
   if (v.includes('  ')) throw badInput(field, 'must not hold two spaces in a row (they are drawn as one)');
-  return v.normalize('NFC');
+  return v;
 }
 
 export function optionalLine(field: string, value: string | undefined | null, max: number): string | null {
