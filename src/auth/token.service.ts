@@ -55,6 +55,14 @@ const LATIN = /\p{Script=Latin}/u;
  */
 const FOREIGN_LETTER =
   /(?![\p{Script=Latin}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}\p{Script=Arabic}\p{Script=Tibetan}\p{Script=Mongolian}\p{Script=Yi}\p{Script=Hebrew}\p{Script=Thai}])\p{L}/u;
+/**
+ * Letters Unicode gives to no script but those of the word they are written in — kana's prolonged
+ * sound mark `ー` (`コーチ`, half-width `ｰ`), its repeat marks, Arabic's tatweel `ـ` (`عـلي`) —
+ * inside such a word: there they are of HOME, not FOREIGN_LETTER. Beside Latin alone they stay
+ * foreign: `ｰ` and `ـ` are drawn as a hyphen and an underscore.
+ */
+const IN_A_WORD_OF_ITS_SCRIPT =
+  /(?<=[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}][\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}]*)[\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}]|(?<=\p{Script=Arabic}\p{Script_Extensions=Arabic}*)\p{Script_Extensions=Arabic}/gu;
 
 /**
  * What ids here are written in: ASCII, the letters of Latin-1 and Latin Extended-A (`Huß`, and
@@ -103,7 +111,7 @@ const readsAsHub = (sub: string): boolean => {
  * token may carry neither.
  */
 const isSystemLookalike = (sub: string): boolean =>
-  readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1 || (LATIN.test(sub) && FOREIGN_LETTER.test(sub));
+  readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1 || (LATIN.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, '')));
 
 /** A subject a client token may carry: a user id (isUserId) that is not, and could not pass for, one of the hub's own. */
 export const isTokenSubject = (sub: unknown): sub is string => isUserId(sub) && !isSystemLookalike(sub);
