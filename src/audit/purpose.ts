@@ -38,8 +38,10 @@ export function parsePurpose(header: string | readonly string[] | undefined): Pu
   if (CONTROL_OR_UNSEEN.test(reference) || !isWellFormed(reference)) {
     throw badInput(PURPOSE_HEADER, 'reference must not contain control, format or invisible characters, or spaces other than U+0020');
   }
-  // As user ids: `José` spelt with a combining accent reads as the precomposed one and searches apart from it.
+  // As user ids: `José` spelt with a combining accent reads as the precomposed one and searches apart
+  // from it; so does `2026  0042`, drawn as `2026 0042`.
   if (reference !== reference.normalize('NFC')) throw badInput(PURPOSE_HEADER, 'reference must be in Unicode NFC (precomposed characters)');
+  if (reference.includes('  ')) throw badInput(PURPOSE_HEADER, 'reference must not hold two spaces in a row (they are drawn as one)');
   return { code: trimmed as PurposeCode, ...(reference ? { reference } : {}) };
 }
 
