@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { signDevToken } from '../src/auth/token.service';
-import { parseArgs } from '../src/cli/args';
+import { decimalFlag, parseArgs } from '../src/cli/args';
 import { loadConfig } from '../src/config/hub.config';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
@@ -28,17 +28,21 @@ const HUB_DATA = path.join(BENCH_DIR, 'hub');
 const REGION = '330102';
 
 const { flags } = parseArgs(process.argv.slice(2), ['minors', 'duration', 'runs', 'connections', 'high-load', 'soak', 'only', 'pg-port']);
-const MINORS = Number(flags.minors ?? 1_000_000);
-const DURATION = Number(flags.duration ?? 10);
-const RUNS = Number(flags.runs ?? 3);
-const CONNECTIONS = Number(flags.connections ?? 10);
+const MINORS = decimalFlag(flags.minors, 1_000_000);
+const DURATION = decimalFlag(flags.duration, 10);
+const RUNS = decimalFlag(flags.runs, 3);
+const CONNECTIONS = decimalFlag(flags.connections, 10);
 // Scenario 1 is measured a second time with more clients (0: not): a group commit carries the events
 // of the requests waiting on it, so what a durable event costs per request depends on how many wait.
-const HIGH_LOAD = Number(flags['high-load'] ?? 50);
+const HIGH_LOAD = decimalFlag(flags['high-load'], 50);
 const S1_LOADS = HIGH_LOAD ? [CONNECTIONS, HIGH_LOAD] : [CONNECTIONS];
-const SOAK = Number(flags.soak ?? 60);
+const SOAK = decimalFlag(flags.soak, 60);
 /** The benchmark's own Postgres (under .bench/db): another checkout's benchmark holding the port is refused by name, so a second one takes another. */
-const PG_PORT = Number(flags['pg-port'] ?? 54700);
+const PG_PORT = decimalFlag(flags['pg-port'], 54700);
+for (const [flag, value] of Object.entries({ minors: MINORS, duration: DURATION, runs: RUNS, connections: CONNECTIONS, soak: SOAK, 'pg-port': PG_PORT })) {
+  if (!(value >= 1)) throw new Error(`--${flag} is a whole number above 0, in decimal digits`);
+}
+if (Number.isNaN(HIGH_LOAD)) throw new Error('--high-load is a whole number (0: not measured), in decimal digits');
 const SHARED_BUFFERS = '3GB';
 
 interface Server {

@@ -16,3 +16,10 @@ export function parseArgs(argv: string[], known: string[]): { flags: Record<stri
   }
   return { flags, positional };
 }
+
+/**
+ * A number flag as written in decimal digits, else NaN for the caller's range check to refuse:
+ * `Number` reads '' as 0, `0x10` as 16 and `1e3` as 1000, each a typing error taken for a value.
+ */
+export const decimalFlag = <T>(value: string | undefined, fallback: T): number | T =>
+  value === undefined ? fallback : /^\d{1,15}$/.test(value) ? Number(value) : NaN;

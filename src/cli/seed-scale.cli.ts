@@ -16,7 +16,7 @@ import { SUBGRAPHS } from '../subgraphs';
 import { generateFamily, REGISTRY_COLUMNS, RegistryTable, regionTree, Row } from '../subgraphs/registry/registry.seed';
 import type { SeedChild } from '../subgraphs/shared/seed';
 import { refreshStatistics } from '../subgraphs/statistics/statistics.refresh';
-import { parseArgs } from './args';
+import { decimalFlag, parseArgs } from './args';
 import { holdClient, maintenancePool } from './maintenance-pool';
 
 /** Children generated, then copied, per round: bounds memory, and a million children take 20 rounds of one COPY per table. */
@@ -47,8 +47,8 @@ export async function seedScale(argv: string[], env: Record<string, string | und
   const config = { ...loadConfig(env), seedDemo: false };
   if (config.production) throw new Error('seed:scale loads made-up records without audit events and is refused with NODE_ENV=production');
   const { flags } = parseArgs(argv, ['minors', 'districts', 'reset']);
-  const minors = Number(flags.minors ?? 1_000_000);
-  const districts = Number(flags.districts ?? 10);
+  const minors = decimalFlag(flags.minors, 1_000_000);
+  const districts = decimalFlag(flags.districts, 10);
   if (!Number.isInteger(minors) || minors < 1) throw new Error('--minors must be a positive integer');
   // District codes are 330102 … 330199: a 100th would be 7 digits, and no grid nor ID number fits it.
   if (!Number.isInteger(districts) || districts < 1 || districts > 98) throw new Error('--districts must be a whole number from 1 to 98');

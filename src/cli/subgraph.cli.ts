@@ -3,14 +3,13 @@ import 'reflect-metadata';
 import { loadConfig } from '../config/hub.config';
 import { loggableSummary } from '../errors/hub.exception';
 import { startSubgraphServer } from '../server/subgraph.server';
-import { parseArgs } from './args';
+import { decimalFlag, parseArgs } from './args';
 
 async function main() {
   const { flags, positional } = parseArgs(process.argv.slice(2), ['port']);
   const [name] = positional;
   if (!name) throw new Error('usage: npm run subgraph -- <name> --port N');
-  // Decimal digits: Number('') is 0 (any free port) and Number('0x10') 16.
-  const port = flags.port === undefined ? 4001 : /^\d{1,5}$/.test(flags.port) ? Number(flags.port) : NaN;
+  const port = decimalFlag(flags.port, 4001);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port is a TCP port, 0 to 65535');
   const server = await startSubgraphServer(name, loadConfig(), port);
   console.log(`Subgraph ${name} at ${server.url} — accepts only requests signed by the gateway`);

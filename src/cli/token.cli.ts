@@ -8,7 +8,7 @@ import { isRegionCode } from '../common/validation';
 import { loadConfig } from '../config/hub.config';
 import { loggableSummary } from '../errors/hub.exception';
 import { DEMO_ROOT_REGION } from '../subgraphs/registry/registry.constants';
-import { parseArgs } from './args';
+import { decimalFlag, parseArgs } from './args';
 
 async function main() {
   const { flags } = parseArgs(process.argv.slice(2), ['department', 'region', 'role', 'user', 'expires-in']);
@@ -23,7 +23,7 @@ async function main() {
   // The hub would refuse such a token (401) naming no claim: say which flag is wrong instead.
   const userId = flags.user ?? `${department.toLowerCase()}-${role.toLowerCase()}-1`;
   if (!isTokenSubject(userId)) throw new Error('--user is a user id the hub accepts: 1–200 characters, no control or invisible characters, not "hub:…" or one that could pass for it');
-  const expiresIn = flags['expires-in'] === undefined ? undefined : Number(flags['expires-in']);
+  const expiresIn = decimalFlag(flags['expires-in'], undefined);
   if (expiresIn !== undefined && !(Number.isInteger(expiresIn) && expiresIn > 0)) throw new Error('--expires-in is a whole number of seconds above 0');
   const token = await signDevToken(config, { department, role, region, userId, expiresIn });
   process.stdout.write(token + '\n');
