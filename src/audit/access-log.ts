@@ -85,8 +85,9 @@ export class AccessLog {
   }
 
   /**
-   * A field of a child's record was served that names no child to this reader: a report of a child
-   * not registered, or of one outside the reader's jurisdiction (`asSeenBy`). The trail has no child
+   * A field of a child's record was served that names no child to this reader — or such a record
+   * was loaded by a mutation, or tested by a filter: a report of a child not registered, or of one
+   * outside the reader's jurisdiction (`asSeenBy`). The trail has no child
    * to name, but a purpose bound to one child does not cover the read (audit.plugin).
    */
   servedUnnamedChild(): void {

@@ -27,8 +27,12 @@ export class FilterTests {
   }
 }
 
-/** Records the tests of a filter as reads of the child a returned record names. */
+/**
+ * Records the tests of a filter as reads of the child a returned record (or its `after` item)
+ * names; of a record naming no child to the reader, as served about someone unnamed.
+ */
 export function noteTested(ctx: HubContext, minorId: string | null | undefined, tested: readonly FilterRead[] | undefined): void {
-  if (!minorId || !tested) return;
-  for (const t of tested) ctx.access.read(minorId, t.field, t.access);
+  if (!tested?.length) return;
+  if (!minorId) ctx.access.servedUnnamedChild();
+  else for (const t of tested) ctx.access.read(minorId, t.field, t.access);
 }

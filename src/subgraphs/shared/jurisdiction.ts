@@ -107,7 +107,8 @@ export async function asSeenBy<T extends { minorId: string | null }>(ctx: HubCon
 /**
  * For the audit: a mutation loaded a record about this child and may yet refuse, saying why (its
  * status); the request learned of the record. Noted only for a child the caller's jurisdiction
- * covers: to anyone else the record names no child (`asSeenBy`). Asked for a record naming no
+ * covers: to anyone else the record names no child (`asSeenBy`), and it is noted as served about
+ * someone unnamed, which a purpose bound to one child does not cover. Asked for a record naming no
  * child as well (NO_CHILD).
  * Asked through the mutation's transaction `em`, never the pool: the transaction holds a pooled
  * connection (and the record's row lock) while it waits, so as many such mutations at once as the
@@ -120,6 +121,7 @@ export async function loadedRecordOf(em: EntityManager, ctx: HubContext, recordT
   const seen = (await em.query(MINORS_UNDER_AT, [[key], jurisdictionPattern(ctx), ctx.now])).length ? { id: key } : null;
   sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).clear(key).prime(key, seen);
   if (seen) ctx.access.found(key, recordType);
+  else ctx.access.servedUnnamedChild();
   return {
     // A refusal that names a field's value (`the referral is ACCEPTED`) serves that value exactly,
     // whether or not the answer selects it: the trail says which field, not only that the record was found.
