@@ -12,6 +12,7 @@ import { overdueVisitRows, visitOverdueKey } from './resolvers/visit-sla.resolve
 import { NotificationKind, ReferralStatus, ReportStatus } from './workflow.enums';
 import { emitNotification, Emitter } from './workflow.notify';
 import { notificationRecipients } from './workflow.policy';
+import { withShortLockWait } from './workflow.locks';
 import { deliverWebhooks } from './workflow.webhooks';
 
 export interface EscalationSummary {
@@ -28,18 +29,11 @@ export interface EscalationSummary {
 const BATCH = 500;
 
 /**
- * How long an escalation item waits for a lock: a write holds a child or a webhook for milliseconds,
- * and an item left for the next pass is told a minute later, where every item behind one long-held
- * row (a district's webhook: every notification of the district) waited in turn.
- */
-const JOB_LOCK_WAIT_MS = 100;
-
-/**
  * One item of a step, in a transaction of its own. An item that fails is logged and left for the
  * next pass, and the step goes on with the next: thrown on, one record a step could not handle (a
  * constraint, a payload no notification could be made of) failed the pass at every tick, and with
  * it every item and step after it — RED escalations included — for as long as the record stayed.
- * So is one whose row another session holds locked past JOB_LOCK_WAIT_MS (a registry write on the
+ * So is one whose row another session holds locked past JOB_LOCK_WAIT_MS (workflow.locks; a registry write on the
  * child, a webhook's deactivation failing its deliveries): waited for until the statement timeout,
  * which tells that the database is not answering, it ended the pass, at every pass for as long as
  * the lock was held. That timeout still ends the pass — each item would wait it out in turn.
@@ -48,10 +42,7 @@ const JOB_LOCK_WAIT_MS = 100;
 function itemsOf(ds: DataSource, summary: EscalationSummary) {
   return async <T>(step: string, id: string, work: (em: EntityManager) => Promise<T>): Promise<T | undefined> => {
     try {
-      return await ds.transaction(async (em) => {
-        await em.query(`SET LOCAL lock_timeout = ${JOB_LOCK_WAIT_MS}`);
-        return work(em);
-      });
+      return await withShortLockWait(ds, work);
     } catch (e) {
       const held = isLockNotAvailable(e);
       if (!held && (isDatabaseTimeout(e) || isConnectionLoss(e) || isUnreachable(e))) throw e;

@@ -9,11 +9,12 @@ import { newRequestId } from '../../audit/request-id';
 import type { Department } from '../../auth/principal';
 import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { WorkflowConfig } from '../../config/hub.config';
-import { loggableError } from '../../errors/hub.exception';
+import { isLockNotAvailable, loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
 import { checkDestination, DestinationRefused, LookupsBusy, ResolvedDestination } from './webhook.destination';
 import { NotificationKind } from './workflow.enums';
 import { isMinorAt } from '../registry/registry.loaders';
+import { withShortLockWait } from './workflow.locks';
 import { payloadAccess, servedPayload } from './workflow.notify';
 
 export const SIGNATURE_HEADER = 'x-hub-signature';
@@ -265,7 +266,7 @@ async function deliverBatch(
         if (e instanceof AuditUnavailable || e instanceof LookupsBusy) {
           // Nothing was sent, and the destination was not found wanting: not an attempt. The lease
           // keeps it until the next pass after it.
-          await ds.query(`UPDATE workflow.webhook_delivery SET last_error = $2 WHERE id = $1 AND status = 'PENDING' AND next_attempt_at = $3`, [
+          await writeOutcome(ds, d.id, `UPDATE workflow.webhook_delivery SET last_error = $2 WHERE id = $1 AND status = 'PENDING' AND next_attempt_at = $3`, [
             d.id,
             e instanceof LookupsBusy ? LOOKUPS_BUSY_ERROR : AUDIT_UNAVAILABLE_ERROR,
             lease,
@@ -280,22 +281,42 @@ async function deliverBatch(
       const attempts = d.attempts + 1;
       const at = clock();
       if (!error) {
-        const [, written] = (await ds.query(
+        delivered += await writeOutcome(
+          ds,
+          d.id,
           `UPDATE workflow.webhook_delivery SET status = 'DELIVERED', attempts = $2, delivered_at = $3, last_error = NULL WHERE id = $1 AND next_attempt_at = $4`,
           [d.id, attempts, at, lease],
-        )) as [unknown, number];
-        delivered += written;
+        );
       } else {
         const giveUp = attempts >= cfg.maxAttempts;
         const next = new Date(at.getTime() + cfg.retryBaseMs * 2 ** (attempts - 1));
         // A delivery cancelled while in flight (deactivateWebhook) stays cancelled.
-        const [, written] = (await ds.query(
+        const written = await writeOutcome(
+          ds,
+          d.id,
           `UPDATE workflow.webhook_delivery SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 WHERE id = $1 AND status = 'PENDING' AND next_attempt_at = $6`,
           [d.id, giveUp ? 'FAILED' : 'PENDING', attempts, next, error, lease],
-        )) as [unknown, number];
+        );
         if (giveUp) failed += written;
       }
     }),
   );
   return { leased: rows.length, delivered, failed };
+}
+
+/**
+ * Writes a delivery's outcome, waiting JOB_LOCK_WAIT_MS at most for its row. One another session
+ * holds longer (deactivateWebhook holds it only to its commit; a stuck session as long as it stays)
+ * is left leased, sent again once the lease runs out — receivers de-duplicate on its id. Waited for
+ * until the statement timeout, it ended the pass: every outcome of the batch in flight unwritten,
+ * and no batch after it leased. Resolves to the rows written.
+ */
+async function writeOutcome(ds: DataSource, id: string, sql: string, params: unknown[]): Promise<number> {
+  try {
+    return await withShortLockWait(ds, async (em) => ((await em.query(sql, params)) as [unknown, number])[1]);
+  } catch (e) {
+    if (!isLockNotAvailable(e)) throw e;
+    console.error(`[hub] webhook delivery ${id}: its row is held locked by another session; its outcome is left, and it is sent again once its lease runs out`);
+    return 0;
+  }
 }
