@@ -69,11 +69,17 @@ async function toldRedHere(em: EntityManager, minor: Minor): Promise<boolean> {
 }
 
 /**
- * The latest time of a child's assessments or visits, read under the child's lock (`lockMinor`), so
- * that one given no time is dated after it (`timeAfter`).
+ * The latest time of a child's assessments and visits together, read under the child's lock
+ * (`lockMinor`), so that one given no time is dated after it (`timeAfter`). Together: the follow-up
+ * (`followUp`) and the statistics' "visited since its assessment" compare a visit with the
+ * assessment before it, and a visit taken right after an assessment on a gateway behind, dated
+ * after the visits only, had come before the assessment — the child counted as not visited.
  */
-async function latestOf(em: EntityManager, table: 'risk_assessment' | 'visit', column: 'assessed_at' | 'visited_at', minorId: string): Promise<Date | null> {
-  const [row]: { at: Date | null }[] = await em.query(`SELECT max(${column}) AS at FROM registry.${table} WHERE minor_id = $1`, [minorId]);
+async function latestFollowUp(em: EntityManager, minorId: string): Promise<Date | null> {
+  const [row]: { at: Date | null }[] = await em.query(
+    `SELECT greatest((SELECT max(assessed_at) FROM registry.risk_assessment WHERE minor_id = $1), (SELECT max(visited_at) FROM registry.visit WHERE minor_id = $1)) AS at`,
+    [minorId],
+  );
   return row.at;
 }
 
@@ -290,7 +296,7 @@ export class MinorMutationResolver {
     const given = input.assessedAt == null ? null : requireNotFuture('assessedAt', input.assessedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
-      const assessedAt = given ?? timeAfter(ctx.now, await latestOf(em, 'risk_assessment', 'assessed_at', minor.id));
+      const assessedAt = given ?? timeAfter(ctx.now, await latestFollowUp(em, minor.id));
       requireNotBeforeBirth(ctx, 'assessedAt', assessedAt, minor);
       const assessment = em.getRepository(RiskAssessment).create({
         id: randomUUID(),
@@ -328,7 +334,7 @@ export class MinorMutationResolver {
     const given = input.visitedAt == null ? null : requireNotFuture('visitedAt', input.visitedAt, ctx.now);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
-      const visitedAt = given ?? timeAfter(ctx.now, await latestOf(em, 'visit', 'visited_at', minor.id));
+      const visitedAt = given ?? timeAfter(ctx.now, await latestFollowUp(em, minor.id));
       requireNotBeforeBirth(ctx, 'visitedAt', visitedAt, minor);
       const visit = await em
         .getRepository(Visit)
