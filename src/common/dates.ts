@@ -59,6 +59,13 @@ export function addMonths(date: Date, months: number): Date {
 export const stepTime = (now: Date, previous: Date | null | undefined): Date => (previous && previous > now ? previous : now);
 
 /**
+ * The latest of a record's times (null when it has none): what a step follows is every time the
+ * record was written at — a job's too (an escalation, on the clock of the instance that ran it).
+ */
+export const latestTime = (...times: (Date | null | undefined)[]): Date | null =>
+  times.reduce<Date | null>((latest, t) => (t && (!latest || t > latest) ? t : latest), null);
+
+/**
  * The time a record given no time of its own is dated: now, or just after the latest of its kind
  * if that is not before now — it is the latest, whatever the clock of the gateway that took it
  * (`stepTime`): an assessment taken right after another on a gateway behind had been dated before

@@ -80,4 +80,12 @@ export class MandatoryReport {
   @Field(() => Date, { nullable: true })
   @Column({ type: 'timestamptz', name: 'updated_at' })
   updatedAt: Date;
+
+  /** When the escalation job took up its lapse of verification (workflow.jobs.ts): a step is never dated before it. */
+  @Column({ type: 'timestamptz', name: 'verify_escalated_at', nullable: true })
+  verifyEscalatedAt: Date | null;
+
+  /** When the escalation job took up its lapse of handling. */
+  @Column({ type: 'timestamptz', name: 'handle_escalated_at', nullable: true })
+  handleEscalatedAt: Date | null;
 }

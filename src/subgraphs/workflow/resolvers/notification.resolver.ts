@@ -13,7 +13,7 @@ import { checkDestination, DestinationRefused, sameDestination } from '../webhoo
 import { jurisdiction } from '../workflow.loaders';
 import { payloadAccess, servedPayload } from '../workflow.notify';
 import { AFTER, inOrder, ListOrder, newestFirst, pageAfter } from '../workflow.pages';
-import { stepTime } from '../../../common/dates';
+import { latestTime, stepTime } from '../../../common/dates';
 import { pageSize } from './report.resolver';
 
 /** The caller's inbox: its department's notifications for regions in its jurisdiction. */
@@ -67,8 +67,9 @@ export class NotificationResolver {
       // database that no longer answered would fail an acknowledgement already made, unrecorded.
       await loadedRecordOf(em, ctx, 'Notification', n.minorId);
       if (n.acknowledgedAt) return { n, already: true };
-      // Not before it was written: the job or request that wrote it may have read a clock ahead of this one.
-      n.acknowledgedAt = stepTime(ctx.now, n.createdAt);
+      // Not before it was written, nor escalated as unacknowledged: the job or request that wrote it
+      // may have read a clock ahead of this one.
+      n.acknowledgedAt = stepTime(ctx.now, latestTime(n.createdAt, n.escalatedAt));
       n.acknowledgedBy = ctx.principal.userId;
       await em.getRepository(Notification).update(n.id, { acknowledgedAt: n.acknowledgedAt, acknowledgedBy: n.acknowledgedBy });
       return { n, already: false };

@@ -16,7 +16,7 @@ import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { referralGrantedFields } from '../workflow.policy';
 import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
-import { timeAfter } from '../../../common/dates';
+import { latestTime, timeAfter } from '../../../common/dates';
 import { pageSize } from './report.resolver';
 import { CreateReferralInput } from './types/referral.input';
 
@@ -189,9 +189,10 @@ export class ReferralResolver {
         loaded.refusalStates('Referral.status');
         throw badInput('id', `the referral is ${referral.status}, not ${from}`);
       }
-      // Just after the step before when the clock is behind it: the notices of two steps at one
-      // instant are listed in the order of their random ids, and the acceptance was as often the newest.
-      const at = timeAfter(ctx.now, referral.answeredAt ?? referral.createdAt);
+      // Just after the step before (or the job's escalation of its lapse) when the clock is behind it:
+      // the notices of two steps at one instant are listed in the order of their random ids, and the
+      // acceptance was as often the newest; one dated before its escalation read as answered in time.
+      const at = timeAfter(ctx.now, latestTime(referral.answeredAt ?? referral.createdAt, referral.escalatedAt));
       apply(referral, at);
       await em.getRepository(Referral).save(referral);
       // Told at the step's time: a notice dated before the step it tells is listed below older news.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Department } from '../../../auth/principal';
-import { stepTime } from '../../../common/dates';
+import { latestTime, stepTime } from '../../../common/dates';
 import { normalIdNumber, requireIdNumber } from '../../../common/id-number';
 import { badInput, forbidden, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
@@ -223,10 +223,11 @@ export class ReportResolver {
       if (!step || !step.by.includes(ctx.principal.department)) loaded.refusalStates('MandatoryReport.status');
       if (!step) throw badInput('to', `a ${report.status} report cannot become ${to}`);
       if (!step.by.includes(ctx.principal.department)) throw forbidden(`${report.status} → ${to} is taken by ${step.by.join(' or ')}`);
-      // Never before the step before it (or the filing: `updatedAt`): `ctx.now` is read before this
-      // row lock is waited for, on the clock of the gateway that took the request (another's may run
-      // seconds ahead), and a step recorded earlier than the one it follows reads out of order.
-      const at = stepTime(ctx.now, report.updatedAt);
+      // Never before the step before it (or the filing: `updatedAt`), nor the escalation of a lapse:
+      // `ctx.now` is read before this row lock is waited for, on the clock of the gateway that took
+      // the request (another's, or the job's, may run seconds ahead), and a step recorded earlier
+      // than what it follows reads out of order — verified before it was escalated as unverified.
+      const at = stepTime(ctx.now, latestTime(report.updatedAt, report.verifyEscalatedAt, report.handleEscalatedAt));
       await em.getRepository(ReportTransition).insert({
         id: randomUUID(),
         reportId: report.id,
