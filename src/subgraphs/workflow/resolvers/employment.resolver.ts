@@ -174,16 +174,19 @@ export class EmploymentResolver {
     // judgement are not both taken, nor one a 500. One statement, yet in a transaction: a COMMIT whose
     // reply is lost is settled there (src/db/commit-outcome.ts), where a statement sent alone would
     // be answered as rolled back though it may have committed.
-    const inserted: unknown[] = await ctx.db.transaction((em) =>
+    // Listed anew after a revocation of the same judgement, never before it: that may have been taken
+    // on a clock ahead of this one (as `stepTime`), and the two bars read as in force together.
+    const inserted: { created_at: Date }[] = await ctx.db.transaction((em) =>
       em.query(
         `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_by_department, created_by_region, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (id_number_hash, judgement_reference) WHERE revoked_at IS NULL DO NOTHING RETURNING id`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                 GREATEST($10::timestamptz, (SELECT max(revoked_at) FROM workflow.barred_person WHERE id_number_hash = $2 AND judgement_reference = $5)))
+         ON CONFLICT (id_number_hash, judgement_reference) WHERE revoked_at IS NULL DO NOTHING RETURNING created_at`,
         [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdByDepartment, person.createdByRegion, person.createdAt],
       ),
     );
     if (!inserted.length) throw badInput('input.judgementReference', 'is already listed for this person (revoke that bar to list it anew)');
-    return person;
+    return { ...person, createdAt: inserted[0].created_at };
   }
 
   @Mutation(() => ID, {
