@@ -459,7 +459,7 @@ describe('limits checked before validation', () => {
     let nested = `{ regions { ...L0 } }`;
     for (let i = 0; i < 4; i++) nested += ` fragment L${i} on Region { ${aliased(10, `parent { ...L${i + 1} }`)} }`;
     nested += ` fragment L4 on Region { code }`;
-    await expectRefused(nested, /^Operations selecting more than 5000 fields \(a fragment counted wherever it is spread\) are not served$/);
+    await expectRefused(nested, /^Operations selecting more than 5000 fields \(a fragment counted wherever it is spread and where it is defined\) are not served$/);
     // Deeper than the depth limit, through a fragment: refused here, where it is cheap.
     await expectRefused(`{ regions { ...D } } fragment D on Region { ${'parent { '.repeat(12)}code${' }'.repeat(12)} }`, /^Selections deeper than 12 levels are not served$/);
   });

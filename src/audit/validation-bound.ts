@@ -184,7 +184,7 @@ class Walk {
     const collect = ({ set, via, on, graphs }: Reached): string | null => {
       for (const s of set.selections) {
         if (s.kind === Kind.FIELD) {
-          if (++this.selected > MAX_SELECTIONS) return `Operations selecting more than ${MAX_SELECTIONS} fields (a fragment counted wherever it is spread) are not served`;
+          if (++this.selected > MAX_SELECTIONS) return `Operations selecting more than ${MAX_SELECTIONS} fields (a fragment counted wherever it is spread and where it is defined) are not served`;
           const name = s.alias?.value ?? s.name.value;
           let same = byName.get(name);
           if (!same) byName.set(name, (same = { count: 0, below: [] }));
