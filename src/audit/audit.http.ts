@@ -10,7 +10,7 @@ import type { RegionDirectory } from '../server/region-directory';
 import { AccessLog } from './access-log';
 import { auditEvent, EventInput, outcomeOf } from './audit-event';
 import type { AuditSink } from './audit.writer';
-import { auditDocument } from './document-signature';
+import { auditDocument, declaredVariables, hashVariables } from './document-signature';
 import { declaredPurpose, PURPOSE_HEADER } from './purpose';
 import { newRequestId } from './request-id';
 import { MAX_VARIABLE_DEPTH, SubgraphFields, validationBound, variableDeeperThan } from './validation-bound';
@@ -34,6 +34,8 @@ interface Locals {
   audited?: boolean;
   startedAt?: number;
   clientAddress?: string | null;
+  /** What the event of a request refused after its document parsed names: the operation, the document, its variables' HMACs. */
+  parsed?: () => Pick<EventInput, 'document' | 'operationType' | 'operationName' | 'variables'>;
 }
 
 const locals = (res: Response) => res.locals as Locals;
@@ -60,6 +62,8 @@ export class HttpAudit {
     private readonly subgraphs: SubgraphFields,
     /** The hub's clock (hubClock), read for a request once its body is in (`instant`). */
     private readonly clock: () => Date,
+    /** The key of the variables' HMACs (auditKey), as the audit plugin's. */
+    private readonly variableKey: Uint8Array,
     private readonly arrivalOf: (req: IncomingMessage) => Arrival | undefined = () => undefined,
   ) {}
 
@@ -227,13 +231,31 @@ export class HttpAudit {
     const query = body?.query;
     if (typeof query !== 'string') return next();
     const { refusal, document } = validationBound(query, this.subgraphs);
-    // The event names the operation refused: a mutation refused so is one attempted.
+    // The event names the operation refused, as every event does: a mutation refused so is one
+    // attempted, and the HMACs of its variables link it to the values it was sent with. A document
+    // that does not parse declares no variable, and none of its values is hashed; nor is one nested
+    // past MAX_VARIABLE_DEPTH, which the hash could not take.
     const operation = document && getOperationAST(document, typeof body?.operationName === 'string' ? body.operationName : undefined);
-    const named = { operationType: operation?.operation ?? null, operationName: operation?.name?.value ?? null };
-    if (refusal) return this.refuse(res, refusal, { document: document ? auditDocument(document) : null, ...named });
-    // A document that does not parse declares no variable, and none of its values is hashed.
-    if (!document || !variableDeeperThan(body?.variables, MAX_VARIABLE_DEPTH)) return next();
-    await this.refuse(res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), { document: auditDocument(document), ...named });
+    const given = body?.variables;
+    // Made only for a refusal: a request served is the audit plugin's to record.
+    const parsed = () => ({
+      document: document ? auditDocument(document) : null,
+      operationType: operation?.operation ?? null,
+      operationName: operation?.name?.value ?? null,
+      variables: hashVariables(
+        this.variableKey,
+        given !== null && typeof given === 'object' && !Array.isArray(given)
+          ? Object.fromEntries(Object.entries(given).filter(([, value]) => !variableDeeperThan([value], MAX_VARIABLE_DEPTH)))
+          : undefined,
+        declaredVariables(operation),
+      ),
+    });
+    if (refusal) return this.refuse(res, refusal, parsed());
+    if (!document) return next();
+    // For the event of a refusal Apollo Server makes without running its pipeline (`fallback`).
+    locals(res).parsed = parsed;
+    if (!variableDeeperThan(given, MAX_VARIABLE_DEPTH)) return next();
+    await this.refuse(res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), parsed());
   };
 
   /**
@@ -255,6 +277,7 @@ export class HttpAudit {
           outcome: outcomeOf(errorCodes, null),
           errorCodes,
           purpose: declaredPurpose(l.hubContext?.purposeHeader),
+          ...l.parsed?.(),
         }),
       )
       // No data went out with these answers; a failed write is logged for the operators.

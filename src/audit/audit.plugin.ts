@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { DocumentNode, GraphQLError, GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
+import { DocumentNode, getOperationAST, GraphQLError, GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
 import { rootFieldNodes } from '../common/root-fields';
 import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
@@ -209,6 +209,9 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           const errorCodes = (result.errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
           // The event's own: the client is told of a failure, not of what the trail cannot vouch for.
           errorCodes.push(...answerLostCodes(ctx.access.lostAnswers()));
+          // Named as sent when validation refused it (rc.operation is then unset): a mutation refused
+          // so is one attempted, and its variables' HMACs link it to the values it was sent with.
+          const named = rc.operation ?? (rc.document ? (getOperationAST(rc.document, rc.request.operationName) ?? undefined) : undefined);
           const event = auditEvent({
             requestId: ctx.requestId,
             startedAt,
@@ -218,10 +221,10 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             // another child is withheld (above) after its transaction committed.
             outcome: outcomeOf(errorCodes, errorCodes.length ? servedData(result.data, rc.document, rc.operation) : result.data, access.changes.length > 0),
             errorCodes,
-            operationName: operationNameOf(rc.operation, rc.request.operationName),
-            operationType: rc.operation?.operation ?? null,
+            operationName: operationNameOf(named, rc.request.operationName),
+            operationType: named?.operation ?? null,
             document: rc.document ? factsOf(rc.document).audited : null,
-            variables: hashVariables(opts.variableKey, rc.request.variables, declaredVariables(rc.operation)),
+            variables: hashVariables(opts.variableKey, rc.request.variables, declaredVariables(named)),
             purpose,
             access,
           });

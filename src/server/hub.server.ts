@@ -142,7 +142,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
             audit: benchDisable.audit ? null : { writer, variableKey: auditKey(config) },
           })
         : null;
-    const httpAudit = new HttpAudit(writer, tokens, regions, SubgraphFields.fromSupergraph(supergraphSdl), () => hubClock(config), compiled ? (req) => compiled.arrival(req) : undefined);
+    const httpAudit = new HttpAudit(writer, tokens, regions, SubgraphFields.fromSupergraph(supergraphSdl), () => hubClock(config), auditKey(config), compiled ? (req) => compiled.arrival(req) : undefined);
     const json = express.json({ limit: '1mb' });
     const app = expressApp();
     app.get('/health', (_req, res) => {
