@@ -111,7 +111,7 @@ const readsAsHub = (sub: string): boolean => {
  * token may carry neither.
  */
 const isSystemLookalike = (sub: string): boolean =>
-  readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1 || (LATIN.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, '')));
+  readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1 || (LATIN.test(sub) && FOREIGN_LETTER.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, '')));
 
 /** A subject a client token may carry: a user id (isUserId) that is not, and could not pass for, one of the hub's own. */
 export const isTokenSubject = (sub: unknown): sub is string => isUserId(sub) && !isSystemLookalike(sub);
