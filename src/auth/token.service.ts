@@ -55,14 +55,20 @@ const LATIN = /\p{Script=Latin}/u;
  */
 const FOREIGN_LETTER =
   /(?![\p{Script=Latin}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}\p{Script=Arabic}\p{Script=Tibetan}\p{Script=Mongolian}\p{Script=Yi}\p{Script=Hebrew}\p{Script=Thai}])\p{L}/u;
+
 /**
  * Letters Unicode gives to no script but those of the word they are written in — kana's prolonged
- * sound mark `ー` (`コーチ`, half-width `ｰ`), its repeat marks, Arabic's tatweel `ـ` (`عـلي`) —
- * inside such a word: there they are of HOME, not FOREIGN_LETTER. Beside Latin alone they stay
- * foreign: `ｰ` and `ـ` are drawn as a hyphen and an underscore.
+ * sound mark `ー` (`コーチ`, half-width `ｰ`), its voicing and repeat marks, Bopomofo's tone marks
+ * (`ㄨㄤˊ`), Arabic's tatweel `ـ` (`عـلي`) — right after a letter of that word's script: there they are of HOME, not
+ * FOREIGN_LETTER. Anywhere else beside Latin they stay foreign: `ｰ` and `ـ` are drawn as a hyphen
+ * and an underscore, so `police-中ｰ1` (a Han letter is no kana) or `police-、ｰ1` is refused.
  */
-const IN_A_WORD_OF_ITS_SCRIPT =
-  /(?<=[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}][\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}]*)[\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}]|(?<=\p{Script=Arabic}\p{Script_Extensions=Arabic}*)\p{Script_Extensions=Arabic}/gu;
+const KANA_MARKS = '\u3031-\u3035\u303C\u30FC\uFF70\uFF9E\uFF9F';
+const TONE_MARKS = '\u02C7\u02C9-\u02CB';
+const IN_A_WORD_OF_ITS_SCRIPT = new RegExp(
+  String.raw`(?<=[\p{Script=Hiragana}\p{Script=Katakana}][${KANA_MARKS}]*)[${KANA_MARKS}]|(?<=\p{Script=Bopomofo}[${TONE_MARKS}]*)[${TONE_MARKS}]|(?<=\p{Script=Arabic}\u0640*)\u0640`,
+  'gu',
+);
 
 /**
  * What ids here are written in: ASCII, the letters of Latin-1 and Latin Extended-A (`Huß`, and

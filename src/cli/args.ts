@@ -1,17 +1,24 @@
-/** Minimal `--name value` parser for the hub's command-line tools. */
-export function parseArgs(argv: string[], known: string[]): { flags: Record<string, string>; positional: string[] } {
+/**
+ * Minimal `--name value` (or `--name=value`) parser for the hub's command-line tools, taking at most
+ * `positionals` arguments of no flag. What it cannot read as asked is refused, never taken for
+ * something else: `--user=ops=lead` had signed a token for `ops`, and `--user --region 330102001`
+ * one for the user `--region` at the default region, a whole district.
+ */
+export function parseArgs(argv: string[], known: string[], positionals = 0): { flags: Record<string, string>; positional: string[] } {
   const flags: Record<string, string> = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) {
+      if (positional.length === positionals) throw new Error(`Unexpected argument "${a}": options are written --name value`);
       positional.push(a);
       continue;
     }
-    const [name, inline] = a.slice(2).split('=', 2);
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
     if (!known.includes(name)) throw new Error(`Unknown option --${name}; known: ${known.map((k) => `--${k}`).join(' ')}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new Error(`--${name} needs a value`);
+    const value = eq < 0 ? argv[++i] : a.slice(eq + 1);
+    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new Error(`--${name} needs a value`);
     flags[name] = value;
   }
   return { flags, positional };

@@ -6,7 +6,7 @@ import { startSubgraphServer } from '../server/subgraph.server';
 import { decimalFlag, parseArgs } from './args';
 
 async function main() {
-  const { flags, positional } = parseArgs(process.argv.slice(2), ['port']);
+  const { flags, positional } = parseArgs(process.argv.slice(2), ['port'], 1);
   const [name] = positional;
   if (!name) throw new Error('usage: npm run subgraph -- <name> --port N');
   const port = decimalFlag(flags.port, 4001);
