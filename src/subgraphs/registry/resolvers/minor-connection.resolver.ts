@@ -25,7 +25,8 @@ import { MinorConnection, MinorCount, MinorEdge, PageInfo } from './types/minor-
 export class PageInfoResolver {
   @FieldResolver(() => String, { nullable: true })
   endCursor(@Root() info: PageInfo, @Ctx() ctx: HubContext): string | null {
-    noteTested(ctx, info.minorId, info.tested);
+    // An empty page's cursor is of no child: nothing to note, not a record that names none.
+    if (info.minorId) noteTested(ctx, info.minorId, info.tested);
     return info.endCursor;
   }
 
