@@ -9,7 +9,7 @@ import { newRequestId } from '../../audit/request-id';
 import type { Department } from '../../auth/principal';
 import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { WorkflowConfig } from '../../config/hub.config';
-import { isLockNotAvailable, loggableError } from '../../errors/hub.exception';
+import { isDatabaseTimeout, isLockNotAvailable, loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
 import { checkDestination, DestinationRefused, LookupsBusy, ResolvedDestination } from './webhook.destination';
 import { NotificationKind } from './workflow.enums';
@@ -281,12 +281,7 @@ async function deliverBatch(
       const attempts = d.attempts + 1;
       const at = clock();
       if (!error) {
-        delivered += await writeOutcome(
-          ds,
-          d.id,
-          `UPDATE workflow.webhook_delivery SET status = 'DELIVERED', attempts = $2, delivered_at = $3, last_error = NULL WHERE id = $1 AND next_attempt_at = $4`,
-          [d.id, attempts, at, lease],
-        );
+        delivered += await writeDelivered(ds, d.id, [d.id, attempts, at, lease]);
       } else {
         const giveUp = attempts >= cfg.maxAttempts;
         const next = new Date(at.getTime() + cfg.retryBaseMs * 2 ** (attempts - 1));
@@ -305,7 +300,28 @@ async function deliverBatch(
 }
 
 /**
- * Writes a delivery's outcome, waiting JOB_LOCK_WAIT_MS at most for its row. One another session
+ * Records a delivery the receiver accepted, waiting for its row as long as a statement may: a
+ * deactivation under way holds it to its commit, failing it `webhook deactivated`, and this then
+ * replaces that — it was delivered (docs/workflows.md); given up after JOB_LOCK_WAIT_MS, the
+ * deactivation's FAILED stood. Past the statement timeout (a stuck session) it is left leased,
+ * sent again once the lease runs out, and the pass goes on.
+ */
+async function writeDelivered(ds: DataSource, id: string, params: unknown[]): Promise<number> {
+  try {
+    const [, written] = (await ds.query(
+      `UPDATE workflow.webhook_delivery SET status = 'DELIVERED', attempts = $2, delivered_at = $3, last_error = NULL WHERE id = $1 AND next_attempt_at = $4`,
+      params,
+    )) as [unknown, number];
+    return written;
+  } catch (e) {
+    if (!isDatabaseTimeout(e)) throw e;
+    console.error(`[hub] webhook delivery ${id}: its row stayed locked by another session past the statement timeout; it is sent again once its lease runs out`);
+    return 0;
+  }
+}
+
+/**
+ * Writes a delivery's other outcomes, waiting JOB_LOCK_WAIT_MS at most for its row. One another session
  * holds longer (deactivateWebhook holds it only to its commit; a stuck session as long as it stays)
  * is left leased, sent again once the lease runs out — receivers de-duplicate on its id. Waited for
  * until the statement timeout, it ended the pass: every outcome of the batch in flight unwritten,
