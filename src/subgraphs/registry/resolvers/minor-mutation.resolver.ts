@@ -263,10 +263,13 @@ export class MinorMutationResolver {
         .returning(['category'])
         .execute();
       if (!inserted.raw.length) return ctx.access.unchanged(minor);
+      // Just after the record's last step when the clock is behind it: a notice told by that step (a
+      // CHILD_RED) would otherwise be listed above this later one.
+      const at = timeAfter(ctx.now, minor.updatedAt);
       // 信息通报 (workflow): a guardianship-failure case is told to the departments with jurisdiction,
-      // once, when it is recorded; the stored row's date is the one given here.
-      if (GUARDIANSHIP_FAILURE_CATEGORIES.has(category)) await emitNotification(em, ctx, guardianshipFailureEvent(minor, category, identified));
-      minor.updatedAt = stepTime(ctx.now, minor.updatedAt);
+      // once, when it is recorded, at the step's time; the stored row's date is the one given here.
+      if (GUARDIANSHIP_FAILURE_CATEGORIES.has(category)) await emitNotification(em, { policy: ctx.policy, now: at }, guardianshipFailureEvent(minor, category, identified));
+      minor.updatedAt = at;
       return em.getRepository(Minor).save(minor);
     });
   }

@@ -175,16 +175,19 @@ export class EmploymentResolver {
     // reply is lost is settled there (src/db/commit-outcome.ts), where a statement sent alone would
     // be answered as rolled back though it may have committed.
     // Listed anew after a revocation of the same judgement, never before it: that may have been taken
-    // on a clock ahead of this one (as `stepTime`), and the two bars read as in force together.
-    const inserted: { created_at: Date }[] = await ctx.db.transaction((em) =>
-      em.query(
+    // on a clock ahead of this one (as `stepTime`), and the two bars read as in force together. The
+    // judgement's bars are locked first: a revocation under way is waited for, and the INSERT's own
+    // snapshot, taken after, sees it (its conflict check would wait for it, but read it too late).
+    const inserted: { created_at: Date }[] = await ctx.db.transaction(async (em) => {
+      await em.query(`SELECT 1 FROM workflow.barred_person WHERE id_number_hash = $1 AND judgement_reference = $2 FOR UPDATE`, [person.idNumberHash, person.judgementReference]);
+      return em.query(
         `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_by_department, created_by_region, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
                  GREATEST($10::timestamptz, (SELECT max(revoked_at) FROM workflow.barred_person WHERE id_number_hash = $2 AND judgement_reference = $5)))
          ON CONFLICT (id_number_hash, judgement_reference) WHERE revoked_at IS NULL DO NOTHING RETURNING created_at`,
         [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdByDepartment, person.createdByRegion, person.createdAt],
-      ),
-    );
+      );
+    });
     if (!inserted.length) throw badInput('input.judgementReference', 'is already listed for this person (revoke that bar to list it anew)');
     return { ...person, createdAt: inserted[0].created_at };
   }
