@@ -1,4 +1,4 @@
-import { Cell, Line, protectJointly, protectLines, suppressSmall, SuppressionError } from '../src/subgraphs/statistics/statistics.suppression';
+import { Cell, determinedCells, hideDetermined, Line, protectJointly, protectLines, suppressSmall, SuppressionError } from '../src/subgraphs/statistics/statistics.suppression';
 
 /** The suppression rules on hand-made lines (the database-backed tables are in statistics.test.ts). */
 const K = 5;
@@ -105,5 +105,34 @@ describe('small-cell suppression', () => {
     lone.suppressed = true;
     protectJointly([line], K);
     expect(total.suppressed).toBe(true);
+  });
+
+  it('closes a bridge: a hidden cell joining two protected groups of a two-way table is solved, and another is hidden until none is', async () => {
+    // Streets × risk levels, both margins published (red team 20): every line holds, yet street 1's
+    // YELLOW is its row's remainder plus street 2's less the RED and ORANGE columns' remainders.
+    const values = [
+      [2, 5, 1, 20, 30],
+      [5, 1, 20, 21, 31],
+      [22, 23, 5, 1, 32],
+      [24, 25, 6, 5, 33],
+    ];
+    const hide = [
+      [1, 1, 1, 0, 0],
+      [1, 1, 0, 0, 0],
+      [0, 0, 1, 1, 0],
+      [0, 0, 1, 1, 0],
+    ];
+    const grid = values.map((row, i) => row.map((v, j) => cell(v, false, hide[i][j] === 1)));
+    const rows: Line[] = grid.map((row) => ({ members: row, total: total(row) }));
+    const columns: Line[] = values[0].map((_, j) => ({ members: grid.map((row) => row[j]), total: total(grid.map((row) => row[j])) }));
+    const lines = [...rows, ...columns];
+    // Every line holds as it is: the line rules hide nothing more.
+    protectLines(lines, K);
+    expect(grid.flat().map((c) => c.suppressed)).toEqual(hide.flat().map((h) => h === 1));
+    expect(await determinedCells(lines)).toEqual([grid[0][2]]);
+    await hideDetermined([lines], () => protectLines(lines, K));
+    expect(await determinedCells(lines)).toEqual([]);
+    // One complement more, in a line of the bridge: the rest of the table as it was.
+    expect(grid.flat().filter((c) => c.suppressed)).toHaveLength(10);
   });
 });

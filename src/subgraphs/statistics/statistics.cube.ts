@@ -6,7 +6,7 @@ import { RegionLevel } from '../registry/registry.enums';
 import { depth, LEVELS, MAX_CELLS } from './statistics.config';
 import { tableCache } from './statistics.cache';
 import { refreshedAt as summariesRefreshedAt } from './statistics.refresh';
-import { Cell, Line, protectJointly, protectLines, suppressSmall } from './statistics.suppression';
+import { Cell, hideDetermined, Line, protectJointly, protectLines, suppressSmall } from './statistics.suppression';
 
 /*
  * Builds a protected table from the summaries. A table is a region level plus dimensions; its
@@ -290,7 +290,9 @@ async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: 
   let order = 0;
   const runs = new Map<string, TableCell[]>();
   const joint: Line[] = [];
-  levels.forEach((level, li) => {
+  /** The joint lattice's lines, table by table: what `hideDetermined` solves one at a time. */
+  const tables: Line[][] = [];
+  for (const [li, level] of levels.entries()) {
     for (const mask of masks) {
       // This table's own cells, in canonical order (node code, then dimension values).
       const run: TableCell[] = [];
@@ -345,13 +347,19 @@ async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: 
       if (mask === 0 && population) continue;
       if (opts.joint) {
         for (const line of lines.values()) joint.push(line);
+        tables.push([...lines.values()]);
         continue;
       }
-      protectLines([...lines.values()], k);
+      const table = [...lines.values()];
+      protectLines(table, k);
+      await hideDetermined([table], () => protectLines(table, k));
       for (const cell of run) cell.fixed = true;
     }
-  });
-  if (opts.joint) protectJointly(joint, k);
+  }
+  if (opts.joint) {
+    protectJointly(joint, k);
+    await hideDetermined(tables, () => protectJointly(joint, k));
+  }
   const cell = (node: string, values: (string | null)[]) => {
     const n = nodeIndex.get(node);
     if (n === undefined || values.length !== dims.length) return undefined;

@@ -14,7 +14,8 @@
  *
  * A violated line gets its smallest published non-zero member (ties by `order`) suppressed as well.
  * Totals come from coarser tables that were protected before (`fixed`): their status is never
- * changed here, so that every table shows the same status for the same cell.
+ * changed here, so that every table shows the same status for the same cell. The line rules are
+ * necessary, not sufficient: `hideDetermined` then solves each table's lines as a reader would.
  */
 
 export interface Cell {
@@ -165,5 +166,131 @@ export function protectJointly(lines: Line[], k: number): void {
         for (const t of twins.get(last) ?? []) if (free(t)) hide(t);
       }
     }
+  }
+}
+
+/** How long the exact check runs before it lets the event loop answer others. */
+const YIELD_AFTER_MS = 20;
+
+/**
+ * Hidden cells a reader can solve exactly from one table's lines: every line is an equation (its
+ * members sum to its total), published cells are constants, hidden ones unknowns. The line rules
+ * above are necessary, not sufficient: in street × risk level with both margins published, a
+ * hidden cell joining two groups of hidden cells (a bridge) is their rows' remainders less their
+ * columns', one child read back exactly. By Gauss–Jordan elimination of each connected part: a
+ * hidden cell is determined when its unit vector lies in the equations' row space — its column a
+ * pivot whose row holds nothing else. Returns the first such cell of each part that is not zero. One table at a
+ * time (a region level's cells of one set of dimensions, with its totals): its parts are one
+ * region's sub-regions by the dimensions' values, some hundreds of unknowns at most, where the
+ * equations of a whole lattice make parts of thousands (46 s for the demo district's).
+ */
+export async function determinedCells(lines: Line[]): Promise<Cell[]> {
+  const unknown = new Map<Cell, number>();
+  const cellsOf: Cell[] = [];
+  const equations: number[][] = [];
+  for (const line of lines) {
+    const eq: number[] = [];
+    for (const c of [...line.members, line.total]) {
+      if (!c.suppressed) continue;
+      let i = unknown.get(c);
+      if (i === undefined) {
+        unknown.set(c, (i = cellsOf.length));
+        cellsOf.push(c);
+      }
+      eq.push(c === line.total ? -(i + 1) : i + 1);
+    }
+    if (eq.length) equations.push(eq);
+  }
+  // Connected parts: unknowns sharing an equation.
+  const parent = cellsOf.map((_, i) => i);
+  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i])));
+  for (const eq of equations) for (const v of eq.slice(1)) parent[root(Math.abs(v) - 1)] = root(Math.abs(eq[0]) - 1);
+  const parts = new Map<number, { unknowns: number[]; equations: number[][] }>();
+  cellsOf.forEach((_, i) => {
+    const r = root(i);
+    const part = parts.get(r);
+    if (part) part.unknowns.push(i);
+    else parts.set(r, { unknowns: [i], equations: [] });
+  });
+  for (const eq of equations) parts.get(root(Math.abs(eq[0]) - 1))!.equations.push(eq);
+
+  const found: Cell[] = [];
+  let ran = performance.now();
+  for (const part of parts.values()) {
+    // A lattice's tables take seconds in all: other requests are answered between its parts.
+    if (performance.now() - ran > YIELD_AFTER_MS) {
+      await new Promise(setImmediate);
+      ran = performance.now();
+    }
+    const n = part.unknowns.length;
+    const column = new Map(part.unknowns.map((u, j) => [u, j]));
+    const rows = part.equations.map((eq) => {
+      const row = new Float64Array(n);
+      for (const v of eq) row[column.get(Math.abs(v) - 1)!] += v > 0 ? 1 : -1;
+      return row;
+    });
+    const pivotRow: number[] = new Array(n).fill(-1);
+    let r = 0;
+    for (let j = 0; j < n && r < rows.length; j++) {
+      let best = r;
+      for (let i = r + 1; i < rows.length; i++) if (Math.abs(rows[i][j]) > Math.abs(rows[best][j])) best = i;
+      if (Math.abs(rows[best][j]) < 1e-9) continue;
+      [rows[r], rows[best]] = [rows[best], rows[r]];
+      const pivot = rows[r];
+      const p = pivot[j];
+      // The pivot row's non-zeros only: the equations are sparse (a line's members).
+      const nonZero: number[] = [];
+      for (let c = j; c < n; c++) {
+        if (pivot[c] === 0) continue;
+        pivot[c] /= p;
+        nonZero.push(c);
+      }
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i];
+        const f = row[j];
+        if (i === r || f === 0) continue;
+        for (const c of nonZero) row[c] -= f * pivot[c];
+        row[j] = 0;
+      }
+      pivotRow[j] = r++;
+    }
+    for (let j = 0; j < n; j++) {
+      const row = pivotRow[j] < 0 ? undefined : rows[pivotRow[j]];
+      // A hidden zero solved tells that no child is there, as a published total of 0 does (`violated`).
+      if (row && cellsOf[part.unknowns[j]].value !== 0 && row.every((v, c) => c === j || Math.abs(v) < 1e-9)) {
+        found.push(cellsOf[part.unknowns[j]]);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Hides more until no hidden cell can be solved from any one table's lines (`determinedCells`):
+ * for each one solved, the smallest free published cell of a line of it (of the table when those
+ * have none left), then the line rules again (`reprotect`). Hiding only grows, so this ends; fails closed when nothing is left to hide.
+ */
+export async function hideDetermined(tables: Line[][], reprotect: () => void): Promise<void> {
+  for (;;) {
+    let hid = false;
+    for (const lines of tables) {
+      for (const cell of await determinedCells(lines)) {
+        // Of a line of the cell's, else (every cell of those hidden or fixed) of any line of the table.
+        let pick: Cell | undefined;
+        for (const mine of [true, false]) {
+          for (const line of lines) {
+            if (mine && line.total !== cell && !line.members.includes(cell)) continue;
+            for (const c of [...line.members, line.total]) if (!c.suppressed && !c.fixed && (!pick || before(c, pick))) pick = c;
+          }
+          if (pick) break;
+        }
+        if (!pick) throw new SuppressionError('a hidden cell is solved from the published ones and no cell is left to hide');
+        pick.suppressed = true;
+        hid = true;
+      }
+    }
+    if (!hid) return;
+    reprotect();
   }
 }
