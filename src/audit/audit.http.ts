@@ -10,7 +10,7 @@ import type { RegionDirectory } from '../server/region-directory';
 import { AccessLog } from './access-log';
 import { auditEvent, EventInput, outcomeOf } from './audit-event';
 import type { AuditSink } from './audit.writer';
-import { auditDocument, declaredVariables, hashVariables } from './document-signature';
+import { auditDocument, declaredVariables, hashVariables, operationNameOf } from './document-signature';
 import { declaredPurpose, PURPOSE_HEADER } from './purpose';
 import { newRequestId } from './request-id';
 import { MAX_VARIABLE_DEPTH, SubgraphFields, validationBound, variableDeeperThan } from './validation-bound';
@@ -34,8 +34,6 @@ interface Locals {
   audited?: boolean;
   startedAt?: number;
   clientAddress?: string | null;
-  /** What the event of a request refused after its document parsed names: the operation, the document, its variables' HMACs. */
-  parsed?: () => Pick<EventInput, 'document' | 'operationType' | 'operationName' | 'variables'>;
 }
 
 const locals = (res: Response) => res.locals as Locals;
@@ -241,7 +239,7 @@ export class HttpAudit {
     const parsed = () => ({
       document: document ? auditDocument(document) : null,
       operationType: operation?.operation ?? null,
-      operationName: operation?.name?.value ?? null,
+      operationName: operationNameOf(operation ?? undefined, body?.operationName),
       variables: hashVariables(
         this.variableKey,
         given !== null && typeof given === 'object' && !Array.isArray(given)
@@ -252,8 +250,8 @@ export class HttpAudit {
     });
     if (refusal) return this.refuse(res, refusal, parsed());
     if (!document) return next();
-    // For the event of a refusal Apollo Server makes without running its pipeline (`fallback`).
-    locals(res).parsed = parsed;
+    // For the event of a refusal Apollo Server makes before it parses, or without its pipeline (`fallback`).
+    locals(res).hubContext!.audit.parsed = parsed;
     if (!variableDeeperThan(given, MAX_VARIABLE_DEPTH)) return next();
     await this.refuse(res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), parsed());
   };
@@ -277,7 +275,7 @@ export class HttpAudit {
           outcome: outcomeOf(errorCodes, null),
           errorCodes,
           purpose: declaredPurpose(l.hubContext?.purposeHeader),
-          ...l.parsed?.(),
+          ...l.hubContext?.audit.parsed?.(),
         }),
       )
       // No data went out with these answers; a failed write is logged for the operators.

@@ -8,7 +8,7 @@ import { answerLostCodes, auditEvent, changeMayStand, MAX_OPERATION_NAME, outcom
 import { AuditOutcome, Purpose, ReadGroup } from './audit.types';
 import { Access } from '../policy/policy.types';
 import type { AuditSink } from './audit.writer';
-import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS } from './document-signature';
+import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS, operationNameOf } from './document-signature';
 import { declaredPurpose, needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
 import { FieldRefusals, queryCost } from './query-cost';
 import { nonNullUses, NonNullUses, nullInNonNullUse } from './variable-nulls';
@@ -41,16 +41,6 @@ function factsOf(doc: DocumentNode): DocumentFacts {
 function unresolvedOperation(name: string | undefined | null): GraphQLError {
   const message = name ? `Unknown operation named "${name.slice(0, MAX_OPERATION_NAME)}".` : 'Must provide operation name if query contains multiple operations.';
   return new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } });
-}
-
-/**
- * The operation name for the trail (auditEvent cuts it to MAX_OPERATION_NAME). A name the document
- * does not define is the client's text only: kept if it is a GraphQL name, else left out (it
- * could be anything, control characters included, up to the size of the body).
- */
-function operationNameOf(operation: OperationDefinitionNode | undefined, requested: string | null | undefined): string | null {
-  const name = operation ? operation.name?.value : requested;
-  return typeof name === 'string' && /^[_A-Za-z][_0-9A-Za-z]*$/.test(name) ? name : null;
 }
 
 /**
@@ -209,9 +199,11 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           const errorCodes = (result.errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
           // The event's own: the client is told of a failure, not of what the trail cannot vouch for.
           errorCodes.push(...answerLostCodes(ctx.access.lostAnswers()));
-          // Named as sent when validation refused it (rc.operation is then unset): a mutation refused
-          // so is one attempted, and its variables' HMACs link it to the values it was sent with.
+          // Named as sent when validation refused it (rc.operation is then unset), or as the HTTP layer
+          // parsed it when Apollo Server refused it before parsing (a persisted query): a mutation
+          // refused so is one attempted, and its variables' HMACs link it to the values it was sent with.
           const named = rc.operation ?? (rc.document ? (getOperationAST(rc.document, rc.request.operationName) ?? undefined) : undefined);
+          const early = rc.document ? undefined : ctx.audit.parsed?.();
           const event = auditEvent({
             requestId: ctx.requestId,
             startedAt,
@@ -221,10 +213,10 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             // another child is withheld (above) after its transaction committed.
             outcome: outcomeOf(errorCodes, errorCodes.length ? servedData(result.data, rc.document, rc.operation) : result.data, access.changes.length > 0),
             errorCodes,
-            operationName: operationNameOf(named, rc.request.operationName),
-            operationType: named?.operation ?? null,
-            document: rc.document ? factsOf(rc.document).audited : null,
-            variables: hashVariables(opts.variableKey, rc.request.variables, declaredVariables(named)),
+            operationName: early ? early.operationName : operationNameOf(named, rc.request.operationName),
+            operationType: early ? early.operationType : (named?.operation ?? null),
+            document: early ? early.document : rc.document ? factsOf(rc.document).audited : null,
+            variables: early ? early.variables : hashVariables(opts.variableKey, rc.request.variables, declaredVariables(named)),
             purpose,
             access,
           });

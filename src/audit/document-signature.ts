@@ -60,3 +60,13 @@ export function hashVariables(key: Uint8Array, variables: Record<string, unknown
 /** The names of the variables an operation declares; none for an operation not resolved. */
 export const declaredVariables = (operation: OperationDefinitionNode | undefined | null): string[] =>
   operation?.variableDefinitions?.map((v) => v.variable.name.value) ?? [];
+
+/**
+ * The operation name for the trail (auditEvent cuts it to MAX_OPERATION_NAME). A name the document
+ * does not define is the client's text only: kept if it is a GraphQL name, else left out (it
+ * could be anything, control characters included, up to the size of the body).
+ */
+export function operationNameOf(operation: OperationDefinitionNode | undefined, requested: unknown): string | null {
+  const name = operation ? operation.name?.value : requested;
+  return typeof name === 'string' && /^[_A-Za-z][_0-9A-Za-z]*$/.test(name) ? name : null;
+}

@@ -1,6 +1,10 @@
 import type { AccessLog } from '../audit/access-log';
+import type { EventInput } from '../audit/audit-event';
 import type { Principal } from '../auth/principal';
 import type { SettledGrant } from '../policy/grants';
+
+/** What an event names of a request's document. */
+export type ParsedRequest = Pick<EventInput, 'document' | 'operationType' | 'operationName' | 'variables'>;
 
 /** What the gateway knows of a request, built fresh for each one. */
 export interface GatewayContext {
@@ -28,5 +32,13 @@ export interface GatewayContext {
    * Set once the request's audit event is written (or the response withheld). An object, not a
    * flag: Apollo Server hands plugins a shallow copy of the context.
    */
-  audit: { written: boolean };
+  audit: {
+    written: boolean;
+    /**
+     * What the HTTP layer parsed of the request (HttpAudit.validationBound): the operation, the
+     * document and its variables' HMACs, for the event of a refusal made before Apollo Server
+     * parses (a persisted query's) or without its pipeline (`fallback`).
+     */
+    parsed?: () => ParsedRequest;
+  };
 }
