@@ -3,7 +3,7 @@ import { addDays } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
 import { buildPolicy } from '../src/server/bootstrap';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
-import { startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
+import { startHubsApart, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
 
@@ -27,14 +27,11 @@ describe('steps taken on a gateway whose clock runs behind (redteam 19)', () => 
     );
     return c as { id: string; grid_code: string };
   };
+  let stopHubs: () => Promise<void>;
   beforeAll(async () => {
-    ahead = await startTestHub();
-    behind = await startTestHub({ databaseUrl: ahead.databaseUrl, env: { HUB_CLOCK_OFFSET_MS: '-10000' } });
+    ({ ahead, behind, stop: stopHubs } = await startHubsApart());
   });
-  afterAll(async () => {
-    await behind?.stop();
-    await ahead?.stop();
-  });
+  afterAll(() => stopHubs?.());
 
   it('a visit (no time given) taken right after an ORANGE assessment, on a gateway behind, sets the next visit due from the visit', async () => {
     const c = await child();
@@ -162,14 +159,11 @@ describe('steps taken on a gateway whose clock runs behind (redteam 19)', () => 
 describe('bars listed again, and referrals escalated at completion, on a gateway behind (redteam 19)', () => {
   let ahead: TestHub;
   let behind: TestHub;
+  let stopHubs: () => Promise<void>;
   beforeAll(async () => {
-    ahead = await startTestHub();
-    behind = await startTestHub({ databaseUrl: ahead.databaseUrl, env: { HUB_CLOCK_OFFSET_MS: '-10000' } });
+    ({ ahead, behind, stop: stopHubs } = await startHubsApart());
   });
-  afterAll(async () => {
-    await behind?.stop();
-    await ahead?.stop();
-  });
+  afterAll(() => stopHubs?.());
 
   it('a bar revoked ahead and listed again behind (same person and judgement) is not listed before the revocation it follows', async () => {
     const input = { idNumber: buildIdNumber('330102', '1980-05-06', 219), name: '孙某', offence: 'SEXUAL_HARM', judgementReference: '(rt19)relist-1' };
@@ -215,14 +209,11 @@ describe('bars listed again, and referrals escalated at completion, on a gateway
 describe('distributed mode: steps taken through a gateway behind (redteam 19)', () => {
   let ahead: TestHub;
   let behind: TestHub;
+  let stopHubs: () => Promise<void>;
   beforeAll(async () => {
-    behind = await startDistributedTestHub({ HUB_CLOCK_OFFSET_MS: '-10000' });
-    ahead = await startTestHub({ databaseUrl: behind.databaseUrl });
+    ({ ahead, behind, stop: stopHubs } = await startHubsApart(true));
   });
-  afterAll(async () => {
-    await ahead?.stop();
-    await behind?.stop();
-  });
+  afterAll(() => stopHubs?.());
 
   it('a RED (no time) after an ORANGE leaves the child RED, told at the assessment’s time', async () => {
     const [c] = await ahead.sql(

@@ -2,7 +2,7 @@ import { Department, Role } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
 import { addDays, chinaDay, yearsBefore } from '../src/common/dates';
 import { eventOf, post } from './support/audit-helpers';
-import { errorCodes, startTestHub, statementsDuring, TestHub } from './support/test-hub';
+import { errorCodes, startHubsApart, startTestHub, statementsDuring, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
 
@@ -105,14 +105,11 @@ describe('regressions of recent fixes (redteam 18, d)', () => {
 describe('a write taken on a gateway whose clock runs behind the one before it, a time given or none (redteam 18, d)', () => {
   let ahead: TestHub;
   let behind: TestHub;
+  let stopHubs: () => Promise<void>;
   beforeAll(async () => {
-    ahead = await startTestHub();
-    behind = await startTestHub({ databaseUrl: ahead.databaseUrl, env: { HUB_CLOCK_OFFSET_MS: '-10000' } });
+    ({ ahead, behind, stop: stopHubs } = await startHubsApart());
   });
-  afterAll(async () => {
-    await behind?.stop();
-    await ahead?.stop();
-  });
+  afterAll(() => stopHubs?.());
 
   it('revokes a bar listed on the gateway ahead no earlier than it was listed (6f4a731 itself)', async () => {
     const police = await ahead.token(Department.POLICE, { user: 'po-ahead' });

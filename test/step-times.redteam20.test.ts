@@ -4,7 +4,7 @@ import { addDays } from '../src/common/dates';
 import { buildIdNumber } from '../src/common/id-number';
 import { buildPolicy } from '../src/server/bootstrap';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
-import { startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
+import { startHubsApart, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
 
@@ -35,14 +35,11 @@ describe('step times on a gateway behind (redteam 20)', () => {
     expect(c).toBeDefined();
     return c as { id: string; grid_code: string };
   };
+  let stopHubs: () => Promise<void>;
   beforeAll(async () => {
-    ahead = await startTestHub();
-    behind = await startTestHub({ databaseUrl: ahead.databaseUrl, env: { HUB_CLOCK_OFFSET_MS: '-10000' } });
+    ({ ahead, behind, stop: stopHubs } = await startHubsApart());
   });
-  afterAll(async () => {
-    await behind?.stop();
-    await ahead?.stop();
-  });
+  afterAll(() => stopHubs?.());
 
   it('MandatoryReport exposes neither escalation mark; a report escalated for HANDLING while RECEIVED, verified behind, is stepped after both marks', async () => {
     const intro = await ahead.gql(await ahead.token(Department.POLICE), `{ __type(name: "MandatoryReport") { fields { name } } }`);
@@ -168,14 +165,11 @@ describe('step times on a gateway behind (redteam 20)', () => {
 describe('distributed mode: b69b9f1 / f21ed05 through a gateway behind (redteam 20)', () => {
   let ahead: TestHub;
   let behind: TestHub;
+  let stopHubs: () => Promise<void>;
   beforeAll(async () => {
-    behind = await startDistributedTestHub({ HUB_CLOCK_OFFSET_MS: '-10000' });
-    ahead = await startTestHub({ databaseUrl: behind.databaseUrl });
+    ({ ahead, behind, stop: stopHubs } = await startHubsApart(true));
   });
-  afterAll(async () => {
-    await ahead?.stop();
-    await behind?.stop();
-  });
+  afterAll(() => stopHubs?.());
 
   it('reports are filed, listed and read with the new columns; the schema exposes neither mark', async () => {
     const intro = await behind.gql(await behind.token(Department.POLICE), `{ __type(name: "MandatoryReport") { fields { name } } }`);

@@ -221,3 +221,35 @@ export async function statementsDuring(t: TestHub, run: () => Promise<void>): Pr
 export async function statementParameters(t: TestHub, run: () => Promise<void>): Promise<unknown[][]> {
   return (await statementsDuring(t, run)).map((s) => s.parameters);
 }
+
+/**
+ * Two hubs on one database, the second's clock 10 s behind the first's: two gateways of one
+ * deployment (distributed mode accepts 15 s), for a step taken on one right after another's. With
+ * `distributed`, the one behind serves every subgraph alone. `stop` stops both, the one whose
+ * database it is last.
+ */
+export async function startHubsApart(distributed = false): Promise<{ ahead: TestHub; behind: TestHub; stop: () => Promise<void> }> {
+  const BEHIND = { HUB_CLOCK_OFFSET_MS: '-10000' };
+  if (distributed) {
+    const behind = await startDistributedTestHub(BEHIND);
+    const ahead = await startTestHub({ databaseUrl: behind.databaseUrl });
+    return {
+      ahead,
+      behind,
+      stop: async () => {
+        await ahead.stop();
+        await behind.stop();
+      },
+    };
+  }
+  const ahead = await startTestHub();
+  const behind = await startTestHub({ databaseUrl: ahead.databaseUrl, env: BEHIND });
+  return {
+    ahead,
+    behind,
+    stop: async () => {
+      await behind.stop();
+      await ahead.stop();
+    },
+  };
+}
