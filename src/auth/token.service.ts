@@ -59,9 +59,10 @@ const FOREIGN_LETTER =
 /**
  * Letters Unicode gives to no script but those of the word they are written in — kana's prolonged
  * sound mark `ー` (`コーチ`, half-width `ｰ`), its voicing and repeat marks, Bopomofo's tone marks
- * (`ㄨㄤˊ`), Arabic's tatweel `ـ` (`عـلي`) — right after a letter of that word's script: there they are of HOME, not
- * FOREIGN_LETTER. Anywhere else beside Latin they stay foreign: `ｰ` and `ـ` are drawn as a hyphen
- * and an underscore, so `police-中ｰ1` (a Han letter is no kana) or `police-、ｰ1` is refused.
+ * (`ㄨㄤˊ`), Arabic's tatweel `ـ` (`عـلي`) — right after a letter of that word's script: there
+ * they are of HOME, not FOREIGN_LETTER. Anywhere else beside Latin they stay foreign: `ｰ` and `ـ`
+ * are drawn as a hyphen and an underscore, so `police-中ｰ1` (a Han letter is no kana) or
+ * `police-、ｰ1` is refused.
  */
 const KANA_MARKS = '\u3031-\u3035\u303C\u30FC\uFF70\uFF9E\uFF9F';
 const TONE_MARKS = '\u02C7\u02C9-\u02CB';

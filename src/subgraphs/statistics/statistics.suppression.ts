@@ -179,10 +179,10 @@ const YIELD_AFTER_MS = 20;
  * hidden cell joining two groups of hidden cells (a bridge) is their rows' remainders less their
  * columns', one child read back exactly. By Gauss–Jordan elimination of each connected part: a
  * hidden cell is determined when its unit vector lies in the equations' row space — its column a
- * pivot whose row holds nothing else. Returns the first such cell of each part that is not zero. One table at a
- * time (a region level's cells of one set of dimensions, with its totals): its parts are one
- * region's sub-regions by the dimensions' values, some hundreds of unknowns at most, where the
- * equations of a whole lattice make parts of thousands (46 s for the demo district's).
+ * pivot whose row holds nothing else. Returns the first such cell of each part that is not zero.
+ * One table at a time (a region level's cells of one set of dimensions, with its totals): its
+ * parts are one region's sub-regions by the dimensions' values, some hundreds of unknowns at most,
+ * where the equations of a whole lattice make parts of thousands (46 s for the demo district's).
  */
 export async function determinedCells(lines: Line[]): Promise<Cell[]> {
   const unknown = new Map<Cell, number>();
@@ -203,7 +203,10 @@ export async function determinedCells(lines: Line[]): Promise<Cell[]> {
   }
   // Connected parts: unknowns sharing an equation.
   const parent = cellsOf.map((_, i) => i);
-  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i])));
+  const root = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
   for (const eq of equations) for (const v of eq.slice(1)) parent[root(Math.abs(v) - 1)] = root(Math.abs(eq[0]) - 1);
   const parts = new Map<number, { unknowns: number[]; equations: number[][] }>();
   cellsOf.forEach((_, i) => {
