@@ -281,7 +281,10 @@ async function deliverBatch(
       const attempts = d.attempts + 1;
       const at = clock();
       if (!error) {
-        delivered += await writeDelivered(ds, d.id, [d.id, attempts, at, lease]);
+        // Awaited before it is added: `delivered += await …` reads `delivered` before the wait, and
+        // the batch's deliveries, awaited together, each added to the count as it was at the start.
+        const written = await writeDelivered(ds, d.id, [d.id, attempts, at, lease]);
+        delivered += written;
       } else {
         const giveUp = attempts >= cfg.maxAttempts;
         const next = new Date(at.getTime() + cfg.retryBaseMs * 2 ** (attempts - 1));
