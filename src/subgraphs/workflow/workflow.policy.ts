@@ -108,7 +108,7 @@ export const workflowPolicy: PolicyRow[] = [
     ALL,
     REFERRAL,
   ),
-  policyRow('Referral', 'grantedFields', { allow: ALL }, 'The fields an open referral opens to the receiving department: those of its type the referring department reads exactly (see docs/workflows.md).'),
+  policyRow('Referral', 'grantedFields', { allow: ALL }, 'The fields a referral opens to the receiving department while it is open (PENDING or ACCEPTED): those of its type the referring department reads exactly; listed whatever its status (see docs/workflows.md).'),
   policyRow('Minor', 'referrals', { allow: ALL }, REFERRAL),
 
   // 信息通报
