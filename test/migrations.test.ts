@@ -389,6 +389,32 @@ describe('migrations', () => {
     }
   });
 
+  it('statistics.refresh: a generation one more at every write of the stamp up, whatever writes it; neither the column nor its trigger down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const columns = async () =>
+        (await db.query(`SELECT attname FROM pg_attribute WHERE attrelid = 'statistics.refresh'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).map((r: { attname: string }) => r.attname);
+      const generation = async () => Number((await db.query(`SELECT generation FROM statistics.refresh`))[0].generation);
+      const g = await generation();
+      // A stamp written back in time, as the release before writes it, is a generation too.
+      await db.query(`UPDATE statistics.refresh SET refreshed_at = refreshed_at - interval '1 hour'`);
+      expect(await generation()).toBe(g + 1);
+      await db.query(`UPDATE statistics.refresh SET refreshed_at = now(), generation = 0`);
+      expect(await generation()).toBe(g + 2);
+
+      await undoThrough(db, 'StatisticsRefreshGeneration1795403000000');
+      expect(await columns()).toEqual(['singleton', 'refreshed_at']);
+      expect(await db.query(`SELECT proname FROM pg_proc WHERE proname = 'next_generation'`)).toEqual([]);
+      await db.query(`UPDATE statistics.refresh SET refreshed_at = now()`);
+      await reapplyAll(db);
+      expect(await columns()).toEqual(['singleton', 'refreshed_at', 'generation']);
+      await db.query(`UPDATE statistics.refresh SET refreshed_at = now()`);
+      expect(await generation()).toBe(1);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('audit.event: an index of request ids up, which a search by request id uses, one built beforehand kept and an invalid one built again; none down', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {

@@ -67,6 +67,25 @@ describe('statistics cache', () => {
     expect(await count()).toBe(was + 20);
   });
 
+  it('refreshes and keeps tables again once the database clock has stepped back (a stamp ahead of now)', async () => {
+    const grid = await firstGrid();
+    // The last refresh was stamped by a clock an hour ahead, since set right.
+    await t.sql(`UPDATE statistics.refresh SET refreshed_at = now() + interval '1 hour'`);
+    await ask(officer);
+    // The timer does not take that stamp for a recent refresh …
+    expect(await refreshStatistics(t.hub.db.ds, 60)).toBe(true);
+    const [{ ahead }] = await t.sql(`SELECT refreshed_at > now() AS ahead FROM statistics.refresh`);
+    expect(ahead).toBe(false);
+    // … and the summaries it made, stamped before the ones cached, are cached in turn: summaries
+    // recomputed without a refresh are not seen by an answer asked twice.
+    const after = await ask(officer);
+    await addMinors(t, grid, 4);
+    await t.sql(`REFRESH MATERIALIZED VIEW statistics.minor_cube`);
+    expect(await ask(officer)).toEqual(after);
+    await refreshStatistics(t.hub.db.ds);
+    expect((await ask(officer)).minorCounts.total.value).toBe(after.minorCounts.total.value + 4);
+  });
+
   it('computes again after a refresh the tables asked before it, on the new summaries', async () => {
     const before = await ask(officer);
     const grid = await firstGrid();

@@ -6,6 +6,7 @@ import { StatisticsReportPlacedWhereFiled1795400900000 } from '../../../migratio
 import { StatisticsChinaDay1795401300000 } from '../../../migrations/1795401300000-statistics-china-day';
 import { StatisticsReportCountedWhereFiled1795401400000 } from '../../../migrations/1795401400000-statistics-report-counted-where-filed';
 import { StatisticsReferralCountedWhereMade1795401700000 } from '../../../migrations/1795401700000-statistics-referral-counted-where-made';
+import { StatisticsRefreshGeneration1795403000000 } from '../../../migrations/1795403000000-statistics-refresh-generation';
 import { StatisticsResolver } from './resolvers/statistics.resolver';
 import { warmTables } from './statistics.cube';
 import { statisticsPolicy } from './statistics.policy';
@@ -30,6 +31,7 @@ export const statisticsSubgraph: SubgraphSlice = {
     StatisticsChinaDay1795401300000,
     StatisticsReportCountedWhereFiled1795401400000,
     StatisticsReferralCountedWhereMade1795401700000,
+    StatisticsRefreshGeneration1795403000000,
   ],
   resolvers: [StatisticsResolver],
   policy: statisticsPolicy,

@@ -14,18 +14,18 @@ export const CACHE_CELLS = 250_000;
 type CachedTable = ProtectedTable & { size: number };
 
 class TableCache {
-  /** The newest refresh stamp seen; only tables of these summaries are kept. */
-  private refreshedAt = -Infinity;
+  /** The newest generation of the summaries seen (statistics.refresh.ts); only its tables are kept. */
+  private generation = -Infinity;
   private cells = 0;
   /** In use order, least recently used first. */
   private readonly tables = new Map<string, { table: CachedTable; opts: TableOptions }>();
   /** The questions cached for the summaries before the current ones, most recently used first. */
   private previous: TableOptions[] = [];
 
-  async get(refreshedAt: number, key: string, opts: TableOptions, compute: () => Promise<CachedTable>): Promise<ProtectedTable> {
-    this.see(refreshedAt);
+  async get(generation: number, key: string, opts: TableOptions, compute: () => Promise<CachedTable>): Promise<ProtectedTable> {
+    this.see(generation);
     // A snapshot taken before the last refresh seen: its tables are answered, never kept.
-    if (refreshedAt < this.refreshedAt) return compute();
+    if (generation < this.generation) return compute();
     const hit = this.tables.get(key);
     if (hit) {
       this.tables.delete(key);
@@ -34,7 +34,7 @@ class TableCache {
     }
     const table = await compute();
     // A newer refresh may have been seen while this one was computed.
-    if (refreshedAt !== this.refreshedAt || table.size > CACHE_CELLS || this.tables.has(key)) return table;
+    if (generation !== this.generation || table.size > CACHE_CELLS || this.tables.has(key)) return table;
     this.tables.set(key, { table, opts });
     this.cells += table.size;
     for (const [old, t] of this.tables) {
@@ -46,12 +46,12 @@ class TableCache {
   }
 
   /** Drops the tables of older summaries once newer ones are seen, remembering what was asked. */
-  see(refreshedAt: number): void {
-    if (refreshedAt <= this.refreshedAt) return;
+  see(generation: number): void {
+    if (generation <= this.generation) return;
     this.previous = [...this.tables.values()].reverse().map((e) => e.opts);
     this.tables.clear();
     this.cells = 0;
-    this.refreshedAt = refreshedAt;
+    this.generation = generation;
   }
 
   /** The questions of the previous summaries, handed out once (to the warm-up after a refresh). */
@@ -62,7 +62,7 @@ class TableCache {
   }
 }
 
-// Per database, not per process: two hubs of one process (tests) may have equal refresh stamps on
+// Per database, not per process: two hubs of one process (tests) may have equal generations on
 // different data.
 const caches = new WeakMap<DataSource, TableCache>();
 

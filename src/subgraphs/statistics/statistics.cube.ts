@@ -5,7 +5,7 @@ import { badInput, HubErrorCode, HubException } from '../../errors/hub.exception
 import { RegionLevel } from '../registry/registry.enums';
 import { depth, LEVELS, MAX_CELLS } from './statistics.config';
 import { tableCache } from './statistics.cache';
-import { refreshedAt as summariesRefreshedAt } from './statistics.refresh';
+import { type Summaries, summariesOf } from './statistics.refresh';
 import { Cell, hideDetermined, Line, protectJointly, protectLines, suppressSmall } from './statistics.suppression';
 
 /*
@@ -117,13 +117,13 @@ export interface TableOptions {
 
 /**
  * The protected table for `opts`, from the cache when the same table was computed on the same
- * summaries (statistics.cache.ts). `em` must be the answer's snapshot and `refreshedAt` the
- * refresh stamp read through it (statistics.refresh.ts `refreshedAt`): it is part of the key, so a
+ * summaries (statistics.cache.ts). `em` must be the answer's snapshot and `summaries` those read
+ * through it (statistics.refresh.ts `summariesOf`): their generation is part of the key, so a
  * cached table is never one of other summaries. The result is shared between requests and must
  * not be changed; the caller's jurisdiction cut comes after.
  */
-export async function protectedTable(em: EntityManager, opts: TableOptions, refreshedAt: Date): Promise<ProtectedTable> {
-  return tableCache(em.connection).get(refreshedAt.getTime(), tableKey(opts), opts, () => computeTable(em, opts, refreshedAt));
+export async function protectedTable(em: EntityManager, opts: TableOptions, summaries: Summaries): Promise<ProtectedTable> {
+  return tableCache(em.connection).get(summaries.generation, tableKey(opts), opts, () => computeTable(em, opts, summaries));
 }
 
 /**
@@ -135,11 +135,11 @@ export async function protectedTable(em: EntityManager, opts: TableOptions, refr
 export async function warmTables(ds: DataSource): Promise<number> {
   return ds.transaction('REPEATABLE READ', async (em) => {
     await readOnly(em);
-    const at = await summariesRefreshedAt(em);
+    const summaries = await summariesOf(em);
     const cache = tableCache(ds);
-    cache.see(at.getTime());
+    cache.see(summaries.generation);
     const previous = cache.takePrevious();
-    for (const opts of previous) await protectedTable(em, opts, at);
+    for (const opts of previous) await protectedTable(em, opts, summaries);
     return previous.length;
   });
 }
@@ -212,9 +212,9 @@ function combinations(dims: readonly DimSpec[], lattice: Lattice, mask: number):
   return out;
 }
 
-async function computeTable(em: EntityManager, opts: TableOptions, refreshedAt: Date): Promise<ProtectedTable & { size: number }> {
+async function computeTable(em: EntityManager, opts: TableOptions, summaries: Summaries): Promise<ProtectedTable & { size: number }> {
   const { dims, k } = opts;
-  const population = opts.population && { table: await protectedTable(em, opts.population.of, refreshedAt), ways: opts.population.ways };
+  const population = opts.population && { table: await protectedTable(em, opts.population.of, summaries), ways: opts.population.ways };
   const masks = subsets(dims);
   const levels = LEVELS.slice(0, depth(opts.level) + 1);
   const shown = levels.map((level) => opts.nodes.get(level) ?? []);

@@ -22,7 +22,11 @@ export async function refreshStatistics(ds: DataSource, unlessNewerThanSeconds?:
     const [{ locked }] = await em.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [REFRESH_LOCK]);
     if (!locked) return false;
     if (unlessNewerThanSeconds !== undefined) {
-      const [{ fresh }] = await em.query(`SELECT refreshed_at > now() - make_interval(secs => $1::double precision) AS fresh FROM statistics.refresh`, [unlessNewerThanSeconds]);
+      // A stamp ahead of now is of a clock since stepped back: not fresh, or no tick would refresh until the clock caught up.
+      const [{ fresh }] = await em.query(
+        `SELECT refreshed_at > now() - make_interval(secs => $1::double precision) AND refreshed_at <= now() AS fresh FROM statistics.refresh`,
+        [unlessNewerThanSeconds],
+      );
       if (fresh) return false;
     }
     // The planner cannot estimate the region chain (grid → community → street → district joins
@@ -62,8 +66,17 @@ export function startStatisticsRefresh(
   );
 }
 
-/** When the summaries an answer reads (in its snapshot, through `em`) were computed. */
-export async function refreshedAt(em: EntityManager): Promise<Date> {
-  const [{ refreshed_at: at }] = await em.query(`SELECT refreshed_at FROM statistics.refresh`);
-  return new Date(at);
+/**
+ * The summaries an answer reads (in its snapshot, through `em`): when they were computed, and their
+ * generation, one more at every refresh. Newer summaries are told from older ones by the
+ * generation, not the stamp: the database's clock may step back (migration 1795403000000).
+ */
+export interface Summaries {
+  at: Date;
+  generation: number;
+}
+
+export async function summariesOf(em: EntityManager): Promise<Summaries> {
+  const [{ refreshed_at: at, generation }] = await em.query(`SELECT refreshed_at, generation FROM statistics.refresh`);
+  return { at: new Date(at), generation: Number(generation) };
 }

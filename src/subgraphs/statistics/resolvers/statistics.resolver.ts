@@ -7,7 +7,7 @@ import { Access } from '../../../policy/policy.types';
 import type { HubContext } from '../../../server/hub.context';
 import { DifficultyCategory, Gender, RegionLevel, RiskLevel } from '../../registry/registry.enums';
 import { CubeSource, DimSpec, protectedTable, RegionNode, TableCell, TableOptions } from '../statistics.cube';
-import { refreshedAt } from '../statistics.refresh';
+import { summariesOf } from '../statistics.refresh';
 import { categoryValues, checkLevel, foldsCategories, inJurisdiction, readsVisits, statisticsScope, type StatisticsScope as Scope } from '../statistics.scope';
 import { suppressSmall } from '../statistics.suppression';
 import {
@@ -185,11 +185,12 @@ export class StatisticsResolver {
       if (byCategory && status !== null) throw badInput('measure', 'overdue visits are not broken down by category');
       if (status !== null && by.some((d) => d !== StatisticsDimension.RISK_LEVEL)) throw badInput('measure', 'overdue visits are broken down by risk level only');
       const folded = byCategory && foldsCategories(ctx);
-      const at = await refreshedAt(em);
+      const summaries = await summariesOf(em);
+      const at = summaries.at;
       const k = ctx.config.statistics.suppressionK;
       // OVERDUE_VISITS is refused above to whoever reads no visits: `status` is then null.
       const visits = readsVisits(ctx, 'Minor.nextVisitDue');
-      const children = await protectedTable(em, childrenLattice(scope, k, visits), at);
+      const children = await protectedTable(em, childrenLattice(scope, k, visits), summaries);
       const total = children.cell(scope.node.code, childrenCell(null, null, null, status, visits))!;
       let cells: TableCell[];
       let dimValue: (cell: TableCell, d: StatisticsDimension) => string | null;
@@ -205,7 +206,7 @@ export class StatisticsResolver {
           source: { table: 'statistics.category_cube', value: 'minors', where: { sql: 'c.category = ANY($2)', params: [categoryValues(folded)] } },
           k,
           zeroIsSmall: true,
-        }, at);
+        }, summaries);
         cells = table.cells(level, dims.map(() => true));
         dimValue = (cell, d) => (dims.includes(d) ? cell.values[dims.indexOf(d)] : null);
       } else {
@@ -244,7 +245,8 @@ export class StatisticsResolver {
     return inSnapshot(ctx, async (em) => {
       const scope = await statisticsScope(em, ctx);
       checkLevel(ctx, scope, level);
-      const at = await refreshedAt(em);
+      const summaries = await summariesOf(em);
+      const at = summaries.at;
       const k = ctx.config.statistics.suppressionK;
       // The rates of children are the counts' cells, or protected with the counts' cells as their
       // populations, and suppress zeros as the counts do: a published zero numerator or
@@ -254,7 +256,7 @@ export class StatisticsResolver {
       const children = childrenLattice(scope, k, visits);
       const cellOf = (risk: string | null, status: string | null = null) => childrenCell(risk, null, null, status, visits);
       const rateTable = (met: string, notMet: string, where?: CubeSource['where'], population?: TableOptions['population']) =>
-        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where }, population }, at);
+        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where }, population }, summaries);
       const screening = await rateTable('screened', 'minors - screened', undefined, { of: children, ways: [[cellOf(null)]] });
       // The rates counted from visits are not computed for a subject the policy refuses them
       // (null with FORBIDDEN on their path, from the policy's rows).
@@ -276,7 +278,7 @@ export class StatisticsResolver {
       // Children with a category are counted nowhere else: that population is protected on its own.
       const assistance = serves('assistance') ? await rateTable('assisted', 'with_category - assisted') : null;
       // Served only with `Minor.nextVisitDue` (PARTS_OF): from the lattice with the visit status.
-      const onTime = serves('visitsOnTime') && visits ? await protectedTable(em, children, at) : null;
+      const onTime = serves('visitsOnTime') && visits ? await protectedTable(em, children, summaries) : null;
       // Reports and referrals are events, not children, and no count shares their cells: their
       // rates publish a numerator of zero beside a published denominator (0% and 100% are the
       // indicator itself), but hide a denominator of zero as the trend hides a month without one.
@@ -284,7 +286,7 @@ export class StatisticsResolver {
         protectedTable(
           em,
           { ...common, zeroIsSmall: 'wholes', dims: [OUTCOME()], source: { table: 'statistics.workflow_cube', value: { met, notMet }, placedAbove: true } },
-          at,
+          summaries,
         );
       const reports = await workflowRate('reports_met', 'reports_not_met');
       const referrals = await workflowRate('referrals_met', 'referrals_not_met');
@@ -327,7 +329,8 @@ export class StatisticsResolver {
       const scope = await statisticsScope(em, ctx);
       // The trend is of the caller's own node: one finer than their finest level is refused like a table at it.
       checkLevel(ctx, scope, scope.node.level);
-      const at = await refreshedAt(em);
+      const summaries = await summariesOf(em);
+      const at = summaries.at;
       const k = ctx.config.statistics.suppressionK;
       // Months in China, as monthly_event buckets them (statistics.china_day). An event counts in
       // the trend of the region it is placed at and of that region's ancestors (a report filed for
@@ -361,7 +364,7 @@ export class StatisticsResolver {
 
   @Query(() => StatisticsFreshness, { nullable: true, description: 'When the statistics were last recomputed' })
   statisticsFreshness(@Ctx() ctx: HubContext): Promise<StatisticsFreshness> {
-    return inSnapshot(ctx, async (em) => ({ refreshedAt: await refreshedAt(em), refreshIntervalSeconds: ctx.config.statistics.refreshSeconds }));
+    return inSnapshot(ctx, async (em) => ({ refreshedAt: (await summariesOf(em)).at, refreshIntervalSeconds: ctx.config.statistics.refreshSeconds }));
   }
 
   @Query(() => StatisticsScope, { nullable: true, description: 'The caller’s jurisdiction node, finest level and k' })
