@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditSink } from '../../audit/audit.writer';
 import { Department } from '../../auth/principal';
 import type { HubConfig } from '../../config/hub.config';
+import { stepTime } from '../../common/dates';
 import { isDatabaseTimeout, isLockNotAvailable, loggableError } from '../../errors/hub.exception';
 import { isConnectionLoss, isUnreachable } from '../../db/lost-session';
 import type { Policy } from '../../policy/policy';
@@ -170,9 +171,9 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
   // `handle_due_at` (one taken up only then — the job down for a while — is told once, as HANDLING,
   // which covers its verification too). Most overdue first, as `overdueReports` lists them.
   summary.reports += await everyBatch(
-    (failed): Promise<{ id: string; minor_id: string | null; harm_type: string; urgency: string; status: string; region_code: string; verify_due_at: Date; handle_due_at: Date; stage: string }[]> =>
+    (failed): Promise<{ id: string; minor_id: string | null; harm_type: string; urgency: string; status: string; region_code: string; verify_due_at: Date; handle_due_at: Date; updated_at: Date; stage: string }[]> =>
       ds.query(
-        `SELECT id, minor_id, harm_type, urgency, status, region_code, verify_due_at, handle_due_at,
+        `SELECT id, minor_id, harm_type, urgency, status, region_code, verify_due_at, handle_due_at, updated_at,
                 CASE WHEN handle_due_at < $1 AND handle_escalated_at IS NULL THEN 'HANDLING' ELSE 'VERIFICATION' END AS stage
            FROM workflow.mandatory_report
           WHERE ((status = 'RECEIVED' AND verify_due_at < $1 AND verify_escalated_at IS NULL)
@@ -184,6 +185,9 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
     async (r) => {
       const target = await parentRegion(ds, r.region_code);
       const handling = r.stage === 'HANDLING';
+      // Never before the step that left the report in the status escalated (the status is checked
+      // unchanged below): taken on a clock ahead of the job's, it read as escalated before it.
+      const at = stepTime(now, r.updated_at);
       return eachItem('mandatory report', r.id, async (em) => {
         // Still in the status read and the lapse not yet taken up: a step taken, or another
         // instance's escalation, since the batch was read leaves it.
@@ -193,9 +197,9 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
               'workflow.mandatory_report',
               `handle_escalated_at = $2, verify_escalated_at = CASE WHEN status = 'RECEIVED' THEN coalesce(verify_escalated_at, $2) ELSE verify_escalated_at END`,
               'status = $3 AND handle_escalated_at IS NULL',
-              [r.id, now, r.status],
+              [r.id, at, r.status],
             )
-          : await takeLapse(em, 'workflow.mandatory_report', 'verify_escalated_at = $2', 'status = $3 AND verify_escalated_at IS NULL', [r.id, now, r.status]);
+          : await takeLapse(em, 'workflow.mandatory_report', 'verify_escalated_at = $2', 'status = $3 AND verify_escalated_at IS NULL', [r.id, at, r.status]);
         if (!taken) return 0;
         // The child is named (as the report's readers there see it: `MandatoryReport.minor`) while a
         // registered child under 18 living inside the region told, read under the lock as for a
@@ -214,7 +218,7 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         // The deadlines it missed: a RECEIVED report past its handling deadline missed both.
         if (r.status === ReportStatus.RECEIVED) fields['MandatoryReport.verifyDueAt'] = r.verify_due_at;
         if (handling) fields['MandatoryReport.handleDueAt'] = r.handle_due_at;
-        return emitNotification(em, emitter, {
+        return emitNotification(em, { policy, now: at }, {
           kind: NotificationKind.ESCALATION,
           regionCode: target,
           minorId: child ? r.minor_id : null,
@@ -229,9 +233,9 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
   );
 
   summary.referrals += await everyBatch(
-    (failed): Promise<{ id: string; minor_id: string; type: string; status: string; to_department: string; region_code: string; stage: string }[]> =>
+    (failed): Promise<{ id: string; minor_id: string; type: string; status: string; to_department: string; region_code: string; last_step: Date; stage: string }[]> =>
       ds.query(
-        `SELECT id, minor_id, type, status, to_department, region_code,
+        `SELECT id, minor_id, type, status, to_department, region_code, coalesce(answered_at, created_at) AS last_step,
                 CASE status WHEN 'PENDING' THEN 'ANSWER' ELSE 'COMPLETION' END AS stage
            FROM workflow.referral
           WHERE ((status = 'PENDING' AND answer_due_at < $1 AND escalated_at IS NULL)
@@ -242,6 +246,8 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
       ),
     async (r) => {
       const target = await parentRegion(ds, r.region_code);
+      // Never before its answer (the status is checked unchanged below), as for reports.
+      const at = stepTime(now, r.last_step);
       return eachItem('referral', r.id, async (em) => {
         // Still in the status read and its stage not yet taken up: an answer since the batch was read,
         // or another instance's pass, leaves it (that one told it, at its own time; overwritten, the
@@ -251,10 +257,10 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
           'workflow.referral',
           'escalated_at = $2, escalation_region = $3',
           `status = $4 AND (escalated_at IS NULL OR (status = 'ACCEPTED' AND escalated_at < complete_due_at))`,
-          [r.id, now, target, r.status],
+          [r.id, at, target, r.status],
         );
         if (!taken) return 0;
-        return escalate(em, emitter, target, r.minor_id, r.id, `ESCALATION:referral:${r.id}:${r.stage}`, {
+        return escalate(em, { policy, now: at }, target, r.minor_id, r.id, `ESCALATION:referral:${r.id}:${r.stage}`, {
           'Referral.type': r.type,
           'Referral.status': r.status as ReferralStatus,
           'Referral.toDepartment': r.to_department,
@@ -271,9 +277,9 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
   // cleared leaves `read`; one not cleared (failed, taken by another, locked) is left out, as in
   // `everyBatch`.
   summary.reassessments += await everyBatch(
-    (leftOut): Promise<{ id: string; minor_id: string; harm_type: string; note: string | null }[]> =>
+    (leftOut): Promise<{ id: string; minor_id: string; harm_type: string; updated_at: Date; note: string | null }[]> =>
       ds.query(
-        `SELECT r.id, r.minor_id, r.harm_type,
+        `SELECT r.id, r.minor_id, r.harm_type, r.updated_at,
                 (SELECT t.note FROM workflow.report_transition t WHERE t.report_id = r.id AND t.to_status = $1 ORDER BY t.at DESC LIMIT 1) AS note
            FROM workflow.mandatory_report r
           WHERE r.reassessment_due AND r.id <> ALL($3::uuid[])
@@ -285,7 +291,8 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         if (!(await takeLapse(em, 'workflow.mandatory_report', 'reassessment_due = false', 'reassessment_due', [r.id]))) return 0;
         const child = await childNow(em, r.minor_id, now);
         if (!child) return 0; // turned 18, or no longer registered
-        return emitNotification(em, emitter, {
+        // Never before the HANDLED step that asks for it (the report's last: it is closed or handled).
+        return emitNotification(em, { policy, now: stepTime(now, r.updated_at) }, {
           kind: NotificationKind.REASSESSMENT_REQUESTED,
           regionCode: child.grid_code,
           minorId: r.minor_id,

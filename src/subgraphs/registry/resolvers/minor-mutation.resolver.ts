@@ -312,7 +312,10 @@ export class MinorMutationResolver {
       });
       await em.getRepository(RiskAssessment).save(assessment);
       const { latest, due } = await followUp(em, minor.id);
-      await em.getRepository(Minor).update(minor.id, { riskLevel: latest!.level, nextVisitDue: due, updatedAt: stepTime(given ? ctx.now : assessedAt, minor.updatedAt) });
+      // Just after the record's last step when the clock is behind it, as addCategory: a notice that
+      // step told (a GUARDIANSHIP_FAILURE) would otherwise be listed above the CHILD_RED below.
+      const at = timeAfter(given ? ctx.now : assessedAt, minor.updatedAt);
+      await em.getRepository(Minor).update(minor.id, { riskLevel: latest!.level, nextVisitDue: due, updatedAt: at });
       // 信息通报 (workflow): a child newly at RED is told to the departments with jurisdiction. Newly
       // to them: a RED child who moved here was told to the grid it lived in, and its next RED
       // assessment, here, had told no one, leaving this grid's departments unaware of a RED child.
@@ -320,8 +323,8 @@ export class MinorMutationResolver {
       // the child was at had named that one, already told to the old grid, and the notification's
       // key (one per assessment) then dropped it, so the new grid was never told.
       if (assessment.level === RiskLevel.RED && latest!.level === RiskLevel.RED && (minor.riskLevel !== RiskLevel.RED || !(await toldRedHere(em, minor)))) {
-        // Told at the assessment's time when it was given none: it may be dated just after another (timeAfter).
-        await emitNotification(em, { policy: ctx.policy, now: given ? ctx.now : assessedAt }, childRedEvent(minor, assessment));
+        // Told at the step's time: the assessment's when it was given none (it may be dated just after another).
+        await emitNotification(em, { policy: ctx.policy, now: at }, childRedEvent(minor, assessment));
       }
       return assessment;
     });
