@@ -145,10 +145,11 @@ export class HttpAudit {
    * that expired before the body was in had served its caller for as long as the client took to
    * send it (up to Node's 300 s), past its `exp` and the hub's maximum token age.
    */
-  instant: RequestHandler = async (_req: Request, res: Response, next: NextFunction) => {
+  instant: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     const context = locals(res).hubContext!;
     context.now = this.clock();
-    if (tokenExpired(context.principal)) return this.refuse(res, unauthenticated('Token expired'), {});
+    // Its event names the operation and hashes its variables, as the event of any refusal once the body is in.
+    if (tokenExpired(context.principal)) return this.refuse(res, unauthenticated('Token expired'), this.parse(req.body).parsed?.() ?? {});
     next();
   };
 
@@ -225,9 +226,23 @@ export class HttpAudit {
    * Anything but one request with a text query is Apollo Server's to refuse.
    */
   validationBound: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
-    const body = req.body as { query?: unknown; variables?: unknown; operationName?: unknown } | undefined;
+    const { refusal, document, given, parsed } = this.parse(req.body);
+    if (!parsed) return next();
+    if (refusal) return this.refuse(res, refusal, parsed());
+    if (!document) return next();
+    // For the event of a refusal Apollo Server makes before it parses, or without its pipeline (`fallback`).
+    locals(res).hubContext!.audit.parsed = parsed;
+    if (!variableDeeperThan(given, MAX_VARIABLE_DEPTH)) return next();
+    await this.refuse(res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), parsed());
+  };
+
+  /**
+   * A body's document within the validation bound (parsed only then) and what the event of its
+   * refusal records of it; no `parsed` unless it is one request with a text query.
+   */
+  private parse(body: { query?: unknown; variables?: unknown; operationName?: unknown } | undefined) {
     const query = body?.query;
-    if (typeof query !== 'string') return next();
+    if (typeof query !== 'string') return {};
     const { refusal, document } = validationBound(query, this.subgraphs);
     // The event names the operation refused, as every event does: a mutation refused so is one
     // attempted, and the HMACs of its variables link it to the values it was sent with. A document
@@ -248,13 +263,8 @@ export class HttpAudit {
         declaredVariables(operation),
       ),
     });
-    if (refusal) return this.refuse(res, refusal, parsed());
-    if (!document) return next();
-    // For the event of a refusal Apollo Server makes before it parses, or without its pipeline (`fallback`).
-    locals(res).hubContext!.audit.parsed = parsed;
-    if (!variableDeeperThan(given, MAX_VARIABLE_DEPTH)) return next();
-    await this.refuse(res, badInput('variables', `a value nests deeper than ${MAX_VARIABLE_DEPTH} levels`), parsed());
-  };
+    return { refusal, document, given, parsed };
+  }
 
   /**
    * Apollo answered without running its pipeline (e.g. no query at all), or Express answered what
