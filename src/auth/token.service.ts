@@ -59,15 +59,21 @@ const FOREIGN_LETTER =
 /**
  * Letters Unicode gives to no script but those of the word they are written in — kana's prolonged
  * sound mark `ー` (`コーチ`, half-width `ｰ`), its voicing and repeat marks, Bopomofo's tone marks
- * (`ㄨㄤˊ`), Arabic's tatweel `ـ` (`عـلي`) — right after a letter of that word's script: there
+ * (`ㄨㄤˊ`), Arabic's tatweel `ـ` (`عـلي`) — right after a letter of that word's script, or its
+ * combining marks (`عَـلي`, `コ゚ー`): there
  * they are of HOME, not FOREIGN_LETTER. Anywhere else beside Latin they stay foreign: `ｰ` and `ـ`
  * are drawn as a hyphen and an underscore, so `police-中ｰ1` (a Han letter is no kana) or
  * `police-、ｰ1` is refused.
  */
 const KANA_MARKS = '\u3031-\u3035\u303C\u30FC\uFF70\uFF9E\uFF9F';
+/**
+ * A letter of one of `scripts`, not any character of them: they hold digits, punctuation and
+ * symbols too (Arabic's `١`, `۔`, `۞`; kana's `㋐`; Bopomofo's `˪`), after which a mark is no word's.
+ */
+const letterOf = (...scripts: string[]): string => String.raw`(?=[${scripts.map((s) => String.raw`\p{Script=${s}}`).join('')}])\p{L}`;
 const TONE_MARKS = '\u02C7\u02C9-\u02CB';
 const IN_A_WORD_OF_ITS_SCRIPT = new RegExp(
-  String.raw`(?<=[\p{Script=Hiragana}\p{Script=Katakana}][${KANA_MARKS}]*)[${KANA_MARKS}]|(?<=\p{Script=Bopomofo}[${TONE_MARKS}]*)[${TONE_MARKS}]|(?<=\p{Script=Arabic}\u0640*)\u0640`,
+  String.raw`(?<=${letterOf('Hiragana', 'Katakana')}[\p{M}${KANA_MARKS}]*)[${KANA_MARKS}]|(?<=${letterOf('Bopomofo')}[\p{M}${TONE_MARKS}]*)[${TONE_MARKS}]|(?<=${letterOf('Arabic')}[\p{M}\u0640]*)\u0640`,
   'gu',
 );
 
