@@ -28,6 +28,11 @@ const HUB_DATA = path.join(BENCH_DIR, 'hub');
 const REGION = '330102';
 
 const { flags } = parseArgs(process.argv.slice(2), ['minors', 'duration', 'runs', 'connections', 'high-load', 'soak', 'only', 'pg-port']);
+/** What `--only` may name; one it does not know would measure nothing and write an empty RESULTS.md over the last. */
+const PARTS = ['s1', 's2', 's3', 's4', 's5', 'soak', 'gateways'];
+const ONLY = flags.only?.split(',');
+const unknown = ONLY?.filter((part) => !PARTS.includes(part));
+if (unknown?.length) throw new Error(`--only takes ${PARTS.join(', ')} (comma-separated), not ${unknown.join(', ')}`);
 const MINORS = decimalFlag(flags.minors, 1_000_000);
 const DURATION = decimalFlag(flags.duration, 10);
 const RUNS = decimalFlag(flags.runs, 3);
@@ -39,10 +44,12 @@ const S1_LOADS = HIGH_LOAD ? [CONNECTIONS, HIGH_LOAD] : [CONNECTIONS];
 const SOAK = decimalFlag(flags.soak, 60);
 /** The benchmark's own Postgres (under .bench/db): another checkout's benchmark holding the port is refused by name, so a second one takes another. */
 const PG_PORT = decimalFlag(flags['pg-port'], 54700);
-for (const [flag, value] of Object.entries({ minors: MINORS, duration: DURATION, runs: RUNS, connections: CONNECTIONS, soak: SOAK, 'pg-port': PG_PORT })) {
+for (const [flag, value] of Object.entries({ minors: MINORS, duration: DURATION, runs: RUNS, connections: CONNECTIONS, 'pg-port': PG_PORT })) {
   if (!(value >= 1)) throw new Error(`--${flag} is a whole number above 0, in decimal digits`);
 }
-if (Number.isNaN(HIGH_LOAD)) throw new Error('--high-load is a whole number (0: not measured), in decimal digits');
+for (const [flag, value] of Object.entries({ 'high-load': HIGH_LOAD, soak: SOAK })) {
+  if (Number.isNaN(value)) throw new Error(`--${flag} is a whole number (0: not measured), in decimal digits`);
+}
 const SHARED_BUFFERS = '3GB';
 
 interface Server {
@@ -473,8 +480,7 @@ async function main() {
     const NODE_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=32', '--no-allocation-site-pretenuring', '-r', './bench/servers/graphql-production.js'];
     const startHub = (name: string, disable = '') => start(name, 'node', [...NODE_FLAGS, 'dist/src/main.js'], hubEnv(disable), '/health');
     const results: Measurement[] = [];
-    const only = flags.only?.split(',');
-    const want = (s: string) => !only || only.includes(s);
+    const want = (s: string) => !ONLY || ONLY.includes(s);
 
     // tsx as a loader of the server's own process: its command line runs the server in a child
     // process, and the RSS sampled was the launcher's (44 MB in every scenario), not the floor's.

@@ -18,7 +18,8 @@ export function parseArgs(argv: string[], known: string[], positionals = 0): { f
     const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
     if (!known.includes(name)) throw new Error(`Unknown option --${name}; known: ${known.map((k) => `--${k}`).join(' ')}`);
     const value = eq < 0 ? argv[++i] : a.slice(eq + 1);
-    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new Error(`--${name} needs a value`);
+    // An empty value (`--anchors=`, `--anchors "$UNSET"`) is no value: audit:verify took it for no flag, and verified no anchor.
+    if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) throw new Error(`--${name} needs a value`);
     flags[name] = value;
   }
   return { flags, positional };
