@@ -1,8 +1,8 @@
 /**
- * Minimal `--name value` (or `--name=value`) parser for the hub's command-line tools, taking at most
- * `positionals` arguments of no flag. What it cannot read as asked is refused, never taken for
- * something else: `--user=ops=lead` had signed a token for `ops`, and `--user --region 330102001`
- * one for the user `--region` at the default region, a whole district.
+ * Minimal `--name value` (or `--name=value`) parser for the hub's command-line tools, each flag at
+ * most once, taking at most `positionals` arguments of no flag. What it cannot read as asked is
+ * refused, never taken for something else: `--user=ops=lead` had signed a token for `ops`, and
+ * `--user --region 330102001` one for the user `--region` at the default region, a whole district.
  */
 export function parseArgs(argv: string[], known: string[], positionals = 0): { flags: Record<string, string>; positional: string[] } {
   const flags: Record<string, string> = {};
@@ -20,6 +20,8 @@ export function parseArgs(argv: string[], known: string[], positionals = 0): { f
     const value = eq < 0 ? argv[++i] : a.slice(eq + 1);
     // An empty value (`--anchors=`, `--anchors "$UNSET"`) is no value: audit:verify took it for no flag, and verified no anchor.
     if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) throw new Error(`--${name} needs a value`);
+    // Given twice, either could be meant: `--region 330102001 --region 330102` signed for the whole district.
+    if (Object.hasOwn(flags, name)) throw new Error(`--${name} is given twice`);
     flags[name] = value;
   }
   return { flags, positional };

@@ -315,7 +315,10 @@ function finestLevels(raw: string | undefined): StatisticsConfig['finestLevels']
   const out = { ...BUILT_IN_FINEST_LEVEL };
   const seen = new Set<string>();
   for (const part of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [subject, level] = part.split('=').map((s) => s.trim());
+    const pieces = part.split('=').map((s) => s.trim());
+    // `DASHBOARD=DISTRICT=GRID` had loaded as DASHBOARD=DISTRICT, the rest dropped.
+    if (pieces.length !== 2) throw new Error(`HUB_STATISTICS_FINEST_LEVELS entries look like DASHBOARD=DISTRICT, got "${part}"`);
+    const [subject, level] = pieces;
     const builtIn = BUILT_IN_FINEST_LEVEL[subject as PolicySubject];
     if (!builtIn) {
       throw new Error(`HUB_STATISTICS_FINEST_LEVELS: "${subject}" is not a subject with statistics (${Object.keys(BUILT_IN_FINEST_LEVEL).join(', ')})`);
@@ -381,13 +384,15 @@ function parseSubgraphUrls(raw: string | undefined, production: boolean): Record
   const out: Record<string, string> = {};
   if (!raw) return out;
   for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    // The URL is everything after the first "=": its query string may hold more.
+    // The URL is everything after the first "=".
     const at = pair.indexOf('=');
     const [name, url] = at < 0 ? [pair, ''] : [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
     // A host as written: `https:///graphql` parses as the host "graphql".
     if (!name || !url || !/^https?:\/\/[^/?#\s]/.test(url) || !URL.canParse(url)) {
       throw new Error(`HUB_SUBGRAPH_URLS entries look like registry=http://host:port/graphql, got "${pair}"`);
     }
+    // A subgraph server refuses a query string (400), so every fetch to such a URL would fail: refused here.
+    if (/[?#]/.test(url)) throw new Error(`HUB_SUBGRAPH_URLS entries take no query string or fragment (a subgraph server refuses them), got "${pair}"`);
     // A name given twice would quietly send its fetches to whichever URL came last.
     if (Object.hasOwn(out, name)) throw new Error(`HUB_SUBGRAPH_URLS names subgraph "${name}" twice`);
     // The gateway's assertion (who is asking, and why) and the records travel on these requests.
@@ -404,10 +409,24 @@ function parseSubgraphUrls(raw: string | undefined, production: boolean): Record
  * parameter of the URL over the hub's own: an `options` there silently replaced all of the hub's,
  * and a `statement_timeout` there, sent after them, undid the requests' bound.
  */
-const HUB_SESSION_PARAMETERS = ['options', 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'query_timeout'];
+const HUB_SESSION_PARAMETERS = ['options', 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout', 'query_timeout', 'application_name'];
+
+/**
+ * The forms node-postgres reads (pg-connection-string): a Unix socket directory and a database, or a
+ * `postgres:`, `postgresql:` or `socket:` URL it can parse (with its own repairs: spaces encoded, an
+ * empty host). Anything else it reads relative to a dummy URL: `hub:s3cret@db/hub` connected to the
+ * default host and port and sent `3cret@db/hub`, part of the password, as the database's name.
+ */
+function isConnectionString(raw: string): boolean {
+  if (raw.startsWith('/')) return true;
+  if (!/^(?:postgres(?:ql)?:\/\/|socket:)/i.test(raw)) return false;
+  return [raw, encodeURI(raw)].some((s) => URL.canParse(s) || URL.canParse(s.replace('@/', '@___DUMMY___/')));
+}
 
 function databaseUrl(raw: string | undefined): string | undefined {
   if (!raw) return undefined;
+  // Never echoed: it holds the password.
+  if (!isConnectionString(raw)) throw new Error('DATABASE_URL must be a postgres:// (or postgresql://) URL with a valid host and port, or a Unix socket path, and is not one');
   // The query as node-postgres reads it (pg-connection-string: every parameter a setting).
   const query = raw.includes('?') ? new URLSearchParams(raw.slice(raw.indexOf('?') + 1)) : new URLSearchParams();
   const set = HUB_SESSION_PARAMETERS.filter((name) => query.has(name));

@@ -64,7 +64,7 @@ export interface SubgraphSlice {
    * into an empty registry: a department's demo records are attached to the children it holds.
    */
   seedDemo?: (em: EntityManager, anchor: Date) => Promise<void>;
-  /** Work on the seeded demo data, once the seeding transaction has committed (a demo hub's start). */
+  /** Work on the seeded demo data, once the seeding transaction has committed (only at a start that seeded). */
   afterSeedDemo?: (ds: DataSource) => Promise<void>;
   /**
    * Background work (timers, jobs), started once by the process that serves the slice — the hub
