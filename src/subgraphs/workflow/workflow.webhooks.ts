@@ -230,6 +230,8 @@ async function deliverBatch(
   )) as [Due[], number];
   let delivered = 0;
   let failed = 0;
+  /** Accepted deliveries whose row another session held past JOB_LOCK_WAIT_MS (writeDelivered). */
+  const held: { id: string; params: unknown[] }[] = [];
   await Promise.all(
     rows.map(async (d) => {
       // Sent when due, perhaps long after it was told: a child who has since moved out of the
@@ -283,8 +285,10 @@ async function deliverBatch(
       if (!error) {
         // Awaited before it is added: `delivered += await …` reads `delivered` before the wait, and
         // the batch's deliveries, awaited together, each added to the count as it was at the start.
-        const written = await writeDelivered(ds, d.id, [d.id, attempts, at, lease]);
-        delivered += written;
+        const params = [d.id, attempts, at, lease];
+        const written = await writeShortly(ds, DELIVERED_SQL, params);
+        if (written === null) held.push({ id: d.id, params });
+        else delivered += written;
       } else {
         const giveUp = attempts >= cfg.maxAttempts;
         const next = new Date(at.getTime() + cfg.retryBaseMs * 2 ** (attempts - 1));
@@ -299,27 +303,36 @@ async function deliverBatch(
       }
     }),
   );
+  // One at a time: waited for together, they held every connection of the pool the requests share.
+  for (const [i, h] of held.entries()) {
+    const written = await writeDelivered(ds, h.id, h.params);
+    if (written === null) {
+      const left = held.length - i - 1;
+      if (left) console.error(`[hub] ${left} more accepted webhook deliveries of this pass are left leased behind it`);
+      break;
+    }
+    delivered += written;
+  }
   return { leased: rows.length, delivered, failed };
 }
 
+const DELIVERED_SQL = `UPDATE workflow.webhook_delivery SET status = 'DELIVERED', attempts = $2, delivered_at = $3, last_error = NULL WHERE id = $1 AND next_attempt_at = $4`;
+
 /**
- * Records a delivery the receiver accepted, waiting for its row as long as a statement may: a
- * deactivation under way holds it to its commit, failing it `webhook deactivated`, and this then
- * replaces that — it was delivered (docs/workflows.md); given up after JOB_LOCK_WAIT_MS, the
- * deactivation's FAILED stood. Past the statement timeout (a stuck session) it is left leased,
- * sent again once the lease runs out, and the pass goes on.
+ * Records a delivery the receiver accepted whose row another session held past JOB_LOCK_WAIT_MS,
+ * once the pass's batch is done, waiting for it as long as a statement may: a deactivation under
+ * way holds it to its commit, failing it `webhook deactivated`, and this then replaces that — it
+ * was delivered (docs/workflows.md); given up after JOB_LOCK_WAIT_MS, the deactivation's FAILED
+ * stood. Null past the statement timeout (a stuck session): left leased, sent again once the lease
+ * runs out, and the pass goes on.
  */
-async function writeDelivered(ds: DataSource, id: string, params: unknown[]): Promise<number> {
+async function writeDelivered(ds: DataSource, id: string, params: unknown[]): Promise<number | null> {
   try {
-    const [, written] = (await ds.query(
-      `UPDATE workflow.webhook_delivery SET status = 'DELIVERED', attempts = $2, delivered_at = $3, last_error = NULL WHERE id = $1 AND next_attempt_at = $4`,
-      params,
-    )) as [unknown, number];
-    return written;
+    return ((await ds.query(DELIVERED_SQL, params)) as [unknown, number])[1];
   } catch (e) {
     if (!isDatabaseTimeout(e)) throw e;
     console.error(`[hub] webhook delivery ${id}: its row stayed locked by another session past the statement timeout; it is sent again once its lease runs out`);
-    return 0;
+    return null;
   }
 }
 
@@ -331,11 +344,17 @@ async function writeDelivered(ds: DataSource, id: string, params: unknown[]): Pr
  * and no batch after it leased. Resolves to the rows written.
  */
 async function writeOutcome(ds: DataSource, id: string, sql: string, params: unknown[]): Promise<number> {
+  const written = await writeShortly(ds, sql, params);
+  if (written === null) console.error(`[hub] webhook delivery ${id}: its row is held locked by another session; its outcome is left, and it is sent again once its lease runs out`);
+  return written ?? 0;
+}
+
+/** The rows `sql` wrote, waiting JOB_LOCK_WAIT_MS at most for them; null when another session held one longer. */
+async function writeShortly(ds: DataSource, sql: string, params: unknown[]): Promise<number | null> {
   try {
     return await withShortLockWait(ds, async (em) => ((await em.query(sql, params)) as [unknown, number])[1]);
   } catch (e) {
     if (!isLockNotAvailable(e)) throw e;
-    console.error(`[hub] webhook delivery ${id}: its row is held locked by another session; its outcome is left, and it is sent again once its lease runs out`);
-    return 0;
+    return null;
   }
 }
