@@ -179,10 +179,16 @@ const YIELD_AFTER_MS = 20;
  * hidden cell joining two groups of hidden cells (a bridge) is their rows' remainders less their
  * columns', one child read back exactly. By Gauss–Jordan elimination of each connected part: a
  * hidden cell is determined when its unit vector lies in the equations' row space — its column a
- * pivot whose row holds nothing else. Returns the first such cell of each part that is not zero.
- * One table at a time (a region level's cells of one set of dimensions, with its totals): its
- * parts are one region's sub-regions by the dimensions' values, some hundreds of unknowns at most,
- * where the equations of a whole lattice make parts of thousands (46 s for the demo district's).
+ * pivot whose row holds nothing else once every pivot is eliminated from every other row. Returns
+ * the first such cell of each part that is not zero. One table at a time (a region level's cells of
+ * one set of dimensions, with its totals): the equations of a whole lattice make parts of thousands
+ * (46 s for the demo district's).
+ *
+ * Sparse, and yielding every YIELD_AFTER_MS: a part is one region's sub-regions by the dimensions'
+ * values, tens of thousands of unknowns for a community of 220 grids, where dense rows took 1.8 GB
+ * and a minute without answering anyone. A row is eliminated from the rows holding the pivot's
+ * column only, and the pivot is the shortest row left (a line's members), its column the one fewest
+ * rows hold, which keeps the fill-in of these nested sums small.
  */
 export async function determinedCells(lines: Line[]): Promise<Cell[]> {
   const unknown = new Map<Cell, number>();
@@ -208,65 +214,129 @@ export async function determinedCells(lines: Line[]): Promise<Cell[]> {
     return i;
   };
   for (const eq of equations) for (const v of eq.slice(1)) parent[root(Math.abs(v) - 1)] = root(Math.abs(eq[0]) - 1);
-  const parts = new Map<number, { unknowns: number[]; equations: number[][] }>();
-  cellsOf.forEach((_, i) => {
-    const r = root(i);
+  const parts = new Map<number, number[][]>();
+  for (const eq of equations) {
+    const r = root(Math.abs(eq[0]) - 1);
     const part = parts.get(r);
-    if (part) part.unknowns.push(i);
-    else parts.set(r, { unknowns: [i], equations: [] });
-  });
-  for (const eq of equations) parts.get(root(Math.abs(eq[0]) - 1))!.equations.push(eq);
+    if (part) part.push(eq);
+    else parts.set(r, [eq]);
+  }
 
   const found: Cell[] = [];
   let ran = performance.now();
-  for (const part of parts.values()) {
-    // A lattice's tables take seconds in all: other requests are answered between its parts.
+  const breathe = async () => {
+    // A lattice's tables take seconds in all: other requests are answered meanwhile.
     if (performance.now() - ran > YIELD_AFTER_MS) {
       await new Promise(setImmediate);
       ran = performance.now();
     }
-    const n = part.unknowns.length;
-    const column = new Map(part.unknowns.map((u, j) => [u, j]));
-    const rows = part.equations.map((eq) => {
-      const row = new Float64Array(n);
-      for (const v of eq) row[column.get(Math.abs(v) - 1)!] += v > 0 ? 1 : -1;
+  };
+  for (const part of parts.values()) {
+    await breathe();
+    const rows = part.map((eq) => {
+      const row = new Map<number, number>();
+      for (const v of eq) {
+        const u = Math.abs(v) - 1;
+        const x = (row.get(u) ?? 0) + (v > 0 ? 1 : -1);
+        if (x === 0) row.delete(u);
+        else row.set(u, x);
+      }
       return row;
     });
-    const pivotRow: number[] = new Array(n).fill(-1);
-    let r = 0;
-    for (let j = 0; j < n && r < rows.length; j++) {
-      let best = r;
-      for (let i = r + 1; i < rows.length; i++) if (Math.abs(rows[i][j]) > Math.abs(rows[best][j])) best = i;
-      if (Math.abs(rows[best][j]) < 1e-9) continue;
-      [rows[r], rows[best]] = [rows[best], rows[r]];
+    /** The rows holding each unknown. */
+    const holding = new Map<number, Set<number>>();
+    rows.forEach((row, i) => {
+      for (const u of row.keys()) {
+        const set = holding.get(u);
+        if (set) set.add(i);
+        else holding.set(u, new Set([i]));
+      }
+    });
+    const pivotOf = new Map<number, number>();
+    const done = new Array<boolean>(rows.length).fill(false);
+    // Rows by their size when queued; one whose size changed since is queued again.
+    const queue = new MinHeap();
+    rows.forEach((row, i) => queue.push(row.size, i));
+    for (;;) {
+      await breathe();
+      const next = queue.pop();
+      if (!next) break;
+      const [size, r] = next;
+      if (done[r] || size !== rows[r].size) continue;
+      done[r] = true;
       const pivot = rows[r];
-      const p = pivot[j];
-      // The pivot row's non-zeros only: the equations are sparse (a line's members).
-      const nonZero: number[] = [];
-      for (let c = j; c < n; c++) {
-        if (pivot[c] === 0) continue;
-        pivot[c] /= p;
-        nonZero.push(c);
-      }
-      for (let i = 0; i < rows.length; i++) {
+      let j = -1;
+      for (const [u, x] of pivot) if (Math.abs(x) > 1e-9 && (j < 0 || holding.get(u)!.size < holding.get(j)!.size)) j = u;
+      if (j < 0) continue;
+      const p = pivot.get(j)!;
+      for (const [u, x] of pivot) pivot.set(u, x / p);
+      pivotOf.set(j, r);
+      for (const i of [...holding.get(j)!]) {
+        if (i === r) continue;
         const row = rows[i];
-        const f = row[j];
-        if (i === r || f === 0) continue;
-        for (const c of nonZero) row[c] -= f * pivot[c];
-        row[j] = 0;
+        const f = row.get(j)!;
+        for (const [u, x] of pivot) {
+          const y = (row.get(u) ?? 0) - f * x;
+          if (Math.abs(y) < 1e-9) {
+            row.delete(u);
+            holding.get(u)!.delete(i);
+          } else {
+            if (!row.has(u)) holding.get(u)!.add(i);
+            row.set(u, y);
+          }
+        }
+        if (!done[i]) queue.push(row.size, i);
       }
-      pivotRow[j] = r++;
     }
-    for (let j = 0; j < n; j++) {
-      const row = pivotRow[j] < 0 ? undefined : rows[pivotRow[j]];
+    // The first in the table's order, whichever the elimination met first.
+    let first = -1;
+    for (const [j, r] of pivotOf) {
       // A hidden zero solved tells that no child is there, as a published total of 0 does (`violated`).
-      if (row && cellsOf[part.unknowns[j]].value !== 0 && row.every((v, c) => c === j || Math.abs(v) < 1e-9)) {
-        found.push(cellsOf[part.unknowns[j]]);
-        break;
-      }
+      if (rows[r].size === 1 && cellsOf[j].value !== 0 && (first < 0 || j < first)) first = j;
     }
+    if (first >= 0) found.push(cellsOf[first]);
   }
   return found;
+}
+
+/** A binary min-heap of [key, value] pairs, the least key (then value) first. */
+class MinHeap {
+  private readonly items: [number, number][] = [];
+
+  push(key: number, value: number): void {
+    const items = this.items;
+    items.push([key, value]);
+    for (let i = items.length - 1; i > 0; ) {
+      const up = (i - 1) >> 1;
+      if (!MinHeap.less(items[i], items[up])) break;
+      [items[i], items[up]] = [items[up], items[i]];
+      i = up;
+    }
+  }
+
+  pop(): [number, number] | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length && last) {
+      items[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < items.length && MinHeap.less(items[l], items[m])) m = l;
+        if (r < items.length && MinHeap.less(items[r], items[m])) m = r;
+        if (m === i) break;
+        [items[i], items[m]] = [items[m], items[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  private static less(a: [number, number], b: [number, number]): boolean {
+    return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  }
 }
 
 /**
@@ -275,10 +345,21 @@ export async function determinedCells(lines: Line[]): Promise<Cell[]> {
  * have none left), then the line rules again (`reprotect`). Hiding only grows, so this ends; fails closed when nothing is left to hide.
  */
 export async function hideDetermined(tables: Line[][], reprotect: () => void): Promise<void> {
+  // Hiding only grows: a table whose hidden cells are as many as when it was last solved is as it was then.
+  const hiddenIn = (lines: Line[]) => {
+    const hidden = new Set<Cell>();
+    for (const line of lines) for (const c of [...line.members, line.total]) if (c.suppressed) hidden.add(c);
+    return hidden.size;
+  };
+  const solvedWith = new Map<Line[], number>();
   for (;;) {
     let hid = false;
     for (const lines of tables) {
-      for (const cell of await determinedCells(lines)) {
+      const hidden = hiddenIn(lines);
+      if (solvedWith.get(lines) === hidden) continue;
+      const cells = await determinedCells(lines);
+      if (!cells.length) solvedWith.set(lines, hidden);
+      for (const cell of cells) {
         // Of a line of the cell's, else (every cell of those hidden or fixed) of any line of the table.
         let pick: Cell | undefined;
         for (const mine of [true, false]) {
