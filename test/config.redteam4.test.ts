@@ -11,8 +11,11 @@ describe('config: empty and repeated values', () => {
     expect(() => loadConfig({ HUB_ANOMALY_UTC_OFFSET: 'x' })).toThrow(/HUB_ANOMALY_UTC_OFFSET must be an integer/);
   });
 
-  it('keeps a subgraph URL whole, query string and all, and refuses a subgraph named twice', () => {
-    expect(loadConfig({ HUB_SUBGRAPH_URLS: 'registry=http://h:4001/graphql?tenant=a' }).subgraphUrls).toEqual({ registry: 'http://h:4001/graphql?tenant=a' });
+  it('refuses a subgraph URL with a query string or fragment (a subgraph server refuses them), and a subgraph named twice', () => {
+    expect(loadConfig({ HUB_SUBGRAPH_URLS: 'registry=http://h:4001/graphql' }).subgraphUrls).toEqual({ registry: 'http://h:4001/graphql' });
+    for (const url of ['http://h:4001/graphql?tenant=a', 'http://h:4001/graphql#a']) {
+      expect(() => loadConfig({ HUB_SUBGRAPH_URLS: `registry=${url}` })).toThrow(/take no query string or fragment/);
+    }
     expect(() => loadConfig({ HUB_SUBGRAPH_URLS: 'registry=http://a:4001/graphql,registry=http://b:4001/graphql' })).toThrow(/names subgraph "registry" twice/);
     expect(() => loadConfig({ HUB_SUBGRAPH_URLS: 'registry' })).toThrow(/entries look like registry=/);
   });

@@ -67,10 +67,12 @@ describe('a DATABASE_URL carrying session settings', () => {
       ['sslmode=require&statement_timeout=0', 'statement_timeout'],
       ['lock_timeout=0&idle_in_transaction_session_timeout=0', 'lock_timeout, idle_in_transaction_session_timeout'],
       ['query_timeout=0', 'query_timeout'],
+      // The hub names its sessions (hub, hub audit writer) for pg_stat_activity.
+      ['sslmode=verify-full&application_name=hub-a', 'application_name'],
     ]) {
       expect(() => loadConfig({ DATABASE_URL: `${base}?${query}` })).toThrow(`DATABASE_URL sets ${named}, which the hub sets on its sessions itself`);
     }
-    for (const url of [base, `${base}?sslmode=verify-full&application_name=hub-a`, 'postgres://hub@/hub?host=/var/run/postgresql']) {
+    for (const url of [base, `${base}?sslmode=verify-full`, 'postgres://hub@/hub?host=/var/run/postgresql']) {
       expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
     }
   });
