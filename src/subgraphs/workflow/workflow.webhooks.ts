@@ -304,14 +304,14 @@ async function deliverBatch(
     }),
   );
   // One at a time: waited for together, they held every connection of the pool the requests share.
-  for (const [i, h] of held.entries()) {
-    const written = await writeDelivered(ds, h.id, h.params);
-    if (written === null) {
-      const left = held.length - i - 1;
-      if (left) console.error(`[hub] ${left} more accepted webhook deliveries of this pass are left leased behind it`);
-      break;
-    }
-    delivered += written;
+  // Once one has waited out the statement timeout (a stuck session), the rest wait 100 ms again: a
+  // deactivation holding one has committed by then, and its FAILED is replaced; a row the stuck
+  // session holds too is left leased.
+  let stuck = false;
+  for (const h of held) {
+    const written = stuck ? await writeOutcome(ds, h.id, DELIVERED_SQL, h.params) : await writeDelivered(ds, h.id, h.params);
+    if (written === null) stuck = true;
+    else delivered += written;
   }
   return { leased: rows.length, delivered, failed };
 }
