@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditSink } from '../../audit/audit.writer';
 import { Department } from '../../auth/principal';
 import type { HubConfig } from '../../config/hub.config';
-import { stepTime } from '../../common/dates';
+import { stepTime, timeAfter } from '../../common/dates';
 import { isDatabaseTimeout, isLockNotAvailable, loggableError } from '../../errors/hub.exception';
 import { isConnectionLoss, isUnreachable } from '../../db/lost-session';
 import type { Policy } from '../../policy/policy';
@@ -117,9 +117,9 @@ async function childNow(
   em: EntityManager,
   minorId: string,
   now: Date,
-): Promise<{ name: string; grid_code: string; risk_level: string | null; next_visit_due: Date | null } | undefined> {
+): Promise<{ name: string; grid_code: string; risk_level: string | null; next_visit_due: Date | null; updated_at: Date } | undefined> {
   const [child] = await em.query(
-    `SELECT m.name, m.grid_code, m.risk_level, m.next_visit_due FROM registry.minor m WHERE m.id = $1 AND ${isMinorAt('m.birth_date', '$2')} FOR KEY SHARE`,
+    `SELECT m.name, m.grid_code, m.risk_level, m.next_visit_due, m.updated_at FROM registry.minor m WHERE m.id = $1 AND ${isMinorAt('m.birth_date', '$2')} FOR KEY SHARE`,
     [minorId, now],
   );
   return child;
@@ -319,7 +319,9 @@ export async function runEscalations(ds: DataSource, config: HubConfig, policy: 
         // batch was read has moved the date (told, the lapse would be one that no longer is).
         const child = await childNow(em, v.minor_id, now);
         if (!child || child.risk_level !== v.risk_level || child.next_visit_due?.getTime() !== new Date(v.next_visit_due).getTime()) return 0;
-        return emitNotification(em, emitter, {
+        // After the child's step that left the visit due (an assessment taken on a clock ahead, whose
+        // CHILD_RED it is listed above).
+        return emitNotification(em, { policy, now: timeAfter(now, child.updated_at) }, {
           kind: NotificationKind.VISIT_OVERDUE,
           regionCode: child.grid_code,
           minorId: v.minor_id,
