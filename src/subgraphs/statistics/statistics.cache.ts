@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { ProtectedTable, TableOptions } from './statistics.cube';
+import type { Summaries } from './statistics.refresh';
 
 /*
  * Protected tables are deterministic between two refreshes: the same question on the same
@@ -14,18 +15,18 @@ export const CACHE_CELLS = 250_000;
 type CachedTable = ProtectedTable & { size: number };
 
 class TableCache {
-  /** The newest generation of the summaries seen (statistics.refresh.ts); only its tables are kept. */
-  private generation = -Infinity;
+  /** The newest summaries seen (statistics.refresh.ts); only their tables are kept. */
+  private current: Summaries | null = null;
   private cells = 0;
   /** In use order, least recently used first. */
   private readonly tables = new Map<string, { table: CachedTable; opts: TableOptions }>();
   /** The questions cached for the summaries before the current ones, most recently used first. */
   private previous: TableOptions[] = [];
 
-  async get(generation: number, key: string, opts: TableOptions, compute: () => Promise<CachedTable>): Promise<ProtectedTable> {
-    this.see(generation);
+  async get(summaries: Summaries, key: string, opts: TableOptions, compute: () => Promise<CachedTable>): Promise<ProtectedTable> {
+    this.see(summaries);
     // A snapshot taken before the last refresh seen: its tables are answered, never kept.
-    if (generation < this.generation) return compute();
+    if (!this.isCurrent(summaries)) return compute();
     const hit = this.tables.get(key);
     if (hit) {
       this.tables.delete(key);
@@ -34,7 +35,7 @@ class TableCache {
     }
     const table = await compute();
     // A newer refresh may have been seen while this one was computed.
-    if (generation !== this.generation || table.size > CACHE_CELLS || this.tables.has(key)) return table;
+    if (!this.isCurrent(summaries) || table.size > CACHE_CELLS || this.tables.has(key)) return table;
     this.tables.set(key, { table, opts });
     this.cells += table.size;
     for (const [old, t] of this.tables) {
@@ -45,13 +46,25 @@ class TableCache {
     return table;
   }
 
-  /** Drops the tables of older summaries once newer ones are seen, remembering what was asked. */
-  see(generation: number): void {
-    if (generation <= this.generation) return;
+  /**
+   * Drops the tables of older summaries once newer ones are seen, remembering what was asked.
+   * Newer: a generation or a stamp past the current one's, or the same generation stamped
+   * otherwise. Either alone can go back — the stamp with the database's clock, the generation with
+   * a failover to a standby that missed a refresh, or a restore — and the other then moves on; a
+   * snapshot older than the current summaries has both behind. Summaries whose generation came
+   * back to the current one after a failover, on other data, are not the current ones.
+   */
+  see(summaries: Summaries): void {
+    const c = this.current;
+    if (c && !(summaries.generation > c.generation || summaries.at > c.at || (summaries.generation === c.generation && summaries.at.getTime() !== c.at.getTime()))) return;
     this.previous = [...this.tables.values()].reverse().map((e) => e.opts);
     this.tables.clear();
     this.cells = 0;
-    this.generation = generation;
+    this.current = summaries;
+  }
+
+  private isCurrent(summaries: Summaries): boolean {
+    return summaries.generation === this.current!.generation && summaries.at.getTime() === this.current!.at.getTime();
   }
 
   /** The questions of the previous summaries, handed out once (to the warm-up after a refresh). */

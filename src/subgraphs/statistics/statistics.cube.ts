@@ -118,12 +118,12 @@ export interface TableOptions {
 /**
  * The protected table for `opts`, from the cache when the same table was computed on the same
  * summaries (statistics.cache.ts). `em` must be the answer's snapshot and `summaries` those read
- * through it (statistics.refresh.ts `summariesOf`): their generation is part of the key, so a
+ * through it (statistics.refresh.ts `summariesOf`): their generation and stamp are part of the key, so a
  * cached table is never one of other summaries. The result is shared between requests and must
  * not be changed; the caller's jurisdiction cut comes after.
  */
 export async function protectedTable(em: EntityManager, opts: TableOptions, summaries: Summaries): Promise<ProtectedTable> {
-  return tableCache(em.connection).get(summaries.generation, tableKey(opts), opts, () => computeTable(em, opts, summaries));
+  return tableCache(em.connection).get(summaries, tableKey(opts), opts, () => computeTable(em, opts, summaries));
 }
 
 /**
@@ -137,7 +137,7 @@ export async function warmTables(ds: DataSource): Promise<number> {
     await readOnly(em);
     const summaries = await summariesOf(em);
     const cache = tableCache(ds);
-    cache.see(summaries.generation);
+    cache.see(summaries);
     const previous = cache.takePrevious();
     for (const opts of previous) await protectedTable(em, opts, summaries);
     return previous.length;
