@@ -78,6 +78,16 @@ const IN_A_WORD_OF_ITS_SCRIPT = new RegExp(
 );
 
 /**
+ * A mark, digit, punctuation mark or symbol of a script of its own (not Latin, not Common or
+ * Inherited), not in a word of that script — after no letter but a Latin one, or none: beside
+ * Latin, Devanagari's visarga `ः`, Tibetan's rnam bcad `ཿ` and Hebrew's sof pasuq `׃` pass for a
+ * colon (`policeः1` for `police:1`), Arabic's `١` for a one. After a letter of another script they
+ * are of its word (`ali-علي١`), approximately: a word of its own script, when a mark of it follows
+ * a letter of another (HOME's) script beside Latin.
+ */
+const STRAY_SIGN = /(?<!(?![\p{Script=Latin}])\p{L}\p{M}*)(?![\p{L}\p{Script=Common}\p{Script=Inherited}\p{Script=Latin}])[\p{M}\p{N}\p{P}\p{S}]/u;
+
+/**
  * What ids here are written in: ASCII, the letters of Latin-1 and Latin Extended-A (`Huß`, and
  * Vietnamese or Turkish once their marks are dropped), and those of Han, kana, Hangul and Bopomofo,
  * and of the scripts names in China and its neighbours are written in besides (Arabic for Uyghur,
@@ -124,7 +134,7 @@ const readsAsHub = (sub: string): boolean => {
  * token may carry neither.
  */
 const isSystemLookalike = (sub: string): boolean =>
-  readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1 || (LATIN.test(sub) && FOREIGN_LETTER.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, '')));
+  readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1 || (LATIN.test(sub) && ((FOREIGN_LETTER.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, ''))) || STRAY_SIGN.test(sub)));
 
 /** A subject a client token may carry: a user id (isUserId) that is not, and could not pass for, one of the hub's own. */
 export const isTokenSubject = (sub: unknown): sub is string => isUserId(sub) && !isSystemLookalike(sub);

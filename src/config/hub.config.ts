@@ -418,6 +418,8 @@ const HUB_SESSION_PARAMETERS = ['options', 'statement_timeout', 'lock_timeout', 
  * default host and port and sent `3cret@db/hub`, part of the password, as the database's name.
  */
 function isConnectionString(raw: string): boolean {
+  // The URL parser drops tabs and line breaks: `opt\tions=` is read as `options=`, past the check below.
+  if (/[\u0000-\u001F\u007F]/.test(raw)) return false;
   if (raw.startsWith('/')) return true;
   if (!/^(?:postgres(?:ql)?:\/\/|socket:)/i.test(raw)) return false;
   return [raw, encodeURI(raw)].some((s) => URL.canParse(s) || URL.canParse(s.replace('@/', '@___DUMMY___/')));
@@ -426,7 +428,7 @@ function isConnectionString(raw: string): boolean {
 function databaseUrl(raw: string | undefined): string | undefined {
   if (!raw) return undefined;
   // Never echoed: it holds the password.
-  if (!isConnectionString(raw)) throw new Error('DATABASE_URL must be a postgres:// (or postgresql://) URL with a valid host and port, or a Unix socket path, and is not one');
+  if (!isConnectionString(raw)) throw new Error('DATABASE_URL must be a postgres:// (or postgresql://) URL with a valid host and port and no control characters, or a Unix socket path, and is not one');
   // The query as node-postgres reads it (pg-connection-string: every parameter a setting).
   const query = raw.includes('?') ? new URLSearchParams(raw.slice(raw.indexOf('?') + 1)) : new URLSearchParams();
   const set = HUB_SESSION_PARAMETERS.filter((name) => query.has(name));
