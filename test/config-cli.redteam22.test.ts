@@ -5,7 +5,7 @@ import { Department } from '../src/auth/principal';
 import { parseArgs } from '../src/cli/args';
 import { loadConfig } from '../src/config/hub.config';
 import { eventsOf, post } from './support/audit-helpers';
-import { exchange } from './support/raw-socket';
+import { postWithStalledBody } from './support/raw-socket';
 import { cloneTemplateDatabase, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -217,20 +217,7 @@ describe('the hub, red team 22', () => {
   // variable nested past the depth the hash takes, must still be refused 401 and audited once.
   const expiring = async (user: string, body: string) => {
     const token = await t.token(Department.POLICE, { user, expiresIn: 2 });
-    const head = [
-      'POST /graphql HTTP/1.1',
-      `Host: 127.0.0.1:${t.hub.port}`,
-      `Authorization: Bearer ${token}`,
-      'Content-Type: application/json',
-      'x-purpose: CASE_HANDLING; rt22',
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      'Connection: close',
-      '',
-      '',
-    ].join('\r\n');
-    const bytes = Buffer.concat([Buffer.from(head), Buffer.from(body)]);
-    const split = bytes.length - 5;
-    const raw = (await exchange(t.hub.port, [bytes.subarray(0, split), { pause: 3000 }, bytes.subarray(split)])).toString();
+    const raw = await postWithStalledBody(t.hub.port, token, body, 'CASE_HANDLING; rt22', 5);
     const requestId = /x-request-id: ([0-9a-f-]+)/i.exec(raw)?.[1];
     return { status: raw.split('\r\n')[0], requestId, raw };
   };

@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { buildPolicy } from '../src/server/bootstrap';
@@ -7,7 +5,7 @@ import { hubClock } from '../src/server/hub.context';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
 import { startHubsApart, startTestHub, TestHub } from './support/test-hub';
-import { insertWebhook } from './support/webhooks';
+import { closeReceiver, insertWebhook, onlyWebhooks, queueDeliveries, receiver } from './support/webhooks';
 
 jest.setTimeout(300_000);
 
@@ -27,35 +25,6 @@ describe('webhook delivery: accepted outcomes held, written after the batch (383
   afterAll(() => t?.stop());
 
   const pass = () => deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(), { audit: t.hub.audit, policy: buildPolicy() });
-  const onlyHooks = (ids: string[]) =>
-    t.sql(`UPDATE workflow.webhook_delivery SET next_attempt_at = now() + interval '10 years' WHERE NOT (webhook_id = ANY($1::uuid[])) AND status = 'PENDING'`, [ids]);
-  const queue = async (hook: string, region: string, n: number, tag: string) => {
-    await t.sql(
-      `WITH n AS (INSERT INTO workflow.notification (id, kind, department, region_code, payload, created_at, dedupe_key)
-                  SELECT gen_random_uuid(), 'DROPOUT', 'EDUCATION', $2, '{"DropoutReport.school":"rt223"}'::jsonb, now() - interval '1 minute', $3 || ':' || g
-                    FROM generate_series(1, $4::int) g RETURNING id)
-       INSERT INTO workflow.webhook_delivery (id, webhook_id, notification_id, status, attempts, next_attempt_at)
-       SELECT gen_random_uuid(), $1, n.id, 'PENDING', 0, now() - interval '1 minute' FROM n`,
-      [hook, region, tag, n],
-    );
-  };
-  const receiverWith = async (answer: (n: number) => Promise<number>) => {
-    let n = 0;
-    const server = createServer((req, res) => {
-      req.resume();
-      req.on('end', async () => {
-        const status = await answer(++n);
-        res.writeHead(status).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const close = () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      });
-    return { count: () => n, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, close };
-  };
 
   // The docs: a deactivation under way holds the row to its commit, "and is then replaced": the
   // receiver accepted it, so it is DELIVERED. Since 3835c0f the held accepted outcomes are written one
@@ -67,14 +36,14 @@ describe('webhook delivery: accepted outcomes held, written after the batch (383
     let deact: Client | null = null;
     let hookA = '';
     let hookB = '';
-    const a = await receiverWith(async () => {
+    const a = await receiver(async () => {
       stuck = new Client({ connectionString: t.databaseUrl });
       await stuck.connect();
       await stuck.query('BEGIN');
       await stuck.query(`SELECT 1 FROM workflow.webhook_delivery WHERE webhook_id = $1 FOR UPDATE`, [hookA]);
       return 204;
     });
-    const b = await receiverWith(async () => {
+    const b = await receiver(async () => {
       // Answered a little after A, so that A's outcome is held first.
       deact = new Client({ connectionString: t.databaseUrl });
       await deact.connect();
@@ -88,9 +57,9 @@ describe('webhook delivery: accepted outcomes held, written after the batch (383
     });
     hookA = await insertWebhook(t, 'EDUCATION', '330102001', a.url);
     hookB = await insertWebhook(t, 'EDUCATION', '330102002', b.url);
-    await queue(hookA, '330102001', 1, 'rt223-stuck');
-    await queue(hookB, '330102002', 1, 'rt223-deact');
-    await onlyHooks([hookA, hookB]);
+    await queueDeliveries(t, hookA, '330102001', 1, 'rt223-stuck');
+    await queueDeliveries(t, hookB, '330102002', 1, 'rt223-deact');
+    await onlyWebhooks(t, [hookA, hookB]);
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const running = pass().then(
@@ -104,7 +73,7 @@ describe('webhook delivery: accepted outcomes held, written after the batch (383
       const [rowB] = await t.sql(`SELECT status, last_error FROM workflow.webhook_delivery WHERE webhook_id = $1`, [hookB]);
       // What the pass logged (the stuck one, then "1 more … left leased behind it").
       const said = log.mock.calls.map((c) => String(c[0])).join(' | ');
-      expect([a.count(), b.count()]).toEqual([1, 1]);
+      expect([a.got.length, b.got.length]).toEqual([1, 1]);
       if (rowB.status !== 'DELIVERED') console.warn(`pass outcome ${JSON.stringify(outcome)}; logged: ${said}`);
       expect(rowB).toEqual({ status: 'DELIVERED', last_error: null });
       expect(outcome).toEqual({ delivered: 1, failed: 0 });
@@ -112,15 +81,15 @@ describe('webhook delivery: accepted outcomes held, written after the batch (383
       log.mockRestore();
       await (stuck as Client | null)?.end().catch(() => undefined);
       await (deact as Client | null)?.end().catch(() => undefined);
-      await a.close();
-      await b.close();
+      await closeReceiver(a.server);
+      await closeReceiver(b.server);
     }
   });
 
   it('held: an accepted delivery whose deactivation committed after 100 ms is DELIVERED and counted once', async () => {
     let deact: Client | null = null;
     let hook = '';
-    const rx = await receiverWith(async (n) => {
+    const rx = await receiver(async (n) => {
       if (n === 1) {
         deact = new Client({ connectionString: t.databaseUrl });
         await deact.connect();
@@ -132,19 +101,19 @@ describe('webhook delivery: accepted outcomes held, written after the batch (383
       return 204;
     });
     hook = await insertWebhook(t, 'EDUCATION', '330102003', rx.url);
-    await queue(hook, '330102003', 3, 'rt223-deact-all');
-    await onlyHooks([hook]);
+    await queueDeliveries(t, hook, '330102003', 3, 'rt223-deact-all');
+    await onlyWebhooks(t, [hook]);
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const outcome = await pass();
       const rows = await t.sql(`SELECT status, count(*)::int AS n FROM workflow.webhook_delivery WHERE webhook_id = $1 GROUP BY status ORDER BY status`, [hook]);
-      expect(rx.count()).toBe(3);
+      expect(rx.got.length).toBe(3);
       expect(rows).toEqual([{ status: 'DELIVERED', n: 3 }]);
       expect(outcome).toEqual({ delivered: 3, failed: 0 });
     } finally {
       log.mockRestore();
       await (deact as Client | null)?.end().catch(() => undefined);
-      await rx.close();
+      await closeReceiver(rx.server);
     }
   });
 });

@@ -1,12 +1,10 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { Department } from '../src/auth/principal';
 import { buildPolicy } from '../src/server/bootstrap';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
 import { post } from './support/audit-helpers';
 import { poolSize, startTestHub, TestHub } from './support/test-hub';
-import { insertWebhook } from './support/webhooks';
+import { closeReceiver, insertWebhook, onlyWebhooks, queueDeliveries, receiver } from './support/webhooks';
 
 jest.setTimeout(300_000);
 
@@ -27,54 +25,24 @@ describe('webhook delivery outcomes, red team 21 (rt214)', () => {
   afterAll(() => t?.stop());
 
   const pass = (clock: () => Date = () => new Date()) => deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, clock, { audit: t.hub.audit, policy: buildPolicy() });
-  const onlyHooks = (ids: string[]) =>
-    t.sql(`UPDATE workflow.webhook_delivery SET next_attempt_at = now() + interval '10 years' WHERE NOT (webhook_id = ANY($1::uuid[])) AND status = 'PENDING'`, [ids]);
-  /** `n` notifications of the department and region, each queued to `hook` (as emitNotification queues them). */
-  const queue = async (hook: string, region: string, n: number, tag: string) => {
-    await t.sql(
-      `WITH n AS (INSERT INTO workflow.notification (id, kind, department, region_code, payload, created_at, dedupe_key)
-                  SELECT gen_random_uuid(), 'DROPOUT', 'EDUCATION', $2, '{"DropoutReport.school":"rt214"}'::jsonb, now() - interval '1 minute', $3 || ':' || g
-                    FROM generate_series(1, $4::int) g RETURNING id)
-       INSERT INTO workflow.webhook_delivery (id, webhook_id, notification_id, status, attempts, next_attempt_at)
-       SELECT gen_random_uuid(), $1, n.id, 'PENDING', 0, now() - interval '1 minute' FROM n`,
-      [hook, region, tag, n],
-    );
-  };
-  const receiverWith = async (answer: (n: number) => Promise<number>) => {
-    let n = 0;
-    const server = createServer((req, res) => {
-      req.resume();
-      req.on('end', async () => {
-        const status = await answer(++n);
-        res.writeHead(status).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const close = () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      });
-    return { count: () => n, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, close };
-  };
 
   it('0e26e4d: one pass over many accepted and many given-up deliveries counts each once', async () => {
-    const ok = await receiverWith(async () => {
+    const ok = await receiver(async () => {
       await sleep(Math.random() * 50);
       return 204;
     });
-    const bad = await receiverWith(async () => {
+    const bad = await receiver(async () => {
       await sleep(Math.random() * 50);
       return 500;
     });
     try {
       const a = await insertWebhook(t, 'EDUCATION', '330102001', ok.url);
       const b = await insertWebhook(t, 'EDUCATION', '330102002', bad.url);
-      await queue(a, '330102001', 12, 'rt214-count-a');
-      await queue(b, '330102002', 9, 'rt214-count-b');
+      await queueDeliveries(t, a, '330102001', 12, 'rt214-count-a');
+      await queueDeliveries(t, b, '330102002', 9, 'rt214-count-b');
       // The given-up ones: one attempt short of maxAttempts.
       await t.sql(`UPDATE workflow.webhook_delivery SET attempts = $2 - 1 WHERE webhook_id = $1`, [b, t.config.workflow.webhook.maxAttempts]);
-      await onlyHooks([a, b]);
+      await onlyWebhooks(t, [a, b]);
       const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
       let total;
       try {
@@ -86,8 +54,8 @@ describe('webhook delivery outcomes, red team 21 (rt214)', () => {
       const rows = await t.sql(`SELECT status, count(*)::int AS n FROM workflow.webhook_delivery WHERE webhook_id = ANY($1::uuid[]) GROUP BY status ORDER BY status`, [[a, b]]);
       expect(rows).toEqual([{ status: 'DELIVERED', n: 12 }, { status: 'FAILED', n: 9 }]);
     } finally {
-      await ok.close();
-      await bad.close();
+      await closeReceiver(ok.server);
+      await closeReceiver(bad.server);
     }
   });
 
@@ -100,7 +68,7 @@ describe('webhook delivery outcomes, red team 21 (rt214)', () => {
     let holder: Client | null = null;
     let locked: Promise<void> | null = null;
     let hook = '';
-    const rx = await receiverWith(async () => {
+    const rx = await receiver(async () => {
       locked ??= (async () => {
         holder = new Client({ connectionString: t.databaseUrl });
         await holder.connect();
@@ -111,8 +79,8 @@ describe('webhook delivery outcomes, red team 21 (rt214)', () => {
       return 204;
     });
     hook = await insertWebhook(t, 'EDUCATION', '330102003', rx.url);
-    await queue(hook, '330102003', 45, 'rt214-pool');
-    await onlyHooks([hook]);
+    await queueDeliveries(t, hook, '330102003', 45, 'rt214-pool');
+    await onlyWebhooks(t, [hook]);
     const education = await t.token(ED, { user: 'rt214-edu', region: '330102003' });
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
@@ -121,7 +89,7 @@ describe('webhook delivery outcomes, red team 21 (rt214)', () => {
         (e: Error) => e,
       );
       // Every accepted delivery is waiting for its row.
-      for (let i = 0; i < 200 && rx.count() < 45; i++) await sleep(20);
+      for (let i = 0; i < 200 && rx.got.length < 45; i++) await sleep(20);
       await sleep(300);
       const started = Date.now();
       const r = await post(t, education, { query: `{ webhooks { id active } }` }, {});
@@ -134,7 +102,7 @@ describe('webhook delivery outcomes, red team 21 (rt214)', () => {
       expect([r.status, r.json?.errors?.[0]?.extensions?.code ?? null, took < 1000 ? 'answered promptly' : `answered after ${took} ms`]).toEqual([200, null, 'answered promptly']);
     } finally {
       log.mockRestore();
-      await rx.close();
+      await closeReceiver(rx.server);
     }
   });
 
@@ -145,7 +113,7 @@ describe('webhook delivery outcomes, red team 21 (rt214)', () => {
     let holder: Client | null = null;
     let locked: Promise<void> | null = null;
     let hook = '';
-    const rx = await receiverWith(async (n) => {
+    const rx = await receiver(async (n) => {
       locked ??= (async () => {
         holder = new Client({ connectionString: t.databaseUrl });
         await holder.connect();
@@ -157,15 +125,15 @@ describe('webhook delivery outcomes, red team 21 (rt214)', () => {
       if (n > poolSize(t)) await sleep(1000);
       return 204;
     });
-    const down = await receiverWith(async () => {
+    const down = await receiver(async () => {
       await sleep(1400);
       return 503;
     });
     hook = await insertWebhook(t, 'EDUCATION', '330102004', rx.url);
     const other = await insertWebhook(t, 'EDUCATION', '330102001', down.url);
-    await queue(hook, '330102004', 2 * poolSize(t), 'rt214-sibling');
-    await queue(other, '330102001', 1, 'rt214-sibling-down');
-    await onlyHooks([hook, other]);
+    await queueDeliveries(t, hook, '330102004', 2 * poolSize(t), 'rt214-sibling');
+    await queueDeliveries(t, other, '330102001', 1, 'rt214-sibling-down');
+    await onlyWebhooks(t, [hook, other]);
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const running = pass().then(
@@ -177,12 +145,12 @@ describe('webhook delivery outcomes, red team 21 (rt214)', () => {
       await (holder as Client | null)?.end();
       const outcome = await running;
       const rows = await t.sql(`SELECT status, attempts, last_error FROM workflow.webhook_delivery WHERE webhook_id = $1`, [other]);
-      expect([ended instanceof Error ? `rejected: ${ended.message}` : 'resolved', down.count(), rows]).toEqual(['resolved', 1, [{ status: 'PENDING', attempts: 1, last_error: 'HTTP 503' }]]);
+      expect([ended instanceof Error ? `rejected: ${ended.message}` : 'resolved', down.got.length, rows]).toEqual(['resolved', 1, [{ status: 'PENDING', attempts: 1, last_error: 'HTTP 503' }]]);
       expect(outcome).not.toBeInstanceOf(Error);
     } finally {
       log.mockRestore();
-      await rx.close();
-      await down.close();
+      await closeReceiver(rx.server);
+      await closeReceiver(down.server);
     }
   });
 });

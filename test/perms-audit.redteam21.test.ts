@@ -1,6 +1,6 @@
 import { Department, Role } from '../src/auth/principal';
 import { eventsOf, post } from './support/audit-helpers';
-import { exchange } from './support/raw-socket';
+import { postWithStalledBody } from './support/raw-socket';
 import { errorCodes, startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -119,20 +119,7 @@ describe.each(['in process', 'distributed'] as const)('perms & audit, red team 2
     const user = `rt21-expiring-${mode === 'in process' ? 'p' : 'd'}`;
     const token = await t.token(PO, { region: STREET, user, expiresIn: 2 });
     const body = JSON.stringify({ query: `mutation Ack($id: ID!) { acknowledge(id: $id) { id } }`, variables: { id: '0195b3d2-0000-7000-8000-000000000000' } });
-    const head = [
-      'POST /graphql HTTP/1.1',
-      `Host: 127.0.0.1:${t.hub.port}`,
-      `Authorization: Bearer ${token}`,
-      'Content-Type: application/json',
-      'x-purpose: CASE_HANDLING; rt21',
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      'Connection: close',
-      '',
-      '',
-    ].join('\r\n');
-    const bytes = Buffer.concat([Buffer.from(head), Buffer.from(body)]);
-    const split = bytes.length - 10;
-    const raw = (await exchange(t.hub.port, [bytes.subarray(0, split), { pause: 3000 }, bytes.subarray(split)])).toString();
+    const raw = await postWithStalledBody(t.hub.port, token, body, 'CASE_HANDLING; rt21', 10);
     expect(raw.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
     const requestId = /x-request-id: ([0-9a-f-]+)/i.exec(raw)![1];
     const events = await eventsOf(t, requestId);

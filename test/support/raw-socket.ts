@@ -57,3 +57,24 @@ export async function openConnection(port: number): Promise<HeldConnection> {
   await new Promise((r) => socket.once('connect', r));
   return connection;
 }
+
+/**
+ * POSTs `body` to /graphql with `token`, holding back its last `tail` bytes for `pause` ms (a token
+ * that expires meanwhile expires while the body arrives); resolves with the raw answer.
+ */
+export async function postWithStalledBody(port: number, token: string, body: string, purpose: string, tail: number, pause = 3000): Promise<string> {
+  const head = [
+    'POST /graphql HTTP/1.1',
+    `Host: 127.0.0.1:${port}`,
+    `Authorization: Bearer ${token}`,
+    'Content-Type: application/json',
+    `x-purpose: ${purpose}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    '',
+    '',
+  ].join('\r\n');
+  const bytes = Buffer.concat([Buffer.from(head), Buffer.from(body)]);
+  const split = bytes.length - tail;
+  return (await exchange(port, [bytes.subarray(0, split), { pause }, bytes.subarray(split)])).toString();
+}
