@@ -679,12 +679,12 @@ describe('date inputs at the edges of the calendar and of the day in China (redt
     expect(ok.data.addCategory.categories).toEqual([{ category: 'ORPHAN', identifiedAt: today }]);
   });
 
-  it('a department date of a child is accepted back to 18 years ago in China, and refused a day earlier', async () => {
+  it('a department date of a child is accepted back to the day after 18 years ago in China, and refused on that day itself (born then, a person is 18 today)', async () => {
     const education = await t.token(Department.EDUCATION);
-    const earliest = yearsBefore(new Date(), 18);
-    const dayBefore = new Date(Date.parse(`${earliest}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
+    const eighteen = yearsBefore(new Date(), 18);
+    const earliest = new Date(Date.parse(`${eighteen}T00:00:00Z`) + DAY).toISOString().slice(0, 10);
     const dropout = (d: string) => t.gql(education, `mutation($id: ID!, $d: String!) { createDropoutReport(minorId: $id, input: { school: "湖滨小学", reportedOn: $d, daysAbsent: 3 }) { id reportedOn } }`, { id: child, d });
-    const refused = await dropout(dayBefore);
+    const refused = await dropout(eighteen);
     expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
     expect(refused.errors![0].extensions!.field).toBe('reportedOn');
     const ok = await dropout(earliest);

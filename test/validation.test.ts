@@ -161,7 +161,7 @@ describe('text inputs and filters through the endpoint', () => {
     expect(await state()).toEqual(before);
   });
 
-  it('refuses a department record dated before any registered child was born (18 years ago), without comparing with the child’s birth date; accepts one on that day', async () => {
+  it('refuses a department record dated before any registered child was born (the day after 18 years ago), without comparing with the child’s birth date; accepts one on that day', async () => {
     const before = await counts();
     const ed = await t.token(Department.EDUCATION);
     const earliest = earliestMinorBirth(new Date());

@@ -136,20 +136,23 @@ export function optionalDate(field: string, value: string | undefined | null, no
   return value === undefined || value === null || value.trim() === '' ? null : requireDate(field, value, notAfter);
 }
 
-/** The earliest birth date a minor of today can have: 18 years before today in China. */
+/**
+ * The earliest birth date a minor of today can have: the day after 18 years before today in China.
+ * Born on that day itself, a person turns 18 today (`ageOn`): that day had been taken, one day loose.
+ */
 export function earliestMinorBirth(now: Date): string {
-  return yearsBefore(now, 18);
+  return new Date(Date.parse(`${yearsBefore(now, 18)}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
 /**
  * The date of something that happened to a registered child: a date not in the future and not
- * before any registered child can have been born (18 years ago). Not the child's own birth date:
+ * before any registered child can have been born (the day after 18 years ago). Not the child's own birth date:
  * departments that may not read it would learn it from the refusal.
  */
 export function requireChildhoodDate(field: string, value: string | undefined | null, now: Date): string {
   const v = requireDate(field, value, now);
   const earliest = earliestMinorBirth(now);
-  if (v < earliest) throw badInput(field, `must not be before ${earliest} (18 years ago: no registered child was born earlier)`);
+  if (v < earliest) throw badInput(field, `must not be before ${earliest} (the day after 18 years ago: no registered child was born earlier)`);
   return v;
 }
 
