@@ -180,6 +180,41 @@ describe('bars listed again, and referrals escalated at completion, on a gateway
     expect(Date.parse(again.data.addBarredPerson.createdAt)).toBeGreaterThanOrEqual(Date.parse(old.revokedAt));
   });
 
+  it('a pre-employment check or re-screening on a gateway behind is dated no earlier than the listing it answers RESTRICTED from, nor the revocation it answers CLEAR after', async () => {
+    const input = { idNumber: buildIdNumber('330102', '1979-03-04', 235), name: '钱某', offence: 'ABUSE', judgementReference: '(owner)check-after-1' };
+    const police = await ahead.token(Department.POLICE, { user: 'po-ahead' });
+    const listed = await ahead.gql(police, `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id createdAt } }`, { input });
+    expect(listed.errors).toBeUndefined();
+    const employer = await behind.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'kindergarten-behind' });
+    const check = () =>
+      behind.gql(employer, `mutation($input: EmploymentCheckInput!) { employmentCheck(input: $input) { answer checkedAt } }`, {
+        input: { idNumber: input.idNumber, name: input.name, authorizationReference: '授权书-落后' },
+      });
+    const rescreen = () =>
+      behind.gql(employer, `mutation($c: [RescreenCandidateInput!]!) { employmentRescreen(candidates: $c, authorizationReference: "年度复查-落后") { checkedAt answers { answer } } }`, {
+        c: [{ idNumber: input.idNumber, name: input.name }],
+      });
+    const restricted = await check();
+    expect(restricted.data.employmentCheck.answer).toBe('RESTRICTED');
+    expect(Date.parse(restricted.data.employmentCheck.checkedAt)).toBeGreaterThanOrEqual(Date.parse(listed.data.addBarredPerson.createdAt));
+    const revoked = await ahead.gql(police, `mutation($id: ID!) { removeBarredPerson(id: $id, reason: "再审改判无罪") }`, { id: listed.data.addBarredPerson.id });
+    expect(revoked.errors).toBeUndefined();
+    const [{ revoked_at }] = await ahead.sql(`SELECT revoked_at FROM workflow.barred_person WHERE id = $1`, [listed.data.addBarredPerson.id]);
+    const clear = await check();
+    expect(clear.data.employmentCheck.answer).toBe('CLEAR');
+    expect(Date.parse(clear.data.employmentCheck.checkedAt)).toBeGreaterThanOrEqual(revoked_at.getTime());
+    const batch = await rescreen();
+    expect(batch.data.employmentRescreen.answers).toEqual([{ answer: 'CLEAR' }]);
+    expect(Date.parse(batch.data.employmentRescreen.checkedAt)).toBeGreaterThanOrEqual(revoked_at.getTime());
+    // As answered, so recorded.
+    const recorded = await ahead.sql(`SELECT answer, checked_at FROM workflow.employment_check WHERE employer_id = 'kindergarten-behind' ORDER BY checked_at, batch_id NULLS FIRST`);
+    expect(recorded.map((r: { answer: string; checked_at: Date }) => [r.answer, r.checked_at.toISOString()])).toEqual([
+      ['RESTRICTED', restricted.data.employmentCheck.checkedAt],
+      ['CLEAR', clear.data.employmentCheck.checkedAt],
+      ['CLEAR', batch.data.employmentRescreen.checkedAt],
+    ]);
+  });
+
   it('a referral completed behind, right after the job escalated it as not completed, is not completed before it was escalated', async () => {
     const [c] = await ahead.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${STREET}%' AND registry.is_minor(birth_date, now()) ORDER BY id OFFSET 80 LIMIT 1`);
     const made = await ahead.gql(

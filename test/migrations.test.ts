@@ -415,6 +415,30 @@ describe('migrations', () => {
     }
   });
 
+  it('workflow.barred_person: the latest listing and the latest revocation each one index probe up, by a plan a check uses; neither index down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const indexes = async () =>
+        (await db.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'workflow' AND tablename = 'barred_person' ORDER BY indexname`)).map((r: { indexname: string }) => r.indexname);
+      const up = await indexes();
+      expect(up).toEqual(expect.arrayContaining(['barred_person_created_idx', 'barred_person_revoked_idx']));
+      const plan = async () => {
+        const rows: { 'QUERY PLAN': string }[] = await db.transaction(async (em) => {
+          await em.query(`SET LOCAL enable_seqscan = off`);
+          return em.query(`EXPLAIN SELECT (SELECT max(created_at) FROM workflow.barred_person), (SELECT max(revoked_at) FROM workflow.barred_person)`);
+        });
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      };
+      expect(await plan()).toMatch(/barred_person_created_idx[\s\S]*barred_person_revoked_idx/);
+      await undoThrough(db, 'BarredPersonTimes1795403100000');
+      expect(await indexes()).toEqual(up.filter((i: string) => i !== 'barred_person_created_idx' && i !== 'barred_person_revoked_idx'));
+      await reapplyAll(db);
+      expect(await indexes()).toEqual(up);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('audit.event: an index of request ids up, which a search by request id uses, one built beforehand kept and an invalid one built again; none down', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {

@@ -40,10 +40,22 @@ async function lockEmployer(em: EntityManager, ctx: HubContext): Promise<void> {
 }
 
 /**
- * A bar in force on `today`: not revoked (the condition of the partial unique index on the hash,
- * so the look-up stays one index probe) and not ended (a bar with no end date is for life).
+ * The time a check is dated (`$1` the request's now): now, or the registry's latest listing or
+ * revocation if that is later. `ctx.now` is the clock of the gateway that took the check, and a
+ * listing or a revocation taken on one ahead (distributed mode accepts 15 s) had been dated after the
+ * check that answered from it: RESTRICTED before the bar was listed, CLEAR before it was revoked.
+ * The registry's latest, not the candidate's: a check dated past now must not tell that this person
+ * was listed, or revoked, a moment ago. Read in the statement that looks the candidate up, so both
+ * come from one snapshot (migration 1795403100000 keeps each maximum one index probe).
  */
-const RESTRICTED_SQL = `revoked_at IS NULL AND (restricted_until IS NULL OR restricted_until >= $2::date)`;
+const CHECKED_AT_SQL = `SELECT GREATEST($1::timestamptz, (SELECT max(created_at) FROM workflow.barred_person), (SELECT max(revoked_at) FROM workflow.barred_person)) AS at`;
+
+/**
+ * A bar in force on the day in China the check is dated (`c.at`): not revoked (the condition of the
+ * partial unique index on the hash, so the look-up stays one index probe) and not ended (a bar with
+ * no end date is for life).
+ */
+const RESTRICTED_SQL = `revoked_at IS NULL AND (restricted_until IS NULL OR restricted_until >= (c.at AT TIME ZONE INTERVAL '+08:00')::date)`;
 
 @Resolver()
 export class EmploymentResolver {
@@ -71,13 +83,16 @@ export class EmploymentResolver {
         }
         const hash = personHash(ctx.config, idNumber);
         // The same single indexed look-up for every candidate, listed or not.
-        const listed = await em.query(`SELECT 1 FROM workflow.barred_person WHERE id_number_hash = $1 AND ${RESTRICTED_SQL}`, [hash, chinaDay(ctx.now)]);
+        const [{ at, listed }]: { at: Date; listed: boolean }[] = await em.query(
+          `WITH c AS (${CHECKED_AT_SQL}) SELECT c.at, EXISTS (SELECT 1 FROM workflow.barred_person WHERE id_number_hash = $2 AND ${RESTRICTED_SQL}) AS listed FROM c`,
+          [ctx.now, hash],
+        );
         const checkId = randomUUID();
-        const result = { id: checkId, checkId, answer: listed.length ? EmploymentAnswer.RESTRICTED : EmploymentAnswer.CLEAR, checkedAt: ctx.now };
+        const result = { id: checkId, checkId, answer: listed ? EmploymentAnswer.RESTRICTED : EmploymentAnswer.CLEAR, checkedAt: at };
         await em.query(
           `INSERT INTO workflow.employment_check (id, employer_id, employer_department, employer_region, candidate_hash, authorization_reference, answer, checked_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          [result.checkId, ctx.principal.userId, ctx.principal.department, ctx.principal.region, hash, authorizationReference, result.answer, ctx.now],
+          [result.checkId, ctx.principal.userId, ctx.principal.department, ctx.principal.region, hash, authorizationReference, result.answer, at],
         );
         return result;
       });
@@ -110,19 +125,20 @@ export class EmploymentResolver {
           [ctx.principal.userId, ctx.principal.department, new Date(ctx.now.getTime() - 365 * 86_400_000)],
         );
         if (n >= workflow.rescreensPerYear) throw new HubException(HubErrorCode.LIMIT_EXCEEDED, `At most ${workflow.rescreensPerYear} re-screenings per year`);
-        const listed: { h: string }[] = await em.query(
-          `SELECT id_number_hash AS h FROM workflow.barred_person WHERE id_number_hash = ANY($1::bpchar[]) AND ${RESTRICTED_SQL}`,
-          [hashes, chinaDay(ctx.now)],
+        const [{ at, listed }]: { at: Date; listed: string[] }[] = await em.query(
+          `WITH c AS (${CHECKED_AT_SQL})
+           SELECT c.at, ARRAY(SELECT id_number_hash::text FROM workflow.barred_person WHERE id_number_hash = ANY($2::bpchar[]) AND ${RESTRICTED_SQL}) AS listed FROM c`,
+          [ctx.now, hashes],
         );
-        const restricted = new Set(listed.map((r) => r.h));
+        const restricted = new Set(listed);
         const answers = hashes.map((h, index) => ({ index, answer: restricted.has(h) ? EmploymentAnswer.RESTRICTED : EmploymentAnswer.CLEAR }));
         const batchId = randomUUID();
         await em.query(
           `INSERT INTO workflow.employment_check (id, employer_id, employer_department, employer_region, candidate_hash, authorization_reference, answer, batch_id, checked_at)
            SELECT gen_random_uuid(), $1, $2, $3, h, $4, a, $5, $6 FROM unnest($7::text[], $8::text[]) AS c(h, a)`,
-          [ctx.principal.userId, ctx.principal.department, ctx.principal.region, reference, batchId, ctx.now, hashes, answers.map((a) => a.answer)],
+          [ctx.principal.userId, ctx.principal.department, ctx.principal.region, reference, batchId, at, hashes, answers.map((a) => a.answer)],
         );
-        return { id: batchId, batchId, checkedAt: ctx.now, answers };
+        return { id: batchId, batchId, checkedAt: at, answers };
       });
     });
   }
