@@ -62,12 +62,12 @@ describe('departments.md claims at the turn of the day and year in China (in pro
     await t?.stop();
   });
 
-  it('a record may be dated 18 years before today in China, not a day earlier — the bound turns at 16:00 UTC (1 March 2026 in Beijing: 1 March 2008; 28 February: 28 February)', async () => {
+  it('a record may be dated the day after 18 years before today in China, not on that day — the bound turns at 16:00 UTC (1 March 2026 in Beijing: 2 March 2008; 28 February: 29 February, a child born then being 17)', async () => {
     const refusedAt: Record<string, string> = {};
     const acceptedAt: Record<string, string> = {};
     for (const [clock, earliest, before] of [
-      ['2026-02-28T16:30:00.000Z', '2008-03-01', '2008-02-29'],
-      ['2026-02-28T15:30:00.000Z', '2008-02-28', '2008-02-27'],
+      ['2026-02-28T16:30:00.000Z', '2008-03-02', '2008-03-01'],
+      ['2026-02-28T15:30:00.000Z', '2008-02-29', '2008-02-28'],
     ] as const) {
       clockAt(t, clock);
       for (const name of CREATES_ABOUT_A_CHILD) {
