@@ -1,6 +1,11 @@
 import { Department } from '../src/auth/principal';
+import { yearsBefore } from '../src/common/dates';
 import { daysAgo, expectMaskedFailure, recordSuite, withFailingTrigger } from './support/department-records';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
+
+/** 25 years from today in China, the longest fixed term, and the day after it. */
+const LONGEST_TERM_ENDS = yearsBefore(new Date(), -25);
+const PAST_LONGEST_TERM = new Date(Date.parse(`${LONGEST_TERM_ENDS}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 /** 司法: incarcerated parents, community correction, legal aid — writes, visibility, lists. */
 describe('justice subgraph', () => {
@@ -22,6 +27,8 @@ describe('justice subgraph', () => {
     updated: { parent: 'FATHER', kind: 'SERVING_SENTENCE', institution: '浙江省第一监狱', since: '2024-05-01', expectedRelease: daysAgo(1), status: 'RELEASED' },
     invalid: [
       ['a release before custody began', { expectedRelease: '2024-04-30' }, 'expectedRelease'],
+      ['a release past the longest fixed term from today (25 years)', { expectedRelease: PAST_LONGEST_TERM }, 'expectedRelease'],
+      ['a release in a mistyped century', { expectedRelease: '2207-05-01' }, 'expectedRelease'],
       ['an empty institution', { institution: '' }, 'institution'],
     ],
   });
@@ -33,7 +40,10 @@ describe('justice subgraph', () => {
     update: 'updateCommunityCorrection',
     input: { startedOn: daysAgo(30), endsOn: daysAgo(-335), status: 'ACTIVE', supervisingOffice: '清波司法所', notes: null },
     updated: { startedOn: daysAgo(30), endsOn: daysAgo(-335), status: 'REVOKED', supervisingOffice: '清波司法所', notes: '撤销缓刑' },
-    invalid: [['an end before the start', { endsOn: daysAgo(40) }, 'endsOn']],
+    invalid: [
+      ['an end before the start', { endsOn: daysAgo(40) }, 'endsOn'],
+      ['an end past the longest fixed term from today (25 years)', { endsOn: PAST_LONGEST_TERM }, 'endsOn'],
+    ],
   });
   recordSuite(hub, {
     owner: JU,
@@ -44,6 +54,17 @@ describe('justice subgraph', () => {
     input: { openedOn: daysAgo(7), matter: 'CHILD_SUPPORT', status: 'OPEN', provider: '上城区法律援助中心', details: '追索抚养费' },
     updated: { openedOn: daysAgo(7), matter: 'CHILD_SUPPORT', status: 'CLOSED', provider: '上城区法律援助中心', details: '调解结案' },
     invalid: [['empty details', { details: '  ' }, 'details']],
+  });
+
+  it('takes a release and a correction ending on the last day of the longest fixed term from today', async () => {
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    const ju = await t.token(JU);
+    const custody = await t.gql(ju, `mutation($m: ID!, $e: String!) { createIncarceratedParent(minorId: $m, input: { parent: FATHER, kind: SERVING_SENTENCE, institution: "第一监狱", since: "2024-05-01", expectedRelease: $e, status: IN_CUSTODY }) { expectedRelease } }`, { m: id, e: LONGEST_TERM_ENDS });
+    expect(custody.errors).toBeUndefined();
+    expect(custody.data.createIncarceratedParent.expectedRelease).toBe(LONGEST_TERM_ENDS);
+    const correction = await t.gql(ju, `mutation($m: ID!, $e: String!) { createCommunityCorrection(minorId: $m, input: { startedOn: "${daysAgo(1)}", endsOn: $e, status: ACTIVE, supervisingOffice: "清波司法所" }) { endsOn } }`, { m: id, e: LONGEST_TERM_ENDS });
+    expect(correction.errors).toBeUndefined();
+    expect(correction.data.createCommunityCorrection.endsOn).toBe(LONGEST_TERM_ENDS);
   });
 
   it('writes nothing when the insert fails in the database, and masks the error', async () => {

@@ -156,6 +156,25 @@ export function requireChildhoodDate(field: string, value: string | undefined | 
   return v;
 }
 
+/**
+ * The longest a sentence still runs from today: 25 years, the longest fixed term (刑法 art. 50, a
+ * suspended death sentence commuted; art. 69, sentences combined) — a life sentence has no release
+ * date. A release or a correction's end later than that is a typing error (2207 for 2027), and was taken.
+ */
+const LONGEST_SENTENCE_YEARS = 25;
+
+/** The date a sentence or its supervision ends on: not later than LONGEST_SENTENCE_YEARS after today in China. */
+export function requireSentenceEnd(field: string, value: string | undefined | null, now: Date): string {
+  const v = requireDate(field, value);
+  const latest = yearsBefore(now, -LONGEST_SENTENCE_YEARS);
+  if (v > latest) throw badInput(field, `must not be after ${latest} (${LONGEST_SENTENCE_YEARS} years from today, the longest fixed term)`);
+  return v;
+}
+
+export function optionalSentenceEnd(field: string, value: string | undefined | null, now: Date): string | null {
+  return value === undefined || value === null || value.trim() === '' ? null : requireSentenceEnd(field, value, now);
+}
+
 /** `later` (when given) must not fall before `earlier`; both YYYY-MM-DD, so text order is date order. */
 export function requireNotBefore(field: string, later: string | null, earlierField: string, earlier: string): void {
   if (later !== null && later < earlier) throw badInput(field, `must not be before ${earlierField}`);

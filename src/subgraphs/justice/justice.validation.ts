@@ -1,4 +1,4 @@
-import { optionalDate, optionalText, requireChildhoodDate, requireDate, requireLine, requireNotBefore, requireText } from '../../common/validation';
+import { optionalSentenceEnd, optionalText, requireChildhoodDate, requireDate, requireLine, requireNotBefore, requireSentenceEnd, requireText } from '../../common/validation';
 import { badInput } from '../../errors/hub.exception';
 import type { RecordFields } from '../shared/record-writes';
 import type { CommunityCorrection } from './entities/community-correction.entity';
@@ -10,14 +10,14 @@ export function validIncarceratedParent(i: IncarceratedParentInput, now: Date): 
   // Not bounded by the children's lifetime like the other dates: a parent may have been in custody
   // since before the child was born.
   const since = requireDate('since', i.since, now);
-  const expectedRelease = optionalDate('expectedRelease', i.expectedRelease);
+  const expectedRelease = optionalSentenceEnd('expectedRelease', i.expectedRelease, now);
   requireNotBefore('expectedRelease', expectedRelease, 'since', since);
   return { parent: i.parent, kind: i.kind, institution: requireLine('institution', i.institution, 100), since, expectedRelease, status: i.status };
 }
 
 export function validCorrection(i: CommunityCorrectionInput, now: Date): RecordFields<CommunityCorrection> {
   const startedOn = requireChildhoodDate('startedOn', i.startedOn, now);
-  const endsOn = requireDate('endsOn', i.endsOn);
+  const endsOn = requireSentenceEnd('endsOn', i.endsOn, now);
   if (endsOn <= startedOn) throw badInput('endsOn', 'must be after startedOn');
   return { startedOn, endsOn, status: i.status, supervisingOffice: requireLine('supervisingOffice', i.supervisingOffice, 100), notes: optionalText('notes', i.notes, 2000) };
 }
