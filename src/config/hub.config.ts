@@ -383,20 +383,23 @@ function jwtKeySource(publicKeyPem: string | undefined, jwksUrl: string | undefi
 function parseSubgraphUrls(raw: string | undefined, production: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   if (!raw) return out;
-  for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const [i, pair] of raw.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
     // The URL is everything after the first "=".
     const at = pair.indexOf('=');
     const [name, url] = at < 0 ? [pair, ''] : [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+    // An entry is named by its place and subgraph, never quoted: its URL may carry a password (the
+    // fetcher sends `user:password@` as Basic authentication), and the error reaches the log.
+    const entry = `entry ${i + 1}${at > 0 && /^[A-Za-z][\w-]*$/.test(name) ? ` (${name})` : ''}`;
     // A host as written: `https:///graphql` parses as the host "graphql".
     if (!name || !url || !/^https?:\/\/[^/?#\s]/.test(url) || !URL.canParse(url)) {
-      throw new Error(`HUB_SUBGRAPH_URLS entries look like registry=http://host:port/graphql, got "${pair}"`);
+      throw new Error(`HUB_SUBGRAPH_URLS entries look like registry=http://host:port/graphql, and ${entry} does not`);
     }
     // A subgraph server refuses a query string (400), so every fetch to such a URL would fail: refused here.
-    if (/[?#]/.test(url)) throw new Error(`HUB_SUBGRAPH_URLS entries take no query string or fragment (a subgraph server refuses them), got "${pair}"`);
+    if (/[?#]/.test(url)) throw new Error(`HUB_SUBGRAPH_URLS entries take no query string or fragment (a subgraph server refuses them), and ${entry} has one`);
     // A name given twice would quietly send its fetches to whichever URL came last.
     if (Object.hasOwn(out, name)) throw new Error(`HUB_SUBGRAPH_URLS names subgraph "${name}" twice`);
     // The gateway's assertion (who is asking, and why) and the records travel on these requests.
-    if (production && !url.startsWith('https://')) throw new Error(`HUB_SUBGRAPH_URLS must use https: in production, got "${pair}"`);
+    if (production && !url.startsWith('https://')) throw new Error(`HUB_SUBGRAPH_URLS must use https: in production, and ${entry} does not`);
     out[name] = url;
   }
   return out;

@@ -198,6 +198,8 @@ const SUGGESTION = / ?Did you mean .+\?$/;
 
 /** What Postgres reports of a failed statement that names no value: its SQLSTATE and where it failed. */
 const PG_FIELDS = ['code', 'schema', 'table', 'column', 'constraint'] as const;
+/** A URL's scheme and its `user:password@`. */
+const URL_CREDENTIALS = /\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#@]*@/gi;
 
 /**
  * An unexpected error as the server log keeps it: the class and message of the error and of each it
@@ -223,7 +225,9 @@ export function loggableError(error: unknown): string {
   };
   const dataException = chain.some((e) => /^22[0-9A-Z]{3}$/.test(String((e as { code?: unknown }).code)));
   const lines = chain.map((e, i) => {
-    const message = dataException ? e.message.replace(/".*$/s, '"…"') : e.message;
+    // A URL's `user:password@` blanked: a fetcher's error quotes the URL it failed on whole (a subgraph
+    // URL may carry the Basic authentication its proxy asks for).
+    const message = (dataException ? e.message.replace(/".*$/s, '"…"') : e.message).replace(URL_CREDENTIALS, '$1…@');
     const where = [...(e instanceof GraphQLError && e.path ? [`path ${e.path.join('.')}`] : []), ...fields(e)];
     return `${i ? 'caused by ' : ''}${e.name}: ${message}${where.length ? ` [${where.join(', ')}]` : ''}`;
   });
