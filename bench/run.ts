@@ -50,6 +50,8 @@ for (const [flag, value] of Object.entries({ minors: MINORS, duration: DURATION,
 for (const [flag, value] of Object.entries({ 'high-load': HIGH_LOAD, soak: SOAK })) {
   if (Number.isNaN(value)) throw new Error(`--${flag} is a whole number (0: not measured), in decimal digits`);
 }
+// Asked for the soak alone and told to skip it, the run would measure nothing and write an empty RESULTS.md over the last.
+if (ONLY?.every((part) => part === 'soak') && SOAK === 0) throw new Error('--only soak with --soak 0 measures nothing: give the soak a length, or name another part');
 const SHARED_BUFFERS = '3GB';
 
 interface Server {
