@@ -78,8 +78,6 @@ describe('non-officer roles: nothing of a child beyond their column', () => {
       for (const [department, user] of [
         [ED, 'Teacher-Li'],
         [ED, 'TEACHER-LI'],
-        [ED, 'ｔｅａｃｈｅｒ-ｌｉ'],
-        [ED, 'teacher‐li'],
         [PO, 'teacher-li'],
         [CA, 'teacher-li'],
       ] as const) {
@@ -90,6 +88,11 @@ describe('non-officer roles: nothing of a child beyond their column', () => {
         const unknown = await t.gql(other, `query($a: ID) { myReports(after: $a) { id } }`, { a: '0f1b8d5e-1111-4222-8333-444455556666' }, {});
         expect(paged.errors).toEqual(unknown.errors);
         expect(errorCodes(paged)).toEqual(['BAD_USER_INPUT']);
+      }
+      // In another width, or with the hyphen U+2010, the id passes for this one: no token may carry it.
+      for (const user of ['ｔｅａｃｈｅｒ-ｌｉ', 'teacher‐li']) {
+        const r = await t.gql(await t.token(ED, { role: Role.REPORTER, region: '330102001', user }), `{ myReports(first: 500) { id } }`, {}, {});
+        expect({ user, codes: errorCodes(r) }).toEqual({ user, codes: ['UNAUTHENTICATED'] });
       }
     });
   });

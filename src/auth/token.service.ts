@@ -72,20 +72,59 @@ const KANA_MARKS = '\u3031-\u3035\u303C\u30FC\uFF70\uFF9E\uFF9F';
  */
 const letterOf = (...scripts: string[]): string => String.raw`(?=[${scripts.map((s) => String.raw`\p{Script=${s}}`).join('')}])\p{L}`;
 const TONE_MARKS = '\u02C7\u02C9-\u02CB';
+/**
+ * The Arabic letters that join nothing on their left (alef, dal, ra, waw, ta marbuta and their kin,
+ * hamza): a tatweel after one stretches no join and stands alone, drawn as an underscore
+ * (`police-اـ1`, alef being drawn as the `١` STRAY_SIGN refuses). Nor does one before no Arabic letter.
+ */
+const JOINS_NO_LEFT = '\u0621-\u0625\u0627\u0629\u062F-\u0632\u0648\u0671-\u0677\u0688-\u0699\u06C0\u06C3-\u06CB\u06CD\u06CF\u06D2\u06D3\u06D5\u06EE\u06EF';
 const IN_A_WORD_OF_ITS_SCRIPT = new RegExp(
-  String.raw`(?<=${letterOf('Hiragana', 'Katakana')}[\p{M}${KANA_MARKS}]*)[${KANA_MARKS}]|(?<=${letterOf('Bopomofo')}[\p{M}${TONE_MARKS}]*)[${TONE_MARKS}]|(?<=${letterOf('Arabic')}[\p{M}\u0640]*)\u0640`,
+  String.raw`(?<=${letterOf('Hiragana', 'Katakana')}[\p{M}${KANA_MARKS}]*)[${KANA_MARKS}]|(?<=${letterOf('Bopomofo')}[\p{M}${TONE_MARKS}]*)[${TONE_MARKS}]|(?<=(?![${JOINS_NO_LEFT}])${letterOf('Arabic')}[\p{M}\u0640]*)\u0640(?=[\p{M}\u0640]*${letterOf('Arabic')})`,
   'gu',
 );
 
 /**
  * A mark, digit, punctuation mark or symbol of a script of its own (not Latin, not Common or
- * Inherited), not in a word of that script — after no letter but a Latin one, or none: beside
- * Latin, Devanagari's visarga `ः`, Tibetan's rnam bcad `ཿ` and Hebrew's sof pasuq `׃` pass for a
- * colon (`policeः1` for `police:1`), Arabic's `١` for a one. After a letter of another script they
- * are of its word (`ali-علي١`), approximately: a word of its own script, when a mark of it follows
- * a letter of another (HOME's) script beside Latin.
+ * Inherited): beside Latin, Devanagari's visarga `ः`, Tibetan's rnam bcad `ཿ` and Hebrew's sof pasuq
+ * `׃` pass for a colon (`policeः1` for `police:1`), Arabic's `١` for a one — unless in a word of its
+ * own script (SIGN_IN_A_WORD_OF_ITS_SCRIPT): after a letter of another, `police-中ः1` passed for `police-中:1`.
  */
-const STRAY_SIGN = /(?<!(?![\p{Script=Latin}])\p{L}\p{M}*)(?![\p{L}\p{Script=Common}\p{Script=Inherited}\p{Script=Latin}])[\p{M}\p{N}\p{P}\p{S}]/u;
+const OWN_SIGN = /(?![\p{L}\p{Script=Common}\p{Script=Inherited}\p{Script=Latin}])[\p{M}\p{N}\p{P}\p{S}]/u;
+/**
+ * The scripts whose letters are allowed beside Latin (FOREIGN_LETTER), kana as one: a sign of one
+ * of them right after a letter of it, or after its signs and combining marks (`ali-علي١`, `ali-عَلي١٢`).
+ */
+const WORD_SCRIPTS = [['Han'], ['Hiragana', 'Katakana'], ['Hangul'], ['Bopomofo'], ['Arabic'], ['Tibetan'], ['Mongolian'], ['Yi'], ['Hebrew'], ['Thai']];
+const SIGN_IN_A_WORD_OF_ITS_SCRIPT = new RegExp(
+  WORD_SCRIPTS.map((scripts) => {
+    const of = scripts.map((x) => String.raw`\p{Script=${x}}`).join('');
+    return String.raw`(?<=${letterOf(...scripts)}(?:(?=[${of}\p{Script=Inherited}])[\p{M}\p{N}\p{P}\p{S}])*)(?=[${of}])[\p{M}\p{N}\p{P}\p{S}]`;
+  }).join('|'),
+  'gu',
+);
+const isStraySign = (sub: string) => OWN_SIGN.test(sub.replace(SIGN_IN_A_WORD_OF_ITS_SCRIPT, ''));
+
+/**
+ * Beside Latin, a digit, dash, connector, other punctuation mark or mathematical symbol that is no
+ * ASCII one, yet of no script (Common): the hyphen U+2010 and the minus U+2212 are drawn as `-`
+ * (`police‐officer‐1` for the default `police-officer-1`), the ratio `∶` and `⁚` as a colon, `․` as
+ * a full stop. Quotation marks stay (`O’Brien`), and the punctuation of a Han, kana, Hangul or
+ * Bopomofo word right after a letter of it (`tanaka-ジョン・スミス`, `li-北京、上海`).
+ */
+const COMMON_SIGN = /(?=\p{Script=Common})(?![\u0000-\u007f])[\p{Nd}\p{Pd}\p{Pc}\p{Po}\p{Sm}]/u;
+const CJK_WORD_PUNCTUATION = new RegExp(
+  String.raw`(?<=${letterOf('Han', 'Hiragana', 'Katakana', 'Hangul', 'Bopomofo')}[\p{M}${KANA_MARKS}]*)[\u3001\u3002\u30FB\uFF64\uFF65]`,
+  'gu',
+);
+const isCommonSign = (sub: string) => COMMON_SIGN.test(sub.replace(CJK_WORD_PUNCTUATION, ''));
+
+/**
+ * A compatibility form of ASCII letters or digits: a character whose NFKC form is those —
+ * mathematical letters and digits (`𝗉𝗈𝗅𝗂𝖼𝖾-𝗈𝖿𝖿𝗂𝖼𝖾𝗋-𝟣` is `police-officer-1` drawn again), full-width
+ * ones (`ｐｏｌｉｃｅ`, `张三１`), superscripts, ligatures (`ﬁ`). In any id, Latin beside or not. Not
+ * full-width punctuation, which Chinese is typed with (`李明（民政）`); beside Latin, COMMON_SIGN.
+ */
+const isAsciiCompatibility = (sub: string) => Array.from(sub).some((c) => c > '\u007f' && /^[A-Za-z0-9]+$/.test(c.normalize('NFKC')));
 
 /**
  * What ids here are written in: ASCII, the letters of Latin-1 and Latin Extended-A (`Huß`, and
@@ -134,7 +173,10 @@ const readsAsHub = (sub: string): boolean => {
  * token may carry neither.
  */
 const isSystemLookalike = (sub: string): boolean =>
-  readsAsHub(sub) || [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1 || (LATIN.test(sub) && ((FOREIGN_LETTER.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, ''))) || STRAY_SIGN.test(sub)));
+  readsAsHub(sub) ||
+  isAsciiCompatibility(sub) ||
+  [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1 ||
+  (LATIN.test(sub) && ((FOREIGN_LETTER.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, ''))) || isStraySign(sub) || isCommonSign(sub)));
 
 /** A subject a client token may carry: a user id (isUserId) that is not, and could not pass for, one of the hub's own. */
 export const isTokenSubject = (sub: unknown): sub is string => isUserId(sub) && !isSystemLookalike(sub);
