@@ -22,18 +22,20 @@ class TableCache {
   private readonly tables = new Map<string, { table: CachedTable; opts: TableOptions }>();
   /** The questions cached for the summaries before the current ones, most recently used first. */
   private previous: TableOptions[] = [];
+  /** The computations under way, by summaries and question. */
+  private readonly running = new Map<string, Promise<CachedTable>>();
 
   async get(summaries: Summaries, key: string, opts: TableOptions, compute: () => Promise<CachedTable>): Promise<ProtectedTable> {
     this.see(summaries);
     // A snapshot taken before the last refresh seen: its tables are answered, never kept.
-    if (!this.isCurrent(summaries)) return compute();
+    if (!this.isCurrent(summaries)) return this.once(summaries, key, compute);
     const hit = this.tables.get(key);
     if (hit) {
       this.tables.delete(key);
       this.tables.set(key, hit);
       return hit.table;
     }
-    const table = await compute();
+    const table = await this.once(summaries, key, compute);
     // A newer refresh may have been seen while this one was computed.
     if (!this.isCurrent(summaries) || table.size > CACHE_CELLS || this.tables.has(key)) return table;
     this.tables.set(key, { table, opts });
@@ -44,6 +46,26 @@ class TableCache {
       this.cells -= t.table.size;
     }
     return table;
+  }
+
+  /**
+   * One computation of a question on the same summaries at a time, whoever asks: after a refresh a
+   * burst of dashboards asking the same first question each computed the whole lattice, taking turns
+   * (the exact check yields), and each answer's snapshot, idle meanwhile, outlived the statement
+   * timeout (DATABASE_UNAVAILABLE for all of them). A request that waited on another's computation
+   * and saw it fail computes itself: the failure may be that other request's (its snapshot ended).
+   */
+  private async once(summaries: Summaries, key: string, compute: () => Promise<CachedTable>): Promise<CachedTable> {
+    const id = `${summaries.generation}/${summaries.at.getTime()}/${key}`;
+    const running = this.running.get(id);
+    if (running) return running.catch(compute);
+    const computing = compute();
+    this.running.set(id, computing);
+    try {
+      return await computing;
+    } finally {
+      this.running.delete(id);
+    }
   }
 
   /**
