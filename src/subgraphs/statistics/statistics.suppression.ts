@@ -25,6 +25,12 @@ export interface Cell {
   fixed: boolean;
   /** Deterministic tie-break: equal data gives equal choices in every request. */
   order: number;
+  /**
+   * A zero hidden as small (`suppressSmall`): "none of the children here is X" is a statement about
+   * the children there, so solved it is disclosed as any other count. A zero hidden only as a
+   * complement, where zeros are published, tells nothing published zeros do not.
+   */
+  zeroTells?: boolean;
 }
 
 export interface Line {
@@ -43,7 +49,11 @@ const before = (a: Cell, b: Cell) =>
 
 /** Primary suppression of the free cells. */
 export function suppressSmall(cells: Iterable<Cell>, k: number, zeroIsSmall: boolean): void {
-  for (const c of cells) if (!c.fixed) c.suppressed = c.value < k && (zeroIsSmall || c.value > 0);
+  for (const c of cells) {
+    if (c.fixed) continue;
+    c.suppressed = c.value < k && (zeroIsSmall || c.value > 0);
+    c.zeroTells = zeroIsSmall && c.value === 0;
+  }
 }
 
 /**
@@ -291,8 +301,9 @@ export async function determinedCells(lines: Line[]): Promise<Cell[]> {
     // The first in the table's order, whichever the elimination met first.
     let first = -1;
     for (const [j, r] of pivotOf) {
-      // A hidden zero solved tells that no child is there, as a published total of 0 does (`violated`).
-      if (rows[r].size === 1 && cellsOf[j].value !== 0 && (first < 0 || j < first)) first = j;
+      // A hidden zero solved tells that no child is there, unless zeros are published (`zeroTells`):
+      // a street's one YELLOW child gone, the page's three questions read its YELLOW back as 0 (red team 23).
+      if (rows[r].size === 1 && (cellsOf[j].value !== 0 || cellsOf[j].zeroTells) && (first < 0 || j < first)) first = j;
     }
     if (first >= 0) found.push(cellsOf[first]);
   }
