@@ -118,6 +118,22 @@ export const AUDIT_UNAVAILABLE_ERROR = 'audit unavailable: not sent';
 export const LOOKUPS_BUSY_ERROR = 'destination look-ups at capacity: not sent';
 
 class AuditUnavailable extends Error {}
+/** A leased delivery cancelled before its POST (its webhook deactivated, or the lease lost): not sent. */
+class Withdrawn extends Error {}
+
+/**
+ * Whether a leased delivery is still to be sent: PENDING under this sender's lease, its webhook
+ * active. Read again right before the POST: a deactivation committed after the lease, while the
+ * destination was looked up and the attempt audited, had its delivery posted all the same, and the
+ * receiver's acceptance recorded over the FAILED it had written.
+ */
+async function stillDue(ds: DataSource, id: string, lease: Date): Promise<boolean> {
+  const due = await ds.query(
+    `SELECT 1 FROM workflow.webhook_delivery d JOIN workflow.webhook w ON w.id = d.webhook_id WHERE d.id = $1 AND d.status = 'PENDING' AND d.next_attempt_at = $2 AND w.active`,
+    [id, lease],
+  );
+  return due.length > 0;
+}
 
 /**
  * The order in which due deliveries are sent, most urgent first: a child in danger now (CHILD_RED,
@@ -254,6 +270,7 @@ async function deliverBatch(
           console.error('[hub] audit write failed; the webhook delivery is withheld', loggableError(e));
           throw new AuditUnavailable();
         }
+        if (!(await stillDue(ds, d.id, lease))) throw new Withdrawn();
         // Stamped as it leaves: receivers refuse a timestamp more than 300 s away from their clock.
         const timestamp = String(Math.floor(clock().getTime() / 1000));
         const headers = {
@@ -265,6 +282,8 @@ async function deliverBatch(
         const status = await post(url, to, headers, body, cfg.timeoutMs);
         if (status < 200 || status > 299) error = `HTTP ${status}`;
       } catch (e) {
+        // Cancelled (its row says so) or another sender's now (its lease theirs): nothing to write.
+        if (e instanceof Withdrawn) return;
         if (e instanceof AuditUnavailable || e instanceof LookupsBusy) {
           // Nothing was sent, and the destination was not found wanting: not an attempt. The lease
           // keeps it until the next pass after it.
