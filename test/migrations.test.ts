@@ -439,6 +439,30 @@ describe('migrations', () => {
     }
   });
 
+  it('workflow.notification: an index of a child\'s CHILD_REDs up, by a plan a RED assessment uses; none down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const indexes = async () =>
+        (await db.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'workflow' AND tablename = 'notification' ORDER BY indexname`)).map((r: { indexname: string }) => r.indexname);
+      const up = await indexes();
+      expect(up).toContain('notification_child_red_idx');
+      const plan = async () => {
+        const rows: { 'QUERY PLAN': string }[] = await db.transaction(async (em) => {
+          await em.query(`SET LOCAL enable_seqscan = off`);
+          return em.query(`EXPLAIN SELECT 1 FROM workflow.notification f WHERE f.minor_id = $1 AND f.kind = 'CHILD_RED' AND f.created_at <= now()`, [randomUUID()]);
+        });
+        return rows.map((r) => r['QUERY PLAN']).join('\n');
+      };
+      expect(await plan()).toMatch(/notification_child_red_idx/);
+      await undoThrough(db, 'WorkflowNotificationChildRed1795403200000');
+      expect(await indexes()).toEqual(up.filter((i: string) => i !== 'notification_child_red_idx'));
+      await reapplyAll(db);
+      expect(await indexes()).toEqual(up);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('audit.event: an index of request ids up, which a search by request id uses, one built beforehand kept and an invalid one built again; none down', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {

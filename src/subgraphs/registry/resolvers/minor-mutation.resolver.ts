@@ -53,15 +53,22 @@ async function followUp(em: EntityManager, minorId: string): Promise<{ latest: R
 /**
  * Whether the departments of the child's grid were told of the child at the RED it is at: a CHILD_RED
  * naming it there, of a RED assessment no other level has followed since (by date; at one instant
- * the graver counts as the later, as `assessmentsNewestFirst` has it). A grid told of a RED that a
- * BLUE ended, which the child left and came back to at RED again, had not been told of this one.
+ * the graver counts as the later, as `assessmentsNewestFirst` has it), or sent there once anyone had
+ * been told of that RED (a notice naming a RED dated since the last other level, in any grid): a late
+ * entry dated before that RED names itself, and the grid told so had been told again at the next RED
+ * (red team 23). A grid told of a RED that a BLUE ended, which the child left and came back to at RED
+ * again, had not been told of this one. Notices, not assessments, tell the order things were recorded
+ * in: an assessment's date may be back-dated (migration 1795403200000 indexes a child's CHILD_REDs).
  */
 async function toldRedHere(em: EntityManager, minor: Minor): Promise<boolean> {
   // By the inbox index (department, region_code): the grid's notifications, not the whole table's.
   const rows: unknown[] = await em.query(
-    `SELECT 1 FROM workflow.notification n JOIN registry.risk_assessment told ON told.id = n.subject_id
+    `WITH other AS (SELECT max(assessed_at) AS at FROM registry.risk_assessment WHERE minor_id = $1 AND level <> $4)
+     SELECT 1 FROM workflow.notification n JOIN registry.risk_assessment told ON told.id = n.subject_id, other
       WHERE n.department = ANY($3) AND n.region_code = $2 AND n.kind = 'CHILD_RED' AND n.minor_id = $1
-        AND NOT EXISTS (SELECT 1 FROM registry.risk_assessment a WHERE a.minor_id = $1 AND a.level <> $4 AND a.assessed_at > told.assessed_at)
+        AND (other.at IS NULL OR told.assessed_at >= other.at
+             OR EXISTS (SELECT 1 FROM workflow.notification f JOIN registry.risk_assessment fa ON fa.id = f.subject_id
+                         WHERE f.minor_id = $1 AND f.kind = 'CHILD_RED' AND f.created_at <= n.created_at AND fa.assessed_at >= other.at))
       LIMIT 1`,
     [minor.id, minor.gridCode, notificationRecipients[NotificationKind.CHILD_RED], RiskLevel.RED],
   );
