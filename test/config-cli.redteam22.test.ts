@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { Department } from '../src/auth/principal';
 import { parseArgs } from '../src/cli/args';
 import { loadConfig } from '../src/config/hub.config';
+import { DATA, refusalOf } from './support/config-refusal';
 import { eventsOf, post } from './support/audit-helpers';
 import { postWithStalledBody } from './support/raw-socket';
 import { cloneTemplateDatabase, startTestHub, TestHub } from './support/test-hub';
@@ -17,15 +18,6 @@ jest.setTimeout(300_000);
  * (token subjects: kana marks, Bopomofo tone marks, tatweel after a letter of their script).
  */
 
-const DATA = { HUB_DATA_DIR: process.env.HUB_TEST_DATA_DIR };
-const refusalOf = (env: Record<string, string | undefined>): string | null => {
-  try {
-    loadConfig({ ...DATA, ...env });
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-};
 
 describe('DATABASE_URL forms node-postgres reads (0e550ff, red team 22)', () => {
   // Each is read by pg-connection-string 2.x as the host/database written (checked against parse()).

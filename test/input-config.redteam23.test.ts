@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { format, promisify } from 'node:util';
 import { Department } from '../src/auth/principal';
-import { loadConfig } from '../src/config/hub.config';
+import { DATA, refusalOf } from './support/config-refusal';
 import { post } from './support/audit-helpers';
 import { startTestHub, TestHub } from './support/test-hub';
 
@@ -15,15 +15,6 @@ jest.setTimeout(300_000);
  * README `--user`: "so that no two ids look alike to an auditor".
  */
 
-const DATA = { HUB_DATA_DIR: process.env.HUB_TEST_DATA_DIR };
-const refusalOf = (env: Record<string, string | undefined>): string | null => {
-  try {
-    loadConfig({ ...DATA, ...env });
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-};
 
 const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
 const cli = path.join(__dirname, '..', 'src', 'cli', 'token.cli.ts');

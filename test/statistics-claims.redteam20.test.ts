@@ -1,6 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { chinaDay } from '../src/common/dates';
 import { refreshStatistics } from '../src/subgraphs/statistics';
+import { addRegionChain } from './support/statistics-fixtures';
 import { startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -75,15 +76,6 @@ describe('statistics claims (redteam20)', () => {
   let t: TestHub;
   let logSpy: jest.SpyInstance;
 
-  const addRegionChain = async (grid: string) => {
-    const levels = ['DISTRICT', 'STREET', 'COMMUNITY', 'GRID'];
-    for (const [i, len] of [6, 9, 12, 15].entries()) {
-      await t.sql(
-        `INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING`,
-        [grid.slice(0, len), i ? grid.slice(0, [6, 9, 12][i - 1]) : null, levels[i], `红队${grid.slice(0, len)}`],
-      );
-    }
-  };
   const yearsAgo = (years: number) => {
     const [y, m, d] = chinaDay(new Date()).split('-').map(Number);
     return new Date(Date.UTC(y - years, m - 1, d)).toISOString().slice(0, 10);
@@ -135,13 +127,13 @@ describe('statistics claims (redteam20)', () => {
   beforeAll(async () => {
     logSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     t = await startTestHub();
-    for (const s of streetsA) await addRegionChain(gridOf(s));
-    for (const g of gridsB) await addRegionChain(g);
+    for (const s of streetsA) await addRegionChain(t, gridOf(s));
+    for (const g of gridsB) await addRegionChain(t, g);
     for (const [i, s] of streetsA.entries()) for (const [j, r] of RISKS.entries()) await addChildren(gridOf(s), BRIDGE[i][j], r);
     for (const [i, g] of gridsB.entries()) await addChildren(g, 4 + i, 'BLUE');
-    for (const s of streetsC) await addRegionChain(gridOf(s));
+    for (const s of streetsC) await addRegionChain(t, gridOf(s));
     for (const [i, s] of streetsC.entries()) for (const [j, r] of RISKS.entries()) await addChildren(gridOf(s), BRIDGE[i][j], r);
-    for (const s of streetsD) for (const c of ['001001', '002001']) await addRegionChain(`${s}${c}`);
+    for (const s of streetsD) for (const c of ['001001', '002001']) await addRegionChain(t, `${s}${c}`);
     for (const [i, s] of streetsD.entries()) for (const [j, r] of RISKS.entries()) await addSpread(s, BRIDGE[i][j], r);
     await t.sql(`INSERT INTO registry.minor_category (minor_id, category, identified_at) SELECT id, 'POVERTY', '2026-01-01' FROM registry.minor WHERE grid_code LIKE $1`, [`${DC}%`]);
     await refreshStatistics(t.hub.db.ds);

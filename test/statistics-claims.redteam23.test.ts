@@ -1,5 +1,6 @@
 import { Department, Role } from '../src/auth/principal';
 import { refreshStatistics } from '../src/subgraphs/statistics';
+import { addRegionChain } from './support/statistics-fixtures';
 import { startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -74,15 +75,6 @@ describe('statistics claims (redteam23)', () => {
   let t: TestHub;
   let logSpy: jest.SpyInstance;
 
-  const addRegionChain = async (grid: string) => {
-    const levels = ['DISTRICT', 'STREET', 'COMMUNITY', 'GRID'];
-    for (const [i, len] of [6, 9, 12, 15].entries()) {
-      await t.sql(
-        `INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING`,
-        [grid.slice(0, len), i ? grid.slice(0, [6, 9, 12][i - 1]) : null, levels[i], `红队${grid.slice(0, len)}`],
-      );
-    }
-  };
   /** n boys aged 9 in `grid` at `risk` (UNASSESSED: none). */
   const addChildren = async (grid: string, n: number, risk: string) => {
     if (n === 0) return;
@@ -110,7 +102,7 @@ describe('statistics claims (redteam23)', () => {
     logSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     t = await startTestHub();
     for (const [i, s] of streetsZ.entries()) {
-      await addRegionChain(`${s}001001`);
+      await addRegionChain(t, `${s}001001`);
       for (const [j, r] of RISKS.entries()) await addChildren(`${s}001001`, ZERO_BRIDGE[i][j], r);
     }
     await refreshStatistics(t.hub.db.ds);

@@ -2,6 +2,7 @@ import { Department, Role } from '../src/auth/principal';
 import { chinaDay } from '../src/common/dates';
 import { refreshStatistics, warmTables } from '../src/subgraphs/statistics';
 import { eventsOf, post } from './support/audit-helpers';
+import { addRegionChain } from './support/statistics-fixtures';
 import { startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 import { describeBrowser, HeadlessChromium, launchChromium } from './support/chromium';
 
@@ -25,15 +26,6 @@ describe('statistics code review (redteam17)', () => {
   let t: TestHub;
   let logSpy: jest.SpyInstance;
 
-  const addRegionChain = async (grid: string) => {
-    const levels = ['DISTRICT', 'STREET', 'COMMUNITY', 'GRID'];
-    for (const [i, len] of [6, 9, 12, 15].entries()) {
-      await t.sql(
-        `INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING`,
-        [grid.slice(0, len), i ? grid.slice(0, [6, 9, 12][i - 1]) : null, levels[i], `红队${grid.slice(0, len)}`],
-      );
-    }
-  };
   /** n children in `grid` born on `birth` (a date), registered at `createdAt`. */
   const addChildren = async (grid: string, n: number, birth: string, createdAt?: string) => {
     await t.sql(
@@ -52,8 +44,8 @@ describe('statistics code review (redteam17)', () => {
   beforeAll(async () => {
     logSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     t = await startTestHub();
-    await addRegionChain(GRID_A);
-    await addRegionChain(GRID_B);
+    await addRegionChain(t, GRID_A);
+    await addRegionChain(t, GRID_B);
     // Regions a token names must exist when the region directory first loads (it reloads at most every 30 s).
     await t.sql(`INSERT INTO registry.region (code, parent_code, level, name) VALUES ('330198', NULL, 'DISTRICT', '空区'), ('330197', NULL, 'DISTRICT', '空区二'), ('330197001', '330197', 'STREET', '空街')`);
   });

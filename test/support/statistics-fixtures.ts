@@ -10,3 +10,14 @@ export async function addMinors(t: TestHub, grid: string, n: number): Promise<vo
     [grid, n],
   );
 }
+
+/** A grid's region chain up to its district (codes of 6, 9, 12 and 15 digits), each added unless there. */
+export async function addRegionChain(t: TestHub, grid: string): Promise<void> {
+  const levels = ['DISTRICT', 'STREET', 'COMMUNITY', 'GRID'];
+  for (const [i, len] of [6, 9, 12, 15].entries()) {
+    await t.sql(
+      `INSERT INTO registry.region (code, parent_code, level, name) VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING`,
+      [grid.slice(0, len), i ? grid.slice(0, [6, 9, 12][i - 1]) : null, levels[i], `红队${grid.slice(0, len)}`],
+    );
+  }
+}
