@@ -387,8 +387,8 @@ function parseSubgraphUrls(raw: string | undefined, production: boolean): Record
     // The URL is everything after the first "=".
     const at = pair.indexOf('=');
     const [name, url] = at < 0 ? [pair, ''] : [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
-    // An entry is named by its place and subgraph, never quoted: its URL may carry a password (the
-    // fetcher sends `user:password@` as Basic authentication), and the error reaches the log.
+    // An entry is named by its place and subgraph, never quoted: its URL may carry a password
+    // (`user:password@`), and the error reaches the log.
     const entry = `entry ${i + 1}${at > 0 && /^[A-Za-z][\w-]*$/.test(name) ? ` (${name})` : ''}`;
     // A host as written: `https:///graphql` parses as the host "graphql".
     if (!name || !url || !/^https?:\/\/[^/?#\s]/.test(url) || !URL.canParse(url)) {

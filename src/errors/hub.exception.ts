@@ -225,8 +225,8 @@ export function loggableError(error: unknown): string {
   };
   const dataException = chain.some((e) => /^22[0-9A-Z]{3}$/.test(String((e as { code?: unknown }).code)));
   const lines = chain.map((e, i) => {
-    // A URL's `user:password@` blanked: a fetcher's error quotes the URL it failed on whole (a subgraph
-    // URL may carry the Basic authentication its proxy asks for).
+    // A URL's `user:password@` blanked: a fetcher's error quotes the URL it failed on whole, and a
+    // subgraph URL may carry credentials.
     const message = (dataException ? e.message.replace(/".*$/s, '"…"') : e.message).replace(URL_CREDENTIALS, '$1…@');
     const where = [...(e instanceof GraphQLError && e.path ? [`path ${e.path.join('.')}`] : []), ...fields(e)];
     return `${i ? 'caused by ' : ''}${e.name}: ${message}${where.length ? ` [${where.join(', ')}]` : ''}`;
