@@ -1,5 +1,5 @@
 import { badInput } from '../errors/hub.exception';
-import { chinaDay, yearsBefore } from './dates';
+import { addDays, chinaDay, yearsBefore } from './dates';
 
 /**
  * Input checks shared by every slice's writes. Each failure is BAD_USER_INPUT naming the field,
@@ -141,7 +141,7 @@ export function optionalDate(field: string, value: string | undefined | null, no
  * Born on that day itself, a person turns 18 today (`ageOn`): that day had been taken, one day loose.
  */
 export function earliestMinorBirth(now: Date): string {
-  return new Date(Date.parse(`${yearsBefore(now, 18)}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  return addDays(new Date(`${yearsBefore(now, 18)}T00:00:00Z`), 1).toISOString().slice(0, 10);
 }
 
 /**
