@@ -38,6 +38,19 @@ async function reapplyAll(db: DataSource): Promise<void> {
   );
 }
 
+/** The names of a table's indexes, in order. */
+async function indexesOf(db: DataSource, schema: string, table: string): Promise<string[]> {
+  return (await db.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname`, [schema, table])).map((r: { indexname: string }) => r.indexname);
+}
+
+/** The plan of `sql` when a sequential scan is the last resort: an index it can use shows in it. */
+async function planOf(db: DataSource, sql: string, params: unknown[] = []): Promise<string> {
+  return db.transaction(async (em) => {
+    await em.query(`SET LOCAL enable_seqscan = off`);
+    return (await em.query(`EXPLAIN (COSTS OFF) ${sql}`, params)).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+  });
+}
+
 /** Every migration's down() really undoes its up(): all the way down, then all the way up again. */
 describe('migrations', () => {
   let ds: DataSource;
@@ -418,18 +431,11 @@ describe('migrations', () => {
   it('workflow.barred_person: the latest listing and the latest revocation each one index probe up, by a plan a check uses; neither index down', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {
-      const indexes = async () =>
-        (await db.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'workflow' AND tablename = 'barred_person' ORDER BY indexname`)).map((r: { indexname: string }) => r.indexname);
+      const indexes = () => indexesOf(db, 'workflow', 'barred_person');
       const up = await indexes();
       expect(up).toEqual(expect.arrayContaining(['barred_person_created_idx', 'barred_person_revoked_idx']));
-      const plan = async () => {
-        const rows: { 'QUERY PLAN': string }[] = await db.transaction(async (em) => {
-          await em.query(`SET LOCAL enable_seqscan = off`);
-          return em.query(`EXPLAIN SELECT (SELECT max(created_at) FROM workflow.barred_person), (SELECT max(revoked_at) FROM workflow.barred_person)`);
-        });
-        return rows.map((r) => r['QUERY PLAN']).join('\n');
-      };
-      expect(await plan()).toMatch(/barred_person_created_idx[\s\S]*barred_person_revoked_idx/);
+      const plan = await planOf(db, `SELECT (SELECT max(created_at) FROM workflow.barred_person), (SELECT max(revoked_at) FROM workflow.barred_person)`);
+      expect(plan).toMatch(/barred_person_created_idx[\s\S]*barred_person_revoked_idx/);
       await undoThrough(db, 'BarredPersonTimes1795403100000');
       expect(await indexes()).toEqual(up.filter((i: string) => i !== 'barred_person_created_idx' && i !== 'barred_person_revoked_idx'));
       await reapplyAll(db);
@@ -442,18 +448,11 @@ describe('migrations', () => {
   it('workflow.notification: an index of a child\'s CHILD_REDs up, by a plan a RED assessment uses; none down', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {
-      const indexes = async () =>
-        (await db.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'workflow' AND tablename = 'notification' ORDER BY indexname`)).map((r: { indexname: string }) => r.indexname);
+      const indexes = () => indexesOf(db, 'workflow', 'notification');
       const up = await indexes();
       expect(up).toContain('notification_child_red_idx');
-      const plan = async () => {
-        const rows: { 'QUERY PLAN': string }[] = await db.transaction(async (em) => {
-          await em.query(`SET LOCAL enable_seqscan = off`);
-          return em.query(`EXPLAIN SELECT 1 FROM workflow.notification f WHERE f.minor_id = $1 AND f.kind = 'CHILD_RED' AND f.created_at <= now()`, [randomUUID()]);
-        });
-        return rows.map((r) => r['QUERY PLAN']).join('\n');
-      };
-      expect(await plan()).toMatch(/notification_child_red_idx/);
+      const plan = await planOf(db, `SELECT 1 FROM workflow.notification f WHERE f.minor_id = $1 AND f.kind = 'CHILD_RED' AND f.created_at <= now()`, [randomUUID()]);
+      expect(plan).toContain('notification_child_red_idx');
       await undoThrough(db, 'WorkflowNotificationChildRed1795403200000');
       expect(await indexes()).toEqual(up.filter((i: string) => i !== 'notification_child_red_idx'));
       await reapplyAll(db);
@@ -468,11 +467,7 @@ describe('migrations', () => {
     try {
       const index = async () => db.query(`SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indexrelid = to_regclass('audit.event_request_idx')`);
       expect(await index()).toEqual([{ d: 'CREATE INDEX event_request_idx ON audit.event USING btree (request_id)' }]);
-      const plan = await db.transaction(async (em) => {
-        await em.query(`SET LOCAL enable_seqscan = off`);
-        return (await em.query(`EXPLAIN (COSTS OFF) SELECT seq FROM audit.event WHERE request_id = $1`, [randomUUID()])).map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
-      });
-      expect(plan).toContain('event_request_idx');
+      expect(await planOf(db, `SELECT seq FROM audit.event WHERE request_id = $1`, [randomUUID()])).toContain('event_request_idx');
       await undoThrough(db, 'AuditEventRequestIndex1795402500000');
       expect(await index()).toEqual([]);
       await reapplyAll(db);
