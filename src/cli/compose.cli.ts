@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import { loadConfig } from '../config/hub.config';
-import { loggableSummary } from '../errors/hub.exception';
+import { loggableSummary, withoutUrlCredentials } from '../errors/hub.exception';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { buildPolicy } from '../server/bootstrap';
 import { SUBGRAPHS } from '../subgraphs';
@@ -18,7 +18,8 @@ async function main() {
   );
   const out = flags.out ?? 'supergraph.graphql';
   fs.writeFileSync(out, composeSupergraph(subgraphs, urls));
-  console.log(`wrote ${out} (${SUBGRAPHS.length} subgraphs: ${Object.entries(urls).map(([n, u]) => `${n}=${u}`).join(', ')})`);
+  // The supergraph must carry a URL's user:password@ for the router to fetch with; the log line must not.
+  console.log(`wrote ${out} (${SUBGRAPHS.length} subgraphs: ${Object.entries(urls).map(([n, u]) => `${n}=${withoutUrlCredentials(u)}`).join(', ')})`);
 }
 
 main().catch((e) => {

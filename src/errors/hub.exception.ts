@@ -201,6 +201,9 @@ const PG_FIELDS = ['code', 'schema', 'table', 'column', 'constraint'] as const;
 /** A URL's scheme and its `user:password@`. */
 const URL_CREDENTIALS = /\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#@]*@/gi;
 
+/** `text` with every URL's `user:password@` blanked (`https://…@host`), for a log line. */
+export const withoutUrlCredentials = (text: string): string => text.replace(URL_CREDENTIALS, '$1…@');
+
 /**
  * An unexpected error as the server log keeps it: the class and message of the error and of each it
  * wraps (a GraphQLError's `originalError`, a `cause`), with the GraphQL path, Postgres's SQLSTATE,
@@ -227,7 +230,7 @@ export function loggableError(error: unknown): string {
   const lines = chain.map((e, i) => {
     // A URL's `user:password@` blanked: a fetcher's error quotes the URL it failed on whole, and a
     // subgraph URL may carry credentials.
-    const message = (dataException ? e.message.replace(/".*$/s, '"…"') : e.message).replace(URL_CREDENTIALS, '$1…@');
+    const message = withoutUrlCredentials(dataException ? e.message.replace(/".*$/s, '"…"') : e.message);
     const where = [...(e instanceof GraphQLError && e.path ? [`path ${e.path.join('.')}`] : []), ...fields(e)];
     return `${i ? 'caused by ' : ''}${e.name}: ${message}${where.length ? ` [${where.join(', ')}]` : ''}`;
   });
