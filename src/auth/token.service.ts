@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { HubConfig } from '../config/hub.config';
 import { devSecret } from '../config/secrets';
 import { INVISIBLE, isRegionCode, isWellFormed } from '../common/validation';
+import { ASCII_LOOKALIKE_LETTER } from './ascii-lookalikes';
 import { HubErrorCode, HubException, IDENTITY_PROVIDER_RETRY_AFTER_SECONDS, unauthenticated } from '../errors/hub.exception';
 import { Department, isDepartment, isRole, Principal, Role } from './principal';
 
@@ -51,10 +52,11 @@ const LATIN = /\p{Script=Latin}/u;
 /**
  * A letter of a script other than Latin and those of HOME: beside Latin, any of them may be a
  * disguise — the five above and the many a hand list missed (Lisu `ꓑ` for P, Canadian syllabics
- * `ᗷ` for B, Tifinagh `ⵔ` for O) alike.
+ * `ᗷ` for B, Tifinagh `ⵔ` for O) alike. Not the turned and reversed commas `ʻ` and `ʼ`, letters
+ * Uzbek, Hawaiian and Ukrainian Latin spell with (`Gʻulomov`), drawn as the quotation marks kept.
  */
 const FOREIGN_LETTER =
-  /(?![\p{Script=Latin}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}\p{Script=Arabic}\p{Script=Tibetan}\p{Script=Mongolian}\p{Script=Yi}\p{Script=Hebrew}\p{Script=Thai}])\p{L}/u;
+  /(?![\u02BB\u02BC\p{Script=Latin}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}\p{Script=Arabic}\p{Script=Tibetan}\p{Script=Mongolian}\p{Script=Yi}\p{Script=Hebrew}\p{Script=Thai}])\p{L}/u;
 
 /**
  * Letters Unicode gives to no script but those of the word they are written in — kana's prolonged
@@ -85,9 +87,9 @@ const IN_A_WORD_OF_ITS_SCRIPT = new RegExp(
 
 /**
  * A mark, digit, punctuation mark or symbol of a script of its own (not Latin, not Common or
- * Inherited): beside Latin, Devanagari's visarga `ः`, Tibetan's rnam bcad `ཿ` and Hebrew's sof pasuq
- * `׃` pass for a colon (`policeः1` for `police:1`), Arabic's `١` for a one — unless in a word of its
- * own script (SIGN_IN_A_WORD_OF_ITS_SCRIPT): after a letter of another, `police-中ः1` passed for `police-中:1`.
+ * Inherited): Devanagari's visarga `ः`, Tibetan's rnam bcad `ཿ` and Hebrew's sof pasuq `׃` pass for a
+ * colon (`policeः1` for `police:1`), Arabic's `١` for a one (`张三١`) — unless in a word of its own
+ * script (SIGN_IN_A_WORD_OF_ITS_SCRIPT): after a letter of another, `police-中ः1` passed for `police-中:1`.
  */
 const OWN_SIGN = /(?![\p{L}\p{Script=Common}\p{Script=Inherited}\p{Script=Latin}])[\p{M}\p{N}\p{P}\p{S}]/u;
 /**
@@ -105,24 +107,44 @@ const SIGN_IN_A_WORD_OF_ITS_SCRIPT = new RegExp(
 const isStraySign = (sub: string) => OWN_SIGN.test(sub.replace(SIGN_IN_A_WORD_OF_ITS_SCRIPT, ''));
 
 /**
- * Beside Latin, a digit, dash, connector, other punctuation mark or mathematical symbol that is no
- * ASCII one, yet of no script (Common): the hyphen U+2010 and the minus U+2212 are drawn as `-`
- * (`police‐officer‐1` for the default `police-officer-1`), the ratio `∶` and `⁚` as a colon, `․` as
- * a full stop. Quotation marks stay (`O’Brien`), and the punctuation of a Han, kana, Hangul or
- * Bopomofo word right after a letter of it (`tanaka-ジョン・スミス`, `li-北京、上海`).
+ * A digit, dash, connector, other punctuation mark, or mathematical, modifier or currency symbol that
+ * is no ASCII one, yet of no script (Common): the hyphen U+2010, the minus U+2212 and the modifier minus `˗` are drawn as `-`
+ * (`police‐officer‐1` for the default `police-officer-1`, `张三‐1` for `张三-1`), the ratio `∶` and
+ * `⁚` as a colon, `․` as a full stop, the low quotation mark `‚` as a comma. Quotation marks and
+ * brackets stay (`O’Brien`, `李明（民政）`), other symbols (emoji) pass for no ASCII character, and
+ * WORD_PUNCTUATION.
  */
-const COMMON_SIGN = /(?=\p{Script=Common})(?![\u0000-\u007f])[\p{Nd}\p{Pd}\p{Pc}\p{Po}\p{Sm}]/u;
-const CJK_WORD_PUNCTUATION = new RegExp(
-  String.raw`(?<=${letterOf('Han', 'Hiragana', 'Katakana', 'Hangul', 'Bopomofo')}[\p{M}${KANA_MARKS}]*)[\u3001\u3002\u30FB\uFF64\uFF65]`,
+const COMMON_SIGN = /(?=\p{Script=Common})(?![\u0000-\u007f])(?:[\p{N}\p{Pd}\p{Pc}\p{Po}\p{Sm}\p{Sk}\p{Sc}]|[\u201A\u201E])/u;
+/**
+ * The punctuation a Han, kana, Hangul or Bopomofo word is typed with — `、`, `。`, `・`, the name
+ * separator `·` (`阿卜杜拉·买买提`) and the full-width forms (`李明：民政`) — right after a letter of it
+ * or its punctuation (`tanaka-ジョン・スミス`, `li-北京、上海`), and the Arabic comma, semicolon and
+ * question mark right after an Arabic letter: drawn in a word of those scripts, not as ASCII's.
+ */
+const CJK_PUNCTUATION = '\u00B7\u3001\u3002\u30FB\uFF01-\uFF0F\uFF1A-\uFF20\uFF3B-\uFF40\uFF5B-\uFF65';
+const WORD_PUNCTUATION = new RegExp(
+  String.raw`(?<=${letterOf('Han', 'Hiragana', 'Katakana', 'Hangul', 'Bopomofo')}[\p{M}${KANA_MARKS}${CJK_PUNCTUATION}]*)[${CJK_PUNCTUATION}]|(?<=${letterOf('Arabic')}\p{M}*)[\u060C\u061B\u061F]`,
   'gu',
 );
-const isCommonSign = (sub: string) => COMMON_SIGN.test(sub.replace(CJK_WORD_PUNCTUATION, ''));
+const isCommonSign = (sub: string) => COMMON_SIGN.test(sub.replace(WORD_PUNCTUATION, ''));
+
+/**
+ * Letters that pass for ASCII ones where no script is mixed: a Latin one (`pᴏlice`, `teacher-ǀi`), a
+ * word of another script all of whose letters do (`јое-1` for `joe-1`, `teacher-اi` for
+ * `teacher-li`, and so `Вера`, drawn as `Bepa`), or a mark on an ASCII or Latin letter, which NFC
+ * leaves only where no letter has it (`poli\u0307ce`: `i` drawn with its dot once).
+ */
+const NON_LATIN_WORD = /(?:(?!\p{Script=Latin})\p{L}\p{M}*)+/gu;
+const passesForAscii = (sub: string): boolean =>
+  Array.from(sub).some((c) => LATIN.test(c) && ASCII_LOOKALIKE_LETTER.test(c)) ||
+  (sub.match(NON_LATIN_WORD) ?? []).some((word) => Array.from(word.replace(/\p{M}/gu, '')).every((c) => ASCII_LOOKALIKE_LETTER.test(c))) ||
+  /(?:[\u0000-\u007f]|\p{Script=Latin})\p{M}/u.test(sub);
 
 /**
  * A compatibility form of ASCII letters or digits: a character whose NFKC form is those —
  * mathematical letters and digits (`𝗉𝗈𝗅𝗂𝖼𝖾-𝗈𝖿𝖿𝗂𝖼𝖾𝗋-𝟣` is `police-officer-1` drawn again), full-width
  * ones (`ｐｏｌｉｃｅ`, `张三１`), superscripts, ligatures (`ﬁ`). In any id, Latin beside or not. Not
- * full-width punctuation, which Chinese is typed with (`李明（民政）`); beside Latin, COMMON_SIGN.
+ * full-width punctuation, which Chinese is typed with (`李明（民政）`): COMMON_SIGN judges that.
  */
 const isAsciiCompatibility = (sub: string) => Array.from(sub).some((c) => c > '\u007f' && /^[A-Za-z0-9]+$/.test(c.normalize('NFKC')));
 
@@ -172,11 +194,15 @@ const readsAsHub = (sub: string): boolean => {
  * scripts that look alike (`һub:` with a Cyrillic һ, `officer-lі`, `ꓑolice-1` with a Lisu ꓑ). A
  * token may carry neither.
  */
-const isSystemLookalike = (sub: string): boolean =>
-  readsAsHub(sub) ||
-  isAsciiCompatibility(sub) ||
-  [LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1 ||
-  (LATIN.test(sub) && ((FOREIGN_LETTER.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, ''))) || isStraySign(sub) || isCommonSign(sub)));
+const isSystemLookalike = (sub: string): boolean => {
+  if (readsAsHub(sub) || isAsciiCompatibility(sub) || passesForAscii(sub)) return true;
+  if ([LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1) return true;
+  const foreign = FOREIGN_LETTER.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, ''));
+  if (LATIN.test(sub) && foreign) return true;
+  // Signs are judged where every letter is of Latin or HOME's scripts: a word of another script
+  // has signs of its own (Devanagari's vowel signs), and beside Latin it is refused above.
+  return !foreign && (isStraySign(sub) || isCommonSign(sub));
+};
 
 /** A subject a client token may carry: a user id (isUserId) that is not, and could not pass for, one of the hub's own. */
 export const isTokenSubject = (sub: unknown): sub is string => isUserId(sub) && !isSystemLookalike(sub);
