@@ -116,23 +116,39 @@ export function deliveryEvent(d: Due, policy: Policy): AuditEventBody {
 export const AUDIT_UNAVAILABLE_ERROR = 'audit unavailable: not sent';
 /** `last_error` of an attempt withheld because MAX_LOOKUPS_IN_FLIGHT look-ups were under way (not counted as an attempt). */
 export const LOOKUPS_BUSY_ERROR = 'destination look-ups at capacity: not sent';
+/** `last_error` of an attempt withheld because the delivery could not be read again before its POST (not counted as an attempt). */
+export const RECHECK_UNAVAILABLE_ERROR = 'database unavailable before the POST: not sent';
+/** `last_error` of an attempt withheld because its child left the webhook's region (or turned 18) after the lease (not counted as an attempt). */
+export const CHILD_LEFT_ERROR = 'child no longer in the region: not sent, sent naming no child next';
 
-class AuditUnavailable extends Error {}
+/** An attempt withheld before anything left the hub, the destination not found wanting: not an attempt; its message is the `last_error`. */
+class NotSent extends Error {}
 /** A leased delivery cancelled before its POST (its webhook deactivated, or the lease lost): not sent. */
 class Withdrawn extends Error {}
 
 /**
- * Whether a leased delivery is still to be sent: PENDING under this sender's lease, its webhook
- * active. Read again right before the POST: a deactivation committed after the lease, while the
- * destination was looked up and the attempt audited, had its delivery posted all the same, and the
- * receiver's acceptance recorded over the FAILED it had written.
+ * Whether a leased delivery is still to be sent as it was built: PENDING under this sender's lease,
+ * its webhook active (else Withdrawn), and a child its body names still within the webhook's region
+ * and under 18 (else NotSent: the next lease builds it naming no child). Read again right before the
+ * POST: a deactivation, or a child's move, committed after the lease, while the destination was
+ * looked up and the attempt audited, had the delivery posted all the same — to a deactivated webhook,
+ * or naming a child of another region. A failure to read is NotSent too: nothing left the hub.
  */
-async function stillDue(ds: DataSource, id: string, lease: Date): Promise<boolean> {
-  const due = await ds.query(
-    `SELECT 1 FROM workflow.webhook_delivery d JOIN workflow.webhook w ON w.id = d.webhook_id WHERE d.id = $1 AND d.status = 'PENDING' AND d.next_attempt_at = $2 AND w.active`,
-    [id, lease],
-  );
-  return due.length > 0;
+async function checkStillDue(ds: DataSource, d: Due, lease: Date, clock: Clock): Promise<void> {
+  let rows: { child_within: boolean }[];
+  try {
+    rows = await ds.query(
+      `SELECT EXISTS (SELECT 1 FROM registry.minor m WHERE m.id = $3 AND m.grid_code LIKE w.region_code || '%' AND ${isMinorAt('m.birth_date', '$4')}) AS child_within
+         FROM workflow.webhook_delivery d JOIN workflow.webhook w ON w.id = d.webhook_id
+        WHERE d.id = $1 AND d.status = 'PENDING' AND d.next_attempt_at = $2 AND w.active`,
+      [d.id, lease, d.notification.minorId, clock()],
+    );
+  } catch (e) {
+    console.error('[hub] the webhook delivery could not be read again before its POST; it is withheld', loggableError(e));
+    throw new NotSent(RECHECK_UNAVAILABLE_ERROR);
+  }
+  if (!rows.length) throw new Withdrawn();
+  if (d.notification.minorId && !rows[0].child_within) throw new NotSent(CHILD_LEFT_ERROR);
 }
 
 /**
@@ -268,9 +284,9 @@ async function deliverBatch(
           await trail.audit.append(deliveryEvent(d, trail.policy));
         } catch (e) {
           console.error('[hub] audit write failed; the webhook delivery is withheld', loggableError(e));
-          throw new AuditUnavailable();
+          throw new NotSent(AUDIT_UNAVAILABLE_ERROR);
         }
-        if (!(await stillDue(ds, d.id, lease))) throw new Withdrawn();
+        await checkStillDue(ds, d, lease, clock);
         // Stamped as it leaves: receivers refuse a timestamp more than 300 s away from their clock.
         const timestamp = String(Math.floor(clock().getTime() / 1000));
         const headers = {
@@ -284,12 +300,12 @@ async function deliverBatch(
       } catch (e) {
         // Cancelled (its row says so) or another sender's now (its lease theirs): nothing to write.
         if (e instanceof Withdrawn) return;
-        if (e instanceof AuditUnavailable || e instanceof LookupsBusy) {
+        if (e instanceof NotSent || e instanceof LookupsBusy) {
           // Nothing was sent, and the destination was not found wanting: not an attempt. The lease
           // keeps it until the next pass after it.
           await writeOutcome(ds, d.id, `UPDATE workflow.webhook_delivery SET last_error = $2 WHERE id = $1 AND status = 'PENDING' AND next_attempt_at = $3`, [
             d.id,
-            e instanceof LookupsBusy ? LOOKUPS_BUSY_ERROR : AUDIT_UNAVAILABLE_ERROR,
+            e instanceof LookupsBusy ? LOOKUPS_BUSY_ERROR : e.message,
             lease,
           ]);
           return;
