@@ -462,6 +462,22 @@ describe('migrations', () => {
     }
   });
 
+  it('registry.risk_assessment: when an assessment was recorded, unknown for those before, up; not down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const column = async () =>
+        db.query(`SELECT format_type(atttypid, atttypmod) AS t, attnotnull AS "notNull" FROM pg_attribute WHERE attrelid = 'registry.risk_assessment'::regclass AND attname = 'recorded_at' AND NOT attisdropped`);
+      expect(await column()).toEqual([{ t: 'timestamp with time zone', notNull: false }]);
+      expect(await db.query(`SELECT count(*)::int AS n FROM registry.risk_assessment WHERE recorded_at IS NOT NULL`)).toEqual([{ n: 0 }]);
+      await undoThrough(db, 'RiskAssessmentRecordedAt1795403300000');
+      expect(await column()).toEqual([]);
+      await reapplyAll(db);
+      expect(await column()).toHaveLength(1);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('audit.event: an index of request ids up, which a search by request id uses, one built beforehand kept and an invalid one built again; none down', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {

@@ -5,6 +5,7 @@ import { RegistryMinorJurisdiction1795400050000 } from '../../../migrations/1795
 import { MinorJurisdictionPlainView1795400610000 } from '../../../migrations/1795400610000-minor-jurisdiction-plain-view';
 import { RegistryRegionCodeByLevel1795400800000 } from '../../../migrations/1795400800000-registry-region-code-by-level';
 import { RegistryMinorsAgeOut1795401500000 } from '../../../migrations/1795401500000-registry-minors-age-out';
+import { RiskAssessmentRecordedAt1795403300000 } from '../../../migrations/1795403300000-risk-assessment-recorded-at';
 import { Guardian } from './entities/guardian.entity';
 import { MinorCategory } from './entities/minor-category.entity';
 import { Minor } from './entities/minor.entity';
@@ -24,7 +25,7 @@ export const registrySubgraph: SubgraphSlice = {
   name: 'registry',
   owner: Department.CIVIL_AFFAIRS,
   entities: [Region, Minor, Guardian, MinorCategory, RiskAssessment, Visit],
-  migrations: [RegistryInit1795400000000, RegistryMinorJurisdiction1795400050000, MinorJurisdictionPlainView1795400610000, RegistryRegionCodeByLevel1795400800000, RegistryMinorsAgeOut1795401500000],
+  migrations: [RegistryInit1795400000000, RegistryMinorJurisdiction1795400050000, MinorJurisdictionPlainView1795400610000, RegistryRegionCodeByLevel1795400800000, RegistryMinorsAgeOut1795401500000, RiskAssessmentRecordedAt1795403300000],
   resolvers: [MinorResolver, MinorConnectionResolver, PageInfoResolver, MinorMutationResolver, RegionResolver],
   referenceResolvers: { Minor: { __resolveReference: resolveMinorReference } },
   policy: registryPolicy,

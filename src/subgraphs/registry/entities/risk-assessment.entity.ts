@@ -31,4 +31,8 @@ export class RiskAssessment {
   @Field(() => Date, { nullable: true })
   @Column({ type: 'timestamptz', name: 'next_visit_due' })
   nextVisitDue: Date;
+
+  /** When it was recorded (its date may be back-dated); null for one recorded before migration 1795403300000 or seeded. */
+  @Column({ type: 'timestamptz', name: 'recorded_at', nullable: true })
+  recordedAt: Date | null;
 }

@@ -53,20 +53,25 @@ async function followUp(em: EntityManager, minorId: string): Promise<{ latest: R
 /**
  * Whether the departments of the child's grid were told of the child at the RED it is at: a CHILD_RED
  * naming it there, of a RED assessment no other level has followed since (by date; at one instant
- * the graver counts as the later, as `assessmentsNewestFirst` has it), or sent there once anyone had
- * been told of that RED (a notice naming a RED dated since the last other level, in any grid): a late
- * entry dated before that RED names itself, and the grid told so had been told again at the next RED
- * (red team 23). A grid told of a RED that a BLUE ended, which the child left and came back to at RED
- * again, had not been told of this one. Notices, not assessments, tell the order things were recorded
- * in: an assessment's date may be back-dated (migration 1795403200000 indexes a child's CHILD_REDs).
+ * the graver counts as the later, as `assessmentsNewestFirst` has it), or sent there once that RED
+ * was — once the last other level before it was recorded (a late ORANGE dated inside a RED splits
+ * it, and the grid told of the RED split off by a late entry had been told again at the next RED,
+ * red team 24), or once anyone had been told of that RED (a notice naming a RED dated since the last
+ * other level, in any grid), which is all an assessment recorded before its recording time was kept
+ * tells (migration 1795403300000): a late entry dated before that RED names itself, and the grid
+ * told so had been told again at the next RED (red team 23). A grid told of a RED that a BLUE ended,
+ * which the child left and came back to at RED again, had not been told of this one. Notices and
+ * recording times, not assessments' dates, tell the order things were recorded in: an assessment's
+ * date may be back-dated (migration 1795403200000 indexes a child's CHILD_REDs).
  */
 async function toldRedHere(em: EntityManager, minor: Minor): Promise<boolean> {
   // By the inbox index (department, region_code): the grid's notifications, not the whole table's.
   const rows: unknown[] = await em.query(
-    `WITH other AS (SELECT max(assessed_at) AS at FROM registry.risk_assessment WHERE minor_id = $1 AND level <> $4)
-     SELECT 1 FROM workflow.notification n JOIN registry.risk_assessment told ON told.id = n.subject_id, other
+    `WITH other AS (SELECT max(assessed_at) AS at FROM registry.risk_assessment WHERE minor_id = $1 AND level <> $4),
+          split AS (SELECT max(a.recorded_at) AS at FROM registry.risk_assessment a, other WHERE a.minor_id = $1 AND a.level <> $4 AND a.assessed_at = other.at)
+     SELECT 1 FROM workflow.notification n JOIN registry.risk_assessment told ON told.id = n.subject_id, other, split
       WHERE n.department = ANY($3) AND n.region_code = $2 AND n.kind = 'CHILD_RED' AND n.minor_id = $1
-        AND (other.at IS NULL OR told.assessed_at >= other.at
+        AND (other.at IS NULL OR told.assessed_at >= other.at OR n.created_at > split.at
              OR EXISTS (SELECT 1 FROM workflow.notification f JOIN registry.risk_assessment fa ON fa.id = f.subject_id
                          WHERE f.minor_id = $1 AND f.kind = 'CHILD_RED' AND f.created_at <= n.created_at AND fa.assessed_at >= other.at))
       LIMIT 1`,
@@ -308,6 +313,9 @@ export class MinorMutationResolver {
       const minor = await lockMinor(em, ctx, minorId);
       const assessedAt = given ?? timeAfter(ctx.now, await latestFollowUp(em, minor.id));
       requireNotBeforeBirth(ctx, 'assessedAt', assessedAt, minor);
+      // Just after the record's last step when the clock is behind it, as addCategory: a notice that
+      // step told (a GUARDIANSHIP_FAILURE) would otherwise be listed above the CHILD_RED below.
+      const at = timeAfter(given ? ctx.now : assessedAt, minor.updatedAt);
       const assessment = em.getRepository(RiskAssessment).create({
         id: randomUUID(),
         minorId: minor.id,
@@ -316,12 +324,10 @@ export class MinorMutationResolver {
         assessor: ctx.principal.userId,
         assessedAt,
         nextVisitDue: nextVisitDue(input.level, assessedAt),
+        recordedAt: at,
       });
       await em.getRepository(RiskAssessment).save(assessment);
       const { latest, due } = await followUp(em, minor.id);
-      // Just after the record's last step when the clock is behind it, as addCategory: a notice that
-      // step told (a GUARDIANSHIP_FAILURE) would otherwise be listed above the CHILD_RED below.
-      const at = timeAfter(given ? ctx.now : assessedAt, minor.updatedAt);
       await em.getRepository(Minor).update(minor.id, { riskLevel: latest!.level, nextVisitDue: due, updatedAt: at });
       // 信息通报 (workflow): a child newly at RED is told to the departments with jurisdiction. Newly
       // to them: a RED child who moved here was told to the grid it lived in, and its next RED
