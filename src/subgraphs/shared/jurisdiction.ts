@@ -9,8 +9,9 @@ import { jurisdictionPattern, MINORS_UNDER_AT } from '../registry/registry.loade
 
 /**
  * The row rule of every department record: visible only when its child's grid lies in the
- * caller's subtree. The grid lives in the registry; departments read it through the view
- * `registry.minor_jurisdiction` (migration 1795400050000) and nothing else of the registry.
+ * caller's subtree. The grid lives in the registry; departments' statements read it through the
+ * view `registry.minor_jurisdiction` (migration 1795400050000) — all but `minorsInJurisdiction`'s,
+ * which reads `registry.minor` at the request's clock.
  */
 export function inJurisdiction(alias: string, pattern = ':jurisdiction'): string {
   return `EXISTS (SELECT 1 FROM registry.minor_jurisdiction j WHERE j.minor_id = ${alias}.minor_id AND j.grid_code LIKE ${pattern})`;

@@ -83,8 +83,10 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
     // 1,000"); from 1,002 on, the answer 1,001, the children enough of whose records match that
     // without them no more than 1,000 would — records are not children: a child's two of 1,002
     // matches had moved the answer from 1,000 to 1,001 unrecorded. Without a filter it tests nothing
-    // of a child and stays exact.
+    // of a child and stays exact. Nullable, as `nextCursor`: its refusal for want of a purpose is its
+    // own path's, where a non-null count refused had nulled the whole page.
     @FieldResolver(() => Int, {
+      nullable: true,
       description:
         'Records matching the filter in the caller’s jurisdiction. Under a filter (which tests the records’ type, status, dates…), a read of each counted record’s child (of the fields tested), which needs a purpose; such a count above 1,000 is answered as 1,001, “more than 1,000”',
     })
