@@ -462,6 +462,22 @@ describe('migrations', () => {
     }
   });
 
+  it('workflow.employment_check: the latest check one index probe up, by a plan a listing uses; no index down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    try {
+      const indexes = () => indexesOf(db, 'workflow', 'employment_check');
+      const up = await indexes();
+      expect(up).toContain('employment_check_checked_idx');
+      expect(await planOf(db, `SELECT max(checked_at) FROM workflow.employment_check`)).toContain('employment_check_checked_idx');
+      await undoThrough(db, 'EmploymentCheckTimes1795403400000');
+      expect(await indexes()).toEqual(up.filter((i) => i !== 'employment_check_checked_idx'));
+      await reapplyAll(db);
+      expect(await indexes()).toEqual(up);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('registry.risk_assessment: when an assessment was recorded, unknown for those before, up; not down', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {

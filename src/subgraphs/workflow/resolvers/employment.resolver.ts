@@ -40,6 +40,21 @@ async function lockEmployer(em: EntityManager, ctx: HubContext): Promise<void> {
 }
 
 /**
+ * Serialises the registry's writes with the checks that answer from it: a check (or re-screening)
+ * holds it shared until it commits, a listing or revocation exclusively. A write dated before a
+ * check that answered without it (on a gateway behind, or committed after the check had read the
+ * registry) read as the registry barring a person the hub had answered CLEAR about, or revoked
+ * before it answered RESTRICTED; under the lock a write comes after the checks before it, and is
+ * dated no earlier than the latest (LATEST_CHECK_SQL).
+ */
+async function lockRegistry(em: EntityManager, mode: 'check' | 'write'): Promise<void> {
+  await em.query(`SELECT ${mode === 'check' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}(hashtext('employment-registry'))`);
+}
+
+/** The latest check's time, no earlier than which a listing or revocation is dated (migration 1795403400000 keeps it one index probe). */
+const LATEST_CHECK_SQL = `(SELECT max(checked_at) FROM workflow.employment_check)`;
+
+/**
  * The time a check is dated (`$1` the request's now): now, or the registry's latest listing or
  * revocation if that is later. `ctx.now` is the clock of the gateway that took the check, and a
  * listing or a revocation taken on one ahead (distributed mode accepts 15 s) had been dated after the
@@ -74,6 +89,7 @@ export class EmploymentResolver {
       await requireRegistryKey(ctx.config, ctx.db);
       return ctx.db.transaction(async (em) => {
         await lockEmployer(em, ctx);
+        await lockRegistry(em, 'check');
         const [{ n }] = await em.query(
           `SELECT count(*)::int AS n FROM workflow.employment_check WHERE employer_id = $1 AND employer_department = $2 AND batch_id IS NULL AND checked_at > $3`,
           [ctx.principal.userId, ctx.principal.department, new Date(ctx.now.getTime() - 3_600_000)],
@@ -120,6 +136,7 @@ export class EmploymentResolver {
       await requireRegistryKey(ctx.config, ctx.db);
       return ctx.db.transaction(async (em) => {
         await lockEmployer(em, ctx);
+        await lockRegistry(em, 'check');
         const [{ n }] = await em.query(
           `SELECT count(DISTINCT batch_id)::int AS n FROM workflow.employment_check WHERE employer_id = $1 AND employer_department = $2 AND batch_id IS NOT NULL AND checked_at > $3`,
           [ctx.principal.userId, ctx.principal.department, new Date(ctx.now.getTime() - 365 * 86_400_000)],
@@ -195,11 +212,12 @@ export class EmploymentResolver {
     // judgement's bars are locked first: a revocation under way is waited for, and the INSERT's own
     // snapshot, taken after, sees it (its conflict check would wait for it, but read it too late).
     const inserted: { created_at: Date }[] = await ctx.db.transaction(async (em) => {
+      await lockRegistry(em, 'write');
       await em.query(`SELECT 1 FROM workflow.barred_person WHERE id_number_hash = $1 AND judgement_reference = $2 FOR UPDATE`, [person.idNumberHash, person.judgementReference]);
       return em.query(
         `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_by_department, created_by_region, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                 GREATEST($10::timestamptz, (SELECT max(revoked_at) FROM workflow.barred_person WHERE id_number_hash = $2 AND judgement_reference = $5)))
+                 GREATEST($10::timestamptz, (SELECT max(revoked_at) FROM workflow.barred_person WHERE id_number_hash = $2 AND judgement_reference = $5), ${LATEST_CHECK_SQL}))
          ON CONFLICT (id_number_hash, judgement_reference) WHERE revoked_at IS NULL DO NOTHING RETURNING created_at`,
         [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdByDepartment, person.createdByRegion, person.createdAt],
       );
@@ -224,15 +242,17 @@ export class EmploymentResolver {
     // data source, as every write: a subgraph's commits nothing past the gateway's deadline
     // (src/db/request-deadline.ts), and a query builder of its own would have committed regardless.
     const { raw: revoked }: { raw: { id: string }[] } = isUuid(id)
-      ? await ctx.db.transaction((em) =>
-          em
+      ? await ctx.db.transaction(async (em) => {
+          await lockRegistry(em, 'write');
+          return em
             .createQueryBuilder()
             .update(BarredPerson)
             .set({
               // Never before the bar was listed: `ctx.now` is the clock of the gateway that took this
               // request, and the listing's may have run seconds ahead (distributed mode accepts 15 s);
               // a bar read as revoked before it was listed is a trail out of order (as `stepTime`).
-              revokedAt: () => 'GREATEST(created_at, :revokedAt)',
+              // Nor before a check that answered RESTRICTED from it (lockRegistry).
+              revokedAt: () => `GREATEST(created_at, :revokedAt, ${LATEST_CHECK_SQL})`,
               revokedBy: ctx.principal.userId,
               revokedByDepartment: ctx.principal.department,
               revokedByRegion: ctx.principal.region,
@@ -241,8 +261,8 @@ export class EmploymentResolver {
             .where('id = :id AND revoked_at IS NULL', { id })
             .setParameter('revokedAt', ctx.now)
             .returning(['id'])
-            .execute(),
-        )
+            .execute();
+        })
       : { raw: [] };
     if (!revoked.length) throw notFound('BarredPerson');
     return revoked[0].id;
