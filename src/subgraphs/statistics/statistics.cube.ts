@@ -6,7 +6,7 @@ import { RegionLevel } from '../registry/registry.enums';
 import { depth, LEVELS, MAX_CELLS } from './statistics.config';
 import { tableCache } from './statistics.cache';
 import { type Summaries, summariesOf } from './statistics.refresh';
-import { Cell, hideDetermined, Line, protectJointly, protectLines, suppressSmall } from './statistics.suppression';
+import { Cell, hideDetermined, hideDisclosed, Line, protectJointly, protectLines, suppressSmall } from './statistics.suppression';
 
 /*
  * Builds a protected table from the summaries. A table is a region level plus dimensions; its
@@ -358,7 +358,7 @@ async function computeTable(em: EntityManager, opts: TableOptions, summaries: Su
   }
   if (opts.joint) {
     protectJointly(joint, k);
-    await hideDetermined(tables, () => protectJointly(joint, k));
+    await hideDisclosed(tables, () => protectJointly(joint, k));
   }
   const cell = (node: string, values: (string | null)[]) => {
     const n = nodeIndex.get(node);

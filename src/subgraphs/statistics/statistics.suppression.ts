@@ -351,6 +351,91 @@ class MinHeap {
 }
 
 /**
+ * Hidden cells a reader can pin from the lines of a whole lattice together, knowing that no count is
+ * negative: bound propagation, each line's total and members bounding one another until nothing
+ * changes. Equations alone (`determinedCells`) miss what the bounds chain across tables: a district's
+ * YELLOW girls aged 3–5, one street's published, another's at most its YELLOW children aged 3–5, left
+ * the third street's at least all its girls aged 3–5 — every one of them YELLOW, the other levels'
+ * hidden zeros read back (red team 24). Returns each hidden cell whose bounds meet, zeros that tell
+ * nothing aside (as `determinedCells`).
+ */
+export async function pinnedCells(lines: Line[]): Promise<Cell[]> {
+  const lo = new Map<Cell, number>();
+  const hi = new Map<Cell, number>();
+  const linesOf = new Map<Cell, Line[]>();
+  for (const line of lines) {
+    for (const c of [...line.members, line.total]) {
+      if (!c.suppressed) continue;
+      lo.set(c, 0);
+      hi.set(c, Infinity);
+      const of = linesOf.get(c);
+      if (of) of.push(line);
+      else linesOf.set(c, [line]);
+    }
+  }
+  const low = (c: Cell) => (c.suppressed ? lo.get(c)! : c.value);
+  const high = (c: Cell) => (c.suppressed ? hi.get(c)! : c.value);
+  const queue = lines.filter((line) => linesOf.has(line.total) || line.members.some((m) => m.suppressed));
+  const queued = new Set(queue);
+  const tighten = (c: Cell, l: number, h: number) => {
+    const raise = l > lo.get(c)!;
+    const lower = h < hi.get(c)!;
+    if (raise) lo.set(c, l);
+    if (lower) hi.set(c, h);
+    if (!raise && !lower) return;
+    for (const other of linesOf.get(c)!) {
+      if (!queued.has(other)) {
+        queued.add(other);
+        queue.push(other);
+      }
+    }
+  };
+  let ran = performance.now();
+  for (let head = 0; head < queue.length; head++) {
+    if (performance.now() - ran > YIELD_AFTER_MS) {
+      await new Promise(setImmediate);
+      ran = performance.now();
+    }
+    const line = queue[head];
+    queued.delete(line);
+    // The members' sum bounds, an unbounded high counted apart so that one member's can be taken out.
+    let sumLo = 0;
+    let sumHi = 0;
+    let unbounded = 0;
+    for (const m of line.members) {
+      sumLo += low(m);
+      if (high(m) === Infinity) unbounded++;
+      else sumHi += high(m);
+    }
+    const total = line.total;
+    if (total.suppressed) tighten(total, sumLo, unbounded ? Infinity : sumHi);
+    const [tLo, tHi] = [low(total), high(total)];
+    for (const m of line.members) {
+      if (!m.suppressed) continue;
+      const othersLo = sumLo - low(m);
+      const othersUnbounded = unbounded - (high(m) === Infinity ? 1 : 0);
+      const othersHi = othersUnbounded ? Infinity : sumHi - (high(m) === Infinity ? 0 : high(m));
+      tighten(m, Math.max(0, tLo - othersHi), tHi - othersLo);
+    }
+  }
+  return [...lo.keys()].filter((c) => lo.get(c) === hi.get(c) && (c.value !== 0 || c.zeroTells));
+}
+
+/** Hides the smallest free published cell of a line of `cell`'s, else of any of `lines`; fails closed when none is left. */
+function hideBeside(lines: Line[], cell: Cell): void {
+  let pick: Cell | undefined;
+  for (const mine of [true, false]) {
+    for (const line of lines) {
+      if (mine && line.total !== cell && !line.members.includes(cell)) continue;
+      for (const c of [...line.members, line.total]) if (!c.suppressed && !c.fixed && (!pick || before(c, pick))) pick = c;
+    }
+    if (pick) break;
+  }
+  if (!pick) throw new SuppressionError('a hidden cell is solved from the published ones and no cell is left to hide');
+  pick.suppressed = true;
+}
+
+/**
  * Hides more until no hidden cell can be solved from any one table's lines (`determinedCells`):
  * for each one solved, the smallest free published cell of a line of it (of the table when those
  * have none left), then the line rules again (`reprotect`). Hiding only grows, so this ends; fails closed when nothing is left to hide.
@@ -371,21 +456,26 @@ export async function hideDetermined(tables: Line[][], reprotect: () => void): P
       const cells = await determinedCells(lines);
       if (!cells.length) solvedWith.set(lines, hidden);
       for (const cell of cells) {
-        // Of a line of the cell's, else (every cell of those hidden or fixed) of any line of the table.
-        let pick: Cell | undefined;
-        for (const mine of [true, false]) {
-          for (const line of lines) {
-            if (mine && line.total !== cell && !line.members.includes(cell)) continue;
-            for (const c of [...line.members, line.total]) if (!c.suppressed && !c.fixed && (!pick || before(c, pick))) pick = c;
-          }
-          if (pick) break;
-        }
-        if (!pick) throw new SuppressionError('a hidden cell is solved from the published ones and no cell is left to hide');
-        pick.suppressed = true;
+        hideBeside(lines, cell);
         hid = true;
       }
     }
     if (!hid) return;
+    reprotect();
+  }
+}
+
+/**
+ * `hideDetermined`, then the same for cells pinned by the whole lattice's bounds (`pinnedCells`),
+ * until neither finds one: a complement hidden for a pinned cell may leave one solvable again.
+ */
+export async function hideDisclosed(tables: Line[][], reprotect: () => void): Promise<void> {
+  const all = tables.flat();
+  for (;;) {
+    await hideDetermined(tables, reprotect);
+    const pinned = await pinnedCells(all);
+    if (!pinned.length) return;
+    for (const cell of pinned) hideBeside(all, cell);
     reprotect();
   }
 }
