@@ -1,5 +1,5 @@
 import { Rng } from '../src/common/rng';
-import { Cell, determinedCells, hideDetermined, Line, protectJointly, protectLines, suppressSmall, SuppressionError } from '../src/subgraphs/statistics/statistics.suppression';
+import { Cell, determinedCells, hideDetermined, hideDisclosed, Line, pinnedCells, protectJointly, protectLines, suppressSmall, SuppressionError } from '../src/subgraphs/statistics/statistics.suppression';
 
 /** The suppression rules on hand-made lines (the database-backed tables are in statistics.test.ts). */
 const K = 5;
@@ -206,5 +206,33 @@ describe('small-cell suppression', () => {
     // The tables are such that some have a cell to solve and some do not.
     expect(solvedSome).toBeGreaterThan(5);
     expect(solvedSome).toBeLessThan(60);
+  });
+  it('pins what no count being negative tells, which no equation does, and hides beside it until nothing is pinned', async () => {
+    // y + z = 0 published: both hidden, each only "minus the other" as equations, yet both 0; so the
+    // x hidden beside y in x + y = 12 is 12, and the w beside x in w + x = 15 is 3.
+    const [x, y, z, w] = [cell(12, false, true), cell(0, false, true), cell(0, false, true), cell(3, false, true)];
+    const zero = cell(0);
+    const lines: Line[] = [
+      { members: [y, z], total: zero },
+      { members: [x, y], total: cell(12) },
+      { members: [w, x], total: cell(15) },
+    ];
+    for (const c of [y, z]) c.zeroTells = true;
+    expect(await determinedCells(lines)).toEqual([]);
+    expect(new Set(await pinnedCells(lines))).toEqual(new Set([x, y, z, w]));
+
+    // Bounds chained across tables: a + b + c = 67 published with a = 24; b ≤ 20 (b + b' = 20, b'
+    // hidden) leaves c ≥ 23, and c + c' = 23 published then pins c at 23 and c' at 0.
+    const [b, b2, c, c2] = [cell(20, false, true), cell(0, false, true), cell(23, false, true), cell(0, false, true)];
+    for (const zeroCell of [b2, c2]) zeroCell.zeroTells = true;
+    const chained: Line[] = [
+      { members: [cell(24), b, c], total: cell(67) },
+      { members: [b, b2], total: cell(20) },
+      { members: [c, c2], total: cell(23) },
+    ];
+    expect(await determinedCells(chained)).toEqual([]);
+    expect(new Set(await pinnedCells(chained))).toEqual(new Set([b, b2, c, c2]));
+    await hideDisclosed([chained], () => protectLines(chained, 5));
+    expect(await pinnedCells(chained)).toEqual([]);
   });
 });
