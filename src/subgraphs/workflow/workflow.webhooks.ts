@@ -11,6 +11,7 @@ import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
 import type { WorkflowConfig } from '../../config/hub.config';
 import { isDatabaseTimeout, isLockNotAvailable, loggableError } from '../../errors/hub.exception';
 import type { Policy } from '../../policy/policy';
+import { Access } from '../../policy/policy.types';
 import { checkDestination, DestinationRefused, LookupsBusy, ResolvedDestination } from './webhook.destination';
 import { NotificationKind } from './workflow.enums';
 import { isMinorAt } from '../registry/registry.loaders';
@@ -112,6 +113,23 @@ export function deliveryEvent(d: Due, policy: Policy): AuditEventBody {
   };
 }
 
+/**
+ * The event of an attempt audited and then withheld before its POST (NotSent: its child left the
+ * region, or the delivery could not be read again): the same request id, outcome DENIED and each
+ * field read as DENY, so that the child's history shows the attempt's first event answered by this
+ * one — nothing of the child left the hub. So too for one withdrawn (its webhook deactivated, or
+ * its lease lost to another sender, which audits its own attempt).
+ */
+export function withheldEvent(sent: AuditEventBody, reason: string): AuditEventBody {
+  return {
+    ...sent,
+    operationName: `${sent.operationName}: withheld, ${reason}`,
+    outcome: AuditOutcome.DENIED,
+    reads: sent.reads.map((r) => ({ ...r, fields: Object.fromEntries(Object.keys(r.fields).map((f) => [f, Access.DENY])) })),
+    time: new Date().toISOString(),
+  };
+}
+
 /** `last_error` of an attempt withheld because its audit event could not be written (not counted as an attempt). */
 export const AUDIT_UNAVAILABLE_ERROR = 'audit unavailable: not sent';
 /** `last_error` of an attempt withheld because MAX_LOOKUPS_IN_FLIGHT look-ups were under way (not counted as an attempt). */
@@ -125,6 +143,8 @@ export const CHILD_LEFT_ERROR = 'child no longer in the region: not sent, sent n
 class NotSent extends Error {}
 /** A leased delivery cancelled before its POST (its webhook deactivated, or the lease lost): not sent. */
 class Withdrawn extends Error {}
+/** Why a withdrawn attempt was withheld, in its withheld event. */
+const WITHDRAWN_REASON = 'cancelled or leased by another sender: not sent';
 
 /**
  * Whether a leased delivery is still to be sent as it was built: PENDING under this sender's lease,
@@ -276,12 +296,15 @@ async function deliverBatch(
       };
       const body = JSON.stringify(d.notification);
       let error: string | null = null;
+      let audited: AuditEventBody | null = null;
       try {
         const url = new URL(d.url);
         const to = await checkDestination(cfg, url, 'delivery');
         // Audited before anything leaves; a refused destination above was never contacted and is not a disclosure.
         try {
-          await trail.audit.append(deliveryEvent(d, trail.policy));
+          const event = deliveryEvent(d, trail.policy);
+          await trail.audit.append(event);
+          audited = event;
         } catch (e) {
           console.error('[hub] audit write failed; the webhook delivery is withheld', loggableError(e));
           throw new NotSent(AUDIT_UNAVAILABLE_ERROR);
@@ -298,6 +321,12 @@ async function deliverBatch(
         const status = await post(url, to, headers, body, cfg.timeoutMs);
         if (status < 200 || status > 299) error = `HTTP ${status}`;
       } catch (e) {
+        // Audited, then not sent: the trail says so, or the attempt's event reads as a disclosure.
+        if (audited && (e instanceof Withdrawn || e instanceof NotSent)) {
+          await trail.audit.append(withheldEvent(audited, e instanceof Withdrawn ? WITHDRAWN_REASON : e.message)).catch((failed) => {
+            console.error('[hub] the audit event of a withheld webhook delivery could not be written', loggableError(failed));
+          });
+        }
         // Cancelled (its row says so) or another sender's now (its lease theirs): nothing to write.
         if (e instanceof Withdrawn) return;
         if (e instanceof NotSent || e instanceof LookupsBusy) {
