@@ -45,14 +45,18 @@ async function lockEmployer(em: EntityManager, ctx: HubContext): Promise<void> {
  * check that answered without it (on a gateway behind, or committed after the check had read the
  * registry) read as the registry barring a person the hub had answered CLEAR about, or revoked
  * before it answered RESTRICTED; under the lock a write comes after the checks before it, and is
- * dated no earlier than the latest (LATEST_CHECK_SQL).
+ * dated after the latest (LATEST_CHECK_SQL).
  */
 async function lockRegistry(em: EntityManager, mode: 'check' | 'write'): Promise<void> {
   await em.query(`SELECT ${mode === 'check' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock'}(hashtext('employment-registry'))`);
 }
 
-/** The latest check's time, no earlier than which a listing or revocation is dated (migration 1795403400000 keeps it one index probe). */
-const LATEST_CHECK_SQL = `(SELECT max(checked_at) FROM workflow.employment_check)`;
+/**
+ * A millisecond after the latest check, no earlier than which a listing or revocation is dated: a
+ * check counts a write dated at its own instant (CHECKED_AT_SQL), so a write dated at the check's
+ * read as one it had answered from (migration 1795403400000 keeps it one index probe).
+ */
+const LATEST_CHECK_SQL = `(SELECT max(checked_at) + interval '1 millisecond' FROM workflow.employment_check)`;
 
 /**
  * The time a check is dated (`$1` the request's now): now, or the registry's latest listing or
