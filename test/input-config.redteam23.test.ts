@@ -4,7 +4,7 @@ import path from 'node:path';
 import { format, promisify } from 'node:util';
 import { Department } from '../src/auth/principal';
 import { DATA, refusalOf } from './support/config-refusal';
-import { post } from './support/audit-helpers';
+import { statusForUser } from './support/audit-helpers';
 import { startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -52,10 +52,7 @@ describe('the hub, red team 23', () => {
   });
   afterAll(() => t?.stop());
 
-  const statusFor = async (user: string) => {
-    const r = await post(t, await t.token(Department.POLICE, { user }), { query: '{ __typename }' });
-    return r.status;
-  };
+  const statusFor = (user: string) => statusForUser(t, user);
 
   // 53803f2 refuses `police-١_1` (Arabic-Indic one) and `policeः1` (visarga for a colon) beside Latin,
   // but exempts every character of Script=Common (token.service.ts:88): the hyphen, colon and digit

@@ -111,10 +111,10 @@ const isStraySign = (sub: string) => OWN_SIGN.test(sub.replace(SIGN_IN_A_WORD_OF
  * is no ASCII one, yet of no script (Common): the hyphen U+2010, the minus U+2212 and the modifier minus `˗` are drawn as `-`
  * (`police‐officer‐1` for the default `police-officer-1`, `张三‐1` for `张三-1`), the ratio `∶` and
  * `⁚` as a colon, `․` as a full stop, the low quotation mark `‚` as a comma. Quotation marks and
- * brackets stay (`O’Brien`, `李明（民政）`), other symbols (emoji) pass for no ASCII character, and
- * WORD_PUNCTUATION.
+ * brackets stay (`O’Brien`, `李明（民政）`), other symbols (emoji, and their skin tones, which Unicode
+ * counts as modifier symbols: `小明👍🏽`) pass for no ASCII character, and WORD_PUNCTUATION.
  */
-const COMMON_SIGN = /(?=\p{Script=Common})(?![\u0000-\u007f])(?:[\p{N}\p{Pd}\p{Pc}\p{Po}\p{Sm}\p{Sk}\p{Sc}]|[\u201A\u201E])/u;
+const COMMON_SIGN = /(?=\p{Script=Common})(?![\u0000-\u007f\u{1F3FB}-\u{1F3FF}])(?:[\p{N}\p{Pd}\p{Pc}\p{Po}\p{Sm}\p{Sk}\p{Sc}]|[\u201A\u201E])/u;
 /**
  * The punctuation a Han, kana, Hangul or Bopomofo word is typed with — `、`, `。`, `・`, the name
  * separator `·` (`阿卜杜拉·买买提`) and the full-width forms (`李明：民政`) — right after a letter of it
@@ -129,16 +129,22 @@ const WORD_PUNCTUATION = new RegExp(
 const isCommonSign = (sub: string) => COMMON_SIGN.test(sub.replace(WORD_PUNCTUATION, ''));
 
 /**
- * Letters that pass for ASCII ones where no script is mixed: a Latin one (`pᴏlice`, `teacher-ǀi`), a
- * word of another script all of whose letters do (`јое-1` for `joe-1`, `teacher-اi` for
- * `teacher-li`, and so `Вера`, drawn as `Bepa`), or a mark on an ASCII or Latin letter, which NFC
- * leaves only where no letter has it (`poli\u0307ce`: `i` drawn with its dot once).
+ * Letters that pass for ASCII characters where no script is mixed: a Latin one (`pᴏlice`,
+ * `teacher-ǀi`, `policeǃ`), a word of another script all of whose letters do beside anything but
+ * spaces and words of such scripts (`јое-1` for `joe-1`, `teacher-اi` for `teacher-li`, `张јое`,
+ * `张三ː1` for `张三:1`) — a name in one such script alone stays (`Тарас`, `Сара Иванова`), though
+ * `јое` alone is drawn as `joe` —, or a mark on an ASCII letter or a dotless `ı` or `ȷ`, which NFC
+ * leaves only where no letter has it (`poli\u0307ce`: `i` drawn with its dot once; `Fọlákẹ́`'s tone
+ * on `ẹ` stays). Han, kana, Hangul and Bopomofo words are not looked at: none of their letters but
+ * `〇`, `丿`, `丶` and `ノ` is drawn as ASCII, and those are common in names (`山ノ内`).
  */
-const NON_LATIN_WORD = /(?:(?!\p{Script=Latin})\p{L}\p{M}*)+/gu;
+const LOOKALIKE_WORD = /(?:(?![\p{Script=Latin}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}])\p{L}\p{M}*)+/gu;
+const BESIDE_A_LOOKALIKE_WORD = /[\u0021-\u007e\p{Script=Latin}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}]/u;
 const passesForAscii = (sub: string): boolean =>
   Array.from(sub).some((c) => LATIN.test(c) && ASCII_LOOKALIKE_LETTER.test(c)) ||
-  (sub.match(NON_LATIN_WORD) ?? []).some((word) => Array.from(word.replace(/\p{M}/gu, '')).every((c) => ASCII_LOOKALIKE_LETTER.test(c))) ||
-  /(?:[\u0000-\u007f]|\p{Script=Latin})\p{M}/u.test(sub);
+  (BESIDE_A_LOOKALIKE_WORD.test(sub) &&
+    (sub.match(LOOKALIKE_WORD) ?? []).some((word) => Array.from(word.replace(/\p{M}/gu, '')).every((c) => ASCII_LOOKALIKE_LETTER.test(c)))) ||
+  /[\u0000-\u007f\u0131\u0237]\p{M}/u.test(sub);
 
 /**
  * A compatibility form of ASCII letters or digits: a character whose NFKC form is those —
@@ -199,9 +205,10 @@ const isSystemLookalike = (sub: string): boolean => {
   if ([LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1) return true;
   const foreign = FOREIGN_LETTER.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, ''));
   if (LATIN.test(sub) && foreign) return true;
-  // Signs are judged where every letter is of Latin or HOME's scripts: a word of another script
-  // has signs of its own (Devanagari's vowel signs), and beside Latin it is refused above.
-  return !foreign && (isStraySign(sub) || isCommonSign(sub));
+  // A script's own signs are judged where every letter is of Latin or HOME's scripts: a word of
+  // another script has signs of its own (Devanagari's vowel signs), and beside Latin it is refused
+  // above. Signs of no script are judged in every id (`Иван‐1` for `Иван-1`).
+  return isCommonSign(sub) || (!foreign && isStraySign(sub));
 };
 
 /** A subject a client token may carry: a user id (isUserId) that is not, and could not pass for, one of the hub's own. */

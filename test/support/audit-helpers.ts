@@ -1,6 +1,7 @@
 import { childReads } from '../../src/audit/audit-event';
 import type { AuditEventBody } from '../../src/audit/audit.types';
 import { Client } from 'pg';
+import { Department } from '../../src/auth/principal';
 import type { TestHub } from './test-hub';
 
 /**
@@ -46,6 +47,11 @@ export async function post(
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, requestId: res.headers.get('x-request-id')!, json: await res.json().catch(() => null) };
+}
+
+/** The HTTP status of `{ __typename }` asked with a POLICE token whose user id (`sub`) is `user`: 401 when the hub refuses the id. */
+export async function statusForUser(t: TestHub, user: string): Promise<number> {
+  return (await post(t, await t.token(Department.POLICE, { user }), { query: '{ __typename }' })).status;
 }
 
 /** Tampering with the trail needs what the application lacks: a superuser session with its triggers off. */
