@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { Department } from '../src/auth/principal';
+import { Department, Role } from '../src/auth/principal';
 import type { AuditEventBody } from '../src/audit/audit.types';
 import { buildPolicy } from '../src/server/bootstrap';
 import { CHILD_LEFT_ERROR, deliverWebhooks, RECHECK_UNAVAILABLE_ERROR } from '../src/subgraphs/workflow/workflow.webhooks';
@@ -87,6 +87,34 @@ describe('notifications and webhooks (rt24d)', () => {
       expect(bodies.map((b) => ({ minorId: b.minorId, fields: Object.keys(b.payload).filter((k) => k.startsWith('Minor.') || k.startsWith('RiskAssessment.')) }))).toEqual([
         { minorId: null, fields: [] },
       ]);
+      // The attempt audited before the child left is answered by an event of the same request
+      // withholding it, every field DENY: nothing of the child left the hub (red team 25).
+      const events = (await t.sql(`SELECT body FROM audit.event WHERE body::jsonb->>'userId' = 'hub:webhook-delivery' AND body LIKE $1 ORDER BY seq`, [`%${hook}%`])).map(
+        (r) => JSON.parse(r.body) as AuditEventBody,
+      );
+      // The child's access history, as the district's auditor reads it.
+      const auditor = await t.token(CA, { role: Role.AUDITOR, region: '330102', user: 'rt25h-auditor' });
+      const history = await t.gql(auditor, `query($id: ID!) { minorAccessHistory(minorId: $id) { requestId userId outcome fields { access } } }`, { id: kid.id }, {});
+      expect(history.errors).toBeUndefined();
+      const deliveries = history.data.minorAccessHistory.filter((h: { userId: string }) => h.userId === 'hub:webhook-delivery');
+      expect({
+        events: events.map((e) => ({ outcome: e.outcome, readsChild: JSON.stringify(e.reads).includes(kid.id), withheld: e.operationName!.includes(`withheld, ${CHILD_LEFT_ERROR}`) })),
+        history: deliveries.map((h: { requestId: string; outcome: string; fields: { access: string }[] }) => ({
+          outcome: h.outcome,
+          sameRequest: h.requestId === events[0].requestId,
+          access: [...new Set(h.fields.map((f) => f.access))],
+        })),
+      }).toEqual({
+        events: [
+          { outcome: 'SUCCESS', readsChild: true, withheld: false },
+          { outcome: 'DENIED', readsChild: true, withheld: true },
+          { outcome: 'SUCCESS', readsChild: false, withheld: false },
+        ],
+        history: [
+          { outcome: 'DENIED', sameRequest: true, access: ['DENY'] },
+          { outcome: 'SUCCESS', sameRequest: true, access: ['ALLOW'] },
+        ],
+      });
     } finally {
       await closeReceiver(rx.server);
     }
