@@ -421,12 +421,14 @@ export async function pinnedCells(lines: Line[]): Promise<Cell[]> {
   return [...lo.keys()].filter((c) => lo.get(c) === hi.get(c) && (c.value !== 0 || c.zeroTells));
 }
 
-/** Hides the smallest free published cell of a line of `cell`'s, else of any of `lines`; fails closed when none is left. */
-function hideBeside(lines: Line[], cell: Cell): void {
+/**
+ * Hides the smallest free published cell of a line of `cell`'s (`own`, else found among `lines`),
+ * else of any of `lines`; fails closed when none is left.
+ */
+function hideBeside(lines: Line[], cell: Cell, own = lines.filter((line) => line.total === cell || line.members.includes(cell))): void {
   let pick: Cell | undefined;
-  for (const mine of [true, false]) {
-    for (const line of lines) {
-      if (mine && line.total !== cell && !line.members.includes(cell)) continue;
+  for (const of of [own, lines]) {
+    for (const line of of) {
       for (const c of [...line.members, line.total]) if (!c.suppressed && !c.fixed && (!pick || before(c, pick))) pick = c;
     }
     if (pick) break;
@@ -471,11 +473,20 @@ export async function hideDetermined(tables: Line[][], reprotect: () => void): P
  */
 export async function hideDisclosed(tables: Line[][], reprotect: () => void): Promise<void> {
   const all = tables.flat();
+  // Each cell's lines, in the lattice's order, found once: a pass may pin hundreds of cells.
+  const linesOf = new Map<Cell, Line[]>();
+  for (const line of all) {
+    for (const c of [...line.members, line.total]) {
+      const of = linesOf.get(c);
+      if (of) of.push(line);
+      else linesOf.set(c, [line]);
+    }
+  }
   for (;;) {
     await hideDetermined(tables, reprotect);
     const pinned = await pinnedCells(all);
     if (!pinned.length) return;
-    for (const cell of pinned) hideBeside(all, cell);
+    for (const cell of pinned) hideBeside(all, cell, linesOf.get(cell));
     reprotect();
   }
 }
