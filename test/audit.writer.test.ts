@@ -213,6 +213,45 @@ describe('audit writer', () => {
     expect(await verify()).toEqual(expect.objectContaining({ ok: true, firstBreak: null }));
   });
 
+  it('a batch another instance outraces at every try still gets through: retried alone under the trail\'s append lock, no INSERT can come between its head and its own', async () => {
+    const loser = writerPool(url, 'writer-outraced');
+    const rivals = writerPool(url, 'writer-rival');
+    const loserClients = new Set<unknown>();
+    loser.on('connect', (c) => loserClients.add(c));
+    const rivalEvents: ReturnType<typeof event>[] = [];
+    const rivalAppends: Promise<void>[] = [];
+    const appendLockAwaited = async () => (await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount;
+    const query = Client.prototype.query;
+    // Just before each of the loser's INSERTs, another instance appends the next event: a writer
+    // whose head stays in memory needs one round trip for it, where the loser had to read the head.
+    const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+      const send = () => (query as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+      if (!loserClients.has(this) || !(args[0] as { text?: string })?.text?.startsWith('INSERT INTO audit.event')) return send() as never;
+      const e = event('rival');
+      rivalEvents.push(e);
+      const rival = new AuditWriter(rivals).append(e);
+      rivalAppends.push(rival);
+      let settled = false;
+      rival.finally(() => (settled = true)).catch(() => undefined);
+      return until('the rival to append or to wait on the lock', async () => settled || appendLockAwaited()).then(send) as never;
+    });
+    const mine = event('outraced');
+    try {
+      await expect(new AuditWriter(loser).append(mine)).resolves.toBeUndefined();
+    } finally {
+      spy.mockRestore();
+      await Promise.allSettled(rivalAppends);
+      await Promise.all([loser.end(), rivals.end()]);
+    }
+    // Outraced once, then through alone: the rival held back until the loser committed, then through itself.
+    expect(rivalAppends).toHaveLength(2);
+    expect((await Promise.allSettled(rivalAppends)).map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+    for (const e of [mine, ...rivalEvents]) expect(await storedSeqs(e.requestId)).toHaveLength(1);
+    expect((await storedSeqs(rivalEvents[0].requestId))[0]).toBeLessThan((await storedSeqs(mine.requestId))[0]);
+    expect((await storedSeqs(mine.requestId))[0]).toBeLessThan((await storedSeqs(rivalEvents[1].requestId))[0]);
+    expect(await verify()).toEqual(expect.objectContaining({ ok: true, firstBreak: null }));
+  });
+
   it('indexes the UUIDs an event names, in lower case, under minor_ids; a name that is no UUID is kept in the body only and does not fail the batch', async () => {
     const [a, b] = [randomUUID(), randomUUID()];
     const pool = writerPool(url, 'writer-minor-ids');

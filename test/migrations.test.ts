@@ -521,6 +521,41 @@ describe('migrations', () => {
     }
   });
 
+  it('audit.event: every INSERT takes the append lock shared up, so that one held alone (a writer retrying a collision) holds it back; not down', async () => {
+    const db = await openDataSource(await cloneTemplateDatabase());
+    const alone = await db.createQueryRunner();
+    try {
+      const appended = async () => {
+        const runner = db.createQueryRunner();
+        try {
+          // Refused, not waited for, while the lock is held alone: lock_timeout ends the wait.
+          await runner.query(`SET lock_timeout = 200`);
+          await runner.query(`INSERT INTO audit.event (seq, prev_hash, hash, body, request_id, occurred_at, outcome, minor_ids)
+            SELECT coalesce(max(seq), 0) + 1, repeat('0', 64), repeat('0', 64), '{}', gen_random_uuid(), now(), 'OK', '{}' FROM audit.event`);
+          return 'appended';
+        } catch (e) {
+          return (e as { driverError?: { code?: string } }).driverError?.code;
+        } finally {
+          await runner.release();
+        }
+      };
+      await alone.startTransaction();
+      await alone.query(`SELECT pg_advisory_xact_lock(hashtext('audit-append'))`);
+      expect(await appended()).toBe('55P03');
+      await undoThrough(db, 'AuditEventAppendLock1795403500000');
+      expect(await appended()).toBe('appended');
+      await alone.rollbackTransaction();
+      await reapplyAll(db);
+      await alone.startTransaction();
+      await alone.query(`SELECT pg_advisory_xact_lock(hashtext('audit-append'))`);
+      expect(await appended()).toBe('55P03');
+      await alone.rollbackTransaction();
+    } finally {
+      await alone.release();
+      await db.destroy();
+    }
+  });
+
   it('workflow.notification: a VISIT_OVERDUE dedupe key names the grid it was told to up; down, not, a second grid told of one due date keeping a key of its own', async () => {
     const db = await openDataSource(await cloneTemplateDatabase());
     try {

@@ -1,5 +1,5 @@
 import { Pool, type PoolClient, type QueryResult } from 'pg';
-import { type Backend, BACKEND_COLUMNS, endBackend, isConnectionLoss, settleWithin, SETTLE_WAIT_MS, sleep } from '../db/lost-session';
+import { type Backend, BACKEND_COLUMNS, endBackend, isConnectionLoss, settleWithin, SETTLE_WAIT_MS } from '../db/lost-session';
 import { boundedPoolOptions, IDLE_CONNECTION_MS } from '../db/time-limits';
 import { loggableSummary } from '../errors/hub.exception';
 import type { AuditEventBody } from './audit.types';
@@ -57,8 +57,18 @@ function appendStatement(events: number): { name?: string; text: string } {
   return events <= PREPARED_BATCH ? { name: `audit-append-${events}`, text } : { text };
 }
 
+const READ_HEAD = 'SELECT seq, hash FROM audit.event ORDER BY seq DESC LIMIT 1';
+type HeadRow = { seq: string; hash: string };
+const headOf = (rows: HeadRow[]): Head => (rows.length ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH });
+
 /** How long a batch keeps retrying `seq` conflicts with other writers, and lost connections, before it is refused. */
 const RETRY_WINDOW_MS = 2000;
+/**
+ * A batch's retry after a collision: the trail's append lock alone, then the head. The lock is
+ * held to the COMMIT; a session lost while holding it is ended by Postgres within the pool's
+ * `idle_in_transaction_session_timeout`, the other writers' INSERTs waiting meanwhile.
+ */
+const APPEND_ALONE = `BEGIN; SELECT pg_advisory_xact_lock(hashtext('audit-append')); ${READ_HEAD}`;
 /**
  * How long an append keeps retrying and settling before it is refused. Not a bound on the append:
  * the statement under way when this runs out may still take up to the pool's timeout (`auditWriterPool`).
@@ -120,9 +130,15 @@ export class AuditInDoubtError extends Error {
  * caller releases no data before that.
  *
  * The chain head is kept in memory. Another process appending to the same trail (several hub
- * instances) makes our next INSERT collide on `seq`; we then re-read the head and retry, so the
- * chain never forks: at once the first time, then after a short random pause (so that writers
- * colliding again do not keep colliding), for up to 2 s before the batch is refused.
+ * instances) makes our next INSERT collide on `seq`, so the chain never forks. The batch is then
+ * tried again alone: in a transaction holding the trail's append lock (`APPEND_ALONE`), which
+ * every INSERT takes shared (trigger `event_append_lock`, migration 1795403500000), it reads the
+ * head and appends with no other writer between the two. Retrying on a re-read head without the
+ * lock did not always get through: a writer whose head stays in memory appends in one round trip
+ * and could win every race for the 2 s a batch is retried, and the batch was refused. The lock is
+ * taken only after a collision, so a lone instance pays nothing for it but the trigger's shared
+ * lock; it is held for two round trips, while the other writers' INSERTs wait. The batch is
+ * refused if it cannot be written within 2 s.
  *
  * A batch whose connection is lost after its INSERT was sent is in doubt: the reply may have been
  * lost after the commit, or the server may not even know yet and still be running the INSERT
@@ -184,17 +200,25 @@ export class AuditWriter implements AuditSink {
   }
 
   private async readHead(): Promise<Head> {
-    const { rows } = await this.pool.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit.event ORDER BY seq DESC LIMIT 1');
-    return rows.length ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
+    return headOf((await this.pool.query<HeadRow>(READ_HEAD)).rows);
+  }
+
+  /** On `client`, in a transaction holding the append lock alone: the head no other writer can move before COMMIT. */
+  private async lockHead(client: PoolClient): Promise<Head> {
+    const results = (await client.query(APPEND_ALONE)) as unknown as QueryResult<HeadRow>[];
+    return headOf(results[2].rows);
   }
 
   private async write(bodies: AuditEventBody[]): Promise<void> {
     const deadline = Date.now() + RETRY_WINDOW_MS;
     for (let conflicts = 0, losses = 0; ; ) {
+      const alone = conflicts > 0;
       let client: PoolClient | undefined;
       let sent: { backend: Backend; first: number; last: Head } | undefined;
       try {
-        const head = (this.head ??= await this.readHead());
+        // Its process is read before the lock is taken, not while the other writers wait on it.
+        if (alone) await this.backendOf((client = await this.connect()));
+        const head = client ? await this.lockHead(client) : (this.head ??= await this.readHead());
         let { seq, hash: prev } = head;
         const values = [];
         for (const body of bodies) {
@@ -206,22 +230,24 @@ export class AuditWriter implements AuditSink {
           values.push(seq, prev, hash, text, r, t, u, d, g, o, pu, `{${m.join(',')}}`);
           prev = hash;
         }
-        client = await this.connect();
+        client ??= await this.connect();
         sent = { backend: await this.backendOf(client), first: head.seq + 1, last: { seq, hash: prev } };
         await client.query({ ...appendStatement(bodies.length), values });
+        if (alone) await client.query('COMMIT');
         client.release();
         this.head = sent.last;
         return;
       } catch (e) {
         this.head = null; // whatever happened, trust only the database next time
         const lost = isConnectionLoss(e);
-        client?.release(lost ? (e as Error) : undefined);
+        // A connection left in the lock's transaction is closed, which ends it, rather than reused.
+        client?.release(lost || alone ? (e as Error) : undefined);
         if (lost) {
           // Lost before the INSERT was sent: nothing to settle.
           if (sent && (await this.settle(sent.backend, sent.first, sent.last))) return; // it committed; only the reply was lost
           if (!losses++ || Date.now() < deadline) continue;
         } else if ((e as { code?: string }).code === '23505' && Date.now() < deadline) {
-          if (conflicts++) await sleep(Math.random() * Math.min(2 ** conflicts, 50));
+          conflicts++;
           continue;
         }
         throw e;

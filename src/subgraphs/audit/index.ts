@@ -5,6 +5,7 @@ import { AuditEventWithoutHashIndex1795400700000 } from '../../../migrations/179
 import { AuditEventMinorIdsUuid1795401000000 } from '../../../migrations/1795401000000-audit-event-minor-ids-uuid';
 import { AuditEventBodiesInline1795401100000 } from '../../../migrations/1795401100000-audit-event-bodies-inline';
 import { AuditEventRequestIndex1795402500000 } from '../../../migrations/1795402500000-audit-event-request-index';
+import { AuditEventAppendLock1795403500000 } from '../../../migrations/1795403500000-audit-event-append-lock';
 import { startAnchoring } from '../../audit/audit.anchor';
 import { auditPolicy } from './audit.policy';
 import { AuditEventResolver, AuditResolver } from './resolvers/audit.resolver';
@@ -17,7 +18,7 @@ export const auditSubgraph: SubgraphSlice = {
   name: 'audit',
   owner: Department.CIVIL_AFFAIRS,
   entities: [],
-  migrations: [AuditInit1795400200000, AuditEventWithoutHashIndex1795400700000, AuditEventMinorIdsUuid1795401000000, AuditEventBodiesInline1795401100000, AuditEventRequestIndex1795402500000],
+  migrations: [AuditInit1795400200000, AuditEventWithoutHashIndex1795400700000, AuditEventMinorIdsUuid1795401000000, AuditEventBodiesInline1795401100000, AuditEventRequestIndex1795402500000, AuditEventAppendLock1795403500000],
   resolvers: [AuditResolver, AuditEventResolver],
   policy: auditPolicy,
   // Where the trail's reader is served, its head is logged: one process, in-process or distributed.
