@@ -13,7 +13,7 @@ export class AuditEventAppendLock1795403500000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
       CREATE FUNCTION audit.share_append_lock() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN PERFORM pg_advisory_xact_lock_shared(hashtext('audit-append')); RETURN NULL; END $$`);
+      BEGIN PERFORM pg_advisory_xact_lock_shared(hashtext('audit.event append')); RETURN NULL; END $$`);
     await q.query(`CREATE TRIGGER event_append_lock BEFORE INSERT ON audit.event FOR EACH STATEMENT EXECUTE FUNCTION audit.share_append_lock()`);
   }
 

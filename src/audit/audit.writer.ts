@@ -64,11 +64,12 @@ const headOf = (rows: HeadRow[]): Head => (rows.length ? { seq: Number(rows[0].s
 /** How long a batch keeps retrying `seq` conflicts with other writers, and lost connections, before it is refused. */
 const RETRY_WINDOW_MS = 2000;
 /**
- * A batch's retry after a collision: the trail's append lock alone, then the head. The lock is
- * held to the COMMIT; a session lost while holding it is ended by Postgres within the pool's
- * `idle_in_transaction_session_timeout`, the other writers' INSERTs waiting meanwhile.
+ * A batch's retry after a collision: the trail's append lock alone, then the head, which must be
+ * read after the lock is granted: READ COMMITTED whatever the database's default, since a
+ * REPEATABLE READ snapshot, taken as the lock is asked for, missed the INSERTs committed while
+ * it was waited on, and the batch collided again. The lock is held to the COMMIT.
  */
-const APPEND_ALONE = `BEGIN; SELECT pg_advisory_xact_lock(hashtext('audit-append')); ${READ_HEAD}`;
+const APPEND_ALONE = `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(hashtext('audit.event append')); ${READ_HEAD}`;
 /**
  * How long an append keeps retrying and settling before it is refused. Not a bound on the append:
  * the statement under way when this runs out may still take up to the pool's timeout (`auditWriterPool`).
@@ -137,8 +138,10 @@ export class AuditInDoubtError extends Error {
  * lock did not always get through: a writer whose head stays in memory appends in one round trip
  * and could win every race for the 2 s a batch is retried, and the batch was refused. The lock is
  * taken only after a collision, so a lone instance pays nothing for it but the trigger's shared
- * lock; it is held for two round trips, while the other writers' INSERTs wait. The batch is
- * refused if it cannot be written within 2 s.
+ * lock; it is held from its grant to the COMMIT (the INSERT and the COMMIT: two round trips, the
+ * events' JSON made beforehand), while the other writers' INSERTs wait. A batch that collided is
+ * tried alone at least once, however long its INSERT waited on another's lock; it is refused once
+ * it has been tried for 2 s, or if a wait on the lock passes the pool's `lock_timeout`.
  *
  * A batch whose connection is lost after its INSERT was sent is in doubt: the reply may have been
  * lost after the commit, or the server may not even know yet and still be running the INSERT
@@ -211,23 +214,27 @@ export class AuditWriter implements AuditSink {
 
   private async write(bodies: AuditEventBody[]): Promise<void> {
     const deadline = Date.now() + RETRY_WINDOW_MS;
+    // What does not depend on the head, made once and not while the append lock is held.
+    const rows = bodies.map((body) => {
+      const [r, t, u, d, g, o, pu, m] = indexColumns(body);
+      // The children are lower-case UUIDs (indexColumns): an array literal needs no quoting.
+      return { text: canonicalJson(body), columns: [r, t, u, d, g, o, pu, `{${m.join(',')}}`] };
+    });
     for (let conflicts = 0, losses = 0; ; ) {
       const alone = conflicts > 0;
       let client: PoolClient | undefined;
+      let locking: Backend | undefined;
       let sent: { backend: Backend; first: number; last: Head } | undefined;
       try {
         // Its process is read before the lock is taken, not while the other writers wait on it.
-        if (alone) await this.backendOf((client = await this.connect()));
+        if (alone) locking = await this.backendOf((client = await this.connect()));
         const head = client ? await this.lockHead(client) : (this.head ??= await this.readHead());
         let { seq, hash: prev } = head;
         const values = [];
-        for (const body of bodies) {
-          const text = canonicalJson(body);
+        for (const { text, columns } of rows) {
           seq += 1;
           const hash = chainHash(prev, seq, text);
-          const [r, t, u, d, g, o, pu, m] = indexColumns(body);
-          // The children are lower-case UUIDs (indexColumns): an array literal needs no quoting.
-          values.push(seq, prev, hash, text, r, t, u, d, g, o, pu, `{${m.join(',')}}`);
+          values.push(seq, prev, hash, text, ...columns);
           prev = hash;
         }
         client ??= await this.connect();
@@ -243,10 +250,15 @@ export class AuditWriter implements AuditSink {
         // A connection left in the lock's transaction is closed, which ends it, rather than reused.
         client?.release(lost || alone ? (e as Error) : undefined);
         if (lost) {
-          // Lost before the INSERT was sent: nothing to settle.
-          if (sent && (await this.settle(sent.backend, sent.first, sent.last))) return; // it committed; only the reply was lost
+          if (sent) {
+            if (await this.settle(sent.backend, sent.first, sent.last)) return; // it committed; only the reply was lost
+          } else if (locking) {
+            // Nothing sent to settle, but the session may hold the append lock, every writer's
+            // INSERT waiting on it until Postgres notices (idle_in_transaction_session_timeout).
+            await this.endLockingSession(locking);
+          }
           if (!losses++ || Date.now() < deadline) continue;
-        } else if ((e as { code?: string }).code === '23505' && Date.now() < deadline) {
+        } else if ((e as { code?: string }).code === '23505' && (!alone || Date.now() < deadline)) {
           conflicts++;
           continue;
         }
@@ -296,7 +308,16 @@ export class AuditWriter implements AuditSink {
     );
   }
 
-  private async endAndLook(backend: Backend, last: Head, until: number): Promise<boolean> {
+  /** Ends the lost session of `backend`, which had asked for the append lock and sent no INSERT. */
+  private async endLockingSession(backend: Backend): Promise<void> {
+    await settleWithin(
+      (until) => this.endAndLook(backend, null, until),
+      (e) => e as Error,
+    );
+  }
+
+  /** Ends the session of `backend`, then whether `last` is stored (none: false). */
+  private async endAndLook(backend: Backend, last: Head | null, until: number): Promise<boolean> {
     const client = await this.connect();
     let roleReset = false;
     try {
@@ -304,6 +325,7 @@ export class AuditWriter implements AuditSink {
       await endBackend(client, backend, until);
       await client.query('RESET ROLE');
       roleReset = true;
+      if (!last) return false;
       const { rows } = await client.query<{ hash: string }>('SELECT hash FROM audit.event WHERE seq = $1', [last.seq]);
       return rows[0]?.hash === last.hash;
     } finally {
