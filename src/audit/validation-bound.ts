@@ -4,6 +4,13 @@ import { HubErrorCode, HubException } from '../errors/hub.exception';
 /** Deeper selections than any client needs are refused before planning (LIMIT_EXCEEDED). */
 export const MAX_DEPTH = 12;
 /**
+ * The deepest fragments (inline or spread) may nest within one level of fields. The planner
+ * recurses through each: 1,600 inline fragments in one level, 4,800 tokens, ran it out of stack
+ * (an internal error where the refusal belonged). A client nests a few; a chain of the 50 fragments
+ * a document may define stays within it.
+ */
+export const MAX_FRAGMENT_NESTING = 64;
+/**
  * The most lexical tokens (names, punctuation, values) a document may hold: graphql-js validates
  * some 5,000 in a few tens of milliseconds of the event loop, every other caller waiting. The
  * largest operation of the repository, the dashboard's, holds 230.
@@ -181,7 +188,8 @@ class Walk {
     if (depth > MAX_DEPTH) return `Selections deeper than ${MAX_DEPTH} levels are not served`;
     const byName = new Map<string, { count: number; below: Reached[] }>();
     const spread = new Set<string>();
-    const collect = ({ set, via, on, graphs }: Reached): string | null => {
+    const collect = ({ set, via, on, graphs }: Reached, nesting = 0): string | null => {
+      if (nesting > MAX_FRAGMENT_NESTING) return `Fragments nested more than ${MAX_FRAGMENT_NESTING} deep within one level of fields are not served`;
       for (const s of set.selections) {
         if (s.kind === Kind.FIELD) {
           if (++this.selected > MAX_SELECTIONS) return `Operations selecting more than ${MAX_SELECTIONS} fields (a fragment counted wherever it is spread and where it is defined) are not served`;
@@ -193,14 +201,14 @@ class Walk {
           if (!hop) return `Operations going between subgraphs more than ${MAX_SUBGRAPH_HOPS} times (a fragment counted wherever it is spread) are not served`;
           if (s.selectionSet) same.below.push({ set: s.selectionSet, via, on: hop.field && this.subgraphs.type(hop.field.type), graphs: hop.graphs });
         } else if (s.kind === Kind.INLINE_FRAGMENT) {
-          const refused = collect({ set: s.selectionSet, via, on: s.typeCondition && on ? this.subgraphs.type(s.typeCondition.name.value) : on, graphs });
+          const refused = collect({ set: s.selectionSet, via, on: s.typeCondition && on ? this.subgraphs.type(s.typeCondition.name.value) : on, graphs }, nesting + 1);
           if (refused) return refused;
         } else {
           const name = s.name.value;
           const fragment = this.fragments.get(name);
           if (!fragment || via.has(name) || spread.has(name)) continue;
           spread.add(name);
-          const refused = collect({ set: fragment.selectionSet, via: new Set([...via, name]), on: on && this.subgraphs.type(fragment.typeCondition.name.value), graphs });
+          const refused = collect({ set: fragment.selectionSet, via: new Set([...via, name]), on: on && this.subgraphs.type(fragment.typeCondition.name.value), graphs }, nesting + 1);
           if (refused) return refused;
         }
       }
