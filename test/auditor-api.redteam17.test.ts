@@ -336,14 +336,14 @@ describe('auditor API boundaries (redteam17)', () => {
   });
 
   // ---------------------------------------------------------------- a page bounded by the children it answers
-  it('auditEvents: a page stops at first × 100 fields of children answered, exactly: 100 + 100 fit, 101 + 100 do not, and nothing is skipped', async () => {
+  it('auditEvents: a page answering reads stops at first × 100 fields of children answered, exactly: 100 + 100 fit, 101 + 100 do not, and nothing is skipped', async () => {
     const ids = (n: number) => Array.from({ length: n }, () => randomUUID());
     const at = Date.parse('2026-11-23T05:00:00Z');
     const a1 = await plant({ at, user: 'rt17-bulk-a', reads: ids(100) });
     const a2 = await plant({ at: at + 1, user: 'rt17-bulk-a', reads: ids(100) });
     const b1 = await plant({ at, user: 'rt17-bulk-b', reads: ids(100) });
     const b2 = await plant({ at: at + 1, user: 'rt17-bulk-b', reads: ids(101) });
-    const Q = `query($u: String!, $after: String) { auditEvents(filter: { userId: $u }, first: 2, after: $after) { edges { node { requestId } } pageInfo { hasNextPage endCursor } } }`;
+    const Q = `query($u: String!, $after: String) { auditEvents(filter: { userId: $u }, first: 2, after: $after) { edges { node { requestId reads { minorId } } } pageInfo { hasNextPage endCursor } } }`;
     const pages = async (u: string) => {
       const out: string[][] = [];
       let after: string | null = null;

@@ -3,6 +3,7 @@ import { IResolvers, printSchemaWithDirectives } from '@graphql-tools/utils';
 import { GraphQLSchema } from 'graphql';
 import gql from 'graphql-tag';
 import { buildSchema, createResolversMap } from 'type-graphql';
+import { DateTimeISO } from './date-time.scalar';
 import type { SubgraphSlice } from './subgraph.types';
 
 function mergeResolvers(base: IResolvers, extra: IResolvers = {}): IResolvers {
@@ -21,6 +22,7 @@ export async function buildFederatedSchema(slice: SubgraphSlice): Promise<GraphQ
     // Federation schemas may legitimately lack a Query of their own; composition checks the rest.
     skipCheck: true,
     validate: false,
+    scalarsMap: [{ type: Date, scalar: DateTimeISO }],
   });
   return buildSubgraphSchema({
     typeDefs: gql`

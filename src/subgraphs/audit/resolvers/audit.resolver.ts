@@ -6,6 +6,7 @@ import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import type { ChainAnchor } from '../../../audit/audit.anchor';
 import { verifyChain } from '../../../audit/audit.verify';
 import { answerKeys } from '../../../common/root-fields';
+import { millisecondBound } from '../../../schema/date-time.scalar';
 import { canonicalId, isUuid } from '../../../common/uuid';
 import { readOnly } from '../../../db/commit-outcome';
 import { isWellFormed, requirePageSize } from '../../../common/validation';
@@ -163,6 +164,15 @@ function toEvent(row: EventRow, b: AuditEventBody): AuditEvent {
 const fieldReads = (b: Pick<AuditEventBody, 'reads'>) => b.reads.reduce((n, r) => n + ('minorIds' in r ? r.minorIds.length : 1) * Object.keys(r.fields).length, 0);
 
 /**
+ * Whether a page's events answer `reads`: only then do the children's fields they hold bound the
+ * page (FIELD_READS_PER_EVENT), which otherwise listed a bulk reader's events one a page.
+ */
+function answersReads(info: GraphQLResolveInfo): boolean {
+  const below = (nodes: readonly FieldNode[], name: string) => [...answerKeys(nodes, info.fragments).values()].flat().filter((f) => f.name.value === name);
+  return below(below(below(info.fieldNodes, 'edges'), 'node'), 'reads').length > 0;
+}
+
+/**
  * The trail's answers hold each field once where it is selected: a field under two names (aliases)
  * anywhere in one of its queries is LIMIT_EXCEEDED, before anything is read. What they list is
  * bounded by what the trail holds — a page's first event whatever its size, a child's history of
@@ -256,10 +266,11 @@ export class AuditResolver {
     if (child) add('minor_ids @> ARRAY[?]::uuid[]', child);
     if (filter?.outcome) add('outcome = ?', filter.outcome);
     if (filter?.purpose) add('purpose = ?', filter.purpose);
-    if (filter?.from) add('occurred_at >= ?', filter.from);
-    if (filter?.to) add('occurred_at < ?', filter.to);
+    if (filter?.from) add('occurred_at >= ?', millisecondBound(filter.from));
+    if (filter?.to) add('occurred_at < ?', millisecondBound(filter.to));
     if (after) add('seq < ?', after);
     params.push(first + 1);
+    const readsBound = answersReads(info) ? first * FIELD_READS_PER_EVENT : Infinity;
     return asReader(ctx, async (em) => {
       const rows: EventRow[] = await em.query(pageOfEvents(where.join(' AND '), `$${params.length}`), params);
       if (child) ctx.access.read(child, 'Query.auditEvents', Access.ALLOW);
@@ -271,7 +282,7 @@ export class AuditResolver {
         const body = readEventBody(row.body);
         if (!body) throw trailDamaged(row.seq);
         answered += fieldReads(body);
-        if (page.length && answered > first * FIELD_READS_PER_EVENT) break;
+        if (page.length && answered > readsBound) break;
         page.push(toEvent(row, body));
       }
       return {
@@ -363,8 +374,8 @@ export class AuditResolver {
   ): Promise<AuditAnomaly[]> {
     // Events are stamped with the host's time (auditEvent), not the hub's clock: a rehearsal's
     // HUB_CLOCK_OFFSET_MS moved the default window off every event it wrote.
-    const until = to ?? new Date();
-    const since = from ?? new Date(until.getTime() - 7 * 86_400_000);
+    const until = to ? millisecondBound(to) : new Date();
+    const since = from ? millisecondBound(from) : new Date(until.getTime() - 7 * 86_400_000);
     if (since >= until) throw badInput('from', 'must be before to');
     if (until.getTime() - since.getTime() > MAX_ANOMALY_WINDOW_DAYS * 86_400_000) throw badInput('from', `the window is at most ${MAX_ANOMALY_WINDOW_DAYS} days`);
     refuseAliasedFields(info.fieldNodes, info.fragments);

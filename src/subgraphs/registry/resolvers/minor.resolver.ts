@@ -17,6 +17,7 @@ import { FilterTests } from '../../shared/filter-tests';
 import { HistoryAfter, HistoryFirst, MAX_HISTORY_PAGE } from '../../shared/history-page';
 import { MinorConnection, MinorCount } from './types/minor-connection.type';
 import { MinorFilter } from './types/minor-filter.input';
+import { millisecondBound } from '../../../schema/date-time.scalar';
 
 export const MAX_PAGE_SIZE = 1000;
 
@@ -106,7 +107,7 @@ export class MinorResolver {
     if (filter?.ageMax != null) bind((p) => `x.birth_date > ${p}`, yearsBefore(ctx.now, filter.ageMax + 1));
     if (filter?.nextVisitDueBefore) {
       tests.check('Minor.nextVisitDue', 'filter.nextVisitDueBefore');
-      bind((p) => `x.next_visit_due < ${p}`, filter.nextVisitDueBefore);
+      bind((p) => `x.next_visit_due < ${p}`, millisecondBound(filter.nextVisitDueBefore));
     }
 
     const counting: MinorCount = { where: [...scope, ...rest].join(' AND '), params: [...params], tested: tests.tested };

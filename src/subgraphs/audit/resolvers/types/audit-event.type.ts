@@ -183,10 +183,10 @@ export class AuditEventFilter {
   @Field(() => PurposeCode, { nullable: true })
   purpose?: PurposeCode;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'Events at this time or later (a time finer than the millisecond events are stamped to is not cut to it)' })
   from?: Date;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'Events before this time' })
   to?: Date;
 }
 

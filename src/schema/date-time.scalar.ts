@@ -1,0 +1,31 @@
+import { GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLDateTimeISO } from 'graphql-scalars';
+
+/*
+ * A Date keeps milliseconds, and so does every time the hub stores. A time given finer
+ * (`…29.7425Z`, as a microsecond clock such as Postgres's writes it) is cut to its millisecond,
+ * which is harmless for a time recorded but misplaces a bound by the millisecond it falls in: the
+ * events of `…29.742` were answered as from `…29.7425` on. The scalar marks such a Date, and a
+ * bound is made of it with `millisecondBound`.
+ */
+const FINER = Symbol('given finer than a millisecond');
+
+function marked(date: Date, text: unknown): Date {
+  const fraction = typeof text === 'string' ? /T\d\d:\d\d:\d\d\.(\d+)/i.exec(text)?.[1] : undefined;
+  if (fraction && /[1-9]/.test(fraction.slice(3))) Object.defineProperty(date, FINER, { value: true });
+  return date;
+}
+
+/** graphql-scalars' DateTimeISO, its Dates marked when the text was finer than they keep. */
+export const DateTimeISO = new GraphQLScalarType({
+  ...GraphQLDateTimeISO.toConfig(),
+  parseValue: (value) => marked(GraphQLDateTimeISO.parseValue(value) as Date, value),
+  parseLiteral: (ast, variables) => marked(GraphQLDateTimeISO.parseLiteral(ast, variables) as Date, ast.kind === Kind.STRING ? ast.value : undefined),
+});
+
+/**
+ * A bound stored times are compared with by `>=` (from) or `<` (before, to): a time given finer
+ * than the millisecond is the next millisecond, which the stored times it separates fall on either
+ * side of exactly as they do of the time given.
+ */
+export const millisecondBound = (given: Date): Date => ((given as Date & { [FINER]?: true })[FINER] ? new Date(given.getTime() + 1) : given);
