@@ -89,7 +89,7 @@ export const workflowPolicy: PolicyRow[] = [
   policyRow('Mutation', 'transitionReport', { allow: REPORT_HANDLERS }, 'Verification and handling are police and civil-affairs work; who may take which step is checked per transition.'),
   ...rows(
     'MandatoryReport',
-    ['id', 'reporterId', 'reporterUnit', 'harmType', 'observation', 'observedAt', 'location', 'regionCode', 'minor', 'childIdNumber',
+    ['id', 'reporterId', 'reporterDepartment', 'reporterUnit', 'harmType', 'observation', 'observedAt', 'location', 'regionCode', 'minor', 'childIdNumber',
       'childDescription', 'urgency', 'status', 'receivedAt', 'verifyDueAt', 'handleDueAt', 'overdue', 'updatedAt', 'transitions'],
     REPORT_HANDLERS,
     REPORT,

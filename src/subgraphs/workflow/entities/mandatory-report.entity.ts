@@ -18,6 +18,7 @@ export class MandatoryReport {
   @Column({ type: 'text', name: 'reporter_id' })
   reporterId: string;
 
+  @Field(() => String, { nullable: true, description: 'The department whose token filed it: a user id is unique only within its department' })
   @Column({ type: 'text', name: 'reporter_department' })
   reporterDepartment: Department;
 

@@ -70,15 +70,17 @@ export class ReferralResolver {
   }
 
   @Mutation(() => Referral, { nullable: true, description: 'Refers a child’s need to another department, addressed to the referrer’s region' })
-  createReferral(@Arg('input', () => CreateReferralInput) input: CreateReferralInput, @Ctx() ctx: HubContext): Promise<Referral> {
+  async createReferral(@Arg('input', () => CreateReferralInput) input: CreateReferralInput, @Ctx() ctx: HubContext): Promise<Seen<Referral>> {
     const need = requireText('need', input.need, 2000);
     const toDepartment = input.toDepartment;
     if (!isDepartment(toDepartment)) throw badInput('toDepartment', 'is not a department');
     if (toDepartment === ctx.principal.department) throw badInput('toDepartment', 'must be another department');
     if (!isUuid(input.minorId)) throw notFound('Minor');
-    return ctx.db.transaction(async (em) => {
+    const referral = await ctx.db.transaction(async (em) => {
+      // Held until the referral commits (a move locks the child FOR UPDATE): a move committed in
+      // between had the referral stored for a child who had left, its notice naming no child.
       const [child]: { id: string; name: string }[] = await em.query(
-        `SELECT id, name FROM registry.minor WHERE id = $1 AND grid_code LIKE $2 AND ${isMinorAt('birth_date', '$3')}`,
+        `SELECT id, name FROM registry.minor WHERE id = $1 AND grid_code LIKE $2 AND ${isMinorAt('birth_date', '$3')} FOR KEY SHARE`,
         [input.minorId, jurisdiction(ctx), ctx.now],
       );
       if (!child) throw notFound('Minor');
@@ -123,6 +125,8 @@ export class ReferralResolver {
       });
       return referral;
     });
+    // As the caller is answered it, and its event records it: naming the child only while the caller's jurisdiction holds it.
+    return asSeenBy(ctx, referral);
   }
 
   @Mutation(() => Referral, { nullable: true, description: 'The receiving department takes the need on; the completion deadline starts' })
