@@ -78,6 +78,16 @@ export const minorInJurisdiction = (ctx: HubContext, id: string): Promise<MinorR
   sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).load(id);
 
 /**
+ * A child a write has read in the caller's jurisdiction and holds to its commit (FOR KEY SHARE), at
+ * the request's clock: so `minorInJurisdiction` answers for the rest of the request, which asks
+ * nothing after the commit — a database that stopped answering then failed a write already made,
+ * its change recorded nowhere and a retry inviting a second one.
+ */
+export function heldInJurisdiction(ctx: HubContext, minorId: string): void {
+  sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).clear(minorId).prime(minorId, { id: minorId });
+}
+
+/**
  * Asked in place of a record's child when the record names none, so that a record naming a child
  * outside the caller's jurisdiction costs the same statements as one naming no child. A report
  * filed with any ID number is linked to the registered child it names, wherever the child lives,

@@ -11,7 +11,7 @@ import { NotificationKind, ReferralDirection, ReferralStatus } from '../workflow
 import { isUuid } from '../../../common/uuid';
 import { isMinorAt } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
-import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction, type Seen } from '../../shared/jurisdiction';
+import { allSeenBy, asSeenBy, heldInJurisdiction, loadedRecordOf, minorInJurisdiction, type Seen } from '../../shared/jurisdiction';
 import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { referralGrantedFields } from '../workflow.policy';
@@ -84,6 +84,7 @@ export class ReferralResolver {
         [input.minorId, jurisdiction(ctx), ctx.now],
       );
       if (!child) throw notFound('Minor');
+      heldInJurisdiction(ctx, child.id);
       const referral = em.getRepository(Referral).create({
         id: randomUUID(),
         minorId: child.id,
@@ -125,7 +126,7 @@ export class ReferralResolver {
       });
       return referral;
     });
-    // As the caller is answered it, and its event records it: naming the child only while the caller's jurisdiction holds it.
+    // As the caller is answered it and its event records it: naming the child, held in the caller's jurisdiction to the commit.
     return asSeenBy(ctx, referral);
   }
 
@@ -182,6 +183,9 @@ export class ReferralResolver {
         ? await em.getRepository(Referral).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).andWhere(v.sql, v.params).getOne()
         : null;
       if (!referral) throw notFound('Referral');
+      // Held to the commit, wherever it lives: a move committed between the answer's look-up of the
+      // child and its notice's had the answer name the child and the notice name none.
+      await em.query(`SELECT 1 FROM registry.minor WHERE id = $1 FOR KEY SHARE`, [referral.minorId]);
       const loaded = await loadedRecordOf(em, ctx, 'Referral', referral.minorId);
       if (referral.toDepartment !== ctx.principal.department) {
         // Civil affairs sees every referral of its jurisdiction: the refusal tells it whom the
