@@ -40,11 +40,16 @@ const locals = (res: Response) => res.locals as Locals;
 
 /** body-parser's own error for a client that left mid-body. */
 const requestAborted = () => Object.assign(new Error('request aborted'), { type: 'request.aborted', status: 400, expose: true });
-/** A charset the body declares other than UTF-8 (RFC 8259 §8.1), refused as body-parser refuses one it does not know. */
-function charsetRefused(contentType: string | undefined): Error | undefined {
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1];
-  if (charset === undefined || /^utf-?8$/i.test(charset)) return undefined;
-  return Object.assign(new Error(`unsupported charset "${charset.toUpperCase()}"`), { type: 'charset.unsupported', status: 415, expose: true });
+/**
+ * express.json()'s `verify`: a body in any charset but UTF-8 (RFC 8259 §8.1) is refused 415 before
+ * it is decoded, as body-parser refuses one it does not know. body-parser decodes any `utf-*`, UTF-7
+ * included, where `+AHs-` is `{`: the text a proxy or a capture read was not the operation the hub
+ * ran and audited. The charset is the one body-parser itself read from the header (a check of the
+ * header's text was misled by a quoted parameter holding `; charset=utf-8`).
+ */
+export function utf8Only(_req: unknown, _res: unknown, _body: Buffer, encoding: string): void {
+  if (encoding === 'utf-8' || encoding === 'utf8') return;
+  throw Object.assign(new Error(`unsupported charset "${encoding.toUpperCase()}"`), { type: 'charset.unsupported', status: 415 });
 }
 
 /** The media types Apollo Server answers a single result in (its MEDIA_TYPES), the first by default. */
@@ -185,14 +190,10 @@ export class HttpAudit {
    * from a decompression stream that is not told of an abort, and waited for it for ever; and a
    * request whose client left while it was being authenticated it takes for read, leaving no body,
    * which Apollo Server answers with a 500 that no one receives. Neither left an event. Both are
-   * now the abort body-parser reports of a plain body. A body declared in a charset other than
-   * UTF-8 is refused before it is read: body-parser decodes any `utf-*`, UTF-7 included, so the text
-   * a proxy or a capture reads was not the operation the hub ran and audited.
+   * now the abort body-parser reports of a plain body.
    */
   readBody(json: RequestHandler): RequestHandler {
     return (req, res, next) => {
-      const refused = charsetRefused(req.headers['content-type']);
-      if (refused) return next(refused);
       let settled = false;
       const settle = (err?: unknown) => {
         if (settled) return;

@@ -5,16 +5,20 @@ import { GraphQLDateTimeISO } from 'graphql-scalars';
  * A Date keeps milliseconds, and so does every time the hub stores. A time given finer
  * (`…29.7425Z`, as a microsecond clock such as Postgres's writes it) is cut to its millisecond,
  * which is harmless for a time recorded but misplaces a bound by the millisecond it falls in: the
- * events of `…29.742` were answered as from `…29.7425` on. The scalar marks such a Date, and a
- * bound is made of it with `millisecondBound`.
+ * events of `…29.742` were answered as from `…29.7425` on. The scalar keeps on such a Date what
+ * was cut (in nanoseconds), a bound is made of it with `millisecondBound`, and two such times are
+ * ordered with `isBefore`.
  */
-const FINER = Symbol('given finer than a millisecond');
+const FINER = Symbol('nanoseconds given past the millisecond');
 
 function marked(date: Date, text: unknown): Date {
   const fraction = typeof text === 'string' ? /T\d\d:\d\d:\d\d\.(\d+)/i.exec(text)?.[1] : undefined;
-  if (fraction && /[1-9]/.test(fraction.slice(3))) Object.defineProperty(date, FINER, { value: true });
+  const finer = fraction ? Number(fraction.slice(3, 9).padEnd(6, '0')) : 0;
+  if (finer) Object.defineProperty(date, FINER, { value: finer });
   return date;
 }
+
+const finerOf = (given: Date): number => (given as Date & { [FINER]?: number })[FINER] ?? 0;
 
 /** graphql-scalars' DateTimeISO, its Dates marked when the text was finer than they keep. */
 export const DateTimeISO = new GraphQLScalarType({
@@ -28,4 +32,7 @@ export const DateTimeISO = new GraphQLScalarType({
  * than the millisecond is the next millisecond, which the stored times it separates fall on either
  * side of exactly as they do of the time given.
  */
-export const millisecondBound = (given: Date): Date => ((given as Date & { [FINER]?: true })[FINER] ? new Date(given.getTime() + 1) : given);
+export const millisecondBound = (given: Date): Date => (finerOf(given) ? new Date(given.getTime() + 1) : given);
+
+/** Whether `a` is before `b` as given, to the nanosecond. */
+export const isBefore = (a: Date, b: Date): boolean => a.getTime() < b.getTime() || (a.getTime() === b.getTime() && finerOf(a) < finerOf(b));

@@ -3,7 +3,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { HttpAudit, gatewayContextOf } from '../audit/audit.http';
+import { HttpAudit, gatewayContextOf, utf8Only } from '../audit/audit.http';
 import { auditPlugin } from '../audit/audit.plugin';
 import { SubgraphFields } from '../audit/validation-bound';
 import { AuditSink, AuditWriter, auditWriterPool, DiscardingAuditSink } from '../audit/audit.writer';
@@ -143,7 +143,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
           })
         : null;
     const httpAudit = new HttpAudit(writer, tokens, regions, SubgraphFields.fromSupergraph(supergraphSdl), () => hubClock(config), auditKey(config), compiled ? (req) => compiled.arrival(req) : undefined);
-    const json = express.json({ limit: '1mb' });
+    const json = express.json({ limit: '1mb', verify: utf8Only });
     const app = expressApp();
     app.get('/health', (_req, res) => {
       res.json({ status: 'ok' });

@@ -6,7 +6,7 @@ import type { AuditEventBody, ChildRead } from '../../../audit/audit.types';
 import type { ChainAnchor } from '../../../audit/audit.anchor';
 import { verifyChain } from '../../../audit/audit.verify';
 import { answerKeys } from '../../../common/root-fields';
-import { millisecondBound } from '../../../schema/date-time.scalar';
+import { isBefore, millisecondBound } from '../../../schema/date-time.scalar';
 import { canonicalId, isUuid } from '../../../common/uuid';
 import { readOnly } from '../../../db/commit-outcome';
 import { isWellFormed, requirePageSize } from '../../../common/validation';
@@ -376,7 +376,8 @@ export class AuditResolver {
     // HUB_CLOCK_OFFSET_MS moved the default window off every event it wrote.
     const until = to ? millisecondBound(to) : new Date();
     const since = from ? millisecondBound(from) : new Date(until.getTime() - 7 * 86_400_000);
-    if (since >= until) throw badInput('from', 'must be before to');
+    // Ordered as given: from …00.0001 is before to …00.0009, both bounds the next millisecond (an empty window, answered empty).
+    if (from && to ? !isBefore(from, to) : since >= until) throw badInput('from', 'must be before to');
     if (until.getTime() - since.getTime() > MAX_ANOMALY_WINDOW_DAYS * 86_400_000) throw badInput('from', `the window is at most ${MAX_ANOMALY_WINDOW_DAYS} days`);
     refuseAliasedFields(info.fieldNodes, info.fragments);
     oncePerRequest(ctx, 'auditAnomalies');
