@@ -1,122 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import net from 'node:net';
-import path from 'node:path';
 import { Client } from 'pg';
-import { auditEvent } from '../src/audit/audit-event';
-import { AuditOutcome } from '../src/audit/audit.types';
 import { verifyChain } from '../src/audit/audit.verify';
-import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from '../src/audit/canonical';
 import { AuditWriter, auditWriterPool } from '../src/audit/audit.writer';
-import { Department, Role } from '../src/auth/principal';
 import { cloneTemplateDatabase } from './support/test-hub';
+import { appendOn, connected, event, Network, outcome, until } from './support/trail-writers';
 
 /**
  * Red team 26: the trail's append lock (475455a). A batch that collided on `seq` is retried
  * "alone": BEGIN; pg_advisory_xact_lock; read head; INSERT; COMMIT, every INSERT taking the lock
  * shared (trigger event_append_lock).
  */
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function event(userId: string) {
-  return auditEvent({
-    requestId: randomUUID(),
-    startedAt: performance.now(),
-    principal: { userId, department: Department.POLICE, role: Role.OFFICER, region: '330102' } as never,
-    clientAddress: '127.0.0.1',
-    outcome: AuditOutcome.SUCCESS,
-    errorCodes: [],
-    operationName: null,
-    operationType: 'query',
-    document: { text: '{regions{code}}', hash: '0'.repeat(64) },
-    variables: {},
-    purpose: null,
-    access: { reads: [], changes: [] },
-  });
-}
-
-async function connected(url: string, options?: string): Promise<Client> {
-  const c = new Client({ connectionString: url, options });
-  await c.connect();
-  return c;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, ms = 10000): Promise<T> {
-  for (const end = Date.now() + ms; ; ) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-/** Appends one chain-correct event on `c`, inside whatever transaction `c` has open (another hub instance's INSERT). */
-async function appendOn(c: Client, userId: string): Promise<string> {
-  const { rows } = await c.query(`SELECT seq, hash FROM audit.event ORDER BY seq DESC LIMIT 1`);
-  const [seq, prev] = rows.length ? [Number(rows[0].seq) + 1, rows[0].hash as string] : [1, GENESIS_HASH];
-  const body = event(userId);
-  const text = canonicalJson(body);
-  const [r, t, u, d, g, o, pu, m] = indexColumns(body);
-  await c.query(
-    `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [seq, prev, chainHash(prev, seq, text), text, r, t, u, d, g, o, pu, `{${m.join(',')}}`],
-  );
-  return body.requestId;
-}
-
-/**
- * A TCP proxy between a pool and Postgres. `loseLockReply`: the reply to the next statement taking
- * the trail's append lock alone is lost — the hub's side of that connection is closed, while
- * Postgres, as across a partition, does not notice and keeps the session (and its lock).
- */
-class Network {
-  private server!: net.Server;
-  private readonly links: { client: net.Socket; upstream: net.Socket }[] = [];
-  loseLockReply = false;
-  port = 0;
-
-  constructor(private readonly target: URL) {}
-
-  async start(): Promise<void> {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(path.join(this.target.searchParams.get('host')!, `.s.PGSQL.${this.target.port}`));
-      this.links.push({ client, upstream });
-      let lockSent = false;
-      client.on('error', () => undefined);
-      upstream.on('error', () => undefined);
-      client.on('data', (chunk: Buffer) => {
-        lockSent ||= chunk.includes("pg_advisory_xact_lock(hashtext('audit.event append'))");
-        upstream.write(chunk);
-      });
-      upstream.on('data', (chunk: Buffer) => {
-        if (lockSent && this.loseLockReply) {
-          this.loseLockReply = false;
-          return void client.destroy();
-        }
-        if (!client.destroyed) client.write(chunk);
-      });
-    });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  via(url: string): string {
-    const u = new URL(url);
-    u.hostname = '127.0.0.1';
-    u.port = String(this.port);
-    u.searchParams.delete('host');
-    return u.toString();
-  }
-
-  async stop(): Promise<void> {
-    for (const { client, upstream } of this.links) {
-      client.destroy();
-      upstream.destroy();
-    }
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
 
 describe('audit writer: the append lock of a batch retried alone (red team 26)', () => {
   it.each(['read committed', 'repeatable read', 'serializable'])('with the database defaulting to %s (ALTER DATABASE … SET default_transaction_isolation), a batch retried alone still gets through when another instance\'s INSERT is in flight as it asks for the lock', async (isolation) => {
@@ -128,7 +20,7 @@ describe('audit writer: the append lock of a batch retried alone (red team 26)',
     const rival = await connected(url, '-c role=hub_audit_writer -c default_transaction_isolation=read\\ committed');
     const loserClients = new Set<unknown>();
     loserPool.on('connect', (c) => loserClients.add(c));
-    const lockAwaited = async () => (await admin.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount;
+    const lockAwaited = async () => (await admin.query(`SELECT 1 FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND locktype = 'advisory' AND NOT granted`)).rowCount;
     const query = Client.prototype.query;
     const onRival = (text: string) => (query as (text: string) => Promise<unknown>).call(rival, text);
     let alone = 0;
@@ -179,12 +71,18 @@ describe('audit writer: the append lock of a batch retried alone (red team 26)',
     const rivalPool = auditWriterPool(url, 5000, '[rt26 rival]');
     const loser = new AuditWriter(loserPool);
     const rival = new AuditWriter(rivalPool);
-    const lockAwaited = async () => (await admin.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount;
-    const outcome = (p: Promise<void>) => p.then(() => 'stored', (e: Error) => `refused: ${e.message}`);
+    const lockAwaited = async () => (await admin.query(`SELECT 1 FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND locktype = 'advisory' AND NOT granted`)).rowCount;
     try {
       await loser.append(event('warm-up'));
       await rival.append(event('rival-first')); // the loser's next INSERT collides: it is retried alone
-      network.loseLockReply = true;
+      // The reply to the statement taking the lock alone is lost: the hub's side of that connection
+      // is closed, while Postgres, as across a partition, keeps the session and its lock.
+      let lose = true;
+      network.cut = (sent) => {
+        if (!lose || !sent.includes("pg_advisory_xact_lock(hashtext('audit.event append'))")) return false;
+        lose = false;
+        return true;
+      };
       const mine = event('lock-reply-lost');
       const appended = outcome(loser.append(mine));
       // The other instance appends once the loser's batch is through, or is tried again behind the lost session's lock.

@@ -2,14 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { Client, Pool } from 'pg';
-import { auditEvent } from '../src/audit/audit-event';
-import { AuditOutcome } from '../src/audit/audit.types';
 import { Access } from '../src/policy/policy.types';
 import { verifyChain } from '../src/audit/audit.verify';
 import { canonicalJson } from '../src/audit/canonical';
 import { AuditInDoubtError, AuditWriter, auditWriterPool } from '../src/audit/audit.writer';
-import { Department, Role } from '../src/auth/principal';
 import { cloneTemplateDatabase } from './support/test-hub';
+import { connected, event, until } from './support/trail-writers';
 
 /**
  * The writer against what happens between a hub and its database: other hub instances appending
@@ -19,43 +17,11 @@ import { cloneTemplateDatabase } from './support/test-hub';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function event(userId: string) {
-  return auditEvent({
-    requestId: randomUUID(),
-    startedAt: performance.now(),
-    principal: { userId, department: Department.POLICE, role: Role.OFFICER, region: '330102' } as never,
-    clientAddress: '127.0.0.1',
-    outcome: AuditOutcome.SUCCESS,
-    errorCodes: [],
-    operationName: null,
-    operationType: 'query',
-    document: { text: '{regions{code}}', hash: '0'.repeat(64) },
-    variables: {},
-    purpose: null,
-    access: { reads: [], changes: [] },
-  });
-}
-
 /** A pool as the hub's: the append-only writer role taken per connection. */
 function writerPool(url: string, applicationName: string): Pool {
   const pool = new Pool({ connectionString: url, max: 2, options: '-c role=hub_audit_writer', application_name: applicationName });
   pool.on('error', () => undefined); // idle connections dropped by the tests
   return pool;
-}
-
-async function connected(url: string): Promise<Client> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  return c;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, ms = 5000): Promise<T> {
-  for (const end = Date.now() + ms; ; ) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 /**
@@ -220,7 +186,7 @@ describe('audit writer', () => {
     loser.on('connect', (c) => loserClients.add(c));
     const rivalEvents: ReturnType<typeof event>[] = [];
     const rivalAppends: Promise<void>[] = [];
-    const appendLockAwaited = async () => (await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rowCount;
+    const appendLockAwaited = async () => (await db.query(`SELECT 1 FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND locktype = 'advisory' AND NOT granted`)).rowCount;
     const query = Client.prototype.query;
     // Just before each of the loser's INSERTs, another instance appends the next event: a writer
     // whose head stays in memory needs one round trip for it, where the loser had to read the head.

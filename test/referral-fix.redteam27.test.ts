@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Waits until some session waits for a lock on `relation` (a table name). */
 async function untilWaitingOn(c: Client, relation: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const [{ n }] = (await c.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = $1::regclass`, [relation])).rows;
+    const [{ n }] = (await c.query(`SELECT count(*)::int AS n FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND NOT granted AND relation = $1::regclass`, [relation])).rows;
     if (n > 0) return;
     await sleep(25);
   }

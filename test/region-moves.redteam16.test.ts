@@ -622,7 +622,7 @@ describe.each([
       const answer = read();
       // The read is held once a session waits for the lock.
       for (;;) {
-        const [{ n }] = (await holder.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = ${LOCK} AND NOT granted`)).rows;
+        const [{ n }] = (await holder.query(`SELECT count(*)::int AS n FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND locktype = 'advisory' AND objid = ${LOCK} AND NOT granted`)).rows;
         if (n > 0) break;
         await new Promise((r) => setTimeout(r, 20));
       }

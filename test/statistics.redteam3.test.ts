@@ -39,7 +39,7 @@ describe('statistics: one refresh, one snapshot', () => {
       await holder.query(`CREATE INDEX held ON statistics.minor_cube (grid_code)`);
       const refresh = refreshStatistics(t.hub.db.ds);
       for (let waited = 0; ; waited += 20) {
-        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'statistics.minor_cube'::regclass AND NOT granted`);
+        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND relation = 'statistics.minor_cube'::regclass AND NOT granted`);
         if (n > 0) break;
         if (waited > 10_000) throw new Error('the refresh never reached minor_cube');
         await new Promise((r) => setTimeout(r, 20));

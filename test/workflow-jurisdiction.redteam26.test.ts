@@ -64,7 +64,7 @@ describe('workflow jurisdiction (rt26-workflow)', () => {
         variables: { input: { minorId: kid.id, type: 'EDUCATION_AID', toDepartment: PO, need: '家庭困难，需要帮扶' } },
       });
       for (let i = 0; i < 200; i++) {
-        const [{ n }] = (await blocker.query(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'workflow.referral'::regclass`)).rows;
+        const [{ n }] = (await blocker.query(`SELECT count(*)::int AS n FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND NOT granted AND relation = 'workflow.referral'::regclass`)).rows;
         if (n > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

@@ -67,9 +67,14 @@ const RETRY_WINDOW_MS = 2000;
  * A batch's retry after a collision: the trail's append lock alone, then the head, which must be
  * read after the lock is granted: READ COMMITTED whatever the database's default, since a
  * REPEATABLE READ snapshot, taken as the lock is asked for, missed the INSERTs committed while
- * it was waited on, and the batch collided again. The lock is held to the COMMIT.
+ * it was waited on, and the batch collided again. The lock is held to the COMMIT. A session that
+ * goes silent holding it (its hub partitioned away just as it was granted) is ended by Postgres
+ * once idle for a quarter of the pool's lock timeout: with the pool's own idle limit, the other
+ * instances' INSERTs queued behind it reached that same timeout first, and were refused.
  */
-const APPEND_ALONE = `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(hashtext('audit.event append')); ${READ_HEAD}`;
+const APPEND_ALONE = `BEGIN ISOLATION LEVEL READ COMMITTED;
+  SELECT set_config('idle_in_transaction_session_timeout', greatest(extract(epoch FROM current_setting('lock_timeout')::interval) * 250, 250)::int::text, true);
+  SELECT pg_advisory_xact_lock(hashtext('audit.event append')); ${READ_HEAD}`;
 /**
  * How long an append keeps retrying and settling before it is refused. Not a bound on the append:
  * the statement under way when this runs out may still take up to the pool's timeout (`auditWriterPool`).
@@ -209,7 +214,7 @@ export class AuditWriter implements AuditSink {
   /** On `client`, in a transaction holding the append lock alone: the head no other writer can move before COMMIT. */
   private async lockHead(client: PoolClient): Promise<Head> {
     const results = (await client.query(APPEND_ALONE)) as unknown as QueryResult<HeadRow>[];
-    return headOf(results[2].rows);
+    return headOf(results[3].rows);
   }
 
   private async write(bodies: AuditEventBody[]): Promise<void> {
