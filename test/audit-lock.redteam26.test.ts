@@ -79,7 +79,7 @@ describe('audit writer: the append lock of a batch retried alone (red team 26)',
       // is closed, while Postgres, as across a partition, keeps the session and its lock.
       let lose = true;
       network.cut = (sent) => {
-        if (!lose || !sent.includes("pg_advisory_xact_lock(hashtext('audit.event append'))")) return false;
+        if (!lose || !sent.includes("pg_advisory_xact_lock(hashtext('audit.event'), hashtext('append'))")) return false;
         lose = false;
         return true;
       };

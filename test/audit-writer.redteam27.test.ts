@@ -106,7 +106,7 @@ describe('audit writer: appends of several instances under the append lock (red 
       await loser.append(event('warm-up'));
       await other.append(event('other-first'));
       network.cut = (sent) => {
-        if (!sent.includes("pg_advisory_xact_lock(hashtext('audit.event append'))")) return false;
+        if (!sent.includes("pg_advisory_xact_lock(hashtext('audit.event'), hashtext('append'))")) return false;
         network.refuse = true;
         return true;
       };

@@ -540,14 +540,14 @@ describe('migrations', () => {
         }
       };
       await alone.startTransaction();
-      await alone.query(`SELECT pg_advisory_xact_lock(hashtext('audit.event append'))`);
+      await alone.query(`SELECT pg_advisory_xact_lock(hashtext('audit.event'), hashtext('append'))`);
       expect(await appended()).toBe('55P03');
       await undoThrough(db, 'AuditEventAppendLock1795403500000');
       expect(await appended()).toBe('appended');
       await alone.rollbackTransaction();
       await reapplyAll(db);
       await alone.startTransaction();
-      await alone.query(`SELECT pg_advisory_xact_lock(hashtext('audit.event append'))`);
+      await alone.query(`SELECT pg_advisory_xact_lock(hashtext('audit.event'), hashtext('append'))`);
       expect(await appended()).toBe('55P03');
       await alone.rollbackTransaction();
     } finally {

@@ -74,7 +74,7 @@ const RETRY_WINDOW_MS = 2000;
  */
 const APPEND_ALONE = `BEGIN ISOLATION LEVEL READ COMMITTED;
   SELECT set_config('idle_in_transaction_session_timeout', greatest(extract(epoch FROM current_setting('lock_timeout')::interval) * 250, 250)::int::text, true);
-  SELECT pg_advisory_xact_lock(hashtext('audit.event append')); ${READ_HEAD}`;
+  SELECT pg_advisory_xact_lock(hashtext('audit.event'), hashtext('append')); ${READ_HEAD}`;
 /**
  * How long an append keeps retrying and settling before it is refused. Not a bound on the append:
  * the statement under way when this runs out may still take up to the pool's timeout (`auditWriterPool`).
@@ -324,17 +324,17 @@ export class AuditWriter implements AuditSink {
   /** Ends the session of `backend`, then whether `last` is stored (none: false). */
   private async endAndLook(backend: Backend, last: Head | null, until: number): Promise<boolean> {
     const client = await this.connect();
-    let roleReset = false;
+    let reusable = false;
     try {
       await client.query('SET ROLE NONE');
       await endBackend(client, backend, until);
       await client.query('RESET ROLE');
-      roleReset = true;
-      if (!last) return false;
-      const { rows } = await client.query<{ hash: string }>('SELECT hash FROM audit.event WHERE seq = $1', [last.seq]);
-      return rows[0]?.hash === last.hash;
+      const stored = last ? (await client.query<{ hash: string }>('SELECT hash FROM audit.event WHERE seq = $1', [last.seq])).rows[0]?.hash === last.hash : false;
+      reusable = true;
+      return stored;
     } finally {
-      client.release(!roleReset); // a connection left with the login role is closed, not reused
+      // A connection left with the login role, or waiting on a reply that never came, is closed, not reused.
+      client.release(!reusable);
     }
   }
 }
