@@ -1,13 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
-import path from 'node:path';
 import { Client, Pool } from 'pg';
 import { Access } from '../src/policy/policy.types';
 import { verifyChain } from '../src/audit/audit.verify';
 import { canonicalJson } from '../src/audit/canonical';
 import { AuditInDoubtError, AuditWriter, auditWriterPool } from '../src/audit/audit.writer';
 import { cloneTemplateDatabase } from './support/test-hub';
-import { connected, event, until } from './support/trail-writers';
+import { connected, event, TcpProxy, until } from './support/trail-writers';
 
 /**
  * The writer against what happens between a hub and its database: other hub instances appending
@@ -25,13 +24,11 @@ function writerPool(url: string, applicationName: string): Pool {
 }
 
 /**
- * A TCP proxy standing for the network between a pool and Postgres. `cut()` drops the hub's side
- * of every open connection: the hub sees "Connection terminated unexpectedly", while Postgres, as
- * across a partition or a dropped NAT entry, does not notice and keeps running what it was sent.
+ * The network between a pool and Postgres. `cut()` drops the hub's side of every open connection:
+ * the hub sees "Connection terminated unexpectedly", while Postgres, as across a partition or a
+ * dropped NAT entry, does not notice and keeps running what it was sent.
  */
-class Network {
-  private server!: net.Server;
-  private readonly links: { client: net.Socket; upstream: net.Socket }[] = [];
+class Network extends TcpProxy {
   private readonly held: (() => void)[] = [];
   /** Connections opened from now on hold the batch INSERT (and what follows it) until `release()`. */
   holdInserts = false;
@@ -45,54 +42,34 @@ class Network {
   silent = false;
   /** Batch INSERTs that reached Postgres. */
   insertsDelivered = 0;
-  port = 0;
 
-  constructor(private readonly target: URL) {}
-
-  async start(): Promise<void> {
-    this.server = net.createServer((client) => {
-      if (this.down) return void client.destroy();
-      // The test cluster is reached on its Unix socket, in the directory the URL names as `host`.
-      const upstream = net.connect(path.join(this.target.searchParams.get('host')!, `.s.PGSQL.${this.target.port}`));
-      this.links.push({ client, upstream });
-      const hold = this.holdInserts;
-      let insertSent = false;
-      let swallowing = false;
-      client.on('error', () => undefined);
-      upstream.on('error', () => undefined);
-      client.on('data', (chunk: Buffer) => {
-        if (this.silent) return;
-        // Its text the first time on a connection; after that only its statement's name.
-        const insert = chunk.includes('INSERT INTO audit.event') || chunk.includes('audit-append');
-        insertSent ||= insert;
-        swallowing ||= insert && this.swallowInsertReplies;
-        const send = () => {
-          if (insert) this.insertsDelivered++;
-          upstream.write(chunk);
-        };
-        if (hold && (insert || this.held.length)) this.held.push(send);
-        else send();
-      });
-      upstream.on('data', (chunk: Buffer) => {
-        if (this.silent || swallowing) return;
-        if (insertSent && this.loseInsertReply) {
-          this.loseInsertReply = false;
-          return void client.destroy();
-        }
-        if (!client.destroyed) client.write(chunk);
-      });
+  protected join(client: net.Socket, connect: () => net.Socket): void {
+    if (this.down) return void client.destroy();
+    const upstream = connect();
+    const hold = this.holdInserts;
+    let insertSent = false;
+    let swallowing = false;
+    client.on('data', (chunk: Buffer) => {
+      if (this.silent) return;
+      // Its text the first time on a connection; after that only its statement's name.
+      const insert = chunk.includes('INSERT INTO audit.event') || chunk.includes('audit-append');
+      insertSent ||= insert;
+      swallowing ||= insert && this.swallowInsertReplies;
+      const send = () => {
+        if (insert) this.insertsDelivered++;
+        upstream.write(chunk);
+      };
+      if (hold && (insert || this.held.length)) this.held.push(send);
+      else send();
     });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  /** A URL like `url` (same user, password and database) that goes through this network. */
-  via(url: string): string {
-    const u = new URL(url);
-    u.hostname = '127.0.0.1';
-    u.port = String(this.port);
-    u.searchParams.delete('host');
-    return u.toString();
+    upstream.on('data', (chunk: Buffer) => {
+      if (this.silent || swallowing) return;
+      if (insertSent && this.loseInsertReply) {
+        this.loseInsertReply = false;
+        return void client.destroy();
+      }
+      if (!client.destroyed) client.write(chunk);
+    });
   }
 
   cut(): void {
@@ -108,13 +85,9 @@ class Network {
     for (const send of this.held.splice(0)) send();
   }
 
-  async stop(): Promise<void> {
+  override async stop(): Promise<void> {
     this.release();
-    for (const { client, upstream } of this.links) {
-      client.destroy();
-      upstream.destroy();
-    }
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await super.stop();
   }
 }
 

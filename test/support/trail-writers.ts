@@ -64,45 +64,35 @@ export async function appendOn(c: Client, userId: string): Promise<string> {
 export const outcome = (p: Promise<void>) => p.then(() => 'stored', (e: Error) => `refused: ${e.message}`);
 
 /**
- * A TCP proxy between one hub instance's audit pool and Postgres. `cut(sent)` decides, for
- * each reply chunk (`sent`: the last chunk the hub sent on that link), whether the hub's side of the connection is closed there (Postgres, as across
- * a partition, not noticing).
+ * A TCP proxy standing for the network between a hub instance's pool and Postgres: each test's
+ * network decides, in `join`, what passes between the hub's side of a connection and Postgres's.
  */
-export class Network {
+export abstract class TcpProxy {
   private server!: net.Server;
-  private readonly links: { client: net.Socket; upstream: net.Socket }[] = [];
-  cut: (sent: string) => boolean = () => false;
-  /** Nothing passes either way any more, and no side is told (a silent partition, a dropped NAT entry). */
-  blackhole = false;
-  /** New connections are closed as they come (the database unreachable). */
-  refuse = false;
+  protected readonly links: { client: net.Socket; upstream: net.Socket }[] = [];
   port = 0;
 
   constructor(private readonly target: URL) {}
 
+  /** Wires a connection the hub opened; `connect` opens (and records) its link to Postgres. */
+  protected abstract join(client: net.Socket, connect: () => net.Socket): void;
+
   async start(): Promise<void> {
     this.server = net.createServer((client) => {
       client.on('error', () => undefined);
-      if (this.refuse) return void client.destroy();
-      const upstream = net.connect(path.join(this.target.searchParams.get('host')!, `.s.PGSQL.${this.target.port}`));
-      this.links.push({ client, upstream });
-      let last = '';
-      upstream.on('error', () => undefined);
-      client.on('data', (chunk: Buffer) => {
-        if (this.blackhole) return;
-        last = chunk.toString('latin1');
-        upstream.write(chunk);
-      });
-      upstream.on('data', (chunk: Buffer) => {
-        if (client.destroyed || this.blackhole) return;
-        if (this.cut(last)) return void client.destroy();
-        client.write(chunk);
+      this.join(client, () => {
+        // The test cluster is reached on its Unix socket, in the directory the URL names as `host`.
+        const upstream = net.connect(path.join(this.target.searchParams.get('host')!, `.s.PGSQL.${this.target.port}`));
+        upstream.on('error', () => undefined);
+        this.links.push({ client, upstream });
+        return upstream;
       });
     });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
     this.port = (this.server.address() as net.AddressInfo).port;
   }
 
+  /** A URL like `url` (same user, password and database) that goes through this network. */
   via(url: string): string {
     const u = new URL(url);
     u.hostname = '127.0.0.1';
@@ -117,5 +107,33 @@ export class Network {
       upstream.destroy();
     }
     await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+/**
+ * `cut(sent)` decides, for each reply chunk (`sent`: the last chunk the hub sent on that link),
+ * whether the hub's side of the connection is closed there (Postgres, as across a partition, not noticing).
+ */
+export class Network extends TcpProxy {
+  cut: (sent: string) => boolean = () => false;
+  /** Nothing passes either way any more, and no side is told (a silent partition, a dropped NAT entry). */
+  blackhole = false;
+  /** New connections are closed as they come (the database unreachable). */
+  refuse = false;
+
+  protected join(client: net.Socket, connect: () => net.Socket): void {
+    if (this.refuse) return void client.destroy();
+    const upstream = connect();
+    let last = '';
+    client.on('data', (chunk: Buffer) => {
+      if (this.blackhole) return;
+      last = chunk.toString('latin1');
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (client.destroyed || this.blackhole) return;
+      if (this.cut(last)) return void client.destroy();
+      client.write(chunk);
+    });
   }
 }

@@ -84,8 +84,13 @@ export const minorInJurisdiction = (ctx: HubContext, id: string): Promise<MinorR
  * its change recorded nowhere and a retry inviting a second one.
  */
 export function heldInJurisdiction(ctx: HubContext, minorId: string): void {
-  sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).clear(minorId).prime(minorId, { id: minorId });
+  knownInJurisdiction(ctx, minorId, { id: minorId });
 }
+
+/** What `minorInJurisdiction` answers for `key` for the rest of the request, found by a write's own look-up. */
+const knownInJurisdiction = (ctx: HubContext, key: string, seen: MinorReference | null): void => {
+  sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).clear(key).prime(key, seen);
+};
 
 /**
  * Asked in place of a record's child when the record names none, so that a record naming a child
@@ -130,7 +135,7 @@ export async function asSeenBy<T extends { minorId: string | null }>(ctx: HubCon
 export async function loadedRecordOf(em: EntityManager, ctx: HubContext, recordType: string, minorId: string | null): Promise<LoadedRecord> {
   const key = minorId ?? NO_CHILD;
   const seen = (await em.query(MINORS_UNDER_AT, [[key], jurisdictionPattern(ctx), ctx.now])).length ? { id: key } : null;
-  sliceLoaders(ctx, 'minor-in-jurisdiction', minorsInJurisdiction).clear(key).prime(key, seen);
+  knownInJurisdiction(ctx, key, seen);
   if (seen) ctx.access.found(key, recordType);
   else ctx.access.servedUnnamedChild();
   return {
