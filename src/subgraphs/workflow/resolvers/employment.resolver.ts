@@ -15,6 +15,20 @@ import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
 import { pageSize } from './report.resolver';
 import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from './types/employment.input';
 
+/**
+ * A judgement's number (案号) as compared, not as shown: courts and clerks write one number with
+ * full-width or ASCII brackets and digits (`（2024）浙0102刑初123号`, `(2024)浙0102刑初123号`), the
+ * hexagonal or lenticular brackets of older numbers (`〔2015〕`, `【2015】`), and with or without
+ * spaces. Compatibility forms folded (NFKC), white space dropped, every such bracket a round one.
+ */
+const judgementKey = (reference: string): string =>
+  reference
+    .normalize('NFKC')
+    .replace(/[\s\p{Z}]/gu, '')
+    .replace(/[〔【[]/gu, '(')
+    .replace(/[〕】\]]/gu, ')')
+    .toLowerCase();
+
 /** The youngest age of criminal responsibility (刑法 art. 17): no one younger has a judgement to be barred by. */
 const YOUNGEST_BARRED_AGE = 12;
 
@@ -207,23 +221,32 @@ export class EmploymentResolver {
     };
     // A judgement is listed once per person (a revoked bar does not count), and a person may be under
     // several: a bar that has ended, or one listed first with an early end, must not keep a later
-    // judgement's bar out. The partial unique index decides, so that two concurrent listings of one
-    // judgement are not both taken, nor one a 500. One statement, yet in a transaction: a COMMIT whose
-    // reply is lost is settled there (src/db/commit-outcome.ts), where a statement sent alone would
-    // be answered as rolled back though it may have committed.
+    // judgement's bar out. One judgement is one however its number is spelt (judgementKey): police
+    // writing `(2024)浙0102刑初123号` and justice `（2024）浙0102刑初123号` had listed it twice, and
+    // the revocation of one left the person RESTRICTED by the other. The person's bars are few, and
+    // compared here under the registry's write lock, which every listing takes alone; the partial
+    // unique index on the reference as written still decides between a listing of a replica of an
+    // earlier release and this one. In a transaction: a COMMIT whose reply is lost is settled there
+    // (src/db/commit-outcome.ts), where a statement sent alone would be answered as rolled back
+    // though it may have committed.
     // Listed anew after a revocation of the same judgement, never before it: that may have been taken
     // on a clock ahead of this one (as `stepTime`), and the two bars read as in force together. The
-    // judgement's bars are locked first: a revocation under way is waited for, and the INSERT's own
-    // snapshot, taken after, sees it (its conflict check would wait for it, but read it too late).
+    // person's bars are locked first: a revocation under way is waited for, and read once committed.
+    const key = judgementKey(person.judgementReference);
     const inserted: { created_at: Date }[] = await ctx.db.transaction(async (em) => {
       await lockRegistry(em, 'write');
-      await em.query(`SELECT 1 FROM workflow.barred_person WHERE id_number_hash = $1 AND judgement_reference = $2 FOR UPDATE`, [person.idNumberHash, person.judgementReference]);
+      const bars: { judgement_reference: string; revoked_at: Date | null }[] = await em.query(
+        `SELECT judgement_reference, revoked_at FROM workflow.barred_person WHERE id_number_hash = $1 FOR UPDATE`,
+        [person.idNumberHash],
+      );
+      const same = bars.filter((bar) => judgementKey(bar.judgement_reference) === key);
+      if (same.some((bar) => bar.revoked_at === null)) return [];
+      const lastRevoked = same.reduce<Date | null>((latest, bar) => (latest !== null && latest >= bar.revoked_at! ? latest : bar.revoked_at), null);
       return em.query(
         `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_by_department, created_by_region, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                 GREATEST($10::timestamptz, (SELECT max(revoked_at) FROM workflow.barred_person WHERE id_number_hash = $2 AND judgement_reference = $5), ${LATEST_CHECK_SQL}))
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, GREATEST($10::timestamptz, $11::timestamptz, ${LATEST_CHECK_SQL}))
          ON CONFLICT (id_number_hash, judgement_reference) WHERE revoked_at IS NULL DO NOTHING RETURNING created_at`,
-        [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdByDepartment, person.createdByRegion, person.createdAt],
+        [person.id, person.idNumberHash, person.name, person.offence, person.judgementReference, person.restrictedUntil, person.createdBy, person.createdByDepartment, person.createdByRegion, person.createdAt, lastRevoked],
       );
     });
     if (!inserted.length) throw badInput('input.judgementReference', 'is already listed for this person (revoke that bar to list it anew)');
