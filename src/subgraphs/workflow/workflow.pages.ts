@@ -8,7 +8,9 @@ import { badInput } from '../../errors/hub.exception';
  * which the page before, however recent, told only of its own moment: so each list records its
  * filter's tests of the item's child as it does of each child it names. The item's sort key is no
  * new read: the page before showed it, and a page shows only its own items' keys. A refused
- * `after` records nothing, as a list records nothing of a record its filter leaves out.
+ * `after` the caller may see tells as much — its item does not pass the filters — so the list
+ * records the same tests of its child (RefusedAfter); one the caller may not see records nothing,
+ * and takes the same statements.
  */
 export const AFTER = 'The id of the last item of the page before: the page goes on after it, in the list’s order. A page shorter than `first` is the last';
 export const AFTER_CHILD = 'The child’s id (`minor { id }`) of the last item of the page before: the page goes on after it, in the list’s order. A page shorter than `first` is the last';
@@ -18,6 +20,15 @@ export type ListRule = (alias: string) => { sql: string; params: Record<string, 
 
 /** The ids a list gives as `after`, in the case Postgres prints them; null for what is no id, which matches no row. */
 export const afterParam = (after: string) => (isUuid(after) ? canonicalId(after) : null);
+
+/**
+ * What a list records when its `after` item is refused: the list's rule without its filters (what
+ * the caller may see of the table), and the tests its filters made of the item found so (`tells`).
+ */
+export interface RefusedAfter<T> {
+  visible: ListRule;
+  tells: (item: T) => Promise<void>;
+}
 
 /** A list's order: its sort key for one alias of its table, and which way it runs; ties go by id. */
 export interface ListOrder {
@@ -39,6 +50,7 @@ export async function inOrder<T extends ObjectLiteral & { id: string }>(
   rule: ListRule,
   limit: number,
   after: string | null | undefined,
+  refused?: RefusedAfter<T>,
 ): Promise<T[]> {
   const list = rule('l');
   const sortKey = order.key('l');
@@ -54,6 +66,11 @@ export async function inOrder<T extends ObjectLiteral & { id: string }>(
     .addOrderBy('l.id')
     .limit(after == null ? limit : limit + 1)
     .getMany();
+  if (after != null && refused && !startsWithItem(rows, after, (r) => r.id)) {
+    const visible = refused.visible('prev');
+    const item = await repository.createQueryBuilder('prev').where('prev.id = :after', { after: afterParam(after) }).andWhere(visible.sql, visible.params).getOne();
+    if (item) await refused.tells(item);
+  }
   return fromItem(rows, after, (r) => r.id);
 }
 
@@ -64,14 +81,17 @@ export const newestFirst = <T extends ObjectLiteral & { id: string }>(
   rule: ListRule,
   limit: number,
   after: string | null | undefined,
-): Promise<T[]> => inOrder(repository, { key: (alias) => `${alias}.${at}`, direction: 'DESC' }, rule, limit, after);
+  refused?: RefusedAfter<T>,
+): Promise<T[]> => inOrder(repository, { key: (alias) => `${alias}.${at}`, direction: 'DESC' }, rule, limit, after, refused);
+
+export const startsWithItem = <T>(rows: T[], after: string, idOf: (row: T) => string): boolean => rows.length > 0 && idOf(rows[0]) === canonicalId(after);
 
 /**
  * Rows read from `after` on, as they must start: with the item itself, else `after` is no item of
  * the list as this caller, with these filters, reads it — refused alike whatever it is instead.
  */
 export function fromItem<T>(rows: T[], after: string | null | undefined, idOf: (row: T) => string): T[] {
-  if (after != null && (rows.length === 0 || idOf(rows[0]) !== canonicalId(after))) {
+  if (after != null && !startsWithItem(rows, after, idOf)) {
     throw badInput('after', 'not an item of this list: pass the id of the last item of the page before');
   }
   return rows;

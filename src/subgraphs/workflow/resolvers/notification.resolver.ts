@@ -51,8 +51,14 @@ export class NotificationResolver {
       if (unacknowledged == null) return { sql, params };
       return { sql: `${sql} AND ${alias}.acknowledged_at ${unacknowledged ? 'IS NULL' : 'IS NOT NULL'}`, params };
     };
-    const rows = await allSeenBy(ctx, await newestFirst(ctx.db.getRepository(Notification), 'created_at', rule, pageSize(first), after));
-    // The `after` item's child too: its being accepted is a test of it (AFTER).
+    const rows = await allSeenBy(
+      ctx,
+      await newestFirst(ctx.db.getRepository(Notification), 'created_at', rule, pageSize(first), after, {
+        visible: (alias) => inboxRule(ctx, alias),
+        tells: async (item) => noteTested(ctx, (await asSeenBy(ctx, item)).minorId, tests.tested),
+      }),
+    );
+    // The `after` item's child too: its being accepted is a test of it, as its refusal is (AFTER).
     for (const n of rows) noteTested(ctx, n.minorId, tests.tested);
     return pageAfter(rows, after);
   }

@@ -55,8 +55,14 @@ export class ReferralResolver {
       if (statuses) sql.push(`${alias}.status = ANY(:status)`);
       return { sql: sql.join(' AND '), params: { ...v.params, me: ctx.principal.department, status: statuses } };
     };
-    const rows = await allSeenBy(ctx, await newestFirst(ctx.db.getRepository(Referral), 'created_at', rule, pageSize(first), after));
-    // The `after` item's child too: its being accepted is a test of it (AFTER).
+    const rows = await allSeenBy(
+      ctx,
+      await newestFirst(ctx.db.getRepository(Referral), 'created_at', rule, pageSize(first), after, {
+        visible: (alias) => referralVisibility(ctx, alias),
+        tells: async (item) => noteTested(ctx, (await asSeenBy(ctx, item)).minorId, tests.tested),
+      }),
+    );
+    // The `after` item's child too: its being accepted is a test of it, as its refusal is (AFTER).
     for (const r of rows) noteTested(ctx, r.minorId, tests.tested);
     return pageAfter(rows, after);
   }

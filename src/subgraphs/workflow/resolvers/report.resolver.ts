@@ -47,6 +47,9 @@ const MOST_OVERDUE: ListOrder = { key: (m) => `CASE ${m}.status WHEN 'RECEIVED' 
 export const isReportOverdue = (r: MandatoryReport, now: Date) =>
   (r.status === S.RECEIVED && r.verifyDueAt < now) || (r.status === S.VERIFYING && r.handleDueAt < now);
 
+/** The reports a caller reads: those about places in its jurisdiction. */
+const inPlace = (ctx: HubContext, alias: string) => ({ sql: `${alias}.region_code LIKE :jurisdiction`, params: { jurisdiction: jurisdiction(ctx) } });
+
 @Resolver(() => MandatoryReport)
 export class ReportResolver {
   @Mutation(() => ReportReceipt, { nullable: true, description: '强制报告: file a report; police and civil affairs are told at once' })
@@ -153,12 +156,18 @@ export class ReportResolver {
     const tests = new FilterTests(ctx);
     if (status != null) tests.check('MandatoryReport.status', 'status');
     const statuses = status == null ? null : requireSomeValues('status', status);
-    const rule = (alias: string) => ({
-      sql: `${alias}.region_code LIKE :jurisdiction${statuses ? ` AND ${alias}.status = ANY(:status)` : ''}`,
-      params: { jurisdiction: jurisdiction(ctx), status: statuses },
-    });
-    const rows = await allSeenBy(ctx, await newestFirst(ctx.db.getRepository(MandatoryReport), 'received_at', rule, pageSize(first), after));
-    // The `after` item's child too: its being accepted is a test of it (AFTER).
+    const rule = (alias: string) => {
+      const { sql, params } = inPlace(ctx, alias);
+      return { sql: `${sql}${statuses ? ` AND ${alias}.status = ANY(:status)` : ''}`, params: { ...params, status: statuses } };
+    };
+    const rows = await allSeenBy(
+      ctx,
+      await newestFirst(ctx.db.getRepository(MandatoryReport), 'received_at', rule, pageSize(first), after, {
+        visible: (alias) => inPlace(ctx, alias),
+        tells: async (item) => noteTested(ctx, (await asSeenBy(ctx, item)).minorId, tests.tested),
+      }),
+    );
+    // The `after` item's child too: its being accepted is a test of it, as its refusal is (AFTER).
     for (const r of rows) noteTested(ctx, r.minorId, tests.tested);
     return pageAfter(rows, after);
   }
@@ -188,12 +197,21 @@ export class ReportResolver {
     received.check('MandatoryReport.verifyDueAt', 'overdueReports');
     verifying.check('MandatoryReport.status', 'overdueReports');
     verifying.check('MandatoryReport.handleDueAt', 'overdueReports');
-    const overdue = (alias: string) => ({
-      sql: `${alias}.region_code LIKE :jurisdiction
-            AND ((${alias}.status = 'RECEIVED' AND ${alias}.verify_due_at < :now) OR (${alias}.status = 'VERIFYING' AND ${alias}.handle_due_at < :now))`,
-      params: { jurisdiction: jurisdiction(ctx), now: ctx.now },
-    });
-    const rows = await allSeenBy(ctx, await inOrder(ctx.db.getRepository(MandatoryReport), MOST_OVERDUE, overdue, pageSize(first), after));
+    const overdue = (alias: string) => {
+      const { sql, params } = inPlace(ctx, alias);
+      return {
+        sql: `${sql} AND ((${alias}.status = 'RECEIVED' AND ${alias}.verify_due_at < :now) OR (${alias}.status = 'VERIFYING' AND ${alias}.handle_due_at < :now))`,
+        params: { ...params, now: ctx.now },
+      };
+    };
+    const rows = await allSeenBy(
+      ctx,
+      await inOrder(ctx.db.getRepository(MandatoryReport), MOST_OVERDUE, overdue, pageSize(first), after, {
+        visible: (alias) => inPlace(ctx, alias),
+        // Refused, it is neither: both tests were made of it.
+        tells: async (item) => noteTested(ctx, (await asSeenBy(ctx, item)).minorId, [...received.tested, ...verifying.tested]),
+      }),
+    );
     // The `after` report's child too: its being accepted is a test of it (AFTER).
     for (const r of rows) noteTested(ctx, r.minorId, (r.status === S.RECEIVED ? received : verifying).tested);
     return pageAfter(rows, after);

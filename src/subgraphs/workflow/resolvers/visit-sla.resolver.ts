@@ -5,9 +5,11 @@ import type { HubContext } from '../../../server/hub.context';
 import { RiskLevel } from '../../registry/registry.enums';
 import { assessmentsNewestFirst, gravestFirst, isMinorAt } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
+import { minorInJurisdiction } from '../../shared/jurisdiction';
+import { canonicalId, isUuid } from '../../../common/uuid';
 import { OverdueVisit } from '../entities/overdue-visit.type';
 import { jurisdiction } from '../workflow.loaders';
-import { AFTER_CHILD, afterParam, fromItem, pageAfter } from '../workflow.pages';
+import { AFTER_CHILD, afterParam, fromItem, pageAfter, startsWithItem } from '../workflow.pages';
 import { pageSize } from './report.resolver';
 
 interface OverdueRow {
@@ -51,7 +53,9 @@ export async function overdueVisitRows(
   now: Date,
   levels: readonly RiskLevel[],
   limit: number,
-  only: { untoldTo: readonly string[]; except: readonly string[]; after?: undefined } | { untoldTo?: undefined; except?: undefined; after?: string | null } = {},
+  only:
+    | { untoldTo: readonly string[]; except: readonly string[]; after?: undefined; refused?: undefined }
+    | { untoldTo?: undefined; except?: undefined; after?: string | null; refused?: (after: string) => Promise<void> } = {},
 ): Promise<OverdueRow[]> {
   // With `after`, the child itself comes first and `limit` more after it, as in `inOrder`.
   const params: unknown[] = [regionPattern, now, levels, only.after != null ? limit + 1 : limit];
@@ -80,6 +84,7 @@ export async function overdueVisitRows(
       LIMIT $4`,
     params,
   );
+  if (only.after != null && only.refused && !startsWithItem(rows, only.after, (r) => r.minor_id)) await only.refused(only.after);
   return fromItem(rows, only.after, (r) => r.minor_id);
 }
 
@@ -107,7 +112,14 @@ export class VisitSlaResolver {
     // the children it names by level: a read of each one's level, selected or not.
     tests.check('Minor.riskLevel', riskLevels != null ? 'riskLevels' : 'overdueVisits');
     const levels = riskLevels == null ? Object.values(RiskLevel) : requireSomeValues('riskLevels', riskLevels);
-    const rows = await overdueVisitRows((sql, p) => ctx.db.query(sql, p), pattern, ctx.now, levels, pageSize(first), { after });
+    const rows = await overdueVisitRows((sql, p) => ctx.db.query(sql, p), pattern, ctx.now, levels, pageSize(first), {
+      after,
+      // Refused, a child of the caller's is known not to be: as much a read (AFTER in workflow.pages).
+      refused: async (id) => {
+        const child = isUuid(id) ? await minorInJurisdiction(ctx, canonicalId(id)) : null;
+        if (child) noteTested(ctx, child.id, tests.tested);
+      },
+    });
     // Each child listed is known to be overdue (and of a level asked): a read of what was tested.
     // So is the `after` child, whose being accepted is a test of it (AFTER in workflow.pages).
     for (const r of rows) noteTested(ctx, r.minor_id, tests.tested);
