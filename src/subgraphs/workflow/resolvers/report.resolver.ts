@@ -47,6 +47,9 @@ const MOST_OVERDUE: ListOrder = { key: (m) => `CASE ${m}.status WHEN 'RECEIVED' 
 export const isReportOverdue = (r: MandatoryReport, now: Date) =>
   (r.status === S.RECEIVED && r.verifyDueAt < now) || (r.status === S.VERIFYING && r.handleDueAt < now);
 
+/** What a receipt tells of its report. */
+const RECEIPT_READ = ['ReportReceipt.status', 'ReportReceipt.receivedAt'];
+
 /** The reports a caller reads: those about places in its jurisdiction. */
 const inPlace = (ctx: HubContext, alias: string) => ({ sql: `${alias}.region_code LIKE :jurisdiction`, params: { jurisdiction: jurisdiction(ctx) } });
 
@@ -142,8 +145,16 @@ export class ReportResolver {
       sql: `${alias}.reporter_id = :reporter AND ${alias}.reporter_department = :department`,
       params: { reporter: ctx.principal.userId, department: ctx.principal.department },
     });
-    const rows = await newestFirst(ctx.db.getRepository(MandatoryReport), 'received_at', own, pageSize(first), after);
-    return pageAfter(rows, after).map((r) => ({ id: r.id, status: r.status, receivedAt: r.receivedAt }));
+    const rows = pageAfter(await newestFirst(ctx.db.getRepository(MandatoryReport), 'received_at', own, pageSize(first), after), after);
+    // A report about a child of the filer's jurisdiction is that child's in the trail, filed
+    // (`belongsTo`) and read back alike: its status is what became of a report about the child.
+    // Asked whether any is linked or not, so that the time taken tells the filer nothing.
+    if (rows.length) {
+      const linked = rows.flatMap((r) => (r.minorId ? [r.minorId] : []));
+      const here: { id: string }[] = await ctx.db.query(`SELECT id FROM registry.minor WHERE id = ANY($1::uuid[]) AND grid_code LIKE $2`, [linked, jurisdiction(ctx)]);
+      for (const { id } of here) for (const field of RECEIPT_READ) ctx.access.read(id, field, ctx.policy.access(ctx.subject, field));
+    }
+    return rows.map((r) => ({ id: r.id, status: r.status, receivedAt: r.receivedAt }));
   }
 
   @Query(() => [MandatoryReport], { nullable: true, description: 'Reports about places in the caller’s jurisdiction, newest first' })
