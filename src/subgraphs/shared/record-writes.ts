@@ -54,6 +54,9 @@ export function createRecord<T extends ChildRecord>(
 ): Promise<T> {
   return ctx.db.transaction(async (em) => {
     const child = await requireMinor(em, ctx, minorId);
+    // Found, as `lockRecord` records: a commit whose outcome is unknown leaves the event no change,
+    // yet the caller learnt the child is in its jurisdiction, and the child's history must show it.
+    ctx.access.found(child.minorId, entity.name);
     const repo = em.getRepository(entity);
     const record = repo.create({ ...fields, id: randomUUID(), minorId: child.minorId } as DeepPartial<T>);
     await repo.insert(record as never);

@@ -130,12 +130,18 @@ function requireNotBeforeBirth(ctx: HubContext, field: string, at: Date, minor: 
   if (at.getTime() < Date.parse(`${minor.birthDate}T00:00:00+08:00`)) refuseStating(ctx, minor.id, 'Minor.birthDate', field, 'must not be before the child was born');
 }
 
+const GRID_REFUSED = 'must be a grid (网格) inside your jurisdiction';
+
+/** Digits only before the database sees it (a NUL in it was a Postgres error, a 500). */
+function requireGridFormat(code: string): void {
+  if (String(code).length !== GRID_CODE_LENGTH || !/^\d+$/.test(String(code))) throw badInput('gridCode', GRID_REFUSED);
+}
+
 async function requireGrid(em: EntityManager, ctx: HubContext, code: string): Promise<string> {
-  // Digits only before the database sees it (a NUL in it was a Postgres error, a 500).
-  if (String(code).length !== GRID_CODE_LENGTH || !/^\d+$/.test(String(code))) throw badInput('gridCode', 'must be a grid (网格) inside your jurisdiction');
+  requireGridFormat(code);
   const grid = await em.getRepository(Region).findOne({ where: { code: String(code) } });
   if (!grid || grid.level !== RegionLevel.GRID || !grid.code.startsWith(ctx.principal.region)) {
-    throw badInput('gridCode', 'must be a grid (网格) inside your jurisdiction');
+    throw badInput('gridCode', GRID_REFUSED);
   }
   return grid.code;
 }
@@ -187,15 +193,18 @@ export class MinorMutationResolver {
     @Arg('input', () => UpdateMinorInput) input: UpdateMinorInput,
     @Ctx() ctx: HubContext,
   ): Promise<Minor> {
+    // The input is checked before the child is looked up and locked, as every other write's: a
+    // refusal it earns whatever the child is does not wait on a lock, nor answer NOT_FOUND first.
+    const given: Partial<Pick<Minor, 'name' | 'currentAddress' | 'householdRegistration' | 'school' | 'gridCode'>> = {};
+    if (input.name != null) given.name = requireLine('name', input.name, 50);
+    if (input.currentAddress != null) given.currentAddress = requireLine('currentAddress', input.currentAddress, 200);
+    if (input.householdRegistration != null) {
+      given.householdRegistration = requireLine('householdRegistration', input.householdRegistration, 200);
+    }
+    if (input.school !== undefined) given.school = optionalLine('school', input.school, 100);
+    if (input.gridCode != null) requireGridFormat(input.gridCode);
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, id);
-      const given: Partial<Pick<Minor, 'name' | 'currentAddress' | 'householdRegistration' | 'school' | 'gridCode'>> = {};
-      if (input.name != null) given.name = requireLine('name', input.name, 50);
-      if (input.currentAddress != null) given.currentAddress = requireLine('currentAddress', input.currentAddress, 200);
-      if (input.householdRegistration != null) {
-        given.householdRegistration = requireLine('householdRegistration', input.householdRegistration, 200);
-      }
-      if (input.school !== undefined) given.school = optionalLine('school', input.school, 100);
       if (input.gridCode != null) given.gridCode = await requireGrid(em, ctx, input.gridCode);
       // The values the record already holds (or none given) change nothing, not even updatedAt; the
       // event names the fields changed, not those given null (left as they are).
@@ -301,6 +310,7 @@ export class MinorMutationResolver {
     @Arg('category', () => DifficultyCategory) category: DifficultyCategory,
     @Ctx() ctx: HubContext,
   ): Promise<Minor> {
+    if (category === DifficultyCategory.NEEDS_SUPPORT) throw badInput('category', 'NEEDS_SUPPORT is not a category');
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
       const { affected } = await em.getRepository(MinorCategory).delete({ minorId: minor.id, category });

@@ -91,6 +91,8 @@ export class ReferralResolver {
       );
       if (!child) throw notFound('Minor');
       heldInJurisdiction(ctx, child.id);
+      // Found, as a department record's create records (createRecord): the commit's outcome may be unknown.
+      ctx.access.found(child.id, 'Referral');
       const referral = em.getRepository(Referral).create({
         id: randomUUID(),
         minorId: child.id,
