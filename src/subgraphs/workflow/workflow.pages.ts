@@ -1,6 +1,9 @@
 import type { ObjectLiteral, Repository } from 'typeorm';
 import { canonicalId, isUuid } from '../../common/uuid';
 import { badInput } from '../../errors/hub.exception';
+import type { HubContext } from '../../server/hub.context';
+import { type FilterRead, noteTested } from '../shared/filter-tests';
+import { asSeenBy } from '../shared/jurisdiction';
 
 /**
  * The `after` argument of the workflow lists. An accepted `after` tells the caller that its item
@@ -29,6 +32,12 @@ export interface RefusedAfter<T> {
   visible: ListRule;
   tells: (item: T) => Promise<void>;
 }
+
+/** A refused item of a list of records about children: its filters' `tested` recorded of its child, as the caller sees it (asSeenBy). */
+export const testedOfItsChild = <T extends { minorId: string | null }>(ctx: HubContext, visible: ListRule, tested: readonly FilterRead[]): RefusedAfter<T> => ({
+  visible,
+  tells: async (item) => noteTested(ctx, (await asSeenBy(ctx, item)).minorId, tested),
+});
 
 /** A list's order: its sort key for one alias of its table, and which way it runs; ties go by id. */
 export interface ListOrder {

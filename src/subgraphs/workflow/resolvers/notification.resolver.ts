@@ -12,7 +12,7 @@ import { isUuid } from '../../../common/uuid';
 import { checkDestination, DestinationRefused, sameDestination } from '../webhook.destination';
 import { jurisdiction } from '../workflow.loaders';
 import { payloadAccess, servedPayload } from '../workflow.notify';
-import { AFTER, inOrder, ListOrder, newestFirst, pageAfter } from '../workflow.pages';
+import { AFTER, inOrder, ListOrder, newestFirst, pageAfter, testedOfItsChild } from '../workflow.pages';
 import { latestTime, stepTime } from '../../../common/dates';
 import { pageSize } from './report.resolver';
 
@@ -53,10 +53,7 @@ export class NotificationResolver {
     };
     const rows = await allSeenBy(
       ctx,
-      await newestFirst(ctx.db.getRepository(Notification), 'created_at', rule, pageSize(first), after, {
-        visible: (alias) => inboxRule(ctx, alias),
-        tells: async (item) => noteTested(ctx, (await asSeenBy(ctx, item)).minorId, tests.tested),
-      }),
+      await newestFirst(ctx.db.getRepository(Notification), 'created_at', rule, pageSize(first), after, testedOfItsChild(ctx, (alias) => inboxRule(ctx, alias), tests.tested)),
     );
     // The `after` item's child too: its being accepted is a test of it, as its refusal is (AFTER).
     for (const n of rows) noteTested(ctx, n.minorId, tests.tested);

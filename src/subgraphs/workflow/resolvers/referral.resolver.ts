@@ -15,7 +15,7 @@ import { allSeenBy, asSeenBy, heldInJurisdiction, loadedRecordOf, minorInJurisdi
 import { jurisdiction, referralVisibility } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
 import { referralGrantedFields } from '../workflow.policy';
-import { AFTER, newestFirst, pageAfter } from '../workflow.pages';
+import { AFTER, newestFirst, pageAfter, testedOfItsChild } from '../workflow.pages';
 import { latestTime, timeAfter } from '../../../common/dates';
 import { pageSize } from './report.resolver';
 import { CreateReferralInput } from './types/referral.input';
@@ -57,10 +57,7 @@ export class ReferralResolver {
     };
     const rows = await allSeenBy(
       ctx,
-      await newestFirst(ctx.db.getRepository(Referral), 'created_at', rule, pageSize(first), after, {
-        visible: (alias) => referralVisibility(ctx, alias),
-        tells: async (item) => noteTested(ctx, (await asSeenBy(ctx, item)).minorId, tests.tested),
-      }),
+      await newestFirst(ctx.db.getRepository(Referral), 'created_at', rule, pageSize(first), after, testedOfItsChild(ctx, (alias) => referralVisibility(ctx, alias), tests.tested)),
     );
     // The `after` item's child too: its being accepted is a test of it, as its refusal is (AFTER).
     for (const r of rows) noteTested(ctx, r.minorId, tests.tested);

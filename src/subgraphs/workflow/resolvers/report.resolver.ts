@@ -16,7 +16,7 @@ import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../
 import { isUuid } from '../../../common/uuid';
 import { jurisdiction, workflowLoaders } from '../workflow.loaders';
 import { emitNotification } from '../workflow.notify';
-import { AFTER, inOrder, type ListOrder, newestFirst, pageAfter } from '../workflow.pages';
+import { AFTER, inOrder, type ListOrder, newestFirst, pageAfter, testedOfItsChild } from '../workflow.pages';
 import { FileReportInput } from './types/report.input';
 import { ReportReceipt } from './types/report-receipt.type';
 
@@ -173,10 +173,7 @@ export class ReportResolver {
     };
     const rows = await allSeenBy(
       ctx,
-      await newestFirst(ctx.db.getRepository(MandatoryReport), 'received_at', rule, pageSize(first), after, {
-        visible: (alias) => inPlace(ctx, alias),
-        tells: async (item) => noteTested(ctx, (await asSeenBy(ctx, item)).minorId, tests.tested),
-      }),
+      await newestFirst(ctx.db.getRepository(MandatoryReport), 'received_at', rule, pageSize(first), after, testedOfItsChild(ctx, (alias) => inPlace(ctx, alias), tests.tested)),
     );
     // The `after` item's child too: its being accepted is a test of it, as its refusal is (AFTER).
     for (const r of rows) noteTested(ctx, r.minorId, tests.tested);
@@ -217,11 +214,8 @@ export class ReportResolver {
     };
     const rows = await allSeenBy(
       ctx,
-      await inOrder(ctx.db.getRepository(MandatoryReport), MOST_OVERDUE, overdue, pageSize(first), after, {
-        visible: (alias) => inPlace(ctx, alias),
-        // Refused, it is neither: both tests were made of it.
-        tells: async (item) => noteTested(ctx, (await asSeenBy(ctx, item)).minorId, [...received.tested, ...verifying.tested]),
-      }),
+      // Refused, it is neither: both tests were made of it.
+      await inOrder(ctx.db.getRepository(MandatoryReport), MOST_OVERDUE, overdue, pageSize(first), after, testedOfItsChild(ctx, (alias) => inPlace(ctx, alias), [...received.tested, ...verifying.tested])),
     );
     // The `after` report's child too: its being accepted is a test of it (AFTER).
     for (const r of rows) noteTested(ctx, r.minorId, (r.status === S.RECEIVED ? received : verifying).tested);
