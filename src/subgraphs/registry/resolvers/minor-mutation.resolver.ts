@@ -12,7 +12,7 @@ import { RiskAssessment } from '../entities/risk-assessment.entity';
 import { Visit } from '../entities/visit.entity';
 import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
-import { changedFields, parentChanged, refuseStating, updated } from '../../shared/record-writes';
+import { changedFields, refuseStating, updated } from '../../shared/record-writes';
 import { assessmentsNewestFirst, GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern } from '../registry.loaders';
 import { MAX_GUARDIANS } from '../registry.constants';
 import { optionalLine, optionalText, requireDate, requireLine, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
@@ -48,15 +48,6 @@ async function followUp(em: EntityManager, minorId: string): Promise<{ latest: R
   const lastVisit = await em.getRepository(Visit).findOne({ where: { minorId }, order: { visitedAt: 'DESC', id: 'ASC' } });
   const from = lastVisit && lastVisit.visitedAt > latest.assessedAt ? lastVisit.visitedAt : latest.assessedAt;
   return { latest, due: nextVisitDue(latest.level, from) };
-}
-
-/**
- * An assessment or a visit moves the child's own record on (its level, the next visit's due date):
- * the event names that change too, as a department's sub-record names the parent it moved on, so
- * that the trail says whose assessment put a child at RED, a late entry dated earlier included.
- */
-function childMovedOn(ctx: HubContext, mutation: string, minorId: string, fields: string[]): void {
-  if (fields.length) parentChanged(ctx, mutation, { id: minorId, minorId }, fields);
 }
 
 /**
@@ -321,15 +312,14 @@ export class MinorMutationResolver {
   }
 
   @Mutation(() => RiskAssessment, { nullable: true, description: 'Records an assessment; the next visit falls due by its level' })
-  async recordAssessment(
+  recordAssessment(
     @Arg('minorId', () => ID) minorId: string,
     @Arg('input', () => AssessmentInput) input: AssessmentInput,
     @Ctx() ctx: HubContext,
   ): Promise<RiskAssessment> {
     const reasons = requireText('reasons', input.reasons, 2000);
     const given = input.assessedAt == null ? null : requireNotFuture('assessedAt', input.assessedAt, ctx.now);
-    let movedOn: string[] = [];
-    const recorded = await ctx.db.transaction(async (em) => {
+    return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
       const assessedAt = given ?? timeAfter(ctx.now, await latestFollowUp(em, minor.id));
       requireNotBeforeBirth(ctx, 'assessedAt', assessedAt, minor);
@@ -348,7 +338,6 @@ export class MinorMutationResolver {
       });
       await em.getRepository(RiskAssessment).save(assessment);
       const { latest, due } = await followUp(em, minor.id);
-      movedOn = changedFields(minor, { riskLevel: latest!.level, nextVisitDue: due, updatedAt: at });
       await em.getRepository(Minor).update(minor.id, { riskLevel: latest!.level, nextVisitDue: due, updatedAt: at });
       // 信息通报 (workflow): a child newly at RED is told to the departments with jurisdiction. Newly
       // to them: a RED child who moved here was told to the grid it lived in, and its next RED
@@ -362,33 +351,28 @@ export class MinorMutationResolver {
       }
       return assessment;
     });
-    childMovedOn(ctx, 'recordAssessment', recorded.minorId, movedOn);
-    return recorded;
   }
 
   @Mutation(() => Visit, { nullable: true, description: 'Records a visit; the next one falls due by the current risk level' })
-  async recordVisit(
+  recordVisit(
     @Arg('minorId', () => ID) minorId: string,
     @Arg('input', () => VisitInput) input: VisitInput,
     @Ctx() ctx: HubContext,
   ): Promise<Visit> {
     const notes = requireText('notes', input.notes, 2000);
     const given = input.visitedAt == null ? null : requireNotFuture('visitedAt', input.visitedAt, ctx.now);
-    let movedOn: string[] = [];
-    const recorded = await ctx.db.transaction(async (em) => {
+    return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
       const visitedAt = given ?? timeAfter(ctx.now, await latestFollowUp(em, minor.id));
       requireNotBeforeBirth(ctx, 'visitedAt', visitedAt, minor);
       const visit = await em
         .getRepository(Visit)
         .save(em.getRepository(Visit).create({ id: randomUUID(), minorId: minor.id, visitedAt, visitor: ctx.principal.userId, notes }));
+      minor.nextVisitDue = (await followUp(em, minor.id)).due;
       // Stamped at the visit's own time when it was given none, as an update of the record.
-      const moved = { nextVisitDue: (await followUp(em, minor.id)).due, updatedAt: stepTime(given ? ctx.now : visitedAt, minor.updatedAt) };
-      movedOn = changedFields(minor, moved);
-      await em.getRepository(Minor).save(Object.assign(minor, moved));
+      minor.updatedAt = stepTime(given ? ctx.now : visitedAt, minor.updatedAt);
+      await em.getRepository(Minor).save(minor);
       return visit;
     });
-    childMovedOn(ctx, 'recordVisit', recorded.minorId, movedOn);
-    return recorded;
   }
 }
