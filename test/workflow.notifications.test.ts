@@ -6,7 +6,7 @@ import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { deliverWebhooks, signWebhook } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
-import { expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
+import { expectAfterFilteredOut, expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
 const MIN = 60_000;
@@ -294,8 +294,10 @@ describe('workflow: notifications', () => {
       await notify(PO, STREET, 1);
       const [elsewhere] = await t.sql(`SELECT id FROM workflow.notification WHERE department = 'JUSTICE' AND region_code NOT LIKE '${STREET}%' LIMIT 1`);
       const [police] = await inboxOf(PO);
-      const [acknowledged] = await inboxOf(JU, 'acknowledged_at IS NOT NULL');
-      await expectAfterRefusedAlike(list(justice, { u: true }), [elsewhere.id, police.id, acknowledged.id]);
+      const [acknowledged] = await inboxOf(JU, 'acknowledged_at IS NOT NULL AND minor_id IS NOT NULL');
+      await expectAfterRefusedAlike(list(justice, { u: true }), [elsewhere.id, police.id]);
+      const [{ minor_id }] = await t.sql(`SELECT minor_id FROM workflow.notification WHERE id = $1`, [acknowledged.id]);
+      await expectAfterFilteredOut(list(justice, { u: true }), [{ id: acknowledged.id, minorId: minor_id }], { 'Notification.acknowledgedAt': 'ALLOW' });
     });
 
     it('records the notification it goes on after as tested, as each one it names: still unacknowledged', async () => {

@@ -11,7 +11,7 @@ import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { referralGrants } from '../src/subgraphs/workflow/workflow.policy';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, poolSize, startTestHub, statementParameters, TestHub } from './support/test-hub';
-import { expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
+import { expectAfterFilteredOut, expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, YOUTH_LEAGUE: YL, WOMENS_FEDERATION: WF } = Department;
 const HOUR = 3_600_000;
@@ -211,7 +211,10 @@ describe('workflow: referrals', () => {
       const [police] = await listed(`to_department = 'POLICE'`);
       const [sent] = await listed(`from_department = 'EDUCATION' AND status = 'PENDING'`);
       const [declined] = await listed(`to_department = 'EDUCATION' AND status = 'DECLINED'`);
-      await expectAfterRefusedAlike(list(streetEducation, { d: 'RECEIVED', s: ['PENDING'] }), [elsewhere.id, police, sent, declined]);
+      await expectAfterRefusedAlike(list(streetEducation, { d: 'RECEIVED', s: ['PENDING'] }), [elsewhere.id, police]);
+      const filteredOut = await t.sql(`SELECT id, minor_id AS "minorId" FROM workflow.referral WHERE id = ANY($1::uuid[])`, [[sent, declined]]);
+      expect(filteredOut).toHaveLength(2);
+      await expectAfterFilteredOut(list(streetEducation, { d: 'RECEIVED', s: ['PENDING'] }), filteredOut, { 'Referral.status': 'ALLOW', 'Referral.toDepartment': 'ALLOW' });
     });
 
     it('reads a page in the same statements whatever its size', async () => {

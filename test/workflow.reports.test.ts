@@ -5,7 +5,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, poolSize, startTestHub, TestHub } from './support/test-hub';
-import { expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
+import { expectAfterFilteredOut, expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, WorkflowList } from './support/workflow-pages';
 
 const { CIVIL_AFFAIRS: CA, EDUCATION: ED, POLICE: PO, JUSTICE: JU } = Department;
 const MIN = 60_000;
@@ -301,7 +301,9 @@ describe('workflow: mandatory reports', () => {
       await reportMany('teacher-paging', PO, STREET, 1);
       const [elsewhere] = await listed(`region_code LIKE '330102002%'`);
       const [verifying] = await listed(`region_code LIKE '${STREET}%' AND status = 'VERIFYING'`);
-      await expectAfterRefusedAlike(list(streetPolice, { s: ['RECEIVED'] }), [elsewhere, verifying]);
+      await expectAfterRefusedAlike(list(streetPolice, { s: ['RECEIVED'] }), [elsewhere]);
+      const [{ minor_id }] = await t.sql(`SELECT minor_id FROM workflow.mandatory_report WHERE id = $1`, [verifying]);
+      await expectAfterFilteredOut(list(streetPolice, { s: ['RECEIVED'] }), [{ id: verifying, minorId: minor_id }], { 'MandatoryReport.status': 'ALLOW' });
       // A report of the same user id in another department's token is someone else's.
       const [samenamed] = await listed(`reporter_id = 'teacher-paging' AND reporter_department = 'POLICE'`);
       const [others] = await listed(`reporter_id <> 'teacher-paging'`);
@@ -532,7 +534,10 @@ describe('workflow: mandatory reports', () => {
         // Each fails one of the list's conditions: the first is overdue (the district lists it), the others are not.
         const district = (await overdueIn('330102')).map((r) => r.id);
         expect(refused.map((id) => district.includes(id))).toEqual([true, false, false, false]);
-        await expectAfterRefusedAlike(list(streetPolice), refused);
+        await expectAfterRefusedAlike(list(streetPolice), refused.slice(0, 1));
+        // The others are the street's: refused, each tells it is not overdue (and names no child).
+        const overdueTests = { 'MandatoryReport.status': 'ALLOW', 'MandatoryReport.verifyDueAt': 'ALLOW', 'MandatoryReport.handleDueAt': 'ALLOW' };
+        await expectAfterFilteredOut(list(streetPolice), refused.slice(1).map((id) => ({ id, minorId: null })), overdueTests);
       });
 
       it('records the report it goes on after as tested, as each one it names: the status and the deadline it passed', async () => {

@@ -3,7 +3,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
-import { expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, pagedIds, WorkflowList } from './support/workflow-pages';
+import { expectAfterFilteredOut, expectAfterRefusedAlike, expectPagedToItsEnd, expectStatementsPerPageFlat, pagedIds, WorkflowList } from './support/workflow-pages';
 
 const OVERDUE = `query($r: ID, $l: [RiskLevel!]) { overdueVisits(regionCode: $r, riskLevels: $l, first: 500) { minor { id } riskLevel gridCode nextVisitDue lastVisitAt daysOverdue responsibleWorker } }`;
 
@@ -118,7 +118,12 @@ describe('workflow: visit SLA', () => {
       const [elsewhere] = await overdue(`grid_code NOT LIKE '${STREET}%'`);
       const [orange] = await overdue(`grid_code LIKE '${STREET}%' AND risk_level = 'ORANGE'`);
       const [onTime] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${STREET}%' AND next_visit_due > now() LIMIT 1`);
-      await expectAfterRefusedAlike(list(street, { l: ['RED', 'YELLOW'] }), [elsewhere.id, orange.id, onTime.id]);
+      await expectAfterRefusedAlike(list(street, { l: ['RED', 'YELLOW'] }), [elsewhere.id]);
+      await expectAfterFilteredOut(
+        list(street, { l: ['RED', 'YELLOW'] }),
+        [orange, onTime].map(({ id }) => ({ id, minorId: id })),
+        { 'Minor.nextVisitDue': 'ALLOW', 'Minor.riskLevel': 'ALLOW' },
+      );
     });
 
     it('reads a page in the same statements whatever its size', async () => {

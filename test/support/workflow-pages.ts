@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { errorCodes, TestHub } from './test-hub';
+import { eventOf, post } from './audit-helpers';
+import { DEFAULT_PURPOSE, errorCodes, TestHub } from './test-hub';
 import { expectAnsweredAsUnknown } from './unknown-id';
 
 /**
@@ -43,7 +44,7 @@ export async function expectPagedToItsEnd(l: WorkflowList): Promise<string[]> {
 }
 
 /**
- * Each of `refused` (ids that are no item of the list for this caller with these variables) is
+ * Each of `refused` (ids that are no item of the list the caller may see, whatever the filters) is
  * answered as a random id is — BAD_USER_INPUT on `after`, the same audit events and statements —
  * and so is an `after` that is no id at all.
  */
@@ -52,6 +53,23 @@ export async function expectAfterRefusedAlike(l: WorkflowList, refused: string[]
   for (const after of [...refused, 'not-an-id']) {
     const r = await expectAnsweredAsUnknown(l.t, l.token, l.query, asked(after), asked(randomUUID()));
     expect([r.json.data, errorCodes(r.json), r.json.errors[0].extensions.field]).toEqual([{ [l.list]: null }, ['BAD_USER_INPUT'], 'after']);
+  }
+}
+
+/**
+ * Each of `filteredOut` (items the caller may see that these filters leave out, each of the child
+ * `minorId`, or of none) is answered as a random id is — BAD_USER_INPUT on `after` — and its event
+ * records the filters' tests (`fields`) of that child: that it was refused tells it does not pass them.
+ */
+export async function expectAfterFilteredOut(l: WorkflowList, filteredOut: { id: string; minorId: string | null }[], fields: Record<string, string>): Promise<void> {
+  const asked = (after: string) => ({ query: l.query, variables: { ...l.variables, first: 10, after } });
+  for (const { id, minorId } of filteredOut) {
+    const refused = await post(l.t, l.token, asked(id), DEFAULT_PURPOSE);
+    const unknown = await post(l.t, l.token, asked(randomUUID()), DEFAULT_PURPOSE);
+    expect([refused.status, refused.json]).toEqual([unknown.status, unknown.json]);
+    expect([errorCodes(refused.json), refused.json.errors[0].extensions.field]).toEqual([['BAD_USER_INPUT'], 'after']);
+    expect((await eventOf(l.t, refused.requestId)).reads).toEqual(minorId ? [{ minorId, fields }] : []);
+    expect((await eventOf(l.t, unknown.requestId)).reads).toEqual([]);
   }
 }
 

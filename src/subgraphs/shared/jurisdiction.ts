@@ -100,7 +100,7 @@ const knownInJurisdiction = (ctx: HubContext, key: string, seen: MinorReference 
  * by the statements or the time of each read or step, that the number is a child of the registry.
  * No child has the nil UUID.
  */
-const NO_CHILD = '00000000-0000-0000-0000-000000000000';
+export const NO_CHILD = '00000000-0000-0000-0000-000000000000';
 
 /** A record about a child, held outside the child's own record, as one reader is handed it (`asSeenBy`). */
 export type Seen<T extends { minorId: string | null }> = Omit<T, 'minorId'> & { minorId: string | null };

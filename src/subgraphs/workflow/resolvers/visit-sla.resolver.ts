@@ -5,7 +5,7 @@ import type { HubContext } from '../../../server/hub.context';
 import { RiskLevel } from '../../registry/registry.enums';
 import { assessmentsNewestFirst, gravestFirst, isMinorAt } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
-import { minorInJurisdiction } from '../../shared/jurisdiction';
+import { minorInJurisdiction, NO_CHILD } from '../../shared/jurisdiction';
 import { canonicalId, isUuid } from '../../../common/uuid';
 import { OverdueVisit } from '../entities/overdue-visit.type';
 import { jurisdiction } from '../workflow.loaders';
@@ -115,8 +115,9 @@ export class VisitSlaResolver {
     const rows = await overdueVisitRows((sql, p) => ctx.db.query(sql, p), pattern, ctx.now, levels, pageSize(first), {
       after,
       // Refused, a child of the caller's is known not to be: as much a read (AFTER in workflow.pages).
+      // Asked for no id too (NO_CHILD), as for an unknown one: the same statements.
       refused: async (id) => {
-        const child = isUuid(id) ? await minorInJurisdiction(ctx, canonicalId(id)) : null;
+        const child = await minorInJurisdiction(ctx, isUuid(id) ? canonicalId(id) : NO_CHILD);
         if (child) noteTested(ctx, child.id, tests.tested);
       },
     });
