@@ -17,16 +17,19 @@ import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from 
 
 /**
  * A judgement's number (案号) as compared, not as shown: courts and clerks write one number with
- * full-width or ASCII brackets and digits (`（2024）浙0102刑初123号`, `(2024)浙0102刑初123号`), the
- * hexagonal or lenticular brackets of older numbers (`〔2015〕`, `【2015】`), and with or without
- * spaces. Compatibility forms folded (NFKC), white space dropped, every such bracket a round one.
+ * full-width or ASCII brackets and digits (`（2024）浙0102刑初123号`, `(2024)浙0102刑初123号`), with
+ * the brackets of older numbers (`〔2015〕`, `【2015】`, `〖2015〗`) or none, with or without spaces, an
+ * ordinal 第, zeros before the number, the traditional 號, a full stop after. Compatibility forms
+ * folded (NFKC); white space and punctuation dropped (the year's four digits are followed by the
+ * court's code, which opens with a letter); 第 and leading zeros dropped before the number and its 号.
  */
 const judgementKey = (reference: string): string =>
   reference
     .normalize('NFKC')
-    .replace(/[\s\p{Z}]/gu, '')
-    .replace(/[〔【[]/gu, '(')
-    .replace(/[〕】\]]/gu, ')')
+    .replace(/[\s\p{Z}\p{P}]/gu, '')
+    .replace(/號/gu, '号')
+    .replace(/第(?=\d+号)/gu, '')
+    .replace(/(?<!\d)0+(?=\d+号)/gu, '')
     .toLowerCase();
 
 /** The youngest age of criminal responsibility (刑法 art. 17): no one younger has a judgement to be barred by. */
