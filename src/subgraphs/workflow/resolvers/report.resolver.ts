@@ -10,7 +10,7 @@ import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
 import { NotificationKind, ReportStatus } from '../workflow.enums';
-import { isMinorAt } from '../../registry/registry.loaders';
+import { isMinorAt, MINORS_UNDER_AT } from '../../registry/registry.loaders';
 import { FilterTests, noteTested } from '../../shared/filter-tests';
 import { allSeenBy, asSeenBy, loadedRecordOf, minorInJurisdiction } from '../../shared/jurisdiction';
 import { isUuid } from '../../../common/uuid';
@@ -67,7 +67,7 @@ export class ReportResolver {
     const childIdNumber = normalIdNumber(input.childIdNumber) === '' ? null : requireIdNumber('childIdNumber', input.childIdNumber);
     if (input.childId != null && !isUuid(input.childId)) throw badInput('childId', 'is not a registry id');
     const regionCode = String(input.regionCode ?? '');
-    if (!isRegionCode(regionCode)) throw badInput('regionCode', 'a region code is 6 to 15 digits');
+    if (!isRegionCode(regionCode)) throw badInput('regionCode', 'a region code is 6, 9, 12 or 15 digits');
     const deadlines = ctx.config.workflow.reportDeadlines[input.urgency];
     return ctx.db.transaction(async (em) => {
       const [region] = await em.query(`SELECT code FROM registry.region WHERE code = $1`, [regionCode]);
@@ -151,8 +151,9 @@ export class ReportResolver {
     // Asked whether any is linked or not, so that the time taken tells the filer nothing.
     if (rows.length) {
       const linked = rows.flatMap((r) => (r.minorId ? [r.minorId] : []));
-      const here: { id: string }[] = await ctx.db.query(`SELECT id FROM registry.minor WHERE id = ANY($1::uuid[]) AND grid_code LIKE $2`, [linked, jurisdiction(ctx)]);
-      for (const { id } of here) for (const field of RECEIPT_READ) ctx.access.read(id, field, ctx.policy.access(ctx.subject, field));
+      // Children only: one who has turned 18 is answered for as no child, here as everywhere.
+      const here: { minor_id: string }[] = await ctx.db.query(MINORS_UNDER_AT, [linked, jurisdiction(ctx), ctx.now]);
+      for (const { minor_id } of here) for (const field of RECEIPT_READ) ctx.access.read(minor_id, field, ctx.policy.access(ctx.subject, field));
     }
     return rows.map((r) => ({ id: r.id, status: r.status, receivedAt: r.receivedAt }));
   }
