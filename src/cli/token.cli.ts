@@ -19,7 +19,7 @@ async function main() {
   if (!isDepartment(department)) throw new Error(`--department must be one of ${Object.values(Department).join(', ')}`);
   if (!isRole(role)) throw new Error(`--role must be one of ${Object.values(Role).join(', ')}`);
   const region = flags.region ?? DEMO_ROOT_REGION;
-  if (!isRegionCode(region)) throw new Error('--region is a region code (6 to 15 digits)');
+  if (!isRegionCode(region)) throw new Error('--region is a region code (6, 9, 12 or 15 digits)');
   // The hub would refuse such a token (401) naming no claim: say which flag is wrong instead.
   const userId = flags.user ?? `${department.toLowerCase()}-${role.toLowerCase()}-1`;
   if (!isTokenSubject(userId)) throw new Error('--user is a user id the hub accepts: 1–200 characters, no control or invisible characters, not "hub:…" or one that could pass for it');

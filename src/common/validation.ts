@@ -47,8 +47,12 @@ const LONE_SURROGATE = /\p{Cs}/u;
 /** Well-formed UTF-16: no lone surrogate (Postgres refuses one inside JSON and replaces it in text). */
 export const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
 
-/** A region code (区划代码) of any level: 6 to 15 digits. */
-export const isRegionCode = (s: unknown): s is string => typeof s === 'string' && /^\d{6,15}$/.test(s);
+/**
+ * A region code (区划代码) of a level: a district's 6 digits, a street's 9, a community's 12 or a
+ * grid's 15. Another length names no region: taken as a prefix, `33010200` stood for every street
+ * of the district whose code it begins, and answered their children as its own.
+ */
+export const isRegionCode = (s: unknown): s is string => typeof s === 'string' && /^(?:\d{3}){2,5}$/.test(s);
 
 /**
  * Text a client sent that the hub can store and pass on: well-formed UTF-16 (a lone surrogate is

@@ -74,7 +74,7 @@ export class MinorResolver {
     let area = ctx.principal.region;
     if (filter?.regionCode !== undefined && filter.regionCode !== null) {
       tests.check('Minor.grid', 'filter.regionCode');
-      if (!isRegionCode(filter.regionCode)) throw badInput('filter.regionCode', 'a region code is 6 to 15 digits');
+      if (!isRegionCode(filter.regionCode)) throw badInput('filter.regionCode', 'a region code is 6, 9, 12 or 15 digits');
       // A grid (15 digits, the finest level) is matched by equality: its children then come in id
       // order from the (grid_code, id) index. A prefix's row estimate can be a histogram bucket
       // (10,000 rows for a grid of 200 at 1M minors), and Postgres then walked the primary key for
