@@ -40,11 +40,15 @@ export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [
 ];
 
 /**
- * Fields that hold the same value for most children: a guardian at home lives at the child's
- * address. Whoever reads one must read the other alike (exactly, masked, or not at all), or the
- * one shows what the other's mask hides.
+ * Fields that hold the same value for many children: a guardian at home lives at the child's
+ * address, and a child living where it is registered (户籍地) has the one address twice. Whoever
+ * reads one must read the other alike (exactly, masked, or not at all), or the one shows what the
+ * other's mask hides.
  */
-export const SAME_VALUE: readonly (readonly [string, string])[] = [['Guardian.address', 'Minor.currentAddress']];
+export const SAME_VALUE: readonly (readonly [string, string])[] = [
+  ['Guardian.address', 'Minor.currentAddress'],
+  ['Minor.householdRegistration', 'Minor.currentAddress'],
+];
 
 /**
  * The compiled policy table: one lookup per `Type.field` and subject. Built once at start-up
