@@ -23,8 +23,9 @@ describe('registry reads, red team 29', () => {
 
   const codesOf = (json: any) => (json?.errors ?? []).map((e: any) => e.extensions?.code);
 
-  // A grant (an open EDUCATION_AID referral from civil affairs) opens the child's address and its
-  // guardians' contact to education for that child only: the rest stays masked or refused, and a
+  // A grant (an open EDUCATION_AID referral from civil affairs) opens the child's address and
+  // household registration and its guardians' contact to education for that child only (the two
+  // addresses together: SAME_VALUE): the rest stays masked or refused, and a
   // page whose answer depends on another child of the grid is withheld whole.
   it('under a referral’s purpose: the granted fields exact, the others as the table says, another child’s read refused whole', async () => {
     const [c] = await t.sql(
@@ -43,7 +44,7 @@ describe('registry reads, red team 29', () => {
     const read = await post(t, ed, { query: `query($id: ID!) { minor(id: $id) { currentAddress householdRegistration idNumber guardians { address situation } } }`, variables: { id: c.id } }, REF);
     expect(read.status).toBe(200);
     expect(read.json.data.minor.currentAddress).toBe(row.current_address);
-    expect(read.json.data.minor.householdRegistration).not.toBe(row.household_registration);
+    expect(read.json.data.minor.householdRegistration).toBe(row.household_registration);
     expect(read.json.data.minor.idNumber).toMatch(/^\d{6}\*{12}$/);
     expect(new Set(codesOf(read.json))).toEqual(new Set(['FORBIDDEN']));
 
