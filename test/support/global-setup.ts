@@ -33,6 +33,7 @@ export default async function globalSetup(): Promise<void> {
   await seedDemo(ds, anchor);
   await ds.destroy();
   process.env.HUB_TEST_DATA_DIR = dataDir;
+  process.env.HUB_TEST_SEED_DAY = anchor.toISOString().slice(0, 10);
   process.env.HUB_TEST_PG_URL = pg.url;
   (globalThis as Record<string, unknown>).__HUB_TEST_PG__ = pg;
 }
