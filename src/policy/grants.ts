@@ -68,7 +68,7 @@ export class FieldGrants {
     return (ctx.grant ??= (async () => {
       const reference = ctx.purpose!.reference;
       const grant = isDepartment(ctx.subject) && reference ? await source.openGrant(ctx, reference) : null;
-      if (!grant) throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference`);
+      if (!grant) throw badInput(PURPOSE_HEADER, `purpose ${source.purpose} needs the id of an open record addressed to your department as its reference, written as the hub writes it (lower case)`);
       return grant;
     })());
   }
