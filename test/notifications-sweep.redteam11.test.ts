@@ -323,7 +323,7 @@ describe('notifications sweep (redteam 11)', () => {
     const delivered = received.filter((x) => x.body.id === id);
     expect(delivered.map((x) => x.body.payload)).toEqual([{ 'Minor.name': c.name }]);
     await t.hub.audit.drain();
-    const [delivery] = await t.sql(`SELECT body FROM audit.event WHERE body LIKE $1`, [`%notification ${id} to webhook%`]);
+    const [delivery] = await t.sql(`SELECT body FROM audit.event WHERE body LIKE $1`, [`%notification ${id}% to webhook%`]);
     expect(Object.keys(JSON.parse(delivery.body).reads[0].fields)).toEqual(['Minor.name']);
   });
 

@@ -768,6 +768,10 @@ describe('webhooks: every delivery is a disclosure in the audit trail', () => {
     expect(node.operationName).toContain(child.notificationId);
     expect(node.operationName).toContain(hook);
     expect(node.operationName).toContain('CHILD_RED');
+    // And the assessment that raised it, as the notification names it.
+    const [{ subject_id: subject }] = await t.sql(`SELECT subject_id FROM workflow.notification WHERE id = $1`, [child.notificationId]);
+    expect(subject).toEqual(expect.any(String));
+    expect(node.operationName).toContain(`about ${subject}`);
     expect(node.operationName).not.toContain('127.0.0.1');
     const [stored] = await t.sql(`SELECT body FROM audit.event WHERE request_id = $1`, [history[0].requestId]);
     for (const value of Object.values(sent.payload) as string[]) expect(stored.body).not.toContain(JSON.stringify(value));

@@ -65,7 +65,7 @@ interface Due {
   webhook_id: string;
   webhook_department: Department;
   webhook_region: string;
-  notification: { id: string; kind: string; minorId: string | null; payload: Record<string, unknown> } & Record<string, unknown>;
+  notification: { id: string; kind: string; minorId: string | null; subjectId: string | null; payload: Record<string, unknown> } & Record<string, unknown>;
   /** The notification's child lives inside the webhook's region now (false when it names none). */
   child_within: boolean;
 }
@@ -84,8 +84,9 @@ export interface DeliveryAudit {
 /**
  * The audit event of one delivery attempt, written (and durable) before the POST: the webhook's
  * department and region (so that the auditors of that jurisdiction see it), the notification and
- * webhook by id (never the URL or a value), and, when the notification names a child, the payload's
- * fields as that child's read — ALLOW, or MASK where the department's policy row masks the field
+ * webhook by id (never the URL or a value), its kind and the id of the record it is about (the
+ * assessment, report or referral that raised it), and, when the notification names a child, the
+ * payload's fields as that child's read — ALLOW, or MASK where the department's policy row masks the field
  * (`payloadFor` masked it when the notification was written). Keys in canonical order.
  */
 export function deliveryEvent(d: Due, policy: Policy): AuditEventBody {
@@ -99,7 +100,7 @@ export function deliveryEvent(d: Due, policy: Policy): AuditEventBody {
     documentHash: null,
     durationMs: 0,
     errorCodes: [],
-    operationName: `deliver ${n.kind} notification ${n.id} to webhook ${d.webhook_id} (delivery ${d.id}, attempt ${d.attempts + 1})`,
+    operationName: `deliver ${n.kind} notification ${n.id}${n.subjectId ? ` about ${n.subjectId}` : ''} to webhook ${d.webhook_id} (delivery ${d.id}, attempt ${d.attempts + 1})`,
     operationType: WEBHOOK_OPERATION_TYPE,
     outcome: AuditOutcome.SUCCESS,
     purpose: null,
