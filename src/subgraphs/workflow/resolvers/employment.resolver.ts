@@ -20,13 +20,14 @@ import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from 
  * full-width or ASCII brackets and digits (`（2024）浙0102刑初123号`, `(2024)浙0102刑初123号`), with
  * the brackets of older numbers (`〔2015〕`, `【2015】`, `〖2015〗`) or none, with or without spaces, an
  * ordinal 第, zeros before the number, the traditional 號, a full stop after. Compatibility forms
- * folded (NFKC); white space and punctuation dropped (the year's four digits are followed by the
- * court's code, which opens with a letter); 第 and leading zeros dropped before the number and its 号.
+ * folded (NFKC); only letters and digits kept (the year's four digits are followed by the court's
+ * code, which opens with a letter): white space, punctuation and symbols dropped, `<2024>` and
+ * `＜2024＞` are brackets too; 第 and leading zeros dropped before the number and its 号.
  */
 const judgementKey = (reference: string): string =>
   reference
     .normalize('NFKC')
-    .replace(/[\s\p{Z}\p{P}]/gu, '')
+    .replace(/[^\p{L}\p{N}]/gu, '')
     .replace(/號/gu, '号')
     .replace(/第(?=\d+号)/gu, '')
     .replace(/(?<!\d)0+(?=\d+号)/gu, '')
