@@ -121,18 +121,12 @@ function requireNotBeforeBirth(ctx: HubContext, field: string, at: Date, minor: 
   if (at.getTime() < Date.parse(`${minor.birthDate}T00:00:00+08:00`)) refuseStating(ctx, minor.id, 'Minor.birthDate', field, 'must not be before the child was born');
 }
 
-const GRID_REFUSED = 'must be a grid (网格) inside your jurisdiction';
-
-/** Digits only before the database sees it (a NUL in it was a Postgres error, a 500). */
-function requireGridFormat(code: string): void {
-  if (String(code).length !== GRID_CODE_LENGTH || !/^\d+$/.test(String(code))) throw badInput('gridCode', GRID_REFUSED);
-}
-
 async function requireGrid(em: EntityManager, ctx: HubContext, code: string): Promise<string> {
-  requireGridFormat(code);
+  // Digits only before the database sees it (a NUL in it was a Postgres error, a 500).
+  if (String(code).length !== GRID_CODE_LENGTH || !/^\d+$/.test(String(code))) throw badInput('gridCode', 'must be a grid (网格) inside your jurisdiction');
   const grid = await em.getRepository(Region).findOne({ where: { code: String(code) } });
   if (!grid || grid.level !== RegionLevel.GRID || !grid.code.startsWith(ctx.principal.region)) {
-    throw badInput('gridCode', GRID_REFUSED);
+    throw badInput('gridCode', 'must be a grid (网格) inside your jurisdiction');
   }
   return grid.code;
 }
@@ -174,6 +168,9 @@ export class MinorMutationResolver {
         if (registered) refuseStating(ctx, registered.id, 'Minor.idNumber', 'idNumber', 'is already registered');
         throw badInput('idNumber', 'is already registered');
       }
+      // Found, as a department record's create records (createRecord): a commit whose outcome is
+      // unknown leaves the event no change, yet the child may be registered, and its history must show it.
+      ctx.access.found(minor.id, 'Minor');
       return minor;
     });
   }
@@ -193,10 +190,10 @@ export class MinorMutationResolver {
       given.householdRegistration = requireLine('householdRegistration', input.householdRegistration, 200);
     }
     if (input.school !== undefined) given.school = optionalLine('school', input.school, 100);
-    if (input.gridCode != null) requireGridFormat(input.gridCode);
     return ctx.db.transaction(async (em) => {
-      const minor = await lockMinor(em, ctx, id);
+      // The grid too: whether it is one of the caller's depends on the caller and the code alone.
       if (input.gridCode != null) given.gridCode = await requireGrid(em, ctx, input.gridCode);
+      const minor = await lockMinor(em, ctx, id);
       // The values the record already holds (or none given) change nothing, not even updatedAt; the
       // event names the fields changed, not those given null (left as they are).
       const changed = changedFields(minor, given);
