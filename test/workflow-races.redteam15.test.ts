@@ -382,7 +382,7 @@ describe('workflow state races (redteam15)', () => {
       expect([r.status, r.json.errors]).toEqual([200, undefined]);
       expect(r.json.data.completeReferral).toMatchObject({ id, status: 'COMPLETED', outcome: '已资助', minor: { id: m.id } });
       // A closed referral opens nothing any more, and still tells what it opened (civil affairs reads its type's whole list).
-      expect(r.json.data.completeReferral.grantedFields).toEqual(['Minor.currentAddress', 'Minor.householdRegistration', 'Guardian.name', 'Guardian.phone', 'Guardian.address']);
+      expect(r.json.data.completeReferral.grantedFields).toEqual(['Minor.currentAddress', 'Minor.householdRegistration', 'IdentityVerification.householdPlace', 'Guardian.name', 'Guardian.phone', 'Guardian.address']);
       const e = await eventOf(t, r.requestId);
       expect(e.purpose).toEqual({ code: 'REFERRAL', reference: id });
       expect(e.outcome).toBe('SUCCESS');

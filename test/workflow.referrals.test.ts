@@ -514,7 +514,7 @@ describe('workflow: referrals', () => {
 
       // The women's federation reads addresses and guardians exactly, not the categories: a placement it asks for opens those only.
       const federation = await referFrom(WF, 'PLACEMENT');
-      expect(federation.grantedFields).toEqual(['Minor.currentAddress', 'Minor.householdRegistration', 'Guardian.name', 'Guardian.phone', 'Guardian.address']);
+      expect(federation.grantedFields).toEqual(['Minor.currentAddress', 'Minor.householdRegistration', 'IdentityVerification.householdPlace', 'Guardian.name', 'Guardian.phone', 'Guardian.address']);
       const underFederation = await readUnder(federation.id);
       expect([underFederation.address, underFederation.situations]).toEqual([child.current_address, [null]]);
       expect(underFederation.categories).not.toContain('INCARCERATED_PARENT');

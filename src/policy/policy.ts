@@ -41,13 +41,17 @@ export const PARTS_OF: readonly (readonly [part: string, whole: string])[] = [
 
 /**
  * Fields that hold the same value for many children: a guardian at home lives at the child's
- * address, and a child living where it is registered (户籍地) has the one address twice. Whoever
+ * address, a child living where it is registered (户籍地) has the one address twice, and the
+ * police's verification of its 户口 records the registry's 户籍地. Whoever
  * reads one must read the other alike (exactly, masked, or not at all), or the one shows what the
  * other's mask hides.
  */
-export const SAME_VALUE: readonly (readonly [string, string])[] = [
+export const SAME_VALUE: readonly (readonly [string, string, string?])[] = [
   ['Guardian.address', 'Minor.currentAddress'],
   ['Minor.householdRegistration', 'Minor.currentAddress'],
+  // The police's identity verification records the 户籍地 the registry holds. The third field is the
+  // one way to the first: who is refused it reads neither the first's value nor its mask (justice).
+  ['IdentityVerification.householdPlace', 'Minor.householdRegistration', 'Minor.identityVerifications'],
 ];
 
 /**
@@ -113,7 +117,8 @@ export class Policy {
           leaks.push(`${subject} reads ${part} but ${whole} is ${access(whole)}${under}: the two rebuild ${whole}`);
         }
       }
-      for (const [one, other] of SAME_VALUE) {
+      for (const [one, other, through] of SAME_VALUE) {
+        if (through && access(through) === Access.DENY) continue;
         if (access(one) !== access(other)) leaks.push(`${subject} reads ${one} as ${access(one)} but ${other} as ${access(other)}${under}: they hold the same value`);
       }
     };

@@ -48,7 +48,7 @@ export const policePolicy: PolicyRow[] = [
     'IdentityVerification',
     'householdPlace',
     { allow: [PO, CA, WF], mask: [ED], as: MaskKind.ADDRESS },
-    'Same rule as the registry’s 户籍地: schools see the district only.',
+    'The registry’s 户籍地 again, so its rule (SAME_VALUE): schools see the district only.',
   ),
   policyRow('IdentityVerification', 'note', { allow: [PO] }, 'Working notes of the verification.'),
 

@@ -26,18 +26,19 @@ const rows = (type: string, fields: string[], allow: readonly PolicySubject[], r
  * (refused at start-up, Policy.rebuildLeaks). MEDICAL_AID needs the age, which every department reads. Nor may it open a
  * guardian's situation or its note without the exact categories: SERVING_SENTENCE is the
  * INCARCERATED_PARENT the category mask hides. A placement needs the whole picture (both); medical
- * aid and living assistance need neither. The child's address, its household registration and a
- * guardian's address are opened together: a guardian at home lives there, and a child living where
- * it is registered has the one address twice, so one open beside the other masked would show it (SAME_VALUE).
+ * aid and living assistance need neither. The child's address, its household registration (and the
+ * police's record of it) and a guardian's address are opened together: a guardian at home lives there,
+ * and a child living where it is registered has the one address twice, so one open beside the other
+ * masked would show it (SAME_VALUE).
  */
 export const referralGrants: Readonly<Record<ReferralType, readonly string[]>> = {
-  [ReferralType.EDUCATION_AID]: ['Minor.currentAddress', 'Minor.householdRegistration', 'Guardian.name', 'Guardian.phone', 'Guardian.address'],
+  [ReferralType.EDUCATION_AID]: ['Minor.currentAddress', 'Minor.householdRegistration', 'IdentityVerification.householdPlace', 'Guardian.name', 'Guardian.phone', 'Guardian.address'],
   [ReferralType.MEDICAL_AID]: ['Guardian.phone'],
   [ReferralType.LEGAL_AID]: ['MinorCategory.category', 'Guardian.situation', 'Guardian.situationNote'],
-  [ReferralType.LIVING_ASSISTANCE]: ['Minor.currentAddress', 'Minor.householdRegistration', 'Guardian.phone', 'Guardian.address'],
+  [ReferralType.LIVING_ASSISTANCE]: ['Minor.currentAddress', 'Minor.householdRegistration', 'IdentityVerification.householdPlace', 'Guardian.phone', 'Guardian.address'],
   [ReferralType.COUNSELLING]: ['MinorCategory.category', 'RiskAssessment.reasons'],
-  [ReferralType.PLACEMENT]: ['Minor.currentAddress', 'Minor.householdRegistration', 'Guardian.name', 'Guardian.phone', 'Guardian.address', 'Guardian.situation', 'Guardian.situationNote', 'MinorCategory.category'],
-  [ReferralType.FAMILY_EDUCATION_GUIDANCE]: ['Minor.currentAddress', 'Minor.householdRegistration', 'Guardian.name', 'Guardian.phone', 'Guardian.address'],
+  [ReferralType.PLACEMENT]: ['Minor.currentAddress', 'Minor.householdRegistration', 'IdentityVerification.householdPlace', 'Guardian.name', 'Guardian.phone', 'Guardian.address', 'Guardian.situation', 'Guardian.situationNote', 'MinorCategory.category'],
+  [ReferralType.FAMILY_EDUCATION_GUIDANCE]: ['Minor.currentAddress', 'Minor.householdRegistration', 'IdentityVerification.householdPlace', 'Guardian.name', 'Guardian.phone', 'Guardian.address'],
 };
 
 /** The most fields one referral opens: what the cost limit prices `Referral.grantedFields` at. */
