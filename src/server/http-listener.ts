@@ -145,7 +145,7 @@ export async function listen(handler: http.RequestListener, port: number, server
     socket.once('close', () => unanswered.forEach((settle) => settle()));
     return unanswered;
   };
-  const httpServer = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const leave = inFlight.add(res);
     const { socket } = req;
     const unanswered = pending.get(socket) ?? unansweredOn(socket);
@@ -174,7 +174,12 @@ export async function listen(handler: http.RequestListener, port: number, server
       return void refuseBeforeStart(req, res, options, refusal);
     }
     handler(req, res);
-  });
+  };
+  const httpServer = http.createServer(onRequest);
+  // A request whose `Expect` is not 100-continue: Node answered 417 itself, and the request, read
+  // whole with its token and document, reached no one to audit it. The expectation is ignored, as
+  // RFC 9110 §10.1.1 lets a server do: the request is served, and audited, as any other.
+  httpServer.on('checkExpectation', onRequest);
   // An idle connection is closed by the client or the proxy in front, not under them: theirs
   // expire sooner (the gateway's one second before the `Keep-Alive: timeout` announced, load
   // balancers at 60 s), and a request sent on a connection the server is closing fails.
