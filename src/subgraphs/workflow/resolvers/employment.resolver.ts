@@ -20,17 +20,19 @@ import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from 
  * full-width or ASCII brackets and digits (`（2024）浙0102刑初123号`, `(2024)浙0102刑初123号`), with
  * the brackets of older numbers (`〔2015〕`, `【2015】`, `〖2015〗`) or none, with or without spaces, an
  * ordinal 第, zeros before the number, the traditional 號, a full stop after. Compatibility forms
- * folded (NFKC); only letters and digits kept (the year's four digits are followed by the court's
- * code, which opens with a letter): white space, punctuation and symbols dropped, `<2024>` and
- * `＜2024＞` are brackets too; 第 and leading zeros dropped before the number and its 号.
+ * folded (NFKC); between two digits any run of other characters is one separator, for it parts
+ * numbers (`123-1号` is not `1231号`, nor `12、13号` `1213号`, nor `45～46号` `4546号`); elsewhere
+ * only letters and digits are kept (the year's four digits are followed by the court's code, which
+ * opens with a letter): white space, punctuation and symbols dropped, `<2024>` and `＜2024＞` are
+ * brackets too; 第 and leading zeros dropped before the number and its 号.
  */
 const judgementKey = (reference: string): string =>
   reference
     .normalize('NFKC')
-    .replace(/[^\p{L}\p{N}]/gu, '')
+    .replace(/[^\p{L}\p{N}]+/gu, (run: string, at: number, whole: string) => (/\d/.test(whole[at - 1] ?? '') && /\d/.test(whole[at + run.length] ?? '') ? '-' : ''))
     .replace(/號/gu, '号')
-    .replace(/第(?=\d+号)/gu, '')
-    .replace(/(?<!\d)0+(?=\d+号)/gu, '')
+    .replace(/第(?=\d[\d-]*号)/gu, '')
+    .replace(/(?<![\d-])0+(?=\d[\d-]*号)/gu, '')
     .toLowerCase();
 
 /** The youngest age of criminal responsibility (刑法 art. 17): no one younger has a judgement to be barred by. */
