@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { EntityManager } from 'typeorm';
 import { addDays, addMonths, chinaDay, stepTime, timeAfter } from '../../../common/dates';
-import { badInput, notFound } from '../../../errors/hub.exception';
+import { badInput, HubErrorCode, HubException, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { Guardian } from '../entities/guardian.entity';
 import { MinorCategory } from '../entities/minor-category.entity';
@@ -143,10 +143,11 @@ export class MinorMutationResolver {
       currentAddress: requireLine('currentAddress', input.currentAddress, 200),
       school: optionalLine('school', input.school, 100),
     };
-    return ctx.db.transaction(async (em) => {
+    const id = randomUUID();
+    const registered = ctx.db.transaction(async (em) => {
       const gridCode = await requireGrid(em, ctx, input.gridCode);
       const minor = em.getRepository(Minor).create({
-        id: randomUUID(),
+        id,
         ...identity,
         ...fields,
         gridCode,
@@ -168,10 +169,14 @@ export class MinorMutationResolver {
         if (registered) refuseStating(ctx, registered.id, 'Minor.idNumber', 'idNumber', 'is already registered');
         throw badInput('idNumber', 'is already registered');
       }
-      // Found, as a department record's create records (createRecord): a commit whose outcome is
-      // unknown leaves the event no change, yet the child may be registered, and its history must show it.
-      ctx.access.found(minor.id, 'Minor');
       return minor;
+    });
+    // A registration in doubt (its COMMIT's reply lost and not settled) leaves the event no change,
+    // yet the child may be registered, and its history must show it; one settled as rolled back
+    // registered no one, and names no child.
+    return registered.catch((e: unknown) => {
+      if (e instanceof HubException && e.extensions.code === HubErrorCode.COMMIT_OUTCOME_UNKNOWN) ctx.access.found(id, 'Minor');
+      throw e;
     });
   }
 
