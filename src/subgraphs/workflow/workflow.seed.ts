@@ -4,11 +4,21 @@ import { Rng } from '../../common/rng';
 const HOUR = 3_600_000;
 const at = (anchor: Date, hours: number) => new Date(anchor.getTime() + hours * HOUR);
 
+/** The steps that brought a demo report to its status: to whom, by which department, hours after the one before. */
+const STEPS: Record<string, readonly (readonly [to: string, department: string, hours: number])[]> = {
+  RECEIVED: [],
+  VERIFYING: [['VERIFYING', 'POLICE', 0.5]],
+  CLOSED: [['VERIFYING', 'POLICE', 0.5], ['HANDLED', 'POLICE', 12], ['CLOSED', 'CIVIL_AFFAIRS', 36]],
+};
+
 /**
  * A few demo reports and referrals around the demo district's first children, so that the
  * inboxes and overdue lists are not empty: an urgent report past its verification deadline, one
  * being verified, one closed; a pending referral to education, an accepted one to the women's
- * federation and a completed one to justice. Deterministic; dates relative to `anchor`.
+ * federation and a completed one to justice. As the hub would have recorded them: each report
+ * with the steps of its status and its notification to police and civil affairs, each referral
+ * with its receiver's (payloads of the fields every recipient reads, as `npm run seed:scale`'s;
+ * those older than two days acknowledged). Deterministic; dates relative to `anchor`.
  */
 export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date): Promise<void> {
   const [{ n }] = await em.query(`SELECT count(*)::int AS n FROM workflow.mandatory_report`);
@@ -18,6 +28,17 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date): Prom
   );
   if (children.length < 6) return; // no registry demo data to attach to
   const rng = new Rng(20261123);
+  // A stream of its own for the steps and notifications: the reports' and referrals' ids stay as they were.
+  const told = new Rng(20261207);
+  const notify = async (kind: string, department: string, region: string, minorId: string, subjectId: string, payload: object, created: Date) => {
+    const acknowledged = anchor.getTime() - created.getTime() > 48 * HOUR;
+    await em.query(
+      `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, acknowledged_at, acknowledged_by, dedupe_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [told.uuid(), kind, department, region, minorId, subjectId, JSON.stringify(payload), created,
+        acknowledged ? at(created, 2) : null, acknowledged ? `${department.toLowerCase()}-demo` : null, `${kind}:${subjectId}:${department}`],
+    );
+  };
   const reports: [string, string, string, string, number, string][] = [
     // harm, urgency, status, observation, hours before anchor, location
     ['PHYSICAL_ABUSE', 'URGENT', 'RECEIVED', '学生手臂多处淤青，自述被家长殴打', 3, '清波小学'],
@@ -27,13 +48,31 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date): Prom
   for (const [i, [harm, urgency, status, observation, ago, location]] of reports.entries()) {
     const child = children[i];
     const received = at(anchor, -ago);
+    const id = rng.uuid();
+    let from = 'RECEIVED';
+    let updated = received;
+    const steps: unknown[][] = [];
+    for (const [to, department, hours] of STEPS[status]) {
+      updated = at(updated, hours);
+      steps.push([told.uuid(), id, child.id, from, to, `${department.toLowerCase()}-demo`, department, `${from} → ${to}`, updated]);
+      from = to;
+    }
     await em.query(
       `INSERT INTO workflow.mandatory_report (id, reporter_id, reporter_department, reporter_unit, harm_type, observation, observed_at, location,
          region_code, minor_id, urgency, status, received_at, verify_due_at, handle_due_at, updated_at)
-       VALUES ($1, 'reporter-demo', 'EDUCATION', $2, $3, $4, $5, $2, $6, $7, $8, $9, $5, $10, $11, $5)`,
-      [rng.uuid(), location, harm, observation, received, child.grid_code, child.id, urgency, status,
-        at(received, urgency === 'URGENT' ? 1 : 4), at(received, urgency === 'URGENT' ? 24 : 72)],
+       VALUES ($1, 'reporter-demo', 'EDUCATION', $2, $3, $4, $5, $2, $6, $7, $8, $9, $5, $10, $11, $12)`,
+      [id, location, harm, observation, received, child.grid_code, child.id, urgency, status,
+        at(received, urgency === 'URGENT' ? 1 : 4), at(received, urgency === 'URGENT' ? 24 : 72), updated],
     );
+    for (const step of steps) {
+      await em.query(
+        `INSERT INTO workflow.report_transition (id, report_id, minor_id, from_status, to_status, officer_id, department, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        step,
+      );
+    }
+    for (const department of ['POLICE', 'CIVIL_AFFAIRS']) {
+      await notify('MANDATORY_REPORT', department, child.grid_code, child.id, id, { 'MandatoryReport.harmType': harm, 'MandatoryReport.urgency': urgency }, received);
+    }
   }
   const referrals: [string, string, string, string][] = [
     ['EDUCATION_AID', 'EDUCATION', 'PENDING', '家庭困难，申请教育资助'],
@@ -45,13 +84,15 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date): Prom
     const created = at(anchor, -48 * (i + 1));
     const answered = status === 'PENDING' ? null : at(created, 20);
     const completed = status === 'COMPLETED' ? at(created, 100) : null;
+    const id = rng.uuid();
     await em.query(
       `INSERT INTO workflow.referral (id, minor_id, type, need, from_department, from_user, to_department, region_code, status, created_at,
          answer_due_at, complete_due_at, answered_at, answered_by, completed_at, completed_by, outcome, closed_at)
        VALUES ($1, $2, $3, $4, 'CIVIL_AFFAIRS', 'civil-affairs-demo', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $13)`,
-      [rng.uuid(), child.id, type, need, to, child.grid_code.slice(0, 9), status, created, at(created, 72),
+      [id, child.id, type, need, to, child.grid_code.slice(0, 9), status, created, at(created, 72),
         answered && at(answered, 30 * 24), answered, answered && `${to.toLowerCase()}-demo`, completed, completed && `${to.toLowerCase()}-demo`,
         completed && '已安排法律援助律师，监护变更完成'],
     );
+    await notify('REFERRAL_RECEIVED', to, child.grid_code.slice(0, 9), child.id, id, { 'Referral.type': type, 'Referral.fromDepartment': 'CIVIL_AFFAIRS' }, created);
   }
 }
