@@ -423,9 +423,9 @@ export async function pinnedCells(lines: Line[]): Promise<Cell[]> {
 
 /**
  * Hides the smallest free published cell of a line of `cell`'s (`own`, else found among `lines`),
- * else of any of `lines`; fails closed when none is left.
+ * else of any of `lines`, and returns it; fails closed when none is left.
  */
-function hideBeside(lines: Line[], cell: Cell, own = lines.filter((line) => line.total === cell || line.members.includes(cell))): void {
+function hideBeside(lines: Line[], cell: Cell, own = lines.filter((line) => line.total === cell || line.members.includes(cell))): Cell {
   let pick: Cell | undefined;
   for (const of of [own, lines]) {
     for (const line of of) {
@@ -435,6 +435,7 @@ function hideBeside(lines: Line[], cell: Cell, own = lines.filter((line) => line
   }
   if (!pick) throw new SuppressionError('a hidden cell is solved from the published ones and no cell is left to hide');
   pick.suppressed = true;
+  return pick;
 }
 
 /**
@@ -486,7 +487,16 @@ export async function hideDisclosed(tables: Line[][], reprotect: () => void): Pr
     await hideDetermined(tables, reprotect);
     const pinned = await pinnedCells(all);
     if (!pinned.length) return;
-    for (const cell of pinned) hideBeside(all, cell, linesOf.get(cell));
+    // One complement per line a pass: a cell hidden in a line unpins the line's other pinned cells
+    // too, more often than not. One hidden for every cell pinned at first had hidden a whole
+    // district's lattice (561 pinned, 393 free cells), then failed for want of a cell to hide. The
+    // next pass finds those still pinned.
+    const touched = new Set<Line>();
+    for (const cell of pinned) {
+      const lines = linesOf.get(cell) ?? [];
+      if (lines.some((line) => touched.has(line))) continue;
+      for (const line of linesOf.get(hideBeside(all, cell, lines)) ?? []) touched.add(line);
+    }
     reprotect();
   }
 }
