@@ -62,8 +62,9 @@ export interface SubgraphSlice {
    * Demo data, written when the slice's tables are empty. Deterministic. Every slice's seed runs in
    * one transaction (`em`, bootstrap's seedDemo), after the slices before it in SUBGRAPHS, and only
    * into an empty registry: a department's demo records are attached to the children it holds.
+   * `policy`: every slice's, for what a seed writes as the hub would (a notification's payload).
    */
-  seedDemo?: (em: EntityManager, anchor: Date) => Promise<void>;
+  seedDemo?: (em: EntityManager, anchor: Date, policy: Policy) => Promise<void>;
   /** Work on the seeded demo data, once the seeding transaction has committed (only at a start that seeded). */
   afterSeedDemo?: (ds: DataSource) => Promise<void>;
   /**

@@ -87,7 +87,8 @@ export async function seedDemo(ds: DataSource, anchor: Date): Promise<void> {
   const seeded = await ds.transaction(async (em) => {
     const [{ empty }] = await em.query(`SELECT NOT EXISTS (SELECT 1 FROM registry.region) AS empty`);
     if (!empty) return false;
-    for (const slice of SUBGRAPHS) await slice.seedDemo?.(em, anchor);
+    const policy = buildPolicy();
+    for (const slice of SUBGRAPHS) await slice.seedDemo?.(em, anchor, policy);
     return true;
   });
   // Only after seeding: every start of a demo process (each `npm run subgraph`) had refreshed the

@@ -1,5 +1,8 @@
 import type { EntityManager } from 'typeorm';
+import type { Department } from '../../auth/principal';
+import type { Policy } from '../../policy/policy';
 import { Rng } from '../../common/rng';
+import { payloadFor } from './workflow.notify';
 
 const HOUR = 3_600_000;
 const at = (anchor: Date, hours: number) => new Date(anchor.getTime() + hours * HOUR);
@@ -15,28 +18,31 @@ const STEPS: Record<string, readonly (readonly [to: string, department: string, 
  * A few demo reports and referrals around the demo district's first children, so that the
  * inboxes and overdue lists are not empty: an urgent report past its verification deadline, one
  * being verified, one closed; a pending referral to education, an accepted one to the women's
- * federation and a completed one to justice. As the hub would have recorded them: each report
- * with the steps of its status and its notification to police and civil affairs, each referral
- * with its receiver's (payloads of the fields every recipient reads, as `npm run seed:scale`'s;
- * those older than two days acknowledged). Deterministic; dates relative to `anchor`.
+ * federation and a completed one to justice. With what the hub would have recorded of them: each
+ * report's steps, its notification to police and civil affairs and, once handled, the request to
+ * civil affairs to reassess its child; each referral's notification to its receiver and of each
+ * answer to civil affairs, each recipient's payload as a live emitter's (those older than two days
+ * acknowledged). Deterministic; dates relative to `anchor`.
  */
-export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date): Promise<void> {
+export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date, policy: Policy): Promise<void> {
   const [{ n }] = await em.query(`SELECT count(*)::int AS n FROM workflow.mandatory_report`);
   if (n > 0) return;
-  const children: { id: string; grid_code: string }[] = await em.query(
-    `SELECT id, grid_code FROM registry.minor WHERE risk_level IN ('RED','ORANGE') ORDER BY id LIMIT 6`,
+  const children: { id: string; grid_code: string; name: string }[] = await em.query(
+    `SELECT id, grid_code, name FROM registry.minor WHERE risk_level IN ('RED','ORANGE') ORDER BY id LIMIT 6`,
   );
   if (children.length < 6) return; // no registry demo data to attach to
   const rng = new Rng(20261123);
   // A stream of its own for the steps and notifications: the reports' and referrals' ids stay as they were.
   const told = new Rng(20261207);
-  const notify = async (kind: string, department: string, region: string, minorId: string, subjectId: string, payload: object, created: Date) => {
+  const notify = async (kind: string, department: string, region: string, minorId: string, subjectId: string, fields: Record<string, unknown>, created: Date, event = `${kind}:${subjectId}`) => {
+    // As a live emitter's: each recipient's payload holds what its row lets it read.
+    const payload = payloadFor(policy, department as Department, fields);
     const acknowledged = anchor.getTime() - created.getTime() > 48 * HOUR;
     await em.query(
       `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, acknowledged_at, acknowledged_by, dedupe_key)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [told.uuid(), kind, department, region, minorId, subjectId, JSON.stringify(payload), created,
-        acknowledged ? at(created, 2) : null, acknowledged ? `${department.toLowerCase()}-demo` : null, `${kind}:${subjectId}:${department}`],
+        acknowledged ? at(created, 2) : null, acknowledged ? `${department.toLowerCase()}-demo` : null, `${event}:${department}`],
     );
   };
   const reports: [string, string, string, string, number, string][] = [
@@ -48,6 +54,7 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date): Prom
   for (const [i, [harm, urgency, status, observation, ago, location]] of reports.entries()) {
     const child = children[i];
     const received = at(anchor, -ago);
+    const verifyDue = at(received, urgency === 'URGENT' ? 1 : 4);
     const id = rng.uuid();
     let from = 'RECEIVED';
     let updated = received;
@@ -61,8 +68,7 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date): Prom
       `INSERT INTO workflow.mandatory_report (id, reporter_id, reporter_department, reporter_unit, harm_type, observation, observed_at, location,
          region_code, minor_id, urgency, status, received_at, verify_due_at, handle_due_at, updated_at)
        VALUES ($1, 'reporter-demo', 'EDUCATION', $2, $3, $4, $5, $2, $6, $7, $8, $9, $5, $10, $11, $12)`,
-      [id, location, harm, observation, received, child.grid_code, child.id, urgency, status,
-        at(received, urgency === 'URGENT' ? 1 : 4), at(received, urgency === 'URGENT' ? 24 : 72), updated],
+      [id, location, harm, observation, received, child.grid_code, child.id, urgency, status, verifyDue, at(received, urgency === 'URGENT' ? 24 : 72), updated],
     );
     for (const step of steps) {
       await em.query(
@@ -71,7 +77,21 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date): Prom
       );
     }
     for (const department of ['POLICE', 'CIVIL_AFFAIRS']) {
-      await notify('MANDATORY_REPORT', department, child.grid_code, child.id, id, { 'MandatoryReport.harmType': harm, 'MandatoryReport.urgency': urgency }, received);
+      const fields = {
+        'MandatoryReport.harmType': harm,
+        'MandatoryReport.urgency': urgency,
+        'MandatoryReport.location': location,
+        'MandatoryReport.observedAt': received,
+        'MandatoryReport.verifyDueAt': verifyDue,
+        'Minor.name': child.name,
+      };
+      await notify('MANDATORY_REPORT', department, child.grid_code, child.id, id, fields, received);
+    }
+    // Handled about a registered child: civil affairs is asked to reassess it (the escalation job's, just after the step).
+    const handled = steps.find((step) => step[4] === 'HANDLED');
+    if (handled) {
+      const fields = { 'Minor.name': child.name, 'MandatoryReport.harmType': harm, 'ReportTransition.note': handled[7] };
+      await notify('REASSESSMENT_REQUESTED', 'CIVIL_AFFAIRS', child.grid_code, child.id, id, fields, at(handled[8] as Date, 0.1));
     }
   }
   const referrals: [string, string, string, string][] = [
@@ -84,15 +104,24 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date): Prom
     const created = at(anchor, -48 * (i + 1));
     const answered = status === 'PENDING' ? null : at(created, 20);
     const completed = status === 'COMPLETED' ? at(created, 100) : null;
+    const answerDue = at(created, 72);
+    const outcome = '已安排法律援助律师，监护变更完成';
     const id = rng.uuid();
     await em.query(
       `INSERT INTO workflow.referral (id, minor_id, type, need, from_department, from_user, to_department, region_code, status, created_at,
          answer_due_at, complete_due_at, answered_at, answered_by, completed_at, completed_by, outcome, closed_at)
        VALUES ($1, $2, $3, $4, 'CIVIL_AFFAIRS', 'civil-affairs-demo', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $13)`,
-      [id, child.id, type, need, to, child.grid_code.slice(0, 9), status, created, at(created, 72),
+      [id, child.id, type, need, to, child.grid_code.slice(0, 9), status, created, answerDue,
         answered && at(answered, 30 * 24), answered, answered && `${to.toLowerCase()}-demo`, completed, completed && `${to.toLowerCase()}-demo`,
-        completed && '已安排法律援助律师，监护变更完成'],
+        completed && outcome],
     );
-    await notify('REFERRAL_RECEIVED', to, child.grid_code.slice(0, 9), child.id, id, { 'Referral.type': type, 'Referral.fromDepartment': 'CIVIL_AFFAIRS' }, created);
+    const received = { 'Referral.type': type, 'Referral.need': need, 'Referral.fromDepartment': 'CIVIL_AFFAIRS', 'Referral.answerDueAt': answerDue, 'Minor.name': child.name };
+    await notify('REFERRAL_RECEIVED', to, child.grid_code.slice(0, 9), child.id, id, received, created);
+    // Each answer told to civil affairs, who referred it.
+    for (const [status, when] of [['ACCEPTED', answered], ['COMPLETED', completed]] as const) {
+      if (!when) continue;
+      const fields = { 'Referral.type': type, 'Referral.toDepartment': to, 'Referral.status': status, 'Referral.outcome': status === 'COMPLETED' ? outcome : null, 'Minor.name': child.name };
+      await notify('REFERRAL_OUTCOME', 'CIVIL_AFFAIRS', child.grid_code.slice(0, 9), child.id, id, fields, when, `REFERRAL_OUTCOME:${id}:${status}`);
+    }
   }
 }
