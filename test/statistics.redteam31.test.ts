@@ -1,6 +1,6 @@
 import { Department, Role } from '../src/auth/principal';
 import { startTestHub, TestHub } from './support/test-hub';
-import { addRegionChain } from './support/statistics-fixtures';
+import { addDistrictQ, addRegionChain } from './support/statistics-fixtures';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 
 jest.setTimeout(600_000);
@@ -14,33 +14,9 @@ describe('statistics (redteam31)', () => {
   afterAll(() => t?.stop());
 
   it('a street added to the region tree before its children does not take down an ordinary district\'s statistics (INTERNAL_SERVER_ERROR: the bound pass hides a complement for every pinned cell, more than there are)', async () => {
-    // Red team 24's district Q: three streets (one community and grid each), 1,360 children by risk
-    // level × age band × gender; each row: 50 counts, risk level, then age band, then gender.
-    const RISKS = ['RED', 'ORANGE', 'YELLOW', 'BLUE', 'UNASSESSED'];
-    const AGE_YEARS = [1, 4, 9, 13, 16];
-    const GENDERS = ['MALE', 'FEMALE'];
+    // Red team 24's district Q: three streets (one community and grid each), 1,360 children.
     const DQ = '330196';
-    const COUNTS_Q: number[][] = [
-      [13, 1, 6, 4, 10, 0, 16, 6, 8, 2, 3, 17, 4, 4, 24, 0, 18, 24, 6, 2, 11, 20, 13, 24, 22, 1, 0, 0, 5, 15, 3, 15, 1, 13, 17, 13, 0, 21, 18, 3, 0, 0, 16, 0, 0, 14, 3, 5, 14, 9],
-      [21, 23, 4, 12, 21, 6, 0, 22, 13, 6, 15, 0, 7, 6, 3, 15, 1, 0, 22, 23, 0, 23, 0, 20, 0, 16, 12, 13, 4, 0, 12, 0, 19, 11, 18, 15, 0, 3, 0, 0, 11, 0, 6, 6, 2, 23, 0, 0, 8, 17],
-      [13, 3, 14, 0, 0, 15, 6, 11, 4, 0, 4, 5, 12, 0, 23, 19, 0, 14, 1, 1, 0, 0, 6, 23, 1, 3, 2, 6, 0, 19, 18, 18, 21, 0, 15, 23, 11, 20, 0, 23, 16, 2, 19, 0, 14, 11, 0, 20, 24, 0],
-    ];
-    const rows: { grid: string; risk: string | null; years: number; gender: string; n: number }[] = [];
-    for (const [s, counts] of COUNTS_Q.entries()) {
-      const grid = `${DQ}00${s + 1}001001`;
-      await addRegionChain(t, grid);
-      counts.forEach((n, i) => {
-        const risk = RISKS[Math.floor(i / 10)];
-        if (n) rows.push({ grid, risk: risk === 'UNASSESSED' ? null : risk, years: AGE_YEARS[Math.floor(i / 2) % 5], gender: GENDERS[i % 2], n });
-      });
-    }
-    await t.sql(
-      `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code, risk_level)
-       SELECT gen_random_uuid(), '红队', r.gender, (current_date - make_interval(years => r.years, days => 100))::date,
-              upper(substr(md5(gen_random_uuid()::text), 1, 18)), '浙江省杭州市上城区', '浙江省杭州市上城区测试路1号', r.grid, r.risk
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int[]) AS r(grid, risk, years, gender, n), generate_series(1, r.n)`,
-      [rows.map((r) => r.grid), rows.map((r) => r.risk), rows.map((r) => r.years), rows.map((r) => r.gender), rows.map((r) => r.n)],
-    );
+    await addDistrictQ(t, DQ);
     await refreshStatistics(t.hub.db.ds);
     const dash = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: DQ });
     const question = `{ minorCounts(level: STREET, by: [RISK_LEVEL]) { cells { regionCode riskLevel count { value suppressed } } total { value } } }`;
