@@ -58,10 +58,10 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date, polic
     const id = rng.uuid();
     let from = 'RECEIVED';
     let updated = received;
-    const steps: unknown[][] = [];
+    const steps: { id: string; from: string; to: string; department: string; note: string; at: Date }[] = [];
     for (const [to, department, hours] of STEPS[status]) {
       updated = at(updated, hours);
-      steps.push([told.uuid(), id, child.id, from, to, `${department.toLowerCase()}-demo`, department, `${from} → ${to}`, updated]);
+      steps.push({ id: told.uuid(), from, to, department, note: `${from} → ${to}`, at: updated });
       from = to;
     }
     await em.query(
@@ -73,25 +73,23 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date, polic
     for (const step of steps) {
       await em.query(
         `INSERT INTO workflow.report_transition (id, report_id, minor_id, from_status, to_status, officer_id, department, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        step,
+        [step.id, id, child.id, step.from, step.to, `${step.department.toLowerCase()}-demo`, step.department, step.note, step.at],
       );
     }
-    for (const department of ['POLICE', 'CIVIL_AFFAIRS']) {
-      const fields = {
-        'MandatoryReport.harmType': harm,
-        'MandatoryReport.urgency': urgency,
-        'MandatoryReport.location': location,
-        'MandatoryReport.observedAt': received,
-        'MandatoryReport.verifyDueAt': verifyDue,
-        'Minor.name': child.name,
-      };
-      await notify('MANDATORY_REPORT', department, child.grid_code, child.id, id, fields, received);
-    }
+    const filed = {
+      'MandatoryReport.harmType': harm,
+      'MandatoryReport.urgency': urgency,
+      'MandatoryReport.location': location,
+      'MandatoryReport.observedAt': received,
+      'MandatoryReport.verifyDueAt': verifyDue,
+      'Minor.name': child.name,
+    };
+    for (const department of ['POLICE', 'CIVIL_AFFAIRS']) await notify('MANDATORY_REPORT', department, child.grid_code, child.id, id, filed, received);
     // Handled about a registered child: civil affairs is asked to reassess it (the escalation job's, just after the step).
-    const handled = steps.find((step) => step[4] === 'HANDLED');
+    const handled = steps.find((step) => step.to === 'HANDLED');
     if (handled) {
-      const fields = { 'Minor.name': child.name, 'MandatoryReport.harmType': harm, 'ReportTransition.note': handled[7] };
-      await notify('REASSESSMENT_REQUESTED', 'CIVIL_AFFAIRS', child.grid_code, child.id, id, fields, at(handled[8] as Date, 0.1));
+      const fields = { 'Minor.name': child.name, 'MandatoryReport.harmType': harm, 'ReportTransition.note': handled.note };
+      await notify('REASSESSMENT_REQUESTED', 'CIVIL_AFFAIRS', child.grid_code, child.id, id, fields, at(handled.at, 0.1));
     }
   }
   const referrals: [string, string, string, string][] = [
@@ -118,10 +116,10 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date, polic
     const received = { 'Referral.type': type, 'Referral.need': need, 'Referral.fromDepartment': 'CIVIL_AFFAIRS', 'Referral.answerDueAt': answerDue, 'Minor.name': child.name };
     await notify('REFERRAL_RECEIVED', to, child.grid_code.slice(0, 9), child.id, id, received, created);
     // Each answer told to civil affairs, who referred it.
-    for (const [status, when] of [['ACCEPTED', answered], ['COMPLETED', completed]] as const) {
+    for (const [answer, when] of [['ACCEPTED', answered], ['COMPLETED', completed]] as const) {
       if (!when) continue;
-      const fields = { 'Referral.type': type, 'Referral.toDepartment': to, 'Referral.status': status, 'Referral.outcome': status === 'COMPLETED' ? outcome : null, 'Minor.name': child.name };
-      await notify('REFERRAL_OUTCOME', 'CIVIL_AFFAIRS', child.grid_code.slice(0, 9), child.id, id, fields, when, `REFERRAL_OUTCOME:${id}:${status}`);
+      const fields = { 'Referral.type': type, 'Referral.toDepartment': to, 'Referral.status': answer, 'Referral.outcome': answer === 'COMPLETED' ? outcome : null, 'Minor.name': child.name };
+      await notify('REFERRAL_OUTCOME', 'CIVIL_AFFAIRS', child.grid_code.slice(0, 9), child.id, id, fields, when, `REFERRAL_OUTCOME:${id}:${answer}`);
     }
   }
 }
