@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
 import { eventsOf, post, storedEventOf } from './support/audit-helpers';
-import { type Loss, lostReplyProxy, type LostReplyProxy } from './support/lost-reply-proxy';
+import { type Loss, type LostReplyProxy, startHubBehindLostReplyProxy } from './support/lost-reply-proxy';
 import { openDataSource } from '../src/db/data-source';
 import { isDatabaseTimeout } from '../src/errors/hub.exception';
 import { buildPolicy, openDatabase } from '../src/server/bootstrap';
@@ -265,9 +265,7 @@ describe('a COMMIT whose reply is lost', () => {
   const REFERRAL_INSERT = 'INSERT INTO "workflow"."referral"';
 
   beforeAll(async () => {
-    databaseUrl = await cloneTemplateDatabase();
-    proxy = await lostReplyProxy(databaseUrl);
-    t = await startTestHub({ databaseUrl: proxy.url, env: { HUB_STATEMENT_TIMEOUT_MS: '1000' } });
+    ({ t, proxy, databaseUrl } = await startHubBehindLostReplyProxy());
     civil = await t.token(Department.CIVIL_AFFAIRS, { user: 'lost-commit' });
     [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND birth_date > now() - interval '15 years' ORDER BY id LIMIT 1`);
   });

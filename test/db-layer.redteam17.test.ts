@@ -6,7 +6,7 @@ import { Department } from '../src/auth/principal';
 import { loadConfig } from '../src/config/hub.config';
 import { devSecret } from '../src/config/secrets';
 import { eventsOf, post } from './support/audit-helpers';
-import { lostReplyProxy, type LostReplyProxy } from './support/lost-reply-proxy';
+import { type LostReplyProxy, startHubBehindLostReplyProxy } from './support/lost-reply-proxy';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Client } from 'pg';
 import { cloneTemplateDatabase, DEFAULT_PURPOSE, errorCodes, startTestHub, TestHub } from './support/test-hub';
@@ -93,9 +93,7 @@ describe('a COMMIT whose reply is lost, the socket briefly absent (redteam17)', 
   const REFERRAL_INSERT = 'INSERT INTO "workflow"."referral"';
 
   beforeAll(async () => {
-    const databaseUrl = await cloneTemplateDatabase();
-    proxy = await lostReplyProxy(databaseUrl);
-    t = await startTestHub({ databaseUrl: proxy.url, env: { HUB_STATEMENT_TIMEOUT_MS: '1000' } });
+    ({ t, proxy } = await startHubBehindLostReplyProxy());
     civil = await t.token(Department.CIVIL_AFFAIRS, { user: 'rt17-lost-commit' });
     [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND birth_date > now() - interval '15 years' ORDER BY id LIMIT 1`);
   });

@@ -1,8 +1,8 @@
 import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { post } from './support/audit-helpers';
-import { lostReplyProxy, type LostReplyProxy } from './support/lost-reply-proxy';
-import { cloneTemplateDatabase, DEFAULT_PURPOSE, startTestHub, TestHub } from './support/test-hub';
+import { type LostReplyProxy, startHubBehindLostReplyProxy } from './support/lost-reply-proxy';
+import { DEFAULT_PURPOSE, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
 
@@ -45,9 +45,7 @@ describe('department and registry writes (rt28-writes)', () => {
   const refusal = (r: { status: number; json: any }) => [r.status, (r.json.errors ?? []).map((e: any) => [e.extensions?.code, e.message])];
 
   beforeAll(async () => {
-    databaseUrl = await cloneTemplateDatabase();
-    proxy = await lostReplyProxy(databaseUrl);
-    t = await startTestHub({ databaseUrl: proxy.url, env: { HUB_STATEMENT_TIMEOUT_MS: '1000' } });
+    ({ t, proxy, databaseUrl } = await startHubBehindLostReplyProxy());
   });
   afterAll(async () => {
     await t?.stop();

@@ -2,8 +2,8 @@ import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
-import { lostReplyProxy, type LostReplyProxy } from './support/lost-reply-proxy';
-import { cloneTemplateDatabase, DEFAULT_PURPOSE, errorCodes, startTestHub, TestHub } from './support/test-hub';
+import { type LostReplyProxy, startHubBehindLostReplyProxy } from './support/lost-reply-proxy';
+import { DEFAULT_PURPOSE, errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
 
@@ -141,9 +141,7 @@ describe('registry writes with a 1 s statement timeout, red team 30', () => {
   let databaseUrl: string;
 
   beforeAll(async () => {
-    databaseUrl = await cloneTemplateDatabase();
-    proxy = await lostReplyProxy(databaseUrl);
-    t = await startTestHub({ databaseUrl: proxy.url, env: { HUB_STATEMENT_TIMEOUT_MS: '1000' } });
+    ({ t, proxy, databaseUrl } = await startHubBehindLostReplyProxy());
   });
   afterAll(async () => {
     await t?.stop();

@@ -1,8 +1,8 @@
 import { Department, Role } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
 import { eventsOf, post } from './support/audit-helpers';
-import { lostReplyProxy, type LostReplyProxy } from './support/lost-reply-proxy';
-import { cloneTemplateDatabase, DEFAULT_PURPOSE, errorCodes, startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
+import { type LostReplyProxy, startHubBehindLostReplyProxy } from './support/lost-reply-proxy';
+import { DEFAULT_PURPOSE, errorCodes, startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
 
@@ -135,9 +135,7 @@ describe('createMinor whose COMMIT is lost before it ran, red team 31', () => {
   let proxy: LostReplyProxy;
 
   beforeAll(async () => {
-    const databaseUrl = await cloneTemplateDatabase();
-    proxy = await lostReplyProxy(databaseUrl);
-    t = await startTestHub({ databaseUrl: proxy.url, env: { HUB_STATEMENT_TIMEOUT_MS: '1000' } });
+    ({ t, proxy } = await startHubBehindLostReplyProxy());
   });
   afterAll(async () => {
     await t?.stop();

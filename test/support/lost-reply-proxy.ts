@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cloneTemplateDatabase, startTestHub, type TestHub } from './test-hub';
 
 /** How the next COMMIT is lost: its reply (Postgres ran it), or the COMMIT itself (never sent on). */
 export type Loss = 'reply' | 'commit';
@@ -83,4 +84,19 @@ export async function lostReplyProxy(databaseUrl: string): Promise<LostReplyProx
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A hub on a clone of the template whose database connections go through a lost-reply proxy, with
+ * a statement timeout of 1 s; `databaseUrl` the clone's own, past the proxy.
+ */
+export async function startHubBehindLostReplyProxy(): Promise<{ t: TestHub; proxy: LostReplyProxy; databaseUrl: string }> {
+  const databaseUrl = await cloneTemplateDatabase();
+  const proxy = await lostReplyProxy(databaseUrl);
+  try {
+    return { t: await startTestHub({ databaseUrl: proxy.url, env: { HUB_STATEMENT_TIMEOUT_MS: '1000' } }), proxy, databaseUrl };
+  } catch (e) {
+    await proxy.close();
+    throw e;
+  }
 }
