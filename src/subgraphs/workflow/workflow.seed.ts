@@ -35,7 +35,8 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date, polic
   // A stream of its own for the steps and notifications: the reports' and referrals' ids stay as they were.
   const told = new Rng(20261207);
   const notify = async (kind: string, department: string, region: string, minorId: string, subjectId: string, fields: Record<string, unknown>, created: Date, event = `${kind}:${subjectId}`) => {
-    // As a live emitter's: each recipient's payload holds what its row lets it read.
+    // As a live emitter's: each recipient's payload holds what its row lets it read. Not through
+    // emitNotification, whose ids are random: the demo data are the same on every machine.
     const payload = payloadFor(policy, department as Department, fields);
     const acknowledged = anchor.getTime() - created.getTime() > 48 * HOUR;
     await em.query(
