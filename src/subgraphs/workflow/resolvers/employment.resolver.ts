@@ -20,19 +20,20 @@ import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from 
  * full-width or ASCII brackets and digits (`（2024）浙0102刑初123号`, `(2024)浙0102刑初123号`), with
  * the brackets of older numbers (`〔2015〕`, `【2015】`, `〖2015〗`) or none, with or without spaces, an
  * ordinal 第, zeros before the number, the traditional 號, a full stop after. Compatibility forms
- * folded (NFKC); between two digits any run of other characters is one separator, for it parts
- * numbers (`123-1号` is not `1231号`, nor `12、13号` `1213号`, nor `45～46号` `4546号`); elsewhere
- * only letters and digits are kept (the year's four digits are followed by the court's code, which
- * opens with a letter): white space, punctuation and symbols dropped, `<2024>` and `＜2024＞` are
- * brackets too; 第 and leading zeros dropped before the number and its 号.
+ * folded (NFKC); an ordinal 第 before a number counts as a separator, not as a letter; between two
+ * digits any run of other characters is one separator, for it parts numbers (`123-1号` is not
+ * `1231号`, nor `12、13号` or `12、第13号` `1213号`, nor `45～46号` `4546号`, nor `〔2024〕第123号`
+ * `2024123号`); elsewhere only letters and digits are kept (the year's four digits are followed by
+ * the court's code, which opens with a letter): white space, punctuation and symbols dropped,
+ * `<2024>` and `＜2024＞` are brackets too; zeros before each number of the 号 dropped.
  */
 const judgementKey = (reference: string): string =>
   reference
     .normalize('NFKC')
+    .replace(/第(?=[^\p{L}\p{N}]*\d)/gu, ' ')
     .replace(/[^\p{L}\p{N}]+/gu, (run: string, at: number, whole: string) => (/\d/.test(whole[at - 1] ?? '') && /\d/.test(whole[at + run.length] ?? '') ? '-' : ''))
     .replace(/號/gu, '号')
-    .replace(/第(?=\d[\d-]*号)/gu, '')
-    .replace(/(?<![\d-])0+(?=\d[\d-]*号)/gu, '')
+    .replace(/[\d-]+(?=号)/gu, (numbers) => numbers.replace(/(^|-)0+(?=\d)/g, '$1'))
     .toLowerCase();
 
 /** The youngest age of criminal responsibility (刑法 art. 17): no one younger has a judgement to be barred by. */
@@ -207,13 +208,17 @@ export class EmploymentResolver {
     const until = input.restrictedUntil === undefined || input.restrictedUntil === null ? null : requireDate('input.restrictedUntil', input.restrictedUntil);
     // A bar that has already ended answers CLEAR from the start: a mistyped year would void it.
     if (until !== null && until < chinaDay(ctx.now)) throw badInput('input.restrictedUntil', 'must not be in the past');
+    const judgementReference = requireLine('input.judgementReference', input.judgementReference, 200);
+    const key = judgementKey(judgementReference);
+    // `——` or `（）` keyed as '' and matched every other such reference of the person.
+    if (!key) throw badInput('input.judgementReference', 'names no judgement: it has no letter or digit');
     await requireRegistryKey(ctx.config, ctx.db);
     const person: BarredPerson = {
       id: randomUUID(),
       idNumberHash: personHash(ctx.config, idNumber),
       name: requireLine('input.name', input.name, 50),
       offence: input.offence,
-      judgementReference: requireLine('input.judgementReference', input.judgementReference, 200),
+      judgementReference,
       restrictedUntil: until,
       createdBy: ctx.principal.userId,
       createdByDepartment: ctx.principal.department,
@@ -238,7 +243,6 @@ export class EmploymentResolver {
     // Listed anew after a revocation of the same judgement, never before it: that may have been taken
     // on a clock ahead of this one (as `stepTime`), and the two bars read as in force together. The
     // person's bars are locked first: a revocation under way is waited for, and read once committed.
-    const key = judgementKey(person.judgementReference);
     const inserted: { created_at: Date }[] = await ctx.db.transaction(async (em) => {
       await lockRegistry(em, 'write');
       const bars: { judgement_reference: string; revoked_at: Date | null }[] = await em.query(
