@@ -1,5 +1,6 @@
 import { Department, Role } from '../src/auth/principal';
 import { refreshStatistics } from '../src/subgraphs/statistics';
+import { disclosure } from './support/statistics-disclosure';
 import { addDistrictQ, addRegionChain } from './support/statistics-fixtures';
 import { startTestHub, TestHub } from './support/test-hub';
 
@@ -9,27 +10,50 @@ jest.setTimeout(600_000);
  * Red team 32: review of 96488fa (the bound pass hides one complement a line per pass), on regions
  * loaded ahead of their children.
  */
-type Cell = { regionCode: string; count: { value: number | null; suppressed: boolean } };
-const BY_STREET = `{ minorCounts(level: STREET, by: [RISK_LEVEL]) { cells { regionCode count { value suppressed } } total { value suppressed } } }`;
+type Cell = { regionCode: string; riskLevel: string | null; count: { value: number | null; suppressed: boolean } };
+const BY_STREET = `{ minorCounts(level: STREET, by: [RISK_LEVEL]) { cells { regionCode riskLevel count { value suppressed } } total { value suppressed } } }`;
 
 describe('statistics (redteam32)', () => {
   let t: TestHub;
 
   beforeAll(async () => {
     t = await startTestHub();
-    // 330177: Q and a community without children in streets 001 and 002 (no empty street).
-    await addDistrictQ(t, '330177');
-    await addRegionChain(t, '330177001002001');
-    await addRegionChain(t, '330177002002001');
+    // Q alone in each, until its empty regions are added below.
+    for (const district of ['330177', '330179', '330176']) await addDistrictQ(t, district);
     await refreshStatistics(t.hub.db.ds);
   });
   afterAll(() => t?.stop());
 
-  it('pins: empty communities inside populated streets leave the streets\' counts by risk level published', async () => {
-    const dash = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: '330177' });
-    const r = await t.gql(dash, BY_STREET);
-    expect(r.errors).toBeUndefined();
-    const cells = r.data.minorCounts.cells as Cell[];
-    expect(cells.filter((c) => !c.count.suppressed).length).toBe(15);
+  // Their zeros were hidden as small and counted as telling: every line they are in was pinned, and
+  // the bound pass ran out of cells to hide (INTERNAL_SERVER_ERROR for every statistics answer), or
+  // hid more of the populated regions' counts (empty communities).
+  it.each([
+    ['communities without children inside populated streets', '330177', ['330177001002001', '330177002002001']],
+    ['two streets without children', '330179', ['330179004001001', '330179005001001']],
+    ['a street without children, of two communities', '330176', ['330176004001001', '330176004002001']],
+  ])('%s: answered, their zeros published, the populated streets as before, nothing disclosed', async (_, district, empty) => {
+    const dash = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: district });
+    const police = await t.token(Department.POLICE, { region: district });
+    const before = await t.gql(dash, BY_STREET);
+    expect(before.errors).toBeUndefined();
+    for (const grid of empty) await addRegionChain(t, grid);
+    const emptyStreets = new Set(empty.map((g) => g.slice(0, 9)).filter((street) => !before.data.minorCounts.cells.some((c: Cell) => c.regionCode === street)));
+
+    const after = await t.gql(dash, BY_STREET);
+    expect(after.errors?.map((e) => e.extensions?.code)).toBeUndefined();
+    const cells = after.data.minorCounts.cells as Cell[];
+    const status = (list: Cell[]) => list.filter((c) => !emptyStreets.has(c.regionCode)).map((c) => [c.regionCode, c.riskLevel, c.count]);
+    expect(status(cells)).toEqual(status(before.data.minorCounts.cells));
+    expect(cells.filter((c) => emptyStreets.has(c.regionCode)).map((c) => c.count)).toEqual([...emptyStreets].flatMap(() => Array(5).fill({ value: 0, suppressed: false })));
+
+    for (const [token, level] of [[police, 'GRID'], [police, 'COMMUNITY'], [dash, 'STREET']] as const) {
+      const r = await t.gql(token, `{ minorCounts(level: ${level}, by: [RISK_LEVEL, GENDER]) { cells { regionCode } } rates: statisticsRates(level: ${level}) { regions { regionCode } } }`);
+      expect([level, r.errors?.map((e) => e.extensions?.code).filter((c) => c !== 'FORBIDDEN')]).toEqual([level, undefined]);
+    }
+    const found = await disclosure(t, dash, { district, level: 'STREET', dims: ['RISK_LEVEL', 'AGE_BAND', 'GENDER'], families: ['M', 'O'], intervals: true });
+    expect(found.hidden).toBeGreaterThan(0);
+    expect(found.inconsistent).toEqual([]);
+    expect(found.disclosed).toEqual([]);
+    expect(found.pinned ?? []).toEqual([]);
   });
 });

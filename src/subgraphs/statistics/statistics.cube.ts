@@ -259,6 +259,7 @@ async function computeTable(em: EntityManager, opts: TableOptions, summaries: Su
      GROUP BY ${groupBy.join(', ')}`,
     [opts.anchor, ...(opts.source.where?.params ?? [])],
   );
+  const childless = opts.source.table === 'statistics.workflow_cube' ? new Set<string>() : await childlessNodes(em, opts.anchor, shown.flat());
   const counts = new Float64Array(levelNodes.reduce((n, nodes) => n + nodes.length, 0) * radix);
   const rowNodes = levels.map(() => -1);
   const coords = dims.map(() => -1);
@@ -315,6 +316,12 @@ async function computeTable(em: EntityManager, opts: TableOptions, summaries: Su
       const zeroIsSmall = (c: TableCell) => opts.zeroIsSmall === true || (mask === 0 && isShown.has(c.node));
       suppressSmall(run.filter(zeroIsSmall), k, true);
       suppressSmall(run.filter((c) => !zeroIsSmall(c)), k, false);
+      for (const c of run) {
+        if (childless.has(c.node.code)) {
+          c.suppressed = false;
+          c.fixed = true;
+        }
+      }
       if (mask !== 0 && opts.rate) {
         const whole = combos.get(0)![0].offset;
         for (let c = 0; c < run.length; c++) if (cells[ids[c] - (ids[c] % radix) + whole]!.suppressed) run[c].suppressed = true;
@@ -378,6 +385,24 @@ async function computeTable(em: EntityManager, opts: TableOptions, summaries: Su
     return run;
   };
   return { cells: cellsOf, cell, size };
+}
+
+/**
+ * The regions of `nodes` where the registry holds no child. Every count of children there is 0, and
+ * "none of the children here is X" is about nobody, so they are published as known zeros, as the
+ * registry's rules are: a hidden one would be pinned by its region's published 0 all the same, and
+ * protect nothing as a complement. Hidden as small, they had pinned every line they are in: two
+ * streets loaded ahead of their children, or one with two communities, left no cell to hide and
+ * every statistics answer of the district failed (red team 32). Events (reports, referrals) are
+ * placed where they were filed, children or not: their tables keep the zero rule.
+ */
+async function childlessNodes(em: EntityManager, anchor: string, nodes: readonly RegionNode[]): Promise<Set<string>> {
+  const rows: { code: string }[] = await em.query(
+    `SELECT DISTINCT unnest(ARRAY[district_code, street_code, community_code, grid_code]) AS code FROM statistics.minor_cube WHERE district_code = $1`,
+    [anchor],
+  );
+  const populated = new Set(rows.map((r) => r.code));
+  return new Set(nodes.filter((n) => !populated.has(n.code)).map((n) => n.code));
 }
 
 /** The caller's district and every region under it, by level; nodes in code order. */

@@ -77,13 +77,20 @@ function violated(line: Line, k: number): boolean {
   return hidden > 0 && line.total.value > 0 && (hidden < 2 || hiddenSum < k);
 }
 
+/** Published for good: a zero every reader knows (a registry rule, a region without children). */
+const known = (c: Cell) => c.fixed && !c.suppressed;
+
 /**
  * Complementary suppression; mutates `suppressed` of the free cells. A cell that is the only
- * member of a line with a published total equals that total and can never be hidden.
+ * member of a line with a published total, known zeros aside, equals that total and can never be hidden.
  */
 export function protectLines(lines: Line[], k: number): void {
   const locked = new Set<Cell>();
-  for (const line of lines) if (line.members.length === 1 && !line.total.suppressed) locked.add(line.members[0]);
+  for (const line of lines) {
+    if (line.total.suppressed) continue;
+    const open = line.members.filter((m) => !known(m));
+    if (open.length === 1) locked.add(open[0]);
+  }
   // Only a cell that can still be picked ever needs its lines: most members are fixed or hidden
   // already, and indexing them all dominated the cost of a large table.
   const byMember = new Map<Cell, Line[]>();
@@ -130,8 +137,6 @@ export function protectLines(lines: Line[], k: number): void {
  * total of another line, its own total: hiding only ever grows, so this ends.
  */
 export function protectJointly(lines: Line[], k: number): void {
-  /** Published for good: a zero every reader knows by definition. */
-  const published = (c: Cell) => c.fixed && !c.suppressed;
   const of = new Map<Cell, Line[]>();
   const add = <T>(map: Map<Cell, T[]>, cell: Cell, item: T) => {
     const list = map.get(cell);
@@ -144,7 +149,7 @@ export function protectJointly(lines: Line[], k: number): void {
   for (const line of lines) {
     for (const m of line.members) add(of, m, line);
     add(of, line.total, line);
-    const open = line.members.filter((m) => !published(m));
+    const open = line.members.filter((m) => !known(m));
     if (open.length === 1) add(twins, open[0], line.total);
   }
   const free = (c: Cell) => !c.suppressed && !c.fixed;
