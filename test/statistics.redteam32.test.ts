@@ -1,7 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { disclosure } from './support/statistics-disclosure';
-import { addDistrictQ, addRegionChain } from './support/statistics-fixtures';
+import { addDistrictQ, addMinors, addRegionChain } from './support/statistics-fixtures';
 import { startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(600_000);
@@ -20,6 +20,11 @@ describe('statistics (redteam32)', () => {
     t = await startTestHub();
     // Q alone in each, until its empty regions are added below.
     for (const district of ['330177', '330179', '330176']) await addDistrictQ(t, district);
+    // 330175: five streets of one child each.
+    for (let street = 1; street <= 5; street++) {
+      await addRegionChain(t, `330175${String(street).padStart(3, '0')}001001`);
+      await addMinors(t, `330175${String(street).padStart(3, '0')}001001`, 1);
+    }
     await refreshStatistics(t.hub.db.ds);
   });
   afterAll(() => t?.stop());
@@ -55,5 +60,19 @@ describe('statistics (redteam32)', () => {
     expect(found.inconsistent).toEqual([]);
     expect(found.disclosed).toEqual([]);
     expect(found.pinned ?? []).toEqual([]);
+  });
+
+  // With a region's zeros published where it holds no child, a hidden count of its children is 1 or
+  // more: five hidden streets under a published district total of 5 would each read back as 1.
+  it('does not let a hidden region count of at least 1 be pinned: five streets of one child each', async () => {
+    const dash = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: '330175' });
+    const r = await t.gql(dash, `{ minorCounts(level: STREET) { cells { regionCode count { value suppressed } } total { value suppressed } } }`);
+    expect(r.errors).toBeUndefined();
+    const { cells, total } = r.data.minorCounts as { cells: Cell[]; total: Cell['count'] };
+    const hidden = cells.filter((c) => c.count.suppressed).length;
+    const published = cells.reduce((n, c) => n + (c.count.value ?? 0), 0);
+    expect(cells).toHaveLength(5);
+    // Each hidden street holds at least 1: the total less the published ones, if equal to their number, pins each.
+    expect(total.suppressed || (hidden > 0 && total.value! - published > hidden)).toBe(true);
   });
 });

@@ -320,7 +320,7 @@ async function computeTable(em: EntityManager, opts: TableOptions, summaries: Su
         if (childless.has(c.node.code)) {
           c.suppressed = false;
           c.fixed = true;
-        }
+        } else if (mask === 0 && opts.joint) c.atLeast = 1;
       }
       if (mask !== 0 && opts.rate) {
         const whole = combos.get(0)![0].offset;
@@ -393,8 +393,10 @@ async function computeTable(em: EntityManager, opts: TableOptions, summaries: Su
  * registry's rules are: a hidden one would be pinned by its region's published 0 all the same, and
  * protect nothing as a complement. Hidden as small, they had pinned every line they are in: two
  * streets loaded ahead of their children, or one with two communities, left no cell to hide and
- * every statistics answer of the district failed (red team 32). Events (reports, referrals) are
- * placed where they were filed, children or not: their tables keep the zero rule.
+ * every statistics answer of the district failed (red team 32). So a hidden count of a region's
+ * children is 1 or more to every reader (`atLeast`), which the bound pass reasons with. Events
+ * (reports, referrals) are placed where they were filed, children or not: their tables keep the
+ * zero rule.
  */
 async function childlessNodes(em: EntityManager, anchor: string, nodes: readonly RegionNode[]): Promise<Set<string>> {
   const rows: { code: string }[] = await em.query(

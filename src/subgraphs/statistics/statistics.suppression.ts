@@ -31,6 +31,11 @@ export interface Cell {
    * complement, where zeros are published, tells nothing published zeros do not.
    */
   zeroTells?: boolean;
+  /**
+   * What every reader knows the cell to be at least, hidden or not: a region's count of children
+   * is 1 or more wherever it is not published as 0 (statistics.cube.ts `childlessNodes`).
+   */
+  atLeast?: number;
 }
 
 export interface Line {
@@ -371,7 +376,7 @@ export async function pinnedCells(lines: Line[]): Promise<Cell[]> {
   for (const line of lines) {
     for (const c of [...line.members, line.total]) {
       if (!c.suppressed) continue;
-      lo.set(c, 0);
+      lo.set(c, c.atLeast ?? 0);
       hi.set(c, Infinity);
       const of = linesOf.get(c);
       if (of) of.push(line);
@@ -495,13 +500,22 @@ export async function hideDisclosed(tables: Line[][], reprotect: () => void): Pr
     // One complement per line a pass: a cell hidden in a line unpins the line's other pinned cells
     // too, more often than not. One hidden for every cell pinned at first had hidden a whole
     // district's lattice (561 pinned, 393 free cells), then failed for want of a cell to hide. The
-    // next pass finds those still pinned.
+    // next pass finds those still pinned. A cell whose own lines have nothing left to hide waits for
+    // the next pass too, unless nothing else was hidden in this one: it is mostly pinned through
+    // another's line (a community equal to its street), and a complement taken from anywhere for each
+    // of them had run out of cells (five streets of one child each, red team 33).
     const touched = new Set<Line>();
+    let waiting: Cell | undefined;
     for (const cell of pinned) {
       const lines = linesOf.get(cell) ?? [];
       if (lines.some((line) => touched.has(line))) continue;
+      if (!lines.some((line) => [...line.members, line.total].some((c) => !c.suppressed && !c.fixed))) {
+        waiting ??= cell;
+        continue;
+      }
       for (const line of linesOf.get(hideBeside(all, cell, lines)) ?? []) touched.add(line);
     }
+    if (!touched.size) hideBeside(all, waiting!);
     reprotect();
   }
 }
