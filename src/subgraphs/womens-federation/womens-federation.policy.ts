@@ -51,7 +51,7 @@ export const womensFederationPolicy: PolicyRow[] = [
     'Minor',
     'domesticViolenceSupports',
     { allow: VIOLENCE },
-    'Same circle as the exact DOMESTIC_VIOLENCE category: civil affairs, police (protection orders), justice (legal aid); not schools or the Youth League.',
+    'Same circle as the exact DOMESTIC_VIOLENCE category: civil affairs, police (protection orders), justice (legal aid); not schools or the Youth League. And the federation, whose own ledger it is (反家暴): it knows the category of the children it supports, and reads it masked for the others.',
   ),
   ...fieldRows('DomesticViolenceSupport', ['id', 'minor', 'kind', 'startedOn', 'status'], VIOLENCE, 'What support, since when, whether ongoing.'),
   policyRow('DomesticViolenceSupport', 'notes', { allow: [WF] }, 'Notes on the victims’ situation: the federation’s own (avoid second harm).'),
