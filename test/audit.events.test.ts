@@ -914,7 +914,7 @@ describe('audit events', () => {
       const habitual = await t.token(Department.POLICE, { user: 'habitual' });
       let odd = '';
       for (let i = 0; i < 20; i++) {
-        const r = await post(t, habitual, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: ids[0] } }, { 'x-purpose': i === 7 ? 'EMPLOYMENT_CHECK' : 'CASE_HANDLING' });
+        const r = await post(t, habitual, { query: `query($id: ID!) { minor(id: $id) { name } }`, variables: { id: ids[0] } }, { 'x-purpose': i === 7 ? 'SUPERVISION' : 'CASE_HANDLING' });
         if (i === 7) odd = r.requestId;
       }
 

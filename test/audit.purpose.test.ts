@@ -1,5 +1,6 @@
 import { buildSchema, getNamedType, GraphQLSchema, isLeafType } from 'graphql';
-import { Department } from '../src/auth/principal';
+import { Department, Role } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
 import { checkPurposeFreeMutations } from '../src/audit/purpose';
 import { buildFederatedSchema } from '../src/schema/build-federated-schema';
 import { CHILD_RECORD_TYPES } from '../src/subgraphs';
@@ -65,6 +66,33 @@ describe('the purpose rule for mutations', () => {
     const done = await post(t, civil, REMOVE, { 'x-purpose': 'CASE_HANDLING; 2026-0042' });
     expect(done.json.data.removeGuardian).toBe(gid);
     expect((await eventOf(t, done.requestId)).purpose).toEqual({ code: 'CASE_HANDLING', reference: '2026-0042' });
+  });
+
+  // A pre-employment check is about the adult applying: under it any officer had read any child's file.
+  it('refuses EMPLOYMENT_CHECK for reading or changing a child’s data, on the fast path too, and keeps it for the check itself', async () => {
+    const police = await t.token(Department.POLICE, { user: 'purpose-employment' });
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' ORDER BY id LIMIT 1`);
+    const READ = { query: `query($id: ID!) { minor(id: $id) { name riskLevel } }`, variables: { id } };
+    const PAGE = { query: `{ minors(first: 2) { edges { node { name } } } }` };
+    const UPDATE = { query: `mutation($id: ID!) { updateMinor(id: $id, input: { school: "第九实验小学" }) { id } }`, variables: { id } };
+    for (const [token, body] of [[police, READ], [police, PAGE], [civil, UPDATE]] as const) {
+      const refused = await post(t, token, body, { 'x-purpose': 'EMPLOYMENT_CHECK; 2026-0042' });
+      expect([refused.status, refused.json.data, refused.json.errors[0].extensions]).toEqual([400, undefined, { code: 'BAD_USER_INPUT', field: 'x-purpose' }]);
+      const event = await eventOf(t, refused.requestId);
+      expect([event.purpose, event.errorCodes, event.reads, event.changes]).toEqual([{ code: 'EMPLOYMENT_CHECK', reference: '2026-0042' }, ['BAD_USER_INPUT'], [], []]);
+    }
+    expect((await t.sql(`SELECT school FROM registry.minor WHERE id = $1`, [id]))[0].school).not.toBe('第九实验小学');
+    const read = await post(t, police, READ, { 'x-purpose': 'CASE_HANDLING; 2026-0042' });
+    expect(read.json.data.minor.name).toEqual(expect.any(String));
+
+    const employer = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'purpose-kindergarten' });
+    const check = await post(
+      t,
+      employer,
+      { query: `mutation($input: EmploymentCheckInput!) { employmentCheck(input: $input) { answer } }`, variables: { input: { idNumber: buildIdNumber('330102', '1990-01-01', 21), name: '王某', authorizationReference: 'AUTH-1' } } },
+      { 'x-purpose': 'EMPLOYMENT_CHECK; AUTH-1' },
+    );
+    expect([check.status, check.json.errors, check.json.data.employmentCheck.answer]).toEqual([200, undefined, 'CLEAR']);
   });
 
   it('needs a purpose for a mutation reached through a fragment on Mutation, and none for __typename alone', async () => {

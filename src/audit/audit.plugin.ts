@@ -9,7 +9,7 @@ import { AuditOutcome, Purpose, ReadGroup } from './audit.types';
 import { Access } from '../policy/policy.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS, operationNameOf } from './document-signature';
-import { declaredPurpose, needsPurpose, parsePurpose, PURPOSE_HEADER } from './purpose';
+import { declaredPurpose, needsPurpose, parsePurpose, PURPOSE_HEADER, requirePurposeServesChildren } from './purpose';
 import { FieldRefusals, queryCost } from './query-cost';
 import { nonNullUses, NonNullUses, nullInNonNullUse } from './variable-nulls';
 
@@ -142,6 +142,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             if (!purpose && needs) {
               throw badInput(PURPOSE_HEADER, `an operation that reads or changes a child's data must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
             }
+            if (purpose && needs) requirePurposeServesChildren(purpose);
           } catch (e) {
             throw asRequestError(e);
           }

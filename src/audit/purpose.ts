@@ -46,6 +46,22 @@ export function parsePurpose(header: string | readonly string[] | undefined): Pu
 }
 
 /**
+ * A pre-employment check (入职查询) is about the adult applying, and is answered by `employmentCheck`
+ * without any purpose: it never justifies reading or changing a child's data, which any officer
+ * could otherwise do under it.
+ */
+export function purposeServesChildren(purpose: Purpose): boolean {
+  return purpose.code !== PurposeCode.EMPLOYMENT_CHECK;
+}
+
+/** Refuses a purpose that never justifies an operation on a child's data (`purposeServesChildren`). */
+export function requirePurposeServesChildren(purpose: Purpose): void {
+  if (!purposeServesChildren(purpose)) {
+    throw badInput(PURPOSE_HEADER, `${purpose.code} is about the adult applying for a job with children and never justifies reading or changing a child's data; declare why this child's data is needed`);
+  }
+}
+
+/**
  * The purpose a request declared, for its audit event whatever refuses it: null when none, or
  * when the header is malformed (the refusal then says so).
  */

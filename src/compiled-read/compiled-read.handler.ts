@@ -9,7 +9,7 @@ import { REQUEST_ID_HEADER } from '../server/http-listener';
 import { AuditOutcome } from '../audit/audit.types';
 import type { AuditSink } from '../audit/audit.writer';
 import { hashVariables } from '../audit/document-signature';
-import { parsePurpose, PURPOSE_HEADER } from '../audit/purpose';
+import { parsePurpose, PURPOSE_HEADER, purposeServesChildren } from '../audit/purpose';
 import { newRequestId } from '../audit/request-id';
 import { policySubject, POLICY_SUBJECTS, type Principal } from '../auth/principal';
 import { tokenExpired, type TokenService } from '../auth/token.service';
@@ -196,8 +196,9 @@ export class CompiledReads {
     } catch {
       return false;
     }
-    // A purpose that names a granting record (a referral) is checked against it on the general path.
-    if (!purpose || FIELD_GRANTS.governs(purpose)) return false;
+    // A purpose that names a granting record (a referral) is checked against it on the general path,
+    // and one that never serves a child's data is refused there.
+    if (!purpose || FIELD_GRANTS.governs(purpose) || !purposeServesChildren(purpose)) return false;
 
     const requestId = newRequestId();
     const ctx = createHubContext(this.o.config, principal, this.o.policy, this.o.db, now, requestId, new AccessLog(), purpose);
