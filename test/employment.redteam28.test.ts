@@ -5,8 +5,9 @@ import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 jest.setTimeout(300_000);
 
 /**
- * Red team 28 (rt28-employ): the pre-employment check (入职查询) and the barred-person registry
- * (从业限制), workflow 5 of DOMAIN.md, docs/workflows.md "Pre-employment check".
+ * Red teams 28 (rt28-employ) and 33 (rt33-employment): the pre-employment check (入职查询) and the
+ * barred-person registry (从业限制), workflow 5 of DOMAIN.md, docs/workflows.md "Pre-employment check";
+ * the judgement key.
  */
 const CHECK = `mutation($input: EmploymentCheckInput!) { employmentCheck(input: $input) { answer } }`;
 const ADD = `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id judgementReference } }`;
@@ -57,5 +58,97 @@ describe('barred-person registry: one judgement listed once per person (rt28-emp
     const r = await t.gql(employer, CHECK, { input: { idNumber: person, name: '张某', authorizationReference: 'AUTH-rt28' } }, {});
     expect(errorCodes(r)).toEqual([]);
     expect(r.data.employmentCheck.answer).toBe('CLEAR');
+  });
+
+  const check = async (idNumber: string) => {
+    const r = await t.gql(employer, CHECK, { input: { idNumber, name: '张某', authorizationReference: 'AUTH-rt33' } }, {});
+    expect(errorCodes(r)).toEqual([]);
+    return r.data.employmentCheck.answer as string;
+  };
+
+  // Red team 33 (rt33-employment), from here on. Bug (worst): judgementKey drops the separator between a digit and a letter first, and only then
+  // drops an ordinal 第 before a number: `12、第13号` (judgements 12 and 13, the second written with
+  // its ordinal — docs/workflows.md: a separator between two digits parts numbers, 12、13号 is not
+  // 1213号; 第 before the number is only a spelling) becomes `12第13号`, then `1213号`: the key of
+  // judgement 1213. Listed first, judgement 1213 keeps the other judgements out ("already listed");
+  // once 1213 is overturned and revoked the person is answered CLEAR, though barred by 12 and 13.
+  it('keeps 12、第13号 and 123-第1号 apart from 1213号 and 1231号: revoking the one leaves the other in force', async () => {
+    const cases = [
+      [801, '(2024)浙0102刑初1213号', '(2024)浙0102刑初12、第13号'],
+      [802, '(2024)浙0102刑初1231号', '(2024)浙0102刑初123-第1号'],
+    ] as const;
+    const outcome = [];
+    for (const [sequence, first, other] of cases) {
+      const person = buildIdNumber('330102', '1978-06-07', sequence);
+      const listed = await list(police, person, first);
+      expect(errorCodes(listed)).toEqual([]);
+      const again = await list(justice, person, other);
+      expect(errorCodes(await t.gql(police, REMOVE, { id: listed.data.addBarredPerson.id }))).toEqual([]);
+      outcome.push([other, errorCodes(again), await check(person)]);
+    }
+    expect(outcome).toEqual([
+      ['(2024)浙0102刑初12、第13号', [], 'RESTRICTED'],
+      ['(2024)浙0102刑初123-第1号', [], 'RESTRICTED'],
+    ]);
+  });
+
+  // Bug: a decision's number (公安 行政处罚决定书, a 违法 record that bars under 未成年人保护法 art. 62)
+  // puts the year in brackets right before the number: `杭公上行罚决字〔2024〕第123号`. The bracket
+  // between two digits becomes '-' (`2024-123号`), but written with its ordinal the bracket lies between
+  // a digit and 第 and is dropped, so 第 removed joins year and number (`2024123号`); zeros before the
+  // number follow '-' and are kept (`2024-00123号`). One decision, three keys: listed three times, and its
+  // revocation leaves the person RESTRICTED by the copies.
+  it('lists a decision once however its number is spelt: 〔2024〕第123号, 〔2024〕123号, 〔2024〕00123号', async () => {
+    const person = buildIdNumber('330102', '1979-08-09', 803);
+    const first = await list(police, person, '杭公上行罚决字〔2024〕第123号');
+    expect(errorCodes(first)).toEqual([]);
+    const spellings = [];
+    for (const spelt of ['杭公上行罚决字〔2024〕123号', '杭公上行罚决字〔2024〕00123号', '杭公上行罚决字(2024)第0123號']) {
+      spellings.push([spelt, errorCodes(await list(justice, person, spelt))]);
+    }
+    expect(errorCodes(await t.gql(police, REMOVE, { id: first.data.addBarredPerson.id }))).toEqual([]);
+    expect([spellings, await check(person)]).toEqual([
+      [
+        ['杭公上行罚决字〔2024〕123号', ['BAD_USER_INPUT']],
+        ['杭公上行罚决字〔2024〕00123号', ['BAD_USER_INPUT']],
+        ['杭公上行罚决字(2024)第0123號', ['BAD_USER_INPUT']],
+      ],
+      'CLEAR',
+    ]);
+  });
+
+  // Bug: judgementKey keeps letters and digits only, so a reference with neither — `——`, `/`, `（）`, a
+  // symbol — keys to '' and every such reference is one judgement: listed as `——` (requireLine takes any
+  // visible text), the person's next bar written `／` is refused "already listed" though it names
+  // nothing listed. A judgement's number always holds digits; a reference keyed to nothing names no
+  // judgement and should be refused when listed (BAD_USER_INPUT on input.judgementReference).
+  it('refuses a judgement reference with no letter or digit: it names no judgement, and every such reference keyed alike', async () => {
+    const person = buildIdNumber('330102', '1977-04-05', 804);
+    const refused = [];
+    for (const spelt of ['——', '／', '（）']) {
+      const r = await list(police, person, spelt);
+      refused.push([spelt, errorCodes(r), r.errors?.[0]?.extensions?.field]);
+    }
+    expect(refused).toEqual([
+      ['——', ['BAD_USER_INPUT'], 'input.judgementReference'],
+      ['／', ['BAD_USER_INPUT'], 'input.judgementReference'],
+      ['（）', ['BAD_USER_INPUT'], 'input.judgementReference'],
+    ]);
+  });
+
+  // Pin (passes): a barred person is RESTRICTED whatever the spelling of the ID number a check gives
+  // (a small x, spaces around it, the ideographic space); a number in full-width digits is refused,
+  // never answered CLEAR.
+  it('pin: answers RESTRICTED for any spelling of a barred ID number, refuses full-width digits', async () => {
+    let sequence = 805;
+    while (!buildIdNumber('330102', '1976-02-03', sequence).endsWith('X')) sequence += 1;
+    const person = buildIdNumber('330102', '1976-02-03', sequence);
+    expect(errorCodes(await list(police, person.toLowerCase(), '(2022)浙0102刑初55号'))).toEqual([]);
+    const answers = [];
+    for (const spelt of [person, person.toLowerCase(), ` ${person}\u3000`, `\t${person.toLowerCase()} `]) answers.push(await check(spelt));
+    expect(answers).toEqual(['RESTRICTED', 'RESTRICTED', 'RESTRICTED', 'RESTRICTED']);
+    const wide = person.replace(/[0-9X]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+    const r = await t.gql(employer, CHECK, { input: { idNumber: wide, name: '张某', authorizationReference: 'AUTH-rt33' } }, {});
+    expect([errorCodes(r), r.data?.employmentCheck ?? null]).toEqual([['BAD_USER_INPUT'], null]);
   });
 });
