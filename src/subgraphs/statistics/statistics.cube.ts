@@ -399,11 +399,13 @@ async function computeTable(em: EntityManager, opts: TableOptions, summaries: Su
  * zero rule.
  */
 async function childlessNodes(em: EntityManager, anchor: string, nodes: readonly RegionNode[]): Promise<Set<string>> {
-  const rows: { code: string }[] = await em.query(
-    `SELECT DISTINCT unnest(ARRAY[district_code, street_code, community_code, grid_code]) AS code FROM statistics.minor_cube WHERE district_code = $1`,
+  // One row per populated grid (the cube's key leads with the district and the grid).
+  const rows: { street_code: string; community_code: string; grid_code: string }[] = await em.query(
+    `SELECT DISTINCT street_code, community_code, grid_code FROM statistics.minor_cube WHERE district_code = $1`,
     [anchor],
   );
-  const populated = new Set(rows.map((r) => r.code));
+  const populated = new Set(rows.flatMap((r) => [r.street_code, r.community_code, r.grid_code]));
+  if (rows.length) populated.add(anchor);
   return new Set(nodes.filter((n) => !populated.has(n.code)).map((n) => n.code));
 }
 
