@@ -1,5 +1,6 @@
 import { badInput } from '../errors/hub.exception';
 import { addDays, chinaDay, yearsBefore } from './dates';
+import { givenFinerThanMillisecond } from '../schema/date-time.scalar';
 
 /**
  * Input checks shared by every slice's writes. Each failure is BAD_USER_INPUT naming the field,
@@ -120,6 +121,9 @@ export const EARLIEST_DATE = '1900-01-01';
 export function requireNotFuture(field: string, value: Date | undefined, now: Date): Date {
   if (!value) return now;
   if (Number.isNaN(value.getTime())) throw badInput(field, 'must be a valid time');
+  // Kept to the millisecond, a RED given half a millisecond before an ORANGE was recorded at its
+  // instant, and the child was RED (of two at one instant, the graver counts).
+  if (givenFinerThanMillisecond(value)) throw badInput(field, 'must be given to the millisecond at most, as the hub records it');
   if (value.getTime() > now.getTime() + 60_000) throw badInput(field, 'must not be in the future');
   if (value.toISOString() < EARLIEST_DATE) throw badInput(field, `must not be before ${EARLIEST_DATE}`);
   return value;

@@ -4,8 +4,9 @@ import { GraphQLDateTimeISO } from 'graphql-scalars';
 /*
  * A Date keeps milliseconds, and so does every time the hub stores. A time given finer
  * (`…29.7425Z`, as a microsecond clock such as Postgres's writes it) is cut to its millisecond,
- * which is harmless for a time recorded but misplaces a bound by the millisecond it falls in: the
- * events of `…29.742` were answered as from `…29.7425` on. The scalar keeps on such a Date what
+ * which misplaces a bound by the millisecond it falls in: the
+ * events of `…29.742` were answered as from `…29.7425` on, and a time recorded so is refused
+ * (`requireNotFuture`). The scalar keeps on such a Date what
  * was cut (in nanoseconds), a bound is made of it with `millisecondBound`, and two such times are
  * ordered with `isBefore`.
  */
@@ -33,6 +34,9 @@ export const DateTimeISO = new GraphQLScalarType({
  * side of exactly as they do of the time given.
  */
 export const millisecondBound = (given: Date): Date => (finerOf(given) ? new Date(given.getTime() + 1) : given);
+
+/** Whether the time was given finer than the millisecond a Date keeps. */
+export const givenFinerThanMillisecond = (given: Date): boolean => finerOf(given) > 0;
 
 /** Whether `a` is before `b` as given, to the nanosecond. */
 export const isBefore = (a: Date, b: Date): boolean => a.getTime() < b.getTime() || (a.getTime() === b.getTime() && finerOf(a) < finerOf(b));

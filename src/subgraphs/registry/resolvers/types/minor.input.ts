@@ -78,13 +78,13 @@ export class AssessmentInput {
   @Field()
   reasons: string;
 
-  @Field(() => Date, { nullable: true, description: 'Defaults to now (just after the child’s latest assessment, should that be later); not in the future' })
+  @Field(() => Date, { nullable: true, description: 'Defaults to now (just after the child’s latest assessment, should that be later); not in the future; to the millisecond at most' })
   assessedAt?: Date;
 }
 
 @InputType()
 export class VisitInput {
-  @Field(() => Date, { nullable: true, description: 'Defaults to now (just after the child’s latest visit, should that be later); not in the future' })
+  @Field(() => Date, { nullable: true, description: 'Defaults to now (just after the child’s latest visit, should that be later); not in the future; to the millisecond at most' })
   visitedAt?: Date;
 
   @Field()
