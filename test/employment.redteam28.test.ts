@@ -1,5 +1,6 @@
 import { Department, Role } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
+import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -150,5 +151,46 @@ describe('barred-person registry: one judgement listed once per person (rt28-emp
     const wide = person.replace(/[0-9X]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
     const r = await t.gql(employer, CHECK, { input: { idNumber: wide, name: '张某', authorizationReference: 'AUTH-rt33' } }, {});
     expect([errorCodes(r), r.data?.employmentCheck ?? null]).toEqual([['BAD_USER_INPUT'], null]);
+  });
+});
+
+// Owner item: bars listed before judgement numbers were compared folded (release 2a3e9bf) may hold one
+// judgement twice, spelt otherwise. Revoking one left the person RESTRICTED by the other.
+describe('barred-person registry: a judgement listed twice before its number was folded', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_EMPLOYMENT_CHECK_MIN_MS: '10' } });
+  });
+  afterAll(() => t?.stop());
+
+  it('revokes the judgement\'s other bars of the person with it, and audits each', async () => {
+    const police = await t.token(Department.POLICE, { user: 'legacy-police' });
+    const employer = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'legacy-kindergarten' });
+    const person = buildIdNumber('330102', '1975-07-08', 911);
+    const listed = await t.gql(police, ADD, { input: { idNumber: person, name: '张某', offence: 'SEXUAL_HARM', judgementReference: '(2019)浙0102刑初88号' } });
+    expect(errorCodes(listed)).toEqual([]);
+    const barId: string = listed.data.addBarredPerson.id;
+    // The copies an earlier release let in: the same judgement spelt otherwise; and another judgement.
+    const copy = async (reference: string) =>
+      (
+        await t.sql(
+          `INSERT INTO workflow.barred_person (id, id_number_hash, name, offence, judgement_reference, restricted_until, created_by, created_by_department, created_by_region, created_at)
+           SELECT gen_random_uuid(), id_number_hash, name, offence, $2, restricted_until, created_by, created_by_department, created_by_region, created_at FROM workflow.barred_person WHERE id = $1 RETURNING id`,
+          [barId, reference],
+        )
+      )[0].id as string;
+    const same = await copy('（2019）浙0102刑初第088號');
+    const other = await copy('(2019)浙0102刑初89号');
+    const removed = await post(t, police, { query: REMOVE, variables: { id: barId } }, {});
+    expect(removed.json).toEqual({ data: { removeBarredPerson: barId } });
+    const rows = await t.sql(`SELECT id, revoked_at IS NOT NULL AS revoked FROM workflow.barred_person WHERE id = ANY($1)`, [[barId, same, other]]);
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.revoked]))).toEqual({ [barId]: true, [same]: true, [other]: false });
+    const event = await eventOf(t, removed.requestId);
+    expect(event.changes.map((c: { id: string }) => c.id).sort()).toEqual([barId, same].sort());
+    // Still barred by the other judgement; CLEAR once that is revoked too.
+    const check = async () => (await t.gql(employer, CHECK, { input: { idNumber: person, name: '张某', authorizationReference: 'AUTH-legacy' } }, {})).data.employmentCheck.answer;
+    expect(await check()).toBe('RESTRICTED');
+    expect(errorCodes(await t.gql(police, REMOVE, { id: other }))).toEqual([]);
+    expect(await check()).toBe('CLEAR');
   });
 });

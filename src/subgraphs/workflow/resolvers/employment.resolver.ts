@@ -273,15 +273,29 @@ export class EmploymentResolver {
     @Ctx() ctx: HubContext,
   ): Promise<string> {
     const revocationReason = requireText('reason', reason, 2000);
-    // One statement, so nothing half-written; a bar already revoked is not found, like an unknown id.
+    // In one transaction, so nothing half-written; a bar already revoked is not found, like an unknown id.
     // The answer (and the audit's change) names the bar by its stored id, not as the caller spelt it:
     // a UUID in capitals would not match the bar's id anywhere else. In a transaction of the request's
     // data source, as every write: a subgraph's commits nothing past the gateway's deadline
     // (src/db/request-deadline.ts), and a query builder of its own would have committed regardless.
-    const { raw: revoked }: { raw: { id: string }[] } = isUuid(id)
+    const revoked: string[] = isUuid(id)
       ? await ctx.db.transaction(async (em) => {
           await lockRegistry(em, 'write');
-          return em
+          const [bar]: { id: string; id_number_hash: string; judgement_reference: string }[] = await em.query(
+            `SELECT id, id_number_hash, judgement_reference FROM workflow.barred_person WHERE id = $1 AND revoked_at IS NULL`,
+            [id],
+          );
+          if (!bar) return [];
+          // The same judgement's other bars of the person go with it: listed before judgement numbers
+          // were compared folded (release 2a3e9bf), a copy spelt otherwise kept the person RESTRICTED
+          // once the judgement was overturned and its bar revoked.
+          const key = judgementKey(bar.judgement_reference);
+          const copies: { id: string; judgement_reference: string }[] = await em.query(
+            `SELECT id, judgement_reference FROM workflow.barred_person WHERE id_number_hash = $1 AND revoked_at IS NULL AND id <> $2`,
+            [bar.id_number_hash, bar.id],
+          );
+          const ids = [bar.id, ...copies.filter((c) => judgementKey(c.judgement_reference) === key).map((c) => c.id)];
+          await em
             .createQueryBuilder()
             .update(BarredPerson)
             .set({
@@ -295,13 +309,14 @@ export class EmploymentResolver {
               revokedByRegion: ctx.principal.region,
               revocationReason,
             })
-            .where('id = :id AND revoked_at IS NULL', { id })
+            .where('id IN (:...ids)', { ids })
             .setParameter('revokedAt', ctx.now)
-            .returning(['id'])
             .execute();
+          return ids;
         })
-      : { raw: [] };
+      : [];
     if (!revoked.length) throw notFound('BarredPerson');
-    return revoked[0].id;
+    for (const copy of revoked.slice(1)) ctx.access.changed({ fields: ['id', 'reason'], id: copy, minorId: null, mutation: 'removeBarredPerson' });
+    return revoked[0];
   }
 }
