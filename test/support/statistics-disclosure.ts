@@ -65,7 +65,9 @@ export interface Disclosure {
   disclosed: { label: string; display: string; value: number }[];
   /**
    * With `intervals`: hidden cells pinned when the reader also reasons with bounds — no count is
-   * negative, no more children are overdue than there are, and what the hidden cells' displays say.
+   * negative, no more children are overdue than there are, a hidden count of a region's children is at
+   * least 1 and at least any published count of them with a category, and what the hidden cells'
+   * displays say.
    */
   pinned?: { label: string; display: string; value: number }[];
   /** The same finest cells shown published in one answer and hidden in another. */
@@ -224,6 +226,13 @@ export async function disclosure(
   const disclosed = hidden.filter((o) => span.determines(o.coef)).map((o) => ({ label: o.label, display: o.cell.display, value: valueOf(o.coef) }));
   if (!opts.intervals) return { refused, disclosed, inconsistent, hidden: hidden.length, published: published.length };
 
+  // A region without children shows 0, so a hidden count of a region's children is at least 1; and a
+  // published count of its children with a category is at least as many.
+  for (const o of hidden) if (/^MINORS \S+ \[\] /.test(o.label)) bounds.add(o.coef, 1, Infinity);
+  for (let li = 0; li <= finest; li++) {
+    const r = await t.gql(token, `{ minorCounts(level: ${LEVELS[li]}, by: [CATEGORY]) { cells { regionCode count { value suppressed } } } }`);
+    for (const c of answered(r, null).minorCounts.cells) if (!c.count.suppressed) bounds.add(form('M', c.regionCode, {}), c.count.value, Infinity);
+  }
   // A display that sets hidden cells apart ("<5" and "x" for "at least k") puts each in a class:
   // the reader is granted each class's true range. One display for every hidden cell says nothing.
   const classes = new Map<string, number[]>();

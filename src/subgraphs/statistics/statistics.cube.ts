@@ -108,6 +108,14 @@ export interface TableOptions {
    */
   population?: { of: TableOptions; ways: (string | null)[][][] };
   /**
+   * A table whose cells bound this one's from above (children with a category, or with any, are
+   * children): a cell is hidden wherever the cell of `of` at its node is, with this table's values in
+   * `columns` and the others summed. Published beside a hidden count of the same children, a count of
+   * 5 with a category told a hidden street at least 5, and with every hidden street at least 1 (a
+   * region without children shows 0), two streets of one child each read back (red team 33).
+   */
+  within?: { of: TableOptions; columns: readonly string[] };
+  /**
    * Protect the whole lattice at once (statistics.suppression.ts `protectJointly`) instead of
    * table by table on fixed coarser tables; for a lattice every question of its summary is
    * answered from, where the order of tables would otherwise decide what can be protected.
@@ -153,8 +161,9 @@ function tableKey(opts: TableOptions): string {
   const levels = LEVELS.slice(0, depth(opts.level) + 1);
   const nodes = levels.map((level) => (opts.nodes.get(level) ?? []).map((n) => [n.code, n.parentCode, n.level, n.name]));
   const population = opts.population && [tableKey(opts.population.of), opts.population.ways];
+  const within = opts.within && [tableKey(opts.within.of), opts.within.columns];
   return createHash('sha256')
-    .update(JSON.stringify([opts.anchor, opts.level, opts.dims, opts.source, opts.k, opts.zeroIsSmall, !!opts.rate, nodes, population, !!opts.joint]))
+    .update(JSON.stringify([opts.anchor, opts.level, opts.dims, opts.source, opts.k, opts.zeroIsSmall, !!opts.rate, nodes, population, !!opts.joint, within]))
     .digest('base64');
 }
 
@@ -215,6 +224,11 @@ function combinations(dims: readonly DimSpec[], lattice: Lattice, mask: number):
 async function computeTable(em: EntityManager, opts: TableOptions, summaries: Summaries): Promise<ProtectedTable & { size: number }> {
   const { dims, k } = opts;
   const population = opts.population && { table: await protectedTable(em, opts.population.of, summaries), ways: opts.population.ways };
+  const within = opts.within && {
+    table: await protectedTable(em, opts.within.of, summaries),
+    // For each dimension of `of`, the index of this table's dimension of the same column, or -1: summed.
+    at: opts.within.of.dims.map((d) => (opts.within!.columns.includes(d.column) ? dims.findIndex((o) => o.column === d.column) : -1)),
+  };
   const masks = subsets(dims);
   const levels = LEVELS.slice(0, depth(opts.level) + 1);
   const shown = levels.map((level) => opts.nodes.get(level) ?? []);
@@ -321,6 +335,13 @@ async function computeTable(em: EntityManager, opts: TableOptions, summaries: Su
           c.suppressed = false;
           c.fixed = true;
         } else if (mask === 0 && opts.joint) c.atLeast = 1;
+      }
+      if (within) {
+        for (const c of run) {
+          if (c.fixed) continue;
+          const bound = within.table.cell(c.node.code, within.at.map((i) => (i < 0 ? null : c.values[i])));
+          if (!bound || bound.suppressed) c.suppressed = true;
+        }
       }
       if (mask !== 0 && opts.rate) {
         const whole = combos.get(0)![0].offset;

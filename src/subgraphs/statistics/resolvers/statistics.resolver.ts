@@ -206,6 +206,7 @@ export class StatisticsResolver {
           source: { table: 'statistics.category_cube', value: 'minors', where: { sql: 'c.category = ANY($2)', params: [categoryValues(folded)] } },
           k,
           zeroIsSmall: true,
+          within: { of: childrenLattice(scope, k, visits), columns: ['risk_level', 'age_band', 'gender'] },
         }, summaries);
         cells = table.cells(level, dims.map(() => true));
         dimValue = (cell, d) => (dims.includes(d) ? cell.values[dims.indexOf(d)] : null);
@@ -276,7 +277,13 @@ export class StatisticsResolver {
           )
         : null;
       // Children with a category are counted nowhere else: that population is protected on its own.
-      const assistance = serves('assistance') ? await rateTable('assisted', 'with_category - assisted') : null;
+      const assistance = serves('assistance')
+        ? await protectedTable(
+            em,
+            { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met: 'assisted', notMet: 'with_category - assisted' } }, within: { of: children, columns: [] } },
+            summaries,
+          )
+        : null;
       // Served only with `Minor.nextVisitDue` (PARTS_OF): from the lattice with the visit status.
       const onTime = serves('visitsOnTime') && visits ? await protectedTable(em, children, summaries) : null;
       // Reports and referrals are events, not children, and no count shares their cells: their
