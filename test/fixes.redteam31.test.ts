@@ -1,6 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
 import { eventsOf, post } from './support/audit-helpers';
+import { childWithVerifiedPlace, HOUSEHOLD_PLACE } from './support/household-place';
 import { type LostReplyProxy, startHubBehindLostReplyProxy } from './support/lost-reply-proxy';
 import { DEFAULT_PURPOSE, errorCodes, startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 
@@ -86,18 +87,8 @@ describe('the police’s household place under an address grant, distributed mod
     const civil = await t.token(CA, { region: '330102001', user: 'rt31-civil' });
     const education = await t.token(ED, { region: '330102001', user: 'rt31-education' });
     const police = await t.token(PO, { region: '330102001', user: 'rt31-police' });
-    const [child] = await t.sql(
-      `SELECT m.id FROM registry.minor m WHERE m.grid_code LIKE '330102001%' AND registry.is_minor(m.birth_date, now() + interval '30 days')
-          AND NOT EXISTS (SELECT 1 FROM police.identity_verification v WHERE v.minor_id = m.id) ORDER BY m.id LIMIT 1`,
-    );
-    const place = '浙江省杭州市上城区小营街道大学路社区12幢3单元401室';
-    expect((await t.gql(civil, `mutation($id: ID!, $in: UpdateMinorInput!) { updateMinor(id: $id, input: $in) { id } }`, { id: child.id, in: { householdRegistration: place, currentAddress: place } })).errors).toBeUndefined();
-    const verified = await t.gql(
-      police,
-      `mutation($m: ID!, $in: IdentityVerificationInput!) { createIdentityVerification(minorId: $m, input: $in) { id householdPlace } }`,
-      { m: child.id, in: { verifiedOn: '2026-01-05', result: 'MATCHED', householdStatus: 'REGISTERED', householdPlace: place } },
-    );
-    expect(verified.errors).toBeUndefined();
+    const child = { id: await childWithVerifiedPlace(t, civil, police) };
+    const place = HOUSEHOLD_PLACE;
     const wf = await t.token(Department.WOMENS_FEDERATION, { region: '330102001', user: 'rt31-wf' });
     const results: unknown[] = [];
     for (const [from, type] of [[civil, 'EDUCATION_AID'], [wf, 'LIVING_ASSISTANCE'], [civil, 'PLACEMENT']] as const) {
