@@ -1,6 +1,6 @@
 import { ClassType, Ctx, Field, FieldResolver, Int, ObjectType, Resolver, Root } from 'type-graphql';
 import type { SelectQueryBuilder } from 'typeorm';
-import { PURPOSE_HEADER } from '../../audit/purpose';
+import { PURPOSE_HEADER, requirePurposeServesChildren } from '../../audit/purpose';
 import { badInput } from '../../errors/hub.exception';
 import { isUuid } from '../../common/uuid';
 import type { HubContext } from '../../server/hub.context';
@@ -69,8 +69,9 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
     // Refused whether or not the page has records, so that the refusal tells nothing of them.
     @FieldResolver(() => String, { nullable: true })
     nextCursor(@Root() page: Page<T>, @Ctx() ctx: HubContext): string | null {
-      if (page.tested.length && !ctx.purpose) {
-        throw badInput(PURPOSE_HEADER, `a page's next cursor under a filter reads the children it depends on and must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
+      if (page.tested.length) {
+        if (!ctx.purpose) throw badInput(PURPOSE_HEADER, `a page's next cursor under a filter reads the children it depends on and must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
+        requirePurposeServesChildren(ctx.purpose);
       }
       for (const minorId of page.decidedBy) noteTested(ctx, minorId, page.tested);
       return page.nextCursor;
@@ -111,6 +112,7 @@ async function countOf(page: Page<{ minorId: string | null }>, ctx: HubContext):
   if (!ctx.purpose) {
     throw badInput(PURPOSE_HEADER, `a count of records under a filter reads the children it depends on and must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
   }
+  requirePurposeServesChildren(ctx.purpose);
   // The count `paginate` made decides without another statement when nothing or too much matches.
   if (page.totalCount === 0) return 0;
   if (page.totalCount > MAX_PAGE_SIZE + 1) {
