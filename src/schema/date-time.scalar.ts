@@ -14,7 +14,8 @@ const FINER = Symbol('nanoseconds given past the millisecond');
 
 function marked(date: Date, text: unknown): Date {
   const fraction = typeof text === 'string' ? /T\d\d:\d\d:\d\d\.(\d+)/i.exec(text)?.[1] : undefined;
-  const finer = fraction ? Number(fraction.slice(3, 9).padEnd(6, '0')) : 0;
+  // Nanoseconds, with any digits past the ninth as their fraction: `….7420000000001Z` is finer too.
+  const finer = fraction ? Number(`${fraction.slice(3, 9).padEnd(6, '0')}.${fraction.slice(9)}`) : 0;
   if (finer) Object.defineProperty(date, FINER, { value: finer });
   return date;
 }
