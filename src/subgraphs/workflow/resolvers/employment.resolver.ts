@@ -16,22 +16,43 @@ import { pageSize } from './report.resolver';
 import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from './types/employment.input';
 
 /**
+ * A numeral for the separator rule: any digit (ASCII, full-width, Arabic-Indic, circled, superscript,
+ * Roman) and the Chinese numerals a number may be written in (一二、一三号: judgements 12 and 13).
+ */
+const NUMERAL = String.raw`[\p{N}〇零一二三四五六七八九十百千万壹贰叁肆伍陆柒捌玖拾佰仟]`;
+const NUMERAL_AT = new RegExp(`^${NUMERAL}`, 'u');
+/** A numeral that is a whole number by itself (①, ², Ⅻ): NFKC writes ①② as 12, Ⅺ、Ⅰ as XII. */
+const SINGLE = String.raw`[\p{No}\p{Nl}]`;
+
+/** The code point ending at `at` (the one before it), a surrogate pair read whole. */
+const pointBefore = (text: string, at: number): string => {
+  const low = text.charCodeAt(at - 1);
+  return low >= 0xdc00 && low <= 0xdfff && at >= 2 ? text.slice(at - 2, at) : text.slice(Math.max(at - 1, 0), at);
+};
+
+/**
  * A judgement's number (案号) as compared, not as shown: courts and clerks write one number with
  * full-width or ASCII brackets and digits (`（2024）浙0102刑初123号`, `(2024)浙0102刑初123号`), with
  * the brackets of older numbers (`〔2015〕`, `【2015】`, `〖2015〗`) or none, with or without spaces, an
- * ordinal 第, zeros before the number, the traditional 號, a full stop after. Compatibility forms
- * folded (NFKC); an ordinal 第 before a number counts as a separator, not as a letter; between two
- * digits any run of other characters is one separator, for it parts numbers (`123-1号` is not
- * `1231号`, nor `12、13号` or `12、第13号` `1213号`, nor `45～46号` `4546号`, nor `〔2024〕第123号`
- * `2024123号`); elsewhere only letters and digits are kept (the year's four digits are followed by
- * the court's code, which opens with a letter): white space, punctuation and symbols dropped,
- * `<2024>` and `＜2024＞` are brackets too; zeros before each number of the 号 dropped.
+ * ordinal 第, zeros before the number, the traditional 號, a full stop after. Between two numerals any
+ * run of other characters is one separator, and so is an ordinal 第, for they part numbers (`123-1号`
+ * is not `1231号`, nor `12、13号` or `12、第13号` `1213号`, nor `45～46号` `4546号`, nor `〔2024〕第123号`
+ * `2024123号`, nor `١٢-١٣号` `١٢١٣号`, nor `一二、一三号` `一二一三号`); a numeral that is a number by
+ * itself (①②, 1², ⅪⅠ) is parted from the next before compatibility forms are folded (NFKC), which
+ * would join them; elsewhere only letters and digits are kept (the year's four digits are followed by
+ * the court's code, which opens with a letter): white space, punctuation and symbols dropped, `<2024>`
+ * and `＜2024＞` are brackets too; zeros before each number of the 号 dropped. Two judgements keyed
+ * alike are one to the registry: a listing of the second is refused, a revocation takes both.
  */
 const judgementKey = (reference: string): string =>
   reference
+    .replace(/[\uFF01-\uFF5E]/gu, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replace(new RegExp(`第(?=[^\\p{L}\\p{N}]*${NUMERAL})`, 'gu'), ' ')
+    .replace(new RegExp(`(?<=${SINGLE})(?=${NUMERAL})|(?<=${NUMERAL})(?=${SINGLE})`, 'gu'), ' ')
+    .replace(/[^\p{L}\p{N}]+/gu, (run: string, at: number, whole: string) =>
+      NUMERAL_AT.test(pointBefore(whole, at)) && NUMERAL_AT.test(whole.slice(at + run.length, at + run.length + 2)) ? '-' : '',
+    )
     .normalize('NFKC')
-    .replace(/第(?=[^\p{L}\p{N}]*\d)/gu, ' ')
-    .replace(/[^\p{L}\p{N}]+/gu, (run: string, at: number, whole: string) => (/\d/.test(whole[at - 1] ?? '') && /\d/.test(whole[at + run.length] ?? '') ? '-' : ''))
     .replace(/號/gu, '号')
     .replace(/[\d-]+(?=号)/gu, (numbers) => numbers.replace(/(^|-)0+(?=\d)/g, '$1'))
     .toLowerCase();
@@ -289,11 +310,14 @@ export class EmploymentResolver {
           // The same judgement's other bars of the person go with it: listed before judgement numbers
           // were compared folded (release 2a3e9bf), a copy spelt otherwise kept the person RESTRICTED
           // once the judgement was overturned and its bar revoked.
+          // A reference with no letter or digit (listed before such were refused) names no judgement: no copies.
           const key = judgementKey(bar.judgement_reference);
-          const copies: { id: string; judgement_reference: string }[] = await em.query(
-            `SELECT id, judgement_reference FROM workflow.barred_person WHERE id_number_hash = $1 AND revoked_at IS NULL AND id <> $2`,
-            [bar.id_number_hash, bar.id],
-          );
+          const copies: { id: string; judgement_reference: string }[] = key
+            ? await em.query(`SELECT id, judgement_reference FROM workflow.barred_person WHERE id_number_hash = $1 AND revoked_at IS NULL AND id <> $2`, [
+                bar.id_number_hash,
+                bar.id,
+              ])
+            : [];
           const ids = [bar.id, ...copies.filter((c) => judgementKey(c.judgement_reference) === key).map((c) => c.id)];
           await em
             .createQueryBuilder()
