@@ -95,6 +95,27 @@ describe('the purpose rule for mutations', () => {
     expect([check.status, check.json.errors, check.json.data.employmentCheck.answer]).toEqual([200, undefined, 'CLEAR']);
   });
 
+  // Red team 33: the purpose rule refused EMPLOYMENT_CHECK only where the plugin's `needsPurpose` holds; a
+  // count of children selected by their records (`minors(filter:…) { totalCount }`), which needs a
+  // purpose on its own path (minor-connection.resolver.ts countOf: `if (!ctx.purpose)`), is answered
+  // under EMPLOYMENT_CHECK: how many RED children the officer's area holds. So are a department record
+  // page's `totalCount` and `nextCursor` under a filter (record-page.ts: `if (!ctx.purpose)`).
+  it('refuses EMPLOYMENT_CHECK for a count of children selected by their records, and a filtered record page’s count and cursor', async () => {
+    const officer = await t.token(Department.POLICE, { user: 'purpose-counts' });
+    const outcome = [];
+    for (const query of [
+      `{ minors(first: 1, filter: { riskLevels: [RED] }) { totalCount } }`,
+      `{ policeIncidents(first: 5, filter: { occurredWithinDays: 366 }) { totalCount nextCursor } }`,
+    ]) {
+      const unpurposed = await post(t, officer, { query }, {});
+      expect(unpurposed.json.errors?.[0]?.extensions?.field).toBe('x-purpose');
+      const r = await post(t, officer, { query }, { 'x-purpose': 'EMPLOYMENT_CHECK' });
+      const served = Object.values(r.json.data ?? {}).flatMap((page) => Object.values((page ?? {}) as object)).filter((v) => v !== null);
+      outcome.push([query, served, (r.json.errors ?? []).map((e: { extensions: { field?: string } }) => e.extensions.field)[0]]);
+    }
+    expect(outcome).toEqual(outcome.map(([query]) => [query, [], 'x-purpose']));
+  });
+
   it('needs a purpose for a mutation reached through a fragment on Mutation, and none for __typename alone', async () => {
     const viaFragment = await post(t, civil, { query: `mutation($g: ID!) { ...M } fragment M on Mutation { removeGuardian(guardianId: $g) }`, variables: { g: '00000000-0000-4000-8000-000000000000' } }, {});
     expect([viaFragment.status, viaFragment.json.errors[0].extensions.field]).toEqual([400, 'x-purpose']);

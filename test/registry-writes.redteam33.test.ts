@@ -82,4 +82,14 @@ describe('registry writes: assessments given finer than a millisecond (rt33-writ
     expect([errorCodes(visit), visit.data?.recordVisit.visitedAt]).toEqual([[], '2026-01-02T08:00:00.123Z']);
     expect(await t.sql(`SELECT count(*)::int AS n FROM registry.visit WHERE minor_id = $1`, [id])).toEqual([{ n: 1 }]);
   });
+
+  // Bug: `marked` (src/schema/date-time.scalar.ts) read the fraction's digits 4 to 9 only: a time given
+  // past the nanosecond (`…00.7420000000001Z`) was not marked finer, passed requireNotFuture and was cut to
+  // …00.742Z: an ORANGE given after a RED stood at the RED's instant, where the graver counts.
+  it('refuses an assessment time finer than the millisecond past the ninth digit', async () => {
+    const id = await newChild();
+    expect(errorCodes(await assess(id, 'RED', '2026-01-01T00:00:00.742Z'))).toEqual([]);
+    expect(refusal(await assess(id, 'ORANGE', '2026-01-01T00:00:00.7420000000001Z'))).toEqual([['BAD_USER_INPUT'], 'assessedAt']);
+    expect(await levelOf(id)).toEqual(['RED', 'RED']);
+  });
 });
