@@ -4,9 +4,8 @@ import { GraphQLDateTimeISO } from 'graphql-scalars';
 /*
  * A Date keeps milliseconds, and so does every time the hub stores. A time given finer
  * (`…29.7425Z`, as a microsecond clock such as Postgres's writes it) is cut to its millisecond,
- * which misplaces a bound by the millisecond it falls in: the
- * events of `…29.742` were answered as from `…29.7425` on, and a time recorded so is refused
- * (`requireNotFuture`). The scalar keeps on such a Date what
+ * which misplaces a bound by the millisecond it falls in (the events of `…29.742` were answered as
+ * from `…29.7425` on), and a time recorded so is refused (`requireNotFuture`). The scalar keeps on such a Date what
  * was cut (in nanoseconds), a bound is made of it with `millisecondBound`, and two such times are
  * ordered with `isBefore`.
  */
