@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { DocumentNode, getOperationAST, GraphQLError, GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
 import { rootFieldNodes } from '../common/root-fields';
-import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
+import { HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { PolicySubject, policySubject } from '../auth/principal';
 import { answerLostCodes, auditEvent, changeMayStand, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
@@ -9,7 +9,7 @@ import { AuditOutcome, Purpose, ReadGroup } from './audit.types';
 import { Access } from '../policy/policy.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS, operationNameOf } from './document-signature';
-import { declaredPurpose, needsPurpose, parsePurpose, PURPOSE_HEADER, requirePurposeServesChildren } from './purpose';
+import { declaredPurpose, needsPurpose, parsePurpose, requireChildPurpose } from './purpose';
 import { FieldRefusals, queryCost } from './query-cost';
 import { nonNullUses, NonNullUses, nullInNonNullUse } from './variable-nulls';
 
@@ -139,10 +139,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             if (purpose && opts.checkPurpose) purposeChild = await opts.checkPurpose(purpose, contextValue);
             let needs = f.needsPurpose.get(operation);
             if (needs === undefined) f.needsPurpose.set(operation, (needs = needsPurpose(schema, document, operation, opts.childTypes, opts.purposeFreeMutations)));
-            if (!purpose && needs) {
-              throw badInput(PURPOSE_HEADER, `an operation that reads or changes a child's data must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
-            }
-            if (purpose && needs) requirePurposeServesChildren(purpose);
+            if (needs) requireChildPurpose(purpose, "an operation that reads or changes a child's data");
           } catch (e) {
             throw asRequestError(e);
           }

@@ -54,8 +54,12 @@ export function purposeServesChildren(purpose: Purpose): boolean {
   return purpose.code !== PurposeCode.EMPLOYMENT_CHECK;
 }
 
-/** Refuses a purpose that never justifies an operation on a child's data (`purposeServesChildren`). */
-export function requirePurposeServesChildren(purpose: Purpose): void {
+/**
+ * Refuses `what` (an operation, a count, a cursor that reads children) without a purpose, or under one
+ * that never justifies it (`purposeServesChildren`).
+ */
+export function requireChildPurpose(purpose: Purpose | null | undefined, what: string): void {
+  if (!purpose) throw badInput(PURPOSE_HEADER, `${what} must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
   if (!purposeServesChildren(purpose)) {
     throw badInput(PURPOSE_HEADER, `${purpose.code} is about the adult applying for a job with children and never justifies reading or changing a child's data; declare why this child's data is needed`);
   }

@@ -1,6 +1,6 @@
 import { ClassType, Ctx, Field, FieldResolver, Int, ObjectType, Resolver, Root } from 'type-graphql';
 import type { SelectQueryBuilder } from 'typeorm';
-import { PURPOSE_HEADER, requirePurposeServesChildren } from '../../audit/purpose';
+import { requireChildPurpose } from '../../audit/purpose';
 import { badInput } from '../../errors/hub.exception';
 import { isUuid } from '../../common/uuid';
 import type { HubContext } from '../../server/hub.context';
@@ -69,10 +69,7 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
     // Refused whether or not the page has records, so that the refusal tells nothing of them.
     @FieldResolver(() => String, { nullable: true })
     nextCursor(@Root() page: Page<T>, @Ctx() ctx: HubContext): string | null {
-      if (page.tested.length) {
-        if (!ctx.purpose) throw badInput(PURPOSE_HEADER, `a page's next cursor under a filter reads the children it depends on and must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
-        requirePurposeServesChildren(ctx.purpose);
-      }
+      if (page.tested.length) requireChildPurpose(ctx.purpose, "a page's next cursor under a filter reads the children it depends on and");
       for (const minorId of page.decidedBy) noteTested(ctx, minorId, page.tested);
       return page.nextCursor;
     }
@@ -109,10 +106,7 @@ const counts = new WeakMap<Page<{ minorId: string | null }>, Promise<number>>();
 
 async function countOf(page: Page<{ minorId: string | null }>, ctx: HubContext): Promise<number> {
   if (!page.tested.length) return page.totalCount;
-  if (!ctx.purpose) {
-    throw badInput(PURPOSE_HEADER, `a count of records under a filter reads the children it depends on and must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
-  }
-  requirePurposeServesChildren(ctx.purpose);
+  requireChildPurpose(ctx.purpose, 'a count of records under a filter reads the children it depends on and');
   // The count `paginate` made decides without another statement when nothing or too much matches.
   if (page.totalCount === 0) return 0;
   if (page.totalCount > MAX_PAGE_SIZE + 1) {

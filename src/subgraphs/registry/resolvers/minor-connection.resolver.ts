@@ -1,6 +1,5 @@
 import { Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import { PURPOSE_HEADER, requirePurposeServesChildren } from '../../../audit/purpose';
-import { badInput } from '../../../errors/hub.exception';
+import { requireChildPurpose } from '../../../audit/purpose';
 import type { HubContext } from '../../../server/hub.context';
 import { MAX_PAGE_SIZE } from './minor.resolver';
 import { noteTested } from '../../shared/filter-tests';
@@ -67,8 +66,7 @@ const counts = new WeakMap<MinorCount, Promise<number>>();
 
 async function countOf({ where, params, tested }: MinorCount, ctx: HubContext): Promise<number> {
   if (tested.some((t) => t.field !== 'Minor.grid')) {
-    if (!ctx.purpose) throw badInput(PURPOSE_HEADER, `a count of children selected by their records reads them and must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
-    requirePurposeServesChildren(ctx.purpose);
+    requireChildPurpose(ctx.purpose, 'a count of children selected by their records reads them and');
     // Each child whose absence would change the answer is recorded: all of them up to 1,001 (at
     // exactly 1,001 each one makes it "more than 1,000"); from 1,002 on none does.
     const rows: { id: string }[] = await ctx.db.query(`SELECT x.id FROM registry.minor x WHERE ${where} LIMIT ${MAX_PAGE_SIZE + 2}`, params);
