@@ -132,7 +132,8 @@ export async function disclosure(
   };
   const valueOf = (coef: Map<number, number>) => [...coef].reduce((s, [i, c]) => s + c * truth[i], 0);
 
-  type Obs = { label: string; coef: Map<number, number>; cell: { value: number | null; suppressed: boolean; display: string } };
+  /** `whole`: a region's count of children, summed over every dimension. */
+  type Obs = { label: string; coef: Map<number, number>; cell: { value: number | null; suppressed: boolean; display: string }; whole?: boolean };
   const observed: Obs[] = [];
   const refused: string[] = [];
   const answered = (r: { data?: any; errors?: any[] }, refusable: RegExp | null) => {
@@ -154,7 +155,12 @@ export async function disclosure(
         const table = answered(r, measure === 'OVERDUE_VISITS' ? /^minorCounts$/ : null).minorCounts;
         for (const c of table?.cells ?? []) {
           const fixed = Object.fromEntries(by.map((d) => [d, [c[DIMS[d].field]]]));
-          observed.push({ label: `${measure} ${LEVELS[li]} [${by}] ${c.regionCode} ${by.map((d) => c[DIMS[d].field]).join('/')}`, coef: form(family, c.regionCode, fixed), cell: c.count });
+          observed.push({
+            label: `${measure} ${LEVELS[li]} [${by}] ${c.regionCode} ${by.map((d) => c[DIMS[d].field]).join('/')}`,
+            coef: form(family, c.regionCode, fixed),
+            cell: c.count,
+            whole: measure === 'MINORS' && by.length === 0,
+          });
         }
       }
     }
@@ -228,7 +234,7 @@ export async function disclosure(
 
   // A region without children shows 0, so a hidden count of a region's children is at least 1; and a
   // published count of its children with a category is at least as many.
-  for (const o of hidden) if (/^MINORS \S+ \[\] /.test(o.label)) bounds.add(o.coef, 1, Infinity);
+  for (const o of hidden) if (o.whole) bounds.add(o.coef, 1, Infinity);
   for (let li = 0; li <= finest; li++) {
     const r = await t.gql(token, `{ minorCounts(level: ${LEVELS[li]}, by: [CATEGORY]) { cells { regionCode count { value suppressed } } } }`);
     for (const c of answered(r, null).minorCounts.cells) if (!c.count.suppressed) bounds.add(form('M', c.regionCode, {}), c.count.value, Infinity);

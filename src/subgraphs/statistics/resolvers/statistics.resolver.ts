@@ -256,8 +256,8 @@ export class StatisticsResolver {
       const visits = readsVisits(ctx, 'Minor.nextVisitDue');
       const children = childrenLattice(scope, k, visits);
       const cellOf = (risk: string | null, status: string | null = null) => childrenCell(risk, null, null, status, visits);
-      const rateTable = (met: string, notMet: string, where?: CubeSource['where'], population?: TableOptions['population']) =>
-        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where }, population }, summaries);
+      const rateTable = (met: string, notMet: string, where?: CubeSource['where'], population?: TableOptions['population'], within?: TableOptions['within']) =>
+        protectedTable(em, { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met, notMet }, where }, population, within }, summaries);
       const screening = await rateTable('screened', 'minors - screened', undefined, { of: children, ways: [[cellOf(null)]] });
       // The rates counted from visits are not computed for a subject the policy refuses them
       // (null with FORBIDDEN on their path, from the policy's rows).
@@ -277,13 +277,7 @@ export class StatisticsResolver {
           )
         : null;
       // Children with a category are counted nowhere else: that population is protected on its own.
-      const assistance = serves('assistance')
-        ? await protectedTable(
-            em,
-            { ...common, dims: [OUTCOME()], source: { table: 'statistics.minor_cube', value: { met: 'assisted', notMet: 'with_category - assisted' } }, within: { of: children, columns: [] } },
-            summaries,
-          )
-        : null;
+      const assistance = serves('assistance') ? await rateTable('assisted', 'with_category - assisted', undefined, undefined, { of: children, columns: [] }) : null;
       // Served only with `Minor.nextVisitDue` (PARTS_OF): from the lattice with the visit status.
       const onTime = serves('visitsOnTime') && visits ? await protectedTable(em, children, summaries) : null;
       // Reports and referrals are events, not children, and no count shares their cells: their
