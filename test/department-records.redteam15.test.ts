@@ -240,8 +240,8 @@ describe('department records (red team 15)', () => {
       }
     }
     if (dept === YL) {
-      ['householdRegistration', 'schoolEnrollments.grade', 'dropoutReports.persuasionActions', 'policeIncidents', 'carePlans', 'guardians.address', 'guardians.situation'].forEach(expectRefused);
-      ['idNumber', 'schoolEnrollments.status', 'dropoutReports.daysAbsent', 'guardians.name', 'guardians.phone'].forEach(expectServed);
+      ['idNumber', 'householdRegistration', 'schoolEnrollments.grade', 'dropoutReports.persuasionActions', 'policeIncidents', 'carePlans', 'guardians.address', 'guardians.situation'].forEach(expectRefused);
+      ['schoolEnrollments.status', 'dropoutReports.daysAbsent', 'guardians.name', 'guardians.phone'].forEach(expectServed);
     }
     if (dept === WF) {
       ['birthDate', 'guardians.situation', 'guardianAdmonishments.reason', 'dropoutReports', 'identityVerifications.result'].forEach(expectRefused);

@@ -480,7 +480,7 @@ describe('distributed mode', () => {
     const [m] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
     const query = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { idNumber birthDate } } }`;
     const variables = { r: [{ __typename: 'Minor', id: m.id }] };
-    const r = await postAsGateway(t.config, subgraph.url, 'registry', { userId: 'u', department: Department.YOUTH_LEAGUE, role: Role.OFFICER, region: '330102' }, query, variables);
+    const r = await postAsGateway(t.config, subgraph.url, 'registry', { userId: 'u', department: Department.EDUCATION, role: Role.OFFICER, region: '330102' }, query, variables);
     expect(r.data._entities[0].idNumber).toMatch(/^\d{6}\*{12}$/);
     expect(r.data._entities[0].birthDate).toBeNull();
     expect(errorCodes(r)).toEqual(['FORBIDDEN']);

@@ -97,7 +97,7 @@ describe('federation red team', () => {
     });
 
     it('masks hold under aliases, fragments and nested paths', async () => {
-      const token = await t.token(Department.YOUTH_LEAGUE, { region: root });
+      const token = await t.token(Department.EDUCATION, { region: root });
       const q = `query($id: ID!) {
         a: minor(id: $id) { x: idNumber ...F ... on Minor { y: idNumber } }
         b: minors(first: 5) { edges { node { id z: idNumber ...F } } }

@@ -1,7 +1,7 @@
 import { Department } from '../src/auth/principal';
 import { applyMask } from '../src/policy/masks';
 import { MaskKind } from '../src/policy/policy.types';
-import { startTestHub, TestHub } from './support/test-hub';
+import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 const address = (v: string) => applyMask(MaskKind.ADDRESS, v);
 
@@ -144,10 +144,13 @@ describe('masks through the endpoint', () => {
   });
   afterAll(() => t.stop());
 
-  it('shows the ID number’s region code alone to the departments that read it masked, beside the age; the whole number to those allowed it', async () => {
+  it('shows the ID number’s region code alone to the departments that read it masked, beside the age; the whole number to those allowed it; none of it to the Youth League', async () => {
     const [child] = await t.sql(`SELECT id, id_number FROM registry.minor WHERE grid_code LIKE '330102002%' ORDER BY id LIMIT 1`);
     const read = `query($id: ID!) { minor(id: $id) { idNumber age } }`;
-    for (const d of [Department.EDUCATION, Department.JUSTICE, Department.YOUTH_LEAGUE, Department.WOMENS_FEDERATION]) {
+    // The region code is where the number was issued, the 户籍 district: the Youth League is refused the 户籍地.
+    const league = await t.gql(await t.token(Department.YOUTH_LEAGUE), read, { id: child.id });
+    expect([league.data.minor, errorCodes(league), league.errors?.[0]?.path]).toEqual([{ idNumber: null, age: expect.any(Number) }, ['FORBIDDEN'], ['minor', 'idNumber']]);
+    for (const d of [Department.EDUCATION, Department.JUSTICE, Department.WOMENS_FEDERATION]) {
       const r = await t.gql(await t.token(d), read, { id: child.id });
       expect(r.errors).toBeUndefined();
       expect(r.data.minor).toEqual({ idNumber: child.id_number.slice(0, 6) + '*'.repeat(12), age: expect.any(Number) });

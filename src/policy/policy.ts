@@ -55,6 +55,14 @@ export const SAME_VALUE: readonly (readonly [string, string, string?])[] = [
 ];
 
 /**
+ * Fields that, served in any form, tell part of another: `[field, whole]`. Whoever reads the first
+ * at all must read the whole at least masked. The ID number's mask keeps its first 6 digits, the code
+ * of the county where the number was issued — where the child's 户口 was, the district the 户籍地's
+ * mask keeps.
+ */
+export const SHOWS_PART_OF: readonly (readonly [field: string, whole: string])[] = [['Minor.idNumber', 'Minor.householdRegistration']];
+
+/**
  * The compiled policy table: one lookup per `Type.field` and subject. Built once at start-up
  * from every slice's rows; unknown fields and subjects are DENY.
  */
@@ -115,6 +123,11 @@ export class Policy {
       for (const [part, whole] of PARTS_OF) {
         if (access(part) !== Access.DENY && access(whole) !== Access.ALLOW) {
           leaks.push(`${subject} reads ${part} but ${whole} is ${access(whole)}${under}: the two rebuild ${whole}`);
+        }
+      }
+      for (const [field, whole] of SHOWS_PART_OF) {
+        if (access(field) !== Access.DENY && access(whole) === Access.DENY) {
+          leaks.push(`${subject} reads ${field} as ${access(field)} but ${whole} is DENY${under}: the first tells part of the second`);
         }
       }
       for (const [one, other, through] of SAME_VALUE) {

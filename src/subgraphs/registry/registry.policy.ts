@@ -41,8 +41,8 @@ export const registryPolicy: PolicyRow[] = [
   policyRow(
     'Minor',
     'idNumber',
-    { allow: [CA, PO], mask: [ED, JU, YL, WF], as: MaskKind.ID_NUMBER },
-    'Identity verification (身份比对) is police and civil-affairs work; others recognise a child by the masked number.',
+    { allow: [CA, PO], mask: [ED, JU, WF], as: MaskKind.ID_NUMBER },
+    'Identity verification (身份比对) is police and civil-affairs work. The mask keeps the region code, the county where the number was issued (where the child’s 户口 was): shown to those who read the 户籍地 at least masked, not the Youth League.',
   ),
   policyRow(
     'Minor',
