@@ -360,7 +360,10 @@ describe('field-level policy, exhaustive', () => {
       }
       case 'Referral': {
         const referral = referralOf.get(subject) ?? referralOf.get(Department.EDUCATION)!;
-        const truth: Record<string, unknown> = { grantedFields: referralGrants.EDUCATION_AID, overdue: false };
+        // The police's record of the 户籍地 is opened only to a receiver that reaches the police's verifications.
+        const reaches = policy.access(referral.to_department, 'Minor.identityVerifications') !== Access.DENY;
+        const granted = referralGrants.EDUCATION_AID.filter((k) => reaches || k !== 'IdentityVerification.householdPlace');
+        const truth: Record<string, unknown> = { grantedFields: granted, overdue: false };
         return {
           query: `query($id: ID!) { referral(id: $id) { ${sel(key, f)} } }`,
           variables: { id: referral.id },

@@ -487,6 +487,28 @@ describe('workflow: referrals', () => {
       await t.gql(education, DECLINE, { id: placement, reason: '转其他部门' });
     });
 
+    it('opens, and lists, no field the receiving department cannot reach: the police’s record of the 户籍地 to justice and the Youth League', async () => {
+      const QUERY = `query($id: ID!) { minor(id: $id) { householdRegistration identityVerifications { householdPlace } } }`;
+      const [stored] = await t.sql(`SELECT household_registration FROM registry.minor WHERE id = $1`, [child.id]);
+      for (const to of [Department.JUSTICE, YL]) {
+        const id = await refer('LIVING_ASSISTANCE', to);
+        const listed = (await t.gql(civil, `query($id: ID!) { referral(id: $id) { grantedFields } }`, { id })).data.referral.grantedFields;
+        expect(listed).toEqual(referralGrants.LIVING_ASSISTANCE.filter((key) => key !== 'IdentityVerification.householdPlace'));
+        // What it lists, it opens: the registry's 户籍地; the police's verifications stay refused.
+        const receiver = await t.token(to, { region: '330102001' });
+        const r = await post(t, receiver, { query: QUERY, variables: { id: child.id } }, { 'x-purpose': `REFERRAL; ${id}` });
+        expect([r.json.data.minor, r.json.errors?.map((e: { path: string[] }) => e.path.join('.'))]).toEqual([
+          { householdRegistration: stored.household_registration, identityVerifications: null },
+          ['minor.identityVerifications'],
+        ]);
+        expect((await t.gql(receiver, DECLINE, { id, reason: '转其他部门' })).errors).toBeUndefined();
+      }
+      // A school reaches them: its list keeps the field.
+      const id = await refer('LIVING_ASSISTANCE', ED);
+      expect((await t.gql(civil, `query($id: ID!) { referral(id: $id) { grantedFields } }`, { id })).data.referral.grantedFields).toEqual(referralGrants.LIVING_ASSISTANCE);
+      await t.gql(education, DECLINE, { id, reason: '转其他部门' });
+    });
+
     it('opens only what the referring department reads exactly itself: a department cannot hand on a category or a situation it is refused', async () => {
       await t.sql(`UPDATE registry.guardian SET situation = 'SERVING_SENTENCE' WHERE minor_id = $1`, [child.id]);
       await t.sql(`INSERT INTO registry.minor_category (minor_id, category, identified_at) VALUES ($1, 'INCARCERATED_PARENT', current_date) ON CONFLICT DO NOTHING`, [child.id]);

@@ -92,6 +92,15 @@ export class Policy {
   }
 
   /**
+   * Whether the subject can reach `key` at all with the fields `opened` to it besides its row: not a
+   * field whose one way in (SAME_VALUE's third) it is refused — the police's record of the 户籍地,
+   * through `Minor.identityVerifications`.
+   */
+  reachable(subject: PolicySubject, key: string, opened: ReadonlySet<string>): boolean {
+    return SAME_VALUE.every(([one, , through]) => one !== key || !through || opened.has(through) || this.access(subject, through) !== Access.DENY);
+  }
+
+  /**
    * A filter argument on a field is an oracle for its value, so filtering needs the right to read
    * the exact value. The one exception: a category filter under a SENSITIVE_CATEGORY mask may use
    * categories that the mask would show unchanged anyway.

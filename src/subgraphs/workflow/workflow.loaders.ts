@@ -71,9 +71,9 @@ function createWorkflowLoaders(ctx: HubContext) {
 
   return {
     /** Each open referral to the caller's department, by id (its child, type and referrer: the request's field grant); null for any other id. */
-    openReferralById: new DataLoader<string, Pick<Referral, 'minorId' | 'type' | 'fromDepartment'> | null>(async (ids) => {
+    openReferralById: new DataLoader<string, Pick<Referral, 'minorId' | 'type' | 'fromDepartment' | 'toDepartment'> | null>(async (ids) => {
       const valid = ids.filter(isUuid);
-      const found = valid.length ? await openToMe().andWhere('r.id = ANY(:ids)', { ids: valid }).select(['r.id', 'r.minorId', 'r.type', 'r.fromDepartment']).getMany() : [];
+      const found = valid.length ? await openToMe().andWhere('r.id = ANY(:ids)', { ids: valid }).select(['r.id', 'r.minorId', 'r.type', 'r.fromDepartment', 'r.toDepartment']).getMany() : [];
       const byId = new Map(found.map((r) => [r.id, r]));
       // The reference exactly as the hub writes the id: a spelling in capitals finds nothing (docs/workflows.md).
       return ids.map((id) => byId.get(id) ?? null);

@@ -50,10 +50,14 @@ export const MAX_GRANTED_FIELDS = Math.max(...Object.values(referralGrants).map(
  * else a school or the Youth League, reading a crime victim as NEEDS_SUPPORT, could open the
  * category to any other department by referring the child for legal aid. Subsets so taken stay
  * free of the leaks start-up refuses: the referrer's own row reads the whole of any part and both
- * of two fields of the same value alike (Policy.rebuildLeaks).
+ * of two fields of the same value alike (Policy.rebuildLeaks). Nor a field the receiving department
+ * cannot reach (Policy.reachable): listed, it told justice and the Youth League they could read the
+ * police's record of the 户籍地, which neither reaches.
  */
-export function referralGrantedFields(policy: Policy, referral: Pick<Referral, 'type' | 'fromDepartment'>): readonly string[] {
-  return referralGrants[referral.type].filter((key) => policy.access(referral.fromDepartment, key) === Access.ALLOW);
+export function referralGrantedFields(policy: Policy, referral: Pick<Referral, 'type' | 'fromDepartment' | 'toDepartment'>): readonly string[] {
+  const handed = referralGrants[referral.type].filter((key) => policy.access(referral.fromDepartment, key) === Access.ALLOW);
+  const opened = new Set(handed);
+  return handed.filter((key) => policy.reachable(referral.toDepartment, key, opened));
 }
 
 /**
@@ -110,7 +114,7 @@ export const workflowPolicy: PolicyRow[] = [
     ALL,
     REFERRAL,
   ),
-  policyRow('Referral', 'grantedFields', { allow: ALL }, 'The fields a referral opens to the receiving department while it is open (PENDING or ACCEPTED): those of its type the referring department reads exactly; listed whatever its status (see docs/workflows.md).'),
+  policyRow('Referral', 'grantedFields', { allow: ALL }, 'The fields a referral opens to the receiving department while it is open (PENDING or ACCEPTED): those of its type the referring department reads exactly and the receiving department can reach; listed whatever its status (see docs/workflows.md).'),
   policyRow('Minor', 'referrals', { allow: ALL }, REFERRAL),
 
   // 信息通报

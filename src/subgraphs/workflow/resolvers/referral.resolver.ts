@@ -237,7 +237,7 @@ export class ReferralResolver {
 
   @FieldResolver(() => [String], {
     nullable: true,
-    description: '`Type.field`s the referral opens to the receiving department while it is open (PENDING or ACCEPTED): those of its type the referring department reads exactly. Listed whatever its status: a declined or completed referral opens nothing, and this tells what it opened',
+    description: '`Type.field`s the referral opens to the receiving department while it is open (PENDING or ACCEPTED): those of its type the referring department reads exactly and the receiving department can reach. Listed whatever its status: a declined or completed referral opens nothing, and this tells what it opened',
   })
   grantedFields(@Root() referral: Seen<Referral>, @Ctx() ctx: HubContext): readonly string[] {
     return referralGrantedFields(ctx.policy, referral);
