@@ -36,6 +36,16 @@ const PROFILES: readonly (readonly [C[], number])[] = [
   [[C.LACK_OF_GUARDIANSHIP, C.STREET_RUNAWAY], 1],
   [[C.EARLY_MARRIAGE, C.DROPOUT], 1],
 ];
+/**
+ * A child too young for school neither drops out of it nor idles out of it: those of its profile
+ * stand for the poverty or disability behind them. Swapped after the draws, and for categories that
+ * decide no guardian, no level and no other slice's record of a child without a school, so that every
+ * other row of the demo stays as it was.
+ */
+function beforeSchoolAge(category: C, school: string | null): C {
+  if (school !== null) return category;
+  return category === C.DROPOUT ? C.POVERTY : category === C.IDLE ? C.DISABILITY : category;
+}
 const SEVERE = new Set([C.DOMESTIC_VIOLENCE, C.CRIME_VICTIM, C.ORPHAN, C.LACK_OF_GUARDIANSHIP, C.STREET_RUNAWAY, C.UNSUPPORTED]);
 
 /** Column lists (name, Postgres type) of the registry tables, in the order rows are generated. */
@@ -139,7 +149,7 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
     situation === S.NORMAL ? null : `${situation} — recorded at screening`,
   ]);
   // Never before birth, which addCategory refuses: a baby's difficulty was identified in its lifetime.
-  const categories: Row[] = profile.map((category) => [id, category, chinaDay(addDays(anchor, -rng.int(30, Math.min(700, ageDays))))]);
+  const categories: Row[] = profile.map((category) => [id, beforeSchoolAge(category, school), chinaDay(addDays(anchor, -rng.int(30, Math.min(700, ageDays))))]);
 
   let riskLevel: RiskLevel | null = null;
   let lastAssessedAt: Date | null = null;
@@ -162,7 +172,7 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
       if (assessedAt < birth) continue;
       riskLevel = level;
       lastAssessedAt = assessedAt;
-      assessments.push([assessmentId, id, level, `${profile.join(', ')}: screening round ${assessments.length + 1}`, `grid-worker-${grid.code.slice(-6)}`, assessedAt, nextVisitDue(level, assessedAt)]);
+      assessments.push([assessmentId, id, level, `${categories.map((c) => c[1]).join(', ')}: screening round ${assessments.length + 1}`, `grid-worker-${grid.code.slice(-6)}`, assessedAt, nextVisitDue(level, assessedAt)]);
     }
     for (let v = rng.int(0, 3); v > 0; v--) {
       visits.push([rng.uuid(), id, addDays(anchor, -rng.int(1, 200)), `child-director-${grid.code.slice(-6)}`, '入户走访: 生活、学习情况正常记录']);
