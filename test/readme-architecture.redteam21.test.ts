@@ -73,6 +73,21 @@ describe('README Demo data (redteam21)', () => {
     expect(mismatch.n).toBe(0);
   });
 
+  it('a child too young for school is neither dropped out nor idle, and its assessments name the categories it has', async () => {
+    const young: { category: string; n: number }[] = await t.sql(`
+      SELECT c.category, count(*)::int AS n FROM registry.minor_category c JOIN registry.minor m ON m.id = c.minor_id
+      WHERE m.school IS NULL GROUP BY c.category ORDER BY c.category`);
+    expect(young.length).toBeGreaterThan(0);
+    expect(young.filter((r) => ['DROPOUT', 'IDLE'].includes(r.category))).toEqual([]);
+    const [older] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor_category c JOIN registry.minor m ON m.id = c.minor_id WHERE m.school IS NOT NULL AND c.category = 'DROPOUT'`);
+    expect(older.n).toBeGreaterThan(0);
+    const [stale] = await t.sql(`
+      SELECT count(*)::int AS n FROM registry.risk_assessment a
+      WHERE (SELECT array_agg(x ORDER BY x) FROM unnest(string_to_array(split_part(a.reasons, ':', 1), ', ')) x)
+        IS DISTINCT FROM (SELECT array_agg(c.category::text ORDER BY c.category::text) FROM registry.minor_category c WHERE c.minor_id = a.minor_id)`);
+    expect(stale.n).toBe(0);
+  });
+
   it('guardians follow the categories: INCARCERATED_PARENT has a father serving a sentence (or in compulsory rehab)', async () => {
     const [r] = await t.sql(`
       SELECT count(*)::int AS n,
