@@ -108,10 +108,12 @@ describe('PHONE mask', () => {
   it.each([
     ['13912341803', '139****1803'],
     // The same four stars whatever is hidden: not its length, a dash or a country code.
-    ['0571-88001234', '057****1234'],
-    ['057188001234', '057****1234'],
     ['+8613912341803', '+86****1803'],
-    ['008613912341803', '008****1803'],
+    // Dialled with its area code: the last 4 only, the code being the city of the home.
+    ['0571-88001234', '****1234'],
+    ['057188001234', '****1234'],
+    ['010-65123456', '****3456'],
+    ['008613912341803', '****1803'],
     // A local landline: first 3 and last 4 would leave one digit to guess. Starred whole, as the same run.
     ['88001234', '****'],
     ['880012345', '****'],
@@ -205,7 +207,7 @@ describe('masks through the endpoint', () => {
       expect(r.errors).toBeUndefined();
       return added.map((gid) => r.data.minor.guardians.find((g: { id: string }) => g.id === gid).phone);
     };
-    expect(await shown(Department.EDUCATION)).toEqual(['139****1803', '057****1234', '+86****1803', '****']);
+    expect(await shown(Department.EDUCATION)).toEqual(['139****1803', '****1234', '+86****1803', '****']);
     expect(await shown(Department.CIVIL_AFFAIRS)).toEqual(phones);
   });
 

@@ -143,7 +143,7 @@ describe.each([
       expect(m.age).toBe(9);
       const byRel = Object.fromEntries(m.guardians.map((g: any) => [g.relationship, [g.name, g.phone, g.address]]));
       expect(byRel).toEqual({
-        MOTHER: ['欧阳**', '057****1234', '浙江省杭州市上城区********'],
+        MOTHER: ['欧阳**', '****1234', '浙江省杭州市上城区********'],
         FATHER: ['**', '+86****1803', '********'],
         GRANDPARENT: ['刘**', '****', '********'],
       });

@@ -92,11 +92,14 @@ const PHONE_STARS = '****';
  * The first 3 and last 4 characters, as on a mobile number (139****1803), only when at least four
  * digits stay hidden between them: a local landline's 8 digits would show 7 of them. A star per
  * hidden character told the number's length, a dash or a country code among them (057******1234,
- * +86*******1803); anything shorter is starred whole, as the same run.
+ * +86*******1803); anything shorter is starred whole, as the same run. A number dialled with its
+ * trunk 0 shows its last 4 only: its first 3 are the area code (010 Beijing, 057x Zhejiang), the
+ * city of the home, told to the Youth League, which is refused every address.
  */
 function maskPhone(phone: string): string {
-  const hiddenDigits = phone.slice(3, -4).replace(/\D/g, '').length;
-  return hiddenDigits >= 4 ? phone.slice(0, 3) + PHONE_STARS + phone.slice(-4) : PHONE_STARS;
+  const shown = phone.startsWith('0') ? 0 : 3;
+  const hiddenDigits = phone.slice(shown, -4).replace(/\D/g, '').length;
+  return hiddenDigits >= 4 ? phone.slice(0, shown) + PHONE_STARS + phone.slice(-4) : PHONE_STARS;
 }
 
 export function applyMask(kind: MaskKind, value: unknown): unknown {
