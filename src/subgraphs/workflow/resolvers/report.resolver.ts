@@ -150,6 +150,10 @@ export class ReportResolver {
     // (`belongsTo`) and read back alike: its status is what became of a report about the child.
     // Asked whether any is linked or not, so that the time taken tells the filer nothing.
     if (rows.length) {
+      // A receipt names no child to its filer, linked or not: under a purpose bound to one child it
+      // is another child's, every one alike, or the answer withheld for the linked ones alone tells
+      // the filer which report named a registered child (and so whether a guessed ID number was its).
+      ctx.access.servedUnnamedChild();
       const linked = rows.flatMap((r) => (r.minorId ? [r.minorId] : []));
       // Children only: one who has turned 18 is answered for as no child, here as everywhere.
       const here: { minor_id: string }[] = await ctx.db.query(MINORS_UNDER_AT, [linked, jurisdiction(ctx), ctx.now]);
