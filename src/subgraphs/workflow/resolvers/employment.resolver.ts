@@ -21,8 +21,11 @@ import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from 
  */
 const NUMERAL = String.raw`[\p{N}〇零一二三四五六七八九十百千万壹贰叁肆伍陆柒捌玖拾佰仟]`;
 const NUMERAL_AT = new RegExp(`^${NUMERAL}`, 'u');
-/** A numeral that is a whole number by itself (①, ², Ⅻ): NFKC writes ①② as 12, Ⅺ、Ⅰ as XII. */
-const SINGLE = String.raw`[\p{No}\p{Nl}]`;
+/**
+ * A numeral that is a whole number by itself (①, ², Ⅻ): NFKC writes ①② as 12, Ⅺ、Ⅰ as XII. Not the
+ * Chinese zero 〇 (a letter number to Unicode), a digit of the number it stands in (一〇一一号 is 1011).
+ */
+const SINGLE = String.raw`(?!〇)[\p{No}\p{Nl}]`;
 
 /** The code point ending at `at` (the one before it), a surrogate pair read whole. */
 const pointBefore = (text: string, at: number): string => {
@@ -233,11 +236,13 @@ export class EmploymentResolver {
     const key = judgementKey(judgementReference);
     // `——` or `（）` keyed as '' and matched every other such reference of the person.
     if (!key) throw badInput('input.judgementReference', 'names no judgement: it has no letter or digit');
+    const name = requireLine('input.name', input.name, 50);
+    // After every input is checked: the first listing records the registry's key, a refused one nothing.
     await requireRegistryKey(ctx.config, ctx.db);
     const person: BarredPerson = {
       id: randomUUID(),
       idNumberHash: personHash(ctx.config, idNumber),
-      name: requireLine('input.name', input.name, 50),
+      name,
       offence: input.offence,
       judgementReference,
       restrictedUntil: until,
