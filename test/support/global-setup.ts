@@ -27,7 +27,9 @@ function freePort(): Promise<number> {
 export default async function globalSetup(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hub-test-'));
   const port = await freePort();
-  const pg = await startEmbeddedPostgres(dataDir, port, TEMPLATE_DB);
+  // Two suites of distributed hubs (seven subgraphs' pools each) running side by side took more than
+  // Postgres's default 100 sessions, and their requests failed `too many clients already`.
+  const pg = await startEmbeddedPostgres(dataDir, port, TEMPLATE_DB, ['-c', 'max_connections=300']);
   const ds = await openDataSource(pg.url);
   const anchor = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
   await seedDemo(ds, anchor);
