@@ -114,6 +114,7 @@ export async function seedScale(argv: string[], env: Record<string, string | und
         const child: SeedChild = {
           id: minor[MINOR.id] as string,
           gridCode: minor[MINOR.grid_code] as string,
+          birthDate: minor[MINOR.birth_date] as string,
           age: ageOn(minor[MINOR.birth_date] as string, anchor),
           riskLevel: minor[MINOR.risk_level] as string | null,
           school: minor[MINOR.school] as string | null,

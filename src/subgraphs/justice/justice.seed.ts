@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
+import { ChildRecords, daysAgo, seedRecordsIfEmpty, sinceBirth } from '../shared/seed';
 
 const PRISONS = ['浙江省第一监狱', '浙江省乔司监狱', '浙江省十里坪监狱'];
 const REHAB = ['浙江省强制隔离戒毒所', '杭州市强制隔离戒毒所'];
@@ -49,7 +49,7 @@ export const justiceRecords: ChildRecords = {
             ? 'CHILD_SUPPORT'
             : null;
     if (matter) {
-      const ago = rng.int(5, 400);
+      const ago = sinceBirth(child, anchor, rng.int(5, 400));
       emit(T.aid, [rng.uuid(), child.id, daysAgo(anchor, ago), matter, ago > 120 ? 'CLOSED' : 'OPEN', '上城区法律援助中心', '指派律师代理, 已与监护人面谈']);
     }
   },

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
+import { ChildRecords, daysAgo, seedRecordsIfEmpty, sinceBirth } from '../shared/seed';
 
 const UNITS = ['清波派出所', '湖滨派出所', '小营派出所', '紫阳派出所'];
 const NARRATIVE: Record<string, string> = {
@@ -39,7 +39,7 @@ export const policeRecords: ChildRecords = {
     if (has('LACK_OF_GUARDIANSHIP') && rng.chance(0.3)) types.push('MISSING');
     if (!types.length && rng.chance(0.005)) types.push('RUNAWAY');
     for (const type of types) {
-      const ago = rng.chance(0.35) ? rng.int(0, 29) : rng.int(30, 500);
+      const ago = sinceBirth(child, anchor, rng.chance(0.35) ? rng.int(0, 29) : rng.int(30, 500));
       const status = ago < 30 ? rng.pick(['REPORTED', 'INVESTIGATING']) : rng.chance(0.7) ? 'CLOSED' : 'INVESTIGATING';
       const unit = rng.pick(UNITS);
       emit(T.incidents, [rng.uuid(), child.id, type, daysAgo(anchor, ago), status, unit, NARRATIVE[type]]);
@@ -54,7 +54,7 @@ export const policeRecords: ChildRecords = {
       emit(T.verifications, [
         rng.uuid(),
         child.id,
-        daysAgo(anchor, rng.int(1, 400)),
+        daysAgo(anchor, sinceBirth(child, anchor, rng.int(1, 400))),
         unregistered ? 'NO_RECORD' : rng.chance(0.95) ? 'MATCHED' : 'MISMATCHED',
         status,
         unregistered ? null : has('MIGRANT') ? rng.pick(['安徽省阜阳市临泉县', '河南省周口市郸城县', '江西省上饶市鄱阳县']) : '浙江省杭州市上城区',

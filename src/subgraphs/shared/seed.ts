@@ -6,6 +6,8 @@ import { Rng } from '../../common/rng';
 export interface SeedChild {
   id: string;
   gridCode: string;
+  /** `YYYY-MM-DD`. */
+  birthDate: string;
   age: number;
   riskLevel: string | null;
   school: string | null;
@@ -24,6 +26,7 @@ export async function seedChildren(em: EntityManager, anchor: Date): Promise<See
   return rows.map((r) => ({
     id: r.id,
     gridCode: r.grid_code,
+    birthDate: r.birth_date,
     age: ageOn(r.birth_date, anchor),
     riskLevel: r.risk_level,
     school: r.school,
@@ -78,3 +81,10 @@ export async function seedRecordsIfEmpty(em: EntityManager, anchor: Date, record
 
 /** A day `from`..`to` days before the anchor, as YYYY-MM-DD. */
 export const daysAgo = (anchor: Date, days: number) => chinaDay(addDays(anchor, -days));
+
+/**
+ * `days` back from `anchor`, or as far back as the child's birth day when that is nearer: no record of
+ * a child is dated before it was born. Taken after the draw, so that every later draw stays the same.
+ */
+export const sinceBirth = (child: SeedChild, anchor: Date, days: number): number =>
+  Math.min(days, Math.round((Date.parse(chinaDay(anchor)) - Date.parse(child.birthDate)) / 86_400_000));

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
+import { ChildRecords, daysAgo, seedRecordsIfEmpty, sinceBirth } from '../shared/seed';
 
 const HOMES = ['清波儿童之家', '湖滨儿童之家', '小营儿童之家', '紫阳儿童之家'];
 const ACTIVITIES = ['课后托管', '亲情视频通话', '安全教育', '绘本阅读', '手工课'];
@@ -34,7 +34,7 @@ export const womensFederationRecords: ChildRecords = {
     const kind = has('LEFT_BEHIND') && rng.chance(0.85) ? 'LEFT_BEHIND' : has('MIGRANT') && rng.chance(0.6) ? 'MIGRANT' : null;
     if (kind) {
       const id = rng.uuid();
-      const startedAgo = rng.int(40, 700);
+      const startedAgo = sinceBirth(child, anchor, rng.int(40, 700));
       const ended = rng.chance(0.1);
       const ago = Array.from({ length: rng.int(0, 4) }, () => rng.int(0, startedAgo)).sort((a, b) => a - b);
       for (const a of ago) emit(T.visits, [rng.uuid(), id, child.id, daysAgo(anchor, a), `妇联执委-${rng.int(1, 20)}号`, '关爱走访: 学习生活情况良好']);
@@ -43,12 +43,12 @@ export const womensFederationRecords: ChildRecords = {
     }
     if (has('DOMESTIC_VIOLENCE') && rng.chance(0.7)) {
       for (let n = rng.int(1, 2); n > 0; n--) {
-        const a = rng.int(5, 400);
+        const a = sinceBirth(child, anchor, rng.int(5, 400));
         emit(T.support, [rng.uuid(), child.id, rng.pick(['SHELTER', 'COUNSELLING', 'LEGAL_REFERRAL', 'PROTECTION_ORDER']), daysAgo(anchor, a), a > 120 ? 'CLOSED' : 'ACTIVE', '受害人安置与心理疏导']);
       }
     }
     if ((has('DOMESTIC_VIOLENCE') && rng.chance(0.5)) || (has('DIVORCED_FAMILY') && rng.chance(0.2)) || (has('LEFT_BEHIND') && rng.chance(0.1))) {
-      emit(T.sessions, [rng.uuid(), child.id, daysAgo(anchor, rng.int(3, 300)), rng.pick(TOPICS), rng.pick(['母亲', '父亲', '祖母']), '家庭教育指导师 王老师', null]);
+      emit(T.sessions, [rng.uuid(), child.id, daysAgo(anchor, sinceBirth(child, anchor, rng.int(3, 300))), rng.pick(TOPICS), rng.pick(['母亲', '父亲', '祖母']), '家庭教育指导师 王老师', null]);
     }
     if ((has('LEFT_BEHIND') || has('MIGRANT')) && child.age >= 3 && child.age <= 14 && rng.chance(0.6)) {
       const home = rng.pick(HOMES);

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { ChildRecords, daysAgo, seedRecordsIfEmpty } from '../shared/seed';
+import { ChildRecords, daysAgo, seedRecordsIfEmpty, sinceBirth } from '../shared/seed';
 
 const BEHAVIOURS = ['GANG_FIGHTING', 'CARRYING_WEAPON', 'REPEATED_THEFT', 'DRUG_USE', 'GAMBLING'] as const;
 const WORKERS = ['团委社工 陈老师', '团委社工 林老师', '青少年事务社工 赵老师'];
@@ -30,7 +30,7 @@ export const youthLeagueRecords: ChildRecords = {
     const serious = has('SERIOUS_MISBEHAVIOUR') && rng.chance(0.8);
     if (serious || ((has('IDLE') || has('STREET_RUNAWAY')) && child.age >= 10 && rng.chance(0.4))) {
       const id = rng.uuid();
-      const openedAgo = rng.int(20, 400);
+      const openedAgo = sinceBirth(child, anchor, rng.int(20, 400));
       const closed = openedAgo > 200 && rng.chance(0.3);
       const ups = Array.from({ length: rng.int(0, 3) }, () => rng.int(0, openedAgo)).sort((a, b) => b - a);
       for (const ago of ups) emit(T.followUps, [rng.uuid(), id, child.id, daysAgo(anchor, ago), '跟踪帮教: 在校/在家表现, 与监护人沟通']);
