@@ -30,8 +30,10 @@ export const youthLeagueRecords: ChildRecords = {
     const serious = has('SERIOUS_MISBEHAVIOUR') && rng.chance(0.8);
     if (serious || ((has('IDLE') || has('STREET_RUNAWAY')) && child.age >= 10 && rng.chance(0.4))) {
       const id = rng.uuid();
-      const openedAgo = sinceBirth(child, anchor, rng.int(20, 400));
-      const closed = openedAgo > 200 && rng.chance(0.3);
+      const drawn = rng.int(20, 400);
+      // Decided by the days drawn, as before they were cut at the birth: the draws after it stay the same.
+      const closed = drawn > 200 && rng.chance(0.3);
+      const openedAgo = sinceBirth(child, anchor, drawn);
       const ups = Array.from({ length: rng.int(0, 3) }, () => rng.int(0, openedAgo)).sort((a, b) => b - a);
       for (const ago of ups) emit(T.followUps, [rng.uuid(), id, child.id, daysAgo(anchor, ago), '跟踪帮教: 在校/在家表现, 与监护人沟通']);
       emit(T.cases, [
