@@ -114,10 +114,13 @@ describe('PHONE mask', () => {
     ['057188001234', '****1234'],
     ['010-65123456', '****3456'],
     ['008613912341803', '****1803'],
-    // A local landline: first 3 and last 4 would leave one digit to guess. Starred whole, as the same run.
-    ['88001234', '****'],
-    ['880012345', '****'],
-    ['8800-1234', '****'],
+    // Any number but a mobile shows its last 4 only: its first 3 may be an area code without its 0.
+    ['571-87001234', '****1234'],
+    ['10-65123456', '****3456'],
+    ['88001234', '****1234'],
+    ['880012345', '****2345'],
+    ['8800-1234', '****1234'],
+    // Fewer than 4 digits left to hide: starred whole, as the same run.
     ['1234567', '****'],
     ['110', '****'],
   ])('%s → %s', (value, masked) => {
@@ -207,7 +210,7 @@ describe('masks through the endpoint', () => {
       expect(r.errors).toBeUndefined();
       return added.map((gid) => r.data.minor.guardians.find((g: { id: string }) => g.id === gid).phone);
     };
-    expect(await shown(Department.EDUCATION)).toEqual(['139****1803', '****1234', '+86****1803', '****']);
+    expect(await shown(Department.EDUCATION)).toEqual(['139****1803', '****1234', '+86****1803', '****1234']);
     expect(await shown(Department.CIVIL_AFFAIRS)).toEqual(phones);
   });
 

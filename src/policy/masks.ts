@@ -89,15 +89,20 @@ function maskName(name: string): string {
 const PHONE_STARS = '****';
 
 /**
- * The first 3 and last 4 characters, as on a mobile number (139****1803), only when at least four
- * digits stay hidden between them: a local landline's 8 digits would show 7 of them. A star per
- * hidden character told the number's length, a dash or a country code among them (057******1234,
- * +86*******1803); anything shorter is starred whole, as the same run. A number dialled with its
- * trunk 0 shows its last 4 only: its first 3 are the area code (010 Beijing, 057x Zhejiang), the
- * city of the home, told to the Youth League, which is refused every address.
+ * A mobile number (11 digits from 1, a +86 before them or not): its first 3 characters are the
+ * network's prefix or the country code, which tell no place.
+ */
+const MOBILE = /^(?:\+86-?)?1\d{2}-?\d{4}-?\d{4}$/;
+
+/**
+ * The first 3 and last 4 characters of a mobile number (139****1803, +86****1803), the last 4 only of
+ * any other (****1234): a landline's first 3 are its area code with or without the trunk 0 (010 and
+ * 10 Beijing, 0571 and 571 Hangzhou), the city of the home, told to the Youth League, which is refused
+ * every address. Only when at least four digits stay hidden; anything shorter is starred whole, as the
+ * same run. A star per hidden character told the number's length, a dash or a country code among them.
  */
 function maskPhone(phone: string): string {
-  const shown = phone.startsWith('0') ? 0 : 3;
+  const shown = MOBILE.test(phone) ? 3 : 0;
   const hiddenDigits = phone.slice(shown, -4).replace(/\D/g, '').length;
   return hiddenDigits >= 4 ? phone.slice(0, shown) + PHONE_STARS + phone.slice(-4) : PHONE_STARS;
 }

@@ -29,7 +29,7 @@ export function renderPermissionsDoc(slices: readonly SubgraphSlice[]): string {
     'listed here is denied. Every row also applies inside the caller’s jurisdiction only (row-level rule). A filter',
     'argument needs read access to the field it filters on.',
     '',
-    'Masks: `ID_NUMBER` keeps the first 6 characters (the region code); `PHONE` the first 3 and last 4, the last 4 only of a number with its area code (0…), a number too short to hide 4 digits starred whole; `NAME` a Han name’s surname (复姓 whole), any other name nothing;',
+    'Masks: `ID_NUMBER` keeps the first 6 characters (the region code); `PHONE` a mobile number’s first 3 and last 4, any other number’s last 4 only (its first 3 may be an area code), a number too short to hide 4 digits starred whole; `NAME` a Han name’s surname (复姓 whole), any other name nothing;',
     '`ADDRESS` a leading administrative prefix (province, city, district or county) followed by a street or township only, anything else starred',
     'whole (PHONE, NAME and ADDRESS show what they hide as the same run of stars, so its length is not told); `SENSITIVE_CATEGORY` shows CRIME_VICTIM, DOMESTIC_VIOLENCE and',
     'INCARCERATED_PARENT as NEEDS_SUPPORT and other categories unchanged.',
