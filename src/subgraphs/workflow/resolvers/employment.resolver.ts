@@ -19,7 +19,14 @@ import { BarredPersonInput, EmploymentCheckInput, RescreenCandidateInput } from 
  * A numeral for the separator rule: any digit (ASCII, full-width, Arabic-Indic, circled, superscript,
  * Roman) and the Chinese numerals a number may be written in (一二、一三号: judgements 12 and 13).
  */
-const NUMERAL = String.raw`[\p{N}〇零一二三四五六七八九十百千万壹贰叁肆伍陆柒捌玖拾佰仟]`;
+const NUMERAL = String.raw`[\p{N}〇一二三四五六七八九十百千万亿两廿卅壹贰叁肆伍陆柒捌玖拾佰仟]`;
+/**
+ * Chinese numerals written otherwise, as the one form the key compares: the zero typed as a circle
+ * (○, ◯) or as 零, and the traditional capitals (貳 for 贰). Else `一○一一号` (judgement 1011) keyed
+ * as `一、一一号` (judgements 1 and 11), and `壹貳壹參號` as `壹貳、壹參號`.
+ */
+const NUMERAL_FORMS: Readonly<Record<string, string>> = { '○': '〇', '◯': '〇', 零: '〇', 貳: '贰', 參: '叁', 叄: '叁', 陸: '陆', 萬: '万', 億: '亿', 兩: '两' };
+const NUMERAL_FORM = new RegExp(`[${Object.keys(NUMERAL_FORMS).join('')}]`, 'gu');
 const NUMERAL_AT = new RegExp(`^${NUMERAL}`, 'u');
 /**
  * A numeral that is a whole number by itself (①, ², Ⅻ): NFKC writes ①② as 12, Ⅺ、Ⅰ as XII. Not the
@@ -40,7 +47,7 @@ const pointBefore = (text: string, at: number): string => {
  * ordinal 第, zeros before the number, the traditional 號, a full stop after. Between two numerals any
  * run of other characters is one separator, and so is an ordinal 第, for they part numbers (`123-1号`
  * is not `1231号`, nor `12、13号` or `12、第13号` `1213号`, nor `45～46号` `4546号`, nor `〔2024〕第123号`
- * `2024123号`, nor `١٢-١٣号` `١٢١٣号`, nor `一二、一三号` `一二一三号`); a numeral that is a number by
+ * `2024123号`, nor `١٢-١٣号` `١٢١٣号`, nor `一二、一三号` `一二一三号`, the zero as 〇, ○ or 零 and traditional capitals read as one form); a numeral that is a number by
  * itself (①②, 1², ⅪⅠ) is parted from the next before compatibility forms are folded (NFKC), which
  * would join them; elsewhere only letters and digits are kept (the year's four digits are followed by
  * the court's code, which opens with a letter): white space, punctuation and symbols dropped, `<2024>`
@@ -50,6 +57,7 @@ const pointBefore = (text: string, at: number): string => {
 const judgementKey = (reference: string): string =>
   reference
     .replace(/[\uFF01-\uFF5E]/gu, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replace(NUMERAL_FORM, (c) => NUMERAL_FORMS[c])
     .replace(new RegExp(`第(?=[^\\p{L}\\p{N}]*${NUMERAL})`, 'gu'), ' ')
     .replace(new RegExp(`(?<=${SINGLE})(?=${NUMERAL})|(?<=${NUMERAL})(?=${SINGLE})`, 'gu'), ' ')
     .replace(/[^\p{L}\p{N}]+/gu, (run: string, at: number, whole: string) =>
