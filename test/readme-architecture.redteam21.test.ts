@@ -73,12 +73,17 @@ describe('README Demo data (redteam21)', () => {
     expect(mismatch.n).toBe(0);
   });
 
-  it('a child too young for school is neither dropped out nor idle, and its assessments name the categories it has', async () => {
+  it('a child too young for school is neither dropped out nor idle, none under 14 is married early, and its assessments name the categories it has', async () => {
     const young: { category: string; n: number }[] = await t.sql(`
       SELECT c.category, count(*)::int AS n FROM registry.minor_category c JOIN registry.minor m ON m.id = c.minor_id
       WHERE m.school IS NULL GROUP BY c.category ORDER BY c.category`);
     expect(young.length).toBeGreaterThan(0);
     expect(young.filter((r) => ['DROPOUT', 'IDLE'].includes(r.category))).toEqual([]);
+    const married: { born: string; seeded: Date }[] = await t.sql(`
+      SELECT to_char(m.birth_date, 'YYYY-MM-DD') AS born, m.created_at AS seeded FROM registry.minor_category c JOIN registry.minor m ON m.id = c.minor_id
+      WHERE c.category = 'EARLY_MARRIAGE'`);
+    expect(married.length).toBeGreaterThan(0);
+    expect(married.filter((r) => ageOn(r.born, r.seeded) < 14)).toEqual([]);
     const [older] = await t.sql(`SELECT count(*)::int AS n FROM registry.minor_category c JOIN registry.minor m ON m.id = c.minor_id WHERE m.school IS NOT NULL AND c.category = 'DROPOUT'`);
     expect(older.n).toBeGreaterThan(0);
     const [stale] = await t.sql(`

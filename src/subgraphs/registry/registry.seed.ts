@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { addDays, chinaDay } from '../../common/dates';
+import { addDays, ageOn, chinaDay } from '../../common/dates';
 import { buildIdNumber } from '../../common/id-number';
 import { Rng } from '../../common/rng';
 import { insertRows } from '../shared/seed';
@@ -36,13 +36,18 @@ const PROFILES: readonly (readonly [C[], number])[] = [
   [[C.LACK_OF_GUARDIANSHIP, C.STREET_RUNAWAY], 1],
   [[C.EARLY_MARRIAGE, C.DROPOUT], 1],
 ];
+/** The youngest age the demo gives 早婚早育. */
+const EARLY_MARRIAGE_AGE = 14;
+
 /**
- * A child too young for school neither drops out of it nor idles out of it: those of its profile
- * stand for the poverty or disability behind them. Swapped after the draws, and for categories that
- * decide no guardian, no level and no other slice's record of a child without a school, so that every
- * other row of the demo stays as it was.
+ * A category of the profile as the child's age allows it, or none: a child too young for school
+ * neither drops out of it nor idles out of it (the poverty or disability behind them stand instead),
+ * and no child under EARLY_MARRIAGE_AGE is married early. Decided after the draws, and for categories
+ * that decide no guardian, no level and no other slice's record of such a child, so that every other
+ * row of the demo stays as it was.
  */
-function beforeSchoolAge(category: C, school: string | null): C {
+function fitForAge(category: C, school: string | null, age: number): C | null {
+  if (category === C.EARLY_MARRIAGE && age < EARLY_MARRIAGE_AGE) return null;
   if (school !== null) return category;
   return category === C.DROPOUT ? C.POVERTY : category === C.IDLE ? C.DISABILITY : category;
 }
@@ -149,7 +154,9 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
     situation === S.NORMAL ? null : `${situation} — recorded at screening`,
   ]);
   // Never before birth, which addCategory refuses: a baby's difficulty was identified in its lifetime.
-  const categories: Row[] = profile.map((category) => [id, beforeSchoolAge(category, school), chinaDay(addDays(anchor, -rng.int(30, Math.min(700, ageDays))))]);
+  const categories: Row[] = profile
+    .map((category): Row => [id, fitForAge(category, school, ageOn(birthDate, anchor)), chinaDay(addDays(anchor, -rng.int(30, Math.min(700, ageDays))))])
+    .filter((row) => row[1] !== null);
 
   let riskLevel: RiskLevel | null = null;
   let lastAssessedAt: Date | null = null;
