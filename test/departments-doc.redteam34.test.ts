@@ -70,4 +70,20 @@ describe('departments.md: the demo data (rt34-dept)', () => {
     const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM justice.incarcerated_parent WHERE status = 'IN_CUSTODY' AND expected_release BETWEEN current_date AND current_date + 60`);
     expect(n).toBeGreaterThan(0);
   });
+
+  // After a36a174's cap, the sub-records still follow their parents and statuses their dates.
+  it('visits, follow-ups and persuasion actions fall within their records, and the latest is the one named', async () => {
+    const [r] = await t.sql(`
+      SELECT (SELECT count(*)::int FROM womens_federation.care_plan p
+               WHERE p.last_visit_on IS DISTINCT FROM (SELECT max(v.visited_on) FROM womens_federation.care_visit v WHERE v.plan_id = p.id)
+                  OR EXISTS (SELECT 1 FROM womens_federation.care_visit v WHERE v.plan_id = p.id AND v.visited_on < p.started_on)) AS plans,
+             (SELECT count(*)::int FROM youth_league.prevention_case p
+               WHERE p.last_follow_up_on IS DISTINCT FROM (SELECT max(f.followed_up_on) FROM youth_league.follow_up f WHERE f.case_id = p.id)
+                  OR EXISTS (SELECT 1 FROM youth_league.follow_up f WHERE f.case_id = p.id AND f.followed_up_on < p.opened_on)) AS cases,
+             (SELECT count(*)::int FROM education.persuasion_action a JOIN education.dropout_report d ON d.id = a.report_id
+               WHERE a.acted_on < d.reported_on OR a.acted_on > coalesce(d.closed_on, current_date)) AS actions,
+             (SELECT count(*)::int FROM justice.community_correction c, (SELECT min(created_at)::date AS d FROM registry.minor) a
+               WHERE c.ends_on <= c.started_on OR (c.status = 'ACTIVE') <> (c.ends_on >= a.d)) AS corrections`);
+    expect(r).toEqual({ plans: 0, cases: 0, actions: 0, corrections: 0 });
+  });
 });

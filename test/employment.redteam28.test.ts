@@ -196,6 +196,11 @@ describe('barred-person registry: one judgement listed once per person (rt28-emp
       [902, '(2024)浙0102刑初Ⅻ号', '(2024)浙0102刑初Ⅺ、Ⅰ号'],
       [903, '(2024)浙0102刑初12号', '(2024)浙0102刑初①②号'],
       [904, '(2024)浙0102刑初一二一三号', '(2024)浙0102刑初一二、一三号'],
+      // Red teams 34 and 35: the Chinese zero is a digit of its number however written, and a
+      // traditional capital a numeral as its simplified one.
+      [906, '(2024)浙0102刑初一〇一一号', '(2024)浙0102刑初一〇、一一号'],
+      [907, '(2024)浙0102刑初一○一一号', '(2024)浙0102刑初一、一一号'],
+      [908, '(2024)浙0102刑初壹貳壹參號', '(2024)浙0102刑初壹貳、壹參號'],
     ] as const;
     const outcome = [];
     for (const [sequence, first, other] of pairs) {
