@@ -75,14 +75,30 @@ describe('the ID number and its region code, red team 34', () => {
   // are its area code (010 Beijing, 021 Shanghai, 020 Guangzhou, 025 Nanjing …, 057x Zhejiang): the city of the
   // guardian's home, told to the Youth League, which is refused `Guardian.address` (and the child's addresses).
   it('the Youth League’s masked guardian phone does not tell the area code of a landline, the city of an address it is refused', async () => {
-    const added = await t.gql(civil, `mutation($m: ID!) { addGuardian(minorId: $m, input: { relationship: FATHER, name: "张大山", phone: "010-65123456", address: "北京市朝阳区建外街道光华路1号" }) { id } }`, { m: childId });
-    expect(added.errors).toBeUndefined();
+    // With its trunk 0 or without it (red team 35): `571-87001234` is Hangzhou, `10-65123456` Beijing.
+    const codes: Record<string, string> = { '010-65123456': '010', '571-87001234': '571', '10-65123456': '10-' };
+    for (const phone of Object.keys(codes)) {
+      const added = await t.gql(civil, `mutation($m: ID!, $p: String) { addGuardian(minorId: $m, input: { relationship: OTHER_RELATIVE, name: "张大山", phone: $p, address: "北京市朝阳区建外街道光华路1号" }) { id } }`, { m: childId, p: phone });
+      expect(added.errors).toBeUndefined();
+    }
     const r = await t.gql(league, `query($id: ID!) { minor(id: $id) { guardians { phone address } } }`, { id: childId });
-    expect(r.data.minor.guardians[0].address).toBeNull();
-    expect(errorCodes(r)).toEqual(['FORBIDDEN']);
-    const phone: string = r.data.minor.guardians[0].phone;
-    expect(phone).toMatch(/3456$/);
-    expect(phone.startsWith('010')).toBe(false);
+    expect(new Set(errorCodes(r))).toEqual(new Set(['FORBIDDEN'])); // the addresses, refused
+    const guardians: { phone: string; address: string | null }[] = r.data.minor.guardians;
+    expect(guardians.map((g) => g.address)).toEqual([null, null, null]);
+    expect(guardians.map((g) => g.phone).sort()).toEqual(['****1234', '****3456', '****3456']);
+  });
+
+  // 46f6b23: without a child-bound purpose, myReports still answers its receipts and records the read
+  // of the linked child of the filer's jurisdiction.
+  it('myReports answers and audits as before without a child-bound purpose', async () => {
+    const filed = await t.gql(league, `mutation($in: FileReportInput!) { fileMandatoryReport(input: $in) { status } }`, {
+      in: { harmType: 'NEGLECT', observation: '孩子长期无人照看', location: '小区门口', regionCode: '330102', urgency: 'NORMAL', childId },
+    });
+    expect(filed.errors).toBeUndefined();
+    const plain = await post(t, league, { query: `{ myReports(first: 1) { status } }` }, purpose('CASE_HANDLING; rt35'));
+    expect([plain.status, plain.json.data.myReports]).toEqual([200, [{ status: 'RECEIVED' }]]);
+    const event = await eventOf(t, plain.requestId);
+    expect(event.reads).toEqual([{ minorId: childId, fields: { 'ReportReceipt.receivedAt': 'ALLOW', 'ReportReceipt.status': 'ALLOW' } }]);
   });
 
   // Pin: a payload stored for the Youth League before 62c3665, holding the masked ID number, is served
