@@ -377,7 +377,10 @@ export async function callIds(
   // What the demo lacks, made through the API: a bar, a report's notifications, webhooks, referrals in each state.
   ids['removeBarredPerson.id'] = (await made(Department.POLICE, `mutation($i: BarredPersonInput!) { addBarredPerson(input: $i) { id } }`, { i: { idNumber: buildIdNumber('330102', '1980-01-01', 5), name: '王某', offence: fuzzerEnumFirst('BarringOffence'), judgementReference: '(2026)浙0102刑初1号' } })).id;
   ids['transitionReport.id'] = (await made(Role.REPORTER, `mutation($i: FileReportInput!) { fileMandatoryReport(input: $i) { id } }`, { i: { harmType: fuzzerEnumFirst('HarmType'), observation: '观察', location: '学校', regionCode: ids.grid, urgency: fuzzerEnumFirst('ReportUrgency'), childId: ids.minor } })).id;
-  ids['acknowledge.id'] = await first(`SELECT id FROM workflow.notification ORDER BY id LIMIT 1`);
+  // One not yet acknowledged: the first by id was drawn among the demo's (some acknowledged, an
+  // acknowledgement again writing nothing) and those just told at random ids, so that a sweep's two
+  // hubs could each pick a different kind, and one wrote where the other had not.
+  ids['acknowledge.id'] = await first(`SELECT id FROM workflow.notification WHERE acknowledged_at IS NULL ORDER BY id LIMIT 1`);
   ids['mandatoryReport.id'] = ids['transitionReport.id'];
   ids['updateDropoutReport.id'] ??= (await made(Department.EDUCATION, `mutation($m: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $m, input: $i) { id } }`, { m: ids.minor, i: { school: '学校', reportedOn: chinaDay(new Date(Date.now() - 40 * 86_400_000)), daysAbsent: 3 } })).id;
   for (const department of Object.values(Department)) await insertWebhook(t, department, '330102', 'https://hooks.example.org/x');
