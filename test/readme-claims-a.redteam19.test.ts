@@ -145,7 +145,7 @@ describe.each([
       expect(byRel).toEqual({
         MOTHER: ['欧阳**', '****1234', '浙江省杭州市上城区********'],
         FATHER: ['**', '+86****1803', '********'],
-        GRANDPARENT: ['刘**', '****', '********'],
+        GRANDPARENT: ['刘**', '****1234', '********'],
       });
       expect(m.categories.map((c: any) => c.category).sort()).toEqual(['LEFT_BEHIND', 'NEEDS_SUPPORT']);
     }
