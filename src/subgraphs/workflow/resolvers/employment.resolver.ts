@@ -33,6 +33,12 @@ const NUMERAL_AT = new RegExp(`^${NUMERAL}`, 'u');
  * Chinese zero 〇 (a letter number to Unicode), a digit of the number it stands in (一〇一一号 is 1011).
  */
 const SINGLE = String.raw`(?!〇)[\p{No}\p{Nl}]`;
+/**
+ * A numeral not written in digits (一, 〇, Ⅻ): where digits meet one, two numbers meet. The year of an
+ * older number runs into a court named by a numeral (`2010一中刑初字`, the 一中 court), which brackets
+ * part: `(2010)一中` and `2010一中` are one judgement.
+ */
+const NOT_DIGIT = String.raw`(?!\p{Nd})${NUMERAL}`;
 
 /** The code point ending at `at` (the one before it), a surrogate pair read whole. */
 const pointBefore = (text: string, at: number): string => {
@@ -59,7 +65,7 @@ const judgementKey = (reference: string): string =>
     .replace(/[\uFF01-\uFF5E]/gu, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
     .replace(NUMERAL_FORM, (c) => NUMERAL_FORMS[c])
     .replace(new RegExp(`第(?=[^\\p{L}\\p{N}]*${NUMERAL})`, 'gu'), ' ')
-    .replace(new RegExp(`(?<=${SINGLE})(?=${NUMERAL})|(?<=${NUMERAL})(?=${SINGLE})`, 'gu'), ' ')
+    .replace(new RegExp(`(?<=${SINGLE})(?=${NUMERAL})|(?<=${NUMERAL})(?=${SINGLE})|(?<=\\p{Nd})(?=${NOT_DIGIT})|(?<=${NOT_DIGIT})(?=\\p{Nd})`, 'gu'), ' ')
     .replace(/[^\p{L}\p{N}]+/gu, (run: string, at: number, whole: string) =>
       NUMERAL_AT.test(pointBefore(whole, at)) && NUMERAL_AT.test(whole.slice(at + run.length, at + run.length + 2)) ? '-' : '',
     )
