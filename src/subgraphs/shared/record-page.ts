@@ -35,6 +35,8 @@ export interface Page<T> {
  * the one after it, and for `totalCount` every record counted, as `minors { totalCount }` does.
  */
 export function RecordPage<T extends { minorId: string | null }>(name: string, node: ClassType<T>): { Page: ClassType<Page<T>>; PageResolver: ClassType } {
+  if (!name.endsWith('Page')) throw new Error(`A record page type is named <Type>Page, not ${name}`);
+  const idField = `${name.slice(0, -'Page'.length)}.id`;
   @ObjectType(name, { description: 'A page of records in the caller’s jurisdiction, ordered by id' })
   class RecordPageType implements Page<T> {
     @Field(() => [node])
@@ -62,14 +64,17 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
       return page.nodes;
     }
 
-    // Whether there is a next page is a count of the matches after the cursor, which a client can
-    // make start anywhere: it depends on every record of the page and the one after it. Under a
-    // filter that is a read of their children, which needs a purpose as `minors`' page info does;
-    // selected alone it asks for no child's record type, which is what the purpose rule looks for.
-    // Refused whether or not the page has records, so that the refusal tells nothing of them.
+    // The cursor is the page's last record's id, which `nodes { id }` serves only under a purpose, as
+    // a read of its child: so is it here. Whether there is a next page is a count of the matches
+    // after the cursor, which a client can make start anywhere: it depends on every record of the
+    // page and the one after it, under a filter a read of their children. Selected alone it asks for
+    // no child's record type, which is what the purpose rule looks for; refused whether or not the
+    // page has records, so that the refusal tells nothing of them.
     @FieldResolver(() => String, { nullable: true })
     nextCursor(@Root() page: Page<T>, @Ctx() ctx: HubContext): string | null {
-      if (page.tested.length) requireChildPurpose(ctx.purpose, "a page's next cursor under a filter reads the children it depends on and");
+      requireChildPurpose(ctx.purpose, "a page's next cursor names a record of a child and");
+      const last = page.nextCursor ? page.nodes[page.nodes.length - 1] : undefined;
+      if (last) noteTested(ctx, last.minorId, [{ field: idField, access: ctx.policy.access(ctx.subject, idField) }]);
       for (const minorId of page.decidedBy) noteTested(ctx, minorId, page.tested);
       return page.nextCursor;
     }
