@@ -9,7 +9,7 @@ import { AuditOutcome, Purpose, ReadGroup } from './audit.types';
 import { Access } from '../policy/policy.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS, operationNameOf } from './document-signature';
-import { declaredPurpose, needsPurpose, parsePurpose, requireChildPurpose } from './purpose';
+import { declaredPurpose, needsPurpose, notForChildren, parsePurpose, PURPOSE_HEADER, purposeServesChildren, requireChildPurpose } from './purpose';
 import { FieldRefusals, queryCost } from './query-cost';
 import { nonNullUses, NonNullUses, nullInNonNullUse } from './variable-nulls';
 
@@ -25,13 +25,15 @@ interface DocumentFacts {
    */
   cost: Map<OperationDefinitionNode, Map<PolicySubject, number>>;
   needsPurpose: Map<OperationDefinitionNode, boolean>;
+  /** Whether it reads or changes a child's data even by a purpose-free mutation (a report filed). */
+  touchesChildren: Map<OperationDefinitionNode, boolean>;
   nonNullUses: Map<OperationDefinitionNode, NonNullUses>;
 }
 const facts = new WeakMap<DocumentNode, DocumentFacts>();
 function factsOf(doc: DocumentNode): DocumentFacts {
   let f = facts.get(doc);
   if (!f) {
-    f = { audited: auditDocument(doc), cost: new Map(), needsPurpose: new Map(), nonNullUses: new Map() };
+    f = { audited: auditDocument(doc), cost: new Map(), needsPurpose: new Map(), touchesChildren: new Map(), nonNullUses: new Map() };
     facts.set(doc, f);
   }
   return f;
@@ -64,6 +66,8 @@ export interface AuditPluginOptions {
   childTypes: ReadonlySet<string>;
   /** Mutations that need no declared purpose (SubgraphSlice.purposeFreeMutations); every other one does. */
   purposeFreeMutations: ReadonlySet<string>;
+  /** Of those, the ones that change no child's record: all a purpose that never serves a child's data lets through. */
+  childFreeMutations: ReadonlySet<string>;
   /** Operations whose response may hold more values than this are refused (src/audit/query-cost.ts). */
   maxQueryCost: number;
   /** What each subject is refused, priced as its errors (none: every field priced as served). */
@@ -140,6 +144,13 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             let needs = f.needsPurpose.get(operation);
             if (needs === undefined) f.needsPurpose.set(operation, (needs = needsPurpose(schema, document, operation, opts.childTypes, opts.purposeFreeMutations)));
             if (needs) requireChildPurpose(purpose, "an operation that reads or changes a child's data");
+            // A report filed under EMPLOYMENT_CHECK is linked to the child it names, if registered:
+            // refused before it runs, for a refusal after would tell whether it was.
+            if (purpose && !purposeServesChildren(purpose) && operation.operation === 'mutation') {
+              let touches = f.touchesChildren.get(operation);
+              if (touches === undefined) f.touchesChildren.set(operation, (touches = needsPurpose(schema, document, operation, opts.childTypes, opts.childFreeMutations)));
+              if (touches) requireChildPurpose(purpose, "an operation that reads or changes a child's data");
+            }
           } catch (e) {
             throw asRequestError(e);
           }
@@ -188,6 +199,13 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
             // Nothing of the answer left: its reads are recorded as refused, as a field the policy
             // refuses is. Recorded as served, a data officer read them as another child's data
             // released under this referral — the very read the refusal prevented.
+            access = { ...access, reads: refusedReads(access.reads) };
+          } else if (purpose && !purposeServesChildren(purpose) && (ctx.access.hasServedUnnamedChild() || access.reads.some((g) => g.minorIds.length > 0))) {
+            // EMPLOYMENT_CHECK serves no child's data, also through a type that is no part of a child's
+            // record (a filer's receipts, a data officer's look-up of a child): refused whole, as the
+            // operation is before it runs when it selects such a type, its reads recorded as refused.
+            response.body.singleResult = { errors: [{ message: notForChildren(purpose).message, extensions: { code: HubErrorCode.BAD_USER_INPUT, field: PURPOSE_HEADER } }] };
+            response.http.status = 400;
             access = { ...access, reads: refusedReads(access.reads) };
           }
           const result = response.body.singleResult;

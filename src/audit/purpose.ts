@@ -60,10 +60,12 @@ export function purposeServesChildren(purpose: Purpose): boolean {
  */
 export function requireChildPurpose(purpose: Purpose | null | undefined, what: string): void {
   if (!purpose) throw badInput(PURPOSE_HEADER, `${what} must declare its purpose: ${PURPOSE_HEADER}: CODE[; reference]`);
-  if (!purposeServesChildren(purpose)) {
-    throw badInput(PURPOSE_HEADER, `${purpose.code} is about the adult applying for a job with children and never justifies reading or changing a child's data; declare why this child's data is needed`);
-  }
+  if (!purposeServesChildren(purpose)) throw notForChildren(purpose);
 }
+
+/** The refusal of a child's data under a purpose that never justifies it. */
+export const notForChildren = (purpose: Purpose) =>
+  badInput(PURPOSE_HEADER, `${purpose.code} is about the adult applying for a job with children and never justifies reading or changing a child's data; declare why this child's data is needed`);
 
 /**
  * The purpose a request declared, for its audit event whatever refuses it: null when none, or

@@ -21,6 +21,9 @@ export interface BuiltSubgraph {
 export async function buildSubgraph(slice: SubgraphSlice, policy: Policy, mode: PolicyMode = FULL_POLICY): Promise<BuiltSubgraph> {
   const raw = await buildFederatedSchema(slice);
   checkPurposeFreeMutations(slice.name, raw, Object.keys(slice.purposeFreeMutations ?? {}), CHILD_RECORD_TYPES);
+  for (const name of slice.purposeFreeChildChanges ?? []) {
+    if (!slice.purposeFreeMutations?.[name]) throw new Error(`Subgraph "${slice.name}" lists "${name}" among purpose-free child changes, but not among its purpose-free mutations`);
+  }
   const schemas = new PolicySchemas(raw, policy, slice.name, CHILD_RECORD_TYPES, FIELD_GRANTS, mode);
   return { slice, raw, schemaFor: (subject) => schemas.for(subject), sdl: printSubgraphSchema(raw) };
 }

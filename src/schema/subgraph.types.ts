@@ -56,6 +56,12 @@ export interface SubgraphSlice {
    * child-record type (one that does needs a purpose by what it selects anyway).
    */
   purposeFreeMutations?: Record<string, string>;
+  /**
+   * Of `purposeFreeMutations`, those that may still change a child's record (a REPORTER's report is
+   * linked to the child it names): refused, as every other mutation, under a purpose that never
+   * serves a child's data (EMPLOYMENT_CHECK). Checked at start-up to be purpose-free mutations.
+   */
+  purposeFreeChildChanges?: readonly string[];
   /** Records of this slice that open fields of a child's record to another department (an open referral). */
   grantSources?: GrantSource[];
   /**

@@ -18,7 +18,7 @@ import { InProcessDataSource } from '../gateway/in-process.data-source';
 import { entityKeyFields, reservedResponseNames, reservedVariableNames } from '../gateway/reserved-response-names';
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
-import { CHILD_RECORD_TYPES, FIELD_GRANTS, PURPOSE_FREE_MUTATIONS, SUBGRAPHS } from '../subgraphs';
+import { CHILD_FREE_MUTATIONS, CHILD_RECORD_TYPES, FIELD_GRANTS, PURPOSE_FREE_MUTATIONS, SUBGRAPHS } from '../subgraphs';
 import { registrySubgraph } from '../subgraphs/registry';
 import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, closedInOrder, Database, openDatabase, startSlices } from './bootstrap';
@@ -106,6 +106,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
               variableKey: auditKey(config),
               childTypes: CHILD_RECORD_TYPES,
               purposeFreeMutations: PURPOSE_FREE_MUTATIONS,
+              childFreeMutations: CHILD_FREE_MUTATIONS,
               maxQueryCost: config.maxQueryCost,
               // A field a subject is refused answers an error on each object that holds it.
               refusals: benchDisable.policy

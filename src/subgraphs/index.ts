@@ -35,5 +35,10 @@ export const CHILD_RECORD_TYPES: ReadonlySet<string> = new Set(SUBGRAPHS.flatMap
 /** Every mutation that needs no declared purpose, across subgraphs (see SubgraphSlice.purposeFreeMutations). */
 export const PURPOSE_FREE_MUTATIONS: ReadonlySet<string> = new Set(SUBGRAPHS.flatMap((s) => Object.keys(s.purposeFreeMutations ?? {})));
 
+/** The purpose-free mutations that change no child's record (see SubgraphSlice.purposeFreeChildChanges). */
+export const CHILD_FREE_MUTATIONS: ReadonlySet<string> = new Set(
+  SUBGRAPHS.flatMap((s) => Object.keys(s.purposeFreeMutations ?? {}).filter((name) => !s.purposeFreeChildChanges?.includes(name))),
+);
+
 /** Every kind of field grant, across subgraphs (see SubgraphSlice.grantSources). */
 export const FIELD_GRANTS = new FieldGrants(SUBGRAPHS.flatMap((s) => s.grantSources ?? []));

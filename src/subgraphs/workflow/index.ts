@@ -65,6 +65,7 @@ export const workflowSubgraph: SubgraphSlice = {
     registerWebhook: 'a department system’s address; what is later delivered to it is audited per delivery',
     deactivateWebhook: 'a department system’s address',
   },
+  purposeFreeChildChanges: ['fileMandatoryReport'],
   grantSources: [referralGrantSource],
   seedDemo: seedWorkflowIfEmpty,
   // Deadlines (escalations) and webhook deliveries run on the serving process's timer; each delivery is audited first.
