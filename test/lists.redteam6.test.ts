@@ -101,15 +101,16 @@ describe('lists (red team 6)', () => {
   /**
    * A department's record page records its filter's tests as read of the children its `nextCursor`
    * depends on (the page's and the one after it): selected alone, `nextCursor` asks for no child's
-   * record type, and so went without a purpose — the trail held reads of children with none.
+   * record type, and so went without a purpose — the trail held reads of children with none. Without
+   * a filter it is the id of the page's last record all the same (red team 36).
    */
   describe('a record page’s nextCursor under a filter', () => {
-    const cases: [Department, string, string][] = [
-      [PO, 'policeIncidents(first: 3, filter: { types: [SEXUAL_HARM, DOMESTIC_VIOLENCE] })', 'PoliceIncident.type'],
-      [ED, 'dropoutReports(first: 3, filter: { statuses: [OPEN, CLOSED] })', 'DropoutReport.status'],
+    const cases: [Department, string, string, string][] = [
+      [PO, 'policeIncidents(first: 3, filter: { types: [SEXUAL_HARM, DOMESTIC_VIOLENCE] })', 'PoliceIncident.type', 'police.incident'],
+      [ED, 'dropoutReports(first: 3, filter: { statuses: [OPEN, CLOSED] })', 'DropoutReport.status', 'education.dropout_report'],
     ];
 
-    it.each(cases)('%s: needs a purpose, refused on its own path beside the rest, reading nothing', async (department, list, field) => {
+    it.each(cases)('%s: needs a purpose, refused on its own path beside the rest, reading nothing', async (department, list, field, table) => {
       const token = await t.token(department, { user: `cursor-${department}` });
       // `totalCount` under a filter needs a purpose too (record-page.redteam9): the rest of the page is `__typename`.
       const query = `{ ${list} { __typename nextCursor } }`;
@@ -126,13 +127,17 @@ describe('lists (red team 6)', () => {
       const event = await eventOf(t, served.requestId);
       expect(event.purpose).toEqual({ code: 'CASE_HANDLING', reference: '2026-0042' });
       expect(event.reads.length).toBeGreaterThan(0);
-      for (const r of event.reads) expect(r.fields).toEqual({ [field]: 'ALLOW' });
+      // The cursor is the last record's id, a read of `<Type>.id` of its child (red team 36).
+      const idField = `${field.split('.')[0]}.id`;
+      const recordId = Buffer.from(served.json.data[root].nextCursor, 'base64url').toString().split(':')[1];
+      const [{ minor_id: last }] = await t.sql(`SELECT minor_id FROM ${table} WHERE id = $1`, [recordId]);
+      for (const r of event.reads) expect(r.fields).toEqual(r.minorId === last ? { [field]: 'ALLOW', [idField]: 'ALLOW' } : { [field]: 'ALLOW' });
     });
 
-    it('needs none without a filter, which tests nothing: the cursor then tells nothing of a child', async () => {
+    it('needs one without a filter too: the cursor is the id of the page’s last record, a read of its child', async () => {
       const r = await post(t, await t.token(PO), { query: `{ policeIncidents(first: 3) { totalCount nextCursor } }` }, {});
-      expect(r.json.errors).toBeUndefined();
-      expect(r.json.data.policeIncidents.nextCursor).toEqual(expect.any(String));
+      expect(r.json.data.policeIncidents).toEqual({ totalCount: expect.any(Number), nextCursor: null });
+      expect(r.json.errors.map((e: any) => [e.extensions.code, e.extensions.field, e.path])).toEqual([['BAD_USER_INPUT', 'x-purpose', ['policeIncidents', 'nextCursor']]]);
       expect((await eventOf(t, r.requestId)).reads).toEqual([]);
     });
   });
