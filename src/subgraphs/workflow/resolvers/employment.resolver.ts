@@ -26,6 +26,13 @@ const NUMERAL = String.raw`[\p{N}〇一二三四五六七八九十百千万亿�
  * as `一、一一号` (judgements 1 and 11), and `壹貳壹參號` as `壹貳、壹參號`.
  */
 const NUMERAL_FORMS: Readonly<Record<string, string>> = { '○': '〇', '◯': '〇', 零: '〇', 貳: '贰', 參: '叁', 叄: '叁', 陸: '陆', 萬: '万', 億: '亿', 兩: '两' };
+/**
+ * Han characters a PDF's text often holds in another code point than the one typed: the Kangxi
+ * radicals (⼀ U+2F00 for 一) and the CJK compatibility ideographs (U+F9B2 for 零). Taken as their
+ * unified character first: else dropped as symbols with the punctuation (before NFKC could fold
+ * them), `(2010)⼀中` and `(2010)⼆中` keyed alike, and `⼀中` apart from `一中`.
+ */
+const HAN_VARIANT = /[\u2E80-\u2FDF\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/gu;
 const NUMERAL_FORM = new RegExp(`[${Object.keys(NUMERAL_FORMS).join('')}]`, 'gu');
 const NUMERAL_AT = new RegExp(`^${NUMERAL}`, 'u');
 /**
@@ -62,6 +69,7 @@ const pointBefore = (text: string, at: number): string => {
  */
 const judgementKey = (reference: string): string =>
   reference
+    .replace(HAN_VARIANT, (c) => c.normalize('NFKC'))
     .replace(/[\uFF01-\uFF5E]/gu, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
     .replace(NUMERAL_FORM, (c) => NUMERAL_FORMS[c])
     .replace(new RegExp(`第(?=[^\\p{L}\\p{N}]*${NUMERAL})`, 'gu'), ' ')
