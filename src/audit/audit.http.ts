@@ -142,7 +142,20 @@ export class HttpAudit {
     }
   };
 
-  private async caller(req: Request): Promise<Principal> {
+  /**
+   * The caller of a request refused before it started (a 9th pipelined, one arriving while the hub
+   * stops), for its event: null unless its token checks out — an auditor looking for a user's
+   * requests finds those too.
+   */
+  async refusedCaller(req: IncomingMessage): Promise<Principal | null> {
+    try {
+      return await this.caller(req);
+    } catch {
+      return null;
+    }
+  }
+
+  private async caller(req: IncomingMessage): Promise<Principal> {
     const principal = await this.tokens.verify(req.headers.authorization);
     if (!(await this.regions.has(principal.region))) throw unauthenticated('Token names an unknown jurisdiction');
     return principal;

@@ -4,6 +4,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { HttpAudit, gatewayContextOf, utf8Only } from '../audit/audit.http';
+import { declaredPurpose, PURPOSE_HEADER } from '../audit/purpose';
 import { auditPlugin } from '../audit/audit.plugin';
 import { SubgraphFields } from '../audit/validation-bound';
 import { AuditSink, AuditWriter, auditWriterPool, DiscardingAuditSink } from '../audit/audit.writer';
@@ -174,10 +175,21 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
         answerStallMs: config.answerStallMs,
         maxConnections: config.maxConnections,
         logName: '[hub]',
-        auditRefusal: (req, requestId, code) =>
-          writer.append(
-            auditEvent({ requestId, startedAt: performance.now(), principal: null, clientAddress: req.socket.remoteAddress ?? null, outcome: outcomeOf([code], null), errorCodes: [code] }),
-          ),
+        auditRefusal: async (req, requestId, code) => {
+          const startedAt = performance.now();
+          const principal = await httpAudit.refusedCaller(req);
+          await writer.append(
+            auditEvent({
+              requestId,
+              startedAt,
+              principal,
+              clientAddress: req.socket.remoteAddress ?? null,
+              outcome: outcomeOf([code], null),
+              errorCodes: [code],
+              purpose: declaredPurpose(req.headersDistinct[PURPOSE_HEADER]),
+            }),
+          );
+        },
       },
     );
     // Timers of the slices served here (workflow deadlines and webhooks, statistics refresh);
