@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { EntityManager } from 'typeorm';
-import { addDays, addMonths, chinaDay, stepTime, timeAfter } from '../../../common/dates';
+import { addDays, addMonths, ageOn, chinaDay, stepTime, timeAfter } from '../../../common/dates';
 import { badInput, HubErrorCode, HubException, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { Guardian } from '../entities/guardian.entity';
@@ -14,7 +14,7 @@ import { DifficultyCategory, RegionLevel, RiskLevel } from '../registry.enums';
 import { isUuid } from '../../../common/uuid';
 import { changedFields, refuseStating, updated } from '../../shared/record-writes';
 import { assessmentsNewestFirst, GRID_CODE_LENGTH, isMinorAt, jurisdictionPattern } from '../registry.loaders';
-import { MAX_GUARDIANS } from '../registry.constants';
+import { MAX_GUARDIANS, YOUNGEST_WITH_CATEGORY } from '../registry.constants';
 import { optionalLine, optionalText, requireDate, requireLine, requireNotFuture, requirePhone, requireText } from '../../../common/validation';
 import { validateMinorIdentity } from '../registry.validation';
 import { AssessmentInput, CreateMinorInput, GuardianInput, UpdateMinorInput, VisitInput } from './types/minor.input';
@@ -275,6 +275,10 @@ export class MinorMutationResolver {
     return ctx.db.transaction(async (em) => {
       const minor = await lockMinor(em, ctx, minorId);
       if (identified < minor.birthDate) refuseStating(ctx, minor.id, 'Minor.birthDate', 'identifiedAt', 'must not be before the child was born');
+      const youngest = YOUNGEST_WITH_CATEGORY[category];
+      if (youngest !== undefined && ageOn(minor.birthDate, new Date(`${identified}T00:00:00Z`)) < youngest) {
+        refuseStating(ctx, minor.id, 'Minor.birthDate', 'category', `${category} is of no child under ${youngest} on the day identified`);
+      }
       // A category the child already has is kept as it was identified (ON CONFLICT DO NOTHING):
       // RETURNING gives a row only when this call stored one. Without one the call changed nothing.
       const inserted = await em

@@ -5,6 +5,7 @@ import { readOnly } from '../../../db/commit-outcome';
 import { badInput, forbidden } from '../../../errors/hub.exception';
 import { Access } from '../../../policy/policy.types';
 import type { HubContext } from '../../../server/hub.context';
+import { YOUNGEST_WITH_CATEGORY } from '../../registry/registry.constants';
 import { DifficultyCategory, Gender, RegionLevel, RiskLevel } from '../../registry/registry.enums';
 import { CubeSource, DimSpec, protectedTable, RegionNode, TableCell, TableOptions } from '../statistics.cube';
 import { summariesOf } from '../statistics.refresh';
@@ -68,6 +69,21 @@ const VISIT_RULES = [
   { risk_level: RiskLevel.RED, outcome: ON_TIME },
   { risk_level: StatisticsRiskLevel.UNASSESSED, outcome: OVERDUE },
 ];
+
+/** The oldest age of each band. */
+const BAND_OLDEST: Record<AgeBand, number> = { AGE_0_2: 2, AGE_3_5: 5, AGE_6_11: 11, AGE_12_14: 14, AGE_15_17: 17 };
+
+/**
+ * The categories' zeros every reader knows, as the registry keeps them (YOUNGEST_WITH_CATEGORY): no
+ * child under school age has dropped out. Hidden as small, they were taken for complements: a
+ * district's 0–2 and 3–5 DROPOUT hidden beside its 6–11 and 15–17 published left its 12–14 to
+ * be solved by whoever knew them to be 0 — every reader.
+ */
+const CATEGORY_RULES = Object.entries(YOUNGEST_WITH_CATEGORY).flatMap(([category, youngest]) =>
+  Object.values(AgeBand)
+    .filter((band) => BAND_OLDEST[band] < youngest)
+    .map((band) => ({ category, age_band: band })),
+);
 
 /**
  * The children's lattice a subject is served from. With the visit status only for those who read
@@ -203,7 +219,7 @@ export class StatisticsResolver {
           nodes: scope.nodes,
           level,
           dims: dims.map((d) => dimSpec(d, folded)),
-          source: { table: 'statistics.category_cube', value: 'minors', where: { sql: 'c.category = ANY($2)', params: [categoryValues(folded)] } },
+          source: { table: 'statistics.category_cube', value: 'minors', where: { sql: 'c.category = ANY($2)', params: [categoryValues(folded)] }, knownZero: CATEGORY_RULES },
           k,
           zeroIsSmall: true,
           within: { of: childrenLattice(scope, k, visits), columns: ['risk_level', 'age_band', 'gender'] },
