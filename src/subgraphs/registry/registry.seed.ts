@@ -3,7 +3,7 @@ import { addDays, ageOn, chinaDay } from '../../common/dates';
 import { buildIdNumber } from '../../common/id-number';
 import { Rng } from '../../common/rng';
 import { insertRows } from '../shared/seed';
-import { DEMO_ROOT_REGION } from './registry.constants';
+import { DEMO_ROOT_REGION, YOUNGEST_WITH_CATEGORY } from './registry.constants';
 import { nextVisitDue } from './resolvers/minor-mutation.resolver';
 import { DifficultyCategory as C, GuardianRelationship, GuardianSituation as S, RiskLevel } from './registry.enums';
 
@@ -48,8 +48,22 @@ const EARLY_MARRIAGE_AGE = 14;
  */
 function fitForAge(category: C, school: string | null, age: number): C | null {
   if (category === C.EARLY_MARRIAGE && age < EARLY_MARRIAGE_AGE) return null;
-  if (school !== null) return category;
+  // `school` is drawn by an age in 365.25-day years; the registry's rule counts on the calendar.
+  if (school !== null && age >= (YOUNGEST_WITH_CATEGORY[category] ?? 0)) return category;
   return category === C.DROPOUT ? C.POVERTY : category === C.IDLE ? C.DISABILITY : category;
+}
+
+/**
+ * A category's day identified as drawn, or the day the child reached the youngest age that can have
+ * it (YOUNGEST_WITH_CATEGORY, which addCategory keeps), when later: a dropout drawn 700 days back was
+ * identified at 4.
+ */
+function identifiedOn(category: C, birthDate: string, drawn: string): string {
+  const youngest = YOUNGEST_WITH_CATEGORY[category];
+  if (youngest === undefined) return drawn;
+  // 29 February's birthday, in a year without one, is 1 March (as ageOn counts).
+  const birthday = `${Number(birthDate.slice(0, 4)) + youngest}${birthDate.slice(4) === '-02-29' ? '-03-01' : birthDate.slice(4)}`;
+  return birthday > drawn ? birthday : drawn;
 }
 const SEVERE = new Set([C.DOMESTIC_VIOLENCE, C.CRIME_VICTIM, C.ORPHAN, C.LACK_OF_GUARDIANSHIP, C.STREET_RUNAWAY, C.UNSUPPORTED]);
 
@@ -155,7 +169,11 @@ export function generateFamily(rng: Rng, grid: Grid, anchor: Date, usedIds: Set<
   ]);
   // Never before birth, which addCategory refuses: a baby's difficulty was identified in its lifetime.
   const categories: Row[] = profile
-    .map((category): Row => [id, fitForAge(category, school, ageOn(birthDate, anchor)), chinaDay(addDays(anchor, -rng.int(30, Math.min(700, ageDays))))])
+    .map((category): Row => {
+      const fitted = fitForAge(category, school, ageOn(birthDate, anchor));
+      const drawn = chinaDay(addDays(anchor, -rng.int(30, Math.min(700, ageDays))));
+      return [id, fitted, fitted === null ? drawn : identifiedOn(fitted, birthDate, drawn)];
+    })
     .filter((row) => row[1] !== null);
 
   let riskLevel: RiskLevel | null = null;
