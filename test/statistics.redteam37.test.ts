@@ -178,19 +178,4 @@ describe('statistics (redteam37)', () => {
       povertyAtFive: 'added',
     });
   });
-
-  // The demo keeps the same rule: a category drawn before the child could have it is dated the day it could.
-  it('seeds no demo child with a category identified before the youngest age that can have it', async () => {
-    const rows = await t.sql(
-      `SELECT c.category, count(*)::int AS n, min(c.identified_at - m.birth_date) AS youngest_days,
-              count(*) FILTER (WHERE c.identified_at < (m.birth_date + make_interval(years => CASE c.category WHEN 'EARLY_MARRIAGE' THEN 12 ELSE 6 END))::date)::int AS too_young
-       FROM registry.minor_category c JOIN registry.minor m ON m.id = c.minor_id
-       WHERE m.grid_code LIKE '330102%' AND c.category IN ('DROPOUT', 'IDLE', 'EARLY_MARRIAGE') GROUP BY c.category ORDER BY c.category`,
-    );
-    expect(rows.map((r: any) => [r.category, r.n > 0, r.too_young])).toEqual([
-      ['DROPOUT', true, 0],
-      ['EARLY_MARRIAGE', true, 0],
-      ['IDLE', true, 0],
-    ]);
-  });
 });

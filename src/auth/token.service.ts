@@ -153,14 +153,16 @@ const passesForAscii = (sub: string): boolean =>
  * full-width punctuation, which Chinese is typed with (`李明（民政）`): COMMON_SIGN judges that.
  */
 /**
- * Hangul drawn otherwise than as a name's syllables: the half-width letters (U+FFA0–U+FFDC, legacy
- * terminal forms no name is written in: `ￚ` is a stroke a Latin letter wide, drawn as `-`, `ﾷ` a
- * circle, drawn as `o`), in any id; and, beside Latin, the compatibility jamo alone (`ㅡ`, `ㅣ`, `ㅇ`,
- * drawn as `-`, `l`, `o`) — a Korean name is written in syllables (`kim-김민준`).
+ * Characters a Latin letter wide drawn as ASCII that no name is written with, in any id: the
+ * half-width Hangul letters and symbols (U+FFA0–U+FFEE, legacy terminal forms: `ￚ` a stroke, drawn as
+ * `-`, `ﾷ` and `￮` circles, drawn as `o`, `￨` a bar, drawn as `l`), the box-drawing lines (`─` as `-`,
+ * `│` as `l`) and the white circles (`○`, `◯`, `◦` as `o`). And, beside Latin, Hangul jamo alone —
+ * compatibility (`ㅡ`, `ㅣ`, `ㅇ`), conjoining (`ᅳ`, `ᅵ`, `ᄋ`) and their extensions —, drawn as `-`,
+ * `l` and `o`: a Korean name is written in syllables (`kim-김민준`).
  */
-const HALF_WIDTH_HANGUL = /[\uFFA0-\uFFDC]/u;
-const HANGUL_JAMO = /[\u3131-\u318E]/u;
-const isHangulDisguise = (sub: string) => HALF_WIDTH_HANGUL.test(sub) || (LATIN.test(sub) && HANGUL_JAMO.test(sub));
+const DRAWN_AS_ASCII = /[\uFFA0-\uFFEE\u2500-\u257F\u25CB\u25E6\u25EF]/u;
+const HANGUL_JAMO = /[\u1100-\u11FF\u3131-\u318E\uA960-\uA97F\uD7B0-\uD7FF]/u;
+const isDrawnAsAscii = (sub: string) => DRAWN_AS_ASCII.test(sub) || (LATIN.test(sub) && HANGUL_JAMO.test(sub));
 
 const isAsciiCompatibility = (sub: string) => Array.from(sub).some((c) => c > '\u007f' && /^[A-Za-z0-9]+$/.test(c.normalize('NFKC')));
 
@@ -211,7 +213,7 @@ const readsAsHub = (sub: string): boolean => {
  * token may carry neither.
  */
 const isSystemLookalike = (sub: string): boolean => {
-  if (readsAsHub(sub) || isAsciiCompatibility(sub) || passesForAscii(sub) || isHangulDisguise(sub)) return true;
+  if (readsAsHub(sub) || isAsciiCompatibility(sub) || passesForAscii(sub) || isDrawnAsAscii(sub)) return true;
   if ([LATIN, ...LOOKALIKE_SCRIPTS].filter((script) => script.test(sub)).length > 1) return true;
   const foreign = FOREIGN_LETTER.test(sub) && FOREIGN_LETTER.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, ''));
   if (LATIN.test(sub) && foreign) return true;

@@ -186,7 +186,8 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
               clientAddress: req.socket.remoteAddress ?? null,
               outcome: outcomeOf([code], null),
               errorCodes: [code],
-              purpose: declaredPurpose(req.headersDistinct[PURPOSE_HEADER]),
+              // A purpose only beside the caller it is that caller's: an anonymous client's is its own text.
+              purpose: principal && declaredPurpose(req.headersDistinct[PURPOSE_HEADER]),
             }),
           );
         },

@@ -33,6 +33,12 @@ const NUMERAL_FORMS: Readonly<Record<string, string>> = { '○': '〇', '◯': '
  * them), `(2010)⼀中` and `(2010)⼆中` keyed alike, and `⼀中` apart from `一中`.
  */
 const HAN_VARIANT = /[\u2E80-\u2FDF\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/gu;
+/**
+ * The CJK Radicals Supplement and CJK strokes, which NFKC leaves as they are (all but ⺟ and ⻳) and
+ * the key would drop as symbols: `(2010)⻓中` and `(2010)⻩中`, two courts, keyed alike. Refused at
+ * listing rather than guessed at (no table in the runtime maps them to their characters).
+ */
+const RADICAL_OR_STROKE = /[\u2E80-\u2EFF\u31C0-\u31EF]/u;
 const NUMERAL_FORM = new RegExp(`[${Object.keys(NUMERAL_FORMS).join('')}]`, 'gu');
 const NUMERAL_AT = new RegExp(`^${NUMERAL}`, 'u');
 /**
@@ -258,6 +264,9 @@ export class EmploymentResolver {
     const key = judgementKey(judgementReference);
     // `——` or `（）` keyed as '' and matched every other such reference of the person.
     if (!key) throw badInput('input.judgementReference', 'names no judgement: it has no letter or digit');
+    if (RADICAL_OR_STROKE.test(judgementReference)) {
+      throw badInput('input.judgementReference', 'holds a CJK radical or stroke (as PDF text may): write the character itself (长, not ⻓)');
+    }
     const name = requireLine('input.name', input.name, 50);
     // After every input is checked: the first listing records the registry's key, a refused one nothing.
     await requireRegistryKey(ctx.config, ctx.db);

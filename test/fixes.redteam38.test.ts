@@ -1,0 +1,273 @@
+import { Department, Role } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
+import { MAX_PIPELINED } from '../src/server/http-listener';
+import { refreshStatistics } from '../src/subgraphs/statistics';
+import { statusForUser, storedEventOf } from './support/audit-helpers';
+import { openConnection } from './support/raw-socket';
+import { addRegionChain } from './support/statistics-fixtures';
+import { DEFAULT_PURPOSE, errorCodes, startTestHub, type TestHub } from './support/test-hub';
+
+jest.setTimeout(180_000);
+
+/**
+ * Red team 38: the fixes of round 37 — Hangul look-alikes in user ids (10ac052), the refusals
+ * before a request starts named by their verified caller (b7efa57), the categories' youngest ages
+ * (6a99f0b), judgement numbers' Han variants (b929503).
+ */
+
+const ADD = `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id judgementReference } }`;
+const REMOVE = `mutation($id: ID!) { removeBarredPerson(id: $id, reason: "再审改判无罪") }`;
+const CHECK = `mutation($input: EmploymentCheckInput!) { employmentCheck(input: $input) { answer } }`;
+
+/** What a response refused, as [code, field]. */
+const refusals = (json: any) => (json?.errors ?? []).map((e: any) => [e.extensions?.code, e.extensions?.field ?? null]);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function rawRequest(token: string, query: string): string {
+  const body = JSON.stringify({ query });
+  const head = ['POST /graphql HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Authorization: Bearer ${token}`, `x-purpose: ${DEFAULT_PURPOSE['x-purpose']}`, `Content-Length: ${Buffer.byteLength(body)}`];
+  return `${head.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** The request ids of the complete responses a connection received, in order, with their status. */
+function answers(raw: Buffer): { status: number; requestId: string }[] {
+  const out = [];
+  let rest = raw;
+  for (let end = rest.indexOf('\r\n\r\n'); rest.subarray(0, 9).toString() === 'HTTP/1.1 ' && end > 0; end = rest.indexOf('\r\n\r\n')) {
+    const [statusLine, ...lines] = rest.subarray(0, end).toString().split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const length = Number(headers['content-length']);
+    if (rest.length < end + 4 + length) break;
+    out.push({ status: Number(statusLine.split(' ')[1]), requestId: headers['x-request-id'] });
+    rest = rest.subarray(end + 4 + length);
+  }
+  return out;
+}
+
+async function pipelined(t: TestHub, token: string): Promise<{ status: number; requestId: string }[]> {
+  const connection = await openConnection(t.hub.port);
+  connection.socket.write(rawRequest(token, '{ __typename }').repeat(MAX_PIPELINED + 1));
+  for (let i = 0; i < 200 && !connection.closed; i++) await sleep(50);
+  return answers(Buffer.concat(connection.received));
+}
+
+describe('fixes of red team 37 (redteam38)', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_EMPLOYMENT_CHECK_MIN_MS: '10' } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('refuses a user id whose conjoining Hangul jamo (U+1100–U+11FF) stand beside Latin for a hyphen, an l or an o, as it refuses the compatibility jamo', async () => {
+    // Pinned: the compatibility jamo ㅡ (U+3161) beside Latin is refused since 10ac052, and a Korean name in syllables stays.
+    expect({ compat: await statusForUser(t, 'police\u3161officer\u31611'), name: await statusForUser(t, 'kim-김민준') }).toEqual({ compat: 401, name: 200 });
+    // ᅳ U+1173 HANGUL JUNGSEONG EU is the same horizontal stroke as ㅡ, ᅵ U+1175 the same bar as ㅣ,
+    // ᄋ U+110B HANGUL CHOSEONG IEUNG and ᆼ U+11BC JONGSEONG IEUNG the same circle as ㅇ: alone
+    // (no syllable to join) each is drawn as that glyph, `police-officer-1` / `p-o-lice`.
+    expect({
+      eu: await statusForUser(t, 'police\u1173officer\u11731'),
+      i: await statusForUser(t, 'police-officer-\u1175'),
+      ieung: await statusForUser(t, 'p\u110Blice-officer-1'),
+      finalIeung: await statusForUser(t, 'p\u11BClice-officer-2'),
+    }).toEqual({ eu: 401, i: 401, ieung: 401, finalIeung: 401 });
+  });
+
+  it('refuses a user id with a half-width form drawn as a Latin letter (￮ U+FFEE as o, ￨ U+FFE8 as l), as it refuses the half-width Hangul letters beside them', async () => {
+    expect({
+      circle: await statusForUser(t, 'p\uFFEElice-officer-1'),
+      bar: await statusForUser(t, 'police-officer-\uFFE8'),
+      boxLine: await statusForUser(t, 'police\u2500officer-1'),
+      whiteCircle: await statusForUser(t, 'p\u25CBlice-officer-1'),
+    }).toEqual({ circle: 401, bar: 401, boxLine: 401, whiteCircle: 401 });
+  });
+
+  it(`names no caller, nor its purpose, in the refusal of a ${MAX_PIPELINED + 1}th pipelined request whose token is expired or forged, as in its 401s`, async () => {
+    const expired = await t.token(Department.CIVIL_AFFAIRS, { user: 'expired-caller-38', expiresIn: -3600 });
+    const valid = await t.token(Department.CIVIL_AFFAIRS, { user: 'forged-caller-38' });
+    const [head, payload, signature] = valid.split('.');
+    const forged = `${head}.${payload}.${signature.slice(0, -4)}${signature.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    for (const token of [expired, forged]) {
+      const got = await pipelined(t, token);
+      expect(got.map((a) => a.status)).toEqual([...Array(MAX_PIPELINED).fill(401), 400]);
+      const refusal = await storedEventOf(t, got[MAX_PIPELINED].requestId);
+      const unauthenticated = await storedEventOf(t, got[0].requestId);
+      expect(refusal.errorCodes).toEqual(['BAD_REQUEST']);
+      expect(refusal.userId).toBeNull();
+      // b7efa57 records the refusal "under its caller and purpose when its token checks out"; this
+      // one's does not, and its purpose is an unverified caller's, which the 401s beside it (the
+      // same headers, refused by authentication) do not store.
+      expect({ refused: refusal.purpose ?? null, unauthenticated: unauthenticated.purpose ?? null }).toEqual({ refused: null, unauthenticated: null });
+    }
+  });
+
+  it('keeps no demo category a child could not have had on the day it was identified (addCategory refuses DROPOUT/IDLE under 6, EARLY_MARRIAGE under 12)', async () => {
+    const rows = await t.sql<{ category: string; age: number; n: string }>(
+      `SELECT c.category, date_part('year', age(c.identified_at, m.birth_date))::int AS age, count(*) AS n
+         FROM registry.minor_category c JOIN registry.minor m ON m.id = c.minor_id
+        WHERE (c.category IN ('DROPOUT', 'IDLE') AND age(c.identified_at, m.birth_date) < interval '6 years')
+           OR (c.category = 'EARLY_MARRIAGE' AND age(c.identified_at, m.birth_date) < interval '12 years')
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    expect(rows).toEqual([]);
+  });
+
+  // b929503 takes `[\u2E80-\u2FDF…]` as Han variants to fold with NFKC first, but of the CJK Radicals
+  // Supplement (U+2E80–U+2EFF) only ⺟ and ⻳ have a compatibility mapping: the simplified-form radicals
+  // a PDF's text holds for common characters — ⻓ U+2ED3 for 长, ⻩ U+2EE9 for 黄, ⻄ U+2EC4 for 西 —
+  // stay symbols and are dropped with the punctuation, as ⼀ was before the fix.
+  describe('judgement numbers written with a CJK Radicals Supplement form', () => {
+    const list = (token: string, idNumber: string, judgementReference: string) =>
+      t.gql(token, ADD, { input: { idNumber, name: '王某', offence: 'SEXUAL_HARM', judgementReference } });
+
+    it('lists (2010)长中刑初字第1234号 once however its 长 is encoded, and its revocation clears the person', async () => {
+      const police = await t.token(Department.POLICE, { user: 'rt38-police' });
+      const justice = await t.token(Department.JUSTICE, { user: 'rt38-justice' });
+      const employer = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'rt38-kindergarten' });
+      const person = buildIdNumber('110102', '1976-05-06', 381);
+      const first = await list(police, person, '(2010)长中刑初字第1234号');
+      expect(errorCodes(first)).toEqual([]);
+      const again = await list(justice, person, '(2010)\u2ED3中刑初字第1234号');
+      expect(errorCodes(await t.gql(police, REMOVE, { id: first.data.addBarredPerson.id }))).toEqual([]);
+      const checked = await t.gql(employer, CHECK, { input: { idNumber: person, name: '王某', authorizationReference: 'AUTH-rt38' } }, {});
+      expect([refusals(again), errorCodes(checked), checked.data?.employmentCheck?.answer]).toEqual([[['BAD_USER_INPUT', 'input.judgementReference']], [], 'CLEAR']);
+    });
+
+    // Keyed alike, two courts' judgements (⻓中 and ⻩中) were one: such a number is refused, not guessed at.
+    it('refuses a judgement number written with a CJK Radicals Supplement form or a stroke, and lists it written with its characters', async () => {
+      const police = await t.token(Department.POLICE, { user: 'rt38-police' });
+      const person = buildIdNumber('110102', '1976-05-06', 383);
+      expect({
+        radical: refusals(await list(police, person, '(2010)\u2ED3中刑初字第1234号')),
+        stroke: refusals(await list(police, person, '(2010)\u31D0中刑初字第1234号')),
+        characters: refusals(await list(police, person, '(2010)黄中刑初字第1234号')),
+      }).toEqual({ radical: [['BAD_USER_INPUT', 'input.judgementReference']], stroke: [['BAD_USER_INPUT', 'input.judgementReference']], characters: [] });
+    });
+  });
+});
+
+/** Exact linear reasoning modulo a prime (as test/statistics.redteam37.test.ts). */
+const P = 1_000_003;
+const mod = (x: number) => ((x % P) + P) % P;
+function inverse(a: number): number {
+  let [s, ns, r, nr] = [0, 1, P, mod(a)];
+  while (nr) {
+    const q = Math.floor(r / nr);
+    [s, ns] = [ns, s - q * ns];
+    [r, nr] = [nr, r - q * nr];
+  }
+  return mod(s);
+}
+class Span {
+  private rows: { pivot: number; row: Float64Array }[] = [];
+  constructor(private readonly n: number) {}
+  private reduce(coef: Map<number, number>): Float64Array {
+    const v = new Float64Array(this.n);
+    for (const [i, c] of coef) v[i] = mod(v[i] + c);
+    for (const { pivot, row } of this.rows) {
+      const c = v[pivot];
+      if (!c) continue;
+      for (let j = 0; j < this.n; j++) if (row[j]) v[j] = mod(v[j] - c * row[j]);
+    }
+    return v;
+  }
+  add(coef: Map<number, number>): void {
+    const v = this.reduce(coef);
+    const pivot = v.findIndex((x) => x !== 0);
+    if (pivot < 0) return;
+    const ip = inverse(v[pivot]);
+    for (let j = 0; j < this.n; j++) if (v[j]) v[j] = mod(v[j] * ip);
+    this.rows.push({ pivot, row: v });
+  }
+  determines(coef: Map<number, number>): boolean {
+    return this.reduce(coef).every((x) => x === 0);
+  }
+}
+
+describe('category tables with known zeros across every breakdown (redteam38)', () => {
+  let t: TestHub;
+  const AGES = ['AGE_0_2', 'AGE_3_5', 'AGE_6_11', 'AGE_12_14', 'AGE_15_17'];
+  const AGE_YEARS = [1, 4, 9, 13, 16];
+  const RISKS = ['RED', 'ORANGE', 'YELLOW', 'BLUE', null];
+  const GENDERS = ['MALE', 'FEMALE'];
+  const DISTRICT = '330181';
+  const ROWS: Record<string, number[]> = { [`${DISTRICT}001`]: [0, 0, 5, 2, 20], [`${DISTRICT}002`]: [0, 0, 6, 20, 20], [`${DISTRICT}003`]: [0, 0, 20, 6, 20] };
+  /** Each unknown: (street, age band, gender, risk) → its true count of DROPOUT children. */
+  const truth = new Map<string, number>();
+
+  async function kids(grid: string, years: number, n: number, street: number, band: number, category?: string): Promise<void> {
+    if (!n) return;
+    const rows: { id: string; gender: string; risk_level: string | null }[] = await t.sql(
+      `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code, risk_level)
+       SELECT gen_random_uuid(), '红队', CASE WHEN i % 2 = 0 THEN 'MALE' ELSE 'FEMALE' END, (current_date - make_interval(years => $3::int, days => 100))::date,
+              upper(substr(md5(gen_random_uuid()::text), 1, 18)), '浙江省杭州市上城区', '浙江省杭州市上城区测试路1号', $1, ($4::text[])[1 + i % 5]
+       FROM generate_series(1, $2::int) i RETURNING id, gender, risk_level`,
+      [grid, n, years, RISKS],
+    );
+    if (!category) return;
+    await t.sql(`INSERT INTO registry.minor_category (minor_id, category, identified_at) SELECT unnest($1::uuid[]), $2, current_date`, [rows.map((r) => r.id), category]);
+    for (const r of rows) {
+      const key = `${street}|${band}|${r.gender}|${r.risk_level ?? 'UNASSESSED'}`;
+      truth.set(key, (truth.get(key) ?? 0) + 1);
+    }
+  }
+
+  beforeAll(async () => {
+    t = await startTestHub();
+    for (const [s, [street, row]] of Object.entries(ROWS).entries()) {
+      const grid = `${street}001001`;
+      await addRegionChain(t, grid);
+      for (const [b, years] of AGE_YEARS.entries()) {
+        await kids(grid, years, 50, s, b);
+        await kids(grid, years, row[b], s, b, 'DROPOUT');
+      }
+    }
+    await refreshStatistics(t.hub.db.ds);
+  });
+  afterAll(() => t?.stop());
+
+  it('a dashboard solves no hidden DROPOUT count from every breakdown and level with the zeros every reader knows', async () => {
+    const dashboard = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: DISTRICT });
+    const streets = Object.keys(ROWS);
+    const risks = RISKS.map((r) => r ?? 'UNASSESSED');
+    const index = new Map<string, number>();
+    streets.forEach((_, s) => AGES.forEach((_a, b) => GENDERS.forEach((g) => risks.forEach((r) => index.set(`${s}|${b}|${g}|${r}`, index.size)))));
+    const span = new Span(index.size);
+    const known = new Span(index.size);
+    for (const [key, i] of index) {
+      if (Number(key.split('|')[1]) < 2) {
+        span.add(new Map([[i, 1]]));
+        known.add(new Map([[i, 1]]));
+      }
+    }
+    const hidden: { label: string; coef: Map<number, number>; value: number }[] = [];
+    const shapes = [[], ['RISK_LEVEL'], ['AGE_BAND'], ['GENDER'], ['RISK_LEVEL', 'AGE_BAND'], ['RISK_LEVEL', 'GENDER'], ['AGE_BAND', 'GENDER'], ['RISK_LEVEL', 'AGE_BAND', 'GENDER']];
+    for (const level of ['DISTRICT', 'STREET']) {
+      for (const shape of shapes) {
+        const r = await t.gql(dashboard, `{ minorCounts(level: ${level}, by: [CATEGORY${shape.map((d) => `, ${d}`).join('')}]) { cells { regionCode category riskLevel ageBand gender count { value suppressed } } } }`);
+        expect(r.errors).toBeUndefined();
+        for (const c of r.data.minorCounts.cells.filter((x: { category: string }) => x.category === 'DROPOUT')) {
+          const coef = new Map<number, number>();
+          let value = 0;
+          for (const [key, i] of index) {
+            const [s, b, g, risk] = key.split('|');
+            if (!streets[Number(s)].startsWith(c.regionCode) && !c.regionCode.startsWith(streets[Number(s)])) continue;
+            if ((c.ageBand !== null && c.ageBand !== AGES[Number(b)]) || (c.gender !== null && c.gender !== g) || (c.riskLevel !== null && c.riskLevel !== risk)) continue;
+            coef.set(i, 1);
+            value += truth.get(key) ?? 0;
+          }
+          const label = `${level} ${c.regionCode} DROPOUT ${c.riskLevel ?? '*'} ${c.ageBand ?? '*'} ${c.gender ?? '*'}`;
+          if (c.count.suppressed) hidden.push({ label, coef, value });
+          else {
+            expect([label, c.count.value]).toEqual([label, value]);
+            span.add(coef);
+          }
+        }
+      }
+    }
+    const solved = hidden.filter((h) => span.determines(h.coef) && !known.determines(h.coef) && h.value < 5);
+    expect(solved.map((h) => `${h.label} = ${h.value}`)).toEqual([]);
+  });
+});
