@@ -8,6 +8,13 @@
  */
 const CHINA_OFFSET_MS = 8 * 3_600_000;
 
+/**
+ * How far apart the clocks of one deployment's processes may be: distributed mode refuses a gateway
+ * assertion from a clock further off (its 15 s lifetime), and what one instance leases on its clock
+ * and another judges on its own allows for it.
+ */
+export const CLOCK_AGREEMENT_MS = 15_000;
+
 /** The calendar day in China at `at`, YYYY-MM-DD. */
 export const chinaDay = (at: Date): string => new Date(at.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 10);
 

@@ -5,6 +5,7 @@ import type { LookupFunction } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { AuditEventBody, AuditOutcome } from '../../audit/audit.types';
 import { AUDIT_APPEND_RETRYING_MS, type AuditSink } from '../../audit/audit.writer';
+import { CLOCK_AGREEMENT_MS } from '../../common/dates';
 import { newRequestId } from '../../audit/request-id';
 import type { Department } from '../../auth/principal';
 import { SYSTEM_USER_PREFIX } from '../../auth/token.service';
@@ -255,8 +256,10 @@ async function deliverBatch(
   // (each of its statements may take up to HUB_AUDIT_TIMEOUT_MS, its reply 1 s more) can let
   // another instance send the delivery too, audited there as well; receivers de-duplicate on the
   // signed body's id. Read from the clock now, not when the pass began: a lease written already past
-  // leaves the delivery free to every other instance while it is posted.
-  const lease = new Date(clock().getTime() + AUDIT_APPEND_RETRYING_MS + cfg.timeoutMs * 3);
+  // leaves the delivery free to every other instance while it is posted. Another instance judges it
+  // due on its own clock: one ahead by as much as instances may differ (CLOCK_AGREEMENT_MS) saw a lease
+  // of 13 s already past, and posted the delivery again while this one's POST was open.
+  const lease = new Date(clock().getTime() + AUDIT_APPEND_RETRYING_MS + cfg.timeoutMs * 3 + CLOCK_AGREEMENT_MS);
   // Most urgent first; within one urgency, round-robin over webhooks: every webhook's oldest due
   // delivery comes before any webhook's second, so one webhook's backlog (a receiver down, or a
   // department with many webhooks) cannot fill the batch and hold back everyone else's. The outer
