@@ -93,4 +93,25 @@ describe('the audit trail (red team 36)', () => {
       released: servedReads(event),
     }).toEqual({ refusals: [['BAD_USER_INPUT', 'x-purpose']], history: null, released: [] });
   });
+
+  // Red team 37, held (pinned): under EMPLOYMENT_CHECK a receipt read beside another subgraph's field (the
+  // gateway's plan, not the fast path) is refused whole, 400, as on the fast path, no read released.
+  it('refuses myReports beside another subgraph’s field under EMPLOYMENT_CHECK (the gateway path)', async () => {
+    const [{ code: street }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'STREET' ORDER BY code LIMIT 1`);
+    const officer = await t.token(Department.POLICE, { user: 'rt37-officer', region: street });
+    const filed = await post(
+      t,
+      officer,
+      {
+        query: `mutation($in: FileReportInput!) { fileMandatoryReport(input: $in) { id } }`,
+        variables: { in: { harmType: 'NEGLECT', observation: 'rt37: left alone', location: 'school gate', regionCode: street, urgency: 'URGENT' } },
+      },
+      {},
+    );
+    expect(filed.json.errors).toBeUndefined();
+    const r = await post(t, officer, { query: `{ regions { code } myReports(first: 5) { id status } }` }, EMPLOYMENT_CHECK);
+    const event = await eventOf(t, r.requestId);
+    const served = event.reads.filter((g: any) => Object.values(g.fields).some((a) => a !== 'DENY'));
+    expect([r.status, r.json.data ?? null, (r.json.errors ?? []).map((e: any) => [e.extensions?.code, e.extensions?.field]), served]).toEqual([400, null, [['BAD_USER_INPUT', 'x-purpose']], []]);
+  });
 });

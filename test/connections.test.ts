@@ -3,8 +3,8 @@ import diagnostics from 'node:diagnostics_channel';
 import { connect as tcp, type Socket } from 'node:net';
 import { Department } from '../src/auth/principal';
 import { MAX_PIPELINED } from '../src/server/http-listener';
-import { DEFAULT_PURPOSE, startTestHub, type TestHub } from './support/test-hub';
-import { openConnection, type HeldConnection } from './support/raw-socket';
+import { startTestHub, type TestHub } from './support/test-hub';
+import { graphqlRequest, openConnection, responsesIn, type HeldConnection } from './support/raw-socket';
 
 /**
  * Connections whose clients do not take their answers (src/server/http-listener.ts). Node starts
@@ -15,27 +15,6 @@ import { openConnection, type HeldConnection } from './support/raw-socket';
 jest.setTimeout(90_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function request(token: string, query: string): string {
-  const body = JSON.stringify({ query });
-  const head = ['POST /graphql HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Authorization: Bearer ${token}`, `x-purpose: ${DEFAULT_PURPOSE['x-purpose']}`, `Content-Length: ${Buffer.byteLength(body)}`];
-  return `${head.join('\r\n')}\r\n\r\n${body}`;
-}
-
-/** The complete responses in what a connection received, in order. */
-function responses(raw: Buffer): { status: number; headers: Record<string, string>; body: string }[] {
-  const out = [];
-  let rest = raw;
-  for (let end = rest.indexOf('\r\n\r\n'); rest.subarray(0, 9).toString() === 'HTTP/1.1 ' && end > 0; end = rest.indexOf('\r\n\r\n')) {
-    const [statusLine, ...lines] = rest.subarray(0, end).toString().split('\r\n');
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-    const length = Number(headers['content-length']);
-    if (rest.length < end + 4 + length) break;
-    out.push({ status: Number(statusLine.split(' ')[1]), headers, body: rest.subarray(end + 4, end + 4 + length).toString() });
-    rest = rest.subarray(end + 4 + length);
-  }
-  return out;
-}
 
 describe('connections that do not take their answers', () => {
   let t: TestHub;
@@ -67,7 +46,7 @@ describe('connections that do not take their answers', () => {
     socket.on('close', () => (closed = true));
     await new Promise((r) => socket.once('connect', r));
     socket.pause();
-    socket.write(request(token, query).repeat(N));
+    socket.write(graphqlRequest(token, query).repeat(N));
     // Built and audited: the hub has done its part.
     const answered = async () => {
       await t.hub.audit.drain();
@@ -81,7 +60,7 @@ describe('connections that do not take their answers', () => {
     socket.on('data', (chunk: Buffer) => received.push(chunk));
     socket.resume();
     for (let i = 0; i < 100 && !closed; i++) await sleep(50);
-    const whole = responses(Buffer.concat(received));
+    const whole = responsesIn(Buffer.concat(received));
     socket.destroy();
     expect({ closedByTheHub: closed, complete: whole.length < N }).toEqual({ closedByTheHub: true, complete: true });
     expect(whole.every((r) => r.status === 200)).toBe(true);
@@ -104,10 +83,10 @@ describe('connections that do not take their answers', () => {
     socket.on('data', (chunk: Buffer) => received.push(chunk));
     socket.on('error', () => undefined);
     await new Promise((r) => socket.once('connect', r));
-    socket.write(request(token, `mutation { recordVisit(minorId: "${id}", input: { notes: "slow answer" }) { id } }`));
-    for (let i = 0; i < 200 && !responses(Buffer.concat(received)).length; i++) await sleep(50);
+    socket.write(graphqlRequest(token, `mutation { recordVisit(minorId: "${id}", input: { notes: "slow answer" }) { id } }`));
+    for (let i = 0; i < 200 && !responsesIn(Buffer.concat(received)).length; i++) await sleep(50);
     await held;
-    const [answer] = responses(Buffer.concat(received));
+    const [answer] = responsesIn(Buffer.concat(received));
     socket.destroy();
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toEqual({ data: { recordVisit: { id: expect.any(String) } } });
@@ -116,9 +95,9 @@ describe('connections that do not take their answers', () => {
   it(`refuses a request pipelined behind ${MAX_PIPELINED} unanswered ones on its connection, audited, and closes the connection after it`, async () => {
     const token = await t.token(Department.CIVIL_AFFAIRS);
     const connection = await connect();
-    connection.socket.write(request(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED + 2));
+    connection.socket.write(graphqlRequest(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED + 2));
     for (let i = 0; i < 200 && !connection.closed; i++) await sleep(50);
-    const answers = responses(Buffer.concat(connection.received));
+    const answers = responsesIn(Buffer.concat(connection.received));
     expect(connection.closed).toBe(true);
     expect(answers.map((a) => a.status)).toEqual([...Array(MAX_PIPELINED).fill(200), 400]);
     const refusal = answers[MAX_PIPELINED];
@@ -142,10 +121,10 @@ describe('connections that do not take their answers', () => {
       const token = await t.token(Department.CIVIL_AFFAIRS);
       const { socket, received } = await connect();
       clientPort = socket.localPort!;
-      socket.write(request(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED));
-      for (let i = 0; i < 200 && responses(Buffer.concat(received)).length < MAX_PIPELINED; i++) await sleep(50);
+      socket.write(graphqlRequest(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED));
+      for (let i = 0; i < 200 && responsesIn(Buffer.concat(received)).length < MAX_PIPELINED; i++) await sleep(50);
       socket.destroy();
-      expect(responses(Buffer.concat(received)).map((a) => a.status)).toEqual(Array(MAX_PIPELINED).fill(200));
+      expect(responsesIn(Buffer.concat(received)).map((a) => a.status)).toEqual(Array(MAX_PIPELINED).fill(200));
       expect(closeListeners).toHaveLength(MAX_PIPELINED);
       // The first request's own listeners are added once it starts; none after it.
       expect(closeListeners.slice(1)).toEqual(Array(MAX_PIPELINED - 1).fill(closeListeners[1]));
@@ -167,8 +146,8 @@ describe('connections over HUB_MAX_CONNECTIONS', () => {
 
   const open = () => openConnection(t.hub.port);
   const answered = async (connection: HeldConnection, n: number) => {
-    for (let i = 0; i < 200 && responses(Buffer.concat(connection.received)).length < n && !connection.closed; i++) await sleep(50);
-    return responses(Buffer.concat(connection.received));
+    for (let i = 0; i < 200 && responsesIn(Buffer.concat(connection.received)).length < n && !connection.closed; i++) await sleep(50);
+    return responsesIn(Buffer.concat(connection.received));
   };
 
   it('closes a connection beyond the cap before it is served, says so in the log once, and serves again once one closes', async () => {
@@ -178,13 +157,13 @@ describe('connections over HUB_MAX_CONNECTIONS', () => {
       const held = [];
       for (let i = 0; i < MAX; i++) held.push(await open());
       // The hub has counted them all once each has served a request.
-      for (const c of held) c.socket.write(request(token, '{ minors(first: 1) { totalCount } }'));
+      for (const c of held) c.socket.write(graphqlRequest(token, '{ minors(first: 1) { totalCount } }'));
       for (const c of held) expect((await answered(c, 1)).map((a) => a.status)).toEqual([200]);
 
       const over = [await open(), await open()];
-      for (const c of over) c.socket.write(request(token, '{ minors(first: 1) { totalCount } }'));
+      for (const c of over) c.socket.write(graphqlRequest(token, '{ minors(first: 1) { totalCount } }'));
       for (let i = 0; i < 100 && over.some((c) => !c.closed); i++) await sleep(50);
-      expect(over.map((c) => ({ closed: c.closed, answers: responses(Buffer.concat(c.received)).length }))).toEqual([
+      expect(over.map((c) => ({ closed: c.closed, answers: responsesIn(Buffer.concat(c.received)).length }))).toEqual([
         { closed: true, answers: 0 },
         { closed: true, answers: 0 },
       ]);
@@ -192,14 +171,14 @@ describe('connections over HUB_MAX_CONNECTIONS', () => {
       expect(lines).toEqual([expect.stringMatching(/^\[hub\] closed a connection from (::ffff:)?127\.0\.0\.1: 10 connections \(HUB_MAX_CONNECTIONS\) are open$/)]);
 
       // The connections within the cap go on being served.
-      held[0].socket.write(request(token, '{ minors(first: 1) { totalCount } }'));
+      held[0].socket.write(graphqlRequest(token, '{ minors(first: 1) { totalCount } }'));
       expect((await answered(held[0], 2)).map((a) => a.status)).toEqual([200, 200]);
 
       held[1].socket.destroy();
       for (let i = 0; i < 100 && !held[1].closed; i++) await sleep(20);
       await sleep(100);
       const next = await open();
-      next.socket.write(request(token, '{ minors(first: 1) { totalCount } }'));
+      next.socket.write(graphqlRequest(token, '{ minors(first: 1) { totalCount } }'));
       expect((await answered(next, 1)).map((a) => a.status)).toEqual([200]);
       for (const c of [...held, next]) c.socket.destroy();
     } finally {

@@ -6,7 +6,7 @@ import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 jest.setTimeout(300_000);
 
 /**
- * Red teams 28 (rt28-employ) and 33 (rt33-employment): the pre-employment check (入职查询) and the
+ * Red teams 28 (rt28-employ), 33 (rt33-employment) and 36–38 (judgement numbers): the pre-employment check (入职查询) and the
  * barred-person registry (从业限制), workflow 5 of DOMAIN.md, docs/workflows.md "Pre-employment check";
  * the judgement key.
  */
@@ -230,5 +230,72 @@ describe('barred-person registry: one judgement listed once per person (rt28-emp
     expect(errorCodes(await t.gql(police, REMOVE, { id: barId }))).toEqual([]);
     const rows = await t.sql(`SELECT revoked_at IS NOT NULL AS revoked FROM workflow.barred_person WHERE id = $1`, [other]);
     expect([rows, await check(person)]).toEqual([[{ revoked: false }], 'RESTRICTED']);
+  });
+  /** What a response refused, as [code, field]. */
+  const refusals = (r: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => (r.errors ?? []).map((e) => [e.extensions?.code, e.extensions?.field ?? null]);
+
+  // Red team 36: judgementKey turned a run of brackets between two numerals into a separator and
+  // dropped it elsewhere, on the assumption that the year is followed by a court code opening with a
+  // letter. Older judgement numbers name the court by a Chinese numeral — `(2010)一中刑初字第1234号`,
+  // Beijing's No. 1 Intermediate Court — and there the bracket lies between the year's 0 and 一:
+  // keyed `2010-一中…`, the same number without brackets `2010一中…`. Listed twice for one person, and
+  // once overturned and its bar revoked, the copy kept the person RESTRICTED to every employer.
+  it('lists (2010)一中刑初字第1234号 once whether or not its year is bracketed, and its revocation clears the person', async () => {
+    // Held: a court code opening with a letter is one judgement with or without brackets.
+    const other = buildIdNumber('330102', '1975-04-03', 362);
+    expect(errorCodes(await list(police, other, '(2024)浙0102刑初123号'))).toEqual([]);
+    expect(errorCodes(await list(justice, other, '2024浙0102刑初123号'))).toEqual(['BAD_USER_INPUT']);
+    const person = buildIdNumber('110102', '1975-04-03', 361);
+    const first = await list(police, person, '(2010)一中刑初字第1234号');
+    expect(errorCodes(first)).toEqual([]);
+    const again = await list(justice, person, '2010一中刑初字第1234号');
+    expect(errorCodes(await t.gql(police, REMOVE, { id: first.data.addBarredPerson.id }))).toEqual([]);
+    expect([refusals(again), await check(person)]).toEqual([[['BAD_USER_INPUT', 'input.judgementReference']], 'CLEAR']);
+  });
+
+  // Red team 37: the key dropped every run of characters that are neither letters nor numbers before
+  // it folded compatibility forms (NFKC). Numbers copied out of a PDF come with Kangxi radicals — `⼀`
+  // (U+2F00), `⼆` (U+2F06), symbols NFKC folds to 一 and 二 — and `(2010)⼀中刑初字第1234号` (the No. 1
+  // court) and `(2010)⼆中…` (No. 2) both keyed as `2010中刑初字1234号`, as did `第⼀⼆三四号` and
+  // `第⼆⼀三四号` (1234 and 2134): the second court's bar refused as already listed.
+  it('lists two judgements of two courts, or of two numbers, written with Kangxi radicals, as two bars', async () => {
+    const person = buildIdNumber('110102', '1976-05-06', 371);
+    expect(errorCodes(await list(police, person, '(2010)⼀中刑初字第1234号'))).toEqual([]);
+    const otherCourt = await list(justice, person, '(2010)⼆中刑初字第1234号');
+    expect(errorCodes(await list(police, person, '(2011)一中刑初字第⼀⼆三四号'))).toEqual([]);
+    const otherNumber = await list(justice, person, '(2011)一中刑初字第⼆⼀三四号');
+    expect([refusals(otherCourt), refusals(otherNumber)]).toEqual([[], []]);
+  });
+
+  // The same the other way: typed and pasted with `⼀` (drawn alike), one judgement keyed twice.
+  it('lists (2010)一中刑初字第1234号 once however its 一 is encoded, and its revocation clears the person', async () => {
+    const person = buildIdNumber('110102', '1976-05-06', 372);
+    const first = await list(police, person, '(2010)一中刑初字第1234号');
+    expect(errorCodes(first)).toEqual([]);
+    const again = await list(justice, person, '(2010)⼀中刑初字第1234号');
+    expect(errorCodes(await t.gql(police, REMOVE, { id: first.data.addBarredPerson.id }))).toEqual([]);
+    expect([refusals(again), await check(person)]).toEqual([[['BAD_USER_INPUT', 'input.judgementReference']], 'CLEAR']);
+  });
+
+  // Red team 38: of the CJK Radicals Supplement (U+2E80–U+2EFF) NFKC folds only ⺟ and ⻳; the
+  // simplified-form radicals a PDF holds for common characters — ⻓ for 长, ⻩ for 黄 — stayed symbols
+  // and were dropped: `(2010)⻓中…` and `(2010)⻩中…`, two courts, keyed alike, and `⻓中` apart from
+  // `长中`. Such a number is refused, not guessed at; written with its characters it is listed.
+  it('refuses a judgement number written with a CJK Radicals Supplement form or a stroke, and lists it written with its characters', async () => {
+    const person = buildIdNumber('110102', '1976-05-06', 383);
+    const first = await list(police, person, '(2010)长中刑初字第1234号');
+    expect({
+      radical: refusals(await list(justice, person, '(2010)\u2ED3中刑初字第1234号')),
+      otherRadical: refusals(await list(justice, person, '(2010)\u2EE9中刑初字第1234号')),
+      stroke: refusals(await list(justice, person, '(2010)\u31D0中刑初字第1234号')),
+      characters: refusals(await list(justice, person, '(2010)黄中刑初字第1234号')),
+      listed: refusals(first),
+    }).toEqual({
+      radical: [['BAD_USER_INPUT', 'input.judgementReference']],
+      otherRadical: [['BAD_USER_INPUT', 'input.judgementReference']],
+      stroke: [['BAD_USER_INPUT', 'input.judgementReference']],
+      characters: [],
+      listed: [],
+    });
   });
 });

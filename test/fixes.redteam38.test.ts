@@ -1,55 +1,27 @@
 import { Department, Role } from '../src/auth/principal';
-import { buildIdNumber } from '../src/common/id-number';
 import { MAX_PIPELINED } from '../src/server/http-listener';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { statusForUser, storedEventOf } from './support/audit-helpers';
-import { openConnection } from './support/raw-socket';
+import { graphqlRequest, openConnection, responsesIn } from './support/raw-socket';
+import { Span } from './support/statistics-disclosure';
 import { addRegionChain } from './support/statistics-fixtures';
-import { DEFAULT_PURPOSE, errorCodes, startTestHub, type TestHub } from './support/test-hub';
+import { startTestHub, type TestHub } from './support/test-hub';
 
 jest.setTimeout(180_000);
 
 /**
  * Red team 38: the fixes of round 37 — Hangul look-alikes in user ids (10ac052), the refusals
  * before a request starts named by their verified caller (b7efa57), the categories' youngest ages
- * (6a99f0b), judgement numbers' Han variants (b929503).
+ * (6a99f0b); its judgement-number test is in employment.redteam28.
  */
-
-const ADD = `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id judgementReference } }`;
-const REMOVE = `mutation($id: ID!) { removeBarredPerson(id: $id, reason: "再审改判无罪") }`;
-const CHECK = `mutation($input: EmploymentCheckInput!) { employmentCheck(input: $input) { answer } }`;
-
-/** What a response refused, as [code, field]. */
-const refusals = (json: any) => (json?.errors ?? []).map((e: any) => [e.extensions?.code, e.extensions?.field ?? null]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function rawRequest(token: string, query: string): string {
-  const body = JSON.stringify({ query });
-  const head = ['POST /graphql HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Authorization: Bearer ${token}`, `x-purpose: ${DEFAULT_PURPOSE['x-purpose']}`, `Content-Length: ${Buffer.byteLength(body)}`];
-  return `${head.join('\r\n')}\r\n\r\n${body}`;
-}
-
-/** The request ids of the complete responses a connection received, in order, with their status. */
-function answers(raw: Buffer): { status: number; requestId: string }[] {
-  const out = [];
-  let rest = raw;
-  for (let end = rest.indexOf('\r\n\r\n'); rest.subarray(0, 9).toString() === 'HTTP/1.1 ' && end > 0; end = rest.indexOf('\r\n\r\n')) {
-    const [statusLine, ...lines] = rest.subarray(0, end).toString().split('\r\n');
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-    const length = Number(headers['content-length']);
-    if (rest.length < end + 4 + length) break;
-    out.push({ status: Number(statusLine.split(' ')[1]), requestId: headers['x-request-id'] });
-    rest = rest.subarray(end + 4 + length);
-  }
-  return out;
-}
-
 async function pipelined(t: TestHub, token: string): Promise<{ status: number; requestId: string }[]> {
   const connection = await openConnection(t.hub.port);
-  connection.socket.write(rawRequest(token, '{ __typename }').repeat(MAX_PIPELINED + 1));
+  connection.socket.write(graphqlRequest(token, '{ __typename }').repeat(MAX_PIPELINED + 1));
   for (let i = 0; i < 200 && !connection.closed; i++) await sleep(50);
-  return answers(Buffer.concat(connection.received));
+  return responsesIn(Buffer.concat(connection.received)).map((r) => ({ status: r.status, requestId: r.headers['x-request-id'] }));
 }
 
 describe('fixes of red team 37 (redteam38)', () => {
@@ -114,77 +86,8 @@ describe('fixes of red team 37 (redteam38)', () => {
     expect(rows).toEqual([]);
   });
 
-  // b929503 takes `[\u2E80-\u2FDF…]` as Han variants to fold with NFKC first, but of the CJK Radicals
-  // Supplement (U+2E80–U+2EFF) only ⺟ and ⻳ have a compatibility mapping: the simplified-form radicals
-  // a PDF's text holds for common characters — ⻓ U+2ED3 for 长, ⻩ U+2EE9 for 黄, ⻄ U+2EC4 for 西 —
-  // stay symbols and are dropped with the punctuation, as ⼀ was before the fix.
-  describe('judgement numbers written with a CJK Radicals Supplement form', () => {
-    const list = (token: string, idNumber: string, judgementReference: string) =>
-      t.gql(token, ADD, { input: { idNumber, name: '王某', offence: 'SEXUAL_HARM', judgementReference } });
-
-    it('lists (2010)长中刑初字第1234号 once however its 长 is encoded, and its revocation clears the person', async () => {
-      const police = await t.token(Department.POLICE, { user: 'rt38-police' });
-      const justice = await t.token(Department.JUSTICE, { user: 'rt38-justice' });
-      const employer = await t.token(Department.EDUCATION, { role: Role.EMPLOYER, user: 'rt38-kindergarten' });
-      const person = buildIdNumber('110102', '1976-05-06', 381);
-      const first = await list(police, person, '(2010)长中刑初字第1234号');
-      expect(errorCodes(first)).toEqual([]);
-      const again = await list(justice, person, '(2010)\u2ED3中刑初字第1234号');
-      expect(errorCodes(await t.gql(police, REMOVE, { id: first.data.addBarredPerson.id }))).toEqual([]);
-      const checked = await t.gql(employer, CHECK, { input: { idNumber: person, name: '王某', authorizationReference: 'AUTH-rt38' } }, {});
-      expect([refusals(again), errorCodes(checked), checked.data?.employmentCheck?.answer]).toEqual([[['BAD_USER_INPUT', 'input.judgementReference']], [], 'CLEAR']);
-    });
-
-    // Keyed alike, two courts' judgements (⻓中 and ⻩中) were one: such a number is refused, not guessed at.
-    it('refuses a judgement number written with a CJK Radicals Supplement form or a stroke, and lists it written with its characters', async () => {
-      const police = await t.token(Department.POLICE, { user: 'rt38-police' });
-      const person = buildIdNumber('110102', '1976-05-06', 383);
-      expect({
-        radical: refusals(await list(police, person, '(2010)\u2ED3中刑初字第1234号')),
-        stroke: refusals(await list(police, person, '(2010)\u31D0中刑初字第1234号')),
-        characters: refusals(await list(police, person, '(2010)黄中刑初字第1234号')),
-      }).toEqual({ radical: [['BAD_USER_INPUT', 'input.judgementReference']], stroke: [['BAD_USER_INPUT', 'input.judgementReference']], characters: [] });
-    });
-  });
 });
 
-/** Exact linear reasoning modulo a prime (as test/statistics.redteam37.test.ts). */
-const P = 1_000_003;
-const mod = (x: number) => ((x % P) + P) % P;
-function inverse(a: number): number {
-  let [s, ns, r, nr] = [0, 1, P, mod(a)];
-  while (nr) {
-    const q = Math.floor(r / nr);
-    [s, ns] = [ns, s - q * ns];
-    [r, nr] = [nr, r - q * nr];
-  }
-  return mod(s);
-}
-class Span {
-  private rows: { pivot: number; row: Float64Array }[] = [];
-  constructor(private readonly n: number) {}
-  private reduce(coef: Map<number, number>): Float64Array {
-    const v = new Float64Array(this.n);
-    for (const [i, c] of coef) v[i] = mod(v[i] + c);
-    for (const { pivot, row } of this.rows) {
-      const c = v[pivot];
-      if (!c) continue;
-      for (let j = 0; j < this.n; j++) if (row[j]) v[j] = mod(v[j] - c * row[j]);
-    }
-    return v;
-  }
-  add(coef: Map<number, number>): void {
-    const v = this.reduce(coef);
-    const pivot = v.findIndex((x) => x !== 0);
-    if (pivot < 0) return;
-    const ip = inverse(v[pivot]);
-    for (let j = 0; j < this.n; j++) if (v[j]) v[j] = mod(v[j] * ip);
-    this.rows.push({ pivot, row: v });
-  }
-  determines(coef: Map<number, number>): boolean {
-    return this.reduce(coef).every((x) => x === 0);
-  }
-}
 
 describe('category tables with known zeros across every breakdown (redteam38)', () => {
   let t: TestHub;

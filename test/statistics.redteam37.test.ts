@@ -1,6 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { addRegionChain } from './support/statistics-fixtures';
+import { Span } from './support/statistics-disclosure';
 import { startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(600_000);
@@ -13,43 +14,6 @@ const AGES = ['AGE_0_2', 'AGE_3_5', 'AGE_6_11', 'AGE_12_14', 'AGE_15_17'];
 const AGE_YEARS = [1, 4, 9, 13, 16];
 const RISKS = ['RED', 'ORANGE', 'YELLOW', 'BLUE', null];
 
-/** Exact linear reasoning modulo a prime (as test/support/statistics-disclosure.ts). */
-const P = 1_000_003;
-const mod = (x: number) => ((x % P) + P) % P;
-function inverse(a: number): number {
-  let [t, nt, r, nr] = [0, 1, P, mod(a)];
-  while (nr) {
-    const q = Math.floor(r / nr);
-    [t, nt] = [nt, t - q * nt];
-    [r, nr] = [nr, r - q * nr];
-  }
-  return mod(t);
-}
-class Span {
-  private rows: { pivot: number; row: Float64Array }[] = [];
-  constructor(private readonly n: number) {}
-  private reduce(coef: Map<number, number>): Float64Array {
-    const v = new Float64Array(this.n);
-    for (const [i, c] of coef) v[i] = mod(v[i] + c);
-    for (const { pivot, row } of this.rows) {
-      const c = v[pivot];
-      if (!c) continue;
-      for (let j = 0; j < this.n; j++) if (row[j]) v[j] = mod(v[j] - c * row[j]);
-    }
-    return v;
-  }
-  add(coef: Map<number, number>): void {
-    const v = this.reduce(coef);
-    const pivot = v.findIndex((x) => x !== 0);
-    if (pivot < 0) return;
-    const ip = inverse(v[pivot]);
-    for (let j = 0; j < this.n; j++) if (v[j]) v[j] = mod(v[j] * ip);
-    this.rows.push({ pivot, row: v });
-  }
-  determines(coef: Map<number, number>): boolean {
-    return this.reduce(coef).every((x) => x === 0);
-  }
-}
 
 /** `n` children of `grid` aged `years`, risk levels in turn, with `category` if given. */
 async function kids(t: TestHub, grid: string, years: number, n: number, category?: string): Promise<void> {

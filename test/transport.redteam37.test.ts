@@ -1,8 +1,8 @@
 import { Department } from '../src/auth/principal';
 import { MAX_PIPELINED } from '../src/server/http-listener';
 import { statusForUser, storedEventOf } from './support/audit-helpers';
-import { openConnection } from './support/raw-socket';
-import { DEFAULT_PURPOSE, startTestHub, type TestHub } from './support/test-hub';
+import { graphqlRequest, openConnection, responsesIn } from './support/raw-socket';
+import { startTestHub, type TestHub } from './support/test-hub';
 
 jest.setTimeout(180_000);
 
@@ -12,27 +12,6 @@ jest.setTimeout(180_000);
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function rawRequest(token: string, query: string): string {
-  const body = JSON.stringify({ query });
-  const head = ['POST /graphql HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Authorization: Bearer ${token}`, `x-purpose: ${DEFAULT_PURPOSE['x-purpose']}`, `Content-Length: ${Buffer.byteLength(body)}`];
-  return `${head.join('\r\n')}\r\n\r\n${body}`;
-}
-
-/** Complete responses in what a connection received, in order. */
-function responses(raw: Buffer): { status: number; headers: Record<string, string>; body: string }[] {
-  const out = [];
-  let rest = raw;
-  for (let end = rest.indexOf('\r\n\r\n'); rest.subarray(0, 9).toString() === 'HTTP/1.1 ' && end > 0; end = rest.indexOf('\r\n\r\n')) {
-    const [statusLine, ...lines] = rest.subarray(0, end).toString().split('\r\n');
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-    const length = Number(headers['content-length']);
-    if (rest.length < end + 4 + length) break;
-    out.push({ status: Number(statusLine.split(' ')[1]), headers, body: rest.subarray(end + 4, end + 4 + length).toString() });
-    rest = rest.subarray(end + 4 + length);
-  }
-  return out;
-}
 
 describe('transport and authentication (redteam37)', () => {
   let t: TestHub;
@@ -47,9 +26,9 @@ describe('transport and authentication (redteam37)', () => {
     const user = 'pipeline-caller-37';
     const token = await t.token(Department.CIVIL_AFFAIRS, { user });
     const connection = await openConnection(t.hub.port);
-    connection.socket.write(rawRequest(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED + 1));
+    connection.socket.write(graphqlRequest(token, '{ minors(first: 1) { totalCount } }').repeat(MAX_PIPELINED + 1));
     for (let i = 0; i < 200 && !connection.closed; i++) await sleep(50);
-    const answers = responses(Buffer.concat(connection.received));
+    const answers = responsesIn(Buffer.concat(connection.received));
     expect(answers.map((a) => a.status)).toEqual([...Array(MAX_PIPELINED).fill(200), 400]);
     const refusal = await storedEventOf(t, answers[MAX_PIPELINED].headers['x-request-id']);
     expect(refusal.errorCodes).toEqual(['BAD_REQUEST']);

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { DEFAULT_PURPOSE } from './test-hub';
 
 /** What a test sends over a raw socket: bytes, a pause, or the client's half-close (FIN). */
 export type Step = string | Buffer | { pause: number } | { end: 'fin' };
@@ -77,4 +78,26 @@ export async function postWithStalledBody(port: number, token: string, body: str
   const bytes = Buffer.concat([Buffer.from(head), Buffer.from(body)]);
   const split = bytes.length - tail;
   return (await exchange(port, [bytes.subarray(0, split), { pause }, bytes.subarray(split)])).toString();
+}
+
+/** A POST of `query` to /graphql as written on the wire, with the bearer token and the default purpose. */
+export function graphqlRequest(token: string, query: string): string {
+  const body = JSON.stringify({ query });
+  const head = ['POST /graphql HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `Authorization: Bearer ${token}`, `x-purpose: ${DEFAULT_PURPOSE['x-purpose']}`, `Content-Length: ${Buffer.byteLength(body)}`];
+  return `${head.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** The complete responses in what a connection received, in order. */
+export function responsesIn(raw: Buffer): { status: number; headers: Record<string, string>; body: string }[] {
+  const out = [];
+  let rest = raw;
+  for (let end = rest.indexOf('\r\n\r\n'); rest.subarray(0, 9).toString() === 'HTTP/1.1 ' && end > 0; end = rest.indexOf('\r\n\r\n')) {
+    const [statusLine, ...lines] = rest.subarray(0, end).toString().split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const length = Number(headers['content-length']);
+    if (rest.length < end + 4 + length) break;
+    out.push({ status: Number(statusLine.split(' ')[1]), headers, body: rest.subarray(end + 4, end + 4 + length).toString() });
+    rest = rest.subarray(end + 4 + length);
+  }
+  return out;
 }

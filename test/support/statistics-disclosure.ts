@@ -21,7 +21,7 @@ function inverse(a: number): number {
 }
 
 /** Row-reduced published equations; `determines` says whether they fix a linear form. */
-class Span {
+export class Span {
   private rows: { pivot: number; row: Float64Array }[] = [];
   constructor(private readonly n: number) {}
   private reduce(coef: Map<number, number>): Float64Array {
