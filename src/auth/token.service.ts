@@ -153,16 +153,20 @@ const passesForAscii = (sub: string): boolean =>
  * full-width punctuation, which Chinese is typed with (`李明（民政）`): COMMON_SIGN judges that.
  */
 /**
- * Characters a Latin letter wide drawn as ASCII that no name is written with, in any id: the
- * half-width Hangul letters and symbols (U+FFA0–U+FFEE, legacy terminal forms: `ￚ` a stroke, drawn as
- * `-`, `ﾷ` and `￮` circles, drawn as `o`, `￨` a bar, drawn as `l`), the box-drawing lines (`─` as `-`,
- * `│` as `l`) and the white circles (`○`, `◯`, `◦` as `o`). And, beside Latin, Hangul jamo alone —
- * compatibility (`ㅡ`, `ㅣ`, `ㅇ`), conjoining (`ᅳ`, `ᅵ`, `ᄋ`) and their extensions —, drawn as `-`,
- * `l` and `o`: a Korean name is written in syllables (`kim-김민준`).
+ * Characters no name is written with that are drawn as ASCII, in any id: the half-width Hangul
+ * letters and symbols (U+FFA0–U+FFEE, legacy terminal forms: `ￚ` a stroke, drawn as `-`, `ﾷ` and `￮`
+ * circles, drawn as `o`, `￨` a bar, drawn as `l`), and the symbols of the blocks of lines, shapes and
+ * signs — Miscellaneous Technical (`⎼`, `⏐`), box drawing, block elements and geometric shapes (`─`,
+ * `▁`, `○`, `◌`), miscellaneous symbols and dingbats (`⚪`, `❘`, `✕`), miscellaneous symbols and arrows
+ * (`⭘`), and their extensions (`🞅`, `🭹`): a hand list of the ones drawn as `-`, `l`, `o` or `x`
+ * always missed some, and an id needs none. Emoji of other blocks stay (`小明👍🏽`). And, beside
+ * Latin, Hangul jamo alone — compatibility (`ㅡ`, `ㅣ`, `ㅇ`), conjoining (`ᅳ`, `ᅵ`, `ᄋ`) and their
+ * extensions — and CJK strokes (`㇐`, `㇑`), drawn as `-`, `l` and `o`: a Korean name is written in
+ * syllables (`kim-김민준`), a Chinese one in characters.
  */
-const DRAWN_AS_ASCII = /[\uFFA0-\uFFEE\u2500-\u257F\u25CB\u25E6\u25EF]/u;
-const HANGUL_JAMO = /[\u1100-\u11FF\u3131-\u318E\uA960-\uA97F\uD7B0-\uD7FF]/u;
-const isDrawnAsAscii = (sub: string) => DRAWN_AS_ASCII.test(sub) || (LATIN.test(sub) && HANGUL_JAMO.test(sub));
+const DRAWN_AS_ASCII = /[\uFFA0-\uFFEE]|(?=[\p{So}\p{Sm}])[\u2300-\u23FF\u2500-\u27BF\u2B00-\u2BFF\u{1F780}-\u{1F7FF}\u{1FB00}-\u{1FBFF}]/u;
+const JAMO_OR_STROKE = /[\u1100-\u11FF\u3131-\u318E\uA960-\uA97F\uD7B0-\uD7FF\u31C0-\u31EF]/u;
+const isDrawnAsAscii = (sub: string) => DRAWN_AS_ASCII.test(sub) || (LATIN.test(sub) && JAMO_OR_STROKE.test(sub));
 
 const isAsciiCompatibility = (sub: string) => Array.from(sub).some((c) => c > '\u007f' && /^[A-Za-z0-9]+$/.test(c.normalize('NFKC')));
 

@@ -27,12 +27,13 @@ const NUMERAL = String.raw`[\p{N}〇一二三四五六七八九十百千万亿�
  */
 const NUMERAL_FORMS: Readonly<Record<string, string>> = { '○': '〇', '◯': '〇', 零: '〇', 貳: '贰', 參: '叁', 叄: '叁', 陸: '陆', 萬: '万', 億: '亿', 兩: '两' };
 /**
- * Han characters a PDF's text often holds in another code point than the one typed: the Kangxi
- * radicals (⼀ U+2F00 for 一) and the CJK compatibility ideographs (U+F9B2 for 零). Taken as their
- * unified character first: else dropped as symbols with the punctuation (before NFKC could fold
- * them), `(2010)⼀中` and `(2010)⼆中` keyed alike, and `⼀中` apart from `一中`.
+ * Han characters a text may hold as another code point than the one typed: the Kangxi radicals (⼀
+ * U+2F00 for 一), the CJK compatibility ideographs (U+F9B2 for 零), the Kanbun marks (㆖ for 上), and
+ * the enclosed and squared ideographs (㊤ for 上, 🈩 for 一). Taken as their compatibility form first:
+ * else dropped as symbols with the punctuation (before NFKC could fold them), `(2010)⼀中` and
+ * `(2010)⼆中`, `杭㆖` and `杭㆘`, keyed alike, and `⼀中` apart from `一中`.
  */
-const HAN_VARIANT = /[\u2E80-\u2FDF\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/gu;
+const HAN_VARIANT = /[\u2E80-\u2FDF\u3190-\u319F\u3200-\u33FF\uF900-\uFAFF\u{1F200}-\u{1F2FF}\u{2F800}-\u{2FA1F}]/gu;
 /**
  * The CJK Radicals Supplement and CJK strokes, which NFKC leaves as they are (all but ⺟ and ⻳) and
  * the key would drop as symbols: `(2010)⻓中` and `(2010)⻩中`, two courts, keyed alike. Refused at
