@@ -160,14 +160,15 @@ export class InProcessDataSource implements GraphQLDataSource<GatewayContext> {
     // unknown operation name), nothing ran; FastPathGateway has the gateway answer it.
     if (!('data' in result)) return result;
     // Masked at the subgraph's boundary as in process(), and named as the gateway names a
-    // subgraph's errors. Apollo Server would label an unmasked driver error INTERNAL_SERVER_ERROR
-    // and pass its message on.
+    // subgraph's errors, without locations as the gateway passes them on: the same request answered
+    // the same by either path. Apollo Server would label an unmasked driver error
+    // INTERNAL_SERVER_ERROR and pass its message on.
     const serviceName = this.subgraph.slice.name;
     return {
       ...result,
       errors: result.errors.map((e) => {
         const masked = maskUnexpectedError(e.toJSON(), e.originalError ?? e);
-        return new GraphQLError(masked.message, { nodes: e.nodes, path: masked.path, extensions: { ...masked.extensions, serviceName } });
+        return new GraphQLError(masked.message, { path: masked.path, extensions: { ...masked.extensions, serviceName } });
       }),
     };
   }
