@@ -92,4 +92,21 @@ describe('registry writes: assessments given finer than a millisecond (rt33-writ
     expect(refusal(await assess(id, 'ORANGE', '2026-01-01T00:00:00.7420000000001Z'))).toEqual([['BAD_USER_INPUT'], 'assessedAt']);
     expect(await levelOf(id)).toEqual(['RED', 'RED']);
   });
+
+  // Red team 36. Bug: the DateTimeISO scalar (src/schema/date-time.scalar.ts) tells a time given finer than the
+  // millisecond by the number `Number("<digits 4-9>.<digits 10 on>")`, and a fraction whose first
+  // non-zero digit lies some 320 places past the ninth makes that number underflow to 0: the time
+  // passes as given to the millisecond (requireNotFuture), is cut to it, and the red team 33 bug is
+  // back — an ORANGE given after a RED is stored at the RED's instant, the tie goes to the graver,
+  // and the child stays RED though its latest assessment, as given, is ORANGE.
+  it('refuses an ORANGE given a fraction past the millisecond after a RED, however far past the ninth digit that fraction lies', async () => {
+    const id = await newChild();
+    expect(errorCodes(await assess(id, 'RED', '2026-01-01T00:00:00.742Z'))).toEqual([]);
+    // Held: 300 zeros past the millisecond is still told finer; 400 is not.
+    const near = await assess(id, 'ORANGE', `2026-01-01T00:00:00.742${'0'.repeat(300)}1Z`);
+    expect(refusal(near)).toEqual([['BAD_USER_INPUT'], 'assessedAt']);
+    const later = await assess(id, 'ORANGE', `2026-01-01T00:00:00.742${'0'.repeat(400)}1Z`);
+    expect(refusal(later)).toEqual([['BAD_USER_INPUT'], 'assessedAt']);
+    expect(await t.sql(`SELECT level FROM registry.risk_assessment WHERE minor_id = $1`, [id])).toEqual([{ level: 'RED' }]);
+  });
 });
