@@ -190,22 +190,23 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
           // event records them); only its answer is withheld — else a no-op (acknowledging again)
           // would read any child under the referral. A record about a child it names to no one here
           // (a report of an unregistered child, or of another street's) is another child's too.
+          let withheld: { status: number; error: GraphQLFormattedError } | undefined;
           if (purposeChild && (ctx.access.hasServedUnnamedChild() || access.reads.some((g) => g.minorIds.some((id) => id !== purposeChild)))) {
             const ran = rc.operation?.operation === 'mutation' ? ' (the mutation ran; its answer is withheld)' : '';
-            response.body.singleResult = {
-              errors: [{ message: `Under purpose ${purpose!.code} a request reads only the child of ${purpose!.reference}${ran}`, extensions: { code: HubErrorCode.FORBIDDEN } }],
-            };
-            response.http.status = 403;
-            // Nothing of the answer left: its reads are recorded as refused, as a field the policy
-            // refuses is. Recorded as served, a data officer read them as another child's data
-            // released under this referral — the very read the refusal prevented.
-            access = { ...access, reads: refusedReads(access.reads) };
+            const message = `Under purpose ${purpose!.code} a request reads only the child of ${purpose!.reference}${ran}`;
+            withheld = { status: 403, error: { message, extensions: { code: HubErrorCode.FORBIDDEN } } };
           } else if (purpose && !purposeServesChildren(purpose) && (ctx.access.hasServedUnnamedChild() || access.reads.some((g) => g.minorIds.length > 0))) {
             // EMPLOYMENT_CHECK serves no child's data, also through a type that is no part of a child's
             // record (a filer's receipts, a data officer's look-up of a child): refused whole, as the
-            // operation is before it runs when it selects such a type, its reads recorded as refused.
-            response.body.singleResult = { errors: [{ message: notForChildren(purpose).message, extensions: { code: HubErrorCode.BAD_USER_INPUT, field: PURPOSE_HEADER } }] };
-            response.http.status = 400;
+            // operation is before it runs when it selects such a type.
+            withheld = { status: 400, error: { message: notForChildren(purpose).message, extensions: { code: HubErrorCode.BAD_USER_INPUT, field: PURPOSE_HEADER } } };
+          }
+          if (withheld) {
+            response.body.singleResult = { errors: [withheld.error] };
+            response.http.status = withheld.status;
+            // Nothing of the answer left: its reads are recorded as refused, as a field the policy
+            // refuses is. Recorded as served, a data officer read them as another child's data
+            // released under this referral — the very read the refusal prevented.
             access = { ...access, reads: refusedReads(access.reads) };
           }
           const result = response.body.singleResult;
