@@ -364,11 +364,10 @@ describe('distributed mode answers and records as the in-process hub (redteam10)
     await both('an unknown operation name', () => ({ subject: Department.POLICE, query: `query A { regions { code } } query B { regions { name } }` }));
     await both('_entities asked by a client', (side) => ({ subject: Department.CIVIL_AFFAIRS, query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Minor { id name } } }`, variables: { r: [{ __typename: 'Minor', id: minor(side) }] } }));
     await both('a literal the registry scalar refuses', () => ({ subject: Department.CIVIL_AFFAIRS, query: `{ minors(first: 1, filter: { nextVisitDueBefore: "not-a-date" }) { totalCount } }` }));
-    // Alone in the operation or beside another subgraph's field, in process (the fast path leaves
-    // a refusal before anything ran to the gateway) or remote: the registry's fetch is refused and
-    // the field is null beside the error, HTTP 200. The same event either way.
+    // Alone in the operation or beside another subgraph's field, in process or remote: the gateway
+    // refuses the value before anything runs (checkCustomScalars), HTTP 400. The same event either way.
     const [refusedAlone] = await both('a variable the registry scalar refuses', () => ({ subject: Department.CIVIL_AFFAIRS, query: `query($b: DateTimeISO) { minors(first: 1, filter: { nextVisitDueBefore: $b }) { totalCount } }`, variables: { b: '-005000-01-01T00:00:00.000Z' } }));
-    expect([(refusedAlone as { status: number }).status, (refusedAlone as { data: unknown }).data]).toEqual([200, { minors: null }]);
+    expect([(refusedAlone as { status: number }).status, (refusedAlone as { data: unknown }).data]).toEqual([400, undefined]);
     await both('a literal a department scalar refuses, beside another subgraph', () => ({ subject: Department.CIVIL_AFFAIRS, query: `{ minors(first: 1, filter: { nextVisitDueBefore: "not-a-date" }) { totalCount } statisticsScope { level } }` }));
 
     // Answers that name no child, or another jurisdiction's.

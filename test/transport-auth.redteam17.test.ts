@@ -272,9 +272,9 @@ describe('transport and authentication, with every subgraph served alone (redtea
     return { status: res.status, requestId: res.headers.get('x-request-id')!, json: (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
   };
 
-  it('refuses a fetch the gateway would send larger than a subgraph reads (1e20 re-spelt as 21 digits) as LIMIT_EXCEEDED before sending it, not as an internal failure in doubt', async () => {
-    // A custom scalar (DateTimeISO) is the supergraph's by name only: any JSON value passes the gateway
-    // and is sent on as JSON.stringify spells it — each `1e20` (4 bytes) as `100000000000000000000`.
+  it('refuses a value that would make a fetch larger than a subgraph reads (1e20 re-spelt as 21 digits) before sending it, not as an internal failure in doubt', async () => {
+    // The supergraph took any JSON value for a custom scalar (DateTimeISO) and sent it on as
+    // JSON.stringify spells it — each `1e20` (4 bytes) as `100000000000000000000`; it now checks it.
     const query = 'query($before: DateTimeISO) { minors(first: 1, filter: { nextVisitDueBefore: $before }) { totalCount } }';
     const text = `{"query":${JSON.stringify(query)},"variables":{"before":[${Array(60_000).fill('1e20').join(',')}]}}`;
     expect(text.length).toBeLessThan(400_000);
@@ -286,11 +286,9 @@ describe('transport and authentication, with every subgraph served alone (redtea
       const [event] = await hub.sql(`SELECT outcome, body::jsonb->'errorCodes' AS codes FROM audit.event WHERE request_id = $1 AND outcome <> 'STARTED'`, [r.requestId]);
       answers.push({ status: r.status, codes: (r.json.errors ?? []).map((e) => e.extensions?.code), event, internal: logged.filter((l) => /unexpected/.test(l)).map((l) => l.slice(0, 200)) });
     }
-    // In process the registry's scalar refuses the value (its field null); the distributed gateway cannot send it on.
-    expect(answers).toEqual([
-      { status: 200, codes: ['BAD_USER_INPUT'], event: { outcome: 'INVALID', codes: ['BAD_USER_INPUT'] }, internal: [] },
-      { status: 200, codes: ['LIMIT_EXCEEDED'], event: { outcome: 'LIMIT_EXCEEDED', codes: ['LIMIT_EXCEEDED'] }, internal: [] },
-    ]);
+    // Refused by the gateway's DateTimeISO before any fetch, in process and distributed alike.
+    const refused = { status: 400, codes: ['BAD_USER_INPUT'], event: { outcome: 'INVALID', codes: ['BAD_USER_INPUT'] }, internal: [] };
+    expect(answers).toEqual([refused, refused]);
   });
 });
 

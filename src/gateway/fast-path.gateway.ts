@@ -2,6 +2,7 @@ import type { ApolloGateway } from '@apollo/gateway';
 import type { GatewayInterface, GatewayLoadResult, GatewaySchemaLoadOrUpdateCallback } from '@apollo/server-gateway-interface';
 import { BREAK, DocumentNode, Kind, OperationTypeNode, visit } from 'graphql';
 import { rootFieldNodes } from '../common/root-fields';
+import { checkCustomScalars } from './supergraph-scalars';
 import type { InProcessDataSource, RootFields } from './in-process.data-source';
 
 /** Introspection answers from the supergraph, never from one subgraph's schema. */
@@ -52,7 +53,10 @@ export class FastPathGateway implements GatewayInterface {
   ) {}
 
   onSchemaLoadOrUpdate(callback: GatewaySchemaLoadOrUpdateCallback) {
-    return this.gateway.onSchemaLoadOrUpdate(callback);
+    return this.gateway.onSchemaLoadOrUpdate((schema) => {
+      checkCustomScalars(schema.apiSchema);
+      callback(schema);
+    });
   }
 
   async load(options: Parameters<ApolloGateway['load']>[0]): Promise<GatewayLoadResult> {
@@ -62,10 +66,8 @@ export class FastPathGateway implements GatewayInterface {
         const target = this.target(rc.document);
         if (!target) return executor!(rc);
         const result = await target.executeWhole(rc as never);
-        // No `data`: refused before anything ran, and left to the gateway to refuse as it does. A
-        // variable the subgraph's own scalar refuses (DateTimeISO, which the supergraph knows by
-        // name only) the gateway passes on, and the fetch's refusal nulls the field (HTTP 200):
-        // answered here, it was a request error (HTTP 400, no data).
+        // No `data`: refused before anything ran, and left to the gateway to refuse as it does
+        // (a bad DateTimeISO too: checkCustomScalars).
         return 'data' in result ? result : executor!(rc);
       },
     };

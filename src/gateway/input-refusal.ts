@@ -1,10 +1,10 @@
 import { GraphQLError, Kind } from 'graphql';
 
 /**
- * A subgraph's refusal of the client's own input that the supergraph could not check: the
- * supergraph knows a custom scalar (DateTimeISO) by name only, so a value it accepts may still be
- * one the subgraph's scalar refuses. Such a refusal is the client's error (BAD_USER_INPUT), not the
- * hub's, in process and from a remote subgraph alike.
+ * A subgraph's refusal of the client's own input that the supergraph accepted: the supergraph checks
+ * DateTimeISO with the hub's scalar (checkCustomScalars), yet a remote subgraph of another release
+ * may judge a value otherwise, and the fast path validates on the subgraph's schema. Such a refusal
+ * is the client's error (BAD_USER_INPUT), not the hub's, in process and from a remote subgraph alike.
  */
 
 /**

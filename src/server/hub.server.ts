@@ -18,6 +18,7 @@ import { FastPathGateway } from '../gateway/fast-path.gateway';
 import { InProcessDataSource } from '../gateway/in-process.data-source';
 import { entityKeyFields, reservedResponseNames, reservedVariableNames } from '../gateway/reserved-response-names';
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
+import { dateLiteralAsBadInput } from '../gateway/supergraph-scalars';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { CHILD_FREE_MUTATIONS, CHILD_RECORD_TYPES, FIELD_GRANTS, PURPOSE_FREE_MUTATIONS, SUBGRAPHS } from '../subgraphs';
 import { registrySubgraph } from '../subgraphs/registry';
@@ -94,7 +95,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       // src/main.ts stops the hub on SIGTERM and SIGINT, requests in flight first: Apollo's own
       // handler would stop it at once under them, then kill the process.
       stopOnTerminationSignals: false,
-      formatError: (formatted, error) => maskUnexpectedError(formatted, error, config.production),
+      formatError: (formatted, error) => maskUnexpectedError(dateLiteralAsBadInput(formatted, error), error, config.production),
       // Apollo's default landing page loads scripts from its CDN and names the server's version.
       plugins: benchDisable.audit
         ? [ApolloServerPluginLandingPageDisabled(), NO_STORE_ANSWERS, unavailableStatus]
