@@ -131,7 +131,7 @@ describe('field-level policy, exhaustive', () => {
     });
     // The newest bar is a revoked one, so that its revocation fields have values to compare.
     const revoked = await t.gql(await t.token(Department.POLICE), `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id } }`, {
-      input: { idNumber: buildIdNumber('330102', '1980-01-01', 13), name: '某乙', offence: 'OTHER', judgementReference: 'probe', restrictedUntil: '2099-12-31' },
+      input: { idNumber: buildIdNumber('330102', '1980-01-01', 13), name: '某乙', offence: 'OTHER', judgementReference: 'probe', restrictedUntil: '2049-12-31' },
     });
     const revocation = await t.gql(await t.token(Department.JUSTICE), `mutation($id: ID!) { removeBarredPerson(id: $id, reason: "probe") }`, { id: revoked.data.addBarredPerson.id });
     expect(revocation.errors).toBeUndefined();

@@ -129,6 +129,18 @@ export function requireNotFuture(field: string, value: Date | undefined, now: Da
   return value;
 }
 
+/**
+ * When something was seen happening to a child: as requireNotFuture, and not on a day before the
+ * earliest birth of a child today (earliestMinorBirth) — a child seen then is an adult now, and
+ * 1901 or 2000 for 2020 is a typing error, as in a department record's date.
+ */
+export function requireChildhoodTime(field: string, value: Date | undefined, now: Date): Date {
+  const v = requireNotFuture(field, value, now);
+  const earliest = earliestMinorBirth(now);
+  if (chinaDay(v) < earliest) throw badInput(field, `must not be before ${earliest} (the day after 18 years ago: a child seen earlier is an adult today)`);
+  return v;
+}
+
 /** A calendar date YYYY-MM-DD that exists; with `notAfter`, not later than that instant's day in China (`chinaDay`). */
 export function requireDate(field: string, value: string | undefined | null, notAfter?: Date): string {
   const v = (value ?? '').trim();
@@ -173,9 +185,24 @@ const LONGEST_SENTENCE_YEARS = 25;
 
 /** The date a sentence or its supervision ends on: not later than LONGEST_SENTENCE_YEARS after today in China. */
 export function requireSentenceEnd(field: string, value: string | undefined | null, now: Date): string {
+  return requireWithinYears(field, value, now, LONGEST_SENTENCE_YEARS, 'the longest fixed term');
+}
+
+/**
+ * A bar from work with minors (从业禁止) runs at most 5 years past release (刑法 art. 37-1), so it
+ * ends at most that much after the longest sentence; a lifelong one has no end date. A later end is
+ * a typing error (9999, 2207 for 2027) that would answer RESTRICTED for centuries.
+ */
+const LONGEST_BAR_YEARS = LONGEST_SENTENCE_YEARS + 5;
+
+export function requireBarEnd(field: string, value: string | undefined | null, now: Date): string {
+  return requireWithinYears(field, value, now, LONGEST_BAR_YEARS, 'the longest fixed term and a bar of 5 years after it; leave it out for a lifelong bar');
+}
+
+function requireWithinYears(field: string, value: string | undefined | null, now: Date, years: number, why: string): string {
   const v = requireDate(field, value);
-  const latest = yearsBefore(now, -LONGEST_SENTENCE_YEARS);
-  if (v > latest) throw badInput(field, `must not be after ${latest} (${LONGEST_SENTENCE_YEARS} years from today, the longest fixed term)`);
+  const latest = yearsBefore(now, -years);
+  if (v > latest) throw badInput(field, `must not be after ${latest} (${years} years from today, ${why})`);
   return v;
 }
 

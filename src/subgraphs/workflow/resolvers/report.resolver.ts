@@ -5,7 +5,7 @@ import { latestTime, stepTime } from '../../../common/dates';
 import { normalIdNumber, requireIdNumber } from '../../../common/id-number';
 import { badInput, forbidden, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { isRegionCode, optionalLine, optionalText, requireLine, requireNotFuture, requirePageSize, requireSomeValues, requireText } from '../../../common/validation';
+import { isRegionCode, optionalLine, optionalText, requireChildhoodTime, requireLine, requirePageSize, requireSomeValues, requireText } from '../../../common/validation';
 import { MandatoryReport } from '../entities/mandatory-report.entity';
 import { MinorStub } from '../entities/minor.stub';
 import { ReportTransition } from '../entities/report-transition.entity';
@@ -62,7 +62,7 @@ export class ReportResolver {
       location: requireLine('location', input.location, 200),
       reporterUnit: optionalLine('reporterUnit', input.reporterUnit, 100),
       childDescription: optionalText('childDescription', input.childDescription, 500),
-      observedAt: requireNotFuture('observedAt', input.observedAt, ctx.now),
+      observedAt: requireChildhoodTime('observedAt', input.observedAt, ctx.now),
     };
     const childIdNumber = normalIdNumber(input.childIdNumber) === '' ? null : requireIdNumber('childIdNumber', input.childIdNumber);
     if (input.childId != null && !isUuid(input.childId)) throw badInput('childId', 'is not a registry id');
