@@ -5,7 +5,7 @@ import { ageOn, chinaDay } from '../../../common/dates';
 import { idNumberBirthDate, requireIdNumber } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { EARLIEST_DATE, requireDate, requireLine, requireText } from '../../../common/validation';
+import { EARLIEST_DATE, requireBarEnd, requireLine, requireText } from '../../../common/validation';
 import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
 import { EmploymentAnswer } from '../workflow.enums';
@@ -31,9 +31,10 @@ const NUMERAL_FORMS: Readonly<Record<string, string>> = { '○': '〇', '◯': '
  * U+2F00 for 一), the CJK compatibility ideographs (U+F9B2 for 零), the Kanbun marks (㆖ for 上), and
  * the enclosed and squared ideographs (㊤ for 上, 🈩 for 一). Taken as their compatibility form first:
  * else dropped as symbols with the punctuation (before NFKC could fold them), `(2010)⼀中` and
- * `(2010)⼆中`, `杭㆖` and `杭㆘`, keyed alike, and `⼀中` apart from `一中`.
+ * `(2010)⼆中`, `杭㆖` and `杭㆘`, keyed alike, and `⼀中` apart from `一中`. Not the numerals among
+ * them (㉑, ㊀), numbers by themselves (SINGLE): folded first, `㉑㉒号` was `2122号`.
  */
-const HAN_VARIANT = /[\u2E80-\u2FDF\u3190-\u319F\u3200-\u33FF\uF900-\uFAFF\u{1F200}-\u{1F2FF}\u{2F800}-\u{2FA1F}]/gu;
+const HAN_VARIANT = /(?!\p{N})[\u2E80-\u2FDF\u3190-\u319F\u3200-\u33FF\uF900-\uFAFF\u{1F200}-\u{1F2FF}\u{2F800}-\u{2FA1F}]/gu;
 /**
  * The CJK Radicals Supplement and CJK strokes, which NFKC leaves as they are (all but ⺟ and ⻳) and
  * the key would drop as symbols: `(2010)⻓中` and `(2010)⻩中`, two courts, keyed alike. Refused at
@@ -258,7 +259,7 @@ export class EmploymentResolver {
     if (ageOn(idNumberBirthDate(idNumber), ctx.now) < YOUNGEST_BARRED_AGE) {
       throw badInput('input.idNumber', `belongs to a person under ${YOUNGEST_BARRED_AGE} today, too young to have been judged`);
     }
-    const until = input.restrictedUntil === undefined || input.restrictedUntil === null ? null : requireDate('input.restrictedUntil', input.restrictedUntil);
+    const until = input.restrictedUntil === undefined || input.restrictedUntil === null ? null : requireBarEnd('input.restrictedUntil', input.restrictedUntil, ctx.now);
     // A bar that has already ended answers CLEAR from the start: a mistyped year would void it.
     if (until !== null && until < chinaDay(ctx.now)) throw badInput('input.restrictedUntil', 'must not be in the past');
     const judgementReference = requireLine('input.judgementReference', input.judgementReference, 200);
