@@ -14,6 +14,13 @@ const CONTROL_OR_UNSEEN = new RegExp(String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|${INV
  * optional free-text reference such as a case number). Undefined when absent; BAD_USER_INPUT
  * when malformed.
  */
+/**
+ * A code as declared, its ASCII letters upper-cased (`case_handling`) and no other: JavaScript's
+ * upper-casing turns `ß` into `SS`, `ſ` into `S` and `ı` into `I`, and `aßistance` was recorded as
+ * ASSISTANCE, a code the header never held.
+ */
+const codeOf = (declared: string): string => declared.trim().replace(/[a-z]+/g, (letters) => letters.toUpperCase());
+
 export function parsePurpose(header: string | readonly string[] | undefined): Purpose | undefined {
   // Node joins a repeated header with ", ": the second purpose would be read into the first's reference.
   if (typeof header !== 'string' && header !== undefined) {
@@ -23,11 +30,11 @@ export function parsePurpose(header: string | readonly string[] | undefined): Pu
   if (header === undefined || header.trim() === '') return undefined;
   const raw = decodeHeader(header);
   const [code, ...rest] = raw.split(';');
-  const trimmed = code.trim().toUpperCase();
+  const trimmed = codeOf(code);
   if (!CODES.includes(trimmed)) throw badInput(PURPOSE_HEADER, `purpose must be one of ${CODES.join(', ')}`);
   const reference = rest.join(';').trim();
   // `CASE_HANDLING; 2026-1, SCREENING` is two purposes joined by a client or proxy (RFC 9110 §5.3), not a reference.
-  if (reference.split(',').slice(1).some((part) => CODES.includes(part.split(';')[0].trim().toUpperCase()))) {
+  if (reference.split(',').slice(1).some((part) => CODES.includes(codeOf(part.split(';')[0])))) {
     throw badInput(PURPOSE_HEADER, `declare one purpose: ${PURPOSE_HEADER} was sent more than once`);
   }
   if (Array.from(reference).length > 200) throw badInput(PURPOSE_HEADER, 'reference must be at most 200 characters');
