@@ -155,18 +155,39 @@ const passesForAscii = (sub: string): boolean =>
 /**
  * Characters no name is written with that are drawn as ASCII, in any id: the half-width Hangul
  * letters and symbols (U+FFA0–U+FFEE, legacy terminal forms: `ￚ` a stroke, drawn as `-`, `ﾷ` and `￮`
- * circles, drawn as `o`, `￨` a bar, drawn as `l`), and the symbols of the blocks of lines, shapes and
- * signs — Miscellaneous Technical (`⎼`, `⏐`), box drawing, block elements and geometric shapes (`─`,
- * `▁`, `○`, `◌`), miscellaneous symbols and dingbats (`⚪`, `❘`, `✕`), miscellaneous symbols and arrows
- * (`⭘`), and their extensions (`🞅`, `🭹`): a hand list of the ones drawn as `-`, `l`, `o` or `x`
- * always missed some, and an id needs none. Emoji of other blocks stay (`小明👍🏽`). And, beside
- * Latin, Hangul jamo alone — compatibility (`ㅡ`, `ㅣ`, `ㅇ`), conjoining (`ᅳ`, `ᅵ`, `ᄋ`) and their
- * extensions — and CJK strokes (`㇐`, `㇑`), drawn as `-`, `l` and `o`: a Korean name is written in
- * syllables (`kim-김민준`), a Chinese one in characters.
+ * circles, drawn as `o`, `￨` a bar, drawn as `l`); the Kangxi radicals and the CJK Radicals Supplement
+ * (`⼀` for `一`, a stroke drawn as `-`); the symbols of the blocks of lines, shapes and signs —
+ * Miscellaneous Technical (`⎼`, `⏐`), box drawing, block elements and geometric shapes (`─`, `▁`, `○`,
+ * `◌`), miscellaneous symbols and dingbats (`⚪`, `❘`, `✕`), miscellaneous symbols and arrows (`⭘`), and
+ * their extensions (`🞅`, `🭹`) —; and every other symbol of no script but emoji and flags (the broken
+ * bar `¦`, the musical barline `𝄀` and staff line `𝄖`, `〓`): a hand list of the ones drawn as `-`,
+ * `l`, `o` or `x` always missed some, and an id needs none. Emoji stay (`小明👍🏽`). And Hangul jamo
+ * alone — compatibility (`ㅡ`, `ㅣ`, `ㅇ`), conjoining (`ᅳ`, `ᅵ`, `ᄋ`) and their extensions — and CJK
+ * strokes (`㇐`, `㇑`), drawn as `-`, `l` and `o`, Latin beside or not (`10086ㅡ1`, `张三㇐1`): a Korean
+ * name is written in syllables (`kim-김민준`), a Chinese one in characters.
  */
-const DRAWN_AS_ASCII = /[\uFFA0-\uFFEE]|(?=[\p{So}\p{Sm}])[\u2300-\u23FF\u2500-\u27BF\u2B00-\u2BFF\u{1F780}-\u{1F7FF}\u{1FB00}-\u{1FBFF}]/u;
+const DRAWN_AS_ASCII =
+  /[\uFFA0-\uFFEE\u2E80-\u2FDF]|(?=[\p{So}\p{Sm}])[\u2300-\u23FF\u2500-\u27BF\u2B00-\u2BFF\u{1F780}-\u{1F7FF}\u{1FB00}-\u{1FBFF}]|(?=\p{So})(?![\p{Extended_Pictographic}\u{1F1E6}-\u{1F1FF}])\p{Script=Common}/u;
 const JAMO_OR_STROKE = /[\u1100-\u11FF\u3131-\u318E\uA960-\uA97F\uD7B0-\uD7FF\u31C0-\u31EF]/u;
-const isDrawnAsAscii = (sub: string) => DRAWN_AS_ASCII.test(sub) || (LATIN.test(sub) && JAMO_OR_STROKE.test(sub));
+/**
+ * Kana's marks, Bopomofo's tone marks and Arabic's tatweel outside a word of their script
+ * (IN_A_WORD_OF_ITS_SCRIPT), in any id: `张三ー1` and `张三ｰ1` pass for `张三-1` as `police-中ｰ1` did.
+ */
+const SCRIPT_MARK = new RegExp(`[${KANA_MARKS}${TONE_MARKS}\u0640]`, 'u');
+/**
+ * The Han, kana and Bopomofo letters drawn as a stroke, a bar or a ring (`一`, `丨`, `丿`, `丶`, `〇`,
+ * `ㄧ`, `ノ`, `エ`, `ニ`) standing alone, no letter of those scripts or Hangul beside, in an id
+ * holding ASCII or Latin: `police一officer一1` is drawn as `police-officer-1`. In a word they stay
+ * (`tanaka-一郎`, `山ノ内`).
+ */
+const EAST_ASIAN_LETTER = String.raw`\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}`;
+const LONE_STROKE = new RegExp(`(?<![${EAST_ASIAN_LETTER}])[一丨丿丶〇ㄧノエニ](?![${EAST_ASIAN_LETTER}])`, 'u');
+const ASCII_OR_LATIN = /[\u0021-\u007e\p{Script=Latin}]/u;
+const isDrawnAsAscii = (sub: string) =>
+  DRAWN_AS_ASCII.test(sub) ||
+  JAMO_OR_STROKE.test(sub) ||
+  SCRIPT_MARK.test(sub.replace(IN_A_WORD_OF_ITS_SCRIPT, '')) ||
+  (ASCII_OR_LATIN.test(sub) && LONE_STROKE.test(sub));
 
 const isAsciiCompatibility = (sub: string) => Array.from(sub).some((c) => c > '\u007f' && /^[A-Za-z0-9]+$/.test(c.normalize('NFKC')));
 
