@@ -176,12 +176,13 @@ const JAMO_OR_STROKE = /[\u1100-\u11FF\u3131-\u318E\uA960-\uA97F\uD7B0-\uD7FF\u3
 const SCRIPT_MARK = new RegExp(`[${KANA_MARKS}${TONE_MARKS}\u0640]`, 'u');
 /**
  * The Han, kana and Bopomofo letters drawn as a stroke, a bar or a ring (`一`, `丨`, `丿`, `丶`, `〇`,
- * `ㄧ`, `ノ`, `エ`, `ニ`) standing alone, no letter of those scripts or Hangul beside, in an id
- * holding ASCII or Latin: `police一officer一1` is drawn as `police-officer-1`. In a word they stay
- * (`tanaka-一郎`, `山ノ内`).
+ * `工`, `ㄧ`, `ノ`, `エ`, `ニ` and half-width `ﾉ`, `ｴ`, `ﾆ`) standing alone — no letter of those scripts
+ * or Hangul beside, nor a kana mark, `・` or a bracket — in an id holding ASCII or Latin:
+ * `police一officer一1` is drawn as `police-officer-1`. In a word they stay (`tanaka-一郎`, `山ノ内`,
+ * `nina-ニーナ`, `张伟(一)`).
  */
-const EAST_ASIAN_LETTER = String.raw`\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}`;
-const LONE_STROKE = new RegExp(`(?<![${EAST_ASIAN_LETTER}])[一丨丿丶〇ㄧノエニ](?![${EAST_ASIAN_LETTER}])`, 'u');
+const EAST_ASIAN_WORD = String.raw`\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}${KANA_MARKS}\u30FB()（）`;
+const LONE_STROKE = new RegExp(`(?<![${EAST_ASIAN_WORD}])[一丨丿丶〇工ㄧノエニﾉｴﾆ](?![${EAST_ASIAN_WORD}])`, 'u');
 const ASCII_OR_LATIN = /[\u0021-\u007e\p{Script=Latin}]/u;
 const isDrawnAsAscii = (sub: string) =>
   DRAWN_AS_ASCII.test(sub) ||
