@@ -72,8 +72,9 @@ const pointBefore = (text: string, at: number): string => {
  * itself (①②, 1², ⅪⅠ) is parted from the next before compatibility forms are folded (NFKC), which
  * would join them; elsewhere only letters and digits are kept (the year's four digits are followed by
  * the court's code, which opens with a letter): white space, punctuation and symbols dropped, `<2024>`
- * and `＜2024＞` are brackets too; zeros before each number of the 号 dropped. Two judgements keyed
- * alike are one to the registry: a listing of the second is refused, a revocation takes both.
+ * and `＜2024＞` are brackets too, and so is what NFKC spells out of one character (`⑴` as `(1)`, `㈠`
+ * as `(一)`); zeros before each number of the 号 dropped. Two judgements keyed alike are one to the
+ * registry: a listing of the second is refused, a revocation takes both.
  */
 const judgementKey = (reference: string): string =>
   reference
@@ -86,6 +87,8 @@ const judgementKey = (reference: string): string =>
       NUMERAL_AT.test(pointBefore(whole, at)) && NUMERAL_AT.test(whole.slice(at + run.length, at + run.length + 2)) ? '-' : '',
     )
     .normalize('NFKC')
+    // What NFKC spelt out of one character: `⑴` is `(1)`, `⒈` `1.`, `㈠` `(一)`.
+    .replace(/[^\p{L}\p{N}-]+/gu, '')
     .replace(/號/gu, '号')
     .replace(/[\d-]+(?=号)/gu, (numbers) => numbers.replace(/(^|-)0+(?=\d)/g, '$1'))
     .toLowerCase();

@@ -36,6 +36,6 @@ export class BarredPersonInput {
   @Field({ description: 'Judgement or decision the bar rests on' })
   judgementReference: string;
 
-  @Field(() => String, { nullable: true, description: 'YYYY-MM-DD, today or later; omitted: for life (终身)' })
+  @Field(() => String, { nullable: true, description: 'YYYY-MM-DD, today or later, at most 30 years ahead; omitted: for life (终身)' })
   restrictedUntil?: string;
 }

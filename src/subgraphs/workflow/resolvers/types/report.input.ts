@@ -9,7 +9,7 @@ export class FileReportInput {
   @Field({ description: 'What was observed' })
   observation: string;
 
-  @Field(() => Date, { nullable: true, description: 'When; defaults to now, not in the future; to the millisecond at most' })
+  @Field(() => Date, { nullable: true, description: 'When; defaults to now, not in the future nor before the earliest birth of a child today; to the millisecond at most' })
   observedAt?: Date;
 
   @Field({ description: 'Where, in words' })
