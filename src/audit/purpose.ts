@@ -10,17 +10,17 @@ const CODES = Object.values(PurposeCode) as string[];
 const CONTROL_OR_UNSEEN = new RegExp(String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|${INVISIBLE.source}|(?! )\p{Zs}`, 'u');
 
 /**
- * `x-purpose: CASE_HANDLING` or `x-purpose: CASE_HANDLING; 2026-民-0042` (code, then an
- * optional free-text reference such as a case number). Undefined when absent; BAD_USER_INPUT
- * when malformed.
- */
-/**
  * A code as declared, its ASCII letters upper-cased (`case_handling`) and no other: JavaScript's
  * upper-casing turns `ß` into `SS`, `ſ` into `S` and `ı` into `I`, and `aßistance` was recorded as
  * ASSISTANCE, a code the header never held.
  */
 const codeOf = (declared: string): string => declared.trim().replace(/[a-z]+/g, (letters) => letters.toUpperCase());
 
+/**
+ * `x-purpose: CASE_HANDLING` or `x-purpose: CASE_HANDLING; 2026-民-0042` (code, then an
+ * optional free-text reference such as a case number). Undefined when absent; BAD_USER_INPUT
+ * when malformed.
+ */
 export function parsePurpose(header: string | readonly string[] | undefined): Purpose | undefined {
   // Node joins a repeated header with ", ": the second purpose would be read into the first's reference.
   if (typeof header !== 'string' && header !== undefined) {
