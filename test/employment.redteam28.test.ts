@@ -298,4 +298,48 @@ describe('barred-person registry: one judgement listed once per person (rt28-emp
       listed: [],
     });
   });
+
+  // Red teams 40 and 41: enclosed and bracketed numbers.
+  // 7cf2504 folds HAN_VARIANT (U+3200–U+33FF among them) with NFKC before anything else. That block
+  // holds the circled numbers 21–50 (㉑ U+3251 … ㊿ U+32BF), numbers by themselves (\p{No}) which
+  // SINGLE parts as it parts ①②: folded first they are plain digits, so `㉑㉒号` (21 and 22, as
+  // `①②号` is 1 and 2, docs/workflows.md) is keyed `2122号` — before 7cf2504 it was `21-22号` —
+  // and judgement 2122 of the same person is taken as already listed (a revocation takes both).
+  it('keys circled numbers past 20 apart from the digits they fold to, as it keys ①② apart from 12', async () => {
+    // Pinned: ①② is not 12.
+    const pinned = buildIdNumber('110102', '1975-03-04', 401);
+    expect(refusals(await list(police, pinned, '(2024)浙0102刑初12号'))).toEqual([]);
+    expect(refusals(await list(police, pinned, '(2024)浙0102刑初①②号'))).toEqual([]);
+    const person = buildIdNumber('110102', '1975-03-04', 403);
+    expect(refusals(await list(police, person, '(2024)浙0102刑初2122号'))).toEqual([]);
+    expect(refusals(await list(police, person, '(2024)浙0102刑初㉑㉒号'))).toEqual([]);
+  });
+
+  // The circled ideographs ㊀ ㊁ (U+3280, U+3281) are numbers by themselves too (\p{No}, each 1 and 2,
+  // as ①②): folded first they are `一二` (12), and the judgement 一二号 of the person is taken as
+  // listed. Before 7cf2504 they were parted (`一-二号`).
+  it('keys circled ideograph numerals apart from the Chinese number they fold to', async () => {
+    const person = buildIdNumber('110102', '1975-03-04', 405);
+    expect(refusals(await list(police, person, '(2024)浙0102刑初一二号'))).toEqual([]);
+    expect(refusals(await list(police, person, '(2024)浙0102刑初\u3280\u3281号'))).toEqual([]);
+  });
+
+  // Red team 41: bf1b790 made HAN_VARIANT skip \p{N}, so ㈠ (U+3220 PARENTHESIZED IDEOGRAPH ONE, in the
+  // enclosed CJK block) is folded only by the final NFKC, after punctuation was dropped: its
+  // brackets stay in the key (`…刑初(一)号`), while `(一)` written out is keyed `…刑初一号`. One
+  // judgement, two keys: listed twice for one person, and revoking one leaves the person
+  // RESTRICTED by the other. Before bf1b790 both keyed `…刑初一号`.
+  it('keys a parenthesized ideograph number as the numeral written in brackets', async () => {
+    const person = buildIdNumber('110102', '1975-03-04', 411);
+    expect(refusals(await list(police, person, '(2024)浙0102刑初(一)号'))).toEqual([]);
+    expect(refusals(await list(police, person, '(2024)浙0102刑初\u3220号'))).toEqual([['BAD_USER_INPUT', 'input.judgementReference']]);
+  });
+
+  // Older, of the same cause: a parenthesized digit ⑴ (U+2474) is never in HAN_VARIANT and is folded
+  // last too: `⑴号` is keyed `(1)号`, apart from `1号` and `(1)号` written out.
+  it('keys a parenthesized digit as the digit', async () => {
+    const person = buildIdNumber('110102', '1975-03-04', 429);
+    expect(refusals(await list(police, person, '(2024)浙0102刑初1号'))).toEqual([]);
+    expect(refusals(await list(police, person, '(2024)浙0102刑初\u2474号'))).toEqual([['BAD_USER_INPUT', 'input.judgementReference']]);
+  });
 });

@@ -1,5 +1,3 @@
-import { Department } from '../src/auth/principal';
-import { buildIdNumber } from '../src/common/id-number';
 import { statusForUser } from './support/audit-helpers';
 import { startTestHub, type TestHub } from './support/test-hub';
 
@@ -7,7 +5,7 @@ jest.setTimeout(300_000);
 
 /**
  * Red team 40 (rt40a): the fixes of rounds 36–39 (eb7f93b..18b02a4) — user-id look-alikes
- * (7cf2504/f78e753 DRAWN_AS_ASCII, JAMO_OR_STROKE) and judgement-number keys (7cf2504 HAN_VARIANT).
+ * (7cf2504/f78e753 DRAWN_AS_ASCII, JAMO_OR_STROKE); its judgement-number tests are in employment.redteam28.
  * The EMPLOYMENT_CHECK refusals, nextCursor, sub-millisecond times and categories' ages held.
  */
 describe('fixes of red teams 36–39 (redteam40)', () => {
@@ -80,38 +78,6 @@ describe('fixes of red teams 36–39 (redteam40)', () => {
         halfWidthKanaMarkAfterHan: await statusForUser(t, '张三\uFF701'),
         kanaMarkAfterHan: await statusForUser(t, '张三\u30FC1'),
       }).toEqual({ strokeAfterHan: 401, jamoAfterHan: 401, jamoAfterHangul: 401, halfWidthKanaMarkAfterHan: 401, kanaMarkAfterHan: 401 });
-    });
-  });
-  describe('judgement numbers with enclosed numbers', () => {
-    const ADD = `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id judgementReference } }`;
-    const list = (token: string, idNumber: string, judgementReference: string) =>
-      t.gql(token, ADD, { input: { idNumber, name: '王某', offence: 'SEXUAL_HARM', judgementReference } });
-    const refusals = (r: any) => (r.errors ?? []).map((e: any) => [e.extensions?.code, e.extensions?.field ?? null, e.message]);
-
-    // 7cf2504 folds HAN_VARIANT (U+3200–U+33FF among them) with NFKC before anything else. That block
-    // holds the circled numbers 21–50 (㉑ U+3251 … ㊿ U+32BF), numbers by themselves (\p{No}) which
-    // SINGLE parts as it parts ①②: folded first they are plain digits, so `㉑㉒号` (21 and 22, as
-    // `①②号` is 1 and 2, docs/workflows.md) is keyed `2122号` — before 7cf2504 it was `21-22号` —
-    // and judgement 2122 of the same person is taken as already listed (a revocation takes both).
-    it('keys circled numbers past 20 apart from the digits they fold to, as it keys ①② apart from 12', async () => {
-      const police = await t.token(Department.POLICE, { user: 'rt40-police' });
-      // Pinned: ①② is not 12.
-      const pinned = buildIdNumber('110102', '1975-03-04', 401);
-      expect(refusals(await list(police, pinned, '(2024)浙0102刑初12号'))).toEqual([]);
-      expect(refusals(await list(police, pinned, '(2024)浙0102刑初①②号'))).toEqual([]);
-      const person = buildIdNumber('110102', '1975-03-04', 403);
-      expect(refusals(await list(police, person, '(2024)浙0102刑初2122号'))).toEqual([]);
-      expect(refusals(await list(police, person, '(2024)浙0102刑初㉑㉒号'))).toEqual([]);
-    });
-
-    // The circled ideographs ㊀ ㊁ (U+3280, U+3281) are numbers by themselves too (\p{No}, each 1 and 2,
-    // as ①②): folded first they are `一二` (12), and the judgement 一二号 of the person is taken as
-    // listed. Before 7cf2504 they were parted (`一-二号`).
-    it('keys circled ideograph numerals apart from the Chinese number they fold to', async () => {
-      const police = await t.token(Department.POLICE, { user: 'rt40-police' });
-      const person = buildIdNumber('110102', '1975-03-04', 405);
-      expect(refusals(await list(police, person, '(2024)浙0102刑初一二号'))).toEqual([]);
-      expect(refusals(await list(police, person, '(2024)浙0102刑初\u3280\u3281号'))).toEqual([]);
     });
   });
 });

@@ -1,5 +1,4 @@
 import { Department } from '../src/auth/principal';
-import { buildIdNumber } from '../src/common/id-number';
 import { eventOf, post, statusForUser } from './support/audit-helpers';
 import { startTestHub, type TestHub } from './support/test-hub';
 
@@ -10,10 +9,10 @@ jest.setTimeout(300_000);
  * (supergraph-scalars.ts), purpose codes upper-cased in ASCII only, restrictedUntil ≤ 30 years and
  * observedAt not before the earliest birth of a child today, user-id look-alikes (LONE_STROKE,
  * JAMO_OR_STROKE and SCRIPT_MARK in any id, Common So symbols), and judgement keys (HAN_VARIANT
- * no longer folding \p{N}).
+ * no longer folding \p{N}; those tests are in employment.redteam28).
  */
 const STREET = '330102001';
-const { EDUCATION: ED, POLICE: PO } = Department;
+const { EDUCATION: ED } = Department;
 const PURPOSE = { 'x-purpose': 'CASE_HANDLING; rt41' };
 const BAD_TIME = '2026-13-01T00:00:00Z';
 
@@ -116,31 +115,4 @@ describe('fixes of red team 40 (redteam41)', () => {
     });
   });
 
-  describe('judgement keys (bf1b790)', () => {
-    const ADD = `mutation($input: BarredPersonInput!) { addBarredPerson(input: $input) { id judgementReference } }`;
-    const list = (token: string, idNumber: string, judgementReference: string) =>
-      t.gql(token, ADD, { input: { idNumber, name: '王某', offence: 'SEXUAL_HARM', judgementReference } });
-    const refusals = (r: any) => (r.errors ?? []).map((e: any) => [e.extensions?.code, e.extensions?.field ?? null]);
-
-    // REGRESSION. HAN_VARIANT now skips \p{N}, so ㈠ (U+3220 PARENTHESIZED IDEOGRAPH ONE, in the
-    // enclosed CJK block) is folded only by the final NFKC, after punctuation was dropped: its
-    // brackets stay in the key (`…刑初(一)号`), while `(一)` written out is keyed `…刑初一号`. One
-    // judgement, two keys: listed twice for one person, and revoking one leaves the person
-    // RESTRICTED by the other. Before bf1b790 both keyed `…刑初一号`.
-    it('keys a parenthesized ideograph number as the numeral written in brackets', async () => {
-      const police = await t.token(PO, { user: 'rt41-police' });
-      const person = buildIdNumber('110102', '1975-03-04', 411);
-      expect(refusals(await list(police, person, '(2024)浙0102刑初(一)号'))).toEqual([]);
-      expect(refusals(await list(police, person, '(2024)浙0102刑初\u3220号'))).toEqual([['BAD_USER_INPUT', 'input.judgementReference']]);
-    });
-
-    // HOLE (same cause, older): a parenthesized digit ⑴ (U+2474) is never in HAN_VARIANT and is folded
-    // last too: `⑴号` is keyed `(1)号`, apart from `1号` and `(1)号` written out.
-    it('keys a parenthesized digit as the digit', async () => {
-      const police = await t.token(PO, { user: 'rt41-police' });
-      const person = buildIdNumber('110102', '1975-03-04', 429);
-      expect(refusals(await list(police, person, '(2024)浙0102刑初1号'))).toEqual([]);
-      expect(refusals(await list(police, person, '(2024)浙0102刑初\u2474号'))).toEqual([['BAD_USER_INPUT', 'input.judgementReference']]);
-    });
-  });
 });
