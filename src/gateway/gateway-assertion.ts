@@ -5,6 +5,7 @@ import type { Purpose } from '../audit/audit.types';
 import { parsePurpose } from '../audit/purpose';
 import { isDepartment, isRole, Principal } from '../auth/principal';
 import type { SettledGrant } from '../policy/grants';
+import { CLOCK_AGREEMENT_MS } from '../common/dates';
 import { isUuid } from '../common/uuid';
 import { isTokenSubject } from '../auth/token.service';
 import { isRegionCode } from '../common/validation';
@@ -60,9 +61,10 @@ const MAX_BUDGET_MS = 600_000;
  * (the request's instant plus its age) may be from the subgraph's either way. The expiry already
  * refused a subgraph whose clock ran more than this ahead of the gateway's; a gateway whose clock
  * ran ahead would have had a subgraph serve its fetch by a day in China (an age, a deadline) that
- * the subgraph's clock has not reached.
+ * the subgraph's clock has not reached. The clocks of one deployment's processes are held to agree so
+ * far (CLOCK_AGREEMENT_MS), which what one instance leases on its clock relies on too.
  */
-const ASSERTION_LIFETIME_S = 15;
+const ASSERTION_LIFETIME_S = CLOCK_AGREEMENT_MS / 1000;
 
 /** The GraphQL request a fetch sends: as the gateway builds it, or as the subgraph parsed it from the body. */
 export interface BoundRequest {
