@@ -156,18 +156,18 @@ const passesForAscii = (sub: string): boolean =>
  * Characters no name is written with that are drawn as ASCII, in any id: the half-width Hangul
  * letters and symbols (U+FFA0–U+FFEE, legacy terminal forms: `ￚ` a stroke, drawn as `-`, `ﾷ` and `￮`
  * circles, drawn as `o`, `￨` a bar, drawn as `l`); the Kangxi radicals and the CJK Radicals Supplement
- * (`⼀` for `一`, a stroke drawn as `-`); the symbols of the blocks of lines, shapes and signs —
- * Miscellaneous Technical (`⎼`, `⏐`), box drawing, block elements and geometric shapes (`─`, `▁`, `○`,
- * `◌`), miscellaneous symbols and dingbats (`⚪`, `❘`, `✕`), miscellaneous symbols and arrows (`⭘`), and
- * their extensions (`🞅`, `🭹`) —; and every other symbol of no script but emoji and flags (the broken
- * bar `¦`, the musical barline `𝄀` and staff line `𝄖`, `〓`): a hand list of the ones drawn as `-`,
- * `l`, `o` or `x` always missed some, and an id needs none. Emoji stay (`小明👍🏽`). And Hangul jamo
- * alone — compatibility (`ㅡ`, `ㅣ`, `ㅇ`), conjoining (`ᅳ`, `ᅵ`, `ᄋ`) and their extensions — and CJK
- * strokes (`㇐`, `㇑`), drawn as `-`, `l` and `o`, Latin beside or not (`10086ㅡ1`, `张三㇐1`): a Korean
- * name is written in syllables (`kim-김민준`), a Chinese one in characters.
+ * (`⼀` for `一`, a stroke drawn as `-`); and every symbol of no script (the broken bar `¦`, the musical
+ * barline `𝄀` and staff line `𝄖`, `〓`) but emoji and flags outside the blocks of lines, shapes and
+ * signs — Miscellaneous Technical (`⎼`, `⏐`), box drawing, block elements and geometric shapes (`─`,
+ * `▁`, `○`, `◌`), miscellaneous symbols and dingbats (`⚪`, `❘`, `✕`), miscellaneous symbols and arrows
+ * (`⭘`) and their extensions (`🞅`, `🭹`): a hand list of the ones drawn as `-`, `l`, `o` or `x` always
+ * missed some, and an id needs none. Emoji stay (`小明👍🏽`); mathematical symbols are COMMON_SIGN's.
+ * And Hangul jamo alone — compatibility (`ㅡ`, `ㅣ`, `ㅇ`), conjoining (`ᅳ`, `ᅵ`, `ᄋ`) and their
+ * extensions — and CJK strokes (`㇐`, `㇑`), drawn as `-`, `l` and `o`, Latin beside or not
+ * (`10086ㅡ1`, `张三㇐1`): a Korean name is written in syllables (`kim-김민준`), a Chinese one in characters.
  */
 const DRAWN_AS_ASCII =
-  /[\uFFA0-\uFFEE\u2E80-\u2FDF]|(?=[\p{So}\p{Sm}])[\u2300-\u23FF\u2500-\u27BF\u2B00-\u2BFF\u{1F780}-\u{1F7FF}\u{1FB00}-\u{1FBFF}]|(?=\p{So})(?![\p{Extended_Pictographic}\u{1F1E6}-\u{1F1FF}])\p{Script=Common}/u;
+  /[\uFFA0-\uFFEE\u2E80-\u2FDF]|(?=\p{So})(?=\p{Script=Common})(?:[\u2300-\u23FF\u2500-\u27BF\u2B00-\u2BFF\u{1F780}-\u{1F7FF}\u{1FB00}-\u{1FBFF}]|(?![\p{Extended_Pictographic}\u{1F1E6}-\u{1F1FF}]).)/u;
 const JAMO_OR_STROKE = /[\u1100-\u11FF\u3131-\u318E\uA960-\uA97F\uD7B0-\uD7FF\u31C0-\u31EF]/u;
 /**
  * Kana's marks, Bopomofo's tone marks and Arabic's tatweel outside a word of their script
