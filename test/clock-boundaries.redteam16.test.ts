@@ -687,9 +687,21 @@ describe('date inputs at the edges of the calendar and of the day in China (redt
     const refused = await dropout(eighteen);
     expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
     expect(refused.errors![0].extensions!.field).toBe('reportedOn');
-    const ok = await dropout(earliest);
+    // The date taken, a dropout that day is refused for the child's age alone (no child under 6 drops out,
+    // and any child was at most 0 then: record-ages.redteam43), naming no date.
+    const young = await dropout(earliest);
+    expect(errorCodes(young)).toEqual(['BAD_USER_INPUT']);
+    expect(young.errors![0].extensions!.field).toBe('minorId');
+    expect(young.errors![0].message).toMatch(/is of no child under 6/);
+    // A record of any age is taken that day: a bullying case.
+    const bullying = (d: string) =>
+      t.gql(education, `mutation($id: ID!, $d: String!) { createBullyingCase(minorId: $id, input: { school: "湖滨小学", occurredOn: $d, role: VICTIM, severity: GENERAL, status: OPEN, description: "x" }) { id occurredOn } }`, { id: child, d });
+    const refusedCase = await bullying(eighteen);
+    expect(errorCodes(refusedCase)).toEqual(['BAD_USER_INPUT']);
+    expect(refusedCase.errors![0].extensions!.field).toBe('occurredOn');
+    const ok = await bullying(earliest);
     expect(ok.errors).toBeUndefined();
-    expect(ok.data.createDropoutReport.reportedOn).toBe(earliest);
+    expect(ok.data.createBullyingCase.occurredOn).toBe(earliest);
   });
 
   it('a newborn born today in China may be visited from 00:00 in China (16:00 UTC yesterday), not a millisecond before, whatever the offset written', async () => {

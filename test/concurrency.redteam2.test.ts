@@ -24,8 +24,10 @@ describe('concurrent writes, red team 2', () => {
 
   beforeAll(async () => {
     t = await startTestHub();
+    // Old enough for every record (work from 16, a dropout from 6, a community correction from 12).
     [child] = await t.sql(
-      `SELECT id, trim(id_number) AS id_number, grid_code FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`,
+      `SELECT id, trim(id_number) AS id_number, grid_code FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now())
+         AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`,
       [`${STREET}%`],
     );
   });
@@ -242,7 +244,8 @@ describe('concurrent writes, red team 2', () => {
   it('tells a dropout report to the departments of the grid its child lived in when it was made, naming the child, while a move of the child waits', async () => {
     const edu = await t.token(ED, { user: 'e-dropout-move', region: STREET });
     const district = await t.token(CA, { user: 'c-dropout-mover', region: '330102' });
-    const [m] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) ORDER BY id OFFSET 40 LIMIT 1`, [`${STREET}%`]);
+    // Old enough to drop out, and not `child` (the first of them).
+    const [m] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id OFFSET 4 LIMIT 1`, [`${STREET}%`]);
     const [{ code: elsewhere }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '330102002%' ORDER BY code LIMIT 1`);
     // The report's insert is held a moment after the child was found, as a busy database may hold it.
     await t.sql(`CREATE FUNCTION education.slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.6); RETURN NEW; END $$`);

@@ -29,6 +29,15 @@ describe('concurrent writes, red team 5', () => {
   afterAll(() => t.stop());
   const child = async (n: number) =>
     (await t.sql(`SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) ORDER BY id OFFSET $2 LIMIT 1`, [`${STREET}%`, n]))[0];
+  /** A child old enough to drop out (no child under 6 does), counted from the other end of the ids, so as to be none of `child`'s. */
+  const schoolAgeChild = async (n: number) =>
+    (
+      await t.sql(
+        `SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now())
+           AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '6 years' ORDER BY id DESC OFFSET $2 LIMIT 1`,
+        [`${STREET}%`, n],
+      )
+    )[0];
 
   it('answers a referral once when accepts and declines race, tells the referrer once, and completes it once while the job escalates', async () => {
     const civil = await t.token(CA, { user: 'c-ref5', region: STREET });
@@ -214,7 +223,7 @@ describe('concurrent writes, red team 5', () => {
     const police = await t.token(PO, { user: 'p-pool5', region: STREET });
     const reporter = await t.token(ED, { role: Role.REPORTER, user: 'r-pool5' });
     const N = 22;
-    const kids = await Promise.all(Array.from({ length: N }, (_, i) => child(80 + i)));
+    const kids = await Promise.all(Array.from({ length: N }, (_, i) => schoolAgeChild(i)));
     const input = { type: 'ABUSE', occurredOn: daysAgo(4), status: 'INVESTIGATING', handlingUnit: '清波派出所', narrative: '邻居报警' };
     const incidents: string[] = [];
     const reports: string[] = [];

@@ -84,7 +84,8 @@ describe('at 04:00 Beijing time (20:00 UTC the day before)', () => {
   };
 
   it('accepts a dropout report and an incident dated today in Beijing and refuses ones dated tomorrow, writing nothing', async () => {
-    const [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 ORDER BY id LIMIT 1`, [grid]);
+    // A child old enough to drop out (no child under 6 does).
+    const [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code = $1 AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '6 years' ORDER BY id LIMIT 1`, [grid]);
     const ed = await t.token(Department.EDUCATION);
     const police = await t.token(Department.POLICE);
     const dropout = (d: string) =>

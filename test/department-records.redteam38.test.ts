@@ -1,4 +1,5 @@
 import { Department } from '../src/auth/principal';
+import { daysAgo } from './support/department-records';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -41,7 +42,8 @@ const CREATES: Create[] = [
   [JU, 'createCommunityCorrection', 'CommunityCorrectionInput', 'justice.community_correction', { startedOn: '2025-01-01', endsOn: '2026-06-01', status: 'ACTIVE', supervisingOffice: '清波司法所', notes: '报到' }],
   [JU, 'createLegalAidCase', 'LegalAidCaseInput', 'justice.legal_aid_case', { openedOn: '2025-01-01', matter: 'OTHER', status: 'OPEN', provider: '律师事务所', details: '咨询' }],
   [YL, 'createPreventionCase', 'PreventionCaseInput', 'youth_league.prevention_case', { kind: 'GENERAL_PREVENTION', openedOn: '2025-01-01', status: 'OPEN', caseWorker: '社工王', measures: '谈心' }],
-  [YL, 'createIdleSupport', 'IdleSupportInput', 'youth_league.idle_support', { kind: 'EMPLOYMENT', startedOn: '2025-01-01', provider: '就业见习基地', status: 'IN_PROGRESS', note: '跟进' }],
+  // Work is of no child under 16, judged on the child's age then: a child of 16 today (`child`) works from a date of this year.
+  [YL, 'createIdleSupport', 'IdleSupportInput', 'youth_league.idle_support', { kind: 'EMPLOYMENT', startedOn: daysAgo(30), provider: '就业见习基地', status: 'IN_PROGRESS', note: '跟进' }],
   [YL, 'createVolunteerVisit', 'VolunteerVisitInput', 'youth_league.volunteer_visit', { visitedOn: '2025-01-01', volunteer: '志愿者1号', notes: '陪伴' }],
   [WF, 'createCarePlan', 'CarePlanInput', 'womens_federation.care_plan', { kind: 'LEFT_BEHIND', startedOn: '2025-01-01', status: 'ACTIVE', caregiver: '祖母', measures: '每月走访' }],
   [WF, 'createFamilyEducationSession', 'FamilyEducationSessionInput', 'womens_federation.family_education_session', { heldOn: '2025-01-01', topic: '亲子沟通', attendee: '母亲', instructor: '王老师', notes: '记录' }],
@@ -65,7 +67,7 @@ describe('department records (rt38-depts)', () => {
     for (const d of [ED, PO, JU, YL, WF]) tokens.set(d, await t.token(d, { region: STREET, user: `rt38-${d.toLowerCase()}` }));
     [{ id: child }] = await t.sql(
       `SELECT m.id FROM registry.minor m JOIN registry.minor_jurisdiction j ON j.minor_id = m.id
-        WHERE j.grid_code LIKE $1 AND m.birth_date < now() - interval '10 years' ORDER BY m.id LIMIT 1`,
+        WHERE j.grid_code LIKE $1 AND m.birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY m.id LIMIT 1`,
       [`${STREET}%`],
     );
   });

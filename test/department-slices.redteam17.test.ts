@@ -15,8 +15,15 @@ describe('department slices compared (red team 17)', () => {
   });
   afterAll(() => t?.stop());
 
+  // A child old enough for every record dated within the year (work from 16, a dropout from 6, a community correction from 12).
   const childIn = async (region = STREET): Promise<string> =>
-    (await t.sql(`SELECT minor_id AS id FROM registry.minor_jurisdiction WHERE grid_code LIKE $1 ORDER BY minor_id LIMIT 1`, [`${region}%`]))[0].id;
+    (
+      await t.sql(
+        `SELECT j.minor_id AS id FROM registry.minor_jurisdiction j JOIN registry.minor m ON m.id = j.minor_id
+          WHERE j.grid_code LIKE $1 AND m.birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY j.minor_id LIMIT 1`,
+        [`${region}%`],
+      )
+    )[0].id;
 
   // ---- sequencing: every mutation field reads as written ----
   it('education: c: updateDropoutReport after b: recordPersuasionAction (closing) reads the report as written', async () => {

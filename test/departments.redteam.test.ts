@@ -19,8 +19,9 @@ describe('department subgraphs, red team', () => {
   afterAll(() => t.stop());
 
   const { EDUCATION: ED, POLICE: PO, WOMENS_FEDERATION: WF, YOUTH_LEAGUE: YL } = Department;
+  // Old enough for every record (work from 16, a dropout from 6, a community correction from 12).
   const insideChild = async () =>
-    (await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' AND registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`))[0].id as string;
+    (await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' AND registry.is_minor(birth_date, now()) AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`))[0].id as string;
   const noLeak = (r: GqlResult) => expect(JSON.stringify(r.errors ?? [])).not.toMatch(/SELECT |INSERT |UPDATE |invalid input syntax|\.ts:|\n\s+at /);
 
   const REPORT = `mutation($m: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $m, input: $i) { id } }`;

@@ -11,8 +11,9 @@ describe('department records, red team 4', () => {
   });
   afterAll(() => t.stop());
 
+  // Old enough for every record (work from 16, a dropout from 6, a community correction from 12).
   const insideChild = async () =>
-    (await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' AND registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`))[0].id as string;
+    (await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' AND registry.is_minor(birth_date, now()) AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`))[0].id as string;
 
   // An update takes every field and replaces the record's; most corrections change one of them (an
   // incident closed, a plan ended). "Who changed the narrative of incident X" must not be answered

@@ -999,7 +999,8 @@ describe('distributed mode', () => {
 
     it('a mutation it never answers: its final event follows its STARTED one, in doubt, and auditAnomalies flags it', async () => {
       stall = 'headers';
-      const [{ id }] = await slow.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' ORDER BY id LIMIT 1`);
+      // A child old enough to drop out (no child under 6 does), so that the write the subgraph runs is taken.
+      const [{ id }] = await slow.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`);
       const r = await ask('hung-writer', {
         query: `mutation($id: ID!) { createDropoutReport(minorId: $id, input: { school: "清波小学", reportedOn: "2026-01-05", daysAbsent: 20 }) { id } }`,
         variables: { id },

@@ -99,7 +99,8 @@ describe('education subgraph', () => {
     const REPORT = `mutation($m: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $m, input: $i) { id } }`;
     const UPDATE = `mutation($id: ID!, $i: DropoutReportInput!) { updateDropoutReport(id: $id, input: $i) { id reportedOn } }`;
     const newReport = async (token: string, reportedOn: string) => {
-      const [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' ORDER BY id LIMIT 1`);
+      // A child old enough to drop out (no child under 6 does).
+      const [{ id: minorId }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '${INSIDE_STREET}%' AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`);
       const c = await t.gql(token, REPORT, { m: minorId, i: { school: '清波小学', reportedOn, daysAbsent: 12 } });
       expect(c.errors).toBeUndefined();
       return c.data.createDropoutReport.id as string;

@@ -47,7 +47,8 @@ describe('regressions of 498b4e7 / bebe302 / 4cf0f1b / a84e932 (redteam19, rt194
     civil = await t.token(CA, { user: 'rt19-civil', region: '330102001' });
     education = await t.token(ED, { user: 'rt19-edu', region: '330102001' });
     [{ code: grid }] = await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' AND code LIKE '330102001%' ORDER BY code LIMIT 1`);
-    [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`);
+    // Old enough for every record (a dropout is of no child under 6).
+    [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND registry.is_minor(birth_date, now()) AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`);
   });
   afterAll(() => t?.stop());
 

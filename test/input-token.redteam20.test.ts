@@ -36,7 +36,8 @@ describe('regressions of d8b206e / 0efd146 / 04ef33d / 12d3170 (redteam20, rt202
     t = await startTestHub();
     civil = await t.token(CA, { user: 'rt20-civil', region: '330102001' });
     education = await t.token(ED, { user: 'rt20-edu', region: '330102001' });
-    [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`);
+    // Old enough for every record (a dropout is of no child under 6).
+    [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND registry.is_minor(birth_date, now()) AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`);
   });
   afterAll(() => t?.stop());
 

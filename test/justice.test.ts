@@ -57,7 +57,8 @@ describe('justice subgraph', () => {
   });
 
   it('takes a release and a correction ending on the last day of the longest fixed term from today', async () => {
-    const [{ id }] = await t.sql(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`);
+    // A child old enough to be sentenced (no child under 12 is).
+    const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`);
     const ju = await t.token(JU);
     const custody = await t.gql(ju, `mutation($m: ID!, $e: String!) { createIncarceratedParent(minorId: $m, input: { parent: FATHER, kind: SERVING_SENTENCE, institution: "第一监狱", since: "2024-05-01", expectedRelease: $e, status: IN_CUSTODY }) { expectedRelease } }`, { m: id, e: LONGEST_TERM_ENDS });
     expect(custody.errors).toBeUndefined();

@@ -57,6 +57,8 @@ describe('notifications sweep (redteam 11)', () => {
     [child] = await t.sql(
       `SELECT m.id, m.name, m.grid_code FROM registry.minor m
         WHERE m.grid_code LIKE '${STREET}%' AND m.risk_level = 'YELLOW' AND m.birth_date > now() - interval '15 years'
+          -- Old enough to drop out (no child under 6 does).
+          AND m.birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '6 years'
           AND NOT EXISTS (SELECT 1 FROM registry.minor_category x WHERE x.minor_id = m.id AND x.category IN ('LACK_OF_GUARDIANSHIP','DOMESTIC_VIOLENCE'))
         ORDER BY m.id LIMIT 1`,
     );

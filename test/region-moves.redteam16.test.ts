@@ -96,6 +96,8 @@ async function pickChild(t: TestHub, street: string): Promise<Child> {
   const [row] = await t.sql(
     `SELECT m.id, m.id_number, m.grid_code, ${kinds} AS kinds FROM registry.minor m
       WHERE m.grid_code LIKE '${street}%' AND registry.is_minor(m.birth_date, now())
+        -- Old enough for every department record (work from 16, a dropout from 6, a community correction from 12).
+        AND m.birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years'
         AND m.risk_level IS DISTINCT FROM 'RED'
         AND NOT EXISTS (SELECT 1 FROM registry.minor_category c WHERE c.minor_id = m.id AND c.category = 'LACK_OF_GUARDIANSHIP')
         AND NOT EXISTS (SELECT 1 FROM workflow.referral r WHERE r.minor_id = m.id)

@@ -22,7 +22,8 @@ describe('regressions of recent fixes (redteam18, group 03)', () => {
     t = await startTestHub();
     civil = await t.token(CA, { user: 'rt18-civil', region: '330102001' });
     education = await t.token(ED, { user: 'rt18-edu', region: '330102001' });
-    [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND registry.is_minor(birth_date, now()) ORDER BY id LIMIT 1`);
+    // Old enough for every record (a dropout is of no child under 6).
+    [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102001%' AND registry.is_minor(birth_date, now()) AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`);
   });
   afterAll(() => t?.stop());
 

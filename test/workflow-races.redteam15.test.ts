@@ -44,6 +44,18 @@ describe('workflow state races (redteam15)', () => {
 
   const child = async (n: number, street = STREET) =>
     (await t.sql(`SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) ORDER BY id OFFSET $2 LIMIT 1`, [`${street}%`, n]))[0];
+  /**
+   * A child old enough to drop out (no child under 6 does: record-ages.redteam43) — 16 or 17, old enough for
+   * every record — counted from the other end of the ids, so as to be none of `child`'s.
+   */
+  const oldChild = async (n: number) =>
+    (
+      await t.sql(
+        `SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now())
+           AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id DESC OFFSET $2 LIMIT 1`,
+        [`${STREET}%`, n],
+      )
+    )[0];
 
   const fileReport = async (over: Record<string, unknown> = {}): Promise<string> => {
     const r = await t.gql(reporter, FILE, {
@@ -211,7 +223,7 @@ describe('workflow state races (redteam15)', () => {
     });
 
     it('closes a dropout case once when closing actions race: one action with an outcome, one closedOn, one change naming the close', async () => {
-      const m = await child(20);
+      const m = await oldChild(0);
       const created = await t.gql(edus[0], CREATE_DROPOUT, { m: m.id, i: { school: '清波小学', reportedOn: daysAgo(5), daysAbsent: 9 } });
       expect(created.errors).toBeUndefined();
       const rid = created.data.createDropoutReport.id;
@@ -236,7 +248,7 @@ describe('workflow state races (redteam15)', () => {
       expect((await t.sql(`SELECT count(*)::int AS n FROM workflow.notification WHERE subject_id = $1`, [rid]))[0].n).toBe(3);
     });
     it('keeps a closed case’s actions no later than its close when plain and closing actions race', async () => {
-      const m = await child(21);
+      const m = await oldChild(1);
       const created = await t.gql(edus[0], CREATE_DROPOUT, { m: m.id, i: { school: '清波小学', reportedOn: daysAgo(10), daysAbsent: 12 } });
       const rid = created.data.createDropoutReport.id;
       const rs = await Promise.all(
@@ -261,7 +273,7 @@ describe('workflow state races (redteam15)', () => {
     it('keeps a case’s report date no later than its close and its actions when a correction races the closing action', async () => {
       const UPDATE_DROPOUT = `mutation($id: ID!, $i: DropoutReportInput!) { updateDropoutReport(id: $id, input: $i) { id } }`;
       for (let round = 0; round < 3; round++) {
-        const m = await child(23 + round);
+        const m = await oldChild(3 + round);
         const rid = (await t.gql(edus[0], CREATE_DROPOUT, { m: m.id, i: { school: '清波小学', reportedOn: daysAgo(10), daysAbsent: 12 } })).data.createDropoutReport.id;
         const rs = await Promise.all([
           post(t, edus[1], { query: UPDATE_DROPOUT, variables: { id: rid, i: { school: '清波小学', reportedOn: daysAgo(2), daysAbsent: 12 } } }),
@@ -278,7 +290,7 @@ describe('workflow state races (redteam15)', () => {
     });
 
     it('refuses another street’s school, and departments that do not write the ledger, alike for a real and an unknown report', async () => {
-      const m = await child(22);
+      const m = await oldChild(2);
       const rid = (await t.gql(edus[0], CREATE_DROPOUT, { m: m.id, i: { school: '清波小学', reportedOn: daysAgo(3), daysAbsent: 7 } })).data.createDropoutReport.id;
       const unknown = '00000000-0000-4000-8000-0000000000cc';
       const otherEdu = await t.token(ED, { region: OTHER_STREET, user: 'rt15-edu-other2' });

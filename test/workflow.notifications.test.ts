@@ -62,7 +62,7 @@ describe('workflow: notifications', () => {
   });
 
   it('tells a dropout report to education, civil affairs and the Youth League, with what each may read, or not at all if the write fails', async () => {
-    const c = await pickChild(`m.grid_code LIKE '330102002%' AND NOT EXISTS (SELECT 1 FROM education.dropout_report d WHERE d.minor_id = m.id)`);
+    const c = await pickChild(`m.grid_code LIKE '330102002%' AND NOT EXISTS (SELECT 1 FROM education.dropout_report d WHERE d.minor_id = m.id) AND m.birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years'`);
     const school = await t.token(ED, { user: 'teacher-li' });
     const create = `mutation($id: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $id, input: $i) { id } }`;
     const input = { school: '湖滨小学', reportedOn: new Date().toISOString().slice(0, 10), daysAbsent: 21 };
@@ -82,7 +82,7 @@ describe('workflow: notifications', () => {
   });
 
   it('shows none of a department record’s facts in a dropout notification once its child has moved out of the reader’s street, nor records a read of the child', async () => {
-    const c = await pickChild(`m.grid_code LIKE '330102001%' AND NOT EXISTS (SELECT 1 FROM education.dropout_report d WHERE d.minor_id = m.id)`);
+    const c = await pickChild(`m.grid_code LIKE '330102001%' AND NOT EXISTS (SELECT 1 FROM education.dropout_report d WHERE d.minor_id = m.id) AND m.birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years'`);
     const [{ code: elsewhere }] = await t.sql(`SELECT code FROM registry.region WHERE code LIKE '330102002%' AND length(code) = 15 ORDER BY code LIMIT 1`);
     const created = await t.gql(await t.token(ED), `mutation($id: ID!) { createDropoutReport(minorId: $id, input: { school: "清波小学", reportedOn: "${new Date().toISOString().slice(0, 10)}", daysAbsent: 37 }) { id } }`, { id: c.id });
     expect(created.errors).toBeUndefined();

@@ -32,6 +32,8 @@ interface Write {
 }
 
 const D = '2024-03-01';
+/** A day of this year: work is of no child under 16 on its date, and the child below is 16 today. */
+const RECENT = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
 const WRITES: Write[] = [
   { mutation: 'createSchoolEnrollment', department: Department.EDUCATION, input: 'SchoolEnrollmentInput', childArg: 'minorId', fields: { school: ['line', '一中'], grade: ['int', 3], status: ['enum', 'ENROLLED'], enrolledOn: ['day', D] } },
   { mutation: 'createDropoutReport', department: Department.EDUCATION, input: 'DropoutReportInput', childArg: 'minorId', fields: { school: ['line', '一中'], reportedOn: ['day', D], daysAbsent: ['int', 3] } },
@@ -48,7 +50,7 @@ const WRITES: Write[] = [
   { mutation: 'createDomesticViolenceSupport', department: Department.WOMENS_FEDERATION, input: 'DomesticViolenceSupportInput', childArg: 'minorId', fields: { kind: ['enum', 'SHELTER'], startedOn: ['day', D], status: ['enum', 'ACTIVE'], notes: ['line', '安置'] } },
   { mutation: 'createChildrenHomeAttendance', department: Department.WOMENS_FEDERATION, input: 'ChildrenHomeAttendanceInput', childArg: 'minorId', fields: { home: ['line', '儿童之家'], attendedOn: ['day', D], activity: ['line', '阅读'] } },
   { mutation: 'createPreventionCase', department: Department.YOUTH_LEAGUE, input: 'PreventionCaseInput', childArg: 'minorId', fields: { kind: ['enum', 'GENERAL_PREVENTION'], openedOn: ['day', D], status: ['enum', 'OPEN'], caseWorker: ['line', '社工'], measures: ['line', '帮教'] } },
-  { mutation: 'createIdleSupport', department: Department.YOUTH_LEAGUE, input: 'IdleSupportInput', childArg: 'minorId', fields: { kind: ['enum', 'EMPLOYMENT'], startedOn: ['day', D], provider: ['line', '职校'], status: ['enum', 'IN_PROGRESS'], note: ['optional', '推荐'] } },
+  { mutation: 'createIdleSupport', department: Department.YOUTH_LEAGUE, input: 'IdleSupportInput', childArg: 'minorId', fields: { kind: ['enum', 'EMPLOYMENT'], startedOn: ['day', RECENT], provider: ['line', '职校'], status: ['enum', 'IN_PROGRESS'], note: ['optional', '推荐'] } },
   { mutation: 'createVolunteerVisit', department: Department.YOUTH_LEAGUE, input: 'VolunteerVisitInput', childArg: 'minorId', fields: { visitedOn: ['day', D], volunteer: ['line', '志愿者'], notes: ['line', '陪伴'] } },
   { mutation: 'addGuardian', department: Department.CIVIL_AFFAIRS, input: 'GuardianInput', childArg: 'minorId', fields: { relationship: ['enum', 'FATHER'], name: ['line', '张三'], phone: ['optional', '13900001111'], address: ['optional', '西湖区'], situation: ['enum', 'NORMAL'], situationNote: ['optional', '外出务工'] } },
   { mutation: 'recordAssessment', department: Department.CIVIL_AFFAIRS, input: 'AssessmentInput', childArg: 'minorId', fields: { level: ['enum', 'BLUE'], reasons: ['line', '稳定'], assessedAt: ['instant', '2025-01-01T00:00:00Z'] } },
@@ -78,7 +80,11 @@ describe('writes attacked through their inputs (red team 6)', () => {
   const counts = async () => Promise.all(TABLES.map(async (table) => `${table}=${(await t.sql(`SELECT count(*)::int AS n FROM ${table}`))[0].n}`));
 
   it('refuses every bad value of every write with a typed error, writes nothing and records the refusal', async () => {
-    const [child] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' AND birth_date > now() - interval '10 years' ORDER BY id LIMIT 1`);
+    // Old enough for every valid write (work from 16, a dropout from 6, a community correction from 12), so that
+    // no refusal below is for the child's age rather than for the value sent.
+    const [child] = await t.sql(
+      `SELECT id FROM registry.minor WHERE grid_code LIKE '330102%' AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`,
+    );
     const before = await counts();
     const problems: string[] = [];
     let sampled = 0;

@@ -176,6 +176,12 @@ export function requireChildhoodDate(field: string, value: string | undefined | 
   return v;
 }
 
+/** The youngest age of criminal responsibility (刑法 art. 17): no one younger is judged, sentenced or barred. */
+export const CRIMINAL_RESPONSIBILITY_AGE = 12;
+
+/** The youngest age at which anyone may be employed (劳动法 art. 15, 未成年人保护法 art. 61). */
+export const WORKING_AGE = 16;
+
 /**
  * The longest a sentence still runs from today: 25 years, the longest fixed term (刑法 art. 50, a
  * suspended death sentence commuted; art. 69, sentences combined) — a life sentence has no release

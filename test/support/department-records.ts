@@ -49,7 +49,10 @@ export function recordSuite(getHub: () => TestHub, spec: RecordSpec): void {
   const fields = Object.keys(spec.input);
   const selection = ['id', ...fields.filter((f) => f !== 'outcome')].join(' ');
   const createQ = `mutation($p: ID!, $i: ${spec.type}Input!) { ${spec.create}(${parentArg}: $p, input: $i) { ${selection} } }`;
-  const parentSql = spec.parentSql ?? `SELECT m.id FROM registry.minor m WHERE m.grid_code {{jurisdiction}} ORDER BY m.id LIMIT 1`;
+  // A child old enough for every record dated within the year (work from 16, a dropout from 6, a community correction from 12).
+  const parentSql =
+    spec.parentSql ??
+    `SELECT m.id FROM registry.minor m WHERE m.grid_code {{jurisdiction}} AND m.birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY m.id LIMIT 1`;
   const parent = async (t: TestHub, outside = false) => {
     const rows = await t.sql(parentSql.replace('{{jurisdiction}}', `${outside ? 'NOT ' : ''}LIKE '${INSIDE_STREET}%'`));
     if (!rows.length) throw new Error(`no parent for ${spec.type}`);

@@ -351,7 +351,8 @@ export async function callIds(
 ): Promise<Record<string, string>> {
   const first = async (sql: string) => ((await t.sql(sql))[0] ?? {}).id as string;
   const ids: Record<string, string> = {
-    minor: await first(`SELECT id FROM registry.minor ORDER BY id LIMIT 1`),
+    // Old enough for every record the calls make (work from 16, a dropout from 6, a community correction from 12).
+    minor: await first(`SELECT id FROM registry.minor WHERE birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id LIMIT 1`),
     region: '330102',
     grid: (await t.sql(`SELECT code FROM registry.region WHERE level = 'GRID' ORDER BY code LIMIT 1`))[0].code,
   };
@@ -370,6 +371,8 @@ export async function callIds(
     ['updateVolunteerVisit.id', 'youth_league.volunteer_visit'],
   ];
   for (const [key, table] of byTable) ids[key] = (await first(`SELECT id FROM ${table} ORDER BY id LIMIT 1`)) ?? ids.minor;
+  // The child the calls name is the one updated too (the first by id was, when `minor` was the first child).
+  ids['updateMinor.id'] = ids.minor;
   // Records whose dates no later sub-record holds back, so that an update of today's date is valid.
   ids['updateDropoutReport.id'] = await first(`SELECT id FROM education.dropout_report d WHERE NOT EXISTS (SELECT 1 FROM education.persuasion_action p WHERE p.report_id = d.id) ORDER BY id LIMIT 1`);
   ids['updateCarePlan.id'] = await first(`SELECT id FROM womens_federation.care_plan d WHERE NOT EXISTS (SELECT 1 FROM womens_federation.care_visit p WHERE p.plan_id = d.id) ORDER BY id LIMIT 1`);

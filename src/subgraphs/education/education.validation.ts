@@ -8,7 +8,7 @@ import type { EducationAid } from './entities/education-aid.entity';
 import type { SchoolEnrollment } from './entities/school-enrollment.entity';
 import type { BullyingCaseInput, DropoutReportInput, EducationAidInput, PersuasionActionInput, SchoolEnrollmentInput } from './resolvers/types/education.input';
 
-export const validEnrollment = (i: SchoolEnrollmentInput, now: Date): RecordFields<SchoolEnrollment> => ({
+export const validEnrollment = (i: SchoolEnrollmentInput, now: Date): Pick<SchoolEnrollment, 'school' | 'grade' | 'status' | 'enrolledOn'> => ({
   school: requireLine('school', i.school, 100),
   grade: requireInt('grade', i.grade, 1, 12),
   status: i.status,

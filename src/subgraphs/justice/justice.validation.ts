@@ -15,7 +15,7 @@ export function validIncarceratedParent(i: IncarceratedParentInput, now: Date): 
   return { parent: i.parent, kind: i.kind, institution: requireLine('institution', i.institution, 100), since, expectedRelease, status: i.status };
 }
 
-export function validCorrection(i: CommunityCorrectionInput, now: Date): RecordFields<CommunityCorrection> {
+export function validCorrection(i: CommunityCorrectionInput, now: Date): Pick<CommunityCorrection, 'startedOn' | 'endsOn' | 'status' | 'supervisingOffice' | 'notes'> {
   const startedOn = requireChildhoodDate('startedOn', i.startedOn, now);
   const endsOn = requireSentenceEnd('endsOn', i.endsOn, now);
   if (endsOn <= startedOn) throw badInput('endsOn', 'must be after startedOn');

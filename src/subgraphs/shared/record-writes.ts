@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DeepPartial, EntityManager } from 'typeorm';
 import type { HubContext } from '../../server/hub.context';
+import { ageOn } from '../../common/dates';
 import { isUuid } from '../../common/uuid';
 import { badInput, notFound } from '../../errors/hub.exception';
 import { Access } from '../../policy/policy.types';
@@ -39,6 +40,20 @@ export async function lockRecord<T extends ChildRecord>(em: EntityManager, ctx: 
 export function refuseStating(ctx: HubContext, minorId: string, read: string, argument: string, message: string): never {
   ctx.access.read(minorId, read, Access.ALLOW);
   throw badInput(argument, message);
+}
+
+/**
+ * Refuses a record of what no child under `youngest` does or has (work before 16, a dropout before
+ * school age, a sentence before 12) on `day`, the record's own date. Judged from the child's age
+ * today, which every department reads (`Minor.age`), and the whole years since `day`: the child was
+ * at most their difference then. Never from the birth date, which most departments may not read: a
+ * refusal "under 16 on startedOn", tried date after date, would tell it. Recorded as a read of
+ * `Minor.age`, which the refusal states. Called for a child already found in the jurisdiction.
+ */
+export async function requireOldEnough(em: EntityManager, ctx: HubContext, minorId: string, youngest: number, field: string, day: string, what: string): Promise<void> {
+  const [child]: { birth_date: string }[] = await em.query(`SELECT birth_date::text FROM registry.minor WHERE id = $1`, [minorId]);
+  const atMost = ageOn(child.birth_date, ctx.now) - ageOn(day, ctx.now);
+  if (atMost < youngest) refuseStating(ctx, minorId, 'Minor.age', field, `${what} is of no child under ${youngest}: by their age today, the child was ${atMost < 0 ? 'not yet born' : `at most ${atMost}`} on ${day}`);
 }
 
 /**

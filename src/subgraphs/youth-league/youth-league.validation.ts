@@ -27,7 +27,7 @@ export const validFollowUp = (i: MisbehaviourFollowUpInput, now: Date) => ({
   note: requireText('note', i.note, 2000),
 });
 
-export const validIdleSupport = (i: IdleSupportInput, now: Date): RecordFields<IdleSupport> => ({
+export const validIdleSupport = (i: IdleSupportInput, now: Date): Pick<IdleSupport, 'kind' | 'startedOn' | 'provider' | 'status' | 'note'> => ({
   kind: i.kind,
   startedOn: requireChildhoodDate('startedOn', i.startedOn, now),
   provider: requireLine('provider', i.provider, 100),

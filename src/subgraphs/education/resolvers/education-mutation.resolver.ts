@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import type { EntityManager } from 'typeorm';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, lockRecord, parentChanged, refuseStating, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
+import { YOUNGEST_WITH_CATEGORY } from '../../registry/registry.constants';
+import { DifficultyCategory } from '../../registry/registry.enums';
+import { createRecord, lockRecord, parentChanged, refuseStating, requireOldEnough, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { BullyingCase } from '../entities/bullying-case.entity';
 import { dropoutEvent, emitNotification } from '../../workflow/workflow.notify';
 import { DropoutReport } from '../entities/dropout-report.entity';
@@ -13,6 +16,16 @@ import { validBullyingCase, validDropoutReport, validEducationAid, validEnrollme
 import { BullyingCaseInput, DropoutReportInput, EducationAidInput, PersuasionActionInput, SchoolEnrollmentInput } from './types/education.input';
 
 /**
+ * A school (grades 1–12) takes a child of 6 at the September start, enrolled months before at 5:
+ * no younger child is enrolled in one.
+ */
+const oldEnoughToEnrol = (em: EntityManager, ctx: HubContext, minorId: string, enrolledOn: string) => requireOldEnough(em, ctx, minorId, 5, 'minorId', enrolledOn, 'a school enrollment');
+
+/** A dropout (辍学) is of a child of school age, as the registry's DROPOUT category (addCategory refuses it younger). */
+const oldEnoughToDropOut = (em: EntityManager, ctx: HubContext, minorId: string, reportedOn: string) =>
+  requireOldEnough(em, ctx, minorId, YOUNGEST_WITH_CATEGORY[DifficultyCategory.DROPOUT]!, 'minorId', reportedOn, 'a dropout');
+
+/**
  * Education's writes, for EDUCATION officers (the policy table says who). Input is validated
  * before anything is written; each write is one transaction; a child or record outside the
  * caller's jurisdiction is NOT_FOUND.
@@ -21,20 +34,27 @@ import { BullyingCaseInput, DropoutReportInput, EducationAidInput, PersuasionAct
 export class EducationMutationResolver {
   @Mutation(() => SchoolEnrollment, { nullable: true })
   createSchoolEnrollment(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => SchoolEnrollmentInput) input: SchoolEnrollmentInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, SchoolEnrollment, minorId, validEnrollment(input, ctx.now));
+    const fields = validEnrollment(input, ctx.now);
+    return createRecord(ctx, SchoolEnrollment, minorId, fields, (em, record) => oldEnoughToEnrol(em, ctx, record.minorId, fields.enrolledOn));
   }
 
   @Mutation(() => SchoolEnrollment, { nullable: true })
   updateSchoolEnrollment(@Arg('id', () => ID) id: string, @Arg('input', () => SchoolEnrollmentInput) input: SchoolEnrollmentInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, SchoolEnrollment, id, 'SchoolEnrollment', validEnrollment(input, ctx.now));
+    const fields = validEnrollment(input, ctx.now);
+    return ctx.db.transaction(async (em) => {
+      const found = await lockRecord(em, ctx, SchoolEnrollment, id, 'SchoolEnrollment');
+      await oldEnoughToEnrol(em, ctx, found.minorId, fields.enrolledOn);
+      return writeFields(em, ctx, SchoolEnrollment, found, fields);
+    });
   }
 
   @Mutation(() => DropoutReport, { nullable: true, description: 'Opens a 控辍保学 case' })
   createDropoutReport(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => DropoutReportInput) input: DropoutReportInput, @Ctx() ctx: HubContext) {
     const fields = { ...validDropoutReport(input, ctx.now), status: DropoutStatus.OPEN, outcome: null, closedOn: null };
     // 信息通报: a dropout is told to the departments with jurisdiction, in the same transaction.
-    return createRecord(ctx, DropoutReport, minorId, fields, (em, report, gridCode) =>
-      emitNotification(
+    return createRecord(ctx, DropoutReport, minorId, fields, async (em, report, gridCode) => {
+      await oldEnoughToDropOut(em, ctx, report.minorId, report.reportedOn);
+      await emitNotification(
         em,
         ctx,
         dropoutEvent({
@@ -43,8 +63,8 @@ export class EducationMutationResolver {
           gridCode,
           fields: { 'DropoutReport.school': report.school, 'DropoutReport.reportedOn': report.reportedOn, 'DropoutReport.daysAbsent': report.daysAbsent },
         }),
-      ),
-    );
+      );
+    });
   }
 
   @Mutation(() => DropoutReport, { nullable: true, description: 'Corrects the facts of a report; a closed report must not predate its closing' })
@@ -52,6 +72,7 @@ export class EducationMutationResolver {
     const fields = validDropoutReport(input, ctx.now);
     return ctx.db.transaction(async (em) => {
       const report = await lockRecord(em, ctx, DropoutReport, id, 'DropoutReport');
+      await oldEnoughToDropOut(em, ctx, report.minorId, fields.reportedOn);
       if (report.closedOn && fields.reportedOn > report.closedOn) refuseStating(ctx, report.minorId, 'DropoutReport.closedOn', 'reportedOn', 'must not be after the report was closed');
       // recordPersuasionAction refuses an action before the report; a correction may not move the
       // report after an action already recorded either.

@@ -1,11 +1,17 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import type { EntityManager } from 'typeorm';
+import { CRIMINAL_RESPONSIBILITY_AGE } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, updateRecord } from '../../shared/record-writes';
+import { createRecord, lockRecord, requireOldEnough, updateRecord, writeFields } from '../../shared/record-writes';
 import { CommunityCorrection } from '../entities/community-correction.entity';
 import { IncarceratedParent } from '../entities/incarcerated-parent.entity';
 import { LegalAidCase } from '../entities/legal-aid-case.entity';
 import { validCorrection, validIncarceratedParent, validLegalAid } from '../justice.validation';
 import { CommunityCorrectionInput, IncarceratedParentInput, LegalAidCaseInput } from './types/justice.input';
+
+/** A community correction (社区矫正) follows a sentence, and no child under 12 is sentenced (刑法 art. 17). */
+const oldEnoughToBeSentenced = (em: EntityManager, ctx: HubContext, minorId: string, startedOn: string) =>
+  requireOldEnough(em, ctx, minorId, CRIMINAL_RESPONSIBILITY_AGE, 'minorId', startedOn, 'a community correction');
 
 /** Justice writes, for JUSTICE officers; validated first, one transaction each, NOT_FOUND outside the jurisdiction. */
 @Resolver()
@@ -22,12 +28,18 @@ export class JusticeMutationResolver {
 
   @Mutation(() => CommunityCorrection, { nullable: true })
   createCommunityCorrection(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => CommunityCorrectionInput) input: CommunityCorrectionInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, CommunityCorrection, minorId, validCorrection(input, ctx.now));
+    const fields = validCorrection(input, ctx.now);
+    return createRecord(ctx, CommunityCorrection, minorId, fields, (em, record) => oldEnoughToBeSentenced(em, ctx, record.minorId, fields.startedOn));
   }
 
   @Mutation(() => CommunityCorrection, { nullable: true })
   updateCommunityCorrection(@Arg('id', () => ID) id: string, @Arg('input', () => CommunityCorrectionInput) input: CommunityCorrectionInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, CommunityCorrection, id, 'CommunityCorrection', validCorrection(input, ctx.now));
+    const fields = validCorrection(input, ctx.now);
+    return ctx.db.transaction(async (em) => {
+      const found = await lockRecord(em, ctx, CommunityCorrection, id, 'CommunityCorrection');
+      await oldEnoughToBeSentenced(em, ctx, found.minorId, fields.startedOn);
+      return writeFields(em, ctx, CommunityCorrection, found, fields);
+    });
   }
 
   @Mutation(() => LegalAidCase, { nullable: true })

@@ -5,7 +5,7 @@ import { ageOn, chinaDay } from '../../../common/dates';
 import { idNumberBirthDate, requireIdNumber } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
-import { EARLIEST_DATE, requireBarEnd, requireLine, requireText } from '../../../common/validation';
+import { CRIMINAL_RESPONSIBILITY_AGE, EARLIEST_DATE, requireBarEnd, requireLine, requireText } from '../../../common/validation';
 import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
 import { EmploymentAnswer } from '../workflow.enums';
@@ -92,9 +92,6 @@ const judgementKey = (reference: string): string =>
     .replace(/號/gu, '号')
     .replace(/[\d-]+(?=号)/gu, (numbers) => numbers.replace(/(^|-)0+(?=\d)/g, '$1'))
     .toLowerCase();
-
-/** The youngest age of criminal responsibility (刑法 art. 17): no one younger has a judgement to be barred by. */
-const YOUNGEST_BARRED_AGE = 12;
 
 /**
  * The ID number of someone living: its birth date neither after today in China (registration
@@ -259,8 +256,8 @@ export class EmploymentResolver {
     // A bar follows a judgement, and no one is judged before 12, the youngest age of criminal
     // responsibility (刑法 art. 17): such a number is a child's, mistyped or not, and a listing would
     // answer RESTRICTED about that child to every employer asking.
-    if (ageOn(idNumberBirthDate(idNumber), ctx.now) < YOUNGEST_BARRED_AGE) {
-      throw badInput('input.idNumber', `belongs to a person under ${YOUNGEST_BARRED_AGE} today, too young to have been judged`);
+    if (ageOn(idNumberBirthDate(idNumber), ctx.now) < CRIMINAL_RESPONSIBILITY_AGE) {
+      throw badInput('input.idNumber', `belongs to a person under ${CRIMINAL_RESPONSIBILITY_AGE} today, too young to have been judged`);
     }
     const until = input.restrictedUntil === undefined || input.restrictedUntil === null ? null : requireBarEnd('input.restrictedUntil', input.restrictedUntil, ctx.now);
     // A bar that has already ended answers CLEAR from the start: a mistyped year would void it.

@@ -1,14 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import type { EntityManager } from 'typeorm';
+import { WORKING_AGE } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, lockRecord, parentChanged, refuseStating, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
+import { YOUNGEST_WITH_CATEGORY } from '../../registry/registry.constants';
+import { DifficultyCategory } from '../../registry/registry.enums';
+import { createRecord, lockRecord, parentChanged, refuseStating, requireOldEnough, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { IdleSupport } from '../entities/idle-support.entity';
 import { MisbehaviourFollowUp } from '../entities/misbehaviour-follow-up.entity';
 import { PreventionCase } from '../entities/prevention-case.entity';
 import { VolunteerVisit } from '../entities/volunteer-visit.entity';
-import { PreventionCaseStatus } from '../youth-league.enums';
+import { IdleSupportKind, PreventionCaseStatus } from '../youth-league.enums';
 import { validFollowUp, validIdleSupport, validPreventionCase, validVolunteerVisit } from '../youth-league.validation';
 import { IdleSupportInput, MisbehaviourFollowUpInput, PreventionCaseInput, VolunteerVisitInput } from './types/youth-league.input';
+
+/**
+ * An idle minor (闲散) is of school age, as the registry's IDLE category (addCategory refuses it
+ * younger); work is of no one under 16: a support placing a child of 7 in work was taken.
+ */
+function oldEnoughFor(em: EntityManager, ctx: HubContext, minorId: string, support: Pick<IdleSupport, 'kind' | 'startedOn'>): Promise<void> {
+  return support.kind === IdleSupportKind.EMPLOYMENT
+    ? requireOldEnough(em, ctx, minorId, WORKING_AGE, 'kind', support.startedOn, 'work (EMPLOYMENT)')
+    : requireOldEnough(em, ctx, minorId, YOUNGEST_WITH_CATEGORY[DifficultyCategory.IDLE]!, 'minorId', support.startedOn, 'idle-minor support');
+}
 
 /** Youth League writes, for YOUTH_LEAGUE officers; validated first, one transaction each, NOT_FOUND outside the jurisdiction. */
 @Resolver()
@@ -57,12 +71,18 @@ export class YouthLeagueMutationResolver {
 
   @Mutation(() => IdleSupport, { nullable: true })
   createIdleSupport(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => IdleSupportInput) input: IdleSupportInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, IdleSupport, minorId, validIdleSupport(input, ctx.now));
+    const fields = validIdleSupport(input, ctx.now);
+    return createRecord(ctx, IdleSupport, minorId, fields, (em, record) => oldEnoughFor(em, ctx, record.minorId, fields));
   }
 
   @Mutation(() => IdleSupport, { nullable: true })
   updateIdleSupport(@Arg('id', () => ID) id: string, @Arg('input', () => IdleSupportInput) input: IdleSupportInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, IdleSupport, id, 'IdleSupport', validIdleSupport(input, ctx.now));
+    const fields = validIdleSupport(input, ctx.now);
+    return ctx.db.transaction(async (em) => {
+      const found = await lockRecord(em, ctx, IdleSupport, id, 'IdleSupport');
+      await oldEnoughFor(em, ctx, found.minorId, fields);
+      return writeFields(em, ctx, IdleSupport, found, fields);
+    });
   }
 
   @Mutation(() => VolunteerVisit, { nullable: true })

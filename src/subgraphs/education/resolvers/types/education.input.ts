@@ -13,7 +13,7 @@ export class SchoolEnrollmentInput {
   @Field(() => EnrollmentStatus)
   status: EnrollmentStatus;
 
-  @Field(() => String, { description: 'Not in the future' })
+  @Field(() => String, { description: 'Not in the future; the child at least 5 then' })
   enrolledOn: string;
 }
 
@@ -22,7 +22,7 @@ export class DropoutReportInput {
   @Field()
   school: string;
 
-  @Field(() => String, { description: 'Not in the future' })
+  @Field(() => String, { description: 'Not in the future; the child at least 6 then (school age)' })
   reportedOn: string;
 
   @Field(() => Int)

@@ -25,7 +25,7 @@ export class IncarceratedParentInput {
 
 @InputType()
 export class CommunityCorrectionInput {
-  @Field(() => String, { description: 'Not in the future' })
+  @Field(() => String, { description: 'Not in the future; the child at least 12 then (criminal responsibility)' })
   startedOn: string;
 
   @Field(() => String, { description: 'After `startedOn`' })

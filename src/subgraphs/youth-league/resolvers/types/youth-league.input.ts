@@ -34,10 +34,10 @@ export class MisbehaviourFollowUpInput {
 
 @InputType()
 export class IdleSupportInput {
-  @Field(() => IdleSupportKind)
+  @Field(() => IdleSupportKind, { description: 'EMPLOYMENT only for a child 16 or older on `startedOn`' })
   kind: IdleSupportKind;
 
-  @Field(() => String, { description: 'Not in the future' })
+  @Field(() => String, { description: 'Not in the future; the child at least 6 then (school age)' })
   startedOn: string;
 
   @Field()
