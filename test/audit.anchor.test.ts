@@ -77,7 +77,7 @@ describe('audit chain anchors', () => {
   it('logs the head once at start and again only when it moved', async () => {
     const lines: string[] = [];
     const first = await head();
-    const anchoring = startAnchoring(t.hub.db.ds, 1, (m) => lines.push(m));
+    const anchoring = startAnchoring(t.hub.db.ds, 1, () => null, (m) => lines.push(m));
     try {
       await new Promise((r) => setTimeout(r, 1300));
       expect(lines).toEqual([`[hub] ${anchorLine(first)}`]);

@@ -45,6 +45,7 @@ describe('webhook deliveries and deactivation (rt23b)', () => {
           await t.hub.audit.append(body);
         },
         drain: () => t.hub.audit.drain(),
+        written: () => t.hub.audit.written(),
       };
       const total = await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(), { audit, policy: buildPolicy() });
       const rows = await t.sql(`SELECT status, last_error FROM workflow.webhook_delivery WHERE webhook_id = $1`, [hook]);

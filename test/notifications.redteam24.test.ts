@@ -74,6 +74,7 @@ describe('notifications and webhooks (rt24d)', () => {
           moved = r.errors ?? r.data.updateMinor.id;
         },
         drain: () => t.hub.audit.drain(),
+        written: () => t.hub.audit.written(),
       };
       await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(), { audit, policy });
       expect(moved).toBe(kid.id);
@@ -143,6 +144,7 @@ describe('notifications and webhooks (rt24d)', () => {
           await holder.query('LOCK TABLE workflow.webhook IN ACCESS EXCLUSIVE MODE');
         },
         drain: () => t.hub.audit.drain(),
+        written: () => t.hub.audit.written(),
       };
       await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(), { audit, policy });
       await holder.query('COMMIT');

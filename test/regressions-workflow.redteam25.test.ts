@@ -80,6 +80,7 @@ describe('workflow regressions (rt25h)', () => {
           expect((await t.gql(ca, MOVE, { id: kid.id, i: { gridCode: kid.grid_code } })).errors).toBeUndefined();
         },
         drain: () => t.hub.audit.drain(),
+        written: () => t.hub.audit.written(),
       };
       await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(), { audit, policy });
       const bodies = rx.got.map((g) => JSON.parse(g.body));

@@ -2,6 +2,7 @@ import { Pool, type PoolClient, type QueryResult } from 'pg';
 import { type Backend, BACKEND_COLUMNS, endBackend, isConnectionLoss, settleWithin, SETTLE_WAIT_MS } from '../db/lost-session';
 import { boundedPoolOptions, IDLE_CONNECTION_MS } from '../db/time-limits';
 import { loggableSummary } from '../errors/hub.exception';
+import type { ChainAnchor } from './audit.anchor';
 import type { AuditEventBody } from './audit.types';
 import { canonicalJson, chainHash, GENESIS_HASH, indexColumns } from './canonical';
 
@@ -17,12 +18,17 @@ export interface AuditSink {
   append(body: AuditEventBody): Promise<void>;
   /** Resolves once everything appended so far is written (or failed). */
   drain(): Promise<void>;
+  /** The newest event this process wrote (committed), null before its first: what its anchors vouch for (audit.anchor.ts). */
+  written(): ChainAnchor | null;
 }
 
 /** Benchmarks only (HUB_BENCH_DISABLE=audit): measures what the trail costs by dropping it. */
 export class DiscardingAuditSink implements AuditSink {
   async append(): Promise<void> {}
   async drain(): Promise<void> {}
+  written(): null {
+    return null;
+  }
 }
 
 // Each event's columns are parameters of their own, in a VALUES row: Postgres takes a text
@@ -170,6 +176,7 @@ export class AuditWriter implements AuditSink {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private head: Head | null = null;
+  private newest: Head | null = null;
   private readonly backends = new WeakMap<PoolClient, Backend>();
   private readonly listened = new WeakSet<PoolClient>();
 
@@ -189,6 +196,14 @@ export class AuditWriter implements AuditSink {
 
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;
+  }
+
+  written(): ChainAnchor | null {
+    return this.newest;
+  }
+
+  private wrote(last: Head): void {
+    if (!this.newest || last.seq > this.newest.seq) this.newest = last;
   }
 
   private async flush(): Promise<void> {
@@ -248,6 +263,7 @@ export class AuditWriter implements AuditSink {
         if (alone) await client.query('COMMIT');
         client.release();
         this.head = sent.last;
+        this.wrote(sent.last);
         return;
       } catch (e) {
         this.head = null; // whatever happened, trust only the database next time
@@ -256,7 +272,8 @@ export class AuditWriter implements AuditSink {
         client?.release(lost || alone ? (e as Error) : undefined);
         if (lost) {
           if (sent) {
-            if (await this.settle(sent.backend, sent.first, sent.last)) return; // it committed; only the reply was lost
+            // It committed; only the reply was lost.
+            if (await this.settle(sent.backend, sent.first, sent.last)) return this.wrote(sent.last);
           } else if (locking) {
             // Nothing sent to settle, but the session may hold the append lock, every writer's
             // INSERT waiting on it until Postgres notices (idle_in_transaction_session_timeout).

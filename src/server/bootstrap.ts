@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { startAnchoring } from '../audit/audit.anchor';
 import type { AuditSink } from '../audit/audit.writer';
 import type { HubConfig } from '../config/hub.config';
 import { openDataSource, openRequestDataSource } from '../db/data-source';
@@ -99,15 +100,18 @@ export async function seedDemo(ds: DataSource, anchor: Date): Promise<void> {
 export const buildPolicy = () => new Policy(SUBGRAPHS.flatMap((s) => s.policy));
 
 /**
- * Starts the slices' background work; `stop` ends all of it, waiting for what is running — one slice
- * after another, the last started first: the workflow's webhook deliveries append to the audit
- * chain, whose head the audit slice anchors as it stops (audit.anchor.ts), so they must be done by then.
+ * Starts the slices' background work and the anchoring of the audit chain this process appends to
+ * (audit.anchor.ts); `stop` ends all of it, waiting for what is running — one slice after another,
+ * the last started first, the anchoring last: the workflow's webhook deliveries append to the chain,
+ * whose head is anchored as it stops, so they must be done by then.
  */
 export function startSlices(slices: readonly SubgraphSlice[], runtime: SliceRuntime): { stop(): Promise<void> } {
   const started = slices.flatMap((s) => (s.start ? [s.start(runtime)] : []));
+  const anchoring = startAnchoring(runtime.ds, runtime.config.audit.anchorSeconds, () => runtime.audit.written());
   return {
     stop: async () => {
       for (const s of [...started].reverse()) await s.stop();
+      await anchoring.stop();
     },
   };
 }

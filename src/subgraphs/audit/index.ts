@@ -6,7 +6,6 @@ import { AuditEventMinorIdsUuid1795401000000 } from '../../../migrations/1795401
 import { AuditEventBodiesInline1795401100000 } from '../../../migrations/1795401100000-audit-event-bodies-inline';
 import { AuditEventRequestIndex1795402500000 } from '../../../migrations/1795402500000-audit-event-request-index';
 import { AuditEventAppendLock1795403500000 } from '../../../migrations/1795403500000-audit-event-append-lock';
-import { startAnchoring } from '../../audit/audit.anchor';
 import { auditPolicy } from './audit.policy';
 import { AuditEventResolver, AuditResolver } from './resolvers/audit.resolver';
 
@@ -21,6 +20,4 @@ export const auditSubgraph: SubgraphSlice = {
   migrations: [AuditInit1795400200000, AuditEventWithoutHashIndex1795400700000, AuditEventMinorIdsUuid1795401000000, AuditEventBodiesInline1795401100000, AuditEventRequestIndex1795402500000, AuditEventAppendLock1795403500000],
   resolvers: [AuditResolver, AuditEventResolver],
   policy: auditPolicy,
-  // Where the trail's reader is served, its head is logged: one process, in-process or distributed.
-  start: ({ ds, config }) => startAnchoring(ds, config.audit.anchorSeconds),
 };
