@@ -67,15 +67,17 @@ export function RecordPage<T extends { minorId: string | null }>(name: string, n
     // The cursor is the page's last record's id, which `nodes { id }` serves only under a purpose, as
     // a read of its child: so is it here. Whether there is a next page is a count of the matches
     // after the cursor, which a client can make start anywhere: it depends on every record of the
-    // page and the one after it, under a filter a read of their children. Selected alone it asks for
+    // page and the one after it, a read of their children — of what a filter tests, or without one of
+    // their ids (a client that places `after` just before a record knows it). Selected alone it asks for
     // no child's record type, which is what the purpose rule looks for; refused whether or not the
     // page has records, so that the refusal tells nothing of them.
     @FieldResolver(() => String, { nullable: true })
     nextCursor(@Root() page: Page<T>, @Ctx() ctx: HubContext): string | null {
       requireChildPurpose(ctx.purpose, "a page's next cursor names a record of a child and");
+      const read = [{ field: idField, access: ctx.policy.access(ctx.subject, idField) }];
       const last = page.nextCursor ? page.nodes[page.nodes.length - 1] : undefined;
-      if (last) noteTested(ctx, last.minorId, [{ field: idField, access: ctx.policy.access(ctx.subject, idField) }]);
-      for (const minorId of page.decidedBy) noteTested(ctx, minorId, page.tested);
+      if (last) noteTested(ctx, last.minorId, read);
+      for (const minorId of page.decidedBy) noteTested(ctx, minorId, page.tested.length ? page.tested : read);
       return page.nextCursor;
     }
 

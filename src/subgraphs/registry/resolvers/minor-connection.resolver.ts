@@ -31,7 +31,12 @@ export class PageInfoResolver {
 
   @FieldResolver(() => Boolean)
   hasNextPage(@Root() info: PageInfo, @Ctx() ctx: HubContext): boolean {
-    for (const minorId of info.decidedBy) noteTested(ctx, minorId, info.tested);
+    // Without a filter the answer still tells whether a child follows the page, one a client knows by
+    // id when it places `after` just before it: a read of that child's id, as under a filter of what
+    // it tests. Unrecorded, a referral's purpose let an officer ask whether a child other than the
+    // referral's still lives in the street.
+    const tested = info.tested.length ? info.tested : [{ field: 'Minor.id', access: ctx.policy.access(ctx.subject, 'Minor.id') }];
+    for (const minorId of info.decidedBy) noteTested(ctx, minorId, tested);
     return info.hasNextPage;
   }
 }
