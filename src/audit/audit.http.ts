@@ -53,6 +53,15 @@ export function utf8Only(_req: unknown, _res: unknown, _body: Buffer, encoding: 
 }
 
 /** The media types Apollo Server answers a single result in (its MEDIA_TYPES), the first by default. */
+/** A GET's `variables` parameter as JSON, or nothing when it is not: its refusal is for the method, not for them. */
+function jsonOrNothing(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 const ANSWER_TYPES = ['application/json; charset=utf-8', 'application/graphql-response+json; charset=utf-8'];
 export const gatewayContextOf = (res: Response): GatewayContext => locals(res).hubContext!;
 
@@ -181,7 +190,9 @@ export class HttpAudit {
   postOnly: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     const refusal = postOnlyRefusal(req, res);
     if (!refusal) return next();
-    await this.refuse(res, refusal, {});
+    // A GET carries its operation in the URL: the event names the one attempted, as a refused POST's does.
+    const { query, operationName, variables } = req.query;
+    await this.refuse(res, refusal, this.parse({ query, operationName, variables: typeof variables === 'string' ? jsonOrNothing(variables) : undefined }).parsed?.() ?? {});
   };
 
   /**
