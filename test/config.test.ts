@@ -259,9 +259,11 @@ describe('config: production security', () => {
     expect(await counts()).toEqual(before);
   });
 
-  it('accepts every asymmetric algorithm in production', () => {
+  it('accepts every asymmetric algorithm in production, a key narrowing them to those it verifies', () => {
     const all = 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA';
-    expect(prod({ HUB_JWT_ALGORITHMS: all }).jwt.algorithms).toEqual(all.split(','));
+    expect(loadConfig({ NODE_ENV: 'production', HUB_JWKS_URL: 'https://idp.internal/jwks.json', HUB_AUDIT_KEY: KEY, HUB_JWT_ALGORITHMS: all }).jwt.algorithms).toEqual(all.split(','));
+    // The P-256 key verifies ES256 alone.
+    expect(prod({ HUB_JWT_ALGORITHMS: all }).jwt.algorithms).toEqual(['ES256']);
   });
 
   it('refuses a HUB_GATEWAY_SECRET or HUB_AUDIT_KEY shorter than 32 bytes in production', () => {

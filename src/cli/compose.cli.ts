@@ -5,12 +5,13 @@ import { loadConfig } from '../config/hub.config';
 import { loggableSummary, withoutUrlCredentials } from '../errors/hub.exception';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
 import { buildPolicy } from '../server/bootstrap';
-import { SUBGRAPHS } from '../subgraphs';
+import { requireKnownSubgraphs, SUBGRAPHS } from '../subgraphs';
 import { parseArgs } from './args';
 
 async function main() {
   const { flags } = parseArgs(process.argv.slice(2), ['out']);
   const config = loadConfig();
+  requireKnownSubgraphs(config.subgraphUrls);
   const policy = buildPolicy();
   const subgraphs = await Promise.all(SUBGRAPHS.map((s) => buildSubgraph(s, policy)));
   const urls = Object.fromEntries(

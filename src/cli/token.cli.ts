@@ -14,6 +14,10 @@ async function main() {
   const { flags } = parseArgs(process.argv.slice(2), ['department', 'region', 'role', 'user', 'expires-in']);
   const config = loadConfig();
   if (config.production) throw new Error('Dev tokens are not for production: tokens come from the identity provider there');
+  // The hub then checks tokens with the provider's key alone, and would refuse this one (401).
+  if (config.jwt.publicKeyPem || config.jwt.jwksUrl) {
+    throw new Error('the hub verifies tokens with the identity provider’s key (HUB_JWT_PUBLIC_KEY or HUB_JWKS_URL is set): unset both for dev tokens');
+  }
   const department = flags.department?.toUpperCase();
   const role = (flags.role ?? Role.OFFICER).toUpperCase();
   if (!isDepartment(department)) throw new Error(`--department must be one of ${Object.values(Department).join(', ')}`);

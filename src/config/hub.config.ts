@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import path from 'node:path';
 import type { PolicySubject } from '../auth/principal';
 import { REPLY_MARGIN_MS } from '../db/time-limits';
@@ -366,18 +366,37 @@ function isHttpsUrl(raw: string): boolean {
  * a malformed one stopped the boot there with OpenSSL's words alone ("asn1 encoding routines::header
  * too long"), naming no setting, the database already migrated. Neither value is echoed: a private
  * key pasted in place of the public one is a secret.
+ *
+ * A key is checked against the algorithms too, which are narrowed to those it can verify: an Ed25519
+ * key under the default `RS256,ES256`, a P-384 key under `ES256` or an RSA key of 1,024 bits (jose
+ * takes 2,048 and more) started a hub that answered every token 401, naming no setting.
  */
-function jwtKeySource(publicKeyPem: string | undefined, jwksUrl: string | undefined): void {
-  if (publicKeyPem !== undefined) {
-    let usable = /-----BEGIN PUBLIC KEY-----/.test(publicKeyPem);
-    try {
-      if (usable) createPublicKey({ key: publicKeyPem, format: 'pem' });
-    } catch {
-      usable = false;
-    }
-    if (!usable) throw new Error('HUB_JWT_PUBLIC_KEY must be a PEM public key (SPKI: "-----BEGIN PUBLIC KEY-----"), and is not one');
-  }
+function jwtKeySource(publicKeyPem: string | undefined, jwksUrl: string | undefined, algorithms: string[]): string[] {
   if (jwksUrl !== undefined && !URL.canParse(jwksUrl)) throw new Error('HUB_JWKS_URL must be a URL, and is not one');
+  if (publicKeyPem === undefined) return algorithms;
+  let key: KeyObject | undefined;
+  try {
+    if (/-----BEGIN PUBLIC KEY-----/.test(publicKeyPem)) key = createPublicKey({ key: publicKeyPem, format: 'pem' });
+  } catch {
+    key = undefined;
+  }
+  if (!key) throw new Error('HUB_JWT_PUBLIC_KEY must be a PEM public key (SPKI: "-----BEGIN PUBLIC KEY-----"), and is not one');
+  const { modulusLength, namedCurve } = key.asymmetricKeyDetails ?? {};
+  if (modulusLength !== undefined && modulusLength < 2048) throw new Error(`HUB_JWT_PUBLIC_KEY is an RSA key of ${modulusLength} bits: tokens are verified with 2048 bits or more`);
+  const suited = algorithms.filter((a) => keyAlgorithms(key.asymmetricKeyType, namedCurve).includes(a));
+  if (!suited.length) {
+    throw new Error(`HUB_JWT_PUBLIC_KEY is a key of type ${key.asymmetricKeyType}${namedCurve ? ` (${namedCurve})` : ''}, which none of HUB_JWT_ALGORITHMS (${algorithms.join(', ')}) verifies`);
+  }
+  return suited;
+}
+
+/** The JWS algorithms a public key of this type (and curve) verifies. */
+function keyAlgorithms(type: string | undefined, curve: string | undefined): string[] {
+  if (type === 'rsa') return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+  if (type === 'rsa-pss') return ['PS256', 'PS384', 'PS512'];
+  if (type === 'ec') return ({ prime256v1: ['ES256'], secp384r1: ['ES384'], secp521r1: ['ES512'] } as Record<string, string[]>)[curve ?? ''] ?? [];
+  if (type === 'ed25519' || type === 'ed448') return ['EdDSA'];
+  return [];
 }
 
 function parseSubgraphUrls(raw: string | undefined, production: boolean): Record<string, string> {
@@ -462,13 +481,13 @@ export function loadConfig(given: Env = process.env): HubConfig {
   if (production && jwt.jwksUrl && !isHttpsUrl(jwt.jwksUrl)) {
     throw new Error(`HUB_JWKS_URL must be an https: URL in production (the key set decides whose tokens are accepted), got "${jwt.jwksUrl}"`);
   }
-  jwtKeySource(jwt.publicKeyPem, jwt.jwksUrl);
   const symmetricOrUnknown = jwt.algorithms.filter((a) => !ASYMMETRIC_ALGORITHMS.includes(a));
   if (production && symmetricOrUnknown.length) {
     throw new Error(
       `HUB_JWT_ALGORITHMS takes only asymmetric algorithms in production (${ASYMMETRIC_ALGORITHMS.join(', ')}), got ${symmetricOrUnknown.map((a) => `"${a}"`).join(', ')}`,
     );
   }
+  jwt.algorithms = jwtKeySource(jwt.publicKeyPem, jwt.jwksUrl, jwt.algorithms);
   const subgraphUrls = parseSubgraphUrls(env.HUB_SUBGRAPH_URLS, production);
   // Far above the slowest statements of allowed requests on the 1M-minor bench data set (a few
   // hundred ms: the largest statistics tables, bench/RESULTS.md), below a client's or a proxy's

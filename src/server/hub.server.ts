@@ -20,7 +20,7 @@ import { entityKeyFields, reservedResponseNames, reservedVariableNames } from '.
 import { SignedRemoteDataSource } from '../gateway/signed-remote.data-source';
 import { dateLiteralAsBadInput } from '../gateway/supergraph-scalars';
 import { buildSubgraph, composeSupergraph } from '../gateway/supergraph';
-import { CHILD_FREE_MUTATIONS, CHILD_RECORD_TYPES, FIELD_GRANTS, PURPOSE_FREE_MUTATIONS, SUBGRAPHS } from '../subgraphs';
+import { CHILD_FREE_MUTATIONS, CHILD_RECORD_TYPES, FIELD_GRANTS, PURPOSE_FREE_MUTATIONS, requireKnownSubgraphs, SUBGRAPHS } from '../subgraphs';
 import { registrySubgraph } from '../subgraphs/registry';
 import { mountDashboard } from '../subgraphs/statistics';
 import { buildPolicy, closedInOrder, Database, openDatabase, startSlices } from './bootstrap';
@@ -63,9 +63,7 @@ export async function startHub(config: HubConfig, log: (m: string) => void = () 
       log(`WARNING: benchmark mode, ${off.join(' and ')} OFF`);
     }
     const subgraphs = await Promise.all(SUBGRAPHS.map((s) => buildSubgraph(s, policy, { enforce: !benchDisable.policy, log: !benchDisable.audit })));
-    for (const name of Object.keys(config.subgraphUrls)) {
-      if (!subgraphs.some((s) => s.slice.name === name)) throw new Error(`HUB_SUBGRAPH_URLS names an unknown subgraph "${name}"`);
-    }
+    requireKnownSubgraphs(config.subgraphUrls);
     const supergraphSdl = composeSupergraph(subgraphs, config.subgraphUrls);
     // Only a gateway with remote subgraphs signs assertions (production: HUB_GATEWAY_SECRET, required then).
     const secret = Object.keys(config.subgraphUrls).length ? gatewaySecret(config) : null;

@@ -29,6 +29,16 @@ export function findSubgraph(name: string): SubgraphSlice {
   return slice;
 }
 
+/**
+ * HUB_SUBGRAPH_URLS naming only subgraphs there are: a misspelt name (`regsitry=…`) left the
+ * subgraph it meant in process, or composed at localhost over plain http (`npm run compose`).
+ */
+export function requireKnownSubgraphs(urls: Readonly<Record<string, string>>): void {
+  for (const name of Object.keys(urls)) {
+    if (!SUBGRAPHS.some((s) => s.name === name)) throw new Error(`HUB_SUBGRAPH_URLS names an unknown subgraph "${name}"`);
+  }
+}
+
 /** Every type that is part of a child's record, across subgraphs (see SubgraphSlice.childRecordTypes). */
 export const CHILD_RECORD_TYPES: ReadonlySet<string> = new Set(SUBGRAPHS.flatMap((s) => s.childRecordTypes ?? []));
 
