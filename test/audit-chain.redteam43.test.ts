@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { chainHash } from '../src/audit/canonical';
 import { verifyChain } from '../src/audit/audit.verify';
 import { Department } from '../src/auth/principal';
 import { anchorsIn } from '../src/audit/audit.anchor';
@@ -151,5 +152,54 @@ describe('audit chain (red team 43)', () => {
     // An anchor that matched no event checked nothing: OK with "0 of 1 anchors matched" passes a
     // script that reads the exit code alone.
     expect(r.code).not.toBe(0);
+  });
+});
+
+/**
+ * Red team 44: the anchor compared the database's head with the newest event this process wrote by seq
+ * only. A tail holding this process's events, cut by the database's owner and rewritten (a valid chain
+ * of other bodies) up to past that seq before the next tick, raises no alarm: the anchor logs the
+ * rewritten head, and every anchor logged agrees with the rewritten chain. The process holds the hash
+ * of its newest event: the event stored at that seq has another.
+ */
+describe('audit anchors (red team 44)', () => {
+  it('a tail of this process’s events cut and rewritten past its newest seq is said (“audit chain cut”), not anchored as the head', async () => {
+    const errors: string[] = [];
+    const logs: string[] = [];
+    // Before the hub starts: the anchoring takes `console.log` as its logger then.
+    const errSpy = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.map(String).join(' ')));
+    const logSpy = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.map(String).join(' ')));
+    const t = await startTestHub({ env: { HUB_AUDIT_ANCHOR_SECONDS: '3600' } });
+    try {
+      const token = await t.token(Department.POLICE, { region: '330102001', user: 'rt44-anchor' });
+      for (let i = 0; i < 4; i++) expect((await post(t, token, { query: '{ regions { code } }' })).status).toBe(200);
+      await t.hub.audit.drain();
+      const [{ n }] = await t.sql(`SELECT max(seq)::int AS n FROM audit.event`);
+      const own = (await t.sql(`SELECT hash FROM audit.event WHERE seq = $1`, [n]))[0].hash;
+      // The owner cuts this process's last two events and appends three others, chained as the writer would.
+      await asDba(t, async (c) => {
+        const sources = (await c.query(`SELECT * FROM audit.event WHERE seq >= 1 ORDER BY seq LIMIT 3`)).rows;
+        await c.query(`DELETE FROM audit.event WHERE seq >= $1`, [n - 1]);
+        let prev = (await c.query(`SELECT hash FROM audit.event WHERE seq = $1`, [n - 2])).rows[0].hash;
+        for (let i = 0; i < 3; i++) {
+          const r = sources[i];
+          const seq = n - 1 + i;
+          const hash = chainHash(prev, seq, r.body);
+          await c.query(
+            `INSERT INTO audit.event (seq, prev_hash, hash, body, request_id, occurred_at, user_id, department, region, outcome, purpose, minor_ids)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+            [seq, prev, hash, r.body, r.request_id, r.occurred_at, r.user_id, r.department, r.region, r.outcome, r.purpose, r.minor_ids],
+          );
+          prev = hash;
+        }
+      });
+      await t.stop(); // the last anchor
+      const anchored = logs.filter((l) => l.includes('audit anchor')).pop();
+      // Seen: no "audit chain cut", and the last anchor names the rewritten head (seq n + 1), not event n (its hash `own`).
+      expect({ said: errors.some((e) => e.includes('audit chain cut')), anchoredOwn: !!anchored?.includes(own) }).toEqual({ said: true, anchoredOwn: true });
+    } finally {
+      errSpy.mockRestore();
+      logSpy.mockRestore();
+    }
   });
 });

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +7,7 @@ import { Department, Role } from '../src/auth/principal';
 import { TokenService } from '../src/auth/token.service';
 import { ASSERTION_HEADER, signAssertion } from '../src/gateway/gateway-assertion';
 import { startSubgraphServer, SubgraphServer } from '../src/server/subgraph.server';
+import { identityProvider } from './support/identity-provider';
 import { errorCodes, postGraphQL, sendRaw, startTestHub, TestHub, testConfig } from './support/test-hub';
 
 const QUERY = '{ regions { code } }';
@@ -267,13 +267,7 @@ describe('bearer tokens', () => {
 
 /** Production: validation errors name no field, type or argument the caller did not write. */
 describe('production: no schema details in client errors', () => {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const env = {
-    NODE_ENV: 'production',
-    HUB_JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    HUB_JWT_ALGORITHMS: 'ES256',
-    HUB_AUDIT_KEY: 'production-test-audit-key-0123456789',
-  };
+  const { env, sign } = identityProvider();
   const gatewaySecret = 'production-test-gateway-secret-0123456789';
   const TYPO = '{ regionz { code } regions { cod } }';
   let t: TestHub;
@@ -289,17 +283,8 @@ describe('production: no schema details in client errors', () => {
 
   const messages = (r: { errors?: { message: string }[] }) => (r.errors ?? []).map((e) => e.message).join('\n');
   /** A token of the identity provider whose public key the production hub holds. */
-  const signed = (sub: string, claims: Record<string, string>) => {
-    const now = Math.floor(Date.now() / 1000);
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'ES256' })
-      .setSubject(sub)
-      .setIssuer(t.config.jwt.issuer)
-      .setAudience(t.config.jwt.audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 600)
-      .sign(privateKey);
-  };
+  const signed = (sub: string, claims: Record<string, string>) => sign(t.config, sub, claims);
+
 
   it('the hub refuses a misspelt query without suggesting names ("Did you mean")', async () => {
     expect(t.config.production).toBe(true);

@@ -1,6 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { SignJWT } from 'jose';
-import { eventsOf } from './support/audit-helpers';
+import { eventOf, eventsOf } from './support/audit-helpers';
+import { identityProvider } from './support/identity-provider';
 import { startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -12,13 +11,7 @@ jest.setTimeout(300_000);
  * POST-only route, error masking) could break.
  */
 describe('production: the HTTP surface refuses before anything runs, and audits each refusal under its caller (red team 43)', () => {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const env = {
-    NODE_ENV: 'production',
-    HUB_JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    HUB_JWT_ALGORITHMS: 'ES256',
-    HUB_AUDIT_KEY: 'production-test-audit-key-0123456789',
-  };
+  const { env, sign } = identityProvider();
   const STREET = '330102001';
   const CREATE = 'mutation($i: CreateReferralInput!) { createReferral(input: $i) { id } }';
   let t: TestHub;
@@ -26,15 +19,7 @@ describe('production: the HTTP surface refuses before anything runs, and audits 
   let child: string;
   beforeAll(async () => {
     t = await startTestHub({ env });
-    const now = Math.floor(Date.now() / 1000);
-    token = await new SignJWT({ department: 'CIVIL_AFFAIRS', role: 'OFFICER', region: STREET })
-      .setProtectedHeader({ alg: 'ES256' })
-      .setSubject('rt43-officer')
-      .setIssuer(t.config.jwt.issuer)
-      .setAudience(t.config.jwt.audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 3600)
-      .sign(privateKey);
+    token = await sign(t.config, 'rt43-officer', { department: 'CIVIL_AFFAIRS', role: 'OFFICER', region: STREET }, 3600);
     [{ id: child }] = await t.sql(`SELECT id FROM registry.minor WHERE grid_code LIKE $1 ORDER BY id LIMIT 1`, [`${STREET}%`]);
   });
   afterAll(async () => {
@@ -91,5 +76,28 @@ describe('production: the HTTP surface refuses before anything runs, and audits 
       true,
       ['i'],
     ]);
+  });
+
+  it('pin: a GET with repeated, array-like or invalid parameters is refused 405 with one event, and names the operation when it is one', async () => {
+    const base = t.hub.url;
+    const urls = [
+      `${base}?query=${encodeURIComponent('query Q { regions { code } }')}&query=x&operationName=Q&operationName=R`,
+      `${base}?query=${encodeURIComponent('query Q($a: ID!) { minor(id: $a) { id } }')}&variables=${encodeURIComponent('{"a": ')}&operationName[]=Q`,
+      `${base}?query=${encodeURIComponent('query Q($a: ID!) { minor(id: $a) { id } }')}&variables=${encodeURIComponent(JSON.stringify({ a: JSON.parse('['.repeat(1000) + ']'.repeat(1000)) }))}`,
+      `${base}?variables=1&variables=2&query[a]=1`,
+      `${base}?query=${encodeURIComponent('query Q($a: ID!) { minor(id: $a) { id } }')}&operationName=Q&variables=${encodeURIComponent('{"a":"x","__proto__":{"b":1}}')}`,
+    ];
+    for (const url of urls) {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'x-purpose': 'CASE_HANDLING' } });
+      const requestId = res.headers.get('x-request-id')!;
+      expect(res.status).toBe(405);
+      const events = await eventsOf(t, requestId);
+      expect(events.length).toBe(1);
+    }
+    const res = await fetch(`${base}?query=${encodeURIComponent('query Q($a: ID!) { minor(id: $a) { id } }')}&operationName=Q&variables=${encodeURIComponent('{"a":"x"}')}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const e = await eventOf(t, res.headers.get('x-request-id')!);
+    expect(e.operationName).toBe('Q');
   });
 });

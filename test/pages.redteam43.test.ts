@@ -1,6 +1,6 @@
 import { Department } from '../src/auth/principal';
 import { eventOf, post } from './support/audit-helpers';
-import { startTestHub, TestHub } from './support/test-hub';
+import { startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(600_000);
 
@@ -118,5 +118,70 @@ describe('list pages (red team 43)', () => {
     const read = new Set((await eventOf(t, r.requestId)).reads.map((x: any) => x.minorId));
     // Seen: 200 { nextCursor: <page.id> } — non-null because next exists — the trail naming page's child only.
     expect(r.status === 403 || read.has(next.minor_id)).toBe(true);
+  });
+  /**
+   * Red team 44: `edges` and `nodes` of a one-item page placed with `after` just before a named child
+   * answer the same question as `hasNextPage` (an edge or none): withheld under a referral's purpose too.
+   */
+  it('minors(first: 1, after) { edges { __typename } } under a referral’s purpose, telling whether another child follows, is withheld (or that child recorded)', async () => {
+    const token = await t.token(ED, { region: STREET, user: 'rt44-edges' });
+    const purpose = await referralPurpose(children[0]);
+    const n = children.length;
+    const q = { query: `query($a: String) { minors(first: 1, after: $a) { edges { __typename } } }`, variables: { a: cursorOf(children[n - 2]) } };
+    // The same question under a filter that keeps the whole street is withheld.
+    const filtered = await post(t, token, { ...q, query: q.query.replace('minors(', `minors(filter: { regionCode: "${STREET}" }, `) }, purpose);
+    expect(filtered.status).toBe(403);
+    const r = await post(t, token, q, purpose);
+    const read = new Set((await eventOf(t, r.requestId)).reads.map((x: any) => x.minorId));
+    // Seen: 200 { edges: [{ __typename: "MinorEdge" }] } — children[n - 1] exists — and the trail names no child.
+    expect({ status: r.status, recorded: r.status === 403 || read.has(children[n - 1]) }).toEqual({ status: 403, recorded: true });
+  });
+
+  it('policeIncidents(first: 1, after) { nodes { __typename } } under a referral’s purpose, telling whether another child’s record follows, is withheld (or that child recorded)', async () => {
+    const records: { id: string; minor_id: string }[] = await t.sql(
+      `SELECT i.id, i.minor_id FROM police.incident i JOIN registry.minor_jurisdiction j ON j.minor_id = i.minor_id WHERE j.grid_code LIKE $1 ORDER BY i.id`,
+      [`${STREET}%`],
+    );
+    const k = records.findIndex((r, i) => i + 1 < records.length && records[i + 1].minor_id !== r.minor_id);
+    expect(k).toBeGreaterThanOrEqual(0);
+    const [page, next] = [records[k], records[k + 1]];
+    const token = await t.token(PO, { region: STREET, user: 'rt44-nodes' });
+    const purpose = await referralPurpose(page.minor_id, PO);
+    const after = Buffer.from(`police-incident:${page.id}`).toString('base64url');
+    const types = (await t.sql(`SELECT DISTINCT type FROM police.incident`)).map((r: any) => r.type).join(', ');
+    const q = (filter: string) => ({ query: `query($a: String) { policeIncidents(first: 1, after: $a${filter}) { nodes { __typename } } }`, variables: { a: after } });
+    const filtered = await post(t, token, q(`, filter: { types: [${types}] }`), purpose);
+    expect(filtered.status).toBe(403);
+    const r = await post(t, token, q(''), purpose);
+    const read = new Set((await eventOf(t, r.requestId)).reads.map((x: any) => x.minorId));
+    // Seen: 200 { nodes: [{ __typename: "PoliceIncident" }] }, the trail not naming next's child.
+    expect({ status: r.status, recorded: r.status === 403 || read.has(next.minor_id) }).toEqual({ status: 403, recorded: true });
+  });
+
+});
+
+/** Red team 44: distributed, the subgraph's resolver records the same. */
+describe('paging, distributed (red team 44)', () => {
+  it('pin: distributed, alone and planned, hasNextPage under a referral’s purpose for the page’s own child is withheld or records the child after it', async () => {
+    const t = await startDistributedTestHub();
+    try {
+      const civil = await t.token(CA, { region: STREET });
+      const children: string[] = (
+        await t.sql(`SELECT m.id FROM registry.minor m WHERE m.grid_code LIKE $1 AND registry.is_minor(m.birth_date, now()) ORDER BY m.id`, [`${STREET}%`])
+      ).map((r: any) => r.id);
+      const n = children.length;
+      const ref = await t.gql(civil, CREATE, { i: { minorId: children[n - 2], type: 'EDUCATION_AID', toDepartment: ED, need: '家庭困难，需要帮扶' } });
+      expect(ref.errors).toBeUndefined();
+      const purpose = { 'x-purpose': `REFERRAL; ${ref.data.createReferral.id}` };
+      const token = await t.token(ED, { region: STREET, user: 'rt44-dist' });
+      for (const beside of ['', ' regions { code }']) {
+        const q = { query: `query($a: String) { minors(first: 1, after: $a) { pageInfo { hasNextPage } }${beside} }`, variables: { a: cursorOf(children[n - 3]) } };
+        const r = await post(t, token, q, purpose);
+        const read = new Set((await eventOf(t, r.requestId)).reads.map((x: any) => x.minorId));
+        expect(r.status === 403 || read.has(children[n - 1])).toBe(true);
+      }
+    } finally {
+      await t.stop();
+    }
   });
 });

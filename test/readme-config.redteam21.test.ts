@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { decodeJwt, SignJWT } from 'jose';
+import { decodeJwt } from 'jose';
 import { Department } from '../src/auth/principal';
 import { seedScale } from '../src/cli/seed-scale.cli';
 import { loadConfig } from '../src/config/hub.config';
 import { startHub } from '../src/server/hub.server';
+import { identityProvider } from './support/identity-provider';
 import { cloneTemplateDatabase, databaseWith, errorCodes, startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(600_000);
@@ -345,27 +345,13 @@ describe.each([
   ['in process', false],
   ['with every subgraph served alone', true],
 ])('production: no near-miss suggestion in any error, %s (redteam21)', (_mode, distributed) => {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const env = {
-    NODE_ENV: 'production',
-    HUB_JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    HUB_JWT_ALGORITHMS: 'ES256',
-    HUB_AUDIT_KEY: 'production-test-audit-key-0123456789',
-  };
+  const { env, sign } = identityProvider();
   let t: TestHub;
   let token: string;
   beforeAll(async () => {
     t = distributed ? await startDistributedTestHub(env) : await startTestHub({ env });
     expect(t.config.production).toBe(true);
-    const now = Math.floor(Date.now() / 1000);
-    token = await new SignJWT({ department: 'CIVIL_AFFAIRS', role: 'OFFICER', region: '330102' })
-      .setProtectedHeader({ alg: 'ES256' })
-      .setSubject('prod-civil-1')
-      .setIssuer(t.config.jwt.issuer)
-      .setAudience(t.config.jwt.audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 600)
-      .sign(privateKey);
+    token = await sign(t.config, 'prod-civil-1', { department: 'CIVIL_AFFAIRS', role: 'OFFICER', region: '330102' });
   });
   afterAll(async () => {
     await t?.stop();

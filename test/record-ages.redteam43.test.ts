@@ -155,4 +155,48 @@ describe('youth league and women’s federation (rt43a)', () => {
     expect(outside.errors![0].message).toBe(unknown.errors![0].message);
     expect(await supportsOf(elsewhere)).not.toContain('EMPLOYMENT');
   });
+
+  it('pin: work (EMPLOYMENT) started on the child’s 16th birthday is accepted', async () => {
+    const today = daysAgo(0);
+    const [child] = await t.sql(
+      `SELECT m.id, m.birth_date::text AS b FROM registry.minor m JOIN registry.minor_jurisdiction j ON j.minor_id = m.id
+        WHERE j.grid_code LIKE $1 AND m.birth_date <= ($2::date - interval '16 years') AND m.birth_date > ($2::date - interval '17 years')
+          AND to_char(m.birth_date, 'MM-DD') <> '02-29' ORDER BY m.id LIMIT 1`,
+      [`${STREET}%`, today],
+    );
+    expect(child).toBeDefined();
+    const sixteenth = `${Number(child.b.slice(0, 4)) + 16}${child.b.slice(4)}`;
+    const token = yl;
+    const r = await t.gql(token, `mutation($m: ID!, $i: IdleSupportInput!) { createIdleSupport(minorId: $m, input: $i) { id } }`, {
+      m: child.id,
+      i: { kind: 'EMPLOYMENT', startedOn: sixteenth, provider: '街道就业服务站', status: 'IN_PROGRESS' },
+    });
+    expect(r.errors).toBeUndefined();
+  });
+
+  /**
+   * The fix refuses a dropout before 6 (school age) — yet the enrollment it is a dropout from, in
+   * grade 1–12, is taken for a child of any age: a grade-9 enrollment of a child of 2 today.
+   */
+  it('a school enrollment (grade 9) of a child under school age is refused, as a dropout of that child is', async () => {
+    const today = daysAgo(0);
+    const [child] = await t.sql(
+      `SELECT m.id FROM registry.minor m JOIN registry.minor_jurisdiction j ON j.minor_id = m.id
+        WHERE j.grid_code LIKE $1 AND m.birth_date > ($2::date - interval '5 years') ORDER BY m.id LIMIT 1`,
+      [`${STREET}%`, today],
+    );
+    expect(child).toBeDefined();
+    const token = await t.token(Department.EDUCATION, { region: STREET, user: 'rt44-enrol' });
+    const dropout = await t.gql(token, `mutation($m: ID!, $i: DropoutReportInput!) { createDropoutReport(minorId: $m, input: $i) { id } }`, {
+      m: child.id,
+      i: { school: '第一中学', reportedOn: today, daysAbsent: 30 },
+    });
+    expect(dropout.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const r = await t.gql(token, `mutation($m: ID!, $i: SchoolEnrollmentInput!) { createSchoolEnrollment(minorId: $m, input: $i) { id } }`, {
+      m: child.id,
+      i: { school: '第一中学', grade: 9, status: 'ENROLLED', enrolledOn: today },
+    });
+    // Seen: the enrollment is stored.
+    expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
 });
