@@ -52,7 +52,6 @@ export function utf8Only(_req: unknown, _res: unknown, _body: Buffer, encoding: 
   throw Object.assign(new Error(`unsupported charset "${encoding.toUpperCase()}"`), { type: 'charset.unsupported', status: 415 });
 }
 
-/** The media types Apollo Server answers a single result in (its MEDIA_TYPES), the first by default. */
 /** A GET's `variables` parameter as JSON, or nothing when it is not: its refusal is for the method, not for them. */
 function jsonOrNothing(text: string): unknown {
   try {
@@ -62,6 +61,7 @@ function jsonOrNothing(text: string): unknown {
   }
 }
 
+/** The media types Apollo Server answers a single result in (its MEDIA_TYPES), the first by default. */
 const ANSWER_TYPES = ['application/json; charset=utf-8', 'application/graphql-response+json; charset=utf-8'];
 export const gatewayContextOf = (res: Response): GatewayContext => locals(res).hubContext!;
 

@@ -104,10 +104,22 @@ export const updated = <T extends object>(ctx: HubContext, answer: T, changed: s
 
 /**
  * Replaces a record's fields (the input carries all of them; the child cannot change), in one
- * transaction. Only records the caller's jurisdiction covers can be found.
+ * transaction. Only records the caller's jurisdiction covers can be found; `check` runs on the
+ * record found, before anything is written (e.g. `requireOldEnough`).
  */
-export function updateRecord<T extends ChildRecord>(ctx: HubContext, entity: new () => T, id: string, what: string, fields: RecordFields<T>): Promise<T> {
-  return ctx.db.transaction(async (em) => writeFields(em, ctx, entity, await lockRecord(em, ctx, entity, id, what), fields));
+export function updateRecord<T extends ChildRecord>(
+  ctx: HubContext,
+  entity: new () => T,
+  id: string,
+  what: string,
+  fields: RecordFields<T>,
+  check?: (em: EntityManager, record: T) => Promise<void>,
+): Promise<T> {
+  return ctx.db.transaction(async (em) => {
+    const record = await lockRecord(em, ctx, entity, id, what);
+    await check?.(em, record);
+    return writeFields(em, ctx, entity, record, fields);
+  });
 }
 
 /**

@@ -41,11 +41,7 @@ export class EducationMutationResolver {
   @Mutation(() => SchoolEnrollment, { nullable: true })
   updateSchoolEnrollment(@Arg('id', () => ID) id: string, @Arg('input', () => SchoolEnrollmentInput) input: SchoolEnrollmentInput, @Ctx() ctx: HubContext) {
     const fields = validEnrollment(input, ctx.now);
-    return ctx.db.transaction(async (em) => {
-      const found = await lockRecord(em, ctx, SchoolEnrollment, id, 'SchoolEnrollment');
-      await oldEnoughToEnrol(em, ctx, found.minorId, fields.enrolledOn);
-      return writeFields(em, ctx, SchoolEnrollment, found, fields);
-    });
+    return updateRecord(ctx, SchoolEnrollment, id, 'SchoolEnrollment', fields, (em, found) => oldEnoughToEnrol(em, ctx, found.minorId, fields.enrolledOn));
   }
 
   @Mutation(() => DropoutReport, { nullable: true, description: 'Opens a 控辍保学 case' })

@@ -2,7 +2,7 @@ import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
 import { CRIMINAL_RESPONSIBILITY_AGE } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, lockRecord, requireOldEnough, updateRecord, writeFields } from '../../shared/record-writes';
+import { createRecord, requireOldEnough, updateRecord } from '../../shared/record-writes';
 import { CommunityCorrection } from '../entities/community-correction.entity';
 import { IncarceratedParent } from '../entities/incarcerated-parent.entity';
 import { LegalAidCase } from '../entities/legal-aid-case.entity';
@@ -35,11 +35,7 @@ export class JusticeMutationResolver {
   @Mutation(() => CommunityCorrection, { nullable: true })
   updateCommunityCorrection(@Arg('id', () => ID) id: string, @Arg('input', () => CommunityCorrectionInput) input: CommunityCorrectionInput, @Ctx() ctx: HubContext) {
     const fields = validCorrection(input, ctx.now);
-    return ctx.db.transaction(async (em) => {
-      const found = await lockRecord(em, ctx, CommunityCorrection, id, 'CommunityCorrection');
-      await oldEnoughToBeSentenced(em, ctx, found.minorId, fields.startedOn);
-      return writeFields(em, ctx, CommunityCorrection, found, fields);
-    });
+    return updateRecord(ctx, CommunityCorrection, id, 'CommunityCorrection', fields, (em, found) => oldEnoughToBeSentenced(em, ctx, found.minorId, fields.startedOn));
   }
 
   @Mutation(() => LegalAidCase, { nullable: true })

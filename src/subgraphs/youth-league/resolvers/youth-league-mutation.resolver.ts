@@ -78,11 +78,7 @@ export class YouthLeagueMutationResolver {
   @Mutation(() => IdleSupport, { nullable: true })
   updateIdleSupport(@Arg('id', () => ID) id: string, @Arg('input', () => IdleSupportInput) input: IdleSupportInput, @Ctx() ctx: HubContext) {
     const fields = validIdleSupport(input, ctx.now);
-    return ctx.db.transaction(async (em) => {
-      const found = await lockRecord(em, ctx, IdleSupport, id, 'IdleSupport');
-      await oldEnoughFor(em, ctx, found.minorId, fields);
-      return writeFields(em, ctx, IdleSupport, found, fields);
-    });
+    return updateRecord(ctx, IdleSupport, id, 'IdleSupport', fields, (em, found) => oldEnoughFor(em, ctx, found.minorId, fields));
   }
 
   @Mutation(() => VolunteerVisit, { nullable: true })
