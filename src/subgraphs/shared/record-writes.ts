@@ -58,24 +58,29 @@ export async function requireOldEnough(em: EntityManager, ctx: HubContext, minor
 
 /**
  * Creates a record about a child of the caller's jurisdiction (else NOT_FOUND), in one
- * transaction; `then` runs inside it (e.g. a notification that must exist iff the record does).
+ * transaction: `check` runs on the child found, before anything is written (e.g. `requireOldEnough`);
+ * `then` after the insert, inside it (e.g. a notification that must exist iff the record does).
  */
 export function createRecord<T extends ChildRecord>(
   ctx: HubContext,
   entity: new () => T,
   minorId: string,
   fields: RecordFields<T>,
-  then?: (em: EntityManager, record: T, gridCode: string) => Promise<unknown>,
+  hooks: {
+    check?: (em: EntityManager, minorId: string) => Promise<void>;
+    then?: (em: EntityManager, record: T, gridCode: string) => Promise<unknown>;
+  } = {},
 ): Promise<T> {
   return ctx.db.transaction(async (em) => {
     const child = await requireMinor(em, ctx, minorId);
     // Found, as `lockRecord` records: a commit whose outcome is unknown leaves the event no change,
     // yet the caller learnt the child is in its jurisdiction, and the child's history must show it.
     ctx.access.found(child.minorId, entity.name);
+    await hooks.check?.(em, child.minorId);
     const repo = em.getRepository(entity);
     const record = repo.create({ ...fields, id: randomUUID(), minorId: child.minorId } as DeepPartial<T>);
     await repo.insert(record as never);
-    await then?.(em, record, child.gridCode);
+    await hooks.then?.(em, record, child.gridCode);
     return record;
   });
 }

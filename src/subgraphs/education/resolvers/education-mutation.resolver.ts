@@ -35,7 +35,7 @@ export class EducationMutationResolver {
   @Mutation(() => SchoolEnrollment, { nullable: true })
   createSchoolEnrollment(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => SchoolEnrollmentInput) input: SchoolEnrollmentInput, @Ctx() ctx: HubContext) {
     const fields = validEnrollment(input, ctx.now);
-    return createRecord(ctx, SchoolEnrollment, minorId, fields, (em, record) => oldEnoughToEnrol(em, ctx, record.minorId, fields.enrolledOn));
+    return createRecord(ctx, SchoolEnrollment, minorId, fields, { check: (em, child) => oldEnoughToEnrol(em, ctx, child, fields.enrolledOn) });
   }
 
   @Mutation(() => SchoolEnrollment, { nullable: true })
@@ -48,18 +48,19 @@ export class EducationMutationResolver {
   createDropoutReport(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => DropoutReportInput) input: DropoutReportInput, @Ctx() ctx: HubContext) {
     const fields = { ...validDropoutReport(input, ctx.now), status: DropoutStatus.OPEN, outcome: null, closedOn: null };
     // 信息通报: a dropout is told to the departments with jurisdiction, in the same transaction.
-    return createRecord(ctx, DropoutReport, minorId, fields, async (em, report, gridCode) => {
-      await oldEnoughToDropOut(em, ctx, report.minorId, report.reportedOn);
-      await emitNotification(
-        em,
-        ctx,
-        dropoutEvent({
-          reportId: report.id,
-          minorId: report.minorId,
-          gridCode,
-          fields: { 'DropoutReport.school': report.school, 'DropoutReport.reportedOn': report.reportedOn, 'DropoutReport.daysAbsent': report.daysAbsent },
-        }),
-      );
+    return createRecord(ctx, DropoutReport, minorId, fields, {
+      check: (em, child) => oldEnoughToDropOut(em, ctx, child, fields.reportedOn),
+      then: (em, report, gridCode) =>
+        emitNotification(
+          em,
+          ctx,
+          dropoutEvent({
+            reportId: report.id,
+            minorId: report.minorId,
+            gridCode,
+            fields: { 'DropoutReport.school': report.school, 'DropoutReport.reportedOn': report.reportedOn, 'DropoutReport.daysAbsent': report.daysAbsent },
+          }),
+        ),
     });
   }
 

@@ -29,7 +29,7 @@ export class JusticeMutationResolver {
   @Mutation(() => CommunityCorrection, { nullable: true })
   createCommunityCorrection(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => CommunityCorrectionInput) input: CommunityCorrectionInput, @Ctx() ctx: HubContext) {
     const fields = validCorrection(input, ctx.now);
-    return createRecord(ctx, CommunityCorrection, minorId, fields, (em, record) => oldEnoughToBeSentenced(em, ctx, record.minorId, fields.startedOn));
+    return createRecord(ctx, CommunityCorrection, minorId, fields, { check: (em, child) => oldEnoughToBeSentenced(em, ctx, child, fields.startedOn) });
   }
 
   @Mutation(() => CommunityCorrection, { nullable: true })

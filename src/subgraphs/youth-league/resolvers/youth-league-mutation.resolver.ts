@@ -72,7 +72,7 @@ export class YouthLeagueMutationResolver {
   @Mutation(() => IdleSupport, { nullable: true })
   createIdleSupport(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => IdleSupportInput) input: IdleSupportInput, @Ctx() ctx: HubContext) {
     const fields = validIdleSupport(input, ctx.now);
-    return createRecord(ctx, IdleSupport, minorId, fields, (em, record) => oldEnoughFor(em, ctx, record.minorId, fields));
+    return createRecord(ctx, IdleSupport, minorId, fields, { check: (em, child) => oldEnoughFor(em, ctx, child, fields) });
   }
 
   @Mutation(() => IdleSupport, { nullable: true })
