@@ -32,6 +32,9 @@ function regionRemainders(series: Pub, children: Map<string, string[]>, k: numbe
   return out;
 }
 
+/** The levels from the top down to a reader's finest. */
+const levelsTo = (finest: (typeof LEVELS)[number]) => LEVELS.slice(0, LEVELS.indexOf(finest) + 1);
+
 describe('statistics: part and whole along the region tree, every table (red team 41)', () => {
   let t: TestHub;
   const children = new Map<string, string[]>();
@@ -65,7 +68,7 @@ describe('statistics: part and whole along the region tree, every table (red tea
     const series = new Map<string, Pub>();
     const add = (key: string, code: string, v: number | null) => (series.get(key) ?? series.set(key, new Map()).get(key)!).set(code, v);
     const RATE = `numerator { ${CELL} } denominator { ${CELL} }`;
-    for (const level of LEVELS.slice(0, LEVELS.indexOf(finest) + 1)) {
+    for (const level of levelsTo(finest)) {
       const r = await t.gql(
         token,
         `query($l: RegionLevel!) { statisticsRates(level: $l) { regions { regionCode screening { ${RATE} } intervention { ${RATE} } assistance { ${RATE} } reportsHandledInTime { ${RATE} } referralsHandledInTime { ${RATE} } } } }`,
@@ -189,7 +192,7 @@ describe('statistics: the rates tables bounded as a reader would (red team 41)',
   async function rates(token: string, finest: (typeof LEVELS)[number]) {
     const out = new Map<string, Map<string, { whole: number | null; met: number | null }>>();
     const RATE = `numerator { value } denominator { value }`;
-    for (const level of LEVELS.slice(0, LEVELS.indexOf(finest) + 1)) {
+    for (const level of levelsTo(finest)) {
       const r = await t.gql(
         token,
         `query($l: RegionLevel!) { statisticsRates(level: $l) { regions { regionCode screening { ${RATE} } intervention { ${RATE} } assistance { ${RATE} } reportsHandledInTime { ${RATE} } referralsHandledInTime { ${RATE} } } } }`,
@@ -283,7 +286,7 @@ describe('statistics: small random districts, screening and counts as a reader b
 
   async function screening(token: string, finest: (typeof LEVELS)[number]) {
     const out = new Map<string, { whole: number | null; met: number | null }>();
-    for (const level of LEVELS.slice(0, LEVELS.indexOf(finest) + 1)) {
+    for (const level of levelsTo(finest)) {
       const r = await t.gql(token, `query($l: RegionLevel!) { statisticsRates(level: $l) { regions { regionCode screening { numerator { value } denominator { value } } } } }`, { l: level });
       expect(r.errors).toBeUndefined();
       for (const reg of r.data.statisticsRates.regions) out.set(reg.regionCode, { whole: reg.screening.denominator.value, met: reg.screening.numerator.value });
@@ -310,7 +313,7 @@ describe('statistics: small random districts, screening and counts as a reader b
 
   async function byCategoryGender(token: string, finest: (typeof LEVELS)[number]) {
     const out = new Map<string, Map<string, { whole: number | null; met: number | null; not: number | null }>>();
-    for (const level of LEVELS.slice(0, LEVELS.indexOf(finest) + 1)) {
+    for (const level of levelsTo(finest)) {
       for (const by of [['CATEGORY'], ['CATEGORY', 'GENDER']]) {
         const r = await t.gql(token, `query($l: RegionLevel!, $by: [StatisticsDimension!]!) { minorCounts(level: $l, by: $by) { cells { regionCode category gender count { value } } } }`, { l: level, by });
         expect(r.errors).toBeUndefined();
@@ -346,12 +349,8 @@ describe('statistics: small random districts, screening and counts as a reader b
   it('pins: a screening denominator is the count of children (same status), and no numerator beside a hidden denominator', async () => {
     const found: unknown[] = [];
     for (const seed of SEEDS.slice(0, 20)) {
-      const d = districtOf(seed);
-      for (const [who, token, finest] of [
-        ['police', await t.token(Department.POLICE, { region: d, user: `rt41-pos-${seed}` }), 'GRID'],
-        ['dashboard', await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: d, user: `rt41-dashs-${seed}` }), 'STREET'],
-      ] as const) {
-        for (const level of LEVELS.slice(0, LEVELS.indexOf(finest) + 1)) {
+      for (const [who, token, finest] of await readersOf(seed)) {
+        for (const level of levelsTo(finest)) {
           const r = await t.gql(
             token,
             `query($l: RegionLevel!) { minorCounts(level: $l) { cells { regionCode count { value suppressed } } }
