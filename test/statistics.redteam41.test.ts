@@ -284,6 +284,11 @@ describe('statistics: small random districts, screening and counts as a reader b
     ] as const;
   };
 
+  /** Each reader (police by grid, a dashboard by street) of each seed's district, in turn. */
+  const eachReader = async (seeds: readonly number[], look: (seed: number, who: string, token: string, finest: (typeof LEVELS)[number]) => Promise<void>) => {
+    for (const seed of seeds) for (const [who, token, finest] of await readersOf(seed)) await look(seed, who, token, finest);
+  };
+
   async function screening(token: string, finest: (typeof LEVELS)[number]) {
     const out = new Map<string, { whole: number | null; met: number | null }>();
     for (const level of levelsTo(finest)) {
@@ -297,16 +302,14 @@ describe('statistics: small random districts, screening and counts as a reader b
   it('police (grids) and dashboards (streets): no hidden screening cell pinned', async () => {
     const found: unknown[] = [];
     let hiddenSeen = 0;
-    for (const seed of SEEDS) {
-      for (const [who, token, finest] of await readersOf(seed)) {
-        const pub = await screening(token, finest);
-        hiddenSeen += [...pub.values()].filter((x) => x.met === null).length;
-        for (const p of pinnedInRates(pub, children, false)) found.push({ seed, who, ...p });
-        const met = new Map([...pub].map(([c, x]) => [c, x.met]));
-        const not = new Map([...pub].map(([c, x]) => [c, x.whole !== null && x.met !== null ? x.whole - x.met : null]));
-        for (const v of [...regionRemainders(met, children, 5), ...regionRemainders(not, children, 5)]) found.push({ seed, who, remainder: v });
-      }
-    }
+    await eachReader(SEEDS, async (seed, who, token, finest) => {
+      const pub = await screening(token, finest);
+      hiddenSeen += [...pub.values()].filter((x) => x.met === null).length;
+      for (const p of pinnedInRates(pub, children, false)) found.push({ seed, who, ...p });
+      const met = new Map([...pub].map(([c, x]) => [c, x.met]));
+      const not = new Map([...pub].map(([c, x]) => [c, x.whole !== null && x.met !== null ? x.whole - x.met : null]));
+      for (const v of [...regionRemainders(met, children, 5), ...regionRemainders(not, children, 5)]) found.push({ seed, who, remainder: v });
+    });
     expect(found).toEqual([]);
     expect(hiddenSeen).toBeGreaterThan(0); // the check met hidden cells
   });
@@ -332,43 +335,39 @@ describe('statistics: small random districts, screening and counts as a reader b
   it('category tables by gender (police by grid, dashboards by street): no hidden cell pinned within one table', async () => {
     const found: unknown[] = [];
     let hiddenSeen = 0;
-    for (const seed of SEEDS) {
-      for (const [who, token, finest] of await readersOf(seed)) {
-        const all = await byCategoryGender(token, finest);
-        for (const [category, pub] of all) {
-          if (!['LEFT_BEHIND', 'POVERTY'].includes(category)) continue;
-          hiddenSeen += [...pub.values()].filter((x) => x.whole === null).length;
-          for (const p of pinnedInRates(pub, children, false)) found.push({ seed, who, category, ...p });
-        }
+    await eachReader(SEEDS, async (seed, who, token, finest) => {
+      const all = await byCategoryGender(token, finest);
+      for (const [category, pub] of all) {
+        if (!['LEFT_BEHIND', 'POVERTY'].includes(category)) continue;
+        hiddenSeen += [...pub.values()].filter((x) => x.whole === null).length;
+        for (const p of pinnedInRates(pub, children, false)) found.push({ seed, who, category, ...p });
       }
-    }
+    });
     expect(found).toEqual([]);
     expect(hiddenSeen).toBeGreaterThan(0); // the check met hidden cells
   });
 
   it('pins: a screening denominator is the count of children (same status), and no numerator beside a hidden denominator', async () => {
     const found: unknown[] = [];
-    for (const seed of SEEDS.slice(0, 20)) {
-      for (const [who, token, finest] of await readersOf(seed)) {
-        for (const level of levelsTo(finest)) {
-          const r = await t.gql(
-            token,
-            `query($l: RegionLevel!) { minorCounts(level: $l) { cells { regionCode count { value suppressed } } }
-               statisticsRates(level: $l) { regions { regionCode screening { numerator { value suppressed } denominator { value suppressed } }
-                 assistance { numerator { suppressed } denominator { suppressed } } reportsHandledInTime { numerator { suppressed } denominator { suppressed } } } } }`,
-            { l: level },
-          );
-          const counts = new Map(r.data.minorCounts.cells.map((c: any) => [c.regionCode, c.count]));
-          for (const reg of r.data.statisticsRates.regions) {
-            if (JSON.stringify(counts.get(reg.regionCode)) !== JSON.stringify(reg.screening.denominator)) found.push({ seed, who, level, reg: reg.regionCode, count: counts.get(reg.regionCode), den: reg.screening.denominator });
-            for (const name of ['screening', 'assistance', 'reportsHandledInTime']) {
-              const rate = reg[name];
-              if (rate && !rate.numerator.suppressed && rate.denominator.suppressed) found.push({ seed, who, level, reg: reg.regionCode, name });
-            }
+    await eachReader(SEEDS.slice(0, 20), async (seed, who, token, finest) => {
+      for (const level of levelsTo(finest)) {
+        const r = await t.gql(
+          token,
+          `query($l: RegionLevel!) { minorCounts(level: $l) { cells { regionCode count { value suppressed } } }
+             statisticsRates(level: $l) { regions { regionCode screening { numerator { value suppressed } denominator { value suppressed } }
+               assistance { numerator { suppressed } denominator { suppressed } } reportsHandledInTime { numerator { suppressed } denominator { suppressed } } } } }`,
+          { l: level },
+        );
+        const counts = new Map(r.data.minorCounts.cells.map((c: any) => [c.regionCode, c.count]));
+        for (const reg of r.data.statisticsRates.regions) {
+          if (JSON.stringify(counts.get(reg.regionCode)) !== JSON.stringify(reg.screening.denominator)) found.push({ seed, who, level, reg: reg.regionCode, count: counts.get(reg.regionCode), den: reg.screening.denominator });
+          for (const name of ['screening', 'assistance', 'reportsHandledInTime']) {
+            const rate = reg[name];
+            if (rate && !rate.numerator.suppressed && rate.denominator.suppressed) found.push({ seed, who, level, reg: reg.regionCode, name });
           }
         }
       }
-    }
+    });
     expect(found).toEqual([]);
   });
 });
