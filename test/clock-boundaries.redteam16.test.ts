@@ -683,19 +683,23 @@ describe('date inputs at the edges of the calendar and of the day in China (redt
     const education = await t.token(Department.EDUCATION);
     const eighteen = yearsBefore(new Date(), 18);
     const earliest = new Date(Date.parse(`${eighteen}T00:00:00Z`) + DAY).toISOString().slice(0, 10);
-    const dropout = (d: string) => t.gql(education, `mutation($id: ID!, $d: String!) { createDropoutReport(minorId: $id, input: { school: "湖滨小学", reportedOn: $d, daysAbsent: 3 }) { id reportedOn } }`, { id: child, d });
+    // A child born that day (17 today): no record of a child is dated before its birth.
+    const born = await t.gql(civil, CREATE, { input: minorInput(buildIdNumber('330102', earliest, 955), grid) });
+    expect(born.data.createMinor.age).toBe(17);
+    const oldest = born.data.createMinor.id;
+    const dropout = (d: string) => t.gql(education, `mutation($id: ID!, $d: String!) { createDropoutReport(minorId: $id, input: { school: "湖滨小学", reportedOn: $d, daysAbsent: 3 }) { id reportedOn } }`, { id: oldest, d });
     const refused = await dropout(eighteen);
     expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
     expect(refused.errors![0].extensions!.field).toBe('reportedOn');
     // The date taken, a dropout that day is refused for the child's age alone (no child under 6 drops out,
-    // and any child was at most 0 then: record-ages.redteam43), naming no date.
+    // and the child was 0 then: record-ages.redteam43), naming no date.
     const young = await dropout(earliest);
     expect(errorCodes(young)).toEqual(['BAD_USER_INPUT']);
     expect(young.errors![0].extensions!.field).toBe('minorId');
     expect(young.errors![0].message).toMatch(/is of no child under 6/);
     // A record of any age is taken that day: a bullying case.
     const bullying = (d: string) =>
-      t.gql(education, `mutation($id: ID!, $d: String!) { createBullyingCase(minorId: $id, input: { school: "湖滨小学", occurredOn: $d, role: VICTIM, severity: GENERAL, status: OPEN, description: "x" }) { id occurredOn } }`, { id: child, d });
+      t.gql(education, `mutation($id: ID!, $d: String!) { createBullyingCase(minorId: $id, input: { school: "湖滨小学", occurredOn: $d, role: VICTIM, severity: GENERAL, status: OPEN, description: "x" }) { id occurredOn } }`, { id: oldest, d });
     const refusedCase = await bullying(eighteen);
     expect(errorCodes(refusedCase)).toEqual(['BAD_USER_INPUT']);
     expect(refusedCase.errors![0].extensions!.field).toBe('occurredOn');

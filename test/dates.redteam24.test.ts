@@ -143,7 +143,15 @@ describe('the 25-year and the 18-year bounds on 29 February in China (redteam24)
   afterAll(() => t.stop());
 
   it('takes a release on 2053-02-28 and an incident on 2010-03-01, and refuses 2053-03-01 (update too) and 2010-02-28 with BAD_USER_INPUT', async () => {
-    const [{ id }] = await t.sql(`SELECT id FROM registry.minor WHERE registry.is_minor(birth_date, '2028-02-29T00:00:00+08'::timestamptz) AND birth_date < '2015-01-01' ORDER BY id LIMIT 1`);
+    // Born on 1 March 2010, a minor on 29 February 2028: no record of a child predates its birth.
+    const [{ grid_code: grid }] = await t.sql(`SELECT grid_code FROM registry.minor WHERE grid_code LIKE '330102001%' ORDER BY id LIMIT 1`);
+    const born = await t.gql(
+      await t.token(Department.CIVIL_AFFAIRS),
+      `mutation($input: CreateMinorInput!) { createMinor(input: $input) { id birthDate } }`,
+      { input: { name: '王小雨', idNumber: buildIdNumber('330102', '2010-03-01', 957), householdRegistration: '浙江省杭州市上城区', currentAddress: '浙江省杭州市上城区1号', gridCode: grid } },
+    );
+    expect(born.data.createMinor.birthDate).toBe('2010-03-01');
+    const { id } = born.data.createMinor;
     t.config.workflow.clockOffsetMs = Date.parse('2028-02-28T16:30:00Z') - Date.now();
     const ju = await t.token(Department.JUSTICE);
     const custody = (e: string) => ({ parent: 'FATHER', kind: 'SERVING_SENTENCE', institution: '第一监狱', since: '2024-05-01', expectedRelease: e, status: 'IN_CUSTODY' });

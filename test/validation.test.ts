@@ -1,4 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
 import { earliestMinorBirth, requireLine, requireText } from '../src/common/validation';
 import { daysAgo, INSIDE_STREET } from './support/department-records';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
@@ -185,10 +186,18 @@ describe('text inputs and filters through the endpoint', () => {
       'visitedOn',
     );
     expect(await counts()).toEqual(before);
-    // On that day: taken by the date rule; an enrollment then is refused by its age rule (no child of 5 then is a minor now).
+    // On that day: taken by the date rule for a child of 17, by their age born by then; an enrollment
+    // then is refused by its age rule (no child of 5 then is a minor now).
+    const born = await t.gql(
+      await t.token(Department.CIVIL_AFFAIRS),
+      `mutation($input: CreateMinorInput!) { createMinor(input: $input) { id age } }`,
+      { input: { name: '王小雨', idNumber: buildIdNumber('330102', earliest, 959), householdRegistration: '浙江省杭州市上城区', currentAddress: '浙江省杭州市上城区1号', gridCode } },
+    );
+    expect(born.data.createMinor.age).toBe(17);
+    const seventeen = born.data.createMinor.id;
     const visit = `mutation($m: ID!) { createVolunteerVisit(minorId: $m, input: { visitedOn: "${earliest}", volunteer: "志愿者", notes: "n" }) { id } }`;
-    expect((await t.gql(await t.token(Department.YOUTH_LEAGUE), visit, { m: minorId })).errors).toBeUndefined();
-    refused(await t.gql(ed, ENROL, { m: minorId, d: earliest }), 'minorId');
+    expect((await t.gql(await t.token(Department.YOUTH_LEAGUE), visit, { m: seventeen })).errors).toBeUndefined();
+    refused(await t.gql(ed, ENROL, { m: seventeen, d: earliest }), 'minorId');
   });
 
   it('refuses an education aid for a school year outside the registered children’s schooling, writing nothing', async () => {

@@ -53,8 +53,32 @@ export function refuseStating(ctx: HubContext, minorId: string, read: string, ar
 export async function requireOldEnough(em: EntityManager, ctx: HubContext, minorId: string, youngest: number, field: string, day: string, what: string): Promise<void> {
   const [child]: { birth_date: string }[] = await em.query(`SELECT birth_date::text FROM registry.minor WHERE id = $1`, [minorId]);
   const atMost = ageOn(child.birth_date, ctx.now) - ageOn(day, ctx.now);
-  if (atMost < youngest) refuseStating(ctx, minorId, 'Minor.age', field, `${what} is of no child under ${youngest}: by their age today, the child was ${atMost < 0 ? 'not yet born' : `at most ${atMost}`} on ${day}`);
+  if (atMost >= youngest) return;
+  if (youngest === 0) refuseStating(ctx, minorId, 'Minor.age', field, `must not be before the child was born: by their age today, the child was not yet born on ${day}`);
+  refuseStating(ctx, minorId, 'Minor.age', field, `${what} is of no child under ${youngest}: by their age today, the child was ${atMost < 0 ? 'not yet born' : `at most ${atMost}`} on ${day}`);
 }
+
+/**
+ * Refuses a record dated before the child was born: `day` is the record's own date, in `field`.
+ * Exact for a department that reads the birth date (stated, and recorded as a read of
+ * `Minor.birthDate`); for any other, judged as `requireOldEnough` judges, from the age every
+ * department reads — a bound a year wide at most, which tells no more than the age.
+ */
+export async function requireBorn(em: EntityManager, ctx: HubContext, minorId: string, field: string, day: string): Promise<void> {
+  if (ctx.policy.access(ctx.subject, 'Minor.birthDate') !== Access.ALLOW) return requireOldEnough(em, ctx, minorId, 0, field, day, 'a record');
+  const [child]: { birth_date: string }[] = await em.query(`SELECT birth_date::text FROM registry.minor WHERE id = $1`, [minorId]);
+  if (day < child.birth_date) refuseStating(ctx, minorId, 'Minor.birthDate', field, `must not be before the child was born (${child.birth_date})`);
+}
+
+/**
+ * The record's own day, by the name of its field (YYYY-MM-DD), which `requireBorn` bounds; null for
+ * a record whose day may fall before the child's birth (a parent's custody). Required of every
+ * create and update, so that a new kind of record is not written without deciding.
+ */
+export type OwnDay = string | null;
+
+const bornBy = (em: EntityManager, ctx: HubContext, minorId: string, fields: object, day: OwnDay): Promise<void> =>
+  day === null ? Promise.resolve() : requireBorn(em, ctx, minorId, day, (fields as Record<string, string>)[day]!);
 
 /**
  * Creates a record about a child of the caller's jurisdiction (else NOT_FOUND), in one
@@ -67,15 +91,17 @@ export function createRecord<T extends ChildRecord>(
   minorId: string,
   fields: RecordFields<T>,
   hooks: {
+    day: OwnDay;
     check?: (em: EntityManager, minorId: string) => Promise<void>;
     then?: (em: EntityManager, record: T, gridCode: string) => Promise<unknown>;
-  } = {},
+  },
 ): Promise<T> {
   return ctx.db.transaction(async (em) => {
     const child = await requireMinor(em, ctx, minorId);
     // Found, as `lockRecord` records: a commit whose outcome is unknown leaves the event no change,
     // yet the caller learnt the child is in its jurisdiction, and the child's history must show it.
     ctx.access.found(child.minorId, entity.name);
+    await bornBy(em, ctx, child.minorId, fields, hooks.day);
     await hooks.check?.(em, child.minorId);
     const repo = em.getRepository(entity);
     const record = repo.create({ ...fields, id: randomUUID(), minorId: child.minorId } as DeepPartial<T>);
@@ -118,11 +144,12 @@ export function updateRecord<T extends ChildRecord>(
   id: string,
   what: string,
   fields: RecordFields<T>,
-  check?: (em: EntityManager, record: T) => Promise<void>,
+  hooks: { day: OwnDay; check?: (em: EntityManager, record: T) => Promise<void> },
 ): Promise<T> {
   return ctx.db.transaction(async (em) => {
     const record = await lockRecord(em, ctx, entity, id, what);
-    await check?.(em, record);
+    await bornBy(em, ctx, record.minorId, fields, hooks.day);
+    await hooks.check?.(em, record);
     return writeFields(em, ctx, entity, record, fields);
   });
 }

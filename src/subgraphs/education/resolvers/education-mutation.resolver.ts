@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type { HubContext } from '../../../server/hub.context';
 import { YOUNGEST_WITH_CATEGORY } from '../../registry/registry.constants';
 import { DifficultyCategory } from '../../registry/registry.enums';
-import { createRecord, lockRecord, parentChanged, refuseStating, requireOldEnough, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
+import { createRecord, lockRecord, parentChanged, refuseStating, requireBorn, requireOldEnough, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { BullyingCase } from '../entities/bullying-case.entity';
 import { dropoutEvent, emitNotification } from '../../workflow/workflow.notify';
 import { DropoutReport } from '../entities/dropout-report.entity';
@@ -35,13 +35,13 @@ export class EducationMutationResolver {
   @Mutation(() => SchoolEnrollment, { nullable: true })
   createSchoolEnrollment(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => SchoolEnrollmentInput) input: SchoolEnrollmentInput, @Ctx() ctx: HubContext) {
     const fields = validEnrollment(input, ctx.now);
-    return createRecord(ctx, SchoolEnrollment, minorId, fields, { check: (em, child) => oldEnoughToEnrol(em, ctx, child, fields.enrolledOn) });
+    return createRecord(ctx, SchoolEnrollment, minorId, fields, { day: 'enrolledOn', check: (em, child) => oldEnoughToEnrol(em, ctx, child, fields.enrolledOn) });
   }
 
   @Mutation(() => SchoolEnrollment, { nullable: true })
   updateSchoolEnrollment(@Arg('id', () => ID) id: string, @Arg('input', () => SchoolEnrollmentInput) input: SchoolEnrollmentInput, @Ctx() ctx: HubContext) {
     const fields = validEnrollment(input, ctx.now);
-    return updateRecord(ctx, SchoolEnrollment, id, 'SchoolEnrollment', fields, (em, found) => oldEnoughToEnrol(em, ctx, found.minorId, fields.enrolledOn));
+    return updateRecord(ctx, SchoolEnrollment, id, 'SchoolEnrollment', fields, { day: 'enrolledOn', check: (em, found) => oldEnoughToEnrol(em, ctx, found.minorId, fields.enrolledOn) });
   }
 
   @Mutation(() => DropoutReport, { nullable: true, description: 'Opens a 控辍保学 case' })
@@ -49,6 +49,7 @@ export class EducationMutationResolver {
     const fields = { ...validDropoutReport(input, ctx.now), status: DropoutStatus.OPEN, outcome: null, closedOn: null };
     // 信息通报: a dropout is told to the departments with jurisdiction, in the same transaction.
     return createRecord(ctx, DropoutReport, minorId, fields, {
+      day: 'reportedOn',
       check: (em, child) => oldEnoughToDropOut(em, ctx, child, fields.reportedOn),
       then: (em, report, gridCode) =>
         emitNotification(
@@ -69,6 +70,7 @@ export class EducationMutationResolver {
     const fields = validDropoutReport(input, ctx.now);
     return ctx.db.transaction(async (em) => {
       const report = await lockRecord(em, ctx, DropoutReport, id, 'DropoutReport');
+      await requireBorn(em, ctx, report.minorId, 'reportedOn', fields.reportedOn);
       await oldEnoughToDropOut(em, ctx, report.minorId, fields.reportedOn);
       if (report.closedOn && fields.reportedOn > report.closedOn) refuseStating(ctx, report.minorId, 'DropoutReport.closedOn', 'reportedOn', 'must not be after the report was closed');
       // recordPersuasionAction refuses an action before the report; a correction may not move the
@@ -106,21 +108,21 @@ export class EducationMutationResolver {
 
   @Mutation(() => BullyingCase, { nullable: true })
   createBullyingCase(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => BullyingCaseInput) input: BullyingCaseInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, BullyingCase, minorId, validBullyingCase(input, ctx.now));
+    return createRecord(ctx, BullyingCase, minorId, validBullyingCase(input, ctx.now), { day: 'occurredOn' });
   }
 
   @Mutation(() => BullyingCase, { nullable: true })
   updateBullyingCase(@Arg('id', () => ID) id: string, @Arg('input', () => BullyingCaseInput) input: BullyingCaseInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, BullyingCase, id, 'BullyingCase', validBullyingCase(input, ctx.now));
+    return updateRecord(ctx, BullyingCase, id, 'BullyingCase', validBullyingCase(input, ctx.now), { day: 'occurredOn' });
   }
 
   @Mutation(() => EducationAid, { nullable: true })
   createEducationAid(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => EducationAidInput) input: EducationAidInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, EducationAid, minorId, validEducationAid(input, ctx.now));
+    return createRecord(ctx, EducationAid, minorId, validEducationAid(input, ctx.now), { day: 'grantedOn' });
   }
 
   @Mutation(() => EducationAid, { nullable: true })
   updateEducationAid(@Arg('id', () => ID) id: string, @Arg('input', () => EducationAidInput) input: EducationAidInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, EducationAid, id, 'EducationAid', validEducationAid(input, ctx.now));
+    return updateRecord(ctx, EducationAid, id, 'EducationAid', validEducationAid(input, ctx.now), { day: 'grantedOn' });
   }
 }

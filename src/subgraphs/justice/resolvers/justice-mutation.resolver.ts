@@ -18,33 +18,33 @@ const oldEnoughToBeSentenced = (em: EntityManager, ctx: HubContext, minorId: str
 export class JusticeMutationResolver {
   @Mutation(() => IncarceratedParent, { nullable: true })
   createIncarceratedParent(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => IncarceratedParentInput) input: IncarceratedParentInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, IncarceratedParent, minorId, validIncarceratedParent(input, ctx.now));
+    return createRecord(ctx, IncarceratedParent, minorId, validIncarceratedParent(input, ctx.now), { day: null });
   }
 
   @Mutation(() => IncarceratedParent, { nullable: true })
   updateIncarceratedParent(@Arg('id', () => ID) id: string, @Arg('input', () => IncarceratedParentInput) input: IncarceratedParentInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, IncarceratedParent, id, 'IncarceratedParent', validIncarceratedParent(input, ctx.now));
+    return updateRecord(ctx, IncarceratedParent, id, 'IncarceratedParent', validIncarceratedParent(input, ctx.now), { day: null });
   }
 
   @Mutation(() => CommunityCorrection, { nullable: true })
   createCommunityCorrection(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => CommunityCorrectionInput) input: CommunityCorrectionInput, @Ctx() ctx: HubContext) {
     const fields = validCorrection(input, ctx.now);
-    return createRecord(ctx, CommunityCorrection, minorId, fields, { check: (em, child) => oldEnoughToBeSentenced(em, ctx, child, fields.startedOn) });
+    return createRecord(ctx, CommunityCorrection, minorId, fields, { day: 'startedOn', check: (em, child) => oldEnoughToBeSentenced(em, ctx, child, fields.startedOn) });
   }
 
   @Mutation(() => CommunityCorrection, { nullable: true })
   updateCommunityCorrection(@Arg('id', () => ID) id: string, @Arg('input', () => CommunityCorrectionInput) input: CommunityCorrectionInput, @Ctx() ctx: HubContext) {
     const fields = validCorrection(input, ctx.now);
-    return updateRecord(ctx, CommunityCorrection, id, 'CommunityCorrection', fields, (em, found) => oldEnoughToBeSentenced(em, ctx, found.minorId, fields.startedOn));
+    return updateRecord(ctx, CommunityCorrection, id, 'CommunityCorrection', fields, { day: 'startedOn', check: (em, found) => oldEnoughToBeSentenced(em, ctx, found.minorId, fields.startedOn) });
   }
 
   @Mutation(() => LegalAidCase, { nullable: true })
   createLegalAidCase(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => LegalAidCaseInput) input: LegalAidCaseInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, LegalAidCase, minorId, validLegalAid(input, ctx.now));
+    return createRecord(ctx, LegalAidCase, minorId, validLegalAid(input, ctx.now), { day: 'openedOn' });
   }
 
   @Mutation(() => LegalAidCase, { nullable: true })
   updateLegalAidCase(@Arg('id', () => ID) id: string, @Arg('input', () => LegalAidCaseInput) input: LegalAidCaseInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, LegalAidCase, id, 'LegalAidCase', validLegalAid(input, ctx.now));
+    return updateRecord(ctx, LegalAidCase, id, 'LegalAidCase', validLegalAid(input, ctx.now), { day: 'openedOn' });
   }
 }

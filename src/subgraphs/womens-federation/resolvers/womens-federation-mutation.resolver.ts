@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import type { HubContext } from '../../../server/hub.context';
-import { createRecord, lockRecord, parentChanged, refuseStating, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
+import { createRecord, lockRecord, parentChanged, refuseStating, requireBorn, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { CarePlan } from '../entities/care-plan.entity';
 import { CareVisit } from '../entities/care-visit.entity';
 import { ChildrenHomeAttendance } from '../entities/children-home-attendance.entity';
@@ -22,7 +22,7 @@ import {
 export class WomensFederationMutationResolver {
   @Mutation(() => CarePlan, { nullable: true })
   createCarePlan(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => CarePlanInput) input: CarePlanInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, CarePlan, minorId, { ...validCarePlan(input, ctx.now), lastVisitOn: null });
+    return createRecord(ctx, CarePlan, minorId, { ...validCarePlan(input, ctx.now), lastVisitOn: null }, { day: 'startedOn' });
   }
 
   @Mutation(() => CarePlan, { nullable: true, description: 'Replaces the plan’s fields; visits stay' })
@@ -30,6 +30,7 @@ export class WomensFederationMutationResolver {
     const fields = validCarePlan(input, ctx.now);
     return ctx.db.transaction(async (em) => {
       const plan = await lockRecord(em, ctx, CarePlan, id, 'CarePlan');
+      await requireBorn(em, ctx, plan.minorId, 'startedOn', fields.startedOn);
       // recordCareVisit refuses a visit before the plan started; a correction may not move the start
       // after any visit already recorded either — the latest visit (lastVisitOn) is not the bound.
       const { first } = await subRecordDays(em, CareVisit, 'visitedOn', 'planId', plan.id);
@@ -64,31 +65,31 @@ export class WomensFederationMutationResolver {
 
   @Mutation(() => FamilyEducationSession, { nullable: true })
   createFamilyEducationSession(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => FamilyEducationSessionInput) input: FamilyEducationSessionInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, FamilyEducationSession, minorId, validSession(input, ctx.now));
+    return createRecord(ctx, FamilyEducationSession, minorId, validSession(input, ctx.now), { day: 'heldOn' });
   }
 
   @Mutation(() => FamilyEducationSession, { nullable: true })
   updateFamilyEducationSession(@Arg('id', () => ID) id: string, @Arg('input', () => FamilyEducationSessionInput) input: FamilyEducationSessionInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, FamilyEducationSession, id, 'FamilyEducationSession', validSession(input, ctx.now));
+    return updateRecord(ctx, FamilyEducationSession, id, 'FamilyEducationSession', validSession(input, ctx.now), { day: 'heldOn' });
   }
 
   @Mutation(() => DomesticViolenceSupport, { nullable: true })
   createDomesticViolenceSupport(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => DomesticViolenceSupportInput) input: DomesticViolenceSupportInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, DomesticViolenceSupport, minorId, validViolenceSupport(input, ctx.now));
+    return createRecord(ctx, DomesticViolenceSupport, minorId, validViolenceSupport(input, ctx.now), { day: 'startedOn' });
   }
 
   @Mutation(() => DomesticViolenceSupport, { nullable: true })
   updateDomesticViolenceSupport(@Arg('id', () => ID) id: string, @Arg('input', () => DomesticViolenceSupportInput) input: DomesticViolenceSupportInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, DomesticViolenceSupport, id, 'DomesticViolenceSupport', validViolenceSupport(input, ctx.now));
+    return updateRecord(ctx, DomesticViolenceSupport, id, 'DomesticViolenceSupport', validViolenceSupport(input, ctx.now), { day: 'startedOn' });
   }
 
   @Mutation(() => ChildrenHomeAttendance, { nullable: true })
   createChildrenHomeAttendance(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => ChildrenHomeAttendanceInput) input: ChildrenHomeAttendanceInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, ChildrenHomeAttendance, minorId, validAttendance(input, ctx.now));
+    return createRecord(ctx, ChildrenHomeAttendance, minorId, validAttendance(input, ctx.now), { day: 'attendedOn' });
   }
 
   @Mutation(() => ChildrenHomeAttendance, { nullable: true })
   updateChildrenHomeAttendance(@Arg('id', () => ID) id: string, @Arg('input', () => ChildrenHomeAttendanceInput) input: ChildrenHomeAttendanceInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, ChildrenHomeAttendance, id, 'ChildrenHomeAttendance', validAttendance(input, ctx.now));
+    return updateRecord(ctx, ChildrenHomeAttendance, id, 'ChildrenHomeAttendance', validAttendance(input, ctx.now), { day: 'attendedOn' });
   }
 }

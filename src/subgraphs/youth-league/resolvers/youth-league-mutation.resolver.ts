@@ -5,7 +5,7 @@ import { WORKING_AGE } from '../../../common/validation';
 import type { HubContext } from '../../../server/hub.context';
 import { YOUNGEST_WITH_CATEGORY } from '../../registry/registry.constants';
 import { DifficultyCategory } from '../../registry/registry.enums';
-import { createRecord, lockRecord, parentChanged, refuseStating, requireOldEnough, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
+import { createRecord, lockRecord, parentChanged, refuseStating, requireBorn, requireOldEnough, subRecordDays, updateRecord, writeFields } from '../../shared/record-writes';
 import { IdleSupport } from '../entities/idle-support.entity';
 import { MisbehaviourFollowUp } from '../entities/misbehaviour-follow-up.entity';
 import { PreventionCase } from '../entities/prevention-case.entity';
@@ -29,7 +29,7 @@ function oldEnoughFor(em: EntityManager, ctx: HubContext, minorId: string, suppo
 export class YouthLeagueMutationResolver {
   @Mutation(() => PreventionCase, { nullable: true })
   createPreventionCase(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => PreventionCaseInput) input: PreventionCaseInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, PreventionCase, minorId, { ...validPreventionCase(input, ctx.now), lastFollowUpOn: null });
+    return createRecord(ctx, PreventionCase, minorId, { ...validPreventionCase(input, ctx.now), lastFollowUpOn: null }, { day: 'openedOn' });
   }
 
   @Mutation(() => PreventionCase, { nullable: true, description: 'Replaces the case’s fields; follow-ups stay' })
@@ -37,6 +37,7 @@ export class YouthLeagueMutationResolver {
     const fields = validPreventionCase(input, ctx.now);
     return ctx.db.transaction(async (em) => {
       const found = await lockRecord(em, ctx, PreventionCase, id, 'PreventionCase');
+      await requireBorn(em, ctx, found.minorId, 'openedOn', fields.openedOn);
       // recordMisbehaviourFollowUp refuses a follow-up before the case opened; a correction may not
       // move the opening after any follow-up already recorded either — the latest (lastFollowUpOn) is not the bound.
       const { first } = await subRecordDays(em, MisbehaviourFollowUp, 'followedUpOn', 'caseId', found.id);
@@ -72,22 +73,22 @@ export class YouthLeagueMutationResolver {
   @Mutation(() => IdleSupport, { nullable: true })
   createIdleSupport(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => IdleSupportInput) input: IdleSupportInput, @Ctx() ctx: HubContext) {
     const fields = validIdleSupport(input, ctx.now);
-    return createRecord(ctx, IdleSupport, minorId, fields, { check: (em, child) => oldEnoughFor(em, ctx, child, fields) });
+    return createRecord(ctx, IdleSupport, minorId, fields, { day: 'startedOn', check: (em, child) => oldEnoughFor(em, ctx, child, fields) });
   }
 
   @Mutation(() => IdleSupport, { nullable: true })
   updateIdleSupport(@Arg('id', () => ID) id: string, @Arg('input', () => IdleSupportInput) input: IdleSupportInput, @Ctx() ctx: HubContext) {
     const fields = validIdleSupport(input, ctx.now);
-    return updateRecord(ctx, IdleSupport, id, 'IdleSupport', fields, (em, found) => oldEnoughFor(em, ctx, found.minorId, fields));
+    return updateRecord(ctx, IdleSupport, id, 'IdleSupport', fields, { day: 'startedOn', check: (em, found) => oldEnoughFor(em, ctx, found.minorId, fields) });
   }
 
   @Mutation(() => VolunteerVisit, { nullable: true })
   createVolunteerVisit(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => VolunteerVisitInput) input: VolunteerVisitInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, VolunteerVisit, minorId, validVolunteerVisit(input, ctx.now));
+    return createRecord(ctx, VolunteerVisit, minorId, validVolunteerVisit(input, ctx.now), { day: 'visitedOn' });
   }
 
   @Mutation(() => VolunteerVisit, { nullable: true })
   updateVolunteerVisit(@Arg('id', () => ID) id: string, @Arg('input', () => VolunteerVisitInput) input: VolunteerVisitInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, VolunteerVisit, id, 'VolunteerVisit', validVolunteerVisit(input, ctx.now));
+    return updateRecord(ctx, VolunteerVisit, id, 'VolunteerVisit', validVolunteerVisit(input, ctx.now), { day: 'visitedOn' });
   }
 }
