@@ -3,7 +3,7 @@ import type { DeepPartial, EntityManager } from 'typeorm';
 import type { HubContext } from '../../server/hub.context';
 import { ageOn } from '../../common/dates';
 import { isUuid } from '../../common/uuid';
-import { badInput, notFound } from '../../errors/hub.exception';
+import { badInput, HubErrorCode, HubException, notFound } from '../../errors/hub.exception';
 import { Access } from '../../policy/policy.types';
 import type { ChildRecord } from './child-record';
 import { inJurisdiction, jurisdictionParams, requireMinor } from './jurisdiction';
@@ -25,6 +25,12 @@ export async function lockRecord<T extends ChildRecord>(em: EntityManager, ctx: 
     .andWhere(inJurisdiction('r'), jurisdictionParams(ctx))
     .getOne();
   if (!found) throw notFound(what);
+  // The jurisdiction test above read the child's grid as of the statement's start: a move committed
+  // while it waited for the record's lock went unseen, and the update was written (and recorded) in
+  // the street the child had left. Read again, after the lock, and hold the child as createRecord does.
+  await requireMinor(em, ctx, found.minorId).catch((e: unknown) => {
+    throw e instanceof HubException && e.extensions.code === HubErrorCode.NOT_FOUND ? notFound(what) : e;
+  });
   // A refusal from here on (a date before the record's, a closed record) still tells of the record.
   ctx.access.found(found.minorId, entity.name);
   return found;
