@@ -4,7 +4,7 @@ import type { RecordFields } from '../shared/record-writes';
 import type { GuardianAdmonishment } from './entities/guardian-admonishment.entity';
 import type { IdentityVerification } from './entities/identity-verification.entity';
 import type { PoliceIncident } from './entities/police-incident.entity';
-import { HouseholdStatus } from './police.enums';
+import { HouseholdStatus, VerificationResult } from './police.enums';
 import type { GuardianAdmonishmentInput, IdentityVerificationInput, PoliceIncidentInput } from './resolvers/types/police.input';
 
 export const validIncident = (i: PoliceIncidentInput, now: Date): RecordFields<PoliceIncident> => ({
@@ -27,6 +27,10 @@ export function validVerification(i: IdentityVerificationInput, now: Date): Reco
   const unregistered = i.householdStatus === HouseholdStatus.UNREGISTERED;
   if (unregistered && householdPlace !== null) throw badInput('householdPlace', 'an unregistered child has no place of registration');
   if (!unregistered && householdPlace === null) throw badInput('householdPlace', 'must not be empty for a registered or moved-out child');
+  // No population register holds a child without 户口: a check of one finds no record. Schools and
+  // the women's federation read the status but not the result (README, side channel 9), which hides
+  // nothing only while this holds.
+  if (unregistered && i.result !== VerificationResult.NO_RECORD) throw badInput('result', 'a check of an unregistered child finds no record (NO_RECORD)');
   return {
     verifiedOn: requireChildhoodDate('verifiedOn', i.verifiedOn, now),
     result: i.result,
