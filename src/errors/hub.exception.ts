@@ -37,6 +37,11 @@ export enum HubErrorCode {
    * names the break; a page after it is answered.
    */
   AUDIT_TRAIL_DAMAGED = 'AUDIT_TRAIL_DAMAGED',
+  /**
+   * A statistics field read other summaries than the request's first statistics field: a refresh
+   * committed between them. Not answered, so that no answer mixes two refreshes. Worth sending again.
+   */
+  STATISTICS_REFRESHED = 'STATISTICS_REFRESHED',
   /** The server is stopping (a deploy): the request was not started. Worth sending again. */
   SHUTTING_DOWN = 'SHUTTING_DOWN',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',

@@ -18,7 +18,7 @@
    * With `refusable`, a field the caller's role may not read (null, FORBIDDEN on its path: visit
    * statistics for a dashboard or a school) is left null and the rest drawn; any other error fails.
    */
-  async function gql(token, query, variables, refusable) {
+  async function gql(token, query, variables, refusable, attempts = 3) {
     const res = await fetch('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token },
@@ -30,6 +30,8 @@
       refused.unauthenticated = true;
       throw refused;
     }
+    // A refresh committed between two of the page's tables: asked again, the page is of one refresh.
+    if (attempts > 1 && (body.errors || []).some((e) => e.extensions && e.extensions.code === 'STATISTICS_REFRESHED')) return gql(token, query, variables, refusable, attempts - 1);
     const failed = (body.errors || []).filter((e) => !(refusable && e.path && e.extensions && e.extensions.code === 'FORBIDDEN'));
     if (failed.length || !body.data) throw new Error(failed.map((e) => e.message).join('; ') || 'No answer');
     return body.data;

@@ -2,13 +2,13 @@ import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
 import { chinaDay } from '../../../common/dates';
 import { readOnly } from '../../../db/commit-outcome';
-import { badInput, forbidden } from '../../../errors/hub.exception';
+import { badInput, forbidden, HubErrorCode, HubException } from '../../../errors/hub.exception';
 import { Access } from '../../../policy/policy.types';
 import type { HubContext } from '../../../server/hub.context';
 import { YOUNGEST_WITH_CATEGORY } from '../../registry/registry.constants';
 import { DifficultyCategory, Gender, RegionLevel, RiskLevel } from '../../registry/registry.enums';
 import { CubeSource, DimSpec, protectedTable, RegionNode, TableCell, TableOptions } from '../statistics.cube';
-import { summariesOf } from '../statistics.refresh';
+import { type Summaries, summariesOf } from '../statistics.refresh';
 import { categoryValues, checkLevel, foldsCategories, inJurisdiction, readsVisits, statisticsScope, type StatisticsScope as Scope } from '../statistics.scope';
 import { suppressSmall } from '../statistics.suppression';
 import {
@@ -120,14 +120,26 @@ const childrenCell = (risk: string | null, age: string | null, gender: string | 
 
 /**
  * Every answer reads one snapshot (summaries can be refreshed concurrently), read-only: the
- * statistics subgraph never writes what it reports on.
+ * statistics subgraph never writes what it reports on. The fields of one request run side by side,
+ * each in a snapshot of its own: one that sees other summaries than the request's first (a refresh
+ * committed between them) is refused, retryably, rather than answered beside the others — a page
+ * printed one refresh's time over another's tables, and its margins did not add up to its rows.
  */
-function inSnapshot<T>(ctx: HubContext, work: (em: EntityManager) => Promise<T>): Promise<T> {
+function inSnapshot<T>(ctx: HubContext, work: (em: EntityManager, summaries: Summaries) => Promise<T>): Promise<T> {
   return ctx.db.transaction('REPEATABLE READ', async (em) => {
     await readOnly(em);
-    return work(em);
+    const summaries = await summariesOf(em);
+    const first = ctx.loaders.get(REQUEST_SUMMARIES) as Summaries | undefined;
+    if (!first) ctx.loaders.set(REQUEST_SUMMARIES, summaries);
+    else if (first.generation !== summaries.generation || first.at.getTime() !== summaries.at.getTime()) {
+      throw new HubException(HubErrorCode.STATISTICS_REFRESHED, 'The statistics were refreshed while this request was answered: send it again for figures of one refresh');
+    }
+    return work(em, summaries);
   });
 }
+
+/** The summaries the request's first statistics field read (`inSnapshot`), in its loaders: per request. */
+const REQUEST_SUMMARIES = 'statistics-summaries';
 
 function dimSpec(dim: StatisticsDimension, folded: boolean): DimSpec {
   switch (dim) {
@@ -191,7 +203,7 @@ export class StatisticsResolver {
     if (measure === StatisticsMeasure.OVERDUE_VISITS && !readsVisits(ctx, 'Minor.nextVisitDue')) {
       throw forbidden(`Overdue visits are counted from Minor.nextVisitDue, which ${ctx.subject} may not read`, { field: 'Minor.nextVisitDue', argument: 'measure' });
     }
-    return inSnapshot(ctx, async (em) => {
+    return inSnapshot(ctx, async (em, summaries) => {
       const scope = await statisticsScope(em, ctx);
       checkLevel(ctx, scope, level);
       const byCategory = by.includes(StatisticsDimension.CATEGORY);
@@ -201,7 +213,6 @@ export class StatisticsResolver {
       if (byCategory && status !== null) throw badInput('measure', 'overdue visits are not broken down by category');
       if (status !== null && by.some((d) => d !== StatisticsDimension.RISK_LEVEL)) throw badInput('measure', 'overdue visits are broken down by risk level only');
       const folded = byCategory && foldsCategories(ctx);
-      const summaries = await summariesOf(em);
       const at = summaries.at;
       const k = ctx.config.statistics.suppressionK;
       // OVERDUE_VISITS is refused above to whoever reads no visits: `status` is then null.
@@ -259,10 +270,9 @@ export class StatisticsResolver {
 
   @Query(() => StatisticsRates, { nullable: true, description: 'The plans’ rates per region at `level` and for the whole jurisdiction' })
   statisticsRates(@Ctx() ctx: HubContext, @Arg('level', () => RegionLevel) level: RegionLevel): Promise<StatisticsRates> {
-    return inSnapshot(ctx, async (em) => {
+    return inSnapshot(ctx, async (em, summaries) => {
       const scope = await statisticsScope(em, ctx);
       checkLevel(ctx, scope, level);
-      const summaries = await summariesOf(em);
       const at = summaries.at;
       const k = ctx.config.statistics.suppressionK;
       // The rates of children are the counts' cells, or protected with the counts' cells as their
@@ -342,11 +352,10 @@ export class StatisticsResolver {
   @Query(() => MonthlyTrend, { nullable: true, description: 'Events per month over the caller’s jurisdiction, the last `months` months to the refresh' })
   monthlyTrend(@Ctx() ctx: HubContext, @Arg('months', () => Int, { defaultValue: 12 }) months: number): Promise<MonthlyTrend> {
     if (!Number.isInteger(months) || months < 1 || months > MAX_TREND_MONTHS) throw badInput('months', `must be between 1 and ${MAX_TREND_MONTHS}`);
-    return inSnapshot(ctx, async (em) => {
+    return inSnapshot(ctx, async (em, summaries) => {
       const scope = await statisticsScope(em, ctx);
       // The trend is of the caller's own node: one finer than their finest level is refused like a table at it.
       checkLevel(ctx, scope, scope.node.level);
-      const summaries = await summariesOf(em);
       const at = summaries.at;
       const k = ctx.config.statistics.suppressionK;
       // Months in China, as monthly_event buckets them (statistics.china_day). An event counts in
@@ -381,7 +390,7 @@ export class StatisticsResolver {
 
   @Query(() => StatisticsFreshness, { nullable: true, description: 'When the statistics were last recomputed' })
   statisticsFreshness(@Ctx() ctx: HubContext): Promise<StatisticsFreshness> {
-    return inSnapshot(ctx, async (em) => ({ refreshedAt: (await summariesOf(em)).at, refreshIntervalSeconds: ctx.config.statistics.refreshSeconds }));
+    return inSnapshot(ctx, async (_em, summaries) => ({ refreshedAt: summaries.at, refreshIntervalSeconds: ctx.config.statistics.refreshSeconds }));
   }
 
   @Query(() => StatisticsScope, { nullable: true, description: 'The caller’s jurisdiction node, finest level and k' })
