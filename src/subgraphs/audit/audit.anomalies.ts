@@ -158,8 +158,11 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
     });
   }
 
+  // Reads, as MANY_CHILDREN counts them: counted with writes that showed no child, 20 writes and
+  // one read were "1 of 21 reads", and two writes beside an unusual read hid it.
   const unusual = await query(
-    `WITH p AS (SELECT user_id, department, purpose, request_id, seq FROM audit.event WHERE ${scope} AND cardinality(minor_ids) > 0 AND purpose IS NOT NULL),
+    `WITH p AS (SELECT user_id, department, purpose, request_id, seq FROM audit.event
+                WHERE ${scope} AND purpose IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(minor_ids) AS minor_id WHERE ${read})),
           totals AS (SELECT user_id, department, count(*) AS total FROM p GROUP BY user_id, department HAVING count(*) >= 20)
      SELECT p.user_id, p.department, p.purpose, count(*) AS n, t.total,
             (array_agg(p.request_id::text ORDER BY p.seq))[1:${ANOMALY_REQUEST_IDS}] AS requests
