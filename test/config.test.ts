@@ -132,6 +132,12 @@ describe('config: remote subgraphs', () => {
       expect(() => loadConfig({ HUB_SUBGRAPH_TIMEOUT_MS: bad })).toThrow(/HUB_SUBGRAPH_TIMEOUT_MS must be a whole number between 1000 and 600000/);
     }
   });
+
+  it('refuses an employment check’s fixed duration above half of the subgraph budget, which would drop its answer (red team 46)', () => {
+    expect(() => loadConfig({ HUB_SUBGRAPH_TIMEOUT_MS: '2000', HUB_EMPLOYMENT_CHECK_MIN_MS: '2500' })).toThrow(/HUB_EMPLOYMENT_CHECK_MIN_MS \(2500\) must be at most half of HUB_SUBGRAPH_TIMEOUT_MS \(2000\)/);
+    expect(() => loadConfig({ HUB_SUBGRAPH_TIMEOUT_MS: '2000', HUB_EMPLOYMENT_CHECK_MIN_MS: '1001' })).toThrow(/HUB_EMPLOYMENT_CHECK_MIN_MS/);
+    expect(loadConfig({ HUB_SUBGRAPH_TIMEOUT_MS: '2000', HUB_EMPLOYMENT_CHECK_MIN_MS: '1000' }).workflow.employmentCheckMinMs).toBe(1000);
+  });
 });
 
 /**

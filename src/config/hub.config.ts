@@ -493,6 +493,13 @@ export function loadConfig(given: Env = process.env): HubConfig {
   // hundred ms: the largest statistics tables, bench/RESULTS.md), below a client's or a proxy's
   // patience. Migrations, seeding and the statistics refresh run without it (openDatabase).
   const statementTimeoutMs = wholeInRange(env, 'HUB_STATEMENT_TIMEOUT_MS', 15_000, 1_000, 300_000);
+  const subgraphTimeoutMs = wholeInRange(env, 'HUB_SUBGRAPH_TIMEOUT_MS', statementTimeoutMs + REPLY_MARGIN_MS + 1_000, 1_000, 600_000);
+  const workflowConfig = workflow(env, production);
+  // A check answers no earlier than this, and a subgraph's answer past its budget is dropped: a check
+  // made, counted against the employer and told to no one. Half the budget is left for the check's work.
+  if (workflowConfig.employmentCheckMinMs * 2 > subgraphTimeoutMs) {
+    throw new Error(`HUB_EMPLOYMENT_CHECK_MIN_MS (${workflowConfig.employmentCheckMinMs}) must be at most half of HUB_SUBGRAPH_TIMEOUT_MS (${subgraphTimeoutMs})`);
+  }
   if (production && !env.HUB_AUDIT_KEY) throw new Error('NODE_ENV=production needs HUB_AUDIT_KEY (HMAC key for audited variable values)');
   for (const name of ['HUB_AUDIT_KEY', 'HUB_GATEWAY_SECRET']) {
     const value = env[name];
@@ -520,7 +527,7 @@ export function loadConfig(given: Env = process.env): HubConfig {
     // audits only its webhook deliveries, from a job). By default 17 s, below the shutdown grace,
     // so that a stop still sees the fetch end and its event written. At most 10 minutes, beyond
     // any statement limit.
-    subgraphTimeoutMs: wholeInRange(env, 'HUB_SUBGRAPH_TIMEOUT_MS', statementTimeoutMs + REPLY_MARGIN_MS + 1_000, 1_000, 600_000),
+    subgraphTimeoutMs,
     // A client on a slow network still takes some of its answer every few seconds; one that takes
     // nothing for a minute has stopped reading (or gone without closing).
     answerStallMs: wholeInRange(env, 'HUB_ANSWER_STALL_MS', 60_000, 1_000, 600_000),
@@ -552,7 +559,7 @@ export function loadConfig(given: Env = process.env): HubConfig {
     // 208,000: a page of 1000 children with 5 of each of every department's lists), fifty times below the
     // 2000 pages of children that once exhausted the hub's memory.
     maxQueryCost: wholeInRange(env, 'HUB_MAX_QUERY_COST', 500_000, 1_000, 100_000_000),
-    workflow: workflow(env, production),
+    workflow: workflowConfig,
     statistics: statistics(env),
   };
 }

@@ -5,6 +5,15 @@ import { DATABASE_UNAVAILABLE_MESSAGE, HubErrorCode, HubException } from '../err
 
 type Work = (em: EntityManager) => Promise<unknown>;
 
+const DEADLINE = Symbol('request deadline');
+
+/**
+ * The deadline (`performance.now()` time) of a data source `boundByDeadline` made; undefined for any
+ * other. Work that waits on purpose (an employment check's fixed duration) waits no longer than it:
+ * an answer past it is one the gateway no longer reads.
+ */
+export const deadlineOf = (ds: DataSource): number | undefined => (ds as DataSource & { [DEADLINE]?: number })[DEADLINE];
+
 /**
  * The request's data source for a subgraph server's fetch that has a deadline (`performance.now()`
  * time) past which the gateway no longer waits for its answer: a transaction — or a statement sent
@@ -25,6 +34,7 @@ export function boundByDeadline(ds: DataSource, deadline: number, logName: strin
     throw new HubException(HubErrorCode.DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE);
   };
   const bound = Object.create(ds) as DataSource;
+  Object.defineProperty(bound, DEADLINE, { value: deadline });
   bound.transaction = (async (...args: [IsolationLevel, Work] | [Work]) => {
     const [isolation, run] = args.length === 2 ? args : [undefined, args[0]];
     refuseIfPast('a transaction not begun');

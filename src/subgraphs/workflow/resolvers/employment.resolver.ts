@@ -5,6 +5,7 @@ import { ageOn, chinaDay } from '../../../common/dates';
 import { idNumberBirthDate, requireIdNumber } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
+import { deadlineOf } from '../../../db/request-deadline';
 import { CRIMINAL_RESPONSIBILITY_AGE, EARLIEST_DATE, requireBarEnd, requireLine, requireText } from '../../../common/validation';
 import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
@@ -161,7 +162,7 @@ export class EmploymentResolver {
     const startedAt = performance.now();
     const { workflow } = ctx.config;
     // A refused input waits the same time as an answer ("whatever the answer or refusal").
-    return withFixedDuration(startedAt, workflow.employmentCheckMinMs, async () => {
+    return withFixedDuration(startedAt, workflow.employmentCheckMinMs, deadlineOf(ctx.db), async () => {
       const idNumber = requirePersonIdNumber('input.idNumber', input.idNumber, ctx.now);
       requireLine('input.name', input.name, 50);
       const authorizationReference = requireLine('input.authorizationReference', input.authorizationReference, 100);
@@ -205,7 +206,7 @@ export class EmploymentResolver {
   ): Promise<RescreenResult> {
     const startedAt = performance.now();
     const { workflow } = ctx.config;
-    return withFixedDuration(startedAt, workflow.employmentCheckMinMs, async () => {
+    return withFixedDuration(startedAt, workflow.employmentCheckMinMs, deadlineOf(ctx.db), async () => {
       if (!candidates.length || candidates.length > MAX_RESCREEN) throw badInput('candidates', `must list 1 to ${MAX_RESCREEN} people`);
       const reference = requireLine('authorizationReference', authorizationReference, 100);
       const hashes = candidates.map((c, i) => {
