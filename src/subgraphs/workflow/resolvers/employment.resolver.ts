@@ -42,6 +42,11 @@ const HAN_VARIANT = /(?!\p{N})[\u2E80-\u2FDF\u3190-\u319F\u3200-\u33FF\uF900-\uF
  * listing rather than guessed at (no table in the runtime maps them to their characters).
  */
 const RADICAL_OR_STROKE = /[\u2E80-\u2EFF\u31C0-\u31EF]/u;
+/**
+ * A vulgar fraction (½, ⅒, ↉), which no judgement's number holds: NFKC spells ½ `1⁄2`, and the key,
+ * dropping the slash as a symbol, read `½号` as `12号`, another judgement.
+ */
+const VULGAR_FRACTION = /[\u00BC-\u00BE\u2150-\u215F\u2189]/u;
 const NUMERAL_FORM = new RegExp(`[${Object.keys(NUMERAL_FORMS).join('')}]`, 'gu');
 const NUMERAL_AT = new RegExp(`^${NUMERAL}`, 'u');
 /**
@@ -270,6 +275,7 @@ export class EmploymentResolver {
     if (RADICAL_OR_STROKE.test(judgementReference)) {
       throw badInput('input.judgementReference', 'holds a CJK radical or stroke (as PDF text may): write the character itself (长, not ⻓)');
     }
+    if (VULGAR_FRACTION.test(judgementReference)) throw badInput('input.judgementReference', 'holds a fraction (½): a judgement’s number has none');
     const name = requireLine('input.name', input.name, 50);
     // After every input is checked: the first listing records the registry's key, a refused one nothing.
     await requireRegistryKey(ctx.config, ctx.db);
