@@ -14,6 +14,7 @@ import { WorkflowNotificationToldCategory1795402800000 } from '../../../migratio
 import { BarredPersonListedBy1795402900000 } from '../../../migrations/1795402900000-barred-person-listed-by';
 import { BarredPersonTimes1795403100000 } from '../../../migrations/1795403100000-barred-person-times';
 import { WorkflowNotificationChildRed1795403200000 } from '../../../migrations/1795403200000-workflow-notification-child-red';
+import { WorkflowNotificationPayloadAccess1795403600000 } from '../../../migrations/1795403600000-workflow-notification-payload-access';
 import { EmploymentCheckTimes1795403400000 } from '../../../migrations/1795403400000-employment-check-times';
 import { BarredPerson } from './entities/barred-person.entity';
 import { EmploymentCheck } from './entities/employment-check.entity';
@@ -46,7 +47,7 @@ export const workflowSubgraph: SubgraphSlice = {
   name: 'workflow',
   owner: Department.CIVIL_AFFAIRS,
   entities: [MandatoryReport, ReportTransition, Referral, Notification, Webhook, WebhookDelivery, BarredPerson, EmploymentCheck],
-  migrations: [WorkflowInit1795400400000, BarredPersonRevocation1795401200000, WorkflowNotificationIdNumberMask1795401600000, WorkflowReportReassessmentDue1795401800000, WorkflowNotificationAddressMask1795401900000, BarredPersonKey1795402000000, WorkflowVisitOverdueKeyByGrid1795402100000, WorkflowNotificationReleaseBefore1795402600000, WorkflowReportEscalation1795402700000, WorkflowNotificationToldCategory1795402800000, BarredPersonListedBy1795402900000, BarredPersonTimes1795403100000, WorkflowNotificationChildRed1795403200000, EmploymentCheckTimes1795403400000],
+  migrations: [WorkflowInit1795400400000, BarredPersonRevocation1795401200000, WorkflowNotificationIdNumberMask1795401600000, WorkflowReportReassessmentDue1795401800000, WorkflowNotificationAddressMask1795401900000, BarredPersonKey1795402000000, WorkflowVisitOverdueKeyByGrid1795402100000, WorkflowNotificationReleaseBefore1795402600000, WorkflowReportEscalation1795402700000, WorkflowNotificationToldCategory1795402800000, BarredPersonListedBy1795402900000, BarredPersonTimes1795403100000, WorkflowNotificationChildRed1795403200000, EmploymentCheckTimes1795403400000, WorkflowNotificationPayloadAccess1795403600000],
   resolvers: [ReportResolver, ReferralResolver, NotificationResolver, WebhookResolver, EmploymentResolver, VisitSlaResolver, MinorWorkflowResolver],
   orphanedTypes: [MinorStub],
   // The child the gateway names, when in the caller's jurisdiction: a report made in the caller's

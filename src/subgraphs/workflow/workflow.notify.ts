@@ -70,12 +70,22 @@ export function payloadFor(policy: Policy, department: Department, fields: Recor
 
 /**
  * A stored payload as it may be served now, to a reader it names the child to or not (the child
- * moved out of the reader's jurisdiction: `withoutChild`). `payloadFor` left out what the
- * department's policy denied when the notification was told; a field the policy has denied it since
- * (a stricter release) is left out here, not served for as long as it stays stored.
+ * moved out of the reader's jurisdiction: `withoutChild`). A field is served only as the
+ * department's policy serves it today: as it was built (`built`, `payloadAccess` when it was told),
+ * if the access is still the same — a field denied since is left out, and so is one masked since,
+ * stored exact (a stricter release had served it exact while the trail recorded MASK), or allowed
+ * since, stored masked. A payload told before its access was kept (`built` null: migration
+ * 1795403600000, or the release before during a rolling deploy) was built under today's masks
+ * (migrations 1795401600000, 1795401900000 and 1795402800000 brought older ones to them): a field
+ * of it is left out only when denied.
  */
-export function servedPayload<T>(policy: Policy, department: Department, payload: Record<string, T>, namesChild: boolean): Record<string, T> {
-  return Object.fromEntries(Object.entries(namesChild ? payload : withoutChild(payload)).filter(([key]) => policy.access(department, key) !== Access.DENY));
+export function servedPayload<T>(policy: Policy, department: Department, payload: Record<string, T>, built: Record<string, Access> | null, namesChild: boolean): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(namesChild ? payload : withoutChild(payload)).filter(([key]) => {
+      const now = policy.access(department, key);
+      return now !== Access.DENY && (!built || built[key] === now);
+    }),
+  );
 }
 
 /**
@@ -131,10 +141,10 @@ export async function emitNotification(em: EntityManager, emitter: Emitter, even
     if (event.tells && payload[event.tells] !== asText(fields[event.tells])) continue;
     const id = randomUUID();
     const inserted: { id: string }[] = await em.query(
-      `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, dedupe_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+      `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, payload_access, created_at, dedupe_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
       [id, event.kind, department, event.regionCode, named, event.subjectId ?? null,
-        JSON.stringify(payload), emitter.now, `${event.dedupeKey}:${department}`],
+        JSON.stringify(payload), JSON.stringify(payloadAccess(emitter.policy, department, payload)), emitter.now, `${event.dedupeKey}:${department}`],
     );
     if (!inserted.length) continue;
     created++;

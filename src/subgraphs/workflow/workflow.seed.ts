@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { Department } from '../../auth/principal';
 import type { Policy } from '../../policy/policy';
 import { Rng } from '../../common/rng';
-import { payloadFor } from './workflow.notify';
+import { payloadAccess, payloadFor } from './workflow.notify';
 
 const HOUR = 3_600_000;
 const at = (anchor: Date, hours: number) => new Date(anchor.getTime() + hours * HOUR);
@@ -40,9 +40,9 @@ export async function seedWorkflowIfEmpty(em: EntityManager, anchor: Date, polic
     const payload = payloadFor(policy, department as Department, fields);
     const acknowledged = anchor.getTime() - created.getTime() > 48 * HOUR;
     await em.query(
-      `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, created_at, acknowledged_at, acknowledged_by, dedupe_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [told.uuid(), kind, department, region, minorId, subjectId, JSON.stringify(payload), created,
+      `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, payload_access, created_at, acknowledged_at, acknowledged_by, dedupe_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [told.uuid(), kind, department, region, minorId, subjectId, JSON.stringify(payload), JSON.stringify(payloadAccess(policy, department as Department, payload)), created,
         acknowledged ? at(created, 2) : null, acknowledged ? `${department.toLowerCase()}-demo` : null, `${event}:${department}`],
     );
   };

@@ -67,6 +67,8 @@ interface Due {
   webhook_department: Department;
   webhook_region: string;
   notification: { id: string; kind: string; minorId: string | null; subjectId: string | null; payload: Record<string, unknown> } & Record<string, unknown>;
+  /** How the notification's payload was built (Notification.payloadAccess): not part of the body sent. */
+  payload_access: Record<string, Access> | null;
   /** The notification's child lives inside the webhook's region now (false when it names none). */
   child_within: boolean;
 }
@@ -280,7 +282,7 @@ async function deliverBatch(
         AND w.id = d.webhook_id AND n.id = d.notification_id
     RETURNING d.id, d.attempts, w.url, w.secret, w.id AS webhook_id, w.department AS webhook_department, w.region_code AS webhook_region,
       jsonb_build_object('id', n.id, 'kind', n.kind, 'department', n.department, 'regionCode', n.region_code,
-        'minorId', n.minor_id, 'subjectId', n.subject_id, 'createdAt', n.created_at, 'payload', n.payload) AS notification,
+        'minorId', n.minor_id, 'subjectId', n.subject_id, 'createdAt', n.created_at, 'payload', n.payload) AS notification, n.payload_access,
       EXISTS (SELECT 1 FROM registry.minor m WHERE m.id = n.minor_id AND m.grid_code LIKE w.region_code || '%' AND ${isMinorAt('m.birth_date', '$1')}) AS child_within`,
     [dueBy, lease, batch, JSON.stringify(DELIVERY_URGENCY)],
   )) as [Due[], number];
@@ -296,7 +298,7 @@ async function deliverBatch(
       d.notification = {
         ...d.notification,
         minorId: d.child_within ? d.notification.minorId : null,
-        payload: servedPayload(trail.policy, d.webhook_department, d.notification.payload ?? {}, d.child_within),
+        payload: servedPayload(trail.policy, d.webhook_department, d.notification.payload ?? {}, d.payload_access, d.child_within),
       };
       const body = JSON.stringify(d.notification);
       let error: string | null = null;

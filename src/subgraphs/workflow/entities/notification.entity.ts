@@ -1,6 +1,7 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { Department } from '../../../auth/principal';
+import type { Access } from '../../../policy/policy.types';
 import { NotificationKind } from '../workflow.enums';
 
 /**
@@ -37,6 +38,10 @@ export class Notification {
   /** `Type.field` → value, already filtered and masked for the recipient. */
   @Column({ type: 'jsonb' })
   payload: Record<string, string>;
+
+  /** `Type.field` → ALLOW or MASK: how each field of `payload` was built; null for one told before this was kept (servedPayload). */
+  @Column({ type: 'jsonb', name: 'payload_access', nullable: true })
+  payloadAccess: Record<string, Access> | null;
 
   @Field(() => Date, { nullable: true })
   @Column({ type: 'timestamptz', name: 'created_at' })

@@ -92,7 +92,7 @@ export class NotificationResolver {
     // MASK as it was built for the department, recorded as a webhook delivery of it is (deliveryEvent).
     // A notification that names no child to this reader (never did, or the child has since moved
     // out of the reader's jurisdiction: `asSeenBy`) shows none of the child's record either.
-    const payload = servedPayload(ctx.policy, n.department, n.payload, !!n.minorId);
+    const payload = servedPayload(ctx.policy, n.department, n.payload, n.payloadAccess, !!n.minorId);
     if (n.minorId) {
       for (const [key, access] of Object.entries(payloadAccess(ctx.policy, n.department, payload))) ctx.access.read(n.minorId, key, access);
     }
