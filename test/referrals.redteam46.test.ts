@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { Department } from '../src/auth/principal';
 import { applyMask } from '../src/policy/masks';
 import { MaskKind } from '../src/policy/policy.types';
@@ -9,6 +7,7 @@ import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
 import { daysAgo } from './support/department-records';
 import { startTestHub, TestHub } from './support/test-hub';
+import { closeReceiver, receiver, Rx } from './support/webhooks';
 
 jest.setTimeout(600_000);
 
@@ -28,26 +27,15 @@ describe('referrals and notifications (red team 46)', () => {
   let t: TestHub;
   const policy = buildPolicy();
 
-  let server: Server;
-  const received: { path: string; body: any }[] = [];
-  let hookUrl: string;
+  let rx: Rx;
 
   beforeAll(async () => {
     t = await startTestHub();
-    server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        received.push({ path: req.url!, body: JSON.parse(body) });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ED/${DISTRICT}`;
+    rx = await receiver();
   });
   afterAll(async () => {
     await t.stop();
-    await new Promise((resolve) => server.close(resolve));
+    await closeReceiver(rx.server);
   });
 
   const pickChild = async (offset: number) =>
@@ -135,7 +123,7 @@ describe('referrals and notifications (red team 46)', () => {
     it('delivers to the department’s system masked (or not at all) a field its policy now masks', async () => {
       expect(policy.access(ED, 'Minor.currentAddress')).toBe('MASK');
       const c = await pickChild(8);
-      const reg = await t.gql(await t.token(ED, { region: DISTRICT, user: 'ed-rt46-hook' }), `mutation($u: String!) { registerWebhook(url: $u) { webhook { id } } }`, { u: hookUrl });
+      const reg = await t.gql(await t.token(ED, { region: DISTRICT, user: 'ed-rt46-hook' }), `mutation($u: String!) { registerWebhook(url: $u) { webhook { id } } }`, { u: rx.url });
       expect(reg.errors).toBeUndefined();
       const id = randomUUID();
       await t.sql(
@@ -149,13 +137,13 @@ describe('referrals and notifications (red team 46)', () => {
         [reg.data.registerWebhook.webhook.id, id],
       );
       await deliverWebhooks(t.hub.db.ds, t.config.workflow.webhook, () => new Date(Date.now() + 60_000), { audit: t.hub.audit, policy }, { batch: 500, budgetMs: 60_000 });
-      const delivered = received.filter((x) => x.body.id === id);
+      const delivered = rx.got.map((x) => JSON.parse(x.body)).filter((body) => body.id === id);
       expect(delivered).toHaveLength(1);
-      const address = delivered[0].body.payload['Minor.currentAddress'];
+      const address = delivered[0].payload['Minor.currentAddress'];
       expect(address === undefined || address === applyMask(MaskKind.ADDRESS, c.current_address) ? 'masked or left out' : `served: ${address}`).toBe('masked or left out');
       // Left out, and how it was built is no part of the body.
-      expect(delivered[0].body.payload).toEqual({ 'Minor.name': c.name });
-      expect(Object.keys(delivered[0].body)).not.toContain('payload_access');
+      expect(delivered[0].payload).toEqual({ 'Minor.name': c.name });
+      expect(Object.keys(delivered[0])).not.toContain('payload_access');
     });
   });
 });
