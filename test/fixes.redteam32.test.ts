@@ -59,6 +59,11 @@ describe('the demo seed’s reports, referrals and notifications, red team 32', 
     expect(outcomes).toEqual([0, 1, 2]);
   });
 
+  // The job's passes run at noon (UTC) of the seed's day, anchored at its midnight: the URGENT report,
+  // received 3 hours before it, is past its verification hour and not yet past its 24 handling hours
+  // (from 21:00 UTC a pass at the clock escalated its handling too).
+  const noon = new Date(`${process.env.HUB_TEST_SEED_DAY}T12:00:00Z`);
+
   // transitionReport: the HANDLED step of a report naming a registered child marks it
   // `reassessment_due`, and the escalation job then asks civil affairs to reassess the child
   // (REASSESSMENT_REQUESTED, dedupe `REASSESSMENT_REQUESTED:<report id>`). The seed records a HANDLED step
@@ -67,7 +72,7 @@ describe('the demo seed’s reports, referrals and notifications, red team 32', 
   it('the demo CLOSED report, handled about a registered child, has civil affairs asked to reassess the child', async () => {
     const closed = demoReports.find((r) => r.status === 'CLOSED')!;
     expect(closed.minor_id).toEqual(expect.any(String));
-    await runEscalations(t.hub.db.ds, t.config, policy, new Date());
+    await runEscalations(t.hub.db.ds, t.config, policy, noon);
     const asked = (await inbox(districtCivil)).filter((n) => n.kind === 'REASSESSMENT_REQUESTED' && n.subjectId === closed.id);
     expect(asked).toHaveLength(1);
   });
@@ -77,8 +82,8 @@ describe('the demo seed’s reports, referrals and notifications, red team 32', 
   // the seed wrote is told again (their dedupe keys are the live ones).
   it('pin: a pass of the job escalates only the overdue demo report, and duplicates nothing', async () => {
     const subjects = [...demoReports, ...demoReferrals].map((r) => r.id);
-    await runEscalations(t.hub.db.ds, t.config, policy, new Date());
-    await runEscalations(t.hub.db.ds, t.config, policy, new Date());
+    await runEscalations(t.hub.db.ds, t.config, policy, noon);
+    await runEscalations(t.hub.db.ds, t.config, policy, noon);
     const rows = await t.sql(`SELECT dedupe_key FROM workflow.notification WHERE subject_id = ANY($1::uuid[]) AND kind = 'ESCALATION' ORDER BY dedupe_key`, [subjects]);
     const received = demoReports.find((r) => r.status === 'RECEIVED')!;
     expect(rows.map((r) => r.dedupe_key)).toEqual([`ESCALATION:report:${received.id}:VERIFICATION:CIVIL_AFFAIRS`]);
