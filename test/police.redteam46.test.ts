@@ -46,11 +46,11 @@ describe('police records (red team 46)', () => {
   // Eight years ago: before any of these children (born within three years) was born.
   const BEFORE_BIRTH = daysAgo(365 * 8);
 
-  // BUG 1: the registry refuses an assessment, visit or category dated before the child was born
-  // (minor-mutation.resolver.ts:121, :277; the police seed too dates every record after birth,
-  // `sinceBirth`), but the police ledger takes any date since 18 years ago (requireChildhoodDate):
-  // an incident "concerning" a child years before it was born is stored, opens a protection case
-  // whose `openSince` every department reads, and sorts first in the child's history.
+  // Found by red team 46: the registry refuses an assessment, visit or category dated before the child
+  // was born (the police seed too dates every record after birth, `sinceBirth`), but the police ledger
+  // took any date since 18 years ago: an incident "concerning" a child years before it was born was
+  // stored, opened a protection case whose `openSince` every department reads, and sorted first in the
+  // child's history (record-writes.ts, requireBorn).
   it('refuses an incident dated before the child was born, writing nothing (and no protection case opens "since" then)', async () => {
     const child = young[0];
     const r = await post(t, po, { query: CREATE_INCIDENT, variables: { m: child.id, i: { type: 'ABUSE', occurredOn: BEFORE_BIRTH, status: 'INVESTIGATING', handlingUnit: '清波派出所', narrative: '学校报告儿童身上多处伤痕' } } }, PURPOSE);
@@ -94,11 +94,10 @@ describe('police records (red team 46)', () => {
     expect(r.data.createPoliceIncident.occurredOn).toBe(child.birth);
   });
 
-  // BUG 2: 身份比对 against the population register finds no record for a child without 户口, and a
-  // record for a registered one: validVerification (police.validation.ts:22-36) ties the place to the
-  // household status but not the result, so UNREGISTERED + MATCHED / MISMATCHED (a record found for a
-  // child who has none) are stored. README side channel (9) states the rule ("a check of a child without
-  // 户口 finds no record") and counts on it to say that refusing schools and the women's federation the
+  // Found by red team 46: 身份比对 against the population register finds no record for a child without
+  // 户口: validVerification tied the place to the household status but not the result, and
+  // UNREGISTERED + MATCHED / MISMATCHED (a record found for a child who has none) were stored. README
+  // side channel (9) counts on the rule to say that refusing schools and the women's federation the
   // `result` hides nothing of such children.
   it('refuses a verification whose result contradicts the household status (UNREGISTERED, yet a record MATCHED or MISMATCHED)', async () => {
     const child = young[3];
@@ -129,12 +128,12 @@ describe('police records (red team 46)', () => {
   });
 
 
-  // BUG 3: an update of a record checks the jurisdiction in lockRecord (record-writes.ts:18-31) with
-  // a statement that locks the record but not its child, so a move of the child out of the caller's
-  // street that commits while the update waits for the record's row lock (a colleague's update of
-  // it in flight) is not seen: the statement's snapshot, taken before the move, still places the
-  // child in the street, and the old street's officer rewrites the record of a child who now lives
-  // elsewhere. createRecord holds the child FOR KEY SHARE for exactly this (jurisdiction.ts:36-45).
+  // Found by red team 46: lockRecord checked the jurisdiction with a statement that locks the record
+  // but not its child, so a move of the child out of the caller's street that committed while the
+  // update waited for the record's row lock (a colleague's update of it in flight) went unseen: the
+  // statement's snapshot, taken before the move, still placed the child in the street, and the old
+  // street's officer rewrote the record of a child who now lives elsewhere. The child is now read
+  // again after the lock and held FOR KEY SHARE, as createRecord holds it.
   it('refuses an incident update that waited on the record while the child moved out of the officer’s street, as NOT_FOUND, writing nothing', async () => {
     const district = await t.token(CA, { region: '330102', user: 'rt46-mover' });
     const [child] = await t.sql(

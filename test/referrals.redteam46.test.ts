@@ -70,7 +70,7 @@ describe('referrals and notifications (red team 46)', () => {
       const address = mine.payload.find((f) => f.field === 'Minor.currentAddress')?.value;
       const fields = (await eventOf(t, r.requestId)).reads.find((x: { minorId: string }) => x.minorId === c.id)?.fields ?? {};
       // The address as education may read it today: masked, or left out — never the exact value
-      // (today it is served exact, and the trail records that read as MASK).
+      // (it had been served exact, while the trail recorded that read as MASK).
       expect({ servedExact: address === c.current_address, recorded: fields['Minor.currentAddress'] }).toEqual({
         servedExact: false,
         recorded: address === undefined ? undefined : 'MASK',
