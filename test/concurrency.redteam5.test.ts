@@ -6,7 +6,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { refreshStatistics } from '../src/subgraphs/statistics/statistics.refresh';
 import { runEscalations } from '../src/subgraphs/workflow/workflow.jobs';
 import { eventOf, post } from './support/audit-helpers';
-import { daysAgo } from './support/department-records';
+import { childAtLeast, daysAgo } from './support/department-records';
 import { errorLogOfEachTest } from './support/error-log';
 import { GqlResult, startTestHub, TestHub } from './support/test-hub';
 
@@ -30,14 +30,7 @@ describe('concurrent writes, red team 5', () => {
   const child = async (n: number) =>
     (await t.sql(`SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now()) ORDER BY id OFFSET $2 LIMIT 1`, [`${STREET}%`, n]))[0];
   /** A child old enough to drop out (no child under 6 does), counted from the other end of the ids, so as to be none of `child`'s. */
-  const schoolAgeChild = async (n: number) =>
-    (
-      await t.sql(
-        `SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now())
-           AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '6 years' ORDER BY id DESC OFFSET $2 LIMIT 1`,
-        [`${STREET}%`, n],
-      )
-    )[0];
+  const schoolAgeChild = (n: number) => childAtLeast(t, STREET, 6, n);
 
   it('answers a referral once when accepts and declines race, tells the referrer once, and completes it once while the job escalates', async () => {
     const civil = await t.token(CA, { user: 'c-ref5', region: STREET });

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { eventOf, post } from './support/audit-helpers';
-import { daysAgo } from './support/department-records';
+import { childAtLeast, daysAgo } from './support/department-records';
 import { startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(300_000);
@@ -48,14 +48,7 @@ describe('workflow state races (redteam15)', () => {
    * A child old enough to drop out (no child under 6 does: record-ages.redteam43) — 16 or 17, old enough for
    * every record — counted from the other end of the ids, so as to be none of `child`'s.
    */
-  const oldChild = async (n: number) =>
-    (
-      await t.sql(
-        `SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now())
-           AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - interval '16 years' ORDER BY id DESC OFFSET $2 LIMIT 1`,
-        [`${STREET}%`, n],
-      )
-    )[0];
+  const oldChild = (n: number) => childAtLeast(t, STREET, 16, n);
 
   const fileReport = async (over: Record<string, unknown> = {}): Promise<string> => {
     const r = await t.gql(reporter, FILE, {

@@ -6,6 +6,20 @@ import { errorCodes, GqlResult, TestHub } from './test-hub';
 import { expectAnsweredAsUnknown } from './unknown-id';
 
 /**
+ * The `n`-th child of `street` (a minor today) at least `years` old in China, counted from the end of
+ * the ids: none of the children a test takes from the start of them. A record no younger child can
+ * have (a dropout from 6, work from 16: record-ages.redteam43) is made for one.
+ */
+export const childAtLeast = async (t: TestHub, street: string, years: number, n: number): Promise<{ id: string; grid_code: string; id_number: string }> =>
+  (
+    await t.sql(
+      `SELECT id, grid_code, trim(id_number) AS id_number FROM registry.minor WHERE grid_code LIKE $1 AND registry.is_minor(birth_date, now())
+         AND birth_date <= (now() AT TIME ZONE 'Asia/Shanghai')::date - make_interval(years => $3) ORDER BY id DESC OFFSET $2 LIMIT 1`,
+      [`${street}%`, n, years],
+    )
+  )[0];
+
+/**
  * Table-driven checks every department record type must pass: the owner creates and updates
  * (values read back from Postgres; the same update again is audited with no change), bad input is refused naming the field with nothing written,
  * other departments' writes are FORBIDDEN, and a child or record outside the caller's
