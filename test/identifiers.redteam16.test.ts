@@ -1,5 +1,5 @@
 import { Department, Role } from '../src/auth/principal';
-import { buildIdNumber } from '../src/common/id-number';
+import { buildIdNumber, idNumberCheckChar } from '../src/common/id-number';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 
@@ -51,6 +51,7 @@ const malformed = (n: string): string[] => [
   n.slice(0, 17) + (n[17] === 'X' ? 'Ｘ' : n[17]), // full-width X
   n.slice(0, 6) + n.slice(8, 17), // 15-digit (pre-1999) number
   n.slice(0, 17) + (n[17] === '0' ? '1' : '0'), // wrong check character
+  `000000${n.slice(6, 17)}${idNumberCheckChar(`000000${n.slice(6, 17)}`)}`, // an address code of no province, its check character right
 ];
 
 describe.each([

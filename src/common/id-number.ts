@@ -27,12 +27,24 @@ export function requireIdNumber(field: string, value: string | null | undefined)
   return idNumber;
 }
 
-export type IdNumberProblem = 'FORMAT' | 'CHECK_DIGIT' | 'BIRTH_DATE';
+export type IdNumberProblem = 'FORMAT' | 'CHECK_DIGIT' | 'ADDRESS_CODE' | 'BIRTH_DATE';
+
+/**
+ * The provinces of GB/T 2260 (Hong Kong 81, Macao 82 and Taiwan 71 included); 83 heads the residence
+ * permits of Taiwan residents. A number whose address code names none of them was made up: an
+ * employer checking `000000…` must be told so, not answered CLEAR.
+ */
+const PROVINCES = new Set(['11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35', '36', '37', '41', '42', '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64', '65', '71', '81', '82']);
+
+/** An address code of a province, a residence permit (83) or a foreigner's permanent residence card (9, then the issuing province). */
+const knownAddress = (id: string): boolean =>
+  PROVINCES.has(id.slice(0, 2)) || id.startsWith('83') || (id[0] === '9' && PROVINCES.has(id.slice(1, 3)));
 
 /** Returns what is wrong with an ID number, or null when it is well-formed. */
 export function idNumberProblem(id: string): IdNumberProblem | null {
   if (!/^\d{17}[\dX]$/.test(id)) return 'FORMAT';
   if (idNumberCheckChar(id.slice(0, 17)) !== id[17]) return 'CHECK_DIGIT';
+  if (!knownAddress(id)) return 'ADDRESS_CODE';
   const birth = idNumberBirthDate(id);
   const d = new Date(`${birth}T00:00:00Z`);
   if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== birth) return 'BIRTH_DATE';

@@ -6,6 +6,7 @@ import { Gender } from './registry.enums';
 const ID_PROBLEMS = {
   FORMAT: 'must be 17 digits followed by a digit or X',
   CHECK_DIGIT: 'check digit does not match (ISO 7064 MOD 11-2)',
+  ADDRESS_CODE: 'begins with an address code of no province (GB/T 2260)',
   BIRTH_DATE: 'encodes an impossible birth date',
 };
 
