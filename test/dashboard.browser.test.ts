@@ -62,6 +62,8 @@ describeBrowser('dashboard page (headless Chromium)', () => {
     await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 20_000 });
     expect(await page.textContent('#error')).toBe('');
     expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+    // A hub running no refresh timer (as test hubs) neither claims a cadence ("every 0 s") nor can tell staleness.
+    expect(await page.textContent('#freshness')).toMatch(/^Figures as of .+ \(refreshed by another process\)$/);
 
     // What the charts drew, read from Chart.js itself.
     const drawn = await page.evaluate(() => {

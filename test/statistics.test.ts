@@ -7,6 +7,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { FIELD_GRANTS } from '../src/subgraphs';
 import { refreshStatistics, statisticsSubgraph } from '../src/subgraphs/statistics';
 import { eventOf, post } from './support/audit-helpers';
+import { Client } from 'pg';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 import { addMinors } from './support/statistics-fixtures';
 
@@ -475,7 +476,7 @@ describe('statistics', () => {
   });
 
   it('answers from the summaries until they are refreshed, and says when that was', async () => {
-    const before = await t.gql(dashboard, `{ statisticsFreshness { refreshedAt refreshIntervalSeconds } minorCounts(level: DISTRICT) { total { value } } }`);
+    const before = await t.gql(dashboard, `{ statisticsFreshness { refreshedAt refreshIntervalSeconds stale } minorCounts(level: DISTRICT) { total { value } } }`);
     await addMinors(t, `${COMMUNITY4}003`, 1);
     const stale = await t.gql(dashboard, `{ minorCounts(level: DISTRICT) { total { value } } }`);
     expect(stale.data.minorCounts.total.value).toBe(before.data.minorCounts.total.value);
@@ -483,8 +484,8 @@ describe('statistics', () => {
     const after = await t.gql(dashboard, `{ statisticsFreshness { refreshedAt } minorCounts(level: DISTRICT) { total { value } } }`);
     expect(after.data.minorCounts.total.value).toBe(before.data.minorCounts.total.value + 1);
     expect(Date.parse(after.data.statisticsFreshness.refreshedAt)).toBeGreaterThan(Date.parse(before.data.statisticsFreshness.refreshedAt));
-    // Test hubs run no refresh timer.
-    expect(before.data.statisticsFreshness.refreshIntervalSeconds).toBe(0);
+    // Test hubs run no refresh timer: whether the summaries are stale, the hub cannot tell.
+    expect(before.data.statisticsFreshness).toMatchObject({ refreshIntervalSeconds: 0, stale: null });
   });
 
   it('refreshes on the slice’s timer: at start when the summaries are old, not again while they are fresh', async () => {
@@ -579,4 +580,40 @@ describe('statistics: a hidden total two levels up', () => {
     expect(streets.cells.map((c) => c.count)).toEqual([{ value: 12, suppressed: false, display: '12' }, zero]);
   });
 
+});
+
+describe('statistics: summaries no refresh has renewed', () => {
+  let t: TestHub;
+  let dashboard: string;
+  let dba: Client;
+
+  beforeAll(async () => {
+    t = await startTestHub({ env: { HUB_STATISTICS_REFRESH_SECONDS: '600' } });
+    dashboard = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: DISTRICT });
+    // The refresh lock held by the test (waiting out the start's refresh): the timer's ticks skip, so
+    // the stamps set below stay as set.
+    dba = new Client({ connectionString: t.databaseUrl });
+    await dba.connect();
+    await dba.query(`SELECT pg_advisory_lock(${0x5747_4154})`);
+  });
+  afterAll(async () => {
+    await dba?.end();
+    await t?.stop();
+  });
+
+  const freshnessAged = async (seconds: number) => {
+    await dba.query(`UPDATE statistics.refresh SET refreshed_at = now() - make_interval(secs => $1)`, [seconds]);
+    const r = await t.gql(dashboard, `{ statisticsFreshness { refreshIntervalSeconds stale } }`);
+    expect(r.errors).toBeUndefined();
+    return r.data.statisticsFreshness;
+  };
+
+  // Found by a review: a refresh that failed was only logged, and the dashboard went on printing
+  // "Figures as of" a time hours old as if the figures were current (statistics.refresh.ts).
+  it('says the figures are stale once three refresh intervals pass without a refresh, and not before', async () => {
+    expect(await freshnessAged(0)).toEqual({ refreshIntervalSeconds: 600, stale: false });
+    expect(await freshnessAged(1_790)).toEqual({ refreshIntervalSeconds: 600, stale: false });
+    expect(await freshnessAged(1_810)).toEqual({ refreshIntervalSeconds: 600, stale: true });
+    expect(await freshnessAged(86_400)).toEqual({ refreshIntervalSeconds: 600, stale: true });
+  });
 });

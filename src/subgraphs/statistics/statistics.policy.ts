@@ -15,7 +15,7 @@ const structural: Record<string, string[]> = {
   StatisticsRates: ['level', 'refreshedAt', 'regions', 'total'],
   TrendPoint: ['month', 'series', 'count'],
   MonthlyTrend: ['refreshedAt', 'points'],
-  StatisticsFreshness: ['refreshedAt', 'refreshIntervalSeconds'],
+  StatisticsFreshness: ['refreshedAt', 'refreshIntervalSeconds', 'stale'],
   StatisticsScope: ['regionCode', 'regionName', 'level', 'finestLevel', 'suppressionK'],
 };
 

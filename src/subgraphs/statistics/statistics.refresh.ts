@@ -46,6 +46,12 @@ export async function refreshStatistics(ds: DataSource, unlessNewerThanSeconds?:
 }
 
 /**
+ * Summaries older than this many intervals are stale: a timer refreshes at most an interval and a half
+ * apart (a tick skips within half an interval of another process's refresh), plus the refresh itself.
+ */
+export const STALE_INTERVALS = 3;
+
+/**
  * The serving process's refresh timer: at start (the summaries may be old after downtime) and then
  * every `intervalSeconds`. A tick skips when any process refreshed in the last half interval, so
  * several hub processes share the work instead of repeating it. Readers never wait for a refresh.

@@ -41,7 +41,7 @@
   const REFUSED = 'Not available to your role: counted from children’s visits, which it may not read';
   const DASHBOARD_QUERY = `
     query Dashboard($breakdown: RegionLevel!, $own: RegionLevel!) {
-      statisticsFreshness { refreshedAt refreshIntervalSeconds }
+      statisticsFreshness { refreshedAt refreshIntervalSeconds stale }
       riskByRegion: minorCounts(level: $breakdown, by: [RISK_LEVEL]) { cells { regionCode regionName riskLevel count { ${CELL} } } }
       regionTotals: minorCounts(level: $breakdown) { cells { regionCode count { ${CELL} } } }
       riskTotals: minorCounts(level: $own, by: [RISK_LEVEL]) { cells { riskLevel count { ${CELL} } } total { ${CELL} } }
@@ -230,7 +230,9 @@
       if (!current()) return;
       window.dashboard.data = data;
       $('scope').textContent = `${scope.regionName} (${scope.regionCode}), by ${breakdown.toLowerCase()}; counts below ${scope.suppressionK} are suppressed`;
-      $('freshness').textContent = `Figures as of ${new Date(data.statisticsFreshness.refreshedAt).toLocaleString()} (refreshed every ${data.statisticsFreshness.refreshIntervalSeconds} s when read)`;
+      const fresh = data.statisticsFreshness;
+      const cadence = fresh.refreshIntervalSeconds > 0 ? `refreshed every ${fresh.refreshIntervalSeconds} s` : 'refreshed by another process';
+      $('freshness').textContent = `Figures as of ${new Date(fresh.refreshedAt).toLocaleString()} (${cadence})${fresh.stale ? ' — OUT OF DATE: the refreshes have stopped or are failing' : ''}`;
       byRegionChart('chart-risk', data.riskByRegion, RISK_LEVELS);
       categoriesChart(data.categories);
       $('overdue-refused').hidden = data.overdue !== null;

@@ -8,7 +8,7 @@ import type { HubContext } from '../../../server/hub.context';
 import { YOUNGEST_WITH_CATEGORY } from '../../registry/registry.constants';
 import { DifficultyCategory, Gender, RegionLevel, RiskLevel } from '../../registry/registry.enums';
 import { CubeSource, DimSpec, protectedTable, RegionNode, TableCell, TableOptions } from '../statistics.cube';
-import { type Summaries, summariesOf } from '../statistics.refresh';
+import { STALE_INTERVALS, type Summaries, summariesOf } from '../statistics.refresh';
 import { categoryValues, checkLevel, foldsCategories, inJurisdiction, readsVisits, statisticsScope, type StatisticsScope as Scope } from '../statistics.scope';
 import { suppressSmall } from '../statistics.suppression';
 import {
@@ -390,7 +390,12 @@ export class StatisticsResolver {
 
   @Query(() => StatisticsFreshness, { nullable: true, description: 'When the statistics were last recomputed' })
   statisticsFreshness(@Ctx() ctx: HubContext): Promise<StatisticsFreshness> {
-    return inSnapshot(ctx, async (_em, summaries) => ({ refreshedAt: summaries.at, refreshIntervalSeconds: ctx.config.statistics.refreshSeconds }));
+    const interval = ctx.config.statistics.refreshSeconds;
+    return inSnapshot(ctx, async (em, summaries) => {
+      // Judged on the database's clock, which stamped the summaries (refreshStatistics).
+      const [{ stale }] = interval === 0 ? [{ stale: null }] : await em.query(`SELECT $1::timestamptz < now() - make_interval(secs => $2) AS stale`, [summaries.at, interval * STALE_INTERVALS]);
+      return { refreshedAt: summaries.at, refreshIntervalSeconds: interval, stale };
+    });
   }
 
   @Query(() => StatisticsScope, { nullable: true, description: 'The caller’s jurisdiction node, finest level and k' })

@@ -1,5 +1,6 @@
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DifficultyCategory, Gender, RegionLevel, RiskLevel } from '../../../registry/registry.enums';
+import { STALE_INTERVALS } from '../../statistics.refresh';
 
 /** What a table breaks counts down by, besides the region level. */
 export enum StatisticsDimension {
@@ -221,6 +222,12 @@ export class StatisticsFreshness {
 
   @Field(() => Int, { description: 'How often the serving process recomputes the summaries; 0: it does not (another process may)' })
   refreshIntervalSeconds: number;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: `True when the summaries are older than ${STALE_INTERVALS} refresh intervals: refreshes failed or stopped, and the figures are out of date; null when the serving process runs no refresh timer (it cannot tell)`,
+  })
+  stale: boolean | null;
 }
 
 @ObjectType({ description: 'What the caller’s statistics cover and how finely' })
