@@ -58,6 +58,12 @@ export const ANOMALY_REQUEST_IDS = 200;
 /** A mutation still running is not unfinished: its final event is looked for this long after it started. */
 const UNFINISHED_AFTER = '5 minutes';
 
+/** The read groups of an event (`ReadGroup`, or an older `ChildRead`) that showed some field, as lower-case text: the children named in it were shown something. */
+const SHOWN = `(SELECT lower(string_agg(g::text, ' ')) FROM jsonb_array_elements(body::jsonb -> 'reads') AS g
+                 WHERE EXISTS (SELECT 1 FROM jsonb_each_text(g -> 'fields') AS f WHERE f.value <> 'DENY'))`;
+/** The event showed some field of a child it names. */
+const READS_A_CHILD = `EXISTS (SELECT 1 FROM (SELECT ${SHOWN} AS shown) s, unnest(minor_ids) AS minor_id WHERE strpos(s.shown, minor_id::text) > 0)`;
+
 /**
  * Flags computed in SQL over the caller's slice of the trail (`jurisdiction` is a region LIKE
  * pattern) between `from` and `to`. A user is a user id within the department that issued it: the
@@ -77,12 +83,14 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
   // `window` merge into one interval, and the deepest overlap of all the user's intervals is the
   // answer — one sort of the reads instead of every read against every other (a user paging
   // through thousands of children made that quadratic: seconds per few hundred pages).
-  // A mutation's own changes are not reads, but what its answer showed is: a no-op update selecting a
-  // child's whole file reads it like a query (a child of `minor_ids` counts if the reads name it).
-  const read = `(body::jsonb ->> 'operationType' IS DISTINCT FROM 'mutation' OR strpos(lower(body::jsonb ->> 'reads'), minor_id::text) > 0)`;
+  // A child counts as read where the event shows some field of it: a mutation's own changes are not
+  // reads, but what its answer showed is (a no-op update selecting a child's whole file reads it like a
+  // query), and a look-up every field of which was refused — or an answer withheld whole, its reads
+  // rewritten DENY — showed nothing. REPEATED_FORBIDDEN is the flag for refusals.
   const many = await query(
     `WITH r AS (SELECT DISTINCT department, user_id, minor_id, occurred_at
-                FROM audit.event CROSS JOIN LATERAL unnest(minor_ids) AS minor_id WHERE ${scope} AND ${read}),
+                FROM audit.event CROSS JOIN LATERAL (SELECT ${SHOWN} AS shown) s CROSS JOIN LATERAL unnest(minor_ids) AS minor_id
+                WHERE ${scope} AND strpos(s.shown, minor_id::text) > 0),
           g AS (SELECT department, user_id, minor_id, occurred_at,
                        CASE WHEN lag(occurred_at) OVER (PARTITION BY department, user_id, minor_id ORDER BY occurred_at) > occurred_at - $4::interval THEN 0 ELSE 1 END AS fresh
                 FROM r),
@@ -96,7 +104,7 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
      CROSS JOIN LATERAL (
        SELECT array_agg(request_id::text ORDER BY seq) AS requests FROM audit.event
         WHERE ${scope} AND department IS NOT DISTINCT FROM b.department AND user_id = b.user_id AND occurred_at > b.at AND occurred_at <= b.at + $4::interval
-          AND EXISTS (SELECT 1 FROM unnest(minor_ids) AS minor_id WHERE ${read})) w
+          AND ${READS_A_CHILD}) w
      ORDER BY b.user_id, b.department`,
     [...base, window, t.distinctMinors],
   );
@@ -162,7 +170,7 @@ export async function findAnomalies(query: Query, t: AnomalyThresholds, jurisdic
   // one read were "1 of 21 reads", and two writes beside an unusual read hid it.
   const unusual = await query(
     `WITH p AS (SELECT user_id, department, purpose, request_id, seq FROM audit.event
-                WHERE ${scope} AND purpose IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(minor_ids) AS minor_id WHERE ${read})),
+                WHERE ${scope} AND purpose IS NOT NULL AND ${READS_A_CHILD}),
           totals AS (SELECT user_id, department, count(*) AS total FROM p GROUP BY user_id, department HAVING count(*) >= 20)
      SELECT p.user_id, p.department, p.purpose, count(*) AS n, t.total,
             (array_agg(p.request_id::text ORDER BY p.seq))[1:${ANOMALY_REQUEST_IDS}] AS requests
