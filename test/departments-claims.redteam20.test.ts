@@ -1,4 +1,5 @@
 import { Department } from '../src/auth/principal';
+import { buildIdNumber } from '../src/common/id-number';
 import { chinaDay } from '../src/common/dates';
 import { eventOf, post } from './support/audit-helpers';
 import { DEPARTMENT_MUTATION_CALLS } from './support/department-probes';
@@ -107,6 +108,15 @@ describe('departments.md claims at the turn of the day and year in China (in pro
   });
 
   it('an aid’s schoolYear runs from the year 18 years ago to next year, by the year in China: at 00:30 on 1 January 2027 in Beijing 2028-2029 and 2009-2010 are taken, 2008-2009 is not', async () => {
+    // A child of 17 on both sides of the turn of the year, born before the 2008-2009 school year ended:
+    // the years 18 years ago are of its schooling (an aid is not for a year that ended before its birth).
+    // Put straight into the registry: born 2009-03-15, a minor at the clocks below whatever the day the test runs.
+    const [{ id: minorId }] = await t.sql(
+      `INSERT INTO registry.minor (id, name, gender, birth_date, id_number, household_registration, current_address, grid_code)
+       SELECT gen_random_uuid(), '林晓', 'MALE', '2009-03-15', $1, '浙江省杭州市上城区', '浙江省杭州市上城区清波街道8号', grid_code FROM registry.minor WHERE grid_code LIKE '${STREET}%' LIMIT 1
+       RETURNING id`,
+      [buildIdNumber('330199', '2009-03-15', 731)],
+    );
     const aid = (year: string) =>
       t.gql(
         tokens[ED]!,

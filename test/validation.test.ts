@@ -1,7 +1,7 @@
 import { Department, Role } from '../src/auth/principal';
 import { buildIdNumber } from '../src/common/id-number';
 import { earliestMinorBirth, requireLine, requireText } from '../src/common/validation';
-import { daysAgo, INSIDE_STREET } from './support/department-records';
+import { childAtLeast, daysAgo, INSIDE_STREET } from './support/department-records';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 
 const NUL = 'a\u0000b';
@@ -208,7 +208,9 @@ describe('text inputs and filters through the endpoint', () => {
     const AID = `mutation($m: ID!, $y: String!) { createEducationAid(minorId: $m, input: { kind: SCHOLARSHIP, amountYuan: 500, grantedOn: "${daysAgo(1)}", schoolYear: $y }) { id } }`;
     for (const y of ['0000-0001', `${year - 19}-${year - 18}`, `${year + 2}-${year + 3}`, '2999-3000']) refused(await t.gql(ed, AID, { m: minorId, y }), 'schoolYear');
     expect(await aids()).toBe(before);
-    for (const y of [`${year - 18}-${year - 17}`, `${year + 1}-${year + 2}`]) expect((await t.gql(ed, AID, { m: minorId, y })).errors).toBeUndefined();
+    // The years 18 years ago are of the schooling of a child of 17 (an aid is not for a year that ended before the child's birth).
+    const { id: seventeen } = await childAtLeast(t, INSIDE_STREET, 17, 0);
+    for (const y of [`${year - 18}-${year - 17}`, `${year + 1}-${year + 2}`]) expect((await t.gql(ed, AID, { m: seventeen, y })).errors).toBeUndefined();
   });
 
   it('stores multi-line text with tabs as given', async () => {

@@ -37,7 +37,7 @@ export const validBullyingCase = (i: BullyingCaseInput, now: Date): RecordFields
   description: requireText('description', i.description, 2000),
 });
 
-export function validEducationAid(i: EducationAidInput, now: Date): RecordFields<EducationAid> {
+export function validEducationAid(i: EducationAidInput, now: Date): Pick<EducationAid, 'kind' | 'amountYuan' | 'grantedOn' | 'schoolYear'> {
   // A school year of a registered child's schooling: from the year the eldest was born, to next
   // year's (aid may be granted ahead of the year it pays for).
   const year = Number(chinaDay(now).slice(0, 4));

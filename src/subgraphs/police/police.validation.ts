@@ -27,10 +27,11 @@ export function validVerification(i: IdentityVerificationInput, now: Date): Reco
   const unregistered = i.householdStatus === HouseholdStatus.UNREGISTERED;
   if (unregistered && householdPlace !== null) throw badInput('householdPlace', 'an unregistered child has no place of registration');
   if (!unregistered && householdPlace === null) throw badInput('householdPlace', 'must not be empty for a registered or moved-out child');
-  // No population register holds a child without 户口: a check of one finds no record. Schools and
-  // the women's federation read the status but not the result (README, side channel 9), which hides
-  // nothing only while this holds.
+  // No population register holds a child without 户口: a check of one finds no record, and a check
+  // that found none cannot say where a 户口 is. Schools and the women's federation read the status but
+  // not the result (README, side channel 9), which hides nothing only while the two go together.
   if (unregistered && i.result !== VerificationResult.NO_RECORD) throw badInput('result', 'a check of an unregistered child finds no record (NO_RECORD)');
+  if (!unregistered && i.result === VerificationResult.NO_RECORD) throw badInput('result', 'a check that finds no record (NO_RECORD) is of an unregistered child (UNREGISTERED)');
   return {
     verifiedOn: requireChildhoodDate('verifiedOn', i.verifiedOn, now),
     result: i.result,

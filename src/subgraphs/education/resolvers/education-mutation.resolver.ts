@@ -118,11 +118,17 @@ export class EducationMutationResolver {
 
   @Mutation(() => EducationAid, { nullable: true })
   createEducationAid(@Arg('minorId', () => ID) minorId: string, @Arg('input', () => EducationAidInput) input: EducationAidInput, @Ctx() ctx: HubContext) {
-    return createRecord(ctx, EducationAid, minorId, validEducationAid(input, ctx.now), { day: 'grantedOn' });
+    const fields = validEducationAid(input, ctx.now);
+    return createRecord(ctx, EducationAid, minorId, fields, { day: 'grantedOn', check: (em, child) => schoolYearAfterBirth(em, ctx, child, fields.schoolYear) });
   }
 
   @Mutation(() => EducationAid, { nullable: true })
   updateEducationAid(@Arg('id', () => ID) id: string, @Arg('input', () => EducationAidInput) input: EducationAidInput, @Ctx() ctx: HubContext) {
-    return updateRecord(ctx, EducationAid, id, 'EducationAid', validEducationAid(input, ctx.now), { day: 'grantedOn' });
+    const fields = validEducationAid(input, ctx.now);
+    return updateRecord(ctx, EducationAid, id, 'EducationAid', fields, { day: 'grantedOn', check: (em, found) => schoolYearAfterBirth(em, ctx, found.minorId, fields.schoolYear) });
   }
 }
+
+/** The school year an aid pays for (September to August) did not end before the child was born: a date of the record, as its own day is. */
+const schoolYearAfterBirth = (em: EntityManager, ctx: HubContext, minorId: string, schoolYear: string): Promise<void> =>
+  requireBorn(em, ctx, minorId, 'schoolYear', `${schoolYear.slice(5)}-08-31`);
