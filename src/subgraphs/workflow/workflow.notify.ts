@@ -37,12 +37,6 @@ export interface NotificationEvent {
   to?: readonly Department[];
   /** The same key is told once per department, however often it is emitted. */
   dedupeKey: string;
-  /**
-   * A field whose value the event's kind itself tells (a guardianship failure is one of two
-   * categories): a department that would get it masked or not at all is not told, since being
-   * told would say what the mask hides.
-   */
-  tells?: string;
 }
 
 /**
@@ -138,7 +132,7 @@ export async function emitNotification(em: EntityManager, emitter: Emitter, even
   let created = 0;
   for (const department of new Set(recipients)) {
     const payload = payloadFor(emitter.policy, department, fields);
-    if (event.tells && payload[event.tells] !== asText(fields[event.tells])) continue;
+    if (tellsWhatIsHidden(emitter.policy, department, event.kind, fields)) continue;
     const id = randomUUID();
     const inserted: { id: string }[] = await em.query(
       `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, payload_access, created_at, dedupe_key)
@@ -171,6 +165,36 @@ export const GUARDIANSHIP_FAILURE_CATEGORIES: ReadonlySet<DifficultyCategory> = 
   DifficultyCategory.LACK_OF_GUARDIANSHIP,
   DifficultyCategory.DOMESTIC_VIOLENCE,
 ]);
+
+/**
+ * The field whose value a kind of notification itself tells, and the values it may have (a
+ * guardianship failure is one of two categories): a department that would not read the value exact
+ * is not told, since being told would say what the mask hides — nor served one told while it did
+ * (`untoldInInbox`, deliverWebhooks): a later release masking the field had left the kind and the
+ * named child served, the payload's field alone left out.
+ */
+const KIND_TELLS: Partial<Record<NotificationKind, { field: string; values: readonly string[] }>> = {
+  [NotificationKind.GUARDIANSHIP_FAILURE]: { field: 'MinorCategory.category', values: [...GUARDIANSHIP_FAILURE_CATEGORIES] },
+};
+
+/** A notification of `kind` about `fields` would tell the department what it does not read exact (or told as it is stored, holding none: withheld). */
+export function tellsWhatIsHidden(policy: Policy, department: Department, kind: string, fields: Record<string, unknown>): boolean {
+  const tells = KIND_TELLS[kind as NotificationKind];
+  if (!tells) return false;
+  const value = fields[tells.field];
+  return value === null || value === undefined || payloadFor(policy, department, { [tells.field]: value })[tells.field] !== asText(value);
+}
+
+/**
+ * The inbox's rule for what `tellsWhatIsHidden` withholds, on the stored payload: `kind:value` of
+ * the told field is none of the pairs the department may not be served today.
+ */
+export function untoldInInbox(policy: Policy, department: Department, alias: string): { sql: string; params: { untold: string[] } } {
+  const told = Object.entries(KIND_TELLS) as [NotificationKind, { field: string; values: readonly string[] }][];
+  const untold = told.flatMap(([kind, { field, values }]) => [`${kind}:`, ...values.filter((v) => tellsWhatIsHidden(policy, department, kind, { [field]: v })).map((v) => `${kind}:${v}`)]);
+  const field = `CASE ${alias}.kind ${told.map(([kind, { field }]) => `WHEN '${kind}' THEN '${field}'`).join(' ')} END`;
+  return { sql: `${alias}.kind || ':' || coalesce(${alias}.payload ->> ${field}, '') <> ALL(:untold)`, params: { untold } };
+}
 
 /** A child newly assessed RED (registry `recordAssessment`). */
 export function childRedEvent(minor: ChildFacts, assessment: Pick<RiskAssessment, 'id' | 'level' | 'reasons' | 'assessedAt'>): NotificationEvent {
@@ -207,9 +231,6 @@ export function guardianshipFailureEvent(minor: ChildFacts, category: Difficulty
     // Once per grid: a category removed and given again (on the day it was first identified) after
     // the child moved had been refused as told, and the new grid's departments never learnt of it.
     dedupeKey: `GUARDIANSHIP_FAILURE:${minor.id}:${category}:${identifiedAt}:${minor.gridCode}`,
-    // Only two categories raise it: told to a department that sees DOMESTIC_VIOLENCE as
-    // NEEDS_SUPPORT, the event would name it anyway.
-    tells: 'MinorCategory.category',
   };
 }
 

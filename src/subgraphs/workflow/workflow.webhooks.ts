@@ -17,7 +17,7 @@ import { checkDestination, DestinationRefused, LookupsBusy, ResolvedDestination 
 import { NotificationKind } from './workflow.enums';
 import { isMinorAt } from '../registry/registry.loaders';
 import { withShortLockWait } from './workflow.locks';
-import { payloadAccess, servedPayload } from './workflow.notify';
+import { payloadAccess, servedPayload, tellsWhatIsHidden } from './workflow.notify';
 
 export const SIGNATURE_HEADER = 'x-hub-signature';
 export const TIMESTAMP_HEADER = 'x-hub-timestamp';
@@ -140,6 +140,8 @@ export const AUDIT_UNAVAILABLE_ERROR = 'audit unavailable: not sent';
 export const LOOKUPS_BUSY_ERROR = 'destination look-ups at capacity: not sent';
 /** `last_error` of an attempt withheld because the delivery could not be read again before its POST (not counted as an attempt). */
 export const RECHECK_UNAVAILABLE_ERROR = 'database unavailable before the POST: not sent';
+/** `last_error` of a delivery given up unsent: its kind tells what its department no longer reads exact (tellsWhatIsHidden). */
+export const UNTOLD_ERROR = 'its kind tells what the department no longer reads: not sent, never to be';
 /** `last_error` of an attempt withheld because its child left the webhook's region (or turned 18) after the lease (not counted as an attempt). */
 export const CHILD_LEFT_ERROR = 'child no longer in the region: not sent, sent naming no child next';
 
@@ -292,6 +294,19 @@ async function deliverBatch(
   const held: { id: string; params: unknown[] }[] = [];
   await Promise.all(
     rows.map(async (d) => {
+      // Told while the department read what the kind tells exact, and masked or denied it since: the
+      // inbox no longer shows it, and no receiver is sent it. Nothing leaves, so nothing is audited.
+      if (tellsWhatIsHidden(trail.policy, d.webhook_department, d.notification.kind, d.notification.payload ?? {})) {
+        // Awaited before it is added, as below.
+        const written = await writeOutcome(
+          ds,
+          d.id,
+          `UPDATE workflow.webhook_delivery SET status = 'FAILED', last_error = $2 WHERE id = $1 AND status = 'PENDING' AND next_attempt_at = $3`,
+          [d.id, UNTOLD_ERROR, lease],
+        );
+        failed += written;
+        return;
+      }
       // Sent when due, perhaps long after it was told: a child who has since moved out of the
       // webhook's region, or turned 18 by the pass's clock, is named no more, in the body or in the
       // delivery's audit event.
