@@ -1,7 +1,6 @@
-import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { refreshStatistics, warmTables } from '../src/subgraphs/statistics';
-import { addMinors, addRegionChain } from './support/statistics-fixtures';
+import { acrossARefresh, addMinors, addRegionChain } from './support/statistics-fixtures';
 import { poolSize, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(600_000);
@@ -36,49 +35,6 @@ describe('statistics refresh and freshness (red team 46)', () => {
   });
   afterAll(() => t.stop());
 
-  /** Read on a connection of its own: the hub's pool is full meanwhile. */
-  const waitingOnStamp = async (monitor: Client): Promise<number> => {
-    const {
-      rows: [{ n }],
-    } = await monitor.query(
-      `SELECT count(*)::int AS n FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database())
-         AND relation = 'statistics.refresh'::regclass AND NOT granted`,
-    );
-    return n;
-  };
-
-  /**
-   * Sends `query` while a refresh is held until `held` of the request's statistics fields have taken
-   * their snapshot (they wait on the stamp), then commits the refresh (with `change` made before it)
-   * and returns the answer. The hub's pool is then full: the request's later fields start after
-   * the refresh has committed.
-   */
-  async function acrossARefresh(token: string, query: string, held: number, change: () => Promise<void>) {
-    const refresher = new Client({ connectionString: t.databaseUrl });
-    const monitor = new Client({ connectionString: t.databaseUrl });
-    await refresher.connect();
-    await monitor.connect();
-    try {
-      await change();
-      await refresher.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
-      await refresher.query(`LOCK TABLE statistics.refresh IN ACCESS EXCLUSIVE MODE`);
-      const answer = t.gql(token, query);
-      for (let polls = 0; (await waitingOnStamp(monitor)) < held; polls++) {
-        if (polls > 500) throw new Error(`only ${await waitingOnStamp(monitor)} of ${held} fields reached the stamp`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      await refresher.query(`SET LOCAL TimeZone = 'UTC'`);
-      for (const view of ['minor_cube', 'category_cube', 'monthly_event', 'workflow_cube']) {
-        await refresher.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY statistics.${view}`);
-      }
-      await refresher.query(`UPDATE statistics.refresh SET refreshed_at = now()`);
-      await refresher.query(`COMMIT`);
-      return await answer;
-    } finally {
-      await refresher.end();
-      await monitor.end();
-    }
-  }
 
   it('answers one request from one state of the summaries: a field that read another refresh is refused, to be asked again', async () => {
     const officer = await t.token(Department.CIVIL_AFFAIRS, { region: DISTRICT });
@@ -90,7 +46,7 @@ describe('statistics refresh and freshness (red team 46)', () => {
       before: minorCounts(level: STREET) { refreshedAt total { value } }
       after: minorCounts(level: STREET) { refreshedAt total { value } }
     }`;
-    const r = await acrossARefresh(officer, query, n, () => addMinors(t, GRID, 7));
+    const r = await acrossARefresh(t, () => t.gql(officer, query), n, () => addMinors(t, GRID, 7));
     // One answer, one refresh: the field that read the new summaries is refused, to be asked again
     // (it had answered 27 beside a 20 and two stamps).
     expect((r.errors ?? []).map((e: any) => [e.path, e.extensions.code])).toEqual([[['after'], 'STATISTICS_REFRESHED']]);
@@ -114,7 +70,7 @@ describe('statistics refresh and freshness (red team 46)', () => {
       rates: statisticsRates(level: STREET) { refreshedAt total { screening { denominator { value } } } }
       trend: monthlyTrend(months: 1) { refreshedAt points { series count { value } } }
     }`;
-    const r = await acrossARefresh(dashboard, query, n, () => addMinors(t, GRID, 3));
+    const r = await acrossARefresh(t, () => t.gql(dashboard, query), n, () => addMinors(t, GRID, 3));
     // The tables that read the new summaries are refused (the page asks again), never drawn under the old time.
     const errors = r.errors ?? [];
     const refused = errors.map((e: any) => e.path[0]).sort();

@@ -1,8 +1,7 @@
-import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { refreshStatistics } from '../src/subgraphs/statistics';
 import { eventOf, post } from './support/audit-helpers';
-import { addMinors, addRegionChain } from './support/statistics-fixtures';
+import { acrossARefresh, addMinors, addRegionChain } from './support/statistics-fixtures';
 import { poolSize, startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
 
 jest.setTimeout(600_000);
@@ -33,44 +32,6 @@ describe('statistics snapshot pinning and UNUSUAL_PURPOSE (red team 48)', () => 
   });
   afterAll(() => t.stop());
 
-  const waitingOnStamp = async (monitor: Client): Promise<number> => {
-    const {
-      rows: [{ n }],
-    } = await monitor.query(
-      `SELECT count(*)::int AS n FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database())
-         AND relation = 'statistics.refresh'::regclass AND NOT granted`,
-    );
-    return n;
-  };
-
-  /** As test/statistics-refresh.redteam46.test.ts `acrossARefresh`, through `post` (the request id comes back too). */
-  async function acrossARefresh(token: string, query: string, held: number, change: () => Promise<void>, on: TestHub = t) {
-    const refresher = new Client({ connectionString: on.databaseUrl });
-    const monitor = new Client({ connectionString: on.databaseUrl });
-    await refresher.connect();
-    await monitor.connect();
-    try {
-      await change();
-      await refresher.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
-      await refresher.query(`LOCK TABLE statistics.refresh IN ACCESS EXCLUSIVE MODE`);
-      const answer = post(on, token, { query }, { 'x-purpose': 'CASE_HANDLING; rt48' });
-      for (let polls = 0; (await waitingOnStamp(monitor)) < held; polls++) {
-        if (polls > 500) throw new Error(`only ${await waitingOnStamp(monitor)} of ${held} fields reached the stamp`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      await refresher.query(`SET LOCAL TimeZone = 'UTC'`);
-      for (const view of ['minor_cube', 'category_cube', 'monthly_event', 'workflow_cube']) {
-        await refresher.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY statistics.${view}`);
-      }
-      await refresher.query(`UPDATE statistics.refresh SET refreshed_at = now(), generation = generation + 1`);
-      await refresher.query(`COMMIT`);
-      return await answer;
-    } finally {
-      await refresher.end();
-      await monitor.end();
-    }
-  }
-
   // Pin: the refusal a dashboard gets mid-refresh, what it was answered beside it, its audit event, and the next request.
   it('pin: a dashboard refused STATISTICS_REFRESHED mid-request gets the unmasked code and message, small cells still hidden in what was answered, a PARTIAL audit event, and a clean next request', async () => {
     const dashboard = await t.token(Department.CIVIL_AFFAIRS, { role: Role.DASHBOARD, region: DISTRICT });
@@ -81,7 +42,7 @@ describe('statistics snapshot pinning and UNUSUAL_PURPOSE (red team 48)', () => 
       before: minorCounts(level: STREET) { refreshedAt total { value suppressed } cells { regionCode count { value suppressed display } } }
       after: minorCounts(level: STREET) { refreshedAt total { value suppressed } cells { regionCode count { value suppressed display } } }
     }`;
-    const r = await acrossARefresh(dashboard, query, n, () => addMinors(t, BIG_GRID, 3));
+    const r = await acrossARefresh(t, () => post(t, dashboard, { query }, { 'x-purpose': 'CASE_HANDLING; rt48' }), n, () => addMinors(t, BIG_GRID, 3));
     expect(r.status).toBe(200);
     const errors = r.json.errors ?? [];
     expect(errors.map((e: any) => ({ path: e.path, code: e.extensions.code, message: e.message }))).toEqual([
@@ -248,7 +209,7 @@ describe('statistics snapshot pinning and UNUSUAL_PURPOSE (red team 48)', () => 
         before: minorCounts(level: STREET) { refreshedAt total { value } }
         after: minorCounts(level: STREET) { refreshedAt total { value } }
       }`;
-      const r = await acrossARefresh(officer, query, n, () => addMinors(d, BIG_GRID, 5), d);
+      const r = await acrossARefresh(d, () => post(d, officer, { query }, { 'x-purpose': 'CASE_HANDLING; rt48' }), n, () => addMinors(d, BIG_GRID, 5));
       expect((r.json.errors ?? []).map((e: any) => ({ path: e.path, code: e.extensions?.code, message: e.message }))).toEqual([
         { path: ['after'], code: 'STATISTICS_REFRESHED', message: REFRESHED_MESSAGE },
       ]);

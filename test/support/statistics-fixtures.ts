@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import type { TestHub } from './test-hub';
 
 /** Adds `n` children aged under 18 to `grid`, straight into the registry (statistics read the summaries, not the API). */
@@ -51,4 +52,48 @@ export async function addDistrictQ(t: TestHub, district: string): Promise<void> 
      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int[]) AS r(grid, risk, years, gender, n), generate_series(1, r.n)`,
     [rows.map((r) => r.grid), rows.map((r) => r.risk), rows.map((r) => r.years), rows.map((r) => r.gender), rows.map((r) => r.n)],
   );
+}
+
+/** How many statistics fields wait on the summaries' stamp, read on a connection of its own (the hub's pool is full meanwhile). */
+async function waitingOnStamp(monitor: Client): Promise<number> {
+  const {
+    rows: [{ n }],
+  } = await monitor.query(
+    `SELECT count(*)::int AS n FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND relation = 'statistics.refresh'::regclass AND NOT granted`,
+  );
+  return n;
+}
+
+/**
+ * Sends a request (`send`) while a refresh is held until `held` of its statistics fields have taken
+ * their snapshot (they wait on the stamp), then commits the refresh (with `change` made before it)
+ * and returns the answer. The hub's pool is then full: the request's later fields start after the
+ * refresh has committed.
+ */
+export async function acrossARefresh<R>(t: TestHub, send: () => Promise<R>, held: number, change: () => Promise<void>): Promise<R> {
+  const refresher = new Client({ connectionString: t.databaseUrl });
+  const monitor = new Client({ connectionString: t.databaseUrl });
+  await refresher.connect();
+  await monitor.connect();
+  try {
+    await change();
+    await refresher.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
+    await refresher.query(`LOCK TABLE statistics.refresh IN ACCESS EXCLUSIVE MODE`);
+    const answer = send();
+    for (let polls = 0; (await waitingOnStamp(monitor)) < held; polls++) {
+      if (polls > 500) throw new Error(`only ${await waitingOnStamp(monitor)} of ${held} fields reached the stamp`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await refresher.query(`SET LOCAL TimeZone = 'UTC'`);
+    for (const view of ['minor_cube', 'category_cube', 'monthly_event', 'workflow_cube']) {
+      await refresher.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY statistics.${view}`);
+    }
+    await refresher.query(`UPDATE statistics.refresh SET refreshed_at = now()`);
+    await refresher.query(`COMMIT`);
+    return await answer;
+  } finally {
+    await refresher.end();
+    await monitor.end();
+  }
 }
