@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { childReads } from '../src/audit/audit-event';
 import type { AuditEventBody } from '../src/audit/audit.types';
 import { Department, Role } from '../src/auth/principal';
@@ -9,6 +8,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { deliverWebhooks, UNTOLD_ERROR } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
 import { errorCodes, startDistributedTestHub, startTestHub, TestHub } from './support/test-hub';
+import { childWithAddress, ChildWithAddress, storeNotification } from './support/stored-notifications';
 import { closeReceiver, insertWebhook, receiver, Rx } from './support/webhooks';
 
 jest.setTimeout(600_000);
@@ -43,32 +43,9 @@ describe('notification payload access and employment checks (red team 48)', () =
     await closeReceiver(rx.server);
   });
 
-  const pickChild = async (offset: number) =>
-    (
-      await t.sql(
-        `SELECT m.id, m.name, m.grid_code, m.current_address FROM registry.minor m
-          WHERE m.grid_code LIKE '${STREET}%' AND m.birth_date > now() - interval '15 years' AND m.current_address IS NOT NULL
-          ORDER BY m.id OFFSET $1 LIMIT 1`,
-        [offset],
-      )
-    )[0] as { id: string; name: string; grid_code: string; current_address: string };
-
-  const insertNotification = async (
-    kind: string,
-    department: Department,
-    c: { id: string; grid_code: string },
-    payload: Record<string, string>,
-    access: Record<string, string> | null,
-    tag: string,
-  ) => {
-    const id = randomUUID();
-    await t.sql(
-      `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, payload_access, created_at, dedupe_key)
-       VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, now(), $8)`,
-      [id, kind, department, c.grid_code, c.id, JSON.stringify(payload), access && JSON.stringify(access), `${kind}:${c.id}:${tag}:${department}`],
-    );
-    return id;
-  };
+  const pickChild = (offset: number) => childWithAddress(t, STREET, offset);
+  const insertNotification = (kind: string, department: Department, child: ChildWithAddress, payload: Record<string, string>, access: Record<string, string> | null, tag: string) =>
+    storeNotification(t, { kind, department, child, payload, access, tag });
 
   const readsOf = async (requestId: string, minorId: string): Promise<Record<string, string>> =>
     (await eventOf(t, requestId)).reads.find((x: { minorId: string }) => x.minorId === minorId)?.fields ?? {};
@@ -85,7 +62,7 @@ describe('notification payload access and employment checks (red team 48)', () =
     // the notification, its kind and the child, to the inbox and to the
     // department's webhook. The kind tells what the mask hides: the child
     // named is under LACK_OF_GUARDIANSHIP or DOMESTIC_VIOLENCE. Now a notification whose kind tells a
-    // field the department no longer reads exact is not served at all (untoldKinds).
+    // field the department no longer reads exact is not served at all (tellsWhatIsHidden).
     expect(policy.access(WF, 'MinorCategory.category')).toBe('MASK');
     const c = await pickChild(11);
     const id = await insertNotification(

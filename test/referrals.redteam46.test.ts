@@ -6,6 +6,7 @@ import { buildPolicy } from '../src/server/bootstrap';
 import { deliverWebhooks } from '../src/subgraphs/workflow/workflow.webhooks';
 import { eventOf, post } from './support/audit-helpers';
 import { daysAgo } from './support/department-records';
+import { childWithAddress, storeNotification } from './support/stored-notifications';
 import { startTestHub, TestHub } from './support/test-hub';
 import { closeReceiver, receiver, Rx } from './support/webhooks';
 
@@ -38,15 +39,7 @@ describe('referrals and notifications (red team 46)', () => {
     await closeReceiver(rx.server);
   });
 
-  const pickChild = async (offset: number) =>
-    (
-      await t.sql(
-        `SELECT m.id, m.name, m.grid_code, m.current_address FROM registry.minor m
-          WHERE m.grid_code LIKE '${STREET}%' AND m.birth_date > now() - interval '15 years' AND m.current_address IS NOT NULL
-          ORDER BY m.id OFFSET $1 LIMIT 1`,
-        [offset],
-      )
-    )[0] as { id: string; name: string; grid_code: string; current_address: string };
+  const pickChild = (offset: number) => childWithAddress(t, STREET, offset);
 
   describe('a stored payload served under today’s policy', () => {
     it('serves masked (or not at all) a field the department’s policy now masks, never exact while recording it MASK', async () => {
@@ -56,13 +49,14 @@ describe('referrals and notifications (red team 46)', () => {
       expect(applyMask(MaskKind.ADDRESS, c.current_address)).not.toBe(c.current_address);
       // A notification told to education by a release whose row let it read the address exactly, and
       // kept how it was built (payload_access: ALLOW).
-      const id = randomUUID();
-      await t.sql(
-        `INSERT INTO workflow.notification (id, kind, department, region_code, minor_id, subject_id, payload, payload_access, created_at, dedupe_key)
-         VALUES ($1, 'CHILD_RED', 'EDUCATION', $2, $3, NULL, $4, $5, now(), $6)`,
-        [id, c.grid_code, c.id, JSON.stringify({ 'Minor.name': c.name, 'Minor.currentAddress': c.current_address }), JSON.stringify({ 'Minor.currentAddress': 'ALLOW', 'Minor.name': 'ALLOW' }),
-          `CHILD_RED:${c.id}:rt46-masked-since:EDUCATION`],
-      );
+      const id = await storeNotification(t, {
+        kind: 'CHILD_RED',
+        department: ED,
+        child: c,
+        payload: { 'Minor.name': c.name, 'Minor.currentAddress': c.current_address },
+        access: { 'Minor.currentAddress': 'ALLOW', 'Minor.name': 'ALLOW' },
+        tag: 'rt46-masked-since',
+      });
       const r = await post(t, await t.token(ED, { region: DISTRICT, user: 'ed-rt46-masked-since' }), { query: INBOX });
       expect(r.json.errors).toBeUndefined();
       const mine = (r.json.data.notifications as { id: string; payload: Field[] }[]).find((n) => n.id === id)!;
