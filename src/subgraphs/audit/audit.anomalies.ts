@@ -58,9 +58,18 @@ export const ANOMALY_REQUEST_IDS = 200;
 /** A mutation still running is not unfinished: its final event is looked for this long after it started. */
 const UNFINISHED_AFTER = '5 minutes';
 
-/** The read groups of an event (`ReadGroup`, or an older `ChildRead`) that showed some field, as lower-case text: the children named in it were shown something. */
-const SHOWN = `(SELECT lower(string_agg(g::text, ' ')) FROM jsonb_array_elements(body::jsonb -> 'reads') AS g
-                 WHERE EXISTS (SELECT 1 FROM jsonb_each_text(g -> 'fields') AS f WHERE f.value <> 'DENY'))`;
+/** `value` where it is JSON of `type`, else null: a body rewritten in the database (reads as text) is taken apart as nothing. */
+const only = (type: 'array' | 'object', value: string) => `CASE WHEN jsonb_typeof(${value}) = '${type}' THEN ${value} END`;
+
+/**
+ * The read groups of an event (`ReadGroup`, or an older `ChildRead`) that showed some field of the
+ * child, as lower-case text: the children named in it were shown something. A page's structure
+ * recorded with each child (`MinorEdge.node`, a connection's fields, `hasNextPage`) shows nothing of
+ * it — a page every field of whose children was refused is no read — but a cursor names the child.
+ */
+const SHOWN = `(SELECT lower(string_agg(g::text, ' ')) FROM jsonb_array_elements(${only('array', "body::jsonb -> 'reads'")}) AS g
+                 WHERE EXISTS (SELECT 1 FROM jsonb_each_text(${only('object', "g -> 'fields'")}) AS f
+                                WHERE f.value <> 'DENY' AND f.key !~ '(Edge\\.node|Connection\\.[A-Za-z]+|PageInfo\\.hasNextPage)$'))`;
 /** The event showed some field of a child it names. */
 const READS_A_CHILD = `EXISTS (SELECT 1 FROM (SELECT ${SHOWN} AS shown) s, unnest(minor_ids) AS minor_id WHERE strpos(s.shown, minor_id::text) > 0)`;
 
