@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { DocumentNode, getOperationAST, GraphQLError, GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
 import { rootFieldNodes } from '../common/root-fields';
-import { HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
+import { badInput, HubErrorCode, HubException, loggableError } from '../errors/hub.exception';
 import type { GatewayContext } from '../gateway/gateway.context';
 import { PolicySubject, policySubject } from '../auth/principal';
 import { answerLostCodes, auditEvent, changeMayStand, MAX_OPERATION_NAME, outcomeOf } from './audit-event';
@@ -9,7 +9,7 @@ import { AuditOutcome, Purpose, ReadGroup } from './audit.types';
 import { Access } from '../policy/policy.types';
 import type { AuditSink } from './audit.writer';
 import { auditDocument, declaredVariables, hashVariables, MAX_DECLARED_VARIABLES, MAX_DOCUMENT_CHARS, operationNameOf } from './document-signature';
-import { declaredPurpose, needsPurpose, notForChildren, parsePurpose, PURPOSE_HEADER, purposeServesChildren, requireChildPurpose } from './purpose';
+import { declaredPurpose, needsPurpose, notForChildren, parsePurpose, PURPOSE_HEADER, purposeServesChildren, requireChildPurpose, runsMutation } from './purpose';
 import { FieldRefusals, queryCost } from './query-cost';
 import { nonNullUses, NonNullUses, nullInNonNullUse } from './variable-nulls';
 
@@ -27,13 +27,15 @@ interface DocumentFacts {
   needsPurpose: Map<OperationDefinitionNode, boolean>;
   /** Whether it reads or changes a child's data even by a purpose-free mutation (a report filed). */
   touchesChildren: Map<OperationDefinitionNode, boolean>;
+  /** Whether it runs a purpose-free mutation that changes a child's record (a report filed). */
+  changesUnbound: Map<OperationDefinitionNode, boolean>;
   nonNullUses: Map<OperationDefinitionNode, NonNullUses>;
 }
 const facts = new WeakMap<DocumentNode, DocumentFacts>();
 function factsOf(doc: DocumentNode): DocumentFacts {
   let f = facts.get(doc);
   if (!f) {
-    f = { audited: auditDocument(doc), cost: new Map(), needsPurpose: new Map(), touchesChildren: new Map(), nonNullUses: new Map() };
+    f = { audited: auditDocument(doc), cost: new Map(), needsPurpose: new Map(), touchesChildren: new Map(), changesUnbound: new Map(), nonNullUses: new Map() };
     facts.set(doc, f);
   }
   return f;
@@ -89,6 +91,8 @@ export interface AuditPluginOptions {
  * validation, in validation-bound.ts), so that refusals are audited like everything else.
  */
 export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GatewayContext> {
+  /** The purpose-free mutations that change a child's record (SubgraphSlice.purposeFreeChildChanges). */
+  const unboundChildChanges = new Set([...opts.purposeFreeMutations].filter((name) => !opts.childFreeMutations.has(name)));
   return {
     async requestDidStart({ contextValue }) {
       const { startedAt } = contextValue;
@@ -150,6 +154,14 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<Gatewa
               let touches = f.touchesChildren.get(operation);
               if (touches === undefined) f.touchesChildren.set(operation, (touches = needsPurpose(schema, document, operation, opts.childTypes, opts.childFreeMutations)));
               if (touches) requireChildPurpose(purpose, "an operation that reads or changes a child's data");
+            }
+            // Nor under a purpose bound to one child: the report is of another child, or of one it
+            // names to no one, and withheld after it ran it would stand, filed under a referral that
+            // checks out (and withheld only when linked elsewhere, it would tell which it named).
+            if (purposeChild && operation.operation === 'mutation') {
+              let files = f.changesUnbound.get(operation);
+              if (files === undefined) f.changesUnbound.set(operation, (files = runsMutation(schema, document, operation, unboundChildChanges)));
+              if (files) throw badInput(PURPOSE_HEADER, `Under purpose ${purpose!.code} a request is about the child of ${purpose!.reference} only: a mandatory report is filed without a purpose`);
             }
           } catch (e) {
             throw asRequestError(e);

@@ -1,4 +1,4 @@
-import { DocumentNode, GraphQLSchema, OperationDefinitionNode, TypeInfo, visit, visitWithTypeInfo, getNamedType } from 'graphql';
+import { DocumentNode, getNamedType, GraphQLOutputType, GraphQLSchema, OperationDefinitionNode, TypeInfo, visit, visitWithTypeInfo } from 'graphql';
 import { INVISIBLE, isWellFormed } from '../common/validation';
 import { badInput } from '../errors/hub.exception';
 import { Purpose, PurposeCode } from './audit.types';
@@ -108,23 +108,41 @@ export function needsPurpose(
   childTypes: ReadonlySet<string>,
   purposeFreeMutations: ReadonlySet<string>,
 ): boolean {
+  return someField(schema, doc, operation, (name, type, mutationRoot) => {
+    if (type && childTypes.has(getNamedType(type).name)) return true;
+    // `__typename` changes nothing.
+    return mutationRoot && !name.startsWith('__') && !purposeFreeMutations.has(name);
+  });
+}
+
+/** Whether the operation runs one of the mutations `names`. */
+export function runsMutation(schema: GraphQLSchema, doc: DocumentNode, operation: OperationDefinitionNode, names: ReadonlySet<string>): boolean {
+  return someField(schema, doc, operation, (name, _type, mutationRoot) => mutationRoot && names.has(name));
+}
+
+/**
+ * Whether `test` holds of some field the operation selects, also through its fragments, given its
+ * name, its type and whether it is a root field of Mutation (also through a fragment on Mutation).
+ */
+function someField(
+  schema: GraphQLSchema,
+  doc: DocumentNode,
+  operation: OperationDefinitionNode,
+  test: (name: string, type: GraphQLOutputType | null | undefined, mutationRoot: boolean) => boolean,
+): boolean {
   const typeInfo = new TypeInfo(schema);
   const mutationType = schema.getMutationType();
-  let needs = false;
+  let found = false;
   const fragments = doc.definitions.filter((d) => d.kind === 'FragmentDefinition');
   visit(
     { kind: doc.kind, definitions: [operation, ...fragments] },
     visitWithTypeInfo(typeInfo, {
       Field(node) {
-        const type = typeInfo.getType();
-        if (type && childTypes.has(getNamedType(type).name)) needs = true;
-        // Root fields of Mutation, also through fragments on Mutation; `__typename` changes nothing.
-        const name = node.name.value;
-        if (mutationType && typeInfo.getParentType() === mutationType && !name.startsWith('__') && !purposeFreeMutations.has(name)) needs = true;
+        if (!found && test(node.name.value, typeInfo.getType(), !!mutationType && typeInfo.getParentType() === mutationType)) found = true;
       },
     }),
   );
-  return needs;
+  return found;
 }
 
 /**

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { EntityManager } from 'typeorm';
 import { ageOn, chinaDay } from '../../../common/dates';
-import { idNumberBirthDate, requireIdNumber } from '../../../common/id-number';
+import { idNumberBirthDate, requirePersonIdNumber } from '../../../common/id-number';
 import { badInput, HubErrorCode, HubException, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { deadlineOf } from '../../../db/request-deadline';
-import { CRIMINAL_RESPONSIBILITY_AGE, EARLIEST_DATE, requireBarEnd, requireLine, requireText } from '../../../common/validation';
+import { CRIMINAL_RESPONSIBILITY_AGE, requireBarEnd, requireLine, requireText } from '../../../common/validation';
 import { BarredPerson } from '../entities/barred-person.entity';
 import { EmploymentCheckResult, RescreenResult } from '../entities/employment-check.entity';
 import { EmploymentAnswer } from '../workflow.enums';
@@ -98,18 +98,6 @@ const judgementKey = (reference: string): string =>
     .replace(/號/gu, '号')
     .replace(/[\d-]+(?=号)/gu, (numbers) => numbers.replace(/(^|-)0+(?=\d)/g, '$1'))
     .toLowerCase();
-
-/**
- * The ID number of someone living: its birth date neither after today in China (registration
- * refuses such a number too) nor before EARLIEST_DATE. Valid but for that, it is made up or garbled
- * past its check character: a check of it answered CLEAR, a bar of it matched no one.
- */
-function requirePersonIdNumber(field: string, value: string, now: Date): string {
-  const idNumber = requireIdNumber(field, value);
-  const born = idNumberBirthDate(idNumber);
-  if (born > chinaDay(now) || born < EARLIEST_DATE) throw badInput(field, `encodes a birth date in the future or before ${EARLIEST_DATE}`);
-  return idNumber;
-}
 
 /**
  * Serialises one employer's checks so that concurrent requests cannot overrun the limit. An

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Department } from '../../../auth/principal';
-import { latestTime, stepTime } from '../../../common/dates';
-import { normalIdNumber, requireIdNumber } from '../../../common/id-number';
+import { chinaDay, latestTime, stepTime } from '../../../common/dates';
+import { idNumberBirthDate, normalIdNumber, requirePersonIdNumber } from '../../../common/id-number';
 import { badInput, forbidden, notFound } from '../../../errors/hub.exception';
 import type { HubContext } from '../../../server/hub.context';
 import { isRegionCode, optionalLine, optionalText, requireChildhoodTime, requireLine, requirePageSize, requireSomeValues, requireText } from '../../../common/validation';
@@ -64,7 +64,12 @@ export class ReportResolver {
       childDescription: optionalText('childDescription', input.childDescription, 500),
       observedAt: requireChildhoodTime('observedAt', input.observedAt, ctx.now),
     };
-    const childIdNumber = normalIdNumber(input.childIdNumber) === '' ? null : requireIdNumber('childIdNumber', input.childIdNumber);
+    const childIdNumber = normalIdNumber(input.childIdNumber) === '' ? null : requirePersonIdNumber('childIdNumber', input.childIdNumber, ctx.now);
+    // The number states the child's birth: a report of something seen before it is refused from the
+    // number alone, registered or not, so that the refusal tells the filer nothing of the registry.
+    if (childIdNumber && chinaDay(fields.observedAt) < idNumberBirthDate(childIdNumber)) {
+      throw badInput('observedAt', 'must not be before the birth date the child’s ID number states');
+    }
     if (input.childId != null && !isUuid(input.childId)) throw badInput('childId', 'is not a registry id');
     const regionCode = String(input.regionCode ?? '');
     if (!isRegionCode(regionCode)) throw badInput('regionCode', 'a region code is 6, 9, 12 or 15 digits');
