@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { Department, Role } from '../src/auth/principal';
 import { SENSITIVE_CATEGORIES } from '../src/policy/masks';
 import { RegionLevel } from '../src/subgraphs/registry/registry.enums';
@@ -5,9 +6,8 @@ import { Policy } from '../src/policy/policy';
 import { ALL_DEPARTMENTS, policyRow } from '../src/policy/policy.types';
 import { buildPolicy } from '../src/server/bootstrap';
 import { FIELD_GRANTS } from '../src/subgraphs';
-import { refreshStatistics, statisticsSubgraph } from '../src/subgraphs/statistics';
+import { REFRESH_LOCK, refreshStatistics, statisticsSubgraph } from '../src/subgraphs/statistics';
 import { eventOf, post } from './support/audit-helpers';
-import { Client } from 'pg';
 import { errorCodes, startTestHub, TestHub } from './support/test-hub';
 import { addMinors } from './support/statistics-fixtures';
 
@@ -594,7 +594,7 @@ describe('statistics: summaries no refresh has renewed', () => {
     // the stamps set below stay as set.
     dba = new Client({ connectionString: t.databaseUrl });
     await dba.connect();
-    await dba.query(`SELECT pg_advisory_lock(${0x5747_4154})`);
+    await dba.query(`SELECT pg_advisory_lock($1)`, [REFRESH_LOCK]);
   });
   afterAll(async () => {
     await dba?.end();
@@ -608,8 +608,8 @@ describe('statistics: summaries no refresh has renewed', () => {
     return r.data.statisticsFreshness;
   };
 
-  // Found by a review: a refresh that failed was only logged, and the dashboard went on printing
-  // "Figures as of" a time hours old as if the figures were current (statistics.refresh.ts).
+  // A refresh that failed was only logged, and the dashboard went on printing "Figures as of" a time
+  // hours old as if the figures were current.
   it('says the figures are stale once three refresh intervals pass without a refresh, and not before', async () => {
     expect(await freshnessAged(0)).toEqual({ refreshIntervalSeconds: 600, stale: false });
     expect(await freshnessAged(1_790)).toEqual({ refreshIntervalSeconds: 600, stale: false });

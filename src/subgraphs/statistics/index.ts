@@ -13,7 +13,7 @@ import { statisticsPolicy } from './statistics.policy';
 import { refreshStatistics, startStatisticsRefresh } from './statistics.refresh';
 
 export { mountDashboard } from './statistics.dashboard';
-export { refreshStatistics } from './statistics.refresh';
+export { REFRESH_LOCK, refreshStatistics } from './statistics.refresh';
 export { warmTables } from './statistics.cube';
 
 /**

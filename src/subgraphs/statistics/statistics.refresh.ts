@@ -4,7 +4,7 @@ import { repeatEvery } from '../../common/repeat';
 
 const VIEWS = ['statistics.minor_cube', 'statistics.category_cube', 'statistics.monthly_event', 'statistics.workflow_cube'];
 /** Advisory lock key: one refresh at a time across every hub process on this database. */
-const REFRESH_LOCK = 0x5747_4154; // "STAT"
+export const REFRESH_LOCK = 0x5747_4154; // "STAT"
 
 /**
  * Recomputes the summaries from the registry and the workflow. CONCURRENTLY keeps them readable
