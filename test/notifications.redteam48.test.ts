@@ -210,7 +210,9 @@ describe('notification payload access and employment checks (red team 48)', () =
       body: JSON.stringify({ query: doc, variables: { i: { idNumber: clear, name: '候选人', authorizationReference: 'AUTH-48' } } }),
       signal: abort.signal,
     }).catch(() => null);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Gone once the first check is made, however long the hub took to reach it.
+    const made = async () => (await t.sql(`SELECT 1 FROM workflow.employment_check WHERE employer_id = $1 LIMIT 1`, [user])).length > 0;
+    for (let polls = 0; polls < 400 && !(await made()); polls++) await new Promise((resolve) => setTimeout(resolve, 25));
     abort.abort();
     await sent;
     await new Promise((resolve) => setTimeout(resolve, 3_000));
